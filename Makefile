@@ -1,0 +1,58 @@
+# Neo Events — `make help` lists the targets. Needs only python3 (3.11+) and make:
+# uv is bootstrapped into .tools/ and installs everything else from uv.lock.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install run test lint fmt migrate bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed ## install the service and its tools from the lock file into .venv
+
+migrate: install ## apply database migrations (DATABASE_URL, default SQLite in ./data)
+	$(BIN)/neo-events migrate
+
+run: migrate ## install, migrate and serve on http://$(HOST):$(PORT)
+	$(BIN)/neo-events serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: install ## the whole suite (SQLite; also PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
+	$(BIN)/pytest
+
+lint: install ## ruff, formatting, mypy, and alembic check (models and migrations agree)
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+	$(BIN)/mypy
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	  DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/neo-events migrate && \
+	  DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic check
+
+fmt: install ## format and auto-fix
+	$(BIN)/ruff format src tests migrations bench
+	$(BIN)/ruff check --fix src tests migrations bench
+
+bench: install ## benchmarks (figures go to BENCHMARKS.md)
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenvs (keeps ./data)
+	rm -rf $(VENV) $(TOOLS)

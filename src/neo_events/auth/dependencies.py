@@ -1,0 +1,57 @@
+"""Request dependencies that identify the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from neo_events.audit.service import Origin
+from neo_events.auth import service
+from neo_events.errors import NotAuthenticated
+from neo_events.models import User
+from neo_events.web import Session
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+
+
+def get_authenticator(request: Request) -> service.Authenticator:
+    auth: service.Authenticator = request.app.state.authenticator
+    return auth
+
+
+Authenticator = Annotated[service.Authenticator, Depends(get_authenticator)]
+
+
+async def get_principal(
+    request: Request,
+    session: Session,
+    auth: Authenticator,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> service.Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("Send an access token: 'Authorization: Bearer <token>'.")
+    principal = await service.authenticate(session, auth, credentials.credentials)
+    request.state.user_id = principal.user.id
+    return principal
+
+
+Principal = Annotated[service.Principal, Depends(get_principal)]
+
+
+async def get_current_user(principal: Principal) -> User:
+    return principal.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_origin(request: Request) -> Origin:
+    return Origin(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+RequestOrigin = Annotated[Origin, Depends(get_origin)]

@@ -1,0 +1,143 @@
+"""HTTP endpoints of SPEC §3: register, login, refresh, logout, me, user lookup."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, ValidationError
+
+from neo_events.auth import service
+from neo_events.auth.dependencies import Authenticator, CurrentUser, Principal, RequestOrigin
+from neo_events.auth.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenResponse,
+    UserList,
+    UserPublic,
+    UserRead,
+)
+from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from neo_events.web import Session, TransactionalRoute, is_json
+
+router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _token_response(issued: service.IssuedTokens) -> TokenResponse:
+    return TokenResponse(
+        user=UserRead.model_validate(issued.user),
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+async def register(
+    body: RegisterRequest, session: Session, auth: Authenticator, origin: RequestOrigin
+) -> TokenResponse:
+    issued = await service.register(
+        session,
+        auth,
+        username=body.username,
+        email=str(body.email),
+        password=body.password,
+        origin=origin,
+    )
+    return _token_response(issued)
+
+
+async def _login_body(request: Request) -> LoginRequest:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    data: Any
+    if content_type in FORM_TYPES:
+        form = await request.form()
+        data = {key: form.get(key) for key in ("username", "password") if key in form}
+    elif is_json(request):
+        try:
+            data = await request.json()
+        except ValueError:
+            raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
+    else:
+        raise UnsupportedMediaType("Send JSON or an OAuth2 password form.")
+    try:
+        return LoginRequest.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            errors=[
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+            ]
+        ) from None
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+@router.post(
+    "/auth/login",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": _schema(LoginRequest)},
+                "application/json": {"schema": _schema(LoginRequest)},
+            },
+        }
+    },
+)
+async def login(
+    request: Request, session: Session, auth: Authenticator, origin: RequestOrigin
+) -> TokenResponse:
+    """OAuth2 password flow (form) or JSON; `username` may be the email address."""
+    body = await _login_body(request)
+    issued = await service.login(
+        session, auth, identifier=body.username, password=body.password, origin=origin
+    )
+    return _token_response(issued)
+
+
+@router.post("/auth/refresh")
+async def refresh(
+    body: RefreshRequest, session: Session, auth: Authenticator, origin: RequestOrigin
+) -> TokenResponse:
+    issued = await service.refresh(session, auth, refresh_token=body.refresh_token, origin=origin)
+    return _token_response(issued)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    principal: Principal,
+    session: Session,
+    auth: Authenticator,
+    origin: RequestOrigin,
+    body: LogoutRequest | None = None,
+) -> Response:
+    await service.logout(
+        session,
+        auth,
+        principal=principal,
+        refresh_token=body.refresh_token if body else None,
+        origin=origin,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/auth/me")
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.get("/users")
+async def find_users(
+    user: CurrentUser,
+    session: Session,
+    q: Annotated[str, Query(min_length=1, max_length=254, description="exact username or email")],
+) -> UserList:
+    """Exact, case-insensitive lookup, to find whom to share with without listing everyone."""
+    users = await service.find_users(session, q)
+    return UserList(items=[UserPublic.model_validate(u) for u in users])

@@ -1,0 +1,319 @@
+"""Accounts, sign-in sessions and token rotation; every outcome is audited in its transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.auth.passwords import PasswordHasher
+from neo_events.auth.tokens import TokenCodec, TokenError
+from neo_events.db import utcnow
+from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
+from neo_events.models import AuthSession, RefreshToken, User
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    title = "That username is taken"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "That email address is already registered"
+
+
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+    title = "Wrong username or password"
+    commit_anyway = True  # the failed-login audit row must survive the refusal
+
+
+class RefreshTokenReused(InvalidToken):
+    code = "refresh_token_reused"
+    title = "This refresh token was already used; the session has been revoked"
+    commit_anyway = True  # the revocation is the point
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticator:
+    """What the auth rules need from the application: signing and hashing."""
+
+    tokens: TokenCodec
+    hasher: PasswordHasher
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    user: User
+    session_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    user: User
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _key(value: str) -> str:
+    return value.strip().lower()
+
+
+async def _open_session(
+    session: AsyncSession, auth: Authenticator, user: User, *, family: AuthSession | None = None
+) -> IssuedTokens:
+    now = utcnow()
+    if family is None:
+        family = AuthSession(user_id=user.id, expires_at=now + auth.tokens.refresh_ttl)
+        session.add(family)
+        await session.flush()
+    else:
+        family.expires_at = now + auth.tokens.refresh_ttl
+    access = auth.tokens.issue("access", user_id=user.id, session_id=family.id, now=now)
+    refresh = auth.tokens.issue("refresh", user_id=user.id, session_id=family.id, now=now)
+    session.add(
+        RefreshToken(
+            jti=refresh.jti, session_id=family.id, issued_at=now, expires_at=refresh.expires_at
+        )
+    )
+    return IssuedTokens(
+        user=user,
+        access_token=auth.tokens.encode("access", access),
+        refresh_token=auth.tokens.encode("refresh", refresh),
+        expires_in=int(auth.tokens.access_ttl / timedelta(seconds=1)),
+    )
+
+
+async def register(
+    session: AsyncSession,
+    auth: Authenticator,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    origin: Origin,
+) -> IssuedTokens:
+    """Create an account (usernames and emails unique regardless of case) and sign it in."""
+    existing = (
+        await session.execute(
+            select(User.username_key, User.email_key).where(
+                or_(User.username_key == _key(username), User.email_key == _key(email))
+            )
+        )
+    ).all()
+    if any(row.username_key == _key(username) for row in existing):
+        raise UsernameTaken(f"The username {username!r} is taken.")
+    if existing:
+        raise EmailTaken()
+    user = User(
+        username=username,
+        username_key=_key(username),
+        email=email,
+        email_key=_key(email),
+        password_hash=await auth.hasher.hash(password),
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # A concurrent registration won the race for the same name.
+        raise UsernameTaken(f"The username {username!r} or that email is taken.") from None
+    record(
+        session,
+        action="register",
+        origin=origin,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    return await _open_session(session, auth, user)
+
+
+async def login(
+    session: AsyncSession, auth: Authenticator, *, identifier: str, password: str, origin: Origin
+) -> IssuedTokens:
+    """Sign in by username or email; unknown users and wrong passwords cost the same time."""
+    key = _key(identifier)
+    column = User.email_key if "@" in key else User.username_key
+    user = (await session.execute(select(User).where(column == key))).scalar_one_or_none()
+    ok = await auth.hasher.verify(user.password_hash if user else None, password)
+    if user is None or not ok:
+        record(
+            session,
+            action="login",
+            origin=origin,
+            actor_id=None,
+            target_type="user" if user else None,
+            target_id=user.id if user else None,
+            outcome="failure",
+            details={"identifier": identifier[:64]},
+        )
+        raise InvalidCredentials()
+    if auth.hasher.needs_rehash(user.password_hash):
+        user.password_hash = await auth.hasher.hash(password)
+    record(
+        session,
+        action="login",
+        origin=origin,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    return await _open_session(session, auth, user)
+
+
+async def refresh(
+    session: AsyncSession, auth: Authenticator, *, refresh_token: str, origin: Origin
+) -> IssuedTokens:
+    """Rotate a refresh token; a spent one presented again revokes its whole family."""
+    try:
+        claims = auth.tokens.decode(refresh_token, "refresh")
+    except TokenError:
+        raise InvalidToken() from None
+    now = utcnow()
+    family = await session.get(AuthSession, claims.session_id)
+    if family is None or family.user_id != claims.user_id or family.revoked_at is not None:
+        raise InvalidToken()
+    spent = await session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.jti == claims.jti,
+            RefreshToken.session_id == family.id,
+            RefreshToken.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        known = await session.get(RefreshToken, claims.jti)
+        if known is None:
+            raise InvalidToken()
+        family.revoked_at = now
+        family.revoked_reason = "reuse_detected"
+        record(
+            session,
+            action="token_reuse_detected",
+            origin=origin,
+            actor_id=family.user_id,
+            target_type="user",
+            target_id=family.user_id,
+            outcome="failure",
+            details={"session_id": family.id},
+        )
+        raise RefreshTokenReused()
+    user = await session.get(User, claims.user_id)
+    if user is None:
+        raise InvalidToken()
+    record(
+        session,
+        action="refresh",
+        origin=origin,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    return await _open_session(session, auth, user, family=family)
+
+
+async def logout(
+    session: AsyncSession,
+    auth: Authenticator,
+    *,
+    principal: Principal,
+    refresh_token: str | None,
+    origin: Origin,
+) -> None:
+    """Revoke the caller's session (its access tokens and refresh family) and, if given, the
+    family of another refresh token of the same user."""
+    now = utcnow()
+    families = {principal.session_id}
+    if refresh_token:
+        try:
+            claims = auth.tokens.decode(refresh_token, "refresh")
+        except TokenError:
+            claims = None
+        if claims is not None and claims.user_id == principal.user.id:
+            families.add(claims.session_id)
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id.in_(families), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="logout")
+    )
+    record(
+        session,
+        action="logout",
+        origin=origin,
+        actor_id=principal.user.id,
+        target_type="user",
+        target_id=principal.user.id,
+        details={"sessions": sorted(families)},
+    )
+
+
+async def authenticate(session: AsyncSession, auth: Authenticator, token: str) -> Principal:
+    """The caller behind an access token, which must belong to a session still open."""
+    try:
+        claims = auth.tokens.decode(token, "access")
+    except TokenError:
+        raise InvalidToken() from None
+    user = (
+        await session.execute(
+            select(User)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == claims.user_id,
+                AuthSession.id == claims.session_id,
+                AuthSession.revoked_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise InvalidToken()
+    return Principal(user=user, session_id=claims.session_id)
+
+
+async def find_users(session: AsyncSession, query: str) -> list[User]:
+    """Users whose username or email equals the query exactly, ignoring case."""
+    key = _key(query)
+    if not key:
+        return []
+    result = await session.execute(
+        select(User).where(or_(User.username_key == key, User.email_key == key)).order_by(User.id)
+    )
+    return list(result.scalars())
+
+
+async def create_admin(
+    session: AsyncSession, auth: Authenticator, *, username: str, email: str, password: str
+) -> User:
+    """Create an administrator, or promote an existing account with that username."""
+    user = (
+        await session.execute(select(User).where(User.username_key == _key(username)))
+    ).scalar_one_or_none()
+    if user is None:
+        user = User(
+            username=username,
+            username_key=_key(username),
+            email=email,
+            email_key=_key(email),
+            password_hash=await auth.hasher.hash(password),
+        )
+        session.add(user)
+    user.is_admin = True
+    await session.flush()
+    record(
+        session,
+        action="create_admin",
+        origin=Origin(ip=None, user_agent="cli"),
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    return user

@@ -1,0 +1,84 @@
+"""JWTs with one pinned algorithm, required claims and distinct access/refresh types."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import jwt
+
+ALGORITHM = "HS256"
+ISSUER = "neo-events"
+TokenType = Literal["access", "refresh"]
+
+
+class TokenError(Exception):
+    """The token cannot be used: malformed, badly signed, expired, or of the wrong type."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    session_id: int
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class TokenCodec:
+    """Signs and verifies this service's tokens."""
+
+    def __init__(self, secret_key: str, *, access_ttl: timedelta, refresh_ttl: timedelta):
+        self._key = secret_key
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    def issue(
+        self, kind: TokenType, *, user_id: int, session_id: int, now: datetime
+    ) -> TokenClaims:
+        ttl = self.access_ttl if kind == "access" else self.refresh_ttl
+        return TokenClaims(
+            user_id=user_id,
+            session_id=session_id,
+            jti=uuid.uuid4().hex,
+            issued_at=now,
+            expires_at=now + ttl,
+        )
+
+    def encode(self, kind: TokenType, claims: TokenClaims) -> str:
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "sub": str(claims.user_id),
+            "sid": claims.session_id,
+            "jti": claims.jti,
+            "typ": kind,
+            "iat": int(claims.issued_at.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+        }
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM)
+
+    def decode(self, token: str, kind: TokenType) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["iss", "sub", "sid", "jti", "typ", "iat", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError(str(exc)) from None
+        if payload.get("typ") != kind:
+            raise TokenError(f"not an {kind} token")
+        try:
+            return TokenClaims(
+                user_id=int(payload["sub"]),
+                session_id=int(payload["sid"]),
+                jti=str(payload["jti"]),
+                issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+                expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            )
+        except (TypeError, ValueError):
+            raise TokenError("malformed claims") from None

@@ -1,0 +1,112 @@
+"""The `neo-events` command: serve | migrate | create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from neo_events.settings import Settings, SettingsError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic's config for the repository's migrations, pointed at `database_url`."""
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the schema to the newest revision (creating the SQLite folder first)."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:
+    import uvicorn
+
+    from neo_events.logs import configure_logging
+
+    settings.resolved_secret_key()  # fail before binding the port, with the reason
+    configure_logging(json_logs=settings.log_json)
+    uvicorn.run(
+        "neo_events.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+        log_config=None,
+    )
+
+
+async def _create_admin(settings: Settings, username: str, email: str, password: str) -> None:
+    from neo_events import db
+    from neo_events.auth.service import create_admin
+    from neo_events.main import build_authenticator
+
+    engine = db.create_engine(settings)
+    try:
+        async with db.create_sessionmaker(engine)() as session:
+            user = await create_admin(
+                session,
+                build_authenticator(settings),
+                username=username,
+                email=email,
+                password=password,
+            )
+            await session.commit()
+            print(f"admin {user.username!r} (id {user.id}) is ready")
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="neo-events", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_p = sub.add_parser("serve", help="serve the API")
+    serve_p.add_argument("--host", default="127.0.0.1")
+    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p.add_argument("--workers", type=int, default=1)
+    serve_p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    sub.add_parser("migrate", help="apply database migrations")
+    admin_p = sub.add_parser("create-admin", help="create (or promote) an administrator")
+    admin_p.add_argument("--username", required=True)
+    admin_p.add_argument("--email", required=True)
+    admin_p.add_argument(
+        "--password", help="default: $NEO_ADMIN_PASSWORD, else asked interactively"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+        if args.command == "serve":
+            serve(
+                settings, host=args.host, port=args.port, workers=args.workers, reload=args.reload
+            )
+        elif args.command == "migrate":
+            migrate(settings)
+        elif args.command == "create-admin":
+            password = args.password or os.environ.get("NEO_ADMIN_PASSWORD") or getpass.getpass()
+            if len(password) < 8:
+                print("neo-events: the password must have at least 8 characters", file=sys.stderr)
+                return 2
+            asyncio.run(_create_admin(settings, args.username, args.email, password))
+    except SettingsError as exc:
+        print(f"neo-events: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

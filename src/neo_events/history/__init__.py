@@ -1,0 +1,1 @@
+"""History feature package."""

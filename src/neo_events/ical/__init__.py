@@ -1,0 +1,1 @@
+"""Ical feature package."""

@@ -1,0 +1,1 @@
+"""Ops feature package."""

@@ -1,0 +1,33 @@
+"""Readiness probes of the service's dependencies, each bounded in time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+PROBE_TIMEOUT_S = 2.0
+
+
+async def _probe_database(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def check_readiness(engine: AsyncEngine, redis: Redis | None) -> dict[str, str]:
+    """'ok' or a short reason per dependency."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(_probe_database(engine), PROBE_TIMEOUT_S)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means "not ready", never a 500
+        checks["database"] = f"unavailable ({exc.__class__.__name__})"
+    if redis is not None:
+        try:
+            await asyncio.wait_for(redis.ping(), PROBE_TIMEOUT_S)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unavailable ({exc.__class__.__name__})"
+    return checks

@@ -1,0 +1,72 @@
+"""Small helpers the API tests share: sign-up, auth headers, counting rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from neo_events.db import Base
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    id: int
+    username: str
+    email: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register(client: httpx.AsyncClient, username: str, **extra: Any) -> Account:
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    body.update(extra)
+    response = await client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    data = response.json()
+    return Account(
+        id=data["user"]["id"],
+        username=data["user"]["username"],
+        email=data["user"]["email"],
+        access_token=data["access_token"],
+        refresh_token=data["refresh_token"],
+    )
+
+
+async def count_rows(app: FastAPI, table: str, **where: Any) -> int:
+    """Rows in a table (optionally filtered by column equality), read straight from the database."""
+    model_table = Base.metadata.tables[table]
+    query = select(func.count()).select_from(model_table)
+    for column, value in where.items():
+        query = query.where(model_table.c[column] == value)
+    async with app.state.sessionmaker() as session:
+        return int((await session.execute(query)).scalar_one())
+
+
+async def audit_actions(app: FastAPI) -> list[tuple[str, str]]:
+    """(action, outcome) of every audit row, oldest first."""
+    table = Base.metadata.tables["audit_log"]
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(select(table.c.action, table.c.outcome).order_by(table.c.id))
+        return [(row.action, row.outcome) for row in rows]
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status and stable code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code, body
+    for key in ("type", "title", "detail"):
+        assert isinstance(body[key], str) and body[key]
+    return body
