@@ -52,7 +52,7 @@ fmt: install ## format and auto-fix
 	$(BIN)/ruff check --fix src tests migrations bench
 
 bench: install ## benchmarks (figures go to BENCHMARKS.md)
-	$(BIN)/python -m bench
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL-$${TEST_DATABASE_URL-}} $(BIN)/python -m bench
 
 clean: ## remove the virtualenvs (keeps ./data)
 	rm -rf $(VENV) $(TOOLS)

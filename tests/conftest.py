@@ -89,14 +89,25 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     return Settings(**values)
 
 
+async def truncate_all(database_url: str) -> None:
+    """Empty every table of a database some test wrote to outside the `app` fixture."""
+    engine = create_async_engine(database_url)
+    try:
+        await _truncate(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _truncate(engine: AsyncEngine) -> None:
-    tables = [table.name for table in Base.metadata.sorted_tables]
+    # feed_state keeps its one row (the migrations seed it); its counter starts over.
+    tables = [table.name for table in Base.metadata.sorted_tables if table.name != "feed_state"]
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in reversed(tables):
                 await conn.execute(text(f"DELETE FROM {name}"))
+        await conn.execute(text("UPDATE feed_state SET last_seq = 0"))
 
 
 @pytest.fixture

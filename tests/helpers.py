@@ -70,3 +70,39 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     for key in ("type", "title", "detail"):
         assert isinstance(body[key], str) and body[key]
     return body
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    """A valid event body; keyword arguments replace fields."""
+    body: dict[str, Any] = {
+        "title": "Standup",
+        "description": "Daily sync",
+        "start_time": "2026-03-30T09:00:00+02:00",
+        "end_time": "2026-03-30T09:15:00+02:00",
+        "timezone": "Europe/Berlin",
+        "location": "Room 1",
+    }
+    body.update(overrides)
+    return body
+
+
+async def create_event(
+    client: httpx.AsyncClient, owner: Account, **overrides: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/events", json=event_body(**overrides), headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def share(
+    client: httpx.AsyncClient, owner: Account, event_id: int, user: Account, role: str
+) -> None:
+    response = await client.post(
+        f"/api/v1/events/{event_id}/share",
+        json={"users": [{"user_id": user.id, "role": role}]},
+        headers=owner.headers,
+    )
+    assert response.status_code == 200, response.text

@@ -12,6 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from neo_events.db import ensure_sqlite_folder
 from neo_events.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,8 +28,7 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(settings: Settings) -> None:
     """Bring the schema to the newest revision (creating the SQLite folder first)."""
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_sqlite_folder(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")
 
 

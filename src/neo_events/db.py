@@ -86,13 +86,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the file but not its folder: make the folder of a file URL."""
+    path = url.split(":///", 1)[-1]
+    if url.startswith("sqlite") and path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """The engine for the configured database, tuned for the dialect."""
     url = settings.database_url
     if settings.is_sqlite:
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_folder(url)
         engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=0)
         _configure_sqlite(engine)
         return engine
@@ -106,7 +111,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 AfterCommit = Callable[[], Awaitable[None]]

@@ -94,6 +94,18 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = "The resource changed since you read it"
+
+
+class PreconditionRequired(AppError):
+    status = 428
+    code = "precondition_required"
+    title = "This write needs If-Match or base_version"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"

@@ -11,19 +11,51 @@ from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
 from neo_events import __version__, db
+from neo_events.audit.router import router as audit_router
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.auth.router import router as auth_router
 from neo_events.auth.service import Authenticator
 from neo_events.auth.tokens import TokenCodec
 from neo_events.errors import install_error_handlers
+from neo_events.events.occurrences_router import router as occurrences_router
+from neo_events.events.router import router as events_router
+from neo_events.history.router import router as history_router
+from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
+from neo_events.infra.idempotency import Replay, replay_response
+from neo_events.infra.metrics import Metrics, MetricsMiddleware
+from neo_events.infra.ratelimit import RateLimiter, RateLimitMiddleware
+from neo_events.live.hub import Hub
+from neo_events.live.router import router as live_router
+from neo_events.live.router import stream_router
 from neo_events.middleware import (
     ApiAliasMiddleware,
     BodyLimitMiddleware,
+    MsgpackMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
+    document_msgpack,
 )
 from neo_events.ops.router import router as ops_router
 from neo_events.settings import Settings
+from neo_events.sharing.router import router as sharing_router
+
+API_DESCRIPTION = """\
+Every endpoint speaks JSON and, alternatively, **MessagePack**: send `Accept: application/msgpack`
+(or `application/x-msgpack`) for a MessagePack response, errors included, and
+`Content-Type: application/msgpack` to send a MessagePack body. Both carry the same document;
+times are RFC 3339 strings in both.
+
+Rate limits: every response carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`,
+`RateLimit-Policy` and `RateLimit`; over the limit is a 429 with `Retry-After`.
+`POST /events` and `POST /events/batch` take an `Idempotency-Key`.
+"""
+RATE_LIMIT_FIELDS = (
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+    "RateLimit",
+)
 
 
 def build_authenticator(settings: Settings) -> Authenticator:
@@ -57,9 +89,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = db.create_sessionmaker(engine)
         app.state.redis = redis
         app.state.authenticator = build_authenticator(settings)
+        limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
+        app.state.rate_limiter = limiter
+        broker: Broker = RedisBroker(redis) if redis is not None else MemoryBroker()
+        hub = Hub(
+            app.state.sessionmaker,
+            broker,
+            poll_interval=settings.live_poll_s,
+            queue_size=settings.live_queue_size,
+        )
+        app.state.hub = hub
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
+            await broker.close()
+            if limiter is not None:
+                await limiter.aclose()
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -68,23 +115,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Neo Events",
         version=__version__,
         summary="Collaborative event scheduling: roles, history, recurrence, live updates.",
+        description=API_DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = Metrics()
     install_error_handlers(app)
+    app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)
     app.include_router(auth_router)
+    app.include_router(events_router)
+    app.include_router(occurrences_router)
+    app.include_router(sharing_router)
+    app.include_router(history_router)
+    app.include_router(audit_router)
+    app.include_router(live_router)
+    app.include_router(stream_router)
+    document_msgpack(app)
 
-    # Added innermost first: the alias rewrite sees the raw path before routing, the
-    # request-id context wraps everything so every log line and error carries it.
-    app.add_middleware(ApiAliasMiddleware)
+    # Added innermost first. MessagePack is turned into JSON inside the body limit (which bounds
+    # what it buffers); rate limits refuse before any body is parsed but the auth routes' (read
+    # to find the account, also bounded); metrics see every answer, 429s and 413s included, and
+    # need the alias rewrite done first to name the route; the request-id context wraps
+    # everything so every log line and error carries it.
+    app.add_middleware(MsgpackMiddleware)
+    if settings.rate_limit_enabled:
+        app.add_middleware(
+            RateLimitMiddleware, default=settings.rate_limit_default, auth=settings.rate_limit_auth
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(ApiAliasMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After", *RATE_LIMIT_FIELDS],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     app.add_middleware(RequestContextMiddleware)

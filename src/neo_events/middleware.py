@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids and access logs, security headers, body limit, /api alias."""
+"""Pure ASGI middleware: request ids and access logs, security headers, body limit, /api alias,
+MessagePack bodies."""
 
 from __future__ import annotations
 
@@ -6,12 +7,25 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
+from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from neo_events.encoding import (
+    JSON,
+    MSGPACK,
+    MSGPACK_TYPES,
+    UndecodableBody,
+    is_json_type,
+    json_to_msgpack,
+    media_type_of,
+    msgpack_to_json,
+    wanted_msgpack,
+)
 from neo_events.errors import internal_error_response, problem_response
 from neo_events.logs import request_id_var
 
@@ -185,3 +199,153 @@ class ApiAliasMiddleware:
                 scope["path"] = new_path
                 scope["raw_path"] = new_path.encode()
         await self.app(scope, receive, send)
+
+
+class MsgpackMiddleware:
+    """MessagePack on the wire, JSON inside (SPEC §2).
+
+    A `Content-Type: application/msgpack` body is turned into JSON bytes before the app sees
+    it, so every endpoint that takes JSON takes MessagePack; a JSON (or problem+json) response
+    is re-encoded when `Accept` prefers MessagePack. Streams (SSE) and other media types (the
+    HTML diff page, text/calendar) pass untouched. It must sit inside the body limit, which then
+    bounds what it buffers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
+        if content_type in MSGPACK_TYPES:
+            try:
+                scope, receive = await self._as_json_request(scope, receive)
+            except UndecodableBody:
+                response = problem_response(
+                    Request(scope),
+                    400,
+                    "invalid_msgpack",
+                    title="The body is not valid MessagePack",
+                    detail="The request body could not be decoded as a MessagePack document "
+                    "that JSON can represent (string keys, no binary or extension types).",
+                )
+                await response(scope, receive, send)
+                return
+        wanted = wanted_msgpack(headers.get(b"accept", b"").decode("latin-1"))
+        await self.app(scope, receive, _MsgpackSender(send, wanted))
+
+    @staticmethod
+    async def _as_json_request(scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                raise UndecodableBody("no body")
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+        body = msgpack_to_json(raw) if raw else b""
+        # In place, not on a copy: the router records the matched route in this scope, and the
+        # metrics middleware outside reads it from there.
+        scope["headers"] = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name not in (b"content-type", b"content-length", b"transfer-encoding")
+        ] + [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: disconnect notices, as usual
+
+        return scope, replay
+
+
+class _MsgpackSender:
+    """Marks JSON responses `Vary: Accept`; when MessagePack was asked for, buffers them and
+    sends them re-encoded, with the right length."""
+
+    def __init__(self, send: Send, media_type: str | None) -> None:
+        self.send = send
+        self.media_type = media_type
+        self.start: Message | None = None
+        self.chunks: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            media_type = media_type_of(headers.get("content-type", ""))
+            if media_type in MSGPACK_TYPES or is_json_type(media_type):
+                headers.add_vary_header("Accept")
+            if (
+                self.media_type is not None
+                and is_json_type(media_type)
+                and "content-encoding" not in headers
+            ):
+                self.start = message
+                return
+        elif message["type"] == "http.response.body" and self.start is not None:
+            self.chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._flush()
+            return
+        await self.send(message)
+
+    async def _flush(self) -> None:
+        assert self.start is not None
+        raw = b"".join(self.chunks)
+        start, self.start = self.start, None
+        headers = MutableHeaders(scope=start)
+        if raw and self.media_type is not None:
+            try:
+                body = json_to_msgpack(raw)
+            except ValueError:  # not really JSON: send it as it came
+                body = raw
+            else:
+                headers["content-type"] = self.media_type
+        else:
+            body = raw
+        headers["content-length"] = str(len(body))
+        await self.send(start)
+        await self.send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def document_msgpack(app: FastAPI) -> None:
+    """Offer `application/msgpack` next to every JSON body in the app's OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_msgpack_alternatives(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_msgpack_alternatives(schema: dict[str, Any]) -> dict[str, Any]:
+    """Next to every JSON request and response body in an OpenAPI document, the same schema as
+    `application/msgpack` (SPEC §2)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            bodies = [operation.get("requestBody", {})] + list(
+                operation.get("responses", {}).values()
+            )
+            for body in bodies:
+                content = body.get("content") if isinstance(body, dict) else None
+                if not content:
+                    continue
+                for media_type in list(content):
+                    if is_json_type(media_type):
+                        content.setdefault(MSGPACK, content[media_type])
+                        break
+    return schema

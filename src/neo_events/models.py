@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -74,3 +85,135 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+
+
+class Event(Base):
+    """An event or a recurring series; soft-deleted rows stay as tombstones."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        # "Events in a window": series whose occurrences cannot reach it are pruned here.
+        Index("ix_events_span", "span_start", "span_end"),
+        Index("ix_events_start_time_id", "start_time", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(500))
+    start_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    recurrence_pattern: Mapped[str | None] = mapped_column(String(500))
+    exdates: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    # The instants every occurrence (moved overrides included) lies within; span_end is
+    # NULL for a series without end. Maintained on every write from the recurrence rules.
+    span_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EventPermission(Base):
+    """A user's role on an event; every role, the owner's included, is a row here."""
+
+    __tablename__ = "event_permissions"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="known_role"),
+        # "Who can see event X" is the primary key; "what can user U see" is this index.
+        Index("ix_event_permissions_user_id_event_id", "user_id", "event_id", "role"),
+    )
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(8))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventVersion(Base):
+    """An immutable snapshot of an event's content after one change."""
+
+    __tablename__ = "event_versions"
+    __table_args__ = (UniqueConstraint("event_id", "version"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    change_type: Mapped[str] = mapped_column(String(24))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rolled_back_to: Mapped[int | None] = mapped_column(Integer)
+
+
+class IdempotencyKey(Base):
+    """A create's first response, kept 24 h so a retry with the same key replays it."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # sha256 of method, path, query and (canonical) body: the same key on another request is a 422.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_headers: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict)
+    response_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedState(Base):
+    """One row holding the last change number handed out.
+
+    Taking it with an UPDATE is the last thing a writing transaction does, so its row lock
+    orders commits: a change numbered n is never visible before every change below n is.
+    """
+
+    __tablename__ = "feed_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(IdType, default=0)
+
+
+class Change(Base):
+    """The durable change feed (SPEC §8): one row per change to an event or its roles."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    type: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Changed field names for content changes; {user_id, role, old_role} for role changes.
+    changes: Mapped[Any] = mapped_column(JsonType, default=list)
+
+
+class ChangeRecipient(Base):
+    """Who a change is for: every holder of a role then, and whoever just lost one."""
+
+    __tablename__ = "change_recipients"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("changes.seq", ondelete="CASCADE"), primary_key=True
+    )

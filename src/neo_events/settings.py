@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = 1024 * 1024
     require_if_match: bool = False
+    # Live notifications: heartbeat (and re-check of the token) on idle connections, the
+    # per-connection queue past which a slow client is cut off, the feed poll safety net.
+    live_heartbeat_s: float = Field(default=15.0, gt=0)
+    live_queue_size: int = Field(default=1000, ge=1)
+    live_poll_s: float = Field(default=2.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1)
     log_json: bool = True
     # Argon2id cost: OWASP's second recommended profile (t=2, m=19 MiB, p=1).
@@ -47,6 +53,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("rate_limit_default", "rate_limit_auth")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        if len(parse_many(value)) != 1:  # ValueError names a bad notation; "600/minute" is good
+            raise ValueError("give one limit, such as '600/minute'")
         return value
 
     @model_validator(mode="after")

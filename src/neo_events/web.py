@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request, params
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from neo_events import db
-from neo_events.errors import UnsupportedMediaType, ValidationFailed
+from neo_events.errors import UnsupportedMediaType
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -49,6 +46,9 @@ class TransactionalRoute(APIRoute):
                     raise
                 session = request.scope.get("neo.session")
                 if session is not None:
+                    # Work that needs the finished response joins its transaction (idempotency).
+                    for before_commit in request.scope.pop("neo.before_commit", ()):
+                        await before_commit(session, response)
                     await db.commit(session)
                 return response
             finally:
@@ -77,6 +77,8 @@ async def get_session(request: Request) -> AsyncSession:
     session: AsyncSession | None = request.scope.get("neo.session")
     if session is None:
         session = request.app.state.sessionmaker()
+        # the change feed wakes every worker's hub once this request has committed
+        session.info["publish_change"] = request.app.state.hub.changed
         request.scope["neo.session"] = session
     return session
 
@@ -86,34 +88,3 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
-
-
-def encode_cursor(values: dict[str, Any]) -> str:
-    """An opaque cursor: clients pass it back, never build it."""
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = orjson.loads(raw)
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API") from None
-    if not isinstance(values, dict):
-        raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API")
-    return values
-
-
-def etag_for(version: int | str) -> str:
-    return f'"{version}"'
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison over a list of entity tags (or *)."""
-    if not header:
-        return False
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == etag:
-            return True
-    return False

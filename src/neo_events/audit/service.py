@@ -1,13 +1,19 @@
-"""Writes audit rows in the caller's transaction, so an action and its record commit together."""
+"""Audit rows are written in the caller's transaction, so an action and its record commit together,
+and each user reads only the rows that concern them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.models import AuditEntry
+from neo_events.errors import ValidationFailed
+from neo_events.events.access import Role, visible_events
+from neo_events.models import AuditEntry, Event, User
+from neo_events.protocol import decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +48,47 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    action: str | None = None
+    since: datetime | None = None
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    viewer: User,
+    filters: AuditFilters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[AuditEntry, str | None]], str | None]:
+    """Newest first, with each actor's username: everything for an admin; for anyone else their
+    own actions, what happened to their account (failed logins included), and every action on
+    an event they own now."""
+    query = select(AuditEntry, User.username).outerjoin(User, User.id == AuditEntry.actor_id)
+    if not viewer.is_admin:
+        owned = visible_events(viewer.id, Role.OWNER, include_deleted=True).with_only_columns(
+            Event.id
+        )
+        query = query.where(
+            or_(
+                AuditEntry.actor_id == viewer.id,
+                and_(AuditEntry.target_type == "user", AuditEntry.target_id == viewer.id),
+                and_(AuditEntry.target_type == "event", AuditEntry.target_id.in_(owned)),
+            )
+        )
+    if filters.action is not None:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.since is not None:
+        query = query.where(AuditEntry.at >= filters.since)
+    if cursor is not None:
+        before = decode_cursor(cursor).get("before")
+        if not isinstance(before, int):
+            raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API")
+        query = query.where(AuditEntry.id < before)
+    rows = (await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1))).all()
+    page: list[tuple[AuditEntry, str | None]] = [(entry, name) for entry, name in rows[:limit]]
+    next_cursor = encode_cursor({"before": page[-1][0].id}) if len(rows) > limit else None
+    return page, next_cursor

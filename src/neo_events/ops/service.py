@@ -8,7 +8,12 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from neo_events.infra.ratelimit import RateLimiter
+
 PROBE_TIMEOUT_S = 2.0
+# Reported, but not what readiness hangs on: the limiter keeps serving from memory when Redis
+# is away, and the `redis` check already says so.
+INFORMATIONAL = frozenset({"rate_limiter"})
 
 
 async def _probe_database(engine: AsyncEngine) -> None:
@@ -16,7 +21,9 @@ async def _probe_database(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def check_readiness(engine: AsyncEngine, redis: Redis | None) -> dict[str, str]:
+async def check_readiness(
+    engine: AsyncEngine, redis: Redis | None, rate_limiter: RateLimiter | None = None
+) -> dict[str, str]:
     """'ok' or a short reason per dependency."""
     checks: dict[str, str] = {}
     try:
@@ -30,4 +37,13 @@ async def check_readiness(engine: AsyncEngine, redis: Redis | None) -> dict[str,
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"unavailable ({exc.__class__.__name__})"
+    if rate_limiter is not None:
+        try:
+            checks["rate_limiter"] = await asyncio.wait_for(rate_limiter.probe(), PROBE_TIMEOUT_S)
+        except Exception as exc:
+            checks["rate_limiter"] = f"degraded ({exc.__class__.__name__})"
     return checks
+
+
+def is_ready(checks: dict[str, str]) -> bool:
+    return all(value == "ok" for name, value in checks.items() if name not in INFORMATIONAL)

@@ -1,0 +1,55 @@
+"""HTTP endpoint of SPEC §9: the audit trail a caller may read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from neo_events.audit import service
+from neo_events.audit.schemas import ActorRef, AuditEntryRead, AuditPage
+from neo_events.auth.dependencies import CurrentUser
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=TransactionalRoute)
+
+
+@router.get("/audit")
+async def list_audit(
+    user: CurrentUser,
+    session: Session,
+    action: Annotated[
+        str | None, Query(max_length=48, description="exact action, e.g. `login`")
+    ] = None,
+    since: Annotated[AwareDatetime | None, Query(description="entries at or after")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size (max 500)")] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> AuditPage:
+    """Newest first: your own actions, failed logins on your account and every action on
+    events you own; an administrator sees everything."""
+    rows, next_cursor = await service.list_entries(
+        session,
+        viewer=user,
+        filters=service.AuditFilters(action=action, since=since),
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [
+        AuditEntryRead(
+            id=entry.id,
+            at=entry.at,
+            actor=ActorRef(id=entry.actor_id, username=username)
+            if entry.actor_id is not None and username is not None
+            else None,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            outcome=entry.outcome,
+            ip=entry.ip,
+            user_agent=entry.user_agent,
+            details=entry.details,
+        )
+        for entry, username in rows
+    ]
+    return AuditPage(items=items, next_cursor=next_cursor)

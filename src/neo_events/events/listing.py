@@ -1,0 +1,240 @@
+"""Listing what a caller can see: events by start, or occurrences inside a window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.errors import ValidationFailed
+from neo_events.events import recurrence
+from neo_events.events.access import Role, visible_events
+from neo_events.events.content import content_of, iso, parse_iso, series_of
+from neo_events.history.service import past_event
+from neo_events.models import Event, EventPermission, EventVersion
+from neo_events.protocol import cursor_fields, encode_cursor
+
+MAX_WINDOW = timedelta(days=366)
+MAX_OCCURRENCES = 10_000
+
+
+class WindowTooLarge(ValidationFailed):
+    code = "window_too_large"
+    title = "The window is too large"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    q: str | None = None
+    location: str | None = None
+    role: Role | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValidationFailed.field(["query", "end_time"], "must be after start_time")
+        if self.end - self.start > MAX_WINDOW:
+            raise WindowTooLarge(
+                "A window may span at most 366 days.",
+                errors=[{"loc": ["query", "end_time"], "msg": "window longer than 366 days"}],
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRow:
+    event: Event
+    role: Role
+    occurrence: recurrence.Occurrence
+    recurring: bool
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filtered(query: Select[Event, str], filters: Filters) -> Select[Event, str]:
+    if filters.q:
+        pattern = _like(filters.q)
+        query = query.where(
+            or_(
+                Event.title.ilike(pattern, escape="\\"),
+                Event.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if filters.location:
+        query = query.where(Event.location.ilike(_like(filters.location), escape="\\"))
+    if filters.role is not None:
+        query = query.where(EventPermission.role == filters.role.value)
+    return query
+
+
+async def list_events(
+    session: AsyncSession, *, user_id: int, filters: Filters, limit: int, cursor: str | None
+) -> tuple[list[tuple[Event, Role]], str | None]:
+    """Events ordered by (start_time, id), keyset-paginated: stable while events are added."""
+    query = _filtered(visible_events(user_id), filters)
+    if cursor:
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", int))
+        query = query.where(tuple_(Event.start_time, Event.id) > after)
+    rows = (
+        await session.execute(query.order_by(Event.start_time, Event.id).limit(limit + 1))
+    ).all()
+    page = [(event, Role(role)) for event, role in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1][0]
+        next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
+    return page, next_cursor
+
+
+async def list_occurrences(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    window: Window,
+    filters: Filters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[OccurrenceRow], str | None]:
+    """Occurrences overlapping the window, recurring series expanded, ordered by start."""
+    query = _filtered(visible_events(user_id), filters).where(
+        Event.span_start < window.end,
+        or_(Event.span_end.is_(None), Event.span_end > window.start),
+    )
+    candidates = [(event, Role(role)) for event, role in (await session.execute(query)).all()]
+    return paginate_occurrences(expand_all(candidates, window), limit=limit, cursor=cursor)
+
+
+def expand_all(candidates: Iterable[tuple[Event, Role]], window: Window) -> list[OccurrenceRow]:
+    """Every occurrence of the candidates in the window; 422 past MAX_OCCURRENCES in all."""
+    rows: list[OccurrenceRow] = []
+    for event, role in candidates:
+        try:
+            found = recurrence.expand(
+                series_of(content_of(event)),
+                window.start,
+                window.end,
+                limit=MAX_OCCURRENCES - len(rows),
+            )
+        except recurrence.ExpansionLimitExceeded:
+            raise WindowTooLarge(
+                f"This window holds more than {MAX_OCCURRENCES} occurrences; ask for a shorter one."
+            ) from None
+        rows.extend(OccurrenceRow(event, role, occ, event.is_recurring) for occ in found)
+    return rows
+
+
+def paginate_occurrences(
+    rows: list[OccurrenceRow], *, limit: int, cursor: str | None
+) -> tuple[list[OccurrenceRow], str | None]:
+    rows = sorted(rows, key=_order)
+    if cursor:
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", int), ("r", parse_iso))
+        rows = [row for row in rows if _order(row) > after]
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            {
+                "s": iso(last.occurrence.start),
+                "i": last.event.id,
+                "r": iso(last.occurrence.recurrence_id),
+            }
+        )
+    return page, next_cursor
+
+
+async def list_occurrences_as_of(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    at: datetime,
+    window: Window,
+    filters: Filters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[OccurrenceRow], str | None]:
+    """`list_occurrences` as it would have answered at `at` (see `past_visible`)."""
+    pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
+    return paginate_occurrences(expand_all(pairs, window), limit=limit, cursor=cursor)
+
+
+async def list_events_as_of(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    at: datetime,
+    filters: Filters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Event, Role]], str | None]:
+    """`list_events` as it would have answered at `at` (see `past_visible`)."""
+    pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
+    pairs.sort(key=lambda pair: (pair[0].start_time, pair[0].id))
+    if cursor:
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", int))
+        pairs = [p for p in pairs if (p[0].start_time, p[0].id) > after]
+    page = pairs[:limit]
+    next_cursor = None
+    if len(pairs) > limit:
+        last = page[-1][0]
+        next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
+    return page, next_cursor
+
+
+async def past_visible(
+    session: AsyncSession, *, user_id: int, at: datetime, filters: Filters
+) -> list[tuple[Event, Role]]:
+    """Every event the caller holds a role on now, in the state of its last version by `at`
+    (events deleted by then or not yet made are left out), filtered like the live listing."""
+    mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
+    latest = (
+        select(EventVersion.event_id, func.max(EventVersion.version).label("version"))
+        .where(EventVersion.changed_at <= at, EventVersion.event_id.in_(mine))
+        .group_by(EventVersion.event_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Event, EventPermission.role, EventVersion)
+        .join(
+            EventPermission,
+            (EventPermission.event_id == Event.id) & (EventPermission.user_id == user_id),
+        )
+        .join(latest, latest.c.event_id == Event.id)
+        .join(
+            EventVersion,
+            (EventVersion.event_id == latest.c.event_id)
+            & (EventVersion.version == latest.c.version),
+        )
+        .where(EventVersion.change_type != "deleted")
+    )
+    pairs = [(past_event(event, version), Role(role)) for event, role, version in rows.all()]
+    return [(event, role) for event, role in pairs if _matches(event, role, filters)]
+
+
+def _matches(event: Event, role: Role, filters: Filters) -> bool:
+    """The SQL filters of `_filtered`, for rows rebuilt from snapshots."""
+    if filters.q:
+        needle = filters.q.casefold()
+        if (
+            needle not in event.title.casefold()
+            and needle not in (event.description or "").casefold()
+        ):
+            return False
+    if filters.location and filters.location.casefold() not in (event.location or "").casefold():
+        return False
+    return filters.role is None or role is filters.role
+
+
+def _order(row: OccurrenceRow) -> tuple[datetime, int, datetime]:
+    return (row.occurrence.start, row.event.id, row.occurrence.recurrence_id)

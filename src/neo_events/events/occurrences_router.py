@@ -1,0 +1,167 @@
+"""HTTP endpoints about time: one event's occurrences (list, change, cancel, split), its
+conflicts, and the caller's free/busy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import AwareDatetime, BaseModel
+
+from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.events import occurrences, schedule
+from neo_events.events.router import (
+    EventId,
+    OptionalWindow,
+    Policy,
+    RequiredWindow,
+    conflicts_json,
+    read_one,
+    with_etag,
+)
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import (
+    ConflictRead,
+    OccurrenceEdited,
+    OccurrenceList,
+    OccurrenceUpdate,
+    model_fields_set,
+)
+from neo_events.events.views import occurrence_read
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=TransactionalRoute)
+
+
+@router.get("/events/{event_id}/instances")
+async def list_instances(
+    event_id: EventId,
+    user: CurrentUser,
+    session: Session,
+    window: RequiredWindow,
+) -> OccurrenceList:
+    """The occurrences of one event inside a window (viewer+), overrides applied."""
+    event, role, found = await occurrences.list_instances(
+        session, actor=user, event_id=event_id, window_start=window.start, window_end=window.end
+    )
+    read = await read_one(session, event, role)
+    items = [
+        occurrence_read(
+            read,
+            start=occ.start,
+            end=occ.end,
+            recurrence_id=occ.recurrence_id if event.is_recurring else None,
+            fields=dict(occ.override.fields) if occ.override else None,
+        )
+        for occ in found
+    ]
+    return OccurrenceList(items=items, next_cursor=None)
+
+
+RecurrenceId = Annotated[
+    AwareDatetime, Path(description="the occurrence's original start (RFC 3339, any offset)")
+]
+ScopeQuery = Annotated[
+    occurrences.Scope,
+    Query(description="this occurrence, or this and all following (splits the series)"),
+]
+
+
+@router.put("/events/{event_id}/instances/{recurrence_id}")
+async def edit_occurrence(
+    event_id: EventId,
+    recurrence_id: RecurrenceId,
+    body: OccurrenceUpdate,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    scope: ScopeQuery = occurrences.Scope.THIS,
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> OccurrenceEdited:
+    """Change one occurrence (editor+): a new version of the series. With
+    `scope=following` the series ends before it and the returned new series starts there."""
+    edit = await occurrences.edit_occurrence(
+        session,
+        actor=user,
+        event_id=event_id,
+        recurrence_id=recurrence_id,
+        changes=model_fields_set(body),
+        scope=scope,
+        policy=conflicts,
+        origin=origin,
+    )
+    with_etag(response, edit.event.version)
+    read = await read_one(session, edit.event, edit.role)
+    return OccurrenceEdited(
+        **dict(read), conflicts=conflicts_json(edit.clashes), split_from=edit.split_from
+    )
+
+
+@router.delete(
+    "/events/{event_id}/instances/{recurrence_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+async def cancel_occurrence(
+    event_id: EventId,
+    recurrence_id: RecurrenceId,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    scope: ScopeQuery = occurrences.Scope.THIS,
+) -> Response:
+    """Cancel one occurrence (editor+: an exdate, a new version), or with `scope=following`
+    end the series before it (cancelling from the first occurrence deletes the event: owner)."""
+    await occurrences.cancel_occurrence(
+        session,
+        actor=user,
+        event_id=event_id,
+        recurrence_id=recurrence_id,
+        scope=scope,
+        origin=origin,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class BusyInterval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class FreeBusy(BaseModel):
+    busy: list[BusyInterval]
+
+
+class ConflictList(BaseModel):
+    items: list[ConflictRead]
+
+
+@router.get("/freebusy")
+async def freebusy(
+    user: CurrentUser,
+    session: Session,
+    window: RequiredWindow,
+) -> FreeBusy:
+    """The caller's busy intervals in a window, merged (touching ones join), clipped to it."""
+    busy = await schedule.busy_intervals(
+        session, user_id=user.id, window=(window.start, window.end)
+    )
+    return FreeBusy(busy=[BusyInterval(start=s, end=e) for s, e in busy])
+
+
+@router.get("/events/{event_id}/conflicts")
+async def event_conflicts(
+    event_id: EventId,
+    user: CurrentUser,
+    session: Session,
+    window: OptionalWindow,
+) -> ConflictList:
+    """What in the caller's calendar overlaps this event's occurrences (viewer+), in the
+    window if given, else over the conflict horizon (366 days from the first occurrence)."""
+    clashes = await schedule.event_conflicts(
+        session,
+        actor=user,
+        event_id=event_id,
+        window=(window.start, window.end) if window else None,
+    )
+    return ConflictList(items=conflicts_json(clashes))

@@ -1,0 +1,299 @@
+"""HTTP endpoints of SPEC §4 for single events: CRUD, batch, listing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin
+from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import ValidationFailed
+from neo_events.events import listing, service
+from neo_events.events.access import Role, get_event_for
+from neo_events.events.schedule import Clash, ConflictPolicy, clash_json
+from neo_events.events.schemas import (
+    BatchCreate,
+    ConflictRead,
+    EventBatch,
+    EventCreate,
+    EventCreated,
+    EventList,
+    EventRead,
+    EventUpdate,
+    EventUpdated,
+    OccurrenceList,
+    model_fields_set,
+)
+from neo_events.events.views import event_reads, occurrence_read
+from neo_events.history.service import event_as_of
+from neo_events.infra.idempotency import Idempotent
+from neo_events.models import Event, User
+from neo_events.protocol import etag_for, etag_matches
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
+
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's id")]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
+Policy = Annotated[
+    ConflictPolicy,
+    Query(description="schedule conflicts: warn (list them), reject (409) or ignore"),
+]
+
+
+def with_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_for(version)
+
+
+async def read_one(session: AsyncSession, event: Event, role: Role) -> EventRead:
+    return (await event_reads(session, [(event, role)]))[0]
+
+
+def conflicts_json(clashes: list[Clash]) -> list[ConflictRead]:
+    return [ConflictRead.model_validate(clash_json(c)) for c in clashes]
+
+
+@router.post("/events", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+async def create_event(
+    body: EventCreate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> EventCreated:
+    """Create an event; the caller becomes its owner, at version 1. Overlaps with the
+    caller's calendar are listed (`warn`), refused (`reject`: 409) or not checked (`ignore`)."""
+    event, clashes = await service.create_event(
+        session, actor=user, data=body, origin=origin, policy=conflicts
+    )
+    response.headers["Location"] = str(request.url_for("get_event", event_id=event.id).path)
+    with_etag(response, event.version)
+    read = await read_one(session, event, Role.OWNER)
+    return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
+
+
+@router.post("/events/batch", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+async def create_events(
+    body: BatchCreate,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> EventBatch:
+    """Up to 500 events, all or nothing; an error names the item (`["events", 3, "end_time"]`)."""
+    created = await service.create_events(
+        session, actor=user, items=body.events, origin=origin, policy=conflicts
+    )
+    reads = await event_reads(session, [(e, Role.OWNER) for e, _ in created])
+    return EventBatch(
+        items=[
+            EventCreated(**dict(read), conflicts=conflicts_json(clashes))
+            for read, (_, clashes) in zip(reads, created, strict=True)
+        ]
+    )
+
+
+def window_query(
+    start_time: AwareDatetime | None = None,
+    end_time: AwareDatetime | None = None,
+    start_time_alias: Annotated[AwareDatetime | None, Query(alias="startTime")] = None,
+    end_time_alias: Annotated[AwareDatetime | None, Query(alias="endTime")] = None,
+) -> listing.Window | None:
+    """A half-open window from `start_time`/`end_time` (or the challenge's camelCase aliases);
+    none if neither is given, 422 if only one is."""
+    start, end = start_time or start_time_alias, end_time or end_time_alias
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        missing = "start_time" if start is None else "end_time"
+        raise ValidationFailed.field(
+            ["query", missing], "a window needs both start_time and end_time"
+        )
+    return listing.Window(start, end)
+
+
+def required_window(
+    window: Annotated[listing.Window | None, Depends(window_query)],
+) -> listing.Window:
+    if window is None:
+        raise ValidationFailed.field(["query", "start_time"], "a window is required")
+    return window
+
+
+OptionalWindow = Annotated[listing.Window | None, Depends(window_query)]
+RequiredWindow = Annotated[listing.Window, Depends(required_window)]
+
+
+@router.get("/events", response_model=EventList | OccurrenceList)
+async def list_events(
+    user: CurrentUser,
+    session: Session,
+    window: OptionalWindow,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in title or description")
+    ] = None,
+    location: Annotated[str | None, Query(max_length=200)] = None,
+    role: Role | None = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="list as things stood at this instant")
+    ] = None,
+) -> EventList | OccurrenceList:
+    """Without a window: events by (start_time, id). With one: occurrences overlapping it,
+    recurring events expanded, ordered by start."""
+    filters = listing.Filters(q=q or None, location=location or None, role=role)
+    if window is None:
+        if as_of is None:
+            pairs, next_cursor = await listing.list_events(
+                session, user_id=user.id, filters=filters, limit=limit, cursor=cursor
+            )
+        else:
+            pairs, next_cursor = await listing.list_events_as_of(
+                session, user_id=user.id, at=as_of, filters=filters, limit=limit, cursor=cursor
+            )
+        return EventList(items=await event_reads(session, pairs), next_cursor=next_cursor)
+    if as_of is None:
+        rows, next_cursor = await listing.list_occurrences(
+            session, user_id=user.id, window=window, filters=filters, limit=limit, cursor=cursor
+        )
+    else:
+        rows, next_cursor = await listing.list_occurrences_as_of(
+            session,
+            user_id=user.id,
+            at=as_of,
+            window=window,
+            filters=filters,
+            limit=limit,
+            cursor=cursor,
+        )
+    return await _occurrence_list(session, rows, next_cursor)
+
+
+async def _occurrence_list(
+    session: AsyncSession, rows: list[listing.OccurrenceRow], next_cursor: str | None
+) -> OccurrenceList:
+    unique = {row.event.id: (row.event, row.role) for row in rows}
+    reads = {read.id: read for read in await event_reads(session, list(unique.values()))}
+    items = [
+        occurrence_read(
+            reads[row.event.id],
+            start=row.occurrence.start,
+            end=row.occurrence.end,
+            recurrence_id=row.occurrence.recurrence_id if row.recurring else None,
+            fields=dict(row.occurrence.override.fields) if row.occurrence.override else None,
+        )
+        for row in rows
+    ]
+    return OccurrenceList(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/events/{event_id}",
+    response_model=EventRead,
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+)
+async def get_event(
+    event_id: EventId,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    if_none_match: Annotated[str | None, Header()] = None,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="the event as it was at this instant")
+    ] = None,
+) -> EventRead | Response:
+    """The event with its permissions (viewer+); `If-None-Match` with its ETag gives 304.
+
+    With `as_of`, its content as of that instant (404 if it did not exist then); permissions
+    and `my_role` are always today's."""
+    if as_of is not None:
+        event, role = await event_as_of(session, actor=user, event_id=event_id, at=as_of)
+    else:
+        event, role = await get_event_for(session, user.id, event_id)
+    if etag_matches(if_none_match, etag_for(event.version)):
+        return Response(status_code=304, headers={"ETag": etag_for(event.version)})
+    with_etag(response, event.version)
+    return await read_one(session, event, role)
+
+
+async def _update(
+    event_id: int,
+    body: EventUpdate,
+    response: Response,
+    user: User,
+    session: AsyncSession,
+    origin: Origin,
+    request: Request,
+    if_match: str | None,
+    policy: ConflictPolicy,
+) -> EventUpdated:
+    result = await service.update_event(
+        session,
+        actor=user,
+        event_id=event_id,
+        changes=model_fields_set(body),
+        origin=origin,
+        preconditions=service.Preconditions(
+            if_match=if_match,
+            base_version=body.base_version,
+            required=request.app.state.settings.require_if_match,
+        ),
+        policy=policy,
+    )
+    with_etag(response, result.event.version)
+    read = await read_one(session, result.event, result.role)
+    return EventUpdated(
+        **dict(read), merged=result.merged, conflicts=conflicts_json(result.clashes)
+    )
+
+
+@router.put("/events/{event_id}")
+async def replace_event(
+    event_id: EventId,
+    body: EventUpdate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: Annotated[str | None, Header()] = None,
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> EventUpdated:
+    """Change any subset of fields (editor+); each change is a new version. A move is
+    checked against the calendars of everyone holding a role on the event."""
+    return await _update(
+        event_id, body, response, user, session, origin, request, if_match, conflicts
+    )
+
+
+@router.patch("/events/{event_id}")
+async def patch_event(
+    event_id: EventId,
+    body: EventUpdate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: Annotated[str | None, Header()] = None,
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> EventUpdated:
+    """Same as PUT: a partial update."""
+    return await _update(
+        event_id, body, response, user, session, origin, request, if_match, conflicts
+    )
+
+
+@router.delete("/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_event(
+    event_id: EventId, user: CurrentUser, session: Session, origin: RequestOrigin
+) -> Response:
+    """Owner only; the event stays as a tombstone for history, audit and sync."""
+    await service.delete_event(session, actor=user, event_id=event_id, origin=origin)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

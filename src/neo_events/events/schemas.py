@@ -1,0 +1,215 @@
+"""Event bodies (SPEC §4): what a client sends and the event object it reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from neo_events.events.access import Role
+
+MAX_LIST = 1000  # exdates and overrides per series
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _known_zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"unknown IANA time zone {name!r}")
+    return name
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    if not 1900 <= value.year <= 2199:
+        raise ValueError("must be between the years 1900 and 2199")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
+RulePattern = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class OverrideIn(BaseModel):
+    """One occurrence changed on its own, found by its original start."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recurrence_id: Instant
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    title: Title | None = None
+    description: Description | None = None
+    location: Location | None = None
+
+
+class EventCreate(BaseModel):
+    """A new event; read-only fields a client may echo back are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: Title
+    description: Description | None = None
+    start_time: Instant
+    end_time: Instant
+    timezone: TimeZoneName = "UTC"
+    location: Location | None = None
+    is_recurring: bool = False
+    recurrence_pattern: RulePattern | None = None
+    exdates: Annotated[list[Instant], Field(max_length=MAX_LIST)] = []
+    overrides: Annotated[list[OverrideIn], Field(max_length=MAX_LIST)] = []
+
+
+class EventUpdate(BaseModel):
+    """Any subset of an event's content (PUT and PATCH are both partial)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: Title | None = None
+    description: Description | None = None
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    timezone: TimeZoneName | None = None
+    location: Location | None = None
+    is_recurring: bool | None = None
+    recurrence_pattern: RulePattern | None = None
+    exdates: Annotated[list[Instant], Field(max_length=MAX_LIST)] | None = None
+    overrides: Annotated[list[OverrideIn], Field(max_length=MAX_LIST)] | None = None
+    base_version: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="the version this edit started from: enables a three-way merge"
+    )
+
+
+class OccurrenceUpdate(BaseModel):
+    """A change to one occurrence (or, with scope=following, to it and those after it);
+    a null reverts that field to the series' value."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    start_time: Instant | None = None
+    end_time: Instant | None = None
+    title: Title | None = None
+    description: Description | None = None
+    location: Location | None = None
+
+
+class BatchCreate(BaseModel):
+    events: Annotated[list[EventCreate], Field(min_length=1, max_length=500)]
+
+
+class UserRef(BaseModel):
+    id: int
+    username: str
+
+
+class PermissionRead(BaseModel):
+    user_id: int
+    username: str
+    role: Role
+    granted_by: UserRef | None
+    granted_at: datetime
+
+
+class OverrideRead(BaseModel):
+    recurrence_id: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    title: str | None = None
+    description: str | None = None
+    location: str | None = None
+
+
+class EventRead(BaseModel):
+    """The event object of SPEC §4."""
+
+    id: int
+    title: str
+    description: str | None
+    start_time: datetime
+    end_time: datetime
+    timezone: str
+    location: str | None
+    is_recurring: bool
+    recurrence_pattern: str | None
+    exdates: list[datetime]
+    overrides: list[OverrideRead]
+    version: int
+    owner: UserRef
+    my_role: Role
+    permissions: list[PermissionRead]
+    created_at: datetime
+    created_by: UserRef
+    updated_at: datetime
+    updated_by: UserRef
+
+
+class ConflictRead(BaseModel):
+    """An occurrence this write overlaps; someone else's private event shows as "busy"
+    without an id."""
+
+    event_id: int | None
+    title: str
+    start_time: datetime
+    end_time: datetime
+
+
+class EventCreated(EventRead):
+    """The event after a write that checks schedule conflicts (`?conflicts=`)."""
+
+    conflicts: list[ConflictRead] = []
+
+
+class EventUpdated(EventCreated):
+    """The event after a PUT/PATCH; `merged` says a three-way merge combined it with others'."""
+
+    merged: bool = False
+
+
+class OccurrenceRead(EventRead):
+    """One occurrence in a windowed listing: the event with that occurrence's times."""
+
+    recurrence_id: datetime | None = Field(
+        description="the occurrence's original start; null for a single event"
+    )
+
+
+class OccurrenceEdited(EventCreated):
+    """The series after an occurrence write; after a split, the new series (`split_from`
+    names the series it continues)."""
+
+    split_from: int | None = None
+
+
+class EventList(BaseModel):
+    items: list[EventRead]
+    next_cursor: str | None
+
+
+class OccurrenceList(BaseModel):
+    items: list[OccurrenceRead]
+    next_cursor: str | None
+
+
+class EventBatch(BaseModel):
+    items: list[EventCreated]
+
+
+def model_fields_set(model: BaseModel) -> dict[str, Any]:
+    """The fields a client actually sent (explicit nulls included)."""
+    return {name: getattr(model, name) for name in model.model_fields_set}

@@ -1,0 +1,301 @@
+"""Event writes: create, batch, update, delete — each a version row and an audit row, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.db import utcnow
+from neo_events.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
+from neo_events.events import schedule
+from neo_events.events.access import Role, get_event_for
+from neo_events.events.content import (
+    Content,
+    apply_content,
+    build_content,
+    canonical_changes,
+    content_of,
+    series_of,
+)
+from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.events.schemas import EventCreate
+from neo_events.history.merge import three_way_merge
+from neo_events.history.service import record_version
+from neo_events.models import Event, EventPermission, EventVersion, User
+from neo_events.protocol import etag_for, etag_matches
+
+
+async def _insert(session: AsyncSession, actor: User, content: Content) -> Event:
+    now = utcnow()
+    event = Event(
+        owner_id=actor.id,
+        version=1,
+        created_at=now,
+        created_by_id=actor.id,
+        updated_at=now,
+        updated_by_id=actor.id,
+    )
+    apply_content(event, content)
+    session.add(event)
+    await session.flush()
+    session.add(
+        EventPermission(
+            event_id=event.id,
+            user_id=actor.id,
+            role=Role.OWNER.value,
+            granted_by_id=actor.id,
+            granted_at=now,
+        )
+    )
+    await record_version(session, event, change_type="created", actor_id=actor.id)
+    return event
+
+
+def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
+    return build_content(None, data.model_dump(), loc=loc)
+
+
+async def create_event(
+    session: AsyncSession,
+    *,
+    actor: User,
+    data: EventCreate,
+    origin: Origin,
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> tuple[Event, list[Clash]]:
+    """A new event owned by the caller, at version 1, checked against their calendar."""
+    content = _content_from(data)
+    [clashes] = await schedule.check(
+        session,
+        policy=policy,
+        candidates=[(None, series_of(content))],
+        user_ids=[actor.id],
+        viewer_id=actor.id,
+    )
+    event = await _insert(session, actor, content)
+    record(
+        session,
+        action="event.created",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details={"version": 1},
+    )
+    return event, clashes
+
+
+async def create_events(
+    session: AsyncSession,
+    *,
+    actor: User,
+    items: Sequence[EventCreate],
+    origin: Origin,
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> list[tuple[Event, list[Clash]]]:
+    """All or nothing: every item is checked (content, then conflicts with the caller's
+    calendar and with each other) before the first is written."""
+    contents = [_content_from(item, ("events", index)) for index, item in enumerate(items)]
+    clashes = await schedule.check(
+        session,
+        policy=policy,
+        candidates=[(None, series_of(c)) for c in contents],
+        user_ids=[actor.id],
+        viewer_id=actor.id,
+    )
+    events = [await _insert(session, actor, content) for content in contents]
+    for event in events:
+        record(
+            session,
+            action="event.created",
+            origin=origin,
+            actor_id=actor.id,
+            target_type="event",
+            target_id=event.id,
+            details={"version": 1, "batch": True},
+        )
+    record(
+        session,
+        action="event.batch_created",
+        origin=origin,
+        actor_id=actor.id,
+        details={"count": len(events), "event_ids": [e.id for e in events]},
+    )
+    return list(zip(events, clashes, strict=True))
+
+
+class EditConflict(Conflict):
+    code = "edit_conflict"
+    title = "Someone else changed the same fields"
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """What a writer says it last saw: an If-Match header and/or a base_version."""
+
+    if_match: str | None = None
+    base_version: int | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateResult:
+    event: Event
+    role: Role
+    changed: bool
+    merged: bool
+    clashes: list[Clash]
+
+
+SCHEDULE_FIELDS = (
+    "start_time",
+    "end_time",
+    "timezone",
+    "is_recurring",
+    "recurrence_pattern",
+    "exdates",
+    "overrides",
+)
+
+
+async def holders(session: AsyncSession, event_id: int) -> list[int]:
+    """Everyone holding a role on the event: whose calendars a move concerns."""
+    return list(
+        (
+            await session.execute(
+                select(EventPermission.user_id).where(EventPermission.event_id == event_id)
+            )
+        ).scalars()
+    )
+
+
+async def check_move(
+    session: AsyncSession,
+    *,
+    event: Event,
+    before: Content,
+    after: Content,
+    actor: User,
+    policy: ConflictPolicy,
+) -> list[Clash]:
+    """Conflicts of an event whose times changed, in the calendars of all its holders."""
+    if all(before[name] == after[name] for name in SCHEDULE_FIELDS):
+        return []
+    [clashes] = await schedule.check(
+        session,
+        policy=policy,
+        candidates=[(event.id, series_of(after))],
+        user_ids=await holders(session, event.id),
+        viewer_id=actor.id,
+    )
+    return clashes
+
+
+async def _version_content(session: AsyncSession, event_id: int, version: int) -> Content | None:
+    snapshot = await session.scalar(
+        select(EventVersion.snapshot).where(
+            EventVersion.event_id == event_id, EventVersion.version == version
+        )
+    )
+    return dict(snapshot) if snapshot is not None else None
+
+
+async def _resolve_changes(
+    session: AsyncSession, event: Event, current: Content, changes: Content, pre: Preconditions
+) -> tuple[Content, bool]:
+    """The changes to write after the preconditions: as sent, or three-way-merged."""
+    if pre.if_match is not None and not etag_matches(
+        pre.if_match, etag_for(event.version), weak=False
+    ):
+        raise PreconditionFailed(
+            f"The event is at version {event.version}; read it again and retry.",
+            current_version=event.version,
+        )
+    if pre.base_version is None or pre.base_version == event.version:
+        if pre.required and pre.if_match is None and pre.base_version is None:
+            raise PreconditionRequired('Send If-Match: "<version>" or base_version.')
+        return changes, False
+    if pre.base_version > event.version:
+        raise ValidationFailed.field(["base_version"], "is newer than the event")
+    base = await _version_content(session, event.id, pre.base_version)
+    if base is None:
+        raise ValidationFailed.field(["base_version"], "no such version of this event")
+    result = three_way_merge(base, current, changes)
+    if result.conflicts:
+        raise EditConflict(
+            "These fields were changed by someone else since version "
+            f"{pre.base_version}: {', '.join(c.field for c in result.conflicts)}.",
+            current_version=event.version,
+            conflicts=[
+                {"field": c.field, "base": c.base, "yours": c.yours, "theirs": c.theirs}
+                for c in result.conflicts
+            ],
+        )
+    return result.changes, result.merged
+
+
+async def update_event(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    changes: Mapping[str, Any],
+    origin: Origin,
+    preconditions: Preconditions = Preconditions(),
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> UpdateResult:
+    """Apply a partial change under the caller's preconditions (412, 428, 409 merge conflict).
+
+    An edit that changes nothing writes nothing: no version, no audit row.
+    """
+    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    current = content_of(event)
+    wanted, merged = await _resolve_changes(
+        session, event, current, canonical_changes(changes), preconditions
+    )
+    content = build_content(current, wanted)
+    if content == current:
+        return UpdateResult(event, role, changed=False, merged=merged, clashes=[])
+    clashes = await check_move(
+        session, event=event, before=current, after=content, actor=actor, policy=policy
+    )
+    apply_content(event, content)
+    await record_version(session, event, change_type="updated", actor_id=actor.id, previous=current)
+    record(
+        session,
+        action="event.updated",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details={
+            "version": event.version,
+            "fields": [k for k in content if content[k] != current[k]],
+            "merged": merged,
+        },
+    )
+    return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes)
+
+
+async def delete_event(
+    session: AsyncSession, *, actor: User, event_id: int, origin: Origin
+) -> Event:
+    """Soft delete by an owner: the row stays as a tombstone with a final `deleted` version."""
+    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    await record_version(session, event, change_type="deleted", actor_id=actor.id)
+    event.deleted_at = event.updated_at
+    record(
+        session,
+        action="event.deleted",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details={"version": event.version},
+    )
+    return event

@@ -1,0 +1,201 @@
+"""HTTP endpoints of SPEC §6: history, snapshots, rollback, changelog, diff."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi.responses import HTMLResponse
+
+from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.events.content import parse_iso
+from neo_events.events.router import EventId, Limit
+from neo_events.events.schemas import EventRead, OverrideRead, UserRef
+from neo_events.events.views import event_reads, usernames
+from neo_events.history import service
+from neo_events.history.diff import render_html
+from neo_events.history.schemas import (
+    Changelog,
+    ChangelogEntry,
+    Diff,
+    FieldChange,
+    VersionList,
+    VersionRead,
+    VersionSummary,
+)
+from neo_events.protocol import etag_for
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["history"], route_class=TransactionalRoute)
+
+VersionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the per-event version number")]
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _ref(user_id: int | None, names: dict[int, str]) -> UserRef | None:
+    return UserRef(id=user_id, username=names.get(user_id, "")) if user_id is not None else None
+
+
+@router.get("/events/{event_id}/history")
+async def list_history(
+    event_id: EventId,
+    user: CurrentUser,
+    session: Session,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> VersionList:
+    """Every version, newest first, with who, when, what kind and a one-line summary."""
+    entries, next_cursor = await service.list_history(
+        session, actor=user, event_id=event_id, limit=limit, cursor=cursor
+    )
+    names = await usernames(session, [e.row.changed_by_id for e in entries])
+    return VersionList(
+        items=[
+            VersionSummary(
+                version=e.row.version,
+                changed_by=_ref(e.row.changed_by_id, names),
+                changed_at=e.row.changed_at,
+                change_type=e.row.change_type,
+                rolled_back_to=e.row.rolled_back_to,
+                summary=e.summary,
+            )
+            for e in entries
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/events/{event_id}/history/{version}")
+async def get_version(
+    event_id: EventId, version: VersionId, response: Response, user: CurrentUser, session: Session
+) -> VersionRead:
+    """One version's full snapshot; immutable, so clients may cache it for good."""
+    row = await service.get_version(session, actor=user, event_id=event_id, version=version)
+    names = await usernames(session, [row.changed_by_id])
+    snapshot = row.snapshot
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["ETag"] = etag_for(row.version)
+    return VersionRead(
+        event_id=row.event_id,
+        version=row.version,
+        title=snapshot["title"],
+        description=snapshot["description"],
+        start_time=parse_iso(snapshot["start_time"]),
+        end_time=parse_iso(snapshot["end_time"]),
+        timezone=snapshot["timezone"],
+        location=snapshot["location"],
+        is_recurring=snapshot["is_recurring"],
+        recurrence_pattern=snapshot["recurrence_pattern"],
+        exdates=[parse_iso(x) for x in snapshot["exdates"]],
+        overrides=[OverrideRead.model_validate(o) for o in snapshot["overrides"]],
+        changed_by=_ref(row.changed_by_id, names),
+        changed_at=row.changed_at,
+        change_type=row.change_type,
+        rolled_back_to=row.rolled_back_to,
+    )
+
+
+@router.post("/events/{event_id}/rollback/{version}")
+async def rollback(
+    event_id: EventId,
+    version: VersionId,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+) -> EventRead:
+    """Write a new version equal to an old one (editor+); history is never rewritten."""
+    event, role = await service.rollback_event(
+        session, actor=user, event_id=event_id, version=version, origin=origin
+    )
+    response.headers["ETag"] = etag_for(event.version)
+    return (await event_reads(session, [(event, role)]))[0]
+
+
+@router.get("/events/{event_id}/changelog")
+async def changelog(
+    event_id: EventId,
+    user: CurrentUser,
+    session: Session,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Changelog:
+    """Content versions and sharing changes, oldest first, each with a readable summary."""
+    items, next_cursor = await service.changelog(
+        session, actor=user, event_id=event_id, limit=limit, cursor=cursor
+    )
+    ids: list[int | None] = []
+    for item in items:
+        if item.version is not None:
+            ids.append(item.version.changed_by_id)
+        elif item.audit is not None:
+            ids += [item.audit.actor_id, (item.audit.details or {}).get("user_id")]
+    names = await usernames(session, ids)
+    entries = []
+    for item in items:
+        changes = [FieldChange.model_validate(c) for c in item.changes]
+        if item.version is not None:
+            entries.append(
+                ChangelogEntry(
+                    version=item.version.version,
+                    changed_by=_ref(item.version.changed_by_id, names),
+                    changed_at=item.at,
+                    change_type=item.version.change_type,
+                    summary=item.summary,
+                    changes=changes,
+                    rolled_back_to=item.version.rolled_back_to,
+                )
+            )
+        elif item.audit is not None:
+            details = item.audit.details or {}
+            entries.append(
+                ChangelogEntry(
+                    version=None,
+                    changed_by=_ref(item.audit.actor_id, names),
+                    changed_at=item.at,
+                    change_type=service.SHARING_ACTIONS[item.audit.action],
+                    summary=item.summary,
+                    changes=changes,
+                    user=_ref(details.get("user_id"), names),
+                )
+            )
+    return Changelog(items=entries, next_cursor=next_cursor)
+
+
+@router.get(
+    "/events/{event_id}/diff/{v1}/{v2}",
+    response_model=Diff,
+    responses={200: {"content": {"text/html": {}}, "description": "JSON, or a side-by-side page"}},
+)
+async def diff(
+    event_id: EventId,
+    v1: VersionId,
+    v2: VersionId,
+    user: CurrentUser,
+    session: Session,
+    accept: Annotated[str | None, Header()] = None,
+) -> Diff | HTMLResponse:
+    """The content fields that differ from v1 to v2 (either order); `Accept: text/html` gives
+    a readable page with removals struck through in red and additions in green."""
+    event, changes = await service.diff_versions(
+        session, actor=user, event_id=event_id, from_version=v1, to_version=v2
+    )
+    if accept and _prefers_html(accept):
+        page = render_html(
+            event_id=event.id, title=event.title, from_version=v1, to_version=v2, changes=changes
+        )
+        return HTMLResponse(page, headers={"Cache-Control": IMMUTABLE})
+    return Diff(
+        event_id=event.id,
+        from_version=v1,
+        to_version=v2,
+        changes=[FieldChange.model_validate(c) for c in changes],
+    )
+
+
+def _prefers_html(accept: str) -> bool:
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "text/html" in kinds and (
+        "application/json" not in kinds
+        or kinds.index("text/html") < kinds.index("application/json")
+    )

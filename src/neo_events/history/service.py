@@ -1,0 +1,304 @@
+"""Version rows and what is read from them: history, snapshots, changelog, diff, rollback, as-of.
+
+Every content change writes one immutable snapshot, numbered 1, 2, 3… per event; history is
+never rewritten (a rollback is a new version whose content equals an old one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.db import utcnow
+from neo_events.errors import NotFound
+from neo_events.events.access import EventNotFound, Role, get_event_for
+from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
+from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots, summarize
+from neo_events.live import feed
+from neo_events.models import AuditEntry, Event, EventVersion, User
+from neo_events.protocol import cursor_fields, encode_cursor
+
+SHARING_ACTIONS = {
+    "event.shared": "shared",
+    "event.permission_changed": "permission_changed",
+    "event.unshared": "unshared",
+}
+
+
+class VersionNotFound(NotFound):
+    code = "version_not_found"
+    title = "No such version of this event"
+
+
+async def record_version(
+    session: AsyncSession,
+    event: Event,
+    *,
+    change_type: str,
+    actor_id: int,
+    previous: dict[str, Any] | None = None,
+    rolled_back_to: int | None = None,
+) -> EventVersion:
+    """Turn the change just applied to `event` into its next version, snapshot it, and
+    append it to the change feed (`previous` content names the fields that changed).
+
+    Creation is version 1; every later change advances `version` and the update stamps.
+    The unique (event_id, version) constraint is the backstop: two writers that raced past
+    the row lock would collide here instead of writing two versions with one number.
+    """
+    if change_type != "created":
+        event.version += 1
+        event.updated_at = utcnow()
+        event.updated_by_id = actor_id
+    version = EventVersion(
+        event_id=event.id,
+        version=event.version,
+        change_type=change_type,
+        snapshot=content_of(event),
+        changed_by_id=actor_id,
+        changed_at=event.updated_at,
+        rolled_back_to=rolled_back_to,
+    )
+    session.add(version)
+    await feed.append(
+        session,
+        type=feed.CHANGE_TYPES[change_type],
+        event_id=event.id,
+        version=event.version,
+        actor_id=actor_id,
+        changes=feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS),
+    )
+    return version
+
+
+def _summary(
+    row: EventVersion, previous: dict[str, Any] | None
+) -> tuple[str, list[dict[str, Any]]]:
+    changes = diff_snapshots(previous or {}, row.snapshot) if previous is not None else []
+    extra = {
+        "title": row.snapshot.get("title"),
+        "timezone": row.snapshot.get("timezone"),
+        "rolled_back_to": row.rolled_back_to,
+    }
+    return summarize(row.change_type, changes, extra=extra), changes
+
+
+async def _snapshots(
+    session: AsyncSession, event_id: int, versions: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    if not versions:
+        return {}
+    rows = await session.execute(
+        select(EventVersion.version, EventVersion.snapshot).where(
+            EventVersion.event_id == event_id, EventVersion.version.in_(list(versions))
+        )
+    )
+    return {row.version: dict(row.snapshot) for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    row: EventVersion
+    summary: str
+    changes: list[dict[str, Any]]
+
+
+async def list_history(
+    session: AsyncSession, *, actor: User, event_id: int, limit: int, cursor: str | None
+) -> tuple[list[VersionEntry], str | None]:
+    """Versions newest first, each with a one-line summary of what it changed."""
+    event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
+    query = select(EventVersion).where(EventVersion.event_id == event.id)
+    if cursor:
+        (before,) = cursor_fields(cursor, ("v", int))
+        query = query.where(EventVersion.version < before)
+    rows = list(
+        (
+            await session.execute(query.order_by(EventVersion.version.desc()).limit(limit + 1))
+        ).scalars()
+    )
+    page = rows[:limit]
+    previous = await _snapshots(session, event.id, [r.version - 1 for r in page])
+    entries = [VersionEntry(r, *_summary(r, previous.get(r.version - 1))) for r in page]
+    next_cursor = encode_cursor({"v": page[-1].version}) if len(rows) > limit else None
+    return entries, next_cursor
+
+
+async def get_version(
+    session: AsyncSession, *, actor: User, event_id: int, version: int
+) -> EventVersion:
+    """One version's full snapshot (viewer+)."""
+    event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
+    row = await session.scalar(
+        select(EventVersion).where(
+            EventVersion.event_id == event.id, EventVersion.version == version
+        )
+    )
+    if row is None:
+        raise VersionNotFound(f"Event {event_id} has no version {version}.")
+    return row
+
+
+async def diff_versions(
+    session: AsyncSession, *, actor: User, event_id: int, from_version: int, to_version: int
+) -> tuple[Event, list[dict[str, Any]]]:
+    """What changed from one version to another (either order)."""
+    event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
+    snapshots = await _snapshots(session, event.id, [from_version, to_version])
+    for number in (from_version, to_version):
+        if number not in snapshots:
+            raise VersionNotFound(f"Event {event_id} has no version {number}.")
+    return event, diff_snapshots(snapshots[from_version], snapshots[to_version])
+
+
+async def rollback_event(
+    session: AsyncSession, *, actor: User, event_id: int, version: int, origin: Origin
+) -> tuple[Event, Role]:
+    """A new version whose content equals `version`'s (editor+); recorded even if unchanged."""
+    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    target = await _snapshots(session, event.id, [version])
+    if version not in target:
+        raise VersionNotFound(f"Event {event_id} has no version {version}.")
+    before = content_of(event)
+    apply_content(event, build_content(before, target[version]))
+    await record_version(
+        session, event, change_type="rolled_back", actor_id=actor.id, rolled_back_to=version
+    )
+    record(
+        session,
+        action="event.rolled_back",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details={"version": event.version, "rolled_back_to": version},
+    )
+    return event, role
+
+
+async def event_as_of(
+    session: AsyncSession, *, actor: User, event_id: int, at: datetime
+) -> tuple[Event, Role]:
+    """The event as it stood at an instant: its content then, its permissions now.
+
+    404 if it did not exist yet or was already deleted then. The returned row is transient
+    (never added to the session), so nothing about it is written back.
+    """
+    current, role = await get_event_for(session, actor.id, event_id, include_deleted=True)
+    row = await session.scalar(
+        select(EventVersion)
+        .where(EventVersion.event_id == current.id, EventVersion.changed_at <= at)
+        .order_by(EventVersion.version.desc())
+        .limit(1)
+    )
+    if row is None or row.change_type == "deleted":
+        raise EventNotFound(f"Event {event_id} did not exist at {iso(at)}.")
+    return past_event(current, row), role
+
+
+def past_event(current: Event, row: EventVersion) -> Event:
+    """A detached Event holding one version's content and stamps."""
+    past = Event(
+        id=current.id,
+        owner_id=current.owner_id,
+        version=row.version,
+        created_at=current.created_at,
+        created_by_id=current.created_by_id,
+        updated_at=row.changed_at,
+        updated_by_id=row.changed_by_id or current.updated_by_id,
+    )
+    apply_content(past, row.snapshot)
+    return past
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogItem:
+    at: datetime
+    kind: int  # 0 version, 1 sharing: the order of two things at the same instant
+    id: int
+    version: EventVersion | None
+    audit: AuditEntry | None
+    summary: str
+    changes: list[dict[str, Any]]
+
+
+def _after(columns: tuple[Any, Any], kind: int, cursor: tuple[datetime, int, int]) -> Any:
+    """Rows of `kind` after the cursor in (time, kind, id) order."""
+    at, cursor_kind, cursor_id = cursor
+    time_col, id_col = columns
+    if kind > cursor_kind:
+        return time_col >= at
+    if kind < cursor_kind:
+        return time_col > at
+    return or_(time_col > at, and_(time_col == at, id_col > cursor_id))
+
+
+async def changelog(
+    session: AsyncSession, *, actor: User, event_id: int, limit: int, cursor: str | None
+) -> tuple[list[ChangelogItem], str | None]:
+    """Content versions and sharing changes, oldest first, each with a summary."""
+    event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
+    after = cursor_fields(cursor, ("t", parse_iso), ("k", int), ("i", int)) if cursor else None
+    vq = select(EventVersion).where(EventVersion.event_id == event.id)
+    aq = select(AuditEntry).where(
+        AuditEntry.target_type == "event",
+        AuditEntry.target_id == event.id,
+        AuditEntry.action.in_(list(SHARING_ACTIONS)),
+    )
+    if after is not None:
+        vq = vq.where(_after((EventVersion.changed_at, EventVersion.id), 0, after))
+        aq = aq.where(_after((AuditEntry.at, AuditEntry.id), 1, after))
+    versions = (
+        (
+            await session.execute(
+                vq.order_by(EventVersion.changed_at, EventVersion.id).limit(limit + 1)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    audits = (
+        (await session.execute(aq.order_by(AuditEntry.at, AuditEntry.id).limit(limit + 1)))
+        .scalars()
+        .all()
+    )
+    merged = sorted(
+        [(v.changed_at, 0, v.id, v) for v in versions] + [(a.at, 1, a.id, a) for a in audits],
+        key=lambda item: item[:3],
+    )
+    page = merged[:limit]
+    wanted = [item[3].version - 1 for item in page if isinstance(item[3], EventVersion)]
+    previous = await _snapshots(session, event.id, wanted)
+    items: list[ChangelogItem] = []
+    for at, kind, row_id, row in page:
+        if isinstance(row, EventVersion):
+            summary, changes = _summary(row, previous.get(row.version - 1))
+            items.append(ChangelogItem(at, kind, row_id, row, None, summary, changes))
+        else:
+            details = row.details or {}
+            change_type = SHARING_ACTIONS[row.action]
+            changes = [
+                {"field": "role", "old": details.get("old_role"), "new": details.get("role")}
+            ]
+            items.append(
+                ChangelogItem(
+                    at,
+                    kind,
+                    row_id,
+                    None,
+                    row,
+                    summarize(change_type, changes, extra=details),
+                    changes,
+                )
+            )
+    next_cursor = None
+    if len(merged) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor({"t": iso(last[0]), "k": last[1], "i": last[2]})
+    return items, next_cursor

@@ -1,0 +1,94 @@
+"""Wake-up messages between workers: in-process, or Redis pub/sub when REDIS_URL is set.
+
+The broker carries only "there is something new up to seq N". It is at-most-once (Redis
+pub/sub drops messages while a subscriber is away), which is fine: the durable change feed
+is the source of truth, and every worker also polls it as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+
+class Broker(Protocol):
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Send to every current subscriber of the channel, on every worker; never raises."""
+        ...
+
+    def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        """Messages published on the channel from now on (ends when the broker closes)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryBroker:
+    """One process: subscribers are queues in this event loop."""
+
+    def __init__(self, *, queue_size: int = 1000) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[bytes | None]]] = {}
+        self._queue_size = queue_size
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        for queue in list(self._subscribers.get(channel, ())):
+            with contextlib.suppress(asyncio.QueueFull):  # a wake-up may be dropped
+                queue.put_nowait(message)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue(self._queue_size)
+        self._subscribers.setdefault(channel, set()).add(queue)
+        try:
+            while (message := await queue.get()) is not None:
+                yield message
+        finally:
+            self._subscribers[channel].discard(queue)
+
+    async def close(self) -> None:
+        for queues in self._subscribers.values():
+            for queue in queues:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+
+
+class RedisBroker:
+    """Every worker: Redis pub/sub. Reconnects on its own; never raises into the caller."""
+
+    def __init__(self, redis: Redis, *, retry_s: float = 1.0) -> None:
+        self._redis = redis
+        self._retry_s = retry_s
+        self._closed = asyncio.Event()
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        try:
+            await self._redis.publish(channel, message)
+        except (RedisError, OSError) as exc:
+            logger.warning("broker publish failed: %s", exc.__class__.__name__)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        while not self._closed.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(channel)
+                while not self._closed.is_set():
+                    item = await pubsub.get_message(timeout=1.0)
+                    if item is not None and item["type"] == "message":
+                        yield bytes(item["data"])
+            except (RedisError, OSError) as exc:
+                logger.warning("broker subscription lost (%s); retrying", exc.__class__.__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed.wait(), self._retry_s)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+    async def close(self) -> None:
+        self._closed.set()

@@ -1,0 +1,154 @@
+"""Prometheus metrics, one registry per app, labelled by route template (never the raw path).
+
+`GET /metrics` renders them. Each app owns its `Metrics` (so tests can build many apps) at
+`app.state.metrics`; other features count what only they can see through it:
+
+    metrics = request.app.state.metrics     # or websocket.app.state.metrics
+    metrics.websocket_opened()               # neo_websockets_open += 1
+    metrics.websocket_closed()               # neo_websockets_open -= 1
+    metrics.cache_hit("event")               # neo_cache_requests_total{cache="event",result="hit"}
+    metrics.cache_miss("event")              # ... {cache="event",result="miss"}
+    metrics.rate_limited("default")          # neo_rate_limit_rejections_total{policy="default"}
+
+Cache names and policies must come from a small fixed set (they become label values).
+With several workers each process counts its own requests; Prometheus should scrape each
+worker (or each host running one worker per core) rather than a load-balanced address.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.process_collector import ProcessCollector
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Latency buckets for an API whose reads take milliseconds and whose batch writes take longer.
+LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UNMATCHED = "<unmatched>"
+# Any other method a client invents is counted as OTHER: label values must stay few.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class Metrics:
+    """The counters, gauges and histograms of one application instance."""
+
+    def __init__(self) -> None:
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.requests = Counter(
+            "neo_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "neo_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_progress = Gauge(
+            "neo_http_requests_in_progress", "HTTP requests being served.", registry=self.registry
+        )
+        self.rate_limit_rejections = Counter(
+            "neo_rate_limit_rejections",
+            "Requests refused with 429, by rate-limit policy.",
+            ["policy"],
+            registry=self.registry,
+        )
+        self.cache_requests = Counter(
+            "neo_cache_requests",
+            "Server-side cache look-ups, by cache and result (hit or miss).",
+            ["cache", "result"],
+            registry=self.registry,
+        )
+        self.websockets_open = Gauge(
+            "neo_websockets_open", "WebSocket connections open now.", registry=self.registry
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "OTHER"
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def rate_limited(self, policy: str) -> None:
+        self.rate_limit_rejections.labels(policy).inc()
+
+    def cache_hit(self, cache: str) -> None:
+        self.cache_requests.labels(cache, "hit").inc()
+
+    def cache_miss(self, cache: str) -> None:
+        self.cache_requests.labels(cache, "miss").inc()
+
+    def websocket_opened(self) -> None:
+        self.websockets_open.inc()
+
+    def websocket_closed(self) -> None:
+        self.websockets_open.dec()
+
+    def template_for(self, app: Any, path: str) -> str:
+        if self._templates is None:
+            paths = app.openapi().get("paths", {}) if app is not None else {}
+            self._templates = [(compile_path(template)[0], template) for template in paths]
+        for pattern, template in self._templates:
+            if pattern.match(path):
+                return template
+        return UNMATCHED
+
+    def render(self, accept: str) -> tuple[bytes, str]:
+        """The exposition (Prometheus text, or OpenMetrics if asked for) and its media type."""
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
+
+
+def route_template(scope: Scope, metrics: Metrics) -> str:
+    """The path template that served (or would have served) this request."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) if route is not None else None
+    if template is None:
+        # Refused before routing (rate limit, body limit): name the route the router would have
+        # picked, from the documented paths; a path nothing serves has no template.
+        template = metrics.template_for(scope.get("app"), scope["path"])
+    return str(template)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            self.metrics.in_progress.dec()
+            self.metrics.observe_request(
+                scope["method"],
+                route_template(scope, self.metrics),
+                status,
+                time.perf_counter() - began,
+            )

@@ -1,0 +1,231 @@
+"""Each worker's hub: reads new rows of the change feed and hands them to its connections.
+
+Wake-ups come from the broker (any worker committed something) and from a slow poll (the
+safety net for a lost wake-up). Every connection has a bounded queue: a client that falls
+behind is cut off and told to resume, so a slow reader cannot grow server memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from neo_events.events.content import iso
+from neo_events.infra.broker import Broker
+from neo_events.models import Change, ChangeRecipient, User
+
+logger = logging.getLogger(__name__)
+CHANNEL = "neo-events:changes"
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    seq: int
+    recipients: frozenset[int]
+    body: dict[str, Any]
+
+
+class Overflow(Exception):
+    """The client fell too far behind; it must reconnect and resume from its last seq."""
+
+
+@dataclass(eq=False)
+class Connection:
+    """One WebSocket or SSE client of one user."""
+
+    user_id: int
+    queue_size: int
+    last_seq: int = 0
+    overflowed: bool = False
+    _replaying: bool = True
+    _buffer: list[Message] = field(default_factory=list)
+    _queue: asyncio.Queue[Message] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._queue = asyncio.Queue(self.queue_size)
+
+    def offer(self, message: Message) -> None:
+        if self._replaying:
+            self._buffer.append(message)
+            return
+        if self.overflowed:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    def _queue_replay(self, message: Message) -> None:
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    def _end_replay(self) -> None:
+        self._replaying = False
+        buffered, self._buffer = self._buffer, []
+        for message in buffered:
+            self.offer(message)
+
+    async def next(self, idle_s: float) -> Message | None:
+        """The next message not yet sent, or None after `idle_s` (time for a heartbeat)."""
+        while True:
+            if self.overflowed and self._queue.empty():
+                raise Overflow
+            try:
+                message = await asyncio.wait_for(self._queue.get(), idle_s)
+            except TimeoutError:
+                if self.overflowed:
+                    raise Overflow from None
+                return None
+            if message.seq > self.last_seq:  # replay and live may overlap: send each once
+                self.last_seq = message.seq
+                return message
+
+
+def message_body(change: Change, actor: str | None) -> dict[str, Any]:
+    """A change as SPEC §8 shows it to clients."""
+    return {
+        "type": change.type,
+        "event_id": change.event_id,
+        "version": change.version,
+        "actor": {"id": change.actor_id, "username": actor} if change.actor_id else None,
+        "at": iso(change.at),
+        "seq": change.seq,
+        "changes": change.changes,
+    }
+
+
+async def load_messages(
+    session: AsyncSession, *, after: int, user_id: int | None = None, limit: int = PAGE
+) -> list[Message]:
+    """Changes after `after` (for one recipient, or for all), oldest first, with recipients."""
+    query = select(Change, User.username).outerjoin(User, User.id == Change.actor_id)
+    query = query.where(Change.seq > after)
+    if user_id is not None:
+        query = query.join(
+            ChangeRecipient,
+            (ChangeRecipient.seq == Change.seq) & (ChangeRecipient.user_id == user_id),
+        )
+    rows = (await session.execute(query.order_by(Change.seq).limit(limit))).all()
+    if not rows:
+        return []
+    recipients: dict[int, set[int]] = {}
+    recipient_rows = await session.execute(
+        select(ChangeRecipient.seq, ChangeRecipient.user_id).where(
+            ChangeRecipient.seq.in_([change.seq for change, _ in rows])
+        )
+    )
+    for seq, uid in recipient_rows:
+        recipients.setdefault(seq, set()).add(uid)
+    return [
+        Message(change.seq, frozenset(recipients.get(change.seq, ())), message_body(change, name))
+        for change, name in rows
+    ]
+
+
+class Hub:
+    """Fans the change feed out to this worker's connections."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        broker: Broker,
+        *,
+        poll_interval: float = 2.0,
+        queue_size: int = 1000,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._broker = broker
+        self._poll_interval = poll_interval
+        self.queue_size = queue_size
+        self._connections: dict[int, set[Connection]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_seq = 0
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self._connections.values())
+
+    async def start(self) -> None:
+        async with self._sessionmaker() as session:
+            self.last_seq = int(
+                await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
+            )
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="hub-listen"),
+            asyncio.create_task(self._deliver_loop(), name="hub-deliver"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def changed(self) -> None:
+        """Called after a commit that appended to the feed: wake every worker (this one too)."""
+        self._wake.set()
+        await self._broker.publish(CHANNEL, b"changed")
+
+    async def _listen(self) -> None:
+        async for _ in self._broker.subscribe(CHANNEL):
+            self._wake.set()
+
+    async def _deliver_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+            try:
+                await self._deliver_new()
+            except Exception:  # a database hiccup must not end live delivery for good
+                logger.exception("change feed delivery failed; retrying")
+
+    async def _deliver_new(self) -> None:
+        while True:
+            async with self._sessionmaker() as session:
+                messages = await load_messages(session, after=self.last_seq)
+            for message in messages:
+                for user_id in message.recipients:
+                    for connection in self._connections.get(user_id, ()):
+                        connection.offer(message)
+                self.last_seq = message.seq
+            if len(messages) < PAGE:
+                return
+
+    async def connect(self, user_id: int, *, since: int | None) -> Connection:
+        """Register a client; with `since`, first replay what it missed (no gap, no repeat)."""
+        connection = Connection(user_id, self.queue_size)
+        self._connections.setdefault(user_id, set()).add(connection)
+        if since is not None:
+            connection.last_seq = since
+            upto = self.last_seq
+            after = since
+            while after < upto:
+                async with self._sessionmaker() as session:
+                    missed = await load_messages(session, after=after, user_id=user_id)
+                missed = [m for m in missed if m.seq <= upto]
+                if not missed:
+                    break
+                for message in missed:
+                    connection._queue_replay(message)
+                after = missed[-1].seq
+        connection._end_replay()
+        return connection
+
+    def disconnect(self, connection: Connection) -> None:
+        connections = self._connections.get(connection.user_id)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del self._connections[connection.user_id]

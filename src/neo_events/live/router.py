@@ -1,0 +1,200 @@
+"""HTTP endpoints of SPEC §8: WebSocket and SSE notifications, incremental sync."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, WebSocket
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.websockets import WebSocketDisconnect
+
+from neo_events.auth import service as auth_service
+from neo_events.auth.dependencies import CurrentUser
+from neo_events.errors import InvalidToken, NotAuthenticated
+from neo_events.events.schemas import EventRead
+from neo_events.events.views import event_reads
+from neo_events.live import sync as sync_service
+from neo_events.live.hub import Connection, Hub, Overflow
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
+stream_router = APIRouter(prefix="/api/v1", tags=["live"])
+
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+class SyncChange(BaseModel):
+    op: str
+    event_id: int
+    event: EventRead | None = None
+
+
+class SyncPage(BaseModel):
+    changes: list[SyncChange]
+    next_token: str
+    has_more: bool
+
+
+@router.get("/sync")
+async def sync(
+    user: CurrentUser,
+    session: Session,
+    token: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> SyncPage:
+    """Without a token: everything you can see, and a token. With one: only what changed
+    since (`upsert` with the event, `delete` for deletions and lost access). 410: start over."""
+    items, next_token, has_more = await sync_service.sync(
+        session, user=user, token=token, limit=limit
+    )
+    reads = iter(await event_reads(session, [i.event for i in items if i.event is not None]))
+    changes = [
+        SyncChange(op=i.op, event_id=i.event_id, event=next(reads) if i.event else None)
+        for i in items
+    ]
+    return SyncPage(changes=changes, next_token=next_token, has_more=has_more)
+
+
+async def _principal(app: Any, token: str | None) -> auth_service.Principal:
+    """The caller behind a token, checked against the database like any request."""
+    if not token:
+        raise NotAuthenticated()
+    async with app.state.sessionmaker() as session:
+        principal: auth_service.Principal = await auth_service.authenticate(
+            session, app.state.authenticator, token
+        )
+        return principal
+
+
+async def _still_signed_in(app: Any, principal: auth_service.Principal, token: str) -> bool:
+    try:
+        await _principal(app, token)
+    except (InvalidToken, NotAuthenticated):
+        return False
+    return True
+
+
+def _bearer(authorization: str | None, token: str | None) -> str | None:
+    if token:
+        return token
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+@stream_router.websocket("/ws")
+async def websocket(
+    ws: WebSocket,
+    token: Annotated[str | None, Query()] = None,
+    since: Annotated[int | None, Query(ge=0)] = None,
+) -> None:
+    """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
+    A bad or revoked token closes with 1008; a client that falls behind with 1013."""
+    await ws.accept()
+    raw = _bearer(ws.headers.get("authorization"), token)
+    try:
+        principal = await _principal(ws.app, raw)
+    except (InvalidToken, NotAuthenticated):
+        await ws.close(code=POLICY_VIOLATION, reason="invalid or revoked token")
+        return
+    hub: Hub = ws.app.state.hub
+    settings = ws.app.state.settings
+    connection = await hub.connect(principal.user.id, since=since)
+    ws.app.state.metrics.websocket_opened()
+    receiver = asyncio.create_task(_drain(ws))
+    try:
+        while not receiver.done():
+            try:
+                message = await connection.next(settings.live_heartbeat_s)
+            except Overflow:
+                await ws.close(
+                    code=TRY_AGAIN_LATER, reason=f"too slow; resume from {connection.last_seq}"
+                )
+                return
+            if message is None:
+                if not await _still_signed_in(ws.app, principal, raw or ""):
+                    await ws.close(code=POLICY_VIOLATION, reason="token revoked")
+                    return
+                continue
+            await ws.send_text(orjson.dumps(message.body).decode())
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    finally:
+        receiver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+            await receiver
+        hub.disconnect(connection)
+        ws.app.state.metrics.websocket_closed()
+
+
+async def _drain(ws: WebSocket) -> None:
+    """Read (and ignore) client frames, so a disconnect is noticed."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await ws.receive_text()
+
+
+@stream_router.get(
+    "/notifications/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    token: Annotated[
+        str | None, Query(description="for EventSource, which cannot send headers")
+    ] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `id:` is the change's `seq`; reconnect with `Last-Event-ID` to get
+    everything missed. Heartbeat comments keep proxies from closing an idle stream."""
+    raw = _bearer(authorization, token)
+    principal = await _principal(request.app, raw)
+    since = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    hub: Hub = request.app.state.hub
+    connection = await hub.connect(principal.user.id, since=since)
+    heartbeat = request.app.state.settings.live_heartbeat_s
+    return StreamingResponse(
+        _events(request, hub, connection, principal, raw or "", heartbeat),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    request: Request,
+    hub: Hub,
+    connection: Connection,
+    principal: auth_service.Principal,
+    token: str,
+    heartbeat: float,
+) -> AsyncIterator[bytes]:
+    try:
+        yield b"retry: 1000\n\n"
+        while True:
+            try:
+                message = await connection.next(heartbeat)
+            except Overflow:
+                yield f"event: resync\ndata: {connection.last_seq}\n\n".encode()
+                return
+            if message is None:
+                if await request.is_disconnected() or not await _still_signed_in(
+                    request.app, principal, token
+                ):
+                    return
+                yield b": heartbeat\n\n"
+                continue
+            yield (
+                f"id: {message.seq}\nevent: message\ndata: ".encode()
+                + orjson.dumps(message.body)
+                + b"\n\n"
+            )
+    finally:
+        hub.disconnect(connection)

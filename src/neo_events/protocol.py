@@ -1,0 +1,55 @@
+"""HTTP semantics the services need without importing the web framework: cursors, entity tags."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from neo_events.errors import ValidationFailed
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    """An opaque cursor: clients pass it back, never build it."""
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API") from None
+    if not isinstance(values, dict):
+        raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API")
+    return values
+
+
+def cursor_fields(cursor: str, *fields: tuple[str, Callable[[Any], Any]]) -> tuple[Any, ...]:
+    """The named values of a cursor, each parsed; 422 if any is missing or malformed."""
+    values = decode_cursor(cursor)
+    try:
+        return tuple(parse(values[name]) for name, parse in fields)
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API") from None
+
+
+def etag_for(version: int | str) -> str:
+    return f'"{version}"'
+
+
+def etag_matches(header: str | None, etag: str, *, weak: bool = True) -> bool:
+    """Does a list of entity tags (or *) match? Weak comparison for If-None-Match, strong
+    for If-Match (RFC 9110 §13.1)."""
+    if not header:
+        return False
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate == etag:
+            return True
+        if weak and candidate.removeprefix("W/") == etag:
+            return True
+    return False

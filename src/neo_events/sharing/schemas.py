@@ -1,0 +1,34 @@
+"""Sharing bodies (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from neo_events.events.access import Role
+from neo_events.events.schemas import ConflictRead, PermissionRead
+
+
+class Grant(BaseModel):
+    user_id: Annotated[int, Field(ge=1)]
+    role: Role
+
+
+class ShareRequest(BaseModel):
+    users: Annotated[list[Grant], Field(min_length=1, max_length=100)]
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+class PermissionList(BaseModel):
+    items: list[PermissionRead]
+
+
+class ShareResult(PermissionList):
+    """The full permission list after sharing, and what the event overlaps in the calendars
+    of the people it was newly shared with."""
+
+    conflicts: list[ConflictRead] = []

@@ -1,0 +1,238 @@
+"""Who holds which role on an event; an event always keeps at least one owner."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.db import utcnow
+from neo_events.errors import Conflict, NotFound, ValidationFailed
+from neo_events.events import schedule
+from neo_events.events.access import Role, get_event_for
+from neo_events.events.content import content_of, series_of
+from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.live import feed
+from neo_events.models import Event, EventPermission, User
+from neo_events.sharing.schemas import Grant
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    title = "An event must keep at least one owner"
+
+
+class PermissionNotFound(NotFound):
+    code = "permission_not_found"
+    title = "That user holds no role on this event"
+
+
+async def _grants(session: AsyncSession, event_id: int) -> list[EventPermission]:
+    result = await session.execute(
+        select(EventPermission)
+        .where(EventPermission.event_id == event_id)
+        .order_by(EventPermission.granted_at, EventPermission.user_id)
+    )
+    return list(result.scalars())
+
+
+def _keep_an_owner(event: Event, grants: Sequence[EventPermission]) -> None:
+    """409 unless someone still owns the event; `owner` follows the longest-standing owner."""
+    owners = [g for g in grants if g.role == Role.OWNER.value]
+    if not owners:
+        raise LastOwner("Make someone else an owner first.")
+    if event.owner_id not in {g.user_id for g in owners}:
+        event.owner_id = owners[0].user_id
+
+
+FEED_TYPES = {
+    "event.shared": "event.shared",
+    "event.permission_changed": "permission.changed",
+    "event.unshared": "event.unshared",
+}
+
+
+async def _record(
+    session: AsyncSession,
+    action: str,
+    *,
+    actor: User,
+    event: Event,
+    origin: Origin,
+    user: User | None,
+    user_id: int,
+    role: str | None,
+    old_role: str | None = None,
+) -> None:
+    """Audit a role change and append it to the change feed (whoever lost their role is
+    told too)."""
+    details = {
+        "user_id": user_id,
+        "username": user.username if user else None,
+        "role": role,
+        "old_role": old_role,
+    }
+    record(
+        session,
+        action=action,
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details=details,
+    )
+    await feed.append(
+        session,
+        type=FEED_TYPES[action],
+        event_id=event.id,
+        version=event.version,
+        actor_id=actor.id,
+        changes=details,
+        also_notify=[user_id] if role is None else [],
+    )
+
+
+async def share_event(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    grants: Sequence[Grant],
+    origin: Origin,
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> tuple[Event, list[EventPermission], list[Clash]]:
+    """Grant roles (owner only); an existing grant is updated to the new role. The event is
+    checked against the calendars of the people it is newly shared with."""
+    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    seen: set[int] = set()
+    for index, grant in enumerate(grants):
+        if grant.user_id in seen:
+            raise ValidationFailed.field(["users", index, "user_id"], "appears twice")
+        seen.add(grant.user_id)
+    users = {
+        u.id: u for u in (await session.execute(select(User).where(User.id.in_(seen)))).scalars()
+    }
+    for index, grant in enumerate(grants):
+        if grant.user_id not in users:
+            raise ValidationFailed.field(["users", index, "user_id"], "no such user")
+    current = {g.user_id: g for g in await _grants(session, event.id)}
+    newcomers = [g.user_id for g in grants if g.user_id not in current]
+    clashes: list[Clash] = []
+    if newcomers:
+        [clashes] = await schedule.check(
+            session,
+            policy=policy,
+            candidates=[(event.id, series_of(content_of(event)))],
+            user_ids=newcomers,
+            viewer_id=actor.id,
+        )
+    now = utcnow()
+    for grant in grants:
+        existing = current.get(grant.user_id)
+        user = users[grant.user_id]
+        if existing is None:
+            current[grant.user_id] = EventPermission(
+                event_id=event.id,
+                user_id=grant.user_id,
+                role=grant.role.value,
+                granted_by_id=actor.id,
+                granted_at=now,
+            )
+            session.add(current[grant.user_id])
+            await _record(
+                session,
+                "event.shared",
+                actor=actor,
+                event=event,
+                origin=origin,
+                user=user,
+                user_id=user.id,
+                role=grant.role.value,
+            )
+        elif existing.role != grant.role.value:
+            old_role, existing.role = existing.role, grant.role.value
+            existing.granted_by_id, existing.granted_at = actor.id, now
+            await _record(
+                session,
+                "event.permission_changed",
+                actor=actor,
+                event=event,
+                origin=origin,
+                user=user,
+                user_id=user.id,
+                role=grant.role.value,
+                old_role=old_role,
+            )
+    ordered = sorted(current.values(), key=lambda g: (g.granted_at, g.user_id))
+    _keep_an_owner(event, ordered)
+    await session.flush()
+    return event, ordered, clashes
+
+
+async def list_permissions(
+    session: AsyncSession, *, actor: User, event_id: int
+) -> list[EventPermission]:
+    """Everyone's role on the event (any role may look)."""
+    event, _ = await get_event_for(session, actor.id, event_id, Role.VIEWER)
+    return await _grants(session, event.id)
+
+
+async def _grant_of(
+    session: AsyncSession, actor: User, event_id: int, user_id: int
+) -> tuple[Event, EventPermission, list[EventPermission]]:
+    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    grants = await _grants(session, event.id)
+    grant = next((g for g in grants if g.user_id == user_id), None)
+    if grant is None:
+        raise PermissionNotFound(f"User {user_id} holds no role on event {event_id}.")
+    return event, grant, grants
+
+
+async def change_role(
+    session: AsyncSession, *, actor: User, event_id: int, user_id: int, role: Role, origin: Origin
+) -> EventPermission:
+    """Set one user's role (owner only); demoting the last owner is a 409."""
+    event, grant, grants = await _grant_of(session, actor, event_id, user_id)
+    if grant.role != role.value:
+        old_role, grant.role = grant.role, role.value
+        grant.granted_by_id, grant.granted_at = actor.id, utcnow()
+        _keep_an_owner(event, grants)
+        user = await session.get(User, user_id)
+        await _record(
+            session,
+            "event.permission_changed",
+            actor=actor,
+            event=event,
+            origin=origin,
+            user=user,
+            user_id=user_id,
+            role=role.value,
+            old_role=old_role,
+        )
+        await session.flush()
+    return grant
+
+
+async def remove_role(
+    session: AsyncSession, *, actor: User, event_id: int, user_id: int, origin: Origin
+) -> None:
+    """Take a user's role away (owner only); removing the last owner is a 409."""
+    event, grant, grants = await _grant_of(session, actor, event_id, user_id)
+    _keep_an_owner(event, [g for g in grants if g is not grant])
+    user = await session.get(User, user_id)
+    await session.delete(grant)
+    await session.flush()  # the feed must not count them as a holder any more
+    await _record(
+        session,
+        "event.unshared",
+        actor=actor,
+        event=event,
+        origin=origin,
+        user=user,
+        user_id=user_id,
+        role=None,
+        old_role=grant.role,
+    )
+    await session.flush()

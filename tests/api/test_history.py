@@ -1,0 +1,396 @@
+"""SPEC §6–7 through HTTP: history, snapshots, rollback, changelog, diff, as-of, preconditions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await register(client, "alice")
+
+
+async def _edit(client: httpx.AsyncClient, who: Account, event_id: int, **fields: object) -> dict:  # type: ignore[type-arg]
+    response = await client.patch(f"/api/v1/events/{event_id}", json=fields, headers=who.headers)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_history_newest_first_with_summaries(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Alpha")
+    await _edit(client, alice, event["id"], title="Beta")
+    await _edit(client, alice, event["id"], location="Room 9")
+    response = await client.get(f"/api/v1/events/{event['id']}/history", headers=alice.headers)
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [i["version"] for i in items] == [3, 2, 1]
+    assert [i["change_type"] for i in items] == ["updated", "updated", "created"]
+    assert items[1]["summary"] == "title changed from “Alpha” to “Beta”"
+    assert items[2]["summary"] == "created “Alpha”"
+    assert items[0]["changed_by"] == {"id": alice.id, "username": "alice"}
+    paged = await client.get(
+        f"/api/v1/events/{event['id']}/history", params={"limit": 2}, headers=alice.headers
+    )
+    assert [i["version"] for i in paged.json()["items"]] == [3, 2]
+    rest = await client.get(
+        f"/api/v1/events/{event['id']}/history",
+        params={"limit": 2, "cursor": paged.json()["next_cursor"]},
+        headers=alice.headers,
+    )
+    assert [i["version"] for i in rest.json()["items"]] == [1]
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_snapshots_are_immutable_and_cacheable(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Alpha")
+    await _edit(client, alice, event["id"], title="Beta")
+    response = await client.get(f"/api/v1/events/{event['id']}/history/1", headers=alice.headers)
+    assert response.status_code == 200
+    snapshot = response.json()
+    assert snapshot["title"] == "Alpha" and snapshot["version"] == 1
+    assert snapshot["change_type"] == "created"
+    assert snapshot["changed_by"]["username"] == "alice"
+    assert "immutable" in response.headers["cache-control"]
+    assert "private" in response.headers["cache-control"]
+    assert_problem(
+        await client.get(f"/api/v1/events/{event['id']}/history/9", headers=alice.headers),
+        404,
+        "version_not_found",
+    )
+
+
+async def test_rollback_appends_a_version(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Alpha", location="Room 1")
+    await _edit(client, alice, event["id"], title="Beta", location="Room 2")
+    response = await client.post(f"/api/v1/events/{event['id']}/rollback/1", headers=alice.headers)
+    assert response.status_code == 200
+    rolled = response.json()
+    assert rolled["title"] == "Alpha" and rolled["location"] == "Room 1"
+    assert rolled["version"] == 3
+    assert response.headers["etag"] == '"3"'
+    v3 = (await client.get(f"/api/v1/events/{event['id']}/history/3", headers=alice.headers)).json()
+    assert v3["change_type"] == "rolled_back" and v3["rolled_back_to"] == 1
+    # history is never rewritten: version 2 is still there, unchanged
+    v2 = (await client.get(f"/api/v1/events/{event['id']}/history/2", headers=alice.headers)).json()
+    assert v2["title"] == "Beta"
+    # rolling back to the current content is allowed and still recorded
+    again = await client.post(f"/api/v1/events/{event['id']}/rollback/3", headers=alice.headers)
+    assert again.status_code == 200 and again.json()["version"] == 4
+    assert await count_rows(app, "audit_log", action="event.rolled_back") == 2
+    assert_problem(
+        await client.post(f"/api/v1/events/{event['id']}/rollback/99", headers=alice.headers),
+        404,
+        "version_not_found",
+    )
+
+
+async def test_rollback_roles(client: httpx.AsyncClient, alice: Account) -> None:
+    bob = await register(client, "bob")
+    carol = await register(client, "carol")
+    dave = await register(client, "dave")
+    event = await create_event(client, alice)
+    await share(client, alice, event["id"], bob, "editor")
+    await share(client, alice, event["id"], carol, "viewer")
+    url = f"/api/v1/events/{event['id']}/rollback/1"
+    assert (await client.post(url, headers=bob.headers)).status_code == 200
+    assert_problem(await client.post(url, headers=carol.headers), 403, "role_too_low")
+    assert_problem(await client.post(url, headers=dave.headers), 404, "event_not_found")
+    for path in ("history", "history/1", "changelog", "diff/1/2"):
+        assert (
+            await client.get(f"/api/v1/events/{event['id']}/{path}", headers=carol.headers)
+        ).status_code == 200
+        assert_problem(
+            await client.get(f"/api/v1/events/{event['id']}/{path}", headers=dave.headers),
+            404,
+            "event_not_found",
+        )
+
+
+async def test_diff_lists_only_changed_fields_with_word_diffs(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Team sync", description="Talk about the plan")
+    await _edit(
+        client, alice, event["id"], description="Talk about the new plan", location="Room 7"
+    )
+    response = await client.get(f"/api/v1/events/{event['id']}/diff/1/2", headers=alice.headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["event_id"] == event["id"] and body["from_version"] == 1 and body["to_version"] == 2
+    by_field = {c["field"]: c for c in body["changes"]}
+    assert set(by_field) == {"description", "location"}  # never updated_at or version
+    assert by_field["description"]["old"] == "Talk about the plan"
+    assert {"op": "insert", "text": "new "} in by_field["description"]["diff"]
+    backwards = (
+        await client.get(f"/api/v1/events/{event['id']}/diff/2/1", headers=alice.headers)
+    ).json()
+    assert {c["field"]: c["new"] for c in backwards["changes"]}["location"] == "Room 1"
+    same = (
+        await client.get(f"/api/v1/events/{event['id']}/diff/2/2", headers=alice.headers)
+    ).json()
+    assert same["changes"] == []
+    assert_problem(
+        await client.get(f"/api/v1/events/{event['id']}/diff/1/5", headers=alice.headers),
+        404,
+        "version_not_found",
+    )
+
+
+async def test_html_diff_is_escaped(client: httpx.AsyncClient, alice: Account) -> None:
+    event = await create_event(client, alice, title="Plan")
+    await _edit(client, alice, event["id"], title="<script>alert(1)</script> Plan")
+    response = await client.get(
+        f"/api/v1/events/{event['id']}/diff/1/2", headers=alice.headers | {"Accept": "text/html"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<script>" not in response.text
+    assert "&lt;script&gt;" in response.text
+    assert "<ins" in response.text
+
+
+async def test_changelog_tells_the_whole_story(client: httpx.AsyncClient, alice: Account) -> None:
+    bob = await register(client, "bob")
+    event = await create_event(client, alice, title="Alpha")
+    await _edit(client, alice, event["id"], title="Beta")
+    await share(client, alice, event["id"], bob, "viewer")
+    await client.put(
+        f"/api/v1/events/{event['id']}/permissions/{bob.id}",
+        json={"role": "editor"},
+        headers=alice.headers,
+    )
+    await _edit(client, bob, event["id"], location="Room 3")
+    await client.delete(f"/api/v1/events/{event['id']}/permissions/{bob.id}", headers=alice.headers)
+    await client.post(f"/api/v1/events/{event['id']}/rollback/1", headers=alice.headers)
+    response = await client.get(f"/api/v1/events/{event['id']}/changelog", headers=alice.headers)
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [i["change_type"] for i in items] == [
+        "created",
+        "updated",
+        "shared",
+        "permission_changed",
+        "updated",
+        "unshared",
+        "rolled_back",
+    ]
+    assert items[1]["summary"] == "title changed from “Alpha” to “Beta”"
+    assert items[1]["changes"][0]["field"] == "title"
+    assert items[2]["summary"] == "shared with bob as viewer"
+    assert items[2]["user"] == {"id": bob.id, "username": "bob"}
+    assert items[3]["summary"] == "bob is now editor (was viewer)"
+    assert items[4]["changed_by"]["username"] == "bob"
+    assert items[5]["summary"] == "bob removed"
+    assert items[6]["rolled_back_to"] == 1
+    times = [i["changed_at"] for i in items]
+    assert times == sorted(times)
+    # paginated, the same story with no gaps or repeats
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (
+            await client.get(
+                f"/api/v1/events/{event['id']}/changelog", params=params, headers=alice.headers
+            )
+        ).json()
+        seen += [i["change_type"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [i["change_type"] for i in items]
+
+
+async def test_deleted_events_keep_their_history(client: httpx.AsyncClient, alice: Account) -> None:
+    event = await create_event(client, alice)
+    await client.delete(f"/api/v1/events/{event['id']}", headers=alice.headers)
+    items = (
+        await client.get(f"/api/v1/events/{event['id']}/history", headers=alice.headers)
+    ).json()["items"]
+    assert [i["change_type"] for i in items] == ["deleted", "created"]
+    assert_problem(
+        await client.post(f"/api/v1/events/{event['id']}/rollback/1", headers=alice.headers),
+        404,
+        "event_not_found",
+    )
+
+
+async def test_as_of_reads_the_past(client: httpx.AsyncClient, alice: Account) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    event = await create_event(client, alice, title="Alpha")
+    await asyncio.sleep(0.01)
+    middle = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    await _edit(client, alice, event["id"], title="Beta")
+    url = f"/api/v1/events/{event['id']}"
+    past = await client.get(url, params={"as_of": middle.isoformat()}, headers=alice.headers)
+    assert past.status_code == 200
+    assert past.json()["title"] == "Alpha" and past.json()["version"] == 1
+    now = await client.get(
+        url, params={"as_of": datetime.now(UTC).isoformat()}, headers=alice.headers
+    )
+    assert now.json()["title"] == "Beta"
+    assert_problem(
+        await client.get(url, params={"as_of": before.isoformat()}, headers=alice.headers),
+        404,
+        "event_not_found",
+    )
+    assert_problem(
+        await client.get(url, params={"as_of": "2026-01-01T00:00:00"}, headers=alice.headers),
+        422,
+        "validation_error",
+    )
+    await client.delete(url, headers=alice.headers)
+    after_delete = await client.get(
+        url, params={"as_of": datetime.now(UTC).isoformat()}, headers=alice.headers
+    )
+    assert_problem(after_delete, 404, "event_not_found")
+    still = await client.get(url, params={"as_of": middle.isoformat()}, headers=alice.headers)
+    assert still.json()["title"] == "Alpha"
+
+
+async def test_if_match_guards_updates(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    event = await create_event(client, alice)
+    url = f"/api/v1/events/{event['id']}"
+    ok = await client.patch(url, json={"title": "One"}, headers=alice.headers | {"If-Match": '"1"'})
+    assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+    stale = await client.patch(
+        url, json={"title": "Two"}, headers=alice.headers | {"If-Match": '"1"'}
+    )
+    assert_problem(stale, 412, "precondition_failed")
+    weak = await client.patch(
+        url, json={"title": "Two"}, headers=alice.headers | {"If-Match": 'W/"2"'}
+    )
+    assert_problem(weak, 412, "precondition_failed")  # If-Match compares strongly
+    assert (await client.get(url, headers=alice.headers)).json()["title"] == "One"
+    assert await count_rows(app, "event_versions", event_id=event["id"]) == 2
+
+
+async def test_base_version_merges_disjoint_edits(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Alpha", location="Room 1")
+    url = f"/api/v1/events/{event['id']}"
+    await _edit(client, alice, event["id"], location="Room 2")  # someone else, since version 1
+    merged = await client.patch(
+        url, json={"title": "Beta", "location": "Room 1", "base_version": 1}, headers=alice.headers
+    )
+    assert merged.status_code == 200, merged.text
+    body = merged.json()
+    assert body["merged"] is True
+    assert body["title"] == "Beta" and body["location"] == "Room 2"  # their change survives
+    assert body["version"] == 3
+
+
+async def test_base_version_conflict_is_409_with_each_side(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    event = await create_event(client, alice, title="Alpha")
+    url = f"/api/v1/events/{event['id']}"
+    await _edit(client, alice, event["id"], title="Theirs")
+    response = await client.patch(
+        url, json={"title": "Yours", "base_version": 1}, headers=alice.headers
+    )
+    problem = assert_problem(response, 409, "edit_conflict")
+    assert problem["conflicts"] == [
+        {"field": "title", "base": "Alpha", "yours": "Yours", "theirs": "Theirs"}
+    ]
+    assert await count_rows(app, "event_versions", event_id=event["id"]) == 2
+    assert_problem(
+        await client.patch(url, json={"title": "x", "base_version": 99}, headers=alice.headers),
+        422,
+        "validation_error",
+    )
+
+
+async def test_require_if_match_makes_bare_writes_428(database_url: str, data_dir: object) -> None:
+    from neo_events.main import create_app
+    from tests.conftest import _truncate, make_settings
+
+    app = create_app(make_settings(database_url, data_dir, require_if_match=True))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            try:
+                alice = await register(client, "alice")
+                event = await create_event(client, alice)
+                url = f"/api/v1/events/{event['id']}"
+                assert_problem(
+                    await client.patch(url, json={"title": "x"}, headers=alice.headers),
+                    428,
+                    "precondition_required",
+                )
+                ok = await client.patch(
+                    url, json={"title": "x"}, headers=alice.headers | {"If-Match": '"1"'}
+                )
+                assert ok.status_code == 200
+                merged = await client.patch(
+                    url, json={"location": "y", "base_version": 1}, headers=alice.headers
+                )
+                assert merged.status_code == 200
+            finally:
+                await _truncate(app.state.engine)
+
+
+async def test_listing_as_of(client: httpx.AsyncClient, alice: Account) -> None:
+    kept = await create_event(
+        client,
+        alice,
+        title="Alpha",
+        start_time="2026-05-04T09:00:00Z",
+        end_time="2026-05-04T10:00:00Z",
+    )
+    doomed = await create_event(
+        client,
+        alice,
+        title="Doomed",
+        start_time="2026-05-05T09:00:00Z",
+        end_time="2026-05-05T10:00:00Z",
+    )
+    await asyncio.sleep(0.01)
+    then = datetime.now(UTC).isoformat()
+    await asyncio.sleep(0.01)
+    await _edit(
+        client,
+        alice,
+        kept["id"],
+        title="Beta",
+        start_time="2026-05-06T09:00:00Z",
+        end_time="2026-05-06T10:00:00Z",
+    )
+    await client.delete(f"/api/v1/events/{doomed['id']}", headers=alice.headers)
+    await create_event(client, alice, title="Later")
+    past = (
+        await client.get("/api/v1/events", params={"as_of": then}, headers=alice.headers)
+    ).json()
+    assert [(e["title"], e["version"]) for e in past["items"]] == [("Alpha", 1), ("Doomed", 1)]
+    filtered = (
+        await client.get(
+            "/api/v1/events", params={"as_of": then, "q": "alp"}, headers=alice.headers
+        )
+    ).json()
+    assert [e["title"] for e in filtered["items"]] == ["Alpha"]
+    window = {"start_time": "2026-05-04T00:00:00Z", "end_time": "2026-05-05T00:00:00Z"}
+    then_window = (
+        await client.get("/api/v1/events", params={"as_of": then, **window}, headers=alice.headers)
+    ).json()
+    assert [e["title"] for e in then_window["items"]] == ["Alpha"]
+    now_window = (await client.get("/api/v1/events", params=window, headers=alice.headers)).json()
+    assert now_window["items"] == []  # it has moved since

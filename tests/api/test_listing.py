@@ -1,0 +1,194 @@
+"""Listing: filters, windows with half-open overlap, keyset pagination that never repeats."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.helpers import Account, assert_problem, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = "/api/v1/events"
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def at(hours: float) -> str:
+    return (T0 + timedelta(hours=hours)).isoformat()
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await register(client, "alice")
+
+
+async def _all_pages(client: httpx.AsyncClient, who: Account, **params: object) -> list[dict]:  # type: ignore[type-arg]
+    items: list[dict] = []  # type: ignore[type-arg]
+    cursor = None
+    while True:
+        query = dict(params) | ({"cursor": cursor} if cursor else {})
+        response = await client.get(EVENTS, params=query, headers=who.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_lists_only_what_the_caller_can_see(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    bob = await register(client, "bob")
+    mine = await create_event(client, alice, title="Mine")
+    theirs = await create_event(client, bob, title="Bob's")
+    shared = await create_event(client, bob, title="Shared")
+    await share(client, bob, shared["id"], alice, "viewer")
+    ids = [e["id"] for e in await _all_pages(client, alice)]
+    assert sorted(ids) == sorted([mine["id"], shared["id"]])
+    assert theirs["id"] not in ids
+
+
+async def test_filters(client: httpx.AsyncClient, alice: Account) -> None:
+    bob = await register(client, "bob")
+    await create_event(client, alice, title="Budget review", location="Room 1", description=None)
+    await create_event(
+        client, alice, title="Lunch", description="talk about the budget", location="Cafe"
+    )
+    await create_event(client, alice, title="100% done_", location="Room 2")
+    viewing = await create_event(client, bob, title="Bob's budget", location="Room 1")
+    await share(client, bob, viewing["id"], alice, "viewer")
+
+    def titles(items: list[dict]) -> set[str]:  # type: ignore[type-arg]
+        return {e["title"] for e in items}
+
+    assert titles(await _all_pages(client, alice, q="BUDGET")) == {
+        "Budget review",
+        "Lunch",
+        "Bob's budget",
+    }
+    assert titles(await _all_pages(client, alice, location="room 1")) == {
+        "Budget review",
+        "Bob's budget",
+    }
+    assert titles(await _all_pages(client, alice, role="viewer")) == {"Bob's budget"}
+    assert titles(await _all_pages(client, alice, role="owner", q="budget")) == {
+        "Budget review",
+        "Lunch",
+    }
+    # LIKE wildcards in the query are literal text
+    assert titles(await _all_pages(client, alice, q="0% d")) == {"100% done_"}
+    assert titles(await _all_pages(client, alice, q="_")) == {"100% done_"}
+    assert_problem(
+        await client.get(EVENTS, params={"role": "admin"}, headers=alice.headers),
+        422,
+        "validation_error",
+    )
+
+
+async def test_window_is_half_open(client: httpx.AsyncClient, alice: Account) -> None:
+    before = await create_event(client, alice, title="before", start_time=at(0), end_time=at(1))
+    inside = await create_event(client, alice, title="inside", start_time=at(1.5), end_time=at(2))
+    spanning = await create_event(
+        client, alice, title="spanning", start_time=at(0.5), end_time=at(5)
+    )
+    after = await create_event(client, alice, title="after", start_time=at(3), end_time=at(4))
+    items = await _all_pages(client, alice, start_time=at(1), end_time=at(3))
+    # `before` ends exactly at the window's start and `after` starts at its end: no overlap
+    assert [e["title"] for e in items] == ["spanning", "inside"]
+    assert all(e["recurrence_id"] is None for e in items)
+    ids = {e["id"] for e in items}
+    assert (
+        before["id"] not in ids and after["id"] not in ids and {inside["id"], spanning["id"]} == ids
+    )
+    # the camelCase aliases of the original challenge
+    camel = await _all_pages(client, alice, startTime=at(1), endTime=at(3))
+    assert [e["id"] for e in camel] == [e["id"] for e in items]
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"start_time": "2026-05-04T09:00:00Z"}, "validation_error"),
+        (
+            {"start_time": "2026-05-04T09:00:00Z", "end_time": "2026-05-04T08:00:00Z"},
+            "validation_error",
+        ),
+        (
+            {"start_time": "2026-05-04T09:00:00", "end_time": "2026-05-05T09:00:00Z"},
+            "validation_error",
+        ),
+        (
+            {"start_time": "2026-01-01T00:00:00Z", "end_time": "2027-01-03T00:00:00Z"},
+            "window_too_large",
+        ),
+        ({"limit": 0}, "validation_error"),
+        ({"limit": 501}, "validation_error"),
+        ({"cursor": "!!!"}, "validation_error"),
+        ({"cursor": "e30"}, "validation_error"),
+    ],
+)
+async def test_bad_listing_parameters(
+    client: httpx.AsyncClient, alice: Account, params: dict[str, object], code: str
+) -> None:
+    assert_problem(await client.get(EVENTS, params=params, headers=alice.headers), 422, code)
+
+
+async def test_window_of_exactly_366_days_is_allowed(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    response = await client.get(
+        EVENTS,
+        params={"start_time": "2026-01-01T00:00:00Z", "end_time": "2027-01-02T00:00:00Z"},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("windowed", [False, True])
+async def test_pagination_visits_every_event_once_while_events_are_added(
+    client: httpx.AsyncClient, alice: Account, windowed: bool
+) -> None:
+    # equal start times on purpose: the id breaks ties
+    originals = [
+        await create_event(
+            client, alice, title=f"E{i}", start_time=at(i // 3), end_time=at(i // 3 + 0.5)
+        )
+        for i in range(20)
+    ]
+    params: dict[str, object] = {"limit": 6}
+    if windowed:
+        params |= {"start_time": at(-10), "end_time": at(100)}
+    seen: list[int] = []
+    order: list[tuple[str, int]] = []
+    cursor = None
+    added = 0
+    while True:
+        query = params | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(EVENTS, params=query, headers=alice.headers)).json()
+        seen += [e["id"] for e in page["items"]]
+        order += [(e["start_time"], e["id"]) for e in page["items"]]
+        # between pages, someone adds events both behind and ahead of the cursor
+        await create_event(client, alice, title="early", start_time=at(-1), end_time=at(-0.5))
+        await create_event(
+            client, alice, title="late", start_time=at(50 + added), end_time=at(51 + added)
+        )
+        added += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "an event was listed twice"
+    assert {e["id"] for e in originals} <= set(seen), "an event was skipped"
+    assert order == sorted(order), "pages are not in (start_time, id) order"
+
+
+async def test_listing_is_ordered_by_start_then_id(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    b = await create_event(client, alice, title="b", start_time=at(2), end_time=at(3))
+    a1 = await create_event(client, alice, title="a1", start_time=at(1), end_time=at(3))
+    a2 = await create_event(client, alice, title="a2", start_time=at(1), end_time=at(2))
+    items = await _all_pages(client, alice)
+    assert [e["id"] for e in items] == [a1["id"], a2["id"], b["id"]]

@@ -1,0 +1,212 @@
+"""Live notifications over real sockets: WebSocket and SSE against running servers.
+
+ASGITransport does not stream, so these talk to `neo-events serve` processes on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import truncate_all
+from tests.helpers import PASSWORD, event_body
+from tests.live import running_server
+
+pytestmark = pytest.mark.anyio
+
+FAST = {"LIVE_HEARTBEAT_S": "0.2", "LIVE_POLL_S": "0.5"}
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with running_server(database_url=database_url, data_dir=tmp_path, extra_env=FAST) as base:
+        yield base
+    asyncio.run(truncate_all(database_url))
+
+
+async def _account(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body | {"headers": {"Authorization": f"Bearer {body['access_token']}"}}
+
+
+def _ws_url(base: str, token: str, **params: Any) -> str:
+    query = "&".join(f"{k}={v}" for k, v in {"token": token, **params}.items())
+    return base.replace("http://", "ws://") + f"/api/v1/ws?{query}"
+
+
+async def _next(ws: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    return message
+
+
+async def test_changes_reach_everyone_with_a_role_and_nobody_else(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+        bob = await _account(client, "bob")
+        eve = await _account(client, "eve")
+        async with (
+            connect(_ws_url(server, alice["access_token"])) as alice_ws,
+            connect(_ws_url(server, bob["access_token"])) as bob_ws,
+            connect(_ws_url(server, eve["access_token"])) as eve_ws,
+        ):
+            event = (
+                await client.post("/api/v1/events", json=event_body(), headers=alice["headers"])
+            ).json()
+            created = await _next(alice_ws)
+            assert created["type"] == "event.created" and created["event_id"] == event["id"]
+            assert created["actor"] == {"id": alice["user"]["id"], "username": "alice"}
+            assert created["version"] == 1 and isinstance(created["seq"], int)
+
+            await client.post(
+                f"/api/v1/events/{event['id']}/share",
+                json={"users": [{"user_id": bob["user"]["id"], "role": "editor"}]},
+                headers=alice["headers"],
+            )
+            assert (await _next(alice_ws))["type"] == "event.shared"
+            shared = await _next(bob_ws)
+            assert shared["type"] == "event.shared" and shared["changes"]["role"] == "editor"
+
+            await client.patch(
+                f"/api/v1/events/{event['id']}", json={"title": "New"}, headers=bob["headers"]
+            )
+            for ws in (alice_ws, bob_ws):
+                updated = await _next(ws)
+                assert updated["type"] == "event.updated" and updated["changes"] == ["title"]
+                assert updated["version"] == 2
+
+            await client.delete(
+                f"/api/v1/events/{event['id']}/permissions/{bob['user']['id']}",
+                headers=alice["headers"],
+            )
+            assert (await _next(bob_ws))["type"] == "event.unshared"  # told of losing access
+            await client.patch(
+                f"/api/v1/events/{event['id']}", json={"title": "Newer"}, headers=alice["headers"]
+            )
+            assert (await _next(alice_ws))["type"] == "event.unshared"
+            assert (await _next(alice_ws))["type"] == "event.updated"
+
+            # eve holds no role on anything of theirs: the first message she ever gets is
+            # about her own event, so nothing about alice's event reached her before it
+            own = (
+                await client.post("/api/v1/events", json=event_body(), headers=eve["headers"])
+            ).json()
+            first = await _next(eve_ws)
+            assert first["event_id"] == own["id"]
+            # and bob, who lost his role, heard nothing of the later edit
+            theirs = (
+                await client.post("/api/v1/events", json=event_body(), headers=bob["headers"])
+            ).json()
+            assert (await _next(bob_ws))["event_id"] == theirs["id"]
+
+
+async def test_bad_or_revoked_tokens_close_with_policy_violation(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+        async with connect(_ws_url(server, "not-a-token")) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            logout = await client.post("/api/v1/auth/logout", headers=alice["headers"])
+            assert logout.status_code == 204
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def _sse(
+    client: httpx.AsyncClient, headers: dict[str, str], n: int
+) -> AsyncIterator[dict[str, Any]]:
+    async with client.stream("GET", "/api/v1/notifications/stream", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        async for line in response.aiter_lines():
+            if line == "":
+                if "data" in fields and fields.get("event") == "message":
+                    yield {"id": int(fields["id"]), **json.loads(fields["data"])}
+                    n -= 1
+                    if n == 0:
+                        return
+                fields = {}
+            elif not line.startswith(":"):
+                key, _, value = line.partition(": ")
+                fields[key] = value
+
+
+async def test_sse_resumes_from_last_event_id_without_loss(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+        event = (
+            await client.post("/api/v1/events", json=event_body(), headers=alice["headers"])
+        ).json()
+        url = f"/api/v1/events/{event['id']}"
+
+        async def first_message() -> dict[str, Any]:
+            async for message in _sse(client, alice["headers"], 1):
+                return message
+            raise AssertionError("stream ended")
+
+        reader = asyncio.create_task(first_message())
+        await asyncio.sleep(0.3)  # the stream is open once its first heartbeat has gone out
+        await client.patch(url, json={"title": "one"}, headers=alice["headers"])
+        seen = await asyncio.wait_for(reader, 10)
+        assert seen["type"] == "event.updated"
+        # disconnected: three changes happen meanwhile
+        for title in ("two", "three", "four"):
+            await client.patch(url, json={"title": title}, headers=alice["headers"])
+        resumed = [
+            m async for m in _sse(client, alice["headers"] | {"Last-Event-ID": str(seen["id"])}, 3)
+        ]
+        assert [m["version"] for m in resumed] == [3, 4, 5]
+        assert [m["id"] for m in resumed] == sorted(m["id"] for m in resumed)
+        assert resumed[0]["id"] > seen["id"]
+
+
+async def test_sse_requires_a_valid_token(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        response = await client.get(
+            "/api/v1/notifications/stream", headers={"Authorization": "Bearer nope"}
+        )
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_token"
+
+
+async def test_a_change_through_one_worker_reaches_a_client_of_another(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two processes share PostgreSQL in this test")
+    env = FAST | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}  # only Redis can be this quick
+    try:
+        with (
+            running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as first,
+            running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as second,
+        ):
+            async with httpx.AsyncClient(base_url=second, timeout=30) as client:
+                alice = await _account(client, "alice")
+                async with connect(_ws_url(first, alice["access_token"])) as ws:
+                    await asyncio.sleep(0.3)  # let the first worker's subscription settle
+                    event = (
+                        await client.post(
+                            "/api/v1/events", json=event_body(), headers=alice["headers"]
+                        )
+                    ).json()
+                    message = await _next(ws)
+                    assert message["type"] == "event.created" and message["event_id"] == event["id"]
+    finally:
+        await truncate_all(database_url)

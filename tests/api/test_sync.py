@@ -1,0 +1,96 @@
+"""Incremental sync (SPEC §8) through HTTP: snapshot, deltas, deletes, lost access, 410."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import Account, assert_problem, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+SYNC = "/api/v1/sync"
+
+
+async def _sync(client: httpx.AsyncClient, who: Account, **params: Any) -> dict[str, Any]:
+    response = await client.get(SYNC, params=params, headers=who.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_snapshot_then_deltas(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    first = await create_event(client, alice, title="First")
+    theirs = await create_event(client, bob, title="Bob's")
+    snapshot = await _sync(client, alice)
+    assert [(c["op"], c["event_id"]) for c in snapshot["changes"]] == [("upsert", first["id"])]
+    assert snapshot["changes"][0]["event"]["title"] == "First"
+    assert snapshot["has_more"] is False
+    token = snapshot["next_token"]
+
+    nothing = await _sync(client, alice, token=token)
+    assert nothing["changes"] == [] and nothing["has_more"] is False
+
+    await client.patch(
+        f"/api/v1/events/{first['id']}", json={"title": "Renamed"}, headers=alice.headers
+    )
+    await share(client, bob, theirs["id"], alice, "viewer")
+    delta = await _sync(client, alice, token=token)
+    assert [(c["op"], c["event_id"]) for c in delta["changes"]] == [
+        ("upsert", first["id"]),
+        ("upsert", theirs["id"]),
+    ]
+    assert delta["changes"][0]["event"]["title"] == "Renamed"
+    token = delta["next_token"]
+
+    await client.delete(
+        f"/api/v1/events/{theirs['id']}/permissions/{alice.id}", headers=bob.headers
+    )
+    await client.delete(f"/api/v1/events/{first['id']}", headers=alice.headers)
+    gone = await _sync(client, alice, token=token)
+    assert [(c["op"], c["event_id"]) for c in gone["changes"]] == [
+        ("delete", theirs["id"]),
+        ("delete", first["id"]),
+    ]
+    assert all("event" not in c or c["event"] is None for c in gone["changes"])
+
+
+async def test_sync_pages_with_has_more(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    ids = [(await create_event(client, alice, title=f"E{i}"))["id"] for i in range(5)]
+    seen: list[int] = []
+    page = await _sync(client, alice, limit=2)
+    seen += [c["event_id"] for c in page["changes"]]
+    while page["has_more"]:
+        page = await _sync(client, alice, token=page["next_token"], limit=2)
+        seen += [c["event_id"] for c in page["changes"]]
+    assert seen == ids
+    # the final token is a delta token: a change made now comes back alone
+    await client.patch(f"/api/v1/events/{ids[2]}", json={"title": "x"}, headers=alice.headers)
+    delta = await _sync(client, alice, token=page["next_token"])
+    assert [c["event_id"] for c in delta["changes"]] == [ids[2]]
+
+
+async def test_strangers_changes_never_appear(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    token = (await _sync(client, alice))["next_token"]
+    theirs = await create_event(client, bob, title="Private")
+    await client.patch(
+        f"/api/v1/events/{theirs['id']}", json={"title": "Still private"}, headers=bob.headers
+    )
+    assert (await _sync(client, alice, token=token))["changes"] == []
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJzIjo5OTk5OTksInQiOjF9", "eyJzIjoxfQ"])
+async def test_unknown_or_expired_tokens_are_410(client: httpx.AsyncClient, token: str) -> None:
+    alice = await register(client, "alice")
+    assert_problem(
+        await client.get(SYNC, params={"token": token}, headers=alice.headers),
+        410,
+        "sync_token_gone",
+    )
