@@ -21,6 +21,7 @@ from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
 from neo_events.history.router import router as history_router
 from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
+from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
 from neo_events.infra.metrics import Metrics, MetricsMiddleware
 from neo_events.infra.ratelimit import RateLimiter, RateLimitMiddleware
@@ -119,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.expansions = LruCache(
+        "expansions", size=settings.expansion_cache_size, on_lookup=app.state.metrics.cache_lookup
+    )
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)

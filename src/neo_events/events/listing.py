@@ -14,6 +14,7 @@ from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.history.service import past_event
+from neo_events.infra.cache import LruCache
 from neo_events.models import Event, EventPermission, EventVersion
 from neo_events.protocol import cursor_fields, encode_cursor
 
@@ -104,6 +105,7 @@ async def list_occurrences(
     filters: Filters,
     limit: int,
     cursor: str | None,
+    cache: Expansions | None = None,
 ) -> tuple[list[OccurrenceRow], str | None]:
     """Occurrences overlapping the window, recurring series expanded, ordered by start."""
     query = _filtered(visible_events(user_id), filters).where(
@@ -111,24 +113,41 @@ async def list_occurrences(
         or_(Event.span_end.is_(None), Event.span_end > window.start),
     )
     candidates = [(event, Role(role)) for event, role in (await session.execute(query)).all()]
-    return paginate_occurrences(expand_all(candidates, window), limit=limit, cursor=cursor)
+    rows = expand_all(candidates, window, cache)
+    return paginate_occurrences(rows, limit=limit, cursor=cursor)
 
 
-def expand_all(candidates: Iterable[tuple[Event, Role]], window: Window) -> list[OccurrenceRow]:
-    """Every occurrence of the candidates in the window; 422 past MAX_OCCURRENCES in all."""
+Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
+
+
+def expand_all(
+    candidates: Iterable[tuple[Event, Role]], window: Window, cache: Expansions | None = None
+) -> list[OccurrenceRow]:
+    """Every occurrence of the candidates in the window; 422 past MAX_OCCURRENCES in all.
+
+    Expansions are cached by (event, version, window): a version names one content.
+    """
     rows: list[OccurrenceRow] = []
     for event, role in candidates:
-        try:
+
+        def compute(event: Event = event) -> tuple[recurrence.Occurrence, ...]:
             found = recurrence.expand(
-                series_of(content_of(event)),
-                window.start,
-                window.end,
-                limit=MAX_OCCURRENCES - len(rows),
+                series_of(content_of(event)), window.start, window.end, limit=MAX_OCCURRENCES
+            )
+            return tuple(found)
+
+        try:
+            found = (
+                cache.get_or_compute((event.id, event.version, window.start, window.end), compute)
+                if cache is not None
+                else compute()
             )
         except recurrence.ExpansionLimitExceeded:
+            found = None
+        if found is None or len(rows) + len(found) > MAX_OCCURRENCES:
             raise WindowTooLarge(
                 f"This window holds more than {MAX_OCCURRENCES} occurrences; ask for a shorter one."
-            ) from None
+            )
         rows.extend(OccurrenceRow(event, role, occ, event.is_recurring) for occ in found)
     return rows
 
@@ -163,10 +182,11 @@ async def list_occurrences_as_of(
     filters: Filters,
     limit: int,
     cursor: str | None,
+    cache: Expansions | None = None,
 ) -> tuple[list[OccurrenceRow], str | None]:
     """`list_occurrences` as it would have answered at `at` (see `past_visible`)."""
     pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
-    return paginate_occurrences(expand_all(pairs, window), limit=limit, cursor=cursor)
+    return paginate_occurrences(expand_all(pairs, window, cache), limit=limit, cursor=cursor)
 
 
 async def list_events_as_of(

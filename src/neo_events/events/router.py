@@ -131,6 +131,7 @@ RequiredWindow = Annotated[listing.Window, Depends(required_window)]
 
 @router.get("/events", response_model=EventList | OccurrenceList)
 async def list_events(
+    request: Request,
     user: CurrentUser,
     session: Session,
     window: OptionalWindow,
@@ -160,7 +161,13 @@ async def list_events(
         return EventList(items=await event_reads(session, pairs), next_cursor=next_cursor)
     if as_of is None:
         rows, next_cursor = await listing.list_occurrences(
-            session, user_id=user.id, window=window, filters=filters, limit=limit, cursor=cursor
+            session,
+            user_id=user.id,
+            window=window,
+            filters=filters,
+            limit=limit,
+            cursor=cursor,
+            cache=request.app.state.expansions,
         )
     else:
         rows, next_cursor = await listing.list_occurrences_as_of(
@@ -171,6 +178,7 @@ async def list_events(
             filters=filters,
             limit=limit,
             cursor=cursor,
+            cache=request.app.state.expansions,
         )
     return await _occurrence_list(session, rows, next_cursor)
 

@@ -89,6 +89,9 @@ class Metrics:
     def cache_miss(self, cache: str) -> None:
         self.cache_requests.labels(cache, "miss").inc()
 
+    def cache_lookup(self, cache: str, hit: bool) -> None:
+        (self.cache_hit if hit else self.cache_miss)(cache)
+
     def websocket_opened(self) -> None:
         self.websockets_open.inc()
 
