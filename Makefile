@@ -15,7 +15,7 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test lint fmt migrate bench clean
+.PHONY: help install run test lint fmt migrate bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ lint: install ## ruff, formatting, mypy, and alembic check (models and migration
 fmt: install ## format and auto-fix
 	$(BIN)/ruff format src tests migrations bench
 	$(BIN)/ruff check --fix src tests migrations bench
+
+fuzz: install ## a longer schemathesis run (FUZZ_EXAMPLES per operation, default 200)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/test_fuzz.py
 
 bench: install ## benchmarks (figures go to BENCHMARKS.md)
 	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL-$${TEST_DATABASE_URL-}} $(BIN)/python -m bench

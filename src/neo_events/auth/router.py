@@ -20,6 +20,7 @@ from neo_events.auth.schemas import (
     UserRead,
 )
 from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from neo_events.fields import Text
 from neo_events.web import Session, TransactionalRoute, is_json
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
@@ -136,7 +137,7 @@ async def me(user: CurrentUser) -> UserRead:
 async def find_users(
     user: CurrentUser,
     session: Session,
-    q: Annotated[str, Query(min_length=1, max_length=254, description="exact username or email")],
+    q: Annotated[Text, Query(min_length=1, max_length=254, description="exact username or email")],
 ) -> UserList:
     """Exact, case-insensitive lookup, to find whom to share with without listing everyone."""
     users = await service.find_users(session, q)

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from neo_events.fields import Text
+
 Username = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
     ),
 ]
-Password = Annotated[str, Field(min_length=8, max_length=256)]
+Password = Annotated[Text, Field(min_length=8, max_length=256)]
 
 
 class UserRead(BaseModel):
@@ -46,8 +48,8 @@ class RegisterRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    username: Annotated[str, Field(min_length=1, max_length=254, description="username or email")]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    username: Annotated[Text, Field(min_length=1, max_length=254, description="username or email")]
+    password: Annotated[Text, Field(min_length=1, max_length=256)]
 
 
 class RefreshRequest(BaseModel):

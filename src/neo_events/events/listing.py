@@ -13,6 +13,7 @@ from neo_events.errors import ValidationFailed
 from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
+from neo_events.fields import bigint
 from neo_events.history.service import past_event
 from neo_events.infra.cache import LruCache
 from neo_events.models import Event, EventPermission, EventVersion
@@ -84,7 +85,7 @@ async def list_events(
     """Events ordered by (start_time, id), keyset-paginated: stable while events are added."""
     query = _filtered(visible_events(user_id), filters)
     if cursor:
-        after = cursor_fields(cursor, ("s", parse_iso), ("i", int))
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
         query = query.where(tuple_(Event.start_time, Event.id) > after)
     rows = (
         await session.execute(query.order_by(Event.start_time, Event.id).limit(limit + 1))
@@ -157,7 +158,7 @@ def paginate_occurrences(
 ) -> tuple[list[OccurrenceRow], str | None]:
     rows = sorted(rows, key=_order)
     if cursor:
-        after = cursor_fields(cursor, ("s", parse_iso), ("i", int), ("r", parse_iso))
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint), ("r", parse_iso))
         rows = [row for row in rows if _order(row) > after]
     page = rows[:limit]
     next_cursor = None
@@ -202,7 +203,7 @@ async def list_events_as_of(
     pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
     pairs.sort(key=lambda pair: (pair[0].start_time, pair[0].id))
     if cursor:
-        after = cursor_fields(cursor, ("s", parse_iso), ("i", int))
+        after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
         pairs = [p for p in pairs if (p[0].start_time, p[0].id) > after]
     page = pairs[:limit]
     next_cursor = None

@@ -28,6 +28,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import event_reads, occurrence_read
+from neo_events.fields import MAX_BIGINT, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
@@ -36,7 +37,7 @@ from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
 
-EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's id")]
+EventId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="the event's id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
 Policy = Annotated[
     ConflictPolicy,
@@ -136,9 +137,9 @@ async def list_events(
     session: Session,
     window: OptionalWindow,
     q: Annotated[
-        str | None, Query(max_length=200, description="text in title or description")
+        Text | None, Query(max_length=200, description="text in title or description")
     ] = None,
-    location: Annotated[str | None, Query(max_length=200)] = None,
+    location: Annotated[Text | None, Query(max_length=200)] = None,
     role: Role | None = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

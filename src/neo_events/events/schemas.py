@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from neo_events.events.access import Role
+from neo_events.fields import NO_NUL, VersionNumber
 
 MAX_LIST = 1000  # exdates and overrides per series
 
@@ -39,11 +40,16 @@ def _plausible_instant(value: datetime) -> datetime:
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# Constraints first (strip, then lengths), then the NUL check.
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NO_NUL
+]
+Description = Annotated[str, StringConstraints(max_length=10_000), NO_NUL]
+Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL]
 TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
-RulePattern = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+RulePattern = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NO_NUL
+]
 
 
 class OverrideIn(BaseModel):
@@ -91,7 +97,7 @@ class EventUpdate(BaseModel):
     recurrence_pattern: RulePattern | None = None
     exdates: Annotated[list[Instant], Field(max_length=MAX_LIST)] | None = None
     overrides: Annotated[list[OverrideIn], Field(max_length=MAX_LIST)] | None = None
-    base_version: Annotated[int, Field(ge=1)] | None = Field(
+    base_version: VersionNumber | None = Field(
         default=None, description="the version this edit started from: enables a three-way merge"
     )
 

@@ -12,6 +12,7 @@ from neo_events.events.content import parse_iso
 from neo_events.events.router import EventId, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
 from neo_events.events.views import event_reads, usernames
+from neo_events.fields import MAX_INT
 from neo_events.history import service
 from neo_events.history.diff import render_html
 from neo_events.history.schemas import (
@@ -28,7 +29,7 @@ from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=TransactionalRoute)
 
-VersionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the per-event version number")]
+VersionId = Annotated[int, Path(ge=1, le=MAX_INT, description="the per-event version number")]
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 

@@ -19,6 +19,7 @@ from neo_events.db import utcnow
 from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
+from neo_events.fields import bigint, int4
 from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots, summarize
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventVersion, User
@@ -116,7 +117,7 @@ async def list_history(
     event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
     query = select(EventVersion).where(EventVersion.event_id == event.id)
     if cursor:
-        (before,) = cursor_fields(cursor, ("v", int))
+        (before,) = cursor_fields(cursor, ("v", int4))
         query = query.where(EventVersion.version < before)
     rows = list(
         (
@@ -244,7 +245,7 @@ async def changelog(
 ) -> tuple[list[ChangelogItem], str | None]:
     """Content versions and sharing changes, oldest first, each with a summary."""
     event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
-    after = cursor_fields(cursor, ("t", parse_iso), ("k", int), ("i", int)) if cursor else None
+    after = cursor_fields(cursor, ("t", parse_iso), ("k", int4), ("i", bigint)) if cursor else None
     vq = select(EventVersion).where(EventVersion.event_id == event.id)
     aq = select(AuditEntry).where(
         AuditEntry.target_type == "event",

@@ -15,9 +15,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from neo_events.auth import service as auth_service
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.errors import InvalidToken, NotAuthenticated
+from neo_events.errors import InvalidToken, NotAuthenticated, ValidationFailed
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
+from neo_events.fields import MAX_BIGINT, bigint
 from neo_events.live import sync as sync_service
 from neo_events.live.hub import Connection, Hub, Overflow
 from neo_events.web import Session, TransactionalRoute
@@ -92,7 +93,7 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
 async def websocket(
     ws: WebSocket,
     token: Annotated[str | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_BIGINT)] = None,
 ) -> None:
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
     A bad or revoked token closes with 1008; a client that falls behind with 1013."""
@@ -157,7 +158,14 @@ async def stream(
     everything missed. Heartbeat comments keep proxies from closing an idle stream."""
     raw = _bearer(authorization, token)
     principal = await _principal(request.app, raw)
-    since = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    since = None
+    if last_event_id:
+        try:
+            since = bigint(last_event_id)
+        except ValueError:
+            raise ValidationFailed.field(
+                ["header", "last-event-id"], "not an event id of this stream"
+            ) from None
     hub: Hub = request.app.state.hub
     connection = await hub.connect(principal.user.id, since=since)
     heartbeat = request.app.state.settings.live_heartbeat_s

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import AppError
 from neo_events.events.access import Role, visible_events
+from neo_events.fields import bigint
 from neo_events.models import Change, ChangeRecipient, Event, User
 
 TOKEN_TTL = timedelta(days=30)
@@ -43,7 +44,9 @@ def _encode(values: dict[str, Any]) -> str:
 def _decode(token: str, now: datetime) -> dict[str, Any]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        seq, issued = int(values["s"]), datetime.fromtimestamp(int(values["t"]), UTC)
+        seq, issued = bigint(values["s"]), datetime.fromtimestamp(int(values["t"]), UTC)
+        if "e" in values:
+            values["e"] = bigint(values["e"])
     except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         raise SyncTokenGone("This is not a sync token of this service.") from None
     if seq < 0 or now - issued > TOKEN_TTL:

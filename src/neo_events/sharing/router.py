@@ -11,13 +11,14 @@ from neo_events.events.router import EventId, Policy, conflicts_json
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import PermissionRead
 from neo_events.events.views import permission_reads
+from neo_events.fields import MAX_BIGINT
 from neo_events.sharing import service
 from neo_events.sharing.schemas import PermissionList, RoleChange, ShareRequest, ShareResult
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["sharing"], route_class=TransactionalRoute)
 
-UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
 @router.post("/events/{event_id}/share")

@@ -8,10 +8,11 @@ from pydantic import BaseModel, Field
 
 from neo_events.events.access import Role
 from neo_events.events.schemas import ConflictRead, PermissionRead
+from neo_events.fields import DbId
 
 
 class Grant(BaseModel):
-    user_id: Annotated[int, Field(ge=1)]
+    user_id: DbId
     role: Role
 
 
