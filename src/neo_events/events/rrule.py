@@ -1,0 +1,199 @@
+"""RRULE text: parse and validate it (naming the problem), in one canonical form.
+
+Pure: only the standard library and dateutil. `recurrence.py` expands what this accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule as du
+
+MAX_COUNT = 100_000  # bigger COUNTs are rejected: a COUNT rule is iterated once to find its end
+MAX_INTERVAL = 1_000  # dateutil normalises huge day steps month by month, so bound the work
+
+DAY = timedelta(days=1)
+_FREQS = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY, "YEARLY": du.YEARLY}
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_ORDER = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+          "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")  # fmt: skip
+_SINGLE = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST")
+_ONLY = {"BYWEEKNO": "YEARLY", "BYYEARDAY": "YEARLY", "BYMONTHDAY": "DAILY MONTHLY YEARLY"}
+_NUMERIC = {  # name: (dateutil keyword, lowest, highest, negative values allowed)
+    "INTERVAL": ("interval", 1, MAX_INTERVAL, False), "COUNT": ("count", 1, MAX_COUNT, False),
+    "BYSECOND": ("bysecond", 0, 59, False), "BYMINUTE": ("byminute", 0, 59, False),
+    "BYHOUR": ("byhour", 0, 23, False), "BYMONTHDAY": ("bymonthday", 1, 31, True),
+    "BYYEARDAY": ("byyearday", 1, 366, True), "BYWEEKNO": ("byweekno", 1, 53, True),
+    "BYMONTH": ("bymonth", 1, 12, False), "BYSETPOS": ("bysetpos", 1, 366, True),
+}  # fmt: skip
+_INT = re.compile(r"[+-]?\d{1,9}")
+_WEEKDAY = re.compile(r"([+-]?\d{1,2})?([A-Z]{2})")
+_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z?))?")
+# Dates this close to datetime.min/max cannot be moved between zones without overflowing.
+LOWEST = datetime(1, 1, 3, tzinfo=UTC)
+HIGHEST = datetime(9999, 12, 29, tzinfo=UTC)
+
+
+class RecurrenceError(ValueError):
+    """Invalid rule; str(exc) is a human-readable message naming the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    parts: tuple[tuple[str, str], ...]  # canonical (NAME, value), in _ORDER
+    freq: int
+    interval: int
+    wkst: int
+    count: int | None
+    until: datetime | None  # UTC
+    kwargs: Mapping[str, Any]  # for dateutil.rrule, without dtstart/count/until
+
+    def text(self, **changes: str | None) -> str:
+        parts = {**dict(self.parts), **changes}
+        return ";".join(f"{n}={parts[n]}" for n in _ORDER if parts.get(n) is not None)
+
+
+def utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"datetime {value.isoformat()} must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def clamp(value: datetime) -> datetime:
+    return min(max(value, LOWEST), HIGHEST)
+
+
+@lru_cache(maxsize=512)
+def zone_named(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RecurrenceError(f"unknown time zone {name!r}") from None
+
+
+def localize(wall: datetime, zone: ZoneInfo) -> datetime:
+    # fold=0 picks the first instant of a repeated wall time and, for a wall time inside a
+    # gap, the offset in force before the gap: both what RFC 5545 §3.3.5 asks for.
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def wall_time(instant: datetime, zone: ZoneInfo) -> datetime:
+    return clamp(instant).astimezone(zone).replace(tzinfo=None)
+
+
+def format_utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _int(name: str, item: str, low: int, high: int, signed: bool) -> int:
+    if not _INT.fullmatch(item):
+        raise RecurrenceError(f"{name} value {item!r} is not an integer")
+    value = int(item)
+    if not (low <= abs(value) <= high if signed else low <= value <= high):
+        span = f"±{low}..{high}" if signed else f"{low}..{high}"
+        raise RecurrenceError(f"{name} value {item!r} is out of range {span}")
+    return value
+
+
+def _parse_until(value: str, zone: ZoneInfo) -> datetime:
+    match = _UNTIL.fullmatch(value)
+    if not match:
+        raise RecurrenceError(f"UNTIL {value!r} is not YYYYMMDD, YYYYMMDDTHHMMSS or …Z")
+    try:
+        if match[2] is None:  # a date-only UNTIL includes that whole local day
+            next_day = datetime.strptime(match[1], "%Y%m%d") + DAY
+            return localize(next_day, zone) - timedelta(seconds=1)
+        wall = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
+    except (ValueError, OverflowError):
+        raise RecurrenceError(f"UNTIL {value!r} is not a valid date") from None
+    return wall.replace(tzinfo=UTC) if match[3] else localize(wall, zone)
+
+
+@lru_cache(maxsize=1024)
+def parse_rule(rule: str, timezone: str) -> Rule:
+    if len(rule) > 1000:  # real rules are short; this bounds parsing and cache memory
+        raise RecurrenceError("the rule is longer than 1000 characters")
+    text = rule.strip()
+    text = text[6:] if text[:6].upper() == "RRULE:" else text
+    segments = text.split(";")
+    if len(segments) > 1 and not segments[-1].strip():
+        segments.pop()  # a trailing ';' is a common, harmless slip
+    raw: dict[str, list[str]] = {}
+    for segment in segments if text.strip() else ():
+        name, eq, value = (s.strip().upper() for s in segment.partition("="))
+        items = [item.strip() for item in value.split(",")]  # Exchange writes "MO, WE"
+        if not eq or not name:
+            raise RecurrenceError(f"rule part {segment.strip()!r} is not NAME=VALUE")
+        if name not in _ORDER:
+            raise RecurrenceError(f"unknown rule part {name!r}")
+        if name in raw:
+            raise RecurrenceError(f"rule part {name} appears twice")
+        if not value or "" in items:
+            raise RecurrenceError(f"rule part {name} has an empty value")
+        if len(items) > 1 and name in _SINGLE:
+            raise RecurrenceError(f"rule part {name} takes a single value")
+        raw[name] = items
+    freq_name = raw.get("FREQ", [""])[0]
+    if freq_name in ("HOURLY", "MINUTELY", "SECONDLY"):
+        raise RecurrenceError(f"FREQ={freq_name} is not supported: events recur at most daily")
+    if freq_name not in _FREQS:
+        found = f"unknown FREQ {freq_name!r}" if freq_name else "no FREQ"
+        raise RecurrenceError(f"the rule has {found} (use DAILY, WEEKLY, MONTHLY or YEARLY)")
+    if "COUNT" in raw and "UNTIL" in raw:
+        raise RecurrenceError("COUNT and UNTIL cannot be used together")
+    for name, freqs in _ONLY.items():
+        if name in raw and freq_name not in freqs.split():
+            raise RecurrenceError(f"{name} cannot be used with FREQ={freq_name}")
+    if "BYSETPOS" in raw and not any(n.startswith("BY") and n != "BYSETPOS" for n in raw):
+        raise RecurrenceError("BYSETPOS needs another BYxxx part to select from")
+    freq, wkst = _FREQS[freq_name], raw.get("WKST", ["MO"])[0]
+    if wkst not in _DAYS:
+        raise RecurrenceError(f"WKST {wkst!r} is not one of {', '.join(_DAYS)}")
+    # WKST is always passed: dateutil's default is calendar.firstweekday(), a process global.
+    kwargs: dict[str, Any] = {"freq": freq, "wkst": _DAYS.index(wkst)}
+    parts = {"FREQ": freq_name} | ({"WKST": wkst} if "WKST" in raw else {})
+    for name, (keyword, low, high, signed) in _NUMERIC.items():
+        if name in raw:
+            values = [_int(name, item, low, high, signed) for item in raw[name]]
+            kwargs[keyword] = values[0] if name in _SINGLE else tuple(values)
+            parts[name] = ",".join(map(str, values))
+    if "BYDAY" in raw:
+        kwargs["byweekday"] = _weekdays(raw["BYDAY"], freq, numbered_ok="BYWEEKNO" not in raw)
+        parts["BYDAY"] = ",".join(f"{d.n or ''}{_DAYS[d.weekday]}" for d in kwargs["byweekday"])
+    until = None
+    if "UNTIL" in raw:
+        until = _parse_until(raw["UNTIL"][0], zone_named(timezone))
+        parts["UNTIL"] = format_utc(until)
+    count = kwargs.pop("count", None)
+    return Rule(
+        tuple(parts.items()), freq, kwargs.get("interval", 1), kwargs["wkst"], count, until, kwargs
+    )
+
+
+def _weekdays(items: list[str], freq: int, numbered_ok: bool) -> tuple[du.weekday, ...]:
+    days, limit = [], 5 if freq == du.MONTHLY else 53
+    for item in items:
+        match = _WEEKDAY.fullmatch(item)
+        if not match or match[2] not in _DAYS:
+            raise RecurrenceError(f"BYDAY value {item!r} is not a weekday like MO, 2TU or -1FR")
+        day = du.weekdays[_DAYS.index(match[2])]
+        if match[1] is None:
+            days.append(day)
+            continue
+        if freq in (du.DAILY, du.WEEKLY) or not numbered_ok:
+            raise RecurrenceError(
+                f"BYDAY {item!r}: numbered weekdays need MONTHLY or YEARLY without BYWEEKNO"
+            )
+        if not 1 <= abs(int(match[1])) <= limit:
+            raise RecurrenceError(f"BYDAY value {item!r} is out of range ±1..{limit}")
+        days.append(day(int(match[1])))
+    if len({d.n is None for d in days}) > 1:
+        # dateutil would intersect the two kinds instead of uniting them
+        raise RecurrenceError("BYDAY cannot mix numbered and plain weekdays")
+    return tuple(days)
