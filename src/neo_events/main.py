@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             broker,
             poll_interval=settings.live_poll_s,
             queue_size=settings.live_queue_size,
+            max_per_user=settings.live_max_connections,
         )
         app.state.hub = hub
         await hub.start()

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     live_heartbeat_s: float = Field(default=15.0, gt=0)
     live_queue_size: int = Field(default=1000, ge=1)
     live_poll_s: float = Field(default=2.0, gt=0)
+    live_max_connections: int = Field(default=20, ge=1)  # per user, per worker
     # Occurrence expansions kept per worker, by (event, version, window).
     expansion_cache_size: int = Field(default=20_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)

@@ -210,3 +210,47 @@ async def test_a_change_through_one_worker_reaches_a_client_of_another(
                     assert message["type"] == "event.created" and message["event_id"] == event["id"]
     finally:
         await truncate_all(database_url)
+
+
+async def test_live_connections_per_user_are_capped(database_url: str, tmp_path: Path) -> None:
+    env = FAST | {"LIVE_MAX_CONNECTIONS": "2"}
+    try:
+        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice = await _account(client, "alice")
+                bob = await _account(client, "bob")
+                url = _ws_url(base, alice["access_token"])
+                async with connect(url), connect(url), connect(url) as third:
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await asyncio.wait_for(third.recv(), 10)
+                    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+                    sse = await client.get("/api/v1/notifications/stream", headers=alice["headers"])
+                    assert sse.status_code == 429
+                    assert sse.json()["code"] == "too_many_connections"
+                    # the cap is per user: bob is unaffected
+                    async with connect(_ws_url(base, bob["access_token"])) as other:
+                        event = (
+                            await client.post(
+                                "/api/v1/events", json=event_body(), headers=bob["headers"]
+                            )
+                        ).json()
+                        assert (await _next(other))["event_id"] == event["id"]
+                # closing frees the slots (once the server has seen the closes: retry until then)
+                for _ in range(50):
+                    async with connect(url) as again:
+                        event = (
+                            await client.post(
+                                "/api/v1/events", json=event_body(), headers=alice["headers"]
+                            )
+                        ).json()
+                        try:
+                            # an earlier attempt's event may arrive first: read up to ours
+                            while (await _next(again))["event_id"] != event["id"]:
+                                pass
+                            break
+                        except ConnectionClosed:
+                            continue
+                else:
+                    raise AssertionError("the closed connections never freed their slots")
+    finally:
+        await truncate_all(database_url)

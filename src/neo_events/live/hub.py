@@ -32,6 +32,10 @@ class Message:
     body: dict[str, Any]
 
 
+class TooManyConnections(Exception):
+    """The user already has as many live connections to this worker as allowed."""
+
+
 class Overflow(Exception):
     """The client fell too far behind; it must reconnect and resume from its last seq."""
 
@@ -141,11 +145,13 @@ class Hub:
         *,
         poll_interval: float = 2.0,
         queue_size: int = 1000,
+        max_per_user: int = 20,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._broker = broker
         self._poll_interval = poll_interval
         self.queue_size = queue_size
+        self.max_per_user = max_per_user
         self._connections: dict[int, set[Connection]] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -204,7 +210,11 @@ class Hub:
                 return
 
     async def connect(self, user_id: int, *, since: int | None) -> Connection:
-        """Register a client; with `since`, first replay what it missed (no gap, no repeat)."""
+        """Register a client; with `since`, first replay what it missed (no gap, no repeat).
+
+        Each user may hold `max_per_user` connections to this worker (TooManyConnections)."""
+        if len(self._connections.get(user_id, ())) >= self.max_per_user:
+            raise TooManyConnections
         connection = Connection(user_id, self.queue_size)
         self._connections.setdefault(user_id, set()).add(connection)
         if since is not None:

@@ -15,18 +15,26 @@ from starlette.websockets import WebSocketDisconnect
 
 from neo_events.auth import service as auth_service
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.errors import InvalidToken, NotAuthenticated, ValidationFailed
+from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, bigint
 from neo_events.live import sync as sync_service
-from neo_events.live.hub import Connection, Hub, Overflow
+from neo_events.live.hub import Connection, Hub, Overflow, TooManyConnections
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
 stream_router = APIRouter(prefix="/api/v1", tags=["live"])
 
 POLICY_VIOLATION = 1008
+
+
+class TooManyStreams(AppError):
+    status = 429
+    code = "too_many_connections"
+    title = "You have too many live connections open"
+
+
 TRY_AGAIN_LATER = 1013
 
 
@@ -106,7 +114,11 @@ async def websocket(
         return
     hub: Hub = ws.app.state.hub
     settings = ws.app.state.settings
-    connection = await hub.connect(principal.user.id, since=since)
+    try:
+        connection = await hub.connect(principal.user.id, since=since)
+    except TooManyConnections:
+        await ws.close(code=POLICY_VIOLATION, reason="too many live connections")
+        return
     ws.app.state.metrics.websocket_opened()
     receiver = asyncio.create_task(_drain(ws))
     try:
@@ -167,7 +179,12 @@ async def stream(
                 ["header", "last-event-id"], "not an event id of this stream"
             ) from None
     hub: Hub = request.app.state.hub
-    connection = await hub.connect(principal.user.id, since=since)
+    try:
+        connection = await hub.connect(principal.user.id, since=since)
+    except TooManyConnections:
+        raise TooManyStreams(
+            "Close another live connection first.", headers={"Retry-After": "5"}
+        ) from None
     heartbeat = request.app.state.settings.live_heartbeat_s
     return StreamingResponse(
         _events(request, hub, connection, principal, raw or "", heartbeat),
