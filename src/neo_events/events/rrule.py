@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule as du
 
-MAX_COUNT = 100_000  # bigger COUNTs are rejected: a COUNT rule is iterated once to find its end
+MAX_COUNT = 10_000  # bigger COUNTs are rejected: a COUNT rule is iterated once to find its end
 MAX_INTERVAL = 1_000  # dateutil normalises huge day steps month by month, so bound the work
 
 DAY = timedelta(days=1)
