@@ -26,7 +26,7 @@ from neo_events.events.rrule import (
     zone_named,
 )
 
-FIRST_WITHIN_YEARS = 400
+FIRST_WITHIN_YEARS = 100
 
 __all__ = [
     "ExpansionLimitExceeded",
