@@ -1,4 +1,4 @@
-"""The `neo-events` command: serve | migrate | create-admin."""
+"""The `neo-events` command: serve | migrate | create-admin | import."""
 
 from __future__ import annotations
 
@@ -87,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     admin_p.add_argument(
         "--password", help="default: $NEO_ADMIN_PASSWORD, else asked interactively"
     )
+    import_p = sub.add_parser("import", help="import an iCalendar file's events for a user")
+    import_p.add_argument("file", type=Path, help="the .ics file")
+    import_p.add_argument("--user", required=True, help="username or email of the new owner")
+    import_p.add_argument(
+        "--timezone", default="UTC", help="zone of floating times without X-WR-TIMEZONE"
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings()
@@ -102,6 +108,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("neo-events: the password must have at least 8 characters", file=sys.stderr)
                 return 2
             asyncio.run(_create_admin(settings, args.username, args.email, password))
+        elif args.command == "import":
+            from neo_events.ical.console import run_import
+
+            try:
+                data = args.file.read_bytes()
+            except OSError as exc:
+                print(f"neo-events: {exc}", file=sys.stderr)
+                return 2
+            return asyncio.run(
+                run_import(settings, data, username=args.user, timezone=args.timezone)
+            )
     except SettingsError as exc:
         print(f"neo-events: {exc}", file=sys.stderr)
         return 2

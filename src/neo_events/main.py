@@ -20,6 +20,7 @@ from neo_events.errors import install_error_handlers
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
 from neo_events.history.router import router as history_router
+from neo_events.ical.router import router as ical_router
 from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
 from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
@@ -48,7 +49,7 @@ times are RFC 3339 strings in both.
 
 Rate limits: every response carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`,
 `RateLimit-Policy` and `RateLimit`; over the limit is a 429 with `Retry-After`.
-`POST /events` and `POST /events/batch` take an `Idempotency-Key`.
+`POST /events`, `POST /events/batch` and `POST /events/import` take an `Idempotency-Key`.
 """
 RATE_LIMIT_FIELDS = (
     "RateLimit-Limit",
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)
     app.include_router(auth_router)
+    app.include_router(ical_router)  # before events: /events/import and /events/{id}.ics
     app.include_router(events_router)
     app.include_router(occurrences_router)
     app.include_router(sharing_router)

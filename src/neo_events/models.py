@@ -217,3 +217,18 @@ class ChangeRecipient(Base):
     seq: Mapped[int] = mapped_column(
         ForeignKey("changes.seq", ondelete="CASCADE"), primary_key=True
     )
+
+
+class FeedToken(Base):
+    """A secret that reads one user's calendar feed (SPEC §10) and nothing else.
+
+    Only a SHA-256 of the secret is kept; revoking a token deletes its row.
+    """
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

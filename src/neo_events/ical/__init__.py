@@ -1,1 +1,1 @@
-"""Ical feature package."""
+"""iCalendar interop (SPEC §10): an event as .ics, the per-user feed, import."""

@@ -1,0 +1,125 @@
+"""An iCalendar stream cut into its calendars and their components, each with its line number.
+
+Only BEGIN/END lines are read here; icalendar parses every component on its own, so one bad
+component (a VTODO with a year of -1, a VTIMEZONE without TZID) costs that component, not the
+file, and every problem can be reported with the line it starts on. A stream may hold several
+VCALENDAR objects (RFC 5545 §3.4).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_NEWLINE = re.compile(r"\r\n|\n|\r")
+_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+
+class MalformedStream(ValueError):
+    """The stream's component structure is broken; `line` is 1-based."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One component directly inside a VCALENDAR (VEVENT, VTODO, VTIMEZONE, …)."""
+
+    name: str
+    line: int
+    lines: tuple[tuple[int, str], ...]  # unfolded content lines with their line numbers
+
+    @property
+    def text(self) -> str:
+        return "\r\n".join(line for _, line in self.lines) + "\r\n"
+
+
+@dataclass(slots=True)
+class CalendarBlock:
+    """One VCALENDAR: its own property lines and its components."""
+
+    line: int
+    properties: list[str] = field(default_factory=list)
+    components: list[Block] = field(default_factory=list)
+
+    def header(self) -> str:
+        """A VCALENDAR with this calendar's properties and no components."""
+        return "\r\n".join(["BEGIN:VCALENDAR", *self.properties, "END:VCALENDAR", ""])
+
+
+def unfold(text: str) -> list[tuple[int, str]]:
+    """Content lines with folding undone (a line starting with a space or a tab continues the
+    previous one), each with the number of the line it starts on; blank lines are dropped."""
+    lines: list[tuple[int, str]] = []
+    for number, raw in enumerate(_NEWLINE.split(text), start=1):
+        if raw[:1] in (" ", "\t") and lines:
+            first, content = lines[-1]
+            lines[-1] = (first, content + raw[1:])
+        elif raw.strip():
+            lines.append((number, raw))
+    return lines
+
+
+def _delimiter(line: str) -> tuple[str, str] | None:
+    """("BEGIN" | "END", component name) for a BEGIN/END line, else None."""
+    key, colon, value = line.partition(":")
+    key = key.strip().upper()
+    if colon and key in ("BEGIN", "END") and _NAME.fullmatch(value.strip()):
+        return key, value.strip().upper()
+    return None
+
+
+def split_stream(text: str) -> list[CalendarBlock]:
+    """Every VCALENDAR of the stream, in order."""
+    calendars: list[CalendarBlock] = []
+    current: CalendarBlock | None = None
+    stack: list[tuple[str, int]] = []  # open components inside the calendar
+    body: list[tuple[int, str]] = []
+    for number, line in unfold(text):
+        delimiter = _delimiter(line)
+        if current is None:
+            if delimiter == ("BEGIN", "VCALENDAR"):
+                current = CalendarBlock(line=number)
+                calendars.append(current)
+                continue
+            raise MalformedStream(
+                "expected BEGIN:VCALENDAR"
+                + (" (is this an iCalendar file?)" if not calendars else ""),
+                number,
+            )
+        if delimiter is None:
+            if stack:
+                body.append((number, line))
+            else:
+                current.properties.append(line)
+            continue
+        kind, name = delimiter
+        if kind == "BEGIN":
+            stack.append((name, number))
+            body.append((number, line))
+            continue
+        if not stack:
+            if name != "VCALENDAR":
+                raise MalformedStream(f"END:{name} without BEGIN:{name}", number)
+            current = None
+            continue
+        open_name, open_line = stack.pop()
+        if name != open_name:
+            raise MalformedStream(
+                f"END:{name} closes BEGIN:{open_name} of line {open_line}", number
+            )
+        body.append((number, line))
+        if not stack:
+            current.components.append(Block(name, open_line, tuple(body)))
+            body = []
+    if stack:
+        name, opened = stack[-1]
+        raise MalformedStream(f"BEGIN:{name} is never closed", opened)
+    if current is not None:
+        raise MalformedStream("BEGIN:VCALENDAR is never closed", current.line)
+    if not calendars:
+        raise MalformedStream("the file is empty: expected BEGIN:VCALENDAR", 1)
+    return calendars

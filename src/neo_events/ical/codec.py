@@ -1,0 +1,388 @@
+"""RFC 5545 in and out, with icalendar: event contents to a VCALENDAR, a calendar file to event
+contents plus what was skipped and why. Pure: neither the web framework nor the database.
+
+Export writes each event in its own zone (DTSTART/DTEND with TZID, a VTIMEZONE per zone),
+RRULE, EXDATE, and every override as a VEVENT with RECURRENCE-ID. Import reads each
+component on its own (see blocks.py), so a broken component is reported and the rest is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Component, Event, Timezone
+from icalendar.error import GloballyUniqueTZIDGuessed
+from icalendar.prop import vDuration, vRecur
+
+from neo_events.ical import vevents
+from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
+from neo_events.ical.times import Clock, Unreadable
+from neo_events.ical.zones import ZoneResolver, iana_name
+
+PRODID = "-//Neo Events//Neo Events//EN"
+# icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
+# one calendar at a time keeps each import's notes its own.
+_READING = threading.Lock()
+
+
+class InvalidCalendar(ValueError):
+    """Nothing could be read: the structure is broken, or no component could be parsed."""
+
+    def __init__(self, message: str, *, line: int | None, problems: Sequence[Skipped] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A component that was not imported."""
+
+    uid: str | None
+    component: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something changed or guessed on the way in (a zone mapped, an RDATE split off, …)."""
+
+    uid: str | None
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One event to create: canonical content (events/content.py) and the UID it came from."""
+
+    uid: str
+    line: int
+    content: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ParsedCalendar:
+    events: list[Incoming] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One event to export: its canonical content and the bookkeeping a VEVENT carries."""
+
+    uid: str
+    sequence: int
+    created: datetime
+    last_modified: datetime
+    content: Mapping[str, Any]
+
+
+# Export
+
+
+def export_calendar(
+    events: Sequence[Outgoing], *, name: str | None = None, refresh: timedelta | None = None
+) -> bytes:
+    """A VCALENDAR (METHOD:PUBLISH) holding the events, with a VTIMEZONE for each zone used."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    if name:
+        calendar.add("x-wr-calname", name)
+    if refresh:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        ttl = vDuration(refresh).to_ical()  # type: ignore[no-untyped-call]
+        calendar.add("x-published-ttl", ttl.decode())
+    years: list[int] = []
+    for event in events:
+        for component in _vevents(event):
+            calendar.add_component(component)
+        years.append(_parse(event.content["start_time"]).year)
+    if years:
+        # Transitions from the first event's year to 2038 at least (open-ended series).
+        last = max(2038, max(years) + 2)
+        calendar.add_missing_timezones(
+            first_date=date(min(years), 1, 1), last_date=date(last, 1, 1)
+        )
+    return bytes(calendar.to_ical())
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _local(value: str, zone: ZoneInfo, *, exact: bool = False) -> datetime:
+    """An instant as the zone's wall clock (TZID form); UTC when `exact` and the wall clock
+    would name another instant (the second 02:30 of an autumn night)."""
+    instant = _parse(value).astimezone(UTC)
+    wall = instant.astimezone(zone)
+    if exact and wall.replace(fold=0).astimezone(UTC) != instant:
+        return instant
+    return wall
+
+
+def _vevents(event: Outgoing) -> Iterable[Event]:
+    content = event.content
+    zone = ZoneInfo(content["timezone"])
+    master = _stamped(event)
+    master.add("summary", content["title"])
+    _texts(master, content)
+    master.add("dtstart", _local(content["start_time"], zone, exact=not content["is_recurring"]))
+    master.add("dtend", _local(content["end_time"], zone, exact=True))
+    yield master
+    if not content["is_recurring"]:
+        return
+    master.add("rrule", vRecur.from_ical(content["recurrence_pattern"]))
+    if content["exdates"]:
+        master.add("exdate", [_local(x, zone) for x in content["exdates"]])
+    duration = _parse(content["end_time"]) - _parse(content["start_time"])
+    for override in content["overrides"]:
+        if override["recurrence_id"] in content["exdates"]:
+            continue  # a cancelled occurrence stays cancelled
+        start = override.get("start_time", override["recurrence_id"])
+        end = override.get("end_time") or (_parse(start) + duration).isoformat()
+        component = _stamped(event)
+        component.add("recurrence-id", _local(override["recurrence_id"], zone))
+        component.add("summary", override.get("title", content["title"]))
+        _texts(component, {**content, **override})
+        component.add("dtstart", _local(start, zone, exact=True))
+        component.add("dtend", _local(end, zone, exact=True))
+        yield component
+
+
+def _stamped(event: Outgoing) -> Event:
+    component = Event()
+    component.add("uid", event.uid)
+    component.add("dtstamp", event.last_modified.astimezone(UTC))
+    component.add("created", event.created.astimezone(UTC))
+    component.add("last-modified", event.last_modified.astimezone(UTC))
+    component.add("sequence", event.sequence)
+    return component
+
+
+def _texts(component: Event, values: Mapping[str, Any]) -> None:
+    for name in ("description", "location"):
+        if values.get(name):
+            component.add(name, values[name])
+
+
+# Import
+
+
+def parse_calendar(data: bytes, *, default_timezone: str = "UTC") -> ParsedCalendar:
+    """The events of a calendar file (several VCALENDARs may follow one another).
+
+    Floating times and all-day dates are read in the calendar's X-WR-TIMEZONE, else in
+    `default_timezone`. Raises InvalidCalendar when the structure is broken, or when no
+    component could be read and at least one failed to parse.
+    """
+    text, encoding_note = _decode(data)
+    try:
+        calendars = split_stream(text)
+    except MalformedStream as exc:
+        raise InvalidCalendar(exc.message, line=exc.line) from None
+    with _READING, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = _Reader(default_timezone)
+        parsed = reader.read(calendars)
+    messages = [encoding_note] if encoding_note else []
+    # A guessed vendor TZID is noted per event already (zones.guessed_name).
+    messages += dict.fromkeys(
+        str(w.message) for w in caught if not issubclass(w.category, GloballyUniqueTZIDGuessed)
+    )
+    parsed.notes[:0] = [Note(None, None, m) for m in messages]
+    if not parsed.events and reader.unreadable:
+        first = reader.unreadable[0]
+        raise InvalidCalendar(first.reason, line=first.line, problems=reader.unreadable)
+    return parsed
+
+
+def _decode(data: bytes) -> tuple[str, str | None]:
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        return data.decode(
+            "cp1252", errors="replace"
+        ), "the file is not UTF-8: read as Windows-1252"
+
+
+class _Reader:
+    def __init__(self, default_timezone: str) -> None:
+        self.default_timezone = default_timezone
+        self.result = ParsedCalendar()
+        self.unreadable: list[Skipped] = []
+        self.drafts: dict[str, tuple[vevents.Draft, int]] = {}
+        self.skipped_uids: set[str] = set()
+        self.singles: list[Incoming] = []
+
+    def note(self, uid: str | None, line: int | None, messages: Iterable[str]) -> None:
+        self.result.notes.extend(Note(uid, line, m) for m in dict.fromkeys(messages))
+
+    def skip(self, uid: str | None, block: Block, reason: str) -> None:
+        self.result.skipped.append(Skipped(uid, block.name, block.line, reason))
+
+    def read(self, calendars: Sequence[CalendarBlock]) -> ParsedCalendar:
+        pending: list[tuple[Component, str, Block, Clock]] = []
+        for calendar in calendars:
+            clock = self._clock(calendar)
+            for block in calendar.components:
+                if block.name == "VTIMEZONE":
+                    continue
+                component = self._component(block)
+                if component is None:
+                    continue
+                uid = self._uid(component, block)
+                if block.name != "VEVENT":
+                    self.skip(
+                        uid, block, f"{block.name} is not an event: only VEVENTs are imported"
+                    )
+                elif "RECURRENCE-ID" in component:
+                    pending.append((component, uid, block, clock))
+                else:
+                    self._master(component, uid, block, clock)
+        for component, uid, block, clock in pending:
+            self._occurrence(component, uid, block, clock)
+        found = [
+            (line, Incoming(uid, line, content))
+            for uid, (draft, line) in self.drafts.items()
+            for content in draft.contents()
+        ] + [(item.line, item) for item in self.singles]
+        self.result.events = [item for _, item in sorted(found, key=lambda pair: pair[0])]
+        return self.result
+
+    def _clock(self, calendar: CalendarBlock) -> Clock:
+        notes: list[str] = []
+        zone = None
+        try:
+            header = Calendar.from_ical(calendar.header())
+            wr = header.get("X-WR-TIMEZONE") if isinstance(header, Calendar) else None
+            if wr is not None:
+                zone = iana_name(str(wr))
+                if zone is None:
+                    notes.append(f"X-WR-TIMEZONE {str(wr)!r} is not a known zone: ignored")
+        except ValueError as exc:
+            notes.append(f"calendar properties unreadable: {exc}")
+        custom = {}
+        for block in calendar.components:
+            if block.name != "VTIMEZONE":
+                continue
+            try:
+                vtimezone = Timezone.from_ical(block.text)
+                if isinstance(vtimezone, Timezone):
+                    tzid = str(vtimezone.get("TZID", "")).strip()
+                    custom[tzid] = vtimezone.to_tz(lookup_tzid=False)
+            except (ValueError, TypeError, KeyError) as exc:
+                notes.append(f"VTIMEZONE of line {block.line} ignored: {exc}")
+        self.note(None, calendar.line, notes)
+        return Clock(
+            floating=zone or self.default_timezone,
+            calendar_zone=zone,
+            zones=ZoneResolver(custom, prefer=zone),
+            notes=[],
+        )
+
+    def _component(self, block: Block) -> Component | None:
+        try:
+            component = Component.from_ical(block.text)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            where = _where(block, str(exc))
+            problem = Skipped(
+                _raw_uid(block), block.name, block.line, f"cannot be read: {where}: {exc}"
+            )
+            self.result.skipped.append(problem)
+            self.unreadable.append(problem)
+            return None
+        return component if isinstance(component, Component) else None
+
+    def _uid(self, component: Component, block: Block) -> str:
+        uid = str(vevents.first(component, "UID") or "").strip()
+        if uid:
+            return uid
+        made = "no-uid-" + hashlib.sha256(block.text.encode()).hexdigest()[:16]
+        if block.name == "VEVENT":
+            self.note(made, block.line, [f"the VEVENT has no UID: called it {made}"])
+        return made
+
+    def _master(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
+        kept = self.drafts.get(uid)
+        if vevents.cancelled(component):
+            self.skip(uid, block, "STATUS:CANCELLED")
+            if kept is not None and kept[0].sequence < vevents.sequence(component):
+                del self.drafts[uid]  # a later revision cancels the event
+                self.result.skipped.append(
+                    Skipped(uid, "VEVENT", kept[1], f"cancelled by the VEVENT of line {block.line}")
+                )
+            if uid not in self.drafts:
+                self.skipped_uids.add(uid)
+            return
+        notes: list[str] = []
+        clock.notes = notes
+        try:
+            draft = vevents.master(component, uid, clock, notes)
+        except (vevents.Skip, Unreadable) as exc:
+            self.skip(uid, block, str(exc))
+            if kept is None:
+                self.skipped_uids.add(uid)
+            return
+        if kept is not None:
+            if draft.sequence <= kept[0].sequence:
+                self.skip(
+                    uid, block, f"the same UID as the VEVENT of line {kept[1]}, which is kept"
+                )
+                return
+            reason = f"replaced by the VEVENT of line {block.line} (higher SEQUENCE)"
+            self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
+        self.drafts[uid] = (draft, block.line)
+        self.note(uid, block.line, notes)
+
+    def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
+        """A RECURRENCE-ID VEVENT: part of its series, else a single event of its own."""
+        notes: list[str] = []
+        clock.notes = notes
+        entry = self.drafts.get(uid)
+        try:
+            if entry is None or not vevents.attach(entry[0], component, clock, notes):
+                if uid in self.skipped_uids:
+                    raise vevents.Skip("an occurrence of a series that was not imported")
+                if vevents.cancelled(component):
+                    raise vevents.Skip("cancels an occurrence that is not in the file")
+                content = vevents.single(component, clock, notes)
+                notes.append(
+                    "an occurrence whose series is not in the file: imported as a single event"
+                )
+                self.singles.append(Incoming(uid, block.line, content))
+        except (vevents.Skip, Unreadable) as exc:
+            self.skip(uid, block, str(exc))
+            return
+        self.note(uid, block.line, notes)
+
+
+def _raw_uid(block: Block) -> str | None:
+    for _, line in block.lines:
+        name, _, value = line.partition(":")
+        if name.split(";")[0].strip().upper() == "UID" and value.strip():
+            return value.strip()
+    return None
+
+
+def _where(block: Block, message: str) -> str:
+    """`line N (PROPERTY)` of the content line holding the value an error message quotes."""
+    token = message.rsplit(": ", 1)[-1].strip().strip("'\"")
+    if len(token) >= 3:
+        for number, line in block.lines:
+            if token in line:
+                return f"line {number} ({line.split(':')[0].split(';')[0].upper()})"
+    return f"line {block.line} ({block.name})"

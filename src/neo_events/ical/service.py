@@ -1,0 +1,162 @@
+"""iCalendar import and single-event export: an import creates its events through the normal
+create path (version 1, audit row, change-feed row each) in one transaction, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.errors import ValidationFailed
+from neo_events.events import service as events
+from neo_events.events.access import get_event_for
+from neo_events.events.content import build_content, content_of
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import EventCreate
+from neo_events.ical import codec
+from neo_events.ical.zones import iana_name
+from neo_events.models import Event, User
+from neo_events.protocol import etag_for, etag_matches
+
+MAX_IMPORT_EVENTS = 5_000
+UID_DOMAIN = "neo-events"
+
+Progress = Callable[[int, int], None]
+
+
+class InvalidCalendarFile(ValidationFailed):
+    code = "invalid_calendar"
+    title = "The calendar file cannot be read"
+
+
+class TooManyEvents(ValidationFailed):
+    code = "too_many_events"
+    title = "The calendar holds too many events for one import"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    created: list[tuple[Event, str]]  # each event with the UID it came from
+    skipped: list[codec.Skipped]
+    notes: list[codec.Note]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarFile:
+    """An iCalendar body and its entity tag; no body when the client's copy is current."""
+
+    etag: str
+    body: bytes | None
+
+
+def check_zone(name: str) -> str:
+    """A default zone for floating times must be an IANA zone name."""
+    if iana_name(name) != name:
+        raise ValidationFailed.field(["query", "timezone"], f"unknown IANA time zone {name!r}")
+    return name
+
+
+async def read_calendar(data: bytes, *, default_timezone: str) -> codec.ParsedCalendar:
+    """The file's events, or a 422 saying where it is broken. Parsed in a worker thread: a
+    1 MiB file takes long enough to stall other requests."""
+    try:
+        return await asyncio.to_thread(
+            codec.parse_calendar, data, default_timezone=check_zone(default_timezone)
+        )
+    except codec.InvalidCalendar as exc:
+        problems = [f"the {p.component} of line {p.line} {p.reason}" for p in exc.problems]
+        messages = problems or [f"line {exc.line}: {exc.message}"]
+        raise InvalidCalendarFile(
+            f"The calendar cannot be read: {messages[0]}",
+            errors=[{"loc": ["body"], "msg": message} for message in messages],
+            line=exc.line,
+        ) from None
+
+
+def _reason(exc: ValidationError | ValidationFailed) -> str:
+    if isinstance(exc, ValidationFailed):
+        return exc.detail
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def _acceptable(parsed: codec.ParsedCalendar) -> tuple[list[Any], list[codec.Skipped]]:
+    """The events that a create accepts; the others join the skipped, with the create's reason."""
+    valid, skipped = [], list(parsed.skipped)
+    for item in parsed.events:
+        try:
+            data = EventCreate.model_validate(item.content)
+            build_content(None, data.model_dump())
+        except (ValidationError, ValidationFailed) as exc:
+            skipped.append(codec.Skipped(item.uid, "VEVENT", item.line, _reason(exc)))
+        else:
+            valid.append((item, data))
+    return valid, skipped
+
+
+async def import_calendar(
+    session: AsyncSession,
+    *,
+    actor: User,
+    data: bytes,
+    origin: Origin,
+    default_timezone: str = "UTC",
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Create every event of a calendar file that the event rules accept, in the caller's
+    transaction; schedule conflicts are not checked (a calendar file records commitments)."""
+    parsed = await read_calendar(data, default_timezone=default_timezone)
+    valid, skipped = await asyncio.to_thread(_acceptable, parsed)
+    if len(valid) > MAX_IMPORT_EVENTS:
+        raise TooManyEvents(
+            f"The file holds {len(valid)} events; import at most {MAX_IMPORT_EVENTS} at a time."
+        )
+    created = []
+    for done, (item, body) in enumerate(valid, start=1):
+        event, _ = await events.create_event(
+            session, actor=actor, data=body, origin=origin, policy=ConflictPolicy.IGNORE
+        )
+        created.append((event, item.uid))
+        if progress is not None:
+            progress(done, len(valid))
+    record(
+        session,
+        action="event.imported",
+        origin=origin,
+        actor_id=actor.id,
+        details={
+            "count": len(created),
+            "event_ids": [event.id for event, _ in created],
+            "skipped": len(skipped),
+        },
+    )
+    return ImportReport(created, skipped, parsed.notes)
+
+
+def outgoing(event: Event) -> codec.Outgoing:
+    """An event as exported: a stable UID, SEQUENCE 0 for version 1 (RFC 5545 §3.8.7.4)."""
+    return codec.Outgoing(
+        uid=f"event-{event.id}@{UID_DOMAIN}",
+        sequence=event.version - 1,
+        created=event.created_at,
+        last_modified=event.updated_at,
+        content=content_of(event),
+    )
+
+
+async def event_calendar(
+    session: AsyncSession, *, actor: User, event_id: int, if_none_match: str | None
+) -> CalendarFile:
+    """One event as a VCALENDAR (viewer+; 404 for strangers, like every event path)."""
+    event, _ = await get_event_for(session, actor.id, event_id)
+    etag = etag_for(f"ics-{event.version}")
+    if etag_matches(if_none_match, etag):
+        return CalendarFile(etag, None)
+    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event)])
+    return CalendarFile(etag, body)

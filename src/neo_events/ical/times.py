@@ -1,0 +1,124 @@
+"""iCalendar time values as instants: every DATE, DATE-TIME and DURATION a VEVENT holds.
+
+A value with a TZID is its wall clock in that zone (resolved to an IANA name); a `…Z` value is
+UTC; a floating value (no TZID, no Z) and an all-day DATE are wall clock in the calendar's
+floating zone (X-WR-TIMEZONE, else the importer's default). An all-day DATE starts at 00:00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar.prop import vBroken, vDDDTypes, vDuration
+
+from neo_events.ical.zones import ZoneResolver
+
+
+class Unreadable(ValueError):
+    """A value that cannot be read; str(exc) says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """One time value: its instant, the wall clock as written and the zone it was read in
+    (None for a UTC value)."""
+
+    instant: datetime
+    wall: datetime
+    zone: str | None
+    all_day: bool
+
+
+@dataclass(slots=True)
+class Clock:
+    """How one calendar's times are read."""
+
+    floating: str  # zone of floating times and all-day dates
+    calendar_zone: str | None  # X-WR-TIMEZONE, when it names a zone
+    zones: ZoneResolver
+    notes: list[str]
+
+    def localize(self, wall: datetime, zone: str) -> datetime:
+        # fold=0: a repeated wall time takes its first instant, one in a gap the offset in
+        # force before it (RFC 5545 §3.3.5), as events/recurrence.py does.
+        try:
+            return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+        except OverflowError:
+            raise Unreadable(f"{wall.isoformat()} is out of range") from None
+
+    def when(self, name: str, prop: Any, floating: str | None = None) -> When:
+        """The value of one DATE or DATE-TIME property (`name` is for messages); floating
+        values in `floating` (an event's own zone: a floating DTEND after a zoned DTSTART)."""
+        floating = floating or self.floating
+        value = _parsed(name, prop)
+        params = getattr(prop, "params", {})
+        if isinstance(value, tuple):  # a PERIOD: its start
+            value = value[0]
+        if isinstance(value, datetime):
+            return self._datetime(value, params.get("TZID"), floating)
+        if isinstance(value, date):
+            wall = datetime.combine(value, time())
+            return When(self.localize(wall, floating), wall, floating, all_day=True)
+        raise Unreadable(f"{name} is not a date or a date-time")
+
+    def _datetime(self, value: datetime, tzid: str | None, floating: str) -> When:
+        wall = value.replace(tzinfo=None, microsecond=0)
+        if tzid is not None:
+            zone, note = self.zones.resolve(str(tzid), wall.year)
+            if note:
+                self.notes.append(note)
+            if zone is not None:
+                return When(self.localize(wall, zone), wall, zone, all_day=False)
+            self.notes.append(f"unknown time zone {tzid!r}: its times read as floating times")
+        elif value.tzinfo is not None and value.utcoffset() is not None:
+            instant = value.astimezone(UTC).replace(microsecond=0)
+            return When(instant, instant.replace(tzinfo=None), None, all_day=False)
+        return When(self.localize(wall, floating), wall, floating, all_day=False)
+
+    def duration(self, prop: Any) -> timedelta:
+        value = _parsed("DURATION", prop)
+        if not isinstance(value, timedelta):
+            raise Unreadable("DURATION is not a duration")
+        return value
+
+    def values(self, name: str, props: Any, floating: str) -> list[When]:
+        """Every value of a list property (EXDATE, RDATE), however many lines hold them."""
+        found = []
+        for prop in props if isinstance(props, list) else [props]:
+            if isinstance(prop, vBroken):
+                raise Unreadable(f"{name} {str(prop)!r} is not a list of dates or date-times")
+            for item in getattr(prop, "dts", []):
+                found.append(self.when(name, item, floating))
+        return found
+
+    def end_of(
+        self, start: When, zone: str, *, end: When | None, length: timedelta | None
+    ) -> datetime:
+        """The end instant from DTEND, or DTSTART plus DURATION (days count on the wall clock),
+        or RFC 5545's default: one day for an all-day event, none for a timed one."""
+        if end is not None:
+            return end.instant
+        if length is None:
+            length = timedelta(days=1) if start.all_day else timedelta(0)
+        if start.zone is None:
+            return start.instant + length
+        return self.localize(start.wall + length, zone)
+
+
+def _parsed(name: str, prop: Any) -> Any:
+    """The Python value of a property; a broken one is read again without surrounding blanks
+    (`PT10M `, `20030819T222017Z ` are common)."""
+    if isinstance(prop, list):
+        prop = prop[0]
+    if isinstance(prop, vBroken):
+        raw = str(prop).strip()
+        try:  # icalendar's parsers are untyped
+            if name == "DURATION":
+                return vDuration.from_ical(raw)  # type: ignore[no-untyped-call]
+            return vDDDTypes.from_ical(raw)  # type: ignore[no-untyped-call]
+        except (ValueError, TypeError):
+            raise Unreadable(f"{name} {raw!r} is not a valid value") from None
+    return getattr(prop, "dt", prop)

@@ -1,0 +1,304 @@
+"""VEVENTs as event contents: a master with its RRULE, EXDATEs and RECURRENCE-ID overrides
+becomes one series; what the event model cannot hold is said, never silently lost.
+
+- An override, a cancelled override (an exdate) and an EXDATE are matched to the occurrence
+  they name: the same instant, else the same wall clock in the series' zone, else (all-day
+  values) the occurrence on that day. One that matches nothing becomes a single event (an
+  override) or is dropped (an EXDATE), with a note.
+- RDATE occurrences the rule does not produce become single events of their own.
+- STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
+  the higher SEQUENCE wins, then the first.
+- A timed event without duration lasts a minute (the event model needs end after start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from icalendar import Component
+
+from neo_events.events import recurrence
+from neo_events.ical.times import Clock, Unreadable, When
+
+NO_TITLE = "(no title)"
+EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)  # events/schemas.py accepts the years 1900–2199
+MIN_LENGTH = timedelta(minutes=1)
+# What the event schema accepts (events/schemas.py); longer text is cut, with a note.
+TEXT_LIMITS = {"title": 200, "description": 10_000, "location": 500}
+
+
+class Skip(Exception):
+    """This VEVENT is not imported; str(exc) is the reason."""
+
+
+@dataclass(slots=True)
+class Draft:
+    """A master VEVENT on its way to becoming event content."""
+
+    uid: str
+    sequence: int
+    content: dict[str, Any]
+    series: recurrence.Series
+    all_day: bool
+    singles: dict[datetime, dict[str, Any]] = field(default_factory=dict)  # RDATE occurrences
+    exdates: set[datetime] = field(default_factory=set)
+    overrides: dict[datetime, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+
+    def contents(self) -> list[dict[str, Any]]:
+        """The series, then its RDATE occurrences as single events."""
+        overrides = [o for rid, (_, o) in sorted(self.overrides.items()) if rid not in self.exdates]
+        singles = [self.singles[k] for k in sorted(self.singles)]
+        if self.content["is_recurring"]:
+            main = self.content | {
+                "exdates": [iso(x) for x in sorted(self.exdates)],
+                "overrides": overrides,
+            }
+            return [main, *singles]
+        # A single event with RDATEs: its own occurrence may be excluded or changed too.
+        if self.series.start in self.exdates:
+            return singles
+        main = dict(self.content)
+        duration = self.series.end - self.series.start
+        for override in overrides:
+            start = datetime.fromisoformat(override.get("start_time", main["start_time"]))
+            end = override.get("end_time") or iso(start + duration)
+            main |= {k: v for k, v in override.items() if k != "recurrence_id"} | {"end_time": end}
+        return [main, *singles]
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def first(component: Component, name: str) -> Any:
+    value = component.get(name)
+    return value[0] if isinstance(value, list) and value else value
+
+
+def text(component: Component, name: str, notes: list[str]) -> str | None:
+    value = first(component, name)
+    if value is None:
+        return None
+    cleaned = str(value).replace("\x00", "").strip()
+    limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
+    if len(cleaned) > limit:
+        notes.append(f"{name} cut to {limit} characters")
+        cleaned = cleaned[:limit]
+    return cleaned or None
+
+
+def sequence(component: Component) -> int:
+    try:
+        return int(str(first(component, "SEQUENCE") or 0).strip())
+    except ValueError:
+        return 0
+
+
+def cancelled(component: Component) -> bool:
+    return str(first(component, "STATUS") or "").strip().upper() == "CANCELLED"
+
+
+def rule_text(component: Component, notes: list[str]) -> str | None:
+    """The RRULE as written (our parser tolerates Exchange's `BYDAY=MO, TU` and trailing
+    blanks, which icalendar refuses)."""
+    rules = component.get("RRULE")
+    if rules is None:
+        return None
+    if isinstance(rules, list):
+        notes.append("only the first of several RRULEs is kept")
+        rules = rules[0]
+    if "EXRULE" in component:
+        notes.append("EXRULE (deprecated by RFC 5545) ignored")
+    # A broken RRULE (a str) is kept as written; a parsed one is written back.
+    return str(rules) if isinstance(rules, str) else str(rules.to_ical().decode())
+
+
+def times(
+    component: Component, clock: Clock, zone: str | None = None
+) -> tuple[When, str, datetime]:
+    """DTSTART, the zone the event follows (`zone`, else DTSTART's, else the calendar's), and
+    the end instant; floating values after a zoned DTSTART are read in its zone."""
+    if component.get("DTSTART") is None:
+        raise Skip("it has no DTSTART")
+    start = clock.when("DTSTART", component["DTSTART"], zone)
+    if zone is None:
+        zone = start.zone or clock.calendar_zone or "UTC"
+    end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
+    end = clock.when("DTEND", end_prop, zone) if end_prop is not None else None
+    length = clock.duration(length_prop) if end is None and length_prop is not None else None
+    finish = clock.end_of(start, zone, end=end, length=length)
+    if finish < start.instant:
+        raise Skip("it ends before it starts")
+    return start, zone, finish
+
+
+def _content(
+    component: Component, notes: list[str], start: datetime, end: datetime, zone: str
+) -> dict[str, Any]:
+    if end == start:
+        notes.append("it has no duration: imported as one minute long")
+        end = start + MIN_LENGTH
+    return {
+        "title": text(component, "SUMMARY", notes) or NO_TITLE,
+        "description": text(component, "DESCRIPTION", notes),
+        "location": text(component, "LOCATION", notes),
+        "start_time": iso(start),
+        "end_time": iso(end),
+        "timezone": zone,
+        "is_recurring": False,
+        "recurrence_pattern": None,
+        "exdates": [],
+        "overrides": [],
+    }
+
+
+def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
+    """A VEVENT as one single event, whatever RRULE or RECURRENCE-ID it carries."""
+    start, zone, end = times(component, clock)
+    return _content(component, notes, start.instant, end, zone)
+
+
+def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Draft:
+    """A VEVENT without RECURRENCE-ID: a single event or a series with its exceptions."""
+    start, zone, end = times(component, clock)
+    content = _content(component, notes, start.instant, end, zone)
+    end = datetime.fromisoformat(content["end_time"])
+    rule = rule_text(component, notes)
+    if rule is not None:
+        try:
+            rule = recurrence.normalize_rule(rule, start=start.instant, timezone=zone)
+        except recurrence.RecurrenceError as exc:
+            raise Skip(f"RRULE: {exc}") from None
+        content |= {"is_recurring": True, "recurrence_pattern": rule}
+    series = recurrence.Series(start=start.instant, end=end, timezone=zone, rule=rule)
+    if start.instant < EARLIEST:
+        series = _from_earliest(series, content, notes)
+    draft = Draft(uid, sequence(component), content, series, start.all_day)
+    if "RDATE" in component:
+        _add_rdates(draft, component, clock, notes)
+    if "EXDATE" in component:
+        for value in clock.values("EXDATE", component["EXDATE"], zone):
+            found = originals(draft, value, clock)
+            if found:
+                draft.exdates.update(found)
+            elif draft.singles.pop(value.instant, None) is None:
+                notes.append(f"EXDATE {iso(value.instant)} is not an occurrence: ignored")
+    return draft
+
+
+def _from_earliest(
+    series: recurrence.Series, content: dict[str, Any], notes: list[str]
+) -> recurrence.Series:
+    """A series that began before EARLIEST, from its first occurrence since then: the same
+    occurrences from then on (a COUNT would count the dropped ones, so it cannot move)."""
+    if series.rule is None or "COUNT=" in series.rule:
+        raise Skip(f"it starts before {EARLIEST.year}")
+    window = (EARLIEST, EARLIEST + timedelta(days=3660))
+    found = [o for o in recurrence.expand(series, *window, limit=5_000) if o.start >= EARLIEST]
+    if not found:
+        raise Skip(f"it starts before {EARLIEST.year} and has no occurrence soon after")
+    moved = replace(series, start=found[0].start, end=found[0].end)
+    notes.append(f"the series began in {series.start.year}: imported from {iso(moved.start)}")
+    content |= {"start_time": iso(moved.start), "end_time": iso(moved.end)}
+    return moved
+
+
+def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[str]) -> None:
+    series, duration = draft.series, draft.series.end - draft.series.start
+    for value in clock.values("RDATE", component["RDATE"], series.timezone):
+        if recurrence.occurrence_at(series, value.instant):
+            continue  # the rule (or DTSTART) has it already
+        draft.singles[value.instant] = draft.content | {
+            "start_time": iso(value.instant),
+            "end_time": iso(value.instant + duration),
+            "is_recurring": False,
+            "recurrence_pattern": None,
+        }
+    if draft.singles:
+        notes.append(f"{len(draft.singles)} RDATE occurrence(s) imported as single events")
+
+
+def originals(draft: Draft, value: When, clock: Clock) -> list[datetime]:
+    """The original starts of the series' occurrences that a RECURRENCE-ID or EXDATE names."""
+    series = draft.series
+    if recurrence.occurrence_at(series, value.instant):
+        return [value.instant]
+    if value.zone != series.timezone:
+        same_wall = clock.localize(value.wall, series.timezone)
+        if recurrence.occurrence_at(series, same_wall):
+            return [same_wall]
+    if not (value.all_day or draft.all_day):
+        return []
+    day = value.wall.replace(hour=0, minute=0, second=0)
+    lo = clock.localize(day, series.timezone)
+    hi = clock.localize(day + timedelta(days=1), series.timezone)
+    return [
+        o.recurrence_id for o in recurrence.expand(series, lo, hi) if lo <= o.recurrence_id < hi
+    ]
+
+
+def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -> bool:
+    """Apply a RECURRENCE-ID VEVENT to its series; False if it names no occurrence of it."""
+    rid = clock.when("RECURRENCE-ID", component["RECURRENCE-ID"], draft.series.timezone)
+    if "RANGE" in getattr(component["RECURRENCE-ID"], "params", {}):
+        notes.append("RANGE=THISANDFUTURE applied to that one occurrence only")
+    found = originals(draft, rid, clock)
+    if not found:
+        if rid.instant not in draft.singles:
+            return False
+        if cancelled(component):
+            del draft.singles[rid.instant]
+        else:  # an RDATE occurrence changed on its own
+            zone = draft.series.timezone
+            start, _, end = times(component, clock, zone)
+            draft.singles[rid.instant] = _content(component, notes, start.instant, end, zone)
+        return True
+    original = found[0]
+    if cancelled(component):
+        draft.exdates.add(original)
+        return True
+    seq = sequence(component)
+    if original in draft.overrides and draft.overrides[original][0] >= seq:
+        notes.append(f"a second override of {iso(original)} ignored")
+        return True
+    override = _override(draft, component, clock, notes, original)
+    if len(override) > 1:
+        draft.overrides[original] = (seq, override)
+    return True
+
+
+def _override(
+    draft: Draft, component: Component, clock: Clock, notes: list[str], original: datetime
+) -> dict[str, Any]:
+    series = draft.series
+    duration = series.end - series.start
+    zone, start = series.timezone, original
+    if component.get("DTSTART") is not None:
+        start = clock.when("DTSTART", component["DTSTART"], zone).instant
+    end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
+    end = start + duration
+    if end_prop is not None:
+        end = clock.when("DTEND", end_prop, zone).instant
+    elif length_prop is not None:
+        end = start + clock.duration(length_prop)
+    if end <= start:
+        end = start + (MIN_LENGTH if end == start else duration)
+    override: dict[str, Any] = {"recurrence_id": iso(original)}
+    if start != original:
+        override["start_time"] = iso(start)
+    if end != start + duration:
+        override["end_time"] = iso(end)
+    for name, key in (
+        ("SUMMARY", "title"),
+        ("DESCRIPTION", "description"),
+        ("LOCATION", "location"),
+    ):
+        value = text(component, name, notes)
+        if value is not None and value != draft.content[key]:
+            override[key] = value
+    return override
+
+
+__all__ = ["Draft", "Skip", "Unreadable", "attach", "cancelled", "master", "sequence", "single"]
