@@ -210,14 +210,21 @@ class Hub:
                 return
 
     async def connect(self, user_id: int, *, since: int | None) -> Connection:
-        """Register a client; with `since`, first replay what it missed (no gap, no repeat).
+        """Register a client; with `since`, first replay what it missed (no gap, no repeat);
+        without, it gets exactly the changes committed after it connected.
 
         Each user may hold `max_per_user` connections to this worker (TooManyConnections)."""
         if len(self._connections.get(user_id, ())) >= self.max_per_user:
             raise TooManyConnections
         connection = Connection(user_id, self.queue_size)
         self._connections.setdefault(user_id, set()).add(connection)
-        if since is not None:
+        if since is None:
+            # Changes already committed but not yet fanned out by this hub are not "new".
+            async with self._sessionmaker() as session:
+                connection.last_seq = int(
+                    await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
+                )
+        else:
             connection.last_seq = since
             upto = self.last_seq
             after = since
