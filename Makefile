@@ -33,7 +33,7 @@ install: $(VENV)/.installed ## install the service and its tools from the lock f
 migrate: install ## apply database migrations (DATABASE_URL, default SQLite in ./data)
 	$(BIN)/neo-events migrate
 
-run: migrate ## install, migrate and serve on http://$(HOST):$(PORT)
+run: migrate ## install, migrate and serve on http://127.0.0.1:8000 (HOST, PORT, WORKERS change it)
 	$(BIN)/neo-events serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install ## the whole suite (SQLite; also PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
