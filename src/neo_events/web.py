@@ -84,7 +84,3 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None

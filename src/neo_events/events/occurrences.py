@@ -34,8 +34,9 @@ from neo_events.events.content import (
 )
 from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.service import check_move, delete_event, holders
+from neo_events.events.service import check_move, delete_event
 from neo_events.history.service import record_version
+from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
 
 MAX_INSTANCES = 10_000
@@ -63,9 +64,8 @@ class OccurrenceEdit:
 
 def _check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
     series = series_of(content)
-    if not event.is_recurring or iso(rid) in content["exdates"]:
-        raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {iso(rid)}.")
-    if not recurrence.occurrence_at(series, rid):
+    cancelled = iso(rid) in content["exdates"]
+    if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, rid):
         raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {iso(rid)}.")
     return series
 
@@ -228,7 +228,7 @@ async def _split(
         )
         _audit(session, "event.updated", event, actor, origin)
         return OccurrenceEdit(event, role, clashes)
-    people = await holders(session, event.id)
+    people = await feed.holders(session, event.id)
     [clashes] = await schedule.check(
         session,
         policy=policy,

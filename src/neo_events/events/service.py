@@ -26,6 +26,7 @@ from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.history.merge import three_way_merge
 from neo_events.history.service import record_version
+from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import etag_for, etag_matches
 
@@ -163,17 +164,6 @@ SCHEDULE_FIELDS = (
 )
 
 
-async def holders(session: AsyncSession, event_id: int) -> list[int]:
-    """Everyone holding a role on the event: whose calendars a move concerns."""
-    return list(
-        (
-            await session.execute(
-                select(EventPermission.user_id).where(EventPermission.event_id == event_id)
-            )
-        ).scalars()
-    )
-
-
 async def check_move(
     session: AsyncSession,
     *,
@@ -190,7 +180,7 @@ async def check_move(
         session,
         policy=policy,
         candidates=[(event.id, series_of(after))],
-        user_ids=await holders(session, event.id),
+        user_ids=await feed.holders(session, event.id),
         viewer_id=actor.id,
     )
     return clashes

@@ -65,11 +65,7 @@ async def event_reads(
 
 
 def permission_read(grant: EventPermission, names: dict[int, str]) -> PermissionRead:
-    granted_by = (
-        UserRef(id=grant.granted_by_id, username=names.get(grant.granted_by_id, ""))
-        if grant.granted_by_id is not None
-        else None
-    )
+    granted_by = user_ref(grant.granted_by_id, names) if grant.granted_by_id is not None else None
     return PermissionRead(
         user_id=grant.user_id,
         username=names.get(grant.user_id, ""),
@@ -88,7 +84,8 @@ async def permission_reads(
     return [permission_read(g, names) for g in grants]
 
 
-def _ref(user_id: int, names: dict[int, str]) -> UserRef:
+def user_ref(user_id: int, names: dict[int, str]) -> UserRef:
+    """{id, username} from a name map built by `usernames`."""
     return UserRef(id=user_id, username=names.get(user_id, ""))
 
 
@@ -108,13 +105,13 @@ def _event_read(
         exdates=[parse_iso(x) for x in event.exdates],
         overrides=[OverrideRead.model_validate(o) for o in event.overrides],
         version=event.version,
-        owner=_ref(event.owner_id, names),
+        owner=user_ref(event.owner_id, names),
         my_role=role,
         permissions=permissions,
         created_at=event.created_at,
-        created_by=_ref(event.created_by_id, names),
+        created_by=user_ref(event.created_by_id, names),
         updated_at=event.updated_at,
-        updated_by=_ref(event.updated_by_id, names),
+        updated_by=user_ref(event.updated_by_id, names),
     )
 
 

@@ -11,7 +11,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.events.content import parse_iso
 from neo_events.events.router import EventId, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
-from neo_events.events.views import event_reads, usernames
+from neo_events.events.views import event_reads, user_ref, usernames
 from neo_events.fields import MAX_INT
 from neo_events.history import service
 from neo_events.history.diff import render_html
@@ -34,7 +34,7 @@ IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 def _ref(user_id: int | None, names: dict[int, str]) -> UserRef | None:
-    return UserRef(id=user_id, username=names.get(user_id, "")) if user_id is not None else None
+    return user_ref(user_id, names) if user_id is not None else None
 
 
 @router.get("/events/{event_id}/history")

@@ -11,6 +11,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.encoding import media_type_of
 from neo_events.errors import UnsupportedMediaType, ValidationFailed
 from neo_events.events.access import Role
+from neo_events.events.router import EventId
 from neo_events.events.views import event_reads
 from neo_events.ical import feeds, service
 from neo_events.ical.schemas import (
@@ -37,8 +38,6 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 ICS_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}
 }
-
-EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the event's id")]
 
 
 def _calendar_response(file: service.CalendarFile, filename: str | None = None) -> Response:

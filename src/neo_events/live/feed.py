@@ -26,7 +26,8 @@ CHANGE_TYPES = {
 
 
 async def holders(session: AsyncSession, event_id: int) -> list[int]:
-    """Everyone holding a role on the event now (in this transaction)."""
+    """Everyone holding a role on the event now (in this transaction): whom a change is
+    for, and whose calendars a move concerns."""
     rows = await session.execute(
         select(EventPermission.user_id).where(EventPermission.event_id == event_id)
     )
