@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from neo_events.events.schemas import OccurrenceList
 from tests.helpers import Account, assert_problem, create_event, register, share
 
 pytestmark = pytest.mark.anyio
@@ -192,3 +193,43 @@ async def test_listing_is_ordered_by_start_then_id(
     a2 = await create_event(client, alice, title="a2", start_time=at(1), end_time=at(2))
     items = await _all_pages(client, alice)
     assert [e["id"] for e in items] == [a1["id"], a2["id"], b["id"]]
+
+
+async def test_occurrence_listings_are_exactly_the_documented_schema(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The window listing and /instances are serialised by hand for speed: their JSON must be
+    what the `OccurrenceList` model itself would write, field for field and byte for byte."""
+    bob = await register(client, "bob")
+    series = await create_event(
+        client,
+        alice,
+        title="Stand-up",
+        description="daily",
+        location=None,
+        start_time="2026-05-04T09:00:00+02:00",
+        end_time="2026-05-04T09:15:00+02:00",
+        timezone="Europe/Berlin",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY;COUNT=5",
+        exdates=["2026-05-06T07:00:00Z"],
+        overrides=[{"recurrence_id": "2026-05-05T07:00:00Z", "title": "Moved", "location": "Hall"}],
+    )
+    await share(client, alice, series["id"], bob, "editor")
+    await create_event(  # microseconds and an offset
+        client,
+        alice,
+        title="Single",
+        start_time="2026-05-08T10:00:00.250000+02:00",
+        end_time="2026-05-08T11:00:00+02:00",
+    )
+    window = {"start_time": "2026-05-01T00:00:00Z", "end_time": "2026-05-10T00:00:00Z"}
+    for path in (EVENTS, f"{EVENTS}/{series['id']}/instances"):
+        response = await client.get(path, params=window, headers=alice.headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        model = OccurrenceList.model_validate_json(response.content)
+        assert response.content == model.model_dump_json().encode()
+        titles = [item["title"] for item in response.json()["items"]]
+    # (The last response is the series' instances: one excluded, one changed.)
+    assert titles == ["Stand-up", "Moved", "Stand-up", "Stand-up"]

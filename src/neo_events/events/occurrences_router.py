@@ -28,35 +28,25 @@ from neo_events.events.schemas import (
     OccurrenceUpdate,
     model_fields_set,
 )
-from neo_events.events.views import occurrence_read
+from neo_events.events.views import occurrences_response
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=TransactionalRoute)
 
 
-@router.get("/events/{event_id}/instances")
+@router.get("/events/{event_id}/instances", response_model=OccurrenceList)
 async def list_instances(
     event_id: EventId,
     user: CurrentUser,
     session: Session,
     window: RequiredWindow,
-) -> OccurrenceList:
+) -> Response:
     """The occurrences of one event inside a window (viewer+), overrides applied."""
     event, role, found = await occurrences.list_instances(
         session, actor=user, event_id=event_id, window_start=window.start, window_end=window.end
     )
     read = await read_one(session, event, role)
-    items = [
-        occurrence_read(
-            read,
-            start=occ.start,
-            end=occ.end,
-            recurrence_id=occ.recurrence_id if event.is_recurring else None,
-            fields=dict(occ.override.fields) if occ.override else None,
-        )
-        for occ in found
-    ]
-    return OccurrenceList(items=items, next_cursor=None)
+    return occurrences_response(((read, occ, event.is_recurring) for occ in found), None)
 
 
 RecurrenceId = Annotated[

@@ -27,7 +27,7 @@ from neo_events.events.schemas import (
     OccurrenceList,
     model_fields_set,
 )
-from neo_events.events.views import event_reads, occurrence_read
+from neo_events.events.views import event_reads, occurrences_response
 from neo_events.fields import MAX_BIGINT, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
@@ -146,7 +146,7 @@ async def list_events(
     as_of: Annotated[
         AwareDatetime | None, Query(description="list as things stood at this instant")
     ] = None,
-) -> EventList | OccurrenceList:
+) -> EventList | Response:
     """Without a window: events by (start_time, id). With one: occurrences overlapping it,
     recurring events expanded, ordered by start."""
     filters = listing.Filters(q=q or None, location=location or None, role=role)
@@ -186,20 +186,12 @@ async def list_events(
 
 async def _occurrence_list(
     session: AsyncSession, rows: list[listing.OccurrenceRow], next_cursor: str | None
-) -> OccurrenceList:
+) -> Response:
     unique = {row.event.id: (row.event, row.role) for row in rows}
     reads = {read.id: read for read in await event_reads(session, list(unique.values()))}
-    items = [
-        occurrence_read(
-            reads[row.event.id],
-            start=row.occurrence.start,
-            end=row.occurrence.end,
-            recurrence_id=row.occurrence.recurrence_id if row.recurring else None,
-            fields=dict(row.occurrence.override.fields) if row.occurrence.override else None,
-        )
-        for row in rows
-    ]
-    return OccurrenceList(items=items, next_cursor=next_cursor)
+    return occurrences_response(
+        ((reads[row.event.id], row.occurrence, row.recurring) for row in rows), next_cursor
+    )
 
 
 @router.get(

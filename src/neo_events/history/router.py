@@ -11,7 +11,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.events.content import parse_iso
 from neo_events.events.router import EventId, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
-from neo_events.events.views import event_reads, user_ref, usernames
+from neo_events.events.views import event_reads, user_refs
 from neo_events.fields import MAX_INT
 from neo_events.history import service
 from neo_events.history.diff import render_html
@@ -33,8 +33,8 @@ VersionId = Annotated[int, Path(ge=1, le=MAX_INT, description="the per-event ver
 IMMUTABLE = "private, max-age=31536000, immutable"
 
 
-def _ref(user_id: int | None, names: dict[int, str]) -> UserRef | None:
-    return user_ref(user_id, names) if user_id is not None else None
+def _ref(user_id: int | None, refs: dict[int, UserRef]) -> UserRef | None:
+    return refs[user_id] if user_id is not None else None
 
 
 @router.get("/events/{event_id}/history")
@@ -49,12 +49,12 @@ async def list_history(
     entries, next_cursor = await service.list_history(
         session, actor=user, event_id=event_id, limit=limit, cursor=cursor
     )
-    names = await usernames(session, [e.row.changed_by_id for e in entries])
+    refs = await user_refs(session, [e.row.changed_by_id for e in entries])
     return VersionList(
         items=[
             VersionSummary(
                 version=e.row.version,
-                changed_by=_ref(e.row.changed_by_id, names),
+                changed_by=_ref(e.row.changed_by_id, refs),
                 changed_at=e.row.changed_at,
                 change_type=e.row.change_type,
                 rolled_back_to=e.row.rolled_back_to,
@@ -72,7 +72,7 @@ async def get_version(
 ) -> VersionRead:
     """One version's full snapshot; immutable, so clients may cache it for good."""
     row = await service.get_version(session, actor=user, event_id=event_id, version=version)
-    names = await usernames(session, [row.changed_by_id])
+    refs = await user_refs(session, [row.changed_by_id])
     snapshot = row.snapshot
     response.headers["Cache-Control"] = IMMUTABLE
     response.headers["ETag"] = etag_for(row.version)
@@ -89,7 +89,7 @@ async def get_version(
         recurrence_pattern=snapshot["recurrence_pattern"],
         exdates=[parse_iso(x) for x in snapshot["exdates"]],
         overrides=[OverrideRead.model_validate(o) for o in snapshot["overrides"]],
-        changed_by=_ref(row.changed_by_id, names),
+        changed_by=_ref(row.changed_by_id, refs),
         changed_at=row.changed_at,
         change_type=row.change_type,
         rolled_back_to=row.rolled_back_to,
@@ -131,7 +131,7 @@ async def changelog(
             ids.append(item.version.changed_by_id)
         elif item.audit is not None:
             ids += [item.audit.actor_id, (item.audit.details or {}).get("user_id")]
-    names = await usernames(session, ids)
+    refs = await user_refs(session, ids)
     entries = []
     for item in items:
         changes = [FieldChange.model_validate(c) for c in item.changes]
@@ -139,7 +139,7 @@ async def changelog(
             entries.append(
                 ChangelogEntry(
                     version=item.version.version,
-                    changed_by=_ref(item.version.changed_by_id, names),
+                    changed_by=_ref(item.version.changed_by_id, refs),
                     changed_at=item.at,
                     change_type=item.version.change_type,
                     summary=item.summary,
@@ -152,12 +152,12 @@ async def changelog(
             entries.append(
                 ChangelogEntry(
                     version=None,
-                    changed_by=_ref(item.audit.actor_id, names),
+                    changed_by=_ref(item.audit.actor_id, refs),
                     changed_at=item.at,
                     change_type=service.SHARING_ACTIONS[item.audit.action],
                     summary=item.summary,
                     changes=changes,
-                    user=_ref(details.get("user_id"), names),
+                    user=_ref(details.get("user_id"), refs),
                 )
             )
     return Changelog(items=entries, next_cursor=next_cursor)
