@@ -25,6 +25,8 @@ from neo_events.events.recurrence import (
     split_rule,
 )
 
+NO_OCCURRENCE = "produces no occurrence within 100 years of the start"
+
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, sec, tzinfo=UTC)
@@ -566,15 +568,60 @@ def test_split_halves_together_equal_the_original(series: Series, pick: int) -> 
         ("FREQ=DAILY;UNTIL=20261332", "UNTIL '20261332' is not a valid date"),
         ("FREQ=DAILY;UNTIL=20251231T000000Z", "UNTIL 20251231T000000Z is before the event start"),
         ("FREQ=DAILY;BYHOUR=" + ",".join(["1"] * 600), "longer than 1000 characters"),
-        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "never produces an occurrence"),
-        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31", "never produces an occurrence"),
-        ("FREQ=MONTHLY;INTERVAL=12;BYMONTH=3", "never produces an occurrence"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", NO_OCCURRENCE),
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31", NO_OCCURRENCE),
+        ("FREQ=MONTHLY;INTERVAL=12;BYMONTH=3", NO_OCCURRENCE),
+        # Rules that never match and used to cost dateutil seconds of scanning to year 9999
+        # (2026-01-01 is a Thursday).
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=FR", NO_OCCURRENCE),
+        ("FREQ=DAILY;BYHOUR=9,10;BYSETPOS=3", NO_OCCURRENCE),
+        ("FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2", NO_OCCURRENCE),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6", NO_OCCURRENCE),
     ],
 )
 def test_invalid_rules_name_the_problem(rule: str, message: str) -> None:
     with pytest.raises(RecurrenceError) as info:
         normalize_rule(rule, start=utc(2026, 1, 1, 9), timezone="UTC")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("rule", "first_year"),
+    [
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", 2044),  # the next Monday 29 February
+        ("FREQ=YEARLY;INTERVAL=99;BYMONTH=2;BYMONTHDAY=29", 2124),  # 2025 + 99, a leap year
+    ],
+)
+def test_a_first_occurrence_decades_away_is_accepted(rule: str, first_year: int) -> None:
+    s = make(rule, datetime(2025, 1, 1, 9))
+    # The start is always an occurrence (RFC 5545: DTSTART is the first instance).
+    assert starts(s, utc(2025, 1, 1), utc(first_year + 1, 1, 1)) == [
+        utc(2025, 1, 1, 9),
+        utc(first_year, 2, 29, 9),
+    ]
+
+
+def test_a_first_occurrence_past_the_horizon_is_refused() -> None:
+    # 2025 + 101k: the first leap year is 2328, 303 years after the start.
+    rule = "FREQ=YEARLY;INTERVAL=101;BYMONTH=2;BYMONTHDAY=29"
+    with pytest.raises(RecurrenceError, match=NO_OCCURRENCE):
+        normalize_rule(rule, start=utc(2025, 1, 1, 9), timezone="UTC")
+
+
+def test_the_horizon_does_not_depend_on_the_start_year() -> None:
+    # The check runs on a copy of the start moved by whole 400-year cycles; a start late in
+    # a cycle or near the end of time must give the same answers.
+    for year in (2025, 2399, 2425, 9800):
+        start = utc(year, 1, 1, 9)
+        normalize_rule("FREQ=DAILY;INTERVAL=2;BYDAY=TU", start=start, timezone="UTC")
+        with pytest.raises(RecurrenceError, match=NO_OCCURRENCE):
+            normalize_rule(
+                f"FREQ=DAILY;INTERVAL=7;BYDAY={_other_day(start)}", start=start, timezone="UTC"
+            )
+
+
+def _other_day(start: datetime) -> str:
+    return ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][(start.weekday() + 1) % 7]
 
 
 def test_unknown_time_zone_is_an_error() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import MAXYEAR, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -187,21 +187,55 @@ def _plan(rule: str, start: datetime, timezone: str) -> _Plan:
     return plan
 
 
+FIRST_WITHIN_YEARS = 100
+_CYCLE_DAYS = 146_097  # 400 Gregorian years: the calendar, weekdays included, repeats exactly
+_MOST_DAYS = {du.DAILY: 1, du.WEEKLY: 7, du.MONTHLY: 31, du.YEARLY: 366}  # days in a period
+
+
+def _occurs_within(kwargs: Mapping[str, Any], dt0: datetime, years: int) -> bool:
+    """Whether the rule, started at the naive wall time dt0, generates anything within `years`.
+
+    dateutil looks for a first occurrence all the way to year 9999, whatever `until` says,
+    which for a rule that never matches costs seconds. The scan starts instead from dt0 moved
+    forward by whole 400-year cycles (same calendar, same weekdays, same alignment of
+    INTERVAL) as far as leaves at least `years` before 9999, so it covers under 400 + `years`.
+    """
+    cycles = max(0, (MAXYEAR - years - dt0.year) // 400)
+    moved = dt0.replace(year=dt0.year + 400 * cycles)
+    first = next(_rrule(moved, kwargs), None)
+    return first is not None and first - moved <= timedelta(days=_CYCLE_DAYS * years // 400)
+
+
+@lru_cache(maxsize=4096)  # an import checks each rule twice: in a worker thread, then to write
 def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
-    """Validate an RRULE value and return its canonical form (UNTIL in UTC)."""
+    """Validate an RRULE value and return its canonical form (UNTIL in UTC).
+
+    A rule must produce a first occurrence within FIRST_WITHIN_YEARS of the start: one that
+    never does (or only centuries later) would make every expansion scan in vain.
+    """
     parsed, zone, first = parse_rule(rule, timezone), zone_named(timezone), utc(start)
     if parsed.until is not None and parsed.until < first:
         raise RecurrenceError(f"UNTIL {format_utc(parsed.until)} is before the event start")
     dt0 = first.astimezone(zone).replace(tzinfo=None)
-    # An unsatisfiable rule would make every expansion scan to year 9999; refuse it once here.
-    # (dateutil ignores `until` while nothing matches, so this scan cannot be cut short: a
-    # few unsatisfiable rules cost up to ~0.4 s here, once.) A yearly rule with the same day
-    # filters matches a superset and scans 20 times faster.
+    # A yearly rule with the same day filters matches a superset and scans fastest; BYSETPOS
+    # past the most a period can hold never selects anything.
     loose = {k: v for k, v in parsed.kwargs.items() if k not in ("interval", "bysetpos")}
     days = [d.weekday for d in loose.get("byweekday", du.weekdays)]
     loose |= {"freq": du.YEARLY, "byweekday": days}
-    if any(next(_rrule(dt0, kwargs), None) is None for kwargs in (loose, parsed.kwargs)):
-        raise RecurrenceError("the rule never produces an occurrence")
+    per_period = _MOST_DAYS[parsed.freq]
+    if parsed.freq == du.WEEKLY:  # a week holds each weekday once
+        per_period = len(parsed.kwargs.get("byweekday", (0,)))
+    for part in ("byhour", "byminute", "bysecond"):
+        per_period *= len(parsed.kwargs.get(part, (0,)))
+    setpos = parsed.kwargs.get("bysetpos", ())
+    if (
+        (setpos and all(abs(p) > per_period for p in setpos))
+        or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
+        or not _occurs_within(parsed.kwargs, dt0, FIRST_WITHIN_YEARS)
+    ):
+        raise RecurrenceError(
+            f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
+        )
     text = parsed.text()
     _plan(text, first, timezone)
     return text
