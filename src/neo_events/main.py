@@ -130,6 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.expansions = LruCache(
         "expansions", size=settings.expansion_cache_size, on_lookup=app.state.metrics.cache_lookup
     )
+    app.state.event_objects = LruCache(
+        "event_objects",
+        size=settings.event_object_cache_size,
+        on_lookup=app.state.metrics.cache_lookup,
+    )
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     live_max_connections: int = Field(default=20, ge=1)  # per user, per worker
     # Occurrence expansions kept per worker, by (event, version, window).
     expansion_cache_size: int = Field(default=20_000, ge=0)
+    # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
+    event_object_cache_size: int = Field(default=5_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
     log_json: bool = True
     # Argon2id cost: OWASP's second recommended profile (t=2, m=19 MiB, p=1).

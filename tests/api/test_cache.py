@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import truncate_all
-from tests.helpers import PASSWORD, Account, create_event, register
+from tests.helpers import PASSWORD, Account, create_event, register, share
 from tests.live import running_server
 
 pytestmark = pytest.mark.anyio
@@ -26,12 +27,12 @@ DAILY = {
 }
 
 
-async def _hits(client: httpx.AsyncClient) -> tuple[float, float]:
+async def _hits(client: httpx.AsyncClient, cache: str = "expansions") -> tuple[float, float]:
     text = (await client.get("/metrics")).text
 
     def value(result: str) -> float:
         found = re.search(
-            rf'neo_cache_requests_total\{{cache="expansions",result="{result}"\}} ([0-9.e+]+)', text
+            rf'neo_cache_requests_total\{{cache="{cache}",result="{result}"\}} ([0-9.e+]+)', text
         )
         return float(found.group(1)) if found else 0.0
 
@@ -64,6 +65,46 @@ async def test_repeated_windows_hit_and_writes_are_never_read_stale(
     after = await _starts(client, alice)
     assert after[0] == "2026-03-23T09:00:00Z"  # the writer reads its own write
     assert (await _hits(client))[1] == misses + 1  # a new version: computed afresh
+
+
+async def _week(client: httpx.AsyncClient, who: Account) -> dict[str, Any]:
+    response = await client.get("/api/v1/events", params=WEEK, headers=who.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    assert len(items) == 7
+    assert all({k: v for k, v in i.items() if "time" not in k and k != "recurrence_id"}
+               == {k: v for k, v in items[0].items() if "time" not in k and k != "recurrence_id"}
+               for i in items)  # fmt: skip
+    return items[0]
+
+
+async def test_cached_event_objects_follow_roles_and_ownership(client: httpx.AsyncClient) -> None:
+    """The listing caches event objects by (id, version, owner); sharing changes neither the
+    version nor (usually) the owner, so permissions and my_role must come from each request."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event = await create_event(client, alice, **DAILY)
+    before = await _week(client, alice)
+    assert [p["username"] for p in before["permissions"]] == ["alice"]
+    assert await _week(client, alice) == before
+    hits, _ = await _hits(client, "event_objects")
+    assert hits >= 1  # the second listing used the cached object
+
+    await share(client, alice, event["id"], bob, "viewer")
+    seen_by_alice, seen_by_bob = await _week(client, alice), await _week(client, bob)
+    assert seen_by_alice["version"] == seen_by_bob["version"] == before["version"]
+    assert [p["username"] for p in seen_by_alice["permissions"]] == ["alice", "bob"]
+    assert (seen_by_alice["my_role"], seen_by_bob["my_role"]) == ("owner", "viewer")
+
+    # Ownership passes to bob when alice, the only other owner, leaves: same version, new owner.
+    await share(client, alice, event["id"], bob, "owner")
+    left = await client.delete(
+        f"/api/v1/events/{event['id']}/permissions/{alice.id}", headers=alice.headers
+    )
+    assert left.status_code == 204, left.text
+    now = await _week(client, bob)
+    assert now["version"] == before["version"]
+    assert now["owner"] == {"id": bob.id, "username": "bob"}
+    assert [(p["username"], p["role"]) for p in now["permissions"]] == [("bob", "owner")]
 
 
 async def test_another_worker_never_serves_a_stale_expansion(

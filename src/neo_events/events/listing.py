@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,11 +51,46 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
-class OccurrenceRow:
-    event: Event
+class Candidate:
+    """An event the caller can see that may reach the window: its key and the caller's role,
+    which is all the listing needs while the expansion and the event object are cached."""
+
+    id: int
+    version: int
+    owner_id: int
+    is_recurring: bool
     role: Role
+
+    @classmethod
+    def of(cls, event: Event, role: Role) -> Candidate:
+        return cls(event.id, event.version, event.owner_id, event.is_recurring, role)
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRow:
+    event: Candidate
     occurrence: recurrence.Occurrence
-    recurring: bool
+
+
+# Full rows of the given events, for what the caches do not hold.
+EventLoader = Callable[[Collection[int]], Awaitable[Mapping[int, Event]]]
+
+
+def loader_for(session: AsyncSession) -> EventLoader:
+    async def load(ids: Collection[int]) -> Mapping[int, Event]:
+        found = await session.execute(select(Event).where(Event.id.in_(list(ids))))
+        return {event.id: event for event in found.scalars()}
+
+    return load
+
+
+def preloaded(events: Iterable[Event]) -> EventLoader:
+    by_id = {event.id: event for event in events}
+
+    async def load(ids: Collection[int]) -> Mapping[int, Event]:
+        return {i: by_id[i] for i in ids}
+
+    return load
 
 
 def _like(text: str) -> str:
@@ -108,49 +143,75 @@ async def list_occurrences(
     cursor: str | None,
     cache: Expansions | None = None,
 ) -> tuple[list[OccurrenceRow], str | None]:
-    """Occurrences overlapping the window, recurring series expanded, ordered by start."""
-    query = _filtered(visible_events(user_id), filters).where(
-        Event.span_start < window.end,
-        or_(Event.span_end.is_(None), Event.span_end > window.start),
+    """Occurrences overlapping the window, recurring series expanded, ordered by start.
+
+    Only keys are read here; full rows are loaded for expansions the cache does not hold.
+    """
+    query = (
+        _filtered(visible_events(user_id), filters)
+        .where(
+            Event.span_start < window.end,
+            or_(Event.span_end.is_(None), Event.span_end > window.start),
+        )
+        .with_only_columns(
+            Event.id, Event.version, Event.owner_id, Event.is_recurring, EventPermission.role
+        )
     )
-    candidates = [(event, Role(role)) for event, role in (await session.execute(query)).all()]
-    rows = expand_all(candidates, window, cache)
+    candidates = [
+        Candidate(row.id, row.version, row.owner_id, row.is_recurring, Role(row.role))
+        for row in await session.execute(query)
+    ]
+    rows = await expand_all(candidates, window, loader_for(session), cache)
     return paginate_occurrences(rows, limit=limit, cursor=cursor)
 
 
 Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
 
 
-def expand_all(
-    candidates: Iterable[tuple[Event, Role]], window: Window, cache: Expansions | None = None
+async def expand_all(
+    candidates: Iterable[Candidate],
+    window: Window,
+    load: EventLoader,
+    cache: Expansions | None = None,
 ) -> list[OccurrenceRow]:
     """Every occurrence of the candidates in the window; 422 past MAX_OCCURRENCES in all.
 
     Expansions are cached by (event, version, window): a version names one content.
     """
-    rows: list[OccurrenceRow] = []
-    for event, role in candidates:
-
-        def compute(event: Event = event) -> tuple[recurrence.Occurrence, ...]:
-            found = recurrence.expand(
-                series_of(content_of(event)), window.start, window.end, limit=MAX_OCCURRENCES
-            )
-            return tuple(found)
-
+    found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]] = []
+    missing: list[Candidate] = []
+    for candidate in candidates:
+        key = (candidate.id, candidate.version, window.start, window.end)
+        hit = cache.get(key) if cache is not None else None
+        if hit is None:
+            missing.append(candidate)
+        else:
+            found.append((candidate, hit))
+    events = await load([c.id for c in missing]) if missing else {}
+    for candidate in missing:
+        event = events.get(candidate.id)
+        if event is None:
+            continue  # deleted since the candidates were read
         try:
-            found = (
-                cache.get_or_compute((event.id, event.version, window.start, window.end), compute)
-                if cache is not None
-                else compute()
+            expansion = tuple(
+                recurrence.expand(
+                    series_of(content_of(event)), window.start, window.end, limit=MAX_OCCURRENCES
+                )
             )
         except recurrence.ExpansionLimitExceeded:
-            found = None
-        if found is None or len(rows) + len(found) > MAX_OCCURRENCES:
-            raise WindowTooLarge(
-                f"This window holds more than {MAX_OCCURRENCES} occurrences; ask for a shorter one."
-            )
-        rows.extend(OccurrenceRow(event, role, occ, event.is_recurring) for occ in found)
-    return rows
+            raise _too_many() from None
+        if cache is not None:
+            cache.put((event.id, event.version, window.start, window.end), expansion)
+        found.append((Candidate.of(event, candidate.role), expansion))
+    if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
+        raise _too_many()
+    return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]
+
+
+def _too_many() -> WindowTooLarge:
+    return WindowTooLarge(
+        f"This window holds more than {MAX_OCCURRENCES} occurrences; ask for a shorter one."
+    )
 
 
 def paginate_occurrences(
@@ -184,10 +245,15 @@ async def list_occurrences_as_of(
     limit: int,
     cursor: str | None,
     cache: Expansions | None = None,
-) -> tuple[list[OccurrenceRow], str | None]:
-    """`list_occurrences` as it would have answered at `at` (see `past_visible`)."""
+) -> tuple[list[OccurrenceRow], dict[int, Event], str | None]:
+    """`list_occurrences` as it would have answered at `at` (see `past_visible`), with the
+    events as they were then."""
     pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
-    return paginate_occurrences(expand_all(pairs, window, cache), limit=limit, cursor=cursor)
+    events = {event.id: event for event, _ in pairs}
+    candidates = [Candidate.of(event, role) for event, role in pairs]
+    rows = await expand_all(candidates, window, preloaded(events.values()), cache)
+    page, next_cursor = paginate_occurrences(rows, limit=limit, cursor=cursor)
+    return page, events, next_cursor
 
 
 async def list_events_as_of(

@@ -46,7 +46,8 @@ async def list_instances(
         session, actor=user, event_id=event_id, window_start=window.start, window_end=window.end
     )
     read = await read_one(session, event, role)
-    return occurrences_response(((read, occ, event.is_recurring) for occ in found), None)
+    base = read.model_dump(mode="json")
+    return occurrences_response(((base, occ, event.is_recurring) for occ in found), None)
 
 
 RecurrenceId = Annotated[

@@ -27,7 +27,7 @@ from neo_events.events.schemas import (
     OccurrenceList,
     model_fields_set,
 )
-from neo_events.events.views import event_reads, occurrences_response
+from neo_events.events.views import event_objects, event_reads, occurrences_response
 from neo_events.fields import MAX_BIGINT, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
@@ -160,6 +160,7 @@ async def list_events(
                 session, user_id=user.id, at=as_of, filters=filters, limit=limit, cursor=cursor
             )
         return EventList(items=await event_reads(session, pairs), next_cursor=next_cursor)
+    state = request.app.state
     if as_of is None:
         rows, next_cursor = await listing.list_occurrences(
             session,
@@ -168,10 +169,11 @@ async def list_events(
             filters=filters,
             limit=limit,
             cursor=cursor,
-            cache=request.app.state.expansions,
+            cache=state.expansions,
         )
+        load, objects_cache = listing.loader_for(session), state.event_objects
     else:
-        rows, next_cursor = await listing.list_occurrences_as_of(
+        rows, past, next_cursor = await listing.list_occurrences_as_of(
             session,
             user_id=user.id,
             at=as_of,
@@ -179,18 +181,19 @@ async def list_events(
             filters=filters,
             limit=limit,
             cursor=cursor,
-            cache=request.app.state.expansions,
+            cache=state.expansions,
         )
-    return await _occurrence_list(session, rows, next_cursor)
-
-
-async def _occurrence_list(
-    session: AsyncSession, rows: list[listing.OccurrenceRow], next_cursor: str | None
-) -> Response:
-    unique = {row.event.id: (row.event, row.role) for row in rows}
-    reads = {read.id: read for read in await event_reads(session, list(unique.values()))}
+        # A past version's updated_at is its version row's, not the live row's: not cached.
+        load, objects_cache = listing.preloaded(past.values()), None
+    keys = list({row.event.id: row.event for row in rows}.values())
+    objects = await event_objects(session, keys, load, objects_cache)
     return occurrences_response(
-        ((reads[row.event.id], row.occurrence, row.recurring) for row in rows), next_cursor
+        (
+            (objects[row.event.id], row.occurrence, row.event.is_recurring)
+            for row in rows
+            if row.event.id in objects
+        ),
+        next_cursor,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.access import Role
 from neo_events.events.content import parse_iso
+from neo_events.events.listing import EventLoader
 from neo_events.events.recurrence import Occurrence
 from neo_events.events.schemas import (
     EventRead,
@@ -20,6 +21,7 @@ from neo_events.events.schemas import (
     PermissionRead,
     UserRef,
 )
+from neo_events.infra.cache import LruCache
 from neo_events.models import Event, EventPermission, User
 
 
@@ -37,7 +39,82 @@ async def event_reads(
     """Event objects for (event, caller's role) pairs, in two queries whatever their number."""
     if not pairs:
         return []
-    event_ids = [event.id for event, _ in pairs]
+    named = (uid for event, _ in pairs for uid in _named_by(event))
+    permissions, refs = await _permissions(session, [event.id for event, _ in pairs], named)
+    return [_event_read(event, role, permissions.get(event.id, []), refs) for event, role in pairs]
+
+
+class EventKey(Protocol):
+    """What names an event object's cached part, and the caller's role on it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def owner_id(self) -> int: ...
+    @property
+    def role(self) -> Role: ...
+
+
+EventObjects = LruCache[dict[str, Any]]
+_FIELDS = tuple(EventRead.model_fields)
+_PER_CALLER = {"my_role", "permissions"}
+
+
+async def event_objects(
+    session: AsyncSession,
+    keys: Sequence[EventKey],
+    load: EventLoader,
+    cache: EventObjects | None = None,
+) -> dict[int, dict[str, Any]]:
+    """JSON-ready event objects by id, for pages that show hundreds of events.
+
+    Everything but `my_role` and `permissions` is fixed by (id, version, owner) — usernames
+    never change — so that part is cached under that key, on any worker, never stale; full
+    rows are loaded only for what the cache lacks. An event deleted meanwhile is left out.
+    """
+    contents: dict[int, dict[str, Any]] = {}
+    missing = []
+    for key in keys:
+        hit = cache.get((key.id, key.version, key.owner_id)) if cache is not None else None
+        if hit is None:
+            missing.append(key.id)
+        else:
+            contents[key.id] = hit
+    events = await load(missing) if missing else {}
+    named = (uid for event in events.values() for uid in _named_by(event))
+    permissions, refs = await _permissions(session, [key.id for key in keys], named)
+    for event in events.values():
+        fixed = _event_read(event, Role.VIEWER, [], refs).model_dump(
+            mode="json", exclude=_PER_CALLER
+        )
+        if cache is not None:
+            cache.put((event.id, event.version, event.owner_id), fixed)
+        contents[event.id] = fixed
+    objects = {}
+    for key in keys:
+        if (content := contents.get(key.id)) is None:
+            continue
+        per_caller = {
+            "my_role": key.role.value,
+            "permissions": [p.model_dump(mode="json") for p in permissions.get(key.id, [])],
+        }
+        objects[key.id] = {
+            name: per_caller[name] if name in _PER_CALLER else content[name] for name in _FIELDS
+        }
+    return objects
+
+
+def _named_by(event: Event) -> tuple[int, int, int]:
+    return event.owner_id, event.created_by_id, event.updated_by_id
+
+
+async def _permissions(
+    session: AsyncSession, event_ids: Sequence[int], also_named: Iterable[int]
+) -> tuple[dict[int, list[PermissionRead]], dict[int, UserRef]]:
+    """Each event's permission objects, and a `{id, username}` for everyone they name and for
+    `also_named`."""
     grants = (
         await session.execute(
             select(
@@ -51,14 +128,12 @@ async def event_reads(
             .order_by(EventPermission.event_id, EventPermission.granted_at, EventPermission.user_id)
         )
     ).all()
-    user_ids = {g.user_id for g in grants} | {g.granted_by_id for g in grants}
-    for event, _ in pairs:
-        user_ids |= {event.owner_id, event.created_by_id, event.updated_by_id}
+    user_ids = {g.user_id for g in grants} | {g.granted_by_id for g in grants} | set(also_named)
     refs = await user_refs(session, user_ids)
     by_event: dict[int, list[PermissionRead]] = {}
     for grant in grants:
         by_event.setdefault(grant.event_id, []).append(permission_read(grant, refs))
-    return [_event_read(event, role, by_event.get(event.id, []), refs) for event, role in pairs]
+    return by_event, refs
 
 
 class Grant(Protocol):
@@ -125,21 +200,17 @@ def _event_read(
 
 
 def occurrences_response(
-    items: Iterable[tuple[EventRead, Occurrence, bool]], next_cursor: str | None
+    items: Iterable[tuple[dict[str, Any], Occurrence, bool]], next_cursor: str | None
 ) -> Response:
-    """An `OccurrenceList` as JSON, for (event object, occurrence, recurring?) triples.
+    """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?).
 
     A week's page repeats a few hundred events up to 500 times, so each event object is
     serialised once and copied per occurrence with that occurrence's times (and its
     override's fields); building and validating a model per occurrence cost more than the
     query. The output is byte-for-byte what `OccurrenceList` would give (tested).
     """
-    bases: dict[int, dict[str, Any]] = {}
     rendered = []
-    for read, occurrence, recurring in items:
-        base = bases.get(read.id)
-        if base is None:
-            base = bases[read.id] = read.model_dump(mode="json")
+    for base, occurrence, recurring in items:
         item = base.copy()
         item["start_time"] = occurrence.start
         item["end_time"] = occurrence.end

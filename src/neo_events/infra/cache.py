@@ -17,7 +17,7 @@ V = TypeVar("V")
 
 
 class LruCache(Generic[V]):
-    """At most `size` entries; the least recently used one goes first."""
+    """At most `size` entries; the least recently used one goes first. None is not a value."""
 
     def __init__(self, name: str, *, size: int, on_lookup: Callable[[str, bool], None]) -> None:
         self.name = name
@@ -25,19 +25,25 @@ class LruCache(Generic[V]):
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._on_lookup = on_lookup
 
+    def get(self, key: Hashable) -> V | None:
+        """The cached value for `key`, or None (counted as a miss)."""
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        self._on_lookup(self.name, value is not None)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        self._entries[key] = value
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
         """The cached value for `key`, computing (and keeping) it on a miss."""
-        try:
-            value = self._entries[key]
-        except KeyError:
-            self._on_lookup(self.name, False)
+        value = self.get(key)
+        if value is None:
             value = compute()
-            self._entries[key] = value
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-            return value
-        self._entries.move_to_end(key)
-        self._on_lookup(self.name, True)
+            self.put(key, value)
         return value
 
     def __len__(self) -> int:
