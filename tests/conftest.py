@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,21 +116,34 @@ def settings(database_url: str, data_dir: Path) -> Settings:
     return make_settings(database_url, data_dir)
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The real application, lifespan running; every table emptied afterwards, once its
+    background tasks (the live hub's polling) have stopped, which could otherwise deadlock
+    with TRUNCATE on PostgreSQL."""
+    application = create_app(settings)
+    try:
+        async with application.router.lifespan_context(application):
+            yield application
+    finally:
+        await truncate_all(settings.database_url)
+
+
+def http_client(app: FastAPI, base_url: str = "http://testserver") -> httpx.AsyncClient:
+    """An HTTP client for the app, through its whole ASGI stack (errors become responses)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    """The real application, lifespan running; every table emptied afterwards."""
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        try:
-            yield application
-        finally:
-            await _truncate(application.state.engine)
+    async with serving(settings) as application:
+        yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with http_client(app) as c:
         yield c
 
 

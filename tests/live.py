@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -22,66 +22,182 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def running_server(
-    *, database_url: str, data_dir: Path, workers: int = 1, extra_env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """`neo-events serve` on a free loopback port; yields its base URL, stops it afterwards."""
-    port = free_port()
-    env = (
-        os.environ
-        | {
-            "DATABASE_URL": database_url,
-            "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "live-test-secret-key-that-is-long-enough-xx",
-            "ARGON2_TIME_COST": "1",
-            "ARGON2_MEMORY_KIB": "1024",
-            "RATE_LIMIT_ENABLED": "false",
-            "LOG_JSON": "false",
-        }
-        | (extra_env or {})
-    )
-    env.pop("REDIS_URL", None) if "REDIS_URL" not in (extra_env or {}) else None
-    log = (data_dir / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "neo_events.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
+class LiveServer:
+    """A `neo-events serve` process group a fault test can kill -9 and start again."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        data_dir: Path,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.workers = workers
+        self.extra_env = dict(extra_env or {})
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"server-{self.port}-{self._starts}.log"
+
+    def start(self, *, timeout: float = 90) -> None:
+        """Start (again, on the same port and database) and wait until /healthz answers."""
+        assert self.process is None or self.process.poll() is not None, "already running"
+        self._starts += 1
+        env = (
+            os.environ
+            | {
+                "DATABASE_URL": self.database_url,
+                "DATA_DIR": str(self.data_dir),
+                "SECRET_KEY": "live-test-secret-key-that-is-long-enough-xx",
+                "ARGON2_TIME_COST": "1",
+                "ARGON2_MEMORY_KIB": "1024",
+                "RATE_LIMIT_ENABLED": "false",
+                "LOG_JSON": "false",
+            }
+            | self.extra_env
+        )
+        if "REDIS_URL" not in self.extra_env:
+            env.pop("REDIS_URL", None)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "neo_events.cli", "serve", "--port", str(self.port)]
+                + ["--workers", str(self.workers)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout  # generous: a loaded 2-core CI box is slow
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {(data_dir / f'server-{port}.log').read_text()}"
-                )
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 30 s")
+                self.kill()
+                raise RuntimeError(f"server did not start within {timeout} s: {self.log()}")
             time.sleep(0.1)
-        yield base
-    finally:
-        os.killpg(process.pid, 15)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (supervisor and workers) and reap it."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, 9)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """A graceful stop (SIGTERM), SIGKILL if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, 15)
         try:
-            process.wait(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
-        log.close()
+            self.kill()
+
+    def log(self) -> str:
+        return "\n".join(
+            path.read_text(errors="replace")
+            for path in sorted(self.data_dir.glob(f"server-{self.port}-*.log"))
+        )
+
+
+@contextmanager
+def live_server(
+    *,
+    database_url: str,
+    data_dir: Path,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[LiveServer]:
+    """A started `LiveServer`, stopped (or killed) afterwards whatever the test did to it."""
+    server = LiveServer(
+        database_url=database_url,
+        data_dir=data_dir,
+        workers=workers,
+        extra_env=extra_env,
+        port=port,
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def running_server(
+    *,
+    database_url: str,
+    data_dir: Path,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[str]:
+    """`neo-events serve` on a free loopback port (or `port`); yields its base URL."""
+    with live_server(
+        database_url=database_url,
+        data_dir=data_dir,
+        workers=workers,
+        extra_env=extra_env,
+        port=port,
+    ) as server:
+        yield server.base
+
+
+class RedisProcess:
+    """A private `redis-server` on a free port: a fault test may stop and restart it without
+    touching the Redis other tests use."""
+
+    BINARY = "/usr/bin/redis-server"
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, *, timeout: float = 30) -> None:
+        argv = [self.BINARY, "--port", str(self.port), "--bind", "127.0.0.1"]
+        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.data_dir)]
+        self.process = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("redis-server exited at start")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer within the timeout")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -101,8 +101,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=0)
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql+asyncpg"):
+        connect_args["server_settings"] = {"application_name": settings.db_application_name}
     return create_async_engine(
         url,
+        connect_args=connect_args,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from neo_events.encoding import encode_body, negotiated_media_type
@@ -257,6 +258,20 @@ def internal_error_response(request: Request) -> Response:
     )
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """The client hung up before its body was read (a closed tab, a load generator stopping
+    while its login waited for a hash): no server error, and nobody left to answer. Logged,
+    like nginx does, as 499."""
+    logger.info("client disconnected before its request was read")
+    return problem_response(
+        request,
+        499,
+        "client_closed_request",
+        title="Client closed the request",
+        detail="The connection closed before the request body arrived.",
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error", exc_info=exc)
     return internal_error_response(request)
@@ -268,4 +283,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -68,6 +68,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
             settings.resolved_secret_key(),
             access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
             refresh_ttl=timedelta(days=settings.refresh_token_expire_days),
+            previous_keys=settings.secret_key_previous,
         ),
         hasher=PasswordHasher(
             time_cost=settings.argon2_time_cost,
@@ -125,6 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Collaborative event scheduling: roles, history, recurrence, live updates.",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # DOCS_ENABLED: off by default in production (SECURITY.md)
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.metrics = Metrics()
     app.state.expansions = LruCache(

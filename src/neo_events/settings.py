@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from limits import parse_many
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -27,12 +28,16 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     secret_key: str | None = None
+    # Rotation: the keys SECRET_KEY replaced (comma-separated) still verify tokens, never sign.
+    secret_key_previous: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
     rate_limit_enabled: bool = True
     rate_limit_default: str = "600/minute"
     rate_limit_auth: str = "10/minute"
-    cors_origins: list[str] = Field(default_factory=list)
+    # Swagger UI, ReDoc and /openapi.json; unset: on in development, off in production.
+    docs_enabled: bool | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 1024 * 1024
     require_if_match: bool = False
     # Live notifications: heartbeat (and re-check of the token) on idle connections, the
@@ -46,6 +51,9 @@ class Settings(BaseSettings):
     # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
     event_object_cache_size: int = Field(default=5_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
+    # How this service's connections show in pg_stat_activity (operators can find, and
+    # terminate, exactly them).
+    db_application_name: str = Field(default="neo-events", min_length=1, max_length=63)
     log_json: bool = True
     # Argon2id cost: OWASP's second recommended profile (t=2, m=19 MiB, p=1).
     argon2_time_cost: int = Field(default=2, ge=1)
@@ -53,11 +61,13 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     hash_concurrency: int = Field(default=4, ge=1)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "secret_key_previous", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):  # a JSON list, or comma-separated
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("rate_limit_default", "rate_limit_auth")
@@ -73,7 +83,16 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'neo_events.db'}"
         if self.redis_url == "":
             self.redis_url = None
+        if self.docs_enabled is None:
+            self.docs_enabled = self.environment != "production"
         return self
+
+    @field_validator("secret_key_previous")
+    @classmethod
+    def _previous_keys_are_long(cls, value: list[str]) -> list[str]:
+        if any(len(key) < 32 for key in value):
+            raise ValueError("each previous key must be at least 32 characters long")
+        return value
 
     @property
     def is_sqlite(self) -> bool:

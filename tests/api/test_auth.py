@@ -12,9 +12,8 @@ import pytest
 from fastapi import FastAPI
 from jwt.warnings import InsecureKeyLengthWarning
 
-from neo_events.main import create_app
 from neo_events.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import http_client, make_settings, serving
 from tests.helpers import PASSWORD, assert_problem, audit_actions, count_rows, register
 
 pytestmark = pytest.mark.anyio
@@ -150,27 +149,19 @@ async def test_login_bad_bodies(client: httpx.AsyncClient) -> None:
 async def test_login_costs_the_same_for_unknown_users(database_url: str, data_dir: object) -> None:
     """Both paths run one real Argon2 verification (ratio of medians, in one run)."""
     settings = make_settings(database_url, data_dir, argon2_time_cost=3, argon2_memory_kib=16384)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            try:
-                await register(client, "alice")
+    async with serving(settings) as app, http_client(app) as client:
+        await register(client, "alice")
 
-                async def timed(username: str) -> float:
-                    started = time.perf_counter()
-                    response = await client.post(
-                        LOGIN, json={"username": username, "password": "wrong password"}
-                    )
-                    assert response.status_code == 401
-                    return time.perf_counter() - started
+        async def timed(username: str) -> float:
+            started = time.perf_counter()
+            response = await client.post(
+                LOGIN, json={"username": username, "password": "wrong password"}
+            )
+            assert response.status_code == 401
+            return time.perf_counter() - started
 
-                wrong = statistics.median([await timed("alice") for _ in range(5)])
-                unknown = statistics.median([await timed("nobody") for _ in range(5)])
-            finally:
-                from tests.conftest import _truncate
-
-                await _truncate(app.state.engine)
+        wrong = statistics.median([await timed("alice") for _ in range(5)])
+        unknown = statistics.median([await timed("nobody") for _ in range(5)])
     assert 0.5 < unknown / wrong < 2.0, (unknown, wrong)
 
 

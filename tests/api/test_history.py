@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.conftest import http_client, make_settings, serving
 from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
 
 pytestmark = pytest.mark.anyio
@@ -321,32 +322,23 @@ async def test_base_version_conflict_is_409_with_each_side(
 
 
 async def test_require_if_match_makes_bare_writes_428(database_url: str, data_dir: object) -> None:
-    from neo_events.main import create_app
-    from tests.conftest import _truncate, make_settings
-
-    app = create_app(make_settings(database_url, data_dir, require_if_match=True))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            try:
-                alice = await register(client, "alice")
-                event = await create_event(client, alice)
-                url = f"/api/v1/events/{event['id']}"
-                assert_problem(
-                    await client.patch(url, json={"title": "x"}, headers=alice.headers),
-                    428,
-                    "precondition_required",
-                )
-                ok = await client.patch(
-                    url, json={"title": "x"}, headers=alice.headers | {"If-Match": '"1"'}
-                )
-                assert ok.status_code == 200
-                merged = await client.patch(
-                    url, json={"location": "y", "base_version": 1}, headers=alice.headers
-                )
-                assert merged.status_code == 200
-            finally:
-                await _truncate(app.state.engine)
+    settings = make_settings(database_url, data_dir, require_if_match=True)
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        event = await create_event(client, alice)
+        url = f"/api/v1/events/{event['id']}"
+        assert_problem(
+            await client.patch(url, json={"title": "x"}, headers=alice.headers),
+            428,
+            "precondition_required",
+        )
+        if_match = alice.headers | {"If-Match": '"1"'}
+        ok = await client.patch(url, json={"title": "x"}, headers=if_match)
+        assert ok.status_code == 200
+        merged = await client.patch(
+            url, json={"location": "y", "base_version": 1}, headers=alice.headers
+        )
+        assert merged.status_code == 200
 
 
 async def test_listing_as_of(client: httpx.AsyncClient, alice: Account) -> None:

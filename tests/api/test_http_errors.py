@@ -81,3 +81,38 @@ async def test_alias_is_not_in_the_openapi_document(client: httpx.AsyncClient) -
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/api/v1/auth/login" in paths
     assert not [p for p in paths if p.startswith("/api/") and not p.startswith("/api/v1/")]
+
+
+async def test_a_client_that_hangs_up_before_its_body_is_no_server_error(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body never arrives, the connection closes (a load generator stopping while its
+    login waited): logged as 499, not as an unexpected error and a 500. Raw ASGI, since an
+    HTTP client cannot be made to hang up mid-request on cue."""
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/auth/login",
+        "raw_path": b"/api/v1/auth/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                    (b"content-length", b"40")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 499
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

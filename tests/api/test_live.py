@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import truncate_all
+from tests.conftest import http_client, make_settings, serving, truncate_all
 from tests.helpers import PASSWORD, event_body
 from tests.live import running_server
 
@@ -267,3 +267,20 @@ async def test_live_connections_per_user_are_capped(database_url: str, tmp_path:
                     raise AssertionError("the closed connections never freed their slots")
     finally:
         await truncate_all(database_url)
+
+
+async def test_the_app_stops_promptly_right_after_a_change(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A commit wakes the hub just as the app shuts down: the hub's loop must still end.
+    (With asyncio.wait_for, Python 3.11 lost that cancellation and shutdown hung for good:
+    this test then hangs, as it did before the fix.)"""
+    settings = make_settings(database_url, tmp_path)
+    async with asyncio.timeout(30):
+        for _ in range(3):
+            async with serving(settings) as app, http_client(app) as client:
+                account = await _account(client, "stopper")
+                created = await client.post(
+                    "/api/v1/events", json=event_body(), headers=account["headers"]
+                )
+                assert created.status_code == 201, created.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -28,10 +29,22 @@ class TokenClaims:
 
 
 class TokenCodec:
-    """Signs and verifies this service's tokens."""
+    """Signs and verifies this service's tokens.
 
-    def __init__(self, secret_key: str, *, access_ttl: timedelta, refresh_ttl: timedelta):
+    Key rotation: tokens are signed with `secret_key` only; `previous_keys` (SECRET_KEY_PREVIOUS)
+    still verify, so tokens issued before a rotation keep working until they expire.
+    """
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        access_ttl: timedelta,
+        refresh_ttl: timedelta,
+        previous_keys: Sequence[str] = (),
+    ):
         self._key = secret_key
+        self._verify_keys = [secret_key, *(k for k in previous_keys if k != secret_key)]
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
 
@@ -60,16 +73,7 @@ class TokenCodec:
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
 
     def decode(self, token: str, kind: TokenType) -> TokenClaims:
-        try:
-            payload = jwt.decode(
-                token,
-                self._key,
-                algorithms=[ALGORITHM],
-                issuer=ISSUER,
-                options={"require": ["iss", "sub", "sid", "jti", "typ", "iat", "exp"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenError(str(exc)) from None
+        payload = self._verified_payload(token)
         if payload.get("typ") != kind:
             raise TokenError(f"not an {kind} token")
         try:
@@ -82,3 +86,20 @@ class TokenCodec:
             )
         except (TypeError, ValueError):
             raise TokenError("malformed claims") from None
+
+    def _verified_payload(self, token: str) -> dict[str, Any]:
+        for key in self._verify_keys:
+            try:
+                payload: dict[str, Any] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    issuer=ISSUER,
+                    options={"require": ["iss", "sub", "sid", "jti", "typ", "iat", "exp"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed with a previous key
+            except jwt.PyJWTError as exc:
+                raise TokenError(str(exc)) from None
+            return payload
+        raise TokenError("Signature verification failed")

@@ -199,16 +199,16 @@ async def expand_all(
                 )
             )
         except recurrence.ExpansionLimitExceeded:
-            raise _too_many() from None
+            raise too_many_occurrences() from None
         if cache is not None:
             cache.put((event.id, event.version, window.start, window.end), expansion)
         found.append((Candidate.of(event, candidate.role), expansion))
     if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
-        raise _too_many()
+        raise too_many_occurrences()
     return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]
 
 
-def _too_many() -> WindowTooLarge:
+def too_many_occurrences() -> WindowTooLarge:
     return WindowTooLarge(
         f"This window holds more than {MAX_OCCURRENCES} occurrences; ask for a shorter one."
     )

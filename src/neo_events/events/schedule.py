@@ -20,10 +20,10 @@ from neo_events.events import recurrence
 from neo_events.events.access import get_event_for
 from neo_events.events.conflicts import Busy, find_conflicts, merge
 from neo_events.events.content import content_of, iso, series_of, span_of
+from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.models import Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
-MAX_OCCURRENCES = 10_000
 
 
 class ConflictPolicy(StrEnum):
@@ -54,15 +54,19 @@ def horizon(series: recurrence.Series) -> tuple[datetime, datetime]:
 
 
 def occurrences(
-    series: recurrence.Series, window: tuple[datetime, datetime]
+    series: recurrence.Series, window: tuple[datetime, datetime], *, strict: bool = False
 ) -> list[tuple[datetime, datetime]]:
-    """Occurrences in the window; a series too dense for it is checked over a shorter one
-    (halved until it holds at most MAX_OCCURRENCES), so a check is always bounded."""
+    """Occurrences in the window. In a check over the horizon, a series too dense for it is
+    checked over a shorter one (halved until it holds at most MAX_OCCURRENCES), so a check is
+    always bounded. `strict`, for a window the caller chose: too many is a 422, so an answer
+    is never silently shortened."""
     start, end = window
     while True:
         try:
             found = recurrence.expand(series, start, end, limit=MAX_OCCURRENCES)
         except recurrence.ExpansionLimitExceeded:
+            if strict:
+                raise too_many_occurrences() from None
             end = start + (end - start) / 2
             continue
         return [(o.start, o.end) for o in found]
@@ -74,9 +78,11 @@ async def calendar(
     window: tuple[datetime, datetime],
     *,
     viewer_id: int,
+    strict: bool = False,
 ) -> tuple[list[Busy], set[int]]:
     """Occurrences in the window of every event the users hold a role on, and which of those
-    events `viewer_id` may see."""
+    events `viewer_id` may see. `strict`: past MAX_OCCURRENCES in all is a 422 (see
+    `occurrences`)."""
     ids = list(set(user_ids))
     sees = exists().where(
         EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id
@@ -98,8 +104,10 @@ async def calendar(
     for event, can_see in rows:
         if can_see:
             visible.add(event.id)
-        for start, end in occurrences(series_of(content_of(event)), window):
+        for start, end in occurrences(series_of(content_of(event)), window, strict=strict):
             busy.append(Busy(start, end, event.id, event.title))
+        if strict and len(busy) > MAX_OCCURRENCES:
+            raise too_many_occurrences()
     return busy, visible
 
 
@@ -162,7 +170,7 @@ async def busy_intervals(
     session: AsyncSession, *, user_id: int, window: tuple[datetime, datetime]
 ) -> list[tuple[datetime, datetime]]:
     """The user's calendar in the window as merged busy intervals, clipped to the window."""
-    busy, _ = await calendar(session, [user_id], window, viewer_id=user_id)
+    busy, _ = await calendar(session, [user_id], window, viewer_id=user_id, strict=True)
     clipped = (
         (max(b.start, window[0]), min(b.end, window[1]))
         for b in busy
@@ -178,10 +186,12 @@ async def event_conflicts(
     event_id: int,
     window: tuple[datetime, datetime] | None,
 ) -> list[Clash]:
-    """What in the caller's own calendar overlaps an event's occurrences."""
+    """What in the caller's own calendar overlaps an event's occurrences: in the window if
+    given (strictly: 422 past MAX_OCCURRENCES), else over the horizon a write checks."""
     event, _ = await get_event_for(session, actor.id, event_id)
     series = series_of(content_of(event))
+    strict = window is not None
     span = window or horizon(series)
-    mine = occurrences(series, span)
-    busy, visible = await calendar(session, [actor.id], span, viewer_id=actor.id)
+    mine = occurrences(series, span, strict=strict)
+    busy, visible = await calendar(session, [actor.id], span, viewer_id=actor.id, strict=strict)
     return [_clash(b, visible) for b in find_conflicts(mine, busy, exclude_event=event.id)]

@@ -84,8 +84,9 @@ class RedisBroker:
                         yield bytes(item["data"])
             except (RedisError, OSError) as exc:
                 logger.warning("broker subscription lost (%s); retrying", exc.__class__.__name__)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closed.wait(), self._retry_s)
+                with contextlib.suppress(TimeoutError):  # not wait_for: see Hub._deliver_loop
+                    async with asyncio.timeout(self._retry_s):
+                        await self._closed.wait()
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events.events.content import iso
@@ -84,7 +85,8 @@ class Connection:
             if self.overflowed and self._queue.empty():
                 raise Overflow
             try:
-                message = await asyncio.wait_for(self._queue.get(), idle_s)
+                async with asyncio.timeout(idle_s):  # not wait_for: see _deliver_loop
+                    message = await self._queue.get()
             except TimeoutError:
                 if self.overflowed:
                     raise Overflow from None
@@ -189,12 +191,18 @@ class Hub:
 
     async def _deliver_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+            # arrives as the wait ends (a commit woke the hub as the app stops), and this loop
+            # would then never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self._deliver_new()
-            except Exception:  # a database hiccup must not end live delivery for good
+            except DBAPIError as exc:  # the database is away: retried on the next wake or poll
+                logger.warning("change feed delivery failed (%s); retrying", type(exc).__name__)
+            except Exception:  # a bug must not end live delivery for good either
                 logger.exception("change feed delivery failed; retrying")
 
     async def _deliver_new(self) -> None:
