@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import truncate_all
+from neo_events import db
+from tests.conftest import http_client, make_settings, serving, truncate_all
 from tests.helpers import PASSWORD, event_body
 from tests.live import live_server
 
@@ -126,3 +127,28 @@ async def test_terminated_connections_are_503_then_recover(
             assert not re.search(r"neo_events\.access \S+ \S+ 500$", server.log(), re.M)
     finally:
         await truncate_all(database_url)
+
+
+async def test_idle_connections_the_database_dropped_are_replaced_unnoticed(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart (or a proxy dropping idle connections) while the pool sits idle:
+    the next request is answered normally, because a connection idle for PING_IF_IDLE_S is
+    pinged at checkout and replaced. (A busy pool is not pinged: see the test above.)"""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no server connections to terminate")
+    monkeypatch.setattr(db, "PING_IF_IDLE_S", 0.2)
+    app_name = f"neo-idle-{uuid.uuid4().hex[:8]}"
+    settings = make_settings(database_url, data_dir, db_application_name=app_name)
+    async with serving(settings) as app, http_client(app) as client:
+        reg = await client.post(
+            "/api/v1/auth/register",
+            json={"username": "idle", "email": "idle@example.com", "password": PASSWORD},
+        )
+        assert reg.status_code == 201, reg.text
+        headers = {"Authorization": f"Bearer {reg.json()['access_token']}"}
+        for _ in range(3):
+            assert await _terminate(database_url, app_name) > 0  # the pool's connections
+            await asyncio.sleep(0.3)
+            response = await client.get("/api/v1/events", headers=headers)
+            assert response.status_code == 200, response.text

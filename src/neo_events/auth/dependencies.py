@@ -16,7 +16,7 @@ from neo_events.web import Session
 _bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
 
 
-def get_authenticator(request: Request) -> service.Authenticator:
+async def get_authenticator(request: Request) -> service.Authenticator:
     auth: service.Authenticator = request.app.state.authenticator
     return auth
 
@@ -47,7 +47,7 @@ async def get_current_user(principal: Principal) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_origin(request: Request) -> Origin:
+async def get_origin(request: Request) -> Origin:
     return Origin(
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),

@@ -99,7 +99,7 @@ async def create_events(
     )
 
 
-def window_query(
+async def window_query(
     start_time: AwareDatetime | None = None,
     end_time: AwareDatetime | None = None,
     start_time_alias: Annotated[AwareDatetime | None, Query(alias="startTime")] = None,
@@ -118,7 +118,7 @@ def window_query(
     return listing.Window(start, end)
 
 
-def required_window(
+async def required_window(
     window: Annotated[listing.Window | None, Depends(window_query)],
 ) -> listing.Window:
     if window is None:

@@ -34,18 +34,6 @@ async def holders(session: AsyncSession, event_id: int) -> list[int]:
     return list(rows.scalars())
 
 
-async def _next_seq(session: AsyncSession) -> int:
-    seq = await session.scalar(
-        update(FeedState)
-        .where(FeedState.id == 1)
-        .values(last_seq=FeedState.last_seq + 1)
-        .returning(FeedState.last_seq)
-    )
-    if seq is None:
-        raise RuntimeError("feed_state has no row: run the migrations")
-    return int(seq)
-
-
 async def append(
     session: AsyncSession,
     *,
@@ -55,13 +43,13 @@ async def append(
     actor_id: int | None,
     changes: Any,
     also_notify: Iterable[int] = (),
-) -> Change:
-    """Add one change for the event's current holders (and `also_notify`), then wake the
-    workers once the transaction has committed."""
+) -> None:
+    """Add one change for the event's current holders (and `also_notify`); it is numbered
+    as the transaction's last step (`_Numbering`), and the workers are woken once it has
+    committed."""
     await session.flush()  # grants made in this transaction count as holders
     recipients = set(await holders(session, event_id)) | set(also_notify)
     change = Change(
-        seq=await _next_seq(session),
         at=db.utcnow(),
         type=type,
         event_id=event_id,
@@ -69,10 +57,48 @@ async def append(
         actor_id=actor_id,
         changes=changes,
     )
-    session.add(change)
-    session.add_all(ChangeRecipient(user_id=user_id, seq=change.seq) for user_id in recipients)
+    _numbering(session).changes.append((change, recipients))
     _wake_after_commit(session)
-    return change
+
+
+class _Numbering:
+    """Numbers a transaction's changes just before it commits (see FeedState): the row lock
+    on `feed_state` that orders commits is held for the final inserts and the commit only,
+    not for the request's own work, so concurrent writers overlap everywhere else."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.changes: list[tuple[Change, set[int]]] = []
+
+    async def __call__(self) -> None:
+        if not self.changes:
+            return
+        session = self.session
+        await session.flush()  # everything but the feed is written before the lock is taken
+        last = await session.scalar(
+            update(FeedState)
+            .where(FeedState.id == 1)
+            .values(last_seq=FeedState.last_seq + len(self.changes))
+            .returning(FeedState.last_seq)
+        )
+        if last is None:
+            raise RuntimeError("feed_state has no row: run the migrations")
+        first = int(last) - len(self.changes) + 1
+        for seq, (change, recipients) in enumerate(self.changes, start=first):
+            change.seq = seq
+            session.add(change)
+            session.add_all(ChangeRecipient(user_id=user_id, seq=seq) for user_id in recipients)
+        self.changes = []
+
+
+def _numbering(session: AsyncSession) -> _Numbering:
+    steps = db.unit_of_work(session).before_commit
+    for step in steps:
+        if isinstance(step, _Numbering):
+            return step
+    numbering = _Numbering(session)
+    steps.append(numbering)
+    return numbering
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
