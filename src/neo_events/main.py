@@ -41,6 +41,7 @@ from neo_events.middleware import (
 from neo_events.ops.router import router as ops_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
+from neo_events.webclient.router import router as webclient_router
 
 API_DESCRIPTION = """\
 Every endpoint speaks JSON and, alternatively, **MessagePack**: send `Accept: application/msgpack`
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(live_router)
     app.include_router(stream_router)
+    app.include_router(webclient_router)  # the browser client at / (SPEC §12)
     document_msgpack(app)
 
     # Added innermost first. MessagePack is turned into JSON inside the body limit (which bounds

@@ -1,0 +1,169 @@
+// An event's history, in the manner of a wiki's page history: every version (and every
+// sharing change) with author, time and summary; any two versions side by side; rollback.
+
+import { allPages, api } from "./api.js";
+import { attempt, confirmAction, formatDateTime, h, id, showNotice } from "./ui.js";
+
+const FIELD_LABELS = {
+  title: "Title", description: "Description", start_time: "Starts", end_time: "Ends", timezone: "Time zone",
+  location: "Location", is_recurring: "Repeats", recurrence_pattern: "Rule", exdates: "Cancelled occurrences",
+  overrides: "Changed occurrences",
+};
+const CHANGE_LABELS = {
+  created: "created", updated: "edited", occurrence_updated: "occurrence edited", occurrence_cancelled: "occurrence cancelled",
+  rolled_back: "rolled back", deleted: "deleted", shared: "shared", permission_changed: "role changed", unshared: "unshared",
+};
+const TIME_LIKE = /(^|_)time$|^recurrence_id$/;
+
+/** A field's value as words: times in the browser's zone, lists one item per line. */
+function formatValue(fieldName, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (Array.isArray(value)) return value.length ? value.map((v) => formatValue(fieldName, v)).join("\n") : "none";
+  if (typeof value === "object") {
+    return Object.entries(value)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k.replaceAll("_", " ")}: ${formatValue(k, v)}`)
+      .join(", ");
+  }
+  if (TIME_LIKE.test(fieldName) || fieldName === "exdates") {
+    const t = new Date(value);
+    if (!Number.isNaN(t.getTime())) return formatDateTime(t);
+  }
+  return String(value);
+}
+
+/** The two sides of one changed field: removed text struck through, added text marked. */
+function sides(change) {
+  if (Array.isArray(change.diff)) {
+    const left = h("div", { class: "text" });
+    const right = h("div", { class: "text" });
+    for (const part of change.diff) {
+      if (part.op === "equal") {
+        left.append(part.text);
+        right.append(part.text);
+      } else if (part.op === "delete") {
+        left.append(h("del", {}, part.text));
+      } else if (part.op === "insert") {
+        right.append(h("ins", {}, part.text));
+      }
+    }
+    return [left, right];
+  }
+  const oldText = formatValue(change.field, change.old);
+  const newText = formatValue(change.field, change.new);
+  return [
+    h("div", { class: "text" }, change.old === null ? "—" : h("del", {}, oldText)),
+    h("div", { class: "text" }, change.new === null ? "—" : h("ins", {}, newText)),
+  ];
+}
+
+export function historyView(main, context, eventId) {
+  const heading = h("h1", { id: "history-title" }, "History");
+  const back = h("a", { href: "#/week", class: "back" }, "‹ Back to the week");
+  const table = h("table", { class: "history" });
+  const compare = h("button", { type: "submit", class: "primary" }, "Compare selected versions");
+  const form = h("form", { class: "compare", "aria-labelledby": "history-title" }, h("div", { class: "table-wrap" }, table), compare);
+  const diffArea = h("section", { class: "diff-area", "aria-live": "polite" });
+  main.append(back, heading, h("p", { class: "muted" }, "Pick two versions (From and To) and compare them. Sharing changes are listed in the same timeline."), form, diffArea);
+
+  let event = null;
+  let selected = { from: null, to: null };
+  const fromName = id("from");
+  const toName = id("to");
+
+  async function load() {
+    const result = await attempt(async () => {
+      const [current, entries] = await Promise.all([api("GET", `/events/${eventId}`), allPages(`/events/${eventId}/changelog`)]);
+      return { current, entries };
+    });
+    if (!result) return;
+    event = result.current;
+    heading.textContent = `History of “${event.title}”`;
+    render(result.entries.slice().reverse()); // newest first, as a wiki shows it
+  }
+
+  function render(entries) {
+    const versions = entries.filter((e) => e.version !== null).map((e) => e.version);
+    const latest = Math.max(...versions);
+    if (!versions.includes(selected.to)) selected.to = latest;
+    if (!versions.includes(selected.from)) selected.from = versions.find((v) => v < selected.to) ?? selected.to;
+    const canRollBack = event.my_role === "owner" || event.my_role === "editor";
+    const radio = (name, key, version, label) => {
+      const input = h("input", { type: "radio", name, value: version, checked: selected[key] === version, "aria-label": label });
+      input.addEventListener("change", () => {
+        selected[key] = version;
+      });
+      return input;
+    };
+    table.replaceChildren(
+      h("caption", { class: "sr-only" }, "Versions and sharing changes, newest first"),
+      h("thead", {}, h("tr", {}, ["From", "To", "Version", "When", "Who", "What", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, entries.map((e) => {
+        const isVersion = e.version !== null;
+        const who = e.changed_by ? e.changed_by.username : "—";
+        const label = CHANGE_LABELS[e.change_type] || e.change_type;
+        const actions = h("td", { class: "row-actions" });
+        if (isVersion && canRollBack && e.version !== latest && e.change_type !== "deleted") {
+          actions.append(h("button", { type: "button", onclick: () => rollBack(e.version) }, "Roll back", h("span", { class: "sr-only" }, ` to version ${e.version}`)));
+        }
+        return h("tr", { class: isVersion ? "version" : "sharing", dataset: { version: isVersion ? e.version : "" } },
+          h("td", {}, isVersion ? radio(fromName, "from", e.version, `Compare from version ${e.version}`) : null),
+          h("td", {}, isVersion ? radio(toName, "to", e.version, `Compare to version ${e.version}`) : null),
+          h("td", {}, isVersion ? `v${e.version}${e.version === latest ? " (current)" : ""}` : ""),
+          h("td", {}, h("time", { datetime: e.changed_at }, formatDateTime(e.changed_at))),
+          h("td", {}, who),
+          h("td", { class: "summary" }, h("span", { class: `tag ${e.change_type}` }, label), " ", e.summary || ""),
+          actions);
+      })),
+    );
+  }
+
+  async function showDiff() {
+    const { from, to } = selected;
+    if (from === to) {
+      diffArea.replaceChildren(h("p", {}, "Pick two different versions to compare."));
+      return;
+    }
+    const diff = await attempt(() => api("GET", `/events/${eventId}/diff/${from}/${to}`));
+    if (!diff) return;
+    const title = h("h2", { id: "diff-title" }, `Version ${from} → version ${to}`);
+    if (!diff.changes.length) {
+      diffArea.replaceChildren(title, h("p", {}, "These two versions have the same content."));
+      return;
+    }
+    diffArea.replaceChildren(
+      title,
+      h("div", { class: "table-wrap" }, h("table", { class: "diff", "aria-labelledby": "diff-title" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, `Version ${from}`), h("th", { scope: "col" }, `Version ${to}`))),
+        h("tbody", {}, diff.changes.map((c) => {
+          const [left, right] = sides(c);
+          return h("tr", { dataset: { field: c.field } }, h("th", { scope: "row" }, FIELD_LABELS[c.field] || c.field), h("td", { class: "old" }, left), h("td", { class: "new" }, right));
+        })))),
+    );
+  }
+
+  async function rollBack(version) {
+    const ok = await confirmAction(
+      `Roll back “${event.title}” to version ${version}? This adds a new version with the content of version ${version}; no history is lost.`,
+      `Roll back to version ${version}`,
+    );
+    if (!ok) return;
+    const result = await attempt(() => api("POST", `/events/${eventId}/rollback/${version}`));
+    if (result) {
+      showNotice(`Rolled back to version ${version}: this is now version ${result.version}.`, "info");
+      selected = { from: null, to: null };
+      await load();
+    }
+  }
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    showDiff();
+  });
+
+  load();
+  return context.subscribe((message) => {
+    if (message.event_id === eventId || message.type === "resync") load();
+  });
+}

@@ -1,0 +1,113 @@
+// The client's entry point: session start, the hash router and the live connection.
+// Views: #/signin, #/signup, #/week[/YYYY-MM-DD], #/events/{id}/history.
+
+import * as api from "./api.js";
+import { historyView } from "./history.js";
+import { signInView, signUpView } from "./signin.js";
+import { clearInfoNotice, clearNotice, showNotice } from "./ui.js";
+import { weekView } from "./week.js";
+import { Live } from "./ws.js";
+
+const main = document.getElementById("main");
+const liveStatus = document.getElementById("live-status");
+const listeners = new Set();
+let cleanup = null;
+
+const live = new Live({
+  onMessage: (message) => {
+    for (const fn of listeners) fn(message);
+  },
+  onState: (state) => {
+    liveStatus.textContent = state === "live" ? "● Live" : state === "reconnecting" ? "○ Reconnecting…" : "";
+    liveStatus.dataset.state = state;
+  },
+});
+
+/** What a view gets: where to draw, how to navigate, and live messages while it is shown. */
+const context = {
+  navigate: (hash) => {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  },
+  subscribe: (fn) => {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+  },
+  signedIn: () => startSession(),
+};
+
+function showAccount() {
+  const me = api.user();
+  document.getElementById("account").hidden = !me;
+  document.getElementById("whoami").textContent = me ? `Signed in as ${me.username}` : "";
+}
+
+function startSession() {
+  showAccount();
+  live.start();
+  const next = sessionStorage.getItem("neo-events.next");
+  sessionStorage.removeItem("neo-events.next");
+  context.navigate(next && next.startsWith("#/") && !next.startsWith("#/sign") ? next : "#/week");
+}
+
+api.onToken(() => live.renew());
+api.onSignedOut((reason) => {
+  live.stop();
+  showAccount();
+  if (reason) showNotice(reason);
+  context.navigate("#/signin");
+});
+
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await api.signOut();
+  clearNotice();
+});
+document.getElementById("notice-close").addEventListener("click", clearNotice);
+
+function route() {
+  if (cleanup) cleanup();
+  cleanup = null;
+  listeners.clear();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  clearInfoNotice();
+  main.replaceChildren();
+  const path = location.hash.replace(/^#/, "") || "/week";
+  const signedIn = api.user() !== null;
+  if (path === "/signup") {
+    cleanup = signUpView(main, context);
+  } else if (path === "/signin" || !signedIn) {
+    if (!signedIn && path !== "/signin") sessionStorage.setItem("neo-events.next", `#${path}`);
+    cleanup = signInView(main, context);
+  } else {
+    const history = path.match(/^\/events\/(\d+)\/history$/);
+    const week = path.match(/^\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/);
+    if (history) cleanup = historyView(main, context, Number(history[1]));
+    else if (week) cleanup = weekView(main, context, week[1]);
+    else context.navigate("#/week");
+  }
+  // After navigating, focus goes to the new page's heading (as a screen reader expects),
+  // unless the view focused a control of its own (the sign-in form focuses its first field).
+  const heading = main.querySelector("h1");
+  if (heading && moved && !main.contains(document.activeElement)) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+}
+
+let moved = false;
+window.addEventListener("hashchange", () => {
+  moved = true;
+  route();
+});
+
+(async () => {
+  let resumed = false;
+  try {
+    resumed = await api.resume();
+  } catch {
+    resumed = false;
+  }
+  showAccount();
+  if (resumed) live.start();
+  route();
+})();

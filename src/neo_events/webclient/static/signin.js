@@ -1,0 +1,65 @@
+// Sign-in and sign-up pages.
+
+import * as api from "./api.js";
+import { attempt, clearNotice, errorBox, field, h } from "./ui.js";
+
+function page(main, title, form, footer) {
+  main.append(h("section", { class: "auth card", "aria-labelledby": "auth-title" }, h("h1", { id: "auth-title" }, title), form, footer));
+  form.querySelector("input").focus();
+  return null;
+}
+
+export function signInView(main, context) {
+  const username = h("input", { name: "username", autocomplete: "username", required: true });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const error = errorBox();
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const form = h("form", { novalidate: false }, field("Username or email", username), field("Password", password), error, submit);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    submit.disabled = true;
+    const ok = await attempt(async () => {
+      await api.signIn(username.value.trim(), password.value);
+      return true;
+    }, error);
+    submit.disabled = false;
+    if (ok) {
+      clearNotice();
+      context.signedIn();
+    }
+  });
+  return page(main, "Sign in", form, h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")));
+}
+
+export function signUpView(main, context) {
+  const username = h("input", { name: "username", autocomplete: "username", required: true });
+  const email = h("input", { name: "email", type: "email", autocomplete: "email", required: true });
+  const password = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 });
+  const error = errorBox();
+  const submit = h("button", { type: "submit", class: "primary" }, "Create account");
+  const form = h(
+    "form",
+    {},
+    field("Username", username),
+    field("Email", email),
+    field("Password", password, "At least 8 characters."),
+    error,
+    submit,
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    submit.disabled = true;
+    const ok = await attempt(async () => {
+      await api.signUp(username.value.trim(), email.value.trim(), password.value);
+      return true;
+    }, error);
+    submit.disabled = false;
+    if (ok) {
+      clearNotice();
+      context.signedIn();
+    }
+  });
+  return page(main, "Create an account", form, h("p", {}, "Already have one? ", h("a", { href: "#/signin" }, "Sign in")));
+}

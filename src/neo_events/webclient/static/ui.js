@@ -1,0 +1,158 @@
+// DOM helpers. All text from the API goes in through textContent (h() children, never
+// innerHTML), so nothing an event title contains can become markup.
+
+/** h("button", {type: "button", onclick: f}, "Save") — attributes, handlers, text or nodes. */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      node.addEventListener(key.slice(2), value);
+    } else if (key === "class") {
+      node.className = value;
+    } else if (key === "dataset") {
+      Object.assign(node.dataset, value);
+    } else if (value === true) {
+      node.setAttribute(key, "");
+    } else {
+      node.setAttribute(key, String(value));
+    }
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+let uid = 0;
+/** A unique id for label/aria wiring. */
+export function id(prefix = "f") {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled form control: field("Title", h("input", {...})). */
+export function field(label, control, hint) {
+  control.id ||= id();
+  const hintNode = hint ? h("small", { id: `${control.id}-hint`, class: "hint" }, hint) : null;
+  if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintNode);
+}
+
+const notice = () => document.getElementById("notice");
+
+/** Show a message in the page's alert region (errors) or as a polite status. */
+let noticeTimer = null;
+export function showNotice(message, kind = "error") {
+  const box = notice();
+  clearTimeout(noticeTimer);
+  // Confirmations fade after a while; errors stay until dismissed or replaced.
+  if (kind !== "error") noticeTimer = setTimeout(clearNotice, 6000);
+  document.getElementById("notice-text").textContent = message;
+  box.className = `notice ${kind}`;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  box.hidden = false;
+}
+
+export function clearNotice() {
+  clearTimeout(noticeTimer);
+  notice().hidden = true;
+}
+
+/** Drop a confirmation when leaving the page it was about; keep errors. */
+export function clearInfoNotice() {
+  if (!notice().classList.contains("error")) clearNotice();
+}
+
+/** Run an async action; an error becomes a readable message (in `where` or the notice). */
+export async function attempt(action, where) {
+  try {
+    return await action();
+  } catch (error) {
+    const message = error?.name === "ApiError" ? error.message : "Something went wrong. Please try again.";
+    if (error?.name !== "ApiError") console.error(error);
+    if (where) {
+      where.textContent = message;
+      where.hidden = false;
+    } else {
+      showNotice(message);
+    }
+    return undefined;
+  }
+}
+
+/** An inline error paragraph for a form (role=alert so it is announced). */
+export function errorBox() {
+  return h("p", { class: "form-error", role: "alert", hidden: true });
+}
+
+/** A modal <dialog>: returns it open; removed from the page when closed. Focus returns. */
+export function modal(title, ...content) {
+  const opener = document.activeElement;
+  const heading = h("h2", { id: id("dlg") }, title);
+  const close = h("button", { type: "button", class: "icon close", "aria-label": "Close" }, "×");
+  const dialog = h("dialog", { "aria-labelledby": heading.id }, h("div", { class: "dialog-head" }, heading, close), ...content);
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (opener && document.contains(opener)) opener.focus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
+/** Ask before doing something; resolves true when confirmed. */
+export function confirmAction(question, confirmLabel) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const yes = h("button", { type: "button", class: "primary danger" }, confirmLabel);
+    const no = h("button", { type: "button" }, "Cancel");
+    const dialog = modal("Please confirm", h("p", {}, question), h("div", { class: "actions" }, no, yes));
+    dialog.setAttribute("role", "alertdialog");
+    yes.addEventListener("click", () => {
+      answer = true;
+      dialog.close();
+    });
+    no.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => resolve(answer));
+    no.focus();
+  });
+}
+
+// Times: shown in the browser's zone.
+export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+const longFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+
+export const formatTime = (d) => timeFmt.format(new Date(d));
+export const formatDay = (d) => dayFmt.format(new Date(d));
+export const formatDateTime = (d) => longFmt.format(new Date(d));
+
+/** "2026-10-22T09:00" for a datetime-local input, in the browser's zone. */
+export function toLocalInput(d) {
+  const t = new Date(d);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}`;
+}
+
+/** A datetime-local value (browser zone) as an RFC 3339 instant. */
+export function fromLocalInput(value) {
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) return null;
+  return t.toISOString();
+}
+
+/** "2026-10-19" of a local date. */
+export function isoDate(d) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
