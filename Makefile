@@ -15,7 +15,7 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test lint fmt migrate bench fuzz clean
+.PHONY: help install run test lint fmt migrate bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -54,8 +54,11 @@ fmt: install ## format and auto-fix
 fuzz: install ## a longer schemathesis run (FUZZ_EXAMPLES per operation, default 200)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} $(BIN)/pytest -q tests/test_fuzz.py
 
-bench: install ## benchmarks (figures go to BENCHMARKS.md)
-	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL-$${TEST_DATABASE_URL-}} $(BIN)/python -m bench
+bench: install ## load benchmarks: datasets, wrk runs, report (BENCH_SIZES="10k 100k 1m"; see BENCHMARKS.md)
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL-$${TEST_DATABASE_URL-}} $(BIN)/python -m bench all
+
+soak: install ## 10 minutes of mixed load on 2 workers (BENCH_SIZE, default 100k; not in CI)
+	$(BIN)/python -m bench soak --size $${BENCH_SIZE:-100k}
 
 clean: ## remove the virtualenvs (keeps ./data)
 	rm -rf $(VENV) $(TOOLS)

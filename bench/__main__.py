@@ -1,19 +1,148 @@
-"""`make bench`: each benchmark prints a Markdown table for BENCHMARKS.md."""
+"""`python -m bench [command]`: every benchmark of the service (see BENCHMARKS.md).
+
+Commands:
+  micro                 the in-process micro-benchmarks (expander, window listing, 1,000 WebSockets)
+  dataset --size S      generate (or keep, unless --fresh) the 10k/100k/1m dataset
+  load --size S         the load driver (wrk) against a dataset: scenarios, ceilings, RSS
+  soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
+  profile --scenario X  cProfile one scenario in-process (where its time goes)
+  report                the tables and the plot from bench/results/*.json
+  all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import sys
+from pathlib import Path
 
-from bench import expander, notify_latency, window_listing
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+SQLITE_DIR = Path("/tmp/bench")
 
 
-def main() -> None:
+def _url(backend: str, size: str, pg_base: str) -> str:
+    from bench import dataset
+
+    if backend == "sqlite":
+        return dataset.sqlite_url(size, SQLITE_DIR)
+    return dataset.pg_url(size, pg_base)
+
+
+def micro() -> None:
+    from bench import expander, notify_latency, window_listing
+
     print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}\n")
     for module in (expander, window_listing, notify_latency):
         print(f"## {module.__name__}\n")
         print("\n".join(module.run()))
         print()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("micro", help="expander, window listing, WebSocket fan-out")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--size", choices=("10k", "100k", "1m"), default="100k")
+    common.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
+    common.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG_URL", DEFAULT_PG),
+        help="PostgreSQL server URL; the dataset lives in database bench_<size>",
+    )
+    ds = sub.add_parser("dataset", parents=[common], help="generate a dataset")
+    ds.add_argument("--fresh", action="store_true", help="regenerate even if present")
+    load = sub.add_parser("load", parents=[common], help="load-test one dataset")
+    load.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    load.add_argument("--workers", type=int, default=2)
+    load.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    load.add_argument("--connections", type=int, default=32)
+    load.add_argument("--only", nargs="*", help="scenario names (default: all)")
+    load.add_argument("--redis", default=None, help="REDIS_URL for the server (default: none)")
+    load.add_argument("--label", default="", help="suffix of the result file name")
+    load.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="extra server setting"
+    )
+    soak = sub.add_parser("soak", parents=[common], help="10 minutes of mixed load")
+    soak.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    soak.add_argument("--minutes", type=float, default=10.0)
+    soak.add_argument("--connections", type=int, default=16)
+    prof = sub.add_parser("profile", parents=[common], help="cProfile one scenario in-process")
+    prof.add_argument("--scenario", default="get_event")
+    prof.add_argument("-n", type=int, default=300)
+    prof.add_argument("--top", type=int, default=40)
+    sub.add_parser("report", help="tables and plot from bench/results")
+    sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
+    args = parser.parse_args(argv)
+
+    if args.command in (None, "micro"):
+        micro()
+        return
+    if args.command == "report":
+        from bench import report
+
+        report.main()
+        return
+    from bench import dataset
+    from bench import load as load_mod
+
+    if args.command == "dataset":
+        print(
+            dataset.generate(
+                _url(args.backend, args.size, args.pg), args.size, reuse=not args.fresh
+            )
+        )
+    elif args.command == "load":
+        url = _url(args.backend, args.size, args.pg)
+        print(dataset.generate(url, args.size), file=sys.stderr)
+        record = load_mod.run(
+            database_url=url,
+            size=args.size,
+            server=args.server,
+            workers=args.workers,
+            duration=args.duration,
+            concurrency=args.connections,
+            only=args.only,
+            redis_url=args.redis,
+            label=args.label,
+            extra_env=dict(item.split("=", 1) for item in args.env),
+        )
+        print(f"results: bench/results/{record['name']}.json")
+    elif args.command == "profile":
+        from bench import profile
+
+        url = _url(args.backend, args.size, args.pg)
+        print(profile.run(url, args.size, args.scenario, args.n, args.top))
+    elif args.command == "soak":
+        from bench import soak as soak_mod
+
+        url = _url(args.backend, args.size, args.pg)
+        print(dataset.generate(url, args.size), file=sys.stderr)
+        soak_mod.run(
+            database_url=url,
+            size=args.size,
+            server=args.server,
+            minutes=args.minutes,
+            connections=args.connections,
+        )
+    elif args.command == "all":
+        from bench import report
+
+        sizes = os.environ.get("BENCH_SIZES", "10k 100k").split()
+        servers = os.environ.get("BENCH_SERVERS", "uvicorn").split()
+        for size in sizes:
+            url = _url("postgresql", size, args.pg)
+            print(dataset.generate(url, size), file=sys.stderr)
+            for server in servers:
+                print(f"# load: postgresql {size} {server}", file=sys.stderr)
+                load_mod.run(database_url=url, size=size, server=server)
+        report.main()
 
 
 if __name__ == "__main__":

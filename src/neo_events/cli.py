@@ -32,13 +32,36 @@ def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings.database_url), "head")
 
 
-def serve(settings: Settings, *, host: str, port: int, workers: int, reload: bool) -> None:
-    import uvicorn
-
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    reload: bool,
+    server: str = "uvicorn",
+) -> None:
     from neo_events.logs import configure_logging
 
     settings.resolved_secret_key()  # fail before binding the port, with the reason
     configure_logging(json_logs=settings.log_json)
+    if server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            "neo_events.asgi:app",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            reload=reload,
+            log_access=False,
+            log_dictconfig={"version": 1, "disable_existing_loggers": False},
+        ).serve()
+        return
+    import uvicorn
+
     uvicorn.run(
         "neo_events.asgi:app",
         host=host,
@@ -80,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     serve_p.add_argument("--port", type=int, default=8000)
     serve_p.add_argument("--workers", type=int, default=1)
     serve_p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    serve_p.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="the ASGI server (BENCHMARKS.md compares them)",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     admin_p = sub.add_parser("create-admin", help="create (or promote) an administrator")
     admin_p.add_argument("--username", required=True)
@@ -98,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         if args.command == "serve":
             serve(
-                settings, host=args.host, port=args.port, workers=args.workers, reload=args.reload
+                settings,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                reload=args.reload,
+                server=args.server,
             )
         elif args.command == "migrate":
             migrate(settings)

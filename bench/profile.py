@@ -1,0 +1,129 @@
+"""Where a scenario's time goes: its requests through the app in-process, under cProfile.
+
+`python -m bench profile --size 100k --scenario get_event -n 300` builds the same requests as
+the load driver, sends them one at a time through httpx's ASGI transport (no server, no
+network) and prints the functions with the most cumulative and own time. With pyinstrument
+importable (not a dependency: `.tools/bin/uv run --frozen --with pyinstrument python -m bench
+profile ...`) it prints pyinstrument's call tree instead, which attributes time across
+`await`s correctly (cProfile counts every coroutine resumption as a call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from bench import load
+from bench.app import create_bench_app
+from neo_events.main import create_app
+
+
+async def _profile(database_url: str, size: str, scenario: str, n: int, top: int) -> str:
+    prep = load.Prepared(database_url, size, seed=31)
+    await prep.load()
+    scenarios = await load.build_scenarios(prep, 1)
+    if scenario.startswith("sync_delta"):
+        pairs = await prep.sync_tokens()
+        await prep.mint([u for u, _ in pairs])
+        reqs = [load._req("GET", f"{load.API}/sync?token={t}", prep.token(u)) for u, t in pairs]
+    else:
+        reqs = scenarios[scenario].requests
+    if scenario.startswith("ceiling"):
+        for key, value in load.server_env(database_url, 1, None).items():
+            os.environ[key] = value
+        outer = create_bench_app()
+        app = outer.app  # type: ignore[attr-defined]
+    else:
+        app = outer = create_app(prep.settings)
+    profiler = cProfile.Profile()
+    try:
+        from pyinstrument import Profiler  # type: ignore[import-not-found,unused-ignore]
+
+        tree: Any = Profiler(interval=0.0005, async_mode="enabled")
+    except ImportError:
+        tree = None
+    counts: Counter[str] = Counter()
+    counting = False
+
+    async with app.router.lifespan_context(app):
+        engine = app.state.engine.sync_engine
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _statement(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if counting:
+                counts[" ".join(statement.split()[:4])[:60]] += 1
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            if counting:
+                counts["BEGIN (implicit)"] += 1
+
+        @event.listens_for(engine, "commit")
+        def _commit(conn: Any) -> None:
+            if counting:
+                counts["COMMIT"] += 1
+
+        @event.listens_for(engine.pool, "checkout")
+        def _checkout(*args: Any) -> None:
+            if counting:
+                counts["pool checkout (pinged only after 10 s idle)"] += 1
+
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+            async def send(r: dict[str, Any]) -> int:
+                headers = {"Authorization": f"Bearer {r['t']}"} if "t" in r else {}
+                body = json.loads(r["b"]) if "b" in r else None
+                response = await client.request(r["m"], r["p"], headers=headers, json=body)
+                return response.status_code
+
+            for r in reqs[:20]:  # warm-up, not profiled
+                await send(r)
+            times = []
+            statuses: dict[int, int] = {}
+            counting = True
+            if tree is not None:
+                tree.start()
+            for i in range(n):
+                r = reqs[(20 + i) % len(reqs)]
+                began = time.perf_counter()
+                if tree is None:
+                    profiler.enable()
+                status = await send(r)
+                if tree is None:
+                    profiler.disable()
+                times.append(time.perf_counter() - began)
+                statuses[status] = statuses.get(status, 0) + 1
+            if tree is not None:
+                tree.stop()
+            counting = False
+    out = io.StringIO()
+    times.sort()
+    out.write(
+        f"{scenario} on {size}: {n} requests in-process, statuses {statuses}, "
+        f"p50 {times[len(times) // 2] * 1000:.2f} ms (profiled, so slower than served)\n"
+        "database work per request:\n"
+    )
+    for statement, count in counts.most_common():
+        out.write(f"  {count / n:6.2f}  {statement}\n")
+    if tree is not None:
+        out.write(tree.output_text(unicode=True, color=False, show_all=False))
+        return out.getvalue()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def run(database_url: str, size: str, scenario: str, n: int = 300, top: int = 40) -> str:
+    return asyncio.run(_profile(database_url, size, scenario, n, top))
