@@ -122,6 +122,8 @@ async def _profile(database_url: str, size: str, scenario: str, n: int, top: int
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
+    if os.environ.get("BENCH_PROFILE_CALLERS"):  # e.g. find_spec: who calls it
+        stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])
     return out.getvalue()
 
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from neo_events import __version__, db
 from neo_events.audit.router import router as audit_router
-from neo_events.auth.passwords import PasswordHasher
+from neo_events.auth.passwords import PasswordHasher, return_hash_memory_to_the_os
 from neo_events.auth.router import router as auth_router
 from neo_events.auth.service import Authenticator
 from neo_events.auth.tokens import TokenCodec
@@ -110,9 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the worker: keep it out of the collector's full passes, which otherwise walk it all
         # and were most of the listing's p95 (BENCHMARKS.md).
         gc.freeze()
+        return_hash_memory_to_the_os()
         try:
             yield
         finally:
+            app.state.authenticator.hasher.close()
             await hub.stop()
             await broker.close()
             if limiter is not None:
