@@ -33,7 +33,7 @@ from tests.faults.invariants import (
     wait_for_sqlite_writer,
     wait_until_backends_gone,
 )
-from tests.helpers import PASSWORD, event_body
+from tests.helpers import PASSWORD, event_body, register
 from tests.live import LiveServer, live_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -60,15 +60,6 @@ async def _sign_in(client: httpx.AsyncClient) -> dict[str, str]:
         "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
     )
     assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def _register(client: httpx.AsyncClient) -> dict[str, str]:
-    response = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "alice", "email": "alice@example.com", "password": PASSWORD},
-    )
-    assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
@@ -123,7 +114,7 @@ async def test_kill9_mid_batch_leaves_all_or_nothing(database_url: str, tmp_path
     try:
         with live_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as server:
             async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
-                headers = await _register(client)
+                headers = (await register(client, "alice")).headers
                 started = time.monotonic()
                 first = await client.post("/api/v1/events/batch", json=_batch("a"), headers=headers)
                 assert first.status_code == 201, first.text
@@ -167,7 +158,7 @@ async def test_kill9_mid_rollback_leaves_all_or_nothing(database_url: str, tmp_p
     try:
         with live_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as server:
             async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
-                headers = await _register(client)
+                headers = (await register(client, "alice")).headers
                 event = (
                     await client.post("/api/v1/events", json=event_body(), headers=headers)
                 ).json()

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from neo_events import db
 from tests.conftest import http_client, make_settings, serving, truncate_all
-from tests.helpers import PASSWORD, event_body
+from tests.helpers import event_body, register
 from tests.live import live_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
@@ -72,11 +72,7 @@ async def test_terminated_connections_are_503_then_recover(
         # health ping, which a loaded 2-core machine can make a restart loop
         with live_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as server:
             async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
-                reg = await client.post(
-                    "/api/v1/auth/register",
-                    json={"username": "alice", "email": "a@example.com", "password": PASSWORD},
-                )
-                headers = {"Authorization": f"Bearer {reg.json()['access_token']}"}
+                headers = (await register(client, "alice")).headers
                 event = (
                     await client.post("/api/v1/events", json=event_body(), headers=headers)
                 ).json()
@@ -141,12 +137,7 @@ async def test_idle_connections_the_database_dropped_are_replaced_unnoticed(
     app_name = f"neo-idle-{uuid.uuid4().hex[:8]}"
     settings = make_settings(database_url, data_dir, db_application_name=app_name)
     async with serving(settings) as app, http_client(app) as client:
-        reg = await client.post(
-            "/api/v1/auth/register",
-            json={"username": "idle", "email": "idle@example.com", "password": PASSWORD},
-        )
-        assert reg.status_code == 201, reg.text
-        headers = {"Authorization": f"Bearer {reg.json()['access_token']}"}
+        headers = (await register(client, "idle")).headers
         for _ in range(3):
             assert await _terminate(database_url, app_name) > 0  # the pool's connections
             await asyncio.sleep(0.3)
