@@ -331,3 +331,34 @@ def test_readable_at_360_px_and_a_strict_policy(browser: Browser, server: str) -
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_session_is_refreshed_before_the_access_token_expires(
+    browser: Browser, server: str
+) -> None:
+    """The client trades its refresh token a minute before the access token (15 minutes)
+    runs out, on its own timer: the page's clock is fast-forwarded, not waited for. The new
+    pair is adopted (the stored refresh token rotates) and the next API call uses it."""
+    context = new_context(browser)
+    page = context.new_page()
+    page.clock.install()
+    try:
+        sign_up(page, server, "rita")
+        before = page.evaluate("sessionStorage.getItem('neo-events.refresh')")
+        refreshes: list[str] = []
+        page.on("request", lambda r: refreshes.append(r.url) if "/auth/refresh" in r.url else None)
+        page.clock.fast_forward("13:50")
+        page.wait_for_timeout(300)
+        assert refreshes == [], "refreshed long before the access token runs out"
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as refreshed:
+            page.clock.fast_forward("00:15")  # 14:05: a minute before expiry has passed
+        assert refreshed.value.status == 200
+        after = page.evaluate("sessionStorage.getItem('neo-events.refresh')")
+        assert after and after != before
+        new_access = refreshed.value.json()["access_token"]
+        with page.expect_request(re.compile(r"/api/v1/events\?")) as listing:
+            page.get_by_role("button", name=re.compile("Next")).click()
+        assert listing.value.headers["authorization"] == f"Bearer {new_access}"
+        expect(page.get_by_text("Signed in as rita")).to_be_visible()
+    finally:
+        context.close()
