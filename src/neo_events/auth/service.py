@@ -143,16 +143,25 @@ async def login(
     """Sign in by username or email; unknown users and wrong passwords cost the same time."""
     key = _key(identifier)
     column = User.email_key if "@" in key else User.username_key
-    user = (await session.execute(select(User).where(column == key))).scalar_one_or_none()
-    ok = await auth.hasher.verify(user.password_hash if user else None, password)
-    if user is None or not ok:
+    found = (
+        await session.execute(select(User.id, User.password_hash).where(column == key))
+    ).one_or_none()
+    user_id, verified_hash = (found.id, found.password_hash) if found else (None, None)
+    # Hash outside any transaction: a login is a write, and on SQLite a write transaction holds
+    # the one write lock from its first statement (BEGIN IMMEDIATE), which the hash would then
+    # hold too, queueing every login and writer behind it (BENCHMARKS.md, SQLite).
+    await session.rollback()
+    ok = await auth.hasher.verify(verified_hash, password)
+    user = await session.get(User, user_id) if user_id is not None else None
+    # A password changed while this one was being checked is not the one that was checked.
+    if user is None or not ok or user.password_hash != verified_hash:
         record(
             session,
             action="login",
             origin=origin,
             actor_id=None,
-            target_type="user" if user else None,
-            target_id=user.id if user else None,
+            target_type="user" if user_id is not None else None,
+            target_id=user_id,
             outcome="failure",
             details={"identifier": identifier[:64]},
         )
