@@ -9,18 +9,14 @@ function page(main, title, form, footer) {
   return null;
 }
 
-export function signInView(main, context) {
-  const username = h("input", { name: "username", autocomplete: "username", required: true });
-  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
-  const error = errorBox();
-  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const form = h("form", { novalidate: false }, field("Username or email", username), field("Password", password), error, submit);
+/** Submitting `form` calls `send` once at a time; its error shows in `error`, success signs in. */
+function onSubmit(form, submit, error, context, send) {
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.hidden = true;
     submit.disabled = true;
     const ok = await attempt(async () => {
-      await api.signIn(username.value.trim(), password.value);
+      await send();
       return true;
     }, error);
     submit.disabled = false;
@@ -29,6 +25,15 @@ export function signInView(main, context) {
       context.signedIn();
     }
   });
+}
+
+export function signInView(main, context) {
+  const username = h("input", { name: "username", autocomplete: "username", required: true });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const error = errorBox();
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const form = h("form", { novalidate: false }, field("Username or email", username), field("Password", password), error, submit);
+  onSubmit(form, submit, error, context, () => api.signIn(username.value.trim(), password.value));
   return page(main, "Sign in", form, h("p", {}, "New here? ", h("a", { href: "#/signup" }, "Create an account")));
 }
 
@@ -47,19 +52,8 @@ export function signUpView(main, context) {
     error,
     submit,
   );
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    error.hidden = true;
-    submit.disabled = true;
-    const ok = await attempt(async () => {
-      await api.signUp(username.value.trim(), email.value.trim(), password.value);
-      return true;
-    }, error);
-    submit.disabled = false;
-    if (ok) {
-      clearNotice();
-      context.signedIn();
-    }
-  });
+  onSubmit(form, submit, error, context, () =>
+    api.signUp(username.value.trim(), email.value.trim(), password.value),
+  );
   return page(main, "Create an account", form, h("p", {}, "Already have one? ", h("a", { href: "#/signin" }, "Sign in")));
 }
