@@ -38,13 +38,5 @@ class LruCache(Generic[V]):
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
-        """The cached value for `key`, computing (and keeping) it on a miss."""
-        value = self.get(key)
-        if value is None:
-            value = compute()
-            self.put(key, value)
-        return value
-
     def __len__(self) -> int:
         return len(self._entries)
