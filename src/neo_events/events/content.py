@@ -18,6 +18,13 @@ from neo_events.history.diff import CONTENT_FIELDS
 from neo_events.models import Event
 
 Content = dict[str, Any]
+
+
+class UnsupportedRecurrence(ValidationFailed):
+    code = "unsupported_recurrence"
+    title = "This recurrence rule is not supported"
+
+
 Loc = Sequence[str | int]
 REQUIRED = ("title", "start_time", "end_time", "timezone", "is_recurring", "exdates", "overrides")
 OVERRIDE_FIELDS = ("start_time", "end_time", "title", "description", "location")
@@ -136,6 +143,8 @@ def build_content(
             content["recurrence_pattern"] = recurrence.normalize_rule(
                 content["recurrence_pattern"], start=start, timezone=content["timezone"]
             )
+        except recurrence.UnsupportedRecurrence as exc:
+            raise UnsupportedRecurrence.field([*prefix, "recurrence_pattern"], str(exc)) from None
         except recurrence.RecurrenceError as exc:
             raise fail(["recurrence_pattern"], str(exc)) from None
     else:
@@ -146,36 +155,48 @@ def build_content(
                 raise fail([name], "only a recurring event has occurrences to change")
         return content
 
-    moved = current is not None and any(
-        name in changes for name in ("start_time", "timezone", "recurrence_pattern")
-    )
+    # Exceptions of a series that did not move were checked when they were written: only new
+    # ones are checked, so an edit costs what it changes, not what the series holds.
+    moved = current is None or any(content[name] != current[name] for name in _SHAPE)
+    known = _known_ids(current) if not moved else set()
     content["exdates"] = _check_exdates(
-        content, strict="exdates" in changes or not moved, fail=fail
+        content, strict="exdates" in changes or not moved, known=known, fail=fail
     )
     content["overrides"] = _check_overrides(
-        content, strict="overrides" in changes or not moved, fail=fail
+        content, strict="overrides" in changes or not moved, known=known, fail=fail
     )
     return content
 
 
-def _check_exdates(content: Content, *, strict: bool, fail: Any) -> list[str]:
+_SHAPE = ("start_time", "timezone", "is_recurring", "recurrence_pattern")  # what occurrences exist
+
+
+def _known_ids(current: Content | None) -> set[str]:
+    if current is None:
+        return set()
+    return {*current["exdates"], *(o["recurrence_id"] for o in current["overrides"])}
+
+
+def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
     series = series_of({**content, "exdates": [], "overrides": []})
     kept = []
     for index, value in enumerate(content["exdates"]):
-        if recurrence.occurrence_at(series, parse_iso(value)):
+        if value in known or recurrence.occurrence_at(series, parse_iso(value)):
             kept.append(value)
         elif strict:
             raise fail(["exdates", index], "is not the start of an occurrence of this series")
     return kept
 
 
-def _check_overrides(content: Content, *, strict: bool, fail: Any) -> list[dict[str, Any]]:
+def _check_overrides(
+    content: Content, *, strict: bool, known: set[str], fail: Any
+) -> list[dict[str, Any]]:
     series = series_of({**content, "exdates": [], "overrides": []})
     duration = series.end - series.start
     kept: dict[str, dict[str, Any]] = {}
     for index, override in enumerate(content["overrides"]):
         rid = parse_iso(override["recurrence_id"])
-        if not recurrence.occurrence_at(series, rid):
+        if override["recurrence_id"] not in known and not recurrence.occurrence_at(series, rid):
             if strict:
                 raise fail(
                     ["overrides", index, "recurrence_id"],

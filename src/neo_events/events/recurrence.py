@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import MAXYEAR, date, datetime, time, timedelta
@@ -17,6 +18,7 @@ from neo_events.events.rrule import (
     LOWEST,
     RecurrenceError,
     Rule,
+    UnsupportedRecurrence,
     clamp,
     format_utc,
     localize,
@@ -32,6 +34,7 @@ __all__ = [
     "Override",
     "RecurrenceError",
     "Series",
+    "UnsupportedRecurrence",
     "expand",
     "following_rule",
     "normalize_rule",
@@ -85,6 +88,11 @@ class _Plan:
     dt0: datetime  # naive wall-clock DTSTART handed to dateutil
     explicit: Mapping[str, Any]  # kwargs plus the defaults dateutil would derive from dt0
     bound: datetime | None  # naive wall time after which no occurrence is generated
+    # A rule with several times of day and no BYSETPOS generates (matching days) × (times):
+    # the days come from dateutil with one time of day, the times are crossed in here, so
+    # reaching a window skips whole days instead of every time on them (1,440 a day at most).
+    times: tuple[time, ...] | None
+    day_kwargs: Mapping[str, Any] | None
 
 
 def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
@@ -105,22 +113,22 @@ def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
 
 
 def _period_start(plan: _Plan, lo: datetime) -> datetime:
-    """Start of dt0's period, moved on by whole intervals while staying a period before lo."""
+    """Start of dt0's period, moved on by whole intervals to the last one starting by lo."""
     rule, first = plan.rule, plan.dt0.date()
     step = rule.interval
     if rule.freq == du.DAILY:
-        periods = max(0, (lo.date() - first).days // step - 1)
+        periods = max(0, (lo.date() - first).days // step)
         first += timedelta(days=step * periods)
     elif rule.freq == du.WEEKLY:
         first -= timedelta(days=(first.weekday() - rule.wkst) % 7)
-        periods = max(0, (lo.date() - first).days // (7 * step) - 1)
+        periods = max(0, (lo.date() - first).days // (7 * step))
         first += timedelta(weeks=step * periods)
     elif rule.freq == du.MONTHLY:
-        periods = max(0, ((lo.year - first.year) * 12 + lo.month - first.month) // step - 1)
+        periods = max(0, ((lo.year - first.year) * 12 + lo.month - first.month) // step)
         year, month = divmod(first.year * 12 + first.month - 1 + step * periods, 12)
         first = date(year, month + 1, 1)
     else:
-        periods = max(0, (lo.year - first.year) // step - 1)
+        periods = max(0, (lo.year - first.year) // step)
         first = date(first.year + step * periods, 1, 1)
     return datetime.combine(first, time())
 
@@ -129,12 +137,43 @@ def _rrule(dtstart: datetime, kwargs: Mapping[str, Any]) -> Iterator[datetime]:
     return iter(du.rrule(dtstart=dtstart, **kwargs))
 
 
+def _values(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] | None:
+    """The times of day of a rule that generates days × times (see _Plan.times), else None."""
+    if rule.freq > du.DAILY or "bysetpos" in explicit:
+        return None
+    times = sorted(
+        time(h, m, s)
+        for h in _values(explicit["byhour"])
+        for m in _values(explicit["byminute"])
+        for s in _values(explicit["bysecond"])
+    )
+    return tuple(times) if len(times) > 1 else None
+
+
+def _by_day(plan: _Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
+    assert plan.times is not None and plan.day_kwargs is not None
+    first, times = lo.date(), plan.times
+    for day in _rrule(shifted, plan.day_kwargs):
+        if day.date() < first:
+            continue  # earlier days hold only times before lo
+        # on lo's own day, start at lo's time of day
+        skip = bisect_left(times, lo.time()) if day.date() == first else 0
+        for moment in times[skip:]:
+            yield datetime.combine(day.date(), moment)
+
+
 def _pattern(plan: _Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
     """Naive wall times the rule generates (callers drop those up to dt0), complete from lo on."""
     shifted = _period_start(plan, lo if skip else plan.dt0)
     # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
     # the whole week, which is also what a series split off at a later occurrence sees.
     partial_week = plan.rule.freq == du.WEEKLY and "bysetpos" in plan.rule.kwargs
+    if plan.times is not None:
+        return _by_day(plan, shifted, lo if skip else plan.dt0)
     if shifted > plan.dt0 or partial_week:
         # Whole periods are skipped, so with the BY* values that dateutil would derive from
         # dt0 given explicitly the generated set is unchanged.
@@ -181,7 +220,10 @@ def _plan(rule: str, start: datetime, timezone: str) -> _Plan:
     bound = None
     if parsed.until is not None:
         bound = wall_time(parsed.until, zone) + DAY  # dateutil's order is by wall time
-    plan = _Plan(parsed, zone, start, dt0, _explicit(parsed, dt0), bound)
+    explicit = _explicit(parsed, dt0)
+    times = _times_of_day(parsed, explicit)
+    day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
+    plan = _Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs)
     if parsed.count is not None:
         plan = replace(plan, bound=_count_bound(plan, parsed.count))
     return plan
@@ -217,9 +259,15 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
     if parsed.until is not None and parsed.until < first:
         raise RecurrenceError(f"UNTIL {format_utc(parsed.until)} is before the event start")
     dt0 = first.astimezone(zone).replace(tzinfo=None)
+    kwargs = dict(parsed.kwargs)
+    if _times_of_day(parsed, _explicit(parsed, dt0)) is not None:
+        # Whether days × times starts within the years depends only on the days: look for
+        # one day from dt0's midnight, not at every time of every earlier day of its period.
+        kwargs |= {"byhour": 0, "byminute": 0, "bysecond": 0}
+        dt0 = dt0.replace(hour=0, minute=0, second=0)
     # A yearly rule with the same day filters matches a superset and scans fastest; BYSETPOS
     # past the most a period can hold never selects anything.
-    loose = {k: v for k, v in parsed.kwargs.items() if k not in ("interval", "bysetpos")}
+    loose = {k: v for k, v in kwargs.items() if k not in ("interval", "bysetpos")}
     days = [d.weekday for d in loose.get("byweekday", du.weekdays)]
     loose |= {"freq": du.YEARLY, "byweekday": days}
     per_period = _MOST_DAYS[parsed.freq]
@@ -231,7 +279,7 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
     if (
         (setpos and all(abs(p) > per_period for p in setpos))
         or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
-        or not _occurs_within(parsed.kwargs, dt0, FIRST_WITHIN_YEARS)
+        or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
     ):
         raise RecurrenceError(
             f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
@@ -265,21 +313,39 @@ def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) ->
             yield instant
 
 
+def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
+    """The wall times that `localize` maps onto instant: its own, and in a gap the earlier
+    wall time written with the offset before the gap (offsets within a day either side)."""
+    walls = set()
+    for days in (-1, 0, 1):
+        offset = clamp(instant + days * DAY).astimezone(zone).utcoffset()
+        assert offset is not None
+        wall = clamp(instant + offset).replace(tzinfo=None)
+        if localize(wall, zone) == instant:
+            walls.add(wall)
+    return walls
+
+
 def _is_original(series: Series, instant: datetime) -> bool:
-    return any(True for _ in _originals(series, instant, instant))
+    """Checked at the instant itself: the rule is reached there, not scanned up to it."""
+    start = utc(series.start)
+    if series.rule is None or instant == start:
+        return instant == start
+    plan = _plan(series.rule, start, series.timezone)
+    return any(instant in _instants(plan, wall, wall) for wall in _walls_of(instant, plan.zone))
 
 
 def _exceptions(
     series: Series, duration: timedelta, lo: datetime = LOWEST, hi: datetime = HIGHEST
 ) -> tuple[set[datetime], dict[datetime, Occurrence]]:
-    """Exdate instants, and the overridden occurrences overlapping [lo, hi) by recurrence_id."""
+    """Exdate instants, and the overrides whose occurrence overlaps [lo, hi), by
+    recurrence_id: not yet checked to be of real occurrences (see _expand)."""
     excluded, moved = {utc(x) for x in series.exdates}, {}
     for override in series.overrides:
         rid = utc(override.recurrence_id)
         start = rid if override.start is None else utc(override.start)
         end = start + duration if override.end is None else utc(override.end)
-        # An override of an occurrence that is excluded or does not exist is ignored.
-        if rid not in excluded and _overlaps(start, end, lo, hi) and _is_original(series, rid):
+        if rid not in excluded and _overlaps(start, end, lo, hi):
             moved[rid] = Occurrence(rid, start, end, override)
     return excluded, moved
 
@@ -298,15 +364,25 @@ def _expand(
         return []
     excluded, moved = _exceptions(series, duration, lo, hi)
     overridden = {utc(o.recurrence_id) for o in series.overrides}
-    found = list(moved.values())
+    found: list[Occurrence] = []
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # earlier starts end before lo
     for instant in _originals(series, earliest, clamp(hi), skip):
-        end = instant + duration
-        if instant in excluded or instant in overridden or not _overlaps(instant, end, lo, hi):
+        if instant in moved:  # overridden, and so shown as changed
+            found.append(moved.pop(instant))
+        elif instant in excluded or instant in overridden:
             continue
-        found.append(Occurrence(instant, instant, end, None))
+        elif _overlaps(instant, instant + duration, lo, hi):
+            found.append(Occurrence(instant, instant, duration + instant, None))
         if len(found) > limit:
             raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
+    # An override of an occurrence that does not exist is ignored: those whose original lay
+    # in the range just scanned were met there; one moved in from further away is checked
+    # at its own instant (at most one check per override).
+    found += (
+        occurrence
+        for rid, occurrence in moved.items()
+        if not earliest <= rid <= clamp(hi) and _is_original(series, rid)
+    )
     if len(found) > limit:
         raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
     return sorted(found, key=lambda o: (o.start, o.recurrence_id))
@@ -322,8 +398,10 @@ def expand(
 def _last_original(plan: _Plan, excluded: set[datetime]) -> datetime:
     """The latest original start not in `excluded`, or plan.start if all are excluded."""
     assert plan.bound is not None
-    per_period = {du.DAILY: 1, du.WEEKLY: 7, du.MONTHLY: 31, du.YEARLY: 366}[plan.rule.freq]
-    span = timedelta(days=8 * per_period * plan.rule.interval)
+    # Start near the end and double: a dense rule finds its last occurrence in the first
+    # step, a sparse one after at most ~20 doublings (to 400 years), each costing the
+    # occurrences it covers.
+    span = 2 * DAY
     while True:
         lo = max(plan.bound - span, datetime(1, 1, 2))
         kept = [i for i in _instants(plan, lo, plan.bound) if i not in excluded]

@@ -44,6 +44,12 @@ class RecurrenceError(ValueError):
     """Invalid rule; str(exc) is a human-readable message naming the problem."""
 
 
+class UnsupportedRecurrence(RecurrenceError):
+    """A valid RFC 5545 rule this service refuses by design: it would recur more often than
+    once a minute (FREQ=SECONDLY, BYSECOND lists), which no calendar needs and every
+    expansion would pay for."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     parts: tuple[tuple[str, str], ...]  # canonical (NAME, value), in _ORDER
@@ -141,7 +147,13 @@ def parse_rule(rule: str, timezone: str) -> Rule:
         raw[name] = items
     freq_name = raw.get("FREQ", [""])[0]
     if freq_name in ("HOURLY", "MINUTELY", "SECONDLY"):
-        raise RecurrenceError(f"FREQ={freq_name} is not supported: events recur at most daily")
+        raise UnsupportedRecurrence(
+            f"FREQ={freq_name} is not supported: events recur at most daily"
+        )
+    if len(raw.get("BYSECOND", ())) > 1:
+        raise UnsupportedRecurrence(
+            "BYSECOND takes one value here: events recur at most once a minute"
+        )
     if freq_name not in _FREQS:
         found = f"unknown FREQ {freq_name!r}" if freq_name else "no FREQ"
         raise RecurrenceError(f"the rule has {found} (use DAILY, WEEKLY, MONTHLY or YEARLY)")
