@@ -171,7 +171,7 @@ def build_content(
 _SHAPE = ("start_time", "timezone", "is_recurring", "recurrence_pattern")  # what occurrences exist
 
 
-def _known_ids(current: Content | None) -> set[str]:
+def _known_ids(current: Mapping[str, Any] | None) -> set[str]:
     if current is None:
         return set()
     return {*current["exdates"], *(o["recurrence_id"] for o in current["overrides"])}
