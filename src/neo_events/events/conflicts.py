@@ -5,9 +5,10 @@ Pure: no FastAPI, no SQLAlchemy. [a, b) and [b, c) touch but do not overlap.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -19,6 +20,7 @@ class Busy:
     end: datetime
     event_id: int
     title: str
+    holders: frozenset[int] = field(default=frozenset())  # whose calendars it is in
 
 
 def merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
@@ -60,4 +62,97 @@ def find_conflicts(
             found.append(busy)
             if len(found) >= limit:
                 break
+    return found
+
+
+@dataclass(slots=True)
+class _Open:
+    """A candidate's occurrence still running at the sweep's position."""
+
+    end: datetime
+    candidate: int
+    start: datetime
+
+    def __lt__(self, other: _Open) -> bool:
+        return self.end < other.end
+
+
+def sweep_conflicts(
+    candidates: Sequence[Sequence[tuple[datetime, datetime]]],
+    calendar: Sequence[Busy],
+    *,
+    excluded: Sequence[int | None],
+    limit: int = 100,
+) -> list[list[Busy]]:
+    """For each candidate (its occurrences), the calendar entries and the other candidates'
+    occurrences it overlaps — a batch must not clash with itself either — ordered by start,
+    at most `limit` each, calendar entries of `excluded[i]` (the candidate's own event)
+    left out. Another candidate j's occurrence appears as Busy(…, event_id=-(j + 1)).
+
+    One sweep over everything sorted by start, O((n + m) log(n + m)) plus the pairs found:
+    only candidates' occurrences are kept open, and a candidate with `limit` pairs stops
+    collecting. Which of more than `limit` overlapping entries are listed is unspecified.
+    """
+    found: list[list[Busy]] = [[] for _ in candidates]
+    seen: list[set[object]] = [set() for _ in candidates]
+    # (start, kind, index, end): kind 0 an occurrence of candidate `index`, kind 1 the
+    # calendar entry calendar[index].
+    points: list[tuple[datetime, int, int, datetime]] = [
+        (start, 0, i, end) for i, occurrences in enumerate(candidates) for start, end in occurrences
+    ]
+    points += ((b.start, 1, j, b.end) for j, b in enumerate(calendar))
+    points.sort(key=lambda p: p[0])
+    # Heaps by end of what overlaps the sweep's position: every candidate occurrence, the
+    # occurrences of candidates still collecting (pruned lazily), and calendar entries.
+    running: list[_Open] = []
+    wanting: list[_Open] = []
+    busy_running: list[tuple[datetime, int]] = []
+    collecting = len(candidates)
+
+    def add(candidate: int, key: object, busy: Busy) -> None:
+        nonlocal collecting
+        if len(found[candidate]) < limit and key not in seen[candidate]:
+            seen[candidate].add(key)
+            found[candidate].append(busy)
+            collecting -= len(found[candidate]) == limit
+
+    for start, kind, index, end in points:
+        if not collecting:
+            break  # every candidate has its `limit`
+        for heap in (running, wanting):
+            while heap and heap[0].end <= start:
+                heapq.heappop(heap)
+        while busy_running and busy_running[0][0] <= start:
+            heapq.heappop(busy_running)
+        full = sum(len(found[o.candidate]) >= limit for o in wanting[:8])
+        if full > 4:  # mostly full candidates (by a sample): drop them, amortised
+            wanting = [o for o in wanting if len(found[o.candidate]) < limit]
+            heapq.heapify(wanting)
+        if kind == 1:
+            busy = calendar[index]
+            for o in wanting:
+                if busy.event_id != excluded[o.candidate]:
+                    add(o.candidate, index, busy)
+            heapq.heappush(busy_running, (end, index))
+            continue
+        mine = Busy(start, end, -(index + 1), "")
+        for o in wanting:
+            if o.candidate != index:
+                add(o.candidate, (index, start), mine)
+        for o in running:
+            if len(found[index]) >= limit:
+                break
+            if o.candidate != index:
+                add(index, (o.candidate, o.start), Busy(o.start, o.end, -(o.candidate + 1), ""))
+        for _, j in busy_running:
+            if len(found[index]) >= limit:
+                break
+            if calendar[j].event_id != excluded[index]:
+                add(index, j, calendar[j])
+        entry = _Open(end, index, start)
+        heapq.heappush(running, entry)
+        if len(found[index]) < limit:
+            heapq.heappush(wanting, entry)
+    for clashes in found:
+        clashes.sort(key=lambda b: (b.start, b.event_id))
     return found

@@ -232,7 +232,7 @@ async def _split(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[(event.id, series_of(new_content))],
+        candidates=[schedule.Candidate(event.id, series_of(new_content), before=series)],
         user_ids=people,
         viewer_id=actor.id,
     )

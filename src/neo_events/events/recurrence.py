@@ -45,7 +45,12 @@ __all__ = [
 
 
 class ExpansionLimitExceeded(Exception):
-    """More occurrences overlap the window than the caller's limit allows."""
+    """More occurrences overlap the window than the caller's limit allows; `reached` is the
+    original start at which the count went past it (None if unknown)."""
+
+    def __init__(self, message: str, reached: datetime | None = None) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +379,7 @@ def _expand(
         elif _overlaps(instant, instant + duration, lo, hi):
             found.append(Occurrence(instant, instant, duration + instant, None))
         if len(found) > limit:
-            raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
+            raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window", instant)
     # An override of an occurrence that does not exist is ignored: those whose original lay
     # in the range just scanned were met there; one moved in from further away is checked
     # at its own instant (at most one check per override).

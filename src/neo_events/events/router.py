@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -16,7 +16,7 @@ from neo_events.events.access import Role, get_event_for
 from neo_events.events.schedule import Clash, ConflictPolicy, clash_json
 from neo_events.events.schemas import (
     BatchCreate,
-    ConflictRead,
+    ClashRead,
     EventBatch,
     EventCreate,
     EventCreated,
@@ -53,8 +53,11 @@ async def read_one(session: AsyncSession, event: Event, role: Role) -> EventRead
     return (await event_reads(session, [(event, role)]))[0]
 
 
-def conflicts_json(clashes: list[Clash]) -> list[ConflictRead]:
-    return [ConflictRead.model_validate(clash_json(c)) for c in clashes]
+_CLASHES = TypeAdapter(list[ClashRead])
+
+
+def conflicts_json(clashes: list[Clash]) -> list[ClashRead]:
+    return _CLASHES.validate_python([clash_json(c) for c in clashes])
 
 
 @router.post("/events", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])

@@ -1,8 +1,16 @@
-"""Schedule conflicts: do these occurrences overlap the calendars of the people concerned?
+"""Schedule conflicts: do the occurrences a write adds overlap the calendars concerned?
 
-A user's calendar is every live event they hold any role on. Checks cover every occurrence
-within a horizon of 366 days from the series' first occurrence (the whole series if it ends
-sooner), so a clash on the 40th week is found, not just on the first few.
+A user's calendar is every live event they hold any role on. A write is checked for what it
+changes: the occurrences its event has afterwards and did not have before (a title edit
+checks nothing, moving one occurrence checks that one, and a clash that existed before is
+never the write's own), over a horizon of 366 days from the series' first occurrence (the
+whole series if it ends sooner), so a clash on the 40th week is found. A batch is checked
+against the calendar and against itself in one sweep (`conflicts.sweep_conflicts`).
+
+Bounds: a series is expanded for a check up to MAX_OCCURRENCES (a denser one is checked up to
+where it reaches them), and at most CALENDAR_LIMIT occurrences of the calendars are loaded
+(past that the window checked is halved until it fits) — so a check costs tens of ms at
+most, whatever the rules.
 """
 
 from __future__ import annotations
@@ -14,16 +22,18 @@ from enum import StrEnum
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from neo_events.errors import Conflict
 from neo_events.events import recurrence
 from neo_events.events.access import get_event_for
-from neo_events.events.conflicts import Busy, find_conflicts, merge
+from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.models import Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
+CALENDAR_LIMIT = 20_000
 
 
 class ConflictPolicy(StrEnum):
@@ -39,12 +49,28 @@ class ScheduleConflict(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class Clash:
-    """A conflicting occurrence as the caller may see it: details only of events they see."""
+    """A conflicting occurrence as the caller may see it: details only of events they see,
+    times only of their contacts' calendars; a stranger is just `user_id` and busy."""
 
     event_id: int | None
     title: str
-    start: datetime
-    end: datetime
+    start: datetime | None
+    end: datetime | None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An event a write makes or changes (`event_id` None if new): its series now, and as it
+    was before the write, whose occurrences are not checked again."""
+
+    event_id: int | None
+    series: recurrence.Series
+    before: recurrence.Series | None = None
+
+
+class _TooBusy(Exception):
+    pass
 
 
 def horizon(series: recurrence.Series) -> tuple[datetime, datetime]:
@@ -57,19 +83,33 @@ def occurrences(
     series: recurrence.Series, window: tuple[datetime, datetime], *, strict: bool = False
 ) -> list[tuple[datetime, datetime]]:
     """Occurrences in the window. In a check over the horizon, a series too dense for it is
-    checked over a shorter one (halved until it holds at most MAX_OCCURRENCES), so a check is
-    always bounded. `strict`, for a window the caller chose: too many is a 422, so an answer
-    is never silently shortened."""
+    checked up to where it reaches MAX_OCCURRENCES, so a check is always bounded. `strict`,
+    for a window the caller chose: too many is a 422, so an answer is never shortened."""
     start, end = window
     while True:
         try:
             found = recurrence.expand(series, start, end, limit=MAX_OCCURRENCES)
-        except recurrence.ExpansionLimitExceeded:
+        except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
-            end = start + (end - start) / 2
+            reached = exc.reached
+            end = (
+                reached
+                if reached is not None and start < reached < end
+                else start + (end - start) / 2
+            )
             continue
         return [(o.start, o.end) for o in found]
+
+
+def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
+    """The candidate's occurrences within its horizon that it did not have before."""
+    window = horizon(candidate.series)
+    mine = occurrences(candidate.series, window)
+    if candidate.before is None:
+        return mine
+    had = set(occurrences(candidate.before, window))
+    return [o for o in mine if o not in had]
 
 
 async def calendar(
@@ -80,66 +120,114 @@ async def calendar(
     viewer_id: int,
     strict: bool = False,
 ) -> tuple[list[Busy], set[int]]:
-    """Occurrences in the window of every event the users hold a role on, and which of those
-    events `viewer_id` may see. `strict`: past MAX_OCCURRENCES in all is a 422 (see
-    `occurrences`)."""
+    """Occurrences in the window of every event the users hold a role on (each with which of
+    those users hold it), and which of those events `viewer_id` may see. Past CALENDAR_LIMIT
+    occurrences: a 422 if `strict` (a window the caller chose), else _TooBusy."""
     ids = list(set(user_ids))
     sees = exists().where(
         EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id
     )
+    held = aliased(EventPermission)
     rows = (
         await session.execute(
-            select(Event, sees.label("visible")).where(
+            select(Event, held.user_id, sees.label("visible"))
+            .join(held, held.event_id == Event.id)
+            .where(
+                held.user_id.in_(ids),
                 Event.deleted_at.is_(None),
-                Event.id.in_(
-                    select(EventPermission.event_id).where(EventPermission.user_id.in_(ids))
-                ),
                 Event.span_start < window[1],
                 or_(Event.span_end.is_(None), Event.span_end > window[0]),
             )
         )
     ).all()
-    busy: list[Busy] = []
+    events: dict[int, Event] = {}
+    holders: dict[int, set[int]] = {}
     visible: set[int] = set()
-    for event, can_see in rows:
+    for event, user_id, can_see in rows:
+        events[event.id] = event
+        holders.setdefault(event.id, set()).add(user_id)
         if can_see:
             visible.add(event.id)
+    limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
+    busy: list[Busy] = []
+    for event_id, event in events.items():
+        people = frozenset(holders[event_id])
         for start, end in occurrences(series_of(content_of(event)), window, strict=strict):
-            busy.append(Busy(start, end, event.id, event.title))
-        if strict and len(busy) > MAX_OCCURRENCES:
-            raise too_many_occurrences()
+            busy.append(Busy(start, end, event_id, event.title, people))
+        if len(busy) > limit:
+            if strict:
+                raise too_many_occurrences()
+            raise _TooBusy
     return busy, visible
+
+
+async def _calendar_for(
+    session: AsyncSession,
+    user_ids: set[int],
+    added: list[list[tuple[datetime, datetime]]],
+    viewer_id: int,
+) -> tuple[list[Busy], set[int], list[list[tuple[datetime, datetime]]]]:
+    """The calendars over the span of the occurrences to check; when they hold more than
+    CALENDAR_LIMIT occurrences there, the earlier half of the span is checked (completely),
+    and so on: the occurrences returned are those that were checked."""
+    if not any(added):
+        return [], set(), added
+    lo = min(s for occ in added for s, _ in occ)
+    hi = max(e for occ in added for _, e in occ)
+    while True:
+        try:
+            busy, visible = await calendar(session, user_ids, (lo, hi), viewer_id=viewer_id)
+            return busy, visible, added
+        except _TooBusy:
+            hi = lo + (hi - lo) / 2
+            added = [[(s, e) for s, e in occ if s < hi] for occ in added]
+
+
+async def _contacts(session: AsyncSession, viewer_id: int, user_ids: set[int]) -> set[int]:
+    """Those of the users who hold a role on a live event the viewer holds one on too."""
+    if not user_ids:
+        return set()
+    mine, theirs = aliased(EventPermission), aliased(EventPermission)
+    rows = await session.execute(
+        select(theirs.user_id)
+        .distinct()
+        .join(mine, mine.event_id == theirs.event_id)
+        .join(Event, Event.id == theirs.event_id)
+        .where(
+            mine.user_id == viewer_id,
+            theirs.user_id.in_(user_ids),
+            Event.deleted_at.is_(None),
+        )
+    )
+    return set(rows.scalars()) | ({viewer_id} & user_ids)
 
 
 async def check(
     session: AsyncSession,
     *,
     policy: ConflictPolicy,
-    candidates: Sequence[tuple[int | None, recurrence.Series]],
+    candidates: Sequence[Candidate],
     user_ids: Iterable[int],
     viewer_id: int,
 ) -> list[list[Clash]]:
-    """For each candidate (its event id, or None if new; its series): what it clashes with.
+    """For each candidate, what the occurrences it adds clash with.
 
     `reject` raises ScheduleConflict when anything clashes; `ignore` checks nothing. Other
     candidates of the same call count too, so a batch that overlaps itself is caught.
     """
-    if policy is ConflictPolicy.IGNORE or not candidates:
-        return [[] for _ in candidates]
-    windows = [horizon(series) for _, series in candidates]
-    window = (min(w[0] for w in windows), max(w[1] for w in windows))
-    busy, visible = await calendar(session, user_ids, window, viewer_id=viewer_id)
-    mine = [occurrences(series, w) for (_, series), w in zip(candidates, windows, strict=True)]
-    results: list[list[Clash]] = []
-    for index, (event_id, _) in enumerate(candidates):
-        siblings = [
-            Busy(start, end, -(other + 1), "")  # batch siblings have no id yet
-            for other, occ in enumerate(mine)
-            if other != index
-            for start, end in occ
-        ]
-        found = find_conflicts(mine[index], busy + siblings, exclude_event=event_id)
-        results.append([_clash(b, visible) for b in found])
+    nothing: list[list[Clash]] = [[] for _ in candidates]
+    if policy is ConflictPolicy.IGNORE:
+        return nothing
+    added = [added_occurrences(c) for c in candidates]
+    if not any(added):
+        return nothing
+    busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id)
+    found = sweep_conflicts(added, busy, excluded=[c.event_id for c in candidates])
+    hidden = {
+        u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders
+    }
+    contacts = await _contacts(session, viewer_id, hidden)
+    results = [_clashes(clashes, visible, contacts) for clashes in found]
     if policy is ConflictPolicy.REJECT and any(results):
         flat = [c for clashes in results for c in clashes]
         raise ScheduleConflict(
@@ -149,15 +237,24 @@ async def check(
     return results
 
 
-def _clash(busy: Busy, visible: set[int]) -> Clash:
-    if busy.event_id < 0:
-        return Clash(None, "another event in this batch", busy.start, busy.end)
-    if busy.event_id in visible:
-        return Clash(busy.event_id, busy.title, busy.start, busy.end)
-    return Clash(None, "busy", busy.start, busy.end)  # someone else's private event
+def _clashes(found: Sequence[Busy], visible: set[int], contacts: set[int]) -> list[Clash]:
+    clashes: list[Clash] = []
+    strangers: set[int] = set()
+    for busy in found:
+        if busy.event_id < 0:
+            clashes.append(Clash(None, "another event in this batch", busy.start, busy.end))
+        elif busy.event_id in visible:
+            clashes.append(Clash(busy.event_id, busy.title, busy.start, busy.end))
+        elif busy.holders & contacts:  # a contact's private event: busy, when
+            clashes.append(Clash(None, "busy", busy.start, busy.end))
+        else:  # only strangers hold it: that they are busy, nothing more
+            strangers |= busy.holders
+    return clashes + [Clash(None, "busy", None, None, user_id=u) for u in sorted(strangers)]
 
 
 def clash_json(clash: Clash) -> dict[str, object]:
+    if clash.start is None or clash.end is None:
+        return {"user_id": clash.user_id, "busy": True}
     return {
         "event_id": clash.event_id,
         "title": clash.title,
@@ -193,5 +290,9 @@ async def event_conflicts(
     strict = window is not None
     span = window or horizon(series)
     mine = occurrences(series, span, strict=strict)
-    busy, visible = await calendar(session, [actor.id], span, viewer_id=actor.id, strict=strict)
-    return [_clash(b, visible) for b in find_conflicts(mine, busy, exclude_event=event.id)]
+    if strict:
+        busy, visible = await calendar(session, [actor.id], span, viewer_id=actor.id, strict=True)
+    else:
+        busy, visible, [mine] = await _calendar_for(session, {actor.id}, [mine], actor.id)
+    [found] = sweep_conflicts([mine], busy, excluded=[event.id])
+    return _clashes(found, visible, {actor.id})

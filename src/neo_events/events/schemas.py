@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -175,10 +175,21 @@ class ConflictRead(BaseModel):
     end_time: datetime
 
 
+class BusyRead(BaseModel):
+    """A clash in the calendar of someone who is not yet the caller's contact (SPEC §7):
+    that they are busy then, and nothing else — no time, no title."""
+
+    user_id: int
+    busy: Literal[True]
+
+
+ClashRead = ConflictRead | BusyRead
+
+
 class EventCreated(EventRead):
     """The event after a write that checks schedule conflicts (`?conflicts=`)."""
 
-    conflicts: list[ConflictRead] = []
+    conflicts: list[ClashRead] = []
 
 
 class EventUpdated(EventCreated):

@@ -75,7 +75,7 @@ async def create_event(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[(None, series_of(content))],
+        candidates=[schedule.Candidate(None, series_of(content))],
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
@@ -109,7 +109,7 @@ async def create_events(
     clashes = await schedule.check(
         session,
         policy=policy,
-        candidates=[(None, series_of(c)) for c in contents],
+        candidates=[schedule.Candidate(None, series_of(c)) for c in contents],
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
@@ -183,7 +183,7 @@ async def check_move(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[(event.id, series_of(after))],
+        candidates=[schedule.Candidate(event.id, series_of(after), before=series_of(before))],
         user_ids=await feed.holders(session, event.id),
         viewer_id=actor.id,
     )

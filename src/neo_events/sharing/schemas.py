@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from neo_events.events.access import Role
-from neo_events.events.schemas import ConflictRead, PermissionRead
+from neo_events.events.schemas import ClashRead, PermissionRead
 from neo_events.fields import DbId
 
 
@@ -32,4 +32,4 @@ class ShareResult(PermissionList):
     """The full permission list after sharing, and what the event overlaps in the calendars
     of the people it was newly shared with."""
 
-    conflicts: list[ConflictRead] = []
+    conflicts: list[ClashRead] = []

@@ -124,7 +124,7 @@ async def share_event(
         [clashes] = await schedule.check(
             session,
             policy=policy,
-            candidates=[(event.id, series_of(content_of(event)))],
+            candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
             user_ids=newcomers,
             viewer_id=actor.id,
         )
