@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -396,13 +397,13 @@ def test_naive_window_is_rejected() -> None:
 def test_25_year_old_daily_series_skips_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     s = make("FREQ=DAILY", datetime(2001, 1, 1, 9), "Europe/Berlin")
     dtstarts: list[datetime] = []
-    real = recurrence._rrule
+    real = recurrence._period_start
 
-    def spy(dtstart: datetime, kwargs: Any) -> Any:
-        dtstarts.append(dtstart)
-        return real(dtstart, kwargs)
+    def spy(plan: Any, lo: datetime) -> datetime:
+        dtstarts.append(real(plan, lo))  # where generation starts, whichever generator
+        return dtstarts[-1]
 
-    monkeypatch.setattr(recurrence, "_rrule", spy)
+    monkeypatch.setattr(recurrence, "_period_start", spy)
     assert starts(s, utc(2026, 3, 28), utc(2026, 3, 31)) == [
         utc(2026, 3, 28, 8),
         utc(2026, 3, 29, 7),
@@ -759,3 +760,33 @@ def test_split_at_non_occurrence_is_an_error() -> None:
         split_rule(s, utc(2026, 1, 2, 10))
     with pytest.raises(RecurrenceError, match="not an occurrence"):
         following_rule(s, utc(2026, 1, 6, 9))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_arithmetic_stepping_equals_dateutil(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DAILY and plain-weekday WEEKLY rules are stepped by arithmetic (recurrence._stepped);
+    generated rules, zones with DST and far windows agree with dateutil's own generation."""
+    rng = random.Random(seed)
+    days = ",".join(rng.sample(["MO", "TU", "WE", "TH", "FR", "SA", "SU"], rng.randrange(1, 8)))
+    rule = rng.choice(
+        [
+            f"FREQ=DAILY;INTERVAL={rng.randrange(1, 40)}",
+            f"FREQ=WEEKLY;INTERVAL={rng.randrange(1, 6)};BYDAY={days}",
+            f"FREQ=WEEKLY;INTERVAL={rng.randrange(1, 4)};BYDAY={days};WKST=SU",
+            f"FREQ=WEEKLY;INTERVAL={rng.randrange(1, 4)}",
+        ]
+    ) + rng.choice(["", ";COUNT=25", ";UNTIL=20300101T000000Z"])
+    start = datetime(2024, 1, 1, 2, 30) + timedelta(
+        days=rng.randrange(700), hours=rng.randrange(24)
+    )
+    zone = rng.choice(["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+    series = make(rule, start, zone)
+    lo = utc(2024, 1, 1) + timedelta(days=rng.randrange(3000))
+    windows = [(lo, lo + timedelta(days=rng.randrange(1, 120))), (utc(2024, 1, 1), utc(2026, 1, 1))]
+    stepped = [expand(series, *w) for w in windows]
+    recurrence._plan.cache_clear()
+    monkeypatch.setattr(recurrence, "_steps", lambda rule, dt0: None)
+    try:
+        assert stepped == [expand(series, *w) for w in windows]
+    finally:
+        recurrence._plan.cache_clear()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import MAXYEAR, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
@@ -75,9 +75,8 @@ class Series:
     overrides: tuple[Override, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """One expanded occurrence, all datetimes in UTC."""
+class Occurrence(NamedTuple):
+    """One expanded occurrence, all datetimes in UTC (a tuple: an expansion makes thousands)."""
 
     recurrence_id: datetime
     start: datetime
@@ -98,6 +97,7 @@ class _Plan:
     # reaching a window skips whole days instead of every time on them (1,440 a day at most).
     times: tuple[time, ...] | None
     day_kwargs: Mapping[str, Any] | None
+    steps: tuple[timedelta, ...] | None  # see _steps
 
 
 def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
@@ -159,6 +159,34 @@ def _times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] |
     return tuple(times) if len(times) > 1 else None
 
 
+def _steps(rule: Rule, dt0: datetime) -> tuple[timedelta, ...] | None:
+    """For the commonest rules — DAILY, and WEEKLY with plain weekdays, nothing else but
+    INTERVAL and WKST — the offsets of the occurrences from the start of their period, which
+    is then all there is to generating them (see _stepped); None for any other rule."""
+    if rule.kwargs.keys() - {"freq", "interval", "wkst", "byweekday"}:
+        return None
+    at = timedelta(hours=dt0.hour, minutes=dt0.minute, seconds=dt0.second)
+    if rule.freq == du.DAILY and "byweekday" not in rule.kwargs:
+        return (at,)
+    if rule.freq != du.WEEKLY:
+        return None
+    days = {d.weekday for d in rule.kwargs.get("byweekday", (du.weekdays[dt0.weekday()],))}
+    return tuple(sorted(DAY * ((d - rule.wkst) % 7) + at for d in days))
+
+
+def _stepped(plan: _Plan, shifted: datetime) -> Iterator[datetime]:
+    """What dateutil generates for such a rule from a period start, by arithmetic."""
+    assert plan.steps is not None
+    period = DAY * (7 if plan.rule.freq == du.WEEKLY else 1) * plan.rule.interval
+    try:
+        while True:
+            for step in plan.steps:
+                yield shifted + step
+            shifted += period
+    except OverflowError:  # past year 9999
+        return
+
+
 def _by_day(plan: _Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
     assert plan.times is not None and plan.day_kwargs is not None
     first, times = lo.date(), plan.times
@@ -179,6 +207,8 @@ def _pattern(plan: _Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
     partial_week = plan.rule.freq == du.WEEKLY and "bysetpos" in plan.rule.kwargs
     if plan.times is not None:
         return _by_day(plan, shifted, lo if skip else plan.dt0)
+    if plan.steps is not None:
+        return _stepped(plan, shifted)
     if shifted > plan.dt0 or partial_week:
         # Whole periods are skipped, so with the BY* values that dateutil would derive from
         # dt0 given explicitly the generated set is unchanged.
@@ -191,13 +221,13 @@ def _instants(plan: _Plan, lo: datetime, hi: datetime, skip: bool = True) -> Ite
     if lo <= plan.dt0 <= hi:
         yield plan.start
     stop = hi if plan.bound is None else min(hi, plan.bound)
-    until = plan.rule.until
+    until, zone, dt0 = plan.rule.until or HIGHEST, plan.zone, plan.dt0
     for wall in _pattern(plan, lo, skip):
         if wall > stop:
             return
-        if wall >= lo and wall > plan.dt0:
-            instant = localize(wall, plan.zone)
-            if until is None or instant <= until:
+        if wall >= lo and wall > dt0:
+            instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)  # localize, inlined
+            if instant <= until:
                 yield instant
 
 
@@ -228,7 +258,8 @@ def _plan(rule: str, start: datetime, timezone: str) -> _Plan:
     explicit = _explicit(parsed, dt0)
     times = _times_of_day(parsed, explicit)
     day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
-    plan = _Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs)
+    steps = _steps(parsed, dt0)
+    plan = _Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps)
     if parsed.count is not None:
         plan = replace(plan, bound=_count_bound(plan, parsed.count))
     return plan
@@ -376,8 +407,8 @@ def _expand(
             found.append(moved.pop(instant))
         elif instant in excluded or instant in overridden:
             continue
-        elif _overlaps(instant, instant + duration, lo, hi):
-            found.append(Occurrence(instant, instant, duration + instant, None))
+        elif _overlaps(instant, end := instant + duration, lo, hi):
+            found.append(Occurrence(instant, instant, end, None))
         if len(found) > limit:
             raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window", instant)
     # An override of an occurrence that does not exist is ignored: those whose original lay

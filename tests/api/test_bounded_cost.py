@@ -1,0 +1,373 @@
+"""Bounded cost (#16): the worst inputs found, each timed through HTTP, and conflict checks
+that cost what a write changes.
+
+The bounds here are generous on purpose (CPU seconds of this test process, which runs the
+app): they prove the absence of minutes-long requests on a shared, noisy machine; the exact
+figures are in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from neo_events.events import recurrence
+from neo_events.events.content import series_of
+from tests.helpers import Account, assert_problem, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = "/api/v1/events"
+ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
+HOURS = ",".join(map(str, range(24)))
+MINUTES = ",".join(map(str, range(60)))
+EVERY_MINUTE = f"FREQ=YEARLY;BYDAY={ALL_DAYS};BYHOUR={HOURS};BYMINUTE={MINUTES}"
+BOUND = 2.0  # CPU seconds; each request below takes milliseconds to tens of them
+
+
+@contextmanager
+def cpu_bound(seconds: float = BOUND) -> Iterator[None]:
+    started = time.process_time()
+    yield
+    spent = time.process_time() - started
+    assert spent < seconds, f"took {spent:.2f} s of CPU"
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await register(client, "alice")
+
+
+def series(rule: str, start: str = "2026-01-05T09:00:00Z", **extra: Any) -> dict[str, Any]:
+    end = (datetime.fromisoformat(start) + timedelta(minutes=1)).isoformat()
+    return {
+        "title": "Dense",
+        "start_time": start,
+        "end_time": end,
+        "timezone": "Europe/Berlin",
+        "is_recurring": True,
+        "recurrence_pattern": rule,
+        **extra,
+    }
+
+
+async def test_rules_denser_than_a_minute_are_refused_at_once(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    for rule in (
+        f"{EVERY_MINUTE};BYSECOND={MINUTES};UNTIL=20331231T000000Z",  # 224 s of CPU before
+        "FREQ=SECONDLY",
+    ):
+        with cpu_bound(0.5):
+            response = await client.post(EVENTS, json=series(rule), headers=alice.headers)
+        body = assert_problem(response, 422, "unsupported_recurrence")
+        assert body["errors"][0]["loc"][-1] == "recurrence_pattern"
+        assert "minute" in body["detail"] or "SECONDLY" in body["detail"]
+
+
+async def test_a_rule_of_every_minute_costs_milliseconds_on_every_path(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    with cpu_bound():
+        event = await create_event(
+            client, alice, **series(f"{EVERY_MINUTE};UNTIL=20331231T000000Z")
+        )
+    path = f"{EVENTS}/{event['id']}"
+    with cpu_bound():  # a one-second window two years in (12 s before)
+        response = await client.get(
+            f"{path}/instances",
+            params={"start_time": "2028-03-03T10:00:00Z", "end_time": "2028-03-03T10:00:01Z"},
+            headers=alice.headers,
+        )
+    assert response.status_code == 200
+    assert [i["start_time"] for i in response.json()["items"]] == ["2028-03-03T10:00:00Z"]
+    with cpu_bound():  # an exdate, then an override, far from the start (16 s each before)
+        response = await client.patch(
+            path, json={"exdates": ["2031-06-03T07:00:00Z"]}, headers=alice.headers
+        )
+        assert response.status_code == 200, response.text
+        response = await client.put(
+            f"{path}/instances/2032-02-03T07:05:00Z",
+            json={"location": "Elsewhere"},
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, response.text
+    with cpu_bound():  # a week of it is past the 10,000-occurrence window limit: a clear 422
+        response = await client.get(
+            EVENTS,
+            params={"start_time": "2029-01-01T00:00:00Z", "end_time": "2029-01-08T00:00:00Z"},
+            headers=alice.headers,
+        )
+    assert_problem(response, 422, "window_too_large")
+    with cpu_bound():  # a day of it is 1,440 occurrences
+        response = await client.get(
+            EVENTS,
+            params={"start_time": "2029-01-01T00:00:00Z", "end_time": "2029-01-02T00:00:00Z"},
+            headers=alice.headers,
+        )
+    assert response.status_code == 200
+    with cpu_bound():
+        assert (await client.get(f"{path}.ics", headers=alice.headers)).status_code == 200
+
+
+async def test_a_thousand_exdates_far_apart_are_checked_each_at_its_instant(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    exdates = [(start + timedelta(days=3 * i, minutes=i % 60)).isoformat() for i in range(1000)]
+    body = series(f"{EVERY_MINUTE};UNTIL=20351231T000000Z", exdates=exdates)
+    with cpu_bound(4 * BOUND):
+        response = await client.post(EVENTS, json=body, headers=alice.headers)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["exdates"]) == 1000
+    with cpu_bound():  # a later edit does not check them again
+        response = await client.patch(
+            f"{EVENTS}/{response.json()['id']}", json={"title": "Renamed"}, headers=alice.headers
+        )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("rule", "start"),
+    [
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", "2028-02-29T09:00:00Z"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", "2044-02-29T09:00:00Z"),
+        ("FREQ=DAILY;INTERVAL=1000", "1900-01-01T09:00:00Z"),
+        ("FREQ=DAILY", "1900-01-01T09:00:00Z"),
+        (
+            "FREQ=YEARLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;BYDAY=MO,TU,WE,TH,FR;"
+            "BYSETPOS=-1,1,2,3,100,200,-100,-200,150,250",
+            "1900-01-01T09:00:00Z",
+        ),
+        (f"FREQ=MONTHLY;BYDAY={ALL_DAYS};BYHOUR={HOURS};BYMINUTE=0,30;BYSETPOS=1,-1", None),
+        (f"FREQ=WEEKLY;INTERVAL=999;BYDAY={ALL_DAYS};BYHOUR={HOURS}", "1900-01-01T09:00:00Z"),
+    ],
+)
+async def test_awkward_rules_reach_far_windows_without_scanning(
+    client: httpx.AsyncClient, alice: Account, rule: str, start: str | None
+) -> None:
+    with cpu_bound():
+        event = await create_event(client, alice, **series(rule, start or "2026-01-05T09:00:00Z"))
+    for window in (
+        ("2199-03-01T00:00:00Z", "2199-03-02T00:00:00Z"),
+        ("2026-06-01T00:00:00Z", "2027-06-01T00:00:00Z"),
+    ):
+        with cpu_bound():
+            response = await client.get(
+                f"{EVENTS}/{event['id']}/instances",
+                params={"start_time": window[0], "end_time": window[1]},
+                headers=alice.headers,
+            )
+        assert response.status_code in (200, 422), response.text
+    with cpu_bound():
+        response = await client.get(
+            "/api/v1/freebusy",
+            params={"start_time": "2150-01-01T00:00:00Z", "end_time": "2150-01-08T00:00:00Z"},
+            headers=alice.headers,
+        )
+    assert response.status_code == 200
+
+
+async def test_a_batch_of_500_daily_series_is_checked_in_one_sweep(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Every item clashes with every other, every day (164 s before; pairwise: quadratic)."""
+    items = [
+        {
+            "title": f"Daily {i}",
+            "start_time": "2026-02-02T09:00:00Z",
+            "end_time": "2026-02-02T10:00:00Z",
+            "timezone": "UTC",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY",
+        }
+        for i in range(500)
+    ]
+    with cpu_bound(5 * BOUND):
+        response = await client.post(
+            f"{EVENTS}/batch", json={"events": items}, headers=alice.headers
+        )
+    assert response.status_code == 201, response.text
+    assert all(len(item["conflicts"]) == 100 for item in response.json()["items"])
+
+
+async def test_only_what_a_write_changes_is_checked(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    weekly = await create_event(
+        client,
+        alice,
+        **series("FREQ=WEEKLY;BYDAY=MO", "2026-03-02T09:00:00Z", timezone="UTC"),
+    )
+    path = f"{EVENTS}/{weekly['id']}"
+    lunch = await create_event(
+        client,
+        alice,
+        title="Lunch",
+        start_time="2026-03-09T12:00:00Z",
+        end_time="2026-03-09T13:00:00Z",
+        timezone="UTC",
+    )
+    # one occurrence is moved over lunch on purpose (warned)
+    moved = await client.put(
+        f"{path}/instances/2026-03-09T09:00:00Z",
+        params={"conflicts": "warn"},
+        json={"start_time": "2026-03-09T12:30:00Z", "end_time": "2026-03-09T12:31:00Z"},
+        headers=alice.headers,
+    )
+    assert [c["event_id"] for c in moved.json()["conflicts"]] == [lunch["id"]]
+    # editing another occurrence's location, or the moved one's, or the title, is no clash
+    for target, body in (
+        ("instances/2026-03-16T09:00:00Z", {"location": "Room 2"}),
+        ("instances/2026-03-09T09:00:00Z", {"location": "Canteen"}),
+        ("", {"title": "Renamed"}),
+    ):
+        response = await client.request(
+            "PATCH" if not target else "PUT",
+            f"{path}/{target}".rstrip("/"),
+            params={"conflicts": "reject"},
+            json=body,
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, (target, response.text)
+        assert response.json()["conflicts"] == []
+    # moving another occurrence onto lunch is the write's own clash
+    response = await client.put(
+        f"{path}/instances/2026-03-23T09:00:00Z",
+        params={"conflicts": "reject"},
+        json={"start_time": "2026-03-09T12:45:00Z", "end_time": "2026-03-09T12:46:00Z"},
+        headers=alice.headers,
+    )
+    body = assert_problem(response, 409, "schedule_conflict")
+    assert {c["event_id"] for c in body["conflicts"]} == {lunch["id"], None}
+
+
+async def test_a_contacts_clash_has_times_a_strangers_only_busy(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    bob, carol = await register(client, "bob"), await register(client, "carol")
+    slot = {"start_time": "2026-05-04T09:00:00Z", "end_time": "2026-05-04T10:00:00Z"}
+    for who in (bob, carol):
+        await create_event(client, who, title=f"{who.username}'s secret", timezone="UTC", **slot)
+    together = await create_event(
+        client,
+        alice,
+        title="Earlier",
+        timezone="UTC",
+        start_time="2026-04-01T09:00:00Z",
+        end_time="2026-04-01T10:00:00Z",
+    )
+    await share(client, alice, together["id"], bob, "viewer")  # bob is now alice's contact
+    mine = await create_event(client, alice, title="Planning", timezone="UTC", **slot)
+    response = await client.post(
+        f"{EVENTS}/{mine['id']}/share",
+        json={
+            "users": [
+                {"user_id": bob.id, "role": "viewer"},
+                {"user_id": carol.id, "role": "viewer"},
+            ]
+        },
+        headers=alice.headers,
+    )
+    assert response.status_code == 200
+    assert response.json()["conflicts"] == [
+        {"event_id": None, "title": "busy", **slot},
+        {"user_id": carol.id, "busy": True},
+    ]
+    # the same through the 409 of ?conflicts=reject: nothing more about carol
+    other = await create_event(client, alice, title="Review", timezone="UTC", **slot)
+    response = await client.post(
+        f"{EVENTS}/{other['id']}/share",
+        params={"conflicts": "reject"},
+        json={"users": [{"user_id": carol.id, "role": "viewer"}]},
+        headers=alice.headers,
+    )
+    body = assert_problem(response, 409, "schedule_conflict")
+    assert body["conflicts"] == [{"user_id": carol.id, "busy": True}]
+    assert "secret" not in response.text and "09:00" not in response.text
+
+
+def _random_event(rng: random.Random) -> dict[str, Any]:
+    day = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=rng.randrange(30))
+    start = day + timedelta(hours=rng.randrange(7, 18), minutes=15 * rng.randrange(4))
+    body: dict[str, Any] = {
+        "title": "e",
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(minutes=15 * rng.randrange(1, 9))).isoformat(),
+        "timezone": rng.choice(["UTC", "Europe/Berlin", "America/New_York"]),
+    }
+    if rng.random() < 0.5:
+        body["is_recurring"] = True
+        body["recurrence_pattern"] = rng.choice(
+            [
+                "FREQ=DAILY;COUNT=20",
+                "FREQ=WEEKLY;BYDAY=MO,WE",
+                "FREQ=WEEKLY;INTERVAL=2",
+                "FREQ=MONTHLY;BYDAY=1TU,-1FR",
+                "FREQ=DAILY;INTERVAL=3;UNTIL=20260601T000000Z",
+            ]
+        )
+    return body
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
+    client: httpx.AsyncClient, alice: Account, seed: int
+) -> None:
+    """What the API reports equals expanding everything over the horizon and comparing every
+    pair — recurring series, exdates and moved occurrences included."""
+    rng = random.Random(seed)
+    existing = []
+    for _ in range(12):
+        event = await create_event(client, alice, **_random_event(rng))
+        if event["is_recurring"] and rng.random() < 0.7:
+            [first, second, *_] = (
+                await client.get(
+                    f"{EVENTS}/{event['id']}/instances",
+                    params={
+                        "start_time": "2026-03-01T00:00:00Z",
+                        "end_time": "2026-06-01T00:00:00Z",
+                    },
+                    headers=alice.headers,
+                )
+            ).json()["items"]
+            await client.delete(
+                f"{EVENTS}/{event['id']}/instances/{first['recurrence_id']}", headers=alice.headers
+            )
+            shifted = datetime.fromisoformat(second["start_time"]) + timedelta(hours=2)
+            await client.put(
+                f"{EVENTS}/{event['id']}/instances/{second['recurrence_id']}",
+                params={"conflicts": "ignore"},
+                json={
+                    "start_time": shifted.isoformat(),
+                    "end_time": (shifted + timedelta(minutes=30)).isoformat(),
+                },
+                headers=alice.headers,
+            )
+        existing.append((await client.get(f"{EVENTS}/{event['id']}", headers=alice.headers)).json())
+    for _ in range(4):
+        body = _random_event(rng)
+        response = await client.post(EVENTS, json=body, headers=alice.headers)
+        assert response.status_code == 201
+        created = response.json()
+        mine = series_of(created)
+        start = mine.start
+        window = (start, start + timedelta(days=366))
+        occurrences = recurrence.expand(mine, *window)
+        expected = set()
+        for other in existing:
+            for o in recurrence.expand(series_of(other), *window):
+                if any(m.start < o.end and o.start < m.end for m in occurrences):
+                    expected.add((other["id"], o.start))
+        got = {
+            (c["event_id"], datetime.fromisoformat(c["start_time"])) for c in created["conflicts"]
+        }
+        assert got == expected
+        existing.append(created)
