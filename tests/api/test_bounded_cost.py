@@ -238,7 +238,8 @@ async def test_only_what_a_write_changes_is_checked(
         )
         assert response.status_code == 200, (target, response.text)
         assert response.json()["conflicts"] == []
-    # moving another occurrence onto lunch is the write's own clash
+    # moving another occurrence onto lunch is the write's own clash (an event's occurrences
+    # overlapping each other are not conflicts)
     response = await client.put(
         f"{path}/instances/2026-03-23T09:00:00Z",
         params={"conflicts": "reject"},
@@ -246,7 +247,7 @@ async def test_only_what_a_write_changes_is_checked(
         headers=alice.headers,
     )
     body = assert_problem(response, 409, "schedule_conflict")
-    assert {c["event_id"] for c in body["conflicts"]} == {lunch["id"], None}
+    assert [c["event_id"] for c in body["conflicts"]] == [lunch["id"]]
 
 
 async def test_a_contacts_clash_has_times_a_strangers_only_busy(
@@ -281,17 +282,26 @@ async def test_a_contacts_clash_has_times_a_strangers_only_busy(
         {"event_id": None, "title": "busy", **slot},
         {"user_id": carol.id, "busy": True},
     ]
-    # the same through the 409 of ?conflicts=reject: nothing more about carol
+    # through the 409 of ?conflicts=reject, a stranger's clash says no more
+    dave = await register(client, "dave")
+    await create_event(client, dave, title="dave's secret", timezone="UTC", **slot)
     other = await create_event(client, alice, title="Review", timezone="UTC", **slot)
     response = await client.post(
         f"{EVENTS}/{other['id']}/share",
         params={"conflicts": "reject"},
-        json={"users": [{"user_id": carol.id, "role": "viewer"}]},
+        json={"users": [{"user_id": dave.id, "role": "viewer"}]},
         headers=alice.headers,
     )
     body = assert_problem(response, 409, "schedule_conflict")
-    assert body["conflicts"] == [{"user_id": carol.id, "busy": True}]
+    assert body["conflicts"] == [{"user_id": dave.id, "busy": True}]
     assert "secret" not in response.text and "09:00" not in response.text
+    # carol holds "Planning" now: she is a contact, and her clashes have times
+    response = await client.post(
+        f"{EVENTS}/{other['id']}/share",
+        json={"users": [{"user_id": carol.id, "role": "viewer"}]},
+        headers=alice.headers,
+    )
+    assert {"event_id": None, "title": "busy", **slot} in response.json()["conflicts"]
 
 
 def _random_event(rng: random.Random) -> dict[str, Any]:

@@ -15,6 +15,7 @@ most, whatever the rules.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -218,11 +219,18 @@ async def check(
     nothing: list[list[Clash]] = [[] for _ in candidates]
     if policy is ConflictPolicy.IGNORE:
         return nothing
-    added = [added_occurrences(c) for c in candidates]
+    if len(candidates) > 1:  # a batch: up to 500 expansions, not on the event loop
+        added = await asyncio.to_thread(lambda: [added_occurrences(c) for c in candidates])
+    else:
+        added = [added_occurrences(c) for c in candidates]
     if not any(added):
         return nothing
     busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id)
-    found = sweep_conflicts(added, busy, excluded=[c.event_id for c in candidates])
+    excluded = [c.event_id for c in candidates]
+    if len(candidates) > 1:
+        found = await asyncio.to_thread(sweep_conflicts, added, busy, excluded=excluded)
+    else:
+        found = sweep_conflicts(added, busy, excluded=excluded)
     hidden = {
         u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders
     }
