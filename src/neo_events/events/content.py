@@ -78,11 +78,13 @@ def canonical_changes(changes: Mapping[str, Any]) -> Content:
     }
 
 
-def series_of(content: Mapping[str, Any]) -> recurrence.Series:
-    """The recurrence view of some content."""
+def series_of(content: Mapping[Any, Any]) -> recurrence.Series:
+    """The recurrence view of some content (or of an event row: start and end may already
+    be datetimes)."""
+    start, end = content["start_time"], content["end_time"]
     return recurrence.Series(
-        start=parse_iso(content["start_time"]),
-        end=parse_iso(content["end_time"]),
+        start=start if isinstance(start, datetime) else parse_iso(start),
+        end=end if isinstance(end, datetime) else parse_iso(end),
         timezone=content["timezone"],
         rule=content["recurrence_pattern"] if content["is_recurring"] else None,
         exdates=tuple(parse_iso(x) for x in content["exdates"]),

@@ -34,7 +34,7 @@ from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.models import Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
-CALENDAR_LIMIT = 20_000
+CALENDAR_LIMIT = MAX_OCCURRENCES  # as many as one window listing may expand
 
 
 class ConflictPolicy(StrEnum):
@@ -68,10 +68,6 @@ class Candidate:
     event_id: int | None
     series: recurrence.Series
     before: recurrence.Series | None = None
-
-
-class _TooBusy(Exception):
-    pass
 
 
 def horizon(series: recurrence.Series) -> tuple[datetime, datetime]:
@@ -120,46 +116,65 @@ async def calendar(
     *,
     viewer_id: int,
     strict: bool = False,
-) -> tuple[list[Busy], set[int]]:
+) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
-    those users hold it), and which of those events `viewer_id` may see. Past CALENDAR_LIMIT
-    occurrences: a 422 if `strict` (a window the caller chose), else _TooBusy."""
+    those users hold it), which of those events `viewer_id` may see, and up to when that is
+    complete: past CALENDAR_LIMIT occurrences the window is cut short where the limit was
+    reached (each event is expanded once, within what is left of the limit), or, if
+    `strict` (a window the caller chose), it is a 422."""
     ids = list(set(user_ids))
     sees = exists().where(
         EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id
     )
     held = aliased(EventPermission)
-    rows = (
-        await session.execute(
-            select(Event, held.user_id, sees.label("visible"))
-            .join(held, held.event_id == Event.id)
-            .where(
-                held.user_id.in_(ids),
-                Event.deleted_at.is_(None),
-                Event.span_start < window[1],
-                or_(Event.span_end.is_(None), Event.span_end > window[0]),
-            )
+    rows = await session.execute(
+        select(
+            Event.id,
+            Event.title,
+            Event.start_time,
+            Event.end_time,
+            Event.timezone,
+            Event.is_recurring,
+            Event.recurrence_pattern,
+            Event.exdates,
+            Event.overrides,
+            held.user_id,
+            sees.label("visible"),
         )
-    ).all()
-    events: dict[int, Event] = {}
+        .join(held, held.event_id == Event.id)
+        .where(
+            held.user_id.in_(ids),
+            Event.deleted_at.is_(None),
+            Event.span_start < window[1],
+            or_(Event.span_end.is_(None), Event.span_end > window[0]),
+        )
+    )
+    events: dict[int, tuple[str, recurrence.Series]] = {}
     holders: dict[int, set[int]] = {}
     visible: set[int] = set()
-    for event, user_id, can_see in rows:
-        events[event.id] = event
-        holders.setdefault(event.id, set()).add(user_id)
-        if can_see:
-            visible.add(event.id)
+    for row in rows:
+        if row.id not in events:
+            events[row.id] = (row.title, series_of(row._mapping))
+        holders.setdefault(row.id, set()).add(row.user_id)
+        if row.visible:
+            visible.add(row.id)
+    lo, hi = window
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
-    for event_id, event in events.items():
+    for event_id, (title, series) in events.items():
+        while True:
+            try:
+                found = recurrence.expand(series, lo, hi, limit=limit - len(busy))
+                break
+            except recurrence.ExpansionLimitExceeded as exc:
+                if strict:
+                    raise too_many_occurrences() from None
+                reached = exc.reached
+                hi = reached if reached is not None and lo < reached < hi else lo + (hi - lo) / 2
+                busy = [b for b in busy if b.start < hi]
         people = frozenset(holders[event_id])
-        for start, end in occurrences(series_of(content_of(event)), window, strict=strict):
-            busy.append(Busy(start, end, event_id, event.title, people))
-        if len(busy) > limit:
-            if strict:
-                raise too_many_occurrences()
-            raise _TooBusy
-    return busy, visible
+        busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+    return busy, visible, hi
 
 
 async def _calendar_for(
@@ -168,20 +183,17 @@ async def _calendar_for(
     added: list[list[tuple[datetime, datetime]]],
     viewer_id: int,
 ) -> tuple[list[Busy], set[int], list[list[tuple[datetime, datetime]]]]:
-    """The calendars over the span of the occurrences to check; when they hold more than
-    CALENDAR_LIMIT occurrences there, the earlier half of the span is checked (completely),
-    and so on: the occurrences returned are those that were checked."""
+    """The calendars over the span of the occurrences to check, and those occurrences that
+    fall where the calendars are complete (see `calendar`: all of them, unless the calendars
+    hold more than CALENDAR_LIMIT occurrences in that span)."""
     if not any(added):
         return [], set(), added
     lo = min(s for occ in added for s, _ in occ)
     hi = max(e for occ in added for _, e in occ)
-    while True:
-        try:
-            busy, visible = await calendar(session, user_ids, (lo, hi), viewer_id=viewer_id)
-            return busy, visible, added
-        except _TooBusy:
-            hi = lo + (hi - lo) / 2
-            added = [[(s, e) for s, e in occ if s < hi] for occ in added]
+    busy, visible, until = await calendar(session, user_ids, (lo, hi), viewer_id=viewer_id)
+    if until < hi:
+        added = [[(s, e) for s, e in occ if s < until] for occ in added]
+    return busy, visible, added
 
 
 async def _contacts(session: AsyncSession, viewer_id: int, user_ids: set[int]) -> set[int]:
@@ -275,7 +287,7 @@ async def busy_intervals(
     session: AsyncSession, *, user_id: int, window: tuple[datetime, datetime]
 ) -> list[tuple[datetime, datetime]]:
     """The user's calendar in the window as merged busy intervals, clipped to the window."""
-    busy, _ = await calendar(session, [user_id], window, viewer_id=user_id, strict=True)
+    busy, _, _ = await calendar(session, [user_id], window, viewer_id=user_id, strict=True)
     clipped = (
         (max(b.start, window[0]), min(b.end, window[1]))
         for b in busy
@@ -299,7 +311,9 @@ async def event_conflicts(
     span = window or horizon(series)
     mine = occurrences(series, span, strict=strict)
     if strict:
-        busy, visible = await calendar(session, [actor.id], span, viewer_id=actor.id, strict=True)
+        busy, visible, _ = await calendar(
+            session, [actor.id], span, viewer_id=actor.id, strict=True
+        )
     else:
         busy, visible, [mine] = await _calendar_for(session, {actor.id}, [mine], actor.id)
     [found] = sweep_conflicts([mine], busy, excluded=[event.id])
