@@ -354,3 +354,20 @@ async def test_export_then_import_reproduces_the_same_occurrences(
     assert [(i["exdates"], i["overrides"]) for i in again] == [
         (weekly["exdates"], weekly["overrides"])
     ]
+
+
+async def test_a_duration_adds_hours_exactly_across_a_dst_change(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = ics(
+        vevent("d1", "DTSTART;TZID=America/New_York:20260308T013000", "DURATION:PT2H"),
+        vevent("d2", "DTSTART;TZID=America/New_York:20260308T023000", "DURATION:PT45M"),
+        vevent("d3", "DTSTART;TZID=America/New_York:20260307T120000", "DURATION:P1D"),
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201 and response.json()["skipped"] == []
+    assert [(i["start_time"], i["end_time"]) for i in response.json()["items"]] == [
+        ("2026-03-08T06:30:00Z", "2026-03-08T08:30:00Z"),  # two hours, to 04:30 EDT
+        ("2026-03-08T07:30:00Z", "2026-03-08T08:15:00Z"),  # in the gap: 45 minutes still
+        ("2026-03-07T17:00:00Z", "2026-03-08T16:00:00Z"),  # a day: 12:00 to 12:00, 23 hours
+    ]

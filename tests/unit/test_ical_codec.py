@@ -304,6 +304,55 @@ def test_duration_counts_days_on_the_wall_clock() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("start", "duration", "end"),
+    [
+        # RFC 5545 §3.3.6: hours, minutes and seconds are exact, days and weeks nominal
+        ("20260308T013000", "PT2H", "2026-03-08T08:30:00Z"),  # across spring forward
+        ("20260307T120000", "PT24H", "2026-03-08T17:00:00Z"),  # 24 hours, 13:00 EDT
+        ("20260307T120000", "P1D", "2026-03-08T16:00:00Z"),  # 23 hours, 12:00 EDT
+        ("20261031T120000", "P1DT3H", "2026-11-01T20:00:00Z"),  # 25 hours and 3 more
+        ("20260304T120000", "P1W", "2026-03-11T16:00:00Z"),  # a week of wall clock
+        ("20260308T023000", "PT45M", "2026-03-08T08:15:00Z"),  # starts in the gap
+    ],
+)
+def test_duration_adds_hours_exactly_and_days_on_the_wall_clock(
+    start: str, duration: str, end: str
+) -> None:
+    parsed = parse(*vevent(f"DTSTART;TZID=America/New_York:{start}", f"DURATION:{duration}"))
+    assert parsed.skipped == []
+    [data] = contents(parsed)
+    assert data["end_time"] == end
+
+
+def test_an_override_duration_counts_days_on_the_wall_clock_and_a_valarm_is_not_the_event() -> None:
+    [data] = contents(
+        parse(
+            *vevent(
+                "DTSTART;TZID=America/New_York:20260307T120000",
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                "TRIGGER:-PT15M",
+                "REPEAT:1",
+                "DURATION:P1D",
+                "END:VALARM",
+                "DURATION:PT24H",
+                "RRULE:FREQ=WEEKLY",
+            ),
+            *vevent(
+                "RECURRENCE-ID;TZID=America/New_York:20261031T120000",
+                "DTSTART;TZID=America/New_York:20261031T120000",
+                "DURATION:P1D",
+            ),
+        )
+    )
+    assert data["end_time"] == "2026-03-08T17:00:00Z"  # 24 hours: the event's, not the alarm's
+    # Saturday 12:00 EDT to Sunday 12:00 EST: 25 hours, an hour past the series' 24
+    assert data["overrides"] == [
+        {"recurrence_id": "2026-10-31T16:00:00Z", "end_time": "2026-11-01T17:00:00Z"}
+    ]
+
+
 def test_a_timed_event_without_duration_lasts_a_minute() -> None:
     parsed = parse(*vevent("DTSTART:20260701T090000Z"))
     [data] = contents(parsed)

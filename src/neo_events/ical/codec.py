@@ -328,8 +328,7 @@ class _Reader:
             if uid not in self.drafts:
                 self.skipped_uids.add(uid)
             return
-        notes: list[str] = []
-        clock.notes = notes
+        notes = clock.begin(block)
         try:
             draft = vevents.master(component, uid, clock, notes)
         except (vevents.Skip, Unreadable) as exc:
@@ -350,8 +349,7 @@ class _Reader:
 
     def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
         """A RECURRENCE-ID VEVENT: part of its series, else a single event of its own."""
-        notes: list[str] = []
-        clock.notes = notes
+        notes = clock.begin(block)
         entry = self.drafts.get(uid)
         try:
             if entry is None or not vevents.attach(entry[0], component, clock, notes):

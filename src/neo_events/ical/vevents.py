@@ -128,7 +128,7 @@ def times(
     end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
     end = clock.when("DTEND", end_prop, zone) if end_prop is not None else None
     length = clock.duration(length_prop) if end is None and length_prop is not None else None
-    finish = clock.end_of(start, zone, end=end, length=length)
+    finish = clock.end_of(start, end=end, length=length)
     if finish < start.instant:
         raise Skip("it ends before it starts")
     return start, zone, finish
@@ -274,15 +274,15 @@ def _override(
 ) -> dict[str, Any]:
     series = draft.series
     duration = series.end - series.start
-    zone, start = series.timezone, original
+    zone, begins = series.timezone, clock.at(original, series.timezone)
     if component.get("DTSTART") is not None:
-        start = clock.when("DTSTART", component["DTSTART"], zone).instant
-    end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
+        begins = clock.when("DTSTART", component["DTSTART"], zone)
+    start, end_prop, length_prop = begins.instant, component.get("DTEND"), component.get("DURATION")
     end = start + duration
     if end_prop is not None:
         end = clock.when("DTEND", end_prop, zone).instant
     elif length_prop is not None:
-        end = start + clock.duration(length_prop)
+        end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
         end = start + (MIN_LENGTH if end == start else duration)
     override: dict[str, Any] = {"recurrence_id": iso(original)}
