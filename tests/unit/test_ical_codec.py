@@ -353,6 +353,41 @@ def test_an_override_duration_counts_days_on_the_wall_clock_and_a_valarm_is_not_
     ]
 
 
+@pytest.mark.parametrize(
+    ("zone", "written", "given", "kept"),
+    [
+        ("Europe/Berlin", "20260329T023000", "FREQ=DAILY;COUNT=4", "FREQ=DAILY;COUNT=4;BYHOUR=2"),
+        (
+            "Australia/Lord_Howe",  # a 30-minute gap
+            "20261004T021500",
+            "FREQ=DAILY;COUNT=4",
+            "FREQ=DAILY;COUNT=4;BYMINUTE=15",
+        ),
+        (
+            "America/New_York",
+            "20260308T023000",
+            "FREQ=WEEKLY;BYMINUTE=30;UNTIL=20260401T000000Z",
+            "FREQ=WEEKLY;UNTIL=20260401T000000Z;BYMINUTE=30;BYHOUR=2",
+        ),
+    ],
+)
+def test_a_series_written_in_a_dst_gap_keeps_its_written_time_of_day(
+    zone: str, written: str, given: str, kept: str
+) -> None:
+    # The start is the instant after the gap (RFC 5545 §3.3.5); the later days keep the
+    # written time of day, which the rule spells out where it differs.
+    body = wrap(*vevent(f"DTSTART;TZID={zone}:{written}", "DURATION:PT1H", f"RRULE:{given}"))
+    parsed = parse_calendar(body)
+    [data] = contents(parsed)
+    assert parsed.notes == [] and data["recurrence_pattern"] == kept
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    found = ours([data], *window)
+    # recurring-ical-events adds PT1H to the wall clock in the gap: compare the starts only
+    assert [o[0] for o in found] == [o[0] for o in theirs(body, *window)] and len(found) == 4
+    local = [start.astimezone(ZoneInfo(zone)).strftime("%H%M") for start, *_ in found]
+    assert local[0] != written[9:13] and local[1:] == [written[9:13]] * 3
+
+
 def test_a_timed_event_without_duration_lasts_a_minute() -> None:
     parsed = parse(*vevent("DTSTART:20260701T090000Z"))
     [data] = contents(parsed)

@@ -9,6 +9,8 @@ becomes one series; what the event model cannot hold is said, never silently los
 - STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
   the higher SEQUENCE wins, then the first.
 - A timed event without duration lasts a minute (the event model needs end after start).
+- A series whose DTSTART falls in a DST gap starts at the instant after it (RFC 5545 §3.3.5)
+  and keeps the written time of day later on: its rule spells that time out.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
@@ -169,6 +172,7 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
     if rule is not None:
         try:
             rule = recurrence.normalize_rule(rule, start=start.instant, timezone=zone)
+            rule = _written_time_of_day(rule, start, zone)
         except recurrence.RecurrenceError as exc:
             raise Skip(f"RRULE: {exc}") from None
         content |= {"is_recurring": True, "recurrence_pattern": rule}
@@ -186,6 +190,25 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
             elif draft.singles.pop(value.instant, None) is None:
                 notes.append(f"EXDATE {iso(value.instant)} is not an occurrence: ignored")
     return draft
+
+
+def _written_time_of_day(rule: str, start: When, zone: str) -> str:
+    """The rule with DTSTART's written time of day spelled out (BYHOUR, BYMINUTE, BYSECOND)
+    where the start instant shows another: a start in a gap (02:30 on a spring-forward night)
+    is 03:30, and the expansion, which follows the start instant's wall clock, would keep
+    03:30 every day after. Other rules are returned as they are."""
+    if start.zone != zone:  # a UTC start has no gap
+        return rule
+    shown = start.instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    given = {part.partition("=")[0] for part in rule.split(";")}
+    spelled = [
+        f"{name}={getattr(start.wall, unit)}"
+        for name, unit in (("BYHOUR", "hour"), ("BYMINUTE", "minute"), ("BYSECOND", "second"))
+        if name not in given and getattr(shown, unit) != getattr(start.wall, unit)
+    ]
+    if not spelled:
+        return rule
+    return recurrence.normalize_rule(";".join([rule, *spelled]), start=start.instant, timezone=zone)
 
 
 def _from_earliest(
