@@ -389,3 +389,25 @@ async def test_the_exported_vtimezone_holds_for_a_never_ending_series(
             assert wall.replace(tzinfo=reader).utcoffset() == (
                 wall.replace(tzinfo=ZoneInfo(zone)).utcoffset()
             ), wall
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "rule"),
+    [
+        ("2026-03-16T09:00:00+01:00", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),  # a Monday start
+    ],
+    ids=["count-start-off-rule"],
+)
+async def test_an_exported_series_reads_as_the_api_lists_it(
+    client: httpx.AsyncClient, alice: Account, start: str, minutes: int, rule: str
+) -> None:
+    end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    event = await create_event(
+        client, alice, title="Series", start_time=start, end_time=end,
+        timezone="Europe/Berlin", is_recurring=True, recurrence_pattern=rule,
+    )  # fmt: skip
+    body = (await client.get(f"{API}/events/{event['id']}.ics", headers=alice.headers)).content
+    window = ("2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z")
+    listed = await _listed(client, alice, *window)
+    assert listed[0][0] == datetime.fromisoformat(start)
+    assert _expanded(body, *window) == listed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -180,6 +180,47 @@ def test_export_writes_the_second_of_two_equal_wall_times_in_utc() -> None:
     second = content(start_time="2026-10-25T01:30:00Z", end_time="2026-10-25T02:00:00Z")
     [event] = Calendar.from_ical(export_calendar([outgoing(second)])).walk("VEVENT")
     assert event["DTSTART"].dt == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def _berlin(start: str, minutes: int, rule: str, **more: Any) -> dict[str, Any]:
+    end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    return content(
+        start_time=start, end_time=end.replace("+00:00", "Z"), is_recurring=True,
+        recurrence_pattern=rule, **more,
+    )  # fmt: skip
+
+
+READERS_DISAGREE = {
+    # The start (a Monday) is not a Tuesday: we count it, dateutil-based readers add it
+    "count-start-off-rule": _berlin("2026-03-16T08:00:00Z", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),
+    # 02:00 and 03:00 are one instant on the spring-forward day: we count it once
+    "count-gap-day": _berlin("2026-03-27T01:00:00Z", 30, "FREQ=DAILY;BYHOUR=2,3;COUNT=6"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS_DISAGREE))
+def test_export_says_what_readers_would_read_otherwise(name: str) -> None:
+    data = READERS_DISAGREE[name]
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
+    expected = ours([data], *window)
+    # A recurrence set is a set (RFC 5545 §3.8.5.3): recurring-ical-events lists twice an
+    # instant that two wall times of a spring-forward gap name.
+    assert sorted(set(theirs(export_calendar([outgoing(data)]), *window))) == expected
+    # and our own import reads the same occurrences back
+    parsed = parse_calendar(export_calendar([outgoing(data)]))
+    assert parsed.skipped == [] and parsed.notes == []
+    assert ours(contents(parsed), *window) == expected
+
+
+def test_export_keeps_a_count_readers_agree_on_and_else_writes_until() -> None:
+    on_a_tuesday = {"start_time": "2026-03-17T08:00:00Z", "end_time": "2026-03-17T09:00:00Z"}
+    synced = READERS_DISAGREE["count-start-off-rule"] | on_a_tuesday
+    [event] = Calendar.from_ical(export_calendar([outgoing(synced)])).walk("VEVENT")
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=2;BYDAY=TU" and "RDATE" not in event
+    off = READERS_DISAGREE["count-start-off-rule"]
+    [event] = Calendar.from_ical(export_calendar([outgoing(off)])).walk("VEVENT")
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;UNTIL=20260317T080000Z;BYDAY=TU"
+    assert event["RDATE"].dts[0].dt == event["DTSTART"].dt  # for readers that skip DTSTART
 
 
 ORACLE_SERIES = {

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil import rrule as du
 from icalendar import Calendar, Event
 from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import recurrence
+from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
 from neo_events.ical.vtimezones import vtimezone
 
 PRODID = "-//Neo Events//Neo Events//EN"
@@ -94,10 +96,10 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def _local(value: str, zone: ZoneInfo, *, exact: bool = False) -> datetime:
+def _local(value: str | datetime, zone: ZoneInfo, *, exact: bool = False) -> datetime:
     """An instant as the zone's wall clock (TZID form); UTC when `exact` and the wall clock
     would name another instant (the second 02:30 of an autumn night)."""
-    instant = _parse(value).astimezone(UTC)
+    instant = (_parse(value) if isinstance(value, str) else value).astimezone(UTC)
     wall = instant.astimezone(zone)
     if exact and wall.replace(fold=0).astimezone(UTC) != instant:
         return instant
@@ -110,27 +112,66 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
     master = _stamped(event)
     master.add("summary", content["title"])
     _texts(master, content)
-    master.add("dtstart", _local(content["start_time"], zone, exact=not content["is_recurring"]))
-    master.add("dtend", _local(content["end_time"], zone, exact=True))
-    yield master
     if not content["is_recurring"]:
+        master.add("dtstart", _local(content["start_time"], zone, exact=True))
+        master.add("dtend", _local(content["end_time"], zone, exact=True))
+        yield master
         return
-    master.add("rrule", vRecur.from_ical(content["recurrence_pattern"]))
-    if content["exdates"]:
+    start, end = _parse(content["start_time"]), _parse(content["end_time"])
+    master.add("dtstart", _local(start, zone))
+    master.add("dtend", _local(end, zone, exact=True))
+    rule, name_start = readers_rule(content, start.astimezone(UTC))
+    master.add("rrule", vRecur.from_ical(rule))
+    if name_start:
+        master.add("rdate", _local(start, zone))
+    cancelled = {_parse(x) for x in content["exdates"]}
+    if cancelled:
         master.add("exdate", [_local(x, zone) for x in content["exdates"]])
-    duration = _parse(content["end_time"]) - _parse(content["start_time"])
+    yield master
     for override in content["overrides"]:
-        if override["recurrence_id"] in content["exdates"]:
+        if _parse(override["recurrence_id"]) in cancelled:
             continue  # a cancelled occurrence stays cancelled
-        start = override.get("start_time", override["recurrence_id"])
-        end = override.get("end_time") or (_parse(start) + duration).isoformat()
+        begins = override.get("start_time", override["recurrence_id"])
+        ends = override.get("end_time") or _parse(begins) + (end - start)
         component = _stamped(event)
         component.add("recurrence-id", _local(override["recurrence_id"], zone))
         component.add("summary", override.get("title", content["title"]))
         _texts(component, {**content, **override})
-        component.add("dtstart", _local(start, zone, exact=True))
-        component.add("dtend", _local(end, zone, exact=True))
+        component.add("dtstart", _local(begins, zone, exact=True))
+        component.add("dtend", _local(ends, zone, exact=True))
         yield component
+
+
+def readers_rule(content: Mapping[str, Any], shown: datetime) -> tuple[str, bool]:
+    """The RRULE to write for a series whose DTSTART readers take as `shown` (UTC), and
+    whether an RDATE must name that start too.
+
+    Our COUNT counts the start even where the rule does not produce it, and counts once two
+    wall times that a spring-forward gap makes one instant (SPEC §4); dateutil-based readers
+    count the rule's wall times and add DTSTART on top. Where the two would list different
+    occurrences, the rule is written with the UNTIL of its last occurrence instead. Where the
+    rule does not produce the start, an RDATE names it for readers that do not add DTSTART.
+    Bounded: a COUNT is at most rrule.MAX_COUNT.
+    """
+    rule, name = content["recurrence_pattern"], content["timezone"]
+    zone = ZoneInfo(name)
+    dtstart = shown.astimezone(zone)
+    read = (t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))
+    name_start = next(read, None) != shown
+    parsed = parse_rule(rule, name)
+    if parsed.count is None:
+        return rule, name_start
+    bare = recurrence.Series(_parse(content["start_time"]), _parse(content["end_time"]), name, rule)
+    last = recurrence.series_end(bare)
+    assert last is not None  # a COUNT ends
+    ours = {
+        o.recurrence_id
+        for o in recurrence.expand(bare, bare.start, last + timedelta(seconds=1), limit=MAX_COUNT)
+    }
+    as_read = {shown, *(t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))}
+    if as_read == {shown if t == bare.start else t for t in ours}:
+        return rule, name_start
+    return parsed.text(COUNT=None, UNTIL=format_utc(max(ours))), name_start
 
 
 def _stamped(event: Outgoing) -> Event:
