@@ -395,8 +395,10 @@ async def test_the_exported_vtimezone_holds_for_a_never_ending_series(
     ("start", "minutes", "rule"),
     [
         ("2026-03-16T09:00:00+01:00", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),  # a Monday start
+        ("2026-10-25T02:30:00+01:00", 90, "FREQ=DAILY;COUNT=3"),  # the second 02:30
+        ("2026-10-25T02:30:00+01:00", 30, "FREQ=WEEKLY;BYDAY=MO;COUNT=2"),  # both
     ],
-    ids=["count-start-off-rule"],
+    ids=["count-start-off-rule", "second-0230", "second-0230-off-rule"],
 )
 async def test_an_exported_series_reads_as_the_api_lists_it(
     client: httpx.AsyncClient, alice: Account, start: str, minutes: int, rule: str

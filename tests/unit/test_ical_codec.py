@@ -195,6 +195,19 @@ READERS_DISAGREE = {
     "count-start-off-rule": _berlin("2026-03-16T08:00:00Z", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),
     # 02:00 and 03:00 are one instant on the spring-forward day: we count it once
     "count-gap-day": _berlin("2026-03-27T01:00:00Z", 30, "FREQ=DAILY;BYHOUR=2,3;COUNT=6"),
+    # the second 02:30 of the autumn night: a TZID wall time would name the first (and the
+    # wall clocks of DTSTART and DTEND would not say how long each occurrence lasts)
+    "second-0230-daily": _berlin("2026-10-25T01:30:00Z", 30, "FREQ=DAILY;COUNT=3"),
+    "second-0230-renamed": _berlin(
+        "2026-10-25T01:30:00Z",
+        30,
+        "FREQ=DAILY",
+        overrides=[{"recurrence_id": "2026-10-25T01:30:00Z", "title": "First night"}],
+    ),
+    "second-0230-cancelled": _berlin(
+        "2026-10-25T01:30:00Z", 30, "FREQ=WEEKLY;COUNT=3", exdates=["2026-10-25T01:30:00Z"]
+    ),
+    "second-0230-off-rule": _berlin("2026-10-25T01:30:00Z", 90, "FREQ=WEEKLY;BYDAY=MO;COUNT=2"),
 }
 
 

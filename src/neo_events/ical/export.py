@@ -118,17 +118,27 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
         yield master
         return
     start, end = _parse(content["start_time"]), _parse(content["end_time"])
-    master.add("dtstart", _local(start, zone))
-    master.add("dtend", _local(end, zone, exact=True))
-    rule, name_start = readers_rule(content, start.astimezone(UTC))
+    # The rule repeats DTSTART's wall clock, so a series' DTSTART is written with its TZID even
+    # where readers take that for another instant (the first 02:30 of an autumn night when the
+    # start is the second): its DTEND keeps the duration from there, and an override below
+    # moves that occurrence to its instant. fold=0 is what a wall time means to readers; and
+    # as fold=1 datetimes never equal another zone's (PEP 495), instants are compared in UTC.
+    shown = start.astimezone(zone).replace(fold=0)
+    read_at = shown.astimezone(UTC)
+    master.add("dtstart", shown)
+    master.add("dtend", _master_end(shown, read_at + (end - start), zone))
+    rule, name_start = readers_rule(content, read_at)
     master.add("rrule", vRecur.from_ical(rule))
     if name_start:
-        master.add("rdate", _local(start, zone))
+        master.add("rdate", shown)
     cancelled = {_parse(x) for x in content["exdates"]}
     if cancelled:
         master.add("exdate", [_local(x, zone) for x in content["exdates"]])
     yield master
-    for override in content["overrides"]:
+    overrides = list(content["overrides"])
+    if read_at != start and start not in {_parse(o["recurrence_id"]) for o in overrides}:
+        overrides.append({"recurrence_id": content["start_time"]})
+    for override in overrides:
         if _parse(override["recurrence_id"]) in cancelled:
             continue  # a cancelled occurrence stays cancelled
         begins = override.get("start_time", override["recurrence_id"])
@@ -140,6 +150,16 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
         component.add("dtstart", _local(begins, zone, exact=True))
         component.add("dtend", _local(ends, zone, exact=True))
         yield component
+
+
+def _master_end(shown: datetime, end: datetime, zone: ZoneInfo) -> datetime:
+    """A series' DTEND: readers take DTEND − DTSTART as every occurrence's length, and some
+    (recurring-ical-events) subtract the wall clocks when both have the TZID. Where that is not
+    the length (a DST change in the first occurrence), DTEND is written in UTC."""
+    wall = _local(end, zone, exact=True)
+    if wall.replace(tzinfo=None) - shown.replace(tzinfo=None) != end - shown.astimezone(UTC):
+        return end
+    return wall
 
 
 def readers_rule(content: Mapping[str, Any], shown: datetime) -> tuple[str, bool]:
