@@ -225,6 +225,13 @@ def test_export_says_what_readers_would_read_otherwise(name: str) -> None:
     assert ours(contents(parsed), *window) == expected
 
 
+@pytest.mark.parametrize("name", ["second-0230-daily", "second-0230-renamed"])
+def test_a_series_starting_at_the_second_0230_comes_back_as_it_was(name: str) -> None:
+    data = READERS_DISAGREE[name]
+    [item] = parse_calendar(export_calendar([outgoing(data)])).events
+    assert item.content == data
+
+
 def test_export_keeps_a_count_readers_agree_on_and_else_writes_until() -> None:
     on_a_tuesday = {"start_time": "2026-03-17T08:00:00Z", "end_time": "2026-03-17T09:00:00Z"}
     synced = READERS_DISAGREE["count-start-off-rule"] | on_a_tuesday

@@ -11,6 +11,9 @@ becomes one series; what the event model cannot hold is said, never silently los
 - A timed event without duration lasts a minute (the event model needs end after start).
 - A series whose DTSTART falls in a DST gap starts at the instant after it (RFC 5545 §3.3.5)
   and keeps the written time of day later on: its rule spells that time out.
+- An override that moves a series' first occurrence to the other instant of the same wall
+  time (how export.py writes a start at the second 02:30 of an autumn night) moves the
+  series' start instead.
 """
 
 from __future__ import annotations
@@ -287,9 +290,27 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         notes.append(f"a second override of {iso(original)} ignored")
         return True
     override = _override(draft, component, clock, notes, original)
+    if original == draft.series.start and _same_wall(draft, override.get("start_time")):
+        # Our own export of a series that starts at the second of two equal wall times (an
+        # override moves the first to it): the series starts there.
+        begins = datetime.fromisoformat(override.pop("start_time"))
+        ends = begins + (draft.series.end - draft.series.start)
+        draft.series = replace(draft.series, start=begins, end=ends)
+        draft.content |= {"start_time": iso(begins), "end_time": iso(ends)}
+        original = begins
+        override["recurrence_id"] = iso(begins)
     if len(override) > 1:
         draft.overrides[original] = (seq, override)
     return True
+
+
+def _same_wall(draft: Draft, moved: str | None) -> bool:
+    """Whether an occurrence moved to `moved` shows the same wall clock as the series start."""
+    if moved is None:
+        return False
+    zone = ZoneInfo(draft.series.timezone)
+    wall = datetime.fromisoformat(moved).astimezone(zone).replace(tzinfo=None, fold=0)
+    return wall == draft.series.start.astimezone(zone).replace(tzinfo=None, fold=0)
 
 
 def _override(
