@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,7 +128,9 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
     read_at = shown.astimezone(UTC)
     master.add("dtstart", shown)
     master.add("dtend", _master_end(shown, read_at + (end - start), zone))
-    rule, name_start = readers_rule(content, read_at)
+    rule, name_start = readers_rule(
+        content["recurrence_pattern"], start, end, content["timezone"], read_at
+    )
     master.add("rrule", vRecur.from_ical(rule))
     if name_start:
         master.add("rdate", shown)
@@ -162,7 +165,10 @@ def _master_end(shown: datetime, end: datetime, zone: ZoneInfo) -> datetime:
     return wall
 
 
-def readers_rule(content: Mapping[str, Any], shown: datetime) -> tuple[str, bool]:
+@lru_cache(maxsize=4096)  # a feed is written again whenever one of its events changes
+def readers_rule(
+    rule: str, start: datetime, end: datetime, name: str, shown: datetime
+) -> tuple[str, bool]:
     """The RRULE to write for a series whose DTSTART readers take as `shown` (UTC), and
     whether an RDATE must name that start too.
 
@@ -173,7 +179,6 @@ def readers_rule(content: Mapping[str, Any], shown: datetime) -> tuple[str, bool
     rule does not produce the start, an RDATE names it for readers that do not add DTSTART.
     Bounded: a COUNT is at most rrule.MAX_COUNT.
     """
-    rule, name = content["recurrence_pattern"], content["timezone"]
     zone = ZoneInfo(name)
     dtstart = shown.astimezone(zone)
     read = (t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))
@@ -181,7 +186,7 @@ def readers_rule(content: Mapping[str, Any], shown: datetime) -> tuple[str, bool
     parsed = parse_rule(rule, name)
     if parsed.count is None:
         return rule, name_start
-    bare = recurrence.Series(_parse(content["start_time"]), _parse(content["end_time"]), name, rule)
+    bare = recurrence.Series(start, end, name, rule)
     last = recurrence.series_end(bare)
     assert last is not None  # a COUNT ends
     ours = {
