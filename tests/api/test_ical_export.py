@@ -4,12 +4,15 @@ occurrences, read by a standard iCalendar library, are exactly those our API lis
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import recurring_ical_events  # type: ignore[import-untyped]
+from dateutil import tz
 from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import select
@@ -364,3 +367,49 @@ async def test_the_feed_of_a_user_without_events_is_an_empty_calendar(
     calendar = Calendar.from_ical(response.content)
     assert calendar.walk("VEVENT") == [] and str(calendar["VERSION"]) == "2.0"
     assert await count_rows(app, "feed_tokens", user_id=alice.id) == 1
+
+
+async def test_the_exported_vtimezone_holds_for_a_never_ending_series(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    zone = "Australia/Lord_Howe"  # half-hour DST, southern hemisphere
+    event = await create_event(
+        client, alice, title="Standup", start_time="2026-01-05T09:00:00+11:00",
+        end_time="2026-01-05T09:15:00+11:00", timezone=zone, is_recurring=True,
+        recurrence_pattern="FREQ=WEEKLY",
+    )  # fmt: skip
+    body = (await client.get(f"{API}/events/{event['id']}.ics", headers=alice.headers)).content
+    [vtimezone] = Calendar.from_ical(body).walk("VTIMEZONE")
+    reader = tz.tzical(io.StringIO(vtimezone.to_ical().decode())).get(zone)
+    # 09:00 on every Monday of 2040 and 2100, read through the VTIMEZONE alone
+    for year in (2040, 2100):
+        monday = datetime(year, 1, 2, 9) + timedelta(days=(7 - datetime(year, 1, 2).weekday()) % 7)
+        for week in range(53):
+            wall = monday + timedelta(weeks=week)
+            assert wall.replace(tzinfo=reader).utcoffset() == (
+                wall.replace(tzinfo=ZoneInfo(zone)).utcoffset()
+            ), wall
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "rule"),
+    [
+        ("2026-03-16T09:00:00+01:00", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),  # a Monday start
+        ("2026-10-25T02:30:00+01:00", 90, "FREQ=DAILY;COUNT=3"),  # the second 02:30
+        ("2026-10-25T02:30:00+01:00", 30, "FREQ=WEEKLY;BYDAY=MO;COUNT=2"),  # both
+    ],
+    ids=["count-start-off-rule", "second-0230", "second-0230-off-rule"],
+)
+async def test_an_exported_series_reads_as_the_api_lists_it(
+    client: httpx.AsyncClient, alice: Account, start: str, minutes: int, rule: str
+) -> None:
+    end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    event = await create_event(
+        client, alice, title="Series", start_time=start, end_time=end,
+        timezone="Europe/Berlin", is_recurring=True, recurrence_pattern=rule,
+    )  # fmt: skip
+    body = (await client.get(f"{API}/events/{event['id']}.ics", headers=alice.headers)).content
+    window = ("2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z")
+    listed = await _listed(client, alice, *window)
+    assert listed[0][0] == datetime.fromisoformat(start)
+    assert _expanded(body, *window) == listed

@@ -354,3 +354,44 @@ async def test_export_then_import_reproduces_the_same_occurrences(
     assert [(i["exdates"], i["overrides"]) for i in again] == [
         (weekly["exdates"], weekly["overrides"])
     ]
+
+
+async def test_a_duration_adds_hours_exactly_across_a_dst_change(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = ics(
+        vevent("d1", "DTSTART;TZID=America/New_York:20260308T013000", "DURATION:PT2H"),
+        vevent("d2", "DTSTART;TZID=America/New_York:20260308T023000", "DURATION:PT45M"),
+        vevent("d3", "DTSTART;TZID=America/New_York:20260307T120000", "DURATION:P1D"),
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201 and response.json()["skipped"] == []
+    assert [(i["start_time"], i["end_time"]) for i in response.json()["items"]] == [
+        ("2026-03-08T06:30:00Z", "2026-03-08T08:30:00Z"),  # two hours, to 04:30 EDT
+        ("2026-03-08T07:30:00Z", "2026-03-08T08:15:00Z"),  # in the gap: 45 minutes still
+        ("2026-03-07T17:00:00Z", "2026-03-08T16:00:00Z"),  # a day: 12:00 to 12:00, 23 hours
+    ]
+
+
+async def test_a_series_starting_in_a_dst_gap_keeps_its_written_time_after(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = ics(
+        vevent(
+            "g1",
+            "SUMMARY:Night shift",
+            "DTSTART;TZID=Europe/Berlin:20260329T023000",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=4",
+            "EXDATE;TZID=Europe/Berlin:20260331T023000",
+        )
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201 and response.json()["warnings"] == []
+    listed = await _listed(client, alice, "2026-03-28T00:00:00Z", "2026-04-05T00:00:00Z")
+    # 02:30 does not exist on the 29th (03:30 CEST); every later day has it
+    assert [start.isoformat() for start, *_ in listed] == [
+        "2026-03-29T01:30:00+00:00",
+        "2026-03-30T00:30:00+00:00",
+        "2026-04-01T00:30:00+00:00",
+    ]

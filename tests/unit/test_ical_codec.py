@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -182,6 +182,67 @@ def test_export_writes_the_second_of_two_equal_wall_times_in_utc() -> None:
     assert event["DTSTART"].dt == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
+def _berlin(start: str, minutes: int, rule: str, **more: Any) -> dict[str, Any]:
+    end = (datetime.fromisoformat(start) + timedelta(minutes=minutes)).isoformat()
+    return content(
+        start_time=start, end_time=end.replace("+00:00", "Z"), is_recurring=True,
+        recurrence_pattern=rule, **more,
+    )  # fmt: skip
+
+
+READERS_DISAGREE = {
+    # The start (a Monday) is not a Tuesday: we count it, dateutil-based readers add it
+    "count-start-off-rule": _berlin("2026-03-16T08:00:00Z", 60, "FREQ=WEEKLY;BYDAY=TU;COUNT=2"),
+    # 02:00 and 03:00 are one instant on the spring-forward day: we count it once
+    "count-gap-day": _berlin("2026-03-27T01:00:00Z", 30, "FREQ=DAILY;BYHOUR=2,3;COUNT=6"),
+    # the second 02:30 of the autumn night: a TZID wall time would name the first (and the
+    # wall clocks of DTSTART and DTEND would not say how long each occurrence lasts)
+    "second-0230-daily": _berlin("2026-10-25T01:30:00Z", 30, "FREQ=DAILY;COUNT=3"),
+    "second-0230-renamed": _berlin(
+        "2026-10-25T01:30:00Z",
+        30,
+        "FREQ=DAILY",
+        overrides=[{"recurrence_id": "2026-10-25T01:30:00Z", "title": "First night"}],
+    ),
+    "second-0230-cancelled": _berlin(
+        "2026-10-25T01:30:00Z", 30, "FREQ=WEEKLY;COUNT=3", exdates=["2026-10-25T01:30:00Z"]
+    ),
+    "second-0230-off-rule": _berlin("2026-10-25T01:30:00Z", 90, "FREQ=WEEKLY;BYDAY=MO;COUNT=2"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READERS_DISAGREE))
+def test_export_says_what_readers_would_read_otherwise(name: str) -> None:
+    data = READERS_DISAGREE[name]
+    window = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC))
+    expected = ours([data], *window)
+    # A recurrence set is a set (RFC 5545 §3.8.5.3): recurring-ical-events lists twice an
+    # instant that two wall times of a spring-forward gap name.
+    assert sorted(set(theirs(export_calendar([outgoing(data)]), *window))) == expected
+    # and our own import reads the same occurrences back
+    parsed = parse_calendar(export_calendar([outgoing(data)]))
+    assert parsed.skipped == [] and parsed.notes == []
+    assert ours(contents(parsed), *window) == expected
+
+
+@pytest.mark.parametrize("name", ["second-0230-daily", "second-0230-renamed"])
+def test_a_series_starting_at_the_second_0230_comes_back_as_it_was(name: str) -> None:
+    data = READERS_DISAGREE[name]
+    [item] = parse_calendar(export_calendar([outgoing(data)])).events
+    assert item.content == data
+
+
+def test_export_keeps_a_count_readers_agree_on_and_else_writes_until() -> None:
+    on_a_tuesday = {"start_time": "2026-03-17T08:00:00Z", "end_time": "2026-03-17T09:00:00Z"}
+    synced = READERS_DISAGREE["count-start-off-rule"] | on_a_tuesday
+    [event] = Calendar.from_ical(export_calendar([outgoing(synced)])).walk("VEVENT")
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=2;BYDAY=TU" and "RDATE" not in event
+    off = READERS_DISAGREE["count-start-off-rule"]
+    [event] = Calendar.from_ical(export_calendar([outgoing(off)])).walk("VEVENT")
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;UNTIL=20260317T080000Z;BYDAY=TU"
+    assert event["RDATE"].dts[0].dt == event["DTSTART"].dt  # for readers that skip DTSTART
+
+
 ORACLE_SERIES = {
     "weekly-berlin-exdate-override": WEEKLY,
     "monthly-last-friday-new-york": content(
@@ -302,6 +363,90 @@ def test_duration_counts_days_on_the_wall_clock() -> None:
         "2026-03-28T11:00:00Z",
         "2026-03-29T11:00:00Z",
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "duration", "end"),
+    [
+        # RFC 5545 §3.3.6: hours, minutes and seconds are exact, days and weeks nominal
+        ("20260308T013000", "PT2H", "2026-03-08T08:30:00Z"),  # across spring forward
+        ("20260307T120000", "PT24H", "2026-03-08T17:00:00Z"),  # 24 hours, 13:00 EDT
+        ("20260307T120000", "P1D", "2026-03-08T16:00:00Z"),  # 23 hours, 12:00 EDT
+        ("20261031T120000", "P1DT3H", "2026-11-01T20:00:00Z"),  # 25 hours and 3 more
+        ("20260304T120000", "P1W", "2026-03-11T16:00:00Z"),  # a week of wall clock
+        ("20260308T023000", "PT45M", "2026-03-08T08:15:00Z"),  # starts in the gap
+    ],
+)
+def test_duration_adds_hours_exactly_and_days_on_the_wall_clock(
+    start: str, duration: str, end: str
+) -> None:
+    parsed = parse(*vevent(f"DTSTART;TZID=America/New_York:{start}", f"DURATION:{duration}"))
+    assert parsed.skipped == []
+    [data] = contents(parsed)
+    assert data["end_time"] == end
+
+
+def test_an_override_duration_counts_days_on_the_wall_clock_and_a_valarm_is_not_the_event() -> None:
+    [data] = contents(
+        parse(
+            *vevent(
+                "DTSTART;TZID=America/New_York:20260307T120000",
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                "TRIGGER:-PT15M",
+                "REPEAT:1",
+                "DURATION:P1D",
+                "END:VALARM",
+                "DURATION:PT24H",
+                "RRULE:FREQ=WEEKLY",
+            ),
+            *vevent(
+                "RECURRENCE-ID;TZID=America/New_York:20261031T120000",
+                "DTSTART;TZID=America/New_York:20261031T120000",
+                "DURATION:P1D",
+            ),
+        )
+    )
+    assert data["end_time"] == "2026-03-08T17:00:00Z"  # 24 hours: the event's, not the alarm's
+    # Saturday 12:00 EDT to Sunday 12:00 EST: 25 hours, an hour past the series' 24
+    assert data["overrides"] == [
+        {"recurrence_id": "2026-10-31T16:00:00Z", "end_time": "2026-11-01T17:00:00Z"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "written", "given", "kept"),
+    [
+        ("Europe/Berlin", "20260329T023000", "FREQ=DAILY;COUNT=4", "FREQ=DAILY;COUNT=4;BYHOUR=2"),
+        (
+            "Australia/Lord_Howe",  # a 30-minute gap
+            "20261004T021500",
+            "FREQ=DAILY;COUNT=4",
+            "FREQ=DAILY;COUNT=4;BYMINUTE=15",
+        ),
+        (
+            "America/New_York",
+            "20260308T023000",
+            "FREQ=WEEKLY;BYMINUTE=30;UNTIL=20260401T000000Z",
+            "FREQ=WEEKLY;UNTIL=20260401T000000Z;BYMINUTE=30;BYHOUR=2",
+        ),
+    ],
+)
+def test_a_series_written_in_a_dst_gap_keeps_its_written_time_of_day(
+    zone: str, written: str, given: str, kept: str
+) -> None:
+    # The start is the instant after the gap (RFC 5545 §3.3.5); the later days keep the
+    # written time of day, which the rule spells out where it differs.
+    body = wrap(*vevent(f"DTSTART;TZID={zone}:{written}", "DURATION:PT1H", f"RRULE:{given}"))
+    parsed = parse_calendar(body)
+    [data] = contents(parsed)
+    assert parsed.notes == [] and data["recurrence_pattern"] == kept
+    window = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+    found = ours([data], *window)
+    # recurring-ical-events adds PT1H to the wall clock in the gap: compare the starts only
+    assert [o[0] for o in found] == [o[0] for o in theirs(body, *window)] and len(found) == 4
+    local = [start.astimezone(ZoneInfo(zone)).strftime("%H%M") for start, *_ in found]
+    assert local[0] != written[9:13] and local[1:] == [written[9:13]] * 3
 
 
 def test_a_timed_event_without_duration_lasts_a_minute() -> None:

@@ -36,6 +36,20 @@ class Block:
     def text(self) -> str:
         return "\r\n".join(line for _, line in self.lines) + "\r\n"
 
+    def written(self, name: str) -> str | None:
+        """The value of this component's own first `name` property, as written (a nested
+        VALARM's is not its own); None without one."""
+        depth = 0
+        for _, line in self.lines[1:-1]:
+            delimiter = _delimiter(line)
+            if delimiter is not None:
+                depth += 1 if delimiter[0] == "BEGIN" else -1
+                continue
+            key, value = _property(line)
+            if depth == 0 and key == name.upper():
+                return value
+        return None
+
 
 @dataclass(slots=True)
 class CalendarBlock:
@@ -61,6 +75,18 @@ def unfold(text: str) -> list[tuple[int, str]]:
         elif raw.strip():
             lines.append((number, raw))
     return lines
+
+
+def _property(line: str) -> tuple[str, str]:
+    """(NAME, value) of a content line: the value starts at the first colon outside a quoted
+    parameter value (`TZID="a:b"`)."""
+    quoted = False
+    for index, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            return line[:index].split(";")[0].strip().upper(), line[index + 1 :]
+    return line.split(";")[0].strip().upper(), ""
 
 
 def _delimiter(line: str) -> tuple[str, str] | None:

@@ -1,9 +1,9 @@
-"""RFC 5545 in and out, with icalendar: event contents to a VCALENDAR, a calendar file to event
-contents plus what was skipped and why. Pure: neither the web framework nor the database.
+"""RFC 5545 in and out, with icalendar: event contents to a VCALENDAR (export.py), a calendar
+file to event contents plus what was skipped and why. Pure: neither the web framework nor the
+database.
 
-Export writes each event in its own zone (DTSTART/DTEND with TZID, a VTIMEZONE per zone),
-RRULE, EXDATE, and every override as a VEVENT with RECURRENCE-ID. Import reads each
-component on its own (see blocks.py), so a broken component is reported and the rest is read.
+Import reads each component on its own (see blocks.py), so a broken component is reported and
+the rest is read.
 """
 
 from __future__ import annotations
@@ -11,22 +11,30 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Component, Event, Timezone
+from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
-from icalendar.prop import vDuration, vRecur
 
 from neo_events.ical import vevents
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
+from neo_events.ical.export import Outgoing, export_calendar
 from neo_events.ical.times import Clock, Unreadable
 from neo_events.ical.zones import ZoneResolver, iana_name
 
-PRODID = "-//Neo Events//Neo Events//EN"
+__all__ = [
+    "Incoming",
+    "InvalidCalendar",
+    "Note",
+    "Outgoing",
+    "ParsedCalendar",
+    "Skipped",
+    "export_calendar",
+    "parse_calendar",
+]
+
 # icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
 # one calendar at a time keeps each import's notes its own.
 _READING = threading.Lock()
@@ -75,108 +83,6 @@ class ParsedCalendar:
     events: list[Incoming] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One event to export: its canonical content and the bookkeeping a VEVENT carries."""
-
-    uid: str
-    sequence: int
-    created: datetime
-    last_modified: datetime
-    content: Mapping[str, Any]
-
-
-# Export
-
-
-def export_calendar(
-    events: Sequence[Outgoing], *, name: str | None = None, refresh: timedelta | None = None
-) -> bytes:
-    """A VCALENDAR (METHOD:PUBLISH) holding the events, with a VTIMEZONE for each zone used."""
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    if name:
-        calendar.add("x-wr-calname", name)
-    if refresh:
-        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-        ttl = vDuration(refresh).to_ical()  # type: ignore[no-untyped-call]
-        calendar.add("x-published-ttl", ttl.decode())
-    years: list[int] = []
-    for event in events:
-        for component in _vevents(event):
-            calendar.add_component(component)
-        years.append(_parse(event.content["start_time"]).year)
-    if years:
-        # Transitions from the first event's year to 2038 at least (open-ended series).
-        last = max(2038, max(years) + 2)
-        calendar.add_missing_timezones(
-            first_date=date(min(years), 1, 1), last_date=date(last, 1, 1)
-        )
-    return bytes(calendar.to_ical())
-
-
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _local(value: str, zone: ZoneInfo, *, exact: bool = False) -> datetime:
-    """An instant as the zone's wall clock (TZID form); UTC when `exact` and the wall clock
-    would name another instant (the second 02:30 of an autumn night)."""
-    instant = _parse(value).astimezone(UTC)
-    wall = instant.astimezone(zone)
-    if exact and wall.replace(fold=0).astimezone(UTC) != instant:
-        return instant
-    return wall
-
-
-def _vevents(event: Outgoing) -> Iterable[Event]:
-    content = event.content
-    zone = ZoneInfo(content["timezone"])
-    master = _stamped(event)
-    master.add("summary", content["title"])
-    _texts(master, content)
-    master.add("dtstart", _local(content["start_time"], zone, exact=not content["is_recurring"]))
-    master.add("dtend", _local(content["end_time"], zone, exact=True))
-    yield master
-    if not content["is_recurring"]:
-        return
-    master.add("rrule", vRecur.from_ical(content["recurrence_pattern"]))
-    if content["exdates"]:
-        master.add("exdate", [_local(x, zone) for x in content["exdates"]])
-    duration = _parse(content["end_time"]) - _parse(content["start_time"])
-    for override in content["overrides"]:
-        if override["recurrence_id"] in content["exdates"]:
-            continue  # a cancelled occurrence stays cancelled
-        start = override.get("start_time", override["recurrence_id"])
-        end = override.get("end_time") or (_parse(start) + duration).isoformat()
-        component = _stamped(event)
-        component.add("recurrence-id", _local(override["recurrence_id"], zone))
-        component.add("summary", override.get("title", content["title"]))
-        _texts(component, {**content, **override})
-        component.add("dtstart", _local(start, zone, exact=True))
-        component.add("dtend", _local(end, zone, exact=True))
-        yield component
-
-
-def _stamped(event: Outgoing) -> Event:
-    component = Event()
-    component.add("uid", event.uid)
-    component.add("dtstamp", event.last_modified.astimezone(UTC))
-    component.add("created", event.created.astimezone(UTC))
-    component.add("last-modified", event.last_modified.astimezone(UTC))
-    component.add("sequence", event.sequence)
-    return component
-
-
-def _texts(component: Event, values: Mapping[str, Any]) -> None:
-    for name in ("description", "location"):
-        if values.get(name):
-            component.add(name, values[name])
 
 
 # Import
@@ -328,8 +234,7 @@ class _Reader:
             if uid not in self.drafts:
                 self.skipped_uids.add(uid)
             return
-        notes: list[str] = []
-        clock.notes = notes
+        notes = clock.begin(block)
         try:
             draft = vevents.master(component, uid, clock, notes)
         except (vevents.Skip, Unreadable) as exc:
@@ -350,8 +255,7 @@ class _Reader:
 
     def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
         """A RECURRENCE-ID VEVENT: part of its series, else a single event of its own."""
-        notes: list[str] = []
-        clock.notes = notes
+        notes = clock.begin(block)
         entry = self.drafts.get(uid)
         try:
             if entry is None or not vevents.attach(entry[0], component, clock, notes):

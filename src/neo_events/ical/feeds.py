@@ -27,7 +27,7 @@ from neo_events.protocol import etag_for, etag_matches
 TOKEN_PREFIX = "nef_"  # recognisable in a leaked URL or a secret scanner
 MAX_TOKENS = 50
 REFRESH = timedelta(hours=1)  # what subscribed calendar apps are told to poll at most
-FEED_FORMAT = 1  # bump when the feed's text changes for the same events
+FEED_FORMAT = 2  # bump when the feed's text changes for the same events
 
 
 class FeedNotFound(NotFound):

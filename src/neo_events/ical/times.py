@@ -3,18 +3,25 @@
 A value with a TZID is its wall clock in that zone (resolved to an IANA name); a `…Z` value is
 UTC; a floating value (no TZID, no Z) and an all-day DATE are wall clock in the calendar's
 floating zone (X-WR-TIMEZONE, else the importer's default). An all-day DATE starts at 00:00.
+A DURATION's days and weeks count on the wall clock, its hours, minutes and seconds exactly
+(RFC 5545 §3.3.6).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar.prop import vBroken, vDDDTypes, vDuration
 
+from neo_events.ical.blocks import Block
 from neo_events.ical.zones import ZoneResolver
+
+# The nominal part of a DURATION as written: icalendar's timedelta makes PT24H and P1D equal.
+_NOMINAL = re.compile(r"([+-]?)P(\d+)([WD])", re.IGNORECASE)
 
 
 class Unreadable(ValueError):
@@ -32,6 +39,14 @@ class When:
     all_day: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Length:
+    """A DURATION: `days` (weeks as seven) on the wall clock, then `exact` of real time."""
+
+    days: int
+    exact: timedelta = timedelta(0)
+
+
 @dataclass(slots=True)
 class Clock:
     """How one calendar's times are read."""
@@ -40,6 +55,13 @@ class Clock:
     calendar_zone: str | None  # X-WR-TIMEZONE, when it names a zone
     zones: ZoneResolver
     notes: list[str]
+    written_duration: str | None = field(default=None)  # the current component's, as written
+
+    def begin(self, block: Block) -> list[str]:
+        """Start reading one component: its own notes, its DURATION as written."""
+        self.notes = []
+        self.written_duration = block.written("DURATION")
+        return self.notes
 
     def localize(self, wall: datetime, zone: str) -> datetime:
         # fold=0: a repeated wall time takes its first instant, one in a gap the offset in
@@ -78,11 +100,17 @@ class Clock:
             return When(instant, instant.replace(tzinfo=None), None, all_day=False)
         return When(self.localize(wall, floating), wall, floating, all_day=False)
 
-    def duration(self, prop: Any) -> timedelta:
+    def duration(self, prop: Any) -> Length:
+        """The component's DURATION, its days (and weeks) told apart from its hours."""
         value = _parsed("DURATION", prop)
         if not isinstance(value, timedelta):
             raise Unreadable("DURATION is not a duration")
-        return value
+        nominal = _NOMINAL.match((self.written_duration or "").strip())
+        if nominal is None:
+            return Length(0, value)
+        days = int(nominal[2]) * (7 if nominal[3].upper() == "W" else 1)
+        days = -days if nominal[1] == "-" else days
+        return Length(days, value - timedelta(days=days))
 
     def values(self, name: str, props: Any, floating: str) -> list[When]:
         """Every value of a list property (EXDATE, RDATE), however many lines hold them."""
@@ -94,18 +122,22 @@ class Clock:
                 found.append(self.when(name, item, floating))
         return found
 
-    def end_of(
-        self, start: When, zone: str, *, end: When | None, length: timedelta | None
-    ) -> datetime:
-        """The end instant from DTEND, or DTSTART plus DURATION (days count on the wall clock),
-        or RFC 5545's default: one day for an all-day event, none for a timed one."""
+    def end_of(self, start: When, *, end: When | None, length: Length | None) -> datetime:
+        """The end instant from DTEND, or DTSTART plus DURATION (days on DTSTART's wall clock,
+        then hours exactly: PT2H across a change of offset is two hours, P1D 23, 24 or 25), or
+        RFC 5545's default: one day for an all-day event, none for a timed one."""
         if end is not None:
             return end.instant
         if length is None:
-            length = timedelta(days=1) if start.all_day else timedelta(0)
-        if start.zone is None:
-            return start.instant + length
-        return self.localize(start.wall + length, zone)
+            length = Length(1 if start.all_day else 0)
+        if start.zone is None or not length.days:
+            return start.instant + timedelta(days=length.days) + length.exact
+        return self.localize(start.wall + timedelta(days=length.days), start.zone) + length.exact
+
+    def at(self, instant: datetime, zone: str) -> When:
+        """An instant as a value written on the zone's wall clock."""
+        wall = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        return When(instant, wall, zone, all_day=False)
 
 
 def _parsed(name: str, prop: Any) -> Any:

@@ -9,6 +9,11 @@ becomes one series; what the event model cannot hold is said, never silently los
 - STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
   the higher SEQUENCE wins, then the first.
 - A timed event without duration lasts a minute (the event model needs end after start).
+- A series whose DTSTART falls in a DST gap starts at the instant after it (RFC 5545 §3.3.5)
+  and keeps the written time of day later on: its rule spells that time out.
+- An override that moves a series' first occurrence to the other instant of the same wall
+  time (how export.py writes a start at the second 02:30 of an autumn night) moves the
+  series' start instead.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
@@ -128,7 +134,7 @@ def times(
     end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
     end = clock.when("DTEND", end_prop, zone) if end_prop is not None else None
     length = clock.duration(length_prop) if end is None and length_prop is not None else None
-    finish = clock.end_of(start, zone, end=end, length=length)
+    finish = clock.end_of(start, end=end, length=length)
     if finish < start.instant:
         raise Skip("it ends before it starts")
     return start, zone, finish
@@ -169,6 +175,7 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
     if rule is not None:
         try:
             rule = recurrence.normalize_rule(rule, start=start.instant, timezone=zone)
+            rule = _written_time_of_day(rule, start, zone)
         except recurrence.RecurrenceError as exc:
             raise Skip(f"RRULE: {exc}") from None
         content |= {"is_recurring": True, "recurrence_pattern": rule}
@@ -186,6 +193,25 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
             elif draft.singles.pop(value.instant, None) is None:
                 notes.append(f"EXDATE {iso(value.instant)} is not an occurrence: ignored")
     return draft
+
+
+def _written_time_of_day(rule: str, start: When, zone: str) -> str:
+    """The rule with DTSTART's written time of day spelled out (BYHOUR, BYMINUTE, BYSECOND)
+    where the start instant shows another: a start in a gap (02:30 on a spring-forward night)
+    is 03:30, and the expansion, which follows the start instant's wall clock, would keep
+    03:30 every day after. Other rules are returned as they are."""
+    if start.zone != zone:  # a UTC start has no gap
+        return rule
+    shown = start.instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    given = {part.partition("=")[0] for part in rule.split(";")}
+    spelled = [
+        f"{name}={getattr(start.wall, unit)}"
+        for name, unit in (("BYHOUR", "hour"), ("BYMINUTE", "minute"), ("BYSECOND", "second"))
+        if name not in given and getattr(shown, unit) != getattr(start.wall, unit)
+    ]
+    if not spelled:
+        return rule
+    return recurrence.normalize_rule(";".join([rule, *spelled]), start=start.instant, timezone=zone)
 
 
 def _from_earliest(
@@ -264,9 +290,27 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         notes.append(f"a second override of {iso(original)} ignored")
         return True
     override = _override(draft, component, clock, notes, original)
+    if original == draft.series.start and _same_wall(draft, override.get("start_time")):
+        # Our own export of a series that starts at the second of two equal wall times (an
+        # override moves the first to it): the series starts there.
+        begins = datetime.fromisoformat(override.pop("start_time"))
+        ends = begins + (draft.series.end - draft.series.start)
+        draft.series = replace(draft.series, start=begins, end=ends)
+        draft.content |= {"start_time": iso(begins), "end_time": iso(ends)}
+        original = begins
+        override["recurrence_id"] = iso(begins)
     if len(override) > 1:
         draft.overrides[original] = (seq, override)
     return True
+
+
+def _same_wall(draft: Draft, moved: str | None) -> bool:
+    """Whether an occurrence moved to `moved` shows the same wall clock as the series start."""
+    if moved is None:
+        return False
+    zone = ZoneInfo(draft.series.timezone)
+    wall = datetime.fromisoformat(moved).astimezone(zone).replace(tzinfo=None, fold=0)
+    return wall == draft.series.start.astimezone(zone).replace(tzinfo=None, fold=0)
 
 
 def _override(
@@ -274,15 +318,15 @@ def _override(
 ) -> dict[str, Any]:
     series = draft.series
     duration = series.end - series.start
-    zone, start = series.timezone, original
+    zone, begins = series.timezone, clock.at(original, series.timezone)
     if component.get("DTSTART") is not None:
-        start = clock.when("DTSTART", component["DTSTART"], zone).instant
-    end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
+        begins = clock.when("DTSTART", component["DTSTART"], zone)
+    start, end_prop, length_prop = begins.instant, component.get("DTEND"), component.get("DURATION")
     end = start + duration
     if end_prop is not None:
         end = clock.when("DTEND", end_prop, zone).instant
     elif length_prop is not None:
-        end = start + clock.duration(length_prop)
+        end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
         end = start + (MIN_LENGTH if end == start else duration)
     override: dict[str, Any] = {"recurrence_id": iso(original)}

@@ -1,0 +1,215 @@
+"""Event contents to RFC 5545: a VCALENDAR (METHOD:PUBLISH) with each event in its own zone.
+
+DTSTART/DTEND carry the event's TZID, with a VTIMEZONE per zone that holds for the events'
+whole span (vtimezones.py); then RRULE, EXDATE, and every override as a VEVENT with
+RECURRENCE-ID. Pure: neither the web framework nor the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as du
+from icalendar import Calendar, Event
+from icalendar.prop import vDuration, vRecur
+
+from neo_events.events import recurrence
+from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
+from neo_events.ical.vtimezones import vtimezone
+
+PRODID = "-//Neo Events//Neo Events//EN"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One event to export: its canonical content and the bookkeeping a VEVENT carries."""
+
+    uid: str
+    sequence: int
+    created: datetime
+    last_modified: datetime
+    content: Mapping[str, Any]
+
+
+def export_calendar(
+    events: Sequence[Outgoing], *, name: str | None = None, refresh: timedelta | None = None
+) -> bytes:
+    """A VCALENDAR (METHOD:PUBLISH) holding the events, with a VTIMEZONE for each zone used."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    if name:
+        calendar.add("x-wr-calname", name)
+    if refresh:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        ttl = vDuration(refresh).to_ical()  # type: ignore[no-untyped-call]
+        calendar.add("x-published-ttl", ttl.decode())
+    spans: dict[str, tuple[datetime, datetime | None]] = {}
+    for event in events:
+        for component in _vevents(event):
+            calendar.add_component(component)
+        zone, (first, last) = event.content["timezone"], _span(event.content)
+        if zone in spans:
+            known_first, known_last = spans[zone]
+            first = min(first, known_first)
+            last = None if last is None or known_last is None else max(last, known_last)
+        spans[zone] = (first, last)
+    # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5).
+    used = calendar.get_used_tzids()
+    for zone in sorted(used, reverse=True):
+        calendar.subcomponents.insert(0, vtimezone(zone, *spans[zone]))
+    return bytes(calendar.to_ical())
+
+
+def _series(content: Mapping[str, Any]) -> recurrence.Series:
+    return recurrence.Series(
+        start=_parse(content["start_time"]),
+        end=_parse(content["end_time"]),
+        timezone=content["timezone"],
+        rule=content["recurrence_pattern"] if content["is_recurring"] else None,
+        exdates=tuple(_parse(x) for x in content["exdates"]),
+        overrides=tuple(
+            recurrence.Override(
+                recurrence_id=_parse(o["recurrence_id"]),
+                start=_parse(o["start_time"]) if o.get("start_time") else None,
+                end=_parse(o["end_time"]) if o.get("end_time") else None,
+            )
+            for o in content["overrides"]
+        ),
+    )
+
+
+def _span(content: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
+    """From the event's earliest start to the end of its last occurrence (None: never ends)."""
+    series = _series(content)
+    moved = [o.start for o in series.overrides if o.start is not None]
+    return min([series.start, *moved]), recurrence.series_end(series)
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _local(value: str | datetime, zone: ZoneInfo, *, exact: bool = False) -> datetime:
+    """An instant as the zone's wall clock (TZID form); UTC when `exact` and the wall clock
+    would name another instant (the second 02:30 of an autumn night)."""
+    instant = (_parse(value) if isinstance(value, str) else value).astimezone(UTC)
+    wall = instant.astimezone(zone)
+    if exact and wall.replace(fold=0).astimezone(UTC) != instant:
+        return instant
+    return wall
+
+
+def _vevents(event: Outgoing) -> Iterable[Event]:
+    content = event.content
+    zone = ZoneInfo(content["timezone"])
+    master = _stamped(event)
+    master.add("summary", content["title"])
+    _texts(master, content)
+    if not content["is_recurring"]:
+        master.add("dtstart", _local(content["start_time"], zone, exact=True))
+        master.add("dtend", _local(content["end_time"], zone, exact=True))
+        yield master
+        return
+    start, end = _parse(content["start_time"]), _parse(content["end_time"])
+    # The rule repeats DTSTART's wall clock, so a series' DTSTART is written with its TZID even
+    # where readers take that for another instant (the first 02:30 of an autumn night when the
+    # start is the second): its DTEND keeps the duration from there, and an override below
+    # moves that occurrence to its instant. fold=0 is what a wall time means to readers; and
+    # as fold=1 datetimes never equal another zone's (PEP 495), instants are compared in UTC.
+    shown = start.astimezone(zone).replace(fold=0)
+    read_at = shown.astimezone(UTC)
+    master.add("dtstart", shown)
+    master.add("dtend", _master_end(shown, read_at + (end - start), zone))
+    rule, name_start = readers_rule(
+        content["recurrence_pattern"], start, end, content["timezone"], read_at
+    )
+    master.add("rrule", vRecur.from_ical(rule))
+    if name_start:
+        master.add("rdate", shown)
+    cancelled = {_parse(x) for x in content["exdates"]}
+    if cancelled:
+        master.add("exdate", [_local(x, zone) for x in content["exdates"]])
+    yield master
+    overrides = list(content["overrides"])
+    if read_at != start and start not in {_parse(o["recurrence_id"]) for o in overrides}:
+        overrides.append({"recurrence_id": content["start_time"]})
+    for override in overrides:
+        if _parse(override["recurrence_id"]) in cancelled:
+            continue  # a cancelled occurrence stays cancelled
+        begins = override.get("start_time", override["recurrence_id"])
+        ends = override.get("end_time") or _parse(begins) + (end - start)
+        component = _stamped(event)
+        component.add("recurrence-id", _local(override["recurrence_id"], zone))
+        component.add("summary", override.get("title", content["title"]))
+        _texts(component, {**content, **override})
+        component.add("dtstart", _local(begins, zone, exact=True))
+        component.add("dtend", _local(ends, zone, exact=True))
+        yield component
+
+
+def _master_end(shown: datetime, end: datetime, zone: ZoneInfo) -> datetime:
+    """A series' DTEND: readers take DTEND − DTSTART as every occurrence's length, and some
+    (recurring-ical-events) subtract the wall clocks when both have the TZID. Where that is not
+    the length (a DST change in the first occurrence), DTEND is written in UTC."""
+    wall = _local(end, zone, exact=True)
+    if wall.replace(tzinfo=None) - shown.replace(tzinfo=None) != end - shown.astimezone(UTC):
+        return end
+    return wall
+
+
+@lru_cache(maxsize=4096)  # a feed is written again whenever one of its events changes
+def readers_rule(
+    rule: str, start: datetime, end: datetime, name: str, shown: datetime
+) -> tuple[str, bool]:
+    """The RRULE to write for a series whose DTSTART readers take as `shown` (UTC), and
+    whether an RDATE must name that start too.
+
+    Our COUNT counts the start even where the rule does not produce it, and counts once two
+    wall times that a spring-forward gap makes one instant (SPEC §4); dateutil-based readers
+    count the rule's wall times and add DTSTART on top. Where the two would list different
+    occurrences, the rule is written with the UNTIL of its last occurrence instead. Where the
+    rule does not produce the start, an RDATE names it for readers that do not add DTSTART.
+    Bounded: a COUNT is at most rrule.MAX_COUNT.
+    """
+    zone = ZoneInfo(name)
+    dtstart = shown.astimezone(zone)
+    read = (t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))
+    name_start = next(read, None) != shown
+    parsed = parse_rule(rule, name)
+    if parsed.count is None:
+        return rule, name_start
+    bare = recurrence.Series(start, end, name, rule)
+    last = recurrence.series_end(bare)
+    assert last is not None  # a COUNT ends
+    ours = {
+        o.recurrence_id
+        for o in recurrence.expand(bare, bare.start, last + timedelta(seconds=1), limit=MAX_COUNT)
+    }
+    as_read = {shown, *(t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))}
+    if as_read == {shown if t == bare.start else t for t in ours}:
+        return rule, name_start
+    return parsed.text(COUNT=None, UNTIL=format_utc(max(ours))), name_start
+
+
+def _stamped(event: Outgoing) -> Event:
+    component = Event()
+    component.add("uid", event.uid)
+    component.add("dtstamp", event.last_modified.astimezone(UTC))
+    component.add("created", event.created.astimezone(UTC))
+    component.add("last-modified", event.last_modified.astimezone(UTC))
+    component.add("sequence", event.sequence)
+    return component
+
+
+def _texts(component: Event, values: Mapping[str, Any]) -> None:
+    for name in ("description", "location"):
+        if values.get(name):
+            component.add(name, values[name])
