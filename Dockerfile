@@ -44,7 +44,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     SECRET_KEY_FILE=/var/lib/neo-events/secret_key \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=1
 WORKDIR /app
 USER neo
 EXPOSE 8000
