@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The container test (not part of `make test`; .ci/run runs it after): builds the API image and
-# stand-ins for PostgreSQL, Redis and nginx FROM a local Debian base, then test_stack.py runs
+# stand-ins for PostgreSQL, Redis and HAProxy FROM a local Debian base, then test_stack.py runs
 # compose.yaml's stack and checks it end to end. No container registry is needed: the base is
 # made with debootstrap (cached as a tarball in $NEO_CI_CACHE, outside the repository) and
 # turned into an image with `docker import`.
@@ -89,9 +89,10 @@ cleanup() {
   say "cleaning up"
   if docker info >/dev/null 2>&1; then
     compose down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1
+    # (On a daemon of our own everything goes with its data root below; on someone else's,
+    # only the build stage's untagged image stays behind.)
     docker image rm -f neo-events:ci neo-ci/services:local local/bookworm-py:ci \
       local/bookworm-py:base >/dev/null 2>&1
-    docker image prune -f >/dev/null 2>&1
   fi
   if [ "$OWN_DOCKERD" = 1 ]; then
     kill "$DOCKERD_PID" 2>/dev/null && wait "$DOCKERD_PID" 2>/dev/null
