@@ -126,14 +126,15 @@ docker info >/dev/null 2>&1 || skip "dockerd did not answer within 20 s"
 
 # --- the base image: debootstrap once, then the cached tarball --------------------------------
 if [ ! -s "$BASE_TARBALL" ]; then
-  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* \
-    2>/dev/null | grep -v security | head -1)
+  # The Debian mirror apt uses here (comments left out: they may name unreachable ones).
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -v '^\s*#' |
+    grep -oE 'https?://[^ ]+/debian/?' | grep -v security | head -1 || true)
   mirror=${mirror:-http://deb.debian.org/debian}
   say "debootstrap bookworm from $mirror (once; cached in $BASE_TARBALL)"
   t0=$(date +%s)
   rootfs=$CACHE/rootfs.tmp
   # A run that died inside debootstrap may have left /proc mounted in the tree.
-  findmnt -R -n -o TARGET "$rootfs" 2>/dev/null | sort -r | xargs -r -n1 umount -l
+  { findmnt -R -n -o TARGET "$rootfs" 2>/dev/null || true; } | sort -r | xargs -r -n1 umount -l
   rm -rf --one-file-system "$rootfs"
   mkdir -p "$CACHE"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" bookworm "$rootfs" "$mirror" \
