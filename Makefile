@@ -15,29 +15,39 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test lint fmt migrate bench soak fuzz clean
+.PHONY: help install run test container-test lint fmt migrate bench soak fuzz clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --python $(PYTHON)
+# Two stamps: serving needs only the production dependencies (`--no-dev`; `--inexact` leaves
+# the test and lint tools alone when `make test` put them there first), the tools need the
+# whole lock file (an exact sync, which also covers what serving needs, so it stamps both).
+$(VENV)/.installed-serve: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
 	@touch $@
 
-install: $(VENV)/.installed ## install the service and its tools from the lock file into .venv
+$(VENV)/.installed-dev: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@ $(VENV)/.installed-serve
 
-migrate: install ## apply database migrations (DATABASE_URL, default SQLite in ./data)
+install: $(VENV)/.installed-dev ## install the service and its test and lint tools from the lock file into .venv
+
+migrate: $(VENV)/.installed-serve ## apply database migrations (DATABASE_URL, default SQLite in ./data)
 	$(BIN)/neo-events migrate
 
-run: migrate ## install, migrate and serve on http://127.0.0.1:8000 (HOST, PORT, WORKERS change it)
+run: migrate ## install what serving needs, migrate and serve on http://127.0.0.1:8000 (HOST, PORT, WORKERS change it)
 	$(BIN)/neo-events serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install ## the whole suite (SQLite; also PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
 	$(BIN)/pytest
+
+container-test: install ## build the image and test compose.yaml's stack end to end (root; docs/development.md)
+	bash tests/container/run.sh
 
 lint: install ## ruff, formatting, mypy, and alembic check (models and migrations agree)
 	$(BIN)/ruff check src tests migrations bench
