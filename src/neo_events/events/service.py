@@ -32,30 +32,38 @@ from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import etag_for, etag_matches
 
 
-async def _insert(session: AsyncSession, actor: User, content: Content) -> Event:
+async def _insert(session: AsyncSession, actor: User, contents: Sequence[Content]) -> list[Event]:
+    """New events owned by the actor at version 1: one INSERT for all of them (the ids come
+    back with it), then their owner grants and versions, written with the transaction."""
     now = utcnow()
-    event = Event(
-        owner_id=actor.id,
-        version=1,
-        created_at=now,
-        created_by_id=actor.id,
-        updated_at=now,
-        updated_by_id=actor.id,
-    )
-    apply_content(event, content)
-    session.add(event)
-    await session.flush()
-    session.add(
-        EventPermission(
-            event_id=event.id,
-            user_id=actor.id,
-            role=Role.OWNER.value,
-            granted_by_id=actor.id,
-            granted_at=now,
+    events = []
+    for content in contents:
+        event = Event(
+            owner_id=actor.id,
+            version=1,
+            created_at=now,
+            created_by_id=actor.id,
+            updated_at=now,
+            updated_by_id=actor.id,
         )
-    )
-    await record_version(session, event, change_type="created", actor_id=actor.id)
-    return event
+        apply_content(event, content)
+        events.append(event)
+    session.add_all(events)
+    await session.flush()
+    for event in events:
+        session.add(
+            EventPermission(
+                event_id=event.id,
+                user_id=actor.id,
+                role=Role.OWNER.value,
+                granted_by_id=actor.id,
+                granted_at=now,
+            )
+        )
+        await record_version(
+            session, event, change_type="created", actor_id=actor.id, holders=[actor.id]
+        )
+    return events
 
 
 def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
@@ -79,7 +87,7 @@ async def create_event(
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
-    event = await _insert(session, actor, content)
+    [event] = await _insert(session, actor, [content])
     record(
         session,
         action="event.created",
@@ -113,7 +121,7 @@ async def create_events(
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
-    events = [await _insert(session, actor, content) for content in contents]
+    events = await _insert(session, actor, contents)
     for event in events:
         record(
             session,

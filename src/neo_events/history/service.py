@@ -45,6 +45,7 @@ async def record_version(
     actor_id: int,
     previous: dict[str, Any] | None = None,
     rolled_back_to: int | None = None,
+    holders: list[int] | None = None,
 ) -> EventVersion:
     """Turn the change just applied to `event` into its next version, snapshot it, and
     append it to the change feed (`previous` content names the fields that changed).
@@ -74,6 +75,7 @@ async def record_version(
         version=event.version,
         actor_id=actor_id,
         changes=feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS),
+        known_holders=holders,
     )
     return version
 

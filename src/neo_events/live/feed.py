@@ -43,12 +43,16 @@ async def append(
     actor_id: int | None,
     changes: Any,
     also_notify: Iterable[int] = (),
+    known_holders: Iterable[int] | None = None,
 ) -> None:
     """Add one change for the event's current holders (and `also_notify`); it is numbered
     as the transaction's last step (`_Numbering`), and the workers are woken once it has
-    committed."""
-    await session.flush()  # grants made in this transaction count as holders
-    recipients = set(await holders(session, event_id)) | set(also_notify)
+    committed. `known_holders`: the holders, when the caller knows them (a new event has
+    only its owner), saving a flush and a query."""
+    if known_holders is None:
+        await session.flush()  # grants made in this transaction count as holders
+        known_holders = await holders(session, event_id)
+    recipients = set(known_holders) | set(also_notify)
     change = Change(
         at=db.utcnow(),
         type=type,

@@ -1,0 +1,127 @@
+"""CPU time of the worst inputs found for one request (issue #16), through the real app.
+
+Each request goes through the whole ASGI stack in this process on a fresh SQLite database;
+the figure is CPU seconds of the process (client included), the median of a few runs, so
+it is an upper bound of what the server spends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic import command
+
+from neo_events.cli import alembic_config
+from neo_events.main import create_app
+from neo_events.settings import Settings
+
+ALL_DAYS = "MO,TU,WE,TH,FR,SA,SU"
+HOURS = ",".join(map(str, range(24)))
+MINUTES = ",".join(map(str, range(60)))
+EVERY_MINUTE = f"FREQ=YEARLY;BYDAY={ALL_DAYS};BYHOUR={HOURS};BYMINUTE={MINUTES}"
+EVENTS = "/api/v1/events"
+
+
+def _series(rule: str, start: str = "2026-01-05T09:00:00Z", **extra: Any) -> dict[str, Any]:
+    end = start.replace(":00:00Z", ":01:00Z")
+    return {"title": "x", "start_time": start, "end_time": end, "timezone": "Europe/Berlin",
+            "is_recurring": True, "recurrence_pattern": rule, **extra}  # fmt: skip
+
+
+async def _measure(client: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
+    async def cpu(label: str, call: Callable[[], Awaitable[httpx.Response]], runs: int = 5) -> str:
+        spent, status = [], 0
+        for _ in range(runs):
+            began = time.process_time()
+            status = (await call()).status_code
+            spent.append(time.process_time() - began)
+        return f"| {label} | {status} | {statistics.median(spent) * 1000:.1f} |"
+
+    dense = await client.post(
+        EVENTS, json=_series(f"{EVERY_MINUTE};UNTIL=20331231T000000Z"), headers=headers
+    )
+    path = f"{EVENTS}/{dense.json()['id']}"
+    batch = [
+        {**_series("FREQ=DAILY", "2026-02-02T09:00:00Z"), "title": f"d{i}"} for i in range(500)
+    ]
+    rows = [
+        await cpu(
+            "create `…;BYSECOND=0,…,59;UNTIL=2033` (224 s before: now refused)",
+            lambda: client.post(
+                EVENTS, json=_series(f"{EVERY_MINUTE};BYSECOND={MINUTES}"), headers=headers
+            ),
+        ),
+        await cpu(
+            "create the same rule every minute (no BYSECOND), UNTIL 2033",
+            lambda: client.post(
+                EVENTS, json=_series(f"{EVERY_MINUTE};UNTIL=20331231T000000Z"), headers=headers
+            ),
+        ),
+        await cpu(
+            "its `/instances`, a 1-second window two years in (12 s before)",
+            lambda: client.get(
+                f"{path}/instances",
+                params={"start_time": "2028-03-03T10:00:00Z", "end_time": "2028-03-03T10:00:01Z"},
+                headers=headers,
+            ),
+        ),
+        await cpu(
+            "its exdate far from the start (16 s before)",
+            lambda: client.patch(path, json={"exdates": ["2031-06-03T07:00:00Z"]}, headers=headers),
+        ),
+        await cpu(
+            "listing a week of it (past 10,000 occurrences: 422)",
+            lambda: client.get(
+                EVENTS,
+                params={"start_time": "2029-01-01T00:00:00Z", "end_time": "2029-01-08T00:00:00Z"},
+                headers=headers,
+            ),
+        ),
+        await cpu(
+            "daily series from 1900, instances in 2199",
+            lambda: client.post(
+                EVENTS, json=_series("FREQ=DAILY", "1900-01-01T09:00:00Z"), headers=headers
+            ),  # fmt: skip
+            runs=1,
+        ),
+        await cpu(
+            "batch of 500 `FREQ=DAILY`, default policy, all clashing (164 s before)",
+            lambda: client.post(f"{EVENTS}/batch", json={"events": batch}, headers=headers),
+            runs=3,
+        ),
+    ]
+    return rows
+
+
+async def _run() -> list[str]:
+    folder = Path(tempfile.mkdtemp())
+    url = f"sqlite+aiosqlite:///{folder / 'worst.db'}"
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    settings = Settings(database_url=url, data_dir=folder, secret_key="bench-" * 8,
+                        rate_limit_enabled=False, log_json=False)  # fmt: skip
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            signed = await client.post(
+                "/api/v1/auth/register",
+                json={"username": "worst", "email": "w@example.com", "password": "x" * 12},
+            )
+            headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+            return await _measure(client, headers)
+
+
+def run() -> list[str]:
+    header = ["| request | status | CPU ms (median) |", "| --- | --- | --- |"]
+    return header + asyncio.run(_run())
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
