@@ -7,8 +7,8 @@ never the write's own), over a horizon of 366 days from the series' first occurr
 whole series if it ends sooner), so a clash on the 40th week is found. A batch is checked
 against the calendar and against itself in one sweep (`conflicts.sweep_conflicts`).
 
-Bounds: a series is expanded for a check up to MAX_OCCURRENCES (a denser one is checked up to
-where it reaches them), and at most CALENDAR_LIMIT occurrences of the calendars are loaded
+Bounds: a series is expanded for a check up to CHECK_LIMIT occurrences (a denser one is checked
+up to where it reaches them), and at most CALENDAR_LIMIT occurrences of the calendars are loaded
 (past that the window checked is halved until it fits) — so a check costs tens of ms at
 most, whatever the rules.
 """
@@ -35,6 +35,7 @@ from neo_events.models import Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
 CALENDAR_LIMIT = MAX_OCCURRENCES  # as many as one window listing may expand
+CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 
 
 class ConflictPolicy(StrEnum):
@@ -80,12 +81,14 @@ def occurrences(
     series: recurrence.Series, window: tuple[datetime, datetime], *, strict: bool = False
 ) -> list[tuple[datetime, datetime]]:
     """Occurrences in the window. In a check over the horizon, a series too dense for it is
-    checked up to where it reaches MAX_OCCURRENCES, so a check is always bounded. `strict`,
+    checked up to where it reaches CHECK_LIMIT, so a check is always bounded. `strict`,
     for a window the caller chose: too many is a 422, so an answer is never shortened."""
     start, end = window
     while True:
         try:
-            found = recurrence.expand(series, start, end, limit=MAX_OCCURRENCES)
+            found = recurrence.expand(
+                series, start, end, limit=MAX_OCCURRENCES if strict else CHECK_LIMIT
+            )
         except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
