@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.auth.tokens import TokenCodec, TokenError
-from neo_events.db import utcnow
+from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
 from neo_events.models import AuthSession, RefreshToken, User
 
@@ -39,12 +40,17 @@ class RefreshTokenReused(InvalidToken):
     commit_anyway = True  # the revocation is the point
 
 
+SessionsRevoked = Callable[[Collection[int]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Authenticator:
-    """What the auth rules need from the application: signing and hashing."""
+    """What the auth rules need from the application: signing, hashing, and whom to tell
+    that sign-ins were revoked (the live hub, which ends their open connections)."""
 
     tokens: TokenCodec
     hasher: PasswordHasher
+    sessions_revoked: SessionsRevoked | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,19 @@ class IssuedTokens:
 
 def _key(value: str) -> str:
     return value.strip().lower()
+
+
+def _announce_revoked(session: AsyncSession, auth: Authenticator, ids: Collection[int]) -> None:
+    """Once the revocation has committed (never if it rolls back), end its live connections."""
+    announce = auth.sessions_revoked
+    if announce is None:
+        return
+    revoked = sorted(ids)
+
+    async def tell() -> None:
+        await announce(revoked)
+
+    after_commit(session, tell)
 
 
 async def _open_session(
@@ -206,6 +225,7 @@ async def refresh(
             raise InvalidToken()
         family.revoked_at = now
         family.revoked_reason = "reuse_detected"
+        _announce_revoked(session, auth, [family.id])
         record(
             session,
             action="token_reuse_detected",
@@ -255,6 +275,7 @@ async def logout(
         .where(AuthSession.id.in_(families), AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason="logout")
     )
+    _announce_revoked(session, auth, families)
     record(
         session,
         action="logout",

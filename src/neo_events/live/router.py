@@ -20,7 +20,7 @@ from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, bigint
 from neo_events.live import sync as sync_service
-from neo_events.live.hub import Connection, Hub, Overflow, TooManyConnections
+from neo_events.live.hub import Connection, Hub, Overflow, Revoked, TooManyConnections
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
@@ -104,7 +104,8 @@ async def websocket(
     since: Annotated[int | None, Query(ge=0, le=MAX_BIGINT)] = None,
 ) -> None:
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
-    A bad or revoked token closes with 1008; a client that falls behind with 1013."""
+    A bad token closes with 1008, and so does revoking the sign-in (logout, refresh-token
+    reuse) at once on every worker; a client that falls behind closes with 1013."""
     await ws.accept()
     raw = _bearer(ws.headers.get("authorization"), token)
     try:
@@ -115,7 +116,9 @@ async def websocket(
     hub: Hub = ws.app.state.hub
     settings = ws.app.state.settings
     try:
-        connection = await hub.connect(principal.user.id, since=since)
+        connection = await hub.connect(
+            principal.user.id, since=since, session_id=principal.session_id
+        )
     except TooManyConnections:
         await ws.close(code=POLICY_VIOLATION, reason="too many live connections")
         return
@@ -129,6 +132,9 @@ async def websocket(
                 await ws.close(
                     code=TRY_AGAIN_LATER, reason=f"too slow; resume from {connection.last_seq}"
                 )
+                return
+            except Revoked:  # logout or refresh-token reuse, on any worker
+                await ws.close(code=POLICY_VIOLATION, reason="token revoked")
                 return
             if message is None:
                 if not await _still_signed_in(ws.app, principal, raw or ""):
@@ -167,7 +173,8 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the change's `seq`; reconnect with `Last-Event-ID` to get
-    everything missed. Heartbeat comments keep proxies from closing an idle stream."""
+    everything missed. Heartbeat comments keep proxies from closing an idle stream. When the
+    sign-in is revoked (logout, refresh-token reuse) the stream sends `event: revoked` and ends."""
     raw = _bearer(authorization, token)
     principal = await _principal(request.app, raw)
     since = None
@@ -180,7 +187,9 @@ async def stream(
             ) from None
     hub: Hub = request.app.state.hub
     try:
-        connection = await hub.connect(principal.user.id, since=since)
+        connection = await hub.connect(
+            principal.user.id, since=since, session_id=principal.session_id
+        )
     except TooManyConnections:
         raise TooManyStreams(
             "Close another live connection first.", headers={"Retry-After": "5"}
@@ -208,6 +217,9 @@ async def _events(
                 message = await connection.next(heartbeat)
             except Overflow:
                 yield f"event: resync\ndata: {connection.last_seq}\n\n".encode()
+                return
+            except Revoked:  # logout or refresh-token reuse, on any worker: the stream ends
+                yield b"event: revoked\ndata: token revoked\n\n"
                 return
             if message is None:
                 if await request.is_disconnected() or not await _still_signed_in(
