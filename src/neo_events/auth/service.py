@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
@@ -156,12 +157,24 @@ async def register(
     return await _open_session(session, auth, user)
 
 
+def _login_column(key: str) -> InstrumentedAttribute[str]:
+    return User.email_key if "@" in key else User.username_key
+
+
+async def account_of(session: AsyncSession, identifier: str) -> int | None:
+    """The account a login name (username or email, any case) signs in to, if there is one.
+    One indexed lookup whether or not the account exists, so it reveals nothing by its time."""
+    key = _key(identifier)
+    found = await session.scalar(select(User.id).where(_login_column(key) == key))
+    return None if found is None else int(found)
+
+
 async def login(
     session: AsyncSession, auth: Authenticator, *, identifier: str, password: str, origin: Origin
 ) -> IssuedTokens:
     """Sign in by username or email; unknown users and wrong passwords cost the same time."""
     key = _key(identifier)
-    column = User.email_key if "@" in key else User.username_key
+    column = _login_column(key)
     found = (
         await session.execute(select(User.id, User.password_hash).where(column == key))
     ).one_or_none()
