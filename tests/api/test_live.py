@@ -128,6 +128,24 @@ async def test_bad_or_revoked_tokens_close_with_policy_violation(server: str) ->
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
+async def test_a_bad_since_is_closed_with_a_reason_not_refused_with_a_bare_403(
+    server: str,
+) -> None:
+    """Issue #17: FastAPI's validation refused the handshake (HTTP 403, no body, no reason);
+    the socket is now accepted, then closed with 1008 and a reason naming the parameter."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+    for since in ["-1", "abc", "1.5", "", "%201", "1_0", "9223372036854775808"]:
+        async with connect(_ws_url(server, alice["access_token"], since=since)) as ws:
+            code, received = await asyncio.wait_for(_until_closed(ws), 10)
+            assert code == 1008 and received == [], since
+            assert ws.close_reason is not None and ws.close_reason.startswith("invalid since")
+    # the largest seq is fine
+    async with connect(_ws_url(server, alice["access_token"], since="9223372036854775807")) as ws:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.5)
+
+
 async def _sse(
     client: httpx.AsyncClient, headers: dict[str, str], n: int
 ) -> AsyncIterator[dict[str, Any]]:

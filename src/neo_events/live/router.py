@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -89,6 +90,19 @@ async def _still_signed_in(app: Any, principal: auth_service.Principal, token: s
     return True
 
 
+BAD_SINCE = f"invalid since: expected a change number (seq) from 0 to {MAX_BIGINT}"
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _since(raw: str | None) -> int | None:
+    """The `since` of a WebSocket URL: absent, or a seq in 0..MAX_BIGINT (ValueError)."""
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_BIGINT:
+        raise ValueError(raw)
+    return int(raw)
+
+
 def _bearer(authorization: str | None, token: str | None) -> str | None:
     if token:
         return token
@@ -101,12 +115,20 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
 async def websocket(
     ws: WebSocket,
     token: Annotated[str | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0, le=MAX_BIGINT)] = None,
+    since: Annotated[str | None, Query()] = None,
 ) -> None:
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
-    A bad token closes with 1008, and so does revoking the sign-in (logout, refresh-token
-    reuse) at once on every worker; a client that falls behind closes with 1013."""
+    Refusals are accepted, then closed with 1008 and a reason saying what was wrong (a bad
+    `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
+    reuse) closes with 1008 at once on every worker; a client that falls behind with 1013."""
     await ws.accept()
+    # Parsed here, not by FastAPI: a WebSocket failing validation is refused before the
+    # handshake completes, which the client sees as a bare HTTP 403 without a reason.
+    try:
+        after = _since(since)
+    except ValueError:
+        await ws.close(code=POLICY_VIOLATION, reason=BAD_SINCE)
+        return
     raw = _bearer(ws.headers.get("authorization"), token)
     try:
         principal = await _principal(ws.app, raw)
@@ -117,7 +139,7 @@ async def websocket(
     settings = ws.app.state.settings
     try:
         connection = await hub.connect(
-            principal.user.id, since=since, session_id=principal.session_id
+            principal.user.id, since=after, session_id=principal.session_id
         )
     except TooManyConnections:
         await ws.close(code=POLICY_VIOLATION, reason="too many live connections")
