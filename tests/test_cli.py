@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from neo_events.main import create_app
 from neo_events.models import User
 from tests.conftest import make_settings
+from tests.live import live_server
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +82,48 @@ def test_serve_refuses_production_without_a_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
+
+
+def test_every_worker_logs_json_with_request_ids(tmp_path: Path) -> None:
+    """Issue #17: with `--workers 2` the workers (spawned afresh by uvicorn's supervisor)
+    lost the logging set up in the parent: no access lines at all, and warnings and errors as
+    plain text without a request id. Every worker must log as a single one does."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}"
+    assert _cli("migrate", env={"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}).returncode == 0
+    sent: list[str] = []
+    with live_server(
+        database_url=url, data_dir=tmp_path, workers=2, extra_env={"LOG_JSON": "true"}
+    ) as server:
+        for n in range(200):  # a new connection each: the kernel spreads them over the workers
+            sent.append(f"probe-{n}")
+            response = httpx.get(f"{server.base}/healthz", headers={"X-Request-ID": sent[-1]})
+            assert response.status_code == 200
+            if n >= 20 and len(_worker_pids(server.log(), sent)) == 2:
+                break
+        for _ in range(4):  # uvicorn itself logs a warning for a request it cannot parse
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n")
+                assert sock.recv(1024).startswith(b"HTTP/1.1 400")
+        log = server.log()
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]  # all JSON
+    access = [e for e in entries if e["logger"] == "neo_events.access"]
+    logged = [e["request_id"] for e in access if e["request_id"].startswith("probe-")]
+    assert sorted(logged) == sorted(sent)  # every request, once
+    assert all(e["status"] == 200 and e["method"] == "GET" for e in access)
+    assert len(_worker_pids(log, sent)) == 2  # both workers answered, and both logged
+    invalid = [e for e in entries if e["message"] == "Invalid HTTP request received."]
+    assert invalid and all(e["level"] == "warning" for e in invalid)
+
+
+def _worker_pids(log: str, request_ids: list[str]) -> set[int]:
+    """The processes that logged an access line for one of `request_ids`."""
+    wanted = set(request_ids)
+    pids = set()
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("logger") == "neo_events.access" and entry.get("request_id") in wanted:
+            pids.add(entry["pid"])
+    return pids

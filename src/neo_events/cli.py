@@ -1,4 +1,11 @@
-"""The `neo-events` command: serve | migrate | create-admin | import."""
+"""The `neo-events` command: serve | migrate | create-admin | import.
+
+Imports stay inside the commands: every worker `serve --workers N` starts is a fresh
+interpreter that imports this module (as multiprocessing's spawn re-imports `__main__`)
+before it can answer the supervisor's health check, which kills a worker that is silent for
+5 s. Without cached bytecode on a busy machine, alembic, SQLAlchemy and pydantic took longer
+than that, and the workers were killed and restarted forever.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +15,20 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
-from neo_events.db import ensure_sqlite_folder
-from neo_events.settings import Settings, SettingsError
+    from neo_events.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def alembic_config(database_url: str) -> Config:
     """Alembic's config for the repository's migrations, pointed at `database_url`."""
+    from alembic.config import Config
+
     config = Config(str(REPO_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(REPO_ROOT / "migrations"))
     config.attributes["database_url"] = database_url
@@ -28,6 +37,10 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(settings: Settings) -> None:
     """Bring the schema to the newest revision (creating the SQLite folder first)."""
+    from alembic import command
+
+    from neo_events.db import ensure_sqlite_folder
+
     ensure_sqlite_folder(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")
 
@@ -41,10 +54,13 @@ def serve(
     reload: bool,
     server: str = "uvicorn",
 ) -> None:
-    from neo_events.logs import configure_logging
+    from neo_events.logs import configure_logging, logging_config
 
     settings.resolved_secret_key()  # fail before binding the port, with the reason
     configure_logging(json_logs=settings.log_json)
+    # Handed to the server, which applies it in every worker it starts: workers are fresh
+    # interpreters (multiprocessing's spawn), and configure_logging above reaches only this one.
+    log_config = logging_config(json_logs=settings.log_json)
     if server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
@@ -57,7 +73,7 @@ def serve(
             workers=workers,
             reload=reload,
             log_access=False,
-            log_dictconfig={"version": 1, "disable_existing_loggers": False},
+            log_dictconfig=log_config,
         ).serve()
         return
     import uvicorn
@@ -70,7 +86,7 @@ def serve(
         reload=reload,
         access_log=False,
         proxy_headers=True,
-        log_config=None,
+        log_config=log_config,
     )
 
 
@@ -96,6 +112,8 @@ async def _create_admin(settings: Settings, username: str, email: str, password:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from neo_events.settings import Settings, SettingsError
+
     parser = argparse.ArgumentParser(prog="neo-events", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve_p = sub.add_parser("serve", help="serve the API")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import time
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,6 +41,8 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 # A pooled connection idle for longer than this is pinged before it is handed out.
 PING_IF_IDLE_S = 10.0
+
+_HOLDS_WRITE_TURN = "neo_events.sqlite_write_turn"
 
 # Set by the request wrapper: a write request opens its SQLite transaction with BEGIN IMMEDIATE,
 # because a deferred BEGIN that later upgrades to a write fails at once under concurrency.
@@ -74,7 +77,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, write_wait_s: float) -> None:
+    # SQLite has one write lock per file, and a writer that finds it taken sleeps and retries
+    # (busy_timeout) with no queue: under a burst, some waiters lose every retry for 10 s and
+    # fail. Inside one process writers queue here instead, first come first served, and
+    # take the file lock only when it is their turn. Between processes busy_timeout remains.
+    writers = asyncio.Lock()
+
+    async def wait_for_turn(_driver_connection: Any) -> None:
+        try:
+            async with asyncio.timeout(write_wait_s):
+                await writers.acquire()
+        except TimeoutError:
+            raise OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                TimeoutError(f"no turn to write within {write_wait_s:g} s"),
+            ) from None
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is deferred).
@@ -88,7 +108,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not connection.info.get(_HOLDS_WRITE_TURN):
+            # AdaptedConnection.run_async: await from inside SQLAlchemy's synchronous event
+            connection.connection.dbapi_connection.run_async(wait_for_turn)
+            connection.info[_HOLDS_WRITE_TURN] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # Back in the pool, after its commit or rollback (or its invalidation): the next
+        # writer's turn. Held until here, not released at the "commit" event, which fires
+        # before the COMMIT is sent.
+        if record.info.pop(_HOLDS_WRITE_TURN, False):
+            writers.release()
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -104,7 +139,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         ensure_sqlite_folder(url)
         engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=0)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, write_wait_s=settings.sqlite_write_wait_s)
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import sys
+import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker
         }
         request_id = request_id_var.get()
         if request_id:
@@ -38,12 +39,31 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(*, json_logs: bool = True, level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s %(message)s")
+def logging_config(*, json_logs: bool = True, level: int = logging.INFO) -> dict[str, Any]:
+    """The whole logging set-up as a `dictConfig`: what a server hands to every worker it
+    spawns (a spawned worker starts with no logging at all: no access lines, and errors as
+    bare text without a request id, went with it)."""
+    formatter: dict[str, Any] = (
+        {"()": f"{__name__}.JsonFormatter"}
+        if json_logs
+        else {"format": "%(levelname)s %(name)s %(message)s"}
     )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("uvicorn.access").disabled = True
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "default",
+            }
+        },
+        "root": {"level": logging.getLevelName(level), "handlers": ["stderr"]},
+        # our middleware writes the access log, with the request id
+        "loggers": {"uvicorn.access": {"handlers": [], "propagate": False}},
+    }
+
+
+def configure_logging(*, json_logs: bool = True, level: int = logging.INFO) -> None:
+    logging.config.dictConfig(logging_config(json_logs=json_logs, level=level))

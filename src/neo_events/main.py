@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -93,7 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
         app.state.redis = redis
-        app.state.authenticator = build_authenticator(settings)
         limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
         app.state.rate_limiter = limiter
         broker: Broker = RedisBroker(redis) if redis is not None else MemoryBroker()
@@ -105,6 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_per_user=settings.live_max_connections,
         )
         app.state.hub = hub
+        # logout and refresh-token reuse end the sign-in's live connections on every worker
+        app.state.authenticator = dataclasses.replace(
+            build_authenticator(settings), sessions_revoked=hub.revoke
+        )
         await hub.start()
         # Everything alive now (modules, the ORM's and pydantic's machinery) lives as long as
         # the worker: keep it out of the collector's full passes, which otherwise walk it all

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
     event_object_cache_size: int = Field(default=5_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
+    # SQLite: how long a write may wait for its turn behind this process's other writers
+    # before it is refused (503 database_unavailable); a stuck queue then shows, a busy one
+    # drains.
+    sqlite_write_wait_s: float = Field(default=120.0, gt=0)
     # How this service's connections show in pg_stat_activity (operators can find, and
     # terminate, exactly them).
     db_application_name: str = Field(default="neo-events", min_length=1, max_length=63)

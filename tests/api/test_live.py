@@ -128,6 +128,24 @@ async def test_bad_or_revoked_tokens_close_with_policy_violation(server: str) ->
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
+async def test_a_bad_since_is_closed_with_a_reason_not_refused_with_a_bare_403(
+    server: str,
+) -> None:
+    """Issue #17: FastAPI's validation refused the handshake (HTTP 403, no body, no reason);
+    the socket is now accepted, then closed with 1008 and a reason naming the parameter."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+    for since in ["-1", "abc", "1.5", "", "%201", "1_0", "9223372036854775808"]:
+        async with connect(_ws_url(server, alice["access_token"], since=since)) as ws:
+            code, received = await asyncio.wait_for(_until_closed(ws), 10)
+            assert code == 1008 and received == [], since
+            assert ws.close_reason is not None and ws.close_reason.startswith("invalid since")
+    # the largest seq is fine
+    async with connect(_ws_url(server, alice["access_token"], since="9223372036854775807")) as ws:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.5)
+
+
 async def _sse(
     client: httpx.AsyncClient, headers: dict[str, str], n: int
 ) -> AsyncIterator[dict[str, Any]]:
@@ -284,3 +302,147 @@ async def test_the_app_stops_promptly_right_after_a_change(
                     "/api/v1/events", json=event_body(), headers=account["headers"]
                 )
                 assert created.status_code == 201, created.text
+
+
+# Heartbeats (which also re-check the token) far apart: only the revocation itself can close.
+NO_HEARTBEAT = {"LIVE_HEARTBEAT_S": "60", "LIVE_POLL_S": "0.5"}
+PROMPT_S = 1.0  # issue #17: revocation reaches every connection within a second
+
+
+async def _until_closed(ws: ClientConnection) -> tuple[int | None, list[Any]]:
+    """Read until the server closes: its close code and whatever arrived before."""
+    received: list[Any] = []
+    try:
+        while True:
+            received.append(await ws.recv())
+    except ConnectionClosed as exc:
+        return (exc.rcvd.code if exc.rcvd else None), received
+
+
+class _SseReader:
+    """An SSE stream read in the background: every `event:` name with its data, and its end."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.arrived = asyncio.Event()
+        self.task = asyncio.create_task(self._read(client, headers))
+
+    async def _read(self, client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+        async with client.stream(
+            "GET", "/api/v1/notifications/stream", headers=headers
+        ) as response:
+            assert response.status_code == 200
+            fields: dict[str, str] = {}
+            async for line in response.aiter_lines():
+                if line == "":
+                    if "event" in fields:
+                        self.events.append((fields["event"], fields.get("data", "")))
+                        self.arrived.set()
+                    fields = {}
+                elif not line.startswith(":"):
+                    key, _, value = line.partition(": ")
+                    fields[key] = value
+
+    async def messages(self, n: int) -> None:
+        async with asyncio.timeout(10):
+            while sum(1 for name, _ in self.events if name == "message") < n:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+async def _revocation_ends_live_connections(bases: list[str], how: str) -> None:
+    """Sign-in A has a WebSocket and an SSE stream open on every server in `bases`; sign-in B
+    of the same user one WebSocket. Revoking A (logout, or reuse of a spent refresh token)
+    closes A's sockets with 1008 and ends A's streams within PROMPT_S, and nothing (not even
+    a change committed right after) reaches them in between; B is untouched."""
+    async with httpx.AsyncClient(base_url=bases[0], timeout=30) as client:
+        a = await _account(client, "alice")
+        login = await client.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        b = login.json()
+        b_headers = {"Authorization": f"Bearer {b['access_token']}"}
+        sse_clients = [httpx.AsyncClient(base_url=base, timeout=30) for base in bases]
+        readers = [_SseReader(c, a["headers"]) for c in sse_clients]
+        try:
+            async with (
+                connect(_ws_url(bases[-1], b["access_token"])) as b_ws,
+                connect(_ws_url(bases[0], a["access_token"])) as a_ws0,
+                connect(_ws_url(bases[-1], a["access_token"])) as a_ws1,
+            ):
+                a_sockets = [a_ws0, a_ws1] if len(bases) > 1 else [a_ws0]
+                await asyncio.sleep(0.3)  # let every worker's subscription settle
+                first = await client.post("/api/v1/events", json=event_body(), headers=b_headers)
+                for ws in [*a_sockets, b_ws]:  # every connection is registered
+                    assert (await _next(ws))["event_id"] == first.json()["id"]
+                for reader in readers:
+                    await reader.messages(1)
+
+                if how == "logout":
+                    revoked = await client.post("/api/v1/auth/logout", headers=a["headers"])
+                    assert revoked.status_code == 204
+                else:
+                    spent = a["refresh_token"]
+                    rotated = await client.post(
+                        "/api/v1/auth/refresh", json={"refresh_token": spent}
+                    )
+                    assert rotated.status_code == 200
+                    revoked = await client.post(
+                        "/api/v1/auth/refresh", json={"refresh_token": spent}
+                    )
+                    assert revoked.status_code == 401
+                    assert revoked.json()["code"] == "refresh_token_reused"
+                started = asyncio.get_running_loop().time()
+                later = await client.post("/api/v1/events", json=event_body(), headers=b_headers)
+                assert later.status_code == 201
+
+                async with asyncio.timeout(PROMPT_S):
+                    closes = await asyncio.gather(*(_until_closed(ws) for ws in a_sockets))
+                    await asyncio.gather(*(reader.task for reader in readers))
+                elapsed = asyncio.get_running_loop().time() - started
+                assert elapsed < PROMPT_S
+                for code, received in closes:
+                    assert code == 1008
+                    assert received == []  # not the change committed after the revocation
+                for reader in readers:
+                    assert [name for name, _ in reader.events] == ["message", "revoked"]
+                # the other sign-in of the same user keeps its connection
+                assert (await _next(b_ws))["event_id"] == later.json()["id"]
+        finally:
+            for reader in readers:
+                reader.task.cancel()
+            for c in sse_clients:
+                await c.aclose()
+        # and the revoked token cannot open a new one
+        async with connect(_ws_url(bases[0], a["access_token"])) as again:
+            code, received = await asyncio.wait_for(_until_closed(again), 10)
+            assert code == 1008 and received == []
+
+
+@pytest.mark.parametrize("how", ["logout", "refresh_token_reuse"])
+async def test_revoking_a_sign_in_closes_its_live_connections_at_once(
+    database_url: str, tmp_path: Path, how: str
+) -> None:
+    try:
+        with running_server(
+            database_url=database_url, data_dir=tmp_path, extra_env=NO_HEARTBEAT
+        ) as base:
+            await _revocation_ends_live_connections([base], how)
+    finally:
+        await truncate_all(database_url)
+
+
+async def test_logout_closes_live_connections_on_every_worker(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two processes share PostgreSQL in this test")
+    env = NO_HEARTBEAT | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}
+    try:
+        with (
+            running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as first,
+            running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as second,
+        ):
+            await _revocation_ends_live_connections([first, second], "logout")
+    finally:
+        await truncate_all(database_url)

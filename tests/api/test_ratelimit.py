@@ -164,6 +164,32 @@ async def test_login_is_limited_per_account_whatever_the_address_or_case(app: Fa
 
 
 @fresh
+async def test_an_accounts_username_and_email_share_one_login_budget(app: FastAPI) -> None:
+    """Issue #17: keyed by the name sent, an account's username and email were two budgets,
+    twice the guesses. Keyed by the account they resolve to, they are one."""
+    async with client_from(app, "10.0.6.1") as client:
+        await register(client, "olivia")
+    names = ["olivia", "olivia@example.com", "OLIVIA@Example.com"]
+    for n, name in enumerate(names):
+        async with client_from(app, f"10.0.6.{n + 2}") as client:
+            assert await login(client, name) == 401
+    async with client_from(app, "10.0.6.9") as client:
+        for name in ("olivia@example.com", "Olivia"):
+            refused = await client.post(
+                "/api/v1/auth/login", json={"username": name, "password": "wrong password"}
+            )
+            assert_problem(refused, 429, "rate_limited")
+            assert '"auth-account";r=0' in refused.headers["ratelimit"]
+    # a name no account has still has a budget of its own, spent the same way
+    for n in range(AUTH):
+        async with client_from(app, f"10.0.7.{n + 1}") as client:
+            assert await login(client, "nobody@example.com") == 401
+    async with client_from(app, "10.0.7.9") as client:
+        assert await login(client, "nobody@example.com") == 429
+        assert await login(client, "nobody") == 401  # another unknown name is another budget
+
+
+@fresh
 async def test_register_is_limited_per_ip_and_bodies_still_reach_the_app(app: FastAPI) -> None:
     async with client_from(app, "10.0.2.1") as client:
         ivan = await register(client, "ivan")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.auth.tokens import TokenCodec, TokenError
-from neo_events.db import utcnow
+from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
 from neo_events.models import AuthSession, RefreshToken, User
 
@@ -39,12 +41,17 @@ class RefreshTokenReused(InvalidToken):
     commit_anyway = True  # the revocation is the point
 
 
+SessionsRevoked = Callable[[Collection[int]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Authenticator:
-    """What the auth rules need from the application: signing and hashing."""
+    """What the auth rules need from the application: signing, hashing, and whom to tell
+    that sign-ins were revoked (the live hub, which ends their open connections)."""
 
     tokens: TokenCodec
     hasher: PasswordHasher
+    sessions_revoked: SessionsRevoked | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,19 @@ class IssuedTokens:
 
 def _key(value: str) -> str:
     return value.strip().lower()
+
+
+def _announce_revoked(session: AsyncSession, auth: Authenticator, ids: Collection[int]) -> None:
+    """Once the revocation has committed (never if it rolls back), end its live connections."""
+    announce = auth.sessions_revoked
+    if announce is None:
+        return
+    revoked = sorted(ids)
+
+    async def tell() -> None:
+        await announce(revoked)
+
+    after_commit(session, tell)
 
 
 async def _open_session(
@@ -137,12 +157,24 @@ async def register(
     return await _open_session(session, auth, user)
 
 
+def _login_column(key: str) -> InstrumentedAttribute[str]:
+    return User.email_key if "@" in key else User.username_key
+
+
+async def account_of(session: AsyncSession, identifier: str) -> int | None:
+    """The account a login name (username or email, any case) signs in to, if there is one.
+    One indexed lookup whether or not the account exists, so it reveals nothing by its time."""
+    key = _key(identifier)
+    found = await session.scalar(select(User.id).where(_login_column(key) == key))
+    return None if found is None else int(found)
+
+
 async def login(
     session: AsyncSession, auth: Authenticator, *, identifier: str, password: str, origin: Origin
 ) -> IssuedTokens:
     """Sign in by username or email; unknown users and wrong passwords cost the same time."""
     key = _key(identifier)
-    column = User.email_key if "@" in key else User.username_key
+    column = _login_column(key)
     found = (
         await session.execute(select(User.id, User.password_hash).where(column == key))
     ).one_or_none()
@@ -206,6 +238,7 @@ async def refresh(
             raise InvalidToken()
         family.revoked_at = now
         family.revoked_reason = "reuse_detected"
+        _announce_revoked(session, auth, [family.id])
         record(
             session,
             action="token_reuse_detected",
@@ -255,6 +288,7 @@ async def logout(
         .where(AuthSession.id.in_(families), AuthSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason="logout")
     )
+    _announce_revoked(session, auth, families)
     record(
         session,
         action="logout",

@@ -3,7 +3,9 @@ else in process memory; a Redis outage falls back to memory rather than failing 
 
 `RateLimitMiddleware` charges every API request to the caller's budget (`RATE_LIMIT_DEFAULT`,
 per user from the access token's `sub`, or per IP when anonymous) and login/register to the
-stricter `RATE_LIMIT_AUTH`, per IP and per account name. Every limited response carries the
+stricter `RATE_LIMIT_AUTH`, per IP and per account: the login name is resolved to the account
+it signs in to, so an account's username and email share one budget (a name no account has
+keeps a budget of its own, found by the same one lookup). Every limited response carries the
 legacy `RateLimit-Limit/-Remaining/-Reset` fields and the current IETF draft's
 `RateLimit-Policy` and `RateLimit`; over budget is a 429 problem with `Retry-After`.
 """
@@ -24,11 +26,13 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from neo_events.auth.service import account_of
 from neo_events.auth.tokens import TokenError
 from neo_events.encoding import MSGPACK_TYPES, media_type_of
 from neo_events.errors import problem_response
@@ -197,9 +201,10 @@ class RateLimitMiddleware:
         if scope["method"] == "POST" and scope["path"] in AUTH_PATHS:
             decisions = [await limiter.hit(self.auth_ip, f"ip:{ip}")]
             if decisions[0].allowed:  # only then is the body worth reading
-                account, receive = await _peek_account(scope, receive)
-                if account:
-                    decisions.append(await limiter.hit(self.auth_account, f"account:{account}"))
+                name, receive = await _peek_account(scope, receive)
+                if name:
+                    account = await _account_key(state, name)
+                    decisions.append(await limiter.hit(self.auth_account, account))
         else:
             user_id = _user_of(scope, state)
             key = f"user:{user_id}" if user_id is not None else f"ip:{ip}"
@@ -252,6 +257,17 @@ def _user_of(scope: Scope, state: Any) -> int | None:
             except TokenError:
                 return None
     return None
+
+
+async def _account_key(state: Any, name: str) -> str:
+    """The budget key of a login name: its account's id when one exists (username and email
+    of one account count together), else the name itself."""
+    try:
+        async with state.sessionmaker() as session:
+            user_id = await account_of(session, name)
+    except DBAPIError:  # the database is away: the app answers 503 itself; count the name
+        user_id = None
+    return f"account:user:{user_id}" if user_id is not None else f"account:name:{name}"
 
 
 async def _peek_account(scope: Scope, receive: Receive) -> tuple[str | None, Receive]:

@@ -3,6 +3,9 @@
 Wake-ups come from the broker (any worker committed something) and from a slow poll (the
 safety net for a lost wake-up). Every connection has a bounded queue: a client that falls
 behind is cut off and told to resume, so a slow reader cannot grow server memory.
+
+Revoked sign-ins (logout, a stolen refresh token) travel on the same channel, so every worker
+ends the connections of that sign-in at once, and before any change committed afterwards.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +28,10 @@ from neo_events.models import Change, ChangeRecipient, User
 
 logger = logging.getLogger(__name__)
 CHANNEL = "neo-events:changes"
+REVOKED = b"revoked:"  # + comma-separated sign-in (AuthSession) ids
 PAGE = 500
+# A revocation that arrives while a connection is still being authenticated must still end it.
+REMEMBER_REVOKED_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +49,23 @@ class Overflow(Exception):
     """The client fell too far behind; it must reconnect and resume from its last seq."""
 
 
+class Revoked(Exception):
+    """The sign-in behind the connection was revoked; its token no longer works."""
+
+
+_WAKE = Message(-1, frozenset(), {})  # wakes a reader waiting on an empty queue
+
+
 @dataclass(eq=False)
 class Connection:
     """One WebSocket or SSE client of one user."""
 
     user_id: int
     queue_size: int
+    session_id: int | None = None
     last_seq: int = 0
     overflowed: bool = False
+    revoked: bool = False
     _replaying: bool = True
     _buffer: list[Message] = field(default_factory=list)
     _queue: asyncio.Queue[Message] = field(init=False)
@@ -67,6 +84,12 @@ class Connection:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def revoke(self) -> None:
+        """End the connection: its reader gets Revoked now, whatever is still queued."""
+        self.revoked = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue is not waited on
+            self._queue.put_nowait(_WAKE)
+
     def _queue_replay(self, message: Message) -> None:
         try:
             self._queue.put_nowait(message)
@@ -80,8 +103,11 @@ class Connection:
             self.offer(message)
 
     async def next(self, idle_s: float) -> Message | None:
-        """The next message not yet sent, or None after `idle_s` (time for a heartbeat)."""
+        """The next message not yet sent, or None after `idle_s` (time for a heartbeat).
+        Raises Revoked once the sign-in is revoked, Overflow once the client fell behind."""
         while True:
+            if self.revoked:
+                raise Revoked
             if self.overflowed and self._queue.empty():
                 raise Overflow
             try:
@@ -91,6 +117,8 @@ class Connection:
                 if self.overflowed:
                     raise Overflow from None
                 return None
+            if self.revoked:
+                raise Revoked
             if message.seq > self.last_seq:  # replay and live may overlap: send each once
                 self.last_seq = message.seq
                 return message
@@ -155,6 +183,7 @@ class Hub:
         self.queue_size = queue_size
         self.max_per_user = max_per_user
         self._connections: dict[int, set[Connection]] = {}
+        self._revoked_at: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_seq = 0
@@ -185,9 +214,39 @@ class Hub:
         self._wake.set()
         await self._broker.publish(CHANNEL, b"changed")
 
+    async def revoke(self, session_ids: Collection[int]) -> None:
+        """Called after a commit that revoked sign-ins: end their connections on every worker.
+        On the changes channel, so no worker delivers a change committed after the revocation
+        to a connection of a revoked sign-in."""
+        if not session_ids:
+            return
+        self._revoke_here(session_ids)
+        await self._broker.publish(CHANNEL, REVOKED + ",".join(map(str, session_ids)).encode())
+
+    def _revoke_here(self, session_ids: Collection[int]) -> None:
+        now = time.monotonic()
+        for old, at in list(self._revoked_at.items()):
+            if now - at > REMEMBER_REVOKED_S:
+                del self._revoked_at[old]
+        revoked = set(session_ids)
+        for session_id in revoked:
+            self._revoked_at[session_id] = now
+        for connections in self._connections.values():
+            for connection in connections:
+                if connection.session_id in revoked:
+                    connection.revoke()
+
     async def _listen(self) -> None:
-        async for _ in self._broker.subscribe(CHANNEL):
-            self._wake.set()
+        async for message in self._broker.subscribe(CHANNEL):
+            if message.startswith(REVOKED):
+                try:
+                    ids = [int(part) for part in message[len(REVOKED) :].split(b",")]
+                except ValueError:
+                    logger.warning("ignored a malformed revocation message")
+                    continue
+                self._revoke_here(ids)
+            else:
+                self._wake.set()
 
     async def _deliver_loop(self) -> None:
         while True:
@@ -217,15 +276,19 @@ class Hub:
             if len(messages) < PAGE:
                 return
 
-    async def connect(self, user_id: int, *, since: int | None) -> Connection:
-        """Register a client; with `since`, first replay what it missed (no gap, no repeat);
-        without, it gets exactly the changes committed after it connected.
+    async def connect(
+        self, user_id: int, *, since: int | None, session_id: int | None = None
+    ) -> Connection:
+        """Register a client of sign-in `session_id`; with `since`, first replay what it missed
+        (no gap, no repeat); without, it gets exactly the changes committed after it connected.
 
         Each user may hold `max_per_user` connections to this worker (TooManyConnections)."""
         if len(self._connections.get(user_id, ())) >= self.max_per_user:
             raise TooManyConnections
-        connection = Connection(user_id, self.queue_size)
+        connection = Connection(user_id, self.queue_size, session_id)
         self._connections.setdefault(user_id, set()).add(connection)
+        if session_id in self._revoked_at:  # revoked while its token was being checked
+            connection.revoke()
         if since is None:
             # Changes already committed but not yet fanned out by this hub are not "new".
             async with self._sessionmaker() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, bigint
 from neo_events.live import sync as sync_service
-from neo_events.live.hub import Connection, Hub, Overflow, TooManyConnections
+from neo_events.live.hub import Connection, Hub, Overflow, Revoked, TooManyConnections
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
@@ -89,6 +90,19 @@ async def _still_signed_in(app: Any, principal: auth_service.Principal, token: s
     return True
 
 
+BAD_SINCE = f"invalid since: expected a change number (seq) from 0 to {MAX_BIGINT}"
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def _since(raw: str | None) -> int | None:
+    """The `since` of a WebSocket URL: absent, or a seq in 0..MAX_BIGINT (ValueError)."""
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_BIGINT:
+        raise ValueError(raw)
+    return int(raw)
+
+
 def _bearer(authorization: str | None, token: str | None) -> str | None:
     if token:
         return token
@@ -101,11 +115,20 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
 async def websocket(
     ws: WebSocket,
     token: Annotated[str | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0, le=MAX_BIGINT)] = None,
+    since: Annotated[str | None, Query()] = None,
 ) -> None:
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
-    A bad or revoked token closes with 1008; a client that falls behind with 1013."""
+    Refusals are accepted, then closed with 1008 and a reason saying what was wrong (a bad
+    `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
+    reuse) closes with 1008 at once on every worker; a client that falls behind with 1013."""
     await ws.accept()
+    # Parsed here, not by FastAPI: a WebSocket failing validation is refused before the
+    # handshake completes, which the client sees as a bare HTTP 403 without a reason.
+    try:
+        after = _since(since)
+    except ValueError:
+        await ws.close(code=POLICY_VIOLATION, reason=BAD_SINCE)
+        return
     raw = _bearer(ws.headers.get("authorization"), token)
     try:
         principal = await _principal(ws.app, raw)
@@ -115,7 +138,9 @@ async def websocket(
     hub: Hub = ws.app.state.hub
     settings = ws.app.state.settings
     try:
-        connection = await hub.connect(principal.user.id, since=since)
+        connection = await hub.connect(
+            principal.user.id, since=after, session_id=principal.session_id
+        )
     except TooManyConnections:
         await ws.close(code=POLICY_VIOLATION, reason="too many live connections")
         return
@@ -129,6 +154,9 @@ async def websocket(
                 await ws.close(
                     code=TRY_AGAIN_LATER, reason=f"too slow; resume from {connection.last_seq}"
                 )
+                return
+            except Revoked:  # logout or refresh-token reuse, on any worker
+                await ws.close(code=POLICY_VIOLATION, reason="token revoked")
                 return
             if message is None:
                 if not await _still_signed_in(ws.app, principal, raw or ""):
@@ -167,7 +195,8 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the change's `seq`; reconnect with `Last-Event-ID` to get
-    everything missed. Heartbeat comments keep proxies from closing an idle stream."""
+    everything missed. Heartbeat comments keep proxies from closing an idle stream. When the
+    sign-in is revoked (logout, refresh-token reuse) the stream sends `event: revoked` and ends."""
     raw = _bearer(authorization, token)
     principal = await _principal(request.app, raw)
     since = None
@@ -180,7 +209,9 @@ async def stream(
             ) from None
     hub: Hub = request.app.state.hub
     try:
-        connection = await hub.connect(principal.user.id, since=since)
+        connection = await hub.connect(
+            principal.user.id, since=since, session_id=principal.session_id
+        )
     except TooManyConnections:
         raise TooManyStreams(
             "Close another live connection first.", headers={"Retry-After": "5"}
@@ -208,6 +239,9 @@ async def _events(
                 message = await connection.next(heartbeat)
             except Overflow:
                 yield f"event: resync\ndata: {connection.last_seq}\n\n".encode()
+                return
+            except Revoked:  # logout or refresh-token reuse, on any worker: the stream ends
+                yield b"event: revoked\ndata: token revoked\n\n"
                 return
             if message is None:
                 if await request.is_disconnected() or not await _still_signed_in(
