@@ -1,7 +1,8 @@
 """`python -m bench [command]`: every benchmark of the service (see BENCHMARKS.md).
 
 Commands:
-  micro                 the in-process micro-benchmarks (expander, window listing, 1,000 WebSockets)
+  micro                 the in-process micro-benchmarks (expander, window listing, 1,000 WebSockets,
+                        the CPU of the worst single requests)
   dataset --size S      generate (or keep, unless --fresh) the 10k/100k/1m dataset
   load --size S         the load driver (wrk) against a dataset: scenarios, ceilings, RSS
   soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
@@ -31,10 +32,10 @@ def _url(backend: str, size: str, pg_base: str) -> str:
 
 
 def micro() -> None:
-    from bench import expander, notify_latency, window_listing
+    from bench import expander, notify_latency, window_listing, worst_inputs
 
     print(f"python {platform.python_version()} on {platform.machine()}, {sys.platform}\n")
-    for module in (expander, window_listing, notify_latency):
+    for module in (expander, window_listing, notify_latency, worst_inputs):
         print(f"## {module.__name__}\n")
         print("\n".join(module.run()))
         print()
