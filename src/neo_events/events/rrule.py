@@ -71,6 +71,13 @@ def clamp(value: datetime) -> datetime:
 
 @lru_cache(maxsize=512)
 def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone of that name: the one check for every zone the API takes (an event's,
+    an import's default). What zoneinfo opens but is no zone (`localtime`, `Factory`,
+    `posixrules`, `posix/…`, paths) is refused like an unknown name."""
+    from neo_events.timezones import iana_zone_names  # local: this module's imports are shared
+
+    if name not in iana_zone_names():
+        raise RecurrenceError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

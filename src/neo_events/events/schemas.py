@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -17,19 +15,14 @@ from pydantic import (
 )
 
 from neo_events.events.access import Role
+from neo_events.events.rrule import zone_named
 from neo_events.fields import NO_NUL, VersionNumber
 
 MAX_LIST = 1000  # exdates and overrides per series
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def _known_zone(name: str) -> str:
-    if name not in _zones():
-        raise ValueError(f"unknown IANA time zone {name!r}")
+    zone_named(name)  # RecurrenceError, a ValueError: the 422 names the zone
     return name
 
 

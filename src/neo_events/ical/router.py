@@ -12,6 +12,7 @@ from neo_events.encoding import media_type_of
 from neo_events.errors import UnsupportedMediaType, ValidationFailed
 from neo_events.events.access import Role
 from neo_events.events.router import EventId
+from neo_events.events.schemas import TimeZoneName
 from neo_events.events.views import event_reads
 from neo_events.ical import feeds, service
 from neo_events.ical.schemas import (
@@ -165,7 +166,7 @@ async def import_events(
     session: Session,
     origin: RequestOrigin,
     timezone: Annotated[
-        str,
+        TimeZoneName,
         Query(
             max_length=64,
             description="IANA zone for floating times and all-day dates when the file has "
