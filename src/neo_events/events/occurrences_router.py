@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.events import occurrences, schedule
@@ -29,6 +29,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import occurrences_response
+from neo_events.fields import Instant
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=TransactionalRoute)
@@ -51,7 +52,7 @@ async def list_instances(
 
 
 RecurrenceId = Annotated[
-    AwareDatetime, Path(description="the occurrence's original start (RFC 3339, any offset)")
+    Instant, Path(description="the occurrence's original start (RFC 3339, any offset)")
 ]
 ScopeQuery = Annotated[
     occurrences.Scope,

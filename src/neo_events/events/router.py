@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -28,7 +27,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import event_objects, event_reads, occurrences_response
-from neo_events.fields import MAX_BIGINT, Text
+from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
@@ -100,10 +99,10 @@ async def create_events(
 
 
 async def window_query(
-    start_time: AwareDatetime | None = None,
-    end_time: AwareDatetime | None = None,
-    start_time_alias: Annotated[AwareDatetime | None, Query(alias="startTime")] = None,
-    end_time_alias: Annotated[AwareDatetime | None, Query(alias="endTime")] = None,
+    start_time: Instant | None = None,
+    end_time: Instant | None = None,
+    start_time_alias: Annotated[Instant | None, Query(alias="startTime")] = None,
+    end_time_alias: Annotated[Instant | None, Query(alias="endTime")] = None,
 ) -> listing.Window | None:
     """A half-open window from `start_time`/`end_time` (or the challenge's camelCase aliases);
     none if neither is given, 422 if only one is."""
@@ -144,7 +143,7 @@ async def list_events(
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="list as things stood at this instant")
+        Instant | None, Query(description="list as things stood at this instant")
     ] = None,
 ) -> EventList | Response:
     """Without a window: events by (start_time, id). With one: occurrences overlapping it,
@@ -209,7 +208,7 @@ async def get_event(
     session: Session,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="the event as it was at this instant")
+        Instant | None, Query(description="the event as it was at this instant")
     ] = None,
 ) -> EventRead | Response:
     """The event with its permissions (viewer+); `If-None-Match` with its ETag gives 304.

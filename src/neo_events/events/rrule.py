@@ -109,17 +109,23 @@ def _int(name: str, item: str, low: int, high: int, signed: bool) -> int:
 
 
 def _parse_until(value: str, zone: ZoneInfo) -> datetime:
+    """UNTIL in UTC, within [LOWEST, HIGHEST]: an UNTIL near year 1 or 9999 (a "forever"
+    some clients write) is beyond every event's reach, and so the same as those bounds."""
     match = _UNTIL.fullmatch(value)
     if not match:
         raise RecurrenceError(f"UNTIL {value!r} is not YYYYMMDD, YYYYMMDDTHHMMSS or …Z")
     try:
-        if match[2] is None:  # a date-only UNTIL includes that whole local day
-            next_day = datetime.strptime(match[1], "%Y%m%d") + DAY
-            return localize(next_day, zone) - timedelta(seconds=1)
-        wall = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
-    except (ValueError, OverflowError):
+        wall = datetime.strptime(match[1] + (match[2] or "000000"), "%Y%m%d%H%M%S")
+    except ValueError:
         raise RecurrenceError(f"UNTIL {value!r} is not a valid date") from None
-    return wall.replace(tzinfo=UTC) if match[3] else localize(wall, zone)
+    if match[3]:
+        return clamp(wall.replace(tzinfo=UTC))
+    try:
+        if match[2] is None:  # a date-only UNTIL includes that whole local day
+            return clamp(localize(wall + DAY, zone) - timedelta(seconds=1))
+        return clamp(localize(wall, zone))
+    except OverflowError:  # year 1 or 9999 moved into UTC
+        return HIGHEST if wall.year > 1 else LOWEST
 
 
 @lru_cache(maxsize=1024)

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,7 +15,7 @@ from pydantic import (
 
 from neo_events.events.access import Role
 from neo_events.events.rrule import zone_named
-from neo_events.fields import NO_NUL, VersionNumber
+from neo_events.fields import NO_NUL, Instant, VersionNumber
 
 MAX_LIST = 1000  # exdates and overrides per series
 
@@ -26,13 +25,6 @@ def _known_zone(name: str) -> str:
     return name
 
 
-def _plausible_instant(value: datetime) -> datetime:
-    if not 1900 <= value.year <= 2199:
-        raise ValueError("must be between the years 1900 and 2199")
-    return value
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 # Constraints first (strip, then lengths), then the NUL check.
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NO_NUL
