@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.router import (
     EventId,
@@ -60,7 +61,7 @@ ScopeQuery = Annotated[
 ]
 
 
-@router.put("/events/{event_id}/instances/{recurrence_id}")
+@router.put("/events/{event_id}/instances/{recurrence_id}", responses=problems(403, 409))
 async def edit_occurrence(
     event_id: EventId,
     recurrence_id: RecurrenceId,
@@ -92,7 +93,9 @@ async def edit_occurrence(
 
 
 @router.delete(
-    "/events/{event_id}/instances/{recurrence_id}", status_code=status.HTTP_204_NO_CONTENT
+    "/events/{event_id}/instances/{recurrence_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(403),
 )
 async def cancel_occurrence(
     event_id: EventId,

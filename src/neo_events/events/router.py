@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
-from neo_events.errors import ValidationFailed
+from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.schedule import Clash, ConflictPolicy, clash_json
@@ -38,6 +38,9 @@ router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalR
 
 EventId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="the event's id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
+# A viewer may not write (403); a write may clash (409), and If-Match may fail (412) or be
+# required (428).
+WRITE_PROBLEMS = problems(403, 409, 412, 428)
 Policy = Annotated[
     ConflictPolicy,
     Query(description="schedule conflicts: warn (list them), reject (409) or ignore"),
@@ -56,7 +59,12 @@ def conflicts_json(clashes: list[Clash]) -> list[ConflictRead]:
     return [ConflictRead.model_validate(clash_json(c)) for c in clashes]
 
 
-@router.post("/events", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+@router.post(
+    "/events",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Idempotent],
+    responses=problems(409),
+)
 async def create_event(
     body: EventCreate,
     request: Request,
@@ -77,7 +85,12 @@ async def create_event(
     return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
 
 
-@router.post("/events/batch", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+@router.post(
+    "/events/batch",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Idempotent],
+    responses=problems(409),
+)
 async def create_events(
     body: BatchCreate,
     user: CurrentUser,
@@ -256,7 +269,7 @@ async def _update(
     )
 
 
-@router.put("/events/{event_id}")
+@router.put("/events/{event_id}", responses=WRITE_PROBLEMS)
 async def replace_event(
     event_id: EventId,
     body: EventUpdate,
@@ -275,7 +288,7 @@ async def replace_event(
     )
 
 
-@router.patch("/events/{event_id}")
+@router.patch("/events/{event_id}", responses=WRITE_PROBLEMS)
 async def patch_event(
     event_id: EventId,
     body: EventUpdate,
@@ -293,7 +306,9 @@ async def patch_event(
     )
 
 
-@router.delete("/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403)
+)
 async def delete_event(
     event_id: EventId, user: CurrentUser, session: Session, origin: RequestOrigin
 ) -> Response:

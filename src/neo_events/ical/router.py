@@ -9,7 +9,7 @@ from starlette.datastructures import UploadFile
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.encoding import media_type_of
-from neo_events.errors import UnsupportedMediaType, ValidationFailed
+from neo_events.errors import UnsupportedMediaType, ValidationFailed, problems
 from neo_events.events.access import Role
 from neo_events.events.router import EventId
 from neo_events.events.schemas import TimeZoneName
@@ -69,7 +69,11 @@ async def export_event(
     return _calendar_response(file, f"event-{event_id}.ics")
 
 
-@router.get("/calendar.ics", response_class=Response, responses={**ICS_RESPONSE, **NOT_MODIFIED})
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={**ICS_RESPONSE, **NOT_MODIFIED, **problems(404)},
+)
 async def calendar_feed(
     session: Session,
     token: Annotated[str, Query(min_length=1, max_length=200, description="a feed token")],
@@ -81,7 +85,7 @@ async def calendar_feed(
     return _calendar_response(file)
 
 
-@router.post("/feed-tokens", status_code=status.HTTP_201_CREATED)
+@router.post("/feed-tokens", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def create_feed_token(
     request: Request,
     response: Response,
@@ -159,6 +163,7 @@ IMPORT_BODY = {
     status_code=status.HTTP_201_CREATED,
     dependencies=[Idempotent],
     openapi_extra=IMPORT_BODY,
+    responses=problems(409),
 )
 async def import_events(
     request: Request,
