@@ -281,3 +281,32 @@ async def test_no_time_in_an_imported_file_is_a_server_error(
         headers={**alice.headers, "content-type": "text/calendar"},
     )
     _expect_no_server_error(response)
+
+
+@EXAMPLES
+@given(until=ical_time(), zone=st.sampled_from(ZONES), z=st.booleans())
+@example(until="00010101T000000", zone="Etc/GMT-14", z=True)
+@example(until="99991231T235959", zone="Etc/GMT+12", z=False)
+async def test_an_until_at_the_edges_is_stored_so_that_it_reads_back(
+    client: httpx.AsyncClient, alice: Account, until: str, zone: str, z: bool
+) -> None:
+    """A rule's UNTIL is a time input too: a series created with one near year 1 or 9999 (with
+    or without Z, in a zone far from UTC) reads back, lists and edits without a server error."""
+    if z and len(until) > 8:
+        until += "Z"
+    body = _event("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z", zone, is_recurring=True,
+                   recurrence_pattern=f"FREQ=DAILY;UNTIL={until}")  # fmt: skip
+    created = await client.post(EVENTS, json=body, headers=alice.headers)
+    _expect_no_server_error(created)
+    if created.status_code != 201:
+        return
+    event = f"{EVENTS}/{created.json()['id']}"
+    for response in [
+        await client.get(event, headers=alice.headers),
+        await client.get(f"{event}/instances", params=MARCH, headers=alice.headers),
+        await client.get(EVENTS, params=MARCH, headers=alice.headers),
+        await client.get(f"{event}.ics", headers=alice.headers),
+        await client.patch(event, json={"title": "again"}, headers=alice.headers),
+    ]:
+        _expect_no_server_error(response)
+        assert response.status_code == 200, response.text
