@@ -1,4 +1,5 @@
-"""Text field types every schema and query parameter shares: no NUL characters, anywhere.
+"""Field types every schema and query parameter shares: text without NUL characters, numbers
+within the database's ranges, and instants within the supported range.
 
 PostgreSQL text cannot hold U+0000 (and nothing legitimate needs it), so free text that
 reaches the database goes through `Text` and is refused with a 422 naming the field.
@@ -6,9 +7,10 @@ reaches the database goes through `Text` and is refused with a 422 naming the fi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 
 def _no_nul(value: str) -> str:
@@ -47,3 +49,29 @@ def int4(value: object) -> int:
     if not -MAX_INT - 1 <= number <= MAX_INT:
         raise ValueError("out of range")
     return number
+
+
+# Every instant a client sends (event times, exdates, overrides, windows, as_of, since,
+# recurrence ids) lies in [EARLIEST, LATEST]. The range holds every real calendar with room to
+# spare, lies where the time zone database has real rules, and stays centuries away from
+# datetime's year 1 and 9999, so that no offset, window, horizon or expansion built on an
+# accepted instant can overflow (issue #17).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+RANGE_MESSAGE = "must be between 1900-01-01T00:00:00Z and 2200-01-01T00:00:00Z"
+
+
+def supported_instant(value: datetime) -> datetime:
+    """The instant in UTC; ValueError (a 422) if it is naive or outside [EARLIEST, LATEST]."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must have a UTC offset")
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across the date line
+        raise ValueError(RANGE_MESSAGE) from None
+    if not EARLIEST <= instant <= LATEST:
+        raise ValueError(RANGE_MESSAGE)
+    return instant
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(supported_instant)]

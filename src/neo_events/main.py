@@ -18,7 +18,7 @@ from neo_events.auth.passwords import PasswordHasher, return_hash_memory_to_the_
 from neo_events.auth.router import router as auth_router
 from neo_events.auth.service import Authenticator
 from neo_events.auth.tokens import TokenCodec
-from neo_events.errors import install_error_handlers
+from neo_events.errors import document_problems, install_error_handlers
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
 from neo_events.history.router import router as history_router
@@ -27,7 +27,7 @@ from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
 from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
 from neo_events.infra.metrics import Metrics, MetricsMiddleware
-from neo_events.infra.ratelimit import RateLimiter, RateLimitMiddleware
+from neo_events.infra.ratelimit import EXEMPT_PATHS, RateLimiter, RateLimitMiddleware
 from neo_events.live.hub import Hub
 from neo_events.live.router import router as live_router
 from neo_events.live.router import stream_router
@@ -42,6 +42,7 @@ from neo_events.middleware import (
 from neo_events.ops.router import router as ops_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
+from neo_events.web import AllowedMethodsMiddleware
 from neo_events.webclient.router import router as webclient_router
 
 API_DESCRIPTION = """\
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(stream_router)
     app.include_router(webclient_router)  # the browser client at / (SPEC §12)
+    document_problems(app, unlimited_paths=EXEMPT_PATHS)
     document_msgpack(app)
 
     # Added innermost first. MessagePack is turned into JSON inside the body limit (which bounds
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # to find the account, also bounded); metrics see every answer, 429s and 413s included, and
     # need the alias rewrite done first to name the route; the request-id context wraps
     # everything so every log line and error carries it.
+    app.add_middleware(AllowedMethodsMiddleware)
     app.add_middleware(MsgpackMiddleware)
     if settings.rate_limit_enabled:
         app.add_middleware(

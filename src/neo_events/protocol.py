@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from neo_events.errors import ValidationFailed
+from neo_events.fields import supported_instant
 
 
 def encode_cursor(values: dict[str, Any]) -> str:
@@ -32,7 +34,9 @@ def cursor_fields(cursor: str, *fields: tuple[str, Callable[[Any], Any]]) -> tup
     """The named values of a cursor, each parsed; 422 if any is missing or malformed."""
     values = decode_cursor(cursor)
     try:
-        return tuple(parse(values[name]) for name, parse in fields)
+        parsed = tuple(parse(values[name]) for name, parse in fields)
+        # A forged cursor is a time input like any other: within the supported range.
+        return tuple(supported_instant(v) if isinstance(v, datetime) else v for v in parsed)
     except (KeyError, TypeError, ValueError):
         raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API") from None
 

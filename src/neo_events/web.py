@@ -1,17 +1,21 @@
-"""Shared HTTP glue: the transactional route class, content negotiation, cursors, ETags."""
+"""Shared HTTP glue: the transactional route class, content negotiation, cursors, ETags,
+and which methods a path allows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import re
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neo_events import db
-from neo_events.errors import UnsupportedMediaType
+from neo_events.errors import UnsupportedMediaType, problem_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -84,3 +88,62 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _resources(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each path template once, in routing order, with every method its routes take."""
+    found: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+    for context in iter_route_contexts(routes):
+        methods = getattr(context, "methods", None)
+        regex, template = getattr(context, "path_regex", None), context.path_format
+        if not methods or regex is None or template is None:  # WebSockets: no methods
+            continue
+        found.setdefault(template, (regex, set()))[1].update(methods)
+    return [(regex, frozenset(methods)) for regex, methods in found.values()]
+
+
+class AllowedMethodsMiddleware:
+    """A path names one resource, whichever routes serve it: a method none of them takes is a
+    405 whose `Allow` lists every method of that path (RFC 9110 §15.5.6).
+
+    Starlette answers with the methods of the first route whose path matched, and lets a route
+    with a parameter take a fixed path another route owns (`GET /events/import` would be read
+    as the event "import", a 422). Here the first path that matches decides, for every method.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._table: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self._built_for: tuple[int, int] | None = None
+
+    def _resources_of(self, scope: Scope) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+        routes = scope["app"].router.routes
+        key = (id(routes), len(routes))  # routes added later (tests) rebuild the table
+        if key != self._built_for:
+            self._table, self._built_for = _resources(routes), key
+        return self._table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "app" in scope:
+            path, root = scope["path"], scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            for regex, methods in self._resources_of(scope):
+                if regex.match(path):
+                    if scope["method"] not in methods:
+                        allow = ", ".join(m for m in _METHOD_ORDER if m in methods)
+                        response = problem_response(
+                            Request(scope),
+                            405,
+                            "method_not_allowed",
+                            title="Method not allowed",
+                            detail=f"{scope['method']} is not allowed here; Allow: {allow}.",
+                            headers={"Allow": allow},
+                        )
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)

@@ -276,3 +276,53 @@ async def test_batch_of_500_in_one_transaction(
     assert response.status_code == 201
     assert len(response.json()["items"]) == 500
     assert await count_rows(app, "events") == 500
+
+
+NOT_ZONES = [
+    "localtime",  # the server's own zone, whatever it is
+    "Factory",  # tzdata's placeholder for "not set"
+    "posixrules",
+    "posix/Europe/Berlin",
+    "right/UTC",
+    "../zoneinfo/UTC",
+    "/usr/share/zoneinfo/UTC",
+    "Europe/Nowhere",
+    "europe/berlin",
+]
+
+
+@pytest.mark.parametrize("name", NOT_ZONES)
+async def test_only_iana_zone_names_are_accepted_everywhere(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, name: str
+) -> None:
+    """Issue #17 (3b): what zoneinfo opens but is no IANA zone is a 422 wherever a zone is
+    taken — an event's timezone on create, batch and update, and an import's default zone."""
+    created = await create_event(client, alice)
+    h = alice.headers
+    attempts = [
+        await client.post(EVENTS, json=event_body(timezone=name), headers=h),
+        await client.post(
+            f"{EVENTS}/batch", json={"events": [event_body(timezone=name)]}, headers=h
+        ),
+        await client.patch(f"{EVENTS}/{created['id']}", json={"timezone": name}, headers=h),
+        await client.post(
+            f"{EVENTS}/import",
+            params={"timezone": name},
+            content=b"BEGIN:VCALENDAR\r\n",
+            headers={**h, "content-type": "text/calendar"},
+        ),
+    ]
+    for response in attempts:
+        problem = assert_problem(response, 422, "validation_error")
+        assert "timezone" in problem["errors"][0]["loc"], problem
+        assert "time zone" in problem["errors"][0]["msg"], problem
+    assert await count_rows(app, "events") == 1
+    assert await count_rows(app, "event_versions") == 1
+
+
+async def test_real_zone_names_of_every_kind_are_accepted(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    for name in ["UTC", "Etc/GMT+12", "America/Argentina/Buenos_Aires", "US/Eastern", "EST5EDT"]:
+        response = await client.post(EVENTS, json=event_body(timezone=name), headers=alice.headers)
+        assert response.status_code == 201, (name, response.text)

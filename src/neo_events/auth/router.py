@@ -19,7 +19,7 @@ from neo_events.auth.schemas import (
     UserPublic,
     UserRead,
 )
-from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed, problems
 from neo_events.fields import Text
 from neo_events.web import Session, TransactionalRoute, is_json
 
@@ -37,7 +37,7 @@ def _token_response(issued: service.IssuedTokens) -> TokenResponse:
     )
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def register(
     body: RegisterRequest, session: Session, auth: Authenticator, origin: RequestOrigin
 ) -> TokenResponse:
@@ -81,6 +81,7 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 
 @router.post(
     "/auth/login",
+    responses=problems(401),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -102,7 +103,7 @@ async def login(
     return _token_response(issued)
 
 
-@router.post("/auth/refresh")
+@router.post("/auth/refresh", responses=problems(401))
 async def refresh(
     body: RefreshRequest, session: Session, auth: Authenticator, origin: RequestOrigin
 ) -> TokenResponse:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.router import (
     EventId,
@@ -29,6 +30,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import occurrences_response
+from neo_events.fields import Instant
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=TransactionalRoute)
@@ -51,7 +53,7 @@ async def list_instances(
 
 
 RecurrenceId = Annotated[
-    AwareDatetime, Path(description="the occurrence's original start (RFC 3339, any offset)")
+    Instant, Path(description="the occurrence's original start (RFC 3339, any offset)")
 ]
 ScopeQuery = Annotated[
     occurrences.Scope,
@@ -59,7 +61,7 @@ ScopeQuery = Annotated[
 ]
 
 
-@router.put("/events/{event_id}/instances/{recurrence_id}")
+@router.put("/events/{event_id}/instances/{recurrence_id}", responses=problems(403, 409))
 async def edit_occurrence(
     event_id: EventId,
     recurrence_id: RecurrenceId,
@@ -91,7 +93,9 @@ async def edit_occurrence(
 
 
 @router.delete(
-    "/events/{event_id}/instances/{recurrence_id}", status_code=status.HTTP_204_NO_CONTENT
+    "/events/{event_id}/instances/{recurrence_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(403),
 )
 async def cancel_occurrence(
     event_id: EventId,

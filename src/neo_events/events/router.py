@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
-from neo_events.errors import ValidationFailed
+from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.schedule import Clash, ConflictPolicy
@@ -30,7 +29,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import event_objects, event_reads, occurrences_response
-from neo_events.fields import MAX_BIGINT, Text
+from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
@@ -41,6 +40,9 @@ router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalR
 
 EventId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="the event's id")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
+# A viewer may not write (403); a write may clash (409), and If-Match may fail (412) or be
+# required (428).
+WRITE_PROBLEMS = problems(403, 409, 412, 428)
 Policy = Annotated[
     ConflictPolicy,
     Query(description="schedule conflicts: warn (list them), reject (409) or ignore"),
@@ -70,7 +72,12 @@ def _clash_read(clash: Clash) -> ClashRead:
     )
 
 
-@router.post("/events", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+@router.post(
+    "/events",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Idempotent],
+    responses=problems(409),
+)
 async def create_event(
     body: EventCreate,
     request: Request,
@@ -91,7 +98,12 @@ async def create_event(
     return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
 
 
-@router.post("/events/batch", status_code=status.HTTP_201_CREATED, dependencies=[Idempotent])
+@router.post(
+    "/events/batch",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Idempotent],
+    responses=problems(409),
+)
 async def create_events(
     body: BatchCreate,
     user: CurrentUser,
@@ -113,10 +125,10 @@ async def create_events(
 
 
 async def window_query(
-    start_time: AwareDatetime | None = None,
-    end_time: AwareDatetime | None = None,
-    start_time_alias: Annotated[AwareDatetime | None, Query(alias="startTime")] = None,
-    end_time_alias: Annotated[AwareDatetime | None, Query(alias="endTime")] = None,
+    start_time: Instant | None = None,
+    end_time: Instant | None = None,
+    start_time_alias: Annotated[Instant | None, Query(alias="startTime")] = None,
+    end_time_alias: Annotated[Instant | None, Query(alias="endTime")] = None,
 ) -> listing.Window | None:
     """A half-open window from `start_time`/`end_time` (or the challenge's camelCase aliases);
     none if neither is given, 422 if only one is."""
@@ -157,7 +169,7 @@ async def list_events(
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="list as things stood at this instant")
+        Instant | None, Query(description="list as things stood at this instant")
     ] = None,
 ) -> EventList | Response:
     """Without a window: events by (start_time, id). With one: occurrences overlapping it,
@@ -222,7 +234,7 @@ async def get_event(
     session: Session,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="the event as it was at this instant")
+        Instant | None, Query(description="the event as it was at this instant")
     ] = None,
 ) -> EventRead | Response:
     """The event with its permissions (viewer+); `If-None-Match` with its ETag gives 304.
@@ -270,7 +282,7 @@ async def _update(
     )
 
 
-@router.put("/events/{event_id}")
+@router.put("/events/{event_id}", responses=WRITE_PROBLEMS)
 async def replace_event(
     event_id: EventId,
     body: EventUpdate,
@@ -289,7 +301,7 @@ async def replace_event(
     )
 
 
-@router.patch("/events/{event_id}")
+@router.patch("/events/{event_id}", responses=WRITE_PROBLEMS)
 async def patch_event(
     event_id: EventId,
     body: EventUpdate,
@@ -307,7 +319,9 @@ async def patch_event(
     )
 
 
-@router.delete("/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403)
+)
 async def delete_event(
     event_id: EventId, user: CurrentUser, session: Session, origin: RequestOrigin
 ) -> Response:

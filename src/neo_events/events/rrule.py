@@ -77,6 +77,13 @@ def clamp(value: datetime) -> datetime:
 
 @lru_cache(maxsize=512)
 def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone of that name: the one check for every zone the API takes (an event's,
+    an import's default). What zoneinfo opens but is no zone (`localtime`, `Factory`,
+    `posixrules`, `posix/…`, paths) is refused like an unknown name."""
+    from neo_events.timezones import iana_zone_names  # local: this module's imports are shared
+
+    if name not in iana_zone_names():
+        raise RecurrenceError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -94,7 +101,8 @@ def wall_time(instant: datetime, zone: ZoneInfo) -> datetime:
 
 
 def format_utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    utc_value = value.astimezone(UTC)  # %Y does not pad years below 1000
+    return f"{utc_value.year:04d}{utc_value:%m%dT%H%M%S}Z"
 
 
 def _int(name: str, item: str, low: int, high: int, signed: bool) -> int:
@@ -108,17 +116,23 @@ def _int(name: str, item: str, low: int, high: int, signed: bool) -> int:
 
 
 def _parse_until(value: str, zone: ZoneInfo) -> datetime:
+    """UNTIL in UTC, within [LOWEST, HIGHEST]: an UNTIL near year 1 or 9999 (a "forever"
+    some clients write) is beyond every event's reach, and so the same as those bounds."""
     match = _UNTIL.fullmatch(value)
     if not match:
         raise RecurrenceError(f"UNTIL {value!r} is not YYYYMMDD, YYYYMMDDTHHMMSS or …Z")
     try:
-        if match[2] is None:  # a date-only UNTIL includes that whole local day
-            next_day = datetime.strptime(match[1], "%Y%m%d") + DAY
-            return localize(next_day, zone) - timedelta(seconds=1)
-        wall = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
-    except (ValueError, OverflowError):
+        wall = datetime.strptime(match[1] + (match[2] or "000000"), "%Y%m%d%H%M%S")
+    except ValueError:
         raise RecurrenceError(f"UNTIL {value!r} is not a valid date") from None
-    return wall.replace(tzinfo=UTC) if match[3] else localize(wall, zone)
+    if match[3]:
+        return clamp(wall.replace(tzinfo=UTC))
+    try:
+        if match[2] is None:  # a date-only UNTIL includes that whole local day
+            return clamp(localize(wall + DAY, zone) - timedelta(seconds=1))
+        return clamp(localize(wall, zone))
+    except OverflowError:  # year 1 or 9999 moved into UTC
+        return HIGHEST if wall.year > 1 else LOWEST
 
 
 @lru_cache(maxsize=1024)

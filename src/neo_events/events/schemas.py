@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any, Literal
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,29 +14,17 @@ from pydantic import (
 )
 
 from neo_events.events.access import Role
-from neo_events.fields import NO_NUL, VersionNumber
+from neo_events.events.rrule import zone_named
+from neo_events.fields import NO_NUL, Instant, VersionNumber
 
 MAX_LIST = 1000  # exdates and overrides per series
 
 
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
 def _known_zone(name: str) -> str:
-    if name not in _zones():
-        raise ValueError(f"unknown IANA time zone {name!r}")
+    zone_named(name)  # RecurrenceError, a ValueError: the 422 names the zone
     return name
 
 
-def _plausible_instant(value: datetime) -> datetime:
-    if not 1900 <= value.year <= 2199:
-        raise ValueError("must be between the years 1900 and 2199")
-    return value
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible_instant)]
 # Constraints first (strip, then lengths), then the NUL check.
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NO_NUL

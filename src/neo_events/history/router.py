@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import problems
 from neo_events.events.content import parse_iso
 from neo_events.events.router import EventId, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
@@ -96,7 +97,7 @@ async def get_version(
     )
 
 
-@router.post("/events/{event_id}/rollback/{version}")
+@router.post("/events/{event_id}/rollback/{version}", responses=problems(403))
 async def rollback(
     event_id: EventId,
     version: VersionId,

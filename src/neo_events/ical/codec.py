@@ -18,6 +18,7 @@ from typing import Any
 from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 
+from neo_events.events import recurrence
 from neo_events.ical import vevents
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.export import Outgoing, export_calendar
@@ -237,8 +238,8 @@ class _Reader:
         notes = clock.begin(block)
         try:
             draft = vevents.master(component, uid, clock, notes)
-        except (vevents.Skip, Unreadable) as exc:
-            self.skip(uid, block, str(exc))
+        except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
+            self.skip(uid, block, _reason(exc))
             if kept is None:
                 self.skipped_uids.add(uid)
             return
@@ -268,10 +269,21 @@ class _Reader:
                     "an occurrence whose series is not in the file: imported as a single event"
                 )
                 self.singles.append(Incoming(uid, block.line, content))
-        except (vevents.Skip, Unreadable) as exc:
-            self.skip(uid, block, str(exc))
+        except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
+            self.skip(uid, block, _reason(exc))
             return
         self.note(uid, block.line, notes)
+
+
+# Placing an override or a series older than 1900 expands it; occurrences centuries long, or
+# dates near the year 1 or 9999, make that expansion fail: the component is skipped, saying so.
+UNLISTABLE = (recurrence.ExpansionLimitExceeded, OverflowError)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UNLISTABLE):
+        return "its occurrences cannot be listed (they overlap too much or reach past year 9999)"
+    return str(exc)
 
 
 def _raw_uid(block: Block) -> str | None:

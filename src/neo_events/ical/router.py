@@ -9,9 +9,10 @@ from starlette.datastructures import UploadFile
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.encoding import media_type_of
-from neo_events.errors import UnsupportedMediaType, ValidationFailed
+from neo_events.errors import UnsupportedMediaType, ValidationFailed, problems
 from neo_events.events.access import Role
 from neo_events.events.router import EventId
+from neo_events.events.schemas import TimeZoneName
 from neo_events.events.views import event_reads
 from neo_events.ical import feeds, service
 from neo_events.ical.schemas import (
@@ -68,7 +69,11 @@ async def export_event(
     return _calendar_response(file, f"event-{event_id}.ics")
 
 
-@router.get("/calendar.ics", response_class=Response, responses={**ICS_RESPONSE, **NOT_MODIFIED})
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={**ICS_RESPONSE, **NOT_MODIFIED, **problems(404)},
+)
 async def calendar_feed(
     session: Session,
     token: Annotated[str, Query(min_length=1, max_length=200, description="a feed token")],
@@ -80,7 +85,7 @@ async def calendar_feed(
     return _calendar_response(file)
 
 
-@router.post("/feed-tokens", status_code=status.HTTP_201_CREATED)
+@router.post("/feed-tokens", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def create_feed_token(
     request: Request,
     response: Response,
@@ -158,6 +163,7 @@ IMPORT_BODY = {
     status_code=status.HTTP_201_CREATED,
     dependencies=[Idempotent],
     openapi_extra=IMPORT_BODY,
+    responses=problems(409),
 )
 async def import_events(
     request: Request,
@@ -165,7 +171,7 @@ async def import_events(
     session: Session,
     origin: RequestOrigin,
     timezone: Annotated[
-        str,
+        TimeZoneName,
         Query(
             max_length=64,
             description="IANA zone for floating times and all-day dates when the file has "

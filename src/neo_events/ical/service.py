@@ -16,10 +16,10 @@ from neo_events.errors import ValidationFailed
 from neo_events.events import service as events
 from neo_events.events.access import get_event_for
 from neo_events.events.content import build_content, content_of
+from neo_events.events.rrule import RecurrenceError, zone_named
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.ical import codec
-from neo_events.ical.zones import iana_name
 from neo_events.models import Event, User
 from neo_events.protocol import etag_for, etag_matches
 
@@ -56,8 +56,10 @@ class CalendarFile:
 
 def check_zone(name: str) -> str:
     """A default zone for floating times must be an IANA zone name."""
-    if iana_name(name) != name:
-        raise ValidationFailed.field(["query", "timezone"], f"unknown IANA time zone {name!r}")
+    try:
+        zone_named(name)
+    except RecurrenceError as exc:
+        raise ValidationFailed.field(["query", "timezone"], str(exc)) from None
     return name
 
 

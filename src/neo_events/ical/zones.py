@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from neo_events.timezones import iana_zone_names
 
 _MATCH_DAYS = 731
 _QUICK = (0, 91, 182, 273, 365, 456, 547, 638)  # quarterly samples reject most zones at once
@@ -21,7 +23,7 @@ _QUICK = (0, 91, 182, 273, 365, 456, 547, 638)  # quarterly samples reject most 
 
 @lru_cache(maxsize=1)
 def _zone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones() - {"Factory", "localtime"}))
+    return tuple(sorted(iana_zone_names()))
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from neo_events.auth import service as auth_service
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed
+from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed, problems
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, bigint
@@ -51,7 +51,7 @@ class SyncPage(BaseModel):
     has_more: bool
 
 
-@router.get("/sync")
+@router.get("/sync", responses=problems(410))
 async def sync(
     user: CurrentUser,
     session: Session,
@@ -184,7 +184,7 @@ async def _drain(ws: WebSocket) -> None:
 @stream_router.get(
     "/notifications/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(401)},
 )
 async def stream(
     request: Request,

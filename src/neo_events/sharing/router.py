@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import problems
 from neo_events.events.router import EventId, Policy, conflicts_json
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import PermissionRead
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["sharing"], route_class=Transactional
 UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
-@router.post("/events/{event_id}/share")
+@router.post("/events/{event_id}/share", responses=problems(403, 409))
 async def share_event(
     event_id: EventId,
     body: ShareRequest,
@@ -50,7 +51,7 @@ async def list_permissions(
     return PermissionList(items=await permission_reads(session, grants))
 
 
-@router.put("/events/{event_id}/permissions/{user_id}")
+@router.put("/events/{event_id}/permissions/{user_id}", responses=problems(403, 409))
 async def change_role(
     event_id: EventId,
     user_id: UserId,
@@ -66,7 +67,11 @@ async def change_role(
     return (await permission_reads(session, [grant]))[0]
 
 
-@router.delete("/events/{event_id}/permissions/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/events/{event_id}/permissions/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(403, 409),
+)
 async def remove_role(
     event_id: EventId, user_id: UserId, user: CurrentUser, session: Session, origin: RequestOrigin
 ) -> Response:
