@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Receiver:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.got: list[Received] = []
+        self.times: list[float] = []  # time.monotonic() of each arrival
         self.status = 200
         self.hang = False
         self.arrived = asyncio.Event()
@@ -46,6 +48,7 @@ class Receiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.got.append(Received(headers, body))
+        self.times.append(time.monotonic())
         self.arrived.set()
         if self.hang:
             await asyncio.sleep(3600)

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,12 +56,7 @@ async def running(
                 await db.rollback(session)
                 raise
 
-    client = httpx.AsyncClient(
-        follow_redirects=False,
-        trust_env=False,
-        limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
-    )
-    hooks = Webhooks(sessionmaker, settings, secret_box(settings), client)
+    hooks = Webhooks(sessionmaker, settings, secret_box(settings))
     runner = Runner(
         sessionmaker,
         [
@@ -85,7 +79,7 @@ async def running(
         yield runner
     finally:
         await runner.stop()
-        await client.aclose()
+        await hooks.aclose()
 
 
 async def run_worker(settings: Settings) -> None:

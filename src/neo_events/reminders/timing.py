@@ -53,9 +53,9 @@ def next_due(
         if starts:
             first = min(starts, key=lambda o: (o.start, o.recurrence_id))
             return NextDue(first.start - offset, first)
-        if hi >= horizon:
-            break
         lo, width = hi, width * 2
+        if lo >= horizon:
+            break
     if until is not None and until <= lo:
         return None
     return NextDue(lo - offset, None)

@@ -71,13 +71,21 @@ class Webhooks:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         box: SecretBox,
-        client: httpx.AsyncClient,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._box = box
-        self._client = client
+        # Never follows redirects (a 3xx is a failed attempt); ignores proxy variables, which
+        # would connect somewhere other than the address checked.
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+        )
         self._lease = timedelta(seconds=settings.jobs_lease_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     # -- fan-out -------------------------------------------------------------------------
 
