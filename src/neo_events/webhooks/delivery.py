@@ -83,6 +83,8 @@ class Webhooks:
             limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
         )
         self._lease = timedelta(seconds=settings.jobs_lease_s)
+        # httpx logs every request at INFO: one line per delivery is the deliveries table's job.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -212,6 +214,11 @@ class Webhooks:
             async with self._sessionmaker() as session:
                 if not await self._record(session, job, webhook_id, delivery_id, outcome):
                     return
+        # This claim's share is sent: release the job so it is claimed again at once (by any
+        # worker), instead of waiting for the lease to run out.
+        async with self._sessionmaker() as session:
+            await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
+            await session.commit()
 
     async def _next(
         self, session: AsyncSession, job: queue.Claimed, webhook_id: int
