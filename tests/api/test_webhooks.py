@@ -420,3 +420,32 @@ async def test_reminders_reach_webhooks_too(
     arrived = datetime.now(UTC)
     assert message["type"] == "reminder.due" and message["event_id"] == event["id"]
     assert arrived - (start - timedelta(minutes=1)) < timedelta(seconds=5)
+
+
+async def test_a_long_backlog_is_sent_claim_after_claim_without_waiting_for_leases(
+    database_url: str, data_dir: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim sends a bounded share (SEND_PER_CLAIM) and then releases the job, so the rest
+    goes at once rather than after the lease (here 60 s) runs out."""
+    monkeypatch.setattr("neo_events.webhooks.delivery.SEND_PER_CLAIM", 3)
+    settings = make_settings(database_url, data_dir, **(FAST | {"jobs_lease_s": 60.0}))
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        await add_webhook(client, alice, receiver.url)
+        body = {
+            "events": [
+                {
+                    "title": f"E{i}",
+                    "start_time": "2027-01-01T10:00:00Z",
+                    "end_time": "2027-01-01T11:00:00Z",
+                }
+                for i in range(10)
+            ]
+        }
+        response = await client.post(
+            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+        )
+        assert response.status_code == 201
+        messages = await receiver.wait_for(10, within=30)
+    seqs = [m["seq"] for m in messages]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 10

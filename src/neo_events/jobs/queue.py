@@ -153,6 +153,18 @@ async def finish(session: AsyncSession, job: Claimed) -> None:
     )
 
 
+async def finish_many(session: AsyncSession, jobs: Sequence[Claimed]) -> None:
+    """`finish` for many claims in one statement."""
+    by_token: dict[str, list[int]] = {}
+    for job in jobs:
+        by_token.setdefault(job.token, []).append(job.id)
+    for token, ids in by_token.items():
+        await session.execute(
+            delete(Job).where(Job.id.in_(ids), Job.locked_by == token),
+            execution_options={"synchronize_session": False},
+        )
+
+
 async def reschedule(
     session: AsyncSession,
     job: Claimed,

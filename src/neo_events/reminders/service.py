@@ -135,9 +135,9 @@ def _next(
     return result
 
 
-def _payload(reminder: Reminder, due: NextDue) -> dict[str, Any]:
+def _payload(reminder_id: int, due: NextDue) -> dict[str, Any]:
     start = due.occurrence.start if due.occurrence is not None else None
-    return {"reminder_id": reminder.id, "occurrence_start": iso(start) if start else None}
+    return {"reminder_id": reminder_id, "occurrence_start": iso(start) if start else None}
 
 
 async def _reschedule(
@@ -171,7 +171,7 @@ async def _reschedule(
         if due is None:
             gone.append(key)
             continue
-        payload = _payload(reminder, due)
+        payload = _payload(reminder.id, due)
         if job is not None and job.due_at == due.due_at and job.payload == payload:
             continue  # unchanged: leave a claimed job with its worker
         await queue.schedule(session, kind=KIND, key=key, due_at=due.due_at, payload=payload)
@@ -192,12 +192,12 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     jobs = [job for job in jobs if job.id in mine]
     if not jobs:
         return 0
-    reminders = {
-        r.id: r
-        for r in await session.scalars(
-            select(Reminder).where(Reminder.id.in_([j.payload["reminder_id"] for j in jobs]))
+    rows = await session.execute(  # plain rows: loading ORM objects was a third of the cost
+        select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
+            Reminder.id.in_([j.payload["reminder_id"] for j in jobs])
         )
-    }
+    )
+    reminders = {r.id: r for r in rows}
     event_ids = {r.event_id for r in reminders.values()}
     events = {e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(event_ids)))}
     grants = await session.execute(
@@ -208,6 +208,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     holders = {(event_id, user_id) for event_id, user_id in grants}
     series = {e.id: series_of(content_of(e)) for e in events.values() if e.deleted_at is None}
     memo: dict[Any, Any] = {}
+    done: list[queue.Claimed] = []  # finished: removed in one statement
     sent = 0
     for job in jobs:
         reminder = reminders.get(job.payload["reminder_id"])
@@ -216,17 +217,19 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             or reminder.event_id not in series
             or (reminder.event_id, reminder.user_id) not in holders
         ):
-            await queue.finish(session, job)  # deleted, or no longer theirs to see
+            done.append(job)  # deleted, or no longer theirs to see
             continue
         event = events[reminder.event_id]
         rules = series[event.id]
         # What is due at or after this job's time, by the event as it is now.
         due = _next(event, rules, reminder.minutes_before, job.due_at - TICK, memo)
         if due is None:
-            await queue.finish(session, job)
+            done.append(job)
             continue
         if due.due_at > now:  # moved later since it was claimed
-            await queue.reschedule(session, job, due_at=due.due_at, payload=_payload(reminder, due))
+            await queue.reschedule(
+                session, job, due_at=due.due_at, payload=_payload(reminder.id, due)
+            )
             continue
         lateness = now - due.due_at
         if due.occurrence is not None and lateness <= timing.drop_after:
@@ -253,9 +256,10 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
         after = max(due.due_at, now - timing.drop_after)
         upcoming = _next(event, rules, reminder.minutes_before, after, memo)
         if upcoming is None:
-            await queue.finish(session, job)
+            done.append(job)
         else:
             await queue.reschedule(
-                session, job, due_at=upcoming.due_at, payload=_payload(reminder, upcoming)
+                session, job, due_at=upcoming.due_at, payload=_payload(reminder.id, upcoming)
             )
+    await queue.finish_many(session, done)
     return sent

@@ -9,11 +9,12 @@ cursor — all in one transaction under its lease, so a crash repeats a page, ne
 same rows the WebSocket and SSE read.
 
 Sending: one job per webhook (`webhook:{id}`) is claimed by one worker at a time. It sends
-the webhook's oldest pending delivery; on success the next, up to SEND_PER_CLAIM per claim;
-on failure it sleeps until the retry time (exponential backoff), and the messages behind wait
-— the order is kept. After `webhook_retry_for_s` (24 h) of failure the webhook is disabled
-with its reason. A send is at least once: a worker that dies after the receiver got the
-message but before recording it is retried when its lease ends (same `webhook-id`).
+the webhook's oldest pending delivery; on success the next (read PAGE at a time), up to
+SEND_PER_CLAIM per claim, then releases the job for the next claim; on failure it sleeps
+until the retry time (exponential backoff), and the messages behind wait — the order is kept.
+After `webhook_retry_for_s` (24 h) of failure the webhook is disabled with its reason. A send
+is at least once: a worker that dies after the receiver got the message but before recording
+it is retried when its lease ends (same `webhook-id`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events import db
 from neo_events.jobs import queue
-from neo_events.live.hub import load_messages
-from neo_events.models import Change, ChangeRecipient, FeedState, Job, Webhook, WebhookDelivery
+from neo_events.live.hub import message_body
+from neo_events.models import (
+    Change,
+    ChangeRecipient,
+    FeedState,
+    Job,
+    User,
+    Webhook,
+    WebhookDelivery,
+)
 from neo_events.settings import Settings
 from neo_events.webhooks import ssrf
 from neo_events.webhooks.schemas import ALL
@@ -48,7 +57,8 @@ FANOUT = "webhook.fanout"
 FANOUT_KEY = "webhook.fanout"
 FANOUT_PAGE = 1000
 FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes it
-SEND_PER_CLAIM = 50
+SEND_PER_CLAIM = 200
+PAGE = 25  # pending deliveries read at once
 USER_AGENT = "neo-events-webhooks/1"
 
 
@@ -193,67 +203,80 @@ class Webhooks:
 
     async def _send_in_order(self, job: queue.Claimed, *, claimed_at: float) -> None:
         webhook_id = int(job.payload["webhook_id"])
-        for _ in range(SEND_PER_CLAIM):
-            # Enough lease left for one more attempt at its longest?
-            if time.monotonic() - claimed_at + self._settings.webhook_timeout_s + 5 > (
-                self._lease.total_seconds()
-            ):
-                async with self._sessionmaker() as session:
-                    await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
-                    await session.commit()
+        sent = 0
+        for _ in range(-(-SEND_PER_CLAIM // PAGE)):  # bounded: each round reads one page
+            async with self._sessionmaker() as session:
+                page = await self._page(session, job, webhook_id)
+                await session.commit()
+            if page is None:
                 return
-            async with self._sessionmaker() as session:
-                next_up = await self._next(session, job, webhook_id)
-                if next_up is None:
-                    await session.commit()
+            url, secret, items = page
+            for delivery_id, body in items[: SEND_PER_CLAIM - sent]:
+                # Enough lease left for one more attempt at its longest?
+                if time.monotonic() - claimed_at + self._settings.webhook_timeout_s + 5 > (
+                    self._lease.total_seconds()
+                ):
+                    await self._release(job)
                     return
-                webhook, delivery, body = next_up
-                url, secret = webhook.url, self._box.open(webhook.secret_encrypted)
-                delivery_id = delivery.id
-            outcome = await self.post(url, secret, f"msg_{delivery_id}", body)
-            async with self._sessionmaker() as session:
-                if not await self._record(session, job, webhook_id, delivery_id, outcome):
-                    return
+                outcome = await self.post(url, secret, f"msg_{delivery_id}", body)
+                async with self._sessionmaker() as session:
+                    if not await self._record(session, job, webhook_id, delivery_id, outcome):
+                        return
+                sent += 1
         # This claim's share is sent: release the job so it is claimed again at once (by any
         # worker), instead of waiting for the lease to run out.
+        await self._release(job)
+
+    async def _release(self, job: queue.Claimed) -> None:
         async with self._sessionmaker() as session:
             await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
             await session.commit()
 
-    async def _next(
+    async def _page(
         self, session: AsyncSession, job: queue.Claimed, webhook_id: int
-    ) -> tuple[Webhook, WebhookDelivery, bytes] | None:
-        """The oldest pending delivery and its rendered body; None (job finished) when the
-        webhook is gone, disabled, or has nothing left."""
+    ) -> tuple[str, str, list[tuple[int, bytes]]] | None:
+        """The webhook's URL, secret and its oldest pending deliveries (up to PAGE) with their
+        bodies; None (job finished) when the webhook is gone, disabled, or has nothing left."""
         webhook = await session.get(Webhook, webhook_id)
-        if webhook is not None and webhook.disabled_at is None:
-            delivery = await self._head(session, webhook_id)
-            if delivery is None:
-                # Nothing left: finish, unless the fan-out adds one meanwhile (it takes
-                # this lock before it makes sure the job exists).
-                await session.execute(
-                    select(Webhook.id).where(Webhook.id == webhook_id).with_for_update()
-                )
-                delivery = await self._head(session, webhook_id)
-            if delivery is not None:
-                messages = await load_messages(session, after=delivery.seq - 1, limit=1)
-                if messages and messages[0].seq == delivery.seq:
-                    return webhook, delivery, orjson.dumps(messages[0].body)
-                delivery.status = "failed"  # its change is gone (the event was purged)
-                delivery.error = "the message no longer exists"
-                await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
+        if webhook is None or webhook.disabled_at is not None:
+            await queue.finish(session, job)
+            return None
+        pending = await self._pending(session, webhook_id)
+        if not pending:
+            # Nothing left: finish, unless the fan-out adds one meanwhile (it takes this lock
+            # before it makes sure the job exists).
+            await session.execute(
+                select(Webhook.id).where(Webhook.id == webhook_id).with_for_update()
+            )
+            pending = await self._pending(session, webhook_id)
+            if not pending:
+                await queue.finish(session, job)
                 return None
-        await queue.finish(session, job)
-        return None
+        rows = await session.execute(
+            select(Change, User.username)
+            .outerjoin(User, User.id == Change.actor_id)
+            .where(Change.seq.in_([d.seq for d in pending]))
+        )
+        bodies = {change.seq: orjson.dumps(message_body(change, name)) for change, name in rows}
+        items = []
+        for delivery in pending:
+            body = bodies.get(delivery.seq)
+            if body is None:  # its change is gone (the event was purged)
+                delivery.status = "failed"
+                delivery.error = "the message no longer exists"
+                continue
+            items.append((delivery.id, body))
+        return webhook.url, self._box.open(webhook.secret_encrypted), items
 
     @staticmethod
-    async def _head(session: AsyncSession, webhook_id: int) -> WebhookDelivery | None:
-        return await session.scalar(
+    async def _pending(session: AsyncSession, webhook_id: int) -> list[WebhookDelivery]:
+        rows = await session.scalars(
             select(WebhookDelivery)
             .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "pending")
             .order_by(WebhookDelivery.seq)
-            .limit(1)
+            .limit(PAGE)
         )
+        return list(rows)
 
     async def _record(
         self,
