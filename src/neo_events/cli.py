@@ -1,4 +1,4 @@
-"""The `neo-events` command: serve | migrate | create-admin | import.
+"""The `neo-events` command: serve | worker | migrate | create-admin | import.
 
 Imports stay inside the commands: every worker `serve --workers N` starts is a fresh
 interpreter that imports this module (as multiprocessing's spawn re-imports `__main__`)
@@ -90,6 +90,15 @@ def serve(
     )
 
 
+def worker(settings: Settings) -> None:
+    from neo_events.jobs.worker import run_worker
+    from neo_events.logs import configure_logging
+
+    settings.resolved_secret_key()  # webhook secrets are sealed with it
+    configure_logging(json_logs=settings.log_json)
+    asyncio.run(run_worker(settings))
+
+
 async def _create_admin(settings: Settings, username: str, email: str, password: str) -> None:
     from neo_events import db
     from neo_events.auth.service import create_admin
@@ -127,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         default="uvicorn",
         help="the ASGI server (BENCHMARKS.md compares them)",
     )
+    sub.add_parser(
+        "worker",
+        help="run the job queue alone: reminders and webhooks (serve runs it too unless "
+        "JOBS_IN_SERVE=false)",
+    )
     sub.add_parser("migrate", help="apply database migrations")
     admin_p = sub.add_parser("create-admin", help="create (or promote) an administrator")
     admin_p.add_argument("--username", required=True)
@@ -152,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                 reload=args.reload,
                 server=args.server,
             )
+        elif args.command == "worker":
+            worker(settings)
         elif args.command == "migrate":
             migrate(settings)
         elif args.command == "create-admin":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -28,6 +28,7 @@ from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
 from neo_events.infra.metrics import Metrics, MetricsMiddleware
 from neo_events.infra.ratelimit import EXEMPT_PATHS, RateLimiter, RateLimitMiddleware
+from neo_events.jobs.worker import running
 from neo_events.live.hub import Hub
 from neo_events.live.router import router as live_router
 from neo_events.live.router import stream_router
@@ -40,10 +41,12 @@ from neo_events.middleware import (
     document_msgpack,
 )
 from neo_events.ops.router import router as ops_router
+from neo_events.reminders.router import router as reminders_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
 from neo_events.web import AllowedMethodsMiddleware
 from neo_events.webclient.router import router as webclient_router
+from neo_events.webhooks.router import router as webhooks_router
 
 API_DESCRIPTION = """\
 Every endpoint speaks JSON and, alternatively, **MessagePack**: send `Accept: application/msgpack`
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stack = AsyncExitStack()
         engine = db.create_engine(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         app.state.settings = settings
@@ -111,6 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             build_authenticator(settings), sessions_revoked=hub.revoke
         )
         await hub.start()
+        jobs = (
+            await stack.enter_async_context(
+                running(settings, app.state.sessionmaker, publish=hub.changed)
+            )
+            if settings.jobs_in_serve
+            else None
+        )
+        app.state.jobs = jobs
         # Everything alive now (modules, the ORM's and pydantic's machinery) lives as long as
         # the worker: keep it out of the collector's full passes, which otherwise walk it all
         # and were most of the listing's p95 (BENCHMARKS.md).
@@ -119,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await stack.aclose()  # the job runner stops before what it uses
             app.state.authenticator.hasher.close()
             await hub.stop()
             await broker.close()
@@ -158,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sharing_router)
     app.include_router(history_router)
     app.include_router(audit_router)
+    app.include_router(reminders_router)
+    app.include_router(webhooks_router)
     app.include_router(live_router)
     app.include_router(stream_router)
     app.include_router(webclient_router)  # the browser client at / (SPEC §12)

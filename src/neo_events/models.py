@@ -232,3 +232,93 @@ class FeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """Work due later (SPEC §14): claimed by one worker at a time under a lease.
+
+    `run_at` is when the row may next be claimed: its due time, a retry's time, or — while
+    claimed — the end of the lease, so a claim a crashed worker never finished becomes due
+    again by itself. `due_at` keeps the time the work was meant for (reminder lateness).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_run_at", "run_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # At most one job per key: one per reminder, one per webhook, one fan-out.
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_by: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reminder(Base):
+    """One user's reminder on one event: `minutes_before` each occurrence's start."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id", "minutes_before"),
+        CheckConstraint(
+            "minutes_before >= 0 AND minutes_before <= 40320", name="minutes_before_range"
+        ),
+        Index("ix_reminders_event_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    minutes_before: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Webhook(Base):
+    """A user's endpoint for the messages they would get live, signed with its own secret.
+
+    The secret is kept encrypted (AES-GCM, key derived from SECRET_KEY), never in clear.
+    """
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    description: Mapped[str | None] = mapped_column(String(500))
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # Changes numbered up to this one happened before the webhook existed: not sent.
+    after_seq: Mapped[int] = mapped_column(IdType, default=0)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One message for one webhook: sent in `seq` order, retried until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "seq"),
+        Index("ix_webhook_deliveries_webhook_id_status_seq", "webhook_id", "status", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(IdType)
+    type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -64,6 +64,25 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19 * 1024, ge=1024)
     argon2_parallelism: int = Field(default=1, ge=1)
     hash_concurrency: int = Field(default=4, ge=1)
+    # The durable job queue (SPEC §14): run it inside `serve` (off: run `neo-events worker`),
+    # how often an idle runner looks for due work, how long a claim lasts before another
+    # worker may take it again, and how many jobs one claim takes.
+    jobs_in_serve: bool = True
+    jobs_poll_s: float = Field(default=0.5, gt=0, le=60)
+    jobs_lease_s: float = Field(default=60.0, gt=0)
+    jobs_batch: int = Field(default=200, ge=1, le=5000)
+    # A reminder delivered more than this after its due time says `late: true`; one missed by
+    # more than the drop limit (everything was down) is skipped.
+    reminder_late_after_s: float = Field(default=60.0, ge=0)
+    reminder_drop_after_s: float = Field(default=3600.0, gt=0)
+    # Webhooks: private/loopback destinations (tests, intranets), the per-attempt timeout,
+    # exponential backoff (base doubling up to max), and how long to retry before disabling.
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0)
+    webhook_retry_for_s: float = Field(default=24 * 3600.0, gt=0)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
 
     @field_validator("cors_origins", "secret_key_previous", mode="before")
     @classmethod

@@ -1,7 +1,10 @@
-"""OWASP API7 (SSRF): the service never fetches a URL, so no input can make it call out.
+"""OWASP API7 (SSRF): the service fetches no URL but a webhook's, and only through one module.
 
-Its only outbound connections are the configured database and Redis. If an HTTP client ever
-appears in src/, this test fails and SECURITY.md's SSRF answer must be revisited.
+Its outbound connections are the configured database and Redis, and webhook deliveries
+(SPEC §14), which go through `webhooks/delivery.py` alone: it connects only to an address
+that `webhooks/ssrf.py` checked after resolving the name, at every attempt (tests in
+tests/api/test_webhooks.py). If an HTTP client appears anywhere else in src/, this test
+fails and SECURITY.md's SSRF answer must be revisited.
 """
 
 from __future__ import annotations
@@ -32,10 +35,14 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_no_http_client_is_imported_by_the_service() -> None:
+WEBHOOK_SENDER = Path("webhooks/delivery.py")
+
+
+def test_no_http_client_is_imported_by_the_service_but_the_webhook_sender() -> None:
     found = {
         f"{path.relative_to(SRC)}: {name}"
         for path in SRC.rglob("*.py")
+        if path.relative_to(SRC) != WEBHOOK_SENDER
         for name in _imports(path)
         if name in HTTP_CLIENTS or name.split(".")[0] in {"httpx", "requests", "aiohttp"}
     }

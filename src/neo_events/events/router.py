@@ -53,8 +53,10 @@ def with_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_for(version)
 
 
-async def read_one(session: AsyncSession, event: Event, role: Role) -> EventRead:
-    return (await event_reads(session, [(event, role)]))[0]
+async def read_one(
+    session: AsyncSession, event: Event, role: Role, viewer_id: int | None = None
+) -> EventRead:
+    return (await event_reads(session, [(event, role)], viewer_id))[0]
 
 
 def conflicts_json(clashes: list[Clash]) -> list[ClashRead]:
@@ -184,7 +186,7 @@ async def list_events(
             pairs, next_cursor = await listing.list_events_as_of(
                 session, user_id=user.id, at=as_of, filters=filters, limit=limit, cursor=cursor
             )
-        return EventList(items=await event_reads(session, pairs), next_cursor=next_cursor)
+        return EventList(items=await event_reads(session, pairs, user.id), next_cursor=next_cursor)
     state = request.app.state
     if as_of is None:
         rows, next_cursor = await listing.list_occurrences(
@@ -248,7 +250,7 @@ async def get_event(
     if etag_matches(if_none_match, etag_for(event.version)):
         return Response(status_code=304, headers={"ETag": etag_for(event.version)})
     with_etag(response, event.version)
-    return await read_one(session, event, role)
+    return await read_one(session, event, role, user.id)
 
 
 async def _update(
@@ -276,7 +278,7 @@ async def _update(
         policy=policy,
     )
     with_etag(response, result.event.version)
-    read = await read_one(session, result.event, result.role)
+    read = await read_one(session, result.event, result.role, user.id)
     return EventUpdated(
         **dict(read), merged=result.merged, conflicts=conflicts_json(result.clashes)
     )

@@ -16,6 +16,7 @@ from pydantic import (
 from neo_events.events.access import Role
 from neo_events.events.rrule import zone_named
 from neo_events.fields import NO_NUL, Instant, VersionNumber
+from neo_events.reminders.schemas import ReminderRead
 
 MAX_LIST = 1000  # exdates and overrides per series
 
@@ -144,6 +145,8 @@ class EventRead(BaseModel):
     owner: UserRef
     my_role: Role
     permissions: list[PermissionRead]
+    # The caller's own reminders (SPEC §14): on single reads; occurrence listings leave it empty.
+    my_reminders: list[ReminderRead] = Field(default_factory=list)
     created_at: datetime
     created_by: UserRef
     updated_at: datetime

@@ -23,6 +23,8 @@ from neo_events.events.schemas import (
 )
 from neo_events.infra.cache import LruCache
 from neo_events.models import Event, EventPermission, User
+from neo_events.reminders.schemas import ReminderRead
+from neo_events.reminders.service import my_reminders
 
 
 async def usernames(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
@@ -34,14 +36,20 @@ async def usernames(session: AsyncSession, ids: Iterable[int | None]) -> dict[in
 
 
 async def event_reads(
-    session: AsyncSession, pairs: Sequence[tuple[Event, Role]]
+    session: AsyncSession, pairs: Sequence[tuple[Event, Role]], viewer_id: int | None = None
 ) -> list[EventRead]:
-    """Event objects for (event, caller's role) pairs, in two queries whatever their number."""
+    """Event objects for (event, caller's role) pairs, in two queries whatever their number
+    (a third for `my_reminders` when the caller, `viewer_id`, is given)."""
     if not pairs:
         return []
     named = (uid for event, _ in pairs for uid in _named_by(event))
     permissions, refs = await _permissions(session, [event.id for event, _ in pairs], named)
-    return [_event_read(event, role, permissions.get(event.id, []), refs) for event, role in pairs]
+    reads = [_event_read(event, role, permissions.get(event.id, []), refs) for event, role in pairs]
+    if viewer_id is not None:
+        mine = await my_reminders(session, viewer_id, [read.id for read in reads])
+        for read in reads:
+            read.my_reminders = [ReminderRead(minutes_before=m) for m in mine.get(read.id, [])]
+    return reads
 
 
 class EventKey(Protocol):

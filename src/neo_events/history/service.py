@@ -24,6 +24,7 @@ from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots, summarize
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventVersion, User
 from neo_events.protocol import cursor_fields, encode_cursor
+from neo_events.reminders.service import follow_event
 
 SHARING_ACTIONS = {
     "event.shared": "shared",
@@ -68,6 +69,7 @@ async def record_version(
         rolled_back_to=rolled_back_to,
     )
     session.add(version)
+    follow_event(session, event.id)  # its reminders move with it (SPEC §14)
     await feed.append(
         session,
         type=feed.CHANGE_TYPES[change_type],

@@ -23,6 +23,7 @@ CHANGE_TYPES = {
     "deleted": "event.deleted",
     "rolled_back": "event.rolled_back",
 }
+REMINDER_DUE = "reminder.due"
 
 
 async def holders(session: AsyncSession, event_id: int) -> list[int]:
@@ -63,6 +64,35 @@ async def append(
     )
     _numbering(session).changes.append((change, recipients))
     _wake_after_commit(session)
+
+
+async def append_for(
+    session: AsyncSession,
+    *,
+    type: str,
+    event_id: int,
+    version: int,
+    changes: Any,
+    recipients: Iterable[int],
+) -> None:
+    """Add one change for exactly `recipients` (a reminder is one user's own), numbered and
+    woken like any other."""
+    change = Change(
+        at=db.utcnow(),
+        type=type,
+        event_id=event_id,
+        version=version,
+        actor_id=None,
+        changes=changes,
+    )
+    _numbering(session).changes.append((change, set(recipients)))
+    _wake_after_commit(session)
+
+
+def reminder_body(change: Change) -> dict[str, Any]:
+    """A `reminder.due` as SPEC §14 shows it: its details (occurrence_start, title,
+    minutes_before, late when late) are the change's `changes`."""
+    return {"type": change.type, "event_id": change.event_id, **change.changes, "seq": change.seq}
 
 
 class _Numbering:

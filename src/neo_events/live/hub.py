@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events.events.content import iso
 from neo_events.infra.broker import Broker
+from neo_events.live.feed import REMINDER_DUE, reminder_body
 from neo_events.models import Change, ChangeRecipient, User
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class Connection:
 
 def message_body(change: Change, actor: str | None) -> dict[str, Any]:
     """A change as SPEC §8 shows it to clients."""
+    if change.type == REMINDER_DUE:
+        return reminder_body(change)
     return {
         "type": change.type,
         "event_id": change.event_id,

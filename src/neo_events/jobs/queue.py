@@ -1,0 +1,187 @@
+"""The queue's operations: schedule under a key, claim under a lease, finish only if still held.
+
+A claim moves `run_at` to the end of the lease and stamps a fresh token into `locked_by`; a
+worker finishes a job (delete, reschedule, retry) only while the row still carries its token,
+in the same transaction as the job's own writes. A worker that dies mid-job leaves the row to
+become due again when the lease ends, and whatever it did not commit never happened; one
+that outlived its lease finds the token replaced and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.models import Job
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A job this worker holds until `token` is no longer in its row."""
+
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    due_at: datetime
+    attempts: int
+    token: str
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def schedule(
+    session: AsyncSession, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any]
+) -> None:
+    """Create the job under `key`, or replace it (due time, payload; released, attempts reset).
+
+    Replacing a claimed job takes it from its worker: that worker's finish finds its token
+    gone and writes nothing."""
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "due_at": due_at,
+        "run_at": due_at,
+        "attempts": 0,
+        "locked_by": None,
+        "last_error": None,
+    }
+    statement = _insert(session)(Job).values(key=key, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[Job.key], set_=values),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def ensure(
+    session: AsyncSession, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any]
+) -> None:
+    """Create the job under `key` unless there is one (which keeps its time and state)."""
+    statement = _insert(session)(Job).values(
+        key=key, kind=kind, payload=payload, due_at=due_at, run_at=due_at, attempts=0
+    )
+    await session.execute(statement.on_conflict_do_nothing(index_elements=[Job.key]))
+
+
+async def cancel(session: AsyncSession, keys: Iterable[str]) -> None:
+    wanted = list(keys)
+    if wanted:
+        await session.execute(
+            delete(Job).where(Job.key.in_(wanted)), execution_options={"synchronize_session": False}
+        )
+
+
+async def lock_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Job]:
+    """The jobs under `keys`, row-locked (PostgreSQL) until the transaction ends: a writer
+    that recomputes a job waits for a worker finishing it, then sees what it wrote."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(Job).where(Job.key.in_(list(keys))).order_by(Job.id).with_for_update()
+    )
+    return {job.key: job for job in rows}
+
+
+async def next_run_at(session: AsyncSession) -> datetime | None:
+    """When the earliest job becomes claimable (a read; takes no lock)."""
+    value: datetime | None = await session.scalar(select(func.min(Job.run_at)))
+    return value
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    kinds: Sequence[str],
+) -> list[Claimed]:
+    """Take up to `limit` due jobs of `kinds`, oldest first, skipping rows another worker is
+    claiming right now (FOR UPDATE SKIP LOCKED; SQLite's write lock does the same)."""
+    token = uuid.uuid4().hex
+    due = (
+        select(Job.id)
+        .where(Job.run_at <= now, Job.kind.in_(list(kinds)))
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = await session.execute(
+        update(Job)
+        .where(Job.id.in_(due.scalar_subquery()))
+        .values(run_at=now + lease, locked_by=token, attempts=Job.attempts + 1)
+        .returning(Job.id, Job.kind, Job.key, Job.payload, Job.due_at, Job.attempts),
+        execution_options={"synchronize_session": False},
+    )
+    claimed = [
+        Claimed(row.id, row.kind, row.key, dict(row.payload), row.due_at, row.attempts, token)
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda job: (job.due_at, job.id))
+
+
+async def held(session: AsyncSession, jobs: Sequence[Claimed]) -> set[int]:
+    """Which of these claims are still ours; those rows stay locked (PostgreSQL) until the
+    transaction ends, so nobody can take them back before our writes commit."""
+    if not jobs:
+        return set()
+    tokens = {job.token for job in jobs}
+    rows = await session.scalars(
+        select(Job.id)
+        .where(Job.id.in_([job.id for job in jobs]), Job.locked_by.in_(tokens))
+        .order_by(Job.id)
+        .with_for_update()
+    )
+    return set(rows)
+
+
+async def finish(session: AsyncSession, job: Claimed) -> None:
+    """The job is done: remove it (only if still ours)."""
+    await session.execute(
+        delete(Job).where(Job.id == job.id, Job.locked_by == job.token),
+        execution_options={"synchronize_session": False},
+    )
+
+
+async def finish_many(session: AsyncSession, jobs: Sequence[Claimed]) -> None:
+    """`finish` for many claims in one statement."""
+    by_token: dict[str, list[int]] = {}
+    for job in jobs:
+        by_token.setdefault(job.token, []).append(job.id)
+    for token, ids in by_token.items():
+        await session.execute(
+            delete(Job).where(Job.id.in_(ids), Job.locked_by == token),
+            execution_options={"synchronize_session": False},
+        )
+
+
+async def reschedule(
+    session: AsyncSession,
+    job: Claimed,
+    *,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+    error: str | None = None,
+    keep_attempts: bool = False,
+) -> None:
+    """Release the job to run again at `due_at` (only if still ours)."""
+    values: dict[str, Any] = {"due_at": due_at, "run_at": due_at, "locked_by": None}
+    if payload is not None:
+        values["payload"] = payload
+    if not keep_attempts:
+        values["attempts"] = 0
+    values["last_error"] = error
+    await session.execute(
+        update(Job).where(Job.id == job.id, Job.locked_by == job.token).values(**values),
+        execution_options={"synchronize_session": False},
+    )

@@ -1,0 +1,143 @@
+"""The loop that drives the queue in each process: look, claim, run, sleep a little.
+
+Lanes separate work by how it runs: reminders (and the webhook fan-out) are claimed in
+batches and run inline, one transaction per batch; webhook deliveries wait on the network,
+so each runs as its own task, at most `concurrency` at once, and a lane claims only as many
+as it has room for (a lease starts ticking at the claim). Every loop here is bounded: a
+round claims at most `batch` jobs per lane, and an idle runner sleeps `poll_s` between
+looks (a read that takes no lock, so SQLite's write lock is taken only when work is due).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from neo_events import db
+from neo_events.jobs import queue
+
+logger = logging.getLogger(__name__)
+
+BatchHandler = Callable[[list[queue.Claimed]], Coroutine[Any, Any, None]]
+Probe = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Lane:
+    """Kinds of job run the same way: inline in batches, or one task per job."""
+
+    kinds: tuple[str, ...]
+    handler: BatchHandler
+    batch: int = 200
+    background: bool = False
+    concurrency: int = 1
+    running: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class Runner:
+    """Claims due jobs and runs them until stopped."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        lanes: Sequence[Lane],
+        *,
+        poll_s: float,
+        lease_s: float,
+        probes: Sequence[Probe] = (),
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._lanes = list(lanes)
+        self._poll_s = poll_s
+        self._lease = timedelta(seconds=lease_s)
+        self._probes = list(probes)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="jobs-runner")
+
+    async def stop(self) -> None:
+        tasks = [t for t in [self._task] if t is not None]
+        tasks += [t for lane in self._lanes for t in lane.running]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        db.write_intent.set(True)  # this task's transactions write (BEGIN IMMEDIATE on SQLite)
+        while True:
+            busy = False
+            try:
+                busy = await self.tick()
+            except DBAPIError as exc:  # the database is away: look again after the pause
+                logger.warning("job queue round failed (%s); retrying", type(exc).__name__)
+            except Exception:
+                logger.exception("job queue round failed; retrying")
+            if busy:
+                await asyncio.sleep(0)  # let requests and deliveries in between rounds
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
+            self._wake.clear()
+
+    async def tick(self) -> bool:
+        """One round: claim what is due in each lane and run it. True if a lane took a full
+        batch (more may be waiting: go again at once)."""
+        for probe in self._probes:
+            await probe()
+        now = db.utcnow()
+        intent = db.write_intent.set(False)
+        try:
+            async with self._sessionmaker() as session:
+                earliest = await queue.next_run_at(session)
+        finally:
+            db.write_intent.reset(intent)
+        if earliest is None or earliest > now:
+            return False
+        busy = False
+        for lane in self._lanes:
+            room = lane.batch
+            if lane.background:
+                room = min(room, lane.concurrency - len(lane.running))
+            if room <= 0:
+                continue
+            async with self._sessionmaker() as session:
+                claimed = await queue.claim(
+                    session, now=now, limit=room, lease=self._lease, kinds=lane.kinds
+                )
+                await session.commit()
+            if not claimed:
+                continue
+            busy = busy or len(claimed) == room
+            if not lane.background:
+                await lane.handler(claimed)
+                continue
+            for job in claimed:
+                task = asyncio.create_task(lane.handler([job]), name=f"job-{job.key}")
+                lane.running.add(task)
+                task.add_done_callback(self._finished(lane))
+        return busy
+
+    def _finished(self, lane: Lane) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            lane.running.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("job failed", exc_info=task.exception())
+            self._wake.set()  # room in the lane: look for more
+
+        return done

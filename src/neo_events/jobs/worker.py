@@ -1,0 +1,109 @@
+"""What the queue runs and how a process runs it: inside `serve`, or `neo-events worker`.
+
+Three lanes: reminders (batches of up to `jobs_batch`, one transaction each), the webhook
+fan-out (inline), and webhook sends (one task per webhook, `webhook_concurrency` at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from neo_events import db
+from neo_events.infra.broker import RedisBroker
+from neo_events.jobs import queue
+from neo_events.jobs.runner import Lane, Runner
+from neo_events.live.hub import CHANNEL
+from neo_events.reminders import service as reminders
+from neo_events.settings import Settings
+from neo_events.webhooks.delivery import FANOUT, Webhooks
+from neo_events.webhooks.service import DELIVER
+from neo_events.webhooks.signing import SecretBox
+
+logger = logging.getLogger(__name__)
+
+Publish = Callable[[], Awaitable[None]]
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    return SecretBox([settings.resolved_secret_key(), *settings.secret_key_previous])
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], publish: Publish
+) -> AsyncIterator[Runner]:
+    """A started runner for this process; `publish` wakes the live hubs after a reminder."""
+    timing = reminders.Timing(
+        late_after=timedelta(seconds=settings.reminder_late_after_s),
+        drop_after=timedelta(seconds=settings.reminder_drop_after_s),
+    )
+
+    async def fire(jobs: list[queue.Claimed]) -> None:
+        async with sessionmaker() as session:
+            session.info["publish_change"] = publish
+            try:
+                await reminders.fire(session, jobs, timing)
+                await db.commit(session)
+            except BaseException:
+                await db.rollback(session)
+                raise
+
+    hooks = Webhooks(sessionmaker, settings, secret_box(settings))
+    runner = Runner(
+        sessionmaker,
+        [
+            Lane((reminders.KIND,), fire, batch=settings.jobs_batch),
+            Lane((FANOUT,), hooks.fan_out, batch=1),
+            Lane(
+                (DELIVER,),
+                hooks.send_all,
+                batch=settings.webhook_concurrency,
+                background=True,
+                concurrency=settings.webhook_concurrency,
+            ),
+        ],
+        poll_s=settings.jobs_poll_s,
+        lease_s=settings.jobs_lease_s,
+        probes=[hooks.probe],
+    )
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+        await hooks.aclose()
+
+
+async def run_worker(settings: Settings) -> None:
+    """`neo-events worker`: the queue alone, until SIGTERM or SIGINT."""
+    engine = db.create_engine(settings)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    broker = RedisBroker(redis) if redis is not None else None
+
+    async def publish() -> None:
+        # Hubs of API processes pick this up at once with Redis, else at their next poll.
+        if broker is not None:
+            await broker.publish(CHANNEL, b"changed")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(settings, db.create_sessionmaker(engine), publish):
+            logger.info("job worker started")
+            await stop.wait()
+    finally:
+        logger.info("job worker stopping")
+        if broker is not None and redis is not None:
+            await broker.close()
+            await redis.aclose()
+        await engine.dispose()

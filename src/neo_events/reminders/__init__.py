@@ -1,0 +1,1 @@
+"""Reminders (SPEC §14): each user's own, one `reminder.due` per occurrence."""

@@ -1,0 +1,61 @@
+"""When a reminder is next due: pure, bounded, on the event's own recurrence expansion.
+
+Only the next due occurrence of each reminder is kept (one job row); after it fires the
+reminder rolls forward to the one after. The search for it is bounded: windows doubling from
+one hour up to LOOKAHEAD (366 days, so a yearly event is always found), each expansion
+capped at WINDOW_LIMIT occurrences, at most MAX_STEPS windows. A series with nothing in
+that horizon (every two years, say) gets a re-check at the horizon instead of a reminder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from neo_events.events.recurrence import ExpansionLimitExceeded, Occurrence, Series, expand
+
+LOOKAHEAD = timedelta(days=366)
+FIRST_WINDOW = timedelta(hours=1)
+SMALLEST_WINDOW = timedelta(minutes=1)
+WINDOW_LIMIT = 1000
+MAX_STEPS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class NextDue:
+    """The reminder's next due time; `occurrence` is None for a re-check at the horizon."""
+
+    due_at: datetime
+    occurrence: Occurrence | None
+
+
+def next_due(
+    series: Series, *, minutes_before: int, after: datetime, until: datetime | None
+) -> NextDue | None:
+    """The first occurrence whose reminder time (start - minutes_before) is after `after`.
+
+    `until` is the end of the series' last occurrence (None: it never ends). None when no
+    occurrence is left."""
+    offset = timedelta(minutes=minutes_before)
+    threshold = after + offset  # an occurrence must start after this
+    horizon = threshold + LOOKAHEAD
+    lo, width = threshold, FIRST_WINDOW
+    for _ in range(MAX_STEPS):
+        if until is not None and lo >= until:
+            return None
+        hi = min(lo + width, horizon)
+        try:
+            found = expand(series, lo, hi, limit=WINDOW_LIMIT)
+        except ExpansionLimitExceeded:
+            width = max(width / 8, SMALLEST_WINDOW)
+            continue
+        starts = [o for o in found if o.start > threshold]
+        if starts:
+            first = min(starts, key=lambda o: (o.start, o.recurrence_id))
+            return NextDue(first.start - offset, first)
+        lo, width = hi, width * 2
+        if lo >= horizon:
+            break
+    if until is not None and until <= lo:
+        return None
+    return NextDue(lo - offset, None)

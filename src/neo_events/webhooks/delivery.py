@@ -1,0 +1,372 @@
+"""The worker side of webhooks: follow the change feed, then send each webhook's messages
+in `seq` order, one at a time, retrying the oldest until it goes through.
+
+Fan-out: one job (`webhook.fanout`) keeps a cursor in the change feed. Each run reads up to
+FANOUT_PAGE change numbers past it, writes a delivery row for every (message, matching
+webhook of a recipient), makes sure each such webhook has its delivery job, and moves the
+cursor — all in one transaction under its lease, so a crash repeats a page, never skips one
+(delivery rows are unique per webhook and seq). Only recipients of a change get it: the
+same rows the WebSocket and SSE read.
+
+Sending: one job per webhook (`webhook:{id}`) is claimed by one worker at a time. It sends
+the webhook's oldest pending delivery; on success the next (read PAGE at a time), up to
+SEND_PER_CLAIM per claim, then releases the job for the next claim; on failure it sleeps
+until the retry time (exponential backoff), and the messages behind wait — the order is kept.
+After `webhook_retry_for_s` (24 h) of failure the webhook is disabled with its reason. A send
+is at least once: a worker that dies after the receiver got the message but before recording
+it is retried when its lease ends (same `webhook-id`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from neo_events import db
+from neo_events.jobs import queue
+from neo_events.live.hub import message_body
+from neo_events.models import (
+    Change,
+    ChangeRecipient,
+    FeedState,
+    Job,
+    User,
+    Webhook,
+    WebhookDelivery,
+)
+from neo_events.settings import Settings
+from neo_events.webhooks import ssrf
+from neo_events.webhooks.schemas import ALL
+from neo_events.webhooks.service import DELIVER, deliver_key
+from neo_events.webhooks.signing import SecretBox, headers
+
+logger = logging.getLogger(__name__)
+
+FANOUT = "webhook.fanout"
+FANOUT_KEY = "webhook.fanout"
+FANOUT_PAGE = 1000
+FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes it
+SEND_PER_CLAIM = 200
+PAGE = 25  # pending deliveries read at once
+USER_AGENT = "neo-events-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int | None
+    error: str | None
+    latency_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Webhooks:
+    """Fan-out, sending and the probe that wakes the fan-out, for one worker process."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        box: SecretBox,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._settings = settings
+        self._box = box
+        # Never follows redirects (a 3xx is a failed attempt); ignores proxy variables, which
+        # would connect somewhere other than the address checked.
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+        )
+        self._lease = timedelta(seconds=settings.jobs_lease_s)
+        # httpx logs every request at INFO: one line per delivery is the deliveries table's job.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # -- fan-out -------------------------------------------------------------------------
+
+    async def probe(self) -> None:
+        """Wake (or create) the fan-out when the feed has moved past it; a read otherwise."""
+        intent = db.write_intent.set(False)
+        try:
+            async with self._sessionmaker() as session:
+                since = await session.scalar(
+                    select(func.min(Webhook.after_seq)).where(Webhook.disabled_at.is_(None))
+                )
+                if since is None:
+                    return
+                head = int(await session.scalar(select(FeedState.last_seq)) or 0)
+                job = await session.scalar(select(Job).where(Job.key == FANOUT_KEY))
+        finally:
+            db.write_intent.reset(intent)
+        now = db.utcnow()
+        if job is not None and (
+            job.locked_by is not None or job.run_at <= now or job.payload["after"] >= head
+        ):
+            return
+        async with self._sessionmaker() as session:
+            if job is None:
+                await queue.ensure(
+                    session, kind=FANOUT, key=FANOUT_KEY, due_at=now, payload={"after": since}
+                )
+            else:
+                await session.execute(
+                    update(Job)
+                    .where(Job.key == FANOUT_KEY, Job.locked_by.is_(None), Job.run_at > now)
+                    .values(run_at=now, due_at=now)
+                )
+            await session.commit()
+
+    async def fan_out(self, jobs: list[queue.Claimed]) -> None:
+        for job in jobs:
+            async with self._sessionmaker() as session:
+                if job.id not in await queue.held(session, [job]):
+                    continue
+                after = int(job.payload["after"])
+                upto = await session.scalar(
+                    select(func.max(Change.seq)).where(Change.seq <= after + FANOUT_PAGE)
+                )
+                upto = max(int(upto or after), after)
+                rows = (
+                    await session.execute(
+                        select(Change.seq, Change.type, Webhook.id, Webhook.events)
+                        .join(ChangeRecipient, ChangeRecipient.seq == Change.seq)
+                        .join(Webhook, Webhook.user_id == ChangeRecipient.user_id)
+                        .where(
+                            Change.seq > after,
+                            Change.seq <= upto,
+                            Change.seq > Webhook.after_seq,
+                            Webhook.disabled_at.is_(None),
+                        )
+                        .order_by(Change.seq)
+                    )
+                ).all()
+                wanted: list[dict[str, Any]] = [
+                    {"webhook_id": hook, "seq": seq, "type": type_, "status": "pending"}
+                    for seq, type_, hook, events in rows
+                    if ALL in events or type_ in events
+                ]
+                now = db.utcnow()
+                if wanted:
+                    insert = (
+                        pg_insert
+                        if session.get_bind().dialect.name == "postgresql"
+                        else sqlite_insert
+                    )
+                    await session.execute(
+                        insert(WebhookDelivery)
+                        .values([{**w, "created_at": now, "attempts": 0} for w in wanted])
+                        .on_conflict_do_nothing(index_elements=["webhook_id", "seq"])
+                    )
+                    hooks = sorted({int(w["webhook_id"]) for w in wanted})
+                    # Serialises with a sender deciding its webhook has nothing left (below).
+                    await session.execute(
+                        select(Webhook.id)
+                        .where(Webhook.id.in_(hooks))
+                        .order_by(Webhook.id)
+                        .with_for_update()
+                    )
+                    for hook in hooks:
+                        await queue.ensure(
+                            session,
+                            kind=DELIVER,
+                            key=deliver_key(hook),
+                            due_at=now,
+                            payload={"webhook_id": hook},
+                        )
+                head = int(await session.scalar(select(FeedState.last_seq)) or 0)
+                due = now if upto < head else now + FANOUT_IDLE
+                await queue.reschedule(session, job, due_at=due, payload={"after": upto})
+                await session.commit()
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send_all(self, jobs: list[queue.Claimed]) -> None:
+        for job in jobs:
+            await self._send_in_order(job, claimed_at=time.monotonic())
+
+    async def _send_in_order(self, job: queue.Claimed, *, claimed_at: float) -> None:
+        webhook_id = int(job.payload["webhook_id"])
+        sent = 0
+        for _ in range(-(-SEND_PER_CLAIM // PAGE)):  # bounded: each round reads one page
+            async with self._sessionmaker() as session:
+                page = await self._page(session, job, webhook_id)
+                await session.commit()
+            if page is None:
+                return
+            url, secret, items = page
+            for delivery_id, body in items[: SEND_PER_CLAIM - sent]:
+                # Enough lease left for one more attempt at its longest?
+                if time.monotonic() - claimed_at + self._settings.webhook_timeout_s + 5 > (
+                    self._lease.total_seconds()
+                ):
+                    await self._release(job)
+                    return
+                outcome = await self.post(url, secret, f"msg_{delivery_id}", body)
+                async with self._sessionmaker() as session:
+                    if not await self._record(session, job, webhook_id, delivery_id, outcome):
+                        return
+                sent += 1
+        # This claim's share is sent: release the job so it is claimed again at once (by any
+        # worker), instead of waiting for the lease to run out.
+        await self._release(job)
+
+    async def _release(self, job: queue.Claimed) -> None:
+        async with self._sessionmaker() as session:
+            await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
+            await session.commit()
+
+    async def _page(
+        self, session: AsyncSession, job: queue.Claimed, webhook_id: int
+    ) -> tuple[str, str, list[tuple[int, bytes]]] | None:
+        """The webhook's URL, secret and its oldest pending deliveries (up to PAGE) with their
+        bodies; None (job finished) when the webhook is gone, disabled, or has nothing left."""
+        webhook = await session.get(Webhook, webhook_id)
+        if webhook is None or webhook.disabled_at is not None:
+            await queue.finish(session, job)
+            return None
+        pending = await self._pending(session, webhook_id)
+        if not pending:
+            # Nothing left: finish, unless the fan-out adds one meanwhile (it takes this lock
+            # before it makes sure the job exists).
+            await session.execute(
+                select(Webhook.id).where(Webhook.id == webhook_id).with_for_update()
+            )
+            pending = await self._pending(session, webhook_id)
+            if not pending:
+                await queue.finish(session, job)
+                return None
+        rows = await session.execute(
+            select(Change, User.username)
+            .outerjoin(User, User.id == Change.actor_id)
+            .where(Change.seq.in_([d.seq for d in pending]))
+        )
+        bodies = {change.seq: orjson.dumps(message_body(change, name)) for change, name in rows}
+        items = []
+        for delivery in pending:
+            body = bodies.get(delivery.seq)
+            if body is None:  # its change is gone (the event was purged)
+                delivery.status = "failed"
+                delivery.error = "the message no longer exists"
+                continue
+            items.append((delivery.id, body))
+        return webhook.url, self._box.open(webhook.secret_encrypted), items
+
+    @staticmethod
+    async def _pending(session: AsyncSession, webhook_id: int) -> list[WebhookDelivery]:
+        rows = await session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.status == "pending")
+            .order_by(WebhookDelivery.seq)
+            .limit(PAGE)
+        )
+        return list(rows)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        job: queue.Claimed,
+        webhook_id: int,
+        delivery_id: int,
+        outcome: Outcome,
+    ) -> bool:
+        """Write the attempt down (if the job is still ours); True to send the next one."""
+        if job.id not in await queue.held(session, [job]):
+            return False  # our lease ended and another worker took over: it records
+        now = db.utcnow()
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        if delivery is None:  # the webhook was deleted meanwhile
+            await session.commit()
+            return False
+        delivery.attempts += 1
+        delivery.first_attempt_at = delivery.first_attempt_at or now
+        delivery.last_attempt_at = now
+        delivery.response_status = outcome.status
+        delivery.latency_ms = outcome.latency_ms
+        delivery.error = outcome.error
+        if outcome.ok:
+            delivery.status = "delivered"
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+            await session.commit()
+            return True
+        if now - delivery.first_attempt_at >= timedelta(seconds=self._settings.webhook_retry_for_s):
+            delivery.status = "failed"
+            delivery.next_attempt_at = None
+            webhook = await session.get(Webhook, webhook_id)
+            if webhook is not None:
+                webhook.disabled_at = now
+                reason = f"failing for {_hours(self._settings.webhook_retry_for_s)}: "
+                webhook.disabled_reason = (reason + (outcome.error or ""))[:200]
+            await queue.finish(session, job)
+        else:
+            retry_at = now + self.backoff(delivery.attempts)
+            delivery.next_attempt_at = retry_at
+            await queue.reschedule(
+                session, job, due_at=retry_at, error=outcome.error, keep_attempts=True
+            )
+        await session.commit()
+        return False
+
+    def backoff(self, attempts: int) -> timedelta:
+        """base × 2^(attempts-1), at most max, with ±10 % jitter."""
+        base, cap = self._settings.webhook_backoff_base_s, self._settings.webhook_backoff_max_s
+        seconds = min(cap, base * 2 ** min(attempts - 1, 40))
+        return timedelta(seconds=seconds * random.uniform(0.9, 1.1))
+
+    async def post(self, url: str, secret: str, message_id: str, body: bytes) -> Outcome:
+        """One signed POST to the address checked just now; any answer but 2xx, a time-out,
+        a refused destination or a redirect is a failure."""
+        started = time.monotonic()
+        try:
+            target = await ssrf.resolve(
+                url,
+                require_https=self._settings.environment == "production",
+                allow_private=self._settings.webhook_allow_private,
+            )
+        except ssrf.Refused as exc:
+            return Outcome(None, f"refused: {exc}", 0)
+        sent = headers(secret, message_id, int(time.time()), body)
+        sent.update({"host": target.host_header, "user-agent": USER_AGENT})
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        try:
+            async with self._client.stream(
+                "POST",
+                target.connect_url,
+                content=body,
+                headers=sent,
+                extensions=extensions,
+                timeout=self._settings.webhook_timeout_s,
+            ) as response:
+                status = response.status_code
+        except httpx.TimeoutException:
+            timed_out = f"timed out after {self._settings.webhook_timeout_s:g} s"
+            return Outcome(None, timed_out, _ms(started))
+        except httpx.HTTPError as exc:
+            return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(started))
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return Outcome(status, error, _ms(started))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} hours" if seconds >= 3600 else f"{seconds:g} s"

@@ -1,0 +1,335 @@
+"""Reminders (SPEC §14) on the real app: the API, and `reminder.due` through the change feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from neo_events.jobs.worker import running
+from neo_events.live.hub import load_messages
+from neo_events.models import Change, ChangeRecipient, Job
+from tests.conftest import http_client, make_settings, serving
+from tests.helpers import assert_problem, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+FAST = {"jobs_poll_s": 0.1}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def soon(seconds: float) -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+async def fast_app(database_url: str, data_dir: Path) -> AsyncIterator[FastAPI]:
+    async with serving(make_settings(database_url, data_dir, **FAST)) as application:
+        yield application
+
+
+@pytest.fixture
+async def fast_client(fast_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(fast_app) as c:
+        yield c
+
+
+async def reminders_due(app: FastAPI, user_id: int) -> list[dict[str, Any]]:
+    """Every reminder.due message for this user, as clients get them."""
+    async with app.state.sessionmaker() as session:
+        messages = await load_messages(session, after=0, user_id=user_id, limit=10_000)
+    return [m.body for m in messages if m.body["type"] == "reminder.due"]
+
+
+async def wait_for_reminders(
+    app: FastAPI, user_id: int, count: int, within: float = 20
+) -> list[dict[str, Any]]:
+    """The user's reminder.due messages once there are `count` (polled every 0.1 s)."""
+    for _ in range(int(within / 0.1)):
+        found = await reminders_due(app, user_id)
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"fewer than {count} reminders within {within} s: {found}")
+
+
+async def jobs_of(app: FastAPI) -> list[Job]:
+    async with app.state.sessionmaker() as session:
+        return list(await session.scalars(select(Job).where(Job.kind == "reminder")))
+
+
+async def put_reminders(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: int, *minutes: int
+) -> httpx.Response:
+    return await client.put(
+        f"/api/v1/events/{event_id}/reminders",
+        json={"reminders": [{"minutes_before": m} for m in minutes]},
+        headers=headers,
+    )
+
+
+async def test_reminders_are_each_users_own_and_shown_on_the_event(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    eve = await register(client, "eve")
+    event = await create_event(client, alice)
+    await share(client, alice, event["id"], bob, "viewer")
+
+    response = await put_reminders(client, alice.headers, event["id"], 30, 10, 10)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "event_id": event["id"],
+        "reminders": [{"minutes_before": 10}, {"minutes_before": 30}],
+    }
+    assert (await put_reminders(client, bob.headers, event["id"], 0)).status_code == 200
+
+    mine = (await client.get(f"/api/v1/events/{event['id']}", headers=alice.headers)).json()
+    assert mine["my_reminders"] == [{"minutes_before": 10}, {"minutes_before": 30}]
+    bobs = (await client.get(f"/api/v1/events/{event['id']}", headers=bob.headers)).json()
+    assert bobs["my_reminders"] == [{"minutes_before": 0}]
+
+    # Replacing the set; an empty list removes them all.
+    await put_reminders(client, alice.headers, event["id"], 5)
+    mine = (await client.get(f"/api/v1/events/{event['id']}", headers=alice.headers)).json()
+    assert mine["my_reminders"] == [{"minutes_before": 5}]
+    await put_reminders(client, alice.headers, event["id"])
+    mine = (await client.get(f"/api/v1/events/{event['id']}", headers=alice.headers)).json()
+    assert mine["my_reminders"] == []
+
+    # A stranger: 404, as for the event itself.
+    assert_problem(await put_reminders(client, eve.headers, event["id"], 5), 404, "event_not_found")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"reminders": [{"minutes_before": m} for m in range(6)]},
+        {"reminders": [{"minutes_before": -1}]},
+        {"reminders": [{"minutes_before": 40_321}]},
+        {"reminders": [{"minutes": 5}]},
+        {},
+    ],
+)
+async def test_invalid_reminders_are_refused(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    alice = await register(client, "alice")
+    event = await create_event(client, alice)
+    response = await client.put(
+        f"/api/v1/events/{event['id']}/reminders", json=body, headers=alice.headers
+    )
+    assert_problem(response, 422, "validation_error")
+    got = (await client.get(f"/api/v1/events/{event['id']}", headers=alice.headers)).json()
+    assert got["my_reminders"] == []
+
+
+async def test_a_reminder_arrives_once_at_its_time_for_its_user_only(
+    fast_app: FastAPI, fast_client: httpx.AsyncClient
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(66)  # due 6 s from now with a 1-minute reminder
+    event = await create_event(
+        client,
+        alice,
+        title="Review",
+        start_time=iso(start),
+        end_time=iso(start + timedelta(hours=1)),
+    )
+    await share(client, alice, event["id"], bob, "viewer")
+    assert (await put_reminders(client, alice.headers, event["id"], 1)).status_code == 200
+
+    [due] = await wait_for_reminders(fast_app, alice.id, 1)
+    arrived = datetime.now(UTC)
+    assert due == {
+        "type": "reminder.due",
+        "event_id": event["id"],
+        "occurrence_start": iso(start),
+        "title": "Review",
+        "minutes_before": 1,
+        "seq": due["seq"],
+    }
+    assert arrived - (start - timedelta(minutes=1)) < timedelta(seconds=5)
+    await asyncio.sleep(1)
+    assert len(await reminders_due(fast_app, alice.id)) == 1
+    assert await reminders_due(fast_app, bob.id) == []
+    # A single event's reminder is spent: nothing is left scheduled.
+    assert await jobs_of(fast_app) == []
+
+
+async def test_a_recurring_reminder_rolls_forward_one_occurrence_at_a_time(
+    fast_app: FastAPI, fast_client: httpx.AsyncClient
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    start = soon(66)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=30)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY",
+    )
+    await put_reminders(client, alice.headers, event["id"], 1)
+    [job] = await jobs_of(fast_app)
+    assert job.due_at == start - timedelta(minutes=1)
+    [due] = await wait_for_reminders(fast_app, alice.id, 1)
+    assert due["occurrence_start"] == iso(start)
+    await asyncio.sleep(0.5)
+    # One row per reminder, now pointing at tomorrow's occurrence.
+    [job] = await jobs_of(fast_app)
+    assert job.due_at == start + timedelta(days=1) - timedelta(minutes=1)
+    assert job.payload["occurrence_start"] == iso(start + timedelta(days=1))
+
+
+async def test_moving_cancelling_and_deleting_occurrences_move_or_drop_reminders(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice = await register(client, "alice")
+    start = soon(3600 * 3)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=30)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY",
+    )
+    await put_reminders(client, alice.headers, event["id"], 60)
+    [job] = await jobs_of(app)
+    assert job.due_at == start - timedelta(hours=1)
+
+    # Move the series an hour later: the reminder follows, in the same transaction.
+    response = await client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={
+            "start_time": iso(start + timedelta(hours=1)),
+            "end_time": iso(start + timedelta(hours=1, minutes=30)),
+        },
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    start += timedelta(hours=1)
+    [job] = await jobs_of(app)
+    assert job.due_at == start - timedelta(hours=1)
+
+    # Move just the next occurrence (an override): its reminder moves with it.
+    moved = start + timedelta(hours=2)
+    response = await client.put(
+        f"/api/v1/events/{event['id']}/instances/{iso(start)}",
+        json={"start_time": iso(moved), "end_time": iso(moved + timedelta(minutes=30))},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    [job] = await jobs_of(app)
+    assert job.due_at == moved - timedelta(hours=1)
+    assert job.payload["occurrence_start"] == iso(moved)
+
+    # Cancel it: the reminder goes to the next day's occurrence.
+    response = await client.delete(
+        f"/api/v1/events/{event['id']}/instances/{iso(start)}", headers=alice.headers
+    )
+    assert response.status_code == 204, response.text
+    [job] = await jobs_of(app)
+    assert job.due_at == start + timedelta(days=1) - timedelta(hours=1)
+
+    # Delete the event: nothing is left to remind of.
+    response = await client.delete(f"/api/v1/events/{event['id']}", headers=alice.headers)
+    assert response.status_code == 204
+    assert await jobs_of(app) == []
+
+
+async def test_losing_access_drops_the_reminder(
+    fast_app: FastAPI, fast_client: httpx.AsyncClient
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(66)
+    event = await create_event(
+        client, alice, start_time=iso(start), end_time=iso(start + timedelta(hours=1))
+    )
+    await share(client, alice, event["id"], bob, "viewer")
+    await put_reminders(client, bob.headers, event["id"], 1)
+    await put_reminders(client, alice.headers, event["id"], 1)
+    response = await client.delete(
+        f"/api/v1/events/{event['id']}/permissions/{bob.id}", headers=alice.headers
+    )
+    assert response.status_code == 204
+    await wait_for_reminders(fast_app, alice.id, 1)
+    await asyncio.sleep(0.5)
+    assert await reminders_due(fast_app, bob.id) == []
+
+
+async def test_a_reminder_missed_while_down_comes_late_and_an_old_one_is_dropped(
+    database_url: str, data_dir: Path
+) -> None:
+    """Everything "down" (no runner) past two due times: one missed by less than the drop
+    limit arrives marked late, one missed by more is skipped."""
+    settings = make_settings(
+        database_url,
+        data_dir,
+        jobs_in_serve=False,
+        jobs_poll_s=0.1,
+        reminder_late_after_s=1,
+        reminder_drop_after_s=5,
+    )
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        early, late = soon(68), soon(74)  # reminders due in ~8 s and ~14 s
+        first = await create_event(
+            client, alice, start_time=iso(early), end_time=iso(early + timedelta(hours=1))
+        )
+        second = await create_event(
+            client, alice, start_time=iso(late), end_time=iso(late + timedelta(hours=1))
+        )
+        await put_reminders(client, alice.headers, first["id"], 1)
+        await put_reminders(client, alice.headers, second["id"], 1)
+        await asyncio.sleep((late - datetime.now(UTC)).total_seconds() - 60 + 2)
+        # Now: the first is ~8 s overdue (dropped), the second ~2 s (late).
+        async with running(settings, app.state.sessionmaker, publish=app.state.hub.changed):
+            [due] = await wait_for_reminders(app, alice.id, 1)
+            await asyncio.sleep(0.5)
+        assert due["event_id"] == second["id"] and due["late"] is True
+        assert len(await reminders_due(app, alice.id)) == 1
+        assert await jobs_of(app) == []
+
+
+async def test_reminder_rows_in_the_feed_have_one_recipient(
+    fast_app: FastAPI, fast_client: httpx.AsyncClient
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(66)
+    event = await create_event(
+        client, alice, start_time=iso(start), end_time=iso(start + timedelta(hours=1))
+    )
+    await share(client, alice, event["id"], bob, "editor")
+    await put_reminders(client, alice.headers, event["id"], 1)
+    [due] = await wait_for_reminders(fast_app, alice.id, 1)
+    async with fast_app.state.sessionmaker() as session:
+        change = await session.get(Change, due["seq"])
+        assert change is not None and change.type == "reminder.due"
+        recipients = list(
+            await session.scalars(
+                select(ChangeRecipient.user_id).where(ChangeRecipient.seq == due["seq"])
+            )
+        )
+    assert recipients == [alice.id]

@@ -1,0 +1,451 @@
+"""Webhooks (SPEC §14) on the real app, sending to a receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook as Verifier
+
+from neo_events.jobs.worker import secret_box
+from neo_events.models import Webhook
+from neo_events.webhooks import ssrf
+from neo_events.webhooks.signing import new_secret
+from tests.conftest import http_client, make_settings, serving
+from tests.helpers import Account, assert_problem, create_event, register, share
+from tests.receiver import Receiver
+
+pytestmark = pytest.mark.anyio
+
+FAST = {
+    "jobs_poll_s": 0.1,
+    "webhook_allow_private": True,
+    "webhook_backoff_base_s": 0.2,
+    "webhook_backoff_max_s": 1.0,
+    "webhook_timeout_s": 2.0,
+    "jobs_lease_s": 10.0,
+}
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()
+
+
+@pytest.fixture
+async def fast_app(database_url: str, data_dir: Path) -> AsyncIterator[FastAPI]:
+    async with serving(make_settings(database_url, data_dir, **FAST)) as application:
+        yield application
+
+
+@pytest.fixture
+async def fast_client(fast_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(fast_app) as c:
+        yield c
+
+
+async def add_webhook(
+    client: httpx.AsyncClient, owner: Account, url: str, events: list[str] | None = None
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/webhooks", json={"url": url, "events": events or ["*"]}, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deliveries(
+    client: httpx.AsyncClient, owner: Account, webhook_id: int
+) -> list[dict[str, Any]]:
+    response = await client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=owner.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def settled(
+    client: httpx.AsyncClient, owner: Account, webhook_id: int, count: int
+) -> list[dict[str, Any]]:
+    """The deliveries log once `count` deliveries are recorded as delivered (a receiver
+    has a message a moment before the sender writes down its answer)."""
+    for _ in range(100):
+        log = await deliveries(client, owner, webhook_id)
+        if sum(d["status"] == "delivered" for d in log) >= count:
+            return log
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not {count} delivered: {log}")
+
+
+async def test_webhook_crud_is_the_owners_only(client: httpx.AsyncClient) -> None:
+    alice = await register(client, "alice")
+    eve = await register(client, "eve")
+    response = await client.post(
+        "/api/v1/webhooks",
+        json={
+            "url": "https://hooks.example.com/in",
+            "events": ["event.created", "reminder.due"],
+            "description": "my hook",
+        },
+        headers=alice.headers,
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert response.headers["location"] == f"/api/v1/webhooks/{created['id']}"
+    assert created["secret"].startswith("whsec_")
+    assert created["enabled"] is True and created["disabled_reason"] is None
+    assert created["events"] == ["event.created", "reminder.due"]
+    hook_id = created["id"]
+
+    listed = (await client.get("/api/v1/webhooks", headers=alice.headers)).json()
+    assert [h["id"] for h in listed["items"]] == [hook_id]
+    assert "secret" not in listed["items"][0]
+    got = (await client.get(f"/api/v1/webhooks/{hook_id}", headers=alice.headers)).json()
+    assert "secret" not in got and got["description"] == "my hook"
+
+    response = await client.patch(
+        f"/api/v1/webhooks/{hook_id}",
+        json={"events": ["*"], "description": None, "enabled": False},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    patched = response.json()
+    assert patched["events"] == ["*"] and patched["description"] is None
+    assert patched["enabled"] is False and patched["disabled_reason"] == "disabled by its owner"
+    response = await client.patch(
+        f"/api/v1/webhooks/{hook_id}", json={"enabled": True}, headers=alice.headers
+    )
+    assert response.json()["enabled"] is True
+
+    # Someone else's webhook does not exist for eve.
+    assert (await client.get("/api/v1/webhooks", headers=eve.headers)).json()["items"] == []
+    for method, path in [
+        ("GET", f"/api/v1/webhooks/{hook_id}"),
+        ("PATCH", f"/api/v1/webhooks/{hook_id}"),
+        ("DELETE", f"/api/v1/webhooks/{hook_id}"),
+        ("GET", f"/api/v1/webhooks/{hook_id}/deliveries"),
+    ]:
+        response = await client.request(
+            method, path, json={} if method == "PATCH" else None, headers=eve.headers
+        )
+        assert_problem(response, 404, "webhook_not_found")
+
+    assert (
+        await client.delete(f"/api/v1/webhooks/{hook_id}", headers=alice.headers)
+    ).status_code == 204
+    assert_problem(
+        await client.get(f"/api/v1/webhooks/{hook_id}", headers=alice.headers),
+        404,
+        "webhook_not_found",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "ftp://example.com/x", "events": ["*"]},
+        {"url": "not a url", "events": ["*"]},
+        {"url": "https://example.com/x", "events": []},
+        {"url": "https://example.com/x", "events": ["event.exploded"]},
+        {"url": "https://user:pw@example.com/x", "events": ["*"]},
+        {"url": "http://127.0.0.1:9/x", "events": ["*"]},
+        {"url": "http://localhost:9/x", "events": ["*"]},
+        {"url": "http://[::1]/x", "events": ["*"]},
+        {"url": "http://10.1.2.3/x", "events": ["*"]},
+        {"url": "http://169.254.169.254/latest/meta-data", "events": ["*"]},
+        {"url": "https://example.com/x", "events": ["*"], "secret": "mine"},
+    ],
+)
+async def test_invalid_webhooks_are_refused(
+    client: httpx.AsyncClient, app: FastAPI, body: dict[str, Any]
+) -> None:
+    alice = await register(client, "alice")
+    response = await client.post("/api/v1/webhooks", json=body, headers=alice.headers)
+    assert_problem(response, 422, "validation_error")
+    async with app.state.sessionmaker() as session:
+        assert list(await session.scalars(select(Webhook))) == []
+
+
+async def test_the_secret_is_stored_encrypted(client: httpx.AsyncClient, app: FastAPI) -> None:
+    alice = await register(client, "alice")
+    created = await add_webhook(client, alice, "https://hooks.example.com/in")
+    async with app.state.sessionmaker() as session:
+        row = await session.get(Webhook, created["id"])
+    assert row is not None
+    assert created["secret"].encode() not in row.secret_encrypted
+    assert created["secret"].removeprefix("whsec_").encode() not in row.secret_encrypted
+
+
+async def test_every_change_arrives_signed_and_in_order(
+    fast_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    hook = await add_webhook(client, alice, receiver.url)
+    event = await create_event(client, alice, title="One")
+    for title in ("Two", "Three", "Four"):
+        response = await client.patch(
+            f"/api/v1/events/{event['id']}", json={"title": title}, headers=alice.headers
+        )
+        assert response.status_code == 200
+    await share(client, alice, event["id"], bob, "viewer")
+    await client.delete(f"/api/v1/events/{event['id']}", headers=alice.headers)
+
+    messages = await receiver.wait_for(6)
+    assert [m["type"] for m in messages] == [
+        "event.created",
+        "event.updated",
+        "event.updated",
+        "event.updated",
+        "event.shared",
+        "event.deleted",
+    ]
+    seqs = [m["seq"] for m in messages]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    verifier = Verifier(hook["secret"])
+    ids = set()
+    for received in receiver.got:
+        verified = verifier.verify(received.body, received.headers)
+        assert verified == received.json
+        assert received.headers["webhook-signature"].startswith("v1,")
+        ids.add(received.headers["webhook-id"])
+    assert len(ids) == 6
+    # A tampered body does not verify.
+    first = receiver.got[0]
+    with pytest.raises(Exception, match="(?i)signature"):
+        verifier.verify(first.body[:-1] + b', "evil": 1}', first.headers)
+
+    log = await settled(client, alice, hook["id"], 6)
+    assert [d["seq"] for d in log] == sorted(seqs, reverse=True)
+    assert {d["status"] for d in log} == {"delivered"}
+    assert all(d["attempts"] == 1 and d["response_status"] == 200 for d in log)
+    assert all(isinstance(d["latency_ms"], int) for d in log)
+
+
+async def test_only_what_the_owner_gets_live_is_sent(
+    fast_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    eve = await register(client, "eve")
+    other = Receiver()
+    await other.start()
+    try:
+        await add_webhook(client, eve, other.url)
+        await add_webhook(client, alice, receiver.url, ["event.created"])
+        await create_event(client, alice, title="Private")
+        event = await create_event(client, eve, title="Eve's own")
+        await client.patch(
+            f"/api/v1/events/{event['id']}", json={"title": "Renamed"}, headers=eve.headers
+        )
+        eves = await other.wait_for(2)
+        alices = await receiver.wait_for(1)
+        await asyncio.sleep(1)
+    finally:
+        await other.stop()
+    assert [m["type"] for m in eves] == ["event.created", "event.updated"]
+    assert all(m["event_id"] == event["id"] for m in eves)
+    assert len(other.got) == 2
+    # Alice asked for event.created only.
+    assert [m["type"] for m in alices] == ["event.created"] and len(receiver.got) == 1
+    assert alices[0]["event_id"] != event["id"]
+
+
+async def test_a_receiver_that_is_down_gets_everything_later_in_order(
+    fast_client: httpx.AsyncClient,
+) -> None:
+    client = fast_client
+    receiver = Receiver()  # not started yet: connections are refused
+    alice = await register(client, "alice")
+    hook = await add_webhook(client, alice, receiver.url)
+    event = await create_event(client, alice, title="T0")
+    for n in range(1, 4):
+        await client.patch(
+            f"/api/v1/events/{event['id']}", json={"title": f"T{n}"}, headers=alice.headers
+        )
+    # Retries with backoff: the oldest is retried, the others wait behind it.
+    for _ in range(100):
+        log = await deliveries(client, alice, hook["id"])
+        if len(log) == 4 and log[-1]["attempts"] >= 3:
+            break
+        await asyncio.sleep(0.1)
+    oldest = log[-1]
+    assert oldest["status"] == "pending" and oldest["attempts"] >= 3
+    assert oldest["error"] and oldest["next_attempt_at"] is not None
+    assert oldest["response_status"] is None
+    assert all(d["attempts"] == 0 for d in log[:-1])
+
+    await receiver.start()
+    try:
+        messages = await receiver.wait_for(4)
+        # A 500 also counts as a failure, retried the same way.
+        receiver.status = 500
+        await client.patch(
+            f"/api/v1/events/{event['id']}", json={"title": "T4"}, headers=alice.headers
+        )
+        await receiver.wait_for(7)
+        receiver.status = 200
+        messages = await receiver.wait_for(8)
+    finally:
+        await receiver.stop()
+    titles = [m["changes"] for m in messages]
+    assert [m["type"] for m in messages[:4]] == ["event.created"] + ["event.updated"] * 3
+    assert [m["seq"] for m in messages[:4]] == sorted(m["seq"] for m in messages[:4])
+    assert titles[4:] == [["title"]] * 4  # the same message until it got a 2xx
+    assert len({r.headers["webhook-id"] for r in receiver.got[4:]}) == 1
+    log = await settled(client, alice, hook["id"], 5)
+    assert {d["status"] for d in log} == {"delivered"}
+    assert log[0]["attempts"] == 4 and log[0]["response_status"] == 200
+
+
+async def test_a_webhook_failing_past_the_retry_window_is_disabled(
+    database_url: str, data_dir: Path
+) -> None:
+    settings = make_settings(database_url, data_dir, **(FAST | {"webhook_retry_for_s": 1.5}))
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        hook = await add_webhook(client, alice, Receiver().url)  # nobody listens
+        await create_event(client, alice)
+        for _ in range(100):
+            got = (await client.get(f"/api/v1/webhooks/{hook['id']}", headers=alice.headers)).json()
+            if not got["enabled"]:
+                break
+            await asyncio.sleep(0.1)
+        assert got["enabled"] is False
+        assert got["disabled_reason"].startswith("failing for 1.5 s")
+        [delivery] = await deliveries(client, alice, hook["id"])
+        assert delivery["status"] == "failed" and delivery["attempts"] >= 2
+
+
+async def test_destinations_are_checked_after_resolution_at_every_attempt(
+    database_url: str, data_dir: Path, receiver: Receiver
+) -> None:
+    """A name that resolves to a private address is refused when sending, even though its
+    URL is in the database (saved while private destinations were allowed, say)."""
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    strict = make_settings(database_url, data_dir, **(FAST | {"webhook_allow_private": False}))
+    async with serving(strict) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        response = await client.post(
+            "/api/v1/webhooks", json={"url": url, "events": ["*"]}, headers=alice.headers
+        )
+        assert_problem(response, 422, "validation_error")  # refused up front, by name
+        async with app.state.sessionmaker() as session:
+            row = Webhook(
+                user_id=alice.id,
+                url=url,
+                events=["*"],
+                secret_encrypted=secret_box(strict).seal(new_secret()),
+                after_seq=0,
+            )
+            session.add(row)
+            await session.commit()
+            hook_id = row.id
+        await create_event(client, alice)
+        for _ in range(100):
+            log = await deliveries(client, alice, hook_id)
+            if log and log[0]["attempts"] >= 1:
+                break
+            await asyncio.sleep(0.1)
+        assert log[0]["status"] == "pending"
+        assert "resolves to 127.0.0.1, a loopback address" in log[0]["error"]
+        assert receiver.got == []
+
+
+@pytest.mark.parametrize(
+    ("address", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("192.168.1.1", "private"),
+        ("172.16.0.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("100.64.0.1", "private"),
+        ("93.184.216.34", None),
+        ("2606:4700::1111", None),
+    ],
+)
+def test_address_kinds(address: str, kind: str | None) -> None:
+    assert ssrf.kind_of(ipaddress.ip_address(address)) == kind
+
+
+async def test_resolution_refuses_a_name_for_a_private_address() -> None:
+    with pytest.raises(ssrf.Refused, match="localhost resolves to .*loopback"):
+        await ssrf.resolve("http://localhost:8080/x", require_https=False, allow_private=False)
+    target = await ssrf.resolve(
+        "http://localhost:8080/x?a=1", require_https=False, allow_private=True
+    )
+    assert target.address.is_loopback and target.path == "/x?a=1"
+    assert target.host_header == "localhost:8080"
+    with pytest.raises(ssrf.Refused, match="https"):
+        await ssrf.resolve("http://example.com/", require_https=True, allow_private=False)
+
+
+async def test_reminders_reach_webhooks_too(
+    fast_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    client = fast_client
+    alice = await register(client, "alice")
+    await add_webhook(client, alice, receiver.url, ["reminder.due"])
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=66)
+    event = await create_event(
+        client,
+        alice,
+        start_time=start.isoformat(),
+        end_time=(start + timedelta(hours=1)).isoformat(),
+    )
+    await client.put(
+        f"/api/v1/events/{event['id']}/reminders",
+        json={"reminders": [{"minutes_before": 1}]},
+        headers=alice.headers,
+    )
+    [message] = await receiver.wait_for(1, within=20)
+    arrived = datetime.now(UTC)
+    assert message["type"] == "reminder.due" and message["event_id"] == event["id"]
+    assert arrived - (start - timedelta(minutes=1)) < timedelta(seconds=5)
+
+
+async def test_a_long_backlog_is_sent_claim_after_claim_without_waiting_for_leases(
+    database_url: str, data_dir: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim sends a bounded share (SEND_PER_CLAIM) and then releases the job, so the rest
+    goes at once rather than after the lease (here 60 s) runs out."""
+    monkeypatch.setattr("neo_events.webhooks.delivery.SEND_PER_CLAIM", 3)
+    settings = make_settings(database_url, data_dir, **(FAST | {"jobs_lease_s": 60.0}))
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        await add_webhook(client, alice, receiver.url)
+        body = {
+            "events": [
+                {
+                    "title": f"E{i}",
+                    "start_time": "2027-01-01T10:00:00Z",
+                    "end_time": "2027-01-01T11:00:00Z",
+                }
+                for i in range(10)
+            ]
+        }
+        response = await client.post(
+            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+        )
+        assert response.status_code == 201
+        messages = await receiver.wait_for(10, within=30)
+    seqs = [m["seq"] for m in messages]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 10

@@ -1,0 +1,269 @@
+"""The job queue across real processes: `neo-events serve` and `neo-events worker`.
+
+- a reminder reaches a real WebSocket within 5 s of its due time;
+- a worker killed (-9) in the middle of a webhook delivery leaves it to another worker once
+  the lease ends: delivered afterwards, with the same `webhook-id`, recorded once;
+- two workers on PostgreSQL with a few hundred reminders due at the same moment send each
+  exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from websockets.asyncio.client import connect
+
+from neo_events import db
+from neo_events.audit.service import Origin
+from neo_events.main import create_app
+from neo_events.models import Change, User
+from neo_events.reminders.service import set_reminders
+from tests.conftest import http_client, make_settings, truncate_all
+from tests.helpers import register
+from tests.live import ROOT, running_server
+from tests.receiver import Receiver
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+SECRET = "live-test-secret-key-that-is-long-enough-xx"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@contextmanager
+def worker(
+    database_url: str, data_dir: Path, env: dict[str, str], name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `neo-events worker` process (its own process group), killed afterwards."""
+    full = (
+        os.environ
+        | {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": SECRET,
+            "LOG_JSON": "false",
+        }
+        | env
+    )
+    full.pop("REDIS_URL", None)
+    with (data_dir / f"worker-{name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "neo_events.cli", "worker"],
+            cwd=ROOT,
+            env=full,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+async def cleanup(database_url: str) -> AsyncIterator[None]:
+    yield
+    await truncate_all(database_url)
+
+
+async def reminder_count(database_url: str) -> tuple[int, int]:
+    """(reminder.due rows, distinct events among them), straight from the database."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.count(func.distinct(Change.event_id))).where(
+                        Change.type == "reminder.due"
+                    )
+                )
+            ).one()
+            return int(row[0]), int(row[1])
+    finally:
+        await engine.dispose()
+
+
+async def test_a_reminder_reaches_a_websocket_within_five_seconds(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    env = {"JOBS_POLL_S": "0.2", "LIVE_POLL_S": "0.5"}
+    with running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            alice = await register(client, "alice")
+            start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=70)
+            response = await client.post(
+                "/api/v1/events",
+                json={
+                    "title": "Demo",
+                    "start_time": iso(start),
+                    "end_time": iso(start + timedelta(hours=1)),
+                },
+                headers=alice.headers,
+            )
+            event = response.json()
+            ws_url = base.replace("http://", "ws://") + f"/api/v1/ws?token={alice.access_token}"
+            async with connect(ws_url) as ws:
+                response = await client.put(
+                    f"/api/v1/events/{event['id']}/reminders",
+                    json={"reminders": [{"minutes_before": 1}]},
+                    headers=alice.headers,
+                )
+                assert response.status_code == 200
+                while True:
+                    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    if message.get("type") == "reminder.due":
+                        break
+                arrived = datetime.now(UTC)
+    due = start - timedelta(minutes=1)
+    assert timedelta(0) <= arrived - due < timedelta(seconds=5), arrived - due
+    assert message == {
+        "type": "reminder.due",
+        "event_id": event["id"],
+        "occurrence_start": iso(start),
+        "title": "Demo",
+        "minutes_before": 1,
+        "seq": message["seq"],
+    }
+
+
+async def test_a_worker_killed_mid_delivery_is_taken_over_after_its_lease(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    receiver = Receiver()
+    receiver.hang = True  # holds the first request: the worker is "mid-delivery"
+    await receiver.start()
+    jobs = {
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_TIMEOUT_S": "4",
+        "JOBS_LEASE_S": "10",
+        "JOBS_POLL_S": "0.2",
+    }
+    try:
+        with running_server(
+            database_url=database_url,
+            data_dir=tmp_path,
+            extra_env={"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"},
+        ) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice = await register(client, "alice")
+                hook = (
+                    await client.post(
+                        "/api/v1/webhooks",
+                        json={"url": receiver.url, "events": ["*"]},
+                        headers=alice.headers,
+                    )
+                ).json()
+                await client.post(
+                    "/api/v1/events",
+                    json={
+                        "title": "X",
+                        "start_time": "2027-01-01T10:00:00Z",
+                        "end_time": "2027-01-01T11:00:00Z",
+                    },
+                    headers=alice.headers,
+                )
+                with worker(database_url, tmp_path, jobs, "a") as first:
+                    try:
+                        await receiver.wait_for(1, within=60)
+                    except TimeoutError:
+                        raise AssertionError((tmp_path / "worker-a.log").read_text()) from None
+                    os.killpg(first.pid, 9)  # kill -9 while the POST is in flight
+                    first.wait(timeout=10)
+                killed_at = datetime.now(UTC)
+                receiver.hang = False
+                with worker(database_url, tmp_path, jobs, "b"):
+                    await receiver.wait_for(2, within=40)
+                    for _ in range(50):
+                        log = (
+                            await client.get(
+                                f"/api/v1/webhooks/{hook['id']}/deliveries", headers=alice.headers
+                            )
+                        ).json()["items"]
+                        if log and log[0]["status"] == "delivered":
+                            break
+                        await asyncio.sleep(0.2)
+                    retaken_after = datetime.now(UTC) - killed_at
+                    await asyncio.sleep(1)
+    finally:
+        await receiver.stop()
+    assert len(receiver.got) == 2
+    first_try, second_try = receiver.got
+    assert first_try.headers["webhook-id"] == second_try.headers["webhook-id"]
+    assert first_try.body == second_try.body
+    [delivery] = log
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1
+    assert retaken_after > timedelta(seconds=3)  # not before the lease ran out
+
+
+@pytest.mark.postgres
+async def test_two_workers_send_each_of_hundreds_of_due_reminders_once(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    """Set up through the app in-process (a batch create, then the reminders service in one
+    transaction: 300 HTTP PUTs take longer than a loaded CI box leaves before the due time),
+    then two `neo-events worker` processes race for the due jobs."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several workers on one database: PostgreSQL")
+    count = 300
+    settings = make_settings(database_url, tmp_path, jobs_in_serve=False)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), http_client(app) as client:
+        alice = await register(client, "alice")
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=90)
+        body = {
+            "events": [
+                {
+                    "title": f"E{i}",
+                    "start_time": iso(start),
+                    "end_time": iso(start + timedelta(minutes=30)),
+                }
+                for i in range(count)
+            ]
+        }
+        response = await client.post(
+            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+        )
+        assert response.status_code == 201, response.text
+        ids = [item["id"] for item in response.json()["items"]]
+        async with app.state.sessionmaker() as session:
+            user = await session.get(User, alice.id)
+            assert user is not None
+            for event_id in ids:
+                await set_reminders(
+                    session, actor=user, event_id=event_id, minutes=[1], origin=Origin()
+                )
+            await db.commit(session)
+    due = start - timedelta(minutes=1)
+    assert datetime.now(UTC) < due - timedelta(seconds=5), "setup too slow"
+    env = {"JOBS_POLL_S": "0.2", "JOBS_BATCH": "50"}
+    with worker(database_url, tmp_path, env, "a"), worker(database_url, tmp_path, env, "b"):
+        await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
+        for _ in range(300):
+            sent, distinct = await reminder_count(database_url)
+            if sent >= count:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        sent, distinct = await reminder_count(database_url)
+    assert (sent, distinct) == (count, count)
+    logs = [(tmp_path / f"worker-{n}.log").read_text() for n in ("a", "b")]
+    assert not any("Traceback" in log for log in logs), logs
