@@ -48,8 +48,8 @@ async def append(
 ) -> None:
     """Add one change for the event's current holders (and `also_notify`); it is numbered
     as the transaction's last step (`_Numbering`), and the workers are woken once it has
-    committed. `known_holders`: the holders, when the caller knows them (a new event has
-    only its owner), saving a flush and a query."""
+    committed. `known_holders`: the recipients, when the caller knows them (a new event has
+    only its owner; a reminder is one user's own), saving a flush and a query."""
     if known_holders is None:
         await session.flush()  # grants made in this transaction count as holders
         known_holders = await holders(session, event_id)
@@ -63,29 +63,6 @@ async def append(
         changes=changes,
     )
     _numbering(session).changes.append((change, recipients))
-    _wake_after_commit(session)
-
-
-async def append_for(
-    session: AsyncSession,
-    *,
-    type: str,
-    event_id: int,
-    version: int,
-    changes: Any,
-    recipients: Iterable[int],
-) -> None:
-    """Add one change for exactly `recipients` (a reminder is one user's own), numbered and
-    woken like any other."""
-    change = Change(
-        at=db.utcnow(),
-        type=type,
-        event_id=event_id,
-        version=version,
-        actor_id=None,
-        changes=changes,
-    )
-    _numbering(session).changes.append((change, set(recipients)))
     _wake_after_commit(session)
 
 

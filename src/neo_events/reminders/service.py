@@ -244,13 +244,14 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             }
             if lateness > timing.late_after:
                 details["late"] = True
-            await feed.append_for(
+            await feed.append(
                 session,
                 type=feed.REMINDER_DUE,
                 event_id=event.id,
                 version=event.version,
+                actor_id=None,
                 changes=details,
-                recipients=[reminder.user_id],
+                known_holders=[reminder.user_id],
             )
             sent += 1
         after = max(due.due_at, now - timing.drop_after)
