@@ -63,14 +63,17 @@ async def _profile(database_url: str, size: str, scenario: str, n: int, top: int
             if counting:
                 counts[" ".join(statement.split()[:4])[:60]] += 1
 
+        def _in_transaction(conn: Any) -> bool:  # safe-method requests run without one
+            return bool(conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT")
+
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            if counting:
+            if counting and _in_transaction(conn):
                 counts["BEGIN (implicit)"] += 1
 
         @event.listens_for(engine, "commit")
         def _commit(conn: Any) -> None:
-            if counting:
+            if counting and _in_transaction(conn):
                 counts["COMMIT"] += 1
 
         @event.listens_for(engine.pool, "checkout")

@@ -183,6 +183,30 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class WriteInReadOnlyRequest(RuntimeError):
+    """A GET (or HEAD/OPTIONS) tried to write: it runs without a transaction (see below)."""
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession] | None:
+    """Sessions for safe-method requests on PostgreSQL: no BEGIN and no COMMIT, two round
+    trips of a simple GET's five. At READ COMMITTED every statement sees its own snapshot
+    inside a transaction too, so a read loses nothing by running without one. A write
+    statement on such a session fails loudly (WriteInReadOnlyRequest): it would commit
+    statement by statement. SQLite keeps its (in-process, cheap) deferred transaction."""
+    if engine.dialect.name != "postgresql":
+        return None
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(reads.sync_engine, "before_cursor_execute")
+    def _refuse_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")) and (
+            conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        ):
+            raise WriteInReadOnlyRequest(f"a safe-method request wrote: {statement[:80]}")
+
+    return async_sessionmaker(reads, expire_on_commit=False)
+
+
 AfterCommit = Callable[[], Awaitable[None]]
 BeforeCommit = Callable[[], Awaitable[None]]
 

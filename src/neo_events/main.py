@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
+        app.state.read_sessionmaker = db.create_read_sessionmaker(engine)
         app.state.redis = redis
         limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
         app.state.rate_limiter = limiter

@@ -80,7 +80,11 @@ async def get_session(request: Request) -> AsyncSession:
     """The request's session; the route class commits or rolls it back."""
     session: AsyncSession | None = request.scope.get("neo.session")
     if session is None:
-        session = request.app.state.sessionmaker()
+        reads = getattr(request.app.state, "read_sessionmaker", None)
+        if reads is not None and request.method in SAFE_METHODS:
+            session = reads()  # no BEGIN/COMMIT round trips (db.create_read_sessionmaker)
+        else:
+            session = request.app.state.sessionmaker()
         # the change feed wakes every worker's hub once this request has committed
         session.info["publish_change"] = request.app.state.hub.changed
         request.scope["neo.session"] = session

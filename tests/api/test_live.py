@@ -195,6 +195,40 @@ async def test_sse_resumes_from_last_event_id_without_loss(server: str) -> None:
         assert resumed[0]["id"] > seen["id"]
 
 
+async def test_a_hub_with_nobody_connected_catches_up_on_the_next_connection(
+    server: str,
+) -> None:
+    """A worker with no live client skips reading the feed after writes; the next client
+    still gets exactly what it asked for: everything after `since`, once and in order, or
+    (without `since`) only what commits after it connected."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+        event = (
+            await client.post("/api/v1/events", json=event_body(), headers=alice["headers"])
+        ).json()
+        url = f"/api/v1/events/{event['id']}"
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            await asyncio.sleep(0.3)
+            await client.patch(url, json={"title": "seen live"}, headers=alice["headers"])
+            first = await _next(ws)
+        assert first["version"] == 2
+        for n in range(3, 8):  # nobody is connected to this worker meanwhile
+            await client.patch(url, json={"title": f"t{n}"}, headers=alice["headers"])
+        await asyncio.sleep(1.0)  # past a poll: the hub has woken with nobody to deliver to
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            await asyncio.sleep(0.3)
+            await client.patch(url, json={"title": "after connecting"}, headers=alice["headers"])
+            message = await _next(ws)
+            assert message["version"] == 8  # not a replay of versions 3–7
+        async with connect(_ws_url(server, alice["access_token"], since=first["seq"])) as ws:
+            replayed = [await _next(ws) for _ in range(6)]
+            assert [m["version"] for m in replayed] == [3, 4, 5, 6, 7, 8]
+            await client.patch(url, json={"title": "live again"}, headers=alice["headers"])
+            assert (await _next(ws))["version"] == 9
+            with pytest.raises(TimeoutError):  # nothing twice
+                await asyncio.wait_for(ws.recv(), 0.8)
+
+
 async def test_sse_requires_a_valid_token(server: str) -> None:
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         response = await client.get(

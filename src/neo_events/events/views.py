@@ -10,6 +10,7 @@ import orjson
 from fastapi import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from neo_events.events.access import Role
 from neo_events.events.content import parse_iso
@@ -122,7 +123,9 @@ async def _permissions(
     session: AsyncSession, event_ids: Sequence[int], also_named: Iterable[int]
 ) -> tuple[dict[int, list[PermissionRead]], dict[int, UserRef]]:
     """Each event's permission objects, and a `{id, username}` for everyone they name and for
-    `also_named`."""
+    `also_named` — in one query with the holders' and granters' names (owners, creators and
+    editors almost always hold a role; anyone else costs a second query)."""
+    holder, granter = aliased(User), aliased(User)
     grants = (
         await session.execute(
             select(
@@ -131,13 +134,24 @@ async def _permissions(
                 EventPermission.role,
                 EventPermission.granted_by_id,
                 EventPermission.granted_at,
+                holder.username,
+                granter.username.label("granted_by_username"),
             )
+            .join(holder, holder.id == EventPermission.user_id)
+            .outerjoin(granter, granter.id == EventPermission.granted_by_id)
             .where(EventPermission.event_id.in_(event_ids))
             .order_by(EventPermission.event_id, EventPermission.granted_at, EventPermission.user_id)
         )
     ).all()
-    user_ids = {g.user_id for g in grants} | {g.granted_by_id for g in grants} | set(also_named)
-    refs = await user_refs(session, user_ids)
+    refs: dict[int, UserRef] = {}
+    for g in grants:
+        if g.user_id not in refs:
+            refs[g.user_id] = UserRef(id=g.user_id, username=g.username)
+        if g.granted_by_id is not None and g.granted_by_id not in refs:
+            refs[g.granted_by_id] = UserRef(
+                id=g.granted_by_id, username=g.granted_by_username or ""
+            )
+    refs |= await user_refs(session, set(also_named) - refs.keys())
     by_event: dict[int, list[PermissionRead]] = {}
     for grant in grants:
         by_event.setdefault(grant.event_id, []).append(permission_read(grant, refs))

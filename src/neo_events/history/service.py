@@ -38,6 +38,11 @@ class VersionNotFound(NotFound):
     title = "No such version of this event"
 
 
+# A change of only these moves no reminder (its title is read when it fires), and a new event
+# has none yet: neither pays the reminders' query.
+_TEXT_ONLY = frozenset({"title", "description", "location"})
+
+
 async def record_version(
     session: AsyncSession,
     event: Event,
@@ -69,14 +74,16 @@ async def record_version(
         rolled_back_to=rolled_back_to,
     )
     session.add(version)
-    follow_event(session, event.id)  # its reminders move with it (SPEC §14)
+    changed = feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS)
+    if change_type != "created" and not (previous is not None and _TEXT_ONLY.issuperset(changed)):
+        follow_event(session, event.id)  # its reminders move with it (SPEC §14)
     await feed.append(
         session,
         type=feed.CHANGE_TYPES[change_type],
         event_id=event.id,
         version=event.version,
         actor_id=actor_id,
-        changes=feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS),
+        changes=changed,
         known_holders=holders,
     )
     return version

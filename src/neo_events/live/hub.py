@@ -190,6 +190,7 @@ class Hub:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_seq = 0
+        self._behind = False  # last_seq may be stale: no connection since it was last read
 
     @property
     def connection_count(self) -> int:
@@ -268,6 +269,11 @@ class Hub:
                 logger.exception("change feed delivery failed; retrying")
 
     async def _deliver_new(self) -> None:
+        if not self._connections:
+            # Nobody here to deliver to: skip reading the feed (a write would otherwise cost
+            # every worker a query) and catch up on the next connect.
+            self._behind = True
+            return
         while True:
             async with self._sessionmaker() as session:
                 messages = await load_messages(session, after=self.last_seq)
@@ -288,16 +294,26 @@ class Hub:
         Each user may hold `max_per_user` connections to this worker (TooManyConnections)."""
         if len(self._connections.get(user_id, ())) >= self.max_per_user:
             raise TooManyConnections
+        newest = None
+        if self._behind or since is None:
+            async with self._sessionmaker() as session:
+                newest = int(
+                    await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
+                )
+            if self._behind and not self._connections:
+                # Fanned out to nobody while nobody was connected: resume from here, and look
+                # for what committed meanwhile.
+                self.last_seq = max(self.last_seq, newest)
+                self._behind = False
+                self._wake.set()
         connection = Connection(user_id, self.queue_size, session_id)
         self._connections.setdefault(user_id, set()).add(connection)
         if session_id in self._revoked_at:  # revoked while its token was being checked
             connection.revoke()
         if since is None:
             # Changes already committed but not yet fanned out by this hub are not "new".
-            async with self._sessionmaker() as session:
-                connection.last_seq = int(
-                    await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
-                )
+            assert newest is not None
+            connection.last_seq = newest
         else:
             connection.last_seq = since
             upto = self.last_seq
