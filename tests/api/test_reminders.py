@@ -112,6 +112,35 @@ async def test_reminders_are_each_users_own_and_shown_on_the_event(
     assert_problem(await put_reminders(client, eve.headers, event["id"], 5), 404, "event_not_found")
 
 
+async def test_my_reminders_are_the_callers_in_every_view_of_the_event(
+    client: httpx.AsyncClient,
+) -> None:
+    """The window listing, the plain listing, /sync and a rollback show the caller's own
+    reminders — the window listing's cached event objects never carry another user's."""
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    event = await create_event(
+        client, alice, is_recurring=True, recurrence_pattern="FREQ=DAILY;COUNT=3"
+    )
+    await share(client, alice, event["id"], bob, "editor")
+    await put_reminders(client, alice.headers, event["id"], 15)
+    await put_reminders(client, bob.headers, event["id"], 0, 60)
+    window = "start_time=2026-03-29T00:00:00Z&end_time=2026-04-05T00:00:00Z"
+    for who, expected in ((alice, [15]), (bob, [0, 60]), (alice, [15])):
+        mine = [{"minutes_before": m} for m in expected]
+        listed = (await client.get(f"/api/v1/events?{window}", headers=who.headers)).json()
+        assert len(listed["items"]) == 3
+        assert [item["my_reminders"] for item in listed["items"]] == [mine] * 3
+        plain = (await client.get("/api/v1/events", headers=who.headers)).json()
+        assert plain["items"][0]["my_reminders"] == mine
+        synced = (await client.get("/api/v1/sync", headers=who.headers)).json()
+        assert synced["changes"][0]["event"]["my_reminders"] == mine
+    await client.patch(f"/api/v1/events/{event['id']}", json={"title": "x"}, headers=bob.headers)
+    rolled = await client.post(f"/api/v1/events/{event['id']}/rollback/1", headers=bob.headers)
+    assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["my_reminders"] == [{"minutes_before": 0}, {"minutes_before": 60}]
+
+
 @pytest.mark.parametrize(
     "body",
     [

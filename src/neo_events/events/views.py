@@ -68,7 +68,7 @@ class EventKey(Protocol):
 
 EventObjects = LruCache[dict[str, Any]]
 _FIELDS = tuple(EventRead.model_fields)
-_PER_CALLER = {"my_role", "permissions"}
+_PER_CALLER = {"my_role", "permissions", "my_reminders"}
 
 
 async def event_objects(
@@ -76,12 +76,15 @@ async def event_objects(
     keys: Sequence[EventKey],
     load: EventLoader,
     cache: EventObjects | None = None,
+    *,
+    viewer_id: int,
 ) -> dict[int, dict[str, Any]]:
     """JSON-ready event objects by id, for pages that show hundreds of events.
 
-    Everything but `my_role` and `permissions` is fixed by (id, version, owner) — usernames
-    never change — so that part is cached under that key, on any worker, never stale; full
-    rows are loaded only for what the cache lacks. An event deleted meanwhile is left out.
+    Everything but `my_role`, `permissions` and `my_reminders` (the viewer's) is fixed by
+    (id, version, owner) — usernames never change — so that part is cached under that key, on
+    any worker, never stale; full rows are loaded only for what the cache lacks. An event
+    deleted meanwhile is left out.
     """
     contents: dict[int, dict[str, Any]] = {}
     missing = []
@@ -101,6 +104,7 @@ async def event_objects(
         if cache is not None:
             cache.put((event.id, event.version, event.owner_id), fixed)
         contents[event.id] = fixed
+    mine = await my_reminders(session, viewer_id, [key.id for key in keys])
     objects = {}
     for key in keys:
         if (content := contents.get(key.id)) is None:
@@ -108,6 +112,7 @@ async def event_objects(
         per_caller = {
             "my_role": key.role.value,
             "permissions": [p.model_dump(mode="json") for p in permissions.get(key.id, [])],
+            "my_reminders": [{"minutes_before": m} for m in mine.get(key.id, [])],
         }
         objects[key.id] = {
             name: per_caller[name] if name in _PER_CALLER else content[name] for name in _FIELDS

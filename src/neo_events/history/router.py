@@ -111,7 +111,7 @@ async def rollback(
         session, actor=user, event_id=event_id, version=version, origin=origin
     )
     response.headers["ETag"] = etag_for(event.version)
-    return (await event_reads(session, [(event, role)]))[0]
+    return (await event_reads(session, [(event, role)], user.id))[0]
 
 
 @router.get("/events/{event_id}/changelog")
