@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -155,6 +156,39 @@ def test_stack_end_to_end(stack: None) -> None:
             data = next(line for line in stream.iter_lines() if line.startswith("data:"))
             assert json.loads(data.removeprefix("data:"))["version"] == patched.json()["version"]
         final_version = patched.json()["version"]
+
+        # The API replicas run no jobs (JOBS_IN_SERVE=false): a reminder comes from the worker
+        # service, live through the proxy. The event starts 68 s from now, reminded 1 minute
+        # before: due in 8 s.
+        assert "Up" in compose("ps", "worker")
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=68)
+        soon = client.post(
+            f"{API}/events",
+            headers=auth,
+            json={
+                "title": "Reminded",
+                "start_time": start.isoformat(),
+                "end_time": (start + timedelta(minutes=30)).isoformat(),
+                "timezone": "UTC",
+            },
+        )
+        assert soon.status_code == 201, soon.text
+        with connect(f"ws://127.0.0.1:{PORT}/api/v1/ws?token={token}") as ws:
+            reminded = client.put(
+                f"{API}/events/{soon.json()['id']}/reminders",
+                headers=auth,
+                json={"reminders": [{"minutes_before": 1}]},
+            )
+            assert reminded.status_code == 200, reminded.text
+            deadline = time.monotonic() + 40
+            while (left := deadline - time.monotonic()) > 0:
+                message = json.loads(ws.recv(timeout=left))
+                if message.get("type") == "reminder.due":
+                    break
+            else:
+                raise AssertionError("no reminder.due within 40 s")
+            assert message["event_id"] == soon.json()["id"] and message["minutes_before"] == 1
+            print("a reminder due from the worker service reached a WebSocket")
 
     # down, then up: PostgreSQL's volume keeps the data, the keys volume the signing key (the
     # access token issued before still works).
