@@ -50,6 +50,15 @@ async def test_create_returns_the_event_object(
     assert permission["granted_by"] == {"id": alice.id, "username": "alice"}
     assert await count_rows(app, "event_versions", event_id=event["id"], version=1) == 1
     assert await count_rows(app, "audit_log", action="event.created", target_id=event["id"]) == 1
+    # Built without reading it back: exactly what a read of it gives.
+    fetched = await client.get(f"{EVENTS}/{event['id']}", headers=alice.headers)
+    assert {**event, "conflicts": None} == {**fetched.json(), "conflicts": None}
+    batch = await client.post(
+        f"{EVENTS}/batch", json={"events": [event_body()]}, headers=alice.headers
+    )
+    [item] = batch.json()["items"]
+    fetched = await client.get(f"{EVENTS}/{item['id']}", headers=alice.headers)
+    assert {**item, "conflicts": None} == {**fetched.json(), "conflicts": None}
 
 
 async def test_read_only_fields_in_a_body_are_ignored(

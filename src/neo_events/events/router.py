@@ -28,7 +28,12 @@ from neo_events.events.schemas import (
     OccurrenceList,
     model_fields_set,
 )
-from neo_events.events.views import event_objects, event_reads, occurrences_response
+from neo_events.events.views import (
+    event_objects,
+    event_reads,
+    new_event_reads,
+    occurrences_response,
+)
 from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
@@ -96,7 +101,7 @@ async def create_event(
     )
     response.headers["Location"] = str(request.url_for("get_event", event_id=event.id).path)
     with_etag(response, event.version)
-    read = await read_one(session, event, Role.OWNER)
+    [read] = new_event_reads([event], user)
     return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
 
 
@@ -117,7 +122,7 @@ async def create_events(
     created = await service.create_events(
         session, actor=user, items=body.events, origin=origin, policy=conflicts
     )
-    reads = await event_reads(session, [(e, Role.OWNER) for e, _ in created])
+    reads = new_event_reads([e for e, _ in created], user)
     return EventBatch(
         items=[
             EventCreated(**dict(read), conflicts=conflicts_json(clashes))

@@ -53,6 +53,30 @@ async def event_reads(
     return reads
 
 
+def new_event_reads(events: Sequence[Event], owner: User) -> list[EventRead]:
+    """Event objects for events the owner has just created: their one grant and every name
+    they show are the owner's, so nothing is read back."""
+    ref = UserRef(id=owner.id, username=owner.username)
+    refs = {owner.id: ref}
+    return [
+        _event_read(
+            event,
+            Role.OWNER,
+            [
+                PermissionRead(
+                    user_id=owner.id,
+                    username=owner.username,
+                    role=Role.OWNER,
+                    granted_by=ref,
+                    granted_at=event.created_at,
+                )
+            ],
+            refs,
+        )
+        for event in events
+    ]
+
+
 class EventKey(Protocol):
     """What names an event object's cached part, and the caller's role on it."""
 
