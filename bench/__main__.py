@@ -7,6 +7,7 @@ Commands:
   load --size S         the load driver (wrk) against a dataset: scenarios, ceilings, RSS
   soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
   profile --scenario X  cProfile one scenario in-process (where its time goes)
+  cpu                   CPU per request of each scenario in-process, as a share of the PK route's
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report
 """
@@ -78,6 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     prof.add_argument("--scenario", default="get_event")
     prof.add_argument("-n", type=int, default=300)
     prof.add_argument("--top", type=int, default=40)
+    cpu = sub.add_parser("cpu", parents=[common], help="CPU per request in-process, vs PK route")
+    cpu.add_argument(
+        "--scenarios", nargs="+", default=["ceiling_pk", "get_event", "create", "update"]
+    )
+    cpu.add_argument("-n", type=int, default=300)
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -120,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
 
         url = _url(args.backend, args.size, args.pg)
         print(profile.run(url, args.size, args.scenario, args.n, args.top))
+    elif args.command == "cpu":
+        from bench import profile
+
+        url = _url(args.backend, args.size, args.pg)
+        print(profile.cpu(url, args.size, args.scenarios, args.n))
     elif args.command == "soak":
         from bench import soak as soak_mod
 

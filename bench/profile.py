@@ -28,23 +28,73 @@ from bench.app import create_bench_app
 from neo_events.main import create_app
 
 
-async def _profile(database_url: str, size: str, scenario: str, n: int, top: int) -> str:
-    prep = load.Prepared(database_url, size, seed=31)
-    await prep.load()
+async def _requests(prep: load.Prepared, scenario: str) -> list[dict[str, Any]]:
     scenarios = await load.build_scenarios(prep, 1)
     if scenario.startswith("sync_delta"):
         pairs = await prep.sync_tokens()
         await prep.mint([u for u, _ in pairs])
-        reqs = [load._req("GET", f"{load.API}/sync?token={t}", prep.token(u)) for u, t in pairs]
-    else:
-        reqs = scenarios[scenario].requests
+        return [load._req("GET", f"{load.API}/sync?token={t}", prep.token(u)) for u, t in pairs]
+    return scenarios[scenario].requests
+
+
+def _apps(prep: load.Prepared, database_url: str, scenario: str) -> tuple[Any, Any]:
+    """(the app whose lifespan runs, the ASGI app requests go to)."""
     if scenario.startswith("ceiling"):
         for key, value in load.server_env(database_url, 1, None).items():
             os.environ[key] = value
         outer = create_bench_app()
-        app = outer.app  # type: ignore[attr-defined]
-    else:
-        app = outer = create_app(prep.settings)
+        return outer.app, outer  # type: ignore[attr-defined]
+    app = create_app(prep.settings)
+    return app, app
+
+
+async def _send(client: httpx.AsyncClient, r: dict[str, Any]) -> int:
+    headers = {"Authorization": f"Bearer {r['t']}"} if "t" in r else {}
+    body = json.loads(r["b"]) if "b" in r else None
+    response = await client.request(r["m"], r["p"], headers=headers, json=body)
+    return response.status_code
+
+
+async def _cpu(database_url: str, size: str, scenarios: list[str], n: int) -> str:
+    """Median process CPU per request of each scenario, one request at a time in-process."""
+    prep = load.Prepared(database_url, size, seed=37)
+    await prep.load()
+    medians: dict[str, float] = {}
+    out = io.StringIO()
+    for scenario in scenarios:
+        reqs = await _requests(prep, scenario)
+        app, outer = _apps(prep, database_url, scenario)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=outer)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                for r in reqs[:20]:  # warm-up
+                    await _send(client, r)
+                spent, statuses = [], Counter[int]()
+                for i in range(n):
+                    began = time.process_time()
+                    statuses[await _send(client, reqs[(20 + i) % len(reqs)])] += 1
+                    spent.append(time.process_time() - began)
+        spent.sort()
+        medians[scenario] = spent[len(spent) // 2]
+        out.write(
+            f"{scenario:16} {medians[scenario] * 1000:7.2f} ms CPU/request (median of {n}), "
+            f"statuses {dict(statuses)}\n"
+        )
+    if "ceiling_pk" in medians:
+        for scenario, cpu in medians.items():
+            out.write(f"{scenario:16} {medians['ceiling_pk'] / cpu:6.1%} of the PK route's rate\n")
+    return out.getvalue()
+
+
+def cpu(database_url: str, size: str, scenarios: list[str], n: int = 300) -> str:
+    return asyncio.run(_cpu(database_url, size, scenarios, n))
+
+
+async def _profile(database_url: str, size: str, scenario: str, n: int, top: int) -> str:
+    prep = load.Prepared(database_url, size, seed=31)
+    await prep.load()
+    reqs = await _requests(prep, scenario)
+    app, outer = _apps(prep, database_url, scenario)
     profiler = cProfile.Profile()
     try:
         from pyinstrument import Profiler  # type: ignore[import-not-found,unused-ignore]
@@ -85,10 +135,7 @@ async def _profile(database_url: str, size: str, scenario: str, n: int, top: int
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
             async def send(r: dict[str, Any]) -> int:
-                headers = {"Authorization": f"Bearer {r['t']}"} if "t" in r else {}
-                body = json.loads(r["b"]) if "b" in r else None
-                response = await client.request(r["m"], r["p"], headers=headers, json=body)
-                return response.status_code
+                return await _send(client, r)
 
             for r in reqs[:20]:  # warm-up, not profiled
                 await send(r)
@@ -123,7 +170,7 @@ async def _profile(database_url: str, size: str, scenario: str, n: int, top: int
         out.write(tree.output_text(unicode=True, color=False, show_all=False))
         return out.getvalue()
     stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
     if os.environ.get("BENCH_PROFILE_CALLERS"):  # e.g. find_spec: who calls it
         stats.print_callers(os.environ["BENCH_PROFILE_CALLERS"])

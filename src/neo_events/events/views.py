@@ -148,13 +148,16 @@ def _named_by(event: Event) -> tuple[int, int, int]:
     return event.owner_id, event.created_by_id, event.updated_by_id
 
 
+_HOLDER, _GRANTER = aliased(User, name="holder"), aliased(User, name="granter")
+
+
 async def _permissions(
     session: AsyncSession, event_ids: Sequence[int], also_named: Iterable[int]
 ) -> tuple[dict[int, list[PermissionRead]], dict[int, UserRef]]:
     """Each event's permission objects, and a `{id, username}` for everyone they name and for
     `also_named` — in one query with the holders' and granters' names (owners, creators and
     editors almost always hold a role; anyone else costs a second query)."""
-    holder, granter = aliased(User), aliased(User)
+    holder, granter = _HOLDER, _GRANTER
     grants = (
         await session.execute(
             select(
