@@ -62,7 +62,7 @@ class OccurrenceEdit:
     split_from: int | None = None
 
 
-def _check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
+def check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
     series = series_of(content)
     cancelled = iso(rid) in content["exdates"]
     if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, rid):
@@ -119,7 +119,7 @@ async def edit_occurrence(
     """Change one occurrence (an override), or it and all that follow (a split)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = _check_occurrence(event, current, recurrence_id)
+    series = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
         return await _split(
             session, event, role, current, series, recurrence_id, changes, actor, policy, origin
@@ -157,7 +157,7 @@ async def cancel_occurrence(
     """Cancel one occurrence (an exdate), or it and all that follow (the series ends before)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = _check_occurrence(event, current, recurrence_id)
+    series = check_occurrence(event, current, recurrence_id)
     rid = iso(recurrence_id)
     if scope is Scope.FOLLOWING:
         truncated = recurrence.split_rule(series, recurrence_id)

@@ -213,7 +213,7 @@ async def list_events(
         # A past version's updated_at is its version row's, not the live row's: not cached.
         load, objects_cache = listing.preloaded(past.values()), None
     keys = list({row.event.id: row.event for row in rows}.values())
-    objects = await event_objects(session, keys, load, objects_cache)
+    objects = await event_objects(session, keys, load, objects_cache, viewer_id=user.id)
     return occurrences_response(
         (
             (objects[row.event.id], row.occurrence, row.event.is_recurring)

@@ -31,7 +31,8 @@ from neo_events.events.access import get_event_for
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.models import Event, EventPermission, User
+from neo_events.invitations.responses import busy_people, occurrence_answers
+from neo_events.models import Attendee, Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
 CALENDAR_LIMIT = MAX_OCCURRENCES  # as many as one window listing may expand
@@ -143,8 +144,10 @@ async def calendar(
             Event.overrides,
             held.user_id,
             sees.label("visible"),
+            Attendee.response,
         )
         .join(held, held.event_id == Event.id)
+        .outerjoin(Attendee, (Attendee.event_id == Event.id) & (Attendee.user_id == held.user_id))
         .where(
             held.user_id.in_(ids),
             Event.deleted_at.is_(None),
@@ -154,13 +157,20 @@ async def calendar(
     )
     events: dict[int, tuple[str, recurrence.Series]] = {}
     holders: dict[int, set[int]] = {}
+    answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
     visible: set[int] = set()
     for row in rows:
         if row.id not in events:
             events[row.id] = (row.title, series_of(row._mapping))
         holders.setdefault(row.id, set()).add(row.user_id)
+        if row.response is not None:
+            answers.setdefault(row.id, {})[row.user_id] = row.response
         if row.visible:
             visible.add(row.id)
+    # Declined invitations are free time (SPEC §13), per occurrence too.
+    per_occurrence = await occurrence_answers(
+        session, ((e, u) for e, people in answers.items() for u in people)
+    )
     lo, hi = window
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
@@ -176,7 +186,14 @@ async def calendar(
                 hi = reached if reached is not None and lo < reached < hi else lo + (hi - lo) / 2
                 busy = [b for b in busy if b.start < hi]
         people = frozenset(holders[event_id])
-        busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+        if event_id not in answers:
+            busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+            continue
+        mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
+        for o in found:
+            busy_for = busy_people(list(people), answers[event_id], mine, o.recurrence_id)
+            if busy_for:
+                busy.append(Busy(o.start, o.end, event_id, title, busy_for))
     return busy, visible, hi
 
 

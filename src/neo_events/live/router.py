@@ -63,7 +63,9 @@ async def sync(
     items, next_token, has_more = await sync_service.sync(
         session, user=user, token=token, limit=limit
     )
-    reads = iter(await event_reads(session, [i.event for i in items if i.event is not None]))
+    reads = iter(
+        await event_reads(session, [i.event for i in items if i.event is not None], user.id)
+    )
     changes = [
         SyncChange(op=i.op, event_id=i.event_id, event=next(reads) if i.event else None)
         for i in items
