@@ -43,6 +43,7 @@ from neo_events.middleware import (
 )
 from neo_events.ops.router import router as ops_router
 from neo_events.reminders.router import router as reminders_router
+from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
 from neo_events.web import AllowedMethodsMiddleware
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(occurrences_router)
     app.include_router(sharing_router)
     app.include_router(invitations_router)
+    app.include_router(scheduling_router)
     app.include_router(history_router)
     app.include_router(audit_router)
     app.include_router(reminders_router)

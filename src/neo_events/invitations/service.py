@@ -136,6 +136,7 @@ async def invite(
             candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
             user_ids=newcomers,
             viewer_id=actor.id,
+            concerned=[*await feed.holders(session, event.id), *newcomers],
         )
     now = utcnow()
     if organizer is None:
