@@ -4,12 +4,18 @@ move; declined invitations are free time; the role matrix of the new endpoints."
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
 
+from tests.conftest import truncate_all
 from tests.helpers import (
     Account,
     assert_problem,
@@ -19,6 +25,7 @@ from tests.helpers import (
     register,
     share,
 )
+from tests.live import running_server
 
 pytestmark = pytest.mark.anyio
 
@@ -460,3 +467,142 @@ async def test_inviting_checks_the_newcomers_calendars(
     warned = await invite(client, alice, event, bob)
     assert warned.status_code == 200
     assert warned.json()["conflicts"] == [{"user_id": bob.id, "busy": True}]
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with running_server(
+        database_url=database_url,
+        data_dir=tmp_path,
+        extra_env={"LIVE_HEARTBEAT_S": "0.2", "LIVE_POLL_S": "0.5"},
+    ) as base:
+        yield base
+    asyncio.run(truncate_all(database_url))
+
+
+async def _next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if message["type"] == kind:
+            return message
+
+
+async def test_two_people_plan_a_meeting_with_a_third_through_the_api_alone(server: str) -> None:
+    """Find a time when all three are free, invite, see the answers come in live, and a
+    declined occurrence stops blocking the decliner's calendar."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice, bob, carol = [await register(client, n) for n in ("alice", "bob", "carol")]
+        # they know each other from an earlier event
+        kickoff = await create_event(client, alice, title="Kick-off", **_day("2026-01-05", 8))
+        for who in (bob, carol):
+            await share(client, alice, kickoff["id"], who, "viewer")
+        await share(client, alice, kickoff["id"], bob, "editor")
+        await create_event(client, bob, title="Bob busy", **_day("2026-03-02", 9))
+        await create_event(client, carol, title="Carol busy", **_day("2026-03-02", 10))
+        found = await client.post(
+            "/api/v1/scheduling/find-time",
+            json={
+                "user_ids": [bob.id, carol.id],
+                "duration_minutes": 60,
+                "start_time": "2026-03-02T00:00:00Z",
+                "end_time": "2026-03-07T00:00:00Z",
+                "timezone": "UTC",
+                "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+                "granularity_minutes": 60,
+                "limit": 1,
+            },
+            headers=alice.headers,
+        )
+        [slot] = found.json()["slots"]
+        assert slot == {"start_time": "2026-03-02T11:00:00Z", "end_time": "2026-03-02T12:00:00Z"}
+        weekly = await create_event(
+            client,
+            bob,  # bob, the co-planner, makes the weekly meeting at that time
+            title="Weekly",
+            timezone="UTC",
+            is_recurring=True,
+            recurrence_pattern="FREQ=WEEKLY;COUNT=4",
+            **slot,
+        )
+        async with (
+            connect(_ws(server, alice)) as alice_ws,
+            connect(_ws(server, bob)) as bob_ws,
+        ):
+            invited = await invite(client, bob, weekly, alice, carol)
+            assert invited.status_code == 200 and invited.json()["conflicts"] == []
+            assert (await _next_of(bob_ws, "attendee.invited"))["changes"]["username"] == "alice"
+            assert (await rsvp(client, alice, weekly, "accepted")).status_code == 200
+            heard = await _next_of(bob_ws, "attendee.responded")
+            assert (
+                heard["changes"]["response"] == "accepted" and heard["actor"]["username"] == "alice"
+            )
+            week2 = "2026-03-09T11:00:00Z"
+            assert (await rsvp(client, carol, weekly, "accepted")).status_code == 200
+            assert (await rsvp(client, carol, weekly, "declined", week2)).status_code == 200
+            for ws in (alice_ws, bob_ws):  # everyone on the event hears carol's answers
+                count = 3 if ws is alice_ws else 2  # alice hears her own answer first
+                answers = [await _next_of(ws, "attendee.responded") for _ in range(count)]
+                carols = [a["changes"] for a in answers if a["actor"]["username"] == "carol"]
+                assert [(c["response"], c["recurrence_id"]) for c in carols] == [
+                    ("accepted", None),
+                    ("declined", week2),
+                ]
+        busy = await _busy(client, carol, "2026-03-02T00:00:00Z", "2026-03-17T00:00:00Z")
+        assert busy == [  # her own 10:00 and the meeting; the declined week is free
+            ("2026-03-02T10:00:00Z", "2026-03-02T12:00:00Z"),
+            ("2026-03-16T11:00:00Z", "2026-03-16T12:00:00Z"),
+        ]
+
+
+def _day(date: str, hour: int) -> dict[str, str]:
+    return {
+        "start_time": f"{date}T{hour:02d}:00:00Z",
+        "end_time": f"{date}T{hour + 1:02d}:00:00Z",
+        "timezone": "UTC",
+    }
+
+
+def _ws(server: str, who: Account) -> str:
+    return server.replace("http://", "ws://") + f"/api/v1/ws?token={who.access_token}"
+
+
+async def test_a_split_series_keeps_its_attendees_and_their_answers(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    event = await create_event(client, alice, **WEEKLY)
+    await invite(client, alice, event, bob)
+    await rsvp(client, bob, event, "accepted")
+    await rsvp(client, bob, event, "declined", "2026-03-02T09:00:00Z")
+    await rsvp(client, bob, event, "declined", "2026-03-23T09:00:00Z")
+    split = await client.put(
+        _url(event, "/instances/2026-03-16T09:00:00Z"),
+        params={"scope": "following"},
+        json={"title": "Weekly, part two"},
+        headers=alice.headers,
+    )
+    assert split.status_code == 200, split.text
+    tail = split.json()
+    assert tail["id"] != event["id"]
+    # ending the first series earlier asks nobody again; the second continues the invitation
+    assert await _responses(client, bob, event) == {"alice": "accepted", "bob": "accepted"}
+    assert await _responses(client, bob, tail) == {"alice": "accepted", "bob": "accepted"}
+    busy = await _busy(client, bob, "2026-03-01T00:00:00Z", "2026-04-07T00:00:00Z")
+    assert [s for s, _ in busy] == [
+        "2026-03-09T09:00:00Z",
+        "2026-03-16T09:00:00Z",
+        "2026-03-30T09:00:00Z",
+        "2026-04-06T09:00:00Z",
+    ]
+    # a split that moves the time asks again
+    moved = await client.put(
+        _url(tail, "/instances/2026-03-30T09:00:00Z"),
+        params={"scope": "following"},
+        json={"start_time": "2026-03-30T14:00:00Z", "end_time": "2026-03-30T15:00:00Z"},
+        headers=alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert await _responses(client, bob, moved.json()) == {
+        "alice": "accepted",
+        "bob": "needs_action",
+    }

@@ -36,6 +36,7 @@ from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_move, delete_event
 from neo_events.history.service import record_version
+from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
 
@@ -239,6 +240,14 @@ async def _split(
     apply_content(event, build_content(current, _before(current, at, truncated)))
     await record_version(session, event, change_type="updated", actor_id=actor.id, previous=current)
     successor = await _copy_series(session, event, new_content, actor)
+    await continue_invitation(
+        session,
+        original_id=event.id,
+        successor_id=successor.id,
+        at=at,
+        moved="start_time" in changes or "end_time" in changes,
+        actor_id=actor.id,
+    )
     _audit(
         session,
         "event.updated",

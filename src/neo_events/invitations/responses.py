@@ -35,6 +35,20 @@ class Response(StrEnum):
 DECLINED = Response.DECLINED.value
 
 
+def _without_end(rule: str | None) -> tuple[str, ...]:
+    """A rule's parts but where it ends: ending a series sooner or later moves nothing."""
+    if rule is None:
+        return ()
+    parts = rule.removeprefix("RRULE:").split(";")
+    return tuple(sorted(p for p in parts if not p.startswith(("COUNT=", "UNTIL="))))
+
+
+def _series_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    if any(before[name] != after[name] for name in SHAPE_FIELDS if name != "recurrence_pattern"):
+        return True
+    return _without_end(before["recurrence_pattern"]) != _without_end(after["recurrence_pattern"])
+
+
 def _moved_occurrences(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
     """Recurrence ids whose override times differ between two contents."""
 
@@ -59,9 +73,10 @@ async def reset_after_move(
 ) -> list[int]:
     """Ask every attendee but the actor again after a change of time or recurrence: a moved
     series resets their series answers (and drops their per-occurrence ones); a moved
-    occurrence resets their answer for that occurrence only. A title edit changes nothing.
-    Returns whose answers were reset."""
-    shape_moved = any(before[name] != after[name] for name in SHAPE_FIELDS)
+    occurrence resets their answer for that occurrence only. A title edit changes nothing,
+    nor does ending a series sooner or later (COUNT/UNTIL: no occurrence moves). Returns
+    whose answers were reset."""
+    shape_moved = _series_moved(before, after)
     moved = set() if shape_moved else _moved_occurrences(before, after)
     if not shape_moved and not moved:
         return []
@@ -152,3 +167,65 @@ def busy_people(
         for u in holders
         if occurrence.get(u, {}).get(recurrence_id, series_answers.get(u)) != DECLINED
     )
+
+
+async def continue_invitation(
+    session: AsyncSession,
+    *,
+    original_id: int,
+    successor_id: int,
+    at: datetime,
+    moved: bool,
+    actor_id: int,
+) -> None:
+    """A series split at `at` ("this and following"): the new series has the same
+    attendees, and their answers for the occurrences from `at` on move with it. If the split
+    also moved the time, everyone but the actor is asked again."""
+    rows = list(
+        (await session.execute(select(Attendee).where(Attendee.event_id == original_id)))
+        .scalars()
+        .all()
+    )
+    if not rows:
+        return
+    for row in rows:
+        asked_again = moved and row.user_id != actor_id
+        session.add(
+            Attendee(
+                event_id=successor_id,
+                user_id=row.user_id,
+                response=Response.NEEDS_ACTION.value if asked_again else row.response,
+                comment=row.comment,
+                optional=row.optional,
+                is_organizer=row.is_organizer,
+                invited_by_id=row.invited_by_id,
+                invited_at=row.invited_at,
+                responded_at=None if asked_again else row.responded_at,
+            )
+        )
+    await session.flush()
+    later = list(
+        (
+            await session.execute(
+                select(OccurrenceResponse).where(
+                    OccurrenceResponse.event_id == original_id,
+                    OccurrenceResponse.recurrence_id >= at,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for answer in later:
+        if not moved:
+            session.add(
+                OccurrenceResponse(
+                    event_id=successor_id,
+                    user_id=answer.user_id,
+                    recurrence_id=answer.recurrence_id,
+                    response=answer.response,
+                    comment=answer.comment,
+                    responded_at=answer.responded_at,
+                )
+            )
+        await session.delete(answer)
