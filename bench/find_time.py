@@ -101,7 +101,6 @@ def _rows(
             }
             for u in holders
         ]
-    # user 1 meets people 2..20 on one more event: they are contacts
     return users, events, grants
 
 
@@ -111,6 +110,7 @@ async def _load(url: str) -> None:
         async with engine.connect() as conn:
             await conn.execute(text("COMMIT"))
     users, events, grants = await asyncio.to_thread(_rows, random.Random(7))
+    # user 1 meets people 2..20 on one more event: they are contacts
     meeting = dict(events[0]) | {"id": EVENTS + 1, "owner_id": 1}
     grants += [
         {

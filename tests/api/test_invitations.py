@@ -606,3 +606,31 @@ async def test_a_split_series_keeps_its_attendees_and_their_answers(
         "alice": "accepted",
         "bob": "needs_action",
     }
+
+
+async def test_answers_one_occurrence_at_a_time_are_bounded(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    people: dict[str, Account],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MAX_OCCURRENCE_ANSWERS (1,000) per attendee and series bounds what a calendar read
+    loads; lowered here to 2 so that the limit is reached in a few requests."""
+    from neo_events.invitations import service
+
+    monkeypatch.setattr(service, "MAX_OCCURRENCE_ANSWERS", 2)
+    alice, bob = people["alice"], people["bob"]
+    event = await create_event(client, alice, **WEEKLY)
+    await invite(client, alice, event, bob)
+    weeks = ["2026-03-02T09:00:00Z", "2026-03-09T09:00:00Z", "2026-03-16T09:00:00Z"]
+    for week in weeks[:2]:
+        assert (await rsvp(client, bob, event, "declined", week)).status_code == 200
+    assert (await rsvp(client, bob, event, "accepted", weeks[1])).status_code == 200  # a change
+    body = assert_problem(
+        await rsvp(client, bob, event, "declined", weeks[2]), 422, "validation_error"
+    )
+    assert "answer for the series" in body["detail"]
+    assert await count_rows(app, "occurrence_responses") == 2
+    # answering for the series replaces them, and the limit starts again
+    assert (await rsvp(client, bob, event, "tentative")).status_code == 200
+    assert await count_rows(app, "occurrence_responses") == 0
