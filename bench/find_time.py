@@ -106,9 +106,6 @@ def _rows(
 
 async def _load(url: str) -> None:
     engine = create_async_engine(url)
-    if url.startswith("postgresql"):
-        async with engine.connect() as conn:
-            await conn.execute(text("COMMIT"))
     users, events, grants = await asyncio.to_thread(_rows, random.Random(7))
     # user 1 meets people 2..20 on one more event: they are contacts
     meeting = dict(events[0]) | {"id": EVENTS + 1, "owner_id": 1}
@@ -130,6 +127,10 @@ async def _load(url: str) -> None:
         for chunk in range(0, len(grants), 10_000):
             await conn.execute(insert(EventPermission), grants[chunk : chunk + 10_000])
     await engine.dispose()
+    analyzer = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with analyzer.connect() as conn:  # planner statistics, as a live database has them
+        await conn.execute(text("ANALYZE"))
+    await analyzer.dispose()
 
 
 async def _reset(url: str) -> None:
