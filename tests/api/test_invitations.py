@@ -634,3 +634,20 @@ async def test_answers_one_occurrence_at_a_time_are_bounded(
     # answering for the series replaces them, and the limit starts again
     assert (await rsvp(client, bob, event, "tentative")).status_code == 200
     assert await count_rows(app, "occurrence_responses") == 0
+
+
+async def test_losing_the_role_ends_the_invitation(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    event = await create_event(client, alice, **WEEKLY)
+    await invite(client, alice, event, bob, carol)
+    await rsvp(client, bob, event, "declined", "2026-03-09T09:00:00Z")
+    removed = await client.delete(_url(event, f"/permissions/{bob.id}"), headers=alice.headers)
+    assert removed.status_code == 204
+    assert await _responses(client, alice, event) == {"alice": "accepted", "carol": "needs_action"}
+    assert await count_rows(app, "occurrence_responses") == 0
+    assert (await client.get("/api/v1/invitations", headers=bob.headers)).json()["items"] == []
+    # the last guest's role gone: no list at all
+    await client.delete(_url(event, f"/permissions/{carol.id}"), headers=alice.headers)
+    assert (await client.get(_url(event), headers=alice.headers)).json()["attendees"] == []

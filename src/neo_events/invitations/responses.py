@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.models import Attendee, OccurrenceResponse
@@ -229,3 +229,18 @@ async def continue_invitation(
                 )
             )
         await session.delete(answer)
+
+
+async def forget_attendee(session: AsyncSession, *, event_id: int, user_id: int) -> None:
+    """Someone who lost their role on an event is no longer invited to it (they could not
+    see it to answer); a list left with only its organizer goes away."""
+    for table in (OccurrenceResponse, Attendee):
+        await session.execute(
+            delete(table).where(table.event_id == event_id, table.user_id == user_id)
+        )
+    guests = await session.scalar(
+        select(func.count()).where(Attendee.event_id == event_id, Attendee.is_organizer.is_(False))
+    )
+    if not guests:
+        for table in (OccurrenceResponse, Attendee):
+            await session.execute(delete(table).where(table.event_id == event_id))
