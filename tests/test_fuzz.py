@@ -47,6 +47,8 @@ CREATED_EVENT_LINKS = {
     ("get", f"{EVENT}/conflicts"): {"event_id": "$response.body#/id"},
     ("get", f"{EVENT}/permissions"): {"event_id": "$response.body#/id"},
     ("post", f"{EVENT}/share"): {"event_id": "$response.body#/id"},
+    ("post", f"{EVENT}/attendees"): {"event_id": "$response.body#/id"},
+    ("put", f"{EVENT}/rsvp"): {"event_id": "$response.body#/id"},
     ("get", f"{EVENT}/history/{{version}}"): {
         "event_id": "$response.body#/id",
         "version": "$response.body#/version",

@@ -28,6 +28,7 @@ from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
 from neo_events.infra.metrics import Metrics, MetricsMiddleware
 from neo_events.infra.ratelimit import EXEMPT_PATHS, RateLimiter, RateLimitMiddleware
+from neo_events.invitations.router import router as invitations_router
 from neo_events.jobs.worker import running
 from neo_events.live.hub import Hub
 from neo_events.live.router import router as live_router
@@ -42,6 +43,7 @@ from neo_events.middleware import (
 )
 from neo_events.ops.router import router as ops_router
 from neo_events.reminders.router import router as reminders_router
+from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
 from neo_events.web import AllowedMethodsMiddleware
@@ -170,6 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)
     app.include_router(occurrences_router)
     app.include_router(sharing_router)
+    app.include_router(invitations_router)
+    app.include_router(scheduling_router)
     app.include_router(history_router)
     app.include_router(audit_router)
     app.include_router(reminders_router)

@@ -36,6 +36,7 @@ from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_move, delete_event
 from neo_events.history.service import record_version
+from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
 
@@ -62,7 +63,7 @@ class OccurrenceEdit:
     split_from: int | None = None
 
 
-def _check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
+def check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
     series = series_of(content)
     cancelled = iso(rid) in content["exdates"]
     if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, rid):
@@ -119,7 +120,7 @@ async def edit_occurrence(
     """Change one occurrence (an override), or it and all that follow (a split)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = _check_occurrence(event, current, recurrence_id)
+    series = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
         return await _split(
             session, event, role, current, series, recurrence_id, changes, actor, policy, origin
@@ -157,7 +158,7 @@ async def cancel_occurrence(
     """Cancel one occurrence (an exdate), or it and all that follow (the series ends before)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = _check_occurrence(event, current, recurrence_id)
+    series = check_occurrence(event, current, recurrence_id)
     rid = iso(recurrence_id)
     if scope is Scope.FOLLOWING:
         truncated = recurrence.split_rule(series, recurrence_id)
@@ -239,6 +240,14 @@ async def _split(
     apply_content(event, build_content(current, _before(current, at, truncated)))
     await record_version(session, event, change_type="updated", actor_id=actor.id, previous=current)
     successor = await _copy_series(session, event, new_content, actor)
+    await continue_invitation(
+        session,
+        original_id=event.id,
+        successor_id=successor.id,
+        at=at,
+        moved="start_time" in changes or "end_time" in changes,
+        actor_id=actor.id,
+    )
     _audit(
         session,
         "event.updated",

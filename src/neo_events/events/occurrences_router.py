@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
-from neo_events.errors import problems
+from neo_events.errors import ValidationFailed, problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.router import (
     EventId,
@@ -30,7 +30,8 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import occurrences_response
-from neo_events.fields import Instant
+from neo_events.fields import MAX_BIGINT, Instant
+from neo_events.scheduling.service import MAX_USERS, busy_by_user
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=TransactionalRoute)
@@ -127,17 +128,69 @@ class FreeBusy(BaseModel):
     busy: list[BusyInterval]
 
 
+class UserFreeBusy(BaseModel):
+    """One user's busy intervals, or `errors: ["not_found"]` for anyone who is not the
+    caller's contact (a user who does not exist looks the same)."""
+
+    busy: list[BusyInterval] | None = None
+    errors: list[str] | None = None
+
+
+class FreeBusyCalendars(BaseModel):
+    calendars: dict[str, UserFreeBusy]
+
+
+def _user_ids(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        ids = [int(part) for part in value.split(",")]
+    except ValueError:
+        raise ValidationFailed.field(
+            ["query", "user_ids"], "a comma-separated list of user ids"
+        ) from None
+    if not ids or len(ids) > MAX_USERS or any(not 1 <= i <= MAX_BIGINT for i in ids):
+        raise ValidationFailed.field(
+            ["query", "user_ids"], f"1 to {MAX_USERS} user ids, each a positive integer"
+        )
+    return list(dict.fromkeys(ids))
+
+
 class ConflictList(BaseModel):
     items: list[ConflictRead]
 
 
-@router.get("/freebusy")
+@router.get(
+    "/freebusy", response_model=FreeBusy | FreeBusyCalendars, response_model_exclude_none=True
+)
 async def freebusy(
     user: CurrentUser,
     session: Session,
     window: RequiredWindow,
-) -> FreeBusy:
-    """The caller's busy intervals in a window, merged (touching ones join), clipped to it."""
+    user_ids: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="comma-separated ids: your contacts' busy times instead of yours",
+        ),
+    ] = None,
+) -> FreeBusy | FreeBusyCalendars:
+    """The caller's busy intervals in a window, merged (touching ones join), clipped to it.
+    With `user_ids`, each of those users' busy intervals — for the caller's contacts only —
+    and never what fills them."""
+    ids = _user_ids(user_ids)
+    if ids is not None:
+        per_user = await busy_by_user(
+            session, actor=user, user_ids=ids, window=(window.start, window.end)
+        )
+        return FreeBusyCalendars(
+            calendars={
+                str(uid): UserFreeBusy(errors=["not_found"])
+                if busy is None
+                else UserFreeBusy(busy=[BusyInterval(start=s, end=e) for s, e in busy])
+                for uid, busy in per_user.items()
+            }
+        )
     busy = await schedule.busy_intervals(
         session, user_id=user.id, window=(window.start, window.end)
     )

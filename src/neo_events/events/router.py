@@ -51,7 +51,10 @@ Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, m
 WRITE_PROBLEMS = problems(403, 409, 412, 428)
 Policy = Annotated[
     ConflictPolicy,
-    Query(description="schedule conflicts: warn (list them), reject (409) or ignore"),
+    Query(
+        description="schedule conflicts: warn (list them), reject (409), suggest (409 with"
+        " the nearest free slots) or ignore"
+    ),
 ]
 
 

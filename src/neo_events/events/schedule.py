@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,10 @@ from neo_events.events.access import get_event_for
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.models import Event, EventPermission, User
+from neo_events.events.rrule import zone_named as recurrence_zone
+from neo_events.invitations.responses import busy_people, occurrence_answers
+from neo_events.models import Attendee, Event, EventPermission, User
+from neo_events.scheduling import slots
 
 HORIZON = timedelta(days=366)
 CALENDAR_LIMIT = MAX_OCCURRENCES  # as many as one window listing may expand
@@ -46,7 +50,16 @@ _MINE, _THEIRS = aliased(EventPermission, name="mine"), aliased(EventPermission,
 class ConflictPolicy(StrEnum):
     WARN = "warn"
     REJECT = "reject"
+    SUGGEST = "suggest"  # reject, with the nearest slots where everyone concerned is free
     IGNORE = "ignore"
+
+
+SUGGESTIONS = 5
+SUGGEST_WITHIN = timedelta(days=14)
+SUGGEST_GRANULARITY = timedelta(minutes=15)
+# Suggestions keep to a waking day on the event's own clock, unless the requested time
+# itself lies outside it (then any hour will do).
+SUGGEST_HOURS = slots.WorkingHours(time(8), time(20), frozenset(range(1, 8)))
 
 
 class ScheduleConflict(Conflict):
@@ -148,8 +161,10 @@ async def calendar(
             Event.overrides,
             held.user_id,
             sees.label("visible"),
+            Attendee.response,
         )
         .join(held, held.event_id == Event.id)
+        .outerjoin(Attendee, (Attendee.event_id == Event.id) & (Attendee.user_id == held.user_id))
         .where(
             held.user_id.in_(ids),
             Event.deleted_at.is_(None),
@@ -159,13 +174,20 @@ async def calendar(
     )
     events: dict[int, tuple[str, recurrence.Series]] = {}
     holders: dict[int, set[int]] = {}
+    answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
     visible: set[int] = set()
     for row in rows:
         if row.id not in events:
             events[row.id] = (row.title, series_of(row._mapping))
         holders.setdefault(row.id, set()).add(row.user_id)
+        if row.response is not None:
+            answers.setdefault(row.id, {})[row.user_id] = row.response
         if row.visible:
             visible.add(row.id)
+    # Declined invitations are free time (SPEC §13), per occurrence too.
+    per_occurrence = await occurrence_answers(
+        session, ((e, u) for e, people in answers.items() for u in people)
+    )
     lo, hi = window
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
@@ -181,7 +203,14 @@ async def calendar(
                 hi = reached if reached is not None and lo < reached < hi else lo + (hi - lo) / 2
                 busy = [b for b in busy if b.start < hi]
         people = frozenset(holders[event_id])
-        busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+        if event_id not in answers:
+            busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+            continue
+        mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
+        for o in found:
+            busy_for = busy_people(list(people), answers[event_id], mine, o.recurrence_id)
+            if busy_for:
+                busy.append(Busy(o.start, o.end, event_id, title, busy_for))
     return busy, visible, hi
 
 
@@ -204,7 +233,7 @@ async def _calendar_for(
     return busy, visible, added
 
 
-async def _contacts(session: AsyncSession, viewer_id: int, user_ids: set[int]) -> set[int]:
+async def contacts_of(session: AsyncSession, viewer_id: int, user_ids: set[int]) -> set[int]:
     """Those of the users who hold a role on a live event the viewer holds one on too."""
     if not user_ids:
         return set()
@@ -230,11 +259,14 @@ async def check(
     candidates: Sequence[Candidate],
     user_ids: Iterable[int],
     viewer_id: int,
+    concerned: Iterable[int] | None = None,
 ) -> list[list[Clash]]:
     """For each candidate, what the occurrences it adds clash with.
 
-    `reject` raises ScheduleConflict when anything clashes; `ignore` checks nothing. Other
-    candidates of the same call count too, so a batch that overlaps itself is caught.
+    `reject` raises ScheduleConflict when anything clashes; `suggest` too, with the nearest
+    free slots of everyone `concerned` (default: the users checked and the viewer);
+    `ignore` checks nothing. Other candidates of the same call count too, so a batch that
+    overlaps itself is caught.
     """
     nothing: list[list[Clash]] = [[] for _ in candidates]
     if policy is ConflictPolicy.IGNORE:
@@ -254,15 +286,65 @@ async def check(
     hidden = {
         u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders
     }
-    contacts = await _contacts(session, viewer_id, hidden)
+    contacts = await contacts_of(session, viewer_id, hidden)
     results = [_clashes(clashes, visible, contacts) for clashes in found]
-    if policy is ConflictPolicy.REJECT and any(results):
+    if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST) and any(results):
         flat = [c for clashes in results for c in clashes]
+        extra: dict[str, Any] = {}
+        if policy is ConflictPolicy.SUGGEST:
+            people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
+            index, free = await _suggest(session, candidates, added, found, people, viewer_id)
+            extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
+            if len(candidates) > 1:
+                extra["suggestions_for"] = index
         raise ScheduleConflict(
             f"{len(flat)} overlapping occurrence(s); ?conflicts=warn or ignore saves anyway.",
             conflicts=[clash_json(c) for c in flat],
+            **extra,
         )
     return results
+
+
+async def _suggest(
+    session: AsyncSession,
+    candidates: Sequence[Candidate],
+    added: list[list[tuple[datetime, datetime]]],
+    found: list[list[Busy]],
+    people: set[int],
+    viewer_id: int,
+) -> tuple[int, list[tuple[datetime, datetime]]]:
+    """Up to SUGGESTIONS slots as long as the first clashing occurrence (of the first
+    candidate that clashes), starting from it and within SUGGEST_WITHIN, where everyone
+    concerned is free. Bounded like any check: one calendar read of at most CALENDAR_LIMIT
+    occurrences (the search stops where that read was cut short), then one pass over it."""
+    index = next(i for i, clashes in enumerate(found) if clashes)
+    clashes = found[index]
+    start, end = min(
+        o for o in added[index] if any(b.start < o[1] and b.end > o[0] for b in clashes)
+    )
+    duration = end - start
+    window = (start, start + SUGGEST_WITHIN + duration)
+    busy, _, until = await calendar(session, people, window, viewer_id=viewer_id)
+    own = candidates[index].event_id
+    taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
+    taken += [o for j, occ in enumerate(added) if j != index for o in occ]
+    zone = recurrence_zone(candidates[index].series.timezone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    waking = (
+        local_start.date() == local_end.date()
+        and SUGGEST_HOURS.start <= local_start.time()
+        and local_end.time() <= SUGGEST_HOURS.end
+    )
+    free = slots.free_slots(
+        merge(taken),
+        (start, min(window[1], until)),
+        duration=duration,
+        zone=zone,
+        hours=SUGGEST_HOURS if waking else slots.ALL_DAY,
+        granularity=SUGGEST_GRANULARITY,
+        limit=SUGGESTIONS,
+    )
+    return index, free
 
 
 def _clashes(found: Sequence[Busy], visible: set[int], contacts: set[int]) -> list[Clash]:

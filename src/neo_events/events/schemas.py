@@ -118,6 +118,24 @@ class PermissionRead(BaseModel):
     granted_at: datetime
 
 
+ResponseName = Literal["needs_action", "accepted", "tentative", "declined"]
+
+
+class AttendeeRead(BaseModel):
+    """Someone invited to the event (SPEC §13), the organizer included, and their answer
+    for the whole series."""
+
+    user_id: int
+    username: str
+    response: ResponseName
+    comment: str | None
+    optional: bool
+    organizer: bool = False
+    invited_by: UserRef | None
+    invited_at: datetime
+    responded_at: datetime | None
+
+
 class OverrideRead(BaseModel):
     recurrence_id: datetime
     start_time: datetime | None = None
@@ -145,6 +163,9 @@ class EventRead(BaseModel):
     owner: UserRef
     my_role: Role
     permissions: list[PermissionRead]
+    # Who is invited and how they answered (SPEC §13); empty until someone is invited.
+    attendees: list[AttendeeRead] = Field(default_factory=list)
+    my_response: ResponseName | None = None
     # The caller's own reminders (SPEC §14): on single reads; occurrence listings leave it empty.
     my_reminders: list[ReminderRead] = Field(default_factory=list)
     created_at: datetime

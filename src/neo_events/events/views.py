@@ -17,13 +17,15 @@ from neo_events.events.content import parse_iso
 from neo_events.events.listing import EventLoader
 from neo_events.events.recurrence import Occurrence
 from neo_events.events.schemas import (
+    AttendeeRead,
     EventRead,
     OverrideRead,
     PermissionRead,
+    ResponseName,
     UserRef,
 )
 from neo_events.infra.cache import LruCache
-from neo_events.models import Event, EventPermission, User
+from neo_events.models import Attendee, Event, EventPermission, User
 from neo_events.reminders.schemas import ReminderRead
 from neo_events.reminders.service import my_reminders
 
@@ -46,6 +48,10 @@ async def event_reads(
     named = (uid for event, _ in pairs for uid in _named_by(event))
     permissions, refs = await _permissions(session, [event.id for event, _ in pairs], named)
     reads = [_event_read(event, role, permissions.get(event.id, []), refs) for event, role in pairs]
+    attendees = await attendee_reads(session, [read.id for read in reads])
+    for read in reads:
+        read.attendees = attendees.get(read.id, [])
+        read.my_response = my_response(read.attendees, viewer_id)
     if viewer_id is not None:
         mine = await my_reminders(session, viewer_id, [read.id for read in reads])
         for read in reads:
@@ -92,7 +98,8 @@ class EventKey(Protocol):
 
 EventObjects = LruCache[dict[str, Any]]
 _FIELDS = tuple(EventRead.model_fields)
-_PER_CALLER = {"my_role", "permissions", "my_reminders"}
+# Per caller, or changed without a new version (an RSVP): never cached.
+_PER_CALLER = {"my_role", "permissions", "my_reminders", "attendees", "my_response"}
 
 
 async def event_objects(
@@ -105,10 +112,11 @@ async def event_objects(
 ) -> dict[int, dict[str, Any]]:
     """JSON-ready event objects by id, for pages that show hundreds of events.
 
-    Everything but `my_role`, `permissions` and `my_reminders` (the viewer's) is fixed by
-    (id, version, owner) — usernames never change — so that part is cached under that key, on
-    any worker, never stale; full rows are loaded only for what the cache lacks. An event
-    deleted meanwhile is left out.
+    Everything but `my_role`, `permissions`, `my_reminders`, `attendees` and `my_response`
+    (the viewer's, or changed without a new version) is fixed by (id, version, owner) —
+    usernames never change — so that part is cached under that key, on any worker, never
+    stale; full rows are loaded only for what the cache lacks. An event deleted meanwhile is
+    left out.
     """
     contents: dict[int, dict[str, Any]] = {}
     missing = []
@@ -121,6 +129,7 @@ async def event_objects(
     events = await load(missing) if missing else {}
     named = (uid for event in events.values() for uid in _named_by(event))
     permissions, refs = await _permissions(session, [key.id for key in keys], named)
+    attendees = await attendee_reads(session, [key.id for key in keys])
     for event in events.values():
         fixed = _event_read(event, Role.VIEWER, [], refs).model_dump(
             mode="json", exclude=_PER_CALLER
@@ -133,10 +142,13 @@ async def event_objects(
     for key in keys:
         if (content := contents.get(key.id)) is None:
             continue
+        invited = attendees.get(key.id, [])
         per_caller = {
             "my_role": key.role.value,
             "permissions": [p.model_dump(mode="json") for p in permissions.get(key.id, [])],
             "my_reminders": [{"minutes_before": m} for m in mine.get(key.id, [])],
+            "attendees": [a.model_dump(mode="json") for a in invited],
+            "my_response": my_response(invited, viewer_id),
         }
         objects[key.id] = {
             name: per_caller[name] if name in _PER_CALLER else content[name] for name in _FIELDS
@@ -188,6 +200,52 @@ async def _permissions(
     for grant in grants:
         by_event.setdefault(grant.event_id, []).append(permission_read(grant, refs))
     return by_event, refs
+
+
+async def attendee_reads(
+    session: AsyncSession, event_ids: Sequence[int]
+) -> dict[int, list[AttendeeRead]]:
+    """Each event's attendees (organizer first, then by invitation), in two queries."""
+    if not event_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(Attendee)
+            .where(Attendee.event_id.in_(list(event_ids)))
+            .order_by(
+                Attendee.event_id,
+                Attendee.is_organizer.desc(),
+                Attendee.invited_at,
+                Attendee.user_id,
+            )
+        )
+    ).scalars()
+    attendees = list(rows)
+    if not attendees:
+        return {}
+    refs = await user_refs(
+        session, [a.user_id for a in attendees] + [a.invited_by_id for a in attendees]
+    )
+    by_event: dict[int, list[AttendeeRead]] = {}
+    for a in attendees:
+        by_event.setdefault(a.event_id, []).append(
+            AttendeeRead(
+                user_id=a.user_id,
+                username=refs[a.user_id].username,
+                response=a.response,
+                comment=a.comment,
+                optional=a.optional,
+                organizer=a.is_organizer,
+                invited_by=refs[a.invited_by_id] if a.invited_by_id is not None else None,
+                invited_at=a.invited_at,
+                responded_at=a.responded_at,
+            )
+        )
+    return by_event
+
+
+def my_response(attendees: Sequence[AttendeeRead], viewer_id: int | None) -> ResponseName | None:
+    return next((a.response for a in attendees if a.user_id == viewer_id), None)
 
 
 class Grant(Protocol):

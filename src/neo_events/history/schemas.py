@@ -12,7 +12,9 @@ from neo_events.events.schemas import OverrideRead, UserRef
 ChangeType = Literal[
     "created", "updated", "occurrence_updated", "occurrence_cancelled", "rolled_back", "deleted"
 ]
-SharingChangeType = Literal["shared", "permission_changed", "unshared"]
+SharingChangeType = Literal[
+    "shared", "permission_changed", "unshared", "invited", "responded", "uninvited"
+]
 
 
 class VersionSummary(BaseModel):

@@ -21,6 +21,7 @@ from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
 from neo_events.fields import bigint, int4
 from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots, summarize
+from neo_events.invitations.responses import reset_after_move
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventVersion, User
 from neo_events.protocol import cursor_fields, encode_cursor
@@ -30,7 +31,25 @@ SHARING_ACTIONS = {
     "event.shared": "shared",
     "event.permission_changed": "permission_changed",
     "event.unshared": "unshared",
+    # Invitations (SPEC §13): not content changes, but in the changelog.
+    "event.invited": "invited",
+    "event.responded": "responded",
+    "event.uninvited": "uninvited",
 }
+ATTENDANCE = {"invited", "responded", "uninvited"}
+
+
+def _attendance_summary(change_type: str, details: dict[str, Any]) -> str:
+    who = details.get("username") or "someone"
+    if change_type == "invited":
+        return f"invited {who}" + (" (optional)" if details.get("optional") else "")
+    if change_type == "uninvited":
+        return f"{who} is no longer invited"
+    answer = str(details.get("response", "")).replace("_", " ")
+    where = (
+        f" for the occurrence of {details['recurrence_id']}" if details.get("recurrence_id") else ""
+    )
+    return f"{who} answered {answer}{where}"[:300]
 
 
 class VersionNotFound(NotFound):
@@ -77,6 +96,15 @@ async def record_version(
     changed = feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS)
     if change_type != "created" and not (previous is not None and _TEXT_ONLY.issuperset(changed)):
         follow_event(session, event.id)  # its reminders move with it (SPEC §14)
+    if previous is not None:  # a new time asks the other attendees again (SPEC §13)
+        await reset_after_move(
+            session,
+            event_id=event.id,
+            before=previous,
+            after=version.snapshot,
+            actor_id=actor_id,
+            at=event.updated_at,
+        )
     await feed.append(
         session,
         type=feed.CHANGE_TYPES[change_type],
@@ -180,7 +208,12 @@ async def rollback_event(
     before = content_of(event)
     apply_content(event, build_content(before, target[version]))
     await record_version(
-        session, event, change_type="rolled_back", actor_id=actor.id, rolled_back_to=version
+        session,
+        event,
+        change_type="rolled_back",
+        actor_id=actor.id,
+        previous=before,
+        rolled_back_to=version,
     )
     record(
         session,
@@ -295,20 +328,21 @@ async def changelog(
         else:
             details = row.details or {}
             change_type = SHARING_ACTIONS[row.action]
-            changes = [
-                {"field": "role", "old": details.get("old_role"), "new": details.get("role")}
-            ]
-            items.append(
-                ChangelogItem(
-                    at,
-                    kind,
-                    row_id,
-                    None,
-                    row,
-                    summarize(change_type, changes, extra=details),
-                    changes,
-                )
-            )
+            if change_type in ATTENDANCE:
+                changes = [
+                    {
+                        "field": "response",
+                        "old": details.get("old_response"),
+                        "new": details.get("response"),
+                    }
+                ]
+                summary = _attendance_summary(change_type, details)
+            else:
+                changes = [
+                    {"field": "role", "old": details.get("old_role"), "new": details.get("role")}
+                ]
+                summary = summarize(change_type, changes, extra=details)
+            items.append(ChangelogItem(at, kind, row_id, None, row, summary, changes))
     next_cursor = None
     if len(merged) > limit:
         last = page[-1]

@@ -22,6 +22,7 @@ from neo_events.events import recurrence
 from neo_events.ical import vevents
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.export import Outgoing, export_calendar
+from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
 from neo_events.ical.zones import ZoneResolver, iana_name
 
@@ -77,6 +78,7 @@ class Incoming:
     uid: str
     line: int
     content: dict[str, Any]
+    people: tuple[Attendance, ...] = ()  # its ORGANIZER and ATTENDEEs
 
 
 @dataclass(slots=True)
@@ -132,6 +134,7 @@ class _Reader:
         self.result = ParsedCalendar()
         self.unreadable: list[Skipped] = []
         self.drafts: dict[str, tuple[vevents.Draft, int]] = {}
+        self.people: dict[str, tuple[Attendance, ...]] = {}
         self.skipped_uids: set[str] = set()
         self.singles: list[Incoming] = []
 
@@ -163,7 +166,7 @@ class _Reader:
         for component, uid, block, clock in pending:
             self._occurrence(component, uid, block, clock)
         found = [
-            (line, Incoming(uid, line, content))
+            (line, Incoming(uid, line, content, self.people.get(uid, ())))
             for uid, (draft, line) in self.drafts.items()
             for content in draft.contents()
         ] + [(item.line, item) for item in self.singles]
@@ -252,6 +255,7 @@ class _Reader:
             reason = f"replaced by the VEVENT of line {block.line} (higher SEQUENCE)"
             self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
         self.drafts[uid] = (draft, block.line)
+        self.people[uid] = tuple(read_people(component))
         self.note(uid, block.line, notes)
 
     def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
@@ -268,7 +272,9 @@ class _Reader:
                 notes.append(
                     "an occurrence whose series is not in the file: imported as a single event"
                 )
-                self.singles.append(Incoming(uid, block.line, content))
+                self.singles.append(
+                    Incoming(uid, block.line, content, tuple(read_people(component)))
+                )
         except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
             self.skip(uid, block, _reason(exc))
             return

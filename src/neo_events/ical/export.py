@@ -20,6 +20,7 @@ from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import recurrence
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
+from neo_events.ical.people import Attendance, add_people
 from neo_events.ical.vtimezones import vtimezone
 
 PRODID = "-//Neo Events//Neo Events//EN"
@@ -34,6 +35,7 @@ class Outgoing:
     created: datetime
     last_modified: datetime
     content: Mapping[str, Any]
+    people: Sequence[Attendance] = ()  # the organizer and attendees (SPEC §13)
 
 
 def export_calendar(
@@ -206,6 +208,7 @@ def _stamped(event: Outgoing) -> Event:
     component.add("created", event.created.astimezone(UTC))
     component.add("last-modified", event.last_modified.astimezone(UTC))
     component.add("sequence", event.sequence)
+    add_people(component, event.people)
     return component
 
 

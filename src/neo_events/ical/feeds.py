@@ -20,7 +20,7 @@ from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound
 from neo_events.events.access import visible_events
 from neo_events.ical import codec
-from neo_events.ical.service import CalendarFile, outgoing
+from neo_events.ical.service import CalendarFile, outgoing, people_of, people_tag
 from neo_events.models import Event, FeedToken, User
 from neo_events.protocol import etag_for, etag_matches
 
@@ -117,15 +117,18 @@ async def calendar_feed(
     mine = visible_events(owner.id).subquery()
     pairs = (await session.execute(select(mine.c.id, mine.c.version).order_by(mine.c.id))).all()
     digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())
+    people = await people_of(session, select(mine.c.id))
     for event_id, version in pairs:
         digest.update(f" {event_id}:{version}".encode())
+        if event_id in people:  # answers change no version, but do change the feed
+            digest.update(people_tag(people[event_id]).encode())
     etag = etag_for(f"feed-{digest.hexdigest()[:32]}")
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
     rows = await session.scalars(
         select(Event).where(Event.id.in_(select(mine.c.id))).order_by(Event.id)
     )
-    events = [outgoing(event) for event in rows]
+    events = [outgoing(event, people.get(event.id, [])) for event in rows]
     body = await asyncio.to_thread(
         codec.export_calendar, events, name=f"Neo Events ({owner.username})", refresh=REFRESH
     )

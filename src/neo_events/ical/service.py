@@ -4,11 +4,13 @@ create path (version 1, audit row, change-feed row each) in one transaction, all
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
@@ -20,7 +22,11 @@ from neo_events.events.rrule import RecurrenceError, zone_named
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.ical import codec
-from neo_events.models import Event, User
+from neo_events.ical.people import Attendance
+from neo_events.invitations import service as invitations
+from neo_events.invitations.schemas import Invitee
+from neo_events.invitations.service import MAX_ATTENDEES
+from neo_events.models import Attendee, Event, User
 from neo_events.protocol import etag_for, etag_matches
 
 MAX_IMPORT_EVENTS = 5_000
@@ -120,10 +126,25 @@ async def import_calendar(
             f"The file holds {len(valid)} events; import at most {MAX_IMPORT_EVENTS} at a time."
         )
     created = []
+    known = await users_by_email(
+        session, {p.email.lower() for item, _ in valid for p in item.people}
+    )
     for done, (item, body) in enumerate(valid, start=1):
+        invitees, guests = split_people(item.people, known, actor)
+        if guests:
+            body = body.model_copy(update={"description": with_guests(body.description, guests)})
         event, _ = await events.create_event(
             session, actor=actor, data=body, origin=origin, policy=ConflictPolicy.IGNORE
         )
+        if invitees:
+            await invitations.invite(
+                session,
+                actor=actor,
+                event_id=event.id,
+                invitees=invitees,
+                origin=origin,
+                policy=ConflictPolicy.IGNORE,
+            )
         created.append((event, item.uid))
         if progress is not None:
             progress(done, len(valid))
@@ -141,7 +162,51 @@ async def import_calendar(
     return ImportReport(created, skipped, parsed.notes)
 
 
-def outgoing(event: Event) -> codec.Outgoing:
+async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, int]:
+    """User ids by lower-cased email, for the addresses of an imported file."""
+    found: dict[str, int] = {}
+    wanted = sorted(emails)
+    for chunk in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(User.email_key, User.id).where(User.email_key.in_(wanted[chunk : chunk + 500]))
+        )
+        found.update({row.email_key: row.id for row in rows})
+    return found
+
+
+def split_people(
+    people: Sequence[Attendance], known: dict[str, int], actor: User
+) -> tuple[list[Invitee], list[Attendance]]:
+    """An imported event's people: users of this service (by email) become invitations
+    (the importer organises, so is not invited); everyone else is kept as text."""
+    invitees: dict[int, Invitee] = {}
+    guests = []
+    for person in people:
+        user_id = known.get(person.email.lower())
+        if user_id is None:
+            guests.append(person)
+        elif user_id != actor.id and len(invitees) < MAX_ATTENDEES - 1:
+            invitees.setdefault(user_id, Invitee(user_id=user_id, optional=person.optional))
+    return list(invitees.values()), guests
+
+
+def with_guests(description: str | None, guests: Sequence[Attendance]) -> str:
+    """The description with the attendees who are not users of this service appended, one
+    line each, within the description's length limit."""
+    lines = [
+        f"- {g.name + ' ' if g.name else ''}<{g.email}>"
+        f"{' (organizer)' if g.organizer else ''}: {g.response.replace('_', ' ')}"
+        for g in guests
+    ]
+    text = (description + "\n\n" if description else "") + GUESTS_HEADING + "\n".join(lines)
+    return text[:DESCRIPTION_LIMIT]
+
+
+GUESTS_HEADING = "Other attendees (from the imported file):\n"
+DESCRIPTION_LIMIT = 10_000
+
+
+def outgoing(event: Event, people: Sequence[Attendance] = ()) -> codec.Outgoing:
     """An event as exported: a stable UID, SEQUENCE 0 for version 1 (RFC 5545 §3.8.7.4)."""
     return codec.Outgoing(
         uid=f"event-{event.id}@{UID_DOMAIN}",
@@ -149,7 +214,39 @@ def outgoing(event: Event) -> codec.Outgoing:
         created=event.created_at,
         last_modified=event.updated_at,
         content=content_of(event),
+        people=people,
     )
+
+
+async def people_of(
+    session: AsyncSession, event_ids: Sequence[int] | Select[Any]
+) -> dict[int, list[Attendance]]:
+    """Each event's organizer and attendees as a calendar file names them (by email);
+    `event_ids` a list or a query of ids (a whole feed)."""
+    rows = await session.execute(
+        select(Attendee, User.email, User.username)
+        .join(User, User.id == Attendee.user_id)
+        .where(Attendee.event_id.in_(event_ids))
+        .order_by(Attendee.event_id, Attendee.is_organizer.desc(), Attendee.invited_at, User.id)
+    )
+    found: dict[int, list[Attendance]] = {}
+    for attendee, email, username in rows:
+        found.setdefault(attendee.event_id, []).append(
+            Attendance(
+                email=email,
+                name=username,
+                response=attendee.response,
+                optional=attendee.optional,
+                organizer=attendee.is_organizer,
+            )
+        )
+    return found
+
+
+def people_tag(people: Sequence[Attendance]) -> str:
+    """What an answer changes in an export without a new version: part of its ETag."""
+    text = ";".join(f"{p.email}:{p.response}:{p.optional}" for p in people)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 async def event_calendar(
@@ -157,8 +254,9 @@ async def event_calendar(
 ) -> CalendarFile:
     """One event as a VCALENDAR (viewer+; 404 for strangers, like every event path)."""
     event, _ = await get_event_for(session, actor.id, event_id)
-    etag = etag_for(f"ics-{event.version}")
+    people = (await people_of(session, [event.id])).get(event.id, [])
+    etag = etag_for(f"ics-{event.version}" + (f"-{people_tag(people)}" if people else ""))
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
-    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event)])
+    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people)])
     return CalendarFile(etag, body)

@@ -14,6 +14,7 @@ from neo_events.events import schedule
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import content_of, series_of
 from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.invitations.responses import forget_attendee
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
 from neo_events.sharing.schemas import Grant
@@ -223,6 +224,7 @@ async def remove_role(
     _keep_an_owner(event, [g for g in grants if g is not grant])
     user = await session.get(User, user_id)
     await session.delete(grant)
+    await forget_attendee(session, event_id=event.id, user_id=user_id)
     await session.flush()  # the feed must not count them as a holder any more
     await _record(
         session,

@@ -1,0 +1,92 @@
+"""Attendees in iCalendar (RFC 5545 §3.8.4.1, §3.8.4.3): ORGANIZER and ATTENDEE lines out,
+and the attendees of an imported VEVENT in. Pure: neither the web framework nor the database.
+
+Users are named by their email (`mailto:`), with CN their username; answers are PARTSTAT,
+optional attendees ROLE=OPT-PARTICIPANT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from icalendar import Component, vCalAddress
+
+TO_PARTSTAT = {
+    "needs_action": "NEEDS-ACTION",
+    "accepted": "ACCEPTED",
+    "tentative": "TENTATIVE",
+    "declined": "DECLINED",
+}
+FROM_PARTSTAT = {v: k for k, v in TO_PARTSTAT.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """Someone on an event as a calendar file names them."""
+
+    email: str
+    name: str | None
+    response: str = "needs_action"
+    optional: bool = False
+    organizer: bool = False
+
+
+def add_people(component: Component, people: Iterable[Attendance]) -> None:
+    """ORGANIZER (the organizer) and one ATTENDEE per person, the organizer included, with
+    their PARTSTAT, as calendar apps write them."""
+    for person in people:
+        if person.organizer:
+            component.add("organizer", _address(person))
+    for person in people:
+        address = _address(person)
+        address.params["PARTSTAT"] = TO_PARTSTAT.get(person.response, "NEEDS-ACTION")
+        address.params["ROLE"] = "OPT-PARTICIPANT" if person.optional else "REQ-PARTICIPANT"
+        component.add("attendee", address)
+
+
+def _address(person: Attendance) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    if person.name:
+        address.params["CN"] = person.name
+    return address
+
+
+def read_people(component: Component) -> list[Attendance]:
+    """The ORGANIZER and ATTENDEEs of a VEVENT; addresses that are not email addresses are
+    kept as written. At most MAX_PEOPLE are read."""
+    found: dict[str, Attendance] = {}
+    organizer = _email(component.get("organizer"))
+    values = component.get("attendee") or []
+    if not isinstance(values, list):
+        values = [values]
+    for value in values[:MAX_PEOPLE]:
+        email = _email(value)
+        if not email or email.lower() in found:
+            continue
+        params = getattr(value, "params", {})
+        found[email.lower()] = Attendance(
+            email=email,
+            name=params.get("CN") or None,
+            response=FROM_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needs_action"),
+            optional=str(params.get("ROLE", "")).upper() == "OPT-PARTICIPANT",
+            organizer=organizer is not None and email.lower() == organizer.lower(),
+        )
+    if organizer and organizer.lower() not in found:
+        cn = getattr(component.get("organizer"), "params", {}).get("CN")
+        found[organizer.lower()] = Attendance(
+            email=organizer, name=cn or None, response="accepted", organizer=True
+        )
+    return list(found.values())
+
+
+MAX_PEOPLE = 500  # ATTENDEE lines read from one VEVENT, as an event holds at most
+
+
+def _email(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return text[:254] or None

@@ -1,0 +1,246 @@
+"""Attendees' answers as the rest of the service needs them: who declined what (for
+calendars), and resetting answers when an event's time changes.
+
+Imports only the models, so the version writer and the conflict checker can use it without
+import cycles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.models import Attendee, OccurrenceResponse
+
+# What moves an occurrence for everyone: a change here asks everyone again.
+SHAPE_FIELDS = ("start_time", "end_time", "timezone", "is_recurring", "recurrence_pattern")
+# Occurrence moves in one write asked again one by one; past this, the whole series is.
+MAX_OCCURRENCE_RESETS = 2_000
+# Per-occurrence answers one attendee may keep on one series (bounds a calendar read).
+MAX_OCCURRENCE_ANSWERS = 1_000
+
+
+class Response(StrEnum):
+    NEEDS_ACTION = "needs_action"
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+
+
+DECLINED = Response.DECLINED.value
+
+
+def _without_end(rule: str | None) -> tuple[str, ...]:
+    """A rule's parts but where it ends: ending a series sooner or later moves nothing."""
+    if rule is None:
+        return ()
+    parts = rule.removeprefix("RRULE:").split(";")
+    return tuple(sorted(p for p in parts if not p.startswith(("COUNT=", "UNTIL="))))
+
+
+def _series_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    if any(before[name] != after[name] for name in SHAPE_FIELDS if name != "recurrence_pattern"):
+        return True
+    return _without_end(before["recurrence_pattern"]) != _without_end(after["recurrence_pattern"])
+
+
+def _moved_occurrences(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    """Recurrence ids whose override times differ between two contents."""
+
+    def times(content: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+        return {
+            o["recurrence_id"]: (o.get("start_time"), o.get("end_time"))
+            for o in content["overrides"]
+        }
+
+    old, new = times(before), times(after)
+    return {rid for rid in old.keys() | new.keys() if old.get(rid) != new.get(rid)}
+
+
+async def reset_after_move(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    actor_id: int,
+    at: datetime,
+) -> list[int]:
+    """Ask every attendee but the actor again after a change of time or recurrence: a moved
+    series resets their series answers (and drops their per-occurrence ones); a moved
+    occurrence resets their answer for that occurrence only. A title edit changes nothing,
+    nor does ending a series sooner or later (COUNT/UNTIL: no occurrence moves). Returns
+    whose answers were reset."""
+    shape_moved = _series_moved(before, after)
+    moved = set() if shape_moved else _moved_occurrences(before, after)
+    if not shape_moved and not moved:
+        return []
+    others = list(
+        (
+            await session.execute(
+                select(Attendee.user_id, Attendee.response).where(
+                    Attendee.event_id == event_id, Attendee.user_id != actor_id
+                )
+            )
+        ).all()
+    )
+    if not others:
+        return []
+    if len(moved) * len(others) > MAX_OCCURRENCE_RESETS:
+        shape_moved = True
+    ids = [row.user_id for row in others]
+    if shape_moved:
+        await session.execute(
+            delete(OccurrenceResponse).where(
+                OccurrenceResponse.event_id == event_id, OccurrenceResponse.user_id.in_(ids)
+            )
+        )
+        await session.execute(
+            update(Attendee)
+            .where(Attendee.event_id == event_id, Attendee.user_id.in_(ids))
+            .values(response=Response.NEEDS_ACTION.value, responded_at=None)
+        )
+        return sorted(ids)
+    rids = [datetime.fromisoformat(rid) for rid in moved]
+    await session.execute(
+        delete(OccurrenceResponse).where(
+            OccurrenceResponse.event_id == event_id,
+            OccurrenceResponse.user_id.in_(ids),
+            OccurrenceResponse.recurrence_id.in_(rids),
+        )
+    )
+    session.add_all(
+        OccurrenceResponse(
+            event_id=event_id,
+            user_id=uid,
+            recurrence_id=rid,
+            response=Response.NEEDS_ACTION.value,
+            responded_at=at,
+        )
+        for uid in ids
+        for rid in rids
+    )
+    return sorted(ids)
+
+
+async def occurrence_answers(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], dict[datetime, str]]:
+    """Per-occurrence answers of (event_id, user_id) pairs, by recurrence id. At most
+    MAX_OCCURRENCE_ANSWERS rows per pair exist (the RSVP refuses more)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(
+            OccurrenceResponse.event_id,
+            OccurrenceResponse.user_id,
+            OccurrenceResponse.recurrence_id,
+            OccurrenceResponse.response,
+        ).where(
+            OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
+            OccurrenceResponse.user_id.in_({u for _, u in wanted}),
+        )
+    )
+    answers: dict[tuple[int, int], dict[datetime, str]] = {}
+    for row in rows:
+        if (row.event_id, row.user_id) in wanted:
+            answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = row.response
+    return answers
+
+
+def busy_people(
+    holders: Sequence[int],
+    series_answers: Mapping[int, str | None],
+    occurrence: Mapping[int, Mapping[datetime, str]],
+    recurrence_id: datetime,
+) -> frozenset[int]:
+    """Of an occurrence's holders, those it keeps busy: all but those who declined it (their
+    answer for that occurrence if they gave one, else their series answer)."""
+    return frozenset(
+        u
+        for u in holders
+        if occurrence.get(u, {}).get(recurrence_id, series_answers.get(u)) != DECLINED
+    )
+
+
+async def continue_invitation(
+    session: AsyncSession,
+    *,
+    original_id: int,
+    successor_id: int,
+    at: datetime,
+    moved: bool,
+    actor_id: int,
+) -> None:
+    """A series split at `at` ("this and following"): the new series has the same
+    attendees, and their answers for the occurrences from `at` on move with it. If the split
+    also moved the time, everyone but the actor is asked again."""
+    rows = list(
+        (await session.execute(select(Attendee).where(Attendee.event_id == original_id)))
+        .scalars()
+        .all()
+    )
+    if not rows:
+        return
+    for row in rows:
+        asked_again = moved and row.user_id != actor_id
+        session.add(
+            Attendee(
+                event_id=successor_id,
+                user_id=row.user_id,
+                response=Response.NEEDS_ACTION.value if asked_again else row.response,
+                comment=row.comment,
+                optional=row.optional,
+                is_organizer=row.is_organizer,
+                invited_by_id=row.invited_by_id,
+                invited_at=row.invited_at,
+                responded_at=None if asked_again else row.responded_at,
+            )
+        )
+    await session.flush()
+    later = list(
+        (
+            await session.execute(
+                select(OccurrenceResponse).where(
+                    OccurrenceResponse.event_id == original_id,
+                    OccurrenceResponse.recurrence_id >= at,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for answer in later:
+        if not moved:
+            session.add(
+                OccurrenceResponse(
+                    event_id=successor_id,
+                    user_id=answer.user_id,
+                    recurrence_id=answer.recurrence_id,
+                    response=answer.response,
+                    comment=answer.comment,
+                    responded_at=answer.responded_at,
+                )
+            )
+        await session.delete(answer)
+
+
+async def forget_attendee(session: AsyncSession, *, event_id: int, user_id: int) -> None:
+    """Someone who lost their role on an event is no longer invited to it (they could not
+    see it to answer); a list left with only its organizer goes away."""
+    for table in (OccurrenceResponse, Attendee):
+        await session.execute(
+            delete(table).where(table.event_id == event_id, table.user_id == user_id)
+        )
+    guests = await session.scalar(
+        select(func.count()).where(Attendee.event_id == event_id, Attendee.is_organizer.is_(False))
+    )
+    if not guests:
+        for table in (OccurrenceResponse, Attendee):
+            await session.execute(delete(table).where(table.event_id == event_id))

@@ -1,0 +1,383 @@
+"""Invite people to an event, let them answer (for the series or one occurrence), list
+my invitations. An answer is not a content change: no version, the same ETag; it is in the
+changelog (from its audit row), the audit log, the change feed and `/sync`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.db import utcnow
+from neo_events.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from neo_events.events import schedule
+from neo_events.events.access import Role, RoleTooLow, get_event_for
+from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.occurrences import check_occurrence
+from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.fields import bigint
+from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS, Response
+from neo_events.invitations.schemas import Invitee
+from neo_events.live import feed
+from neo_events.models import Attendee, Event, EventPermission, OccurrenceResponse, User
+from neo_events.protocol import cursor_fields, encode_cursor
+
+MAX_ATTENDEES = 500  # per event, the organizer included
+
+
+class AlreadyInvited(Conflict):
+    code = "already_invited"
+    title = "That user is already invited"
+
+
+class AttendeeNotFound(NotFound):
+    code = "attendee_not_found"
+    title = "That user is not invited to this event"
+
+
+class NotAnAttendee(Forbidden):
+    code = "not_an_attendee"
+    title = "Only someone invited to this event can answer for themselves"
+
+
+class OrganizerStays(Conflict):
+    code = "organizer_stays"
+    title = "The organizer stays while others are invited"
+
+
+async def _attendees(session: AsyncSession, event_id: int) -> list[Attendee]:
+    rows = await session.execute(select(Attendee).where(Attendee.event_id == event_id))
+    return list(rows.scalars())
+
+
+async def _record(
+    session: AsyncSession,
+    action: str,
+    *,
+    actor: User,
+    event: Event,
+    origin: Origin,
+    details: dict[str, object],
+    feed_type: str,
+    also_notify: Sequence[int] = (),
+) -> None:
+    """One audit row and one change-feed entry for one invitation change."""
+    record(
+        session,
+        action=action,
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        target_id=event.id,
+        details=details,
+    )
+    await feed.append(
+        session,
+        type=feed_type,
+        event_id=event.id,
+        version=event.version,
+        actor_id=actor.id,
+        changes=details,
+        also_notify=also_notify,
+    )
+
+
+async def invite(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    invitees: Sequence[Invitee],
+    origin: Origin,
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> tuple[Event, list[Clash]]:
+    """Invite people (editor+). Someone with no role on the event gets `viewer`; the first
+    invitation lists the organizer (the owner) too, as accepted. The event is checked
+    against the calendars of the people it newly reaches."""
+    event, _ = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    wanted = [i.user_id for i in invitees]
+    for index, user_id in enumerate(wanted):
+        if user_id in wanted[:index]:
+            raise ValidationFailed.field(["users", index, "user_id"], "appears twice")
+    users = {
+        u.id: u for u in (await session.execute(select(User).where(User.id.in_(wanted)))).scalars()
+    }
+    for index, user_id in enumerate(wanted):
+        if user_id not in users:
+            raise ValidationFailed.field(["users", index, "user_id"], "no such user")
+    current = {a.user_id: a for a in await _attendees(session, event.id)}
+    organizer = current.get(event.owner_id)
+    for user_id in wanted:
+        if user_id in current or (organizer is None and user_id == event.owner_id):
+            raise AlreadyInvited(
+                f"User {user_id} is already invited to event {event.id}"
+                + (" (as its organizer)." if user_id == event.owner_id else ".")
+            )
+    if len(current) + len(wanted) + (organizer is None) > MAX_ATTENDEES:
+        raise ValidationFailed.field(["users"], f"an event has at most {MAX_ATTENDEES} attendees")
+    roles = dict(
+        (
+            await session.execute(
+                select(EventPermission.user_id, EventPermission.role).where(
+                    EventPermission.event_id == event.id, EventPermission.user_id.in_(wanted)
+                )
+            )
+        ).all()
+    )
+    newcomers = [u for u in wanted if u not in roles]
+    clashes: list[Clash] = []
+    if newcomers:
+        [clashes] = await schedule.check(
+            session,
+            policy=policy,
+            candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
+            user_ids=newcomers,
+            viewer_id=actor.id,
+            concerned=[*await feed.holders(session, event.id), *newcomers],
+        )
+    now = utcnow()
+    if organizer is None:
+        session.add(
+            Attendee(
+                event_id=event.id,
+                user_id=event.owner_id,
+                response=Response.ACCEPTED.value,
+                optional=False,
+                is_organizer=True,
+                invited_by_id=actor.id,
+                invited_at=now,
+                responded_at=now,
+            )
+        )
+    for invitee in invitees:
+        user = users[invitee.user_id]
+        granted = None
+        if user.id not in roles:
+            granted = Role.VIEWER.value
+            session.add(
+                EventPermission(
+                    event_id=event.id,
+                    user_id=user.id,
+                    role=granted,
+                    granted_by_id=actor.id,
+                    granted_at=now,
+                )
+            )
+        session.add(
+            Attendee(
+                event_id=event.id,
+                user_id=user.id,
+                response=Response.NEEDS_ACTION.value,
+                optional=invitee.optional,
+                is_organizer=False,
+                invited_by_id=actor.id,
+                invited_at=now,
+            )
+        )
+        await _record(
+            session,
+            "event.invited",
+            actor=actor,
+            event=event,
+            origin=origin,
+            details={
+                "user_id": user.id,
+                "username": user.username,
+                "optional": invitee.optional,
+                "response": Response.NEEDS_ACTION.value,
+                "granted_role": granted,
+            },
+            feed_type="attendee.invited",
+        )
+    await session.flush()
+    return event, clashes
+
+
+async def remove_attendee(
+    session: AsyncSession, *, actor: User, event_id: int, user_id: int, origin: Origin
+) -> None:
+    """Take someone off the list (editor+, or the attendee themselves); their role stays
+    until an owner removes it. The organizer goes only with the last other attendee."""
+    event, role = await get_event_for(session, actor.id, event_id, lock=True)
+    if user_id != actor.id and not role.at_least(Role.EDITOR):
+        raise RoleTooLow(f"This needs the editor role; you are {role.value}.")
+    current = {a.user_id: a for a in await _attendees(session, event.id)}
+    attendee = current.get(user_id)
+    if attendee is None:
+        raise AttendeeNotFound(f"User {user_id} is not invited to event {event.id}.")
+    others = [a for a in current.values() if a is not attendee and not a.is_organizer]
+    if attendee.is_organizer and others:
+        raise OrganizerStays("Remove the other attendees first, or keep the organizer.")
+    gone = [attendee]
+    if not others:  # nobody else is invited: the list, organizer included, goes away
+        gone = list(current.values())
+    await session.execute(
+        delete(OccurrenceResponse).where(
+            OccurrenceResponse.event_id == event.id,
+            OccurrenceResponse.user_id.in_([a.user_id for a in gone]),
+        )
+    )
+    for row in gone:
+        await session.delete(row)
+    user = await session.get(User, user_id)
+    await _record(
+        session,
+        "event.uninvited",
+        actor=actor,
+        event=event,
+        origin=origin,
+        details={
+            "user_id": user_id,
+            "username": user.username if user else None,
+            "old_response": attendee.response,
+        },
+        feed_type="attendee.removed",
+        also_notify=[user_id],
+    )
+    await session.flush()
+
+
+async def _my_attendance(
+    session: AsyncSession, actor: User, event_id: int
+) -> tuple[Event, Attendee]:
+    event, _ = await get_event_for(session, actor.id, event_id, lock=True)
+    attendee = await session.get(Attendee, (event.id, actor.id))
+    if attendee is None:
+        raise NotAnAttendee(f"You are not invited to event {event.id}.")
+    return event, attendee
+
+
+async def respond(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    response: Response,
+    comment: str | None,
+    origin: Origin,
+) -> Attendee:
+    """My answer for the whole series (replacing my per-occurrence answers). Writes nothing
+    when it changes nothing."""
+    event, attendee = await _my_attendance(session, actor, event_id)
+    dropped = await session.execute(
+        delete(OccurrenceResponse).where(
+            OccurrenceResponse.event_id == event.id, OccurrenceResponse.user_id == actor.id
+        )
+    )
+    if (
+        attendee.response == response.value and attendee.comment == comment and not dropped.rowcount  # type: ignore[attr-defined]
+    ):
+        return attendee
+    old = attendee.response
+    attendee.response, attendee.comment = response.value, comment
+    attendee.responded_at = utcnow()
+    await _record(
+        session,
+        "event.responded",
+        actor=actor,
+        event=event,
+        origin=origin,
+        details={
+            "user_id": actor.id,
+            "username": actor.username,
+            "response": response.value,
+            "old_response": old,
+            "comment": comment,
+            "recurrence_id": None,
+        },
+        feed_type="attendee.responded",
+    )
+    await session.flush()
+    return attendee
+
+
+async def respond_to_occurrence(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    recurrence_id: datetime,
+    response: Response,
+    comment: str | None,
+    origin: Origin,
+) -> OccurrenceResponse:
+    """My answer for one occurrence (decline one week of a weekly meeting); it overrides my
+    series answer there. 404 if the series has no such occurrence."""
+    event, attendee = await _my_attendance(session, actor, event_id)
+    check_occurrence(event, content_of(event), recurrence_id)
+    row = await session.get(OccurrenceResponse, (event.id, actor.id, recurrence_id))
+    if row is not None and row.response == response.value and row.comment == comment:
+        return row
+    old = row.response if row is not None else attendee.response
+    if row is None:
+        count = await session.scalar(
+            select(func.count()).where(
+                OccurrenceResponse.event_id == event.id, OccurrenceResponse.user_id == actor.id
+            )
+        )
+        if (count or 0) >= MAX_OCCURRENCE_ANSWERS:
+            raise ValidationFailed.field(
+                ["recurrence_id"],
+                f"at most {MAX_OCCURRENCE_ANSWERS} occurrences answered one by one; "
+                "answer for the series instead",
+            )
+        row = OccurrenceResponse(event_id=event.id, user_id=actor.id, recurrence_id=recurrence_id)
+        session.add(row)
+    row.response, row.comment, row.responded_at = response.value, comment, utcnow()
+    await _record(
+        session,
+        "event.responded",
+        actor=actor,
+        event=event,
+        origin=origin,
+        details={
+            "user_id": actor.id,
+            "username": actor.username,
+            "response": response.value,
+            "old_response": old,
+            "comment": comment,
+            "recurrence_id": iso(recurrence_id),
+        },
+        feed_type="attendee.responded",
+    )
+    await session.flush()
+    return row
+
+
+async def my_invitations(
+    session: AsyncSession,
+    *,
+    actor: User,
+    response: Response | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Event, Role]], str | None]:
+    """Live events I am invited to (not those I organise), by start then id."""
+    query = (
+        select(Event, EventPermission.role)
+        .join(Attendee, (Attendee.event_id == Event.id) & (Attendee.user_id == actor.id))
+        .join(
+            EventPermission,
+            (EventPermission.event_id == Event.id) & (EventPermission.user_id == actor.id),
+        )
+        .where(Event.deleted_at.is_(None), Attendee.is_organizer.is_(False))
+    )
+    if response is not None:
+        query = query.where(Attendee.response == response.value)
+    if cursor:
+        start, last_id = cursor_fields(cursor, ("s", datetime.fromisoformat), ("i", bigint))
+        query = query.where(
+            (Event.start_time > start) | ((Event.start_time == start) & (Event.id > last_id))
+        )
+    rows = (
+        await session.execute(query.order_by(Event.start_time, Event.id).limit(limit + 1))
+    ).all()
+    page = [(event, Role(role)) for event, role in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1][0]
+        next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
+    return page, next_cursor

@@ -1,0 +1,338 @@
+"""SPEC §7's new parts through HTTP: other people's free/busy (contacts only, busy times
+only), finding a common free time, and `?conflicts=suggest` on every write that checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import ormsgpack
+import pytest
+from fastapi import FastAPI
+
+from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+SECRET = {"title": "Secret merger talk", "location": "Room Zebra", "description": "hush"}
+
+
+@pytest.fixture
+async def people(client: httpx.AsyncClient) -> dict[str, Account]:
+    return {n: await register(client, n) for n in ("alice", "bob", "carol", "eve")}
+
+
+async def _meet(client: httpx.AsyncClient, a: Account, *others: Account) -> None:
+    """Make the others alice's contacts: they share a live event."""
+    event = await create_event(
+        client,
+        a,
+        title="Kick-off",
+        start_time="2020-01-01T00:00:00Z",
+        end_time="2020-01-01T00:15:00Z",
+    )
+    for other in others:
+        await share(client, a, event["id"], other, "viewer")
+
+
+def _at(start: str, end: str, **extra: Any) -> dict[str, Any]:
+    return {"start_time": start, "end_time": end, "timezone": "UTC", **extra}
+
+
+WINDOW = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-03T00:00:00Z"}
+
+
+async def test_freebusy_of_contacts_is_busy_times_only(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob, carol, eve = (people[n] for n in ("alice", "bob", "carol", "eve"))
+    await _meet(client, alice, bob)
+    await create_event(client, bob, **_at("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"), **SECRET)
+    await create_event(client, bob, **_at("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"), **SECRET)
+    await create_event(client, eve, **_at("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"), **SECRET)
+    ids = f"{bob.id},{eve.id},999999,{alice.id}"
+    for accept in ("application/json", "application/msgpack"):
+        response = await client.get(
+            "/api/v1/freebusy",
+            params={**WINDOW, "user_ids": ids},
+            headers={**alice.headers, "Accept": accept},
+        )
+        assert response.status_code == 200, response.text
+        body = (
+            response.json() if accept == "application/json" else ormsgpack.unpackb(response.content)
+        )
+        assert body == {
+            "calendars": {
+                str(bob.id): {
+                    "busy": [{"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T11:00:00Z"}]
+                },
+                # eve is no contact of alice's: she looks like a user who does not exist
+                str(eve.id): {"errors": ["not_found"]},
+                "999999": {"errors": ["not_found"]},
+                str(alice.id): {"busy": []},
+            }
+        }
+        for secret in SECRET.values():
+            assert secret.encode() not in response.content
+    # without user_ids: the caller's own, as before
+    own = await client.get("/api/v1/freebusy", params=WINDOW, headers=bob.headers)
+    assert own.json() == {
+        "busy": [{"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T11:00:00Z"}]
+    }
+    # bad lists are 422s that echo nothing of anyone's calendar
+    for bad in ("", "x", "1,,2", "0", ",".join(str(i) for i in range(1, 60)), "-3"):
+        problem = await client.get(
+            "/api/v1/freebusy", params={**WINDOW, "user_ids": bad}, headers=alice.headers
+        )
+        assert_problem(problem, 422, "validation_error")
+        assert b"Secret" not in problem.content
+    # the contact rule is about live events: a deleted shared event makes strangers again
+    assert carol.id  # carol never met alice
+    response = await client.get(
+        "/api/v1/freebusy", params={**WINDOW, "user_ids": str(carol.id)}, headers=alice.headers
+    )
+    assert response.json() == {"calendars": {str(carol.id): {"errors": ["not_found"]}}}
+
+
+async def test_find_time_for_three_people(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    await _meet(client, alice, bob, carol)
+    # Berlin, Monday 30 March 2026 (summer time: 09:00 = 07:00Z)
+    await create_event(client, alice, **_at("2026-03-30T07:00:00Z", "2026-03-30T08:00:00Z"))
+    await create_event(client, bob, **_at("2026-03-30T08:00:00Z", "2026-03-30T09:30:00Z"), **SECRET)
+    await create_event(client, carol, **_at("2026-03-30T09:00:00Z", "2026-03-30T10:00:00Z"))
+    body = {
+        "user_ids": [bob.id, carol.id],
+        "duration_minutes": 60,
+        "start_time": "2026-03-28T00:00:00Z",  # a Saturday: no working hours until Monday
+        "end_time": "2026-04-04T00:00:00Z",
+        "timezone": "Europe/Berlin",
+        "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+        "granularity_minutes": 30,
+        "limit": 3,
+    }
+    response = await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "slots": [
+            {"start_time": "2026-03-30T10:00:00Z", "end_time": "2026-03-30T11:00:00Z"},
+            {"start_time": "2026-03-30T10:30:00Z", "end_time": "2026-03-30T11:30:00Z"},
+            {"start_time": "2026-03-30T11:00:00Z", "end_time": "2026-03-30T12:00:00Z"},
+        ]
+    }
+    assert b"Secret" not in response.content
+    # nothing free inside the working hours: an empty list, not an error
+    busy_week = {**body, "duration_minutes": 600}
+    response = await client.post(
+        "/api/v1/scheduling/find-time", json=busy_week, headers=alice.headers
+    )
+    assert response.status_code == 200 and response.json() == {"slots": []}
+    long = {
+        **body,
+        "working_hours": {"start": "00:00", "end": "24:00", "days": [1]},
+        "duration_minutes": 600,
+    }
+    response = await client.post("/api/v1/scheduling/find-time", json=long, headers=alice.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["slots"][0] == {
+        "start_time": "2026-03-30T10:00:00Z",
+        "end_time": "2026-03-30T20:00:00Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "loc"),
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, ["timezone"]),
+        (
+            {"start_time": "2026-03-07T00:00:00Z", "end_time": "2026-03-09T00:00:00Z"},
+            ["working_hours"],
+        ),
+        ({"end_time": "2026-03-01T00:00:00Z"}, ["end_time"]),
+        ({"end_time": "2026-06-01T00:00:00Z"}, ["end_time"]),
+        ({"start_time": "2026-03-02T09:00:00"}, ["start_time"]),
+        ({"duration_minutes": 0}, ["duration_minutes"]),
+        ({"granularity_minutes": 1}, ["granularity_minutes"]),
+        ({"limit": 51}, ["limit"]),
+        ({"working_hours": {"start": "17:00", "end": "09:00"}}, ["working_hours"]),
+        ({"working_hours": {"start": "9am", "end": "17:00"}}, ["working_hours", "start"]),
+        ({"working_hours": {"days": [0]}}, ["working_hours", "days", 0]),
+        ({"user_ids": []}, ["user_ids"]),
+    ],
+)
+async def test_find_time_bad_inputs(
+    client: httpx.AsyncClient, people: dict[str, Account], change: dict[str, Any], loc: list[Any]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    await _meet(client, alice, bob)
+    body = {
+        "user_ids": [bob.id],
+        "duration_minutes": 30,
+        "start_time": "2026-03-02T00:00:00Z",
+        "end_time": "2026-03-06T00:00:00Z",
+        "timezone": "UTC",
+        "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+    } | change
+    problem = assert_problem(
+        await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers),
+        422,
+        "validation_error",
+    )
+    assert [e["loc"][: len(loc)] for e in problem["errors"]][0] == loc
+
+
+async def test_find_time_with_a_stranger_names_them_without_saying_more(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob, eve = people["alice"], people["bob"], people["eve"]
+    await _meet(client, alice, bob)
+    await create_event(client, eve, **_at("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"), **SECRET)
+    for stranger in (eve.id, 999_999):
+        body = {
+            "user_ids": [bob.id, stranger],
+            "duration_minutes": 30,
+            "start_time": "2026-03-02T00:00:00Z",
+            "end_time": "2026-03-03T00:00:00Z",
+        }
+        problem = assert_problem(
+            await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers),
+            422,
+            "validation_error",
+        )
+        assert problem["errors"][0]["loc"] == ["user_ids", 1]
+        assert "Secret" not in str(problem)
+    # the unauthenticated get 401
+    assert_problem(
+        await client.post("/api/v1/scheduling/find-time", json=body), 401, "not_authenticated"
+    )
+
+
+async def test_suggest_on_create_move_occurrence_edit_batch_and_invite(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    # alice is busy 09:00–12:00 on Monday 2 March (UTC), bob 12:00–13:00
+    await create_event(client, alice, **_at("2026-03-02T09:00:00Z", "2026-03-02T12:00:00Z"))
+    await create_event(client, bob, **_at("2026-03-02T12:00:00Z", "2026-03-02T13:00:00Z"), **SECRET)
+    events_before = await count_rows(app, "events")
+    body = _at("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z", title="Planning")
+    problem = assert_problem(
+        await client.post(
+            "/api/v1/events", params={"conflicts": "suggest"}, json=body, headers=alice.headers
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert [c["title"] for c in problem["conflicts"]] == ["Standup"]
+    assert problem["suggestions"] == [
+        {"start_time": f"2026-03-02T{h}:00Z", "end_time": f"2026-03-02T{e}:00Z"}
+        for h, e in (
+            ("12:00", "13:00"),
+            ("12:15", "13:15"),
+            ("12:30", "13:30"),
+            ("12:45", "13:45"),
+            ("13:00", "14:00"),
+        )
+    ]
+    assert await count_rows(app, "events") == events_before
+
+    # batch: suggestions for the first item that clashes, named by its index
+    problem = assert_problem(
+        await client.post(
+            "/api/v1/events/batch",
+            params={"conflicts": "suggest"},
+            json={
+                "events": [_at("2026-03-03T10:00:00Z", "2026-03-03T11:00:00Z", title="Free"), body]
+            },
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert problem["suggestions_for"] == 1 and len(problem["suggestions"]) == 5
+
+    # move: alice shares an event with bob and moves it onto bob's busy hour; suggestions
+    # are where both are free (bob's time is no longer free)
+    event = await create_event(client, alice, **_at("2026-03-02T15:00:00Z", "2026-03-02T16:00:00Z"))
+    await share(client, alice, event["id"], bob, "viewer")
+    problem = assert_problem(
+        await client.patch(
+            f"/api/v1/events/{event['id']}",
+            params={"conflicts": "suggest"},
+            json={"start_time": "2026-03-02T11:30:00Z", "end_time": "2026-03-02T12:30:00Z"},
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert problem["suggestions"][0] == {
+        "start_time": "2026-03-02T13:00:00Z",
+        "end_time": "2026-03-02T14:00:00Z",
+    }
+    assert "Secret" not in str(problem)
+    # the event's own old time (15:00) counts as free for its move
+    assert [s["start_time"][11:16] for s in problem["suggestions"]] == [
+        "13:00",
+        "13:15",
+        "13:30",
+        "13:45",
+        "14:00",
+    ]
+
+    # an occurrence edit
+    series = await create_event(
+        client,
+        alice,
+        **_at(
+            "2026-03-09T15:00:00Z",
+            "2026-03-09T16:00:00Z",
+            is_recurring=True,
+            recurrence_pattern="FREQ=DAILY;COUNT=3",
+        ),
+    )
+    problem = assert_problem(
+        await client.put(
+            f"/api/v1/events/{series['id']}/instances/2026-03-10T15:00:00Z",
+            params={"conflicts": "suggest"},
+            json={"start_time": "2026-03-02T11:00:00Z", "end_time": "2026-03-02T12:00:00Z"},
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert problem["suggestions"][0]["start_time"] == "2026-03-02T12:00:00Z"
+
+    # invite: carol is asked to alice's 09:00 event while busy; suggestions for everyone
+    carol = people["carol"]
+    await create_event(client, carol, **_at("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"))
+    morning = await create_event(
+        client, alice, **_at("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z")
+    )
+    problem = assert_problem(
+        await client.post(
+            f"/api/v1/events/{morning['id']}/attendees",
+            params={"conflicts": "suggest"},
+            json={"users": [{"user_id": carol.id}]},
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    # alice is busy until 12:00 with her other event, then free (bob is not concerned)
+    assert problem["suggestions"][0]["start_time"] == "2026-03-02T12:00:00Z"
+    assert await count_rows(app, "attendees") == 0
+
+
+async def test_suggest_with_no_clash_saves(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice = people["alice"]
+    response = await client.post(
+        "/api/v1/events",
+        params={"conflicts": "suggest"},
+        json=_at("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z", title="Alone"),
+        headers=alice.headers,
+    )
+    assert response.status_code == 201 and response.json()["conflicts"] == []

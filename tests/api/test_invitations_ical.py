@@ -1,0 +1,120 @@
+"""Attendees in iCalendar (SPEC §13): ORGANIZER and ATTENDEE with PARTSTAT in the export and
+the feed, and an import that maps attendees to users by email and keeps the rest as text."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from icalendar import Calendar
+
+from tests.helpers import Account, count_rows, create_event, register
+
+pytestmark = pytest.mark.anyio
+
+API = "/api/v1"
+
+
+@pytest.fixture
+async def people(client: httpx.AsyncClient) -> dict[str, Account]:
+    return {n: await register(client, n) for n in ("alice", "bob", "carol")}
+
+
+def _lines(body: bytes) -> list[str]:
+    """The unfolded content lines."""
+    return body.decode().replace("\r\n ", "").split("\r\n")
+
+
+async def test_export_and_feed_carry_organizer_and_attendees(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    event = await create_event(client, alice)
+    path = f"{API}/events/{event['id']}.ics"
+    plain = await client.get(path, headers=alice.headers)
+    assert plain.headers["etag"] == '"ics-1"'
+    assert not [x for x in _lines(plain.content) if x.startswith(("ORGANIZER", "ATTENDEE"))]
+    invited = await client.post(
+        f"{API}/events/{event['id']}/attendees",
+        json={"users": [{"user_id": bob.id}, {"user_id": carol.id, "optional": True}]},
+        headers=alice.headers,
+    )
+    assert invited.status_code == 200
+    first = await client.get(path, headers=alice.headers)
+    answered = await client.put(
+        f"{API}/events/{event['id']}/rsvp", json={"response": "accepted"}, headers=bob.headers
+    )
+    assert answered.status_code == 200
+    second = await client.get(
+        path, headers=alice.headers | {"If-None-Match": first.headers["etag"]}
+    )
+    assert second.status_code == 200  # an answer changes the file, though not the version
+    lines = _lines(second.content)
+    assert "ORGANIZER;CN=alice:mailto:alice@example.com" in lines
+    people_lines = sorted(x for x in lines if x.startswith("ATTENDEE"))
+    assert people_lines == [
+        "ATTENDEE;CN=alice;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:alice@example.com",
+        "ATTENDEE;CN=bob;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@example.com",
+        "ATTENDEE;CN=carol;PARTSTAT=NEEDS-ACTION;ROLE=OPT-PARTICIPANT:mailto:carol@example.com",
+    ]
+    [vevent] = Calendar.from_ical(second.content).walk("VEVENT")  # a reader accepts it
+    assert str(vevent["organizer"]) == "mailto:alice@example.com"
+
+    token = (await client.post(f"{API}/feed-tokens", json={}, headers=carol.headers)).json()[
+        "token"
+    ]
+    feed = await client.get(f"{API}/calendar.ics", params={"token": token})
+    assert (
+        "ATTENDEE;CN=carol;PARTSTAT=NEEDS-ACTION;ROLE=OPT-PARTICIPANT:mailto:carol@example.com"
+        in _lines(feed.content)
+    )
+    await client.put(
+        f"{API}/events/{event['id']}/rsvp", json={"response": "declined"}, headers=carol.headers
+    )
+    again = await client.get(
+        f"{API}/calendar.ics",
+        params={"token": token},
+        headers={"If-None-Match": feed.headers["etag"]},
+    )
+    assert again.status_code == 200
+    assert (
+        "ATTENDEE;CN=carol;PARTSTAT=DECLINED;ROLE=OPT-PARTICIPANT:mailto:carol@example.com"
+        in _lines(again.content)
+    )
+
+
+async def test_import_invites_users_by_email_and_keeps_the_rest_as_text(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    body = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:m1\r\n"
+        b"DTSTART:20260302T100000Z\r\nDTEND:20260302T110000Z\r\nSUMMARY:Review\r\n"
+        b"DESCRIPTION:Agenda\r\n"
+        b"ORGANIZER;CN=Alice:mailto:ALICE@example.com\r\n"
+        b"ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED;ROLE=OPT-PARTICIPANT:mailto:Bob@Example.com\r\n"
+        b"ATTENDEE;CN=Zed Outside;PARTSTAT=TENTATIVE:mailto:zed@elsewhere.org\r\n"
+        b"ATTENDEE;PARTSTAT=DECLINED:mailto:nobody@elsewhere.org\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    response = await client.post(
+        f"{API}/events/import",
+        content=body,
+        headers=alice.headers | {"content-type": "text/calendar"},
+    )
+    assert response.status_code == 201, response.text
+    [item] = response.json()["items"]
+    event = (await client.get(f"{API}/events/{item['id']}", headers=bob.headers)).json()
+    # bob is a user: invited (his answer is his to give, so it starts as needs_action)
+    assert event["my_role"] == "viewer" and event["my_response"] == "needs_action"
+    assert [(a["username"], a["response"], a["optional"]) for a in event["attendees"]] == [
+        ("alice", "accepted", False),
+        ("bob", "needs_action", True),
+    ]
+    # the others are kept in the description
+    assert event["description"] == (
+        "Agenda\n\nOther attendees (from the imported file):\n"
+        "- Zed Outside <zed@elsewhere.org>: tentative\n"
+        "- <nobody@elsewhere.org>: declined"
+    )
+    assert await count_rows(app, "attendees") == 2
