@@ -306,6 +306,8 @@ class Hub:
                 self.last_seq = max(self.last_seq, newest)
                 self._behind = False
                 self._wake.set()
+            if len(self._connections.get(user_id, ())) >= self.max_per_user:
+                raise TooManyConnections  # others of this user connected meanwhile
         connection = Connection(user_id, self.queue_size, session_id)
         self._connections.setdefault(user_id, set()).add(connection)
         if session_id in self._revoked_at:  # revoked while its token was being checked
