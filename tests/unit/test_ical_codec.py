@@ -650,7 +650,7 @@ def test_skips_name_the_component_line_and_reason() -> None:
         "UID:todo-1",
         "END:VTODO",
         *vevent("DTSTART:20260701T090000Z", "STATUS:CANCELLED", uid="gone"),
-        *vevent("DTSTART:20260701T090000Z", "RRULE:FREQ=HOURLY", uid="hourly"),
+        *vevent("DTSTART:20260701T090000Z", "RRULE:FREQ=SECONDLY", uid="secondly"),
         *vevent("DTEND:20260701T090000Z", uid="nostart"),
         *vevent("DTSTART:20260701T090000Z", "DTEND:20260701T080000Z", uid="backwards"),
         *vevent("SUMMARY:Again", "DTSTART:20260701T090000Z", "DTEND:20260701T100000Z"),
@@ -659,7 +659,12 @@ def test_skips_name_the_component_line_and_reason() -> None:
     assert [(s.uid, s.component, s.line, s.reason) for s in parsed.skipped] == [
         ("todo-1", "VTODO", 11, "VTODO is not an event: only VEVENTs are imported"),
         ("gone", "VEVENT", 14, "STATUS:CANCELLED"),
-        ("hourly", "VEVENT", 20, "RRULE: FREQ=HOURLY is not supported: events recur at most daily"),
+        (
+            "secondly",
+            "VEVENT",
+            20,
+            "RRULE: FREQ=SECONDLY is not supported: events recur at most once a minute",
+        ),
         ("nostart", "VEVENT", 26, "it has no DTSTART"),
         ("backwards", "VEVENT", 31, "it ends before it starts"),
         ("u1", "VEVENT", 37, "the same UID as the VEVENT of line 4, which is kept"),

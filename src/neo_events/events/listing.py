@@ -39,6 +39,7 @@ class Filters:
 class Window:
     start: datetime
     end: datetime
+    zone: str | None = None  # where all-day events fall (`timezone=`); None: their own zone
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -181,7 +182,7 @@ async def expand_all(
     found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]] = []
     missing: list[Candidate] = []
     for candidate in candidates:
-        key = (candidate.id, candidate.version, window.start, window.end)
+        key = (candidate.id, candidate.version, window.start, window.end, window.zone)
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             missing.append(candidate)
@@ -195,13 +196,16 @@ async def expand_all(
         try:
             expansion = tuple(
                 recurrence.expand(
-                    series_of(content_of(event)), window.start, window.end, limit=MAX_OCCURRENCES
+                    series_of(content_of(event), zone=window.zone),
+                    window.start,
+                    window.end,
+                    limit=MAX_OCCURRENCES,
                 )
             )
         except recurrence.ExpansionLimitExceeded:
             raise too_many_occurrences() from None
         if cache is not None:
-            cache.put((event.id, event.version, window.start, window.end), expansion)
+            cache.put((event.id, event.version, window.start, window.end, window.zone), expansion)
         found.append((Candidate.of(event, candidate.role), expansion))
     if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
         raise too_many_occurrences()
