@@ -605,9 +605,7 @@ def test_all_day_exceptions_match_by_day_even_as_date_times() -> None:
     # a date-time UNTIL of an all-day series becomes the date it falls on
     assert data["recurrence_pattern"] == "FREQ=WEEKLY;INTERVAL=2;UNTIL=20200916"
     assert data["exdates"] == ["2020-04-16"]
-    assert data["overrides"] == [
-        {"recurrence_id": "2020-04-30", "start_date": "2020-05-01"}
-    ]
+    assert data["overrides"] == [{"recurrence_id": "2020-04-30", "start_date": "2020-05-01"}]
 
 
 def test_an_occurrence_without_its_series_becomes_a_single_event() -> None:

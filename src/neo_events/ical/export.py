@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -217,9 +217,15 @@ def _all_day_vevents(event: Outgoing) -> Iterable[Event]:
     master.add("dtstart", date.fromisoformat(content["start_date"]))
     master.add("dtend", date.fromisoformat(content["end_date"]))
     if content["recurrence_pattern"] is not None:
-        parsed = parse_rule(content["recurrence_pattern"], "UTC")  # floating: read in UTC
+        # computed on floating days: midnights in UTC, as events/days.py expands them
+        start = datetime.combine(date.fromisoformat(content["start_date"]), time(), UTC)
+        end = datetime.combine(date.fromisoformat(content["end_date"]), time(), UTC)
+        rule, name_start = readers_rule(content["recurrence_pattern"], start, end, "UTC", start)
+        parsed = parse_rule(rule, "UTC")
         until = None if parsed.until is None else f"{parsed.until:%Y%m%d}"
         master.add("rrule", vRecur.from_ical(parsed.text(UNTIL=until)))
+        if name_start:
+            master.add("rdate", start.date())
     if content.get("rdates"):
         master.add("rdate", [date.fromisoformat(x) for x in content["rdates"]])
     if content["exdates"]:
