@@ -181,6 +181,7 @@ async def expand_all(
     """
     found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]] = []
     missing: list[Candidate] = []
+    total = 0  # occurrences so far: each expansion may add only what is left of the limit
     for candidate in candidates:
         key = (candidate.id, candidate.version, window.start, window.end, window.zone)
         hit = cache.get(key) if cache is not None else None
@@ -188,6 +189,9 @@ async def expand_all(
             missing.append(candidate)
         else:
             found.append((candidate, hit))
+            total += len(hit)
+    if total > MAX_OCCURRENCES:
+        raise too_many_occurrences()
     events = await load([c.id for c in missing]) if missing else {}
     for candidate in missing:
         event = events.get(candidate.id)
@@ -199,7 +203,7 @@ async def expand_all(
                     series_of(content_of(event), zone=window.zone),
                     window.start,
                     window.end,
-                    limit=MAX_OCCURRENCES,
+                    limit=MAX_OCCURRENCES - total,
                 )
             )
         except recurrence.ExpansionLimitExceeded:
@@ -207,6 +211,7 @@ async def expand_all(
         if cache is not None:
             cache.put((event.id, event.version, window.start, window.end, window.zone), expansion)
         found.append((Candidate.of(event, candidate.role), expansion))
+        total += len(expansion)
     if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
         raise too_many_occurrences()
     return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]

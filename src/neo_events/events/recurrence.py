@@ -443,6 +443,21 @@ def _rdates_within(series: Series, lo: datetime, hi: datetime) -> list[datetime]
     return list(rdates[bisect_left(rdates, lo) : bisect_right(rdates, hi)])
 
 
+def _wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
+    an offset in force within a day of it (a gap's wall time takes the offset before it),
+    so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
+    day's slack either side, which a rule of every minute would generate 2,880 times."""
+
+    def offsets(at: datetime) -> list[timedelta]:
+        found = (clamp(at + shift * DAY).astimezone(zone).utcoffset() for shift in (-1, 0, 1))
+        return [offset for offset in found if offset is not None]
+
+    low = clamp(clamp(lo) + min(offsets(lo))).replace(tzinfo=None)
+    high = clamp(clamp(hi) + max(offsets(hi))).replace(tzinfo=None)
+    return low, high
+
+
 def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
     """Distinct original occurrence starts in [lo, hi], exdates ignored: the rule's and the
     rdates, merged in order."""
@@ -452,11 +467,10 @@ def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) ->
         ruled = [start] if lo <= start <= hi else []
     else:
         plan = _plan(series.rule, start, series.timezone)
-        ruled = _instants(
-            plan, wall_time(lo, plan.zone) - DAY, wall_time(hi, plan.zone) + DAY, skip
-        )
+        ruled = _instants(plan, *_wall_bounds(lo, hi, plan.zone), skip)
     seen: set[datetime] = set()
-    for instant in heapq.merge(ruled, _rdates_within(series, lo, hi)):
+    extra = _rdates_within(series, lo, hi)
+    for instant in heapq.merge(ruled, extra) if extra else ruled:
         if lo <= instant <= hi and instant not in seen:
             seen.add(instant)
             yield instant
