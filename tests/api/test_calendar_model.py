@@ -484,3 +484,32 @@ async def test_secondly_is_refused_naming_the_limit(
     )
     body = assert_problem(response, 422, "unsupported_recurrence")
     assert "once a minute" in body["detail"]
+
+
+async def test_all_day_events_merge_sync_and_reach_the_feed(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    event = await created(client, alice, all_day(rdates=[], timezone="Europe/Berlin"))
+    path = f"{EVENTS}/{event['id']}"
+    renamed = await client.patch(path, json={"title": "Xmas"}, headers=alice.headers)
+    assert renamed.status_code == 200
+    # an edit made against version 1 merges with the rename: both kept
+    moved = await client.patch(
+        path, json={"start_date": "2026-12-25", "base_version": 1}, headers=alice.headers
+    )
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert (body["title"], body["start_date"], body["end_date"], body["merged"]) == (
+        "Xmas",
+        "2026-12-25",
+        "2026-12-26",
+        True,
+    )
+    synced = (await client.get("/api/v1/sync", headers=alice.headers)).json()
+    [change] = [c for c in synced["changes"] if c["event_id"] == event["id"]]
+    assert (change["event"]["all_day"], change["event"]["start_date"]) == (True, "2026-12-25")
+    token = (await client.post("/api/v1/feed-tokens", headers=alice.headers)).json()["token"]
+    feed = await client.get("/api/v1/calendar.ics", params={"token": token})
+    text = feed.text.replace("\r\n ", "")
+    assert "DTSTART;VALUE=DATE:20261225" in text and "DTEND;VALUE=DATE:20261226" in text
+    assert "TRANSP:TRANSPARENT" in text
