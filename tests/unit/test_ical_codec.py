@@ -906,3 +906,37 @@ def test_a_file_icalendar_refuses_whole_imports_what_the_reference_reads_without
     start, end = text.rindex("BEGIN:VTODO", 0, bad), text.index("END:VTODO", bad) + 10
     reference = theirs((text[:start] + text[end:]).encode(), *WIDE)
     assert [o[0] for o in ours(_imported(name), *WIDE)] == [o[0] for o in reference]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.ics")))
+def test_every_date_valued_vevent_of_the_real_world_files_imports_as_all_day(name: str) -> None:
+    """Issue #18: a VEVENT whose DTSTART is a DATE is an all-day event of those dates, and
+    one whose DTSTART is a date-time is not — whatever program wrote the file."""
+    try:
+        parsed = parse_calendar((SAMPLES / name).read_bytes())
+    except InvalidCalendar:
+        return  # the unreadable sample: nothing is imported
+    kinds: dict[str, set[bool]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            calendars = Calendar.from_ical((SAMPLES / name).read_bytes(), multiple=True)
+        except ValueError:
+            calendars = []  # icalendar refuses the file whole: what we read is checked below
+    for calendar in calendars:
+        for vevent_ in calendar.walk("VEVENT"):
+            if "RECURRENCE-ID" in vevent_ or "DTSTART" not in vevent_:
+                continue
+            try:
+                dated = not isinstance(vevent_["DTSTART"].dt, datetime)
+            except ValueError:  # a broken DTSTART (skipped by the import too)
+                continue
+            kinds.setdefault(str(vevent_.get("UID")), set()).add(dated)
+    for item in parsed.events:
+        content = item.content
+        assert bool(content.get("all_day")) == ("start_date" in content)
+        if kinds.get(item.uid) == {True}:
+            assert content.get("all_day") is True, (item.uid, content)
+            assert "start_time" not in content
+        elif kinds.get(item.uid) == {False}:
+            assert not content.get("all_day"), (item.uid, content)
