@@ -97,6 +97,42 @@ async def _measure(client: httpx.AsyncClient, headers: dict[str, str]) -> list[s
             runs=3,
         ),
     ]
+    # Sub-daily rules (#18): allowed, and bounded by the window limits like any other.
+    minutely = await client.post(EVENTS, json=_series("FREQ=MINUTELY"), headers=headers)
+    every = f"{EVENTS}/{minutely.json()['id']}"
+    far = {"start_time": "2150-06-01T00:00:00Z", "end_time": "2150-06-02T00:00:00Z"}
+    rows += [
+        await cpu(
+            "create `FREQ=MINUTELY` (no end), its conflicts checked",
+            lambda: client.post(EVENTS, json=_series("FREQ=MINUTELY"), headers=headers),
+        ),
+        await cpu(
+            "create `FREQ=HOURLY;BYMINUTE=0,…,59` (no end)",
+            lambda: client.post(
+                EVENTS, json=_series(f"FREQ=HOURLY;BYMINUTE={MINUTES}"), headers=headers
+            ),
+        ),
+        await cpu(
+            "list a year holding `FREQ=MINUTELY` series (past 10,000: 422)",
+            lambda: client.get(
+                EVENTS,
+                params={"start_time": "2027-01-01T00:00:00Z", "end_time": "2027-12-31T00:00:00Z"},
+                headers=headers,
+            ),
+        ),
+        await cpu(
+            "`FREQ=MINUTELY` `/instances`, a day in 2150 (1,440 occurrences)",
+            lambda: client.get(f"{every}/instances", params=far, headers=headers),
+        ),
+        await cpu(
+            "create `FREQ=YEARLY;BYDAY=MO,1TU;BYHOUR=0,…,23;BYMINUTE=0,…,59`",
+            lambda: client.post(
+                EVENTS,
+                json=_series(f"FREQ=YEARLY;BYDAY=MO,1TU;BYHOUR={HOURS};BYMINUTE={MINUTES}"),
+                headers=headers,
+            ),
+        ),
+    ]
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Migration 0008 (invitations) from the previous head with data in it, and back."""
+"""Migration 0008 (invitations) from the previous head (0007) with data in it, and back."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ NOW = "2026-11-30 12:00:00"
 def test_invitations_migration_keeps_existing_data_and_downgrades(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     config = alembic_config(url)
-    command.upgrade(config, "0006")
+    command.upgrade(config, "0007")
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     with engine.begin() as conn:
         conn.execute(
@@ -51,7 +51,7 @@ def test_invitations_migration_keeps_existing_data_and_downgrades(tmp_path: Path
             ),
             {"now": NOW},
         )
-    command.downgrade(config, "0006")
+    command.downgrade(config, "0007")
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 1
         tables = set(sa.inspect(conn).get_table_names())

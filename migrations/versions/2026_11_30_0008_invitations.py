@@ -1,7 +1,7 @@
 """invitations: attendees and per-occurrence responses
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 13:43:03.041793+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import neo_events.db
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -95,6 +97,12 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("end_time > start_time", name="end_after_start"),
         CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("transparency IN ('opaque', 'transparent')", name="known_transparency"),
+        CheckConstraint(
+            "(all_day AND start_date IS NOT NULL AND end_date > start_date)"
+            " OR (NOT all_day AND start_date IS NULL AND end_date IS NULL)",
+            name="all_day_dates",
+        ),
         # "Events in a window": series whose occurrences cannot reach it are pruned here.
         Index("ix_events_span", "span_start", "span_end"),
         Index("ix_events_start_time_id", "start_time", "id"),
@@ -108,9 +116,17 @@ class Event(Base):
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # An all-day event is its dates (end exclusive), the same days for every viewer; its
+    # start_time/end_time are those dates' midnights in `timezone` (see events/days.py).
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    transparency: Mapped[str] = mapped_column(String(12), default="opaque", server_default="opaque")
     is_recurring: Mapped[bool] = mapped_column(Boolean, default=False)
     recurrence_pattern: Mapped[str | None] = mapped_column(String(500))
     exdates: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    # Extra occurrence starts (RFC 5545 RDATE): instants, or dates for an all-day series.
+    rdates: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
     overrides: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     # The instants every occurrence (moved overrides included) lies within; span_end is
     # NULL for a series without end. Maintained on every write from the recurrence rules.

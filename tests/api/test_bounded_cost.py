@@ -117,6 +117,79 @@ async def test_a_rule_of_every_minute_costs_milliseconds_on_every_path(
         assert (await client.get(f"{path}.ics", headers=alice.headers)).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MINUTELY",  # no end
+        f"FREQ=HOURLY;BYMINUTE={MINUTES}",
+        f"FREQ=MINUTELY;BYHOUR={HOURS};BYDAY={ALL_DAYS}",
+        "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=0;BYMINUTE=0",  # rare: once in 4 years
+        "FREQ=MINUTELY;INTERVAL=7;BYSETPOS=1;BYHOUR=9",
+        "FREQ=MINUTELY;COUNT=10000",
+        f"FREQ=HOURLY;BYMINUTE={MINUTES};BYSETPOS=-1,1,30",
+        f"FREQ=YEARLY;BYDAY=MO,1TU;BYHOUR={HOURS};BYMINUTE={MINUTES}",
+    ],
+)
+async def test_sub_daily_rules_cost_milliseconds_on_every_path(
+    client: httpx.AsyncClient, alice: Account, rule: str
+) -> None:
+    """FREQ=HOURLY/MINUTELY are bounded like any rule (#18): by the window limits and the
+    conflict horizon, never by refusing them."""
+    with cpu_bound():
+        event = await create_event(client, alice, **series(rule))
+    path = f"{EVENTS}/{event['id']}"
+    with cpu_bound():  # a year is past the 10,000-occurrence limit: a clear 422
+        response = await client.get(
+            EVENTS,
+            params={"start_time": "2027-01-01T00:00:00Z", "end_time": "2027-12-31T00:00:00Z"},
+            headers=alice.headers,
+        )
+    if response.status_code != 200:  # the rare rule has a few hundred in a year
+        assert_problem(response, 422, "window_too_large")
+    with cpu_bound():  # a day in a far window, as instances and in the listing
+        response = await client.get(
+            f"{path}/instances",
+            params={"start_time": "2150-02-28T00:00:00Z", "end_time": "2150-03-01T00:00:00Z"},
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, response.text
+        response = await client.get(
+            EVENTS,
+            params={"start_time": "2150-02-28T00:00:00Z", "end_time": "2150-03-01T00:00:00Z"},
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, response.text
+    with cpu_bound():  # free/busy of a week, conflicts of the event: bounded by their limits
+        response = await client.get(
+            "/api/v1/freebusy",
+            params={"start_time": "2150-02-28T00:00:00Z", "end_time": "2150-03-01T00:00:00Z"},
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, response.text
+        response = await client.get(f"{path}/conflicts", headers=alice.headers)
+        assert response.status_code == 200, response.text
+    with cpu_bound():  # another dense series checked against this one: CHECK_LIMIT bounds it
+        response = await client.post(EVENTS, json=series(rule), headers=alice.headers)
+        assert response.status_code == 201, response.text
+    with cpu_bound():  # an occurrence edit and an exdate far from the start
+        response = await client.get(
+            f"{path}/instances",
+            params={"start_time": "2140-03-01T00:00:00Z", "end_time": "2140-03-02T00:00:00Z"},
+            headers=alice.headers,
+        )
+        items = response.json()["items"]
+        if items:
+            rid = items[-1]["recurrence_id"]
+            response = await client.put(
+                f"{path}/instances/{rid}", json={"title": "One"}, headers=alice.headers
+            )
+            assert response.status_code == 200, response.text
+            response = await client.patch(path, json={"exdates": [rid]}, headers=alice.headers)
+            assert response.status_code == 200, response.text
+    with cpu_bound():
+        assert (await client.get(f"{path}.ics", headers=alice.headers)).status_code == 200
+
+
 async def test_a_thousand_exdates_far_apart_are_checked_each_at_its_instant(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -221,8 +221,9 @@ async def test_import_does_not_check_schedule_conflicts(
 
 # Real-world files (tests/fixtures/ics, README there): what each import creates and skips.
 # `skipped` counts the components not imported, by kind; our choices where the samples
-# README leaves one open: cancelled events are not imported, RDATEs become single events,
-# a VEVENT repeated with the same UID is imported once.
+# README leaves one open: cancelled events are not imported, RDATEs are occurrences of
+# their series (before DTSTART, single events), a VEVENT repeated with the same UID is
+# imported once.
 SAMPLE_OUTCOMES: dict[str, tuple[int, dict[str, int]]] = {
     "google-recurring-moved-and-cancelled.ics": (58, {}),  # 64 VEVENTs, 6 are overrides
     "google-moved-timed-and-allday-instances.ics": (2, {}),
@@ -238,8 +239,8 @@ SAMPLE_OUTCOMES: dict[str, tuple[int, dict[str, int]]] = {
     "thunderbird-events-with-todos.ics": (1, {"VTODO": 3}),
     "sunbird-floating-events-and-todos.ics": (90, {"VTODO": 18, "VEVENT": 1}),  # 1 cancelled
     "tvcountdown-floating-with-x-wr-timezone.ics": (26, {"VEVENT": 1}),  # the duplicate
-    "davx5-rdate-exdate-until-utc.ics": (2, {}),  # the series and its RDATE
-    "dataical-rdate-only-series.ics": (12, {}),  # DTSTART and 11 more RDATEs
+    "davx5-rdate-exdate-until-utc.ics": (1, {}),  # a series with an RDATE
+    "dataical-rdate-only-series.ics": (1, {}),  # DTSTART and 11 RDATEs: one series
     "nextcloud-allday-yearly-alarms.ics": (1, {}),
     "mozilla-monthly-bysetpos.ics": (1, {}),
     "odd-exchange2010-windows-tzids-quoted-dtstart.ics": (3, {"VEVENT": 1}),  # empty DTSTART

@@ -207,13 +207,18 @@ def test_content_fields_order_and_text_fields() -> None:
     assert CONTENT_FIELDS == (
         "title",
         "description",
+        "all_day",
+        "start_date",
+        "end_date",
         "start_time",
         "end_time",
         "timezone",
         "location",
+        "transparency",
         "is_recurring",
         "recurrence_pattern",
         "exdates",
+        "rdates",
         "overrides",
     )
     assert frozenset({"title", "description", "location"}) == TEXT_FIELDS

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from neo_events.events import recurrence
+from neo_events.events.content import build_content, series_of
+from neo_events.events.schemas import EventCreate
 from neo_events.ical.blocks import split_stream, unfold
 from neo_events.ical.codec import (
     InvalidCalendar,
@@ -40,6 +42,7 @@ def content(**overrides: Any) -> dict[str, Any]:
         "end_time": "2026-03-16T09:00:00Z",
         "timezone": "Europe/Berlin",
         "location": None,
+        "transparency": "opaque",
         "is_recurring": False,
         "recurrence_pattern": None,
         "exdates": [],
@@ -77,9 +80,12 @@ Occurrence = tuple[datetime, datetime, str]
 
 
 def ours(events: list[dict[str, Any]], lo: datetime, hi: datetime) -> list[Occurrence]:
+    """The occurrences of imported contents, once made into events as an import makes them
+    (all-day ones placed in their own zone)."""
     found = []
     for data in events:
-        for occ in recurrence.expand(series(data), lo, hi, limit=1_000_000):
+        made = build_content(None, EventCreate.model_validate(data).model_dump())
+        for occ in recurrence.expand(series_of(made), lo, hi, limit=1_000_000):
             title = occ.override.fields.get("title", data["title"]) if occ.override else None
             found.append((occ.start, occ.end, str(title or data["title"])))
     return sorted(found)
@@ -338,20 +344,21 @@ def test_a_utc_series_recurs_in_x_wr_timezone() -> None:
     assert after_dst[0][0] == datetime(2026, 3, 30, 7, tzinfo=UTC)  # still 09:00 local
 
 
-def test_all_day_dates_are_midnight_to_midnight_in_the_floating_zone() -> None:
-    one_day = vevent("SUMMARY:Holiday", "DTSTART;VALUE=DATE:20261225")
+def test_date_values_are_all_day_events_of_those_dates() -> None:
+    one_day = vevent("SUMMARY:Holiday", "DTSTART;VALUE=DATE:20261225", "TRANSP:OPAQUE")
     [data] = contents(parse(*one_day, header=("X-WR-TIMEZONE:Europe/Berlin",)))
-    assert (data["start_time"], data["end_time"]) == (
-        "2026-12-24T23:00:00Z",
-        "2026-12-25T23:00:00Z",
+    assert "start_time" not in data and data["timezone"] == "Europe/Berlin"
+    assert (data["all_day"], data["start_date"], data["end_date"]) == (
+        True,
+        "2026-12-25",
+        "2026-12-26",
     )
+    assert data["transparency"] == "opaque"
     three = vevent("DTSTART;VALUE=DATE:20261225", "DTEND;VALUE=DATE:20261228", uid="u2")
     by_duration = vevent("DTSTART;VALUE=DATE:20261225", "DURATION:P3D", uid="u3")
     for data in contents(parse(*three, *by_duration)):
-        assert (data["start_time"], data["end_time"]) == (
-            "2026-12-25T00:00:00Z",
-            "2026-12-28T00:00:00Z",
-        )
+        assert (data["start_date"], data["end_date"]) == ("2026-12-25", "2026-12-28")
+        assert "transparency" not in data  # no TRANSP: the all-day default, transparent
 
 
 def test_duration_counts_days_on_the_wall_clock() -> None:
@@ -590,10 +597,15 @@ def test_all_day_exceptions_match_by_day_even_as_date_times() -> None:
             ),
         )
     )
-    assert data["exdates"] == ["2020-04-16T00:00:00Z"]
-    assert data["overrides"] == [
-        {"recurrence_id": "2020-04-30T00:00:00Z", "start_time": "2020-05-01T00:00:00Z"}
-    ]
+    assert (data["all_day"], data["start_date"], data["end_date"]) == (
+        True,
+        "2020-04-02",
+        "2020-04-03",
+    )
+    # a date-time UNTIL of an all-day series becomes the date it falls on
+    assert data["recurrence_pattern"] == "FREQ=WEEKLY;INTERVAL=2;UNTIL=20200916"
+    assert data["exdates"] == ["2020-04-16"]
+    assert data["overrides"] == [{"recurrence_id": "2020-04-30", "start_date": "2020-05-01"}]
 
 
 def test_an_occurrence_without_its_series_becomes_a_single_event() -> None:
@@ -609,7 +621,7 @@ def test_an_occurrence_without_its_series_becomes_a_single_event() -> None:
     assert "imported as a single event" in parsed.notes[-1].message
 
 
-def test_rdates_become_single_events_beside_their_series() -> None:
+def test_rdates_are_occurrences_of_their_series() -> None:
     parsed = parse(
         *vevent(
             "SUMMARY:Talk",
@@ -621,14 +633,26 @@ def test_rdates_become_single_events_beside_their_series() -> None:
             "EXDATE:20260201T100000Z",
         )
     )
-    [main, extra] = contents(parsed)
-    assert main["recurrence_pattern"] == "FREQ=WEEKLY;COUNT=2" and main["exdates"] == []
-    assert (extra["start_time"], extra["end_time"], extra["title"]) == (
-        "2026-01-20T18:00:00Z",
-        "2026-01-20T19:00:00Z",
-        "Talk",
-    )
-    assert [i.uid for i in parsed.events] == ["u1", "u1"]
+    [main] = contents(parsed)
+    assert main["recurrence_pattern"] == "FREQ=WEEKLY;COUNT=2"
+    # 12 January is the rule's own; a PERIOD's own length is not kept (the event's is)
+    assert main["rdates"] == ["2026-01-20T18:00:00Z", "2026-02-01T10:00:00Z"]
+    assert main["exdates"] == ["2026-02-01T10:00:00Z"]
+    made = build_content(None, EventCreate.model_validate(main).model_dump())
+    found = recurrence.expand(series_of(made), datetime(2026, 1, 1, tzinfo=UTC),
+                              datetime(2026, 3, 1, tzinfo=UTC))  # fmt: skip
+    assert [(o.start.day, o.end - o.start) for o in found] == [
+        (5, timedelta(hours=1)),
+        (12, timedelta(hours=1)),
+        (20, timedelta(hours=1)),
+    ]
+
+
+def test_an_rdate_before_dtstart_is_a_single_event_of_its_own() -> None:
+    parsed = parse(*vevent("SUMMARY:Talk", "DTSTART:20260105T180000Z", "RDATE:20260101T180000Z"))
+    [main, early] = contents(parsed)
+    assert (main["is_recurring"], early["start_time"]) == (False, "2026-01-01T18:00:00Z")
+    assert "before DTSTART imported as single events" in parsed.notes[-1].message
 
 
 def test_series_from_before_1900_start_at_their_first_later_occurrence() -> None:
@@ -636,7 +660,7 @@ def test_series_from_before_1900_start_at_their_first_later_occurrence() -> None
         *vevent("DTSTART;VALUE=DATE:17531028", "RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10")
     )
     [data] = contents(parsed)
-    assert data["start_time"] == "1900-10-28T00:00:00Z"
+    assert data["start_date"] == "1900-10-28"
     assert "the series began in 1753" in parsed.notes[0].message
 
 
@@ -650,7 +674,7 @@ def test_skips_name_the_component_line_and_reason() -> None:
         "UID:todo-1",
         "END:VTODO",
         *vevent("DTSTART:20260701T090000Z", "STATUS:CANCELLED", uid="gone"),
-        *vevent("DTSTART:20260701T090000Z", "RRULE:FREQ=HOURLY", uid="hourly"),
+        *vevent("DTSTART:20260701T090000Z", "RRULE:FREQ=SECONDLY", uid="secondly"),
         *vevent("DTEND:20260701T090000Z", uid="nostart"),
         *vevent("DTSTART:20260701T090000Z", "DTEND:20260701T080000Z", uid="backwards"),
         *vevent("SUMMARY:Again", "DTSTART:20260701T090000Z", "DTEND:20260701T100000Z"),
@@ -659,7 +683,12 @@ def test_skips_name_the_component_line_and_reason() -> None:
     assert [(s.uid, s.component, s.line, s.reason) for s in parsed.skipped] == [
         ("todo-1", "VTODO", 11, "VTODO is not an event: only VEVENTs are imported"),
         ("gone", "VEVENT", 14, "STATUS:CANCELLED"),
-        ("hourly", "VEVENT", 20, "RRULE: FREQ=HOURLY is not supported: events recur at most daily"),
+        (
+            "secondly",
+            "VEVENT",
+            20,
+            "RRULE: FREQ=SECONDLY is not supported: events recur at most once a minute",
+        ),
         ("nostart", "VEVENT", 26, "it has no DTSTART"),
         ("backwards", "VEVENT", 31, "it ends before it starts"),
         ("u1", "VEVENT", 37, "the same UID as the VEVENT of line 4, which is kept"),
@@ -723,9 +752,9 @@ def test_several_calendars_in_one_stream_are_all_read() -> None:
     one = wrap(*vevent("DTSTART;VALUE=DATE:20260101"), header=("X-WR-TIMEZONE:Asia/Tokyo",))
     two = wrap(*vevent("DTSTART;VALUE=DATE:20260102", uid="u2"))
     parsed = parse_calendar(one + two)
-    assert [d["start_time"] for d in contents(parsed)] == [
-        "2025-12-31T15:00:00Z",
-        "2026-01-02T00:00:00Z",
+    assert [(d["start_date"], d["timezone"]) for d in contents(parsed)] == [
+        ("2026-01-01", "Asia/Tokyo"),
+        ("2026-01-02", "UTC"),
     ]
     assert len(split_stream((one + two).decode())) == 2
 
@@ -877,3 +906,37 @@ def test_a_file_icalendar_refuses_whole_imports_what_the_reference_reads_without
     start, end = text.rindex("BEGIN:VTODO", 0, bad), text.index("END:VTODO", bad) + 10
     reference = theirs((text[:start] + text[end:]).encode(), *WIDE)
     assert [o[0] for o in ours(_imported(name), *WIDE)] == [o[0] for o in reference]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAMPLES.glob("*.ics")))
+def test_every_date_valued_vevent_of_the_real_world_files_imports_as_all_day(name: str) -> None:
+    """Issue #18: a VEVENT whose DTSTART is a DATE is an all-day event of those dates, and
+    one whose DTSTART is a date-time is not — whatever program wrote the file."""
+    try:
+        parsed = parse_calendar((SAMPLES / name).read_bytes())
+    except InvalidCalendar:
+        return  # the unreadable sample: nothing is imported
+    kinds: dict[str, set[bool]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            calendars = Calendar.from_ical((SAMPLES / name).read_bytes(), multiple=True)
+        except ValueError:
+            calendars = []  # icalendar refuses the file whole: what we read is checked below
+    for calendar in calendars:
+        for vevent_ in calendar.walk("VEVENT"):
+            if "RECURRENCE-ID" in vevent_ or "DTSTART" not in vevent_:
+                continue
+            try:
+                dated = not isinstance(vevent_["DTSTART"].dt, datetime)
+            except ValueError:  # a broken DTSTART (skipped by the import too)
+                continue
+            kinds.setdefault(str(vevent_.get("UID")), set()).add(dated)
+    for item in parsed.events:
+        content = item.content
+        assert bool(content.get("all_day")) == ("start_date" in content)
+        if kinds.get(item.uid) == {True}:
+            assert content.get("all_day") is True, (item.uid, content)
+            assert "start_time" not in content
+        elif kinds.get(item.uid) == {False}:
+            assert not content.get("all_day"), (item.uid, content)

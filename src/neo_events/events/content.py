@@ -9,12 +9,13 @@ live here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from neo_events.errors import ValidationFailed
-from neo_events.events import recurrence
-from neo_events.history.diff import CONTENT_FIELDS
+from neo_events.events import days, recurrence
+from neo_events.events.rrule import zone_named
+from neo_events.history.diff import CONTENT_FIELDS, complete
 from neo_events.models import Event
 
 Content = dict[str, Any]
@@ -26,8 +27,32 @@ class UnsupportedRecurrence(ValidationFailed):
 
 
 Loc = Sequence[str | int]
-REQUIRED = ("title", "start_time", "end_time", "timezone", "is_recurring", "exdates", "overrides")
-OVERRIDE_FIELDS = ("start_time", "end_time", "title", "description", "location")
+REQUIRED = (
+    "title",
+    "start_time",
+    "end_time",
+    "timezone",
+    "all_day",
+    "is_recurring",
+    "exdates",
+    "rdates",
+    "overrides",
+)
+OVERRIDE_FIELDS = (
+    "start_time",
+    "end_time",
+    "start_date",
+    "end_date",
+    "title",
+    "description",
+    "location",
+)
+TRANSPARENCY = ("opaque", "transparent")
+
+
+def default_transparency(all_day: bool) -> str:
+    """As in Google Calendar: a timed event is busy time, an all-day one is not."""
+    return "transparent" if all_day else "opaque"
 
 
 def iso(value: datetime) -> str:
@@ -40,28 +65,66 @@ def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def moment(value: str) -> datetime:
+    """An occurrence key as an instant: an RFC 3339 instant, or a date (all-day series) as
+    its floating instant (see events/days.py)."""
+    day = days.parse_day(value)
+    return days.floating(day) if day is not None else parse_iso(value)
+
+
+def occurrence_key(content: Mapping[str, Any], value: date | datetime) -> tuple[str, datetime]:
+    """How the content names an occurrence given as a date or an instant, and where its
+    series has it: an instant for a timed event; a date, and its floating instant, for an
+    all-day one (an instant given for it names the date it falls on in the event's zone).
+    A date never names a timed event's occurrence: ValueError."""
+    if content["all_day"]:
+        if isinstance(value, datetime):
+            value = days.date_in(value, zone_named(content["timezone"]))
+        return value.isoformat(), days.floating(value)
+    if not isinstance(value, datetime):
+        raise ValueError("a timed event's occurrence is named by its start instant")
+    return iso(value), value
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def content_of(event: Event) -> Content:
     """The canonical content of a stored event."""
     return {
         "title": event.title,
         "description": event.description,
+        "all_day": event.all_day,
+        "start_date": event.start_date.isoformat() if event.start_date else None,
+        "end_date": event.end_date.isoformat() if event.end_date else None,
         "start_time": iso(event.start_time),
         "end_time": iso(event.end_time),
         "timezone": event.timezone,
         "location": event.location,
+        "transparency": event.transparency,
         "is_recurring": event.is_recurring,
         "recurrence_pattern": event.recurrence_pattern,
         "exdates": list(event.exdates),
+        "rdates": list(event.rdates),
         "overrides": [dict(o) for o in event.overrides],
     }
 
 
-def canonical_value(name: str, value: Any) -> Any:
-    """A value from a request schema in canonical form."""
+def _key(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
-    if name == "exdates" and value is not None:
-        return sorted({iso(v) if isinstance(v, datetime) else v for v in value})
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def canonical_value(name: str, value: Any) -> Any:
+    """A value from a request schema in canonical form."""
+    if isinstance(value, datetime | date):
+        return _key(value)
+    if name in ("exdates", "rdates") and value is not None:
+        return sorted({_key(v) for v in value}, key=_sort_key)
     if name == "overrides" and value is not None:
         items = []
         for item in value:
@@ -78,9 +141,34 @@ def canonical_changes(changes: Mapping[str, Any]) -> Content:
     }
 
 
-def series_of(content: Mapping[Any, Any]) -> recurrence.Series:
+def _sort_key(value: str) -> tuple[int, datetime]:
+    day = days.parse_day(value)
+    return (0, days.floating(day)) if day is not None else (1, parse_iso(value))
+
+
+def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurrence.Series:
     """The recurrence view of some content (or of an event row: start and end may already
-    be datetimes)."""
+    be datetimes, dates may be dates). An all-day event's occurrences are placed in `zone`
+    (a viewer's, `timezone=`), by default in the event's own."""
+    if content.get("all_day"):
+        return recurrence.Series(
+            start=days.floating(_day(content["start_date"])),
+            end=days.floating(_day(content["end_date"])),
+            timezone="UTC",
+            rule=content["recurrence_pattern"] if content["is_recurring"] else None,
+            exdates=tuple(moment(x) for x in content["exdates"]),
+            overrides=tuple(
+                recurrence.Override(
+                    recurrence_id=moment(o["recurrence_id"]),
+                    start=moment(o["start_date"]) if "start_date" in o else None,
+                    end=moment(o["end_date"]) if "end_date" in o else None,
+                    fields={k: o[k] for k in ("title", "description", "location") if k in o},
+                )
+                for o in content["overrides"]
+            ),
+            rdates=tuple(sorted(moment(x) for x in content.get("rdates") or ())),
+            all_day_zone=zone or content["timezone"],
+        )
     start, end = content["start_time"], content["end_time"]
     return recurrence.Series(
         start=start if isinstance(start, datetime) else parse_iso(start),
@@ -97,6 +185,7 @@ def series_of(content: Mapping[Any, Any]) -> recurrence.Series:
             )
             for o in content["overrides"]
         ),
+        rdates=tuple(sorted(parse_iso(x) for x in content.get("rdates") or ())),
     )
 
 
@@ -110,6 +199,7 @@ def build_content(
     exceptions that no longer fall on an occurrence are dropped, as calendar apps do.
     """
     prefix = list(loc)
+    current = complete(current) if current else None
     content: Content = dict(current) if current else {}
     for name in CONTENT_FIELDS:
         if name in changes:
@@ -118,20 +208,49 @@ def build_content(
     for name, default in (
         ("description", None),
         ("location", None),
+        ("all_day", False),
+        ("start_date", None),
+        ("end_date", None),
+        ("transparency", None),
         ("is_recurring", False),
         ("recurrence_pattern", None),
         ("exdates", []),
+        ("rdates", []),
         ("overrides", []),
     ):
         content.setdefault(name, default)
+    unsaid = content["is_recurring"] is None or "is_recurring" not in changes
+    if content["rdates"] and unsaid:
+        content["is_recurring"] = True  # an event with rdates is a series (SPEC §4)
+    if current is None and content["is_recurring"] is None:
+        content["is_recurring"] = False
     if current and changes.get("is_recurring") is False and "recurrence_pattern" not in changes:
         content["recurrence_pattern"] = None
-    if not content["is_recurring"] and "exdates" not in changes and "overrides" not in changes:
-        content["exdates"], content["overrides"] = [], []
+    if not content["is_recurring"] and not {"exdates", "overrides", "rdates"} & changes.keys():
+        content["exdates"], content["overrides"], content["rdates"] = [], [], []
 
     def fail(field: Sequence[str | int], msg: str) -> ValidationFailed:
         return ValidationFailed.field([*prefix, *field], msg)
 
+    if content["all_day"] is None:
+        raise fail(["all_day"], "may not be null")
+    converted = current is not None and content["all_day"] != current["all_day"]
+    if content["transparency"] is None or (
+        converted
+        and "transparency" not in changes
+        and current is not None
+        and current["transparency"] == default_transparency(current["all_day"])
+    ):
+        content["transparency"] = default_transparency(content["all_day"])
+    if converted:
+        _convert_exceptions(content, changes)
+    if content["all_day"]:
+        _all_day_times(current, content, changes, fail)
+    else:
+        for name in ("start_date", "end_date"):
+            if changes.get(name) is not None:
+                raise fail([name], "only an all-day event has dates (send all_day: true)")
+            content[name] = None
     for name in REQUIRED:
         if content.get(name) is None:
             raise fail([name], "may not be null")
@@ -139,20 +258,16 @@ def build_content(
     if end <= start:
         raise fail(["end_time"], "must be after start_time")
     if content["is_recurring"]:
-        if not content["recurrence_pattern"]:
-            raise fail(["recurrence_pattern"], "is required when is_recurring is true")
-        try:
-            content["recurrence_pattern"] = recurrence.normalize_rule(
-                content["recurrence_pattern"], start=start, timezone=content["timezone"]
+        if not content["recurrence_pattern"] and not content["rdates"]:
+            raise fail(
+                ["recurrence_pattern"], "is required when is_recurring is true (or give rdates)"
             )
-        except recurrence.UnsupportedRecurrence as exc:
-            raise UnsupportedRecurrence.field([*prefix, "recurrence_pattern"], str(exc)) from None
-        except recurrence.RecurrenceError as exc:
-            raise fail(["recurrence_pattern"], str(exc)) from None
+        if content["recurrence_pattern"]:
+            content["recurrence_pattern"] = _checked_rule(content, prefix, fail)
     else:
         if content["recurrence_pattern"] is not None:
             raise fail(["recurrence_pattern"], "must be null unless is_recurring is true")
-        for name in ("exdates", "overrides"):
+        for name in ("exdates", "rdates", "overrides"):
             if content[name]:
                 raise fail([name], "only a recurring event has occurrences to change")
         return content
@@ -161,6 +276,9 @@ def build_content(
     # ones are checked, so an edit costs what it changes, not what the series holds.
     moved = current is None or any(content[name] != current[name] for name in _SHAPE)
     known = _known_ids(current) if not moved else set()
+    content["rdates"] = _check_rdates(
+        content, strict="rdates" in changes or not moved, known=known, fail=fail
+    )
     content["exdates"] = _check_exdates(
         content, strict="exdates" in changes or not moved, known=known, fail=fail
     )
@@ -170,23 +288,155 @@ def build_content(
     return content
 
 
-_SHAPE = ("start_time", "timezone", "is_recurring", "recurrence_pattern")  # what occurrences exist
+_ALL_DAY_RULE = ("FREQ=HOURLY", "FREQ=MINUTELY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")
+
+
+def _checked_rule(content: Content, prefix: list[str | int], fail: Any) -> str:
+    """The canonical rule; an all-day event's recurs by date, in floating time."""
+    rule = content["recurrence_pattern"]
+    try:
+        if content["all_day"]:
+            upper = rule.upper()
+            if any(part in upper for part in _ALL_DAY_RULE):
+                raise fail(
+                    ["recurrence_pattern"],
+                    "an all-day event recurs by date: no FREQ=HOURLY/MINUTELY, BYHOUR, "
+                    "BYMINUTE or BYSECOND",
+                )
+            start = days.floating(_day(content["start_date"]))
+            return recurrence.normalize_rule(rule, start=start, timezone="UTC")
+        return recurrence.normalize_rule(
+            rule, start=parse_iso(content["start_time"]), timezone=content["timezone"]
+        )
+    except recurrence.UnsupportedRecurrence as exc:
+        raise UnsupportedRecurrence.field([*prefix, "recurrence_pattern"], str(exc)) from None
+    except recurrence.RecurrenceError as exc:
+        raise fail(["recurrence_pattern"], str(exc)) from None
+
+
+def _all_day_times(
+    current: Content | None, content: Content, changes: Mapping[str, Any], fail: Any
+) -> None:
+    """An all-day event's dates (from its times when a timed event is converted) and the
+    times they imply: their midnights in its zone. Times sent with it must be those (or an
+    echo of what the client read), never other times."""
+    zone = zone_named(content["timezone"])
+    if content["start_date"] is None:
+        if current is None or current["all_day"]:
+            raise fail(["start_date"], "is required for an all-day event")
+        # a timed event becomes all-day: the dates it touched in its zone
+        start = days.date_in(parse_iso(current["start_time"]), zone)
+        last = days.date_in(parse_iso(current["end_time"]) - timedelta(microseconds=1), zone)
+        content["start_date"] = start.isoformat()
+        content["end_date"] = max(last + timedelta(days=1), start + timedelta(days=1)).isoformat()
+    start_day = _day(content["start_date"])
+    moved_only = "start_date" in changes and "end_date" not in changes
+    if moved_only and current is not None and current["all_day"] and current["start_date"]:
+        length = _day(current["end_date"]) - _day(current["start_date"])  # a move keeps it
+        content["end_date"] = (start_day + length).isoformat()
+    if content["end_date"] is None:
+        content["end_date"] = (start_day + timedelta(days=1)).isoformat()
+    end_day = _day(content["end_date"])
+    if end_day <= start_day:
+        raise fail(["end_date"], "must be after start_date (it is exclusive)")
+    times = {
+        "start_time": iso(days.midnight(start_day, zone)),
+        "end_time": iso(days.midnight(end_day, zone)),
+    }
+    for name, value in times.items():
+        sent = changes.get(name)
+        if sent is not None and sent != value and (current is None or sent != current[name]):
+            raise fail(
+                [name],
+                "an all-day event is given by start_date and end_date: leave the times out",
+            )
+        content[name] = value
+
+
+def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
+    """Exceptions not restated keep naming the same occurrences when an event turns
+    all-day (an instant becomes its date in the event's zone) or timed (a date becomes its
+    midnight there)."""
+    zone = zone_named(content["timezone"])
+
+    def convert(value: str) -> str:
+        day = days.parse_day(value)
+        if content["all_day"]:
+            return value if day else days.date_in(parse_iso(value), zone).isoformat()
+        return iso(days.midnight(day, zone)) if day else value
+
+    for name in ("exdates", "rdates"):
+        if name not in changes:
+            content[name] = sorted({convert(v) for v in content[name]}, key=_sort_key)
+    if "overrides" not in changes:
+        moves = ("start_time", "end_time", "start_date", "end_date")
+        content["overrides"] = [
+            {k: v for k, v in o.items() if k not in moves}
+            | {"recurrence_id": convert(o["recurrence_id"])}
+            for o in content["overrides"]
+        ]
+
+
+# What decides which occurrences exist (an all-day event's start_time follows its date).
+_SHAPE = ("start_time", "timezone", "all_day", "is_recurring", "recurrence_pattern", "rdates")
 
 
 def _known_ids(current: Mapping[str, Any] | None) -> set[str]:
     if current is None:
         return set()
-    return {*current["exdates"], *(o["recurrence_id"] for o in current["overrides"])}
+    return {
+        *current["exdates"],
+        *current["rdates"],
+        *(o["recurrence_id"] for o in current["overrides"]),
+    }
+
+
+def _kind_error(content: Content, value: str) -> str | None:
+    """Why an occurrence key is of the wrong kind for the event, or None."""
+    is_day = days.parse_day(value) is not None
+    if content["all_day"] and not is_day:
+        return "must be a date (YYYY-MM-DD): the event is all-day"
+    if not content["all_day"] and is_day:
+        return "must be a time with an offset: the event is not all-day"
+    return None
+
+
+def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
+    """Extra occurrences: after the start, of the event's kind, never one the rule has."""
+    series = series_of({**content, "exdates": [], "overrides": [], "rdates": []})
+    kept = []
+    for index, value in enumerate(content["rdates"]):
+        if value in known:
+            kept.append(value)
+            continue
+        problem = _kind_error(content, value)
+        if problem is None and moment(value) <= series.start:
+            problem = "must be after the event's start (which is its first occurrence)"
+        if problem is None and recurrence.occurrence_at(series, moment(value)):
+            problem = "is already an occurrence of this series"
+        if problem is None:
+            kept.append(value)
+        elif strict:
+            raise fail(["rdates", index], problem)
+    return kept
 
 
 def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
     series = series_of({**content, "exdates": [], "overrides": []})
     kept = []
     for index, value in enumerate(content["exdates"]):
-        if value in known or recurrence.occurrence_at(series, parse_iso(value)):
+        problem = _kind_error(content, value)
+        if (
+            value in known
+            and problem is None
+            or problem is None
+            and recurrence.occurrence_at(series, moment(value))
+        ):
             kept.append(value)
         elif strict:
-            raise fail(["exdates", index], "is not the start of an occurrence of this series")
+            raise fail(
+                ["exdates", index], problem or "is not the start of an occurrence of this series"
+            )
     return kept
 
 
@@ -195,9 +445,19 @@ def _check_overrides(
 ) -> list[dict[str, Any]]:
     series = series_of({**content, "exdates": [], "overrides": []})
     duration = series.end - series.start
+    moves, other = (
+        (("start_date", "end_date"), ("start_time", "end_time"))
+        if content["all_day"]
+        else (("start_time", "end_time"), ("start_date", "end_date"))
+    )
     kept: dict[str, dict[str, Any]] = {}
     for index, override in enumerate(content["overrides"]):
-        rid = parse_iso(override["recurrence_id"])
+        problem = _kind_error(content, override["recurrence_id"])
+        if problem is not None:
+            if strict:
+                raise fail(["overrides", index, "recurrence_id"], problem)
+            continue
+        rid = moment(override["recurrence_id"])
         if override["recurrence_id"] not in known and not recurrence.occurrence_at(series, rid):
             if strict:
                 raise fail(
@@ -207,31 +467,53 @@ def _check_overrides(
             continue
         if override["recurrence_id"] in kept:
             raise fail(["overrides", index, "recurrence_id"], "occurs twice")
-        start = parse_iso(override["start_time"]) if "start_time" in override else rid
-        end = parse_iso(override["end_time"]) if "end_time" in override else start + duration
+        for name in other:
+            if override.get(name) is not None:
+                raise fail(
+                    ["overrides", index, name],
+                    f"an {'all-day' if content['all_day'] else 'timed'} occurrence moves by "
+                    f"{' and '.join(moves)}",
+                )
+        start = moment(override[moves[0]]) if moves[0] in override else rid
+        end = moment(override[moves[1]]) if moves[1] in override else start + duration
+        if _kind_error(content, override.get(moves[0]) or override["recurrence_id"]) or (
+            _kind_error(content, override.get(moves[1]) or override["recurrence_id"])
+        ):
+            raise fail(["overrides", index, moves[0]], "is of the wrong kind for this event")
         if end <= start:
-            raise fail(["overrides", index, "end_time"], "must be after the occurrence's start")
+            raise fail(["overrides", index, moves[1]], "must be after the occurrence's start")
         if "title" in override and not override["title"]:
             raise fail(["overrides", index, "title"], "must not be empty")
         kept[override["recurrence_id"]] = {"recurrence_id": override["recurrence_id"]} | {
-            k: override[k] for k in OVERRIDE_FIELDS if k in override
+            k: override[k] for k in OVERRIDE_FIELDS if k in override and k not in other
         }
-    return [kept[k] for k in sorted(kept, key=parse_iso)]
+    return [kept[k] for k in sorted(kept, key=_sort_key)]
 
 
 def apply_content(event: Event, content: Mapping[str, Any]) -> None:
-    """Write canonical content onto the row, with the span the window query prunes by."""
+    """Write canonical content onto the row, with the span the window query prunes by
+    (content from a snapshot older than a field gets that field's default)."""
+    content = complete(content)
     event.title = content["title"]
     event.description = content["description"]
     event.start_time = parse_iso(content["start_time"])
     event.end_time = parse_iso(content["end_time"])
     event.timezone = content["timezone"]
     event.location = content["location"]
+    event.all_day = content["all_day"]
+    event.start_date = _day(content["start_date"]) if content["start_date"] else None
+    event.end_date = _day(content["end_date"]) if content["end_date"] else None
+    event.transparency = content["transparency"]
     event.is_recurring = content["is_recurring"]
     event.recurrence_pattern = content["recurrence_pattern"]
     event.exdates = list(content["exdates"])
+    event.rdates = list(content["rdates"])
     event.overrides = [dict(o) for o in content["overrides"]]
-    event.span_start, event.span_end = span_of(series_of(content))
+    span_start, span_end = span_of(series_of(content))
+    if content["all_day"]:  # its dates fall at a different instant in every viewer's zone
+        span_start -= days.REACH
+        span_end = None if span_end is None else span_end + days.REACH
+    event.span_start, event.span_end = span_start, span_end
 
 
 def span_of(series: recurrence.Series) -> tuple[datetime, datetime | None]:

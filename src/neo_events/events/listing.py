@@ -39,6 +39,7 @@ class Filters:
 class Window:
     start: datetime
     end: datetime
+    zone: str | None = None  # where all-day events fall (`timezone=`); None: their own zone
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -180,13 +181,17 @@ async def expand_all(
     """
     found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]] = []
     missing: list[Candidate] = []
+    total = 0  # occurrences so far: each expansion may add only what is left of the limit
     for candidate in candidates:
-        key = (candidate.id, candidate.version, window.start, window.end)
+        key = (candidate.id, candidate.version, window.start, window.end, window.zone)
         hit = cache.get(key) if cache is not None else None
         if hit is None:
             missing.append(candidate)
         else:
             found.append((candidate, hit))
+            total += len(hit)
+    if total > MAX_OCCURRENCES:
+        raise too_many_occurrences()
     events = await load([c.id for c in missing]) if missing else {}
     for candidate in missing:
         event = events.get(candidate.id)
@@ -195,14 +200,18 @@ async def expand_all(
         try:
             expansion = tuple(
                 recurrence.expand(
-                    series_of(content_of(event)), window.start, window.end, limit=MAX_OCCURRENCES
+                    series_of(content_of(event), zone=window.zone),
+                    window.start,
+                    window.end,
+                    limit=MAX_OCCURRENCES - total,
                 )
             )
         except recurrence.ExpansionLimitExceeded:
             raise too_many_occurrences() from None
         if cache is not None:
-            cache.put((event.id, event.version, window.start, window.end), expansion)
+            cache.put((event.id, event.version, window.start, window.end, window.zone), expansion)
         found.append((Candidate.of(event, candidate.role), expansion))
+        total += len(expansion)
     if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
         raise too_many_occurrences()
     return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]

@@ -9,8 +9,8 @@ people, starts at it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
 from neo_events.db import utcnow
-from neo_events.errors import NotFound
+from neo_events.errors import NotFound, ValidationFailed
 from neo_events.events import recurrence, schedule
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import (
@@ -29,7 +29,8 @@ from neo_events.events.content import (
     canonical_value,
     content_of,
     iso,
-    parse_iso,
+    moment,
+    occurrence_key,
     series_of,
 )
 from neo_events.events.listing import WindowTooLarge
@@ -63,12 +64,40 @@ class OccurrenceEdit:
     split_from: int | None = None
 
 
-def check_occurrence(event: Event, content: Content, rid: datetime) -> recurrence.Series:
+def check_occurrence(
+    event: Event, content: Content, value: date | datetime
+) -> tuple[recurrence.Series, str, datetime]:
+    """The series, the occurrence's key (an instant, or an all-day series' date) and where
+    the series has it; 404 if it has no such occurrence."""
     series = series_of(content)
-    cancelled = iso(rid) in content["exdates"]
-    if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, rid):
-        raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {iso(rid)}.")
-    return series
+    try:
+        key, at = occurrence_key(content, value)
+    except ValueError:
+        raise OccurrenceNotFound(f"Event {event.id} has no occurrence on {value}.") from None
+    cancelled = key in content["exdates"]
+    if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, at):
+        raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {key}.")
+    return series, key, at
+
+
+def _rule_before(series: recurrence.Series, at: datetime) -> tuple[bool, str | None]:
+    """Whether any occurrence precedes `at`, and the series' rule cut to end before it."""
+    if at <= series.start:
+        return False, None
+    return True, None if series.rule is None else recurrence.split_rule(series, at)
+
+
+def _rule_from(series: recurrence.Series, at: datetime) -> str | None:
+    """The rule of a series continuing from occurrence `at`: one of the rule's own, since
+    an added occurrence (an rdate) would anchor the rule somewhere else."""
+    if series.rule is None:
+        return None
+    if not recurrence.occurrence_at(replace(series, rdates=()), at):
+        raise ValidationFailed.field(
+            ["path", "recurrence_id"],
+            "a series with a rule splits at one of the rule's occurrences, not an rdate",
+        )
+    return recurrence.following_rule(series, at)
 
 
 async def list_instances(
@@ -78,12 +107,14 @@ async def list_instances(
     event_id: int,
     window_start: datetime,
     window_end: datetime,
+    zone: str | None = None,
 ) -> tuple[Event, Role, list[recurrence.Occurrence]]:
-    """The occurrences of one event inside a window (viewer+)."""
+    """The occurrences of one event inside a window (viewer+); an all-day event's placed
+    in `zone` if given."""
     event, role = await get_event_for(session, actor.id, event_id)
     try:
         found = recurrence.expand(
-            series_of(content_of(event)), window_start, window_end, limit=MAX_INSTANCES
+            series_of(content_of(event), zone=zone), window_start, window_end, limit=MAX_INSTANCES
         )
     except recurrence.ExpansionLimitExceeded:
         raise WindowTooLarge(
@@ -111,7 +142,7 @@ async def edit_occurrence(
     *,
     actor: User,
     event_id: int,
-    recurrence_id: datetime,
+    recurrence_id: date | datetime,
     changes: Mapping[str, Any],
     scope: Scope,
     policy: ConflictPolicy,
@@ -120,12 +151,11 @@ async def edit_occurrence(
     """Change one occurrence (an override), or it and all that follow (a split)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = check_occurrence(event, current, recurrence_id)
+    series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
         return await _split(
-            session, event, role, current, series, recurrence_id, changes, actor, policy, origin
+            session, event, role, current, series, (rid, at), changes, actor, policy, origin
         )
-    rid = iso(recurrence_id)
     overrides = {o["recurrence_id"]: dict(o) for o in current["overrides"]}
     override = overrides.get(rid, {"recurrence_id": rid})
     for name, value in changes.items():
@@ -151,21 +181,20 @@ async def cancel_occurrence(
     *,
     actor: User,
     event_id: int,
-    recurrence_id: datetime,
+    recurrence_id: date | datetime,
     scope: Scope,
     origin: Origin,
 ) -> None:
     """Cancel one occurrence (an exdate), or it and all that follow (the series ends before)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     current = content_of(event)
-    series = check_occurrence(event, current, recurrence_id)
-    rid = iso(recurrence_id)
+    series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
-        truncated = recurrence.split_rule(series, recurrence_id)
-        if truncated is None:  # nothing stays: that is deleting the event, an owner's right
+        anything_before, truncated = _rule_before(series, at)
+        if not anything_before:  # nothing stays: that is deleting the event, an owner's right
             await delete_event(session, actor=actor, event_id=event.id, origin=origin)
             return
-        apply_content(event, build_content(current, _before(current, recurrence_id, truncated)))
+        apply_content(event, build_content(current, _before(current, at, truncated)))
         await record_version(
             session, event, change_type="updated", actor_id=actor.id, previous=current
         )
@@ -185,12 +214,16 @@ async def cancel_occurrence(
     _audit(session, "event.occurrence_cancelled", event, actor, origin, recurrence_id=rid)
 
 
-def _before(content: Content, at: datetime, rule: str) -> Content:
-    """The part of a series before `at`: truncated rule, exceptions before it."""
+def _before(content: Content, at: datetime, rule: str | None) -> Content:
+    """The part of a series before `at`: truncated rule, rdates and exceptions before it
+    (an rdate-only series left with no rdate is a single event)."""
+    rdates = [x for x in content["rdates"] if moment(x) < at]
     return {
+        "is_recurring": rule is not None or bool(rdates),
         "recurrence_pattern": rule,
-        "exdates": [x for x in content["exdates"] if parse_iso(x) < at],
-        "overrides": [o for o in content["overrides"] if parse_iso(o["recurrence_id"]) < at],
+        "rdates": rdates,
+        "exdates": [x for x in content["exdates"] if moment(x) < at],
+        "overrides": [o for o in content["overrides"] if moment(o["recurrence_id"]) < at],
     }
 
 
@@ -200,26 +233,34 @@ async def _split(
     role: Role,
     current: Content,
     series: recurrence.Series,
-    at: datetime,
+    occurrence: tuple[str, datetime],
     changes: Mapping[str, Any],
     actor: User,
     policy: ConflictPolicy,
     origin: Origin,
 ) -> OccurrenceEdit:
-    truncated = recurrence.split_rule(series, at)
+    key, at = occurrence
+    anything_before, truncated = _rule_before(series, at)
+    pattern = _rule_from(series, at)
+    rdates = [x for x in current["rdates"] if moment(x) > at]
     tail: Content = {
         **current,
-        "start_time": iso(at),
-        "end_time": iso(at + (series.end - series.start)),
-        "recurrence_pattern": recurrence.following_rule(series, at),
-        "exdates": [x for x in current["exdates"] if parse_iso(x) >= at],
-        "overrides": [o for o in current["overrides"] if parse_iso(o["recurrence_id"]) >= at],
+        "is_recurring": pattern is not None or bool(rdates),
+        "recurrence_pattern": pattern,
+        "rdates": rdates,
+        "exdates": [x for x in current["exdates"] if moment(x) >= at],
+        "overrides": [o for o in current["overrides"] if moment(o["recurrence_id"]) >= at],
     }
-    if "start_time" in changes:
+    if current["all_day"]:
+        length = date.fromisoformat(current["end_date"]) - date.fromisoformat(current["start_date"])
+        tail |= {"start_date": key, "end_date": (date.fromisoformat(key) + length).isoformat()}
+    else:
+        tail |= {"start_time": key, "end_time": iso(at + (series.end - series.start))}
+    if {"start_time", "start_date"} & changes.keys():
         # Exceptions name occurrences by their original start: a moved series has none of those.
         tail |= {"exdates": [], "overrides": []}
     new_content = build_content(tail, changes)
-    if truncated is None:  # the first occurrence: the whole series changes, no split
+    if not anything_before:  # the first occurrence: the whole series changes, no split
         clashes = await check_move(
             session, event=event, before=current, after=new_content, actor=actor, policy=policy
         )
@@ -233,7 +274,7 @@ async def _split(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate(event.id, series_of(new_content), before=series)],
+        candidates=[schedule.Candidate.of(event.id, new_content, current)],
         user_ids=people,
         viewer_id=actor.id,
     )
@@ -254,7 +295,7 @@ async def _split(
         event,
         actor,
         origin,
-        ended_before=iso(at),
+        ended_before=key,
         continued_as=successor.id,
     )
     _audit(session, "event.created", successor, actor, origin, split_from=event.id)

@@ -24,13 +24,14 @@ from neo_events.events.router import (
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
     ConflictRead,
+    DayOrInstant,
     OccurrenceEdited,
     OccurrenceList,
     OccurrenceUpdate,
     model_fields_set,
 )
 from neo_events.events.views import occurrences_response
-from neo_events.fields import MAX_BIGINT, Instant
+from neo_events.fields import MAX_BIGINT
 from neo_events.scheduling.service import MAX_USERS, busy_by_user
 from neo_events.web import Session, TransactionalRoute
 
@@ -46,15 +47,26 @@ async def list_instances(
 ) -> Response:
     """The occurrences of one event inside a window (viewer+), overrides applied."""
     event, role, found = await occurrences.list_instances(
-        session, actor=user, event_id=event_id, window_start=window.start, window_end=window.end
+        session,
+        actor=user,
+        event_id=event_id,
+        window_start=window.start,
+        window_end=window.end,
+        zone=window.zone,
     )
     read = await read_one(session, event, role)
     base = read.model_dump(mode="json")
-    return occurrences_response(((base, occ, event.is_recurring) for occ in found), None)
+    return occurrences_response(
+        ((base, occ, event.is_recurring) for occ in found), None, window.zone
+    )
 
 
 RecurrenceId = Annotated[
-    Instant, Path(description="the occurrence's original start (RFC 3339, any offset)")
+    DayOrInstant,
+    Path(
+        description="the occurrence's original start (RFC 3339, any offset); "
+        "for an all-day series its date (YYYY-MM-DD)"
+    ),
 ]
 ScopeQuery = Annotated[
     occurrences.Scope,

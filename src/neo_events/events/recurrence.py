@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import groupby
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
+from neo_events.events import days
 from neo_events.events.rrule import (
     DAY,
     HIGHEST,
@@ -65,7 +68,12 @@ class Override:
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """An event and its recurrence; `rule` None means a single event."""
+    """An event and its recurrence; `rule` None and no `rdates` means a single event.
+
+    An all-day series is floating: its times are its dates' midnights in UTC (its
+    `timezone` is "UTC", so the rule recurs by date) and `all_day_zone` names the zone whose
+    midnights `expand` places its occurrences at (see events/days.py).
+    """
 
     start: datetime
     end: datetime
@@ -73,6 +81,8 @@ class Series:
     rule: str | None
     exdates: tuple[datetime, ...] = ()
     overrides: tuple[Override, ...] = ()
+    rdates: tuple[datetime, ...] = ()  # sorted, UTC: occurrences besides the rule's
+    all_day_zone: str | None = None
 
 
 class Occurrence(NamedTuple):
@@ -98,6 +108,9 @@ class _Plan:
     times: tuple[time, ...] | None
     day_kwargs: Mapping[str, Any] | None
     steps: tuple[timedelta, ...] | None  # see _steps
+    # A BYDAY mixing plain and numbered weekdays (MO,1TU) means their union (RFC 5545);
+    # dateutil would intersect them, so each kind is its own plan and they are merged here.
+    union: tuple[_Plan, ...] | None = None
 
 
 def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
@@ -111,16 +124,28 @@ def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
             kwargs["bymonthday"] = dt0.day
         elif rule.freq == du.WEEKLY:
             kwargs["byweekday"] = dt0.weekday()
-    kwargs.setdefault("byhour", dt0.hour)
-    kwargs.setdefault("byminute", dt0.minute)
+    if rule.freq < du.HOURLY:  # sub-daily rules recur through the hours/minutes themselves
+        kwargs.setdefault("byhour", dt0.hour)
+    if rule.freq < du.MINUTELY:
+        kwargs.setdefault("byminute", dt0.minute)
     kwargs.setdefault("bysecond", dt0.second)
     return kwargs
+
+
+# The length of a period of a sub-daily rule, on the wall clock (RFC 5545 §3.3.10).
+_SUB_DAILY = {du.HOURLY: timedelta(hours=1), du.MINUTELY: timedelta(minutes=1)}
 
 
 def _period_start(plan: _Plan, lo: datetime) -> datetime:
     """Start of dt0's period, moved on by whole intervals to the last one starting by lo."""
     rule, first = plan.rule, plan.dt0.date()
     step = rule.interval
+    if rule.freq in _SUB_DAILY:  # hours or minutes counted on the naive wall clock
+        unit = _SUB_DAILY[rule.freq] * step
+        base = plan.dt0.replace(second=0)
+        if rule.freq == du.HOURLY:
+            base = base.replace(minute=0)
+        return base + unit * max(0, (lo - base) // unit)
     if rule.freq == du.DAILY:
         periods = max(0, (lo.date() - first).days // step)
         first += timedelta(days=step * periods)
@@ -160,11 +185,15 @@ def _times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] |
 
 
 def _steps(rule: Rule, dt0: datetime) -> tuple[timedelta, ...] | None:
-    """For the commonest rules — DAILY, and WEEKLY with plain weekdays, nothing else but
-    INTERVAL and WKST — the offsets of the occurrences from the start of their period, which
-    is then all there is to generating them (see _stepped); None for any other rule."""
+    """For the commonest rules — MINUTELY, HOURLY, DAILY, and WEEKLY with plain weekdays,
+    nothing else but INTERVAL and WKST — the offsets of the occurrences from the start of
+    their period, which is then all there is to generating them (see _stepped); None for
+    any other rule."""
     if rule.kwargs.keys() - {"freq", "interval", "wkst", "byweekday"}:
         return None
+    if rule.freq in _SUB_DAILY and "byweekday" not in rule.kwargs:
+        within_hour = timedelta(minutes=dt0.minute) if rule.freq == du.HOURLY else timedelta()
+        return (within_hour + timedelta(seconds=dt0.second),)
     at = timedelta(hours=dt0.hour, minutes=dt0.minute, seconds=dt0.second)
     if rule.freq == du.DAILY and "byweekday" not in rule.kwargs:
         return (at,)
@@ -177,7 +206,8 @@ def _steps(rule: Rule, dt0: datetime) -> tuple[timedelta, ...] | None:
 def _stepped(plan: _Plan, shifted: datetime) -> Iterator[datetime]:
     """What dateutil generates for such a rule from a period start, by arithmetic."""
     assert plan.steps is not None
-    period = DAY * (7 if plan.rule.freq == du.WEEKLY else 1) * plan.rule.interval
+    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
+    period = unit * plan.rule.interval
     try:
         while True:
             for step in plan.steps:
@@ -199,8 +229,39 @@ def _by_day(plan: _Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
             yield datetime.combine(day.date(), moment)
 
 
+def _whole_periods(plan: _Plan, shifted: datetime) -> Iterator[datetime]:
+    """Every wall time the plan generates from the period starting at `shifted` on, the
+    part of dt0's period before dt0 included (BYSETPOS counts the whole period)."""
+    if plan.times is not None:
+        return _by_day(plan, shifted, shifted)
+    return _rrule(shifted, plan.explicit)
+
+
+def _period_of(freq: int, wall: datetime) -> tuple[int, int]:
+    return (wall.year, wall.month if freq == du.MONTHLY else 0)
+
+
+def _merged(plan: _Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
+    """The union of a mixed BYDAY's plans, in order, each wall time once; with BYSETPOS
+    applied to each period's united set (mixed BYDAY is MONTHLY or YEARLY only)."""
+    assert plan.union is not None
+    shifted = _period_start(plan, lo if skip else plan.dt0)
+    walls = heapq.merge(*(_whole_periods(part, shifted) for part in plan.union))
+    unique = (wall for wall, _ in groupby(walls))
+    setpos = plan.rule.kwargs.get("bysetpos")
+    if not setpos:
+        yield from unique
+        return
+    for _, group in groupby(unique, key=lambda wall: _period_of(plan.rule.freq, wall)):
+        found = list(group)
+        chosen = {found[p - 1 if p > 0 else p] for p in setpos if abs(p) <= len(found)}
+        yield from sorted(chosen)
+
+
 def _pattern(plan: _Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
     """Naive wall times the rule generates (callers drop those up to dt0), complete from lo on."""
+    if plan.union is not None:
+        return _merged(plan, lo, skip)
     shifted = _period_start(plan, lo if skip else plan.dt0)
     # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
     # the whole week, which is also what a series split off at a later occurrence sees.
@@ -260,14 +321,41 @@ def _plan(rule: str, start: datetime, timezone: str) -> _Plan:
     day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
     steps = _steps(parsed, dt0)
     plan = _Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps)
+    if (kinds := _byday_kinds(parsed)) is not None:
+        parts = tuple(_plan(_part_text(parsed, kind), start, timezone) for kind in kinds)
+        plan = replace(plan, union=parts)
     if parsed.count is not None:
         plan = replace(plan, bound=_count_bound(plan, parsed.count))
     return plan
 
 
+def _byday_kinds(rule: Rule) -> tuple[str, str] | None:
+    """A mixed BYDAY's plain and numbered weekdays (`MO,WE` and `1TU,-1FR`), else None."""
+    items = dict(rule.parts).get("BYDAY", "").split(",")
+    plain = [item for item in items if item.isalpha()]
+    numbered = [item for item in items if item and not item.isalpha()]
+    if not plain or not numbered:
+        return None
+    return ",".join(plain), ",".join(numbered)
+
+
+def _part_text(rule: Rule, weekdays: str) -> str:
+    """One kind of a mixed BYDAY as a rule of its own: no COUNT, UNTIL or BYSETPOS, which
+    apply to the union."""
+    return rule.text(BYDAY=weekdays, COUNT=None, UNTIL=None, BYSETPOS=None)
+
+
 FIRST_WITHIN_YEARS = 100
 _CYCLE_DAYS = 146_097  # 400 Gregorian years: the calendar, weekdays included, repeats exactly
-_MOST_DAYS = {du.DAILY: 1, du.WEEKLY: 7, du.MONTHLY: 31, du.YEARLY: 366}  # days in a period
+# days in a period (a sub-daily period is within one day)
+_MOST_DAYS = {
+    du.MINUTELY: 1,
+    du.HOURLY: 1,
+    du.DAILY: 1,
+    du.WEEKLY: 7,
+    du.MONTHLY: 31,
+    du.YEARLY: 366,
+}
 
 
 def _occurs_within(kwargs: Mapping[str, Any], dt0: datetime, years: int) -> bool:
@@ -294,6 +382,19 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
     parsed, zone, first = parse_rule(rule, timezone), zone_named(timezone), utc(start)
     if parsed.until is not None and parsed.until < first:
         raise RecurrenceError(f"UNTIL {format_utc(parsed.until)} is before the event start")
+    if (kinds := _byday_kinds(parsed)) is not None:
+        # a union occurs if either kind does (BYSETPOS is checked on the union's periods)
+        errors = []
+        for kind in kinds:
+            try:
+                normalize_rule(_part_text(parsed, kind), start=start, timezone=timezone)
+            except RecurrenceError as exc:
+                errors.append(exc)
+        if len(errors) == len(kinds):
+            raise errors[0]
+        text = parsed.text()
+        _plan(text, first, timezone)
+        return text
     dt0 = first.astimezone(zone).replace(tzinfo=None)
     kwargs = dict(parsed.kwargs)
     if _times_of_day(parsed, _explicit(parsed, dt0)) is not None:
@@ -304,19 +405,23 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
     # A yearly rule with the same day filters matches a superset and scans fastest; BYSETPOS
     # past the most a period can hold never selects anything.
     loose = {k: v for k, v in kwargs.items() if k not in ("interval", "bysetpos")}
-    days = [d.weekday for d in loose.get("byweekday", du.weekdays)]
-    loose |= {"freq": du.YEARLY, "byweekday": days}
+    weekdays = [d.weekday for d in loose.get("byweekday", du.weekdays)]
+    loose |= {"freq": du.YEARLY, "byweekday": weekdays}
     per_period = _MOST_DAYS[parsed.freq]
     if parsed.freq == du.WEEKLY:  # a week holds each weekday once
         per_period = len(parsed.kwargs.get("byweekday", (0,)))
     for part in ("byhour", "byminute", "bysecond"):
         per_period *= len(parsed.kwargs.get(part, (0,)))
     setpos = parsed.kwargs.get("bysetpos", ())
-    if (
-        (setpos and all(abs(p) > per_period for p in setpos))
-        or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
-        or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
-    ):
+    try:
+        never = (
+            (setpos and all(abs(p) > per_period for p in setpos))
+            or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
+            or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
+        )
+    except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches from the start
+        never = True
+    if never:
         raise RecurrenceError(
             f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
         )
@@ -332,18 +437,40 @@ def _duration(series: Series) -> timedelta:
     return duration
 
 
+def _rdates_within(series: Series, lo: datetime, hi: datetime) -> list[datetime]:
+    """The rdates in [lo, hi] (two binary searches: a series may hold a thousand)."""
+    rdates = series.rdates
+    return list(rdates[bisect_left(rdates, lo) : bisect_right(rdates, hi)])
+
+
+def _wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
+    an offset in force within a day of it (a gap's wall time takes the offset before it),
+    so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
+    day's slack either side, which a rule of every minute would generate 2,880 times."""
+
+    def offsets(at: datetime) -> list[timedelta]:
+        found = (clamp(at + shift * DAY).astimezone(zone).utcoffset() for shift in (-1, 0, 1))
+        return [offset for offset in found if offset is not None]
+
+    low = clamp(clamp(lo) + min(offsets(lo))).replace(tzinfo=None)
+    high = clamp(clamp(hi) + max(offsets(hi))).replace(tzinfo=None)
+    return low, high
+
+
 def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
-    """Distinct original occurrence starts in [lo, hi], exdates ignored."""
+    """Distinct original occurrence starts in [lo, hi], exdates ignored: the rule's and the
+    rdates, merged in order."""
     start = utc(series.start)
+    ruled: Iterable[datetime]
     if series.rule is None:
-        if lo <= start <= hi:
-            yield start
-        return
-    plan = _plan(series.rule, start, series.timezone)
+        ruled = [start] if lo <= start <= hi else []
+    else:
+        plan = _plan(series.rule, start, series.timezone)
+        ruled = _instants(plan, *_wall_bounds(lo, hi, plan.zone), skip)
     seen: set[datetime] = set()
-    for instant in _instants(
-        plan, wall_time(lo, plan.zone) - DAY, wall_time(hi, plan.zone) + DAY, skip
-    ):
+    extra = _rdates_within(series, lo, hi)
+    for instant in heapq.merge(ruled, extra) if extra else ruled:
         if lo <= instant <= hi and instant not in seen:
             seen.add(instant)
             yield instant
@@ -353,8 +480,8 @@ def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
     """The wall times that `localize` maps onto instant: its own, and in a gap the earlier
     wall time written with the offset before the gap (offsets within a day either side)."""
     walls = set()
-    for days in (-1, 0, 1):
-        offset = clamp(instant + days * DAY).astimezone(zone).utcoffset()
+    for shift in (-1, 0, 1):
+        offset = clamp(instant + shift * DAY).astimezone(zone).utcoffset()
         assert offset is not None
         wall = clamp(instant + offset).replace(tzinfo=None)
         if localize(wall, zone) == instant:
@@ -365,8 +492,10 @@ def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
 def _is_original(series: Series, instant: datetime) -> bool:
     """Checked at the instant itself: the rule is reached there, not scanned up to it."""
     start = utc(series.start)
-    if series.rule is None or instant == start:
-        return instant == start
+    if instant == start or _rdates_within(series, instant, instant):
+        return True
+    if series.rule is None:
+        return False
     plan = _plan(series.rule, start, series.timezone)
     return any(instant in _instants(plan, wall, wall) for wall in _walls_of(instant, plan.zone))
 
@@ -427,8 +556,33 @@ def _expand(
 def expand(
     series: Series, window_start: datetime, window_end: datetime, *, limit: int = 10_000
 ) -> list[Occurrence]:
-    """Occurrences overlapping [window_start, window_end), ordered by (start, recurrence_id)."""
-    return _expand(series, window_start, window_end, limit, skip=True)
+    """Occurrences overlapping [window_start, window_end), ordered by (start, recurrence_id).
+
+    An all-day series is expanded by date and its occurrences placed at the midnights of
+    `all_day_zone` (see events/days.py)."""
+    if series.all_day_zone is None:
+        return _expand(series, window_start, window_end, limit, skip=True)
+    zone = zone_named(series.all_day_zone)
+    lo, hi = utc(window_start), utc(window_end)
+    if hi <= lo:
+        return []
+    # The dates whose midnights in the zone can reach the window, a day's slack either side
+    # (a wall clock is not monotonic across a fold); at most one occurrence a date each.
+    floating_lo = wall_time(lo, zone).replace(tzinfo=UTC) - DAY
+    floating_hi = wall_time(hi, zone).replace(tzinfo=UTC) + DAY
+    try:
+        found = _expand(series, floating_lo, floating_hi, limit + 8, skip=True)
+    except ExpansionLimitExceeded as exc:
+        reached = None if exc.reached is None else days.place(exc.reached, zone)
+        raise ExpansionLimitExceeded(str(exc), reached) from None
+    placed = []
+    for o in found:
+        start, end = days.place(o.start, zone), days.place(o.end, zone)
+        if _overlaps(start, end, lo, hi):
+            placed.append(Occurrence(days.place(o.recurrence_id, zone), start, end, o.override))
+    if len(placed) > limit:
+        raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
+    return placed
 
 
 def _last_original(plan: _Plan, excluded: set[datetime]) -> datetime:
@@ -455,10 +609,14 @@ def series_end(series: Series) -> datetime | None:
     last = start
     if series.rule is not None:
         last = _last_original(_plan(series.rule, start, series.timezone), excluded | set(moved))
+    kept = [r for r in series.rdates if r not in excluded and r not in moved]
+    if kept and kept[-1] > last:
+        last = kept[-1]
     ends = [o.end for o in moved.values()]
+    last_end = clamp(last + min(duration, HIGHEST - clamp(last)))  # never past year 9999
     if last not in excluded and last not in moved:
-        ends.append(last + duration)
-    return max(ends, default=last + duration)
+        ends.append(last_end)
+    return max(ends, default=last_end)
 
 
 def occurrence_at(series: Series, recurrence_id: datetime) -> bool:

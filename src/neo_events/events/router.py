@@ -27,6 +27,7 @@ from neo_events.events.schemas import (
     EventUpdate,
     EventUpdated,
     OccurrenceList,
+    TimeZoneName,
     model_fields_set,
 )
 from neo_events.events.views import (
@@ -157,6 +158,10 @@ async def window_query(
     end_time: Instant | None = None,
     start_time_alias: Annotated[Instant | None, Query(alias="startTime")] = None,
     end_time_alias: Annotated[Instant | None, Query(alias="endTime")] = None,
+    timezone: Annotated[
+        TimeZoneName | None,
+        Query(description="IANA zone whose days all-day events occupy (default: each event's)"),
+    ] = None,
 ) -> listing.Window | None:
     """A half-open window from `start_time`/`end_time` (or the challenge's camelCase aliases);
     none if neither is given, 422 if only one is."""
@@ -168,7 +173,7 @@ async def window_query(
         raise ValidationFailed.field(
             ["query", missing], "a window needs both start_time and end_time"
         )
-    return listing.Window(start, end)
+    return listing.Window(start, end, timezone)
 
 
 async def required_window(
@@ -247,6 +252,7 @@ async def list_events(
             if row.event.id in objects
         ),
         next_cursor,
+        window.zone,
     )
 
 

@@ -19,12 +19,23 @@ MAX_COUNT = 10_000  # bigger COUNTs are rejected: a COUNT rule is iterated once 
 MAX_INTERVAL = 1_000  # dateutil normalises huge day steps month by month, so bound the work
 
 DAY = timedelta(days=1)
-_FREQS = {"DAILY": du.DAILY, "WEEKLY": du.WEEKLY, "MONTHLY": du.MONTHLY, "YEARLY": du.YEARLY}
+_FREQS = {
+    "MINUTELY": du.MINUTELY,
+    "HOURLY": du.HOURLY,
+    "DAILY": du.DAILY,
+    "WEEKLY": du.WEEKLY,
+    "MONTHLY": du.MONTHLY,
+    "YEARLY": du.YEARLY,
+}
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ORDER = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
           "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")  # fmt: skip
 _SINGLE = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST")
-_ONLY = {"BYWEEKNO": "YEARLY", "BYYEARDAY": "YEARLY", "BYMONTHDAY": "DAILY MONTHLY YEARLY"}
+_ONLY = {
+    "BYWEEKNO": "YEARLY",
+    "BYYEARDAY": "MINUTELY HOURLY YEARLY",
+    "BYMONTHDAY": "MINUTELY HOURLY DAILY MONTHLY YEARLY",
+}
 _NUMERIC = {  # name: (dateutil keyword, lowest, highest, negative values allowed)
     "INTERVAL": ("interval", 1, MAX_INTERVAL, False), "COUNT": ("count", 1, MAX_COUNT, False),
     "BYSECOND": ("bysecond", 0, 59, False), "BYMINUTE": ("byminute", 0, 59, False),
@@ -160,9 +171,9 @@ def parse_rule(rule: str, timezone: str) -> Rule:
             raise RecurrenceError(f"rule part {name} takes a single value")
         raw[name] = items
     freq_name = raw.get("FREQ", [""])[0]
-    if freq_name in ("HOURLY", "MINUTELY", "SECONDLY"):
+    if freq_name == "SECONDLY":
         raise UnsupportedRecurrence(
-            f"FREQ={freq_name} is not supported: events recur at most daily"
+            "FREQ=SECONDLY is not supported: events recur at most once a minute"
         )
     if len(raw.get("BYSECOND", ())) > 1:
         raise UnsupportedRecurrence(
@@ -170,7 +181,9 @@ def parse_rule(rule: str, timezone: str) -> Rule:
         )
     if freq_name not in _FREQS:
         found = f"unknown FREQ {freq_name!r}" if freq_name else "no FREQ"
-        raise RecurrenceError(f"the rule has {found} (use DAILY, WEEKLY, MONTHLY or YEARLY)")
+        raise RecurrenceError(
+            f"the rule has {found} (use MINUTELY, HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
     if "COUNT" in raw and "UNTIL" in raw:
         raise RecurrenceError("COUNT and UNTIL cannot be used together")
     for name, freqs in _ONLY.items():
@@ -212,14 +225,13 @@ def _weekdays(items: list[str], freq: int, numbered_ok: bool) -> tuple[du.weekda
         if match[1] is None:
             days.append(day)
             continue
-        if freq in (du.DAILY, du.WEEKLY) or not numbered_ok:
+        if freq not in (du.MONTHLY, du.YEARLY) or not numbered_ok:
             raise RecurrenceError(
                 f"BYDAY {item!r}: numbered weekdays need MONTHLY or YEARLY without BYWEEKNO"
             )
         if not 1 <= abs(int(match[1])) <= limit:
             raise RecurrenceError(f"BYDAY value {item!r} is out of range ±1..{limit}")
         days.append(day(int(match[1])))
-    if len({d.n is None for d in days}) > 1:
-        # dateutil would intersect the two kinds instead of uniting them
-        raise RecurrenceError("BYDAY cannot mix numbered and plain weekdays")
+    # Mixed plain and numbered weekdays mean their union; dateutil would intersect them, so
+    # recurrence.py expands each kind on its own (never hand this rule to dateutil as is).
     return tuple(days)

@@ -16,7 +16,7 @@ most, whatever the rules.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -82,11 +82,25 @@ class Clash:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An event a write makes or changes (`event_id` None if new): its series now, and as it
-    was before the write, whose occurrences are not checked again."""
+    was before the write, whose occurrences are not checked again. A transparent event
+    (free time) adds nothing to check; one that was transparent had nothing checked."""
 
     event_id: int | None
     series: recurrence.Series
     before: recurrence.Series | None = None
+    transparent: bool = False
+
+    @classmethod
+    def of(
+        cls, event_id: int | None, content: Mapping[str, Any], before: Mapping[str, Any] | None
+    ) -> Candidate:
+        was_busy = before is not None and before.get("transparency", "opaque") == "opaque"
+        return cls(
+            event_id,
+            series_of(content),
+            series_of(before) if was_busy and before is not None else None,
+            transparent=content["transparency"] == "transparent",
+        )
 
 
 def horizon(series: recurrence.Series) -> tuple[datetime, datetime]:
@@ -122,6 +136,8 @@ def occurrences(
 
 def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
     """The candidate's occurrences within its horizon that it did not have before."""
+    if candidate.transparent:
+        return []
     window = horizon(candidate.series)
     mine = occurrences(candidate.series, window)
     if candidate.before is None:
@@ -155,9 +171,13 @@ async def calendar(
             Event.start_time,
             Event.end_time,
             Event.timezone,
+            Event.all_day,
+            Event.start_date,
+            Event.end_date,
             Event.is_recurring,
             Event.recurrence_pattern,
             Event.exdates,
+            Event.rdates,
             Event.overrides,
             held.user_id,
             sees.label("visible"),
@@ -168,6 +188,7 @@ async def calendar(
         .where(
             held.user_id.in_(ids),
             Event.deleted_at.is_(None),
+            Event.transparency == "opaque",  # free time is never busy, never a conflict
             Event.span_start < window[1],
             or_(Event.span_end.is_(None), Event.span_end > window[0]),
         )
@@ -396,6 +417,8 @@ async def event_conflicts(
     """What in the caller's own calendar overlaps an event's occurrences: in the window if
     given (strictly: 422 past MAX_OCCURRENCES), else over the horizon a write checks."""
     event, _ = await get_event_for(session, actor.id, event_id)
+    if event.transparency == "transparent":
+        return []  # free time conflicts with nothing
     series = series_of(content_of(event))
     strict = window is not None
     span = window or horizon(series)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PlainValidator,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from neo_events.events.access import Role
+from neo_events.events.days import parse_day
 from neo_events.events.rrule import zone_named
-from neo_events.fields import NO_NUL, Instant, VersionNumber
+from neo_events.fields import EARLIEST, LATEST, NO_NUL, Instant, VersionNumber
 from neo_events.reminders.schemas import ReminderRead
 
 MAX_LIST = 1000  # exdates and overrides per series
@@ -36,6 +44,36 @@ TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_
 RulePattern = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NO_NUL
 ]
+Transparency = Literal["opaque", "transparent"]
+
+
+def _supported_day(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_supported_day)]
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
+
+
+def _day_or_instant(value: object) -> date | datetime:
+    """A date (`YYYY-MM-DD`: an all-day series' occurrence) or an instant with an offset."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return _supported_day(value)
+    if isinstance(value, str) and (day := parse_day(value)) is not None:
+        return _supported_day(day)
+    return _INSTANT.validate_python(value)
+
+
+# An occurrence key: an instant, or for an all-day series a date.
+DayOrInstant = Annotated[
+    date | datetime,
+    PlainValidator(_day_or_instant),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 
 
 class OverrideIn(BaseModel):
@@ -43,9 +81,11 @@ class OverrideIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    recurrence_id: Instant
+    recurrence_id: DayOrInstant
     start_time: Instant | None = None
     end_time: Instant | None = None
+    start_date: Day | None = Field(default=None, description="all-day series: the new start")
+    end_date: Day | None = Field(default=None, description="all-day series: the new end")
     title: Title | None = None
     description: Description | None = None
     location: Location | None = None
@@ -58,14 +98,50 @@ class EventCreate(BaseModel):
 
     title: Title
     description: Description | None = None
-    start_time: Instant
-    end_time: Instant
+    start_time: Instant | None = Field(default=None, description="required unless all_day")
+    end_time: Instant | None = Field(default=None, description="required unless all_day")
     timezone: TimeZoneName = "UTC"
     location: Location | None = None
-    is_recurring: bool = False
+    all_day: bool = False
+    start_date: Day | None = Field(default=None, description="all-day events: the first day")
+    end_date: Day | None = Field(
+        default=None, description="all-day events: the day after the last (default start + 1)"
+    )
+    transparency: Transparency | None = Field(
+        default=None, description="default: opaque for timed events, transparent for all-day"
+    )
+    is_recurring: bool | None = Field(
+        default=None, description="default: true if rdates are given, else false"
+    )
     recurrence_pattern: RulePattern | None = None
-    exdates: Annotated[list[Instant], Field(max_length=MAX_LIST)] = []
+    exdates: Annotated[list[DayOrInstant], Field(max_length=MAX_LIST)] = []
+    rdates: Annotated[list[DayOrInstant], Field(max_length=MAX_LIST)] = []
     overrides: Annotated[list[OverrideIn], Field(max_length=MAX_LIST)] = []
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _times_unless_all_day(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """start_time and end_time are required unless all_day: missing ones are reported
+        with every other field error, as a required field's are."""
+        missing: list[InitErrorDetails] = []
+        if isinstance(data, dict) and data.get("all_day", False) is False:
+            missing = [
+                {"type": "missing", "loc": (name,), "input": data}
+                for name in ("start_time", "end_time")
+                if data.get(name) is None
+            ]
+        try:
+            model = handler(data)
+        except ValidationError as exc:
+            if not missing:
+                raise
+            errors = exc.errors(include_url=False)
+            raise ValidationError.from_exception_data(
+                exc.title, [*(cast(InitErrorDetails, e) for e in errors), *missing]
+            ) from None
+        if missing:
+            raise ValidationError.from_exception_data(cls.__name__, missing)
+        return model
 
 
 class EventUpdate(BaseModel):
@@ -79,9 +155,14 @@ class EventUpdate(BaseModel):
     end_time: Instant | None = None
     timezone: TimeZoneName | None = None
     location: Location | None = None
+    all_day: bool | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    transparency: Transparency | None = None
     is_recurring: bool | None = None
     recurrence_pattern: RulePattern | None = None
-    exdates: Annotated[list[Instant], Field(max_length=MAX_LIST)] | None = None
+    exdates: Annotated[list[DayOrInstant], Field(max_length=MAX_LIST)] | None = None
+    rdates: Annotated[list[DayOrInstant], Field(max_length=MAX_LIST)] | None = None
     overrides: Annotated[list[OverrideIn], Field(max_length=MAX_LIST)] | None = None
     base_version: VersionNumber | None = Field(
         default=None, description="the version this edit started from: enables a three-way merge"
@@ -96,6 +177,8 @@ class OccurrenceUpdate(BaseModel):
 
     start_time: Instant | None = None
     end_time: Instant | None = None
+    start_date: Day | None = Field(default=None, description="all-day series")
+    end_date: Day | None = Field(default=None, description="all-day series")
     title: Title | None = None
     description: Description | None = None
     location: Location | None = None
@@ -137,9 +220,11 @@ class AttendeeRead(BaseModel):
 
 
 class OverrideRead(BaseModel):
-    recurrence_id: datetime
+    recurrence_id: datetime | date
     start_time: datetime | None = None
     end_time: datetime | None = None
+    start_date: date | None = None
+    end_date: date | None = None
     title: str | None = None
     description: str | None = None
     location: str | None = None
@@ -155,9 +240,14 @@ class EventRead(BaseModel):
     end_time: datetime
     timezone: str
     location: str | None
+    all_day: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    transparency: Transparency = "opaque"
     is_recurring: bool
     recurrence_pattern: str | None
-    exdates: list[datetime]
+    exdates: list[datetime | date]
+    rdates: list[datetime | date] = Field(default_factory=list)
     overrides: list[OverrideRead]
     version: int
     owner: UserRef
@@ -210,8 +300,9 @@ class EventUpdated(EventCreated):
 class OccurrenceRead(EventRead):
     """One occurrence in a windowed listing: the event with that occurrence's times."""
 
-    recurrence_id: datetime | None = Field(
-        description="the occurrence's original start; null for a single event"
+    recurrence_id: datetime | date | None = Field(
+        description="the occurrence's original start (its date for an all-day series); "
+        "null for a single event"
     )
 
 

@@ -21,7 +21,6 @@ from neo_events.events.content import (
     build_content,
     canonical_changes,
     content_of,
-    series_of,
 )
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
@@ -83,7 +82,7 @@ async def create_event(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate(None, series_of(content))],
+        candidates=[schedule.Candidate.of(None, content, None)],
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
@@ -117,7 +116,7 @@ async def create_events(
     clashes = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate(None, series_of(c)) for c in contents],
+        candidates=[schedule.Candidate.of(None, c, None) for c in contents],
         user_ids=[actor.id],
         viewer_id=actor.id,
     )
@@ -169,9 +168,14 @@ SCHEDULE_FIELDS = (
     "start_time",
     "end_time",
     "timezone",
+    "all_day",
+    "start_date",
+    "end_date",
+    "transparency",
     "is_recurring",
     "recurrence_pattern",
     "exdates",
+    "rdates",
     "overrides",
 )
 
@@ -191,7 +195,7 @@ async def check_move(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate(event.id, series_of(after), before=series_of(before))],
+        candidates=[schedule.Candidate.of(event.id, after, before)],
         user_ids=await feed.holders(session, event.id),
         viewer_id=actor.id,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -14,8 +14,10 @@ from sqlalchemy.orm import aliased
 
 from neo_events.events.access import Role
 from neo_events.events.content import parse_iso
+from neo_events.events.days import date_in, parse_day
 from neo_events.events.listing import EventLoader
 from neo_events.events.recurrence import Occurrence
+from neo_events.events.rrule import zone_named
 from neo_events.events.schemas import (
     AttendeeRead,
     EventRead,
@@ -296,10 +298,18 @@ def _event_read(
         end_time=event.end_time,
         timezone=event.timezone,
         location=event.location,
+        all_day=event.all_day,
+        start_date=event.start_date,
+        end_date=event.end_date,
+        transparency=event.transparency,
         is_recurring=event.is_recurring,
         recurrence_pattern=event.recurrence_pattern,
-        exdates=[parse_iso(x) for x in event.exdates],
-        overrides=[OverrideRead.model_validate(o) for o in event.overrides],
+        exdates=[_occurrence_key(x) for x in event.exdates],
+        rdates=[_occurrence_key(x) for x in event.rdates],
+        overrides=[
+            OverrideRead.model_validate(o | {"recurrence_id": _occurrence_key(o["recurrence_id"])})
+            for o in event.overrides
+        ],
         version=event.version,
         owner=refs[event.owner_id],
         my_role=role,
@@ -311,8 +321,15 @@ def _event_read(
     )
 
 
+def _occurrence_key(value: str) -> datetime | date:
+    """An instant, or an all-day series' date."""
+    return parse_day(value) or parse_iso(value)
+
+
 def occurrences_response(
-    items: Iterable[tuple[dict[str, Any], Occurrence, bool]], next_cursor: str | None
+    items: Iterable[tuple[dict[str, Any], Occurrence, bool]],
+    next_cursor: str | None,
+    zone: str | None = None,
 ) -> Response:
     """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?).
 
@@ -320,6 +337,8 @@ def occurrences_response(
     serialised once and copied per occurrence with that occurrence's times (and its
     override's fields); building and validating a model per occurrence cost more than the
     query. The output is byte-for-byte what `OccurrenceList` would give (tested).
+    An all-day occurrence also carries its dates, and its date as `recurrence_id`: in
+    `zone` (the caller's `timezone=`) where it was placed, else in the event's own zone.
     """
     rendered = []
     for base, occurrence, recurring in items:
@@ -328,7 +347,13 @@ def occurrences_response(
         item["end_time"] = occurrence.end
         if occurrence.override is not None:
             item.update(occurrence.override.fields)
-        item["recurrence_id"] = occurrence.recurrence_id if recurring else None
+        rid: datetime | date = occurrence.recurrence_id
+        if base.get("all_day"):
+            placed = zone_named(zone or base["timezone"])
+            item["start_date"] = date_in(occurrence.start, placed).isoformat()
+            item["end_date"] = date_in(occurrence.end, placed).isoformat()
+            rid = date_in(occurrence.recurrence_id, placed)
+        item["recurrence_id"] = rid if recurring else None
         rendered.append(item)
     body = {"items": rendered, "next_cursor": next_cursor}
     return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")

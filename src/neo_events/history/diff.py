@@ -15,15 +15,37 @@ from zoneinfo import ZoneInfo
 CONTENT_FIELDS: tuple[str, ...] = (
     "title",
     "description",
+    "all_day",
+    "start_date",
+    "end_date",
     "start_time",
     "end_time",
     "timezone",
     "location",
+    "transparency",
     "is_recurring",
     "recurrence_pattern",
     "exdates",
+    "rdates",
     "overrides",
 )
+# What a snapshot written before a field existed means by its absence (migration 0007).
+SNAPSHOT_DEFAULTS: Mapping[str, Any] = {
+    "all_day": False,
+    "start_date": None,
+    "end_date": None,
+    "transparency": "opaque",
+    "rdates": [],
+}
+# An all-day event's times are its dates' midnights: derived, so a diff shows the dates.
+DERIVED_WHEN_ALL_DAY = ("start_time", "end_time")
+
+
+def complete(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """A snapshot with every content field, older snapshots' missing ones at their defaults."""
+    return {**SNAPSHOT_DEFAULTS, **snapshot}
+
+
 TEXT_FIELDS: frozenset[str] = frozenset({"title", "description", "location"})
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
@@ -48,7 +70,11 @@ _LABELS = {
     "is_recurring": "recurring",
     "recurrence_pattern": "recurrence",
     "exdates": "cancelled occurrences",
+    "rdates": "added occurrences",
     "overrides": "changed occurrences",
+    "all_day": "all-day",
+    "start_date": "start date",
+    "end_date": "end date",
 }
 
 
@@ -97,9 +123,11 @@ def word_diff(old: str | None, new: str | None) -> list[dict[str, str]]:
 def diff_snapshots(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
     """List the content fields that differ, in CONTENT_FIELDS order, with word diffs for text."""
     changes: list[dict[str, Any]] = []
+    old, new = complete(old), complete(new)
+    both_all_day = old["all_day"] is True and new["all_day"] is True
     for field in CONTENT_FIELDS:
         before, after = old.get(field), new.get(field)
-        if before == after:
+        if before == after or (both_all_day and field in DERIVED_WHEN_ALL_DAY):
             continue
         # Copies keep later edits of either snapshot from rewriting stored history.
         change: dict[str, Any] = {

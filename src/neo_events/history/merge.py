@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neo_events.history.diff import CONTENT_FIELDS
+from neo_events.history.diff import CONTENT_FIELDS, complete
 
 __all__ = ["FieldConflict", "MergeResult", "three_way_merge"]
 
@@ -56,6 +56,7 @@ def three_way_merge(
     changes: dict[str, Any] = {}
     conflicts: list[FieldConflict] = []
     they_changed_any = False
+    base, theirs = complete(base), complete(theirs)  # a base from before a field existed
     for field in CONTENT_FIELDS:
         base_value = base.get(field)
         their_value = theirs.get(field)

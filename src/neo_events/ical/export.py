@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +55,10 @@ def export_calendar(
         calendar.add("x-published-ttl", ttl.decode())
     spans: dict[str, tuple[datetime, datetime | None]] = {}
     for event in events:
+        if event.content.get("all_day"):
+            for component in _all_day_vevents(event):
+                calendar.add_component(component)
+            continue  # dates: floating, no VTIMEZONE
         for component in _vevents(event):
             calendar.add_component(component)
         zone, (first, last) = event.content["timezone"], _span(event.content)
@@ -77,6 +81,7 @@ def _series(content: Mapping[str, Any]) -> recurrence.Series:
         timezone=content["timezone"],
         rule=content["recurrence_pattern"] if content["is_recurring"] else None,
         exdates=tuple(_parse(x) for x in content["exdates"]),
+        rdates=tuple(sorted(_parse(x) for x in content.get("rdates", ()))),
         overrides=tuple(
             recurrence.Override(
                 recurrence_id=_parse(o["recurrence_id"]),
@@ -115,7 +120,7 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
     master = _stamped(event)
     master.add("summary", content["title"])
     _texts(master, content)
-    if not content["is_recurring"]:
+    if not content["is_recurring"] and not content.get("rdates"):
         master.add("dtstart", _local(content["start_time"], zone, exact=True))
         master.add("dtend", _local(content["end_time"], zone, exact=True))
         yield master
@@ -130,12 +135,15 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
     read_at = shown.astimezone(UTC)
     master.add("dtstart", shown)
     master.add("dtend", _master_end(shown, read_at + (end - start), zone))
-    rule, name_start = readers_rule(
-        content["recurrence_pattern"], start, end, content["timezone"], read_at
-    )
-    master.add("rrule", vRecur.from_ical(rule))
-    if name_start:
-        master.add("rdate", shown)
+    if content["recurrence_pattern"] is not None:
+        rule, name_start = readers_rule(
+            content["recurrence_pattern"], start, end, content["timezone"], read_at
+        )
+        master.add("rrule", vRecur.from_ical(rule))
+        if name_start:
+            master.add("rdate", shown)
+    if content.get("rdates"):
+        master.add("rdate", [_local(x, zone, exact=True) for x in content["rdates"]])
     cancelled = {_parse(x) for x in content["exdates"]}
     if cancelled:
         master.add("exdate", [_local(x, zone) for x in content["exdates"]])
@@ -201,6 +209,45 @@ def readers_rule(
     return parsed.text(COUNT=None, UNTIL=format_utc(max(ours))), name_start
 
 
+def _all_day_vevents(event: Outgoing) -> Iterable[Event]:
+    """An all-day event as DATE values (RFC 5545 `VALUE=DATE`): floating days, the same for
+    every reader; its rule's UNTIL a date too."""
+    content = event.content
+    master = _stamped(event)
+    master.add("summary", content["title"])
+    _texts(master, content)
+    master.add("dtstart", date.fromisoformat(content["start_date"]))
+    master.add("dtend", date.fromisoformat(content["end_date"]))
+    if content["recurrence_pattern"] is not None:
+        # computed on floating days: midnights in UTC, as events/days.py expands them
+        start = datetime.combine(date.fromisoformat(content["start_date"]), time(), UTC)
+        end = datetime.combine(date.fromisoformat(content["end_date"]), time(), UTC)
+        rule, name_start = readers_rule(content["recurrence_pattern"], start, end, "UTC", start)
+        parsed = parse_rule(rule, "UTC")
+        until = None if parsed.until is None else f"{parsed.until:%Y%m%d}"
+        master.add("rrule", vRecur.from_ical(parsed.text(UNTIL=until)))
+        if name_start:
+            master.add("rdate", start.date())
+    if content.get("rdates"):
+        master.add("rdate", [date.fromisoformat(x) for x in content["rdates"]])
+    if content["exdates"]:
+        master.add("exdate", [date.fromisoformat(x) for x in content["exdates"]])
+    yield master
+    length = date.fromisoformat(content["end_date"]) - date.fromisoformat(content["start_date"])
+    for override in content["overrides"]:
+        if override["recurrence_id"] in content["exdates"]:
+            continue
+        begins = date.fromisoformat(override.get("start_date", override["recurrence_id"]))
+        ends = date.fromisoformat(override["end_date"]) if "end_date" in override else None
+        component = _stamped(event)
+        component.add("recurrence-id", date.fromisoformat(override["recurrence_id"]))
+        component.add("summary", override.get("title", content["title"]))
+        _texts(component, {**content, **override})
+        component.add("dtstart", begins)
+        component.add("dtend", ends or begins + length)
+        yield component
+
+
 def _stamped(event: Outgoing) -> Event:
     component = Event()
     component.add("uid", event.uid)
@@ -209,6 +256,8 @@ def _stamped(event: Outgoing) -> Event:
     component.add("last-modified", event.last_modified.astimezone(UTC))
     component.add("sequence", event.sequence)
     add_people(component, event.people)
+    transparent = event.content.get("transparency") == "transparent"
+    component.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
     return component
 
 

@@ -5,7 +5,12 @@ becomes one series; what the event model cannot hold is said, never silently los
   they name: the same instant, else the same wall clock in the series' zone, else (all-day
   values) the occurrence on that day. One that matches nothing becomes a single event (an
   override) or is dropped (an EXDATE), with a note.
-- RDATE occurrences the rule does not produce become single events of their own.
+- RDATE occurrences the rule does not produce are the series' rdates (an event with RDATEs
+  and no RRULE is an RDATE-only series); one before DTSTART, which the event model cannot
+  hold, becomes a single event of its own.
+- A VEVENT whose DTSTART is a DATE is an all-day event: it is read as days from midnight in
+  its zone like any other, then written as dates (`_as_all_day`). TRANSP gives its
+  transparency (absent: the event model's default for its kind).
 - STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
   the higher SEQUENCE wins, then the first.
 - A timed event without duration lasts a minute (the event model needs end after start).
@@ -19,13 +24,14 @@ becomes one series; what the event model cannot hold is said, never silently los
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
-from neo_events.events import recurrence
+from neo_events.events import days, recurrence
+from neo_events.events.rrule import parse_rule
 from neo_events.ical.times import Clock, Unreadable, When
 
 NO_TITLE = "(no title)"
@@ -48,14 +54,22 @@ class Draft:
     content: dict[str, Any]
     series: recurrence.Series
     all_day: bool
-    singles: dict[datetime, dict[str, Any]] = field(default_factory=dict)  # RDATE occurrences
+    singles: dict[datetime, dict[str, Any]] = field(default_factory=dict)  # RDATEs too early
     exdates: set[datetime] = field(default_factory=set)
     overrides: dict[datetime, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def contents(self) -> list[dict[str, Any]]:
-        """The series, then its RDATE occurrences as single events."""
+        """The series, then its RDATE occurrences the series cannot hold as single events."""
+        zone = self.series.timezone
+        return [
+            _as_all_day(content, zone) if self.all_day else content for content in self._contents()
+        ]
+
+    def _contents(self) -> list[dict[str, Any]]:
         overrides = [o for rid, (_, o) in sorted(self.overrides.items()) if rid not in self.exdates]
         singles = [self.singles[k] for k in sorted(self.singles)]
+        if self.series.rdates:
+            self.content |= {"is_recurring": True, "rdates": [iso(x) for x in self.series.rdates]}
         if self.content["is_recurring"]:
             main = self.content | {
                 "exdates": [iso(x) for x in sorted(self.exdates)],
@@ -76,6 +90,53 @@ class Draft:
 
 def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _as_all_day(content: dict[str, Any], zone_name: str) -> dict[str, Any]:
+    """Content read from DATE values (days from midnight in the zone) as an all-day event:
+    its instants as the dates they begin (an end, the date it ends before)."""
+    zone = ZoneInfo(zone_name)
+
+    def day(value: str, *, end: bool = False) -> str:
+        instant = datetime.fromisoformat(value)
+        found = days.date_in(instant, zone)
+        if end and days.midnight(found, zone) != instant:
+            found += timedelta(days=1)  # a part of a day counts as that day
+        return found.isoformat()
+
+    start, end = day(content["start_time"]), day(content["end_time"], end=True)
+    if end <= start:
+        end = (date.fromisoformat(start) + timedelta(days=1)).isoformat()
+    overrides = []
+    for override in content["overrides"]:
+        moved = {"recurrence_id": day(override["recurrence_id"])}
+        if "start_time" in override:
+            moved["start_date"] = day(override["start_time"])
+        if "end_time" in override:
+            moved["end_date"] = day(override["end_time"], end=True)
+        keep = ("title", "description", "location")
+        overrides.append(moved | {k: override[k] for k in keep if k in override})
+    rule = content["recurrence_pattern"]
+    if rule is not None:  # by date: UNTIL a date, no time of day
+        parsed = parse_rule(rule, zone_name)
+        until = None if parsed.until is None else f"{days.date_in(parsed.until, zone):%Y%m%d}"
+        rule = parsed.text(UNTIL=until, BYHOUR=None, BYMINUTE=None, BYSECOND=None)
+    others = {k: v for k, v in content.items() if k not in ("start_time", "end_time")}
+    return others | {
+        "all_day": True,
+        "start_date": start,
+        "end_date": end,
+        "recurrence_pattern": rule,
+        "exdates": sorted({day(x) for x in content["exdates"]}),
+        "rdates": sorted({day(x) for x in content.get("rdates", [])}),
+        "overrides": overrides,
+    }
+
+
+def transparency(component: Component) -> str | None:
+    """TRANSP as the event model's transparency; None if absent or unknown."""
+    value = str(first(component, "TRANSP") or "").strip().upper()
+    return {"OPAQUE": "opaque", "TRANSPARENT": "transparent"}.get(value)
 
 
 def first(component: Component, name: str) -> Any:
@@ -146,7 +207,7 @@ def _content(
     if end == start:
         notes.append("it has no duration: imported as one minute long")
         end = start + MIN_LENGTH
-    return {
+    content: dict[str, Any] = {
         "title": text(component, "SUMMARY", notes) or NO_TITLE,
         "description": text(component, "DESCRIPTION", notes),
         "location": text(component, "LOCATION", notes),
@@ -158,12 +219,16 @@ def _content(
         "exdates": [],
         "overrides": [],
     }
+    if (transp := transparency(component)) is not None:  # else the kind's default
+        content["transparency"] = transp
+    return content
 
 
 def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
     """A VEVENT as one single event, whatever RRULE or RECURRENCE-ID it carries."""
     start, zone, end = times(component, clock)
-    return _content(component, notes, start.instant, end, zone)
+    content = _content(component, notes, start.instant, end, zone)
+    return _as_all_day(content, zone) if start.all_day else content
 
 
 def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Draft:
@@ -233,17 +298,24 @@ def _from_earliest(
 
 def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[str]) -> None:
     series, duration = draft.series, draft.series.end - draft.series.start
+    added: set[datetime] = set()
     for value in clock.values("RDATE", component["RDATE"], series.timezone):
         if recurrence.occurrence_at(series, value.instant):
             continue  # the rule (or DTSTART) has it already
+        if value.instant > series.start:
+            added.add(value.instant)
+            continue
         draft.singles[value.instant] = draft.content | {
             "start_time": iso(value.instant),
             "end_time": iso(value.instant + duration),
             "is_recurring": False,
             "recurrence_pattern": None,
         }
+    draft.series = replace(series, rdates=tuple(sorted(added)))
     if draft.singles:
-        notes.append(f"{len(draft.singles)} RDATE occurrence(s) imported as single events")
+        notes.append(
+            f"{len(draft.singles)} RDATE occurrence(s) before DTSTART imported as single events"
+        )
 
 
 def originals(draft: Draft, value: When, clock: Clock) -> list[datetime]:

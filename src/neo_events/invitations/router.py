@@ -105,7 +105,7 @@ async def respond_to_occurrence(
         session,
         actor=user,
         event_id=event_id,
-        recurrence_id=recurrence_id,
+        occurrence=recurrence_id,
         response=body.response,
         comment=body.comment,
         origin=origin,

@@ -5,7 +5,7 @@ changelog (from its audit row), the audit log, the change feed and `/sync`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -299,7 +299,7 @@ async def respond_to_occurrence(
     *,
     actor: User,
     event_id: int,
-    recurrence_id: datetime,
+    occurrence: date | datetime,
     response: Response,
     comment: str | None,
     origin: Origin,
@@ -307,7 +307,8 @@ async def respond_to_occurrence(
     """My answer for one occurrence (decline one week of a weekly meeting); it overrides my
     series answer there. 404 if the series has no such occurrence."""
     event, attendee = await _my_attendance(session, actor, event_id)
-    check_occurrence(event, content_of(event), recurrence_id)
+    # an all-day series names its occurrences by date; the answer is kept at its instant
+    _, _, recurrence_id = check_occurrence(event, content_of(event), occurrence)
     row = await session.get(OccurrenceResponse, (event.id, actor.id, recurrence_id))
     if row is not None and row.response == response.value and row.comment == comment:
         return row

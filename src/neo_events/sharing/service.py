@@ -12,7 +12,7 @@ from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
 from neo_events.events.access import Role, get_event_for
-from neo_events.events.content import content_of, series_of
+from neo_events.events.content import content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.invitations.responses import forget_attendee
 from neo_events.live import feed
@@ -125,7 +125,7 @@ async def share_event(
         [clashes] = await schedule.check(
             session,
             policy=policy,
-            candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
+            candidates=[schedule.Candidate.of(event.id, content_of(event), None)],
             user_ids=newcomers,
             viewer_id=actor.id,
         )

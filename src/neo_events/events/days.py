@@ -1,0 +1,54 @@
+"""All-day dates: floating days, and where they fall in a zone. Pure: the standard library.
+
+An all-day event is given by dates (`start_date`, `end_date` exclusive), the same calendar
+days for every viewer, as RFC 5545 `VALUE=DATE` and Google Calendar's all-day events are.
+Its recurrence is computed on "floating" instants — each date's midnight in UTC, a clock
+without daylight saving, so a rule recurs by date exactly — and each occurrence is then
+placed at the midnights of a zone: the event's own, or the viewer's (`timezone=`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# The furthest any zone's midnight lies from UTC's, with room for historical local mean
+# times: an all-day event's span (which prunes window queries) is widened by this much.
+REACH = timedelta(days=1)
+
+
+def floating(day: date) -> datetime:
+    """The floating instant of a date: its midnight in UTC."""
+    return datetime.combine(day, time(), UTC)
+
+
+def day_of(instant: datetime) -> date:
+    """The date of a floating instant."""
+    return instant.astimezone(UTC).date()
+
+
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a date in a zone, in UTC. A midnight that a clock change skips
+    takes the offset before the gap (as every wall time does, RFC 5545 §3.3.5): the day
+    then starts at the gap's end."""
+    return datetime.combine(day, time()).replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def place(instant: datetime, zone: ZoneInfo) -> datetime:
+    """A floating instant placed on the zone's wall clock (the same wall time there)."""
+    return midnight(day_of(instant), zone) + (instant.astimezone(UTC) - floating(day_of(instant)))
+
+
+def date_in(instant: datetime, zone: ZoneInfo) -> date:
+    """The date an instant falls on in a zone."""
+    return instant.astimezone(zone).date()
+
+
+def parse_day(text: str) -> date | None:
+    """A `YYYY-MM-DD` date, or None if the text is not one (an instant, say)."""
+    if len(text) != 10:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
