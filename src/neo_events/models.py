@@ -322,3 +322,37 @@ class WebhookDelivery(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppPassword(Base):
+    """A secret that signs one user in to CalDAV (SPEC §15) and nowhere else.
+
+    Only a SHA-256 of the secret is kept (it is 190 random bits: a slow hash adds nothing but
+    cost to every CalDAV request); revoking one deletes its row.
+    """
+
+    __tablename__ = "app_passwords"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarResource(Base):
+    """An event as a CalDAV resource: the name and UID a client gave it, and the text it last
+    sent, whose properties the event model does not hold (X-*, VALARM, …) are written back
+    into what GET serves (caldav/resources.py). Events made elsewhere have no row: their name
+    and UID derive from their id."""
+
+    __tablename__ = "calendar_resources"
+    __table_args__ = (Index("ix_calendar_resources_name", "name"),)
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    uid: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,443 @@
+"""The calendar collection of one user: every live event they hold a role on, read and written
+through the same services as the API (events/service.py), so a CalDAV write is an API write:
+validation, roles, versions, history, audit, conflicts (warn), live messages, sync changes.
+
+The collection's sync token and CTag are the user's position in the change feed (live/feed.py):
+the highest change number addressed to them. sync-collection reads the feed through the same
+function as `/sync` (live/sync.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin
+from neo_events.caldav import resources
+from neo_events.caldav.resources import Stored
+from neo_events.db import utcnow
+from neo_events.errors import AppError, ValidationFailed
+from neo_events.events import recurrence
+from neo_events.events import service as events
+from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
+from neo_events.events.content import content_of, series_of
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
+from neo_events.ical import codec
+from neo_events.ical.service import UID_DOMAIN
+from neo_events.live import sync as feed_sync
+from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
+
+SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+
+
+class DavError(Exception):
+    """A CalDAV refusal: a status and the DAV/CalDAV precondition element that failed."""
+
+    def __init__(
+        self, status: int, condition: tuple[str, str] | None, detail: str, code: str
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.condition = condition
+        self.detail = detail
+        self.code = code
+
+
+@dataclass(slots=True)
+class Item:
+    """One event of the collection, as the caller sees it."""
+
+    event: Event
+    role: Role
+    stored: Stored | None
+    stamp: datetime | None = None  # when the stored text last changed
+
+    @property
+    def name(self) -> str:
+        return self.stored.name if self.stored else resources.default_name(self.event.id)
+
+    @property
+    def uid(self) -> str:
+        return self.stored.uid if self.stored else resources.default_uid(self.event.id)
+
+    @property
+    def etag(self) -> str:
+        if self.stored is None or self.stamp is None:
+            return f'"{self.event.version}"'
+        return f'"{self.event.version}-{int(self.stamp.timestamp() * 1000)}"'
+
+    def outgoing(self) -> codec.Outgoing:
+        return codec.Outgoing(
+            uid=self.uid,
+            sequence=self.event.version - 1,
+            created=self.event.created_at,
+            last_modified=self.event.updated_at,
+            content=content_of(self.event),
+        )
+
+
+Row = tuple[Event, str, str | None, str | None, datetime | None]
+
+
+def _with_resources(
+    query: Select[Event, str],
+) -> Select[Event, str, str | None, str | None, datetime | None]:
+    return query.add_columns(
+        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
+    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+
+
+def _item(row: Any) -> Item:
+    event, role, name, uid, stamp = row
+    stored = Stored(name, uid, None) if name is not None and uid is not None else None
+    return Item(event, Role(role), stored, stamp)
+
+
+async def sync_position(session: AsyncSession, user: User) -> int:
+    """The last change addressed to the user: the collection's CTag and sync token."""
+    value = await session.scalar(
+        select(func.coalesce(func.max(ChangeRecipient.seq), 0)).where(
+            ChangeRecipient.user_id == user.id
+        )
+    )
+    return int(value or 0)
+
+
+async def list_items(
+    session: AsyncSession,
+    user: User,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Item]:
+    """Every event of the collection, or those with an occurrence overlapping [start, end)."""
+    query = visible_events(user.id)
+    if end is not None:
+        query = query.where(Event.span_start < end)
+    if start is not None:
+        query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
+    rows = (await session.execute(_with_resources(query).order_by(Event.id))).all()
+    items = [_item(row) for row in rows]
+    if start is None and end is None:
+        return items
+    return [item for item in items if _reaches(item.event, start, end)]
+
+
+def _reaches(event: Event, start: datetime | None, end: datetime | None) -> bool:
+    """Whether an occurrence overlaps the window; the span prunes, one occurrence decides."""
+    if not event.is_recurring:
+        return True  # the span of a single event is the event
+    lo = start or event.span_start
+    hi = end or datetime.max.replace(tzinfo=lo.tzinfo)
+    try:
+        return bool(recurrence.expand(series_of(content_of(event)), lo, hi, limit=1))
+    except recurrence.ExpansionLimitExceeded:
+        return True
+    except OverflowError:
+        return True
+
+
+async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -> dict[str, Item]:
+    """The collection's items among `names` (others are absent: unknown or not the user's)."""
+    wanted = set(names)
+    by_default = {event_id: name for name in wanted if (event_id := _default_id(name)) is not None}
+    query = _with_resources(visible_events(user.id)).where(
+        or_(CalendarResource.name.in_(list(wanted)), Event.id.in_(list(by_default)))
+    )
+    found: dict[str, Item] = {}
+    for row in (await session.execute(query.order_by(Event.id))).all():
+        item = _item(row)
+        if item.name in wanted:
+            found.setdefault(item.name, item)
+    return found
+
+
+def _default_id(name: str) -> int | None:
+    if not (name.startswith("event-") and name.endswith(".ics")):
+        return None
+    digits = name[len("event-") : -len(".ics")]
+    if not digits.isdigit() or len(digits) > 18:
+        return None
+    return int(digits)
+
+
+async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, str]:
+    """The stored texts of the items that have one."""
+    ids = [item.event.id for item in items if item.stored is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(CalendarResource.event_id, CalendarResource.body).where(
+            CalendarResource.event_id.in_(ids), CalendarResource.body.is_not(None)
+        )
+    )
+    return {event_id: body for event_id, body in rows.all() if body is not None}
+
+
+async def render(
+    session: AsyncSession,
+    items: Sequence[Item],
+    *,
+    expand: tuple[datetime, datetime] | None = None,
+) -> dict[int, bytes]:
+    """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
+    worker thread: thousands of events take long enough to stall other requests."""
+    texts = await bodies(session, items)
+    jobs = [
+        (
+            item.event.id,
+            item.outgoing(),
+            Stored(item.name, item.uid, texts.get(item.event.id)),
+        )
+        for item in items
+    ]
+
+    def run() -> dict[int, bytes]:
+        if expand is not None:
+            return {i: resources.expanded(out, *expand) for i, out, _ in jobs}
+        return {i: resources.render(out, stored) for i, out, stored in jobs}
+
+    try:
+        return await asyncio.to_thread(run)
+    except recurrence.ExpansionLimitExceeded:
+        raise DavError(
+            403,
+            ("DAV:", "number-of-matches-within-limits"),
+            "The time range holds too many occurrences; ask for a shorter one.",
+            "too_many_occurrences",
+        ) from None
+
+
+def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
+    """RFC 9110 preconditions on the resource as the caller sees it."""
+    if if_none_match is not None and item is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        if "*" in tags or item.etag in tags:
+            raise DavError(412, None, "The resource exists already.", "resource_exists")
+    if if_match is not None:
+        tags = [t.strip() for t in if_match.split(",")]
+        if item is None or ("*" not in tags and item.etag not in tags):
+            raise DavError(
+                412, None, "The resource has changed; read it again and retry.", "stale_etag"
+            )
+
+
+async def put_item(
+    session: AsyncSession,
+    *,
+    user: User,
+    name: str,
+    data: bytes,
+    if_match: str | None,
+    if_none_match: str | None,
+    origin: Origin,
+) -> tuple[Item, bool]:
+    """Create or replace one event from its resource text, through the events service."""
+    incoming = await _read(data)
+    current = (await items_named(session, user, [name])).get(name)
+    if current is not None:
+        # the row lock a read-modify-write needs, then the preconditions on what is locked
+        event, role = await get_event_for(session, user.id, current.event.id, lock=True)
+        current = Item(event, role, current.stored, current.stamp)
+    _check_etag(current, if_match, if_none_match)
+    if current is None:
+        return await _create(session, user, name, incoming, origin), True
+    if incoming.uid != current.uid:
+        raise DavError(
+            403,
+            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
+            "A resource's UID cannot change.",
+            "uid_changed",
+        )
+    if not current.role.at_least(Role.EDITOR):
+        raise _read_only(current.role)
+    try:
+        body = EventUpdate.model_validate(incoming.content)
+        await events.update_event(
+            session,
+            actor=user,
+            event_id=current.event.id,
+            changes=model_fields_set(body),
+            origin=origin,
+            policy=ConflictPolicy.WARN,
+        )
+    except (ValidationError, ValidationFailed) as exc:
+        raise _invalid(exc) from None
+    await _store(session, current.event.id, name, incoming)
+    refreshed = (await items_named(session, user, [name]))[name]
+    return refreshed, False
+
+
+async def _read(data: bytes) -> resources.Incoming:
+    try:
+        return await asyncio.to_thread(resources.read, data)
+    except resources.InvalidResource as exc:
+        raise DavError(
+            403, ("urn:ietf:params:xml:ns:caldav", exc.condition), exc.message, "invalid_resource"
+        ) from None
+
+
+async def _create(
+    session: AsyncSession, user: User, name: str, incoming: resources.Incoming, origin: Origin
+) -> Item:
+    taken = (
+        await session.execute(
+            _with_resources(visible_events(user.id))
+            .where(
+                or_(
+                    CalendarResource.uid == incoming.uid,
+                    Event.id == _uid_id(incoming.uid),
+                )
+            )
+            .limit(1)
+        )
+    ).first()
+    if taken is not None or _default_id(name) is not None:
+        raise DavError(
+            403,
+            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
+            "Another resource of this calendar has that UID (or the name is reserved).",
+            "uid_conflict",
+        )
+    try:
+        event, _ = await events.create_event(
+            session,
+            actor=user,
+            data=EventCreate.model_validate(incoming.content),
+            origin=origin,
+            policy=ConflictPolicy.WARN,
+        )
+    except (ValidationError, ValidationFailed) as exc:
+        raise _invalid(exc) from None
+    await _store(session, event.id, name, incoming)
+    return (await items_named(session, user, [name]))[name]
+
+
+def _uid_id(uid: str) -> int:
+    """The event a UID of our own export names (0: none)."""
+    prefix, suffix = "event-", f"@{UID_DOMAIN}"
+    digits = (
+        uid[len(prefix) : -len(suffix)] if uid.startswith(prefix) and uid.endswith(suffix) else ""
+    )
+    return int(digits) if digits.isdigit() and len(digits) <= 18 else 0
+
+
+async def _store(
+    session: AsyncSession, event_id: int, name: str, incoming: resources.Incoming
+) -> None:
+    row = await session.get(CalendarResource, event_id)
+    now = utcnow()
+    if row is None:
+        session.add(
+            CalendarResource(
+                event_id=event_id, name=name, uid=incoming.uid, body=incoming.text, updated_at=now
+            )
+        )
+    elif row.body != incoming.text:
+        row.body, row.updated_at = incoming.text, now
+    await session.flush()
+
+
+def _invalid(exc: ValidationError | ValidationFailed) -> DavError:
+    if isinstance(exc, ValidationFailed):
+        detail = exc.detail
+        if exc.errors and exc.errors[0].get("msg") and exc.errors[0]["msg"] not in detail:
+            detail = f"{detail}: {exc.errors[0]['msg']}"
+    else:
+        error = exc.errors()[0]
+        detail = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    return DavError(
+        403, ("urn:ietf:params:xml:ns:caldav", "valid-calendar-data"), detail, "invalid_event"
+    )
+
+
+def _read_only(role: Role) -> DavError:
+    return DavError(
+        403,
+        ("DAV:", "need-privileges"),
+        f"Your role on this event ({role.value}) does not allow this.",
+        "role_too_low",
+    )
+
+
+async def delete_item(
+    session: AsyncSession, *, user: User, name: str, if_match: str | None, origin: Origin
+) -> None:
+    """Delete one event (its owner only), as the API's DELETE does."""
+    current = (await items_named(session, user, [name])).get(name)
+    if current is None:
+        raise DavError(404, None, "No such resource.", "not_found")
+    _check_etag(current, if_match, None)
+    try:
+        await events.delete_event(session, actor=user, event_id=current.event.id, origin=origin)
+    except RoleTooLow:
+        raise _read_only(current.role) from None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    present: list[Item]
+    gone: list[str]  # names of resources deleted or no longer visible
+    token: str
+    truncated: bool
+
+
+SYNC_PREFIX = "urn:neo-events:sync:"
+
+
+async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
+    """What changed since `token` (everything on a first sync), read from the change feed."""
+    inner = None
+    if token:
+        if not token.startswith(SYNC_PREFIX):
+            raise _bad_token()
+        inner = token[len(SYNC_PREFIX) :]
+    try:
+        changes, next_token, more = await feed_sync.sync(
+            session, user=user, token=inner, limit=SYNC_PAGE
+        )
+    except AppError:
+        raise _bad_token() from None
+    present_ids = [c.event_id for c in changes if c.op == "upsert"]
+    gone_ids = [c.event_id for c in changes if c.op == "delete"]
+    present: list[Item] = []
+    if present_ids:
+        query = _with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
+        present = [_item(row) for row in (await session.execute(query.order_by(Event.id))).all()]
+    gone: list[str] = []
+    if gone_ids:
+        rows = await session.execute(
+            select(CalendarResource.event_id, CalendarResource.name).where(
+                CalendarResource.event_id.in_(gone_ids)
+            )
+        )
+        named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
+        gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
+    if not more:  # caught up: the collection's one token for this position
+        next_token = await sync_token_now(session, user)
+    return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
+
+
+async def sync_token_now(session: AsyncSession, user: User) -> str:
+    """The token of the collection as it is: the user's feed position, aging from the time
+    of that change (so it is the same token until something changes)."""
+    position = await sync_position(session, user)
+    at = await session.scalar(select(Change.at).where(Change.seq == position))
+    return feed_sync.token_at(position, at or utcnow())
+
+
+def _bad_token() -> DavError:
+    return DavError(
+        403,
+        ("DAV:", "valid-sync-token"),
+        "This sync token is unknown or expired.",
+        "sync_token_gone",
+    )

@@ -1,0 +1,170 @@
+"""WebDAV XML in and out: bodies parsed safely, multistatus and error bodies built.
+
+Parsing uses defusedxml's expat parser with DTDs forbidden (so no entity can be declared: a
+billion-laughs body is refused before any expansion), a byte bound and a nesting bound, so a
+request body costs at most MAX_XML_BYTES of parsing. Pure: no web framework, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CS = "http://calendarserver.org/ns/"
+ICAL = "http://apple.com/ns/ical/"
+
+MAX_XML_BYTES = 512 * 1024  # a multiget of 2,000 hrefs is ~150 KiB
+MAX_DEPTH = 24  # the deepest legitimate body (calendar-query filters) nests 7 levels
+
+for _prefix, _uri in (("d", DAV), ("c", CALDAV), ("cs", CS), ("ical", ICAL)):
+    ET.register_namespace(_prefix, _uri)
+
+
+def tag(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+class BadXml(ValueError):
+    """The body is not a WebDAV request we can read; str(exc) says why."""
+
+
+class _Bounded(ET.TreeBuilder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.elements = 0
+
+    def start(self, tag: Any, attrs: Any) -> ET.Element:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > MAX_DEPTH:
+            raise BadXml(f"the body nests deeper than {MAX_DEPTH} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def parse(body: bytes) -> ET.Element | None:
+    """The body's root element (None for an empty body); BadXml when it is not safe XML."""
+    if not body.strip():
+        return None
+    if len(body) > MAX_XML_BYTES:
+        raise BadXml(f"the body is larger than {MAX_XML_BYTES} bytes")
+    parser = DefusedXMLParser(target=_Bounded(), forbid_dtd=True, forbid_entities=True)
+    try:
+        parser.feed(body)
+        root = parser.close()
+    except DefusedXmlException as exc:
+        raise BadXml(f"forbidden XML: {exc.__class__.__name__}") from None
+    except ET.ParseError as exc:
+        raise BadXml(f"not well-formed XML: {exc}") from None
+    if not isinstance(root, ET.Element):
+        raise BadXml("no root element")
+    return root
+
+
+def child(parent: ET.Element, namespace: str, name: str) -> ET.Element | None:
+    return parent.find(tag(namespace, name))
+
+
+def requested_props(root: ET.Element | None) -> tuple[str, list[str]]:
+    """('prop', [tags]) for a DAV:prop list, ('allprop'|'propname', []) otherwise; an empty
+    PROPFIND body means allprop (RFC 4918 §9.1)."""
+    if root is None:
+        return "allprop", []
+    if root.tag not in (tag(DAV, "propfind"), tag(DAV, "sync-collection"), *_REPORTS):
+        raise BadXml(f"unexpected root element {root.tag}")
+    if root.find(tag(DAV, "propname")) is not None:
+        return "propname", []
+    prop = root.find(tag(DAV, "prop"))
+    if prop is None:
+        return "allprop", []
+    return "prop", [element.tag for element in prop]
+
+
+_REPORTS = (tag(CALDAV, "calendar-query"), tag(CALDAV, "calendar-multiget"))
+
+
+@dataclass(slots=True)
+class Response:
+    """One DAV:response of a multistatus: found properties, missing ones, or a bare status."""
+
+    href: str
+    found: list[ET.Element] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)
+    status: int | None = None  # a response without properties (404 in sync-collection)
+
+
+_REASONS = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    424: "Failed Dependency",
+    507: "Insufficient Storage",
+}
+
+
+def status_line(code: int) -> str:
+    return f"HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip()
+
+
+def element(
+    namespace: str, name: str, text: str | None = None, *children: ET.Element
+) -> ET.Element:
+    node = ET.Element(tag(namespace, name))
+    if text is not None:
+        node.text = text
+    node.extend(children)
+    return node
+
+
+def href(value: str) -> ET.Element:
+    return element(DAV, "href", value)
+
+
+def multistatus(responses: Iterable[Response], *, sync_token: str | None = None) -> bytes:
+    root = ET.Element(tag(DAV, "multistatus"))
+    for item in responses:
+        node = ET.SubElement(root, tag(DAV, "response"))
+        node.append(href(item.href))
+        if item.status is not None:
+            ET.SubElement(node, tag(DAV, "status")).text = status_line(item.status)
+            continue
+        for code, props in (
+            (200, item.found),
+            (404, [ET.Element(t) for t in item.missing]),
+            (403, [ET.Element(t) for t in item.forbidden]),
+        ):
+            if not props:
+                continue
+            propstat = ET.SubElement(node, tag(DAV, "propstat"))
+            ET.SubElement(propstat, tag(DAV, "prop")).extend(props)
+            ET.SubElement(propstat, tag(DAV, "status")).text = status_line(code)
+    if sync_token is not None:
+        ET.SubElement(root, tag(DAV, "sync-token")).text = sync_token
+    return _serialize(root)
+
+
+def error(conditions: Sequence[ET.Element], detail: str | None = None) -> bytes:
+    """A DAV:error body naming the failed precondition (RFC 4918 §16)."""
+    root = ET.Element(tag(DAV, "error"))
+    root.extend(conditions)
+    if detail:
+        ET.SubElement(root, tag(DAV, "responsedescription")).text = detail
+    return _serialize(root)
+
+
+def _serialize(root: ET.Element) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode()
+    )
