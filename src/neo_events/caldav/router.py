@@ -68,6 +68,7 @@ async def well_known(request: Request) -> Response:
     return RedirectResponse(ROOT, status_code=301)
 
 
+@router.api_route("/", methods=["PROPFIND"])  # clients given just the server's address
 @router.api_route("/dav", methods=METHODS)
 @router.api_route("/dav/{path:path}", methods=METHODS)
 async def dav(request: Request, session: Session, path: str = "") -> Response:
@@ -337,7 +338,7 @@ async def _propfind(
     ctx = Context(request, session, user)
     depth = _depth(request)
     hrefs = {
-        "root": ROOT,
+        "root": request.url.path,
         "principal": principal_href(user),
         "home": home_href(user),
         "calendar": calendar_href(user),
