@@ -384,3 +384,33 @@ async def test_mkcalendar_and_proppatch_are_refused(client) -> None:
     )
     assert patched.status_code == 207 and b"403" in patched.content
     _ = NS
+
+
+TEXT_QUERY = """<?xml version="1.0"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:prop-filter name="{name}"><c:text-match{attrs}>{text}</c:text-match></c:prop-filter>
+  </c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"""
+
+
+async def test_text_match_on_model_and_client_properties(client) -> None:
+    alice = await dav_for(client, "alice")
+    await alice.put("a.ics", ics(uid="a", summary="Dentist", extra="CATEGORIES:Health,Family\r\n"))
+    await alice.put("b.ics", ics(uid="b", summary="dentist appointment"))
+
+    async def names(name: str, text: str, attrs: str = "") -> list[str]:
+        body = TEXT_QUERY.format(name=name, text=text, attrs=attrs)
+        response = await alice.request("REPORT", alice.calendar, body, Depth="1")
+        assert response.status_code == 207, response.text
+        return sorted(href.rsplit("/", 1)[-1] for href in responses(response.content))
+
+    assert await names("SUMMARY", "DENTIST") == ["a.ics", "b.ics"]  # i;ascii-casemap
+    assert await names("SUMMARY", "Dentist", ' collation="i;octet"') == ["a.ics"]
+    assert await names("SUMMARY", "appointment", ' negate-condition="yes"') == ["a.ics"]
+    assert await names("UID", "b") == ["b.ics"]
+    assert await names("CATEGORIES", "health") == ["a.ics"]
+    unknown = TEXT_QUERY.format(name="SUMMARY", text="x", attrs=' collation="i;klingon"')
+    refused = await alice.request("REPORT", alice.calendar, unknown, Depth="1")
+    assert refused.status_code == 403 and b"supported-collation" in refused.content

@@ -72,7 +72,9 @@ def _run(config: Path, *args: str) -> str:
     return result.stdout + result.stderr
 
 
-def test_two_way_sync_with_a_local_folder(database_url: str, data_dir: Path, tmp_path: Path) -> None:
+def test_two_way_sync_with_a_local_folder(
+    database_url: str, data_dir: Path, tmp_path: Path
+) -> None:
     with caldav_server(database_url, data_dir) as base:
         alice = person(base, "alice")
         api = httpx.Client(base_url=f"{base}/api/v1", headers=alice.headers, timeout=30)
@@ -105,7 +107,9 @@ def test_two_way_sync_with_a_local_folder(database_url: str, data_dir: Path, tmp
 
         # the server's side: an edit through the API, and a deletion
         api.patch(f"/events/{made['id']}", json={"title": "Edited in the API"})
-        local = next(e for e in api.get("/events").json()["items"] if e["title"] == "Made in the folder")
+        local = next(
+            e for e in api.get("/events").json()["items"] if e["title"] == "Made in the folder"
+        )
         assert api.delete(f"/events/{local['id']}").status_code == 204
         _run(config, "sync")
         texts = [p.read_text() for p in folder.glob("*.ics")]
