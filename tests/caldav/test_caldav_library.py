@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import caldav
 import httpx
 import pytest
 
+import caldav
 from tests.caldav.live import caldav_server, person
 
 pytestmark = pytest.mark.slow
