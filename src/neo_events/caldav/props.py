@@ -3,8 +3,10 @@ its items, as RFC 4918, RFC 4791, RFC 6578 and CalendarServer's getctag name the
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
@@ -38,7 +40,20 @@ def calendar_href(user: User) -> str:
 
 
 def item_href(user: User, name: str) -> str:
-    return calendar_href(user) + quote(name)
+    return _calendar_path(user.username) + _segment(name)
+
+
+@lru_cache(maxsize=1024)
+def _calendar_path(username: str) -> str:
+    return f"/dav/calendars/{quote(username)}/events/"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~@+-]+")
+
+
+def _segment(name: str) -> str:
+    """A resource name as a path segment; most are plain and need no quoting (hot path)."""
+    return name if _PLAIN.fullmatch(name) else quote(name)
 
 
 def not_found() -> DavError:
@@ -284,7 +299,9 @@ async def propfind(
         if item is None:
             raise not_found()
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts = await service.render(session, [item])
+            ctx.texts = await service.render(
+                session, [item], caches=service.Caches.of(request.app.state)
+            )
         responses.append(await describe(ctx, kind, item_href(user, item.name), item, mode, names))
         return multistatus_response(xml.multistatus(responses))
     responses.append(await describe(ctx, kind, hrefs[kind], None, mode, names))
@@ -299,7 +316,9 @@ async def propfind(
         elif kind == "calendar":
             items = await service.list_items(session, user)
             if tag(CALDAV, "calendar-data") in names:
-                ctx.texts = await service.render(session, items)
+                ctx.texts = await service.render(
+                    session, items, caches=service.Caches.of(request.app.state)
+                )
             for item in items:
                 responses.append(
                     await describe(ctx, "item", item_href(user, item.name), item, mode, names)

@@ -92,7 +92,9 @@ async def report(
         items = [found[member[p]] for p in wanted if member.get(p) in found]
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts = await service.render(session, items, expand=expand)
+            ctx.texts = await service.render(
+                session, items, expand=expand, caches=service.Caches.of(request.app.state)
+            )
         responses = []
         for path in wanted:
             item = found.get(member.get(path, ""))
@@ -245,12 +247,18 @@ def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
 async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
     names, expand = _names_and_data(root)
     matches, start, end, filters = _query_filter(root)
-    items = await service.list_items(session, user, start=start, end=end) if matches else []
+    items = (
+        await service.list_items(
+            session, user, start=start, end=end, caches=service.Caches.of(request.app.state)
+        )
+        if matches
+        else []
+    )
     model = [f for f in filters if f.name in _MODEL_PROPS]
     items = [i for i in items if all(f.matches(_model_values(i, f.name)) for f in model)]
     others = [f for f in filters if f.name not in _MODEL_PROPS]
     if others:
-        texts = await service.render(session, items)
+        texts = await service.render(session, items, caches=service.Caches.of(request.app.state))
         wanted = {f.name for f in others}
         values = await asyncio.to_thread(
             lambda: {i: _text_values(t, wanted) for i, t in texts.items()}
@@ -258,7 +266,9 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
-        ctx.texts = await service.render(session, items, expand=expand)
+        ctx.texts = await service.render(
+            session, items, expand=expand, caches=service.Caches.of(request.app.state)
+        )
     responses = [
         await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
         for item in items
@@ -278,7 +288,9 @@ async def _sync_collection(
     answer = await service.sync_collection(session, user, token or None)
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
-        ctx.texts = await service.render(session, answer.present)
+        ctx.texts = await service.render(
+            session, answer.present, caches=service.Caches.of(request.app.state)
+        )
     responses = [
         await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
         for item in answer.present

@@ -95,7 +95,9 @@ async def _get(request: Request, session: Any, user: User, kind: str, name: str 
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and item.etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    text = (await service.render(session, [item]))[item.event.id]
+    text = (await service.render(session, [item], caches=service.Caches.of(request.app.state)))[
+        item.event.id
+    ]
     if request.method == "HEAD":
         return Response(
             status_code=200,

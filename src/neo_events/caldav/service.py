@@ -32,10 +32,34 @@ from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.ical import codec
 from neo_events.ical.service import UID_DOMAIN
+from neo_events.infra.cache import LruCache
 from neo_events.live import sync as feed_sync
 from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
 
-SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+SYNC_PAGE = 5_000
+CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
+
+
+@dataclass(frozen=True, slots=True)
+class Caches:
+    """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
+    text's time, expand window), whether a series reaches a window by (event, version, window)."""
+
+    texts: LruCache[bytes]
+    reach: LruCache[bool]
+
+    @classmethod
+    def of(cls, state: Any) -> Caches:
+        """The worker's caches, made on first use."""
+        found: Caches | None = getattr(state, "caldav_caches", None)
+        if found is None:
+            lookup = state.metrics.cache_lookup
+            found = cls(
+                LruCache("caldav_texts", size=CACHE_SIZE, on_lookup=lookup),
+                LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup),
+            )
+            state.caldav_caches = found
+        return found  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
 
 
 class DavError(Exception):
@@ -117,6 +141,7 @@ async def list_items(
     *,
     start: datetime | None = None,
     end: datetime | None = None,
+    caches: Caches | None = None,
 ) -> list[Item]:
     """Every event of the collection, or those with an occurrence overlapping [start, end)."""
     query = visible_events(user.id)
@@ -128,13 +153,26 @@ async def list_items(
     items = [_item(row) for row in rows]
     if start is None and end is None:
         return items
-    return [item for item in items if _reaches(item.event, start, end)]
+    return [item for item in items if _reaches(item.event, start, end, caches)]
 
 
-def _reaches(event: Event, start: datetime | None, end: datetime | None) -> bool:
+def _reaches(
+    event: Event, start: datetime | None, end: datetime | None, caches: Caches | None
+) -> bool:
     """Whether an occurrence overlaps the window; the span prunes, one occurrence decides."""
     if not event.is_recurring:
         return True  # the span of a single event is the event
+    key = (event.id, event.version, start, end)
+    known = caches.reach.get(key) if caches is not None else None
+    if known is not None:
+        return known
+    found = _first_occurrence(event, start, end)
+    if caches is not None:
+        caches.reach.put(key, found)
+    return found
+
+
+def _first_occurrence(event: Event, start: datetime | None, end: datetime | None) -> bool:
     lo = start or event.span_start
     hi = end or datetime.max.replace(tzinfo=lo.tzinfo)
     try:
@@ -187,9 +225,22 @@ async def render(
     items: Sequence[Item],
     *,
     expand: tuple[datetime, datetime] | None = None,
+    caches: Caches | None = None,
 ) -> dict[int, bytes]:
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
+    done: dict[int, bytes] = {}
+    keys = {
+        item.event.id: (item.event.id, item.event.version, item.stamp, expand) for item in items
+    }
+    if caches is not None:
+        for item in items:
+            hit = caches.texts.get(keys[item.event.id])
+            if hit is not None:
+                done[item.event.id] = hit
+        items = [item for item in items if item.event.id not in done]
+    if not items:
+        return done
     texts = await bodies(session, items)
     jobs = [
         (
@@ -206,7 +257,7 @@ async def render(
         return {i: resources.render(out, stored) for i, out, stored in jobs}
 
     try:
-        return await asyncio.to_thread(run)
+        made = await asyncio.to_thread(run)
     except recurrence.ExpansionLimitExceeded:
         raise DavError(
             403,
@@ -214,6 +265,10 @@ async def render(
             "The time range holds too many occurrences; ask for a shorter one.",
             "too_many_occurrences",
         ) from None
+    if caches is not None:
+        for event_id, text in made.items():
+            caches.texts.put(keys[event_id], text)
+    return done | made
 
 
 def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
