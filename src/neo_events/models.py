@@ -356,3 +356,15 @@ class CalendarResource(Base):
     uid: Mapped[str] = mapped_column(String(255))
     body: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarSettings(Base):
+    """A user's CalDAV calendar as their apps name it (PROPPATCH of DAV:displayname)."""
+
+    __tablename__ = "calendar_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    display_name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

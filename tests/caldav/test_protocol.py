@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.caldav.dav import NS, app_password, basic, ics, propfind, responses
+from tests.caldav.dav import app_password, basic, ics, propfind, responses
 from tests.helpers import Account, audit_actions, count_rows, create_event, register, share
 
 pytestmark = pytest.mark.anyio
@@ -372,18 +372,41 @@ async def test_hostile_xml_is_refused_quickly(client) -> None:
     assert b"root:" not in response.content
 
 
-async def test_mkcalendar_and_proppatch_are_refused(client) -> None:
+async def test_mkcalendar_is_refused_and_only_the_display_name_can_change(client) -> None:
     alice = await dav_for(client, "alice")
     made = await alice.request("MKCALENDAR", "/dav/calendars/alice/other/")
-    assert made.status_code == 403
-    patched = await alice.request(
+    assert made.status_code == 403 and b"calendar-collection-location-ok" in made.content
+
+    def update(*props: str) -> str:
+        inner = "".join(props)
+        return (
+            '<d:propertyupdate xmlns:d="DAV:" xmlns:i="http://apple.com/ns/ical/">'
+            f"<d:set><d:prop>{inner}</d:prop></d:set></d:propertyupdate>"
+        )
+
+    async def name() -> str:
+        found = await alice.request(
+            "PROPFIND", alice.calendar, propfind("d:displayname"), Depth="0"
+        )
+        return str(responses(found.content)[alice.calendar]["props"][f"{D}displayname"].text)
+
+    mixed = await alice.request(
         "PROPPATCH",
         alice.calendar,
-        '<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:color>red</d:color></d:prop>'
-        "</d:set></d:propertyupdate>",
+        update("<d:displayname>Work</d:displayname>", "<i:calendar-color>#f00</i:calendar-color>"),
     )
-    assert patched.status_code == 207 and b"403" in patched.content
-    _ = NS
+    assert mixed.status_code == 207
+    assert b"HTTP/1.1 403" in mixed.content and b"HTTP/1.1 424" in mixed.content
+    assert await name() == "Neo Events"  # all or nothing
+    renamed = await alice.request(
+        "PROPPATCH", alice.calendar, update("<d:displayname>Work</d:displayname>")
+    )
+    assert renamed.status_code == 207 and b"HTTP/1.1 200" in renamed.content
+    assert await name() == "Work"
+    on_item = await alice.request(
+        "PROPPATCH", "/dav/calendars/alice/", update("<d:displayname>Home</d:displayname>")
+    )
+    assert b"HTTP/1.1 403" in on_item.content
 
 
 TEXT_QUERY = """<?xml version="1.0"?>

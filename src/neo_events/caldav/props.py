@@ -173,8 +173,9 @@ async def _value(ctx: Context, kind: str, item: Item | None, name: str) -> ET.El
             "root": "Neo Events",
             "principal": user.username,
             "home": f"{user.username}'s calendars",
-            "calendar": "Neo Events",
         }.get(kind)
+        if kind == "calendar":
+            text = await service.calendar_name(ctx.session, user)
         if text is None and item is not None:
             text = item.event.title
         value = element(DAV, "displayname", text)

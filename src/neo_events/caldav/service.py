@@ -34,7 +34,14 @@ from neo_events.ical import codec
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.infra.cache import LruCache
 from neo_events.live import sync as feed_sync
-from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
+from neo_events.models import (
+    CalendarResource,
+    CalendarSettings,
+    Change,
+    ChangeRecipient,
+    Event,
+    User,
+)
 
 SYNC_PAGE = 5_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
@@ -496,3 +503,34 @@ def _bad_token() -> DavError:
         "This sync token is unknown or expired.",
         "sync_token_gone",
     )
+
+
+DEFAULT_CALENDAR_NAME = "Neo Events"
+MAX_CALENDAR_NAME = 200
+
+
+async def calendar_name(session: AsyncSession, user: User) -> str:
+    """The user's calendar's display name: theirs if they renamed it, else the default."""
+    name = await session.scalar(
+        select(CalendarSettings.display_name).where(CalendarSettings.user_id == user.id)
+    )
+    return name or DEFAULT_CALENDAR_NAME
+
+
+async def rename_calendar(session: AsyncSession, user: User, name: str | None) -> bool:
+    """Set (or, with None, reset) the calendar's display name; False if it is not acceptable
+    (empty, too long, or control characters)."""
+    row = await session.get(CalendarSettings, user.id)
+    if name is None:
+        if row is not None:
+            await session.delete(row)
+        return True
+    name = name.strip()
+    if not name or len(name) > MAX_CALENDAR_NAME or any(ord(c) < 32 for c in name):
+        return False
+    if row is None:
+        session.add(CalendarSettings(user_id=user.id, display_name=name, updated_at=utcnow()))
+    else:
+        row.display_name, row.updated_at = name, utcnow()
+    await session.flush()
+    return True

@@ -103,6 +103,7 @@ class Response:
     found: list[ET.Element] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     forbidden: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # 424: not done because another failed
     status: int | None = None  # a response without properties (404 in sync-collection)
 
 
@@ -147,6 +148,7 @@ def multistatus(responses: Iterable[Response], *, sync_token: str | None = None)
             (200, item.found, ()),
             (404, (), item.missing),
             (403, (), item.forbidden),
+            (424, (), item.failed),
         ):
             if not found and not names:
                 continue
