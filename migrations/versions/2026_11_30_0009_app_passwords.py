@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("uid", sa.String(length=255), nullable=False),
         sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("body_version", sa.Integer(), nullable=True),
         sa.Column("updated_at", neo_events.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["event_id"],

@@ -342,8 +342,9 @@ class AppPassword(Base):
 
 class CalendarResource(Base):
     """An event as a CalDAV resource: the name and UID a client gave it, and the text it last
-    sent, whose properties the event model does not hold (X-*, VALARM, …) are written back
-    into what GET serves (caldav/resources.py). Events made elsewhere have no row: their name
+    sent: served as it is while the event has not changed since, and afterwards the source of
+    the properties the event model does not hold (X-*, VALARM, …), written back into what GET
+    serves (caldav/resources.py). Events made elsewhere have no row: their name
     and UID derive from their id."""
 
     __tablename__ = "calendar_resources"
@@ -355,6 +356,9 @@ class CalendarResource(Base):
     name: Mapped[str] = mapped_column(String(255))
     uid: Mapped[str] = mapped_column(String(255))
     body: Mapped[str | None] = mapped_column(Text)
+    # The event version `body` describes: while the event is still at it, GET serves `body`
+    # as the client sent it (RFC 4791 §5.3.4: then the ETag a PUT returned stays true).
+    body_version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -125,12 +125,29 @@ async def test_put_creates_through_the_service_and_round_trips_unknown_propertie
     body = got.content.replace(b"\r\n ", b"")
     assert b"UID:abc-1" in body and b"X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC" in body
     assert b"BEGIN:VALARM" in body and b"TRIGGER:-PT15M" in body and b"CATEGORIES:Health" in body
+    assert got.content == ics(extra=extra.replace("\r\n", "\n"))  # as sent: the PUT's ETag holds
+    # edited elsewhere: the event's fields come from the event, the client's extras stay
+    patched = await client.patch(
+        f"/api/v1/events/{item['id']}",
+        json={"title": "Dentist, moved"},
+        headers=alice.account.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    again = await alice.request("GET", alice.calendar + "dentist.ics")
+    assert again.headers["etag"] != etag
+    body = again.content.replace(b"\r\n ", b"")
+    assert b"SUMMARY:Dentist\\, moved" in body and b"SUMMARY:Dentist\r\n" not in body
+    assert b"X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC" in body and b"TRIGGER:-PT15M" in body
+    assert b"CATEGORIES:Health" in body and b"UID:abc-1" in body
     history = (
         await client.get(f"/api/v1/events/{item['id']}/history", headers=alice.account.headers)
     ).json()
-    assert [(v["version"], v["changed_by"]["username"]) for v in history["items"]] == [(1, "alice")]
+    versions = [
+        (v["version"], v["change_type"], v["changed_by"]["username"]) for v in history["items"]
+    ]
+    assert versions == [(2, "updated", "alice"), (1, "created", "alice")]
     assert ("event.created", "success") in await audit_actions(app)
-    assert await count_rows(app, "changes", event_id=item["id"]) == 1
+    assert await count_rows(app, "changes", event_id=item["id"]) == 2
 
 
 async def test_put_updates_with_if_match_and_a_stale_etag_is_412(client, app) -> None:
@@ -437,3 +454,34 @@ async def test_text_match_on_model_and_client_properties(client) -> None:
     unknown = TEXT_QUERY.format(name="SUMMARY", text="x", attrs=' collation="i;klingon"')
     refused = await alice.request("REPORT", alice.calendar, unknown, Depth="1")
     assert refused.status_code == 403 and b"supported-collation" in refused.content
+
+
+async def test_a_clash_is_a_warning_and_the_write_reaches_the_other_holders_sync(client) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    busy = await create_event(
+        client, alice.account, start_time="2026-03-10T08:30:00Z", end_time="2026-03-10T09:30:00Z"
+    )
+    created = await alice.put("clash.ics", ics())  # 09:00–10:00 Berlin: overlaps `busy`
+    assert created.status_code == 201, created.text  # conflicts warn, as the API's default
+    [mine] = [
+        e
+        for e in (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+        if e["id"] != busy["id"]
+    ]
+    await share(client, alice.account, mine["id"], bob.account, "editor")
+    before = (await client.get("/api/v1/sync", headers=alice.account.headers)).json()
+    text = (await bob.request("GET", bob.calendar + "clash.ics")).content
+    edited = await bob.put("clash.ics", text.replace(b"SUMMARY:Dentist", b"SUMMARY:Bob's edit"))
+    assert edited.status_code == 204, edited.text
+    delta = (
+        await client.get(
+            "/api/v1/sync", params={"token": before["next_token"]}, headers=alice.account.headers
+        )
+    ).json()
+    assert [(c["op"], c["event_id"], c["event"]["title"]) for c in delta["changes"]] == [
+        ("upsert", mine["id"], "Bob's edit")
+    ]
+    history = (
+        await client.get(f"/api/v1/events/{mine['id']}/history", headers=alice.account.headers)
+    ).json()["items"]
+    assert (history[0]["version"], history[0]["changed_by"]["username"]) == (2, "bob")

@@ -10,7 +10,6 @@ component with the same RECURRENCE-ID. Pure: no web framework, no database.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -73,11 +72,13 @@ class InvalidResource(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """What is kept of an event's resource: its name, UID and the client's last text."""
+    """What is kept of an event's resource: its name, UID, the client's last text and the
+    event version that text describes."""
 
     name: str
     uid: str
     body: str | None
+    body_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +97,12 @@ def default_uid(event_id: int) -> str:
     return f"event-{event_id}@{UID_DOMAIN}"
 
 
-def etag(version: int, stored: Stored | None) -> str:
-    """A version names the event's content; the stored text's digest names the rest."""
-    if stored is None or stored.body is None:
-        return f'"{version}"'
-    digest = hashlib.sha256(stored.body.encode()).hexdigest()[:12]
-    return f'"{version}-{digest}"'
-
-
-def render(outgoing: codec.Outgoing, stored: Stored | None) -> bytes:
-    """The event as its resource: the codec's VCALENDAR (no METHOD), plus the properties of
-    the client's last text that the model does not hold."""
+def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> bytes:
+    """The event as its resource: the client's own text while the event is still at the
+    version it describes; else the codec's VCALENDAR (no METHOD), plus the properties of the
+    client's last text that the model does not hold."""
+    if stored is not None and stored.body is not None and stored.body_version == version:
+        return stored.body.encode()
     body = codec.export_calendar([outgoing], method=None)
     if stored is None or stored.body is None:
         return body

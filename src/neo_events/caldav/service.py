@@ -214,17 +214,17 @@ def _default_id(name: str) -> int | None:
     return int(digits)
 
 
-async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, str]:
-    """The stored texts of the items that have one."""
+async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, tuple[str, int | None]]:
+    """The stored texts of the items that have one, with the version each describes."""
     ids = [item.event.id for item in items if item.stored is not None]
     if not ids:
         return {}
     rows = await session.execute(
-        select(CalendarResource.event_id, CalendarResource.body).where(
-            CalendarResource.event_id.in_(ids), CalendarResource.body.is_not(None)
-        )
+        select(
+            CalendarResource.event_id, CalendarResource.body, CalendarResource.body_version
+        ).where(CalendarResource.event_id.in_(ids), CalendarResource.body.is_not(None))
     )
-    return {event_id: body for event_id, body in rows.all() if body is not None}
+    return {event_id: (body, version) for event_id, body, version in rows.all() if body is not None}
 
 
 async def render(
@@ -253,15 +253,16 @@ async def render(
         (
             item.event.id,
             item.outgoing(),
-            Stored(item.name, item.uid, texts.get(item.event.id)),
+            Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
+            item.event.version,
         )
         for item in items
     ]
 
     def run() -> dict[int, bytes]:
         if expand is not None:
-            return {i: resources.expanded(out, *expand) for i, out, _ in jobs}
-        return {i: resources.render(out, stored) for i, out, stored in jobs}
+            return {i: resources.expanded(out, *expand) for i, out, _, _ in jobs}
+        return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
 
     try:
         made = await asyncio.to_thread(run)
@@ -323,7 +324,7 @@ async def put_item(
         raise _read_only(current.role)
     try:
         body = EventUpdate.model_validate(incoming.content)
-        await events.update_event(
+        result = await events.update_event(
             session,
             actor=user,
             event_id=current.event.id,
@@ -333,7 +334,7 @@ async def put_item(
         )
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
-    await _store(session, current.event.id, name, incoming)
+    await _store(session, result.event, name, incoming)
     refreshed = (await items_named(session, user, [name]))[name]
     return refreshed, False
 
@@ -379,7 +380,7 @@ async def _create(
         )
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
-    await _store(session, event.id, name, incoming)
+    await _store(session, event, name, incoming)
     return (await items_named(session, user, [name]))[name]
 
 
@@ -393,18 +394,24 @@ def _uid_id(uid: str) -> int:
 
 
 async def _store(
-    session: AsyncSession, event_id: int, name: str, incoming: resources.Incoming
+    session: AsyncSession, event: Event, name: str, incoming: resources.Incoming
 ) -> None:
-    row = await session.get(CalendarResource, event_id)
+    """Keep the client's text as describing the event's version now (after the write)."""
+    row = await session.get(CalendarResource, event.id)
     now = utcnow()
     if row is None:
         session.add(
             CalendarResource(
-                event_id=event_id, name=name, uid=incoming.uid, body=incoming.text, updated_at=now
+                event_id=event.id,
+                name=name,
+                uid=incoming.uid,
+                body=incoming.text,
+                body_version=event.version,
+                updated_at=now,
             )
         )
-    elif row.body != incoming.text:
-        row.body, row.updated_at = incoming.text, now
+    elif row.body != incoming.text or row.body_version != event.version:
+        row.body, row.body_version, row.updated_at = incoming.text, event.version, now
     await session.flush()
 
 
