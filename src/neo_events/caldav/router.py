@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from neo_events.auth.dependencies import get_origin
-from neo_events.caldav import auth, props, reports, service, xml
+from neo_events.caldav import auth, props, reports, service, writes, xml
 from neo_events.caldav.props import DAV_HEADER, ICS_TYPE, ROOT, XML_TYPE
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, DAV, element, tag
@@ -118,7 +118,7 @@ async def _put(request: Request, session: Any, user: User, kind: str, name: str 
             "Send text/calendar.",
             "unsupported_media_type",
         )
-    item, created = await service.put_item(
+    item, created = await writes.put_item(
         session,
         user=user,
         name=name,
@@ -135,7 +135,7 @@ async def _delete(
 ) -> Response:
     if kind != "item" or name is None:
         raise DavError(403, None, "Collections cannot be deleted.", "not_a_resource")
-    await service.delete_item(
+    await writes.delete_item(
         session,
         user=user,
         name=name,

@@ -1,6 +1,5 @@
-"""The calendar collection of one user: every live event they hold a role on, read and written
-through the same services as the API (events/service.py), so a CalDAV write is an API write:
-validation, roles, versions, history, audit, conflicts (warn), live messages, sync changes.
+"""The calendar collection of one user: every live event they hold a role on, read through the
+same access query as the API (events/access.py); writes are in caldav/writes.py.
 
 The collection's sync token and CTag are the user's position in the change feed (live/feed.py):
 the highest change number addressed to them. sync-collection reads the feed through the same
@@ -15,23 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
 from neo_events.db import utcnow
-from neo_events.errors import AppError, ValidationFailed
+from neo_events.errors import AppError
 from neo_events.events import recurrence
-from neo_events.events import service as events
-from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
+from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
-from neo_events.events.schedule import ConflictPolicy
-from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.ical import codec
-from neo_events.ical.service import UID_DOMAIN
 from neo_events.infra.cache import LruCache
 from neo_events.live import sync as feed_sync
 from neo_events.models import (
@@ -118,7 +111,7 @@ class Item:
 Row = tuple[Event, str, str | None, str | None, datetime | None]
 
 
-def _with_resources(
+def with_resources(
     query: Select[Event, str],
 ) -> Select[Event, str, str | None, str | None, datetime | None]:
     return query.add_columns(
@@ -156,7 +149,7 @@ async def list_items(
         query = query.where(Event.span_start < end)
     if start is not None:
         query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
-    rows = (await session.execute(_with_resources(query).order_by(Event.id))).all()
+    rows = (await session.execute(with_resources(query).order_by(Event.id))).all()
     items = [_item(row) for row in rows]
     if start is None and end is None:
         return items
@@ -193,8 +186,8 @@ def _first_occurrence(event: Event, start: datetime | None, end: datetime | None
 async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -> dict[str, Item]:
     """The collection's items among `names` (others are absent: unknown or not the user's)."""
     wanted = set(names)
-    by_default = {event_id: name for name in wanted if (event_id := _default_id(name)) is not None}
-    query = _with_resources(visible_events(user.id)).where(
+    by_default = {event_id: name for name in wanted if (event_id := default_id(name)) is not None}
+    query = with_resources(visible_events(user.id)).where(
         or_(CalendarResource.name.in_(list(wanted)), Event.id.in_(list(by_default)))
     )
     found: dict[str, Item] = {}
@@ -205,7 +198,7 @@ async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -
     return found
 
 
-def _default_id(name: str) -> int | None:
+def default_id(name: str) -> int | None:
     if not (name.startswith("event-") and name.endswith(".ics")):
         return None
     digits = name[len("event-") : -len(".ics")]
@@ -279,178 +272,6 @@ async def render(
     return done | made
 
 
-def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
-    """RFC 9110 preconditions on the resource as the caller sees it."""
-    if if_none_match is not None and item is not None:
-        tags = [t.strip() for t in if_none_match.split(",")]
-        if "*" in tags or item.etag in tags:
-            raise DavError(412, None, "The resource exists already.", "resource_exists")
-    if if_match is not None:
-        tags = [t.strip() for t in if_match.split(",")]
-        if item is None or ("*" not in tags and item.etag not in tags):
-            raise DavError(
-                412, None, "The resource has changed; read it again and retry.", "stale_etag"
-            )
-
-
-async def put_item(
-    session: AsyncSession,
-    *,
-    user: User,
-    name: str,
-    data: bytes,
-    if_match: str | None,
-    if_none_match: str | None,
-    origin: Origin,
-) -> tuple[Item, bool]:
-    """Create or replace one event from its resource text, through the events service."""
-    incoming = await _read(data)
-    current = (await items_named(session, user, [name])).get(name)
-    if current is not None:
-        # the row lock a read-modify-write needs, then the preconditions on what is locked
-        event, role = await get_event_for(session, user.id, current.event.id, lock=True)
-        current = Item(event, role, current.stored, current.stamp)
-    _check_etag(current, if_match, if_none_match)
-    if current is None:
-        return await _create(session, user, name, incoming, origin), True
-    if incoming.uid != current.uid:
-        raise DavError(
-            403,
-            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
-            "A resource's UID cannot change.",
-            "uid_changed",
-        )
-    if not current.role.at_least(Role.EDITOR):
-        raise _read_only(current.role)
-    try:
-        body = EventUpdate.model_validate(incoming.content)
-        result = await events.update_event(
-            session,
-            actor=user,
-            event_id=current.event.id,
-            changes=model_fields_set(body),
-            origin=origin,
-            policy=ConflictPolicy.WARN,
-        )
-    except (ValidationError, ValidationFailed) as exc:
-        raise _invalid(exc) from None
-    await _store(session, result.event, name, incoming)
-    refreshed = (await items_named(session, user, [name]))[name]
-    return refreshed, False
-
-
-async def _read(data: bytes) -> resources.Incoming:
-    try:
-        return await asyncio.to_thread(resources.read, data)
-    except resources.InvalidResource as exc:
-        raise DavError(
-            403, ("urn:ietf:params:xml:ns:caldav", exc.condition), exc.message, "invalid_resource"
-        ) from None
-
-
-async def _create(
-    session: AsyncSession, user: User, name: str, incoming: resources.Incoming, origin: Origin
-) -> Item:
-    taken = (
-        await session.execute(
-            _with_resources(visible_events(user.id))
-            .where(
-                or_(
-                    CalendarResource.uid == incoming.uid,
-                    Event.id == _uid_id(incoming.uid),
-                )
-            )
-            .limit(1)
-        )
-    ).first()
-    if taken is not None or _default_id(name) is not None:
-        raise DavError(
-            403,
-            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
-            "Another resource of this calendar has that UID (or the name is reserved).",
-            "uid_conflict",
-        )
-    try:
-        event, _ = await events.create_event(
-            session,
-            actor=user,
-            data=EventCreate.model_validate(incoming.content),
-            origin=origin,
-            policy=ConflictPolicy.WARN,
-        )
-    except (ValidationError, ValidationFailed) as exc:
-        raise _invalid(exc) from None
-    await _store(session, event, name, incoming)
-    return (await items_named(session, user, [name]))[name]
-
-
-def _uid_id(uid: str) -> int:
-    """The event a UID of our own export names (0: none)."""
-    prefix, suffix = "event-", f"@{UID_DOMAIN}"
-    digits = (
-        uid[len(prefix) : -len(suffix)] if uid.startswith(prefix) and uid.endswith(suffix) else ""
-    )
-    return int(digits) if digits.isdigit() and len(digits) <= 18 else 0
-
-
-async def _store(
-    session: AsyncSession, event: Event, name: str, incoming: resources.Incoming
-) -> None:
-    """Keep the client's text as describing the event's version now (after the write)."""
-    row = await session.get(CalendarResource, event.id)
-    now = utcnow()
-    if row is None:
-        session.add(
-            CalendarResource(
-                event_id=event.id,
-                name=name,
-                uid=incoming.uid,
-                body=incoming.text,
-                body_version=event.version,
-                updated_at=now,
-            )
-        )
-    elif row.body != incoming.text or row.body_version != event.version:
-        row.body, row.body_version, row.updated_at = incoming.text, event.version, now
-    await session.flush()
-
-
-def _invalid(exc: ValidationError | ValidationFailed) -> DavError:
-    if isinstance(exc, ValidationFailed):
-        detail = exc.detail
-        if exc.errors and exc.errors[0].get("msg") and exc.errors[0]["msg"] not in detail:
-            detail = f"{detail}: {exc.errors[0]['msg']}"
-    else:
-        error = exc.errors()[0]
-        detail = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-    return DavError(
-        403, ("urn:ietf:params:xml:ns:caldav", "valid-calendar-data"), detail, "invalid_event"
-    )
-
-
-def _read_only(role: Role) -> DavError:
-    return DavError(
-        403,
-        ("DAV:", "need-privileges"),
-        f"Your role on this event ({role.value}) does not allow this.",
-        "role_too_low",
-    )
-
-
-async def delete_item(
-    session: AsyncSession, *, user: User, name: str, if_match: str | None, origin: Origin
-) -> None:
-    """Delete one event (its owner only), as the API's DELETE does."""
-    current = (await items_named(session, user, [name])).get(name)
-    if current is None:
-        raise DavError(404, None, "No such resource.", "not_found")
-    _check_etag(current, if_match, None)
-    try:
-        await events.delete_event(session, actor=user, event_id=current.event.id, origin=origin)
-    except RoleTooLow:
-        raise _read_only(current.role) from None
-
-
 @dataclass(frozen=True, slots=True)
 class SyncAnswer:
     present: list[Item]
@@ -479,7 +300,7 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
     gone_ids = [c.event_id for c in changes if c.op == "delete"]
     present: list[Item] = []
     if present_ids:
-        query = _with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
+        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
         present = [_item(row) for row in (await session.execute(query.order_by(Event.id))).all()]
     gone: list[str] = []
     if gone_ids:
