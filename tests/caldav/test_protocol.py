@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from neo_events.caldav import service
 from tests.caldav.dav import app_password, basic, ics, propfind, responses
 from tests.helpers import Account, audit_actions, count_rows, create_event, register, share
 
@@ -485,3 +486,14 @@ async def test_a_clash_is_a_warning_and_the_write_reaches_the_other_holders_sync
         await client.get(f"/api/v1/events/{mine['id']}/history", headers=alice.account.headers)
     ).json()["items"]
     assert (history[0]["version"], history[0]["changed_by"]["username"]) == (2, "bob")
+
+
+async def test_listings_are_bounded_and_say_when_they_are_cut(client, monkeypatch) -> None:
+    alice = await dav_for(client, "alice")
+    for title in ("One", "Two", "Three"):
+        await create_event(client, alice.account, title=title)
+    monkeypatch.setattr(service, "MAX_LISTED", 2)
+    listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
+    found = responses(listing.content)
+    assert found[alice.calendar]["status"] == 507  # the collection: truncated
+    assert len([h for h in found if h.endswith(".ics")]) == 2

@@ -315,7 +315,7 @@ async def propfind(
         elif kind == "home":
             responses.append(await describe(ctx, "calendar", hrefs["calendar"], None, mode, names))
         elif kind == "calendar":
-            items = await service.list_items(session, user)
+            items, truncated = await service.list_items(session, user)
             if tag(CALDAV, "calendar-data") in names:
                 ctx.texts = await service.render(
                     session, items, caches=service.Caches.of(request.app.state)
@@ -324,4 +324,6 @@ async def propfind(
                 responses.append(
                     await describe(ctx, "item", item_href(user, item.name), item, mode, names)
                 )
+            if truncated:
+                responses.append(xml.Response(hrefs["calendar"], status=507))
     return multistatus_response(xml.multistatus(responses))

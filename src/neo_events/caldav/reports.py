@@ -247,12 +247,12 @@ def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
 async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
     names, expand = _names_and_data(root)
     matches, start, end, filters = _query_filter(root)
-    items = (
+    items, truncated = (
         await service.list_items(
             session, user, start=start, end=end, caches=service.Caches.of(request.app.state)
         )
         if matches
-        else []
+        else ([], False)
     )
     model = [f for f in filters if f.name in _MODEL_PROPS]
     items = [i for i in items if all(f.matches(_model_values(i, f.name)) for f in model)]
@@ -273,6 +273,8 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
         for item in items
     ]
+    if truncated:
+        responses.append(xml.Response(calendar_href(user), status=507))
     return multistatus_response(xml.multistatus(responses))
 
 

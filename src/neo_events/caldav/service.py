@@ -37,6 +37,10 @@ from neo_events.models import (
 )
 
 SYNC_PAGE = 5_000
+# Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
+# for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
+# sync-collection.
+MAX_LISTED = 10_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
 
@@ -142,18 +146,24 @@ async def list_items(
     start: datetime | None = None,
     end: datetime | None = None,
     caches: Caches | None = None,
-) -> list[Item]:
-    """Every event of the collection, or those with an occurrence overlapping [start, end)."""
+    limit: int | None = None,
+) -> tuple[list[Item], bool]:
+    """Every event of the collection, or those with an occurrence overlapping [start, end),
+    by id: at most `limit`, and whether there were more."""
     query = visible_events(user.id)
     if end is not None:
         query = query.where(Event.span_start < end)
     if start is not None:
         query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
-    rows = (await session.execute(with_resources(query).order_by(Event.id))).all()
-    items = [_item(row) for row in rows]
-    if start is None and end is None:
-        return items
-    return [item for item in items if _reaches(item.event, start, end, caches)]
+    limit = MAX_LISTED if limit is None else limit
+    listed = with_resources(query).order_by(Event.id).limit(limit + 1)
+    rows = (await session.execute(listed)).all()
+    items = [_item(row) for row in rows[:limit]]
+    if start is not None or end is not None:
+        # the span prunes; each candidate it leaves is checked once (cached per version and
+        # window): does an occurrence of it overlap the window?
+        items = [item for item in items if _reaches(item.event, start, end, caches)]
+    return items, len(rows) > limit
 
 
 def _reaches(
