@@ -8,6 +8,8 @@ Commands:
   soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
   profile --scenario X  cProfile one scenario in-process (where its time goes)
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
+  caldav                CalDAV calendar-query (one month) and sync-collection (after 10
+                        changes) for a user holding 2,000 events (issue #21)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report
 """
@@ -84,12 +86,18 @@ def main(argv: list[str] | None = None) -> None:
         "--scenarios", nargs="+", default=["ceiling_pk", "get_event", "create", "update"]
     )
     cpu.add_argument("-n", type=int, default=300)
+    sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
 
     if args.command in (None, "micro"):
         micro()
+        return
+    if args.command == "caldav":
+        from bench import caldav
+
+        print("\n".join(caldav.run()))
         return
     if args.command == "report":
         from bench import report

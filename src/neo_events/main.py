@@ -14,10 +14,14 @@ from redis.asyncio import Redis
 
 from neo_events import __version__, db
 from neo_events.audit.router import router as audit_router
+from neo_events.auth.app_passwords_router import router as app_passwords_router
 from neo_events.auth.passwords import PasswordHasher, return_hash_memory_to_the_os
 from neo_events.auth.router import router as auth_router
 from neo_events.auth.service import Authenticator
 from neo_events.auth.tokens import TokenCodec
+from neo_events.caldav.router import dav_error_response
+from neo_events.caldav.router import router as caldav_router
+from neo_events.caldav.service import DavError
 from neo_events.errors import document_problems, install_error_handlers
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
@@ -180,6 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(live_router)
     app.include_router(stream_router)
+    app.include_router(app_passwords_router)
+    app.include_router(caldav_router)  # /.well-known/caldav and /dav/ (SPEC §15)
+    app.add_exception_handler(DavError, dav_error_response)
     app.include_router(webclient_router)  # the browser client at / (SPEC §12)
     document_problems(app, unlimited_paths=EXEMPT_PATHS)
     document_msgpack(app)

@@ -39,14 +39,20 @@ class Outgoing:
 
 
 def export_calendar(
-    events: Sequence[Outgoing], *, name: str | None = None, refresh: timedelta | None = None
+    events: Sequence[Outgoing],
+    *,
+    name: str | None = None,
+    refresh: timedelta | None = None,
+    method: str | None = "PUBLISH",
 ) -> bytes:
-    """A VCALENDAR (METHOD:PUBLISH) holding the events, with a VTIMEZONE for each zone used."""
+    """A VCALENDAR (METHOD:PUBLISH, or no METHOD for a CalDAV resource, RFC 4791 §4.1)
+    holding the events, with a VTIMEZONE for each zone used."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    if method:
+        calendar.add("method", method)
     if name:
         calendar.add("x-wr-calname", name)
     if refresh:

@@ -118,6 +118,16 @@ class RateLimiter:
                 return decision
         return await _hit(self._memory_windows, policy, key)
 
+    async def peek(self, policy: Policy, key: str) -> Decision:
+        """`key`'s budget under `policy` without charging it (allowed: some of it is left)."""
+        windows = self._redis_windows
+        if windows is not None and time.monotonic() >= self._degraded_until:
+            try:
+                return await _peek(windows, policy, key)
+            except STORAGE_ERRORS as exc:
+                self._fall_back(exc)
+        return await _peek(self._memory_windows, policy, key)
+
     async def probe(self) -> str:
         """'ok', or why limits are only per process just now (for /readyz)."""
         if self._pool is None:
@@ -164,6 +174,12 @@ async def _hit(windows: MovingWindowRateLimiter, policy: Policy, key: str) -> De
     stats = await windows.get_window_stats(policy.item, key)
     reset_after = max(0, math.ceil(stats.reset_time - time.time()))
     return Decision(policy, allowed, max(0, stats.remaining), reset_after)
+
+
+async def _peek(windows: MovingWindowRateLimiter, policy: Policy, key: str) -> Decision:
+    stats = await windows.get_window_stats(policy.item, key)
+    reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+    return Decision(policy, stats.remaining > 0, max(0, stats.remaining), reset_after)
 
 
 def rate_limit_headers(decisions: Sequence[Decision]) -> dict[str, str]:

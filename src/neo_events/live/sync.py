@@ -58,6 +58,13 @@ def _token(seq: int, now: datetime, **extra: int) -> str:
     return _encode({"s": seq, "t": int(now.timestamp()), **extra})
 
 
+def token_at(seq: int, issued: datetime) -> str:
+    """A token for the feed position `seq`, aging from `issued` (CalDAV hands out the one
+    token per position, stamped with that change's time, so it stays the same until the
+    collection changes)."""
+    return _token(seq, issued)
+
+
 async def sync(
     session: AsyncSession, *, user: User, token: str | None, limit: int
 ) -> tuple[list[SyncItem], str, bool]:

@@ -1,0 +1,115 @@
+"""App passwords (SPEC §15): revocable secrets that sign one user in to CalDAV and nowhere else.
+
+A secret is shown once, at creation; only its SHA-256 is stored. It carries 190 random bits,
+so a slow hash would protect nothing more and would cost every CalDAV request (clients send
+Basic credentials each time). The account password is never accepted where an app password
+is, and an app password is never accepted anywhere else (the API takes bearer tokens only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.db import utcnow
+from neo_events.errors import Conflict, NotFound
+from neo_events.models import AppPassword, User
+
+SECRET_PREFIX = "neap_"  # recognisable by secret scanners, never a valid account password form
+MAX_APP_PASSWORDS = 50
+
+
+class AppPasswordNotFound(NotFound):
+    code = "app_password_not_found"
+    title = "No such app password"
+
+
+class TooManyAppPasswords(Conflict):
+    code = "too_many_app_passwords"
+    title = "Too many app passwords"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_app_password(
+    session: AsyncSession, *, actor: User, name: str, origin: Origin
+) -> tuple[AppPassword, str]:
+    """A new app password and its secret, which is shown this once and never stored."""
+    count = await session.scalar(
+        select(func.count()).select_from(AppPassword).where(AppPassword.user_id == actor.id)
+    )
+    if (count or 0) >= MAX_APP_PASSWORDS:
+        raise TooManyAppPasswords(f"Revoke one of your {MAX_APP_PASSWORDS} app passwords first.")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(24)
+    row = AppPassword(user_id=actor.id, secret_hash=digest(secret), name=name, created_at=utcnow())
+    session.add(row)
+    await session.flush()
+    record(
+        session,
+        action="app_password.created",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="app_password",
+        target_id=row.id,
+        details={"name": name},
+    )
+    return row, secret
+
+
+async def list_app_passwords(session: AsyncSession, *, actor: User) -> list[AppPassword]:
+    rows = await session.scalars(
+        select(AppPassword).where(AppPassword.user_id == actor.id).order_by(AppPassword.id)
+    )
+    return list(rows)
+
+
+async def revoke_app_password(
+    session: AsyncSession, *, actor: User, password_id: int, origin: Origin
+) -> None:
+    """The password stops working at once; someone else's is as unknown as a missing one."""
+    deleted = await session.scalar(
+        delete(AppPassword)
+        .where(AppPassword.id == password_id, AppPassword.user_id == actor.id)
+        .returning(AppPassword.id)
+    )
+    if deleted is None:
+        raise AppPasswordNotFound(f"You have no app password {password_id}.")
+    record(
+        session,
+        action="app_password.revoked",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="app_password",
+        target_id=password_id,
+    )
+
+
+async def verify(session: AsyncSession, *, username: str, secret: str) -> User | None:
+    """The user an app password signs in, if `username` (or their email) names its owner.
+
+    One indexed lookup by the secret's hash; the name is compared afterwards, so a wrong
+    name and a wrong secret cost the same."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    row = (
+        await session.execute(
+            select(User)
+            .join(AppPassword, AppPassword.user_id == User.id)
+            .where(AppPassword.secret_hash == digest(secret))
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    user = row
+    key = username.strip().lower()
+    named = hmac.compare_digest(key.encode(), user.username_key.encode()) or hmac.compare_digest(
+        key.encode(), user.email_key.encode()
+    )
+    return user if named else None

@@ -1,0 +1,97 @@
+"""HTTP endpoints for app passwords (SPEC §15): create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from neo_events.auth import app_passwords
+from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.errors import problems
+from neo_events.web import Session, TransactionalRoute
+
+router = APIRouter(prefix="/api/v1", tags=["caldav"], route_class=TransactionalRoute)
+
+PasswordName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+
+
+class AppPasswordCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: PasswordName = Field(description='which device or app uses it ("Phone", "vdirsyncer")')
+
+
+class AppPasswordRead(BaseModel):
+    """An app password as listed: never its secret."""
+
+    id: int
+    name: str
+    created_at: datetime
+
+
+class AppPasswordCreated(AppPasswordRead):
+    """Shown once: the secret, and where a CalDAV client points."""
+
+    password: str = Field(description="the password to give the calendar app, with your username")
+    username: str
+    caldav_url: str = Field(description="the server URL to give the calendar app")
+
+
+class AppPasswordList(BaseModel):
+    items: list[AppPasswordRead]
+
+
+@router.post("/app-passwords", status_code=status.HTTP_201_CREATED, responses=problems(409))
+async def create_app_password(
+    body: AppPasswordCreate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+) -> AppPasswordCreated:
+    """A new password for one calendar app; the secret is shown only in this response."""
+    row, secret = await app_passwords.create_app_password(
+        session, actor=user, name=body.name, origin=origin
+    )
+    response.headers["Location"] = f"{request.url_for('list_app_passwords').path}/{row.id}"
+    return AppPasswordCreated(
+        id=row.id,
+        name=row.name,
+        created_at=row.created_at,
+        password=secret,
+        username=user.username,
+        caldav_url=str(request.base_url.replace(path="/dav/")),
+    )
+
+
+@router.get("/app-passwords")
+async def list_app_passwords(user: CurrentUser, session: Session) -> AppPasswordList:
+    """Your app passwords, without their secrets."""
+    rows = await app_passwords.list_app_passwords(session, actor=user)
+    return AppPasswordList(
+        items=[AppPasswordRead.model_validate(r, from_attributes=True) for r in rows]
+    )
+
+
+@router.delete(
+    "/app-passwords/{password_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(404),
+)
+async def revoke_app_password(
+    password_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+) -> Response:
+    """Revoke an app password: the calendar app using it is signed out at once."""
+    await app_passwords.revoke_app_password(
+        session, actor=user, password_id=password_id, origin=origin
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,303 @@
+"""REPORT: calendar-query (time-range, expand, text-match), calendar-multiget and
+sync-collection, on the one calendar."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+from xml.etree import ElementTree as ET
+
+from icalendar import Calendar
+from starlette.requests import Request
+from starlette.responses import Response
+
+from neo_events.caldav import service, xml
+from neo_events.caldav.props import (
+    Context,
+    calendar_href,
+    describe,
+    item_href,
+    multistatus_response,
+    read_body,
+)
+from neo_events.caldav.service import DavError, Item
+from neo_events.caldav.xml import CALDAV, DAV, tag
+from neo_events.models import User
+
+# REPORT
+
+
+def _names_and_data(root: ET.Element) -> tuple[list[str], tuple[datetime, datetime] | None]:
+    """The requested properties, and the expand window of calendar-data, if any."""
+    prop = root.find(tag(DAV, "prop"))
+    names = [e.tag for e in prop] if prop is not None else [tag(DAV, "getetag")]
+    expand = None
+    if prop is not None:
+        data = prop.find(tag(CALDAV, "calendar-data"))
+        node = data.find(tag(CALDAV, "expand")) if data is not None else None
+        if node is not None:
+            start, end = _instant(node.get("start")), _instant(node.get("end"))
+            if start is None or end is None or end <= start:
+                raise DavError(
+                    403,
+                    (CALDAV, "valid-filter"),
+                    "expand needs a start before its end",
+                    "bad_expand",
+                )
+            expand = (start, end)
+    return names, expand
+
+
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise DavError(
+            403, (CALDAV, "valid-filter"), f"{value!r} is not a UTC date-time", "bad_time_range"
+        ) from None
+
+
+async def report(
+    request: Request, session: Any, user: User, kind: str, name: str | None
+) -> Response:
+    root = await read_body(request)
+    if root is None:
+        raise DavError(400, None, "A REPORT needs a body.", "invalid_xml")
+    if kind != "calendar":
+        raise DavError(
+            403, (DAV, "supported-report"), "Reports run on the calendar.", "unsupported_report"
+        )
+    if root.tag == tag(DAV, "sync-collection"):
+        return await _sync_collection(request, session, user, root)
+    if root.tag == tag(CALDAV, "calendar-multiget"):
+        names, expand = _names_and_data(root)
+        wanted = []
+        base = calendar_href(user)
+        for node in root.findall(tag(DAV, "href")):
+            path = unquote(urlsplit((node.text or "").strip()).path)
+            wanted.append(path)
+        if len(wanted) > service.SYNC_PAGE:
+            raise DavError(
+                403, (DAV, "number-of-matches-within-limits"), "Too many hrefs.", "too_many_hrefs"
+            )
+        member = {
+            p: p[len(base) :] for p in wanted if p.startswith(base) and "/" not in p[len(base) :]
+        }
+        found = await service.items_named(session, user, [n for n in member.values() if n])
+        items = [found[member[p]] for p in wanted if member.get(p) in found]
+        ctx = Context(request, session, user)
+        if tag(CALDAV, "calendar-data") in names:
+            ctx.texts = await service.render(
+                session, items, expand=expand, caches=service.Caches.of(request.app.state)
+            )
+        responses = []
+        for path in wanted:
+            item = found.get(member.get(path, ""))
+            if item is None:
+                responses.append(xml.Response(quote(path), status=404))
+            else:
+                responses.append(
+                    await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
+                )
+        return multistatus_response(xml.multistatus(responses))
+    if root.tag == tag(CALDAV, "calendar-query"):
+        return await _calendar_query(request, session, user, root)
+    raise DavError(
+        403, (DAV, "supported-report"), "This report is not supported.", "unsupported_report"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TextFilter:
+    """One prop-filter of a calendar-query (RFC 4791 §9.7.2, §9.7.5)."""
+
+    name: str
+    needle: str | None  # None: the property must exist (no text-match)
+    negate: bool = False
+    undefined: bool = False  # is-not-defined
+    collation: str = "i;ascii-casemap"
+
+    def matches(self, values: list[str]) -> bool:
+        if self.undefined:
+            return not values
+        if not values:
+            return False
+        if self.needle is None:
+            return True
+        found = any(self._contains(value) for value in values)
+        return found != self.negate
+
+    def _contains(self, value: str) -> bool:
+        assert self.needle is not None
+        if self.collation == "i;octet":
+            return self.needle in value
+        if self.collation == "i;unicode-casemap":
+            return self.needle.casefold() in value.casefold()
+        return _ascii_fold(self.needle) in _ascii_fold(value)
+
+
+COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
+
+
+def _ascii_fold(text: str) -> str:
+    """i;ascii-casemap (RFC 4790 §9.2): only ASCII letters fold; other characters compare as
+    they are."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+def _query_filter(
+    root: ET.Element,
+) -> tuple[bool, datetime | None, datetime | None, list[TextFilter]]:
+    """(matches any VEVENT at all, window start, window end, prop filters)."""
+    filt = root.find(tag(CALDAV, "filter"))
+    if filt is None:
+        return True, None, None, []
+    calendar = filt.find(tag(CALDAV, "comp-filter"))
+    if calendar is None or calendar.get("name", "").upper() != "VCALENDAR":
+        raise DavError(
+            403, (CALDAV, "valid-filter"), "The filter starts with VCALENDAR.", "bad_filter"
+        )
+    inner = calendar.findall(tag(CALDAV, "comp-filter"))
+    if not inner:
+        return True, None, None, []
+    if len(inner) > 1:
+        raise _unsupported("One component filter at a time.")
+    comp = inner[0]
+    if comp.get("name", "").upper() != "VEVENT":
+        return False, None, None, []  # this calendar holds VEVENTs only
+    if comp.find(tag(CALDAV, "is-not-defined")) is not None:
+        return False, None, None, []
+    start = end = None
+    window = comp.find(tag(CALDAV, "time-range"))
+    if window is not None:
+        start, end = _instant(window.get("start")), _instant(window.get("end"))
+        if start is None and end is None:
+            raise DavError(
+                403, (CALDAV, "valid-filter"), "A time-range needs a start or an end.", "bad_filter"
+            )
+    filters = [_prop_filter(prop) for prop in comp.findall(tag(CALDAV, "prop-filter"))]
+    if comp.find(tag(CALDAV, "comp-filter")) is not None:
+        raise _unsupported("No filter on subcomponents (VALARM).")
+    return True, start, end, filters
+
+
+def _prop_filter(prop: ET.Element) -> TextFilter:
+    name = prop.get("name", "").upper()
+    if not name:
+        raise DavError(
+            403, (CALDAV, "valid-filter"), "A prop-filter names a property.", "bad_filter"
+        )
+    if any(prop.find(tag(CALDAV, n)) is not None for n in ("time-range", "param-filter")):
+        raise _unsupported(f"Only text filters on {name}.")
+    if prop.find(tag(CALDAV, "is-not-defined")) is not None:
+        return TextFilter(name, None, undefined=True)
+    match = prop.find(tag(CALDAV, "text-match"))
+    if match is None:
+        return TextFilter(name, None)
+    collation = match.get("collation", "i;ascii-casemap")
+    if collation not in COLLATIONS:
+        raise DavError(
+            403, (CALDAV, "supported-collation"), f"No collation {collation}.", "bad_filter"
+        )
+    negate = match.get("negate-condition", "no").lower() == "yes"
+    return TextFilter(name, match.text or "", negate=negate, collation=collation)
+
+
+def _unsupported(message: str) -> DavError:
+    return DavError(403, (CALDAV, "supported-filter"), message, "unsupported_filter")
+
+
+# The properties the event model holds are read from the row; any other (CATEGORIES, X-…)
+# from the resource's text, which the stored client text feeds (resources.py).
+_MODEL_PROPS = {"UID", "SUMMARY", "DESCRIPTION", "LOCATION"}
+
+
+def _model_values(item: Item, name: str) -> list[str]:
+    event = item.event
+    value = {
+        "UID": item.uid,
+        "SUMMARY": event.title,
+        "DESCRIPTION": event.description,
+        "LOCATION": event.location,
+    }[name]
+    return [value] if value is not None else []
+
+
+def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
+    """The values of the named properties in the resource's VEVENTs (the master's first)."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    calendar = Calendar.from_ical(text)
+    for component in calendar.walk("VEVENT"):
+        for name in names:
+            raw: Any = component.get(name)
+            for prop in raw if isinstance(raw, list) else [raw] if raw is not None else []:
+                value = prop.to_ical() if hasattr(prop, "to_ical") else str(prop)
+                found[name].append(value.decode() if isinstance(value, bytes) else str(value))
+    return found
+
+
+async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
+    names, expand = _names_and_data(root)
+    matches, start, end, filters = _query_filter(root)
+    items, truncated = (
+        await service.list_items(
+            session, user, start=start, end=end, caches=service.Caches.of(request.app.state)
+        )
+        if matches
+        else ([], False)
+    )
+    model = [f for f in filters if f.name in _MODEL_PROPS]
+    items = [i for i in items if all(f.matches(_model_values(i, f.name)) for f in model)]
+    others = [f for f in filters if f.name not in _MODEL_PROPS]
+    if others:
+        texts = await service.render(session, items, caches=service.Caches.of(request.app.state))
+        wanted = {f.name for f in others}
+        values = await asyncio.to_thread(
+            lambda: {i: _text_values(t, wanted) for i, t in texts.items()}
+        )
+        items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
+    ctx = Context(request, session, user)
+    if tag(CALDAV, "calendar-data") in names:
+        ctx.texts = await service.render(
+            session, items, expand=expand, caches=service.Caches.of(request.app.state)
+        )
+    responses = [
+        await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
+        for item in items
+    ]
+    if truncated:
+        responses.append(xml.Response(calendar_href(user), status=507))
+    return multistatus_response(xml.multistatus(responses))
+
+
+async def _sync_collection(
+    request: Request, session: Any, user: User, root: ET.Element
+) -> Response:
+    token_node = root.find(tag(DAV, "sync-token"))
+    token = (token_node.text or "").strip() if token_node is not None else ""
+    level = root.find(tag(DAV, "sync-level"))
+    if level is not None and (level.text or "").strip() not in ("1", "infinite"):
+        raise DavError(400, None, "sync-level is 1.", "invalid_xml")
+    names, _ = _names_and_data(root)
+    answer = await service.sync_collection(session, user, token or None)
+    ctx = Context(request, session, user)
+    if tag(CALDAV, "calendar-data") in names:
+        ctx.texts = await service.render(
+            session, answer.present, caches=service.Caches.of(request.app.state)
+        )
+    responses = [
+        await describe(ctx, "item", item_href(user, item.name), item, "prop", names)
+        for item in answer.present
+    ]
+    responses += [xml.Response(item_href(user, gone), status=404) for gone in answer.gone]
+    if answer.truncated:
+        responses.append(xml.Response(calendar_href(user), status=507))
+    return multistatus_response(xml.multistatus(responses, sync_token=answer.token))

@@ -1,0 +1,258 @@
+"""Events as CalDAV resources and back, through the iCalendar codec (ical/): one resource is
+one event, a series with its overrides (RECURRENCE-ID components) and exdates.
+
+Reading a resource refuses what the event model cannot hold (RFC 4791's
+CALDAV:valid-calendar-data, never a silent drop). Properties the model has no field for
+(X-APPLE-*, VALARM, CATEGORIES, …) are kept as the client wrote them: the resource's last text
+is stored, and writing an event back copies each such property (and subcomponent) into the
+component with the same RECURRENCE-ID. Pure: no web framework, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from icalendar import Calendar, Component
+from icalendar import Event as VEvent
+
+from neo_events.events import recurrence
+from neo_events.events.content import iso, series_of
+from neo_events.ical import codec
+from neo_events.ical.export import PRODID
+from neo_events.ical.service import UID_DOMAIN
+
+# What the codec writes from the event's own fields: never copied from the stored text.
+KNOWN = frozenset(
+    {
+        "UID",
+        "DTSTAMP",
+        "CREATED",
+        "LAST-MODIFIED",
+        "SEQUENCE",
+        "SUMMARY",
+        "DESCRIPTION",
+        "LOCATION",
+        "DTSTART",
+        "DTEND",
+        "DURATION",
+        "RRULE",
+        "RDATE",
+        "EXDATE",
+        "EXRULE",
+        "RECURRENCE-ID",
+        "STATUS",
+    }
+)
+# Notes of the codec that mean something the client sent would be lost or changed.
+LOSSY = (
+    "cut to",
+    "EXRULE",
+    "several RRULEs",
+    "is not an occurrence",
+    "second override",
+    "RANGE=THISANDFUTURE",
+    "no duration",
+    "began in",
+    "imported as",
+)
+MAX_EXPANDED = 10_000  # occurrences in one expanded answer, as the API's window (listing.py)
+
+
+class InvalidResource(ValueError):
+    """A resource the event model cannot hold; `condition` names the CalDAV precondition."""
+
+    def __init__(self, condition: str, message: str) -> None:
+        super().__init__(message)
+        self.condition = condition
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What is kept of an event's resource: its name, UID, the client's last text and the
+    event version that text describes."""
+
+    name: str
+    uid: str
+    body: str | None
+    body_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    uid: str
+    content: dict[str, Any]
+    text: str
+
+
+def default_name(event_id: int) -> str:
+    return f"event-{event_id}.ics"
+
+
+def default_uid(event_id: int) -> str:
+    """The UID the API's own export gives the event (ical/service.py)."""
+    return f"event-{event_id}@{UID_DOMAIN}"
+
+
+def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> bytes:
+    """The event as its resource: the client's own text while the event is still at the
+    version it describes; else the codec's VCALENDAR (no METHOD), plus the properties of the
+    client's last text that the model does not hold."""
+    if stored is not None and stored.body is not None and stored.body_version == version:
+        return stored.body.encode()
+    body = codec.export_calendar([outgoing], method=None)
+    if stored is None or stored.body is None:
+        return body
+    try:
+        theirs = Calendar.from_ical(stored.body)
+    except ValueError:
+        return body
+    extras = {
+        _rid(c): [(n, v) for n, v in c.property_items(recursive=False) if n not in KNOWN]
+        for c in theirs.walk("VEVENT")
+    }
+    alarms = {_rid(c): list(c.subcomponents) for c in theirs.walk("VEVENT")}
+    if not any(extras.values()) and not any(alarms.values()):
+        return body
+    ours = Calendar.from_ical(body)
+    for component in ours.subcomponents:
+        if component.name != "VEVENT":
+            continue
+        key = _rid(component)
+        for name, value in extras.get(key, []):
+            if name in ("BEGIN", "END"):
+                continue
+            component.add(name, value, encode=False)
+        for sub in alarms.get(key, []):
+            component.add_component(sub)
+    return bytes(ours.to_ical())
+
+
+def _rid(component: Component) -> datetime | None:
+    if "RECURRENCE-ID" not in component:
+        return None
+    value = component.decoded("RECURRENCE-ID")
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day)
+
+
+def _is_date(component: Component, name: str) -> bool:
+    if name not in component:
+        return False
+    raw: Any = component[name]
+    values = raw if isinstance(raw, list) else [raw]
+    for prop in values:
+        if getattr(prop, "params", {}).get("VALUE", "").upper() == "DATE":
+            return True
+        dts = getattr(prop, "dts", None)
+        inner = [d.dt for d in dts] if dts is not None else [getattr(prop, "dt", None)]
+        if any(isinstance(d, date) and not isinstance(d, datetime) for d in inner):
+            return True
+    return False
+
+
+def _rdates_beyond_start(component: Component) -> bool:
+    """An RDATE other than DTSTART itself (which the codec's export writes for readers whose
+    rule would not produce the start, and which adds no occurrence)."""
+    if "RDATE" not in component:
+        return False
+    start = component.decoded("DTSTART")
+    raw: Any = component["RDATE"]
+    values = raw if isinstance(raw, list) else [raw]
+    for prop in values:
+        for period in getattr(prop, "dts", []):
+            value = period.dt
+            if not isinstance(value, datetime) or not isinstance(start, datetime):
+                return True
+            if value != start:
+                return True
+    return False
+
+
+def read(data: bytes) -> Incoming:
+    """One resource's event content, or InvalidResource saying what cannot be held."""
+    try:
+        text = data.decode("utf-8-sig")
+        calendar = Calendar.from_ical(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
+    if not isinstance(calendar, Calendar):
+        raise InvalidResource("valid-calendar-data", "not a VCALENDAR")
+    components = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+    if not components:
+        raise InvalidResource("valid-calendar-object-resource", "the resource holds no VEVENT")
+    if any(c.name != "VEVENT" for c in components):
+        names = sorted({str(c.name) for c in components} - {"VEVENT"})
+        raise InvalidResource(
+            "supported-calendar-component", f"only VEVENTs are stored, not {', '.join(names)}"
+        )
+    uids = {str(c.get("UID", "")).strip() for c in components}
+    if len(uids) != 1 or "" in uids:
+        raise InvalidResource(
+            "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"
+        )
+    for component in components:
+        if any(_is_date(component, n) for n in ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE")):
+            raise InvalidResource(
+                "valid-calendar-data", "all-day (VALUE=DATE) events are not supported yet"
+            )
+        if _rdates_beyond_start(component):
+            raise InvalidResource("valid-calendar-data", "RDATE occurrences are not supported yet")
+    try:
+        parsed = codec.parse_calendar(data, default_timezone="UTC")
+    except codec.InvalidCalendar as exc:
+        raise InvalidResource("valid-calendar-data", exc.message) from None
+    if parsed.skipped:
+        skipped = parsed.skipped[0]
+        raise InvalidResource("valid-calendar-data", f"a {skipped.component}: {skipped.reason}")
+    lossy = [n.message for n in parsed.notes if any(marker in n.message for marker in LOSSY)]
+    if lossy:
+        raise InvalidResource("valid-calendar-data", lossy[0])
+    if len(parsed.events) != 1:
+        raise InvalidResource("valid-calendar-data", "the resource does not make one event")
+    [event] = parsed.events
+    return Incoming(uid=uids.pop(), content=event.content, text=text)
+
+
+def expanded(
+    outgoing: codec.Outgoing, start: datetime, end: datetime, limit: int = MAX_EXPANDED
+) -> bytes:
+    """The event's occurrences overlapping [start, end) as VEVENTs in UTC, each with its
+    RECURRENCE-ID and no RRULE (CALDAV:expand, RFC 4791 §9.6.5)."""
+    content = outgoing.content
+    series = series_of(content)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    overrides: Mapping[str, Mapping[str, Any]] = {
+        o["recurrence_id"]: o for o in content["overrides"]
+    }
+    for occurrence in _occurrences(series, start, end, limit):
+        component = VEvent()
+        component.add("uid", outgoing.uid)
+        component.add("dtstamp", outgoing.last_modified.astimezone(UTC))
+        component.add("sequence", outgoing.sequence)
+        changed = overrides.get(iso(occurrence.recurrence_id), {})
+        component.add("summary", changed.get("title", content["title"]))
+        for name in ("description", "location"):
+            value = changed.get(name, content[name])
+            if value:
+                component.add(name, value)
+        component.add("dtstart", occurrence.start.astimezone(UTC))
+        component.add("dtend", occurrence.end.astimezone(UTC))
+        if content["is_recurring"]:
+            component.add("recurrence-id", occurrence.recurrence_id.astimezone(UTC))
+        calendar.add_component(component)
+    return bytes(calendar.to_ical())
+
+
+def _occurrences(
+    series: recurrence.Series, start: datetime, end: datetime, limit: int
+) -> Iterable[recurrence.Occurrence]:
+    return recurrence.expand(series, start, end, limit=limit)

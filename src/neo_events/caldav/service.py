@@ -1,0 +1,374 @@
+"""The calendar collection of one user: every live event they hold a role on, read through the
+same access query as the API (events/access.py); writes are in caldav/writes.py.
+
+The collection's sync token and CTag are the user's position in the change feed (live/feed.py):
+the highest change number addressed to them. sync-collection reads the feed through the same
+function as `/sync` (live/sync.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.caldav import resources
+from neo_events.caldav.resources import Stored
+from neo_events.db import utcnow
+from neo_events.errors import AppError
+from neo_events.events import recurrence
+from neo_events.events.access import Role, visible_events
+from neo_events.events.content import content_of, series_of
+from neo_events.ical import codec
+from neo_events.infra.cache import LruCache
+from neo_events.live import sync as feed_sync
+from neo_events.models import (
+    CalendarResource,
+    CalendarSettings,
+    Change,
+    ChangeRecipient,
+    Event,
+    User,
+)
+
+SYNC_PAGE = 5_000
+# Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
+# for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
+# sync-collection.
+MAX_LISTED = 10_000
+CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
+
+
+@dataclass(frozen=True, slots=True)
+class Caches:
+    """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
+    text's time, expand window), whether a series reaches a window by (event, version, window)."""
+
+    texts: LruCache[bytes]
+    reach: LruCache[bool]
+
+    @classmethod
+    def of(cls, state: Any) -> Caches:
+        """The worker's caches, made on first use."""
+        found: Caches | None = getattr(state, "caldav_caches", None)
+        if found is None:
+            lookup = state.metrics.cache_lookup
+            found = cls(
+                LruCache("caldav_texts", size=CACHE_SIZE, on_lookup=lookup),
+                LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup),
+            )
+            state.caldav_caches = found
+        return found  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+
+
+class DavError(Exception):
+    """A CalDAV refusal: a status and the DAV/CalDAV precondition element that failed."""
+
+    def __init__(
+        self, status: int, condition: tuple[str, str] | None, detail: str, code: str
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.condition = condition
+        self.detail = detail
+        self.code = code
+
+
+@dataclass(slots=True)
+class Item:
+    """One event of the collection, as the caller sees it."""
+
+    event: Event
+    role: Role
+    stored: Stored | None
+    stamp: datetime | None = None  # when the stored text last changed
+
+    @property
+    def name(self) -> str:
+        return self.stored.name if self.stored else resources.default_name(self.event.id)
+
+    @property
+    def uid(self) -> str:
+        return self.stored.uid if self.stored else resources.default_uid(self.event.id)
+
+    @property
+    def etag(self) -> str:
+        if self.stored is None or self.stamp is None:
+            return f'"{self.event.version}"'
+        return f'"{self.event.version}-{int(self.stamp.timestamp() * 1000)}"'
+
+    def outgoing(self) -> codec.Outgoing:
+        return codec.Outgoing(
+            uid=self.uid,
+            sequence=self.event.version - 1,
+            created=self.event.created_at,
+            last_modified=self.event.updated_at,
+            content=content_of(self.event),
+        )
+
+
+Row = tuple[Event, str, str | None, str | None, datetime | None]
+
+
+def with_resources(
+    query: Select[Event, str],
+) -> Select[Event, str, str | None, str | None, datetime | None]:
+    return query.add_columns(
+        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
+    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+
+
+def _item(row: Any) -> Item:
+    event, role, name, uid, stamp = row
+    stored = Stored(name, uid, None) if name is not None and uid is not None else None
+    return Item(event, Role(role), stored, stamp)
+
+
+async def sync_position(session: AsyncSession, user: User) -> int:
+    """The last change addressed to the user: the collection's CTag and sync token."""
+    value = await session.scalar(
+        select(func.coalesce(func.max(ChangeRecipient.seq), 0)).where(
+            ChangeRecipient.user_id == user.id
+        )
+    )
+    return int(value or 0)
+
+
+async def list_items(
+    session: AsyncSession,
+    user: User,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    caches: Caches | None = None,
+    limit: int | None = None,
+) -> tuple[list[Item], bool]:
+    """Every event of the collection, or those with an occurrence overlapping [start, end),
+    by id: at most `limit`, and whether there were more."""
+    query = visible_events(user.id)
+    if end is not None:
+        query = query.where(Event.span_start < end)
+    if start is not None:
+        query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
+    limit = MAX_LISTED if limit is None else limit
+    listed = with_resources(query).order_by(Event.id).limit(limit + 1)
+    rows = (await session.execute(listed)).all()
+    items = [_item(row) for row in rows[:limit]]
+    if start is not None or end is not None:
+        # the span prunes; each candidate it leaves is checked once (cached per version and
+        # window): does an occurrence of it overlap the window?
+        items = [item for item in items if _reaches(item.event, start, end, caches)]
+    return items, len(rows) > limit
+
+
+def _reaches(
+    event: Event, start: datetime | None, end: datetime | None, caches: Caches | None
+) -> bool:
+    """Whether an occurrence overlaps the window; the span prunes, one occurrence decides."""
+    if not event.is_recurring:
+        return True  # the span of a single event is the event
+    key = (event.id, event.version, start, end)
+    known = caches.reach.get(key) if caches is not None else None
+    if known is not None:
+        return known
+    found = _first_occurrence(event, start, end)
+    if caches is not None:
+        caches.reach.put(key, found)
+    return found
+
+
+def _first_occurrence(event: Event, start: datetime | None, end: datetime | None) -> bool:
+    lo = start or event.span_start
+    hi = end or datetime.max.replace(tzinfo=lo.tzinfo)
+    try:
+        return bool(recurrence.expand(series_of(content_of(event)), lo, hi, limit=1))
+    except recurrence.ExpansionLimitExceeded:
+        return True
+    except OverflowError:
+        return True
+
+
+async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -> dict[str, Item]:
+    """The collection's items among `names` (others are absent: unknown or not the user's)."""
+    wanted = set(names)
+    by_default = {event_id: name for name in wanted if (event_id := default_id(name)) is not None}
+    query = with_resources(visible_events(user.id)).where(
+        or_(CalendarResource.name.in_(list(wanted)), Event.id.in_(list(by_default)))
+    )
+    found: dict[str, Item] = {}
+    for row in (await session.execute(query.order_by(Event.id))).all():
+        item = _item(row)
+        if item.name in wanted:
+            found.setdefault(item.name, item)
+    return found
+
+
+def default_id(name: str) -> int | None:
+    if not (name.startswith("event-") and name.endswith(".ics")):
+        return None
+    digits = name[len("event-") : -len(".ics")]
+    if not digits.isdigit() or len(digits) > 18:
+        return None
+    return int(digits)
+
+
+async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, tuple[str, int | None]]:
+    """The stored texts of the items that have one, with the version each describes."""
+    ids = [item.event.id for item in items if item.stored is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            CalendarResource.event_id, CalendarResource.body, CalendarResource.body_version
+        ).where(CalendarResource.event_id.in_(ids), CalendarResource.body.is_not(None))
+    )
+    return {event_id: (body, version) for event_id, body, version in rows.all() if body is not None}
+
+
+async def render(
+    session: AsyncSession,
+    items: Sequence[Item],
+    *,
+    expand: tuple[datetime, datetime] | None = None,
+    caches: Caches | None = None,
+) -> dict[int, bytes]:
+    """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
+    worker thread: thousands of events take long enough to stall other requests."""
+    done: dict[int, bytes] = {}
+    keys = {
+        item.event.id: (item.event.id, item.event.version, item.stamp, expand) for item in items
+    }
+    if caches is not None:
+        for item in items:
+            hit = caches.texts.get(keys[item.event.id])
+            if hit is not None:
+                done[item.event.id] = hit
+        items = [item for item in items if item.event.id not in done]
+    if not items:
+        return done
+    texts = await bodies(session, items)
+    jobs = [
+        (
+            item.event.id,
+            item.outgoing(),
+            Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
+            item.event.version,
+        )
+        for item in items
+    ]
+
+    def run() -> dict[int, bytes]:
+        if expand is not None:
+            return {i: resources.expanded(out, *expand) for i, out, _, _ in jobs}
+        return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
+
+    try:
+        made = await asyncio.to_thread(run)
+    except recurrence.ExpansionLimitExceeded:
+        raise DavError(
+            403,
+            ("DAV:", "number-of-matches-within-limits"),
+            "The time range holds too many occurrences; ask for a shorter one.",
+            "too_many_occurrences",
+        ) from None
+    if caches is not None:
+        for event_id, text in made.items():
+            caches.texts.put(keys[event_id], text)
+    return done | made
+
+
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    present: list[Item]
+    gone: list[str]  # names of resources deleted or no longer visible
+    token: str
+    truncated: bool
+
+
+SYNC_PREFIX = "urn:neo-events:sync:"
+
+
+async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
+    """What changed since `token` (everything on a first sync), read from the change feed."""
+    inner = None
+    if token:
+        if not token.startswith(SYNC_PREFIX):
+            raise _bad_token()
+        inner = token[len(SYNC_PREFIX) :]
+    try:
+        changes, next_token, more = await feed_sync.sync(
+            session, user=user, token=inner, limit=SYNC_PAGE
+        )
+    except AppError:
+        raise _bad_token() from None
+    present_ids = [c.event_id for c in changes if c.op == "upsert"]
+    gone_ids = [c.event_id for c in changes if c.op == "delete"]
+    present: list[Item] = []
+    if present_ids:
+        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
+        present = [_item(row) for row in (await session.execute(query.order_by(Event.id))).all()]
+    gone: list[str] = []
+    if gone_ids:
+        rows = await session.execute(
+            select(CalendarResource.event_id, CalendarResource.name).where(
+                CalendarResource.event_id.in_(gone_ids)
+            )
+        )
+        named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
+        gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
+    if not more:  # caught up: the collection's one token for this position
+        next_token = await sync_token_now(session, user)
+    return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
+
+
+async def sync_token_now(session: AsyncSession, user: User) -> str:
+    """The token of the collection as it is: the user's feed position, aging from the time
+    of that change (so it is the same token until something changes)."""
+    position = await sync_position(session, user)
+    at = await session.scalar(select(Change.at).where(Change.seq == position))
+    return feed_sync.token_at(position, at or utcnow())
+
+
+def _bad_token() -> DavError:
+    return DavError(
+        403,
+        ("DAV:", "valid-sync-token"),
+        "This sync token is unknown or expired.",
+        "sync_token_gone",
+    )
+
+
+DEFAULT_CALENDAR_NAME = "Neo Events"
+MAX_CALENDAR_NAME = 200
+
+
+async def calendar_name(session: AsyncSession, user: User) -> str:
+    """The user's calendar's display name: theirs if they renamed it, else the default."""
+    name = await session.scalar(
+        select(CalendarSettings.display_name).where(CalendarSettings.user_id == user.id)
+    )
+    return name or DEFAULT_CALENDAR_NAME
+
+
+async def rename_calendar(session: AsyncSession, user: User, name: str | None) -> bool:
+    """Set (or, with None, reset) the calendar's display name; False if it is not acceptable
+    (empty, too long, or control characters)."""
+    row = await session.get(CalendarSettings, user.id)
+    if name is None:
+        if row is not None:
+            await session.delete(row)
+        return True
+    name = name.strip()
+    if not name or len(name) > MAX_CALENDAR_NAME or any(ord(c) < 32 for c in name):
+        return False
+    if row is None:
+        session.add(CalendarSettings(user_id=user.id, display_name=name, updated_at=utcnow()))
+    else:
+        row.display_name, row.updated_at = name, utcnow()
+    await session.flush()
+    return True

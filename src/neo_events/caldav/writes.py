@@ -1,0 +1,202 @@
+"""CalDAV writes: a PUT or DELETE of one resource is the API's write of one event
+(events/service.py create_event, update_event, delete_event), so validation, roles, versions,
+history, audit, conflicts (warn), live messages and sync changes all follow from there. Only the
+resource's name, UID and text are kept here (calendar_resources)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import ValidationError
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin
+from neo_events.caldav import resources
+from neo_events.caldav.service import (
+    DavError,
+    Item,
+    default_id,
+    items_named,
+    with_resources,
+)
+from neo_events.db import utcnow
+from neo_events.errors import ValidationFailed
+from neo_events.events import service as events
+from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
+from neo_events.ical.service import UID_DOMAIN
+from neo_events.models import CalendarResource, Event, User
+
+
+def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
+    """RFC 9110 preconditions on the resource as the caller sees it."""
+    if if_none_match is not None and item is not None:
+        tags = [t.strip() for t in if_none_match.split(",")]
+        if "*" in tags or item.etag in tags:
+            raise DavError(412, None, "The resource exists already.", "resource_exists")
+    if if_match is not None:
+        tags = [t.strip() for t in if_match.split(",")]
+        if item is None or ("*" not in tags and item.etag not in tags):
+            raise DavError(
+                412, None, "The resource has changed; read it again and retry.", "stale_etag"
+            )
+
+
+async def put_item(
+    session: AsyncSession,
+    *,
+    user: User,
+    name: str,
+    data: bytes,
+    if_match: str | None,
+    if_none_match: str | None,
+    origin: Origin,
+) -> tuple[Item, bool]:
+    """Create or replace one event from its resource text, through the events service."""
+    incoming = await _read(data)
+    current = (await items_named(session, user, [name])).get(name)
+    if current is not None:
+        # the row lock a read-modify-write needs, then the preconditions on what is locked
+        event, role = await get_event_for(session, user.id, current.event.id, lock=True)
+        current = Item(event, role, current.stored, current.stamp)
+    _check_etag(current, if_match, if_none_match)
+    if current is None:
+        return await _create(session, user, name, incoming, origin), True
+    if incoming.uid != current.uid:
+        raise DavError(
+            403,
+            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
+            "A resource's UID cannot change.",
+            "uid_changed",
+        )
+    if not current.role.at_least(Role.EDITOR):
+        raise _read_only(current.role)
+    try:
+        body = EventUpdate.model_validate(incoming.content)
+        result = await events.update_event(
+            session,
+            actor=user,
+            event_id=current.event.id,
+            changes=model_fields_set(body),
+            origin=origin,
+            policy=ConflictPolicy.WARN,
+        )
+    except (ValidationError, ValidationFailed) as exc:
+        raise _invalid(exc) from None
+    await _store(session, result.event, name, incoming)
+    refreshed = (await items_named(session, user, [name]))[name]
+    return refreshed, False
+
+
+async def _read(data: bytes) -> resources.Incoming:
+    try:
+        return await asyncio.to_thread(resources.read, data)
+    except resources.InvalidResource as exc:
+        raise DavError(
+            403, ("urn:ietf:params:xml:ns:caldav", exc.condition), exc.message, "invalid_resource"
+        ) from None
+
+
+async def _create(
+    session: AsyncSession, user: User, name: str, incoming: resources.Incoming, origin: Origin
+) -> Item:
+    taken = (
+        await session.execute(
+            with_resources(visible_events(user.id))
+            .where(
+                or_(
+                    CalendarResource.uid == incoming.uid,
+                    Event.id == _uid_id(incoming.uid),
+                )
+            )
+            .limit(1)
+        )
+    ).first()
+    if taken is not None or default_id(name) is not None:
+        raise DavError(
+            403,
+            ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
+            "Another resource of this calendar has that UID (or the name is reserved).",
+            "uid_conflict",
+        )
+    try:
+        event, _ = await events.create_event(
+            session,
+            actor=user,
+            data=EventCreate.model_validate(incoming.content),
+            origin=origin,
+            policy=ConflictPolicy.WARN,
+        )
+    except (ValidationError, ValidationFailed) as exc:
+        raise _invalid(exc) from None
+    await _store(session, event, name, incoming)
+    return (await items_named(session, user, [name]))[name]
+
+
+def _uid_id(uid: str) -> int:
+    """The event a UID of our own export names (0: none)."""
+    prefix, suffix = "event-", f"@{UID_DOMAIN}"
+    digits = (
+        uid[len(prefix) : -len(suffix)] if uid.startswith(prefix) and uid.endswith(suffix) else ""
+    )
+    return int(digits) if digits.isdigit() and len(digits) <= 18 else 0
+
+
+async def _store(
+    session: AsyncSession, event: Event, name: str, incoming: resources.Incoming
+) -> None:
+    """Keep the client's text as describing the event's version now (after the write)."""
+    row = await session.get(CalendarResource, event.id)
+    now = utcnow()
+    if row is None:
+        session.add(
+            CalendarResource(
+                event_id=event.id,
+                name=name,
+                uid=incoming.uid,
+                body=incoming.text,
+                body_version=event.version,
+                updated_at=now,
+            )
+        )
+    elif row.body != incoming.text or row.body_version != event.version:
+        row.body, row.body_version, row.updated_at = incoming.text, event.version, now
+    await session.flush()
+
+
+def _invalid(exc: ValidationError | ValidationFailed) -> DavError:
+    if isinstance(exc, ValidationFailed):
+        detail = exc.detail
+        if exc.errors and exc.errors[0].get("msg") and exc.errors[0]["msg"] not in detail:
+            detail = f"{detail}: {exc.errors[0]['msg']}"
+    else:
+        error = exc.errors()[0]
+        detail = f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    return DavError(
+        403, ("urn:ietf:params:xml:ns:caldav", "valid-calendar-data"), detail, "invalid_event"
+    )
+
+
+def _read_only(role: Role) -> DavError:
+    return DavError(
+        403,
+        ("DAV:", "need-privileges"),
+        f"Your role on this event ({role.value}) does not allow this.",
+        "role_too_low",
+    )
+
+
+async def delete_item(
+    session: AsyncSession, *, user: User, name: str, if_match: str | None, origin: Origin
+) -> None:
+    """Delete one event (its owner only), as the API's DELETE does."""
+    current = (await items_named(session, user, [name])).get(name)
+    if current is None:
+        raise DavError(404, None, "No such resource.", "not_found")
+    _check_etag(current, if_match, None)
+    try:
+        await events.delete_event(session, actor=user, event_id=current.event.id, origin=origin)
+    except RoleTooLow:
+        raise _read_only(current.role) from None

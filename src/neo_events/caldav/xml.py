@@ -1,0 +1,214 @@
+"""WebDAV XML in and out: bodies parsed safely, multistatus and error bodies built.
+
+Parsing uses defusedxml's expat parser with DTDs forbidden (so no entity can be declared: a
+billion-laughs body is refused before any expansion), a byte bound and a nesting bound, so a
+request body costs at most MAX_XML_BYTES of parsing. Pure: no web framework, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CS = "http://calendarserver.org/ns/"
+ICAL = "http://apple.com/ns/ical/"
+
+MAX_XML_BYTES = 512 * 1024  # a multiget of 2,000 hrefs is ~150 KiB
+MAX_DEPTH = 24  # the deepest legitimate body (calendar-query filters) nests 7 levels
+
+for _prefix, _uri in (("d", DAV), ("c", CALDAV), ("cs", CS), ("ical", ICAL)):
+    ET.register_namespace(_prefix, _uri)
+
+
+def tag(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+class BadXml(ValueError):
+    """The body is not a WebDAV request we can read; str(exc) says why."""
+
+
+class _Bounded(ET.TreeBuilder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.elements = 0
+
+    def start(self, tag: Any, attrs: Any) -> ET.Element:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > MAX_DEPTH:
+            raise BadXml(f"the body nests deeper than {MAX_DEPTH} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def parse(body: bytes) -> ET.Element | None:
+    """The body's root element (None for an empty body); BadXml when it is not safe XML."""
+    if not body.strip():
+        return None
+    if len(body) > MAX_XML_BYTES:
+        raise BadXml(f"the body is larger than {MAX_XML_BYTES} bytes")
+    parser = DefusedXMLParser(target=_Bounded(), forbid_dtd=True, forbid_entities=True)
+    try:
+        parser.feed(body)
+        root = parser.close()
+    except DefusedXmlException as exc:
+        raise BadXml(f"forbidden XML: {exc.__class__.__name__}") from None
+    except ET.ParseError as exc:
+        raise BadXml(f"not well-formed XML: {exc}") from None
+    if not isinstance(root, ET.Element):
+        raise BadXml("no root element")
+    return root
+
+
+def child(parent: ET.Element, namespace: str, name: str) -> ET.Element | None:
+    return parent.find(tag(namespace, name))
+
+
+def requested_props(root: ET.Element | None) -> tuple[str, list[str]]:
+    """('prop', [tags]) for a DAV:prop list, ('allprop'|'propname', []) otherwise; an empty
+    PROPFIND body means allprop (RFC 4918 §9.1)."""
+    if root is None:
+        return "allprop", []
+    if root.tag not in (tag(DAV, "propfind"), tag(DAV, "sync-collection"), *_REPORTS):
+        raise BadXml(f"unexpected root element {root.tag}")
+    if root.find(tag(DAV, "propname")) is not None:
+        return "propname", []
+    prop = root.find(tag(DAV, "prop"))
+    if prop is None:
+        return "allprop", []
+    return "prop", [element.tag for element in prop]
+
+
+_REPORTS = (tag(CALDAV, "calendar-query"), tag(CALDAV, "calendar-multiget"))
+
+
+@dataclass(slots=True)
+class Response:
+    """One DAV:response of a multistatus: found properties, missing ones, or a bare status."""
+
+    href: str
+    found: list[ET.Element] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # 424: not done because another failed
+    status: int | None = None  # a response without properties (404 in sync-collection)
+
+
+_REASONS = {
+    200: "OK",
+    403: "Forbidden",
+    404: "Not Found",
+    424: "Failed Dependency",
+    507: "Insufficient Storage",
+}
+
+
+def status_line(code: int) -> str:
+    return f"HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip()
+
+
+def element(
+    namespace: str, name: str, text: str | None = None, *children: ET.Element
+) -> ET.Element:
+    node = ET.Element(tag(namespace, name))
+    if text is not None:
+        node.text = text
+    node.extend(children)
+    return node
+
+
+def href(value: str) -> ET.Element:
+    return element(DAV, "href", value)
+
+
+def multistatus(responses: Iterable[Response], *, sync_token: str | None = None) -> bytes:
+    """A DAV:multistatus, written as text: for a calendar of thousands of items, building an
+    element tree and serializing it cost several times more than the answer's database work."""
+    prefixes = dict(PREFIXES)
+    out: list[str] = []
+    for item in responses:
+        out.append(f"<d:response><d:href>{escape(item.href)}</d:href>")
+        if item.status is not None:
+            out.append(f"<d:status>{status_line(item.status)}</d:status></d:response>")
+            continue
+        for code, found, names in (
+            (200, item.found, ()),
+            (404, (), item.missing),
+            (403, (), item.forbidden),
+            (424, (), item.failed),
+        ):
+            if not found and not names:
+                continue
+            out.append("<d:propstat><d:prop>")
+            for prop in found:
+                _write(prop, out, prefixes)
+            for name in names:
+                out.append(f"<{_name(name, prefixes)}/>")
+            out.append(f"</d:prop><d:status>{status_line(code)}</d:status></d:propstat>")
+        out.append("</d:response>")
+    if sync_token is not None:
+        out.append(f"<d:sync-token>{escape(sync_token)}</d:sync-token>")
+    declared = " ".join(f'xmlns:{p}="{escape(uri, _QUOTES)}"' for uri, p in prefixes.items())
+    head = f'<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus {declared}>'
+    return (head + "".join(out) + "</d:multistatus>").encode()
+
+
+def error(conditions: Sequence[ET.Element], detail: str | None = None) -> bytes:
+    """A DAV:error body naming the failed precondition (RFC 4918 §16)."""
+    root = ET.Element(tag(DAV, "error"))
+    root.extend(conditions)
+    if detail:
+        ET.SubElement(root, tag(DAV, "responsedescription")).text = detail
+    return _serialize(root)
+
+
+PREFIXES = {DAV: "d", CALDAV: "c", CS: "cs", ICAL: "ical"}
+
+
+def _serialize(root: ET.Element) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode()
+    )
+
+
+def _name(qualified: str, prefixes: dict[str, str]) -> str:
+    if not qualified.startswith("{"):
+        return qualified
+    uri, _, local = qualified[1:].partition("}")
+    prefix = prefixes.get(uri)
+    if prefix is None:
+        prefix = prefixes[uri] = f"x{len(prefixes)}"
+    return f"{prefix}:{local}"
+
+
+def _write(node: ET.Element, out: list[str], prefixes: dict[str, str]) -> None:
+    name = _name(node.tag, prefixes)
+    attrs = "".join(f' {_name(k, prefixes)}="{escape(v, _QUOTES)}"' for k, v in node.attrib.items())
+    if len(node) == 0:
+        if node.text is None:
+            out.append(f"<{name}{attrs}/>")
+        else:
+            out.append(f"<{name}{attrs}>{escape(node.text)}</{name}>")
+        return
+    out.append(f"<{name}{attrs}>")
+    if node.text:
+        out.append(escape(node.text))
+    for child in node:
+        _write(child, out, prefixes)
+    out.append(f"</{name}>")
+
+
+_QUOTES = {'"': "&quot;"}

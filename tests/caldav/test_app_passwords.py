@@ -1,0 +1,127 @@
+"""App passwords (SPEC §15): shown once, stored hashed, revocable, CalDAV only, rate-limited."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from neo_events.models import AppPassword
+from tests.caldav.dav import app_password, basic, propfind
+from tests.conftest import http_client, make_settings, serving
+from tests.helpers import PASSWORD, assert_problem, audit_actions, count_rows, register
+
+pytestmark = pytest.mark.anyio
+
+ROOT_PROPFIND = propfind("d:current-user-principal")
+
+
+async def test_created_once_listed_without_secret_stored_hashed(client, app) -> None:
+    alice = await register(client, "alice")
+    response = await client.post(
+        "/api/v1/app-passwords", json={"name": "Phone"}, headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    secret = created["password"]
+    assert created["username"] == "alice" and created["caldav_url"].endswith("/dav/")
+    assert response.headers["location"] == f"/api/v1/app-passwords/{created['id']}"
+    listed = (await client.get("/api/v1/app-passwords", headers=alice.headers)).json()
+    assert listed == {
+        "items": [{"id": created["id"], "name": "Phone", "created_at": created["created_at"]}]
+    }
+    async with app.state.sessionmaker() as session:
+        stored = (await session.scalars(select(AppPassword))).all()
+    assert [row.secret_hash for row in stored] == [hashlib.sha256(secret.encode()).hexdigest()]
+    assert secret not in str([(r.name, r.secret_hash) for r in stored])
+
+
+async def test_works_on_caldav_only_and_the_account_password_does_not(client) -> None:
+    alice = await register(client, "alice")
+    secret = await app_password(client, alice)
+    ok = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice", secret) | {"Depth": "0"}
+    )
+    assert ok.status_code == 207, ok.text
+    by_email = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice@example.com", secret)
+    )
+    assert by_email.status_code == 207
+    refused = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice", PASSWORD)
+    )
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"].startswith("Basic realm=")
+    assert b"<d:error" in refused.content
+    bearer = await client.request("PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=alice.headers)
+    assert bearer.status_code == 401
+    # an app password is no API credential, as a bearer token or as a login password
+    api = await client.get("/api/v1/events", headers={"Authorization": f"Bearer {secret}"})
+    assert_problem(api, 401, "invalid_token")
+    login = await client.post("/api/v1/auth/login", json={"username": "alice", "password": secret})
+    assert_problem(login, 401, "invalid_credentials")
+
+
+async def test_someone_elses_password_and_name_do_not_mix(client) -> None:
+    alice, _ = await register(client, "alice"), await register(client, "bob")
+    secret = await app_password(client, alice)
+    response = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("bob", secret)
+    )
+    assert response.status_code == 401
+
+
+async def test_revoked_at_once_and_others_cannot_revoke(client, app) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    secret = await app_password(client, alice)
+    [row] = (await client.get("/api/v1/app-passwords", headers=alice.headers)).json()["items"]
+    stranger = await client.delete(f"/api/v1/app-passwords/{row['id']}", headers=bob.headers)
+    assert_problem(stranger, 404, "app_password_not_found")
+    gone = await client.delete(f"/api/v1/app-passwords/{row['id']}", headers=alice.headers)
+    assert gone.status_code == 204
+    assert await count_rows(app, "app_passwords") == 0
+    response = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice", secret)
+    )
+    assert response.status_code == 401
+    actions = [a for a, _ in await audit_actions(app)]
+    assert "app_password.created" in actions and "app_password.revoked" in actions
+
+
+async def test_a_name_is_required_and_anonymous_is_refused(client) -> None:
+    alice = await register(client, "alice")
+    missing = await client.post("/api/v1/app-passwords", json={}, headers=alice.headers)
+    assert_problem(missing, 422, "validation_error")
+    anonymous = await client.post("/api/v1/app-passwords", json={"name": "x"})
+    assert_problem(anonymous, 401, "not_authenticated")
+
+
+async def test_failed_attempts_are_rate_limited_like_logins(
+    database_url: str, data_dir: Path
+) -> None:
+    settings = make_settings(
+        database_url, data_dir, rate_limit_enabled=True, rate_limit_auth="3/minute"
+    )
+    async with serving(settings) as app, http_client(app) as client:
+        await app.state.rate_limiter.reset()
+        alice = await register(client, "alice")
+        secret = await app_password(client, alice)
+        statuses = []
+        for attempt in range(4):
+            response = await client.request(
+                "PROPFIND",
+                "/dav/",
+                content=ROOT_PROPFIND,
+                headers=basic("alice", f"neap_wrong{attempt}"),
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401, 401, 429, 429]
+        assert int(response.headers["retry-after"]) >= 1
+        # the right password is refused too while the budget is spent: no oracle
+        right = await client.request(
+            "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice", secret)
+        )
+        assert right.status_code == 429
+        await app.state.rate_limiter.reset()

@@ -1,0 +1,77 @@
+"""The `caldav` client library (PyPI) against a real server process: discover from the server
+URL, create, search a time range, edit, delete, and sync by token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+import caldav
+from tests.caldav.live import caldav_server, person
+
+pytestmark = pytest.mark.slow
+
+EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Client test//EN
+BEGIN:VEVENT
+UID:lib-{n}@example.com
+DTSTAMP:20260101T000000Z
+DTSTART;TZID=Europe/Berlin:202603{day:02d}T090000
+DTEND;TZID=Europe/Berlin:202603{day:02d}T100000
+SUMMARY:Library event {n}
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_discover_create_search_edit_delete_sync(database_url: str, data_dir: Path) -> None:
+    with caldav_server(database_url, data_dir) as base:
+        alice = person(base, "alice")
+        with caldav.DAVClient(
+            url=base, username="alice", password=alice.password, require_tls=False
+        ) as client:
+            principal = client.principal()  # /.well-known/caldav → principal → home
+            [calendar] = principal.calendars()
+            assert calendar.url.path == "/dav/calendars/alice/events/"
+            assert calendar.get_supported_components() == ["VEVENT"]
+
+            first = calendar.save_event(EVENT.format(n=1, day=10))
+            calendar.save_event(EVENT.format(n=2, day=20))
+            token = calendar.objects_by_sync_token(load_objects=False).sync_token
+
+            found = calendar.search(
+                start=datetime(2026, 3, 9, tzinfo=UTC),
+                end=datetime(2026, 3, 11, tzinfo=UTC),
+                event=True,
+            )
+            assert [e.icalendar_component["SUMMARY"] for e in found] == ["Library event 1"]
+
+            first.load()
+            first.icalendar_component["SUMMARY"] = "Library event 1, edited"
+            first.save()
+
+            [second] = calendar.search(
+                start=datetime(2026, 3, 19, tzinfo=UTC),
+                end=datetime(2026, 3, 21, tzinfo=UTC),
+                event=True,
+            )
+            second.delete()
+
+            changed = calendar.objects_by_sync_token(sync_token=token, load_objects=True)
+            by_url = {str(o.url.path): o for o in changed}
+            assert by_url[first.url.path].icalendar_component["SUMMARY"] == (
+                "Library event 1, edited"
+            )
+            assert second.url.path in by_url  # deleted: listed so the client drops it
+            assert calendar.event_by_uid("lib-1@example.com").url.path == first.url.path
+
+        events = httpx.get(f"{base}/api/v1/events", headers=alice.headers).json()["items"]
+        assert [(e["title"], e["version"]) for e in events] == [("Library event 1, edited", 2)]
+        history = httpx.get(
+            f"{base}/api/v1/events/{events[0]['id']}/history", headers=alice.headers
+        ).json()["items"]
+        assert [v["changed_by"]["username"] for v in history] == ["alice", "alice"]

@@ -1,0 +1,499 @@
+"""CalDAV over HTTP against the real app: discovery, PROPFIND, GET, PUT, DELETE, REPORTs,
+roles, preconditions, and what a write does to versions, history, audit and the feed."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from neo_events.caldav import service
+from tests.caldav.dav import app_password, basic, ics, propfind, responses
+from tests.helpers import Account, audit_actions, count_rows, create_event, register, share
+
+pytestmark = pytest.mark.anyio
+
+C = "{urn:ietf:params:xml:ns:caldav}"
+D = "{DAV:}"
+
+
+class Dav:
+    def __init__(self, client: httpx.AsyncClient, account: Account, secret: str) -> None:
+        self.client, self.account = client, account
+        self.auth = basic(account.username, secret)
+        self.calendar = f"/dav/calendars/{account.username}/events/"
+
+    async def request(
+        self, method: str, path: str, body: str | bytes = b"", **headers: str
+    ) -> httpx.Response:
+        return await self.client.request(method, path, content=body, headers=self.auth | headers)
+
+    async def put(self, name: str, data: bytes, **headers: str) -> httpx.Response:
+        return await self.request(
+            "PUT", self.calendar + name, data, **({"Content-Type": "text/calendar"} | headers)
+        )
+
+
+async def dav_for(client: httpx.AsyncClient, name: str) -> Dav:
+    account = await register(client, name)
+    return Dav(client, account, await app_password(client, account))
+
+
+async def test_discovery_from_the_server_url(client) -> None:
+    alice = await dav_for(client, "alice")
+    well_known = await client.request("PROPFIND", "/.well-known/caldav")
+    assert well_known.status_code == 301 and well_known.headers["location"] == "/dav/"
+    root = await alice.request("PROPFIND", "/dav/", propfind("d:current-user-principal"), Depth="0")
+    assert root.status_code == 207
+    [principal] = responses(root.content)["/dav/"]["props"][f"{D}current-user-principal"]
+    assert principal.text == "/dav/principals/alice/"
+    home = await alice.request(
+        "PROPFIND", principal.text, propfind("c:calendar-home-set", "d:resourcetype"), Depth="0"
+    )
+    props = responses(home.content)["/dav/principals/alice/"]["props"]
+    assert props[f"{C}calendar-home-set"][0].text == "/dav/calendars/alice/"
+    listing = await alice.request(
+        "PROPFIND",
+        "/dav/calendars/alice/",
+        propfind(
+            "d:resourcetype", "c:supported-calendar-component-set", "d:current-user-privilege-set"
+        ),
+        Depth="1",
+    )
+    found = responses(listing.content)
+    calendar = found["/dav/calendars/alice/events/"]["props"]
+    assert calendar[f"{D}resourcetype"].find(f"{C}calendar") is not None
+    assert calendar[f"{C}supported-calendar-component-set"][0].get("name") == "VEVENT"
+    options = await client.options("/dav/calendars/alice/events/")
+    assert "calendar-access" in options.headers["dav"]
+
+
+async def test_a_stranger_learns_nothing(client) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    event = await create_event(client, alice.account)
+    for path in (
+        "/dav/calendars/alice/events/",
+        "/dav/principals/alice/",
+        f"/dav/calendars/alice/events/event-{event['id']}.ics",
+    ):
+        response = await bob.request("PROPFIND", path, propfind("d:getetag"), Depth="0")
+        assert response.status_code == 404, path
+    mine = await bob.request("GET", f"{bob.calendar}event-{event['id']}.ics")
+    assert mine.status_code == 404
+    overwrite = await bob.put(
+        f"event-{event['id']}.ics", ics(uid=f"event-{event['id']}@neo-events")
+    )
+    assert overwrite.status_code == 403  # a name of that form is reserved; nothing is revealed
+    assert (
+        await client.get(f"/api/v1/events/{event['id']}", headers=alice.account.headers)
+    ).json()["version"] == 1
+
+
+async def test_api_events_are_in_the_collection_and_get_returns_them(client) -> None:
+    alice = await dav_for(client, "alice")
+    event = await create_event(client, alice.account, title="From the API")
+    listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
+    href = f"{alice.calendar}event-{event['id']}.ics"
+    assert responses(listing.content)[href]["props"][f"{D}getetag"].text == '"1"'
+    got = await alice.request("GET", href)
+    assert got.status_code == 200 and got.headers["etag"] == '"1"'
+    assert got.headers["content-type"].startswith("text/calendar")
+    assert b"SUMMARY:From the API" in got.content and b"METHOD" not in got.content
+    assert f"UID:event-{event['id']}@neo-events".encode() in got.content
+
+
+async def test_put_creates_through_the_service_and_round_trips_unknown_properties(
+    client, app
+) -> None:
+    alice = await dav_for(client, "alice")
+    extra = (
+        "X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC\r\nCATEGORIES:Health\r\n"
+        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n"
+    )
+    created = await alice.put(
+        "dentist.ics", ics(extra=extra.replace("\r\n", "\n")), **{"If-None-Match": "*"}
+    )
+    assert created.status_code == 201, created.text
+    etag = created.headers["etag"]
+    again = await alice.put("dentist.ics", ics(), **{"If-None-Match": "*"})
+    assert again.status_code == 412
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert item["title"] == "Dentist" and item["timezone"] == "Europe/Berlin"
+    assert item["start_time"] == "2026-03-10T08:00:00Z" and item["version"] == 1
+    got = await alice.request("GET", alice.calendar + "dentist.ics")
+    assert got.headers["etag"] == etag
+    body = got.content.replace(b"\r\n ", b"")
+    assert b"UID:abc-1" in body and b"X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC" in body
+    assert b"BEGIN:VALARM" in body and b"TRIGGER:-PT15M" in body and b"CATEGORIES:Health" in body
+    assert got.content == ics(extra=extra.replace("\r\n", "\n"))  # as sent: the PUT's ETag holds
+    # edited elsewhere: the event's fields come from the event, the client's extras stay
+    patched = await client.patch(
+        f"/api/v1/events/{item['id']}",
+        json={"title": "Dentist, moved"},
+        headers=alice.account.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    again = await alice.request("GET", alice.calendar + "dentist.ics")
+    assert again.headers["etag"] != etag
+    body = again.content.replace(b"\r\n ", b"")
+    assert b"SUMMARY:Dentist\\, moved" in body and b"SUMMARY:Dentist\r\n" not in body
+    assert b"X-APPLE-TRAVEL-ADVISORY-BEHAVIOR:AUTOMATIC" in body and b"TRIGGER:-PT15M" in body
+    assert b"CATEGORIES:Health" in body and b"UID:abc-1" in body
+    history = (
+        await client.get(f"/api/v1/events/{item['id']}/history", headers=alice.account.headers)
+    ).json()
+    versions = [
+        (v["version"], v["change_type"], v["changed_by"]["username"]) for v in history["items"]
+    ]
+    assert versions == [(2, "updated", "alice"), (1, "created", "alice")]
+    assert ("event.created", "success") in await audit_actions(app)
+    assert await count_rows(app, "changes", event_id=item["id"]) == 2
+
+
+async def test_put_updates_with_if_match_and_a_stale_etag_is_412(client, app) -> None:
+    alice = await dav_for(client, "alice")
+    etag = (await alice.put("a.ics", ics())).headers["etag"]
+    moved = await alice.put("a.ics", ics(summary="Dentist (moved)"), **{"If-Match": etag})
+    assert moved.status_code == 204, moved.text
+    assert moved.headers["etag"] != etag
+    stale = await alice.put("a.ics", ics(summary="Lost update"), **{"If-Match": etag})
+    assert stale.status_code == 412
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert item["title"] == "Dentist (moved)" and item["version"] == 2
+    changed_uid = await alice.put("a.ics", ics(uid="other"))
+    assert changed_uid.status_code == 403 and b"no-uid-conflict" in changed_uid.content
+
+
+async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> None:
+    alice, bob, carol = [await dav_for(client, n) for n in ("alice", "bob", "carol")]
+    event = await create_event(client, alice.account)
+    await share(client, alice.account, event["id"], bob.account, "viewer")
+    await share(client, alice.account, event["id"], carol.account, "editor")
+    name = f"event-{event['id']}.ics"
+    text = (await bob.request("GET", bob.calendar + name)).content
+    privileges = await bob.request(
+        "PROPFIND", bob.calendar + name, propfind("d:current-user-privilege-set"), Depth="0"
+    )
+    granted = responses(privileges.content)[bob.calendar + name]["props"][
+        f"{D}current-user-privilege-set"
+    ]
+    assert {p[0].tag for p in granted} == {f"{D}read", f"{D}read-current-user-privilege-set"}
+    refused = await bob.put(name, text.replace(b"SUMMARY:Standup", b"SUMMARY:Viewer edit"))
+    assert refused.status_code == 403 and b"need-privileges" in refused.content
+    edited = await carol.put(name, text.replace(b"SUMMARY:Standup", b"SUMMARY:Editor edit"))
+    assert edited.status_code == 204, edited.text
+    history = (
+        await client.get(f"/api/v1/events/{event['id']}/history", headers=alice.account.headers)
+    ).json()
+    assert history["items"][0]["changed_by"]["username"] == "carol"
+    assert (await carol.request("DELETE", carol.calendar + name)).status_code == 403
+    assert (
+        await alice.request("DELETE", alice.calendar + name, **{"If-Match": '"1"'})
+    ).status_code == 412
+    assert (await alice.request("DELETE", alice.calendar + name)).status_code == 204
+    assert (await alice.request("GET", alice.calendar + name)).status_code == 404
+
+
+async def test_what_cannot_be_held_is_refused_not_dropped(client) -> None:
+    alice = await dav_for(client, "alice")
+    all_day = (
+        ics()
+        .replace(b"DTSTART;TZID=Europe/Berlin:20260310T090000", b"DTSTART;VALUE=DATE:20260310")
+        .replace(b"DTEND;TZID=Europe/Berlin:20260310T100000", b"DTEND;VALUE=DATE:20260311")
+    )
+    rdate = ics(extra="RRULE:FREQ=WEEKLY\r\nRDATE;TZID=Europe/Berlin:20260312T090000\r\n")
+    todo = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+        b"BEGIN:VTODO\r\nUID:t\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+    long_title = ics(summary="x" * 300)
+    for body, condition in (
+        (all_day, b"valid-calendar-data"),
+        (rdate, b"valid-calendar-data"),
+        (todo, b"supported-calendar-component"),
+        (long_title, b"valid-calendar-data"),
+        (b"not a calendar", b"valid-calendar-data"),
+    ):
+        response = await alice.put("x.ics", body)
+        assert response.status_code == 403, response.text
+        assert condition in response.content
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+
+
+async def test_recurrence_exdates_and_overrides_in_one_resource(client) -> None:
+    alice = await dav_for(client, "alice")
+    series = ics(
+        extra="RRULE:FREQ=WEEKLY;COUNT=5\nEXDATE;TZID=Europe/Berlin:20260317T090000\n".replace(
+            "\n", "\r\n"
+        )
+    ).replace(
+        b"END:VCALENDAR",
+        b"BEGIN:VEVENT\r\nUID:abc-1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Berlin:20260324T090000\r\n"
+        b"DTSTART;TZID=Europe/Berlin:20260324T110000\r\nDTEND;TZID=Europe/Berlin:20260324T120000\r\n"
+        b"SUMMARY:Later this week\r\nEND:VEVENT\r\nEND:VCALENDAR",
+    )
+    assert (await alice.put("weekly.ics", series)).status_code == 201
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert item["recurrence_pattern"] == "FREQ=WEEKLY;COUNT=5"
+    assert item["exdates"] == ["2026-03-17T08:00:00Z"]
+    assert item["overrides"] == [
+        {
+            "recurrence_id": "2026-03-24T08:00:00Z",
+            "start_time": "2026-03-24T10:00:00Z",
+            "end_time": None,  # the series' length
+            "title": "Later this week",
+            "description": None,
+            "location": None,
+        }
+    ]
+    got = (await alice.request("GET", alice.calendar + "weekly.ics")).content
+    assert got.count(b"BEGIN:VEVENT") == 2 and b"EXDATE" in got and b"RECURRENCE-ID" in got
+
+
+QUERY = """<?xml version="1.0"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data>{expand}</c:calendar-data></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:time-range start="{start}" end="{end}"/>
+  </c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"""
+
+
+async def test_calendar_query_time_range_and_expand(client) -> None:
+    alice = await dav_for(client, "alice")
+    await create_event(
+        client,
+        alice.account,
+        title="March",
+        start_time="2026-03-10T09:00:00Z",
+        end_time="2026-03-10T10:00:00Z",
+        timezone="UTC",
+    )
+    await create_event(
+        client,
+        alice.account,
+        title="April",
+        start_time="2026-04-10T09:00:00Z",
+        end_time="2026-04-10T10:00:00Z",
+        timezone="UTC",
+    )
+    await create_event(
+        client,
+        alice.account,
+        title="Daily",
+        start_time="2026-02-01T07:00:00Z",
+        end_time="2026-02-01T07:30:00Z",
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY;COUNT=3",
+    )
+    march = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand="", start="20260301T000000Z", end="20260401T000000Z"),
+        Depth="1",
+    )
+    assert march.status_code == 207, march.text
+    found = responses(march.content)
+    assert len(found) == 1
+    [entry] = found.values()
+    assert "SUMMARY:March" in entry["props"][f"{C}calendar-data"].text
+    expand = '<c:expand start="20260201T000000Z" end="20260203T000000Z"/>'
+    daily = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand=expand, start="20260201T000000Z", end="20260203T000000Z"),
+        Depth="1",
+    )
+    [entry] = responses(daily.content).values()
+    text = entry["props"][f"{C}calendar-data"].text
+    assert text.count("BEGIN:VEVENT") == 2 and "RRULE" not in text
+    assert "RECURRENCE-ID:20260201T070000Z" in text and "DTSTART:20260202T070000Z" in text
+
+
+async def test_multiget_and_sync_collection(client) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    one = await create_event(client, alice.account, title="One")
+    two = await create_event(client, alice.account, title="Two")
+    first = await alice.request(
+        "REPORT",
+        alice.calendar,
+        '<d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:sync-level>1</d:sync-level>'
+        "<d:prop><d:getetag/></d:prop></d:sync-collection>",
+    )
+    assert first.status_code == 207, first.text
+    token = first.content.split(b"<d:sync-token>")[1].split(b"</d:sync-token>")[0].decode()
+    assert len(responses(first.content)) == 2
+    ctag = await alice.request(
+        "PROPFIND", alice.calendar, propfind("d:sync-token", "cs:getctag"), Depth="0"
+    )
+    assert responses(ctag.content)[alice.calendar]["props"][f"{D}sync-token"].text == token
+    # a change by the API, a deletion, and someone else's event shared then unshared
+    await client.patch(
+        f"/api/v1/events/{one['id']}", json={"title": "One!"}, headers=alice.account.headers
+    )
+    await client.delete(f"/api/v1/events/{two['id']}", headers=alice.account.headers)
+    theirs = await create_event(client, bob.account, title="Bob's")
+    await share(client, bob.account, theirs["id"], alice.account, "viewer")
+    delta = await alice.request(
+        "REPORT",
+        alice.calendar,
+        f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>'
+        "<d:sync-level>1</d:sync-level>"
+        "<d:prop><d:getetag/></d:prop></d:sync-collection>",
+    )
+    found = responses(delta.content)
+    assert found[f"{alice.calendar}event-{one['id']}.ics"]["props"][f"{D}getetag"].text == '"2"'
+    assert found[f"{alice.calendar}event-{two['id']}.ics"]["status"] == 404
+    assert f"{alice.calendar}event-{theirs['id']}.ics" in found
+    bad = await alice.request(
+        "REPORT",
+        alice.calendar,
+        '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:nope</d:sync-token>'
+        "<d:prop><d:getetag/></d:prop></d:sync-collection>",
+    )
+    assert bad.status_code == 403 and b"valid-sync-token" in bad.content
+    multiget = await alice.request(
+        "REPORT",
+        alice.calendar,
+        '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
+        f"<d:href>{alice.calendar}event-{one['id']}.ics</d:href><d:href>{alice.calendar}missing.ics</d:href>"
+        "</c:calendar-multiget>",
+    )
+    found = responses(multiget.content)
+    assert (
+        "SUMMARY:One!"
+        in found[f"{alice.calendar}event-{one['id']}.ics"]["props"][f"{C}calendar-data"].text
+    )
+    assert found[f"{alice.calendar}missing.ics"]["status"] == 404
+
+
+async def test_hostile_xml_is_refused_quickly(client) -> None:
+    alice = await dav_for(client, "alice")
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY lol0 "lol">{lol}]>'
+        '<d:propfind xmlns:d="DAV:">&lol9;</d:propfind>'
+    )
+    external = (
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<d:propfind xmlns:d="DAV:">&x;</d:propfind>'
+    )
+    deep = '<d:propfind xmlns:d="DAV:">' + "<d:prop>" * 5000 + "</d:prop>" * 5000 + "</d:propfind>"
+    for body in (bomb, external, deep, "<d:propfind xmlns:d='DAV:'>"):
+        started = time.perf_counter()
+        response = await alice.request("PROPFIND", alice.calendar, body, Depth="0")
+        assert response.status_code == 400, response.text
+        assert time.perf_counter() - started < 2
+    assert b"root:" not in response.content
+
+
+async def test_mkcalendar_is_refused_and_only_the_display_name_can_change(client) -> None:
+    alice = await dav_for(client, "alice")
+    made = await alice.request("MKCALENDAR", "/dav/calendars/alice/other/")
+    assert made.status_code == 403 and b"calendar-collection-location-ok" in made.content
+
+    def update(*props: str) -> str:
+        inner = "".join(props)
+        return (
+            '<d:propertyupdate xmlns:d="DAV:" xmlns:i="http://apple.com/ns/ical/">'
+            f"<d:set><d:prop>{inner}</d:prop></d:set></d:propertyupdate>"
+        )
+
+    async def name() -> str:
+        found = await alice.request(
+            "PROPFIND", alice.calendar, propfind("d:displayname"), Depth="0"
+        )
+        return str(responses(found.content)[alice.calendar]["props"][f"{D}displayname"].text)
+
+    mixed = await alice.request(
+        "PROPPATCH",
+        alice.calendar,
+        update("<d:displayname>Work</d:displayname>", "<i:calendar-color>#f00</i:calendar-color>"),
+    )
+    assert mixed.status_code == 207
+    assert b"HTTP/1.1 403" in mixed.content and b"HTTP/1.1 424" in mixed.content
+    assert await name() == "Neo Events"  # all or nothing
+    renamed = await alice.request(
+        "PROPPATCH", alice.calendar, update("<d:displayname>Work</d:displayname>")
+    )
+    assert renamed.status_code == 207 and b"HTTP/1.1 200" in renamed.content
+    assert await name() == "Work"
+    on_item = await alice.request(
+        "PROPPATCH", "/dav/calendars/alice/", update("<d:displayname>Home</d:displayname>")
+    )
+    assert b"HTTP/1.1 403" in on_item.content
+
+
+TEXT_QUERY = """<?xml version="1.0"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:prop-filter name="{name}"><c:text-match{attrs}>{text}</c:text-match></c:prop-filter>
+  </c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"""
+
+
+async def test_text_match_on_model_and_client_properties(client) -> None:
+    alice = await dav_for(client, "alice")
+    await alice.put("a.ics", ics(uid="a", summary="Dentist", extra="CATEGORIES:Health,Family\r\n"))
+    await alice.put("b.ics", ics(uid="b", summary="dentist appointment"))
+
+    async def names(name: str, text: str, attrs: str = "") -> list[str]:
+        body = TEXT_QUERY.format(name=name, text=text, attrs=attrs)
+        response = await alice.request("REPORT", alice.calendar, body, Depth="1")
+        assert response.status_code == 207, response.text
+        return sorted(href.rsplit("/", 1)[-1] for href in responses(response.content))
+
+    assert await names("SUMMARY", "DENTIST") == ["a.ics", "b.ics"]  # i;ascii-casemap
+    assert await names("SUMMARY", "Dentist", ' collation="i;octet"') == ["a.ics"]
+    assert await names("SUMMARY", "appointment", ' negate-condition="yes"') == ["a.ics"]
+    assert await names("UID", "b") == ["b.ics"]
+    assert await names("CATEGORIES", "health") == ["a.ics"]
+    unknown = TEXT_QUERY.format(name="SUMMARY", text="x", attrs=' collation="i;klingon"')
+    refused = await alice.request("REPORT", alice.calendar, unknown, Depth="1")
+    assert refused.status_code == 403 and b"supported-collation" in refused.content
+
+
+async def test_a_clash_is_a_warning_and_the_write_reaches_the_other_holders_sync(client) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    busy = await create_event(
+        client, alice.account, start_time="2026-03-10T08:30:00Z", end_time="2026-03-10T09:30:00Z"
+    )
+    created = await alice.put("clash.ics", ics())  # 09:00–10:00 Berlin: overlaps `busy`
+    assert created.status_code == 201, created.text  # conflicts warn, as the API's default
+    [mine] = [
+        e
+        for e in (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+        if e["id"] != busy["id"]
+    ]
+    await share(client, alice.account, mine["id"], bob.account, "editor")
+    before = (await client.get("/api/v1/sync", headers=alice.account.headers)).json()
+    text = (await bob.request("GET", bob.calendar + "clash.ics")).content
+    edited = await bob.put("clash.ics", text.replace(b"SUMMARY:Dentist", b"SUMMARY:Bob's edit"))
+    assert edited.status_code == 204, edited.text
+    delta = (
+        await client.get(
+            "/api/v1/sync", params={"token": before["next_token"]}, headers=alice.account.headers
+        )
+    ).json()
+    assert [(c["op"], c["event_id"], c["event"]["title"]) for c in delta["changes"]] == [
+        ("upsert", mine["id"], "Bob's edit")
+    ]
+    history = (
+        await client.get(f"/api/v1/events/{mine['id']}/history", headers=alice.account.headers)
+    ).json()["items"]
+    assert (history[0]["version"], history[0]["changed_by"]["username"]) == (2, "bob")
+
+
+async def test_listings_are_bounded_and_say_when_they_are_cut(client, monkeypatch) -> None:
+    alice = await dav_for(client, "alice")
+    for title in ("One", "Two", "Three"):
+        await create_event(client, alice.account, title=title)
+    monkeypatch.setattr(service, "MAX_LISTED", 2)
+    listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
+    found = responses(listing.content)
+    assert found[alice.calendar]["status"] == 507  # the collection: truncated
+    assert len([h for h in found if h.endswith(".ics")]) == 2
