@@ -195,22 +195,50 @@ async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> Non
     assert (await alice.request("GET", alice.calendar + name)).status_code == 404
 
 
-async def test_what_cannot_be_held_is_refused_not_dropped(client) -> None:
+async def test_all_day_events_and_rdates_are_held_both_ways(client) -> None:
     alice = await dav_for(client, "alice")
     all_day = (
-        ics()
+        ics(uid="holiday", extra="RRULE:FREQ=YEARLY\nTRANSP:TRANSPARENT\n")
         .replace(b"DTSTART;TZID=Europe/Berlin:20260310T090000", b"DTSTART;VALUE=DATE:20260310")
-        .replace(b"DTEND;TZID=Europe/Berlin:20260310T100000", b"DTEND;VALUE=DATE:20260311")
+        .replace(b"DTEND;TZID=Europe/Berlin:20260310T100000", b"DTEND;VALUE=DATE:20260312")
     )
-    rdate = ics(extra="RRULE:FREQ=WEEKLY\r\nRDATE;TZID=Europe/Berlin:20260312T090000\r\n")
+    rdate = ics(
+        uid="extra", extra="RRULE:FREQ=WEEKLY;COUNT=2\nRDATE;TZID=Europe/Berlin:20260312T090000\n"
+    )
+    assert (await alice.put("holiday.ics", all_day)).status_code == 201
+    assert (await alice.put("extra.ics", rdate)).status_code == 201
+    items = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert len(items) == 2
+    holiday = next(i for i in items if i["all_day"])
+    assert (holiday["start_date"], holiday["end_date"]) == ("2026-03-10", "2026-03-12")
+    assert holiday["transparency"] == "transparent"
+    extra = next(i for i in items if not i["all_day"])
+    assert extra["rdates"] == ["2026-03-12T08:00:00Z"]
+    got = (await alice.request("GET", alice.calendar + "holiday.ics")).content
+    assert b"DTSTART;VALUE=DATE:20260310" in got and b"DTEND;VALUE=DATE:20260312" in got
+    assert b"TRANSP:TRANSPARENT" in got
+    got = (await alice.request("GET", alice.calendar + "extra.ics")).content
+    assert b"RDATE" in got
+    expand = '<c:expand start="20270101T000000Z" end="20280101T000000Z"/>'
+    yearly = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand=expand, start="20270101T000000Z", end="20280101T000000Z"),
+        Depth="1",
+    )
+    [entry] = responses(yearly.content).values()
+    text = entry["props"][f"{C}calendar-data"].text
+    assert "DTSTART;VALUE=DATE:20270310" in text and "RECURRENCE-ID;VALUE=DATE:20270310" in text
+
+
+async def test_what_cannot_be_held_is_refused_not_dropped(client) -> None:
+    alice = await dav_for(client, "alice")
     todo = (
         b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
         b"BEGIN:VTODO\r\nUID:t\r\nSUMMARY:x\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
     )
     long_title = ics(summary="x" * 300)
     for body, condition in (
-        (all_day, b"valid-calendar-data"),
-        (rdate, b"valid-calendar-data"),
         (todo, b"supported-calendar-component"),
         (long_title, b"valid-calendar-data"),
         (b"not a calendar", b"valid-calendar-data"),
@@ -242,6 +270,8 @@ async def test_recurrence_exdates_and_overrides_in_one_resource(client) -> None:
             "recurrence_id": "2026-03-24T08:00:00Z",
             "start_time": "2026-03-24T10:00:00Z",
             "end_time": None,  # the series' length
+            "start_date": None,
+            "end_date": None,
             "title": "Later this week",
             "description": None,
             "location": None,

@@ -10,7 +10,7 @@ component with the same RECURRENCE-ID. Pure: no web framework, no database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,8 +18,8 @@ from typing import Any
 from icalendar import Calendar, Component
 from icalendar import Event as VEvent
 
-from neo_events.events import recurrence
-from neo_events.events.content import iso, series_of
+from neo_events.events import days, recurrence
+from neo_events.events.content import occurrence_key, series_of
 from neo_events.ical import codec
 from neo_events.ical.export import PRODID
 from neo_events.ical.service import UID_DOMAIN
@@ -44,6 +44,9 @@ KNOWN = frozenset(
         "EXRULE",
         "RECURRENCE-ID",
         "STATUS",
+        "TRANSP",
+        "ORGANIZER",
+        "ATTENDEE",
     }
 )
 # Notes of the codec that mean something the client sent would be lost or changed.
@@ -142,39 +145,6 @@ def _rid(component: Component) -> datetime | None:
     return datetime(value.year, value.month, value.day)
 
 
-def _is_date(component: Component, name: str) -> bool:
-    if name not in component:
-        return False
-    raw: Any = component[name]
-    values = raw if isinstance(raw, list) else [raw]
-    for prop in values:
-        if getattr(prop, "params", {}).get("VALUE", "").upper() == "DATE":
-            return True
-        dts = getattr(prop, "dts", None)
-        inner = [d.dt for d in dts] if dts is not None else [getattr(prop, "dt", None)]
-        if any(isinstance(d, date) and not isinstance(d, datetime) for d in inner):
-            return True
-    return False
-
-
-def _rdates_beyond_start(component: Component) -> bool:
-    """An RDATE other than DTSTART itself (which the codec's export writes for readers whose
-    rule would not produce the start, and which adds no occurrence)."""
-    if "RDATE" not in component:
-        return False
-    start = component.decoded("DTSTART")
-    raw: Any = component["RDATE"]
-    values = raw if isinstance(raw, list) else [raw]
-    for prop in values:
-        for period in getattr(prop, "dts", []):
-            value = period.dt
-            if not isinstance(value, datetime) or not isinstance(start, datetime):
-                return True
-            if value != start:
-                return True
-    return False
-
-
 def read(data: bytes) -> Incoming:
     """One resource's event content, or InvalidResource saying what cannot be held."""
     try:
@@ -197,13 +167,6 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource(
             "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"
         )
-    for component in components:
-        if any(_is_date(component, n) for n in ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE")):
-            raise InvalidResource(
-                "valid-calendar-data", "all-day (VALUE=DATE) events are not supported yet"
-            )
-        if _rdates_beyond_start(component):
-            raise InvalidResource("valid-calendar-data", "RDATE occurrences are not supported yet")
     try:
         parsed = codec.parse_calendar(data, default_timezone="UTC")
     except codec.InvalidCalendar as exc:
@@ -233,21 +196,27 @@ def expanded(
     overrides: Mapping[str, Mapping[str, Any]] = {
         o["recurrence_id"]: o for o in content["overrides"]
     }
+    # An all-day series recurs on floating instants (events/days.py): its occurrences are
+    # dates (VALUE=DATE), and the time range is read on that floating clock (UTC).
+    when: Callable[[datetime], date | datetime] = (
+        days.day_of if content["all_day"] else (lambda instant: instant.astimezone(UTC))
+    )
     for occurrence in _occurrences(series, start, end, limit):
         component = VEvent()
         component.add("uid", outgoing.uid)
         component.add("dtstamp", outgoing.last_modified.astimezone(UTC))
         component.add("sequence", outgoing.sequence)
-        changed = overrides.get(iso(occurrence.recurrence_id), {})
+        key, _ = occurrence_key(content, occurrence.recurrence_id)
+        changed = overrides.get(key, {})
         component.add("summary", changed.get("title", content["title"]))
         for name in ("description", "location"):
             value = changed.get(name, content[name])
             if value:
                 component.add(name, value)
-        component.add("dtstart", occurrence.start.astimezone(UTC))
-        component.add("dtend", occurrence.end.astimezone(UTC))
+        component.add("dtstart", when(occurrence.start))
+        component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
-            component.add("recurrence-id", occurrence.recurrence_id.astimezone(UTC))
+            component.add("recurrence-id", when(occurrence.recurrence_id))
         calendar.add_component(component)
     return bytes(calendar.to_ical())
 
