@@ -53,9 +53,54 @@ def quiet(page: Page) -> None:
 
 
 def day(page: Page, date: str) -> Locator:
-    return page.locator(f"section.day[data-date='{date}']")
+    """A day's column of the time grid (day and week views) or its cell (month view)."""
+    return page.locator(
+        f"td.fc-timegrid-col[data-date='{date}'], td.fc-daygrid-day[data-date='{date}']"
+    )
 
 
-def open_occurrence(page: Page, date: str) -> None:
-    day(page, date).locator("button.occurrence").first.click()
+def events_on(page: Page, date: str, title: str | None = None) -> Locator:
+    """The events drawn in a day's column (timed) or cell (month view)."""
+    found = day(page, date).locator(".fc-event")
+    return found.filter(has_text=title) if title else found
+
+
+def all_day_lane(page: Page) -> Locator:
+    return page.locator(".fc-daygrid-body .fc-event, .fc-timegrid .fc-daygrid-event")
+
+
+def open_occurrence(page: Page, date: str, title: str | None = None) -> None:
+    events_on(page, date, title).first.click()
     expect(page.get_by_role("dialog")).to_be_visible()
+
+
+def slot(page: Page, date: str, time: str) -> tuple[float, float]:
+    """A point 4 px inside the top of the grid's slot for `time` ("10:00") on `date`."""
+    lane = page.locator(f"td.fc-timegrid-slot-lane[data-time='{time}:00']")
+    lane.scroll_into_view_if_needed()
+    column = day(page, date).bounding_box()
+    row = lane.bounding_box()
+    assert column and row
+    return column["x"] + column["width"] / 2, row["y"] + 4
+
+
+def drag_to(page: Page, handle: Locator, x: float, y: float, *, grab_top: bool = True) -> None:
+    """Press on `handle` (4 px below its top, or its centre), move in steps, release at x, y."""
+    handle.scroll_into_view_if_needed()
+    handle.hover()
+    box = handle.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + (4 if grab_top else box["height"] / 2))
+    page.mouse.down()
+    page.mouse.move(x, y, steps=12)
+    page.mouse.up()
+
+
+def drag_select(page: Page, date: str, start: str, end: str) -> None:
+    """Press on empty time at `start` and release in the slot before `end` (both "HH:MM")."""
+    x, y0 = slot(page, date, start)
+    _, y1 = slot(page, date, end)
+    page.mouse.move(x, y0)
+    page.mouse.down()
+    page.mouse.move(x, y1 - 8, steps=8)
+    page.mouse.up()
