@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import httpx
+
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
 PASSWORD = "correct horse battery"
@@ -55,7 +57,8 @@ def quiet(page: Page) -> None:
 def day(page: Page, date: str) -> Locator:
     """A day's column of the time grid (day and week views) or its cell (month view)."""
     return page.locator(
-        f"td.fc-timegrid-col[data-date='{date}'], td.fc-daygrid-day[data-date='{date}']"
+        f"td.fc-timegrid-col[data-date='{date}'], "
+        f".fc-dayGridMonth-view td.fc-daygrid-day[data-date='{date}']"
     )
 
 
@@ -77,11 +80,16 @@ def open_occurrence(page: Page, date: str, title: str | None = None) -> None:
 def slot(page: Page, date: str, time: str) -> tuple[float, float]:
     """A point 4 px inside the top of the grid's slot for `time` ("10:00") on `date`."""
     lane = page.locator(f"td.fc-timegrid-slot-lane[data-time='{time}:00']")
-    lane.scroll_into_view_if_needed()
+    centre(lane)
     column = day(page, date).bounding_box()
     row = lane.bounding_box()
     assert column and row
     return column["x"] + column["width"] / 2, row["y"] + 4
+
+
+def centre(target: Locator) -> None:
+    """Scroll the grid (and the page) so that `target` is in the middle: room to drag."""
+    target.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
 
 
 def drag_to(page: Page, handle: Locator, x: float, y: float, *, grab_top: bool = True) -> None:
@@ -97,10 +105,59 @@ def drag_to(page: Page, handle: Locator, x: float, y: float, *, grab_top: bool =
 
 
 def drag_select(page: Page, date: str, start: str, end: str) -> None:
-    """Press on empty time at `start` and release in the slot before `end` (both "HH:MM")."""
+    """Press on empty time at `start` and release in the slot before `end` (both "HH:MM",
+    within one screenful of the grid)."""
     x, y0 = slot(page, date, start)
-    _, y1 = slot(page, date, end)
+    row = page.locator(f"td.fc-timegrid-slot-lane[data-time='{end}:00']").bounding_box()
+    assert row
     page.mouse.move(x, y0)
     page.mouse.down()
-    page.mouse.move(x, y1 - 8, steps=8)
+    page.mouse.move(x, row["y"] - 6, steps=8)
     page.mouse.up()
+
+
+def drag_by(page: Page, handle: Locator, dx: float, dy: float) -> None:
+    """Press on the middle of `handle`, move by (dx, dy) in steps, release: FullCalendar
+    moves (or, for a resizer, stretches) by the time those pixels stand for."""
+    centre(handle)
+    handle.hover()
+    box = handle.bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=6)
+    page.mouse.move(x + dx, y + dy, steps=6)
+    page.mouse.up()
+
+
+def minutes_px(page: Page, minutes: int) -> float:
+    """How many pixels `minutes` take on the time grid (from two slot rows' positions)."""
+    first = page.locator("td.fc-timegrid-slot-lane[data-time='08:00:00']").bounding_box()
+    second = page.locator("td.fc-timegrid-slot-lane[data-time='09:00:00']").bounding_box()
+    assert first and second
+    return (second["y"] - first["y"]) * minutes / 60
+
+
+def day_px(page: Page, date: str, other: str) -> float:
+    """The horizontal distance between two days' columns."""
+    a = day(page, date).bounding_box()
+    b = day(page, other).bounding_box()
+    assert a and b
+    return b["x"] - a["x"]
+
+
+def api_client(base: str, username: str) -> httpx.Client:
+    """The API as `username` (one login: the auth rate limit is per IP)."""
+    client = httpx.Client(base_url=f"{base}/api/v1", timeout=15)
+    login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+    login.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return client
+
+
+def make_event(client: httpx.Client, **fields: object) -> dict[str, object]:
+    response = client.post("/events", params={"conflicts": "ignore"}, json=fields)
+    assert response.status_code == 201, response.text
+    event: dict[str, object] = response.json()
+    return event

@@ -46,9 +46,29 @@ const isAllDay = (o) => Boolean(o.all_day && o.start_date);
 // default zone (UTC: "no zone given") is not labelled; a series is, UTC included (it repeats by UTC's clock).
 const otherZone = (o) => !isAllDay(o) && Boolean(o.timezone) && o.timezone !== browserZone && (o.timezone !== "UTC" || o.is_recurring);
 
-/** An API occurrence as a FullCalendar event. All-day events are dates (end exclusive). */
+const DAY_MS = 86400000;
+const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
+
+/** An API occurrence as a FullCalendar event. All-day events are dates (end exclusive). A
+ * timed event of a day or more goes in the all-day lane as a bar across its days (as Google
+ * Calendar draws it); it keeps its times, and moves by whole days there. */
 function toEvent(o) {
   const allDay = isAllDay(o);
+  const start = new Date(o.start_time);
+  const end = new Date(o.end_time);
+  if (!allDay && end - start >= DAY_MS) {
+    const last = midnight(new Date(end.getTime() - 1));
+    return {
+      id: `${o.id}@${o.recurrence_id || ""}`,
+      title: o.title,
+      start: midnight(start),
+      end: new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1),
+      allDay: true,
+      editable: canEdit(o),
+      classNames: ["ne-event", "ne-spanning", ...(o.recurrence_id ? ["ne-recurring"] : []), ...(canEdit(o) ? [] : ["ne-readonly"])],
+      extendedProps: { occurrence: o, spanning: true },
+    };
+  }
   const classNames = ["ne-event"];
   if (o.recurrence_id) classNames.push("ne-recurring");
   if (!canEdit(o)) classNames.push("ne-readonly");
@@ -130,6 +150,8 @@ export function calendarView(main, context, kind, dateText) {
   }
 
   function create(slot) {
+    // A click can be both a one-slot selection and a date click: open one dialog.
+    if (document.querySelector("dialog[open]")) return;
     openEvent(null, { slot, onChange: refresh });
   }
 
@@ -176,8 +198,12 @@ export function calendarView(main, context, kind, dateText) {
     },
     eventContent: (arg) => {
       const o = arg.event.extendedProps.occurrence;
+      if (!o) return true; // the outline drawn while selecting or dragging: FullCalendar's own
       const nodes = [];
       if (arg.timeText && !arg.event.allDay) nodes.push(h("span", { class: "ne-time" }, arg.timeText));
+      if (arg.event.extendedProps.spanning && arg.isStart) {
+        nodes.push(h("span", { class: "ne-time" }, new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(o.start_time))));
+      }
       nodes.push(h("span", { class: "ne-title" }, arg.event.title));
       if (o.recurrence_id) nodes.push(h("span", { class: "ne-repeat", title: "Repeats" }, "↻"));
       if (otherZone(o) && arg.event.start) nodes.push(h("span", { class: "ne-zone" }, timeIn(arg.event.start, o.timezone)));
@@ -186,6 +212,7 @@ export function calendarView(main, context, kind, dateText) {
     },
     eventDidMount: (arg) => {
       const o = arg.event.extendedProps.occurrence;
+      if (!o || arg.isMirror) return;
       const el = arg.el;
       el.dataset.eventId = o.id;
       el.dataset.recurrenceId = o.recurrence_id || "";
@@ -205,13 +232,37 @@ export function calendarView(main, context, kind, dateText) {
       if (!info.allDay && end - start <= 30 * 60000) end = new Date(start.getTime() + DEFAULT_MINUTES * 60000);
       create({ start, end, allDay: info.allDay });
     },
+    dateClick: (info) => {
+      if (kind === "month" || info.allDay) {
+        const start = new Date(info.date);
+        if (kind === "month") start.setHours(9, 0, 0, 0);
+        create({ start, end: new Date(start.getTime() + (info.allDay && kind !== "month" ? 86400000 : DEFAULT_MINUTES * 60000)), allDay: info.allDay && kind !== "month" });
+      } else {
+        create({ start: info.date, end: new Date(info.date.getTime() + DEFAULT_MINUTES * 60000), allDay: false });
+      }
+    },
     eventDrop: (info) => dropped(info),
     eventResize: (info) => dropped(info),
   });
 
+  /** Shift an instant by whole calendar days (a DST day has 23 or 25 hours). */
+  function plusDays(d, n) {
+    return new Date(d.getFullYear(), d.getMonth(), d.getDate() + n, d.getHours(), d.getMinutes(), d.getSeconds());
+  }
+
   function dropped(info) {
     const ev = info.event;
-    moveOccurrence(ev.extendedProps.occurrence, { start: ev.start, end: ev.end, allDay: ev.allDay }, { revert: () => info.revert(), done: refresh });
+    const o = ev.extendedProps.occurrence;
+    let to = { start: ev.start, end: ev.end, allDay: ev.allDay };
+    if (ev.extendedProps.spanning) {
+      // A bar of a timed event: it moved (or its end moved) by whole days; the times stay.
+      const moved = info.delta ? info.delta.days : 0;
+      const stretched = info.endDelta ? info.endDelta.days : 0;
+      const start = plusDays(new Date(o.start_time), moved);
+      const end = plusDays(new Date(o.end_time), moved + stretched);
+      to = { start, end, allDay: false };
+    }
+    moveOccurrence(o, to, { revert: () => info.revert(), done: refresh });
   }
 
   /** Keyboard equivalents of dragging: ↑/↓ 15 minutes (month: a week), ←/→ a day; with
@@ -228,24 +279,26 @@ export function calendarView(main, context, kind, dateText) {
     e.preventDefault();
     const sign = arrows[e.key];
     const vertical = e.key === "ArrowUp" || e.key === "ArrowDown";
-    let start = new Date(ev.start);
-    let end = ev.end ? new Date(ev.end) : new Date(start.getTime() + (ev.allDay ? 86400000 : 3600000));
+    const spanning = Boolean(ev.extendedProps.spanning);
+    const allDay = ev.allDay && !spanning;
+    let start = spanning ? new Date(o.start_time) : new Date(ev.start);
+    let end = spanning ? new Date(o.end_time) : ev.end ? new Date(ev.end) : new Date(start.getTime() + (allDay ? DAY_MS : 3600000));
     if (e.shiftKey && vertical) {
-      const step = ev.allDay ? null : KEY_STEP_MIN * 60000;
+      const step = allDay ? null : KEY_STEP_MIN * 60000;
       if (step) end = new Date(end.getTime() + sign * step);
       else end = addDays(end, sign);
       if (end <= start) return;
-    } else if (vertical && !ev.allDay && kind !== "month") {
+    } else if (vertical && !allDay && kind !== "month") {
       start = new Date(start.getTime() + sign * KEY_STEP_MIN * 60000);
       end = new Date(end.getTime() + sign * KEY_STEP_MIN * 60000);
     } else {
       const days = vertical ? 7 * sign : sign;
       const span = end - start;
       start = new Date(start.getFullYear(), start.getMonth(), start.getDate() + days, start.getHours(), start.getMinutes());
-      end = ev.allDay ? addDays(end, days) : new Date(start.getTime() + span);
+      end = allDay ? addDays(end, days) : new Date(start.getTime() + span);
     }
     const focusKey = o.id;
-    moveOccurrence(o, { start, end, allDay: ev.allDay }, {
+    moveOccurrence(o, { start, end, allDay }, {
       revert: () => {},
       done: async () => {
         await refresh();
