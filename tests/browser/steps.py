@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import httpx
-
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
 PASSWORD = "correct horse battery"
