@@ -50,7 +50,10 @@ def sign_up(page: Page, base: str, name: str) -> None:
 
 def quiet(page: Page) -> None:
     """Hide a confirmation that would otherwise be in the screenshot (they fade after 6 s)."""
-    page.evaluate("document.getElementById('notice').hidden = true")
+    page.evaluate(
+        "document.getElementById('notice').hidden = true;"
+        "document.getElementById('notice-text').textContent = ''"
+    )
 
 
 def day(page: Page, date: str) -> Locator:
@@ -116,13 +119,16 @@ def drag_select(page: Page, date: str, start: str, end: str) -> None:
 
 
 def drag_by(page: Page, handle: Locator, dx: float, dy: float) -> None:
-    """Press on the middle of `handle`, move by (dx, dy) in steps, release: FullCalendar
-    moves (or, for a resizer, stretches) by the time those pixels stand for."""
+    """Press near the top of `handle`, move by (dx, dy) in steps, release: FullCalendar
+    moves (or, for a resizer, stretches) by the time those pixels stand for. The page's
+    message is hidden first, so that the next one is this drop's."""
+    quiet(page)
     centre(handle)
     handle.hover()
     box = handle.bounding_box()
     assert box
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # Near the top, off the 15-minute lines, where rounding could pick either side.
+    x, y = box["x"] + box["width"] / 2, box["y"] + min(5, box["height"] * 0.3)
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + dx / 2, y + dy / 2, steps=6)
@@ -146,9 +152,11 @@ def day_px(page: Page, date: str, other: str) -> float:
     return b["x"] - a["x"]
 
 
-def api_client(base: str, username: str) -> httpx.Client:
-    """The API as `username` (one login: the auth rate limit is per IP)."""
+def api_client(base: str, username: str, owner: BrowserContext) -> httpx.Client:
+    """The API as `username` (one login: the auth rate limit is per IP), closed with the
+    browser context `owner`."""
     client = httpx.Client(base_url=f"{base}/api/v1", timeout=15)
+    owner.on("close", lambda _: client.close())
     login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
     login.raise_for_status()
     client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
@@ -160,3 +168,20 @@ def make_event(client: httpx.Client, **fields: object) -> dict[str, object]:
     assert response.status_code == 201, response.text
     event: dict[str, object] = response.json()
     return event
+
+
+def resize_by(page: Page, event: Locator, dy: float) -> None:
+    """Drag the lower edge of `event` (its resizer shows while the pointer is on it) by dy."""
+    quiet(page)
+    centre(event)
+    event.hover()
+    handle = event.locator(".fc-event-resizer-end")
+    expect(handle).to_be_visible()
+    box = handle.bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + dy / 2, steps=6)
+    page.mouse.move(x, y + dy, steps=6)
+    page.mouse.up()

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.steps import (
     ZONE,
@@ -29,10 +29,10 @@ from tests.browser.steps import (
 WEEK = "2027-05-12"  # a Wednesday; the week of Monday 10 May 2027 (CEST, UTC+2)
 
 
-def seed(base: str, username: str) -> None:
+def seed(base: str, username: str, context: BrowserContext) -> None:
     """A believable week: a daily stand-up, overlapping meetings, a call planned in New York,
     a three-day offsite."""
-    api = api_client(base, username)
+    api = api_client(base, username, context)
     make_event(
         api,
         title="Stand-up",
@@ -77,7 +77,6 @@ def seed(base: str, username: str) -> None:
         end_time="2027-05-15T18:00:00+02:00",
         location="Lake house",
     )
-    api.close()
 
 
 def fits(page: Page) -> None:
@@ -93,7 +92,7 @@ def test_day_week_month_and_creating_by_click_and_drag(
     errors = watch_errors(page)
     try:
         sign_up(page, server, "wendy")
-        seed(server, "wendy")
+        seed(server, "wendy", context)
         page.goto(f"{server}/#/week/{WEEK}")
         expect(page.get_by_role("heading", level=1)).to_have_text("Week of 10 May 2027")
         # en-GB weeks start on Monday; hour labels; the viewer's zone is named.
@@ -216,7 +215,7 @@ def test_search_by_title_location_and_description(browser: Browser, server: str)
     page = context.new_page()
     try:
         sign_up(page, server, "sybil")
-        seed(server, "sybil")
+        seed(server, "sybil", context)
         page.goto(f"{server}/#/week/{WEEK}")
         search = page.get_by_role("searchbox", name="Search title, location, description")
         for words, found in (
@@ -250,7 +249,7 @@ def test_a_multi_day_all_day_event_is_a_bar_in_the_lane(browser: Browser, server
     page = context.new_page()
     try:
         sign_up(page, server, "abby")
-        api = api_client(server, "abby")
+        api = api_client(server, "abby", context)
         make_event(
             api,
             title="Conference",

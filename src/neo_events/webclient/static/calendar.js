@@ -262,7 +262,7 @@ export function calendarView(main, context, kind, dateText) {
       const end = plusDays(new Date(o.end_time), moved + stretched);
       to = { start, end, allDay: false };
     }
-    moveOccurrence(o, to, { revert: () => info.revert(), done: refresh });
+    moveOccurrence(o, to, { revert: () => info.revert(), done: written });
   }
 
   /** Keyboard equivalents of dragging: ↑/↓ 15 minutes (month: a week), ←/→ a day; with
@@ -300,8 +300,8 @@ export function calendarView(main, context, kind, dateText) {
     const focusKey = o.id;
     moveOccurrence(o, { start, end, allDay }, {
       revert: () => {},
-      done: async () => {
-        await refresh();
+      done: async (saved) => {
+        await written(saved);
         // Keep the focus on the moved event, so that several presses move it further.
         const again = host.querySelector(`.fc-event[data-event-id="${focusKey}"][data-start="${start.toISOString()}"]`)
           || host.querySelector(`.fc-event[data-event-id="${focusKey}"]`);
@@ -312,24 +312,43 @@ export function calendarView(main, context, kind, dateText) {
   }
 
   let inflight = null;
+  const shown = new Map(); // event id → the version drawn: a live message about it is news only if newer
   async function load(start, end) {
     status.textContent = "Loading…";
+    host.setAttribute("aria-busy", "true");
     const items = await attempt(() =>
       allPages("/events", { start_time: start.toISOString(), end_time: end.toISOString(), timezone: browserZone }),
     );
     status.textContent = items ? `${items.length} event${items.length === 1 ? "" : "s"} shown.` : "";
+    host.removeAttribute("aria-busy");
+    if (items) {
+      for (const o of items) shown.set(o.id, Math.max(shown.get(o.id) || 0, o.version || 0));
+    }
     return items;
+  }
+
+  /** After my own write: its live message is then no news, and the grid reloads once. */
+  function written(saved) {
+    if (saved && saved.id && saved.version) shown.set(saved.id, Math.max(shown.get(saved.id) || 0, saved.version));
+    return refresh();
   }
 
   /** Reload what is shown (after a write or a live message); coalesces bursts. */
   function refresh() {
+    host.setAttribute("aria-busy", "true");
     inflight ??= new Promise((resolve) => {
       setTimeout(() => {
         inflight = null;
+        // The focused event keeps the focus across the reload (its element is redrawn).
+        const focused = document.activeElement?.closest?.(".fc-event");
+        const key = focused && host.contains(focused) ? [focused.dataset.eventId, focused.dataset.recurrenceId] : null;
         calendar.refetchEvents();
         // refetchEvents is asynchronous; the next paint has the new events.
         const once = () => {
           calendar.off("eventsSet", once);
+          if (key && !host.contains(document.activeElement)) {
+            host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`)?.focus();
+          }
           resolve();
         };
         calendar.on("eventsSet", once);
@@ -344,7 +363,10 @@ export function calendarView(main, context, kind, dateText) {
   host.dataset.zone = browserZone;
   zoneNote.title = `${zoneCity(browserZone)} — the time zone of this browser`;
   const unsubscribe = context.subscribe((message) => {
-    if (message.type !== "reminder.due") refresh();
+    if (message.type === "reminder.due") return;
+    // My own write was already redrawn with its version: only news reloads the grid.
+    const news = !message.event_id || !message.version || message.version > (shown.get(message.event_id) || 0);
+    if (news || message.type !== "event.updated") refresh();
   });
   return () => {
     unsubscribe();

@@ -91,9 +91,9 @@ export async function moveOccurrence(o, to, { revert, done }) {
   let policy = "reject";
   for (let round = 0; round < 5; round += 1) {
     try {
-      await send(p, policy);
+      const saved = await send(p, policy);
       showNotice(`Moved “${o.title}” to ${range(to.start, to.end)}.`, "info");
-      return done();
+      return done(saved);
     } catch (e) {
       if (e.code === "schedule_conflict") {
         const next = await conflictChoice(o, to, e.problem || {});
