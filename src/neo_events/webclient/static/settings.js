@@ -112,10 +112,12 @@ function webhookSection() {
           load();
         }
       });
-      const state = w.enabled ? "active" : w.disabled_reason ? `disabled: ${w.disabled_reason}` : "paused";
+      // Paused here, or disabled by the server after a day of failed deliveries (its reason).
+      const state = w.enabled ? "active" : `paused${w.disabled_reason ? ` (${w.disabled_reason})` : ""}`;
+      const what = w.events.includes("*") ? "everything" : w.events.join(", ");
       return h("li", {},
         h("span", { class: "who url" }, w.url),
-        h("small", { class: "muted" }, `${w.events.join(", ")} · ${state}${w.description ? ` · ${w.description}` : ""}`),
+        h("small", { class: "muted" }, `${what} · ${state}${w.description ? ` · ${w.description}` : ""}`),
         toggle, remove);
     }));
     if (!items.length) list.append(h("li", { class: "muted" }, "No webhooks yet."));
