@@ -56,7 +56,7 @@ def test_two_people_plan_share_edit_live_and_roll_back(
             expect(events_on(alice, date)).to_have_text(re.compile(r"^09:00–09:30Team standup"))
         expect(events_on(alice, "2026-10-21")).to_have_count(0)
         quiet(alice)
-        alice.screenshot(path=screenshots / "week-view.png", full_page=True)
+        alice.screenshot(path=screenshots / "week-dst.png")
         alice.get_by_role("button", name="Next week").click()
         expect(alice.get_by_role("heading", level=1)).to_have_text("Week of 26 October 2026")
         for date in ("2026-10-26", "2026-10-27", "2026-10-28"):
