@@ -109,6 +109,12 @@ def test_day_week_month_and_creating_by_click_and_drag(
         expect(standup).to_have_text(re.compile(r"^09:00–09:15Stand-up↻"))
         call = events_on(page, "2027-05-11", "New York")
         expect(call.locator(".ne-zone")).to_have_text("09:00 New York")
+        call.click()
+        expect(page.get_by_role("dialog").locator(".zone-note")).to_have_text(
+            "In its own time zone, America/New_York: Tue 11 May, 09:00–10:00. "
+            f"Times below are in {ZONE}."
+        )
+        page.keyboard.press("Escape")
         review = events_on(page, "2027-05-12", "Design review")
         hiring = events_on(page, "2027-05-12", "Hiring sync")
         expect(review).to_contain_text("10:00–11:30")

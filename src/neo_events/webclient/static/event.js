@@ -6,7 +6,7 @@ import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
   attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal,
-  showNotice, timeIn, toLocalInput, userError,
+  showNotice, toLocalInput, userError,
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
@@ -39,6 +39,13 @@ function zoneList() {
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [browserZone];
   for (const z of zones) list.append(h("option", { value: z }));
   return list;
+}
+
+/** "Tue 11 May, 09:00–10:00" as the wall clock of `zone` shows it. */
+function zoneRange(start, end, zone) {
+  const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", timeZone: zone });
+  const time = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+  return `${day.format(start)}, ${time.format(start)}–${time.format(end)}`;
 }
 
 /** "2026-10-22" → that local midnight. */
@@ -97,7 +104,7 @@ export function openEvent(occurrence, { slot, onChange }) {
   syncAllDay();
   // The event's own zone, when it is not this browser's: its wall time there.
   const zoneNote = !isNew && !wasAllDay && occurrence.timezone && occurrence.timezone !== browserZone
-    ? h("p", { class: "zone-note" }, `In the event's time zone (${occurrence.timezone}): ${timeIn(start, occurrence.timezone)}–${timeIn(end, occurrence.timezone).split(" ")[0]}. Times below are in ${browserZone}.`)
+    ? h("p", { class: "zone-note" }, `In its own time zone, ${occurrence.timezone}: ${zoneRange(start, end, occurrence.timezone)}. Times below are in ${browserZone}.`)
     : null;
   const locationInput = h("input", { name: "location", value: isNew ? "" : occurrence.location || "" });
   const description = h("textarea", { name: "description", rows: 3 });
