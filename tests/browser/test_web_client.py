@@ -349,6 +349,10 @@ def test_the_session_is_refreshed_before_the_access_token_expires(
         with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as refreshed:
             page.clock.fast_forward("00:15")  # 14:05: a minute before expiry has passed
         assert refreshed.value.status == 200
+        # The page stores the new pair once it has read the response's body: wait for that.
+        page.wait_for_function(
+            "before => sessionStorage.getItem('neo-events.refresh') !== before", arg=before
+        )
         after = page.evaluate("sessionStorage.getItem('neo-events.refresh')")
         assert after and after != before
         new_access = refreshed.value.json()["access_token"]
