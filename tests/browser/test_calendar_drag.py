@@ -92,6 +92,10 @@ def test_drag_to_move_and_resize_one_occurrence_or_the_series_and_the_keyboard(
         expect(events_on(page, "2027-05-13", "Focus time")).to_contain_text("12:15–14:30")
         moved(page, "Focus time")
         assert starts(api, focus["id"]) == ("2027-05-13T10:15:00Z", "2027-05-13T12:30:00Z")
+        page.keyboard.press("Enter")  # opens it, once
+        expect(page.get_by_role("dialog")).to_have_count(1)
+        expect(page.get_by_role("dialog").get_by_label("Title")).to_have_value("Focus time")
+        page.keyboard.press("Escape")
 
         # One occurrence of a series: asked which, "only this one" moves just Wednesday's.
         drag_by(page, events_on(page, "2027-05-12", "Stand-up"), 0, minutes_px(page, 60))

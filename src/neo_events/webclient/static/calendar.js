@@ -141,10 +141,21 @@ export function calendarView(main, context, kind, dateText) {
   const host = h("div", { class: `calendar view-${kind}`, "aria-labelledby": "view-title", role: "region" });
   main.append(title, toolbar, zoneNote, status, host);
 
+  /** Where "New event" puts a new event: the next full hour today when today is shown,
+   * otherwise 09:00 on the first day shown (the date itself in the day view). */
   function defaultStart() {
     const now = new Date();
-    const start = kind === "day" ? new Date(date) : now >= firstOfWeek(date) && kind !== "month" ? now : new Date(date);
-    if (start.toDateString() !== now.toDateString()) start.setHours(9, 0, 0, 0);
+    let first = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+    let last = addDays(first, 1);
+    if (kind === "week") {
+      first = firstOfWeek(date);
+      last = addDays(first, 7);
+    } else if (kind === "month") {
+      first = new Date(date.getFullYear(), date.getMonth(), 1);
+      last = new Date(date.getFullYear(), date.getMonth() + 1, 1);
+    }
+    const start = now >= first && now < last ? new Date(now) : first;
+    if (start === first) start.setHours(9, 0, 0, 0);
     else start.setHours(now.getHours() + 1, 0, 0, 0);
     return { start, end: new Date(start.getTime() + DEFAULT_MINUTES * 60000), allDay: false };
   }
@@ -266,14 +277,10 @@ export function calendarView(main, context, kind, dateText) {
   }
 
   /** Keyboard equivalents of dragging: ↑/↓ 15 minutes (month: a week), ←/→ a day; with
-   * Shift, ↑/↓ change the length; Enter or Space opens the event. */
+   * Shift, ↑/↓ change the length. */
   function keyMove(e, ev) {
     const o = ev.extendedProps.occurrence;
-    if (e.key === "Enter" || e.key === " ") {
-      e.preventDefault();
-      openEvent(o, { onChange: refresh });
-      return;
-    }
+    // Enter and Space open it: FullCalendar's own (eventInteractive) calls eventClick.
     const arrows = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -1, ArrowRight: 1 };
     if (!(e.key in arrows) || !canEdit(o) || e.altKey || e.ctrlKey || e.metaKey) return;
     e.preventDefault();
