@@ -201,6 +201,29 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("15:30–16:30")
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("Room 2")
         assert starts(api, call["id"])[0] == "2027-05-13T13:30:00Z"
+
+        # They moved it too: merging my move is a clash of the same fields, asked about.
+        stale = api.get("/events", params={**window, "limit": 500}).text
+        api.patch(
+            f"/events/{call['id']}",
+            json={"start_time": "2027-05-13T08:00:00Z", "end_time": "2027-05-13T09:00:00Z"},
+        ).raise_for_status()
+        page.route(
+            re.compile(r"/api/v1/events\?start_time="),
+            lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
+        )
+        drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 60))
+        page.get_by_role("dialog", name="Changed by someone else").get_by_role(
+            "button", name="Apply my move to their version"
+        ).click()
+        clash = page.get_by_role("dialog", name="They changed the time too")
+        expect(clash).to_contain_text("start")
+        expect(clash).not_to_contain_text("_")
+        page.unroute(re.compile(r"/api/v1/events\?start_time="))
+        clash.get_by_role("button", name="Use mine").click()
+        moved(page, "Call with Ana")
+        assert starts(api, call["id"]) == ("2027-05-13T14:30:00Z", "2027-05-13T15:30:00Z")
+        expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("16:30–17:30")
     finally:
         context.close()
 

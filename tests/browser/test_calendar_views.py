@@ -16,6 +16,8 @@ from tests.browser.steps import (
     ZONE,
     api_client,
     day,
+    day_px,
+    drag_by,
     drag_select,
     events_on,
     make_event,
@@ -178,6 +180,15 @@ def test_day_week_month_and_creating_by_click_and_drag(
         assert cell and box and box["width"] > 2.5 * cell["width"], "not a bar across days"
         quiet(page)
         page.screenshot(path=screenshots / "month-view.png")
+        # In the month an event moves by days and keeps its time.
+        drag_by(
+            page,
+            events_on(page, "2027-05-12", "Design review"),
+            day_px(page, "2027-05-12", "2027-05-11"),
+            0,
+        )
+        expect(page.locator("#notice")).to_contain_text("Moved “Design review”")
+        expect(events_on(page, "2027-05-11", "Design review")).to_contain_text("10:00")
         page.get_by_role("button", name="Next month").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("June 2027")
 
