@@ -33,6 +33,21 @@ def starts(api: httpx.Client, event_id: object) -> tuple[str, str]:
     return event["start_time"], event["end_time"]
 
 
+LISTING = re.compile(r"/api/v1/events\?start_time=")
+WINDOW = {"start_time": "2027-05-09T22:00:00Z", "end_time": "2027-05-16T22:00:00Z", "limit": 500}
+
+
+def hold_listing(page: Page, api: httpx.Client) -> None:
+    """From now on the page's listing answers what it is now, as if the live messages of the
+    changes that follow were late: the page keeps showing (and sending) the old version.
+    Installed before those changes, so that their messages cannot beat it."""
+    stale = api.get("/events", params=WINDOW).text
+    page.route(
+        LISTING,
+        lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
+    )
+
+
 def moved(page: Page, title: str) -> None:
     expect(page.locator("#notice")).to_be_visible()
     expect(page.locator("#notice")).to_contain_text(f"Moved “{title}”")
@@ -167,19 +182,13 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
 
         # Someone renames it while this page still shows the old version (its listing is
         # held back here, as if the live message were late): the drop is a 412, explained.
-        window = {"start_time": "2027-05-09T22:00:00Z", "end_time": "2027-05-16T22:00:00Z"}
-        stale = api.get("/events", params={**window, "limit": 500}).text
+        hold_listing(page, api)
         renamed = api.patch(f"/events/{call['id']}", json={"title": "Call with Ana"})
         assert renamed.status_code == 200
-        page.route(
-            re.compile(r"/api/v1/events\?start_time="),
-            lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
-        )
-        page.evaluate("1")  # the held-back listing stays for the next reloads
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 180))
         changed = page.get_by_role("dialog", name="Changed by someone else")
         expect(changed).to_contain_text("ezra changed “Call with Ana”")
-        page.unroute(re.compile(r"/api/v1/events\?start_time="))
+        page.unroute(LISTING)
         changed.get_by_role("button", name="Apply my move to their version").click()
         moved(page, "Call")
         after = api.get(f"/events/{call['id']}").json()
@@ -188,30 +197,22 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("15:30–16:30")
 
         # The same again, and "Reload": nothing of mine is written, their version shows.
-        stale = api.get("/events", params={**window, "limit": 500}).text
+        hold_listing(page, api)
         api.patch(f"/events/{call['id']}", json={"location": "Room 2"}).raise_for_status()
-        page.route(
-            re.compile(r"/api/v1/events\?start_time="),
-            lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
-        )
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 60))
         changed = page.get_by_role("dialog", name="Changed by someone else")
-        page.unroute(re.compile(r"/api/v1/events\?start_time="))
+        page.unroute(LISTING)
         changed.get_by_role("button", name="Reload").click()
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("15:30–16:30")
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("Room 2")
         assert starts(api, call["id"])[0] == "2027-05-13T13:30:00Z"
 
         # They moved it too: merging my move is a clash of the same fields, asked about.
-        stale = api.get("/events", params={**window, "limit": 500}).text
+        hold_listing(page, api)
         api.patch(
             f"/events/{call['id']}",
             json={"start_time": "2027-05-13T08:00:00Z", "end_time": "2027-05-13T09:00:00Z"},
         ).raise_for_status()
-        page.route(
-            re.compile(r"/api/v1/events\?start_time="),
-            lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
-        )
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 60))
         page.get_by_role("dialog", name="Changed by someone else").get_by_role(
             "button", name="Apply my move to their version"
@@ -219,7 +220,7 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
         clash = page.get_by_role("dialog", name="They changed the time too")
         expect(clash).to_contain_text("start")
         expect(clash).not_to_contain_text("_")
-        page.unroute(re.compile(r"/api/v1/events\?start_time="))
+        page.unroute(LISTING)
         clash.get_by_role("button", name="Use mine").click()
         moved(page, "Call with Ana")
         assert starts(api, call["id"]) == ("2027-05-13T14:30:00Z", "2027-05-13T15:30:00Z")
