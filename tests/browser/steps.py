@@ -123,6 +123,7 @@ def drag_by(page: Page, handle: Locator, dx: float, dy: float) -> None:
     moves (or, for a resizer, stretches) by the time those pixels stand for. The page's
     message is hidden first, so that the next one is this drop's."""
     quiet(page)
+    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
     centre(handle)
     handle.hover()
     box = handle.bounding_box()
@@ -173,6 +174,7 @@ def make_event(client: httpx.Client, **fields: object) -> dict[str, object]:
 def resize_by(page: Page, event: Locator, dy: float) -> None:
     """Drag the lower edge of `event` (its resizer shows while the pointer is on it) by dy."""
     quiet(page)
+    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
     centre(event)
     event.hover()
     handle = event.locator(".fc-event-resizer-end")

@@ -37,15 +37,19 @@ LISTING = re.compile(r"/api/v1/events\?start_time=")
 WINDOW = {"start_time": "2027-05-09T22:00:00Z", "end_time": "2027-05-16T22:00:00Z", "limit": 500}
 
 
-def hold_listing(page: Page, api: httpx.Client) -> None:
-    """From now on the page's listing answers what it is now, as if the live messages of the
-    changes that follow were late: the page keeps showing (and sending) the old version.
-    Installed before those changes, so that their messages cannot beat it."""
+def change_meanwhile(page: Page, api: httpx.Client, event_id: object, **fields: object) -> None:
+    """Someone else changes the event while this page keeps showing the old version: from now
+    on the page's listing answers what it is now (installed first, so that the change's live
+    message cannot beat it), as if the live message were late. Returns once the page has
+    reloaded on that message (and got the old version again)."""
     stale = api.get("/events", params=WINDOW).text
     page.route(
         LISTING,
         lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
     )
+    with page.expect_response(LISTING):
+        api.patch(f"/events/{event_id}", json=fields).raise_for_status()
+    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
 
 
 def moved(page: Page, title: str) -> None:
@@ -182,9 +186,7 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
 
         # Someone renames it while this page still shows the old version (its listing is
         # held back here, as if the live message were late): the drop is a 412, explained.
-        hold_listing(page, api)
-        renamed = api.patch(f"/events/{call['id']}", json={"title": "Call with Ana"})
-        assert renamed.status_code == 200
+        change_meanwhile(page, api, call["id"], title="Call with Ana")
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 180))
         changed = page.get_by_role("dialog", name="Changed by someone else")
         expect(changed).to_contain_text("ezra changed “Call with Ana”")
@@ -197,8 +199,7 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
         expect(events_on(page, "2027-05-13", "Call with Ana")).to_contain_text("15:30–16:30")
 
         # The same again, and "Reload": nothing of mine is written, their version shows.
-        hold_listing(page, api)
-        api.patch(f"/events/{call['id']}", json={"location": "Room 2"}).raise_for_status()
+        change_meanwhile(page, api, call["id"], location="Room 2")
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 60))
         changed = page.get_by_role("dialog", name="Changed by someone else")
         page.unroute(LISTING)
@@ -208,11 +209,13 @@ def test_a_conflict_on_drop_and_someone_elses_change_meanwhile(
         assert starts(api, call["id"])[0] == "2027-05-13T13:30:00Z"
 
         # They moved it too: merging my move is a clash of the same fields, asked about.
-        hold_listing(page, api)
-        api.patch(
-            f"/events/{call['id']}",
-            json={"start_time": "2027-05-13T08:00:00Z", "end_time": "2027-05-13T09:00:00Z"},
-        ).raise_for_status()
+        change_meanwhile(
+            page,
+            api,
+            call["id"],
+            start_time="2027-05-13T08:00:00Z",
+            end_time="2027-05-13T09:00:00Z",
+        )
         drag_by(page, events_on(page, "2027-05-13", "Call"), 0, minutes_px(page, 60))
         page.get_by_role("dialog", name="Changed by someone else").get_by_role(
             "button", name="Apply my move to their version"
