@@ -15,7 +15,7 @@ WORKERS ?= 1
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run test container-test lint fmt migrate bench soak fuzz clean
+.PHONY: help install run test check-browser vendor-web container-test lint fmt migrate bench soak fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,8 +43,23 @@ migrate: $(VENV)/.installed-serve ## apply database migrations (DATABASE_URL, de
 run: migrate ## install what serving needs, migrate and serve on http://127.0.0.1:8000 (HOST, PORT, WORKERS change it)
 	$(BIN)/neo-events serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: install ## the whole suite (SQLite; also PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+test: install check-browser ## the whole suite (SQLite; also PostgreSQL/Redis when TEST_DATABASE_URL/TEST_REDIS_URL are set)
 	$(BIN)/pytest
+
+# The browser tests (tests/browser) drive Debian's Chromium; they never skip. Without it
+# `make test` stops here and says how to get it (.ci/run installs it the same way).
+check-browser:
+	@test -x "$(CHROMIUM)" || { \
+	  echo "make test: the web client's browser tests need Chromium at $(CHROMIUM)." >&2; \
+	  echo "  Debian/Ubuntu: sudo apt-get install chromium   (or CHROMIUM=/path/to/chromium make test)" >&2; \
+	  echo "  Without them: .venv/bin/pytest --ignore=tests/browser" >&2; \
+	  exit 1; }
+
+vendor-web: ## refresh the web client's vendored FullCalendar from the npm registry (needs npm)
+	bash scripts/vendor-web.sh
 
 container-test: install ## build the image and test compose.yaml's stack end to end (root; docs/development.md)
 	bash tests/container/run.sh

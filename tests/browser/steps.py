@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
 
 PASSWORD = "correct horse battery"
@@ -49,13 +50,140 @@ def sign_up(page: Page, base: str, name: str) -> None:
 
 def quiet(page: Page) -> None:
     """Hide a confirmation that would otherwise be in the screenshot (they fade after 6 s)."""
-    page.evaluate("document.getElementById('notice').hidden = true")
+    page.evaluate(
+        "document.getElementById('notice').hidden = true;"
+        "document.getElementById('notice-text').textContent = ''"
+    )
 
 
 def day(page: Page, date: str) -> Locator:
-    return page.locator(f"section.day[data-date='{date}']")
+    """A day's column of the time grid (day and week views) or its cell (month view)."""
+    return page.locator(
+        f"td.fc-timegrid-col[data-date='{date}'], "
+        f".fc-dayGridMonth-view td.fc-daygrid-day[data-date='{date}']"
+    )
 
 
-def open_occurrence(page: Page, date: str) -> None:
-    day(page, date).locator("button.occurrence").first.click()
+def events_on(page: Page, date: str, title: str | None = None) -> Locator:
+    """The events drawn in a day's column (timed) or cell (month view)."""
+    found = day(page, date).locator(".fc-event")
+    return found.filter(has_text=title) if title else found
+
+
+def all_day_lane(page: Page) -> Locator:
+    return page.locator(".fc-daygrid-body .fc-event, .fc-timegrid .fc-daygrid-event")
+
+
+def open_occurrence(page: Page, date: str, title: str | None = None) -> None:
+    events_on(page, date, title).first.click()
     expect(page.get_by_role("dialog")).to_be_visible()
+
+
+def slot(page: Page, date: str, time: str) -> tuple[float, float]:
+    """A point 4 px inside the top of the grid's slot for `time` ("10:00") on `date`."""
+    lane = page.locator(f"td.fc-timegrid-slot-lane[data-time='{time}:00']")
+    centre(lane)
+    column = day(page, date).bounding_box()
+    row = lane.bounding_box()
+    assert column and row
+    return column["x"] + column["width"] / 2, row["y"] + 4
+
+
+def centre(target: Locator) -> None:
+    """Scroll the grid (and the page) so that `target` is in the middle: room to drag."""
+    target.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
+
+
+def drag_to(page: Page, handle: Locator, x: float, y: float, *, grab_top: bool = True) -> None:
+    """Press on `handle` (4 px below its top, or its centre), move in steps, release at x, y."""
+    handle.scroll_into_view_if_needed()
+    handle.hover()
+    box = handle.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + (4 if grab_top else box["height"] / 2))
+    page.mouse.down()
+    page.mouse.move(x, y, steps=12)
+    page.mouse.up()
+
+
+def drag_select(page: Page, date: str, start: str, end: str) -> None:
+    """Press on empty time at `start` and release in the slot before `end` (both "HH:MM",
+    within one screenful of the grid)."""
+    x, y0 = slot(page, date, start)
+    row = page.locator(f"td.fc-timegrid-slot-lane[data-time='{end}:00']").bounding_box()
+    assert row
+    page.mouse.move(x, y0)
+    page.mouse.down()
+    page.mouse.move(x, row["y"] - 6, steps=8)
+    page.mouse.up()
+
+
+def drag_by(page: Page, handle: Locator, dx: float, dy: float) -> None:
+    """Press near the top of `handle`, move by (dx, dy) in steps, release: FullCalendar
+    moves (or, for a resizer, stretches) by the time those pixels stand for. The page's
+    message is hidden first, so that the next one is this drop's."""
+    quiet(page)
+    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+    centre(handle)
+    handle.hover()
+    box = handle.bounding_box()
+    assert box
+    # Near the top, off the 15-minute lines, where rounding could pick either side.
+    x, y = box["x"] + box["width"] / 2, box["y"] + min(5, box["height"] * 0.3)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=6)
+    page.mouse.move(x + dx, y + dy, steps=6)
+    page.mouse.up()
+
+
+def minutes_px(page: Page, minutes: int) -> float:
+    """How many pixels `minutes` take on the time grid (from two slot rows' positions)."""
+    first = page.locator("td.fc-timegrid-slot-lane[data-time='08:00:00']").bounding_box()
+    second = page.locator("td.fc-timegrid-slot-lane[data-time='09:00:00']").bounding_box()
+    assert first and second
+    return (second["y"] - first["y"]) * minutes / 60
+
+
+def day_px(page: Page, date: str, other: str) -> float:
+    """The horizontal distance between two days' columns."""
+    a = day(page, date).bounding_box()
+    b = day(page, other).bounding_box()
+    assert a and b
+    return b["x"] - a["x"]
+
+
+def api_client(base: str, username: str, owner: BrowserContext) -> httpx.Client:
+    """The API as `username` (one login: the auth rate limit is per IP), closed with the
+    browser context `owner`."""
+    client = httpx.Client(base_url=f"{base}/api/v1", timeout=15)
+    owner.on("close", lambda _: client.close())
+    login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+    login.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+    return client
+
+
+def make_event(client: httpx.Client, **fields: object) -> dict[str, object]:
+    response = client.post("/events", params={"conflicts": "ignore"}, json=fields)
+    assert response.status_code == 201, response.text
+    event: dict[str, object] = response.json()
+    return event
+
+
+def resize_by(page: Page, event: Locator, dy: float) -> None:
+    """Drag the lower edge of `event` (its resizer shows while the pointer is on it) by dy."""
+    quiet(page)
+    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+    centre(event)
+    event.hover()
+    handle = event.locator(".fc-event-resizer-end")
+    expect(handle).to_be_visible()
+    box = handle.bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + dy / 2, steps=6)
+    page.mouse.move(x, y + dy, steps=6)
+    page.mouse.up()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from neo_events.webclient.router import STATIC
+from neo_events.webclient.router import STATIC, VENDOR
 
 pytestmark = pytest.mark.anyio
 
@@ -17,6 +17,9 @@ async def test_the_page_and_its_files_carry_a_strict_policy(client: httpx.AsyncC
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "connect-src 'self'" in policy
     assert "unsafe" not in policy and "frame-ancestors 'none'" in policy
+    # FullCalendar's stylesheet is an empty <style> filled through the CSSOM: only the hash
+    # of the empty string is allowed inline, never style text.
+    assert "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='" in policy
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-cache" and page.headers["etag"]
     module = await client.get("/app/main.js")
@@ -35,8 +38,31 @@ async def test_every_file_the_page_names_is_served(client: httpx.AsyncClient) ->
         assert response.status_code == 200, module.name
 
 
+async def test_the_vendored_calendar_is_served_with_its_licence_beside_it(
+    client: httpx.AsyncClient,
+) -> None:
+    assert set(VENDOR) == {"fullcalendar.js"}
+    page = (await client.get("/")).text
+    assert '<script defer src="/app/vendor/fullcalendar.js"></script>' in page
+    response = await client.get("/app/vendor/fullcalendar.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert response.text.startswith("/*!\nFullCalendar Standard Bundle v6.")
+    licence = (STATIC / "vendor" / "fullcalendar-license.txt").read_text()
+    assert "MIT" in licence or "Permission is hereby granted" in licence
+
+
 @pytest.mark.parametrize(
-    "path", ["/app/nope.js", "/app/..%2Frouter.py", "/app/%2e%2e/__init__.py", "/app/index.html"]
+    "path",
+    [
+        "/app/nope.js",
+        "/app/..%2Frouter.py",
+        "/app/%2e%2e/__init__.py",
+        "/app/index.html",
+        "/app/vendor/README.md",
+        "/app/vendor/..%2Fapp.css",
+        "/app/vendor/nope.js",
+    ],
 )
 async def test_nothing_else_is_served(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)

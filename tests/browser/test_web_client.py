@@ -17,7 +17,7 @@ from tests.browser.steps import (
     LIVE_TIMEOUT,
     PASSWORD,
     ZONE,
-    day,
+    events_on,
     new_context,
     open_occurrence,
     quiet,
@@ -53,19 +53,15 @@ def test_two_people_plan_share_edit_live_and_roll_back(
         dialog.get_by_role("button", name="Create").click()
         expect(dialog).to_be_hidden()
         for date in ("2026-10-22", "2026-10-23", "2026-10-24", "2026-10-25"):  # 25th: CET
-            expect(day(alice, date).locator("button.occurrence")).to_have_text(
-                re.compile(r"^09:00–09:30 Team standup")
-            )
-        expect(day(alice, "2026-10-21").locator("button.occurrence")).to_have_count(0)
+            expect(events_on(alice, date)).to_have_text(re.compile(r"^09:00–09:30Team standup"))
+        expect(events_on(alice, "2026-10-21")).to_have_count(0)
         quiet(alice)
-        alice.screenshot(path=screenshots / "week-view.png", full_page=True)
+        alice.screenshot(path=screenshots / "week-dst.png")
         alice.get_by_role("button", name="Next week").click()
         expect(alice.get_by_role("heading", level=1)).to_have_text("Week of 26 October 2026")
         for date in ("2026-10-26", "2026-10-27", "2026-10-28"):
-            expect(day(alice, date).locator("button.occurrence")).to_have_text(
-                re.compile(r"^09:00–09:30 Team standup")
-            )
-        expect(day(alice, "2026-10-29").locator("button.occurrence")).to_have_count(0)
+            expect(events_on(alice, date)).to_have_text(re.compile(r"^09:00–09:30Team standup"))
+        expect(events_on(alice, "2026-10-29")).to_have_count(0)
         alice.get_by_role("button", name="Previous week").click()
 
         # Bob signs up in his own browser; Alice shares the series with him as an editor.
@@ -90,8 +86,8 @@ def test_two_people_plan_share_edit_live_and_roll_back(
         edit.get_by_label("Description").fill("Daily sync with the whole team")
         edit.get_by_role("button", name="Save").click()
         expect(edit).to_be_hidden()
-        expect(day(alice, "2026-10-24").locator("button.occurrence")).to_have_text(
-            re.compile("^09:00–09:30 Team sync"), timeout=LIVE_TIMEOUT
+        expect(events_on(alice, "2026-10-24")).to_have_text(
+            re.compile("^09:00–09:30Team sync"), timeout=LIVE_TIMEOUT
         )
 
         # The history page: both versions and the sharing change, compared side by side.
@@ -129,8 +125,8 @@ def test_two_people_plan_share_edit_live_and_roll_back(
         expect(alice.locator("tr[data-version='4']")).to_contain_text("rolled back")
         expect(alice.get_by_role("heading", level=1)).to_have_text("History of “Team standup”")
         # Bob's week view follows the rollback live too.
-        expect(day(bob, "2026-10-24").locator("button.occurrence")).to_have_text(
-            re.compile(r"^09:00–09:30 Team standup↻"), timeout=LIVE_TIMEOUT
+        expect(events_on(bob, "2026-10-24")).to_have_text(
+            re.compile(r"^09:00–09:30Team standup↻"), timeout=LIVE_TIMEOUT
         )
         assert alice_errors == [] and bob_errors == []
     finally:
@@ -157,7 +153,7 @@ def test_one_occurrence_this_and_following_conflicts_and_delete(
         dialog.get_by_role("button", name="Create").click()
 
     def occurrence(date: str, title: str) -> Locator:
-        return day(page, date).locator("button.occurrence", has_text=title)
+        return events_on(page, date, title)
 
     def edit(date: str, title: str, scope: str, **fields: str) -> None:
         occurrence(date, title).click()
@@ -205,7 +201,7 @@ def test_one_occurrence_this_and_following_conflicts_and_delete(
         )
         expect(occurrence("2027-03-29", "Yoga")).to_contain_text("19:00–20:00")
         page.get_by_role("button", name="Next week").click()
-        expect(occurrence("2027-04-05", "Yoga")).to_contain_text("18:00–19:00 Yoga")
+        expect(occurrence("2027-04-05", "Yoga")).to_contain_text("18:00–19:00Yoga")
 
         # This and following: the series splits there.
         edit("2027-04-05", "Yoga", "This and following", Title="Yoga in the park")
@@ -213,7 +209,7 @@ def test_one_occurrence_this_and_following_conflicts_and_delete(
         page.get_by_role("button", name="Next week").click()
         expect(occurrence("2027-04-12", "Yoga")).to_contain_text("Yoga in the park")
         page.goto(f"{server}/#/week/2027-03-22")
-        expect(occurrence("2027-03-22", "Yoga")).to_have_text(re.compile(r"^18:00–19:00 Yoga↻"))
+        expect(occurrence("2027-03-22", "Yoga")).to_have_text(re.compile(r"^18:00–19:00Yoga↻"))
 
         # Cancel one occurrence of a series, and delete a single event.
         delete("2027-03-22", "Yoga", "This occurrence", "Cancel this occurrence")
@@ -286,8 +282,8 @@ def test_errors_read_as_sentences_and_a_viewer_is_offered_no_edits(
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_text("Signed in as dan")).to_be_visible()
         page.goto(f"{server}/#/week/2027-03-29")
-        occurrence = day(page, "2027-03-29").locator("button.occurrence")
-        expect(occurrence).to_contain_text("10:00–11:00 <b>Board</b> review")  # text, not markup
+        occurrence = events_on(page, "2027-03-29")
+        expect(occurrence).to_contain_text("10:00–11:00<b>Board</b> review")  # text, not markup
         occurrence.click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_label("Title")).to_be_disabled()
@@ -353,6 +349,10 @@ def test_the_session_is_refreshed_before_the_access_token_expires(
         with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/refresh")) as refreshed:
             page.clock.fast_forward("00:15")  # 14:05: a minute before expiry has passed
         assert refreshed.value.status == 200
+        # The page stores the new pair once it has read the response's body: wait for that.
+        page.wait_for_function(
+            "before => sessionStorage.getItem('neo-events.refresh') !== before", arg=before
+        )
         after = page.evaluate("sessionStorage.getItem('neo-events.refresh')")
         assert after and after != before
         new_access = refreshed.value.json()["access_token"]

@@ -17,9 +17,14 @@ from fastapi import APIRouter, Request, Response
 from neo_events.errors import AppError
 
 STATIC = Path(__file__).parent / "static"
+# FullCalendar adds its stylesheet as an empty <style> element filled through the CSSOM
+# (insertRule, which CSP does not govern): the hash of the empty string allows exactly that
+# element and no inline style text. Its icon font is a data: URL.
+EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
 CLIENT_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    f"default-src 'none'; script-src 'self'; style-src 'self' {EMPTY_STYLE}; "
+    "connect-src 'self'; img-src 'self' data:; font-src data:; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -40,12 +45,14 @@ class AssetNotFound(AppError):
     title = "Not found"
 
 
-def _assets() -> dict[str, Path]:
+def _assets(folder: Path) -> dict[str, Path]:
     """The servable files, fixed at start-up: nothing outside the folder can be named."""
-    return {p.name: p for p in STATIC.iterdir() if p.is_file() and _ASSET_NAME.match(p.name)}
+    return {p.name: p for p in folder.iterdir() if p.is_file() and _ASSET_NAME.match(p.name)}
 
 
-ASSETS = _assets()
+ASSETS = _assets(STATIC)
+# Libraries copied from the npm registry as built files by scripts/vendor-web.sh.
+VENDOR = _assets(STATIC / "vendor")
 
 
 def _file(request: Request, path: Path) -> Response:
@@ -72,4 +79,13 @@ def asset(request: Request, name: str) -> Response:
     path = ASSETS.get(name)
     if path is None:
         raise AssetNotFound(f"The web client has no file named {name!r}.")
+    return _file(request, path)
+
+
+@router.get("/app/vendor/{name}")
+def vendored(request: Request, name: str) -> Response:
+    """A vendored library's built file (FullCalendar), served like the client's own."""
+    path = VENDOR.get(name)
+    if path is None:
+        raise AssetNotFound(f"The web client has no vendored file named {name!r}.")
     return _file(request, path)

@@ -46,9 +46,33 @@ export function onToken(fn) {
   tokenListeners.add(fn);
 }
 
-function fieldName(loc) {
-  const parts = (loc || []).filter((p) => !["body", "query", "path"].includes(p));
-  return parts.join(" ").replaceAll("_", " ");
+// Field names as the forms call them: an error never shows an internal name.
+const FIELD_LABELS = {
+  title: "Title", description: "Description", location: "Location", start_time: "Start", end_time: "End",
+  start_date: "Start date", end_date: "End date", all_day: "All day", timezone: "Time zone",
+  recurrence_pattern: "Repeat rule", is_recurring: "Repeats", exdates: "Cancelled occurrences",
+  rdates: "Extra occurrences", username: "Username", email: "Email", password: "Password",
+  minutes_before: "Reminder", reminders: "Reminders", url: "URL", events: "Event types", name: "Name",
+  role: "Role", user_id: "Person", recurrence_id: "Occurrence", startTime: "Start", endTime: "End",
+};
+
+/** `["body", "end_time"]` → "End"; list positions and transport parts are left out. */
+export function fieldName(loc) {
+  const parts = (loc || []).filter((p) => typeof p === "string" && !["body", "query", "path", "header"].includes(p));
+  const last = parts[parts.length - 1];
+  if (!last) return "";
+  return FIELD_LABELS[last] || last.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+/** A validator's message as a sentence: no "Value error, ", no snake_case names. */
+export function readableMessage(msg) {
+  let text = String(msg || "").replace(/^(Value|Assertion) error,\s*/i, "");
+  text = text.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (name) => (FIELD_LABELS[name] || name.replaceAll("_", " ")).toLowerCase());
+  text = text.replace(/^String should have at most (\d+) characters?$/, "must be at most $1 characters long");
+  text = text.replace(/^String should have at least (\d+) characters?$/, "must be at least $1 characters long");
+  text = text.replace(/^Input should be /, "must be ");
+  text = text.replace(/^Field required$/, "is required");
+  return text;
 }
 
 function retrySeconds(response) {
@@ -72,12 +96,13 @@ export function describeProblem(problem, status, retryAfter) {
   if (Array.isArray(problem.errors) && problem.errors.length) {
     const lines = problem.errors.slice(0, 5).map((e) => {
       const name = fieldName(e.loc);
-      return name ? `${name}: ${e.msg}` : String(e.msg);
+      const msg = readableMessage(e.msg);
+      return name ? `${name} ${msg}` : msg.replace(/^./, (c) => c.toUpperCase());
     });
     return `${problem.title || "The request is not valid"}. ${lines.join("; ")}.`;
   }
   const title = problem.title || `HTTP ${status}`;
-  const detail = problem.detail && problem.detail !== title ? ` ${problem.detail}` : "";
+  const detail = problem.detail && problem.detail !== title ? ` ${readableMessage(problem.detail)}` : "";
   return `${title}.${detail}`.replace(/\.\./g, ".");
 }
 
@@ -100,12 +125,12 @@ async function errorFrom(response) {
   });
 }
 
-async function send(method, path, { body, query, auth = true } = {}) {
+async function send(method, path, { body, query, auth = true, headers: extra = {} } = {}) {
   const url = new URL(BASE + path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
   try {

@@ -2,10 +2,14 @@
 // delete; schedule conflicts are shown before anything is saved, with "Save anyway".
 
 import { api } from "./api.js";
+import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
-  attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, modal, showNotice, toLocalInput,
+  attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal,
+  showNotice, toLocalInput, userError,
 } from "./ui.js";
+
+export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
 
 const PRESETS = {
   none: null,
@@ -37,8 +41,22 @@ function zoneList() {
   return list;
 }
 
-/** Open the dialog for an occurrence from the week view, or (null) for a new event. */
-export function openEvent(occurrence, { defaultDay, onChange }) {
+/** "Tue 11 May, 09:00–10:00" as the wall clock of `zone` shows it. */
+function zoneRange(start, end, zone) {
+  const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", timeZone: zone });
+  const time = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+  return `${day.format(start)}, ${time.format(start)}–${time.format(end)}`;
+}
+
+/** "2026-10-22" → that local midnight. */
+function dateValue(text) {
+  const [y, m, d] = (text || "").split("-").map(Number);
+  return text ? new Date(y, m - 1, d) : null;
+}
+
+/** Open the dialog for an occurrence from the calendar, or (null) for a new event in `slot`
+ * ({start, end, allDay}: where the person clicked or dragged). */
+export function openEvent(occurrence, { slot, onChange }) {
   const isNew = occurrence === null;
   const role = isNew ? "owner" : occurrence.my_role;
   const canEdit = role === "owner" || role === "editor";
@@ -46,19 +64,48 @@ export function openEvent(occurrence, { defaultDay, onChange }) {
 
   let start;
   let end;
+  const wasAllDay = isNew ? Boolean(slot?.allDay) : Boolean(occurrence.all_day && occurrence.start_date);
   if (isNew) {
-    start = new Date(defaultDay);
-    start.setHours(9, 0, 0, 0);
-    end = new Date(start.getTime() + 60 * 60 * 1000);
+    start = new Date(slot.start);
+    end = new Date(slot.end);
+  } else if (wasAllDay) {
+    start = dateValue(occurrence.start_date);
+    end = dateValue(occurrence.end_date) || new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1);
   } else {
     start = new Date(occurrence.start_time);
     end = new Date(occurrence.end_time);
   }
+  // Dates shown for an all-day event: the last day, inclusive, as people say it.
+  const lastDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate() - 1);
+
   const rule = parseRule(isNew ? null : occurrence.recurrence_pattern);
 
-  const title = h("input", { name: "title", required: true, value: isNew ? "" : occurrence.title });
+  const title = h("input", { name: "title", required: true, maxlength: TITLE_MAX, value: isNew ? "" : occurrence.title });
+  const titleCount = h("small", { class: "hint count", "aria-live": "polite" });
+  const syncCount = () => {
+    const left = TITLE_MAX - title.value.length;
+    titleCount.textContent = left <= 20 ? `${left} characters left` : "";
+  };
+  title.addEventListener("input", syncCount);
+  const allDay = h("input", { name: "all_day", type: "checkbox", checked: wasAllDay, id: id("allday") });
   const startInput = h("input", { name: "start", type: "datetime-local", required: true, value: toLocalInput(start) });
   const endInput = h("input", { name: "end", type: "datetime-local", required: true, value: toLocalInput(end) });
+  const startDay = h("input", { name: "start_date", type: "date", value: isoDate(start) });
+  const endDay = h("input", { name: "end_date", type: "date", value: isoDate(wasAllDay ? lastDay(end) : start) });
+  const timed = h("div", { class: "when-fields" }, field("Starts", startInput), field("Ends", endInput));
+  const dated = h("div", { class: "when-fields" }, field("First day", startDay), field("Last day", endDay));
+  const syncAllDay = () => {
+    timed.hidden = allDay.checked;
+    dated.hidden = !allDay.checked;
+    startInput.required = !allDay.checked;
+    endInput.required = !allDay.checked;
+  };
+  allDay.addEventListener("change", syncAllDay);
+  syncAllDay();
+  // The event's own zone, when it is not this browser's: its wall time there.
+  const zoneNote = !isNew && !wasAllDay && occurrence.timezone && occurrence.timezone !== browserZone
+    ? h("p", { class: "zone-note" }, `In its own time zone, ${occurrence.timezone}: ${zoneRange(start, end, occurrence.timezone)}. Times below are in ${browserZone}.`)
+    : null;
   const locationInput = h("input", { name: "location", value: isNew ? "" : occurrence.location || "" });
   const description = h("textarea", { name: "description", rows: 3 });
   description.value = isNew ? "" : occurrence.description || "";
@@ -102,13 +149,15 @@ export function openEvent(occurrence, { defaultDay, onChange }) {
   if (canEdit && !isNew) actions.append(remove);
   if (canEdit) actions.append(save);
 
+  const titleField = field("Title", title);
+  titleField.append(titleCount);
   const fields = h("fieldset", { class: "plain", disabled: !canEdit },
-    field("Title", title), field("Starts", startInput), field("Ends", endInput),
+    titleField, h("div", { class: "radio" }, allDay, h("label", { for: allDay.id }, "All day")), zoneNote, timed, dated,
     field("Location", locationInput), field("Description", description), recurrence);
   const form = h("form", { class: "event-form" },
     !isNew && !canEdit ? h("p", { class: "muted" }, "You can view this event; its owner has not given you editing rights.") : null,
     !isNew ? h("p", { class: "muted" }, `Owner: ${occurrence.owner.username} · your role: ${role}`) : null,
-    scopes, fields, error, conflictBox, actions);
+    scopes, fields, isNew ? null : reminderEditor(occurrence), error, conflictBox, actions);
   const dialog = modal(isNew ? "New event" : canEdit ? "Edit event" : "Event", form);
   const syncScope = () => {
     const whole = scope() === "all";
@@ -128,17 +177,37 @@ export function openEvent(occurrence, { defaultDay, onChange }) {
     return PRESETS[repeats.value] + (n ? `;COUNT=${n}` : "");
   }
 
+  /** The times the form says: instants, or for an all-day event dates (end exclusive). */
+  function when() {
+    if (allDay.checked) {
+      const first = dateValue(startDay.value);
+      const last = dateValue(endDay.value);
+      if (!first || !last) throw userError("Please enter the first and the last day.");
+      if (last < first) throw userError("The last day cannot be before the first day.");
+      const after = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
+      // start_time/end_time too: the days' midnights here, for an API without all_day.
+      return { all_day: true, start_date: isoDate(first), end_date: isoDate(after), start_time: first.toISOString(), end_time: after.toISOString() };
+    }
+    const s = fromLocalInput(startInput.value);
+    const e = fromLocalInput(endInput.value);
+    if (!s || !e) throw userError("Please enter a start and an end.");
+    if (new Date(e) <= new Date(s)) throw userError("The end must be after the start.");
+    return wasAllDay ? { all_day: false, start_time: s, end_time: e } : { start_time: s, end_time: e };
+  }
+
   async function request(policy) {
-    const newStart = fromLocalInput(startInput.value);
-    const newEnd = fromLocalInput(endInput.value);
-    if (!newStart || !newEnd) throw Object.assign(new Error("Please enter a start and an end."), { name: "ApiError" });
+    const times = when();
+    const newStart = times.start_time;
+    const newEnd = times.end_time;
     const text = { title: title.value.trim(), description: description.value.trim() || null, location: locationInput.value.trim() || null };
+    if (!text.title) throw userError("Please give the event a title.");
+    if (text.title.length > TITLE_MAX) throw userError(`The title can be at most ${TITLE_MAX} characters long.`);
     const query = { conflicts: policy };
     if (isNew) {
       const pattern = ruleValue();
       return api("POST", "/events", {
         query,
-        body: { ...text, start_time: newStart, end_time: newEnd, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern },
+        body: { ...text, ...times, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern },
       });
     }
     const base = `/events/${occurrence.id}`;
@@ -146,15 +215,27 @@ export function openEvent(occurrence, { defaultDay, onChange }) {
       // Only what changed becomes an override, so later series edits still reach the rest.
       const changes = {};
       for (const [k, v] of Object.entries(text)) if (v !== (occurrence[k] ?? null)) changes[k] = v;
-      if (newStart !== start.toISOString()) changes.start_time = newStart;
-      if (newEnd !== end.toISOString()) changes.end_time = newEnd;
+      if (allDay.checked) {
+        if (times.start_date !== isoDate(start)) changes.start_date = times.start_date;
+        if (times.end_date !== isoDate(end)) changes.end_date = times.end_date;
+      } else {
+        if (newStart !== start.toISOString()) changes.start_time = newStart;
+        if (newEnd !== end.toISOString()) changes.end_time = newEnd;
+      }
       if (scope() === "this" && !Object.keys(changes).length) return null;
       const rid = encodeURIComponent(occurrence.recurrence_id);
       return api("PUT", `${base}/instances/${rid}`, { query: { ...query, scope: scope() }, body: changes });
     }
     const pattern = ruleValue();
     const body = { ...text, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
-    if (newStart === start.toISOString() && newEnd === end.toISOString()) {
+    if (allDay.checked !== wasAllDay) {
+      Object.assign(body, times); // converted between timed and all-day (SPEC §4)
+    } else if (allDay.checked) {
+      if (times.start_date !== isoDate(start) || times.end_date !== isoDate(end)) {
+        if (series) throw userError("To move every day of an all-day series, drag it in the calendar.");
+        Object.assign(body, times);
+      }
+    } else if (newStart === start.toISOString() && newEnd === end.toISOString()) {
       // Times untouched: leave the series' own start and end as they are.
     } else if (series) {
       // The form shows this occurrence; move the whole series by as much as it moved.
@@ -179,22 +260,36 @@ export function openEvent(occurrence, { defaultDay, onChange }) {
       showNotice(isNew ? "Event created." : "Changes saved.", "info");
       onChange();
     } catch (e) {
-      if (e.code === "schedule_conflict") showConflicts(e.problem.conflicts || []);
+      if (e.code === "schedule_conflict") showConflicts(e.problem.conflicts || [], e.problem.suggestions || []);
       else await attempt(() => Promise.reject(e), error);
     } finally {
       save.disabled = false;
     }
   }
 
-  function showConflicts(conflicts) {
+  function showConflicts(conflicts, suggestions) {
     const anyway = h("button", { type: "button", class: "primary" }, "Save anyway");
     anyway.addEventListener("click", () => {
       conflictBox.hidden = true;
       submit("warn");
     });
+    const fmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+    const offered = suggestions.map((sug) => {
+      const b = h("button", { type: "button" }, `${formatDateTime(sug.start_time)}–${fmt.format(new Date(sug.end_time))}`);
+      b.addEventListener("click", () => {
+        allDay.checked = false;
+        syncAllDay();
+        startInput.value = toLocalInput(sug.start_time);
+        endInput.value = toLocalInput(sug.end_time);
+        conflictBox.hidden = true;
+        submit("reject");
+      });
+      return b;
+    });
     conflictBox.replaceChildren(
       h("p", {}, h("strong", {}, "This overlaps other events:")),
-      h("ul", {}, conflicts.map((c) => h("li", {}, `${c.title} — ${formatDateTime(c.start_time)}`))),
+      h("ul", {}, conflicts.map((c) => h("li", {}, c.title ? `${c.title} — ${formatDateTime(c.start_time)}` : "Someone's busy time"))),
+      offered.length ? h("div", { class: "suggestions" }, h("p", {}, "Everyone is free at:"), ...offered) : null,
       h("div", { class: "actions" }, anyway),
     );
     conflictBox.hidden = false;

@@ -1,11 +1,15 @@
 // The client's entry point: session start, the hash router and the live connection.
-// Views: #/signin, #/signup, #/week[/YYYY-MM-DD], #/events/{id}/history.
+// Views: #/signin, #/signup, #/day|week|month[/YYYY-MM-DD], #/search/{words},
+// #/settings, #/events/{id}/history.
 
 import * as api from "./api.js";
+import { calendarView } from "./calendar.js";
 import { historyView } from "./history.js";
+import { fireReminder } from "./reminders.js";
+import { searchView } from "./search.js";
+import { settingsView } from "./settings.js";
 import { signInView, signUpView } from "./signin.js";
 import { clearInfoNotice, clearNotice, showNotice } from "./ui.js";
-import { weekView } from "./week.js";
 import { Live } from "./ws.js";
 
 const main = document.getElementById("main");
@@ -15,6 +19,8 @@ let cleanup = null;
 
 const live = new Live({
   onMessage: (message) => {
+    // Reminders are mine and fire whatever page is open.
+    if (message.type === "reminder.due") fireReminder(message);
     for (const fn of listeners) fn(message);
   },
   onState: (state) => {
@@ -80,9 +86,12 @@ function route() {
     cleanup = signInView(main, context);
   } else {
     const history = path.match(/^\/events\/(\d+)\/history$/);
-    const week = path.match(/^\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/);
+    const grid = path.match(/^\/(day|week|month)(?:\/(\d{4}-\d{2}-\d{2}))?$/);
+    const search = path.match(/^\/search(?:\/(.*))?$/);
     if (history) cleanup = historyView(main, context, Number(history[1]));
-    else if (week) cleanup = weekView(main, context, week[1]);
+    else if (grid) cleanup = calendarView(main, context, grid[1], grid[2]);
+    else if (search) cleanup = searchView(main, context, decodeURIComponent(search[1] || ""));
+    else if (path === "/settings") cleanup = settingsView(main, context);
     else context.navigate("#/week");
   }
   // After navigating, focus goes to the new page's heading (as a screen reader expects),

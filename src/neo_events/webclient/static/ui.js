@@ -127,10 +127,10 @@ export function confirmAction(question, confirmLabel) {
 
 // Times: shown in the browser's zone.
 export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
 const longFmt = new Intl.DateTimeFormat(undefined, {
-  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
 });
 
 export const formatTime = (d) => timeFmt.format(new Date(d));
@@ -155,4 +155,35 @@ export function fromLocalInput(value) {
 export function isoDate(d) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** The browser's locale (dates and times are formatted in it with Intl). */
+export const locale = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+
+/** The first day of the week in the browser's locale: 0 Sunday … 6 Saturday. */
+export function weekStart() {
+  try {
+    const loc = new Intl.Locale(locale);
+    const info = typeof loc.getWeekInfo === "function" ? loc.getWeekInfo() : loc.weekInfo;
+    if (info && info.firstDay) return info.firstDay % 7;
+  } catch {
+    // an old browser: Monday, as ISO 8601
+  }
+  return 1;
+}
+
+/** The wall time of an instant in another zone, with the zone's city: "15:00 New York". */
+export function timeIn(d, zone) {
+  const fmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", timeZone: zone });
+  return `${fmt.format(new Date(d))} ${zoneCity(zone)}`;
+}
+
+/** "America/New_York" → "New York"; "UTC" stays. */
+export function zoneCity(zone) {
+  return zone.split("/").pop().replaceAll("_", " ");
+}
+
+/** A plain Error whose message is for people (shown as an API error is). */
+export function userError(message) {
+  return Object.assign(new Error(message), { name: "ApiError" });
 }

@@ -1,0 +1,382 @@
+// Day, week and month views on FullCalendar's time grid and day grid (vendor/fullcalendar.js,
+// a classic script that defines window.FullCalendar). The API gives the occurrences of the
+// visible window; FullCalendar draws them, lets people drag, resize and select; writes go
+// through move.js (a move) and event.js (the dialog).
+
+import { allPages } from "./api.js";
+import { openEvent } from "./event.js";
+import { moveOccurrence } from "./move.js";
+import { attempt, browserZone, h, isoDate, locale, timeIn, weekStart, zoneCity } from "./ui.js";
+
+const VIEWS = {
+  day: { fc: "timeGridDay", label: "Day", step: { days: 1 } },
+  week: { fc: "timeGridWeek", label: "Week", step: { weeks: 1 } },
+  month: { fc: "dayGridMonth", label: "Month", step: { months: 1 } },
+};
+const KEY_STEP_MIN = 15;
+const DEFAULT_MINUTES = 60; // a click on empty time makes an hour, as Google Calendar does
+
+export function parseDate(text) {
+  const [y, m, d] = (text || "").split("-").map(Number);
+  const date = text ? new Date(y, m - 1, d) : new Date();
+  return Number.isNaN(date.getTime()) ? new Date() : date;
+}
+
+function addDays(date, n) {
+  // By calendar date, not by 24 h: a DST day has 23 or 25 hours.
+  return new Date(date.getFullYear(), date.getMonth(), date.getDate() + n);
+}
+
+function firstOfWeek(date) {
+  const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+  return addDays(d, -((d.getDay() - weekStart() + 7) % 7));
+}
+
+function heading(kind, date) {
+  if (kind === "day") {
+    return new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(date);
+  }
+  if (kind === "month") return new Intl.DateTimeFormat(locale, { month: "long", year: "numeric" }).format(date);
+  return `Week of ${new Intl.DateTimeFormat(locale, { day: "numeric", month: "long", year: "numeric" }).format(firstOfWeek(date))}`;
+}
+
+const canEdit = (o) => o.my_role === "owner" || o.my_role === "editor";
+const isAllDay = (o) => Boolean(o.all_day && o.start_date);
+// The event's own zone is shown when it is not the viewer's. A single event left at the API's
+// default zone (UTC: "no zone given") is not labelled; a series is, UTC included (it repeats by UTC's clock).
+const otherZone = (o) => !isAllDay(o) && Boolean(o.timezone) && o.timezone !== browserZone && (o.timezone !== "UTC" || o.is_recurring);
+
+const DAY_MS = 86400000;
+const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
+
+/** An API occurrence as a FullCalendar event. All-day events are dates (end exclusive). A
+ * timed event of a day or more goes in the all-day lane as a bar across its days (as Google
+ * Calendar draws it); it keeps its times, and moves by whole days there. */
+function toEvent(o) {
+  const allDay = isAllDay(o);
+  const start = new Date(o.start_time);
+  const end = new Date(o.end_time);
+  if (!allDay && end - start >= DAY_MS) {
+    const last = midnight(new Date(end.getTime() - 1));
+    return {
+      id: `${o.id}@${o.recurrence_id || ""}`,
+      title: o.title,
+      start: midnight(start),
+      end: new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1),
+      allDay: true,
+      editable: canEdit(o),
+      classNames: ["ne-event", "ne-spanning", ...(o.recurrence_id ? ["ne-recurring"] : []), ...(canEdit(o) ? [] : ["ne-readonly"])],
+      extendedProps: { occurrence: o, spanning: true },
+    };
+  }
+  const classNames = ["ne-event"];
+  if (o.recurrence_id) classNames.push("ne-recurring");
+  if (!canEdit(o)) classNames.push("ne-readonly");
+  return {
+    id: `${o.id}@${o.recurrence_id || ""}`,
+    title: o.title,
+    start: allDay ? o.start_date : o.start_time,
+    end: allDay ? o.end_date || undefined : o.end_time,
+    allDay,
+    editable: canEdit(o),
+    classNames,
+    extendedProps: { occurrence: o },
+  };
+}
+
+const longFmt = () => new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" });
+const dateFmt = () => new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long" });
+
+/** What a screen reader says for an event: title, when, and what else matters. */
+function describe(o, start, end, allDay) {
+  const parts = [o.title];
+  if (allDay) {
+    const last = end ? addDays(end, -1) : start;
+    parts.push(last > start ? `all day, ${dateFmt().format(start)} to ${dateFmt().format(last)}` : `all day, ${dateFmt().format(start)}`);
+  } else {
+    parts.push(`${longFmt().format(start)} to ${new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(end)}`);
+  }
+  if (otherZone(o)) parts.push(`${timeIn(start, o.timezone)} time`);
+  if (o.recurrence_id) parts.push("repeats");
+  if (o.location) parts.push(`at ${o.location}`);
+  if (canEdit(o)) parts.push("arrow keys move it, shift and arrow keys change its length, Enter opens it");
+  return parts.join(", ");
+}
+
+export function calendarView(main, context, kind, dateText) {
+  const spec = VIEWS[kind];
+  const date = parseDate(dateText);
+  const go = (k, d) => context.navigate(`#/${k}/${isoDate(d)}`);
+  const move = (n) => {
+    const d = new Date(date);
+    if (kind === "day") d.setDate(d.getDate() + n);
+    else if (kind === "week") d.setDate(d.getDate() + 7 * n);
+    else d.setMonth(d.getMonth() + n, 1);
+    go(kind, d);
+  };
+  const unit = spec.label.toLowerCase();
+  const title = h("h1", { id: "view-title" }, heading(kind, date));
+  const status = h("p", { class: "sr-only", role: "status", "aria-live": "polite" });
+  const search = h("input", { type: "search", name: "q", placeholder: "Search", "aria-label": "Search title, location, description", maxlength: 200 });
+  const searchForm = h("form", { class: "search", role: "search" }, search);
+  searchForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = search.value.trim();
+    if (q) context.navigate(`#/search/${encodeURIComponent(q)}`);
+  });
+  const toolbar = h(
+    "div",
+    { class: "toolbar" },
+    h("div", { class: "nav-buttons", role: "group", "aria-label": spec.label },
+      h("button", { type: "button", onclick: () => go(kind, new Date()) }, "Today"),
+      h("button", { type: "button", onclick: () => move(-1), "aria-label": `Previous ${unit}` }, "‹"),
+      h("button", { type: "button", onclick: () => move(1), "aria-label": `Next ${unit}` }, "›")),
+    h("div", { class: "view-switch", role: "group", "aria-label": "View" },
+      ...Object.entries(VIEWS).map(([k, v]) =>
+        h("button", { type: "button", "aria-pressed": String(k === kind), onclick: () => go(k, date) }, v.label))),
+    searchForm,
+    h("button", { type: "button", class: "primary", onclick: () => create(defaultStart()) }, "New event"),
+  );
+  const zoneNote = h("p", { class: "muted zone" }, `Times in ${browserZone}`);
+  const host = h("div", { class: `calendar view-${kind}`, "aria-labelledby": "view-title", role: "region" });
+  main.append(title, toolbar, zoneNote, status, host);
+
+  /** Where "New event" puts a new event: the next full hour today when today is shown,
+   * otherwise 09:00 on the first day shown (the date itself in the day view). */
+  function defaultStart() {
+    const now = new Date();
+    let first = new Date(date.getFullYear(), date.getMonth(), date.getDate());
+    let last = addDays(first, 1);
+    if (kind === "week") {
+      first = firstOfWeek(date);
+      last = addDays(first, 7);
+    } else if (kind === "month") {
+      first = new Date(date.getFullYear(), date.getMonth(), 1);
+      last = new Date(date.getFullYear(), date.getMonth() + 1, 1);
+    }
+    const start = now >= first && now < last ? new Date(now) : first;
+    if (start === first) start.setHours(9, 0, 0, 0);
+    else start.setHours(now.getHours() + 1, 0, 0, 0);
+    return { start, end: new Date(start.getTime() + DEFAULT_MINUTES * 60000), allDay: false };
+  }
+
+  function create(slot) {
+    // A click can be both a one-slot selection and a date click: open one dialog.
+    if (document.querySelector("dialog[open]")) return;
+    openEvent(null, { slot, onChange: refresh });
+  }
+
+  const FullCalendar = window.FullCalendar;
+  const calendar = new FullCalendar.Calendar(host, {
+    initialView: spec.fc,
+    initialDate: date,
+    headerToolbar: false,
+    locale,
+    firstDay: weekStart(),
+    timeZone: "local",
+    // The hours scroll inside the grid (from 07:00), as in Google Calendar; a month is as tall as it needs.
+    height: kind === "month" ? "auto" : undefined,
+    contentHeight: kind === "month" ? undefined : "clamp(22rem, calc(100vh - 15rem), 46rem)",
+    nowIndicator: true,
+    slotEventOverlap: false, // overlapping events side by side, never on top of each other
+    scrollTime: "07:00:00",
+    slotDuration: "00:30:00",
+    snapDuration: "00:15:00",
+    slotLabelFormat: { hour: "2-digit", minute: "2-digit" },
+    eventTimeFormat: { hour: "2-digit", minute: "2-digit" },
+    defaultRangeSeparator: "–",
+    dayHeaderFormat: kind === "month" ? { weekday: "short" } : { weekday: "short", day: "numeric" },
+    allDayText: "All day",
+    dayMaxEvents: kind === "month" ? 4 : false,
+    moreLinkText: (n) => `+${n} more`,
+    navLinks: true,
+    navLinkDayClick: (d) => go("day", d),
+    editable: true,
+    eventStartEditable: true,
+    eventDurationEditable: true,
+    eventResizableFromStart: false,
+    selectable: true,
+    selectMirror: true,
+    unselectAuto: true,
+    eventInteractive: true,
+    // Dragging between the all-day lane and the hours would convert the event: the dialog does that.
+    eventAllow: (drop, dragged) => drop.allDay === dragged.allDay,
+    events: (info, success, failure) => {
+      load(info.start, info.end).then((items) => {
+        if (items) success(items.map(toEvent));
+        else failure(new Error("not loaded"));
+      });
+    },
+    eventContent: (arg) => {
+      const o = arg.event.extendedProps.occurrence;
+      if (!o) return true; // the outline drawn while selecting or dragging: FullCalendar's own
+      const nodes = [];
+      if (arg.timeText && !arg.event.allDay) nodes.push(h("span", { class: "ne-time" }, arg.timeText));
+      if (arg.event.extendedProps.spanning && arg.isStart) {
+        nodes.push(h("span", { class: "ne-time" }, new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(o.start_time))));
+      }
+      nodes.push(h("span", { class: "ne-title" }, arg.event.title));
+      if (o.recurrence_id) nodes.push(h("span", { class: "ne-repeat", title: "Repeats" }, "↻"));
+      if (otherZone(o) && arg.event.start) nodes.push(h("span", { class: "ne-zone" }, timeIn(arg.event.start, o.timezone)));
+      if (o.location && kind !== "month") nodes.push(h("span", { class: "ne-where" }, o.location));
+      return { domNodes: [h("div", { class: "ne-body" }, ...nodes)] };
+    },
+    eventDidMount: (arg) => {
+      const o = arg.event.extendedProps.occurrence;
+      if (!o || arg.isMirror) return;
+      const el = arg.el;
+      el.dataset.eventId = o.id;
+      el.dataset.recurrenceId = o.recurrence_id || "";
+      el.dataset.start = arg.event.start ? arg.event.start.toISOString() : "";
+      el.tabIndex = 0;
+      el.setAttribute("role", "button");
+      el.setAttribute("aria-label", describe(o, arg.event.start, arg.event.end, arg.event.allDay));
+      el.addEventListener("keydown", (e) => keyMove(e, arg.event));
+    },
+    eventClick: (info) => {
+      info.jsEvent.preventDefault();
+      openEvent(info.event.extendedProps.occurrence, { onChange: refresh });
+    },
+    select: (info) => {
+      calendar.unselect();
+      let { start, end } = info;
+      if (!info.allDay && end - start <= 30 * 60000) end = new Date(start.getTime() + DEFAULT_MINUTES * 60000);
+      create({ start, end, allDay: info.allDay });
+    },
+    dateClick: (info) => {
+      if (kind === "month" || info.allDay) {
+        const start = new Date(info.date);
+        if (kind === "month") start.setHours(9, 0, 0, 0);
+        create({ start, end: new Date(start.getTime() + (info.allDay && kind !== "month" ? 86400000 : DEFAULT_MINUTES * 60000)), allDay: info.allDay && kind !== "month" });
+      } else {
+        create({ start: info.date, end: new Date(info.date.getTime() + DEFAULT_MINUTES * 60000), allDay: false });
+      }
+    },
+    eventDrop: (info) => dropped(info),
+    eventResize: (info) => dropped(info),
+  });
+
+  /** Shift an instant by whole calendar days (a DST day has 23 or 25 hours). */
+  function plusDays(d, n) {
+    return new Date(d.getFullYear(), d.getMonth(), d.getDate() + n, d.getHours(), d.getMinutes(), d.getSeconds());
+  }
+
+  function dropped(info) {
+    const ev = info.event;
+    const o = ev.extendedProps.occurrence;
+    let to = { start: ev.start, end: ev.end, allDay: ev.allDay };
+    if (ev.extendedProps.spanning) {
+      // A bar of a timed event: it moved (or its end moved) by whole days; the times stay.
+      const moved = info.delta ? info.delta.days : 0;
+      const stretched = info.endDelta ? info.endDelta.days : 0;
+      const start = plusDays(new Date(o.start_time), moved);
+      const end = plusDays(new Date(o.end_time), moved + stretched);
+      to = { start, end, allDay: false };
+    }
+    moveOccurrence(o, to, { revert: () => info.revert(), done: written });
+  }
+
+  /** Keyboard equivalents of dragging: ↑/↓ 15 minutes (month: a week), ←/→ a day; with
+   * Shift, ↑/↓ change the length. */
+  function keyMove(e, ev) {
+    const o = ev.extendedProps.occurrence;
+    // Enter and Space open it: FullCalendar's own (eventInteractive) calls eventClick.
+    const arrows = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -1, ArrowRight: 1 };
+    if (!(e.key in arrows) || !canEdit(o) || e.altKey || e.ctrlKey || e.metaKey) return;
+    e.preventDefault();
+    const sign = arrows[e.key];
+    const vertical = e.key === "ArrowUp" || e.key === "ArrowDown";
+    const spanning = Boolean(ev.extendedProps.spanning);
+    const allDay = ev.allDay && !spanning;
+    let start = spanning ? new Date(o.start_time) : new Date(ev.start);
+    let end = spanning ? new Date(o.end_time) : ev.end ? new Date(ev.end) : new Date(start.getTime() + (allDay ? DAY_MS : 3600000));
+    if (e.shiftKey && vertical) {
+      const step = allDay ? null : KEY_STEP_MIN * 60000;
+      if (step) end = new Date(end.getTime() + sign * step);
+      else end = addDays(end, sign);
+      if (end <= start) return;
+    } else if (vertical && !allDay && kind !== "month") {
+      start = new Date(start.getTime() + sign * KEY_STEP_MIN * 60000);
+      end = new Date(end.getTime() + sign * KEY_STEP_MIN * 60000);
+    } else {
+      const days = vertical ? 7 * sign : sign;
+      const span = end - start;
+      start = new Date(start.getFullYear(), start.getMonth(), start.getDate() + days, start.getHours(), start.getMinutes());
+      end = allDay ? addDays(end, days) : new Date(start.getTime() + span);
+    }
+    const focusKey = o.id;
+    moveOccurrence(o, { start, end, allDay }, {
+      revert: () => {},
+      done: async (saved) => {
+        await written(saved);
+        // Keep the focus on the moved event, so that several presses move it further.
+        const again = host.querySelector(`.fc-event[data-event-id="${focusKey}"][data-start="${start.toISOString()}"]`)
+          || host.querySelector(`.fc-event[data-event-id="${focusKey}"]`);
+        again?.focus();
+        status.textContent = `Moved “${o.title}” to ${longFmt().format(start)}.`;
+      },
+    });
+  }
+
+  let inflight = null;
+  const shown = new Map(); // event id → the version drawn: a live message about it is news only if newer
+  async function load(start, end) {
+    status.textContent = "Loading…";
+    host.setAttribute("aria-busy", "true");
+    const items = await attempt(() =>
+      allPages("/events", { start_time: start.toISOString(), end_time: end.toISOString(), timezone: browserZone }),
+    );
+    status.textContent = items ? `${items.length} event${items.length === 1 ? "" : "s"} shown.` : "";
+    host.removeAttribute("aria-busy");
+    if (items) {
+      for (const o of items) shown.set(o.id, Math.max(shown.get(o.id) || 0, o.version || 0));
+    }
+    return items;
+  }
+
+  /** After my own write: its live message is then no news, and the grid reloads once. */
+  function written(saved) {
+    if (saved && saved.id && saved.version) shown.set(saved.id, Math.max(shown.get(saved.id) || 0, saved.version));
+    return refresh();
+  }
+
+  /** Reload what is shown (after a write or a live message); coalesces bursts. */
+  function refresh() {
+    host.setAttribute("aria-busy", "true");
+    inflight ??= new Promise((resolve) => {
+      setTimeout(() => {
+        inflight = null;
+        // The focused event keeps the focus across the reload (its element is redrawn).
+        const focused = document.activeElement?.closest?.(".fc-event");
+        const key = focused && host.contains(focused) ? [focused.dataset.eventId, focused.dataset.recurrenceId] : null;
+        calendar.refetchEvents();
+        // refetchEvents is asynchronous; the next paint has the new events.
+        const once = () => {
+          calendar.off("eventsSet", once);
+          if (key && !host.contains(document.activeElement)) {
+            host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`)?.focus();
+          }
+          resolve();
+        };
+        calendar.on("eventsSet", once);
+        setTimeout(once, 5000); // a failed load shows its error; stop waiting
+      }, 50);
+    });
+    return inflight;
+  }
+
+  calendar.render();
+  host.dataset.view = kind;
+  host.dataset.zone = browserZone;
+  zoneNote.title = `${zoneCity(browserZone)} — the time zone of this browser`;
+  const unsubscribe = context.subscribe((message) => {
+    if (message.type === "reminder.due") return;
+    // My own write was already redrawn with its version: only news reloads the grid.
+    const news = !message.event_id || !message.version || message.version > (shown.get(message.event_id) || 0);
+    if (news || message.type !== "event.updated") refresh();
+  });
+  return () => {
+    unsubscribe();
+    calendar.destroy();
+  };
+}

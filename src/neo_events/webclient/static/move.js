@@ -1,0 +1,189 @@
+// Moving or resizing an occurrence (drag and drop, or the keyboard): one occurrence or the
+// series as the person chooses; a schedule conflict is shown before anything is saved (with
+// the API's suggestions when it sends them); an If-Match clash is explained with "reload" or
+// "apply my change to their version", never a silent overwrite.
+
+import { api, fieldName } from "./api.js";
+import { formatDateTime, h, isoDate, locale, modal, showNotice } from "./ui.js";
+
+const range = (start, end) => {
+  const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" });
+  const time = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  return `${day.format(start)} ${time.format(start)}–${time.format(end)}`;
+};
+
+/** Ask a question with buttons; resolves to the chosen value, or null (closed). */
+export function choose(title, body, choices) {
+  return new Promise((resolve) => {
+    let answer = null;
+    const buttons = choices.map(([value, label, cls]) => {
+      const b = h("button", { type: "button", class: cls || "" }, label);
+      b.addEventListener("click", () => {
+        answer = value;
+        dialog.close();
+      });
+      return b;
+    });
+    const dialog = modal(title, ...body, h("div", { class: "actions" }, ...buttons));
+    dialog.classList.add("choice");
+    dialog.addEventListener("close", () => resolve(answer));
+    (buttons.find((b) => b.classList.contains("primary")) || buttons[0]).focus();
+  });
+}
+
+const dateOnly = (d) => isoDate(d);
+
+/** The request that moves `o` to [start, end) for `scope` ("this" or "all"). */
+async function plan(o, scope, { start, end, allDay }) {
+  const base = `/events/${o.id}`;
+  const ifMatch = { "If-Match": `"${o.version}"` };
+  if (scope === "this") {
+    const body = allDay ? { start_date: dateOnly(start), end_date: dateOnly(end) } : { start_time: start.toISOString(), end_time: end.toISOString() };
+    return { method: "PUT", path: `${base}/instances/${encodeURIComponent(o.recurrence_id)}`, body, headers: ifMatch, query: {} };
+  }
+  if (!o.recurrence_id) {
+    const body = allDay ? { all_day: true, start_date: dateOnly(start), end_date: dateOnly(end) } : { start_time: start.toISOString(), end_time: end.toISOString() };
+    return { method: "PATCH", path: base, body, headers: ifMatch, query: {} };
+  }
+  // The whole series moves by as much as this occurrence moved, and takes its new length.
+  const series = await api("GET", base);
+  if (allDay) {
+    const shiftDays = Math.round((start - new Date(o.start_date + "T00:00")) / 86400000);
+    const [y, m, d] = series.start_date.split("-").map(Number);
+    const first = new Date(y, m - 1, d + shiftDays);
+    const len = Math.round((end - start) / 86400000);
+    const last = new Date(first.getFullYear(), first.getMonth(), first.getDate() + len);
+    return { method: "PATCH", path: base, body: { all_day: true, start_date: dateOnly(first), end_date: dateOnly(last) }, headers: ifMatch, query: {} };
+  }
+  const shift = start - new Date(o.start_time);
+  const first = new Date(new Date(series.start_time).getTime() + shift);
+  return {
+    method: "PATCH",
+    path: base,
+    body: { start_time: first.toISOString(), end_time: new Date(first.getTime() + (end - start)).toISOString() },
+    headers: ifMatch,
+    query: {},
+  };
+}
+
+async function send(p, policy) {
+  return api(p.method, p.path, { body: p.body, headers: p.headers, query: { ...p.query, conflicts: policy } });
+}
+
+/** Move an occurrence; `revert()` puts it back on the grid, `done()` reloads the grid. */
+export async function moveOccurrence(o, to, { revert, done }) {
+  let scope = "all";
+  if (o.recurrence_id && o.is_recurring) {
+    scope = await choose(`Move “${o.title}”`, [h("p", {}, `To ${range(to.start, to.end)}. Which occurrences?`)], [
+      [null, "Cancel"],
+      ["all", "All occurrences"],
+      ["this", "Only this occurrence", "primary"],
+    ]);
+    if (!scope) return revert();
+  }
+  let p;
+  try {
+    p = await plan(o, scope, to);
+  } catch (e) {
+    revert();
+    return showNotice(e.message || "Could not move the event.");
+  }
+  let policy = "reject";
+  for (let round = 0; round < 5; round += 1) {
+    try {
+      const saved = await send(p, policy);
+      showNotice(`Moved “${o.title}” to ${range(to.start, to.end)}.`, "info");
+      return done(saved);
+    } catch (e) {
+      if (e.code === "schedule_conflict") {
+        const next = await conflictChoice(o, to, e.problem || {});
+        if (next === null) return revert();
+        if (next === "warn") policy = "warn";
+        else {
+          to = next;
+          p = await plan(o, scope, to);
+        }
+      } else if (e.status === 412) {
+        const next = await staleChoice(o, p);
+        if (next === null) {
+          revert();
+          return done();
+        }
+        p = next;
+      } else if (e.code === "edit_conflict") {
+        const fields = (e.problem?.conflicts || e.problem?.fields || []).map((c) => fieldName([c.field || String(c)]).toLowerCase()).join(", ");
+        const keep = await choose("They changed the time too", [
+          h("p", {}, `Someone else also changed ${fields || "the same fields"} of “${o.title}” since you loaded it. Keep their change, or put yours over it?`),
+        ], [[null, "Keep theirs", "primary"], ["mine", "Use mine"]]);
+        if (!keep) {
+          revert();
+          return done();
+        }
+        const current = await api("GET", `/events/${o.id}`);
+        p = { ...p, headers: { "If-Match": `"${current.version}"` }, body: { ...p.body } };
+        delete p.body.base_version;
+      } else {
+        revert();
+        return showNotice(e.message || "Could not move the event.");
+      }
+    }
+  }
+  revert();
+  return done();
+}
+
+/** A 409 schedule_conflict: what it clashes with; save anyway, take a suggestion, or cancel. */
+function conflictChoice(o, to, problem) {
+  const clashes = problem.conflicts || [];
+  const suggestions = problem.suggestions || [];
+  return new Promise((resolve) => {
+    let answer = null;
+    const pick = (value) => {
+      answer = value;
+      dialog.close();
+    };
+    const list = h("ul", {}, clashes.map((c) =>
+      h("li", {}, c.title ? `${c.title} — ${c.start_time ? formatDateTime(c.start_time) : ""}` : "Someone's busy time (not a contact of yours)")));
+    const offered = suggestions.length
+      ? h("div", { class: "suggestions" }, h("p", {}, "Free at:"), ...suggestions.map((s) => {
+          const start = new Date(s.start_time);
+          const end = new Date(s.end_time);
+          return h("button", { type: "button", onclick: () => pick({ start, end, allDay: to.allDay }) }, range(start, end));
+        }))
+      : null;
+    const cancel = h("button", { type: "button", onclick: () => pick(null) }, "Cancel");
+    const anyway = h("button", { type: "button", class: "primary", onclick: () => pick("warn") }, "Save anyway");
+    const dialog = modal(`“${o.title}” would overlap`, h("div", { class: "conflicts" }, h("p", {}, h("strong", {}, `At ${range(to.start, to.end)} this overlaps:`)), list), offered, h("div", { class: "actions" }, cancel, anyway));
+    dialog.classList.add("conflict-dialog");
+    dialog.addEventListener("close", () => resolve(answer));
+    anyway.focus();
+  });
+}
+
+/** A 412: someone else saved a newer version meanwhile. Reload, or put my move on theirs
+ * (a three-way merge with base_version: their other changes stay; a clash of the times is
+ * asked about). Resolves to the request to retry, or null to reload. */
+async function staleChoice(o, p) {
+  let current = null;
+  try {
+    current = await api("GET", `/events/${o.id}`);
+  } catch {
+    current = null;
+  }
+  if (!current) {
+    showNotice(`“${o.title}” is no longer there (deleted or unshared).`);
+    return null;
+  }
+  const who = current.updated_by?.username || "someone";
+  const when = current.updated_at ? formatDateTime(current.updated_at) : "";
+  const answer = await choose("Changed by someone else", [
+    h("p", {}, `${who} changed “${current.title}” ${when ? `at ${when} ` : ""}while you were looking at it (it is now version ${current.version}; you moved version ${o.version}).`),
+    h("p", {}, "Reload to see their version, or apply your move to it: their other changes stay."),
+  ], [[null, "Reload"], ["merge", "Apply my move to their version", "primary"]]);
+  if (!answer) return null;
+  if (p.method === "PATCH") {
+    // base_version: the server merges my change with theirs (SPEC §7); without If-Match.
+    return { ...p, headers: {}, body: { ...p.body, base_version: o.version } };
+  }
+  return { ...p, headers: { "If-Match": `"${current.version}"` } };
+}

@@ -1,0 +1,56 @@
+// Search: events whose title, description or location contains the words (the API's `q=`
+// and `location=` filters, merged), newest plans first; a result opens its week.
+
+import { api } from "./api.js";
+import { attempt, formatDateTime, h, isoDate, locale } from "./ui.js";
+
+const LIMIT = 100;
+
+export function searchView(main, context, query) {
+  const input = h("input", { type: "search", name: "q", value: query, "aria-label": "Search title, location, description", maxlength: 200 });
+  const form = h("form", { class: "search big", role: "search" }, input, h("button", { type: "submit", class: "primary" }, "Search"));
+  const results = h("ul", { class: "results", "aria-labelledby": "search-title" });
+  const status = h("p", { class: "muted", role: "status" });
+  main.append(
+    h("a", { href: "#/week", class: "back" }, "‹ Back to the calendar"),
+    h("h1", { id: "search-title" }, query ? `Search: “${query}”` : "Search"),
+    form, status, results,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = input.value.trim();
+    if (q) context.navigate(`#/search/${encodeURIComponent(q)}`);
+  });
+
+  async function load() {
+    if (!query) return;
+    status.textContent = "Searching…";
+    const found = await attempt(async () => {
+      const [byText, byPlace] = await Promise.all([
+        api("GET", "/events", { query: { q: query, limit: LIMIT } }),
+        api("GET", "/events", { query: { location: query, limit: LIMIT } }),
+      ]);
+      const seen = new Map();
+      for (const e of [...byText.items, ...byPlace.items]) seen.set(e.id, e);
+      return { items: [...seen.values()], more: Boolean(byText.next_cursor || byPlace.next_cursor) };
+    }, status);
+    if (!found) return;
+    const items = found.items.sort((a, b) => new Date(a.start_time) - new Date(b.start_time));
+    status.textContent = items.length
+      ? `${items.length}${found.more ? "+" : ""} event${items.length === 1 ? "" : "s"} found.`
+      : "Nothing found.";
+    const dayFmt = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", year: "numeric" });
+    results.replaceChildren(...items.map((e) => {
+      const start = e.all_day && e.start_date ? new Date(`${e.start_date}T00:00`) : new Date(e.start_time);
+      const when = e.all_day && e.start_date ? `${dayFmt.format(start)}, all day` : formatDateTime(e.start_time);
+      return h("li", {},
+        h("a", { href: `#/week/${isoDate(start)}`, class: "result" },
+          h("span", { class: "what" }, e.title),
+          h("span", { class: "when" }, when, e.is_recurring ? " · repeats" : ""),
+          e.location ? h("span", { class: "where" }, e.location) : null));
+    }));
+  }
+  load();
+  input.focus();
+  return context.subscribe(() => load());
+}

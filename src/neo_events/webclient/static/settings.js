@@ -1,0 +1,140 @@
+// Settings: secret feed URLs for calendar apps (SPEC §10) and webhooks (SPEC §14).
+// App passwords (CalDAV, SPEC §15) come with the CalDAV work; they are not here yet.
+
+import { allPages, api } from "./api.js";
+import { attempt, confirmAction, errorBox, field, formatDateTime, h, showNotice } from "./ui.js";
+
+const WEBHOOK_TYPES = [
+  "event.created", "event.updated", "event.deleted", "event.rolled_back", "event.shared", "event.unshared",
+  "permission.changed", "reminder.due",
+];
+
+/** A secret shown once, with a button that copies it. */
+function secretBox(label, value) {
+  const input = h("input", { readonly: true, value, "aria-label": label, class: "secret" });
+  const copy = h("button", { type: "button" }, "Copy");
+  copy.addEventListener("click", async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(value);
+      copy.textContent = "Copied";
+    } catch {
+      copy.textContent = "Select and copy";
+    }
+  });
+  return h("div", { class: "secret-box", role: "status" }, h("p", {}, h("strong", {}, `${label} — shown only now:`)), h("div", { class: "secret-row" }, input, copy));
+}
+
+function feedSection() {
+  const list = h("ul", { class: "settings-list", "aria-label": "Feed URLs" });
+  const name = h("input", { name: "feed-name", maxlength: 100, placeholder: "Phone, work laptop…", required: true });
+  const error = errorBox();
+  const shown = h("div");
+  const form = h("form", { class: "inline-form" }, field("Name of the new feed URL", name), h("button", { type: "submit", class: "primary" }, "Create feed URL"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const made = await attempt(() => api("POST", "/feed-tokens", { body: { name: name.value.trim() } }), error);
+    if (!made) return;
+    name.value = "";
+    shown.replaceChildren(secretBox("Feed URL", made.url));
+    load();
+  });
+  async function load() {
+    const items = await attempt(() => allPages("/feed-tokens"), error);
+    if (!items) return;
+    list.replaceChildren(...items.map((t) => {
+      const revoke = h("button", { type: "button", class: "danger" }, "Revoke");
+      revoke.addEventListener("click", async () => {
+        if (!(await confirmAction(`Revoke the feed URL “${t.name || t.id}”? Calendar apps using it stop updating.`, "Revoke"))) return;
+        const ok = await attempt(async () => (await api("DELETE", `/feed-tokens/${t.id}`), true), error);
+        if (ok) {
+          shown.replaceChildren();
+          load();
+        }
+      });
+      return h("li", {}, h("span", { class: "who" }, t.name || `Feed ${t.id}`), h("small", { class: "muted" }, `created ${formatDateTime(t.created_at)}`), revoke);
+    }));
+    if (!items.length) list.append(h("li", { class: "muted" }, "No feed URLs yet."));
+  }
+  load();
+  return h("section", { class: "card settings", "aria-labelledby": "feeds-title" },
+    h("h2", { id: "feeds-title" }, "Calendar feed URLs"),
+    h("p", { class: "muted" }, "A secret address that Google Calendar, Apple Calendar or Outlook can subscribe to: every event you hold a role on, read-only. Anyone with the URL can read it; revoke it if it leaks."),
+    form, shown, error, list);
+}
+
+function webhookSection() {
+  const list = h("ul", { class: "settings-list", "aria-label": "Webhooks" });
+  const url = h("input", { name: "url", type: "url", required: true, placeholder: "https://example.com/hook", maxlength: 2000 });
+  const description = h("input", { name: "description", maxlength: 200 });
+  const all = h("input", { type: "checkbox", id: "hook-all", checked: true });
+  const boxes = WEBHOOK_TYPES.map((t) => h("input", { type: "checkbox", value: t, id: `hook-${t}`, disabled: true }));
+  const types = h("fieldset", { class: "types" }, h("legend", {}, "Send"),
+    h("div", { class: "radio" }, all, h("label", { for: "hook-all" }, "Everything")),
+    ...boxes.map((b) => h("div", { class: "radio" }, b, h("label", { for: b.id }, b.value))));
+  all.addEventListener("change", () => boxes.forEach((b) => (b.disabled = all.checked)));
+  const error = errorBox();
+  const shown = h("div");
+  const form = h("form", { class: "webhook-form" }, field("Webhook URL", url), field("Description", description), types, h("button", { type: "submit", class: "primary" }, "Add webhook"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const events = all.checked ? ["*"] : boxes.filter((b) => b.checked).map((b) => b.value);
+    if (!events.length) {
+      error.textContent = "Pick at least one kind of message to send.";
+      error.hidden = false;
+      return;
+    }
+    const made = await attempt(() => api("POST", "/webhooks", { body: { url: url.value.trim(), events, description: description.value.trim() || null } }), error);
+    if (!made) return;
+    url.value = "";
+    description.value = "";
+    shown.replaceChildren(secretBox("Signing secret", made.secret));
+    load();
+  });
+  async function load() {
+    const items = await attempt(() => allPages("/webhooks"), error);
+    if (!items) return;
+    list.replaceChildren(...items.map((w) => {
+      const toggle = h("button", { type: "button" }, w.enabled ? "Pause" : "Resume");
+      toggle.addEventListener("click", async () => {
+        const ok = await attempt(() => api("PATCH", `/webhooks/${w.id}`, { body: { enabled: !w.enabled } }), error);
+        if (ok) load();
+      });
+      const remove = h("button", { type: "button", class: "danger" }, "Delete");
+      remove.addEventListener("click", async () => {
+        if (!(await confirmAction(`Delete the webhook to ${w.url}?`, "Delete"))) return;
+        const ok = await attempt(async () => (await api("DELETE", `/webhooks/${w.id}`), true), error);
+        if (ok) {
+          shown.replaceChildren();
+          showNotice("Webhook deleted.", "info");
+          load();
+        }
+      });
+      // Paused here, or disabled by the server after a day of failed deliveries (its reason).
+      const state = w.enabled ? "active" : `paused${w.disabled_reason ? ` (${w.disabled_reason})` : ""}`;
+      const what = w.events.includes("*") ? "everything" : w.events.join(", ");
+      return h("li", {},
+        h("span", { class: "who url" }, w.url),
+        h("small", { class: "muted" }, `${what} · ${state}${w.description ? ` · ${w.description}` : ""}`),
+        toggle, remove);
+    }));
+    if (!items.length) list.append(h("li", { class: "muted" }, "No webhooks yet."));
+  }
+  load();
+  return h("section", { class: "card settings", "aria-labelledby": "hooks-title" },
+    h("h2", { id: "hooks-title" }, "Webhooks"),
+    h("p", { class: "muted" }, "Every change you would see live, POSTed to your URL and signed as the Standard Webhooks specification says (verify with the secret shown once). Failed deliveries are retried for a day."),
+    form, shown, error, list);
+}
+
+export function settingsView(main) {
+  main.append(
+    h("a", { href: "#/week", class: "back" }, "‹ Back to the calendar"),
+    h("h1", {}, "Settings"),
+    feedSection(),
+    webhookSection(),
+  );
+  return null;
+}
