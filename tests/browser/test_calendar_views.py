@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.steps import (
@@ -256,11 +255,6 @@ def test_search_by_title_location_and_description(browser: Browser, server: str)
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="all_day/start_date/end_date (SPEC §4) come from a parallel branch; "
-    "remove this mark when the API has them",
-)
 def test_a_multi_day_all_day_event_is_a_bar_in_the_lane(browser: Browser, server: str) -> None:
     context = new_context(browser)
     page = context.new_page()
@@ -273,8 +267,6 @@ def test_a_multi_day_all_day_event_is_a_bar_in_the_lane(browser: Browser, server
             all_day=True,
             start_date="2027-05-12",
             end_date="2027-05-15",
-            start_time="2027-05-12T00:00:00+02:00",
-            end_time="2027-05-15T00:00:00+02:00",
         )
         page.goto(f"{server}/#/week/{WEEK}")
         lane = page.locator(".fc-timegrid .fc-daygrid-body .fc-event", has_text="Conference")
