@@ -3,6 +3,7 @@ occurrences, read by a standard iCalendar library, are exactly those our API lis
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -207,7 +208,7 @@ async def test_feed_token_names_are_optional_and_bounded(
 async def test_a_user_holds_a_bounded_number_of_feed_tokens(
     client: httpx.AsyncClient, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(feeds, "MAX_TOKENS", 2)
+    monkeypatch.setattr(feeds, "FEED_TOKENS", dataclasses.replace(feeds.FEED_TOKENS, limit=2))
     for _ in range(2):
         await new_feed(client, alice)
     refused = await client.post(f"{API}/feed-tokens", headers=alice.headers)

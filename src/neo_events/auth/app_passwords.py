@@ -8,15 +8,13 @@ is, and an app password is never accepted anywhere else (the API takes bearer to
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin, record
-from neo_events.db import utcnow
+from neo_events.audit.service import Origin
+from neo_events.auth import shown_once
 from neo_events.errors import Conflict, NotFound
 from neo_events.models import AppPassword, User
 
@@ -34,61 +32,39 @@ class TooManyAppPasswords(Conflict):
     title = "Too many app passwords"
 
 
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+APP_PASSWORDS = shown_once.Kind(
+    model=AppPassword,
+    hash_column="secret_hash",
+    prefix=SECRET_PREFIX,
+    random_bytes=24,
+    limit=MAX_APP_PASSWORDS,
+    audit_name="app_password",
+    noun="app password",
+    too_many=TooManyAppPasswords,
+    not_found=AppPasswordNotFound,
+)
+digest = shown_once.digest
 
 
 async def create_app_password(
     session: AsyncSession, *, actor: User, name: str, origin: Origin
 ) -> tuple[AppPassword, str]:
     """A new app password and its secret, which is shown this once and never stored."""
-    count = await session.scalar(
-        select(func.count()).select_from(AppPassword).where(AppPassword.user_id == actor.id)
-    )
-    if (count or 0) >= MAX_APP_PASSWORDS:
-        raise TooManyAppPasswords(f"Revoke one of your {MAX_APP_PASSWORDS} app passwords first.")
-    secret = SECRET_PREFIX + secrets.token_urlsafe(24)
-    row = AppPassword(user_id=actor.id, secret_hash=digest(secret), name=name, created_at=utcnow())
-    session.add(row)
-    await session.flush()
-    record(
-        session,
-        action="app_password.created",
-        origin=origin,
-        actor_id=actor.id,
-        target_type="app_password",
-        target_id=row.id,
-        details={"name": name},
+    row, secret = await shown_once.create(
+        session, APP_PASSWORDS, actor=actor, name=name, origin=origin
     )
     return row, secret
 
 
 async def list_app_passwords(session: AsyncSession, *, actor: User) -> list[AppPassword]:
-    rows = await session.scalars(
-        select(AppPassword).where(AppPassword.user_id == actor.id).order_by(AppPassword.id)
-    )
-    return list(rows)
+    return await shown_once.listed(session, APP_PASSWORDS, actor=actor)
 
 
 async def revoke_app_password(
     session: AsyncSession, *, actor: User, password_id: int, origin: Origin
 ) -> None:
     """The password stops working at once; someone else's is as unknown as a missing one."""
-    deleted = await session.scalar(
-        delete(AppPassword)
-        .where(AppPassword.id == password_id, AppPassword.user_id == actor.id)
-        .returning(AppPassword.id)
-    )
-    if deleted is None:
-        raise AppPasswordNotFound(f"You have no app password {password_id}.")
-    record(
-        session,
-        action="app_password.revoked",
-        origin=origin,
-        actor_id=actor.id,
-        target_type="app_password",
-        target_id=password_id,
-    )
+    await shown_once.revoke(session, APP_PASSWORDS, actor=actor, row_id=password_id, origin=origin)
 
 
 async def verify(session: AsyncSession, *, username: str, secret: str) -> User | None:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import __version__
-from neo_events.audit.service import Origin, record
-from neo_events.db import utcnow
+from neo_events.audit.service import Origin
+from neo_events.auth import shown_once
 from neo_events.errors import Conflict, NotFound
 from neo_events.events.access import visible_events
 from neo_events.ical import codec
@@ -45,61 +44,38 @@ class TooManyFeedTokens(Conflict):
     title = "Too many feed tokens"
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+FEED_TOKENS = shown_once.Kind(
+    model=FeedToken,
+    hash_column="token_hash",
+    prefix=TOKEN_PREFIX,
+    random_bytes=32,
+    limit=MAX_TOKENS,
+    audit_name="feed_token",
+    noun="feed token",
+    too_many=TooManyFeedTokens,
+    not_found=FeedTokenNotFound,
+)
 
 
 async def create_feed_token(
     session: AsyncSession, *, actor: User, name: str | None, origin: Origin
 ) -> tuple[FeedToken, str]:
     """A new token and its secret, which is shown this once and never stored."""
-    count = await session.scalar(
-        select(func.count()).select_from(FeedToken).where(FeedToken.user_id == actor.id)
-    )
-    if (count or 0) >= MAX_TOKENS:
-        raise TooManyFeedTokens(f"Revoke one of your {MAX_TOKENS} feed tokens first.")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = FeedToken(user_id=actor.id, token_hash=_digest(secret), name=name, created_at=utcnow())
-    session.add(token)
-    await session.flush()
-    record(
-        session,
-        action="feed_token.created",
-        origin=origin,
-        actor_id=actor.id,
-        target_type="feed_token",
-        target_id=token.id,
-        details={"name": name},
+    token, secret = await shown_once.create(
+        session, FEED_TOKENS, actor=actor, name=name, origin=origin
     )
     return token, secret
 
 
 async def list_feed_tokens(session: AsyncSession, *, actor: User) -> list[FeedToken]:
-    rows = await session.scalars(
-        select(FeedToken).where(FeedToken.user_id == actor.id).order_by(FeedToken.id)
-    )
-    return list(rows)
+    return await shown_once.listed(session, FEED_TOKENS, actor=actor)
 
 
 async def revoke_feed_token(
     session: AsyncSession, *, actor: User, token_id: int, origin: Origin
 ) -> None:
     """The token stops working at once; someone else's token is as unknown as a missing one."""
-    deleted = await session.scalar(
-        delete(FeedToken)
-        .where(FeedToken.id == token_id, FeedToken.user_id == actor.id)
-        .returning(FeedToken.id)
-    )
-    if deleted is None:
-        raise FeedTokenNotFound(f"You have no feed token {token_id}.")
-    record(
-        session,
-        action="feed_token.revoked",
-        origin=origin,
-        actor_id=actor.id,
-        target_type="feed_token",
-        target_id=token_id,
-    )
+    await shown_once.revoke(session, FEED_TOKENS, actor=actor, row_id=token_id, origin=origin)
 
 
 async def calendar_feed(
@@ -110,7 +86,7 @@ async def calendar_feed(
     owner = await session.scalar(
         select(User)
         .join(FeedToken, FeedToken.user_id == User.id)
-        .where(FeedToken.token_hash == _digest(token))
+        .where(FeedToken.token_hash == shown_once.digest(token))
     )
     if owner is None:
         raise FeedNotFound("This feed does not exist or its token was revoked.")
