@@ -18,10 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.window_listing import EVENTS, RECURRING_SHARE, _event, _reset
-from neo_events.cli import alembic_config
-from neo_events.main import create_app
-from neo_events.settings import Settings
+from bench import inprocess
+from bench.window_listing import EVENTS, RECURRING_SHARE, _event
 
 REQUESTS = 100
 SYNC_ROUNDS = 30
@@ -79,89 +77,62 @@ def _token(body: bytes) -> str:
 
 
 async def measure(url: str, data_dir: Path) -> dict[str, dict[str, float]]:
-    await _reset(url)
-    from alembic import command
-
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    settings = Settings(
-        database_url=url,
-        data_dir=data_dir,
-        secret_key="bench-secret-key-long-enough-for-hs256-x",
-        rate_limit_enabled=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        log_json=False,
-    )
-    app = create_app(settings)
+    await inprocess.fresh_database(url)
     rng = random.Random(7)
     results: dict[str, dict[str, float]] = {}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            reg = await client.post(
-                "/api/v1/auth/register",
-                json={"username": "bench", "email": "bench@example.com", "password": "benchmark!"},
+    async with inprocess.app_client(url, data_dir) as client:
+        headers = await inprocess.register(client)
+        created = await inprocess.create_all(
+            client, headers, [_event(rng, i) for i in range(EVENTS)]
+        )
+        ids = [e["id"] for e in created][-CHANGES * SYNC_ROUNDS :]
+        secret = (
+            await client.post("/api/v1/app-passwords", json={"name": "bench"}, headers=headers)
+        ).json()["password"]
+        dav = {
+            "Authorization": "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode(),
+            "Depth": "1",
+            "Content-Type": "application/xml",
+        }
+        calendar = "/dav/calendars/bench/events/"
+        for name, data in (
+            ("month, ETags", ""),
+            ("month, calendar-data", "<c:calendar-data/>"),
+        ):
+            body = MONTH_QUERY.format(data=data)
+            times, last = await _timed(
+                lambda body=body: client.request("REPORT", calendar, content=body, headers=dav),
+                REQUESTS,
             )
-            headers = {"Authorization": f"Bearer {reg.json()['access_token']}"}
-            bodies = [_event(rng, i) for i in range(EVENTS)]
-            for chunk in range(0, EVENTS, 500):
-                response = await client.post(
-                    "/api/v1/events/batch",
-                    params={"conflicts": "ignore"},
-                    json={"events": bodies[chunk : chunk + 500]},
+            results[f"calendar-query, {name}"] = _summary(
+                times, last.content.count(b"<d:response>")
+            )
+        first = await client.request("REPORT", calendar, content=SYNC.format(token=""), headers=dav)
+        token = _token(first.content)
+        sync_times: list[float] = []
+        sync_cpu: list[float] = []
+        count = 0
+        for round_ in range(SYNC_ROUNDS):
+            for event_id in ids[round_ * CHANGES : (round_ + 1) * CHANGES]:
+                changed = await client.patch(
+                    f"/api/v1/events/{event_id}",
+                    json={"title": f"changed {round_}"},
                     headers=headers,
                 )
-                assert response.status_code == 201, response.text
-            ids = [e["id"] for e in response.json()["items"]][-CHANGES * SYNC_ROUNDS :]
-            secret = (
-                await client.post("/api/v1/app-passwords", json={"name": "bench"}, headers=headers)
-            ).json()["password"]
-            dav = {
-                "Authorization": "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode(),
-                "Depth": "1",
-                "Content-Type": "application/xml",
-            }
-            calendar = "/dav/calendars/bench/events/"
-            for name, data in (
-                ("month, ETags", ""),
-                ("month, calendar-data", "<c:calendar-data/>"),
-            ):
-                body = MONTH_QUERY.format(data=data)
-                times, last = await _timed(
-                    lambda body=body: client.request("REPORT", calendar, content=body, headers=dav),
-                    REQUESTS,
-                )
-                results[f"calendar-query, {name}"] = _summary(
-                    times, last.content.count(b"<d:response>")
-                )
-            first = await client.request(
-                "REPORT", calendar, content=SYNC.format(token=""), headers=dav
+                assert changed.status_code == 200, changed.text
+            began, began_cpu = time.perf_counter(), time.process_time()
+            delta = await client.request(
+                "REPORT", calendar, content=SYNC.format(token=token), headers=dav
             )
-            token = _token(first.content)
-            sync_times: list[float] = []
-            sync_cpu: list[float] = []
-            count = 0
-            for round_ in range(SYNC_ROUNDS):
-                for event_id in ids[round_ * CHANGES : (round_ + 1) * CHANGES]:
-                    changed = await client.patch(
-                        f"/api/v1/events/{event_id}",
-                        json={"title": f"changed {round_}"},
-                        headers=headers,
-                    )
-                    assert changed.status_code == 200, changed.text
-                began, began_cpu = time.perf_counter(), time.process_time()
-                delta = await client.request(
-                    "REPORT", calendar, content=SYNC.format(token=token), headers=dav
-                )
-                sync_times.append(time.perf_counter() - began)
-                sync_cpu.append(time.process_time() - began_cpu)
-                assert delta.status_code == 207, delta.text
-                token = _token(delta.content)
-                count = delta.content.count(b"<d:response>")
-            results[f"sync-collection after {CHANGES} changes"] = _summary(
-                (sync_times, sync_cpu), count
-            )
-    await _reset(url)
+            sync_times.append(time.perf_counter() - began)
+            sync_cpu.append(time.process_time() - began_cpu)
+            assert delta.status_code == 207, delta.text
+            token = _token(delta.content)
+            count = delta.content.count(b"<d:response>")
+        results[f"sync-collection after {CHANGES} changes"] = _summary(
+            (sync_times, sync_cpu), count
+        )
+    await inprocess.reset(url)
     return results
 
 

@@ -19,17 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-from alembic import command
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench import inprocess
 from neo_events.auth.passwords import PasswordHasher
-from neo_events.cli import alembic_config
 from neo_events.events.content import apply_content, build_content
-from neo_events.main import create_app
 from neo_events.models import Event, EventPermission, User
-from neo_events.settings import Settings
 
 EVENTS = 100_000
 USERS = 2_000
@@ -133,72 +129,47 @@ async def _load(url: str) -> None:
     await analyzer.dispose()
 
 
-async def _reset(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 async def measure(url: str, data_dir: Path) -> dict[str, float]:
-    await _reset(url)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    await inprocess.fresh_database(url)
     began = time.perf_counter()
     await _load(url)
     loaded = time.perf_counter() - began
-    settings = Settings(
-        database_url=url,
-        data_dir=data_dir,
-        secret_key="bench-secret-key-long-enough-for-hs256-x",
-        rate_limit_enabled=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        log_json=False,
-    )
-    app = create_app(settings)
     rng = random.Random(11)
     times, slots, busy = [], 0, 0
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            login = await client.post(
-                "/api/v1/auth/login", json={"username": "u1", "password": PASSWORD}
-            )
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            others = list(range(2, PEOPLE + 1))
-            for _ in range(REQUESTS):
-                start = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 300))
-                body = {
-                    "user_ids": others,
-                    "duration_minutes": 60,
-                    "start_time": start.isoformat(),
-                    "end_time": (start + timedelta(days=14)).isoformat(),
-                    "timezone": "Europe/Berlin",
-                    "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
-                    "granularity_minutes": 15,
-                    "limit": 10,
-                }
-                t0 = time.perf_counter()
-                response = await client.post(
-                    "/api/v1/scheduling/find-time", json=body, headers=headers
-                )
-                times.append(time.perf_counter() - t0)
-                assert response.status_code == 200, response.text
-                slots += len(response.json()["slots"])
-            fb = await client.get(
-                "/api/v1/freebusy",
-                params={
-                    "start_time": "2026-06-01T00:00:00Z",
-                    "end_time": "2026-06-15T00:00:00Z",
-                    "user_ids": ",".join(map(str, others)),
-                },
-                headers=headers,
-            )
-            busy = sum(len(c.get("busy", [])) for c in fb.json()["calendars"].values())
-    await _reset(url)
+    async with inprocess.app_client(url, data_dir) as client:
+        login = await client.post(
+            "/api/v1/auth/login", json={"username": "u1", "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        others = list(range(2, PEOPLE + 1))
+        for _ in range(REQUESTS):
+            start = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 300))
+            body = {
+                "user_ids": others,
+                "duration_minutes": 60,
+                "start_time": start.isoformat(),
+                "end_time": (start + timedelta(days=14)).isoformat(),
+                "timezone": "Europe/Berlin",
+                "working_hours": {"start": "09:00", "end": "17:00", "days": [1, 2, 3, 4, 5]},
+                "granularity_minutes": 15,
+                "limit": 10,
+            }
+            t0 = time.perf_counter()
+            response = await client.post("/api/v1/scheduling/find-time", json=body, headers=headers)
+            times.append(time.perf_counter() - t0)
+            assert response.status_code == 200, response.text
+            slots += len(response.json()["slots"])
+        fb = await client.get(
+            "/api/v1/freebusy",
+            params={
+                "start_time": "2026-06-01T00:00:00Z",
+                "end_time": "2026-06-15T00:00:00Z",
+                "user_ids": ",".join(map(str, others)),
+            },
+            headers=headers,
+        )
+        busy = sum(len(c.get("busy", [])) for c in fb.json()["calendars"].values())
+    await inprocess.reset(url)
     q = statistics.quantiles(times, n=100)
     return {
         "p50_ms": q[49] * 1000,

@@ -12,14 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-from alembic import command
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from neo_events.cli import alembic_config
-from neo_events.main import create_app
-from neo_events.settings import Settings
+from bench import inprocess
 
 EVENTS = 2_000
 RECURRING_SHARE = 0.2
@@ -46,60 +39,25 @@ def _event(rng: random.Random, index: int) -> dict[str, Any]:
     return body
 
 
-async def _reset(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-
-
 async def measure(url: str, data_dir: Path) -> dict[str, float]:
-    await _reset(url)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    settings = Settings(
-        database_url=url,
-        data_dir=data_dir,
-        secret_key="bench-secret-key-long-enough-for-hs256-x",
-        rate_limit_enabled=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        log_json=False,
-    )
-    app = create_app(settings)
+    await inprocess.fresh_database(url)
     rng = random.Random(7)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            reg = await client.post(
-                "/api/v1/auth/register",
-                json={"username": "bench", "email": "bench@example.com", "password": "benchmark!"},
-            )
-            headers = {"Authorization": f"Bearer {reg.json()['access_token']}"}
-            bodies = [_event(rng, i) for i in range(EVENTS)]
-            for chunk in range(0, EVENTS, 500):
-                response = await client.post(
-                    "/api/v1/events/batch",
-                    params={"conflicts": "ignore"},
-                    json={"events": bodies[chunk : chunk + 500]},
-                    headers=headers,
-                )
-                assert response.status_code == 201, response.text
-            week = {
-                "start_time": "2026-06-01T00:00:00Z",
-                "end_time": "2026-06-08T00:00:00Z",
-                "limit": 500,
-            }
-            times = []
-            count = 0
-            for _ in range(REQUESTS):
-                began = time.perf_counter()
-                response = await client.get("/api/v1/events", params=week, headers=headers)
-                times.append(time.perf_counter() - began)
-                count = len(response.json()["items"])
-    await _reset(url)
+    async with inprocess.app_client(url, data_dir) as client:
+        headers = await inprocess.register(client)
+        await inprocess.create_all(client, headers, [_event(rng, i) for i in range(EVENTS)])
+        week = {
+            "start_time": "2026-06-01T00:00:00Z",
+            "end_time": "2026-06-08T00:00:00Z",
+            "limit": 500,
+        }
+        times = []
+        count = 0
+        for _ in range(REQUESTS):
+            began = time.perf_counter()
+            response = await client.get("/api/v1/events", params=week, headers=headers)
+            times.append(time.perf_counter() - began)
+            count = len(response.json()["items"])
+    await inprocess.reset(url)
     quantiles = statistics.quantiles(times, n=100)
     return {"p50_ms": quantiles[49] * 1000, "p95_ms": quantiles[94] * 1000, "occurrences": count}
 

@@ -1,0 +1,82 @@
+"""What the in-process benchmarks share (bench.window_listing, bench.caldav, bench.find_time):
+a fresh database at head, the app with its lifespan and an HTTP client through ASGI (no
+server, no network), and the bench user's events made in batches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from alembic import command
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from neo_events.cli import alembic_config
+from neo_events.main import create_app
+from neo_events.settings import Settings
+
+
+async def reset(url: str) -> None:
+    """An empty PostgreSQL schema (a SQLite file is new anyway)."""
+    if not url.startswith("postgresql"):
+        return
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def fresh_database(url: str) -> None:
+    await reset(url)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+
+
+@asynccontextmanager
+async def app_client(url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on `url` (migrated already), started, and a client to it."""
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        secret_key="bench-secret-key-long-enough-for-hs256-x",
+        rate_limit_enabled=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        log_json=False,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            yield client
+
+
+async def register(client: httpx.AsyncClient, username: str = "bench") -> dict[str, str]:
+    """A new account's bearer header."""
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"username": username, "email": f"{username}@example.com", "password": "benchmark!"},
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def create_all(
+    client: httpx.AsyncClient, headers: dict[str, str], bodies: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The events, 500 to a batch, without conflict checks; the created objects."""
+    created: list[dict[str, Any]] = []
+    for chunk in range(0, len(bodies), 500):
+        response = await client.post(
+            "/api/v1/events/batch",
+            params={"conflicts": "ignore"},
+            json={"events": list(bodies[chunk : chunk + 500])},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        created += response.json()["items"]
+    return created
