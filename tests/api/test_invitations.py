@@ -450,6 +450,47 @@ async def test_declined_invitations_are_free_per_occurrence_too(
     assert await _busy(client, bob, *window) == [weeks[0], weeks[1]]
 
 
+async def test_the_window_listing_shows_my_answer_for_each_occurrence(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    alice, bob = people["alice"], people["bob"]
+    timed = await create_event(client, alice, **WEEKLY)
+    all_day = await create_event(
+        client,
+        alice,
+        title="Away day",
+        all_day=True,
+        start_date="2026-03-03",
+        end_date="2026-03-04",
+        start_time=None,
+        end_time=None,
+        timezone="Europe/Berlin",
+        is_recurring=True,
+        recurrence_pattern="FREQ=WEEKLY;COUNT=3",
+    )
+    for event in (timed, all_day):
+        assert (await invite(client, alice, event, bob)).status_code == 200
+        assert (await rsvp(client, bob, event, "accepted")).status_code == 200
+    assert (await rsvp(client, bob, timed, "declined", "2026-03-09T09:00:00Z")).status_code == 200
+    assert (await rsvp(client, bob, all_day, "tentative", "2026-03-10")).status_code == 200
+
+    async def answers(who: Account, zone: str | None = None) -> list[tuple[str, str | None]]:
+        params = {"start_time": "2026-03-01T00:00:00Z", "end_time": "2026-03-22T00:00:00Z"}
+        if zone:
+            params["timezone"] = zone
+        page = await client.get("/api/v1/events", params=params, headers=who.headers)
+        assert page.status_code == 200, page.text
+        return [(str(i["recurrence_id"]), i["my_response"]) for i in page.json()["items"]]
+
+    mine = await answers(bob)
+    assert ("2026-03-09T09:00:00Z", "declined") in mine
+    assert ("2026-03-02T09:00:00Z", "accepted") in mine
+    assert ("2026-03-10", "tentative") in mine and ("2026-03-03", "accepted") in mine
+    assert ("2026-03-10", "tentative") in await answers(bob, "Pacific/Auckland")
+    # alice, the organizer, sees her own answer everywhere, never bob's
+    assert {r for _, r in await answers(alice)} == {"accepted"}
+
+
 async def test_inviting_checks_the_newcomers_calendars(
     client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
 ) -> None:

@@ -33,6 +33,7 @@ from neo_events.events.schemas import (
 from neo_events.events.views import (
     event_objects,
     event_reads,
+    my_occurrence_answers,
     new_event_reads,
     occurrences_response,
 )
@@ -253,6 +254,7 @@ async def list_events(
         ),
         next_cursor,
         window.zone,
+        await my_occurrence_answers(session, user.id, keys, objects),
     )
 
 
