@@ -9,6 +9,7 @@ that horizon (every two years, say) gets a re-check at the horizon instead of a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,9 +31,15 @@ class NextDue:
 
 
 def next_due(
-    series: Series, *, minutes_before: int, after: datetime, until: datetime | None
+    series: Series,
+    *,
+    minutes_before: int,
+    after: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None = None,
 ) -> NextDue | None:
-    """The first occurrence whose reminder time (start - minutes_before) is after `after`.
+    """The first occurrence whose reminder time (start - minutes_before) is after `after`,
+    passing over those `skip` names (the ones its user declined).
 
     `until` is the end of the series' last occurrence (None: it never ends). None when no
     occurrence is left."""
@@ -49,7 +56,7 @@ def next_due(
         except ExpansionLimitExceeded:
             width = max(width / 8, SMALLEST_WINDOW)
             continue
-        starts = [o for o in found if o.start > threshold]
+        starts = [o for o in found if o.start > threshold and not (skip and skip(o))]
         if starts:
             first = min(starts, key=lambda o: (o.start, o.recurrence_id))
             return NextDue(first.start - offset, first)
