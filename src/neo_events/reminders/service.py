@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -85,14 +85,17 @@ async def set_reminders(
 
 
 async def my_reminders(
-    session: AsyncSession, user_id: int, event_ids: Sequence[int]
+    session: AsyncSession, user_id: int, event_ids: Sequence[int] | Select[Any]
 ) -> dict[int, list[int]]:
-    """The user's reminders (minutes before) on each of these events."""
-    if not event_ids:
-        return {}
+    """The user's reminders (minutes before) on each of these events (a list of ids, or a
+    query of them: a whole feed)."""
+    if isinstance(event_ids, Sequence):
+        if not event_ids:
+            return {}
+        event_ids = list(event_ids)
     rows = await session.execute(
         select(Reminder.event_id, Reminder.minutes_before)
-        .where(Reminder.user_id == user_id, Reminder.event_id.in_(list(event_ids)))
+        .where(Reminder.user_id == user_id, Reminder.event_id.in_(event_ids))
         .order_by(Reminder.event_id, Reminder.minutes_before)
     )
     found: dict[int, list[int]] = {}
