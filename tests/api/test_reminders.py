@@ -430,6 +430,38 @@ async def test_a_declined_occurrence_sends_no_reminder_and_the_next_is_scheduled
     assert starts == [iso(start + hour), iso(start + 2 * hour)]
 
 
+async def test_a_declined_minutely_series_finds_the_one_accepted_occurrence_quickly(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The worst series to walk: once a minute, declined, with one occurrence accepted 200
+    days out. Only that occurrence is checked, so the answer stays cheap and the reminder
+    points at it (not at a re-check somewhere in a year of declined minutes)."""
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(3600)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=1)),
+        timezone="Europe/Berlin",
+        is_recurring=True,
+        recurrence_pattern="FREQ=MINUTELY",
+    )
+    await invite_and_answer(client, alice, bob, event["id"], "declined")
+    minutes = [0, 5, 10, 30, 60]
+    assert (await put_reminders(client, bob.headers, event["id"], *minutes)).status_code == 200
+    assert await jobs_of(app) == []
+    chosen = start + timedelta(days=200, minutes=7)
+    began = asyncio.get_running_loop().time()
+    await invite_and_answer(client, alice, bob, event["id"], "accepted", chosen)
+    took = asyncio.get_running_loop().time() - began
+    assert took < 2, f"the answer took {took:.2f} s"
+    assert sorted(j.due_at for j in await jobs_of(app)) == sorted(
+        chosen - timedelta(minutes=m) for m in minutes
+    )
+
+
 async def test_a_reminder_missed_while_down_comes_late_and_an_old_one_is_dropped(
     database_url: str, data_dir: Path
 ) -> None:

@@ -38,7 +38,7 @@ from neo_events.invitations.responses import (
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder, User
-from neo_events.reminders.timing import NextDue, next_due
+from neo_events.reminders.timing import NextDue, next_answered, next_due
 
 KIND = "reminder"
 TICK = timedelta(microseconds=1)
@@ -150,8 +150,12 @@ class _Answers:
         return declines(self.series, self.occurrences, occurrence.recurrence_id)
 
     @property
-    def declines_all(self) -> bool:
-        return self.series == DECLINED and all(a == DECLINED for a in self.occurrences.values())
+    def accepted_alone(self) -> list[datetime] | None:
+        """With the series declined, the occurrences not declined one by one (the only
+        ones that remind); None when the series is not declined."""
+        if self.series != DECLINED:
+            return None
+        return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
 
 
 async def _answers(
@@ -176,8 +180,11 @@ def _next(
     mine = answers.get((event.id, reminder.user_id))
     key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after)
     if key not in memo:
-        if mine is not None and mine.declines_all:
-            memo[key] = None
+        only = mine.accepted_alone if mine is not None else None
+        if only is not None:
+            memo[key] = next_answered(
+                series, minutes_before=reminder.minutes_before, after=after, recurrence_ids=only
+            )
         else:
             memo[key] = next_due(
                 series,
