@@ -465,3 +465,20 @@ async def test_exported_reminders_come_back_on_import(
     [copy] = response.json()["items"]
     assert copy["my_reminders"] == [{"minutes_before": 0}, {"minutes_before": 45}]
     assert response.json()["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "minutes"),
+    [
+        # an all-day yearly birthday: e-mail 6 d 15 h before, display 13 d 15 h, 15 h, at 0
+        ("nextcloud-allday-yearly-alarms.ics", [0, 900, 9_540, 19_620]),
+        ("outlook2003-custom-vtimezone-daily-weekdays.ics", [5]),
+    ],
+)
+async def test_real_world_alarms_become_my_reminders(
+    client: httpx.AsyncClient, alice: Account, name: str, minutes: list[int]
+) -> None:
+    response = await post(client, alice, (SAMPLES / name).read_bytes())
+    assert response.status_code == 201, response.text
+    [event] = response.json()["items"]
+    assert event["my_reminders"] == [{"minutes_before": m} for m in minutes]
