@@ -81,3 +81,12 @@ async def test_import_from_the_command_line(tmp_path: Path) -> None:
             )
             assert [e["details"]["count"] for e in audit.json()["items"]] == [1, 370]
             assert audit.json()["items"][0]["user_agent"] == "neo-events import"
+
+            alarms = _cli(
+                "import", str(SAMPLES / "outlook2003-custom-vtimezone-daily-weekdays.ics"),
+                "--user", "alice", env=env,
+            )  # fmt: skip
+            assert alarms.returncode == 0, alarms.stderr
+            listed = await client.get("/api/v1/events", params={"limit": 500}, headers=headers)
+            [imported] = [e for e in listed.json()["items"] if e["title"] == "Standup"]
+            assert imported["my_reminders"] == [{"minutes_before": 5}]  # its VALARM

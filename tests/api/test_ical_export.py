@@ -414,3 +414,84 @@ async def test_an_exported_series_reads_as_the_api_lists_it(
     listed = await _listed(client, alice, *window)
     assert listed[0][0] == datetime.fromisoformat(start)
     assert _expanded(body, *window) == listed
+
+
+# Reminders as VALARMs (SPEC §14)
+
+
+def alarms_of(body: bytes) -> list[tuple[str, timedelta, str, str]]:
+    """(VEVENT RECURRENCE-ID or '', TRIGGER, ACTION, DESCRIPTION) of every VALARM, as the
+    icalendar library reads them."""
+    found = []
+    for vevent in Calendar.from_ical(body).walk("VEVENT"):
+        rid = vevent.get("RECURRENCE-ID")
+        for alarm in vevent.walk("VALARM"):
+            found.append(
+                (
+                    rid.dt.isoformat() if rid else "",
+                    alarm["TRIGGER"].dt,
+                    str(alarm["ACTION"]),
+                    str(alarm["DESCRIPTION"]),
+                )
+            )
+    return sorted(found)
+
+
+async def test_my_export_and_feed_carry_my_reminders_as_valarms_and_nobody_elses(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    event = await create_event(client, alice, **weekly_berlin(title="Standup"))
+    plain = await create_event(client, alice, title="Lunch")
+    await share(client, alice, event["id"], bob, "viewer")
+    moved = await client.put(
+        f"{API}/events/{event['id']}/instances/2026-03-23T08:00:00Z",
+        json={"title": "Standup (moved)", "start_time": "2026-03-23T10:00:00Z",
+              "end_time": "2026-03-23T11:00:00Z"},
+        headers=alice.headers,
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    path = f"{API}/events/{event['id']}.ics"
+    before = await client.get(path, headers=alice.headers)
+    assert alarms_of(before.content) == []
+    for who, minutes in ((alice, [10, 0]), (bob, [30])):
+        response = await client.put(
+            f"{API}/events/{event['id']}/reminders",
+            json={"reminders": [{"minutes_before": m} for m in minutes]},
+            headers=who.headers,
+        )
+        assert response.status_code == 200, response.text
+
+    # My .ics: my reminders on the series and on its moved occurrence, named after each.
+    mine = await client.get(path, headers=alice.headers | {"If-None-Match": before.headers["etag"]})
+    assert mine.status_code == 200  # reminders change no version, but change the file
+    rid = "2026-03-23T09:00:00+01:00"
+    assert alarms_of(mine.content) == [
+        ("", timedelta(minutes=-10), "DISPLAY", "Standup"),
+        ("", timedelta(0), "DISPLAY", "Standup"),
+        (rid, timedelta(minutes=-10), "DISPLAY", "Standup (moved)"),
+        (rid, timedelta(0), "DISPLAY", "Standup (moved)"),
+    ]
+    assert "TRIGGER:-PT10M" in mine.text
+    # Bob's export of alice's event holds bob's reminder only, and alice's never shows there.
+    bobs = await client.get(path, headers=bob.headers)
+    assert [a[1] for a in alarms_of(bobs.content)] == [timedelta(minutes=-30)] * 2
+    assert bobs.headers["etag"] != mine.headers["etag"]
+
+    # The feeds: each owner's reminders, on the events they set them on.
+    for who, triggers in ((alice, {-10, 0}), (bob, {-30})):
+        body = (await feed(client, await new_feed(client, who))).content
+        by_uid: dict[str, set[int]] = {}
+        for vevent in Calendar.from_ical(body).walk("VEVENT"):
+            by_uid.setdefault(str(vevent["UID"]), set()).update(
+                int(a["TRIGGER"].dt / timedelta(minutes=1)) for a in vevent.walk("VALARM")
+            )
+        assert by_uid[f"event-{event['id']}@neo-events"] == triggers
+        assert by_uid.get(f"event-{plain['id']}@neo-events", set()) == set()
+
+    # Removing my reminders changes the feed and the file again.
+    token = await new_feed(client, alice)
+    etag = (await feed(client, token)).headers["etag"]
+    await client.put(f"{API}/events/{event['id']}/reminders", json={"reminders": []},
+                     headers=alice.headers)  # fmt: skip
+    again = await feed(client, token, **{"If-None-Match": etag})
+    assert again.status_code == 200 and alarms_of(again.content) == []

@@ -396,3 +396,89 @@ async def test_a_series_starting_in_a_dst_gap_keeps_its_written_time_after(
         "2026-03-30T00:30:00+00:00",
         "2026-04-01T00:30:00+00:00",
     ]
+
+
+def valarm(trigger: str, action: str = "DISPLAY") -> str:
+    return f"BEGIN:VALARM\r\nACTION:{action}\r\nDESCRIPTION:x\r\n{trigger}\r\nEND:VALARM"
+
+
+async def test_valarms_relative_to_the_start_become_my_reminders(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    alarmed = vevent(
+        "a1",
+        "SUMMARY:Dentist",
+        "DTSTART:20300603T090000Z",
+        "DTEND:20300603T100000Z",
+        valarm("TRIGGER:-PT15M"),
+        valarm("TRIGGER:-PT15M", "AUDIO"),  # the same reminder twice: one
+        valarm("TRIGGER;RELATED=START:PT0S"),
+        valarm("TRIGGER:-P1D", "EMAIL"),
+        valarm("TRIGGER;RELATED=END:-PT5M"),  # relative to the end: noted
+        valarm("TRIGGER;VALUE=DATE-TIME:20300603T080000Z"),  # absolute: noted
+        valarm("TRIGGER:PT5M"),  # after the start: noted
+        valarm("TRIGGER:-P29D"),  # over four weeks: noted
+        valarm("TRIGGER:-PT90S"),  # not whole minutes: noted
+        valarm("TRIGGER:-PT5M", "NONE"),  # RFC 9074: never goes off
+        valarm("TRIGGER:-PT1H"),
+        valarm("TRIGGER:-P4W"),  # 40,320 minutes: the most a reminder may be
+        valarm("TRIGGER:-PT2M"),  # a sixth: noted
+    )
+    response = await post(client, alice, ics(alarmed, HOLIDAY))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    dentist, holiday = body["items"]
+    wanted = [0, 15, 60, 1440, 40_320]
+    assert dentist["my_reminders"] == [{"minutes_before": m} for m in wanted]
+    assert holiday["my_reminders"] == []
+    fetched = await client.get(f"{API}/events/{dentist['id']}", headers=alice.headers)
+    assert fetched.json()["my_reminders"] == [{"minutes_before": m} for m in wanted]
+    notes = [w["message"] for w in body["warnings"] if w["uid"] == "a1"]
+    assert len(notes) == 7 and all("VALARM" in n for n in notes), notes
+    assert any("relative to the end" in n for n in notes)
+    assert any("at most 5 reminders" in n for n in notes)
+    # Set through the reminders service: an audit row and a scheduled job for each.
+    assert await count_rows(app, "reminders", event_id=dentist["id"]) == 5
+    assert await count_rows(app, "jobs", kind="reminder") == 5
+    assert ("reminders.set", "success") in await audit_actions(app)
+
+
+async def test_exported_reminders_come_back_on_import(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    bob = await register(client, "bob")
+    created = await client.post(
+        f"{API}/events",
+        json={"title": "Review", "start_time": "2026-12-01T09:00:00Z",
+              "end_time": "2026-12-01T10:00:00Z", "timezone": "UTC"},
+        headers=alice.headers,
+    )  # fmt: skip
+    event_id = created.json()["id"]
+    await client.put(
+        f"{API}/events/{event_id}/reminders",
+        json={"reminders": [{"minutes_before": 0}, {"minutes_before": 45}]},
+        headers=alice.headers,
+    )
+    exported = await client.get(f"{API}/events/{event_id}.ics", headers=alice.headers)
+    response = await post(client, bob, exported.content)
+    assert response.status_code == 201, response.text
+    [copy] = response.json()["items"]
+    assert copy["my_reminders"] == [{"minutes_before": 0}, {"minutes_before": 45}]
+    assert response.json()["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "minutes"),
+    [
+        # an all-day yearly birthday: e-mail 6 d 15 h before, display 13 d 15 h, 15 h, at 0
+        ("nextcloud-allday-yearly-alarms.ics", [0, 900, 9_540, 19_620]),
+        ("outlook2003-custom-vtimezone-daily-weekdays.ics", [5]),
+    ],
+)
+async def test_real_world_alarms_become_my_reminders(
+    client: httpx.AsyncClient, alice: Account, name: str, minutes: list[int]
+) -> None:
+    response = await post(client, alice, (SAMPLES / name).read_bytes())
+    assert response.status_code == 201, response.text
+    [event] = response.json()["items"]
+    assert event["my_reminders"] == [{"minutes_before": m} for m in minutes]

@@ -306,6 +306,162 @@ async def test_losing_access_drops_the_reminder(
     assert await reminders_due(fast_app, bob.id) == []
 
 
+async def invite_and_answer(
+    client: httpx.AsyncClient,
+    organizer: Any,
+    guest: Any,
+    event_id: int,
+    response: str,
+    occurrence: datetime | None = None,
+) -> None:
+    """Answer an invitation (for one occurrence, or the series), inviting first if needed."""
+    listed = await client.get(f"/api/v1/events/{event_id}", headers=guest.headers)
+    if not listed.json().get("attendees"):
+        invited = await client.post(
+            f"/api/v1/events/{event_id}/attendees",
+            json={"users": [{"user_id": guest.id}]},
+            headers=organizer.headers,
+        )
+        assert invited.status_code == 200, invited.text
+    path = f"/api/v1/events/{event_id}"
+    if occurrence is not None:
+        path += f"/instances/{iso(occurrence)}"
+    answered = await client.put(f"{path}/rsvp", json={"response": response}, headers=guest.headers)
+    assert answered.status_code == 200, answered.text
+
+
+async def test_declining_drops_reminders_and_accepting_brings_them_back(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(3600 * 3)
+    day = timedelta(days=1)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=30)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY",
+    )
+    await invite_and_answer(client, alice, bob, event["id"], "accepted")
+    assert (await put_reminders(client, bob.headers, event["id"], 60)).status_code == 200
+    await put_reminders(client, alice.headers, event["id"], 30)
+
+    async def due_times() -> list[datetime]:
+        return sorted(j.due_at for j in await jobs_of(app))
+
+    assert await due_times() == [start - timedelta(hours=1), start - timedelta(minutes=30)]
+
+    # Bob declines today's and tomorrow's occurrences: his reminder waits for the third.
+    await invite_and_answer(client, alice, bob, event["id"], "declined", start)
+    await invite_and_answer(client, alice, bob, event["id"], "declined", start + day)
+    [job] = [j for j in await jobs_of(app) if j.due_at != start - timedelta(minutes=30)]
+    assert job.due_at == start + 2 * day - timedelta(hours=1)
+    assert job.payload["occurrence_start"] == iso(start + 2 * day)
+
+    # Accepting tomorrow's again brings that one back.
+    await invite_and_answer(client, alice, bob, event["id"], "accepted", start + day)
+    assert await due_times() == [start - timedelta(minutes=30), start + day - timedelta(hours=1)]
+
+    # Declining the series: no job for bob's reminder (alice's stays), though it is still his.
+    await invite_and_answer(client, alice, bob, event["id"], "declined")
+    assert await due_times() == [start - timedelta(minutes=30)]
+    bobs = (await client.get(f"/api/v1/events/{event['id']}", headers=bob.headers)).json()
+    assert bobs["my_reminders"] == [{"minutes_before": 60}]
+    # ... and an edit of the event that keeps its time does not bring it back.
+    edited = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"transparency": "transparent"}, headers=alice.headers
+    )
+    assert edited.status_code == 200, edited.text
+    assert await due_times() == [start - timedelta(minutes=30)]
+
+    # Accepting the series again: the reminder is back at the next occurrence.
+    await invite_and_answer(client, alice, bob, event["id"], "tentative")
+    assert await due_times() == [start - timedelta(hours=1), start - timedelta(minutes=30)]
+
+    # Declining the series but accepting one occurrence: only that one reminds.
+    await invite_and_answer(client, alice, bob, event["id"], "declined")
+    await invite_and_answer(client, alice, bob, event["id"], "accepted", start + 3 * day)
+    assert await due_times() == [
+        start - timedelta(minutes=30),
+        start + 3 * day - timedelta(hours=1),
+    ]
+
+    # Taken off the list, his declines are gone: the reminder is back.
+    removed = await client.delete(
+        f"/api/v1/events/{event['id']}/attendees/{bob.id}", headers=alice.headers
+    )
+    assert removed.status_code == 204, removed.text
+    assert await due_times() == [start - timedelta(hours=1), start - timedelta(minutes=30)]
+
+
+async def test_a_declined_occurrence_sends_no_reminder_and_the_next_is_scheduled(
+    fast_app: FastAPI, fast_client: httpx.AsyncClient
+) -> None:
+    """With the worker running: bob declined the first and second occurrences of a
+    series whose first reminder is due in seconds; only alice is reminded, and bob's
+    reminder rolls over both (the second declined one is skipped as the job fires)."""
+    client = fast_client
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(63)
+    hour = timedelta(hours=1)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=10)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=HOURLY",
+    )
+    await invite_and_answer(client, alice, bob, event["id"], "declined", start)
+    await invite_and_answer(client, alice, bob, event["id"], "declined", start + hour)
+    await put_reminders(client, alice.headers, event["id"], 1)
+    assert (await put_reminders(client, bob.headers, event["id"], 1)).status_code == 200
+    [due] = await wait_for_reminders(fast_app, alice.id, 1)
+    assert due["occurrence_start"] == iso(start)
+    await asyncio.sleep(1)
+    assert await reminders_due(fast_app, bob.id) == []
+    starts = sorted(j.payload["occurrence_start"] for j in await jobs_of(fast_app))
+    assert starts == [iso(start + hour), iso(start + 2 * hour)]
+
+
+async def test_a_declined_minutely_series_finds_the_one_accepted_occurrence_quickly(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The worst series to walk: once a minute, declined, with one occurrence accepted 200
+    days out. Only that occurrence is checked, so the answer stays cheap and the reminder
+    points at it (not at a re-check somewhere in a year of declined minutes)."""
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    start = soon(3600)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=1)),
+        timezone="Europe/Berlin",
+        is_recurring=True,
+        recurrence_pattern="FREQ=MINUTELY",
+    )
+    await invite_and_answer(client, alice, bob, event["id"], "declined")
+    minutes = [0, 5, 10, 30, 60]
+    assert (await put_reminders(client, bob.headers, event["id"], *minutes)).status_code == 200
+    assert await jobs_of(app) == []
+    chosen = start + timedelta(days=200, minutes=7)
+    began = asyncio.get_running_loop().time()
+    await invite_and_answer(client, alice, bob, event["id"], "accepted", chosen)
+    took = asyncio.get_running_loop().time() - began
+    assert took < 2, f"the answer took {took:.2f} s"
+    assert sorted(j.due_at for j in await jobs_of(app)) == sorted(
+        chosen - timedelta(minutes=m) for m in minutes
+    )
+
+
 async def test_a_reminder_missed_while_down_comes_late_and_an_old_one_is_dropped(
     database_url: str, data_dir: Path
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from neo_events.events.recurrence import Override, Series
-from neo_events.reminders.timing import LOOKAHEAD, next_due
+from neo_events.reminders.timing import LOOKAHEAD, next_answered, next_due
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -74,3 +74,50 @@ def test_a_finished_series_has_nothing_left() -> None:
     s = series("FREQ=DAILY;COUNT=3")
     until = T0 + timedelta(days=2, minutes=30)
     assert next_due(s, minutes_before=0, after=T0 + timedelta(days=2), until=until) is None
+
+
+def test_declined_occurrences_are_passed_over() -> None:
+    s = series("FREQ=DAILY")
+    declined = {T0, T0 + timedelta(days=1)}
+    due = next_due(
+        s,
+        minutes_before=5,
+        after=T0 - timedelta(days=1),
+        until=None,
+        skip=lambda o: o.recurrence_id in declined,
+    )
+    assert due is not None and due.occurrence is not None
+    assert due.occurrence.start == T0 + timedelta(days=2)
+
+
+def test_a_declined_series_reminds_only_of_occurrences_answered_one_by_one() -> None:
+    day = timedelta(days=1)
+    s = series(
+        "FREQ=DAILY;COUNT=10",
+        exdates=(T0 + 3 * day,),
+        overrides=(Override(recurrence_id=T0 + 5 * day, start=T0 + 4 * day + timedelta(hours=2)),),
+    )
+    answered = [
+        T0 + 3 * day,  # cancelled
+        T0 + 5 * day,  # moved a day earlier
+        T0 + 7 * day,
+        T0 + day + timedelta(minutes=1),  # no occurrence there
+        T0 + 20 * day,  # after the COUNT
+    ]
+    after = T0
+    found = []
+    while (
+        due := next_answered(s, minutes_before=10, after=after, recurrence_ids=answered)
+    ) is not None:
+        assert due.occurrence is not None
+        found.append((due.occurrence.recurrence_id, due.occurrence.start, due.due_at))
+        after = due.due_at
+    assert found == [
+        (
+            T0 + 5 * day,
+            T0 + 4 * day + timedelta(hours=2),
+            T0 + 4 * day + timedelta(hours=1, minutes=50),
+        ),
+        (T0 + 7 * day, T0 + 7 * day, T0 + 7 * day - timedelta(minutes=10)),
+    ]
+    assert next_answered(s, minutes_before=0, after=T0, recurrence_ids=[]) is None

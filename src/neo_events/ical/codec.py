@@ -20,6 +20,7 @@ from icalendar.error import GloballyUniqueTZIDGuessed
 
 from neo_events.events import recurrence
 from neo_events.ical import vevents
+from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.export import Outgoing, export_calendar
 from neo_events.ical.people import Attendance, read_people
@@ -79,6 +80,7 @@ class Incoming:
     line: int
     content: dict[str, Any]
     people: tuple[Attendance, ...] = ()  # its ORGANIZER and ATTENDEEs
+    reminders: tuple[int, ...] = ()  # its VALARMs, as the importer's reminders
 
 
 @dataclass(slots=True)
@@ -135,6 +137,7 @@ class _Reader:
         self.unreadable: list[Skipped] = []
         self.drafts: dict[str, tuple[vevents.Draft, int]] = {}
         self.people: dict[str, tuple[Attendance, ...]] = {}
+        self.reminders: dict[str, tuple[int, ...]] = {}
         self.skipped_uids: set[str] = set()
         self.singles: list[Incoming] = []
 
@@ -166,7 +169,10 @@ class _Reader:
         for component, uid, block, clock in pending:
             self._occurrence(component, uid, block, clock)
         found = [
-            (line, Incoming(uid, line, content, self.people.get(uid, ())))
+            (
+                line,
+                Incoming(uid, line, content, self.people.get(uid, ()), self.reminders.get(uid, ())),
+            )
             for uid, (draft, line) in self.drafts.items()
             for content in draft.contents()
         ] + [(item.line, item) for item in self.singles]
@@ -256,6 +262,7 @@ class _Reader:
             self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
         self.drafts[uid] = (draft, block.line)
         self.people[uid] = tuple(read_people(component))
+        self.reminders[uid] = read_alarms(component, notes)
         self.note(uid, block.line, notes)
 
     def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
@@ -272,9 +279,9 @@ class _Reader:
                 notes.append(
                     "an occurrence whose series is not in the file: imported as a single event"
                 )
-                self.singles.append(
-                    Incoming(uid, block.line, content, tuple(read_people(component)))
-                )
+                people = tuple(read_people(component))
+                reminders = read_alarms(component, notes)
+                self.singles.append(Incoming(uid, block.line, content, people, reminders))
         except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
             self.skip(uid, block, _reason(exc))
             return

@@ -20,6 +20,7 @@ from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import recurrence
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
+from neo_events.ical.alarms import add_alarms
 from neo_events.ical.people import Attendance, add_people
 from neo_events.ical.vtimezones import vtimezone
 
@@ -36,6 +37,7 @@ class Outgoing:
     last_modified: datetime
     content: Mapping[str, Any]
     people: Sequence[Attendance] = ()  # the organizer and attendees (SPEC §13)
+    reminders: Sequence[int] = ()  # the reader's own, minutes before: VALARMs (SPEC §14)
 
 
 def export_calendar(
@@ -63,10 +65,10 @@ def export_calendar(
     for event in events:
         if event.content.get("all_day"):
             for component in _all_day_vevents(event):
-                calendar.add_component(component)
+                calendar.add_component(add_alarms(component, event.reminders))
             continue  # dates: floating, no VTIMEZONE
         for component in _vevents(event):
-            calendar.add_component(component)
+            calendar.add_component(add_alarms(component, event.reminders))
         zone, (first, last) = event.content["timezone"], _span(event.content)
         if zone in spans:
             known_first, known_last = spans[zone]

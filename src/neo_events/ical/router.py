@@ -189,7 +189,9 @@ async def import_events(
         origin=origin,
         default_timezone=timezone,
     )
-    reads = await event_reads(session, [(event, Role.OWNER) for event, _ in report.created])
+    reads = await event_reads(
+        session, [(event, Role.OWNER) for event, _ in report.created], viewer_id=user.id
+    )
     return ImportResult(
         items=[
             ImportedEvent(**dict(read), ical_uid=uid)

@@ -28,6 +28,7 @@ from neo_events.invitations.schemas import Invitee
 from neo_events.invitations.service import MAX_ATTENDEES
 from neo_events.models import Attendee, Event, User
 from neo_events.protocol import etag_for, etag_matches
+from neo_events.reminders import service as reminders
 
 MAX_IMPORT_EVENTS = 5_000
 UID_DOMAIN = "neo-events"
@@ -145,6 +146,10 @@ async def import_calendar(
                 origin=origin,
                 policy=ConflictPolicy.IGNORE,
             )
+        if item.reminders:  # its VALARMs, as my reminders (SPEC §14)
+            await reminders.set_reminders(
+                session, actor=actor, event_id=event.id, minutes=item.reminders, origin=origin
+            )
         created.append((event, item.uid))
         if progress is not None:
             progress(done, len(valid))
@@ -206,8 +211,11 @@ GUESTS_HEADING = "Other attendees (from the imported file):\n"
 DESCRIPTION_LIMIT = 10_000
 
 
-def outgoing(event: Event, people: Sequence[Attendance] = ()) -> codec.Outgoing:
-    """An event as exported: a stable UID, SEQUENCE 0 for version 1 (RFC 5545 §3.8.7.4)."""
+def outgoing(
+    event: Event, people: Sequence[Attendance] = (), mine: Sequence[int] = ()
+) -> codec.Outgoing:
+    """An event as exported: a stable UID, SEQUENCE 0 for version 1 (RFC 5545 §3.8.7.4);
+    `mine` the reader's own reminders (VALARMs), never anyone else's."""
     return codec.Outgoing(
         uid=f"event-{event.id}@{UID_DOMAIN}",
         sequence=event.version - 1,
@@ -215,6 +223,7 @@ def outgoing(event: Event, people: Sequence[Attendance] = ()) -> codec.Outgoing:
         last_modified=event.updated_at,
         content=content_of(event),
         people=people,
+        reminders=mine,
     )
 
 
@@ -243,20 +252,26 @@ async def people_of(
     return found
 
 
-def people_tag(people: Sequence[Attendance]) -> str:
-    """What an answer changes in an export without a new version: part of its ETag."""
+def people_tag(people: Sequence[Attendance], mine: Sequence[int] = ()) -> str:
+    """What an answer or one's own reminders change in an export without a new version:
+    part of its ETag."""
     text = ";".join(f"{p.email}:{p.response}:{p.optional}" for p in people)
+    if mine:
+        text += "|" + ",".join(str(m) for m in mine)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 async def event_calendar(
     session: AsyncSession, *, actor: User, event_id: int, if_none_match: str | None
 ) -> CalendarFile:
-    """One event as a VCALENDAR (viewer+; 404 for strangers, like every event path)."""
+    """One event as a VCALENDAR (viewer+; 404 for strangers, like every event path), with
+    the caller's own reminders as VALARMs."""
     event, _ = await get_event_for(session, actor.id, event_id)
     people = (await people_of(session, [event.id])).get(event.id, [])
-    etag = etag_for(f"ics-{event.version}" + (f"-{people_tag(people)}" if people else ""))
+    mine = (await reminders.my_reminders(session, actor.id, [event.id])).get(event.id, [])
+    tagged = people or mine
+    etag = etag_for(f"ics-{event.version}" + (f"-{people_tag(people, mine)}" if tagged else ""))
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
-    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people)])
+    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people, mine)])
     return CalendarFile(etag, body)

@@ -154,18 +154,45 @@ async def occurrence_answers(
     return answers
 
 
+async def series_answers(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], str]:
+    """Series answers of (event_id, user_id) pairs; a pair that is not invited is absent."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Attendee.event_id, Attendee.user_id, Attendee.response).where(
+            Attendee.event_id.in_({e for e, _ in wanted}),
+            Attendee.user_id.in_({u for _, u in wanted}),
+        )
+    )
+    return {
+        (row.event_id, row.user_id): row.response
+        for row in rows
+        if (row.event_id, row.user_id) in wanted
+    }
+
+
+def declines(
+    series_answer: str | None, occurrence: Mapping[datetime, str], recurrence_id: datetime
+) -> bool:
+    """Whether someone declined an occurrence: their answer for it if they gave one, else
+    their series answer."""
+    return occurrence.get(recurrence_id, series_answer) == DECLINED
+
+
 def busy_people(
     holders: Sequence[int],
     series_answers: Mapping[int, str | None],
     occurrence: Mapping[int, Mapping[datetime, str]],
     recurrence_id: datetime,
 ) -> frozenset[int]:
-    """Of an occurrence's holders, those it keeps busy: all but those who declined it (their
-    answer for that occurrence if they gave one, else their series answer)."""
+    """Of an occurrence's holders, those it keeps busy: all but those who declined it."""
     return frozenset(
         u
         for u in holders
-        if occurrence.get(u, {}).get(recurrence_id, series_answers.get(u)) != DECLINED
+        if not declines(series_answers.get(u), occurrence.get(u, {}), recurrence_id)
     )
 
 

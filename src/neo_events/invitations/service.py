@@ -24,6 +24,7 @@ from neo_events.invitations.schemas import Invitee
 from neo_events.live import feed
 from neo_events.models import Attendee, Event, EventPermission, OccurrenceResponse, User
 from neo_events.protocol import cursor_fields, encode_cursor
+from neo_events.reminders.service import follow_event
 
 MAX_ATTENDEES = 500  # per event, the organizer included
 
@@ -237,6 +238,7 @@ async def remove_attendee(
         feed_type="attendee.removed",
         also_notify=[user_id],
     )
+    follow_event(session, event.id)  # a declined answer gone: its reminders come back
     await session.flush()
 
 
@@ -290,6 +292,7 @@ async def respond(
         },
         feed_type="attendee.responded",
     )
+    follow_event(session, event.id)  # declined occurrences drop their reminders (SPEC §14)
     await session.flush()
     return attendee
 
@@ -344,6 +347,7 @@ async def respond_to_occurrence(
         },
         feed_type="attendee.responded",
     )
+    follow_event(session, event.id)  # declined occurrences drop their reminders (SPEC §14)
     await session.flush()
     return row
 

@@ -6,27 +6,39 @@ same transaction, so a moved, cancelled or deleted occurrence moves or drops its
 atomically with the change. When a job fires it checks the event as it is then, sends one
 `reminder.due` through the change feed to its user, and rolls forward to the next
 occurrence, all in one transaction guarded by the job's lease: exactly once.
+
+An occurrence its user declined (an invitation's answer, for the series or for that
+occurrence) is passed over: the reminder waits for the next one they did not decline. A
+declined series keeps its reminder rows (still `my_reminders`) but schedules no job; an
+answer is recomputed like an event write (`follow_event`), so accepting again brings the
+reminders back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.audit.service import Origin, record
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import content_of, iso, series_of
-from neo_events.events.recurrence import Series
+from neo_events.events.recurrence import Occurrence, Series
+from neo_events.invitations.responses import (
+    DECLINED,
+    declines,
+    occurrence_answers,
+    series_answers,
+)
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder, User
-from neo_events.reminders.timing import NextDue, next_due
+from neo_events.reminders.timing import NextDue, next_answered, next_due
 
 KIND = "reminder"
 TICK = timedelta(microseconds=1)
@@ -73,14 +85,17 @@ async def set_reminders(
 
 
 async def my_reminders(
-    session: AsyncSession, user_id: int, event_ids: Sequence[int]
+    session: AsyncSession, user_id: int, event_ids: Sequence[int] | Select[Any]
 ) -> dict[int, list[int]]:
-    """The user's reminders (minutes before) on each of these events."""
-    if not event_ids:
-        return {}
+    """The user's reminders (minutes before) on each of these events (a list of ids, or a
+    query of them: a whole feed)."""
+    if isinstance(event_ids, Sequence):
+        if not event_ids:
+            return {}
+        event_ids = list(event_ids)
     rows = await session.execute(
         select(Reminder.event_id, Reminder.minutes_before)
-        .where(Reminder.user_id == user_id, Reminder.event_id.in_(list(event_ids)))
+        .where(Reminder.user_id == user_id, Reminder.event_id.in_(event_ids))
         .order_by(Reminder.event_id, Reminder.minutes_before)
     )
     found: dict[int, list[int]] = {}
@@ -123,14 +138,61 @@ def follow_event(session: AsyncSession, event_id: int) -> None:
     step.event_ids.add(event_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Answers:
+    """One invited user's answers on one event: for the series, and occurrence by occurrence
+    (at most MAX_OCCURRENCE_ANSWERS of those, bounded by the RSVP)."""
+
+    series: str | None
+    occurrences: Mapping[datetime, str]
+
+    def skips(self, occurrence: Occurrence) -> bool:
+        return declines(self.series, self.occurrences, occurrence.recurrence_id)
+
+    @property
+    def accepted_alone(self) -> list[datetime] | None:
+        """With the series declined, the occurrences not declined one by one (the only
+        ones that remind); None when the series is not declined."""
+        if self.series != DECLINED:
+            return None
+        return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
+
+
+async def _answers(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], _Answers]:
+    """The answers of those (event_id, user_id) pairs that are invitations; two queries."""
+    series = await series_answers(session, pairs)
+    per_occurrence = await occurrence_answers(session, series)
+    return {pair: _Answers(answer, per_occurrence.get(pair, {})) for pair, answer in series.items()}
+
+
 def _next(
-    event: Event, series: Series, minutes_before: int, after: datetime, memo: dict[Any, Any]
+    event: Event,
+    series: Series,
+    reminder: Any,  # a Reminder or a row with its user_id and minutes_before
+    after: datetime,
+    answers: Mapping[tuple[int, int], _Answers],
+    memo: dict[Any, Any],
 ) -> NextDue | None:
-    key = (event.id, minutes_before, after)
+    """The reminder's next due occurrence after `after`, passing over what its user
+    declined; None when nothing is left (or they declined the whole series)."""
+    mine = answers.get((event.id, reminder.user_id))
+    key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after)
     if key not in memo:
-        memo[key] = next_due(
-            series, minutes_before=minutes_before, after=after, until=event.span_end
-        )
+        only = mine.accepted_alone if mine is not None else None
+        if only is not None:
+            memo[key] = next_answered(
+                series, minutes_before=reminder.minutes_before, after=after, recurrence_ids=only
+            )
+        else:
+            memo[key] = next_due(
+                series,
+                minutes_before=reminder.minutes_before,
+                after=after,
+                until=event.span_end,
+                skip=mine.skips if mine else None,
+            )
     result: NextDue | None = memo[key]
     return result
 
@@ -153,6 +215,7 @@ async def _reschedule(
     by_id = {e.id: e for e in events}
     jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
     series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
+    answers = await _answers(session, {(r.event_id, r.user_id) for r in reminders})
     memo: dict[Any, Any] = {}
     gone = []
     for reminder in reminders:
@@ -167,7 +230,7 @@ async def _reschedule(
             after = job.due_at - TICK
             if drop_after is not None:
                 after = max(after, now - drop_after)
-        due = _next(event, series[event.id], reminder.minutes_before, after, memo)
+        due = _next(event, series[event.id], reminder, after, answers, memo)
         if due is None:
             gone.append(key)
             continue
@@ -207,6 +270,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     )
     holders = {(event_id, user_id) for event_id, user_id in grants}
     series = {e.id: series_of(content_of(e)) for e in events.values() if e.deleted_at is None}
+    answers = await _answers(session, {(r.event_id, r.user_id) for r in reminders.values()})
     memo: dict[Any, Any] = {}
     done: list[queue.Claimed] = []  # finished: removed in one statement
     sent = 0
@@ -222,7 +286,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
         event = events[reminder.event_id]
         rules = series[event.id]
         # What is due at or after this job's time, by the event as it is now.
-        due = _next(event, rules, reminder.minutes_before, job.due_at - TICK, memo)
+        due = _next(event, rules, reminder, job.due_at - TICK, answers, memo)
         if due is None:
             done.append(job)
             continue
@@ -255,7 +319,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             )
             sent += 1
         after = max(due.due_at, now - timing.drop_after)
-        upcoming = _next(event, rules, reminder.minutes_before, after, memo)
+        upcoming = _next(event, rules, reminder, after, answers, memo)
         if upcoming is None:
             done.append(job)
         else:

@@ -5,14 +5,27 @@ reminder rolls forward to the one after. The search for it is bounded: windows d
 one hour up to LOOKAHEAD (366 days, so a yearly event is always found), each expansion
 capped at WINDOW_LIMIT occurrences, at most MAX_STEPS windows. A series with nothing in
 that horizon (every two years, say) gets a re-check at the horizon instead of a reminder.
+
+Occurrences the reminder's user declined are passed over inside the same windows (at most
+MAX_OCCURRENCE_ANSWERS of them are declined one by one), so the bound is the same. When they
+declined the whole series, only the occurrences they answered one by one can remind them:
+`next_answered` checks those alone, rather than walking a year of declined occurrences.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from neo_events.events.recurrence import ExpansionLimitExceeded, Occurrence, Series, expand
+from neo_events.events.recurrence import (
+    ExpansionLimitExceeded,
+    Occurrence,
+    Series,
+    expand,
+    occurrence_at,
+)
+from neo_events.events.rrule import utc
 
 LOOKAHEAD = timedelta(days=366)
 FIRST_WINDOW = timedelta(hours=1)
@@ -30,9 +43,15 @@ class NextDue:
 
 
 def next_due(
-    series: Series, *, minutes_before: int, after: datetime, until: datetime | None
+    series: Series,
+    *,
+    minutes_before: int,
+    after: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None = None,
 ) -> NextDue | None:
-    """The first occurrence whose reminder time (start - minutes_before) is after `after`.
+    """The first occurrence whose reminder time (start - minutes_before) is after `after`,
+    passing over those `skip` names (the ones its user declined).
 
     `until` is the end of the series' last occurrence (None: it never ends). None when no
     occurrence is left."""
@@ -49,7 +68,7 @@ def next_due(
         except ExpansionLimitExceeded:
             width = max(width / 8, SMALLEST_WINDOW)
             continue
-        starts = [o for o in found if o.start > threshold]
+        starts = [o for o in found if o.start > threshold and not (skip and skip(o))]
         if starts:
             first = min(starts, key=lambda o: (o.start, o.recurrence_id))
             return NextDue(first.start - offset, first)
@@ -59,3 +78,28 @@ def next_due(
     if until is not None and until <= lo:
         return None
     return NextDue(lo - offset, None)
+
+
+def next_answered(
+    series: Series, *, minutes_before: int, after: datetime, recurrence_ids: Iterable[datetime]
+) -> NextDue | None:
+    """Like next_due, among these occurrences only (a declined series' occurrences accepted
+    one by one). Bounded by their number; the rule is checked at each candidate's own
+    instant, earliest first, until one is an occurrence."""
+    offset = timedelta(minutes=minutes_before)
+    threshold = after + offset
+    excluded = {utc(x) for x in series.exdates}
+    overrides = {utc(o.recurrence_id): o for o in series.overrides}
+    duration = utc(series.end) - utc(series.start)
+    candidates = []
+    for rid in {utc(r) for r in recurrence_ids} - excluded:
+        override = overrides.get(rid)
+        start = rid if override is None or override.start is None else utc(override.start)
+        if start > threshold:
+            candidates.append((start, rid))
+    for start, rid in sorted(candidates):
+        if occurrence_at(series, rid):
+            override = overrides.get(rid)
+            end = start + duration if override is None or override.end is None else override.end
+            return NextDue(start - offset, Occurrence(rid, start, utc(end), override))
+    return None
