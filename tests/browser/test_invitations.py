@@ -4,6 +4,7 @@ settings, and a suggested free time picked after a clash (SPEC §12, §13, §7, 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
@@ -26,7 +27,19 @@ def invitations_link(page: Page) -> Locator:
     return page.locator("#invitations-link")
 
 
-def test_bob_is_invited_answers_and_alice_sees_it(browser: Browser, server: str) -> None:
+def fits(page: Page, what: Locator) -> None:
+    """Nothing in `what` is wider than it (readable at 360 px without scrolling sideways)."""
+    wide = what.evaluate(
+        """el => [...el.querySelectorAll('*')]
+            .filter((c) => c.getBoundingClientRect().right > el.getBoundingClientRect().right + 1)
+            .map((c) => `${c.tagName}.${c.className}: ${c.getBoundingClientRect().right}`)"""
+    )
+    assert wide == [] and what.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), wide
+
+
+def test_bob_is_invited_answers_and_alice_sees_it(
+    browser: Browser, server: str, screenshots: Path
+) -> None:
     alice_ctx, bob_ctx = new_context(browser), new_context(browser)
     alice, bob = alice_ctx.new_page(), bob_ctx.new_page()
     alice_errors, bob_errors = watch_errors(alice), watch_errors(bob)
@@ -80,6 +93,10 @@ def test_bob_is_invited_answers_and_alice_sees_it(browser: Browser, server: str)
         mine.get_by_role("button", name="Decline").click()
         expect(mine).to_contain_text("You declined this occurrence.")
         expect(mine).to_contain_text("Your answer for the series: accepted.")
+        bob.set_viewport_size({"width": 360, "height": 780})
+        fits(bob, bob.get_by_role("dialog"))
+        mine.scroll_into_view_if_needed()
+        bob.get_by_role("dialog").screenshot(path=screenshots / "invitation-360.png")
 
         # Alice sees bob's answers: the series in the dialog, the occurrence in the history.
         alice.reload()
@@ -97,7 +114,9 @@ def test_bob_is_invited_answers_and_alice_sees_it(browser: Browser, server: str)
         bob_ctx.close()
 
 
-def test_find_a_time_for_two_creates_and_invites(browser: Browser, server: str) -> None:
+def test_find_a_time_for_two_creates_and_invites(
+    browser: Browser, server: str, screenshots: Path
+) -> None:
     carol_ctx, dan_ctx = new_context(browser), new_context(browser)
     carol, dan = carol_ctx.new_page(), dan_ctx.new_page()
     errors = watch_errors(carol)
@@ -147,8 +166,14 @@ def test_find_a_time_for_two_creates_and_invites(browser: Browser, server: str) 
         first = dialog.locator(".find-time .suggestions button").first
         # The earliest common hour: Tuesday 11:00 (Monday's workshop, Tuesday's mornings).
         expect(first).to_have_text(re.compile(r"Tue,? 11 May, 11:00–12:00"))
-        first.click()
+        dialog.screenshot(path=screenshots / "find-time.png")
+        carol.set_viewport_size({"width": 360, "height": 780})
+        fits(carol, dialog)
+        # By keyboard: the first slot has the focus; Enter creates the event there.
+        expect(first).to_be_focused()
+        carol.keyboard.press("Enter")
         expect(carol.locator("#notice")).to_contain_text("Event created. Invited dan.")
+        carol.set_viewport_size({"width": 1280, "height": 860})
         expect(events_on(carol, "2027-05-11", "Planning")).to_contain_text("11:00–12:00")
 
         made = [
