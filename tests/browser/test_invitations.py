@@ -89,7 +89,7 @@ def test_bob_is_invited_answers_and_alice_sees_it(
         open_occurrence(bob, "2027-05-17", "Standup")
         mine = bob.get_by_role("dialog").get_by_role("group", name="People invited")
         expect(mine).to_contain_text("Your answer for the series: accepted.")
-        mine.get_by_label("Only this occurrence").check()
+        mine.get_by_label("Answer for this occurrence only").check()
         mine.get_by_role("button", name="Decline").click()
         expect(mine).to_contain_text("You declined this occurrence.")
         expect(mine).to_contain_text("Your answer for the series: accepted.")

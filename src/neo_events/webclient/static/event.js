@@ -178,8 +178,8 @@ export function openEvent(occurrence, { slot, onChange }) {
   const form = h("form", { class: "event-form" },
     !isNew && !canEdit ? h("p", { class: "muted" }, "You can view this event; its owner has not given you editing rights.") : null,
     !isNew ? h("p", { class: "muted" }, `Owner: ${occurrence.owner.username} · your role: ${role}`) : null,
-    scopes, fields, isNew ? null : attendeeSection(occurrence, { canEdit }), isNew ? null : reminderEditor(occurrence),
-    isNew ? findTimePanel({ slot, onPick: pickSlot }) : null, invitedNote, error, conflictBox, actions);
+    scopes, fields, isNew ? null : attendeeSection(occurrence, { canEdit, error }), isNew ? null : reminderEditor(occurrence),
+    isNew ? findTimePanel({ slot, onPick: pickSlot, error }) : null, invitedNote, error, conflictBox, actions);
   const dialog = modal(isNew ? "New event" : canEdit ? "Edit event" : "Event", form);
   const syncScope = () => {
     const whole = scope() === "all";

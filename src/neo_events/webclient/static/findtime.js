@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { lookUpPeople } from "./invite.js";
-import { attempt, browserZone, errorBox, field, h, id, isoDate, locale, userError } from "./ui.js";
+import { attempt, browserZone, field, h, id, isoDate, locale, userError } from "./ui.js";
 
 const WINDOW_DAYS = 14; // searched from the chosen day on (the API allows up to 62)
 const SLOTS = 6;
@@ -15,8 +15,9 @@ const slotLabel = (start, end) => {
   return `${day.format(start)}, ${time.format(start)}–${time.format(end)}`;
 };
 
-/** The panel; `onPick({start, end, people})` runs when a slot is chosen. */
-export function findTimePanel({ slot, onPick }) {
+/** The panel; `onPick({start, end, people})` runs when a slot is chosen; its errors go to
+ * the dialog's own `error` box. */
+export function findTimePanel({ slot, onPick, error }) {
   const people = h("input", { name: "people", autocomplete: "off", placeholder: "bob, carol@example.com" });
   const minutes = Math.max(15, Math.min(480, Math.round((new Date(slot.end) - new Date(slot.start)) / 60000) || 60));
   const duration = h("select", { name: "duration" },
@@ -28,7 +29,6 @@ export function findTimePanel({ slot, onPick }) {
   const weekdays = h("input", { type: "checkbox", id: id("weekdays"), checked: true });
   const find = h("button", { type: "button", class: "primary" }, "Find times");
   const results = h("div", { class: "suggestions", "aria-live": "polite" });
-  const error = errorBox();
 
   find.addEventListener("click", async () => {
     error.hidden = true;
@@ -80,8 +80,8 @@ export function findTimePanel({ slot, onPick }) {
     h("summary", {}, "Find a time with others"),
     field("People", people, "Exact usernames or emails (or user ids), separated by commas. They are invited to the event."),
     h("div", { class: "when-fields" }, field("Length", duration), field("From", from)),
-    h("div", { class: "when-fields" }, field("Working day starts", dayStart), field("Working day ends", dayEnd)),
+    h("div", { class: "when-fields" }, field("Working hours from", dayStart), field("Working hours until", dayEnd)),
     h("div", { class: "radio" }, weekdays, h("label", { for: weekdays.id }, "Monday to Friday only")),
     h("div", { class: "actions" }, find),
-    error, results);
+    results);
 }

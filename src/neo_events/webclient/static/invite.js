@@ -46,13 +46,13 @@ export async function invitePeople(eventId, people) {
   };
 }
 
-/** The dialog's "People invited" part for an existing event (null for a new one). */
-export function attendeeSection(occurrence, { canEdit, onChange }) {
+/** The dialog's "People invited" part for an existing event; errors go to the dialog's own
+ * `error` box. */
+export function attendeeSection(occurrence, { canEdit, onChange, error }) {
   const me = user();
   const series = occurrence.is_recurring && occurrence.recurrence_id;
   const list = h("ul", { class: "people attendees", "aria-label": "Invited people" });
   const note = h("p", { class: "muted", role: "status" });
-  const error = errorBox();
   const mine = h("div", { class: "my-answer" });
   const box = h("fieldset", { class: "attendees-box" }, h("legend", {}, "People invited"), list, mine);
   let attendees = occurrence.attendees || [];
@@ -74,7 +74,7 @@ export function attendeeSection(occurrence, { canEdit, onChange }) {
     const name = id("for");
     const scope = series
       ? h("div", { class: "answer-scope", role: "radiogroup", "aria-label": "Answer for" },
-          ...[["all", "All occurrences"], ["this", "Only this occurrence"]].map(([value, label]) => {
+          ...[["all", "Answer for the whole series"], ["this", "Answer for this occurrence only"]].map(([value, label]) => {
             const radio = h("input", { type: "radio", name, value, id: id("for"), checked: value === "all" });
             return h("div", { class: "radio" }, radio, h("label", { for: radio.id }, label));
           }))
@@ -135,7 +135,7 @@ export function attendeeSection(occurrence, { canEdit, onChange }) {
     });
     box.append(h("div", { class: "invite-row" }, field("Invite people", who, "Exact username or email, or a user id; several separated by commas."), add));
   }
-  box.append(note, error);
+  box.append(note);
   render();
   return box;
 }
