@@ -108,6 +108,14 @@ def test_bob_is_invited_answers_and_alice_sees_it(
             re.compile(r"bob declined for the occurrence of Mon,? 17 May")
         )
         expect(alice.locator("main")).to_contain_text("bob accepted for the whole series")
+
+        # Alice takes bob off the invitation (he keeps his role, as the API says).
+        alice.goto(f"{server}/#/week/{WEEK}")
+        open_occurrence(alice, "2027-05-10", "Standup")
+        people = alice.get_by_role("dialog").get_by_role("group", name="People invited")
+        people.get_by_role("button", name="Remove bob from the invitation").click()
+        expect(people).to_contain_text("bob is no longer invited.")
+        expect(people.get_by_role("listitem").filter(has_text="bob")).to_have_count(0)
         assert alice_errors == [] and bob_errors == []
     finally:
         alice_ctx.close()

@@ -62,12 +62,26 @@ export function attendeeSection(occurrence, { canEdit, onChange, error }) {
     list.replaceChildren(...attendees.map((a) => h("li", {},
       h("span", { class: "who" }, a.username, a.user_id === me?.id ? " (you)" : ""),
       h("span", { class: `answer ${a.response}` }, a.organizer ? "organizer" : ANSWERS[a.response] || a.response),
+      canEdit && !a.organizer ? removeButton(a) : null,
       a.optional ? h("small", { class: "muted" }, "optional") : null,
       a.comment ? h("small", { class: "muted" }, `“${a.comment}”`) : null)));
     if (!attendees.length) list.append(h("li", { class: "muted" }, "Nobody is invited yet."));
     const meInvited = attendees.find((a) => a.user_id === me?.id && !a.organizer);
     mine.replaceChildren();
     if (meInvited) mine.append(answerForm());
+  }
+
+  /** Take someone off the invitation (editors and owners); the role they were given stays. */
+  function removeButton(a) {
+    const b = h("button", { type: "button", class: "danger", "aria-label": `Remove ${a.username} from the invitation` }, "Remove");
+    b.addEventListener("click", async () => {
+      error.hidden = true;
+      const done = await attempt(async () => (await api("DELETE", `/events/${occurrence.id}/attendees/${a.user_id}`), true), error);
+      if (!done) return;
+      note.textContent = `${a.username} is no longer invited.`;
+      await reload();
+    });
+    return b;
   }
 
   function answerForm() {
