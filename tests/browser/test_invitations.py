@@ -166,6 +166,13 @@ def test_find_a_time_for_two_creates_and_invites(
         dialog = carol.get_by_role("dialog", name="New event")
         dialog.get_by_label("Title").fill("Planning")
         dialog.get_by_text("Find a time with others").click()
+        # Someone who shares nothing with carol is named, not numbered, and nothing is said
+        # about their calendar.
+        dialog.get_by_label("People", exact=True).fill("dan, 99999")
+        dialog.get_by_role("button", name="Find times").click()
+        refused = dialog.get_by_role("alert").filter(has_text="does not share")
+        expect(refused).to_contain_text("user 99999 does not share any event with you")
+        expect(refused).not_to_contain_text("_")
         dialog.get_by_label("People", exact=True).fill("dan")
         dialog.get_by_label("Length").select_option(label="1 hour")
         dialog.get_by_label("From", exact=True).fill(WEEK)

@@ -15,6 +15,18 @@ const slotLabel = (start, end) => {
   return `${day.format(start)}, ${time.format(start)}–${time.format(end)}`;
 };
 
+/** POST /scheduling/find-time; a refused person (not a contact) is named, not numbered. */
+async function askFindTime(who, options) {
+  try {
+    return await api("POST", "/scheduling/find-time", options);
+  } catch (e) {
+    const refused = (e.problem?.errors || []).find((x) => x.loc?.includes("user_ids") && Number.isInteger(x.loc[x.loc.length - 1]));
+    if (!refused) throw e;
+    const person = who[refused.loc[refused.loc.length - 1]];
+    throw userError(`${person ? person.username : "Someone"} does not share any event with you (or does not exist): find a time only looks at the calendars of people you share events with.`);
+  }
+}
+
 /** The panel; `onPick({start, end, people})` runs when a slot is chosen; its errors go to
  * the dialog's own `error` box. */
 export function findTimePanel({ slot, onPick, error }) {
@@ -42,7 +54,7 @@ export function findTimePanel({ slot, onPick, error }) {
       if (!dayStart.value || !dayEnd.value || dayEnd.value <= dayStart.value) {
         throw userError("The working day must end after it starts.");
       }
-      const found = await api("POST", "/scheduling/find-time", {
+      const found = await askFindTime(who, {
         body: {
           user_ids: who.map((p) => p.id),
           duration_minutes: Number(duration.value),
