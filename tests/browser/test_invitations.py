@@ -76,6 +76,12 @@ def test_bob_is_invited_answers_and_alice_sees_it(
         expect(invitations_link(bob)).to_have_accessible_name(
             "Invitations, 1 waiting for an answer"
         )
+        # On his grid it is outlined and said to be unanswered.
+        bob.goto(f"{server}/#/week/{WEEK}")
+        standup = events_on(bob, "2027-05-10", "Standup")
+        expect(standup).to_have_class(re.compile(r"\bne-unanswered\b"))
+        expect(standup).to_have_attribute("aria-label", re.compile("invitation not answered yet"))
+        standup.screenshot(path=screenshots / "invitation-unanswered.png")
         invitations_link(bob).click()
         waiting = bob.get_by_role("list", name="Invitations waiting for an answer")
         expect(waiting).to_contain_text("Standup")
@@ -86,6 +92,9 @@ def test_bob_is_invited_answers_and_alice_sees_it(
 
         # … and declines just the second week, in that occurrence's dialog.
         bob.goto(f"{server}/#/week/2027-05-17")
+        expect(events_on(bob, "2027-05-17", "Standup")).not_to_have_class(
+            re.compile(r"\bne-unanswered\b")
+        )
         open_occurrence(bob, "2027-05-17", "Standup")
         mine = bob.get_by_role("dialog").get_by_role("group", name="People invited")
         expect(mine).to_contain_text("Your answer for the series: accepted.")
