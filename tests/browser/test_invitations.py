@@ -112,7 +112,8 @@ def test_bob_is_invited_answers_and_alice_sees_it(
         open_occurrence(alice, "2027-05-10", "Standup")
         people = alice.get_by_role("dialog").get_by_role("group", name="People invited")
         expect(people.get_by_role("listitem").filter(has_text="bob")).to_contain_text("accepted")
-        alice.get_by_role("dialog").get_by_role("link", name="History").click()
+        expect(people).to_contain_text("Answers for single occurrences are in the history")
+        alice.get_by_role("dialog").get_by_role("link", name="History", exact=True).click()
         expect(alice.locator("main")).to_contain_text(
             re.compile(r"bob declined for the occurrence of Mon,? 17 May")
         )

@@ -66,6 +66,9 @@ export function attendeeSection(occurrence, { canEdit, onChange, error }) {
       a.optional ? h("small", { class: "muted" }, "optional") : null,
       a.comment ? h("small", { class: "muted" }, `“${a.comment}”`) : null)));
     if (!attendees.length) list.append(h("li", { class: "muted" }, "Nobody is invited yet."));
+    // The API lists answers for the series only; answers for single occurrences are in the
+    // event's history (its changelog).
+    else if (occurrence.is_recurring) list.append(h("li", { class: "muted" }, "Answers for the whole series. ", h("a", { href: `#/events/${occurrence.id}/history` }, "Answers for single occurrences are in the history"), "."));
     const meInvited = attendees.find((a) => a.user_id === me?.id && !a.organizer);
     mine.replaceChildren();
     if (meInvited) mine.append(answerForm());
