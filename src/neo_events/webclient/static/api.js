@@ -54,6 +54,8 @@ const FIELD_LABELS = {
   rdates: "Extra occurrences", username: "Username", email: "Email", password: "Password",
   minutes_before: "Reminder", reminders: "Reminders", url: "URL", events: "Event types", name: "Name",
   role: "Role", user_id: "Person", recurrence_id: "Occurrence", startTime: "Start", endTime: "End",
+  users: "People", user_ids: "People", duration_minutes: "Length", working_hours: "Working hours",
+  granularity_minutes: "Step", response: "Answer", comment: "Comment",
 };
 
 /** `["body", "end_time"]` → "End"; list positions and transport parts are left out. */

@@ -3,7 +3,7 @@
 // visible window; FullCalendar draws them, lets people drag, resize and select; writes go
 // through move.js (a move) and event.js (the dialog).
 
-import { allPages } from "./api.js";
+import { allPages, user } from "./api.js";
 import { openEvent } from "./event.js";
 import { moveOccurrence } from "./move.js";
 import { attempt, browserZone, h, isoDate, locale, timeIn, weekStart, zoneCity } from "./ui.js";
@@ -52,6 +52,16 @@ const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
 /** An API occurrence as a FullCalendar event. All-day events are dates (end exclusive). A
  * timed event of a day or more goes in the all-day lane as a bar across its days (as Google
  * Calendar draws it); it keeps its times, and moves by whole days there. */
+// My answer to an invitation, on the grid (not for an event I organise or was not invited to).
+const ANSWER_CLASSES = { needs_action: "ne-unanswered", tentative: "ne-tentative", declined: "ne-declined" };
+const ANSWER_WORDS = { needs_action: "invitation not answered yet", tentative: "you answered maybe", declined: "you declined" };
+/** My answer for the series when I am invited (not the organizer), else null. */
+function invitedAnswer(o) {
+  const me = (o.attendees || []).find((a) => a.user_id === user()?.id);
+  return me && !me.organizer ? o.my_response || me.response : null;
+}
+const answerClasses = (o) => (ANSWER_CLASSES[invitedAnswer(o)] ? [ANSWER_CLASSES[invitedAnswer(o)]] : []);
+
 function toEvent(o) {
   const allDay = isAllDay(o);
   const start = new Date(o.start_time);
@@ -65,13 +75,14 @@ function toEvent(o) {
       end: new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1),
       allDay: true,
       editable: canEdit(o),
-      classNames: ["ne-event", "ne-spanning", ...(o.recurrence_id ? ["ne-recurring"] : []), ...(canEdit(o) ? [] : ["ne-readonly"])],
+      classNames: ["ne-event", "ne-spanning", ...(o.recurrence_id ? ["ne-recurring"] : []), ...(canEdit(o) ? [] : ["ne-readonly"]), ...answerClasses(o)],
       extendedProps: { occurrence: o, spanning: true },
     };
   }
   const classNames = ["ne-event"];
   if (o.recurrence_id) classNames.push("ne-recurring");
   if (!canEdit(o)) classNames.push("ne-readonly");
+  classNames.push(...answerClasses(o));
   return {
     id: `${o.id}@${o.recurrence_id || ""}`,
     title: o.title,
@@ -99,6 +110,7 @@ function describe(o, start, end, allDay) {
   if (otherZone(o)) parts.push(`${timeIn(start, o.timezone)} time`);
   if (o.recurrence_id) parts.push("repeats");
   if (o.location) parts.push(`at ${o.location}`);
+  if (ANSWER_WORDS[invitedAnswer(o)]) parts.push(ANSWER_WORDS[invitedAnswer(o)]);
   if (canEdit(o)) parts.push("arrow keys move it, shift and arrow keys change its length, Enter opens it");
   return parts.join(", ");
 }

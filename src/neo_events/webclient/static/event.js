@@ -2,6 +2,8 @@
 // delete; schedule conflicts are shown before anything is saved, with "Save anyway".
 
 import { api } from "./api.js";
+import { findTimePanel } from "./findtime.js";
+import { attendeeSection, invitePeople } from "./invite.js";
 import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
@@ -136,6 +138,25 @@ export function openEvent(occurrence, { slot, onChange }) {
   const scope = () => (scopes ? scopes.querySelector("input:checked").value : "all");
 
   const error = errorBox();
+  // People chosen with "Find a time": invited once the event is created.
+  let invitees = [];
+  const invitedNote = h("p", { class: "muted", role: "status", hidden: true });
+  function pickSlot({ start: s, end: e, people }) {
+    invitees = people;
+    allDay.checked = false;
+    syncAllDay();
+    startInput.value = toLocalInput(s);
+    endInput.value = toLocalInput(e);
+    invitedNote.textContent = `${people.map((p) => p.username).join(", ")} will be invited.`;
+    invitedNote.hidden = false;
+    if (!title.value.trim()) {
+      title.focus();
+      error.textContent = "Please give the event a title, then press Create.";
+      error.hidden = false;
+      return;
+    }
+    form.requestSubmit();
+  }
   const conflictBox = h("div", { class: "conflicts", role: "alert", hidden: true });
   const save = h("button", { type: "submit", class: "primary" }, isNew ? "Create" : "Save");
   const remove = h("button", { type: "button", class: "danger" }, "Delete");
@@ -157,7 +178,8 @@ export function openEvent(occurrence, { slot, onChange }) {
   const form = h("form", { class: "event-form" },
     !isNew && !canEdit ? h("p", { class: "muted" }, "You can view this event; its owner has not given you editing rights.") : null,
     !isNew ? h("p", { class: "muted" }, `Owner: ${occurrence.owner.username} · your role: ${role}`) : null,
-    scopes, fields, isNew ? null : reminderEditor(occurrence), error, conflictBox, actions);
+    scopes, fields, isNew ? null : attendeeSection(occurrence, { canEdit, error }), isNew ? null : reminderEditor(occurrence),
+    isNew ? findTimePanel({ slot, onPick: pickSlot, error }) : null, invitedNote, error, conflictBox, actions);
   const dialog = modal(isNew ? "New event" : canEdit ? "Edit event" : "Event", form);
   const syncScope = () => {
     const whole = scope() === "all";
@@ -255,9 +277,14 @@ export function openEvent(occurrence, { slot, onChange }) {
     error.hidden = true;
     save.disabled = true;
     try {
-      await request(policy);
+      const saved = await request(policy);
+      let invited = "";
+      if (isNew && invitees.length && saved) {
+        const result = await attempt(() => invitePeople(saved.id, invitees), null);
+        if (result) invited = ` ${result.message}`;
+      }
       dialog.close();
-      showNotice(isNew ? "Event created." : "Changes saved.", "info");
+      showNotice(isNew ? `Event created.${invited}` : "Changes saved.", "info");
       onChange();
     } catch (e) {
       if (e.code === "schedule_conflict") showConflicts(e.problem.conflicts || [], e.problem.suggestions || []);
@@ -282,7 +309,7 @@ export function openEvent(occurrence, { slot, onChange }) {
         startInput.value = toLocalInput(sug.start_time);
         endInput.value = toLocalInput(sug.end_time);
         conflictBox.hidden = true;
-        submit("reject");
+        submit("suggest");
       });
       return b;
     });
@@ -299,7 +326,7 @@ export function openEvent(occurrence, { slot, onChange }) {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     conflictBox.hidden = true;
-    submit("reject");
+    submit("suggest");
   });
 
   remove.addEventListener("click", async () => {

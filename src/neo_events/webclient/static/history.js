@@ -2,6 +2,7 @@
 // sharing change) with author, time and summary; any two versions side by side; rollback.
 
 import { allPages, api } from "./api.js";
+import { ANSWERS } from "./invite.js";
 import { attempt, confirmAction, formatDateTime, h, id, locale, showNotice } from "./ui.js";
 
 const FIELD_LABELS = {
@@ -72,6 +73,14 @@ function describeEntry(e) {
   const changes = e.changes || [];
   const byField = Object.fromEntries(changes.map((c) => [c.field, c]));
   const lines = [];
+  if (e.change_type === "responded" && byField.response) {
+    // The API names the occurrence only in its summary ("… for the occurrence of <instant>").
+    const who = e.changed_by?.username || "Someone";
+    const answer = ANSWERS[byField.response.new] || byField.response.new;
+    const one = (e.summary || "").match(/for the occurrence of (\S+)$/);
+    const when = one && !Number.isNaN(Date.parse(one[1])) ? ` for the occurrence of ${whenFmt().format(new Date(one[1]))}` : one ? ` for the occurrence of ${one[1]}` : " for the whole series";
+    return `${who} ${answer === "maybe" ? "answered maybe" : answer === "no answer yet" ? "withdrew the answer" : answer}${when}`;
+  }
   if (byField.overrides) lines.push(...overrideChanges(byField.overrides));
   if (byField.exdates && e.change_type === "occurrence_cancelled") {
     const gone = (byField.exdates.new || []).filter((x) => !(byField.exdates.old || []).includes(x));
@@ -89,6 +98,7 @@ function describeEntry(e) {
 const CHANGE_LABELS = {
   created: "created", updated: "edited", occurrence_updated: "occurrence edited", occurrence_cancelled: "occurrence cancelled",
   rolled_back: "rolled back", deleted: "deleted", shared: "shared", permission_changed: "role changed", unshared: "unshared",
+  invited: "invited", responded: "answered", uninvited: "uninvited",
 };
 const TIME_LIKE = /(^|_)time$|^recurrence_id$/;
 

@@ -1,10 +1,11 @@
 // The client's entry point: session start, the hash router and the live connection.
 // Views: #/signin, #/signup, #/day|week|month[/YYYY-MM-DD], #/search/{words},
-// #/settings, #/events/{id}/history.
+// #/invitations, #/settings, #/events/{id}/history.
 
 import * as api from "./api.js";
 import { calendarView } from "./calendar.js";
 import { historyView } from "./history.js";
+import { invitationsView, pendingCount } from "./invite.js";
 import { fireReminder } from "./reminders.js";
 import { searchView } from "./search.js";
 import { settingsView } from "./settings.js";
@@ -21,6 +22,8 @@ const live = new Live({
   onMessage: (message) => {
     // Reminders are mine and fire whatever page is open.
     if (message.type === "reminder.due") fireReminder(message);
+    // An invitation, an answer, a removal or a moved event (which asks again): recount.
+    if (/^attendee\.|^event\.(updated|deleted|rolled_back)$/.test(message.type)) updateInvitations();
     for (const fn of listeners) fn(message);
   },
   onState: (state) => {
@@ -40,7 +43,23 @@ const context = {
     return () => listeners.delete(fn);
   },
   signedIn: () => startSession(),
+  invitationsChanged: () => updateInvitations(),
 };
+
+const badge = document.getElementById("invitations-count");
+const badgeLink = document.getElementById("invitations-link");
+let badgeTimer = null;
+/** The top bar's count of invitations waiting for my answer (coalesced: bursts ask once). */
+function updateInvitations() {
+  clearTimeout(badgeTimer);
+  badgeTimer = setTimeout(async () => {
+    if (!api.user()) return;
+    const n = await pendingCount();
+    badge.textContent = n ? String(n) : "";
+    badge.hidden = !n;
+    badgeLink.setAttribute("aria-label", n ? `Invitations, ${n} waiting for an answer` : "Invitations");
+  }, 200);
+}
 
 function showAccount() {
   const me = api.user();
@@ -51,6 +70,7 @@ function showAccount() {
 function startSession() {
   showAccount();
   live.start();
+  updateInvitations();
   const next = sessionStorage.getItem("neo-events.next");
   sessionStorage.removeItem("neo-events.next");
   context.navigate(next && next.startsWith("#/") && !next.startsWith("#/sign") ? next : "#/week");
@@ -92,6 +112,7 @@ function route() {
     else if (grid) cleanup = calendarView(main, context, grid[1], grid[2]);
     else if (search) cleanup = searchView(main, context, decodeURIComponent(search[1] || ""));
     else if (path === "/settings") cleanup = settingsView(main, context);
+    else if (path === "/invitations") cleanup = invitationsView(main, context);
     else context.navigate("#/week");
   }
   // After navigating, focus goes to the new page's heading (as a screen reader expects),
@@ -117,6 +138,9 @@ window.addEventListener("hashchange", () => {
     resumed = false;
   }
   showAccount();
-  if (resumed) live.start();
+  if (resumed) {
+    live.start();
+    updateInvitations();
+  }
   route();
 })();

@@ -1,6 +1,6 @@
 // Moving or resizing an occurrence (drag and drop, or the keyboard): one occurrence or the
 // series as the person chooses; a schedule conflict is shown before anything is saved (with
-// the API's suggestions when it sends them); an If-Match clash is explained with "reload" or
+// the free times the API suggests); an If-Match clash is explained with "reload" or
 // "apply my change to their version", never a silent overwrite.
 
 import { api, fieldName } from "./api.js";
@@ -88,7 +88,7 @@ export async function moveOccurrence(o, to, { revert, done }) {
     revert();
     return showNotice(e.message || "Could not move the event.");
   }
-  let policy = "reject";
+  let policy = "suggest"; // a clash is refused with free times nearby (SPEC §7)
   for (let round = 0; round < 5; round += 1) {
     try {
       const saved = await send(p, policy);

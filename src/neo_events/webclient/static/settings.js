@@ -1,5 +1,5 @@
-// Settings: secret feed URLs for calendar apps (SPEC §10) and webhooks (SPEC §14).
-// App passwords (CalDAV, SPEC §15) come with the CalDAV work; they are not here yet.
+// Settings: secret feed URLs for calendar apps (SPEC §10), app passwords for CalDAV
+// (SPEC §15) and webhooks (SPEC §14).
 
 import { allPages, api } from "./api.js";
 import { attempt, confirmAction, errorBox, field, formatDateTime, h, showNotice } from "./ui.js";
@@ -61,6 +61,50 @@ function feedSection() {
   return h("section", { class: "card settings", "aria-labelledby": "feeds-title" },
     h("h2", { id: "feeds-title" }, "Calendar feed URLs"),
     h("p", { class: "muted" }, "A secret address that Google Calendar, Apple Calendar or Outlook can subscribe to: every event you hold a role on, read-only. Anyone with the URL can read it; revoke it if it leaks."),
+    form, shown, error, list);
+}
+
+function appPasswordSection() {
+  const list = h("ul", { class: "settings-list", "aria-label": "App passwords" });
+  const name = h("input", { name: "app-name", maxlength: 100, placeholder: "iPhone, Thunderbird…", required: true });
+  const error = errorBox();
+  const shown = h("div");
+  const form = h("form", { class: "inline-form" }, field("Name of the app", name), h("button", { type: "submit", class: "primary" }, "Create app password"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const made = await attempt(() => api("POST", "/app-passwords", { body: { name: name.value.trim() } }), error);
+    if (!made) return;
+    name.value = "";
+    shown.replaceChildren(
+      secretBox("App password", made.password),
+      h("p", { class: "hint" }, `In the app: server ${made.caldav_url}, user name ${made.username}, and this password. Copy it now: it cannot be shown again.`),
+    );
+    shown.querySelector("button")?.focus();
+    load();
+  });
+  async function load() {
+    const items = await attempt(async () => (await api("GET", "/app-passwords")).items, error);
+    if (!items) return;
+    list.replaceChildren(...items.map((p) => {
+      const revoke = h("button", { type: "button", class: "danger", "aria-label": `Revoke ${p.name}` }, "Revoke");
+      revoke.addEventListener("click", async () => {
+        if (!(await confirmAction(`Revoke the app password “${p.name}”? That app is signed out at once.`, "Revoke"))) return;
+        const ok = await attempt(async () => (await api("DELETE", `/app-passwords/${p.id}`), true), error);
+        if (ok) {
+          shown.replaceChildren();
+          showNotice(`App password “${p.name}” revoked.`, "info");
+          load();
+        }
+      });
+      return h("li", {}, h("span", { class: "who" }, p.name), h("small", { class: "muted" }, `created ${formatDateTime(p.created_at)}`), revoke);
+    }));
+    if (!items.length) list.append(h("li", { class: "muted" }, "No app passwords yet."));
+  }
+  load();
+  return h("section", { class: "card settings", "aria-labelledby": "apps-title" },
+    h("h2", { id: "apps-title" }, "App passwords (CalDAV)"),
+    h("p", { class: "muted" }, "Calendar apps (Apple Calendar, Thunderbird, DAVx⁵, GNOME Calendar) sync two ways with a password of their own, never your account password. Make one per app; revoking one signs out only that app."),
     form, shown, error, list);
 }
 
@@ -134,6 +178,7 @@ export function settingsView(main) {
     h("a", { href: "#/week", class: "back" }, "‹ Back to the calendar"),
     h("h1", {}, "Settings"),
     feedSection(),
+    appPasswordSection(),
     webhookSection(),
   );
   return null;
