@@ -258,6 +258,33 @@ async def test_instances_override_and_cancel(
     assert await count_rows(app, "event_versions", event_id=event["id"]) == 4
 
 
+async def test_occurrence_writes_honour_if_match(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    """A stale If-Match on an occurrence edit or cancel is a 412 that changes nothing, as on
+    the event itself: a drag in one tab cannot silently undo what another tab saved."""
+    event = await create_event(client, alice, **weekly_berlin())
+    base = f"{EVENTS}/{event['id']}"
+    occurrence = f"{base}/instances/2026-03-30T07:00:00Z"
+    move = {"start_time": "2026-03-30T14:00:00+02:00", "end_time": "2026-03-30T15:00:00+02:00"}
+    renamed = await client.patch(base, json={"title": "Renamed"}, headers=alice.headers)
+    assert renamed.headers["etag"] == '"2"'
+    stale = {"If-Match": '"1"', **alice.headers}
+    assert_problem(
+        await client.put(occurrence, json=move, headers=stale), 412, "precondition_failed"
+    )
+    assert_problem(await client.delete(occurrence, headers=stale), 412, "precondition_failed")
+    following = await client.delete(occurrence, params={"scope": "following"}, headers=stale)
+    assert_problem(following, 412, "precondition_failed")
+    assert await count_rows(app, "event_versions", event_id=event["id"]) == 2
+    fresh = {"If-Match": '"2"', **alice.headers}
+    moved = await client.put(occurrence, json=move, headers=fresh)
+    assert moved.status_code == 200 and moved.headers["etag"] == '"3"'
+    assert (
+        await client.delete(occurrence, headers={"If-Match": '"3"', **alice.headers})
+    ).status_code == 204
+
+
 async def test_override_moved_into_another_month_is_listed_there(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -35,7 +35,7 @@ from neo_events.events.content import (
 )
 from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.service import check_move, delete_event
+from neo_events.events.service import check_if_match, check_move, delete_event
 from neo_events.history.service import record_version
 from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
@@ -147,9 +147,11 @@ async def edit_occurrence(
     scope: Scope,
     policy: ConflictPolicy,
     origin: Origin,
+    if_match: str | None = None,
 ) -> OccurrenceEdit:
     """Change one occurrence (an override), or it and all that follow (a split)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    check_if_match(event, if_match)
     current = content_of(event)
     series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
@@ -184,9 +186,11 @@ async def cancel_occurrence(
     recurrence_id: date | datetime,
     scope: Scope,
     origin: Origin,
+    if_match: str | None = None,
 ) -> None:
     """Cancel one occurrence (an exdate), or it and all that follow (the series ends before)."""
     event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    check_if_match(event, if_match)
     current = content_of(event)
     series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
@@ -74,7 +74,7 @@ ScopeQuery = Annotated[
 ]
 
 
-@router.put("/events/{event_id}/instances/{recurrence_id}", responses=problems(403, 409))
+@router.put("/events/{event_id}/instances/{recurrence_id}", responses=problems(403, 409, 412))
 async def edit_occurrence(
     event_id: EventId,
     recurrence_id: RecurrenceId,
@@ -85,6 +85,7 @@ async def edit_occurrence(
     origin: RequestOrigin,
     scope: ScopeQuery = occurrences.Scope.THIS,
     conflicts: Policy = ConflictPolicy.WARN,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> OccurrenceEdited:
     """Change one occurrence (editor+): a new version of the series. With
     `scope=following` the series ends before it and the returned new series starts there."""
@@ -97,6 +98,7 @@ async def edit_occurrence(
         scope=scope,
         policy=conflicts,
         origin=origin,
+        if_match=if_match,
     )
     with_etag(response, edit.event.version)
     read = await read_one(session, edit.event, edit.role)
@@ -108,7 +110,7 @@ async def edit_occurrence(
 @router.delete(
     "/events/{event_id}/instances/{recurrence_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(403),
+    responses=problems(403, 412),
 )
 async def cancel_occurrence(
     event_id: EventId,
@@ -117,6 +119,7 @@ async def cancel_occurrence(
     session: Session,
     origin: RequestOrigin,
     scope: ScopeQuery = occurrences.Scope.THIS,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Cancel one occurrence (editor+: an exdate, a new version), or with `scope=following`
     end the series before it (cancelling from the first occurrence deletes the event: owner)."""
@@ -127,6 +130,7 @@ async def cancel_occurrence(
         recurrence_id=recurrence_id,
         scope=scope,
         origin=origin,
+        if_match=if_match,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -211,17 +211,20 @@ async def _version_content(session: AsyncSession, event_id: int, version: int) -
     return dict(snapshot) if snapshot is not None else None
 
 
-async def _resolve_changes(
-    session: AsyncSession, event: Event, current: Content, changes: Content, pre: Preconditions
-) -> tuple[Content, bool]:
-    """The changes to write after the preconditions: as sent, or three-way-merged."""
-    if pre.if_match is not None and not etag_matches(
-        pre.if_match, etag_for(event.version), weak=False
-    ):
+def check_if_match(event: Event, if_match: str | None) -> None:
+    """412, changing nothing, when an If-Match names another version than the event's."""
+    if if_match is not None and not etag_matches(if_match, etag_for(event.version), weak=False):
         raise PreconditionFailed(
             f"The event is at version {event.version}; read it again and retry.",
             current_version=event.version,
         )
+
+
+async def _resolve_changes(
+    session: AsyncSession, event: Event, current: Content, changes: Content, pre: Preconditions
+) -> tuple[Content, bool]:
+    """The changes to write after the preconditions: as sent, or three-way-merged."""
+    check_if_match(event, pre.if_match)
     if pre.base_version is None or pre.base_version == event.version:
         if pre.required and pre.if_match is None and pre.base_version is None:
             raise PreconditionRequired('Send If-Match: "<version>" or base_version.')
