@@ -17,6 +17,7 @@ from tests.browser.steps import (
     LIVE_TIMEOUT,
     PASSWORD,
     ZONE,
+    api_client,
     events_on,
     new_context,
     open_occurrence,
@@ -208,6 +209,16 @@ def test_one_occurrence_this_and_following_conflicts_and_delete(
         expect(occurrence("2027-04-05", "Yoga")).to_contain_text("Yoga in the park")
         page.get_by_role("button", name="Next week").click()
         expect(occurrence("2027-04-12", "Yoga")).to_contain_text("Yoga in the park")
+        # The new series' history says where it came from, and links to the old one's.
+        api = api_client(server, "frank", context)
+        split = api.get("/events", params={"q": "Yoga in the park"}).json()["items"][0]
+        assert split["split_from"] is not None
+        page.goto(f"{server}/#/events/{split['id']}/history")
+        note = page.get_by_text("A new series began here")
+        expect(note).to_be_visible()
+        note.get_by_role("link", name="the series it was split from").click()
+        expect(page).to_have_url(re.compile(rf"#/events/{split['split_from']}/history$"))
+        expect(page.locator("table.history")).to_contain_text("The series now ends")
         page.goto(f"{server}/#/week/2027-03-22")
         expect(occurrence("2027-03-22", "Yoga")).to_have_text(re.compile(r"^18:00–19:00Yoga↻"))
 

@@ -61,7 +61,6 @@ class OccurrenceEdit:
     event: Event
     role: Role
     clashes: list[Clash]
-    split_from: int | None = None
 
 
 def check_occurrence(
@@ -303,7 +302,7 @@ async def _split(
         continued_as=successor.id,
     )
     _audit(session, "event.created", successor, actor, origin, split_from=event.id)
-    return OccurrenceEdit(successor, role, clashes, split_from=event.id)
+    return OccurrenceEdit(successor, role, clashes)  # its split_from names the original
 
 
 async def _copy_series(

@@ -102,9 +102,7 @@ async def edit_occurrence(
     )
     with_etag(response, edit.event.version)
     read = await read_one(session, edit.event, edit.role)
-    return OccurrenceEdited(
-        **dict(read), conflicts=conflicts_json(edit.clashes), split_from=edit.split_from
-    )
+    return OccurrenceEdited(**dict(read), conflicts=conflicts_json(edit.clashes))
 
 
 @router.delete(

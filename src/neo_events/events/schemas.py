@@ -256,8 +256,13 @@ class EventRead(BaseModel):
     # Who is invited and how they answered (SPEC §13); empty until someone is invited.
     attendees: list[AttendeeRead] = Field(default_factory=list)
     my_response: ResponseName | None = None
-    # The caller's own reminders (SPEC §14): on single reads; occurrence listings leave it empty.
+    # The caller's own reminders (SPEC §14), wherever an event object appears.
     my_reminders: list[ReminderRead] = Field(default_factory=list)
+    split_from: int | None = Field(
+        default=None,
+        description="the series this one continues, when it was split off "
+        "(`scope=following`); null otherwise",
+    )
     created_at: datetime
     created_by: UserRef
     updated_at: datetime
@@ -309,8 +314,6 @@ class OccurrenceRead(EventRead):
 class OccurrenceEdited(EventCreated):
     """The series after an occurrence write; after a split, the new series (`split_from`
     names the series it continues)."""
-
-    split_from: int | None = None
 
 
 class EventList(BaseModel):

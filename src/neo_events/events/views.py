@@ -312,6 +312,7 @@ def _event_read(
             for o in event.overrides
         ],
         version=event.version,
+        split_from=event.split_from_id,
         owner=refs[event.owner_id],
         my_role=role,
         permissions=permissions,

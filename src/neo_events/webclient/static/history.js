@@ -172,6 +172,14 @@ export function historyView(main, context, eventId) {
     render(result.entries.slice().reverse()); // newest first, as a wiki shows it
   }
 
+  /** The first version of a series split off another ("this and following") says so. */
+  function splitNote(e) {
+    if (e.change_type !== "created" || !event.split_from) return null;
+    return h("span", {}, "A new series began here, continuing ",
+      h("a", { href: `#/events/${event.split_from}/history` }, "the series it was split from"),
+      " from this occurrence on");
+  }
+
   function render(entries) {
     const versions = entries.filter((e) => e.version !== null).map((e) => e.version);
     const latest = Math.max(...versions);
@@ -202,7 +210,7 @@ export function historyView(main, context, eventId) {
           h("td", {}, isVersion ? `v${e.version}${e.version === latest ? " (current)" : ""}` : ""),
           h("td", {}, h("time", { datetime: e.changed_at }, formatDateTime(e.changed_at))),
           h("td", {}, who),
-          h("td", { class: "summary" }, h("span", { class: `tag ${e.change_type}` }, label), " ", describeEntry(e) || e.summary || ""),
+          h("td", { class: "summary" }, h("span", { class: `tag ${e.change_type}` }, label), " ", splitNote(e) || describeEntry(e) || e.summary || ""),
           actions);
       })),
     );
