@@ -565,7 +565,8 @@ def generate(url: str, size: str, *, reuse: bool = True) -> str:
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
         if reuse and _sqlite_exists(path, size):
-            return f"{url}: dataset {size} present (reused)"
+            migrate(url)  # a kept dataset follows the code's schema
+            return f"{url}: dataset {size} present (reused, migrated to head)"
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -573,7 +574,8 @@ def generate(url: str, size: str, *, reuse: bool = True) -> str:
         counts = _sqlite_load(path, size, Generator(events))
     else:
         if reuse and asyncio.run(_pg_exists(url, size)):
-            return f"{url}: dataset {size} present (reused)"
+            migrate(url)  # a kept dataset follows the code's schema
+            return f"{url}: dataset {size} present (reused, migrated to head)"
         asyncio.run(_pg_prepare(url))
         migrate(url)
         counts = asyncio.run(_pg_load(url, size, Generator(events)))
