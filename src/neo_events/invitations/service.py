@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin, record
+from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from neo_events.events import schedule
@@ -66,22 +66,14 @@ async def _record(
     also_notify: Sequence[int] = (),
 ) -> None:
     """One audit row and one change-feed entry for one invitation change."""
-    record(
+    await feed.announce(
         session,
         action=action,
+        feed_type=feed_type,
         origin=origin,
         actor_id=actor.id,
-        target_type="event",
-        target_id=event.id,
+        event=event,
         details=details,
-    )
-    await feed.append(
-        session,
-        type=feed_type,
-        event_id=event.id,
-        version=event.version,
-        actor_id=actor.id,
-        changes=details,
         also_notify=also_notify,
     )
 

@@ -14,7 +14,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
-from neo_events.models import Change, ChangeRecipient, EventPermission, FeedState
+from neo_events.audit.service import Origin, record
+from neo_events.models import Change, ChangeRecipient, Event, EventPermission, FeedState
 
 CHANGE_TYPES = {
     "created": "event.created",
@@ -65,6 +66,39 @@ async def append(
     )
     _numbering(session).changes.append((change, recipients))
     _wake_after_commit(session)
+
+
+async def announce(
+    session: AsyncSession,
+    *,
+    action: str,
+    feed_type: str,
+    origin: Origin,
+    actor_id: int,
+    event: Event,
+    details: dict[str, Any],
+    also_notify: Iterable[int] = (),
+) -> None:
+    """A change to an event that writes no version of it (a role, an invitation, an answer):
+    one audit row and one change-feed entry, with the same details."""
+    record(
+        session,
+        action=action,
+        origin=origin,
+        actor_id=actor_id,
+        target_type="event",
+        target_id=event.id,
+        details=details,
+    )
+    await append(
+        session,
+        type=feed_type,
+        event_id=event.id,
+        version=event.version,
+        actor_id=actor_id,
+        changes=details,
+        also_notify=also_notify,
+    )
 
 
 def reminder_body(change: Change) -> dict[str, Any]:

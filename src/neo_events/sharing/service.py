@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin, record
+from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
@@ -75,22 +75,14 @@ async def _record(
         "role": role,
         "old_role": old_role,
     }
-    record(
+    await feed.announce(
         session,
         action=action,
+        feed_type=FEED_TYPES[action],
         origin=origin,
         actor_id=actor.id,
-        target_type="event",
-        target_id=event.id,
+        event=event,
         details=details,
-    )
-    await feed.append(
-        session,
-        type=FEED_TYPES[action],
-        event_id=event.id,
-        version=event.version,
-        actor_id=actor.id,
-        changes=details,
         also_notify=[user_id] if role is None else [],
     )
 
