@@ -268,6 +268,22 @@ async def respond(
     old = attendee.response
     attendee.response, attendee.comment = response.value, comment
     attendee.responded_at = utcnow()
+    await _responded(session, actor, event, origin, response, old, comment, None)
+    return attendee
+
+
+async def _responded(
+    session: AsyncSession,
+    actor: User,
+    event: Event,
+    origin: Origin,
+    response: Response,
+    old: str,
+    comment: str | None,
+    recurrence_id: datetime | None,
+) -> None:
+    """An answer changed (for the series, or one occurrence): audit, feed, and the
+    answerer's reminders follow it (declined occurrences drop theirs, SPEC §14)."""
     await _record(
         session,
         "event.responded",
@@ -280,13 +296,12 @@ async def respond(
             "response": response.value,
             "old_response": old,
             "comment": comment,
-            "recurrence_id": None,
+            "recurrence_id": iso(recurrence_id) if recurrence_id is not None else None,
         },
         feed_type="attendee.responded",
     )
-    follow_event(session, event.id)  # declined occurrences drop their reminders (SPEC §14)
+    follow_event(session, event.id)
     await session.flush()
-    return attendee
 
 
 async def respond_to_occurrence(
@@ -323,24 +338,7 @@ async def respond_to_occurrence(
         row = OccurrenceResponse(event_id=event.id, user_id=actor.id, recurrence_id=recurrence_id)
         session.add(row)
     row.response, row.comment, row.responded_at = response.value, comment, utcnow()
-    await _record(
-        session,
-        "event.responded",
-        actor=actor,
-        event=event,
-        origin=origin,
-        details={
-            "user_id": actor.id,
-            "username": actor.username,
-            "response": response.value,
-            "old_response": old,
-            "comment": comment,
-            "recurrence_id": iso(recurrence_id),
-        },
-        feed_type="attendee.responded",
-    )
-    follow_event(session, event.id)  # declined occurrences drop their reminders (SPEC §14)
-    await session.flush()
+    await _responded(session, actor, event, origin, response, old, comment, recurrence_id)
     return row
 
 
