@@ -793,3 +793,71 @@ def test_arithmetic_stepping_equals_dateutil(seed: int, monkeypatch: pytest.Monk
         assert stepped == [expand(series, *w) for w in windows]
     finally:
         recurrence._plan.cache_clear()
+
+
+@pytest.mark.parametrize("year", [1, 1900, 1985, 2026, 2100, 9999])
+def test_localize_is_what_replace_and_astimezone_give_in_every_zone(year: int) -> None:
+    """`localize` is arithmetic on the zone's offset (ten times cheaper than `replace`):
+    it must map every wall time as `replace(tzinfo=zone, fold=0).astimezone(UTC)` does,
+    gaps and folds included, in every zone."""
+    from zoneinfo import available_timezones
+
+    from neo_events.events.rrule import localize
+
+    rng = random.Random(year)
+    for name in sorted(available_timezones()):
+        zone = ZoneInfo(name)
+        wall = datetime(year, 1, 2)
+        for _ in range(60):  # random steps, so gaps and folds of most years are crossed
+            wall += timedelta(minutes=rng.randrange(1, 20_000))
+            if wall.year == 9999 and wall.month == 12:
+                break  # a step more could leave the calendar
+            for folded in (wall, wall.replace(fold=1)):
+                try:
+                    expected = folded.replace(tzinfo=zone, fold=0).astimezone(UTC)
+                except OverflowError:
+                    with pytest.raises(OverflowError):
+                        localize(folded, zone)
+                    continue
+                assert localize(folded, zone) == expected, (name, folded)
+
+
+@pytest.mark.parametrize(
+    ("rule", "tz", "extra"),
+    [
+        ("FREQ=MINUTELY;INTERVAL=7", "Europe/Berlin", {}),
+        ("FREQ=DAILY", "America/New_York", {"exdates": [utc(2026, 3, 20, 13)]}),
+        (
+            "FREQ=DAILY",
+            "Europe/Berlin",
+            {
+                "overrides": [
+                    # moved in from beyond where the limit stops, and out past it
+                    Override(
+                        utc(2026, 6, 1, 7), start=utc(2026, 3, 3, 20), end=utc(2026, 3, 3, 21)
+                    ),
+                    Override(utc(2026, 3, 2, 8), start=utc(2026, 9, 1, 8), end=utc(2026, 9, 1, 9)),
+                    # an override of no occurrence: ignored on both paths
+                    Override(utc(2026, 7, 1, 3), start=utc(2026, 3, 4, 1), end=utc(2026, 3, 4, 2)),
+                ]
+            },
+        ),
+        ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "Australia/Lord_Howe", {}),
+        ("FREQ=MONTHLY;BYDAY=-1FR;BYHOUR=8,20", "Europe/London", {}),
+    ],
+)
+def test_a_stopped_expansion_knows_what_the_shorter_window_holds(
+    rule: str, tz: str, extra: dict[str, Any]
+) -> None:
+    """A conflict check cut short by a limit keeps what the expansion met up to where it
+    stopped (`ExpansionLimitExceeded.before`) instead of expanding again: that must be
+    exactly what expanding the shorter window gives."""
+    series = make(rule, datetime(2026, 1, 5, 9), tz, **extra)
+    lo, hi = utc(2026, 1, 1), utc(2027, 1, 1)
+    every = expand(series, lo, hi, limit=100_000)
+    for limit in sorted({1, 5, 40, 70, len(every) // 2, len(every) - 1} & set(range(len(every)))):
+        with pytest.raises(ExpansionLimitExceeded) as stopped:
+            expand(series, lo, hi, limit=limit)
+        reached = stopped.value.reached
+        assert reached is not None and lo < reached < hi
+        assert stopped.value.before == expand(series, lo, reached, limit=100_000)

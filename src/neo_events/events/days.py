@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from neo_events.events.rrule import localize
+
 # The furthest any zone's midnight lies from UTC's, with room for historical local mean
 # times: an all-day event's span (which prunes window queries) is widened by this much.
 REACH = timedelta(days=1)
@@ -31,7 +33,7 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of a date in a zone, in UTC. A midnight that a clock change skips
     takes the offset before the gap (as every wall time does, RFC 5545 §3.3.5): the day
     then starts at the gap's end."""
-    return datetime.combine(day, time()).replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return localize(datetime.combine(day, time()), zone)
 
 
 def place(instant: datetime, zone: ZoneInfo) -> datetime:

@@ -49,11 +49,19 @@ __all__ = [
 
 class ExpansionLimitExceeded(Exception):
     """More occurrences overlap the window than the caller's limit allows; `reached` is the
-    original start at which the count went past it (None if unknown)."""
+    original start at which the count went past it (None if unknown), and `before`, when
+    known, what expanding the window only up to `reached` returns — so a caller that settles
+    for the shorter window need not expand it again."""
 
-    def __init__(self, message: str, reached: datetime | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        reached: datetime | None = None,
+        before: list[Occurrence] | None = None,
+    ) -> None:
         super().__init__(message)
         self.reached = reached
+        self.before = before
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +295,7 @@ def _instants(plan: _Plan, lo: datetime, hi: datetime, skip: bool = True) -> Ite
         if wall > stop:
             return
         if wall >= lo and wall > dt0:
-            instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)  # localize, inlined
+            instant = localize(wall, zone)
             if instant <= until:
                 yield instant
 
@@ -468,12 +476,53 @@ def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) ->
     else:
         plan = _plan(series.rule, start, series.timezone)
         ruled = _instants(plan, *_wall_bounds(lo, hi, plan.zone), skip)
-    seen: set[datetime] = set()
     extra = _rdates_within(series, lo, hi)
+    if not extra and series.rule is not None and _is_stepped(plan):
+        yield from _stepped_originals(plan, lo, hi, skip)
+        return
+    seen: set[datetime] = set()
     for instant in heapq.merge(ruled, extra) if extra else ruled:
         if lo <= instant <= hi and instant not in seen:
             seen.add(instant)
             yield instant
+
+
+def _is_stepped(plan: _Plan) -> bool:
+    """Whether `_pattern` generates the plan by arithmetic (see _steps)."""
+    return plan.steps is not None and plan.union is None and plan.times is None
+
+
+def _stepped_originals(plan: _Plan, lo: datetime, hi: datetime, skip: bool) -> Iterator[datetime]:
+    """`_originals` of a stepped plan with no rdates: what _stepped, _instants and
+    _originals do for it, in one loop. It is the hot path of the commonest rules (daily,
+    weekly, hourly, minutely), where three stacked generators cost more than the work;
+    tests/unit/test_recurrence_oracle.py holds it to dateutil like every other path."""
+    assert plan.steps is not None
+    zone, dt0, steps = plan.zone, plan.dt0, plan.steps
+    wall_lo, wall_hi = _wall_bounds(lo, hi, zone)
+    stop = wall_hi if plan.bound is None else min(wall_hi, plan.bound)
+    until = plan.rule.until or HIGHEST
+    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
+    period = unit * plan.rule.interval
+    seen: set[datetime] = set()  # a spring-forward gap maps two wall times to one instant
+    if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
+        seen.add(plan.start)
+        yield plan.start
+    shifted = _period_start(plan, wall_lo if skip else dt0)
+    try:
+        while True:
+            for step in steps:
+                wall = shifted + step
+                if wall > stop:
+                    return
+                if wall >= wall_lo and wall > dt0:
+                    instant = localize(wall, zone)
+                    if instant <= until and lo <= instant <= hi and instant not in seen:
+                        seen.add(instant)
+                        yield instant
+            shifted += period
+    except OverflowError:  # past year 9999
+        return
 
 
 def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
@@ -528,21 +577,30 @@ def _expand(
     if hi <= lo:
         return []
     excluded, moved = _exceptions(series, duration, lo, hi)
-    overridden = {utc(o.recurrence_id) for o in series.overrides}
+    skipped = excluded | {utc(o.recurrence_id) for o in series.overrides}
     found: list[Occurrence] = []
+    in_order, previous = True, LOWEST  # originals come nearly in order (gaps aside)
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # earlier starts end before lo
     for instant in _originals(series, earliest, clamp(hi), skip):
         if instant in moved:  # overridden, and so shown as changed
             found.append(moved.pop(instant))
-        elif instant in excluded or instant in overridden:
+            in_order = False
+        elif instant in skipped:
             continue
-        elif _overlaps(instant, end := instant + duration, lo, hi):
+        elif instant < hi and ((end := instant + duration) > lo or instant >= lo):
+            # (_overlaps, inlined: this loop runs for every occurrence of every expansion)
+            in_order = in_order and instant >= previous
+            previous = instant
             found.append(Occurrence(instant, instant, end, None))
         if len(found) > limit:
-            raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window", instant)
+            before = _up_to(series, found, moved, (lo, instant), earliest)
+            raise ExpansionLimitExceeded(
+                f"more than {limit} occurrences in the window", instant, before
+            )
     # An override of an occurrence that does not exist is ignored: those whose original lay
     # in the range just scanned were met there; one moved in from further away is checked
     # at its own instant (at most one check per override).
+    met = len(found)
     found += (
         occurrence
         for rid, occurrence in moved.items()
@@ -550,7 +608,31 @@ def _expand(
     )
     if len(found) > limit:
         raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
+    if in_order and len(found) == met:
+        return found  # originals only, met in order: (start, recurrence_id) order already
     return sorted(found, key=lambda o: (o.start, o.recurrence_id))
+
+
+def _up_to(
+    series: Series,
+    found: list[Occurrence],
+    moved: dict[datetime, Occurrence],
+    window: tuple[datetime, datetime],
+    earliest: datetime,
+) -> list[Occurrence]:
+    """What `_expand` returns for `window` = [lo, reached), from an expansion of a longer
+    window stopped at the original start `reached`: everything it met up to there, and the
+    overrides moved in from outside what it scanned (checked as `_expand` checks them)."""
+    lo, reached = window
+    kept = [o for o in found if _overlaps(o.start, o.end, lo, reached)]
+    kept += (
+        occurrence
+        for rid, occurrence in moved.items()
+        if not earliest <= rid <= reached
+        and _overlaps(occurrence.start, occurrence.end, lo, reached)
+        and _is_original(series, rid)
+    )
+    return sorted(kept, key=lambda o: (o.start, o.recurrence_id))
 
 
 def expand(

@@ -9,8 +9,9 @@ against the calendar and against itself in one sweep (`conflicts.sweep_conflicts
 
 Bounds: a series is expanded for a check up to CHECK_LIMIT occurrences (a denser one is checked
 up to where it reaches them), and at most CALENDAR_LIMIT occurrences of the calendars are loaded
-(past that the window checked is halved until it fits) — so a check costs tens of ms at
-most, whatever the rules.
+(past that the window checked ends where the limit is reached, or is halved until it fits;
+an expansion stopped by a limit hands over what it met, so nothing is expanded twice) — so a
+check costs tens of ms at most, whatever the rules.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from neo_events.models import Attendee, Event, EventPermission, User
 from neo_events.scheduling import slots
 
 HORIZON = timedelta(days=366)
-CALENDAR_LIMIT = MAX_OCCURRENCES  # as many as one window listing may expand
+CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 
 
@@ -124,14 +125,22 @@ def occurrences(
         except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
-            reached = exc.reached
-            end = (
-                reached
-                if reached is not None and start < reached < end
-                else start + (end - start) / 2
-            )
-            continue
+            before, end = _shortened(exc, start, end)
+            if before is None or len(before) > CHECK_LIMIT:
+                continue
+            found = before
         return [(o.start, o.end) for o in found]
+
+
+def _shortened(
+    exc: recurrence.ExpansionLimitExceeded, lo: datetime, hi: datetime
+) -> tuple[list[recurrence.Occurrence] | None, datetime]:
+    """Where a check cut short by a limit now ends, and the occurrences up to there if the
+    expansion that stopped already knows them (None: expand the shorter window again)."""
+    reached = exc.reached
+    if reached is not None and lo < reached < hi:
+        return exc.before, reached
+    return None, lo + (hi - lo) / 2
 
 
 def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
@@ -220,9 +229,11 @@ async def calendar(
             except recurrence.ExpansionLimitExceeded as exc:
                 if strict:
                     raise too_many_occurrences() from None
-                reached = exc.reached
-                hi = reached if reached is not None and lo < reached < hi else lo + (hi - lo) / 2
+                before, hi = _shortened(exc, lo, hi)
                 busy = [b for b in busy if b.start < hi]
+                if before is not None and len(busy) + len(before) <= limit:
+                    found = before
+                    break
         people = frozenset(holders[event_id])
         if event_id not in answers:
             busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
