@@ -3,11 +3,12 @@ and each user reads only the rows that concern them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
@@ -24,6 +25,28 @@ class Origin:
     user_agent: str | None = None
 
 
+def _row(
+    *,
+    action: str,
+    origin: Origin,
+    actor_id: int | None,
+    target_type: str | None,
+    target_id: int | None,
+    outcome: str,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "action": action,
+        "actor_id": actor_id,
+        "target_type": target_type,
+        "target_id": target_id,
+        "outcome": outcome,
+        "ip": origin.ip,
+        "user_agent": (origin.user_agent or None) and origin.user_agent[:512],
+        "details": details or {},
+    }
+
+
 def record(
     session: AsyncSession,
     *,
@@ -37,17 +60,45 @@ def record(
 ) -> AuditEntry:
     """Add one audit row to the session (flushed with the change it records)."""
     entry = AuditEntry(
-        action=action,
-        actor_id=actor_id,
-        target_type=target_type,
-        target_id=target_id,
-        outcome=outcome,
-        ip=origin.ip,
-        user_agent=(origin.user_agent or None) and origin.user_agent[:512],
-        details=details or {},
+        **_row(
+            action=action,
+            origin=origin,
+            actor_id=actor_id,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            details=details,
+        )
     )
     session.add(entry)
     return entry
+
+
+async def record_all(
+    session: AsyncSession,
+    *,
+    action: str,
+    origin: Origin,
+    actor_id: int | None,
+    target_type: str,
+    targets: Sequence[tuple[int, dict[str, Any]]],
+) -> None:
+    """One audit row per (target id, details), written now in one statement: for a batch,
+    where 500 ORM objects cost more than the rest of the write."""
+    if targets:
+        rows = [
+            _row(
+                action=action,
+                origin=origin,
+                actor_id=actor_id,
+                target_type=target_type,
+                target_id=target_id,
+                outcome="success",
+                details=details,
+            )
+            for target_id, details in targets
+        ]
+        await session.execute(insert(AuditEntry), rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin, record
+from neo_events.audit.service import Origin, record, record_all
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
 from neo_events.events import schedule
@@ -25,7 +25,7 @@ from neo_events.events.content import (
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.history.merge import three_way_merge
-from neo_events.history.service import record_version
+from neo_events.history.service import record_created, record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import etag_for, etag_matches
@@ -33,7 +33,7 @@ from neo_events.protocol import etag_for, etag_matches
 
 async def _insert(session: AsyncSession, actor: User, contents: Sequence[Content]) -> list[Event]:
     """New events owned by the actor at version 1: one INSERT for all of them (the ids come
-    back with it), then their owner grants and versions, written with the transaction."""
+    back with it), then one each for their owner grants and their versions."""
     now = utcnow()
     events = []
     for content in contents:
@@ -49,19 +49,11 @@ async def _insert(session: AsyncSession, actor: User, contents: Sequence[Content
         events.append(event)
     session.add_all(events)
     await session.flush()
-    for event in events:
-        session.add(
-            EventPermission(
-                event_id=event.id,
-                user_id=actor.id,
-                role=Role.OWNER.value,
-                granted_by_id=actor.id,
-                granted_at=now,
-            )
-        )
-        await record_version(
-            session, event, change_type="created", actor_id=actor.id, holders=[actor.id]
-        )
+    grant = {"user_id": actor.id, "role": Role.OWNER.value, "granted_by_id": actor.id}
+    await session.execute(
+        insert(EventPermission), [{**grant, "event_id": e.id, "granted_at": now} for e in events]
+    )
+    await record_created(session, events, actor_id=actor.id, holders=[actor.id])
     return events
 
 
@@ -121,16 +113,14 @@ async def create_events(
         viewer_id=actor.id,
     )
     events = await _insert(session, actor, contents)
-    for event in events:
-        record(
-            session,
-            action="event.created",
-            origin=origin,
-            actor_id=actor.id,
-            target_type="event",
-            target_id=event.id,
-            details={"version": 1, "batch": True},
-        )
+    await record_all(
+        session,
+        action="event.created",
+        origin=origin,
+        actor_id=actor.id,
+        target_type="event",
+        targets=[(event.id, {"version": 1, "batch": True}) for event in events],
+    )
     record(
         session,
         action="event.batch_created",

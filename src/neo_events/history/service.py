@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
@@ -71,7 +71,7 @@ async def record_version(
     previous: dict[str, Any] | None = None,
     rolled_back_to: int | None = None,
     holders: list[int] | None = None,
-) -> EventVersion:
+) -> None:
     """Turn the change just applied to `event` into its next version, snapshot it, and
     append it to the change feed (`previous` content names the fields that changed).
 
@@ -79,29 +79,27 @@ async def record_version(
     The unique (event_id, version) constraint is the backstop: two writers that raced past
     the row lock would collide here instead of writing two versions with one number.
     """
-    if change_type != "created":
-        event.version += 1
-        event.updated_at = utcnow()
-        event.updated_by_id = actor_id
-    version = EventVersion(
-        event_id=event.id,
-        version=event.version,
-        change_type=change_type,
-        snapshot=content_of(event),
-        changed_by_id=actor_id,
-        changed_at=event.updated_at,
-        rolled_back_to=rolled_back_to,
+    if change_type == "created":
+        await record_created(session, [event], actor_id=actor_id, holders=holders)
+        return
+    event.version += 1
+    event.updated_at = utcnow()
+    event.updated_by_id = actor_id
+    snapshot = content_of(event)
+    await session.execute(
+        insert(EventVersion).values(
+            _version_row(event, change_type, actor_id, snapshot, rolled_back_to)
+        )
     )
-    session.add(version)
-    changed = feed.changed_fields(previous, version.snapshot, CONTENT_FIELDS)
-    if change_type != "created" and not (previous is not None and _TEXT_ONLY.issuperset(changed)):
+    changed = feed.changed_fields(previous, snapshot, CONTENT_FIELDS)
+    if not (previous is not None and _TEXT_ONLY.issuperset(changed)):
         follow_event(session, event.id)  # its reminders move with it (SPEC §14)
     if previous is not None:  # a new time asks the other attendees again (SPEC §13)
         await reset_after_move(
             session,
             event_id=event.id,
             before=previous,
-            after=version.snapshot,
+            after=snapshot,
             actor_id=actor_id,
             at=event.updated_at,
         )
@@ -114,7 +112,50 @@ async def record_version(
         changes=changed,
         known_holders=holders,
     )
-    return version
+
+
+async def record_created(
+    session: AsyncSession,
+    events: Sequence[Event],
+    *,
+    actor_id: int,
+    holders: list[int] | None = None,
+) -> None:
+    """Version 1 of new (flushed) events, in one statement however many, and their
+    change-feed entries: for `holders` when the caller knows them (a new event's owner),
+    else for whoever holds a role on each by now (a split's successor inherits grants)."""
+    if not events:
+        return
+    rows = [_version_row(e, "created", actor_id, content_of(e), None) for e in events]
+    await session.execute(insert(EventVersion), rows)
+    for event in events:
+        await feed.append(
+            session,
+            type=feed.CHANGE_TYPES["created"],
+            event_id=event.id,
+            version=event.version,
+            actor_id=actor_id,
+            changes=[],
+            known_holders=holders,
+        )
+
+
+def _version_row(
+    event: Event,
+    change_type: str,
+    actor_id: int,
+    snapshot: dict[str, Any],
+    rolled_back_to: int | None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "version": event.version,
+        "change_type": change_type,
+        "snapshot": snapshot,
+        "changed_by_id": actor_id,
+        "changed_at": event.updated_at,
+        "rolled_back_to": rolled_back_to,
+    }
 
 
 def _summary(

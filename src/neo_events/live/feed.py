@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -133,11 +133,17 @@ class _Numbering:
         if last is None:
             raise RuntimeError("feed_state has no row: run the migrations")
         first = int(last) - len(self.changes) + 1
-        for seq, (change, recipients) in enumerate(self.changes, start=first):
+        changes, self.changes = self.changes, []
+        rows: list[dict[str, Any]] = []
+        recipient_rows: list[dict[str, int]] = []
+        for seq, (change, recipients) in enumerate(changes, start=first):
             change.seq = seq
-            session.add(change)
-            session.add_all(ChangeRecipient(user_id=user_id, seq=seq) for user_id in recipients)
-        self.changes = []
+            rows.append({c: getattr(change, c) for c in _CHANGE_COLUMNS})
+            recipient_rows += ({"user_id": user_id, "seq": seq} for user_id in recipients)
+        # Two statements however many changes (a batch makes 500): not an ORM object each.
+        await session.execute(insert(Change), rows)
+        if recipient_rows:
+            await session.execute(insert(ChangeRecipient), recipient_rows)
 
     async def _number_in_one_statement(self) -> None:
         """PostgreSQL: lock, number and insert the changes and their recipients in one
@@ -193,6 +199,9 @@ _NUMBER_AND_INSERT = text(
     SELECT last_seq FROM s
     """
 )
+
+
+_CHANGE_COLUMNS = ("seq", "at", "type", "event_id", "version", "actor_id", "changes")
 
 
 def _numbering(session: AsyncSession) -> _Numbering:
