@@ -19,6 +19,7 @@ from icalendar import Calendar, Event
 from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import recurrence
+from neo_events.events.content import series_of, span_of
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.people import Attendance, add_people
@@ -69,7 +70,7 @@ def export_calendar(
             continue  # dates: floating, no VTIMEZONE
         for component in _vevents(event):
             calendar.add_component(add_alarms(component, event.reminders))
-        zone, (first, last) = event.content["timezone"], _span(event.content)
+        zone, (first, last) = event.content["timezone"], span_of(series_of(event.content))
         if zone in spans:
             known_first, known_last = spans[zone]
             first = min(first, known_first)
@@ -80,32 +81,6 @@ def export_calendar(
     for zone in sorted(used, reverse=True):
         calendar.subcomponents.insert(0, vtimezone(zone, *spans[zone]))
     return bytes(calendar.to_ical())
-
-
-def _series(content: Mapping[str, Any]) -> recurrence.Series:
-    return recurrence.Series(
-        start=_parse(content["start_time"]),
-        end=_parse(content["end_time"]),
-        timezone=content["timezone"],
-        rule=content["recurrence_pattern"] if content["is_recurring"] else None,
-        exdates=tuple(_parse(x) for x in content["exdates"]),
-        rdates=tuple(sorted(_parse(x) for x in content.get("rdates", ()))),
-        overrides=tuple(
-            recurrence.Override(
-                recurrence_id=_parse(o["recurrence_id"]),
-                start=_parse(o["start_time"]) if o.get("start_time") else None,
-                end=_parse(o["end_time"]) if o.get("end_time") else None,
-            )
-            for o in content["overrides"]
-        ),
-    )
-
-
-def _span(content: Mapping[str, Any]) -> tuple[datetime, datetime | None]:
-    """From the event's earliest start to the end of its last occurrence (None: never ends)."""
-    series = _series(content)
-    moved = [o.start for o in series.overrides if o.start is not None]
-    return min([series.start, *moved]), recurrence.series_end(series)
 
 
 def _parse(value: str) -> datetime:
