@@ -580,3 +580,21 @@ async def test_reminder_rows_in_the_feed_have_one_recipient(
             )
         )
     assert recipients == [alice.id]
+
+
+async def test_an_idle_runner_wakes_for_the_earliest_due_job_not_at_its_next_poll(
+    database_url: str, data_dir: Path
+) -> None:
+    """A runner that looks for work only every 30 s still sends a reminder due in ~3 s
+    when it is due: it sleeps until the earliest job, not for the whole poll interval."""
+    settings = make_settings(database_url, data_dir, jobs_in_serve=False, jobs_poll_s=30)
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        start = soon(63)
+        event = await create_event(
+            client, alice, start_time=iso(start), end_time=iso(start + timedelta(hours=1))
+        )
+        await put_reminders(client, alice.headers, event["id"], 1)
+        async with running(settings, app.state.sessionmaker, publish=app.state.hub.changed):
+            [due] = await wait_for_reminders(app, alice.id, 1, within=15)
+        assert due["event_id"] == event["id"] and "late" not in due
