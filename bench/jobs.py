@@ -1,11 +1,14 @@
 """The job queue under load: reminder lateness and webhook throughput (issue #20).
 
-`python -m bench.jobs [--database-url URL] [--reminders 10000] [--workers 2]`
+`python -m bench.jobs [--database-url URL] [--reminders 10000] [--workers 2] [--gap S]
+[--burst] [--skip-webhooks]`
 
 1. Reminders: REMINDERS single events whose one-minute reminders fall due within the same
    minute (spread evenly over it, or all at one instant with --burst), then WORKERS
-   `neo-events worker` processes. Lateness is the reminder.due feed row's time minus its
-   due time (what a connected client sees adds the hub's wake-up, milliseconds).
+   `neo-events worker` processes. Lateness is measured twice: the reminder.due feed row's
+   time (stamped before its transaction commits) minus its due time, and the time this
+   process first saw the committed row (it looks every 20 ms) minus its due time — what a
+   connected client sees, but for the hub's wake-up (milliseconds).
 2. Webhooks: webhooks of that user on a receiver in this process (127.0.0.1), each sent
    the last MESSAGES reminder.due messages; throughput is messages received per second.
 
@@ -24,7 +27,6 @@ import time
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from sqlalchemy import insert, select, text, update
@@ -51,6 +53,7 @@ from neo_events.webhooks.service import create_webhook
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-that-is-long-enough-for-hs256"
+SEEN_POLL_S = 0.02
 
 
 def _reset(url: str) -> None:
@@ -167,31 +170,38 @@ async def _setup(settings: Settings, count: int, first_due: datetime, burst: boo
     return user_id
 
 
-async def _lateness(settings: Settings, count: int, within: float) -> list[float]:
+async def _lateness(
+    settings: Settings, count: int, within: float
+) -> tuple[list[float], list[float]]:
+    """Each reminder's lateness twice: by its feed row's `at` (stamped when the worker wrote
+    it, before its transaction committed) and as a reader of the feed saw it (the commit,
+    looked for every SEEN_POLL_S: at most that much later than a woken client)."""
     engine = db.create_engine(settings)
     deadline = time.monotonic() + within
-    rows: list[Any] = []
+    stamped: list[float] = []
+    seen: list[float] = []
+    last = 0
     async with db.create_sessionmaker(engine)() as session:
-        while time.monotonic() < deadline:
-            rows = list(
-                (
-                    await session.execute(
-                        select(Change.at, Change.changes).where(Change.type == "reminder.due")
-                    )
-                ).all()
-            )
+        while time.monotonic() < deadline and len(seen) < count:
+            rows = (
+                await session.execute(
+                    select(Change.seq, Change.at, Change.changes)
+                    .where(Change.type == "reminder.due", Change.seq > last)
+                    .order_by(Change.seq)
+                )
+            ).all()
+            now = datetime.now(UTC)
             await session.rollback()
-            if len(rows) >= count:
-                break
-            await asyncio.sleep(0.5)
+            for seq, at, details in rows:
+                due = datetime.fromisoformat(details["occurrence_start"]) - timedelta(
+                    minutes=details["minutes_before"]
+                )
+                stamped.append((at - due).total_seconds())
+                seen.append((now - due).total_seconds())
+                last = max(last, seq)
+            await asyncio.sleep(SEEN_POLL_S)
     await engine.dispose()
-    late = []
-    for at, details in rows:
-        due = datetime.fromisoformat(details["occurrence_start"]) - timedelta(
-            minutes=details["minutes_before"]
-        )
-        late.append((at - due).total_seconds())
-    return late
+    return stamped, seen
 
 
 async def _webhooks(
@@ -255,6 +265,10 @@ def main() -> None:
         "--lead", type=float, default=40.0, help="seconds from now to the first due time"
     )
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument(
+        "--gap", type=float, default=None, help="JOBS_GAP_S for the workers (default: theirs)"
+    )
+    parser.add_argument("--skip-webhooks", action="store_true", help="reminders only")
     args = parser.parse_args()
     url = args.database_url
     if not url:
@@ -267,9 +281,10 @@ def main() -> None:
     first_due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
     user_id = asyncio.run(_setup(settings, args.reminders, first_due, args.burst))
     print(f"setup: {args.reminders} events and reminders in {time.monotonic() - began:.1f} s")
-    procs = _workers(url, args.workers, data_dir, {})
+    env = {"JOBS_GAP_S": str(args.gap)} if args.gap is not None else {}
+    procs = _workers(url, args.workers, data_dir, env)
     try:
-        late = asyncio.run(
+        stamped, seen = asyncio.run(
             _lateness(
                 settings, args.reminders, (first_due - datetime.now(UTC)).total_seconds() + 300
             )
@@ -277,12 +292,17 @@ def main() -> None:
     finally:
         _stop(procs)
     shape = "at one instant" if args.burst else "spread over one minute"
-    print(f"reminders: {len(late)}/{args.reminders} due {shape}, {args.workers} workers")
-    if late:
-        print(
-            f"  lateness s: p50 {statistics.median(late):.3f}  p95 {_percentile(late, 95):.3f}  "
-            f"p99 {_percentile(late, 99):.3f}  max {max(late):.3f}  min {min(late):.3f}"
-        )
+    gap = f", JOBS_GAP_S={args.gap}" if args.gap is not None else ""
+    print(f"reminders: {len(seen)}/{args.reminders} due {shape}, {args.workers} workers{gap}")
+    for name, late in (("stamped", stamped), ("committed", seen)):
+        if late:
+            print(
+                f"  lateness s, {name}: p50 {statistics.median(late):.3f}  "
+                f"p95 {_percentile(late, 95):.3f}  p99 {_percentile(late, 99):.3f}  "
+                f"max {max(late):.3f}  min {min(late):.3f}"
+            )
+    if args.skip_webhooks:
+        return
     for hooks, messages in ((1, args.messages), (4, args.messages // 2)):
         _reset_webhooks(url)
         print(

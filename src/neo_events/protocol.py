@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,31 @@ def cursor_fields(cursor: str, *fields: tuple[str, Callable[[Any], Any]]) -> tup
 
 def etag_for(version: int | str) -> str:
     return f'"{version}"'
+
+
+def event_etag(version: int, reminders: Sequence[int] = ()) -> str:
+    """An event object's ETag: its content version (SPEC §7), and the caller's own reminders
+    when they have some. Reminders are part of the object each holder reads (`my_reminders`)
+    but change no version, so without them a 304 would keep a stale list."""
+    if not reminders:
+        return etag_for(version)
+    return etag_for(f"{version}-r" + ".".join(str(m) for m in reminders))
+
+
+def version_matches(header: str | None, version: int) -> bool:
+    """If-Match on an event: strong comparison of the content version an ETag names, the
+    caller's reminders part aside (it is not content: setting reminders must not make
+    another device's edit fail)."""
+    if not header:
+        return False
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*":
+            return True
+        strong = len(candidate) > 1 and candidate[0] == candidate[-1] == '"'
+        if strong and candidate[1:-1].split("-r", 1)[0] == str(version):
+            return True
+    return False
 
 
 def etag_matches(header: str | None, etag: str, *, weak: bool = True) -> bool:

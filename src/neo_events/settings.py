@@ -65,10 +65,12 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     hash_concurrency: int = Field(default=4, ge=1)
     # The durable job queue (SPEC §14): run it inside `serve` (off: run `neo-events worker`),
-    # how often an idle runner looks for due work, how long a claim lasts before another
-    # worker may take it again, and how many jobs one claim takes.
+    # how often an idle runner looks for due work, its pause after a round that found some
+    # (work due in a trickle is batched, a few jobs per transaction), how long a claim lasts
+    # before another worker may take it again, and how many jobs one claim takes.
     jobs_in_serve: bool = True
     jobs_poll_s: float = Field(default=0.5, gt=0, le=60)
+    jobs_gap_s: float = Field(default=0.1, ge=0, le=60)
     jobs_lease_s: float = Field(default=60.0, gt=0)
     jobs_batch: int = Field(default=200, ge=1, le=5000)
     # A reminder delivered more than this after its due time says `late: true`; one missed by

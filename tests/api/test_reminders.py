@@ -112,6 +112,58 @@ async def test_reminders_are_each_users_own_and_shown_on_the_event(
     assert_problem(await put_reminders(client, eve.headers, event["id"], 5), 404, "event_not_found")
 
 
+async def test_the_event_etag_follows_my_reminders_but_if_match_ignores_them(
+    client: httpx.AsyncClient,
+) -> None:
+    """`my_reminders` is part of the object and changes no version: a GET revalidating
+    with If-None-Match after a reminder change gets 200 and the new list, never a 304 with
+    the old one; another holder's tag is untouched; If-Match still compares versions only."""
+    alice = await register(client, "alice")
+    bob = await register(client, "bob")
+    event = await create_event(client, alice)
+    url = f"/api/v1/events/{event['id']}"
+    await share(client, alice, event["id"], bob, "editor")
+    first = await client.get(url, headers=alice.headers)
+    assert first.headers["etag"] == '"1"'
+
+    await put_reminders(client, alice.headers, event["id"], 1440, 10)
+    again = await client.get(url, headers=alice.headers | {"If-None-Match": '"1"'})
+    assert again.status_code == 200, again.text
+    assert again.json()["my_reminders"] == [{"minutes_before": 10}, {"minutes_before": 1440}]
+    assert again.json()["version"] == 1 and again.headers["etag"] == '"1-r10.1440"'
+    cached = await client.get(url, headers=alice.headers | {"If-None-Match": '"1-r10.1440"'})
+    assert cached.status_code == 304 and cached.headers["etag"] == '"1-r10.1440"'
+    weak = await client.get(url, headers=alice.headers | {"If-None-Match": 'W/"1-r10.1440"'})
+    assert weak.status_code == 304
+    # bob's object did not change: his tag neither
+    bobs = await client.get(url, headers=bob.headers | {"If-None-Match": '"1"'})
+    assert bobs.status_code == 304 and bobs.headers["etag"] == '"1"'
+
+    # alice's edit from the object she read before setting reminders: not a conflict
+    edited = await client.patch(
+        url, json={"title": "renamed"}, headers=alice.headers | {"If-Match": '"1"'}
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.headers["etag"] == '"2-r10.1440"'
+    assert edited.json()["my_reminders"] == [{"minutes_before": 10}, {"minutes_before": 1440}]
+    # ...but bob's, from version 1, is: If-Match compares the version, whatever the suffix
+    for stale in ('"1"', '"1-r10.1440"', 'W/"2"'):
+        refused = await client.patch(
+            url, json={"title": "bob's"}, headers=bob.headers | {"If-Match": stale}
+        )
+        assert_problem(refused, 412, "precondition_failed")
+    ok = await client.patch(
+        url, json={"title": "bob's"}, headers=bob.headers | {"If-Match": '"2-r5"'}
+    )
+    assert ok.status_code == 200 and ok.headers["etag"] == '"3"'
+
+    # removing them: the tag is the bare version again, and a stale one revalidates
+    await put_reminders(client, alice.headers, event["id"])
+    cleared = await client.get(url, headers=alice.headers | {"If-None-Match": '"3-r10.1440"'})
+    assert cleared.status_code == 200 and cleared.json()["my_reminders"] == []
+    assert cleared.headers["etag"] == '"3"'
+
+
 async def test_my_reminders_are_the_callers_in_every_view_of_the_event(
     client: httpx.AsyncClient,
 ) -> None:
@@ -139,6 +191,16 @@ async def test_my_reminders_are_the_callers_in_every_view_of_the_event(
     rolled = await client.post(f"/api/v1/events/{event['id']}/rollback/1", headers=bob.headers)
     assert rolled.status_code == 200, rolled.text
     assert rolled.json()["my_reminders"] == [{"minutes_before": 0}, {"minutes_before": 60}]
+    assert rolled.headers["etag"] == '"3-r0.60"'
+    base = f"/api/v1/events/{event['id']}/instances"
+    edited = await client.put(
+        f"{base}/2026-03-31T07:00:00Z", json={"title": "y"}, headers=bob.headers
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["my_reminders"] == [{"minutes_before": 0}, {"minutes_before": 60}]
+    assert edited.headers["etag"] == '"4-r0.60"'
+    instances = await client.get(f"{base}?{window}", headers=alice.headers)
+    assert [i["my_reminders"] for i in instances.json()["items"]] == [[{"minutes_before": 15}]] * 3
 
 
 @pytest.mark.parametrize(
@@ -518,3 +580,21 @@ async def test_reminder_rows_in_the_feed_have_one_recipient(
             )
         )
     assert recipients == [alice.id]
+
+
+async def test_an_idle_runner_wakes_for_the_earliest_due_job_not_at_its_next_poll(
+    database_url: str, data_dir: Path
+) -> None:
+    """A runner that looks for work only every 30 s still sends a reminder due in ~3 s
+    when it is due: it sleeps until the earliest job, not for the whole poll interval."""
+    settings = make_settings(database_url, data_dir, jobs_in_serve=False, jobs_poll_s=30)
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        start = soon(63)
+        event = await create_event(
+            client, alice, start_time=iso(start), end_time=iso(start + timedelta(hours=1))
+        )
+        await put_reminders(client, alice.headers, event["id"], 1)
+        async with running(settings, app.state.sessionmaker, publish=app.state.hub.changed):
+            [due] = await wait_for_reminders(app, alice.id, 1, within=15)
+        assert due["event_id"] == event["id"] and "late" not in due

@@ -54,7 +54,7 @@ async def list_instances(
         window_end=window.end,
         zone=window.zone,
     )
-    read = await read_one(session, event, role)
+    read = await read_one(session, event, role, user.id)
     base = read.model_dump(mode="json")
     return occurrences_response(
         ((base, occ, event.is_recurring) for occ in found), None, window.zone
@@ -100,8 +100,8 @@ async def edit_occurrence(
         origin=origin,
         if_match=if_match,
     )
-    with_etag(response, edit.event.version)
-    read = await read_one(session, edit.event, edit.role)
+    read = await read_one(session, edit.event, edit.role, user.id)
+    with_etag(response, read)
     return OccurrenceEdited(**dict(read), conflicts=conflicts_json(edit.clashes))
 
 

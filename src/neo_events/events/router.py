@@ -41,7 +41,8 @@ from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
-from neo_events.protocol import etag_for, etag_matches
+from neo_events.protocol import etag_matches, event_etag
+from neo_events.reminders.service import my_reminders
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
@@ -60,14 +61,21 @@ Policy = Annotated[
 ]
 
 
-def with_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = etag_for(version)
+def with_etag(response: Response, read: EventRead) -> None:
+    """The ETag of this event object: its version, and the caller's reminders it shows."""
+    response.headers["ETag"] = event_etag(
+        read.version, [r.minutes_before for r in read.my_reminders]
+    )
 
 
 async def read_one(
-    session: AsyncSession, event: Event, role: Role, viewer_id: int | None = None
+    session: AsyncSession,
+    event: Event,
+    role: Role,
+    viewer_id: int | None = None,
+    mine: dict[int, list[int]] | None = None,
 ) -> EventRead:
-    return (await event_reads(session, [(event, role)], viewer_id))[0]
+    return (await event_reads(session, [(event, role)], viewer_id, mine))[0]
 
 
 def conflicts_json(clashes: list[Clash]) -> list[ClashRead]:
@@ -106,8 +114,8 @@ async def create_event(
         session, actor=user, data=body, origin=origin, policy=conflicts
     )
     response.headers["Location"] = str(request.url_for("get_event", event_id=event.id).path)
-    with_etag(response, event.version)
     [read] = new_event_reads([event], user)
+    with_etag(response, read)
     return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
 
 
@@ -281,10 +289,13 @@ async def get_event(
         event, role = await event_as_of(session, actor=user, event_id=event_id, at=as_of)
     else:
         event, role = await get_event_for(session, user.id, event_id)
-    if etag_matches(if_none_match, etag_for(event.version)):
-        return Response(status_code=304, headers={"ETag": etag_for(event.version)})
-    with_etag(response, event.version)
-    return await read_one(session, event, role, user.id)
+    # My reminders are part of the object and change no version: they are in its ETag.
+    mine = await my_reminders(session, user.id, [event.id])
+    etag = event_etag(event.version, mine.get(event.id, []))
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return await read_one(session, event, role, user.id, mine)
 
 
 async def _update(
@@ -311,8 +322,8 @@ async def _update(
         ),
         policy=policy,
     )
-    with_etag(response, result.event.version)
     read = await read_one(session, result.event, result.role, user.id)
+    with_etag(response, read)
     return EventUpdated(
         **dict(read), merged=result.merged, conflicts=conflicts_json(result.clashes)
     )

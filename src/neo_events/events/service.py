@@ -28,7 +28,7 @@ from neo_events.history.merge import three_way_merge
 from neo_events.history.service import record_created, record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
-from neo_events.protocol import etag_for, etag_matches
+from neo_events.protocol import version_matches
 
 
 async def _insert(session: AsyncSession, actor: User, contents: Sequence[Content]) -> list[Event]:
@@ -203,7 +203,7 @@ async def _version_content(session: AsyncSession, event_id: int, version: int) -
 
 def check_if_match(event: Event, if_match: str | None) -> None:
     """412, changing nothing, when an If-Match names another version than the event's."""
-    if if_match is not None and not etag_matches(if_match, etag_for(event.version), weak=False):
+    if if_match is not None and not version_matches(if_match, event.version):
         raise PreconditionFailed(
             f"The event is at version {event.version}; read it again and retry.",
             current_version=event.version,

@@ -42,10 +42,14 @@ async def usernames(session: AsyncSession, ids: Iterable[int | None]) -> dict[in
 
 
 async def event_reads(
-    session: AsyncSession, pairs: Sequence[tuple[Event, Role]], viewer_id: int | None = None
+    session: AsyncSession,
+    pairs: Sequence[tuple[Event, Role]],
+    viewer_id: int | None = None,
+    mine: Mapping[int, list[int]] | None = None,
 ) -> list[EventRead]:
     """Event objects for (event, caller's role) pairs, in two queries whatever their number
-    (a third for `my_reminders` when the caller, `viewer_id`, is given)."""
+    (a third for `my_reminders` when the caller, `viewer_id`, is given, unless the caller
+    already read them: `mine`)."""
     if not pairs:
         return []
     named = (uid for event, _ in pairs for uid in _named_by(event))
@@ -56,7 +60,8 @@ async def event_reads(
         read.attendees = attendees.get(read.id, [])
         read.my_response = my_response(read.attendees, viewer_id)
     if viewer_id is not None:
-        mine = await my_reminders(session, viewer_id, [read.id for read in reads])
+        if mine is None:
+            mine = await my_reminders(session, viewer_id, [read.id for read in reads])
         for read in reads:
             read.my_reminders = [ReminderRead(minutes_before=m) for m in mine.get(read.id, [])]
     return reads

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.events.content import parse_iso
-from neo_events.events.router import EventId, Limit
+from neo_events.events.router import EventId, Limit, with_etag
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
 from neo_events.events.views import event_reads, user_refs
 from neo_events.fields import MAX_INT
@@ -110,8 +110,9 @@ async def rollback(
     event, role = await service.rollback_event(
         session, actor=user, event_id=event_id, version=version, origin=origin
     )
-    response.headers["ETag"] = etag_for(event.version)
-    return (await event_reads(session, [(event, role)], user.id))[0]
+    read = (await event_reads(session, [(event, role)], user.id))[0]
+    with_etag(response, read)
+    return read
 
 
 @router.get("/events/{event_id}/changelog")

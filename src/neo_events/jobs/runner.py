@@ -6,6 +6,11 @@ so each runs as its own task, at most `concurrency` at once, and a lane claims o
 as it has room for (a lease starts ticking at the claim). Every loop here is bounded: a
 round claims at most `batch` jobs per lane, and an idle runner sleeps `poll_s` between
 looks (a read that takes no lock, so SQLite's write lock is taken only when work is due).
+
+Between rounds the runner sleeps until the earliest job is due when that comes before the
+next look (a reminder is not kept waiting for the poll), and `gap_s` after a round that found
+work but did not fill a batch: work falling due in a trickle (10,000 reminders over a minute)
+is then taken a few jobs per transaction, not one transaction each.
 """
 
 from __future__ import annotations
@@ -52,11 +57,13 @@ class Runner:
         *,
         poll_s: float,
         lease_s: float,
+        gap_s: float = 0.0,
         probes: Sequence[Probe] = (),
     ) -> None:
         self._sessionmaker = sessionmaker
         self._lanes = list(lanes)
         self._poll_s = poll_s
+        self._gap_s = min(gap_s, poll_s)
         self._lease = timedelta(seconds=lease_s)
         self._probes = list(probes)
         self._wake = asyncio.Event()
@@ -80,24 +87,25 @@ class Runner:
     async def _loop(self) -> None:
         db.write_intent.set(True)  # this task's transactions write (BEGIN IMMEDIATE on SQLite)
         while True:
-            busy = False
+            pause = self._poll_s
             try:
-                busy = await self.tick()
+                pause = await self.tick()
             except DBAPIError as exc:  # the database is away: look again after the pause
                 logger.warning("job queue round failed (%s); retrying", type(exc).__name__)
             except Exception:
                 logger.exception("job queue round failed; retrying")
-            if busy:
+            if pause <= 0:
                 await asyncio.sleep(0)  # let requests and deliveries in between rounds
                 continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_s):
+                async with asyncio.timeout(pause):
                     await self._wake.wait()
             self._wake.clear()
 
-    async def tick(self) -> bool:
-        """One round: claim what is due in each lane and run it. True if a lane took a full
-        batch (more may be waiting: go again at once)."""
+    async def tick(self) -> float:
+        """One round: claim what is due in each lane and run it. Returns the pause before
+        the next: none after a full batch (more may be waiting), `gap_s` after a round that
+        took some work, else until the earliest job is due, `poll_s` at most."""
         for probe in self._probes:
             await probe()
         now = db.utcnow()
@@ -107,9 +115,11 @@ class Runner:
                 earliest = await queue.next_run_at(session)
         finally:
             db.write_intent.reset(intent)
-        if earliest is None or earliest > now:
-            return False
-        busy = False
+        if earliest is None:
+            return self._poll_s
+        if earliest > now:
+            return min(self._poll_s, (earliest - now).total_seconds())
+        busy = took = False
         for lane in self._lanes:
             room = lane.batch
             if lane.background:
@@ -123,6 +133,7 @@ class Runner:
                 await session.commit()
             if not claimed:
                 continue
+            took = True
             busy = busy or len(claimed) == room
             if not lane.background:
                 await lane.handler(claimed)
@@ -131,7 +142,11 @@ class Runner:
                 task = asyncio.create_task(lane.handler([job]), name=f"job-{job.key}")
                 lane.running.add(task)
                 task.add_done_callback(self._finished(lane))
-        return busy
+        if busy:
+            return 0.0
+        # Nothing taken: what is due waits for room in a full lane (a finished task wakes
+        # the runner), so look again at the usual pace, not every gap.
+        return self._gap_s if took else self._poll_s
 
     def _finished(self, lane: Lane) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:

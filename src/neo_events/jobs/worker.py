@@ -72,6 +72,7 @@ async def running(
         ],
         poll_s=settings.jobs_poll_s,
         lease_s=settings.jobs_lease_s,
+        gap_s=settings.jobs_gap_s,
         probes=[hooks.probe],
     )
     await runner.start()
