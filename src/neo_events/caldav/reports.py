@@ -14,7 +14,7 @@ from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import service, xml
+from neo_events.caldav import service, sync, xml
 from neo_events.caldav.props import (
     Context,
     calendar_href,
@@ -287,7 +287,7 @@ async def _sync_collection(
     if level is not None and (level.text or "").strip() not in ("1", "infinite"):
         raise DavError(400, None, "sync-level is 1.", "invalid_xml")
     names, _ = _names_and_data(root)
-    answer = await service.sync_collection(session, user, token or None)
+    answer = await sync.sync_collection(session, user, token or None)
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
         ctx.texts = await service.render(
