@@ -4,7 +4,7 @@ its items, as RFC 4918, RFC 4791, RFC 6578 and CalendarServer's getctag name the
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
@@ -72,6 +72,18 @@ async def read_body(request: Request) -> ET.Element | None:
         return xml.parse(await request.body())
     except xml.BadXml as exc:
         raise DavError(400, None, f"The body cannot be read: {exc}", "invalid_xml") from None
+
+
+def utc_instant(value: str | None) -> datetime | None:
+    """A time-range or expand bound (RFC 4791 §9.9: a UTC date-time), None if absent."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise DavError(
+            403, (CALDAV, "valid-filter"), f"{value!r} is not a UTC date-time", "bad_time_range"
+        ) from None
 
 
 def multistatus_response(body: bytes) -> Response:
@@ -219,6 +231,7 @@ async def _calendar_value(ctx: Context, name: str) -> ET.Element | None:
             for ns, n in (
                 (CALDAV, "calendar-query"),
                 (CALDAV, "calendar-multiget"),
+                (CALDAV, "free-busy-query"),
                 (DAV, "sync-collection"),
             )
         ]
