@@ -216,16 +216,20 @@ async def _reaching(
     if unknown:
         events = await full_events(session, unknown)
         for item in unknown:
-            event = events[item.event.id]
+            event = events.get(item.event.id)
+            if event is None:
+                known[item.event.id] = False  # gone since it was listed
+                continue
             known[event.id] = found = _first_occurrence(event, start, end)
-            if caches is not None:
-                caches.reach.put((event.id, item.event.version, start, end), found)
+            if caches is not None:  # under the version it was found for (see render)
+                caches.reach.put((event.id, event.version, start, end), found)
     return [item for item in items if known[item.event.id]]
 
 
 async def full_events(session: AsyncSession, items: Sequence[Item]) -> dict[int, Event]:
     """The whole rows of the items' events, by id (those an item holds already are reused).
-    The version of each is the one the item was listed at: both are read in one transaction."""
+    A deletion leaves a tombstone, so each is found; on PostgreSQL (READ COMMITTED) a row may
+    be at a later version than the head it was listed with."""
     found = {item.event.id: item.event for item in items if isinstance(item.event, Event)}
     missing = [item.event.id for item in items if item.event.id not in found]
     for chunk in range(0, len(missing), FULL_CHUNK):
@@ -314,10 +318,14 @@ async def render(
             item.event.id,
             item.outgoing(events[item.event.id]),
             Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
-            item.event.version,
+            events[item.event.id].version,
         )
         for item in items
+        if item.event.id in events
     ]
+    # a text is cached under the version it was made from (a row read whole just now may be
+    # newer than its listed head, on PostgreSQL's READ COMMITTED)
+    keys |= {i: (i, version, keys[i][2], expand) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
         if expand is not None:
