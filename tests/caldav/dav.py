@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 
-from tests.helpers import Account
+from tests.helpers import Account, register
 
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav", "cs": "http://calendarserver.org/ns/"}
 
@@ -73,3 +73,25 @@ END:VCALENDAR
 
 def ics(uid: str = "abc-1", summary: str = "Dentist", extra: str = "") -> bytes:
     return ICS.format(uid=uid, summary=summary, extra=extra).replace("\n", "\r\n").encode()
+
+
+class Dav:
+    def __init__(self, client: httpx.AsyncClient, account: Account, secret: str) -> None:
+        self.client, self.account = client, account
+        self.auth = basic(account.username, secret)
+        self.calendar = f"/dav/calendars/{account.username}/events/"
+
+    async def request(
+        self, method: str, path: str, body: str | bytes = b"", **headers: str
+    ) -> httpx.Response:
+        return await self.client.request(method, path, content=body, headers=self.auth | headers)
+
+    async def put(self, name: str, data: bytes, **headers: str) -> httpx.Response:
+        return await self.request(
+            "PUT", self.calendar + name, data, **({"Content-Type": "text/calendar"} | headers)
+        )
+
+
+async def dav_for(client: httpx.AsyncClient, name: str) -> Dav:
+    account = await register(client, name)
+    return Dav(client, account, await app_password(client, account))

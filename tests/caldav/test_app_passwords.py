@@ -90,6 +90,48 @@ async def test_revoked_at_once_and_others_cannot_revoke(client, app) -> None:
     assert "app_password.created" in actions and "app_password.revoked" in actions
 
 
+async def test_failed_sign_ins_are_audited_like_failed_logins(client, app) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    secret = await app_password(client, alice)
+    before = await audit_actions(app)
+
+    async def attempt(username: str, password: str | None) -> int:
+        headers = basic(username, password) if password is not None else {}
+        response = await client.request(
+            "PROPFIND",
+            "/dav/",
+            content=ROOT_PROPFIND,
+            headers=headers | {"User-Agent": "DAVx5/4.4"},
+        )
+        return response.status_code
+
+    assert await attempt("alice", None) == 401  # a client's first, unchallenged request
+    assert await attempt("alice", secret) == 207
+    assert await audit_actions(app) == before  # neither is a failed sign-in
+    assert await attempt("alice", PASSWORD) == 401  # the account password
+    assert await attempt("alice", "neap_guessed") == 401  # a wrong app password
+    assert await attempt("bob", secret) == 401  # someone else's app password
+    assert await attempt("nobody", secret) == 401  # no such account
+    assert await audit_actions(app) == before + [("login", "failure")] * 4
+    # the owner of the account named sees them, as failed API logins (SPEC §9)
+    mine = await client.get("/api/v1/audit?action=login", headers=alice.headers)
+    failures = [e for e in mine.json()["items"] if e["outcome"] == "failure"]
+    assert [(e["target_id"], e["details"]) for e in failures] == [
+        (alice.id, {"identifier": "alice", "via": "caldav"})
+    ] * 2
+    assert {e["user_agent"] for e in failures} == {"DAVx5/4.4"}
+    theirs = await client.get("/api/v1/audit?action=login", headers=bob.headers)
+    assert [e["details"] for e in theirs.json()["items"] if e["outcome"] == "failure"] == [
+        {"identifier": "bob", "via": "caldav"}
+    ]
+    api = await client.post("/api/v1/auth/login", json={"username": "alice", "password": "x"})
+    assert_problem(api, 401, "invalid_credentials")
+    mine = await client.get("/api/v1/audit?action=login", headers=alice.headers)
+    assert [e["details"] for e in mine.json()["items"] if e["outcome"] == "failure"][0] == {
+        "identifier": "alice"
+    }
+
+
 async def test_a_name_is_required_and_anonymous_is_refused(client) -> None:
     alice = await register(client, "alice")
     missing = await client.post("/api/v1/app-passwords", json={}, headers=alice.headers)

@@ -1,5 +1,6 @@
 """The `caldav` client library (PyPI) against a real server process: discover from the server
-URL, create, search a time range, edit, delete, and sync by token."""
+URL, create, search a time range, ask for free/busy, rename the calendar, edit, delete, and
+sync by token."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from caldav.elements import dav, ical
 
 import caldav
 from tests.caldav.live import caldav_server, person
@@ -49,6 +51,20 @@ def test_discover_create_search_edit_delete_sync(database_url: str, data_dir: Pa
                 event=True,
             )
             assert [e.icalendar_component["SUMMARY"] for e in found] == ["Library event 1"]
+            # free/busy (RFC 4791 §7.10): 09:00-10:00 in Berlin, in UTC
+            busy = calendar.freebusy_request(
+                datetime(2026, 3, 9, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC)
+            )
+            [period] = busy.icalendar_instance.walk("VFREEBUSY")
+            assert b":20260310T080000Z/20260310T090000Z" in period.to_ical()
+
+            # the name can change (PROPPATCH); a colour is not kept, and says so per property
+            calendar.set_properties([dav.DisplayName("Work")])
+            calendar.set_properties([ical.CalendarColor("#FF2968FF")])
+            [again] = client.principal().calendars()
+            assert again.get_display_name() == "Work"
+            colour = again.get_properties([ical.CalendarColor()])
+            assert colour.get(ical.CalendarColor.tag) is None
 
             first.load()
             first.icalendar_component["SUMMARY"] = "Library event 1, edited"

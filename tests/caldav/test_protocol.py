@@ -5,39 +5,16 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from neo_events.caldav import service
-from tests.caldav.dav import app_password, basic, ics, propfind, responses
-from tests.helpers import Account, audit_actions, count_rows, create_event, register, share
+from tests.caldav.dav import dav_for, ics, propfind, responses
+from tests.helpers import audit_actions, count_rows, create_event, share
 
 pytestmark = pytest.mark.anyio
 
 C = "{urn:ietf:params:xml:ns:caldav}"
 D = "{DAV:}"
-
-
-class Dav:
-    def __init__(self, client: httpx.AsyncClient, account: Account, secret: str) -> None:
-        self.client, self.account = client, account
-        self.auth = basic(account.username, secret)
-        self.calendar = f"/dav/calendars/{account.username}/events/"
-
-    async def request(
-        self, method: str, path: str, body: str | bytes = b"", **headers: str
-    ) -> httpx.Response:
-        return await self.client.request(method, path, content=body, headers=self.auth | headers)
-
-    async def put(self, name: str, data: bytes, **headers: str) -> httpx.Response:
-        return await self.request(
-            "PUT", self.calendar + name, data, **({"Content-Type": "text/calendar"} | headers)
-        )
-
-
-async def dav_for(client: httpx.AsyncClient, name: str) -> Dav:
-    account = await register(client, name)
-    return Dav(client, account, await app_password(client, account))
 
 
 async def test_discovery_from_the_server_url(client) -> None:
@@ -418,43 +395,6 @@ async def test_hostile_xml_is_refused_quickly(client) -> None:
         assert response.status_code == 400, response.text
         assert time.perf_counter() - started < 2
     assert b"root:" not in response.content
-
-
-async def test_mkcalendar_is_refused_and_only_the_display_name_can_change(client) -> None:
-    alice = await dav_for(client, "alice")
-    made = await alice.request("MKCALENDAR", "/dav/calendars/alice/other/")
-    assert made.status_code == 403 and b"calendar-collection-location-ok" in made.content
-
-    def update(*props: str) -> str:
-        inner = "".join(props)
-        return (
-            '<d:propertyupdate xmlns:d="DAV:" xmlns:i="http://apple.com/ns/ical/">'
-            f"<d:set><d:prop>{inner}</d:prop></d:set></d:propertyupdate>"
-        )
-
-    async def name() -> str:
-        found = await alice.request(
-            "PROPFIND", alice.calendar, propfind("d:displayname"), Depth="0"
-        )
-        return str(responses(found.content)[alice.calendar]["props"][f"{D}displayname"].text)
-
-    mixed = await alice.request(
-        "PROPPATCH",
-        alice.calendar,
-        update("<d:displayname>Work</d:displayname>", "<i:calendar-color>#f00</i:calendar-color>"),
-    )
-    assert mixed.status_code == 207
-    assert b"HTTP/1.1 403" in mixed.content and b"HTTP/1.1 424" in mixed.content
-    assert await name() == "Neo Events"  # all or nothing
-    renamed = await alice.request(
-        "PROPPATCH", alice.calendar, update("<d:displayname>Work</d:displayname>")
-    )
-    assert renamed.status_code == 207 and b"HTTP/1.1 200" in renamed.content
-    assert await name() == "Work"
-    on_item = await alice.request(
-        "PROPPATCH", "/dav/calendars/alice/", update("<d:displayname>Home</d:displayname>")
-    )
-    assert b"HTTP/1.1 403" in on_item.content
 
 
 TEXT_QUERY = """<?xml version="1.0"?>

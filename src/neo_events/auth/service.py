@@ -169,6 +169,32 @@ async def account_of(session: AsyncSession, identifier: str) -> int | None:
     return None if found is None else int(found)
 
 
+def record_failed_login(
+    session: AsyncSession,
+    *,
+    origin: Origin,
+    account_id: int | None,
+    identifier: str,
+    via: str | None = None,
+) -> None:
+    """The audit row of a refused sign-in, on the account it named (if one exists), so its
+    owner sees it (SPEC §9); `via` names where it was tried if not `/auth/login` ("caldav").
+    The refusal must commit it (`commit_anyway`)."""
+    details = {"identifier": identifier[:64]}
+    if via is not None:
+        details["via"] = via
+    record(
+        session,
+        action="login",
+        origin=origin,
+        actor_id=None,
+        target_type="user" if account_id is not None else None,
+        target_id=account_id,
+        outcome="failure",
+        details=details,
+    )
+
+
 async def login(
     session: AsyncSession, auth: Authenticator, *, identifier: str, password: str, origin: Origin
 ) -> IssuedTokens:
@@ -187,16 +213,7 @@ async def login(
     user = await session.get(User, user_id) if user_id is not None else None
     # A password changed while this one was being checked is not the one that was checked.
     if user is None or not ok or user.password_hash != verified_hash:
-        record(
-            session,
-            action="login",
-            origin=origin,
-            actor_id=None,
-            target_type="user" if user_id is not None else None,
-            target_id=user_id,
-            outcome="failure",
-            details={"identifier": identifier[:64]},
-        )
+        record_failed_login(session, origin=origin, account_id=user_id, identifier=identifier)
         raise InvalidCredentials()
     if auth.hasher.needs_rehash(user.password_hash):
         user.password_hash = await auth.hasher.hash(password)

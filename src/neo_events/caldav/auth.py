@@ -3,7 +3,10 @@
 Nothing else signs in here: not the account password, not a bearer token. A failed attempt
 is charged to the same budgets as a failed login (RATE_LIMIT_AUTH, per IP and per account,
 infra/ratelimit.py), and a spent budget refuses before the password is even looked at, so a
-guesser learns nothing more from CalDAV than from the login endpoint.
+guesser learns nothing more from CalDAV than from the login endpoint. A refused username and
+password leave the same audit row as a refused login (auth/service.py record_failed_login),
+marked `"via": "caldav"`; a request with no credentials at all (how every client starts, to be
+challenged) leaves none.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from neo_events.auth import app_passwords
-from neo_events.auth.service import account_of
+from neo_events.auth.dependencies import get_origin
+from neo_events.auth.service import account_of, record_failed_login
 from neo_events.caldav.service import DavError
 from neo_events.infra.ratelimit import Decision, Policy, RateLimiter
 from neo_events.models import User
@@ -24,11 +28,15 @@ REALM = 'Basic realm="Neo Events CalDAV", charset="UTF-8"'
 
 
 class Unauthenticated(DavError):
+    commit_anyway = True  # the failed sign-in's audit row must survive the refusal
+
     def __init__(self, detail: str) -> None:
         super().__init__(401, None, detail, "not_authenticated")
 
 
 class RateLimited(DavError):
+    commit_anyway = True  # the attempt that spent the budget is audited too
+
     def __init__(self, decision: Decision) -> None:
         super().__init__(429, None, "Too many failed sign-ins; retry later.", "rate_limited")
         self.retry_after = max(1, decision.reset_after)
@@ -69,9 +77,16 @@ async def authenticate(request: Request, session: AsyncSession) -> User:
                 raise RateLimited(decision)
         request.state.user_id = user.id
         return user
+    account = await account_of(session, username)
+    record_failed_login(
+        session,
+        origin=await get_origin(request),
+        account_id=account,
+        identifier=username,
+        via="caldav",
+    )
     if limiter is not None:
         decisions = [await limiter.hit(by_ip, f"ip:{ip}")]
-        account = await account_of(session, username)
         key = f"account:user:{account}" if account is not None else f"account:name:{username}"
         decisions.append(await limiter.hit(by_account, key.lower()))
         refused = [d for d in decisions if not d.allowed]

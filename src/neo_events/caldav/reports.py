@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree as ET
@@ -14,7 +14,7 @@ from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import service, xml
+from neo_events.caldav import freebusy, service, sync, xml
 from neo_events.caldav.props import (
     Context,
     calendar_href,
@@ -22,6 +22,7 @@ from neo_events.caldav.props import (
     item_href,
     multistatus_response,
     read_body,
+    utc_instant,
 )
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, DAV, tag
@@ -39,7 +40,7 @@ def _names_and_data(root: ET.Element) -> tuple[list[str], tuple[datetime, dateti
         data = prop.find(tag(CALDAV, "calendar-data"))
         node = data.find(tag(CALDAV, "expand")) if data is not None else None
         if node is not None:
-            start, end = _instant(node.get("start")), _instant(node.get("end"))
+            start, end = utc_instant(node.get("start")), utc_instant(node.get("end"))
             if start is None or end is None or end <= start:
                 raise DavError(
                     403,
@@ -49,17 +50,6 @@ def _names_and_data(root: ET.Element) -> tuple[list[str], tuple[datetime, dateti
                 )
             expand = (start, end)
     return names, expand
-
-
-def _instant(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise DavError(
-            403, (CALDAV, "valid-filter"), f"{value!r} is not a UTC date-time", "bad_time_range"
-        ) from None
 
 
 async def report(
@@ -107,6 +97,8 @@ async def report(
         return multistatus_response(xml.multistatus(responses))
     if root.tag == tag(CALDAV, "calendar-query"):
         return await _calendar_query(request, session, user, root)
+    if root.tag == tag(CALDAV, "free-busy-query"):
+        return await freebusy.report(session, user, root)
     raise DavError(
         403, (DAV, "supported-report"), "This report is not supported.", "unsupported_report"
     )
@@ -178,7 +170,7 @@ def _query_filter(
     start = end = None
     window = comp.find(tag(CALDAV, "time-range"))
     if window is not None:
-        start, end = _instant(window.get("start")), _instant(window.get("end"))
+        start, end = utc_instant(window.get("start")), utc_instant(window.get("end"))
         if start is None and end is None:
             raise DavError(
                 403, (CALDAV, "valid-filter"), "A time-range needs a start or an end.", "bad_filter"
@@ -287,7 +279,7 @@ async def _sync_collection(
     if level is not None and (level.text or "").strip() not in ("1", "infinite"):
         raise DavError(400, None, "sync-level is 1.", "invalid_xml")
     names, _ = _names_and_data(root)
-    answer = await service.sync_collection(session, user, token or None)
+    answer = await sync.sync_collection(session, user, token or None)
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
         ctx.texts = await service.render(

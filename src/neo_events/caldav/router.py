@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from neo_events.auth.dependencies import get_origin
-from neo_events.caldav import auth, props, reports, service, writes, xml
+from neo_events.caldav import auth, proppatch, props, reports, service, writes, xml
 from neo_events.caldav.props import DAV_HEADER, ICS_TYPE, ROOT, XML_TYPE
 from neo_events.caldav.service import DavError
-from neo_events.caldav.xml import CALDAV, DAV, element, tag
+from neo_events.caldav.xml import CALDAV, element
 from neo_events.models import User
 from neo_events.web import Session, TransactionalRoute
 
@@ -145,36 +145,6 @@ async def _delete(
     return Response(status_code=204)
 
 
-async def _proppatch(
-    request: Request, session: Any, user: User, kind: str, name: str | None
-) -> Response:
-    """Only the calendar's DAV:displayname can be changed (SPEC §15). All or nothing (RFC 4918
-    §9.2): with any other property in the request, it fails 403 and the rest 424."""
-    root = await props.read_body(request)
-    if root is None or root.tag != tag(DAV, "propertyupdate"):
-        raise DavError(400, None, "A PROPPATCH body is a DAV:propertyupdate.", "invalid_xml")
-    changes: list[tuple[str, str | None]] = []
-    for action in root:
-        prop = action.find(tag(DAV, "prop"))
-        removing = action.tag == tag(DAV, "remove")
-        for node in prop if prop is not None else []:
-            changes.append((node.tag, None if removing else (node.text or "")))
-    allowed = kind == "calendar"
-    display = tag(DAV, "displayname")
-    refused = [t for t, _ in changes if not (allowed and t == display)]
-    href = request.url.path
-    if not refused:
-        for _, value in changes:
-            if not await service.rename_calendar(session, user, value):
-                refused.append(display)
-    if refused:
-        others = [t for t, _ in changes if t not in refused]
-        response = xml.Response(href, forbidden=refused, failed=others)
-        return props.multistatus_response(xml.multistatus([response]))
-    found = [element(DAV, "displayname")] if changes else []
-    return props.multistatus_response(xml.multistatus([xml.Response(href, found=found)]))
-
-
 async def _mkcalendar(
     request: Request, session: Any, user: User, kind: str, name: str | None
 ) -> Response:
@@ -193,7 +163,7 @@ _HANDLERS = {
     "HEAD": _get,
     "PUT": _put,
     "DELETE": _delete,
-    "PROPPATCH": _proppatch,
+    "PROPPATCH": proppatch.proppatch,
     "MKCALENDAR": _mkcalendar,
     "MKCOL": _mkcalendar,
 }

@@ -1,9 +1,6 @@
 """The calendar collection of one user: every live event they hold a role on, read through the
-same access query as the API (events/access.py); writes are in caldav/writes.py.
-
-The collection's sync token and CTag are the user's position in the change feed (live/feed.py):
-the highest change number addressed to them. sync-collection reads the feed through the same
-function as `/sync` (live/sync.py).
+same access query as the API (events/access.py); writes are in caldav/writes.py, the sync
+token and CTag in caldav/sync.py.
 """
 
 from __future__ import annotations
@@ -12,31 +9,28 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
 from neo_events.db import utcnow
-from neo_events.errors import AppError
 from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
 from neo_events.infra.cache import LruCache
-from neo_events.live import sync as feed_sync
 from neo_events.models import (
     CalendarResource,
     CalendarSettings,
-    Change,
-    ChangeRecipient,
     Event,
+    EventPermission,
     User,
 )
 
-SYNC_PAGE = 5_000
+SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
 # Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
 # for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
 # sync-collection.
@@ -63,7 +57,7 @@ class Caches:
                 LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup),
             )
             state.caldav_caches = found
-        return found  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+        return found
 
 
 class DavError(Exception):
@@ -79,11 +73,41 @@ class DavError(Exception):
         self.code = code
 
 
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The columns of an event that listing the collection needs (ETags, last-modified, the
+    model's text properties): reading these instead of whole rows is most of what a month's
+    calendar-query costs (BENCHMARKS.md, "CalDAV"). The content (recurrence, overrides) is read
+    only for the items whose answer is not cached yet (`full_events`)."""
+
+    id: int
+    version: int
+    title: str
+    description: str | None
+    location: str | None
+    is_recurring: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+HEAD_COLUMNS = (
+    Event.id,
+    Event.version,
+    Event.title,
+    Event.description,
+    Event.location,
+    Event.is_recurring,
+    Event.created_at,
+    Event.updated_at,
+)
+
+
 @dataclass(slots=True)
 class Item:
-    """One event of the collection, as the caller sees it."""
+    """One event of the collection, as the caller sees it: the whole row, or only its head
+    (a listing) until its content is needed."""
 
-    event: Event
+    event: Event | Head
     role: Role
     stored: Stored | None
     stamp: datetime | None = None  # when the stored text last changed
@@ -102,41 +126,40 @@ class Item:
             return f'"{self.event.version}"'
         return f'"{self.event.version}-{int(self.stamp.timestamp() * 1000)}"'
 
-    def outgoing(self) -> codec.Outgoing:
+    def outgoing(self, event: Event) -> codec.Outgoing:
+        """The resource's event for the codec, from the item's whole row."""
         return codec.Outgoing(
             uid=self.uid,
-            sequence=self.event.version - 1,
-            created=self.event.created_at,
-            last_modified=self.event.updated_at,
-            content=content_of(self.event),
+            sequence=event.version - 1,
+            created=event.created_at,
+            last_modified=event.updated_at,
+            content=content_of(event),
         )
 
 
 Row = tuple[Event, str, str | None, str | None, datetime | None]
 
 
+Columns = TypeVarTuple("Columns")
+
+
 def with_resources(
-    query: Select[Event, str],
-) -> Select[Event, str, str | None, str | None, datetime | None]:
+    query: Select[*Columns],
+) -> Select[*Columns, str | None, str | None, datetime | None]:
+    """The query's rows, each followed by its resource's name, UID and text's time (or Nones:
+    an event made through the API has no resource row until a client writes it)."""
     return query.add_columns(
         CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
     ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
 
 
-def _item(row: Any) -> Item:
+def item_of(row: Any) -> Item:
     event, role, name, uid, stamp = row
-    stored = Stored(name, uid, None) if name is not None and uid is not None else None
-    return Item(event, Role(role), stored, stamp)
+    return Item(event, Role(role), _stored(name, uid), stamp)
 
 
-async def sync_position(session: AsyncSession, user: User) -> int:
-    """The last change addressed to the user: the collection's CTag and sync token."""
-    value = await session.scalar(
-        select(func.coalesce(func.max(ChangeRecipient.seq), 0)).where(
-            ChangeRecipient.user_id == user.id
-        )
-    )
-    return int(value or 0)
+def _stored(name: str | None, uid: str | None) -> Stored | None:
+    return Stored(name, uid, None) if name is not None and uid is not None else None
 
 
 async def list_items(
@@ -149,37 +172,74 @@ async def list_items(
     limit: int | None = None,
 ) -> tuple[list[Item], bool]:
     """Every event of the collection, or those with an occurrence overlapping [start, end),
-    by id: at most `limit`, and whether there were more."""
-    query = visible_events(user.id)
+    by id: at most `limit`, and whether there were more. Items hold the events' heads."""
+    query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
     if end is not None:
         query = query.where(Event.span_start < end)
     if start is not None:
         query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
     limit = MAX_LISTED if limit is None else limit
     listed = with_resources(query).order_by(Event.id).limit(limit + 1)
-    rows = (await session.execute(listed)).all()
-    items = [_item(row) for row in rows[:limit]]
+    rows: Sequence[Any] = (await session.execute(listed)).all()
+    items = [
+        Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
+        for row in rows[:limit]
+    ]
     if start is not None or end is not None:
-        # the span prunes; each candidate it leaves is checked once (cached per version and
-        # window): does an occurrence of it overlap the window?
-        items = [item for item in items if _reaches(item.event, start, end, caches)]
+        # the span prunes; each recurring candidate it leaves is checked once (cached per
+        # version and window): does an occurrence of it overlap the window?
+        items = await _reaching(session, items, start, end, caches)
     return items, len(rows) > limit
 
 
-def _reaches(
-    event: Event, start: datetime | None, end: datetime | None, caches: Caches | None
-) -> bool:
-    """Whether an occurrence overlaps the window; the span prunes, one occurrence decides."""
-    if not event.is_recurring:
-        return True  # the span of a single event is the event
-    key = (event.id, event.version, start, end)
-    known = caches.reach.get(key) if caches is not None else None
-    if known is not None:
-        return known
-    found = _first_occurrence(event, start, end)
-    if caches is not None:
-        caches.reach.put(key, found)
+async def _reaching(
+    session: AsyncSession,
+    items: list[Item],
+    start: datetime | None,
+    end: datetime | None,
+    caches: Caches | None,
+) -> list[Item]:
+    """The items with an occurrence overlapping the window; the span prunes, one occurrence
+    decides. Only the series not answered from the cache are read whole and expanded."""
+    known: dict[int, bool] = {}
+    unknown: list[Item] = []
+    for item in items:
+        head = item.event
+        if not head.is_recurring:
+            known[head.id] = True  # the span of a single event is the event
+            continue
+        found = caches.reach.get((head.id, head.version, start, end)) if caches else None
+        if found is None:
+            unknown.append(item)
+        else:
+            known[head.id] = found
+    if unknown:
+        events = await full_events(session, unknown)
+        for item in unknown:
+            event = events.get(item.event.id)
+            if event is None:
+                known[item.event.id] = False  # gone since it was listed
+                continue
+            known[event.id] = found = _first_occurrence(event, start, end)
+            if caches is not None:  # under the version it was found for (see render)
+                caches.reach.put((event.id, event.version, start, end), found)
+    return [item for item in items if known[item.event.id]]
+
+
+async def full_events(session: AsyncSession, items: Sequence[Item]) -> dict[int, Event]:
+    """The whole rows of the items' events, by id (those an item holds already are reused).
+    A deletion leaves a tombstone, so each is found; on PostgreSQL (READ COMMITTED) a row may
+    be at a later version than the head it was listed with."""
+    found = {item.event.id: item.event for item in items if isinstance(item.event, Event)}
+    missing = [item.event.id for item in items if item.event.id not in found]
+    for chunk in range(0, len(missing), FULL_CHUNK):
+        ids = missing[chunk : chunk + FULL_CHUNK]
+        rows = await session.scalars(select(Event).where(Event.id.in_(ids)))
+        found.update((event.id, event) for event in rows)
     return found
+
+
+FULL_CHUNK = 1_000  # ids in one IN (...) list: below SQLite's bound-parameter limit
 
 
 def _first_occurrence(event: Event, start: datetime | None, end: datetime | None) -> bool:
@@ -202,7 +262,7 @@ async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -
     )
     found: dict[str, Item] = {}
     for row in (await session.execute(query.order_by(Event.id))).all():
-        item = _item(row)
+        item = item_of(row)
         if item.name in wanted:
             found.setdefault(item.name, item)
     return found
@@ -252,15 +312,20 @@ async def render(
     if not items:
         return done
     texts = await bodies(session, items)
+    events = await full_events(session, items)
     jobs = [
         (
             item.event.id,
-            item.outgoing(),
+            item.outgoing(events[item.event.id]),
             Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
-            item.event.version,
+            events[item.event.id].version,
         )
         for item in items
+        if item.event.id in events
     ]
+    # a text is cached under the version it was made from (a row read whole just now may be
+    # newer than its listed head, on PostgreSQL's READ COMMITTED)
+    keys |= {i: (i, version, keys[i][2], expand) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
         if expand is not None:
@@ -282,67 +347,6 @@ async def render(
     return done | made
 
 
-@dataclass(frozen=True, slots=True)
-class SyncAnswer:
-    present: list[Item]
-    gone: list[str]  # names of resources deleted or no longer visible
-    token: str
-    truncated: bool
-
-
-SYNC_PREFIX = "urn:neo-events:sync:"
-
-
-async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
-    """What changed since `token` (everything on a first sync), read from the change feed."""
-    inner = None
-    if token:
-        if not token.startswith(SYNC_PREFIX):
-            raise _bad_token()
-        inner = token[len(SYNC_PREFIX) :]
-    try:
-        changes, next_token, more = await feed_sync.sync(
-            session, user=user, token=inner, limit=SYNC_PAGE
-        )
-    except AppError:
-        raise _bad_token() from None
-    present_ids = [c.event_id for c in changes if c.op == "upsert"]
-    gone_ids = [c.event_id for c in changes if c.op == "delete"]
-    present: list[Item] = []
-    if present_ids:
-        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
-        present = [_item(row) for row in (await session.execute(query.order_by(Event.id))).all()]
-    gone: list[str] = []
-    if gone_ids:
-        rows = await session.execute(
-            select(CalendarResource.event_id, CalendarResource.name).where(
-                CalendarResource.event_id.in_(gone_ids)
-            )
-        )
-        named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
-        gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
-    if not more:  # caught up: the collection's one token for this position
-        next_token = await sync_token_now(session, user)
-    return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
-
-
-async def sync_token_now(session: AsyncSession, user: User) -> str:
-    """The token of the collection as it is: the user's feed position, aging from the time
-    of that change (so it is the same token until something changes)."""
-    position = await sync_position(session, user)
-    at = await session.scalar(select(Change.at).where(Change.seq == position))
-    return feed_sync.token_at(position, at or utcnow())
-
-
-def _bad_token() -> DavError:
-    return DavError(
-        403,
-        ("DAV:", "valid-sync-token"),
-        "This sync token is unknown or expired.",
-        "sync_token_gone",
-    )
-
-
 DEFAULT_CALENDAR_NAME = "Neo Events"
 MAX_CALENDAR_NAME = 200
 
@@ -355,20 +359,31 @@ async def calendar_name(session: AsyncSession, user: User) -> str:
     return name or DEFAULT_CALENDAR_NAME
 
 
-async def rename_calendar(session: AsyncSession, user: User, name: str | None) -> bool:
-    """Set (or, with None, reset) the calendar's display name; False if it is not acceptable
-    (empty, too long, or control characters)."""
+def calendar_name_problem(name: str) -> str | None:
+    """Why `name` cannot be the calendar's display name (empty, too long, control
+    characters), or None if it can."""
+    name = name.strip()
+    if not name:
+        return "A calendar's name cannot be empty."
+    if len(name) > MAX_CALENDAR_NAME:
+        return f"A calendar's name has at most {MAX_CALENDAR_NAME} characters."
+    if any(ord(c) < 32 for c in name):
+        return "A calendar's name holds no control characters."
+    return None
+
+
+async def rename_calendar(session: AsyncSession, user: User, name: str | None) -> None:
+    """Set (or, with None, reset) the calendar's display name, which calendar_name_problem
+    accepted."""
     row = await session.get(CalendarSettings, user.id)
     if name is None:
         if row is not None:
             await session.delete(row)
-        return True
+        return
+    assert calendar_name_problem(name) is None
     name = name.strip()
-    if not name or len(name) > MAX_CALENDAR_NAME or any(ord(c) < 32 for c in name):
-        return False
     if row is None:
         session.add(CalendarSettings(user_id=user.id, display_name=name, updated_at=utcnow()))
     else:
         row.display_name, row.updated_at = name, utcnow()
     await session.flush()
-    return True

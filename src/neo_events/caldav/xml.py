@@ -102,15 +102,26 @@ class Response:
     href: str
     found: list[ET.Element] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    forbidden: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)  # 424: not done because another failed
+    refused: list[Refusal] = field(default_factory=list)  # PROPPATCH: what was not done, why
     status: int | None = None  # a response without properties (404 in sync-collection)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Properties a PROPPATCH did not change, with one status (403, 409, 424), the precondition
+    that failed if there is one (RFC 4918 §16, in the propstat's DAV:error) and why."""
+
+    status: int
+    names: list[str]
+    condition: tuple[str, str] | None = None
+    description: str | None = None
 
 
 _REASONS = {
     200: "OK",
     403: "Forbidden",
     404: "Not Found",
+    409: "Conflict",
     424: "Failed Dependency",
     507: "Insufficient Storage",
 }
@@ -144,20 +155,25 @@ def multistatus(responses: Iterable[Response], *, sync_token: str | None = None)
         if item.status is not None:
             out.append(f"<d:status>{status_line(item.status)}</d:status></d:response>")
             continue
-        for code, found, names in (
-            (200, item.found, ()),
-            (404, (), item.missing),
-            (403, (), item.forbidden),
-            (424, (), item.failed),
-        ):
-            if not found and not names:
+        groups = [Refusal(200, []), Refusal(404, item.missing), *item.refused]
+        for index, group in enumerate(groups):
+            found = item.found if index == 0 else ()
+            if not found and not group.names:
                 continue
             out.append("<d:propstat><d:prop>")
             for prop in found:
                 _write(prop, out, prefixes)
-            for name in names:
+            for name in group.names:
                 out.append(f"<{_name(name, prefixes)}/>")
-            out.append(f"</d:prop><d:status>{status_line(code)}</d:status></d:propstat>")
+            out.append(f"</d:prop><d:status>{status_line(group.status)}</d:status>")
+            if group.condition is not None:
+                out.append("<d:error>")
+                _write(element(*group.condition), out, prefixes)
+                out.append("</d:error>")
+            if group.description:
+                out.append(f"<d:responsedescription>{escape(group.description)}")
+                out.append("</d:responsedescription>")
+            out.append("</d:propstat>")
         out.append("</d:response>")
     if sync_token is not None:
         out.append(f"<d:sync-token>{escape(sync_token)}</d:sync-token>")

@@ -65,6 +65,7 @@ class Metrics:
             ["policy"],
             registry=self.registry,
         )
+        self._cache_children: dict[tuple[str, bool], Any] = {}
         self.cache_requests = Counter(
             "neo_cache_requests",
             "Server-side cache look-ups, by cache and result (hit or miss).",
@@ -84,13 +85,20 @@ class Metrics:
         self.rate_limit_rejections.labels(policy).inc()
 
     def cache_hit(self, cache: str) -> None:
-        self.cache_requests.labels(cache, "hit").inc()
+        self.cache_lookup(cache, True)
 
     def cache_miss(self, cache: str) -> None:
-        self.cache_requests.labels(cache, "miss").inc()
+        self.cache_lookup(cache, False)
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
-        (self.cache_hit if hit else self.cache_miss)(cache)
+        # Hundreds of look-ups per CalDAV listing: the labelled child is found once per
+        # (cache, result), not through labels() each time (4x the cost of the increment).
+        child = self._cache_children.get((cache, hit))
+        if child is None:
+            child = self._cache_children[(cache, hit)] = self.cache_requests.labels(
+                cache, "hit" if hit else "miss"
+            )
+        child.inc()
 
     def websocket_opened(self) -> None:
         self.websockets_open.inc()

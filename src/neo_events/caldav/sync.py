@@ -1,0 +1,89 @@
+"""The collection's sync token and CTag (RFC 6578, CalendarServer's getctag): the user's
+position in the change feed (live/feed.py), the highest change number addressed to them.
+sync-collection reads the feed through the same function as `/sync` (live/sync.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.caldav import resources
+from neo_events.caldav.service import SYNC_PAGE, DavError, Item, item_of, with_resources
+from neo_events.db import utcnow
+from neo_events.errors import AppError
+from neo_events.events.access import visible_events
+from neo_events.live import sync as feed_sync
+from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
+
+
+async def sync_position(session: AsyncSession, user: User) -> int:
+    """The last change addressed to the user: the collection's CTag and sync token."""
+    value = await session.scalar(
+        select(func.coalesce(func.max(ChangeRecipient.seq), 0)).where(
+            ChangeRecipient.user_id == user.id
+        )
+    )
+    return int(value or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    present: list[Item]
+    gone: list[str]  # names of resources deleted or no longer visible
+    token: str
+    truncated: bool
+
+
+SYNC_PREFIX = "urn:neo-events:sync:"
+
+
+async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
+    """What changed since `token` (everything on a first sync), read from the change feed."""
+    inner = None
+    if token:
+        if not token.startswith(SYNC_PREFIX):
+            raise _bad_token()
+        inner = token[len(SYNC_PREFIX) :]
+    try:
+        changes, next_token, more = await feed_sync.sync(
+            session, user=user, token=inner, limit=SYNC_PAGE
+        )
+    except AppError:
+        raise _bad_token() from None
+    present_ids = [c.event_id for c in changes if c.op == "upsert"]
+    gone_ids = [c.event_id for c in changes if c.op == "delete"]
+    present: list[Item] = []
+    if present_ids:
+        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
+        present = [item_of(row) for row in (await session.execute(query.order_by(Event.id))).all()]
+    gone: list[str] = []
+    if gone_ids:
+        rows = await session.execute(
+            select(CalendarResource.event_id, CalendarResource.name).where(
+                CalendarResource.event_id.in_(gone_ids)
+            )
+        )
+        named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
+        gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
+    if not more:  # caught up: the collection's one token for this position
+        next_token = await sync_token_now(session, user)
+    return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
+
+
+async def sync_token_now(session: AsyncSession, user: User) -> str:
+    """The token of the collection as it is: the user's feed position, aging from the time
+    of that change (so it is the same token until something changes)."""
+    position = await sync_position(session, user)
+    at = await session.scalar(select(Change.at).where(Change.seq == position))
+    return feed_sync.token_at(position, at or utcnow())
+
+
+def _bad_token() -> DavError:
+    return DavError(
+        403,
+        ("DAV:", "valid-sync-token"),
+        "This sync token is unknown or expired.",
+        "sync_token_gone",
+    )
