@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,9 @@ import jwt
 ALGORITHM = "HS256"
 ISSUER = "neo-events"
 TokenType = Literal["access", "refresh"]
+
+
+_VERIFIED_SIZE = 10_000  # tokens remembered as checked: ~2 MB
 
 
 class TokenError(Exception):
@@ -47,6 +51,12 @@ class TokenCodec:
         self._verify_keys = [secret_key, *(k for k in previous_keys if k != secret_key)]
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        # Tokens whose signature and claims this process has checked, by their exact text:
+        # a client sends the same access token with every request for its lifetime, and
+        # checking it (HMAC, base64, JSON) costs more than the primary-key read of its
+        # session. Only expiry depends on when it is used, and is checked at every use;
+        # whether its session is still open is the caller's query, never cached.
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def issue(
         self, kind: TokenType, *, user_id: int, session_id: int, now: datetime
@@ -88,6 +98,20 @@ class TokenCodec:
             raise TokenError("malformed claims") from None
 
     def _verified_payload(self, token: str) -> dict[str, Any]:
+        known = self._verified.get(token)
+        if known is not None:
+            if known["exp"] <= datetime.now(UTC).timestamp():
+                del self._verified[token]
+                raise TokenError("Signature has expired")
+            self._verified.move_to_end(token)
+            return known
+        payload = self._checked_payload(token)
+        self._verified[token] = payload
+        if len(self._verified) > _VERIFIED_SIZE:
+            self._verified.popitem(last=False)
+        return payload
+
+    def _checked_payload(self, token: str) -> dict[str, Any]:
         for key in self._verify_keys:
             try:
                 payload: dict[str, Any] = jwt.decode(
