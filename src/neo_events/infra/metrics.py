@@ -71,6 +71,7 @@ class Metrics:
             ["cache", "result"],
             registry=self.registry,
         )
+        self._cache_children: dict[tuple[str, bool], Any] = {}
         self.websockets_open = Gauge(
             "neo_websockets_open", "WebSocket connections open now.", registry=self.registry
         )
@@ -90,7 +91,13 @@ class Metrics:
         self.cache_requests.labels(cache, "miss").inc()
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
-        (self.cache_hit if hit else self.cache_miss)(cache)
+        """Counted on every look-up (a calendar read makes a thousand): the labelled
+        counter is found once per (cache, result), not through `labels` each time."""
+        child = self._cache_children.get((cache, hit))
+        if child is None:
+            child = self.cache_requests.labels(cache, "hit" if hit else "miss")
+            self._cache_children[(cache, hit)] = child
+        child.inc()
 
     def websocket_opened(self) -> None:
         self.websockets_open.inc()

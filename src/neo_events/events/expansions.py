@@ -1,0 +1,81 @@
+"""Occurrence expansions kept per worker (`app.state.expansions`), content-addressed.
+
+An entry is the expansion of one event at one version into one window: the key (event id,
+version, window start, window end, all-day zone or None) names everything the value depends
+on, so no entry is ever stale and nothing is invalidated on a write. The window listing keeps
+its windows; a calendar read (conflicts, free/busy, find-time) keeps aligned weeks, so that
+windows starting on different days share entries. Bounded in entries and in bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from neo_events.events import recurrence
+from neo_events.events.rrule import HIGHEST, LOWEST
+from neo_events.infra.cache import LruCache
+
+Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
+
+
+def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...]) -> int:
+    """About what an entry of the expansions cache holds: its key and tuple, and per
+    occurrence a 4-tuple and two or three datetimes (measured with sys.getsizeof)."""
+    return 256 + 200 * len(expansion)
+
+
+# A calendar read (conflicts, free/busy, find-time) expands each event into the aligned
+# weeks its window touches, so that windows starting on different days share entries.
+BLOCK = timedelta(days=7)
+_EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
+MAX_BLOCKS = 10  # longer windows (a conflict check's year) are expanded directly
+BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly, not kept
+
+
+def expand_in_blocks(
+    cache: Expansions | None,
+    key: tuple[int, int],
+    series: Callable[[], recurrence.Series],
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+) -> list[recurrence.Occurrence]:
+    """`recurrence.expand(series(), start, end, limit=limit)` for the event `key` (id,
+    version), built from the expansions of the aligned weeks the window touches, each cached
+    under the same key as a listing's window (id, version, start, end, zone None): a version
+    names one content, so an entry is never stale. Past the limit it is the direct
+    expansion that raises, as it would have."""
+    if (
+        cache is None
+        or not LOWEST + BLOCK < start < end < HIGHEST - BLOCK
+        or end - start > BLOCK * (MAX_BLOCKS - 1)
+    ):
+        return recurrence.expand(series(), start, end, limit=limit)
+    block = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
+    found: list[recurrence.Occurrence] = []
+    built: recurrence.Series | None = None
+    while block < end:
+        block_key = (*key, block, block + BLOCK, None)
+        part = cache.get(block_key)
+        if part is None:
+            built = built or series()
+            try:
+                part = tuple(recurrence.expand(built, block, block + BLOCK, limit=BLOCK_LIMIT))
+            except recurrence.ExpansionLimitExceeded:
+                return recurrence.expand(built, start, end, limit=limit)
+            cache.put(block_key, part)
+        # Each occurrence once, from the first week it reaches: one that starts before this
+        # week and reaches into it reached the week before too. So the parts, each ordered
+        # by (start, recurrence_id), follow one another in that order.
+        first = block <= start
+        found += (
+            o
+            for o in part
+            if (first or o.start >= block) and recurrence.overlaps(o.start, o.end, start, end)
+        )
+        block += BLOCK
+    if len(found) > limit:
+        return recurrence.expand(built or series(), start, end, limit=limit)  # raises
+    return found
