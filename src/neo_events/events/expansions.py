@@ -32,6 +32,7 @@ BLOCK = timedelta(days=7)
 _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
 MAX_BLOCKS = 10  # longer windows (a conflict check's year) are expanded directly
 BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly, not kept
+_TICK = timedelta(microseconds=1)
 
 
 def expand_in_blocks(
@@ -46,37 +47,43 @@ def expand_in_blocks(
     """`recurrence.expand(series(), start, end, limit=limit)` for the event `key` (id,
     version), built from the expansions of the aligned weeks the window touches, each cached
     under the same key as a listing's window (id, version, start, end, zone None): a version
-    names one content, so an entry is never stale. Past the limit it is the direct
-    expansion that raises, as it would have."""
+    names one content, so an entry is never stale. The weeks not cached are expanded in one
+    go and split. Past the limit it is the direct expansion that raises, as it would have."""
     if (
         cache is None
+        or cache.size == 0
         or not LOWEST + BLOCK < start < end < HIGHEST - BLOCK
         or end - start > BLOCK * (MAX_BLOCKS - 1)
     ):
         return recurrence.expand(series(), start, end, limit=limit)
-    block = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
+    first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
+    blocks = [first + BLOCK * i for i in range((end - first + BLOCK - _TICK) // BLOCK)]
+    parts = [cache.get((*key, b, b + BLOCK, None)) for b in blocks]
+    missing = [b for b, part in zip(blocks, parts, strict=True) if part is None]
+    if missing:
+        built = series()
+        lo, hi = missing[0], missing[-1] + BLOCK
+        try:
+            span = recurrence.expand(built, lo, hi, limit=BLOCK_LIMIT * len(missing))
+        except recurrence.ExpansionLimitExceeded:
+            return recurrence.expand(built, start, end, limit=limit)
+        for i, b in enumerate(blocks):
+            if parts[i] is None:  # what reaches the week, in the span's order
+                part = tuple(o for o in span if recurrence.overlaps(o.start, o.end, b, b + BLOCK))
+                if len(part) > BLOCK_LIMIT:
+                    return recurrence.expand(built, start, end, limit=limit)
+                cache.put((*key, b, b + BLOCK, None), part)
+                parts[i] = part
+    # Each occurrence once, from the first week it reaches: one that starts before a week
+    # and reaches into it reached the week before too. So the parts, each ordered by
+    # (start, recurrence_id), follow one another in that order.
     found: list[recurrence.Occurrence] = []
-    built: recurrence.Series | None = None
-    while block < end:
-        block_key = (*key, block, block + BLOCK, None)
-        part = cache.get(block_key)
-        if part is None:
-            built = built or series()
-            try:
-                part = tuple(recurrence.expand(built, block, block + BLOCK, limit=BLOCK_LIMIT))
-            except recurrence.ExpansionLimitExceeded:
-                return recurrence.expand(built, start, end, limit=limit)
-            cache.put(block_key, part)
-        # Each occurrence once, from the first week it reaches: one that starts before this
-        # week and reaches into it reached the week before too. So the parts, each ordered
-        # by (start, recurrence_id), follow one another in that order.
-        first = block <= start
+    for b, kept in zip(blocks, parts, strict=True):
         found += (
             o
-            for o in part
-            if (first or o.start >= block) and recurrence.overlaps(o.start, o.end, start, end)
+            for o in kept or ()
+            if (b == first or o.start >= b) and recurrence.overlaps(o.start, o.end, start, end)
         )
-        block += BLOCK
     if len(found) > limit:
-        return recurrence.expand(built or series(), start, end, limit=limit)  # raises
+        return recurrence.expand(series(), start, end, limit=limit)  # raises
     return found

@@ -31,7 +31,7 @@ class LruCache(Generic[V]):
         weigh: Callable[[V], int] | None = None,
     ) -> None:
         self.name = name
-        self._size = size
+        self.size = size
         self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._on_lookup = on_lookup
         self._max_bytes = max_bytes
@@ -55,7 +55,7 @@ class LruCache(Generic[V]):
             self.bytes -= old[1]
         self._entries[key] = (value, weight)
         self.bytes += weight
-        while len(self._entries) > self._size or (
+        while len(self._entries) > self.size or (
             self._max_bytes is not None and self.bytes > self._max_bytes
         ):
             _, (_, dropped) = self._entries.popitem(last=False)
