@@ -58,7 +58,7 @@ def expand_in_blocks(
         return recurrence.expand(series(), start, end, limit=limit)
     first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
     blocks = [first + BLOCK * i for i in range((end - first + BLOCK - _TICK) // BLOCK)]
-    parts = [cache.get((*key, b, b + BLOCK, None)) for b in blocks]
+    parts = cache.get_many([(*key, b, b + BLOCK, None) for b in blocks])
     missing = [b for b, part in zip(blocks, parts, strict=True) if part is None]
     if missing:
         built = series()

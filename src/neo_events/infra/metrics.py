@@ -90,14 +90,14 @@ class Metrics:
     def cache_miss(self, cache: str) -> None:
         self.cache_requests.labels(cache, "miss").inc()
 
-    def cache_lookup(self, cache: str, hit: bool) -> None:
-        """Counted on every look-up (a calendar read makes a thousand): the labelled
-        counter is found once per (cache, result), not through `labels` each time."""
+    def cache_lookup(self, cache: str, hit: bool, count: int = 1) -> None:
+        """`count` look-ups (a calendar read makes a thousand): the labelled counter is
+        found once per (cache, result), not through `labels` each time."""
         child = self._cache_children.get((cache, hit))
         if child is None:
             child = self.cache_requests.labels(cache, "hit" if hit else "miss")
             self._cache_children[(cache, hit)] = child
-        child.inc()
+        child.inc(count)
 
     def websocket_opened(self) -> None:
         self.websockets_open.inc()
