@@ -23,6 +23,7 @@ from neo_events.caldav.router import dav_error_response
 from neo_events.caldav.router import router as caldav_router
 from neo_events.caldav.service import DavError
 from neo_events.errors import document_problems, install_error_handlers
+from neo_events.events.expansions import expansion_bytes
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
 from neo_events.history.router import router as history_router
@@ -161,7 +162,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     app.state.expansions = LruCache(
-        "expansions", size=settings.expansion_cache_size, on_lookup=app.state.metrics.cache_lookup
+        "expansions",
+        size=settings.expansion_cache_size,
+        on_lookup=app.state.metrics.cache_lookup,
+        max_bytes=settings.expansion_cache_bytes,
+        weigh=expansion_bytes,
     )
     app.state.event_objects = LruCache(
         "event_objects",

@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     live_queue_size: int = Field(default=1000, ge=1)
     live_poll_s: float = Field(default=2.0, gt=0)
     live_max_connections: int = Field(default=20, ge=1)  # per user, per worker
-    # Occurrence expansions kept per worker, by (event, version, window).
-    expansion_cache_size: int = Field(default=20_000, ge=0)
+    # Occurrence expansions kept per worker, by (event, version, window): at most this many,
+    # and at most this many bytes (as estimated by expansions.expansion_bytes).
+    expansion_cache_size: int = Field(default=100_000, ge=0)
+    expansion_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
     event_object_cache_size: int = Field(default=5_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)

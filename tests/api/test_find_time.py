@@ -336,3 +336,98 @@ async def test_suggest_with_no_clash_saves(
         headers=alice.headers,
     )
     assert response.status_code == 201 and response.json()["conflicts"] == []
+
+
+async def test_free_busy_and_find_time_follow_every_change_of_a_series(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """Series expansions are cached by (event, version, week): each change that moves a
+    series writes a version, so the same windows asked again answer the new times; an answer
+    (which writes no version) frees the decliner's occurrence all the same."""
+    alice, bob = people["alice"], people["bob"]
+    await _meet(client, alice, bob)
+    weekly = await create_event(  # Mondays 10:00-11:00 UTC from 2 March 2026
+        client,
+        bob,
+        **_at(
+            "2026-03-02T10:00:00Z",
+            "2026-03-02T11:00:00Z",
+            is_recurring=True,
+            recurrence_pattern="FREQ=WEEKLY",
+        ),
+    )
+    windows = [  # two weeks from a Wednesday, and a day later: they share cached weeks
+        {"start_time": "2026-03-04T00:00:00Z", "end_time": "2026-03-18T00:00:00Z"},
+        {"start_time": "2026-03-05T00:00:00Z", "end_time": "2026-03-19T00:00:00Z"},
+    ]
+
+    async def bobs_busy() -> list[list[dict[str, str]]]:
+        answers = []
+        for window in windows:
+            response = await client.get(
+                "/api/v1/freebusy",
+                params={**window, "user_ids": str(bob.id)},
+                headers=alice.headers,
+            )
+            assert response.status_code == 200, response.text
+            answers.append(response.json()["calendars"][str(bob.id)]["busy"])
+        return answers
+
+    def mondays(*days: str, at: str = "10:00", until: str = "11:00") -> list[dict[str, str]]:
+        return [{"start": f"{d}T{at}:00Z", "end": f"{d}T{until}:00Z"} for d in days]
+
+    assert await bobs_busy() == [mondays("2026-03-09", "2026-03-16")] * 2
+    moved = await client.patch(
+        f"/api/v1/events/{weekly['id']}",
+        json={"start_time": "2026-03-02T13:00:00Z", "end_time": "2026-03-02T14:30:00Z"},
+        headers=bob.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert await bobs_busy() == [mondays("2026-03-09", "2026-03-16", at="13:00", until="14:30")] * 2
+    cancelled = await client.delete(
+        f"/api/v1/events/{weekly['id']}/instances/2026-03-09T13:00:00Z", headers=bob.headers
+    )
+    assert cancelled.status_code == 204, cancelled.text
+    assert await bobs_busy() == [mondays("2026-03-16", at="13:00", until="14:30")] * 2
+    # find-time over the same weeks sees the series where it is now
+    body = {
+        "user_ids": [bob.id],
+        "duration_minutes": 60,
+        **windows[0],
+        "timezone": "UTC",
+        "working_hours": {"start": "13:00", "end": "14:00", "days": [1]},
+        "granularity_minutes": 15,
+        "limit": 5,
+    }
+    response = await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "slots": [{"start_time": "2026-03-09T13:00:00Z", "end_time": "2026-03-09T14:00:00Z"}]
+    }
+    # alice's own weekly meeting, bob invited: busy for him until he declines one week
+    meeting = await create_event(
+        client,
+        alice,
+        **_at(
+            "2026-03-02T08:00:00Z",
+            "2026-03-02T09:00:00Z",
+            is_recurring=True,
+            recurrence_pattern="FREQ=WEEKLY",
+        ),
+    )
+    invited = await client.post(
+        f"/api/v1/events/{meeting['id']}/attendees",
+        json={"users": [{"user_id": bob.id}]},
+        headers=alice.headers,
+    )
+    assert invited.status_code == 200, invited.text
+    meetings = mondays("2026-03-09", "2026-03-16", at="08:00", until="09:00")
+    later = mondays("2026-03-16", at="13:00", until="14:30")
+    assert await bobs_busy() == [[*meetings, *later]] * 2
+    declined = await client.put(
+        f"/api/v1/events/{meeting['id']}/instances/2026-03-16T08:00:00Z/rsvp",
+        json={"response": "declined"},
+        headers=bob.headers,
+    )
+    assert declined.status_code == 200, declined.text
+    assert await bobs_busy() == [[meetings[0], *later]] * 2

@@ -20,14 +20,19 @@ from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
 from neo_events.events import listing, schedule
+from neo_events.events.expansions import Expansions
 from neo_events.ical.export import PRODID
 from neo_events.models import User
 
 
-async def report(session: AsyncSession, user: User, root: ET.Element) -> Response:
+async def report(
+    session: AsyncSession, user: User, root: ET.Element, *, cache: Expansions | None = None
+) -> Response:
     start, end = _window(root)
     try:
-        busy = await schedule.busy_intervals(session, user_id=user.id, window=(start, end))
+        busy = await schedule.busy_intervals(
+            session, user_id=user.id, window=(start, end), cache=cache
+        )
     except listing.WindowTooLarge as exc:  # more occurrences than the API answers for
         raise _too_much(exc.detail) from None
     text = await asyncio.to_thread(vfreebusy, start, end, busy, utcnow())

@@ -98,7 +98,7 @@ async def report(
     if root.tag == tag(CALDAV, "calendar-query"):
         return await _calendar_query(request, session, user, root)
     if root.tag == tag(CALDAV, "free-busy-query"):
-        return await freebusy.report(session, user, root)
+        return await freebusy.report(session, user, root, cache=request.app.state.expansions)
     raise DavError(
         403, (DAV, "supported-report"), "This report is not supported.", "unsupported_report"
     )

@@ -13,9 +13,9 @@ from neo_events.errors import ValidationFailed
 from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
+from neo_events.events.expansions import Expansions
 from neo_events.fields import bigint
 from neo_events.history.service import past_event
-from neo_events.infra.cache import LruCache
 from neo_events.models import Event, EventPermission, EventVersion
 from neo_events.protocol import cursor_fields, encode_cursor
 
@@ -164,9 +164,6 @@ async def list_occurrences(
     ]
     rows = await expand_all(candidates, window, loader_for(session), cache)
     return paginate_occurrences(rows, limit=limit, cursor=cursor)
-
-
-Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
 
 
 async def expand_all(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
@@ -178,6 +178,7 @@ class ConflictList(BaseModel):
     "/freebusy", response_model=FreeBusy | FreeBusyCalendars, response_model_exclude_none=True
 )
 async def freebusy(
+    request: Request,
     user: CurrentUser,
     session: Session,
     window: RequiredWindow,
@@ -195,7 +196,11 @@ async def freebusy(
     ids = _user_ids(user_ids)
     if ids is not None:
         per_user = await busy_by_user(
-            session, actor=user, user_ids=ids, window=(window.start, window.end)
+            session,
+            actor=user,
+            user_ids=ids,
+            window=(window.start, window.end),
+            cache=request.app.state.expansions,
         )
         return FreeBusyCalendars(
             calendars={
@@ -206,7 +211,10 @@ async def freebusy(
             }
         )
     busy = await schedule.busy_intervals(
-        session, user_id=user.id, window=(window.start, window.end)
+        session,
+        user_id=user.id,
+        window=(window.start, window.end),
+        cache=request.app.state.expansions,
     )
     return FreeBusy(busy=[BusyInterval(start=s, end=e) for s, e in busy])
 

@@ -42,6 +42,7 @@ __all__ = [
     "following_rule",
     "normalize_rule",
     "occurrence_at",
+    "overlaps",
     "series_end",
     "split_rule",
 ]
@@ -455,8 +456,15 @@ def _wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, 
     """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
     an offset in force within a day of it (a gap's wall time takes the offset before it),
     so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
-    day's slack either side, which a rule of every minute would generate 2,880 times."""
+    day's slack either side, which a rule of every minute would generate 2,880 times.
 
+    Every series of a calendar read asks this of the same window and a handful of zones:
+    remembered, by the instants in UTC (the answer depends on nothing else)."""
+    return _utc_wall_bounds(utc(lo), utc(hi), zone)
+
+
+@lru_cache(maxsize=256)
+def _utc_wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     def offsets(at: datetime) -> list[timedelta]:
         found = (clamp(at + shift * DAY).astimezone(zone).utcoffset() for shift in (-1, 0, 1))
         return [offset for offset in found if offset is not None]
@@ -559,13 +567,14 @@ def _exceptions(
         rid = utc(override.recurrence_id)
         start = rid if override.start is None else utc(override.start)
         end = start + duration if override.end is None else utc(override.end)
-        if rid not in excluded and _overlaps(start, end, lo, hi):
+        if rid not in excluded and overlaps(start, end, lo, hi):
             moved[rid] = Occurrence(rid, start, end, override)
     return excluded, moved
 
 
-def _overlaps(start: datetime, end: datetime, lo: datetime, hi: datetime) -> bool:
-    # Half-open intervals; a zero-length occurrence is a point that [lo, hi) may contain.
+def overlaps(start: datetime, end: datetime, lo: datetime, hi: datetime) -> bool:
+    """Whether an occurrence reaches [lo, hi): half-open intervals; a zero-length
+    occurrence is a point that [lo, hi) may contain."""
     return start < hi and (end > lo or start >= lo)
 
 
@@ -588,7 +597,7 @@ def _expand(
         elif instant in skipped:
             continue
         elif instant < hi and ((end := instant + duration) > lo or instant >= lo):
-            # (_overlaps, inlined: this loop runs for every occurrence of every expansion)
+            # (overlaps, inlined: this loop runs for every occurrence of every expansion)
             in_order = in_order and instant >= previous
             previous = instant
             found.append(Occurrence(instant, instant, end, None))
@@ -624,12 +633,12 @@ def _up_to(
     window stopped at the original start `reached`: everything it met up to there, and the
     overrides moved in from outside what it scanned (checked as `_expand` checks them)."""
     lo, reached = window
-    kept = [o for o in found if _overlaps(o.start, o.end, lo, reached)]
+    kept = [o for o in found if overlaps(o.start, o.end, lo, reached)]
     kept += (
         occurrence
         for rid, occurrence in moved.items()
         if not earliest <= rid <= reached
-        and _overlaps(occurrence.start, occurrence.end, lo, reached)
+        and overlaps(occurrence.start, occurrence.end, lo, reached)
         and _is_original(series, rid)
     )
     return sorted(kept, key=lambda o: (o.start, o.recurrence_id))
@@ -660,7 +669,7 @@ def expand(
     placed = []
     for o in found:
         start, end = days.place(o.start, zone), days.place(o.end, zone)
-        if _overlaps(start, end, lo, hi):
+        if overlaps(start, end, lo, hi):
             placed.append(Occurrence(days.place(o.recurrence_id, zone), start, end, o.override))
     if len(placed) > limit:
         raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")

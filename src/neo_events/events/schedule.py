@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from sqlalchemy import exists, or_, select
@@ -32,6 +33,7 @@ from neo_events.events import recurrence
 from neo_events.events.access import get_event_for
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
+from neo_events.events.expansions import Expansions, expand_in_blocks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.events.rrule import zone_named as recurrence_zone
 from neo_events.invitations.responses import busy_people, occurrence_answers
@@ -162,12 +164,14 @@ async def calendar(
     *,
     viewer_id: int,
     strict: bool = False,
+    cache: Expansions | None = None,
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see, and up to when that is
     complete: past CALENDAR_LIMIT occurrences the window is cut short where the limit was
     reached (each event is expanded once, within what is left of the limit), or, if
-    `strict` (a window the caller chose), it is a 422."""
+    `strict` (a window the caller chose), it is a 422. With `cache`, expansions are kept
+    by (event, version, week) (see `expansions.expand_in_blocks`)."""
     ids = list(set(user_ids))
     sees = exists().where(
         EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id
@@ -176,6 +180,7 @@ async def calendar(
     rows = await session.execute(
         select(
             Event.id,
+            Event.version,
             Event.title,
             Event.start_time,
             Event.end_time,
@@ -202,13 +207,13 @@ async def calendar(
             or_(Event.span_end.is_(None), Event.span_end > window[0]),
         )
     )
-    events: dict[int, tuple[str, recurrence.Series]] = {}
+    events: dict[int, tuple[str, int, Mapping[Any, Any]]] = {}
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
     visible: set[int] = set()
     for row in rows:
         if row.id not in events:
-            events[row.id] = (row.title, series_of(row._mapping))
+            events[row.id] = (row.title, row.version, row._mapping)
         holders.setdefault(row.id, set()).add(row.user_id)
         if row.response is not None:
             answers.setdefault(row.id, {})[row.user_id] = row.response
@@ -221,10 +226,17 @@ async def calendar(
     lo, hi = window
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
-    for event_id, (title, series) in events.items():
+    for event_id, (title, version, content) in events.items():
         while True:
             try:
-                found = recurrence.expand(series, lo, hi, limit=limit - len(busy))
+                found = expand_in_blocks(
+                    cache,
+                    (event_id, version),
+                    partial(series_of, content),
+                    lo,
+                    hi,
+                    limit=limit - len(busy),
+                )
                 break
             except recurrence.ExpansionLimitExceeded as exc:
                 if strict:
@@ -406,10 +418,16 @@ def clash_json(clash: Clash) -> dict[str, object]:
 
 
 async def busy_intervals(
-    session: AsyncSession, *, user_id: int, window: tuple[datetime, datetime]
+    session: AsyncSession,
+    *,
+    user_id: int,
+    window: tuple[datetime, datetime],
+    cache: Expansions | None = None,
 ) -> list[tuple[datetime, datetime]]:
     """The user's calendar in the window as merged busy intervals, clipped to the window."""
-    busy, _, _ = await calendar(session, [user_id], window, viewer_id=user_id, strict=True)
+    busy, _, _ = await calendar(
+        session, [user_id], window, viewer_id=user_id, strict=True, cache=cache
+    )
     clipped = (
         (max(b.start, window[0]), min(b.end, window[1]))
         for b in busy

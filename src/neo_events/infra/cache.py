@@ -10,33 +10,73 @@ cached here.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
 
 
 class LruCache(Generic[V]):
-    """At most `size` entries; the least recently used one goes first. None is not a value."""
+    """At most `size` entries and, if `max_bytes` is given, at most that many bytes as
+    `weigh` estimates them; the least recently used entries go first. None is not a value;
+    a value heavier than `max_bytes` on its own is not kept."""
 
-    def __init__(self, name: str, *, size: int, on_lookup: Callable[[str, bool], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        size: int,
+        on_lookup: Callable[[str, bool, int], None],  # (name, hit, how many)
+        max_bytes: int | None = None,
+        weigh: Callable[[V], int] | None = None,
+    ) -> None:
         self.name = name
-        self._size = size
-        self._entries: OrderedDict[Hashable, V] = OrderedDict()
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[V, int]] = OrderedDict()
         self._on_lookup = on_lookup
+        self._max_bytes = max_bytes
+        self._weigh = weigh if max_bytes is not None else None
+        self.bytes = 0  # the estimated weight of what is kept
 
     def get(self, key: Hashable) -> V | None:
         """The cached value for `key`, or None (counted as a miss)."""
-        value = self._entries.get(key)
-        if value is not None:
+        entry = self._entries.get(key)
+        if entry is not None:
             self._entries.move_to_end(key)
-        self._on_lookup(self.name, value is not None)
-        return value
+        self._on_lookup(self.name, entry is not None, 1)
+        return None if entry is None else entry[0]
+
+    def get_many(self, keys: Iterable[Hashable]) -> list[V | None]:
+        """`get` of each key, counted in one go (a calendar read looks up a thousand)."""
+        found: list[V | None] = []
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is None:
+                found.append(None)
+            else:
+                self._entries.move_to_end(key)
+                found.append(entry[0])
+        misses = found.count(None)
+        if misses:
+            self._on_lookup(self.name, False, misses)
+        if len(found) > misses:
+            self._on_lookup(self.name, True, len(found) - misses)
+        return found
 
     def put(self, key: Hashable, value: V) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        weight = self._weigh(value) if self._weigh is not None else 0
+        if self._max_bytes is not None and weight > self._max_bytes:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        self._entries[key] = (value, weight)
+        self.bytes += weight
+        while len(self._entries) > self.size or (
+            self._max_bytes is not None and self.bytes > self._max_bytes
+        ):
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self.bytes -= dropped
 
     def __len__(self) -> int:
         return len(self._entries)

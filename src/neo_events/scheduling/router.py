@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from neo_events.auth.dependencies import CurrentUser
 from neo_events.events.rrule import zone_named
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["scheduling"], route_class=Transactio
 
 
 @router.post("/scheduling/find-time")
-async def find_time(body: FindTime, user: CurrentUser, session: Session) -> Slots:
+async def find_time(body: FindTime, user: CurrentUser, session: Session, request: Request) -> Slots:
     """The earliest slots of `duration_minutes`, on the granularity, inside the working
     hours on `timezone`'s wall clock (every hour of every day without them), where the
     caller and every listed user are free. Someone who is not your contact is a 422."""
@@ -35,5 +35,6 @@ async def find_time(body: FindTime, user: CurrentUser, session: Session) -> Slot
         hours=hours,
         granularity=timedelta(minutes=body.granularity_minutes),
         limit=body.limit,
+        cache=request.app.state.expansions,
     )
     return Slots(slots=[Slot(start_time=s, end_time=e) for s, e in slots])

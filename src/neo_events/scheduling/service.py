@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
 from neo_events.events.conflicts import merge
+from neo_events.events.expansions import Expansions
 from neo_events.events.schedule import calendar, contacts_of
 from neo_events.models import User
 from neo_events.scheduling.slots import Interval, WorkingHours, free_slots, has_working_time
@@ -20,13 +21,20 @@ MAX_FIND_WINDOW = timedelta(days=62)
 
 
 async def busy_by_user(
-    session: AsyncSession, *, actor: User, user_ids: Sequence[int], window: Interval
+    session: AsyncSession,
+    *,
+    actor: User,
+    user_ids: Sequence[int],
+    window: Interval,
+    cache: Expansions | None = None,
 ) -> dict[int, list[Interval] | None]:
     """Each user's merged busy intervals in the window, clipped to it; None for anyone who
     is not the caller's contact (a user who does not exist looks the same). One calendar
     read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short."""
     contacts = await contacts_of(session, actor.id, set(user_ids))
-    busy, _, _ = await calendar(session, contacts, window, viewer_id=actor.id, strict=True)
+    busy, _, _ = await calendar(
+        session, contacts, window, viewer_id=actor.id, strict=True, cache=cache
+    )
     lo, hi = window
     per_user: dict[int, list[Interval]] = {u: [] for u in contacts}
     for b in busy:
@@ -47,6 +55,7 @@ async def find_time(
     hours: WorkingHours,
     granularity: timedelta,
     limit: int,
+    cache: Expansions | None = None,
 ) -> list[Interval]:
     """The earliest slots inside the working hours where the caller and every listed user
     are free. A user who is not the caller's contact is a 422 naming them; so is a window
@@ -62,7 +71,7 @@ async def find_time(
             ["working_hours"], "the window holds no working hours in that time zone"
         )
     people = [*dict.fromkeys([actor.id, *user_ids])]
-    busy = await busy_by_user(session, actor=actor, user_ids=people, window=window)
+    busy = await busy_by_user(session, actor=actor, user_ids=people, window=window, cache=cache)
     for index, user_id in enumerate(user_ids):
         if busy[user_id] is None:
             raise ValidationFailed.field(

@@ -1,0 +1,145 @@
+"""The expansions cache: a window built from cached weeks is exactly the direct expansion,
+and the cache keeps to its bounds in entries and bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neo_events.events import recurrence
+from neo_events.events.expansions import (
+    BLOCK_LIMIT,
+    Expansions,
+    expand_in_blocks,
+    expansion_bytes,
+)
+from neo_events.events.recurrence import Override, Series
+from neo_events.infra.cache import LruCache
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]
+RULES = [
+    None,
+    "FREQ=DAILY",
+    "FREQ=DAILY;INTERVAL=3",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+    "FREQ=MONTHLY;BYDAY=1MO",
+    "FREQ=HOURLY;INTERVAL=7",
+    "FREQ=DAILY;COUNT=9",
+]
+BASE = datetime(2026, 3, 20, tzinfo=UTC)  # DST changes in Europe and America nearby
+
+
+def _cache() -> Expansions:
+    return LruCache(
+        "test", size=10_000, on_lookup=lambda *_: None, max_bytes=1 << 24, weigh=expansion_bytes
+    )
+
+
+@st.composite
+def series(draw: st.DrawFn) -> Series:
+    start = BASE + timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 20)))
+    length = timedelta(minutes=draw(st.sampled_from([0, 30, 90, 60 * 24 * 9])))
+    rule = draw(st.sampled_from(RULES))
+    originals = recurrence.expand(
+        Series(start, start + length, draw(st.sampled_from(ZONES)), rule),
+        start,
+        start + timedelta(days=40),
+        limit=1_000,
+    )
+    picked = draw(st.lists(st.sampled_from(originals), max_size=3, unique=True))
+    exdates = tuple(o.recurrence_id for o in picked[:1])
+    overrides = tuple(  # moved by up to 10 days either way, some to another week
+        Override(o.recurrence_id, o.start + timedelta(hours=draw(st.integers(-240, 240))))
+        for o in picked[1:]
+    )
+    zone = draw(st.sampled_from(ZONES))
+    all_day = draw(st.booleans()) and length > timedelta(0)
+    return Series(
+        start,
+        start + length,
+        zone,
+        rule,
+        exdates=exdates,
+        overrides=overrides,
+        all_day_zone=draw(st.sampled_from(ZONES)) if all_day else None,
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    series(),
+    st.integers(-24 * 4, 24 * 40),
+    st.integers(1, 24 * 62),
+    st.lists(st.tuples(st.integers(-24 * 4, 24 * 40), st.integers(1, 24 * 20)), max_size=3),
+)
+def test_a_window_from_cached_weeks_is_the_direct_expansion(
+    s: Series, offset: int, hours: int, earlier: list[tuple[int, int]]
+) -> None:
+    cache = _cache()
+    for o, h in earlier:  # other windows first: what they left in the cache is reused
+        lo = BASE + timedelta(hours=o)
+        expand_in_blocks(cache, (1, 1), lambda: s, lo, lo + timedelta(hours=h), limit=10_000)
+    lo = BASE + timedelta(hours=offset)
+    hi = lo + timedelta(hours=hours)
+    direct = recurrence.expand(s, lo, hi, limit=10_000)
+    assert expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=10_000) == direct
+    assert expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=10_000) == direct  # hits
+
+
+def test_past_the_limit_it_raises_as_the_direct_expansion_does() -> None:
+    s = Series(BASE, BASE + timedelta(minutes=30), "UTC", "FREQ=DAILY")
+    lo, hi = BASE + timedelta(days=2), BASE + timedelta(days=16)
+    with pytest.raises(recurrence.ExpansionLimitExceeded) as direct:
+        recurrence.expand(s, lo, hi, limit=5)
+    cache = _cache()
+    expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=100)  # the weeks are cached
+    with pytest.raises(recurrence.ExpansionLimitExceeded) as blocked:
+        expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=5)
+    assert blocked.value.reached == direct.value.reached
+
+
+def test_a_series_too_dense_for_a_week_is_expanded_directly_and_not_kept() -> None:
+    monday = datetime(2026, 3, 16, tzinfo=UTC)  # a week starts: each week holds 2,016
+    s = Series(monday, monday + timedelta(minutes=1), "UTC", "FREQ=MINUTELY;INTERVAL=5")
+    lo, hi = monday, monday + timedelta(days=8)
+    cache = _cache()
+    found = expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=10_000)
+    assert len(found) > BLOCK_LIMIT
+    assert found == recurrence.expand(s, lo, hi, limit=10_000)
+    assert len(cache) == 0
+
+
+def test_the_version_is_part_of_the_key() -> None:
+    """A new version of an event is a new key: what the old one cached is never served."""
+    old = Series(BASE, BASE + timedelta(hours=1), "UTC", "FREQ=DAILY")
+    new = Series(BASE + timedelta(hours=3), BASE + timedelta(hours=4), "UTC", "FREQ=DAILY")
+    lo, hi = BASE, BASE + timedelta(days=14)
+    cache = _cache()
+    assert expand_in_blocks(cache, (1, 1), lambda: old, lo, hi, limit=100) == recurrence.expand(
+        old, lo, hi
+    )
+    assert expand_in_blocks(cache, (1, 2), lambda: new, lo, hi, limit=100) == recurrence.expand(
+        new, lo, hi
+    )
+
+
+def test_the_cache_keeps_to_its_entries_and_bytes() -> None:
+    cache: LruCache[str] = LruCache(
+        "test", size=3, on_lookup=lambda *_: None, max_bytes=100, weigh=len
+    )
+    for key in "abc":
+        cache.put(key, "x" * 30)
+    assert len(cache) == 3 and cache.bytes == 90
+    cache.get("a")  # a is now the most recently used
+    cache.put("d", "x" * 30)  # 120 bytes: b goes
+    assert cache.get("b") is None and cache.get("a") is not None and cache.bytes == 90
+    cache.put("e", "x" * 80)  # c and d go
+    assert [cache.get(k) is not None for k in "acde"] == [False, False, False, True]
+    assert cache.bytes == 80
+    cache.put("f", "x" * 101)  # heavier than the whole cache: not kept
+    assert cache.get("f") is None and cache.bytes == 80
+    cache.put("e", "y")  # replacing a value replaces its weight
+    assert cache.bytes == 1
