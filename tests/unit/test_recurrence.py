@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from neo_events.events import recurrence
+from neo_events.events import plans, recurrence
 from neo_events.events.recurrence import (
     ExpansionLimitExceeded,
     Override,
@@ -397,13 +397,13 @@ def test_naive_window_is_rejected() -> None:
 def test_25_year_old_daily_series_skips_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     s = make("FREQ=DAILY", datetime(2001, 1, 1, 9), "Europe/Berlin")
     dtstarts: list[datetime] = []
-    real = recurrence._period_start
+    real = plans._period_start
 
     def spy(plan: Any, lo: datetime) -> datetime:
         dtstarts.append(real(plan, lo))  # where generation starts, whichever generator
         return dtstarts[-1]
 
-    monkeypatch.setattr(recurrence, "_period_start", spy)
+    monkeypatch.setattr(plans, "_period_start", spy)
     assert starts(s, utc(2026, 3, 28), utc(2026, 3, 31)) == [
         utc(2026, 3, 28, 8),
         utc(2026, 3, 29, 7),
@@ -767,7 +767,7 @@ def test_split_at_non_occurrence_is_an_error() -> None:
 
 @pytest.mark.parametrize("seed", range(30))
 def test_arithmetic_stepping_equals_dateutil(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DAILY and plain-weekday WEEKLY rules are stepped by arithmetic (recurrence._stepped);
+    """DAILY and plain-weekday WEEKLY rules are stepped by arithmetic (plans._stepped);
     generated rules, zones with DST and far windows agree with dateutil's own generation."""
     rng = random.Random(seed)
     days = ",".join(rng.sample(["MO", "TU", "WE", "TH", "FR", "SA", "SU"], rng.randrange(1, 8)))
@@ -787,12 +787,12 @@ def test_arithmetic_stepping_equals_dateutil(seed: int, monkeypatch: pytest.Monk
     lo = utc(2024, 1, 1) + timedelta(days=rng.randrange(3000))
     windows = [(lo, lo + timedelta(days=rng.randrange(1, 120))), (utc(2024, 1, 1), utc(2026, 1, 1))]
     stepped = [expand(series, *w) for w in windows]
-    recurrence._plan.cache_clear()
-    monkeypatch.setattr(recurrence, "_steps", lambda rule, dt0: None)
+    plans.plan_of.cache_clear()
+    monkeypatch.setattr(plans, "_steps", lambda rule, dt0: None)
     try:
         assert stepped == [expand(series, *w) for w in windows]
     finally:
-        recurrence._plan.cache_clear()
+        plans.plan_of.cache_clear()
 
 
 @pytest.mark.parametrize("year", [1, 1900, 1985, 2026, 2100, 9999])

@@ -1,6 +1,7 @@
 """RRULE text: parse and validate it (naming the problem), in one canonical form.
 
-Pure: only the standard library and dateutil. `recurrence.py` expands what this accepts.
+Pure: only the standard library and dateutil. `plans.py` generates and `recurrence.py` expands what
+this accepts.
 """
 
 from __future__ import annotations
@@ -247,5 +248,5 @@ def _weekdays(items: list[str], freq: int, numbered_ok: bool) -> tuple[du.weekda
             raise RecurrenceError(f"BYDAY value {item!r} is out of range ±1..{limit}")
         days.append(day(int(match[1])))
     # Mixed plain and numbered weekdays mean their union; dateutil would intersect them, so
-    # recurrence.py expands each kind on its own (never hand this rule to dateutil as is).
+    # plans.py generates each kind on its own (never hand this rule to dateutil as is).
     return tuple(days)

@@ -1,0 +1,430 @@
+"""How a rule generates its occurrences: a rule's plan (its RRULE, zone and first wall time,
+with the shortcuts that reach a window without iterating from the start), the naive wall times
+it generates and their instants, and the validation of a rule's text (`normalize_rule`).
+
+`recurrence.py` builds series, exceptions and windows on top of this; nothing else needs it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import MAXYEAR, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as du
+
+from neo_events.events.rrule import (
+    DAY,
+    HIGHEST,
+    RecurrenceError,
+    Rule,
+    clamp,
+    format_utc,
+    localize,
+    parse_rule,
+    utc,
+    wall_time,
+    zone_named,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    rule: Rule
+    zone: ZoneInfo
+    start: datetime  # UTC first occurrence
+    dt0: datetime  # naive wall-clock DTSTART handed to dateutil
+    explicit: Mapping[str, Any]  # kwargs plus the defaults dateutil would derive from dt0
+    bound: datetime | None  # naive wall time after which no occurrence is generated
+    # A rule with several times of day and no BYSETPOS generates (matching days) × (times):
+    # the days come from dateutil with one time of day, the times are crossed in here, so
+    # reaching a window skips whole days instead of every time on them (1,440 a day at most).
+    times: tuple[time, ...] | None
+    day_kwargs: Mapping[str, Any] | None
+    steps: tuple[timedelta, ...] | None  # see _steps
+    # A BYDAY mixing plain and numbered weekdays (MO,1TU) means their union (RFC 5545);
+    # dateutil would intersect them, so each kind is its own plan and they are merged here.
+    union: tuple[Plan, ...] | None = None
+
+
+def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
+    """The keywords with the defaults dateutil derives from dtstart spelled out."""
+    kwargs = dict(rule.kwargs)
+    if not kwargs.keys() & {"byweekno", "byyearday", "bymonthday", "byweekday"}:
+        if rule.freq == du.YEARLY:
+            kwargs.setdefault("bymonth", dt0.month)
+            kwargs["bymonthday"] = dt0.day
+        elif rule.freq == du.MONTHLY:
+            kwargs["bymonthday"] = dt0.day
+        elif rule.freq == du.WEEKLY:
+            kwargs["byweekday"] = dt0.weekday()
+    if rule.freq < du.HOURLY:  # sub-daily rules recur through the hours/minutes themselves
+        kwargs.setdefault("byhour", dt0.hour)
+    if rule.freq < du.MINUTELY:
+        kwargs.setdefault("byminute", dt0.minute)
+    kwargs.setdefault("bysecond", dt0.second)
+    return kwargs
+
+
+# The length of a period of a sub-daily rule, on the wall clock (RFC 5545 §3.3.10).
+_SUB_DAILY = {du.HOURLY: timedelta(hours=1), du.MINUTELY: timedelta(minutes=1)}
+
+
+def _period_start(plan: Plan, lo: datetime) -> datetime:
+    """Start of dt0's period, moved on by whole intervals to the last one starting by lo."""
+    rule, first = plan.rule, plan.dt0.date()
+    step = rule.interval
+    if rule.freq in _SUB_DAILY:  # hours or minutes counted on the naive wall clock
+        unit = _SUB_DAILY[rule.freq] * step
+        base = plan.dt0.replace(second=0)
+        if rule.freq == du.HOURLY:
+            base = base.replace(minute=0)
+        return base + unit * max(0, (lo - base) // unit)
+    if rule.freq == du.DAILY:
+        periods = max(0, (lo.date() - first).days // step)
+        first += timedelta(days=step * periods)
+    elif rule.freq == du.WEEKLY:
+        first -= timedelta(days=(first.weekday() - rule.wkst) % 7)
+        periods = max(0, (lo.date() - first).days // (7 * step))
+        first += timedelta(weeks=step * periods)
+    elif rule.freq == du.MONTHLY:
+        periods = max(0, ((lo.year - first.year) * 12 + lo.month - first.month) // step)
+        year, month = divmod(first.year * 12 + first.month - 1 + step * periods, 12)
+        first = date(year, month + 1, 1)
+    else:
+        periods = max(0, (lo.year - first.year) // step)
+        first = date(first.year + step * periods, 1, 1)
+    return datetime.combine(first, time())
+
+
+def _rrule(dtstart: datetime, kwargs: Mapping[str, Any]) -> Iterator[datetime]:
+    return iter(du.rrule(dtstart=dtstart, **kwargs))
+
+
+def _values(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] | None:
+    """The times of day of a rule that generates days × times (see Plan.times), else None."""
+    if rule.freq > du.DAILY or "bysetpos" in explicit:
+        return None
+    times = sorted(
+        time(h, m, s)
+        for h in _values(explicit["byhour"])
+        for m in _values(explicit["byminute"])
+        for s in _values(explicit["bysecond"])
+    )
+    return tuple(times) if len(times) > 1 else None
+
+
+def _steps(rule: Rule, dt0: datetime) -> tuple[timedelta, ...] | None:
+    """For the commonest rules — MINUTELY, HOURLY, DAILY, and WEEKLY with plain weekdays,
+    nothing else but INTERVAL and WKST — the offsets of the occurrences from the start of
+    their period, which is then all there is to generating them (see _stepped); None for
+    any other rule."""
+    if rule.kwargs.keys() - {"freq", "interval", "wkst", "byweekday"}:
+        return None
+    if rule.freq in _SUB_DAILY and "byweekday" not in rule.kwargs:
+        within_hour = timedelta(minutes=dt0.minute) if rule.freq == du.HOURLY else timedelta()
+        return (within_hour + timedelta(seconds=dt0.second),)
+    at = timedelta(hours=dt0.hour, minutes=dt0.minute, seconds=dt0.second)
+    if rule.freq == du.DAILY and "byweekday" not in rule.kwargs:
+        return (at,)
+    if rule.freq != du.WEEKLY:
+        return None
+    days = {d.weekday for d in rule.kwargs.get("byweekday", (du.weekdays[dt0.weekday()],))}
+    return tuple(sorted(DAY * ((d - rule.wkst) % 7) + at for d in days))
+
+
+def _stepped(plan: Plan, shifted: datetime) -> Iterator[datetime]:
+    """What dateutil generates for such a rule from a period start, by arithmetic."""
+    assert plan.steps is not None
+    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
+    period = unit * plan.rule.interval
+    try:
+        while True:
+            for step in plan.steps:
+                yield shifted + step
+            shifted += period
+    except OverflowError:  # past year 9999
+        return
+
+
+def _by_day(plan: Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
+    assert plan.times is not None and plan.day_kwargs is not None
+    first, times = lo.date(), plan.times
+    for day in _rrule(shifted, plan.day_kwargs):
+        if day.date() < first:
+            continue  # earlier days hold only times before lo
+        # on lo's own day, start at lo's time of day
+        skip = bisect_left(times, lo.time()) if day.date() == first else 0
+        for moment in times[skip:]:
+            yield datetime.combine(day.date(), moment)
+
+
+def _whole_periods(plan: Plan, shifted: datetime) -> Iterator[datetime]:
+    """Every wall time the plan generates from the period starting at `shifted` on, the
+    part of dt0's period before dt0 included (BYSETPOS counts the whole period)."""
+    if plan.times is not None:
+        return _by_day(plan, shifted, shifted)
+    return _rrule(shifted, plan.explicit)
+
+
+def _period_of(freq: int, wall: datetime) -> tuple[int, int]:
+    return (wall.year, wall.month if freq == du.MONTHLY else 0)
+
+
+def _merged(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
+    """The union of a mixed BYDAY's plans, in order, each wall time once; with BYSETPOS
+    applied to each period's united set (mixed BYDAY is MONTHLY or YEARLY only)."""
+    assert plan.union is not None
+    shifted = _period_start(plan, lo if skip else plan.dt0)
+    walls = heapq.merge(*(_whole_periods(part, shifted) for part in plan.union))
+    unique = (wall for wall, _ in groupby(walls))
+    setpos = plan.rule.kwargs.get("bysetpos")
+    if not setpos:
+        yield from unique
+        return
+    for _, group in groupby(unique, key=lambda wall: _period_of(plan.rule.freq, wall)):
+        found = list(group)
+        chosen = {found[p - 1 if p > 0 else p] for p in setpos if abs(p) <= len(found)}
+        yield from sorted(chosen)
+
+
+def _pattern(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
+    """Naive wall times the rule generates (callers drop those up to dt0), complete from lo on."""
+    if plan.union is not None:
+        return _merged(plan, lo, skip)
+    shifted = _period_start(plan, lo if skip else plan.dt0)
+    # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
+    # the whole week, which is also what a series split off at a later occurrence sees.
+    partial_week = plan.rule.freq == du.WEEKLY and "bysetpos" in plan.rule.kwargs
+    if plan.times is not None:
+        return _by_day(plan, shifted, lo if skip else plan.dt0)
+    if plan.steps is not None:
+        return _stepped(plan, shifted)
+    if shifted > plan.dt0 or partial_week:
+        # Whole periods are skipped, so with the BY* values that dateutil would derive from
+        # dt0 given explicitly the generated set is unchanged.
+        return _rrule(shifted, plan.explicit)
+    return _rrule(plan.dt0, plan.rule.kwargs)
+
+
+def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
+    """UTC starts of original occurrences generated at wall times in [lo, hi] (may repeat)."""
+    if lo <= plan.dt0 <= hi:
+        yield plan.start
+    stop = hi if plan.bound is None else min(hi, plan.bound)
+    until, zone, dt0 = plan.rule.until or HIGHEST, plan.zone, plan.dt0
+    for wall in _pattern(plan, lo, skip):
+        if wall > stop:
+            return
+        if wall >= lo and wall > dt0:
+            instant = localize(wall, zone)
+            if instant <= until:
+                yield instant
+
+
+def _count_bound(plan: Plan, count: int) -> datetime:
+    # COUNT counts distinct instants in generation order, DTSTART first; two wall times in
+    # a spring-forward gap can map to one instant and count once.
+    seen, last = {plan.start}, plan.dt0
+    if count == 1:
+        return last
+    for wall in _pattern(plan, plan.dt0, skip=False):
+        if wall > plan.dt0 and (instant := localize(wall, plan.zone)) not in seen:
+            seen.add(instant)
+            last = wall
+            if len(seen) == count:
+                break
+    return last
+
+
+@lru_cache(maxsize=1024)
+def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
+    parsed, zone = parse_rule(rule, timezone), zone_named(timezone)
+    # The wall clock is the start instant's own: a start entered as a non-existent 02:30 has
+    # already become 03:30 by the time it is an instant, and the series then keeps 03:30.
+    dt0 = start.astimezone(zone).replace(tzinfo=None, microsecond=0)
+    bound = None
+    if parsed.until is not None:
+        bound = wall_time(parsed.until, zone) + DAY  # dateutil's order is by wall time
+    explicit = _explicit(parsed, dt0)
+    times = _times_of_day(parsed, explicit)
+    day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
+    steps = _steps(parsed, dt0)
+    plan = Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps)
+    if (kinds := _byday_kinds(parsed)) is not None:
+        parts = tuple(plan_of(_part_text(parsed, kind), start, timezone) for kind in kinds)
+        plan = replace(plan, union=parts)
+    if parsed.count is not None:
+        plan = replace(plan, bound=_count_bound(plan, parsed.count))
+    return plan
+
+
+def _byday_kinds(rule: Rule) -> tuple[str, str] | None:
+    """A mixed BYDAY's plain and numbered weekdays (`MO,WE` and `1TU,-1FR`), else None."""
+    items = dict(rule.parts).get("BYDAY", "").split(",")
+    plain = [item for item in items if item.isalpha()]
+    numbered = [item for item in items if item and not item.isalpha()]
+    if not plain or not numbered:
+        return None
+    return ",".join(plain), ",".join(numbered)
+
+
+def _part_text(rule: Rule, weekdays: str) -> str:
+    """One kind of a mixed BYDAY as a rule of its own: no COUNT, UNTIL or BYSETPOS, which
+    apply to the union."""
+    return rule.text(BYDAY=weekdays, COUNT=None, UNTIL=None, BYSETPOS=None)
+
+
+FIRST_WITHIN_YEARS = 100
+_CYCLE_DAYS = 146_097  # 400 Gregorian years: the calendar, weekdays included, repeats exactly
+# days in a period (a sub-daily period is within one day)
+_MOST_DAYS = {
+    du.MINUTELY: 1,
+    du.HOURLY: 1,
+    du.DAILY: 1,
+    du.WEEKLY: 7,
+    du.MONTHLY: 31,
+    du.YEARLY: 366,
+}
+
+
+def _occurs_within(kwargs: Mapping[str, Any], dt0: datetime, years: int) -> bool:
+    """Whether the rule, started at the naive wall time dt0, generates anything within `years`.
+
+    dateutil looks for a first occurrence all the way to year 9999, whatever `until` says,
+    which for a rule that never matches costs seconds. The scan starts instead from dt0 moved
+    forward by whole 400-year cycles (same calendar, same weekdays, same alignment of
+    INTERVAL) as far as leaves at least `years` before 9999, so it covers under 400 + `years`.
+    """
+    cycles = max(0, (MAXYEAR - years - dt0.year) // 400)
+    moved = dt0.replace(year=dt0.year + 400 * cycles)
+    first = next(_rrule(moved, kwargs), None)
+    return first is not None and first - moved <= timedelta(days=_CYCLE_DAYS * years // 400)
+
+
+@lru_cache(maxsize=4096)  # an import checks each rule twice: in a worker thread, then to write
+def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
+    """Validate an RRULE value and return its canonical form (UNTIL in UTC).
+
+    A rule must produce a first occurrence within FIRST_WITHIN_YEARS of the start: one that
+    never does (or only centuries later) would make every expansion scan in vain.
+    """
+    parsed, zone, first = parse_rule(rule, timezone), zone_named(timezone), utc(start)
+    if parsed.until is not None and parsed.until < first:
+        raise RecurrenceError(f"UNTIL {format_utc(parsed.until)} is before the event start")
+    if (kinds := _byday_kinds(parsed)) is not None:
+        # a union occurs if either kind does (BYSETPOS is checked on the union's periods)
+        errors = []
+        for kind in kinds:
+            try:
+                normalize_rule(_part_text(parsed, kind), start=start, timezone=timezone)
+            except RecurrenceError as exc:
+                errors.append(exc)
+        if len(errors) == len(kinds):
+            raise errors[0]
+        text = parsed.text()
+        plan_of(text, first, timezone)
+        return text
+    dt0 = first.astimezone(zone).replace(tzinfo=None)
+    kwargs = dict(parsed.kwargs)
+    if _times_of_day(parsed, _explicit(parsed, dt0)) is not None:
+        # Whether days × times starts within the years depends only on the days: look for
+        # one day from dt0's midnight, not at every time of every earlier day of its period.
+        kwargs |= {"byhour": 0, "byminute": 0, "bysecond": 0}
+        dt0 = dt0.replace(hour=0, minute=0, second=0)
+    # A yearly rule with the same day filters matches a superset and scans fastest; BYSETPOS
+    # past the most a period can hold never selects anything.
+    loose = {k: v for k, v in kwargs.items() if k not in ("interval", "bysetpos")}
+    weekdays = [d.weekday for d in loose.get("byweekday", du.weekdays)]
+    loose |= {"freq": du.YEARLY, "byweekday": weekdays}
+    per_period = _MOST_DAYS[parsed.freq]
+    if parsed.freq == du.WEEKLY:  # a week holds each weekday once
+        per_period = len(parsed.kwargs.get("byweekday", (0,)))
+    for part in ("byhour", "byminute", "bysecond"):
+        per_period *= len(parsed.kwargs.get(part, (0,)))
+    setpos = parsed.kwargs.get("bysetpos", ())
+    try:
+        never = (
+            (setpos and all(abs(p) > per_period for p in setpos))
+            or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
+            or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
+        )
+    except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches from the start
+        never = True
+    if never:
+        raise RecurrenceError(
+            f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
+        )
+    text = parsed.text()
+    plan_of(text, first, timezone)
+    return text
+
+
+def wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
+    an offset in force within a day of it (a gap's wall time takes the offset before it),
+    so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
+    day's slack either side, which a rule of every minute would generate 2,880 times.
+
+    Every series of a calendar read asks this of the same window and a handful of zones:
+    remembered, by the instants in UTC (the answer depends on nothing else)."""
+    return _utc_wall_bounds(utc(lo), utc(hi), zone)
+
+
+@lru_cache(maxsize=256)
+def _utc_wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    def offsets(at: datetime) -> list[timedelta]:
+        found = (clamp(at + shift * DAY).astimezone(zone).utcoffset() for shift in (-1, 0, 1))
+        return [offset for offset in found if offset is not None]
+
+    low = clamp(clamp(lo) + min(offsets(lo))).replace(tzinfo=None)
+    high = clamp(clamp(hi) + max(offsets(hi))).replace(tzinfo=None)
+    return low, high
+
+
+def is_stepped(plan: Plan) -> bool:
+    """Whether `_pattern` generates the plan by arithmetic (see _steps)."""
+    return plan.steps is not None and plan.union is None and plan.times is None
+
+
+def stepped_originals(plan: Plan, lo: datetime, hi: datetime, skip: bool) -> Iterator[datetime]:
+    """`_originals` of a stepped plan with no rdates: what _stepped, instants and
+    _originals do for it, in one loop. It is the hot path of the commonest rules (daily,
+    weekly, hourly, minutely), where three stacked generators cost more than the work;
+    tests/unit/test_recurrence_oracle.py holds it to dateutil like every other path."""
+    assert plan.steps is not None
+    zone, dt0, steps = plan.zone, plan.dt0, plan.steps
+    wall_lo, wall_hi = wall_bounds(lo, hi, zone)
+    stop = wall_hi if plan.bound is None else min(wall_hi, plan.bound)
+    until = plan.rule.until or HIGHEST
+    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
+    period = unit * plan.rule.interval
+    seen: set[datetime] = set()  # a spring-forward gap maps two wall times to one instant
+    if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
+        seen.add(plan.start)
+        yield plan.start
+    shifted = _period_start(plan, wall_lo if skip else dt0)
+    try:
+        while True:
+            for step in steps:
+                wall = shifted + step
+                if wall > stop:
+                    return
+                if wall >= wall_lo and wall > dt0:
+                    instant = localize(wall, zone)
+                    if instant <= until and lo <= instant <= hi and instant not in seen:
+                        seen.add(instant)
+                        yield instant
+            shifted += period
+    except OverflowError:  # past year 9999
+        return
