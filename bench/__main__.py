@@ -11,7 +11,8 @@ Commands:
   caldav                CalDAV calendar-query (one month) and sync-collection (after 10
                         changes) for a user holding 2,000 events (issue #21)
   report                the tables and the plot from bench/results/*.json
-  all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report
+  all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report,
+                        then each issue's benchmark (worst inputs, find-time, job queue, CalDAV)
 """
 
 from __future__ import annotations
@@ -163,6 +164,28 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"# load: postgresql {size} {server}", file=sys.stderr)
                 load_mod.run(database_url=url, size=size, server=server)
         report.main()
+        issues(f"{args.pg}/bench_scratch")
+
+
+def issues(scratch: str) -> None:
+    """The figures the second wave's issues ask for, each bench on SQLite and in a scratch
+    PostgreSQL database (`scratch`, whose public schema each bench drops and recreates):
+    the worst single requests (#16), find-time (#19), the job queue (#20), CalDAV (#21)."""
+    import asyncio
+    import subprocess
+
+    from bench import caldav, dataset, find_time, worst_inputs
+
+    asyncio.run(dataset.prepare_pg_database(scratch))
+    os.environ["BENCH_DATABASE_URL"] = scratch
+    for name, module in (("#16 worst single requests", worst_inputs), ("#19 find-time", find_time),
+                         ("#21 CalDAV", caldav)):  # fmt: skip
+        print(f"\n## {name}\n", flush=True)
+        print("\n".join(module.run()), flush=True)
+    for label, extra in (("spread over a minute", []), ("due at one instant", ["--burst"])):
+        print(f"\n## #20 job queue, 10,000 reminders {label}\n", flush=True)
+        command = [sys.executable, "-m", "bench.jobs", "--database-url", scratch, *extra]
+        subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -419,7 +419,8 @@ async def _pg_exists(url: str, size: str) -> bool:
     return bool(comment == f"bench dataset {size}")
 
 
-async def _pg_prepare(url: str) -> None:
+async def prepare_pg_database(url: str) -> None:
+    """The database of `url`, created if missing, with an empty public schema."""
     import asyncpg
 
     dsn = raw_pg(url)
@@ -576,7 +577,7 @@ def generate(url: str, size: str, *, reuse: bool = True) -> str:
         if reuse and asyncio.run(_pg_exists(url, size)):
             migrate(url)  # a kept dataset follows the code's schema
             return f"{url}: dataset {size} present (reused, migrated to head)"
-        asyncio.run(_pg_prepare(url))
+        asyncio.run(prepare_pg_database(url))
         migrate(url)
         counts = asyncio.run(_pg_load(url, size, Generator(events)))
     total = sum(counts.values())
