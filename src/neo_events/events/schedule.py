@@ -24,7 +24,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -162,19 +162,22 @@ async def calendar(
     user_ids: Iterable[int],
     window: tuple[datetime, datetime],
     *,
-    viewer_id: int,
+    viewer_id: int | None,
     strict: bool = False,
     cache: Expansions | None = None,
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
-    those users hold it), which of those events `viewer_id` may see, and up to when that is
+    those users hold it), which of those events `viewer_id` may see (None: busy time only,
+    nobody asks, and the query skips a subquery a row), and up to when that is
     complete: past CALENDAR_LIMIT occurrences the window is cut short where the limit was
     reached (each event is expanded once, within what is left of the limit), or, if
     `strict` (a window the caller chose), it is a 422. With `cache`, expansions are kept
     by (event, version, week) (see `expansions.expand_in_blocks`)."""
     ids = list(set(user_ids))
-    sees = exists().where(
-        EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id
+    sees = (
+        exists().where(EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id)
+        if viewer_id is not None
+        else false()
     )
     held = _HELD
     rows = await session.execute(
@@ -337,7 +340,7 @@ async def check(
         extra: dict[str, Any] = {}
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
-            index, free = await _suggest(session, candidates, added, found, people, viewer_id)
+            index, free = await _suggest(session, candidates, added, found, people)
             extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
             if len(candidates) > 1:
                 extra["suggestions_for"] = index
@@ -355,7 +358,6 @@ async def _suggest(
     added: list[list[tuple[datetime, datetime]]],
     found: list[list[Busy]],
     people: set[int],
-    viewer_id: int,
 ) -> tuple[int, list[tuple[datetime, datetime]]]:
     """Up to SUGGESTIONS slots as long as the first clashing occurrence (of the first
     candidate that clashes), starting from it and within SUGGEST_WITHIN, where everyone
@@ -368,7 +370,7 @@ async def _suggest(
     )
     duration = end - start
     window = (start, start + SUGGEST_WITHIN + duration)
-    busy, _, until = await calendar(session, people, window, viewer_id=viewer_id)
+    busy, _, until = await calendar(session, people, window, viewer_id=None)
     own = candidates[index].event_id
     taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
     taken += [o for j, occ in enumerate(added) if j != index for o in occ]
@@ -426,7 +428,7 @@ async def busy_intervals(
 ) -> list[tuple[datetime, datetime]]:
     """The user's calendar in the window as merged busy intervals, clipped to the window."""
     busy, _, _ = await calendar(
-        session, [user_id], window, viewer_id=user_id, strict=True, cache=cache
+        session, [user_id], window, viewer_id=None, strict=True, cache=cache
     )
     clipped = (
         (max(b.start, window[0]), min(b.end, window[1]))

@@ -32,9 +32,7 @@ async def busy_by_user(
     is not the caller's contact (a user who does not exist looks the same). One calendar
     read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short."""
     contacts = await contacts_of(session, actor.id, set(user_ids))
-    busy, _, _ = await calendar(
-        session, contacts, window, viewer_id=actor.id, strict=True, cache=cache
-    )
+    busy, _, _ = await calendar(session, contacts, window, viewer_id=None, strict=True, cache=cache)
     lo, hi = window
     per_user: dict[int, list[Interval]] = {u: [] for u in contacts}
     for b in busy:
