@@ -21,7 +21,9 @@ from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
+from neo_events.ical.service import people_tag
 from neo_events.infra.cache import LruCache
+from neo_events.reminders.service import my_reminders
 from neo_events.models import (
     CalendarResource,
     CalendarSettings,
@@ -41,7 +43,7 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window), whether a series reaches a window by (event, version, window)."""
+    text's time, expand window, the reader's reminders), whether a series reaches a window by (event, version, window)."""
 
     texts: LruCache[bytes]
     reach: LruCache[bool]
@@ -111,6 +113,7 @@ class Item:
     role: Role
     stored: Stored | None
     stamp: datetime | None = None  # when the stored text last changed
+    mine: tuple[int, ...] = ()  # the reader's own reminders (minutes before): VALARMs (SPEC §14)
 
     @property
     def name(self) -> str:
@@ -122,9 +125,14 @@ class Item:
 
     @property
     def etag(self) -> str:
-        if self.stored is None or self.stamp is None:
-            return f'"{self.event.version}"'
-        return f'"{self.event.version}-{int(self.stamp.timestamp() * 1000)}"'
+        """The version (and stored text's time); the reader's own reminders change the text
+        without a new version, so they are part of it (as the .ics export's people_tag)."""
+        tag = str(self.event.version)
+        if self.stored is not None and self.stamp is not None:
+            tag += f"-{int(self.stamp.timestamp() * 1000)}"
+        if self.mine:
+            tag += f"-{people_tag((), self.mine)}"
+        return f'"{tag}"'
 
     def outgoing(self, event: Event) -> codec.Outgoing:
         """The resource's event for the codec, from the item's whole row."""
@@ -134,6 +142,7 @@ class Item:
             created=event.created_at,
             last_modified=event.updated_at,
             content=content_of(event),
+            reminders=self.mine,
         )
 
 
@@ -156,6 +165,17 @@ def with_resources(
 def item_of(row: Any) -> Item:
     event, role, name, uid, stamp = row
     return Item(event, Role(role), _stored(name, uid), stamp)
+
+
+async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> list[Item]:
+    """The items, each with the reader's own reminders (read in chunks of ids)."""
+    ids = [item.event.id for item in items]
+    found: dict[int, list[int]] = {}
+    for chunk in range(0, len(ids), FULL_CHUNK):
+        found |= await my_reminders(session, user.id, ids[chunk : chunk + FULL_CHUNK])
+    for item in items:
+        item.mine = tuple(found.get(item.event.id, ()))
+    return items
 
 
 def _stored(name: str | None, uid: str | None) -> Stored | None:
@@ -189,7 +209,7 @@ async def list_items(
         # the span prunes; each recurring candidate it leaves is checked once (cached per
         # version and window): does an occurrence of it overlap the window?
         items = await _reaching(session, items, start, end, caches)
-    return items, len(rows) > limit
+    return await with_mine(session, user, items), len(rows) > limit
 
 
 async def _reaching(
@@ -265,6 +285,7 @@ async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -
         item = item_of(row)
         if item.name in wanted:
             found.setdefault(item.name, item)
+    await with_mine(session, user, list(found.values()))
     return found
 
 
@@ -300,8 +321,10 @@ async def render(
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
     done: dict[int, bytes] = {}
+    # the reader's reminders are in the text (VALARMs): part of the key, as of the ETag
     keys = {
-        item.event.id: (item.event.id, item.event.version, item.stamp, expand) for item in items
+        item.event.id: (item.event.id, item.event.version, item.stamp, expand, item.mine)
+        for item in items
     }
     if caches is not None:
         for item in items:
@@ -325,7 +348,7 @@ async def render(
     ]
     # a text is cached under the version it was made from (a row read whole just now may be
     # newer than its listed head, on PostgreSQL's READ COMMITTED)
-    keys |= {i: (i, version, keys[i][2], expand) for i, _, _, version in jobs}
+    keys |= {i: (i, version, keys[i][2], expand, keys[i][4]) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
         if expand is not None:
