@@ -23,7 +23,6 @@ from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
 from neo_events.ical.service import people_tag
 from neo_events.infra.cache import LruCache
-from neo_events.reminders.service import my_reminders
 from neo_events.models import (
     CalendarResource,
     CalendarSettings,
@@ -31,6 +30,7 @@ from neo_events.models import (
     EventPermission,
     User,
 )
+from neo_events.reminders.service import my_reminders
 
 SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
 # Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
@@ -43,7 +43,8 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window, the reader's reminders), whether a series reaches a window by (event, version, window)."""
+    text's time, expand window, the reader's reminders), whether a series reaches a window by
+    (event, version, window)."""
 
     texts: LruCache[bytes]
     reach: LruCache[bool]
