@@ -9,6 +9,7 @@ import pytest
 
 from tests.api.test_reminders import put_reminders
 from tests.caldav.dav import Dav, dav_for, ics, responses
+from tests.caldav.test_protocol import QUERY
 from tests.helpers import share
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +96,21 @@ async def test_an_absolute_valarm_is_not_kept_nor_served(client: httpx.AsyncClie
     [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
     assert await mine(client, alice, item["id"]) == []
     assert b"VALARM" not in (await alice.request("GET", alice.calendar + "a.ics")).content
+
+
+async def test_an_expanded_query_carries_the_readers_reminders(client: httpx.AsyncClient) -> None:
+    alice = await dav_for(client, "alice")
+    daily = ics(extra="RRULE:FREQ=DAILY;COUNT=3\n" + ALARM.format(m=10))
+    assert (await alice.put("daily.ics", daily)).status_code == 201
+    expand = '<c:expand start="20260310T000000Z" end="20260312T000000Z"/>'
+    answer = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand=expand, start="20260310T000000Z", end="20260312T000000Z"),
+        Depth="1",
+    )
+    assert answer.status_code == 207, answer.text
+    [entry] = responses(answer.content).values()
+    text = entry["props"]["{urn:ietf:params:xml:ns:caldav}calendar-data"].text.encode()
+    assert text.count(b"BEGIN:VEVENT") == 2
+    assert triggers(text) == ["TRIGGER:-PT10M", "TRIGGER:-PT10M"]  # one in each occurrence
