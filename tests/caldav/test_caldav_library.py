@@ -12,7 +12,7 @@ import pytest
 from caldav.elements import dav, ical
 
 import caldav
-from tests.caldav.live import caldav_server, person
+from tests.caldav.live import Person, caldav_server, person
 
 pytestmark = pytest.mark.slow
 
@@ -91,3 +91,62 @@ def test_discover_create_search_edit_delete_sync(database_url: str, data_dir: Pa
             f"{base}/api/v1/events/{events[0]['id']}/history", headers=alice.headers
         ).json()["items"]
         assert [v["changed_by"]["username"] for v in history] == ["alice", "alice"]
+
+
+ALARMED = EVENT.replace(
+    "END:VEVENT",
+    "BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:Reminder\nTRIGGER:-PT15M\nEND:VALARM\nEND:VEVENT",
+)
+
+
+def _triggers(event: caldav.Event) -> list[str]:
+    alarms = event.icalendar_component.walk("VALARM")
+    return sorted(a["TRIGGER"].to_ical().decode() for a in alarms)
+
+
+def test_valarms_are_each_readers_own_reminders(database_url: str, data_dir: Path) -> None:
+    with caldav_server(database_url, data_dir) as base:
+        alice, bob = person(base, "alice"), person(base, "bob")
+        with (
+            caldav.DAVClient(url=base, username="alice", password=alice.password) as as_alice,
+            caldav.DAVClient(url=base, username="bob", password=bob.password) as as_bob,
+        ):
+            [calendar] = as_alice.principal().calendars()
+            saved = calendar.save_event(ALARMED.format(n=1, day=10))
+            [event] = httpx.get(f"{base}/api/v1/events", headers=alice.headers).json()["items"]
+            mine = httpx.get(f"{base}/api/v1/events/{event['id']}", headers=alice.headers)
+            assert mine.json()["my_reminders"] == [{"minutes_before": 15}]
+            shared = httpx.post(
+                f"{base}/api/v1/events/{event['id']}/share",
+                json={"users": [{"user_id": _user_id(base, bob), "role": "editor"}]},
+                headers=alice.headers,
+            )
+            assert shared.status_code == 200, shared.text
+            [bobs_calendar] = as_bob.principal().calendars()
+            bobs = bobs_calendar.event_by_uid("lib-1@example.com")
+            assert _triggers(bobs) == []  # not Alice's alarm
+            bob_tag = _etag(as_bob, bobs.url)
+
+            saved.load()
+            alice_tag = _etag(as_alice, saved.url)
+            changed = httpx.put(
+                f"{base}/api/v1/events/{event['id']}/reminders",
+                json={"reminders": [{"minutes_before": 30}]},
+                headers=alice.headers,
+            )
+            assert changed.status_code == 200, changed.text
+            assert _etag(as_alice, saved.url) != alice_tag
+            saved.load()
+            assert _triggers(saved) == ["-PT30M"]
+            assert _etag(as_bob, bobs.url) == bob_tag
+
+
+def _user_id(base: str, who: Person) -> int:
+    me = httpx.get(f"{base}/api/v1/auth/me", headers=who.headers)
+    assert me.status_code == 200, me.text
+    return int(me.json()["id"])
+
+
+def _etag(client: caldav.DAVClient, url: object) -> str:
+    answer = client.request(str(url), "GET")
+    return str(answer.headers["etag"])

@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import props, service, xml
+from neo_events.caldav import naming, props, service, xml
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, CS, DAV, Refusal, tag
 from neo_events.models import User
@@ -75,7 +75,7 @@ async def proppatch(
     conflicts: list[tuple[str, str]] = []
     for prop, value in changes:
         if kind == "calendar" and prop == DISPLAYNAME:
-            problem = None if value is None else service.calendar_name_problem(value)
+            problem = None if value is None else naming.calendar_name_problem(value)
             if problem is not None:
                 conflicts.append((prop, problem))
         elif prop in COMPUTED:
@@ -100,7 +100,7 @@ async def proppatch(
         return props.multistatus_response(xml.multistatus([response]))
     for prop, value in changes:
         if prop == DISPLAYNAME:
-            await service.rename_calendar(session, user, value)
+            await naming.rename_calendar(session, user, value)
     done = [ET.Element(n) for n in names]
     return props.multistatus_response(xml.multistatus([xml.Response(href, found=done)]))
 

@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import service, sync, xml
+from neo_events.caldav import naming, service, sync, xml
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, CS, DAV, element, tag
 from neo_events.events.access import Role
@@ -189,7 +189,7 @@ async def _value(ctx: Context, kind: str, item: Item | None, name: str) -> ET.El
             "home": f"{user.username}'s calendars",
         }.get(kind)
         if kind == "calendar":
-            text = await service.calendar_name(ctx.session, user)
+            text = await naming.calendar_name(ctx.session, user)
         if text is None and item is not None:
             text = item.event.title
         value = element(DAV, "displayname", text)

@@ -3,9 +3,11 @@ one event, a series with its overrides (RECURRENCE-ID components) and exdates.
 
 Reading a resource refuses what the event model cannot hold (RFC 4791's
 CALDAV:valid-calendar-data, never a silent drop). Properties the model has no field for
-(X-APPLE-*, VALARM, CATEGORIES, …) are kept as the client wrote them: the resource's last text
-is stored, and writing an event back copies each such property (and subcomponent) into the
-component with the same RECURRENCE-ID. Pure: no web framework, no database.
+(X-APPLE-*, CATEGORIES, …) are kept as the client wrote them: the resource's last text is
+stored, and writing an event back copies each such property (and subcomponent) into the
+component with the same RECURRENCE-ID. VALARMs are not: they are each reader's own reminders
+(SPEC §14), read from a write as the writer's and rendered from the reader's, never stored in
+the text served to others. Pure: no web framework, no database.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from icalendar import Event as VEvent
 from neo_events.events import days, recurrence
 from neo_events.events.content import occurrence_key, series_of
 from neo_events.ical import codec
+from neo_events.ical.alarms import add_alarms
 from neo_events.ical.export import PRODID
 from neo_events.ical.service import UID_DOMAIN
 
@@ -88,7 +91,8 @@ class Stored:
 class Incoming:
     uid: str
     content: dict[str, Any]
-    text: str
+    text: str  # without its VALARMs
+    reminders: tuple[int, ...] = ()  # the master VEVENT's VALARMs, as the writer's reminders
 
 
 def default_name(event_id: int) -> str:
@@ -103,9 +107,11 @@ def default_uid(event_id: int) -> str:
 def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> bytes:
     """The event as its resource: the client's own text while the event is still at the
     version it describes; else the codec's VCALENDAR (no METHOD), plus the properties of the
-    client's last text that the model does not hold."""
+    client's last text that the model does not hold. Either way its VALARMs are the reader's
+    reminders (`outgoing.reminders`), never the ones of a stored text."""
     if stored is not None and stored.body is not None and stored.body_version == version:
-        return stored.body.encode()
+        text = _without_alarms(stored.body)
+        return _with_alarms(text, outgoing.content["title"], outgoing.reminders).encode()
     body = codec.export_calendar([outgoing], method=None)
     if stored is None or stored.body is None:
         return body
@@ -117,7 +123,10 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
         _rid(c): [(n, v) for n, v in c.property_items(recursive=False) if n not in KNOWN]
         for c in theirs.walk("VEVENT")
     }
-    alarms = {_rid(c): list(c.subcomponents) for c in theirs.walk("VEVENT")}
+    alarms = {
+        _rid(c): [sub for sub in c.subcomponents if sub.name != "VALARM"]
+        for c in theirs.walk("VEVENT")
+    }
     if not any(extras.values()) and not any(alarms.values()):
         return body
     ours = Calendar.from_ical(body)
@@ -132,6 +141,40 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
         for sub in alarms.get(key, []):
             component.add_component(sub)
     return bytes(ours.to_ical())
+
+
+def _without_alarms(text: str) -> str:
+    """The text with no VALARM component, as written otherwise (line by line: each line of
+    the text is looked at once; BEGIN and END lines are never folded)."""
+    if "BEGIN:VALARM" not in text.upper():
+        return text
+    kept, inside = [], False
+    for line in text.splitlines(keepends=True):
+        word = line.strip().upper()
+        if word == "BEGIN:VALARM":
+            inside = True
+        elif word == "END:VALARM" and inside:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
+    """The text with one VALARM per reminder in each VEVENT (as the codec writes them)."""
+    minutes = list(minutes_before)
+    if not minutes:
+        return text
+    named = VEvent()
+    named.add("summary", title)
+    alarms = add_alarms(named, minutes).subcomponents
+    block = "".join(alarm.to_ical().decode() for alarm in alarms)
+    kept = []
+    for line in text.splitlines(keepends=True):
+        if line.strip().upper() == "END:VEVENT":
+            kept.append(block)
+        kept.append(line)
+    return "".join(kept)
 
 
 def _rid(component: Component) -> datetime | None:
@@ -180,7 +223,12 @@ def read(data: bytes) -> Incoming:
     if len(parsed.events) != 1:
         raise InvalidResource("valid-calendar-data", "the resource does not make one event")
     [event] = parsed.events
-    return Incoming(uid=uids.pop(), content=event.content, text=text)
+    return Incoming(
+        uid=uids.pop(),
+        content=event.content,
+        text=_without_alarms(text),
+        reminders=event.reminders,
+    )
 
 
 def expanded(
@@ -217,7 +265,7 @@ def expanded(
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
             component.add("recurrence-id", when(occurrence.recurrence_id))
-        calendar.add_component(component)
+        calendar.add_component(add_alarms(component, outgoing.reminders))
     return bytes(calendar.to_ical())
 
 

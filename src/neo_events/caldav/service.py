@@ -16,19 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
-from neo_events.db import utcnow
 from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
+from neo_events.ical.service import people_tag
 from neo_events.infra.cache import LruCache
 from neo_events.models import (
     CalendarResource,
-    CalendarSettings,
     Event,
     EventPermission,
     User,
 )
+from neo_events.reminders.service import my_reminders
 
 SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
 # Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
@@ -41,7 +41,8 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window), whether a series reaches a window by (event, version, window)."""
+    text's time, expand window, the reader's reminders), whether a series reaches a window by
+    (event, version, window)."""
 
     texts: LruCache[bytes]
     reach: LruCache[bool]
@@ -111,6 +112,7 @@ class Item:
     role: Role
     stored: Stored | None
     stamp: datetime | None = None  # when the stored text last changed
+    mine: tuple[int, ...] = ()  # the reader's own reminders (minutes before): VALARMs (SPEC §14)
 
     @property
     def name(self) -> str:
@@ -122,9 +124,14 @@ class Item:
 
     @property
     def etag(self) -> str:
-        if self.stored is None or self.stamp is None:
-            return f'"{self.event.version}"'
-        return f'"{self.event.version}-{int(self.stamp.timestamp() * 1000)}"'
+        """The version (and stored text's time); the reader's own reminders change the text
+        without a new version, so they are part of it (as the .ics export's people_tag)."""
+        tag = str(self.event.version)
+        if self.stored is not None and self.stamp is not None:
+            tag += f"-{int(self.stamp.timestamp() * 1000)}"
+        if self.mine:
+            tag += f"-{people_tag((), self.mine)}"
+        return f'"{tag}"'
 
     def outgoing(self, event: Event) -> codec.Outgoing:
         """The resource's event for the codec, from the item's whole row."""
@@ -134,6 +141,7 @@ class Item:
             created=event.created_at,
             last_modified=event.updated_at,
             content=content_of(event),
+            reminders=self.mine,
         )
 
 
@@ -156,6 +164,17 @@ def with_resources(
 def item_of(row: Any) -> Item:
     event, role, name, uid, stamp = row
     return Item(event, Role(role), _stored(name, uid), stamp)
+
+
+async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> list[Item]:
+    """The items, each with the reader's own reminders (read in chunks of ids)."""
+    ids = [item.event.id for item in items]
+    found: dict[int, list[int]] = {}
+    for chunk in range(0, len(ids), FULL_CHUNK):
+        found |= await my_reminders(session, user.id, ids[chunk : chunk + FULL_CHUNK])
+    for item in items:
+        item.mine = tuple(found.get(item.event.id, ()))
+    return items
 
 
 def _stored(name: str | None, uid: str | None) -> Stored | None:
@@ -189,7 +208,7 @@ async def list_items(
         # the span prunes; each recurring candidate it leaves is checked once (cached per
         # version and window): does an occurrence of it overlap the window?
         items = await _reaching(session, items, start, end, caches)
-    return items, len(rows) > limit
+    return await with_mine(session, user, items), len(rows) > limit
 
 
 async def _reaching(
@@ -265,6 +284,7 @@ async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -
         item = item_of(row)
         if item.name in wanted:
             found.setdefault(item.name, item)
+    await with_mine(session, user, list(found.values()))
     return found
 
 
@@ -300,8 +320,10 @@ async def render(
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
     done: dict[int, bytes] = {}
+    # the reader's reminders are in the text (VALARMs): part of the key, as of the ETag
     keys = {
-        item.event.id: (item.event.id, item.event.version, item.stamp, expand) for item in items
+        item.event.id: (item.event.id, item.event.version, item.stamp, expand, item.mine)
+        for item in items
     }
     if caches is not None:
         for item in items:
@@ -325,7 +347,7 @@ async def render(
     ]
     # a text is cached under the version it was made from (a row read whole just now may be
     # newer than its listed head, on PostgreSQL's READ COMMITTED)
-    keys |= {i: (i, version, keys[i][2], expand) for i, _, _, version in jobs}
+    keys |= {i: (i, version, keys[i][2], expand, keys[i][4]) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
         if expand is not None:
@@ -345,45 +367,3 @@ async def render(
         for event_id, text in made.items():
             caches.texts.put(keys[event_id], text)
     return done | made
-
-
-DEFAULT_CALENDAR_NAME = "Neo Events"
-MAX_CALENDAR_NAME = 200
-
-
-async def calendar_name(session: AsyncSession, user: User) -> str:
-    """The user's calendar's display name: theirs if they renamed it, else the default."""
-    name = await session.scalar(
-        select(CalendarSettings.display_name).where(CalendarSettings.user_id == user.id)
-    )
-    return name or DEFAULT_CALENDAR_NAME
-
-
-def calendar_name_problem(name: str) -> str | None:
-    """Why `name` cannot be the calendar's display name (empty, too long, control
-    characters), or None if it can."""
-    name = name.strip()
-    if not name:
-        return "A calendar's name cannot be empty."
-    if len(name) > MAX_CALENDAR_NAME:
-        return f"A calendar's name has at most {MAX_CALENDAR_NAME} characters."
-    if any(ord(c) < 32 for c in name):
-        return "A calendar's name holds no control characters."
-    return None
-
-
-async def rename_calendar(session: AsyncSession, user: User, name: str | None) -> None:
-    """Set (or, with None, reset) the calendar's display name, which calendar_name_problem
-    accepted."""
-    row = await session.get(CalendarSettings, user.id)
-    if name is None:
-        if row is not None:
-            await session.delete(row)
-        return
-    assert calendar_name_problem(name) is None
-    name = name.strip()
-    if row is None:
-        session.add(CalendarSettings(user_id=user.id, display_name=name, updated_at=utcnow()))
-    else:
-        row.display_name, row.updated_at = name, utcnow()
-    await session.flush()

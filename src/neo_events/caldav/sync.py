@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
-from neo_events.caldav.service import SYNC_PAGE, DavError, Item, item_of, with_resources
+from neo_events.caldav.service import (
+    SYNC_PAGE,
+    DavError,
+    Item,
+    item_of,
+    with_mine,
+    with_resources,
+)
 from neo_events.db import utcnow
 from neo_events.errors import AppError
 from neo_events.events.access import visible_events
@@ -57,7 +64,8 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
     present: list[Item] = []
     if present_ids:
         query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
-        present = [item_of(row) for row in (await session.execute(query.order_by(Event.id))).all()]
+        listed = (await session.execute(query.order_by(Event.id))).all()
+        present = await with_mine(session, user, [item_of(row) for row in listed])
     gone: list[str] = []
     if gone_ids:
         rows = await session.execute(

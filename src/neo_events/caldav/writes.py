@@ -28,6 +28,7 @@ from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.models import CalendarResource, Event, User
+from neo_events.reminders import service as reminders
 
 
 def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
@@ -60,7 +61,7 @@ async def put_item(
     if current is not None:
         # the row lock a read-modify-write needs, then the preconditions on what is locked
         event, role = await get_event_for(session, user.id, current.event.id, lock=True)
-        current = Item(event, role, current.stored, current.stamp)
+        current = Item(event, role, current.stored, current.stamp, current.mine)
     _check_etag(current, if_match, if_none_match)
     if current is None:
         return await _create(session, user, name, incoming, origin), True
@@ -86,6 +87,7 @@ async def put_item(
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
     await _store(session, result.event, name, incoming)
+    await _keep_reminders(session, user, current, incoming, origin)
     refreshed = (await items_named(session, user, [name]))[name]
     return refreshed, False
 
@@ -132,7 +134,24 @@ async def _create(
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
     await _store(session, event, name, incoming)
+    if incoming.reminders:
+        await reminders.set_reminders(
+            session, actor=user, event_id=event.id, minutes=incoming.reminders, origin=origin
+        )
     return (await items_named(session, user, [name]))[name]
+
+
+async def _keep_reminders(
+    session: AsyncSession, user: User, current: Item, incoming: resources.Incoming, origin: Origin
+) -> None:
+    """The master VEVENT's VALARMs become the writer's reminders, through the service the
+    iCalendar import uses (SPEC §14); a resource without VALARMs means the writer has none
+    (a client sends the alarms it shows, docs/api.md "CalDAV"). Unchanged: nothing written."""
+    if sorted(set(incoming.reminders)) == sorted(current.mine):
+        return
+    await reminders.set_reminders(
+        session, actor=user, event_id=current.event.id, minutes=incoming.reminders, origin=origin
+    )
 
 
 def _uid_id(uid: str) -> int:

@@ -1,0 +1,116 @@
+"""VALARMs over CalDAV are each reader's own reminders (SPEC §14, §15): a PUT's VALARMs become
+the writer's reminders, a GET or REPORT renders the reader's own, and a reader's ETag changes
+when their reminders do."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.test_reminders import put_reminders
+from tests.caldav.dav import Dav, dav_for, ics, responses
+from tests.caldav.test_protocol import QUERY
+from tests.helpers import share
+
+pytestmark = pytest.mark.anyio
+
+ALARM = "BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:Reminder\nTRIGGER:-PT{m}M\nEND:VALARM\n"
+MULTIGET = (
+    '<?xml version="1.0"?><c:calendar-multiget xmlns:d="DAV:" '
+    'xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>'
+    "<d:href>{href}</d:href></c:calendar-multiget>"
+)
+
+
+def triggers(text: bytes) -> list[str]:
+    unfolded = text.replace(b"\r\n ", b"").decode()
+    return sorted(line for line in unfolded.splitlines() if line.startswith("TRIGGER"))
+
+
+async def mine(client: httpx.AsyncClient, who: Dav, event_id: int) -> list[int]:
+    got = await client.get(f"/api/v1/events/{event_id}", headers=who.account.headers)
+    return [r["minutes_before"] for r in got.json()["my_reminders"]]
+
+
+async def multiget(who: Dav, href: str) -> tuple[str, bytes]:
+    answer = await who.request("REPORT", who.calendar, MULTIGET.format(href=href), Depth="1")
+    assert answer.status_code == 207, answer.text
+    [entry] = responses(answer.content).values()
+    props = entry["props"]
+    etag = props["{DAV:}getetag"].text
+    data = props["{urn:ietf:params:xml:ns:caldav}calendar-data"].text
+    return etag, data.encode()
+
+
+async def test_valarms_are_the_writers_reminders_and_each_reader_sees_their_own(
+    client: httpx.AsyncClient,
+) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    put = await alice.put("dentist.ics", ics(extra=ALARM.format(m=15)))
+    assert put.status_code == 201, put.text
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    event_id = item["id"]
+    assert await mine(client, alice, event_id) == [15]
+    await share(client, alice.account, event_id, bob.account, "editor")
+    assert (await put_reminders(client, bob.account.headers, event_id, 60)).status_code == 200
+
+    path = alice.calendar + "dentist.ics"
+    got = await alice.request("GET", path)
+    assert triggers(got.content) == ["TRIGGER:-PT15M"]
+    bobs_path = bob.calendar + "dentist.ics"
+    bobs = await bob.request("GET", bobs_path)
+    assert bobs.status_code == 200, bobs.text
+    assert triggers(bobs.content) == ["TRIGGER:-PT1H"]  # his own, never Alice's
+    assert (await multiget(bob, bobs_path))[1].count(b"BEGIN:VALARM") == 1
+    assert triggers((await multiget(bob, bobs_path))[1]) == ["TRIGGER:-PT1H"]
+
+    # Alice changes hers through the API: her ETag and text change, Bob's do not
+    alice_tag, bob_tag = got.headers["etag"], bobs.headers["etag"]
+    assert (await put_reminders(client, alice.account.headers, event_id, 5, 30)).status_code == 200
+    again = await alice.request("GET", path)
+    assert again.headers["etag"] != alice_tag
+    assert triggers(again.content) == ["TRIGGER:-PT30M", "TRIGGER:-PT5M"]
+    assert (await multiget(alice, path))[0] == again.headers["etag"]
+    assert (await alice.request("GET", path, **{"If-None-Match": alice_tag})).status_code == 200
+    bob_again = await bob.request("GET", bobs_path)
+    assert bob_again.headers["etag"] == bob_tag
+    assert triggers(bob_again.content) == ["TRIGGER:-PT1H"]
+
+    # Bob writes the event back without VALARMs: his reminders are gone, Alice's stay
+    edited = await bob.put(bobs_path.rsplit("/", 1)[1], ics(summary="Dentist at 9"))
+    assert edited.status_code == 204, edited.text
+    assert await mine(client, bob, event_id) == []
+    assert await mine(client, alice, event_id) == [5, 30]
+    assert triggers((await bob.request("GET", bobs_path)).content) == []
+    final = await alice.request("GET", path)
+    assert b"SUMMARY:Dentist at 9" in final.content
+    assert triggers(final.content) == ["TRIGGER:-PT30M", "TRIGGER:-PT5M"]
+
+
+async def test_an_absolute_valarm_is_not_kept_nor_served(client: httpx.AsyncClient) -> None:
+    alice = await dav_for(client, "alice")
+    absolute = (
+        "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DATE-TIME:20260310T070000Z\nEND:VALARM\n"
+    )
+    assert (await alice.put("a.ics", ics(extra=absolute))).status_code == 201
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert await mine(client, alice, item["id"]) == []
+    assert b"VALARM" not in (await alice.request("GET", alice.calendar + "a.ics")).content
+
+
+async def test_an_expanded_query_carries_the_readers_reminders(client: httpx.AsyncClient) -> None:
+    alice = await dav_for(client, "alice")
+    daily = ics(extra="RRULE:FREQ=DAILY;COUNT=3\n" + ALARM.format(m=10))
+    assert (await alice.put("daily.ics", daily)).status_code == 201
+    expand = '<c:expand start="20260310T000000Z" end="20260312T000000Z"/>'
+    answer = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand=expand, start="20260310T000000Z", end="20260312T000000Z"),
+        Depth="1",
+    )
+    assert answer.status_code == 207, answer.text
+    [entry] = responses(answer.content).values()
+    text = entry["props"]["{urn:ietf:params:xml:ns:caldav}calendar-data"].text.encode()
+    assert text.count(b"BEGIN:VEVENT") == 2
+    assert triggers(text) == ["TRIGGER:-PT10M", "TRIGGER:-PT10M"]  # one in each occurrence
