@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -184,4 +184,33 @@ async def reschedule(
     await session.execute(
         update(Job).where(Job.id == job.id, Job.locked_by == job.token).values(**values),
         execution_options={"synchronize_session": False},
+    )
+
+
+async def reschedule_many(
+    session: AsyncSession, moves: Sequence[tuple[Claimed, datetime, dict[str, Any]]]
+) -> None:
+    """`reschedule` (new payload, attempts reset) for many claims in one executemany
+    statement, each only if still ours: a burst's roll-forward is not one round trip each."""
+    if not moves:
+        return
+    table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk update
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.locked_by == bindparam("b_token"))
+        .values(
+            due_at=bindparam("b_due"),
+            run_at=bindparam("b_due"),
+            payload=bindparam("b_payload"),
+            locked_by=None,
+            attempts=0,
+            last_error=None,
+        )
+    )
+    await session.execute(
+        statement,
+        [
+            {"b_id": job.id, "b_token": job.token, "b_due": due_at, "b_payload": payload}
+            for job, due_at, payload in moves
+        ],
     )

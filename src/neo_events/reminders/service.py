@@ -273,6 +273,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     answers = await _answers(session, {(r.event_id, r.user_id) for r in reminders.values()})
     memo: dict[Any, Any] = {}
     done: list[queue.Claimed] = []  # finished: removed in one statement
+    moved: list[tuple[queue.Claimed, datetime, dict[str, Any]]] = []  # one statement too
     sent = 0
     for job in jobs:
         reminder = reminders.get(job.payload["reminder_id"])
@@ -291,9 +292,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             done.append(job)
             continue
         if due.due_at > now:  # moved later since it was claimed
-            await queue.reschedule(
-                session, job, due_at=due.due_at, payload=_payload(reminder.id, due)
-            )
+            moved.append((job, due.due_at, _payload(reminder.id, due)))
             continue
         lateness = now - due.due_at
         if due.occurrence is not None and lateness <= timing.drop_after:
@@ -323,8 +322,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
         if upcoming is None:
             done.append(job)
         else:
-            await queue.reschedule(
-                session, job, due_at=upcoming.due_at, payload=_payload(reminder.id, upcoming)
-            )
+            moved.append((job, upcoming.due_at, _payload(reminder.id, upcoming)))
+    await queue.reschedule_many(session, moved)
     await queue.finish_many(session, done)
     return sent
