@@ -143,11 +143,16 @@ def _steps(rule: Rule, dt0: datetime) -> tuple[timedelta, ...] | None:
     return tuple(sorted(DAY * ((d - rule.wkst) % 7) + at for d in days))
 
 
+def _step_period(plan: Plan) -> timedelta:
+    """How far a stepped plan's period moves on: INTERVAL minutes, hours, days or weeks."""
+    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
+    return unit * plan.rule.interval
+
+
 def _stepped(plan: Plan, shifted: datetime) -> Iterator[datetime]:
     """What dateutil generates for such a rule from a period start, by arithmetic."""
     assert plan.steps is not None
-    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
-    period = unit * plan.rule.interval
+    period = _step_period(plan)
     try:
         while True:
             for step in plan.steps:
@@ -407,8 +412,7 @@ def stepped_originals(plan: Plan, lo: datetime, hi: datetime, skip: bool) -> Ite
     wall_lo, wall_hi = wall_bounds(lo, hi, zone)
     stop = wall_hi if plan.bound is None else min(wall_hi, plan.bound)
     until = plan.rule.until or HIGHEST
-    unit = _SUB_DAILY.get(plan.rule.freq, DAY * (7 if plan.rule.freq == du.WEEKLY else 1))
-    period = unit * plan.rule.interval
+    period = _step_period(plan)
     seen: set[datetime] = set()  # a spring-forward gap maps two wall times to one instant
     if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
         seen.add(plan.start)

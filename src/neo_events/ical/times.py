@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar.prop import vBroken, vDDDTypes, vDuration
 
+from neo_events.events.rrule import localize
 from neo_events.ical.blocks import Block
 from neo_events.ical.zones import ZoneResolver
 
@@ -64,10 +65,10 @@ class Clock:
         return self.notes
 
     def localize(self, wall: datetime, zone: str) -> datetime:
-        # fold=0: a repeated wall time takes its first instant, one in a gap the offset in
-        # force before it (RFC 5545 §3.3.5), as events/recurrence.py does.
+        # A repeated wall time takes its first instant, one in a gap the offset in force
+        # before it (RFC 5545 §3.3.5): the one rule, events/rrule.py's `localize`.
         try:
-            return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+            return localize(wall, ZoneInfo(zone))
         except OverflowError:
             raise Unreadable(f"{wall.isoformat()} is out of range") from None
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from neo_events.events.rrule import localize
 
 Interval = tuple[datetime, datetime]
 
@@ -64,8 +66,8 @@ def _days(
     while day <= last:
         if day.isoweekday() in hours.days:
             wall = datetime.combine(day, hours.start)
-            begin = wall.replace(tzinfo=zone).astimezone(UTC)
-            end = hours.ends_at(wall).replace(tzinfo=zone).astimezone(UTC)
+            begin = localize(wall, zone)
+            end = localize(hours.ends_at(wall), zone)
             if begin < hi and end > lo and end > begin:
                 yield (max(begin, lo), min(end, hi)), begin
         day += timedelta(days=1)
