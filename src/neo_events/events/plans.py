@@ -26,6 +26,7 @@ from neo_events.events.rrule import (
     Rule,
     clamp,
     format_utc,
+    labelled_utc,
     localize,
     parse_rule,
     utc,
@@ -417,15 +418,18 @@ def stepped_originals(plan: Plan, lo: datetime, hi: datetime, skip: bool) -> Ite
     if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
         seen.add(plan.start)
         yield plan.start
-    shifted = _period_start(plan, wall_lo if skip else dt0)
+    # Wall times as their digits labelled UTC (see labelled_utc): one subtraction localizes.
+    shifted = labelled_utc(_period_start(plan, wall_lo if skip else dt0))
+    stop, low, first = labelled_utc(stop), labelled_utc(wall_lo), labelled_utc(dt0)
+    offset = zone.utcoffset
     try:
         while True:
             for step in steps:
                 wall = shifted + step
                 if wall > stop:
                     return
-                if wall >= wall_lo and wall > dt0:
-                    instant = localize(wall, zone)
+                if wall >= low and wall > first:
+                    instant = wall - offset(wall)  # type: ignore[operator]
                     if instant <= until and lo <= instant <= hi and instant not in seen:
                         seen.add(instant)
                         yield instant
