@@ -18,7 +18,6 @@ from neo_events.events.plans import (
     Plan,
     instants,
     is_stepped,
-    normalize_rule,
     plan_of,
     stepped_originals,
     wall_bounds,
@@ -36,6 +35,7 @@ from neo_events.events.rrule import (
     wall_time,
     zone_named,
 )
+from neo_events.events.rule_checks import normalize_rule
 
 __all__ = [
     "ExpansionLimitExceeded",
