@@ -20,6 +20,7 @@ import pytest
 
 from neo_events.events import recurrence
 from neo_events.events.content import series_of
+from neo_events.events.listing import LOAD_CHUNK
 from tests.helpers import Account, assert_problem, create_event, register, share
 
 pytestmark = pytest.mark.anyio
@@ -454,3 +455,33 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
         }
         assert got == expected
         existing.append(created)
+
+
+async def test_a_window_over_more_series_than_one_load_holds_lists_each_once(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The listing loads and expands events a chunk at a time (`LOAD_CHUNK`): every series of
+    every chunk is in the answer, once, and a window past the limit is refused."""
+    count = 2 * LOAD_CHUNK + 7
+    items = [
+        {**series("FREQ=WEEKLY", "2026-03-02T09:00:00Z"), "title": f"Weekly {i}"}
+        for i in range(count)
+    ]
+    response = await client.post(
+        f"{EVENTS}/batch?conflicts=ignore", json={"events": items}, headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    week = {"start_time": "2026-03-09T00:00:00Z", "end_time": "2026-03-16T00:00:00Z"}
+    listed = await client.get(EVENTS, params={**week, "limit": 500}, headers=alice.headers)
+    assert listed.status_code == 200, listed.text
+    seen = [item["title"] for item in listed.json()["items"]]
+    assert sorted(seen) == sorted(item["title"] for item in items)
+    # 101 daily series over a year are past 10,000: refused after the first chunk or two
+    daily = [{**item, "recurrence_pattern": "FREQ=DAILY"} for item in items[: LOAD_CHUNK + 1]]
+    await client.post(
+        f"{EVENTS}/batch?conflicts=ignore", json={"events": daily}, headers=alice.headers
+    )
+    year = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2027-03-01T00:00:00Z"}
+    with cpu_bound():
+        refused = await client.get(EVENTS, params=year, headers=alice.headers)
+    assert_problem(refused, 422, "window_too_large")

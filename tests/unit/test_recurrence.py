@@ -802,7 +802,7 @@ def test_localize_is_what_replace_and_astimezone_give_in_every_zone(year: int) -
     gaps and folds included, in every zone."""
     from zoneinfo import available_timezones
 
-    from neo_events.events.rrule import localize
+    from neo_events.events.rrule import labelled_utc, localize
 
     rng = random.Random(year)
     for name in sorted(available_timezones()):
@@ -820,6 +820,36 @@ def test_localize_is_what_replace_and_astimezone_give_in_every_zone(year: int) -
                         localize(folded, zone)
                     continue
                 assert localize(folded, zone) == expected, (name, folded)
+                if not folded.fold:  # what the stepped expansion's loop does instead
+                    labelled = labelled_utc(folded)
+                    offset = zone.utcoffset(labelled)
+                    assert offset is not None
+                    assert labelled - offset == expected, (name, folded)
+
+
+@pytest.mark.parametrize(
+    ("name", "wall"),
+    [
+        ("Europe/Berlin", datetime(2026, 3, 29, 2, 30)),  # in the spring-forward gap
+        ("Europe/Berlin", datetime(2026, 10, 25, 2, 30)),  # repeated in the fold
+        ("America/New_York", datetime(2026, 3, 8, 2, 59)),
+        ("America/New_York", datetime(2026, 11, 1, 1, 0)),
+        ("Australia/Lord_Howe", datetime(2026, 10, 4, 2, 15)),  # a half-hour gap
+        ("Australia/Lord_Howe", datetime(2026, 4, 5, 1, 45)),
+    ],
+)
+def test_a_labelled_wall_time_localizes_in_gaps_and_folds(name: str, wall: datetime) -> None:
+    """The stepped expansion localizes `labelled_utc(wall)` by one subtraction: in a gap
+    and in a fold it must give what `localize` gives (the offset before the change)."""
+    from neo_events.events.rrule import labelled_utc, localize
+
+    zone = ZoneInfo(name)
+    for shift in range(-90, 91, 15):
+        at = wall + timedelta(minutes=shift)
+        labelled = labelled_utc(at)
+        offset = zone.utcoffset(labelled)
+        assert offset is not None
+        assert labelled - offset == localize(at, zone), (name, at)
 
 
 @pytest.mark.parametrize(
@@ -861,3 +891,31 @@ def test_a_stopped_expansion_knows_what_the_shorter_window_holds(
         reached = stopped.value.reached
         assert reached is not None and lo < reached < hi
         assert stopped.value.before == expand(series, lo, reached, limit=100_000)
+
+
+@pytest.mark.parametrize(
+    ("rule", "tz", "extra"),
+    [
+        ("FREQ=DAILY", "Europe/Berlin", {}),
+        ("FREQ=MINUTELY;INTERVAL=7", "Europe/Berlin", {}),
+        ("FREQ=HOURLY;INTERVAL=5", "America/New_York", {"exdates": (utc(2026, 3, 9, 11),)}),
+        ("FREQ=WEEKLY;BYDAY=MO,WE", "Australia/Lord_Howe", {"rdates": (utc(2026, 4, 4, 22),)}),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", "UTC", {"exdates": (utc(2026, 5, 31, 9),)}),
+        ("FREQ=MINUTELY", "Europe/Berlin", {}),  # past the limit: the same exception
+    ],
+)
+def test_spans_are_what_expand_gives(rule: str, tz: str, extra: dict[str, Any]) -> None:
+    """`spans` (the conflict check's expansion, no Occurrence objects) gives expand's times,
+    in its order, and stops at its limit with the same `reached` and `before`."""
+    series = Series(utc(2026, 2, 27, 9), utc(2026, 2, 27, 10), tz, rule, **extra)
+    window = (utc(2026, 3, 1), utc(2026, 12, 1))
+    try:
+        expected = [(o.start, o.end) for o in recurrence.expand(series, *window, limit=2_000)]
+    except recurrence.ExpansionLimitExceeded as stopped:
+        with pytest.raises(recurrence.ExpansionLimitExceeded) as exc:
+            recurrence.spans(series, *window, limit=2_000)
+        assert exc.value.reached == stopped.reached
+        assert exc.value.before == stopped.before
+        return
+    assert recurrence.spans(series, *window, limit=2_000) == expected
+    assert expected  # every series above has occurrences in the window

@@ -8,8 +8,8 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 
@@ -66,16 +66,9 @@ def find_conflicts(
     return found
 
 
-@dataclass(slots=True)
-class _Open:
-    """A candidate's occurrence still running at the sweep's position."""
-
-    end: datetime
-    candidate: int
-    start: datetime
-
-    def __lt__(self, other: _Open) -> bool:
-        return self.end < other.end
+# A candidate's occurrence still running at the sweep's position: (end, candidate, start),
+# a plain tuple so that heaps of them order by end at C speed.
+_Open = tuple[datetime, int, datetime]
 
 
 def sweep_conflicts(
@@ -102,7 +95,7 @@ def sweep_conflicts(
         (start, 0, i, end) for i, occurrences in enumerate(candidates) for start, end in occurrences
     ]
     points += ((b.start, 1, j, b.end) for j, b in enumerate(calendar))
-    points.sort(key=lambda p: p[0])
+    points.sort(key=itemgetter(0))  # stable: equal starts keep candidates first
     # Heaps by end of what overlaps the sweep's position: every candidate occurrence, the
     # occurrences of candidates still collecting (pruned lazily), and calendar entries.
     running: list[_Open] = []
@@ -117,43 +110,46 @@ def sweep_conflicts(
             found[candidate].append(busy)
             collecting -= len(found[candidate]) == limit
 
+    heappush, heappop = heapq.heappush, heapq.heappop
     for start, kind, index, end in points:
         if not collecting:
             break  # every candidate has its `limit`
-        for heap in (running, wanting):
-            while heap and heap[0].end <= start:
-                heapq.heappop(heap)
+        while running and running[0][0] <= start:
+            heappop(running)
+        while wanting and wanting[0][0] <= start:
+            heappop(wanting)
         while busy_running and busy_running[0][0] <= start:
-            heapq.heappop(busy_running)
-        full = sum(len(found[o.candidate]) >= limit for o in wanting[:8])
-        if full > 4:  # mostly full candidates (by a sample): drop them, amortised
-            wanting = [o for o in wanting if len(found[o.candidate]) < limit]
+            heappop(busy_running)
+        # mostly full candidates (by a sample of 8, when there are more): drop them, amortised
+        if len(wanting) > 8 and sum(len(found[o[1]]) >= limit for o in wanting[:8]) > 4:
+            wanting = [o for o in wanting if len(found[o[1]]) < limit]
             heapq.heapify(wanting)
         if kind == 1:
             busy = calendar[index]
             for o in wanting:
-                if busy.event_id != excluded[o.candidate]:
-                    add(o.candidate, index, busy)
-            heapq.heappush(busy_running, (end, index))
+                if busy.event_id != excluded[o[1]]:
+                    add(o[1], index, busy)
+            heappush(busy_running, (end, index))
             continue
-        mine = Busy(start, end, -(index + 1), "")
-        for o in wanting:
-            if o.candidate != index:
-                add(o.candidate, (index, start), mine)
-        for o in running:
+        if wanting:
+            mine = Busy(start, end, -(index + 1), "")
+            for o in wanting:
+                if o[1] != index:
+                    add(o[1], (index, start), mine)
+        for o_end, other, o_start in running:
             if len(found[index]) >= limit:
                 break
-            if o.candidate != index:
-                add(index, (o.candidate, o.start), Busy(o.start, o.end, -(o.candidate + 1), ""))
+            if other != index:
+                add(index, (other, o_start), Busy(o_start, o_end, -(other + 1), ""))
         for _, j in busy_running:
             if len(found[index]) >= limit:
                 break
             if calendar[j].event_id != excluded[index]:
                 add(index, j, calendar[j])
-        entry = _Open(end, index, start)
-        heapq.heappush(running, entry)
+        entry = (end, index, start)
+        heappush(running, entry)
         if len(found[index]) < limit:
-            heapq.heappush(wanting, entry)
+            heappush(wanting, entry)
     for clashes in found:
         clashes.sort(key=lambda b: (b.start, b.event_id))
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +21,9 @@ from neo_events.protocol import cursor_fields, encode_cursor
 
 MAX_WINDOW = timedelta(days=366)
 MAX_OCCURRENCES = 10_000
+# Events loaded per query while expanding: a window past the limit is refused after the few
+# chunks that reach it, not after loading every event that meets it.
+LOAD_CHUNK = 100
 
 
 class WindowTooLarge(ValidationFailed):
@@ -189,8 +192,23 @@ async def expand_all(
             total += len(hit)
     if total > MAX_OCCURRENCES:
         raise too_many_occurrences()
-    events = await load([c.id for c in missing]) if missing else {}
-    for candidate in missing:
+    for first in range(0, len(missing), LOAD_CHUNK):
+        chunk = missing[first : first + LOAD_CHUNK]
+        total = _expand_chunk(chunk, await load([c.id for c in chunk]), window, total,
+                                    found, cache)  # fmt: skip
+    return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]
+
+
+def _expand_chunk(
+    chunk: Sequence[Candidate],
+    events: Mapping[int, Event],
+    window: Window,
+    total: int,
+    found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]],
+    cache: Expansions | None,
+) -> int:
+    """Expand one chunk of loaded candidates into `found`; the new total, or 422 past it."""
+    for candidate in chunk:
         event = events.get(candidate.id)
         if event is None:
             continue  # deleted since the candidates were read
@@ -209,9 +227,9 @@ async def expand_all(
             cache.put((event.id, event.version, window.start, window.end, window.zone), expansion)
         found.append((Candidate.of(event, candidate.role), expansion))
         total += len(expansion)
-    if sum(len(expansion) for _, expansion in found) > MAX_OCCURRENCES:
-        raise too_many_occurrences()
-    return [OccurrenceRow(c, occurrence) for c, expansion in found for occurrence in expansion]
+        if total > MAX_OCCURRENCES:
+            raise too_many_occurrences()
+    return total
 
 
 def too_many_occurrences() -> WindowTooLarge:

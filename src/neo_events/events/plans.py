@@ -1,6 +1,6 @@
 """How a rule generates its occurrences: a rule's plan (its RRULE, zone and first wall time,
 with the shortcuts that reach a window without iterating from the start), the naive wall times
-it generates and their instants, and the validation of a rule's text (`normalize_rule`).
+it generates and their instants. (Validating a rule's text is `rule_checks.normalize_rule`.)
 
 `recurrence.py` builds series, exceptions and windows on top of this; nothing else needs it.
 """
@@ -11,7 +11,7 @@ import heapq
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import MAXYEAR, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import groupby
 from typing import Any
@@ -22,10 +22,9 @@ from dateutil import rrule as du
 from neo_events.events.rrule import (
     DAY,
     HIGHEST,
-    RecurrenceError,
     Rule,
     clamp,
-    format_utc,
+    labelled_utc,
     localize,
     parse_rule,
     utc,
@@ -53,7 +52,7 @@ class Plan:
     union: tuple[Plan, ...] | None = None
 
 
-def _explicit(rule: Rule, dt0: datetime) -> dict[str, Any]:
+def explicit_parts(rule: Rule, dt0: datetime) -> dict[str, Any]:
     """The keywords with the defaults dateutil derives from dtstart spelled out."""
     kwargs = dict(rule.kwargs)
     if not kwargs.keys() & {"byweekno", "byyearday", "bymonthday", "byweekday"}:
@@ -103,7 +102,7 @@ def _period_start(plan: Plan, lo: datetime) -> datetime:
     return datetime.combine(first, time())
 
 
-def _rrule(dtstart: datetime, kwargs: Mapping[str, Any]) -> Iterator[datetime]:
+def walls_of_rule(dtstart: datetime, kwargs: Mapping[str, Any]) -> Iterator[datetime]:
     return iter(du.rrule(dtstart=dtstart, **kwargs))
 
 
@@ -111,7 +110,7 @@ def _values(value: int | tuple[int, ...]) -> tuple[int, ...]:
     return value if isinstance(value, tuple) else (value,)
 
 
-def _times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] | None:
+def times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] | None:
     """The times of day of a rule that generates days × times (see Plan.times), else None."""
     if rule.freq > du.DAILY or "bysetpos" in explicit:
         return None
@@ -165,7 +164,7 @@ def _stepped(plan: Plan, shifted: datetime) -> Iterator[datetime]:
 def _by_day(plan: Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
     assert plan.times is not None and plan.day_kwargs is not None
     first, times = lo.date(), plan.times
-    for day in _rrule(shifted, plan.day_kwargs):
+    for day in walls_of_rule(shifted, plan.day_kwargs):
         if day.date() < first:
             continue  # earlier days hold only times before lo
         # on lo's own day, start at lo's time of day
@@ -179,7 +178,7 @@ def _whole_periods(plan: Plan, shifted: datetime) -> Iterator[datetime]:
     part of dt0's period before dt0 included (BYSETPOS counts the whole period)."""
     if plan.times is not None:
         return _by_day(plan, shifted, shifted)
-    return _rrule(shifted, plan.explicit)
+    return walls_of_rule(shifted, plan.explicit)
 
 
 def _period_of(freq: int, wall: datetime) -> tuple[int, int]:
@@ -218,8 +217,8 @@ def _pattern(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
     if shifted > plan.dt0 or partial_week:
         # Whole periods are skipped, so with the BY* values that dateutil would derive from
         # dt0 given explicitly the generated set is unchanged.
-        return _rrule(shifted, plan.explicit)
-    return _rrule(plan.dt0, plan.rule.kwargs)
+        return walls_of_rule(shifted, plan.explicit)
+    return walls_of_rule(plan.dt0, plan.rule.kwargs)
 
 
 def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
@@ -261,20 +260,20 @@ def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
     bound = None
     if parsed.until is not None:
         bound = wall_time(parsed.until, zone) + DAY  # dateutil's order is by wall time
-    explicit = _explicit(parsed, dt0)
-    times = _times_of_day(parsed, explicit)
+    explicit = explicit_parts(parsed, dt0)
+    times = times_of_day(parsed, explicit)
     day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
     steps = _steps(parsed, dt0)
     plan = Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps)
-    if (kinds := _byday_kinds(parsed)) is not None:
-        parts = tuple(plan_of(_part_text(parsed, kind), start, timezone) for kind in kinds)
+    if (kinds := byday_kinds(parsed)) is not None:
+        parts = tuple(plan_of(part_text(parsed, kind), start, timezone) for kind in kinds)
         plan = replace(plan, union=parts)
     if parsed.count is not None:
         plan = replace(plan, bound=_count_bound(plan, parsed.count))
     return plan
 
 
-def _byday_kinds(rule: Rule) -> tuple[str, str] | None:
+def byday_kinds(rule: Rule) -> tuple[str, str] | None:
     """A mixed BYDAY's plain and numbered weekdays (`MO,WE` and `1TU,-1FR`), else None."""
     items = dict(rule.parts).get("BYDAY", "").split(",")
     plain = [item for item in items if item.isalpha()]
@@ -284,95 +283,10 @@ def _byday_kinds(rule: Rule) -> tuple[str, str] | None:
     return ",".join(plain), ",".join(numbered)
 
 
-def _part_text(rule: Rule, weekdays: str) -> str:
+def part_text(rule: Rule, weekdays: str) -> str:
     """One kind of a mixed BYDAY as a rule of its own: no COUNT, UNTIL or BYSETPOS, which
     apply to the union."""
     return rule.text(BYDAY=weekdays, COUNT=None, UNTIL=None, BYSETPOS=None)
-
-
-FIRST_WITHIN_YEARS = 100
-_CYCLE_DAYS = 146_097  # 400 Gregorian years: the calendar, weekdays included, repeats exactly
-# days in a period (a sub-daily period is within one day)
-_MOST_DAYS = {
-    du.MINUTELY: 1,
-    du.HOURLY: 1,
-    du.DAILY: 1,
-    du.WEEKLY: 7,
-    du.MONTHLY: 31,
-    du.YEARLY: 366,
-}
-
-
-def _occurs_within(kwargs: Mapping[str, Any], dt0: datetime, years: int) -> bool:
-    """Whether the rule, started at the naive wall time dt0, generates anything within `years`.
-
-    dateutil looks for a first occurrence all the way to year 9999, whatever `until` says,
-    which for a rule that never matches costs seconds. The scan starts instead from dt0 moved
-    forward by whole 400-year cycles (same calendar, same weekdays, same alignment of
-    INTERVAL) as far as leaves at least `years` before 9999, so it covers under 400 + `years`.
-    """
-    cycles = max(0, (MAXYEAR - years - dt0.year) // 400)
-    moved = dt0.replace(year=dt0.year + 400 * cycles)
-    first = next(_rrule(moved, kwargs), None)
-    return first is not None and first - moved <= timedelta(days=_CYCLE_DAYS * years // 400)
-
-
-@lru_cache(maxsize=4096)  # an import checks each rule twice: in a worker thread, then to write
-def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
-    """Validate an RRULE value and return its canonical form (UNTIL in UTC).
-
-    A rule must produce a first occurrence within FIRST_WITHIN_YEARS of the start: one that
-    never does (or only centuries later) would make every expansion scan in vain.
-    """
-    parsed, zone, first = parse_rule(rule, timezone), zone_named(timezone), utc(start)
-    if parsed.until is not None and parsed.until < first:
-        raise RecurrenceError(f"UNTIL {format_utc(parsed.until)} is before the event start")
-    if (kinds := _byday_kinds(parsed)) is not None:
-        # a union occurs if either kind does (BYSETPOS is checked on the union's periods)
-        errors = []
-        for kind in kinds:
-            try:
-                normalize_rule(_part_text(parsed, kind), start=start, timezone=timezone)
-            except RecurrenceError as exc:
-                errors.append(exc)
-        if len(errors) == len(kinds):
-            raise errors[0]
-        text = parsed.text()
-        plan_of(text, first, timezone)
-        return text
-    dt0 = first.astimezone(zone).replace(tzinfo=None)
-    kwargs = dict(parsed.kwargs)
-    if _times_of_day(parsed, _explicit(parsed, dt0)) is not None:
-        # Whether days × times starts within the years depends only on the days: look for
-        # one day from dt0's midnight, not at every time of every earlier day of its period.
-        kwargs |= {"byhour": 0, "byminute": 0, "bysecond": 0}
-        dt0 = dt0.replace(hour=0, minute=0, second=0)
-    # A yearly rule with the same day filters matches a superset and scans fastest; BYSETPOS
-    # past the most a period can hold never selects anything.
-    loose = {k: v for k, v in kwargs.items() if k not in ("interval", "bysetpos")}
-    weekdays = [d.weekday for d in loose.get("byweekday", du.weekdays)]
-    loose |= {"freq": du.YEARLY, "byweekday": weekdays}
-    per_period = _MOST_DAYS[parsed.freq]
-    if parsed.freq == du.WEEKLY:  # a week holds each weekday once
-        per_period = len(parsed.kwargs.get("byweekday", (0,)))
-    for part in ("byhour", "byminute", "bysecond"):
-        per_period *= len(parsed.kwargs.get(part, (0,)))
-    setpos = parsed.kwargs.get("bysetpos", ())
-    try:
-        never = (
-            (setpos and all(abs(p) > per_period for p in setpos))
-            or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
-            or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
-        )
-    except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches from the start
-        never = True
-    if never:
-        raise RecurrenceError(
-            f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
-        )
-    text = parsed.text()
-    plan_of(text, first, timezone)
-    return text
 
 
 def wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -417,15 +331,18 @@ def stepped_originals(plan: Plan, lo: datetime, hi: datetime, skip: bool) -> Ite
     if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
         seen.add(plan.start)
         yield plan.start
-    shifted = _period_start(plan, wall_lo if skip else dt0)
+    # Wall times as their digits labelled UTC (see labelled_utc): one subtraction localizes.
+    shifted = labelled_utc(_period_start(plan, wall_lo if skip else dt0))
+    stop, low, first = labelled_utc(stop), labelled_utc(wall_lo), labelled_utc(dt0)
+    offset = zone.utcoffset
     try:
         while True:
             for step in steps:
                 wall = shifted + step
                 if wall > stop:
                     return
-                if wall >= wall_lo and wall > dt0:
-                    instant = localize(wall, zone)
+                if wall >= low and wall > first:
+                    instant = wall - offset(wall)  # type: ignore[operator]
                     if instant <= until and lo <= instant <= hi and instant not in seen:
                         seen.add(instant)
                         yield instant

@@ -122,6 +122,15 @@ def localize(wall: datetime, zone: ZoneInfo) -> datetime:
     return _EPOCH_UTC + (wall - _EPOCH) - offset
 
 
+def labelled_utc(wall: datetime) -> datetime:
+    """A naive wall time's digits labelled UTC. `labelled - zone.utcoffset(labelled)` is
+    then `localize(wall, zone)` in one subtraction: ZoneInfo reads only a datetime's
+    fields and fold (never its tzinfo) to find the offset, and arithmetic leaves fold 0.
+    For loops that localize thousands of wall times (tests/unit/test_recurrence.py holds
+    them to `localize` over every zone)."""
+    return _EPOCH_UTC + (wall - _EPOCH)
+
+
 def wall_time(instant: datetime, zone: ZoneInfo) -> datetime:
     return clamp(instant).astimezone(zone).replace(tzinfo=None)
 
