@@ -195,6 +195,10 @@ async def test_a_put_invites_users_keeps_others_as_text_and_a_put_back_changes_n
     assert back.headers["etag"] == got.headers["etag"]
     again = await alice.put("meeting.ics", ics(uid="meet-1", summary="Planning", extra=ORGANIZED))
     assert again.status_code == 204, again.text
+    # what it got with its own line for the outsider kept: the description lists them once
+    erin = b"ATTENDEE;CN=Erin Outside;PARTSTAT=ACCEPTED:mailto:erin@elsewhere.org\r\n"
+    both = await alice.put("meeting.ics", got.content.replace(b"END:VEVENT", erin + b"END:VEVENT"))
+    assert both.status_code == 204, both.text
     event = await event_of(client, alice.account, event_id)
     assert event["version"] == 1 and event["description"].count("erin@elsewhere.org") == 1
     assert await count_rows(app, "changes", event_id=event_id) == changes
