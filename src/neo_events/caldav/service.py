@@ -42,8 +42,8 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window, the reader's reminders), whether a series reaches a window by
-    (event, version, window)."""
+    text's time, expand window, the reader's reminders, the event's people and answers),
+    whether a series reaches a window by (event, version, window)."""
 
     texts: LruCache[bytes]
     reach: LruCache[bool]
