@@ -150,3 +150,64 @@ def _user_id(base: str, who: Person) -> int:
 def _etag(client: caldav.DAVClient, url: object) -> str:
     answer = client.request(str(url), "GET")
     return str(answer.headers["etag"])
+
+
+INVITATION = EVENT.replace(
+    "END:VEVENT",
+    "ORGANIZER;CN=alice:mailto:alice@example.com\n"
+    "ATTENDEE;CN=alice;PARTSTAT=ACCEPTED:mailto:alice@example.com\n"
+    "ATTENDEE;CN=bob;PARTSTAT=NEEDS-ACTION:mailto:bob@example.com\nEND:VEVENT",
+)
+
+
+def _answers(event: caldav.Event) -> dict[str, str]:
+    found = event.icalendar_component.get("attendee")
+    listed = found if isinstance(found, list) else [found]
+    return {str(a).removeprefix("mailto:"): str(a.params["PARTSTAT"]) for a in listed}
+
+
+def test_attendees_are_invitations_and_answers_go_both_ways(
+    database_url: str, data_dir: Path
+) -> None:
+    with caldav_server(database_url, data_dir) as base:
+        alice, bob = person(base, "alice"), person(base, "bob")
+        with (
+            caldav.DAVClient(url=base, username="alice", password=alice.password) as as_alice,
+            caldav.DAVClient(url=base, username="bob", password=bob.password) as as_bob,
+        ):
+            [calendar] = as_alice.principal().calendars()
+            saved = calendar.save_event(INVITATION.format(n=1, day=10))
+            [invited] = httpx.get(f"{base}/api/v1/invitations", headers=bob.headers).json()["items"]
+            assert invited["title"] == "Library event 1"
+            assert invited["my_response"] == "needs_action"
+            tag = _etag(as_alice, saved.url)
+
+            # bob answers through the API: alice's client sees a new ETag and his answer
+            answered = httpx.put(
+                f"{base}/api/v1/events/{invited['id']}/rsvp",
+                json={"response": "accepted"},
+                headers=bob.headers,
+            )
+            assert answered.status_code == 200, answered.text
+            assert _etag(as_alice, saved.url) != tag
+            saved.load()
+            assert _answers(saved) == {
+                "alice@example.com": "ACCEPTED",
+                "bob@example.com": "ACCEPTED",
+            }
+
+            # bob's own client declines: his PARTSTAT is his RSVP, no new version
+            [bobs_calendar] = as_bob.principal().calendars()
+            bobs = bobs_calendar.event_by_uid("lib-1@example.com")
+            for attendee in bobs.icalendar_component["attendee"]:
+                if str(attendee) == "mailto:bob@example.com":
+                    attendee.params["PARTSTAT"] = "DECLINED"
+            bobs.save()
+            event = httpx.get(f"{base}/api/v1/events/{invited['id']}", headers=alice.headers)
+            assert event.json()["version"] == 1
+            assert {a["username"]: a["response"] for a in event.json()["attendees"]} == {
+                "alice": "accepted",
+                "bob": "declined",
+            }
+            saved.load()
+            assert _answers(saved)["bob@example.com"] == "DECLINED"

@@ -12,6 +12,7 @@ the text served to others. Pure: no web framework, no database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from neo_events.events.content import occurrence_key, series_of
 from neo_events.ical import codec
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.export import PRODID
+from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
 
 # What the codec writes from the event's own fields: never copied from the stored text.
@@ -93,6 +95,7 @@ class Incoming:
     content: dict[str, Any]
     text: str  # without its VALARMs
     reminders: tuple[int, ...] = ()  # the master VEVENT's VALARMs, as the writer's reminders
+    people: tuple[Attendance, ...] = ()  # the master VEVENT's ORGANIZER and ATTENDEEs
 
 
 def default_name(event_id: int) -> str:
@@ -106,10 +109,17 @@ def default_uid(event_id: int) -> str:
 
 def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> bytes:
     """The event as its resource: the client's own text while the event is still at the
-    version it describes; else the codec's VCALENDAR (no METHOD), plus the properties of the
-    client's last text that the model does not hold. Either way its VALARMs are the reader's
-    reminders (`outgoing.reminders`), never the ones of a stored text."""
-    if stored is not None and stored.body is not None and stored.body_version == version:
+    version it describes and nobody is on it; else the codec's VCALENDAR (no METHOD), plus the
+    properties of the client's last text that the model does not hold. Either way its VALARMs
+    are the reader's reminders (`outgoing.reminders`), never the ones of a stored text, and
+    its ORGANIZER and ATTENDEEs the event's (`outgoing.people`, answers as they are now)."""
+    if (
+        stored is not None
+        and stored.body is not None
+        and stored.body_version == version
+        and not outgoing.people
+        and not _PEOPLE.search(stored.body)
+    ):
         text = _without_alarms(stored.body)
         return _with_alarms(text, outgoing.content["title"], outgoing.reminders).encode()
     body = codec.export_calendar([outgoing], method=None)
@@ -141,6 +151,9 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
         for sub in alarms.get(key, []):
             component.add_component(sub)
     return bytes(ours.to_ical())
+
+
+_PEOPLE = re.compile(r"^(ATTENDEE|ORGANIZER)[;:]", re.IGNORECASE | re.MULTILINE)
 
 
 def _without_alarms(text: str) -> str:
@@ -205,6 +218,11 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource(
             "supported-calendar-component", f"only VEVENTs are stored, not {', '.join(names)}"
         )
+    crowded = max(len(_listed(c.get("ATTENDEE"))) for c in components)
+    if crowded > MAX_PEOPLE:
+        raise InvalidResource(
+            "valid-calendar-data", f"{crowded} ATTENDEEs; an event has at most {MAX_PEOPLE}"
+        )
     uids = {str(c.get("UID", "")).strip() for c in components}
     if len(uids) != 1 or "" in uids:
         raise InvalidResource(
@@ -228,7 +246,14 @@ def read(data: bytes) -> Incoming:
         content=event.content,
         text=_without_alarms(text),
         reminders=event.reminders,
+        people=event.people,
     )
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def expanded(
@@ -265,6 +290,7 @@ def expanded(
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
             component.add("recurrence-id", when(occurrence.recurrence_id))
+        add_people(component, outgoing.people)
         calendar.add_component(add_alarms(component, outgoing.reminders))
     return bytes(calendar.to_ical())
 

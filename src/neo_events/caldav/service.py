@@ -20,7 +20,8 @@ from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
-from neo_events.ical.service import people_tag
+from neo_events.ical.people import Attendance
+from neo_events.ical.service import people_of, people_tag
 from neo_events.infra.cache import LruCache
 from neo_events.models import (
     CalendarResource,
@@ -41,8 +42,8 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window, the reader's reminders), whether a series reaches a window by
-    (event, version, window)."""
+    text's time, expand window, the reader's reminders, the event's people and answers),
+    whether a series reaches a window by (event, version, window)."""
 
     texts: LruCache[bytes]
     reach: LruCache[bool]
@@ -113,6 +114,7 @@ class Item:
     stored: Stored | None
     stamp: datetime | None = None  # when the stored text last changed
     mine: tuple[int, ...] = ()  # the reader's own reminders (minutes before): VALARMs (SPEC §14)
+    people: tuple[Attendance, ...] = ()  # organizer and attendees: ORGANIZER, ATTENDEE (§13)
 
     @property
     def name(self) -> str:
@@ -124,13 +126,14 @@ class Item:
 
     @property
     def etag(self) -> str:
-        """The version (and stored text's time); the reader's own reminders change the text
-        without a new version, so they are part of it (as the .ics export's people_tag)."""
+        """The version (and stored text's time); invitations, answers and the reader's own
+        reminders change the text without a new version, so they are part of it (the .ics
+        export's people_tag)."""
         tag = str(self.event.version)
         if self.stored is not None and self.stamp is not None:
             tag += f"-{int(self.stamp.timestamp() * 1000)}"
-        if self.mine:
-            tag += f"-{people_tag((), self.mine)}"
+        if self.mine or self.people:
+            tag += f"-{people_tag(self.people, self.mine)}"
         return f'"{tag}"'
 
     def outgoing(self, event: Event) -> codec.Outgoing:
@@ -141,6 +144,7 @@ class Item:
             created=event.created_at,
             last_modified=event.updated_at,
             content=content_of(event),
+            people=self.people,
             reminders=self.mine,
         )
 
@@ -167,13 +171,17 @@ def item_of(row: Any) -> Item:
 
 
 async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> list[Item]:
-    """The items, each with the reader's own reminders (read in chunks of ids)."""
+    """The items, each with the reader's own reminders and the event's organizer and
+    attendees as the .ics export names them (ical/service.py people_of; in chunks of ids)."""
     ids = [item.event.id for item in items]
     found: dict[int, list[int]] = {}
+    people: dict[int, list[Attendance]] = {}
     for chunk in range(0, len(ids), FULL_CHUNK):
         found |= await my_reminders(session, user.id, ids[chunk : chunk + FULL_CHUNK])
+        people |= await people_of(session, ids[chunk : chunk + FULL_CHUNK])
     for item in items:
         item.mine = tuple(found.get(item.event.id, ()))
+        item.people = tuple(people.get(item.event.id, ()))
     return items
 
 
@@ -320,9 +328,16 @@ async def render(
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
     done: dict[int, bytes] = {}
-    # the reader's reminders are in the text (VALARMs): part of the key, as of the ETag
+    # the reader's reminders and the answers are in the text: part of the key, as of the ETag
     keys = {
-        item.event.id: (item.event.id, item.event.version, item.stamp, expand, item.mine)
+        item.event.id: (
+            item.event.id,
+            item.event.version,
+            item.stamp,
+            expand,
+            item.mine,
+            item.people,
+        )
         for item in items
     }
     if caches is not None:
@@ -347,7 +362,7 @@ async def render(
     ]
     # a text is cached under the version it was made from (a row read whole just now may be
     # newer than its listed head, on PostgreSQL's READ COMMITTED)
-    keys |= {i: (i, version, keys[i][2], expand, keys[i][4]) for i, _, _, version in jobs}
+    keys |= {i: (i, version, *keys[i][2:]) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
         if expand is not None:

@@ -6,24 +6,27 @@ resource's name, UID and text are kept here (calendar_resources)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from pydantic import ValidationError
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
-from neo_events.caldav import resources
+from neo_events.caldav import people, resources
 from neo_events.caldav.service import (
     DavError,
     Item,
     default_id,
     items_named,
+    render,
     with_resources,
 )
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
 from neo_events.events import service as events
 from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
+from neo_events.events.content import build_content, canonical_changes, content_of
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.ical.service import UID_DOMAIN
@@ -55,13 +58,14 @@ async def put_item(
     if_none_match: str | None,
     origin: Origin,
 ) -> tuple[Item, bool]:
-    """Create or replace one event from its resource text, through the events service."""
+    """Create or replace one event from its resource text, through the events service (and
+    its people through the invitation service, caldav/people.py)."""
     incoming = await _read(data)
     current = (await items_named(session, user, [name])).get(name)
     if current is not None:
         # the row lock a read-modify-write needs, then the preconditions on what is locked
         event, role = await get_event_for(session, user.id, current.event.id, lock=True)
-        current = Item(event, role, current.stored, current.stamp, current.mine)
+        current = replace(current, event=event, role=role)
     _check_etag(current, if_match, if_none_match)
     if current is None:
         return await _create(session, user, name, incoming, origin), True
@@ -72,21 +76,34 @@ async def put_item(
             "A resource's UID cannot change.",
             "uid_changed",
         )
-    if not current.role.at_least(Role.EDITOR):
-        raise _read_only(current.role)
+    if data == (await render(session, [current])).get(current.event.id):
+        return current, False  # exactly what a GET gives this reader: nothing to write
+    row = current.event
+    assert isinstance(row, Event)  # the locked row, read whole
+    todo = await people.plan(session, user, incoming, row)
     try:
-        body = EventUpdate.model_validate(incoming.content)
-        result = await events.update_event(
-            session,
-            actor=user,
-            event_id=current.event.id,
-            changes=model_fields_set(body),
-            origin=origin,
-            policy=ConflictPolicy.WARN,
-        )
+        body = EventUpdate.model_validate(todo.content)
+        changes = model_fields_set(body)
+        before = content_of(row)
+        changed = build_content(before, canonical_changes(changes)) != before
+        if not current.role.at_least(Role.EDITOR):
+            if changed or not todo.allowed_below_editor(user):
+                raise _read_only(current.role)
+        else:
+            result = await events.update_event(
+                session,
+                actor=user,
+                event_id=row.id,
+                changes=changes,
+                origin=origin,
+                policy=ConflictPolicy.WARN,
+            )
+            await _store(session, result.event, name, incoming)
+        await people.apply(session, user, row.id, todo, origin)
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
-    await _store(session, result.event, name, incoming)
+    except RoleTooLow:
+        raise _read_only(current.role) from None
     await _keep_reminders(session, user, current, incoming, origin)
     refreshed = (await items_named(session, user, [name]))[name]
     return refreshed, False
@@ -123,14 +140,16 @@ async def _create(
             "Another resource of this calendar has that UID (or the name is reserved).",
             "uid_conflict",
         )
+    todo = await people.plan(session, user, incoming, None)
     try:
         event, _ = await events.create_event(
             session,
             actor=user,
-            data=EventCreate.model_validate(incoming.content),
+            data=EventCreate.model_validate(todo.content),
             origin=origin,
             policy=ConflictPolicy.WARN,
         )
+        await people.apply(session, user, event.id, todo, origin)
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
     await _store(session, event, name, incoming)

@@ -131,7 +131,7 @@ async def import_calendar(
         session, {p.email.lower() for item, _ in valid for p in item.people}
     )
     for done, (item, body) in enumerate(valid, start=1):
-        invitees, guests = split_people(item.people, known, actor)
+        invitees, guests = split_people(item.people, known, actor.id)
         if guests:
             body = body.model_copy(update={"description": with_guests(body.description, guests)})
         event, _ = await events.create_event(
@@ -180,30 +180,47 @@ async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, i
 
 
 def split_people(
-    people: Sequence[Attendance], known: dict[str, int], actor: User
+    people: Sequence[Attendance], known: dict[str, int], organizer_id: int
 ) -> tuple[list[Invitee], list[Attendance]]:
     """An imported event's people: users of this service (by email) become invitations
-    (the importer organises, so is not invited); everyone else is kept as text."""
+    (the organizer, the importer, is not invited); everyone else is kept as text."""
     invitees: dict[int, Invitee] = {}
     guests = []
     for person in people:
         user_id = known.get(person.email.lower())
         if user_id is None:
             guests.append(person)
-        elif user_id != actor.id and len(invitees) < MAX_ATTENDEES - 1:
+        elif user_id != organizer_id and len(invitees) < MAX_ATTENDEES - 1:
             invitees.setdefault(user_id, Invitee(user_id=user_id, optional=person.optional))
     return list(invitees.values()), guests
 
 
-def with_guests(description: str | None, guests: Sequence[Attendance]) -> str:
-    """The description with the attendees who are not users of this service appended, one
-    line each, within the description's length limit."""
-    lines = [
-        f"- {g.name + ' ' if g.name else ''}<{g.email}>"
-        f"{' (organizer)' if g.organizer else ''}: {g.response.replace('_', ' ')}"
-        for g in guests
-    ]
-    text = (description + "\n\n" if description else "") + GUESTS_HEADING + "\n".join(lines)
+def with_guests(
+    description: str | None, guests: Sequence[Attendance], heading: str | None = None
+) -> str:
+    """The description with the attendees who are not users of this service listed, one line
+    each, within the description's length limit. Idempotent: a guest already listed (by
+    address) has their line replaced where it is, so the same people written again change
+    nothing (a CalDAV client puts back what it got)."""
+    heading = GUESTS_HEADING if heading is None else heading
+    lines = (description or "").split("\n") if description else []
+    added = []
+    for guest in guests:
+        line = (
+            f"- {guest.name + ' ' if guest.name else ''}<{guest.email}>"
+            f"{' (organizer)' if guest.organizer else ''}: {guest.response.replace('_', ' ')}"
+        )
+        marker = f"<{guest.email}>"
+        at = next((i for i, old in enumerate(lines) if old[:2] == "- " and marker in old), None)
+        if at is None:
+            added.append(line)
+        else:
+            lines[at] = line
+    text = "\n".join(lines)
+    if added and heading.strip() in text:
+        text = text.rstrip("\n") + "\n" + "\n".join(added)
+    elif added:
+        text = (text + "\n\n" if text else "") + heading + "\n".join(added)
     return text[:DESCRIPTION_LIMIT]
 
 
