@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,18 @@ class Claimed:
     due_at: datetime
     attempts: int
     token: str
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter: a batch's
+    hundreds of ids are neither rendered into the statement one by one at each execution
+    nor make a new prepared statement for each count."""
+    wanted = list(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return cast(ColumnElement[bool], column.in_(wanted))
+    return cast(
+        ColumnElement[bool], column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
+    )
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -138,7 +151,9 @@ async def held(session: AsyncSession, jobs: Sequence[Claimed]) -> set[int]:
     tokens = {job.token for job in jobs}
     rows = await session.scalars(
         select(Job.id)
-        .where(Job.id.in_([job.id for job in jobs]), Job.locked_by.in_(tokens))
+        .where(
+            among(session, Job.id, [job.id for job in jobs]), among(session, Job.locked_by, tokens)
+        )
         .order_by(Job.id)
         .with_for_update()
     )
@@ -160,7 +175,7 @@ async def finish_many(session: AsyncSession, jobs: Sequence[Claimed]) -> None:
         by_token.setdefault(job.token, []).append(job.id)
     for token, ids in by_token.items():
         await session.execute(
-            delete(Job).where(Job.id.in_(ids), Job.locked_by == token),
+            delete(Job).where(among(session, Job.id, ids), Job.locked_by == token),
             execution_options={"synchronize_session": False},
         )
 
