@@ -302,16 +302,15 @@ _FIRE_COLUMNS = (
 
 
 async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Timing) -> int:
-    """Send the due reminders among these claimed jobs and roll each forward; returns how
-    many were sent. The caller commits (with db.commit, which numbers the feed).
+    """Send the due reminders among these jobs, taken in this transaction (queue.take), and
+    roll each forward; returns how many were sent. The caller commits (with db.commit, which
+    numbers the feed): the messages and the jobs' moves commit together, or neither.
 
-    Set-based: a fixed number of statements however many jobs (the claims still held; the
-    reminders; their live events as plain rows; their grants; invitation answers; then one
-    statement each to roll forward and to finish, and the feed's one insert at the commit).
+    Set-based: a fixed number of statements however many jobs (the reminders; their live
+    events as plain rows; their grants; invitation answers; then one statement each to roll
+    forward and to finish, and the feed's one insert at the commit).
     Each reminder's recurrence is walked once for what is due and what comes next."""
     now = db.utcnow()
-    mine = await queue.held(session, jobs)
-    jobs = [job for job in jobs if job.id in mine]
     if not jobs:
         return 0
     rows = await session.execute(  # plain rows: loading ORM objects was a third of the cost
