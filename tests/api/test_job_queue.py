@@ -3,7 +3,9 @@ taken for one transaction, and finishing many of either at once only while still
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +15,25 @@ from sqlalchemy import select
 from neo_events import db
 from neo_events.jobs import queue
 from neo_events.models import Job
+from tests.conftest import make_settings, serving
 
 pytestmark = pytest.mark.anyio
 
 KIND = "test.kind"
 LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def app(database_url: str, data_dir: Path) -> AsyncIterator[FastAPI]:
+    """The app without its own runner: these tests are the only ones working the queue."""
+    async with serving(make_settings(database_url, data_dir, jobs_in_serve=False)) as served:
+        yield served
+
+
+@pytest.fixture(autouse=True)
+def writes() -> None:
+    """Transactions here write, as a worker's do (BEGIN IMMEDIATE on SQLite)."""
+    db.write_intent.set(True)
 
 
 async def rows(app: FastAPI) -> dict[str, Job]:
