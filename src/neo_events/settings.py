@@ -69,12 +69,14 @@ class Settings(BaseSettings):
     # The durable job queue (SPEC §14): run it inside `serve` (off: run `neo-events worker`),
     # how often an idle runner looks for due work, its pause after a round that found some
     # (work due in a trickle is batched, a few jobs per transaction), how long a claim lasts
-    # before another worker may take it again, and how many jobs one claim takes.
+    # before another worker may take it again, and how many jobs one claim takes (by default
+    # 200 on SQLite, where a batch holds the one write lock, 1,000 on PostgreSQL, where a
+    # burst of reminders due at one instant goes faster in larger transactions).
     jobs_in_serve: bool = True
     jobs_poll_s: float = Field(default=0.5, gt=0, le=60)
     jobs_gap_s: float = Field(default=0.1, ge=0, le=60)
     jobs_lease_s: float = Field(default=60.0, gt=0)
-    jobs_batch: int = Field(default=200, ge=1, le=5000)
+    jobs_batch: int | None = Field(default=None, ge=1, le=5000)
     # A reminder delivered more than this after its due time says `late: true`; one missed by
     # more than the drop limit (everything was down) is skipped.
     reminder_late_after_s: float = Field(default=60.0, ge=0)
@@ -112,6 +114,8 @@ class Settings(BaseSettings):
             self.redis_url = None
         if self.docs_enabled is None:
             self.docs_enabled = self.environment != "production"
+        if self.jobs_batch is None:
+            self.jobs_batch = 200 if self.is_sqlite else 1000
         return self
 
     @field_validator("secret_key_previous")

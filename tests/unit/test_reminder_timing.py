@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from neo_events.events.recurrence import Override, Series
-from neo_events.reminders.timing import LOOKAHEAD, next_answered, next_due
+from neo_events.reminders.timing import LOOKAHEAD, next_answered, next_due, next_two
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -121,3 +123,48 @@ def test_a_declined_series_reminds_only_of_occurrences_answered_one_by_one() -> 
         (T0 + 7 * day, T0 + 7 * day, T0 + 7 * day - timedelta(minutes=10)),
     ]
     assert next_answered(s, minutes_before=0, after=T0, recurrence_ids=[]) is None
+
+
+def _overrides() -> tuple[Override, ...]:
+    moved = T0 + timedelta(days=2)
+    return (
+        Override(moved, moved + timedelta(hours=3), moved + timedelta(hours=4), {"title": "M"}),
+        # the fourth occurrence moved before the third: the next is not in rule order
+        Override(T0 + timedelta(days=4), T0 + timedelta(days=3, hours=-1), None, {}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "until"),
+    [
+        (series(None), T0 + timedelta(minutes=30)),
+        (series(None, rdates=(T0 + timedelta(days=1), T0 + timedelta(days=400))), None),
+        (series("FREQ=DAILY"), None),
+        (series("FREQ=DAILY;COUNT=3"), T0 + timedelta(days=2, minutes=30)),
+        (series("FREQ=DAILY", exdates=(T0 + timedelta(days=1),), overrides=_overrides()), None),
+        (series("FREQ=MINUTELY;INTERVAL=7"), None),
+        (series("FREQ=HOURLY;INTERVAL=5"), None),
+        (series("FREQ=WEEKLY;BYDAY=MO,FR"), None),
+        (series("FREQ=MONTHLY;BYMONTHDAY=31"), None),
+        (series("FREQ=YEARLY;INTERVAL=2"), None),  # the next lies past the first's window
+    ],
+)
+@pytest.mark.parametrize("minutes_before", [0, 10, 60 * 24 * 28])
+def test_next_two_is_next_due_twice(
+    shape: Series, until: datetime | None, minutes_before: int
+) -> None:
+    """What firing uses (one walk of the recurrence) is what two searches give."""
+    after = T0 - timedelta(days=30)
+    for _ in range(12):
+        first, second = next_two(shape, minutes_before=minutes_before, after=after, until=until)
+        assert first == next_due(shape, minutes_before=minutes_before, after=after, until=until)
+        if first is None:
+            assert second is None
+            break
+        expected = None
+        if first.occurrence is not None:
+            expected = next_due(
+                shape, minutes_before=minutes_before, after=first.due_at, until=until
+            )
+        assert second == expected
+        after = first.due_at

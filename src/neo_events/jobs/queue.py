@@ -5,6 +5,12 @@ worker finishes a job (delete, reschedule, retry) only while the row still carri
 in the same transaction as the job's own writes. A worker that dies mid-job leaves the row to
 become due again when the lease ends, and whatever it did not commit never happened; one
 that outlived its lease finds the token replaced and writes nothing.
+
+Work that is only database writes (reminders) is taken instead (`take`): claimed and
+finished in one transaction, the rows locked (FOR UPDATE SKIP LOCKED) rather than stamped,
+so a batch costs no claim's writes and commit. A worker that dies mid-batch leaves nothing
+behind and the jobs due at once; one that stalls inside it is cut off by PostgreSQL after the
+lease (`idle_in_transaction_session_timeout`, set for that transaction), its locks released.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +40,19 @@ class Claimed:
     payload: dict[str, Any]
     due_at: datetime
     attempts: int
-    token: str
+    token: str | None  # None: taken in this transaction (`take`), its row locked, not stamped
+
+
+def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(:array)`, one parameter: a batch's
+    hundreds of ids are neither rendered into the statement one by one at each execution
+    nor make a new prepared statement for each count."""
+    wanted = list(values)
+    if session.get_bind().dialect.name != "postgresql":
+        return cast(ColumnElement[bool], column.in_(wanted))
+    return cast(
+        ColumnElement[bool], column == any_(bindparam(None, wanted, type_=ARRAY(column.type)))
+    )
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -130,6 +149,60 @@ async def claim(
     return sorted(claimed, key=lambda job: (job.due_at, job.id))
 
 
+async def take(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    kinds: Sequence[str],
+) -> list[Claimed]:
+    """Take up to `limit` due jobs of `kinds` for this transaction, oldest first: the rows
+    stay locked until it ends (FOR UPDATE SKIP LOCKED; SQLite's write lock), and the caller
+    finishes them (`finish_many`, `reschedule_many`) before it commits. Nothing is written
+    to take them: rolled back, they are due again at once (`postpone` holds them back)."""
+    rows = (
+        await session.execute(
+            select(Job.id, Job.kind, Job.key, Job.payload, Job.due_at, Job.attempts, Job.locked_by)
+            .where(Job.run_at <= now, Job.kind.in_(list(kinds)))
+            .order_by(Job.run_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if rows and session.get_bind().dialect.name == "postgresql":
+        # The lease of a taken job: a transaction left idle that long (a stalled or
+        # unreachable worker) is ended by the server, and its locks with it.
+        limit_ms = str(max(1, int(lease.total_seconds() * 1000)))
+        await session.execute(
+            select(func.set_config("idle_in_transaction_session_timeout", limit_ms, True))
+        )
+    return [
+        Claimed(row.id, row.kind, row.key, dict(row.payload), row.due_at, row.attempts, None)
+        for row in rows
+    ]
+
+
+async def postpone(
+    session: AsyncSession, jobs: Sequence[Claimed], *, until: datetime, error: str
+) -> None:
+    """Hold taken jobs back until `until` after their transaction failed (as a lease would:
+    a batch that fails every time does not hold up the rest), unless they have changed since
+    (finished by another worker, or rescheduled)."""
+    for job in jobs:
+        await session.execute(
+            update(Job)
+            .where(
+                Job.id == job.id,
+                Job.due_at == job.due_at,
+                Job.locked_by.is_not_distinct_from(job.token),
+                Job.run_at <= until,
+            )
+            .values(run_at=until, attempts=Job.attempts + 1, last_error=error[:2000]),
+            execution_options={"synchronize_session": False},
+        )
+
+
 async def held(session: AsyncSession, jobs: Sequence[Claimed]) -> set[int]:
     """Which of these claims are still ours; those rows stay locked (PostgreSQL) until the
     transaction ends, so nobody can take them back before our writes commit."""
@@ -138,7 +211,9 @@ async def held(session: AsyncSession, jobs: Sequence[Claimed]) -> set[int]:
     tokens = {job.token for job in jobs}
     rows = await session.scalars(
         select(Job.id)
-        .where(Job.id.in_([job.id for job in jobs]), Job.locked_by.in_(tokens))
+        .where(
+            among(session, Job.id, [job.id for job in jobs]), among(session, Job.locked_by, tokens)
+        )
         .order_by(Job.id)
         .with_for_update()
     )
@@ -154,13 +229,15 @@ async def finish(session: AsyncSession, job: Claimed) -> None:
 
 
 async def finish_many(session: AsyncSession, jobs: Sequence[Claimed]) -> None:
-    """`finish` for many claims in one statement."""
-    by_token: dict[str, list[int]] = {}
+    """`finish` for many claims (taken or leased) in one statement per claim token."""
+    by_token: dict[str | None, list[int]] = {}
     for job in jobs:
         by_token.setdefault(job.token, []).append(job.id)
     for token, ids in by_token.items():
         await session.execute(
-            delete(Job).where(Job.id.in_(ids), Job.locked_by == token),
+            delete(Job).where(
+                among(session, Job.id, ids), Job.locked_by.is_not_distinct_from(token)
+            ),
             execution_options={"synchronize_session": False},
         )
 
@@ -190,14 +267,18 @@ async def reschedule(
 async def reschedule_many(
     session: AsyncSession, moves: Sequence[tuple[Claimed, datetime, dict[str, Any]]]
 ) -> None:
-    """`reschedule` (new payload, attempts reset) for many claims in one executemany
-    statement, each only if still ours: a burst's roll-forward is not one round trip each."""
+    """`reschedule` (new payload, attempts reset) for many claims (taken or leased) in one
+    executemany statement, each only if still ours: a burst's roll-forward is not one round
+    trip each."""
     if not moves:
         return
     table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk update
     statement = (
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.locked_by == bindparam("b_token"))
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.locked_by.is_not_distinct_from(bindparam("b_token")),
+        )
         .values(
             due_at=bindparam("b_due"),
             run_at=bindparam("b_due"),

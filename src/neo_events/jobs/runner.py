@@ -1,11 +1,12 @@
 """The loop that drives the queue in each process: look, claim, run, sleep a little.
 
-Lanes separate work by how it runs: reminders (and the webhook fan-out) are claimed in
-batches and run inline, one transaction per batch; webhook deliveries wait on the network,
-so each runs as its own task, at most `concurrency` at once, and a lane claims only as many
-as it has room for (a lease starts ticking at the claim). Every loop here is bounded: a
-round claims at most `batch` jobs per lane, and an idle runner sleeps `poll_s` between
-looks (a read that takes no lock, so SQLite's write lock is taken only when work is due).
+Lanes separate work by how it runs: reminders are taken and run in one transaction per
+batch (`take`: no claim written, see queue.py); the webhook fan-out is claimed in batches
+and run inline; webhook deliveries wait on the network, so each runs as its own task, at
+most `concurrency` at once, and a lane claims only as many as it has room for (a lease
+starts ticking at the claim). Every loop here is bounded: a round claims at most `batch`
+jobs per lane, and an idle runner sleeps `poll_s` between looks (a read that takes no
+lock, so SQLite's write lock is taken only when work is due).
 
 Between rounds the runner sleeps until the earliest job is due when that comes before the
 next look (a reminder is not kept waiting for the poll), and `gap_s` after a round that found
@@ -20,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -32,15 +33,19 @@ from neo_events.jobs import queue
 logger = logging.getLogger(__name__)
 
 BatchHandler = Callable[[list[queue.Claimed]], Coroutine[Any, Any, None]]
+# Takes up to `limit` jobs due at `now` and runs them in one transaction; returns how many.
+TakeHandler = Callable[[datetime, int], Coroutine[Any, Any, int]]
 Probe = Callable[[], Awaitable[None]]
 
 
 @dataclass
 class Lane:
-    """Kinds of job run the same way: inline in batches, or one task per job."""
+    """Kinds of job run the same way: taken and run in one transaction (`take`), claimed
+    under a lease and run inline in batches (`handler`), or one task per job (`background`)."""
 
     kinds: tuple[str, ...]
-    handler: BatchHandler
+    handler: BatchHandler | None = None
+    take: TakeHandler | None = None
     batch: int = 200
     background: bool = False
     concurrency: int = 1
@@ -126,6 +131,12 @@ class Runner:
                 room = min(room, lane.concurrency - len(lane.running))
             if room <= 0:
                 continue
+            if lane.take is not None:
+                taken = await lane.take(now, room)
+                took = took or taken > 0
+                busy = busy or taken == room
+                continue
+            assert lane.handler is not None
             async with self._sessionmaker() as session:
                 claimed = await queue.claim(
                     session, now=now, limit=room, lease=self._lease, kinds=lane.kinds

@@ -1,7 +1,8 @@
 """What the queue runs and how a process runs it: inside `serve`, or `neo-events worker`.
 
-Three lanes: reminders (batches of up to `jobs_batch`, one transaction each), the webhook
-fan-out (inline), and webhook sends (one task per webhook, `webhook_concurrency` at once).
+Three lanes: reminders (batches of up to `jobs_batch`, taken and fired in one transaction
+each), the webhook fan-out (inline), and webhook sends (one task per webhook,
+`webhook_concurrency` at once).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,21 +47,43 @@ async def running(
         drop_after=timedelta(seconds=settings.reminder_drop_after_s),
     )
 
-    async def fire(jobs: list[queue.Claimed]) -> None:
-        async with sessionmaker() as session:
-            session.info["publish_change"] = publish
-            try:
-                await reminders.fire(session, jobs, timing)
-                await db.commit(session)
-            except BaseException:
-                await db.rollback(session)
-                raise
+    lease = timedelta(seconds=settings.jobs_lease_s)
+
+    async def fire(now: datetime, limit: int) -> int:
+        jobs: list[queue.Claimed] = []
+        try:
+            async with sessionmaker() as session:
+                session.info["publish_change"] = publish
+                try:
+                    jobs = await queue.take(
+                        session, now=now, limit=limit, lease=lease, kinds=(reminders.KIND,)
+                    )
+                    if jobs:
+                        await reminders.fire(session, jobs, timing)
+                    await db.commit(session)
+                except BaseException:
+                    await db.rollback(session)
+                    raise
+        except Exception as exc:
+            if jobs:
+                await _postpone(jobs, now + lease, exc)
+            raise
+        return len(jobs)
+
+    async def _postpone(jobs: list[queue.Claimed], until: datetime, exc: Exception) -> None:
+        """A failed batch waits a lease, as a crashed claim would (best effort)."""
+        try:
+            async with sessionmaker() as session:
+                await queue.postpone(session, jobs, until=until, error=repr(exc))
+                await session.commit()
+        except Exception:
+            logger.warning("could not postpone %d failed reminder jobs", len(jobs))
 
     hooks = Webhooks(sessionmaker, settings, secret_box(settings))
     runner = Runner(
         sessionmaker,
         [
-            Lane((reminders.KIND,), fire, batch=settings.jobs_batch),
+            Lane((reminders.KIND,), take=fire, batch=settings.jobs_batch or 200),
             Lane((FANOUT,), hooks.fan_out, batch=1),
             Lane(
                 (DELIVER,),

@@ -7,6 +7,8 @@ something new". Numbers are gap-free and commit-ordered (see FeedState).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -56,7 +58,7 @@ async def append(
         await session.flush()  # grants made in this transaction count as holders
         known_holders = await holders(session, event_id)
     recipients = set(known_holders) | set(also_notify)
-    change = Change(
+    change = _Pending(
         at=db.utcnow(),
         type=type,
         event_id=event_id,
@@ -107,6 +109,20 @@ def reminder_body(change: Change) -> dict[str, Any]:
     return {"type": change.type, "event_id": change.event_id, **change.changes, "seq": change.seq}
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A change waiting for its number: a `Change` row's values, not an ORM object (it is
+    inserted in bulk; a burst of reminders makes thousands of them a round)."""
+
+    at: datetime
+    type: str
+    event_id: int
+    version: int
+    actor_id: int | None
+    changes: Any
+    seq: int | None = None
+
+
 class _Numbering:
     """Numbers a transaction's changes just before it commits (see FeedState): the row lock
     on `feed_state` that orders commits is held for the final inserts and the commit only,
@@ -114,7 +130,7 @@ class _Numbering:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.changes: list[tuple[Change, set[int]]] = []
+        self.changes: list[tuple[_Pending, set[int]]] = []
 
     async def __call__(self) -> None:
         if not self.changes:

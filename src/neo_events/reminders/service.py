@@ -38,7 +38,7 @@ from neo_events.invitations.responses import (
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder, User
-from neo_events.reminders.timing import NextDue, next_answered, next_due
+from neo_events.reminders.timing import NextDue, next_answered, next_due, next_two
 
 KIND = "reminder"
 TICK = timedelta(microseconds=1)
@@ -168,7 +168,7 @@ async def _answers(
 
 
 def _next(
-    event: Event,
+    event: Any,  # an Event, or a row of its columns
     series: Series,
     reminder: Any,  # a Reminder or a row with its user_id and minutes_before
     after: datetime,
@@ -177,23 +177,57 @@ def _next(
 ) -> NextDue | None:
     """The reminder's next due occurrence after `after`, passing over what its user
     declined; None when nothing is left (or they declined the whole series)."""
+    return _next_two(event, series, reminder, after, answers, memo, two=False)[0]
+
+
+def _next_two(
+    event: Any,
+    series: Series,
+    reminder: Any,
+    after: datetime,
+    answers: Mapping[tuple[int, int], _Answers],
+    memo: dict[Any, Any],
+    *,
+    two: bool = True,
+) -> tuple[NextDue | None, NextDue | None]:
+    """`_next` after `after`, and (with `two`) `_next` after that one's due time, from one
+    walk of the recurrence where it can be (timing.next_two). Memoised per (event, user if
+    invited, minutes, after): a meeting's reminders for its many guests are one walk."""
     mine = answers.get((event.id, reminder.user_id))
-    key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after)
+    key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after, two)
     if key not in memo:
         only = mine.accepted_alone if mine is not None else None
         if only is not None:
-            memo[key] = next_answered(
+            first = next_answered(
                 series, minutes_before=reminder.minutes_before, after=after, recurrence_ids=only
             )
-        else:
-            memo[key] = next_due(
+            second = None
+            if two and first is not None:
+                second = next_answered(
+                    series,
+                    minutes_before=reminder.minutes_before,
+                    after=first.due_at,
+                    recurrence_ids=only,
+                )
+            memo[key] = (first, second)
+        elif two:
+            memo[key] = next_two(
                 series,
                 minutes_before=reminder.minutes_before,
                 after=after,
                 until=event.span_end,
                 skip=mine.skips if mine else None,
             )
-    result: NextDue | None = memo[key]
+        else:
+            due = next_due(
+                series,
+                minutes_before=reminder.minutes_before,
+                after=after,
+                until=event.span_end,
+                skip=mine.skips if mine else None,
+            )
+            memo[key] = (due, None)
+    result: tuple[NextDue | None, NextDue | None] = memo[key]
     return result
 
 
@@ -247,29 +281,63 @@ class Timing:
     drop_after: timedelta
 
 
+# What firing reads of an event: enough for its recurrence, the message and the version.
+_FIRE_COLUMNS = (
+    Event.id,
+    Event.title,
+    Event.version,
+    Event.span_end,
+    Event.all_day,
+    Event.start_date,
+    Event.end_date,
+    Event.start_time,
+    Event.end_time,
+    Event.timezone,
+    Event.is_recurring,
+    Event.recurrence_pattern,
+    Event.exdates,
+    Event.rdates,
+    Event.overrides,
+)
+
+
 async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Timing) -> int:
-    """Send the due reminders among these claimed jobs and roll each forward; returns how
-    many were sent. The caller commits (with db.commit, which numbers the feed)."""
+    """Send the due reminders among these jobs, taken in this transaction (queue.take), and
+    roll each forward; returns how many were sent. The caller commits (with db.commit, which
+    numbers the feed): the messages and the jobs' moves commit together, or neither.
+
+    Set-based: a fixed number of statements however many jobs (the reminders; their live
+    events as plain rows; their grants; invitation answers; then one statement each to roll
+    forward and to finish, and the feed's one insert at the commit).
+    Each reminder's recurrence is walked once for what is due and what comes next."""
     now = db.utcnow()
-    mine = await queue.held(session, jobs)
-    jobs = [job for job in jobs if job.id in mine]
     if not jobs:
         return 0
     rows = await session.execute(  # plain rows: loading ORM objects was a third of the cost
         select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
-            Reminder.id.in_([j.payload["reminder_id"] for j in jobs])
+            queue.among(session, Reminder.id, {j.payload["reminder_id"] for j in jobs})
         )
     )
     reminders = {r.id: r for r in rows}
     event_ids = {r.event_id for r in reminders.values()}
-    events = {e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(event_ids)))}
+    user_ids = {r.user_id for r in reminders.values()}
+    events = {
+        e.id: e
+        for e in await session.execute(
+            select(*_FIRE_COLUMNS).where(
+                queue.among(session, Event.id, event_ids), Event.deleted_at.is_(None)
+            )
+        )
+    }
     grants = await session.execute(
         select(EventPermission.event_id, EventPermission.user_id).where(
-            EventPermission.event_id.in_(event_ids)
+            queue.among(session, EventPermission.event_id, events),
+            queue.among(session, EventPermission.user_id, user_ids),
         )
     )
     holders = {(event_id, user_id) for event_id, user_id in grants}
-    series = {e.id: series_of(content_of(e)) for e in events.values() if e.deleted_at is None}
+    # A row's columns are named as series_of reads an event's content.
+    series = {event_id: series_of(e._mapping) for event_id, e in events.items()}
     answers = await _answers(session, {(r.event_id, r.user_id) for r in reminders.values()})
     memo: dict[Any, Any] = {}
     done: list[queue.Claimed] = []  # finished: removed in one statement
@@ -286,8 +354,8 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             continue
         event = events[reminder.event_id]
         rules = series[event.id]
-        # What is due at or after this job's time, by the event as it is now.
-        due = _next(event, rules, reminder, job.due_at - TICK, answers, memo)
+        # What is due at or after this job's time, by the event as it is now; and the next.
+        due, upcoming = _next_two(event, rules, reminder, job.due_at - TICK, answers, memo)
         if due is None:
             done.append(job)
             continue
@@ -317,8 +385,10 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
                 known_holders=[reminder.user_id],
             )
             sent += 1
-        after = max(due.due_at, now - timing.drop_after)
-        upcoming = _next(event, rules, reminder, after, answers, memo)
+        if due.occurrence is None or lateness > timing.drop_after:
+            # A re-check at the horizon, or dropped: on from there, or from drop_after ago.
+            after = max(due.due_at, now - timing.drop_after)
+            upcoming = _next(event, rules, reminder, after, answers, memo)
         if upcoming is None:
             done.append(job)
         else:

@@ -10,6 +10,10 @@ Occurrences the reminder's user declined are passed over inside the same windows
 MAX_OCCURRENCE_ANSWERS of them are declined one by one), so the bound is the same. When they
 declined the whole series, only the occurrences they answered one by one can remind them:
 `next_answered` checks those alone, rather than walking a year of declined occurrences.
+
+A firing reminder needs two answers, what is due now and where it rolls forward to:
+`next_two` takes both from one search when the window that held the first holds the second
+(or the event has a single occurrence), so the recurrence is walked once per reminder.
 """
 
 from __future__ import annotations
@@ -55,13 +59,58 @@ def next_due(
 
     `until` is the end of the series' last occurrence (None: it never ends). None when no
     occurrence is left."""
+    return _search(series, minutes_before, after, until, skip)[0]
+
+
+def next_two(
+    series: Series,
+    *,
+    minutes_before: int,
+    after: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None = None,
+) -> tuple[NextDue | None, NextDue | None]:
+    """`next_due` after `after`, and `next_due` after that one's own time: what a firing
+    reminder sends and where it rolls forward to, from one search when it can be.
+
+    The window that held the first holds every occurrence starting in it, so a later one
+    there is the next; a single event (no rule, no rdates) has no next. Otherwise (the next
+    lies beyond that window) the second is searched for as `next_due` would."""
+    offset = timedelta(minutes=minutes_before)
+    first, window = _search(series, minutes_before, after, until, skip)
+    if first is None or first.occurrence is None:
+        return first, None
+    start = first.occurrence.start
+    later = min(
+        (o for o in window if o.start > start),
+        key=lambda o: (o.start, o.recurrence_id),
+        default=None,
+    )
+    if later is not None:
+        return first, NextDue(later.start - offset, later)
+    if series.rule is None and not series.rdates:
+        return first, None
+    return first, next_due(
+        series, minutes_before=minutes_before, after=first.due_at, until=until, skip=skip
+    )
+
+
+def _search(
+    series: Series,
+    minutes_before: int,
+    after: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None,
+) -> tuple[NextDue | None, list[Occurrence]]:
+    """`next_due`, and the occurrences after `after` (not skipped) of the window it was
+    found in."""
     offset = timedelta(minutes=minutes_before)
     threshold = after + offset  # an occurrence must start after this
     horizon = threshold + LOOKAHEAD
     lo, width = threshold, FIRST_WINDOW
     for _ in range(MAX_STEPS):
         if until is not None and lo >= until:
-            return None
+            return None, []
         hi = min(lo + width, horizon)
         try:
             found = expand(series, lo, hi, limit=WINDOW_LIMIT)
@@ -71,13 +120,13 @@ def next_due(
         starts = [o for o in found if o.start > threshold and not (skip and skip(o))]
         if starts:
             first = min(starts, key=lambda o: (o.start, o.recurrence_id))
-            return NextDue(first.start - offset, first)
+            return NextDue(first.start - offset, first), starts
         lo, width = hi, width * 2
         if lo >= horizon:
             break
     if until is not None and until <= lo:
-        return None
-    return NextDue(lo - offset, None)
+        return None, []
+    return NextDue(lo - offset, None), []
 
 
 def next_answered(

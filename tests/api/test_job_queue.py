@@ -1,0 +1,146 @@
+"""jobs/queue.py on the real database (SQLite and PostgreSQL): claims under a lease, jobs
+taken for one transaction, and finishing many of either at once only while still held."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from neo_events import db
+from neo_events.jobs import queue
+from neo_events.models import Job
+from tests.conftest import make_settings, serving
+
+pytestmark = pytest.mark.anyio
+
+KIND = "test.kind"
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def app(database_url: str, data_dir: Path) -> AsyncIterator[FastAPI]:
+    """The app without its own runner: these tests are the only ones working the queue."""
+    async with serving(make_settings(database_url, data_dir, jobs_in_serve=False)) as served:
+        yield served
+
+
+@pytest.fixture(autouse=True)
+def writes() -> None:
+    """Transactions here write, as a worker's do (BEGIN IMMEDIATE on SQLite)."""
+    db.write_intent.set(True)
+
+
+async def rows(app: FastAPI) -> dict[str, Job]:
+    async with app.state.sessionmaker() as session:
+        return {job.key: job for job in await session.scalars(select(Job).where(Job.kind == KIND))}
+
+
+async def make_jobs(app: FastAPI, *keys: str) -> None:
+    due = db.utcnow() - timedelta(seconds=5)
+    async with app.state.sessionmaker() as session:
+        for i, key in enumerate(keys):
+            payload = {"n": i}
+            due_at = due + timedelta(microseconds=i)
+            await queue.schedule(session, kind=KIND, key=key, due_at=due_at, payload=payload)
+        await session.commit()
+
+
+async def test_reschedule_many_moves_the_jobs_still_held_and_only_those(app: FastAPI) -> None:
+    await make_jobs(app, "a", "b", "c")
+    async with app.state.sessionmaker() as session:
+        claimed = await queue.claim(session, now=db.utcnow(), limit=10, lease=LEASE, kinds=[KIND])
+        await session.commit()
+    assert [job.key for job in claimed] == ["a", "b", "c"]
+    later = db.utcnow().replace(microsecond=0) + timedelta(hours=1)
+    async with app.state.sessionmaker() as session:  # "c" is rescheduled by a writer: not ours
+        await queue.schedule(session, kind=KIND, key="c", due_at=later, payload={"writer": 1})
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        moves: list[tuple[queue.Claimed, Any, dict[str, Any]]] = [
+            (job, later + timedelta(minutes=i), {"moved": job.key}) for i, job in enumerate(claimed)
+        ]
+        await queue.reschedule_many(session, moves)
+        await queue.reschedule_many(session, [])  # nothing to do: no statement, no error
+        await session.commit()
+    found = await rows(app)
+    for i, key in enumerate(["a", "b"]):
+        job = found[key]
+        assert (job.due_at, job.run_at) == (
+            later + timedelta(minutes=i),
+            later + timedelta(minutes=i),
+        )
+        assert job.payload == {"moved": key}
+        assert (job.locked_by, job.attempts, job.last_error) == (None, 0, None)
+    assert found["c"].payload == {"writer": 1} and found["c"].due_at == later
+
+
+async def test_jobs_taken_in_a_transaction_are_finished_or_moved_with_it(app: FastAPI) -> None:
+    await make_jobs(app, "a", "b", "c")
+    later = db.utcnow().replace(microsecond=0) + timedelta(hours=1)
+    async with app.state.sessionmaker() as session:
+        taken = await queue.take(session, now=db.utcnow(), limit=2, lease=LEASE, kinds=[KIND])
+        assert [(job.key, job.token) for job in taken] == [("a", None), ("b", None)]
+        assert taken[0].payload == {"n": 0}
+        await queue.finish_many(session, taken[:1])
+        await queue.reschedule_many(session, [(taken[1], later, {"next": True})])
+        await session.commit()
+    found = await rows(app)
+    assert sorted(found) == ["b", "c"]
+    assert (found["b"].due_at, found["b"].payload, found["b"].locked_by) == (
+        later,
+        {"next": True},
+        None,
+    )
+    assert found["c"].locked_by is None and found["c"].attempts == 0  # never touched
+
+
+async def test_a_taken_batch_rolled_back_is_due_again_at_once_or_postponed(app: FastAPI) -> None:
+    await make_jobs(app, "a", "b")
+    now = db.utcnow()
+    async with app.state.sessionmaker() as session:
+        taken = await queue.take(session, now=now, limit=10, lease=LEASE, kinds=[KIND])
+        await queue.finish_many(session, taken)
+        await session.rollback()  # the worker's transaction failed: nothing happened
+    assert sorted(await rows(app)) == ["a", "b"]
+    async with app.state.sessionmaker() as session:
+        again = await queue.take(session, now=now, limit=10, lease=LEASE, kinds=[KIND])
+        await session.rollback()
+    assert [job.key for job in again] == ["a", "b"]
+    soon = now + timedelta(seconds=10)  # before the postponement would end
+    async with app.state.sessionmaker() as session:  # "b" moved on meanwhile: not held back
+        await queue.schedule(session, kind=KIND, key="b", due_at=soon, payload={})
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        await queue.postpone(session, again, until=now + LEASE, error="boom")
+        await session.commit()
+    found = await rows(app)
+    assert (found["a"].run_at, found["a"].attempts, found["a"].last_error) == (
+        now + LEASE,
+        1,
+        "boom",
+    )
+    assert (found["b"].run_at, found["b"].attempts) == (soon, 0)
+    async with app.state.sessionmaker() as session:
+        assert await queue.take(session, now=now, limit=10, lease=LEASE, kinds=[KIND]) == []
+
+
+async def test_two_transactions_never_take_the_same_job(app: FastAPI, backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("concurrent writers: PostgreSQL (SQLite runs one writer at a time)")
+    await make_jobs(app, "a", "b", "c")
+    now = db.utcnow()
+    async with app.state.sessionmaker() as first, app.state.sessionmaker() as second:
+        mine = await queue.take(first, now=now, limit=2, lease=LEASE, kinds=[KIND])
+        theirs = await queue.take(second, now=now, limit=10, lease=LEASE, kinds=[KIND])
+        assert [job.key for job in mine] == ["a", "b"]
+        assert [job.key for job in theirs] == ["c"]  # skipped what the first holds
+        await queue.finish_many(first, mine)
+        await first.commit()
+        await second.rollback()
+    assert sorted(await rows(app)) == ["c"]
