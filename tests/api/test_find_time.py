@@ -9,6 +9,7 @@ import httpx
 import ormsgpack
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event as sa_event
 
 from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
 
@@ -431,3 +432,85 @@ async def test_free_busy_and_find_time_follow_every_change_of_a_series(
     )
     assert declined.status_code == 200, declined.text
     assert await bobs_busy() == [[meetings[0], *later]] * 2
+
+
+async def test_a_window_whose_weeks_are_cached_reads_no_event_content(
+    app: FastAPI, client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """A calendar read takes the keys (event, version, holder) first and the contents (rule,
+    exceptions) only of events whose weeks are not cached: asking the same fortnight again
+    reads no rule at all, and answers the same."""
+    alice, bob = people["alice"], people["bob"]
+    await _meet(client, alice, bob)
+    await create_event(
+        client,
+        bob,
+        **_at(
+            "2026-03-02T10:00:00Z",
+            "2026-03-02T11:00:00Z",
+            is_recurring=True,
+            recurrence_pattern="FREQ=DAILY",
+            exdates=["2026-03-05T10:00:00Z"],
+        ),
+    )
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    body = {
+        "user_ids": [bob.id],
+        "duration_minutes": 60,
+        "start_time": "2026-03-04T00:00:00Z",
+        "end_time": "2026-03-18T00:00:00Z",
+        "timezone": "UTC",
+        "working_hours": {"start": "10:00", "end": "11:00", "days": [1, 2, 3, 4, 5]},
+        "granularity_minutes": 15,
+        "limit": 3,
+    }
+    try:
+        answers = []
+        for _ in range(2):
+            statements.clear()
+            response = await client.post(
+                "/api/v1/scheduling/find-time", json=body, headers=alice.headers
+            )
+            assert response.status_code == 200, response.text
+            answers.append(response.json())
+            reads = [s for s in statements if "recurrence_pattern" in s]
+            assert len(reads) == (1 if len(answers) == 1 else 0), statements
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    assert (
+        answers[0]
+        == answers[1]
+        == {  # only the exdate's hour is free
+            "slots": [{"start_time": "2026-03-05T10:00:00Z", "end_time": "2026-03-05T11:00:00Z"}]
+        }
+    )
+
+
+async def test_past_the_limit_with_every_week_cached_is_still_a_422(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """Three series of 1,680 occurrences a week: a fortnight is past the 10,000 a window may
+    hold. Asked again, every week is cached and no content was read; the answer is the same
+    422, never a 500 and never a shortened calendar."""
+    alice = people["alice"]
+    for minute in ("00", "02", "04"):
+        await create_event(
+            client,
+            alice,
+            **_at(
+                f"2026-03-02T00:{minute}:00Z",
+                f"2026-03-02T00:{minute}:30Z",
+                is_recurring=True,
+                recurrence_pattern="FREQ=MINUTELY;INTERVAL=6",
+            ),
+        )
+    window = {"start_time": "2026-03-09T00:00:00Z", "end_time": "2026-03-23T00:00:00Z"}
+    for _ in range(2):
+        response = await client.get("/api/v1/freebusy", params=window, headers=alice.headers)
+        assert_problem(response, 422, "window_too_large")

@@ -35,6 +35,130 @@ BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly,
 _TICK = timedelta(microseconds=1)
 
 
+class Weeks:
+    """The aligned weeks a window touches, worked out once for all the events a calendar read
+    expands into it (conflicts, free/busy, find-time): each event's occurrences are built
+    from the expansions of those weeks, each cached under the same key as a listing's window
+    (id, version, week start, week end, zone None). A version names one content, so an entry
+    is never stale. Without a cache, or for a window too long or too near the ends of time,
+    there are no weeks and each event is expanded directly."""
+
+    __slots__ = ("_blocks", "_cache", "_first", "_inner", "end", "start")
+
+    def __init__(self, cache: Expansions | None, start: datetime, end: datetime) -> None:
+        self.start, self.end, self._cache = start, end, cache
+        self._first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
+        self._blocks: list[datetime] = []
+        if (
+            cache is not None
+            and cache.size > 0
+            and LOWEST + BLOCK < start < end < HIGHEST - BLOCK
+            and end - start <= BLOCK * (MAX_BLOCKS - 1)
+        ):
+            count = (end - self._first + BLOCK - _TICK) // BLOCK
+            self._blocks = [self._first + BLOCK * i for i in range(count)]
+        # Weeks wholly inside the window: what starts in them needs no test against it.
+        self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
+
+    def look_up(self, key: tuple[int, int]) -> list[tuple[recurrence.Occurrence, ...] | None]:
+        """What the cache holds of the event `key` (id, version), a week at a time (None: not
+        cached); empty if this window is not kept by weeks."""
+        if not self._blocks:
+            return []
+        assert self._cache is not None
+        return self._cache.get_many([(*key, b, b + BLOCK, None) for b in self._blocks])
+
+    @staticmethod
+    def complete(parts: list[tuple[recurrence.Occurrence, ...] | None]) -> bool:
+        """Whether `look_up` found every week (then `expand` needs no series)."""
+        return bool(parts) and None not in parts
+
+    def expand(
+        self,
+        key: tuple[int, int],
+        series: Callable[[], recurrence.Series],
+        parts: list[tuple[recurrence.Occurrence, ...] | None],
+        *,
+        limit: int,
+    ) -> list[recurrence.Occurrence]:
+        """`recurrence.expand(series(), start, end, limit=limit)` for the event `key`, from
+        the weeks `look_up` found (`parts`); the weeks missing are expanded in one go, split
+        and kept. Past the limit it is the direct expansion that raises, as it would have."""
+        start, end, blocks = self.start, self.end, self._blocks
+        if not blocks:
+            return recurrence.expand(series(), start, end, limit=limit)
+        parts = list(parts)
+        missing = [i for i, part in enumerate(parts) if part is None]
+        if missing:
+            assert self._cache is not None
+            built = series()
+            lo, hi = blocks[missing[0]], blocks[missing[-1]] + BLOCK
+            try:
+                span = recurrence.expand(built, lo, hi, limit=BLOCK_LIMIT * len(missing))
+            except recurrence.ExpansionLimitExceeded:
+                return recurrence.expand(built, start, end, limit=limit)
+            split = _split(span, lo, missing[-1] - missing[0] + 1)
+            for i in missing:
+                part = split[i - missing[0]]
+                if len(part) > BLOCK_LIMIT:
+                    return recurrence.expand(built, start, end, limit=limit)
+                self._cache.put((*key, blocks[i], blocks[i] + BLOCK, None), part)
+                parts[i] = part
+            if len(missing) == len(blocks):  # the span is the window's weeks: no assembly
+                inside = [o for o in span if recurrence.overlaps(o.start, o.end, start, end)]
+                if len(inside) > limit:
+                    return recurrence.expand(built, start, end, limit=limit)  # raises
+                return inside
+        # Each occurrence once, from the first week it reaches: one that starts before a
+        # week and reaches into it reached the week before too. So the parts, each ordered
+        # by (start, recurrence_id), follow one another in that order.
+        found: list[recurrence.Occurrence] = []
+        first = self._first
+        for b, inner, kept in zip(blocks, self._inner, parts, strict=True):
+            if not kept:
+                continue
+            if inner:  # what starts in the week lies in the window
+                found += kept if b == first or kept[0].start >= b else _from(kept, b)
+            else:
+                found += (
+                    o
+                    for o in kept
+                    if (b == first or o.start >= b)
+                    and recurrence.overlaps(o.start, o.end, start, end)
+                )
+        if len(found) > limit:
+            return recurrence.expand(series(), start, end, limit=limit)  # raises
+        return found
+
+
+def _split(
+    span: list[recurrence.Occurrence], lo: datetime, weeks: int
+) -> list[tuple[recurrence.Occurrence, ...]]:
+    """The occurrences of a span of whole weeks from `lo` that reach each week, in one pass,
+    in the span's order: an occurrence reaches the week it starts in (or the first, if it
+    starts before `lo`) and each week up to the last one its end passes into
+    (`recurrence.overlaps`: a zero-length one only the week it starts in)."""
+    split: list[list[recurrence.Occurrence]] = [[] for _ in range(weeks)]
+    for o in span:
+        first = (o.start - lo) // BLOCK
+        last = -((lo - o.end) // BLOCK) - 1  # the last week that begins before its end
+        if o.start >= lo:
+            last = max(last, first)
+        for i in range(max(first, 0), min(last, weeks - 1) + 1):
+            split[i].append(o)
+    return [tuple(part) for part in split]
+
+
+def _from(
+    kept: tuple[recurrence.Occurrence, ...], at: datetime
+) -> tuple[recurrence.Occurrence, ...]:
+    """The occurrences from the first that starts at or after `at` (they are in order)."""
+    i = 0
+    while i < len(kept) and kept[i].start < at:
+        i += 1
+    return kept[i:]
+
+
 def expand_in_blocks(
     cache: Expansions | None,
     key: tuple[int, int],
@@ -45,45 +169,6 @@ def expand_in_blocks(
     limit: int,
 ) -> list[recurrence.Occurrence]:
     """`recurrence.expand(series(), start, end, limit=limit)` for the event `key` (id,
-    version), built from the expansions of the aligned weeks the window touches, each cached
-    under the same key as a listing's window (id, version, start, end, zone None): a version
-    names one content, so an entry is never stale. The weeks not cached are expanded in one
-    go and split. Past the limit it is the direct expansion that raises, as it would have."""
-    if (
-        cache is None
-        or cache.size == 0
-        or not LOWEST + BLOCK < start < end < HIGHEST - BLOCK
-        or end - start > BLOCK * (MAX_BLOCKS - 1)
-    ):
-        return recurrence.expand(series(), start, end, limit=limit)
-    first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
-    blocks = [first + BLOCK * i for i in range((end - first + BLOCK - _TICK) // BLOCK)]
-    parts = cache.get_many([(*key, b, b + BLOCK, None) for b in blocks])
-    missing = [b for b, part in zip(blocks, parts, strict=True) if part is None]
-    if missing:
-        built = series()
-        lo, hi = missing[0], missing[-1] + BLOCK
-        try:
-            span = recurrence.expand(built, lo, hi, limit=BLOCK_LIMIT * len(missing))
-        except recurrence.ExpansionLimitExceeded:
-            return recurrence.expand(built, start, end, limit=limit)
-        for i, b in enumerate(blocks):
-            if parts[i] is None:  # what reaches the week, in the span's order
-                part = tuple(o for o in span if recurrence.overlaps(o.start, o.end, b, b + BLOCK))
-                if len(part) > BLOCK_LIMIT:
-                    return recurrence.expand(built, start, end, limit=limit)
-                cache.put((*key, b, b + BLOCK, None), part)
-                parts[i] = part
-    # Each occurrence once, from the first week it reaches: one that starts before a week
-    # and reaches into it reached the week before too. So the parts, each ordered by
-    # (start, recurrence_id), follow one another in that order.
-    found: list[recurrence.Occurrence] = []
-    for b, kept in zip(blocks, parts, strict=True):
-        found += (
-            o
-            for o in kept or ()
-            if (b == first or o.start >= b) and recurrence.overlaps(o.start, o.end, start, end)
-        )
-    if len(found) > limit:
-        return recurrence.expand(series(), start, end, limit=limit)  # raises
-    return found
+    version), through the cache of its weeks (`Weeks`, for one event)."""
+    weeks = Weeks(cache, start, end)
+    return weeks.expand(key, series, weeks.look_up(key), limit=limit)

@@ -21,32 +21,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, false, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.errors import Conflict
 from neo_events.events import recurrence
 from neo_events.events.access import get_event_for
+from neo_events.events.calendars import calendar, shortened
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
-from neo_events.events.expansions import Expansions, expand_in_blocks
+from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.events.rrule import zone_named as recurrence_zone
-from neo_events.invitations.responses import busy_people, occurrence_answers
-from neo_events.models import Attendee, Event, EventPermission, User
+from neo_events.models import Event, EventPermission, User
 from neo_events.scheduling import slots
 
 HORIZON = timedelta(days=366)
-CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 
 
 # Built once: an alias made per call costs more than the query's compilation cache saves.
-_HELD = aliased(EventPermission, name="held")
 _MINE, _THEIRS = aliased(EventPermission, name="mine"), aliased(EventPermission, name="theirs")
 
 
@@ -127,21 +124,10 @@ def occurrences(
         except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
-            before, end = _shortened(exc, start, end)
+            before, end = shortened(exc, start, end)
             if before is None or len(before) > CHECK_LIMIT:
                 continue
             return [(o.start, o.end) for o in before]
-
-
-def _shortened(
-    exc: recurrence.ExpansionLimitExceeded, lo: datetime, hi: datetime
-) -> tuple[list[recurrence.Occurrence] | None, datetime]:
-    """Where a check cut short by a limit now ends, and the occurrences up to there if the
-    expansion that stopped already knows them (None: expand the shorter window again)."""
-    reached = exc.reached
-    if reached is not None and lo < reached < hi:
-        return exc.before, reached
-    return None, lo + (hi - lo) / 2
 
 
 def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
@@ -154,110 +140,6 @@ def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
         return mine
     had = set(occurrences(candidate.before, window))
     return [o for o in mine if o not in had]
-
-
-async def calendar(
-    session: AsyncSession,
-    user_ids: Iterable[int],
-    window: tuple[datetime, datetime],
-    *,
-    viewer_id: int | None,
-    strict: bool = False,
-    cache: Expansions | None = None,
-) -> tuple[list[Busy], set[int], datetime]:
-    """Occurrences in the window of every event the users hold a role on (each with which of
-    those users hold it), which of those events `viewer_id` may see (None: busy time only,
-    nobody asks, and the query skips a subquery a row), and up to when that is
-    complete: past CALENDAR_LIMIT occurrences the window is cut short where the limit was
-    reached (each event is expanded once, within what is left of the limit), or, if
-    `strict` (a window the caller chose), it is a 422. With `cache`, expansions are kept
-    by (event, version, week) (see `expansions.expand_in_blocks`)."""
-    ids = list(set(user_ids))
-    sees = (
-        exists().where(EventPermission.event_id == Event.id, EventPermission.user_id == viewer_id)
-        if viewer_id is not None
-        else false()
-    )
-    held = _HELD
-    rows = await session.execute(
-        select(
-            Event.id,
-            Event.version,
-            Event.title,
-            Event.start_time,
-            Event.end_time,
-            Event.timezone,
-            Event.all_day,
-            Event.start_date,
-            Event.end_date,
-            Event.is_recurring,
-            Event.recurrence_pattern,
-            Event.exdates,
-            Event.rdates,
-            Event.overrides,
-            held.user_id,
-            sees.label("visible"),
-            Attendee.response,
-        )
-        .join(held, held.event_id == Event.id)
-        .outerjoin(Attendee, (Attendee.event_id == Event.id) & (Attendee.user_id == held.user_id))
-        .where(
-            held.user_id.in_(ids),
-            Event.deleted_at.is_(None),
-            Event.transparency == "opaque",  # free time is never busy, never a conflict
-            Event.span_start < window[1],
-            or_(Event.span_end.is_(None), Event.span_end > window[0]),
-        )
-    )
-    events: dict[int, tuple[str, int, Mapping[Any, Any]]] = {}
-    holders: dict[int, set[int]] = {}
-    answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
-    visible: set[int] = set()
-    for row in rows:
-        if row.id not in events:
-            events[row.id] = (row.title, row.version, row._mapping)
-        holders.setdefault(row.id, set()).add(row.user_id)
-        if row.response is not None:
-            answers.setdefault(row.id, {})[row.user_id] = row.response
-        if row.visible:
-            visible.add(row.id)
-    # Declined invitations are free time (SPEC §13), per occurrence too.
-    per_occurrence = await occurrence_answers(
-        session, ((e, u) for e, people in answers.items() for u in people)
-    )
-    lo, hi = window
-    limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
-    busy: list[Busy] = []
-    for event_id, (title, version, content) in events.items():
-        while True:
-            try:
-                found = expand_in_blocks(
-                    cache,
-                    (event_id, version),
-                    partial(series_of, content),
-                    lo,
-                    hi,
-                    limit=limit - len(busy),
-                )
-                break
-            except recurrence.ExpansionLimitExceeded as exc:
-                if strict:
-                    raise too_many_occurrences() from None
-                before, hi = _shortened(exc, lo, hi)
-                busy = [b for b in busy if b.start < hi]
-                if before is not None and len(busy) + len(before) <= limit:
-                    found = before
-                    break
-        people = frozenset(holders[event_id])
-        if event_id not in answers:
-            busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
-            continue
-        mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
-        for o in found:
-            busy_for = busy_people(list(people), answers[event_id], mine, o.recurrence_id)
-            if busy_for:
-                busy.append(Busy(o.start, o.end, event_id, title, busy_for))
-    return busy, visible, hi
 
 
 async def _calendar_for(

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
+from neo_events.events.calendars import calendar
 from neo_events.events.conflicts import merge
 from neo_events.events.expansions import Expansions
-from neo_events.events.schedule import calendar, contacts_of
+from neo_events.events.schedule import contacts_of
 from neo_events.models import User
 from neo_events.scheduling.slots import Interval, WorkingHours, free_slots, has_working_time
 
