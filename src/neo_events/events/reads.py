@@ -20,10 +20,10 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from neo_events.auth.service import principal_of, signed_in
+from neo_events.auth.service import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
 from neo_events.events.access import event_not_found, visible_events
@@ -119,6 +119,7 @@ def _statement(dialect: str) -> Select[Any]:
 
 
 _STATEMENTS: dict[str, Select[Any]] = {}  # built once per dialect: compiled once, cached
+_SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("session_id"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,18 +162,22 @@ class EventDocument:
         return orjson.dumps(event_object(content, per_caller), option=orjson.OPT_UTC_Z)
 
 
-async def read_event(session: AsyncSession, claims: TokenClaims, event_id: int) -> EventDocument:
+async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) -> EventDocument:
     """The event as the caller sees it: 401 if their sign-in session is closed, 404 if they
-    hold no role on a live event of that id (what `get_event_for` and `authenticate` say)."""
-    dialect = session.get_bind().dialect.name
+    hold no role on a live event of that id (what `authenticate` and `get_event_for` say).
+    No ORM session: one connection, one statement (two for a 404)."""
+    dialect = engine.dialect.name
     statement = _STATEMENTS.get(dialect)
     if statement is None:
         statement = _STATEMENTS[dialect] = _statement(dialect)
-    params = {"user_id": claims.user_id, "session_id": claims.session_id, "event_id": event_id}
-    connection = await session.connection()
-    row = (await connection.execute(statement, params)).one_or_none()
+    caller = {"user_id": claims.user_id, "session_id": claims.session_id}
+    async with engine.connect() as connection:
+        row = (await connection.execute(statement, caller | {"event_id": event_id})).one_or_none()
+        if row is None:
+            signed_in_now = await connection.scalar(_SIGNED_IN, caller)
     if row is None:
-        await principal_of(session, claims)  # a closed session is a 401 before any 404
+        if not signed_in_now:  # a closed session is a 401 before any 404
+            raise InvalidToken()
         raise event_not_found(event_id)
     if not row.signed_in:
         raise InvalidToken()

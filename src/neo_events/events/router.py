@@ -45,7 +45,7 @@ from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import Session, TransactionalRoute, get_session, read_engine
 
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
 
@@ -278,7 +278,6 @@ async def get_event(
     request: Request,
     response: Response,
     claims: Claims,
-    session: Session,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
         Instant | None, Query(description="the event as it was at this instant")
@@ -289,7 +288,7 @@ async def get_event(
     With `as_of`, its content as of that instant (404 if it did not exist then); permissions
     and `my_role` are always today's."""
     if as_of is None:
-        document = await read_event(session, claims, event_id)  # one statement
+        document = await read_event(read_engine(request), claims, event_id)  # one statement
         request.state.user_id = claims.user_id
         if etag_matches(if_none_match, document.etag):
             return Response(status_code=304, headers={"ETag": document.etag})
@@ -298,6 +297,7 @@ async def get_event(
             media_type="application/json",
             headers={"ETag": document.etag},
         )
+    session = await get_session(request)
     user = (await principal_of(session, claims)).user
     request.state.user_id = user.id
     event, role = await event_as_of(session, actor=user, event_id=event_id, at=as_of)
