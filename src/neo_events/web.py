@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, params
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -92,6 +92,14 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def read_engine(request: Request) -> AsyncEngine:
+    """What a safe-method request that needs no session reads through: on PostgreSQL the
+    engine of `db.create_read_sessionmaker` (no BEGIN/COMMIT), else the app's engine."""
+    reads = getattr(request.app.state, "read_sessionmaker", None)
+    engine: AsyncEngine = reads.kw["bind"] if reads is not None else request.app.state.engine
+    return engine
 
 
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

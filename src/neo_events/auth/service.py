@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
-from neo_events.auth.tokens import TokenCodec, TokenError
+from neo_events.auth.tokens import TokenClaims, TokenCodec, TokenError
 from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
 from neo_events.models import AuthSession, RefreshToken, User
@@ -317,26 +318,42 @@ async def logout(
     )
 
 
-async def authenticate(session: AsyncSession, auth: Authenticator, token: str) -> Principal:
-    """The caller behind an access token, which must belong to a session still open."""
+def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
+    """The rule an access token's sign-in session keeps: it is the user's and still open
+    (a condition on `auth_sessions`, so a read can check it in its own statement)."""
+    return and_(
+        AuthSession.id == session_id,
+        AuthSession.user_id == user_id,
+        AuthSession.revoked_at.is_(None),
+    )
+
+
+def access_claims(auth: Authenticator, token: str) -> TokenClaims:
+    """An access token's claims, its signature and expiry checked; whether its session is
+    still open is the caller's query (`signed_in`)."""
     try:
-        claims = auth.tokens.decode(token, "access")
+        return auth.tokens.decode(token, "access")
     except TokenError:
         raise InvalidToken() from None
+
+
+async def principal_of(session: AsyncSession, claims: TokenClaims) -> Principal:
+    """The caller behind checked claims, whose session must still be open."""
     user = (
         await session.execute(
             select(User)
             .join(AuthSession, AuthSession.user_id == User.id)
-            .where(
-                User.id == claims.user_id,
-                AuthSession.id == claims.session_id,
-                AuthSession.revoked_at.is_(None),
-            )
+            .where(signed_in(claims.user_id, claims.session_id))
         )
     ).scalar_one_or_none()
     if user is None:
         raise InvalidToken()
     return Principal(user=user, session_id=claims.session_id)
+
+
+async def authenticate(session: AsyncSession, auth: Authenticator, token: str) -> Principal:
+    """The caller behind an access token, which must belong to a session still open."""
+    return await principal_of(session, access_claims(auth, token))
 
 
 async def find_users(session: AsyncSession, query: str) -> list[User]:

@@ -41,6 +41,10 @@ class RoleTooLow(Forbidden):
     title = "Your role on this event does not allow this"
 
 
+def event_not_found(event_id: int) -> EventNotFound:
+    return EventNotFound(f"There is no event {event_id}.")
+
+
 def roles_at_least(role: Role) -> list[str]:
     return [r.value for r in Role if r.at_least(role)]
 
@@ -80,7 +84,7 @@ async def get_event_for(
         query = query.with_for_update(of=Event).execution_options(populate_existing=True)
     row = (await session.execute(query)).one_or_none()
     if row is None:
-        raise EventNotFound(f"There is no event {event_id}.")
+        raise event_not_found(event_id)
     event, role_name = row
     role = Role(role_name)
     if not role.at_least(min_role):

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
-from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
+from neo_events.auth.service import principal_of
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
-from neo_events.events.access import Role, get_event_for
+from neo_events.events.access import Role
+from neo_events.events.reads import read_event
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import (
     BatchCreate,
@@ -43,7 +45,7 @@ from neo_events.infra.idempotency import Idempotent
 from neo_events.models import Event, User
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import Session, TransactionalRoute, get_session, read_engine
 
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
 
@@ -273,9 +275,9 @@ async def list_events(
 )
 async def get_event(
     event_id: EventId,
+    request: Request,
     response: Response,
-    user: CurrentUser,
-    session: Session,
+    claims: Claims,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
         Instant | None, Query(description="the event as it was at this instant")
@@ -285,10 +287,20 @@ async def get_event(
 
     With `as_of`, its content as of that instant (404 if it did not exist then); permissions
     and `my_role` are always today's."""
-    if as_of is not None:
-        event, role = await event_as_of(session, actor=user, event_id=event_id, at=as_of)
-    else:
-        event, role = await get_event_for(session, user.id, event_id)
+    if as_of is None:
+        document = await read_event(read_engine(request), claims, event_id)  # one statement
+        request.state.user_id = claims.user_id
+        if etag_matches(if_none_match, document.etag):
+            return Response(status_code=304, headers={"ETag": document.etag})
+        return Response(
+            document.json(request.app.state.event_objects),
+            media_type="application/json",
+            headers={"ETag": document.etag},
+        )
+    session = await get_session(request)
+    user = (await principal_of(session, claims)).user
+    request.state.user_id = user.id
+    event, role = await event_as_of(session, actor=user, event_id=event_id, at=as_of)
     # My reminders are part of the object and change no version: they are in its ETag.
     mine = await my_reminders(session, user.id, [event.id])
     etag = event_etag(event.version, mine.get(event.id, []))

@@ -139,9 +139,7 @@ async def event_objects(
     permissions, refs = await _permissions(session, [key.id for key in keys], named)
     attendees = await attendee_reads(session, [key.id for key in keys])
     for event in events.values():
-        fixed = _event_read(event, Role.VIEWER, [], refs).model_dump(
-            mode="json", exclude=_PER_CALLER
-        )
+        fixed = fixed_content(event, refs)
         if cache is not None:
             cache.put((event.id, event.version, event.owner_id), fixed)
         contents[event.id] = fixed
@@ -158,10 +156,20 @@ async def event_objects(
             "attendees": [a.model_dump(mode="json") for a in invited],
             "my_response": my_response(invited, viewer_id),
         }
-        objects[key.id] = {
-            name: per_caller[name] if name in _PER_CALLER else content[name] for name in _FIELDS
-        }
+        objects[key.id] = event_object(content, per_caller)
     return objects
+
+
+def fixed_content(event: Event, refs: Mapping[int, UserRef]) -> dict[str, Any]:
+    """The JSON-ready part of an event object fixed by (id, version, owner): what
+    `EventObjects` caches. `refs` names its owner, creator and last editor."""
+    return _event_read(event, Role.VIEWER, [], refs).model_dump(mode="json", exclude=_PER_CALLER)
+
+
+def event_object(content: Mapping[str, Any], per_caller: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole event object, in `EventRead`'s field order, from its fixed part and the
+    caller's (`my_role`, `permissions`, `my_reminders`, `attendees`, `my_response`)."""
+    return {name: per_caller[name] if name in _PER_CALLER else content[name] for name in _FIELDS}
 
 
 def _named_by(event: Event) -> tuple[int, int, int]:
