@@ -16,7 +16,6 @@ from neo_events.events.access import Role, visible_events
 from neo_events.models import AuditEntry, Event, User
 from neo_events.protocol import decode_cursor, encode_cursor
 
-
 _INSERT = insert(cast(Table, AuditEntry.__table__))  # Core: plain rows, no ORM bulk path
 
 
