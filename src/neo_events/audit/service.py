@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, visible_events
 from neo_events.models import AuditEntry, Event, User
 from neo_events.protocol import decode_cursor, encode_cursor
+
+_INSERT = insert(cast(Table, AuditEntry.__table__))  # Core: plain rows, no ORM bulk path
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,7 @@ class Origin:
     user_agent: str | None = None
 
 
-def _row(
+def audit_row(
     *,
     action: str,
     origin: Origin,
@@ -60,7 +62,7 @@ def record(
 ) -> AuditEntry:
     """Add one audit row to the session (flushed with the change it records)."""
     entry = AuditEntry(
-        **_row(
+        **audit_row(
             action=action,
             origin=origin,
             actor_id=actor_id,
@@ -87,7 +89,7 @@ async def record_all(
     where 500 ORM objects cost more than the rest of the write."""
     if targets:
         rows = [
-            _row(
+            audit_row(
                 action=action,
                 origin=origin,
                 actor_id=actor_id,
@@ -98,7 +100,7 @@ async def record_all(
             )
             for target_id, details in targets
         ]
-        await session.execute(insert(AuditEntry), rows)
+        await session.execute(_INSERT, rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import Forbidden, NotFound
@@ -50,7 +50,10 @@ def roles_at_least(role: Role) -> list[str]:
 
 
 def visible_events(
-    user_id: int, min_role: Role = Role.VIEWER, *, include_deleted: bool = False
+    user_id: int | BindParameter[int],
+    min_role: Role = Role.VIEWER,
+    *,
+    include_deleted: bool = False,
 ) -> Select[Event, str]:
     """Events `user_id` holds at least `min_role` on, with that role (live ones unless
     `include_deleted`: tombstones keep their history readable)."""
@@ -63,6 +66,20 @@ def visible_events(
     if min_role is not Role.VIEWER:
         query = query.where(EventPermission.role.in_(roles_at_least(min_role)))
     return query
+
+
+def _by_id(*, include_deleted: bool, lock: bool) -> Select[Event, str]:
+    query = visible_events(bindparam("user_id"), include_deleted=include_deleted)
+    query = query.where(Event.id == bindparam("event_id"))
+    if lock:
+        query = query.with_for_update(of=Event).execution_options(populate_existing=True)
+    return query
+
+
+# Built once and bound per call: building the query costs more than running it.
+_BY_ID = {
+    (d, lock): _by_id(include_deleted=d, lock=lock) for d in (False, True) for lock in (False, True)
+}
 
 
 async def get_event_for(
@@ -79,10 +96,8 @@ async def get_event_for(
     `lock` takes the row lock a read-modify-write needs on PostgreSQL (SQLite's write
     transactions are already exclusive).
     """
-    query = visible_events(user_id, include_deleted=include_deleted).where(Event.id == event_id)
-    if lock:
-        query = query.with_for_update(of=Event).execution_options(populate_existing=True)
-    row = (await session.execute(query)).one_or_none()
+    query = _BY_ID[include_deleted, lock]
+    row = (await session.execute(query, {"user_id": user_id, "event_id": event_id})).one_or_none()
     if row is None:
         raise event_not_found(event_id)
     event, role_name = row

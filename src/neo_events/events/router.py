@@ -100,25 +100,26 @@ def _clash_read(clash: Clash) -> ClashRead:
     status_code=status.HTTP_201_CREATED,
     dependencies=[Idempotent],
     responses=problems(409),
+    response_model=EventCreated,
 )
 async def create_event(
     body: EventCreate,
     request: Request,
-    response: Response,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
     conflicts: Policy = ConflictPolicy.WARN,
-) -> EventCreated:
+) -> Response:
     """Create an event; the caller becomes its owner, at version 1. Overlaps with the
     caller's calendar are listed (`warn`), refused (`reject`: 409) or not checked (`ignore`)."""
     event, clashes = await service.create_event(
         session, actor=user, data=body, origin=origin, policy=conflicts
     )
-    response.headers["Location"] = str(request.url_for("get_event", event_id=event.id).path)
     [read] = new_event_reads([event], user)
-    with_etag(response, read)
-    return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
+    # The route's own path, with the root path a proxy mounts the app under (as url_for
+    # would give it, without searching every route for the name).
+    location = f"{request.scope.get('root_path', '')}{router.prefix}/events/{event.id}"
+    return written(read, status.HTTP_201_CREATED, {"Location": location}, conflicts=clashes)
 
 
 @router.post(
@@ -313,14 +314,13 @@ async def get_event(
 async def _update(
     event_id: int,
     body: EventUpdate,
-    response: Response,
     user: User,
     session: AsyncSession,
     origin: Origin,
     request: Request,
     if_match: str | None,
     policy: ConflictPolicy,
-) -> EventUpdated:
+) -> Response:
     result = await service.update_event(
         session,
         actor=user,
@@ -335,47 +335,64 @@ async def _update(
         policy=policy,
     )
     read = await read_one(session, result.event, result.role, user.id)
-    with_etag(response, read)
-    return EventUpdated(
-        **dict(read), merged=result.merged, conflicts=conflicts_json(result.clashes)
+    return written(read, status.HTTP_200_OK, {}, merged=result.merged, conflicts=result.clashes)
+
+
+def written(
+    read: EventRead,
+    status_code: int,
+    headers: dict[str, str],
+    *,
+    conflicts: list[Clash],
+    merged: bool | None = None,
+) -> Response:
+    """The event object after a write (`EventCreated`/`EventUpdated`) with its ETag, as JSON
+    written directly: the object is already validated, and validating it again into the
+    response model and then once more as the route's return value cost more than the write's
+    inserts."""
+    body = read.model_dump(mode="json")
+    if merged is not None:
+        body["merged"] = merged
+    body["conflicts"] = [_clash_json(c) for c in conflicts]
+    response = Response(
+        orjson.dumps(body, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
     )
+    with_etag(response, read)
+    return response
 
 
-@router.put("/events/{event_id}", responses=WRITE_PROBLEMS)
+@router.put("/events/{event_id}", responses=WRITE_PROBLEMS, response_model=EventUpdated)
 async def replace_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    response: Response,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
     conflicts: Policy = ConflictPolicy.WARN,
-) -> EventUpdated:
+) -> Response:
     """Change any subset of fields (editor+); each change is a new version. A move is
     checked against the calendars of everyone holding a role on the event."""
-    return await _update(
-        event_id, body, response, user, session, origin, request, if_match, conflicts
-    )
+    return await _update(event_id, body, user, session, origin, request, if_match, conflicts)
 
 
-@router.patch("/events/{event_id}", responses=WRITE_PROBLEMS)
+@router.patch("/events/{event_id}", responses=WRITE_PROBLEMS, response_model=EventUpdated)
 async def patch_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    response: Response,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
     conflicts: Policy = ConflictPolicy.WARN,
-) -> EventUpdated:
+) -> Response:
     """Same as PUT: a partial update."""
-    return await _update(
-        event_id, body, response, user, session, origin, request, if_match, conflicts
-    )
+    return await _update(event_id, body, user, session, origin, request, if_match, conflicts)
 
 
 @router.delete(

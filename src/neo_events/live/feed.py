@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -33,10 +33,11 @@ REMINDER_DUE = "reminder.due"
 async def holders(session: AsyncSession, event_id: int) -> list[int]:
     """Everyone holding a role on the event now (in this transaction): whom a change is
     for, and whose calendars a move concerns."""
-    rows = await session.execute(
-        select(EventPermission.user_id).where(EventPermission.event_id == event_id)
-    )
+    rows = await session.execute(_HOLDERS, {"event_id": event_id})
     return list(rows.scalars())
+
+
+_HOLDERS = select(EventPermission.user_id).where(EventPermission.event_id == bindparam("event_id"))
 
 
 async def append(

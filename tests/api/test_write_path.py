@@ -1,0 +1,90 @@
+"""The write path's round trips (#16): what one create and one text edit send to the database.
+
+A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calendar query, one
+statement for the event with its grant, version 1 and audit row, one for the change feed,
+and `COMMIT`; what it writes is checked through the API by test_events, test_history,
+test_audit and test_sync. These tests pin the count, so a change that adds a round trip to
+every write has to say so here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from tests.helpers import register
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = "/api/v1/events"
+BODY = {
+    "title": "Standup",
+    "start_time": "2026-03-02T09:00:00Z",
+    "end_time": "2026-03-02T09:15:00Z",
+    "timezone": "Europe/Berlin",
+}
+
+
+@contextmanager
+def statements(app: FastAPI) -> Iterator[list[str]]:
+    """Every statement the app's engine runs meanwhile for this task: the requests the test
+    sends (the ASGI transport runs them in the test's task), not the job and webhook
+    pollers' own."""
+    seen: list[str] = []
+    engine = app.state.engine.sync_engine
+    task = asyncio.current_task()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if asyncio.current_task() is task:
+            seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_create_is_four_statements_on_postgresql(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    alice = await register(client, "alice")
+    await client.post(EVENTS, json=BODY, headers=alice.headers)  # warm: the caches of a worker
+    with statements(app) as seen:
+        created = await client.post(EVENTS, json=BODY | {"title": "Review"}, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["conflicts"], "the first event overlaps: the check ran"
+    if backend == "postgres":
+        # user, calendar, event+grant+version+audit, change feed (BEGIN/COMMIT not cursors)
+        assert len(seen) == 4, seen
+        assert seen[2].startswith("WITH e AS"), seen
+    else:  # the ORM's statements; SQLite has no data-modifying CTEs
+        assert 4 <= len(seen) <= 10, seen  # BEGIN IMMEDIATE, and the feed in three
+    history = await client.get(f"{EVENTS}/{created.json()['id']}/history", headers=alice.headers)
+    assert [v["version"] for v in history.json()["items"]] == [1]
+
+
+async def test_a_text_edit_checks_no_conflict(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    alice = await register(client, "alice")
+    made = await client.post(EVENTS, json=BODY, headers=alice.headers)
+    event_id = made.json()["id"]
+    with statements(app) as seen:
+        edited = await client.patch(
+            f"{EVENTS}/{event_id}", json={"title": "Renamed"}, headers=alice.headers
+        )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["title"] == "Renamed"
+    assert edited.json()["conflicts"] == [] and edited.json()["merged"] is False
+    assert edited.headers["ETag"] == '"2"'
+    assert not any("AS held" in s for s in seen), "a text edit runs no conflict check"
+    if backend == "postgres":
+        assert 4 <= len(seen) <= 10, seen
