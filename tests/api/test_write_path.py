@@ -1,9 +1,10 @@
 """The write path's round trips (#16): what one create and one text edit send to the database.
 
 A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calendar read (its
-keys, then the contents of events whose weeks are not cached), one statement for the event with its grant, version 1 and audit row, one for the change feed,
-and `COMMIT`; what it writes is checked through the API by test_events, test_history,
-test_audit and test_sync. These tests pin the count, so a change that adds a round trip to
+keys, then the contents of events whose weeks are not cached), one statement for the event
+with its grant, version 1 and audit row, one for the change feed, and `COMMIT`; what it
+writes is checked through the API by test_events, test_history, test_audit and test_sync.
+These tests pin the count, so a change that adds a round trip to
 every write has to say so here.
 """
 
