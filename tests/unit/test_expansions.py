@@ -3,6 +3,7 @@ and the cache keeps to its bounds in entries and bytes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from neo_events.events import recurrence
 from neo_events.events.expansions import (
     BLOCK_LIMIT,
     Expansions,
-    expand_in_blocks,
+    Weeks,
     expansion_bytes,
 )
 from neo_events.events.recurrence import Override, Series
@@ -30,6 +31,21 @@ RULES = [
     "FREQ=DAILY;COUNT=9",
 ]
 BASE = datetime(2026, 3, 20, tzinfo=UTC)  # DST changes in Europe and America nearby
+
+
+def expand_in_blocks(
+    cache: Expansions | None,
+    key: tuple[int, int],
+    series: Callable[[], Series],
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+) -> list[recurrence.Occurrence]:
+    """One event's window through the cache of its weeks, as a calendar read expands each
+    of its events (events/calendars.py)."""
+    weeks = Weeks(cache, start, end)
+    return weeks.expand(key, series, weeks.look_up(key), limit=limit)
 
 
 def _cache() -> Expansions:

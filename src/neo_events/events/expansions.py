@@ -157,18 +157,3 @@ def _from(
     while i < len(kept) and kept[i].start < at:
         i += 1
     return kept[i:]
-
-
-def expand_in_blocks(
-    cache: Expansions | None,
-    key: tuple[int, int],
-    series: Callable[[], recurrence.Series],
-    start: datetime,
-    end: datetime,
-    *,
-    limit: int,
-) -> list[recurrence.Occurrence]:
-    """`recurrence.expand(series(), start, end, limit=limit)` for the event `key` (id,
-    version), through the cache of its weeks (`Weeks`, for one event)."""
-    weeks = Weeks(cache, start, end)
-    return weeks.expand(key, series, weeks.look_up(key), limit=limit)
