@@ -207,12 +207,30 @@ class FeedState(Base):
 
     Taking it with an UPDATE is the last thing a writing transaction does, so its row lock
     orders commits: a change numbered n is never visible before every change below n is.
+    On PostgreSQL the UPDATE runs inside COMMIT (FeedPending), so no client round trip is
+    made while the lock is held.
     """
 
     __tablename__ = "feed_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(IdType, default=0)
+
+
+class FeedPending(Base):
+    """PostgreSQL only: a transaction's changes waiting for their numbers, as one JSON row.
+
+    A deferred constraint trigger (migration 0011, `feed_number()`) numbers them at COMMIT:
+    it takes the `feed_state` lock, inserts the `changes` and `change_recipients` rows and
+    deletes this row, so the row never outlives its transaction and the lock that orders
+    commits is held only while PostgreSQL commits. On SQLite (one writer at a time) the
+    table stays empty.
+    """
+
+    __tablename__ = "feed_pending"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    payload: Mapped[Any] = mapped_column(JsonType)
 
 
 class Change(Base):

@@ -121,13 +121,16 @@ class _Pending:
     version: int
     actor_id: int | None
     changes: Any
-    seq: int | None = None
 
 
 class _Numbering:
-    """Numbers a transaction's changes just before it commits (see FeedState): the row lock
-    on `feed_state` that orders commits is held for the final inserts and the commit only,
-    not for the request's own work, so concurrent writers overlap everywhere else."""
+    """Numbers a transaction's changes as it commits (see FeedState), after everything else
+    it writes, so concurrent writers overlap everywhere but in the commit itself.
+
+    On PostgreSQL the changes go in as one `feed_pending` row whose deferred trigger numbers
+    them inside COMMIT (FeedPending): the lock that orders commits is never held across a
+    round trip to this process, whose event loop may be busy with other requests. SQLite
+    takes the lock and inserts the numbered rows here (one writer at a time anyway)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -137,10 +140,10 @@ class _Numbering:
         if not self.changes:
             return
         session = self.session
-        await session.flush()  # everything but the feed is written before the lock is taken
         if session.get_bind().dialect.name == "postgresql":
-            await self._number_in_one_statement()
+            await self._number_at_commit()
             return
+        await session.flush()  # everything but the feed is written before the lock is taken
         last = await session.scalar(
             update(FeedState)
             .where(FeedState.id == 1)
@@ -154,71 +157,41 @@ class _Numbering:
         rows: list[dict[str, Any]] = []
         recipient_rows: list[dict[str, int]] = []
         for seq, (change, recipients) in enumerate(changes, start=first):
-            change.seq = seq
-            rows.append({c: getattr(change, c) for c in _CHANGE_COLUMNS})
+            rows.append({"seq": seq, **{c: getattr(change, c) for c in _CHANGE_COLUMNS}})
             recipient_rows += ({"user_id": user_id, "seq": seq} for user_id in recipients)
         # Two statements however many changes (a batch makes 500): not an ORM object each.
         await session.execute(insert(Change), rows)
         if recipient_rows:
             await session.execute(insert(ChangeRecipient), recipient_rows)
 
-    async def _number_in_one_statement(self) -> None:
-        """PostgreSQL: lock, number and insert the changes and their recipients in one
-        statement, so the lock that orders every writer's commit is held for two round
-        trips (this and COMMIT), not four. Under load each round trip is a turn of a busy
-        event loop, and every writer in the service waits for it."""
+    async def _number_at_commit(self) -> None:
+        """PostgreSQL: one `feed_pending` row holding the changes in order and their
+        recipients; its trigger numbers them when the transaction commits (migration 0011),
+        so the writer never learns the numbers (nothing it does next needs them)."""
         changes, self.changes = self.changes, []
-        n = len(changes)
-        recipients = [(order, uid) for order, (_, who) in enumerate(changes, 1) for uid in who]
-        last = await self.session.scalar(
-            _NUMBER_AND_INSERT,
-            {
-                "n": n,
-                "ords": list(range(1, n + 1)),
-                "ats": [c.at for c, _ in changes],
-                "types": [c.type for c, _ in changes],
-                "event_ids": [c.event_id for c, _ in changes],
-                "versions": [c.version for c, _ in changes],
-                "actor_ids": [c.actor_id for c, _ in changes],
-                "changes": [
-                    orjson.dumps(c.changes if c.changes is not None else []).decode()
-                    for c, _ in changes
-                ],
-                "r_ords": [order for order, _ in recipients],
-                "r_users": [uid for _, uid in recipients],
-            },
-        )
-        if last is None:
-            raise RuntimeError("feed_state has no row: run the migrations")
-        for seq, (change, _) in enumerate(changes, start=int(last) - n + 1):
-            change.seq = seq
+        payload = {
+            "c": [
+                {
+                    "at": c.at,
+                    "type": c.type,
+                    "event_id": c.event_id,
+                    "version": c.version,
+                    "actor_id": c.actor_id,
+                    "changes": c.changes if c.changes is not None else [],
+                }
+                for c, _ in changes
+            ],
+            "r": [
+                {"o": order, "u": uid} for order, (_, who) in enumerate(changes, 1) for uid in who
+            ],
+        }
+        await self.session.execute(_PENDING, {"payload": orjson.dumps(payload).decode()})
 
 
-# Foreign keys are checked at the end of the statement, when both inserts are done.
-_NUMBER_AND_INSERT = text(
-    """
-    WITH s AS (
-        UPDATE feed_state SET last_seq = last_seq + :n WHERE id = 1 RETURNING last_seq
-    ), c AS (
-        INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
-        SELECT s.last_seq - :n + v.ord, v.at, v.type, v.event_id, v.version, v.actor_id,
-               CAST(v.changes AS jsonb)
-        FROM s, unnest(
-            CAST(:ords AS integer[]), CAST(:ats AS timestamptz[]), CAST(:types AS text[]),
-            CAST(:event_ids AS bigint[]), CAST(:versions AS integer[]),
-            CAST(:actor_ids AS bigint[]), CAST(:changes AS text[])
-        ) AS v(ord, at, type, event_id, version, actor_id, changes)
-    ), r AS (
-        INSERT INTO change_recipients (user_id, seq)
-        SELECT u.user_id, s.last_seq - :n + u.ord
-        FROM s, unnest(CAST(:r_ords AS integer[]), CAST(:r_users AS bigint[])) AS u(ord, user_id)
-    )
-    SELECT last_seq FROM s
-    """
-)
+_PENDING = text("INSERT INTO feed_pending (payload) VALUES (CAST(:payload AS jsonb))")
 
 
-_CHANGE_COLUMNS = ("seq", "at", "type", "event_id", "version", "actor_id", "changes")
+_CHANGE_COLUMNS = ("at", "type", "event_id", "version", "actor_id", "changes")
 
 
 def _numbering(session: AsyncSession) -> _Numbering:
