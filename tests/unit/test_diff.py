@@ -16,9 +16,9 @@ from neo_events.history.diff import (
     apply_changes,
     diff_snapshots,
     render_html,
-    summarize,
     word_diff,
 )
+from neo_events.history.summary import summarize
 
 # No example database: the test run must not write a .hypothesis directory into the repo.
 quick = settings(database=None, deadline=None)

@@ -20,7 +20,8 @@ from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
 from neo_events.fields import bigint, int4
-from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots, summarize
+from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots
+from neo_events.history.summary import summarize
 from neo_events.invitations.responses import reset_after_move
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventVersion, User
