@@ -315,7 +315,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-_PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
+PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
     400: "The request cannot be read",
     401: "Not signed in, or the token is invalid, expired or revoked",
     403: "Signed in, but your role on this resource is too low",
@@ -330,7 +330,7 @@ _PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
     429: "Over the rate limit: retry after `Retry-After` seconds",
     "default": "Any other error (405 with `Allow`, 406, 500, 503 with `Retry-After`…)",
 }
-_PROBLEM_HEADERS: dict[int | str, dict[str, Any]] = {
+PROBLEM_HEADERS: dict[int | str, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
     429: {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
 }
@@ -339,66 +339,4 @@ _PROBLEM_HEADERS: dict[int | str, dict[str, Any]] = {
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The error responses a route declares beyond those `document_problems` gives every
     operation of its kind (401 when signed in, 404 with an id in the path, …)."""
-    return {status: {"description": _PROBLEM_DESCRIPTIONS[status]} for status in statuses}
-
-
-def _problem_response_doc(status: int | str) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "description": _PROBLEM_DESCRIPTIONS[status]
-        if status in _PROBLEM_DESCRIPTIONS
-        else HTTPStatus(int(status)).phrase,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    if status in _PROBLEM_HEADERS:
-        doc["headers"] = _PROBLEM_HEADERS[status]
-    return doc
-
-
-def add_problem_responses(
-    schema: dict[str, Any], *, unlimited_paths: frozenset[str]
-) -> dict[str, Any]:
-    """Every error response of every operation, as `application/problem+json` with the
-    `Problem` schema, so generated clients know them: what the route declares (`problems()`),
-    401 where a token is required, 404 where the path names a resource, 413 and 415 where
-    there is a body, 422 where there is any input, 429 wherever rate limits apply, and a
-    `default` for the rest. FastAPI's own 422 (its `HTTPValidationError`, which this API never
-    sends) is replaced."""
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    components.update(problem.pop("$defs", {}))
-    components["Problem"] = problem
-    for path, path_item in schema.get("paths", {}).items():
-        for operation in path_item.values():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            responses = operation["responses"]
-            statuses: set[int | str] = {int(s) for s in responses if s.isdigit() and s >= "400"}
-            if operation.get("security"):
-                statuses.add(401)
-            if "{" in path:
-                statuses.add(404)
-            if "requestBody" in operation:
-                statuses |= {413, 415}
-            if "requestBody" in operation or operation.get("parameters"):
-                statuses.add(422)
-            if path not in unlimited_paths:
-                statuses.add(429)
-            for status in sorted(statuses, key=str):
-                responses[str(status)] = _problem_response_doc(status)
-            responses["default"] = _problem_response_doc("default")
-    for unused in ("HTTPValidationError", "ValidationError"):  # in that order: one uses the other
-        if f"/{unused}'" not in repr({**schema, "components": {**components, unused: None}}):
-            components.pop(unused, None)
-    return schema
-
-
-def document_problems(app: FastAPI, *, unlimited_paths: frozenset[str]) -> None:
-    """Document every operation's problem responses in the app's OpenAPI document."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = add_problem_responses(build(), unlimited_paths=unlimited_paths)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    return {status: {"description": PROBLEM_DESCRIPTIONS[status]} for status in statuses}

@@ -22,7 +22,7 @@ from neo_events.auth.tokens import TokenCodec
 from neo_events.caldav.router import dav_error_response
 from neo_events.caldav.router import router as caldav_router
 from neo_events.caldav.service import DavError
-from neo_events.errors import document_problems, install_error_handlers
+from neo_events.errors import install_error_handlers
 from neo_events.events.expansions import expansion_bytes
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
@@ -47,6 +47,7 @@ from neo_events.middleware import (
     document_msgpack,
 )
 from neo_events.ops.router import router as ops_router
+from neo_events.problem_docs import document_problems
 from neo_events.reminders.router import router as reminders_router
 from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
