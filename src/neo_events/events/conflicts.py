@@ -111,19 +111,28 @@ def sweep_conflicts(
             collecting -= len(found[candidate]) == limit
 
     heappush, heappop = heapq.heappush, heapq.heappop
+    latest = None  # the latest end of anything opened so far
     for start, kind, index, end in points:
         if not collecting:
             break  # every candidate has its `limit`
-        while running and running[0][0] <= start:
-            heappop(running)
-        while wanting and wanting[0][0] <= start:
-            heappop(wanting)
-        while busy_running and busy_running[0][0] <= start:
-            heappop(busy_running)
-        # mostly full candidates (by a sample of 8, when there are more): drop them, amortised
-        if len(wanting) > 8 and sum(len(found[o[1]]) >= limit for o in wanting[:8]) > 4:
-            wanting = [o for o in wanting if len(found[o[1]]) < limit]
-            heapq.heapify(wanting)
+        if latest is None or start >= latest:  # all of it has ended (the commonest case)
+            running.clear()
+            wanting.clear()
+            busy_running.clear()
+            latest = end
+        else:
+            if end > latest:
+                latest = end
+            while running and running[0][0] <= start:
+                heappop(running)
+            while wanting and wanting[0][0] <= start:
+                heappop(wanting)
+            while busy_running and busy_running[0][0] <= start:
+                heappop(busy_running)
+            # mostly full candidates (by a sample of 8, when there are more): drop them
+            if len(wanting) > 8 and sum(len(found[o[1]]) >= limit for o in wanting[:8]) > 4:
+                wanting = [o for o in wanting if len(found[o[1]]) < limit]
+                heapq.heapify(wanting)
         if kind == 1:
             busy = calendar[index]
             for o in wanting:
