@@ -17,6 +17,7 @@ from tests.live import free_port
 class Received:
     headers: dict[str, str]
     body: bytes
+    path: str = "/hook"
 
     @property
     def json(self) -> dict[str, Any]:
@@ -25,7 +26,8 @@ class Received:
 
 
 class Receiver:
-    """`status` is what it answers; `hang` makes it hold requests (until released)."""
+    """`status` is what it answers (with a `location` header when set); `hang` makes it
+    hold requests (until released)."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -34,6 +36,7 @@ class Receiver:
         self.times: list[float] = []  # time.monotonic() of each arrival
         self.status = 200
         self.hang = False
+        self.location: str | None = None
         self.arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -47,12 +50,13 @@ class Receiver:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        self.got.append(Received(headers, body))
+        self.got.append(Received(headers, body, scope["path"]))
         self.times.append(time.monotonic())
         self.arrived.set()
         if self.hang:
             await asyncio.sleep(3600)
-        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        sent = [(b"location", self.location.encode())] if self.location else []
+        await send({"type": "http.response.start", "status": self.status, "headers": sent})
         await send({"type": "http.response.body", "body": b"ok"})
 
     async def start(self) -> None:

@@ -3,6 +3,7 @@ taken for one transaction, and finishing many of either at once only while still
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from neo_events import db
 from neo_events.jobs import queue
+from neo_events.jobs.runner import Lane, Runner
 from neo_events.models import Job
 from tests.conftest import make_settings, serving
 
@@ -144,3 +146,37 @@ async def test_two_transactions_never_take_the_same_job(app: FastAPI, backend: s
         await first.commit()
         await second.rollback()
     assert sorted(await rows(app)) == ["c"]
+
+
+async def test_a_burst_in_a_taking_lane_holds_the_lanes_after_it_to_the_poll(
+    app: FastAPI,
+) -> None:
+    """While reminders fill their batch round after round, the webhook lanes claim every
+    `poll_s`, not every round (each empty claim walks the burst's due rows); a claiming lane
+    that fills its own batch holds nothing back."""
+    await make_jobs(app, *(f"k{i}" for i in range(6)))
+    claimed: list[str] = []
+
+    async def full(now: Any, limit: int) -> int:
+        return limit  # a lane that takes in one transaction, full every round
+
+    async def record(jobs: list[queue.Claimed]) -> None:
+        claimed.extend(job.key for job in jobs)
+        async with app.state.sessionmaker() as session:
+            await queue.finish_many(session, jobs)
+            await session.commit()
+
+    poll_s = 0.4
+    lanes = [Lane(("other",), take=full, batch=5), Lane((KIND,), record, batch=1)]
+    runner = Runner(app.state.sessionmaker, lanes, poll_s=poll_s, lease_s=60)
+    assert [await runner.tick() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert claimed == ["k0"]  # the first round looked, the next two did not
+    await asyncio.sleep(poll_s)
+    await runner.tick()
+    assert claimed == ["k0", "k1"]
+    # No burst before it: a lane claims every round, full batch or not.
+    runner = Runner(
+        app.state.sessionmaker, [Lane((KIND,), record, batch=1)], poll_s=poll_s, lease_s=60
+    )
+    assert [await runner.tick() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert claimed == ["k0", "k1", "k2", "k3", "k4"]

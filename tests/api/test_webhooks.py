@@ -310,6 +310,41 @@ async def test_a_receiver_that_is_down_gets_everything_later_in_order(
     assert log[0]["attempts"] == 4 and log[0]["response_status"] == 200
 
 
+async def test_a_redirect_is_not_followed_and_a_receiver_that_hangs_times_out(
+    fast_client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """A 3xx is a failed attempt, retried at the same address, its Location never asked;
+    a receiver that does not answer within WEBHOOK_TIMEOUT_S (2 s here) is one too."""
+    client = fast_client
+    alice = await register(client, "alice")
+    hook = await add_webhook(client, alice, receiver.url)
+    receiver.status, receiver.location = 307, receiver.url.replace("/hook", "/elsewhere")
+    await create_event(client, alice)
+    for _ in range(100):
+        log = await deliveries(client, alice, hook["id"])
+        if log and log[0]["attempts"] >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert (log[0]["status"], log[0]["response_status"], log[0]["error"]) == (
+        "pending",
+        307,
+        "HTTP 307",
+    )
+    assert {r.path for r in receiver.got} == {"/hook"} and len(receiver.got) >= 2
+
+    receiver.status, receiver.location, receiver.hang = 200, None, True
+    for _ in range(100):
+        log = await deliveries(client, alice, hook["id"])
+        if log[0]["error"] != "HTTP 307":
+            break
+        await asyncio.sleep(0.1)
+    assert log[0]["status"] == "pending" and log[0]["error"] == "timed out after 2 s"
+    assert log[0]["response_status"] is None and log[0]["latency_ms"] >= 2000
+    receiver.hang = False
+    [delivered] = await settled(client, alice, hook["id"], 1)
+    assert delivered["response_status"] == 200
+
+
 async def test_a_webhook_failing_past_the_retry_window_is_disabled(
     database_url: str, data_dir: Path
 ) -> None:

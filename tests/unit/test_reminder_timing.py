@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from neo_events.events.recurrence import Override, Series
-from neo_events.reminders.timing import LOOKAHEAD, next_answered, next_due, next_two
+from neo_events.reminders.timing import (
+    LOOKAHEAD,
+    _search,
+    _walk,
+    next_answered,
+    next_due,
+    next_two,
+)
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -168,3 +175,44 @@ def test_next_two_is_next_due_twice(
             )
         assert second == expected
         after = first.due_at
+
+
+@pytest.mark.parametrize(
+    ("shape", "until"),
+    [
+        (series(None), T0 + timedelta(minutes=30)),
+        (series(None), None),
+        (series(None), T0),  # an end no later than the start: nothing left, as the walk says
+        (series(None), T0 - timedelta(hours=2)),
+        (Series(start=T0, end=T0, timezone="UTC", rule=None), T0),  # zero length
+        (Series(start=T0, end=T0, timezone="UTC", rule=None), T0 + timedelta(seconds=1)),
+        (series(None, exdates=(T0,)), T0 + timedelta(minutes=30)),
+        (
+            Series(start=T0, end=T0 + timedelta(hours=1), timezone="Europe/Paris", rule=None),
+            T0 + timedelta(hours=1),
+        ),
+    ],
+)
+@pytest.mark.parametrize("minutes_before", [0, 10, 60 * 24 * 28])
+@pytest.mark.parametrize("declined", [False, True])
+def test_a_single_event_is_found_without_walking_the_windows_as_the_walk_finds_it(
+    shape: Series, until: datetime | None, minutes_before: int, declined: bool
+) -> None:
+    """The single-event shortcut gives what expanding window after window gives, from
+    every point before, at and after the occurrence, and out past the lookahead."""
+    offset = timedelta(minutes=minutes_before)
+    skip = (lambda _o: True) if declined else None
+    befores = [
+        T0 - offset - LOOKAHEAD - timedelta(days=1),
+        T0 - offset - LOOKAHEAD,
+        T0 - offset - LOOKAHEAD + timedelta(microseconds=1),
+        T0 - offset - timedelta(days=3),
+        T0 - offset - timedelta(microseconds=1),
+        T0 - offset,
+        T0 - offset + timedelta(microseconds=1),
+        T0 + timedelta(days=1),
+    ]
+    for after in befores:
+        threshold = after + offset
+        expected = _walk(shape, offset, threshold, threshold + LOOKAHEAD, until, skip)
+        assert _search(shape, minutes_before, after, until, skip) == expected, after

@@ -8,6 +8,7 @@ each), the webhook fan-out (inline), and webhook sends (one task per webhook,
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -123,6 +124,10 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, db.create_sessionmaker(engine), publish):
+            # As `serve` does (main.py): what is alive now lives as long as the worker, so
+            # the collector's full passes stop walking it. Unfrozen, a burst of reminders
+            # paid ~90 ms for each of them, mid-round (BENCHMARKS.md, issue #20).
+            gc.freeze()
             logger.info("job worker started")
             await stop.wait()
     finally:

@@ -13,7 +13,9 @@ declined the whole series, only the occurrences they answered one by one can rem
 
 A firing reminder needs two answers, what is due now and where it rolls forward to:
 `next_two` takes both from one search when the window that held the first holds the second
-(or the event has a single occurrence), so the recurrence is walked once per reminder.
+(or the event has a single occurrence), so the recurrence is walked once per reminder. A
+plain single event (no rule, rdates or exceptions) is not walked at all: its one occurrence
+is compared with the window's bounds (`_single`, which gives what the walk gives).
 """
 
 from __future__ import annotations
@@ -107,6 +109,48 @@ def _search(
     offset = timedelta(minutes=minutes_before)
     threshold = after + offset  # an occurrence must start after this
     horizon = threshold + LOOKAHEAD
+    single = _single(series, threshold, horizon, until, skip)
+    if single is not None:
+        return NextDue(single.start - offset, single), [single]
+    return _walk(series, offset, threshold, horizon, until, skip)
+
+
+def _single(
+    series: Series,
+    threshold: datetime,
+    horizon: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None,
+) -> Occurrence | None:
+    """The one occurrence of a plain single event (no rule, rdates, exdates, overrides or
+    all-day dates) when it is what `_walk` would find: it starts after `threshold`, before
+    the horizon and before `until`, and is not skipped. None: walk the windows instead
+    (which also says when nothing is left). A burst of meetings is mostly single events:
+    this is one comparison each, not an expansion of each meeting's hour."""
+    if (
+        series.rule is not None
+        or series.rdates
+        or series.exdates
+        or series.overrides
+        or series.all_day_zone is not None
+    ):
+        return None
+    start, end = utc(series.start), utc(series.end)
+    if not threshold < start < horizon or end < start or (until is not None and until <= start):
+        return None
+    occurrence = Occurrence(start, start, end, None)
+    return None if skip is not None and skip(occurrence) else occurrence
+
+
+def _walk(
+    series: Series,
+    offset: timedelta,
+    threshold: datetime,
+    horizon: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None,
+) -> tuple[NextDue | None, list[Occurrence]]:
+    """`_search` by expanding windows doubling from FIRST_WINDOW up to the horizon."""
     lo, width = threshold, FIRST_WINDOW
     for _ in range(MAX_STEPS):
         if until is not None and lo >= until:
