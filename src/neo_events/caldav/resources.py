@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -96,6 +96,10 @@ class Incoming:
     text: str  # without its VALARMs
     reminders: tuple[int, ...] = ()  # the master VEVENT's VALARMs, as the writer's reminders
     people: tuple[Attendance, ...] = ()  # the master VEVENT's ORGANIZER and ATTENDEEs
+    # each RECURRENCE-ID VEVENT's, by occurrence (an instant, or an all-day series' date)
+    occurrence_people: Mapping[date | datetime, tuple[Attendance, ...]] = field(
+        default_factory=dict
+    )
 
 
 def default_name(event_id: int) -> str:
@@ -247,6 +251,7 @@ def read(data: bytes) -> Incoming:
         text=_without_alarms(text),
         reminders=event.reminders,
         people=event.people,
+        occurrence_people=event.occurrence_people,
     )
 
 
@@ -290,7 +295,7 @@ def expanded(
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
             component.add("recurrence-id", when(occurrence.recurrence_id))
-        add_people(component, outgoing.people)
+        add_people(component, outgoing.people_at(occurrence.recurrence_id))
         calendar.add_component(add_alarms(component, outgoing.reminders))
     return bytes(calendar.to_ical())
 
