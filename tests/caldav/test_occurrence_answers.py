@@ -7,12 +7,14 @@ gave changing nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from neo_events.models import OccurrenceResponse
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.caldav.test_attendees import attendees, event_of, invite, line, people_lines
 from tests.helpers import count_rows, create_event
@@ -193,6 +195,9 @@ async def test_a_new_series_answer_and_occurrence_answers_in_one_put(
 ) -> None:
     alice, bob, _, event_id = await weekly_meeting(client)
     name = f"event-{event_id}.ics"
+    before = await alice.request("GET", alice.calendar + name)
+    export = f"/api/v1/events/{event_id}.ics"
+    exported = await client.get(export, headers=alice.account.headers)
     declined = await client.put(
         f"/api/v1/events/{event_id}/instances/2026-03-16T09:00:00Z/rsvp",
         json={"response": "declined"},
@@ -201,6 +206,12 @@ async def test_a_new_series_answer_and_occurrence_answers_in_one_put(
     assert declined.status_code == 200, declined.text
     got = await bob.request("GET", bob.calendar + name)
     assert list(vevents(got.content)) == ["", "RECURRENCE-ID:20260316T090000Z"]
+    # an answer through the API: everyone's ETag changes (CalDAV and the export), no version
+    after = await alice.request("GET", alice.calendar + name)
+    assert after.headers["etag"] != before.headers["etag"]
+    again = await client.get(export, headers=alice.account.headers)
+    assert again.headers["etag"] != exported.headers["etag"]
+    assert b"RECURRENCE-ID:20260316T090000Z" in again.content
     # accept the series (its master line) and keep the 16th declined, decline the 23rd too
     body = declining(
         got.content,
@@ -335,3 +346,56 @@ async def test_all_day_occurrences_are_answered_and_rendered_by_date(
     assert line("bob", "DECLINED") in people_lines(parts["RECURRENCE-ID;VALUE=DATE:20260310"])
     back = await alice.put(name, seen.content, **{"If-Match": seen.headers["etag"]})
     assert back.status_code == 204 and back.headers["etag"] == seen.headers["etag"]
+
+
+async def test_rendering_is_bounded_and_an_answer_past_the_cap_is_refused(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice, bob, carol, event_id = await weekly_meeting(
+        client,
+        start_time="2026-01-01T09:00:00Z",
+        end_time="2026-01-01T10:00:00Z",
+        recurrence_pattern="FREQ=DAILY;COUNT=1200",
+    )
+    first = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    async with app.state.sessionmaker() as session, session.begin():
+        # bob answered 1,000 days one by one (the RSVP's cap), carol one later day
+        session.add_all(
+            OccurrenceResponse(
+                event_id=event_id,
+                user_id=who.account.id,
+                recurrence_id=first + timedelta(days=day),
+                response="declined",
+                responded_at=first,
+            )
+            for who, days in ((bob, range(1000)), (carol, [1100]))
+            for day in days
+        )
+    name = f"event-{event_id}.ics"
+
+    def rid(day: int) -> str:
+        return f"RECURRENCE-ID:{first + timedelta(days=day):%Y%m%dT%H%M%SZ}"
+
+    carols = vevents((await carol.request("GET", carol.calendar + name)).content)
+    assert len(carols) == 1 + 1000  # the master, then at most 1,000 occurrences
+    assert rid(1100) in carols and rid(998) in carols  # carol's own first, then by date
+    assert rid(999) not in carols  # bob's latest one left out
+    got = await bob.request("GET", bob.calendar + name)
+    bobs = vevents(got.content)
+    assert len(bobs) == 1001 and rid(999) in bobs and rid(1100) not in bobs
+
+    # a 1,001st answer of bob's is refused, and nothing is written
+    body = declining(
+        got.content,
+        "bob",
+        rid(1150),
+        f":{first + timedelta(days=1150):%Y%m%dT%H%M%SZ}",
+        f":{first + timedelta(days=1150, hours=1):%Y%m%dT%H%M%SZ}",
+        "DECLINED",
+    )
+    changes = await count_rows(app, "changes", event_id=event_id)
+    refused = await bob.put(name, body)
+    assert refused.status_code == 403 and b"valid-calendar-data" in refused.content
+    assert b"at most 1000" in refused.content
+    assert await count_rows(app, "occurrence_responses", event_id=event_id) == 1001
+    assert await count_rows(app, "changes", event_id=event_id) == changes
