@@ -399,3 +399,44 @@ async def test_rendering_is_bounded_and_an_answer_past_the_cap_is_refused(
     assert b"at most 1000" in refused.content
     assert await count_rows(app, "occurrence_responses", event_id=event_id) == 1001
     assert await count_rows(app, "changes", event_id=event_id) == changes
+
+
+async def test_a_series_renamed_in_a_client_renames_the_answered_occurrences_too(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice, bob, _, event_id = await weekly_meeting(client)
+    name = f"event-{event_id}.ics"
+    moved = await client.put(
+        f"/api/v1/events/{event_id}/instances/2026-03-23T09:00:00Z",
+        json={"title": "Standup (long)"},
+        headers=alice.account.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    answered = await client.put(
+        f"/api/v1/events/{event_id}/instances/2026-03-09T09:00:00Z/rsvp",
+        json={"response": "declined"},
+        headers=bob.account.headers,
+    )
+    assert answered.status_code == 200, answered.text
+    got = await alice.request("GET", alice.calendar + name)
+    parts = vevents(got.content)
+    assert sorted(parts) == ["", "RECURRENCE-ID:20260309T090000Z", "RECURRENCE-ID:20260323T090000Z"]
+
+    # alice's client renames the series; the VEVENT written for bob's answer keeps the old
+    # title (clients leave exceptions alone): it follows the series, the real override stays
+    master = parts[""]
+    renamed = unfolded(got.content).replace(
+        master, master.replace("SUMMARY:Standup", "SUMMARY:Daily sync")
+    )
+    put = await alice.put(name, renamed.encode(), **{"If-Match": got.headers["etag"]})
+    assert put.status_code == 204, put.text
+    event = await event_of(client, alice.account, event_id)
+    assert event["version"] == 3 and event["title"] == "Daily sync"
+    assert [(o["recurrence_id"], o["title"]) for o in event["overrides"]] == [
+        ("2026-03-23T09:00:00Z", "Standup (long)")
+    ]
+    window = ("2026-03-01T00:00:00Z", "2026-03-17T00:00:00Z")
+    assert (await occurrence_answers(client, bob, *window))["2026-03-09T09:00:00Z"] == "declined"
+    seen = vevents((await bob.request("GET", bob.calendar + name)).content)
+    assert "SUMMARY:Daily sync" in seen["RECURRENCE-ID:20260309T090000Z"]
+    assert "SUMMARY:Standup (long)" in seen["RECURRENCE-ID:20260323T090000Z"]
