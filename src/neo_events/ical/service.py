@@ -25,7 +25,6 @@ from neo_events.events.schemas import EventCreate
 from neo_events.ical import codec
 from neo_events.ical.people import Attendance
 from neo_events.invitations import service as invitations
-from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS
 from neo_events.invitations.schemas import Invitee
 from neo_events.invitations.service import MAX_ATTENDEES
 from neo_events.models import Attendee, Event, OccurrenceResponse, User
@@ -276,10 +275,11 @@ async def people_of(
     return found
 
 
-# Occurrences written for their answers alone, per event and reader (ical/export.py): as many
-# as one attendee may answer one by one (MAX_OCCURRENCE_ANSWERS), so a resource holds at most
-# twice the VEVENTs its overrides (at most 1,000) make it hold already.
-MAX_ANSWERED_SHOWN = MAX_OCCURRENCE_ANSWERS
+# Occurrences written for their answers alone (ical/export.py), per event and reader: all the
+# reader's own (at most MAX_OCCURRENCE_ANSWERS, the RSVP's cap) and at most this many answered
+# by others only, so what others do costs a reader at most this many VEVENTs (about 1 ms each
+# to write, BENCHMARKS.md "CalDAV (issue #21)").
+MAX_OTHERS_SHOWN = 100
 
 Answers = dict[datetime, dict[str, str]]  # {recurrence id: {email (lower case): response}}
 
@@ -287,9 +287,9 @@ Answers = dict[datetime, dict[str, str]]  # {recurrence id: {email (lower case):
 async def answers_of(
     session: AsyncSession, event_ids: Sequence[int] | Select[Any], reader_id: int | None = None
 ) -> dict[int, Answers]:
-    """Each event's per-occurrence answers (SPEC §13) as the export writes them: at most
-    MAX_ANSWERED_SHOWN occurrences an event, the reader's own answers first, then by date.
-    Reads at most MAX_OCCURRENCE_ANSWERS rows per attendee (the RSVP refuses more)."""
+    """Each event's per-occurrence answers (SPEC §13) as the export writes them: every
+    occurrence the reader answered one by one, and the MAX_OTHERS_SHOWN earliest that only
+    others did. Reads at most MAX_OCCURRENCE_ANSWERS rows per attendee (the RSVP's cap)."""
     rows = await session.execute(
         select(
             OccurrenceResponse.event_id,
@@ -308,9 +308,10 @@ async def answers_of(
         if user_id == reader_id:
             readers.setdefault(event_id, set()).add(rid)
     for event_id, answers in found.items():
-        if len(answers) > MAX_ANSWERED_SHOWN:
-            own = readers.get(event_id, set())
-            kept = sorted(answers, key=lambda rid: (rid not in own, rid))[:MAX_ANSWERED_SHOWN]
+        own = readers.get(event_id, set())
+        others = sorted(rid for rid in answers if rid not in own)
+        if len(others) > MAX_OTHERS_SHOWN:
+            kept = own | set(others[:MAX_OTHERS_SHOWN])
             found[event_id] = {rid: answers[rid] for rid in sorted(kept)}
     return found
 
@@ -342,7 +343,7 @@ async def event_calendar(
     event, _ = await get_event_for(session, actor.id, event_id)
     people = (await people_of(session, [event.id])).get(event.id, [])
     mine = (await reminders.my_reminders(session, actor.id, [event.id])).get(event.id, [])
-    answers = (await answers_of(session, [event.id], actor.id)).get(event.id, {})
+    answers = (await answers_of(session, [event.id], actor.id)).get(event.id, {}) if people else {}
     tag = f"-{people_tag(people, mine, answers)}" if people or mine else ""
     etag = etag_for(f"ics-{event.version}{tag}")
     if etag_matches(if_none_match, etag):
