@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
+import icalendar
 import pytest
 from caldav.elements import dav, ical
 
@@ -211,3 +213,107 @@ def test_attendees_are_invitations_and_answers_go_both_ways(
             }
             saved.load()
             assert _answers(saved)["bob@example.com"] == "DECLINED"
+
+
+WEEKLY_INVITATION = INVITATION.replace("UID:lib-{n}", "UID:weekly-{n}").replace(
+    "END:VEVENT", "RRULE:FREQ=WEEKLY;COUNT=4\nEND:VEVENT"
+)
+
+
+def _declined_occurrence(master: icalendar.Event, day: int) -> icalendar.Event:
+    """One occurrence of the master as Apple Calendar or Thunderbird write it to decline
+    just that one: a RECURRENCE-ID copy, bob's PARTSTAT changed."""
+    berlin = ZoneInfo("Europe/Berlin")
+    copy = icalendar.Event()
+    for name in ("UID", "DTSTAMP", "SUMMARY", "ORGANIZER"):
+        copy.add(name, master[name])
+    copy.add("recurrence-id", datetime(2026, 3, day, 9, tzinfo=berlin))
+    copy.add("dtstart", datetime(2026, 3, day, 9, tzinfo=berlin))
+    copy.add("dtend", datetime(2026, 3, day, 10, tzinfo=berlin))
+    for attendee in master["attendee"]:
+        line = icalendar.vCalAddress(str(attendee))
+        line.params.update(attendee.params)
+        if str(attendee) == "mailto:bob@example.com":
+            line.params["PARTSTAT"] = "DECLINED"
+        copy.add("attendee", line)
+    return copy
+
+
+def test_declining_one_occurrence_in_a_client_is_the_apis_occurrence_answer(
+    database_url: str, data_dir: Path
+) -> None:
+    with caldav_server(database_url, data_dir) as base:
+        alice, bob = person(base, "alice"), person(base, "bob")
+        with (
+            caldav.DAVClient(url=base, username="alice", password=alice.password) as as_alice,
+            caldav.DAVClient(url=base, username="bob", password=bob.password) as as_bob,
+        ):
+            [calendar] = as_alice.principal().calendars()
+            calendar.save_event(WEEKLY_INVITATION.format(n=1, day=10))
+            [invited] = httpx.get(f"{base}/api/v1/invitations", headers=bob.headers).json()["items"]
+
+            # bob's client declines 17 March only (09:00 Berlin, 08:00 UTC)
+            [bobs_calendar] = as_bob.principal().calendars()
+            bobs = bobs_calendar.event_by_uid("weekly-1@example.com")
+            bobs.icalendar_instance.add_component(
+                _declined_occurrence(bobs.icalendar_component, 17)
+            )
+            bobs.save()
+
+            event = httpx.get(f"{base}/api/v1/events/{invited['id']}", headers=bob.headers)
+            assert event.json()["version"] == 1 and event.json()["overrides"] == []
+            assert event.json()["my_response"] == "needs_action"
+            window = {"start_time": "2026-03-09T00:00:00Z", "end_time": "2026-03-25T00:00:00Z"}
+            listed = httpx.get(f"{base}/api/v1/events", params=window, headers=bob.headers)
+            assert {i["recurrence_id"]: i["my_response"] for i in listed.json()["items"]} == {
+                "2026-03-10T08:00:00Z": "needs_action",
+                "2026-03-17T08:00:00Z": "declined",
+                "2026-03-24T08:00:00Z": "needs_action",
+            }
+            bob_id = _user_id(base, bob)
+            free = httpx.get(
+                f"{base}/api/v1/freebusy",
+                params={**window, "user_ids": str(bob_id)},
+                headers=alice.headers,
+            )
+            assert free.status_code == 200, free.text
+            busy = [b["start"] for b in free.json()["calendars"][str(bob_id)]["busy"]]
+            assert busy == ["2026-03-10T08:00:00Z", "2026-03-24T08:00:00Z"]  # free on the 17th
+
+            # alice's client sees bob's answer on that occurrence, expanded or not
+            alices = calendar.event_by_uid("weekly-1@example.com")
+            [occurrence] = [
+                c for c in alices.icalendar_instance.walk("VEVENT") if "RECURRENCE-ID" in c
+            ]
+            assert _answers_of(occurrence)["bob@example.com"] == "DECLINED"
+            assert _answers(alices)["bob@example.com"] == "NEEDS-ACTION"
+            expanded = calendar.search(
+                start=datetime(2026, 3, 9, tzinfo=UTC),
+                end=datetime(2026, 3, 25, tzinfo=UTC),
+                event=True,
+                expand=True,
+                server_expand=True,
+            )
+            answers = {
+                e.icalendar_component.decoded("RECURRENCE-ID").astimezone(UTC).day: _answers(e)[
+                    "bob@example.com"
+                ]
+                for e in expanded
+            }
+            assert answers == {10: "NEEDS-ACTION", 17: "DECLINED", 24: "NEEDS-ACTION"}
+
+            # bob's client saves what it has again: nothing changes
+            bobs.load()
+            bobs.save()
+            again = httpx.get(f"{base}/api/v1/events/{invited['id']}", headers=bob.headers)
+            assert again.json()["version"] == 1
+            changelog = httpx.get(
+                f"{base}/api/v1/events/{invited['id']}/changelog", headers=alice.headers
+            ).json()["items"]
+            assert [e["change_type"] for e in changelog].count("responded") == 1
+
+
+def _answers_of(component: icalendar.Event) -> dict[str, str]:
+    found = component.get("attendee")
+    listed = found if isinstance(found, list) else [found]
+    return {str(a).removeprefix("mailto:"): str(a.params["PARTSTAT"]) for a in listed}

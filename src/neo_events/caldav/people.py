@@ -8,8 +8,13 @@ exactly the API's writes.
   (editor+, or the attendee themselves). The organizer is the event's owner, whatever the
   resource says.
 - The writer's own PARTSTAT is their answer for the series (the RSVP endpoint's function);
-  everyone else's PARTSTAT (and ROLE of someone already listed) is the server's: what a
-  client sends for others is ignored, as RFC 6638 servers do.
+  their PARTSTAT in a RECURRENCE-ID VEVENT is their answer for that occurrence (the
+  per-occurrence RSVP's function), sent only where it differs from what the occurrence has
+  now (their answer for it, else for the series, after this write's series answer). A
+  component with no ATTENDEE line for the writer, or no component for an occurrence they
+  answered, leaves that answer as it is. Everyone else's PARTSTAT (and ROLE of someone
+  already listed) is the server's: what a client sends for others is ignored, as RFC 6638
+  servers do.
 - Addresses that are not users are kept as text in the description, one line each, replaced
   rather than repeated when written again (a client that puts back what it got changes
   nothing).
@@ -18,6 +23,7 @@ exactly the API's writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,13 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin
 from neo_events.caldav import resources
 from neo_events.caldav.service import DavError
+from neo_events.errors import NotFound
+from neo_events.events import days
 from neo_events.events.schedule import ConflictPolicy
+from neo_events.ical.people import answer_of
 from neo_events.ical.service import split_people, users_by_email, with_guests
 from neo_events.invitations import service as invitations
 from neo_events.invitations.responses import Response
 from neo_events.invitations.schemas import Invitee
 from neo_events.invitations.service import MAX_ATTENDEES
-from neo_events.models import Attendee, Event, User
+from neo_events.models import Attendee, Event, OccurrenceResponse, User
 
 GUESTS_HEADING = "Other attendees (not users of this service):\n"
 
@@ -47,6 +56,8 @@ class Plan:
     remove: list[int]
     answer: Response | None = None
     comment: str | None = None  # the writer's comment, kept with a new answer
+    # the writer's new answers for single occurrences: (occurrence, answer, comment kept)
+    occurrences: tuple[tuple[date | datetime, Response, str | None], ...] = ()
 
     def allowed_below_editor(self, user: User) -> bool:
         """Whether a viewer may write this: no invitations, nobody taken off but themselves."""
@@ -95,7 +106,54 @@ async def plan(
             before = Response.NEEDS_ACTION.value  # invited by this very write
         if user.id in current or user.id in listed:
             answer = Response(mine.response) if mine.response != before else None
+            occurrences = await _occurrence_answers(
+                session, user, event.id, incoming, answer or Response(before), answer is not None
+            )
+            return Plan(content, invite, remove, answer, comment, occurrences)
     return Plan(content, invite, remove, answer, comment)
+
+
+async def _occurrence_answers(
+    session: AsyncSession,
+    user: User,
+    event_id: int,
+    incoming: resources.Incoming,
+    series: Response,
+    replaced: bool,
+) -> tuple[tuple[date | datetime, Response, str | None], ...]:
+    """The writer's PARTSTATs in the resource's RECURRENCE-ID VEVENTs that differ from what
+    the occurrence has (their answer for it; none after a new series answer, which replaces
+    them all; else the series answer): the per-occurrence answers to give."""
+    said = {
+        key: answer
+        for key, people in incoming.occurrence_people.items()
+        if (answer := answer_of(people, user.email)) is not None
+    }
+    if not said:
+        return ()
+    rows = (
+        {}
+        if replaced
+        else {
+            row.recurrence_id: row
+            for row in await session.scalars(
+                select(OccurrenceResponse).where(
+                    OccurrenceResponse.event_id == event_id, OccurrenceResponse.user_id == user.id
+                )
+            )
+        }
+    )
+    found = []
+    for key, answer in sorted(said.items(), key=lambda pair: _instant(pair[0])):
+        row = rows.get(_instant(key))
+        if answer != (row.response if row is not None else series.value):
+            found.append((key, Response(answer), row.comment if row is not None else None))
+    return tuple(found)
+
+
+def _instant(key: date | datetime) -> datetime:
+    """Where an occurrence's answer is kept: its instant, an all-day one's floating one."""
+    return key if isinstance(key, datetime) else days.floating(key)
 
 
 async def apply(
@@ -125,3 +183,21 @@ async def apply(
             comment=todo.comment,
             origin=origin,
         )
+    for occurrence, answer, comment in todo.occurrences:
+        try:
+            await invitations.respond_to_occurrence(
+                session,
+                actor=user,
+                event_id=event_id,
+                occurrence=occurrence,
+                response=answer,
+                comment=comment,
+                origin=origin,
+            )
+        except NotFound as exc:  # the write moved or cancelled it
+            raise DavError(
+                403,
+                ("urn:ietf:params:xml:ns:caldav", "valid-calendar-data"),
+                f"An answer for an occurrence the event does not have: {exc}",
+                "occurrence_not_found",
+            ) from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -96,6 +96,10 @@ class Incoming:
     text: str  # without its VALARMs
     reminders: tuple[int, ...] = ()  # the master VEVENT's VALARMs, as the writer's reminders
     people: tuple[Attendance, ...] = ()  # the master VEVENT's ORGANIZER and ATTENDEEs
+    # each RECURRENCE-ID VEVENT's, by occurrence (an instant, or an all-day series' date)
+    occurrence_people: Mapping[date | datetime, tuple[Attendance, ...]] = field(
+        default_factory=dict
+    )
 
 
 def default_name(event_id: int) -> str:
@@ -247,7 +251,35 @@ def read(data: bytes) -> Incoming:
         text=_without_alarms(text),
         reminders=event.reminders,
         people=event.people,
+        occurrence_people=event.occurrence_people,
     )
+
+
+TEXTS = ("title", "description", "location")
+
+
+def follow_master(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    """The resource's content with the texts its RECURRENCE-ID VEVENTs only carried over
+    following the series: where the series' title, description or place changes and an
+    occurrence's VEVENT still has the series' old one, that occurrence had no such override
+    before, so the client copied it (a VEVENT written for answers alone, ical/export.py) and
+    did not make one — the occurrence follows the series, as Google Calendar's exceptions do.
+    Overrides the event already had are kept as written."""
+    changed = [name for name in TEXTS if content.get(name) != before[name]]
+    if not changed or not content.get("overrides"):
+        return content
+    known = {o["recurrence_id"]: o for o in before["overrides"]}
+    overrides = []
+    for override in content["overrides"]:
+        prior = known.get(override["recurrence_id"], {})
+        kept = {
+            k: v
+            for k, v in override.items()
+            if not (k in changed and k not in prior and v == before[k])
+        }
+        if len(kept) > 1:
+            overrides.append(kept)
+    return content | {"overrides": overrides}
 
 
 def _listed(value: Any) -> list[Any]:
@@ -290,7 +322,7 @@ def expanded(
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
             component.add("recurrence-id", when(occurrence.recurrence_id))
-        add_people(component, outgoing.people)
+        add_people(component, outgoing.people_at(occurrence.recurrence_id))
         calendar.add_component(add_alarms(component, outgoing.reminders))
     return bytes(calendar.to_ical())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
@@ -21,7 +21,7 @@ from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, series_of
 from neo_events.ical import codec
 from neo_events.ical.people import Attendance
-from neo_events.ical.service import people_of, people_tag
+from neo_events.ical.service import Answers, answers_of, people_of, people_tag
 from neo_events.infra.cache import LruCache
 from neo_events.models import (
     CalendarResource,
@@ -42,7 +42,8 @@ CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per
 @dataclass(frozen=True, slots=True)
 class Caches:
     """Content-addressed answers (infra/cache.py): a resource's text by (event, version, stored
-    text's time, expand window, the reader's reminders, the event's people and answers),
+    text's time, expand window, the reader's reminders, the event's people and answers, for
+    the series and per occurrence),
     whether a series reaches a window by (event, version, window)."""
 
     texts: LruCache[bytes]
@@ -115,6 +116,7 @@ class Item:
     stamp: datetime | None = None  # when the stored text last changed
     mine: tuple[int, ...] = ()  # the reader's own reminders (minutes before): VALARMs (SPEC §14)
     people: tuple[Attendance, ...] = ()  # organizer and attendees: ORGANIZER, ATTENDEE (§13)
+    answers: Answers = field(default_factory=dict)  # per-occurrence answers (ical/service.py)
 
     @property
     def name(self) -> str:
@@ -133,7 +135,7 @@ class Item:
         if self.stored is not None and self.stamp is not None:
             tag += f"-{int(self.stamp.timestamp() * 1000)}"
         if self.mine or self.people:
-            tag += f"-{people_tag(self.people, self.mine)}"
+            tag += f"-{people_tag(self.people, self.mine, self.answers)}"
         return f'"{tag}"'
 
     def outgoing(self, event: Event) -> codec.Outgoing:
@@ -146,7 +148,13 @@ class Item:
             content=content_of(event),
             people=self.people,
             reminders=self.mine,
+            answers=self.answers,
         )
+
+    @property
+    def answers_key(self) -> tuple[tuple[datetime, tuple[tuple[str, str], ...]], ...]:
+        """The per-occurrence answers as a cache key."""
+        return tuple((rid, tuple(sorted(a.items()))) for rid, a in sorted(self.answers.items()))
 
 
 Row = tuple[Event, str, str | None, str | None, datetime | None]
@@ -171,17 +179,23 @@ def item_of(row: Any) -> Item:
 
 
 async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> list[Item]:
-    """The items, each with the reader's own reminders and the event's organizer and
-    attendees as the .ics export names them (ical/service.py people_of; in chunks of ids)."""
+    """The items, each with the reader's own reminders and the event's organizer, attendees
+    and per-occurrence answers as the .ics export names them (ical/service.py people_of,
+    answers_of; in chunks of ids)."""
     ids = [item.event.id for item in items]
     found: dict[int, list[int]] = {}
     people: dict[int, list[Attendance]] = {}
+    answers: dict[int, Answers] = {}
     for chunk in range(0, len(ids), FULL_CHUNK):
         found |= await my_reminders(session, user.id, ids[chunk : chunk + FULL_CHUNK])
         people |= await people_of(session, ids[chunk : chunk + FULL_CHUNK])
+    invited = [i for i in ids if i in people]  # only an invitation has answers
+    for chunk in range(0, len(invited), FULL_CHUNK):
+        answers |= await answers_of(session, invited[chunk : chunk + FULL_CHUNK], user.id)
     for item in items:
         item.mine = tuple(found.get(item.event.id, ()))
         item.people = tuple(people.get(item.event.id, ()))
+        item.answers = answers.get(item.event.id, {})
     return items
 
 
@@ -337,6 +351,7 @@ async def render(
             expand,
             item.mine,
             item.people,
+            item.answers_key,
         )
         for item in items
     }

@@ -81,10 +81,11 @@ async def put_item(
     row = current.event
     assert isinstance(row, Event)  # the locked row, read whole
     todo = await people.plan(session, user, incoming, row)
+    before = content_of(row)
+    todo = replace(todo, content=resources.follow_master(before, todo.content))
     try:
         body = EventUpdate.model_validate(todo.content)
         changes = model_fields_set(body)
-        before = content_of(row)
         changed = build_content(before, canonical_changes(changes)) != before
         if not current.role.at_least(Role.EDITOR):
             if changed or not todo.allowed_below_editor(user):

@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 
-from neo_events.events import recurrence
+from neo_events.events import days, recurrence
 from neo_events.ical import vevents
 from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
@@ -81,6 +83,11 @@ class Incoming:
     content: dict[str, Any]
     people: tuple[Attendance, ...] = ()  # its ORGANIZER and ATTENDEEs
     reminders: tuple[int, ...] = ()  # its VALARMs, as the importer's reminders
+    # the ORGANIZER and ATTENDEEs of each RECURRENCE-ID VEVENT of the series, by occurrence
+    # (its instant, or an all-day series' date): their PARTSTATs are answers for that one
+    occurrence_people: Mapping[date | datetime, tuple[Attendance, ...]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(slots=True)
@@ -171,7 +178,14 @@ class _Reader:
         found = [
             (
                 line,
-                Incoming(uid, line, content, self.people.get(uid, ()), self.reminders.get(uid, ())),
+                Incoming(
+                    uid,
+                    line,
+                    content,
+                    self.people.get(uid, ()),
+                    self.reminders.get(uid, ()),
+                    _occurrence_people(draft) if content["is_recurring"] else {},
+                ),
             )
             for uid, (draft, line) in self.drafts.items()
             for content in draft.contents()
@@ -286,6 +300,16 @@ class _Reader:
             self.skip(uid, block, _reason(exc))
             return
         self.note(uid, block.line, notes)
+
+
+def _occurrence_people(draft: vevents.Draft) -> dict[date | datetime, tuple[Attendance, ...]]:
+    """The people of each RECURRENCE-ID VEVENT of a series, by the occurrence it names."""
+    zone = ZoneInfo(draft.series.timezone)
+    return {
+        (days.date_in(original, zone) if draft.all_day else original): tuple(read_people(c))
+        for original, c in draft.occurrences.items()
+        if original not in draft.exdates
+    }
 
 
 # Placing an override or a series older than 1900 expands it; occurrences centuries long, or

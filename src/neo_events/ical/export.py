@@ -8,7 +8,7 @@ RECURRENCE-ID. Pure: neither the web framework nor the database.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -18,11 +18,11 @@ from dateutil import rrule as du
 from icalendar import Calendar, Event
 from icalendar.prop import vDuration, vRecur
 
-from neo_events.events import recurrence
+from neo_events.events import days, recurrence
 from neo_events.events.content import series_of, span_of
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
 from neo_events.ical.alarms import add_alarms
-from neo_events.ical.people import Attendance, add_people
+from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.vtimezones import vtimezone
 
 PRODID = "-//Neo Events//Neo Events//EN"
@@ -39,6 +39,12 @@ class Outgoing:
     content: Mapping[str, Any]
     people: Sequence[Attendance] = ()  # the organizer and attendees (SPEC §13)
     reminders: Sequence[int] = ()  # the reader's own, minutes before: VALARMs (SPEC §14)
+    # per-occurrence answers: {recurrence id (an all-day one's floating instant): {email: response}}
+    answers: Mapping[datetime, Mapping[str, str]] = field(default_factory=dict)
+
+    def people_at(self, recurrence_id: datetime) -> list[Attendance]:
+        """The people of one occurrence, with their answers for it (SPEC §13)."""
+        return with_answers(self.people, self.answers.get(recurrence_id, {}))
 
 
 def export_calendar(
@@ -134,12 +140,15 @@ def _vevents(event: Outgoing) -> Iterable[Event]:
     overrides = list(content["overrides"])
     if read_at != start and start not in {_parse(o["recurrence_id"]) for o in overrides}:
         overrides.append({"recurrence_id": content["start_time"]})
+    shown_ids = {_parse(o["recurrence_id"]) for o in overrides}
+    overrides += [{"recurrence_id": rid.isoformat()} for rid in _answered(event, shown_ids)]
     for override in overrides:
-        if _parse(override["recurrence_id"]) in cancelled:
+        rid = _parse(override["recurrence_id"])
+        if rid in cancelled:
             continue  # a cancelled occurrence stays cancelled
         begins = override.get("start_time", override["recurrence_id"])
         ends = override.get("end_time") or _parse(begins) + (end - start)
-        component = _stamped(event)
+        component = _stamped(event, event.people_at(rid))
         component.add("recurrence-id", _local(override["recurrence_id"], zone))
         component.add("summary", override.get("title", content["title"]))
         _texts(component, {**content, **override})
@@ -217,12 +226,18 @@ def _all_day_vevents(event: Outgoing) -> Iterable[Event]:
         master.add("exdate", [date.fromisoformat(x) for x in content["exdates"]])
     yield master
     length = date.fromisoformat(content["end_date"]) - date.fromisoformat(content["start_date"])
-    for override in content["overrides"]:
+    overrides = list(content["overrides"])
+    shown_ids = {days.floating(date.fromisoformat(o["recurrence_id"])) for o in overrides}
+    overrides += [
+        {"recurrence_id": days.day_of(rid).isoformat()} for rid in _answered(event, shown_ids)
+    ]
+    for override in overrides:
         if override["recurrence_id"] in content["exdates"]:
             continue
         begins = date.fromisoformat(override.get("start_date", override["recurrence_id"]))
         ends = date.fromisoformat(override["end_date"]) if "end_date" in override else None
-        component = _stamped(event)
+        rid = days.floating(date.fromisoformat(override["recurrence_id"]))
+        component = _stamped(event, event.people_at(rid))
         component.add("recurrence-id", date.fromisoformat(override["recurrence_id"]))
         component.add("summary", override.get("title", content["title"]))
         _texts(component, {**content, **override})
@@ -231,14 +246,35 @@ def _all_day_vevents(event: Outgoing) -> Iterable[Event]:
         yield component
 
 
-def _stamped(event: Outgoing) -> Event:
+def _answered(event: Outgoing, overridden: set[datetime]) -> list[datetime]:
+    """The occurrences to write as RECURRENCE-ID VEVENTs for their answers alone (as Google
+    Calendar and RFC 5545 clients do): not overridden already, still occurrences of the
+    series (an answer outlives an EXDATE or a shorter COUNT), and answered by someone
+    otherwise than for the series. As many as `event.answers` holds (the caller bounds it)."""
+    content = event.content
+    if not event.answers or not content["is_recurring"]:
+        return []
+    series = series_of(content)
+    exdates = set(series.exdates)
+    series_answers = {p.email.lower(): p.response for p in event.people}
+    return [
+        rid
+        for rid, answers in sorted(event.answers.items())
+        if rid not in overridden
+        and rid not in exdates
+        and any(series_answers.get(who) not in (None, said) for who, said in answers.items())
+        and recurrence.occurrence_at(series, rid)
+    ]
+
+
+def _stamped(event: Outgoing, people: Sequence[Attendance] | None = None) -> Event:
     component = Event()
     component.add("uid", event.uid)
     component.add("dtstamp", event.last_modified.astimezone(UTC))
     component.add("created", event.created.astimezone(UTC))
     component.add("last-modified", event.last_modified.astimezone(UTC))
     component.add("sequence", event.sequence)
-    add_people(component, event.people)
+    add_people(component, event.people if people is None else people)
     transparent = event.content.get("transparency") == "transparent"
     component.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
     return component

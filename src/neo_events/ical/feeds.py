@@ -19,7 +19,7 @@ from neo_events.auth import shown_once
 from neo_events.errors import Conflict, NotFound
 from neo_events.events.access import visible_events
 from neo_events.ical import codec
-from neo_events.ical.service import CalendarFile, outgoing, people_of, people_tag
+from neo_events.ical.service import CalendarFile, answers_of, outgoing, people_of, people_tag
 from neo_events.models import Event, FeedToken, User
 from neo_events.protocol import etag_for, etag_matches
 from neo_events.reminders.service import my_reminders
@@ -27,7 +27,7 @@ from neo_events.reminders.service import my_reminders
 TOKEN_PREFIX = "nef_"  # recognisable in a leaked URL or a secret scanner
 MAX_TOKENS = 50
 REFRESH = timedelta(hours=1)  # what subscribed calendar apps are told to poll at most
-FEED_FORMAT = 3  # bump when the feed's text changes for the same events
+FEED_FORMAT = 4  # bump when the feed's text changes for the same events
 
 
 class FeedNotFound(NotFound):
@@ -96,10 +96,13 @@ async def calendar_feed(
     digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())
     people = await people_of(session, select(mine.c.id))
     alarms = await my_reminders(session, owner.id, select(mine.c.id))  # the owner's only
+    answers = await answers_of(session, select(mine.c.id), owner.id)
     for event_id, version in pairs:
         digest.update(f" {event_id}:{version}".encode())
         if event_id in people or event_id in alarms:  # no new version, but a new feed
-            tag = people_tag(people.get(event_id, []), alarms.get(event_id, []))
+            tag = people_tag(
+                people.get(event_id, []), alarms.get(event_id, []), answers.get(event_id)
+            )
             digest.update(tag.encode())
     etag = etag_for(f"feed-{digest.hexdigest()[:32]}")
     if etag_matches(if_none_match, etag):
@@ -107,7 +110,10 @@ async def calendar_feed(
     rows = await session.scalars(
         select(Event).where(Event.id.in_(select(mine.c.id))).order_by(Event.id)
     )
-    events = [outgoing(event, people.get(event.id, []), alarms.get(event.id, [])) for event in rows]
+    events = [
+        outgoing(event, people.get(event.id, []), alarms.get(event.id, []), answers.get(event.id))
+        for event in rows
+    ]
     body = await asyncio.to_thread(
         codec.export_calendar, events, name=f"Neo Events ({owner.username})", refresh=REFRESH
     )

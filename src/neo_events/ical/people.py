@@ -7,8 +7,8 @@ optional attendees ROLE=OPT-PARTICIPANT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from icalendar import Component, vCalAddress
 
@@ -43,6 +43,20 @@ def add_people(component: Component, people: Iterable[Attendance]) -> None:
         address.params["PARTSTAT"] = TO_PARTSTAT.get(person.response, "NEEDS-ACTION")
         address.params["ROLE"] = "OPT-PARTICIPANT" if person.optional else "REQ-PARTICIPANT"
         component.add("attendee", address)
+
+
+def with_answers(people: Iterable[Attendance], answers: Mapping[str, str]) -> list[Attendance]:
+    """The people of one occurrence: each with their answer for it where they gave one
+    (`answers` by lower-cased email), else their series answer."""
+    return [
+        replace(p, response=answers[p.email.lower()]) if p.email.lower() in answers else p
+        for p in people
+    ]
+
+
+def answer_of(people: Iterable[Attendance], email: str) -> str | None:
+    """The PARTSTAT (as a response) a component's people give `email`, or None if absent."""
+    return next((p.response for p in people if p.email.lower() == email.lower()), None)
 
 
 def _address(person: Attendance) -> vCalAddress:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,7 +27,7 @@ from neo_events.ical.people import Attendance
 from neo_events.invitations import service as invitations
 from neo_events.invitations.schemas import Invitee
 from neo_events.invitations.service import MAX_ATTENDEES
-from neo_events.models import Attendee, Event, User
+from neo_events.models import Attendee, Event, OccurrenceResponse, User
 from neo_events.protocol import etag_for, etag_matches
 from neo_events.reminders import service as reminders
 
@@ -229,10 +230,14 @@ DESCRIPTION_LIMIT = 10_000
 
 
 def outgoing(
-    event: Event, people: Sequence[Attendance] = (), mine: Sequence[int] = ()
+    event: Event,
+    people: Sequence[Attendance] = (),
+    mine: Sequence[int] = (),
+    answers: Mapping[datetime, Mapping[str, str]] | None = None,
 ) -> codec.Outgoing:
     """An event as exported: a stable UID, SEQUENCE 0 for version 1 (RFC 5545 §3.8.7.4);
-    `mine` the reader's own reminders (VALARMs), never anyone else's."""
+    `mine` the reader's own reminders (VALARMs), never anyone else's; `answers` the
+    per-occurrence ones (answers_of)."""
     return codec.Outgoing(
         uid=f"event-{event.id}@{UID_DOMAIN}",
         sequence=event.version - 1,
@@ -241,6 +246,7 @@ def outgoing(
         content=content_of(event),
         people=people,
         reminders=mine,
+        answers=answers or {},
     )
 
 
@@ -269,12 +275,63 @@ async def people_of(
     return found
 
 
-def people_tag(people: Sequence[Attendance], mine: Sequence[int] = ()) -> str:
-    """What an answer or one's own reminders change in an export without a new version:
-    part of its ETag."""
+# Occurrences written for their answers alone (ical/export.py), per event and reader: all the
+# reader's own (at most MAX_OCCURRENCE_ANSWERS, the RSVP's cap) and at most this many answered
+# by others only, so what others do costs a reader at most this many VEVENTs (about 1 ms each
+# to write, BENCHMARKS.md "CalDAV (issue #21)").
+MAX_OTHERS_SHOWN = 100
+
+Answers = dict[datetime, dict[str, str]]  # {recurrence id: {email (lower case): response}}
+
+
+async def answers_of(
+    session: AsyncSession, event_ids: Sequence[int] | Select[Any], reader_id: int | None = None
+) -> dict[int, Answers]:
+    """Each event's per-occurrence answers (SPEC §13) as the export writes them: every
+    occurrence the reader answered one by one, and the MAX_OTHERS_SHOWN earliest that only
+    others did. Reads at most MAX_OCCURRENCE_ANSWERS rows per attendee (the RSVP's cap)."""
+    rows = await session.execute(
+        select(
+            OccurrenceResponse.event_id,
+            OccurrenceResponse.user_id,
+            OccurrenceResponse.recurrence_id,
+            OccurrenceResponse.response,
+            User.email,
+        )
+        .join(User, User.id == OccurrenceResponse.user_id)
+        .where(OccurrenceResponse.event_id.in_(event_ids))
+    )
+    found: dict[int, Answers] = {}
+    readers: dict[int, set[datetime]] = {}
+    for event_id, user_id, rid, response, email in rows:
+        found.setdefault(event_id, {}).setdefault(rid, {})[email.lower()] = response
+        if user_id == reader_id:
+            readers.setdefault(event_id, set()).add(rid)
+    for event_id, answers in found.items():
+        own = readers.get(event_id, set())
+        others = sorted(rid for rid in answers if rid not in own)
+        if len(others) > MAX_OTHERS_SHOWN:
+            kept = own | set(others[:MAX_OTHERS_SHOWN])
+            found[event_id] = {rid: answers[rid] for rid in sorted(kept)}
+    return found
+
+
+def people_tag(
+    people: Sequence[Attendance],
+    mine: Sequence[int] = (),
+    answers: Mapping[datetime, Mapping[str, str]] | None = None,
+) -> str:
+    """What an answer (for the series or one occurrence) or one's own reminders change in an
+    export without a new version: part of its ETag."""
     text = ";".join(f"{p.email}:{p.response}:{p.optional}" for p in people)
     if mine:
         text += "|" + ",".join(str(m) for m in mine)
+    if answers:
+        text += "|" + ";".join(
+            f"{rid.isoformat()}={who}:{said}"
+            for rid in sorted(answers)
+            for who, said in sorted(answers[rid].items())
+        )
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -286,9 +343,10 @@ async def event_calendar(
     event, _ = await get_event_for(session, actor.id, event_id)
     people = (await people_of(session, [event.id])).get(event.id, [])
     mine = (await reminders.my_reminders(session, actor.id, [event.id])).get(event.id, [])
-    tagged = people or mine
-    etag = etag_for(f"ics-{event.version}" + (f"-{people_tag(people, mine)}" if tagged else ""))
+    answers = (await answers_of(session, [event.id], actor.id)).get(event.id, {}) if people else {}
+    tag = f"-{people_tag(people, mine, answers)}" if people or mine else ""
+    etag = etag_for(f"ics-{event.version}{tag}")
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
-    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people, mine)])
+    body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people, mine, answers)])
     return CalendarFile(etag, body)

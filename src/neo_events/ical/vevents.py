@@ -57,6 +57,8 @@ class Draft:
     singles: dict[datetime, dict[str, Any]] = field(default_factory=dict)  # RDATEs too early
     exdates: set[datetime] = field(default_factory=set)
     overrides: dict[datetime, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # every RECURRENCE-ID VEVENT of an occurrence, overriding or not: its people's answers
+    occurrences: dict[datetime, Component] = field(default_factory=dict)
 
     def contents(self) -> list[dict[str, Any]]:
         """The series, then its RDATE occurrences the series cannot hold as single events."""
@@ -373,6 +375,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         override["recurrence_id"] = iso(begins)
     if len(override) > 1:
         draft.overrides[original] = (seq, override)
+    draft.occurrences[original] = component
     return True
 
 
