@@ -124,14 +124,15 @@ async def calendar(
                     found = before
                     break
         people = frozenset(holders[event_id])
+        # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
         if event_id not in answers:
-            busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+            busy.extend(Busy(o[1], o[2], event_id, title, people) for o in found)
             continue
         mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
         for o in found:
-            busy_for = busy_people(list(people), answers[event_id], mine, o.recurrence_id)
+            busy_for = busy_people(list(people), answers[event_id], mine, o[0])
             if busy_for:
-                busy.append(Busy(o.start, o.end, event_id, title, busy_for))
+                busy.append(Busy(o[1], o[2], event_id, title, busy_for))
     return busy, visible, hi
 
 

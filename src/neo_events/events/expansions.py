@@ -9,14 +9,20 @@ windows starting on different days share entries. Bounded in entries and in byte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from neo_events.events import recurrence
 from neo_events.events.rrule import HIGHEST, LOWEST
 from neo_events.infra.cache import LruCache
 
 Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
+# An occurrence as a calendar read keeps it: (recurrence_id, start, end, override), a plain
+# tuple. The collector stops tracking a plain tuple of datetimes the first time it looks at
+# it, but walks every NamedTuple (`Occurrence`) on every full pass: a cache of weeks held as
+# Occurrences made each full collection cost 20 ms at 40,000 of them (BENCHMARKS.md).
+Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
 
 
 def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...]) -> int:
@@ -46,7 +52,8 @@ class Weeks:
     __slots__ = ("_blocks", "_cache", "_first", "_inner", "end", "start")
 
     def __init__(self, cache: Expansions | None, start: datetime, end: datetime) -> None:
-        self.start, self.end, self._cache = start, end, cache
+        self.start, self.end = start, end
+        self._cache = cast("LruCache[tuple[Kept, ...]] | None", cache)
         self._first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
         self._blocks: list[datetime] = []
         if (
@@ -60,16 +67,16 @@ class Weeks:
         # Weeks wholly inside the window: what starts in them needs no test against it.
         self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
 
-    def look_up(self, key: tuple[int, int]) -> list[tuple[recurrence.Occurrence, ...] | None]:
+    def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not
         cached); empty if this window is not kept by weeks."""
         if not self._blocks:
             return []
         assert self._cache is not None
-        return self._cache.get_many([(*key, b, b + BLOCK, None) for b in self._blocks])
+        return self._cache.get_many([(*key, b) for b in self._blocks])
 
     @staticmethod
-    def complete(parts: list[tuple[recurrence.Occurrence, ...] | None]) -> bool:
+    def complete(parts: list[tuple[Kept, ...] | None]) -> bool:
         """Whether `look_up` found every week (then `expand` needs no series)."""
         return bool(parts) and None not in parts
 
@@ -77,10 +84,10 @@ class Weeks:
         self,
         key: tuple[int, int],
         series: Callable[[], recurrence.Series],
-        parts: list[tuple[recurrence.Occurrence, ...] | None],
+        parts: list[tuple[Kept, ...] | None],
         *,
         limit: int,
-    ) -> list[recurrence.Occurrence]:
+    ) -> Sequence[Kept]:
         """`recurrence.expand(series(), start, end, limit=limit)` for the event `key`, from
         the weeks `look_up` found (`parts`); the weeks missing are expanded in one go, split
         and kept. Past the limit it is the direct expansion that raises, as it would have."""
@@ -102,7 +109,7 @@ class Weeks:
                 part = split[i - missing[0]]
                 if len(part) > BLOCK_LIMIT:
                     return recurrence.expand(built, start, end, limit=limit)
-                self._cache.put((*key, blocks[i], blocks[i] + BLOCK, None), part)
+                self._cache.put((*key, blocks[i]), part)
                 parts[i] = part
             if len(missing) == len(blocks):  # the span is the window's weeks: no assembly
                 inside = [o for o in span if recurrence.overlaps(o.start, o.end, start, end)]
@@ -112,48 +119,44 @@ class Weeks:
         # Each occurrence once, from the first week it reaches: one that starts before a
         # week and reaches into it reached the week before too. So the parts, each ordered
         # by (start, recurrence_id), follow one another in that order.
-        found: list[recurrence.Occurrence] = []
+        found: list[Kept] = []
         first = self._first
         for b, inner, kept in zip(blocks, self._inner, parts, strict=True):
             if not kept:
                 continue
             if inner:  # what starts in the week lies in the window
-                found += kept if b == first or kept[0].start >= b else _from(kept, b)
+                found += kept if b == first or kept[0][1] >= b else _from(kept, b)
             else:
                 found += (
                     o
                     for o in kept
-                    if (b == first or o.start >= b)
-                    and recurrence.overlaps(o.start, o.end, start, end)
+                    if (b == first or o[1] >= b) and recurrence.overlaps(o[1], o[2], start, end)
                 )
         if len(found) > limit:
             return recurrence.expand(series(), start, end, limit=limit)  # raises
         return found
 
 
-def _split(
-    span: list[recurrence.Occurrence], lo: datetime, weeks: int
-) -> list[tuple[recurrence.Occurrence, ...]]:
+def _split(span: list[recurrence.Occurrence], lo: datetime, weeks: int) -> list[tuple[Kept, ...]]:
     """The occurrences of a span of whole weeks from `lo` that reach each week, in one pass,
-    in the span's order: an occurrence reaches the week it starts in (or the first, if it
-    starts before `lo`) and each week up to the last one its end passes into
+    in the span's order, as plain tuples: an occurrence reaches the week it starts in (or the
+    first, if it starts before `lo`) and each week up to the last one its end passes into
     (`recurrence.overlaps`: a zero-length one only the week it starts in)."""
-    split: list[list[recurrence.Occurrence]] = [[] for _ in range(weeks)]
-    for o in span:
-        first = (o.start - lo) // BLOCK
-        last = -((lo - o.end) // BLOCK) - 1  # the last week that begins before its end
-        if o.start >= lo:
+    split: list[list[Kept]] = [[] for _ in range(weeks)]
+    for occurrence in span:
+        o: Kept = (occurrence.recurrence_id, occurrence.start, occurrence.end, occurrence.override)
+        first = (o[1] - lo) // BLOCK
+        last = -((lo - o[2]) // BLOCK) - 1  # the last week that begins before its end
+        if o[1] >= lo:
             last = max(last, first)
         for i in range(max(first, 0), min(last, weeks - 1) + 1):
             split[i].append(o)
     return [tuple(part) for part in split]
 
 
-def _from(
-    kept: tuple[recurrence.Occurrence, ...], at: datetime
-) -> tuple[recurrence.Occurrence, ...]:
+def _from(kept: tuple[Kept, ...], at: datetime) -> tuple[Kept, ...]:
     """The occurrences from the first that starts at or after `at` (they are in order)."""
     i = 0
-    while i < len(kept) and kept[i].start < at:
+    while i < len(kept) and kept[i][1] < at:
         i += 1
     return kept[i:]
