@@ -5,7 +5,9 @@ Cost: the keys (event, version, holder, answer) come first, one row per role in 
 — on PostgreSQL a probe of `ix_events_id_calendar` per role the users hold, answered from
 the index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
 columns) are read only for the events whose weeks the expansions cache lacks
-(`expansions.Weeks`), so a window whose weeks are cached reads no content at all.
+(`expansions.Weeks`) and whose series it does not keep either (by event and version), so a
+window whose weeks are cached reads no content at all, and nor do new weeks of a series
+read before.
 """
 
 from __future__ import annotations
@@ -89,9 +91,12 @@ async def calendar(
     lo, hi = window
     weeks = Weeks(cache, lo, hi)
     cached = {e: weeks.look_up((e, version)) for e, (_, version) in events.items()}
-    contents = await _contents(
-        session, [e for e, parts in cached.items() if not weeks.complete(parts)]
-    )
+    known = {  # the series of events whose weeks are not all cached, if built before
+        e: weeks.series((e, events[e][1]))
+        for e, parts in cached.items()
+        if not weeks.complete(parts)
+    }
+    contents = await _contents(session, [e for e, series in known.items() if series is None])
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
     for event_id, (version, _) in contents.items():
@@ -103,7 +108,7 @@ async def calendar(
             try:
                 found = weeks.expand(
                     (event_id, version),
-                    partial(_series, contents, event_id),
+                    partial(_series, weeks, known, contents, (event_id, version)),
                     cached[event_id],
                     limit=limit - len(busy),
                 )
@@ -185,12 +190,21 @@ class _NotLoaded(Exception):
 
 
 def _series(
-    contents: Mapping[int, tuple[int, Mapping[Any, Any]]], event_id: int
+    weeks: Weeks,
+    known: Mapping[int, recurrence.Series | None],
+    contents: Mapping[int, tuple[int, Mapping[Any, Any]]],
+    key: tuple[int, int],
 ) -> recurrence.Series:
-    loaded = contents.get(event_id)
+    """The event's series: built before (`known`), or from its content, then kept."""
+    series = known.get(key[0])
+    if series is not None:
+        return series
+    loaded = contents.get(key[0])
     if loaded is None:
-        raise _NotLoaded(event_id)
-    return series_of(loaded[1])
+        raise _NotLoaded(key[0])
+    series = series_of(loaded[1])
+    weeks.keep_series(key, series)
+    return series
 
 
 async def _contents(

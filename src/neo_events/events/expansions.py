@@ -39,6 +39,9 @@ _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
 MAX_BLOCKS = 10  # longer windows (a conflict check's year) are expanded directly
 BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly, not kept
 _TICK = timedelta(microseconds=1)
+# A series kept (`Weeks.keep_series`) is weighed as an entry of one occurrence, 800 bytes:
+# a series alone takes about 400, each exdate or rdate about 50, an override about 200.
+SERIES_EXCEPTIONS = 8  # exdates and rdates, an override counting 4
 
 
 class Weeks:
@@ -66,6 +69,22 @@ class Weeks:
             self._blocks = [self._first + BLOCK * i for i in range(count)]
         # Weeks wholly inside the window: what starts in them needs no test against it.
         self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
+
+    def series(self, key: tuple[int, int]) -> recurrence.Series | None:
+        """The series of the event `key` (id, version) as an earlier read built it, or None:
+        kept in the same cache under the two-part key, as a one-tuple (so that a cold week
+        of a series seen before needs neither its content read nor its series built)."""
+        if self._cache is None or self._cache.size == 0:
+            return None
+        kept = cast("tuple[recurrence.Series] | None", self._cache.get(key))
+        return None if kept is None else kept[0]
+
+    def keep_series(self, key: tuple[int, int], series: recurrence.Series) -> None:
+        """Keep what `series` returns; not a series with more exceptions than SERIES_EXCEPTIONS
+        (its weight, counted as an entry of one occurrence, would be far too low)."""
+        exceptions = len(series.exdates) + len(series.rdates) + 4 * len(series.overrides)
+        if self._cache is not None and self._cache.size > 0 and exceptions <= SERIES_EXCEPTIONS:
+            self._cache.put(key, cast("tuple[Kept, ...]", (series,)))
 
     def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not
