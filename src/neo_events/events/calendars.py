@@ -67,7 +67,8 @@ async def calendar(
     then empty), and up to when that is complete: past CALENDAR_LIMIT occurrences the window
     is cut short where the limit was reached (each event is expanded once, within what is
     left of the limit), or, if `strict` (a window the caller chose), it is a 422. With
-    `cache`, expansions are kept by (event, version, week) (see `expansions.Weeks`).
+    `cache`, expansions are kept by (event, version, week) and series by (event, version)
+    (see `expansions.Weeks`).
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
     whose weeks are not all cached, by primary key."""

@@ -1,10 +1,12 @@
 """Occurrence expansions kept per worker (`app.state.expansions`), content-addressed.
 
-An entry is the expansion of one event at one version into one window: the key (event id,
-version, window start, window end, all-day zone or None) names everything the value depends
-on, so no entry is ever stale and nothing is invalidated on a write. The window listing keeps
-its windows; a calendar read (conflicts, free/busy, find-time) keeps aligned weeks, so that
-windows starting on different days share entries. Bounded in entries and in bytes.
+An entry is the expansion of one event at one version into one window, or the event's
+series: the key names everything the value depends on, so no entry is ever stale and nothing
+is invalidated on a write. The window listing keeps its windows, as Occurrences, under (event
+id, version, window start, window end, all-day zone or None); a calendar read (conflicts,
+free/busy, find-time) keeps aligned weeks under (event id, version, week start), as plain
+tuples (`Kept`), so that windows starting on different days share entries, and the series it
+built them from under (event id, version). Bounded in entries and in bytes.
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ SERIES_EXCEPTIONS = 8  # exdates and rdates, an override counting 4
 class Weeks:
     """The aligned weeks a window touches, worked out once for all the events a calendar read
     expands into it (conflicts, free/busy, find-time): each event's occurrences are built
-    from the expansions of those weeks, each cached under the same key as a listing's window
-    (id, version, week start, week end, zone None). A version names one content, so an entry
-    is never stale. Without a cache, or for a window too long or too near the ends of time,
-    there are no weeks and each event is expanded directly."""
+    from the expansions of those weeks, each cached under (id, version, week start) as plain
+    tuples (`Kept`), and the series under (id, version) (`series`, `keep_series`). A version
+    names one content, so an entry is never stale. Without a cache, or for a window too long
+    or too near the ends of time, there are no weeks and each event is expanded directly."""
 
     __slots__ = ("_blocks", "_cache", "_first", "_inner", "end", "start")
 
