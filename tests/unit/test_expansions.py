@@ -3,7 +3,8 @@ and the cache keeps to its bounds in entries and bytes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from neo_events.events import recurrence
 from neo_events.events.expansions import (
     BLOCK_LIMIT,
     Expansions,
+    Kept,
     Weeks,
     expansion_bytes,
 )
@@ -41,7 +43,7 @@ def expand_in_blocks(
     end: datetime,
     *,
     limit: int,
-) -> list[recurrence.Occurrence]:
+) -> Sequence[Kept]:
     """One event's window through the cache of its weeks, as a calendar read expands each
     of its events (events/calendars.py)."""
     weeks = Weeks(cache, start, end)
@@ -139,6 +141,23 @@ def test_the_version_is_part_of_the_key() -> None:
     )
     assert expand_in_blocks(cache, (1, 2), lambda: new, lo, hi, limit=100) == recurrence.expand(
         new, lo, hi
+    )
+
+
+def test_kept_weeks_are_plain_tuples_the_collector_stops_tracking() -> None:
+    """A full collection walks every tracked object: weeks kept as Occurrences (NamedTuples,
+    always tracked) made it cost 20 ms at this benchmark's 40,000 (BENCHMARKS.md, #19)."""
+    s = Series(BASE, BASE + timedelta(hours=1), "Europe/Berlin", "FREQ=DAILY")
+    lo, hi = BASE, BASE + timedelta(days=14)
+    cache = _cache()
+    expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=100)
+    gc.collect()  # the occurrences' tuples are let go of,
+    gc.collect()  # then the weeks' that hold only them
+    parts = Weeks(cache, lo, hi).look_up((1, 1))
+    assert len(parts) == 3 and all(parts)
+    assert not any(gc.is_tracked(part) or any(map(gc.is_tracked, part)) for part in parts)
+    assert expand_in_blocks(cache, (1, 1), lambda: s, lo, hi, limit=100) == recurrence.expand(
+        s, lo, hi
     )
 
 

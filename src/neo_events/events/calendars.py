@@ -5,7 +5,9 @@ Cost: the keys (event, version, holder, answer) come first, one row per role in 
 — on PostgreSQL a probe of `ix_events_id_calendar` per role the users hold, answered from
 the index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
 columns) are read only for the events whose weeks the expansions cache lacks
-(`expansions.Weeks`), so a window whose weeks are cached reads no content at all.
+(`expansions.Weeks`) and whose series it does not keep either (by event and version), so a
+window whose weeks are cached reads no content at all, and nor do new weeks of a series
+read before.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ async def calendar(
     then empty), and up to when that is complete: past CALENDAR_LIMIT occurrences the window
     is cut short where the limit was reached (each event is expanded once, within what is
     left of the limit), or, if `strict` (a window the caller chose), it is a 422. With
-    `cache`, expansions are kept by (event, version, week) (see `expansions.Weeks`).
+    `cache`, expansions are kept by (event, version, week) and series by (event, version)
+    (see `expansions.Weeks`).
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
     whose weeks are not all cached, by primary key."""
@@ -89,9 +92,12 @@ async def calendar(
     lo, hi = window
     weeks = Weeks(cache, lo, hi)
     cached = {e: weeks.look_up((e, version)) for e, (_, version) in events.items()}
-    contents = await _contents(
-        session, [e for e, parts in cached.items() if not weeks.complete(parts)]
-    )
+    known = {  # the series of events whose weeks are not all cached, if built before
+        e: weeks.series((e, events[e][1]))
+        for e, parts in cached.items()
+        if not weeks.complete(parts)
+    }
+    contents = await _contents(session, [e for e, series in known.items() if series is None])
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
     for event_id, (version, _) in contents.items():
@@ -103,7 +109,7 @@ async def calendar(
             try:
                 found = weeks.expand(
                     (event_id, version),
-                    partial(_series, contents, event_id),
+                    partial(_series, weeks, known, contents, (event_id, version)),
                     cached[event_id],
                     limit=limit - len(busy),
                 )
@@ -124,14 +130,15 @@ async def calendar(
                     found = before
                     break
         people = frozenset(holders[event_id])
+        # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
         if event_id not in answers:
-            busy.extend(Busy(o.start, o.end, event_id, title, people) for o in found)
+            busy.extend(Busy(o[1], o[2], event_id, title, people) for o in found)
             continue
         mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
         for o in found:
-            busy_for = busy_people(list(people), answers[event_id], mine, o.recurrence_id)
+            busy_for = busy_people(list(people), answers[event_id], mine, o[0])
             if busy_for:
-                busy.append(Busy(o.start, o.end, event_id, title, busy_for))
+                busy.append(Busy(o[1], o[2], event_id, title, busy_for))
     return busy, visible, hi
 
 
@@ -184,12 +191,21 @@ class _NotLoaded(Exception):
 
 
 def _series(
-    contents: Mapping[int, tuple[int, Mapping[Any, Any]]], event_id: int
+    weeks: Weeks,
+    known: Mapping[int, recurrence.Series | None],
+    contents: Mapping[int, tuple[int, Mapping[Any, Any]]],
+    key: tuple[int, int],
 ) -> recurrence.Series:
-    loaded = contents.get(event_id)
+    """The event's series: built before (`known`), or from its content, then kept."""
+    series = known.get(key[0])
+    if series is not None:
+        return series
+    loaded = contents.get(key[0])
     if loaded is None:
-        raise _NotLoaded(event_id)
-    return series_of(loaded[1])
+        raise _NotLoaded(key[0])
+    series = series_of(loaded[1])
+    weeks.keep_series(key, series)
+    return series
 
 
 async def _contents(

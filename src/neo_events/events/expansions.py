@@ -1,22 +1,30 @@
 """Occurrence expansions kept per worker (`app.state.expansions`), content-addressed.
 
-An entry is the expansion of one event at one version into one window: the key (event id,
-version, window start, window end, all-day zone or None) names everything the value depends
-on, so no entry is ever stale and nothing is invalidated on a write. The window listing keeps
-its windows; a calendar read (conflicts, free/busy, find-time) keeps aligned weeks, so that
-windows starting on different days share entries. Bounded in entries and in bytes.
+An entry is the expansion of one event at one version into one window, or the event's
+series: the key names everything the value depends on, so no entry is ever stale and nothing
+is invalidated on a write. The window listing keeps its windows, as Occurrences, under (event
+id, version, window start, window end, all-day zone or None); a calendar read (conflicts,
+free/busy, find-time) keeps aligned weeks under (event id, version, week start), as plain
+tuples (`Kept`), so that windows starting on different days share entries, and the series it
+built them from under (event id, version). Bounded in entries and in bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from neo_events.events import recurrence
 from neo_events.events.rrule import HIGHEST, LOWEST
 from neo_events.infra.cache import LruCache
 
 Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
+# An occurrence as a calendar read keeps it: (recurrence_id, start, end, override), a plain
+# tuple. The collector stops tracking a plain tuple of datetimes the first time it looks at
+# it, but walks every NamedTuple (`Occurrence`) on every full pass: a cache of weeks held as
+# Occurrences made each full collection cost 20 ms at 40,000 of them (BENCHMARKS.md).
+Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
 
 
 def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...]) -> int:
@@ -33,20 +41,24 @@ _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
 MAX_BLOCKS = 10  # longer windows (a conflict check's year) are expanded directly
 BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly, not kept
 _TICK = timedelta(microseconds=1)
+# A series kept (`Weeks.keep_series`) is weighed as an entry of one occurrence, 800 bytes:
+# a series alone takes about 400, each exdate or rdate about 50, an override about 200.
+SERIES_EXCEPTIONS = 8  # exdates and rdates, an override counting 4
 
 
 class Weeks:
     """The aligned weeks a window touches, worked out once for all the events a calendar read
     expands into it (conflicts, free/busy, find-time): each event's occurrences are built
-    from the expansions of those weeks, each cached under the same key as a listing's window
-    (id, version, week start, week end, zone None). A version names one content, so an entry
-    is never stale. Without a cache, or for a window too long or too near the ends of time,
-    there are no weeks and each event is expanded directly."""
+    from the expansions of those weeks, each cached under (id, version, week start) as plain
+    tuples (`Kept`), and the series under (id, version) (`series`, `keep_series`). A version
+    names one content, so an entry is never stale. Without a cache, or for a window too long
+    or too near the ends of time, there are no weeks and each event is expanded directly."""
 
     __slots__ = ("_blocks", "_cache", "_first", "_inner", "end", "start")
 
     def __init__(self, cache: Expansions | None, start: datetime, end: datetime) -> None:
-        self.start, self.end, self._cache = start, end, cache
+        self.start, self.end = start, end
+        self._cache = cast("LruCache[tuple[Kept, ...]] | None", cache)
         self._first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
         self._blocks: list[datetime] = []
         if (
@@ -60,16 +72,32 @@ class Weeks:
         # Weeks wholly inside the window: what starts in them needs no test against it.
         self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
 
-    def look_up(self, key: tuple[int, int]) -> list[tuple[recurrence.Occurrence, ...] | None]:
+    def series(self, key: tuple[int, int]) -> recurrence.Series | None:
+        """The series of the event `key` (id, version) as an earlier read built it, or None:
+        kept in the same cache under the two-part key, as a one-tuple (so that a cold week
+        of a series seen before needs neither its content read nor its series built)."""
+        if self._cache is None or self._cache.size == 0:
+            return None
+        kept = cast("tuple[recurrence.Series] | None", self._cache.get(key))
+        return None if kept is None else kept[0]
+
+    def keep_series(self, key: tuple[int, int], series: recurrence.Series) -> None:
+        """Keep what `series` returns; not a series with more exceptions than SERIES_EXCEPTIONS
+        (its weight, counted as an entry of one occurrence, would be far too low)."""
+        exceptions = len(series.exdates) + len(series.rdates) + 4 * len(series.overrides)
+        if self._cache is not None and self._cache.size > 0 and exceptions <= SERIES_EXCEPTIONS:
+            self._cache.put(key, cast("tuple[Kept, ...]", (series,)))
+
+    def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not
         cached); empty if this window is not kept by weeks."""
         if not self._blocks:
             return []
         assert self._cache is not None
-        return self._cache.get_many([(*key, b, b + BLOCK, None) for b in self._blocks])
+        return self._cache.get_many([(*key, b) for b in self._blocks])
 
     @staticmethod
-    def complete(parts: list[tuple[recurrence.Occurrence, ...] | None]) -> bool:
+    def complete(parts: list[tuple[Kept, ...] | None]) -> bool:
         """Whether `look_up` found every week (then `expand` needs no series)."""
         return bool(parts) and None not in parts
 
@@ -77,10 +105,10 @@ class Weeks:
         self,
         key: tuple[int, int],
         series: Callable[[], recurrence.Series],
-        parts: list[tuple[recurrence.Occurrence, ...] | None],
+        parts: list[tuple[Kept, ...] | None],
         *,
         limit: int,
-    ) -> list[recurrence.Occurrence]:
+    ) -> Sequence[Kept]:
         """`recurrence.expand(series(), start, end, limit=limit)` for the event `key`, from
         the weeks `look_up` found (`parts`); the weeks missing are expanded in one go, split
         and kept. Past the limit it is the direct expansion that raises, as it would have."""
@@ -102,7 +130,7 @@ class Weeks:
                 part = split[i - missing[0]]
                 if len(part) > BLOCK_LIMIT:
                     return recurrence.expand(built, start, end, limit=limit)
-                self._cache.put((*key, blocks[i], blocks[i] + BLOCK, None), part)
+                self._cache.put((*key, blocks[i]), part)
                 parts[i] = part
             if len(missing) == len(blocks):  # the span is the window's weeks: no assembly
                 inside = [o for o in span if recurrence.overlaps(o.start, o.end, start, end)]
@@ -112,48 +140,44 @@ class Weeks:
         # Each occurrence once, from the first week it reaches: one that starts before a
         # week and reaches into it reached the week before too. So the parts, each ordered
         # by (start, recurrence_id), follow one another in that order.
-        found: list[recurrence.Occurrence] = []
+        found: list[Kept] = []
         first = self._first
         for b, inner, kept in zip(blocks, self._inner, parts, strict=True):
             if not kept:
                 continue
             if inner:  # what starts in the week lies in the window
-                found += kept if b == first or kept[0].start >= b else _from(kept, b)
+                found += kept if b == first or kept[0][1] >= b else _from(kept, b)
             else:
                 found += (
                     o
                     for o in kept
-                    if (b == first or o.start >= b)
-                    and recurrence.overlaps(o.start, o.end, start, end)
+                    if (b == first or o[1] >= b) and recurrence.overlaps(o[1], o[2], start, end)
                 )
         if len(found) > limit:
             return recurrence.expand(series(), start, end, limit=limit)  # raises
         return found
 
 
-def _split(
-    span: list[recurrence.Occurrence], lo: datetime, weeks: int
-) -> list[tuple[recurrence.Occurrence, ...]]:
+def _split(span: list[recurrence.Occurrence], lo: datetime, weeks: int) -> list[tuple[Kept, ...]]:
     """The occurrences of a span of whole weeks from `lo` that reach each week, in one pass,
-    in the span's order: an occurrence reaches the week it starts in (or the first, if it
-    starts before `lo`) and each week up to the last one its end passes into
+    in the span's order, as plain tuples: an occurrence reaches the week it starts in (or the
+    first, if it starts before `lo`) and each week up to the last one its end passes into
     (`recurrence.overlaps`: a zero-length one only the week it starts in)."""
-    split: list[list[recurrence.Occurrence]] = [[] for _ in range(weeks)]
-    for o in span:
-        first = (o.start - lo) // BLOCK
-        last = -((lo - o.end) // BLOCK) - 1  # the last week that begins before its end
-        if o.start >= lo:
+    split: list[list[Kept]] = [[] for _ in range(weeks)]
+    for occurrence in span:
+        o: Kept = (occurrence.recurrence_id, occurrence.start, occurrence.end, occurrence.override)
+        first = (o[1] - lo) // BLOCK
+        last = -((lo - o[2]) // BLOCK) - 1  # the last week that begins before its end
+        if o[1] >= lo:
             last = max(last, first)
         for i in range(max(first, 0), min(last, weeks - 1) + 1):
             split[i].append(o)
     return [tuple(part) for part in split]
 
 
-def _from(
-    kept: tuple[recurrence.Occurrence, ...], at: datetime
-) -> tuple[recurrence.Occurrence, ...]:
+def _from(kept: tuple[Kept, ...], at: datetime) -> tuple[Kept, ...]:
     """The occurrences from the first that starts at or after `at` (they are in order)."""
     i = 0
-    while i < len(kept) and kept[i].start < at:
+    while i < len(kept) and kept[i][1] < at:
         i += 1
     return kept[i:]
