@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Select, exists, or_, select, true
+from sqlalchemy import Select, any_, bindparam, exists, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -72,7 +73,11 @@ async def calendar(
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
     whose weeks are not all cached, by primary key."""
-    rows = await session.execute(_keys(session, user_ids, window, viewer_id))
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"start": window[0], "end": window[1], "users": list(set(user_ids))}
+    if viewer_id is not None:
+        params["viewer_id"] = viewer_id
+    rows = await session.execute(_keys(dialect, viewer_id is not None), params)
     events: dict[int, tuple[str, int]] = {}
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
@@ -142,46 +147,48 @@ async def calendar(
     return busy, visible, hi
 
 
-def _keys(
-    session: AsyncSession,
-    user_ids: Iterable[int],
-    window: tuple[datetime, datetime],
-    viewer_id: int | None,
-) -> Select[Any]:
+@cache
+def _keys(dialect: str, for_viewer: bool) -> Select[Any]:
     """(id, version, user_id, response[, title, visible]): a row per role one of the users
     holds on a live, opaque event whose span reaches the window, with that user's series
-    answer if invited. On PostgreSQL the events are a LATERAL subquery that OFFSET 0 keeps
-    from being flattened: a probe by id per role (index-only on `ix_events_id_calendar`),
-    where the planner's own choice is a hash join over a sequential scan of `events`, three
-    times slower at 100,000 events. SQLite probes by primary key anyway."""
+    answer if invited. Parameters: the window (`start`, `end`), the users (`users`) and, for
+    a viewer, `viewer_id`. Built once per dialect and kind (every conflict check runs it, and
+    building it cost more than running it). On PostgreSQL the events are a LATERAL subquery
+    that OFFSET 0 keeps from being flattened: a probe by id per role (index-only on
+    `ix_events_id_calendar`), where the planner's own choice is a hash join over a sequential
+    scan of `events`, three times slower at 100,000 events. SQLite probes by primary key
+    anyway."""
     held = _HELD
     live = (
         Event.deleted_at.is_(None),
         Event.transparency == "opaque",  # free time is never busy, never a conflict
-        Event.span_start < window[1],
-        or_(Event.span_end.is_(None), Event.span_end > window[0]),
+        Event.span_start < bindparam("end"),
+        or_(Event.span_end.is_(None), Event.span_end > bindparam("start")),
     )
     wanted: list[Any] = [Event.id, Event.version]
-    if viewer_id is not None:
+    if for_viewer:
         wanted.append(Event.title)
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         found = select(*wanted).where(Event.id == held.event_id, *live).offset(0).lateral("found")
         event_id: Any = found.c.id
         columns: list[Any] = [found.c[c.key] for c in wanted]
         query = select().select_from(held).join(found, true())
+        users: Any = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
     else:
         event_id = Event.id
         columns = wanted
         query = select().select_from(held).join(Event, Event.id == held.event_id).where(*live)
-    if viewer_id is not None:
+        users = held.user_id.in_(bindparam("users", expanding=True))
+    if for_viewer:
         sees = exists().where(
-            EventPermission.event_id == event_id, EventPermission.user_id == viewer_id
+            EventPermission.event_id == event_id,
+            EventPermission.user_id == bindparam("viewer_id"),
         )
         columns.append(sees.label("visible"))
     return (
         query.add_columns(*columns, held.user_id, Attendee.response)
         .outerjoin(Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id))
-        .where(held.user_id.in_(list(set(user_ids))))
+        .where(users)
     )
 
 
