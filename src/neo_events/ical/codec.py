@@ -21,7 +21,7 @@ from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 
 from neo_events.events import days, recurrence
-from neo_events.ical import vevents
+from neo_events.ical import properties, vevents
 from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.export import Outgoing, export_calendar
@@ -238,7 +238,7 @@ class _Reader:
         return component if isinstance(component, Component) else None
 
     def _uid(self, component: Component, block: Block) -> str:
-        uid = str(vevents.first(component, "UID") or "").strip()
+        uid = str(properties.first(component, "UID") or "").strip()
         if uid:
             return uid
         made = "no-uid-" + hashlib.sha256(block.text.encode()).hexdigest()[:16]
@@ -248,9 +248,9 @@ class _Reader:
 
     def _master(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
         kept = self.drafts.get(uid)
-        if vevents.cancelled(component):
+        if properties.cancelled(component):
             self.skip(uid, block, "STATUS:CANCELLED")
-            if kept is not None and kept[0].sequence < vevents.sequence(component):
+            if kept is not None and kept[0].sequence < properties.sequence(component):
                 del self.drafts[uid]  # a later revision cancels the event
                 self.result.skipped.append(
                     Skipped(uid, "VEVENT", kept[1], f"cancelled by the VEVENT of line {block.line}")
@@ -287,7 +287,7 @@ class _Reader:
             if entry is None or not vevents.attach(entry[0], component, clock, notes):
                 if uid in self.skipped_uids:
                     raise vevents.Skip("an occurrence of a series that was not imported")
-                if vevents.cancelled(component):
+                if properties.cancelled(component):
                     raise vevents.Skip("cancels an occurrence that is not in the file")
                 content = vevents.single(component, clock, notes)
                 notes.append(

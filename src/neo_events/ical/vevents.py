@@ -32,13 +32,13 @@ from icalendar import Component
 
 from neo_events.events import days, recurrence
 from neo_events.events.rrule import parse_rule
+from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
 NO_TITLE = "(no title)"
 EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)  # events/schemas.py accepts the years 1900–2199
 MIN_LENGTH = timedelta(minutes=1)
 # What the event schema accepts (events/schemas.py); longer text is cut, with a note.
-TEXT_LIMITS = {"title": 200, "description": 10_000, "location": 500}
 
 
 class Skip(Exception):
@@ -133,55 +133,6 @@ def _as_all_day(content: dict[str, Any], zone_name: str) -> dict[str, Any]:
         "rdates": sorted({day(x) for x in content.get("rdates", [])}),
         "overrides": overrides,
     }
-
-
-def transparency(component: Component) -> str | None:
-    """TRANSP as the event model's transparency; None if absent or unknown."""
-    value = str(first(component, "TRANSP") or "").strip().upper()
-    return {"OPAQUE": "opaque", "TRANSPARENT": "transparent"}.get(value)
-
-
-def first(component: Component, name: str) -> Any:
-    value = component.get(name)
-    return value[0] if isinstance(value, list) and value else value
-
-
-def text(component: Component, name: str, notes: list[str]) -> str | None:
-    value = first(component, name)
-    if value is None:
-        return None
-    cleaned = str(value).replace("\x00", "").strip()
-    limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
-    if len(cleaned) > limit:
-        notes.append(f"{name} cut to {limit} characters")
-        cleaned = cleaned[:limit]
-    return cleaned or None
-
-
-def sequence(component: Component) -> int:
-    try:
-        return int(str(first(component, "SEQUENCE") or 0).strip())
-    except ValueError:
-        return 0
-
-
-def cancelled(component: Component) -> bool:
-    return str(first(component, "STATUS") or "").strip().upper() == "CANCELLED"
-
-
-def rule_text(component: Component, notes: list[str]) -> str | None:
-    """The RRULE as written (our parser tolerates Exchange's `BYDAY=MO, TU` and trailing
-    blanks, which icalendar refuses)."""
-    rules = component.get("RRULE")
-    if rules is None:
-        return None
-    if isinstance(rules, list):
-        notes.append("only the first of several RRULEs is kept")
-        rules = rules[0]
-    if "EXRULE" in component:
-        notes.append("EXRULE (deprecated by RFC 5545) ignored")
-    # A broken RRULE (a str) is kept as written; a parsed one is written back.
-    return str(rules) if isinstance(rules, str) else str(rules.to_ical().decode())
 
 
 def times(
