@@ -1,5 +1,6 @@
 """My reminders fired as notifications, the settings page (feed URLs, webhooks), the history
-page's readable occurrence edits, and errors that read as sentences (SPEC §6, §12, §14)."""
+page's readable occurrence edits, an edit made in a calendar app shown as its author's version,
+and errors that read as sentences (SPEC §6, §12, §14, §15)."""
 
 from __future__ import annotations
 
@@ -213,6 +214,45 @@ def test_history_reads_naturally_and_errors_are_sentences(browser: Browser, serv
         dialog.get_by_label("Ends").fill("2027-03-23T09:00")
         dialog.get_by_role("button", name="Create").click()
         expect(error).to_have_text("The end must be after the start.")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_an_edit_made_in_a_calendar_app_is_a_version_by_its_author(
+    browser: Browser, server: str
+) -> None:
+    """Issue #21's "done when": an edit made over CalDAV with an app password shows in the
+    web client's history page as a new version by that user."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "lena")
+        api = api_client(server, "lena", context)
+        secret = api.post("/app-passwords", json={"name": "Phone"}).json()["password"]
+        dav = httpx.Client(base_url=server, auth=("lena", secret), timeout=15)
+        context.on("close", lambda _: dav.close())
+        path = "/dav/calendars/lena/events/swim.ics"
+        body = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Phone//EN\r\nBEGIN:VEVENT\r\n"
+            "UID:swim-1\r\nDTSTAMP:20270301T000000Z\r\nDTSTART;TZID=Europe/Berlin:20270310T070000\r\n"
+            "DTEND;TZID=Europe/Berlin:20270310T080000\r\nSUMMARY:{title}\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n"
+        )
+        headers = {"Content-Type": "text/calendar"}
+        made = dav.put(path, content=body.format(title="Swim"), headers=headers)
+        assert made.status_code == 201, made.text
+        edited = dav.put(path, content=body.format(title="Swim at the lake"), headers=headers)
+        assert edited.status_code == 204, edited.text
+        [event] = api.get("/events").json()["items"]
+
+        page.goto(f"{server}/#/events/{event['id']}/history")
+        expect(page.get_by_role("heading", level=1)).to_have_text("History of “Swim at the lake”")
+        row = page.locator("table.history tr[data-version='2']")
+        expect(row).to_contain_text("v2 (current)")
+        expect(row.locator("td").nth(4)).to_have_text("lena")
+        expect(row).to_contain_text("Swim at the lake")
         assert errors == []
     finally:
         context.close()
