@@ -102,7 +102,24 @@ async def reminder_count(database_url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-async def test_a_reminder_reaches_a_websocket_within_five_seconds(
+async def _first_reminder_on_sse(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> tuple[dict[str, Any], datetime]:
+    """The first `reminder.due` of an SSE stream, and when it arrived."""
+    async with client.stream("GET", "/api/v1/notifications/stream", headers=headers) as response:
+        assert response.status_code == 200
+        data: dict[str, Any] | None = None
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+            elif line == "" and data is not None:
+                if data.get("type") == "reminder.due":
+                    return data, datetime.now(UTC)
+                data = None
+    raise AssertionError("the stream ended before a reminder")
+
+
+async def test_a_reminder_reaches_a_websocket_and_an_sse_stream_within_five_seconds(
     database_url: str, tmp_path: Path, cleanup: None
 ) -> None:
     env = {"JOBS_POLL_S": "0.2", "LIVE_POLL_S": "0.5"}
@@ -121,6 +138,7 @@ async def test_a_reminder_reaches_a_websocket_within_five_seconds(
             )
             event = response.json()
             ws_url = base.replace("http://", "ws://") + f"/api/v1/ws?token={alice.access_token}"
+            sse = asyncio.create_task(_first_reminder_on_sse(client, alice.headers))
             async with connect(ws_url) as ws:
                 response = await client.put(
                     f"/api/v1/events/{event['id']}/reminders",
@@ -133,8 +151,11 @@ async def test_a_reminder_reaches_a_websocket_within_five_seconds(
                     if message.get("type") == "reminder.due":
                         break
                 arrived = datetime.now(UTC)
+            streamed, streamed_at = await asyncio.wait_for(sse, 30)
     due = start - timedelta(minutes=1)
     assert timedelta(0) <= arrived - due < timedelta(seconds=5), arrived - due
+    assert timedelta(0) <= streamed_at - due < timedelta(seconds=5), streamed_at - due
+    assert streamed == message
     assert message == {
         "type": "reminder.due",
         "event_id": event["id"],
