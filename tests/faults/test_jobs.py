@@ -235,16 +235,11 @@ async def test_a_worker_killed_mid_delivery_is_taken_over_after_its_lease(
     assert retaken_after > timedelta(seconds=3)  # not before the lease ran out
 
 
-@pytest.mark.postgres
-async def test_two_workers_send_each_of_hundreds_of_due_reminders_once(
-    database_url: str, tmp_path: Path, cleanup: None
-) -> None:
-    """Set up through the app in-process (a batch create, then the reminders service in one
-    transaction: 300 HTTP PUTs take longer than a loaded CI box leaves before the due time),
-    then two `neo-events worker` processes race for the due jobs."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several workers on one database: PostgreSQL")
-    count = 300
+async def _reminders_due_soon(database_url: str, tmp_path: Path, count: int) -> datetime:
+    """`count` events of alice's, each with a reminder due at one instant about 30 s from now
+    (returned). Set up through the app in-process (a batch create, then the reminders service
+    in one transaction: 300 HTTP PUTs take longer than a loaded CI box leaves before the due
+    time); the workers are the tests' own processes."""
     settings = make_settings(database_url, tmp_path, jobs_in_serve=False)
     app = create_app(settings)
     async with app.router.lifespan_context(app), http_client(app) as client:
@@ -275,16 +270,59 @@ async def test_two_workers_send_each_of_hundreds_of_due_reminders_once(
             await db.commit(session)
     due = start - timedelta(minutes=1)
     assert datetime.now(UTC) < due - timedelta(seconds=5), "setup too slow"
+    return due
+
+
+async def _until_sent(database_url: str, count: int) -> tuple[int, int]:
+    """(sent, distinct) once `count` are sent (30 s at most), and 2 s more for duplicates."""
+    for _ in range(300):
+        sent, _ = await reminder_count(database_url)
+        if sent >= count:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(2)
+    return await reminder_count(database_url)
+
+
+@pytest.mark.postgres
+async def test_two_workers_send_each_of_hundreds_of_due_reminders_once(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    """Two `neo-events worker` processes race for the due jobs."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several workers on one database: PostgreSQL")
+    count = 300
+    due = await _reminders_due_soon(database_url, tmp_path, count)
     env = {"JOBS_POLL_S": "0.2", "JOBS_BATCH": "50"}
     with worker(database_url, tmp_path, env, "a"), worker(database_url, tmp_path, env, "b"):
         await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
-        for _ in range(300):
-            sent, distinct = await reminder_count(database_url)
-            if sent >= count:
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(2)
-        sent, distinct = await reminder_count(database_url)
+        sent, distinct = await _until_sent(database_url, count)
     assert (sent, distinct) == (count, count)
     logs = [(tmp_path / f"worker-{n}.log").read_text() for n in ("a", "b")]
     assert not any("Traceback" in log for log in logs), logs
+
+
+async def test_a_worker_killed_mid_burst_leaves_each_reminder_to_be_sent_once_by_the_next(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    """kill -9 of the worker sending a burst of reminders, then a new worker (a crash and a
+    restart): every reminder is sent exactly once. What the killed worker took and had not
+    committed is rolled back with it and taken again by the next."""
+    count = 300
+    due = await _reminders_due_soon(database_url, tmp_path, count)
+    env = {"JOBS_POLL_S": "0.2", "JOBS_BATCH": "5"}  # 60 transactions: the kill lands mid-burst
+    with worker(database_url, tmp_path, env, "killed") as first:
+        await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
+        for _ in range(1_500):
+            if (await reminder_count(database_url))[0] > 0:
+                break
+            await asyncio.sleep(0.02)
+        os.killpg(first.pid, 9)
+        first.wait(timeout=10)
+    killed_at, _ = await reminder_count(database_url)
+    assert 0 < killed_at < count, f"the kill came after {killed_at} of {count}"
+    with worker(database_url, tmp_path, env, "next"):
+        sent, distinct = await _until_sent(database_url, count)
+    assert (sent, distinct) == (count, count)
+    log = (tmp_path / "worker-next.log").read_text()
+    assert "Traceback" not in log, log
