@@ -20,6 +20,7 @@ from neo_events.cli import alembic_config
 from neo_events.db import Base
 from neo_events.main import create_app
 from neo_events.settings import Settings
+from tests.live import running_server
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
@@ -150,6 +151,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "postgres" if database_url.startswith("postgresql") else "sqlite"
+
+
+# Live connections that notice changes quickly: heartbeats every 0.2 s, the feed polled twice
+# a second (a real server process's own, for tests of what reaches its clients).
+LIVE_FAST = {"LIVE_HEARTBEAT_S": "0.2", "LIVE_POLL_S": "0.5"}
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A real server process (`LIVE_FAST`) on this backend; its tables emptied afterwards."""
+    with running_server(database_url=database_url, data_dir=tmp_path, extra_env=LIVE_FAST) as base:
+        yield base
+    asyncio.run(truncate_all(database_url))
 
 
 @pytest.fixture(scope="session")

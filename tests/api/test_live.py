@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +16,16 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import http_client, make_settings, serving, truncate_all
+from tests.conftest import LIVE_FAST, http_client, make_settings, serving, truncate_all
 from tests.helpers import PASSWORD, event_body
 from tests.live import running_server
 
 pytestmark = pytest.mark.anyio
 
-FAST = {"LIVE_HEARTBEAT_S": "0.2", "LIVE_POLL_S": "0.5"}
-
 
 @pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with running_server(database_url=database_url, data_dir=tmp_path, extra_env=FAST) as base:
-        yield base
-    asyncio.run(truncate_all(database_url))
+def server(live_server: str) -> str:
+    return live_server
 
 
 async def _account(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
@@ -243,7 +239,7 @@ async def test_a_change_through_one_worker_reaches_a_client_of_another(
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("two processes share PostgreSQL in this test")
-    env = FAST | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}  # only Redis can be this quick
+    env = LIVE_FAST | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}  # only Redis can be this quick
     try:
         with (
             running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as first,
@@ -265,7 +261,7 @@ async def test_a_change_through_one_worker_reaches_a_client_of_another(
 
 
 async def test_live_connections_per_user_are_capped(database_url: str, tmp_path: Path) -> None:
-    env = FAST | {"LIVE_MAX_CONNECTIONS": "2"}
+    env = LIVE_FAST | {"LIVE_MAX_CONNECTIONS": "2"}
     try:
         with running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as base:
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,20 +13,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.caldav.dav import Dav, app_password, ics
-from tests.conftest import truncate_all
 from tests.helpers import register
-from tests.live import running_server
 
 pytestmark = pytest.mark.anyio
-
-FAST = {"LIVE_HEARTBEAT_S": "0.2", "LIVE_POLL_S": "0.5"}
-
-
-@pytest.fixture
-def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with running_server(database_url=database_url, data_dir=tmp_path, extra_env=FAST) as base:
-        yield base
-    asyncio.run(truncate_all(database_url))
 
 
 async def _next(ws: ClientConnection) -> dict[str, Any]:
@@ -43,7 +30,8 @@ def _ws(base: str, token: str) -> str:
     return base.replace("http://", "ws://") + f"/api/v1/ws?token={token}"
 
 
-async def test_caldav_writes_reach_live_clients_as_api_writes_do(server: str) -> None:
+async def test_caldav_writes_reach_live_clients_as_api_writes_do(live_server: str) -> None:
+    server = live_server
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         alice = await register(client, "alice")
         bob = await register(client, "bob")
