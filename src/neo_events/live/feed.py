@@ -171,14 +171,8 @@ class _Numbering:
         changes, self.changes = self.changes, []
         payload = {
             "c": [
-                {
-                    "at": c.at,
-                    "type": c.type,
-                    "event_id": c.event_id,
-                    "version": c.version,
-                    "actor_id": c.actor_id,
-                    "changes": c.changes if c.changes is not None else [],
-                }
+                {name: getattr(c, name) for name in _CHANGE_COLUMNS}
+                | {"changes": c.changes if c.changes is not None else []}
                 for c, _ in changes
             ],
             "r": [
