@@ -153,6 +153,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             url,
             pool_size=settings.db_pool_size,
             max_overflow=0,
+            pool_timeout=settings.db_pool_timeout_s,
             json_deserializer=orjson.loads,
         )
         _configure_sqlite(engine, write_wait_s=settings.sqlite_write_wait_s)
@@ -164,7 +165,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         connect_args=connect_args,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=0,  # see Settings.db_pool_size
+        pool_timeout=settings.db_pool_timeout_s,
         pool_recycle=1800,
         # JSON columns (exdates, overrides, snapshots) are read with every event row: orjson
         # parses them in a tenth of the standard library's time. Written as before (json).

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -261,8 +262,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+    # A pool with no connection free within DB_POOL_TIMEOUT_S is as unavailable as a
+    # database that does not answer.
+    if isinstance(exc, PoolTimeout | OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return problem_response(
             request,
@@ -311,6 +315,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)
 

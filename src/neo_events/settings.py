@@ -52,7 +52,13 @@ class Settings(BaseSettings):
     expansion_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
     event_object_cache_size: int = Field(default=5_000, ge=0)
-    db_pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL connections each worker keeps open, and never more: a request past them
+    # waits for one (DB_POOL_TIMEOUT_S, then 503). No overflow: a connection opened for a
+    # burst and closed after it costs a PostgreSQL backend's start-up (a process forked,
+    # authentication, catalog caches) on each side, and under steady load above the pool
+    # that was every few requests (BENCHMARKS.md, "Connection churn").
+    db_pool_size: int = Field(default=20, ge=1)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
     # SQLite: how long a write may wait for its turn behind this process's other writers
     # before it is refused (503 database_unavailable); a stuck queue then shows, a busy one
     # drains.
