@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from neo_events import db
 from neo_events.errors import UnsupportedMediaType, problem_response
+from neo_events.events import expansions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -87,6 +88,7 @@ async def get_session(request: Request) -> AsyncSession:
             session = request.app.state.sessionmaker()
         # the change feed wakes every worker's hub once this request has committed
         session.info["publish_change"] = request.app.state.hub.changed
+        expansions.attach(session, request.app.state.expansions)  # for conflict checks
         request.scope["neo.session"] = session
     return session
 

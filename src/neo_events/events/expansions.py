@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from neo_events.events import recurrence
 from neo_events.events.rrule import HIGHEST, LOWEST
 from neo_events.infra.cache import LruCache
@@ -25,6 +27,21 @@ Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
 # it, but walks every NamedTuple (`Occurrence`) on every full pass: a cache of weeks held as
 # Occurrences made each full collection cost 20 ms at 40,000 of them (BENCHMARKS.md).
 Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
+
+
+def attach(session: AsyncSession, cache: Expansions) -> None:
+    """Let the calendar reads of this session's checks (conflicts of a write, suggestions)
+    use the worker's cache: a request's session carries it (`web.get_session`)."""
+    session.info[_SESSION_KEY] = cache
+
+
+def of_session(session: AsyncSession) -> Expansions | None:
+    """The cache `attach` gave this session, if any (a job's or the CLI's has none)."""
+    cache: Expansions | None = session.info.get(_SESSION_KEY)
+    return cache
+
+
+_SESSION_KEY = "neo.expansions"
 
 
 def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...]) -> int:
