@@ -45,7 +45,7 @@ def test_the_sweep_finds_exactly_the_pairwise_overlaps(seed: int) -> None:
         sorted(interval(rng) for _ in range(rng.randrange(0, 6)))
         for _ in range(rng.randrange(1, 7))
     ]
-    calendar = [Busy(*interval(rng), rng.randrange(1, 8), "t") for _ in range(rng.randrange(40))]
+    calendar = [Busy(*interval(rng), rng.randrange(1, 8)) for _ in range(rng.randrange(40))]
     excluded = [rng.choice([None, 1, 2, 3]) for _ in candidates]
     swept = sweep_conflicts(candidates, calendar, excluded=excluded, limit=10_000)
     expected = brute_force(candidates, calendar, excluded)
@@ -59,7 +59,7 @@ def test_the_sweep_finds_exactly_the_pairwise_overlaps(seed: int) -> None:
 def test_a_limit_lists_that_many_of_the_overlaps(seed: int) -> None:
     rng = random.Random(seed)
     candidates = [[interval(rng) for _ in range(4)] for _ in range(5)]
-    calendar = [Busy(*interval(rng), rng.randrange(1, 8), "t") for _ in range(200)]
+    calendar = [Busy(*interval(rng), rng.randrange(1, 8)) for _ in range(200)]
     excluded: list[int | None] = [None] * 5
     limited = sweep_conflicts(candidates, calendar, excluded=excluded, limit=3)
     for found, every in zip(limited, brute_force(candidates, calendar, excluded), strict=True):
@@ -69,7 +69,7 @@ def test_a_limit_lists_that_many_of_the_overlaps(seed: int) -> None:
 
 def test_touching_intervals_do_not_clash() -> None:
     first = (T0, T0 + timedelta(hours=1))
-    calendar = [Busy(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 7, "next")]
+    calendar = [Busy(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 7)]
     assert sweep_conflicts([[first]], calendar, excluded=[None]) == [[]]
 
 

@@ -64,27 +64,27 @@ async def calendar(
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see (None: busy time only,
-    nobody asks, and the query skips a subquery a row and the titles: each Busy's title is
-    then empty), and up to when that is complete: past CALENDAR_LIMIT occurrences the window
-    is cut short where the limit was reached (each event is expanded once, within what is
-    left of the limit), or, if `strict` (a window the caller chose), it is a 422. With
-    `cache`, expansions are kept by (event, version, week) and series by (event, version)
-    (see `expansions.Weeks`).
+    nobody asks, and the query skips a subquery a row), and up to when that is complete:
+    past CALENDAR_LIMIT occurrences the window is cut short where the limit was reached
+    (each event is expanded once, within what is left of the limit), or, if `strict` (a
+    window the caller chose), it is a 422. With `cache`, expansions are kept by (event,
+    version, week) and series by (event, version) (see `expansions.Weeks`).
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
-    whose weeks are not all cached, by primary key."""
+    whose weeks are not all cached, by primary key. No titles: a conflict check reads those
+    of what clashes (`titles`)."""
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"start": window[0], "end": window[1], "users": list(set(user_ids))}
     if viewer_id is not None:
         params["viewer_id"] = viewer_id
     rows = await session.execute(_keys(dialect, viewer_id is not None), params)
-    events: dict[int, tuple[str, int]] = {}
+    events: dict[int, int] = {}  # version, by id
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
     visible: set[int] = set()
     for row in rows:
         if row.id not in events:
-            events[row.id] = (row.title if viewer_id is not None else "", row.version)
+            events[row.id] = row.version
         holders.setdefault(row.id, set()).add(row.user_id)
         if row.response is not None:
             answers.setdefault(row.id, {})[row.user_id] = row.response
@@ -96,20 +96,18 @@ async def calendar(
     )
     lo, hi = window
     weeks = Weeks(cache, lo, hi)
-    cached = {e: weeks.look_up((e, version)) for e, (_, version) in events.items()}
+    cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
     known = {  # the series of events whose weeks are not all cached, if built before
-        e: weeks.series((e, events[e][1]))
-        for e, parts in cached.items()
-        if not weeks.complete(parts)
+        e: weeks.series((e, events[e])) for e, parts in cached.items() if not weeks.complete(parts)
     }
     contents = await _contents(session, [e for e, series in known.items() if series is None])
     limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
     busy: list[Busy] = []
     for event_id, (version, _) in contents.items():
-        if events[event_id][1] != version:  # changed between the two reads: as it is now
-            events[event_id] = (events[event_id][0], version)
+        if events[event_id] != version:  # changed between the two reads: as it is now
+            events[event_id] = version
             cached[event_id] = weeks.look_up((event_id, version))
-    for event_id, (title, version) in events.items():
+    for event_id, version in events.items():
         while True:
             try:
                 found = weeks.expand(
@@ -129,7 +127,7 @@ async def calendar(
                     raise too_many_occurrences() from None
                 before, hi = shortened(exc, lo, hi)
                 weeks = Weeks(cache, lo, hi)
-                cached = {e: weeks.look_up((e, v)) for e, (_, v) in events.items()}
+                cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
                 busy = [b for b in busy if b.start < hi]
                 if before is not None and len(busy) + len(before) <= limit:
                     found = before
@@ -137,19 +135,19 @@ async def calendar(
         people = frozenset(holders[event_id])
         # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
         if event_id not in answers:
-            busy.extend(Busy(o[1], o[2], event_id, title, people) for o in found)
+            busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
             continue
         mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
         for o in found:
             busy_for = busy_people(list(people), answers[event_id], mine, o[0])
             if busy_for:
-                busy.append(Busy(o[1], o[2], event_id, title, busy_for))
+                busy.append(Busy(o[1], o[2], event_id, busy_for))
     return busy, visible, hi
 
 
 @cache
 def _keys(dialect: str, for_viewer: bool) -> Select[Any]:
-    """(id, version, user_id, response[, title, visible]): a row per role one of the users
+    """(id, version, user_id, response[, visible]): a row per role one of the users
     holds on a live, opaque event whose span reaches the window, with that user's series
     answer if invited. Parameters: the window (`start`, `end`), the users (`users`) and, for
     a viewer, `viewer_id`. Built once per dialect and kind (every conflict check runs it, and
@@ -165,9 +163,9 @@ def _keys(dialect: str, for_viewer: bool) -> Select[Any]:
         Event.span_start < bindparam("end"),
         or_(Event.span_end.is_(None), Event.span_end > bindparam("start")),
     )
+    # No title: the index holds everything else, so a probe never reads the table (a
+    # check's titles are read afterwards for what clashes, `titles`).
     wanted: list[Any] = [Event.id, Event.version]
-    if for_viewer:
-        wanted.append(Event.title)
     if dialect == "postgresql":
         found = select(*wanted).where(Event.id == held.event_id, *live).offset(0).lateral("found")
         event_id: Any = found.c.id
@@ -190,6 +188,20 @@ def _keys(dialect: str, for_viewer: bool) -> Select[Any]:
         .outerjoin(Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id))
         .where(users)
     )
+
+
+_TITLES = select(Event.id, Event.title).where(Event.id.in_(bindparam("ids", expanding=True)))
+
+
+async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, str]:
+    """The titles of these events, by id: a calendar read leaves them out (`_keys`), and a
+    check needs only those of the events a write clashes with and may name."""
+    ids = sorted(set(event_ids))
+    found: dict[int, str] = {}
+    for chunk in range(0, len(ids), _CONTENT_CHUNK):
+        rows = await session.execute(_TITLES, {"ids": ids[chunk : chunk + _CONTENT_CHUNK]})
+        found |= {row.id: row.title for row in rows}
+    return found
 
 
 class _NotLoaded(Exception):

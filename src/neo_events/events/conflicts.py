@@ -19,8 +19,7 @@ class Busy(NamedTuple):
 
     start: datetime
     end: datetime
-    event_id: int
-    title: str
+    event_id: int  # its title, where a clash shows it, is read for what clashes
     holders: frozenset[int] = frozenset()  # whose calendars it is in
 
 
@@ -141,7 +140,7 @@ def sweep_conflicts(
             heappush(busy_running, (end, index))
             continue
         if wanting:
-            mine = Busy(start, end, -(index + 1), "")
+            mine = Busy(start, end, -(index + 1))
             for o in wanting:
                 if o[1] != index:
                     add(o[1], (index, start), mine)
@@ -149,7 +148,7 @@ def sweep_conflicts(
             if len(found[index]) >= limit:
                 break
             if other != index:
-                add(index, (other, o_start), Busy(o_start, o_end, -(other + 1), ""))
+                add(index, (other, o_start), Busy(o_start, o_end, -(other + 1)))
         for _, j in busy_running:
             if len(found[index]) >= limit:
                 break

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 from neo_events.errors import Conflict
 from neo_events.events import expansions, recurrence
 from neo_events.events.access import get_event_for
-from neo_events.events.calendars import calendar, shortened
+from neo_events.events.calendars import calendar, shortened, titles
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.expansions import Expansions
@@ -239,7 +239,8 @@ async def check(
 
     found, hidden = await _cpu(batch, sweep)
     contacts = await contacts_of(session, viewer_id, hidden)
-    results = await _cpu(batch, lambda: [_clashes(c, visible, contacts) for c in found])
+    named = await _titles(session, found, visible)
+    results = await _cpu(batch, lambda: [_clashes(c, visible, contacts, named) for c in found])
     if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST) and any(results):
         flat = [c for clashes in results for c in clashes]
         extra: dict[str, Any] = {}
@@ -300,14 +301,24 @@ async def _suggest(
     return index, free
 
 
-def _clashes(found: Sequence[Busy], visible: set[int], contacts: set[int]) -> list[Clash]:
+async def _titles(
+    session: AsyncSession, found: Sequence[Sequence[Busy]], visible: set[int]
+) -> dict[int, str]:
+    """The titles a clash list shows: of the clashing events the viewer may see."""
+    shown = {b.event_id for clashes in found for b in clashes if b.event_id in visible}
+    return await titles(session, shown) if shown else {}
+
+
+def _clashes(
+    found: Sequence[Busy], visible: set[int], contacts: set[int], named: Mapping[int, str]
+) -> list[Clash]:
     clashes: list[Clash] = []
     strangers: set[int] = set()
     for busy in found:
         if busy.event_id < 0:
             clashes.append(Clash(None, "another event in this batch", busy.start, busy.end))
         elif busy.event_id in visible:
-            clashes.append(Clash(busy.event_id, busy.title, busy.start, busy.end))
+            clashes.append(Clash(busy.event_id, named[busy.event_id], busy.start, busy.end))
         elif busy.holders & contacts:  # a contact's private event: busy, when
             clashes.append(Clash(None, "busy", busy.start, busy.end))
         else:  # only strangers hold it: that they are busy, nothing more
@@ -373,4 +384,4 @@ async def event_conflicts(
     else:
         busy, visible, [mine] = await _calendar_for(session, {actor.id}, [mine], actor.id)
     [found] = sweep_conflicts([mine], busy, excluded=[event.id])
-    return _clashes(found, visible, {actor.id})
+    return _clashes(found, visible, {actor.id}, await _titles(session, [found], visible))
