@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.auth.service import signed_in
@@ -133,6 +133,10 @@ class EventDocument:
 
     def json(self, cache: EventObjects | None) -> bytes:
         """The event object as the general path writes it."""
+        return orjson.dumps(self.object(cache), option=orjson.OPT_UTC_Z)
+
+    def object(self, cache: EventObjects | None) -> dict[str, Any]:
+        """The event object as a dict, for orjson (a write adds its own keys)."""
         row = self.row
         key = (row.id, row.version, row.owner_id)
         content = cache.get(key) if cache is not None else None
@@ -159,17 +163,36 @@ class EventDocument:
                 (a["response"] for a in attendees if a["user_id"] == self.viewer_id), None
             ),
         }
-        return orjson.dumps(event_object(content, per_caller), option=orjson.OPT_UTC_Z)
+        return event_object(content, per_caller)
+
+
+def _statement_for(dialect: str) -> Select[Any]:
+    statement = _STATEMENTS.get(dialect)
+    if statement is None:
+        statement = _STATEMENTS[dialect] = _statement(dialect)
+    return statement
+
+
+async def read_written(
+    session: AsyncSession, user_id: int, session_id: int, event_id: int
+) -> EventDocument:
+    """The event as its writer sees it, read in the write's own transaction after the
+    write: the same one statement as a GET (three fewer than `views.event_reads`, and no
+    models built). The writer holds a role on it (the write checked), so there is a row."""
+    caller = {"user_id": user_id, "session_id": session_id, "event_id": event_id}
+    statement = _statement_for(session.get_bind().dialect.name)
+    row = (await session.execute(statement, caller)).one_or_none()
+    if row is None:  # not reached: the write found the event and the caller's role
+        raise event_not_found(event_id)
+    reminders = sorted(_parsed(row.reminders))
+    return EventDocument(row, user_id, reminders, event_etag(row.version, reminders))
 
 
 async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) -> EventDocument:
     """The event as the caller sees it: 401 if their sign-in session is closed, 404 if they
     hold no role on a live event of that id (what `authenticate` and `get_event_for` say).
     No ORM session: one connection, one statement (two for a 404)."""
-    dialect = engine.dialect.name
-    statement = _STATEMENTS.get(dialect)
-    if statement is None:
-        statement = _STATEMENTS[dialect] = _statement(dialect)
+    statement = _statement_for(engine.dialect.name)
     caller = {"user_id": claims.user_id, "session_id": claims.session_id}
     async with engine.connect() as connection:
         row = (await connection.execute(statement, caller | {"event_id": event_id})).one_or_none()

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
-from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
+from neo_events.auth.dependencies import Claims, CurrentUser, Principal, RequestOrigin
+from neo_events.auth.service import Principal as PrincipalT
 from neo_events.auth.service import principal_of
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role
-from neo_events.events.reads import read_event
+from neo_events.events.reads import read_event, read_written
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import (
     BatchCreate,
@@ -43,7 +44,7 @@ from neo_events.events.views import (
 from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
-from neo_events.models import Event, User
+from neo_events.models import Event
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
 from neo_events.web import Session, TransactionalRoute, get_session, read_engine
@@ -120,7 +121,14 @@ async def create_event(
     # The route's own path, with the root path a proxy mounts the app under (as url_for
     # would give it, without searching every route for the name).
     location = f"{request.scope.get('root_path', '')}{router.prefix}/events/{event.id}"
-    return written(read, status.HTTP_201_CREATED, {"Location": location}, conflicts=clashes)
+    etag = event_etag(read.version, [r.minutes_before for r in read.my_reminders])
+    return written(
+        read.model_dump(mode="json"),
+        etag,
+        status.HTTP_201_CREATED,
+        {"Location": location},
+        conflicts=clashes,
+    )
 
 
 @router.post(
@@ -319,7 +327,7 @@ async def get_event(
 async def _update(
     event_id: int,
     body: EventUpdate,
-    user: User,
+    caller: PrincipalT,
     session: AsyncSession,
     origin: Origin,
     request: Request,
@@ -328,7 +336,7 @@ async def _update(
 ) -> Response:
     result = await service.update_event(
         session,
-        actor=user,
+        actor=caller.user,
         event_id=event_id,
         changes=model_fields_set(body),
         origin=origin,
@@ -339,12 +347,21 @@ async def _update(
         ),
         policy=policy,
     )
-    read = await read_one(session, result.event, result.role, user.id)
-    return written(read, status.HTTP_200_OK, {}, merged=result.merged, conflicts=result.clashes)
+    # The object as the writer now sees it: one statement in the write's transaction.
+    document = await read_written(session, caller.user.id, caller.session_id, result.event.id)
+    return written(
+        document.object(request.app.state.event_objects),
+        document.etag,
+        status.HTTP_200_OK,
+        {},
+        merged=result.merged,
+        conflicts=result.clashes,
+    )
 
 
 def written(
-    read: EventRead,
+    body: dict[str, Any],
+    etag: str,
     status_code: int,
     headers: dict[str, str],
     *,
@@ -355,18 +372,15 @@ def written(
     written directly: the object is already validated, and validating it again into the
     response model and then once more as the route's return value cost more than the write's
     inserts."""
-    body = read.model_dump(mode="json")
     if merged is not None:
         body["merged"] = merged
     body["conflicts"] = [_clash_json(c) for c in conflicts]
-    response = Response(
+    return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z),
         status_code=status_code,
         media_type="application/json",
-        headers=headers,
+        headers=headers | {"ETag": etag},
     )
-    with_etag(response, read)
-    return response
 
 
 @router.put("/events/{event_id}", responses=WRITE_PROBLEMS, response_model=EventUpdated)
@@ -374,7 +388,7 @@ async def replace_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    user: CurrentUser,
+    caller: Principal,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
@@ -382,7 +396,7 @@ async def replace_event(
 ) -> Response:
     """Change any subset of fields (editor+); each change is a new version. A move is
     checked against the calendars of everyone holding a role on the event."""
-    return await _update(event_id, body, user, session, origin, request, if_match, conflicts)
+    return await _update(event_id, body, caller, session, origin, request, if_match, conflicts)
 
 
 @router.patch("/events/{event_id}", responses=WRITE_PROBLEMS, response_model=EventUpdated)
@@ -390,14 +404,14 @@ async def patch_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    user: CurrentUser,
+    caller: Principal,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Same as PUT: a partial update."""
-    return await _update(event_id, body, user, session, origin, request, if_match, conflicts)
+    return await _update(event_id, body, caller, session, origin, request, if_match, conflicts)
 
 
 @router.delete(
