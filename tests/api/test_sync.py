@@ -94,3 +94,23 @@ async def test_unknown_or_expired_tokens_are_410(client: httpx.AsyncClient, toke
         410,
         "sync_token_gone",
     )
+
+
+async def test_an_edit_reaches_every_holder_once_and_nobody_else(
+    client: httpx.AsyncClient,
+) -> None:
+    """A new version's recipients are the event's holders as the write commits (on
+    PostgreSQL read by the feed's own statement, live/feed.py), each once."""
+    alice, bob, carol = [await register(client, n) for n in ("alice", "bob", "carol")]
+    event = await create_event(client, alice, title="Shared")
+    await share(client, alice, event["id"], bob, "viewer")
+    tokens = {who.id: (await _sync(client, who))["next_token"] for who in (alice, bob, carol)}
+    edited = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"title": "Edited"}, headers=alice.headers
+    )
+    assert edited.status_code == 200, edited.text
+    for who in (alice, bob):
+        delta = await _sync(client, who, token=tokens[who.id])
+        assert [(c["op"], c["event_id"]) for c in delta["changes"]] == [("upsert", event["id"])]
+        assert delta["changes"][0]["event"]["title"] == "Edited"
+    assert (await _sync(client, carol, token=tokens[carol.id]))["changes"] == []

@@ -113,6 +113,7 @@ async def record_version(
         actor_id=actor_id,
         changes=changed,
         known_holders=holders,
+        holders_at_commit=True,
     )
 
 

@@ -50,15 +50,22 @@ async def append(
     changes: Any,
     also_notify: Iterable[int] = (),
     known_holders: Iterable[int] | None = None,
+    holders_at_commit: bool = False,
 ) -> None:
     """Add one change for the event's current holders (and `also_notify`); it is numbered
     as the transaction's last step (`_Numbering`), and the workers are woken once it has
     committed. `known_holders`: the recipients, when the caller knows them (a new event has
-    only its owner; a reminder is one user's own), saving a flush and a query."""
+    only its owner; a reminder is one user's own), saving a flush and a query.
+    `holders_at_commit`: the holders as the transaction leaves them, which on PostgreSQL
+    the feed's own statement reads (no query here); for a change after which the
+    transaction grants and removes no role (a new version of the event)."""
+    defer = False
     if known_holders is None:
-        await session.flush()  # grants made in this transaction count as holders
-        known_holders = await holders(session, event_id)
-    recipients = set(known_holders) | set(also_notify)
+        defer = holders_at_commit and session.get_bind().dialect.name == "postgresql"
+        if not defer:
+            await session.flush()  # grants made in this transaction count as holders
+            known_holders = await holders(session, event_id)
+    recipients = set(known_holders or ()) | set(also_notify)
     change = _Pending(
         at=db.utcnow(),
         type=type,
@@ -67,7 +74,10 @@ async def append(
         actor_id=actor_id,
         changes=changes,
     )
-    _numbering(session).changes.append((change, recipients))
+    numbering = _numbering(session)
+    numbering.changes.append((change, recipients))
+    if defer:
+        numbering.holders_of[len(numbering.changes)] = event_id
     _wake_after_commit(session)
 
 
@@ -135,6 +145,9 @@ class _Numbering:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.changes: list[tuple[_Pending, set[int]]] = []
+        # PostgreSQL: changes (by 1-based order) for whoever holds a role on an event (by
+        # id) at commit, read by the statement that hands the changes over
+        self.holders_of: dict[int, int] = {}
 
     async def __call__(self) -> None:
         if not self.changes:
@@ -169,6 +182,7 @@ class _Numbering:
         recipients; its trigger numbers them when the transaction commits (migration 0011),
         so the writer never learns the numbers (nothing it does next needs them)."""
         changes, self.changes = self.changes, []
+        holders_of, self.holders_of = self.holders_of, {}
         payload = {
             "c": [
                 {name: getattr(c, name) for name in _CHANGE_COLUMNS}
@@ -179,10 +193,36 @@ class _Numbering:
                 {"o": order, "u": uid} for order, (_, who) in enumerate(changes, 1) for uid in who
             ],
         }
-        await self.session.execute(_PENDING, {"payload": orjson.dumps(payload).decode()})
+        if not holders_of:
+            await self.session.execute(_PENDING, {"payload": orjson.dumps(payload).decode()})
+            return
+        await self.session.flush()  # the roles as this transaction leaves them
+        payload["h"] = [{"o": order, "e": e} for order, e in holders_of.items()]
+        await self.session.execute(
+            _PENDING_WITH_HOLDERS, {"payload": orjson.dumps(payload).decode()}
+        )
 
 
 _PENDING = text("INSERT INTO feed_pending (payload) VALUES (CAST(:payload AS jsonb))")
+# `h`: [change's order, event id] pairs whose recipients are the event's holders, added to
+# `r` here (each pair once: the trigger inserts them as keys).
+_PENDING_WITH_HOLDERS = text(
+    """
+    INSERT INTO feed_pending (payload)
+    SELECT jsonb_build_object(
+        'c', given.p -> 'c',
+        'r', coalesce((
+            SELECT jsonb_agg(DISTINCT r.x) FROM (
+                SELECT x FROM jsonb_array_elements(given.p -> 'r') AS x
+                UNION
+                SELECT jsonb_build_object('o', (h ->> 'o')::integer, 'u', grant_.user_id)
+                FROM jsonb_array_elements(given.p -> 'h') AS h
+                JOIN event_permissions AS grant_ ON grant_.event_id = (h ->> 'e')::bigint
+            ) AS r), '[]'::jsonb)
+    )
+    FROM (SELECT CAST(:payload AS jsonb) AS p) AS given
+    """
+)
 
 
 _CHANGE_COLUMNS = ("at", "type", "event_id", "version", "actor_id", "changes")
