@@ -234,10 +234,14 @@ async def _contents(
     found: dict[int, tuple[int, Mapping[Any, Any]]] = {}
     for chunk in range(0, len(event_ids), _CONTENT_CHUNK):
         rows = await session.execute(
-            select(*_CONTENT).where(Event.id.in_(event_ids[chunk : chunk + _CONTENT_CHUNK]))
+            _CONTENTS, {"ids": list(event_ids[chunk : chunk + _CONTENT_CHUNK])}
         )
         found |= {row.id: (row.version, row._mapping) for row in rows}
     return found
+
+
+# Built once (building the select per call cost as much as running it).
+_CONTENTS = select(*_CONTENT).where(Event.id.in_(bindparam("ids", expanding=True)))
 
 
 def shortened(

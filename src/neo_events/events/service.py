@@ -87,9 +87,9 @@ _INSERT_EVENTS_IN_ORDER = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parame
 
 
 def _created_in_one_statement() -> Any:
-    """PostgreSQL: a new event, its owner's grant, its version 1 and its audit row in one
-    statement (data-modifying CTEs on the event's RETURNING id), built once: one round trip
-    and no ORM unit of work, where the ORM path makes four."""
+    """PostgreSQL: a new event, its owner's grant, its version 1, its audit row and its
+    change-feed row in one statement (data-modifying CTEs on the event's RETURNING id), built
+    once: one round trip and no ORM unit of work, where the ORM path makes five."""
     events = cast(Table, Event.__table__)
     new = (
         insert(events)
@@ -136,11 +136,13 @@ def _created_in_one_statement() -> Any:
         },
         details=bound(AuditEntry, "details"),
     )
+    change = feed.pending_for_new_event(new.c.id).cte("feed_pending_ins")
     return (
         select(new.c.id)
         .add_cte(grant, nest_here=False)
         .add_cte(version, nest_here=False)
         .add_cte(audit, nest_here=False)
+        .add_cte(change, nest_here=False)
     )
 
 
@@ -196,16 +198,14 @@ async def create_event(
         details={"version": 1},
     )
     params |= _prefixed("audit_log", audit | {"at": event.created_at})
-    event.id = await session.scalar(_CREATE, params)
-    await feed.append(
+    params |= feed.new_event_change(
         session,
         type=feed.CHANGE_TYPES["created"],
-        event_id=event.id,
         version=1,
         actor_id=actor.id,
-        changes=[],
-        known_holders=[actor.id],
+        recipients=[actor.id],
     )
+    event.id = await session.scalar(_CREATE, params)
     return event, clashes
 
 

@@ -12,12 +12,31 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import (
+    Insert,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.audit.service import Origin, record
-from neo_events.models import Change, ChangeRecipient, Event, EventPermission, FeedState
+from neo_events.models import (
+    Change,
+    ChangeRecipient,
+    Event,
+    EventPermission,
+    FeedPending,
+    FeedState,
+)
 
 CHANGE_TYPES = {
     "created": "event.created",
@@ -236,6 +255,46 @@ def _numbering(session: AsyncSession) -> _Numbering:
     numbering = _Numbering(session)
     steps.append(numbering)
     return numbering
+
+
+def pending_for_new_event(event_id: Any) -> Insert:
+    """PostgreSQL: the `feed_pending` row of one change of an event created by the same
+    statement (a data-modifying CTE of it; `event_id` is the new id, known only there), so
+    that the change costs no statement of its own. Parameters: `new_event_change`. The
+    trigger numbers it at COMMIT as any pending row (migration 0011)."""
+    change = func.jsonb_build_array(
+        cast(bindparam("feed_change", type_=Text), JSONB).op("||")(
+            func.jsonb_build_object(literal_column("'event_id'"), event_id)
+        )
+    )
+    payload = func.jsonb_build_object(
+        literal_column("'c'"),
+        change,
+        literal_column("'r'"),
+        cast(bindparam("feed_recipients", type_=Text), JSONB),
+    )
+    return insert(FeedPending).from_select(["payload"], select(payload))
+
+
+def new_event_change(
+    session: AsyncSession,
+    *,
+    type: str,
+    version: int,
+    actor_id: int,
+    recipients: Iterable[int],
+) -> dict[str, str]:
+    """The parameters of `pending_for_new_event` (a change with no `changes`, for these
+    recipients), and the workers woken once the transaction has committed, as `append`
+    does."""
+    change = {"at": db.utcnow(), "type": type, "version": version, "actor_id": actor_id}
+    _wake_after_commit(session)
+    return {
+        "feed_change": orjson.dumps(change | {"changes": []}).decode(),
+        "feed_recipients": orjson.dumps(
+            [{"o": 1, "u": u} for u in sorted(set(recipients))]
+        ).decode(),
+    }
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
