@@ -3,9 +3,9 @@
 A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calendar read (its
 keys, then the contents of events whose weeks are not cached; the titles of what clashes,
 if anything does), one statement for the event with its grant, version 1, audit row and
-change-feed row, and `COMMIT`; what it writes is checked through the API by test_events, test_history, test_audit and test_sync.
-These tests pin the count, so a change that adds a round trip to
-every write has to say so here.
+change-feed row, and `COMMIT`; what it writes is checked through the API by test_events,
+test_history, test_audit and test_sync. These tests pin the count, so a change that adds a
+round trip to every write has to say so here.
 """
 
 from __future__ import annotations
