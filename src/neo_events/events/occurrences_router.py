@@ -12,15 +12,8 @@ from pydantic import BaseModel
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import occurrences, schedule
-from neo_events.events.router import (
-    EventId,
-    OptionalWindow,
-    Policy,
-    RequiredWindow,
-    conflicts_json,
-    read_one,
-    with_etag,
-)
+from neo_events.events.answers import conflicts_json, read_one, with_etag
+from neo_events.events.router import EventId, OptionalWindow, Policy, RequiredWindow
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
     ConflictRead,

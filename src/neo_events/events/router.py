@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
@@ -16,13 +16,11 @@ from neo_events.auth.service import principal_of
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role
+from neo_events.events.answers import clash_dict, read_one, written
 from neo_events.events.reads import read_event, read_written
-from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
     BatchCreate,
-    BusyRead,
-    ClashRead,
-    ConflictRead,
     EventBatch,
     EventCreate,
     EventCreated,
@@ -44,7 +42,6 @@ from neo_events.events.views import (
 from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
-from neo_events.models import Event
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
 from neo_events.web import Session, TransactionalRoute, get_session, read_engine
@@ -63,38 +60,6 @@ Policy = Annotated[
         " the nearest free slots) or ignore"
     ),
 ]
-
-
-def with_etag(response: Response, read: EventRead) -> None:
-    """The ETag of this event object: its version, and the caller's reminders it shows."""
-    response.headers["ETag"] = event_etag(
-        read.version, [r.minutes_before for r in read.my_reminders]
-    )
-
-
-async def read_one(
-    session: AsyncSession,
-    event: Event,
-    role: Role,
-    viewer_id: int | None = None,
-    mine: dict[int, list[int]] | None = None,
-) -> EventRead:
-    return (await event_reads(session, [(event, role)], viewer_id, mine))[0]
-
-
-def conflicts_json(clashes: list[Clash]) -> list[ClashRead]:
-    """The clashes as response models, built without validating what we made (a batch can
-    list 50,000)."""
-    return [_clash_read(c) for c in clashes]
-
-
-def _clash_read(clash: Clash) -> ClashRead:
-    if clash.start is None or clash.end is None:
-        assert clash.user_id is not None
-        return BusyRead.model_construct(user_id=clash.user_id, busy=True)
-    return ConflictRead.model_construct(
-        event_id=clash.event_id, title=clash.title, start_time=clash.start, end_time=clash.end
-    )
 
 
 @router.post(
@@ -155,7 +120,7 @@ async def create_events(
         # `EventBatch` would write them), not built as 50,000 models first; off the loop.
         reads = new_event_reads([e for e, _ in created], user)
         items = [
-            read.model_dump(mode="json") | {"conflicts": [_clash_json(c) for c in clashes]}
+            read.model_dump(mode="json") | {"conflicts": [clash_dict(c) for c in clashes]}
             for read, (_, clashes) in zip(reads, created, strict=True)
         ]
         return orjson.dumps({"items": items}, option=orjson.OPT_UTC_Z)
@@ -165,17 +130,6 @@ async def create_events(
         status_code=status.HTTP_201_CREATED,
         media_type="application/json",
     )
-
-
-def _clash_json(clash: Clash) -> dict[str, Any]:
-    if clash.start is None or clash.end is None:
-        return {"user_id": clash.user_id, "busy": True}
-    return {
-        "event_id": clash.event_id,
-        "title": clash.title,
-        "start_time": clash.start,
-        "end_time": clash.end,
-    }
 
 
 async def window_query(
@@ -356,30 +310,6 @@ async def _update(
         {},
         merged=result.merged,
         conflicts=result.clashes,
-    )
-
-
-def written(
-    body: dict[str, Any],
-    etag: str,
-    status_code: int,
-    headers: dict[str, str],
-    *,
-    conflicts: list[Clash],
-    merged: bool | None = None,
-) -> Response:
-    """The event object after a write (`EventCreated`/`EventUpdated`) with its ETag, as JSON
-    written directly: the object is already validated, and validating it again into the
-    response model and then once more as the route's return value cost more than the write's
-    inserts."""
-    if merged is not None:
-        body["merged"] = merged
-    body["conflicts"] = [_clash_json(c) for c in conflicts]
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_UTC_Z),
-        status_code=status_code,
-        media_type="application/json",
-        headers=headers | {"ETag": etag},
     )
 
 

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
+from neo_events.events.answers import with_etag
 from neo_events.events.content import parse_iso
-from neo_events.events.router import EventId, Limit, with_etag
+from neo_events.events.router import EventId, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
 from neo_events.events.views import event_reads, user_refs
 from neo_events.fields import MAX_INT

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
+from neo_events.events.answers import conflicts_json
 from neo_events.events.occurrences_router import RecurrenceId
-from neo_events.events.router import EventId, Limit, Policy, conflicts_json
+from neo_events.events.router import EventId, Limit, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.views import attendee_reads, event_reads
 from neo_events.fields import MAX_BIGINT

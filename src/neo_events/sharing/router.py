@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Response, status
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
-from neo_events.events.router import EventId, Policy, conflicts_json
+from neo_events.events.answers import conflicts_json
+from neo_events.events.router import EventId, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import PermissionRead
 from neo_events.events.views import permission_reads
