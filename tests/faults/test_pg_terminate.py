@@ -17,11 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from neo_events import db
 from tests.conftest import http_client, make_settings, serving, truncate_all
+from tests.faults.outside import rows
 from tests.helpers import event_body, register
 from tests.live import live_server
 
@@ -31,20 +30,14 @@ CLIENTS = 8
 
 
 async def _terminate(database_url: str, application_name: str) -> int:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = :name "
-                    "AND pid <> pg_backend_pid()"
-                ),
-                {"name": application_name},
-            )
-            return sum(1 for (ok,) in rows if ok)
-    finally:
-        await engine.dispose()
+    found = await rows(
+        database_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = :name "
+        "AND pid <> pg_backend_pid()",
+        name=application_name,
+    )
+    return sum(1 for (ok,) in found if ok)
 
 
 def _outcome(response: httpx.Response) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import truncate_all
+from tests.faults.outside import rows
 from tests.helpers import event_body, register
 from tests.live import live_server
 
@@ -27,19 +28,13 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
 
 
 async def _connections(database_url: str, application_name: str) -> int:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            count = await conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND application_name = :name"
-                ),
-                {"name": application_name},
-            )
-            return int(count or 0)
-    finally:
-        await engine.dispose()
+    [(count,)] = await rows(
+        database_url,
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = :name",
+        name=application_name,
+    )
+    return int(count)
 
 
 async def test_a_request_finding_the_pool_busy_is_a_503_and_the_pool_never_grows(
@@ -89,3 +84,4 @@ async def test_a_request_finding_the_pool_busy_is_a_503_and_the_pool_never_grows
                 assert after.status_code == 200 and after.json()["version"] == 3, after.text
     finally:
         await outside.dispose()
+        await truncate_all(database_url)

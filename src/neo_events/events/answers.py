@@ -4,6 +4,7 @@ history, sharing and invitations routes)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.access import Role
-from neo_events.events.schedule import Clash
+from neo_events.events.schedule import Clash, clash_json
 from neo_events.events.schemas import BusyRead, ClashRead, ConflictRead, EventRead
 from neo_events.events.views import event_reads
 from neo_events.models import Event
@@ -50,15 +51,13 @@ def _clash_read(clash: Clash) -> ClashRead:
     )
 
 
-def clash_dict(clash: Clash) -> dict[str, Any]:
-    if clash.start is None or clash.end is None:
-        return {"user_id": clash.user_id, "busy": True}
-    return {
-        "event_id": clash.event_id,
-        "title": clash.title,
-        "start_time": clash.start,
-        "end_time": clash.end,
-    }
+def clash_dict(clash: Clash) -> dict[str, object]:
+    """A clash for a body orjson writes (`OPT_UTC_Z`): its times as they are."""
+    return clash_json(clash, _as_it_is)
+
+
+def _as_it_is(moment: datetime) -> datetime:
+    return moment
 
 
 def written(

@@ -326,14 +326,16 @@ def _clashes(
     return clashes + [Clash(None, "busy", None, None, user_id=u) for u in sorted(strangers)]
 
 
-def clash_json(clash: Clash) -> dict[str, object]:
+def clash_json(clash: Clash, instant: Callable[[datetime], object] = iso) -> dict[str, object]:
+    """A clash as the API shows it; its times as `instant` writes them (ISO 8601 text for a
+    problem body, or left as datetimes for orjson to write: `events.answers`)."""
     if clash.start is None or clash.end is None:
         return {"user_id": clash.user_id, "busy": True}
     return {
         "event_id": clash.event_id,
         "title": clash.title,
-        "start_time": iso(clash.start),
-        "end_time": iso(clash.end),
+        "start_time": instant(clash.start),
+        "end_time": instant(clash.end),
     }
 
 
