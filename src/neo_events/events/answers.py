@@ -19,11 +19,13 @@ from neo_events.models import Event
 from neo_events.protocol import event_etag
 
 
-def with_etag(response: Response, read: EventRead) -> None:
+def etag_of(read: EventRead) -> str:
     """The ETag of this event object: its version, and the caller's reminders it shows."""
-    response.headers["ETag"] = event_etag(
-        read.version, [r.minutes_before for r in read.my_reminders]
-    )
+    return event_etag(read.version, [r.minutes_before for r in read.my_reminders])
+
+
+def with_etag(response: Response, read: EventRead) -> None:
+    response.headers["ETag"] = etag_of(read)
 
 
 async def read_one(

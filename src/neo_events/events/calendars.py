@@ -17,12 +17,12 @@ from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, exists, or_, select, true
+from sqlalchemy import Executable, Select, any_, bindparam, exists, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from neo_events.events import recurrence
+from neo_events.events import expansions, recurrence
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Weeks
@@ -67,12 +67,15 @@ async def calendar(
     nobody asks, and the query skips a subquery a row), and up to when that is complete:
     past CALENDAR_LIMIT occurrences the window is cut short where the limit was reached
     (each event is expanded once, within what is left of the limit), or, if `strict` (a
-    window the caller chose), it is a 422. With `cache`, expansions are kept by (event,
+    window the caller chose), it is a 422. With `cache` (by default the worker's, if the
+    session carries it: `expansions.attach`), expansions are kept by (event,
     version, week) and series by (event, version) (see `expansions.Weeks`).
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
     of what clashes (`titles`)."""
+    if cache is None:  # a request's session carries the worker's cache
+        cache = expansions.of_session(session)
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {"start": window[0], "end": window[1], "users": list(set(user_ids))}
     if viewer_id is not None:
@@ -196,11 +199,16 @@ _TITLES = select(Event.id, Event.title).where(Event.id.in_(bindparam("ids", expa
 async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, str]:
     """The titles of these events, by id: a calendar read leaves them out (`_keys`), and a
     check needs only those of the events a write clashes with and may name."""
-    ids = sorted(set(event_ids))
-    found: dict[int, str] = {}
+    return {row.id: row.title for row in await _by_id(session, _TITLES, sorted(set(event_ids)))}
+
+
+async def _by_id(session: AsyncSession, statement: Executable, ids: Sequence[int]) -> list[Any]:
+    """The rows of a statement over `:ids`, in chunks of _CONTENT_CHUNK ids."""
+    found: list[Any] = []
     for chunk in range(0, len(ids), _CONTENT_CHUNK):
-        rows = await session.execute(_TITLES, {"ids": ids[chunk : chunk + _CONTENT_CHUNK]})
-        found |= {row.id: row.title for row in rows}
+        found += await session.execute(
+            statement, {"ids": list(ids[chunk : chunk + _CONTENT_CHUNK])}
+        )
     return found
 
 
@@ -231,13 +239,8 @@ async def _contents(
     session: AsyncSession, event_ids: Sequence[int]
 ) -> dict[int, tuple[int, Mapping[Any, Any]]]:
     """The version and the recurrence content of each event, by primary key."""
-    found: dict[int, tuple[int, Mapping[Any, Any]]] = {}
-    for chunk in range(0, len(event_ids), _CONTENT_CHUNK):
-        rows = await session.execute(
-            _CONTENTS, {"ids": list(event_ids[chunk : chunk + _CONTENT_CHUNK])}
-        )
-        found |= {row.id: (row.version, row._mapping) for row in rows}
-    return found
+    rows = await _by_id(session, _CONTENTS, event_ids)
+    return {row.id: (row.version, row._mapping) for row in rows}
 
 
 # Built once (building the select per call cost as much as running it).

@@ -30,8 +30,8 @@ Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
 
 
 def attach(session: AsyncSession, cache: Expansions) -> None:
-    """Let the calendar reads of this session's checks (conflicts of a write, suggestions)
-    use the worker's cache: a request's session carries it (`web.get_session`)."""
+    """Let this session's calendar reads (conflict checks, suggestions, free/busy) use the
+    worker's cache: a request's session carries it (`web.get_session`)."""
     session.info[_SESSION_KEY] = cache
 
 

@@ -184,8 +184,7 @@ async def read_written(
     row = (await session.execute(statement, caller)).one_or_none()
     if row is None:  # not reached: the write found the event and the caller's role
         raise event_not_found(event_id)
-    reminders = sorted(_parsed(row.reminders))
-    return EventDocument(row, user_id, reminders, event_etag(row.version, reminders))
+    return _document(row, user_id)
 
 
 async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) -> EventDocument:
@@ -204,8 +203,13 @@ async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) ->
         raise event_not_found(event_id)
     if not row.signed_in:
         raise InvalidToken()
+    return _document(row, claims.user_id)
+
+
+def _document(row: Row[Any], viewer_id: int) -> EventDocument:
+    """The row of the one statement as the viewer's document, its ETag known."""
     reminders = sorted(_parsed(row.reminders))
-    return EventDocument(row, claims.user_id, reminders, event_etag(row.version, reminders))
+    return EventDocument(row, viewer_id, reminders, event_etag(row.version, reminders))
 
 
 def _parsed(value: Any) -> list[Any]:

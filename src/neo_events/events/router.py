@@ -16,7 +16,7 @@ from neo_events.auth.service import principal_of
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role
-from neo_events.events.answers import clash_dict, read_one, written
+from neo_events.events.answers import clash_dict, etag_of, read_one, written
 from neo_events.events.reads import read_event, read_written
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
@@ -86,10 +86,9 @@ async def create_event(
     # The route's own path, with the root path a proxy mounts the app under (as url_for
     # would give it, without searching every route for the name).
     location = f"{request.scope.get('root_path', '')}{router.prefix}/events/{event.id}"
-    etag = event_etag(read.version, [r.minutes_before for r in read.my_reminders])
     return written(
         read.model_dump(mode="json"),
-        etag,
+        etag_of(read),
         status.HTTP_201_CREATED,
         {"Location": location},
         conflicts=clashes,

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.errors import Conflict
-from neo_events.events import expansions, recurrence
+from neo_events.events import recurrence
 from neo_events.events.access import get_event_for
 from neo_events.events.calendars import calendar, shortened, titles
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
@@ -178,9 +178,7 @@ async def _calendar_for(
         return [], set(), added
     lo = min(s for occ in added for s, _ in occ)
     hi = max(e for occ in added for _, e in occ)
-    busy, visible, until = await calendar(
-        session, user_ids, (lo, hi), viewer_id=viewer_id, cache=expansions.of_session(session)
-    )
+    busy, visible, until = await calendar(session, user_ids, (lo, hi), viewer_id=viewer_id)
     if until < hi:
         added = [[(s, e) for s, e in occ if s < until] for occ in added]
     return busy, visible, added
@@ -276,9 +274,7 @@ async def _suggest(
     )
     duration = end - start
     window = (start, start + SUGGEST_WITHIN + duration)
-    busy, _, until = await calendar(
-        session, people, window, viewer_id=None, cache=expansions.of_session(session)
-    )
+    busy, _, until = await calendar(session, people, window, viewer_id=None)
     own = candidates[index].event_id
     taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
     taken += [o for j, occ in enumerate(added) if j != index for o in occ]
@@ -376,12 +372,7 @@ async def event_conflicts(
     mine = occurrences(series, span, strict=strict)
     if strict:
         busy, visible, _ = await calendar(
-            session,
-            [actor.id],
-            span,
-            viewer_id=actor.id,
-            strict=True,
-            cache=expansions.of_session(session),
+            session, [actor.id], span, viewer_id=actor.id, strict=True
         )
     else:
         busy, visible, [mine] = await _calendar_for(session, {actor.id}, [mine], actor.id)
