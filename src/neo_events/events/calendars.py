@@ -77,10 +77,14 @@ async def calendar(
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
     dialect = session.get_bind().dialect.name
-    params: dict[str, Any] = {"start": window[0], "end": window[1], "users": list(set(user_ids))}
-    if viewer_id is not None:
+    users = set(user_ids)
+    params: dict[str, Any] = {"start": window[0], "end": window[1], "users": list(users)}
+    # A viewer who is the only user sees every event of the calendar (they hold a role on
+    # each): the query asks nothing more (a create's check, the common case).
+    ask_viewer = viewer_id is not None and users != {viewer_id}
+    if ask_viewer:
         params["viewer_id"] = viewer_id
-    rows = await session.execute(_keys(dialect, viewer_id is not None), params)
+    rows = await session.execute(_keys(dialect, ask_viewer), params)
     events: dict[int, int] = {}  # version, by id
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
@@ -91,7 +95,7 @@ async def calendar(
         holders.setdefault(row.id, set()).add(row.user_id)
         if row.response is not None:
             answers.setdefault(row.id, {})[row.user_id] = row.response
-        if viewer_id is not None and row.visible:
+        if viewer_id is not None and (not ask_viewer or row.visible):
             visible.add(row.id)
     # Declined invitations are free time (SPEC §13), per occurrence too.
     per_occurrence = await occurrence_answers(
@@ -193,7 +197,18 @@ def _keys(dialect: str, for_viewer: bool) -> Select[Any]:
     )
 
 
-_TITLES = select(Event.id, Event.title).where(Event.id.in_(bindparam("ids", expanding=True)))
+def _of_ids(*columns: Any) -> dict[str, Select[Any]]:
+    """`columns` of the events whose ids are `:ids`, by dialect: on PostgreSQL `= ANY` of one
+    array parameter, one prepared statement whatever the count (an expanding IN is rendered
+    again, and prepared again by the server, for each new count: 0.2 ms a read)."""
+    ids = bindparam("ids", type_=ARRAY(Event.id.type))
+    return {
+        "postgresql": select(*columns).where(Event.id == any_(ids)),
+        "sqlite": select(*columns).where(Event.id.in_(bindparam("ids", expanding=True))),
+    }
+
+
+_TITLES = _of_ids(Event.id, Event.title)
 
 
 async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, str]:
@@ -202,8 +217,11 @@ async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, s
     return {row.id: row.title for row in await _by_id(session, _TITLES, sorted(set(event_ids)))}
 
 
-async def _by_id(session: AsyncSession, statement: Executable, ids: Sequence[int]) -> list[Any]:
-    """The rows of a statement over `:ids`, in chunks of _CONTENT_CHUNK ids."""
+async def _by_id(
+    session: AsyncSession, statements: Mapping[str, Executable], ids: Sequence[int]
+) -> list[Any]:
+    """The rows of a statement (`_of_ids`) over `:ids`, in chunks of _CONTENT_CHUNK ids."""
+    statement = statements[session.get_bind().dialect.name]
     found: list[Any] = []
     for chunk in range(0, len(ids), _CONTENT_CHUNK):
         found += await session.execute(
@@ -244,7 +262,7 @@ async def _contents(
 
 
 # Built once (building the select per call cost as much as running it).
-_CONTENTS = select(*_CONTENT).where(Event.id.in_(bindparam("ids", expanding=True)))
+_CONTENTS = _of_ids(*_CONTENT)
 
 
 def shortened(
