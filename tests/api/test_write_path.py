@@ -3,9 +3,11 @@
 A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calendar read (its
 keys, then the contents of events whose weeks are not cached; the titles of what clashes,
 if anything does), one statement for the event with its grant, version 1, audit row and
-change-feed row, and `COMMIT`; what it writes is checked through the API by test_events,
-test_history, test_audit and test_sync. These tests pin the count, so a change that adds a
-round trip to every write has to say so here.
+change-feed row, and `COMMIT`. An edit is `BEGIN`, the event's row locked (with the
+caller's sign-in session checked), one statement for the row, its next version, audit row
+and change-feed row, the answer read back, and `COMMIT`. What they write is checked
+through the API by test_events, test_history, test_audit and test_sync. These tests pin the
+count, so a change that adds a round trip to every write has to say so here.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from tests.helpers import register
+from tests.helpers import PASSWORD, assert_problem, count_rows, register
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
+LOGIN = "/api/v1/auth/login"
+LOGOUT = "/api/v1/auth/logout"
 BODY = {
     "title": "Standup",
     "start_time": "2026-03-02T09:00:00Z",
@@ -95,9 +99,44 @@ async def test_a_text_edit_checks_no_conflict(
     # reminders one by one
     assert not any(s.startswith("SELECT attendees.") for s in seen), seen
     if backend == "postgres":
-        # the change's recipients are read by the feed's own statement (live/feed.py)
-        assert not any(s.startswith("SELECT event_permissions.user_id") for s in seen), seen
-        assert 4 <= len(seen) <= 7, seen
+        # the locked row with the caller's role and sign-in session (no user query), then
+        # the row, version 2, the audit row and the change-feed row (its recipients read
+        # there) as one statement (history/versions.py), and the answer (BEGIN/COMMIT are
+        # not cursors)
+        assert len(seen) == 3, seen
+        assert "FOR UPDATE" in seen[0] and "auth_sessions" in seen[0], seen
+        assert seen[1].startswith("WITH event_versions_ins AS"), seen
+        assert "UPDATE events SET" in seen[1] and "INSERT INTO feed_pending" in seen[1], seen
+
+
+async def test_an_edit_after_logout_is_a_401_that_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An edit checks the caller's sign-in session in the statement that locks the event
+    (no user query): a closed session is a 401 before the 403 or 404 the event would give
+    (bob is a viewer; 999999 does not exist), and nothing is written."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    made = await client.post(EVENTS, json=BODY, headers=alice.headers)
+    url = f"{EVENTS}/{made.json()['id']}"
+    viewer = {"users": [{"user_id": bob.id, "role": "viewer"}]}
+    assert (await client.post(f"{url}/share", json=viewer, headers=alice.headers)).is_success
+    versions = await count_rows(app, "event_versions")
+    audits = await count_rows(app, "audit_log", action="event.updated")
+    for who in (alice, bob):
+        assert (await client.post(LOGOUT, headers=who.headers)).status_code == 204
+    for who, path in ((alice, url), (bob, url), (alice, f"{EVENTS}/999999")):
+        for method in ("PATCH", "PUT"):
+            response = await client.request(
+                method, path, json={"title": "Renamed"}, headers=who.headers
+            )
+            assert_problem(response, 401, "invalid_token")
+    assert await count_rows(app, "event_versions") == versions
+    assert await count_rows(app, "audit_log", action="event.updated") == audits
+    signed_in = await client.post(LOGIN, json={"username": "alice", "password": PASSWORD})
+    again = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    assert (await client.get(url, headers=again)).json()["title"] == "Standup"
+    missing = await client.patch(f"{EVENTS}/999999", json={"title": "x"}, headers=again)
+    assert_problem(missing, 404, "event_not_found")  # signed in again: a 404 as before
 
 
 async def test_an_update_answers_the_object_a_get_then_reads(

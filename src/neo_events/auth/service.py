@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
+from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims, TokenCodec, TokenError
 from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
@@ -315,16 +315,6 @@ async def logout(
         target_type="user",
         target_id=principal.user.id,
         details={"sessions": sorted(families)},
-    )
-
-
-def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
-    """The rule an access token's sign-in session keeps: it is the user's and still open
-    (a condition on `auth_sessions`, so a read can check it in its own statement)."""
-    return and_(
-        AuthSession.id == session_id,
-        AuthSession.user_id == user_id,
-        AuthSession.revoked_at.is_(None),
     )
 
 

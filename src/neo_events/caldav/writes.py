@@ -93,7 +93,7 @@ async def put_item(
         else:
             result = await events.update_event(
                 session,
-                actor=user,
+                actor_id=user.id,
                 event_id=row.id,
                 changes=changes,
                 origin=origin,

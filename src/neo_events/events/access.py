@@ -7,11 +7,13 @@ event path by construction: an event the caller holds no role on does not exist 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.errors import Forbidden, NotFound
+from neo_events.auth.signed_in import signed_in
+from neo_events.errors import Forbidden, InvalidToken, NotFound
 from neo_events.models import Event, EventPermission
 
 
@@ -68,17 +70,23 @@ def visible_events(
     return query
 
 
-def _by_id(*, include_deleted: bool, lock: bool) -> Select[Event, str]:
-    query = visible_events(bindparam("user_id"), include_deleted=include_deleted)
+def _by_id(*, include_deleted: bool, lock: bool, sign_in: bool) -> Select[Any]:
+    query = cast(Select[Any], visible_events(bindparam("user_id"), include_deleted=include_deleted))
     query = query.where(Event.id == bindparam("event_id"))
+    if sign_in:  # and whether the caller's sign-in session is open (`session_id`)
+        query = query.add_columns(_SIGNED_IN.exists().label("signed_in"))
     if lock:
         query = query.with_for_update(of=Event).execution_options(populate_existing=True)
     return query
 
 
+_SIGNED_IN = select(1).where(signed_in(bindparam("user_id"), bindparam("session_id")))
 # Built once and bound per call: building the query costs more than running it.
 _BY_ID = {
-    (d, lock): _by_id(include_deleted=d, lock=lock) for d in (False, True) for lock in (False, True)
+    (d, lock, s): _by_id(include_deleted=d, lock=lock, sign_in=s)
+    for d in (False, True)
+    for lock in (False, True)
+    for s in (False, True)
 }
 
 
@@ -90,17 +98,29 @@ async def get_event_for(
     *,
     lock: bool = False,
     include_deleted: bool = False,
+    sign_in: int | None = None,
 ) -> tuple[Event, Role]:
     """The event and the caller's role: 404 without a role, 403 with one that is too low.
 
     `lock` takes the row lock a read-modify-write needs on PostgreSQL (SQLite's write
-    transactions are already exclusive).
+    transactions are already exclusive). `sign_in`: the id of the caller's sign-in session
+    (`auth.service.signed_in`), checked by the same statement, for a route that takes an
+    access token's claims instead of loading its user (a 401 if the session is closed,
+    before any 404 or 403).
     """
-    query = _BY_ID[include_deleted, lock]
-    row = (await session.execute(query, {"user_id": user_id, "event_id": event_id})).one_or_none()
+    query = _BY_ID[include_deleted, lock, sign_in is not None]
+    params = {"user_id": user_id, "event_id": event_id, "session_id": sign_in}
+    row = (await session.execute(query, params)).one_or_none()
+    if sign_in is not None:
+        if row is not None:
+            open_now = bool(row.signed_in)
+        else:  # a second statement only on the way to a 404
+            open_now = bool(await session.scalar(select(_SIGNED_IN.exists()), params))
+        if not open_now:
+            raise InvalidToken()  # a closed session is a 401 before any 404 or 403
     if row is None:
         raise event_not_found(event_id)
-    event, role_name = row
+    event, role_name = row[0], row[1]
     role = Role(role_name)
     if not role.at_least(min_role):
         raise RoleTooLow(f"This needs the {min_role.value} role; you are {role.value}.")

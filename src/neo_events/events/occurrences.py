@@ -36,7 +36,7 @@ from neo_events.events.content import (
 from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_if_match, check_move, delete_event
-from neo_events.history.service import record_version
+from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
@@ -167,7 +167,7 @@ async def edit_occurrence(
     overrides[rid] = override
     content = build_content(current, {"overrides": list(overrides.values())})
     clashes = await check_move(
-        session, event=event, before=current, after=content, actor=actor, policy=policy
+        session, event=event, before=current, after=content, actor_id=actor.id, policy=policy
     )
     apply_content(event, content)
     await record_version(
@@ -265,7 +265,12 @@ async def _split(
     new_content = build_content(tail, changes)
     if not anything_before:  # the first occurrence: the whole series changes, no split
         clashes = await check_move(
-            session, event=event, before=current, after=new_content, actor=actor, policy=policy
+            session,
+            event=event,
+            before=current,
+            after=new_content,
+            actor_id=actor.id,
+            policy=policy,
         )
         apply_content(event, new_content)
         await record_version(

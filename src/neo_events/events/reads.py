@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, lite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
-from neo_events.auth.service import signed_in
+from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
 from neo_events.events.access import event_not_found, visible_events

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
-from neo_events.auth.dependencies import Claims, CurrentUser, Principal, RequestOrigin
-from neo_events.auth.service import Principal as PrincipalT
+from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
 from neo_events.auth.service import principal_of
+from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role
@@ -280,16 +280,18 @@ async def get_event(
 async def _update(
     event_id: int,
     body: EventUpdate,
-    caller: PrincipalT,
+    claims: TokenClaims,
     session: AsyncSession,
     origin: Origin,
     request: Request,
     if_match: str | None,
     policy: ConflictPolicy,
 ) -> Response:
+    # The caller is known by the token's claims: their sign-in session is checked by the
+    # statement that locks the event's row (a 401 before any 404), not by loading their user.
     result = await service.update_event(
         session,
-        actor=caller.user,
+        actor_id=claims.user_id,
         event_id=event_id,
         changes=model_fields_set(body),
         origin=origin,
@@ -299,9 +301,11 @@ async def _update(
             required=request.app.state.settings.require_if_match,
         ),
         policy=policy,
+        sign_in=claims.session_id,
     )
+    request.state.user_id = claims.user_id
     # The object as the writer now sees it: one statement in the write's transaction.
-    document = await read_written(session, caller.user.id, caller.session_id, result.event.id)
+    document = await read_written(session, claims.user_id, claims.session_id, result.event.id)
     return written(
         document.object(request.app.state.event_objects),
         document.etag,
@@ -317,7 +321,7 @@ async def replace_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    caller: Principal,
+    claims: Claims,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
@@ -325,7 +329,7 @@ async def replace_event(
 ) -> Response:
     """Change any subset of fields (editor+); each change is a new version. A move is
     checked against the calendars of everyone holding a role on the event."""
-    return await _update(event_id, body, caller, session, origin, request, if_match, conflicts)
+    return await _update(event_id, body, claims, session, origin, request, if_match, conflicts)
 
 
 @router.patch("/events/{event_id}", responses=WRITE_PROBLEMS, response_model=EventUpdated)
@@ -333,14 +337,14 @@ async def patch_event(
     event_id: EventId,
     body: EventUpdate,
     request: Request,
-    caller: Principal,
+    claims: Claims,
     session: Session,
     origin: RequestOrigin,
     if_match: Annotated[str | None, Header()] = None,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Same as PUT: a partial update."""
-    return await _update(event_id, body, caller, session, origin, request, if_match, conflicts)
+    return await _update(event_id, body, claims, session, origin, request, if_match, conflicts)
 
 
 @router.delete(

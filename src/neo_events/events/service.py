@@ -26,7 +26,7 @@ from neo_events.events.content import (
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.history.merge import three_way_merge
-from neo_events.history.service import record_created, record_version, version_row
+from neo_events.history.versions import record_created, record_version, version_row
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, User
 from neo_events.protocol import version_matches
@@ -198,7 +198,7 @@ async def create_event(
         details={"version": 1},
     )
     params |= _prefixed("audit_log", audit | {"at": event.created_at})
-    params |= feed.new_event_change(
+    params |= feed.change_params(
         session,
         type=feed.CHANGE_TYPES["created"],
         version=1,
@@ -298,7 +298,7 @@ async def check_move(
     event: Event,
     before: Content,
     after: Content,
-    actor: User,
+    actor_id: int,
     policy: ConflictPolicy,
 ) -> list[Clash]:
     """Conflicts of an event whose times changed, in the calendars of all its holders."""
@@ -309,7 +309,7 @@ async def check_move(
         policy=policy,
         candidates=[schedule.Candidate.of(event.id, after, before)],
         user_ids=await feed.holders(session, event.id),
-        viewer_id=actor.id,
+        viewer_id=actor_id,
     )
     return clashes
 
@@ -363,18 +363,23 @@ async def _resolve_changes(
 async def update_event(
     session: AsyncSession,
     *,
-    actor: User,
+    actor_id: int,
     event_id: int,
     changes: Mapping[str, Any],
     origin: Origin,
     preconditions: Preconditions = Preconditions(),
     policy: ConflictPolicy = ConflictPolicy.WARN,
+    sign_in: int | None = None,
 ) -> UpdateResult:
     """Apply a partial change under the caller's preconditions (412, 428, 409 merge conflict).
 
-    An edit that changes nothing writes nothing: no version, no audit row.
+    An edit that changes nothing writes nothing: no version, no audit row. `sign_in`: the
+    caller's sign-in session, checked with the event's row (`get_event_for`), for a caller
+    known by an access token's claims alone.
     """
-    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    event, role = await get_event_for(
+        session, actor_id, event_id, Role.EDITOR, lock=True, sign_in=sign_in
+    )
     current = content_of(event)
     wanted, merged = await _resolve_changes(
         session, event, current, canonical_changes(changes), preconditions
@@ -383,22 +388,24 @@ async def update_event(
     if content == current:
         return UpdateResult(event, role, changed=False, merged=merged, clashes=[])
     clashes = await check_move(
-        session, event=event, before=current, after=content, actor=actor, policy=policy
+        session, event=event, before=current, after=content, actor_id=actor_id, policy=policy
     )
     apply_content(event, content)
-    await record_version(session, event, change_type="updated", actor_id=actor.id, previous=current)
-    record(
-        session,
+    audit = audit_row(
         action="event.updated",
         origin=origin,
-        actor_id=actor.id,
+        actor_id=actor_id,
         target_type="event",
         target_id=event.id,
+        outcome="success",
         details={
-            "version": event.version,
+            "version": event.version + 1,  # the version this change makes
             "fields": [k for k in content if content[k] != current[k]],
             "merged": merged,
         },
+    )
+    await record_version(
+        session, event, change_type="updated", actor_id=actor_id, previous=current, audit=audit
     )
     return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes)
 

@@ -9,24 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
-from neo_events.db import utcnow
 from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
 from neo_events.fields import bigint, int4
-from neo_events.history.diff import CONTENT_FIELDS, diff_snapshots
+from neo_events.history.diff import diff_snapshots
 from neo_events.history.summary import summarize
-from neo_events.invitations.responses import reset_after_move
-from neo_events.live import feed
+from neo_events.history.versions import record_version
 from neo_events.models import AuditEntry, Event, EventVersion, User
 from neo_events.protocol import cursor_fields, encode_cursor
-from neo_events.reminders.service import follow_event
 
 SHARING_ACTIONS = {
     "event.shared": "shared",
@@ -56,109 +53,6 @@ def _attendance_summary(change_type: str, details: dict[str, Any]) -> str:
 class VersionNotFound(NotFound):
     code = "version_not_found"
     title = "No such version of this event"
-
-
-# A change of only these moves no reminder (its title is read when it fires), and a new event
-# has none yet: neither pays the reminders' query.
-_TEXT_ONLY = frozenset({"title", "description", "location"})
-# Core, not ORM bulk: the rows are plain dicts already, and the ORM's bulk path costs more
-# than the insert itself on a single write.
-_INSERT_VERSION = insert(cast(Table, EventVersion.__table__))
-
-
-async def record_version(
-    session: AsyncSession,
-    event: Event,
-    *,
-    change_type: str,
-    actor_id: int,
-    previous: dict[str, Any] | None = None,
-    rolled_back_to: int | None = None,
-    holders: list[int] | None = None,
-) -> None:
-    """Turn the change just applied to `event` into its next version, snapshot it, and
-    append it to the change feed (`previous` content names the fields that changed).
-
-    Creation is version 1; every later change advances `version` and the update stamps.
-    The unique (event_id, version) constraint is the backstop: two writers that raced past
-    the row lock would collide here instead of writing two versions with one number.
-    """
-    if change_type == "created":
-        await record_created(session, [event], actor_id=actor_id, holders=holders)
-        return
-    event.version += 1
-    event.updated_at = utcnow()
-    event.updated_by_id = actor_id
-    snapshot = content_of(event)
-    await session.execute(
-        _INSERT_VERSION, version_row(event, change_type, actor_id, snapshot, rolled_back_to)
-    )
-    changed = feed.changed_fields(previous, snapshot, CONTENT_FIELDS)
-    if not (previous is not None and _TEXT_ONLY.issuperset(changed)):
-        follow_event(session, event.id)  # its reminders move with it (SPEC §14)
-    if previous is not None:  # a new time asks the other attendees again (SPEC §13)
-        await reset_after_move(
-            session,
-            event_id=event.id,
-            before=previous,
-            after=snapshot,
-            actor_id=actor_id,
-            at=event.updated_at,
-        )
-    await feed.append(
-        session,
-        type=feed.CHANGE_TYPES[change_type],
-        event_id=event.id,
-        version=event.version,
-        actor_id=actor_id,
-        changes=changed,
-        known_holders=holders,
-        holders_at_commit=True,
-    )
-
-
-async def record_created(
-    session: AsyncSession,
-    events: Sequence[Event],
-    *,
-    actor_id: int,
-    holders: list[int] | None = None,
-) -> None:
-    """Version 1 of new (flushed) events, in one statement however many, and their
-    change-feed entries: for `holders` when the caller knows them (a new event's owner),
-    else for whoever holds a role on each by now (a split's successor inherits grants)."""
-    if not events:
-        return
-    rows = [version_row(e, "created", actor_id, content_of(e), None) for e in events]
-    await session.execute(_INSERT_VERSION, rows)
-    for event in events:
-        await feed.append(
-            session,
-            type=feed.CHANGE_TYPES["created"],
-            event_id=event.id,
-            version=event.version,
-            actor_id=actor_id,
-            changes=[],
-            known_holders=holders,
-        )
-
-
-def version_row(
-    event: Event,
-    change_type: str,
-    actor_id: int,
-    snapshot: dict[str, Any],
-    rolled_back_to: int | None,
-) -> dict[str, Any]:
-    return {
-        "event_id": event.id,
-        "version": event.version,
-        "change_type": change_type,
-        "snapshot": snapshot,
-        "changed_by_id": actor_id,
-        "changed_at": event.updated_at,
-        "rolled_back_to": rolled_back_to,
-    }
 
 
 def _summary(

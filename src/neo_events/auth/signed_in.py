@@ -1,0 +1,24 @@
+"""The rule an access token's sign-in session keeps, as a condition a query can carry.
+
+Its own module, on the models alone, so that the event access query (`events.access`) can
+check it in the statement that reads the event without importing the auth service (which
+imports the audit log, which imports the access query).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
+
+from neo_events.models import AuthSession
+
+
+def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
+    """An access token's sign-in session is the user's and still open (a condition on
+    `auth_sessions`, so a read can check it in its own statement)."""
+    return and_(
+        AuthSession.id == session_id,
+        AuthSession.user_id == user_id,
+        AuthSession.revoked_at.is_(None),
+    )

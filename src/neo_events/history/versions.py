@@ -1,0 +1,207 @@
+"""Writing versions: each content change of an event becomes its next version row, and a
+change-feed entry for whoever holds a role on it (reading them is `history.service`).
+
+On PostgreSQL an edit's whole write is one statement (`_EDIT`): the event's row, its version,
+the audit row and the change-feed row, as data-modifying CTEs, where the ORM's unit of work
+made four round trips of it (issue #16).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.db import utcnow
+from neo_events.events.content import content_of
+from neo_events.history.diff import CONTENT_FIELDS
+from neo_events.invitations.responses import reset_after_move
+from neo_events.live import feed
+from neo_events.models import AuditEntry, Event, EventVersion
+from neo_events.reminders.service import follow_event
+
+# A change of only these moves no reminder (its title is read when it fires), and a new event
+# has none yet: neither pays the reminders' query.
+_TEXT_ONLY = frozenset({"title", "description", "location"})
+# Core, not ORM bulk: the rows are plain dicts already, and the ORM's bulk path costs more
+# than the insert itself on a single write.
+_INSERT_VERSION = insert(cast(Table, EventVersion.__table__))
+
+
+async def record_version(
+    session: AsyncSession,
+    event: Event,
+    *,
+    change_type: str,
+    actor_id: int,
+    previous: dict[str, Any] | None = None,
+    rolled_back_to: int | None = None,
+    holders: list[int] | None = None,
+    audit: Mapping[str, Any] | None = None,
+) -> None:
+    """Turn the change just applied to `event` into its next version, snapshot it, and
+    append it to the change feed (`previous` content names the fields that changed).
+
+    Creation is version 1; every later change advances `version` and the update stamps.
+    The unique (event_id, version) constraint is the backstop: two writers that raced past
+    the row lock would collide here instead of writing two versions with one number.
+
+    `audit`: the change's audit row (`audit.service.audit_row`), written with it. Then the
+    change is final: on PostgreSQL the event's row, the version, the audit row and the feed
+    row (for the event's holders as the statement sees them; the row lock the write holds
+    keeps grants from changing meanwhile) go in as one statement, and `event` leaves the
+    session, so nothing of it is flushed again.
+    """
+    if change_type == "created":
+        await record_created(session, [event], actor_id=actor_id, holders=holders)
+        return
+    event.version += 1
+    event.updated_at = utcnow()
+    event.updated_by_id = actor_id
+    snapshot = content_of(event)
+    changed = feed.changed_fields(previous, snapshot, CONTENT_FIELDS)
+    version = version_row(event, change_type, actor_id, snapshot, rolled_back_to)
+    at_once = audit is not None and session.get_bind().dialect.name == "postgresql"
+    if at_once:
+        assert audit is not None
+        await _edit_at_once(session, event, version, audit, changed)
+    else:
+        await session.execute(_INSERT_VERSION, version)
+        if audit is not None:
+            session.add(AuditEntry(**audit, at=event.updated_at))
+    if not (previous is not None and _TEXT_ONLY.issuperset(changed)):
+        follow_event(session, event.id)  # its reminders move with it (SPEC §14)
+    if previous is not None:  # a new time asks the other attendees again (SPEC §13)
+        await reset_after_move(
+            session,
+            event_id=event.id,
+            before=previous,
+            after=snapshot,
+            actor_id=actor_id,
+            at=event.updated_at,
+        )
+    if not at_once:
+        await feed.append(
+            session,
+            type=feed.CHANGE_TYPES[change_type],
+            event_id=event.id,
+            version=event.version,
+            actor_id=actor_id,
+            changes=changed,
+            known_holders=holders,
+            holders_at_commit=True,
+        )
+
+
+async def _edit_at_once(
+    session: AsyncSession,
+    event: Event,
+    version: dict[str, Any],
+    audit: Mapping[str, Any],
+    changed: list[str],
+) -> None:
+    """PostgreSQL: `_EDIT` for the event as changed in memory, which then leaves the session
+    (its row is written: a flush would write it again)."""
+    params = {c: getattr(event, c) for c in _EVENT_COLUMNS}
+    params |= _prefixed("event_versions", version)
+    params |= _prefixed("audit_log", {**audit, "at": event.updated_at})
+    params |= feed.change_params(
+        session,
+        type=feed.CHANGE_TYPES[version["change_type"]],
+        version=event.version,
+        actor_id=version["changed_by_id"],
+        changes=changed,
+    )
+    with session.no_autoflush:  # the ORM must not write the row first
+        written = (await session.execute(_EDIT, params)).scalar_one_or_none()
+    if written is None:  # not reached: the caller holds the row's lock
+        raise RuntimeError(f"event {event.id} vanished under its row lock")
+    session.expunge(event)
+
+
+_EVENTS = cast(Table, Event.__table__)
+_EVENT_COLUMNS = tuple(c.name for c in _EVENTS.c if c.name != "id")
+
+
+def _prefixed(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"{table}_{k}": v for k, v in values.items()}
+
+
+def _edited_in_one_statement() -> Any:
+    """The event's row (every column but its id, from `:id`'s parameters), its version, its
+    audit row and its change-feed row as data-modifying CTEs of one statement, built once;
+    it returns the event's id if its row was there to update."""
+
+    def values(table: type[Any]) -> dict[str, Any]:
+        name = table.__tablename__
+        return {
+            c.name: bindparam(f"{name}_{c.name}", type_=c.type)
+            for c in cast(Table, table.__table__).c
+            if c.name != "id"
+        }
+
+    row = (
+        update(_EVENTS)
+        .where(_EVENTS.c.id == bindparam("event_versions_event_id"))
+        .values({c: bindparam(c, type_=_EVENTS.c[c].type) for c in _EVENT_COLUMNS})
+        .returning(_EVENTS.c.id)
+        .cte("e")
+    )
+    version = insert(cast(Table, EventVersion.__table__)).values(values(EventVersion))
+    audit = insert(cast(Table, AuditEntry.__table__)).values(values(AuditEntry))
+    change = feed.pending_for_holders(row.c.id)
+    return (
+        select(row.c.id)
+        .add_cte(version.cte("event_versions_ins"), nest_here=False)
+        .add_cte(audit.cte("audit_log_ins"), nest_here=False)
+        .add_cte(change.cte("feed_pending_ins"), nest_here=False)
+    )
+
+
+_EDIT = _edited_in_one_statement()
+
+
+async def record_created(
+    session: AsyncSession,
+    events: Sequence[Event],
+    *,
+    actor_id: int,
+    holders: list[int] | None = None,
+) -> None:
+    """Version 1 of new (flushed) events, in one statement however many, and their
+    change-feed entries: for `holders` when the caller knows them (a new event's owner),
+    else for whoever holds a role on each by now (a split's successor inherits grants)."""
+    if not events:
+        return
+    rows = [version_row(e, "created", actor_id, content_of(e), None) for e in events]
+    await session.execute(_INSERT_VERSION, rows)
+    for event in events:
+        await feed.append(
+            session,
+            type=feed.CHANGE_TYPES["created"],
+            event_id=event.id,
+            version=event.version,
+            actor_id=actor_id,
+            changes=[],
+            known_holders=holders,
+        )
+
+
+def version_row(
+    event: Event,
+    change_type: str,
+    actor_id: int,
+    snapshot: dict[str, Any],
+    rolled_back_to: int | None,
+) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "version": event.version,
+        "change_type": change_type,
+        "snapshot": snapshot,
+        "changed_by_id": actor_id,
+        "changed_at": event.updated_at,
+        "rolled_back_to": rolled_back_to,
+    }
