@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
-from neo_events.events import schedule
+from neo_events.events import schedule, statements
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import (
     Content,
@@ -28,7 +28,7 @@ from neo_events.events.schemas import EventCreate
 from neo_events.history.merge import three_way_merge
 from neo_events.history.versions import record_created, record_version, version_row
 from neo_events.live import feed
-from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, User
+from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import version_matches
 
 
@@ -40,7 +40,7 @@ async def _insert(session: AsyncSession, actor: User, contents: Sequence[Content
 
     def rows() -> tuple[list[Event], list[dict[str, Any]]]:
         events = [_new_event(actor, content, now) for content in contents]
-        return events, [{c: getattr(event, c) for c in _EVENT_COLUMNS} for event in events]
+        return events, [statements.row_params(event) for event in events]
 
     # A batch's 500 rows are CPU work (each event's span is computed): not on the event loop.
     events, values = await asyncio.to_thread(rows) if len(contents) > 1 else rows()
@@ -78,75 +78,11 @@ def _new_event(actor: User, content: Content, now: datetime | None = None) -> Ev
     return event
 
 
-_EVENTS = cast(Table, Event.__table__)
-_EVENT_COLUMNS = tuple(c.name for c in _EVENTS.c if c.name != "id")
+_EVENTS = statements.EVENTS
 # Many rows in one multi-row INSERT … RETURNING id (SQLAlchemy's "insertmanyvalues"), on
 # PostgreSQL with the ids in the order of the rows.
 _INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id)
 _INSERT_EVENTS_IN_ORDER = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-
-
-def _created_in_one_statement() -> Any:
-    """PostgreSQL: a new event, its owner's grant, its version 1, its audit row and its
-    change-feed row in one statement (data-modifying CTEs on the event's RETURNING id), built
-    once: one round trip and no ORM unit of work, where the ORM path makes five."""
-    events = cast(Table, Event.__table__)
-    new = (
-        insert(events)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in events.c if c.name != "id"})
-        .returning(events.c.id)
-        .cte("e")
-    )
-
-    def bound(table: type[Any], name: str) -> Any:
-        column = cast(Table, table.__table__).c[name]
-        return bindparam(f"{table.__tablename__}_{name}", type_=column.type)
-
-    def from_new(table: type[Any], key: str, **values: Any) -> Any:
-        names = [key, *values]
-        return (
-            insert(cast(Table, table.__table__))
-            .from_select(names, select(new.c.id, *values.values()))
-            .cte(f"{table.__tablename__}_ins")
-        )
-
-    grant = from_new(
-        EventPermission,
-        "event_id",
-        user_id=bound(EventPermission, "user_id"),
-        role=literal(Role.OWNER.value),
-        granted_by_id=bound(EventPermission, "granted_by_id"),
-        granted_at=bound(EventPermission, "granted_at"),
-    )
-    version = from_new(
-        EventVersion,
-        "event_id",
-        version=literal(1),
-        change_type=literal("created"),
-        snapshot=bound(EventVersion, "snapshot"),
-        changed_by_id=bound(EventVersion, "changed_by_id"),
-        changed_at=bound(EventVersion, "changed_at"),
-    )
-    audit = from_new(
-        AuditEntry,
-        "target_id",
-        **{
-            name: bound(AuditEntry, name)
-            for name in ("at", "actor_id", "action", "target_type", "outcome", "ip", "user_agent")
-        },
-        details=bound(AuditEntry, "details"),
-    )
-    change = feed.pending_for_new_event(new.c.id).cte("feed_pending_ins")
-    return (
-        select(new.c.id)
-        .add_cte(grant, nest_here=False)
-        .add_cte(version, nest_here=False)
-        .add_cte(audit, nest_here=False)
-        .add_cte(change, nest_here=False)
-    )
-
-
-_CREATE = _created_in_one_statement()
 
 
 def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
@@ -183,11 +119,11 @@ async def create_event(
         )
         return event, clashes
     event = _new_event(actor, content)
-    params = {c: getattr(event, c) for c in _EVENT_COLUMNS}
+    params = statements.row_params(event)
     grant = {"user_id": actor.id, "granted_by_id": actor.id, "granted_at": event.created_at}
-    params |= _prefixed("event_permissions", grant)
+    params |= statements.prefixed("event_permissions", grant)
     version = version_row(event, "created", actor.id, content_of(event), None)
-    params |= _prefixed("event_versions", version)
+    params |= statements.prefixed("event_versions", version)
     audit = audit_row(
         action="event.created",
         origin=origin,
@@ -197,7 +133,7 @@ async def create_event(
         outcome="success",
         details={"version": 1},
     )
-    params |= _prefixed("audit_log", audit | {"at": event.created_at})
+    params |= statements.prefixed("audit_log", audit | {"at": event.created_at})
     params |= feed.change_params(
         session,
         type=feed.CHANGE_TYPES["created"],
@@ -205,12 +141,8 @@ async def create_event(
         actor_id=actor.id,
         recipients=[actor.id],
     )
-    event.id = await session.scalar(_CREATE, params)
+    event.id = await session.scalar(statements.CREATE, params)
     return event, clashes
-
-
-def _prefixed(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {f"{table}_{k}": v for k, v in values.items()}
 
 
 async def create_events(

@@ -1,9 +1,9 @@
 """Writing versions: each content change of an event becomes its next version row, and a
 change-feed entry for whoever holds a role on it (reading them is `history.service`).
 
-On PostgreSQL an edit's whole write is one statement (`_EDIT`): the event's row, its version,
-the audit row and the change-feed row, as data-modifying CTEs, where the ORM's unit of work
-made four round trips of it (issue #16).
+On PostgreSQL an edit's whole write is one statement (`events.statements.EDIT`): the event's
+row, its version, the audit row and the change-feed row, as data-modifying CTEs, where the
+ORM's unit of work made four round trips of it (issue #16).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.db import utcnow
+from neo_events.events import statements
 from neo_events.events.content import content_of
 from neo_events.history.diff import CONTENT_FIELDS
 from neo_events.invitations.responses import reset_after_move
@@ -102,11 +103,11 @@ async def _edit_at_once(
     audit: Mapping[str, Any],
     changed: list[str],
 ) -> None:
-    """PostgreSQL: `_EDIT` for the event as changed in memory, which then leaves the session
-    (its row is written: a flush would write it again)."""
-    params = {c: getattr(event, c) for c in _EVENT_COLUMNS}
-    params |= _prefixed("event_versions", version)
-    params |= _prefixed("audit_log", {**audit, "at": event.updated_at})
+    """PostgreSQL: `statements.EDIT` for the event as changed in memory, which then leaves
+    the session (its row is written: a flush would write it again)."""
+    params = statements.row_params(event)
+    params |= statements.prefixed("event_versions", version)
+    params |= statements.prefixed("audit_log", {**audit, "at": event.updated_at})
     params |= feed.change_params(
         session,
         type=feed.CHANGE_TYPES[version["change_type"]],
@@ -115,52 +116,10 @@ async def _edit_at_once(
         changes=changed,
     )
     with session.no_autoflush:  # the ORM must not write the row first
-        written = (await session.execute(_EDIT, params)).scalar_one_or_none()
+        written = (await session.execute(statements.EDIT, params)).scalar_one_or_none()
     if written is None:  # not reached: the caller holds the row's lock
         raise RuntimeError(f"event {event.id} vanished under its row lock")
     session.expunge(event)
-
-
-_EVENTS = cast(Table, Event.__table__)
-_EVENT_COLUMNS = tuple(c.name for c in _EVENTS.c if c.name != "id")
-
-
-def _prefixed(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {f"{table}_{k}": v for k, v in values.items()}
-
-
-def _edited_in_one_statement() -> Any:
-    """The event's row (every column but its id, from `:id`'s parameters), its version, its
-    audit row and its change-feed row as data-modifying CTEs of one statement, built once;
-    it returns the event's id if its row was there to update."""
-
-    def values(table: type[Any]) -> dict[str, Any]:
-        name = table.__tablename__
-        return {
-            c.name: bindparam(f"{name}_{c.name}", type_=c.type)
-            for c in cast(Table, table.__table__).c
-            if c.name != "id"
-        }
-
-    row = (
-        update(_EVENTS)
-        .where(_EVENTS.c.id == bindparam("event_versions_event_id"))
-        .values({c: bindparam(c, type_=_EVENTS.c[c].type) for c in _EVENT_COLUMNS})
-        .returning(_EVENTS.c.id)
-        .cte("e")
-    )
-    version = insert(cast(Table, EventVersion.__table__)).values(values(EventVersion))
-    audit = insert(cast(Table, AuditEntry.__table__)).values(values(AuditEntry))
-    change = feed.pending_for_holders(row.c.id)
-    return (
-        select(row.c.id)
-        .add_cte(version.cte("event_versions_ins"), nest_here=False)
-        .add_cte(audit.cte("audit_log_ins"), nest_here=False)
-        .add_cte(change.cte("feed_pending_ins"), nest_here=False)
-    )
-
-
-_EDIT = _edited_in_one_statement()
 
 
 async def record_created(
