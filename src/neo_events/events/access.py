@@ -104,7 +104,7 @@ async def get_event_for(
 
     `lock` takes the row lock a read-modify-write needs on PostgreSQL (SQLite's write
     transactions are already exclusive). `sign_in`: the id of the caller's sign-in session
-    (`auth.service.signed_in`), checked by the same statement, for a route that takes an
+    (`auth.signed_in.signed_in`), checked by the same statement, for a route that takes an
     access token's claims instead of loading its user (a 401 if the session is closed,
     before any 404 or 403).
     """

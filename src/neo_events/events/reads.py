@@ -2,7 +2,7 @@
 
 The general path (`views.event_reads`) costs five statements (the caller's user, the event
 and role, grants with names, attendees, reminders) and builds pydantic models twice. Here
-one statement checks the caller's sign-in session (`auth.service.signed_in`), applies the
+one statement checks the caller's sign-in session (`auth.signed_in.signed_in`), applies the
 access rule (`access.visible_events`) and returns the event row with everything the
 caller's part of the object needs, aggregated as JSON by the database (PostgreSQL and
 SQLite both can). The part fixed by (id, version, owner) comes from the `EventObjects`

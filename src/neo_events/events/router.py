@@ -289,6 +289,8 @@ async def _update(
 ) -> Response:
     # The caller is known by the token's claims: their sign-in session is checked by the
     # statement that locks the event's row (a 401 before any 404), not by loading their user.
+    # The request's log line names the token's user whatever the answer (a 409 or 412 too).
+    request.state.user_id = claims.user_id
     result = await service.update_event(
         session,
         actor_id=claims.user_id,
@@ -303,7 +305,6 @@ async def _update(
         policy=policy,
         sign_in=claims.session_id,
     )
-    request.state.user_id = claims.user_id
     # The object as the writer now sees it: one statement in the write's transaction.
     document = await read_written(session, claims.user_id, claims.session_id, result.event.id)
     return written(
