@@ -32,21 +32,22 @@ def prefixed(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return {f"{table}_{k}": v for k, v in values.items()}
 
 
+def _event_values() -> dict[str, Any]:
+    """The event's columns but its id, each bound to its own name (`row_params`)."""
+    return {c: bindparam(c, type_=EVENTS.c[c].type) for c in EVENT_COLUMNS}
+
+
+def _bound(table: type[Any], name: str) -> Any:
+    """A column of another table, bound to its prefixed name (`prefixed`)."""
+    column = cast(Table, table.__table__).c[name]
+    return bindparam(f"{table.__tablename__}_{name}", type_=column.type)
+
+
 def _created() -> Any:
     """PostgreSQL: a new event, its owner's grant, its version 1, its audit row and its
     change-feed row in one statement (data-modifying CTEs on the event's RETURNING id), built
     once: one round trip and no ORM unit of work, where the ORM path makes five."""
-    events = cast(Table, Event.__table__)
-    new = (
-        insert(events)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in events.c if c.name != "id"})
-        .returning(events.c.id)
-        .cte("e")
-    )
-
-    def bound(table: type[Any], name: str) -> Any:
-        column = cast(Table, table.__table__).c[name]
-        return bindparam(f"{table.__tablename__}_{name}", type_=column.type)
+    new = insert(EVENTS).values(_event_values()).returning(EVENTS.c.id).cte("e")
 
     def from_new(table: type[Any], key: str, **values: Any) -> Any:
         names = [key, *values]
@@ -59,28 +60,28 @@ def _created() -> Any:
     grant = from_new(
         EventPermission,
         "event_id",
-        user_id=bound(EventPermission, "user_id"),
+        user_id=_bound(EventPermission, "user_id"),
         role=literal(Role.OWNER.value),
-        granted_by_id=bound(EventPermission, "granted_by_id"),
-        granted_at=bound(EventPermission, "granted_at"),
+        granted_by_id=_bound(EventPermission, "granted_by_id"),
+        granted_at=_bound(EventPermission, "granted_at"),
     )
     version = from_new(
         EventVersion,
         "event_id",
         version=literal(1),
         change_type=literal("created"),
-        snapshot=bound(EventVersion, "snapshot"),
-        changed_by_id=bound(EventVersion, "changed_by_id"),
-        changed_at=bound(EventVersion, "changed_at"),
+        snapshot=_bound(EventVersion, "snapshot"),
+        changed_by_id=_bound(EventVersion, "changed_by_id"),
+        changed_at=_bound(EventVersion, "changed_at"),
     )
     audit = from_new(
         AuditEntry,
         "target_id",
         **{
-            name: bound(AuditEntry, name)
+            name: _bound(AuditEntry, name)
             for name in ("at", "actor_id", "action", "target_type", "outcome", "ip", "user_agent")
         },
-        details=bound(AuditEntry, "details"),
+        details=_bound(AuditEntry, "details"),
     )
     change = feed.pending_for_new_event(new.c.id).cte("feed_pending_ins")
     return (
@@ -93,22 +94,19 @@ def _created() -> Any:
 
 
 def _edited() -> Any:
-    """The event's row (every column but its id, from `:id`'s parameters), its version, its
-    audit row and its change-feed row as data-modifying CTEs of one statement, built once;
-    it returns the event's id if its row was there to update."""
+    """The event's row (every column but its id; the row is the version's `event_id`), its
+    version, its audit row and its change-feed row as data-modifying CTEs of one statement,
+    built once; it returns the event's id if its row was there to update."""
 
     def values(table: type[Any]) -> dict[str, Any]:
-        name = table.__tablename__
         return {
-            c.name: bindparam(f"{name}_{c.name}", type_=c.type)
-            for c in cast(Table, table.__table__).c
-            if c.name != "id"
+            c.name: _bound(table, c.name) for c in cast(Table, table.__table__).c if c.name != "id"
         }
 
     row = (
         update(EVENTS)
-        .where(EVENTS.c.id == bindparam("event_versions_event_id"))
-        .values({c: bindparam(c, type_=EVENTS.c[c].type) for c in EVENT_COLUMNS})
+        .where(EVENTS.c.id == _bound(EventVersion, "event_id"))
+        .values(_event_values())
         .returning(EVENTS.c.id)
         .cte("e")
     )
