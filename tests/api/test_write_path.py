@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, text
 
+from neo_events.events.calendars import calendar
 from tests.helpers import PASSWORD, assert_problem, count_rows, register
 
 pytestmark = pytest.mark.anyio
@@ -172,3 +174,35 @@ async def test_an_update_answers_the_object_a_get_then_reads(
     assert {p["username"] for p in answer["permissions"]} >= {"alice", "bob"}
     assert [a["username"] for a in answer["attendees"]][-1] == "carol"
     assert answer["updated_by"]["username"] == "bob" and answer["version"] == 2
+
+
+async def test_a_one_user_calendar_read_settles_on_one_plan(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    """PostgreSQL plans a prepared statement afresh on each execution while its generic
+    plan looks dearer than the custom ones, and it estimates an array parameter at ten
+    elements: a conflict check's keys query compares its one user with `=`, not `= ANY` of
+    a one-element array (`calendars._keys`), so from the sixth execution on it runs one
+    generic plan and plans nothing (0.15 ms of the server's CPU a check)."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no plan cache to settle")
+    alice = await register(client, "alice")
+    weekly = BODY | {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY;BYDAY=MO"}
+    assert (await client.post(EVENTS, json=weekly, headers=alice.headers)).status_code == 201
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    async with app.state.sessionmaker() as session:
+        for week in range(8):
+            monday = start + timedelta(weeks=week)  # 10:00 in Berlin: 09:00 or 08:00 UTC
+            window = (monday - timedelta(hours=2), monday + timedelta(hours=2))
+            busy, _, _ = await calendar(session, [alice.id], window, viewer_id=alice.id)
+            assert len(busy) == 1
+        plans = (
+            await session.execute(
+                text(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%FROM event_permissions AS held%'"
+                    " AND statement NOT LIKE '%pg_prepared_statements%'"
+                )
+            )
+        ).one()
+    assert plans.custom_plans <= 5 and plans.generic_plans >= 3, plans
