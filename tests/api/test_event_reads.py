@@ -166,3 +166,52 @@ async def test_a_304_names_the_callers_reminders(
         f"{EVENTS}/{event['id']}", headers=alice.headers | {"If-None-Match": etag}
     )
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+async def test_an_edits_answer_is_the_object_a_read_then_gets(
+    app: FastAPI, client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """An edit answers with the object as its writer now sees it. On PostgreSQL that is the
+    document read with the row's lock, edited in memory (`reads.EventDocument.after`), unless
+    the event has attendees (a move resets their answers: read again). Either way it is what
+    the general serializer reads next (no cache: the answer fills the one a GET reads), field
+    for field apart from the write's own keys, and what a GET reads, with the same ETag."""
+    _general_route(app)
+    alice, bob = people["alice"], people["bob"]
+    ids = await _rich_events(client, people)  # two with attendees and reminders, one without
+    shared = await create_event(client, alice, title="Shared, no attendees")
+    await share(client, alice, shared["id"], bob, "editor")
+    put = await client.put(
+        f"{EVENTS}/{shared['id']}/reminders",
+        json={"reminders": [{"minutes_before": 15}]},
+        headers=bob.headers,
+    )
+    assert put.status_code == 200, put.text
+    edits: list[tuple[Account, int, dict[str, Any]]] = [
+        (bob, shared["id"], {"title": "Renamed by an editor"}),  # a stamp by someone new
+        (bob, shared["id"], {"title": "Renamed by an editor"}),  # changes nothing
+        (
+            alice,
+            shared["id"],
+            {
+                "start_time": "2026-05-01T10:00:00Z",
+                "end_time": "2026-05-01T11:00:00Z",
+                "location": "Room 2",
+            },
+        ),
+        (alice, shared["id"], {"is_recurring": True, "recurrence_pattern": "FREQ=DAILY;COUNT=3"}),
+        (bob, ids[0], {"start_time": "2026-03-02T09:30:00+01:00"}),  # attendees: asked again
+        (alice, ids[1], {"title": "Holiday, renamed"}),
+        (bob, ids[2], {"description": "mine alone", "transparency": "transparent"}),
+    ]
+    for who, event_id, change in edits:
+        edited = await client.patch(f"{EVENTS}/{event_id}", json=change, headers=who.headers)
+        assert edited.status_code == 200, edited.text
+        read = await client.get(f"{EVENTS}/{event_id}", headers=who.headers)
+        assert read.status_code == 200, read.text
+        general = await client.get(f"/test/general/{event_id}/{who.id}")
+        written = edited.json()
+        del written["conflicts"], written["merged"]  # the write's own keys
+        assert written == general.json(), (change, written, general.json())
+        assert written == read.json()
+        assert edited.headers["ETag"] == read.headers["ETag"] == general.headers["ETag"]

@@ -4,8 +4,8 @@ A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calend
 keys, then the contents of events whose weeks are not cached; the titles of what clashes,
 if anything does), one statement for the event with its grant, version 1, audit row and
 change-feed row, and `COMMIT`. An edit is `BEGIN`, the event's row locked (with the
-caller's sign-in session checked), one statement for the row, its next version, audit row
-and change-feed row, the answer read back, and `COMMIT`. What they write is checked
+caller's sign-in session checked) and read with what its answer shows, one statement for the
+row, its next version, audit row and change-feed row, and `COMMIT`. What they write is checked
 through the API by test_events, test_history, test_audit and test_sync. These tests pin the
 count, so a change that adds a round trip to every write has to say so here.
 """
@@ -101,12 +101,14 @@ async def test_a_text_edit_checks_no_conflict(
     # reminders one by one
     assert not any(s.startswith("SELECT attendees.") for s in seen), seen
     if backend == "postgres":
-        # the locked row with the caller's role and sign-in session (no user query), then
-        # the row, version 2, the audit row and the change-feed row (its recipients read
-        # there) as one statement (history/versions.py), and the answer (BEGIN/COMMIT are
-        # not cursors)
-        assert len(seen) == 3, seen
-        assert "FOR UPDATE" in seen[0] and "auth_sessions" in seen[0], seen
+        # the locked row with the caller's role and sign-in session (no user query) and the
+        # document the answer is made of (events/reads.py), then the row, version 2, the
+        # audit row and the change-feed row (its recipients read there) as one statement
+        # (history/versions.py); the answer is that document, edited (BEGIN/COMMIT are not
+        # cursors)
+        assert len(seen) == 2, seen
+        assert "FOR UPDATE OF events" in seen[0] and "auth_sessions" in seen[0], seen
+        assert "AS grants" in seen[0], seen
         assert seen[1].startswith("WITH event_versions_ins AS"), seen
         assert "UPDATE events SET" in seen[1] and "INSERT INTO feed_pending" in seen[1], seen
 

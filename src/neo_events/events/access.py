@@ -120,8 +120,12 @@ async def get_event_for(
             raise InvalidToken()  # a closed session is a 401 before any 404 or 403
     if row is None:
         raise event_not_found(event_id)
-    event, role_name = row[0], row[1]
-    role = Role(role_name)
+    return row[0], check_role(Role(row[1]), min_role)
+
+
+def check_role(role: Role, min_role: Role) -> Role:
+    """The caller's role if it is at least `min_role`, else 403 (they hold one: they may
+    know the event exists)."""
     if not role.at_least(min_role):
         raise RoleTooLow(f"This needs the {min_role.value} role; you are {role.value}.")
-    return event, role
+    return role

@@ -16,18 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, literal_column, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
-from neo_events.events.access import event_not_found, visible_events
+from neo_events.events.access import Role, event_not_found, visible_events
 from neo_events.events.schemas import UserRef
+from neo_events.events.statements import EVENT_COLUMNS
 from neo_events.events.views import EventObjects, event_object, fixed_content
 from neo_events.models import Attendee, Event, EventPermission, Reminder, User
 from neo_events.protocol import event_etag
@@ -118,7 +120,7 @@ def _statement(dialect: str) -> Select[Any]:
     )
 
 
-_STATEMENTS: dict[str, Select[Any]] = {}  # built once per dialect: compiled once, cached
+_STATEMENTS: dict[tuple[str, bool], Select[Any]] = {}  # built once: compiled once, cached
 _SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("session_id"))))
 
 
@@ -126,7 +128,7 @@ _SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("se
 class EventDocument:
     """One caller's view of one event, read and not yet written."""
 
-    row: Row[Any]
+    row: Any  # the statement's Row, or its mapping as a namespace once edited (`after`)
     viewer_id: int
     reminders: list[int]
     etag: str
@@ -165,11 +167,46 @@ class EventDocument:
         }
         return event_object(content, per_caller)
 
+    def event(self) -> Event:
+        """The event's row as an Event that no session holds, for a write that does not go
+        through the ORM's unit of work (`events.statements.EDIT`)."""
+        mapping = self.row._mapping
+        return Event(id=mapping["id"], **{c: mapping[c] for c in EVENT_COLUMNS})
 
-def _statement_for(dialect: str) -> Select[Any]:
-    statement = _STATEMENTS.get(dialect)
+    def after(self, event: Event) -> EventDocument | None:
+        """This document once `event` (this event, its row edited by the viewer and
+        written) is the event's row: what else the document holds is as it was (the grants,
+        the viewer's reminders), unless it has attendees, whose answers a move resets (None:
+        read it again, `read_written`)."""
+        row = self.row
+        if _parsed(row.attendees):
+            return None
+        values = dict(row._mapping) | {c: getattr(event, c) for c in EVENT_COLUMNS}
+        if event.updated_by_id != row.updated_by_id:  # the viewer's edit stamped the row
+            grants = _parsed(row.grants)
+            values["updated_by_name"] = next(
+                g["username"] for g in grants if g["user_id"] == event.updated_by_id
+            )
+        etag = event_etag(event.version, self.reminders)
+        return EventDocument(_Values(**values), self.viewer_id, self.reminders, etag)
+
+
+class _Values(SimpleNamespace):
+    """A row's values as `EventDocument.row` reads them: by attribute and by `_mapping`."""
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return vars(self)
+
+
+def _statement_for(dialect: str, lock: bool = False) -> Select[Any]:
+    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`)."""
+    statement = _STATEMENTS.get((dialect, lock))
     if statement is None:
-        statement = _STATEMENTS[dialect] = _statement(dialect)
+        statement = _statement(dialect)
+        if lock:
+            statement = statement.with_for_update(of=Event)
+        _STATEMENTS[dialect, lock] = statement
     return statement
 
 
@@ -191,19 +228,39 @@ async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) ->
     """The event as the caller sees it: 401 if their sign-in session is closed, 404 if they
     hold no role on a live event of that id (what `authenticate` and `get_event_for` say).
     No ORM session: one connection, one statement (two for a 404)."""
-    statement = _statement_for(engine.dialect.name)
-    caller = {"user_id": claims.user_id, "session_id": claims.session_id}
     async with engine.connect() as connection:
-        row = (await connection.execute(statement, caller | {"event_id": event_id})).one_or_none()
-        if row is None:
-            signed_in_now = await connection.scalar(_SIGNED_IN, caller)
+        statement = _statement_for(engine.dialect.name)
+        return await _read(connection, statement, claims.user_id, claims.session_id, event_id)
+
+
+async def lock_for_edit(
+    session: AsyncSession, user_id: int, session_id: int, event_id: int
+) -> tuple[EventDocument, Role]:
+    """`read_event` in the session's transaction, with the event's row lock: what an edit
+    on PostgreSQL starts from (the lock, the caller's sign-in and role, and the document its
+    answer is made of, `EventDocument.after`: one statement where `get_event_for` and
+    `read_written` make two)."""
+    statement = _statement_for(session.get_bind().dialect.name, lock=True)
+    document = await _read(session, statement, user_id, session_id, event_id)
+    return document, Role(document.row.my_role)
+
+
+async def _read(
+    connection: AsyncConnection | AsyncSession,
+    statement: Select[Any],
+    user_id: int,
+    session_id: int,
+    event_id: int,
+) -> EventDocument:
+    caller = {"user_id": user_id, "session_id": session_id}
+    row = (await connection.execute(statement, caller | {"event_id": event_id})).one_or_none()
     if row is None:
-        if not signed_in_now:  # a closed session is a 401 before any 404
-            raise InvalidToken()
+        if not await connection.scalar(_SIGNED_IN, caller):  # a closed session is a 401
+            raise InvalidToken()  # before any 404
         raise event_not_found(event_id)
     if not row.signed_in:
         raise InvalidToken()
-    return _document(row, claims.user_id)
+    return _document(row, user_id)
 
 
 def _document(row: Row[Any], viewer_id: int) -> EventDocument:

@@ -305,8 +305,11 @@ async def _update(
         policy=policy,
         sign_in=claims.session_id,
     )
-    # The object as the writer now sees it: one statement in the write's transaction.
-    document = await read_written(session, claims.user_id, claims.session_id, result.event.id)
+    # The object as the writer now sees it: the document read with the row's lock, edited,
+    # or else one statement in the write's transaction.
+    document = result.before.after(result.event) if result.before is not None else None
+    if document is None:
+        document = await read_written(session, claims.user_id, claims.session_id, event_id)
     return written(
         document.object(request.app.state.event_objects),
         document.etag,

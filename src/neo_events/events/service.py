@@ -15,7 +15,7 @@ from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
 from neo_events.events import schedule, statements
-from neo_events.events.access import Role, get_event_for
+from neo_events.events.access import Role, check_role, get_event_for
 from neo_events.events.content import (
     Content,
     apply_content,
@@ -23,6 +23,7 @@ from neo_events.events.content import (
     canonical_changes,
     content_of,
 )
+from neo_events.events.reads import EventDocument, lock_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.history.merge import three_way_merge
@@ -206,6 +207,8 @@ class UpdateResult:
     changed: bool
     merged: bool
     clashes: list[Clash]
+    # The event as its editor saw it before the edit, when read with its lock (PostgreSQL).
+    before: EventDocument | None = None
 
 
 SCHEDULE_FIELDS = (
@@ -306,19 +309,26 @@ async def update_event(
     """Apply a partial change under the caller's preconditions (412, 428, 409 merge conflict).
 
     An edit that changes nothing writes nothing: no version, no audit row. `sign_in`: the
-    caller's sign-in session, checked with the event's row (`get_event_for`), for a caller
-    known by an access token's claims alone.
+    caller's sign-in session, checked with the event's row, for a caller known by an access
+    token's claims alone; on PostgreSQL the statement that locks the row then also reads the
+    document the answer is made of (`reads.lock_for_edit`, `UpdateResult.before`).
     """
-    event, role = await get_event_for(
-        session, actor_id, event_id, Role.EDITOR, lock=True, sign_in=sign_in
-    )
+    before: EventDocument | None = None
+    if sign_in is not None and session.get_bind().dialect.name == "postgresql":
+        before, held = await lock_for_edit(session, actor_id, sign_in, event_id)
+        role = check_role(held, Role.EDITOR)
+        event = before.event()
+    else:
+        event, role = await get_event_for(
+            session, actor_id, event_id, Role.EDITOR, lock=True, sign_in=sign_in
+        )
     current = content_of(event)
     wanted, merged = await _resolve_changes(
         session, event, current, canonical_changes(changes), preconditions
     )
     content = build_content(current, wanted)
     if content == current:
-        return UpdateResult(event, role, changed=False, merged=merged, clashes=[])
+        return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
     clashes = await check_move(
         session, event=event, before=current, after=content, actor_id=actor_id, policy=policy
     )
@@ -339,7 +349,7 @@ async def update_event(
     await record_version(
         session, event, change_type="updated", actor_id=actor_id, previous=current, audit=audit
     )
-    return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes)
+    return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes, before=before)
 
 
 async def delete_event(

@@ -104,7 +104,7 @@ async def _edit_at_once(
     changed: list[str],
 ) -> None:
     """PostgreSQL: `statements.EDIT` for the event as changed in memory, which then leaves
-    the session (its row is written: a flush would write it again)."""
+    the session if it was in it (its row is written: a flush would write it again)."""
     params = statements.row_params(event)
     params |= statements.prefixed("event_versions", version)
     params |= statements.prefixed("audit_log", {**audit, "at": event.updated_at})
@@ -119,7 +119,8 @@ async def _edit_at_once(
         written = (await session.execute(statements.EDIT, params)).scalar_one_or_none()
     if written is None:  # not reached: the caller holds the row's lock
         raise RuntimeError(f"event {event.id} vanished under its row lock")
-    session.expunge(event)
+    if event in session:  # not one read with its document (`reads.lock_for_edit`)
+        session.expunge(event)
 
 
 async def record_created(
