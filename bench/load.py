@@ -84,6 +84,11 @@ class Result:
     # The PK-select ceiling measured just before this scenario, same clients (the machine is
     # shared: what else runs on it changes within a run, so each figure gets its own ceiling).
     pk_adjacent_rps: float | None = None
+    # The whole machine's busy CPU per request meanwhile (server, database, wrk: /proc/stat),
+    # and the adjacent PK run's: a stall or a slower machine moves their ratio less than the
+    # rates' (BENCHMARKS.md, "The write and read paths").
+    cpu_ms: float | None = None
+    pk_adjacent_cpu_ms: float | None = None
 
 
 # ----------------------------------------------------------------------------- server
@@ -510,10 +515,26 @@ def run_wrk(
         "--",
         str(data),
     ]
+    busy = machine_busy_s()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if background:
         return proc
-    return collect(scenario, proc)
+    result = collect(scenario, proc)
+    if result.requests:
+        result.cpu_ms = (machine_busy_s() - busy) * 1000 / result.requests
+    return result
+
+
+def machine_busy_s() -> float:
+    """Seconds of CPU the whole machine has spent busy since boot (all but idle and iowait
+    in /proc/stat), or 0 where there is no /proc."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def collect(scenario: Scenario, proc: subprocess.Popen[str]) -> Result:
@@ -624,22 +645,23 @@ def run(
             problem = _probe_errors(srv.base, scenario)
             if problem:
                 notes.append(f"{key}: first request answered {problem}")
-            adjacent = None
+            adjacent = adjacent_cpu = None
             time.sleep(2.0)  # let the previous scenario's in-flight requests drain
             if paired and not scenario.ceiling:
                 pk = Scenario("ceiling_pk", scenario.connections, scenarios["ceiling_pk"].requests)
                 pk_result = run_wrk(srv.base, pk, max(3, round(duration / 3)), workdir)
                 assert isinstance(pk_result, Result)
-                adjacent = pk_result.rps
+                adjacent, adjacent_cpu = pk_result.rps, pk_result.cpu_ms
             result = run_wrk(srv.base, scenario, duration, workdir)
             assert isinstance(result, Result)
             result.pk_adjacent_rps = adjacent
+            result.pk_adjacent_cpu_ms = adjacent_cpu
             results.append(result)
             print(
                 f"  {key:18} c={scenario.connections:<3} {result.rps:9.1f} req/s  "
                 f"p50 {result.p50_ms:7.2f}  p95 {result.p95_ms:7.2f}  p99 {result.p99_ms:7.2f} ms"
-                f"  errors {result.errors}"
-                + (f"  (pk ceiling just before: {adjacent:.0f} req/s)" if adjacent else ""),
+                f"  errors {result.errors}  cpu {result.cpu_ms or 0:.2f} ms/req"
+                + _adjacent(result),
                 file=sys.stderr,
                 flush=True,
             )
@@ -667,6 +689,17 @@ def run(
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def _adjacent(result: Result) -> str:
+    """The adjacent PK run and this scenario's share of it, by rate and by machine CPU."""
+    pk, pk_cpu = result.pk_adjacent_rps, result.pk_adjacent_cpu_ms
+    if not pk:
+        return ""
+    text = f"  (pk ceiling just before: {pk:.0f} req/s; rate {result.rps / pk:.1%}"
+    if pk_cpu and result.cpu_ms:
+        text += f", cpu {pk_cpu / result.cpu_ms:.1%}"
+    return text + ")"
 
 
 def _starvation(
