@@ -33,7 +33,8 @@ from alembic import command
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.cli import alembic_config
 from neo_events.events import recurrence
-from neo_events.events.content import Content, build_content, iso, series_of, span_of
+from neo_events.events.content import Content, iso, series_of, span_of
+from neo_events.events.validation import build_content
 from neo_events.settings import Settings
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}

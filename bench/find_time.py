@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import inprocess
 from neo_events.auth.passwords import PasswordHasher
-from neo_events.events.content import apply_content, build_content
+from neo_events.events.content import apply_content
+from neo_events.events.validation import build_content
 from neo_events.models import Event, EventPermission, User
 
 EVENTS = 100_000

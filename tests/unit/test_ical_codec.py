@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from neo_events.events import recurrence
-from neo_events.events.content import build_content, series_of
+from neo_events.events.content import series_of
 from neo_events.events.schemas import EventCreate
+from neo_events.events.validation import build_content
 from neo_events.ical.blocks import split_stream, unfold
 from neo_events.ical.codec import (
     InvalidCalendar,

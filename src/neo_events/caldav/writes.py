@@ -26,9 +26,10 @@ from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
 from neo_events.events import service as events
 from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
-from neo_events.events.content import build_content, canonical_changes, content_of
+from neo_events.events.content import canonical_changes, content_of
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
+from neo_events.events.validation import build_content
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.models import CalendarResource, Event, User
 from neo_events.reminders import service as reminders

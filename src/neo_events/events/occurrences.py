@@ -25,7 +25,6 @@ from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import (
     Content,
     apply_content,
-    build_content,
     canonical_value,
     content_of,
     iso,
@@ -36,6 +35,7 @@ from neo_events.events.content import (
 from neo_events.events.listing import WindowTooLarge
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_if_match, check_move, delete_event
+from neo_events.events.validation import build_content
 from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed

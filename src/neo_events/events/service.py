@@ -16,16 +16,11 @@ from neo_events.db import utcnow
 from neo_events.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
 from neo_events.events import schedule, statements
 from neo_events.events.access import Role, check_role, get_event_for
-from neo_events.events.content import (
-    Content,
-    apply_content,
-    build_content,
-    canonical_changes,
-    content_of,
-)
+from neo_events.events.content import Content, apply_content, canonical_changes, content_of
 from neo_events.events.reads import EventDocument, lock_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
+from neo_events.events.validation import build_content
 from neo_events.history.merge import three_way_merge
 from neo_events.history.versions import record_created, record_version, version_row
 from neo_events.live import feed

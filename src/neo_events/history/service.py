@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin, record
 from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
-from neo_events.events.content import apply_content, build_content, content_of, iso, parse_iso
+from neo_events.events.content import apply_content, content_of, iso, parse_iso
+from neo_events.events.validation import build_content
 from neo_events.fields import bigint, int4
 from neo_events.history.diff import diff_snapshots
 from neo_events.history.summary import summarize

@@ -18,10 +18,11 @@ from neo_events.audit.service import Origin, record
 from neo_events.errors import ValidationFailed
 from neo_events.events import service as events
 from neo_events.events.access import get_event_for
-from neo_events.events.content import build_content, content_of
+from neo_events.events.content import content_of
 from neo_events.events.rrule import RecurrenceError, zone_named
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
+from neo_events.events.validation import build_content
 from neo_events.ical import codec
 from neo_events.ical.people import Attendance
 from neo_events.invitations import service as invitations

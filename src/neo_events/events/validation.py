@@ -1,0 +1,361 @@
+"""The cross-field rules an event's content obeys, and the one function that applies them:
+`build_content`, content with changes applied (end after start, a rule only on a recurring
+event, an all-day event's dates and the times they imply, exceptions on real occurrences),
+for every write (the API, a batch, an import, CalDAV, a rollback or merge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from neo_events.errors import ValidationFailed
+from neo_events.events import days, recurrence
+from neo_events.events.content import (
+    Content,
+    as_date,
+    canonical_value,
+    iso,
+    moment,
+    occurrence_order,
+    parse_iso,
+    series_of,
+)
+from neo_events.events.rrule import zone_named
+from neo_events.history.diff import CONTENT_FIELDS, complete
+
+
+class UnsupportedRecurrence(ValidationFailed):
+    code = "unsupported_recurrence"
+    title = "This recurrence rule is not supported"
+
+
+Loc = Sequence[str | int]
+REQUIRED = (
+    "title",
+    "start_time",
+    "end_time",
+    "timezone",
+    "all_day",
+    "is_recurring",
+    "exdates",
+    "rdates",
+    "overrides",
+)
+OVERRIDE_FIELDS = (
+    "start_time",
+    "end_time",
+    "start_date",
+    "end_date",
+    "title",
+    "description",
+    "location",
+)
+TRANSPARENCY = ("opaque", "transparent")
+
+
+def default_transparency(all_day: bool) -> str:
+    """As in Google Calendar: a timed event is busy time, an all-day one is not."""
+    return "transparent" if all_day else "opaque"
+
+
+def build_content(
+    current: Mapping[str, Any] | None, changes: Mapping[str, Any], *, loc: Loc = ()
+) -> Content:
+    """`current` with `changes` applied, checked against every cross-field rule.
+
+    Raises ValidationFailed whose `loc` starts with `loc` (a batch passes its item index).
+    When a change moves a series (start, zone or rule) without restating its exceptions,
+    exceptions that no longer fall on an occurrence are dropped, as calendar apps do.
+    """
+    prefix = list(loc)
+    current = complete(current) if current else None
+    content: Content = dict(current) if current else {}
+    for name in CONTENT_FIELDS:
+        if name in changes:
+            content[name] = canonical_value(name, changes[name])
+    content.setdefault("timezone", "UTC")
+    for name, default in (
+        ("description", None),
+        ("location", None),
+        ("all_day", False),
+        ("start_date", None),
+        ("end_date", None),
+        ("transparency", None),
+        ("is_recurring", False),
+        ("recurrence_pattern", None),
+        ("exdates", []),
+        ("rdates", []),
+        ("overrides", []),
+    ):
+        content.setdefault(name, default)
+    unsaid = content["is_recurring"] is None or "is_recurring" not in changes
+    if content["rdates"] and unsaid:
+        content["is_recurring"] = True  # an event with rdates is a series (SPEC §4)
+    if current is None and content["is_recurring"] is None:
+        content["is_recurring"] = False
+    if current and changes.get("is_recurring") is False and "recurrence_pattern" not in changes:
+        content["recurrence_pattern"] = None
+    if not content["is_recurring"] and not {"exdates", "overrides", "rdates"} & changes.keys():
+        content["exdates"], content["overrides"], content["rdates"] = [], [], []
+
+    def fail(field: Sequence[str | int], msg: str) -> ValidationFailed:
+        return ValidationFailed.field([*prefix, *field], msg)
+
+    if content["all_day"] is None:
+        raise fail(["all_day"], "may not be null")
+    converted = current is not None and content["all_day"] != current["all_day"]
+    if content["transparency"] is None or (
+        converted
+        and "transparency" not in changes
+        and current is not None
+        and current["transparency"] == default_transparency(current["all_day"])
+    ):
+        content["transparency"] = default_transparency(content["all_day"])
+    if converted:
+        _convert_exceptions(content, changes)
+    if content["all_day"]:
+        _all_day_times(current, content, changes, fail)
+    else:
+        for name in ("start_date", "end_date"):
+            if changes.get(name) is not None:
+                raise fail([name], "only an all-day event has dates (send all_day: true)")
+            content[name] = None
+    for name in REQUIRED:
+        if content.get(name) is None:
+            raise fail([name], "may not be null")
+    start, end = parse_iso(content["start_time"]), parse_iso(content["end_time"])
+    if end <= start:
+        raise fail(["end_time"], "must be after start_time")
+    if content["is_recurring"]:
+        if not content["recurrence_pattern"] and not content["rdates"]:
+            raise fail(
+                ["recurrence_pattern"], "is required when is_recurring is true (or give rdates)"
+            )
+        if content["recurrence_pattern"]:
+            content["recurrence_pattern"] = _checked_rule(content, prefix, fail)
+    else:
+        if content["recurrence_pattern"] is not None:
+            raise fail(["recurrence_pattern"], "must be null unless is_recurring is true")
+        for name in ("exdates", "rdates", "overrides"):
+            if content[name]:
+                raise fail([name], "only a recurring event has occurrences to change")
+        return content
+
+    # Exceptions of a series that did not move were checked when they were written: only new
+    # ones are checked, so an edit costs what it changes, not what the series holds.
+    moved = current is None or any(content[name] != current[name] for name in _SHAPE)
+    known = _known_ids(current) if not moved else set()
+    content["rdates"] = _check_rdates(
+        content, strict="rdates" in changes or not moved, known=known, fail=fail
+    )
+    content["exdates"] = _check_exdates(
+        content, strict="exdates" in changes or not moved, known=known, fail=fail
+    )
+    content["overrides"] = _check_overrides(
+        content, strict="overrides" in changes or not moved, known=known, fail=fail
+    )
+    return content
+
+
+_ALL_DAY_RULE = ("FREQ=HOURLY", "FREQ=MINUTELY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")
+
+
+def _checked_rule(content: Content, prefix: list[str | int], fail: Any) -> str:
+    """The canonical rule; an all-day event's recurs by date, in floating time."""
+    rule = content["recurrence_pattern"]
+    try:
+        if content["all_day"]:
+            upper = rule.upper()
+            if any(part in upper for part in _ALL_DAY_RULE):
+                raise fail(
+                    ["recurrence_pattern"],
+                    "an all-day event recurs by date: no FREQ=HOURLY/MINUTELY, BYHOUR, "
+                    "BYMINUTE or BYSECOND",
+                )
+            start = days.floating(as_date(content["start_date"]))
+            return recurrence.normalize_rule(rule, start=start, timezone="UTC")
+        return recurrence.normalize_rule(
+            rule, start=parse_iso(content["start_time"]), timezone=content["timezone"]
+        )
+    except recurrence.UnsupportedRecurrence as exc:
+        raise UnsupportedRecurrence.field([*prefix, "recurrence_pattern"], str(exc)) from None
+    except recurrence.RecurrenceError as exc:
+        raise fail(["recurrence_pattern"], str(exc)) from None
+
+
+def _all_day_times(
+    current: Content | None, content: Content, changes: Mapping[str, Any], fail: Any
+) -> None:
+    """An all-day event's dates (from its times when a timed event is converted) and the
+    times they imply: their midnights in its zone. Times sent with it must be those (or an
+    echo of what the client read), never other times."""
+    zone = zone_named(content["timezone"])
+    if content["start_date"] is None:
+        if current is None or current["all_day"]:
+            raise fail(["start_date"], "is required for an all-day event")
+        # a timed event becomes all-day: the dates it touched in its zone
+        start = days.date_in(parse_iso(current["start_time"]), zone)
+        last = days.date_in(parse_iso(current["end_time"]) - timedelta(microseconds=1), zone)
+        content["start_date"] = start.isoformat()
+        content["end_date"] = max(last + timedelta(days=1), start + timedelta(days=1)).isoformat()
+    start_day = as_date(content["start_date"])
+    moved_only = "start_date" in changes and "end_date" not in changes
+    if moved_only and current is not None and current["all_day"] and current["start_date"]:
+        length = as_date(current["end_date"]) - as_date(current["start_date"])  # a move keeps it
+        content["end_date"] = (start_day + length).isoformat()
+    if content["end_date"] is None:
+        content["end_date"] = (start_day + timedelta(days=1)).isoformat()
+    end_day = as_date(content["end_date"])
+    if end_day <= start_day:
+        raise fail(["end_date"], "must be after start_date (it is exclusive)")
+    times = {
+        "start_time": iso(days.midnight(start_day, zone)),
+        "end_time": iso(days.midnight(end_day, zone)),
+    }
+    for name, value in times.items():
+        sent = changes.get(name)
+        if sent is not None and sent != value and (current is None or sent != current[name]):
+            raise fail(
+                [name],
+                "an all-day event is given by start_date and end_date: leave the times out",
+            )
+        content[name] = value
+
+
+def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
+    """Exceptions not restated keep naming the same occurrences when an event turns
+    all-day (an instant becomes its date in the event's zone) or timed (a date becomes its
+    midnight there)."""
+    zone = zone_named(content["timezone"])
+
+    def convert(value: str) -> str:
+        day = days.parse_day(value)
+        if content["all_day"]:
+            return value if day else days.date_in(parse_iso(value), zone).isoformat()
+        return iso(days.midnight(day, zone)) if day else value
+
+    for name in ("exdates", "rdates"):
+        if name not in changes:
+            content[name] = sorted({convert(v) for v in content[name]}, key=occurrence_order)
+    if "overrides" not in changes:
+        moves = ("start_time", "end_time", "start_date", "end_date")
+        content["overrides"] = [
+            {k: v for k, v in o.items() if k not in moves}
+            | {"recurrence_id": convert(o["recurrence_id"])}
+            for o in content["overrides"]
+        ]
+
+
+# What decides which occurrences exist (an all-day event's start_time follows its date).
+_SHAPE = ("start_time", "timezone", "all_day", "is_recurring", "recurrence_pattern", "rdates")
+
+
+def _known_ids(current: Mapping[str, Any] | None) -> set[str]:
+    if current is None:
+        return set()
+    return {
+        *current["exdates"],
+        *current["rdates"],
+        *(o["recurrence_id"] for o in current["overrides"]),
+    }
+
+
+def _kind_error(content: Content, value: str) -> str | None:
+    """Why an occurrence key is of the wrong kind for the event, or None."""
+    is_day = days.parse_day(value) is not None
+    if content["all_day"] and not is_day:
+        return "must be a date (YYYY-MM-DD): the event is all-day"
+    if not content["all_day"] and is_day:
+        return "must be a time with an offset: the event is not all-day"
+    return None
+
+
+def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
+    """Extra occurrences: after the start, of the event's kind, never one the rule has."""
+    series = series_of({**content, "exdates": [], "overrides": [], "rdates": []})
+    kept = []
+    for index, value in enumerate(content["rdates"]):
+        if value in known:
+            kept.append(value)
+            continue
+        problem = _kind_error(content, value)
+        if problem is None and moment(value) <= series.start:
+            problem = "must be after the event's start (which is its first occurrence)"
+        if problem is None and recurrence.occurrence_at(series, moment(value)):
+            problem = "is already an occurrence of this series"
+        if problem is None:
+            kept.append(value)
+        elif strict:
+            raise fail(["rdates", index], problem)
+    return kept
+
+
+def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
+    series = series_of({**content, "exdates": [], "overrides": []})
+    kept = []
+    for index, value in enumerate(content["exdates"]):
+        problem = _kind_error(content, value)
+        if (
+            value in known
+            and problem is None
+            or problem is None
+            and recurrence.occurrence_at(series, moment(value))
+        ):
+            kept.append(value)
+        elif strict:
+            raise fail(
+                ["exdates", index], problem or "is not the start of an occurrence of this series"
+            )
+    return kept
+
+
+def _check_overrides(
+    content: Content, *, strict: bool, known: set[str], fail: Any
+) -> list[dict[str, Any]]:
+    series = series_of({**content, "exdates": [], "overrides": []})
+    duration = series.end - series.start
+    moves, other = (
+        (("start_date", "end_date"), ("start_time", "end_time"))
+        if content["all_day"]
+        else (("start_time", "end_time"), ("start_date", "end_date"))
+    )
+    kept: dict[str, dict[str, Any]] = {}
+    for index, override in enumerate(content["overrides"]):
+        problem = _kind_error(content, override["recurrence_id"])
+        if problem is not None:
+            if strict:
+                raise fail(["overrides", index, "recurrence_id"], problem)
+            continue
+        rid = moment(override["recurrence_id"])
+        if override["recurrence_id"] not in known and not recurrence.occurrence_at(series, rid):
+            if strict:
+                raise fail(
+                    ["overrides", index, "recurrence_id"],
+                    "is not the start of an occurrence of this series",
+                )
+            continue
+        if override["recurrence_id"] in kept:
+            raise fail(["overrides", index, "recurrence_id"], "occurs twice")
+        for name in other:
+            if override.get(name) is not None:
+                raise fail(
+                    ["overrides", index, name],
+                    f"an {'all-day' if content['all_day'] else 'timed'} occurrence moves by "
+                    f"{' and '.join(moves)}",
+                )
+        start = moment(override[moves[0]]) if moves[0] in override else rid
+        end = moment(override[moves[1]]) if moves[1] in override else start + duration
+        if _kind_error(content, override.get(moves[0]) or override["recurrence_id"]) or (
+            _kind_error(content, override.get(moves[1]) or override["recurrence_id"])
+        ):
+            raise fail(["overrides", index, moves[0]], "is of the wrong kind for this event")
+        if end <= start:
+            raise fail(["overrides", index, moves[1]], "must be after the occurrence's start")
+        if "title" in override and not override["title"]:
+            raise fail(["overrides", index, "title"], "must not be empty")
+        kept[override["recurrence_id"]] = {"recurrence_id": override["recurrence_id"]} | {
+            k: override[k] for k in OVERRIDE_FIELDS if k in override and k not in other
+        }
+    return [kept[k] for k in sorted(kept, key=occurrence_order)]
