@@ -177,16 +177,16 @@ class EventDocument:
         """This document once `event` (this event, its row edited by the viewer and
         written) is the event's row: what else the document holds is as it was (the grants,
         the viewer's reminders), unless it has attendees, whose answers a move resets (None:
-        read it again, `read_written`)."""
+        read it again, `read_written`). The editor's name is in the grants it read."""
         row = self.row
         if _parsed(row.attendees):
             return None
         values = dict(row._mapping) | {c: getattr(event, c) for c in EVENT_COLUMNS}
         if event.updated_by_id != row.updated_by_id:  # the viewer's edit stamped the row
-            grants = _parsed(row.grants)
-            values["updated_by_name"] = next(
-                g["username"] for g in grants if g["user_id"] == event.updated_by_id
-            )
+            names = {g["user_id"]: g["username"] for g in _parsed(row.grants)}
+            if event.updated_by_id not in names:  # not reached: an editor holds a grant
+                return None
+            values["updated_by_name"] = names[event.updated_by_id]
         etag = event_etag(event.version, self.reminders)
         return EventDocument(_Values(**values), self.viewer_id, self.reminders, etag)
 
