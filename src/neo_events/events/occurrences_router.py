@@ -13,6 +13,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.answers import conflicts_json, read_one, with_etag
+from neo_events.events.occurrence_pages import occurrences_response
 from neo_events.events.router import EventId, OptionalWindow, Policy, RequiredWindow
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
@@ -23,7 +24,6 @@ from neo_events.events.schemas import (
     OccurrenceUpdate,
     model_fields_set,
 )
-from neo_events.events.views import occurrences_response
 from neo_events.fields import MAX_BIGINT
 from neo_events.scheduling.service import MAX_USERS, busy_by_user
 from neo_events.web import Session, TransactionalRoute

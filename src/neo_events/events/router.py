@@ -17,6 +17,7 @@ from neo_events.errors import ValidationFailed, problems
 from neo_events.events import listing, service
 from neo_events.events.access import Role
 from neo_events.events.answers import clash_dict, etag_of, read_one, written
+from neo_events.events.occurrence_pages import my_occurrence_answers, occurrences_response
 from neo_events.events.reads import read_event, read_written
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
@@ -32,13 +33,7 @@ from neo_events.events.schemas import (
     TimeZoneName,
     model_fields_set,
 )
-from neo_events.events.views import (
-    event_objects,
-    event_reads,
-    my_occurrence_answers,
-    new_event_reads,
-    occurrences_response,
-)
+from neo_events.events.views import event_objects, event_reads, new_event_reads
 from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent

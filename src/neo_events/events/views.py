@@ -6,18 +6,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
-import orjson
-from fastapi import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.events.access import Role
 from neo_events.events.content import parse_iso
-from neo_events.events.days import date_in, day_of, parse_day
+from neo_events.events.days import parse_day
 from neo_events.events.listing import EventLoader
-from neo_events.events.recurrence import Occurrence
-from neo_events.events.rrule import zone_named
 from neo_events.events.schemas import (
     AttendeeRead,
     EventRead,
@@ -27,7 +23,6 @@ from neo_events.events.schemas import (
     UserRef,
 )
 from neo_events.infra.cache import LruCache
-from neo_events.invitations.responses import occurrence_answers
 from neo_events.models import Attendee, Event, EventPermission, User
 from neo_events.reminders.schemas import ReminderRead
 from neo_events.reminders.service import my_reminders
@@ -339,68 +334,3 @@ def _event_read(
 def _occurrence_key(value: str) -> datetime | date:
     """An instant, or an all-day series' date."""
     return parse_day(value) or parse_iso(value)
-
-
-class Listed(Protocol):
-    @property
-    def id(self) -> int: ...
-    @property
-    def is_recurring(self) -> bool: ...
-
-
-async def my_occurrence_answers(
-    session: AsyncSession,
-    user_id: int,
-    events: Sequence[Listed],
-    objects: Mapping[int, Mapping[str, Any]],
-) -> dict[int, dict[date | datetime, str]]:
-    """The caller's answers to single occurrences of the series on a page where they are
-    invited (at most MAX_OCCURRENCE_ANSWERS each), keyed as the page names occurrences: by
-    instant, or by date for an all-day series."""
-    invited = [e.id for e in events if e.is_recurring and objects.get(e.id, {}).get("my_response")]
-    found = await occurrence_answers(session, {(event_id, user_id) for event_id in invited})
-    return {
-        event_id: {
-            (day_of(rid) if objects[event_id]["all_day"] else rid): answer
-            for rid, answer in found.get((event_id, user_id), {}).items()
-        }
-        for event_id in invited
-    }
-
-
-def occurrences_response(
-    items: Iterable[tuple[dict[str, Any], Occurrence, bool]],
-    next_cursor: str | None,
-    zone: str | None = None,
-    answers: Mapping[int, Mapping[date | datetime, str]] | None = None,
-) -> Response:
-    """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?).
-
-    A week's page repeats a few hundred events up to 500 times, so each event object is
-    serialised once and copied per occurrence with that occurrence's times (and its
-    override's fields); building and validating a model per occurrence cost more than the
-    query. The output is byte-for-byte what `OccurrenceList` would give (tested).
-    An all-day occurrence also carries its dates, and its date as `recurrence_id`: in
-    `zone` (the caller's `timezone=`) where it was placed, else in the event's own zone.
-    `answers`: the caller's answers to single occurrences, by event and recurrence id (a
-    date for an all-day series), which replace `my_response` there.
-    """
-    rendered = []
-    for base, occurrence, recurring in items:
-        item = base.copy()
-        item["start_time"] = occurrence.start
-        item["end_time"] = occurrence.end
-        if occurrence.override is not None:
-            item.update(occurrence.override.fields)
-        rid: datetime | date = occurrence.recurrence_id
-        if base.get("all_day"):
-            placed = zone_named(zone or base["timezone"])
-            item["start_date"] = date_in(occurrence.start, placed).isoformat()
-            item["end_date"] = date_in(occurrence.end, placed).isoformat()
-            rid = date_in(occurrence.recurrence_id, placed)
-        item["recurrence_id"] = rid if recurring else None
-        if answers and recurring and (answer := answers.get(base["id"], {}).get(rid)):
-            item["my_response"] = answer
-        rendered.append(item)
-    body = {"items": rendered, "next_cursor": next_cursor}
-    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
