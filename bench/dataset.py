@@ -493,6 +493,7 @@ async def _pg_load(url: str, size: str, gen: Generator) -> dict[str, int]:
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
             )
         await conn.execute("UPDATE feed_state SET last_seq = $1 WHERE id = 1", gen.ids.seq)
+        await conn.execute(DEAD_GRANTS)
         # VACUUM as autovacuum would have by now in a database that grew to this size: rows
         # loaded by COPY are not yet marked all-visible, so every index-only scan (a calendar
         # read's keys, `ix_events_id_calendar`) would visit the table for each row.
@@ -505,6 +506,14 @@ async def _pg_load(url: str, size: str, gen: Generator) -> dict[str, int]:
 
 
 # ----------------------------------------------------------------------------- SQLite
+
+
+# What `events.service.delete_event` does to a deleted event's grants, for the rows loaded
+# without it (`models.EventPermission.live`, migration 0012).
+DEAD_GRANTS = (
+    "UPDATE event_permissions SET live = false"
+    " WHERE event_id IN (SELECT id FROM events WHERE deleted_at IS NOT NULL)"
+)
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -540,6 +549,7 @@ def _sqlite_load(path: Path, size: str, gen: Generator) -> dict[str, int]:
             done += n
             _progress(f"bench_{size}.db", done, gen.events, began)
         db.execute("UPDATE feed_state SET last_seq = ? WHERE id = 1", (gen.ids.seq,))
+        db.execute(DEAD_GRANTS)
         db.execute("ANALYZE")
         db.execute("CREATE TABLE IF NOT EXISTS bench_marker (size TEXT)")
         db.execute("DELETE FROM bench_marker")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -154,8 +155,16 @@ class EventPermission(Base):
     __tablename__ = "event_permissions"
     __table_args__ = (
         CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="known_role"),
-        # "Who can see event X" is the primary key; "what can user U see" is this index.
-        Index("ix_event_permissions_user_id_event_id", "user_id", "event_id", "role"),
+        # "Who can see event X" is the primary key; "what can user U see" is this index. On
+        # PostgreSQL it carries `live`, so a calendar read passes over a deleted event's grants
+        # in the index, without probing the event (`events.calendars`).
+        Index(
+            "ix_event_permissions_user_id_event_id",
+            "user_id",
+            "event_id",
+            "role",
+            postgresql_include=["live"],
+        ),
     )
 
     event_id: Mapped[int] = mapped_column(
@@ -167,6 +176,10 @@ class EventPermission(Base):
     role: Mapped[str] = mapped_column(String(8))
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False once the event is deleted (`events.service.delete_event`, the one place an event
+    # is deleted; a tombstone is never restored). The grant stays, so its history stays
+    # readable. Only ever an optimisation: a calendar read still checks the event itself.
+    live: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class EventVersion(Base):

@@ -2,8 +2,9 @@
 on (conflict checks, free/busy, find-time, suggestions).
 
 Cost: the keys (event, version, holder, answer) come first, one row per role in the window
-— on PostgreSQL a probe of `ix_events_id_calendar` per role the users hold, answered from
-the index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
+— on PostgreSQL a probe of `ix_events_id_calendar` per role the users hold on an event not
+deleted (a deleted event's grants are passed over in the users' index, `live`), answered
+from the index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
 columns) are read only for the events whose weeks the expansions cache lacks
 (`expansions.Weeks`) and whose series it does not keep either (by event and version), so a
 window whose weeks are cached reads no content at all, and nor do new weeks of a series
@@ -210,7 +211,7 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     return (
         query.add_columns(*columns, held.user_id, Attendee.response)
         .outerjoin(Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id))
-        .where(users)
+        .where(users, held.live == true())  # a deleted event's grants: not even probed
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, audit_row, record, record_all
@@ -354,6 +354,11 @@ async def delete_event(
     event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
     await record_version(session, event, change_type="deleted", actor_id=actor.id)
     event.deleted_at = event.updated_at
+    # Its grants stay (its history stays readable), marked so that calendar reads pass over
+    # them without probing the event (`models.EventPermission.live`).
+    await session.execute(
+        update(EventPermission).where(EventPermission.event_id == event.id).values(live=False)
+    )
     record(
         session,
         action="event.deleted",

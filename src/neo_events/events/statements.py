@@ -64,6 +64,7 @@ def _created() -> Any:
         role=literal(Role.OWNER.value),
         granted_by_id=_bound(EventPermission, "granted_by_id"),
         granted_at=_bound(EventPermission, "granted_at"),
+        live=literal(True),
     )
     version = from_new(
         EventVersion,
