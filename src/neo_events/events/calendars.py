@@ -187,21 +187,16 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
         event_id: Any = found.c.id
         columns: list[Any] = [found.c[c.key] for c in wanted]
         query = select().select_from(held).join(found, true())
-        array = ARRAY(held.user_id.type)
-        users: Any = (
-            held.user_id == bindparam("users")
-            if one_user
-            else held.user_id == any_(bindparam("users", type_=array))
-        )
     else:
         event_id = Event.id
         columns = wanted
         query = select().select_from(held).join(Event, Event.id == held.event_id).where(*live)
-        users = (
-            held.user_id == bindparam("users")
-            if one_user
-            else held.user_id.in_(bindparam("users", expanding=True))
-        )
+    if one_user:
+        users: Any = held.user_id == bindparam("users")
+    elif dialect == "postgresql":
+        users = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
+    else:
+        users = held.user_id.in_(bindparam("users", expanding=True))
     if for_viewer:
         sees = exists().where(
             EventPermission.event_id == event_id,
