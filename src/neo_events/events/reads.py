@@ -29,7 +29,7 @@ from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
 from neo_events.events.access import Role, event_not_found, visible_events
 from neo_events.events.schemas import UserRef
-from neo_events.events.statements import EVENT_COLUMNS
+from neo_events.events.statements import EVENT_COLUMNS, row_params
 from neo_events.events.views import EventObjects, event_object, fixed_content
 from neo_events.models import Attendee, Event, EventPermission, Reminder, User
 from neo_events.protocol import event_etag
@@ -181,7 +181,7 @@ class EventDocument:
         row = self.row
         if _parsed(row.attendees):
             return None
-        values = dict(row._mapping) | {c: getattr(event, c) for c in EVENT_COLUMNS}
+        values = dict(row._mapping) | row_params(event)
         if event.updated_by_id != row.updated_by_id:  # the viewer's edit stamped the row
             names = {g["user_id"]: g["username"] for g in _parsed(row.grants)}
             if event.updated_by_id not in names:  # not reached: an editor holds a grant
