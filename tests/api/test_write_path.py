@@ -1,13 +1,14 @@
 """The write path's round trips (#16): what one create and one text edit send to the database.
 
-A create on PostgreSQL is `BEGIN`, the token's user, the conflict check's calendar read (its
-keys, then the contents of events whose weeks are not cached; the titles of what clashes,
-if anything does), one statement for the event with its grant, version 1, audit row and
-change-feed row, and `COMMIT`. An edit is `BEGIN`, the event's row locked (with the
-caller's sign-in session checked) and read with what its answer shows, one statement for the
-row, its next version, audit row and change-feed row, and `COMMIT`. What they write is checked
-through the API by test_events, test_history, test_audit and test_sync. These tests pin the
-count, so a change that adds a round trip to every write has to say so here.
+A create on PostgreSQL is `BEGIN`, the conflict check's calendar read (its keys, then the
+contents of events whose weeks are not cached; the titles of what clashes, if anything
+does), one statement for the event with its grant, version 1, audit row and change-feed row
+that also checks the token's sign-in session and reads the owner's name, and `COMMIT`. An
+edit is `BEGIN`, the event's row locked (with the caller's sign-in session checked) and read
+with what its answer shows, one statement for the row, its next version, audit row and
+change-feed row, and `COMMIT`. What they write is checked through the API by test_events,
+test_history, test_audit and test_sync. These tests pin the count, so a change that adds a
+round trip to every write has to say so here.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-async def test_a_clashing_create_is_five_statements_on_postgresql(
+async def test_a_clashing_create_is_four_statements_on_postgresql(
     app: FastAPI, client: httpx.AsyncClient, backend: str
 ) -> None:
     alice = await register(client, "alice")
@@ -69,13 +70,15 @@ async def test_a_clashing_create_is_five_statements_on_postgresql(
     assert created.status_code == 201, created.text
     assert created.json()["conflicts"], "the first event overlaps: the check ran"
     if backend == "postgres":
-        # user, the calendar's keys, the contents of events whose weeks are not cached
+        # the calendar's keys, the contents of events whose weeks are not cached
         # (events/calendars.py), the titles of what clashes (only because something does),
-        # event+grant+version+audit+change feed (BEGIN/COMMIT are not cursors)
-        assert len(seen) == 5, seen
-        assert "AS held" in seen[1] and "events.title" not in seen[1], seen
-        assert seen[3].startswith("SELECT events.id, events.title"), seen
-        assert seen[4].startswith("WITH e AS"), seen
+        # the sign-in check with event+grant+version+audit+change feed (no user query;
+        # BEGIN/COMMIT are not cursors)
+        assert len(seen) == 4, seen
+        assert "AS held" in seen[0] and "events.title" not in seen[0], seen
+        assert seen[2].startswith("SELECT events.id, events.title"), seen
+        assert seen[3].startswith("WITH who AS") and "auth_sessions" in seen[3], seen
+        assert not any(s.startswith("SELECT users.") for s in seen), seen
     else:  # the ORM's statements; SQLite has no data-modifying CTEs
         assert 5 <= len(seen) <= 12, (len(seen), seen)  # BEGIN IMMEDIATE, 4 inserts, feed in 3
     history = await client.get(f"{EVENTS}/{created.json()['id']}/history", headers=alice.headers)
@@ -141,6 +144,43 @@ async def test_an_edit_after_logout_is_a_401_that_writes_nothing(
     assert (await client.get(url, headers=again)).json()["title"] == "Standup"
     missing = await client.patch(f"{EVENTS}/999999", json={"title": "x"}, headers=again)
     assert_problem(missing, 404, "event_not_found")  # signed in again: a 404 as before
+
+
+async def test_a_create_after_logout_is_a_401_that_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A create checks the caller's sign-in session in the statement that writes the event
+    (no user query before it): after a logout it is a 401 and writes nothing, and a create
+    that the conflict check refuses (`reject`) is a 401 too, not a 409 naming the caller's
+    events. Signed in again, the same requests work as before."""
+    alice = await register(client, "alice")
+    assert (await client.post(EVENTS, json=BODY, headers=alice.headers)).status_code == 201
+    counts = {
+        table: await count_rows(app, table)
+        for table in ("events", "event_permissions", "event_versions", "audit_log", "changes")
+    }
+    assert (await client.post(LOGOUT, headers=alice.headers)).status_code == 204
+    counts["audit_log"] = await count_rows(app, "audit_log")  # the logout's own entry
+    later = BODY | {"start_time": "2026-03-03T09:00:00Z", "end_time": "2026-03-03T09:15:00Z"}
+    for body, query in (
+        (later, ""),
+        (BODY, ""),
+        (BODY, "?conflicts=reject"),
+        (BODY, "?conflicts=suggest"),
+    ):
+        response = await client.post(f"{EVENTS}{query}", json=body, headers=alice.headers)
+        assert_problem(response, 401, "invalid_token")
+        assert "Standup" not in response.text
+    for table, count in counts.items():
+        assert await count_rows(app, table) == count, table
+    signed_in = await client.post(LOGIN, json={"username": "alice", "password": PASSWORD})
+    again = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    refused = await client.post(f"{EVENTS}?conflicts=reject", json=BODY, headers=again)
+    assert_problem(refused, 409, "schedule_conflict")
+    made = await client.post(EVENTS, json=later, headers=again)
+    assert made.status_code == 201, made.text
+    assert made.json()["owner"] == {"id": alice.id, "username": "alice"}
+    assert made.json()["permissions"][0]["username"] == "alice"
 
 
 async def test_an_update_answers_the_object_a_get_then_reads(

@@ -41,8 +41,12 @@ Claims = Annotated[TokenClaims, Depends(get_claims)]
 
 
 async def get_principal(request: Request, session: Session, claims: Claims) -> service.Principal:
-    principal = await service.principal_of(session, claims)
-    request.state.user_id = principal.user.id
+    """The caller, whose sign-in session is open: read once a request, by whichever of its
+    dependencies asks first (an idempotency key's owner, the route's user)."""
+    principal: service.Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = request.state.principal = await service.principal_of(session, claims)
+        request.state.user_id = principal.user.id
     return principal
 
 

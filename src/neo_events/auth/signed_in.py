@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.models import AuthSession
+from neo_events.errors import InvalidToken
+from neo_events.models import AuthSession, User
 
 
 def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
@@ -22,3 +24,19 @@ def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
         AuthSession.user_id == user_id,
         AuthSession.revoked_at.is_(None),
     )
+
+
+_NAME = (
+    select(User.username)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(signed_in(bindparam("user_id"), bindparam("session_id")))
+)
+
+
+async def signed_in_name(session: AsyncSession, user_id: int, session_id: int) -> str:
+    """The token's user's username if their sign-in session is open, else a 401 (for a
+    write that cannot check it in its own statement: SQLite's create)."""
+    name = await session.scalar(_NAME, {"user_id": user_id, "session_id": session_id})
+    if name is None:
+        raise InvalidToken()
+    return name

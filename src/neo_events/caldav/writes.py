@@ -144,13 +144,15 @@ async def _create(
         )
     todo = await people.plan(session, user, incoming, None)
     try:
-        event, _ = await events.create_event(
-            session,
-            actor=user,
-            data=EventCreate.model_validate(todo.content),
-            origin=origin,
-            policy=ConflictPolicy.WARN,
-        )
+        event = (
+            await events.create_event(
+                session,
+                actor_id=user.id,
+                data=EventCreate.model_validate(todo.content),
+                origin=origin,
+                policy=ConflictPolicy.WARN,
+            )
+        ).event
         await people.apply(session, user, event.id, todo, origin)
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None

@@ -31,6 +31,7 @@ from neo_events.events.schemas import (
     EventUpdated,
     OccurrenceList,
     TimeZoneName,
+    UserRef,
     model_fields_set,
 )
 from neo_events.events.views import event_objects, event_reads, new_event_reads
@@ -67,17 +68,25 @@ Policy = Annotated[
 async def create_event(
     body: EventCreate,
     request: Request,
-    user: CurrentUser,
+    claims: Claims,
     session: Session,
     origin: RequestOrigin,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Create an event; the caller becomes its owner, at version 1. Overlaps with the
     caller's calendar are listed (`warn`), refused (`reject`: 409) or not checked (`ignore`)."""
-    event, clashes = await service.create_event(
-        session, actor=user, data=body, origin=origin, policy=conflicts
+    # The caller is known by the token's claims: their sign-in session is checked by the
+    # statement that writes the event, which also reads their name (no user query).
+    request.state.user_id = claims.user_id
+    event, clashes, name = await service.create_event(
+        session,
+        actor_id=claims.user_id,
+        data=body,
+        origin=origin,
+        policy=conflicts,
+        sign_in=claims.session_id,
     )
-    [read] = new_event_reads([event], user)
+    [read] = new_event_reads([event], UserRef(id=claims.user_id, username=name))
     # The route's own path, with the root path a proxy mounts the app under (as url_for
     # would give it, without searching every route for the name).
     location = f"{request.scope.get('root_path', '')}{router.prefix}/events/{event.id}"
@@ -112,7 +121,9 @@ async def create_events(
     def answer() -> bytes:
         # Up to 100 clashes per item, 50,000 in all: written as JSON directly (as
         # `EventBatch` would write them), not built as 50,000 models first; off the loop.
-        reads = new_event_reads([e for e, _ in created], user)
+        reads = new_event_reads(
+            [e for e, _ in created], UserRef(id=user.id, username=user.username)
+        )
         items = [
             read.model_dump(mode="json") | {"conflicts": [clash_dict(c) for c in clashes]}
             for read, (_, clashes) in zip(reads, created, strict=True)

@@ -62,10 +62,10 @@ async def event_reads(
     return reads
 
 
-def new_event_reads(events: Sequence[Event], owner: User) -> list[EventRead]:
+def new_event_reads(events: Sequence[Event], owner: UserRef) -> list[EventRead]:
     """Event objects for events the owner has just created: their one grant and every name
     they show are the owner's, so nothing is read back."""
-    ref = UserRef(id=owner.id, username=owner.username)
+    ref = owner
     refs = {owner.id: ref}
     return [
         _event_read(

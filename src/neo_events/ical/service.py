@@ -136,9 +136,11 @@ async def import_calendar(
         invitees, guests = split_people(item.people, known, actor.id)
         if guests:
             body = body.model_copy(update={"description": with_guests(body.description, guests)})
-        event, _ = await events.create_event(
-            session, actor=actor, data=body, origin=origin, policy=ConflictPolicy.IGNORE
-        )
+        event = (
+            await events.create_event(
+                session, actor_id=actor.id, data=body, origin=origin, policy=ConflictPolicy.IGNORE
+            )
+        ).event
         if invitees:
             await invitations.invite(
                 session,

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from neo_events.auth.dependencies import CurrentUser
+from neo_events.auth.dependencies import Claims, get_principal
 from neo_events.db import utcnow
 from neo_events.errors import AppError
 from neo_events.models import IdempotencyKey
@@ -122,7 +122,7 @@ def remember(
 async def idempotency(
     request: Request,
     session: Session,
-    user: CurrentUser,
+    claims: Claims,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -135,8 +135,9 @@ async def idempotency(
 ) -> None:
     """Replay a retried request's first response, or arrange for this one's to be kept."""
     if idempotency_key is None:
-        return
-    user_id = user.id
+        return  # the route checks the caller's sign-in session itself
+    # A key is the caller's: their sign-in session must be open before it is looked up.
+    user_id = (await get_principal(request, session, claims)).user.id
     request_hash = fingerprint(
         request.method, request.url.path, request.url.query, await request.body()
     )
