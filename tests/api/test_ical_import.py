@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.events import service as events_service
+from neo_events.events import creation
 from neo_events.ical import service as ical_service
 from tests.api.test_ical_export import WINDOWS, _listed, create_sample_calendar
 from tests.helpers import Account, assert_problem, audit_actions, count_rows, register
@@ -170,7 +170,7 @@ async def test_an_import_is_all_or_nothing(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure after some events were written (the database going away, say) leaves none."""
-    real_create, calls = events_service.create_event, []
+    real_create, calls = creation.create_event, []
 
     async def failing_create(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -178,7 +178,7 @@ async def test_an_import_is_all_or_nothing(
             raise ConnectionResetError("the database went away")
         return await real_create(*args, **kwargs)
 
-    monkeypatch.setattr(ical_service.events, "create_event", failing_create)
+    monkeypatch.setattr(ical_service.creation, "create_event", failing_create)
     holidays = [HOLIDAY.replace("UID:h1", f"UID:h{n}") for n in range(5)]
     response = await post(client, alice, ics(*holidays))
     assert_problem(response, 500, "internal_error")

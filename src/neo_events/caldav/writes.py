@@ -1,7 +1,8 @@
 """CalDAV writes: a PUT or DELETE of one resource is the API's write of one event
-(events/service.py create_event, update_event, delete_event), so validation, roles, versions,
-history, audit, conflicts (warn), live messages and sync changes all follow from there. Only the
-resource's name, UID and text are kept here (calendar_resources)."""
+(events/creation.py create_event, events/service.py update_event and delete_event), so
+validation, roles, versions, history, audit, conflicts (warn), live messages and sync changes
+all follow from there. Only the resource's name, UID and text are kept here
+(calendar_resources)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from neo_events.caldav.service import (
 )
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
+from neo_events.events import creation
 from neo_events.events import service as events
 from neo_events.events.access import Role, RoleTooLow, get_event_for, visible_events
 from neo_events.events.content import canonical_changes, content_of
@@ -145,7 +147,7 @@ async def _create(
     todo = await people.plan(session, user, incoming, None)
     try:
         event = (
-            await events.create_event(
+            await creation.create_event(
                 session,
                 actor_id=user.id,
                 data=EventCreate.model_validate(todo.content),

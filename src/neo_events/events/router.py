@@ -14,7 +14,7 @@ from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
 from neo_events.auth.service import principal_of
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import ValidationFailed, problems
-from neo_events.events import listing, service
+from neo_events.events import creation, listing, service
 from neo_events.events.access import Role
 from neo_events.events.answers import clash_dict, etag_of, read_one, written
 from neo_events.events.occurrence_pages import my_occurrence_answers, occurrences_response
@@ -78,7 +78,7 @@ async def create_event(
     # The caller is known by the token's claims: their sign-in session is checked by the
     # statement that writes the event, which also reads their name (no user query).
     request.state.user_id = claims.user_id
-    event, clashes, name = await service.create_event(
+    event, clashes, name = await creation.create_event(
         session,
         actor_id=claims.user_id,
         data=body,
@@ -114,7 +114,7 @@ async def create_events(
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Up to 500 events, all or nothing; an error names the item (`["events", 3, "end_time"]`)."""
-    created = await service.create_events(
+    created = await creation.create_events(
         session, actor=user, items=body.events, origin=origin, policy=conflicts
     )
 

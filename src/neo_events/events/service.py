@@ -1,216 +1,33 @@
-"""Event writes: create, batch, update, delete — each a version row and an audit row, atomically."""
+"""Event writes after the create (`events.creation`): update and delete, each a version row and an
+audit row, atomically."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.audit.service import Origin, audit_row, record, record_all
-from neo_events.auth.signed_in import signed_in_name
-from neo_events.db import utcnow
+from neo_events.audit.service import Origin, audit_row, record
 from neo_events.errors import (
     Conflict,
-    InvalidToken,
     PreconditionFailed,
     PreconditionRequired,
     ValidationFailed,
 )
-from neo_events.events import schedule, statements
+from neo_events.events import schedule
 from neo_events.events.access import Role, check_role, get_event_for
 from neo_events.events.content import Content, apply_content, canonical_changes, content_of
 from neo_events.events.reads import EventDocument, lock_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.schemas import EventCreate
 from neo_events.events.validation import build_content
 from neo_events.history.merge import three_way_merge
-from neo_events.history.versions import record_created, record_version, version_row
+from neo_events.history.versions import record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import version_matches
-
-
-async def _insert(session: AsyncSession, actor_id: int, contents: Sequence[Content]) -> list[Event]:
-    """New events owned by the actor at version 1, written with Core, not the ORM's unit of
-    work: one INSERT … RETURNING id for all of them, then one each for their owner grants
-    and their versions. The events are not in the session."""
-    now = utcnow()
-
-    def rows() -> tuple[list[Event], list[dict[str, Any]]]:
-        events = [_new_event(actor_id, content, now) for content in contents]
-        return events, [statements.row_params(event) for event in events]
-
-    # A batch's 500 rows are CPU work (each event's span is computed): not on the event loop.
-    events, values = await asyncio.to_thread(rows) if len(contents) > 1 else rows()
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list((await session.execute(_INSERT_EVENTS_IN_ORDER, values)).scalars())
-    else:
-        # SQLAlchemy cannot batch an ordered RETURNING on SQLite (it would insert row by
-        # row). SQLite gives one statement's rows rowids one past the largest, in the order
-        # of its VALUES, and returns them in no promised order: sorted, they are that order.
-        ids = sorted((await session.execute(_INSERT_EVENTS, values)).scalars())
-    for event, event_id in zip(events, ids, strict=True):
-        event.id = event_id
-    grant = {"user_id": actor_id, "role": Role.OWNER.value, "granted_by_id": actor_id}
-    await session.execute(
-        insert(cast(Table, EventPermission.__table__)),
-        [{**grant, "event_id": e.id, "granted_at": now} for e in events],
-    )
-    await record_created(session, events, actor_id=actor_id, holders=[actor_id])
-    return events
-
-
-def _new_event(actor_id: int, content: Content, now: datetime | None = None) -> Event:
-    now = now or utcnow()
-    event = Event(
-        owner_id=actor_id,
-        version=1,
-        created_at=now,
-        created_by_id=actor_id,
-        updated_at=now,
-        updated_by_id=actor_id,
-        split_from_id=None,
-        deleted_at=None,
-    )
-    apply_content(event, content)
-    return event
-
-
-_EVENTS = statements.EVENTS
-# Many rows in one multi-row INSERT … RETURNING id (SQLAlchemy's "insertmanyvalues"), on
-# PostgreSQL with the ids in the order of the rows.
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id)
-_INSERT_EVENTS_IN_ORDER = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-
-
-def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
-    return build_content(None, data.model_dump(), loc=loc)
-
-
-class Created(NamedTuple):
-    event: Event
-    clashes: list[Clash]
-    owner_name: str  # with `sign_in`, read with its check (for the answer); else ""
-
-
-async def create_event(
-    session: AsyncSession,
-    *,
-    actor_id: int,
-    data: EventCreate,
-    origin: Origin,
-    policy: ConflictPolicy = ConflictPolicy.WARN,
-    sign_in: int | None = None,
-) -> Created:
-    """A new event owned by the caller, at version 1, checked against their calendar.
-
-    `sign_in`: the caller's sign-in session, for a caller known by an access token's claims
-    alone. It is checked by the statement that writes the event on PostgreSQL (a 401 that
-    writes nothing: `statements.CREATE_SIGNED_IN`), by a query of its own on SQLite; either
-    way the owner's username comes back with it."""
-    content = _content_from(data)
-    try:
-        [clashes] = await schedule.check(
-            session,
-            policy=policy,
-            candidates=[schedule.Candidate.of(None, content, None)],
-            user_ids=[actor_id],
-            viewer_id=actor_id,
-        )
-    except schedule.ScheduleConflict:
-        if sign_in is not None:  # a closed session learns nothing of the calendar: a 401
-            await signed_in_name(session, actor_id, sign_in)
-        raise
-    if session.get_bind().dialect.name != "postgresql":
-        name = await signed_in_name(session, actor_id, sign_in) if sign_in is not None else ""
-        [event] = await _insert(session, actor_id, [content])
-        record(
-            session,
-            action="event.created",
-            origin=origin,
-            actor_id=actor_id,
-            target_type="event",
-            target_id=event.id,
-            details={"version": 1},
-        )
-        return Created(event, clashes, name)
-    event = _new_event(actor_id, content)
-    params = statements.row_params(event)
-    grant = {"user_id": actor_id, "granted_by_id": actor_id, "granted_at": event.created_at}
-    params |= statements.prefixed("event_permissions", grant)
-    version = version_row(event, "created", actor_id, content_of(event), None)
-    params |= statements.prefixed("event_versions", version)
-    audit = audit_row(
-        action="event.created",
-        origin=origin,
-        actor_id=actor_id,
-        target_type="event",
-        target_id=None,
-        outcome="success",
-        details={"version": 1},
-    )
-    params |= statements.prefixed("audit_log", audit | {"at": event.created_at})
-    params |= feed.change_params(
-        session,
-        type=feed.CHANGE_TYPES["created"],
-        version=1,
-        actor_id=actor_id,
-        recipients=[actor_id],
-    )
-    if sign_in is None:
-        event.id = await session.scalar(statements.CREATE, params)
-        return Created(event, clashes, "")
-    params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
-    written = (await session.execute(statements.CREATE_SIGNED_IN, params)).first()
-    if written is None:
-        raise InvalidToken()  # the sign-in session is closed: nothing was written
-    event.id, name = written
-    return Created(event, clashes, name)
-
-
-async def create_events(
-    session: AsyncSession,
-    *,
-    actor: User,
-    items: Sequence[EventCreate],
-    origin: Origin,
-    policy: ConflictPolicy = ConflictPolicy.WARN,
-) -> list[tuple[Event, list[Clash]]]:
-    """All or nothing: every item is checked (content, then conflicts with the caller's
-    calendar and with each other) before the first is written."""
-    # Checking 500 rules can take seconds of CPU in the worst case: not on the event loop.
-    contents = await asyncio.to_thread(
-        lambda: [_content_from(item, ("events", index)) for index, item in enumerate(items)]
-    )
-    clashes = await schedule.check(
-        session,
-        policy=policy,
-        candidates=[schedule.Candidate.of(None, c, None) for c in contents],
-        user_ids=[actor.id],
-        viewer_id=actor.id,
-    )
-    events = await _insert(session, actor.id, contents)
-    await record_all(
-        session,
-        action="event.created",
-        origin=origin,
-        actor_id=actor.id,
-        target_type="event",
-        targets=[(event.id, {"version": 1, "batch": True}) for event in events],
-    )
-    record(
-        session,
-        action="event.batch_created",
-        origin=origin,
-        actor_id=actor.id,
-        details={"count": len(events), "event_ids": [e.id for e in events]},
-    )
-    return list(zip(events, clashes, strict=True))
 
 
 class EditConflict(Conflict):

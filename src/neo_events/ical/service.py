@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
 from neo_events.errors import ValidationFailed
-from neo_events.events import service as events
+from neo_events.events import creation
 from neo_events.events.access import get_event_for
 from neo_events.events.content import content_of
 from neo_events.events.rrule import RecurrenceError, zone_named
@@ -137,7 +137,7 @@ async def import_calendar(
         if guests:
             body = body.model_copy(update={"description": with_guests(body.description, guests)})
         event = (
-            await events.create_event(
+            await creation.create_event(
                 session, actor_id=actor.id, data=body, origin=origin, policy=ConflictPolicy.IGNORE
             )
         ).event
