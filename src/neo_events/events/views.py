@@ -65,8 +65,7 @@ async def event_reads(
 def new_event_reads(events: Sequence[Event], owner: UserRef) -> list[EventRead]:
     """Event objects for events the owner has just created: their one grant and every name
     they show are the owner's, so nothing is read back."""
-    ref = owner
-    refs = {owner.id: ref}
+    refs = {owner.id: owner}
     return [
         _event_read(
             event,
@@ -76,7 +75,7 @@ def new_event_reads(events: Sequence[Event], owner: UserRef) -> list[EventRead]:
                     user_id=owner.id,
                     username=owner.username,
                     role=Role.OWNER,
-                    granted_by=ref,
+                    granted_by=owner,
                     granted_at=event.created_at,
                 )
             ],
