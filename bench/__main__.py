@@ -8,6 +8,8 @@ Commands:
   soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
   profile --scenario X  cProfile one scenario in-process (where its time goes)
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
+  statements --size S   one calendar-read statement's CPU through the ORM session, the session's
+                        connection, exec_driver_sql and asyncpg (PostgreSQL)
   caldav                CalDAV calendar-query (one month) and sync-collection (after 10
                         changes) for a user holding 2,000 events (issue #21)
   report                the tables and the plot from bench/results/*.json
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         "--scenarios", nargs="+", default=["ceiling_pk", "get_event", "create", "update"]
     )
     cpu.add_argument("-n", type=int, default=300)
+    sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
@@ -140,6 +143,10 @@ def main(argv: list[str] | None = None) -> None:
 
         url = _url(args.backend, args.size, args.pg)
         print(profile.cpu(url, args.size, args.scenarios, args.n))
+    elif args.command == "statements":
+        from bench import statement_cost
+
+        print(statement_cost.run(_url(args.backend, args.size, args.pg)))
     elif args.command == "soak":
         from bench import soak as soak_mod
 
