@@ -19,12 +19,11 @@ from neo_events.events.recurrence import (
     RecurrenceError,
     Series,
     expand,
-    following_rule,
     normalize_rule,
     occurrence_at,
     series_end,
-    split_rule,
 )
+from neo_events.events.splits import following_rule, split_rule
 
 NO_OCCURRENCE = "produces no occurrence within 100 years of the start"
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin, record
 from neo_events.db import utcnow
 from neo_events.errors import NotFound, ValidationFailed
-from neo_events.events import recurrence, schedule
+from neo_events.events import recurrence, schedule, splits
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import (
     Content,
@@ -83,7 +83,7 @@ def _rule_before(series: recurrence.Series, at: datetime) -> tuple[bool, str | N
     """Whether any occurrence precedes `at`, and the series' rule cut to end before it."""
     if at <= series.start:
         return False, None
-    return True, None if series.rule is None else recurrence.split_rule(series, at)
+    return True, None if series.rule is None else splits.split_rule(series, at)
 
 
 def _rule_from(series: recurrence.Series, at: datetime) -> str | None:
@@ -96,7 +96,7 @@ def _rule_from(series: recurrence.Series, at: datetime) -> str | None:
             ["path", "recurrence_id"],
             "a series with a rule splits at one of the rule's occurrences, not an rdate",
         )
-    return recurrence.following_rule(series, at)
+    return splits.following_rule(series, at)
 
 
 async def list_instances(

@@ -29,7 +29,6 @@ from neo_events.events.rrule import (
     RecurrenceError,
     UnsupportedRecurrence,
     clamp,
-    format_utc,
     localize,
     utc,
     wall_time,
@@ -45,12 +44,10 @@ __all__ = [
     "Series",
     "UnsupportedRecurrence",
     "expand",
-    "following_rule",
     "normalize_rule",
     "occurrence_at",
     "overlaps",
     "series_end",
-    "split_rule",
 ]
 
 
@@ -365,38 +362,3 @@ def series_end(series: Series) -> datetime | None:
 def occurrence_at(series: Series, recurrence_id: datetime) -> bool:
     """True if recurrence_id is an original occurrence start of the series (exdates ignored)."""
     return _is_original(series, utc(recurrence_id))
-
-
-def _check_at(series: Series, at: datetime) -> tuple[Plan, datetime]:
-    instant = utc(at)
-    if series.rule is None:
-        raise RecurrenceError("a single event has no rule to split")
-    if not _is_original(series, instant):
-        raise RecurrenceError(f"{instant.isoformat()} is not an occurrence of the series")
-    return plan_of(series.rule, utc(series.start), series.timezone), instant
-
-
-def split_rule(series: Series, at: datetime) -> str | None:
-    """The original rule cut to end before occurrence `at`, or None if nothing precedes it."""
-    plan, instant = _check_at(series, at)
-    if instant <= plan.start:
-        return None
-    until = (instant - timedelta(seconds=1)).replace(microsecond=0)
-    return plan.rule.text(COUNT=None, UNTIL=format_utc(until))
-
-
-def following_rule(series: Series, at: datetime) -> str:
-    """The rule for the new series that starts at occurrence `at` (COUNT reduced)."""
-    plan, instant = _check_at(series, at)
-    wall, parts, changes = wall_time(instant, plan.zone), dict(plan.rule.parts), {}
-    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
-        # An occurrence in a spring-forward gap shows a later wall time than the rule gave
-        # it; the new series would adopt that time of day unless the rule's is spelled out.
-        field_name = name[2:].lower()
-        if name not in parts and getattr(wall, field_name) != getattr(plan.dt0, field_name):
-            changes[name] = str(getattr(plan.dt0, field_name))
-    if plan.rule.count is not None:
-        stop = wall_time(instant, plan.zone) + DAY
-        before = {i for i in instants(plan, plan.dt0, stop) if i < instant}
-        changes["COUNT"] = str(plan.rule.count - len(before))
-    return plan.rule.text(**changes)

@@ -1,0 +1,45 @@
+"""Splitting a series at one of its occurrences (an edit of "this and the following"): the
+rule of the part before it and of the part from it on, in the event's wall clock. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from neo_events.events.plans import Plan, instants, plan_of
+from neo_events.events.recurrence import RecurrenceError, Series, occurrence_at
+from neo_events.events.rrule import DAY, format_utc, utc, wall_time
+
+
+def _check_at(series: Series, at: datetime) -> tuple[Plan, datetime]:
+    instant = utc(at)
+    if series.rule is None:
+        raise RecurrenceError("a single event has no rule to split")
+    if not occurrence_at(series, instant):
+        raise RecurrenceError(f"{instant.isoformat()} is not an occurrence of the series")
+    return plan_of(series.rule, utc(series.start), series.timezone), instant
+
+
+def split_rule(series: Series, at: datetime) -> str | None:
+    """The original rule cut to end before occurrence `at`, or None if nothing precedes it."""
+    plan, instant = _check_at(series, at)
+    if instant <= plan.start:
+        return None
+    until = (instant - timedelta(seconds=1)).replace(microsecond=0)
+    return plan.rule.text(COUNT=None, UNTIL=format_utc(until))
+
+
+def following_rule(series: Series, at: datetime) -> str:
+    """The rule for the new series that starts at occurrence `at` (COUNT reduced)."""
+    plan, instant = _check_at(series, at)
+    wall, parts, changes = wall_time(instant, plan.zone), dict(plan.rule.parts), {}
+    for name in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        # An occurrence in a spring-forward gap shows a later wall time than the rule gave
+        # it; the new series would adopt that time of day unless the rule's is spelled out.
+        field_name = name[2:].lower()
+        if name not in parts and getattr(wall, field_name) != getattr(plan.dt0, field_name):
+            changes[name] = str(getattr(plan.dt0, field_name))
+    if plan.rule.count is not None:
+        stop = wall_time(instant, plan.zone) + DAY
+        before = {i for i in instants(plan, plan.dt0, stop) if i < instant}
+        changes["COUNT"] = str(plan.rule.count - len(before))
+    return plan.rule.text(**changes)
