@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.passwords import PasswordHasher
-from neo_events.auth.signed_in import signed_in
+from neo_events.auth.signed_in import signed_in_user
 from neo_events.auth.tokens import TokenClaims, TokenCodec, TokenError
 from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
@@ -329,11 +329,7 @@ def access_claims(auth: Authenticator, token: str) -> TokenClaims:
 
 # Every authenticated request runs this: built once, bound per call (building it costs more
 # than running it).
-_TOKEN_USER = (
-    select(User)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(signed_in(bindparam("user_id"), bindparam("session_id")))
-)
+_TOKEN_USER = signed_in_user(User, user_id=bindparam("user_id"), session_id=bindparam("session_id"))
 
 
 async def principal_of(session: AsyncSession, claims: TokenClaims) -> Principal:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import InvalidToken
@@ -26,17 +26,25 @@ def signed_in(user_id: Any, session_id: Any) -> ColumnElement[bool]:
     )
 
 
-_NAME = (
-    select(User.username)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(signed_in(bindparam("user_id"), bindparam("session_id")))
+def signed_in_user(*columns: Any, user_id: Any, session_id: Any) -> Select[Any]:
+    """The columns of the token's user, a row only if their sign-in session is open (the
+    request's user, a create's owner name)."""
+    return (
+        select(*columns)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(signed_in(user_id, session_id))
+    )
+
+
+_NAME = signed_in_user(
+    User.username, user_id=bindparam("user_id"), session_id=bindparam("session_id")
 )
 
 
 async def signed_in_name(session: AsyncSession, user_id: int, session_id: int) -> str:
     """The token's user's username if their sign-in session is open, else a 401 (for a
     write that cannot check it in its own statement: SQLite's create)."""
-    name = await session.scalar(_NAME, {"user_id": user_id, "session_id": session_id})
+    name: str | None = await session.scalar(_NAME, {"user_id": user_id, "session_id": session_id})
     if name is None:
         raise InvalidToken()
     return name

@@ -15,10 +15,10 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, literal, select, true, update
 
-from neo_events.auth.signed_in import signed_in
+from neo_events.auth.signed_in import signed_in_user
 from neo_events.events.access import Role
 from neo_events.live import feed
-from neo_events.models import AuditEntry, AuthSession, Event, EventPermission, EventVersion, User
+from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, User
 
 EVENTS = cast(Table, Event.__table__)
 EVENT_COLUMNS = tuple(c.name for c in EVENTS.c if c.name != "id")
@@ -56,12 +56,11 @@ def _created(sign_in: bool) -> Any:
     own."""
     values = _event_values()
     if sign_in:
-        who = (
-            select(User.username)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(signed_in(bindparam("sign_in_user"), bindparam("sign_in_session")))
-            .cte("who")
-        )
+        who = signed_in_user(
+            User.username,
+            user_id=bindparam("sign_in_user"),
+            session_id=bindparam("sign_in_session"),
+        ).cte("who")
         row = select(*values.values()).select_from(who)
         new = insert(EVENTS).from_select(list(values), row).returning(EVENTS.c.id).cte("e")
         answer = select(new.c.id, who.c.username).select_from(who).join(new, true())  # one row each
