@@ -247,31 +247,36 @@ class FeedPending(Base):
 
 
 class Change(Base):
-    """The durable change feed (SPEC §8): one row per change to an event or its roles."""
+    """The durable change feed (SPEC §8): one row per change to an event or its roles.
+
+    A log derived from rows already checked, so no foreign keys here or on its recipients
+    (migration 0013): it is written only by the feed's numbering (`live.feed`; on PostgreSQL
+    inside COMMIT, under the lock that orders every writer), from the event, actor and
+    holders its transaction has just written or read under their locks. A key would check
+    each of those again and lock its row, once per recipient. Nothing deletes users, events
+    or changes; whatever one day does must delete their feed rows itself.
+    """
 
     __tablename__ = "changes"
 
     seq: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     type: Mapped[str] = mapped_column(String(32))
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(IdType, index=True)
     version: Mapped[int] = mapped_column(Integer)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(IdType)
     # Changed field names for content changes; {user_id, role, old_role} for role changes.
     changes: Mapped[Any] = mapped_column(JsonType, default=list)
 
 
 class ChangeRecipient(Base):
-    """Who a change is for: every holder of a role then, and whoever just lost one."""
+    """Who a change is for: every holder of a role then, and whoever just lost one (no
+    foreign keys: see Change)."""
 
     __tablename__ = "change_recipients"
 
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    seq: Mapped[int] = mapped_column(
-        ForeignKey("changes.seq", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    seq: Mapped[int] = mapped_column(IdType, primary_key=True)
 
 
 class FeedToken(Base):
