@@ -10,6 +10,7 @@ Commands:
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
   statements --size S   one calendar-read statement's CPU through the ORM session, the session's
                         connection, exec_driver_sql and asyncpg (PostgreSQL)
+  shared-edit --size S  a title edit's CPU (worker, PostgreSQL) for an event held by 1 and by 54
   caldav                CalDAV calendar-query (one month) and sync-collection (after 10
                         changes) for a user holding 2,000 events (issue #21)
   report                the tables and the plot from bench/results/*.json
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     cpu.add_argument("-n", type=int, default=300)
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
+    sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
@@ -147,6 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         from bench import statement_cost
 
         print(statement_cost.run(_url(args.backend, args.size, args.pg)))
+    elif args.command == "shared-edit":
+        from bench import shared_edit
+
+        print("\n".join(shared_edit.run(_url(args.backend, args.size, args.pg), args.size)))
     elif args.command == "soak":
         from bench import soak as soak_mod
 
