@@ -8,6 +8,8 @@ logging set-up), and adds, for the benchmark only:
   stack: the floor of every request of this stack.
 - `GET /bench/pk/{id}`: one primary-key `SELECT` on `events` with a raw asyncpg pool (or one
   aiosqlite connection on SQLite), same middleware: the floor of every request that reads a row.
+- `PATCH /bench/floor/events/{id}` (PostgreSQL): the least an edit can cost on this stack and
+  schema, for the ratio the issue asks of `PATCH /api/v1/events/{id}` (`floor.py`).
 - `GET /bench/raw`: a constant answered before any middleware (what the server alone costs).
 - `GET /bench/rss`: this worker's pid and resident memory, so the driver can read each worker.
 
@@ -137,4 +139,8 @@ def create_bench_app() -> ASGIApp:
             return Response(b'{"detail":"not found"}', status_code=404)
         return Response(orjson.dumps(values), media_type="application/json")
 
+    if url.startswith("postgresql"):
+        from bench.floor import add_floor_edit
+
+        add_floor_edit(app)
     return _Raw(app)

@@ -441,6 +441,15 @@ async def build_scenarios(prep: Prepared, concurrency: int) -> dict[str, Scenari
             for i, o, _ in writes
         ],
     )
+    # The same edits through the bench's floor of an edit (bench/floor.py, PostgreSQL only).
+    s["floor_update"] = Scenario(
+        "floor_update",
+        concurrency,
+        [
+            r | {"p": r["p"].replace(f"{API}/events/", "/bench/floor/events/")}
+            for r in s["update"].requests
+        ],
+    )
     grantee = {i: rng.randrange(2, prep.users + 1) for i, _, _ in shares}
     s["share"] = Scenario(
         "share",
@@ -595,6 +604,8 @@ ORDER = (
     "share",
     "login",
 )
+# Run only when named with --only: the floor of an edit (bench/floor.py), on PostgreSQL.
+ON_REQUEST = ("floor_update",)
 
 
 def run(
@@ -630,7 +641,7 @@ def run(
         for warm in ("ceiling_pk", "get_event", "week_window"):
             run_wrk(srv.base, scenarios[warm], 2, workdir)
         rss_before = srv.rss_mib()
-        for key in ORDER:
+        for key in ORDER + tuple(k for k in ON_REQUEST if only and k in only):
             if only and key not in only:
                 continue
             if key in ("sync_delta", "sync_delta_c1"):

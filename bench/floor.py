@@ -1,0 +1,108 @@
+"""The floor of an edit (issue #16): `PATCH /bench/floor/events/{id}`, a title edit with
+nothing but what the product's edit cannot do without, to tell how far the product's
+`PATCH /api/v1/events/{id}` is from what this stack and schema allow.
+
+It runs the product's two statements on the bench's raw asyncpg pool, compiled once by
+SQLAlchemy: the locked read (`reads.lock_for_edit`: the caller's sign-in and role, the row
+and its document) and the write (`statements.EDIT`: the row, its version, its audit row,
+its change-feed row), in one transaction, behind the app's middleware. It checks the
+access token (the worker's cache of checked tokens, as the product does). It leaves out
+everything else: no ORM session or object, no validation of the body or the content, no
+preconditions, merge or conflict check, no reminders or invitations to follow the event, no
+wake-up of the live hubs. It answers with the row as JSON, not the event object. So it is a
+floor, not another way to edit: none of the product calls it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+from neo_events.auth.service import access_claims
+from neo_events.events import reads, statements
+from neo_events.events.content import content_of
+from neo_events.live import feed
+
+
+class _Compiled:
+    """A statement compiled once for asyncpg: its SQL and its positional arguments."""
+
+    def __init__(self, statement: Any) -> None:
+        self.compiled = statement.compile(dialect=asyncpg_dialect())
+        self.sql = self.compiled.string
+        self._processors = self.compiled._bind_processors
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        bound = self.compiled.construct_params(params)
+        return [
+            self._processors[k](bound[k]) if k in self._processors else bound[k]
+            for k in self.compiled.positiontup or ()
+        ]
+
+
+_JSON_COLUMNS = ("exdates", "rdates", "overrides")
+
+
+def add_floor_edit(app: FastAPI) -> None:
+    lock = _Compiled(reads._statement_for("postgresql", lock=True))
+    edit = _Compiled(statements.EDIT)
+
+    @app.patch("/bench/floor/events/{event_id}", include_in_schema=False)
+    async def floor_edit(event_id: int, request: Request) -> Response:
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        claims = access_claims(request.app.state.authenticator, token)
+        title = orjson.loads(await request.body())["title"]
+        caller = {"user_id": claims.user_id, "session_id": claims.session_id}
+        async with request.app.state.bench_pool.acquire() as conn, conn.transaction():
+            found = await conn.fetchrow(lock.sql, *lock.args(caller | {"event_id": event_id}))
+            if found is None or not found["signed_in"] or found["my_role"] == "viewer":
+                return Response(b'{"detail":"no"}', status_code=404)
+            row = dict(found)
+            for name in _JSON_COLUMNS:
+                row[name] = orjson.loads(row[name])
+            now = datetime.now(UTC)
+            row |= {
+                "title": title,
+                "version": row["version"] + 1,
+                "updated_at": now,
+                "updated_by_id": claims.user_id,
+            }
+            params = {name: row[name] for name in statements.EVENT_COLUMNS}
+            version = {
+                "event_id": event_id,
+                "version": row["version"],
+                "change_type": "updated",
+                "snapshot": content_of(SimpleNamespace(**row)),  # type: ignore[arg-type]
+                "changed_by_id": claims.user_id,
+                "changed_at": now,
+                "rolled_back_to": None,
+            }
+            audit = {
+                "at": now,
+                "action": "event.updated",
+                "actor_id": claims.user_id,
+                "target_type": "event",
+                "target_id": event_id,
+                "outcome": "success",
+                "ip": None,
+                "user_agent": None,
+                "details": {"version": row["version"], "fields": ["title"], "merged": False},
+            }
+            params |= statements.prefixed("event_versions", version)
+            params |= statements.prefixed("audit_log", audit)
+            change = {
+                "at": now,
+                "type": feed.CHANGE_TYPES["updated"],
+                "version": row["version"],
+                "actor_id": claims.user_id,
+                "changes": ["title"],
+            }
+            params["feed_change"] = orjson.dumps(change).decode()
+            await conn.fetchval(edit.sql, *edit.args(params))
+        answer = {name: row[name] for name in ("id", "title", "version", "start_time", "end_time")}
+        return Response(orjson.dumps(answer), media_type="application/json")
