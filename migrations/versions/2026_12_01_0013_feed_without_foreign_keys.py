@@ -9,9 +9,10 @@ Create Date: 2026-12-01 19:40:00+00:00
 actor and holders that the same transaction has just written or read under its locks, which
 their own tables' foreign keys have checked. Their foreign keys checked the same facts again,
 one lookup per key and per recipient, each taking a `FOR KEY SHARE` lock on the users or
-events row (a WAL record): an edit of an event shared with seven people made ten such checks
-and eight lock records, and on PostgreSQL all of them ran inside the trigger, under the
-`feed_state` lock that orders every writer's COMMIT. Nothing deletes users, events or
+events row (a WAL record): an edit of an event held by seven people ran sixteen such checks
+(two for the change, two for each recipient), and its WAL held eight row locks on `users`
+rows. On PostgreSQL all of them ran inside the trigger, under the `feed_state` lock that
+orders every writer's COMMIT. Nothing deletes users, events or
 changes (events are tombstones), so the cascades never ran.
 """
 

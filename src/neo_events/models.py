@@ -247,15 +247,9 @@ class FeedPending(Base):
 
 
 class Change(Base):
-    """The durable change feed (SPEC §8): one row per change to an event or its roles.
-
-    A log derived from rows already checked, so no foreign keys here or on its recipients
-    (migration 0013): it is written only by the feed's numbering (`live.feed`; on PostgreSQL
-    inside COMMIT, under the lock that orders every writer), from the event, actor and
-    holders its transaction has just written or read under their locks. A key would check
-    each of those again and lock its row, once per recipient. Nothing deletes users, events
-    or changes; whatever one day does must delete their feed rows itself.
-    """
+    """The durable change feed (SPEC §8): one row per change to an event or its roles. Like
+    its recipients, a log derived from rows already checked, without foreign keys (migration
+    0013): whatever one day deletes users, events or changes deletes their feed rows too."""
 
     __tablename__ = "changes"
 
