@@ -3,9 +3,10 @@ nothing but what the product's edit cannot do without, to tell how far the produ
 `PATCH /api/v1/events/{id}` is from what this stack and schema allow.
 
 It runs the product's two statements on the bench's raw asyncpg pool, compiled once by
-SQLAlchemy: the locked read (`reads.lock_for_edit`: the caller's sign-in and role, the row
-and its document) and the write (`statements.EDIT`: the row, its version, its audit row,
-its change-feed row), in one transaction, behind the app's middleware. It checks the
+SQLAlchemy, with the parameters the product's own helpers make (`version_row`, `audit_row`,
+`feed.change_params`): the locked read (`reads.lock_for_edit`: the caller's sign-in and
+role, the row and its document) and the write (`statements.EDIT`: the row, its version, its
+audit row, its change-feed row), in one transaction, behind the app's middleware. It checks the
 access token (the worker's cache of checked tokens, as the product does). It leaves out
 everything else: no ORM session or object, no validation of the body or the content, no
 preconditions, merge or conflict check, no reminders or invitations to follow the event, no
@@ -23,9 +24,11 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
+from neo_events.audit.service import Origin, audit_row
 from neo_events.auth.service import access_claims
 from neo_events.events import reads, statements
 from neo_events.events.content import content_of
+from neo_events.history.versions import version_row
 from neo_events.live import feed
 
 
@@ -46,6 +49,8 @@ class _Compiled:
 
 
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
+# What `feed.change_params` reads of a session: nothing to wake (the hubs poll).
+_NO_SESSION = SimpleNamespace(info={"wake_queued": True})
 
 
 def add_floor_edit(app: FastAPI) -> None:
@@ -72,37 +77,27 @@ def add_floor_edit(app: FastAPI) -> None:
                 "updated_at": now,
                 "updated_by_id": claims.user_id,
             }
+            event: Any = SimpleNamespace(**row)  # what the helpers read of an Event
+            version = version_row(event, "updated", claims.user_id, content_of(event), None)
+            audit = audit_row(
+                action="event.updated",
+                origin=Origin(),
+                actor_id=claims.user_id,
+                target_type="event",
+                target_id=event_id,
+                outcome="success",
+                details={"version": row["version"], "fields": ["title"], "merged": False},
+            )
             params = {name: row[name] for name in statements.EVENT_COLUMNS}
-            version = {
-                "event_id": event_id,
-                "version": row["version"],
-                "change_type": "updated",
-                "snapshot": content_of(SimpleNamespace(**row)),  # type: ignore[arg-type]
-                "changed_by_id": claims.user_id,
-                "changed_at": now,
-                "rolled_back_to": None,
-            }
-            audit = {
-                "at": now,
-                "action": "event.updated",
-                "actor_id": claims.user_id,
-                "target_type": "event",
-                "target_id": event_id,
-                "outcome": "success",
-                "ip": None,
-                "user_agent": None,
-                "details": {"version": row["version"], "fields": ["title"], "merged": False},
-            }
             params |= statements.prefixed("event_versions", version)
-            params |= statements.prefixed("audit_log", audit)
-            change = {
-                "at": now,
-                "type": feed.CHANGE_TYPES["updated"],
-                "version": row["version"],
-                "actor_id": claims.user_id,
-                "changes": ["title"],
-            }
-            params["feed_change"] = orjson.dumps(change).decode()
+            params |= statements.prefixed("audit_log", audit | {"at": now})
+            params |= feed.change_params(
+                _NO_SESSION,  # type: ignore[arg-type]
+                type=feed.CHANGE_TYPES["updated"],
+                version=row["version"],
+                actor_id=claims.user_id,
+                changes=["title"],
+            )
             await conn.fetchval(edit.sql, *edit.args(params))
         answer = {name: row[name] for name in ("id", "title", "version", "start_time", "end_time")}
         return Response(orjson.dumps(answer), media_type="application/json")
