@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
+from bench.statement_cost import DriverStatement
 from neo_events.audit.service import Origin, audit_row
 from neo_events.auth.service import access_claims
 from neo_events.events import reads, statements
@@ -31,31 +31,14 @@ from neo_events.events.content import content_of
 from neo_events.history.versions import version_row
 from neo_events.live import feed
 
-
-class _Compiled:
-    """A statement compiled once for asyncpg: its SQL and its positional arguments."""
-
-    def __init__(self, statement: Any) -> None:
-        self.compiled = statement.compile(dialect=asyncpg_dialect())
-        self.sql = self.compiled.string
-        self._processors = self.compiled._bind_processors
-
-    def args(self, params: dict[str, Any]) -> list[Any]:
-        bound = self.compiled.construct_params(params)
-        return [
-            self._processors[k](bound[k]) if k in self._processors else bound[k]
-            for k in self.compiled.positiontup or ()
-        ]
-
-
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
 # What `feed.change_params` reads of a session: nothing to wake (the hubs poll).
 _NO_SESSION = SimpleNamespace(info={"wake_queued": True})
 
 
 def add_floor_edit(app: FastAPI) -> None:
-    lock = _Compiled(reads._statement_for("postgresql", lock=True))
-    edit = _Compiled(statements.EDIT)
+    lock = DriverStatement(reads._statement_for("postgresql", lock=True))
+    edit = DriverStatement(statements.EDIT)
 
     @app.patch("/bench/floor/events/{event_id}", include_in_schema=False)
     async def floor_edit(event_id: int, request: Request) -> Response:
