@@ -45,7 +45,7 @@ async def _requests(prep: load.Prepared, scenario: str) -> list[dict[str, Any]]:
 
 def _apps(prep: load.Prepared, database_url: str, scenario: str) -> tuple[Any, Any]:
     """(the app whose lifespan runs, the ASGI app requests go to)."""
-    if scenario.startswith("ceiling"):
+    if scenario.startswith(("ceiling", "floor")):  # routes of the bench app
         for key, value in load.server_env(database_url, 1, None).items():
             os.environ[key] = value
         outer = create_bench_app()
