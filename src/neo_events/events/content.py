@@ -156,10 +156,37 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
     )
 
 
-def apply_content(event: Event, content: Mapping[str, Any]) -> None:
+def apply_content(
+    event: Event, content: Mapping[str, Any], *, before: Mapping[str, Any] | None = None
+) -> None:
     """Write canonical content onto the row, with the span the window query prunes by
-    (content from a snapshot older than a field gets that field's default)."""
+    (content from a snapshot older than a field gets that field's default).
+
+    `before`: the row's content as it stands (`content_of`), when the caller has it: only the
+    fields that differ are written, and the span is worked out again only if a field it
+    depends on changed (a retitled series keeps its span)."""
     content = complete(content)
+    if before is not None:
+        changed = [name for name in CONTENT_FIELDS if content[name] != before[name]]
+        if not _SPAN_FIELDS.isdisjoint(changed):
+            _apply(event, content)
+            return
+        for name in changed:  # text only: title, description, location, transparency
+            setattr(event, name, content[name])
+        return
+    _apply(event, content)
+
+
+# Fields that say nothing of when an event is: a change of only these checks no conflict,
+# moves no reminder and keeps the span.
+TEXT_FIELDS = frozenset({"title", "description", "location"})
+# The rest: when it is, and whether it takes the time (a change is checked for conflicts).
+SCHEDULE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in TEXT_FIELDS)
+# What the span (`span_of`) depends on: the schedule but whether it takes the time.
+_SPAN_FIELDS = frozenset(SCHEDULE_FIELDS) - {"transparency"}
+
+
+def _apply(event: Event, content: Mapping[str, Any]) -> None:
     event.title = content["title"]
     event.description = content["description"]
     event.start_time = parse_iso(content["start_time"])

@@ -19,7 +19,13 @@ from neo_events.errors import (
 )
 from neo_events.events import schedule
 from neo_events.events.access import Role, check_role, get_event_for
-from neo_events.events.content import Content, apply_content, canonical_changes, content_of
+from neo_events.events.content import (
+    SCHEDULE_FIELDS,
+    Content,
+    apply_content,
+    canonical_changes,
+    content_of,
+)
 from neo_events.events.reads import EventDocument, lock_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.validation import build_content
@@ -53,22 +59,6 @@ class UpdateResult:
     clashes: list[Clash]
     # The event as its editor saw it before the edit, when read with its lock (PostgreSQL).
     before: EventDocument | None = None
-
-
-SCHEDULE_FIELDS = (
-    "start_time",
-    "end_time",
-    "timezone",
-    "all_day",
-    "start_date",
-    "end_date",
-    "transparency",
-    "is_recurring",
-    "recurrence_pattern",
-    "exdates",
-    "rdates",
-    "overrides",
-)
 
 
 async def check_move(
@@ -176,7 +166,7 @@ async def update_event(
     clashes = await check_move(
         session, event=event, before=current, after=content, actor_id=actor_id, policy=policy
     )
-    apply_content(event, content)
+    apply_content(event, content, before=current)
     audit = audit_row(
         action="event.updated",
         origin=origin,

@@ -16,16 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.db import utcnow
 from neo_events.events import statements
-from neo_events.events.content import content_of
+from neo_events.events.content import TEXT_FIELDS, content_of
 from neo_events.history.diff import CONTENT_FIELDS
 from neo_events.invitations.responses import reset_after_move
 from neo_events.live import feed
 from neo_events.models import AuditEntry, Event, EventVersion
 from neo_events.reminders.service import follow_event
 
-# A change of only these moves no reminder (its title is read when it fires), and a new event
-# has none yet: neither pays the reminders' query.
-_TEXT_ONLY = frozenset({"title", "description", "location"})
 # Core, not ORM bulk: the rows are plain dicts already, and the ORM's bulk path costs more
 # than the insert itself on a single write.
 _INSERT_VERSION = insert(cast(Table, EventVersion.__table__))
@@ -72,7 +69,9 @@ async def record_version(
         await session.execute(_INSERT_VERSION, version)
         if audit is not None:
             session.add(AuditEntry(**audit, at=event.updated_at))
-    if not (previous is not None and _TEXT_ONLY.issuperset(changed)):
+    # A text-only change moves no reminder (its title is read when it fires): it pays no
+    # reminders' query.
+    if not (previous is not None and TEXT_FIELDS.issuperset(changed)):
         follow_event(session, event.id)  # its reminders move with it (SPEC §14)
     if previous is not None:  # a new time asks the other attendees again (SPEC §13)
         await reset_after_move(
@@ -115,8 +114,10 @@ async def _edit_at_once(
         actor_id=version["changed_by_id"],
         changes=changed,
     )
-    with session.no_autoflush:  # the ORM must not write the row first
-        written = (await session.execute(statements.EDIT, params)).scalar_one_or_none()
+    # On the session's connection (Core): the ORM must not flush the row first, and the
+    # statement loads no objects.
+    connection = await session.connection()
+    written = (await connection.execute(statements.EDIT, params)).scalar_one_or_none()
     if written is None:  # not reached: the caller holds the row's lock
         raise RuntimeError(f"event {event.id} vanished under its row lock")
     if event in session:  # not one read with its document (`reads.lock_for_edit`)
