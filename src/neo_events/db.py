@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -239,6 +240,16 @@ class UnitOfWork:
 
     before_commit: list[BeforeCommit] = field(default_factory=list)
     after_commit: list[AfterCommit] = field(default_factory=list)
+
+
+async def core(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, for a Core statement that loads no ORM objects: the flush
+    the session's own `execute` would make first (autoflush) if anything is pending, then
+    none of the ORM's execution step, about 0.07 ms of CPU a statement (BENCHMARKS.md). The
+    same transaction, errors and statement events as through the session."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        await session.flush()
+    return await session.connection()
 
 
 def unit_of_work(session: AsyncSession) -> UnitOfWork:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from neo_events import db
 from neo_events.events import expansions, recurrence
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
@@ -87,7 +88,7 @@ async def calendar(
     ask_viewer = viewer_id is not None and users != {viewer_id}
     if ask_viewer:
         params["viewer_id"] = viewer_id
-    rows = await session.execute(_keys(dialect, ask_viewer, one), params)
+    rows = await (await db.core(session)).execute(_keys(dialect, ask_viewer, one), params)
     events: dict[int, int] = {}  # version, by id
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
@@ -236,8 +237,9 @@ async def _by_id(
     """The rows of a statement (`_of_ids`) over `:ids`, in chunks of _CONTENT_CHUNK ids."""
     statement = statements[session.get_bind().dialect.name]
     found: list[Any] = []
+    connection = await db.core(session)
     for chunk in range(0, len(ids), _CONTENT_CHUNK):
-        found += await session.execute(
+        found += await connection.execute(
             statement, {"ids": list(ids[chunk : chunk + _CONTENT_CHUNK])}
         )
     return found

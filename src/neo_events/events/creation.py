@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import db
 from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
@@ -155,10 +156,10 @@ async def create_event(
         recipients=[actor_id],
     )
     if sign_in is None:
-        event.id = await session.scalar(statements.CREATE, params)
+        event.id = await (await db.core(session)).scalar(statements.CREATE, params)
         return Created(event, clashes, "")
     params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
-    written = (await session.execute(statements.CREATE_SIGNED_IN, params)).first()
+    written = (await (await db.core(session)).execute(statements.CREATE_SIGNED_IN, params)).first()
     if written is None:
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written

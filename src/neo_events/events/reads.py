@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import manager_of_class
 
+from neo_events import db
 from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
@@ -248,9 +249,7 @@ async def lock_for_edit(
     answer is made of, `EventDocument.after`: one statement where `get_event_for` and
     `read_written` make two)."""
     statement = _statement_for(session.get_bind().dialect.name, lock=True)
-    # On the session's connection: Core, without the ORM's execution step (nothing of the
-    # session is pending this early in a write, and the statement loads no objects).
-    document = await _read(await session.connection(), statement, user_id, session_id, event_id)
+    document = await _read(await db.core(session), statement, user_id, session_id, event_id)
     return document, Role(document.row.my_role)
 
 
