@@ -22,9 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 
+from neo_events import db
 from neo_events.events.calendars import calendar
+from neo_events.models import Event
 from tests.helpers import PASSWORD, assert_problem, count_rows, register
 
 pytestmark = pytest.mark.anyio
@@ -248,3 +250,26 @@ async def test_a_one_user_calendar_read_settles_on_one_plan(
             )
         ).one()
     assert plans.custom_plans <= 5 and plans.generic_plans >= 3, plans
+
+
+async def test_a_core_statement_sees_what_the_session_holds_pending(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """`db.core(session)`: a Core statement on the session's connection runs after the flush
+    the session's own `execute` would have made, so it reads the session's pending changes;
+    with nothing pending it flushes nothing (no statement)."""
+    alice = await register(client, "alice")
+    created = await client.post(EVENTS, json=BODY, headers=alice.headers)
+    event_id = created.json()["id"]
+    title_of = select(Event.title).where(Event.id == event_id)
+    async with app.state.sessionmaker() as session:
+        with statements(app) as seen:
+            assert await (await db.core(session)).scalar(title_of) == "Standup"
+        # the select alone (SQLite's connection sends its own BEGIN first: `db._configure_sqlite`)
+        selects = [s for s in seen if s != "BEGIN"]
+        assert len(selects) == 1 and selects[0].startswith("SELECT events.title"), seen
+        loaded = await session.get(Event, event_id)
+        assert loaded is not None
+        loaded.title = "Renamed, not yet flushed"
+        assert await (await db.core(session)).scalar(title_of) == "Renamed, not yet flushed"
+        await session.rollback()
