@@ -285,6 +285,13 @@ class Hub:
             if len(messages) < PAGE:
                 return
 
+    async def newest(self) -> int:
+        """The seq of the newest change committed (0: none yet). The feed is numbered at
+        `COMMIT` under one lock, so every change committed after this read has a greater
+        seq: where a client starts that wants only what commits from now on."""
+        async with self._sessionmaker() as session:
+            return int(await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
+
     async def connect(
         self, user_id: int, *, since: int | None, session_id: int | None = None
     ) -> Connection:
@@ -296,10 +303,7 @@ class Hub:
             raise TooManyConnections
         newest = None
         if self._behind or since is None:
-            async with self._sessionmaker() as session:
-                newest = int(
-                    await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
-                )
+            newest = await self.newest()
             if self._behind and not self._connections:
                 # Fanned out to nobody while nobody was connected: resume from here, and look
                 # for what committed meanwhile.

@@ -123,21 +123,27 @@ async def websocket(
     Refusals are accepted, then closed with 1008 and a reason saying what was wrong (a bad
     `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
     reuse) closes with 1008 at once on every worker; a client that falls behind with 1013."""
-    await ws.accept()
     # Parsed here, not by FastAPI: a WebSocket failing validation is refused before the
     # handshake completes, which the client sees as a bare HTTP 403 without a reason.
     try:
         after = _since(since)
     except ValueError:
+        await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=BAD_SINCE)
         return
+    hub: Hub = ws.app.state.hub
+    if after is None:
+        # Without `since`, the client gets what commits once its handshake completes: the
+        # feed's position is read before it does, so that a change committed while the token
+        # is checked and the hub registers the connection is not lost.
+        after = await hub.newest()
+    await ws.accept()
     raw = _bearer(ws.headers.get("authorization"), token)
     try:
         principal = await _principal(ws.app, raw)
     except (InvalidToken, NotAuthenticated):
         await ws.close(code=POLICY_VIOLATION, reason="invalid or revoked token")
         return
-    hub: Hub = ws.app.state.hub
     settings = ws.app.state.settings
     try:
         connection = await hub.connect(
