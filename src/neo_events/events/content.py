@@ -156,6 +156,15 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
     )
 
 
+# Fields that say nothing of when an event is: a change of only these checks no conflict,
+# moves no reminder and keeps the span.
+TEXT_FIELDS = frozenset({"title", "description", "location"})
+# The rest: when it is, and whether it takes the time (a change is checked for conflicts).
+SCHEDULE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in TEXT_FIELDS)
+# What the span (`span_of`) depends on: the schedule but whether it takes the time.
+_SPAN_FIELDS = frozenset(SCHEDULE_FIELDS) - {"transparency"}
+
+
 def apply_content(
     event: Event, content: Mapping[str, Any], *, before: Mapping[str, Any] | None = None
 ) -> None:
@@ -171,19 +180,10 @@ def apply_content(
         if not _SPAN_FIELDS.isdisjoint(changed):
             _apply(event, content)
             return
-        for name in changed:  # text only: title, description, location, transparency
+        for name in changed:  # none the span depends on: text, transparency
             setattr(event, name, content[name])
         return
     _apply(event, content)
-
-
-# Fields that say nothing of when an event is: a change of only these checks no conflict,
-# moves no reminder and keeps the span.
-TEXT_FIELDS = frozenset({"title", "description", "location"})
-# The rest: when it is, and whether it takes the time (a change is checked for conflicts).
-SCHEDULE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in TEXT_FIELDS)
-# What the span (`span_of`) depends on: the schedule but whether it takes the time.
-_SPAN_FIELDS = frozenset(SCHEDULE_FIELDS) - {"transparency"}
 
 
 def _apply(event: Event, content: Mapping[str, Any]) -> None:

@@ -155,11 +155,12 @@ async def create_event(
         actor_id=actor_id,
         recipients=[actor_id],
     )
+    connection = await db.core(session)
     if sign_in is None:
-        event.id = await (await db.core(session)).scalar(statements.CREATE, params)
+        event.id = await connection.scalar(statements.CREATE, params)
         return Created(event, clashes, "")
     params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
-    written = (await (await db.core(session)).execute(statements.CREATE_SIGNED_IN, params)).first()
+    written = (await connection.execute(statements.CREATE_SIGNED_IN, params)).first()
     if written is None:
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written
