@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -106,6 +111,60 @@ async def test_changes_reach_everyone_with_a_role_and_nobody_else(server: str) -
                 await client.post("/api/v1/events", json=event_body(), headers=bob["headers"])
             ).json()
             assert (await _next(bob_ws))["event_id"] == theirs["id"]
+
+
+ONE_EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Neo Events tests//EN
+BEGIN:VEVENT
+UID:committed-during-the-handshake@example.com
+DTSTAMP:20260301T000000Z
+DTSTART:20260302T090000Z
+DTEND:20260302T093000Z
+SUMMARY:Imported while the socket was set up
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+async def test_a_change_committed_while_a_socket_is_set_up_reaches_it(
+    server: str, database_url: str, backend: str, tmp_path: Path
+) -> None:
+    """The client's socket is open once its handshake completes; the server then checks the
+    token and registers the connection with its hub. A change committed in between is the
+    client's: it connected before it. Here PostgreSQL's table lock holds the token check
+    there while the change commits, made by the command-line import, which reads no sign-in
+    session. (Before the fix, the hub's starting point was read after the check and the
+    message never came: `_next` timed out.)"""
+    if backend != "postgres":
+        pytest.skip("SQLite has no table lock to hold the token check with")
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+    calendar = tmp_path / "one.ics"
+    calendar.write_text(ONE_EVENT)
+    env = os.environ | {"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path)}
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("LOCK TABLE auth_sessions IN ACCESS EXCLUSIVE MODE"))
+            async with connect(_ws_url(server, alice["access_token"])) as ws:
+                imported = await asyncio.to_thread(
+                    subprocess.run,
+                    [sys.executable, "-m", "neo_events.cli", "import", str(calendar)]
+                    + ["--user", "alice"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                assert imported.returncode == 0, imported.stderr
+                await holder.rollback()  # the token check goes on
+                created = await _next(ws)
+                assert created["type"] == "event.created"
+                assert created["actor"]["username"] == "alice"
+    finally:
+        await engine.dispose()
 
 
 async def test_bad_or_revoked_tokens_close_with_policy_violation(server: str) -> None:
