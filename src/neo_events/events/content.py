@@ -15,6 +15,7 @@ from typing import Any
 from neo_events.events import days, recurrence
 from neo_events.events.rrule import zone_named
 from neo_events.history.diff import CONTENT_FIELDS, complete
+from neo_events.live.feed import changed_fields
 from neo_events.models import Event
 
 Content = dict[str, Any]
@@ -176,7 +177,7 @@ def apply_content(
     depends on changed (a retitled series keeps its span)."""
     content = complete(content)
     if before is not None:
-        changed = [name for name in CONTENT_FIELDS if content[name] != before[name]]
+        changed = changed_fields(before, content, CONTENT_FIELDS)
         if not _SPAN_FIELDS.isdisjoint(changed):
             _apply(event, content)
             return

@@ -6,7 +6,7 @@ something new". Numbers are gap-free and commit-ordered (see FeedState).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -351,7 +351,7 @@ def _wake_after_commit(session: AsyncSession) -> None:
 
 
 def changed_fields(
-    before: dict[str, Any] | None, after: dict[str, Any], fields: Sequence[str]
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], fields: Sequence[str]
 ) -> list[str]:
     if before is None:
         return []
