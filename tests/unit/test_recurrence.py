@@ -92,6 +92,35 @@ def test_half_hour_dst_shift_in_lord_howe() -> None:
     ]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(
+        ["Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "America/St_Johns", "UTC"]
+    ),
+    lo=st.datetimes(datetime(1900, 1, 1), datetime(2100, 1, 1)),
+    length=st.timedeltas(timedelta(0), timedelta(days=3)),
+)
+def test_wall_bounds_hold_the_offsets_of_a_day_either_side(
+    zone: str, lo: datetime, length: timedelta
+) -> None:
+    """Remembered by day, the bounds still reach the offsets in force a day either side of
+    each end (what they held when worked out per instant), Samoa's skipped day included."""
+    tz = ZoneInfo(zone)
+    lo, hi = lo.replace(tzinfo=UTC), lo.replace(tzinfo=UTC) + length
+
+    def offsets(at: datetime) -> list[timedelta]:
+        return [
+            (at + shift).astimezone(tz).utcoffset() or timedelta(0)
+            for shift in (-timedelta(days=1), timedelta(0), timedelta(days=1))
+        ]
+
+    low, high = plans.wall_bounds(lo, hi, tz)
+    assert low <= (lo + min(offsets(lo))).replace(tzinfo=None)
+    assert high >= (hi + max(offsets(hi))).replace(tzinfo=None)
+    assert (lo - low.replace(tzinfo=UTC)) <= timedelta(days=1)  # no looser than a day
+    assert (high.replace(tzinfo=UTC) - hi) <= timedelta(days=1)
+
+
 def test_start_at_second_instant_of_ambiguous_time_is_kept() -> None:
     start = datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=ZoneInfo("America/New_York"))  # EST
     rule = normalize_rule("FREQ=DAILY;COUNT=2", start=start, timezone="America/New_York")

@@ -11,7 +11,7 @@ import heapq
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import groupby
 from typing import Any
@@ -298,20 +298,27 @@ def wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, d
     so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
     day's slack either side, which a rule of every minute would generate 2,880 times.
 
-    Every series of a calendar read asks this of the same window and a handful of zones:
-    remembered, by the instants in UTC (the answer depends on nothing else)."""
-    return _utc_wall_bounds(utc(lo), utc(hi), zone)
+    The offsets near an instant are remembered by its UTC day (`_offsets_near`): every
+    series of a calendar read asks this of a window widened by its own duration, so the
+    instants themselves rarely repeat, and their days do."""
+    lo, hi = clamp(utc(lo)), clamp(utc(hi))
+    least = _offsets_near(lo.toordinal(), zone)[0]
+    greatest = _offsets_near(hi.toordinal(), zone)[1]
+    return clamp(lo + least).replace(tzinfo=None), clamp(hi + greatest).replace(tzinfo=None)
 
 
-@lru_cache(maxsize=256)
-def _utc_wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    def offsets(at: datetime) -> list[timedelta]:
-        found = (clamp(at + shift * DAY).astimezone(zone).utcoffset() for shift in (-1, 0, 1))
-        return [offset for offset in found if offset is not None]
-
-    low = clamp(clamp(lo) + min(offsets(lo))).replace(tzinfo=None)
-    high = clamp(clamp(hi) + max(offsets(hi))).replace(tzinfo=None)
-    return low, high
+@lru_cache(maxsize=4096)
+def _offsets_near(day: int, zone: ZoneInfo) -> tuple[timedelta, timedelta]:
+    """The least and the greatest offset of the zone at the UTC midnights from the day
+    before `day` (an ordinal) to the day after it ends: every offset in force within a day
+    of an instant of that day, as long as the zone changes its offset at most once a day."""
+    midnight = datetime.combine(date.fromordinal(day), time(), UTC)
+    found = [
+        offset
+        for shift in (-1, 0, 1, 2)
+        if (offset := clamp(midnight + shift * DAY).astimezone(zone).utcoffset()) is not None
+    ]
+    return min(found), max(found)
 
 
 def is_stepped(plan: Plan) -> bool:
