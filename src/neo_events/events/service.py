@@ -176,7 +176,7 @@ async def update_event(
         outcome="success",
         details={
             "version": event.version + 1,  # the version this change makes
-            "fields": [k for k in content if content[k] != current[k]],
+            "fields": feed.changed_fields(current, content, tuple(content)),
             "merged": merged,
         },
     )

@@ -128,12 +128,16 @@ def build_content(
     start, end = parse_iso(content["start_time"]), parse_iso(content["end_time"])
     if end <= start:
         raise fail(["end_time"], "must be after start_time")
+    # Whether what decides the occurrences changed: if not, the rule was checked (and made
+    # canonical) when it was written, and so were its exceptions. An edit costs what it
+    # changes, not what the series holds.
+    moved = current is None or any(content[name] != current[name] for name in _SHAPE)
     if content["is_recurring"]:
         if not content["recurrence_pattern"] and not content["rdates"]:
             raise fail(
                 ["recurrence_pattern"], "is required when is_recurring is true (or give rdates)"
             )
-        if content["recurrence_pattern"]:
+        if content["recurrence_pattern"] and moved:
             content["recurrence_pattern"] = _checked_rule(content, prefix, fail)
     else:
         if content["recurrence_pattern"] is not None:
@@ -143,9 +147,7 @@ def build_content(
                 raise fail([name], "only a recurring event has occurrences to change")
         return content
 
-    # Exceptions of a series that did not move were checked when they were written: only new
-    # ones are checked, so an edit costs what it changes, not what the series holds.
-    moved = current is None or any(content[name] != current[name] for name in _SHAPE)
+    # Exceptions of a series that did not move: only new ones are checked.
     known = _known_ids(current) if not moved else set()
     content["rdates"] = _check_rdates(
         content, strict="rdates" in changes or not moved, known=known, fail=fail
