@@ -432,6 +432,14 @@ async def build_scenarios(prep: Prepared, concurrency: int) -> dict[str, Scenari
             body |= {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY;BYDAY=TU"}
         bodies.append(_req("POST", f"{API}/events", t(user), body))
     s["create"] = Scenario("create", concurrency, bodies)
+    # Its two kinds apart (in-process profiles: `bench cpu`, `bench profile`): a single
+    # event checks a 45-minute window, a weekly series a year of the caller's calendar.
+    s["create_single"] = Scenario(
+        "create_single", concurrency, [b for b in bodies if "is_recurring" not in b["b"]]
+    )
+    s["create_series"] = Scenario(
+        "create_series", concurrency, [b for b in bodies if "is_recurring" in b["b"]]
+    )
     s["update"] = Scenario(
         "update",
         concurrency,
@@ -604,8 +612,9 @@ ORDER = (
     "share",
     "login",
 )
-# Run only when named with --only: the floor of an edit (bench/floor.py), on PostgreSQL.
-ON_REQUEST = ("floor_update",)
+# Run only when named with --only: the floor of an edit (bench/floor.py), on PostgreSQL, and
+# the create's two kinds apart.
+ON_REQUEST = ("floor_update", "create_single", "create_series")
 
 
 def run(
