@@ -379,6 +379,8 @@ async def test_a_contacts_clash_has_times_a_strangers_only_busy(
 
 
 def _random_event(rng: random.Random) -> dict[str, Any]:
+    """A timed or all-day event, single or recurring, busy or free (an all-day one is free
+    unless it says otherwise, as in Google Calendar)."""
     day = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(days=rng.randrange(30))
     start = day + timedelta(hours=rng.randrange(7, 18), minutes=15 * rng.randrange(4))
     body: dict[str, Any] = {
@@ -387,31 +389,84 @@ def _random_event(rng: random.Random) -> dict[str, Any]:
         "end_time": (start + timedelta(minutes=15 * rng.randrange(1, 9))).isoformat(),
         "timezone": rng.choice(["UTC", "Europe/Berlin", "America/New_York"]),
     }
+    rules = [
+        "FREQ=DAILY;COUNT=20",
+        "FREQ=WEEKLY;BYDAY=MO,WE",
+        "FREQ=WEEKLY;INTERVAL=2",
+        "FREQ=MONTHLY;BYDAY=1TU,-1FR",
+        "FREQ=DAILY;INTERVAL=3;UNTIL=20260601T000000Z",
+    ]
+    if rng.random() < 0.25:
+        del body["start_time"], body["end_time"]
+        body |= {
+            "all_day": True,
+            "start_date": day.date().isoformat(),
+            "end_date": (day + timedelta(days=rng.randrange(1, 3))).date().isoformat(),
+        }
+        rules[-1] = "FREQ=DAILY;INTERVAL=3;UNTIL=20260601"
     if rng.random() < 0.5:
         body["is_recurring"] = True
-        body["recurrence_pattern"] = rng.choice(
-            [
-                "FREQ=DAILY;COUNT=20",
-                "FREQ=WEEKLY;BYDAY=MO,WE",
-                "FREQ=WEEKLY;INTERVAL=2",
-                "FREQ=MONTHLY;BYDAY=1TU,-1FR",
-                "FREQ=DAILY;INTERVAL=3;UNTIL=20260601T000000Z",
-            ]
-        )
+        body["recurrence_pattern"] = rng.choice(rules)
+    if rng.random() < 0.4:
+        body["transparency"] = rng.choice(["opaque", "transparent"])
     return body
 
 
-@pytest.mark.parametrize("seed", range(3))
+async def _made(client: httpx.AsyncClient, owner: Account, body: dict[str, Any]) -> dict[str, Any]:
+    """The event `_random_event` describes, written as it is (no default times added)."""
+    response = await client.post(
+        EVENTS, params={"conflicts": "ignore"}, json=body, headers=owner.headers
+    )
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def _moved(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A change that moves an event: an all-day one by days, a timed one by hours."""
+    if event["all_day"]:
+        shift = timedelta(days=rng.choice([-2, -1, 1, 2, 7]))
+        return {
+            name: (datetime.fromisoformat(event[name]) + shift).date().isoformat()
+            for name in ("start_date", "end_date")
+        }
+    shift = timedelta(minutes=15 * rng.choice([-8, -3, -1, 1, 2, 5, 96]))
+    return {
+        name: (datetime.fromisoformat(event[name]) + shift).isoformat()
+        for name in ("start_time", "end_time")
+    }
+
+
+def _brute_force(
+    mine: list[recurrence.Occurrence], others: list[dict[str, Any]], window: Any
+) -> set[tuple[int, datetime]]:
+    """Every busy occurrence of the other events that overlaps one of `mine`."""
+    expected = set()
+    for other in others:
+        if other["transparency"] == "transparent":
+            continue
+        for o in recurrence.expand(series_of(other), *window):
+            if any(m.start < o.end and o.start < m.end for m in mine):
+                expected.add((other["id"], o.start))
+    return expected
+
+
+def _reported(answer: dict[str, Any]) -> set[tuple[int, datetime]]:
+    return {(c["event_id"], datetime.fromisoformat(c["start_time"])) for c in answer["conflicts"]}
+
+
+@pytest.mark.parametrize("seed", range(4))
 async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
     client: httpx.AsyncClient, alice: Account, seed: int
 ) -> None:
     """What the API reports equals expanding everything over the horizon and comparing every
-    pair — recurring series, exdates and moved occurrences included."""
+    pair — recurring series, exdates, moved occurrences, all-day and free events included —
+    and for a move, comparing only the occurrences the move adds."""
     rng = random.Random(seed)
     existing = []
     for _ in range(12):
-        event = await create_event(client, alice, **_random_event(rng))
-        if event["is_recurring"] and rng.random() < 0.7:
+        event = await _made(client, alice, _random_event(rng))
+        if event["is_recurring"] and not event["all_day"] and rng.random() < 0.7:
             [first, second, *_] = (
                 await client.get(
                     f"{EVENTS}/{event['id']}/instances",
@@ -437,24 +492,34 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
             )
         existing.append((await client.get(f"{EVENTS}/{event['id']}", headers=alice.headers)).json())
     for _ in range(4):
-        body = _random_event(rng)
-        response = await client.post(EVENTS, json=body, headers=alice.headers)
-        assert response.status_code == 201
+        response = await client.post(EVENTS, json=_random_event(rng), headers=alice.headers)
+        assert response.status_code == 201, response.text
         created = response.json()
         mine = series_of(created)
-        start = mine.start
-        window = (start, start + timedelta(days=366))
-        occurrences = recurrence.expand(mine, *window)
+        window = (mine.start, mine.start + timedelta(days=366))
         expected = set()
-        for other in existing:
-            for o in recurrence.expand(series_of(other), *window):
-                if any(m.start < o.end and o.start < m.end for m in occurrences):
-                    expected.add((other["id"], o.start))
-        got = {
-            (c["event_id"], datetime.fromisoformat(c["start_time"])) for c in created["conflicts"]
-        }
-        assert got == expected
+        if created["transparency"] == "opaque":
+            expected = _brute_force(recurrence.expand(mine, *window), existing, window)
+        assert _reported(created) == expected
         existing.append(created)
+    for _ in range(4):
+        index = rng.randrange(len(existing))
+        before = existing[index]
+        response = await client.patch(
+            f"{EVENTS}/{before['id']}", json=_moved(before, rng), headers=alice.headers
+        )
+        assert response.status_code == 200, response.text
+        after = response.json()
+        others = existing[:index] + existing[index + 1 :]
+        mine = series_of(after)
+        window = (mine.start, mine.start + timedelta(days=366))
+        had = {(o.start, o.end) for o in recurrence.expand(series_of(before), *window)}
+        added = [o for o in recurrence.expand(mine, *window) if (o.start, o.end) not in had]
+        expected = set()
+        if after["transparency"] == "opaque":
+            expected = _brute_force(added, others, window)
+        assert _reported(after) == expected
+        existing[index] = after
 
 
 async def test_a_window_over_more_series_than_one_load_holds_lists_each_once(
