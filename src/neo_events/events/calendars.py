@@ -235,6 +235,8 @@ async def _by_id(
     session: AsyncSession, statements: Mapping[str, Executable], ids: Sequence[int]
 ) -> list[Any]:
     """The rows of a statement (`_of_ids`) over `:ids`, in chunks of _CONTENT_CHUNK ids."""
+    if not ids:  # every series cached: not even the session's connection is asked for
+        return []
     statement = statements[session.get_bind().dialect.name]
     found: list[Any] = []
     connection = await db.core(session)
