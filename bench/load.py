@@ -89,6 +89,9 @@ class Result:
     # rates' (BENCHMARKS.md, "The write and read paths").
     cpu_ms: float | None = None
     pk_adjacent_cpu_ms: float | None = None
+    # Of that, the server's workers' and PostgreSQL's processes' (`processes_cpu_s`).
+    server_cpu_ms: float | None = None
+    database_cpu_ms: float | None = None
 
 
 # ----------------------------------------------------------------------------- server
@@ -517,6 +520,7 @@ def run_wrk(
     *,
     timeout_s: int = 30,
     background: bool = False,
+    server_pids: list[int] | None = None,
 ) -> subprocess.Popen[str] | Result:
     data = workdir / f"{scenario.name}.lua"
     _write_lua(data, scenario.requests)
@@ -533,13 +537,46 @@ def run_wrk(
         str(data),
     ]
     busy = machine_busy_s()
+    split = processes_cpu_s(server_pids or [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if background:
         return proc
     result = collect(scenario, proc)
     if result.requests:
         result.cpu_ms = (machine_busy_s() - busy) * 1000 / result.requests
+        if server_pids:
+            after = processes_cpu_s(server_pids)
+            server, database = (
+                sum(after[g].values()) - sum(split[g].get(p, 0.0) for p in after[g])
+                for g in ("server", "postgres")
+            )
+            result.server_cpu_ms = server * 1000 / result.requests
+            result.database_cpu_ms = database * 1000 / result.requests
     return result
+
+
+def processes_cpu_s(server_pids: list[int]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the server's workers and of every PostgreSQL process (backends,
+    WAL writer, checkpointer: what the database spends), by pid, from /proc/<pid>/stat. A
+    process that starts during a scenario counts from zero; one that ends is lost (the pool
+    keeps its backends for the run)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[str, dict[int, float]] = {"server": {}, "postgres": {}}
+    wanted = set(server_pids)
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        group = "server" if pid in wanted else "postgres" if name.startswith("postgres") else None
+        if group:
+            found[group][pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def machine_busy_s() -> float:
@@ -672,7 +709,7 @@ def run(
                 pk_result = run_wrk(srv.base, pk, max(3, round(duration / 3)), workdir)
                 assert isinstance(pk_result, Result)
                 adjacent, adjacent_cpu = pk_result.rps, pk_result.cpu_ms
-            result = run_wrk(srv.base, scenario, duration, workdir)
+            result = run_wrk(srv.base, scenario, duration, workdir, server_pids=srv.worker_pids())
             assert isinstance(result, Result)
             result.pk_adjacent_rps = adjacent
             result.pk_adjacent_cpu_ms = adjacent_cpu
@@ -681,6 +718,7 @@ def run(
                 f"  {key:18} c={scenario.connections:<3} {result.rps:9.1f} req/s  "
                 f"p50 {result.p50_ms:7.2f}  p95 {result.p95_ms:7.2f}  p99 {result.p99_ms:7.2f} ms"
                 f"  errors {result.errors}  cpu {result.cpu_ms or 0:.2f} ms/req"
+                + _split(result)
                 + _adjacent(result),
                 file=sys.stderr,
                 flush=True,
@@ -709,6 +747,12 @@ def run(
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def _split(result: Result) -> str:
+    if result.server_cpu_ms is None or result.database_cpu_ms is None:
+        return ""
+    return f" (server {result.server_cpu_ms:.2f}, postgres {result.database_cpu_ms:.2f})"
 
 
 def _adjacent(result: Result) -> str:
