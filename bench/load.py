@@ -537,7 +537,7 @@ def run_wrk(
         str(data),
     ]
     busy = machine_busy_s()
-    split = processes_cpu_s(server_pids or [])
+    processes = processes_cpu_s(server_pids or [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if background:
         return proc
@@ -547,7 +547,7 @@ def run_wrk(
         if server_pids:
             after = processes_cpu_s(server_pids)
             server, database = (
-                sum(after[g].values()) - sum(split[g].get(p, 0.0) for p in after[g])
+                sum(after[g].values()) - sum(processes[g].get(p, 0.0) for p in after[g])
                 for g in ("server", "postgres")
             )
             result.server_cpu_ms = server * 1000 / result.requests
@@ -560,7 +560,7 @@ def processes_cpu_s(server_pids: list[int]) -> dict[str, dict[int, float]]:
     WAL writer, checkpointer: what the database spends), by pid, from /proc/<pid>/stat. A
     process that starts during a scenario counts from zero; one that ends is lost (the pool
     keeps its backends for the run)."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    tick = os.sysconf("SC_CLK_TCK")
     found: dict[str, dict[int, float]] = {"server": {}, "postgres": {}}
     wanted = set(server_pids)
     try:
@@ -572,7 +572,8 @@ def processes_cpu_s(server_pids: list[int]) -> dict[str, dict[int, float]]:
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        close = stat.rindex(")")  # the name may hold spaces and parentheses
+        name, fields = stat[stat.index("(") + 1 : close], stat[close + 1 :].split()
         group = "server" if pid in wanted else "postgres" if name.startswith("postgres") else None
         if group:
             found[group][pid] = (int(fields[11]) + int(fields[12])) / tick
