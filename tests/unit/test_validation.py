@@ -3,6 +3,9 @@ on an edit that leaves them alone: the rule was checked and made canonical when 
 
 from __future__ import annotations
 
+import pytest
+
+from neo_events.errors import ValidationFailed
 from neo_events.events.validation import build_content
 
 SERIES = {
@@ -34,3 +37,22 @@ def test_moving_the_series_checks_its_rule_again() -> None:
         {"recurrence_pattern": "byday=tu;freq=weekly"},
     ):
         assert build_content(stored, change)["recurrence_pattern"] == "FREQ=WEEKLY;BYDAY=TU"
+
+
+def test_moving_an_all_day_series_to_a_skipped_date_checks_its_rule() -> None:
+    """Samoa skipped 30 December 2011: that date and the next share a midnight, so the event's
+    start_time stays the same while its date (what an all-day series recurs from) moves."""
+    stored = build_content(
+        None,
+        {
+            "title": "Days",
+            "all_day": True,
+            "start_date": "2011-12-30",
+            "end_date": "2012-01-01",
+            "timezone": "Pacific/Apia",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;UNTIL=20111230",
+        },
+    )
+    with pytest.raises(ValidationFailed):  # UNTIL would now lie before the start
+        build_content(stored, {"start_date": "2011-12-31"})

@@ -250,8 +250,17 @@ def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
         ]
 
 
-# What decides which occurrences exist (an all-day event's start_time follows its date).
-_SHAPE = ("start_time", "timezone", "all_day", "is_recurring", "recurrence_pattern", "rdates")
+# What decides which occurrences exist. An all-day event's start_time follows its date, but
+# not one to one: two dates a zone skipped over share a midnight (Samoa, 30-31 December 2011).
+_SHAPE = (
+    "start_time",
+    "start_date",
+    "timezone",
+    "all_day",
+    "is_recurring",
+    "recurrence_pattern",
+    "rdates",
+)
 
 
 def _known_ids(current: Mapping[str, Any] | None) -> set[str]:
