@@ -337,6 +337,40 @@ async def test_split_this_and_following(
     assert await count_rows(app, "event_versions", event_id=event["id"]) == 2
 
 
+async def test_split_of_an_hourly_series_keeps_every_hour(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The part from the chosen occurrence on still recurs every hour (its hour was once
+    pinned to the first occurrence's, which made it daily)."""
+    event = await create_event(
+        client,
+        alice,
+        title="Shift",
+        start_time="2026-03-02T09:00:00Z",
+        end_time="2026-03-02T09:30:00Z",
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=HOURLY;COUNT=6",
+    )
+    response = await client.put(
+        f"{EVENTS}/{event['id']}/instances/2026-03-02T11:00:00Z",
+        params={"scope": "following"},
+        json={"title": "Shift (later)"},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["recurrence_pattern"] == "FREQ=HOURLY;COUNT=4"
+    items = await _window(client, alice, "2026-03-02T00:00:00Z", "2026-03-05T00:00:00Z")
+    assert [(i["start_time"], i["title"]) for i in items] == [
+        ("2026-03-02T09:00:00Z", "Shift"),
+        ("2026-03-02T10:00:00Z", "Shift"),
+        ("2026-03-02T11:00:00Z", "Shift (later)"),
+        ("2026-03-02T12:00:00Z", "Shift (later)"),
+        ("2026-03-02T13:00:00Z", "Shift (later)"),
+        ("2026-03-02T14:00:00Z", "Shift (later)"),
+    ]
+
+
 async def test_cancel_following_ends_the_series(client: httpx.AsyncClient, alice: Account) -> None:
     event = await create_event(client, alice, **weekly_berlin())
     response = await client.delete(

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from neo_events.events import plans, recurrence
@@ -93,6 +93,11 @@ def test_half_hour_dst_shift_in_lord_howe() -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@example(zone="Pacific/Apia", lo=datetime(2011, 12, 29, 9), length=timedelta(days=1))
+@example(zone="Pacific/Apia", lo=datetime(2011, 12, 30, 10), length=timedelta(hours=1))
+@example(zone="Australia/Lord_Howe", lo=datetime(2026, 10, 3, 15), length=timedelta(hours=2))
+@example(zone="Europe/Berlin", lo=datetime(2026, 3, 28, 1), length=timedelta(0))
+@example(zone="America/St_Johns", lo=datetime(2026, 11, 1, 3, 30), length=timedelta(hours=1))
 @given(
     zone=st.sampled_from(
         ["Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia", "America/St_Johns", "UTC"]
@@ -753,6 +758,29 @@ def test_split_count_rule() -> None:
     assert split_rule(s, at) == "FREQ=WEEKLY;UNTIL=20260316T075959Z;BYDAY=MO,TH"
     assert following_rule(s, at) == "FREQ=WEEKLY;COUNT=6;BYDAY=MO,TH"
     halves_equal_original(s, at, utc(2026, 1, 1), utc(2027, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("rule", "wall", "at", "following"),
+    [
+        (
+            "FREQ=HOURLY;COUNT=10",
+            datetime(2026, 3, 2, 9),
+            utc(2026, 3, 2, 12),
+            "FREQ=HOURLY;COUNT=7",
+        ),
+        ("FREQ=HOURLY;INTERVAL=3", datetime(2026, 3, 2, 9, 20), utc(2026, 3, 3, 2, 20), None),
+        ("FREQ=MINUTELY;INTERVAL=15", datetime(2026, 3, 2, 9), utc(2026, 3, 2, 10, 45), None),
+    ],
+)
+def test_split_sub_daily_rule_keeps_its_frequency(
+    rule: str, wall: datetime, at: datetime, following: str | None
+) -> None:
+    """An hourly rule's hour (a minutely rule's minute) changes from one occurrence to the next:
+    the part from `at` on must not pin it to the first occurrence's."""
+    s = make(rule, wall, "Europe/Berlin" if following is None else "UTC")
+    assert following_rule(s, at) == (following or s.rule)
+    halves_equal_original(s, at, utc(2026, 3, 1), utc(2026, 3, 6))
 
 
 def test_split_until_rule() -> None:
