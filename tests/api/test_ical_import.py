@@ -398,6 +398,31 @@ async def test_a_series_starting_in_a_dst_gap_keeps_its_written_time_after(
     ]
 
 
+async def test_an_hourly_series_starting_in_a_dst_gap_stays_hourly(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Only the parts of the time of day its frequency keeps fixed are spelled out: an hourly
+    rule's hour changes, so it gains no BYHOUR (which would have made it daily)."""
+    body = ics(
+        vevent(
+            "g2",
+            "SUMMARY:Night watch",
+            "DTSTART;TZID=Europe/Berlin:20260329T023000",
+            "DURATION:PT30M",
+            "RRULE:FREQ=HOURLY;COUNT=4",
+        )
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201 and response.json()["warnings"] == []
+    listed = await _listed(client, alice, "2026-03-28T00:00:00Z", "2026-04-05T00:00:00Z")
+    assert [start.isoformat() for start, *_ in listed] == [
+        "2026-03-29T01:30:00+00:00",
+        "2026-03-29T02:30:00+00:00",
+        "2026-03-29T03:30:00+00:00",
+        "2026-03-29T04:30:00+00:00",
+    ]
+
+
 def valarm(trigger: str, action: str = "DISPLAY") -> str:
     return f"BEGIN:VALARM\r\nACTION:{action}\r\nDESCRIPTION:x\r\n{trigger}\r\nEND:VALARM"
 

@@ -135,6 +135,18 @@ def wall_time(instant: datetime, zone: ZoneInfo) -> datetime:
     return clamp(instant).astimezone(zone).replace(tzinfo=None)
 
 
+_TIME_PARTS = (("BYHOUR", "hour"), ("BYMINUTE", "minute"), ("BYSECOND", "second"))
+
+
+def fixed_time_parts(freq: int) -> tuple[tuple[str, str], ...]:
+    """The parts of the time of day (rule part, datetime field) that a rule of this
+    frequency repeats unchanged from its start: all three for a daily rule or a coarser one,
+    minute and second for an hourly one, the second for a minutely one. Where an occurrence
+    shows another time than the rule's (a start in a spring-forward gap), these are the
+    parts to spell out; an hourly rule's hour is meant to change."""
+    return _TIME_PARTS[max(0, freq - du.DAILY) :]
+
+
 def format_utc(value: datetime) -> str:
     utc_value = value.astimezone(UTC)  # %Y does not pad years below 1000
     return f"{utc_value.year:04d}{utc_value:%m%dT%H%M%S}Z"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dateutil import rrule as du
-
 from neo_events.events.plans import Plan, instants, plan_of
 from neo_events.events.recurrence import RecurrenceError, Series, occurrence_at
-from neo_events.events.rrule import DAY, format_utc, utc, wall_time
+from neo_events.events.rrule import DAY, fixed_time_parts, format_utc, utc, wall_time
 
 
 def _check_at(series: Series, at: datetime) -> tuple[Plan, datetime]:
@@ -34,17 +32,10 @@ def following_rule(series: Series, at: datetime) -> str:
     """The rule for the new series that starts at occurrence `at` (COUNT reduced)."""
     plan, instant = _check_at(series, at)
     wall, parts, changes = wall_time(instant, plan.zone), dict(plan.rule.parts), {}
-    for finer, name in enumerate(("BYHOUR", "BYMINUTE", "BYSECOND")):
+    for name, field_name in fixed_time_parts(plan.rule.freq):
         # An occurrence in a spring-forward gap shows a later wall time than the rule gave
         # it; the new series would adopt that time of day unless the rule's is spelled out.
-        # Only a part the frequency keeps fixed: an hourly rule's hour is meant to change.
-        field_name = name[2:].lower()
-        fixed = plan.rule.freq <= du.DAILY + finer
-        if (
-            fixed
-            and name not in parts
-            and getattr(wall, field_name) != getattr(plan.dt0, field_name)
-        ):
+        if name not in parts and getattr(wall, field_name) != getattr(plan.dt0, field_name):
             changes[name] = str(getattr(plan.dt0, field_name))
     if plan.rule.count is not None:
         stop = wall_time(instant, plan.zone) + DAY

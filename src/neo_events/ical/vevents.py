@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Component
 
 from neo_events.events import days, recurrence
-from neo_events.events.rrule import parse_rule
+from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
@@ -214,17 +214,18 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
 
 
 def _written_time_of_day(rule: str, start: When, zone: str) -> str:
-    """The rule with DTSTART's written time of day spelled out (BYHOUR, BYMINUTE, BYSECOND)
-    where the start instant shows another: a start in a gap (02:30 on a spring-forward night)
-    is 03:30, and the expansion, which follows the start instant's wall clock, would keep
-    03:30 every day after. Other rules are returned as they are."""
+    """The rule with DTSTART's written time of day spelled out (BYHOUR, BYMINUTE, BYSECOND,
+    those its frequency keeps fixed: `fixed_time_parts`) where the start instant shows
+    another: a start in a gap (02:30 on a spring-forward night) is 03:30, and the expansion,
+    which follows the start instant's wall clock, would keep 03:30 every day after. Other
+    rules are returned as they are."""
     if start.zone != zone:  # a UTC start has no gap
         return rule
     shown = start.instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     given = {part.partition("=")[0] for part in rule.split(";")}
     spelled = [
         f"{name}={getattr(start.wall, unit)}"
-        for name, unit in (("BYHOUR", "hour"), ("BYMINUTE", "minute"), ("BYSECOND", "second"))
+        for name, unit in fixed_time_parts(parse_rule(rule, zone).freq)
         if name not in given and getattr(shown, unit) != getattr(start.wall, unit)
     ]
     if not spelled:
