@@ -89,9 +89,15 @@ def event_body(**overrides: Any) -> dict[str, Any]:
 async def create_event(
     client: httpx.AsyncClient, owner: Account, **overrides: Any
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/events", json=event_body(**overrides), headers=owner.headers
-    )
+    return await created(client, owner, event_body(**overrides))
+
+
+async def created(
+    client: httpx.AsyncClient, owner: Account, body: dict[str, Any], **params: str
+) -> dict[str, Any]:
+    """The event `body` makes, sent as it is (no default times added: an all-day body must
+    carry none), with the query `params` (`conflicts="ignore"`); a 201 is expected."""
+    response = await client.post("/api/v1/events", params=params, json=body, headers=owner.headers)
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()
     return data

@@ -13,8 +13,8 @@ import pytest
 
 from neo_events.events import recurrence
 from neo_events.events.content import series_of
-from tests.api.test_bounded_cost import _made, _random_event
-from tests.helpers import Account, event_body, register
+from tests.api.test_bounded_cost import _random_event
+from tests.helpers import Account, created, event_body, register
 
 pytestmark = pytest.mark.anyio
 
@@ -71,16 +71,18 @@ async def test_a_batch_check_equals_a_brute_force_one(
     included) are those found by expanding every series over its horizon and comparing
     every pair; free (transparent) events and items clash with nothing."""
     rng = random.Random(seed)
-    existing = [await _made(client, alice, _random_event(rng)) for _ in range(10)]
+    existing = [
+        await created(client, alice, _random_event(rng), conflicts="ignore") for _ in range(10)
+    ]
     items = [_random_event(rng) for _ in range(10)]
     items += [dict(items[0]), dict(items[0]), dict(items[3])]  # copies: expanded once
     response = await client.post(f"{EVENTS}/batch", json={"events": items}, headers=alice.headers)
     assert response.status_code == 201, response.text
-    created = response.json()["items"]
+    made = response.json()["items"]
     busy = [e for e in existing if e["transparency"] == "opaque"]
-    calendar = {e["id"]: recurrence.expand(series_of(e), *_span(created)) for e in busy}
-    own = [_horizon(item) if item["transparency"] == "opaque" else [] for item in created]
-    for i, item in enumerate(created):
+    calendar = {e["id"]: recurrence.expand(series_of(e), *_span(made)) for e in busy}
+    own = [_horizon(item) if item["transparency"] == "opaque" else [] for item in made]
+    for i, item in enumerate(made):
         expected: Counter[tuple[int | None, str, str]] = Counter()
         for event_id, occurrences in calendar.items():
             for o in _overlapping(occurrences, own[i]):

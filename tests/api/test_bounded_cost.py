@@ -21,7 +21,7 @@ import pytest
 from neo_events.events import recurrence
 from neo_events.events.content import series_of
 from neo_events.events.listing import LOAD_CHUNK
-from tests.helpers import Account, assert_problem, create_event, register, share
+from tests.helpers import Account, assert_problem, create_event, created, register, share
 
 pytestmark = pytest.mark.anyio
 
@@ -412,16 +412,6 @@ def _random_event(rng: random.Random) -> dict[str, Any]:
     return body
 
 
-async def _made(client: httpx.AsyncClient, owner: Account, body: dict[str, Any]) -> dict[str, Any]:
-    """The event `_random_event` describes, written as it is (no default times added)."""
-    response = await client.post(
-        EVENTS, params={"conflicts": "ignore"}, json=body, headers=owner.headers
-    )
-    assert response.status_code == 201, response.text
-    made: dict[str, Any] = response.json()
-    return made
-
-
 def _moved(event: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """A change that moves an event: an all-day one by days, a timed one by hours."""
     if event["all_day"]:
@@ -469,7 +459,7 @@ async def _invitations(
     guest reads them and what the guest declined."""
     invited, declined = [], {}
     for _ in range(6):
-        event = await _made(client, host, _random_event(rng))
+        event = await created(client, host, _random_event(rng), conflicts="ignore")
         path = f"{EVENTS}/{event['id']}"
         response = await client.post(
             f"{path}/attendees",
@@ -529,7 +519,7 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
     rng = random.Random(seed)
     existing = []
     for _ in range(12):
-        event = await _made(client, alice, _random_event(rng))
+        event = await created(client, alice, _random_event(rng), conflicts="ignore")
         if event["is_recurring"] and not event["all_day"] and rng.random() < 0.7:
             [first, second, *_] = (
                 await client.get(
@@ -564,15 +554,15 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
     for body in bodies + [_random_event(rng) for _ in range(4 - len(bodies))]:
         response = await client.post(EVENTS, json=body, headers=alice.headers)
         assert response.status_code == 201, response.text
-        created = response.json()
-        mine = series_of(created)
+        new = response.json()
+        mine = series_of(new)
         window = (mine.start, mine.start + timedelta(days=366))
         expected = set()
-        if created["transparency"] == "opaque":
+        if new["transparency"] == "opaque":
             occurrences = recurrence.expand(mine, *window)
             expected = _brute_force(occurrences, existing + invited, window, declined)
-        _assert_reported(created, expected)
-        existing.append(created)
+        _assert_reported(new, expected)
+        existing.append(new)
     for _ in range(4):
         index = rng.randrange(len(existing))
         before = existing[index]

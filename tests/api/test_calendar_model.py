@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Account, assert_problem, register
+from tests.helpers import Account, assert_problem, created, register
 
 pytestmark = pytest.mark.anyio
 
@@ -29,13 +29,6 @@ def all_day(**extra: Any) -> dict[str, Any]:
 
 async def post(client: httpx.AsyncClient, who: Account, body: dict[str, Any]) -> httpx.Response:
     return await client.post(EVENTS, json=body, headers=who.headers)
-
-
-async def created(client: httpx.AsyncClient, who: Account, body: dict[str, Any]) -> dict[str, Any]:
-    response = await post(client, who, body)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()
-    return data
 
 
 async def window(
