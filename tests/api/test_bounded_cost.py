@@ -249,6 +249,84 @@ async def test_awkward_rules_reach_far_windows_without_scanning(
     assert response.status_code == 200
 
 
+# Valid rules (each matches its start) whose next occurrence is centuries away or never
+# comes: INTERVAL and the day filters meet again only after thousands of years. dateutil
+# searched for it to year 9999 on every read of each (a second apiece), and the last one's
+# end overflowed (a 500).
+SPARSE_START = "2016-02-29T03:05:00Z"  # a Monday
+SPARSE = [
+    "FREQ=MINUTELY;INTERVAL=997;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=3;BYMINUTE=5",
+    "FREQ=MINUTELY;INTERVAL=7;BYMONTH=2;BYMONTHDAY=29;BYHOUR=3;BYMINUTE=5",
+    "FREQ=HOURLY;INTERVAL=997;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYMINUTE=5",
+    "FREQ=MINUTELY;INTERVAL=997;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=3;BYMINUTE=5;"
+    "UNTIL=99991201T000000Z",
+    "FREQ=DAILY;INTERVAL=1000;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;UNTIL=99991201T000000Z",
+]
+
+
+async def test_rules_that_match_again_only_centuries_later_cost_their_window(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Five such series in one calendar: every read of a year costs what the year holds
+    (each read cost five seconds before), and the create of each is a 201, not a 500."""
+    made = []
+    for rule in SPARSE:
+        with cpu_bound():
+            made.append(
+                await create_event(client, alice, **series(rule, SPARSE_START, timezone="UTC"))
+            )
+    year = {"start_time": "2017-03-01T00:00:00Z", "end_time": "2018-03-01T00:00:00Z"}
+    with cpu_bound():
+        for start, end in (("2017", "2018"), ("2030", "2031"), ("2198", "2199")):
+            window = {
+                "start_time": f"{start}-03-01T00:00:00Z",
+                "end_time": f"{end}-03-01T00:00:00Z",
+            }
+            listed = await client.get(EVENTS, params=window, headers=alice.headers)
+            assert listed.status_code == 200, listed.text
+            assert listed.json()["items"] == []
+    with cpu_bound():
+        busy = await client.get("/api/v1/freebusy", params=year, headers=alice.headers)
+        assert busy.status_code == 200, busy.text
+        found = await client.post(
+            "/api/v1/scheduling/find-time",
+            json={
+                "user_ids": [alice.id],
+                "duration_minutes": 60,
+                "start_time": "2017-03-01T00:00:00Z",
+                "end_time": "2017-04-26T00:00:00Z",
+                "timezone": "UTC",
+            },
+            headers=alice.headers,
+        )
+        assert found.status_code == 200, found.text
+    with cpu_bound():
+        for event in made:
+            path = f"{EVENTS}/{event['id']}"
+            instances = await client.get(f"{path}/instances", params=year, headers=alice.headers)
+            assert instances.status_code == 200 and instances.json()["items"] == []
+            assert (await client.get(f"{path}/conflicts", headers=alice.headers)).is_success
+    with cpu_bound():  # a further create is checked against them over a year
+        body = series(SPARSE[0], SPARSE_START, timezone="UTC")
+        another = await client.post(EVENTS, json=body, headers=alice.headers)
+        assert another.status_code == 201, another.text
+
+
+async def test_a_count_out_of_reach_is_refused_at_once(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A COUNT the rule reaches only after centuries (300 Mondays that are 29 February)
+    would make finding its end scan them all: a 422 naming why, in milliseconds."""
+    with cpu_bound():
+        response = await client.post(
+            EVENTS,
+            json=series("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=300", SPARSE_START),
+            headers=alice.headers,
+        )
+    assert response.status_code == 422, response.text
+    assert "COUNT=300 is not reached within" in response.text
+
+
 async def test_a_batch_of_500_daily_series_is_checked_in_one_sweep(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -7,13 +7,17 @@ it generates and their instants. (Validating a rule's text is `rule_checks.norma
 
 from __future__ import annotations
 
+import datetime as datetime_module
 import heapq
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import groupby
+from math import gcd
+from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +54,24 @@ class Plan:
     # A BYDAY mixing plain and numbered weekdays (MO,1TU) means their union (RFC 5545);
     # dateutil would intersect them, so each kind is its own plan and they are merged here.
     union: tuple[Plan, ...] | None = None
+    lattice: Lattice | None = None  # see _lattice_of
+    # COUNT not reached within the years a scan may cover (scan_years): `bound` is where that
+    # scan stopped (normalize_rule refuses such a rule; one stored earlier is cut there).
+    count_cut: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Lattice:
+    """A sub-daily rule with BY parts, as days × times: its periods start every `step`
+    minutes of the wall clock from `anchor` (dt0's period start, in minutes from 0001-01-01),
+    so which of the rule's times of day fall on the lattice on a day depends only on the
+    day's place modulo `step`. `times` holds them by the minute of the day their period
+    starts at, modulo `step`; `days` is the day filters as a daily rule (None: every day)."""
+
+    step: int
+    anchor: int
+    times: Mapping[int, tuple[time, ...]]
+    days: Mapping[str, Any] | None
 
 
 def explicit_parts(rule: Rule, dt0: datetime) -> dict[str, Any]:
@@ -102,8 +124,48 @@ def _period_start(plan: Plan, lo: datetime) -> datetime:
     return datetime.combine(first, time())
 
 
-def walls_of_rule(dtstart: datetime, kwargs: Mapping[str, Any]) -> Iterator[datetime]:
-    return iter(du.rrule(dtstart=dtstart, **kwargs))
+# dateutil looks for a rule's next wall time until year `datetime.MAXYEAR`, whatever the
+# caller wants: a rule that matches nothing for centuries after a window (29 February on a
+# Monday, every 997 minutes) scanned to year 9999 for every window. Its rrule module is
+# given a view of the datetime module whose MAXYEAR is the last year the current scan may
+# reach (`walls_of_rule`), by default MAXYEAR itself. tests/unit/test_rule_scans.py holds a
+# rule that never matches again to a window's cost, and fails if dateutil stops reading it.
+_LAST_YEAR: ContextVar[int] = ContextVar("rrule_last_year", default=MAXYEAR)
+
+
+class _ScanBoundedDatetime(ModuleType):
+    @property
+    def MAXYEAR(self) -> int:
+        return _LAST_YEAR.get()
+
+
+def _bound_dateutil_scans() -> None:
+    view = _ScanBoundedDatetime("datetime")
+    view.__dict__.update({k: v for k, v in vars(datetime_module).items() if k != "MAXYEAR"})
+    setattr(du, "datetime", view)  # noqa: B010 (dateutil.rrule's own global: no one else sees it)
+
+
+_bound_dateutil_scans()
+
+
+def walls_of_rule(
+    dtstart: datetime, kwargs: Mapping[str, Any], last_year: int = MAXYEAR
+) -> Iterator[datetime]:
+    """dateutil's wall times of the rule from dtstart, looked for no later than the end of
+    `last_year` (the year of a window's end: none of the walls past it is wanted)."""
+    walls = iter(du.rrule(dtstart=dtstart, **kwargs))
+    if last_year >= MAXYEAR:
+        yield from walls
+        return
+    while True:
+        token = _LAST_YEAR.set(last_year)
+        try:
+            wall = next(walls, None)
+        finally:
+            _LAST_YEAR.reset(token)
+        if wall is None:
+            return
+        yield wall
 
 
 def _values(value: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -161,10 +223,10 @@ def _stepped(plan: Plan, shifted: datetime) -> Iterator[datetime]:
         return
 
 
-def _by_day(plan: Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
+def _by_day(plan: Plan, shifted: datetime, lo: datetime, last_year: int) -> Iterator[datetime]:
     assert plan.times is not None and plan.day_kwargs is not None
     first, times = lo.date(), plan.times
-    for day in walls_of_rule(shifted, plan.day_kwargs):
+    for day in walls_of_rule(shifted, plan.day_kwargs, last_year):
         if day.date() < first:
             continue  # earlier days hold only times before lo
         # on lo's own day, start at lo's time of day
@@ -173,24 +235,100 @@ def _by_day(plan: Plan, shifted: datetime, lo: datetime) -> Iterator[datetime]:
             yield datetime.combine(day.date(), moment)
 
 
-def _whole_periods(plan: Plan, shifted: datetime) -> Iterator[datetime]:
+def _lattice_of(rule: Rule, dt0: datetime, explicit: Mapping[str, Any]) -> Lattice | None:
+    """The lattice (see Lattice) of a sub-daily rule with BY parts and no BYSETPOS, else
+    None. dateutil finds such a rule's next wall time period by period, and a BYHOUR and
+    BYMINUTE that its INTERVAL reaches once a week cost it thousands of steps a day (a
+    quarter of a second for a year's window); here a day costs a look-up."""
+    if rule.freq not in _SUB_DAILY or "bysetpos" in rule.kwargs:
+        return None
+    if not rule.kwargs.keys() - {"freq", "interval", "wkst"}:
+        return None  # stepped (_steps)
+    minutely = rule.freq == du.MINUTELY
+    hours = _values(explicit.get("byhour", tuple(range(24))))
+    minutes = _values(explicit.get("byminute", tuple(range(60))))
+    step = rule.interval * (1 if minutely else 60)
+    base = dt0.replace(second=0) if minutely else dt0.replace(minute=0, second=0)
+    by_start: dict[int, list[time]] = {}
+    for h in hours:
+        for m in minutes:
+            for s in _values(explicit["bysecond"]):
+                start = h * 60 + (m if minutely else 0)  # its period's start in the day
+                by_start.setdefault(start % step, []).append(time(h, m, s))
+    filters = {k: v for k, v in rule.kwargs.items() if k in _DAY_FILTERS}
+    days = None
+    if filters:
+        days = {"freq": du.DAILY, "wkst": rule.wkst, "byhour": 0, "byminute": 0, "bysecond": 0}
+        days |= filters
+    return Lattice(
+        step=step,
+        anchor=base.toordinal() * _MINUTES_A_DAY + base.hour * 60 + base.minute,
+        times={key: tuple(sorted(found)) for key, found in by_start.items()},
+        days=days,
+    )
+
+
+_MINUTES_A_DAY = 1440
+_DAY_FILTERS = ("bymonth", "bymonthday", "byyearday", "byweekno", "byweekday")
+
+
+def _lattice_days(lattice: Lattice, first: date, last_year: int) -> Iterator[tuple[date, int]]:
+    """The days from `first` to the end of `last_year` that pass the day filters and hold a
+    period start of a time of the rule: (day, its key in `lattice.times`). Without day
+    filters they are computed, not searched: a day's key is its place in a cycle of
+    step / gcd(step, 1,440) days."""
+    last = date(last_year, 12, 31).toordinal()
+    step, anchor, times = lattice.step, lattice.anchor, lattice.times
+    if lattice.days is not None:
+        start = datetime.combine(first, time())
+        for wall in walls_of_rule(start, lattice.days, last_year):
+            key = (anchor - wall.toordinal() * _MINUTES_A_DAY) % step
+            if key in times:
+                yield wall.date(), key
+        return
+    cycle = step // gcd(step, _MINUTES_A_DAY)  # days after which a day's key repeats
+    origin = first.toordinal()
+    found = sorted(
+        (offset, key)
+        for offset in range(min(cycle, last - origin + 1))
+        if (key := (anchor - (origin + offset) * _MINUTES_A_DAY) % step) in times
+    )
+    for base in range(origin, last + 1, cycle):
+        for offset, key in found:
+            if base + offset > last:
+                return
+            yield date.fromordinal(base + offset), key
+
+
+def _lattice_walls(plan: Plan, lo: datetime, last_year: int) -> Iterator[datetime]:
+    """What dateutil generates for a lattice plan (see Lattice) from lo on."""
+    assert plan.lattice is not None
+    first, times = lo.date(), plan.lattice.times
+    for day, key in _lattice_days(plan.lattice, first, last_year):
+        found = times[key]
+        for moment in found[bisect_left(found, lo.time()) if day == first else 0 :]:
+            yield datetime.combine(day, moment)
+
+
+def _whole_periods(plan: Plan, shifted: datetime, last_year: int) -> Iterator[datetime]:
     """Every wall time the plan generates from the period starting at `shifted` on, the
     part of dt0's period before dt0 included (BYSETPOS counts the whole period)."""
     if plan.times is not None:
-        return _by_day(plan, shifted, shifted)
-    return walls_of_rule(shifted, plan.explicit)
+        return _by_day(plan, shifted, shifted, last_year)
+    return walls_of_rule(shifted, plan.explicit, last_year)
 
 
 def _period_of(freq: int, wall: datetime) -> tuple[int, int]:
     return (wall.year, wall.month if freq == du.MONTHLY else 0)
 
 
-def _merged(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
+def _merged(plan: Plan, lo: datetime, skip: bool, last_year: int) -> Iterator[datetime]:
     """The union of a mixed BYDAY's plans, in order, each wall time once; with BYSETPOS
-    applied to each period's united set (mixed BYDAY is MONTHLY or YEARLY only)."""
+    applied to each period's united set (mixed BYDAY is MONTHLY or YEARLY only, whose
+    periods end with a year)."""
     assert plan.union is not None
     shifted = _period_start(plan, lo if skip else plan.dt0)
-    walls = heapq.merge(*(_whole_periods(part, shifted) for part in plan.union))
+    walls = heapq.merge(*(_whole_periods(part, shifted, last_year) for part in plan.union))
     unique = (wall for wall, _ in groupby(walls))
     setpos = plan.rule.kwargs.get("bysetpos")
     if not setpos:
@@ -202,23 +340,26 @@ def _merged(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
         yield from sorted(chosen)
 
 
-def _pattern(plan: Plan, lo: datetime, skip: bool) -> Iterator[datetime]:
-    """Naive wall times the rule generates (callers drop those up to dt0), complete from lo on."""
+def _pattern(plan: Plan, lo: datetime, skip: bool, last_year: int) -> Iterator[datetime]:
+    """Naive wall times the rule generates (callers drop those up to dt0), complete from lo on
+    to the end of `last_year`, where the search for more ends."""
     if plan.union is not None:
-        return _merged(plan, lo, skip)
+        return _merged(plan, lo, skip, last_year)
+    if plan.lattice is not None:  # from dt0 or from lo: the same lattice
+        return _lattice_walls(plan, lo if skip else plan.dt0, last_year)
     shifted = _period_start(plan, lo if skip else plan.dt0)
     # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
     # the whole week, which is also what a series split off at a later occurrence sees.
     partial_week = plan.rule.freq == du.WEEKLY and "bysetpos" in plan.rule.kwargs
     if plan.times is not None:
-        return _by_day(plan, shifted, lo if skip else plan.dt0)
+        return _by_day(plan, shifted, lo if skip else plan.dt0, last_year)
     if plan.steps is not None:
         return _stepped(plan, shifted)
     if shifted > plan.dt0 or partial_week:
         # Whole periods are skipped, so with the BY* values that dateutil would derive from
         # dt0 given explicitly the generated set is unchanged.
-        return walls_of_rule(shifted, plan.explicit)
-    return walls_of_rule(plan.dt0, plan.rule.kwargs)
+        return walls_of_rule(shifted, plan.explicit, last_year)
+    return walls_of_rule(plan.dt0, plan.rule.kwargs, last_year)
 
 
 def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
@@ -227,7 +368,7 @@ def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Itera
         yield plan.start
     stop = hi if plan.bound is None else min(hi, plan.bound)
     until, zone, dt0 = plan.rule.until or HIGHEST, plan.zone, plan.dt0
-    for wall in _pattern(plan, lo, skip):
+    for wall in _pattern(plan, lo, skip, stop.year):
         if wall > stop:
             return
         if wall >= lo and wall > dt0:
@@ -236,19 +377,66 @@ def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Itera
                 yield instant
 
 
-def _count_bound(plan: Plan, count: int) -> datetime:
+# How far a search for a rule's walls may reach from where it starts (the COUNT-th
+# occurrence; the last one before UNTIL that is not an exception): about SCAN_STEPS of the
+# steps it takes one by one, 20-60 ms. A year costs a sub-daily rule 365 (the days dateutil
+# or the lattice visits), a daily or weekly one 365/INTERVAL or 52/INTERVAL plus the 12
+# months dateutil normalises a long step through, a monthly or yearly one 12/INTERVAL or
+# 1/INTERVAL. Within it a rule of 10,000 occurrences (COUNT's limit) fits at every
+# frequency; past it a scan would cost more than a request may.
+SCAN_STEPS = 15_000
+
+
+def _steps_a_year(rule: Rule) -> float:
+    n = rule.interval
+    if rule.freq in _SUB_DAILY:
+        return 365
+    if rule.freq == du.DAILY:
+        return 365 / n + 12
+    if rule.freq == du.WEEKLY:
+        return 52 / n + 12
+    return (12 if rule.freq == du.MONTHLY else 1) / n
+
+
+def scan_years(plan: Plan) -> int | None:
+    """How many years a search of the plan's walls may cover (SCAN_STEPS), None where it
+    costs what it finds, not what it passes over: a stepped plan (arithmetic), a lattice
+    without day filters (its days are computed)."""
+    if is_stepped(plan) or (plan.lattice is not None and plan.lattice.days is None):
+        return None
+    return int(SCAN_STEPS / _steps_a_year(plan.rule))
+
+
+def first_wall(plan: Plan, years: int) -> datetime | None:
+    """The plan's first wall time from dt0 on (dt0 itself if the rule matches it), looked
+    for `years` on."""
+    last_year = min(MAXYEAR, plan.dt0.year + years)
+    return next(_pattern(plan, plan.dt0, skip=False, last_year=last_year), None)
+
+
+def _last_year(plan: Plan, wall: datetime) -> int:
+    years = scan_years(plan)
+    return MAXYEAR if years is None else min(MAXYEAR, wall.year + years)
+
+
+def _count_bound(plan: Plan, count: int) -> tuple[datetime, bool]:
+    """The wall time of the COUNT-th occurrence, and whether the search stopped short of it
+    (at the end of the years `scan_years` allows; the bound is then where it stopped)."""
     # COUNT counts distinct instants in generation order, DTSTART first; two wall times in
     # a spring-forward gap can map to one instant and count once.
     seen, last = {plan.start}, plan.dt0
     if count == 1:
-        return last
-    for wall in _pattern(plan, plan.dt0, skip=False):
+        return last, False
+    last_year = _last_year(plan, plan.dt0)
+    for wall in _pattern(plan, plan.dt0, skip=False, last_year=last_year):
         if wall > plan.dt0 and (instant := localize(wall, plan.zone)) not in seen:
             seen.add(instant)
             last = wall
             if len(seen) == count:
-                break
-    return last
+                return last, False
+    if last_year < MAXYEAR:
+        return datetime(last_year, 12, 31, 23, 59, 59), True
+    return last, False
 
 
 # A plan is about 800 bytes: 8,192 of them, 6.5 MB a worker, hold every series a busy
@@ -267,12 +455,14 @@ def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
     times = times_of_day(parsed, explicit)
     day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
     steps = _steps(parsed, dt0)
-    plan = Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps)
+    lattice = _lattice_of(parsed, dt0, explicit)
+    plan = Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps, None, lattice)
     if (kinds := byday_kinds(parsed)) is not None:
         parts = tuple(plan_of(part_text(parsed, kind), start, timezone) for kind in kinds)
         plan = replace(plan, union=parts)
     if parsed.count is not None:
-        plan = replace(plan, bound=_count_bound(plan, parsed.count))
+        last, cut = _count_bound(plan, parsed.count)
+        plan = replace(plan, bound=last, count_cut=cut)
     return plan
 
 

@@ -19,6 +19,7 @@ from neo_events.events.plans import (
     instants,
     is_stepped,
     plan_of,
+    scan_years,
     stepped_originals,
     wall_bounds,
 )
@@ -326,17 +327,29 @@ def spans(
 
 
 def _last_original(plan: Plan, excluded: set[datetime]) -> datetime:
-    """The latest original start not in `excluded`, or plan.start if all are excluded."""
+    """The latest original start not in `excluded`, or plan.start if all are excluded; or,
+    if none is found within a quarter of the years a scan may cover (`plans.scan_years`)
+    before the rule's end, that end: no later start can exist (a span that may be too long,
+    never one too short)."""
     assert plan.bound is not None
     # Start near the end and double: a dense rule finds its last occurrence in the first
-    # step, a sparse one after at most ~20 doublings (to 400 years), each costing the
-    # occurrences it covers.
+    # step, a sparse one after a few doublings, each costing the occurrences and periods
+    # it covers.
+    # The doublings cover twice the span they end with: a quarter of the scan years.
+    years = scan_years(plan)
+    floor = plan.dt0
+    if years is not None and plan.bound.year - years // 4 > plan.dt0.year:
+        floor = plan.bound.replace(year=plan.bound.year - years // 4, month=1, day=1)
     span = 2 * DAY
     while True:
-        lo = max(plan.bound - span, datetime(1, 1, 2))
+        lo = plan.bound - span if plan.bound - floor > span else floor
         kept = [i for i in instants(plan, lo, plan.bound) if i not in excluded]
-        if kept or lo <= plan.dt0:
-            return max(kept, default=plan.start)
+        if kept:
+            return max(kept)
+        if lo <= plan.dt0:
+            return plan.start
+        if lo <= floor:  # searched as far as a scan may: the rule's end bounds it
+            return plan.rule.until or localize(plan.bound, plan.zone)
         span *= 2  # the tail is all exdates or overrides: look further back
 
 

@@ -12,10 +12,13 @@ from typing import Any
 from dateutil import rrule as du
 
 from neo_events.events.plans import (
+    Plan,
     byday_kinds,
     explicit_parts,
+    first_wall,
     part_text,
     plan_of,
+    scan_years,
     times_of_day,
     walls_of_rule,
 )
@@ -95,11 +98,13 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
     for part in ("byhour", "byminute", "bysecond"):
         per_period *= len(parsed.kwargs.get(part, (0,)))
     setpos = parsed.kwargs.get("bysetpos", ())
+    text = parsed.text()
     try:
+        plan = plan_of(text, first, timezone)
         never = (
             (setpos and all(abs(p) > per_period for p in setpos))
             or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
-            or not _occurs_within(kwargs, dt0, FIRST_WITHIN_YEARS)
+            or not _plan_occurs_within(plan, kwargs, dt0, FIRST_WITHIN_YEARS)
         )
     except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches from the start
         never = True
@@ -107,6 +112,18 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
         raise RecurrenceError(
             f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
         )
-    text = parsed.text()
-    plan_of(text, first, timezone)
+    if plan.count_cut:
+        raise RecurrenceError(
+            f"COUNT={parsed.count} is not reached within {scan_years(plan)} years of the start "
+            "(a rule this sparse is written with UNTIL, or as a yearly rule)"
+        )
     return text
+
+
+def _plan_occurs_within(plan: Plan, kwargs: Mapping[str, Any], dt0: datetime, years: int) -> bool:
+    """`_occurs_within` for the rule itself: a sub-daily rule with BY parts is asked of its
+    plan's lattice, which needs no search (dateutil's own can take seconds for such a rule)."""
+    if plan.lattice is None:
+        return _occurs_within(kwargs, dt0, years)
+    found = first_wall(plan, years)
+    return found is not None and found - plan.dt0 <= timedelta(days=_CYCLE_DAYS * years // 400)
