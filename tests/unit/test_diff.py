@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
+import time
 from html.parser import HTMLParser
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neo_events.history import diff
 from neo_events.history.diff import (
     CONTENT_FIELDS,
     TEXT_FIELDS,
@@ -198,6 +201,80 @@ def test_ops_are_coalesced_and_non_empty(old: str, new: str) -> None:
     ops = word_diff(old, new)
     assert all(op["text"] and op["op"] in ("equal", "insert", "delete") for op in ops)
     assert all(a["op"] != b["op"] for a, b in zip(ops, ops[1:], strict=False))
+
+
+def lcs_only() -> Any:
+    """Force the bounded LCS path (rapidfuzz) that long or repetitive texts take."""
+    return mock.patch.object(diff, "_MATCHER_BUDGET", -1)
+
+
+@quick
+@given(old=st.one_of(st.none(), texts), new=st.one_of(st.none(), texts))
+def test_lcs_path_rebuilds_both_texts_and_coalesces(old: str | None, new: str | None) -> None:
+    with lcs_only():
+        ops = word_diff(old, new)
+    assert rebuild(ops, "delete") == (old or "")
+    assert rebuild(ops, "insert") == (new or "")
+    assert all(op["text"] and op["op"] in ("equal", "insert", "delete") for op in ops)
+    assert all(a["op"] != b["op"] for a, b in zip(ops, ops[1:], strict=False))
+
+
+_long = st.lists(_pieces, min_size=100, max_size=600).map("".join)
+
+
+@quick
+@given(old=_long, new=_long)
+def test_long_repetitive_texts_rebuild(old: str, new: str) -> None:
+    ops = word_diff(old, new)
+    assert rebuild(ops, "delete") == old
+    assert rebuild(ops, "insert") == new
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("Talk about the plan", "Talk about the new plan", ["Talk about the ", "+new ", "plan"]),
+        ("one two three", "one three", ["one ", "-two ", "three"]),
+        ("keep a b keep", "keep x y keep", ["keep ", "-a b", "+x y", " keep"]),
+        ("会議は明日です", "会議は今日です", ["会議は", "-明", "+今", "日です"]),
+    ],
+)
+def test_lcs_path_reads_like_the_small_path(old: str, new: str, expected: list[str]) -> None:
+    sign = {"equal": "", "delete": "-", "insert": "+"}
+    with lcs_only():
+        shown = [sign[op["op"]] + op["text"] for op in word_diff(old, new)]
+    assert shown == expected
+    assert [sign[op["op"]] + op["text"] for op in word_diff(old, new)] == expected
+
+
+# Inputs that made SequenceMatcher cubic, at the description's 10,000-character maximum.
+WORST = [
+    ("a " * 5000, "b " * 5000),
+    ("a b " * 2500, "a c " * 2500),
+    ("!" * 10_000, "?" + "!" * 9998 + "?"),
+    ("!." * 5000, "?." * 5000),
+    ("会議" * 5000, "議会" * 5000),
+    ("Room 1\n" * 1428, "Room 2\n" * 1428),
+    ("a " * 5000, "a  " * 3333),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), WORST, ids=range(len(WORST)))
+def test_worst_case_word_diffs_are_cheap(old: str, new: str) -> None:
+    started = time.process_time()
+    ops = word_diff(old, new)
+    spent = time.process_time() - started
+    # ~20-30 ms measured; the bound only rules out the seconds (minutes) of the cubic path.
+    assert spent < 0.5, f"{spent:.2f} s"
+    assert rebuild(ops, "delete") == old
+    assert rebuild(ops, "insert") == new
+
+
+def test_matcher_is_used_only_within_its_proven_bound() -> None:
+    small = diff.word_diff("a " * 40, "b " * 40)
+    assert rebuild(small, "delete") == "a " * 40
+    assert diff._matcher_work(["a"] * 10, ["a"] * 10) == (100 + 10) * 11
+    assert diff._matcher_work(["a"] * 5000, ["b"] * 5000) > diff._MATCHER_BUDGET
 
 
 # --- diff_snapshots / apply_changes ----------------------------------------------------------

@@ -6,9 +6,12 @@ import copy
 import html
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, cast
+
+from rapidfuzz.distance import Indel
 
 CONTENT_FIELDS: tuple[str, ...] = (
     "title",
@@ -79,16 +82,7 @@ def word_diff(old: str | None, new: str | None) -> list[dict[str, str]]:
     """Word-level diff whose equal+delete texts rebuild old and equal+insert texts rebuild new."""
     a = _TOKEN.findall(old or "")
     b = _TOKEN.findall(new or "")
-    raw: list[tuple[str, str]] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            raw.append(("equal", "".join(a[i1:i2])))
-            continue
-        if i2 > i1:
-            raw.append(("delete", "".join(a[i1:i2])))
-        if j2 > j1:
-            raw.append(("insert", "".join(b[j1:j2])))
-
+    codes = _opcodes(a, b)
     ops: list[dict[str, str]] = []
     deleted: list[str] = []
     inserted: list[str] = []
@@ -99,22 +93,58 @@ def word_diff(old: str | None, new: str | None) -> list[dict[str, str]]:
                 ops.append({"op": op, "text": "".join(parts)})
                 parts.clear()
 
-    for index, (op, text) in enumerate(raw):
-        if op == "equal":
-            # A lone space between two edits would chop "a b" -> "x y" into four fragments;
-            # folding it into both sides shows one readable replacement instead.
-            next_is_edit = index + 1 < len(raw) and raw[index + 1][0] != "equal"
-            if (deleted or inserted) and next_is_edit and text.isspace():
-                deleted.append(text)
-                inserted.append(text)
-                continue
-            flush()
-            # SequenceMatcher never yields two equal blocks in a row, so this can't repeat an op.
-            ops.append({"op": "equal", "text": text})
-        else:
-            (deleted if op == "delete" else inserted).append(text)
+    for index, (tag, i1, i2, j1, j2) in enumerate(codes):
+        if tag != "equal":
+            deleted += a[i1:i2]
+            inserted += b[j1:j2]
+            continue
+        text = "".join(a[i1:i2])
+        # A lone space between two edits would chop "a b" -> "x y" into four fragments;
+        # folding it into both sides shows one readable replacement instead.
+        next_is_edit = index + 1 < len(codes) and codes[index + 1][0] != "equal"
+        if (deleted or inserted) and next_is_edit and text.isspace():
+            deleted.append(text)
+            inserted.append(text)
+            continue
+        flush()
+        # Neither matcher yields two equal blocks in a row, so this can't repeat an op.
+        ops.append({"op": "equal", "text": text})
     flush()
     return ops
+
+
+# SequenceMatcher's output reads best (longest common runs first), but with repeated tokens
+# its cost grows with the cube of the length: "a " * 250 -> "b " * 250 took a second. It is
+# used only while its worst case is provably small; beyond, a bit-parallel LCS (rapidfuzz,
+# O(n*m/64) in C++) aligns even 10,000 tokens a side in ~20 ms, whatever they contain.
+_MATCHER_BUDGET = 300_000
+
+
+def _opcodes(a: list[str], b: list[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """Opcodes turning tokens a into b, from whichever matcher is bounded on this input."""
+    if _matcher_work(a, b) <= _MATCHER_BUDGET:
+        return SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    # Distinct tokens get distinct small ints, so no hash collision can fake an "equal".
+    ids: dict[str, int] = {}
+    ia = [ids.setdefault(token, len(ids)) for token in a]
+    ib = [ids.setdefault(token, len(ids)) for token in b]
+    # as_list() gives difflib-style tuples (its docstring); the type stub says Opcode objects.
+    return cast(list[tuple[str, int, int, int, int]], Indel.opcodes(ia, ib).as_list())
+
+
+def _matcher_work(a: Sequence[str], b: Sequence[str]) -> int:
+    """An upper bound on SequenceMatcher's inner-loop steps for a against b (no junk).
+
+    Each find_longest_match call visits, for every token of its slice of a, that token's
+    positions in b; the calls at one depth of its recursion have disjoint slices of a, so a
+    depth costs at most pairs + len(a), and every depth shortens both sides by a token.
+    """
+    depth = min(len(a), len(b)) + 1
+    if len(a) * depth > _MATCHER_BUDGET:  # over budget before counting a single pair
+        return len(a) * depth
+    counts = Counter(b)
+    pairs = sum(counts.get(token, 0) for token in a)
+    return (pairs + len(a)) * depth
 
 
 def diff_snapshots(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
