@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -241,21 +242,24 @@ def paginate_occurrences(
     rows: list[OccurrenceRow], *, limit: int, cursor: str | None
 ) -> tuple[list[OccurrenceRow], str | None]:
     rows = sorted(rows, key=_order)
+    first = 0
     if cursor:
         after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint), ("r", parse_iso))
-        rows = [row for row in rows if _order(row) > after]
-    page = rows[:limit]
+        first = bisect_right(rows, after, key=_order)
+    page = rows[first : first + limit]
     next_cursor = None
-    if len(rows) > limit:
+    if len(rows) - first > limit:
         last = page[-1]
-        next_cursor = encode_cursor(
-            {
-                "s": iso(last.occurrence.start),
-                "i": last.event.id,
-                "r": iso(last.occurrence.recurrence_id),
-            }
-        )
+        next_cursor = occurrence_cursor(last.event.id, last.occurrence)
     return page, next_cursor
+
+
+def occurrence_cursor(event_id: int, occurrence: recurrence.Occurrence) -> str:
+    """The cursor of the page that continues after this occurrence of this event (in the
+    order of `_order`); pages cut short by size (occurrence_pages) end with it too."""
+    return encode_cursor(
+        {"s": iso(occurrence.start), "i": event_id, "r": iso(occurrence.recurrence_id)}
+    )
 
 
 async def list_occurrences_as_of(

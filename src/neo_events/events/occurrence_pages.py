@@ -13,9 +13,18 @@ from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.days import date_in, day_of
+from neo_events.events.listing import occurrence_cursor
 from neo_events.events.recurrence import Occurrence
 from neo_events.events.rrule import zone_named
 from neo_events.invitations.responses import occurrence_answers
+
+# The most a page of occurrences may hold, in bytes of JSON: a page that would pass it ends
+# early with a `next_cursor` (one item alone may be larger: it is then the whole page). The
+# window listing and `/instances` repeat the event object in every item, and a series may
+# carry 1,000 overrides, rdates and exdates (a quarter of a megabyte), so a count alone
+# would allow pages of a hundred megabytes and seconds of CPU.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+_ENVELOPE = len(b'{"items":[],"next_cursor":""}') + 600  # room for the longest cursor
 
 
 class Listed(Protocol):
@@ -50,27 +59,39 @@ def occurrences_response(
     next_cursor: str | None,
     zone: str | None = None,
     answers: Mapping[int, Mapping[date | datetime, str]] | None = None,
+    *,
+    max_bytes: int = MAX_PAGE_BYTES,
 ) -> Response:
-    """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?).
+    """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?) in
+    the listing's order (`listing._order`), `next_cursor` continuing after the last of them.
 
-    A week's page repeats a few hundred events up to 500 times, so each event object is
-    serialised once and copied per occurrence with that occurrence's times (and its
-    override's fields); building and validating a model per occurrence cost more than the
-    query. The output is byte-for-byte what `OccurrenceList` would give (tested).
+    Every item repeats its event object, exception lists included (a series may carry 1,000
+    overrides, rdates and exdates), so a page is bounded by bytes as well as by count: it
+    ends early, once `max_bytes` of it are written, with a cursor continuing right after
+    its last item (always at least one item, so every page moves on). And it is written
+    without repeating work per occurrence: each event object is serialised once
+    (`_Template`), and each occurrence only writes its own fields and copies those bytes.
+    The output is byte-for-byte what `OccurrenceList` would give (tested).
     An all-day occurrence also carries its dates, and its date as `recurrence_id`: in
     `zone` (the caller's `timezone=`) where it was placed, else in the event's own zone.
     `answers`: the caller's answers to single occurrences, by event and recurrence id (a
     date for an all-day series), which replace `my_response` there.
     """
-    rendered = []
+    parts: list[bytes] = [b'{"items":[']
+    size = _ENVELOPE
+    templates: dict[int, _Template] = {}
+    last: tuple[int, Occurrence] | None = None
     for base, occurrence, recurring in items:
-        item = base.copy()
+        template = templates.get(id(base))
+        if template is None:
+            template = templates[id(base)] = _Template(base)
+        item = template.fields.copy()
         item["start_time"] = occurrence.start
         item["end_time"] = occurrence.end
         if occurrence.override is not None:
             item.update(occurrence.override.fields)
         rid: datetime | date = occurrence.recurrence_id
-        if base.get("all_day"):
+        if template.all_day:
             placed = zone_named(zone or base["timezone"])
             item["start_date"] = date_in(occurrence.start, placed).isoformat()
             item["end_date"] = date_in(occurrence.end, placed).isoformat()
@@ -78,6 +99,31 @@ def occurrences_response(
         item["recurrence_id"] = rid if recurring else None
         if answers and recurring and (answer := answers.get(base["id"], {}).get(rid)):
             item["my_response"] = answer
-        rendered.append(item)
-    body = {"items": rendered, "next_cursor": next_cursor}
-    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
+        written = orjson.dumps(item, option=orjson.OPT_UTC_Z)
+        if last is not None and size + 1 + len(written) > max_bytes:
+            next_cursor = occurrence_cursor(*last)  # the rest on the next page
+            break
+        if last is not None:
+            parts.append(b",")
+        parts.append(written)
+        size += len(written) + 1
+        last = (base["id"], occurrence)
+    parts += (b'],"next_cursor":', orjson.dumps(next_cursor), b"}")
+    return Response(b"".join(parts), media_type="application/json")
+
+
+class _Template:
+    """An event object ready to copy per occurrence: each list, object and string in it
+    already serialised (an `orjson.Fragment`, copied as bytes), so an occurrence costs its
+    own fields and a copy of the event's bytes, never a walk through its exception lists."""
+
+    __slots__ = ("all_day", "fields")
+
+    def __init__(self, base: Mapping[str, Any]) -> None:
+        self.all_day = bool(base.get("all_day"))
+        self.fields: dict[str, Any] = {
+            name: orjson.Fragment(orjson.dumps(value, option=orjson.OPT_UTC_Z))
+            if isinstance(value, list | dict | str)
+            else value
+            for name, value in base.items()
+        }

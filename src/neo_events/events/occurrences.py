@@ -32,7 +32,14 @@ from neo_events.events.content import (
     occurrence_key,
     series_of,
 )
-from neo_events.events.listing import WindowTooLarge
+from neo_events.events.expansions import Expansions
+from neo_events.events.listing import (
+    Candidate,
+    OccurrenceRow,
+    Window,
+    expand_all,
+    preloaded,
+)
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_if_match, check_move, delete_event
 from neo_events.events.validation import build_content
@@ -40,8 +47,6 @@ from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
-
-MAX_INSTANCES = 10_000
 
 
 class Scope(StrEnum):
@@ -104,22 +109,16 @@ async def list_instances(
     *,
     actor: User,
     event_id: int,
-    window_start: datetime,
-    window_end: datetime,
-    zone: str | None = None,
-) -> tuple[Event, Role, list[recurrence.Occurrence]]:
-    """The occurrences of one event inside a window (viewer+); an all-day event's placed
-    in `zone` if given."""
+    window: Window,
+    cache: Expansions | None = None,
+) -> tuple[Event, Role, list[OccurrenceRow]]:
+    """The occurrences of one event inside a window (viewer+), ordered as the listing orders
+    them; an all-day event's placed in the window's zone if it has one. The expansion is the
+    listing's, cached alike (by event, version and window), so the pages of one window expand
+    the series once; past MAX_OCCURRENCES occurrences a 422."""
     event, role = await get_event_for(session, actor.id, event_id)
-    try:
-        found = recurrence.expand(
-            series_of(content_of(event), zone=zone), window_start, window_end, limit=MAX_INSTANCES
-        )
-    except recurrence.ExpansionLimitExceeded:
-        raise WindowTooLarge(
-            f"This window holds more than {MAX_INSTANCES} occurrences; ask for a shorter one."
-        ) from None
-    return event, role, found
+    rows = await expand_all([Candidate.of(event, role)], window, preloaded([event]), cache)
+    return event, role, rows
 
 
 def _audit(

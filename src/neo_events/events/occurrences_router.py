@@ -13,6 +13,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.answers import conflicts_json, read_one, with_etag
+from neo_events.events.listing import paginate_occurrences
 from neo_events.events.occurrence_pages import occurrences_response
 from neo_events.events.router import EventId, OptionalWindow, Policy, RequiredWindow
 from neo_events.events.schedule import ConflictPolicy
@@ -33,24 +34,29 @@ router = APIRouter(prefix="/api/v1", tags=["occurrences"], route_class=Transacti
 
 @router.get("/events/{event_id}/instances", response_model=OccurrenceList)
 async def list_instances(
+    request: Request,
     event_id: EventId,
     user: CurrentUser,
     session: Session,
     window: RequiredWindow,
+    limit: Annotated[int, Query(ge=1, le=500, description="page size (default and max 500)")] = 500,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    """The occurrences of one event inside a window (viewer+), overrides applied."""
-    event, role, found = await occurrences.list_instances(
+    """The occurrences of one event inside a window (viewer+), overrides applied, ordered by
+    start and paginated like the window listing (`limit`, `cursor`, `next_cursor`), 500 to a
+    page unless asked for fewer: a window of one event usually comes whole."""
+    event, role, rows = await occurrences.list_instances(
         session,
         actor=user,
         event_id=event_id,
-        window_start=window.start,
-        window_end=window.end,
-        zone=window.zone,
+        window=window,
+        cache=request.app.state.expansions,
     )
+    page, next_cursor = paginate_occurrences(rows, limit=limit, cursor=cursor)
     read = await read_one(session, event, role, user.id)
     base = read.model_dump(mode="json")
     return occurrences_response(
-        ((base, occ, event.is_recurring) for occ in found), None, window.zone
+        ((base, row.occurrence, event.is_recurring) for row in page), next_cursor, window.zone
     )
 
 
