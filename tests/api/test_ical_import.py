@@ -11,7 +11,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.events import creation
 from neo_events.ical import service as ical_service
 from tests.api.test_ical_export import WINDOWS, _listed, create_sample_calendar
 from tests.helpers import Account, assert_problem, audit_actions, count_rows, register
@@ -169,21 +168,24 @@ async def test_a_body_over_the_limit_is_a_413(client: httpx.AsyncClient, alice: 
 async def test_an_import_is_all_or_nothing(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failure after some events were written (the database going away, say) leaves none."""
-    real_create, calls = creation.create_event, []
+    """A failure after some events were written (the database going away, say) leaves none:
+    here while the third event's VALARM becomes a reminder, all events and two reminders in."""
+    real_set, calls = ical_service.reminders.set_reminders, []
 
-    async def failing_create(*args: Any, **kwargs: Any) -> Any:
+    async def failing_set(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise ConnectionResetError("the database went away")
-        return await real_create(*args, **kwargs)
+        return await real_set(*args, **kwargs)
 
-    monkeypatch.setattr(ical_service.creation, "create_event", failing_create)
-    holidays = [HOLIDAY.replace("UID:h1", f"UID:h{n}") for n in range(5)]
+    monkeypatch.setattr(ical_service.reminders, "set_reminders", failing_set)
+    alarm = ("BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT10M", "END:VALARM")
+    holidays = [vevent(f"h{n}", "SUMMARY:Holiday", "DTSTART;VALUE=DATE:20261225", *alarm)
+                for n in range(5)]  # fmt: skip
     response = await post(client, alice, ics(*holidays))
     assert_problem(response, 500, "internal_error")
     assert len(calls) == 3
-    for table in ("events", "event_versions", "changes", "event_permissions"):
+    for table in ("events", "event_versions", "changes", "event_permissions", "reminders"):
         assert await count_rows(app, table) == 0, table
     assert [a for a, _ in await audit_actions(app) if a != "register"] == []
 

@@ -1,6 +1,7 @@
-"""Event creates: one event (`create_event`: the API, CalDAV and each event of an import) or a
-batch of up to 500 (`create_events`), each checked against the caller's calendar and written
-with its owner's grant, version 1, audit row and change-feed row, atomically."""
+"""Event creates: one event (`create_event`: the API and CalDAV) or many (`create_events`, a
+batch of up to 500; `create_built`, also an import's), each checked against the caller's
+calendar and written with its owner's grant, version 1, audit row and change-feed row,
+atomically."""
 
 from __future__ import annotations
 
@@ -181,27 +182,53 @@ async def create_events(
     contents = await asyncio.to_thread(
         lambda: [_content_from(item, ("events", index)) for index, item in enumerate(items)]
     )
-    clashes = await schedule.check(
+    created = await create_built(
         session,
-        policy=policy,
-        candidates=[schedule.Candidate.of(None, c, None) for c in contents],
-        user_ids=[actor.id],
-        viewer_id=actor.id,
-    )
-    events = await _insert(session, actor.id, contents)
-    await record_all(
-        session,
-        action="event.created",
-        origin=origin,
         actor_id=actor.id,
-        target_type="event",
-        targets=[(event.id, {"version": 1, "batch": True}) for event in events],
+        contents=contents,
+        origin=origin,
+        policy=policy,
+        details={"version": 1, "batch": True},
     )
     record(
         session,
         action="event.batch_created",
         origin=origin,
         actor_id=actor.id,
-        details={"count": len(events), "event_ids": [e.id for e in events]},
+        details={"count": len(created), "event_ids": [e.id for e, _ in created]},
+    )
+    return created
+
+
+async def create_built(
+    session: AsyncSession,
+    *,
+    actor_id: int,
+    contents: Sequence[Content],
+    origin: Origin,
+    policy: ConflictPolicy,
+    details: dict[str, Any],
+) -> list[tuple[Event, list[Clash]]]:
+    """New events of contents already built (`build_content`), checked against the caller's
+    calendar and each other, then written together: a few multi-row statements for them,
+    their owner grants, versions and change-feed rows, and one `event.created` audit row
+    each (with `details`). A batch's summary row, if any, is the caller's."""
+    if not contents:
+        return []
+    clashes = await schedule.check(
+        session,
+        policy=policy,
+        candidates=[schedule.Candidate.of(None, c, None) for c in contents],
+        user_ids=[actor_id],
+        viewer_id=actor_id,
+    )
+    events = await _insert(session, actor_id, contents)
+    await record_all(
+        session,
+        action="event.created",
+        origin=origin,
+        actor_id=actor_id,
+        target_type="event",
+        targets=[(event.id, details) for event in events],
     )
     return list(zip(events, clashes, strict=True))

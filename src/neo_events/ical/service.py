@@ -1,4 +1,4 @@
-"""iCalendar import and single-event export: an import creates its events through the normal
+"""iCalendar import and single-event export: an import creates its events through the batch
 create path (version 1, audit row, change-feed row each) in one transaction, all or nothing."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from neo_events.audit.service import Origin, record
 from neo_events.errors import ValidationFailed
 from neo_events.events import creation
 from neo_events.events.access import get_event_for
-from neo_events.events.content import content_of
+from neo_events.events.content import Content, content_of
 from neo_events.events.rrule import RecurrenceError, zone_named
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
@@ -97,17 +97,19 @@ def _reason(exc: ValidationError | ValidationFailed) -> str:
     return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
-def _acceptable(parsed: codec.ParsedCalendar) -> tuple[list[Any], list[codec.Skipped]]:
-    """The events that a create accepts; the others join the skipped, with the create's reason."""
+def _acceptable(
+    parsed: codec.ParsedCalendar,
+) -> tuple[list[tuple[codec.Incoming, Content]], list[codec.Skipped]]:
+    """The events that a create accepts, each with its content as the create rules build it;
+    the others join the skipped, with the create's reason."""
     valid, skipped = [], list(parsed.skipped)
     for item in parsed.events:
         try:
-            data = EventCreate.model_validate(item.content)
-            build_content(None, data.model_dump())
+            content = build_content(None, EventCreate.model_validate(item.content).model_dump())
         except (ValidationError, ValidationFailed) as exc:
             skipped.append(codec.Skipped(item.uid, "VEVENT", item.line, _reason(exc)))
         else:
-            valid.append((item, data))
+            valid.append((item, content))
     return valid, skipped
 
 
@@ -121,26 +123,41 @@ async def import_calendar(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Create every event of a calendar file that the event rules accept, in the caller's
-    transaction; schedule conflicts are not checked (a calendar file records commitments)."""
+    transaction; schedule conflicts are not checked (a calendar file records commitments).
+    The events are written together, as a batch create writes them; then the invitations
+    and reminders of those that have any, one event at a time."""
     parsed = await read_calendar(data, default_timezone=default_timezone)
     valid, skipped = await asyncio.to_thread(_acceptable, parsed)
     if len(valid) > MAX_IMPORT_EVENTS:
         raise TooManyEvents(
             f"The file holds {len(valid)} events; import at most {MAX_IMPORT_EVENTS} at a time."
         )
-    created = []
+    total = len(valid)
+    if progress is not None and total:
+        progress(0, total)
     known = await users_by_email(
         session, {p.email.lower() for item, _ in valid for p in item.people}
     )
-    for done, (item, body) in enumerate(valid, start=1):
+    contents: list[Content] = []
+    invited: list[list[Invitee]] = []
+    for item, content in valid:
         invitees, guests = split_people(item.people, known, actor.id)
         if guests:
-            body = body.model_copy(update={"description": with_guests(body.description, guests)})
-        event = (
-            await creation.create_event(
-                session, actor_id=actor.id, data=body, origin=origin, policy=ConflictPolicy.IGNORE
-            )
-        ).event
+            content = content | {"description": with_guests(content["description"], guests)}
+        contents.append(content)
+        invited.append(invitees)
+    written = await creation.create_built(
+        session,
+        actor_id=actor.id,
+        contents=contents,
+        origin=origin,
+        policy=ConflictPolicy.IGNORE,
+        details={"version": 1},
+    )
+    created = []
+    for done, ((event, _), (item, _), invitees) in enumerate(
+        zip(written, valid, invited, strict=True), start=1
+    ):
         if invitees:
             await invitations.invite(
                 session,
@@ -156,7 +173,7 @@ async def import_calendar(
             )
         created.append((event, item.uid))
         if progress is not None:
-            progress(done, len(valid))
+            progress(done, total)
     record(
         session,
         action="event.imported",

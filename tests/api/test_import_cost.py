@@ -1,0 +1,88 @@
+"""Bounded cost (#16) of an iCalendar import: a file of 500 events is written as a batch create
+writes its events (a few multi-row statements), each event still whole: version 1, its
+owner's grant, its history entry, its change-feed row and its audit row, once.
+
+The bound is generous on purpose (CPU seconds of this test process, which runs the app): it
+proves the absence of per-event costs such as one create's statements each; the exact figures
+are in the change's report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from neo_events.db import Base
+from tests.helpers import Account, count_rows, register
+
+pytestmark = pytest.mark.anyio
+
+IMPORT = "/api/v1/events/import"
+EVENTS = 500
+# CPU seconds: about 0.5 on SQLite and PostgreSQL (2 to 2.5 on SQLite with a create each)
+BOUND = 1.5
+
+
+def simple_calendar(count: int) -> bytes:
+    """`count` one-hour VEVENTs, as a calendar program writes them."""
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:u{n}@example.com\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART:20300101T100000Z\r\nDTEND:20300101T110000Z\r\nSUMMARY:e{n}\r\nEND:VEVENT\r\n"
+        for n in range(count)
+    )
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+    return f"{head}{events}END:VCALENDAR\r\n".encode()
+
+
+async def rows_per(app: FastAPI, table: str, column: str, **where: Any) -> Counter[int]:
+    """How many rows of `table` (matching `where`) each value of `column` has."""
+    model_table = Base.metadata.tables[table]
+    query = select(model_table.c[column], func.count()).group_by(model_table.c[column])
+    for name, value in where.items():
+        query = query.where(model_table.c[name] == value)
+    async with app.state.sessionmaker() as session:
+        return Counter({key: count for key, count in await session.execute(query)})
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await register(client, "alice")
+
+
+async def test_importing_500_events_costs_a_batch_create_and_writes_each_once(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = simple_calendar(EVENTS)
+    headers = alice.headers | {"content-type": "text/calendar"}
+    started = time.process_time()
+    response = await client.post(IMPORT, content=body, headers=headers)
+    spent = time.process_time() - started
+    assert response.status_code == 201, response.text
+    assert spent < BOUND, f"took {spent:.2f} s of CPU"
+
+    items = response.json()["items"]
+    assert [i["ical_uid"] for i in items] == [f"u{n}@example.com" for n in range(EVENTS)]
+    assert [i["title"] for i in items] == [f"e{n}" for n in range(EVENTS)]
+    assert all(i["version"] == 1 and i["my_role"] == "owner" for i in items)
+    ids = [i["id"] for i in items]
+    assert len(set(ids)) == EVENTS
+    once = Counter(dict.fromkeys(ids, 1))
+    assert await rows_per(app, "events", "id", version=1, owner_id=alice.id) == once
+    assert await count_rows(app, "events") == EVENTS
+    assert await rows_per(app, "event_permissions", "event_id", user_id=alice.id,
+                          role="owner") == once  # fmt: skip
+    assert await count_rows(app, "event_permissions") == EVENTS
+    assert await rows_per(app, "event_versions", "event_id", version=1,
+                          change_type="created") == once  # fmt: skip
+    assert await count_rows(app, "event_versions") == EVENTS
+    assert await rows_per(app, "changes", "event_id", type="event.created") == once
+    assert await rows_per(app, "audit_log", "target_id", action="event.created",
+                          target_type="event") == once  # fmt: skip
+    assert await count_rows(app, "audit_log", action="event.imported") == 1
+    assert await count_rows(app, "audit_log", action="event.batch_created") == 0
