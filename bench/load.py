@@ -443,6 +443,13 @@ async def build_scenarios(prep: Prepared, concurrency: int) -> dict[str, Scenari
     s["create_series"] = Scenario(
         "create_series", concurrency, [b for b in bodies if "is_recurring" in b["b"]]
     )
+    # The same creates with the conflict check switched off (`?conflicts=ignore`): what a
+    # create would cost if its check were free, the most any design of the check can save.
+    s["create_unchecked"] = Scenario(
+        "create_unchecked",
+        concurrency,
+        [b | {"p": f"{b['p']}?conflicts=ignore"} for b in bodies],
+    )
     s["update"] = Scenario(
         "update",
         concurrency,
@@ -650,9 +657,9 @@ ORDER = (
     "share",
     "login",
 )
-# Run only when named with --only: the floor of an edit (bench/floor.py), on PostgreSQL, and
-# the create's two kinds apart.
-ON_REQUEST = ("floor_update", "create_single", "create_series")
+# Run only when named with --only: the floor of an edit (bench/floor.py), on PostgreSQL, the
+# create's two kinds apart, and the create without its conflict check.
+ON_REQUEST = ("floor_update", "create_single", "create_series", "create_unchecked")
 
 
 def run(

@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,104 @@ async def _measure(client: httpx.AsyncClient, headers: dict[str, str]) -> list[s
             ),
         ),
     ]
+    rows += await _attacked(client, headers, cpu)
     return rows
+
+
+# What an outside attack found (2026-12-02): valid rules whose next occurrence is centuries
+# away, an end that overflowed, repetitive texts for the word diff, and a series with the
+# most exceptions the API takes, listed by the page.
+SPARSE = "FREQ=MINUTELY;INTERVAL={};BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=3;BYMINUTE=5"
+SPARSE_AT = "2016-02-29T03:05:00Z"
+SPARSE_END = "2016-02-29T04:05:00Z"
+
+
+async def _attacked(client: httpx.AsyncClient, headers: dict[str, str], cpu: Any) -> list[str]:
+    other = await _signed_up(client, "attacked")
+    for k in range(5):
+        body = _series(SPARSE.format(997 - 2 * k), SPARSE_AT, timezone="UTC", end_time=SPARSE_END)
+        await client.post(EVENTS, json=body, headers=other)
+    year = {"start_time": "2017-03-01T00:00:00Z", "end_time": "2018-03-01T00:00:00Z"}
+    me = (await client.get("/api/v1/auth/me", headers=other)).json()["id"]
+    weeks = {"user_ids": [me], "duration_minutes": 60, "timezone": "UTC",
+             "start_time": "2050-01-03T00:00:00Z", "end_time": "2050-03-01T00:00:00Z"}  # fmt: skip
+    text = await client.post(
+        EVENTS, json=_series("FREQ=WEEKLY", description="a " * 5000), headers=headers
+    )
+    texts = f"{EVENTS}/{text.json()['id']}"
+    await client.patch(texts, json={"description": "b " * 5000}, headers=headers)
+    first = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def at(minutes: int) -> str:
+        return (first + timedelta(minutes=minutes)).isoformat()
+
+    exceptions = {
+        "overrides": [{"recurrence_id": at(7 * k), "title": f"o{k}"} for k in range(1000)],
+        "rdates": [at(1440 + 7 * k + 3) for k in range(1000)],
+        "exdates": [at(7 * (k + 1000)) for k in range(1000)],
+    }
+    many = _series("FREQ=MINUTELY;INTERVAL=7", "2030-01-01T00:00:00Z", timezone="UTC")
+    many |= {"end_time": "2030-01-01T00:01:00Z"} | exceptions
+    made = await client.post(EVENTS, json=many, params={"conflicts": "ignore"}, headers=headers)
+    bloated = f"{EVENTS}/{made.json()['id']}/instances"
+    week = {"start_time": "2030-01-01T00:00:00Z", "end_time": "2030-01-08T00:00:00Z"}
+    return [
+        await cpu(
+            "create `FREQ=MINUTELY;INTERVAL=997;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=3;"
+            "BYMINUTE=5` (next occurrence centuries away; 0.8-2.5 s before)",
+            lambda: client.post(
+                EVENTS,
+                json=_series(SPARSE.format(997), SPARSE_AT, timezone="UTC", end_time=SPARSE_END),
+                headers=other,
+            ),
+        ),
+        await cpu(
+            "list a year of a calendar holding five such series (5.1 s before)",
+            lambda: client.get(EVENTS, params=year, headers=other),
+        ),
+        await cpu(
+            "find a time over 8 weeks in that calendar (6.2 s before)",
+            lambda: client.post("/api/v1/scheduling/find-time", json=weeks, headers=other),
+        ),
+        await cpu(
+            "create the same rule with `UNTIL=99991201T000000Z` (a 500 at 1.7 s before)",
+            lambda: client.post(
+                EVENTS,
+                json=_series(
+                    f"{SPARSE.format(997)};UNTIL=99991201T000000Z",
+                    SPARSE_AT,
+                    timezone="UTC",
+                    end_time=SPARSE_END,
+                ),  # fmt: skip
+                headers=other,
+            ),
+        ),
+        await cpu(
+            "create `FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=300` (now a 422)",
+            lambda: client.post(
+                EVENTS,
+                json=_series("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=300", SPARSE_AT),
+                headers=other,
+            ),
+        ),
+        await cpu(
+            "diff of a 10,000-character description, `a a a …` to `b b b …` (hours before)",
+            lambda: client.get(f"{texts}/diff/1/2", headers=headers),
+        ),
+        await cpu(
+            "its changelog (the same diff per entry)",
+            lambda: client.get(f"{texts}/changelog", headers=headers),
+        ),
+        await cpu(
+            "create every 7 minutes with 1,000 overrides, 1,000 rdates, 1,000 exdates",
+            lambda: client.post(EVENTS, json=many, headers=headers),
+            runs=3,
+        ),
+        await cpu(
+            "its `/instances` over a week, first page (590 MB and 2.4 s before)",
+            lambda: client.get(bloated, params=week, headers=headers),
+        ),
+    ]
 
 
 def _apart() -> list[dict[str, Any]]:
