@@ -14,7 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neo_events.events import plans
-from neo_events.events.recurrence import RecurrenceError, Series, normalize_rule, series_end
+from neo_events.events.recurrence import (
+    RecurrenceError,
+    Series,
+    expand,
+    normalize_rule,
+    series_end,
+)
 
 HOURS = list(range(24))
 MINUTES = list(range(60))
@@ -123,7 +129,8 @@ def test_a_rule_that_never_matches_again_costs_its_windows() -> None:
     [
         "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=300",
         f"{SPARSE};COUNT=2",
-        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=100",
+        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;COUNT=200",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=1000",
     ],
 )
 def test_a_count_out_of_reach_is_refused_and_a_stored_one_cut(rule: str) -> None:
@@ -139,13 +146,52 @@ def test_a_count_out_of_reach_is_refused_and_a_stored_one_cut(rule: str) -> None
     assert time.process_time() - started < 1.0
 
 
-def test_counts_of_10_000_fit_every_frequency() -> None:
-    """COUNT's own limit is reached within the scan at every frequency, weekdays only."""
-    for freq in ("MINUTELY;BYHOUR=9", "HOURLY;BYHOUR=9", "DAILY", "WEEKLY", "MONTHLY"):
-        rule = f"FREQ={freq};BYDAY=MO,TU,WE,TH,FR;COUNT=10000"
-        start = datetime(2026, 1, 5, 9, tzinfo=UTC)
-        assert normalize_rule(rule, start=start, timezone="Europe/Berlin")
-        assert not plans.plan_of(rule, start, "Europe/Berlin").count_cut
+@pytest.mark.parametrize(
+    "rule",
+    [
+        *(
+            f"FREQ={freq};BYDAY=MO,TU,WE,TH,FR;COUNT=10000"
+            for freq in ("MINUTELY;BYHOUR=9", "HOURLY;BYHOUR=9", "DAILY", "WEEKLY", "MONTHLY")
+        ),
+        # a century of weekly meetings written as a daily rule, and other sparse ones
+        "FREQ=DAILY;BYDAY=MO;COUNT=5000",
+        "FREQ=DAILY;BYDAY=SA,SU;COUNT=5000",
+        "FREQ=DAILY;BYMONTHDAY=1;COUNT=1000",
+        "FREQ=HOURLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0;COUNT=5000",
+        "FREQ=MONTHLY;BYMONTHDAY=31;COUNT=5000",
+        "FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13;COUNT=1000",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=300",
+        # stepped rules with BYHOUR spelled out (as a split in a DST gap or an import writes
+        # them): as far as without it
+        "FREQ=WEEKLY;INTERVAL=3;BYDAY=MO;BYHOUR=9;COUNT=10000",
+        "FREQ=DAILY;INTERVAL=16;BYHOUR=9;COUNT=10000",
+    ],
+)
+def test_counts_within_a_century_of_days_are_accepted(rule: str) -> None:
+    """COUNT's own limit is reached within the scan at every frequency for rules on
+    weekdays, and a daily rule with BY parts may take a century to reach its COUNT (as it
+    may take one to its first occurrence), a monthly one a thousand years, a yearly one
+    1,650."""
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    started = time.process_time()
+    assert normalize_rule(rule, start=start, timezone="Europe/Berlin")
+    assert not plans.plan_of(rule, start, "Europe/Berlin").count_cut
+    assert time.process_time() - started < 2.0
+
+
+def test_a_window_before_the_start_costs_nothing_before_it() -> None:
+    """A sub-daily rule's days x times are generated from its start on, whatever the window
+    asks: a window reaching back years before the start (an event lasting years widens
+    every window by its length) costs what it holds, not every minute before the start."""
+    start = datetime(2025, 6, 1, 9, tzinfo=UTC)
+    hours = ",".join(map(str, range(24)))
+    for rule in (f"FREQ=MINUTELY;BYHOUR={hours}", "FREQ=HOURLY;BYMINUTE=0,15,30,45"):
+        text = normalize_rule(rule, start=start, timezone="UTC")
+        series = Series(start, start + timedelta(days=5 * 365), "UTC", text)
+        started = time.process_time()
+        assert expand(series, start - timedelta(days=1), start) == []
+        assert [o.start for o in expand(series, start, start + timedelta(minutes=1))] == [start]
+        assert time.process_time() - started < 0.5
 
 
 @pytest.mark.parametrize(

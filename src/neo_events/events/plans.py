@@ -345,8 +345,8 @@ def _pattern(plan: Plan, lo: datetime, skip: bool, last_year: int) -> Iterator[d
     to the end of `last_year`, where the search for more ends."""
     if plan.union is not None:
         return _merged(plan, lo, skip, last_year)
-    if plan.lattice is not None:  # from dt0 or from lo: the same lattice
-        return _lattice_walls(plan, lo if skip else plan.dt0, last_year)
+    if plan.lattice is not None:  # the same lattice from dt0 or from lo, never before dt0
+        return _lattice_walls(plan, max(lo, plan.dt0) if skip else plan.dt0, last_year)
     shifted = _period_start(plan, lo if skip else plan.dt0)
     # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
     # the whole week, which is also what a series split off at a later occurrence sees.
@@ -378,33 +378,32 @@ def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Itera
 
 
 # How far a search for a rule's walls may reach from where it starts (the COUNT-th
-# occurrence; the last one before UNTIL that is not an exception): about SCAN_STEPS of the
-# steps it takes one by one, 20-60 ms. A year costs a sub-daily rule 365 (the days dateutil
-# or the lattice visits), a daily or weekly one 365/INTERVAL or 52/INTERVAL plus the 12
-# months dateutil normalises a long step through, a monthly or yearly one 12/INTERVAL or
-# 1/INTERVAL. Within it a rule of 10,000 occurrences (COUNT's limit) fits at every
-# frequency; past it a scan would cost more than a request may.
-SCAN_STEPS = 15_000
+# occurrence; the last one before UNTIL that is not an exception): SCAN_COST, in what a year
+# of days costs dateutil's daily search (measured: a year of a never-matching rule cost
+# 1,025 µs daily, 287 weekly, 101 monthly, 63 yearly; a sub-daily rule's search visits days,
+# a long INTERVAL divides the steps but adds the 12 months dateutil normalises each through).
+# That is a century for a daily rule with BY parts (as FIRST_WITHIN_YEARS allows for its
+# first occurrence), 365 years of weeks, 1,000 of months, 1,650 of years, about 100 ms; a
+# COUNT out of reach is refused (rule_checks). The stepped rules, whose search is
+# arithmetic, have no such bound.
+SCAN_COST = 36_500
+_COST_A_YEAR = {du.YEARLY: 22, du.MONTHLY: 36, du.WEEKLY: 100, du.DAILY: 365}
 
 
-def _steps_a_year(rule: Rule) -> float:
-    n = rule.interval
+def _cost_a_year(rule: Rule) -> float:
     if rule.freq in _SUB_DAILY:
         return 365
-    if rule.freq == du.DAILY:
-        return 365 / n + 12
-    if rule.freq == du.WEEKLY:
-        return 52 / n + 12
-    return (12 if rule.freq == du.MONTHLY else 1) / n
+    cost = _COST_A_YEAR[rule.freq] / rule.interval
+    return cost + 12 if rule.freq in (du.DAILY, du.WEEKLY) and rule.interval > 1 else cost
 
 
 def scan_years(plan: Plan) -> int | None:
-    """How many years a search of the plan's walls may cover (SCAN_STEPS), None where it
+    """How many years a search of the plan's walls may cover (SCAN_COST), None where it
     costs what it finds, not what it passes over: a stepped plan (arithmetic), a lattice
     without day filters (its days are computed)."""
     if is_stepped(plan) or (plan.lattice is not None and plan.lattice.days is None):
         return None
-    return int(SCAN_STEPS / _steps_a_year(plan.rule))
+    return int(SCAN_COST / _cost_a_year(plan.rule))
 
 
 def first_wall(plan: Plan, years: int) -> datetime | None:
