@@ -328,18 +328,19 @@ def spans(
 
 def _last_original(plan: Plan, excluded: set[datetime]) -> datetime:
     """The latest original start not in `excluded`, or plan.start if all are excluded; or,
-    if none is found within a quarter of the years a scan may cover (`plans.scan_years`)
+    if none is found within an eighth of the years a scan may cover (`plans.scan_years`)
     before the rule's end, that end: no later start can exist (a span that may be too long,
     never one too short)."""
     assert plan.bound is not None
     # Start near the end and double: a dense rule finds its last occurrence in the first
     # step, a sparse one after a few doublings, each costing the occurrences and periods
     # it covers.
-    # The doublings cover twice the span they end with: a quarter of the scan years.
+    # The doublings cover twice the span they end with, and a write pays this on top of
+    # its checks: an eighth of the scan years.
     years = scan_years(plan)
     floor = plan.dt0
-    if years is not None and plan.bound.year - years // 4 > plan.dt0.year:
-        floor = plan.bound.replace(year=plan.bound.year - years // 4, month=1, day=1)
+    if years is not None and plan.bound.year - years // 8 > plan.dt0.year:
+        floor = plan.bound.replace(year=plan.bound.year - years // 8, month=1, day=1)
     span = 2 * DAY
     while True:
         lo = plan.bound - span if plan.bound - floor > span else floor
