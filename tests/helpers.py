@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,3 +115,14 @@ async def share(
         headers=owner.headers,
     )
     assert response.status_code == 200, response.text
+
+
+@contextmanager
+def cpu_bound(seconds: float) -> Iterator[None]:
+    """The block costs this process (the in-process app and the test's client) less than
+    `seconds` of CPU: a generous bound proving a worst input is not seconds or minutes, on a
+    shared and noisy machine (the exact figures belong in BENCHMARKS.md)."""
+    started = time.process_time()
+    yield
+    spent = time.process_time() - started
+    assert spent < seconds, f"took {spent:.2f} s of CPU"

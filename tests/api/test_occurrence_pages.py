@@ -10,9 +10,6 @@ following `next_cursor` gives exactly the occurrences a brute-force expansion gi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +18,7 @@ import pytest
 
 from neo_events.events.occurrence_pages import MAX_PAGE_BYTES
 from neo_events.events.schemas import MAX_LIST, OccurrenceList
-from tests.helpers import Account, create_event, created, register
+from tests.helpers import Account, cpu_bound, create_event, created, register
 
 pytestmark = pytest.mark.anyio
 
@@ -91,14 +88,6 @@ def brute_force(window: tuple[datetime, datetime]) -> list[tuple[str, str, str]]
     return [(z(start), z(rid), title) for start, rid, title in found]
 
 
-@contextmanager
-def cpu_bound(seconds: float = CPU_BOUND) -> Iterator[None]:
-    started = time.process_time()
-    yield
-    spent = time.process_time() - started
-    assert spent < seconds, f"took {spent:.2f} s of CPU"
-
-
 async def all_pages(
     client: httpx.AsyncClient, path: str, params: dict[str, Any], who: Account
 ) -> list[tuple[bytes, dict[str, Any]]]:
@@ -108,7 +97,7 @@ async def all_pages(
     cursor = None
     while True:
         query = params if cursor is None else {**params, "cursor": cursor}
-        with cpu_bound():
+        with cpu_bound(CPU_BOUND):
             response = await client.get(path, params=query, headers=who.headers)
         assert response.status_code == 200, response.text
         body = response.json()
@@ -161,7 +150,7 @@ async def test_a_page_cut_by_bytes_continues_in_msgpack_alike(
     window = {"start_time": z(WINDOW[0]), "end_time": z(WINDOW[0] + timedelta(hours=6))}
     path = f"{EVENTS}/{event['id']}/instances"
     as_json = await client.get(path, params=window, headers=alice.headers)
-    with cpu_bound():
+    with cpu_bound(CPU_BOUND):
         as_msgpack = await client.get(
             path, params=window, headers={**alice.headers, "Accept": "application/msgpack"}
         )
