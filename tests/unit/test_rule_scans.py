@@ -1,5 +1,5 @@
 """How far a rule's walls are searched (#16): sub-daily rules with BY parts as days × times
-(`plans.Lattice`), held to dateutil; dateutil's own search ended with the window's year; a
+(`lattice.Lattice`), held to dateutil; dateutil's own search ended with the window's year; a
 COUNT or an end out of reach found within a bounded scan."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neo_events.events import plans
+from neo_events.events.lattice import lattice_walls
 from neo_events.events.recurrence import (
     RecurrenceError,
     Series,
@@ -21,6 +22,7 @@ from neo_events.events.recurrence import (
     normalize_rule,
     series_end,
 )
+from neo_events.events.rule_walls import walls_of_rule
 
 HOURS = list(range(24))
 MINUTES = list(range(60))
@@ -84,13 +86,13 @@ def test_the_lattice_generates_what_dateutil_does(
         # dateutil's own walls, its search ended with the window's year (a rule that never
         # matches again would otherwise scan to year 9999)
         expected = [
-            w for w in plans.walls_of_rule(plan.dt0, plan.rule.kwargs, last_year=hi.year) if w <= hi
+            w for w in walls_of_rule(plan.dt0, plan.rule.kwargs, last_year=hi.year) if w <= hi
         ]
     except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches
         expected = []
     expected = [w for w in expected if w >= max(lo, plan.dt0)]
     found = []
-    for wall in plans._lattice_walls(plan, lo, hi.year):
+    for wall in lattice_walls(plan.lattice, lo, hi.year):
         if wall > hi:
             break
         if wall >= plan.dt0:
@@ -104,9 +106,9 @@ def test_a_search_ends_with_the_year_it_is_given() -> None:
     module dateutil is given changes nothing else)."""
     kwargs = {"freq": du.DAILY, "bymonth": 2, "bymonthday": 29, "byweekday": du.MO}
     started = time.process_time()
-    assert list(plans.walls_of_rule(datetime(2016, 3, 1), kwargs, last_year=2017)) == []
+    assert list(walls_of_rule(datetime(2016, 3, 1), kwargs, last_year=2017)) == []
     assert time.process_time() - started < 0.5
-    assert next(plans.walls_of_rule(datetime(2016, 3, 1), kwargs)) == datetime(2044, 2, 29)
+    assert next(walls_of_rule(datetime(2016, 3, 1), kwargs)) == datetime(2044, 2, 29)
     assert next(iter(du.rrule(dtstart=datetime(2016, 3, 1), **kwargs))) == datetime(2044, 2, 29)
 
 

@@ -3,38 +3,38 @@ with the shortcuts that reach a window without iterating from the start), the na
 it generates and their instants. (Validating a rule's text is `rule_checks.normalize_rule`.)
 
 `recurrence.py` builds series, exceptions and windows on top of this; nothing else needs it.
+dateutil's own search is `rule_walls.walls_of_rule`; sub-daily rules with BY parts are
+`lattice.Lattice`.
 """
 
 from __future__ import annotations
 
-import datetime as datetime_module
 import heapq
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import groupby
-from math import gcd
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
+from neo_events.events.lattice import Lattice, lattice_of, lattice_walls
 from neo_events.events.rrule import (
     DAY,
     HIGHEST,
     Rule,
-    clamp,
     labelled_utc,
     localize,
     parse_rule,
-    utc,
+    values,
+    wall_bounds,
     wall_time,
     zone_named,
 )
+from neo_events.events.rule_walls import walls_of_rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +54,10 @@ class Plan:
     # A BYDAY mixing plain and numbered weekdays (MO,1TU) means their union (RFC 5545);
     # dateutil would intersect them, so each kind is its own plan and they are merged here.
     union: tuple[Plan, ...] | None = None
-    lattice: Lattice | None = None  # see _lattice_of
+    lattice: Lattice | None = None  # a sub-daily rule with BY parts (lattice.py)
     # COUNT not reached within the years a scan may cover (scan_years): `bound` is where that
     # scan stopped (normalize_rule refuses such a rule; one stored earlier is cut there).
     count_cut: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Lattice:
-    """A sub-daily rule with BY parts, as days × times: its periods start every `step`
-    minutes of the wall clock from `anchor` (dt0's period start, in minutes from 0001-01-01),
-    so which of the rule's times of day fall on the lattice on a day depends only on the
-    day's place modulo `step`. `times` holds them by the minute of the day their period
-    starts at, modulo `step`; `days` is the day filters as a daily rule (None: every day)."""
-
-    step: int
-    anchor: int
-    times: Mapping[int, tuple[time, ...]]
-    days: Mapping[str, Any] | None
 
 
 def explicit_parts(rule: Rule, dt0: datetime) -> dict[str, Any]:
@@ -124,63 +110,15 @@ def _period_start(plan: Plan, lo: datetime) -> datetime:
     return datetime.combine(first, time())
 
 
-# dateutil looks for a rule's next wall time until year `datetime.MAXYEAR`, whatever the
-# caller wants: a rule that matches nothing for centuries after a window (29 February on a
-# Monday, every 997 minutes) scanned to year 9999 for every window. Its rrule module is
-# given a view of the datetime module whose MAXYEAR is the last year the current scan may
-# reach (`walls_of_rule`), by default MAXYEAR itself. tests/unit/test_rule_scans.py holds a
-# rule that never matches again to a window's cost, and fails if dateutil stops reading it.
-_LAST_YEAR: ContextVar[int] = ContextVar("rrule_last_year", default=MAXYEAR)
-
-
-class _ScanBoundedDatetime(ModuleType):
-    @property
-    def MAXYEAR(self) -> int:
-        return _LAST_YEAR.get()
-
-
-def _bound_dateutil_scans() -> None:
-    view = _ScanBoundedDatetime("datetime")
-    view.__dict__.update({k: v for k, v in vars(datetime_module).items() if k != "MAXYEAR"})
-    setattr(du, "datetime", view)  # noqa: B010 (dateutil.rrule's own global: no one else sees it)
-
-
-_bound_dateutil_scans()
-
-
-def walls_of_rule(
-    dtstart: datetime, kwargs: Mapping[str, Any], last_year: int = MAXYEAR
-) -> Iterator[datetime]:
-    """dateutil's wall times of the rule from dtstart, looked for no later than the end of
-    `last_year` (the year of a window's end: none of the walls past it is wanted)."""
-    walls = iter(du.rrule(dtstart=dtstart, **kwargs))
-    if last_year >= MAXYEAR:
-        yield from walls
-        return
-    while True:
-        token = _LAST_YEAR.set(last_year)
-        try:
-            wall = next(walls, None)
-        finally:
-            _LAST_YEAR.reset(token)
-        if wall is None:
-            return
-        yield wall
-
-
-def _values(value: int | tuple[int, ...]) -> tuple[int, ...]:
-    return value if isinstance(value, tuple) else (value,)
-
-
 def times_of_day(rule: Rule, explicit: Mapping[str, Any]) -> tuple[time, ...] | None:
     """The times of day of a rule that generates days × times (see Plan.times), else None."""
     if rule.freq > du.DAILY or "bysetpos" in explicit:
         return None
     times = sorted(
         time(h, m, s)
-        for h in _values(explicit["byhour"])
-        for m in _values(explicit["byminute"])
-        for s in _values(explicit["bysecond"])
+        for h in values(explicit["byhour"])
+        for m in values(explicit["byminute"])
+        for s in values(explicit["bysecond"])
     )
     return tuple(times) if len(times) > 1 else None
 
@@ -235,81 +173,6 @@ def _by_day(plan: Plan, shifted: datetime, lo: datetime, last_year: int) -> Iter
             yield datetime.combine(day.date(), moment)
 
 
-def _lattice_of(rule: Rule, dt0: datetime, explicit: Mapping[str, Any]) -> Lattice | None:
-    """The lattice (see Lattice) of a sub-daily rule with BY parts and no BYSETPOS, else
-    None. dateutil finds such a rule's next wall time period by period, and a BYHOUR and
-    BYMINUTE that its INTERVAL reaches once a week cost it thousands of steps a day (a
-    quarter of a second for a year's window); here a day costs a look-up."""
-    if rule.freq not in _SUB_DAILY or "bysetpos" in rule.kwargs:
-        return None
-    if not rule.kwargs.keys() - {"freq", "interval", "wkst"}:
-        return None  # stepped (_steps)
-    minutely = rule.freq == du.MINUTELY
-    hours = _values(explicit.get("byhour", tuple(range(24))))
-    minutes = _values(explicit.get("byminute", tuple(range(60))))
-    step = rule.interval * (1 if minutely else 60)
-    base = dt0.replace(second=0) if minutely else dt0.replace(minute=0, second=0)
-    by_start: dict[int, list[time]] = {}
-    for h in hours:
-        for m in minutes:
-            for s in _values(explicit["bysecond"]):
-                start = h * 60 + (m if minutely else 0)  # its period's start in the day
-                by_start.setdefault(start % step, []).append(time(h, m, s))
-    filters = {k: v for k, v in rule.kwargs.items() if k in _DAY_FILTERS}
-    days = None
-    if filters:
-        days = {"freq": du.DAILY, "wkst": rule.wkst, "byhour": 0, "byminute": 0, "bysecond": 0}
-        days |= filters
-    return Lattice(
-        step=step,
-        anchor=base.toordinal() * _MINUTES_A_DAY + base.hour * 60 + base.minute,
-        times={key: tuple(sorted(found)) for key, found in by_start.items()},
-        days=days,
-    )
-
-
-_MINUTES_A_DAY = 1440
-_DAY_FILTERS = ("bymonth", "bymonthday", "byyearday", "byweekno", "byweekday")
-
-
-def _lattice_days(lattice: Lattice, first: date, last_year: int) -> Iterator[tuple[date, int]]:
-    """The days from `first` to the end of `last_year` that pass the day filters and hold a
-    period start of a time of the rule: (day, its key in `lattice.times`). Without day
-    filters they are computed, not searched: a day's key is its place in a cycle of
-    step / gcd(step, 1,440) days."""
-    last = date(last_year, 12, 31).toordinal()
-    step, anchor, times = lattice.step, lattice.anchor, lattice.times
-    if lattice.days is not None:
-        start = datetime.combine(first, time())
-        for wall in walls_of_rule(start, lattice.days, last_year):
-            key = (anchor - wall.toordinal() * _MINUTES_A_DAY) % step
-            if key in times:
-                yield wall.date(), key
-        return
-    cycle = step // gcd(step, _MINUTES_A_DAY)  # days after which a day's key repeats
-    origin = first.toordinal()
-    found = sorted(
-        (offset, key)
-        for offset in range(min(cycle, last - origin + 1))
-        if (key := (anchor - (origin + offset) * _MINUTES_A_DAY) % step) in times
-    )
-    for base in range(origin, last + 1, cycle):
-        for offset, key in found:
-            if base + offset > last:
-                return
-            yield date.fromordinal(base + offset), key
-
-
-def _lattice_walls(plan: Plan, lo: datetime, last_year: int) -> Iterator[datetime]:
-    """What dateutil generates for a lattice plan (see Lattice) from lo on."""
-    assert plan.lattice is not None
-    first, times = lo.date(), plan.lattice.times
-    for day, key in _lattice_days(plan.lattice, first, last_year):
-        found = times[key]
-        for moment in found[bisect_left(found, lo.time()) if day == first else 0 :]:
-            yield datetime.combine(day, moment)
-
-
 def _whole_periods(plan: Plan, shifted: datetime, last_year: int) -> Iterator[datetime]:
     """Every wall time the plan generates from the period starting at `shifted` on, the
     part of dt0's period before dt0 included (BYSETPOS counts the whole period)."""
@@ -346,7 +209,7 @@ def _pattern(plan: Plan, lo: datetime, skip: bool, last_year: int) -> Iterator[d
     if plan.union is not None:
         return _merged(plan, lo, skip, last_year)
     if plan.lattice is not None:  # the same lattice from dt0 or from lo, never before dt0
-        return _lattice_walls(plan, max(lo, plan.dt0) if skip else plan.dt0, last_year)
+        return lattice_walls(plan.lattice, max(lo, plan.dt0) if skip else plan.dt0, last_year)
     shifted = _period_start(plan, lo if skip else plan.dt0)
     # dateutil applies BYSETPOS to DTSTART's week counted from DTSTART only; RFC 5545 means
     # the whole week, which is also what a series split off at a later occurrence sees.
@@ -454,7 +317,7 @@ def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
     times = times_of_day(parsed, explicit)
     day_kwargs = None if times is None else {**explicit, "byhour": 0, "byminute": 0, "bysecond": 0}
     steps = _steps(parsed, dt0)
-    lattice = _lattice_of(parsed, dt0, explicit)
+    lattice = lattice_of(parsed, dt0, explicit)
     plan = Plan(parsed, zone, start, dt0, explicit, bound, times, day_kwargs, steps, None, lattice)
     if (kinds := byday_kinds(parsed)) is not None:
         parts = tuple(plan_of(part_text(parsed, kind), start, timezone) for kind in kinds)
@@ -479,35 +342,6 @@ def part_text(rule: Rule, weekdays: str) -> str:
     """One kind of a mixed BYDAY as a rule of its own: no COUNT, UNTIL or BYSETPOS, which
     apply to the union."""
     return rule.text(BYDAY=weekdays, COUNT=None, UNTIL=None, BYSETPOS=None)
-
-
-def wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
-    an offset in force within a day of it (a gap's wall time takes the offset before it),
-    so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
-    day's slack either side, which a rule of every minute would generate 2,880 times.
-
-    The offsets near an instant are remembered by its UTC day (`_offsets_near`): every
-    series of a calendar read asks this of a window widened by its own duration, so the
-    instants themselves rarely repeat, and their days do."""
-    lo, hi = clamp(utc(lo)), clamp(utc(hi))
-    least = _offsets_near(lo.toordinal(), zone)[0]
-    greatest = _offsets_near(hi.toordinal(), zone)[1]
-    return clamp(lo + least).replace(tzinfo=None), clamp(hi + greatest).replace(tzinfo=None)
-
-
-@lru_cache(maxsize=4096)
-def _offsets_near(day: int, zone: ZoneInfo) -> tuple[timedelta, timedelta]:
-    """The least and the greatest offset of the zone at the UTC midnights from the day
-    before `day` (an ordinal) to the day after it ends: every offset in force within a day
-    of an instant of that day, as long as the zone changes its offset at most once a day."""
-    midnight = datetime.combine(date.fromordinal(day), time(), UTC)
-    found = [
-        offset
-        for shift in (-1, 0, 1, 2)
-        if (offset := clamp(midnight + shift * DAY).astimezone(zone).utcoffset()) is not None
-    ]
-    return min(found), max(found)
 
 
 def is_stepped(plan: Plan) -> bool:

@@ -21,7 +21,6 @@ from neo_events.events.plans import (
     plan_of,
     scan_years,
     stepped_originals,
-    wall_bounds,
 )
 from neo_events.events.rrule import (
     DAY,
@@ -32,6 +31,7 @@ from neo_events.events.rrule import (
     clamp,
     localize,
     utc,
+    wall_bounds,
     wall_time,
     zone_named,
 )

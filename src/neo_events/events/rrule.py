@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,6 +75,11 @@ class Rule:
     def text(self, **changes: str | None) -> str:
         parts = {**dict(self.parts), **changes}
         return ";".join(f"{n}={parts[n]}" for n in _ORDER if parts.get(n) is not None)
+
+
+def values(value: int | tuple[int, ...]) -> tuple[int, ...]:
+    """A BY part's value in `Rule.kwargs` as a tuple (dateutil takes one int or several)."""
+    return value if isinstance(value, tuple) else (value,)
 
 
 def utc(value: datetime) -> datetime:
@@ -271,3 +276,32 @@ def _weekdays(items: list[str], freq: int, numbered_ok: bool) -> tuple[du.weekda
     # Mixed plain and numbered weekdays mean their union; dateutil would intersect them, so
     # plans.py generates each kind on its own (never hand this rule to dateutil as is).
     return tuple(days)
+
+
+def wall_bounds(lo: datetime, hi: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The wall times whose instants can lie in [lo, hi]: a wall time is its instant plus
+    an offset in force within a day of it (a gap's wall time takes the offset before it),
+    so lo plus the least offset near lo, to hi plus the greatest near hi. Tighter than a
+    day's slack either side, which a rule of every minute would generate 2,880 times.
+
+    The offsets near an instant are remembered by its UTC day (`_offsets_near`): every
+    series of a calendar read asks this of a window widened by its own duration, so the
+    instants themselves rarely repeat, and their days do."""
+    lo, hi = clamp(utc(lo)), clamp(utc(hi))
+    least = _offsets_near(lo.toordinal(), zone)[0]
+    greatest = _offsets_near(hi.toordinal(), zone)[1]
+    return clamp(lo + least).replace(tzinfo=None), clamp(hi + greatest).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=4096)
+def _offsets_near(day: int, zone: ZoneInfo) -> tuple[timedelta, timedelta]:
+    """The least and the greatest offset of the zone at the UTC midnights from the day
+    before `day` (an ordinal) to the day after it ends: every offset in force within a day
+    of an instant of that day, as long as the zone changes its offset at most once a day."""
+    midnight = datetime.combine(date.fromordinal(day), time(), UTC)
+    found = [
+        offset
+        for shift in (-1, 0, 1, 2)
+        if (offset := clamp(midnight + shift * DAY).astimezone(zone).utcoffset()) is not None
+    ]
+    return min(found), max(found)

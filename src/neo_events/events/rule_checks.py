@@ -20,7 +20,6 @@ from neo_events.events.plans import (
     plan_of,
     scan_years,
     times_of_day,
-    walls_of_rule,
 )
 from neo_events.events.rrule import (
     RecurrenceError,
@@ -29,6 +28,7 @@ from neo_events.events.rrule import (
     utc,
     zone_named,
 )
+from neo_events.events.rule_walls import walls_of_rule
 
 FIRST_WITHIN_YEARS = 100
 _CYCLE_DAYS = 146_097  # 400 Gregorian years: the calendar, weekdays included, repeats exactly
