@@ -59,15 +59,13 @@ def occurrences_response(
     next_cursor: str | None,
     zone: str | None = None,
     answers: Mapping[int, Mapping[date | datetime, str]] | None = None,
-    *,
-    max_bytes: int = MAX_PAGE_BYTES,
 ) -> Response:
     """An `OccurrenceList` as JSON, for (JSON-ready event object, occurrence, recurring?) in
     the listing's order (`listing._order`), `next_cursor` continuing after the last of them.
 
     Every item repeats its event object, exception lists included (a series may carry 1,000
     overrides, rdates and exdates), so a page is bounded by bytes as well as by count: it
-    ends early, once `max_bytes` of it are written, with a cursor continuing right after
+    ends early, once MAX_PAGE_BYTES of it are written, with a cursor continuing right after
     its last item (always at least one item, so every page moves on). And it is written
     without repeating work per occurrence: each event object is serialised once
     (`_Template`), and each occurrence only writes its own fields and copies those bytes.
@@ -100,7 +98,7 @@ def occurrences_response(
         if answers and recurring and (answer := answers.get(base["id"], {}).get(rid)):
             item["my_response"] = answer
         written = orjson.dumps(item, option=orjson.OPT_UTC_Z)
-        if last is not None and size + 1 + len(written) > max_bytes:
+        if last is not None and size + 1 + len(written) > MAX_PAGE_BYTES:
             next_cursor = occurrence_cursor(*last)  # the rest on the next page
             break
         if last is not None:

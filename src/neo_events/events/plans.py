@@ -276,11 +276,6 @@ def first_wall(plan: Plan, years: int) -> datetime | None:
     return next(_pattern(plan, plan.dt0, skip=False, last_year=last_year), None)
 
 
-def _last_year(plan: Plan, wall: datetime) -> int:
-    years = scan_years(plan)
-    return MAXYEAR if years is None else min(MAXYEAR, wall.year + years)
-
-
 def _count_bound(plan: Plan, count: int) -> tuple[datetime, bool]:
     """The wall time of the COUNT-th occurrence, and whether the search stopped short of it
     (at the end of the years `scan_years` allows; the bound is then where it stopped)."""
@@ -289,7 +284,8 @@ def _count_bound(plan: Plan, count: int) -> tuple[datetime, bool]:
     seen, last = {plan.start}, plan.dt0
     if count == 1:
         return last, False
-    last_year = _last_year(plan, plan.dt0)
+    years = scan_years(plan)
+    last_year = MAXYEAR if years is None else min(MAXYEAR, plan.dt0.year + years)
     for wall in _pattern(plan, plan.dt0, skip=False, last_year=last_year):
         if wall > plan.dt0 and (instant := localize(wall, plan.zone)) not in seen:
             seen.add(instant)

@@ -333,10 +333,9 @@ def _last_original(plan: Plan, excluded: set[datetime]) -> datetime:
     never one too short)."""
     assert plan.bound is not None
     # Start near the end and double: a dense rule finds its last occurrence in the first
-    # step, a sparse one after a few doublings, each costing the occurrences and periods
-    # it covers.
-    # The doublings cover twice the span they end with, and a write pays this on top of
-    # its checks: an eighth of the scan years.
+    # step, a sparse one after a few doublings, each costing the occurrences and periods it
+    # covers. They cover twice the span they end with, and a write pays this on top of its
+    # checks: back an eighth of the scan years at most.
     years = scan_years(plan)
     floor = plan.dt0
     if years is not None and plan.bound.year - years // 8 > plan.dt0.year:

@@ -99,16 +99,16 @@ def normalize_rule(rule: str, *, start: datetime, timezone: str) -> str:
         per_period *= len(parsed.kwargs.get(part, (0,)))
     setpos = parsed.kwargs.get("bysetpos", ())
     text = parsed.text()
+    plan: Plan | None = None
     try:
-        plan = plan_of(text, first, timezone)
-        never = (
-            (setpos and all(abs(p) > per_period for p in setpos))
-            or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
-            or not _plan_occurs_within(plan, kwargs, dt0, FIRST_WITHIN_YEARS)
-        )
+        never = bool(setpos) and all(abs(p) > per_period for p in setpos)
+        never = never or not _occurs_within(loose, dt0, FIRST_WITHIN_YEARS)
+        if not never:  # the plan only now: a COUNT rule's plan scans for its end
+            plan = plan_of(text, first, timezone)
+            never = not _plan_occurs_within(plan, kwargs, dt0, FIRST_WITHIN_YEARS)
     except ValueError:  # dateutil: BYHOUR/BYMINUTE the INTERVAL never reaches from the start
         never = True
-    if never:
+    if never or plan is None:
         raise RecurrenceError(
             f"the rule produces no occurrence within {FIRST_WITHIN_YEARS} years of the start"
         )
