@@ -21,7 +21,8 @@ from collections import Counter
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import load
 from bench.app import create_bench_app
@@ -75,21 +76,50 @@ async def _cpu(database_url: str, size: str, scenarios: list[str], n: int) -> st
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 for r in reqs[:20]:  # warm-up
                     await _send(client, r)
+                backends = await _backends(database_url)
+                database_began = _cpu_of(backends)
                 spent, statuses = [], Counter[int]()
                 for i in range(n):
                     began = time.process_time()
                     statuses[await _send(client, reqs[(20 + i) % len(reqs)])] += 1
                     spent.append(time.process_time() - began)
+                database = (_cpu_of(backends) - database_began) / n
         spent.sort()
         medians[scenario] = spent[len(spent) // 2]
+        shown = f", PostgreSQL {database * 1000:.2f} ms (mean)" if backends else ""
         out.write(
-            f"{scenario:16} {medians[scenario] * 1000:7.2f} ms CPU/request (median of {n}), "
-            f"statuses {dict(statuses)}\n"
+            f"{scenario:16} {medians[scenario] * 1000:7.2f} ms CPU/request (median of {n}"
+            f"){shown}, statuses {dict(statuses)}\n"
         )
     if "ceiling_pk" in medians:
         for scenario, cpu in medians.items():
             out.write(f"{scenario:16} {medians['ceiling_pk'] / cpu:6.1%} of the PK route's rate\n")
     return out.getvalue()
+
+
+async def _backends(database_url: str) -> list[int]:
+    """The PostgreSQL backends serving the app's pool (every other connection to the bench
+    database, which only this process uses while it runs); none on SQLite."""
+    if not database_url.startswith("postgresql"):
+        return []
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            pids = await conn.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return list(pids)
+    finally:
+        await engine.dispose()
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds so far of these processes (a backend that ended counts nothing)."""
+    found = load.processes_cpu_s([])["postgres"]
+    return sum(found.get(pid, 0.0) for pid in pids)
 
 
 def cpu(database_url: str, size: str, scenarios: list[str], n: int = 300) -> str:

@@ -1,9 +1,10 @@
 """The write path's round trips (#16): what one create and one text edit send to the database.
 
-A create on PostgreSQL is `BEGIN`, the conflict check's calendar read (its keys, then the
-contents of events whose weeks are not cached; the titles of what clashes, if anything
-does), one statement for the event with its grant, version 1, audit row and change-feed row
-that also checks the token's sign-in session and reads the owner's name, and `COMMIT`. An
+A create on PostgreSQL is the conflict check's calendar read (its keys, then the contents of
+events whose weeks are not cached; the titles of what clashes, if anything does) and one
+statement for the event with its grant, version 1, audit row and change-feed row that also
+checks the token's sign-in session and reads the owner's name: no `BEGIN` and no `COMMIT`
+(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction. An
 edit is `BEGIN`, the event's row locked (with the caller's sign-in session checked) and read
 with what its answer shows, one statement for the row, its next version, audit row and
 change-feed row, and `COMMIT`. What they write is checked through the API by test_events,
@@ -60,6 +61,60 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def transactions(app: FastAPI) -> Iterator[list[str]]:
+    """The BEGINs and COMMITs of real transactions this task runs meanwhile (a connection in
+    autocommit sends neither: SQLAlchemy still reports them, with that isolation level)."""
+    seen: list[str] = []
+    engine = app.state.engine.sync_engine
+    task = asyncio.current_task()
+
+    def recorder(name: str) -> Any:
+        def record(conn: Any) -> None:
+            autocommit = conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+            if asyncio.current_task() is task and not autocommit:
+                seen.append(name)
+
+        return record
+
+    listeners = [("begin", recorder("BEGIN")), ("commit", recorder("COMMIT"))]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield seen
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+
+
+async def test_a_create_sends_no_begin_or_commit_on_postgresql_unless_idempotent(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    alice = await register(client, "alice")
+    await client.post(EVENTS, json=BODY, headers=alice.headers)
+    with transactions(app) as plain:
+        created = await client.post(EVENTS, json=BODY | {"title": "b"}, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    keyed = alice.headers | {"Idempotency-Key": "create-once"}
+    with transactions(app) as idempotent:
+        first = await client.post(EVENTS, json=BODY | {"title": "c"}, headers=keyed)
+    assert first.status_code == 201, first.text
+    again = await client.post(EVENTS, json=BODY | {"title": "c"}, headers=keyed)
+    assert again.json()["id"] == first.json()["id"], "the stored answer joined the create's"
+    assert idempotent == ["BEGIN", "COMMIT"], idempotent
+    if backend == "postgres":
+        assert plain == [], plain
+    else:  # SQLite keeps its (in-process) transaction
+        assert plain == ["BEGIN", "COMMIT"], plain
+    # Refused by a conflict, the create wrote nothing, in autocommit as in a transaction.
+    refused = await client.post(
+        EVENTS, params={"conflicts": "reject"}, json=BODY | {"title": "d"}, headers=alice.headers
+    )
+    assert_problem(refused, 409, "schedule_conflict")
+    listed = await client.get(EVENTS, params={"limit": 50}, headers=alice.headers)
+    assert sorted(e["title"] for e in listed.json()["items"]) == ["Standup", "b", "c"]
 
 
 async def test_a_clashing_create_is_four_statements_on_postgresql(

@@ -100,14 +100,21 @@ async def create_event(
     origin: Origin,
     policy: ConflictPolicy = ConflictPolicy.WARN,
     sign_in: int | None = None,
+    alone: bool = False,
 ) -> Created:
     """A new event owned by the caller, at version 1, checked against their calendar.
+
+    `alone`: the request writes nothing else (the API's create, not CalDAV's, which stores
+    the resource and the attendees too): on PostgreSQL it may then run without a
+    transaction (`_single_statement`).
 
     `sign_in`: the caller's sign-in session, for a caller known by an access token's claims
     alone. It is checked by the statement that writes the event on PostgreSQL (a 401 that
     writes nothing: `statements.CREATE_SIGNED_IN`), by a query of its own on SQLite; either
     way the owner's username comes back with it."""
     content = _content_from(data)
+    if alone:
+        await _single_statement(session)
     try:
         [clashes] = await schedule.check(
             session,
@@ -166,6 +173,17 @@ async def create_event(
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written
     return Created(event, clashes, name)
+
+
+async def _single_statement(session: AsyncSession) -> None:
+    """On PostgreSQL, a create whose session has not begun (an Idempotency-Key begins it, to
+    store the answer in the same transaction) runs in autocommit, without BEGIN and COMMIT:
+    the conflict check's reads lock nothing and see no less at READ COMMITTED outside a
+    transaction, and one statement writes everything (`statements.CREATE`), atomic by
+    itself. Two round trips of five; the connection's isolation is reset when it returns to
+    the pool."""
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def create_events(

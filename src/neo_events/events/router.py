@@ -85,6 +85,7 @@ async def create_event(
         origin=origin,
         policy=conflicts,
         sign_in=claims.session_id,
+        alone=True,
     )
     [read] = new_event_reads([event], UserRef(id=claims.user_id, username=name))
     # The route's own path, with the root path a proxy mounts the app under (as url_for
