@@ -31,11 +31,27 @@ from neo_events.models import (
 )
 from neo_events.reminders.service import my_reminders
 
-SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+# Each whole-calendar read is bounded by what its worst page costs (issue #16; the figures
+# measured on the 2-core machine are in BENCHMARKS.md, "Whole-calendar reads bounded"). A
+# resource rendered from the model costs ~2.5 ms of CPU (icalendar; cached per worker after),
+# a listed ETag ~30 µs.
+# Events in one sync-collection answer; more continue with a 507 for the collection and a
+# token that resumes after the last one (RFC 6578 §3.6). Clients follow the tokens (the
+# `caldav` library up to 100 pages), so a page is sized by cost: ETags only, as clients ask...
+SYNC_PAGE = 1_000
+# ...and with calendar-data, a few rendered bodies.
+SYNC_DATA_PAGE = 100
 # Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
 # for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
-# sync-collection.
+# sync-collection. ETags only: what clients list the collection with and cannot page.
 MAX_LISTED = 10_000
+# ...and with calendar-data: the rendered bodies of one calendar-query answer (a month of a
+# busy calendar fits; a whole-calendar query past it ends with the 507).
+MAX_RENDERED = 1_000
+# hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5,
+# Apple and Thunderbird ask for tens at a time; vdirsyncer and the `caldav` library ask for
+# every changed item at once (the library falls back to one GET each when refused).
+MAX_MULTIGET = 1_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
 

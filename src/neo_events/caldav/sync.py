@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.service import (
-    SYNC_PAGE,
     DavError,
     Item,
     item_of,
@@ -46,8 +45,11 @@ class SyncAnswer:
 SYNC_PREFIX = "urn:neo-events:sync:"
 
 
-async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
-    """What changed since `token` (everything on a first sync), read from the change feed."""
+async def sync_collection(
+    session: AsyncSession, user: User, token: str | None, *, limit: int
+) -> SyncAnswer:
+    """What changed since `token` (everything on a first sync), read from the change feed:
+    at most `limit` changes, then `truncated` and a token that continues after them."""
     inner = None
     if token:
         if not token.startswith(SYNC_PREFIX):
@@ -55,7 +57,7 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
         inner = token[len(SYNC_PREFIX) :]
     try:
         changes, next_token, more = await feed_sync.sync(
-            session, user=user, token=inner, limit=SYNC_PAGE
+            session, user=user, token=inner, limit=limit
         )
     except AppError:
         raise _bad_token() from None
