@@ -77,15 +77,24 @@ async def sync_collection(
         )
         named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
         gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
-    if not more:  # caught up: the collection's one token for this position
-        next_token = await sync_token_now(session, user)
+    if not more:
+        # caught up: the collection's one token for its position now (the sync-token a
+        # PROPFIND shows), unless the answer was read from an earlier one: the last page of
+        # a first sync resumes where its first page began, so what changed while the client
+        # paged comes in the next delta, never lost
+        answered = feed_sync.position(next_token)
+        now = await sync_position(session, user)
+        next_token = await _token_for(session, min(answered, now))
     return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
 
 
 async def sync_token_now(session: AsyncSession, user: User) -> str:
     """The token of the collection as it is: the user's feed position, aging from the time
     of that change (so it is the same token until something changes)."""
-    position = await sync_position(session, user)
+    return await _token_for(session, await sync_position(session, user))
+
+
+async def _token_for(session: AsyncSession, position: int) -> str:
     at = await session.scalar(select(Change.at).where(Change.seq == position))
     return feed_sync.token_at(position, at or utcnow())
 
