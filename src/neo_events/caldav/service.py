@@ -215,6 +215,19 @@ async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> lis
     return items
 
 
+def heads(user: User) -> Select[*tuple[Any, ...]]:
+    """The heads of the collection's events (HEAD_COLUMNS, the role, the resource's name, UID
+    and text's time): what a listing reads, each row an item by `head_item`."""
+    query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
+    return query.add_columns(
+        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
+    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+
+
+def head_item(row: Any) -> Item:
+    return Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
+
+
 def _stored(name: str | None, uid: str | None) -> Stored | None:
     return Stored(name, uid, None) if name is not None and uid is not None else None
 
@@ -230,18 +243,15 @@ async def list_items(
 ) -> tuple[list[Item], bool]:
     """Every event of the collection, or those with an occurrence overlapping [start, end),
     by id: at most `limit`, and whether there were more. Items hold the events' heads."""
-    query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
+    query = heads(user)
     if end is not None:
         query = query.where(Event.span_start < end)
     if start is not None:
         query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
     limit = MAX_LISTED if limit is None else limit
-    listed = with_resources(query).order_by(Event.id).limit(limit + 1)
+    listed = query.order_by(Event.id).limit(limit + 1)
     rows: Sequence[Any] = (await session.execute(listed)).all()
-    items = [
-        Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
-        for row in rows[:limit]
-    ]
+    items = [head_item(row) for row in rows[:limit]]
     if start is not None or end is not None:
         # the span prunes; each recurring candidate it leaves is checked once (cached per
         # version and window): does an occurrence of it overlap the window?

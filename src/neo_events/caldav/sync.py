@@ -13,13 +13,12 @@ from neo_events.caldav import resources
 from neo_events.caldav.service import (
     DavError,
     Item,
-    item_of,
+    head_item,
+    heads,
     with_mine,
-    with_resources,
 )
 from neo_events.db import utcnow
 from neo_events.errors import AppError
-from neo_events.events.access import visible_events
 from neo_events.live import sync as feed_sync
 from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
 
@@ -65,9 +64,10 @@ async def sync_collection(
     gone_ids = [c.event_id for c in changes if c.op == "delete"]
     present: list[Item] = []
     if present_ids:
-        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
-        listed = (await session.execute(query.order_by(Event.id))).all()
-        present = await with_mine(session, user, [item_of(row) for row in listed])
+        # the heads, as a listing reads them: the bodies are read whole only to be rendered
+        query = heads(user).where(Event.id.in_(present_ids)).order_by(Event.id)
+        listed = (await session.execute(query)).all()
+        present = await with_mine(session, user, [head_item(row) for row in listed])
     gone: list[str] = []
     if gone_ids:
         rows = await session.execute(
