@@ -167,7 +167,7 @@ async def test_whole_calendar_reads_of_4500_events_each_cost_one_bounded_page(cl
         assert not cut and set(page) == every
 
     # ...with calendar-data: MAX_RENDERED bodies, then the 507 (each one rendered cold)
-    with cpu_bound(8.0):  # ~1.5-2.5 s here: 1,000 first renders (BENCHMARKS.md)
+    with cpu_bound(8.0):  # ~1-2 s here: 1,000 first renders (BENCHMARKS.md)
         answer = await alice.request(
             "REPORT", alice.calendar, QUERY.format(data=DATA, window=""), Depth="1"
         )
@@ -177,7 +177,7 @@ async def test_whole_calendar_reads_of_4500_events_each_cost_one_bounded_page(cl
     # calendar-multiget of MAX_MULTIGET hrefs not rendered yet; one more is refused
     hrefs = [f"{alice.calendar}event-{i}.ics" for i in ids[-service.MAX_MULTIGET :]]
     body = MULTIGET.format(data=DATA, hrefs="".join(f"<d:href>{h}</d:href>" for h in hrefs))
-    with cpu_bound(8.0):  # ~1.5-2.5 s here, as the query's
+    with cpu_bound(8.0):  # ~1-2 s here, as the query's
         answer = await alice.request("REPORT", alice.calendar, body)
     assert answer.status_code == 207
     assert list(responses(answer.content)) == hrefs

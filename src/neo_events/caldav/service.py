@@ -33,7 +33,7 @@ from neo_events.reminders.service import my_reminders
 
 # Each whole-calendar read is bounded by what its worst page costs (issue #16; the figures
 # measured on the 2-core machine are in BENCHMARKS.md, "Whole-calendar reads bounded"). A
-# resource rendered from the model costs ~2.5 ms of CPU (icalendar; cached per worker after),
+# resource rendered from the model costs ~1 ms of CPU (icalendar; cached per worker after),
 # a listed ETag ~30 µs.
 # Events in one sync-collection answer; more continue with a 507 for the collection and a
 # token that resumes after the last one (RFC 6578 §3.6). Clients follow the tokens (the
@@ -48,9 +48,10 @@ MAX_LISTED = 10_000
 # ...and with calendar-data: the rendered bodies of one calendar-query answer (a month of a
 # busy calendar fits; a whole-calendar query past it ends with the 507).
 MAX_RENDERED = 1_000
-# hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5,
-# Apple and Thunderbird ask for tens at a time; vdirsyncer and the `caldav` library ask for
-# every changed item at once (the library falls back to one GET each when refused).
+# hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks
+# for 10 to 30 at a time, Evolution 100; vdirsyncer and the `caldav` library ask for every
+# changed item at once (the library falls back to one GET each when refused; vdirsyncer's
+# sync fails, so its first sync of a calendar past this fails).
 MAX_MULTIGET = 1_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
