@@ -13,6 +13,9 @@ Commands:
   shared-edit --size S  a title edit's CPU (worker, PostgreSQL) for an event held by 1 and by 54
   caldav                CalDAV calendar-query (one month) and sync-collection (after 10
                         changes) for a user holding 2,000 events (issue #21)
+  caldav-whole          CalDAV whole-calendar reads (sync from scratch, calendar-query without
+                        a time range, a 1,000-href multiget, PROPFIND Depth 1) of a user
+                        holding 4,500 events, cold and warm (issue #16)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report,
                         then each issue's benchmark (worst inputs, find-time, job queue, CalDAV)
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
+    sub.add_parser("caldav-whole", help="CalDAV whole-calendar reads, 4,500 events")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -104,6 +108,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import caldav
 
         print("\n".join(caldav.run()))
+        return
+    if args.command == "caldav-whole":
+        from bench import caldav_whole
+
+        print("\n".join(caldav_whole.run()))
         return
     if args.command == "report":
         from bench import report

@@ -4,12 +4,14 @@ its items, as RFC 4918, RFC 4791, RFC 6578 and CalendarServer's getctag name the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree as ET
+from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -304,6 +306,63 @@ async def describe(
     return response
 
 
+async def describe_items(
+    ctx: Context, items: Sequence[Item], names: list[str]
+) -> list[xml.Response]:
+    """The items' responses for a listing (calendar-query, multiget, sync-collection, PROPFIND
+    Depth 1): when only item properties are asked for (what clients ask: getetag,
+    calendar-data, getcontenttype), each response is written straight as text, one pass per
+    item with no element built (thousands per listing); otherwise one `describe` each."""
+    if not all(name in _ITEM_PROPS for name in names):
+        return [
+            await describe(ctx, "item", item_href(ctx.user, item.name), item, "prop", names)
+            for item in items
+        ]
+    base = _calendar_path(ctx.user.username)
+    prefixes = dict(xml.PREFIXES)
+    closing = {name: f"</{xml.qualified(name, prefixes)}>" for name in names}
+    opening = {name: f"<{xml.qualified(name, prefixes)}>" for name in names}
+    empty = {name: f"<{xml.qualified(name, prefixes)}/>" for name in names}
+    privileges = {role: xml.text_of(_privileges(p)) for role, p in ROLE_PRIVILEGES.items()}
+    ok, missing_head = xml.PROPSTAT_OK, xml.PROPSTAT_MISSING
+    texts = ctx.texts
+    out: list[xml.Response] = []
+    for item in items:
+        found: list[str] = []
+        missing: list[str] = []
+        for name in names:
+            if name == _ETAG:
+                found.append(f"{opening[name]}{escape(item.etag)}{closing[name]}")
+            elif name == _DATA:
+                text = texts.get(item.event.id)
+                if text is None:
+                    missing.append(empty[name])
+                else:
+                    found.append(f"{opening[name]}{escape(text.decode())}{closing[name]}")
+            elif name == _CONTENT_TYPE:
+                found.append(f"{opening[name]}{ITEM_TYPE}{closing[name]}")
+            elif name == _PRIVILEGES:
+                found.append(privileges[item.role])
+            elif name == _MODIFIED:
+                changed = max(item.event.updated_at, item.stamp or item.event.updated_at)
+                stamp = format_datetime(changed.astimezone(UTC), usegmt=True)
+                found.append(f"{opening[name]}{stamp}{closing[name]}")
+        href = escape(base + _segment(item.name))
+        parts = [f"<d:response><d:href>{href}</d:href>"]
+        if found:
+            parts.append(ok[0] + "".join(found) + ok[1])
+        if missing:
+            parts.append(missing_head[0] + "".join(missing) + missing_head[1])
+        parts.append("</d:response>")
+        out.append(xml.Response(href, text="".join(parts)))
+    return out
+
+
+_ETAG, _DATA = tag(DAV, "getetag"), tag(CALDAV, "calendar-data")
+_CONTENT_TYPE, _MODIFIED = tag(DAV, "getcontenttype"), tag(DAV, "getlastmodified")
+_PRIVILEGES = tag(DAV, "current-user-privilege-set")
+
+
 async def propfind(
     request: Request, session: Any, user: User, kind: str, name: str | None
 ) -> Response:
@@ -342,15 +401,20 @@ async def propfind(
         elif kind == "home":
             responses.append(await describe(ctx, "calendar", hrefs["calendar"], None, mode, names))
         elif kind == "calendar":
-            items, truncated = await service.list_items(session, user)
-            if tag(CALDAV, "calendar-data") in names:
+            data = tag(CALDAV, "calendar-data") in names
+            limit = service.MAX_RENDERED if data else service.MAX_LISTED
+            items, truncated = await service.list_items(session, user, limit=limit)
+            if data:
                 ctx.texts = await service.render(
                     session, items, caches=service.Caches.of(request.app.state)
                 )
-            for item in items:
-                responses.append(
-                    await describe(ctx, "item", item_href(user, item.name), item, mode, names)
-                )
+            if mode == "prop":
+                responses += await describe_items(ctx, items, names)
+            else:
+                for item in items:
+                    responses.append(
+                        await describe(ctx, "item", item_href(user, item.name), item, mode, names)
+                    )
             if truncated:
                 responses.append(xml.Response(hrefs["calendar"], status=507))
     return multistatus_response(xml.multistatus(responses))

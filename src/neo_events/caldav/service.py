@@ -31,11 +31,28 @@ from neo_events.models import (
 )
 from neo_events.reminders.service import my_reminders
 
-SYNC_PAGE = 5_000  # events in one sync-collection answer; more continue with a 507 (RFC 6578)
+# Each whole-calendar read is bounded by what its worst page costs (issue #16; the figures
+# measured on the 2-core machine are in BENCHMARKS.md, "Whole-calendar reads bounded"). A
+# resource rendered from the model costs ~1 ms of CPU (icalendar; cached per worker after),
+# a listed ETag ~30 µs.
+# Events in one sync-collection answer; more continue with a 507 for the collection and a
+# token that resumes after the last one (RFC 6578 §3.6). Clients follow the tokens (the
+# `caldav` library up to 100 pages), so a page is sized by cost: ETags only, as clients ask...
+SYNC_PAGE = 1_000
+# ...and with calendar-data, a few rendered bodies.
+SYNC_DATA_PAGE = 100
 # Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
 # for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
-# sync-collection.
+# sync-collection. ETags only: what clients list the collection with and cannot page.
 MAX_LISTED = 10_000
+# ...and with calendar-data: the rendered bodies of one calendar-query answer (a month of a
+# busy calendar fits; a whole-calendar query past it ends with the 507).
+MAX_RENDERED = 1_000
+# hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks
+# for 10 to 30 at a time, Evolution 100; vdirsyncer and the `caldav` library ask for every
+# changed item at once (the library falls back to one GET each when refused; vdirsyncer's
+# sync fails, so its first sync of a calendar past this fails).
+MAX_MULTIGET = 1_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
 
@@ -199,6 +216,19 @@ async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> lis
     return items
 
 
+def heads(user: User) -> Select[*tuple[Any, ...]]:
+    """The heads of the collection's events (HEAD_COLUMNS, the role, the resource's name, UID
+    and text's time): what a listing reads, each row an item by `head_item`."""
+    query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
+    return query.add_columns(
+        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
+    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+
+
+def head_item(row: Any) -> Item:
+    return Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
+
+
 def _stored(name: str | None, uid: str | None) -> Stored | None:
     return Stored(name, uid, None) if name is not None and uid is not None else None
 
@@ -214,18 +244,15 @@ async def list_items(
 ) -> tuple[list[Item], bool]:
     """Every event of the collection, or those with an occurrence overlapping [start, end),
     by id: at most `limit`, and whether there were more. Items hold the events' heads."""
-    query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
+    query = heads(user)
     if end is not None:
         query = query.where(Event.span_start < end)
     if start is not None:
         query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
     limit = MAX_LISTED if limit is None else limit
-    listed = with_resources(query).order_by(Event.id).limit(limit + 1)
+    listed = query.order_by(Event.id).limit(limit + 1)
     rows: Sequence[Any] = (await session.execute(listed)).all()
-    items = [
-        Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
-        for row in rows[:limit]
-    ]
+    items = [head_item(row) for row in rows[:limit]]
     if start is not None or end is not None:
         # the span prunes; each recurring candidate it leaves is checked once (cached per
         # version and window): does an occurrence of it overlap the window?

@@ -11,16 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.service import (
-    SYNC_PAGE,
     DavError,
     Item,
-    item_of,
+    head_item,
+    heads,
     with_mine,
-    with_resources,
 )
 from neo_events.db import utcnow
 from neo_events.errors import AppError
-from neo_events.events.access import visible_events
 from neo_events.live import sync as feed_sync
 from neo_events.models import CalendarResource, Change, ChangeRecipient, Event, User
 
@@ -46,8 +44,11 @@ class SyncAnswer:
 SYNC_PREFIX = "urn:neo-events:sync:"
 
 
-async def sync_collection(session: AsyncSession, user: User, token: str | None) -> SyncAnswer:
-    """What changed since `token` (everything on a first sync), read from the change feed."""
+async def sync_collection(
+    session: AsyncSession, user: User, token: str | None, *, limit: int
+) -> SyncAnswer:
+    """What changed since `token` (everything on a first sync), read from the change feed:
+    at most `limit` changes, then `truncated` and a token that continues after them."""
     inner = None
     if token:
         if not token.startswith(SYNC_PREFIX):
@@ -55,7 +56,7 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
         inner = token[len(SYNC_PREFIX) :]
     try:
         changes, next_token, more = await feed_sync.sync(
-            session, user=user, token=inner, limit=SYNC_PAGE
+            session, user=user, token=inner, limit=limit
         )
     except AppError:
         raise _bad_token() from None
@@ -63,9 +64,10 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
     gone_ids = [c.event_id for c in changes if c.op == "delete"]
     present: list[Item] = []
     if present_ids:
-        query = with_resources(visible_events(user.id)).where(Event.id.in_(present_ids))
-        listed = (await session.execute(query.order_by(Event.id))).all()
-        present = await with_mine(session, user, [item_of(row) for row in listed])
+        # the heads, as a listing reads them: the bodies are read whole only to be rendered
+        query = heads(user).where(Event.id.in_(present_ids)).order_by(Event.id)
+        listed = (await session.execute(query)).all()
+        present = await with_mine(session, user, [head_item(row) for row in listed])
     gone: list[str] = []
     if gone_ids:
         rows = await session.execute(
@@ -75,15 +77,24 @@ async def sync_collection(session: AsyncSession, user: User, token: str | None) 
         )
         named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
         gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
-    if not more:  # caught up: the collection's one token for this position
-        next_token = await sync_token_now(session, user)
+    if not more:
+        # caught up: the collection's one token for its position now (the sync-token a
+        # PROPFIND shows), unless the answer was read from an earlier one: the last page of
+        # a first sync resumes where its first page began, so what changed while the client
+        # paged comes in the next delta, never lost
+        answered = feed_sync.position(next_token)
+        now = await sync_position(session, user)
+        next_token = await _token_for(session, min(answered, now))
     return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
 
 
 async def sync_token_now(session: AsyncSession, user: User) -> str:
     """The token of the collection as it is: the user's feed position, aging from the time
     of that change (so it is the same token until something changes)."""
-    position = await sync_position(session, user)
+    return await _token_for(session, await sync_position(session, user))
+
+
+async def _token_for(session: AsyncSession, position: int) -> str:
     at = await session.scalar(select(Change.at).where(Change.seq == position))
     return feed_sync.token_at(position, at or utcnow())
 

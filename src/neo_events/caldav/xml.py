@@ -104,6 +104,7 @@ class Response:
     missing: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)  # PROPPATCH: what was not done, why
     status: int | None = None  # a response without properties (404 in sync-collection)
+    text: str | None = None  # the whole DAV:response, written already (props.describe_items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,9 @@ def multistatus(responses: Iterable[Response], *, sync_token: str | None = None)
     prefixes = dict(PREFIXES)
     out: list[str] = []
     for item in responses:
+        if item.text is not None:
+            out.append(item.text)
+            continue
         out.append(f"<d:response><d:href>{escape(item.href)}</d:href>")
         if item.status is not None:
             out.append(f"<d:status>{status_line(item.status)}</d:status></d:response>")
@@ -180,6 +184,29 @@ def multistatus(responses: Iterable[Response], *, sync_token: str | None = None)
     declared = " ".join(f'xmlns:{p}="{escape(uri, _QUOTES)}"' for uri, p in prefixes.items())
     head = f'<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus {declared}>'
     return (head + "".join(out) + "</d:multistatus>").encode()
+
+
+def qualified(name: str, prefixes: dict[str, str]) -> str:
+    """A property's `{namespace}name` as `prefix:name`, with the prefixes of `multistatus`
+    (a namespace it does not know gets the next `xN`, added to `prefixes`)."""
+    return _name(name, prefixes)
+
+
+def text_of(node: ET.Element) -> str:
+    """An element as `multistatus` writes it, with its prefixes (PREFIXES)."""
+    out: list[str] = []
+    _write(node, out, dict(PREFIXES))
+    return "".join(out)
+
+
+PROPSTAT_OK = (
+    "<d:propstat><d:prop>",
+    f"</d:prop><d:status>{status_line(200)}</d:status></d:propstat>",
+)
+PROPSTAT_MISSING = (
+    "<d:propstat><d:prop>",
+    f"</d:prop><d:status>{status_line(404)}</d:status></d:propstat>",
+)
 
 
 def error(conditions: Sequence[ET.Element], detail: str | None = None) -> bytes:

@@ -82,11 +82,31 @@ def export_calendar(
             first = min(first, known_first)
             last = None if last is None or known_last is None else max(last, known_last)
         spans[zone] = (first, last)
-    # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5).
+    # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5). Each zone's
+    # is written once per worker and span (serializing it was half the cost of a zoned
+    # event's text) and put before the first component, where the calendar would write it.
     used = calendar.get_used_tzids()
-    for zone in sorted(used, reverse=True):
-        calendar.subcomponents.insert(0, vtimezone(zone, *spans[zone]))
-    return bytes(calendar.to_ical())
+    text = bytes(calendar.to_ical())
+    if not used:
+        return text
+    zones = b"".join(
+        _vtimezone_text(zone, spans[zone][0].year, _year(spans[zone][1])) for zone in sorted(used)
+    )
+    at = text.index(b"\r\nBEGIN:") + 2  # the first component (folded lines begin with a space)
+    return text[:at] + zones + text[at:]
+
+
+def _year(value: datetime | None) -> int | None:
+    return None if value is None else value.year
+
+
+@lru_cache(maxsize=1024)
+def _vtimezone_text(zone: str, first_year: int, last_year: int | None) -> bytes:
+    """The zone's VTIMEZONE from `first_year` to `last_year` (None: for ever after) as text;
+    vtimezone() reads only the years of its bounds."""
+    first = datetime(first_year, 1, 1, tzinfo=UTC)
+    last = None if last_year is None else datetime(last_year, 1, 1, tzinfo=UTC)
+    return bytes(vtimezone(zone, first, last).to_ical())
 
 
 def _parse(value: str) -> datetime:

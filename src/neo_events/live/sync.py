@@ -65,6 +65,11 @@ def token_at(seq: int, issued: datetime) -> str:
     return _token(seq, issued)
 
 
+def position(token: str) -> int:
+    """The feed position a token handed out by `sync` resumes from."""
+    return int(_decode(token, datetime.now(UTC))["s"])
+
+
 async def sync(
     session: AsyncSession, *, user: User, token: str | None, limit: int
 ) -> tuple[list[SyncItem], str, bool]:
