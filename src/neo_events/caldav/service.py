@@ -50,9 +50,11 @@ MAX_LISTED = 10_000
 MAX_RENDERED = 1_000
 # hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks
 # for 10 to 30 at a time, Evolution 100; vdirsyncer and the `caldav` library ask for every
-# changed item at once (the library falls back to one GET each when refused; vdirsyncer's
-# sync fails, so its first sync of a calendar past this fails).
-MAX_MULTIGET = 1_000
+# changed item at once (the library falls back to one GET each when refused; vdirsyncer has
+# no fallback: its first sync of a calendar larger than this fails). So the bound is set by
+# the clients, not by cost: 5,000 first renders cost seconds of CPU, in a worker thread
+# (never on the event loop), once — the texts are cached per worker after.
+MAX_MULTIGET = 5_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
 
