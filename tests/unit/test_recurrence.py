@@ -975,3 +975,62 @@ def test_spans_are_what_expand_gives(rule: str, tz: str, extra: dict[str, Any]) 
         return
     assert recurrence.spans(series, *window, limit=2_000) == expected
     assert expected  # every series above has occurrences in the window
+
+
+# originals_among: the occurrence keys of a write checked together, as each would be alone
+
+AMONG_RULES = [
+    "FREQ=MINUTELY;INTERVAL=7",
+    "FREQ=HOURLY;INTERVAL=5",
+    "FREQ=DAILY",
+    "FREQ=DAILY;BYHOUR=8,12,16",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+    "FREQ=MONTHLY;BYDAY=-1FR",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=MINUTELY;INTERVAL=997;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=3;BYMINUTE=5",
+]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    rule=st.sampled_from(AMONG_RULES),
+    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/Santiago", "Australia/Lord_Howe"]),
+    rdates=st.lists(st.integers(1, 60 * 24 * 90), max_size=5),
+    picks=st.lists(st.integers(0, 400), max_size=60),
+    strays=st.lists(st.integers(-60 * 24 * 10, 60 * 24 * 400), max_size=40),
+    spread=st.sampled_from([1, 60, 60 * 24 * 40]),
+)
+def test_originals_among_agrees_with_asking_each(
+    rule: str, tz: str, rdates: list[int], picks: list[int], strays: list[int], spread: int
+) -> None:
+    wall = datetime(2030, 1, 1, 3, 5)
+    if "BYMONTHDAY=29" in rule:
+        wall = datetime(2044, 2, 29, 3, 5)  # a start the sparse rules match (a Monday)
+    base = make(rule, wall, tz)
+    start = base.start.astimezone(UTC)
+    extra = tuple(sorted({start + timedelta(minutes=m) for m in rdates}))
+    series = Series(base.start, base.end, tz, base.rule, rdates=extra)
+    # occurrences (some), near misses (a minute off), the rdates, and instants anywhere
+    near = expand(series, start, start + timedelta(days=400), limit=100_000)[:401]
+    asked = [near[p % len(near)].start for p in picks if near]
+    asked += [o + timedelta(minutes=1) for o in asked[:10]]
+    asked += list(extra) + [start + timedelta(minutes=m * spread // 60 or m) for m in strays]
+    expected = {utc_ for utc_ in asked if occurrence_at(series, utc_)}
+    assert recurrence.originals_among(series, asked) == {a.astimezone(UTC) for a in expected}
+
+
+def test_originals_among_walks_a_cluster_once_and_asks_lone_instants(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    series = make("FREQ=MINUTELY;INTERVAL=7", datetime(2030, 1, 1), "UTC")
+    start = series.start.astimezone(UTC)
+    cluster = [start + timedelta(minutes=7 * k) for k in range(1000)]
+    lone = [start + timedelta(days=203), start + timedelta(days=406, minutes=3)]  # 7 | 203
+    asked: list[datetime] = []
+    is_original = recurrence._is_original
+    monkeypatch.setattr(
+        recurrence, "_is_original", lambda s, i: asked.append(i) or is_original(s, i)
+    )
+    found = recurrence.originals_among(series, cluster + lone)
+    assert found == set(cluster) | {lone[0]}
+    assert asked == lone, "the cluster is one walk; only the lone instants are asked alone"

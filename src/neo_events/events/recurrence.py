@@ -47,6 +47,7 @@ __all__ = [
     "expand",
     "normalize_rule",
     "occurrence_at",
+    "originals_among",
     "overlaps",
     "series_end",
 ]
@@ -375,3 +376,50 @@ def series_end(series: Series) -> datetime | None:
 def occurrence_at(series: Series, recurrence_id: datetime) -> bool:
     """True if recurrence_id is an original occurrence start of the series (exdates ignored)."""
     return _is_original(series, utc(recurrence_id))
+
+
+# Instants asked about together that lie within this span of the first of them are one
+# group: the rule is walked once over the group's span, if that meets at most
+# GROUP_WALK_PER_INSTANT originals per instant asked (+ GROUP_WALK_SLACK).
+GROUP_SPAN = timedelta(days=31)
+GROUP_WALK_PER_INSTANT = 4
+GROUP_WALK_SLACK = 16
+
+
+def originals_among(series: Series, candidates: Iterable[datetime]) -> set[datetime]:
+    """Which of these instants (UTC) are original occurrence starts of the series (exdates
+    ignored): `occurrence_at` of each, asked together. A series' exceptions (up to a
+    thousand of each kind) cluster where its occurrences were changed, so where several lie
+    within GROUP_SPAN the rule is walked once over their span and stopped after a few
+    originals per instant asked; a group the walk does not finish within that, and a lone
+    instant, is checked at each instant. Never more than a few times the work of asking
+    each (a walk is stopped at its budget), and far less for a dense cluster: 3,000
+    exceptions of an every-7-minutes series are a few walks of a few days, not 3,000
+    look-ups of a day's walls each."""
+    wanted = sorted({utc(c) for c in candidates})
+    found: set[datetime] = set()
+    first = 0
+    while first < len(wanted):
+        last = first
+        while last + 1 < len(wanted) and wanted[last + 1] - wanted[first] <= GROUP_SPAN:
+            last += 1
+        group = wanted[first : last + 1]
+        first = last + 1
+        walked = _walk(series, group) if len(group) > 1 else None
+        if walked is None:
+            found.update(instant for instant in group if _is_original(series, instant))
+        else:
+            found.update(instant for instant in group if instant in walked)
+    return found
+
+
+def _walk(series: Series, group: list[datetime]) -> set[datetime] | None:
+    """The originals in [group[0], group[-1]], or None if there are more than the group's
+    budget (then it is cheaper to ask at each instant)."""
+    budget = GROUP_WALK_PER_INSTANT * len(group) + GROUP_WALK_SLACK
+    walked: set[datetime] = set()
+    for instant in _originals(series, group[0], group[-1]):
+        walked.add(instant)
+        if len(walked) > budget:
+            return None
+    return walked

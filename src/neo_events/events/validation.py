@@ -7,7 +7,7 @@ for every write (the API, a batch, an import, CalDAV, a rollback or merge).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from neo_events.errors import ValidationFailed
@@ -283,9 +283,19 @@ def _kind_error(content: Content, value: str) -> str | None:
     return None
 
 
+def _originals_among(
+    series: recurrence.Series, content: Content, values: Sequence[str], known: set[str]
+) -> set[datetime]:
+    """Which of the occurrence keys not already known (and of the event's kind) are original
+    starts of the series: checked together (`recurrence.originals_among`), not one by one."""
+    asked = [moment(v) for v in values if v not in known and _kind_error(content, v) is None]
+    return recurrence.originals_among(series, asked)
+
+
 def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
     """Extra occurrences: after the start, of the event's kind, never one the rule has."""
     series = series_of({**content, "exdates": [], "overrides": [], "rdates": []})
+    ruled = _originals_among(series, content, content["rdates"], known)
     kept = []
     for index, value in enumerate(content["rdates"]):
         if value in known:
@@ -294,7 +304,7 @@ def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any)
         problem = _kind_error(content, value)
         if problem is None and moment(value) <= series.start:
             problem = "must be after the event's start (which is its first occurrence)"
-        if problem is None and recurrence.occurrence_at(series, moment(value)):
+        if problem is None and moment(value) in ruled:
             problem = "is already an occurrence of this series"
         if problem is None:
             kept.append(value)
@@ -305,15 +315,11 @@ def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any)
 
 def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
     series = series_of({**content, "exdates": [], "overrides": []})
+    originals = _originals_among(series, content, content["exdates"], known)
     kept = []
     for index, value in enumerate(content["exdates"]):
         problem = _kind_error(content, value)
-        if (
-            value in known
-            and problem is None
-            or problem is None
-            and recurrence.occurrence_at(series, moment(value))
-        ):
+        if problem is None and (value in known or moment(value) in originals):
             kept.append(value)
         elif strict:
             raise fail(
@@ -326,6 +332,8 @@ def _check_overrides(
     content: Content, *, strict: bool, known: set[str], fail: Any
 ) -> list[dict[str, Any]]:
     series = series_of({**content, "exdates": [], "overrides": []})
+    rids = [o["recurrence_id"] for o in content["overrides"]]
+    originals = _originals_among(series, content, rids, known)
     duration = series.end - series.start
     moves, other = (
         (("start_date", "end_date"), ("start_time", "end_time"))
@@ -340,7 +348,7 @@ def _check_overrides(
                 raise fail(["overrides", index, "recurrence_id"], problem)
             continue
         rid = moment(override["recurrence_id"])
-        if override["recurrence_id"] not in known and not recurrence.occurrence_at(series, rid):
+        if override["recurrence_id"] not in known and rid not in originals:
             if strict:
                 raise fail(
                     ["overrides", index, "recurrence_id"],
