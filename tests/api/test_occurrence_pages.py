@@ -234,3 +234,43 @@ async def test_instances_are_paginated_like_the_listing(
     for bad in ({"limit": 0}, {"limit": 501}):
         response = await client.get(path, params={**window, **bad}, headers=alice.headers)
         assert response.status_code == 422
+
+
+async def test_a_listing_loads_only_the_event_objects_its_page_can_hold(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Distinct events whose objects alone fill the byte budget: the listing loads them in
+    rounds (1, 2, 4, … here) and stops once those loaded fill a page, which then ends before
+    the first occurrence of an event not loaded; the cursor brings the rest, each once. (The
+    budget and the first round are made small so that 12 events show it: at the real
+    figures it takes 16 or more events carrying a quarter of a megabyte each.)"""
+    from neo_events.events import occurrence_pages
+
+    monkeypatch.setattr(occurrence_pages, "MAX_PAGE_BYTES", 12_000)
+    monkeypatch.setattr(occurrence_pages, "FIRST_ROUND", 1)
+    rounds: list[int] = []
+    real = occurrence_pages.event_objects
+
+    async def counted(session: Any, keys: Any, *args: Any, **kwargs: Any) -> Any:
+        rounds.append(len(keys))
+        return await real(session, keys, *args, **kwargs)
+
+    monkeypatch.setattr(occurrence_pages, "event_objects", counted)
+    for hour in range(12):  # each object ~2.5 kB: four fill the budget
+        await create_event(
+            client,
+            alice,
+            title=f"e{hour:02}",
+            description="x" * 2_000,
+            start_time=f"2026-03-02T{hour:02}:00:00Z",
+            end_time=f"2026-03-02T{hour:02}:30:00Z",
+        )
+    window = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-03T00:00:00Z"}
+    response = await client.get(EVENTS, params={**window, "limit": 500}, headers=alice.headers)
+    body = response.json()
+    assert rounds == [1, 2, 4], rounds  # 7 of 12 loaded: 1 + 2 + 4 passed the budget
+    first = [i["title"] for i in body["items"]]
+    assert first and len(first) <= 7 and body["next_cursor"] is not None
+    pages = await all_pages(client, EVENTS, {**window, "limit": 500}, alice)
+    titles = [i["title"] for _, page in pages for i in page["items"]]
+    assert titles == [f"e{hour:02}" for hour in range(12)]

@@ -17,7 +17,11 @@ from neo_events.errors import ValidationFailed, problems
 from neo_events.events import creation, listing, service
 from neo_events.events.access import Role
 from neo_events.events.answers import clash_dict, etag_of, read_one, written
-from neo_events.events.occurrence_pages import my_occurrence_answers, occurrences_response
+from neo_events.events.occurrence_pages import (
+    my_occurrence_answers,
+    occurrences_response,
+    page_objects,
+)
 from neo_events.events.reads import read_event, read_written
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
@@ -34,7 +38,7 @@ from neo_events.events.schemas import (
     UserRef,
     model_fields_set,
 )
-from neo_events.events.views import event_objects, event_reads, new_event_reads
+from neo_events.events.views import event_reads, new_event_reads
 from neo_events.fields import MAX_BIGINT, Instant, Text
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
@@ -229,7 +233,11 @@ async def list_events(
         # A past version's updated_at is its version row's, not the live row's: not cached.
         load, objects_cache = listing.preloaded(past.values()), None
     keys = list({row.event.id: row.event for row in rows}.values())
-    objects = await event_objects(session, keys, load, objects_cache, viewer_id=user.id)
+    objects, loaded = await page_objects(session, keys, load, objects_cache, viewer_id=user.id)
+    if loaded < len(keys):  # the rest would not fit: the page ends before them
+        unloaded = {key.id for key in keys[loaded:]}
+        rows = rows[: next(i for i, row in enumerate(rows) if row.event.id in unloaded)]
+        next_cursor = listing.occurrence_cursor(rows[-1].event.id, rows[-1].occurrence)
     return occurrences_response(
         (
             (objects[row.event.id], row.occurrence, row.event.is_recurring)
@@ -238,7 +246,7 @@ async def list_events(
         ),
         next_cursor,
         window.zone,
-        await my_occurrence_answers(session, user.id, keys, objects),
+        await my_occurrence_answers(session, user.id, keys[:loaded], objects),
     )
 
 
