@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import select
@@ -176,8 +177,11 @@ async def _calendar_for(
     hold more than CALENDAR_LIMIT occurrences in that span)."""
     if not any(added):
         return [], set(), added
-    lo = min(s for occ in added for s, _ in occ)
-    hi = max(e for occ in added for _, e in occ)
+    # (a batch's lists are shared between equal candidates, `_added_each`: each looked at
+    # once, and by C-level min/max, not a generator over its 183,000 pairs)
+    distinct = list({id(occ): occ for occ in added if occ}.values())
+    lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
+    hi = max(max(occ, key=itemgetter(1))[1] for occ in distinct)
     busy, visible, until = await calendar(session, user_ids, (lo, hi), viewer_id=viewer_id)
     if until < hi:
         added = [[(s, e) for s, e in occ if s < until] for occ in added]
