@@ -111,18 +111,23 @@ async def calendar_feed(
     alarms = await my_reminders(session, owner.id, select(chosen.c.id))  # the owner's only
     answers = await answers_of(session, select(chosen.c.id), owner.id)
     digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())
-    keys = {}
-    for event_id, version, updated_at in heads:
-        key = piece_key(
-            event_id,
-            version,
-            updated_at,
-            people.get(event_id, []),
-            alarms.get(event_id, []),
-            answers.get(event_id),
-        )
-        keys[event_id] = key
-        digest.update(key)
+
+    def keyed() -> dict[int, bytes]:  # 5,000 keys are some 50 ms of CPU: not on the loop
+        keys = {}
+        for event_id, version, updated_at in heads:
+            key = piece_key(
+                event_id,
+                version,
+                updated_at,
+                people.get(event_id, []),
+                alarms.get(event_id, []),
+                answers.get(event_id),
+            )
+            keys[event_id] = key
+            digest.update(key)
+        return keys
+
+    keys = await asyncio.to_thread(keyed)
     etag = etag_for(f"feed-{digest.hexdigest()[:32]}")
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
