@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from neo_events.db import Base
-from tests.helpers import Account, count_rows, loop_pauses, register
+from neo_events.ical import service
+from tests.helpers import Account, assert_problem, count_rows, loop_pauses, register
 
 pytestmark = pytest.mark.anyio
 
@@ -108,3 +109,14 @@ async def test_the_largest_import_never_holds_the_event_loop(
     assert pauses.worst_held < LOOP_HELD, f"the loop ran {pauses.worst_held:.3f} s at a stretch"
     # wall-clock lateness also counts the machine's other load: bounded far more loosely
     assert pauses.worst < 4 * LOOP_HELD, f"the loop paused {pauses.worst:.3f} s"
+
+
+async def test_an_import_over_its_time_budget_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "IMPORT_BUDGET", 0.0)
+    headers = alice.headers | {"content-type": "text/calendar"}
+    response = await client.post(IMPORT, content=simple_calendar(10), headers=headers)
+    assert_problem(response, 422, "import_over_budget")
+    assert await count_rows(app, "events") == 0
+    assert await count_rows(app, "audit_log", action="event.imported") == 0
