@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,3 +128,36 @@ def cpu_bound(seconds: float) -> Iterator[None]:
     yield
     spent = time.process_time() - started
     assert spent < seconds, f"took {spent:.2f} s of CPU"
+
+
+@dataclass
+class LoopPauses:
+    """The event loop's longest pause while the block ran (`worst`, wall seconds late), and
+    the longest stretch of the loop's own thread's CPU within one pause (`worst_held`): the
+    latter is what code on the loop held it for, whatever else the machine was doing."""
+
+    worst: float = 0.0
+    worst_held: float = 0.0
+
+
+@asynccontextmanager
+async def loop_pauses(tick: float = 0.01) -> AsyncIterator[LoopPauses]:
+    """Measure the pauses of the running event loop, from a task that sleeps `tick` in a loop
+    (the app runs in this process and loop, behind httpx's ASGI transport)."""
+    found = LoopPauses()
+    loop = asyncio.get_running_loop()
+
+    async def watch() -> None:
+        while True:
+            asked, held_from = loop.time(), time.thread_time()
+            await asyncio.sleep(tick)
+            found.worst = max(found.worst, loop.time() - asked - tick)
+            found.worst_held = max(found.worst_held, time.thread_time() - held_from)
+
+    task = loop.create_task(watch())
+    try:
+        yield found
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -24,7 +24,7 @@ from neo_events.events import days, recurrence
 from neo_events.ical import properties, vevents
 from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
-from neo_events.ical.export import Outgoing, export_calendar
+from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
 from neo_events.ical.zones import ZoneResolver, iana_name
@@ -35,9 +35,12 @@ __all__ = [
     "Note",
     "Outgoing",
     "ParsedCalendar",
+    "Piece",
     "Skipped",
+    "assemble",
     "export_calendar",
     "parse_calendar",
+    "piece",
 ]
 
 # icalendar reports oddities as Python warnings, and warning filters are process-wide: reading

@@ -47,6 +47,18 @@ class Outgoing:
         return with_answers(self.people, self.answers.get(recurrence_id, {}))
 
 
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One event's VEVENTs as text (the master, its overrides, their VALARMs), with what the
+    calendar around them needs: the TZIDs they name and, for a timed event, its zone's span.
+    A calendar is its header, the VTIMEZONEs of its pieces, then the pieces (`assemble`), so a
+    piece depends on its event alone and can be kept while the event does not change."""
+
+    text: bytes
+    tzids: frozenset[str]
+    span: tuple[str, datetime, datetime | None] | None  # (zone, first start, last end)
+
+
 def export_calendar(
     events: Sequence[Outgoing],
     *,
@@ -56,6 +68,33 @@ def export_calendar(
 ) -> bytes:
     """A VCALENDAR (METHOD:PUBLISH, or no METHOD for a CalDAV resource, RFC 4791 §4.1)
     holding the events, with a VTIMEZONE for each zone used."""
+    return assemble([piece(event) for event in events], name=name, refresh=refresh, method=method)
+
+
+def piece(event: Outgoing) -> Piece:
+    """The event's VEVENTs as they appear in any calendar that holds it."""
+    if event.content.get("all_day"):  # dates: floating, no VTIMEZONE
+        components = [add_alarms(c, event.reminders) for c in _all_day_vevents(event)]
+        return Piece(b"".join(c.to_ical() for c in components), frozenset(), None)
+    components = [add_alarms(c, event.reminders) for c in _vevents(event)]
+    holder = Calendar()
+    holder.subcomponents = list(components)
+    # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5).
+    tzids = frozenset(holder.get_used_tzids())
+    first, last = span_of(series_of(event.content))
+    text = b"".join(c.to_ical() for c in components)
+    return Piece(text, tzids, (event.content["timezone"], first, last))
+
+
+def assemble(
+    pieces: Iterable[Piece],
+    *,
+    name: str | None = None,
+    refresh: timedelta | None = None,
+    method: str | None = "PUBLISH",
+) -> bytes:
+    """The VCALENDAR of these pieces, in this order, after one VTIMEZONE per zone they name
+    (covering the span of every timed event in that zone)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -69,14 +108,14 @@ def export_calendar(
         ttl = vDuration(refresh).to_ical()  # type: ignore[no-untyped-call]
         calendar.add("x-published-ttl", ttl.decode())
     spans: dict[str, tuple[datetime, datetime | None]] = {}
-    for event in events:
-        if event.content.get("all_day"):
-            for component in _all_day_vevents(event):
-                calendar.add_component(add_alarms(component, event.reminders))
-            continue  # dates: floating, no VTIMEZONE
-        for component in _vevents(event):
-            calendar.add_component(add_alarms(component, event.reminders))
-        zone, (first, last) = event.content["timezone"], span_of(series_of(event.content))
+    used: set[str] = set()
+    texts = []
+    for each in pieces:
+        texts.append(each.text)
+        used |= each.tzids
+        if each.span is None:
+            continue
+        zone, first, last = each.span
         if zone in spans:
             known_first, known_last = spans[zone]
             first = min(first, known_first)
@@ -84,16 +123,14 @@ def export_calendar(
         spans[zone] = (first, last)
     # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5). Each zone's
     # is written once per worker and span (serializing it was half the cost of a zoned
-    # event's text) and put before the first component, where the calendar would write it.
-    used = calendar.get_used_tzids()
-    text = bytes(calendar.to_ical())
-    if not used:
-        return text
-    zones = b"".join(
+    # event's text), before the pieces, where the calendar would write it.
+    zones = [
         _vtimezone_text(zone, spans[zone][0].year, _year(spans[zone][1])) for zone in sorted(used)
-    )
-    at = text.index(b"\r\nBEGIN:") + 2  # the first component (folded lines begin with a space)
-    return text[:at] + zones + text[at:]
+    ]
+    head = bytes(calendar.to_ical())
+    end = b"END:VCALENDAR\r\n"
+    assert head.endswith(end)
+    return b"".join([head[: -len(end)], *zones, *texts, end])
 
 
 def _year(value: datetime | None) -> int | None:

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Subquery, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import __version__
 from neo_events.audit.service import Origin
 from neo_events.auth import shown_once
+from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound
 from neo_events.events.access import visible_events
 from neo_events.ical import codec
-from neo_events.ical.service import CalendarFile, answers_of, outgoing, people_of, people_tag
+from neo_events.ical.people import Attendance
+from neo_events.ical.pieces import PieceCache, piece_key
+from neo_events.ical.service import Answers, CalendarFile, answers_of, outgoing, people_of
 from neo_events.models import Event, FeedToken, User
 from neo_events.protocol import etag_for, etag_matches
 from neo_events.reminders.service import my_reminders
@@ -27,7 +30,15 @@ from neo_events.reminders.service import my_reminders
 TOKEN_PREFIX = "nef_"  # recognisable in a leaked URL or a secret scanner
 MAX_TOKENS = 50
 REFRESH = timedelta(hours=1)  # what subscribed calendar apps are told to poll at most
-FEED_FORMAT = 4  # bump when the feed's text changes for the same events
+FEED_FORMAT = 5  # bump when the feed's text changes for the same events
+# A feed holds at most this many events (the most relevant: `relevant_first`): rendering one
+# costs about 1 ms of CPU (BENCHMARKS.md, "The feed and the import"), so a first poll of a
+# full feed costs seconds of a worker thread, and each later one what changed since.
+MAX_FEED_EVENTS = 5_000
+RENDER_CHUNK = 500  # events read and rendered at a time: the loop runs between chunks
+# Rendered events kept per worker process, whoever's feed they were rendered for: about 500
+# bytes each (a series with overrides and attendees more), so some 60,000 events.
+PIECES = PieceCache(max_bytes=32 * 1024 * 1024)
 
 
 class FeedNotFound(NotFound):
@@ -82,8 +93,10 @@ async def revoke_feed_token(
 async def calendar_feed(
     session: AsyncSession, *, token: str, if_none_match: str | None
 ) -> CalendarFile:
-    """The token owner's calendar. Its ETag names the (event, version) pairs it holds, so any
-    change of content, of roles or a deletion changes it, and a 304 costs one small query."""
+    """The token owner's calendar: at most MAX_FEED_EVENTS events (`relevant_first`). Its ETag
+    names each event's piece key (pieces.piece_key), so any change of content, of people,
+    answers or reminders, of roles, or a deletion changes it, and a 304 costs a few queries.
+    Only the events whose pieces are not cached are read whole and rendered, in a thread."""
     owner = await session.scalar(
         select(User)
         .join(FeedToken, FeedToken.user_id == User.id)
@@ -91,30 +104,82 @@ async def calendar_feed(
     )
     if owner is None:
         raise FeedNotFound("This feed does not exist or its token was revoked.")
-    mine = visible_events(owner.id).subquery()
-    pairs = (await session.execute(select(mine.c.id, mine.c.version).order_by(mine.c.id))).all()
+    chosen = relevant_first(owner.id, utcnow())
+    heads = (await session.execute(select(chosen).order_by(chosen.c.id))).all()
+    ids = [event_id for event_id, _, _ in heads]
+    people = await people_of(session, select(chosen.c.id))
+    alarms = await my_reminders(session, owner.id, select(chosen.c.id))  # the owner's only
+    answers = await answers_of(session, select(chosen.c.id), owner.id)
     digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())
-    people = await people_of(session, select(mine.c.id))
-    alarms = await my_reminders(session, owner.id, select(mine.c.id))  # the owner's only
-    answers = await answers_of(session, select(mine.c.id), owner.id)
-    for event_id, version in pairs:
-        digest.update(f" {event_id}:{version}".encode())
-        if event_id in people or event_id in alarms:  # no new version, but a new feed
-            tag = people_tag(
-                people.get(event_id, []), alarms.get(event_id, []), answers.get(event_id)
+
+    def keyed() -> dict[int, bytes]:  # 5,000 keys are some 50 ms of CPU: not on the loop
+        keys = {}
+        for event_id, version, updated_at in heads:
+            key = piece_key(
+                event_id,
+                version,
+                updated_at,
+                people.get(event_id, []),
+                alarms.get(event_id, []),
+                answers.get(event_id),
             )
-            digest.update(tag.encode())
+            keys[event_id] = key
+            digest.update(key)
+        return keys
+
+    keys = await asyncio.to_thread(keyed)
     etag = etag_for(f"feed-{digest.hexdigest()[:32]}")
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
-    rows = await session.scalars(
-        select(Event).where(Event.id.in_(select(mine.c.id))).order_by(Event.id)
-    )
-    events = [
-        outgoing(event, people.get(event.id, []), alarms.get(event.id, []), answers.get(event.id))
-        for event in rows
-    ]
+    found: dict[int, codec.Piece | None] = {i: PIECES.get(key) for i, key in keys.items()}
+    missing = [event_id for event_id, known in found.items() if known is None]
+    for chunk in range(0, len(missing), RENDER_CHUNK):
+        events = list(
+            await session.scalars(
+                select(Event).where(Event.id.in_(missing[chunk : chunk + RENDER_CHUNK]))
+            )
+        )
+        rendered_all = await asyncio.to_thread(_render, events, people, alarms, answers)
+        for event, rendered in zip(events, rendered_all, strict=True):
+            found[event.id] = rendered
+            PIECES.put(keys[event.id], rendered)
     body = await asyncio.to_thread(
-        codec.export_calendar, events, name=f"Neo Events ({owner.username})", refresh=REFRESH
+        codec.assemble,
+        [p for event_id in ids if (p := found[event_id]) is not None],
+        name=f"Neo Events ({owner.username})",
+        refresh=REFRESH,
     )
     return CalendarFile(etag, body)
+
+
+def _render(
+    events: list[Event],
+    people: dict[int, list[Attendance]],
+    alarms: dict[int, list[int]],
+    answers: dict[int, Answers],
+) -> list[codec.Piece]:
+    """The events' pieces: CPU work (about 1 ms an event), for a worker thread. The events
+    are read only (loaded whole; no lazy attribute)."""
+    return [
+        codec.piece(outgoing(e, people.get(e.id, []), alarms.get(e.id, []), answers.get(e.id)))
+        for e in events
+    ]
+
+
+def relevant_first(user_id: int, now: datetime) -> Subquery:
+    """id, version and updated_at of the MAX_FEED_EVENTS most relevant live events the user
+    holds a role on: every one not over yet (an open series, or one ending now or later),
+    earliest start first, then the past ones, latest end first."""
+    mine = visible_events(user_id).subquery()
+    ongoing = or_(mine.c.span_end.is_(None), mine.c.span_end >= now)
+    return (
+        select(mine.c.id, mine.c.version, mine.c.updated_at)
+        .order_by(
+            case((ongoing, 0), else_=1),
+            case((ongoing, mine.c.span_start), else_=None),
+            mine.c.span_end.desc(),
+            mine.c.id,
+        )
+        .limit(MAX_FEED_EVENTS)
+        .subquery()
+    )

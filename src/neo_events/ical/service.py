@@ -33,6 +33,14 @@ from neo_events.protocol import etag_for, etag_matches
 from neo_events.reminders import service as reminders
 
 MAX_IMPORT_EVENTS = 5_000
+# Seconds an import request may spend before it gives up (rolled back, 422
+# import_over_budget): less than the minute a proxy in front usually waits. Reading the file
+# (at most 1 MiB) is bounded by its size; the budget bounds the writing, above all the
+# invitations and reminders, which are written one event at a time.
+IMPORT_BUDGET = 50.0
+# Events written per batch create: a batch's own bound (events/schemas.py), so the event loop
+# is never held longer than one batch create holds it.
+WRITE_CHUNK = 250
 UID_DOMAIN = "neo-events"
 
 Progress = Callable[[int, int], None]
@@ -46,6 +54,20 @@ class InvalidCalendarFile(ValidationFailed):
 class TooManyEvents(ValidationFailed):
     code = "too_many_events"
     title = "The calendar holds too many events for one import"
+
+
+class ImportOverBudget(ValidationFailed):
+    code = "import_over_budget"
+    title = "The calendar takes too long to import at once"
+
+
+def over_budget(deadline: float | None) -> None:
+    """Raise ImportOverBudget once the loop's clock has passed `deadline`."""
+    if deadline is not None and asyncio.get_running_loop().time() > deadline:
+        raise ImportOverBudget(
+            "Importing this file takes too long for one request; nothing was imported. "
+            "Import it in smaller files."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +143,15 @@ async def import_calendar(
     origin: Origin,
     default_timezone: str = "UTC",
     progress: Progress | None = None,
+    budget: float | None = None,
 ) -> ImportReport:
     """Create every event of a calendar file that the event rules accept, in the caller's
     transaction; schedule conflicts are not checked (a calendar file records commitments).
-    The events are written together, as a batch create writes them; then the invitations
-    and reminders of those that have any, one event at a time."""
+    The events are written as batch creates write them, WRITE_CHUNK at a time (the event
+    loop runs between chunks); then the invitations and reminders of those that have any,
+    one event at a time. With a `budget` (seconds), an import still writing past it stops
+    with ImportOverBudget, which rolls the caller's transaction back."""
+    deadline = None if budget is None else asyncio.get_running_loop().time() + budget
     parsed = await read_calendar(data, default_timezone=default_timezone)
     valid, skipped = await asyncio.to_thread(_acceptable, parsed)
     if len(valid) > MAX_IMPORT_EVENTS:
@@ -146,18 +172,23 @@ async def import_calendar(
             content = content | {"description": with_guests(content["description"], guests)}
         contents.append(content)
         invited.append(invitees)
-    written = await creation.create_built(
-        session,
-        actor_id=actor.id,
-        contents=contents,
-        origin=origin,
-        policy=ConflictPolicy.IGNORE,
-        details={"version": 1},
-    )
+    written = []
+    for chunk in range(0, total, WRITE_CHUNK):
+        over_budget(deadline)
+        written += await creation.create_built(
+            session,
+            actor_id=actor.id,
+            contents=contents[chunk : chunk + WRITE_CHUNK],
+            origin=origin,
+            policy=ConflictPolicy.IGNORE,
+            details={"version": 1},
+        )
     created = []
     for done, ((event, _), (item, _), invitees) in enumerate(
         zip(written, valid, invited, strict=True), start=1
     ):
+        if invitees or item.reminders:
+            over_budget(deadline)
         if invitees:
             await invitations.invite(
                 session,
