@@ -1034,3 +1034,24 @@ def test_originals_among_walks_a_cluster_once_and_asks_lone_instants(
     found = recurrence.originals_among(series, cluster + lone)
     assert found == set(cluster) | {lone[0]}
     assert asked == lone, "the cluster is one walk; only the lone instants are asked alone"
+
+
+def test_originals_among_asks_spread_out_keys_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One exception a month of a daily series (a review found this 2-4 times dearer when
+    each pair of neighbours was walked: a month of a daily rule is 31 originals, more than
+    the pair's budget, so the walk was given up and both asked anyway): groups smaller than
+    GROUP_MIN are never walked."""
+    series = make("FREQ=DAILY;BYHOUR=9", datetime(2026, 1, 1, 9), "Europe/Berlin")
+    monthly = [
+        datetime(2026 + m // 12, m % 12 + 1, 1, 9, tzinfo=ZoneInfo("Europe/Berlin"))
+        for m in range(120)
+    ]
+    walks: list[int] = []
+    walk = recurrence._walk
+    monkeypatch.setattr(recurrence, "_walk", lambda s, g: walks.append(len(g)) or walk(s, g))
+    assert recurrence.originals_among(series, monthly) == {m.astimezone(UTC) for m in monthly}
+    assert walks == []
+    weekly = [datetime(2026, 3, 2 + 7 * k, 8, 0, tzinfo=UTC) for k in range(4)]  # 09:00 CET
+    fortnight = [weekly[0] + timedelta(days=d) for d in range(recurrence.GROUP_MIN)]
+    assert recurrence.originals_among(series, weekly + fortnight) == set(weekly + fortnight)
+    assert walks == [len(set(weekly + fortnight))], walks  # one group, walked once
