@@ -39,7 +39,10 @@ PROPFIND = """<?xml version="1.0"?>
 <d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/></d:prop></d:propfind>"""
 
 
-def _event(index: int) -> dict[str, Any]:
+def mixed_event(index: int) -> dict[str, Any]:
+    """The calendar's event `index`: singles, weekly series and every tenth a series with an
+    exdate and a moved occurrence, in three zones, spread over three years (also the
+    calendar of tests/caldav/test_whole_calendar.py)."""
     start = datetime(2025, 1, 6, 9, tzinfo=UTC) + timedelta(days=index % 1000, hours=index % 9)
     body: dict[str, Any] = {
         "title": f"Event {index}",
@@ -73,7 +76,9 @@ async def measure(url: str, data_dir: Path) -> list[tuple[str, str, float, float
     rows = []
     async with inprocess.app_client(url, data_dir) as client:
         headers = await inprocess.register(client)
-        created = await inprocess.create_all(client, headers, [_event(i) for i in range(EVENTS)])
+        created = await inprocess.create_all(
+            client, headers, [mixed_event(i) for i in range(EVENTS)]
+        )
         secret = (
             await client.post("/api/v1/app-passwords", json={"name": "bench"}, headers=headers)
         ).json()["password"]

@@ -8,12 +8,12 @@ seconds."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bench.caldav_whole import mixed_event
 
 import caldav
 from neo_events.caldav import service
@@ -48,35 +48,8 @@ PROPFIND = """<?xml version="1.0"?>
 
 def _bodies(count: int) -> list[dict[str, Any]]:
     """Singles, weekly series and every tenth a series with an exdate and a moved occurrence,
-    in three zones, spread over three years."""
-    bodies = []
-    for index in range(count):
-        start = datetime(2025, 1, 6, 9, tzinfo=UTC) + timedelta(days=index % 1000, hours=index % 9)
-        body: dict[str, Any] = {
-            "title": f"Event {index}",
-            "description": "notes",
-            "start_time": start.isoformat(),
-            "end_time": (start + timedelta(hours=1)).isoformat(),
-            "timezone": ("Europe/Berlin", "America/New_York", "UTC")[index % 3],
-        }
-        if index % 5 == 0:
-            body |= {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY;COUNT=52"}
-        if index % 10 == 0:
-            moved = start + timedelta(weeks=3)
-            body |= {
-                "timezone": "UTC",
-                "exdates": [(start + timedelta(weeks=2)).isoformat()],
-                "overrides": [
-                    {
-                        "recurrence_id": moved.isoformat(),
-                        "title": "moved",
-                        "start_time": (moved + timedelta(hours=1)).isoformat(),
-                        "end_time": (moved + timedelta(hours=2)).isoformat(),
-                    }
-                ],
-            }
-        bodies.append(body)
-    return bodies
+    in three zones, spread over three years: the calendar `bench caldav-whole` measures."""
+    return [mixed_event(index) for index in range(count)]
 
 
 async def fill(client: httpx.AsyncClient, account: Account, count: int) -> list[int]:
