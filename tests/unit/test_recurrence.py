@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from neo_events.events import plans, recurrence, rrule
+from neo_events.events import occurrence_keys, plans, recurrence, rrule
 from neo_events.events.recurrence import (
     ExpansionLimitExceeded,
     Override,
@@ -1016,7 +1016,7 @@ def test_originals_among_agrees_with_asking_each(
     asked += [o + timedelta(minutes=1) for o in asked[:10]]
     asked += list(extra) + [start + timedelta(minutes=m * spread // 60 or m) for m in strays]
     expected = {utc_ for utc_ in asked if occurrence_at(series, utc_)}
-    assert recurrence.originals_among(series, asked) == {a.astimezone(UTC) for a in expected}
+    assert occurrence_keys.originals_among(series, asked) == {a.astimezone(UTC) for a in expected}
 
 
 def test_originals_among_walks_a_cluster_once_and_asks_lone_instants(
@@ -1027,11 +1027,11 @@ def test_originals_among_walks_a_cluster_once_and_asks_lone_instants(
     cluster = [start + timedelta(minutes=7 * k) for k in range(1000)]
     lone = [start + timedelta(days=203), start + timedelta(days=406, minutes=3)]  # 7 | 203
     asked: list[datetime] = []
-    is_original = recurrence._is_original
+    is_original = occurrence_keys.is_original
     monkeypatch.setattr(
-        recurrence, "_is_original", lambda s, i: asked.append(i) or is_original(s, i)
+        occurrence_keys, "is_original", lambda s, i: asked.append(i) or is_original(s, i)
     )
-    found = recurrence.originals_among(series, cluster + lone)
+    found = occurrence_keys.originals_among(series, cluster + lone)
     assert found == set(cluster) | {lone[0]}
     assert asked == lone, "the cluster is one walk; only the lone instants are asked alone"
 
@@ -1047,11 +1047,11 @@ def test_originals_among_asks_spread_out_keys_alone(monkeypatch: pytest.MonkeyPa
         for m in range(120)
     ]
     walks: list[int] = []
-    walk = recurrence._walk
-    monkeypatch.setattr(recurrence, "_walk", lambda s, g: walks.append(len(g)) or walk(s, g))
-    assert recurrence.originals_among(series, monthly) == {m.astimezone(UTC) for m in monthly}
+    walk = occurrence_keys._walk
+    monkeypatch.setattr(occurrence_keys, "_walk", lambda s, g: walks.append(len(g)) or walk(s, g))
+    assert occurrence_keys.originals_among(series, monthly) == {m.astimezone(UTC) for m in monthly}
     assert walks == []
     weekly = [datetime(2026, 3, 2 + 7 * k, 8, 0, tzinfo=UTC) for k in range(4)]  # 09:00 CET
-    fortnight = [weekly[0] + timedelta(days=d) for d in range(recurrence.GROUP_MIN)]
-    assert recurrence.originals_among(series, weekly + fortnight) == set(weekly + fortnight)
+    fortnight = [weekly[0] + timedelta(days=d) for d in range(occurrence_keys.GROUP_MIN)]
+    assert occurrence_keys.originals_among(series, weekly + fortnight) == set(weekly + fortnight)
     assert walks == [len(set(weekly + fortnight))], walks  # one group, walked once

@@ -47,7 +47,6 @@ __all__ = [
     "expand",
     "normalize_rule",
     "occurrence_at",
-    "originals_among",
     "overlaps",
     "series_end",
 ]
@@ -121,7 +120,7 @@ def _rdates_within(series: Series, lo: datetime, hi: datetime) -> list[datetime]
     return list(rdates[bisect_left(rdates, lo) : bisect_right(rdates, hi)])
 
 
-def _originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
+def originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
     """Distinct original occurrence starts in [lo, hi], exdates ignored: the rule's and the
     rdates, merged in order. A stepped rule without rdates is its own generator, not
     wrapped in another (one resumption less per occurrence, on the hottest path)."""
@@ -162,7 +161,7 @@ def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
     return walls
 
 
-def _is_original(series: Series, instant: datetime) -> bool:
+def is_original(series: Series, instant: datetime) -> bool:
     """Checked at the instant itself: the rule is reached there, not scanned up to it."""
     start = utc(series.start)
     if instant == start or _rdates_within(series, instant, instant):
@@ -206,7 +205,7 @@ def _expand(
     found: list[Occurrence] = []
     in_order, previous = True, LOWEST  # originals come nearly in order (gaps aside)
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # earlier starts end before lo
-    for instant in _originals(series, earliest, clamp(hi), skip):
+    for instant in originals(series, earliest, clamp(hi), skip):
         if instant in moved:  # overridden, and so shown as changed
             found.append(moved.pop(instant))
             in_order = False
@@ -229,7 +228,7 @@ def _expand(
     found += (
         occurrence
         for rid, occurrence in moved.items()
-        if not earliest <= rid <= clamp(hi) and _is_original(series, rid)
+        if not earliest <= rid <= clamp(hi) and is_original(series, rid)
     )
     if len(found) > limit:
         raise ExpansionLimitExceeded(f"more than {limit} occurrences in the window")
@@ -255,7 +254,7 @@ def _up_to(
         for rid, occurrence in moved.items()
         if not earliest <= rid <= reached
         and overlaps(occurrence.start, occurrence.end, lo, reached)
-        and _is_original(series, rid)
+        and is_original(series, rid)
     )
     return sorted(kept, key=lambda o: (o.start, o.recurrence_id))
 
@@ -310,7 +309,7 @@ def spans(
     pairs: list[tuple[datetime, datetime]] = []
     in_order, previous = True, LOWEST
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # as in _expand
-    for instant in _originals(series, earliest, clamp(hi)):
+    for instant in originals(series, earliest, clamp(hi)):
         if instant in excluded:
             continue
         if instant < hi and ((end := instant + duration) > lo or instant >= lo):
@@ -375,54 +374,4 @@ def series_end(series: Series) -> datetime | None:
 
 def occurrence_at(series: Series, recurrence_id: datetime) -> bool:
     """True if recurrence_id is an original occurrence start of the series (exdates ignored)."""
-    return _is_original(series, utc(recurrence_id))
-
-
-# Instants asked about together that lie within this span of the first of them are one
-# group; a group of at least GROUP_MIN is walked once over its span, if that meets at most
-# GROUP_WALK_PER_INSTANT originals per instant asked (+ GROUP_WALK_SLACK). Smaller groups
-# are asked at each instant: a walk of a daily rule over a month (31 originals) costs more
-# than two look-ups, and one given up after its budget would cost them both.
-GROUP_SPAN = timedelta(days=31)
-GROUP_MIN = 8
-GROUP_WALK_PER_INSTANT = 2
-GROUP_WALK_SLACK = 8
-
-
-def originals_among(series: Series, candidates: Iterable[datetime]) -> set[datetime]:
-    """Which of these instants (UTC) are original occurrence starts of the series (exdates
-    ignored): `occurrence_at` of each, asked together. A series' exceptions (up to a
-    thousand of each kind) cluster where its occurrences were changed, so where GROUP_MIN or
-    more lie within GROUP_SPAN the rule is walked once over their span and stopped after two
-    originals per instant asked; a group the walk does not finish within that, and a small
-    one, is checked at each instant. A walk given up costs at most a few originals per
-    instant on top of the look-ups (tested against asking each, for spread-out keys), and
-    a dense cluster costs far less: 3,000 exceptions of an every-7-minutes series are a few
-    walks of a few days, not 3,000 look-ups of a day's walls each."""
-    wanted = sorted({utc(c) for c in candidates})
-    found: set[datetime] = set()
-    first = 0
-    while first < len(wanted):
-        last = first
-        while last + 1 < len(wanted) and wanted[last + 1] - wanted[first] <= GROUP_SPAN:
-            last += 1
-        group = wanted[first : last + 1]
-        first = last + 1
-        walked = _walk(series, group) if len(group) >= GROUP_MIN else None
-        if walked is None:
-            found.update(instant for instant in group if _is_original(series, instant))
-        else:
-            found.update(instant for instant in group if instant in walked)
-    return found
-
-
-def _walk(series: Series, group: list[datetime]) -> set[datetime] | None:
-    """The originals in [group[0], group[-1]], or None if there are more than the group's
-    budget (then it is cheaper to ask at each instant)."""
-    budget = GROUP_WALK_PER_INSTANT * len(group) + GROUP_WALK_SLACK
-    walked: set[datetime] = set()
-    for instant in _originals(series, group[0], group[-1]):
-        walked.add(instant)
-        if len(walked) > budget:
-            return None
-    return walked
+    return is_original(series, utc(recurrence_id))

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from neo_events.errors import ValidationFailed
-from neo_events.events import days, recurrence
+from neo_events.events import days, occurrence_keys, recurrence
 from neo_events.events.content import (
     Content,
     as_date,
@@ -287,9 +287,9 @@ def _originals_among(
     series: recurrence.Series, content: Content, values: Sequence[str], known: set[str]
 ) -> set[datetime]:
     """Which of the occurrence keys not already known (and of the event's kind) are original
-    starts of the series: checked together (`recurrence.originals_among`), not one by one."""
+    starts of the series: checked together (`occurrence_keys.originals_among`), not one by one."""
     asked = [moment(v) for v in values if v not in known and _kind_error(content, v) is None]
-    return recurrence.originals_among(series, asked)
+    return occurrence_keys.originals_among(series, asked)
 
 
 def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
