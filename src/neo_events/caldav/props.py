@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import naming, service, sync, xml
+from neo_events.caldav import naming, rendering, service, sync, xml
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, CS, DAV, element, tag
 from neo_events.events.access import Role
@@ -386,7 +386,7 @@ async def propfind(
         if item is None:
             raise not_found()
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts = await service.render(
+            ctx.texts = await rendering.render(
                 session, [item], caches=service.Caches.of(request.app.state)
             )
         responses.append(await describe(ctx, kind, item_href(user, item.name), item, mode, names))
@@ -405,7 +405,7 @@ async def propfind(
             limit = service.MAX_RENDERED if data else service.MAX_LISTED
             items, truncated = await service.list_items(session, user, limit=limit)
             if data:
-                ctx.texts = await service.render(
+                ctx.texts = await rendering.render(
                     session, items, caches=service.Caches.of(request.app.state)
                 )
             if mode == "prop":

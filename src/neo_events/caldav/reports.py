@@ -14,7 +14,7 @@ from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import freebusy, service, sync, xml
+from neo_events.caldav import freebusy, rendering, service, sync, xml
 from neo_events.caldav.props import (
     Context,
     calendar_href,
@@ -82,7 +82,7 @@ async def report(
         items = [found[member[p]] for p in wanted if member.get(p) in found]
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts = await service.render(
+            ctx.texts = await rendering.render(
                 session, items, expand=expand, caches=service.Caches.of(request.app.state)
             )
         described = iter(await describe_items(ctx, items, names))
@@ -250,7 +250,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         # the 507 for the collection
         items, truncated = items[: service.MAX_RENDERED], True
     if others:
-        texts = await service.render(session, items, caches=service.Caches.of(request.app.state))
+        texts = await rendering.render(session, items, caches=service.Caches.of(request.app.state))
         wanted = {f.name for f in others}
         values = await asyncio.to_thread(
             lambda: {i: _text_values(t, wanted) for i, t in texts.items()}
@@ -258,7 +258,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
-        ctx.texts = await service.render(
+        ctx.texts = await rendering.render(
             session, items, expand=expand, caches=service.Caches.of(request.app.state)
         )
     responses = await describe_items(ctx, items, names)
@@ -282,7 +282,7 @@ async def _sync_collection(
     answer = await sync.sync_collection(session, user, token or None, limit=limit)
     ctx = Context(request, session, user)
     if data:
-        ctx.texts = await service.render(
+        ctx.texts = await rendering.render(
             session, answer.present, caches=service.Caches.of(request.app.state)
         )
     responses = await describe_items(ctx, answer.present, names)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from neo_events.auth.dependencies import get_origin
-from neo_events.caldav import auth, proppatch, props, reports, service, writes, xml
+from neo_events.caldav import auth, proppatch, props, rendering, reports, service, writes, xml
 from neo_events.caldav.props import DAV_HEADER, ICS_TYPE, ROOT, XML_TYPE
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, element
@@ -95,7 +95,7 @@ async def _get(request: Request, session: Any, user: User, kind: str, name: str 
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and item.etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    text = (await service.render(session, [item], caches=service.Caches.of(request.app.state)))[
+    text = (await rendering.render(session, [item], caches=service.Caches.of(request.app.state)))[
         item.event.id
     ]
     if request.method == "HEAD":

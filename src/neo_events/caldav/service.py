@@ -5,7 +5,6 @@ token and CTag in caldav/sync.py.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -346,83 +345,3 @@ def default_id(name: str) -> int | None:
     if not digits.isdigit() or len(digits) > 18:
         return None
     return int(digits)
-
-
-async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, tuple[str, int | None]]:
-    """The stored texts of the items that have one, with the version each describes."""
-    ids = [item.event.id for item in items if item.stored is not None]
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(
-            CalendarResource.event_id, CalendarResource.body, CalendarResource.body_version
-        ).where(CalendarResource.event_id.in_(ids), CalendarResource.body.is_not(None))
-    )
-    return {event_id: (body, version) for event_id, body, version in rows.all() if body is not None}
-
-
-async def render(
-    session: AsyncSession,
-    items: Sequence[Item],
-    *,
-    expand: tuple[datetime, datetime] | None = None,
-    caches: Caches | None = None,
-) -> dict[int, bytes]:
-    """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
-    worker thread: thousands of events take long enough to stall other requests."""
-    done: dict[int, bytes] = {}
-    # the reader's reminders and the answers are in the text: part of the key, as of the ETag
-    keys = {
-        item.event.id: (
-            item.event.id,
-            item.event.version,
-            item.stamp,
-            expand,
-            item.mine,
-            item.people,
-            item.answers_key,
-        )
-        for item in items
-    }
-    if caches is not None:
-        for item in items:
-            hit = caches.texts.get(keys[item.event.id])
-            if hit is not None:
-                done[item.event.id] = hit
-        items = [item for item in items if item.event.id not in done]
-    if not items:
-        return done
-    texts = await bodies(session, items)
-    events = await full_events(session, items)
-    jobs = [
-        (
-            item.event.id,
-            item.outgoing(events[item.event.id]),
-            Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
-            events[item.event.id].version,
-        )
-        for item in items
-        if item.event.id in events
-    ]
-    # a text is cached under the version it was made from (a row read whole just now may be
-    # newer than its listed head, on PostgreSQL's READ COMMITTED)
-    keys |= {i: (i, version, *keys[i][2:]) for i, _, _, version in jobs}
-
-    def run() -> dict[int, bytes]:
-        if expand is not None:
-            return {i: resources.expanded(out, *expand) for i, out, _, _ in jobs}
-        return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
-
-    try:
-        made = await asyncio.to_thread(run)
-    except recurrence.ExpansionLimitExceeded:
-        raise DavError(
-            403,
-            ("DAV:", "number-of-matches-within-limits"),
-            "The time range holds too many occurrences; ask for a shorter one.",
-            "too_many_occurrences",
-        ) from None
-    if caches is not None:
-        for event_id, text in made.items():
-            caches.texts.put(keys[event_id], text)
-    return done | made

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
 from neo_events.caldav import people, resources
+from neo_events.caldav.rendering import render
 from neo_events.caldav.service import (
     DavError,
     Item,
     default_id,
     items_named,
-    render,
     with_resources,
 )
 from neo_events.db import utcnow
