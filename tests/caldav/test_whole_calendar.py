@@ -13,7 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.caldav_whole import mixed_event
+from bench.caldav_whole import (
+    CENTURIES,
+    DATA,
+    MULTIGET,
+    PROPFIND,
+    QUERY,
+    SYNC,
+    mixed_event,
+)
 
 import caldav
 from neo_events.caldav import service
@@ -24,26 +32,6 @@ from tests.helpers import Account, cpu_bound
 C = "{urn:ietf:params:xml:ns:caldav}"
 D = "{DAV:}"
 EVENTS = 4_500  # the attack's calendar
-DATA = "<c:calendar-data/>"
-
-SYNC = """<?xml version="1.0"?>
-<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-<d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
-<d:prop><d:getetag/>{data}</d:prop></d:sync-collection>"""
-
-QUERY = """<?xml version="1.0"?>
-<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-<d:prop><d:getetag/>{data}</d:prop>
-<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">{window}
-</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"""
-ALL_TIME = '<c:time-range start="19000101T000000Z" end="22000101T000000Z"/>'
-
-MULTIGET = """<?xml version="1.0"?>
-<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
-<d:prop><d:getetag/>{data}</d:prop>{hrefs}</c:calendar-multiget>"""
-
-PROPFIND = """<?xml version="1.0"?>
-<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/></d:prop></d:propfind>"""
 
 
 def _bodies(count: int) -> list[dict[str, Any]]:
@@ -131,7 +119,7 @@ async def test_whole_calendar_reads_of_4500_events_each_cost_one_bounded_page(cl
     assert all("BEGIN:VEVENT" in e["props"][f"{C}calendar-data"].text for e in page.values())
 
     # calendar-query without a time range, and with one of three centuries: every ETag
-    for window in ("", ALL_TIME):
+    for window in ("", CENTURIES):
         with cpu_bound(2.0):  # ~0.15-0.4 s here
             answer = await alice.request(
                 "REPORT", alice.calendar, QUERY.format(data="", window=window), Depth="1"
