@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from alembic import command
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from neo_events.cli import alembic_config
@@ -22,6 +23,50 @@ from neo_events.main import create_app
 from neo_events.settings import Settings
 from tests.live import running_server
 
+
+def _own_services() -> None:
+    """Under pytest-xdist (`make test` runs the suite in several processes), each worker has
+    a PostgreSQL database and a Redis database of its own: `test` becomes `test_gw1`,
+    Redis db 0 becomes db 2 (worker n uses base + n + 1, modulo Redis' 16). Rewritten in the
+    environment before any test module reads it, so every test sees its worker's services."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    number = int(worker.removeprefix("gw"))
+    if database := os.environ.get("TEST_DATABASE_URL"):
+        base = make_url(database)
+        own = base.set(database=f"{base.database}_{worker}")
+        _create_database(base, own.database or "")
+        os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    if redis_url := os.environ.get("TEST_REDIS_URL"):
+        parts = urlsplit(redis_url)
+        db = int(parts.path.strip("/") or 0)
+        os.environ["TEST_REDIS_URL"] = parts._replace(path=f"/{(db + number + 1) % 16}").geturl()
+
+
+def _create_database(base: URL, name: str) -> None:
+    """CREATE DATABASE `name` unless it exists, from a connection to `base`'s database."""
+
+    async def create() -> None:
+        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                )
+                if not found:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+    except Exception as exc:  # configured but unreachable is a failure, never a skip
+        message = f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}"
+        raise RuntimeError(message) from exc
+
+
+_own_services()
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])
