@@ -4,7 +4,7 @@ nothing but what the product's edit cannot do without, to tell how far the produ
 
 It runs the product's two statements on the bench's raw asyncpg pool, compiled once by
 SQLAlchemy, with the parameters the product's own helpers make (`version_row`, `audit_row`,
-`feed.change_params`): the locked read (`reads.lock_for_edit`: the caller's sign-in and
+`feed.change_params`): the locked read (`reads.read_for_edit`: the caller's sign-in and
 role, the row and its document) and the write (`statements.EDIT`: the row, its version, its
 audit row, its change-feed row), in one transaction, behind the app's middleware. It checks the
 access token (the worker's cache of checked tokens, as the product does). It leaves out

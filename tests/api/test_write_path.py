@@ -4,10 +4,12 @@ A create on PostgreSQL is the conflict check's calendar read (its keys, then the
 events whose weeks are not cached; the titles of what clashes, if anything does) and one
 statement for the event with its grant, version 1, audit row and change-feed row that also
 checks the token's sign-in session and reads the owner's name: no `BEGIN` and no `COMMIT`
-(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction. An
-edit is `BEGIN`, the event's row locked (with the caller's sign-in session checked) and read
-with what its answer shows, one statement for the row, its next version, audit row and
-change-feed row, and `COMMIT`. What they write is checked through the API by test_events,
+(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction. A
+text edit is the event's row read (with the caller's sign-in session checked) with what its
+answer shows, and one statement for the row, its next version, audit row and change-feed
+row, written only if the row is still the one read (test_unlocked_edits.py); other edits
+lock the row in a transaction (`BEGIN`, the locked read, the write, `COMMIT`). What they
+write is checked through the API by test_events,
 test_history, test_audit and test_sync. These tests pin the count, so a change that adds a
 round trip to every write has to say so here.
 """
@@ -161,16 +163,17 @@ async def test_a_text_edit_checks_no_conflict(
     # reminders one by one
     assert not any(s.startswith("SELECT attendees.") for s in seen), seen
     if backend == "postgres":
-        # the locked row with the caller's role and sign-in session (no user query) and the
-        # document the answer is made of (events/reads.py), then the row, version 2, the
-        # audit row and the change-feed row (its recipients read there) as one statement
-        # (history/versions.py); the answer is that document, edited (BEGIN/COMMIT are not
-        # cursors)
+        # the row (unlocked, with its xmin) with the caller's role and sign-in session (no
+        # user query) and the document the answer is made of (events/reads.py), then the
+        # row if unchanged, version 2, the audit row and the change-feed row (its
+        # recipients read there) as one statement (history/versions.py); the answer is that
+        # document, edited. No BEGIN or COMMIT (test_unlocked_edits.py).
         assert len(seen) == 2, seen
-        assert "FOR UPDATE OF events" in seen[0] and "auth_sessions" in seen[0], seen
-        assert "AS grants" in seen[0], seen
-        assert seen[1].startswith("WITH event_versions_ins AS"), seen
-        assert "UPDATE events SET" in seen[1] and "INSERT INTO feed_pending" in seen[1], seen
+        assert "FOR UPDATE" not in seen[0] and "auth_sessions" in seen[0], seen
+        assert "AS grants" in seen[0] and "AS row_xmin" in seen[0], seen
+        assert seen[1].startswith("WITH e AS (UPDATE events SET"), seen
+        assert "CAST(events.xmin AS text) = " in seen[1], seen
+        assert "INSERT INTO feed_pending" in seen[1], seen
 
 
 async def test_an_edit_after_logout_is_a_401_that_writes_nothing(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, Select, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.signed_in import signed_in
@@ -121,6 +121,25 @@ async def get_event_for(
     if row is None:
         raise event_not_found(event_id)
     return row[0], check_role(Role(row[1]), min_role)
+
+
+async def touch(session: AsyncSession, event_id: int) -> None:
+    """Write the event's row unchanged (PostgreSQL), in the transaction of a change that
+    does not write it but that an edit reads with it: who holds a role on the event (the
+    edit's change-feed recipients, its author's role) and who is invited (its answer). A
+    text edit made without the row's lock (`service.update_event`) is written only if the
+    row's `xmin` is the one it read (`statements.EDIT_IF_UNCHANGED`); this changes it. The
+    change holds the row's lock already (`get_event_for(lock=True)`). SQLite's writes are
+    serialized whole: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_TOUCH, {"event_id": event_id})
+
+
+_EVENTS = cast(Table, Event.__table__)
+# Core, not ORM: nothing in the session is to be synchronized with a row left as it was.
+_TOUCH = (
+    update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(version=_EVENTS.c.version)
+)
 
 
 def check_role(role: Role, min_role: Role) -> Role:

@@ -106,7 +106,8 @@ async def create_event(
 
     `alone`: the request writes nothing else (the API's create, not CalDAV's, which stores
     the resource and the attendees too): on PostgreSQL it may then run without a
-    transaction (`_single_statement`).
+    transaction (`db.one_statement_write`): the conflict check's reads lock nothing, and one
+    statement writes everything (`statements.CREATE`).
 
     `sign_in`: the caller's sign-in session, for a caller known by an access token's claims
     alone. It is checked by the statement that writes the event on PostgreSQL (a 401 that
@@ -114,7 +115,7 @@ async def create_event(
     way the owner's username comes back with it."""
     content = _content_from(data)
     if alone:
-        await _single_statement(session)
+        await db.one_statement_write(session)
     try:
         [clashes] = await schedule.check(
             session,
@@ -173,17 +174,6 @@ async def create_event(
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written
     return Created(event, clashes, name)
-
-
-async def _single_statement(session: AsyncSession) -> None:
-    """On PostgreSQL, a create whose session has not begun (an Idempotency-Key begins it, to
-    store the answer in the same transaction) runs in autocommit, without BEGIN and COMMIT:
-    the conflict check's reads lock nothing and see no less at READ COMMITTED outside a
-    transaction, and one statement writes everything (`statements.CREATE`), atomic by
-    itself. Two round trips of five; the connection's isolation is reset when it returns to
-    the pool."""
-    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 async def create_events(

@@ -20,7 +20,17 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    Text,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import manager_of_class
@@ -31,7 +41,7 @@ from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
 from neo_events.events.access import Role, event_not_found, visible_events
 from neo_events.events.schemas import UserRef
-from neo_events.events.statements import EVENT_COLUMNS, row_params
+from neo_events.events.statements import EVENT_COLUMNS, ROW_XMIN, row_params
 from neo_events.events.views import EventObjects, event_object, fixed_content
 from neo_events.models import Attendee, Event, EventPermission, Reminder, User
 from neo_events.protocol import event_etag
@@ -124,7 +134,7 @@ def _statement(dialect: str) -> Select[Any]:
 
 _EVENTS = manager_of_class(Event)  # how the ORM makes an Event without its constructor
 _ROW_COLUMNS = ("id", *EVENT_COLUMNS)
-_STATEMENTS: dict[tuple[str, bool], Select[Any]] = {}  # built once: compiled once, cached
+_STATEMENTS: dict[tuple[str, bool, bool], Select[Any]] = {}  # built once: compiled once, cached
 _SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("session_id"))))
 
 
@@ -171,6 +181,9 @@ class EventDocument:
         }
         return event_object(content, per_caller)
 
+    def has_attendees(self) -> bool:
+        return bool(_parsed(self.row.attendees))
+
     def event(self) -> Event:
         """The event's row as an Event that no session holds, for a write that does not go
         through the ORM's unit of work (`events.statements.EDIT`). Made as the ORM makes
@@ -187,7 +200,7 @@ class EventDocument:
         the viewer's reminders), unless it has attendees, whose answers a move resets (None:
         read it again, `read_written`). The editor's name is in the grants it read."""
         row = self.row
-        if _parsed(row.attendees):
+        if self.has_attendees():
             return None
         values = dict(row._mapping) | row_params(event)
         if event.updated_by_id != row.updated_by_id:  # the viewer's edit stamped the row
@@ -207,14 +220,19 @@ class _Values(SimpleNamespace):
         return vars(self)
 
 
-def _statement_for(dialect: str, lock: bool = False) -> Select[Any]:
-    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`)."""
-    statement = _STATEMENTS.get((dialect, lock))
+def _statement_for(dialect: str, lock: bool = False, xmin: bool = False) -> Select[Any]:
+    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`);
+    `xmin` (PostgreSQL): with the row's `xmin` as text (`row_xmin`), the transaction that
+    last wrote it, for a write that holds no lock (`statements.EDIT_IF_UNCHANGED`)."""
+    statement = _STATEMENTS.get((dialect, lock, xmin))
     if statement is None:
         statement = _statement(dialect)
         if lock:
             statement = statement.with_for_update(of=Event)
-        _STATEMENTS[dialect, lock] = statement
+        if xmin:
+            xmin_text = literal_column(ROW_XMIN, Text)
+            statement = statement.add_columns(xmin_text.label("row_xmin"))
+        _STATEMENTS[dialect, lock, xmin] = statement
     return statement
 
 
@@ -241,14 +259,15 @@ async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) ->
         return await _read(connection, statement, claims.user_id, claims.session_id, event_id)
 
 
-async def lock_for_edit(
-    session: AsyncSession, user_id: int, session_id: int, event_id: int
+async def read_for_edit(
+    session: AsyncSession, user_id: int, session_id: int, event_id: int, *, lock: bool = True
 ) -> tuple[EventDocument, Role]:
-    """`read_event` in the session's transaction, with the event's row lock: what an edit
-    on PostgreSQL starts from (the lock, the caller's sign-in and role, and the document its
-    answer is made of, `EventDocument.after`: one statement where `get_event_for` and
-    `read_written` make two)."""
-    statement = _statement_for(session.get_bind().dialect.name, lock=True)
+    """`read_event` on the session's connection: what an edit on PostgreSQL starts from (the
+    caller's sign-in and role, and the document its answer is made of,
+    `EventDocument.after`: one statement where `get_event_for` and `read_written` make two).
+    `lock`: with the event's row lock, held until the transaction ends; else with the row's
+    `xmin` (`row.row_xmin`), for a write that checks the row is unchanged instead."""
+    statement = _statement_for(session.get_bind().dialect.name, lock=lock, xmin=not lock)
     document = await _read(await db.core(session), statement, user_id, session_id, event_id)
     return document, Role(document.row.my_role)
 

@@ -319,6 +319,7 @@ async def _update(
         ),
         policy=policy,
         sign_in=claims.session_id,
+        alone=True,
     )
     # The object as the writer now sees it: the document read with the row's lock, edited,
     # or else one statement in the write's transaction.

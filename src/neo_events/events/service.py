@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import db
 from neo_events.audit.service import Origin, audit_row, record
 from neo_events.errors import (
     Conflict,
@@ -21,12 +22,13 @@ from neo_events.events import schedule
 from neo_events.events.access import Role, check_role, get_event_for
 from neo_events.events.content import (
     SCHEDULE_FIELDS,
+    TEXT_FIELDS,
     Content,
     apply_content,
     canonical_changes,
     content_of,
 )
-from neo_events.events.reads import EventDocument, lock_for_edit
+from neo_events.events.reads import EventDocument, read_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.validation import build_content
 from neo_events.history.merge import three_way_merge
@@ -129,6 +131,11 @@ async def _resolve_changes(
     return result.changes, result.merged
 
 
+# An edit read without the row's lock (`_edit_unchanged`) is tried this many times while
+# other writes land between its read and its write; then it takes the lock.
+UNLOCKED_ATTEMPTS = 3
+
+
 async def update_event(
     session: AsyncSession,
     *,
@@ -139,17 +146,42 @@ async def update_event(
     preconditions: Preconditions = Preconditions(),
     policy: ConflictPolicy = ConflictPolicy.WARN,
     sign_in: int | None = None,
+    alone: bool = False,
 ) -> UpdateResult:
     """Apply a partial change under the caller's preconditions (412, 428, 409 merge conflict).
 
     An edit that changes nothing writes nothing: no version, no audit row. `sign_in`: the
     caller's sign-in session, checked with the event's row, for a caller known by an access
-    token's claims alone; on PostgreSQL the statement that locks the row then also reads the
-    document the answer is made of (`reads.lock_for_edit`, `UpdateResult.before`).
+    token's claims alone; on PostgreSQL the statement that reads the row then also reads the
+    document the answer is made of (`reads.read_for_edit`, `UpdateResult.before`).
+
+    `alone`: the request writes nothing else (the API's edit). On PostgreSQL an edit of the
+    title, description or location, which checks no conflict and moves no reminder or
+    answer, then runs without a transaction: the row read without its lock, and written by
+    one statement only if it is still that row (`_edit_unchanged`); if another write came
+    between, it starts over. Any other edit locks the row in a transaction, and reads and
+    writes under that lock.
     """
+    wanted = canonical_changes(changes)
+    if (
+        alone
+        and sign_in is not None
+        and TEXT_FIELDS.issuperset(wanted)
+        and await db.one_statement_write(session)
+    ):
+        try:
+            for _ in range(UNLOCKED_ATTEMPTS):
+                unlocked = await _edit_unchanged(
+                    session, actor_id, event_id, sign_in, wanted, origin, preconditions
+                )
+                if unlocked is not None:
+                    return unlocked
+        except _NeedsLock:
+            pass
+        await db.rollback(session)  # nothing was written: now under the row's lock
     before: EventDocument | None = None
     if sign_in is not None and session.get_bind().dialect.name == "postgresql":
-        before, held = await lock_for_edit(session, actor_id, sign_in, event_id)
+        before, held = await read_for_edit(session, actor_id, sign_in, event_id)
         role = check_role(held, Role.EDITOR)
         event = before.event()
     else:
@@ -157,15 +189,68 @@ async def update_event(
             session, actor_id, event_id, Role.EDITOR, lock=True, sign_in=sign_in
         )
     current = content_of(event)
-    wanted, merged = await _resolve_changes(
-        session, event, current, canonical_changes(changes), preconditions
-    )
-    content = build_content(current, wanted)
+    resolved, merged = await _resolve_changes(session, event, current, wanted, preconditions)
+    content = build_content(current, resolved)
     if content == current:
         return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
     clashes = await check_move(
         session, event=event, before=current, after=content, actor_id=actor_id, policy=policy
     )
+    await _write(session, event, current, content, actor_id, origin, merged)
+    return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes, before=before)
+
+
+class _NeedsLock(Exception):
+    """An edit begun without the row's lock that must be made under it."""
+
+
+async def _edit_unchanged(
+    session: AsyncSession,
+    actor_id: int,
+    event_id: int,
+    sign_in: int,
+    wanted: Content,
+    origin: Origin,
+    preconditions: Preconditions,
+) -> UpdateResult | None:
+    """A text edit on a session in autocommit (PostgreSQL): the event read without its lock,
+    with the row's `xmin`, and written if the row is still that one (`statements.
+    EDIT_IF_UNCHANGED`, which `access.touch` also covers: a grant or an invitation made
+    meanwhile, which the change-feed row's recipients and the answer depend on). None if
+    the row changed in between: nothing was written, and the edit must start over. An event
+    with attendees answers with a document read after the write (`read_written`), which
+    only a transaction keeps to this write's version: it is edited under the lock
+    (`_NeedsLock`), as is any edit found to move the event."""
+    before, held = await read_for_edit(session, actor_id, sign_in, event_id, lock=False)
+    role = check_role(held, Role.EDITOR)
+    event = before.event()
+    current = content_of(event)
+    resolved, merged = await _resolve_changes(session, event, current, wanted, preconditions)
+    content = build_content(current, resolved)
+    if content == current:
+        return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
+    if before.has_attendees() or any(content[f] != current[f] for f in SCHEDULE_FIELDS):
+        raise _NeedsLock()
+    written = await _write(
+        session, event, current, content, actor_id, origin, merged, before.row.row_xmin
+    )
+    if not written:
+        return None
+    return UpdateResult(event, role, changed=True, merged=merged, clashes=[], before=before)
+
+
+async def _write(
+    session: AsyncSession,
+    event: Event,
+    current: Content,
+    content: Content,
+    actor_id: int,
+    origin: Origin,
+    merged: bool,
+    row_xmin: str | None = None,
+) -> bool:
+    """The edit's next version with its audit row (`record_version`); with `row_xmin`, only
+    if the row is unchanged since it was read (False: nothing was written)."""
     apply_content(event, content, before=current)
     audit = audit_row(
         action="event.updated",
@@ -180,10 +265,15 @@ async def update_event(
             "merged": merged,
         },
     )
-    await record_version(
-        session, event, change_type="updated", actor_id=actor_id, previous=current, audit=audit
+    return await record_version(
+        session,
+        event,
+        change_type="updated",
+        actor_id=actor_id,
+        previous=current,
+        audit=audit,
+        row_xmin=row_xmin,
     )
-    return UpdateResult(event, role, changed=True, merged=merged, clashes=clashes, before=before)
 
 
 async def delete_event(

@@ -1,4 +1,5 @@
-"""PostgreSQL writes of one event in one statement: a create (`CREATE`) and an edit (`EDIT`),
+"""PostgreSQL writes of one event in one statement: a create (`CREATE`) and an edit (`EDIT`,
+or `EDIT_IF_UNCHANGED` for an edit read without the row's lock),
 each the event's row with everything written with it (its grant or its next version, its
 audit row, its change-feed row) as data-modifying CTEs, built once and bound per call: one
 round trip where the ORM's unit of work makes four or five (issue #16). SQLite has no
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, true, update
+from sqlalchemy import Table, Text, bindparam, insert, literal, literal_column, select, true, update
 
 from neo_events.auth.signed_in import signed_in_user
 from neo_events.events.access import Role
@@ -22,6 +23,8 @@ from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, 
 
 EVENTS = cast(Table, Event.__table__)
 EVENT_COLUMNS = tuple(c.name for c in EVENTS.c if c.name != "id")
+# The transaction that last wrote an event's row, as text (`EDIT_IF_UNCHANGED`).
+ROW_XMIN = "CAST(events.xmin AS text)"
 
 
 def row_params(event: Event) -> dict[str, Any]:
@@ -112,34 +115,47 @@ def _created(sign_in: bool) -> Any:
     )
 
 
-def _edited() -> Any:
+def _edited(if_unchanged: bool) -> Any:
     """The event's row (every column but its id; the row is the version's `event_id`), its
     version, its audit row and its change-feed row as data-modifying CTEs of one statement,
-    built once; it returns the event's id if its row was there to update."""
+    built once; it returns the event's id if its row was updated, and writes nothing else
+    otherwise (the other rows are selected from the updated one).
+
+    `if_unchanged` (`EDIT_IF_UNCHANGED`): only if the row is still the one the writer read,
+    told by its `xmin` (`row_xmin`, as text), the transaction that last wrote it: an edit
+    read without the row's lock (`events.service`). A writer that changes what the edit
+    relies on without writing the row (a grant, an invitation) touches it
+    (`access.touch`). If the row changed between the statement's start and its update,
+    PostgreSQL checks the condition again on the row as it is then (READ COMMITTED)."""
 
     def values(table: type[Any]) -> dict[str, Any]:
         return {
             c.name: _bound(table, c.name) for c in cast(Table, table.__table__).c if c.name != "id"
         }
 
-    row = (
-        update(EVENTS)
-        .where(EVENTS.c.id == _bound(EventVersion, "event_id"))
-        .values(_event_values())
-        .returning(EVENTS.c.id)
-        .cte("e")
-    )
-    version = insert(cast(Table, EventVersion.__table__)).values(values(EventVersion))
-    audit = insert(cast(Table, AuditEntry.__table__)).values(values(AuditEntry))
-    change = feed.pending_for_holders(row.c.id)
+    row = update(EVENTS).where(EVENTS.c.id == _bound(EventVersion, "event_id"))
+    if if_unchanged:
+        row = row.where(literal_column(ROW_XMIN, Text) == bindparam("row_xmin", type_=Text))
+    written = row.values(_event_values()).returning(EVENTS.c.id).cte("e")
+
+    def from_written(table: type[Any]) -> Any:
+        columns = values(table)
+        return (
+            insert(cast(Table, table.__table__))
+            .from_select(list(columns), select(*columns.values()).select_from(written))
+            .cte(f"{table.__tablename__}_ins")
+        )
+
+    change = feed.pending_for_holders(written.c.id)
     return (
-        select(row.c.id)
-        .add_cte(version.cte("event_versions_ins"), nest_here=False)
-        .add_cte(audit.cte("audit_log_ins"), nest_here=False)
+        select(written.c.id)
+        .add_cte(from_written(EventVersion), nest_here=False)
+        .add_cte(from_written(AuditEntry), nest_here=False)
         .add_cte(change.cte("feed_pending_ins"), nest_here=False)
     )
 
 
 CREATE = _created(sign_in=False)
 CREATE_SIGNED_IN = _created(sign_in=True)
-EDIT = _edited()
+EDIT = _edited(if_unchanged=False)
+EDIT_IF_UNCHANGED = _edited(if_unchanged=True)

@@ -38,9 +38,11 @@ async def record_version(
     rolled_back_to: int | None = None,
     holders: list[int] | None = None,
     audit: Mapping[str, Any] | None = None,
-) -> None:
+    row_xmin: str | None = None,
+) -> bool:
     """Turn the change just applied to `event` into its next version, snapshot it, and
     append it to the change feed (`previous` content names the fields that changed).
+    True once written; False only with `row_xmin`, below.
 
     Creation is version 1; every later change advances `version` and the update stamps.
     The unique (event_id, version) constraint is the backstop: two writers that raced past
@@ -51,10 +53,14 @@ async def record_version(
     row (for the event's holders as the statement sees them; the row lock the write holds
     keeps grants from changing meanwhile) go in as one statement, and `event` leaves the
     session, so nothing of it is flushed again.
+
+    `row_xmin` (PostgreSQL, with `audit`): the row's `xmin` as the writer read it, without
+    its lock; the change is written only if the row is still that one
+    (`statements.EDIT_IF_UNCHANGED`), else nothing is, and the answer is False.
     """
     if change_type == "created":
         await record_created(session, [event], actor_id=actor_id, holders=holders)
-        return
+        return True
     event.version += 1
     event.updated_at = utcnow()
     event.updated_by_id = actor_id
@@ -64,7 +70,8 @@ async def record_version(
     at_once = audit is not None and session.get_bind().dialect.name == "postgresql"
     if at_once:
         assert audit is not None
-        await _edit_at_once(session, event, version, audit, changed)
+        if not await _edit_at_once(session, event, version, audit, changed, row_xmin):
+            return False
     else:
         await session.execute(_INSERT_VERSION, version)
         if audit is not None:
@@ -93,6 +100,7 @@ async def record_version(
             known_holders=holders,
             holders_at_commit=True,
         )
+    return True
 
 
 async def _edit_at_once(
@@ -101,9 +109,11 @@ async def _edit_at_once(
     version: dict[str, Any],
     audit: Mapping[str, Any],
     changed: list[str],
-) -> None:
+    row_xmin: str | None,
+) -> bool:
     """PostgreSQL: `statements.EDIT` for the event as changed in memory, which then leaves
-    the session if it was in it (its row is written: a flush would write it again)."""
+    the session if it was in it (its row is written: a flush would write it again); with
+    `row_xmin`, `EDIT_IF_UNCHANGED`, which writes nothing if the row changed since (False)."""
     params = statements.row_params(event)
     params |= statements.prefixed("event_versions", version)
     params |= statements.prefixed("audit_log", {**audit, "at": event.updated_at})
@@ -117,11 +127,16 @@ async def _edit_at_once(
     # On the session's connection (Core): the ORM must not flush the row first, and the
     # statement loads no objects.
     connection = await session.connection()
+    if row_xmin is not None:
+        params["row_xmin"] = row_xmin
+        unchanged = await connection.execute(statements.EDIT_IF_UNCHANGED, params)
+        return unchanged.scalar_one_or_none() is not None
     written = (await connection.execute(statements.EDIT, params)).scalar_one_or_none()
     if written is None:  # not reached: the caller holds the row's lock
         raise RuntimeError(f"event {event.id} vanished under its row lock")
-    if event in session:  # not one read with its document (`reads.lock_for_edit`)
+    if event in session:  # not one read with its document (`reads.read_for_edit`)
         session.expunge(event)
+    return True
 
 
 async def record_created(

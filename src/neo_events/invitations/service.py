@@ -14,7 +14,7 @@ from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from neo_events.events import schedule
-from neo_events.events.access import Role, RoleTooLow, get_event_for
+from neo_events.events.access import Role, RoleTooLow, get_event_for, touch
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.occurrences import check_occurrence
 from neo_events.events.schedule import Clash, ConflictPolicy
@@ -91,6 +91,7 @@ async def invite(
     invitation lists the organizer (the owner) too, as accepted. The event is checked
     against the calendars of the people it newly reaches."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    await touch(session, event.id)  # who is invited (and may hold a role) changes
     wanted = [i.user_id for i in invitees]
     for index, user_id in enumerate(wanted):
         if user_id in wanted[:index]:
@@ -195,6 +196,7 @@ async def remove_attendee(
     """Take someone off the list (editor+, or the attendee themselves); their role stays
     until an owner removes it. The organizer goes only with the last other attendee."""
     event, role = await get_event_for(session, actor.id, event_id, lock=True)
+    await touch(session, event.id)  # who is invited changes: see `access.touch`
     if user_id != actor.id and not role.at_least(Role.EDITOR):
         raise RoleTooLow(f"This needs the editor role; you are {role.value}.")
     current = {a.user_id: a for a in await _attendees(session, event.id)}

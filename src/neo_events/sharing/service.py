@@ -11,7 +11,7 @@ from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
-from neo_events.events.access import Role, get_event_for
+from neo_events.events.access import Role, get_event_for, touch
 from neo_events.events.content import content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.invitations.responses import forget_attendee
@@ -99,6 +99,7 @@ async def share_event(
     """Grant roles (owner only); an existing grant is updated to the new role. The event is
     checked against the calendars of the people it is newly shared with."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    await touch(session, event.id)  # whom its edits are for changes: see `access.touch`
     seen: set[int] = set()
     for index, grant in enumerate(grants):
         if grant.user_id in seen:
@@ -176,6 +177,7 @@ async def _grant_of(
     session: AsyncSession, actor: User, event_id: int, user_id: int
 ) -> tuple[Event, EventPermission, list[EventPermission]]:
     event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    await touch(session, event.id)  # a role changes or goes: see `access.touch`
     grants = await _grants(session, event.id)
     grant = next((g for g in grants if g.user_id == user_id), None)
     if grant is None:

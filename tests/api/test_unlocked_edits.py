@@ -1,0 +1,240 @@
+"""A text edit on PostgreSQL without the row's lock (#16, `events.service.update_event`).
+
+The API's edit of a title, description or location reads the event without locking it, in
+autocommit, and writes it with one statement only if the row's `xmin` is still the one it
+read (`statements.EDIT_IF_UNCHANGED`); otherwise it starts over, and after three tries takes
+the lock. A change that does not write the row but that the edit depends on (a grant: the
+edit's change-feed recipients) touches it (`access.touch`).
+
+These tests put real requests between the edit's read and its write: a listener on the
+engine runs them when the edit's write is about to be sent (`sqlalchemy.util.await_only`
+awaits them from inside the driver's call, on the same event loop). PostgreSQL only: SQLite
+serializes whole write transactions, so it keeps its one path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import event, select
+from sqlalchemy.util import await_only
+
+from neo_events.models import Change, ChangeRecipient
+from tests.api.test_write_path import BODY, EVENTS, transactions
+from tests.helpers import Account, assert_problem, register, share
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+UNCHANGED = "CAST(events.xmin AS text) = "  # what only the unlocked edit's write says
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only: SQLite serializes whole write transactions")
+
+
+@contextmanager
+def before_unlocked_writes(
+    app: FastAPI, meanwhile: Callable[[], Awaitable[Any]], times: int = 1
+) -> Iterator[list[str]]:
+    """Run `meanwhile` (awaited to its end) just before each of the first `times` unlocked
+    edit writes is sent (not those `meanwhile` itself makes); yields every statement sent
+    meanwhile, in order."""
+    engine = app.state.engine.sync_engine
+    seen: list[str] = []
+    left = [times]
+    running = [False]
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+        if UNCHANGED in statement and left[0] > 0 and not running[0]:
+            left[0] -= 1
+            running[0] = True
+            try:
+                await_only(meanwhile())
+            finally:
+                running[0] = False
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def _event(client: httpx.AsyncClient, owner: Account) -> int:
+    made = await client.post(EVENTS, json=BODY, headers=owner.headers)
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+async def _history(client: httpx.AsyncClient, who: Account, event_id: int) -> list[Any]:
+    """(version, by whom, title) of every version, oldest first."""
+    listed = await client.get(f"{EVENTS}/{event_id}/history", headers=who.headers)
+    assert listed.status_code == 200, listed.text
+    versions = []
+    for number in sorted(v["version"] for v in listed.json()["items"]):
+        version = await client.get(f"{EVENTS}/{event_id}/history/{number}", headers=who.headers)
+        assert version.status_code == 200, version.text
+        body = version.json()
+        versions.append((number, body["changed_by"]["username"], body["title"]))
+    return versions
+
+
+async def test_a_text_edit_sends_no_begin_or_commit_and_a_move_locks_the_row(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice = await register(client, "alice")
+    event_id = await _event(client, alice)
+    with transactions(app) as text_edit, before_unlocked_writes(app, asyncio.sleep, 0) as sent:
+        edited = await client.patch(
+            f"{EVENTS}/{event_id}", json={"location": "Room 2"}, headers=alice.headers
+        )
+    assert edited.status_code == 200, edited.text
+    assert edited.headers["ETag"] == '"2"' and edited.json()["location"] == "Room 2"
+    assert text_edit == [], text_edit
+    assert len(sent) == 2 and "FOR UPDATE" not in sent[0] and UNCHANGED in sent[1], sent
+    with transactions(app) as move:
+        moved = await client.patch(
+            f"{EVENTS}/{event_id}",
+            json={"start_time": "2026-03-02T10:00:00Z", "end_time": "2026-03-02T10:15:00Z"},
+            headers=alice.headers,
+        )
+    assert moved.status_code == 200, moved.text
+    assert move == ["BEGIN", "COMMIT"], move
+
+
+async def test_an_edit_landing_between_the_read_and_the_write_is_kept(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    await share(client, alice, event_id, bob, "editor")
+
+    async def bob_edits() -> None:
+        theirs = await client.patch(
+            f"{EVENTS}/{event_id}", json={"description": "Bob's notes"}, headers=bob.headers
+        )
+        assert theirs.status_code == 200, theirs.text
+
+    with before_unlocked_writes(app, bob_edits) as sent:
+        mine = await client.patch(
+            f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
+        )
+    assert mine.status_code == 200, mine.text
+    assert mine.headers["ETag"] == '"3"'
+    assert mine.json()["title"] == "Alice's" and mine.json()["description"] == "Bob's notes"
+    # Alice's first write found the row changed and wrote nothing; she read it again.
+    assert sum(UNCHANGED in s for s in sent) == 3, sent  # hers, Bob's, hers again
+    assert await _history(client, alice, event_id) == [
+        (1, "alice", "Standup"),
+        (2, "bob", "Standup"),
+        (3, "alice", "Alice's"),
+    ]
+
+
+async def test_an_if_match_edit_overtaken_between_its_read_and_its_write_is_a_412(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    await share(client, alice, event_id, bob, "editor")
+
+    async def bob_edits() -> None:
+        theirs = await client.patch(
+            f"{EVENTS}/{event_id}", json={"title": "Bob's"}, headers=bob.headers
+        )
+        assert theirs.status_code == 200, theirs.text
+
+    with before_unlocked_writes(app, bob_edits):
+        mine = await client.patch(
+            f"{EVENTS}/{event_id}",
+            json={"title": "Alice's"},
+            headers=alice.headers | {"If-Match": '"1"'},
+        )
+    assert_problem(mine, 412, "precondition_failed")
+    assert await _history(client, alice, event_id) == [(1, "alice", "Standup"), (2, "bob", "Bob's")]
+
+
+async def test_edits_overtaken_every_time_take_the_lock(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    await share(client, alice, event_id, bob, "editor")
+    count = [0]
+
+    async def bob_edits() -> None:
+        count[0] += 1
+        theirs = await client.patch(
+            f"{EVENTS}/{event_id}", json={"location": f"Room {count[0]}"}, headers=bob.headers
+        )
+        assert theirs.status_code == 200, theirs.text
+
+    with transactions(app) as begun, before_unlocked_writes(app, bob_edits, times=3) as sent:
+        mine = await client.patch(
+            f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
+        )
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["location"] and mine.json()["title"] == "Alice's"
+    assert begun == ["BEGIN", "COMMIT"], begun  # her last try held the row's lock
+    assert any("FOR UPDATE OF events" in s for s in sent), sent
+    assert count[0] == 3, "Bob's edits came before each of Alice's three unlocked writes"
+    versions = await _history(client, alice, event_id)
+    assert [v[1] for v in versions] == ["alice", "bob", "bob", "bob", "alice"], versions
+
+
+async def test_a_share_committed_while_an_edit_waits_on_the_row_reaches_the_new_holder(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The race the touch is for: Alice's write starts (its snapshot without Bob's grant),
+    waits on the row's lock the share holds, and goes on once the share commits. Without the
+    touch its change-feed row would be for the holders its snapshot saw, not Bob, who was
+    given the event before the edit: his sync would never hear of it."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    engine = app.state.engine.sync_engine
+    sharing: list[asyncio.Task[None]] = []
+    about_to_commit = asyncio.Event()
+
+    def hold_commit(conn: Any) -> None:  # the share's COMMIT waits: Alice's write is sent
+        if sharing and asyncio.current_task() is sharing[0] and not about_to_commit.is_set():
+            about_to_commit.set()
+            await_only(asyncio.sleep(0.5))
+
+    async def start_the_share() -> None:
+        sharing.append(asyncio.ensure_future(share(client, alice, event_id, bob, "viewer")))
+        await about_to_commit.wait()  # the share holds the row's lock, not yet committed
+
+    event.listen(engine, "commit", hold_commit)
+    try:
+        with before_unlocked_writes(app, start_the_share) as sent:
+            edited = await client.patch(
+                f"{EVENTS}/{event_id}", json={"title": "Renamed"}, headers=alice.headers
+            )
+        await sharing[0]
+    finally:
+        event.remove(engine, "commit", hold_commit)
+    assert edited.status_code == 200, edited.text
+    assert about_to_commit.is_set(), "the share ran while Alice's write was pending"
+    assert await _recipients(app, event_id, version=2) == [alice.id, bob.id]
+    assert sum(UNCHANGED in s for s in sent) == 2, "the touched row made Alice read it again"
+
+
+async def _recipients(app: FastAPI, event_id: int, version: int) -> list[int]:
+    """Whom the change-feed row of one version of an event is for."""
+    query = (
+        select(ChangeRecipient.user_id)
+        .join(Change, Change.seq == ChangeRecipient.seq)
+        .where(Change.event_id == event_id, Change.version == version)
+        .order_by(ChangeRecipient.user_id)
+    )
+    async with app.state.sessionmaker() as session:
+        return list((await session.execute(query)).scalars())
