@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.ical import service as ical_service
+from neo_events.ical import importing
 from tests.api.test_ical_export import WINDOWS, _listed, create_sample_calendar
 from tests.helpers import Account, assert_problem, audit_actions, count_rows, register
 
@@ -170,7 +170,7 @@ async def test_an_import_is_all_or_nothing(
 ) -> None:
     """A failure after some events were written (the database going away, say) leaves none:
     here while the third event's VALARM becomes a reminder, all events and two reminders in."""
-    real_set, calls = ical_service.reminders.set_reminders, []
+    real_set, calls = importing.reminders.set_reminders, []
 
     async def failing_set(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -178,7 +178,7 @@ async def test_an_import_is_all_or_nothing(
             raise ConnectionResetError("the database went away")
         return await real_set(*args, **kwargs)
 
-    monkeypatch.setattr(ical_service.reminders, "set_reminders", failing_set)
+    monkeypatch.setattr(importing.reminders, "set_reminders", failing_set)
     alarm = ("BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT10M", "END:VALARM")
     holidays = [vevent(f"h{n}", "SUMMARY:Holiday", "DTSTART;VALUE=DATE:20261225", *alarm)
                 for n in range(5)]  # fmt: skip
@@ -193,7 +193,7 @@ async def test_an_import_is_all_or_nothing(
 async def test_too_many_events_are_refused_before_anything_is_written(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ical_service, "MAX_IMPORT_EVENTS", 2)
+    monkeypatch.setattr(importing, "MAX_IMPORT_EVENTS", 2)
     holidays = [HOLIDAY.replace("UID:h1", f"UID:h{n}") for n in range(3)]
     assert_problem(await post(client, alice, ics(*holidays)), 422, "too_many_events")
     assert await count_rows(app, "events") == 0

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from neo_events.db import Base
-from neo_events.ical import service
+from neo_events.ical import importing
 from tests.helpers import Account, assert_problem, count_rows, loop_pauses, register
 
 pytestmark = pytest.mark.anyio
@@ -114,7 +114,7 @@ async def test_the_largest_import_never_holds_the_event_loop(
 async def test_an_import_over_its_time_budget_writes_nothing(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "IMPORT_BUDGET", 0.0)
+    monkeypatch.setattr(importing, "IMPORT_BUDGET", 0.0)
     headers = alice.headers | {"content-type": "text/calendar"}
     response = await client.post(IMPORT, content=simple_calendar(10), headers=headers)
     assert_problem(response, 422, "import_over_budget")

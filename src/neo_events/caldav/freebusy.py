@@ -14,7 +14,7 @@ from icalendar import Calendar, FreeBusy
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from neo_events.caldav.props import ICS_TYPE, utc_instant
+from neo_events.caldav.http import ICS_TYPE, utc_instant
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.db import utcnow

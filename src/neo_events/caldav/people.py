@@ -1,5 +1,5 @@
 """A CalDAV resource's ORGANIZER and ATTENDEEs written back (SPEC §13, §15): the .ics import's
-rule for who is who (ical/service.py split_people, with_guests) and the API's invitation
+rule for who is who (ical/importing.py split_people, with_guests) and the API's invitation
 functions (invitations/service.py invite, remove_attendee, respond), so a PUT's people are
 exactly the API's writes.
 
@@ -35,8 +35,8 @@ from neo_events.caldav.service import DavError
 from neo_events.errors import NotFound
 from neo_events.events import days
 from neo_events.events.schedule import ConflictPolicy
+from neo_events.ical.importing import split_people, users_by_email, with_guests
 from neo_events.ical.people import answer_of
-from neo_events.ical.service import split_people, users_by_email, with_guests
 from neo_events.invitations import service as invitations
 from neo_events.invitations.responses import Response
 from neo_events.invitations.schemas import Invitee

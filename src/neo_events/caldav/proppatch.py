@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import naming, props, service, xml
+from neo_events.caldav import http, naming, service, xml
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, CS, DAV, Refusal, tag
 from neo_events.models import User
@@ -65,11 +65,11 @@ NOT_STORED = (
 async def proppatch(
     request: Request, session: Any, user: User, kind: str, name: str | None
 ) -> Response:
-    changes = _changes(await props.read_body(request))
+    changes = _changes(await http.read_body(request))
     if kind == "item":
         assert name is not None
         if name not in await service.items_named(session, user, [name]):
-            raise props.not_found()
+            raise http.not_found()
     protected: list[str] = []
     not_stored: list[str] = []
     conflicts: list[tuple[str, str]] = []
@@ -97,12 +97,12 @@ async def proppatch(
         if others:
             refused.append(Refusal(424, others))
         response = xml.Response(href, refused=refused)
-        return props.multistatus_response(xml.multistatus([response]))
+        return http.multistatus_response(xml.multistatus([response]))
     for prop, value in changes:
         if prop == DISPLAYNAME:
             await naming.rename_calendar(session, user, value)
     done = [ET.Element(n) for n in names]
-    return props.multistatus_response(xml.multistatus([xml.Response(href, found=done)]))
+    return http.multistatus_response(xml.multistatus([xml.Response(href, found=done)]))
 
 
 def _changes(root: Any) -> list[tuple[str, str | None]]:

@@ -1,15 +1,14 @@
 """PROPFIND: the properties of the root, the principal, the calendar home, the calendar and
-its items, as RFC 4918, RFC 4791, RFC 6578 and CalendarServer's getctag name them."""
+its items, as RFC 4918, RFC 4791, RFC 6578 and CalendarServer's getctag name them; REPORTs
+write their items' properties through here too (describe_items). The addresses and request
+reading the methods share are in caldav/http.py."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import format_datetime
-from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -17,49 +16,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from neo_events.caldav import naming, rendering, service, sync, xml
+from neo_events.caldav.http import (
+    calendar_href,
+    calendar_path,
+    home_href,
+    item_href,
+    multistatus_response,
+    not_found,
+    principal_href,
+    read_body,
+    segment,
+)
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, CS, DAV, element, tag
 from neo_events.events.access import Role
 from neo_events.models import User
 
-DAV_HEADER = "1, 3, calendar-access"
-XML_TYPE = "application/xml; charset=utf-8"
-ICS_TYPE = "text/calendar; charset=utf-8"
 ITEM_TYPE = "text/calendar; charset=utf-8; component=vevent"
-ROOT = "/dav/"
-
-
-def principal_href(user: User) -> str:
-    return f"/dav/principals/{quote(user.username)}/"
-
-
-def home_href(user: User) -> str:
-    return f"/dav/calendars/{quote(user.username)}/"
-
-
-def calendar_href(user: User) -> str:
-    return f"{home_href(user)}events/"
-
-
-def item_href(user: User, name: str) -> str:
-    return _calendar_path(user.username) + _segment(name)
-
-
-@lru_cache(maxsize=1024)
-def _calendar_path(username: str) -> str:
-    return f"/dav/calendars/{quote(username)}/events/"
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9._~@+-]+")
-
-
-def _segment(name: str) -> str:
-    """A resource name as a path segment; most are plain and need no quoting (hot path)."""
-    return name if _PLAIN.fullmatch(name) else quote(name)
-
-
-def not_found() -> DavError:
-    return DavError(404, None, "No such resource.", "not_found")
 
 
 def depth_of(request: Request) -> int:
@@ -67,29 +40,6 @@ def depth_of(request: Request) -> int:
     if value == "0":
         return 0
     return 1  # "1", and "infinity" as 1: nothing here nests deeper (Radicale does the same)
-
-
-async def read_body(request: Request) -> ET.Element | None:
-    try:
-        return xml.parse(await request.body())
-    except xml.BadXml as exc:
-        raise DavError(400, None, f"The body cannot be read: {exc}", "invalid_xml") from None
-
-
-def utc_instant(value: str | None) -> datetime | None:
-    """A time-range or expand bound (RFC 4791 §9.9: a UTC date-time), None if absent."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise DavError(
-            403, (CALDAV, "valid-filter"), f"{value!r} is not a UTC date-time", "bad_time_range"
-        ) from None
-
-
-def multistatus_response(body: bytes) -> Response:
-    return Response(body, status_code=207, media_type=XML_TYPE)
 
 
 # PROPFIND
@@ -318,7 +268,7 @@ async def describe_items(
             await describe(ctx, "item", item_href(ctx.user, item.name), item, "prop", names)
             for item in items
         ]
-    base = _calendar_path(ctx.user.username)
+    base = calendar_path(ctx.user.username)
     prefixes = dict(xml.PREFIXES)
     closing = {name: f"</{xml.qualified(name, prefixes)}>" for name in names}
     opening = {name: f"<{xml.qualified(name, prefixes)}>" for name in names}
@@ -347,7 +297,7 @@ async def describe_items(
                 changed = max(item.event.updated_at, item.stamp or item.event.updated_at)
                 stamp = format_datetime(changed.astimezone(UTC), usegmt=True)
                 found.append(f"{opening[name]}{stamp}{closing[name]}")
-        href = escape(base + _segment(item.name))
+        href = escape(base + segment(item.name))
         parts = [f"<d:response><d:href>{href}</d:href>"]
         if found:
             parts.append(ok[0] + "".join(found) + ok[1])

@@ -15,15 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from neo_events.caldav import freebusy, rendering, service, sync, xml
-from neo_events.caldav.props import (
-    Context,
+from neo_events.caldav.http import (
     calendar_href,
-    describe_items,
     item_href,
     multistatus_response,
     read_body,
     utc_instant,
 )
+from neo_events.caldav.props import Context, describe_items
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from neo_events.auth.dependencies import get_origin
-from neo_events.caldav import auth, proppatch, props, rendering, reports, service, writes, xml
-from neo_events.caldav.props import DAV_HEADER, ICS_TYPE, ROOT, XML_TYPE
+from neo_events.caldav import auth, http, proppatch, props, rendering, reports, service, writes, xml
+from neo_events.caldav.http import DAV_HEADER, ICS_TYPE, ROOT, XML_TYPE
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, element
 from neo_events.models import User
@@ -79,7 +79,7 @@ def _locate(parts: list[str], user: User) -> tuple[str, str | None]:
                 return "calendar", None
             if len(parts) == 4:
                 return "item", parts[3]
-    raise props.not_found()
+    raise http.not_found()
 
 
 # GET, PUT, DELETE and the refusals
@@ -90,7 +90,7 @@ async def _get(request: Request, session: Any, user: User, kind: str, name: str 
         raise DavError(403, None, "Only calendar objects can be read with GET.", "not_a_resource")
     item = (await service.items_named(session, user, [name])).get(name)
     if item is None:
-        raise props.not_found()
+        raise http.not_found()
     headers = {"ETag": item.etag}
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and item.etag in [t.strip() for t in if_none_match.split(",")]:

@@ -10,7 +10,7 @@ from neo_events import db
 from neo_events.audit.service import Origin
 from neo_events.auth.service import find_users
 from neo_events.errors import AppError
-from neo_events.ical.service import ImportReport, import_calendar
+from neo_events.ical.importing import ImportReport, import_calendar
 from neo_events.settings import Settings
 
 BAR_WIDTH = 30

@@ -17,7 +17,7 @@ from neo_events.events.access import Role
 from neo_events.events.router import EventId
 from neo_events.events.schemas import TimeZoneName
 from neo_events.events.views import event_reads
-from neo_events.ical import feeds, service
+from neo_events.ical import feeds, importing, service
 from neo_events.ical.schemas import (
     FeedTokenCreate,
     FeedTokenCreated,
@@ -187,18 +187,18 @@ async def import_events(
     not events, or that the event rules refuse, are listed in `skipped` with the reason;
     repairs and guesses in `warnings`. A file that cannot be read at all is a 422, and so is
     one whose import would take longer than a request may (`import_over_budget`)."""
-    report = await service.import_calendar(
+    report = await importing.import_calendar(
         session,
         actor=user,
         data=await _calendar_bytes(request),
         origin=origin,
         default_timezone=timezone,
-        budget=service.IMPORT_BUDGET,
+        budget=importing.IMPORT_BUDGET,
     )
     pairs = [(event, Role.OWNER) for event, _ in report.created]
     reads = []
-    for chunk in range(0, len(pairs), service.WRITE_CHUNK):  # the loop runs between chunks
-        reads += await event_reads(session, pairs[chunk : chunk + service.WRITE_CHUNK], user.id)
+    for chunk in range(0, len(pairs), importing.WRITE_CHUNK):  # the loop runs between chunks
+        reads += await event_reads(session, pairs[chunk : chunk + importing.WRITE_CHUNK], user.id)
 
     def answer() -> bytes:
         # 5,000 items are about 4 MB of JSON: written off the event loop, and one item at a

@@ -1,0 +1,80 @@
+"""What the CalDAV methods share over HTTP: the addresses of the tree (root, principal,
+home, calendar, items), the media types and DAV header, reading a request's XML body and a UTC
+time bound, and the 404 and 207 answers."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import quote
+from xml.etree import ElementTree as ET
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from neo_events.caldav import xml
+from neo_events.caldav.service import DavError
+from neo_events.caldav.xml import CALDAV
+from neo_events.models import User
+
+DAV_HEADER = "1, 3, calendar-access"
+XML_TYPE = "application/xml; charset=utf-8"
+ICS_TYPE = "text/calendar; charset=utf-8"
+ROOT = "/dav/"
+
+
+def principal_href(user: User) -> str:
+    return f"/dav/principals/{quote(user.username)}/"
+
+
+def home_href(user: User) -> str:
+    return f"/dav/calendars/{quote(user.username)}/"
+
+
+def calendar_href(user: User) -> str:
+    return f"{home_href(user)}events/"
+
+
+def item_href(user: User, name: str) -> str:
+    return calendar_path(user.username) + segment(name)
+
+
+@lru_cache(maxsize=1024)
+def calendar_path(username: str) -> str:
+    return f"/dav/calendars/{quote(username)}/events/"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~@+-]+")
+
+
+def segment(name: str) -> str:
+    """A resource name as a path segment; most are plain and need no quoting (hot path)."""
+    return name if _PLAIN.fullmatch(name) else quote(name)
+
+
+def not_found() -> DavError:
+    return DavError(404, None, "No such resource.", "not_found")
+
+
+async def read_body(request: Request) -> ET.Element | None:
+    try:
+        return xml.parse(await request.body())
+    except xml.BadXml as exc:
+        raise DavError(400, None, f"The body cannot be read: {exc}", "invalid_xml") from None
+
+
+def utc_instant(value: str | None) -> datetime | None:
+    """A time-range or expand bound (RFC 4791 §9.9: a UTC date-time), None if absent."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise DavError(
+            403, (CALDAV, "valid-filter"), f"{value!r} is not a UTC date-time", "bad_time_range"
+        ) from None
+
+
+def multistatus_response(body: bytes) -> Response:
+    return Response(body, status_code=207, media_type=XML_TYPE)

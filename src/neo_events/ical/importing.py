@@ -1,0 +1,268 @@
+"""iCalendar import: the events of a file that the create rules accept are created through
+the batch create path (version 1, audit row, change-feed row each) in the caller's transaction,
+all or nothing, within a time budget; its attendees who are users are invited, the others kept
+as text in the description."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.errors import ValidationFailed
+from neo_events.events import creation
+from neo_events.events.content import Content
+from neo_events.events.rrule import RecurrenceError, zone_named
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import EventCreate
+from neo_events.events.validation import build_content
+from neo_events.ical import codec
+from neo_events.ical.people import Attendance
+from neo_events.invitations import service as invitations
+from neo_events.invitations.schemas import Invitee
+from neo_events.invitations.service import MAX_ATTENDEES
+from neo_events.models import Event, User
+from neo_events.reminders import service as reminders
+
+MAX_IMPORT_EVENTS = 5_000
+# Seconds an import request may spend before it gives up (rolled back, 422
+# import_over_budget): less than the minute a proxy in front usually waits. Reading the file
+# (at most 1 MiB) is bounded by its size; the budget bounds the writing, above all the
+# invitations and reminders, which are written one event at a time.
+IMPORT_BUDGET = 50.0
+# Events written per batch create: a batch's own bound (events/schemas.py), so the event loop
+# is never held longer than one batch create holds it.
+WRITE_CHUNK = 250
+
+Progress = Callable[[int, int], None]
+
+
+class InvalidCalendarFile(ValidationFailed):
+    code = "invalid_calendar"
+    title = "The calendar file cannot be read"
+
+
+class TooManyEvents(ValidationFailed):
+    code = "too_many_events"
+    title = "The calendar holds too many events for one import"
+
+
+class ImportOverBudget(ValidationFailed):
+    code = "import_over_budget"
+    title = "The calendar takes too long to import at once"
+
+
+def over_budget(deadline: float | None) -> None:
+    """Raise ImportOverBudget once the loop's clock has passed `deadline`."""
+    if deadline is not None and asyncio.get_running_loop().time() > deadline:
+        raise ImportOverBudget(
+            "Importing this file takes too long for one request; nothing was imported. "
+            "Import it in smaller files."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    created: list[tuple[Event, str]]  # each event with the UID it came from
+    skipped: list[codec.Skipped]
+    notes: list[codec.Note]
+
+
+def check_zone(name: str) -> str:
+    """A default zone for floating times must be an IANA zone name."""
+    try:
+        zone_named(name)
+    except RecurrenceError as exc:
+        raise ValidationFailed.field(["query", "timezone"], str(exc)) from None
+    return name
+
+
+async def read_calendar(data: bytes, *, default_timezone: str) -> codec.ParsedCalendar:
+    """The file's events, or a 422 saying where it is broken. Parsed in a worker thread: a
+    1 MiB file takes long enough to stall other requests."""
+    try:
+        return await asyncio.to_thread(
+            codec.parse_calendar, data, default_timezone=check_zone(default_timezone)
+        )
+    except codec.InvalidCalendar as exc:
+        problems = [f"the {p.component} of line {p.line} {p.reason}" for p in exc.problems]
+        messages = problems or [f"line {exc.line}: {exc.message}"]
+        raise InvalidCalendarFile(
+            f"The calendar cannot be read: {messages[0]}",
+            errors=[{"loc": ["body"], "msg": message} for message in messages],
+            line=exc.line,
+        ) from None
+
+
+def _reason(exc: ValidationError | ValidationFailed) -> str:
+    if isinstance(exc, ValidationFailed):
+        return exc.detail
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"])
+    return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def _acceptable(
+    parsed: codec.ParsedCalendar,
+) -> tuple[list[tuple[codec.Incoming, Content]], list[codec.Skipped]]:
+    """The events that a create accepts, each with its content as the create rules build it;
+    the others join the skipped, with the create's reason."""
+    valid, skipped = [], list(parsed.skipped)
+    for item in parsed.events:
+        try:
+            content = build_content(None, EventCreate.model_validate(item.content).model_dump())
+        except (ValidationError, ValidationFailed) as exc:
+            skipped.append(codec.Skipped(item.uid, "VEVENT", item.line, _reason(exc)))
+        else:
+            valid.append((item, content))
+    return valid, skipped
+
+
+async def import_calendar(
+    session: AsyncSession,
+    *,
+    actor: User,
+    data: bytes,
+    origin: Origin,
+    default_timezone: str = "UTC",
+    progress: Progress | None = None,
+    budget: float | None = None,
+) -> ImportReport:
+    """Create every event of a calendar file that the event rules accept, in the caller's
+    transaction; schedule conflicts are not checked (a calendar file records commitments).
+    The events are written as batch creates write them, WRITE_CHUNK at a time (the event
+    loop runs between chunks); then the invitations and reminders of those that have any,
+    one event at a time. With a `budget` (seconds), an import still writing past it stops
+    with ImportOverBudget, which rolls the caller's transaction back."""
+    deadline = None if budget is None else asyncio.get_running_loop().time() + budget
+    parsed = await read_calendar(data, default_timezone=default_timezone)
+    valid, skipped = await asyncio.to_thread(_acceptable, parsed)
+    if len(valid) > MAX_IMPORT_EVENTS:
+        raise TooManyEvents(
+            f"The file holds {len(valid)} events; import at most {MAX_IMPORT_EVENTS} at a time."
+        )
+    total = len(valid)
+    if progress is not None and total:
+        progress(0, total)
+    known = await users_by_email(
+        session, {p.email.lower() for item, _ in valid for p in item.people}
+    )
+    contents: list[Content] = []
+    invited: list[list[Invitee]] = []
+    for item, content in valid:
+        invitees, guests = split_people(item.people, known, actor.id)
+        if guests:
+            content = content | {"description": with_guests(content["description"], guests)}
+        contents.append(content)
+        invited.append(invitees)
+    written = []
+    for chunk in range(0, total, WRITE_CHUNK):
+        over_budget(deadline)
+        written += await creation.create_built(
+            session,
+            actor_id=actor.id,
+            contents=contents[chunk : chunk + WRITE_CHUNK],
+            origin=origin,
+            policy=ConflictPolicy.IGNORE,
+            details={"version": 1},
+        )
+    created = []
+    for done, ((event, _), (item, _), invitees) in enumerate(
+        zip(written, valid, invited, strict=True), start=1
+    ):
+        if invitees or item.reminders:
+            over_budget(deadline)
+        if invitees:
+            await invitations.invite(
+                session,
+                actor=actor,
+                event_id=event.id,
+                invitees=invitees,
+                origin=origin,
+                policy=ConflictPolicy.IGNORE,
+            )
+        if item.reminders:  # its VALARMs, as my reminders (SPEC §14)
+            await reminders.set_reminders(
+                session, actor=actor, event_id=event.id, minutes=item.reminders, origin=origin
+            )
+        created.append((event, item.uid))
+        if progress is not None:
+            progress(done, total)
+    record(
+        session,
+        action="event.imported",
+        origin=origin,
+        actor_id=actor.id,
+        details={
+            "count": len(created),
+            "event_ids": [event.id for event, _ in created],
+            "skipped": len(skipped),
+        },
+    )
+    return ImportReport(created, skipped, parsed.notes)
+
+
+async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, int]:
+    """User ids by lower-cased email, for the addresses of an imported file."""
+    found: dict[str, int] = {}
+    wanted = sorted(emails)
+    for chunk in range(0, len(wanted), 500):
+        rows = await session.execute(
+            select(User.email_key, User.id).where(User.email_key.in_(wanted[chunk : chunk + 500]))
+        )
+        found.update({row.email_key: row.id for row in rows})
+    return found
+
+
+def split_people(
+    people: Sequence[Attendance], known: dict[str, int], organizer_id: int
+) -> tuple[list[Invitee], list[Attendance]]:
+    """An imported event's people: users of this service (by email) become invitations
+    (the organizer, the importer, is not invited); everyone else is kept as text."""
+    invitees: dict[int, Invitee] = {}
+    guests = []
+    for person in people:
+        user_id = known.get(person.email.lower())
+        if user_id is None:
+            guests.append(person)
+        elif user_id != organizer_id and len(invitees) < MAX_ATTENDEES - 1:
+            invitees.setdefault(user_id, Invitee(user_id=user_id, optional=person.optional))
+    return list(invitees.values()), guests
+
+
+def with_guests(
+    description: str | None, guests: Sequence[Attendance], heading: str | None = None
+) -> str:
+    """The description with the attendees who are not users of this service listed, one line
+    each, within the description's length limit. Idempotent: a guest already listed (by
+    address) has their line replaced where it is, so the same people written again change
+    nothing (a CalDAV client puts back what it got)."""
+    heading = GUESTS_HEADING if heading is None else heading
+    lines = (description or "").split("\n") if description else []
+    added = []
+    for guest in guests:
+        line = (
+            f"- {guest.name + ' ' if guest.name else ''}<{guest.email}>"
+            f"{' (organizer)' if guest.organizer else ''}: {guest.response.replace('_', ' ')}"
+        )
+        marker = f"<{guest.email}>"
+        at = next((i for i, old in enumerate(lines) if old[:2] == "- " and marker in old), None)
+        if at is None:
+            added.append(line)
+        else:
+            lines[at] = line
+    text = "\n".join(lines)
+    if added and heading.strip() in text:
+        text = text.rstrip("\n") + "\n" + "\n".join(added)
+    elif added:
+        text = (text + "\n\n" if text else "") + heading + "\n".join(added)
+    return text[:DESCRIPTION_LIMIT]
+
+
+GUESTS_HEADING = "Other attendees (from the imported file):\n"
+DESCRIPTION_LIMIT = 10_000
