@@ -75,6 +75,21 @@ async def _event(client: httpx.AsyncClient, owner: Account) -> int:
     return int(made.json()["id"])
 
 
+async def _alice_and_bob_edit(
+    client: httpx.AsyncClient,
+) -> tuple[Account, Account, int, Callable[[dict[str, Any]], Awaitable[None]]]:
+    """Alice's event, Bob its editor, and Bob's edit of it (any fields; it must succeed)."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    await share(client, alice, event_id, bob, "editor")
+
+    async def bob_edits(fields: dict[str, Any]) -> None:
+        theirs = await client.patch(f"{EVENTS}/{event_id}", json=fields, headers=bob.headers)
+        assert theirs.status_code == 200, theirs.text
+
+    return alice, bob, event_id, bob_edits
+
+
 async def _history(client: httpx.AsyncClient, who: Account, event_id: int) -> list[Any]:
     """(version, by whom, title) of every version, oldest first."""
     listed = await client.get(f"{EVENTS}/{event_id}/history", headers=who.headers)
@@ -93,7 +108,10 @@ async def test_a_text_edit_sends_no_begin_or_commit_and_a_move_locks_the_row(
 ) -> None:
     alice = await register(client, "alice")
     event_id = await _event(client, alice)
-    with transactions(app) as text_edit, before_unlocked_writes(app, asyncio.sleep, 0) as sent:
+    with (
+        transactions(app) as text_edit,
+        before_unlocked_writes(app, lambda: asyncio.sleep(0), 0) as sent,
+    ):
         edited = await client.patch(
             f"{EVENTS}/{event_id}", json={"location": "Room 2"}, headers=alice.headers
         )
@@ -114,17 +132,8 @@ async def test_a_text_edit_sends_no_begin_or_commit_and_a_move_locks_the_row(
 async def test_an_edit_landing_between_the_read_and_the_write_is_kept(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    alice, bob = await register(client, "alice"), await register(client, "bob")
-    event_id = await _event(client, alice)
-    await share(client, alice, event_id, bob, "editor")
-
-    async def bob_edits() -> None:
-        theirs = await client.patch(
-            f"{EVENTS}/{event_id}", json={"description": "Bob's notes"}, headers=bob.headers
-        )
-        assert theirs.status_code == 200, theirs.text
-
-    with before_unlocked_writes(app, bob_edits) as sent:
+    alice, _, event_id, bob_edits = await _alice_and_bob_edit(client)
+    with before_unlocked_writes(app, lambda: bob_edits({"description": "Bob's notes"})) as sent:
         mine = await client.patch(
             f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
         )
@@ -143,17 +152,8 @@ async def test_an_edit_landing_between_the_read_and_the_write_is_kept(
 async def test_an_if_match_edit_overtaken_between_its_read_and_its_write_is_a_412(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    alice, bob = await register(client, "alice"), await register(client, "bob")
-    event_id = await _event(client, alice)
-    await share(client, alice, event_id, bob, "editor")
-
-    async def bob_edits() -> None:
-        theirs = await client.patch(
-            f"{EVENTS}/{event_id}", json={"title": "Bob's"}, headers=bob.headers
-        )
-        assert theirs.status_code == 200, theirs.text
-
-    with before_unlocked_writes(app, bob_edits):
+    alice, _, event_id, bob_edits = await _alice_and_bob_edit(client)
+    with before_unlocked_writes(app, lambda: bob_edits({"title": "Bob's"})):
         mine = await client.patch(
             f"{EVENTS}/{event_id}",
             json={"title": "Alice's"},
@@ -166,19 +166,14 @@ async def test_an_if_match_edit_overtaken_between_its_read_and_its_write_is_a_41
 async def test_edits_overtaken_every_time_take_the_lock(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    alice, bob = await register(client, "alice"), await register(client, "bob")
-    event_id = await _event(client, alice)
-    await share(client, alice, event_id, bob, "editor")
+    alice, _, event_id, bob_edits = await _alice_and_bob_edit(client)
     count = [0]
 
-    async def bob_edits() -> None:
+    async def bob_moves_room() -> None:
         count[0] += 1
-        theirs = await client.patch(
-            f"{EVENTS}/{event_id}", json={"location": f"Room {count[0]}"}, headers=bob.headers
-        )
-        assert theirs.status_code == 200, theirs.text
+        await bob_edits({"location": f"Room {count[0]}"})
 
-    with transactions(app) as begun, before_unlocked_writes(app, bob_edits, times=3) as sent:
+    with transactions(app) as begun, before_unlocked_writes(app, bob_moves_room, 3) as sent:
         mine = await client.patch(
             f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
         )
