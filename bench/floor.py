@@ -33,7 +33,7 @@ from neo_events.live import feed
 
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
 # What `feed.change_params` reads of a session: nothing to wake (the hubs poll).
-_NO_SESSION = SimpleNamespace(info={"wake_queued": True})
+_NO_SESSION = SimpleNamespace(info={})
 
 
 def add_floor_edit(app: FastAPI) -> None:

@@ -240,6 +240,8 @@ class UnitOfWork:
 
     before_commit: list[BeforeCommit] = field(default_factory=list)
     after_commit: list[AfterCommit] = field(default_factory=list)
+    # What is queued once a transaction however often it is asked for (`after_commit_once`).
+    once: set[str] = field(default_factory=set)
 
 
 async def core(session: AsyncSession) -> AsyncConnection:
@@ -276,6 +278,15 @@ def unit_of_work(session: AsyncSession) -> UnitOfWork:
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run `callback` once the request's transaction has committed; never if it rolls back."""
     unit_of_work(session).after_commit.append(callback)
+
+
+def after_commit_once(session: AsyncSession, key: str, callback: AfterCommit) -> None:
+    """`after_commit`, unless something was queued under `key` in this transaction already.
+    The key goes with the queue: a rolled-back attempt leaves nothing behind for the next."""
+    uow = unit_of_work(session)
+    if key not in uow.once:
+        uow.once.add(key)
+        uow.after_commit.append(callback)
 
 
 async def commit(session: AsyncSession) -> None:

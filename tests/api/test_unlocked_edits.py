@@ -45,14 +45,17 @@ def before_unlocked_writes(
     app: FastAPI, meanwhile: Callable[[], Awaitable[Any]], times: int = 1
 ) -> Iterator[list[str]]:
     """Run `meanwhile` (awaited to its end) just before each of the first `times` unlocked
-    edit writes is sent (not those `meanwhile` itself makes); yields every statement sent
-    meanwhile, in order."""
+    edit writes this task sends (not those `meanwhile` itself makes); yields every statement
+    this task sends meanwhile, in order."""
     engine = app.state.engine.sync_engine
     seen: list[str] = []
     left = [times]
     running = [False]
+    task = asyncio.current_task()  # the requests' (ASGI transport), not the app's pollers'
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if asyncio.current_task() is not task:
+            return
         seen.append(" ".join(statement.split()))
         if UNCHANGED in statement and left[0] > 0 and not running[0]:
             left[0] -= 1
@@ -206,7 +209,9 @@ async def test_a_share_committed_while_an_edit_waits_on_the_row_reaches_the_new_
 
     async def start_the_share() -> None:
         sharing.append(asyncio.ensure_future(share(client, alice, event_id, bob, "viewer")))
-        await about_to_commit.wait()  # the share holds the row's lock, not yet committed
+        # the share holds the row's lock, not yet committed (a share that failed first
+        # would never get there: the test fails then, it does not hang)
+        await asyncio.wait_for(about_to_commit.wait(), timeout=30)
 
     event.listen(engine, "commit", hold_commit)
     try:
@@ -233,3 +238,115 @@ async def _recipients(app: FastAPI, event_id: int, version: int) -> list[int]:
     )
     async with app.state.sessionmaker() as session:
         return list((await session.execute(query)).scalars())
+
+
+async def test_an_editor_removed_or_demoted_between_the_read_and_the_write_cannot_edit(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, bob, event_id, _ = await _alice_and_bob_edit(client)
+    grant = f"{EVENTS}/{event_id}/permissions/{bob.id}"
+
+    async def alice_demotes_bob() -> None:
+        demoted = await client.put(grant, json={"role": "viewer"}, headers=alice.headers)
+        assert demoted.status_code == 200, demoted.text
+
+    async def alice_removes_bob() -> None:
+        removed = await client.delete(grant, headers=alice.headers)
+        assert removed.status_code == 204, removed.text
+
+    for meanwhile, status in ((alice_demotes_bob, 403), (alice_removes_bob, 404)):
+        await share(client, alice, event_id, bob, "editor")
+        with before_unlocked_writes(app, meanwhile):
+            theirs = await client.patch(
+                f"{EVENTS}/{event_id}", json={"title": "Bob's"}, headers=bob.headers
+            )
+        assert theirs.status_code == status, theirs.text
+    assert [v[2] for v in await _history(client, alice, event_id)] == ["Standup"]
+
+
+async def test_an_invitation_or_reminders_set_between_the_read_and_the_write_are_in_the_answer(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+
+    async def alice_sets_reminders() -> None:
+        reminders = {"reminders": [{"minutes_before": 15}]}
+        put = await client.put(
+            f"{EVENTS}/{event_id}/reminders", json=reminders, headers=alice.headers
+        )
+        assert put.status_code == 200, put.text
+
+    async def alice_invites_bob() -> None:
+        invited = await client.post(
+            f"{EVENTS}/{event_id}/attendees",
+            json={"users": [{"user_id": bob.id}]},
+            headers=alice.headers,
+        )
+        assert invited.status_code in (200, 201), invited.text
+
+    for meanwhile, title in ((alice_sets_reminders, "First"), (alice_invites_bob, "Second")):
+        with before_unlocked_writes(app, meanwhile):
+            mine = await client.patch(
+                f"{EVENTS}/{event_id}", json={"title": title}, headers=alice.headers
+            )
+        assert mine.status_code == 200, mine.text
+        now = await client.get(f"{EVENTS}/{event_id}", headers=alice.headers)
+        assert mine.headers["ETag"] == now.headers["ETag"], "the answer is the event as written"
+        assert {k: mine.json()[k] for k in ("my_reminders", "attendees", "title")} == {
+            k: now.json()[k] for k in ("my_reminders", "attendees", "title")
+        }
+    assert {a["user_id"] for a in mine.json()["attendees"]} == {alice.id, bob.id}
+
+
+async def test_an_edit_that_ends_under_the_lock_still_wakes_every_worker(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A missed unlocked write queued the wake-up of the live hubs, then was rolled back:
+    the write made under the lock wakes them once it commits (not only the next poll)."""
+    alice, _, event_id, bob_edits = await _alice_and_bob_edit(client)
+    wakes = [0]
+    hub = app.state.hub
+    wake = hub.changed
+
+    async def counted() -> None:  # the hub's own wake-up, counted
+        wakes[0] += 1
+        await wake()
+
+    hub.changed = counted  # each request's session takes it from the hub
+    count = [0]
+
+    async def bob_moves_room() -> None:
+        count[0] += 1
+        await bob_edits({"location": f"Room {count[0]}"})
+
+    try:
+        with before_unlocked_writes(app, bob_moves_room, 3):
+            mine = await client.patch(
+                f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
+            )
+    finally:
+        hub.changed = wake
+    assert mine.status_code == 200, mine.text
+    assert wakes[0] == count[0] + 1 == 4, wakes  # Bob's three edits and Alice's
+
+
+async def test_an_event_with_attendees_is_edited_under_the_lock(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Its answer is read after the write (answers a move resets), which only a transaction
+    keeps to that write's version."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    event_id = await _event(client, alice)
+    invited = await client.post(
+        f"{EVENTS}/{event_id}/attendees",
+        json={"users": [{"user_id": bob.id}]},
+        headers=alice.headers,
+    )
+    assert invited.status_code in (200, 201), invited.text
+    with transactions(app) as begun, before_unlocked_writes(app, lambda: asyncio.sleep(0)) as sent:
+        mine = await client.patch(
+            f"{EVENTS}/{event_id}", json={"title": "Alice's"}, headers=alice.headers
+        )
+    assert mine.status_code == 200, mine.text
+    assert begun == ["BEGIN", "COMMIT"] and not any(UNCHANGED in s for s in sent), sent

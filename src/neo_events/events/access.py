@@ -126,10 +126,12 @@ async def get_event_for(
 async def touch(session: AsyncSession, event_id: int) -> None:
     """Write the event's row unchanged (PostgreSQL), in the transaction of a change that
     does not write it but that an edit reads with it: who holds a role on the event (the
-    edit's change-feed recipients, its author's role) and who is invited (its answer). A
+    edit's change-feed recipients, its author's role), whether anyone is invited (an edit
+    of an event with attendees takes the lock) and the editor's reminders (its answer). A
     text edit made without the row's lock (`service.update_event`) is written only if the
     row's `xmin` is the one it read (`statements.EDIT_IF_UNCHANGED`); this changes it. The
-    change holds the row's lock already (`get_event_for(lock=True)`). SQLite's writes are
+    change holds the row's lock already (`get_event_for(lock=True)`). Removing an attendee
+    needs none: an event with attendees is edited under the lock. SQLite's writes are
     serialized whole: nothing to do."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_TOUCH, {"event_id": event_id})

@@ -303,7 +303,7 @@ async def _update(
     policy: ConflictPolicy,
 ) -> Response:
     # The caller is known by the token's claims: their sign-in session is checked by the
-    # statement that locks the event's row (a 401 before any 404), not by loading their user.
+    # statement that reads the event's row (a 401 before any 404), not by loading their user.
     # The request's log line names the token's user whatever the answer (a 409 or 412 too).
     request.state.user_id = claims.user_id
     result = await service.update_event(
@@ -321,8 +321,8 @@ async def _update(
         sign_in=claims.session_id,
         alone=True,
     )
-    # The object as the writer now sees it: the document read with the row's lock, edited,
-    # or else one statement in the write's transaction.
+    # The object as the writer now sees it: the document read before the write (under the
+    # row's lock, or with its xmin), edited, or else one statement in the write's transaction.
     document = result.before.after(result.event) if result.before is not None else None
     if document is None:
         document = await read_written(session, claims.user_id, claims.session_id, event_id)

@@ -59,7 +59,8 @@ class UpdateResult:
     changed: bool
     merged: bool
     clashes: list[Clash]
-    # The event as its editor saw it before the edit, when read with its lock (PostgreSQL).
+    # The event as its editor saw it before the edit, when read as one document (PostgreSQL,
+    # with the row's lock or its xmin: `reads.read_for_edit`).
     before: EventDocument | None = None
 
 

@@ -50,9 +50,9 @@ async def record_version(
 
     `audit`: the change's audit row (`audit.service.audit_row`), written with it. Then the
     change is final: on PostgreSQL the event's row, the version, the audit row and the feed
-    row (for the event's holders as the statement sees them; the row lock the write holds
-    keeps grants from changing meanwhile) go in as one statement, and `event` leaves the
-    session, so nothing of it is flushed again.
+    row (for the event's holders as the statement sees them; the row lock the write holds,
+    or the `xmin` it checks, keeps grants from changing meanwhile: `access.touch`) go in as
+    one statement, and `event` leaves the session, so nothing of it is flushed again.
 
     `row_xmin` (PostgreSQL, with `audit`): the row's `xmin` as the writer read it, without
     its lock; the change is written only if the row is still that one

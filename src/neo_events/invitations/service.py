@@ -196,7 +196,6 @@ async def remove_attendee(
     """Take someone off the list (editor+, or the attendee themselves); their role stays
     until an owner removes it. The organizer goes only with the last other attendee."""
     event, role = await get_event_for(session, actor.id, event_id, lock=True)
-    await touch(session, event.id)  # who is invited changes: see `access.touch`
     if user_id != actor.id and not role.at_least(Role.EDITOR):
         raise RoleTooLow(f"This needs the editor role; you are {role.value}.")
     current = {a.user_id: a for a in await _attendees(session, event.id)}

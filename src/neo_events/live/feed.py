@@ -338,16 +338,10 @@ def change_params(
 
 
 def _wake_after_commit(session: AsyncSession) -> None:
+    """Wake every worker's hub once the transaction commits (once, however many changes)."""
     publish = session.info.get("publish_change")
-    if publish is None or session.info.get("wake_queued"):
-        return
-    session.info["wake_queued"] = True
-
-    async def wake() -> None:
-        session.info.pop("wake_queued", None)
-        await publish()
-
-    db.after_commit(session, wake)
+    if publish is not None:
+        db.after_commit_once(session, "wake", publish)
 
 
 def changed_fields(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.audit.service import Origin, record
-from neo_events.events.access import Role, get_event_for
+from neo_events.events.access import Role, get_event_for, touch
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.recurrence import Occurrence, Series
 from neo_events.invitations.responses import (
@@ -53,6 +53,7 @@ async def set_reminders(
 ) -> list[int]:
     """Replace the caller's reminders on an event they can see (viewer+); 404 otherwise."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.VIEWER, lock=True)
+    await touch(session, event.id)  # an edit's answer shows the caller's reminders
     wanted = sorted(set(minutes))
     existing = {
         r.minutes_before: r
