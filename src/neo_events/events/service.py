@@ -132,6 +132,16 @@ async def _resolve_changes(
     return result.changes, result.merged
 
 
+async def _edit_of(
+    session: AsyncSession, event: Event, changes: Content, pre: Preconditions
+) -> tuple[Content, Content, bool]:
+    """The event's content before and after the changes, under the caller's preconditions,
+    and whether they were merged."""
+    current = content_of(event)
+    resolved, merged = await _resolve_changes(session, event, current, changes, pre)
+    return current, build_content(current, resolved), merged
+
+
 # An edit read without the row's lock (`_edit_unchanged`) is tried this many times while
 # other writes land between its read and its write; then it takes the lock.
 UNLOCKED_ATTEMPTS = 3
@@ -189,9 +199,7 @@ async def update_event(
         event, role = await get_event_for(
             session, actor_id, event_id, Role.EDITOR, lock=True, sign_in=sign_in
         )
-    current = content_of(event)
-    resolved, merged = await _resolve_changes(session, event, current, wanted, preconditions)
-    content = build_content(current, resolved)
+    current, content, merged = await _edit_of(session, event, wanted, preconditions)
     if content == current:
         return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
     clashes = await check_move(
@@ -225,9 +233,7 @@ async def _edit_unchanged(
     before, held = await read_for_edit(session, actor_id, sign_in, event_id, lock=False)
     role = check_role(held, Role.EDITOR)
     event = before.event()
-    current = content_of(event)
-    resolved, merged = await _resolve_changes(session, event, current, wanted, preconditions)
-    content = build_content(current, resolved)
+    current, content, merged = await _edit_of(session, event, wanted, preconditions)
     if content == current:
         return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
     if before.has_attendees() or any(content[f] != current[f] for f in SCHEDULE_FIELDS):
