@@ -52,7 +52,7 @@ from neo_events.reminders.router import router as reminders_router
 from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
-from neo_events.web import AllowedMethodsMiddleware
+from neo_events.web import AllowedMethodsMiddleware, filter_routers_by_path
 from neo_events.webclient.router import router as webclient_router
 from neo_events.webhooks.router import router as webhooks_router
 
@@ -194,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(caldav_router)  # /.well-known/caldav and /dav/ (SPEC §15)
     app.add_exception_handler(DavError, dav_error_response)
     app.include_router(webclient_router)  # the browser client at / (SPEC §12)
+    filter_routers_by_path(app.router.routes)
     document_problems(app, unlimited_paths=EXEMPT_PATHS)
     document_msgpack(app)
 
