@@ -4,6 +4,7 @@ and which methods a path allows."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any
 
@@ -165,6 +166,7 @@ class AllowedMethodsMiddleware:
 
 
 _GROUP_NAME = re.compile(r"\(\?P<[^>]+>")
+_PATHS_BUILT = threading.Lock()  # rare: once a router, again when routes are added
 
 
 class _PathFilteredRouter(_IncludedRouter):
@@ -181,20 +183,30 @@ class _PathFilteredRouter(_IncludedRouter):
     route that has no path expression (none here) is asked as before. FastAPI is pinned by
     the lock file: its next version may change these internals, which that test would show."""
 
-    _paths: re.Pattern[str] | None
-    _paths_version: int | None
+    # (routes version, the union or None), one attribute, so a reader never pairs a version
+    # with another version's union
+    _paths: tuple[int, re.Pattern[str] | None]
+
+    def paths(self) -> re.Pattern[str] | None:
+        """The union of the routes' path expressions (None: some route has none), built once,
+        again if routes are added (under a lock of its own: FastAPI's for this router's
+        routes is taken again inside, by `iter_route_contexts`)."""
+        version = self.original_router._get_routes_version()
+        built = getattr(self, "_paths", None)
+        if built is None or built[0] != version:
+            with _PATHS_BUILT:
+                built = getattr(self, "_paths", None)
+                if built is None or built[0] != version:
+                    contexts = iter_route_contexts([self])
+                    regexes = [getattr(c, "path_regex", None) for c in contexts]
+                    union = "|".join(_GROUP_NAME.sub("(?:", r.pattern) for r in regexes if r)
+                    built = (version, re.compile(union) if regexes and all(regexes) else None)
+                    self._paths = built
+        return built[1]
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        version = self.original_router._get_routes_version()
-        if getattr(self, "_paths_version", None) != version:  # built once, again if routes change
-            regexes = [getattr(c, "path_regex", None) for c in iter_route_contexts([self])]
-            self._paths = (
-                re.compile("|".join(_GROUP_NAME.sub("(?:", r.pattern) for r in regexes if r))
-                if regexes and all(regexes)
-                else None
-            )
-            self._paths_version = version
-        if self._paths is not None and not self._paths.match(get_route_path(scope)):
+        paths = self.paths()
+        if paths is not None and not paths.match(get_route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)
 
