@@ -221,8 +221,9 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
 
     @event.listens_for(reads.sync_engine, "before_cursor_execute")
     def _refuse_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # No connection: a statement on the driver (`neo_events.driver`), in autocommit.
         if not statement.lstrip()[:6].upper().startswith(("SELECT", "WITH")) and (
-            conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+            conn is None or conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
         ):
             raise WriteInReadOnlyRequest(f"a safe-method request wrote: {statement[:80]}")
 

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from neo_events import db
+from neo_events import driver
 from neo_events.events import expansions, recurrence
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
@@ -88,7 +88,8 @@ async def calendar(
     ask_viewer = viewer_id is not None and users != {viewer_id}
     if ask_viewer:
         params["viewer_id"] = viewer_id
-    rows = await (await db.core(session)).execute(_keys(dialect, ask_viewer, one), params)
+    connection = await driver.connection_of(session)
+    rows = await connection.execute(_keys(dialect, ask_viewer, one), params)
     events: dict[int, int] = {}  # version, by id
     holders: dict[int, set[int]] = {}
     answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers, by event
@@ -239,7 +240,7 @@ async def _by_id(
         return []
     statement = statements[session.get_bind().dialect.name]
     found: list[Any] = []
-    connection = await db.core(session)
+    connection = await driver.connection_of(session)
     for chunk in range(0, len(ids), _CONTENT_CHUNK):
         found += await connection.execute(
             statement, {"ids": list(ids[chunk : chunk + _CONTENT_CHUNK])}

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import db
+from neo_events import db, driver
 from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
@@ -164,15 +164,15 @@ async def create_event(
         actor_id=actor_id,
         recipients=[actor_id],
     )
-    connection = await db.core(session)
+    connection = await driver.connection_of(session)  # the driver, in autocommit
     if sign_in is None:
         event.id = await connection.scalar(statements.CREATE, params)
         return Created(event, clashes, "")
     params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
-    written = (await connection.execute(statements.CREATE_SIGNED_IN, params)).first()
+    written = (await connection.execute(statements.CREATE_SIGNED_IN, params)).one_or_none()
     if written is None:
         raise InvalidToken()  # the sign-in session is closed: nothing was written
-    event.id, name = written
+    event.id, name = written.id, written.username
     return Created(event, clashes, name)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 import orjson
@@ -35,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import manager_of_class
 
-from neo_events import db
+from neo_events import db, driver
 from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
@@ -209,15 +208,7 @@ class EventDocument:
                 return None
             values["updated_by_name"] = names[event.updated_by_id]
         etag = event_etag(event.version, self.reminders)
-        return EventDocument(_Values(**values), self.viewer_id, self.reminders, etag)
-
-
-class _Values(SimpleNamespace):
-    """A row's values as `EventDocument.row` reads them: by attribute and by `_mapping`."""
-
-    @property
-    def _mapping(self) -> dict[str, Any]:
-        return vars(self)
+        return EventDocument(driver.Row(**values), self.viewer_id, self.reminders, etag)
 
 
 def _statement_for(dialect: str, lock: bool = False, xmin: bool = False) -> Select[Any]:
@@ -253,27 +244,40 @@ async def read_written(
 async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) -> EventDocument:
     """The event as the caller sees it: 401 if their sign-in session is closed, 404 if they
     hold no role on a live event of that id (what `authenticate` and `get_event_for` say).
-    No ORM session: one connection, one statement (two for a 404)."""
+    No ORM session: one connection, one statement (two for a 404); on PostgreSQL on the
+    driver (`neo_events.driver`), in autocommit."""
+    statement = _statement_for(engine.dialect.name)
+    caller = (claims.user_id, claims.session_id, event_id)
+    if driver.serves(engine.dialect):
+        async with driver.connection(engine) as on_driver:
+            return await _read(on_driver, statement, *caller)
     async with engine.connect() as connection:
-        statement = _statement_for(engine.dialect.name)
-        return await _read(connection, statement, claims.user_id, claims.session_id, event_id)
+        return await _read(connection, statement, *caller)
 
 
 async def read_for_edit(
-    session: AsyncSession, user_id: int, session_id: int, event_id: int, *, lock: bool = True
+    session: AsyncSession,
+    user_id: int,
+    session_id: int,
+    event_id: int,
+    *,
+    lock: bool = True,
+    on: driver.Connection | None = None,
 ) -> tuple[EventDocument, Role]:
     """`read_event` on the session's connection: what an edit on PostgreSQL starts from (the
     caller's sign-in and role, and the document its answer is made of,
     `EventDocument.after`: one statement where `get_event_for` and `read_written` make two).
     `lock`: with the event's row lock, held until the transaction ends; else with the row's
-    `xmin` (`row.row_xmin`), for a write that checks the row is unchanged instead."""
+    `xmin` (`row.row_xmin`), for a write that checks the row is unchanged instead, read
+    `on` a driver connection if given (`events.service`)."""
     statement = _statement_for(session.get_bind().dialect.name, lock=lock, xmin=not lock)
-    document = await _read(await db.core(session), statement, user_id, session_id, event_id)
+    connection = on if on is not None else await db.core(session)
+    document = await _read(connection, statement, user_id, session_id, event_id)
     return document, Role(document.row.my_role)
 
 
 async def _read(
-    connection: AsyncConnection | AsyncSession,
+    connection: AsyncConnection | AsyncSession | driver.Connection,
     statement: Select[Any],
     user_id: int,
     session_id: int,
@@ -290,7 +294,7 @@ async def _read(
     return _document(row, user_id)
 
 
-def _document(row: Row[Any], viewer_id: int) -> EventDocument:
+def _document(row: Row[Any] | driver.Row, viewer_id: int) -> EventDocument:
     """The row of the one statement as the viewer's document, its ETag known."""
     reminders = sorted(_parsed(row.reminders))
     return EventDocument(row, viewer_id, reminders, event_etag(row.version, reminders))

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import db
+from neo_events import driver
 from neo_events.audit.service import Origin, audit_row, record
 from neo_events.errors import (
     Conflict,
@@ -32,7 +32,7 @@ from neo_events.events.reads import EventDocument, read_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.validation import build_content
 from neo_events.history.merge import three_way_merge
-from neo_events.history.versions import record_version
+from neo_events.history.versions import Unlocked, record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import version_matches
@@ -174,22 +174,24 @@ async def update_event(
     writes under that lock.
     """
     wanted = canonical_changes(changes)
-    if (
-        alone
-        and sign_in is not None
-        and TEXT_FIELDS.issuperset(wanted)
-        and await db.one_statement_write(session)
-    ):
+    if alone and sign_in is not None and TEXT_FIELDS.issuperset(wanted) and driver.usable(session):
         try:
-            for _ in range(UNLOCKED_ATTEMPTS):
-                unlocked = await _edit_unchanged(
-                    session, actor_id, event_id, sign_in, wanted, origin, preconditions
-                )
-                if unlocked is not None:
-                    return unlocked
+            async with driver.connection(driver.engine_of(session)) as connection:
+                for _ in range(UNLOCKED_ATTEMPTS):
+                    unlocked = await _edit_unchanged(
+                        session,
+                        connection,
+                        actor_id,
+                        event_id,
+                        sign_in,
+                        wanted,
+                        origin,
+                        preconditions,
+                    )
+                    if unlocked is not None:
+                        return unlocked
         except _NeedsLock:
-            pass
-        await db.rollback(session)  # nothing was written: now under the row's lock
+            pass  # nothing was written: now under the row's lock
     before: EventDocument | None = None
     if sign_in is not None and session.get_bind().dialect.name == "postgresql":
         before, held = await read_for_edit(session, actor_id, sign_in, event_id)
@@ -215,6 +217,7 @@ class _NeedsLock(Exception):
 
 async def _edit_unchanged(
     session: AsyncSession,
+    connection: driver.Connection,
     actor_id: int,
     event_id: int,
     sign_in: int,
@@ -230,16 +233,29 @@ async def _edit_unchanged(
     with attendees answers with a document read after the write (`read_written`), which
     only a transaction keeps to this write's version: it is edited under the lock
     (`_NeedsLock`), as is any edit found to move the event."""
-    before, held = await read_for_edit(session, actor_id, sign_in, event_id, lock=False)
+    before, held = await read_for_edit(
+        session, actor_id, sign_in, event_id, lock=False, on=connection
+    )
     role = check_role(held, Role.EDITOR)
     event = before.event()
+    if preconditions.base_version not in (None, event.version):
+        # A merge reads the base version through the session: a request holds one pooled
+        # connection at a time, so it is made under the lock, without the driver's.
+        raise _NeedsLock()
     current, content, merged = await _edit_of(session, event, wanted, preconditions)
     if content == current:
         return UpdateResult(event, role, changed=False, merged=merged, clashes=[], before=before)
     if before.has_attendees() or any(content[f] != current[f] for f in SCHEDULE_FIELDS):
         raise _NeedsLock()
     written = await _write(
-        session, event, current, content, actor_id, origin, merged, before.row.row_xmin
+        session,
+        event,
+        current,
+        content,
+        actor_id,
+        origin,
+        merged,
+        Unlocked(connection, before.row.row_xmin),
     )
     if not written:
         return None
@@ -254,10 +270,10 @@ async def _write(
     actor_id: int,
     origin: Origin,
     merged: bool,
-    row_xmin: str | None = None,
+    unlocked: Unlocked | None = None,
 ) -> bool:
-    """The edit's next version with its audit row (`record_version`); with `row_xmin`, only
-    if the row is unchanged since it was read (False: nothing was written)."""
+    """The edit's next version with its audit row (`record_version`); `unlocked`: only if
+    the row is unchanged since it was read (False: nothing was written)."""
     apply_content(event, content, before=current)
     audit = audit_row(
         action="event.updated",
@@ -279,7 +295,7 @@ async def _write(
         actor_id=actor_id,
         previous=current,
         audit=audit,
-        row_xmin=row_xmin,
+        unlocked=unlocked,
     )
 
 

@@ -9,11 +9,13 @@ ORM's unit of work made four round trips of it (issue #16).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import driver
 from neo_events.db import utcnow
 from neo_events.events import statements
 from neo_events.events.content import TEXT_FIELDS, content_of
@@ -28,6 +30,15 @@ from neo_events.reminders.service import follow_event
 _INSERT_VERSION = insert(cast(Table, EventVersion.__table__))
 
 
+@dataclass(frozen=True, slots=True)
+class Unlocked:
+    """An edit read without the row's lock, on a driver connection in autocommit
+    (`events.service`): the row's `xmin` as the edit read it, and where the write goes."""
+
+    connection: driver.Connection
+    row_xmin: str
+
+
 async def record_version(
     session: AsyncSession,
     event: Event,
@@ -38,11 +49,11 @@ async def record_version(
     rolled_back_to: int | None = None,
     holders: list[int] | None = None,
     audit: Mapping[str, Any] | None = None,
-    row_xmin: str | None = None,
+    unlocked: Unlocked | None = None,
 ) -> bool:
     """Turn the change just applied to `event` into its next version, snapshot it, and
     append it to the change feed (`previous` content names the fields that changed).
-    True once written; False only with `row_xmin`, below.
+    True once written; False only with `unlocked`, below.
 
     Creation is version 1; every later change advances `version` and the update stamps.
     The unique (event_id, version) constraint is the backstop: two writers that raced past
@@ -54,9 +65,10 @@ async def record_version(
     or the `xmin` it checks, keeps grants from changing meanwhile: `access.touch`) go in as
     one statement, and `event` leaves the session, so nothing of it is flushed again.
 
-    `row_xmin` (PostgreSQL, with `audit`): the row's `xmin` as the writer read it, without
-    its lock; the change is written only if the row is still that one
-    (`statements.EDIT_IF_UNCHANGED`), else nothing is, and the answer is False.
+    `unlocked` (PostgreSQL, with `audit`): the row's `xmin` as the writer read it, without
+    its lock, and the driver connection it read on; the change is written there, in
+    autocommit, only if the row is still that one (`statements.EDIT_IF_UNCHANGED`), else
+    nothing is, and the answer is False.
     """
     if change_type == "created":
         await record_created(session, [event], actor_id=actor_id, holders=holders)
@@ -70,7 +82,7 @@ async def record_version(
     at_once = audit is not None and session.get_bind().dialect.name == "postgresql"
     if at_once:
         assert audit is not None
-        if not await _edit_at_once(session, event, version, audit, changed, row_xmin):
+        if not await _edit_at_once(session, event, version, audit, changed, unlocked):
             return False
     else:
         await session.execute(_INSERT_VERSION, version)
@@ -109,11 +121,12 @@ async def _edit_at_once(
     version: dict[str, Any],
     audit: Mapping[str, Any],
     changed: list[str],
-    row_xmin: str | None,
+    unlocked: Unlocked | None,
 ) -> bool:
     """PostgreSQL: `statements.EDIT` for the event as changed in memory, which then leaves
     the session if it was in it (its row is written: a flush would write it again); with
-    `row_xmin`, `EDIT_IF_UNCHANGED`, which writes nothing if the row changed since (False)."""
+    `unlocked`, `EDIT_IF_UNCHANGED` on its connection, which writes nothing if the row
+    changed since (False)."""
     params = statements.row_params(event)
     params |= statements.prefixed("event_versions", version)
     params |= statements.prefixed("audit_log", {**audit, "at": event.updated_at})
@@ -124,13 +137,13 @@ async def _edit_at_once(
         actor_id=version["changed_by_id"],
         changes=changed,
     )
+    if unlocked is not None:
+        params["row_xmin"] = unlocked.row_xmin
+        unchanged = await unlocked.connection.execute(statements.EDIT_IF_UNCHANGED, params)
+        return unchanged.scalar_one_or_none() is not None
     # On the session's connection (Core): the ORM must not flush the row first, and the
     # statement loads no objects.
     connection = await session.connection()
-    if row_xmin is not None:
-        params["row_xmin"] = row_xmin
-        unchanged = await connection.execute(statements.EDIT_IF_UNCHANGED, params)
-        return unchanged.scalar_one_or_none() is not None
     written = (await connection.execute(statements.EDIT, params)).scalar_one_or_none()
     if written is None:  # not reached: the caller holds the row's lock
         raise RuntimeError(f"event {event.id} vanished under its row lock")
