@@ -1,13 +1,14 @@
-"""Statements on the database driver itself, for the hottest writes on PostgreSQL (#16).
+"""Statements on the database driver itself, for the hottest paths on PostgreSQL (#16).
 
 SQLAlchemy costs a statement 0.1-0.3 ms of CPU beyond asyncpg's own (building the cache
 key, processing the parameters and the result, the greenlet bridge, the session's
 bookkeeping: BENCHMARKS.md), as much as the rest of an edit's Python together. Here a Core
 statement is compiled once by SQLAlchemy for the engine's dialect (`Compiled`: its SQL, its
 parameters in order with each column type's bind processor, its result columns with their
-result processors) and run with asyncpg's own `fetch` on a connection from the engine's pool
-(`connection`), in autocommit: each statement is its own transaction, for a write that is
-one statement (`events.statements`).
+result processors) and run with asyncpg's own `fetch`, in autocommit, on a connection from
+the engine's pool (`connection`) or on a session's own when it runs in autocommit
+(`connection_of`): each statement is its own transaction, for reads and for a write that
+is one statement (`events.statements`).
 
 What SQLAlchemy would do around it is kept: the pool's checkout and checkin events (the
 ping of an idle connection), the engine's `before_cursor_execute` listeners (called with no
