@@ -215,8 +215,17 @@ class Hub:
 
     async def changed(self) -> None:
         """Called after a commit that appended to the feed: wake every worker (this one too)."""
-        self._wake.set()
+        self._woken()
         await self._broker.publish(CHANNEL, b"changed")
+
+    def _woken(self) -> None:
+        """The feed grew: deliver it, or, with nobody connected here, only remember to catch
+        up on the next connect (as `_deliver_new` would, without waking the loop for it: a
+        write costs each idle worker nothing)."""
+        if self._connections:
+            self._wake.set()
+        else:
+            self._behind = True
 
     async def revoke(self, session_ids: Collection[int]) -> None:
         """Called after a commit that revoked sign-ins: end their connections on every worker.
@@ -250,7 +259,7 @@ class Hub:
                     continue
                 self._revoke_here(ids)
             else:
-                self._wake.set()
+                self._woken()
 
     async def _deliver_loop(self) -> None:
         while True:
