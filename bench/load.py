@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -92,6 +93,10 @@ class Result:
     # Of that, the server's workers' and PostgreSQL's processes' (`processes_cpu_s`).
     server_cpu_ms: float | None = None
     database_cpu_ms: float | None = None
+    # Short runs of the PK route and of this scenario in turn, after its own run: each
+    # pair's rate ratio (`interleaved`). On a shared machine whose speed moves within a
+    # minute, the median of pairs a few seconds apart is the ratio to trust.
+    pk_interleaved: list[float] | None = None
 
 
 # ----------------------------------------------------------------------------- server
@@ -385,6 +390,7 @@ async def build_scenarios(prep: Prepared, concurrency: int) -> dict[str, Scenari
     creators = prep.rng.sample(range(2, prep.users + 1), min(500, prep.users - 1))
     await prep.mint(creators)
     t = prep.token
+    run_tag = f"at {time.time_ns()}"  # this run's titles (the update scenario)
     s: dict[str, Scenario] = {}
     s["ceiling_raw"] = Scenario(
         "ceiling_raw", concurrency, [_req("GET", "/bench/raw")], ceiling=True
@@ -454,7 +460,9 @@ async def build_scenarios(prep: Prepared, concurrency: int) -> dict[str, Scenari
         "update",
         concurrency,
         [
-            _req("PATCH", f"{API}/events/{i}", t(o), {"title": f"Updated {i} r{r}"})
+            # Titles of this run's own (`renamed`): an edit that changes nothing writes nothing,
+            # and a run that replayed an earlier run's titles would measure such no-ops.
+            _req("PATCH", f"{API}/events/{i}", t(o), {"title": f"Updated {i} r{r} {run_tag}"})
             for r in range(4)
             for i, o, _ in writes
         ],
@@ -721,6 +729,8 @@ def run(
             assert isinstance(result, Result)
             result.pk_adjacent_rps = adjacent
             result.pk_adjacent_cpu_ms = adjacent_cpu
+            if paired and not scenario.ceiling:
+                result.pk_interleaved = interleaved(srv.base, pk, scenario, workdir)
             results.append(result)
             print(
                 f"  {key:18} c={scenario.connections:<3} {result.rps:9.1f} req/s  "
@@ -763,14 +773,51 @@ def _split(result: Result) -> str:
     return f" (server {result.server_cpu_ms:.2f}, postgres {result.database_cpu_ms:.2f})"
 
 
+INTERLEAVED_PAIRS = 5
+INTERLEAVED_S = 3.0
+
+
+def renamed(scenario: Scenario, tag: str) -> Scenario:
+    """The scenario with `tag` added to each title its requests send: every run of it starts
+    from the same requests (`wrk/requests.lua`), and an edit to the title an event already
+    has changes nothing, writes nothing, and is not the edit measured."""
+    requests = []
+    for r in scenario.requests:
+        body = json.loads(r["b"]) if "b" in r else None
+        if isinstance(body, dict) and isinstance(body.get("title"), str):
+            r = r | {"b": json.dumps(body | {"title": f"{body['title']} {tag}"})}
+        requests.append(r)
+    return Scenario(scenario.name, scenario.connections, requests, scenario.threads)
+
+
+def interleaved(base: str, pk: Scenario, scenario: Scenario, workdir: Path) -> list[float]:
+    """The scenario's rate over the PK route's, for each of `INTERLEAVED_PAIRS` pairs of
+    short runs in turn (`INTERLEAVED_S` seconds each, the scenario's clients for both)."""
+    ratios = []
+    for turn in range(INTERLEAVED_PAIRS):
+        ceiling = run_wrk(base, pk, INTERLEAVED_S, workdir)
+        measured = run_wrk(base, renamed(scenario, f"turn {turn}"), INTERLEAVED_S, workdir)
+        assert isinstance(ceiling, Result) and isinstance(measured, Result)
+        if ceiling.rps and measured.requests:
+            ratios.append(measured.rps / ceiling.rps)
+    return ratios
+
+
 def _adjacent(result: Result) -> str:
-    """The adjacent PK run and this scenario's share of it, by rate and by machine CPU."""
+    """The adjacent PK run and this scenario's share of it, by rate and by machine CPU, and
+    the median (and range) of the interleaved pairs'."""
     pk, pk_cpu = result.pk_adjacent_rps, result.pk_adjacent_cpu_ms
     if not pk:
         return ""
     text = f"  (pk ceiling just before: {pk:.0f} req/s; rate {result.rps / pk:.1%}"
     if pk_cpu and result.cpu_ms:
         text += f", cpu {pk_cpu / result.cpu_ms:.1%}"
+    pairs = result.pk_interleaved
+    if pairs:
+        text += (
+            f"; interleaved median {statistics.median(pairs):.1%}"
+            f" of {len(pairs)} pairs, {min(pairs):.1%}-{max(pairs):.1%}"
+        )
     return text + ")"
 
 
