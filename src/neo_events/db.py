@@ -146,8 +146,11 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def json_text(value: Any) -> str:
-    """A JSON column's text: the standard library's document for the same value (keys that
-    are not strings written as strings), UTF-8 unescaped, in a tenth of its time."""
+    """A JSON column's text, by orjson in a tenth of the standard library's time: the same
+    value read back (keys that are not strings written as strings, as `json` writes them),
+    though not the same text (no spaces, UTF-8 unescaped; no code compares stored JSON as
+    text). Stricter on what no column holds (integers beyond 64 bits, lone surrogates: a
+    TypeError), and NaN is written as null."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -221,7 +221,7 @@ class Hub:
     def _woken(self) -> None:
         """The feed grew: deliver it, or, with nobody connected here, only remember to catch
         up on the next connect (as `_deliver_new` would, without waking the loop for it: a
-        write costs each idle worker nothing)."""
+        write costs an idle worker the broker's message, not a turn of its delivery loop)."""
         if self._connections:
             self._wake.set()
         else:
