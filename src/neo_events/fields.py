@@ -1,7 +1,8 @@
 """Field types every schema and query parameter shares: text without NUL characters, numbers
 within the database's ranges, and instants within the supported range.
 
-PostgreSQL text cannot hold U+0000 (and nothing legitimate needs it), so free text that
+PostgreSQL text cannot hold U+0000 (and nothing legitimate needs it), nor can any database
+hold a lone surrogate (which a JSON escape such as `"\ud800"` can name), so free text that
 reaches the database goes through `Text` and is refused with a 422 naming the field.
 """
 
@@ -16,6 +17,11 @@ from pydantic import AfterValidator, AwareDatetime, Field
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate, which a JSON escape can name
+            raise ValueError("must be Unicode text (a lone surrogate is not)") from None
     return value
 
 
