@@ -2,7 +2,7 @@
 within the database's ranges, and instants within the supported range.
 
 PostgreSQL text cannot hold U+0000 (and nothing legitimate needs it), nor can any database
-hold a lone surrogate (which a JSON escape such as `"\ud800"` can name), so free text that
+hold a lone surrogate (which a JSON escape such as `"\\ud800"` can name), so free text that
 reaches the database goes through `Text` and is refused with a 422 naming the field.
 """
 
