@@ -6,6 +6,7 @@ PostgreSQL text cannot hold U+0000; every free-text input rejects it before the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -64,24 +65,24 @@ async def test_login_and_register(client: httpx.AsyncClient) -> None:
 LONE = "x\ud800y"
 
 
-def _escaped(body: dict[str, object]) -> dict[str, object]:
+def _escaped(body: Mapping[str, object]) -> bytes:
     """httpx's `json=` writes UTF-8, which cannot carry a lone surrogate: escaped as JSON."""
-    return {
-        "content": json.dumps(body).encode(),
-        "headers": {"Content-Type": "application/json"},
-    }
+    return json.dumps(body).encode()
+
+
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize("field", ["username", "password"])
 async def test_lone_surrogate_in_login(client: httpx.AsyncClient, field: str) -> None:
     body = {"username": "alice", "password": "x" * 8} | {field: LONE}
-    response = await client.post("/api/v1/auth/login", **_escaped(body))  # type: ignore[arg-type]
+    response = await client.post("/api/v1/auth/login", content=_escaped(body), headers=JSON)
     problem = assert_problem(response, 422, "validation_error")
     assert [field] in [e["loc"] for e in problem["errors"]]
 
 
 async def test_lone_surrogate_in_event_text(client: httpx.AsyncClient, alice: Account) -> None:
-    request = _escaped(event_body(title=LONE))
-    request["headers"] = alice.headers | request["headers"]  # type: ignore[operator]
-    response = await client.post("/api/v1/events", **request)  # type: ignore[arg-type]
+    response = await client.post(
+        "/api/v1/events", content=_escaped(event_body(title=LONE)), headers=alice.headers | JSON
+    )
     assert_problem(response, 422, "validation_error")
