@@ -2,24 +2,70 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _below_ephemeral() -> range:
+    """Ports the kernel never hands out by itself: those below its ephemeral range."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(20000, max(low, 20001))
+
+
+_RESERVATIONS = Path(tempfile.gettempdir()) / "neo-events-test-ports.lock"
+_reservations: IO[bytes] | None = None
+_taken: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port no other test process on this machine will be given.
+
+    Picking port 0 and closing the socket is a race between xdist workers: two servers were
+    once given the same port, one never bound it, and its test talked to the other worker's
+    server (a 409 for a fresh database, then a refused connection when that server stopped).
+    Here a port comes from below the kernel's ephemeral range (no `bind(0)` or outgoing
+    connection can take it) and is reserved with a POSIX record lock on byte `port` of one
+    shared file: held until this process exits, released by the kernel if it dies. Within a
+    process a port is handed out once.
+    """
+    global _reservations
+    if _reservations is None:
+        _reservations = _RESERVATIONS.open("ab")
+    ports = _below_ephemeral()
+    start = random.randrange(len(ports))
+    for step in range(len(ports)):
+        port = ports[(start + step) % len(ports)]
+        if port in _taken:
+            continue
+        try:
+            fcntl.lockf(_reservations, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port)
+        except OSError:
+            continue  # another test process holds it
+        _taken.add(port)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # something outside the tests listens there: keep it reserved, skip
+        return port
+    raise RuntimeError("no free loopback port left below the ephemeral range")
 
 
 class LiveServer:
