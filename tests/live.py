@@ -29,7 +29,7 @@ def _below_ephemeral() -> range:
     return range(20000, max(low, 20001))
 
 
-_RESERVATIONS = Path(tempfile.gettempdir()) / "neo-events-test-ports.lock"
+_RESERVATIONS = Path(tempfile.gettempdir()) / f"neo-events-test-ports-{os.getuid()}.lock"
 _reservations: IO[bytes] | None = None
 _taken: set[int] = set()
 
