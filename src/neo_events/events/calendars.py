@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events import driver
-from neo_events.events import expansions, recurrence
+from neo_events.events import expansions, recurrence, times_of_day
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Weeks
@@ -63,6 +63,7 @@ async def calendar(
     viewer_id: int | None,
     strict: bool = False,
     cache: Expansions | None = None,
+    near: Sequence[times_of_day.Arc] | None = None,
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see (None: busy time only,
@@ -71,7 +72,10 @@ async def calendar(
     (each event is expanded once, within what is left of the limit), or, if `strict` (a
     window the caller chose), it is a 422. With `cache` (by default the worker's, if the
     session carries it: `expansions.attach`), expansions are kept by (event,
-    version, week) and series by (event, version) (see `expansions.Weeks`).
+    version, week) and series by (event, version) (see `expansions.Weeks`). `near`: the UTC
+    times of day of the occurrences a conflict check asks about (`times_of_day.arcs_of`): a
+    series that is not all cached and none of whose occurrences can fall there is passed
+    over unexpanded (nothing of it could clash, and it costs no part of the limit).
 
     Two reads: the keys of the events in the window (`_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
@@ -120,6 +124,12 @@ async def calendar(
             events[event_id] = version
             cached[event_id] = weeks.look_up((event_id, version))
     for event_id, version in events.items():
+        if near is not None and not weeks.complete(cached[event_id]):
+            series = _loaded_series(weeks, known, contents, (event_id, version))
+            if series is not None:
+                known[event_id] = series  # built once: the expansion below takes it
+                if not times_of_day.meet(near, times_of_day.series_arcs(series, lo, hi)):
+                    continue
         while True:
             try:
                 found = weeks.expand(
@@ -269,6 +279,19 @@ def _series(
     series = series_of(loaded[1])
     weeks.keep_series(key, series)
     return series
+
+
+def _loaded_series(
+    weeks: Weeks,
+    known: Mapping[int, recurrence.Series | None],
+    contents: Mapping[int, tuple[int, Mapping[Any, Any]]],
+    key: tuple[int, int],
+) -> recurrence.Series | None:
+    """`_series`, or None where the read did not load the event's content."""
+    try:
+        return _series(weeks, known, contents, key)
+    except _NotLoaded:
+        return None
 
 
 async def _contents(

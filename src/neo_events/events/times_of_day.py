@@ -1,0 +1,127 @@
+"""Where in the UTC day occurrences fall: lets a conflict check pass over a series none of
+whose occurrences can meet the times it checks, without expanding it.
+
+Pure: no FastAPI, no SQLAlchemy. An arc is (start, length) in microseconds of the UTC day,
+a closed stretch of the 24-hour circle, shorter than a day. Two occurrences that overlap in
+time overlap on that circle too, so a series whose arcs meet none of a check's arcs cannot
+clash with it. Arcs are widened, never narrowed: a series the arcs cannot describe (sub-daily
+rules, rdates, overrides, all-day dates, occurrences a day long, many times of day) is
+"anywhere" (None), and touching arcs count as meeting.
+
+A series' arcs: a single event's are its own. A rule of FREQ=DAILY or longer places every
+occurrence at one of the wall times its BYHOUR × BYMINUTE × BYSECOND (each defaulting to
+DTSTART's) name, or at DTSTART's own; a wall time becomes an instant by one of the offsets
+its zone has in force around the window (a time in a spring-forward gap takes the offset
+before the gap, also one of them), so each wall time's occurrences start within an arc as
+wide as the offsets' spread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+
+from dateutil import rrule as du
+
+from neo_events.events.plans import plan_of
+from neo_events.events.recurrence import Series
+from neo_events.events.rrule import utc, values, zone_named
+
+Arc = tuple[int, int]  # (start, length): microseconds of the UTC day
+
+DAY = 86_400_000_000  # microseconds
+MOST_ARCS = 16  # more distinct arcs than this: "anywhere" (the test is pairwise)
+# How often a zone's offset is sampled for the offsets it has within a year. An offset of
+# the tz database lasts days at the least (four, Africa/Freetown's shortest; the unit test
+# checks every zone's transitions are further apart than this), so none is missed.
+_SAMPLE = timedelta(hours=6)
+_SLACK = timedelta(days=2)  # an occurrence reaching the window starts at most a day before
+
+
+def _micros(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _of_day(value: time | datetime) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+
+
+def arcs_of(occurrences: Iterable[tuple[datetime, datetime]]) -> list[Arc] | None:
+    """The distinct arcs of these UTC (start, end) pairs; None (anywhere) if one lasts a day
+    or more, or there are more than MOST_ARCS."""
+    found: set[Arc] = set()
+    for start, end in occurrences:
+        length = _micros(end - start)
+        if length >= DAY:
+            return None
+        found.add((_of_day(start if start.tzinfo is UTC else start.astimezone(UTC)), length))
+        if len(found) > MOST_ARCS:
+            return None
+    return sorted(found)
+
+
+def series_arcs(series: Series, lo: datetime, hi: datetime) -> list[Arc] | None:
+    """Arcs holding the UTC start-to-end of every occurrence of the series that reaches
+    [lo, hi); None (anywhere) where a series is not one the arcs describe (module doc)."""
+    if (
+        series.rdates
+        or series.overrides
+        or series.all_day_zone is not None
+        or not (datetime(2, 1, 1, tzinfo=UTC) < lo <= hi < datetime(9998, 1, 1, tzinfo=UTC))
+    ):
+        return None
+    start = utc(series.start)
+    if series.rule is None:  # a single event: its own time
+        return arcs_of([(start, utc(series.end))])
+    plan = plan_of(series.rule, start, series.timezone)
+    if plan.rule.freq > du.DAILY:  # HOURLY, MINUTELY: the times are the rule's steps
+        return None
+    explicit = plan.explicit
+    walls = {_of_day(plan.dt0)} | {
+        ((h * 60 + m) * 60 + s) * 1_000_000
+        for h in values(explicit["byhour"])
+        for m in values(explicit["byminute"])
+        for s in values(explicit["bysecond"])
+    }
+    if len(walls) > MOST_ARCS:
+        return None
+    least, most = _offsets(series.timezone, lo.year, hi.year)
+    length = _micros(utc(series.end) - start) + most - least
+    if length >= DAY:
+        return None
+    return sorted({((wall - most) % DAY, length) for wall in walls})
+
+
+def _offsets(zone_name: str, first_year: int, last_year: int) -> tuple[int, int]:
+    """The least and the greatest UTC offset (microseconds) the zone has in those years,
+    two days either side included."""
+    spans = [_offsets_in(zone_name, year) for year in range(first_year, last_year + 1)]
+    return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+@lru_cache(maxsize=1024)
+def _offsets_in(zone_name: str, year: int) -> tuple[int, int]:
+    """`_offsets` of one year (sampled every `_SAMPLE`: 1,500 conversions, once a zone and
+    year)."""
+    zone = zone_named(zone_name)
+    instant = datetime(year, 1, 1, tzinfo=UTC) - _SLACK
+    last = datetime(year + 1, 1, 1, tzinfo=UTC) + _SLACK
+    seen: set[timedelta] = set()
+    while instant <= last:
+        offset = instant.astimezone(zone).utcoffset()
+        assert offset is not None
+        seen.add(offset)
+        instant += _SAMPLE
+    return _micros(min(seen)), _micros(max(seen))
+
+
+def meet(ours: Sequence[Arc] | None, theirs: Sequence[Arc] | None) -> bool:
+    """Whether any arc of one meets any of the other (closed arcs; None is anywhere)."""
+    if ours is None or theirs is None:
+        return True
+    for start, length in ours:
+        for other, other_length in theirs:
+            if (other - start) % DAY <= length or (start - other) % DAY <= other_length:
+                return True
+    return False

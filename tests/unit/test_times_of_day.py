@@ -1,0 +1,145 @@
+"""Times of day: every occurrence of a series lies within the arcs a conflict check reads it
+by, across DST gaps and folds, half-hour zones and skipped days; a series passed over is one
+that cannot meet the times checked."""
+
+from __future__ import annotations
+
+import importlib
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from neo_events.events import recurrence, times_of_day
+from neo_events.events.recurrence import Override, Series
+from neo_events.events.times_of_day import DAY, arcs_of, meet, series_arcs
+from neo_events.timezones import iana_zone_names
+
+# zoneinfo's pure-Python implementation, which keeps a zone's transitions where one can read them
+_PURE_ZONEINFO = importlib.import_module("zoneinfo._zoneinfo")
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Lord_Howe",  # a half-hour DST shift
+    "Pacific/Apia",  # skipped 30 December 2011
+    "Asia/Kathmandu",  # +05:45
+    "America/St_Johns",  # -03:30 with DST
+    "Europe/Dublin",  # "negative" DST in the tz database
+    "Africa/Casablanca",  # DST suspended each Ramadan
+]
+RULES = [
+    "FREQ=DAILY",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=SU",
+    "FREQ=MONTHLY;BYMONTHDAY=31",
+    "FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=1,2;BYMINUTE=30;BYSETPOS=-1",
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=DAILY;BYHOUR=0,2,13;BYMINUTE=0,30",  # 02:00-02:59 is a gap somewhere
+    "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30",  # a wall time in spring-forward gaps
+    "FREQ=YEARLY;BYWEEKNO=13;BYDAY=SU;BYHOUR=1",
+]
+
+
+def _contained(start: datetime, end: datetime, arcs: list[tuple[int, int]]) -> bool:
+    """Whether the occurrence's stretch of the UTC day lies within one of the arcs."""
+    [(mine, length)] = arcs_of([(start, end)]) or [(0, DAY)]
+    return any((mine - arc) % DAY + length <= arc_length for arc, arc_length in arcs)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_every_occurrence_lies_within_its_series_arcs(seed: int) -> None:
+    rng = random.Random(seed)
+    zone = rng.choice(ZONES)
+    # Starts near the transitions too: a wall time of 00:00-03:59 on a random day.
+    wall = datetime(2010, 1, 1) + timedelta(days=rng.randrange(6000), minutes=rng.randrange(1440))
+    if rng.random() < 0.4:
+        wall = wall.replace(hour=rng.randrange(4), minute=rng.choice([0, 15, 30, 45]))
+    start = wall.replace(tzinfo=ZoneInfo(zone), fold=rng.randrange(2)).astimezone(UTC)
+    length = timedelta(minutes=rng.choice([0, 1, 30, 90, 600, 1439]))
+    series = Series(start, start + length, zone, rng.choice(RULES))
+    lo = start + timedelta(days=rng.randrange(-30, 400))
+    hi = lo + timedelta(days=rng.choice([1, 7, 366]))
+    arcs = series_arcs(series, lo, hi)
+    if arcs is None:  # anywhere: a day long with the zone's spread of offsets (Apia's is 25 h)
+        assert length + timedelta(hours=1) >= timedelta(days=1) or zone == "Pacific/Apia"
+        return
+    for o in recurrence.expand(series, lo, hi):
+        assert _contained(o.start, o.end, arcs), (o, arcs)
+
+
+def test_what_arcs_cannot_describe_is_anywhere() -> None:
+    start = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    hour = start + timedelta(hours=1)
+    lo, hi = start, start + timedelta(days=366)
+    describable = Series(start, hour, "Europe/Berlin", "FREQ=DAILY")
+    assert series_arcs(describable, lo, hi) is not None
+    moved = Override(recurrence_id=start + timedelta(days=1), start=start, end=hour)
+    assert series_arcs(Series(start, hour, "UTC", None), lo, hi) == [
+        (9 * 3_600_000_000, 3_600_000_000)
+    ]
+    for series in (
+        Series(start, hour, "UTC", "FREQ=HOURLY"),
+        Series(start, hour, "UTC", "FREQ=MINUTELY;INTERVAL=15"),
+        Series(start, start + timedelta(days=1), "UTC", "FREQ=WEEKLY"),  # a day long
+        Series(start, hour, "UTC", "FREQ=DAILY", rdates=(start + timedelta(hours=30),)),
+        Series(start, hour, "UTC", "FREQ=DAILY", overrides=(moved,)),
+        Series(start, hour, "UTC", "FREQ=DAILY", all_day_zone="Europe/Berlin"),
+        Series(start, hour, "UTC", "FREQ=DAILY;BYHOUR=1,2,3,4,5,6;BYMINUTE=0,30,45"),  # 18
+    ):
+        assert series_arcs(series, lo, hi) is None, series
+        assert meet([(0, 1)], series_arcs(series, lo, hi))
+    assert arcs_of([(start, start + timedelta(days=1))]) is None
+    many = [(start + timedelta(minutes=m), start + timedelta(minutes=m + 5)) for m in range(17)]
+    assert arcs_of(many) is None and arcs_of(many[:16]) is not None
+
+
+def test_arcs_meet_across_midnight_and_touching_counts() -> None:
+    hour = 3_600_000_000
+    late = [(23 * hour, 2 * hour)]  # 23:00-01:00
+    assert meet(late, [(0, hour // 2)])  # 00:00-00:30
+    assert meet(late, [(hour, hour)])  # touches at 01:00
+    assert not meet(late, [(hour + 1, hour)])
+    assert meet([(hour, hour)], late)
+    assert not meet([(2 * hour, hour)], [(4 * hour, hour)])
+    assert meet([(2 * hour, 0)], [(2 * hour, 0)])  # zero-length at the same instant
+
+
+def test_a_series_at_other_hours_is_passed_over_and_the_dst_mismatch_weeks_are_not() -> None:
+    """Berlin 15:00 daily is 14:00 UTC in winter and 13:00 in summer; New York 10:00 is 15:00
+    UTC, and 14:00 in the weeks the United States keeps summer time and Europe does not yet
+    (March) or no longer (late October): there the two meet, so neither may be passed over.
+    New York 12:00 never meets Berlin 15:00."""
+    berlin = datetime(2027, 1, 4, 15, tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    daily = Series(berlin, berlin + timedelta(minutes=30), "Europe/Berlin", "FREQ=DAILY")
+    lo, hi = berlin, berlin + timedelta(days=366)
+    for hour, clash in ((10, True), (12, False)):
+        ny = datetime(2027, 1, 5, hour, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+        weekly = Series(ny, ny + timedelta(minutes=30), "America/New_York", "FREQ=WEEKLY")
+        mine = [(o.start, o.end) for o in recurrence.expand(weekly, lo, hi)]
+        theirs = recurrence.expand(daily, lo, hi)
+        overlapping = [m for m in mine if any(o.start < m[1] and m[0] < o.end for o in theirs)]
+        assert bool(overlapping) is clash
+        assert meet(arcs_of(mine), series_arcs(daily, lo, hi)) is clash
+    # the clashes of 10:00 are the weeks the clocks disagree
+    ny = datetime(2027, 1, 5, 10, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+    weekly = Series(ny, ny + timedelta(minutes=30), "America/New_York", "FREQ=WEEKLY")
+    theirs = recurrence.expand(daily, lo, hi)
+    days = {
+        o.start.date().isoformat()
+        for o in recurrence.expand(weekly, lo, hi)
+        if any(b.start < o.end and o.start < b.end for b in theirs)
+    }
+    assert days == {"2027-03-16", "2027-03-23", "2027-11-02"}
+
+
+def test_every_zone_changes_offset_less_often_than_it_is_sampled() -> None:
+    """`_offsets_in` reads a zone's offset every `_SAMPLE`: an offset kept for less time
+    could be missed. The tz database's transitions (pure-Python zoneinfo keeps them) are
+    days apart at the least; a future tzdata that changes that fails here."""
+    sample = times_of_day._SAMPLE.total_seconds()
+    for name in iana_zone_names():
+        transitions = _PURE_ZONEINFO.ZoneInfo.no_cache(name)._trans_utc
+        gaps = [b - a for a, b in zip(transitions, transitions[1:], strict=False)]
+        assert not gaps or min(gaps) > sample, name
