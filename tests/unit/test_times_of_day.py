@@ -56,6 +56,8 @@ def test_every_occurrence_lies_within_its_series_arcs(seed: int) -> None:
     wall = datetime(2010, 1, 1) + timedelta(days=rng.randrange(6000), minutes=rng.randrange(1440))
     if rng.random() < 0.4:
         wall = wall.replace(hour=rng.randrange(4), minute=rng.choice([0, 15, 30, 45]))
+    if rng.random() < 0.3:  # the API keeps a start's fraction of a second (the first's only)
+        wall = wall.replace(second=rng.randrange(60), microsecond=rng.randrange(1_000_000))
     start = wall.replace(tzinfo=ZoneInfo(zone), fold=rng.randrange(2)).astimezone(UTC)
     length = timedelta(minutes=rng.choice([0, 1, 30, 90, 600, 1439]))
     series = Series(start, start + length, zone, rng.choice(RULES))
@@ -93,6 +95,53 @@ def test_what_arcs_cannot_describe_is_anywhere() -> None:
     assert arcs_of([(start, start + timedelta(days=1))]) is None
     many = [(start + timedelta(minutes=m), start + timedelta(minutes=m + 5)) for m in range(17)]
     assert arcs_of(many) is None and arcs_of(many[:16]) is not None
+
+
+def test_the_first_occurrence_keeps_its_fraction_of_a_second() -> None:
+    """Later occurrences start on whole seconds; the first starts when the series does: a
+    check at 10:00:00.5 meets a daily 09:00:00.9-10:00:00.9 (found by a review)."""
+    start = datetime(2027, 1, 4, 9, 0, 0, 900_000, tzinfo=UTC)
+    daily = Series(start, start + timedelta(hours=1), "UTC", "FREQ=DAILY")
+    checked = datetime(2027, 1, 4, 10, 0, 0, 500_000, tzinfo=UTC)
+    near = arcs_of([(checked, checked + timedelta(minutes=30))])
+    assert meet(near, series_arcs(daily, start, checked + timedelta(hours=1)))
+    later = checked + timedelta(days=1)
+    assert [o.start for o in recurrence.expand(daily, later - timedelta(hours=2), later)] == [
+        start.replace(microsecond=0) + timedelta(days=1)
+    ]
+
+
+def test_a_read_works_out_few_zones_afresh_and_no_long_window() -> None:
+    """A zone's offsets in a year cost about 0.6 ms the first time: a read works out at most
+    FRESH_ZONE_YEARS, and the series of further zones are anywhere (expanded as before); a
+    window over two years long (a batch's) is not described at all."""
+    times_of_day._zone_years.clear()
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    lo, hi = start, start + timedelta(days=300)  # one year each
+    budget = times_of_day.Budget(2)
+    zones = ["Europe/Paris", "Asia/Tokyo", "America/Chicago", "Europe/Paris"]
+    described = [
+        series_arcs(Series(start, start + timedelta(hours=1), z, "FREQ=DAILY"), lo, hi, budget)
+        is not None
+        for z in zones
+    ]
+    assert described == [True, True, False, True]  # Paris again: kept, no cost
+    long = Series(start, start + timedelta(hours=1), "UTC", "FREQ=DAILY")
+    assert series_arcs(long, lo, lo + times_of_day.LONGEST_WINDOW) is not None
+    assert series_arcs(long, lo, lo + times_of_day.LONGEST_WINDOW + timedelta(days=1)) is None
+    backwards = Series(start, start - timedelta(hours=1), "UTC", "FREQ=DAILY")
+    assert series_arcs(backwards, lo, hi) is None
+
+
+def test_an_occurrence_given_in_its_zone_lasts_its_real_length() -> None:
+    """Two datetimes of one zone subtract as wall times: 00:30 to 03:30 in Berlin on the
+    night clocks go forward is two hours, not three (found by a review's fuzzer)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = (
+        datetime(2027, 3, 28, 0, 30, tzinfo=berlin),
+        datetime(2027, 3, 28, 3, 30, tzinfo=berlin),
+    )
+    assert arcs_of([(start, end)]) == [(23 * 3_600_000_000 + 1_800_000_000, 2 * 3_600_000_000)]
 
 
 def test_arcs_meet_across_midnight_and_touching_counts() -> None:

@@ -123,12 +123,14 @@ async def calendar(
         if events[event_id] != version:  # changed between the two reads: as it is now
             events[event_id] = version
             cached[event_id] = weeks.look_up((event_id, version))
+    budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
     for event_id, version in events.items():
         if near is not None and not weeks.complete(cached[event_id]):
             series = _loaded_series(weeks, known, contents, (event_id, version))
             if series is not None:
                 known[event_id] = series  # built once: the expansion below takes it
-                if not times_of_day.meet(near, times_of_day.series_arcs(series, lo, hi)):
+                arcs = times_of_day.series_arcs(series, lo, hi, budget)
+                if not times_of_day.meet(near, arcs):
                     continue
         while True:
             try:

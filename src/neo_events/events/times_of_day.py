@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
-from functools import lru_cache
 
 from dateutil import rrule as du
 
@@ -32,11 +31,25 @@ Arc = tuple[int, int]  # (start, length): microseconds of the UTC day
 
 DAY = 86_400_000_000  # microseconds
 MOST_ARCS = 16  # more distinct arcs than this: "anywhere" (the test is pairwise)
+LONGEST_WINDOW = timedelta(days=2 * 366)  # longer windows (a batch's): not described
 # How often a zone's offset is sampled for the offsets it has within a year. An offset of
 # the tz database lasts days at the least (four, Africa/Freetown's shortest; the unit test
 # checks every zone's transitions are further apart than this), so none is missed.
-_SAMPLE = timedelta(hours=6)
+_SAMPLE = timedelta(days=1)
 _SLACK = timedelta(days=2)  # an occurrence reaching the window starts at most a day before
+# A zone's offsets in a year cost about 0.6 ms to work out (kept for every later read): a
+# read works out at most this many afresh, and expands the series of other zones as before.
+FRESH_ZONE_YEARS = 16
+_KEPT_ZONE_YEARS = 8_192
+
+
+class Budget:
+    """What one calendar read may still spend on zones' offsets (`FRESH_ZONE_YEARS`)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int = FRESH_ZONE_YEARS) -> None:
+        self.left = left
 
 
 def _micros(delta: timedelta) -> int:
@@ -52,28 +65,40 @@ def arcs_of(occurrences: Iterable[tuple[datetime, datetime]]) -> list[Arc] | Non
     or more, or there are more than MOST_ARCS."""
     found: set[Arc] = set()
     for start, end in occurrences:
+        if start.tzinfo is not UTC or end.tzinfo is not UTC:
+            # (two datetimes of one zone subtract as wall times: across a change of offset
+            # that is not how long the occurrence lasts)
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
         length = _micros(end - start)
         if length >= DAY:
             return None
-        found.add((_of_day(start if start.tzinfo is UTC else start.astimezone(UTC)), length))
+        found.add((_of_day(start), length))
         if len(found) > MOST_ARCS:
             return None
     return sorted(found)
 
 
-def series_arcs(series: Series, lo: datetime, hi: datetime) -> list[Arc] | None:
+def series_arcs(
+    series: Series, lo: datetime, hi: datetime, budget: Budget | None = None
+) -> list[Arc] | None:
     """Arcs holding the UTC start-to-end of every occurrence of the series that reaches
-    [lo, hi); None (anywhere) where a series is not one the arcs describe (module doc)."""
+    [lo, hi); None (anywhere) where a series is not one the arcs describe (module doc), the
+    window is longer than LONGEST_WINDOW, or the zone's offsets would cost more than what
+    is left of `budget` to work out."""
     if (
         series.rdates
         or series.overrides
         or series.all_day_zone is not None
         or not (datetime(2, 1, 1, tzinfo=UTC) < lo <= hi < datetime(9998, 1, 1, tzinfo=UTC))
+        or hi - lo > LONGEST_WINDOW
     ):
         return None
-    start = utc(series.start)
-    if series.rule is None:  # a single event: its own time
-        return arcs_of([(start, utc(series.end))])
+    start, end = utc(series.start), utc(series.end)
+    if end < start:  # not a series (expanding it says so)
+        return None
+    own = arcs_of([(start, end)])  # the first occurrence exactly (its microseconds too)
+    if series.rule is None or own is None:  # a single event: its own time
+        return own
     plan = plan_of(series.rule, start, series.timezone)
     if plan.rule.freq > du.DAILY:  # HOURLY, MINUTELY: the times are the rule's steps
         return None
@@ -86,24 +111,42 @@ def series_arcs(series: Series, lo: datetime, hi: datetime) -> list[Arc] | None:
     }
     if len(walls) > MOST_ARCS:
         return None
-    least, most = _offsets(series.timezone, lo.year, hi.year)
-    length = _micros(utc(series.end) - start) + most - least
+    offsets = _offsets(series.timezone, lo.year, hi.year, budget or Budget())
+    if offsets is None:
+        return None
+    least, most = offsets
+    length = _micros(end - start) + most - least
     if length >= DAY:
         return None
-    return sorted({((wall - most) % DAY, length) for wall in walls})
+    return sorted({((wall - most) % DAY, length) for wall in walls} | set(own))
 
 
-def _offsets(zone_name: str, first_year: int, last_year: int) -> tuple[int, int]:
-    """The least and the greatest UTC offset (microseconds) the zone has in those years,
-    two days either side included."""
-    spans = [_offsets_in(zone_name, year) for year in range(first_year, last_year + 1)]
+_zone_years: dict[tuple[str, int], tuple[int, int]] = {}
+
+
+def _offsets(
+    zone_name: str, first_year: int, last_year: int, budget: Budget
+) -> tuple[int, int] | None:
+    """The least and the greatest UTC offset (microseconds) the zone has in those years, two
+    days either side included; None if working out those not kept would pass the budget."""
+    keys = [(zone_name, year) for year in range(first_year, last_year + 1)]
+    fresh = [key for key in keys if key not in _zone_years]
+    if len(fresh) > budget.left:
+        return None
+    budget.left -= len(fresh)
+    if len(_zone_years) + len(fresh) > _KEPT_ZONE_YEARS:
+        _zone_years.clear()  # rare: thousands of zone-years; they are worked out again
+    spans = []
+    for key in keys:
+        span = _zone_years.get(key)
+        if span is None:
+            span = _zone_years[key] = _offsets_in(*key)
+        spans.append(span)
     return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
-@lru_cache(maxsize=1024)
 def _offsets_in(zone_name: str, year: int) -> tuple[int, int]:
-    """`_offsets` of one year (sampled every `_SAMPLE`: 1,500 conversions, once a zone and
-    year)."""
+    """The offsets of one zone-year (sampled every `_SAMPLE`: 370 conversions)."""
     zone = zone_named(zone_name)
     instant = datetime(year, 1, 1, tzinfo=UTC) - _SLACK
     last = datetime(year + 1, 1, 1, tzinfo=UTC) + _SLACK
