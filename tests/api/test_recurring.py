@@ -169,6 +169,7 @@ async def test_too_many_occurrences_is_422(client: httpx.AsyncClient, alice: Acc
         "FREQ=DAILY;COUNT=3;UNTIL=20270101T000000Z",
         "FREQ=DAILY;INTERVAL=0",
         "NOPE",
+        "FREQ=YEARLY;BYDAY=53TH;BYMONTH=3",  # a 500 before (dateutil's IndexError)
     ],
 )
 async def test_invalid_rules_are_422_naming_the_problem(

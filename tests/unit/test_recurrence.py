@@ -597,6 +597,12 @@ def test_split_halves_together_equal_the_original(series: Series, pick: int) -> 
         ("FREQ=WEEKLY;WKST=XX", "WKST 'XX'"),
         ("FREQ=WEEKLY;BYDAY=2MO", "numbered weekdays need MONTHLY or YEARLY"),
         ("FREQ=MONTHLY;BYDAY=6MO", "BYDAY value '6MO' is out of range ±1..5"),
+        # With BYMONTH a YEARLY number counts within the month (dateutil raised IndexError
+        # on 53TH, a 500: found by a review's fuzzer); within the year it may reach 53.
+        ("FREQ=YEARLY;BYDAY=53TH;BYMONTH=3", "BYDAY value '53TH' is out of range ±1..5"),
+        ("FREQ=YEARLY;BYDAY=20FR,SA;BYMONTH=5,12", "BYDAY value '20FR' is out of range ±1..5"),
+        ("FREQ=YEARLY;BYDAY=-6SU;BYMONTH=1", "BYDAY value '-6SU' is out of range ±1..5"),
+        ("FREQ=YEARLY;BYDAY=54TH", "BYDAY value '54TH' is out of range ±1..53"),
         ("FREQ=WEEKLY;BYDAY=MO,2TU", "numbered weekdays need MONTHLY or YEARLY"),
         ("FREQ=WEEKLY;BYMONTHDAY=1", "BYMONTHDAY cannot be used with FREQ=WEEKLY"),
         ("FREQ=MONTHLY;BYWEEKNO=1", "BYWEEKNO cannot be used with FREQ=MONTHLY"),

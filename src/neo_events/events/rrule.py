@@ -244,7 +244,9 @@ def parse_rule(rule: str, timezone: str) -> Rule:
             kwargs[keyword] = values[0] if name in _SINGLE else tuple(values)
             parts[name] = ",".join(map(str, values))
     if "BYDAY" in raw:
-        kwargs["byweekday"] = _weekdays(raw["BYDAY"], freq, numbered_ok="BYWEEKNO" not in raw)
+        kwargs["byweekday"] = _weekdays(
+            raw["BYDAY"], freq, numbered_ok="BYWEEKNO" not in raw, in_month="BYMONTH" in raw
+        )
         parts["BYDAY"] = ",".join(f"{d.n or ''}{_DAYS[d.weekday]}" for d in kwargs["byweekday"])
     until = None
     if "UNTIL" in raw:
@@ -256,8 +258,13 @@ def parse_rule(rule: str, timezone: str) -> Rule:
     )
 
 
-def _weekdays(items: list[str], freq: int, numbered_ok: bool) -> tuple[du.weekday, ...]:
-    days, limit = [], 5 if freq == du.MONTHLY else 53
+def _weekdays(
+    items: list[str], freq: int, numbered_ok: bool, in_month: bool
+) -> tuple[du.weekday, ...]:
+    """The weekdays of a BYDAY; a number counts within the month for MONTHLY, and for YEARLY
+    with BYMONTH (RFC 5545 §3.3.10), else within the year. (Past ±5 within a month no month
+    has the day; dateutil raised IndexError on `53TH` with BYMONTH: a 500 before.)"""
+    days, limit = [], 5 if freq == du.MONTHLY or in_month else 53
     for item in items:
         match = _WEEKDAY.fullmatch(item)
         if not match or match[2] not in _DAYS:
