@@ -1061,3 +1061,17 @@ def test_originals_among_asks_spread_out_keys_alone(monkeypatch: pytest.MonkeyPa
     fortnight = [weekly[0] + timedelta(days=d) for d in range(occurrence_keys.GROUP_MIN)]
     assert occurrence_keys.originals_among(series, weekly + fortnight) == set(weekly + fortnight)
     assert walks == [len(set(weekly + fortnight))], walks  # one group, walked once
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY", "FREQ=MONTHLY;BYMONTHDAY=4,5"])
+def test_a_window_within_the_first_occurrences_last_fraction_of_a_second_meets_it(
+    rule: str,
+) -> None:
+    """DTSTART keeps its fraction of a second (later occurrences start on whole seconds): a
+    window from 10:00:00.5 meets 09:00:00.9-10:00:00.9, on the stepped path (DAILY) and the
+    dateutil one (found by a review)."""
+    start = datetime(2027, 1, 4, 9, 0, 0, 900_000, tzinfo=UTC)
+    series = Series(start, start + timedelta(hours=1), "UTC", rule)
+    lo = datetime(2027, 1, 4, 10, 0, 0, 500_000, tzinfo=UTC)
+    assert [o.start for o in expand(series, lo, lo + timedelta(minutes=30))] == [start]
+    assert expand(series, start + timedelta(hours=1), lo + timedelta(minutes=30)) == []

@@ -225,9 +225,17 @@ def _pattern(plan: Plan, lo: datetime, skip: bool, last_year: int) -> Iterator[d
     return walls_of_rule(plan.dt0, plan.rule.kwargs, last_year)
 
 
+def _first_wall(plan: Plan) -> datetime:
+    """DTSTART's wall time with its fraction of a second: `dt0` drops it (dateutil's later
+    occurrences start on whole seconds), the first occurrence keeps it (`plan.start`), and a
+    window starting within its last fraction of a second must still meet it. (Offsets are
+    whole seconds: the wall's microseconds are the instant's.)"""
+    return plan.dt0.replace(microsecond=plan.start.microsecond)
+
+
 def instants(plan: Plan, lo: datetime, hi: datetime, skip: bool = True) -> Iterator[datetime]:
     """UTC starts of original occurrences generated at wall times in [lo, hi] (may repeat)."""
-    if lo <= plan.dt0 <= hi:
+    if lo <= _first_wall(plan) <= hi:
         yield plan.start
     stop = hi if plan.bound is None else min(hi, plan.bound)
     until, zone, dt0 = plan.rule.until or HIGHEST, plan.zone, plan.dt0
@@ -357,7 +365,7 @@ def stepped_originals(plan: Plan, lo: datetime, hi: datetime, skip: bool) -> Ite
     until = plan.rule.until or HIGHEST
     period = _step_period(plan)
     seen: set[datetime] = set()  # a spring-forward gap maps two wall times to one instant
-    if wall_lo <= dt0 <= wall_hi and lo <= plan.start <= hi:
+    if wall_lo <= _first_wall(plan) <= wall_hi and lo <= plan.start <= hi:
         seen.add(plan.start)
         yield plan.start
     # Wall times as their digits labelled UTC (see labelled_utc): one subtraction localizes.
