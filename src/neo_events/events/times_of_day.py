@@ -10,16 +10,17 @@ rules, rdates, overrides, all-day dates, occurrences a day long, many times of d
 
 A series' arcs: a single event's are its own. A rule of FREQ=DAILY or longer places every
 occurrence at one of the wall times its BYHOUR × BYMINUTE × BYSECOND (each defaulting to
-DTSTART's) name, or at DTSTART's own; a wall time becomes an instant by one of the offsets
-its zone has in force around the window (a time in a spring-forward gap takes the offset
-before the gap, also one of them), so each wall time's occurrences start within an arc as
-wide as the offsets' spread.
+DTSTART's) name, or at DTSTART's own to the second (the first occurrence keeps DTSTART's
+fraction of a second: it is an arc of its own); a wall time becomes an instant by one of the
+offsets its zone has in force around the window (a time in a spring-forward gap takes the
+offset before the gap, also one of them), so each wall time's occurrences start within an
+arc as wide as the offsets' spread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dateutil import rrule as du
 
@@ -56,7 +57,7 @@ def _micros(delta: timedelta) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _of_day(value: time | datetime) -> int:
+def _of_day(value: datetime) -> int:
     return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
 
 
