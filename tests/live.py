@@ -29,6 +29,7 @@ def _below_ephemeral() -> range:
     return range(20000, max(low, 20001))
 
 
+_PORTS = _below_ephemeral()
 _RESERVATIONS = Path(tempfile.gettempdir()) / f"neo-events-test-ports-{os.getuid()}.lock"
 _reservations: IO[bytes] | None = None
 _taken: set[int] = set()
@@ -48,7 +49,7 @@ def free_port() -> int:
     global _reservations
     if _reservations is None:
         _reservations = _RESERVATIONS.open("ab")
-    ports = _below_ephemeral()
+    ports = _PORTS
     start = random.randrange(len(ports))
     for step in range(len(ports)):
         port = ports[(start + step) % len(ports)]
