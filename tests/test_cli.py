@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from websockets.asyncio.client import connect
 
 from neo_events.main import create_app
 from neo_events.models import User
 from tests.conftest import make_settings
+from tests.helpers import register
 from tests.live import live_server
 
 pytestmark = pytest.mark.anyio
@@ -113,6 +115,31 @@ def test_every_worker_logs_json_with_request_ids(tmp_path: Path) -> None:
     assert len(_worker_pids(log, sent)) == 2  # both workers answered, and both logged
     invalid = [e for e in entries if e["message"] == "Invalid HTTP request received."]
     assert invalid and all(e["level"] == "warning" for e in invalid)
+
+
+async def test_no_credential_in_a_url_reaches_the_log(tmp_path: Path) -> None:
+    """uvicorn logs a WebSocket's path with its query string, and a browser can only send its
+    access token there (SPEC §8): the log said `"WebSocket /api/v1/ws?token=eyJ…" [accepted]`,
+    a working credential for whoever reads the logs. A feed URL carries its token likewise."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}"
+    assert _cli("migrate", env={"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}).returncode == 0
+    env = {"LOG_JSON": "true"}  # the default outside the tests
+    with live_server(database_url=url, data_dir=tmp_path, extra_env=env) as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+            alice = await register(client, "alice")
+            ws_url = server.base.replace("http://", "ws://", 1) + "/api/v1/ws"
+            async with connect(f"{ws_url}?token={alice.access_token}") as ws:
+                await ws.ping()
+            made = await client.post(
+                "/api/v1/feed-tokens", json={"name": "phone"}, headers=alice.headers
+            )
+            feed = await client.get(made.json()["url"])
+            assert feed.status_code == 200
+        log = server.log()
+    messages = [json.loads(line)["message"] for line in log.splitlines() if line.strip()]
+    assert '"WebSocket /api/v1/ws?token=[redacted]" [accepted]' in "\n".join(messages)
+    assert alice.access_token.split(".")[2] not in log
+    assert made.json()["token"] not in log
 
 
 def _worker_pids(log: str, request_ids: list[str]) -> set[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import logging.config
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+_SECRET_PARAMETER = re.compile(r"(?i)\b(token=)[^&\s\"']+")
+
+
+class RedactSecrets(logging.Filter):
+    """Credentials in URLs never reach a log line: uvicorn logs a WebSocket's path with its
+    query string ('"WebSocket /api/v1/ws?token=…" [accepted]'), and a browser's WebSocket
+    can only send its access token there (SPEC §8); a feed URL carries its token the same way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) for a in record.args):
+            record.args = tuple(
+                _SECRET_PARAMETER.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str) and "token=" in record.msg.lower():
+            record.msg = _SECRET_PARAMETER.sub(r"\1[redacted]", record.msg)
+        return True
+
+
 def logging_config(*, json_logs: bool = True, level: int = logging.INFO) -> dict[str, Any]:
     """The whole logging set-up as a `dictConfig`: what a server hands to every worker it
     spawns (a spawned worker starts with no logging at all: no access lines, and errors as
@@ -46,17 +66,19 @@ def logging_config(*, json_logs: bool = True, level: int = logging.INFO) -> dict
     formatter: dict[str, Any] = (
         {"()": f"{__name__}.JsonFormatter"}
         if json_logs
-        else {"format": "%(levelname)s %(name)s %(message)s"}
+        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     )
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"redact": {"()": f"{__name__}.RedactSecrets"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "default",
+                "filters": ["redact"],
             }
         },
         "root": {"level": logging.getLevelName(level), "handlers": ["stderr"]},
