@@ -21,7 +21,7 @@ from neo_events.cli import alembic_config
 from neo_events.db import Base
 from neo_events.main import create_app
 from neo_events.settings import Settings
-from tests.live import running_server
+from tests.live import SERVERS, forget_stopped, running_server
 
 
 def _own_services() -> None:
@@ -67,6 +67,21 @@ def _create_database(base: URL, name: str) -> None:
 
 
 _own_services()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test's report ends with the log of every server process it ran, or that ran
+    for it (a browser test that times out says nothing else of what its server did)."""
+    report = yield
+    if report.failed:
+        for server in sorted(SERVERS, key=lambda s: s.port):
+            report.sections.append((f"server {server.base}", server.report()))
+    if call.when == "teardown":
+        forget_stopped()
+    return report
+
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])

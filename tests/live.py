@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
 
 import httpx
 
@@ -31,7 +30,7 @@ def _below_ephemeral() -> range:
 
 _PORTS = _below_ephemeral()
 _RESERVATIONS = Path(tempfile.gettempdir()) / f"neo-events-test-ports-{os.getuid()}.lock"
-_reservations: IO[bytes] | None = None
+_reservations: int | None = None  # a bare descriptor: closed (locks released) at exit
 _taken: set[int] = set()
 
 
@@ -48,7 +47,7 @@ def free_port() -> int:
     """
     global _reservations
     if _reservations is None:
-        _reservations = _RESERVATIONS.open("ab")
+        _reservations = os.open(_RESERVATIONS, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     ports = _PORTS
     start = random.randrange(len(ports))
     for step in range(len(ports)):
@@ -161,6 +160,26 @@ class LiveServer:
             for path in sorted(self.data_dir.glob(f"server-{self.port}-*.log"))
         )
 
+    def report(self, lines: int = 80) -> str:
+        """Whether the process still runs, and the end of its log: for a failed test's report."""
+        code = self.process.poll() if self.process else None
+        state = "running" if self.process and code is None else f"exited with {code}"
+        tail = self.log().splitlines()[-lines:]
+        return "\n".join([f"{state}; the last {len(tail)} lines of its log:", *tail])
+
+
+# The servers `live_server` started in this process that still run or stopped during the
+# current test: a failed test's report shows their logs (`tests/conftest.py`), where a browser
+# test's timeout otherwise says nothing of what its server did.
+SERVERS: set[LiveServer] = set()
+
+
+def forget_stopped() -> None:
+    """Drop the servers that have stopped (called once a test is over)."""
+    SERVERS.difference_update(
+        [s for s in SERVERS if s.process is None or s.process.poll() is not None]
+    )
+
 
 @contextmanager
 def live_server(
@@ -180,6 +199,7 @@ def live_server(
         port=port,
     )
     server.start()
+    SERVERS.add(server)
     try:
         yield server
     finally:
