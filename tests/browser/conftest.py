@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
-from tests.browser.steps import FAST
+from tests.browser.steps import FAST, TIMEOUT
 from tests.conftest import TEST_REDIS_URL, truncate_all
 from tests.live import ROOT, running_server
 
@@ -26,6 +26,12 @@ MISSING_CHROMIUM = (
     "`sudo apt-get install chromium` (Debian/Ubuntu), or point CHROMIUM=/path/to/chromium at "
     "one; to run everything else meanwhile: pytest --ignore=tests/browser"
 )
+# An assertion waits as long as an action (Playwright's own default for `expect` is 5 s): on a
+# loaded 2-core CI machine the first WebSocket after a sign-up took longer than that, twice in
+# one run. A passing assertion returns as soon as it holds; the checks that time live delivery
+# pass LIVE_TIMEOUT themselves.
+expect.set_options(timeout=TIMEOUT)
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
