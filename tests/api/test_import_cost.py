@@ -120,3 +120,33 @@ async def test_an_import_over_its_time_budget_writes_nothing(
     assert_problem(response, 422, "import_over_budget")
     assert await count_rows(app, "events") == 0
     assert await count_rows(app, "audit_log", action="event.imported") == 0
+
+
+async def test_a_vtimezone_that_changes_every_minute_is_answered_at_once(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Found by an outside attack: this 700-byte file never got an answer (icalendar's tzinfo
+    walked the observances' rules at every lookup; minutes of CPU, a gigabyte of memory) and
+    held SQLite's writes meanwhile. Its zone is now refused within the bound and the event
+    read as floating, with a note saying why."""
+    observances = "".join(
+        f"BEGIN:{kind}\r\nDTSTART:00010101T0000{second}\r\nTZOFFSETFROM:{a}\r\n"
+        f"TZOFFSETTO:{b}\r\nRRULE:FREQ=MINUTELY\r\nEND:{kind}\r\n"
+        for kind, second, a, b in (
+            ("STANDARD", "00", "+0100", "+0000"),
+            ("DAYLIGHT", "30", "+0000", "+0100"),
+        )
+    )
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VTIMEZONE\r\n"
+        f"TZID:Weird\r\n{observances}END:VTIMEZONE\r\nBEGIN:VEVENT\r\nUID:p\r\n"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Weird:20260301T090000\r\n"
+        "DTEND;TZID=Weird:20260301T100000\r\nSUMMARY:p\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    headers = alice.headers | {"content-type": "text/calendar"}
+    began = time.process_time()
+    response = await client.post(IMPORT, content=body.encode(), headers=headers)
+    assert time.process_time() - began < BOUND
+    assert response.status_code == 201, response.text
+    notes = " ".join(note["message"] for note in response.json()["warnings"])
+    assert "its VTIMEZONE is not read" in notes and "unknown time zone 'Weird'" in notes

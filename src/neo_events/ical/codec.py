@@ -216,7 +216,7 @@ class _Reader:
                 vtimezone = Timezone.from_ical(block.text)
                 if isinstance(vtimezone, Timezone):
                     tzid = str(vtimezone.get("TZID", "")).strip()
-                    custom[tzid] = vtimezone.to_tz(lookup_tzid=False)
+                    custom[tzid] = vtimezone  # its offsets are worked out when needed
             except (ValueError, TypeError, KeyError) as exc:
                 notes.append(f"VTIMEZONE of line {block.line} ignored: {exc}")
         self.note(None, calendar.line, notes)

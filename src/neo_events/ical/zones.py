@@ -4,21 +4,38 @@ A TZID is tried as an IANA name, then as a Windows zone (CLDR's mapping, shipped
 icalendar), then as a "globally unique" `/vendor/Area/City` id, and finally through the
 file's own VTIMEZONE: the IANA zone whose UTC offsets agree with it, day by day, over the two
 years from the event's start (Outlook's custom zones such as "Canberra, Melbourne, Sydney").
+
+A VTIMEZONE's offsets are worked out here, not by a tzinfo from icalendar (dateutil's
+`tzical` walks each observance's rule from its DTSTART at every lookup: 0.3 s for Outlook's
+rules from 1601, minutes and gigabytes for a rule repeating every minute): its rules are
+expanded by the service's own recurrence engine from 1896 (which jumps there rather than
+walk from DTSTART) to 2200, at most `MAX_ONSETS` offset changes a VTIMEZONE; a calendar
+stream searches the zone database at most `MAX_SEARCHES` times (see `ZoneResolver`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, tzinfo
+import bisect
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from itertools import islice
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from icalendar import Component, Timezone
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from neo_events.events import recurrence
 from neo_events.timezones import iana_zone_names
 
 _MATCH_DAYS = 731
 _QUICK = (0, 91, 182, 273, 365, 456, 547, 638)  # quarterly samples reject most zones at once
+MAX_ONSETS = 5000  # a VTIMEZONE's from 1896 to 2200: two YEARLY rules (DST) make 610
+STREAM_ONSETS = 50_000  # all of a calendar stream's VTIMEZONEs
+STREAM_OBSERVANCES = 100  # STANDARD and DAYLIGHTs a stream works out (a few ms each)
+MAX_SEARCHES = 16  # a stream's custom zones matched afresh; other years try those answers
+MAX_CUSTOM = 256  # (TZID, year) pairs a stream resolves through its VTIMEZONEs
 
 
 @lru_cache(maxsize=1)
@@ -66,15 +83,35 @@ def _hinted(name: str, tzid: str) -> bool:
     return city in tzid.lower()
 
 
+def _match_days(year: int) -> list[datetime]:
+    first = datetime(max(1901, min(year, 2197)), 1, 1, 12, tzinfo=UTC)
+    return [first + timedelta(days=d) for d in range(_MATCH_DAYS)]
+
+
 def matching_name(custom: tzinfo, tzid: str, year: int, prefer: str | None = None) -> str | None:
     """The IANA zone with the same UTC offsets as `custom` on every day of two years from
     `year`, preferring one the TZID names, then `prefer`, then CLDR's usual zones."""
-    first = datetime(max(1901, min(year, 2197)), 1, 1, 12, tzinfo=UTC)
-    days = [first + timedelta(days=d) for d in range(_MATCH_DAYS)]
+    days = _match_days(year)
     try:
         wanted = [day.astimezone(custom).utcoffset() for day in days]
     except (ValueError, OverflowError, TypeError):
         return None
+    return _matching(days, wanted, tzid, prefer)
+
+
+def _agrees(name: str, days: Sequence[datetime], wanted: Sequence[timedelta | None]) -> bool:
+    zone = _zoneinfo(name)
+    return all(
+        day.astimezone(zone).utcoffset() == offset for day, offset in zip(days, wanted, strict=True)
+    )
+
+
+def _matching(
+    days: Sequence[datetime],
+    wanted: Sequence[timedelta | None],
+    tzid: str,
+    prefer: str | None,
+) -> str | None:
     candidates = list(_zone_names())
     for index in (*_QUICK, *range(_MATCH_DAYS)):
         day, offset = days[index], wanted[index]
@@ -94,13 +131,124 @@ def matching_name(custom: tzinfo, tzid: str, year: int, prefer: str | None = Non
     return min(candidates, key=rank)
 
 
-class ZoneResolver:
-    """TZIDs of one calendar stream resolved to IANA names; each answer is kept."""
+class Observed:
+    """A VTIMEZONE's UTC offsets, from its observances' onsets (RFC 5545 §3.6.5), worked out
+    once up to `_HORIZON` (the last day `_match_days` asks about)."""
 
-    def __init__(self, vtimezones: Mapping[str, tzinfo], prefer: str | None = None) -> None:
-        self._vtimezones = dict(vtimezones)
+    def __init__(self, vtimezone: Timezone) -> None:
+        self._vtimezone: Timezone | None = vtimezone
+        self._onsets: list[datetime] = []  # UTC instants at which an offset begins
+        self._offsets: list[timedelta] = []  # the offset from that onset on
+        self._before: timedelta | None = None  # the offset before the first onset
+        self.cost = 0  # onsets worked out
+
+    def offsets(
+        self, days: Sequence[datetime], budget: int, stream: ZoneResolver
+    ) -> list[timedelta] | None:
+        """The offset at each of `days` (ascending UTC instants); None if this VTIMEZONE
+        cannot be read within the bounds (then it names no zone)."""
+        if self._vtimezone is not None:
+            self._work_out(self._vtimezone, min(budget, MAX_ONSETS), stream)
+            self._vtimezone = None
+        if self._before is None:
+            return None
+        offsets = self._offsets
+        return [
+            offsets[i - 1] if (i := bisect.bisect_right(self._onsets, day)) else self._before
+            for day in days
+        ]
+
+    def _work_out(self, vtimezone: Timezone, budget: int, stream: ZoneResolver) -> None:
+        onsets: list[tuple[datetime, timedelta, timedelta]] = []
+        for observance in vtimezone.subcomponents:
+            if observance.name not in ("STANDARD", "DAYLIGHT"):
+                continue
+            stream.observances += 1
+            if stream.observances > STREAM_OBSERVANCES:
+                return
+            found = _onsets(observance, budget - len(onsets))
+            if found is None:
+                self.cost += budget - len(onsets)  # counted as spent: it may have been
+                return
+            onsets.extend(found)
+        self.cost += len(onsets)
+        if onsets:
+            onsets.sort(key=lambda onset: onset[0])
+            self._onsets = [at for at, _, _ in onsets]
+            self._offsets = [to for _, _, to in onsets]
+            self._before = onsets[0][1]
+
+
+_HORIZON = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+_FIRST = datetime(1896, 1, 1, tzinfo=UTC)  # onsets before this decide nothing from 1901 on
+
+
+def _onsets(
+    observance: Component, budget: int
+) -> list[tuple[datetime, timedelta, timedelta]] | None:
+    """(UTC onset, offset before, offset after) of one STANDARD or DAYLIGHT from 1896 to
+    `_HORIZON` (and its DTSTART); None past `budget` onsets or for a rule the service's
+    recurrence engine refuses. The engine, not dateutil: dateutil walks a rule from its
+    DTSTART (Outlook writes 1601) and a rule that never occurs to the year 9999."""
+    props: Any = observance  # icalendar types a property as any of its 30 value types
+    try:
+        start = props["DTSTART"].dt
+        before: timedelta = props["TZOFFSETFROM"].td  # a wall time minus this is UTC
+        after: timedelta = props["TZOFFSETTO"].td
+        if not isinstance(start, datetime):
+            start = datetime(start.year, start.month, start.day)
+        timezone(before), timezone(after)  # an offset a day or more is refused
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+    wall = start.replace(tzinfo=UTC)
+    times: list[datetime] = [wall]
+    for rule in _listed(props.get("RRULE")):
+        try:
+            text = rule.to_ical().decode()
+            series = recurrence.Series(start=wall, end=wall, timezone="UTC", rule=text)
+            times.extend(islice(recurrence.originals(series, _FIRST, _HORIZON), budget + 1))
+        except (ValueError, TypeError, OverflowError, AttributeError, KeyError, LookupError):
+            return None
+        except recurrence.ExpansionLimitExceeded:
+            return None
+        if len(times) > budget:
+            return None
+    for listed in _listed(props.get("RDATE")):
+        for value in getattr(listed, "dts", ()):
+            if isinstance(at := value.dt, datetime):
+                times.append(at.replace(tzinfo=UTC) if at.tzinfo is None else at + before)
+                if len(times) > budget:
+                    return None
+    try:
+        return [((at - before).replace(tzinfo=UTC), before, after) for at in dict.fromkeys(times)]
+    except (ValueError, OverflowError):
+        return None
+
+
+class ZoneResolver:
+    """TZIDs of one calendar stream resolved to IANA names; each answer is kept.
+
+    A custom zone costs its onsets once (at most `MAX_ONSETS`; `STREAM_ONSETS` for all of the
+    stream's, from at most `STREAM_OBSERVANCES` observances), then for each (TZID, year) 731
+    offsets and a check against each earlier answer for that TZID; a stream searches the zone
+    database at most `MAX_SEARCHES` times and resolves at most `MAX_CUSTOM` (TZID, year)
+    pairs through VTIMEZONEs."""
+
+    def __init__(self, vtimezones: Mapping[str, Timezone], prefer: str | None = None) -> None:
+        self._vtimezones = {tzid: Observed(vtimezone) for tzid, vtimezone in vtimezones.items()}
         self._prefer = prefer
         self._found: dict[tuple[str, int], tuple[str | None, str | None]] = {}
+        self._matched: dict[str, list[str]] = {}  # a custom TZID's answers for other years
+        self._searches = 0
+        self._custom = 0
+        self._onsets = 0
+        self.observances = 0
 
     def resolve(self, tzid: str, year: int) -> tuple[str | None, str | None]:
         """(IANA name or None, a note for the import report when the name was inferred)."""
@@ -116,9 +264,29 @@ class ZoneResolver:
         guess = guessed_name(tzid)
         if guess is not None:
             return guess, f"time zone {tzid!r} read as {guess!r}"
-        custom = self._vtimezones.get(tzid.strip().strip('"'))
-        if custom is not None:
-            match = matching_name(custom, tzid, year, self._prefer)
+        key = tzid.strip().strip('"')
+        custom = self._vtimezones.get(key)
+        if custom is None:
+            return None, None
+        self._custom += 1
+        if self._custom > MAX_CUSTOM:
+            return None, f"time zone {tzid!r}: over {MAX_CUSTOM} custom zones and years to match"
+        days = _match_days(year)
+        wanted = custom.offsets(days, STREAM_ONSETS - self._onsets, self)
+        self._onsets += custom.cost
+        custom.cost = 0
+        if wanted is None:
+            return None, (
+                f"time zone {tzid!r}: its VTIMEZONE is not read (unreadable, or over "
+                f"{MAX_ONSETS} changes of offset from 1896 to 2200)"
+            )
+        earlier = self._matched.setdefault(key, [])
+        match = next((name for name in earlier if _agrees(name, days, wanted)), None)
+        if match is None and self._searches < MAX_SEARCHES:
+            self._searches += 1
+            match = _matching(days, wanted, tzid, self._prefer)
             if match is not None:
-                return match, f"time zone {tzid!r} read as {match!r} (same offsets)"
-        return None, None
+                earlier.append(match)
+        if match is None:
+            return None, None
+        return match, f"time zone {tzid!r} read as {match!r} (same offsets)"

@@ -1,0 +1,118 @@
+"""A file's own VTIMEZONEs cost bounded work, whatever their rules (ical/zones.py).
+
+An outside attack found a 700-byte calendar whose VTIMEZONE changed offset every minute that
+never got an answer: icalendar's tzinfo (dateutil's `tzical`) walked the rule from its
+DTSTART at every lookup, burning minutes of CPU and a gigabyte of memory in one request.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from neo_events.ical.codec import ParsedCalendar, parse_calendar
+from neo_events.ical.zones import MAX_CUSTOM, MAX_ONSETS, STREAM_OBSERVANCES
+
+
+def _observance(kind: str, start: str, offsets: tuple[str, str], rule: str) -> list[str]:
+    return [
+        f"BEGIN:{kind}",
+        f"DTSTART:{start}",
+        f"TZOFFSETFROM:{offsets[0]}",
+        f"TZOFFSETTO:{offsets[1]}",
+        *([f"RRULE:{rule}"] if rule else []),
+        f"END:{kind}",
+    ]
+
+
+def _zone(tzid: str, start: str, standard: str, daylight: str) -> list[str]:
+    return [
+        "BEGIN:VTIMEZONE",
+        f"TZID:{tzid}",
+        *_observance("STANDARD", start, ("+0200", "+0100"), standard),
+        *_observance("DAYLIGHT", start, ("+0100", "+0200"), daylight),
+        "END:VTIMEZONE",
+    ]
+
+
+def _event(uid: str, tzid: str, year: int) -> list[str]:
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART;TZID={tzid}:{year}0701T090000",
+        f"DTEND;TZID={tzid}:{year}0701T100000",
+        "END:VEVENT",
+    ]
+
+
+def _parse(lines: list[str]) -> tuple[ParsedCalendar, float]:
+    text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", *lines])
+    began = time.process_time()
+    parsed = parse_calendar((text + "\r\nEND:VCALENDAR\r\n").encode(), default_timezone="UTC")
+    return parsed, time.process_time() - began
+
+
+EUROPEAN = ("FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10", "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3")
+HOSTILE = {
+    "every minute": ("20250101T000000", "FREQ=MINUTELY", "FREQ=MINUTELY"),
+    "every minute from the year 1": ("00010101T000000", "FREQ=MINUTELY", "FREQ=MINUTELY"),
+    "every hour": ("20250101T000000", "FREQ=HOURLY", "FREQ=HOURLY"),
+    "daily from 1900": ("19000101T000000", "FREQ=DAILY", "FREQ=DAILY"),
+    "never (30 February) from the year 1": (
+        "00010101T030000",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31",
+    ),
+    "every hour of every day, yearly": (
+        "00010101T000000",
+        "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11",
+        "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=12,13,14,15,16,17,18,19,20,21,22,23",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_vtimezone_costs_milliseconds_and_names_no_zone(name: str) -> None:
+    start, standard, daylight = HOSTILE[name]
+    parsed, spent = _parse(
+        [*_zone("Weird", start, standard, daylight), *_event("e", "Weird", 2026)]
+    )
+    assert spent < 2.0  # it was minutes (every minute) or 23 s (daily from 1900)
+    [event] = parsed.events
+    messages = [note.message for note in parsed.notes]
+    if name.startswith("never"):  # changes only at its DTSTARTs: a fixed +02:00 zone matches
+        assert any("read as 'Africa/Johannesburg'" in m for m in messages), messages
+    else:
+        assert event.content["timezone"] == "UTC"  # read as floating, in the default zone
+        assert any(f"over {MAX_ONSETS} changes of offset" in m for m in messages), messages
+
+
+def test_outlooks_rules_from_1601_still_name_their_zone_in_any_year() -> None:
+    zone = _zone("Romance Custom", "16010101T030000", *EUROPEAN)
+    years = (1996, 2026, 2150)  # the EU's rule since 1996, and on
+    events = [line for year in years for line in _event(f"e{year}", "Romance Custom", year)]
+    parsed, spent = _parse([*zone, *_event("old", "Romance Custom", 1950), *events])
+    assert spent < 2.0
+    assert [e.content["timezone"] for e in parsed.events] == ["UTC"] + ["Europe/Berlin"] * 3
+    assert [e.content["start_time"] for e in parsed.events][1:] == [
+        f"{year}-07-01T07:00:00Z" for year in years
+    ]
+    # No zone had these rules in 1950 (Berlin then kept +01:00 all summer): floating
+    assert any("unknown time zone 'Romance Custom'" in note.message for note in parsed.notes)
+
+
+def test_a_stream_of_many_custom_zones_and_years_is_bounded() -> None:
+    """Hundreds of VTIMEZONEs, each used in many years: the stream's budgets (observances,
+    (TZID, year) pairs, zone database searches) bound the whole parse."""
+    lines: list[str] = []
+    for n in range(STREAM_OBSERVANCES):  # twice the observances the stream works out
+        lines += _zone(f"Z{n}", "16010101T030000", *EUROPEAN)
+    for n in range(MAX_CUSTOM * 2):
+        lines += _event(f"e{n}", f"Z{n % STREAM_OBSERVANCES}", 1901 + n % 290)
+    parsed, spent = _parse(lines)
+    assert len(parsed.events) == MAX_CUSTOM * 2
+    assert spent < 5.0  # generous for a loaded machine: the bound, not the figure
+    messages = " ".join(note.message for note in parsed.notes)
+    assert f"over {MAX_CUSTOM} custom zones and years" in messages
