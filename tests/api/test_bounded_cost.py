@@ -348,6 +348,38 @@ async def test_a_batch_of_500_daily_series_is_checked_in_one_sweep(
     assert all(len(item["conflicts"]) == 100 for item in response.json()["items"])
 
 
+async def test_a_calendar_of_500_minutely_series_costs_milliseconds_to_check(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Found by an outside attack: after one batch of 500 `FREQ=MINUTELY` series, each free/busy
+    read and each create's check cost 2.5 s (5 s with suggestions). A calendar read tried to
+    keep each series by weeks, expanding 2,000 occurrences to learn it was too dense for one;
+    now a series' density is bounded from its rule first (`expansions.most_a_week`)."""
+    minutely = series("FREQ=MINUTELY", "2026-03-30T09:00:00Z", timezone="UTC")
+    response = await client.post(
+        f"{EVENTS}/batch",
+        params={"conflicts": "ignore"},
+        json={"events": [minutely] * 500},
+        headers=alice.headers,
+    )
+    assert response.status_code == 201, response.text
+    window = {"start_time": "2026-04-01T09:00:00Z", "end_time": "2026-04-01T09:10:00Z"}
+    one = {"title": "x", "start_time": "2026-04-01T09:00:00Z", "end_time": "2026-04-01T10:00:00Z"}
+    for _ in range(2):  # the first read, and one that finds the cache warm
+        with cpu_bound(BOUND):
+            busy = await client.get("/api/v1/freebusy", params=window, headers=alice.headers)
+        assert busy.status_code == 200, busy.text
+        with cpu_bound(BOUND):
+            made = await client.post(EVENTS, json=one, headers=alice.headers)
+        assert made.status_code == 201, made.text
+        assert made.json()["conflicts"]  # it clashes, and says so
+        with cpu_bound(BOUND):
+            suggested = await client.post(
+                EVENTS, params={"conflicts": "suggest"}, json=one, headers=alice.headers
+            )
+        assert suggested.status_code == 409, suggested.text
+
+
 async def test_only_what_a_write_changes_is_checked(
     client: httpx.AsyncClient, alice: Account
 ) -> None:
