@@ -59,7 +59,12 @@ class VersionNotFound(NotFound):
 def _summary(
     row: EventVersion, previous: dict[str, Any] | None
 ) -> tuple[str, list[dict[str, Any]]]:
-    changes = diff_snapshots(previous or {}, row.snapshot) if previous is not None else []
+    # No word diffs: the summary names fields and the changelog lists {field, old, new}
+    # (SPEC §6), so a page's cost is linear in its snapshots, not a word diff per version.
+    if previous is None:
+        changes: list[dict[str, Any]] = []
+    else:
+        changes = diff_snapshots(previous, row.snapshot, word_diffs=False)
     extra = {
         "title": row.snapshot.get("title"),
         "timezone": row.snapshot.get("timezone"),
