@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from neo_events.caldav import service
+from neo_events.caldav import service, xml
 from tests.caldav.dav import dav_for, ics, propfind, responses
 from tests.helpers import audit_actions, count_rows, create_event, share
 
@@ -399,6 +399,85 @@ async def test_hostile_xml_is_refused_quickly(client) -> None:
         assert response.status_code == 400, response.text
         assert time.perf_counter() - started < 2
     assert b"root:" not in response.content
+
+
+def _prop_body(root: str, inner: str, extra: str = "") -> str:
+    return (
+        f'<?xml version="1.0"?><{root} xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        f"<d:prop>{inner}</d:prop>{extra}</{root.split()[0]}>"
+    )
+
+
+async def test_a_property_asked_for_twice_is_answered_once(client) -> None:
+    alice = await dav_for(client, "alice")
+    event = await create_event(client, alice.account)
+    body = _prop_body("d:propfind", "<d:getetag/>" * 50 + "<d:x/>" * 50 + "<d:getetag/>")
+    response = await alice.request("PROPFIND", alice.calendar, body, Depth="1")
+    assert response.status_code == 207, response.text
+    assert response.content.count(b"<d:getetag>") == 1  # the one item's
+    assert response.content.count(b"<d:getetag/>") == 1  # missing on the collection
+    assert response.content.count(b"<d:x/>") == 2  # missing on each of the two resources
+    item = f"{alice.calendar}event-{event['id']}.ics"
+    assert responses(response.content)[item]["missing"] == [f"{D}x"]
+    query = _prop_body("c:calendar-query", "<d:getetag/>" * 30 + "<d:getetag/>")
+    listed = await alice.request("REPORT", alice.calendar, query, Depth="1")
+    assert listed.status_code == 207 and listed.content.count(b"<d:getetag>") == 1
+
+
+async def test_more_properties_than_the_bound_are_refused(client) -> None:
+    alice = await dav_for(client, "alice")
+    await create_event(client, alice.account)
+    at_bound = "".join(f"<d:x{i}/>" for i in range(xml.MAX_PROPS))
+    over = at_bound + "<d:one-more/>"
+    answered = await alice.request("PROPFIND", alice.calendar, _prop_body("d:propfind", at_bound))
+    assert answered.status_code == 207, answered.text
+    href = f"<d:href>{alice.calendar}event-1.ics</d:href>"
+    multiget = ("c:calendar-multiget", href)
+    sync = ("d:sync-collection", "<d:sync-token/><d:sync-level>1</d:sync-level>")
+    query = ("c:calendar-query", '<c:filter><c:comp-filter name="VCALENDAR"/></c:filter>')
+    for method, root, extra in (
+        ("PROPFIND", "d:propfind", ""),
+        ("REPORT", *multiget),
+        ("REPORT", *sync),
+        ("REPORT", *query),
+    ):
+        body = _prop_body(root, over, extra)
+        response = await alice.request(method, alice.calendar, body, Depth="1")
+        assert response.status_code == 400, (root, response.text)
+        assert f"at most {xml.MAX_PROPS} properties".encode() in response.content, response.text
+        fine = await alice.request(
+            method, alice.calendar, _prop_body(root, "<d:getetag/>", extra), Depth="1"
+        )
+        assert fine.status_code == 207, (root, fine.text)
+
+
+async def test_a_body_of_many_properties_is_answered_quickly(client) -> None:
+    """The outside attack: 80,000 properties in 480 KB, Depth 1 on a calendar of 20 events,
+    answered with 10 MB in seconds of CPU before the bounds."""
+    alice = await dav_for(client, "alice")
+    for _ in range(20):
+        await create_event(client, alice.account)
+    many = "<d:getetag/>" * (xml.MAX_ELEMENTS - 3)  # as many as a body may hold
+    distinct = "".join(f"<d:x{i}/>" for i in range(40_000))
+    for inner, status in (
+        (many, 207),
+        ("<d:x/>" * 80_000, 400),
+        ("<d:getetag/>" * 40_000, 400),
+        (distinct, 400),
+    ):
+        started = time.perf_counter()
+        body = _prop_body("d:propfind", inner)
+        response = await alice.request("PROPFIND", alice.calendar, body, Depth="1")
+        assert response.status_code == status, response.text
+        assert len(response.content) < 20_000
+        assert time.perf_counter() - started < 1
+
+
+async def test_the_largest_multiget_fits_the_element_bound() -> None:
+    hrefs = "".join(f"<d:href>/dav/calendars/a/events/{i}.ics</d:href>" for i in range(5_000))
+    body = _prop_body("c:calendar-multiget", "<d:getetag/><c:calendar-data/>", hrefs)
+    assert service.MAX_MULTIGET == 5_000 and len(body) < xml.MAX_XML_BYTES
+    assert xml.parse(body.encode()) is not None
 
 
 TEXT_QUERY = """<?xml version="1.0"?>

@@ -33,7 +33,10 @@ from neo_events.models import User
 def _names_and_data(root: ET.Element) -> tuple[list[str], tuple[datetime, datetime] | None]:
     """The requested properties, and the expand window of calendar-data, if any."""
     prop = root.find(tag(DAV, "prop"))
-    names = [e.tag for e in prop] if prop is not None else [tag(DAV, "getetag")]
+    try:
+        names = xml.prop_names(prop) if prop is not None else [tag(DAV, "getetag")]
+    except xml.BadXml as exc:
+        raise DavError(400, None, f"The body cannot be read: {exc}", "invalid_xml") from None
     expand = None
     if prop is not None:
         data = prop.find(tag(CALDAV, "calendar-data"))

@@ -1,8 +1,11 @@
 """WebDAV XML in and out: bodies parsed safely, multistatus and error bodies built.
 
 Parsing uses defusedxml's expat parser with DTDs forbidden (so no entity can be declared: a
-billion-laughs body is refused before any expansion), a byte bound and a nesting bound, so a
-request body costs at most MAX_XML_BYTES of parsing. Pure: no web framework, no database.
+billion-laughs body is refused before any expansion), a byte bound, a nesting bound and an
+element bound, so a request body costs at most MAX_XML_BYTES and MAX_ELEMENTS of parsing. A
+property list (PROPFIND, and the REPORTs' DAV:prop) is read by `prop_names`: duplicates
+dropped, at most MAX_PROPS names, so an answer holds at most MAX_PROPS properties per
+resource. Pure: no web framework, no database.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ ICAL = "http://apple.com/ns/ical/"
 
 MAX_XML_BYTES = 512 * 1024  # a multiget of 2,000 hrefs is ~150 KiB
 MAX_DEPTH = 24  # the deepest legitimate body (calendar-query filters) nests 7 levels
+# elements in one body: each costs ~2 µs of parsing (the TreeBuilder's callbacks), so 512 KiB of
+# `<d:x/>` (~90,000) would cost ~170 ms; the largest legitimate body is a calendar-multiget of
+# service.MAX_MULTIGET (5,000) hrefs and its properties
+MAX_ELEMENTS = 8_192
+# distinct properties one PROPFIND or REPORT may ask for (400 past it), as PROPPATCH's
+# MAX_CHANGES; clients ask for a few dozen at most. Each is answered for each resource, so an
+# answer holds at most MAX_PROPS x the resources listed (service.MAX_LISTED) properties.
+MAX_PROPS = 100
 
 for _prefix, _uri in (("d", DAV), ("c", CALDAV), ("cs", CS), ("ical", ICAL)):
     ET.register_namespace(_prefix, _uri)
@@ -47,6 +58,8 @@ class _Bounded(ET.TreeBuilder):
         self.elements += 1
         if self.depth > MAX_DEPTH:
             raise BadXml(f"the body nests deeper than {MAX_DEPTH} elements")
+        if self.elements > MAX_ELEMENTS:
+            raise BadXml(f"the body has more than {MAX_ELEMENTS} elements")
         return super().start(tag, attrs)
 
     def end(self, tag: Any) -> ET.Element:
@@ -89,7 +102,18 @@ def requested_props(root: ET.Element | None) -> tuple[str, list[str]]:
     prop = root.find(tag(DAV, "prop"))
     if prop is None:
         return "allprop", []
-    return "prop", [element.tag for element in prop]
+    return "prop", prop_names(prop)
+
+
+def prop_names(prop: ET.Element) -> list[str]:
+    """The tags a DAV:prop names, in order, each once (RFC 4918 asks no echo of a repeated
+    property); BadXml past MAX_PROPS distinct ones."""
+    names: dict[str, None] = {}
+    for node in prop:
+        names[node.tag] = None
+        if len(names) > MAX_PROPS:
+            raise BadXml(f"a request names at most {MAX_PROPS} properties")
+    return list(names)
 
 
 _REPORTS = (tag(CALDAV, "calendar-query"), tag(CALDAV, "calendar-multiget"))
