@@ -473,6 +473,43 @@ async def test_a_body_of_many_properties_is_answered_quickly(client) -> None:
         assert time.perf_counter() - started < 1
 
 
+async def test_a_listing_answers_each_item_as_its_own_propfind(client) -> None:
+    """A listing writes the properties no item has once for all (props.describe_items): it
+    answers what a PROPFIND of the item alone answers, property by property."""
+    alice = await dav_for(client, "alice")
+    event = await create_event(client, alice.account)
+    item = f"{alice.calendar}event-{event['id']}.ics"
+    names = [
+        "d:getetag",
+        "d:getcontenttype",
+        "d:getlastmodified",
+        "d:current-user-privilege-set",
+        "c:calendar-data",
+        "d:resourcetype",
+        "d:displayname",
+        "d:current-user-principal",
+        "d:owner",
+        "d:principal-URL",
+        "d:principal-collection-set",
+        "c:calendar-home-set",
+        "cs:getctag",
+        "d:sync-token",
+        "c:supported-calendar-component-set",
+        "d:x",
+    ]
+    others = ("d:resourcetype", "d:displayname", "d:current-user-principal")  # not listed fast
+    for asked in (names, [n for n in names if n not in others]):
+        alone = responses(
+            (await alice.request("PROPFIND", item, propfind(*asked), Depth="0")).content
+        )[item]
+        listing = await alice.request("PROPFIND", alice.calendar, propfind(*asked), Depth="1")
+        listed = responses(listing.content)[item]
+        assert sorted(listed["props"]) == sorted(alone["props"]), asked
+        assert sorted(listed["missing"]) == sorted(alone["missing"]), asked
+        assert listed["props"][f"{D}getetag"].text == alone["props"][f"{D}getetag"].text
+        assert f"{D}x" in listed["missing"] and f"{D}owner" in listed["missing"]
+
+
 async def test_the_largest_multiget_fits_the_element_bound() -> None:
     hrefs = "".join(f"<d:href>/dav/calendars/a/events/{i}.ics</d:href>" for i in range(5_000))
     body = _prop_body("c:calendar-multiget", "<d:getetag/><c:calendar-data/>", hrefs)

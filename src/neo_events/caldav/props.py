@@ -262,8 +262,9 @@ async def describe_items(
     """The items' responses for a listing (calendar-query, multiget, sync-collection, PROPFIND
     Depth 1): when only item properties are asked for (what clients ask: getetag,
     calendar-data, getcontenttype), each response is written straight as text, one pass per
-    item with no element built (thousands per listing); otherwise one `describe` each."""
-    if not all(name in _ITEM_PROPS for name in names):
+    item with no element built (thousands per listing), a property no item has written once
+    for all; when one of _ITEM_OTHER_PROPS is asked for, one `describe` each."""
+    if any(name in _ITEM_OTHER_PROPS for name in names):
         return [
             await describe(ctx, "item", item_href(ctx.user, item.name), item, "prop", names)
             for item in items
@@ -273,6 +274,9 @@ async def describe_items(
     closing = {name: f"</{xml.qualified(name, prefixes)}>" for name in names}
     opening = {name: f"<{xml.qualified(name, prefixes)}>" for name in names}
     empty = {name: f"<{xml.qualified(name, prefixes)}/>" for name in names}
+    # a property no item has (up to xml.MAX_PROPS of them): written once, not once an item
+    absent = "".join(empty[name] for name in names if name not in _ITEM_PROPS)
+    names = [name for name in names if name in _ITEM_PROPS]
     privileges = {role: xml.text_of(_privileges(p)) for role, p in ROLE_PRIVILEGES.items()}
     ok, missing_head = xml.PROPSTAT_OK, xml.PROPSTAT_MISSING
     texts = ctx.texts
@@ -301,13 +305,23 @@ async def describe_items(
         parts = [f"<d:response><d:href>{href}</d:href>"]
         if found:
             parts.append(ok[0] + "".join(found) + ok[1])
-        if missing:
-            parts.append(missing_head[0] + "".join(missing) + missing_head[1])
+        if missing or absent:
+            parts.append(missing_head[0] + "".join(missing) + absent + missing_head[1])
         parts.append("</d:response>")
         out.append(xml.Response(href, text="".join(parts)))
     return out
 
 
+# the other properties `_value` answers for an item (it answers no other): a listing asking
+# for one of them describes each item with `describe`
+_ITEM_OTHER_PROPS = frozenset(
+    tag(*n)
+    for n in (
+        (DAV, "current-user-principal"),
+        (DAV, "resourcetype"),
+        (DAV, "displayname"),
+    )
+)
 _ETAG, _DATA = tag(DAV, "getetag"), tag(CALDAV, "calendar-data")
 _CONTENT_TYPE, _MODIFIED = tag(DAV, "getcontenttype"), tag(DAV, "getlastmodified")
 _PRIVILEGES = tag(DAV, "current-user-privilege-set")
