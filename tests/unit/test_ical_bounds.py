@@ -1,4 +1,5 @@
-"""A file's own VTIMEZONEs cost bounded work, whatever their rules (ical/zones.py).
+"""Reading a calendar file costs bounded work, whatever it holds: its own VTIMEZONEs
+(ical/zones.py), components of very many properties (ical/codec.py).
 
 An outside attack found a 700-byte calendar whose VTIMEZONE changed offset every minute that
 never got an answer: icalendar's tzinfo (dateutil's `tzical`) walked the rule from its
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from neo_events.ical.codec import ParsedCalendar, parse_calendar
+from neo_events.ical.codec import MAX_LINES, ParsedCalendar, parse_calendar
 from neo_events.ical.zones import MAX_CUSTOM, MAX_ONSETS, STREAM_OBSERVANCES
 
 
@@ -116,3 +117,19 @@ def test_a_stream_of_many_custom_zones_and_years_is_bounded() -> None:
     assert spent < 5.0  # generous for a loaded machine: the bound, not the figure
     messages = " ".join(note.message for note in parsed.notes)
     assert f"over {MAX_CUSTOM} custom zones and years" in messages
+
+
+def test_a_component_of_too_many_lines_is_skipped_unread() -> None:
+    """An outside attack sent one VEVENT with 20,000 X- properties (470 KB): 1.2 s of parsing
+    by import, 3 s by CalDAV PUT, under the lock that serialises every parse of a worker."""
+    many = [f"X-P{i};A=1;B=2;C=3:v" for i in range(20_000)]
+    parsed, spent = _parse([*_event("big", "UTC", 2026)[:-1], *many, "END:VEVENT"])
+    assert spent < 0.5  # 1.2 s before
+    assert parsed.events == []
+    [skipped] = parsed.skipped
+    assert (skipped.uid, skipped.component) == ("big", "VEVENT")
+    assert f"more than {MAX_LINES} lines" in skipped.reason
+    # an event at the bound is read
+    most = [f"X-P{i}:v" for i in range(MAX_LINES - 7)]
+    parsed, _ = _parse([*_event("most", "UTC", 2026)[:-1], *most, "END:VEVENT"])
+    assert [e.uid for e in parsed.events] == ["most"] and parsed.skipped == []
