@@ -438,6 +438,21 @@ async def test_a_property_asked_for_twice_is_answered_once(client) -> None:
     assert listed.status_code == 207 and listed.content.count(b"<d:getetag>") == 1
 
 
+async def test_a_listing_declares_a_namespace_only_a_client_knows(client) -> None:
+    """A REPORT asking for a property of a namespace the server does not use (Nextcloud's,
+    SabreDAV's) is answered 404 for it, in a body that declares it: a review found a listing
+    that wrote `<x4:color/>` with `x4` declared nowhere (a body no client can parse)."""
+    alice = await dav_for(client, "alice")
+    event = await create_event(client, alice.account)
+    wanted = '<d:getetag/><n:color xmlns:n="http://nextcloud.com/ns"/><z xmlns=""/>'
+    query = _prop_body("c:calendar-query", wanted)
+    for method, body in (("REPORT", query), ("PROPFIND", _prop_body("d:propfind", wanted))):
+        listed = await alice.request(method, alice.calendar, body, Depth="1")
+        assert listed.status_code == 207, listed.text
+        entry = responses(listed.content)[f"{alice.calendar}event-{event['id']}.ics"]
+        assert sorted(entry["missing"]) == ["z", "{http://nextcloud.com/ns}color"]
+
+
 async def test_more_properties_than_the_bound_are_refused(client) -> None:
     alice = await dav_for(client, "alice")
     await create_event(client, alice.account)

@@ -10,7 +10,7 @@ from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -274,8 +274,9 @@ async def describe_items(
     closing = {name: f"</{xml.qualified(name, prefixes)}>" for name in names}
     opening = {name: f"<{xml.qualified(name, prefixes)}>" for name in names}
     empty = {name: f"<{xml.qualified(name, prefixes)}/>" for name in names}
-    # a property no item has (up to xml.MAX_PROPS of them): written once, not once an item
-    absent = "".join(empty[name] for name in names if name not in _ITEM_PROPS)
+    # a property no item has (up to xml.MAX_PROPS of them): written once, not once an item;
+    # one of a namespace `multistatus` does not declare declares its own
+    absent = "".join(_absent(name, empty[name]) for name in names if name not in _ITEM_PROPS)
     names = [name for name in names if name in _ITEM_PROPS]
     privileges = {role: xml.text_of(_privileges(p)) for role, p in ROLE_PRIVILEGES.items()}
     ok, missing_head = xml.PROPSTAT_OK, xml.PROPSTAT_MISSING
@@ -310,6 +311,14 @@ async def describe_items(
         parts.append("</d:response>")
         out.append(xml.Response(href, text="".join(parts)))
     return out
+
+
+def _absent(name: str, known: str) -> str:
+    """A property no item has, as an empty element `multistatus` can hold as it is."""
+    namespace, _, local = name[1:].partition("}") if name.startswith("{") else ("", "", name)
+    if namespace in xml.PREFIXES:
+        return known
+    return f"<x:{local} xmlns:x={quoteattr(namespace)}/>" if namespace else f"<{local}/>"
 
 
 # the other properties `_value` answers for an item (it answers no other): a listing asking
