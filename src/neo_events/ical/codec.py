@@ -216,6 +216,9 @@ class _Reader:
         for block in calendar.components:
             if block.name != "VTIMEZONE":
                 continue
+            if len(block.lines) > MAX_LINES:
+                notes.append(f"VTIMEZONE of line {block.line} ignored: over {MAX_LINES} lines")
+                continue
             try:
                 vtimezone = Timezone.from_ical(block.text)
                 if isinstance(vtimezone, Timezone):

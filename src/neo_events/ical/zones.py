@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Component, Timezone
+from icalendar import Component, Timezone, vRecur
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from neo_events.events import recurrence
@@ -210,7 +210,7 @@ def _onsets(
     times: list[datetime] = [wall]
     for rule in _listed(props.get("RRULE")):
         try:
-            text = rule.to_ical().decode()
+            text = _on_the_clock(rule, before).to_ical().decode()
             series = recurrence.Series(start=wall, end=wall, timezone="UTC", rule=text)
             times.extend(islice(recurrence.originals(series, _FIRST, _HORIZON), budget + 1))
         except (ValueError, TypeError, OverflowError, AttributeError, KeyError, LookupError):
@@ -229,6 +229,18 @@ def _onsets(
         return [((at - before).replace(tzinfo=UTC), before, after) for at in dict.fromkeys(times)]
     except (ValueError, OverflowError):
         return None
+
+
+def _on_the_clock(rule: Any, before: timedelta) -> Any:
+    """The rule with a UTC UNTIL moved onto the observance's clock: its times are expanded as
+    wall clock labelled UTC (`_onsets`), and UNTIL is a true UTC time (RFC 5545 §3.3.10), so
+    east of UTC the last onset fell after it and was lost (a zone read +02:00 a winter long)."""
+    until = [u for u in rule.get("UNTIL", []) if isinstance(u, datetime) and u.tzinfo is not None]
+    if not until:
+        return rule
+    moved = vRecur(rule)
+    moved["UNTIL"] = [(u.astimezone(UTC) + before).replace(tzinfo=UTC) for u in until]
+    return moved
 
 
 class ZoneResolver:
