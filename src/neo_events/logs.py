@@ -40,7 +40,7 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-_SECRET_PARAMETER = re.compile(r"(?i)\b(token=)[^&\s\"']+")
+_SECRET_PARAMETER = re.compile(r"(?i)(token=)[^&\s\"']+")  # access_token= too
 
 
 class RedactSecrets(logging.Filter):
@@ -49,13 +49,14 @@ class RedactSecrets(logging.Filter):
     can only send its access token there (SPEC §8); a feed URL carries its token the same way."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) for a in record.args):
-            record.args = tuple(
-                _SECRET_PARAMETER.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str) and "token=" in record.msg.lower():
-            record.msg = _SECRET_PARAMETER.sub(r"\1[redacted]", record.msg)
+        # The message as formatted: a token may come in any argument (a dict's too), and
+        # rewriting the template could leave its placeholders and arguments apart.
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad record: logging reports it itself
+            return True
+        if "token=" in message.lower():
+            record.msg, record.args = _SECRET_PARAMETER.sub(r"\1[redacted]", message), ()
         return True
 
 
