@@ -223,9 +223,12 @@ def read(data: bytes) -> Incoming:
     """One resource's event content, or InvalidResource saying what cannot be held."""
     try:
         text = data.decode("utf-8-sig")
-        _within_lines(text)
+    except UnicodeDecodeError as exc:
+        raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
+    _within_lines(text)
+    try:
         calendar = Calendar.from_ical(text)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except ValueError as exc:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     if not isinstance(calendar, Calendar):
         raise InvalidResource("valid-calendar-data", "not a VCALENDAR")
