@@ -140,15 +140,13 @@ class Observed:
         self._onsets: list[datetime] = []  # UTC instants at which an offset begins
         self._offsets: list[timedelta] = []  # the offset from that onset on
         self._before: timedelta | None = None  # the offset before the first onset
-        self.cost = 0  # onsets worked out
 
-    def offsets(
-        self, days: Sequence[datetime], budget: int, stream: ZoneResolver
-    ) -> list[timedelta] | None:
-        """The offset at each of `days` (ascending UTC instants); None if this VTIMEZONE
-        cannot be read within the bounds (then it names no zone)."""
+    def offsets(self, days: Sequence[datetime], stream: ZoneResolver) -> list[timedelta] | None:
+        """The offset at each of `days` (ascending UTC instants), the work charged to
+        `stream`'s budgets; None if this VTIMEZONE cannot be read within the bounds (then it
+        names no zone)."""
         if self._vtimezone is not None:
-            self._work_out(self._vtimezone, min(budget, MAX_ONSETS), stream)
+            self._work_out(self._vtimezone, stream)
             self._vtimezone = None
         if self._before is None:
             return None
@@ -158,7 +156,8 @@ class Observed:
             for day in days
         ]
 
-    def _work_out(self, vtimezone: Timezone, budget: int, stream: ZoneResolver) -> None:
+    def _work_out(self, vtimezone: Timezone, stream: ZoneResolver) -> None:
+        budget = min(MAX_ONSETS, STREAM_ONSETS - stream.onsets)
         onsets: list[tuple[datetime, timedelta, timedelta]] = []
         for observance in vtimezone.subcomponents:
             if observance.name not in ("STANDARD", "DAYLIGHT"):
@@ -167,11 +166,11 @@ class Observed:
             if stream.observances > STREAM_OBSERVANCES:
                 return
             found = _onsets(observance, budget - len(onsets))
+            # a refused observance is counted as the whole budget: it may have cost that
+            stream.onsets += budget - len(onsets) if found is None else len(found)
             if found is None:
-                self.cost += budget - len(onsets)  # counted as spent: it may have been
                 return
             onsets.extend(found)
-        self.cost += len(onsets)
         if onsets:
             onsets.sort(key=lambda onset: onset[0])
             self._onsets = [at for at, _, _ in onsets]
@@ -259,7 +258,7 @@ class ZoneResolver:
         self._matched: dict[str, list[str]] = {}  # a custom TZID's answers for other years
         self._searches = 0
         self._custom = 0
-        self._onsets = 0
+        self.onsets = 0  # worked out for this stream's VTIMEZONEs (`Observed`)
         self.observances = 0
 
     def resolve(self, tzid: str, year: int) -> tuple[str | None, str | None]:
@@ -284,9 +283,7 @@ class ZoneResolver:
         if self._custom > MAX_CUSTOM:
             return None, f"time zone {tzid!r}: over {MAX_CUSTOM} custom zones and years to match"
         days = _match_days(year)
-        wanted = custom.offsets(days, STREAM_ONSETS - self._onsets, self)
-        self._onsets += custom.cost
-        custom.cost = 0
+        wanted = custom.offsets(days, self)
         if wanted is None:
             return None, (
                 f"time zone {tzid!r}: its VTIMEZONE is not read (unreadable, or over "
