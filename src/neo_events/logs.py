@@ -50,13 +50,15 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # The message as formatted: a token may come in any argument (a dict's too), and
-        # rewriting the template could leave its placeholders and arguments apart.
+        # rewriting the template could leave its placeholders and arguments apart. Kept
+        # formatted, so that the formatter does not format it again.
         try:
             message = record.getMessage()
         except Exception:  # a bad record: logging reports it itself
             return True
         if "token=" in message.lower():
-            record.msg, record.args = _SECRET_PARAMETER.sub(r"\1[redacted]", message), ()
+            message = _SECRET_PARAMETER.sub(r"\1[redacted]", message)
+        record.msg, record.args = message, ()
         return True
 
 
