@@ -1,8 +1,8 @@
 """CalDAV for a user holding 2,000 events (20% recurring), through the real app, one client:
 a calendar-query for one month (ETags only, as clients list; and with calendar-data, as the
-`caldav` library's search asks), and a sync-collection after 10 changes (issue #21: p95 at
-most 50 ms), with the number of full garbage collections during each scenario's timed
-requests. Run with `python -m bench caldav`."""
+`caldav` library's search asks), a sync-collection after 10 changes (issue #21: p95 at
+most 50 ms), and the PUT of a new resource as DAVx5 writes one, with the number of full
+garbage collections during each scenario's timed requests. Run with `python -m bench caldav`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,51 @@ SYNC = """<?xml version="1.0"?>
 <d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"""
 
 
+# A weekly series as DAVx5 writes it: its zone's VTIMEZONE, an EXDATE, an alarm, its own
+# X- property (each PUT a new resource: {n}).
+PUT_BODY = """BEGIN:VCALENDAR
+PRODID:+//IDN bitfire.at//DAVx5/4.3 ical4j/3.2
+VERSION:2.0
+BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19810329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19961027T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:bench-put-{n}@davx5
+DTSTAMP:20260601T080000Z
+CREATED:20260601T080000Z
+LAST-MODIFIED:20260601T080000Z
+SEQUENCE:0
+SUMMARY:Standup {n}
+LOCATION:Room 4
+DESCRIPTION:Daily-ish standup\\, bring notes
+DTSTART;TZID=Europe/Berlin:20260602T0930{m:02d}
+DTEND;TZID=Europe/Berlin:20260602T0945{m:02d}
+RRULE:FREQ=WEEKLY;BYDAY=TU,TH
+EXDATE;TZID=Europe/Berlin:20260609T0930{m:02d}
+X-MOZ-GENERATION:1
+BEGIN:VALARM
+ACTION:DISPLAY
+DESCRIPTION:Standup
+TRIGGER:-PT10M
+END:VALARM
+END:VEVENT
+END:VCALENDAR
+"""
+
 Timings = tuple[list[float], list[float]]  # wall clock, and this process's CPU
 
 
@@ -63,7 +108,7 @@ class FullCollections:
 
 
 async def _timed(
-    call: Callable[[], Awaitable[httpx.Response]], n: int
+    call: Callable[[], Awaitable[httpx.Response]], n: int, status: int = 207
 ) -> tuple[Timings, httpx.Response]:
     times: list[float] = []
     cpu: list[float] = []
@@ -73,7 +118,7 @@ async def _timed(
         response = await call()
         times.append(time.perf_counter() - began)
         cpu.append(time.process_time() - began_cpu)
-        assert response.status_code == 207, response.text
+        assert response.status_code == status, response.text
     assert response is not None
     return (times, cpu), response
 
@@ -158,6 +203,17 @@ async def measure(url: str, data_dir: Path) -> dict[str, dict[str, float]]:
         results[f"sync-collection after {CHANGES} changes"] = _summary(
             (sync_times, sync_cpu), count, full_gcs
         )
+        written = iter(range(REQUESTS))
+
+        def put() -> Awaitable[httpx.Response]:
+            n = next(written)
+            body = PUT_BODY.format(n=n, m=n % 60).replace("\n", "\r\n")
+            headers = dav | {"Content-Type": "text/calendar"}
+            return client.put(f"{calendar}bench-put-{n}.ics", content=body, headers=headers)
+
+        with FullCollections() as full:
+            times, last = await _timed(put, REQUESTS, status=201)
+        results["PUT of a new weekly series (DAVx5's text)"] = _summary(times, 1, full.count)
     await inprocess.reset(url)
     return results
 

@@ -146,6 +146,27 @@ async def test_put_updates_with_if_match_and_a_stale_etag_is_412(client, app) ->
     assert changed_uid.status_code == 403 and b"no-uid-conflict" in changed_uid.content
 
 
+async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(client) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    assert (await alice.put("a.ics", ics(uid="same"))).status_code == 201
+    made = await client.post(
+        "/api/v1/events",
+        json={
+            "title": "API",
+            "start_time": "2026-04-01T10:00:00Z",
+            "end_time": "2026-04-01T11:00:00Z",
+        },
+        headers=alice.account.headers,
+    )
+    ours = f"event-{made.json()['id']}@neo-events"
+    for uid in ("same", ours):
+        again = await alice.put("b.ics", ics(uid=uid))
+        assert again.status_code == 403 and b"no-uid-conflict" in again.content, again.text
+    # a UID is the calendar's own: someone else's calendar may hold the same
+    assert (await bob.put("a.ics", ics(uid="same"))).status_code == 201
+    assert (await bob.put("c.ics", ics(uid=ours))).status_code == 201
+
+
 async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> None:
     alice, bob, carol = [await dav_for(client, n) for n in ("alice", "bob", "carol")]
     event = await create_event(client, alice.account)
@@ -228,6 +249,33 @@ async def test_what_cannot_be_held_is_refused_not_dropped(client) -> None:
         assert response.status_code == 403, response.text
         assert condition in response.content
     assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+
+
+async def test_a_resource_is_one_calendar_of_one_event(client) -> None:
+    """What a resource must be is read off its components as cut from the text, before any
+    is parsed (each is parsed once, by the codec)."""
+    alice = await dav_for(client, "alice")
+    crowd = "".join(f"ATTENDEE:mailto:p{i}@example.com\n" for i in range(501))
+    other = ics(uid="abc-2").replace(b"BEGIN:VCALENDAR\r\n", b"")
+    for body, condition, reason in (
+        (ics() + ics(uid="abc-2"), b"valid-calendar-data", b"one VCALENDAR"),
+        (ics().replace(b"END:VEVENT\r\n", b""), b"valid-calendar-data", b"closes BEGIN:VEVENT"),
+        (ics(extra=crowd), b"valid-calendar-data", b"501 ATTENDEEs"),
+        (ics().replace(b"END:VCALENDAR\r\n", other), b"valid-calendar-object-resource", b"UID"),
+        (ics(uid=" "), b"valid-calendar-object-resource", b"UID"),
+    ):
+        response = await alice.put("x.ics", body)
+        assert response.status_code == 403, response.text
+        assert condition in response.content and reason in response.content, response.text
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+    # an alarm's ATTENDEE is the alarm's, not the event's; the UID is the VEVENT's
+    alarm = "BEGIN:VALARM\nACTION:EMAIL\nATTENDEE:mailto:me@example.com\nTRIGGER:-PT5M\n"
+    alarm += "SUMMARY:x\nDESCRIPTION:x\nEND:VALARM\n"
+    response = await alice.put("ok.ics", ics(uid="the-uid", extra=alarm))
+    assert response.status_code == 201, response.text
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    got = (await alice.request("GET", alice.calendar + "ok.ics")).content
+    assert b"UID:the-uid" in got and item["title"] == "Dentist"
 
 
 async def test_an_event_of_too_many_properties_is_refused_at_once(client) -> None:

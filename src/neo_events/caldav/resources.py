@@ -206,52 +206,44 @@ def _rid(component: Component) -> datetime | None:
     return datetime(value.year, value.month, value.day)
 
 
-def _within_lines(text: str) -> None:
-    """InvalidResource for a component of more than codec.MAX_LINES lines, before icalendar
-    parses it all (20,000 X- properties in one VEVENT cost 3 s); a broken structure is left
-    to the parser's own message."""
-    try:
-        calendars = split_stream(text)
-    except MalformedStream:
-        return
-    if any(len(block.lines) > codec.MAX_LINES for c in calendars for block in c.components):
-        message = f"a component has more than {codec.MAX_LINES} lines (properties)"
-        raise InvalidResource("valid-calendar-data", message)
-
-
 def read(data: bytes) -> Incoming:
-    """One resource's event content, or InvalidResource saying what cannot be held."""
+    """One resource's event content, or InvalidResource saying what cannot be held.
+
+    The text is cut into its components once (`blocks.split_stream`): what a resource must
+    be (one VCALENDAR of VEVENTs with one UID, at most MAX_PEOPLE attendees and
+    `codec.MAX_LINES` lines a component) is read off them, before the codec parses each
+    component, where each is parsed for the only time."""
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        calendars = split_stream(text)
+    except (UnicodeDecodeError, MalformedStream) as exc:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
-    _within_lines(text)
-    try:
-        calendar = Calendar.from_ical(text)
-    except ValueError as exc:
-        raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
-    if not isinstance(calendar, Calendar):
-        raise InvalidResource("valid-calendar-data", "not a VCALENDAR")
-    components = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+    if len(calendars) != 1:
+        raise InvalidResource("valid-calendar-data", "a resource holds one VCALENDAR")
+    blocks = calendars[0].components
+    if any(len(block.lines) > codec.MAX_LINES for block in blocks):
+        message = f"a component has more than {codec.MAX_LINES} lines (properties)"
+        raise InvalidResource("valid-calendar-data", message)
+    components = [block for block in blocks if block.name != "VTIMEZONE"]
     if not components:
         raise InvalidResource("valid-calendar-object-resource", "the resource holds no VEVENT")
-    if any(c.name != "VEVENT" for c in components):
-        names = sorted({str(c.name) for c in components} - {"VEVENT"})
+    if any(block.name != "VEVENT" for block in components):
+        names = sorted({block.name for block in components} - {"VEVENT"})
         raise InvalidResource(
             "supported-calendar-component", f"only VEVENTs are stored, not {', '.join(names)}"
         )
-    crowded = max(len(_listed(c.get("ATTENDEE"))) for c in components)
+    crowded = max(len(block.values("ATTENDEE")) for block in components)
     if crowded > MAX_PEOPLE:
         raise InvalidResource(
             "valid-calendar-data", f"{crowded} ATTENDEEs; an event has at most {MAX_PEOPLE}"
         )
-    uids = {str(c.get("UID", "")).strip() for c in components}
+    uids = {(block.written("UID") or "").strip() for block in components}
     if len(uids) != 1 or "" in uids:
         raise InvalidResource(
             "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"
         )
     try:
-        parsed = codec.parse_calendar(data, default_timezone="UTC")
+        parsed = codec.read_calendars(calendars, default_timezone="UTC")
     except codec.InvalidCalendar as exc:
         raise InvalidResource("valid-calendar-data", exc.message) from None
     if parsed.skipped:
@@ -264,7 +256,7 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource("valid-calendar-data", "the resource does not make one event")
     [event] = parsed.events
     return Incoming(
-        uid=uids.pop(),
+        uid=event.uid,
         content=event.content,
         text=_without_alarms(text),
         reminders=event.reminders,
@@ -298,12 +290,6 @@ def follow_master(before: Mapping[str, Any], content: dict[str, Any]) -> dict[st
         if len(kept) > 1:
             overrides.append(kept)
     return content | {"overrides": overrides}
-
-
-def _listed(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def expanded(

@@ -39,16 +39,21 @@ class Block:
     def written(self, name: str) -> str | None:
         """The value of this component's own first `name` property, as written (a nested
         VALARM's is not its own); None without one."""
-        depth = 0
+        found = self.values(name)
+        return found[0] if found else None
+
+    def values(self, name: str) -> list[str]:
+        """The values of this component's own `name` properties, as written, in order."""
+        depth, found, wanted = 0, [], name.upper()
         for _, line in self.lines[1:-1]:
             delimiter = _delimiter(line)
             if delimiter is not None:
                 depth += 1 if delimiter[0] == "BEGIN" else -1
                 continue
             key, value = _property(line)
-            if depth == 0 and key == name.upper():
-                return value
-        return None
+            if depth == 0 and key == wanted:
+                found.append(value)
+        return found
 
 
 @dataclass(slots=True)

@@ -41,6 +41,7 @@ __all__ = [
     "export_calendar",
     "parse_calendar",
     "piece",
+    "read_calendars",
 ]
 
 # icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
@@ -119,11 +120,19 @@ def parse_calendar(data: bytes, *, default_timezone: str = "UTC") -> ParsedCalen
         calendars = split_stream(text)
     except MalformedStream as exc:
         raise InvalidCalendar(exc.message, line=exc.line) from None
+    return read_calendars(calendars, default_timezone=default_timezone, note=encoding_note)
+
+
+def read_calendars(
+    calendars: Sequence[CalendarBlock], *, default_timezone: str = "UTC", note: str | None = None
+) -> ParsedCalendar:
+    """`parse_calendar` of a stream already cut into its calendars (`blocks.split_stream`),
+    for a reader that looked at its blocks first (a CalDAV resource); `note` heads the notes."""
     with _READING, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reader = _Reader(default_timezone)
         parsed = reader.read(calendars)
-    messages = [encoding_note] if encoding_note else []
+    messages = [note] if note else []
     # A guessed vendor TZID is noted per event already (zones.guessed_name).
     messages += dict.fromkeys(
         str(w.message) for w in caught if not issubclass(w.category, GloballyUniqueTZIDGuessed)
