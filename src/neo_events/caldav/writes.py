@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import replace
 
 from pydantic import ValidationError
-from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -21,7 +20,7 @@ from neo_events.caldav.service import (
     Item,
     default_id,
     items_named,
-    with_resources,
+    named_or_numbered,
 )
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
@@ -125,16 +124,11 @@ async def _read(data: bytes) -> resources.Incoming:
 async def _create(
     session: AsyncSession, user: User, name: str, incoming: resources.Incoming, origin: Origin
 ) -> Item:
+    ours = _uid_id(incoming.uid)
+    uid = named_or_numbered(CalendarResource.uid == incoming.uid, [ours] if ours else [])
     taken = (
         await session.execute(
-            with_resources(visible_events(user.id))
-            .where(
-                or_(
-                    CalendarResource.uid == incoming.uid,
-                    Event.id == _uid_id(incoming.uid),
-                )
-            )
-            .limit(1)
+            visible_events(user.id).with_only_columns(Event.id).where(uid).limit(1)
         )
     ).first()
     if taken is not None or default_id(name) is not None:

@@ -25,7 +25,10 @@ class CalendarResource(Base):
     and UID derive from their id."""
 
     __tablename__ = "calendar_resources"
-    __table_args__ = (Index("ix_calendar_resources_name", "name"),)
+    __table_args__ = (
+        Index("ix_calendar_resources_name", "name"),
+        Index("ix_calendar_resources_uid", "uid"),
+    )
 
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
