@@ -13,6 +13,7 @@ read before.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, partial
@@ -27,9 +28,9 @@ from neo_events import driver
 from neo_events.events import expansions, recurrence, times_of_day
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
-from neo_events.events.expansions import Expansions, Weeks
+from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.invitations.responses import busy_people, occurrence_answers
+from neo_events.invitations.responses import BusyPeople, occurrence_answers
 from neo_events.models import Attendee, Event, EventPermission
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
@@ -110,63 +111,116 @@ async def calendar(
     per_occurrence = await occurrence_answers(
         session, ((e, u) for e, people in answers.items() for u in people)
     )
-    lo, hi = window
-    weeks = Weeks(cache, lo, hi)
+    weeks = Weeks(cache, *window)
     cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
     known = {  # the series of events whose weeks are not all cached, if built before
         e: weeks.series((e, events[e])) for e, parts in cached.items() if not weeks.complete(parts)
     }
     contents = await _contents(session, [e for e, series in known.items() if series is None])
-    limit = MAX_OCCURRENCES if strict else CALENDAR_LIMIT
-    busy: list[Busy] = []
-    for event_id, (version, _) in contents.items():
-        if events[event_id] != version:  # changed between the two reads: as it is now
-            events[event_id] = version
-            cached[event_id] = weeks.look_up((event_id, version))
-    budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
-    for event_id, version in events.items():
-        if near is not None and not weeks.complete(cached[event_id]):
-            series = _loaded_series(weeks, known, contents, (event_id, version))
-            if series is not None:
-                known[event_id] = series  # built once: the expansion below takes it
-                arcs = times_of_day.series_arcs(series, lo, hi, budget)
-                if not times_of_day.meet(near, arcs):
-                    continue
-        while True:
-            try:
-                found = weeks.expand(
-                    (event_id, version),
-                    partial(_series, weeks, known, contents, (event_id, version)),
-                    cached[event_id],
-                    limit=limit - len(busy),
-                )
-                break
-            except _NotLoaded:  # all cached, but past the limit: the direct expansion says where
-                contents |= await _contents(session, [event_id])
-                if event_id not in contents:
-                    found = []
-                    break
-            except recurrence.ExpansionLimitExceeded as exc:
-                if strict:
-                    raise too_many_occurrences() from None
-                before, hi = shortened(exc, lo, hi)
-                weeks = Weeks(cache, lo, hi)
-                cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
-                busy = [b for b in busy if b.start < hi]
-                if before is not None and len(busy) + len(before) <= limit:
-                    found = before
-                    break
-        people = frozenset(holders[event_id])
-        # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
-        if event_id not in answers:
-            busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
-            continue
-        mine = {u: per_occurrence.get((event_id, u), {}) for u in people}
-        for o in found:
-            busy_for = busy_people(list(people), answers[event_id], mine, o[0])
-            if busy_for:
-                busy.append(Busy(o[1], o[2], event_id, busy_for))
+    read = _Read(events, holders, answers, per_occurrence, known, contents, cache, near, strict)
+    try:
+        busy, hi = await read.run(weeks, cached)
+    except _NotLoaded:
+        # All the weeks of an event were cached, but the read went past its limit: the
+        # direct expansion says where. Every content not read yet is read, and the read
+        # starts again (once).
+        missing = [e for e in events if e not in contents]
+        contents |= await _contents(session, missing)
+        read.gone = set(missing) - contents.keys()
+        weeks = Weeks(cache, *window)
+        cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
+        busy, hi = await read.run(weeks, cached)
     return busy, visible, hi
+
+
+ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
+
+
+class _Read:
+    """What a calendar read has read of its events, and the expansion of them into its window
+    (`collect`): CPU only, in a worker thread for a read of many events."""
+
+    def __init__(
+        self,
+        events: dict[int, int],
+        holders: Mapping[int, set[int]],
+        answers: Mapping[int, Mapping[int, str | None]],
+        per_occurrence: Mapping[tuple[int, int], Mapping[datetime, str]],
+        known: dict[int, recurrence.Series | None],
+        contents: dict[int, tuple[int, Mapping[Any, Any]]],
+        cache: Expansions | None,
+        near: Sequence[times_of_day.Arc] | None,
+        strict: bool,
+    ) -> None:
+        self.events, self.holders, self.answers = events, holders, answers
+        self.per_occurrence, self.known, self.contents = per_occurrence, known, contents
+        self.cache, self.near, self.strict = cache, near, strict
+        self.gone: set[int] = set()  # deleted between the reads: no occurrences
+
+    async def run(
+        self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
+    ) -> tuple[list[Busy], datetime]:
+        """`collect`; for many events (20,000 yearly series: 1.5 s) in a worker thread, so
+        that the event loop keeps serving meanwhile."""
+        if len(self.events) > ON_LOOP_EVENTS:
+            return await asyncio.to_thread(self.collect, weeks, cached)
+        return self.collect(weeks, cached)
+
+    def collect(
+        self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
+    ) -> tuple[list[Busy], datetime]:
+        """The busy occurrences in the window of `weeks`, and up to when that is complete;
+        raises _NotLoaded for an event whose content is needed and was not read."""
+        events, known, contents, near = self.events, self.known, self.contents, self.near
+        for event_id, (version, _) in contents.items():
+            if events[event_id] != version:  # changed between the two reads: as it is now
+                events[event_id] = version
+                cached[event_id] = weeks.look_up((event_id, version))
+        lo, hi = weeks.start, weeks.end
+        limit = MAX_OCCURRENCES if self.strict else CALENDAR_LIMIT
+        busy: list[Busy] = []
+        budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
+        for event_id, version in events.items():
+            if event_id in self.gone:
+                continue
+            if near is not None and not weeks.complete(cached[event_id]):
+                series = _loaded_series(weeks, known, contents, (event_id, version))
+                if series is not None:
+                    known[event_id] = series  # built once: the expansion below takes it
+                    arcs = times_of_day.series_arcs(series, lo, hi, budget)
+                    if not times_of_day.meet(near, arcs):
+                        continue
+            while True:
+                try:
+                    found = weeks.expand(
+                        (event_id, version),
+                        partial(_series, weeks, known, contents, (event_id, version)),
+                        cached[event_id],
+                        limit=limit - len(busy),
+                    )
+                    break
+                except recurrence.ExpansionLimitExceeded as exc:
+                    if self.strict:
+                        raise too_many_occurrences() from None
+                    before, hi = shortened(exc, lo, hi)
+                    weeks = Weeks(self.cache, lo, hi)
+                    cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
+                    busy = [b for b in busy if b.start < hi]
+                    if before is not None and len(busy) + len(before) <= limit:
+                        found = before
+                        break
+            people = frozenset(self.holders[event_id])
+            # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
+            if event_id not in self.answers:
+                busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
+                continue
+            mine = {u: self.per_occurrence.get((event_id, u), {}) for u in people}
+            busy_for = BusyPeople(people, self.answers[event_id], mine)
+            for o in found:
+                who = busy_for(o[0])
+                if who:
+                    busy.append(Busy(o[1], o[2], event_id, who))
+        return busy, hi
 
 
 @cache

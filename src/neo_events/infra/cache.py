@@ -5,10 +5,14 @@ expansion of (event id, version, window): a version number never names two conte
 entry can never be stale, on this worker or any other, and nothing has to be invalidated
 when a transaction commits. Results that depend on mutable state (roles, tokens) are not
 cached here.
+
+A cache may be used from worker threads as well as the event loop (a calendar read of many
+events runs its expansions in a thread): each operation holds the cache's lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
@@ -37,25 +41,28 @@ class LruCache(Generic[V]):
         self._max_bytes = max_bytes
         self._weigh = weigh if max_bytes is not None else None
         self.bytes = 0  # the estimated weight of what is kept
+        self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
         """The cached value for `key`, or None (counted as a miss)."""
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
         self._on_lookup(self.name, entry is not None, 1)
         return None if entry is None else entry[0]
 
     def get_many(self, keys: Iterable[Hashable]) -> list[V | None]:
         """`get` of each key, counted in one go (a calendar read looks up a thousand)."""
         found: list[V | None] = []
-        for key in keys:
-            entry = self._entries.get(key)
-            if entry is None:
-                found.append(None)
-            else:
-                self._entries.move_to_end(key)
-                found.append(entry[0])
+        with self._lock:
+            for key in keys:
+                entry = self._entries.get(key)
+                if entry is None:
+                    found.append(None)
+                else:
+                    self._entries.move_to_end(key)
+                    found.append(entry[0])
         misses = found.count(None)
         if misses:
             self._on_lookup(self.name, False, misses)
@@ -67,16 +74,17 @@ class LruCache(Generic[V]):
         weight = self._weigh(value) if self._weigh is not None else 0
         if self._max_bytes is not None and weight > self._max_bytes:
             return
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self.bytes -= old[1]
-        self._entries[key] = (value, weight)
-        self.bytes += weight
-        while len(self._entries) > self.size or (
-            self._max_bytes is not None and self.bytes > self._max_bytes
-        ):
-            _, (_, dropped) = self._entries.popitem(last=False)
-            self.bytes -= dropped
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._entries[key] = (value, weight)
+            self.bytes += weight
+            while len(self._entries) > self.size or (
+                self._max_bytes is not None and self.bytes > self._max_bytes
+            ):
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
 
     def __len__(self) -> int:
         return len(self._entries)

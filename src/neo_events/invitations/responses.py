@@ -7,7 +7,7 @@ import cycles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -182,18 +182,33 @@ def declines(
     return occurrence.get(recurrence_id, series_answer) == DECLINED
 
 
-def busy_people(
-    holders: Sequence[int],
-    series_answers: Mapping[int, str | None],
-    occurrence: Mapping[int, Mapping[datetime, str]],
-    recurrence_id: datetime,
-) -> frozenset[int]:
-    """Of an occurrence's holders, those it keeps busy: all but those who declined it."""
-    return frozenset(
-        u
-        for u in holders
-        if not declines(series_answers.get(u), occurrence.get(u, {}), recurrence_id)
-    )
+class BusyPeople:
+    """Of an event's holders, those each occurrence keeps busy: all but those who declined it
+    (`declines`). Worked out once from the series answers; an occurrence someone answered on
+    its own is worked out afresh, the others share one set. (Per occurrence and person, a
+    minutely series held by 51 people cost a free/busy read 0.35 s.)"""
+
+    __slots__ = ("_base", "_holders", "_occurrence", "_series", "_special")
+
+    def __init__(
+        self,
+        holders: Iterable[int],
+        series_answers: Mapping[int, str | None],
+        occurrence: Mapping[int, Mapping[datetime, str]],
+    ) -> None:
+        self._holders = tuple(holders)
+        self._series, self._occurrence = series_answers, occurrence
+        self._base = frozenset(u for u in self._holders if series_answers.get(u) != DECLINED)
+        self._special = {rid for u in self._holders for rid in occurrence.get(u, {})}
+
+    def __call__(self, recurrence_id: datetime) -> frozenset[int]:
+        if recurrence_id not in self._special:
+            return self._base
+        return frozenset(
+            u
+            for u in self._holders
+            if not declines(self._series.get(u), self._occurrence.get(u, {}), recurrence_id)
+        )
 
 
 async def continue_invitation(
