@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,6 +176,83 @@ async def test_invalid_webhooks_are_refused(
     assert_problem(response, 422, "validation_error")
     async with app.state.sessionmaker() as session:
         assert list(await session.scalars(select(Webhook))) == []
+
+
+# Every spelling of a non-public address the resolver would take, and the IPv6 forms that
+# carry one (NAT64, 6to4, Teredo, IPv4-compatible and -mapped) of 127.0.0.1, 10.0.0.1 and
+# 169.254.169.254 (cloud metadata).
+NOT_PUBLIC_HOSTS = [
+    "2130706433",
+    "0x7f000001",
+    "0177.0.0.1",
+    "017700000001",
+    "127.1",
+    "0",
+    "167772161",  # 10.0.0.1
+    "0xa9.0xfe.0xa9.0xfe",
+    "\uff4cocalhost",  # fullwidth l: NFKC makes it localhost
+    "\uff2c\uff2f\uff23\uff21\uff2c\uff28\uff2f\uff33\uff34.",
+    "\uff11\uff12\uff17\u3002\uff10\u3002\uff10\u3002\uff11",  # fullwidth 127.0.0.1
+    "localhost.",
+    "api.localhost",
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::a00:1]",
+    "[64:ff9b::a9fe:a9fe]",
+    "[64:ff9b:1::a00:1]",  # local-use NAT64: refused whatever it carries
+    "[2002:7f00:1::]",
+    "[2002:a00:1::]",
+    "[2002:a9fe:a9fe::1]",
+    "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo, client 127.0.0.1
+    "[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # Teredo, client 10.0.0.1
+    "[2001:0:4136:e378:8000:63bf:5601:5601]",  # Teredo, client 169.254.169.254
+    "[::7f00:1]",
+    "[::a9fe:a9fe]",
+    "[::ffff:a00:1]",
+    "[::ffff:169.254.169.254]",
+    "[fe80::1%25eth0]",
+    "a..b",  # no name the resolver can look up
+]
+
+
+@pytest.mark.parametrize("host", NOT_PUBLIC_HOSTS)
+async def test_a_host_that_is_not_public_in_any_spelling_is_refused_at_creation(
+    client: httpx.AsyncClient, app: FastAPI, host: str
+) -> None:
+    alice = await register(client, "alice")
+    url = f"http://{host}:8432/hook"
+    response = await client.post(
+        "/api/v1/webhooks", json={"url": url, "events": ["*"]}, headers=alice.headers
+    )
+    assert_problem(response, 422, "validation_error")
+    async with app.state.sessionmaker() as session:
+        assert list(await session.scalars(select(Webhook))) == []
+    # Changing a webhook's URL is checked the same way, and changes nothing.
+    hook = await add_webhook(client, alice, "https://hooks.example.com/in")
+    response = await client.patch(
+        f"/api/v1/webhooks/{hook['id']}", json={"url": url}, headers=alice.headers
+    )
+    assert_problem(response, 422, "validation_error")
+    got = (await client.get(f"/api/v1/webhooks/{hook['id']}", headers=alice.headers)).json()
+    assert got["url"] == "https://hooks.example.com/in"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::808:808]",  # 8.8.8.8 through NAT64
+        "[2002:808:808::1]",  # 8.8.8.8 through 6to4
+        "[::ffff:8.8.8.8]",
+        "134744072",  # 8.8.8.8
+        "93.184.216.34",
+        "[2606:4700::1111]",
+        "b\u00fccher.example",  # an IDN
+    ],
+)
+async def test_a_public_address_in_those_forms_is_accepted_at_creation(
+    client: httpx.AsyncClient, host: str
+) -> None:
+    alice = await register(client, "alice")
+    await add_webhook(client, alice, f"http://{host}:8432/hook")
 
 
 async def test_the_secret_is_stored_encrypted(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -365,7 +443,7 @@ async def test_a_webhook_failing_past_the_retry_window_is_disabled(
 
 
 async def test_destinations_are_checked_after_resolution_at_every_attempt(
-    database_url: str, data_dir: Path, receiver: Receiver
+    database_url: str, data_dir: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A name that resolves to a private address is refused when sending, even though its
     URL is in the database (saved while private destinations were allowed, say)."""
@@ -377,26 +455,41 @@ async def test_destinations_are_checked_after_resolution_at_every_attempt(
             "/api/v1/webhooks", json={"url": url, "events": ["*"]}, headers=alice.headers
         )
         assert_problem(response, 422, "validation_error")  # refused up front, by name
+        # Saved behind the check's back, with a name that resolves nowhere beside it.
+        unresolvable = "http://no-such-host.invalid:8432/hook"
+        hook_ids = []
         async with app.state.sessionmaker() as session:
-            row = Webhook(
-                user_id=alice.id,
-                url=url,
-                events=["*"],
-                secret_encrypted=secret_box(strict).seal(new_secret()),
-                after_seq=0,
-            )
-            session.add(row)
+            for saved in (url, unresolvable):
+                row = Webhook(
+                    user_id=alice.id,
+                    url=saved,
+                    events=["*"],
+                    secret_encrypted=secret_box(strict).seal(new_secret()),
+                    after_seq=0,
+                )
+                session.add(row)
+                await session.flush()
+                hook_ids.append(row.id)
             await session.commit()
-            hook_id = row.id
-        await create_event(client, alice)
-        for _ in range(100):
-            log = await deliveries(client, alice, hook_id)
-            if log and log[0]["attempts"] >= 1:
-                break
-            await asyncio.sleep(0.1)
-        assert log[0]["status"] == "pending"
-        assert "resolves to 127.0.0.1, a loopback address" in log[0]["error"]
+        with caplog.at_level(logging.INFO, logger="neo_events.webhooks.delivery"):
+            await create_event(client, alice)
+            errors = []
+            for hook_id in hook_ids:
+                for _ in range(100):
+                    log = await deliveries(client, alice, hook_id)
+                    if log and log[0]["attempts"] >= 1:
+                        break
+                    await asyncio.sleep(0.1)
+                assert log[0]["status"] == "pending"
+                errors.append(log[0]["error"])
+        # The owner learns it was refused, not what the name resolved to, nor whether it did:
+        # the same words either way, so the log maps no internal name.
+        assert errors == ["refused: the URL's host does not resolve to a public address"] * 2
         assert receiver.got == []
+        # The operator's log has the detail.
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert "localhost resolves to 127.0.0.1, a loopback address" in logged
+        assert "cannot resolve no-such-host.invalid" in logged
 
 
 @pytest.mark.parametrize(
@@ -412,6 +505,20 @@ async def test_destinations_are_checked_after_resolution_at_every_attempt(
         ("224.0.0.1", "multicast"),
         ("0.0.0.0", "unspecified"),
         ("::ffff:127.0.0.1", "loopback"),
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64
+        ("64:ff9b::a00:1", "private"),
+        ("64:ff9b::a9fe:a9fe", "link-local"),
+        ("64:ff9b:1::808:808", "private"),  # local-use NAT64, whatever it carries
+        ("2002:7f00:1::", "loopback"),  # 6to4
+        ("2002:a00:1::", "private"),
+        ("2002:a9fe:a9fe::", "link-local"),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo"),
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "Teredo"),  # even with a public client
+        ("::", "unspecified"),
+        ("64:ff9b::808:808", None),
+        ("2002:808:808::1", None),
+        ("::ffff:8.8.8.8", None),
         ("100.64.0.1", "private"),
         ("93.184.216.34", None),
         ("2606:4700::1111", None),
@@ -422,8 +529,13 @@ def test_address_kinds(address: str, kind: str | None) -> None:
 
 
 async def test_resolution_refuses_a_name_for_a_private_address() -> None:
-    with pytest.raises(ssrf.Refused, match="localhost resolves to .*loopback"):
+    with pytest.raises(ssrf.Refused, match="does not resolve to a public address") as refused:
         await ssrf.resolve("http://localhost:8080/x", require_https=False, allow_private=False)
+    assert "127.0.0.1" not in str(refused.value)
+    assert refused.value.detail == "localhost resolves to 127.0.0.1, a loopback address"
+    # A host no resolver can look up is refused, not an error escaping the sender.
+    with pytest.raises(ssrf.Refused, match="not a valid name"):
+        await ssrf.resolve("http://a..b/x", require_https=False, allow_private=False)
     target = await ssrf.resolve(
         "http://localhost:8080/x?a=1", require_https=False, allow_private=True
     )

@@ -341,6 +341,9 @@ class Webhooks:
                 allow_private=self._settings.webhook_allow_private,
             )
         except ssrf.Refused as exc:
+            # The owner sees why in general terms; what the name resolved to is the
+            # operator's to know.
+            logger.info("webhook message %s refused: %s", message_id, exc.detail)
             return Outcome(None, f"refused: {exc}", 0)
         sent = headers(secret, message_id, int(time.time()), body)
         sent.update({"host": target.host_header, "user-agent": USER_AGENT})

@@ -16,8 +16,19 @@ from urllib.parse import urlsplit
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+# What a refused delivery records: the same words whether the name resolved to an address
+# that is not public or did not resolve at all, so the deliveries log cannot be used to map
+# internal names (what it resolved to goes to the server's log: `Refused.detail`).
+NOT_PUBLIC = "the URL's host does not resolve to a public address"
+
+
 class Refused(Exception):
-    """This destination is not allowed (the message says why)."""
+    """This destination is not allowed. The message says why, in words fit for the webhook's
+    owner; `detail` (for the server's log) may also say what the name resolved to."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason)
+        self.detail = detail or reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +51,47 @@ class Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
+# IPv6 forms that carry an IPv4 address a packet can end up at (through a NAT64 gateway, a
+# 6to4 relay, or the host's own stack): each is judged as the IPv4 address it carries.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: the last 32 bits
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 (deprecated): the last 32 bits
+# Refused whatever they carry: a local-use NAT64 prefix (RFC 8215) places the IPv4 address
+# where its operator chose, and Teredo (RFC 4380) reaches a client behind a NAT.
+NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+TEREDO = ipaddress.IPv6Network("2001::/32")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address that `address` carries: IPv4-mapped (::ffff:0:0/96), 6to4 (2002::/16,
+    bits 16-48), NAT64 well-known (64:ff9b::/96) and IPv4-compatible (::/96); else None."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64 or address in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+    return None
+
+
 def kind_of(address: IPAddress) -> str | None:
-    """Why this address is refused (None: it is a public unicast address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why this address is refused (None: a global unicast address). The one place that
+    decides, for a literal host at creation and for every resolved address at delivery.
+
+    An allow-list, not a deny-list: anything Python does not call global (private, shared,
+    reserved, documentation, benchmarking ... ranges) is refused, so a range added to the
+    IANA special-purpose registries is refused as soon as `ipaddress` knows it."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_loopback:
+            return "loopback"
+        if address.is_unspecified:
+            return "unspecified"
+        if address in TEREDO:
+            return "Teredo"
+        if address in NAT64_LOCAL:
+            return "private"
+        inner = embedded_ipv4(address)
+        if inner is not None:
+            return kind_of(inner)
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -57,8 +105,26 @@ def kind_of(address: IPAddress) -> str | None:
     return None
 
 
+def literal_address(host: str) -> IPAddress | None:
+    """The address `host` is, in any spelling the resolver reads as one: IPv6, and every IPv4
+    form `inet_aton` takes (127.0.0.1, 127.1, 2130706433, 0x7f000001, 0177.0.0.1, 0); None
+    for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if ":" in host:
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
 def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
-    """(scheme, host, port, path) of a webhook URL, or Refused saying what is wrong."""
+    """(scheme, host, port, path) of a webhook URL, or Refused saying what is wrong. The host
+    is in the ASCII form the resolver looks up (IDNA, as `socket` encodes it: NFKC, so
+    `ｌocalhost` is `localhost`), lower case; an IPv6 literal as written."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -71,41 +137,48 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
         raise Refused("the URL has no host")
     if parts.username or parts.password:
         raise Refused("the URL must not carry credentials")
+    host = parts.hostname
+    if ":" not in host:  # a name or an IPv4 address (urlsplit keeps IPv6 in brackets)
+        try:
+            host = host.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise Refused("the URL's host is not a valid name") from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
 
 
 def check_literal(host: str) -> None:
-    """Refuse a host that is itself a disallowed address, or names this machine."""
-    if host.lower().rstrip(".") in {"localhost", "localhost.localdomain"} or host.lower().endswith(
-        ".localhost"
-    ):
+    """Refuse, before any lookup, a host (as `check_url` gives it) that names this machine or
+    is a disallowed address in any spelling."""
+    name = host.rstrip(".")
+    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
         raise Refused("the URL points at this machine (loopback)")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    reason = kind_of(address)
-    if reason is not None:
+    address = literal_address(name)
+    if address is not None and (reason := kind_of(address)) is not None:
         raise Refused(f"the URL points at a {reason} address")
 
 
 async def resolve(url: str, *, require_https: bool, allow_private: bool) -> Target:
-    """The address to connect to for `url`, after checking every address the name has."""
+    """The address to connect to for `url`, after checking every address the name has. When
+    private destinations are refused, a name that does not resolve is refused in the same
+    words as one that resolves to a private address (`NOT_PUBLIC`), the addresses only in
+    `Refused.detail`."""
     scheme, host, port, path = check_url(url, require_https=require_https)
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise Refused(f"cannot resolve {host}: {exc}") from None
+        detail = f"cannot resolve {host}: {exc}"
+        raise Refused(detail if allow_private else NOT_PUBLIC, detail) from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
-        raise Refused(f"{host} has no address")
+        detail = f"{host} has no address"
+        raise Refused(detail if allow_private else NOT_PUBLIC, detail)
     if not allow_private:
         for address in addresses:
             reason = kind_of(address)
             if reason is not None:
-                raise Refused(f"{host} resolves to {address}, a {reason} address")
+                raise Refused(NOT_PUBLIC, f"{host} resolves to {address}, a {reason} address")
     return Target(scheme, host, port, addresses[0], path)
