@@ -25,7 +25,10 @@ def _no_nul(value: str) -> str:
     return value
 
 
-# After any StringConstraints, so that stripping and lengths apply first.
+# After any StringConstraints, so that stripping and lengths apply first. A bounded text is
+# `Annotated[str, StringConstraints(max_length=...), NO_NUL]`: a length put on `Text` itself
+# (`Annotated[Text, Field(max_length=...)]`, `Query(max_length=...)`) lands after the
+# validator, where pydantic checks a generic length and says "items", not "characters".
 NO_NUL = AfterValidator(_no_nul)
 Text = Annotated[str, NO_NUL]
 

@@ -68,6 +68,48 @@ async def test_every_page_size_is_capped_at_500(
 
 
 @pytest.mark.parametrize(
+    ("path", "param", "bound"),
+    [(EVENTS, "q", 200), (EVENTS, "location", 200), ("/api/v1/users", "q", 254)],
+)
+async def test_search_text_is_bounded_in_characters(
+    client: httpx.AsyncClient, alice: Account, path: str, param: str, bound: int
+) -> None:
+    ok = await client.get(path, params={param: "é" * bound}, headers=alice.headers)
+    assert ok.status_code == 200, ok.text
+    response = await client.get(path, params={param: "é" * (bound + 1)}, headers=alice.headers)
+    assert_problem(response, 422, "validation_error")
+    assert response.json()["errors"][0]["msg"] == f"String should have at most {bound} characters"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (
+            "/api/v1/auth/register",
+            {"username": "carol", "email": "carol@example.com", "password": "short"},
+            "String should have at least 8 characters",
+        ),
+        (
+            "/api/v1/auth/login",
+            {"username": "x" * 255, "password": "whatever1"},
+            "String should have at most 254 characters",
+        ),
+        (
+            "/api/v1/auth/login",
+            {"username": "alice", "password": "x" * 257},
+            "String should have at most 256 characters",
+        ),
+    ],
+)
+async def test_credential_lengths_are_said_in_characters(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], message: str
+) -> None:
+    response = await client.post(path, json=body)
+    assert_problem(response, 422, "validation_error")
+    assert response.json()["errors"][0]["msg"] == message
+
+
+@pytest.mark.parametrize(
     "path", [EVENTS, f"{EVENTS}/{{id}}/instances", "/api/v1/freebusy", f"{EVENTS}/{{id}}/conflicts"]
 )
 async def test_every_window_is_capped_at_366_days(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StringConstraints, ValidationError
 
 from neo_events.auth import service
 from neo_events.auth.dependencies import Authenticator, CurrentUser, Principal, RequestOrigin
@@ -20,7 +20,7 @@ from neo_events.auth.schemas import (
     UserRead,
 )
 from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed, problems
-from neo_events.fields import Text
+from neo_events.fields import NO_NUL
 from neo_events.web import Session, TransactionalRoute, is_json
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
@@ -138,7 +138,12 @@ async def me(user: CurrentUser) -> UserRead:
 async def find_users(
     user: CurrentUser,
     session: Session,
-    q: Annotated[Text, Query(min_length=1, max_length=254, description="exact username or email")],
+    q: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=254),
+        NO_NUL,
+        Query(description="exact username or email"),
+    ],
 ) -> UserList:
     """Exact, case-insensitive lookup, to find whom to share with without listing everyone."""
     users = await service.find_users(session, q)

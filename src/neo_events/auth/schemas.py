@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from neo_events.fields import Text
+from neo_events.fields import NO_NUL
 
 Username = Annotated[
     str,
@@ -15,7 +15,7 @@ Username = Annotated[
         strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
     ),
 ]
-Password = Annotated[Text, Field(min_length=8, max_length=256)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256), NO_NUL]
 
 
 class UserRead(BaseModel):
@@ -48,8 +48,13 @@ class RegisterRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    username: Annotated[Text, Field(min_length=1, max_length=254, description="username or email")]
-    password: Annotated[Text, Field(min_length=1, max_length=256)]
+    username: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=254),
+        NO_NUL,
+        Field(description="username or email"),
+    ]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256), NO_NUL]
 
 
 class RefreshRequest(BaseModel):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -39,7 +40,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import event_reads, new_event_reads
-from neo_events.fields import MAX_BIGINT, Instant, Text
+from neo_events.fields import MAX_BIGINT, NO_NUL, Instant
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.protocol import etag_matches, event_etag
@@ -173,6 +174,7 @@ async def required_window(
     return window
 
 
+SearchText = Annotated[str, StringConstraints(max_length=200), NO_NUL]  # characters
 OptionalWindow = Annotated[listing.Window | None, Depends(window_query)]
 RequiredWindow = Annotated[listing.Window, Depends(required_window)]
 
@@ -183,10 +185,8 @@ async def list_events(
     user: CurrentUser,
     session: Session,
     window: OptionalWindow,
-    q: Annotated[
-        Text | None, Query(max_length=200, description="text in title or description")
-    ] = None,
-    location: Annotated[Text | None, Query(max_length=200)] = None,
+    q: Annotated[SearchText | None, Query(description="text in title or description")] = None,
+    location: Annotated[SearchText | None, Query()] = None,
     role: Role | None = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
