@@ -60,6 +60,12 @@ async def render(
             if hit is not None:
                 done[item.event.id] = hit
         items = [item for item in items if item.event.id not in done]
+    # an expanded answer's cached texts count against its budget too (their VEVENTs' lines)
+    left = resources.MAX_EXPANDED_LINES
+    if expand is not None:
+        left -= sum(text.count(b"\n") - resources.CALENDAR_LINES for text in done.values())
+        if left < 0:
+            raise too_many_occurrences()
     if not items:
         return done
     texts = await bodies(session, items)
@@ -79,20 +85,35 @@ async def render(
     keys |= {i: (i, version, *keys[i][2:]) for i, _, _, version in jobs}
 
     def run() -> dict[int, bytes]:
-        if expand is not None:
-            return {i: resources.expanded(out, *expand) for i, out, _, _ in jobs}
-        return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
+        if expand is None:
+            return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
+        # every resource's occurrences are found first, each within what the others left of
+        # the answer's lines (so a refusal renders nothing), then rendered
+        budget, found = left, []
+        for i, out, _, _ in jobs:
+            weight = resources.lines_an_occurrence(out)
+            occurrences = resources.occurrences(out, *expand, limit=budget // weight)
+            budget -= weight * len(occurrences)
+            found.append((i, out, occurrences))
+        return {i: resources.expanded(out, occurrences) for i, out, occurrences in found}
 
     try:
         made = await asyncio.to_thread(run)
     except recurrence.ExpansionLimitExceeded:
-        raise DavError(
-            403,
-            ("DAV:", "number-of-matches-within-limits"),
-            "The time range holds too many occurrences; ask for a shorter one.",
-            "too_many_occurrences",
-        ) from None
+        raise too_many_occurrences() from None
     if caches is not None:
         for event_id, text in made.items():
             caches.texts.put(keys[event_id], text)
     return done | made
+
+
+def too_many_occurrences() -> DavError:
+    """An expand whose answer would pass MAX_EXPANDED_LINES: refused whole, as RFC 4791 §7.8
+    lets a server refuse a report past its limits."""
+    return DavError(
+        403,
+        ("DAV:", "number-of-matches-within-limits"),
+        "The expanded answer would hold too many occurrences; ask for a shorter time range "
+        "or fewer resources.",
+        "too_many_occurrences",
+    )
