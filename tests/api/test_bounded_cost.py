@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neo_events.events import recurrence
+from neo_events.events import calendars, recurrence
 from neo_events.events.content import series_of
 from neo_events.events.listing import LOAD_CHUNK
 from tests.helpers import (
@@ -428,6 +428,47 @@ async def test_a_calendar_of_many_series_is_read_off_the_event_loop(
     assert busy.status_code == 200, busy.text
     starts = {(1 + i % 28, i % 24) for i in range(500) if i % 28 < 7}
     assert len(busy.json()["busy"]) == len(starts)  # one a start: the copies are merged
+
+
+async def test_a_check_past_its_limit_over_cached_weeks_reads_what_it_lacks(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check whose weeks are all cached but whose occurrences pass CALENDAR_LIMIT needs the
+    series it never read, to find where the limit is reached: it reads them and starts again
+    (once), and answers from the shortened window."""
+    hourly = [
+        series("FREQ=HOURLY", f"2026-03-02T00:{minute:02d}:00Z", timezone="UTC")
+        for minute in range(55)  # 9,240 occurrences a week; 5,335 in the check's 97 hours
+    ]
+    response = await client.post(
+        f"{EVENTS}/batch",
+        params={"conflicts": "ignore"},
+        json={"events": hourly},
+        headers=alice.headers,
+    )
+    assert response.status_code == 201, response.text
+    hourly_ids = {item["id"] for item in response.json()["items"]}
+    # an aligned week read once (free/busy's limit is higher): its weeks cached
+    weeks = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-09T00:00:00Z"}
+    busy = await client.get("/api/v1/freebusy", params=weeks, headers=alice.headers)
+    assert busy.status_code == 200, busy.text
+    reads: list[int] = []
+    contents = calendars._contents
+
+    async def counted(session: Any, event_ids: Any) -> Any:
+        reads.append(len(event_ids))
+        return await contents(session, event_ids)
+
+    monkeypatch.setattr(calendars, "_contents", counted)
+    daily = series("FREQ=DAILY;COUNT=5", "2026-03-02T09:00:00Z", timezone="UTC")
+    made = await client.post(
+        EVENTS, json=daily | {"end_time": "2026-03-02T10:00:00Z"}, headers=alice.headers
+    )
+    assert made.status_code == 201, made.text
+    assert reads == [0, 55]  # nothing to read at first; the restart reads the 55 series
+    clashes = made.json()["conflicts"]
+    assert clashes and {c["event_id"] for c in clashes} <= hourly_ids
+    assert min(c["start_time"] for c in clashes) == "2026-03-02T09:00:00Z"
 
 
 async def test_only_what_a_write_changes_is_checked(

@@ -162,6 +162,10 @@ async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(cl
     for uid in ("same", ours):
         again = await alice.put("b.ics", ics(uid=uid))
         assert again.status_code == 403 and b"no-uid-conflict" in again.content, again.text
+    # digits that are not ASCII name no event (int() of them raised: a 500)
+    assert (await alice.put("d.ics", ics(uid="event-\u00b2@neo-events"))).status_code == 201
+    missing = await alice.request("GET", alice.calendar + "event-\u00b2.ics")
+    assert missing.status_code == 404, missing.text
     # a UID is the calendar's own: someone else's calendar may hold the same
     assert (await bob.put("a.ics", ics(uid="same"))).status_code == 201
     assert (await bob.put("c.ics", ics(uid=ours))).status_code == 201
@@ -263,6 +267,12 @@ async def test_a_resource_is_one_calendar_of_one_event(client) -> None:
         (ics(extra=crowd), b"valid-calendar-data", b"501 ATTENDEEs"),
         (ics().replace(b"END:VCALENDAR\r\n", other), b"valid-calendar-object-resource", b"UID"),
         (ics(uid=" "), b"valid-calendar-object-resource", b"UID"),
+        # a calendar's own line that is no content line (the codec parses only components)
+        (
+            ics().replace(b"VERSION:2.0\r\n", b"VERSION:2.0\r\nnot a property\r\n"),
+            b"valid-calendar-data",
+            b"not an iCalendar object",
+        ),  # fmt: skip
     ):
         response = await alice.put("x.ics", body)
         assert response.status_code == 403, response.text

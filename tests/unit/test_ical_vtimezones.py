@@ -143,6 +143,17 @@ def test_a_zone_file_that_cannot_be_read_is_sampled(monkeypatch: pytest.MonkeyPa
     assert vtimezones._every_change.__wrapped__("Europe/Berlin") == sampled("Europe/Berlin")
 
 
+def test_a_file_that_disagrees_with_zoneinfo_is_not_believed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if tzdata were upgraded under the process: the file lacks a change zoneinfo has.
+    every = tzif.transitions("Europe/Berlin")
+    assert every is not None
+    fewer = tuple(at for at in every if at != every[len(every) // 2])
+    monkeypatch.setattr(tzif, "transitions", lambda name: fewer)
+    assert vtimezones._every_change.__wrapped__("Europe/Berlin") == sampled("Europe/Berlin")
+
+
 @pytest.mark.parametrize("name", ["No/Such_Zone", "../../etc/passwd", "/etc/localtime", ""])
 def test_a_name_that_is_no_zone_has_no_file(name: str) -> None:
     assert tzif.transitions(name) is None

@@ -224,7 +224,10 @@ def _model_values(item: Item, name: str) -> list[str]:
 def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
     """The values of the named properties in the resource's VEVENTs (the master's first)."""
     found: dict[str, list[str]] = {name: [] for name in names}
-    calendar = Calendar.from_ical(text)
+    try:
+        calendar = Calendar.from_ical(text)
+    except ValueError:  # a text stored before it was checked as now: it holds no such value
+        return found
     for component in calendar.walk("VEVENT"):
         for name in names:
             raw: Any = component.get(name)

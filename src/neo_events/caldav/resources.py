@@ -231,6 +231,10 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     if len(calendars) != 1:
         raise InvalidResource("valid-calendar-data", "a resource holds one VCALENDAR")
+    try:  # the calendar's own lines (the codec parses each component's)
+        Calendar.from_ical(calendars[0].header())
+    except ValueError as exc:
+        raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     blocks = calendars[0].components
     if any(len(block.lines) > codec.MAX_LINES for block in blocks):
         message = f"a component has more than {codec.MAX_LINES} lines (properties)"

@@ -414,6 +414,6 @@ def default_id(name: str) -> int | None:
     if not (name.startswith("event-") and name.endswith(".ics")):
         return None
     digits = name[len("event-") : -len(".ics")]
-    if not digits.isdigit() or len(digits) > 18:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         return None
     return int(digits)

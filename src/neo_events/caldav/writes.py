@@ -179,7 +179,7 @@ def _uid_id(uid: str) -> int:
     digits = (
         uid[len(prefix) : -len(suffix)] if uid.startswith(prefix) and uid.endswith(suffix) else ""
     )
-    return int(digits) if digits.isdigit() and len(digits) <= 18 else 0
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else 0
 
 
 async def _store(

@@ -122,9 +122,9 @@ async def calendar(
         busy, hi = await read.run(weeks, cached)
     except _NotLoaded:
         # All the weeks of an event were cached, but the read went past its limit: the
-        # direct expansion says where. Every content not read yet is read, and the read
-        # starts again (once).
-        missing = [e for e in events if e not in contents]
+        # direct expansion says where. The contents of every such event (neither read nor
+        # its series known) are read, and the read starts again (once).
+        missing = [e for e in events if e not in contents and known.get(e) is None]
         contents |= await _contents(session, missing)
         read.gone = set(missing) - contents.keys()
         weeks = Weeks(cache, *window)
@@ -176,6 +176,7 @@ class _Read:
             if events[event_id] != version:  # changed between the two reads: as it is now
                 events[event_id] = version
                 cached[event_id] = weeks.look_up((event_id, version))
+                known[event_id] = None  # a series known is of the version the keys read
         lo, hi = weeks.start, weeks.end
         limit = MAX_OCCURRENCES if self.strict else CALENDAR_LIMIT
         busy: list[Busy] = []

@@ -98,7 +98,7 @@ def changes(name: str, first_year: int, last_year: int) -> tuple[Change, ...]:
 # once per process, whatever years its events start in, so no input makes an export redo it.
 @cache
 def _every_change(name: str) -> tuple[Change, ...]:
-    """Every change of offset from FIRST_YEAR to HORIZON, 1-5 ms once a zone.
+    """Every change of offset from FIRST_YEAR to HORIZON, 3-7 ms once a zone.
 
     Where a change can be is read from the zone's TZif file (`tzif.transitions`): its
     explicit transitions, then the yearly rule it keeps for ever after (its footer), known
@@ -115,7 +115,13 @@ def _every_change(name: str) -> tuple[Change, ...]:
     found = [_change_at(zone, at) for at in known if start <= at < end]
     found = [change for change in found if change.before != change.after]
     after = max([start, *(at for at in known if at < end)])
-    return (*found, *_ruled(zone, after, end))
+    every = (*found, *_ruled(zone, after, end))
+    # Each change must begin where the one before ended: else zoneinfo read other data than
+    # the file (tzdata upgraded under the process), and sampling finds what it holds.
+    offsets = [_offset(zone, start), *(o for c in every for o in (c.before, c.after))]
+    if offsets[:-1:2] != offsets[1::2]:
+        return _sampled(zone, start, end)
+    return every
 
 
 def _ruled(zone: ZoneInfo, after: int, end: int) -> tuple[Change, ...]:
