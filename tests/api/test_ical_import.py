@@ -169,22 +169,22 @@ async def test_an_import_is_all_or_nothing(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure after some events were written (the database going away, say) leaves none:
-    here while the third event's VALARM becomes a reminder, all events and two reminders in."""
-    real_set, calls = importing.reminders.set_reminders, []
+    here just after the events' VALARMs were written as reminders, all events and their
+    reminders in."""
+    real_set, calls = importing.reminders.set_new_reminders, []
 
     async def failing_set(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        if len(calls) == 3:
-            raise ConnectionResetError("the database went away")
-        return await real_set(*args, **kwargs)
+        await real_set(*args, **kwargs)
+        raise ConnectionResetError("the database went away")
 
-    monkeypatch.setattr(importing.reminders, "set_reminders", failing_set)
+    monkeypatch.setattr(importing.reminders, "set_new_reminders", failing_set)
     alarm = ("BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT10M", "END:VALARM")
     holidays = [vevent(f"h{n}", "SUMMARY:Holiday", "DTSTART;VALUE=DATE:20261225", *alarm)
                 for n in range(5)]  # fmt: skip
     response = await post(client, alice, ics(*holidays))
     assert_problem(response, 500, "internal_error")
-    assert len(calls) == 3
+    assert len(calls) == 1
     for table in ("events", "event_versions", "changes", "event_permissions", "reminders"):
         assert await count_rows(app, table) == 0, table
     assert [a for a, _ in await audit_actions(app) if a != "register"] == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from neo_events.events.recurrence import Override, Series
+from neo_events.events.recurrence import Occurrence, Override, Series, expand
+from neo_events.reminders import timing
 from neo_events.reminders.timing import (
     LOOKAHEAD,
     _search,
@@ -216,3 +218,56 @@ def test_a_single_event_is_found_without_walking_the_windows_as_the_walk_finds_i
         threshold = after + offset
         expected = _walk(shape, offset, threshold, threshold + LOOKAHEAD, until, skip)
         assert _search(shape, minutes_before, after, until, skip) == expected, after
+
+
+def _oracle(shape: Series, minutes_before: int, after: datetime) -> tuple[datetime, datetime]:
+    """(due time, occurrence start) of the first occurrence starting after `after` plus
+    the reminder, from one expansion of the whole lookahead."""
+    offset = timedelta(minutes=minutes_before)
+    found = [o for o in expand(shape, after + offset, after + offset + LOOKAHEAD, limit=10**6)
+             if o.start > after + offset]  # fmt: skip
+    first = min(found, key=lambda o: (o.start, o.recurrence_id))
+    return first.start - offset, first.start
+
+
+AHEAD = T0 + timedelta(days=200)
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        Series(start=AHEAD, end=AHEAD + timedelta(hours=1), timezone="UTC", rule="FREQ=DAILY"),
+        Series(start=AHEAD, end=AHEAD, timezone="Europe/Berlin", rule="FREQ=WEEKLY"),  # 0 long
+        Series(start=AHEAD, end=AHEAD + DAY, timezone="UTC", rule="FREQ=DAILY",
+               rdates=(T0 + 3 * DAY,)),  # an rdate before the start
+        Series(start=AHEAD, end=AHEAD + DAY, timezone="UTC", rule="FREQ=DAILY",
+               overrides=(Override(AHEAD + DAY, T0 + 9 * DAY, None, {}),)),  # moved earlier
+        # floating all-day series: their days begin in their zone, up to 14 hours earlier
+        # (or 11 hours later) than their dates' midnights in UTC
+        Series(start=AHEAD.replace(hour=0), end=AHEAD.replace(hour=0) + DAY, timezone="UTC",
+               rule="FREQ=YEARLY", all_day_zone="Pacific/Kiritimati"),
+        Series(start=AHEAD.replace(hour=0), end=AHEAD.replace(hour=0) + DAY, timezone="UTC",
+               rule="FREQ=DAILY", all_day_zone="Pacific/Pago_Pago"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("minutes_before", [0, 10, 60 * 24 * 28])
+def test_a_series_ahead_is_found_from_its_first_start_in_one_or_two_windows(
+    shape: Series, minutes_before: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reminder of a series that starts months ahead (an import's) is found where the
+    series begins, not by walking window after doubling window from now to there."""
+    expansions = []
+
+    def counted(*args: Any, **kwargs: Any) -> list[Occurrence]:
+        expansions.append(1)
+        return expand(*args, **kwargs)
+
+    monkeypatch.setattr(timing, "expand", counted)
+    for after in (T0 - 30 * DAY, T0, T0 + 150 * DAY, AHEAD - DAY):
+        expansions.clear()
+        due = next_due(shape, minutes_before=minutes_before, after=after, until=None)
+        assert due is not None and due.occurrence is not None
+        assert (due.due_at, due.occurrence.start) == _oracle(shape, minutes_before, after)
+        if after + timedelta(minutes=minutes_before) < shape.start - DAY:  # ahead of it
+            assert len(expansions) <= 2, (after, len(expansions))

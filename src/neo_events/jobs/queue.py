@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events.db import utcnow
 from neo_events.models import Job
 
 
@@ -66,20 +67,44 @@ async def schedule(
 
     Replacing a claimed job takes it from its worker: that worker's finish finds its token
     gone and writes nothing."""
-    values = {
-        "kind": kind,
-        "payload": payload,
-        "due_at": due_at,
-        "run_at": due_at,
-        "attempts": 0,
-        "locked_by": None,
-        "last_error": None,
-    }
-    statement = _insert(session)(Job).values(key=key, **values)
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=[Job.key], set_=values),
-        execution_options={"synchronize_session": False},
+    await schedule_many(session, kind=kind, jobs=[(key, due_at, payload)])
+
+
+async def schedule_many(
+    session: AsyncSession, *, kind: str, jobs: Sequence[tuple[str, datetime, dict[str, Any]]]
+) -> None:
+    """`schedule` for many (key, due time, payload) at once: one upsert statement, executed
+    for all of them together (an import's thousands of reminders are not a round trip each)."""
+    if not jobs:
+        return
+    table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk insert
+    statement = _insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={name: statement.excluded[name] for name in _SCHEDULED},
     )
+    now = utcnow()
+    await session.execute(
+        statement,
+        [
+            {
+                "key": key,
+                "kind": kind,
+                "payload": payload,
+                "due_at": due_at,
+                "run_at": due_at,
+                "attempts": 0,
+                "locked_by": None,
+                "last_error": None,
+                "created_at": now,
+            }
+            for key, due_at, payload in jobs
+        ],
+    )
+
+
+# What scheduling sets, on a new job and on the one it replaces.
+_SCHEDULED = ("kind", "payload", "due_at", "run_at", "attempts", "locked_by", "last_error")
 
 
 async def ensure(
@@ -106,7 +131,7 @@ async def lock_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Job
     if not keys:
         return {}
     rows = await session.scalars(
-        select(Job).where(Job.key.in_(list(keys))).order_by(Job.id).with_for_update()
+        select(Job).where(among(session, Job.key, keys)).order_by(Job.id).with_for_update()
     )
     return {job.key: job for job in rows}
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
-from neo_events.audit.service import Origin, record
+from neo_events.audit.service import Origin, record_all
+from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, get_event_for, touch
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.recurrence import Occurrence, Series
@@ -38,6 +39,7 @@ from neo_events.invitations.responses import (
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder, User
+from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 from neo_events.reminders.timing import NextDue, next_answered, next_due, next_two
 
 KIND = "reminder"
@@ -54,35 +56,96 @@ async def set_reminders(
     """Replace the caller's reminders on an event they can see (viewer+); 404 otherwise."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.VIEWER, lock=True)
     await touch(session, event.id)  # an edit's answer shows the caller's reminders
+    [wanted] = await _replace(session, actor.id, [(event, minutes)], origin)
+    return wanted
+
+
+async def set_new_reminders(
+    session: AsyncSession,
+    *,
+    actor: User,
+    reminders: Sequence[tuple[Event, Sequence[int]]],
+    origin: Origin,
+) -> None:
+    """`set_reminders` for many events the caller created in this transaction (an import's
+    VALARMs), written together: a few multi-row statements however many events, with the
+    same checks, jobs and audit rows. Nobody else can see those events yet, so no row lock
+    or touch is needed; they must be the caller's own."""
+    if any(event.owner_id != actor.id for event, _ in reminders):
+        raise ValueError("set_new_reminders takes only events the caller owns")
+    await _replace(session, actor.id, reminders, origin)
+
+
+def checked_minutes(minutes: Sequence[int]) -> list[int]:
+    """A set of reminders as stored: distinct, sorted, at most MAX_REMINDERS, each within
+    0-MAX_MINUTES_BEFORE (the API's schema and the iCalendar reader refuse the rest first;
+    this is the service's own guard)."""
     wanted = sorted(set(minutes))
-    existing = {
-        r.minutes_before: r
-        for r in await session.scalars(
-            select(Reminder).where(Reminder.user_id == actor.id, Reminder.event_id == event.id)
+    if len(wanted) > MAX_REMINDERS:
+        raise ValidationFailed.field(
+            ["body", "reminders"], f"at most {MAX_REMINDERS} reminders per event"
         )
-    }
-    gone = [r for m, r in existing.items() if m not in wanted]
-    await queue.cancel(session, [job_key(r.id) for r in gone])
+    if any(not 0 <= m <= MAX_MINUTES_BEFORE for m in wanted):
+        raise ValidationFailed.field(
+            ["body", "reminders"], f"minutes_before must be within 0-{MAX_MINUTES_BEFORE}"
+        )
+    return wanted
+
+
+_REMINDERS = cast(Table, Reminder.__table__)
+# Many rows in one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"); each row
+# comes back with what identifies it, so their order does not matter.
+_INSERT_REMINDERS = insert(_REMINDERS).returning(
+    _REMINDERS.c.id, _REMINDERS.c.user_id, _REMINDERS.c.event_id, _REMINDERS.c.minutes_before
+)
+
+
+async def _replace(
+    session: AsyncSession,
+    user_id: int,
+    reminders: Sequence[tuple[Event, Sequence[int]]],
+    origin: Origin,
+) -> list[list[int]]:
+    """Replace the user's reminders on each of these events (already checked: theirs to
+    see, locked where needed) with the given sets: the ones no longer wanted and their jobs
+    go, the new ones are inserted and scheduled, one `reminders.set` audit row per event.
+    A fixed number of statements however many events."""
+    sets = [(event, checked_minutes(minutes)) for event, minutes in reminders]
+    if not sets:
+        return []
+    now = db.utcnow()
+    rows = await session.execute(
+        select(Reminder.id, Reminder.event_id, Reminder.minutes_before).where(
+            Reminder.user_id == user_id,
+            queue.among(session, Reminder.event_id, [event.id for event, _ in sets]),
+        )
+    )
+    existing = {(row.event_id, row.minutes_before): row.id for row in rows}
+    kept = {(event.id, m) for event, wanted in sets for m in wanted}
+    gone = [reminder_id for key, reminder_id in existing.items() if key not in kept]
+    await queue.cancel(session, [job_key(r) for r in gone])
     if gone:
-        await session.execute(delete(Reminder).where(Reminder.id.in_([r.id for r in gone])))
-    added = [
-        Reminder(user_id=actor.id, event_id=event.id, minutes_before=m)
+        await session.execute(
+            delete(Reminder).where(queue.among(session, Reminder.id, gone)),
+            execution_options={"synchronize_session": False},
+        )
+    new = [
+        {"user_id": user_id, "event_id": event.id, "minutes_before": m, "created_at": now}
+        for event, wanted in sets
         for m in wanted
-        if m not in existing
+        if (event.id, m) not in existing
     ]
-    session.add_all(added)
-    await session.flush()
-    await _reschedule(session, [event], added, now=db.utcnow(), drop_after=None)
-    record(
+    added = list(await session.execute(_INSERT_REMINDERS, new)) if new else []
+    await _reschedule(session, [event for event, _ in sets], added, now=now, drop_after=None)
+    await record_all(
         session,
         action="reminders.set",
         origin=origin,
-        actor_id=actor.id,
+        actor_id=user_id,
         target_type="event",
-        target_id=event.id,
-        details={"minutes_before": wanted},
+        targets=[(event.id, {"minutes_before": wanted}) for event, wanted in sets],
     )
-    return wanted
+    return [wanted for _, wanted in sets]
 
 
 async def my_reminders(
@@ -240,19 +303,23 @@ def _payload(reminder_id: int, due: NextDue) -> dict[str, Any]:
 async def _reschedule(
     session: AsyncSession,
     events: Sequence[Event],
-    reminders: Sequence[Reminder],
+    reminders: Sequence[Any],  # Reminders, or rows of their id, user_id, event_id, minutes
     *,
     now: datetime,
     drop_after: timedelta | None,
 ) -> None:
     """Point each reminder's job at its next due occurrence from now, keeping the place of
-    one that is due but not yet sent (a late worker must still send it)."""
+    one that is due but not yet sent (a late worker must still send it). A fixed number of
+    statements however many reminders (the jobs are written by one multi-row upsert)."""
+    if not reminders:
+        return
     by_id = {e.id: e for e in events}
     jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
     series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
     answers = await _answers(session, {(r.event_id, r.user_id) for r in reminders})
     memo: dict[Any, Any] = {}
     gone = []
+    moves: list[tuple[str, datetime, dict[str, Any]]] = []
     for reminder in reminders:
         event = by_id[reminder.event_id]
         key = job_key(reminder.id)
@@ -272,7 +339,8 @@ async def _reschedule(
         payload = _payload(reminder.id, due)
         if job is not None and job.due_at == due.due_at and job.payload == payload:
             continue  # unchanged: leave a claimed job with its worker
-        await queue.schedule(session, kind=KIND, key=key, due_at=due.due_at, payload=payload)
+        moves.append((key, due.due_at, payload))
+    await queue.schedule_many(session, kind=KIND, jobs=moves)
     await queue.cancel(session, gone)
 
 

@@ -20,6 +20,7 @@ is compared with the window's bounds (`_single`, which gives what the walk gives
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -150,9 +151,19 @@ def _walk(
     until: datetime | None,
     skip: Callable[[Occurrence], bool] | None,
 ) -> tuple[NextDue | None, list[Occurrence]]:
-    """`_search` by expanding windows doubling from FIRST_WINDOW up to the horizon."""
+    """`_search` by expanding windows doubling from FIRST_WINDOW up to the horizon, from
+    where the series' first occurrence can start at the earliest (the windows before it
+    hold nothing: a series a week or a year ahead is not walked to from now)."""
     lo, width = threshold, FIRST_WINDOW
+    # its window holds it, even if it lasts no time
+    earliest = _earliest(series, threshold) - SMALLEST_WINDOW
+    if earliest > lo:
+        lo = min(earliest, horizon)
+        if series.all_day_zone is not None:
+            width = max(width, 2 * ALL_DAY_AHEAD)
     for _ in range(MAX_STEPS):
+        if lo >= horizon:
+            break
         if until is not None and lo >= until:
             return None, []
         hi = min(lo + width, horizon)
@@ -171,6 +182,27 @@ def _walk(
     if until is not None and until <= lo:
         return None, []
     return NextDue(lo - offset, None), []
+
+
+# How far from the midnight of its date in UTC a floating all-day occurrence can begin in
+# the zone it is placed in (UTC+14 to UTC-12).
+ALL_DAY_AHEAD = timedelta(hours=15)
+
+
+def _earliest(series: Series, threshold: datetime) -> datetime:
+    """A time before which no occurrence starting after `threshold` starts: the rule's
+    occurrences start at the series' start or later, the rest are the rdates and the
+    overrides' moved starts after it. A floating all-day series' occurrences begin up to
+    ALL_DAY_AHEAD either side of their dates' midnights in UTC. Bounded by the rdates and
+    overrides an event may hold."""
+    margin = ALL_DAY_AHEAD if series.all_day_zone is not None else timedelta(0)
+    floor = threshold - margin
+    candidates = [max(utc(series.start), floor)]
+    candidates += [r for r in series.rdates[bisect_right(series.rdates, floor) :][:1]]
+    candidates += [
+        start for o in series.overrides if o.start is not None and (start := utc(o.start)) > floor
+    ]
+    return min(candidates) - margin
 
 
 def next_answered(
