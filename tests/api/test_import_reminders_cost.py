@@ -26,7 +26,7 @@ IMPORT = "/api/v1/events/import"
 EVENTS = 1_000
 ALARMS = 5
 # CPU seconds for 1,000 events with 5 alarms each, half of them daily series: about 1.0
-# on SQLite and PostgreSQL; 6-8 s when each event's reminders were set one event at a time.
+# on SQLite and PostgreSQL; 8-10 s when each event's reminders were set one event at a time.
 BOUND = 3.0
 
 
