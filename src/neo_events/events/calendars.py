@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cache, partial
 from typing import Any
@@ -134,6 +135,10 @@ async def calendar(
 
 
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
+# ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
+# queues there, not in the default pool that CalDAV parsing and batch creates use, and no
+# more than two of them contend with the event loop for the interpreter at once.
+_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calendar-read")
 
 
 class _Read:
@@ -163,7 +168,8 @@ class _Read:
         """`collect`; for many events (20,000 yearly series: 1.5 s) in a worker thread, so
         that the event loop keeps serving meanwhile."""
         if len(self.events) > ON_LOOP_EVENTS:
-            return await asyncio.to_thread(self.collect, weeks, cached)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_READS, self.collect, weeks, cached)
         return self.collect(weeks, cached)
 
     def collect(
