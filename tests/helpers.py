@@ -108,6 +108,24 @@ async def created(
     return data
 
 
+async def created_many(
+    client: httpx.AsyncClient, owner: Account, bodies: list[dict[str, Any]]
+) -> list[int]:
+    """The events `bodies` make, 500 to a batch request, without conflict checks: their ids
+    (a big calendar's setup)."""
+    ids: list[int] = []
+    for first in range(0, len(bodies), 500):
+        response = await client.post(
+            "/api/v1/events/batch",
+            params={"conflicts": "ignore"},
+            json={"events": bodies[first : first + 500]},
+            headers=owner.headers,
+        )
+        assert response.status_code == 201, response.text
+        ids += [event["id"] for event in response.json()["items"]]
+    return ids
+
+
 async def share(
     client: httpx.AsyncClient, owner: Account, event_id: int, user: Account, role: str
 ) -> None:

@@ -25,6 +25,7 @@ from tests.helpers import (
     cpu_bound,
     create_event,
     created,
+    created_many,
     loop_pauses,
     register,
     share,
@@ -394,18 +395,11 @@ async def test_a_calendar_of_many_series_is_read_off_the_event_loop(
     find-time and create's check hold the event loop 1.2-2.4 s, though none occurs in the
     window. A calendar read of more than `calendars.ON_LOOP_EVENTS` events expands them in a
     worker thread."""
-    for batch in range(20):
-        items = [
-            series("FREQ=YEARLY", f"2025-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z", timezone="UTC")
-            for i in range(500)
-        ]
-        response = await client.post(
-            f"{EVENTS}/batch",
-            params={"conflicts": "ignore"},
-            json={"events": items},
-            headers=alice.headers,
-        )
-        assert response.status_code == 201, f"batch {batch}: {response.text}"
+    items = [
+        series("FREQ=YEARLY", f"2025-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z", timezone="UTC")
+        for i in range(500)
+    ]
+    await created_many(client, alice, items * 20)
     june = {"start_time": "2026-06-01T00:00:00Z", "end_time": "2026-06-28T00:00:00Z"}
     one = {"title": "x", "start_time": "2026-07-01T09:00:00Z", "end_time": "2026-07-01T10:00:00Z"}
     find = {
@@ -440,14 +434,7 @@ async def test_a_check_past_its_limit_over_cached_weeks_reads_what_it_lacks(
         series("FREQ=HOURLY", f"2026-03-02T00:{minute:02d}:00Z", timezone="UTC")
         for minute in range(55)  # 9,240 occurrences a week; 5,335 in the check's 97 hours
     ]
-    response = await client.post(
-        f"{EVENTS}/batch",
-        params={"conflicts": "ignore"},
-        json={"events": hourly},
-        headers=alice.headers,
-    )
-    assert response.status_code == 201, response.text
-    hourly_ids = {item["id"] for item in response.json()["items"]}
+    hourly_ids = set(await created_many(client, alice, hourly))
     # an aligned week read once (free/busy's limit is higher): its weeks cached
     weeks = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-09T00:00:00Z"}
     busy = await client.get("/api/v1/freebusy", params=weeks, headers=alice.headers)

@@ -15,7 +15,7 @@ import pytest
 
 from neo_events.caldav import service
 from tests.caldav.dav import Dav, dav_for, responses
-from tests.helpers import Account, cpu_bound, loop_pauses
+from tests.helpers import cpu_bound, created_many, loop_pauses
 
 pytestmark = pytest.mark.anyio
 
@@ -42,21 +42,6 @@ def series(title: str, rule: str, start: str = "2026-03-02T09:00:00Z", **extra: 
     } | extra
 
 
-async def batch(client: httpx.AsyncClient, account: Account, bodies: list[dict]) -> list[int]:
-    """The events made, 500 to a request, without conflict checks: their ids."""
-    ids: list[int] = []
-    for first in range(0, len(bodies), 500):
-        response = await client.post(
-            "/api/v1/events/batch",
-            params={"conflicts": "ignore"},
-            json={"events": bodies[first : first + 500]},
-            headers=account.headers,
-        )
-        assert response.status_code == 201, response.text
-        ids += [event["id"] for event in response.json()["items"]]
-    return ids
-
-
 def multiget(dav: Dav, ids: list[int], window: str = CENTURIES) -> str:
     hrefs = "".join(f"<d:href>{dav.calendar}event-{i}.ics</d:href>" for i in ids)
     return MULTIGET.format(window=window, hrefs=hrefs)
@@ -68,10 +53,10 @@ def refused(answer: httpx.Response) -> bool:
 
 async def test_an_expand_is_bounded_per_request_not_per_resource(client) -> None:
     alice = await dav_for(client, "alice")
-    minutely = await batch(
+    minutely = await created_many(
         client, alice.account, [series(f"M{i}", "FREQ=MINUTELY;COUNT=10000") for i in range(3)]
     )
-    yearly = await batch(
+    yearly = await created_many(
         client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(500)]
     )
     # one minutely series over three centuries: 10,000 occurrences (1.6 s of rendering);
@@ -112,12 +97,12 @@ async def test_a_time_range_decides_what_matches_before_the_answer_is_cut(
     alice = await dav_for(client, "alice")
     # open-ended series with the lower ids (their spans reach every later month), none in
     # March or February 2027, then one event in March
-    await batch(
+    await created_many(
         client,
         alice.account,
         [series(f"June {i}", "FREQ=YEARLY", start="2026-06-01T09:00:00Z") for i in range(3)],
     )
-    [march] = await batch(
+    [march] = await created_many(
         client,
         alice.account,
         [
@@ -167,8 +152,10 @@ async def test_a_time_range_tests_its_series_off_the_loop_within_a_budget(client
     alice = await dav_for(client, "alice")
     heavy = [_heavy(i) for i in range(240)]
     for first in range(0, len(heavy), 30):  # ~30 KB each: 30 to a request under 1 MiB
-        await batch(client, alice.account, heavy[first : first + 30])
-    await batch(client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(2_000)])
+        await created_many(client, alice.account, heavy[first : first + 30])
+    await created_many(
+        client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(2_000)]
+    )
     for window in ('start="20270301T000000Z" end="20270302T000000Z"', CENTURIES):
         body = QUERY.format(data="", window=window, text="")
         async with loop_pauses() as pauses:
@@ -182,8 +169,8 @@ async def test_a_time_range_tests_its_series_off_the_loop_within_a_budget(client
 
 async def test_a_time_range_past_the_budget_is_refused_before_testing(client, monkeypatch) -> None:
     alice = await dav_for(client, "alice")
-    await batch(client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(30)])
-    await batch(client, alice.account, [_heavy(i) for i in range(2)])
+    await created_many(client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(30)])
+    await created_many(client, alice.account, [_heavy(i) for i in range(2)])
     body = QUERY.format(data="", window='start="20270301T000000Z" end="20270302T000000Z"', text="")
     monkeypatch.setattr(service, "MAX_TESTED", 29)  # fewer than the series: none is read
     assert refused(await alice.request("REPORT", alice.calendar, body, Depth="1"))

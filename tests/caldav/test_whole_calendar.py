@@ -27,7 +27,7 @@ import caldav
 from neo_events.caldav import service
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.caldav.live import caldav_server, person
-from tests.helpers import Account, cpu_bound
+from tests.helpers import Account, cpu_bound, created_many
 
 C = "{urn:ietf:params:xml:ns:caldav}"
 D = "{DAV:}"
@@ -42,18 +42,7 @@ def _bodies(count: int) -> list[dict[str, Any]]:
 
 async def fill(client: httpx.AsyncClient, account: Account, count: int) -> list[int]:
     """`count` events, 500 to a batch, without conflict checks; their ids."""
-    ids: list[int] = []
-    bodies = _bodies(count)
-    for chunk in range(0, count, 500):
-        response = await client.post(
-            "/api/v1/events/batch",
-            params={"conflicts": "ignore"},
-            json={"events": bodies[chunk : chunk + 500]},
-            headers=account.headers,
-        )
-        assert response.status_code == 201, response.text
-        ids += [event["id"] for event in response.json()["items"]]
-    return ids
+    return await created_many(client, account, _bodies(count))
 
 
 def _token(body: bytes) -> str:
