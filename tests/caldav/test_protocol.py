@@ -149,16 +149,8 @@ async def test_put_updates_with_if_match_and_a_stale_etag_is_412(client, app) ->
 async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(client) -> None:
     alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
     assert (await alice.put("a.ics", ics(uid="same"))).status_code == 201
-    made = await client.post(
-        "/api/v1/events",
-        json={
-            "title": "API",
-            "start_time": "2026-04-01T10:00:00Z",
-            "end_time": "2026-04-01T11:00:00Z",
-        },
-        headers=alice.account.headers,
-    )
-    ours = f"event-{made.json()['id']}@neo-events"
+    made = await create_event(client, alice.account, title="API")
+    ours = f"event-{made['id']}@neo-events"
     for uid in ("same", ours):
         again = await alice.put("b.ics", ics(uid=uid))
         assert again.status_code == 403 and b"no-uid-conflict" in again.content, again.text
