@@ -41,7 +41,7 @@ from neo_events.events.listing import (
     preloaded,
 )
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.service import check_if_match, check_move, delete_event
+from neo_events.events.service import check_if_match, check_move, delete_event, within_size
 from neo_events.events.validation import build_content
 from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation
@@ -165,6 +165,7 @@ async def edit_occurrence(
             override[name] = canonical_value(name, value)
     overrides[rid] = override
     content = build_content(current, {"overrides": list(overrides.values())})
+    await within_size(session, event.id, current, content)
     clashes = await check_move(
         session, event=event, before=current, after=content, actor_id=actor.id, policy=policy
     )

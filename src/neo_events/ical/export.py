@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,13 @@ from icalendar import Calendar, Event
 from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import days, recurrence
-from neo_events.events.content import series_of, span_of
+from neo_events.events.content import (
+    MAX_RENDERED_BYTES,
+    rendered_bytes,
+    series_of,
+    span_of,
+    vevent_bytes,
+)
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.people import Attendance, add_people, with_answers
@@ -307,21 +314,27 @@ def _answered(event: Outgoing, overridden: set[datetime]) -> list[datetime]:
     """The occurrences to write as RECURRENCE-ID VEVENTs for their answers alone (as Google
     Calendar and RFC 5545 clients do): not overridden already, still occurrences of the
     series (an answer outlives an EXDATE or a shorter COUNT), and answered by someone
-    otherwise than for the series. As many as `event.answers` holds (the caller bounds it)."""
+    otherwise than for the series. As many as `event.answers` holds (the caller bounds it)
+    and the event's iCalendar has room for (`content.MAX_RENDERED_BYTES`: each lists everyone
+    again), the earliest first."""
     content = event.content
     if not event.answers or not content["is_recurring"]:
         return []
+    people = len(event.people)
+    room = MAX_RENDERED_BYTES - rendered_bytes(content, people)
+    most = max(0, room // vevent_bytes(content, people))
     series = series_of(content)
     exdates = set(series.exdates)
     series_answers = {p.email.lower(): p.response for p in event.people}
-    return [
+    answered = (
         rid
         for rid, answers in sorted(event.answers.items())
         if rid not in overridden
         and rid not in exdates
         and any(series_answers.get(who) not in (None, said) for who, said in answers.items())
         and recurrence.occurrence_at(series, rid)
-    ]
+    )
+    return list(islice(answered, most))
 
 
 def _stamped(event: Outgoing, people: Sequence[Attendance] | None = None) -> Event:

@@ -15,9 +15,10 @@ from neo_events.db import utcnow
 from neo_events.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from neo_events.events import schedule
 from neo_events.events.access import Role, RoleTooLow, get_event_for, touch
-from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.content import MAX_PEOPLE, content_of, iso, series_of
 from neo_events.events.occurrences import check_occurrence
 from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.events.validation import check_size
 from neo_events.fields import bigint
 from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS, Response
 from neo_events.invitations.schemas import Invitee
@@ -26,7 +27,7 @@ from neo_events.models import Attendee, Event, EventPermission, OccurrenceRespon
 from neo_events.protocol import cursor_fields, encode_cursor
 from neo_events.reminders.service import follow_event
 
-MAX_ATTENDEES = 500  # per event, the organizer included
+MAX_ATTENDEES = MAX_PEOPLE  # per event, the organizer included
 
 
 class AlreadyInvited(Conflict):
@@ -110,8 +111,13 @@ async def invite(
                 f"User {user_id} is already invited to event {event.id}"
                 + (" (as its organizer)." if user_id == event.owner_id else ".")
             )
-    if len(current) + len(wanted) + (organizer is None) > MAX_ATTENDEES:
+    people = len(current) + len(wanted) + (organizer is None)
+    if people > MAX_ATTENDEES:
         raise ValidationFailed.field(["users"], f"an event has at most {MAX_ATTENDEES} attendees")
+    # each override lists everyone again: the event's iCalendar must stay within its bound
+    check_size(
+        None, content_of(event), people, lambda _, msg: ValidationFailed.field(["users"], msg)
+    )
     roles = dict(
         (
             await session.execute(
