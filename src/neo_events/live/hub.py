@@ -143,7 +143,9 @@ def message_body(change: Change, actor: str | None) -> dict[str, Any]:
 async def load_messages(
     session: AsyncSession, *, after: int, user_id: int | None = None, limit: int = PAGE
 ) -> list[Message]:
-    """Changes after `after` (for one recipient, or for all), oldest first, with recipients."""
+    """Changes after `after` (for one recipient, or for all), oldest first, with recipients
+    (for one recipient, a replay's: that one only; reading every holder of every change cost
+    a resume of 1,200 changes of 500-person events 600,000 rows)."""
     query = select(Change, User.username).outerjoin(User, User.id == Change.actor_id)
     query = query.where(Change.seq > after)
     if user_id is not None:
@@ -154,6 +156,9 @@ async def load_messages(
     rows = (await session.execute(query.order_by(Change.seq).limit(limit))).all()
     if not rows:
         return []
+    if user_id is not None:
+        only = frozenset({user_id})
+        return [Message(change.seq, only, message_body(change, name)) for change, name in rows]
     recipients: dict[int, set[int]] = {}
     recipient_rows = await session.execute(
         select(ChangeRecipient.seq, ChangeRecipient.user_id).where(
@@ -341,6 +346,8 @@ class Hub:
                     break
                 for message in missed:
                     connection._queue_replay(message)
+                if connection.overflowed:
+                    break  # the client resumes from what it got: the rest is not loaded
                 after = missed[-1].seq
         connection._end_replay()
         return connection
