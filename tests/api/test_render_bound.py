@@ -1,5 +1,5 @@
-"""An event's iCalendar has a bound (`content.MAX_RENDERED_BYTES`, estimated by
-`content.rendered_bytes`): each override is written as a whole VEVENT with the series' texts
+"""An event's iCalendar has a bound (`sizes.MAX_RENDERED_BYTES`, estimated by
+`sizes.rendered_bytes`): each override is written as a whole VEVENT with the series' texts
 and attendee list again, so overrides, texts and attendees multiply, each within its own
 limit. Found by an outside attack: 1,000 overrides of a series with a 10,000-character
 description and 500 attendees rendered to 52 MB, 13 s of CPU for every export of it, paid by
@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from neo_events.events.content import MAX_RENDERED_BYTES
-from tests.helpers import assert_problem, count_rows, register
+from neo_events.events.sizes import MAX_RENDERED_BYTES
+from tests.helpers import Account, assert_problem, count_rows, register
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +39,22 @@ def series(**extra: Any) -> dict[str, Any]:
         "recurrence_pattern": "FREQ=DAILY;COUNT=2000",
         **extra,
     }
+
+
+async def invited_series(
+    client: httpx.AsyncClient, owner: Account, people: list[Account], **extra: Any
+) -> int:
+    """A series of `owner`'s with `people` invited: its id."""
+    made = await client.post(EVENTS, json=series(**extra), headers=owner.headers)
+    assert made.status_code == 201, made.text
+    event: int = made.json()["id"]
+    invited = await client.post(
+        f"{EVENTS}/{event}/attendees",
+        json={"users": [{"user_id": p.id} for p in people]},
+        headers=owner.headers,
+    )
+    assert invited.status_code in (200, 201), invited.text
+    return event
 
 
 async def test_overrides_times_texts_past_the_bound_are_refused_at_once(
@@ -66,15 +82,7 @@ async def test_attendees_count_whether_invited_before_or_after_the_overrides(
     people = [await register(client, f"guest{n}") for n in range(10)]
     # 11 people (the organizer too): a VEVENT of about 11.5 KB, 364 of them fit; without
     # the people 10.4 KB, 403
-    made = await client.post(EVENTS, json=series(), headers=alice.headers)
-    assert made.status_code == 201, made.text
-    event = made.json()["id"]
-    invited = await client.post(
-        f"{EVENTS}/{event}/attendees",
-        json={"users": [{"user_id": p.id} for p in people]},
-        headers=alice.headers,
-    )
-    assert invited.status_code in (200, 201), invited.text
+    event = await invited_series(client, alice, people)
     many = await client.patch(
         f"{EVENTS}/{event}", json={"overrides": overrides(380)}, headers=alice.headers
     )
@@ -117,15 +125,7 @@ async def test_occurrences_answered_one_by_one_fill_only_the_room_left(
     alice = await register(client, "alice")
     people = [await register(client, f"guest{n}") for n in range(10)]
     # 356 VEVENTs of ~11.5 KB: room for 8 more within the bound
-    made = await client.post(EVENTS, json=series(overrides=overrides(355)), headers=alice.headers)
-    assert made.status_code == 201, made.text
-    event = made.json()["id"]
-    invited = await client.post(
-        f"{EVENTS}/{event}/attendees",
-        json={"users": [{"user_id": p.id} for p in people]},
-        headers=alice.headers,
-    )
-    assert invited.status_code in (200, 201), invited.text
+    event = await invited_series(client, alice, people, overrides=overrides(355))
     for n, person in enumerate(people):
         for day in range(20):  # 200 occurrences answered, after the overridden ones
             rid = (FIRST + timedelta(days=400 + 20 * n + day)).isoformat()

@@ -162,34 +162,6 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
 TEXT_FIELDS = frozenset({"title", "description", "location"})
 # The rest: when it is, and whether it takes the time (a change is checked for conflicts).
 SCHEDULE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in TEXT_FIELDS)
-# What one event's iCalendar may weigh, estimated before anything is written (bytes): each
-# override is written as a whole VEVENT, with the series' texts and its attendee list again
-# (RFC 5545 §3.8.4.4), so overrides, texts and attendees multiply, each within its own limit
-# (1,000 overrides x 10,000 characters x 500 people: 52 MB, 13 s of writing each export of
-# it, paid by everyone invited). 4 MiB is about 0.5 s of writing.
-MAX_RENDERED_BYTES = 4 * 1024 * 1024
-MAX_PEOPLE = 500  # an event's organizer and attendees (invitations.service.MAX_ATTENDEES)
-_VEVENT_BYTES = 400  # UID, DTSTAMP, CREATED, LAST-MODIFIED, SEQUENCE, times, TRANSP...
-_PERSON_BYTES = 100  # an ATTENDEE line: its address, CN, ROLE and PARTSTAT
-
-
-def rendered_bytes(content: Mapping[str, Any], people: int = 0) -> int:
-    """About what the event's iCalendar takes: the master and each override, each with the
-    texts it shows and a line per person (organizer and attendees)."""
-    own = vevent_bytes(content, people)
-    total = own
-    for override in content.get("overrides") or ():
-        changed = TEXT_FIELDS & override.keys()
-        total += vevent_bytes({**content, **override}, people) if changed else own
-    return total
-
-
-def vevent_bytes(values: Mapping[str, Any], people: int = 0) -> int:
-    """About what one VEVENT with these texts and people takes."""
-    texts = sum(len((values.get(name) or "").encode()) for name in TEXT_FIELDS)
-    return _VEVENT_BYTES + _PERSON_BYTES * people + texts
-
-
 # What the span (`span_of`) depends on: the schedule but whether it takes the time.
 _SPAN_FIELDS = frozenset(SCHEDULE_FIELDS) - {"transparency"}
 

@@ -41,7 +41,8 @@ from neo_events.events.listing import (
     preloaded,
 )
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.service import check_if_match, check_move, delete_event, within_size
+from neo_events.events.service import check_if_match, check_move, delete_event
+from neo_events.events.sizes import within_size
 from neo_events.events.validation import build_content
 from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation

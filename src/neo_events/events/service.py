@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import driver
@@ -21,23 +21,21 @@ from neo_events.errors import (
 from neo_events.events import schedule
 from neo_events.events.access import Role, check_role, get_event_for
 from neo_events.events.content import (
-    MAX_PEOPLE,
-    MAX_RENDERED_BYTES,
     SCHEDULE_FIELDS,
     TEXT_FIELDS,
     Content,
     apply_content,
     canonical_changes,
     content_of,
-    rendered_bytes,
 )
 from neo_events.events.reads import EventDocument, read_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.validation import build_content, check_size
+from neo_events.events.sizes import within_size
+from neo_events.events.validation import build_content
 from neo_events.history.merge import three_way_merge
 from neo_events.history.versions import Unlocked, record_version
 from neo_events.live import feed
-from neo_events.models import Attendee, Event, EventPermission, EventVersion, User
+from neo_events.models import Event, EventPermission, EventVersion, User
 from neo_events.protocol import version_matches
 
 
@@ -145,21 +143,6 @@ async def _edit_of(
     content = build_content(current, resolved)
     await within_size(session, event.id, current, content)
     return current, content, merged
-
-
-async def within_size(
-    session: AsyncSession, event_id: int, current: Content, content: Content
-) -> None:
-    """`validation.check_size` with the event's people, who are counted only where they could
-    take a content that grows past the bound (`build_content` checked it without them)."""
-    if rendered_bytes(content, MAX_PEOPLE) <= MAX_RENDERED_BYTES or rendered_bytes(
-        content
-    ) <= rendered_bytes(current):
-        return
-    people = await session.scalar(
-        select(func.count()).select_from(Attendee).where(Attendee.event_id == event_id)
-    )
-    check_size(current, content, people or 0, ValidationFailed.field)
 
 
 # An edit read without the row's lock (`_edit_unchanged`) is tried this many times while

@@ -13,7 +13,6 @@ from typing import Any
 from neo_events.errors import ValidationFailed
 from neo_events.events import days, occurrence_keys, recurrence
 from neo_events.events.content import (
-    MAX_RENDERED_BYTES,
     Content,
     as_date,
     canonical_value,
@@ -21,10 +20,10 @@ from neo_events.events.content import (
     moment,
     occurrence_order,
     parse_iso,
-    rendered_bytes,
     series_of,
 )
 from neo_events.events.rrule import zone_named
+from neo_events.events.sizes import check_size
 from neo_events.history.diff import CONTENT_FIELDS, complete
 
 
@@ -163,26 +162,6 @@ def build_content(
     )
     check_size(current, content, 0, fail)
     return content
-
-
-def check_size(
-    current: Mapping[str, Any] | None, content: Mapping[str, Any], people: int, fail: Any
-) -> None:
-    """Refuse content whose iCalendar, with `people` listed, would pass MAX_RENDERED_BYTES
-    (`content.rendered_bytes`), unless it grows no larger than it was (an event written
-    before the bound can still be edited)."""
-    size = rendered_bytes(content, people)
-    if size <= MAX_RENDERED_BYTES or (
-        current is not None and size <= rendered_bytes(current, people)
-    ):
-        return
-    where = ["overrides"] if content.get("overrides") else ["description"]
-    raise fail(
-        where,
-        f"the event would take about {size / 2**20:.1f} MB as iCalendar (each override "
-        f"repeats its texts and attendees); at most {MAX_RENDERED_BYTES // 2**20} MB: fewer "
-        "overrides, shorter texts or fewer attendees",
-    )
 
 
 _ALL_DAY_RULE = ("FREQ=HOURLY", "FREQ=MINUTELY", "BYHOUR=", "BYMINUTE=", "BYSECOND=")

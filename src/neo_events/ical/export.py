@@ -20,14 +20,9 @@ from icalendar import Calendar, Event
 from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import days, recurrence
-from neo_events.events.content import (
-    MAX_RENDERED_BYTES,
-    rendered_bytes,
-    series_of,
-    span_of,
-    vevent_bytes,
-)
+from neo_events.events.content import series_of, span_of
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
+from neo_events.events.sizes import MAX_RENDERED_BYTES, rendered_bytes, vevent_bytes
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.vtimezones import vtimezone
@@ -315,7 +310,7 @@ def _answered(event: Outgoing, overridden: set[datetime]) -> list[datetime]:
     Calendar and RFC 5545 clients do): not overridden already, still occurrences of the
     series (an answer outlives an EXDATE or a shorter COUNT), and answered by someone
     otherwise than for the series. As many as `event.answers` holds (the caller bounds it)
-    and the event's iCalendar has room for (`content.MAX_RENDERED_BYTES`: each lists everyone
+    and the event's iCalendar has room for (`sizes.MAX_RENDERED_BYTES`: each lists everyone
     again), the earliest first."""
     content = event.content
     if not event.answers or not content["is_recurring"]:

@@ -15,10 +15,10 @@ from neo_events.db import utcnow
 from neo_events.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from neo_events.events import schedule
 from neo_events.events.access import Role, RoleTooLow, get_event_for, touch
-from neo_events.events.content import MAX_PEOPLE, content_of, iso, series_of
+from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.occurrences import check_occurrence
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.validation import check_size
+from neo_events.events.sizes import MAX_PEOPLE, check_size
 from neo_events.fields import bigint
 from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS, Response
 from neo_events.invitations.schemas import Invitee
