@@ -21,6 +21,7 @@ from neo_events.cli import alembic_config
 from neo_events.db import Base
 from neo_events.main import create_app
 from neo_events.settings import Settings
+from tests.helpers import Account, register
 from tests.live import SERVERS, forget_stopped, running_server
 
 
@@ -206,6 +207,12 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(app) as c:
         yield c
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    """A registered user, signed in: most API tests act as her."""
+    return await register(client, "alice")
 
 
 @pytest.fixture

@@ -41,11 +41,6 @@ MINUTELY = {  # every minute of every day: 44,640 occurrences in a month
 }
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 @pytest.mark.parametrize(
     "path",
     [

@@ -14,18 +14,13 @@ import pytest
 from neo_events.events import recurrence
 from neo_events.events.content import series_of
 from tests.api.test_bounded_cost import _random_event
-from tests.helpers import Account, created, event_body, register
+from tests.helpers import Account, created, event_body
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
 BATCH_TITLE = "another event in this batch"
 LIMIT = 100  # clashes listed per item at most (docs/api.md)
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 async def test_each_item_of_a_batch_is_its_own_row(

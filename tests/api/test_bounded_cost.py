@@ -41,11 +41,6 @@ EVERY_MINUTE = f"FREQ=YEARLY;BYDAY={ALL_DAYS};BYHOUR={HOURS};BYMINUTE={MINUTES}"
 BOUND = 2.0  # CPU seconds; each request below takes milliseconds to tens of them
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 def series(rule: str, start: str = "2026-01-05T09:00:00Z", **extra: Any) -> dict[str, Any]:
     end = (datetime.fromisoformat(start) + timedelta(minutes=1)).isoformat()
     return {

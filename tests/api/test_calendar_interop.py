@@ -20,7 +20,7 @@ import icalendar
 import pytest
 import recurring_ical_events  # type: ignore[import-untyped]
 
-from tests.helpers import Account, register
+from tests.helpers import Account
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +28,6 @@ EVENTS = "/api/v1/events"
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham"]
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 RULES = 300
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 def _rule(rng: random.Random, all_day: bool) -> tuple[str, timedelta]:

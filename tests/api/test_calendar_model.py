@@ -9,16 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import Account, assert_problem, created, register
+from tests.helpers import Account, assert_problem, created
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 def all_day(**extra: Any) -> dict[str, Any]:

@@ -14,17 +14,11 @@ from tests.helpers import (
     count_rows,
     create_event,
     event_body,
-    register,
 )
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 async def test_create_returns_the_event_object(

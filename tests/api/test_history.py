@@ -15,11 +15,6 @@ from tests.helpers import Account, assert_problem, count_rows, create_event, reg
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 async def _edit(client: httpx.AsyncClient, who: Account, event_id: int, **fields: object) -> dict:  # type: ignore[type-arg]
     response = await client.patch(f"/api/v1/events/{event_id}", json=fields, headers=who.headers)
     assert response.status_code == 200, response.text

@@ -36,11 +36,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
-@pytest.fixture
 async def bob(client: httpx.AsyncClient) -> Account:
     return await register(client, "bob")
 

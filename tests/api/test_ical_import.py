@@ -23,11 +23,6 @@ SAMPLES = Path(__file__).parents[1] / "fixtures" / "ics"
 CALENDAR = {"content-type": "text/calendar"}
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 def ics(*events: str) -> bytes:
     return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" + "".join(events)
             + "END:VCALENDAR\r\n").encode()  # fmt: skip

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from neo_events.db import Base
 from neo_events.ical import importing
-from tests.helpers import Account, assert_problem, count_rows, loop_pauses, register
+from tests.helpers import Account, assert_problem, count_rows, loop_pauses
 
 pytestmark = pytest.mark.anyio
 
@@ -53,11 +53,6 @@ async def rows_per(app: FastAPI, table: str, column: str, **where: Any) -> Count
         query = query.where(model_table.c[name] == value)
     async with app.state.sessionmaker() as session:
         return Counter({key: count for key, count in await session.execute(query)})
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 async def test_importing_500_events_costs_a_batch_create_and_writes_each_once(

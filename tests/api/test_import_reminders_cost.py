@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from neo_events.models import AuditEntry, Job, Reminder
-from tests.helpers import Account, count_rows, cpu_bound, register
+from tests.helpers import Account, count_rows, cpu_bound
 
 pytestmark = pytest.mark.anyio
 
@@ -53,11 +53,6 @@ def alarmed_calendar(count: int, *, first: int = 0) -> bytes:
 
 def wanted(n: int) -> list[int]:
     return sorted({*range(ALARMS - 1), n % 7 + 10})
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 async def test_importing_1000_events_with_5_alarms_each_writes_their_reminders_together(

@@ -12,7 +12,7 @@ import json
 import httpx
 import pytest
 
-from tests.helpers import Account, assert_problem, create_event, register
+from tests.helpers import Account, assert_problem, create_event
 
 pytestmark = pytest.mark.anyio
 
@@ -21,11 +21,6 @@ HUGE = 33872558701544971226290984025325568
 
 def _opaque(values: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 @pytest.mark.parametrize("user_id", [HUGE, 2**63, 11629039380424])

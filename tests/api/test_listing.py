@@ -20,11 +20,6 @@ def at(hours: float) -> str:
     return (T0 + timedelta(hours=hours)).isoformat()
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 async def _all_pages(client: httpx.AsyncClient, who: Account, **params: object) -> list[dict]:  # type: ignore[type-arg]
     items: list[dict] = []  # type: ignore[type-arg]
     cursor = None

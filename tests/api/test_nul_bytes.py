@@ -11,16 +11,11 @@ from collections.abc import Mapping
 import httpx
 import pytest
 
-from tests.helpers import Account, assert_problem, event_body, register
+from tests.helpers import Account, assert_problem, event_body
 
 pytestmark = pytest.mark.anyio
 
 NUL = "a\x00b"
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 
 from neo_events.events.occurrence_pages import MAX_PAGE_BYTES
 from neo_events.events.schemas import MAX_LIST, OccurrenceList
-from tests.helpers import Account, cpu_bound, create_event, created, register
+from tests.helpers import Account, cpu_bound, create_event, created
 
 pytestmark = pytest.mark.anyio
 
@@ -105,11 +105,6 @@ async def all_pages(
         if (cursor := body["next_cursor"]) is None:
             return pages
         assert len(pages) < 1000, "the cursor does not move on"
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 @pytest.mark.parametrize("endpoint", ["instances", "listing"])

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.anyio
 EVENTS = "/api/v1/events"
 
 
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
-
-
 def weekly_berlin(**overrides: Any) -> dict[str, Any]:
     """Mondays 09:00–10:00 Berlin, from 2026-03-16: crosses the 2026-03-29 DST change."""
     body: dict[str, Any] = {

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import Account, assert_problem, create_event, register
+from tests.helpers import Account, assert_problem, create_event
 
 pytestmark = pytest.mark.anyio
 
@@ -44,11 +44,6 @@ async def _series(client: httpx.AsyncClient, owner: Account) -> dict[str, Any]:
         is_recurring=True,
         recurrence_pattern="FREQ=WEEKLY;BYDAY=MO",
     )
-
-
-@pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await register(client, "alice")
 
 
 @pytest.fixture
