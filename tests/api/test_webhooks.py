@@ -211,6 +211,8 @@ NOT_PUBLIC_HOSTS = [
     "[::ffff:169.254.169.254]",
     "[fe80::1%25eth0]",
     "a..b",  # no name the resolver can look up
+    "xn--localhost-",  # punycode that is not IDNA: Python's codec decodes it to localhost
+    "xn--zz-.example.com",  # a label no IDNA decoder accepts
 ]
 
 

@@ -141,6 +141,7 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
     if ":" not in host:  # a name or an IPv4 address (urlsplit keeps IPv6 in brackets)
         try:
             host = host.encode("idna").decode("ascii").lower()
+            host.encode("ascii").decode("idna")  # a label in punycode must be valid IDNA
         except UnicodeError:
             raise Refused("the URL's host is not a valid name") from None
     path = parts.path or "/"
