@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from icalendar import Alarm, Component
+from icalendar.parser import Contentline, Parameters
+from icalendar.prop import vDDDTypes
 
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
@@ -30,14 +32,13 @@ def add_alarms(component: Component, minutes_before: Iterable[int]) -> Component
     return component
 
 
-def read_alarms(component: Component, notes: list[str]) -> tuple[int, ...]:
-    """The reminders (minutes before the start) of a VEVENT's VALARMs; what cannot be one
-    is noted. Bounded: a VEVENT's VALARMs are parsed already; each is looked at once."""
+def read_alarms(alarms: Iterable[Iterable[str]], notes: list[str]) -> tuple[int, ...]:
+    """The reminders (minutes before the start) of a VEVENT's VALARMs, each given as its own
+    content lines (`Block.apart`); what cannot be one is noted. Only ACTION and TRIGGER are
+    parsed (by icalendar's content-line and value parsers): each alarm is looked at once."""
     found: list[int] = []
-    for alarm in component.subcomponents:
-        if alarm.name != "VALARM":
-            continue
-        minutes, reason = _minutes_before(alarm)
+    for lines in alarms:
+        minutes, reason = _minutes_before(_wanted(lines))
         if minutes is None:
             notes.append(f"a VALARM was not kept as a reminder: {reason}")
         elif minutes in found:
@@ -52,31 +53,54 @@ def read_alarms(component: Component, notes: list[str]) -> tuple[int, ...]:
     return tuple(found)
 
 
-def _minutes_before(alarm: Component) -> tuple[int | None, str]:
-    action = str(alarm.get("ACTION", "")).upper()
-    if action == "NONE":  # RFC 9074 §7: an alarm that never goes off
+def _wanted(lines: Iterable[str]) -> dict[str, tuple[Parameters, str] | None]:
+    """The first ACTION and TRIGGER of an alarm's lines, (parameters, value) each; None for
+    one that cannot be read."""
+    found: dict[str, tuple[Parameters, str] | None] = {}
+    for line in lines:
+        head, colon, rest = line.partition(":")
+        name = head.partition(";")[0].strip().upper()
+        if name not in ("ACTION", "TRIGGER") or name in found:
+            continue
+        if colon and ";" not in head:  # no parameters: the value is all after the colon
+            found[name] = (Parameters(), rest)
+            continue
+        try:
+            _, parameters, value = Contentline(line).parts()  # type: ignore[no-untyped-call]
+        except ValueError:
+            found[name] = None
+        else:
+            found[name] = (parameters, value)
+    return found
+
+
+def _minutes_before(
+    wanted: dict[str, tuple[Parameters, str] | None],
+) -> tuple[int | None, str]:
+    action = wanted.get("ACTION")
+    if action is not None and action[1].strip().upper() == "NONE":  # RFC 9074 §7: never goes off
         return None, "ACTION:NONE"
-    trigger = alarm.get("TRIGGER")
-    if trigger is None:
+    if "TRIGGER" not in wanted:
         return None, "it has no TRIGGER"
-    value = getattr(trigger, "dt", None)
-    if not isinstance(value, timedelta):
+    trigger = wanted["TRIGGER"]
+    if trigger is None:
+        return None, "its TRIGGER cannot be read"
+    parameters, written = trigger
+    try:
+        value = vDDDTypes.from_ical(written)  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError):
+        return None, f"its TRIGGER {written} cannot be read"
+    if not isinstance(value, timedelta) or parameters.get("VALUE", "").upper() == "DATE-TIME":
         return None, "its TRIGGER is a date-time, not relative to the start"
-    related = str(trigger.params.get("RELATED", "START")).upper()
+    related = str(parameters.get("RELATED", "START")).upper()
     if related != "START":
         return None, f"its TRIGGER is relative to the {related.lower()}, not the start"
     before = -value
     if before < timedelta(0):
-        return None, f"its TRIGGER {_text(trigger)} is after the start"
+        return None, f"its TRIGGER {written} is after the start"
     if before % timedelta(minutes=1):
-        return None, f"its TRIGGER {_text(trigger)} is not a whole number of minutes"
+        return None, f"its TRIGGER {written} is not a whole number of minutes"
     minutes = before // timedelta(minutes=1)
     if minutes > MAX_MINUTES_BEFORE:
-        return None, f"its TRIGGER {_text(trigger)} is more than {MAX_MINUTES_BEFORE} minutes"
+        return None, f"its TRIGGER {written} is more than {MAX_MINUTES_BEFORE} minutes"
     return minutes, ""
-
-
-def _text(trigger: object) -> str:
-    to_ical = getattr(trigger, "to_ical", None)
-    raw = to_ical() if callable(to_ical) else trigger
-    return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -55,6 +55,34 @@ class Block:
                 found.append(value)
         return found
 
+    def apart(self, name: str) -> tuple[str, list[list[str]]]:
+        """This component's text without the components called `name` directly inside it,
+        and the property lines of each of those (their own, not those of anything nested in
+        them), in order. A reader that wants two properties of each VALARM need not have
+        icalendar parse every line of them: that was most of an import's parsing."""
+        wanted = name.upper()
+        kept = [self.lines[0][1]]
+        taken: list[list[str]] = []
+        depth = 0  # of the components nested in this one, where the line is
+        inside = 0  # depth within a taken component (0: not in one)
+        for _, line in self.lines[1:-1]:
+            delimiter = _delimiter(line)
+            if inside:
+                if delimiter is not None:
+                    inside += 1 if delimiter[0] == "BEGIN" else -1
+                elif inside == 1:
+                    taken[-1].append(line)
+                continue
+            if delimiter == ("BEGIN", wanted) and depth == 0:
+                inside = 1
+                taken.append([])
+                continue
+            if delimiter is not None:
+                depth += 1 if delimiter[0] == "BEGIN" else -1
+            kept.append(line)
+        kept.append(self.lines[-1][1])
+        return "\r\n".join(kept) + "\r\n", taken
+
 
 @dataclass(slots=True)
 class CalendarBlock:

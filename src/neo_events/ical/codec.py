@@ -51,6 +51,7 @@ _READING = threading.Lock()
 # 1,000 rdates a line each, its alarms and the rest) with room to spare. icalendar reads a line
 # in ~60 us, under the lock above: 20,000 X- properties in one VEVENT cost 1.2-3 s of parsing.
 MAX_LINES = 4_000
+Alarms = list[list[str]]  # each VALARM of a component as its own content lines (`Block.apart`)
 
 
 class InvalidCalendar(ValueError):
@@ -171,26 +172,27 @@ class _Reader:
         self.result.skipped.append(Skipped(uid, block.name, block.line, reason))
 
     def read(self, calendars: Sequence[CalendarBlock]) -> ParsedCalendar:
-        pending: list[tuple[Component, str, Block, Clock]] = []
+        pending: list[tuple[Component, Alarms, str, Block, Clock]] = []
         for calendar in calendars:
             clock = self._clock(calendar)
             for block in calendar.components:
                 if block.name == "VTIMEZONE":
                     continue
-                component = self._component(block)
-                if component is None:
+                read = self._component(block)
+                if read is None:
                     continue
+                component, alarms = read
                 uid = self._uid(component, block)
                 if block.name != "VEVENT":
                     self.skip(
                         uid, block, f"{block.name} is not an event: only VEVENTs are imported"
                     )
                 elif "RECURRENCE-ID" in component:
-                    pending.append((component, uid, block, clock))
+                    pending.append((component, alarms, uid, block, clock))
                 else:
-                    self._master(component, uid, block, clock)
-        for component, uid, block, clock in pending:
-            self._occurrence(component, uid, block, clock)
+                    self._master(component, alarms, uid, block, clock)
+        for component, alarms, uid, block, clock in pending:
+            self._occurrence(component, alarms, uid, block, clock)
         found = [
             (
                 line,
@@ -243,13 +245,15 @@ class _Reader:
             notes=[],
         )
 
-    def _component(self, block: Block) -> Component | None:
+    def _component(self, block: Block) -> tuple[Component, Alarms] | None:
+        """The block parsed, but for its VALARMs: their lines, for `read_alarms`."""
         if len(block.lines) > MAX_LINES:
             reason = f"has more than {MAX_LINES} lines (properties), more than any event holds"
             self.skip(_raw_uid(block), block, reason)
             return None
+        text, alarms = block.apart("VALARM")
         try:
-            component = Component.from_ical(block.text)
+            component = Component.from_ical(text)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             where = _where(block, str(exc))
             problem = Skipped(
@@ -258,7 +262,7 @@ class _Reader:
             self.result.skipped.append(problem)
             self.unreadable.append(problem)
             return None
-        return component if isinstance(component, Component) else None
+        return (component, alarms) if isinstance(component, Component) else None
 
     def _uid(self, component: Component, block: Block) -> str:
         uid = str(properties.first(component, "UID") or "").strip()
@@ -269,7 +273,9 @@ class _Reader:
             self.note(made, block.line, [f"the VEVENT has no UID: called it {made}"])
         return made
 
-    def _master(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
+    def _master(
+        self, component: Component, alarms: Alarms, uid: str, block: Block, clock: Clock
+    ) -> None:
         kept = self.drafts.get(uid)
         if properties.cancelled(component):
             self.skip(uid, block, "STATUS:CANCELLED")
@@ -299,10 +305,12 @@ class _Reader:
             self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
         self.drafts[uid] = (draft, block.line)
         self.people[uid] = tuple(read_people(component))
-        self.reminders[uid] = read_alarms(component, notes)
+        self.reminders[uid] = read_alarms(alarms, notes)
         self.note(uid, block.line, notes)
 
-    def _occurrence(self, component: Component, uid: str, block: Block, clock: Clock) -> None:
+    def _occurrence(
+        self, component: Component, alarms: Alarms, uid: str, block: Block, clock: Clock
+    ) -> None:
         """A RECURRENCE-ID VEVENT: part of its series, else a single event of its own."""
         notes = clock.begin(block)
         entry = self.drafts.get(uid)
@@ -317,7 +325,7 @@ class _Reader:
                     "an occurrence whose series is not in the file: imported as a single event"
                 )
                 people = tuple(read_people(component))
-                reminders = read_alarms(component, notes)
+                reminders = read_alarms(alarms, notes)
                 self.singles.append(Incoming(uid, block.line, content, people, reminders))
         except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
             self.skip(uid, block, _reason(exc))
