@@ -86,7 +86,19 @@ async def test_strangers_changes_never_appear(client: httpx.AsyncClient) -> None
     assert (await _sync(client, alice, token=token))["changes"] == []
 
 
-@pytest.mark.parametrize("token", ["garbage", "eyJzIjo5OTk5OTksInQiOjF9", "eyJzIjoxfQ"])
+# garbage, a position never reached, no time, and times no clock can hold (1e20, -1e18, 1e300:
+# forged, they were a 500)
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        "eyJzIjo5OTk5OTksInQiOjF9",
+        "eyJzIjoxfQ",
+        "eyJzIjowLCJ0IjoxZTIwfQ",
+        "eyJzIjowLCJ0IjotMTAwMDAwMDAwMDAwMDAwMDAwMH0",
+        "eyJzIjowLCJ0IjoxZTMwMH0",
+    ],
+)
 async def test_unknown_or_expired_tokens_are_410(client: httpx.AsyncClient, token: str) -> None:
     alice = await register(client, "alice")
     assert_problem(

@@ -430,6 +430,13 @@ async def test_multiget_and_sync_collection(client) -> None:
         "<d:prop><d:getetag/></d:prop></d:sync-collection>",
     )
     assert bad.status_code == 403 and b"valid-sync-token" in bad.content
+    forged = await alice.request(  # a time no clock can hold: was a 500
+        "REPORT",
+        alice.calendar,
+        '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:eyJzIjowLCJ0IjoxZTIwfQ'
+        "</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
+    )
+    assert forged.status_code == 403 and b"valid-sync-token" in forged.content
     multiget = await alice.request(
         "REPORT",
         alice.calendar,

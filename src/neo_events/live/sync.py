@@ -47,7 +47,8 @@ def _decode(token: str, now: datetime) -> dict[str, Any]:
         seq, issued = bigint(values["s"]), datetime.fromtimestamp(int(values["t"]), UTC)
         if "e" in values:
             values["e"] = bigint(values["e"])
-    except (binascii.Error, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+    # OverflowError, OSError: a time no clock holds (forged: `t` 1e20)
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
         raise SyncTokenGone("This is not a sync token of this service.") from None
     if seq < 0 or now - issued > TOKEN_TTL:
         raise SyncTokenGone("This sync token has expired.")
