@@ -100,14 +100,13 @@ class CalendarBlock:
 def unfold(text: str) -> list[tuple[int, str]]:
     """Content lines with folding undone (a line starting with a space or a tab continues the
     previous one), each with the number of the line it starts on; blank lines are dropped."""
-    lines: list[tuple[int, str]] = []
+    lines: list[tuple[int, list[str]]] = []  # a line's pieces, joined once: linear in folds
     for number, raw in enumerate(_NEWLINE.split(text), start=1):
         if raw[:1] in (" ", "\t") and lines:
-            first, content = lines[-1]
-            lines[-1] = (first, content + raw[1:])
+            lines[-1][1].append(raw[1:])
         elif raw.strip():
-            lines.append((number, raw))
-    return lines
+            lines.append((number, [raw]))
+    return [(number, "".join(pieces)) for number, pieces in lines]
 
 
 def _property(line: str) -> tuple[str, str]:
