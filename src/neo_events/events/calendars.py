@@ -165,9 +165,11 @@ class _Read:
     async def run(
         self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
     ) -> tuple[list[Busy], datetime]:
-        """`collect`; for many events (20,000 yearly series: 1.5 s) in a worker thread, so
-        that the event loop keeps serving meanwhile."""
-        if len(self.events) > ON_LOOP_EVENTS:
+        """`collect`; for many events (20,000 yearly series: 1.5 s), or a window the caller
+        chose (free/busy, find-time: fifty people's dense series, up to MAX_OCCURRENCES, held
+        the loop 0.12-0.5 s), in a worker thread, so that the event loop keeps serving
+        meanwhile. A write's check of a few events stays on the loop (the hop costs more)."""
+        if self.strict or len(self.events) > ON_LOOP_EVENTS:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(_READS, self.collect, weeks, cached)
         return self.collect(weeks, cached)
