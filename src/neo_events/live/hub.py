@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 CHANNEL = "neo-events:changes"
 REVOKED = b"revoked:"  # + comma-separated sign-in (AuthSession) ids
 PAGE = 500
+# A resume (SSE `Last-Event-ID`, WebSocket `since`) replays at most REPLAY_MAX changes, read
+# REPLAY_PAGE at a time (one query each, so the event loop is never held for the whole replay);
+# with more to replay, the client gets those, then the resync signal of a client that fell
+# behind, and resumes from the last one it got. A forged `Last-Event-ID: 0` costs this much.
+REPLAY_MAX = 200
+REPLAY_PAGE = 50
 # A revocation that arrives while a connection is still being authenticated must still end it.
 REMEMBER_REVOKED_S = 60.0
 
@@ -47,7 +53,15 @@ class TooManyConnections(Exception):
 
 
 class Overflow(Exception):
-    """The client fell too far behind; it must reconnect and resume from its last seq."""
+    """The client must reconnect and resume from its `last_seq`: it fell too far behind
+    (`TOO_SLOW`), there was more to replay than one connect replays (`MORE_TO_REPLAY`), or it
+    resumed from a position past the newest change (`UNKNOWN_POSITION`: a seq this server never
+    issued, e.g. after a database restore; `last_seq` is then the newest change)."""
+
+
+TOO_SLOW = "too slow"
+MORE_TO_REPLAY = "more to replay"
+UNKNOWN_POSITION = "unknown position"
 
 
 class Revoked(Exception):
@@ -66,6 +80,7 @@ class Connection:
     session_id: int | None = None
     last_seq: int = 0
     overflowed: bool = False
+    resync_reason: str = TOO_SLOW  # why the client is told to resume (see Overflow)
     revoked: bool = False
     _replaying: bool = True
     _buffer: list[Message] = field(default_factory=list)
@@ -96,6 +111,13 @@ class Connection:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def _resync_after_queue(self, reason: str) -> None:
+        """Deliver what is queued, then tell the client to resume from its last seq; nothing
+        offered from now on is delivered (a live message past a replay cut short would skip
+        the changes between them)."""
+        self.overflowed = True
+        self.resync_reason = reason
 
     def _end_replay(self) -> None:
         self._replaying = False
@@ -141,13 +163,20 @@ def message_body(change: Change, actor: str | None) -> dict[str, Any]:
 
 
 async def load_messages(
-    session: AsyncSession, *, after: int, user_id: int | None = None, limit: int = PAGE
+    session: AsyncSession,
+    *,
+    after: int,
+    upto: int | None = None,
+    user_id: int | None = None,
+    limit: int = PAGE,
 ) -> list[Message]:
-    """Changes after `after` (for one recipient, or for all), oldest first, with recipients
-    (for one recipient, a replay's: that one only; reading every holder of every change cost
-    a resume of 1,200 changes of 500-person events 600,000 rows)."""
+    """Changes after `after` (and at most `upto`), for one recipient or for all, oldest first,
+    with recipients (for one recipient, a replay's: that one only; reading every holder of
+    every change cost a resume of 1,200 changes of 500-person events 600,000 rows)."""
     query = select(Change, User.username).outerjoin(User, User.id == Change.actor_id)
     query = query.where(Change.seq > after)
+    if upto is not None:
+        query = query.where(Change.seq <= upto)
     if user_id is not None:
         query = query.join(
             ChangeRecipient,
@@ -310,13 +339,15 @@ class Hub:
         self, user_id: int, *, since: int | None, session_id: int | None = None
     ) -> Connection:
         """Register a client of sign-in `session_id`; with `since`, first replay what it missed
-        (no gap, no repeat); without, it gets exactly the changes committed after it connected.
+        (no gap, no repeat, at most REPLAY_MAX: then it is told to resume from the last one);
+        without, it gets exactly the changes committed after it connected. A `since` past the
+        newest change is told at once to resume from the newest.
 
         Each user may hold `max_per_user` connections to this worker (TooManyConnections)."""
         if len(self._connections.get(user_id, ())) >= self.max_per_user:
             raise TooManyConnections
         newest = None
-        if self._behind or since is None:
+        if self._behind or since is None or since > self.last_seq:
             newest = await self.newest()
             if self._behind and not self._connections:
                 # Fanned out to nobody while nobody was connected: resume from here, and look
@@ -330,27 +361,47 @@ class Hub:
         self._connections.setdefault(user_id, set()).add(connection)
         if session_id in self._revoked_at:  # revoked while its token was being checked
             connection.revoke()
-        if since is None:
-            # Changes already committed but not yet fanned out by this hub are not "new".
-            assert newest is not None
-            connection.last_seq = newest
-        else:
-            connection.last_seq = since
-            upto = self.last_seq
-            after = since
-            while after < upto:
-                async with self._sessionmaker() as session:
-                    missed = await load_messages(session, after=after, user_id=user_id)
-                missed = [m for m in missed if m.seq <= upto]
-                if not missed:
-                    break
-                for message in missed:
-                    connection._queue_replay(message)
-                if connection.overflowed:
-                    break  # the client resumes from what it got: the rest is not loaded
-                after = missed[-1].seq
+        try:
+            if since is None:
+                # Changes already committed but not yet fanned out by this hub are not "new".
+                assert newest is not None
+                connection.last_seq = newest
+            elif newest is not None and since > newest:
+                # A position this server never issued (the feed is numbered at COMMIT, so every
+                # seq a client was sent is at most the newest): resynchronise from the newest.
+                connection.last_seq = newest
+                connection._resync_after_queue(UNKNOWN_POSITION)
+            else:
+                connection.last_seq = since
+                await self._replay(connection, after=since, upto=self.last_seq)
+        except BaseException:
+            self.disconnect(connection)
+            raise
         connection._end_replay()
         return connection
+
+    async def _replay(self, connection: Connection, *, after: int, upto: int) -> None:
+        """Queue the connection's changes in (after, upto], REPLAY_PAGE per query and at most
+        REPLAY_MAX (fewer with a smaller queue); with more left, the client is told to resume
+        once it has these. Later changes reach it live (buffered meanwhile)."""
+        left = min(REPLAY_MAX, self.queue_size)
+        while after < upto:
+            # The last page reads one more: whether anything is left past the cap.
+            page = min(REPLAY_PAGE, left)
+            limit = page + 1 if page == left else page
+            async with self._sessionmaker() as session:  # no transaction held between pages
+                missed = await load_messages(
+                    session, after=after, upto=upto, user_id=connection.user_id, limit=limit
+                )
+            for message in missed[:page]:
+                connection._queue_replay(message)
+            if len(missed) > page:
+                connection._resync_after_queue(MORE_TO_REPLAY)
+                return
+            if len(missed) < limit:
+                return  # all of it
+            left -= page
+            after = missed[-1].seq
 
     def disconnect(self, connection: Connection) -> None:
         connections = self._connections.get(connection.user_id)

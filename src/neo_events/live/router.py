@@ -19,7 +19,7 @@ from neo_events.auth.dependencies import CurrentUser
 from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed, problems
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
-from neo_events.fields import MAX_BIGINT, bigint
+from neo_events.fields import MAX_BIGINT
 from neo_events.live import sync as sync_service
 from neo_events.live.hub import Connection, Hub, Overflow, Revoked, TooManyConnections
 from neo_events.web import Session, TransactionalRoute
@@ -92,14 +92,15 @@ async def _still_signed_in(app: Any, principal: auth_service.Principal, token: s
     return True
 
 
-BAD_SINCE = f"invalid since: expected a change number (seq) from 0 to {MAX_BIGINT}"
+BAD_POSITION = f"expected a change number (seq) from 0 to {MAX_BIGINT}"
+BAD_SINCE = f"invalid since: {BAD_POSITION}"
 _DIGITS = re.compile(r"[0-9]{1,19}")
 
 
-def _since(raw: str | None) -> int | None:
-    """The `since` of a WebSocket URL: absent, or a seq in 0..MAX_BIGINT (ValueError)."""
-    if raw is None:
-        return None
+def resume_position(raw: str) -> int:
+    """Where a client resumes (WebSocket `since`, SSE `Last-Event-ID`): a seq in
+    0..MAX_BIGINT as plain ASCII decimal digits, no sign, no spaces (ValueError otherwise).
+    One rule for both transports; each refuses in its own channel."""
     if not _DIGITS.fullmatch(raw) or int(raw) > MAX_BIGINT:
         raise ValueError(raw)
     return int(raw)
@@ -122,11 +123,13 @@ async def websocket(
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
     Refusals are accepted, then closed with 1008 and a reason saying what was wrong (a bad
     `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
-    reuse) closes with 1008 at once on every worker; a client that falls behind with 1013."""
+    reuse) closes with 1008 at once on every worker; 1013 `<why>; resume from <seq>` tells a
+    client to reconnect with that `since` (it fell behind, had more than REPLAY_MAX to replay,
+    or resumed from past the newest change)."""
     # Parsed here, not by FastAPI: a WebSocket failing validation is refused before the
     # handshake completes, which the client sees as a bare HTTP 403 without a reason.
     try:
-        after = _since(since)
+        after = None if since is None else resume_position(since)
     except ValueError:
         await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=BAD_SINCE)
@@ -158,10 +161,8 @@ async def websocket(
         while not receiver.done():
             try:
                 message = await connection.next(settings.live_heartbeat_s)
-            except Overflow:
-                await ws.close(
-                    code=TRY_AGAIN_LATER, reason=f"too slow; resume from {connection.last_seq}"
-                )
+            except Overflow:  # behind, more to replay, or an unknown position: resume from
+                await ws.close(code=TRY_AGAIN_LATER, reason=_resync_reason(connection))
                 return
             except Revoked:  # logout or refresh-token reuse, on any worker
                 await ws.close(code=POLICY_VIOLATION, reason="token revoked")
@@ -180,6 +181,11 @@ async def websocket(
             await receiver
         hub.disconnect(connection)
         ws.app.state.metrics.websocket_closed()
+
+
+def _resync_reason(connection: Connection) -> str:
+    """The close reason of a socket told to resume: why, then `resume from <seq>`."""
+    return f"{connection.resync_reason}; resume from {connection.last_seq}"
 
 
 async def _drain(ws: WebSocket) -> None:
@@ -203,17 +209,20 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id:` is the change's `seq`; reconnect with `Last-Event-ID` to get
-    everything missed. Heartbeat comments keep proxies from closing an idle stream. When the
-    sign-in is revoked (logout, refresh-token reuse) the stream sends `event: revoked` and ends."""
+    everything missed (at most REPLAY_MAX a connect). Heartbeat comments keep proxies from
+    closing an idle stream. `event: resync` (its `id:` and `data:` the seq to resume from) ends
+    the stream of a client that fell behind, had more to replay, or resumed from past the
+    newest change. When the sign-in is revoked (logout, refresh-token reuse) the stream sends
+    `event: revoked` and ends."""
     raw = _bearer(authorization, token)
     principal = await _principal(request.app, raw)
     since = None
-    if last_event_id:
+    if last_event_id:  # empty: none (EventSource sends none until it has seen an `id:`)
         try:
-            since = bigint(last_event_id)
+            since = resume_position(last_event_id)
         except ValueError:
             raise ValidationFailed.field(
-                ["header", "last-event-id"], "not an event id of this stream"
+                ["header", "last-event-id"], f"not an event id of this stream: {BAD_POSITION}"
             ) from None
     hub: Hub = request.app.state.hub
     try:
@@ -245,8 +254,11 @@ async def _events(
         while True:
             try:
                 message = await connection.next(heartbeat)
-            except Overflow:
-                yield f"event: resync\ndata: {connection.last_seq}\n\n".encode()
+            except Overflow:  # behind, more to replay, or an unknown position: resume from
+                # `id:` too: EventSource resumes from the last id it saw, which for a position
+                # past the newest change is not the one to resume from.
+                seq = connection.last_seq
+                yield f"event: resync\nid: {seq}\ndata: {seq}\n\n".encode()
                 return
             except Revoked:  # logout or refresh-token reuse, on any worker: the stream ends
                 yield b"event: revoked\ndata: token revoked\n\n"

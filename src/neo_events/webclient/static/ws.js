@@ -5,6 +5,7 @@
 import { refresh, token } from "./api.js";
 
 const POLICY_VIOLATION = 1008; // bad or revoked token
+const TRY_AGAIN_LATER = 1013; // "<why>; resume from <seq>": fell behind, more to replay, unknown seq
 const MAX_DELAY_MS = 10000;
 
 export class Live {
@@ -76,6 +77,9 @@ export class Live {
       this.socket = null;
       if (this.stopped) return;
       this.onState("reconnecting");
+      const resume = e.code === TRY_AGAIN_LATER && /resume from (\d+)$/.exec(e.reason);
+      // the server's position, not ours: ours may be one it never issued (a restored database)
+      if (resume) this.lastSeq = Number(resume[1]);
       if (e.code === POLICY_VIOLATION) {
         // Expired or revoked: a refresh either gives a new token or ends the session.
         refresh().then((ok) => ok && this.schedule());
