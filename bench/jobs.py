@@ -46,7 +46,7 @@ from neo_events.models import (
     User,
     Webhook,
 )
-from neo_events.reminders.service import KIND, job_key
+from neo_events.reminders.firing import KIND, job_key
 from neo_events.settings import Settings
 from neo_events.webhooks.schemas import WebhookCreate
 from neo_events.webhooks.service import create_webhook

@@ -23,7 +23,7 @@ from neo_events.infra.broker import RedisBroker
 from neo_events.jobs import queue
 from neo_events.jobs.runner import Lane, Runner
 from neo_events.live.hub import CHANNEL
-from neo_events.reminders import service as reminders
+from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
 from neo_events.webhooks.delivery import FANOUT, Webhooks
 from neo_events.webhooks.service import DELIVER

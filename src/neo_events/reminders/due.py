@@ -1,0 +1,119 @@
+"""When a user's reminder is next due: timing.py's bounded search, with their answers.
+
+An occurrence its user declined (an invitation's answer, for the series or for that
+occurrence) is passed over: the reminder waits for the next one they did not decline. The
+answers of many reminders are read together (`load_answers`, two queries), and the
+reminders of a meeting's many guests share one walk of its recurrence (`next_two_for`'s
+memo). The search itself is pure, in timing.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.events.recurrence import Occurrence, Series
+from neo_events.invitations.responses import (
+    DECLINED,
+    declines,
+    occurrence_answers,
+    series_answers,
+)
+from neo_events.reminders.timing import NextDue, next_answered, next_due, next_two
+
+
+@dataclass(frozen=True, slots=True)
+class Answers:
+    """One invited user's answers on one event: for the series, and occurrence by occurrence
+    (at most MAX_OCCURRENCE_ANSWERS of those, bounded by the RSVP)."""
+
+    series: str | None
+    occurrences: Mapping[datetime, str]
+
+    def skips(self, occurrence: Occurrence) -> bool:
+        return declines(self.series, self.occurrences, occurrence.recurrence_id)
+
+    @property
+    def accepted_alone(self) -> list[datetime] | None:
+        """With the series declined, the occurrences not declined one by one (the only
+        ones that remind); None when the series is not declined."""
+        if self.series != DECLINED:
+            return None
+        return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
+
+
+async def load_answers(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], Answers]:
+    """The answers of those (event_id, user_id) pairs that are invitations; two queries."""
+    series = await series_answers(session, pairs)
+    per_occurrence = await occurrence_answers(session, series)
+    return {pair: Answers(answer, per_occurrence.get(pair, {})) for pair, answer in series.items()}
+
+
+def next_for(
+    event: Any,  # an Event, or a row of its columns
+    series: Series,
+    reminder: Any,  # a Reminder or a row with its user_id and minutes_before
+    after: datetime,
+    answers: Mapping[tuple[int, int], Answers],
+    memo: dict[Any, Any],
+) -> NextDue | None:
+    """The reminder's next due occurrence after `after`, passing over what its user
+    declined; None when nothing is left (or they declined the whole series)."""
+    return next_two_for(event, series, reminder, after, answers, memo, two=False)[0]
+
+
+def next_two_for(
+    event: Any,
+    series: Series,
+    reminder: Any,
+    after: datetime,
+    answers: Mapping[tuple[int, int], Answers],
+    memo: dict[Any, Any],
+    *,
+    two: bool = True,
+) -> tuple[NextDue | None, NextDue | None]:
+    """`next_for` after `after`, and (with `two`) `next_for` after that one's due time, from one
+    walk of the recurrence where it can be (timing.next_two). Memoised per (event, user if
+    invited, minutes, after): a meeting's reminders for its many guests are one walk."""
+    mine = answers.get((event.id, reminder.user_id))
+    key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after, two)
+    if key not in memo:
+        only = mine.accepted_alone if mine is not None else None
+        if only is not None:
+            first = next_answered(
+                series, minutes_before=reminder.minutes_before, after=after, recurrence_ids=only
+            )
+            second = None
+            if two and first is not None:
+                second = next_answered(
+                    series,
+                    minutes_before=reminder.minutes_before,
+                    after=first.due_at,
+                    recurrence_ids=only,
+                )
+            memo[key] = (first, second)
+        elif two:
+            memo[key] = next_two(
+                series,
+                minutes_before=reminder.minutes_before,
+                after=after,
+                until=event.span_end,
+                skip=mine.skips if mine else None,
+            )
+        else:
+            due = next_due(
+                series,
+                minutes_before=reminder.minutes_before,
+                after=after,
+                until=event.span_end,
+                skip=mine.skips if mine else None,
+            )
+            memo[key] = (due, None)
+    result: tuple[NextDue | None, NextDue | None] = memo[key]
+    return result
