@@ -669,7 +669,7 @@ async def test_listings_are_bounded_and_say_when_they_are_cut(client, monkeypatc
     alice = await dav_for(client, "alice")
     for title in ("One", "Two", "Three"):
         await create_event(client, alice.account, title=title)
-    monkeypatch.setattr(service, "MAX_LISTED", 2)
+    monkeypatch.setattr("neo_events.caldav.listing.MAX_LISTED", 2)
     listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
     found = responses(listing.content)
     assert found[alice.calendar]["status"] == 507  # the collection: truncated

@@ -1,7 +1,7 @@
 """What one REPORT may cost, whatever the calendar: an `expand` answers a bounded number of
 occurrences shared by all its resources (found before any is rendered), and a calendar-query's
 time-range decides what matches before the answer is cut, testing its series off the event
-loop within a named budget (caldav/resources.py MAX_EXPANDED_LINES, caldav/service.py
+loop within a named budget (caldav/resources.py MAX_EXPANDED_LINES, caldav/listing.py
 MAX_CANDIDATES and MAX_TESTED). The CPU bounds are generous; the figures are in the report
 that added them."""
 
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neo_events.caldav import service
+from neo_events.caldav import listing
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.helpers import cpu_bound, created_many, loop_pauses
 
@@ -114,7 +114,7 @@ async def test_a_time_range_decides_what_matches_before_the_answer_is_cut(
             }
         ],  # fmt: skip
     )
-    monkeypatch.setattr(service, "MAX_LISTED", 2)
+    monkeypatch.setattr(listing, "MAX_LISTED", 2)
     march_2027 = 'start="20270301T000000Z" end="20270401T000000Z"'
     february = 'start="20270201T000000Z" end="20270301T000000Z"'
     dentist = '<c:prop-filter name="SUMMARY"><c:text-match>dentist</c:text-match></c:prop-filter>'
@@ -172,12 +172,12 @@ async def test_a_time_range_past_the_budget_is_refused_before_testing(client, mo
     await created_many(client, alice.account, [series(f"Y{i}", "FREQ=YEARLY") for i in range(30)])
     await created_many(client, alice.account, [_heavy(i) for i in range(2)])
     body = QUERY.format(data="", window='start="20270301T000000Z" end="20270302T000000Z"', text="")
-    monkeypatch.setattr(service, "MAX_TESTED", 29)  # fewer than the series: none is read
+    monkeypatch.setattr(listing, "MAX_TESTED", 29)  # fewer than the series: none is read
     assert refused(await alice.request("REPORT", alice.calendar, body, Depth="1"))
-    monkeypatch.setattr(service, "MAX_TESTED", 40)  # 32 series, but the heavy weigh 10 each
+    monkeypatch.setattr(listing, "MAX_TESTED", 40)  # 32 series, but the heavy weigh 10 each
     assert refused(await alice.request("REPORT", alice.calendar, body, Depth="1"))
-    monkeypatch.setattr(service, "MAX_TESTED", 60)
+    monkeypatch.setattr(listing, "MAX_TESTED", 60)
     answer = await alice.request("REPORT", alice.calendar, body, Depth="1")
     assert answer.status_code == 207 and responses(answer.content) == {}
-    monkeypatch.setattr(service, "MAX_CANDIDATES", 31)
+    monkeypatch.setattr(listing, "MAX_CANDIDATES", 31)
     assert refused(await alice.request("REPORT", alice.calendar, body, Depth="1"))

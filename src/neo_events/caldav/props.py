@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import naming, rendering, service, sync, xml
+from neo_events.caldav import listing, naming, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
     calendar_path,
@@ -375,8 +375,8 @@ async def propfind(
             responses.append(await describe(ctx, "calendar", hrefs["calendar"], None, mode, names))
         elif kind == "calendar":
             data = tag(CALDAV, "calendar-data") in names
-            limit = service.MAX_RENDERED if data else service.MAX_LISTED
-            items, truncated = await service.list_items(session, user, limit=limit)
+            limit = listing.MAX_RENDERED if data else listing.MAX_LISTED
+            items, truncated = await listing.list_items(session, user, limit=limit)
             if data:
                 ctx.texts = await rendering.render(
                     session, items, caches=service.Caches.of(request.app.state)

@@ -14,7 +14,7 @@ from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import freebusy, rendering, service, sync, xml
+from neo_events.caldav import freebusy, listing, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
     item_href,
@@ -247,7 +247,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
 
     # the time range and the model's text filters decide what matches before it is cut
     items, truncated = (
-        await service.list_items(
+        await listing.list_items(
             session,
             user,
             start=start,
@@ -259,10 +259,10 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         else ([], False)
     )
     others = [f for f in filters if f.name not in _MODEL_PROPS]
-    if (others or tag(CALDAV, "calendar-data") in names) and len(items) > service.MAX_RENDERED:
+    if (others or tag(CALDAV, "calendar-data") in names) and len(items) > listing.MAX_RENDERED:
         # rendering is what costs (~2.5 ms an item the first time): a bounded number, then
         # the 507 for the collection
-        items, truncated = items[: service.MAX_RENDERED], True
+        items, truncated = items[: listing.MAX_RENDERED], True
     if others:
         texts = await rendering.render(session, items, caches=service.Caches.of(request.app.state))
         wanted = {f.name for f in others}

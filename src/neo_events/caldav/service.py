@@ -1,25 +1,23 @@
 """The calendar collection of one user: every live event they hold a role on, read through the
-same access query as the API (events/access.py); writes are in caldav/writes.py, the sync
+same access query as the API (events/access.py); listing it, whole or by a calendar-query's
+time range within a budget, is in caldav/listing.py, writes in caldav/writes.py, the sync
 token and CTag in caldav/sync.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
-from neo_events.events import recurrence
 from neo_events.events.access import Role, visible_events
-from neo_events.events.content import Content, content_of, series_of
+from neo_events.events.content import content_of
 from neo_events.ical import codec
 from neo_events.ical.people import Attendance
 from neo_events.ical.service import Answers, answers_of, people_of, people_tag
@@ -42,13 +40,6 @@ from neo_events.reminders.service import my_reminders
 SYNC_PAGE = 1_000
 # ...and with calendar-data, a few rendered bodies.
 SYNC_DATA_PAGE = 100
-# Items in one PROPFIND Depth 1 or calendar-query answer; past it the answer ends with a 507
-# for the collection (RFC 4918 §9.1 allows a server to truncate), and clients page with
-# sync-collection. ETags only: what clients list the collection with and cannot page.
-MAX_LISTED = 10_000
-# ...and with calendar-data: the rendered bodies of one calendar-query answer (a month of a
-# busy calendar fits; a whole-calendar query past it ends with the 507).
-MAX_RENDERED = 1_000
 # hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks
 # for 10 to 30 at a time, Evolution 100; vdirsyncer and the `caldav` library ask for every
 # changed item at once (the library falls back to one GET each when refused; vdirsyncer has
@@ -56,19 +47,6 @@ MAX_RENDERED = 1_000
 # the clients, not by cost: 5,000 first renders cost seconds of CPU, in a worker thread
 # (never on the event loop), once — the texts are cached per worker after.
 MAX_MULTIGET = 5_000
-# A calendar-query with a time-range or a text-match decides membership before it cuts (the cut
-# is MAX_LISTED or MAX_RENDERED of what matched; its 507 means more matched). What it may look
-# at to decide: at most this many events left by the span (or all, without a time-range)...
-MAX_CANDIDATES = 20_000
-# ...and, of those, the series whose answer is not cached tested for an occurrence in the
-# range, in a worker thread: at most MAX_TESTED units, a unit a series plus one per
-# EXCEPTIONS_A_UNIT of its exdates, rdates and overrides (~50 us each: a test skips the
-# excluded originals; 999 exdates cost ~0.6 ms). ~0.5 s of CPU at most; past either bound the
-# query is refused (403 DAV:number-of-matches-within-limits) before anything is tested.
-MAX_TESTED = 10_000
-EXCEPTIONS_A_UNIT = 100
-# Below this many units a chunk is tested on the event loop (~1 ms: less than a thread hop)
-INLINE_UNITS = 20
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 
 
@@ -249,111 +227,6 @@ def _stored(name: str | None, uid: str | None) -> Stored | None:
     return Stored(name, uid, None) if name is not None and uid is not None else None
 
 
-async def list_items(
-    session: AsyncSession,
-    user: User,
-    *,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    caches: Caches | None = None,
-    limit: int | None = None,
-    keep: Callable[[Item], bool] | None = None,
-) -> tuple[list[Item], bool]:
-    """Every event of the collection, or those with an occurrence overlapping [start, end)
-    that `keep` keeps, by id: at most `limit` of those, and whether more matched (the filters
-    decide before the cut). Items hold the events' heads. A filtered listing past
-    MAX_CANDIDATES or MAX_TESTED is refused."""
-    query = heads(user)
-    if end is not None:
-        query = query.where(Event.span_start < end)
-    if start is not None:
-        query = query.where(or_(Event.span_end.is_(None), Event.span_end > start))
-    limit = MAX_LISTED if limit is None else limit
-    windowed = start is not None or end is not None
-    bound = MAX_CANDIDATES if windowed or keep is not None else limit
-    listed = query.order_by(Event.id).limit(bound + 1)
-    rows: Sequence[Any] = (await session.execute(listed)).all()
-    if len(rows) > bound and bound == MAX_CANDIDATES:
-        raise too_costly(f"more than {MAX_CANDIDATES} events")
-    items = [head_item(row) for row in rows]
-    if keep is not None:
-        items = [item for item in items if keep(item)]
-    if windowed:
-        # the span prunes; each recurring candidate it leaves is checked once (cached per
-        # version and window): does an occurrence of it overlap the window?
-        items = await _reaching(session, items, start, end, caches)
-    return await with_mine(session, user, items[:limit]), len(items) > limit
-
-
-def too_costly(what: str) -> DavError:
-    """A filtered calendar-query that would look at more than it may (MAX_CANDIDATES,
-    MAX_TESTED): refused whole, as RFC 4791 §7.8 lets a server refuse past its limits."""
-    return DavError(
-        403,
-        ("DAV:", "number-of-matches-within-limits"),
-        f"The query's filter would have to look at {what}; ask for a narrower time range.",
-        "too_many_candidates",
-    )
-
-
-async def _reaching(
-    session: AsyncSession,
-    items: list[Item],
-    start: datetime | None,
-    end: datetime | None,
-    caches: Caches | None,
-) -> list[Item]:
-    """The items with an occurrence overlapping the window; the span prunes, one occurrence
-    decides. Only the series not answered from the cache are read whole and expanded."""
-    known: dict[int, bool] = {}
-    unknown: list[Item] = []
-    for item in items:
-        head = item.event
-        if not head.is_recurring:
-            known[head.id] = True  # the span of a single event is the event
-            continue
-        found = caches.reach.get((head.id, head.version, start, end)) if caches else None
-        if found is None:
-            unknown.append(item)
-        else:
-            known[head.id] = found
-    if len(unknown) > MAX_TESTED:  # each costs a unit at least: refused before any is read
-        raise too_costly(f"more than {MAX_TESTED} series")
-    spent = 0
-    for first in range(0, len(unknown), FULL_CHUNK):
-        part = unknown[first : first + FULL_CHUNK]
-        loaded = await full_events(session, part)
-        for item in part:
-            known[item.event.id] = False  # unless found below; gone since it was listed
-        events = [event for item in part if (event := loaded.get(item.event.id)) is not None]
-        units = sum(_units(event) for event in events)
-        spent += units
-        if spent > MAX_TESTED:
-            raise too_costly(f"series of more than {MAX_TESTED} units of work")
-        # what the worker thread tests is copied out of the rows here (the session's objects
-        # stay on the loop)
-        series = [(content_of(event), event.span_start) for event in events]
-        test = functools.partial(_reached, series, start, end)
-        reached = test() if units <= INLINE_UNITS else await asyncio.to_thread(test)
-        for event, found in zip(events, reached, strict=True):
-            known[event.id] = found
-            if caches is not None:  # under the version it was found for (see render)
-                caches.reach.put((event.id, event.version, start, end), found)
-    return [item for item in items if known[item.event.id]]
-
-
-def _units(event: Event) -> int:
-    """What testing the series costs, in MAX_TESTED's units."""
-    exceptions = len(event.exdates) + len(event.rdates) + len(event.overrides)
-    return 1 + exceptions // EXCEPTIONS_A_UNIT
-
-
-def _reached(
-    series: list[tuple[Content, datetime]], start: datetime | None, end: datetime | None
-) -> list[bool]:
-    return [_first_occurrence(content, first, start, end) for content, first in series]
-
-
 async def full_events(session: AsyncSession, items: Sequence[Item]) -> dict[int, Event]:
     """The whole rows of the items' events, by id (those an item holds already are reused).
     A deletion leaves a tombstone, so each is found; on PostgreSQL (READ COMMITTED) a row may
@@ -368,20 +241,6 @@ async def full_events(session: AsyncSession, items: Sequence[Item]) -> dict[int,
 
 
 FULL_CHUNK = 1_000  # ids in one IN (...) list: below SQLite's bound-parameter limit
-
-
-def _first_occurrence(
-    content: Content, first: datetime, start: datetime | None, end: datetime | None
-) -> bool:
-    """Whether the series has an occurrence overlapping the window (from its span's start)."""
-    lo = start or first
-    hi = end or datetime.max.replace(tzinfo=lo.tzinfo)
-    try:
-        return bool(recurrence.expand(series_of(content), lo, hi, limit=1))
-    except recurrence.ExpansionLimitExceeded:
-        return True
-    except OverflowError:
-        return True
 
 
 def named_or_numbered(resources: ColumnElement[bool], event_ids: Sequence[int]) -> Any:

@@ -32,7 +32,7 @@ MAX_DEPTH = 24  # the deepest legitimate body (calendar-query filters) nests 7 l
 MAX_ELEMENTS = 8_192
 # distinct properties one PROPFIND or REPORT may ask for (400 past it), as PROPPATCH's
 # MAX_CHANGES; clients ask for a few dozen at most. Each is answered for each resource, so an
-# answer holds at most MAX_PROPS x the resources listed (service.MAX_LISTED) properties.
+# answer holds at most MAX_PROPS x the resources listed (listing.MAX_LISTED) properties.
 MAX_PROPS = 100
 
 for _prefix, _uri in (("d", DAV), ("c", CALDAV), ("cs", CS), ("ical", ICAL)):
