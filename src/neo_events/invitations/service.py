@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -93,25 +93,41 @@ async def invite(
     against the calendars of the people it newly reaches."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
     await touch(session, event.id)  # who is invited (and may hold a role) changes
+    # Everything below costs in proportion to the people added (at most MAX_INVITES), not
+    # to those already invited (up to MAX_ATTENDEES): a few set-based statements.
     wanted = [i.user_id for i in invitees]
+    seen: set[int] = set()
     for index, user_id in enumerate(wanted):
-        if user_id in wanted[:index]:
+        if user_id in seen:
             raise ValidationFailed.field(["users", index, "user_id"], "appears twice")
-    users = {
-        u.id: u for u in (await session.execute(select(User).where(User.id.in_(wanted)))).scalars()
-    }
+        seen.add(user_id)
+    names: dict[int, str] = dict(
+        (await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))).all()
+    )
     for index, user_id in enumerate(wanted):
-        if user_id not in users:
+        if user_id not in names:
             raise ValidationFailed.field(["users", index, "user_id"], "no such user")
-    current = {a.user_id: a for a in await _attendees(session, event.id)}
-    organizer = current.get(event.owner_id)
+    listed = set(
+        (
+            await session.execute(
+                select(Attendee.user_id).where(
+                    Attendee.event_id == event.id,
+                    Attendee.user_id.in_([*wanted, event.owner_id]),
+                )
+            )
+        ).scalars()
+    )
+    organizer_listed = event.owner_id in listed
     for user_id in wanted:
-        if user_id in current or (organizer is None and user_id == event.owner_id):
+        if user_id in listed or (not organizer_listed and user_id == event.owner_id):
             raise AlreadyInvited(
                 f"User {user_id} is already invited to event {event.id}"
                 + (" (as its organizer)." if user_id == event.owner_id else ".")
             )
-    people = len(current) + len(wanted) + (organizer is None)
+    already = await session.scalar(
+        select(func.count()).select_from(Attendee).where(Attendee.event_id == event.id)
+    )
+    people = (already or 0) + len(wanted) + (not organizer_listed)
     if people > MAX_ATTENDEES:
         raise ValidationFailed.field(["users"], f"an event has at most {MAX_ATTENDEES} attendees")
     # each override lists everyone again: the event's iCalendar must stay within its bound
@@ -138,62 +154,70 @@ async def invite(
             viewer_id=actor.id,
             concerned=[*await feed.holders(session, event.id), *newcomers],
         )
-    now = utcnow()
-    if organizer is None:
-        session.add(
-            Attendee(
-                event_id=event.id,
-                user_id=event.owner_id,
-                response=Response.ACCEPTED.value,
-                optional=False,
-                is_organizer=True,
-                invited_by_id=actor.id,
-                invited_at=now,
-                responded_at=now,
-            )
-        )
-    for invitee in invitees:
-        user = users[invitee.user_id]
-        granted = None
-        if user.id not in roles:
-            granted = Role.VIEWER.value
-            session.add(
-                EventPermission(
-                    event_id=event.id,
-                    user_id=user.id,
-                    role=granted,
-                    granted_by_id=actor.id,
-                    granted_at=now,
-                )
-            )
-        session.add(
-            Attendee(
-                event_id=event.id,
-                user_id=user.id,
-                response=Response.NEEDS_ACTION.value,
-                optional=invitee.optional,
-                is_organizer=False,
-                invited_by_id=actor.id,
-                invited_at=now,
-            )
-        )
-        await _record(
-            session,
-            "event.invited",
-            actor=actor,
-            event=event,
-            origin=origin,
-            details={
-                "user_id": user.id,
-                "username": user.username,
+    await _add_attendees(session, actor, event, invitees, organizer_listed, newcomers)
+    await feed.announce_all(
+        session,
+        action="event.invited",
+        feed_type="attendee.invited",
+        origin=origin,
+        actor_id=actor.id,
+        event=event,
+        details=[
+            {
+                "user_id": invitee.user_id,
+                "username": names[invitee.user_id],
                 "optional": invitee.optional,
                 "response": Response.NEEDS_ACTION.value,
-                "granted_role": granted,
-            },
-            feed_type="attendee.invited",
-        )
+                "granted_role": None if invitee.user_id in roles else Role.VIEWER.value,
+            }
+            for invitee in invitees
+        ],
+    )
     await session.flush()
     return event, clashes
+
+
+async def _add_attendees(
+    session: AsyncSession,
+    actor: User,
+    event: Event,
+    invitees: Sequence[Invitee],
+    organizer_listed: bool,
+    newcomers: Sequence[int],
+) -> None:
+    """The invitees' rows (and the organizer's, on the first invitation), and a viewer's
+    role for those who had none: one statement each."""
+    now = utcnow()
+    if newcomers:
+        await session.execute(
+            insert(EventPermission),
+            [
+                {
+                    "event_id": event.id,
+                    "user_id": user_id,
+                    "role": Role.VIEWER.value,
+                    "granted_by_id": actor.id,
+                    "granted_at": now,
+                }
+                for user_id in newcomers
+            ],
+        )
+
+    def row(user_id: int, optional: bool, organizer: bool = False) -> dict[str, object]:
+        return {
+            "event_id": event.id,
+            "user_id": user_id,
+            "response": (Response.ACCEPTED if organizer else Response.NEEDS_ACTION).value,
+            "optional": optional,
+            "is_organizer": organizer,
+            "invited_by_id": actor.id,
+            "invited_at": now,
+            "responded_at": now if organizer else None,
+        }
+
+    first = [] if organizer_listed else [row(event.owner_id, False, organizer=True)]
+    rows = [*first, *(row(invitee.user_id, invitee.optional) for invitee in invitees)]
+    await session.execute(insert(Attendee), rows)
 
 
 async def remove_attendee(

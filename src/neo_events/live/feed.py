@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events import db
-from neo_events.audit.service import Origin, record
+from neo_events.audit.service import Origin, record, record_all
 from neo_events.models import (
     Change,
     ChangeRecipient,
@@ -76,12 +76,13 @@ async def append(
     as the transaction's last step (`_Numbering`), and the workers are woken once it has
     committed. `known_holders`: the recipients, when the caller knows them (a new event has
     only its owner; a reminder is one user's own), saving a flush and a query.
-    `holders_at_commit`: the holders as the transaction leaves them, which on PostgreSQL
-    the feed's own statement reads (no query here); for a change after which the
-    transaction grants and removes no role (a new version of the event)."""
+    `holders_at_commit`: the holders as the transaction leaves them, which the feed's own
+    statement reads (no flush, no query here); for a change after which the transaction
+    grants and removes no role (a new version of the event, the invitations of one
+    request: their grants are made with them)."""
     defer = False
     if known_holders is None:
-        defer = holders_at_commit and session.get_bind().dialect.name == "postgresql"
+        defer = holders_at_commit
         if not defer:
             await session.flush()  # grants made in this transaction count as holders
             known_holders = await holders(session, event_id)
@@ -99,6 +100,48 @@ async def append(
     if defer:
         numbering.holders_of[len(numbering.changes)] = event_id
     _wake_after_commit(session)
+
+
+async def announce_all(
+    session: AsyncSession,
+    *,
+    action: str,
+    feed_type: str,
+    origin: Origin,
+    actor_id: int,
+    event: Event,
+    details: Sequence[dict[str, Any]],
+) -> None:
+    """`announce` for several changes of one event made together (a request's invitations,
+    whose grants are made first), each for whoever then holds a role on the event: the
+    audit rows in one statement and the holders read once, not a flush and a query each.
+    SQLite copies them into each change's recipients itself (`_SQLITE_HOLDERS`: 100
+    changes for 500 people are 50,000 rows, 0.3 s as objects here); PostgreSQL gets them
+    in the payload (read there by `_PENDING_WITH_HOLDERS`, 50,000 jsonb pairs told apart
+    by DISTINCT cost it more than the list)."""
+    await record_all(
+        session,
+        action=action,
+        origin=origin,
+        actor_id=actor_id,
+        target_type="event",
+        targets=[(event.id, one) for one in details],
+    )
+    known = None
+    if session.get_bind().dialect.name == "postgresql":
+        await session.flush()
+        known = await holders(session, event.id)
+    for one in details:
+        await append(
+            session,
+            type=feed_type,
+            event_id=event.id,
+            version=event.version,
+            actor_id=actor_id,
+            changes=one,
+            known_holders=known,
+            holders_at_commit=True,
+        )
 
 
 async def announce(
@@ -165,8 +208,8 @@ class _Numbering:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.changes: list[tuple[_Pending, set[int]]] = []
-        # PostgreSQL: changes (by 1-based order) for whoever holds a role on an event (by
-        # id) at commit, read by the statement that hands the changes over
+        # changes (by 1-based order) for whoever holds a role on an event (by id) at
+        # commit, read by the statement that hands the changes over
         self.holders_of: dict[int, int] = {}
 
     async def __call__(self) -> None:
@@ -187,6 +230,7 @@ class _Numbering:
             raise RuntimeError("feed_state has no row: run the migrations")
         first = int(last) - len(self.changes) + 1
         changes, self.changes = self.changes, []
+        holders_of, self.holders_of = self.holders_of, {}
         rows: list[dict[str, Any]] = []
         recipient_rows: list[dict[str, int]] = []
         for seq, (change, recipients) in enumerate(changes, start=first):
@@ -196,6 +240,11 @@ class _Numbering:
         await session.execute(insert(Change), rows)
         if recipient_rows:
             await session.execute(insert(ChangeRecipient), recipient_rows)
+        if holders_of:  # each change's holders copied by the database, not row by row here
+            await session.execute(
+                _SQLITE_HOLDERS,
+                [{"seq": first + order - 1, "event_id": e} for order, e in holders_of.items()],
+            )
 
     async def _number_at_commit(self) -> None:
         """PostgreSQL: one `feed_pending` row holding the changes in order and their
@@ -224,6 +273,12 @@ class _Numbering:
 
 
 _PENDING = text("INSERT INTO feed_pending (payload) VALUES (CAST(:payload AS jsonb))")
+# SQLite: one change's recipients who hold a role on its event (`also_notify` may have
+# named some of them already)
+_SQLITE_HOLDERS = text(
+    "INSERT OR IGNORE INTO change_recipients (user_id, seq) "
+    "SELECT user_id, :seq FROM event_permissions WHERE event_id = :event_id"
+)
 # `h`: [change's order, event id] pairs whose recipients are the event's holders, added to
 # `r` here (each pair once: the trigger inserts them as keys).
 _PENDING_WITH_HOLDERS = text(

@@ -1,0 +1,83 @@
+"""Bounded cost of an invitation (SPEC §13): inviting 100 people (MAX_INVITES, one request's
+most) to an event that already has 400 costs in proportion to the people added, not to those
+already invited: their rows, audit rows and change-feed entries are written together, not a
+flush and a query of the event's holders for each invitee.
+
+What remains is the change feed's fan-out, which SPEC §8 asks for: each invitation is a
+change for everyone holding a role on the event, 100 x 500 recipient rows at the bound
+(BENCHMARKS.md, issue #16, tenth session). The bound is generous (CPU seconds of this test
+process, which runs the app; not the database server's): it proves the absence of per-invitee
+statements."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, insert, select
+
+from neo_events.invitations.schemas import MAX_INVITES
+from neo_events.invitations.service import MAX_ATTENDEES
+from neo_events.models import Change, ChangeRecipient, User
+from tests.helpers import count_rows, cpu_bound, create_event, register
+
+pytestmark = pytest.mark.anyio
+
+# CPU seconds for 99 invitees of an event with 400 (its organizer and 399 invited): 0.07-0.19
+# on SQLite and PostgreSQL; 0.45-1.2 when each invitee was flushed and its event's holders read.
+BOUND = 0.35
+
+
+async def people(app: FastAPI, count: int) -> list[int]:
+    """`count` users written straight to the database (signing up hashes a password each)."""
+    rows = [
+        {
+            "username": f"p{n}",
+            "username_key": f"p{n}",
+            "email": f"p{n}@example.com",
+            "email_key": f"p{n}@example.com",
+            "password_hash": "x",
+        }
+        for n in range(count)
+    ]
+    async with app.state.sessionmaker() as session:
+        ids = list((await session.execute(insert(User).returning(User.id), rows)).scalars())
+        await session.commit()
+    return ids
+
+
+async def test_inviting_100_to_an_event_of_400_costs_what_the_100_cost(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    alice = await register(client, "alice")
+    invitees = await people(app, MAX_ATTENDEES)
+    event = await create_event(client, alice, recurrence_rule="FREQ=WEEKLY")
+    url = f"/api/v1/events/{event['id']}/attendees"
+
+    async def invite(users: list[int]) -> httpx.Response:
+        body = {"users": [{"user_id": u} for u in users]}
+        return await client.post(url, json=body, headers=alice.headers)
+
+    for first in range(0, 400 - MAX_INVITES, MAX_INVITES):  # the organizer and 399 invitees
+        assert (await invite(invitees[first : first + MAX_INVITES])).status_code == 200
+    assert (await invite(invitees[300:399])).status_code == 200
+    last = invitees[399 : 399 + MAX_INVITES]
+    assert len(last) == MAX_INVITES == MAX_ATTENDEES - 400
+    with cpu_bound(BOUND):
+        response = await invite(last)
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert len(items) == MAX_ATTENDEES and items[0]["user_id"] == alice.id
+    assert [i["user_id"] for i in items[400:]] == last
+    assert await count_rows(app, "changes", type="attendee.invited") == MAX_ATTENDEES - 1
+
+    async with app.state.sessionmaker() as session:  # each is a change for all 500 holders
+        seqs = select(Change.seq).order_by(Change.seq.desc()).limit(MAX_INVITES).subquery()
+        fan_out = await session.execute(
+            select(ChangeRecipient.seq, func.count())
+            .where(ChangeRecipient.seq.in_(select(seqs.c.seq)))
+            .group_by(ChangeRecipient.seq)
+        )
+        assert sorted(n for _, n in fan_out) == [MAX_ATTENDEES] * MAX_INVITES
+    full = await invite([invitees[-1]])
+    assert full.status_code == 422, full.text
