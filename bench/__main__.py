@@ -16,6 +16,8 @@ Commands:
   caldav-whole          CalDAV whole-calendar reads (sync from scratch, calendar-query without
                         a time range, a 1,000-href multiget, PROPFIND Depth 1) of a user
                         holding 4,500 events, cold and warm (issue #16)
+  invitations           inviting 100 people at a time up to an event's 500, CPU of each request
+                        (issue #16; PostgreSQL too with BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report,
                         then each issue's benchmark (worst inputs, find-time, job queue, CalDAV)
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("caldav-whole", help="CalDAV whole-calendar reads, 4,500 events")
+    sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -113,6 +116,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import caldav_whole
 
         print("\n".join(caldav_whole.run()))
+        return
+    if args.command == "invitations":
+        from bench import invitations
+
+        print("\n".join(invitations.run()))
         return
     if args.command == "report":
         from bench import report
