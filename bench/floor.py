@@ -4,7 +4,7 @@ nothing but what the product's edit cannot do without, to tell how far the produ
 
 It runs the product's two statements on the bench's raw asyncpg pool, compiled once by
 SQLAlchemy, with the parameters the product's own helpers make (`version_row`, `audit_row`,
-`feed.change_params`): the locked read (`reads.read_for_edit`: the caller's sign-in and
+`pending.change_params`): the locked read (`reads.read_for_edit`: the caller's sign-in and
 role, the row and its document) and the write (`statements.EDIT`: the row, its version, its
 audit row, its change-feed row), in one transaction, behind the app's middleware. It checks the
 access token (the worker's cache of checked tokens, as the product does). It leaves out
@@ -29,10 +29,10 @@ from neo_events.auth.service import access_claims
 from neo_events.events import reads, statements
 from neo_events.events.content import content_of
 from neo_events.history.versions import version_row
-from neo_events.live import feed
+from neo_events.live import feed, pending
 
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
-# What `feed.change_params` reads of a session: nothing to wake (the hubs poll).
+# What `pending.change_params` reads of a session: nothing to wake (the hubs poll).
 _NO_SESSION = SimpleNamespace(info={})
 
 
@@ -74,7 +74,7 @@ def add_floor_edit(app: FastAPI) -> None:
             params = {name: row[name] for name in statements.EVENT_COLUMNS}
             params |= statements.prefixed("event_versions", version)
             params |= statements.prefixed("audit_log", audit | {"at": now})
-            params |= feed.change_params(
+            params |= pending.change_params(
                 _NO_SESSION,  # type: ignore[arg-type]
                 type=feed.CHANGE_TYPES["updated"],
                 version=row["version"],

@@ -657,9 +657,9 @@ async def test_answers_one_occurrence_at_a_time_are_bounded(
 ) -> None:
     """MAX_OCCURRENCE_ANSWERS (1,000) per attendee and series bounds what a calendar read
     loads; lowered here to 2 so that the limit is reached in a few requests."""
-    from neo_events.invitations import service
+    from neo_events.invitations import answers
 
-    monkeypatch.setattr(service, "MAX_OCCURRENCE_ANSWERS", 2)
+    monkeypatch.setattr(answers, "MAX_OCCURRENCE_ANSWERS", 2)
     alice, bob = people["alice"], people["bob"]
     event = await create_event(client, alice, **WEEKLY)
     await invite(client, alice, event, bob)

@@ -37,6 +37,7 @@ from neo_events.events import days
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.ical.importing import split_people, users_by_email, with_guests
 from neo_events.ical.people import answer_of
+from neo_events.invitations import answers
 from neo_events.invitations import service as invitations
 from neo_events.invitations.responses import Response
 from neo_events.invitations.schemas import Invitee
@@ -175,7 +176,7 @@ async def apply(
             session, actor=user, event_id=event_id, user_id=user_id, origin=origin
         )
     if todo.answer is not None:
-        await invitations.respond(
+        await answers.respond(
             session,
             actor=user,
             event_id=event_id,
@@ -185,7 +186,7 @@ async def apply(
         )
     for occurrence, answer, comment in todo.occurrences:
         try:
-            await invitations.respond_to_occurrence(
+            await answers.respond_to_occurrence(
                 session,
                 actor=user,
                 event_id=event_id,

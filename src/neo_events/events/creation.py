@@ -25,7 +25,7 @@ from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.events.validation import build_content
 from neo_events.history.versions import record_created, version_row
-from neo_events.live import feed
+from neo_events.live import feed, pending
 from neo_events.models import Event, EventPermission, User
 
 
@@ -157,7 +157,7 @@ async def create_event(
         details={"version": 1},
     )
     params |= statements.prefixed("audit_log", audit | {"at": event.created_at})
-    params |= feed.change_params(
+    params |= pending.change_params(
         session,
         type=feed.CHANGE_TYPES["created"],
         version=1,

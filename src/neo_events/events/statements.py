@@ -18,7 +18,7 @@ from sqlalchemy import Table, Text, bindparam, insert, literal, literal_column, 
 
 from neo_events.auth.signed_in import signed_in_user
 from neo_events.events.access import Role
-from neo_events.live import feed
+from neo_events.live import pending
 from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, User
 
 EVENTS = cast(Table, Event.__table__)
@@ -106,7 +106,7 @@ def _created(sign_in: bool) -> Any:
         },
         details=_bound(AuditEntry, "details"),
     )
-    change = feed.pending_for_new_event(new.c.id).cte("feed_pending_ins")
+    change = pending.pending_for_new_event(new.c.id).cte("feed_pending_ins")
     return (
         answer.add_cte(grant, nest_here=False)
         .add_cte(version, nest_here=False)
@@ -146,7 +146,7 @@ def _edited(if_unchanged: bool) -> Any:
             .cte(f"{table.__tablename__}_ins")
         )
 
-    change = feed.pending_for_holders(written.c.id)
+    change = pending.pending_for_holders(written.c.id)
     return (
         select(written.c.id)
         .add_cte(from_written(EventVersion), nest_here=False)

@@ -21,7 +21,7 @@ from neo_events.events import statements
 from neo_events.events.content import TEXT_FIELDS, content_of
 from neo_events.history.diff import CONTENT_FIELDS
 from neo_events.invitations.responses import reset_after_move
-from neo_events.live import feed
+from neo_events.live import feed, pending
 from neo_events.models import AuditEntry, Event, EventVersion
 from neo_events.reminders.service import follow_event
 
@@ -130,7 +130,7 @@ async def _edit_at_once(
     params = statements.row_params(event)
     params |= statements.prefixed("event_versions", version)
     params |= statements.prefixed("audit_log", {**audit, "at": event.updated_at})
-    params |= feed.change_params(
+    params |= pending.change_params(
         session,
         type=feed.CHANGE_TYPES[version["change_type"]],
         version=event.version,

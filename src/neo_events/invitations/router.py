@@ -14,7 +14,7 @@ from neo_events.events.router import EventId, Limit, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.views import attendee_reads, event_reads
 from neo_events.fields import MAX_BIGINT
-from neo_events.invitations import service
+from neo_events.invitations import answers, service
 from neo_events.invitations.responses import Response as Answer
 from neo_events.invitations.schemas import (
     AttendeeList,
@@ -75,7 +75,7 @@ async def respond(
 ) -> RsvpResult:
     """My answer for the whole series (the attendee only); it replaces my answers for single
     occurrences. No new version, the same ETag."""
-    row = await service.respond(
+    row = await answers.respond(
         session,
         actor=user,
         event_id=event_id,
@@ -102,7 +102,7 @@ async def respond_to_occurrence(
 ) -> RsvpResult:
     """My answer for one occurrence (the attendee only): it overrides my series answer
     there — a declined occurrence is free time in my calendar."""
-    row = await service.respond_to_occurrence(
+    row = await answers.respond_to_occurrence(
         session,
         actor=user,
         event_id=event_id,
