@@ -18,13 +18,13 @@ from neo_events.events.recurrence import Occurrence
 from neo_events.events.rrule import zone_named
 from neo_events.events.views import EventKey, EventObjects, event_objects
 from neo_events.invitations.responses import occurrence_answers
+from neo_events.pages import MAX_PAGE_BYTES
 
-# The most a page of occurrences may hold, in bytes of JSON: a page that would pass it ends
-# early with a `next_cursor` (one item alone may be larger: it is then the whole page). The
-# window listing and `/instances` repeat the event object in every item, and a series may
-# carry 1,000 overrides, rdates and exdates (a quarter of a megabyte), so a count alone
+# A page of occurrences holds at most MAX_PAGE_BYTES of JSON (`pages`): one that would pass
+# it ends early with a `next_cursor` (one item alone may be larger: it is then the whole page).
+# The window listing and `/instances` repeat the event object in every item, and a series
+# may carry 1,000 overrides, rdates and exdates (a quarter of a megabyte), so a count alone
 # would allow pages of a hundred megabytes and seconds of CPU.
-MAX_PAGE_BYTES = 4 * 1024 * 1024
 _ENVELOPE = len(b'{"items":[],"next_cursor":""}') + 600  # room for the longest cursor
 
 

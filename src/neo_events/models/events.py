@@ -130,3 +130,5 @@ class EventVersion(Base):
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rolled_back_to: Mapped[int | None] = mapped_column(Integer)
+    # The snapshot's JSON in bytes, read before it is: pages stop at a budget (`pages`).
+    snapshot_bytes: Mapped[int] = mapped_column(Integer, server_default="0")
