@@ -6,13 +6,14 @@ never rewritten (a rollback is a new version whose content equals an old one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from neo_events.audit.service import Origin, record
 from neo_events.errors import NotFound
@@ -24,6 +25,7 @@ from neo_events.history.diff import diff_snapshots
 from neo_events.history.summary import summarize
 from neo_events.history.versions import record_version
 from neo_events.models import AuditEntry, Event, EventVersion, User
+from neo_events.pages import MAX_SNAPSHOT_BYTES, fitting
 from neo_events.protocol import cursor_fields, encode_cursor
 
 SHARING_ACTIONS = {
@@ -57,24 +59,26 @@ class VersionNotFound(NotFound):
 
 
 def _summary(
-    row: EventVersion, previous: dict[str, Any] | None
+    row: EventVersion, snapshots: Mapping[int, dict[str, Any]]
 ) -> tuple[str, list[dict[str, Any]]]:
     # No word diffs: the summary names fields and the changelog lists {field, old, new}
     # (SPEC §6), so a page's cost is linear in its snapshots, not a word diff per version.
+    snapshot = snapshots[row.version]
+    previous = snapshots.get(row.version - 1)
     if previous is None:
         changes: list[dict[str, Any]] = []
     else:
-        changes = diff_snapshots(previous, row.snapshot, word_diffs=False)
+        changes = diff_snapshots(previous, snapshot, word_diffs=False)
     extra = {
-        "title": row.snapshot.get("title"),
-        "timezone": row.snapshot.get("timezone"),
+        "title": snapshot.get("title"),
+        "timezone": snapshot.get("timezone"),
         "rolled_back_to": row.rolled_back_to,
     }
     return summarize(row.change_type, changes, extra=extra), changes
 
 
 async def _snapshots(
-    session: AsyncSession, event_id: int, versions: Sequence[int]
+    session: AsyncSession, event_id: int, versions: Collection[int]
 ) -> dict[int, dict[str, Any]]:
     if not versions:
         return {}
@@ -84,6 +88,40 @@ async def _snapshots(
         )
     )
     return {row.version: dict(row.snapshot) for row in rows}
+
+
+def _needed(versions: Iterable[int | None]) -> set[int]:
+    """The snapshots that summarising these versions decodes: each one's and the one before."""
+    return {n for v in versions if v is not None for n in (v, v - 1) if n >= 1}
+
+
+async def _within_budget(
+    session: AsyncSession, event_id: int, versions: Sequence[int | None]
+) -> tuple[int, dict[int, dict[str, Any]]]:
+    """How many of a page's items (their versions in page order; None for an item that is
+    not one) fit in MAX_SNAPSHOT_BYTES of snapshots decoded, from the sizes stored with them
+    (`pages`), and those snapshots, decoded: the others are never read."""
+    if not _needed(versions):
+        return len(versions), {}
+    sizes = dict(
+        (
+            await session.execute(
+                select(EventVersion.version, EventVersion.snapshot_bytes).where(
+                    EventVersion.event_id == event_id,
+                    EventVersion.version.in_(list(_needed(versions))),
+                )
+            )
+        ).all()
+    )
+    counted: set[int] = set()
+
+    def cost(version: int | None) -> int:
+        new = _needed([version]) - counted
+        counted.update(new)
+        return sum(sizes.get(n, 0) for n in new)
+
+    count = fitting(map(cost, versions), MAX_SNAPSHOT_BYTES)
+    return count, await _snapshots(session, event_id, _needed(versions[:count]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +140,17 @@ async def list_history(
     if cursor:
         (before,) = cursor_fields(cursor, ("v", int4))
         query = query.where(EventVersion.version < before)
+    query = query.options(defer(EventVersion.snapshot))  # read below, within the budget
     rows = list(
         (
             await session.execute(query.order_by(EventVersion.version.desc()).limit(limit + 1))
         ).scalars()
     )
-    page = rows[:limit]
-    previous = await _snapshots(session, event.id, [r.version - 1 for r in page])
-    entries = [VersionEntry(r, *_summary(r, previous.get(r.version - 1))) for r in page]
-    next_cursor = encode_cursor({"v": page[-1].version}) if len(rows) > limit else None
+    count, snapshots = await _within_budget(session, event.id, [r.version for r in rows[:limit]])
+    page = rows[:count]
+    entries = [VersionEntry(r, *_summary(r, snapshots)) for r in page]
+    more = len(rows) > count
+    next_cursor = encode_cursor({"v": page[-1].version}) if page and more else None
     return entries, next_cursor
 
 
@@ -234,7 +274,11 @@ async def changelog(
     """Content versions and sharing changes, oldest first, each with a summary."""
     event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
     after = cursor_fields(cursor, ("t", parse_iso), ("k", int4), ("i", bigint)) if cursor else None
-    vq = select(EventVersion).where(EventVersion.event_id == event.id)
+    vq = (
+        select(EventVersion)
+        .where(EventVersion.event_id == event.id)
+        .options(defer(EventVersion.snapshot))  # read below, within the budget
+    )
     aq = select(AuditEntry).where(
         AuditEntry.target_type == "event",
         AuditEntry.target_id == event.id,
@@ -261,13 +305,16 @@ async def changelog(
         [(v.changed_at, 0, v.id, v) for v in versions] + [(a.at, 1, a.id, a) for a in audits],
         key=lambda item: item[:3],
     )
-    page = merged[:limit]
-    wanted = [item[3].version - 1 for item in page if isinstance(item[3], EventVersion)]
-    previous = await _snapshots(session, event.id, wanted)
+    count, snapshots = await _within_budget(
+        session,
+        event.id,
+        [row.version if isinstance(row, EventVersion) else None for *_, row in merged[:limit]],
+    )
+    page = merged[:count]
     items: list[ChangelogItem] = []
     for at, kind, row_id, row in page:
         if isinstance(row, EventVersion):
-            summary, changes = _summary(row, previous.get(row.version - 1))
+            summary, changes = _summary(row, snapshots)
             items.append(ChangelogItem(at, kind, row_id, row, None, summary, changes))
         else:
             details = row.details or {}
@@ -288,7 +335,7 @@ async def changelog(
                 summary = summarize(change_type, changes, extra=details)
             items.append(ChangelogItem(at, kind, row_id, None, row, summary, changes))
     next_cursor = None
-    if len(merged) > limit:
+    if len(merged) > count and page:
         last = page[-1]
         next_cursor = encode_cursor({"t": iso(last[0]), "k": last[1], "i": last[2]})
     return items, next_cursor
