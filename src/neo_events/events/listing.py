@@ -18,6 +18,7 @@ from neo_events.events.expansions import Expansions
 from neo_events.fields import bigint
 from neo_events.history.service import past_event
 from neo_events.models import Event, EventPermission, EventVersion
+from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
 from neo_events.protocol import cursor_fields, encode_cursor
 
 MAX_WINDOW = timedelta(days=366)
@@ -122,18 +123,26 @@ def _filtered(query: Select[Event, str], filters: Filters) -> Select[Event, str]
 async def list_events(
     session: AsyncSession, *, user_id: int, filters: Filters, limit: int, cursor: str | None
 ) -> tuple[list[tuple[Event, Role]], str | None]:
-    """Events ordered by (start_time, id), keyset-paginated: stable while events are added."""
+    """Events ordered by (start_time, id), keyset-paginated: stable while events are added.
+
+    Keys and sizes first, then the full rows of those that fit in MAX_PAGE_BYTES (`pages`):
+    a page of large events is shorter than `limit`, its cursor right after its last one."""
     query = _filtered(visible_events(user_id), filters)
     if cursor:
         after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
         query = query.where(tuple_(Event.start_time, Event.id) > after)
-    rows = (
-        await session.execute(query.order_by(Event.start_time, Event.id).limit(limit + 1))
+    keys = (
+        await session.execute(
+            query.with_only_columns(Event.id, Event.start_time, content_bytes())
+            .order_by(Event.start_time, Event.id)
+            .limit(limit + 1)
+        )
     ).all()
-    page = [(event, Role(role)) for event, role in rows[:limit]]
+    count = fitting((size for _, _, size in keys[:limit]), MAX_PAGE_BYTES)
+    page = await visible_in_order(session, user_id, [key.id for key in keys[:count]])
     next_cursor = None
-    if len(rows) > limit:
-        last = page[-1][0]
+    if len(keys) > count:
+        last = keys[count - 1]
         next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
     return page, next_cursor
 

@@ -20,6 +20,7 @@ from neo_events.errors import AppError
 from neo_events.events.access import Role, visible_events
 from neo_events.fields import bigint
 from neo_events.models import Change, ChangeRecipient, Event, User
+from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
 
 TOKEN_TTL = timedelta(days=30)
 
@@ -89,15 +90,22 @@ async def _snapshot(
     session: AsyncSession, user: User, seq: int, after_id: int, limit: int, now: datetime
 ) -> tuple[list[SyncItem], str, bool]:
     """Everything visible, by id; the token's seq was taken before the first page, so
-    whatever changes while the pages are read comes again in the first delta."""
-    rows = (
+    whatever changes while the pages are read comes again in the first delta. Keys and
+    sizes first, then the rows of those that fit in MAX_PAGE_BYTES (`pages`)."""
+    keys = (
         await session.execute(
-            visible_events(user.id).where(Event.id > after_id).order_by(Event.id).limit(limit + 1)
+            visible_events(user.id)
+            .where(Event.id > after_id)
+            .with_only_columns(Event.id, content_bytes())
+            .order_by(Event.id)
+            .limit(limit + 1)
         )
     ).all()
-    page = [SyncItem("upsert", e.id, (e, Role(r))) for e, r in rows[:limit]]
-    if len(rows) > limit:
-        return page, _token(seq, now, e=page[-1].event_id), True
+    count = fitting((size for _, size in keys[:limit]), MAX_PAGE_BYTES)
+    pairs = await visible_in_order(session, user.id, [key.id for key in keys[:count]])
+    page = [SyncItem("upsert", event.id, (event, role)) for event, role in pairs]
+    if len(keys) > count:
+        return page, _token(seq, now, e=keys[count - 1].id), True
     return page, _token(seq, now), False
 
 
@@ -123,17 +131,32 @@ async def _delta(
     for change_seq, event_id in page:
         order.pop(event_id, None)
         order[event_id] = change_seq  # an event lands where it last changed
-    visible = {
-        e.id: (e, Role(r))
-        for e, r in (
-            await session.execute(visible_events(user.id).where(Event.id.in_(list(order))))
+    # Sizes first: the page ends after the last event that fits in MAX_PAGE_BYTES (`pages`),
+    # and the token there, at that event's last change on the page (every later one comes
+    # again, and with it the events left out).
+    sizes: dict[int, int] = dict(
+        (
+            await session.execute(
+                visible_events(user.id)
+                .where(Event.id.in_(list(order)))
+                .with_only_columns(Event.id, content_bytes())
+            )
         ).all()
+    )
+    ids = list(order)
+    count = fitting((sizes.get(event_id, 0) for event_id in ids), MAX_PAGE_BYTES)
+    kept = ids[:count]
+    visible = {
+        event.id: (event, role)
+        for event, role in await visible_in_order(session, user.id, [i for i in kept if i in sizes])
     }
     items = [
         SyncItem("upsert", event_id, visible[event_id])
         if event_id in visible
         else SyncItem("delete", event_id, None)
-        for event_id in order
+        for event_id in kept
     ]
+    if count < len(ids):
+        return items, _token(order[kept[-1]], now), True
     last = page[-1][0] if page else seq
     return items, _token(last, now), len(rows) > limit
