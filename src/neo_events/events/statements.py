@@ -94,6 +94,7 @@ def _created(sign_in: bool) -> Any:
         version=literal(1),
         change_type=literal("created"),
         snapshot=_bound(EventVersion, "snapshot"),
+        snapshot_bytes=_bound(EventVersion, "snapshot_bytes"),
         changed_by_id=_bound(EventVersion, "changed_by_id"),
         changed_at=_bound(EventVersion, "changed_at"),
     )
