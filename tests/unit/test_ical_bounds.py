@@ -181,3 +181,46 @@ def test_a_line_folded_many_times_is_unfolded_in_linear_time() -> None:
     spent = time.process_time() - start
     assert spent < 0.5  # 1.2-2.7 s before
     assert lines[len(head)] == (len(head) + 1, "X-JUNK:" + "x" * folds)
+
+
+def test_an_import_skips_a_list_of_rdates_past_the_models_unread() -> None:
+    """An outside attack: one RDATE line of 60,000 values (1 MB) cost 2.5-3 s of parsing an
+    import (or a CalDAV PUT, which shares the codec) before the model refused it."""
+    values = ",".join(
+        f"2026{1 + i // 28 % 12:02d}{1 + i % 28:02d}T{i % 24:02d}0000Z" for i in range(60_000)
+    )
+    event = _event("many", "UTC", 2026)
+    parsed, spent = _parse([*event[:-1], f"RDATE:{values}", "END:VEVENT"])
+    assert spent < 0.5  # 2.5-3 s before
+    [skipped] = parsed.skipped
+    assert skipped.reason == "has 60000 RDATE values; an event holds at most 1000"
+
+
+def test_an_import_parses_only_the_zones_its_events_name_within_a_budget() -> None:
+    """150 VTIMEZONEs of 40 observances each (565 KB) cost 1.6-3 s to parse, each used or not:
+    those no event names are not parsed, the others within STREAM_OBSERVANCES_PARSED."""
+    zones = [
+        line
+        for i in range(150)
+        for line in [
+            "BEGIN:VTIMEZONE",
+            f"TZID:Z{i}",
+            *[
+                row
+                for k in range(20)
+                for row in [
+                    *_observance("STANDARD", f"{1900 + k}1027T030000", ("+0200", "+0100"), ""),
+                    *_observance("DAYLIGHT", f"{1900 + k}0327T020000", ("+0100", "+0200"), ""),
+                ]
+            ],
+            "END:VTIMEZONE",
+        ]
+    ]
+    parsed, spent = _parse([*zones, *_event("one", "Z3", 2026)])
+    assert spent < 0.5
+    assert [e.uid for e in parsed.events] == ["one"]
+    named = [line for i in range(150) for line in _event(f"e{i}", f"Z{i}", 2026)]
+    parsed, spent = _parse([*zones, *named])
+    assert spent < 1.5
+    assert len(parsed.events) == 150
+    assert any("observances in the file" in note.message for note in parsed.notes)

@@ -55,6 +55,55 @@ class Block:
                 found.append(value)
         return found
 
+    def line_of(self, name: str) -> str | None:
+        """This component's own first `name` content line, whole (its parameters too)."""
+        depth, wanted = 0, name.upper()
+        for _, line in self.lines[1:-1]:
+            delimiter = _delimiter(line)
+            if delimiter is not None:
+                depth += 1 if delimiter[0] == "BEGIN" else -1
+            elif depth == 0 and _property(line)[0] == wanted:
+                return line
+        return None
+
+    def others(self, known: frozenset[str], without: str) -> list[str]:
+        """The content lines of this component's own properties not named in `known`, and of
+        each component directly inside it not called `without` (all their lines), in order."""
+        kept: list[str] = []
+        depth, skipping = 0, False  # depth of components nested in this one
+        for _, line in self.lines[1:-1]:
+            delimiter = _delimiter(line)
+            if delimiter is not None:
+                if delimiter[0] == "BEGIN":
+                    if depth == 0:
+                        skipping = delimiter[1] == without.upper()
+                    depth += 1
+                else:
+                    depth -= 1
+                if not skipping:
+                    kept.append(line)
+            elif depth > 0:
+                if not skipping:
+                    kept.append(line)
+            elif _property(line)[0] not in known:
+                kept.append(line)
+        return kept
+
+    def nested(self) -> list[str]:
+        """The names of the components directly inside this one, in order."""
+        depth, found = 0, []
+        for _, line in self.lines[1:-1]:
+            delimiter = _delimiter(line)
+            if delimiter is None:
+                continue
+            if delimiter[0] == "BEGIN":
+                if depth == 0:
+                    found.append(delimiter[1])
+                depth += 1
+            else:
+                depth -= 1
+        return found
+
     def apart(self, name: str) -> tuple[str, list[list[str]]]:
         """This component's text without the components called `name` directly inside it,
         and the property lines of each of those (their own, not those of anything nested in

@@ -21,7 +21,7 @@ from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 
 from neo_events.events import days, recurrence
-from neo_events.ical import properties, vevents
+from neo_events.ical import bounds, properties, vevents
 from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
@@ -43,14 +43,11 @@ __all__ = [
     "piece",
     "read_calendars",
 ]
+MAX_LINES = bounds.MAX_LINES  # a component's content lines (ical/bounds.py)
 
 # icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
 # one calendar at a time keeps each import's notes its own.
 _READING = threading.Lock()
-# Content lines of one component: the most an event holds (500 attendees, 1,000 exdates and
-# 1,000 rdates a line each, its alarms and the rest) with room to spare. icalendar reads a line
-# in ~60 us, under the lock above: 20,000 X- properties in one VEVENT cost 1.2-3 s of parsing.
-MAX_LINES = 4_000
 Alarms = list[list[str]]  # each VALARM of a component as its own content lines (`Block.apart`)
 
 
@@ -223,13 +220,19 @@ class _Reader:
                     notes.append(f"X-WR-TIMEZONE {str(wr)!r} is not a known zone: ignored")
         except ValueError as exc:
             notes.append(f"calendar properties unreadable: {exc}")
-        custom = {}
+        # only the VTIMEZONEs an event names are parsed, within a budget of observances
+        custom, named = {}, bounds.named_zones(calendar.components)
+        parsed = 0
         for block in calendar.components:
-            if block.name != "VTIMEZONE":
+            if block.name != "VTIMEZONE" or (block.written("TZID") or "").strip() not in named:
                 continue
-            if len(block.lines) > MAX_LINES:
-                notes.append(f"VTIMEZONE of line {block.line} ignored: over {MAX_LINES} lines")
+            reason, count = bounds.oversized(block), bounds.observances(block)
+            if reason is None and parsed + count > bounds.STREAM_OBSERVANCES_PARSED:
+                reason = f"over {bounds.STREAM_OBSERVANCES_PARSED} observances in the file"
+            if reason is not None:
+                notes.append(f"VTIMEZONE of line {block.line} ignored: {reason}")
                 continue
+            parsed += count
             try:
                 vtimezone = Timezone.from_ical(block.text)
                 if isinstance(vtimezone, Timezone):
@@ -247,8 +250,8 @@ class _Reader:
 
     def _component(self, block: Block) -> tuple[Component, Alarms] | None:
         """The block parsed, but for its VALARMs: their lines, for `read_alarms`."""
-        if len(block.lines) > MAX_LINES:
-            reason = f"has more than {MAX_LINES} lines (properties), more than any event holds"
+        reason = bounds.oversized(block)
+        if reason is not None:
             self.skip(_raw_uid(block), block, reason)
             return None
         text, alarms = block.apart("VALARM")

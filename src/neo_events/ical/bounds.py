@@ -1,0 +1,73 @@
+"""What one calendar stream or CalDAV resource may hold, counted on its raw lines
+(`blocks.Block`) before icalendar parses any of it: icalendar reads a content line in ~60 us
+and a value of a list property (RDATE, EXDATE) in ~40 us, so whatever cannot be accepted
+anyway is refused (or skipped, by an import) unread, and a stream's VTIMEZONEs are parsed
+only where an event needs one, within a budget. Pure: no icalendar, no web framework.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from neo_events.events.schemas import MAX_LIST
+from neo_events.ical.blocks import Block
+
+# Content lines of one component: the most an event holds (500 attendees, 1,000 exdates and
+# 1,000 rdates a line each, its alarms and the rest) with room to spare. icalendar reads a line
+# in ~60 us, under the codec's lock: 20,000 X- properties in one VEVENT cost 1.2-3 s of parsing.
+MAX_LINES = 4_000
+# Content lines of one CalDAV resource (an event with its overrides and VTIMEZONEs): a series
+# at the model's 1,000 overrides of ~9 lines each fits; ~0.6 s of icalendar, off the loop.
+MAX_RESOURCE_LINES = 10_000
+# Values of a component's RDATEs, and of its EXDATEs: an event holds at most MAX_LIST of each
+# (events/schemas.py), so a longer list is refused before icalendar reads it (60,000 values
+# on one line: 2.5-3 s of parsing, then refused).
+LIST_PROPERTIES = ("RDATE", "EXDATE")
+# STANDARD and DAYLIGHT blocks of one VTIMEZONE: a zone's whole history since 1970 is a few
+# dozen (Thunderbird's full zones: 85 in tests/fixtures/ics; Apple, Google, Outlook, DAVx5:
+# 2-8); twice the largest seen.
+MAX_OBSERVANCES = 200
+# Observances a stream parses in all, in the VTIMEZONEs its events name: at most
+# zones.STREAM_OBSERVANCES are ever worked out, so more are never used (~5 lines, 0.3 ms each).
+STREAM_OBSERVANCES_PARSED = 2 * MAX_OBSERVANCES
+
+TZID_PARAMETER = re.compile(r';\s*TZID\s*=\s*("[^"]*"|[^;:]*)', re.IGNORECASE)
+
+
+def oversized(block: Block) -> str | None:
+    """Why the component cannot be held, read off its raw lines; None if it may be parsed."""
+    if block.name == "VTIMEZONE":
+        if len(block.lines) > MAX_LINES:
+            return f"over {MAX_LINES} lines"
+        found = observances(block)
+        if found > MAX_OBSERVANCES:
+            return (
+                f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
+                f"{MAX_OBSERVANCES}"
+            )
+        return None
+    if len(block.lines) > MAX_LINES:
+        return f"has more than {MAX_LINES} lines (properties), more than any event holds"
+    for name in LIST_PROPERTIES:
+        count = sum(value.count(",") + 1 for value in block.values(name))
+        if count > MAX_LIST:
+            return f"has {count} {name} values; an event holds at most {MAX_LIST}"
+    return None
+
+
+def observances(block: Block) -> int:
+    """The STANDARD and DAYLIGHT blocks directly inside a VTIMEZONE."""
+    return sum(name in ("STANDARD", "DAYLIGHT") for name in block.nested())
+
+
+def named_zones(blocks: Iterable[Block]) -> set[str]:
+    """The TZIDs the components' properties name (`TZID=` parameters, unquoted)."""
+    return {
+        match.group(1).strip().strip('"').strip()
+        for block in blocks
+        if block.name != "VTIMEZONE"
+        for _, line in block.lines
+        if "TZID" in line.upper()
+        for match in TZID_PARAMETER.finditer(line)
+    }
