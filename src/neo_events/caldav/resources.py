@@ -18,43 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from icalendar import Calendar, Component
+from icalendar import Calendar
 from icalendar import Event as VEvent
 
+from neo_events.caldav import extras
 from neo_events.events import days, recurrence
 from neo_events.events.content import occurrence_key, series_of
-from neo_events.ical import codec
+from neo_events.ical import bounds, codec
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, split_stream
 from neo_events.ical.export import PRODID
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
 
-# What the codec writes from the event's own fields: never copied from the stored text.
-KNOWN = frozenset(
-    {
-        "UID",
-        "DTSTAMP",
-        "CREATED",
-        "LAST-MODIFIED",
-        "SEQUENCE",
-        "SUMMARY",
-        "DESCRIPTION",
-        "LOCATION",
-        "DTSTART",
-        "DTEND",
-        "DURATION",
-        "RRULE",
-        "RDATE",
-        "EXDATE",
-        "EXRULE",
-        "RECURRENCE-ID",
-        "STATUS",
-        "TRANSP",
-        "ORGANIZER",
-        "ATTENDEE",
-    }
-)
 # Notes of the codec that mean something the client sent would be lost or changed.
 LOSSY = (
     "cut to",
@@ -141,32 +117,7 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
     body = codec.export_calendar([outgoing], method=None)
     if stored is None or stored.body is None:
         return body
-    try:
-        theirs = Calendar.from_ical(stored.body)
-    except ValueError:
-        return body
-    extras = {
-        _rid(c): [(n, v) for n, v in c.property_items(recursive=False) if n not in KNOWN]
-        for c in theirs.walk("VEVENT")
-    }
-    alarms = {
-        _rid(c): [sub for sub in c.subcomponents if sub.name != "VALARM"]
-        for c in theirs.walk("VEVENT")
-    }
-    if not any(extras.values()) and not any(alarms.values()):
-        return body
-    ours = Calendar.from_ical(body)
-    for component in ours.subcomponents:
-        if component.name != "VEVENT":
-            continue
-        key = _rid(component)
-        for name, value in extras.get(key, []):
-            if name in ("BEGIN", "END"):
-                continue
-            component.add(name, value, encode=False)
-        for sub in alarms.get(key, []):
-            component.add_component(sub)
-    return bytes(ours.to_ical())
+    return extras.splice(body, stored.body)
 
 
 _PEOPLE = re.compile(r"^(ATTENDEE|ORGANIZER)[;:]", re.IGNORECASE | re.MULTILINE)
@@ -206,17 +157,6 @@ def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
     return "".join(kept)
 
 
-def _rid(component: Component) -> datetime | None:
-    if "RECURRENCE-ID" not in component:
-        return None
-    value = component.decoded("RECURRENCE-ID")
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    if isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day)
-
-
 def read(data: bytes) -> Incoming:
     """One resource's event content, or InvalidResource saying what cannot be held.
 
@@ -239,6 +179,16 @@ def read(data: bytes) -> Incoming:
     if any(len(block.lines) > codec.MAX_LINES for block in blocks):
         message = f"a component has more than {codec.MAX_LINES} lines (properties)"
         raise InvalidResource("valid-calendar-data", message)
+    lines = len(calendars[0].properties) + sum(len(block.lines) for block in blocks)
+    if lines > bounds.MAX_RESOURCE_LINES:
+        message = (
+            f"{lines} lines (properties); a resource holds at most {bounds.MAX_RESOURCE_LINES}"
+        )
+        raise InvalidResource("valid-calendar-data", message)
+    for block in blocks:
+        reason = bounds.oversized(block)
+        if reason is not None:
+            raise InvalidResource("valid-calendar-data", f"a {block.name} {reason}")
     components = [block for block in blocks if block.name != "VTIMEZONE"]
     if not components:
         raise InvalidResource("valid-calendar-object-resource", "the resource holds no VEVENT")

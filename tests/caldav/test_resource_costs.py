@@ -1,0 +1,110 @@
+"""What one CalDAV resource may cost to write and to read back, whatever the client sends
+(found by an outside attack): a PUT refuses, before parsing, what cannot be held (a list of
+RDATEs or EXDATEs past the model's, a VTIMEZONE of more observances than a zone has, a
+resource of more lines than an event needs: ical/bounds.py), and a GET after an edit elsewhere
+writes the client's own properties back line by line (caldav/extras.py), not by parsing the
+stored text and ours with icalendar. The CPU bounds are generous; the figures are in
+BENCHMARKS.md (tenth session)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from neo_events.ical import bounds
+from tests.caldav.dav import Dav, dav_for, ics
+from tests.helpers import cpu_bound
+
+pytestmark = pytest.mark.anyio
+
+HEAD = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Attack//EN\r\n"
+
+
+def refused(answer, reason: str) -> None:
+    assert answer.status_code == 403, answer.text
+    assert b"valid-calendar-data" in answer.content and reason.encode() in answer.content
+
+
+async def edited(client, alice: Dav, title: str) -> None:
+    """An edit through the API: the stored text no longer describes the event."""
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    answer = await client.patch(
+        f"/api/v1/events/{item['id']}", json={"title": title}, headers=alice.account.headers
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_list_of_rdates_past_the_models_is_refused_unread(client) -> None:
+    """60,000 RDATE values on one line cost 2.5-3 s of parsing before the model refused them."""
+    alice = await dav_for(client, "alice")
+    start = datetime(2026, 1, 1)
+    values = ",".join(f"{start + timedelta(hours=i):%Y%m%dT%H%M%SZ}" for i in range(20_000))
+    with cpu_bound(0.5):
+        answer = await alice.put("rdates.ics", ics(extra=f"RDATE:{values}\r\n"))
+    refused(answer, "20000 RDATE values; an event holds at most 1000")
+
+
+async def test_a_resource_of_many_zones_is_refused_unread(client) -> None:
+    """150 VTIMEZONEs of 40 observances each (565 KB) cost 1.6-3 s of parsing a PUT."""
+    alice = await dav_for(client, "alice")
+    zones = "".join(_zone(f"Z{i}", 40) for i in range(60))
+    body = ics(uid="zones").replace(b"BEGIN:VEVENT", zones.encode() + b"BEGIN:VEVENT")
+    with cpu_bound(0.5):
+        answer = await alice.put("zones.ics", body)
+    refused(answer, f"at most {bounds.MAX_RESOURCE_LINES}")
+    # one zone of more observances than any zone has, within the lines
+    body = ics(uid="zone").replace(b"BEGIN:VEVENT", _zone("Z", 250).encode() + b"BEGIN:VEVENT")
+    with cpu_bound(0.5):
+        answer = await alice.put("zone.ics", body)
+    refused(answer, f"a zone has at most {bounds.MAX_OBSERVANCES}")
+
+
+async def test_a_get_after_an_edit_costs_what_its_lines_cost(client) -> None:
+    """3,900 X- properties of 200 characters (865 KB), kept as the client wrote them, cost
+    1.2-1.3 s of CPU every GET after an API edit: both texts were parsed by icalendar. They
+    are written back line by line now, every one of them."""
+    alice = await dav_for(client, "alice")
+    many = "".join(f"X-P{i};A=1;B=2;C=3:{'x' * 200}\r\n" for i in range(3_900))
+    assert (await alice.put("many.ics", ics(uid="many", extra=many))).status_code == 201
+    for round_ in range(2):
+        await edited(client, alice, f"Edited {round_}")
+        with cpu_bound(0.6):
+            got = await alice.request("GET", alice.calendar + "many.ics")
+        assert got.status_code == 200
+        text = got.content.replace(b"\r\n ", b"").decode()
+        assert f"SUMMARY:Edited {round_}" in text
+        assert text.count("\r\nX-P") == 3_900 and f"X-P3899;A=1;B=2;C=3:{'x' * 200}" in text
+
+
+async def test_an_overrides_extras_follow_it_after_an_edit(client) -> None:
+    """Each RECURRENCE-ID VEVENT's own properties and subcomponents go back into the same
+    occurrence, whichever way the client wrote its RECURRENCE-ID; VALARMs never do."""
+    alice = await dav_for(client, "alice")
+    moved = (
+        "BEGIN:VEVENT\r\nUID:abc-1\r\nDTSTAMP:20260101T000000Z\r\n"
+        "RECURRENCE-ID:20260317T080000Z\r\n"  # 09:00 in Berlin, written in UTC
+        "DTSTART;TZID=Europe/Berlin:20260317T110000\r\n"
+        "DTEND;TZID=Europe/Berlin:20260317T120000\r\nSUMMARY:Later\r\n"
+        "X-MOVED:yes\r\nBEGIN:X-THING\r\nX-A:1\r\nEND:X-THING\r\nEND:VEVENT\r\n"
+    )
+    body = ics(extra="RRULE:FREQ=WEEKLY;COUNT=5\r\nX-SERIES:ü" + "é" * 80 + "\r\n")
+    body = body.replace(b"END:VCALENDAR", moved.encode() + b"END:VCALENDAR")
+    assert (await alice.put("weekly.ics", body)).status_code == 201
+    await edited(client, alice, "Standup")
+    got = (await alice.request("GET", alice.calendar + "weekly.ics")).content
+    assert all(len(line) <= 75 for line in got.split(b"\r\n"))
+    series, override = got.decode().replace("\r\n ", "").split("BEGIN:VEVENT")[1:]
+    assert "SUMMARY:Standup" in series and "X-SERIES:ü" + "é" * 80 in series
+    assert "X-MOVED" not in series
+    assert "RECURRENCE-ID" in override and "X-MOVED:yes" in override
+    assert "BEGIN:X-THING\r\nX-A:1\r\nEND:X-THING" in override
+
+
+def _zone(tzid: str, observances: int) -> str:
+    blocks = "".join(
+        f"BEGIN:STANDARD\r\nDTSTART:{1900 + k}0101T000000\r\nTZOFFSETFROM:+0100\r\n"
+        "TZOFFSETTO:+0100\r\nTZNAME:Z\r\nEND:STANDARD\r\n"
+        for k in range(observances)
+    )
+    return f"BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\n{blocks}END:VTIMEZONE\r\n"
