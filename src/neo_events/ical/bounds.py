@@ -61,6 +61,15 @@ def observances(block: Block) -> int:
     return sum(name in ("STANDARD", "DAYLIGHT") for name in block.nested())
 
 
+def zone_id(block: Block) -> str:
+    """A VTIMEZONE's TZID as the parameters that name it write it: its value is TEXT, whose
+    escapes (`Canberra\\, Melbourne`) a quoted parameter does not have."""
+    return _TEXT_ESCAPE.sub(r"\1", block.written("TZID") or "").strip()
+
+
+_TEXT_ESCAPE = re.compile(r"\\([\\;,])")
+
+
 def named_zones(blocks: Iterable[Block]) -> set[str]:
     """The TZIDs the components' properties name (`TZID=` parameters, unquoted)."""
     return {

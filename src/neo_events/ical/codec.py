@@ -224,7 +224,7 @@ class _Reader:
         custom, named = {}, bounds.named_zones(calendar.components)
         parsed = 0
         for block in calendar.components:
-            if block.name != "VTIMEZONE" or (block.written("TZID") or "").strip() not in named:
+            if block.name != "VTIMEZONE" or bounds.zone_id(block) not in named:
                 continue
             reason, count = bounds.oversized(block), bounds.observances(block)
             if reason is None and parsed + count > bounds.STREAM_OBSERVANCES_PARSED:
