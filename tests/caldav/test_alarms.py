@@ -114,3 +114,30 @@ async def test_an_expanded_query_carries_the_readers_reminders(client: httpx.Asy
     text = entry["props"]["{urn:ietf:params:xml:ns:caldav}calendar-data"].text.encode()
     assert text.count(b"BEGIN:VEVENT") == 2
     assert triggers(text) == ["TRIGGER:-PT10M", "TRIGGER:-PT10M"]  # one in each occurrence
+
+
+async def test_a_parameter_of_several_values_is_never_a_500(client: httpx.AsyncClient) -> None:
+    """A review: `VALUE=DURATION,X` is a list where a word was read; a TRIGGER with it is not
+    a reminder (noted), and a VEVENT property with it makes the resource unreadable."""
+    alice = await dav_for(client, "alice")
+    odd = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DURATION,X:-PT5M\nEND:VALARM\n"
+    assert (await alice.put("a.ics", ics(extra=odd))).status_code == 201
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert await mine(client, alice, item["id"]) == []
+    broken = await alice.put("b.ics", ics(uid="b", extra="SUMMARY;VALUE=TEXT,X:hi\n"))
+    assert broken.status_code == 403, broken.text
+
+
+async def test_an_alarm_in_any_spelling_is_the_writers_alone(client: httpx.AsyncClient) -> None:
+    """A review: the stored text dropped only VALARMs whose BEGIN line was written exactly;
+    one folded (or spaced) was both the writer's reminder and kept for every reader."""
+    alice = await dav_for(client, "alice")
+    bob = await dav_for(client, "bob")
+    folded = "BEGIN:VAL\n ARM\nACTION:DISPLAY\nDESCRIPTION:secret\nTRIGGER:-PT7M\nEND:VALARM\n"
+    spaced = "BEGIN :VALARM\nACTION:DISPLAY\nDESCRIPTION:secret\nTRIGGER:-PT9M\nEND:VALARM\n"
+    assert (await alice.put("a.ics", ics(extra=folded + spaced))).status_code == 201
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert await mine(client, alice, item["id"]) == [7, 9]
+    await share(client, alice.account, item["id"], bob.account, "viewer")
+    seen = (await bob.request("GET", bob.calendar + "a.ics")).content
+    assert b"secret" not in seen and b"VALARM" not in seen

@@ -124,20 +124,23 @@ _PEOPLE = re.compile(r"^(ATTENDEE|ORGANIZER)[;:]", re.IGNORECASE | re.MULTILINE)
 
 
 def _without_alarms(text: str) -> str:
-    """The text with no VALARM component, as written otherwise (line by line: each line of
-    the text is looked at once; BEGIN and END lines are never folded)."""
-    if "BEGIN:VALARM" not in text.upper():
+    """The text with no VALARM component, however its lines are spelled or folded (read off
+    the unfolded lines: `Block.apart`); a text without one is returned as written. A VALARM
+    is its writer's own reminder (SPEC §14), never kept for other readers."""
+    try:
+        calendars = split_stream(text)
+    except MalformedStream:
         return text
-    kept, inside = [], False
-    for line in text.splitlines(keepends=True):
-        word = line.strip().upper()
-        if word == "BEGIN:VALARM":
-            inside = True
-        elif word == "END:VALARM" and inside:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "".join(kept)
+    cut = [[block.apart("VALARM") for block in calendar.components] for calendar in calendars]
+    if not any(alarms for parts in cut for _, alarms in parts):
+        return text
+    lines: list[str] = []
+    for calendar, parts in zip(calendars, cut, strict=True):
+        lines += ["BEGIN:VCALENDAR", *calendar.properties]
+        for kept, _ in parts:
+            lines += kept.split("\r\n")[:-1]  # its lines, each ending in CRLF
+        lines.append("END:VCALENDAR")
+    return b"".join(extras.fold(line) for line in lines).decode()
 
 
 def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:

@@ -85,14 +85,17 @@ def _minutes_before(
     trigger = wanted["TRIGGER"]
     if trigger is None:
         return None, "its TRIGGER cannot be read"
-    parameters, written = trigger
+    parameters, written = trigger[0], trigger[1].strip()  # phpicalendar: `-PT5M `
     try:
         value = vDDDTypes.from_ical(written)  # type: ignore[no-untyped-call]
     except (ValueError, TypeError):
         return None, f"its TRIGGER {written} cannot be read"
-    if not isinstance(value, timedelta) or parameters.get("VALUE", "").upper() == "DATE-TIME":
+    kind, related = parameters.get("VALUE", ""), parameters.get("RELATED", "START")
+    if not isinstance(kind, str) or not isinstance(related, str):  # `VALUE=DURATION,X`
+        return None, "its TRIGGER has a parameter of several values"
+    if not isinstance(value, timedelta) or kind.upper() == "DATE-TIME":
         return None, "its TRIGGER is a date-time, not relative to the start"
-    related = str(parameters.get("RELATED", "START")).upper()
+    related = related.upper()
     if related != "START":
         return None, f"its TRIGGER is relative to the {related.lower()}, not the start"
     before = -value

@@ -257,7 +257,8 @@ class _Reader:
         text, alarms = block.apart("VALARM")
         try:
             component = Component.from_ical(text)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+        # AttributeError: icalendar on a parameter of several values (`SUMMARY;VALUE=TEXT,X`)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             where = _where(block, str(exc))
             problem = Skipped(
                 _raw_uid(block), block.name, block.line, f"cannot be read: {where}: {exc}"
