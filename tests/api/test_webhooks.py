@@ -248,6 +248,8 @@ async def test_a_host_that_is_not_public_in_any_spelling_is_refused_at_creation(
         "93.184.216.34",
         "[2606:4700::1111]",
         "b\u00fccher.example",  # an IDN
+        "xn--strae-oqa.de",  # stra\u00dfe.de: IDNA 2008, which Python's codec refuses
+        "xn--mxac2c.gr",  # a final sigma, the same
     ],
 )
 async def test_a_public_address_in_those_forms_is_accepted_at_creation(

@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -141,8 +143,10 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
     if ":" not in host:  # a name or an IPv4 address (urlsplit keeps IPv6 in brackets)
         try:
             host = host.encode("idna").decode("ascii").lower()
-            host.encode("ascii").decode("idna")  # a label in punycode must be valid IDNA
-        except UnicodeError:
+            for label in host.split("."):  # punycode must be a name (IDNA 2008: straße.de)
+                if label.startswith("xn--"):
+                    idna.decode(label)  # xn--localhost- is none, whatever Python's codec says
+        except UnicodeError:  # idna.IDNAError is one
             raise Refused("the URL's host is not a valid name") from None
     path = parts.path or "/"
     if parts.query:
