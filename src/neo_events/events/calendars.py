@@ -135,6 +135,7 @@ async def calendar(
 
 
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
+ON_LOOP_STRICT_EVENTS = 20  # the same for a window the caller chose (free/busy, find-time)
 # ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
 # queues there, not in the default pool that CalDAV parsing and batch creates use, and no
 # more than two of them contend with the event loop for the interpreter at once.
@@ -166,10 +167,12 @@ class _Read:
         self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
     ) -> tuple[list[Busy], datetime]:
         """`collect`; for many events (20,000 yearly series: 1.5 s), or a window the caller
-        chose (free/busy, find-time: fifty people's dense series, up to MAX_OCCURRENCES, held
-        the loop 0.12-0.5 s), in a worker thread, so that the event loop keeps serving
-        meanwhile. A write's check of a few events stays on the loop (the hop costs more)."""
-        if self.strict or len(self.events) > ON_LOOP_EVENTS:
+        chose (free/busy, find-time) of more than a few (fifty people's dense series, up to
+        MAX_OCCURRENCES, held the loop 0.12-0.5 s), in a worker thread, so that the event
+        loop keeps serving meanwhile. A write's check and a small free/busy stay on the loop:
+        the hop costs more, and they need not queue behind others' large reads."""
+        many = ON_LOOP_STRICT_EVENTS if self.strict else ON_LOOP_EVENTS
+        if len(self.events) > many:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(_READS, self.collect, weeks, cached)
         return self.collect(weeks, cached)
