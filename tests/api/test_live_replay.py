@@ -37,6 +37,7 @@ pytestmark = pytest.mark.anyio
 
 STREAM = "/api/v1/notifications/stream"
 QUIET_S = 0.8  # how long "nothing more arrives" is watched for
+FIRST_S = 5.0  # how long the first message may take (a sign-in and a replay, on a busy machine)
 
 
 @pytest.fixture
@@ -77,7 +78,8 @@ async def _events(
                 seen = -1
                 while seen != len(events):
                     seen = len(events)
-                    done, _ = await asyncio.wait({reader}, timeout=QUIET_S)
+                    quiet = QUIET_S if events else FIRST_S
+                    done, _ = await asyncio.wait({reader}, timeout=quiet)
                     if done:
                         break
         finally:
@@ -103,7 +105,8 @@ async def _ws_until_quiet(ws: ClientConnection) -> list[dict[str, Any]]:
     async with asyncio.timeout(20):
         while True:
             try:
-                received.append(json.loads(await asyncio.wait_for(ws.recv(), QUIET_S)))
+                quiet = QUIET_S if received else FIRST_S
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), quiet)))
             except TimeoutError:
                 return received
 
