@@ -182,12 +182,6 @@ def read(data: bytes) -> Incoming:
     if any(len(block.lines) > codec.MAX_LINES for block in blocks):
         message = f"a component has more than {codec.MAX_LINES} lines (properties)"
         raise InvalidResource("valid-calendar-data", message)
-    lines = len(calendars[0].properties) + sum(len(block.lines) for block in blocks)
-    if lines > bounds.MAX_RESOURCE_LINES:
-        message = (
-            f"{lines} lines (properties); a resource holds at most {bounds.MAX_RESOURCE_LINES}"
-        )
-        raise InvalidResource("valid-calendar-data", message)
     for block in blocks:
         reason = bounds.oversized(block)
         if reason is not None:

@@ -17,9 +17,6 @@ from neo_events.ical.blocks import Block
 # 1,000 rdates a line each, its alarms and the rest) with room to spare. icalendar reads a line
 # in ~60 us, under the codec's lock: 20,000 X- properties in one VEVENT cost 1.2-3 s of parsing.
 MAX_LINES = 4_000
-# Content lines of one CalDAV resource (an event with its overrides and VTIMEZONEs): a series
-# at the model's 1,000 overrides of ~9 lines each fits; ~0.6 s of icalendar, off the loop.
-MAX_RESOURCE_LINES = 10_000
 # Values of a component's RDATEs, and of its EXDATEs: an event holds at most MAX_LIST of each
 # (events/schemas.py), so a longer list is refused before icalendar reads it (60,000 values
 # on one line: 2.5-3 s of parsing, then refused).
