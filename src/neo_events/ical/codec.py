@@ -161,6 +161,7 @@ class _Reader:
         self.reminders: dict[str, tuple[int, ...]] = {}
         self.skipped_uids: set[str] = set()
         self.singles: list[Incoming] = []
+        self.observances = 0  # of the VTIMEZONEs parsed, in every VCALENDAR of the stream
 
     def note(self, uid: str | None, line: int | None, messages: Iterable[str]) -> None:
         self.result.notes.extend(Note(uid, line, m) for m in dict.fromkeys(messages))
@@ -222,17 +223,16 @@ class _Reader:
             notes.append(f"calendar properties unreadable: {exc}")
         # only the VTIMEZONEs an event names are parsed, within a budget of observances
         custom, named = {}, bounds.named_zones(calendar.components)
-        parsed = 0
         for block in calendar.components:
             if block.name != "VTIMEZONE" or bounds.zone_id(block) not in named:
                 continue
             reason, count = bounds.oversized(block), bounds.observances(block)
-            if reason is None and parsed + count > bounds.STREAM_OBSERVANCES_PARSED:
+            if reason is None and self.observances + count > bounds.STREAM_OBSERVANCES_PARSED:
                 reason = f"over {bounds.STREAM_OBSERVANCES_PARSED} observances in the file"
             if reason is not None:
                 notes.append(f"VTIMEZONE of line {block.line} ignored: {reason}")
                 continue
-            parsed += count
+            self.observances += count
             try:
                 vtimezone = Timezone.from_ical(block.text)
                 if isinstance(vtimezone, Timezone):
