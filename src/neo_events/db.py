@@ -154,6 +154,11 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def json_size(value: Any) -> int:
+    """The bytes of a JSON column's text (`json_text`, UTF-8: a CJK character is three)."""
+    return len(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """The engine for the configured database, tuned for the dialect."""
     url = settings.database_url

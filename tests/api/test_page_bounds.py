@@ -223,3 +223,22 @@ async def test_listing_and_sync_cursors_give_every_event_once_in_order(
         assert sorted(last_seen, key=last_seen.__getitem__) == in_order
         if limit == 500:  # cut by bytes only: each event once
             assert [c["event_id"] for c in delta] == in_order
+
+
+async def test_a_snapshots_size_is_counted_in_bytes(
+    app: Any, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A review: the size was the JSON's characters, so text in CJK or emoji weighed a third
+    or a quarter of its bytes against the pages' budgets."""
+    from sqlalchemy import select
+
+    from neo_events.models import EventVersion
+
+    event = await create_event(client, alice, description="日" * 3_000)
+    edited = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"title": "😀" * 100}, headers=alice.headers
+    )
+    assert edited.status_code == 200, edited.text
+    async with app.state.sessionmaker() as session:
+        sizes = (await session.scalars(select(EventVersion.snapshot_bytes))).all()
+    assert len(sizes) == 2 and min(sizes) > 9_000 and max(sizes) > 9_400

@@ -16,7 +16,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import driver
-from neo_events.db import json_text, utcnow
+from neo_events.db import json_size, utcnow
 from neo_events.events import statements
 from neo_events.events.content import TEXT_FIELDS, content_of
 from neo_events.history.diff import CONTENT_FIELDS
@@ -195,5 +195,5 @@ def version_row(
         "rolled_back_to": rolled_back_to,
         # Serialised once more (orjson: about a millisecond a megabyte) so that pages can
         # stop at a byte budget before they decode it (`pages`).
-        "snapshot_bytes": len(json_text(snapshot)),
+        "snapshot_bytes": json_size(snapshot),
     }
