@@ -4,7 +4,7 @@ taken for one transaction, and finishing many of either at once only while still
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,13 @@ async def app(database_url: str, data_dir: Path) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(autouse=True)
-def writes() -> None:
-    """Transactions here write, as a worker's do (BEGIN IMMEDIATE on SQLite)."""
-    db.write_intent.set(True)
+def writes() -> Iterator[None]:
+    """Transactions here write, as a worker's do (BEGIN IMMEDIATE on SQLite); afterwards as
+    before: left set, it made a later test's reads in the same worker take SQLite's write
+    turn (a live replay read held it while the test's own create waited: a deadlock)."""
+    token = db.write_intent.set(True)
+    yield
+    db.write_intent.reset(token)
 
 
 async def rows(app: FastAPI) -> dict[str, Job]:
