@@ -21,15 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from neo_events.live import hub as hub_module
-from neo_events.live.hub import (
-    MORE_TO_REPLAY,
-    REPLAY_MAX,
-    REPLAY_PAGE,
-    Connection,
-    Hub,
-    Message,
-    Overflow,
-)
+from neo_events.live.connection import MORE_TO_REPLAY, Connection, Message, Overflow
+from neo_events.live.hub import REPLAY_MAX, REPLAY_PAGE, Hub
 from neo_events.live.router import resume_position
 from tests.helpers import Account, created_many, event_body, loop_pauses, register
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neo_events.live.hub import Connection, Message, Overflow
+from neo_events.live.connection import Connection, Message, Overflow
 
 pytestmark = pytest.mark.anyio
 
@@ -15,7 +15,7 @@ def _message(seq: int) -> Message:
 
 async def test_a_slow_client_overflows_instead_of_growing_memory() -> None:
     connection = Connection(user_id=1, queue_size=3)
-    connection._end_replay()
+    connection.end_replay()
     for seq in range(1, 101):
         connection.offer(_message(seq))
     assert connection._queue.qsize() == 3  # nothing past the bound was kept
@@ -32,8 +32,8 @@ async def test_replayed_and_live_messages_are_sent_once_in_order() -> None:
     connection.last_seq = 2
     connection.offer(_message(5))  # live, arrives during the replay: buffered
     for seq in (3, 4, 5):
-        connection._queue_replay(_message(seq))
-    connection._end_replay()
+        connection.queue_replay(_message(seq))
+    connection.end_replay()
     got = [await connection.next(1) for _ in range(3)]
     assert [m.seq for m in got if m] == [3, 4, 5]
     assert await connection.next(0.01) is None  # the buffered duplicate of 5 was dropped

@@ -15,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events.events.content import iso
 from neo_events.infra.broker import Broker
+from neo_events.live.connection import (
+    MORE_TO_REPLAY,
+    UNKNOWN_POSITION,
+    Connection,
+    Message,
+    TooManyConnections,
+)
 from neo_events.live.feed import REMINDER_DUE, reminder_body
 from neo_events.models import Change, ChangeRecipient, User
 
@@ -39,112 +45,6 @@ REPLAY_MAX = 200
 REPLAY_PAGE = 50
 # A revocation that arrives while a connection is still being authenticated must still end it.
 REMEMBER_REVOKED_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    seq: int
-    recipients: frozenset[int]
-    body: dict[str, Any]
-
-
-class TooManyConnections(Exception):
-    """The user already has as many live connections to this worker as allowed."""
-
-
-class Overflow(Exception):
-    """The client must reconnect and resume from its `last_seq`: it fell too far behind
-    (`TOO_SLOW`), there was more to replay than one connect replays (`MORE_TO_REPLAY`), or it
-    resumed from a position past the newest change (`UNKNOWN_POSITION`: a seq this server never
-    issued, e.g. after a database restore; `last_seq` is then the newest change)."""
-
-
-TOO_SLOW = "too slow"
-MORE_TO_REPLAY = "more to replay"
-UNKNOWN_POSITION = "unknown position"
-
-
-class Revoked(Exception):
-    """The sign-in behind the connection was revoked; its token no longer works."""
-
-
-_WAKE = Message(-1, frozenset(), {})  # wakes a reader waiting on an empty queue
-
-
-@dataclass(eq=False)
-class Connection:
-    """One WebSocket or SSE client of one user."""
-
-    user_id: int
-    queue_size: int
-    session_id: int | None = None
-    last_seq: int = 0
-    overflowed: bool = False
-    resync_reason: str = TOO_SLOW  # why the client is told to resume (see Overflow)
-    revoked: bool = False
-    _replaying: bool = True
-    _buffer: list[Message] = field(default_factory=list)
-    _queue: asyncio.Queue[Message] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._queue = asyncio.Queue(self.queue_size)
-
-    def offer(self, message: Message) -> None:
-        if self._replaying:
-            self._buffer.append(message)
-            return
-        if self.overflowed:
-            return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.overflowed = True
-
-    def revoke(self) -> None:
-        """End the connection: its reader gets Revoked now, whatever is still queued."""
-        self.revoked = True
-        with contextlib.suppress(asyncio.QueueFull):  # a full queue is not waited on
-            self._queue.put_nowait(_WAKE)
-
-    def _queue_replay(self, message: Message) -> None:
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.overflowed = True
-
-    def _resync_after_queue(self, reason: str) -> None:
-        """Deliver what is queued, then tell the client to resume from its last seq; nothing
-        offered from now on is delivered (a live message past a replay cut short would skip
-        the changes between them)."""
-        self.overflowed = True
-        self.resync_reason = reason
-
-    def _end_replay(self) -> None:
-        self._replaying = False
-        buffered, self._buffer = self._buffer, []
-        for message in buffered:
-            self.offer(message)
-
-    async def next(self, idle_s: float) -> Message | None:
-        """The next message not yet sent, or None after `idle_s` (time for a heartbeat).
-        Raises Revoked once the sign-in is revoked, Overflow once the client fell behind."""
-        while True:
-            if self.revoked:
-                raise Revoked
-            if self.overflowed and self._queue.empty():
-                raise Overflow
-            try:
-                async with asyncio.timeout(idle_s):  # not wait_for: see _deliver_loop
-                    message = await self._queue.get()
-            except TimeoutError:
-                if self.overflowed:
-                    raise Overflow from None
-                return None
-            if self.revoked:
-                raise Revoked
-            if message.seq > self.last_seq:  # replay and live may overlap: send each once
-                self.last_seq = message.seq
-                return message
 
 
 def message_body(change: Change, actor: str | None) -> dict[str, Any]:
@@ -370,14 +270,14 @@ class Hub:
                 # A position this server never issued (the feed is numbered at COMMIT, so every
                 # seq a client was sent is at most the newest): resynchronise from the newest.
                 connection.last_seq = newest
-                connection._resync_after_queue(UNKNOWN_POSITION)
+                connection.resync_after_queue(UNKNOWN_POSITION)
             else:
                 connection.last_seq = since
                 await self._replay(connection, after=since, upto=self.last_seq)
         except BaseException:
             self.disconnect(connection)
             raise
-        connection._end_replay()
+        connection.end_replay()
         return connection
 
     async def _replay(self, connection: Connection, *, after: int, upto: int) -> None:
@@ -394,9 +294,9 @@ class Hub:
                     session, after=after, upto=upto, user_id=connection.user_id, limit=limit
                 )
             for message in missed[:page]:
-                connection._queue_replay(message)
+                connection.queue_replay(message)
             if len(missed) > page:
-                connection._resync_after_queue(MORE_TO_REPLAY)
+                connection.resync_after_queue(MORE_TO_REPLAY)
                 return
             if len(missed) < limit:
                 return  # all of it

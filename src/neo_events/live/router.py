@@ -21,7 +21,8 @@ from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT
 from neo_events.live import sync as sync_service
-from neo_events.live.hub import Connection, Hub, Overflow, Revoked, TooManyConnections
+from neo_events.live.connection import Connection, Overflow, Revoked, TooManyConnections
+from neo_events.live.hub import Hub
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
