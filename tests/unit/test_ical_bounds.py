@@ -196,26 +196,23 @@ def test_an_import_skips_a_list_of_rdates_past_the_models_unread() -> None:
     assert skipped.reason == "has 60000 RDATE values; an event holds at most 1000"
 
 
+def _yearly_zone(tzid: str, years: int) -> list[str]:
+    """A VTIMEZONE of one STANDARD and one DAYLIGHT observance a year from 1900: 2 x `years`."""
+    observances = [
+        row
+        for k in range(years)
+        for row in [
+            *_observance("STANDARD", f"{1900 + k}1027T030000", ("+0200", "+0100"), ""),
+            *_observance("DAYLIGHT", f"{1900 + k}0327T020000", ("+0100", "+0200"), ""),
+        ]
+    ]
+    return ["BEGIN:VTIMEZONE", f"TZID:{tzid}", *observances, "END:VTIMEZONE"]
+
+
 def test_an_import_parses_only_the_zones_its_events_name_within_a_budget() -> None:
     """150 VTIMEZONEs of 40 observances each (565 KB) cost 1.6-3 s to parse, each used or not:
     those no event names are not parsed, the others within STREAM_OBSERVANCES_PARSED."""
-    zones = [
-        line
-        for i in range(150)
-        for line in [
-            "BEGIN:VTIMEZONE",
-            f"TZID:Z{i}",
-            *[
-                row
-                for k in range(20)
-                for row in [
-                    *_observance("STANDARD", f"{1900 + k}1027T030000", ("+0200", "+0100"), ""),
-                    *_observance("DAYLIGHT", f"{1900 + k}0327T020000", ("+0100", "+0200"), ""),
-                ]
-            ],
-            "END:VTIMEZONE",
-        ]
-    ]
+    zones = [line for i in range(150) for line in _yearly_zone(f"Z{i}", 20)]
     parsed, spent = _parse([*zones, *_event("one", "Z3", 2026)])
     assert spent < 0.5
     assert [e.uid for e in parsed.events] == ["one"]
@@ -231,23 +228,7 @@ def test_the_zones_budget_is_the_streams_not_each_calendars() -> None:
     observances, parsed 10,800 observances (4 s) where one calendar of them parses 400."""
 
     def calendar(n: int) -> str:
-        zones = [
-            line
-            for z in range(2)
-            for line in [
-                "BEGIN:VTIMEZONE",
-                f"TZID:Z{n}-{z}",
-                *[
-                    row
-                    for k in range(100)
-                    for row in [
-                        *_observance("STANDARD", f"{1900 + k}1027T030000", ("+0200", "+0100"), ""),
-                        *_observance("DAYLIGHT", f"{1900 + k}0327T020000", ("+0100", "+0200"), ""),
-                    ]
-                ],
-                "END:VTIMEZONE",
-            ]
-        ]
+        zones = [line for z in range(2) for line in _yearly_zone(f"Z{n}-{z}", 100)]
         events = [line for z in range(2) for line in _event(f"e{n}-{z}", f"Z{n}-{z}", 2026)]
         return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", *zones,
                             *events, "END:VCALENDAR", ""])  # fmt: skip
