@@ -121,12 +121,16 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
 
 
 _PEOPLE = re.compile(r"^(ATTENDEE|ORGANIZER)[;:]", re.IGNORECASE | re.MULTILINE)
+_FOLD = re.compile(r"(?:\r\n|\n|\r)[ \t]")  # a line break that continues the line (RFC 5545)
 
 
 def _without_alarms(text: str) -> str:
     """The text with no VALARM component, however its lines are spelled or folded (read off
     the unfolded lines: `Block.apart`); a text without one is returned as written. A VALARM
-    is its writer's own reminder (SPEC §14), never kept for other readers."""
+    is its writer's own reminder (SPEC §14), never kept for other readers. Every GET of a
+    stored text passes here: one without the word, folds undone, is returned unsplit."""
+    if "VALARM" not in _FOLD.sub("", text).upper():
+        return text
     try:
         calendars = split_stream(text)
     except MalformedStream:
