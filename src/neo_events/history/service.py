@@ -101,14 +101,15 @@ async def _within_budget(
     """How many of a page's items (their versions in page order; None for an item that is
     not one) fit in MAX_SNAPSHOT_BYTES of snapshots decoded, from the sizes stored with them
     (`pages`), and those snapshots, decoded: the others are never read."""
-    if not _needed(versions):
+    needed = _needed(versions)
+    if not needed:
         return len(versions), {}
     sizes = dict(
         (
             await session.execute(
                 select(EventVersion.version, EventVersion.snapshot_bytes).where(
                     EventVersion.event_id == event_id,
-                    EventVersion.version.in_(list(_needed(versions))),
+                    EventVersion.version.in_(list(needed)),
                 )
             )
         ).all()
