@@ -164,7 +164,8 @@ async def test_a_time_range_tests_its_series_off_the_loop_within_a_budget(client
         assert answer.status_code == 207, answer.text[:300]
         wanted = 0 if window != CENTURIES else 2_240
         assert len(responses(answer.content)) == wanted
-        assert pauses.worst_held < 0.15, pauses  # the tests alone held it ~0.3 s
+        # the tests alone held it ~0.3 s; building 1,000 rows at once ~0.15 s; 200: ~0.04 s
+        assert pauses.worst_held < 0.1, pauses
 
 
 async def test_a_time_range_past_the_budget_is_refused_before_testing(client, monkeypatch) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav.service import (
-    FULL_CHUNK,
+    ROWS_CHUNK,
     Caches,
     DavError,
     Item,
@@ -124,8 +124,8 @@ async def _reaching(
     if len(unknown) > MAX_TESTED:  # each costs a unit at least: refused before any is read
         raise too_costly(f"more than {MAX_TESTED} series")
     spent = 0
-    for first in range(0, len(unknown), FULL_CHUNK):
-        part = unknown[first : first + FULL_CHUNK]
+    for first in range(0, len(unknown), ROWS_CHUNK):  # each chunk's rows built on the loop
+        part = unknown[first : first + ROWS_CHUNK]
         loaded = await full_events(session, part)
         for item in part:
             known[item.event.id] = False  # unless found below; gone since it was listed
