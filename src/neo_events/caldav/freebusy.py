@@ -22,6 +22,7 @@ from neo_events.errors import ValidationFailed
 from neo_events.events import listing, schedule
 from neo_events.events.expansions import Expansions
 from neo_events.ical.export import PRODID
+from neo_events.ical.folding import to_ical
 from neo_events.models import User
 
 
@@ -75,4 +76,4 @@ def vfreebusy(
     for lo, hi in busy:
         component.add("freebusy", (lo.astimezone(UTC), hi.astimezone(UTC)))
     calendar.add_component(component)
-    return bytes(calendar.to_ical())
+    return to_ical(calendar)

@@ -28,6 +28,7 @@ from neo_events.ical import bounds, codec
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, split_stream
 from neo_events.ical.export import PRODID
+from neo_events.ical.folding import to_ical
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
 
@@ -155,7 +156,7 @@ def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
     named = VEvent()
     named.add("summary", title)
     alarms = add_alarms(named, minutes).subcomponents
-    block = "".join(alarm.to_ical().decode() for alarm in alarms)
+    block = "".join(to_ical(alarm).decode() for alarm in alarms)
     kept = []
     for line in text.splitlines(keepends=True):
         if line.strip().upper() == "END:VEVENT":
@@ -304,4 +305,4 @@ def expanded(outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence]) -
             component.add("recurrence-id", when(occurrence.recurrence_id))
         add_people(component, outgoing.people_at(occurrence.recurrence_id))
         calendar.add_component(add_alarms(component, outgoing.reminders))
-    return bytes(calendar.to_ical())
+    return to_ical(calendar)

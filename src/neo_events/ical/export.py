@@ -24,6 +24,7 @@ from neo_events.events.content import series_of, span_of
 from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
 from neo_events.events.sizes import MAX_RENDERED_BYTES, rendered_bytes, vevent_bytes
 from neo_events.ical.alarms import add_alarms
+from neo_events.ical.folding import to_ical
 from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.vtimezones import vtimezone
 
@@ -77,14 +78,14 @@ def piece(event: Outgoing) -> Piece:
     """The event's VEVENTs as they appear in any calendar that holds it."""
     if event.content.get("all_day"):  # dates: floating, no VTIMEZONE
         components = [add_alarms(c, event.reminders) for c in _all_day_vevents(event)]
-        return Piece(b"".join(c.to_ical() for c in components), frozenset(), None)
+        return Piece(b"".join(map(to_ical, components)), frozenset(), None)
     components = [add_alarms(c, event.reminders) for c in _vevents(event)]
     holder = Calendar()
     holder.subcomponents = list(components)
     # UTC values are written as `…Z` and need no VTIMEZONE (RFC 5545 §3.3.5).
     tzids = frozenset(holder.get_used_tzids())
     first, last = span_of(series_of(event.content))
-    text = b"".join(c.to_ical() for c in components)
+    text = b"".join(map(to_ical, components))
     return Piece(text, tzids, (event.content["timezone"], first, last))
 
 
@@ -129,7 +130,7 @@ def assemble(
     zones = [
         _vtimezone_text(zone, spans[zone][0].year, _year(spans[zone][1])) for zone in sorted(used)
     ]
-    head = bytes(calendar.to_ical())
+    head = to_ical(calendar)
     end = b"END:VCALENDAR\r\n"
     assert head.endswith(end)
     return b"".join([head[: -len(end)], *zones, *texts, end])
@@ -145,7 +146,7 @@ def _vtimezone_text(zone: str, first_year: int, last_year: int | None) -> bytes:
     vtimezone() reads only the years of its bounds."""
     first = datetime(first_year, 1, 1, tzinfo=UTC)
     last = None if last_year is None else datetime(last_year, 1, 1, tzinfo=UTC)
-    return bytes(vtimezone(zone, first, last).to_ical())
+    return to_ical(vtimezone(zone, first, last))
 
 
 def _parse(value: str) -> datetime:
