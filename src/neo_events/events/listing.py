@@ -6,8 +6,9 @@ from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, tuple_
+from sqlalchemy import Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
@@ -16,8 +17,7 @@ from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
 from neo_events.fields import bigint
-from neo_events.history.service import past_event
-from neo_events.models import Event, EventPermission, EventVersion
+from neo_events.models import Event, EventPermission
 from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
 from neo_events.protocol import cursor_fields, encode_cursor
 
@@ -104,20 +104,24 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filtered(query: Select[Event, str], filters: Filters) -> Select[Event, str]:
+def filter_conditions(filters: Filters, title: Any, description: Any, location: Any) -> list[Any]:
+    """The filters as conditions on these columns (an event's, or a past version's
+    snapshot fields: `past_listing`), case-insensitive substrings."""
+    conditions: list[Any] = []
     if filters.q:
         pattern = _like(filters.q)
-        query = query.where(
-            or_(
-                Event.title.ilike(pattern, escape="\\"),
-                Event.description.ilike(pattern, escape="\\"),
-            )
+        conditions.append(
+            or_(title.ilike(pattern, escape="\\"), description.ilike(pattern, escape="\\"))
         )
     if filters.location:
-        query = query.where(Event.location.ilike(_like(filters.location), escape="\\"))
+        conditions.append(location.ilike(_like(filters.location), escape="\\"))
     if filters.role is not None:
-        query = query.where(EventPermission.role == filters.role.value)
-    return query
+        conditions.append(EventPermission.role == filters.role.value)
+    return conditions
+
+
+def _filtered(query: Select[Event, str], filters: Filters) -> Select[Event, str]:
+    return query.where(*filter_conditions(filters, Event.title, Event.description, Event.location))
 
 
 async def list_events(
@@ -269,94 +273,6 @@ def occurrence_cursor(event_id: int, occurrence: recurrence.Occurrence) -> str:
     return encode_cursor(
         {"s": iso(occurrence.start), "i": event_id, "r": iso(occurrence.recurrence_id)}
     )
-
-
-async def list_occurrences_as_of(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    at: datetime,
-    window: Window,
-    filters: Filters,
-    limit: int,
-    cursor: str | None,
-    cache: Expansions | None = None,
-) -> tuple[list[OccurrenceRow], dict[int, Event], str | None]:
-    """`list_occurrences` as it would have answered at `at` (see `past_visible`), with the
-    events as they were then."""
-    pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
-    events = {event.id: event for event, _ in pairs}
-    candidates = [Candidate.of(event, role) for event, role in pairs]
-    rows = await expand_all(candidates, window, preloaded(events.values()), cache)
-    page, next_cursor = paginate_occurrences(rows, limit=limit, cursor=cursor)
-    return page, events, next_cursor
-
-
-async def list_events_as_of(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    at: datetime,
-    filters: Filters,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[tuple[Event, Role]], str | None]:
-    """`list_events` as it would have answered at `at` (see `past_visible`)."""
-    pairs = await past_visible(session, user_id=user_id, at=at, filters=filters)
-    pairs.sort(key=lambda pair: (pair[0].start_time, pair[0].id))
-    if cursor:
-        after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
-        pairs = [p for p in pairs if (p[0].start_time, p[0].id) > after]
-    page = pairs[:limit]
-    next_cursor = None
-    if len(pairs) > limit:
-        last = page[-1][0]
-        next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
-    return page, next_cursor
-
-
-async def past_visible(
-    session: AsyncSession, *, user_id: int, at: datetime, filters: Filters
-) -> list[tuple[Event, Role]]:
-    """Every event the caller holds a role on now, in the state of its last version by `at`
-    (events deleted by then or not yet made are left out), filtered like the live listing."""
-    mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
-    latest = (
-        select(EventVersion.event_id, func.max(EventVersion.version).label("version"))
-        .where(EventVersion.changed_at <= at, EventVersion.event_id.in_(mine))
-        .group_by(EventVersion.event_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Event, EventPermission.role, EventVersion)
-        .join(
-            EventPermission,
-            (EventPermission.event_id == Event.id) & (EventPermission.user_id == user_id),
-        )
-        .join(latest, latest.c.event_id == Event.id)
-        .join(
-            EventVersion,
-            (EventVersion.event_id == latest.c.event_id)
-            & (EventVersion.version == latest.c.version),
-        )
-        .where(EventVersion.change_type != "deleted")
-    )
-    pairs = [(past_event(event, version), Role(role)) for event, role, version in rows.all()]
-    return [(event, role) for event, role in pairs if _matches(event, role, filters)]
-
-
-def _matches(event: Event, role: Role, filters: Filters) -> bool:
-    """The SQL filters of `_filtered`, for rows rebuilt from snapshots."""
-    if filters.q:
-        needle = filters.q.casefold()
-        if (
-            needle not in event.title.casefold()
-            and needle not in (event.description or "").casefold()
-        ):
-            return False
-    if filters.location and filters.location.casefold() not in (event.location or "").casefold():
-        return False
-    return filters.role is None or role is filters.role
 
 
 def _order(row: OccurrenceRow) -> tuple[datetime, int, datetime]:

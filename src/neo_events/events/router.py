@@ -15,7 +15,7 @@ from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
 from neo_events.auth.service import principal_of
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import ValidationFailed, problems
-from neo_events.events import creation, listing, service
+from neo_events.events import creation, listing, past_listing, service
 from neo_events.events.access import Role
 from neo_events.events.answers import clash_dict, etag_of, read_one, written
 from neo_events.events.occurrence_pages import (
@@ -203,7 +203,7 @@ async def list_events(
                 session, user_id=user.id, filters=filters, limit=limit, cursor=cursor
             )
         else:
-            pairs, next_cursor = await listing.list_events_as_of(
+            pairs, next_cursor = await past_listing.list_events_as_of(
                 session, user_id=user.id, at=as_of, filters=filters, limit=limit, cursor=cursor
             )
         return EventList(items=await event_reads(session, pairs, user.id), next_cursor=next_cursor)
@@ -220,7 +220,7 @@ async def list_events(
         )
         load, objects_cache = listing.loader_for(session), state.event_objects
     else:
-        rows, past, next_cursor = await listing.list_occurrences_as_of(
+        rows, load, next_cursor = await past_listing.list_occurrences_as_of(
             session,
             user_id=user.id,
             at=as_of,
@@ -231,7 +231,7 @@ async def list_events(
             cache=state.expansions,
         )
         # A past version's updated_at is its version row's, not the live row's: not cached.
-        load, objects_cache = listing.preloaded(past.values()), None
+        objects_cache = None
     keys = list({row.event.id: row.event for row in rows}.values())
     objects, loaded = await page_objects(session, keys, load, objects_cache, viewer_id=user.id)
     if loaded < len(keys):  # the rest would not fit: the page ends before them
