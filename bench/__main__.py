@@ -18,6 +18,9 @@ Commands:
                         holding 4,500 events, cold and warm (issue #16)
   invitations           inviting 100 people at a time up to an event's 500, CPU of each request
                         (issue #16; PostgreSQL too with BENCH_DATABASE_URL)
+  sharing               sharing 100 people at a time up to an event's 500, then changing their
+                        roles; newcomers holding 0-2,000 series (PostgreSQL too with
+                        BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report,
                         then each issue's benchmark (worst inputs, find-time, job queue, CalDAV)
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("caldav-whole", help="CalDAV whole-calendar reads, 4,500 events")
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
+    sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -121,6 +125,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import invitations
 
         print("\n".join(invitations.run()))
+        return
+    if args.command == "sharing":
+        from bench import sharing
+
+        print("\n".join(sharing.run()))
         return
     if args.command == "report":
         from bench import report

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from neo_events.db import Base
@@ -135,6 +136,26 @@ async def share(
         headers=owner.headers,
     )
     assert response.status_code == 200, response.text
+
+
+@contextmanager
+def statements(app: FastAPI) -> Iterator[list[str]]:
+    """Every statement the app's engine runs meanwhile for this task: the requests the test
+    sends (the ASGI transport runs them in the test's task), not the job and webhook
+    pollers' own."""
+    seen: list[str] = []
+    engine = app.state.engine.sync_engine
+    task = asyncio.current_task()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if asyncio.current_task() is task:
+            seen.append(" ".join(statement.split()))
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from sqlalchemy import event, select, text
 from neo_events import db
 from neo_events.events.calendars import calendar
 from neo_events.models import Event
-from tests.helpers import PASSWORD, assert_problem, count_rows, register
+from tests.helpers import PASSWORD, assert_problem, count_rows, register, statements
 
 pytestmark = pytest.mark.anyio
 
@@ -43,26 +43,6 @@ BODY = {
     "end_time": "2026-03-02T09:15:00Z",
     "timezone": "Europe/Berlin",
 }
-
-
-@contextmanager
-def statements(app: FastAPI) -> Iterator[list[str]]:
-    """Every statement the app's engine runs meanwhile for this task: the requests the test
-    sends (the ASGI transport runs them in the test's task), not the job and webhook
-    pollers' own."""
-    seen: list[str] = []
-    engine = app.state.engine.sync_engine
-    task = asyncio.current_task()
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if asyncio.current_task() is task:
-            seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @contextmanager

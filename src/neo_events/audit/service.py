@@ -87,8 +87,9 @@ async def record_all(
 ) -> None:
     """One audit row per (target id, details), written now in one statement: for a batch,
     where 500 ORM objects cost more than the rest of the write."""
-    if targets:
-        rows = [
+    await record_rows(
+        session,
+        [
             audit_row(
                 action=action,
                 origin=origin,
@@ -99,7 +100,14 @@ async def record_all(
                 details=details,
             )
             for target_id, details in targets
-        ]
+        ],
+    )
+
+
+async def record_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Audit rows made by `audit_row` (of several actions, say), in their order, written now
+    in one statement."""
+    if rows:
         await session.execute(_INSERT, rows)
 
 

@@ -150,21 +150,23 @@ async def invite(
             concerned=[*await feed.holders(session, event.id), *newcomers],
         )
     await _add_attendees(session, actor, event, invitees, organizer_listed, newcomers)
-    await feed.announce_all(
+    await feed.announce_all(  # each for everyone holding a role once all are invited
         session,
-        action="event.invited",
-        feed_type="attendee.invited",
         origin=origin,
         actor_id=actor.id,
         event=event,
-        details=[
-            {
-                "user_id": invitee.user_id,
-                "username": names[invitee.user_id],
-                "optional": invitee.optional,
-                "response": Response.NEEDS_ACTION.value,
-                "granted_role": None if invitee.user_id in roles else Role.VIEWER.value,
-            }
+        announcements=[
+            feed.Announcement(
+                "event.invited",
+                "attendee.invited",
+                {
+                    "user_id": invitee.user_id,
+                    "username": names[invitee.user_id],
+                    "optional": invitee.optional,
+                    "response": Response.NEEDS_ACTION.value,
+                    "granted_role": None if invitee.user_id in roles else Role.VIEWER.value,
+                },
+            )
             for invitee in invitees
         ],
     )

@@ -10,6 +10,8 @@ from neo_events.events.access import Role
 from neo_events.events.schemas import ClashRead, PermissionRead
 from neo_events.fields import DbId
 
+MAX_SHARES = 100  # people a request shares with (or changes the roles of)
+
 
 class Grant(BaseModel):
     user_id: DbId
@@ -17,7 +19,7 @@ class Grant(BaseModel):
 
 
 class ShareRequest(BaseModel):
-    users: Annotated[list[Grant], Field(min_length=1, max_length=100)]
+    users: Annotated[list[Grant], Field(min_length=1, max_length=MAX_SHARES)]
 
 
 class RoleChange(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -69,12 +69,6 @@ async def _record(
 ) -> None:
     """Audit a role change and append it to the change feed (whoever lost their role is
     told too)."""
-    details = {
-        "user_id": user_id,
-        "username": user.username if user else None,
-        "role": role,
-        "old_role": old_role,
-    }
     await feed.announce(
         session,
         action=action,
@@ -82,9 +76,16 @@ async def _record(
         origin=origin,
         actor_id=actor.id,
         event=event,
-        details=details,
+        details=_details(user_id, user.username if user else None, role, old_role),
         also_notify=[user_id] if role is None else [],
     )
+
+
+def _details(
+    user_id: int, username: str | None, role: str | None, old_role: str | None
+) -> dict[str, object]:
+    """What a role change's audit row and change say."""
+    return {"user_id": user_id, "username": username, "role": role, "old_role": old_role}
 
 
 async def share_event(
@@ -97,7 +98,10 @@ async def share_event(
     policy: ConflictPolicy = ConflictPolicy.WARN,
 ) -> tuple[Event, list[EventPermission], list[Clash]]:
     """Grant roles (owner only); an existing grant is updated to the new role. The event is
-    checked against the calendars of the people it is newly shared with."""
+    checked against the calendars of the people it is newly shared with. The new grants,
+    audit rows and changes are written together (`feed.announce_all`), not a flush and a
+    read of the event's holders per person; each change is for those holding a role once
+    it is made, in the request's order, as if made one by one."""
     event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
     await touch(session, event.id)  # whom its edits are for changes: see `access.touch`
     seen: set[int] = set()
@@ -105,11 +109,11 @@ async def share_event(
         if grant.user_id in seen:
             raise ValidationFailed.field(["users", index, "user_id"], "appears twice")
         seen.add(grant.user_id)
-    users = {
-        u.id: u for u in (await session.execute(select(User).where(User.id.in_(seen)))).scalars()
-    }
+    names: dict[int, str] = dict(
+        (await session.execute(select(User.id, User.username).where(User.id.in_(seen)))).all()
+    )
     for index, grant in enumerate(grants):
-        if grant.user_id not in users:
+        if grant.user_id not in names:
             raise ValidationFailed.field(["users", index, "user_id"], "no such user")
     current = {g.user_id: g for g in await _grants(session, event.id)}
     newcomers = [g.user_id for g in grants if g.user_id not in current]
@@ -123,44 +127,42 @@ async def share_event(
             viewer_id=actor.id,
         )
     now = utcnow()
+    added: list[EventPermission] = []
+    told: list[feed.Announcement] = []
     for grant in grants:
-        existing = current.get(grant.user_id)
-        user = users[grant.user_id]
-        if existing is None:
+        existing, role = current.get(grant.user_id), grant.role.value
+        if existing is None:  # inserted below, not added to the session
             current[grant.user_id] = EventPermission(
                 event_id=event.id,
                 user_id=grant.user_id,
-                role=grant.role.value,
+                role=role,
                 granted_by_id=actor.id,
                 granted_at=now,
             )
-            session.add(current[grant.user_id])
-            await _record(
-                session,
-                "event.shared",
-                actor=actor,
-                event=event,
-                origin=origin,
-                user=user,
-                user_id=user.id,
-                role=grant.role.value,
-            )
-        elif existing.role != grant.role.value:
-            old_role, existing.role = existing.role, grant.role.value
+            added.append(current[grant.user_id])
+            details = _details(grant.user_id, names[grant.user_id], role, None)
+            action = "event.shared"
+            told.append(feed.Announcement(action, FEED_TYPES[action], details, grant.user_id))
+        elif existing.role != role:
+            old_role, existing.role = existing.role, role
             existing.granted_by_id, existing.granted_at = actor.id, now
-            await _record(
-                session,
-                "event.permission_changed",
-                actor=actor,
-                event=event,
-                origin=origin,
-                user=user,
-                user_id=user.id,
-                role=grant.role.value,
-                old_role=old_role,
-            )
+            action = "event.permission_changed"
+            details = _details(grant.user_id, names[grant.user_id], role, old_role)
+            told.append(feed.Announcement(action, FEED_TYPES[action], details))
     ordered = sorted(current.values(), key=lambda g: (g.granted_at, g.user_id))
     _keep_an_owner(event, ordered)
+    if added:
+        await session.execute(
+            insert(EventPermission),
+            [
+                {c: getattr(g, c) for c in ("event_id", "user_id", "role", "granted_by_id")}
+                | {"granted_at": now}
+                for g in added
+            ],
+        )
+    await feed.announce_all(
+        session, origin=origin, actor_id=actor.id, event=event, announcements=told
+    )
     await session.flush()
     return event, ordered, clashes
 
