@@ -90,24 +90,45 @@ class Compiled:
 
 
 class Result:
-    """A statement's rows, read as a `sqlalchemy.Result` is by the code that shares them."""
+    """A statement's rows, read as a `sqlalchemy.Result` is by the code that shares them.
+    The driver's records become rows when first read, or a part at a time (`partitions`:
+    a caller of many rows lets the event loop run between parts, `calendars.calendar`)."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        self._rows = rows
+    def __init__(self, records: Sequence[Any], found: Compiled) -> None:
+        self._records: Sequence[Any] | None = records
+        self._found = found
+        self._built: list[Row] = []
+
+    @property
+    def _rows(self) -> list[Row]:
+        if self._records is not None:
+            self._built, self._records = self._found.rows(self._records), None
+        return self._built
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self._rows)
+
+    def partitions(self, size: int) -> Iterator[list[Row]]:
+        if self._records is None:
+            rows = self._built
+            yield from (rows[i : i + size] for i in range(0, len(rows), size))
+            return
+        records, self._records = self._records, []
+        for first in range(0, len(records), size):
+            yield self._found.rows(records[first : first + size])
 
     def all(self) -> list[Row]:
         return self._rows
 
     def one_or_none(self) -> Row | None:
-        if len(self._rows) > 1:
+        rows = self._rows
+        if len(rows) > 1:
             raise ValueError("more than one row")
-        return self._rows[0] if self._rows else None
+        return rows[0] if rows else None
 
     def scalar(self) -> Any:
-        return next(iter(vars(self._rows[0]).values())) if self._rows else None
+        rows = self._rows
+        return next(iter(vars(rows[0]).values())) if rows else None
 
     def scalar_one_or_none(self) -> Any:
         row = self.one_or_none()
@@ -165,7 +186,7 @@ class Connection:
             if translated is exc:
                 raise
             raise translated from exc
-        return Result(found.rows(records))
+        return Result(records, found)
 
     async def scalar(self, statement: ClauseElement | Executable, params: Mapping[str, Any]) -> Any:
         return (await self.execute(statement, params)).scalar()
