@@ -46,7 +46,8 @@ MAX_CANDIDATES = 20_000
 # range, in a worker thread: at most MAX_TESTED units, a unit a series plus one per
 # EXCEPTIONS_A_UNIT of its exdates, rdates and overrides (~50 us each: a test skips the
 # excluded originals; 999 exdates cost ~0.6 ms). ~0.5 s of CPU at most; past either bound the
-# query is refused (403 DAV:number-of-matches-within-limits) before anything is tested.
+# query is refused (403 DAV:number-of-matches-within-limits): more candidates or series than
+# the bounds before any is tested, more units when a chunk's rows are read (before it is).
 MAX_TESTED = 10_000
 EXCEPTIONS_A_UNIT = 100
 # Below this many units a chunk is tested on the event loop (~1 ms: less than a thread hop)
