@@ -32,6 +32,7 @@ from alembic import command
 
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.cli import alembic_config
+from neo_events.db import json_size
 from neo_events.events import recurrence
 from neo_events.events.content import Content, iso, series_of, span_of
 from neo_events.events.validation import build_content
@@ -109,6 +110,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "changed_by_id",
         "changed_at",
         "rolled_back_to",
+        "snapshot_bytes",
     ),
     "audit_log": (
         "id",
@@ -321,7 +323,10 @@ class Generator:
         self.ids.version_id += 1
         at = self._now()
         rows["event_versions"].append(
-            (self.ids.version_id, event_id, version, change_type, content, actor, at, None)
+            (
+                *(self.ids.version_id, event_id, version, change_type, content, actor, at, None),
+                json_size(content),  # as every version writer sets it (`pages` reads it)
+            )
         )
         if change_type == "created":
             self._audit(rows, actor, "event.created", event_id, {"version": 1})
