@@ -264,7 +264,7 @@ async def test_a_one_user_calendar_read_settles_on_one_plan(
     """PostgreSQL plans a prepared statement afresh on each execution while its generic
     plan looks dearer than the custom ones, and it estimates an array parameter at ten
     elements: a conflict check's keys query compares its one user with `=`, not `= ANY` of
-    a one-element array (`calendars._keys`), so from the sixth execution on it runs one
+    a one-element array (`calendar_keys._keys`), so from the sixth execution on it runs one
     generic plan and plans nothing (0.15 ms of the server's CPU a check)."""
     if backend != "postgres":
         pytest.skip("SQLite has no plan cache to settle")

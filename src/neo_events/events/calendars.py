@@ -17,27 +17,24 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Executable, Select, any_, bindparam, exists, or_, select, true
+from sqlalchemy import Executable, Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from neo_events import driver
-from neo_events.events import expansions, recurrence, times_of_day
+from neo_events.events import calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.invitations.responses import BusyPeople, occurrence_answers
-from neo_events.models import Attendee, Event, EventPermission
+from neo_events.models import Event
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 
-# Built once: an alias made per call costs more than the query's compilation cache saves.
-_HELD = aliased(EventPermission, name="held")
 # What an event's occurrences depend on (`content.series_of`), read only where not cached.
 _CONTENT = (
     Event.id,
@@ -79,30 +76,12 @@ async def calendar(
     series that is not all cached and none of whose occurrences can fall there is passed
     over unexpanded (nothing of it could clash, and it costs no part of the limit).
 
-    Two reads: the keys of the events in the window (`_keys`), then the contents of those
+    Two reads: the keys of the events in the window (`calendar_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
     of what clashes (`titles`)."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
-    dialect = session.get_bind().dialect.name
-    users = set(user_ids)
-    one = len(users) == 1
-    params: dict[str, Any] = {"start": window[0], "end": window[1]}
-    params["users"] = next(iter(users)) if one else list(users)
-    # A viewer who is the only user sees every event of the calendar (they hold a role on
-    # each): the query asks nothing more (a create's check, the common case).
-    ask_viewer = viewer_id is not None and users != {viewer_id}
-    if ask_viewer:
-        params["viewer_id"] = viewer_id
-    connection = await driver.connection_of(session)
-    result = await connection.execute(_keys(dialect, ask_viewer, one), params)
-    keys = _Keys(viewer_id, ask_viewer)
-    # A row a role: 100 people who share 2,000 events are 200,000 rows (~1.5 s of Python, which
-    # held the loop): read a part at a time, the loop running between parts.
-    for part in result.partitions(KEYS_A_PART):
-        keys.gather(part)
-        if len(part) == KEYS_A_PART:
-            await asyncio.sleep(0)
+    keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     # Declined invitations are free time (SPEC §13), per occurrence too.
     per_occurrence = await occurrence_answers(
@@ -130,37 +109,12 @@ async def calendar(
     return busy, visible, hi
 
 
-KEYS_A_PART = 2_000  # key rows read between two turns of the event loop (~10-20 ms)
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
 ON_LOOP_STRICT_EVENTS = 20  # the same for a window the caller chose (free/busy, find-time)
 # ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
 # queues there, not in the default pool that CalDAV parsing and batch creates use, and no
 # more than two of them contend with the event loop for the interpreter at once.
 _READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calendar-read")
-
-
-class _Keys:
-    """The key rows of a calendar read gathered by event: its version, which of the users
-    hold it, the invitees' series answers, and whether the viewer may see it."""
-
-    def __init__(self, viewer_id: int | None, ask_viewer: bool) -> None:
-        self.viewer_id, self.ask_viewer = viewer_id, ask_viewer
-        self.events: dict[int, int] = {}  # version, by id
-        self.holders: dict[int, set[int]] = {}
-        self.answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers
-        self.visible: set[int] = set()
-
-    def gather(self, rows: Sequence[Any]) -> None:
-        events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
-        seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
-        for row in rows:
-            if row.id not in events:
-                events[row.id] = row.version
-            holders.setdefault(row.id, set()).add(row.user_id)
-            if row.response is not None:
-                answers.setdefault(row.id, {})[row.user_id] = row.response
-            if seeing and (not ask_viewer or row.visible):
-                visible.add(row.id)
 
 
 class _Read:
@@ -256,61 +210,6 @@ class _Read:
         return busy, hi
 
 
-@cache
-def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]:
-    """(id, version, user_id, response[, visible]): a row per role one of the users
-    holds on a live, opaque event whose span reaches the window, with that user's series
-    answer if invited. Parameters: the window (`start`, `end`), the users (`users`: a list,
-    or, if `one_user`, the one id) and, for a viewer, `viewer_id`. Built once per dialect
-    and kind (every conflict check runs it, and building it cost more than running it).
-
-    One user is compared with `=`, not `= ANY` of a one-element array: PostgreSQL estimates
-    an array parameter at ten elements, so its generic plan for that statement looked ten
-    times dearer than the custom one and it planned every execution afresh (0.15 ms of its
-    CPU a check); with `=` it settles on the generic plan (0.01 ms) after five executions,
-    as for any prepared statement. On PostgreSQL the events are a LATERAL subquery
-    that OFFSET 0 keeps from being flattened: a probe by id per role (index-only on
-    `ix_events_id_calendar`), where the planner's own choice is a hash join over a sequential
-    scan of `events`, three times slower at 100,000 events. SQLite probes by primary key
-    anyway."""
-    held = _HELD
-    live = (
-        Event.deleted_at.is_(None),
-        Event.transparency == "opaque",  # free time is never busy, never a conflict
-        Event.span_start < bindparam("end"),
-        or_(Event.span_end.is_(None), Event.span_end > bindparam("start")),
-    )
-    # No title: the index holds everything else, so a probe never reads the table (a
-    # check's titles are read afterwards for what clashes, `titles`).
-    wanted: list[Any] = [Event.id, Event.version]
-    if dialect == "postgresql":
-        found = select(*wanted).where(Event.id == held.event_id, *live).offset(0).lateral("found")
-        event_id: Any = found.c.id
-        columns: list[Any] = [found.c[c.key] for c in wanted]
-        query = select().select_from(held).join(found, true())
-    else:
-        event_id = Event.id
-        columns = wanted
-        query = select().select_from(held).join(Event, Event.id == held.event_id).where(*live)
-    if one_user:
-        users: Any = held.user_id == bindparam("users")
-    elif dialect == "postgresql":
-        users = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
-    else:
-        users = held.user_id.in_(bindparam("users", expanding=True))
-    if for_viewer:
-        sees = exists().where(
-            EventPermission.event_id == event_id,
-            EventPermission.user_id == bindparam("viewer_id"),
-        )
-        columns.append(sees.label("visible"))
-    return (
-        query.add_columns(*columns, held.user_id, Attendee.response)
-        .outerjoin(Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id))
-        .where(users, held.live == true())  # a deleted event's grants: not even probed
-    )
-
-
 def _of_ids(*columns: Any) -> dict[str, Select[Any]]:
     """`columns` of the events whose ids are `:ids`, by dialect: on PostgreSQL `= ANY` of one
     array parameter, one prepared statement whatever the count (an expanding IN is rendered
@@ -326,7 +225,7 @@ _TITLES = _of_ids(Event.id, Event.title)
 
 
 async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, str]:
-    """The titles of these events, by id: a calendar read leaves them out (`_keys`), and a
+    """The titles of these events, by id: a calendar read leaves them out (`calendar_keys`), and a
     check needs only those of the events a write clashes with and may name."""
     return {row.id: row.title for row in await _by_id(session, _TITLES, sorted(set(event_ids)))}
 
