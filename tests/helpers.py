@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from neo_events.db import Base
+from neo_events.models import User
 
 PASSWORD = "correct horse battery"
 
@@ -200,3 +201,21 @@ async def loop_pauses(tick: float = 0.01) -> AsyncIterator[LoopPauses]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def people(app: FastAPI, count: int) -> list[int]:
+    """`count` users written straight to the database (signing up hashes a password each)."""
+    rows = [
+        {
+            "username": f"p{n}",
+            "username_key": f"p{n}",
+            "email": f"p{n}@example.com",
+            "email_key": f"p{n}@example.com",
+            "password_hash": "x",
+        }
+        for n in range(count)
+    ]
+    async with app.state.sessionmaker() as session:
+        ids = list((await session.execute(insert(User).returning(User.id), rows)).scalars())
+        await session.commit()
+    return ids

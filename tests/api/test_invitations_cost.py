@@ -14,36 +14,18 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from neo_events.invitations.schemas import MAX_INVITES
 from neo_events.invitations.service import MAX_ATTENDEES
-from neo_events.models import Change, ChangeRecipient, User
-from tests.helpers import count_rows, cpu_bound, create_event, register
+from neo_events.models import Change, ChangeRecipient
+from tests.helpers import count_rows, cpu_bound, create_event, people, register
 
 pytestmark = pytest.mark.anyio
 
 # CPU seconds for 99 invitees of an event with 400 (its organizer and 399 invited): 0.07-0.19
 # on SQLite and PostgreSQL; 0.45-1.2 when each invitee was flushed and its event's holders read.
 BOUND = 0.35
-
-
-async def people(app: FastAPI, count: int) -> list[int]:
-    """`count` users written straight to the database (signing up hashes a password each)."""
-    rows = [
-        {
-            "username": f"p{n}",
-            "username_key": f"p{n}",
-            "email": f"p{n}@example.com",
-            "email_key": f"p{n}@example.com",
-            "password_hash": "x",
-        }
-        for n in range(count)
-    ]
-    async with app.state.sessionmaker() as session:
-        ids = list((await session.execute(insert(User).returning(User.id), rows)).scalars())
-        await session.commit()
-    return ids
 
 
 async def test_inviting_100_to_an_event_of_400_costs_what_the_100_cost(

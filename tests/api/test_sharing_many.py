@@ -9,9 +9,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, insert, select
 
-from neo_events.models import AuditEntry, Change, ChangeRecipient, EventPermission, User
+from neo_events.models import AuditEntry, Change, ChangeRecipient, EventPermission
 from neo_events.sharing.schemas import MAX_SHARES
-from tests.helpers import cpu_bound, create_event, created_many, loop_pauses, register, statements
+from tests.helpers import (
+    cpu_bound,
+    create_event,
+    created_many,
+    loop_pauses,
+    people,
+    register,
+    statements,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -20,24 +28,6 @@ pytestmark = pytest.mark.anyio
 # on SQLite and PostgreSQL, 23 statements; 1.1-2.1 s when each person was flushed and its
 # holders read (about 600 statements).
 BOUND = 0.6
-
-
-async def people(app: FastAPI, count: int) -> list[int]:
-    """`count` users written straight to the database (signing up hashes a password each)."""
-    rows = [
-        {
-            "username": f"p{n}",
-            "username_key": f"p{n}",
-            "email": f"p{n}@example.com",
-            "email_key": f"p{n}@example.com",
-            "password_hash": "x",
-        }
-        for n in range(count)
-    ]
-    async with app.state.sessionmaker() as session:
-        ids = list((await session.execute(insert(User).returning(User.id), rows)).scalars())
-        await session.commit()
-    return ids
 
 
 async def grant(app: FastAPI, event_ids: list[int], user_ids: list[int]) -> None:
@@ -162,7 +152,7 @@ async def test_sharing_with_100_who_share_a_big_calendar_lets_the_loop_run(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     """The newcomers' calendars are read a row a role: 100 people who all hold the same 1,000
-    series are 100,000 rows, read a part at a time (`calendars.KEYS_A_PART`) with the event
+    series are 100,000 rows, read a part at a time (`calendar_keys.KEYS_A_PART`) with the event
     loop running between parts; gathered in one go they held it ~0.7 s."""
     alice = await register(client, "alice")
     newcomers = await people(app, MAX_SHARES)
