@@ -92,7 +92,7 @@ class Compiled:
 class Result:
     """A statement's rows, read as a `sqlalchemy.Result` is by the code that shares them.
     The driver's records become rows when first read, or a part at a time (`partitions`:
-    a caller of many rows lets the event loop run between parts, `calendars.calendar`)."""
+    a caller of many rows lets the event loop run between parts, `calendar_keys.read`)."""
 
     def __init__(self, records: Sequence[Any], found: Compiled) -> None:
         self._records: Sequence[Any] | None = records
