@@ -6,10 +6,12 @@ event path by construction: an event the caller holds no role on does not exist 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.signed_in import signed_in
@@ -150,3 +152,27 @@ def check_role(role: Role, min_role: Role) -> Role:
     if not role.at_least(min_role):
         raise RoleTooLow(f"This needs the {min_role.value} role; you are {role.value}.")
     return role
+
+
+async def grant_all(
+    session: AsyncSession,
+    event_id: int,
+    roles: Iterable[tuple[int, Role]],
+    *,
+    granted_by_id: int,
+    at: datetime,
+) -> None:
+    """New roles on the event, (user id, role) each, written in one statement (a request's
+    shares or invitations: not an ORM object and a flush per person)."""
+    rows = [
+        {
+            "event_id": event_id,
+            "user_id": user_id,
+            "role": role.value,
+            "granted_by_id": granted_by_id,
+            "granted_at": at,
+        }
+        for user_id, role in roles
+    ]
+    if rows:
+        await session.execute(insert(EventPermission), rows)

@@ -15,7 +15,7 @@ from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
-from neo_events.events.access import Role, RoleTooLow, get_event_for, touch
+from neo_events.events.access import Role, RoleTooLow, get_event_for, grant_all, touch
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.sizes import MAX_PEOPLE, check_size
@@ -185,20 +185,8 @@ async def _add_attendees(
     """The invitees' rows (and the organizer's, on the first invitation), and a viewer's
     role for those who had none: one statement each."""
     now = utcnow()
-    if newcomers:
-        await session.execute(
-            insert(EventPermission),
-            [
-                {
-                    "event_id": event.id,
-                    "user_id": user_id,
-                    "role": Role.VIEWER.value,
-                    "granted_by_id": actor.id,
-                    "granted_at": now,
-                }
-                for user_id in newcomers
-            ],
-        )
+    roles = [(user_id, Role.VIEWER) for user_id in newcomers]
+    await grant_all(session, event.id, roles, granted_by_id=actor.id, at=now)
 
     def row(user_id: int, optional: bool, organizer: bool = False) -> dict[str, object]:
         return {

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
-from neo_events.events.access import Role, get_event_for, touch
+from neo_events.events.access import Role, get_event_for, grant_all, touch
 from neo_events.events.content import content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.invitations.responses import forget_attendee
@@ -151,15 +151,8 @@ async def share_event(
             told.append(feed.Announcement(action, FEED_TYPES[action], details))
     ordered = sorted(current.values(), key=lambda g: (g.granted_at, g.user_id))
     _keep_an_owner(event, ordered)
-    if added:
-        await session.execute(
-            insert(EventPermission),
-            [
-                {c: getattr(g, c) for c in ("event_id", "user_id", "role", "granted_by_id")}
-                | {"granted_at": now}
-                for g in added
-            ],
-        )
+    roles = [(g.user_id, Role(g.role)) for g in added]
+    await grant_all(session, event.id, roles, granted_by_id=actor.id, at=now)
     await feed.announce_all(
         session, origin=origin, actor_id=actor.id, event=event, announcements=told
     )
