@@ -450,6 +450,48 @@ async def test_declined_invitations_are_free_per_occurrence_too(
     assert await _busy(client, bob, *window) == [weeks[0], weeks[1]]
 
 
+async def test_one_read_of_several_calendars_keeps_each_persons_answers(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """Free/busy of several people reads their calendars at once, a row an event with its
+    holders and their answers gathered (`calendar_keys`): each person's answers stay theirs."""
+    alice, bob, carol, dave = (people[n] for n in ("alice", "bob", "carol", "dave"))
+    event = await create_event(client, alice, **WEEKLY)
+    await create_event(
+        client,
+        carol,
+        title="Own",
+        start_time="2026-03-10T09:00:00Z",
+        end_time="2026-03-10T10:00:00Z",
+    )
+    assert (await invite(client, alice, event, bob, carol)).status_code == 200
+    await share(client, alice, event["id"], dave, "viewer")  # holds it, never invited
+    weeks = [(f"2026-03-{d:02d}T09:00:00Z", f"2026-03-{d:02d}T10:00:00Z") for d in (2, 9, 16)]
+    assert (await rsvp(client, bob, event, "declined")).status_code == 200
+    assert (await rsvp(client, carol, event, "declined", weeks[1][0])).status_code == 200
+    assert (await rsvp(client, bob, event, "accepted", weeks[2][0])).status_code == 200
+    response = await client.get(
+        "/api/v1/freebusy",
+        params={
+            "start_time": "2026-03-02T00:00:00Z",
+            "end_time": "2026-03-17T00:00:00Z",
+            "user_ids": f"{bob.id},{carol.id},{dave.id},{alice.id}",
+        },
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    busy = {
+        int(user): [(b["start"], b["end"]) for b in calendar["busy"]]
+        for user, calendar in response.json()["calendars"].items()
+    }
+    assert busy == {
+        bob.id: [weeks[2]],  # the series declined, its third week accepted
+        carol.id: [weeks[0], ("2026-03-10T09:00:00Z", "2026-03-10T10:00:00Z"), weeks[2]],
+        dave.id: weeks,
+        alice.id: weeks,
+    }
+
+
 async def test_the_window_listing_shows_my_answer_for_each_occurrence(
     client: httpx.AsyncClient, people: dict[str, Account]
 ) -> None:

@@ -1,8 +1,10 @@
-"""The keys of a calendar read (`calendars.calendar`): a row for each role one of the users
-holds on a live, opaque event whose span reaches the window, gathered by event (its version,
-its holders among the users, the invitees' series answers, whether the viewer sees it).
-A row a role: 100 people who share 2,000 events are 200,000 rows (~1.5 s of Python, which
-held the event loop), so they are read a part at a time, the loop running between parts.
+"""The keys of a calendar read (`calendars.calendar`): each live, opaque event whose span
+reaches the window that one of the users holds a role on, with its version, its holders
+among the users, the invitees' series answers and whether the viewer sees it.
+
+A row an event: the roles of several users are gathered by event in the database (100
+people who share 2,000 events are 2,000 rows, not 200,000: those took ~2 s of Python), and
+the rows are read a part at a time, the event loop running between parts.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, exists, or_, select, true
+import orjson
+from sqlalchemy import Select, any_, bindparam, exists, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -48,7 +51,10 @@ async def read(
     result = await connection.execute(_keys(dialect, ask_viewer, one), params)
     keys = Keys(viewer_id, ask_viewer)
     for part in result.partitions(KEYS_A_PART):
-        keys.gather(part)
+        if one:
+            keys.gather_one(part, params["users"])
+        else:
+            keys.gather(part, json=dialect != "postgresql")
         if len(part) == KEYS_A_PART:
             await asyncio.sleep(0)
     return keys
@@ -65,37 +71,85 @@ class Keys:
         self.answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers
         self.visible: set[int] = set()
 
-    def gather(self, rows: Sequence[Any]) -> None:
+    def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
+        """Rows of one user's calendar: (id, version, response[, visible]), one an event."""
         events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
         seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
         for row in rows:
-            if row.id not in events:
-                events[row.id] = row.version
-            holders.setdefault(row.id, set()).add(row.user_id)
+            events[row.id] = row.version
+            holders[row.id] = {user_id}
             if row.response is not None:
-                answers.setdefault(row.id, {})[row.user_id] = row.response
+                answers[row.id] = {user_id: row.response}
+            if seeing and (not ask_viewer or row.visible):
+                visible.add(row.id)
+
+    def gather(self, rows: Sequence[Any], *, json: bool) -> None:
+        """Rows of several users' calendars: (id, version, users, responses[, visible]), one
+        an event, its holders and their answers (None: not invited or not answered) as two
+        arrays in the same order (`json`: as JSON text, SQLite's)."""
+        events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
+        seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
+        for row in rows:
+            users, responses = row.users, row.responses
+            if json:
+                users, responses = orjson.loads(users), orjson.loads(responses)
+            events[row.id] = row.version
+            holders[row.id] = set(users)
+            if responses.count(None) != len(responses):  # someone invited has answered
+                answers[row.id] = {
+                    u: r for u, r in zip(users, responses, strict=True) if r is not None
+                }
             if seeing and (not ask_viewer or row.visible):
                 visible.add(row.id)
 
 
 @cache
 def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]:
-    """(id, version, user_id, response[, visible]): a row per role one of the users
-    holds on a live, opaque event whose span reaches the window, with that user's series
-    answer if invited. Parameters: the window (`start`, `end`), the users (`users`: a list,
-    or, if `one_user`, the one id) and, for a viewer, `viewer_id`. Built once per dialect
-    and kind (every conflict check runs it, and building it cost more than running it).
+    """A row for each live, opaque event whose span reaches the window that one of the users
+    holds a role on: (id, version, response[, visible]) for one user, with that user's
+    series answer if invited; (id, version, users, responses[, visible]) for several, the
+    holders among them and their answers gathered by event (`array_agg` on PostgreSQL,
+    `json_group_array` on SQLite) before the event is probed, once however many hold it.
+    Parameters: the window (`start`, `end`), the users (`users`: a list, or, if `one_user`,
+    the one id) and, for a viewer, `viewer_id`. Built once per dialect and kind (every
+    conflict check runs it, and building it cost more than running it).
 
     One user is compared with `=`, not `= ANY` of a one-element array: PostgreSQL estimates
     an array parameter at ten elements, so its generic plan for that statement looked ten
     times dearer than the custom one and it planned every execution afresh (0.15 ms of its
     CPU a check); with `=` it settles on the generic plan (0.01 ms) after five executions,
     as for any prepared statement. On PostgreSQL the events are a LATERAL subquery
-    that OFFSET 0 keeps from being flattened: a probe by id per role (index-only on
-    `ix_events_id_calendar`), where the planner's own choice is a hash join over a sequential
-    scan of `events`, three times slower at 100,000 events. SQLite probes by primary key
-    anyway."""
+    that OFFSET 0 keeps from being flattened: a probe by id per role (or per event, for
+    several users: index-only on `ix_events_id_calendar`), where the planner's own choice
+    is a hash join over a sequential scan of `events`, three times slower at 100,000
+    events. SQLite probes by primary key anyway."""
     held = _HELD
+    answered = (Attendee.event_id == held.event_id) & (Attendee.user_id == held.user_id)
+    if one_user:
+        # A row a role is a row an event: the roles themselves, with the user's answer.
+        source: Any = held
+        source_event: Any = held.event_id
+        extra: list[Any] = [Attendee.response]
+    else:
+        if dialect == "postgresql":
+            users: Any = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
+            gathered: Any = func.array_agg
+        else:
+            users = held.user_id.in_(bindparam("users", expanding=True))
+            gathered = func.json_group_array  # its NULLs kept, as array_agg's
+        source = (
+            select(
+                held.event_id,
+                gathered(held.user_id).label("users"),
+                gathered(Attendee.response).label("responses"),
+            )
+            .outerjoin(Attendee, answered)
+            .where(users, held.live == true())  # a deleted event's grants: not even probed
+            .group_by(held.event_id)
+            .subquery("gathered")
+        )
+        source_event = source.c.event_id
+        extra = [source.c.users, source.c.responses]
     live = (
         Event.deleted_at.is_(None),
         Event.transparency == "opaque",  # free time is never busy, never a conflict
@@ -106,28 +160,27 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     # check's titles are read afterwards for what clashes, `titles`).
     wanted: list[Any] = [Event.id, Event.version]
     if dialect == "postgresql":
-        found = select(*wanted).where(Event.id == held.event_id, *live).offset(0).lateral("found")
-        event_id: Any = found.c.id
-        columns: list[Any] = [found.c[c.key] for c in wanted]
-        query = select().select_from(held).join(found, true())
+        found = select(*wanted).where(Event.id == source_event, *live).offset(0)
+        lateral = found.lateral("found")
+        event_id: Any = lateral.c.id
+        columns: list[Any] = [lateral.c[c.key] for c in wanted]
+        query = select().select_from(source).join(lateral, true())
     else:
         event_id = Event.id
         columns = wanted
-        query = select().select_from(held).join(Event, Event.id == held.event_id).where(*live)
-    if one_user:
-        users: Any = held.user_id == bindparam("users")
-    elif dialect == "postgresql":
-        users = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
-    else:
-        users = held.user_id.in_(bindparam("users", expanding=True))
+        query = select().select_from(source).join(Event, Event.id == source_event)
+        query = query.where(*live)
+    columns += extra
     if for_viewer:
         sees = exists().where(
             EventPermission.event_id == event_id,
             EventPermission.user_id == bindparam("viewer_id"),
         )
         columns.append(sees.label("visible"))
-    return (
-        query.add_columns(*columns, held.user_id, Attendee.response)
-        .outerjoin(Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id))
-        .where(users, held.live == true())  # a deleted event's grants: not even probed
-    )
+    query = query.add_columns(*columns)
+    if one_user:  # a deleted event's grants: not even probed
+        query = query.outerjoin(
+            Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id)
+        )
+        query = query.where(held.user_id == bindparam("users"), held.live == true())
+    return query

@@ -89,16 +89,11 @@ class EventPermission(Base):
     __tablename__ = "event_permissions"
     __table_args__ = (
         CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="known_role"),
-        # "Who can see event X" is the primary key; "what can user U see" is this index. On
-        # PostgreSQL it carries `live`, so a calendar read passes over a deleted event's grants
-        # in the index, without probing the event (`events.calendars`).
-        Index(
-            "ix_event_permissions_user_id_event_id",
-            "user_id",
-            "event_id",
-            "role",
-            postgresql_include=["live"],
-        ),
+        # "Who can see event X" is the primary key; "what can user U see" is this index. It
+        # carries `live` (a key column: SQLite has no INCLUDE), so a calendar read passes over
+        # a deleted event's grants in the index, without reading the grant's row or probing
+        # the event (`events.calendar_keys`).
+        Index("ix_event_permissions_user_id_event_id", "user_id", "event_id", "role", "live"),
     )
 
     event_id: Mapped[int] = mapped_column(
