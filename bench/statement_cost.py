@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from neo_events.events.calendars import _keys
+from neo_events.events.calendar_keys import _keys
 
 ROUNDS = 4
 RUNS = 3_000
