@@ -84,21 +84,24 @@ class Keys:
                 visible.add(row.id)
 
     def gather(self, rows: Sequence[Any], *, json: bool) -> None:
-        """Rows of several users' calendars: (id, version, users, responses[, visible]), one
-        an event, its holders and their answers (None: not invited or not answered) as two
-        arrays in the same order (`json`: as JSON text, SQLite's)."""
+        """Rows of several users' calendars, one an event: (id, version, users[, visible])
+        with the answers of those of the users invited to it, as `invitees` and `responses`
+        (PostgreSQL: two arrays in one order, NULL for none) or `invited` ((user, response)
+        pairs; `json`: the arrays as JSON text, SQLite's). An answer counts for a user who
+        holds a role on the event (an invitation outlives a role taken away)."""
         events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
         seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
         for row in rows:
-            users, responses = row.users, row.responses
+            users = orjson.loads(row.users) if json else row.users
             if json:
-                users, responses = orjson.loads(users), orjson.loads(responses)
+                invited = orjson.loads(row.invited)
+            else:  # array_agg of no rows is NULL
+                invited = zip(row.invitees or (), row.responses or (), strict=True)
             events[row.id] = row.version
-            holders[row.id] = set(users)
-            if responses.count(None) != len(responses):  # someone invited has answered
-                answers[row.id] = {
-                    u: r for u, r in zip(users, responses, strict=True) if r is not None
-                }
+            holders[row.id] = held = set(users)
+            mine = {u: r for u, r in invited if u in held and r is not None}
+            if mine:
+                answers[row.id] = mine
             if seeing and (not ask_viewer or row.visible):
                 visible.add(row.id)
 
@@ -107,9 +110,11 @@ class Keys:
 def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]:
     """A row for each live, opaque event whose span reaches the window that one of the users
     holds a role on: (id, version, response[, visible]) for one user, with that user's
-    series answer if invited; (id, version, users, responses[, visible]) for several, the
-    holders among them and their answers gathered by event (`array_agg` on PostgreSQL,
-    `json_group_array` on SQLite) before the event is probed, once however many hold it.
+    series answer if invited; for several, the holders among them gathered by event
+    (`array_agg` on PostgreSQL, `json_group_array` on SQLite) before the event is probed,
+    once however many hold it, then the answers of those invited to each event found (a
+    probe of `pk_attendees` an event: after the window, not one a grant before it, which
+    read the whole attendees table on PostgreSQL; see `Keys.gather`).
     Parameters: the window (`start`, `end`), the users (`users`: a list, or, if `one_user`,
     the one id) and, for a viewer, `viewer_id`. Built once per dialect and kind (every
     conflict check runs it, and building it cost more than running it).
@@ -124,7 +129,6 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     is a hash join over a sequential scan of `events`, three times slower at 100,000
     events. SQLite probes by primary key anyway."""
     held = _HELD
-    answered = (Attendee.event_id == held.event_id) & (Attendee.user_id == held.user_id)
     if one_user:
         # A row a role is a row an event: the roles themselves, with the user's answer.
         source: Any = held
@@ -138,18 +142,13 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
             users = held.user_id.in_(bindparam("users", expanding=True))
             gathered = func.json_group_array  # its NULLs kept, as array_agg's
         source = (
-            select(
-                held.event_id,
-                gathered(held.user_id).label("users"),
-                gathered(Attendee.response).label("responses"),
-            )
-            .outerjoin(Attendee, answered)
+            select(held.event_id, gathered(held.user_id).label("users"))
             .where(users, held.live == true())  # a deleted event's grants: not even probed
             .group_by(held.event_id)
             .subquery("gathered")
         )
         source_event = source.c.event_id
-        extra = [source.c.users, source.c.responses]
+        extra = [source.c.users]
     live = (
         Event.deleted_at.is_(None),
         Event.transparency == "opaque",  # free time is never busy, never a conflict
@@ -177,6 +176,29 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
             EventPermission.user_id == bindparam("viewer_id"),
         )
         columns.append(sees.label("visible"))
+    if not one_user:
+        # The answers of those of the users invited to an event found in the window: a probe
+        # of pk_attendees per event, after the window (not one per grant, before it).
+        of_event = Attendee.event_id == event_id
+        if dialect == "postgresql":
+            invited = Attendee.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
+            answers = (
+                select(
+                    func.array_agg(Attendee.user_id).label("invitees"),
+                    func.array_agg(Attendee.response).label("responses"),
+                )
+                .where(of_event, invited)
+                .offset(0)
+                .lateral("answers")
+            )
+            query = query.join(answers, true())
+            columns += [answers.c.invitees, answers.c.responses]
+        else:
+            invited = Attendee.user_id.in_(bindparam("users", expanding=True))
+            pairs = func.json_group_array(func.json_array(Attendee.user_id, Attendee.response))
+            columns.append(
+                select(pairs).where(of_event, invited).scalar_subquery().label("invited")
+            )
     query = query.add_columns(*columns)
     if one_user:  # a deleted event's grants: not even probed
         query = query.outerjoin(
