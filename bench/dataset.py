@@ -34,7 +34,7 @@ from neo_events.auth.passwords import PasswordHasher
 from neo_events.cli import alembic_config
 from neo_events.db import json_size
 from neo_events.events import recurrence
-from neo_events.events.content import Content, iso, series_of, span_of
+from neo_events.events.content import Content, count_end_of, iso, series_of, span_of
 from neo_events.events.validation import build_content
 from neo_events.settings import Settings
 
@@ -99,6 +99,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
         "updated_by_id",
         "deleted_at",
+        "count_end",
     ),
     "event_permissions": ("event_id", "user_id", "role", "granted_by_id", "granted_at"),
     "event_versions": (
@@ -279,7 +280,8 @@ class Generator:
                 else:  # a title edit: what build_content would return, without re-checking
                     content = {**content, "title": f"Event {event_id} (rev {version})"}
                 self._version(rows, event_id, owner, version, "updated", content, previous, holders)
-            span_start, span_end = span_of(series_of(content))
+            series = series_of(content)
+            span_start, span_end = span_of(series)
             rows["event_permissions"].append((event_id, owner, "owner", owner, created_at))
             updated_at = self._now()
             rows["events"].append(
@@ -305,6 +307,7 @@ class Generator:
                     updated_at,
                     owner,
                     None,
+                    count_end_of(series),
                 )
             )
         return rows

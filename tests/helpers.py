@@ -160,14 +160,14 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
 
 
 @contextmanager
-def cpu_bound(seconds: float) -> Iterator[None]:
+def cpu_bound(seconds: float, what: str = "") -> Iterator[None]:
     """The block costs this process (the in-process app and the test's client) less than
     `seconds` of CPU: a generous bound proving a worst input is not seconds or minutes, on a
     shared and noisy machine (the exact figures belong in BENCHMARKS.md)."""
     started = time.process_time()
     yield
     spent = time.process_time() - started
-    assert spent < seconds, f"took {spent:.2f} s of CPU"
+    assert spent < seconds, f"{what or 'the block'} took {spent:.2f} s of CPU"
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """A calendar read: the busy occurrences in a window of every event some users hold a role
 on (conflict checks, free/busy, find-time, suggestions).
 
-Cost: the keys (event, version, holder, answer) come first, one row per role in the window
-— on PostgreSQL a probe of `ix_events_id_calendar` per role the users hold on an event not
-deleted (a deleted event's grants are passed over in the users' index, `live`), answered
-from the index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
+Cost: the keys (event, version, holders, answers) come first, one row per event in the
+window (`calendar_keys`: several users' roles are gathered by event first) — on PostgreSQL a
+probe of `ix_events_id_calendar` per event the users hold a role on and not deleted (a
+deleted event's grants are passed over in the users' index, `live`), answered from the
+index alone, never a scan of `events`. The contents (rule, exceptions: the JSON
 columns) are read only for the events whose weeks the expansions cache lacks
 (`expansions.Weeks`) and whose series it does not keep either (by event and version), so a
 window whose weeks are cached reads no content at all, and nor do new weeks of a series
@@ -50,6 +51,7 @@ _CONTENT = (
     Event.exdates,
     Event.rdates,
     Event.overrides,
+    Event.count_end,  # where a COUNT rule ends: its plan is built without a scan
 )
 _CONTENT_CHUNK = 5_000  # ids to a statement, well within both databases' bind limits
 

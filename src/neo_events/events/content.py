@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from neo_events.events import days, recurrence
-from neo_events.events.rrule import zone_named
+from sqlalchemy import event as orm_event
+from sqlalchemy import inspect
+
+from neo_events.events import days, plans, recurrence
+from neo_events.events.rrule import utc, zone_named
 from neo_events.history.diff import CONTENT_FIELDS, complete
 from neo_events.live.feed import changed_fields
 from neo_events.models import Event
@@ -119,7 +122,7 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
     be datetimes, dates may be dates). An all-day event's occurrences are placed in `zone`
     (a viewer's, `timezone=`), by default in the event's own."""
     if content.get("all_day"):
-        return recurrence.Series(
+        series = recurrence.Series(
             start=days.floating(as_date(content["start_date"])),
             end=days.floating(as_date(content["end_date"])),
             timezone="UTC",
@@ -137,8 +140,9 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
             rdates=tuple(sorted(moment(x) for x in content.get("rdates") or ())),
             all_day_zone=zone or content["timezone"],
         )
+        return _remembered(series, content.get("count_end"))
     start, end = content["start_time"], content["end_time"]
-    return recurrence.Series(
+    series = recurrence.Series(
         start=start if isinstance(start, datetime) else parse_iso(start),
         end=end if isinstance(end, datetime) else parse_iso(end),
         timezone=content["timezone"],
@@ -155,6 +159,47 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
         ),
         rdates=tuple(sorted(parse_iso(x) for x in content.get("rdates") or ())),
     )
+    return _remembered(series, content.get("count_end"))
+
+
+def _remembered(series: recurrence.Series, count_end: str | None) -> recurrence.Series:
+    """The series, its plan told where its COUNT rule ends if its row said so (`count_end`)."""
+    if count_end and series.rule is not None:
+        plans.remember_count_end(series.rule, utc(series.start), series.timezone, count_end)
+    return series
+
+
+def count_end_of(series: recurrence.Series) -> str | None:
+    """What `events.count_end` stores of a series: where its COUNT rule ends, or None."""
+    if series.rule is None or "COUNT=" not in series.rule:
+        return None
+    return plans.count_end_text(plans.plan_of(series.rule, utc(series.start), series.timezone))
+
+
+@orm_event.listens_for(Event, "load")
+@orm_event.listens_for(Event, "refresh")
+def _remember_count_end(event: Event, *_: Any) -> None:
+    """An event loaded with its `count_end` tells the plans where its COUNT rule ends, before
+    anything expands it (`plans.remember_count_end`). Reads only what the query loaded."""
+    loaded = inspect(event).dict
+    if not loaded.get("count_end") or not all(name in loaded for name in _PLAN_COLUMNS):
+        return
+    series_of({**{name: loaded[name] for name in _PLAN_COLUMNS}, **_NO_EXCEPTIONS})
+
+
+# What a series' plan depends on (`series_of` of these alone builds its rule's plan).
+_PLAN_COLUMNS = (
+    "all_day",
+    "start_date",
+    "end_date",
+    "start_time",
+    "end_time",
+    "timezone",
+    "is_recurring",
+    "recurrence_pattern",
+    "count_end",
+)
+_NO_EXCEPTIONS: dict[str, Any] = {"exdates": (), "overrides": (), "rdates": ()}
 
 
 # Fields that say nothing of when an event is: a change of only these checks no conflict,
@@ -203,7 +248,9 @@ def _apply(event: Event, content: Mapping[str, Any]) -> None:
     event.exdates = list(content["exdates"])
     event.rdates = list(content["rdates"])
     event.overrides = [dict(o) for o in content["overrides"]]
-    span_start, span_end = span_of(series_of(content))
+    series = series_of(content)
+    event.count_end = count_end_of(series)
+    span_start, span_end = span_of(series)
     if content["all_day"]:  # its dates fall at a different instant in every viewer's zone
         span_start -= days.REACH
         span_end = None if span_end is None else span_end + days.REACH

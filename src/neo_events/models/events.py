@@ -74,6 +74,9 @@ class Event(Base):
     # NULL for a series without end. Maintained on every write from the recurrence rules.
     span_start: Mapped[datetime] = mapped_column(UTCDateTime)
     span_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A COUNT rule's last wall time (`plans.count_end_text`), worked out when written: a
+    # read builds the rule's plan without scanning for it. NULL without COUNT.
+    count_end: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
     split_from_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

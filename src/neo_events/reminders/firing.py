@@ -105,6 +105,7 @@ _FIRE_COLUMNS = (
     Event.exdates,
     Event.rdates,
     Event.overrides,
+    Event.count_end,  # where a COUNT rule ends: its plan is built without a scan
 )
 
 
