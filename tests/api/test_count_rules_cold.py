@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.events import plans
+from neo_events.events import count_ends, plans
 from tests.helpers import cpu_bound, created_many, loop_pauses, register
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +24,7 @@ SERIES = 40  # each ~50 ms to scan cold: 2 s for a read of them all before
 def _cold(app: FastAPI) -> None:
     """As a worker that has never built these plans nor expanded these weeks."""
     plans.plan_of.cache_clear()
-    plans._COUNT_ENDS.clear()
+    count_ends.forget_all()
     app.state.expansions._entries.clear()
 
 

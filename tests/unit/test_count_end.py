@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from neo_events.events import plans, recurrence
+from neo_events.events import count_ends, plans, recurrence
 from neo_events.events.content import count_end_of, series_of
 
 RULES = [
@@ -51,7 +51,7 @@ def test_a_stored_count_end_builds_the_scanned_plan(
 ) -> None:
     content = _content(rule, start, zone)
     plans.plan_of.cache_clear()
-    plans._COUNT_ENDS.clear()
+    count_ends.forget_all()
     scanned_series = series_of(content)
     stored = count_end_of(scanned_series)
     assert stored is not None
@@ -59,7 +59,7 @@ def test_a_stored_count_end_builds_the_scanned_plan(
     window = (scanned_series.start, datetime(2200, 1, 1, tzinfo=UTC))
     expected = recurrence.expand(scanned_series, *window, limit=10_000)
     plans.plan_of.cache_clear()
-    plans._COUNT_ENDS.clear()
+    count_ends.forget_all()
     told = series_of({**content, "count_end": stored})  # as a row read back tells it
 
     def scan(*_: object) -> None:
@@ -84,7 +84,7 @@ def test_a_cut_scan_is_stored_and_read_back_as_cut() -> None:
     text = plans.count_end_text(replace(plan, count_cut=True))
     assert text == "2026-01-07T09:00:00 cut"
     plans.plan_of.cache_clear()
-    plans._COUNT_ENDS.clear()
-    plans.remember_count_end("FREQ=DAILY;COUNT=3", start, "UTC", text)
+    count_ends.forget_all()
+    count_ends.remember("FREQ=DAILY;COUNT=3", start, "UTC", text)
     told = plans.plan_of("FREQ=DAILY;COUNT=3", start, "UTC")  # no scan: 3 days, not cut
     assert (told.bound, told.count_cut) == (datetime(2026, 1, 7, 9), True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event as orm_event
 from sqlalchemy import inspect
 
-from neo_events.events import days, plans, recurrence
+from neo_events.events import count_ends, days, plans, recurrence
 from neo_events.events.rrule import utc, zone_named
 from neo_events.history.diff import CONTENT_FIELDS, complete
 from neo_events.live.feed import changed_fields
@@ -165,7 +165,7 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
 def _remembered(series: recurrence.Series, count_end: str | None) -> recurrence.Series:
     """The series, its plan told where its COUNT rule ends if its row said so (`count_end`)."""
     if count_end and series.rule is not None:
-        plans.remember_count_end(series.rule, utc(series.start), series.timezone, count_end)
+        count_ends.remember(series.rule, utc(series.start), series.timezone, count_end)
     return series
 
 
@@ -180,7 +180,7 @@ def count_end_of(series: recurrence.Series) -> str | None:
 @orm_event.listens_for(Event, "refresh")
 def _remember_count_end(event: Event, *_: Any) -> None:
     """An event loaded with its `count_end` tells the plans where its COUNT rule ends, before
-    anything expands it (`plans.remember_count_end`). Reads only what the query loaded."""
+    anything expands it (`count_ends.remember`). Reads only what the query loaded."""
     loaded = inspect(event).dict
     if not loaded.get("count_end") or not all(name in loaded for name in _PLAN_COLUMNS):
         return

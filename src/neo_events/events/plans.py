@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import MAXYEAR, date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 
+from neo_events.events import count_ends
 from neo_events.events.lattice import Lattice, lattice_of, lattice_walls
 from neo_events.events.rrule import (
     DAY,
@@ -306,51 +306,17 @@ def _count_bound(plan: Plan, count: int) -> tuple[datetime, bool]:
     return last, False
 
 
-# Where each COUNT rule stored with an event ends (`events.count_end`, written with the
-# event: `count_end_text`), by the plan's arguments: a plan built cold takes its bound from
-# here instead of scanning for it (`_count_bound`, up to SCAN_COST: ~100 ms for a sparse
-# rule, and an outside attack read 200 such series cold in 10 s). Seeded as rows are read
-# (`content.remember_count_end`), just before their series are expanded.
-_COUNT_ENDS: OrderedDict[tuple[str, datetime, str], str] = OrderedDict()
-_COUNT_ENDS_SIZE = 65_536  # entries of ~250 bytes: ~16 MB at most a worker
-_CUT = " cut"  # the scan stopped short of COUNT (Plan.count_cut)
-
-
-def remember_count_end(rule: str, start: datetime, timezone: str, text: str) -> None:
-    """Note where a stored COUNT rule ends (`count_end_text` of its plan), for `plan_of`."""
-    key = (rule, start, timezone)
-    ends = _COUNT_ENDS
-    if key in ends:
-        ends.move_to_end(key)
-        return
-    ends[key] = text
-    if len(ends) > _COUNT_ENDS_SIZE:
-        ends.popitem(last=False)
-
-
 def count_end_text(plan: Plan) -> str | None:
-    """What `events.count_end` stores of a plan: its COUNT-th wall time, or None without
-    COUNT."""
+    """What `events.count_end` stores of a plan (`count_ends.text_of`), None without COUNT."""
     if plan.rule.count is None or plan.bound is None:
         return None
-    return plan.bound.isoformat() + (_CUT if plan.count_cut else "")
-
-
-def _stored_count_end(rule: str, start: datetime, timezone: str) -> tuple[datetime, bool] | None:
-    text = _COUNT_ENDS.get((rule, start, timezone))
-    if text is None:
-        return None
-    cut = text.endswith(_CUT)
-    try:
-        return datetime.fromisoformat(text.removesuffix(_CUT)), cut
-    except ValueError:  # not ours: scan
-        return None
+    return count_ends.text_of(plan.bound, plan.count_cut)
 
 
 # A plan is about 800 bytes: 8,192 of them, 6.5 MB a worker, hold every series a busy
 # calendar read touches (a 1M-event dataset's 500 most active users hold 4,000 series); a
 # miss costs 10-120 µs, and a COUNT rule's walk to its last occurrence up to SCAN_COST
-# unless the event's row said where it ends (`remember_count_end`).
+# unless the event's row said where it ends (`count_ends.remember`).
 @lru_cache(maxsize=8192)
 def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
     parsed, zone = parse_rule(rule, timezone), zone_named(timezone)
@@ -370,7 +336,7 @@ def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
         parts = tuple(plan_of(part_text(parsed, kind), start, timezone) for kind in kinds)
         plan = replace(plan, union=parts)
     if parsed.count is not None:
-        stored = _stored_count_end(rule, start, timezone)
+        stored = count_ends.stored(rule, start, timezone)
         last, cut = stored if stored is not None else _count_bound(plan, parsed.count)
         plan = replace(plan, bound=last, count_cut=cut)
     return plan
