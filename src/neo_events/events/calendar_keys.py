@@ -92,10 +92,10 @@ class Keys:
         events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
         seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
         for row in rows:
-            users = orjson.loads(row.users) if json else row.users
             if json:
-                invited = orjson.loads(row.invited)
+                users, invited = orjson.loads(row.users), orjson.loads(row.invited)
             else:  # array_agg of no rows is NULL
+                users = row.users
                 invited = zip(row.invitees or (), row.responses or (), strict=True)
             events[row.id] = row.version
             holders[row.id] = held = set(users)
@@ -128,27 +128,70 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     several users: index-only on `ix_events_id_calendar`), where the planner's own choice
     is a hash join over a sequential scan of `events`, three times slower at 100,000
     events. SQLite probes by primary key anyway."""
-    held = _HELD
     if one_user:
-        # A row a role is a row an event: the roles themselves, with the user's answer.
-        source: Any = held
-        source_event: Any = held.event_id
-        extra: list[Any] = [Attendee.response]
-    else:
-        if dialect == "postgresql":
-            users: Any = held.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
-            gathered: Any = func.array_agg
-        else:
-            users = held.user_id.in_(bindparam("users", expanding=True))
-            gathered = func.json_group_array  # its NULLs kept, as array_agg's
-        source = (
-            select(held.event_id, gathered(held.user_id).label("users"))
-            .where(users, held.live == true())  # a deleted event's grants: not even probed
-            .group_by(held.event_id)
-            .subquery("gathered")
+        return _one_user_keys(dialect, for_viewer)
+    return _gathered_keys(dialect, for_viewer)
+
+
+def _one_user_keys(dialect: str, for_viewer: bool) -> Select[Any]:
+    """(id, version, response[, visible]): a row a role is a row an event."""
+    held = _HELD
+    query, event_id, columns = _probed(dialect, held, held.event_id, for_viewer)
+    query = query.add_columns(*columns[:2], Attendee.response, *columns[2:])
+    query = query.outerjoin(
+        Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id)
+    )
+    # a deleted event's grants: not even probed
+    return query.where(held.user_id == bindparam("users"), held.live == true())
+
+
+def _gathered_keys(dialect: str, for_viewer: bool) -> Select[Any]:
+    """(id, version, users[, visible], and the answers: `invitees`/`responses` arrays on
+    PostgreSQL, `invited` pairs on SQLite), the users' roles gathered by event first."""
+    held = _HELD
+    gathered: Any = func.array_agg if dialect == "postgresql" else func.json_group_array
+    source = (  # json_group_array keeps NULLs, as array_agg does
+        select(held.event_id, gathered(held.user_id).label("users"))
+        .where(_among_users(dialect, held.user_id), held.live == true())
+        .group_by(held.event_id)
+        .subquery("gathered")
+    )
+    query, event_id, columns = _probed(dialect, source, source.c.event_id, for_viewer)
+    columns[2:2] = [source.c.users]
+    # The answers of those of the users invited to an event found in the window: a probe
+    # of pk_attendees per event, after the window (not one per grant, before it).
+    invited = (Attendee.event_id == event_id, _among_users(dialect, Attendee.user_id))
+    if dialect == "postgresql":
+        answers = (
+            select(
+                func.array_agg(Attendee.user_id).label("invitees"),
+                func.array_agg(Attendee.response).label("responses"),
+            )
+            .where(*invited)
+            .offset(0)
+            .lateral("answers")
         )
-        source_event = source.c.event_id
-        extra = [source.c.users]
+        query = query.join(answers, true())
+        columns += [answers.c.invitees, answers.c.responses]
+    else:
+        pairs = func.json_group_array(func.json_array(Attendee.user_id, Attendee.response))
+        columns.append(select(pairs).where(*invited).scalar_subquery().label("invited"))
+    return query.add_columns(*columns)
+
+
+def _among_users(dialect: str, column: Any) -> Any:
+    """`column` is one of the users (`:users`, a list): one array parameter on PostgreSQL."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("users", type_=ARRAY(_HELD.user_id.type)))
+    return column.in_(bindparam("users", expanding=True))
+
+
+def _probed(
+    dialect: str, source: Any, source_event: Any, for_viewer: bool
+) -> tuple[Select[Any], Any, list[Any]]:
+    """The events of `source`'s roles (its event ids: `source_event`) that are live, opaque
+    and reach the window, each probed by id: the query without columns yet, the probed
+    event's id, and its columns (id, version[, visible])."""
     live = (
         Event.deleted_at.is_(None),
         Event.transparency == "opaque",  # free time is never busy, never a conflict
@@ -166,43 +209,13 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
         query = select().select_from(source).join(lateral, true())
     else:
         event_id = Event.id
-        columns = wanted
+        columns = list(wanted)
         query = select().select_from(source).join(Event, Event.id == source_event)
         query = query.where(*live)
-    columns += extra
     if for_viewer:
         sees = exists().where(
             EventPermission.event_id == event_id,
             EventPermission.user_id == bindparam("viewer_id"),
         )
         columns.append(sees.label("visible"))
-    if not one_user:
-        # The answers of those of the users invited to an event found in the window: a probe
-        # of pk_attendees per event, after the window (not one per grant, before it).
-        of_event = Attendee.event_id == event_id
-        if dialect == "postgresql":
-            invited = Attendee.user_id == any_(bindparam("users", type_=ARRAY(held.user_id.type)))
-            answers = (
-                select(
-                    func.array_agg(Attendee.user_id).label("invitees"),
-                    func.array_agg(Attendee.response).label("responses"),
-                )
-                .where(of_event, invited)
-                .offset(0)
-                .lateral("answers")
-            )
-            query = query.join(answers, true())
-            columns += [answers.c.invitees, answers.c.responses]
-        else:
-            invited = Attendee.user_id.in_(bindparam("users", expanding=True))
-            pairs = func.json_group_array(func.json_array(Attendee.user_id, Attendee.response))
-            columns.append(
-                select(pairs).where(of_event, invited).scalar_subquery().label("invited")
-            )
-    query = query.add_columns(*columns)
-    if one_user:  # a deleted event's grants: not even probed
-        query = query.outerjoin(
-            Attendee, (Attendee.event_id == event_id) & (Attendee.user_id == held.user_id)
-        )
-        query = query.where(held.user_id == bindparam("users"), held.live == true())
-    return query
+    return query, event_id, columns
