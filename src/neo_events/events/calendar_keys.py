@@ -16,12 +16,11 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, any_, bindparam, exists, func, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, bindparam, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from neo_events import driver
+from neo_events import db, driver
 from neo_events.models import Attendee, Event, EventPermission
 
 KEYS_A_PART = 2_000  # key rows read between two turns of the event loop (~10-20 ms)
@@ -152,7 +151,7 @@ def _gathered_keys(dialect: str, for_viewer: bool) -> Select[Any]:
     gathered: Any = func.array_agg if dialect == "postgresql" else func.json_group_array
     source = (  # json_group_array keeps NULLs, as array_agg does
         select(held.event_id, gathered(held.user_id).label("users"))
-        .where(_among_users(dialect, held.user_id), held.live == true())
+        .where(db.one_of(dialect, held.user_id, "users"), held.live == true())
         .group_by(held.event_id)
         .subquery("gathered")
     )
@@ -160,7 +159,7 @@ def _gathered_keys(dialect: str, for_viewer: bool) -> Select[Any]:
     columns[2:2] = [source.c.users]
     # The answers of those of the users invited to an event found in the window: a probe
     # of pk_attendees per event, after the window (not one per grant, before it).
-    invited = (Attendee.event_id == event_id, _among_users(dialect, Attendee.user_id))
+    invited = (Attendee.event_id == event_id, db.one_of(dialect, Attendee.user_id, "users"))
     if dialect == "postgresql":
         answers = (
             select(
@@ -177,13 +176,6 @@ def _gathered_keys(dialect: str, for_viewer: bool) -> Select[Any]:
         pairs = func.json_group_array(func.json_array(Attendee.user_id, Attendee.response))
         columns.append(select(pairs).where(*invited).scalar_subquery().label("invited"))
     return query.add_columns(*columns)
-
-
-def _among_users(dialect: str, column: Any) -> Any:
-    """`column` is one of the users (`:users`, a list): one array parameter on PostgreSQL."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("users", type_=ARRAY(_HELD.user_id.type)))
-    return column.in_(bindparam("users", expanding=True))
 
 
 def _probed(
