@@ -6,7 +6,7 @@ CPU (the worker, and the test client's) and the rest of the machine's (PostgreSQ
 otherwise idle machine). `python -m bench shared-edit --size 1m`; figures in BENCHMARKS.md.
 
 The events are titled "Load shared …", so the next load run retires them like its creates
-(`load.Prepared._retire_earlier_creates`)."""
+(`load.Prepared.retire_creates`)."""
 
 from __future__ import annotations
 
