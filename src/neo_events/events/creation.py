@@ -18,7 +18,7 @@ from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
 from neo_events.errors import InvalidToken
-from neo_events.events import schedule, statements
+from neo_events.events import expansions, schedule, statements
 from neo_events.events.access import Role
 from neo_events.events.content import Content, apply_content, content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
@@ -114,13 +114,14 @@ async def create_event(
     writes nothing: `statements.CREATE_SIGNED_IN`), by a query of its own on SQLite; either
     way the owner's username comes back with it."""
     content = _content_from(data)
+    candidate = schedule.Candidate.of(None, content, None)
     if alone:
         await db.one_statement_write(session)
     try:
         [clashes] = await schedule.check(
             session,
             policy=policy,
-            candidates=[schedule.Candidate.of(None, content, None)],
+            candidates=[candidate],
             user_ids=[actor_id],
             viewer_id=actor_id,
         )
@@ -131,6 +132,7 @@ async def create_event(
     if session.get_bind().dialect.name != "postgresql":
         name = await signed_in_name(session, actor_id, sign_in) if sign_in is not None else ""
         [event] = await _insert(session, actor_id, [content])
+        expansions.keep_written(session, [(event.id, 1, candidate.series)])
         record(
             session,
             action="event.created",
@@ -165,14 +167,16 @@ async def create_event(
         recipients=[actor_id],
     )
     connection = await driver.connection_of(session)  # the driver, in autocommit
+    name = ""
     if sign_in is None:
         event.id = await connection.scalar(statements.CREATE, params)
-        return Created(event, clashes, "")
-    params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
-    written = (await connection.execute(statements.CREATE_SIGNED_IN, params)).one_or_none()
-    if written is None:
-        raise InvalidToken()  # the sign-in session is closed: nothing was written
-    event.id, name = written.id, written.username
+    else:
+        params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
+        written = (await connection.execute(statements.CREATE_SIGNED_IN, params)).one_or_none()
+        if written is None:
+            raise InvalidToken()  # the sign-in session is closed: nothing was written
+        event.id, name = written.id, written.username
+    expansions.keep_written(session, [(event.id, 1, candidate.series)])
     return Created(event, clashes, name)
 
 
@@ -223,14 +227,18 @@ async def create_built(
     each (with `details`). A batch's summary row, if any, is the caller's."""
     if not contents:
         return []
+    candidates = [schedule.Candidate.of(None, c, None) for c in contents]
     clashes = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate.of(None, c, None) for c in contents],
+        candidates=candidates,
         user_ids=[actor_id],
         viewer_id=actor_id,
     )
     events = await _insert(session, actor_id, contents)
+    expansions.keep_written(
+        session, [(e.id, 1, c.series) for e, c in zip(events, candidates, strict=True)]
+    )
     await record_all(
         session,
         action="event.created",

@@ -11,13 +11,14 @@ built them from under (event id, version). Bounded in entries and in bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from dateutil import rrule as du
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import db
 from neo_events.events import recurrence
 from neo_events.events.plans import plan_of
 from neo_events.events.rrule import HIGHEST, LOWEST, utc, values
@@ -29,6 +30,35 @@ Expansions = LruCache[tuple[recurrence.Occurrence, ...]]
 # it, but walks every NamedTuple (`Occurrence`) on every full pass: a cache of weeks held as
 # Occurrences made each full collection cost 20 ms at 40,000 of them (BENCHMARKS.md).
 Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
+
+
+def keep_series(cache: LruCache[Any], key: tuple[int, int], series: recurrence.Series) -> None:
+    """Keep `series` as the series of the event `key` (id, version), for `Weeks.series`;
+    not one with more exceptions than SERIES_EXCEPTIONS (its weight, counted as an entry of
+    one occurrence, would be far too low)."""
+    exceptions = len(series.exdates) + len(series.rdates) + 4 * len(series.overrides)
+    if cache.size > 0 and exceptions <= SERIES_EXCEPTIONS:
+        cache.put(key, (series,))
+
+
+def keep_written(
+    session: AsyncSession, written: Iterable[tuple[int, int, recurrence.Series]]
+) -> None:
+    """Once the request has committed, keep the series of the events it wrote, each (id,
+    version, series): the worker's next calendar read that meets one (its owner's next
+    create, above all) neither reads its content back nor builds its series again. After
+    the commit, never before: on SQLite the id of an insert rolled back is given again, and a
+    series kept under it would answer for another event."""
+    cache = of_session(session)
+    if cache is None or cache.size == 0:
+        return
+    kept = list(written)
+
+    async def keep() -> None:
+        for event_id, version, series in kept:
+            keep_series(cache, (event_id, version), series)
+
+    db.after_commit(session, keep)
 
 
 def attach(session: AsyncSession, cache: Expansions) -> None:
@@ -101,11 +131,9 @@ class Weeks:
         return None if kept is None else kept[0]
 
     def keep_series(self, key: tuple[int, int], series: recurrence.Series) -> None:
-        """Keep what `series` returns; not a series with more exceptions than SERIES_EXCEPTIONS
-        (its weight, counted as an entry of one occurrence, would be far too low)."""
-        exceptions = len(series.exdates) + len(series.rdates) + 4 * len(series.overrides)
-        if self._cache is not None and self._cache.size > 0 and exceptions <= SERIES_EXCEPTIONS:
-            self._cache.put(key, cast("tuple[Kept, ...]", (series,)))
+        """Keep what `series` returns (`keep_series`)."""
+        if self._cache is not None:
+            keep_series(self._cache, key, series)
 
     def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not
