@@ -24,6 +24,7 @@ from neo_events.events.content import (
 )
 from neo_events.events.rrule import zone_named
 from neo_events.events.sizes import check_size
+from neo_events.fields import EARLIEST, LATEST, RANGE_MESSAGE
 from neo_events.history.diff import CONTENT_FIELDS, complete
 
 
@@ -129,6 +130,11 @@ def build_content(
     start, end = parse_iso(content["start_time"]), parse_iso(content["end_time"])
     if end <= start:
         raise fail(["end_time"], "must be after start_time")
+    for name, instant in (("start", start), ("end", end)):
+        # what a client sends is checked on the way in (fields.Instant); this holds the
+        # times a write works out too (a split's new series, an all-day event's midnights)
+        if not EARLIEST <= instant <= LATEST:
+            raise fail([f"{name}_date" if content["all_day"] else f"{name}_time"], RANGE_MESSAGE)
     # Whether what decides the occurrences changed: if not, the rule was checked (and made
     # canonical) when it was written, and so were its exceptions. An edit costs what it
     # changes, not what the series holds.
