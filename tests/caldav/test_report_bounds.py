@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neo_events.caldav import listing
+from neo_events.caldav import listing, reports
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.helpers import cpu_bound, created_many, loop_pauses
 
@@ -182,3 +182,48 @@ async def test_a_time_range_past_the_budget_is_refused_before_testing(client, mo
     assert answer.status_code == 207 and responses(answer.content) == {}
     monkeypatch.setattr(listing, "MAX_CANDIDATES", 31)
     assert refused(await alice.request("REPORT", alice.calendar, body, Depth="1"))
+
+
+def _filters(count: int, needle: str = "", negate: bool = True) -> str:
+    condition = ' negate-condition="yes"' if negate else ""
+    one = (
+        f'<c:prop-filter name="DESCRIPTION"><c:text-match{condition}>{needle}</c:text-match>'
+        "</c:prop-filter>"
+    )
+    return one * count
+
+
+async def test_text_filters_are_bounded_and_fold_their_needles_once(client) -> None:
+    """An outside attack (2026-12-04): 4,000 empty text-matches against 1,000 events with
+    10,000-character descriptions held the event loop 21 s (each filter folded each
+    description again). Now more than MAX_PROP_FILTERS is a 403 (CALDAV:supported-filter),
+    a needle is folded once, and past INLINE_KEPT candidates the filters run in a worker
+    thread: 16 filters over 500 such events cost ~0.1-0.2 s."""
+    alice = await dav_for(client, "alice")
+    text = "Ab " * 3_333
+    for first in range(0, 500, 50):  # a request body holds 1 MiB
+        await created_many(
+            client,
+            alice.account,
+            [series(f"T{i}", "FREQ=WEEKLY", description=text) for i in range(first, first + 50)],
+        )
+    year = 'start="20260101T000000Z" end="20270101T000000Z"'
+    too_many = QUERY.format(data="", window=year, text=_filters(reports.MAX_PROP_FILTERS + 1))
+    with cpu_bound(0.3):
+        answer = await alice.request("REPORT", alice.calendar, too_many, Depth="1")
+    assert answer.status_code == 403 and b"supported-filter" in answer.content, answer.text
+    long_needle = "x" * 30_000  # folded once, not once an event (16 of them: ~0.5 MB of XML)
+    for filters in (
+        _filters(reports.MAX_PROP_FILTERS),
+        _filters(reports.MAX_PROP_FILTERS, long_needle),
+    ):
+        body = QUERY.format(data="", window=year, text=filters)
+        async with loop_pauses() as pauses:
+            with cpu_bound(1.0):  # ~0.1-0.2 s here
+                answer = await alice.request("REPORT", alice.calendar, body, Depth="1")
+        assert answer.status_code == 207, answer.text[:300]
+        assert pauses.worst_held < 0.25, pauses
+    # the same filters, not negated: "AB" matches every description in i;ascii-casemap
+    body = QUERY.format(data="", window=year, text=_filters(3, "aB", negate=False))
+    answer = await alice.request("REPORT", alice.calendar, body, Depth="1")
+    assert len(responses(answer.content)) == 500

@@ -111,6 +111,7 @@ class TextFilter:
     negate: bool = False
     undefined: bool = False  # is-not-defined
     collation: str = "i;ascii-casemap"
+    folded: str = ""  # the needle folded by the collation, once (`text_match`)
 
     def matches(self, values: list[str]) -> bool:
         if self.undefined:
@@ -123,24 +124,36 @@ class TextFilter:
         return found != self.negate
 
     def _contains(self, value: str) -> bool:
-        assert self.needle is not None
-        if self.collation == "i;octet":
-            return self.needle in value
-        if self.collation == "i;unicode-casemap":
-            return self.needle.casefold() in value.casefold()
-        return _ascii_fold(self.needle) in _ascii_fold(value)
+        return self.folded in _fold(self.collation, value)
+
+
+def text_match(name: str, needle: str, *, negate: bool, collation: str) -> TextFilter:
+    """A prop-filter's text-match, its needle folded once: an outside attack's 4,000 of
+    them folded their needles again for each of 1,000 events (21 s on the event loop)."""
+    folded = _fold(collation, needle)
+    return TextFilter(name, needle, negate=negate, collation=collation, folded=folded)
 
 
 COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
 
 
-def _ascii_fold(text: str) -> str:
-    """i;ascii-casemap (RFC 4790 §9.2): only ASCII letters fold; other characters compare as
-    they are."""
-    return text.translate(_ASCII_LOWER)
+def _fold(collation: str, text: str) -> str:
+    """`text` as the collation compares it (RFC 4790): i;octet as it is, i;unicode-casemap
+    case-folded, i;ascii-casemap (§9.2) with only ASCII letters folded (`str.lower` where
+    the text is all ASCII, the same fold at C speed)."""
+    if collation == "i;octet":
+        return text
+    if collation == "i;unicode-casemap":
+        return text.casefold()
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+# Prop-filters in one calendar-query: clients send one or two (a UID, a SUMMARY search);
+# each is tested against every candidate (up to listing.MAX_CANDIDATES).
+MAX_PROP_FILTERS = 16
 
 
 def _query_filter(
@@ -173,7 +186,10 @@ def _query_filter(
             raise DavError(
                 403, (CALDAV, "valid-filter"), "A time-range needs a start or an end.", "bad_filter"
             )
-    filters = [_prop_filter(prop) for prop in comp.findall(tag(CALDAV, "prop-filter"))]
+    props = comp.findall(tag(CALDAV, "prop-filter"))
+    if len(props) > MAX_PROP_FILTERS:
+        raise _unsupported(f"At most {MAX_PROP_FILTERS} prop-filters.")
+    filters = [_prop_filter(prop) for prop in props]
     if comp.find(tag(CALDAV, "comp-filter")) is not None:
         raise _unsupported("No filter on subcomponents (VALARM).")
     return True, start, end, filters
@@ -198,7 +214,7 @@ def _prop_filter(prop: ET.Element) -> TextFilter:
             403, (CALDAV, "supported-collation"), f"No collation {collation}.", "bad_filter"
         )
     negate = match.get("negate-condition", "no").lower() == "yes"
-    return TextFilter(name, match.text or "", negate=negate, collation=collation)
+    return text_match(name, match.text or "", negate=negate, collation=collation)
 
 
 def _unsupported(message: str) -> DavError:
