@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from neo_events.caldav import resources
 from neo_events.ical import bounds
 from tests.caldav.dav import Dav, dav_for, ics
-from tests.helpers import cpu_bound
+from tests.helpers import cpu_bound, register
 
 pytestmark = pytest.mark.anyio
 
@@ -133,3 +134,71 @@ async def test_a_series_the_server_wrote_can_be_written_back(client) -> None:
     assert served.count(b"\r\n") > 10_000
     again = await alice.request("PUT", path, served.replace(b"SUMMARY:Daily", b"SUMMARY:Daily!"))
     assert again.status_code == 204, again.text
+
+
+async def test_what_no_calendar_holds_is_refused_before_parsing(client) -> None:
+    """An outside attack (2026-12-04): a PUT of 60,000 X- lines in the VCALENDAR itself cost
+    2.2 s of parsing (MAX_LINES counts a component's), one line of 60,000 parameters 0.9 s
+    (and again at each calendar-query that read it back), a VTIMEZONE of 190 observances of
+    300 RDATEs each 1.5 s, 5,000 VEVENTs of one RECURRENCE-ID 1 s before refused."""
+    alice = await dav_for(client, "alice")
+    calendar_lines = "".join(f"X-A{i}:v\r\n" for i in range(20_000))
+    parameters = "X-P" + "".join(f";X-Q{i}=v" for i in range(20_000)) + ":v\r\n"
+    dates = ",".join(f"{1900 + k}0101T000000" for k in range(200))
+    zone = "".join(
+        f"BEGIN:STANDARD\r\nDTSTART:{1900 + k}0101T000000\r\nRDATE:{dates}\r\n"
+        "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+        for k in range(20)
+    )
+    zone = f"BEGIN:VTIMEZONE\r\nTZID:Z\r\n{zone}END:VTIMEZONE\r\n"
+    override = (
+        "BEGIN:VEVENT\r\nUID:abc-1\r\nDTSTAMP:20260101T000000Z\r\n"
+        "RECURRENCE-ID:20260317T080000Z\r\nDTSTART:20260317T090000Z\r\n"
+        "DTEND:20260317T100000Z\r\nEND:VEVENT\r\n"
+    )
+    weekly = ics(extra="RRULE:FREQ=WEEKLY\r\n")
+    for name, body, reason in (
+        (
+            "header.ics",
+            ics().replace(b"PRODID", calendar_lines.encode() + b"PRODID"),
+            f"more than {bounds.MAX_CALENDAR_PROPERTIES} properties",
+        ),
+        (
+            "parameters.ics",
+            ics(extra=parameters),
+            f"X-P line of more than {bounds.MAX_PARAMETERS} parameters",
+        ),
+        (
+            "zone.ics",
+            ics().replace(b"BEGIN:VEVENT", zone.encode() + b"BEGIN:VEVENT"),
+            f"4000 RDATE values; a zone has at most {bounds.MAX_ZONE_DATES}",
+        ),
+        (
+            "overrides.ics",
+            weekly.replace(b"END:VCALENDAR", override.encode() * 2_000 + b"END:VCALENDAR"),
+            f"at most {resources.MAX_COMPONENTS} components",
+        ),
+    ):
+        with cpu_bound(0.3):  # refused on its raw lines: tens of ms
+            answer = await alice.put(name, body)
+        refused(answer, reason)
+    # a parameter value may hold semicolons and colons when quoted
+    quoted = 'X-P;X-Q="' + ";" * 150 + ':":v\r\n'
+    answer = await alice.put("quoted.ics", ics(extra=quoted))
+    assert answer.status_code == 201, answer.text
+
+
+async def test_an_import_reads_a_crowded_calendar_header_no_further(client) -> None:
+    """The same 20,000 calendar properties in an import: its events are imported, the
+    calendar's own properties ignored with a note, in milliseconds."""
+    account = await register(client, "bob")
+    head = "".join(f"X-A{i}:v\r\n" for i in range(20_000))
+    body = ics().replace(b"PRODID", head.encode() + b"PRODID")
+    with cpu_bound(0.3):
+        answer = await client.post(
+            "/api/v1/events/import",
+            content=body,
+            headers=account.headers | {"Content-Type": "text/calendar"},
+        )
+    assert answer.status_code in (200, 201), answer.text
+    assert "calendar properties unreadable" in answer.text

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from neo_events.events.schemas import MAX_LIST
-from neo_events.ical.blocks import Block
+from neo_events.ical.blocks import Block, CalendarBlock
 
 # Content lines of one component: the most an event holds (500 attendees, 1,000 exdates and
 # 1,000 rdates a line each, its alarms and the rest) with room to spare. icalendar reads a line
@@ -29,6 +29,17 @@ MAX_OBSERVANCES = 200
 # zones.STREAM_OBSERVANCES are ever worked out, so more are never used (~5 lines, 0.3 ms each).
 STREAM_OBSERVANCES_PARSED = 2 * MAX_OBSERVANCES
 
+# Properties of a VCALENDAR itself (PRODID, VERSION, CALSCALE, METHOD, X-WR-…): a handful in
+# every file seen; an outside attack's 60,000 X- lines there cost 2.2 s of parsing, since
+# MAX_LINES counts a component's.
+MAX_CALENDAR_PROPERTIES = 100
+# Parameters of one content line: a few at most (TZID, VALUE, CN, ROLE, PARTSTAT, RSVP, …); an
+# attack's one line of 60,000 cost 0.9 s of parsing, and again at every query that reads it.
+MAX_PARAMETERS = 100
+# Dates of a VTIMEZONE's RDATEs, all its observances together: zones that list each transition
+# hold a few hundred; 190 observances of 300 each cost 1.5 s of parsing.
+MAX_ZONE_DATES = 2_000
+
 TZID_PARAMETER = re.compile(r';\s*TZID\s*=\s*("[^"]*"|[^;:]*)', re.IGNORECASE)
 
 
@@ -43,14 +54,58 @@ def oversized(block: Block) -> str | None:
                 f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
                 f"{MAX_OBSERVANCES}"
             )
-        return None
+        dates = sum(line.count(",") + 1 for _, line in block.lines if _named(line, "RDATE"))
+        if dates > MAX_ZONE_DATES:
+            return f"has {dates} RDATE values; a zone has at most {MAX_ZONE_DATES}"
+        return crowded_line(line for _, line in block.lines)
     if len(block.lines) > MAX_LINES:
         return f"has more than {MAX_LINES} lines (properties), more than any event holds"
+    crowded = crowded_line(line for _, line in block.lines)
+    if crowded is not None:
+        return crowded
     for name in LIST_PROPERTIES:
         count = sum(value.count(",") + 1 for value in block.values(name))
         if count > MAX_LIST:
             return f"has {count} {name} values; an event holds at most {MAX_LIST}"
     return None
+
+
+def crowded_line(lines: Iterable[str]) -> str | None:
+    """Why one of these content lines cannot be parsed (more than MAX_PARAMETERS
+    parameters), or None."""
+    for line in lines:
+        if line.count(";") > MAX_PARAMETERS and parameters(line) > MAX_PARAMETERS:
+            name = line.split(";", 1)[0][:40]
+            return f"has a {name} line of more than {MAX_PARAMETERS} parameters"
+    return None
+
+
+def calendar_oversized(calendar: CalendarBlock) -> str | None:
+    """Why a VCALENDAR's own properties cannot be parsed, or None."""
+    if len(calendar.properties) > MAX_CALENDAR_PROPERTIES:
+        return f"the calendar has more than {MAX_CALENDAR_PROPERTIES} properties of its own"
+    return crowded_line(calendar.properties)
+
+
+def parameters(line: str) -> int:
+    """The parameters of a content line: its semicolons before the value's colon, outside
+    quoted parameter values (`TZID="a;b:c"`)."""
+    count, quoted = 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted:
+            if char == ":":
+                break
+            if char == ";":
+                count += 1
+    return count
+
+
+def _named(line: str, name: str) -> bool:
+    """Whether the content line is a `name` property (NAME: or NAME;…)."""
+    head = line[: len(name) + 1].upper()
+    return head in (f"{name}:", f"{name};")
 
 
 def observances(block: Block) -> int:

@@ -212,7 +212,10 @@ class _Reader:
     def _clock(self, calendar: CalendarBlock) -> Clock:
         notes: list[str] = []
         zone = None
+        crowded = bounds.calendar_oversized(calendar)
         try:
+            if crowded is not None:
+                raise ValueError(crowded)
             header = Calendar.from_ical(calendar.header())
             wr = header.get("X-WR-TIMEZONE") if isinstance(header, Calendar) else None
             if wr is not None:
