@@ -22,12 +22,9 @@ pytestmark = pytest.mark.anyio
 RULES = ["FREQ=DAILY", "FREQ=MINUTELY;INTERVAL=7;BYSETPOS=1;BYHOUR=5"]
 
 
-@pytest.mark.parametrize("rule", RULES)
-async def test_a_shared_pile_of_long_occurrences_costs_a_write_one_expansion(
-    client: httpx.AsyncClient, rule: str
-) -> None:
-    mallory, victim = await register(client, "mallory"), await register(client, "victim")
-    pile = {
+def _pile(rule: str) -> dict[str, object]:
+    """A series from 1900 whose occurrences each last until 2199."""
+    return {
         "title": "pile",
         "start_time": "1900-01-01T00:00:00Z",
         "end_time": "2199-12-31T00:00:00Z",
@@ -35,6 +32,14 @@ async def test_a_shared_pile_of_long_occurrences_costs_a_write_one_expansion(
         "is_recurring": True,
         "recurrence_pattern": rule,
     }
+
+
+@pytest.mark.parametrize("rule", RULES)
+async def test_a_shared_pile_of_long_occurrences_costs_a_write_one_expansion(
+    client: httpx.AsyncClient, rule: str
+) -> None:
+    mallory, victim = await register(client, "mallory"), await register(client, "victim")
+    pile = _pile(rule)
     made = await created(client, mallory, pile, conflicts="ignore")
     await share(client, mallory, made["id"], victim, "viewer")
     single = {
@@ -88,14 +93,7 @@ async def test_a_split_whose_new_series_would_end_past_2200_is_refused(
     """The same attack split a series of 300-year occurrences at 2150: the new series ended
     in 2450, past the bound every time sent is held to, and could not be PUT back (422)."""
     owner = await register(client, "owner")
-    pile = {
-        "title": "pile",
-        "start_time": "1900-01-01T00:00:00Z",
-        "end_time": "2199-12-31T00:00:00Z",
-        "timezone": "UTC",
-        "is_recurring": True,
-        "recurrence_pattern": "FREQ=YEARLY",
-    }
+    pile = _pile("FREQ=YEARLY")
     made = await created(client, owner, pile, conflicts="ignore")
     path = f"/api/v1/events/{made['id']}"
     answer = await client.put(
