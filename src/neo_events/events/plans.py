@@ -33,6 +33,7 @@ from neo_events.events.rrule import (
     values,
     wall_bounds,
     wall_time,
+    without_idle_setpos,
     zone_named,
 )
 from neo_events.events.rule_walls import walls_of_rule
@@ -319,7 +320,7 @@ def count_end_text(plan: Plan) -> str | None:
 # unless the event's row said where it ends (`count_ends.remember`).
 @lru_cache(maxsize=8192)
 def plan_of(rule: str, start: datetime, timezone: str) -> Plan:
-    parsed, zone = parse_rule(rule, timezone), zone_named(timezone)
+    parsed, zone = without_idle_setpos(parse_rule(rule, timezone)), zone_named(timezone)
     # The wall clock is the start instant's own: a start entered as a non-existent 02:30 has
     # already become 03:30 by the time it is an instant, and the series then keeps 03:30.
     dt0 = start.astimezone(zone).replace(tzinfo=None, microsecond=0)
