@@ -227,3 +227,19 @@ async def test_text_filters_are_bounded_and_fold_their_needles_once(client) -> N
     body = QUERY.format(data="", window=year, text=_filters(3, "aB", negate=False))
     answer = await alice.request("REPORT", alice.calendar, body, Depth="1")
     assert len(responses(answer.content)) == 500
+
+
+async def test_a_multiget_answers_each_resource_once(client) -> None:
+    """An outside attack (2026-12-04): the same href 5,000 times was 5,000 copies of its
+    calendar-data (321 MB and 2.8 s of CPU for a 64 KB resource)."""
+    alice = await dav_for(client, "alice")
+    [made] = await created_many(
+        client, alice.account, [series("long", "FREQ=DAILY", description="d" * 9_000)]
+    )
+    href = f"<d:href>{alice.calendar}event-{made}.ics</d:href>"
+    body = MULTIGET.replace("<c:expand {window}/>", "").format(hrefs=href * 3_000)
+    with cpu_bound(0.5):
+        answer = await alice.request("REPORT", alice.calendar, body, Depth="0")
+    assert answer.status_code == 207, answer.text[:300]
+    assert list(responses(answer.content)) == [f"{alice.calendar}event-{made}.ics"]
+    assert len(answer.content) < 50_000
