@@ -600,3 +600,42 @@ async def test_a_long_backlog_is_sent_claim_after_claim_without_waiting_for_leas
         messages = await receiver.wait_for(10, within=30)
     seqs = [m["seq"] for m in messages]
     assert seqs == sorted(seqs) and len(set(seqs)) == 10
+
+
+async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
+    database_url: str, data_dir: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outside attack (2026-12-04): a page of 1,000 changes to 5 people with 20 webhooks
+    each was one INSERT of 60,000 delivery rows, past SQLite's bind limit: the round failed
+    at every lease (8 s of the event loop each) and no webhook got anything again. A round now
+    reads at most FANOUT_ROWS rows, ending with a whole change (a change of more is a round
+    alone), and writes them INSERT_ROWS at a time. Here a round holds 4 rows, a change has 3
+    (one for each webhook) and an INSERT 2: every message still arrives once, in order."""
+    monkeypatch.setattr("neo_events.webhooks.delivery.FANOUT_ROWS", 4)
+    monkeypatch.setattr("neo_events.webhooks.delivery.INSERT_ROWS", 2)
+    settings = make_settings(database_url, data_dir, **FAST)
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        for hook in range(3):
+            await add_webhook(client, alice, f"{receiver.url.rstrip('/')}/hook{hook}")
+        body = {
+            "events": [
+                {
+                    "title": f"E{i}",
+                    "start_time": "2027-01-01T10:00:00Z",
+                    "end_time": "2027-01-01T11:00:00Z",
+                }
+                for i in range(7)
+            ]
+        }
+        response = await client.post(
+            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+        )
+        assert response.status_code == 201, response.text
+        await receiver.wait_for(21, within=30)
+    by_hook: dict[str, list[int]] = {}
+    for received in receiver.got:
+        by_hook.setdefault(received.path, []).append(received.json["seq"])
+    assert len(by_hook) == 3, by_hook
+    for seqs in by_hook.values():
+        assert seqs == sorted(seqs) and len(set(seqs)) == 7, by_hook

@@ -56,6 +56,11 @@ logger = logging.getLogger(__name__)
 FANOUT = "webhook.fanout"
 FANOUT_KEY = "webhook.fanout"
 FANOUT_PAGE = 1000
+# Delivery rows a fan-out round reads and writes, ending with a whole change (one change of
+# more is its round alone): a page of 1,000 changes to 5 recipients of 20 webhooks each was
+# 60,000 rows in one INSERT, past SQLite's bind limit, failing every round (8 s of the loop).
+FANOUT_ROWS = 2_000
+INSERT_ROWS = 1_000  # rows of one INSERT: 6,000 binds, within both databases' limits
 FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes it
 SEND_PER_CLAIM = 200
 PAGE = 25  # pending deliveries read at once
@@ -71,6 +76,26 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+async def _fan_out_rows(
+    session: AsyncSession, after: int, upto: int, limit: int | None
+) -> list[Any]:
+    """(seq, type, webhook id, its events) of the changes in (after, upto] to each webhook
+    of their recipients, in change order; at most `limit` rows."""
+    query = (
+        select(Change.seq, Change.type, Webhook.id, Webhook.events)
+        .join(ChangeRecipient, ChangeRecipient.seq == Change.seq)
+        .join(Webhook, Webhook.user_id == ChangeRecipient.user_id)
+        .where(
+            Change.seq > after,
+            Change.seq <= upto,
+            Change.seq > Webhook.after_seq,
+            Webhook.disabled_at.is_(None),
+        )
+        .order_by(Change.seq)
+    )
+    return list((await session.execute(query.limit(limit))).all())
 
 
 class Webhooks:
@@ -143,20 +168,15 @@ class Webhooks:
                     select(func.max(Change.seq)).where(Change.seq <= after + FANOUT_PAGE)
                 )
                 upto = max(int(upto or after), after)
-                rows = (
-                    await session.execute(
-                        select(Change.seq, Change.type, Webhook.id, Webhook.events)
-                        .join(ChangeRecipient, ChangeRecipient.seq == Change.seq)
-                        .join(Webhook, Webhook.user_id == ChangeRecipient.user_id)
-                        .where(
-                            Change.seq > after,
-                            Change.seq <= upto,
-                            Change.seq > Webhook.after_seq,
-                            Webhook.disabled_at.is_(None),
-                        )
-                        .order_by(Change.seq)
-                    )
-                ).all()
+                rows = await _fan_out_rows(session, after, upto, FANOUT_ROWS + 1)
+                if len(rows) > FANOUT_ROWS:  # a round ends with a whole change
+                    cut = rows[FANOUT_ROWS].seq
+                    if rows[0].seq == cut:  # one change of more rows than a round holds
+                        rows = await _fan_out_rows(session, cut - 1, cut, None)
+                        upto = cut
+                    else:
+                        rows = [row for row in rows if row.seq < cut]
+                        upto = cut - 1
                 wanted: list[dict[str, Any]] = [
                     {"webhook_id": hook, "seq": seq, "type": type_, "status": "pending"}
                     for seq, type_, hook, events in rows
@@ -169,11 +189,17 @@ class Webhooks:
                         if session.get_bind().dialect.name == "postgresql"
                         else sqlite_insert
                     )
-                    await session.execute(
-                        insert(WebhookDelivery)
-                        .values([{**w, "created_at": now, "attempts": 0} for w in wanted])
-                        .on_conflict_do_nothing(index_elements=["webhook_id", "seq"])
-                    )
+                    for first in range(0, len(wanted), INSERT_ROWS):
+                        await session.execute(
+                            insert(WebhookDelivery)
+                            .values(
+                                [
+                                    {**w, "created_at": now, "attempts": 0}
+                                    for w in wanted[first : first + INSERT_ROWS]
+                                ]
+                            )
+                            .on_conflict_do_nothing(index_elements=["webhook_id", "seq"])
+                        )
                     hooks = sorted({int(w["webhook_id"]) for w in wanted})
                     # Serialises with a sender deciding its webhook has nothing left (below).
                     await session.execute(
