@@ -2,18 +2,18 @@
 rule whose occurrences each last 300 years has 109,000 of them under way at every instant.
 Shared with someone, it made each of their conflict-checked writes cost 0.3-1.6 s of CPU on
 the event loop: a calendar read past its limit halved its window and expanded the series
-again, 50 times over, though every window from the same start holds the same pile
-(`calendars.shortened`)."""
+again, 50 times over, though every window from the same start holds the same pile. Now the
+pile is expanded once and the window ends where the count would pass the limit
+(`calendars.piled_window`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from neo_events.events import recurrence
-from neo_events.events.calendars import shortened
+from neo_events.events import calendars, recurrence
 from neo_events.events.conflicts import Busy
 from tests.helpers import cpu_bound, created, loop_pauses, register, share
 
@@ -58,33 +58,48 @@ async def test_a_shared_pile_of_long_occurrences_costs_a_write_one_expansion(
 
 
 def _busy(*hours: int) -> list[Busy]:
+    day = datetime(2026, 6, 1, tzinfo=UTC)
     return [
-        Busy(
-            datetime(2026, 6, 1, h, tzinfo=UTC),
-            datetime(2026, 6, 1, h + 1, tzinfo=UTC),
-            1,
-            frozenset({1}),
-        )
+        Busy(day + timedelta(hours=h), day + timedelta(hours=h, minutes=30), 1, frozenset({1}))
         for h in hours
     ]
 
 
-async def test_a_limit_reached_before_the_window_ends_it_where_others_start() -> None:
-    lo, hi = datetime(2026, 6, 1, 10, tzinfo=UTC), datetime(2026, 6, 8, tzinfo=UTC)
-    under_way = recurrence.ExpansionLimitExceeded("past", datetime(1913, 9, 1, tzinfo=UTC))
-    # others' occurrences after lo may be left out: the window ends at the first of them
-    assert shortened(under_way, lo, hi, _busy(8, 10, 13, 12)) == (None, _busy(12)[0].start)
-    # with none after lo (or none at all), nothing from lo can be checked
-    assert shortened(under_way, lo, hi, _busy(8, 10)) == (None, lo)
-    assert shortened(under_way, lo, hi) == (None, lo)
-    # a limit reached inside the window still ends it there, with what was met
-    inside = recurrence.ExpansionLimitExceeded("past", datetime(2026, 6, 3, tzinfo=UTC), [])
-    assert shortened(inside, lo, hi) == ([], datetime(2026, 6, 3, tzinfo=UTC))
-    # unknown: halved
-    assert shortened(recurrence.ExpansionLimitExceeded("past"), lo, hi) == (
-        None,
-        lo + (hi - lo) / 2,
+# 60 occurrences under way at every instant: each lasts 60 days, one a day
+PILE = recurrence.Series(
+    datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC), "UTC", "FREQ=DAILY"
+)
+LO, HI = datetime(2026, 6, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("limit", [59, 60, 61, 70, 100, 200, 400])
+@pytest.mark.parametrize("hours", [(), (5, 10), (5, 11, 12, 30, 30, 31), tuple(range(0, 400, 3))])
+async def test_a_pile_gets_the_longest_window_that_fits(limit: int, hours: tuple[int, ...]) -> None:
+    busy = _busy(*hours)
+    found = calendars.piled_window(PILE, busy, LO, HI, limit)
+    assert found is not None
+    mine, end = found
+    kept = [b for b in busy if b.start < end]
+    assert len(kept) + len(mine) <= limit  # it fits
+    assert mine == [o for o in recurrence.expand(PILE, LO, end, limit=10**6)]
+    if end == LO:
+        assert not mine and 60 + sum(b.start <= LO for b in busy) > limit
+    elif end < HI:  # and one more start would not: the window is the longest
+        more = [b for b in busy if b.start <= end] + [
+            o for o in recurrence.expand(PILE, LO, end + timedelta(microseconds=1), limit=10**6)
+        ]
+        assert len(more) > limit
+
+
+async def test_an_all_day_pile_is_left_to_halving() -> None:
+    days = recurrence.Series(
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 3, 2, tzinfo=UTC),
+        "UTC",
+        "FREQ=DAILY",
+        all_day_zone="Europe/Berlin",
     )
+    assert calendars.piled_window(days, [], LO, HI, 30) is None
 
 
 async def test_a_split_whose_new_series_would_end_past_2200_is_refused(
@@ -108,3 +123,45 @@ async def test_a_split_whose_new_series_would_end_past_2200_is_refused(
     assert after.json()["version"] == 1  # nothing changed
     listed = await client.get("/api/v1/events", headers=owner.headers)
     assert [e["id"] for e in listed.json()["items"]] == [made["id"]]
+
+
+async def test_a_pile_at_the_windows_start_hides_no_clash_that_fits(
+    client: httpx.AsyncClient,
+) -> None:
+    """A review's case: a first version ended the window at the first later start of the
+    events read before the pile, dropping a dense series' clash that halving had kept."""
+    alice = await register(client, "alice")
+    hourly = {  # read first (lower id): 4,945 occurrences in the checked window
+        "title": "hourly",
+        "start_time": "2026-06-01T00:30:00Z",
+        "end_time": "2026-06-01T00:45:00Z",
+        "timezone": "UTC",
+        "is_recurring": True,
+        "recurrence_pattern": "FREQ=HOURLY;UNTIL=20270101T000000Z",
+    }
+    dense = await created(client, alice, hourly, conflicts="ignore")
+    pile = {  # 60 occurrences of 60 days under way at every instant
+        "title": "pile",
+        "start_time": "2026-01-01T00:00:00Z",
+        "end_time": "2026-03-02T00:00:00Z",
+        "timezone": "UTC",
+        "is_recurring": True,
+        "recurrence_pattern": "FREQ=DAILY;UNTIL=20270101T000000Z",
+    }
+    long = await created(client, alice, pile, conflicts="ignore")
+    candidate = {  # day 0 and day 206: the window is 206 days long
+        "title": "meeting",
+        "start_time": "2026-06-01T10:00:00Z",
+        "end_time": "2026-06-01T11:00:00Z",
+        "timezone": "UTC",
+        "is_recurring": True,
+        "recurrence_pattern": "FREQ=DAILY;INTERVAL=206;COUNT=2",
+    }
+    response = await client.post(
+        "/api/v1/events", params={"conflicts": "warn"}, json=candidate, headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    clashing = {c["event_id"] for c in response.json()["conflicts"]}
+    assert long["id"] in clashing
+    # 2026-06-01 10:30-10:45 of `hourly` overlaps the first occurrence (10:00-11:00)
+    assert dense["id"] in clashing, sorted(clashing)

@@ -190,7 +190,17 @@ class _Read:
                 except recurrence.ExpansionLimitExceeded as exc:
                     if self.strict:
                         raise too_many_occurrences() from None
-                    before, hi = shortened(exc, lo, hi, busy)
+                    piled = None
+                    if exc.reached is not None and exc.reached <= lo:
+                        series = _series(weeks, known, contents, (event_id, version))
+                        piled = piled_window(series, busy, lo, hi, limit)
+                    if piled is not None:
+                        found, hi = piled
+                        weeks = Weeks(self.cache, lo, hi)
+                        cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
+                        busy = [b for b in busy if b.start < hi]
+                        break
+                    before, hi = shortened(exc, lo, hi)
                     weeks = Weeks(self.cache, lo, hi)
                     cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
                     busy = [b for b in busy if b.start < hi]
@@ -292,25 +302,43 @@ _CONTENTS = _of_ids(*_CONTENT)
 
 
 def shortened(
-    exc: recurrence.ExpansionLimitExceeded,
-    lo: datetime,
-    hi: datetime,
-    others: Sequence[Busy] = (),
+    exc: recurrence.ExpansionLimitExceeded, lo: datetime, hi: datetime
 ) -> tuple[list[recurrence.Occurrence] | None, datetime]:
     """Where a check cut short by a limit now ends, and the occurrences up to there if the
-    expansion that stopped already knows them (None: expand the shorter window again).
-
-    A limit reached at or before `lo` was reached by occurrences under way at `lo` (a
-    series whose occurrences outlast its period: 300-year occurrences of a daily rule pile
-    up 109,000 deep): every window from `lo` holds them all, so halving it would expand
-    them again and again (50 times, 1.5 s of CPU for one create, an outside attack
-    found). Only the occurrences of the events read before it (`others`) that start after
-    `lo` can be left out: the window ends where the first of them starts, or, with none,
-    at `lo` itself — nothing can be checked there."""
+    expansion that stopped already knows them (None: expand the shorter window again)."""
     reached = exc.reached
     if reached is not None and lo < reached < hi:
         return exc.before, reached
-    if reached is not None and reached <= lo:
-        later = [b.start for b in others if lo < b.start < hi]
-        return None, min(later, default=lo)
     return None, lo + (hi - lo) / 2
+
+
+def piled_window(
+    series: recurrence.Series, busy: Sequence[Busy], lo: datetime, hi: datetime, limit: int
+) -> tuple[list[recurrence.Occurrence], datetime] | None:
+    """For a series whose occurrences pile up at `lo` past what is left of the limit (each
+    outlasts its period: 300-year occurrences of a daily rule are 109,000 deep): the
+    longest window [lo, x) in which the occurrences read before it (`busy`) and its own
+    still fit `limit`, and its own there. Every window from `lo` holds the pile, so halving
+    only drops the later occurrences, one expansion of the pile at a time (50 of them, 1.5 s
+    of CPU for one create, an outside attack found); here the pile is expanded once and x is
+    the start where the count would pass the limit. None where the expansion cannot say
+    where it stopped (an all-day series): the caller halves."""
+    base = sum(1 for b in busy if b.start <= lo)
+    end = hi
+    try:
+        mine = recurrence.expand(series, lo, hi, limit=max(0, limit - base))
+    except recurrence.ExpansionLimitExceeded as exc:
+        if exc.reached is None or exc.before is None:
+            return None
+        if exc.reached <= lo:
+            return [], lo  # the pile alone is past the limit: nothing from lo fits
+        mine, end = exc.before, exc.reached
+    room = limit - base - sum(1 for o in mine if o.start <= lo)
+    if room < 0:
+        return [], lo
+    later = sorted(
+        [b.start for b in busy if lo < b.start < end] + [o.start for o in mine if o.start > lo]
+    )
+    if len(later) > room:
+        end = later[room]  # the window holds the `room` earliest starts after lo
+    return [o for o in mine if o.start < end], end
