@@ -14,7 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.events import calendars
+from neo_events.errors import BadRequest
+from neo_events.events import calendars, creation, plans
 from neo_events.events.content import series_of
 from tests.helpers import created, event_body, register
 
@@ -90,18 +91,58 @@ async def test_a_create_keeps_the_series_the_calendar_read_builds_from_its_row(
         assert kept[0] == series_of(row), event_id
 
 
-async def test_a_create_refused_keeps_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
-    carol = await register(client, "carol")
-    first = await created(client, carol, event_body())
+async def test_a_write_rolled_back_after_its_insert_keeps_nothing(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails after its insert (here its audit rows, made to fail) keeps
+    nothing, and the id SQLite gives again is answered by the next event's series, not the
+    rolled-back one (a review: the first version of this test could not fail)."""
+    dave = await register(client, "dave")
     cache = app.state.expansions
     before = {key for key in cache._entries if len(key) == 2}
-    refused = await client.post(
-        "/api/v1/events",
-        params={"conflicts": "reject"},
-        json=event_body(title="clash"),
-        headers=carol.headers,
+
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise BadRequest("failed after the insert")
+
+    monkeypatch.setattr(creation, "record_all", failing)
+    body = event_body(is_recurring=True, recurrence_pattern="FREQ=DAILY")
+    response = await client.post(
+        "/api/v1/events/batch",
+        params={"conflicts": "ignore"},
+        json={"events": [body]},
+        headers=dave.headers,
     )
-    assert refused.status_code == 409, refused.text
-    kept = {key for key in cache._entries if len(key) == 2}
-    assert kept - before == set()
-    assert (first["id"], 1) in kept
+    assert response.status_code == 400, response.text
+    assert {key for key in cache._entries if len(key) == 2} == before
+    monkeypatch.undo()
+    other = await created(client, dave, event_body(title="other"), conflicts="ignore")
+    kept = cache.get((other["id"], 1))
+    assert kept is not None and kept[0].rule is None
+
+
+async def test_a_kept_count_rule_is_read_without_a_scan_once_its_plan_is_gone(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: the kept series skipped what reading its row does, telling the plans where
+    its COUNT rule ends (`count_ends`): once the worker's plan of it was evicted (8,192
+    plans, 100,000 kept series), the next check scanned for the COUNT-th occurrence again."""
+    erin = await register(client, "erin")
+    body = {
+        "title": "sparse",
+        "start_time": "2028-02-29T10:00:00Z",
+        "end_time": "2028-02-29T11:00:00Z",
+        "timezone": "UTC",
+        "is_recurring": True,
+        "recurrence_pattern": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=20",
+    }
+    await created(client, erin, body, conflicts="ignore")
+    plans.plan_of.cache_clear()  # evicted by other plans (the stored ends are kept)
+    scans: list[Any] = []
+    real = plans._count_bound
+    monkeypatch.setattr(plans, "_count_bound", lambda *a: scans.append(a) or real(*a))
+    again = body | {"title": "meets it", "recurrence_pattern": "FREQ=YEARLY;COUNT=2"}
+    response = await client.post("/api/v1/events", json=again, headers=erin.headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["conflicts"], "the check met the first series"
+    # the new event's own COUNT=2 plan is scanned (nothing stored it yet); the kept one not
+    assert [a for a in scans if a[0].rule.count == 20] == []

@@ -140,7 +140,7 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
             rdates=tuple(sorted(moment(x) for x in content.get("rdates") or ())),
             all_day_zone=zone or content["timezone"],
         )
-        return _remembered(series, content.get("count_end"))
+        return remembered(series, content.get("count_end"))
     start, end = content["start_time"], content["end_time"]
     series = recurrence.Series(
         start=start if isinstance(start, datetime) else parse_iso(start),
@@ -159,11 +159,12 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
         ),
         rdates=tuple(sorted(parse_iso(x) for x in content.get("rdates") or ())),
     )
-    return _remembered(series, content.get("count_end"))
+    return remembered(series, content.get("count_end"))
 
 
-def _remembered(series: recurrence.Series, count_end: str | None) -> recurrence.Series:
-    """The series, its plan told where its COUNT rule ends if its row said so (`count_end`)."""
+def remembered(series: recurrence.Series, count_end: str | None) -> recurrence.Series:
+    """The series, its plan told where its COUNT rule ends if its row said so (`count_end`):
+    a series built from a row, or kept from a write (`expansions.keep_written`)."""
     if count_end and series.rule is not None:
         count_ends.remember(series.rule, utc(series.start), series.timezone, count_end)
     return series

@@ -20,7 +20,7 @@ from neo_events.db import utcnow
 from neo_events.errors import InvalidToken
 from neo_events.events import expansions, schedule, statements
 from neo_events.events.access import Role
-from neo_events.events.content import Content, apply_content, content_of
+from neo_events.events.content import Content, apply_content, content_of, remembered
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.events.validation import build_content
@@ -132,7 +132,8 @@ async def create_event(
     if session.get_bind().dialect.name != "postgresql":
         name = await signed_in_name(session, actor_id, sign_in) if sign_in is not None else ""
         [event] = await _insert(session, actor_id, [content])
-        expansions.keep_written(session, [(event.id, 1, candidate.series)])
+        series = remembered(candidate.series, event.count_end)  # as a read of its row would
+        expansions.keep_written(session, [(event.id, 1, series)])
         record(
             session,
             action="event.created",
@@ -176,7 +177,8 @@ async def create_event(
         if written is None:
             raise InvalidToken()  # the sign-in session is closed: nothing was written
         event.id, name = written.id, written.username
-    expansions.keep_written(session, [(event.id, 1, candidate.series)])
+    series = remembered(candidate.series, event.count_end)  # as a read of its row would
+    expansions.keep_written(session, [(event.id, 1, series)])
     return Created(event, clashes, name)
 
 
@@ -237,7 +239,11 @@ async def create_built(
     )
     events = await _insert(session, actor_id, contents)
     expansions.keep_written(
-        session, [(e.id, 1, c.series) for e, c in zip(events, candidates, strict=True)]
+        session,
+        [
+            (e.id, 1, remembered(c.series, e.count_end))
+            for e, c in zip(events, candidates, strict=True)
+        ],
     )
     await record_all(
         session,
