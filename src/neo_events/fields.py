@@ -8,7 +8,7 @@ reaches the database goes through `Text` and is refused with a 422 naming the fi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field
@@ -81,6 +81,13 @@ def supported_instant(value: datetime) -> datetime:
     if not EARLIEST <= instant <= LATEST:
         raise ValueError(RANGE_MESSAGE)
     return instant
+
+
+def supported_day(value: date) -> date:
+    """The date; ValueError (a 422) outside [EARLIEST, LATEST) by date (an all-day event's)."""
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("must be between 1900-01-01 and 2199-12-31")
+    return value
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(supported_instant)]

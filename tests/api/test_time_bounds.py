@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import Account, assert_problem, create_event
+from tests.helpers import Account, assert_problem, create_event, register
 
 pytestmark = pytest.mark.anyio
 
@@ -305,3 +305,21 @@ async def test_an_until_at_the_edges_is_stored_so_that_it_reads_back(
     ]:
         _expect_no_server_error(response)
         assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tokyo"])
+async def test_an_all_day_event_on_the_first_accepted_day_can_be_created(
+    client: httpx.AsyncClient, zone: str
+) -> None:
+    """A review: a range check on an all-day event's midnights refused its first day in any
+    zone east of UTC (1900-01-01 00:00 in Berlin is 1899-12-31 in UTC)."""
+    alice = await register(client, "alice")
+    body = {
+        "title": "first day",
+        "all_day": True,
+        "start_date": "1900-01-01",
+        "end_date": "1900-01-02",
+        "timezone": zone,
+    }
+    response = await client.post("/api/v1/events", json=body, headers=alice.headers)
+    assert response.status_code == 201, response.text

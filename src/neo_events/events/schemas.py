@@ -23,7 +23,7 @@ from pydantic_core import InitErrorDetails
 from neo_events.events.access import Role
 from neo_events.events.days import parse_day
 from neo_events.events.rrule import zone_named
-from neo_events.fields import EARLIEST, LATEST, NO_NUL, Instant, VersionNumber
+from neo_events.fields import NO_NUL, Instant, VersionNumber, supported_day
 from neo_events.reminders.schemas import ReminderRead
 
 MAX_LIST = 1000  # exdates and overrides per series
@@ -47,22 +47,16 @@ RulePattern = Annotated[
 Transparency = Literal["opaque", "transparent"]
 
 
-def _supported_day(value: date) -> date:
-    if not EARLIEST.date() <= value < LATEST.date():
-        raise ValueError("must be between 1900-01-01 and 2199-12-31")
-    return value
-
-
-Day = Annotated[date, AfterValidator(_supported_day)]
+Day = Annotated[date, AfterValidator(supported_day)]
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 
 
 def _day_or_instant(value: object) -> date | datetime:
     """A date (`YYYY-MM-DD`: an all-day series' occurrence) or an instant with an offset."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return _supported_day(value)
+        return supported_day(value)
     if isinstance(value, str) and (day := parse_day(value)) is not None:
-        return _supported_day(day)
+        return supported_day(day)
     return _INSTANT.validate_python(value)
 
 

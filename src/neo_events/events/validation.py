@@ -24,7 +24,7 @@ from neo_events.events.content import (
 )
 from neo_events.events.rrule import zone_named
 from neo_events.events.sizes import check_size
-from neo_events.fields import EARLIEST, LATEST, RANGE_MESSAGE
+from neo_events.fields import EARLIEST, LATEST, RANGE_MESSAGE, supported_day
 from neo_events.history.diff import CONTENT_FIELDS, complete
 
 
@@ -130,11 +130,17 @@ def build_content(
     start, end = parse_iso(content["start_time"]), parse_iso(content["end_time"])
     if end <= start:
         raise fail(["end_time"], "must be after start_time")
-    for name, instant in (("start", start), ("end", end)):
-        # what a client sends is checked on the way in (fields.Instant); this holds the
-        # times a write works out too (a split's new series, an all-day event's midnights)
+    # What a client sends is checked on the way in (fields.Instant, Day); this holds what a
+    # write works out too (a split's new series): the dates of an all-day event, whose
+    # midnights east of UTC lie before 1900 on its first day, else the times.
+    for name in ("start_date", "end_date") if content["all_day"] else ():
+        try:
+            supported_day(as_date(content[name]))  # as the schema's Day holds them
+        except ValueError as exc:
+            raise fail([name], str(exc)) from None
+    for name, instant in () if content["all_day"] else (("start_time", start), ("end_time", end)):
         if not EARLIEST <= instant <= LATEST:
-            raise fail([f"{name}_date" if content["all_day"] else f"{name}_time"], RANGE_MESSAGE)
+            raise fail([name], RANGE_MESSAGE)
     # Whether what decides the occurrences changed: if not, the rule was checked (and made
     # canonical) when it was written, and so were its exceptions. An edit costs what it
     # changes, not what the series holds.
