@@ -166,9 +166,11 @@ def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
     return "".join(kept)
 
 
-# Components of one resource: an event, its overrides (MAX_LIST, as RECURRENCE-ID VEVENTs) and
-# the zones they name; 5,000 VEVENTs of one RECURRENCE-ID were parsed (1 s) before refused.
-MAX_COMPONENTS = MAX_LIST + 101
+# Components of one resource: an event, its instances (RECURRENCE-ID VEVENTs: up to MAX_LIST
+# overrides, MAX_LIST cancelled ones, which Google writes for exdates, and those our own
+# export writes for answers alone) and the zones they name. 5,000 VEVENTs of one
+# RECURRENCE-ID were parsed (1 s) before they were refused; two of one are refused unread.
+MAX_COMPONENTS = 3 * MAX_LIST + 101
 
 
 def read(data: bytes) -> Incoming:
@@ -215,6 +217,11 @@ def read(data: bytes) -> Incoming:
     if crowded > MAX_PEOPLE:
         raise InvalidResource(
             "valid-calendar-data", f"{crowded} ATTENDEEs; an event has at most {MAX_PEOPLE}"
+        )
+    instances = [rid.strip() for b in components if (rid := b.written("RECURRENCE-ID"))]
+    if len(set(instances)) < len(instances):
+        raise InvalidResource(
+            "valid-calendar-object-resource", "two VEVENTs of a resource have one RECURRENCE-ID"
         )
     uids = {(block.written("UID") or "").strip() for block in components}
     if len(uids) != 1 or "" in uids:
