@@ -42,8 +42,9 @@ class Block:
         found = self.values(name)
         return found[0] if found else None
 
-    def values(self, name: str) -> list[str]:
-        """The values of this component's own `name` properties, as written, in order."""
+    def values(self, name: str, *, nested: bool = False) -> list[str]:
+        """The values of this component's own `name` properties (`nested`: its nested
+        components' too, a VTIMEZONE's observances'), as written, in order."""
         depth, found, wanted = 0, [], name.upper()
         for _, line in self.lines[1:-1]:
             delimiter = _delimiter(line)
@@ -51,7 +52,7 @@ class Block:
                 depth += 1 if delimiter[0] == "BEGIN" else -1
                 continue
             key, value = _property(line)
-            if depth == 0 and key == wanted:
+            if (depth == 0 or nested) and key == wanted:
                 found.append(value)
         return found
 

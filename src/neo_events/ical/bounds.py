@@ -54,7 +54,7 @@ def oversized(block: Block) -> str | None:
                 f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
                 f"{MAX_OBSERVANCES}"
             )
-        dates = sum(line.count(",") + 1 for _, line in block.lines if _named(line, "RDATE"))
+        dates = sum(value.count(",") + 1 for value in block.values("RDATE", nested=True))
         if dates > MAX_ZONE_DATES:
             return f"has {dates} RDATE values; a zone has at most {MAX_ZONE_DATES}"
         return crowded_line(line for _, line in block.lines)
@@ -100,12 +100,6 @@ def parameters(line: str) -> int:
             if char == ";":
                 count += 1
     return count
-
-
-def _named(line: str, name: str) -> bool:
-    """Whether the content line is a `name` property (NAME: or NAME;…)."""
-    head = line[: len(name) + 1].upper()
-    return head in (f"{name}:", f"{name};")
 
 
 def observances(block: Block) -> int:
