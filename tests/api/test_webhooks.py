@@ -76,6 +76,12 @@ async def deliveries(
     return items
 
 
+def batch_of(count: int) -> dict[str, Any]:
+    """A batch body of `count` one-hour events."""
+    one = {"start_time": "2027-01-01T10:00:00Z", "end_time": "2027-01-01T11:00:00Z"}
+    return {"events": [one | {"title": f"E{i}"} for i in range(count)]}
+
+
 async def settled(
     client: httpx.AsyncClient, owner: Account, webhook_id: int, count: int
 ) -> list[dict[str, Any]]:
@@ -583,18 +589,8 @@ async def test_a_long_backlog_is_sent_claim_after_claim_without_waiting_for_leas
     async with serving(settings) as app, http_client(app) as client:
         alice = await register(client, "alice")
         await add_webhook(client, alice, receiver.url)
-        body = {
-            "events": [
-                {
-                    "title": f"E{i}",
-                    "start_time": "2027-01-01T10:00:00Z",
-                    "end_time": "2027-01-01T11:00:00Z",
-                }
-                for i in range(10)
-            ]
-        }
         response = await client.post(
-            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+            "/api/v1/events/batch?conflicts=ignore", json=batch_of(10), headers=alice.headers
         )
         assert response.status_code == 201
         messages = await receiver.wait_for(10, within=30)
@@ -618,18 +614,8 @@ async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
         alice = await register(client, "alice")
         for hook in range(3):
             await add_webhook(client, alice, f"{receiver.url.rstrip('/')}/hook{hook}")
-        body = {
-            "events": [
-                {
-                    "title": f"E{i}",
-                    "start_time": "2027-01-01T10:00:00Z",
-                    "end_time": "2027-01-01T11:00:00Z",
-                }
-                for i in range(7)
-            ]
-        }
         response = await client.post(
-            "/api/v1/events/batch?conflicts=ignore", json=body, headers=alice.headers
+            "/api/v1/events/batch?conflicts=ignore", json=batch_of(7), headers=alice.headers
         )
         assert response.status_code == 201, response.text
         await receiver.wait_for(21, within=30)

@@ -56,9 +56,8 @@ logger = logging.getLogger(__name__)
 FANOUT = "webhook.fanout"
 FANOUT_KEY = "webhook.fanout"
 FANOUT_PAGE = 1000
-# Delivery rows a fan-out round reads and writes, ending with a whole change (one change of
-# more is its round alone): a page of 1,000 changes to 5 recipients of 20 webhooks each was
-# 60,000 rows in one INSERT, past SQLite's bind limit, failing every round (8 s of the loop).
+# Delivery rows a fan-out round writes, ending with a whole change (one of more is a round
+# alone): 60,000 in one INSERT passed SQLite's bind limit and failed every round (an attack).
 FANOUT_ROWS = 2_000
 INSERT_ROWS = 1_000  # rows of one INSERT: 6,000 binds, within both databases' limits
 FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes it
