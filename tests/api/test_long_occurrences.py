@@ -19,11 +19,16 @@ from tests.helpers import cpu_bound, created, loop_pauses, register, share
 
 pytestmark = pytest.mark.anyio
 
-RULES = ["FREQ=DAILY", "FREQ=MINUTELY;INTERVAL=7;BYSETPOS=1;BYHOUR=5"]
+RULES = ["FREQ=DAILY", "FREQ=MINUTELY;INTERVAL=7;BYSETPOS=1;BYHOUR=5", "all-day FREQ=DAILY"]
 
 
 def _pile(rule: str) -> dict[str, object]:
-    """A series from 1900 whose occurrences each last until 2199."""
+    """A series from 1900 whose occurrences each last until 2199 (all day, and busy)."""
+    if rule.startswith("all-day "):
+        days = {"start_date": "1900-01-01", "end_date": "2199-12-31", "transparency": "opaque"}
+        timed = _pile(rule.removeprefix("all-day "))
+        del timed["start_time"], timed["end_time"]
+        return timed | {"all_day": True} | days
     return {
         "title": "pile",
         "start_time": "1900-01-01T00:00:00Z",
@@ -91,7 +96,8 @@ async def test_a_pile_gets_the_longest_window_that_fits(limit: int, hours: tuple
         assert len(more) > limit
 
 
-async def test_an_all_day_pile_is_left_to_halving() -> None:
+@pytest.mark.parametrize("limit", [30, 59, 61, 100])
+async def test_an_all_day_pile_gets_the_longest_window_that_fits(limit: int) -> None:
     days = recurrence.Series(
         datetime(2026, 1, 1, tzinfo=UTC),
         datetime(2026, 3, 2, tzinfo=UTC),
@@ -99,7 +105,17 @@ async def test_an_all_day_pile_is_left_to_halving() -> None:
         "FREQ=DAILY",
         all_day_zone="Europe/Berlin",
     )
-    assert calendars.piled_window(days, [], LO, HI, 30) is None
+    found = calendars.piled_window(days, [], LO, HI, limit)
+    assert found is not None
+    mine, end = found
+    assert len(mine) <= limit
+    assert mine == recurrence.expand(days, LO, end, limit=10**6)
+    if end > LO:
+        assert (
+            len(recurrence.expand(days, LO, end + timedelta(microseconds=1), limit=10**6)) > limit
+        )
+    else:
+        assert limit < 60
 
 
 async def test_a_split_whose_new_series_would_end_past_2200_is_refused(

@@ -320,19 +320,24 @@ def piled_window(
     longest window [lo, x) in which the occurrences read before it (`busy`) and its own
     still fit `limit`, and its own there. Every window from `lo` holds the pile, so halving
     only drops the later occurrences, one expansion of the pile at a time (50 of them, 1.5 s
-    of CPU for one create, an outside attack found); here the pile is expanded once and x is
-    the start where the count would pass the limit. None where the expansion cannot say
-    where it stopped (an all-day series): the caller halves."""
+    of CPU for one create, an outside attack found); here the pile is expanded once (twice
+    for an all-day series, whose expansion does not hand over what it met) and x is the
+    start where the count would pass the limit. None where the expansion cannot say where
+    it stopped: the caller halves."""
     base = sum(1 for b in busy if b.start <= lo)
-    end = hi
+    budget, end = max(0, limit - base), hi
     try:
-        mine = recurrence.expand(series, lo, hi, limit=max(0, limit - base))
+        mine = recurrence.expand(series, lo, hi, limit=budget)
     except recurrence.ExpansionLimitExceeded as exc:
-        if exc.reached is None or exc.before is None:
+        if exc.reached is None:
             return None
         if exc.reached <= lo:
             return [], lo  # the pile alone is past the limit: nothing from lo fits
-        mine, end = exc.before, exc.reached
+        end = exc.reached
+        try:
+            mine = exc.before if exc.before is not None else recurrence.expand(series, lo, end)
+        except recurrence.ExpansionLimitExceeded:
+            return None
     room = limit - base - sum(1 for o in mine if o.start <= lo)
     if room < 0:
         return [], lo
