@@ -196,7 +196,7 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     blocks = calendars[0].components
     if len(blocks) > MAX_COMPONENTS:
-        message = f"a resource holds at most {MAX_COMPONENTS} components (an event, its overrides)"
+        message = f"a resource holds at most {MAX_COMPONENTS} components (an event, its instances)"
         raise InvalidResource("valid-calendar-data", message)
     if any(len(block.lines) > codec.MAX_LINES for block in blocks):
         message = f"a component has more than {codec.MAX_LINES} lines (properties)"

@@ -86,6 +86,21 @@ def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
     return build_content(None, data.model_dump(), loc=loc)
 
 
+def _keep(
+    session: AsyncSession, events: Sequence[Event], candidates: Sequence[schedule.Candidate]
+) -> None:
+    """The new events' series, kept for the worker once the request commits
+    (`expansions.keep_written`), each telling its plan where its COUNT rule ends as a read
+    of its row would."""
+    expansions.keep_written(
+        session,
+        [
+            (e.id, 1, remembered(c.series, e.count_end))
+            for e, c in zip(events, candidates, strict=True)
+        ],
+    )
+
+
 class Created(NamedTuple):
     event: Event
     clashes: list[Clash]
@@ -132,8 +147,7 @@ async def create_event(
     if session.get_bind().dialect.name != "postgresql":
         name = await signed_in_name(session, actor_id, sign_in) if sign_in is not None else ""
         [event] = await _insert(session, actor_id, [content])
-        series = remembered(candidate.series, event.count_end)  # as a read of its row would
-        expansions.keep_written(session, [(event.id, 1, series)])
+        _keep(session, [event], [candidate])
         record(
             session,
             action="event.created",
@@ -177,8 +191,7 @@ async def create_event(
         if written is None:
             raise InvalidToken()  # the sign-in session is closed: nothing was written
         event.id, name = written.id, written.username
-    series = remembered(candidate.series, event.count_end)  # as a read of its row would
-    expansions.keep_written(session, [(event.id, 1, series)])
+    _keep(session, [event], [candidate])
     return Created(event, clashes, name)
 
 
@@ -238,13 +251,7 @@ async def create_built(
         viewer_id=actor_id,
     )
     events = await _insert(session, actor_id, contents)
-    expansions.keep_written(
-        session,
-        [
-            (e.id, 1, remembered(c.series, e.count_end))
-            for e, c in zip(events, candidates, strict=True)
-        ],
-    )
+    _keep(session, events, candidates)
     await record_all(
         session,
         action="event.created",
