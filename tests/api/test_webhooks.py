@@ -625,3 +625,40 @@ async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
     assert len(by_hook) == 3, by_hook
     for seqs in by_hook.values():
         assert seqs == sorted(seqs) and len(set(seqs)) == 7, by_hook
+
+
+async def test_a_receiver_that_dribbles_its_headers_times_out_whole(
+    fast_client: httpx.AsyncClient,
+) -> None:
+    """httpx's timeout is each read's: a receiver that sends a header line every half second
+    never lets one run out, and held a delivery slot for as long as it kept sending. The
+    whole attempt now has WEBHOOK_TIMEOUT_S (2 s here)."""
+
+    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        try:
+            for _ in range(120):
+                await asyncio.sleep(0.5)
+                writer.write(b"X-Slow: yes\r\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(dribble, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        alice = await register(fast_client, "alice")
+        hook = await add_webhook(fast_client, alice, f"http://127.0.0.1:{port}/hook")
+        await create_event(fast_client, alice)
+        for _ in range(100):
+            log = await deliveries(fast_client, alice, hook["id"])
+            if log and log[0]["error"]:  # an attempt counts from its start: its outcome
+                break
+            await asyncio.sleep(0.1)
+        assert log and log[0]["error"] == "timed out after 2 s", log
+        assert 2000 <= log[0]["latency_ms"] < 4000, log
+    finally:
+        server.close()

@@ -2,11 +2,11 @@
 in `seq` order, one at a time, retrying the oldest until it goes through.
 
 Fan-out: one job (`webhook.fanout`) keeps a cursor in the change feed. Each run reads up to
-FANOUT_PAGE change numbers past it, writes a delivery row for every (message, matching
-webhook of a recipient), makes sure each such webhook has its delivery job, and moves the
-cursor — all in one transaction under its lease, so a crash repeats a page, never skips one
-(delivery rows are unique per webhook and seq). Only recipients of a change get it: the
-same rows the WebSocket and SSE read.
+FANOUT_PAGE change numbers (FANOUT_ROWS rows) past it, writes a delivery row for every
+(message, matching webhook of a recipient), makes sure each such webhook has its delivery
+job, and moves the cursor — all in one transaction under its lease, so a crash repeats a
+page, never skips one (delivery rows are unique per webhook and seq). Only recipients of a
+change get it: the same rows the WebSocket and SSE read.
 
 Sending: one job per webhook (`webhook:{id}`) is claimed by one worker at a time. It sends
 the webhook's oldest pending delivery; on success the next (read PAGE at a time), up to
@@ -19,6 +19,7 @@ it is retried when its lease ends (same `webhook-id`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -56,8 +57,7 @@ logger = logging.getLogger(__name__)
 FANOUT = "webhook.fanout"
 FANOUT_KEY = "webhook.fanout"
 FANOUT_PAGE = 1000
-# Delivery rows a fan-out round writes, ending with a whole change (one of more is a round
-# alone): 60,000 in one INSERT passed SQLite's bind limit and failed every round (an attack).
+# Delivery rows a fan-out round writes, ending with a whole change (60,000 broke bind limits).
 FANOUT_ROWS = 2_000
 INSERT_ROWS = 1_000  # rows of one INSERT: 6,000 binds, within both databases' limits
 FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes it
@@ -77,11 +77,8 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-async def _fan_out_rows(
-    session: AsyncSession, after: int, upto: int, limit: int | None
-) -> list[Any]:
-    """(seq, type, webhook id, its events) of the changes in (after, upto] to each webhook
-    of their recipients, in change order; at most `limit` rows."""
+async def _fan_rows(session: AsyncSession, after: int, upto: int, limit: int | None) -> list[Any]:
+    """(seq, type, webhook, its events) of changes (after, upto] by recipient; ≤ `limit`."""
     query = (
         select(Change.seq, Change.type, Webhook.id, Webhook.events)
         .join(ChangeRecipient, ChangeRecipient.seq == Change.seq)
@@ -167,11 +164,11 @@ class Webhooks:
                     select(func.max(Change.seq)).where(Change.seq <= after + FANOUT_PAGE)
                 )
                 upto = max(int(upto or after), after)
-                rows = await _fan_out_rows(session, after, upto, FANOUT_ROWS + 1)
+                rows = await _fan_rows(session, after, upto, FANOUT_ROWS + 1)
                 if len(rows) > FANOUT_ROWS:  # a round ends with a whole change
                     cut = rows[FANOUT_ROWS].seq
                     if rows[0].seq == cut:  # one change of more rows than a round holds
-                        rows = await _fan_out_rows(session, cut - 1, cut, None)
+                        rows = await _fan_rows(session, cut - 1, cut, None)
                         upto = cut
                     else:
                         rows = [row for row in rows if row.seq < cut]
@@ -366,26 +363,29 @@ class Webhooks:
                 allow_private=self._settings.webhook_allow_private,
             )
         except ssrf.Refused as exc:
-            # The owner sees why in general terms; what the name resolved to is the
-            # operator's to know.
+            # The owner sees why in general terms; what it resolved to is the operator's.
             logger.info("webhook message %s refused: %s", message_id, exc.detail)
             return Outcome(None, f"refused: {exc}", 0)
         sent = headers(secret, message_id, int(time.time()), body)
         sent.update({"host": target.host_header, "user-agent": USER_AGENT})
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        limit = self._settings.webhook_timeout_s
         try:
-            async with self._client.stream(
-                "POST",
-                target.connect_url,
-                content=body,
-                headers=sent,
-                extensions=extensions,
-                timeout=self._settings.webhook_timeout_s,
-            ) as response:
+            # one deadline for the attempt: httpx's is each read's (a dribbling receiver)
+            async with (
+                asyncio.timeout(limit),
+                self._client.stream(
+                    "POST",
+                    target.connect_url,
+                    content=body,
+                    headers=sent,
+                    timeout=limit,
+                    extensions=extensions,
+                ) as response,
+            ):
                 status = response.status_code
-        except httpx.TimeoutException:
-            timed_out = f"timed out after {self._settings.webhook_timeout_s:g} s"
-            return Outcome(None, timed_out, _ms(started))
+        except (httpx.TimeoutException, TimeoutError):
+            return Outcome(None, f"timed out after {limit:g} s", _ms(started))
         except httpx.HTTPError as exc:
             return Outcome(None, f"{type(exc).__name__}: {exc}"[:500], _ms(started))
         error = None if 200 <= status < 300 else f"HTTP {status}"
