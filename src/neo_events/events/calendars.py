@@ -194,16 +194,11 @@ class _Read:
                     if exc.reached is not None and exc.reached <= lo:
                         series = _series(weeks, known, contents, (event_id, version))
                         piled = piled_window(series, busy, lo, hi, limit)
-                    if piled is not None:
-                        found, hi = piled
-                        weeks = Weeks(self.cache, lo, hi)
-                        cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
-                        busy = [b for b in busy if b.start < hi]
-                        break
-                    before, hi = shortened(exc, lo, hi)
+                    before, hi = piled if piled is not None else shortened(exc, lo, hi)
                     weeks = Weeks(self.cache, lo, hi)
                     cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
                     busy = [b for b in busy if b.start < hi]
+                    # a pile's window fits by construction
                     if before is not None and len(busy) + len(before) <= limit:
                         found = before
                         break
