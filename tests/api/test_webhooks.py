@@ -612,13 +612,17 @@ async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
     settings = make_settings(database_url, data_dir, **FAST)
     async with serving(settings) as app, http_client(app) as client:
         alice = await register(client, "alice")
-        for hook in range(3):
-            await add_webhook(client, alice, f"{receiver.url.rstrip('/')}/hook{hook}")
+        hooks = [
+            await add_webhook(client, alice, f"{receiver.url.rstrip('/')}/hook{i}")
+            for i in range(3)
+        ]
         response = await client.post(
             "/api/v1/events/batch?conflicts=ignore", json=batch_of(7), headers=alice.headers
         )
         assert response.status_code == 201, response.text
         await receiver.wait_for(21, within=30)
+        for hook in hooks:  # each outcome written before the app stops and its tables empty
+            await settled(client, alice, hook["id"], 7)
     by_hook: dict[str, list[int]] = {}
     for received in receiver.got:
         by_hook.setdefault(received.path, []).append(received.json["seq"])
