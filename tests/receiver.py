@@ -27,7 +27,7 @@ class Received:
 
 class Receiver:
     """`status` is what it answers (with a `location` header when set); `hang` makes it
-    hold requests (until released)."""
+    hold requests (until released), `delay` answer each that many seconds late."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -36,6 +36,7 @@ class Receiver:
         self.times: list[float] = []  # time.monotonic() of each arrival
         self.status = 200
         self.hang = False
+        self.delay = 0.0
         self.location: str | None = None
         self.arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
@@ -55,6 +56,8 @@ class Receiver:
         self.arrived.set()
         if self.hang:
             await asyncio.sleep(3600)
+        if self.delay:  # (no yield otherwise: a test may change `status` once one arrived)
+            await asyncio.sleep(self.delay)
         sent = [(b"location", self.location.encode())] if self.location else []
         await send({"type": "http.response.start", "status": self.status, "headers": sent})
         await send({"type": "http.response.body", "body": b"ok"})

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     jobs_poll_s: float = Field(default=0.5, gt=0, le=60)
     jobs_gap_s: float = Field(default=0.1, ge=0, le=60)
     jobs_lease_s: float = Field(default=60.0, gt=0)
+    # At a stop, how long the jobs under way may take to finish before they are cancelled
+    # and handed back (due at once): within Docker's 10 s between SIGTERM and SIGKILL.
+    jobs_stop_grace_s: float = Field(default=5.0, ge=0, le=60)
     jobs_batch: int | None = Field(default=None, ge=1, le=5000)
     # A reminder delivered more than this after its due time says `late: true`; one missed by
     # more than the drop limit (everything was down) is skipped.

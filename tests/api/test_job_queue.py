@@ -184,3 +184,57 @@ async def test_a_burst_in_a_taking_lane_holds_the_lanes_after_it_to_the_poll(
     )
     assert [await runner.tick() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert claimed == ["k0", "k1", "k2", "k3", "k4"]
+
+
+async def test_a_stop_waits_its_grace_then_hands_back_what_still_runs(app: FastAPI) -> None:
+    """`Runner.stop`: a job under way that finishes within the grace is done as usual; the
+    inline round and the background jobs still running after it are cancelled and their
+    claims made due now, attempts kept (only those still ours: one a writer rescheduled
+    meanwhile keeps the writer's time)."""
+    await make_jobs(app, "quick", "stuck", "moved", "inline")
+    started = {key: asyncio.Event() for key in ("quick", "stuck", "moved", "inline")}
+
+    async def background(jobs: list[queue.Claimed]) -> None:
+        [job] = jobs
+        started[job.key].set()
+        if job.key == "quick":
+            await asyncio.sleep(0.1)
+            async with app.state.sessionmaker() as session:
+                await queue.finish(session, job)
+                await session.commit()
+            return
+        await asyncio.sleep(3600)
+
+    async def inline(jobs: list[queue.Claimed]) -> None:
+        started[jobs[0].key].set()
+        await asyncio.sleep(3600)
+
+    lanes = [
+        Lane((KIND,), background, batch=3, background=True, concurrency=3),
+        Lane(("test.inline",), inline, batch=1),
+    ]
+    async with app.state.sessionmaker() as session:  # "inline" to the inline lane
+        await session.execute(
+            Job.__table__.update().where(Job.key == "inline").values(kind="test.inline")
+        )
+        await session.commit()
+    runner = Runner(app.state.sessionmaker, lanes, poll_s=0.1, lease_s=60, stop_grace_s=0.5)
+    await runner.start()
+    async with asyncio.timeout(10):
+        for event in started.values():
+            await event.wait()
+    later = db.utcnow().replace(microsecond=0) + timedelta(hours=1)
+    async with app.state.sessionmaker() as session:  # a writer moves "moved": no longer ours
+        await queue.schedule(session, kind=KIND, key="moved", due_at=later, payload={})
+        await session.commit()
+    before = db.utcnow()
+    await runner.stop()
+    found = {key: job for key, job in (await rows(app)).items()}
+    async with app.state.sessionmaker() as session:
+        found["inline"] = (await session.scalars(select(Job).where(Job.key == "inline"))).one()
+    assert "quick" not in found  # finished within the grace
+    for key in ("stuck", "inline"):  # handed back: due now, claimed once
+        job = found[key]
+        assert job.locked_by is None and before <= job.run_at <= db.utcnow(), key
+        assert job.attempts == 1, key
+    assert (found["moved"].run_at, found["moved"].locked_by) == (later, None)

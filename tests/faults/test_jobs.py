@@ -4,7 +4,10 @@
 - a worker killed (-9) in the middle of a webhook delivery leaves it to another worker once
   the lease ends: delivered afterwards, with the same `webhook-id`, recorded once;
 - two workers on PostgreSQL with a few hundred reminders due at the same moment send each
-  exactly once.
+  exactly once;
+- a worker stopped (SIGTERM) in the middle of a delivery records it before it exits, and one
+  whose receiver holds the request past the stop's grace hands its claim back: the next
+  worker sends it at once, not when the lease ends.
 """
 
 from __future__ import annotations
@@ -326,3 +329,92 @@ async def test_a_worker_killed_mid_burst_leaves_each_reminder_to_be_sent_once_by
     assert (sent, distinct) == (count, count)
     log = (tmp_path / "worker-next.log").read_text()
     assert "Traceback" not in log, log
+
+
+async def _one_delivery(client: httpx.AsyncClient, receiver: Receiver) -> tuple[Any, Any]:
+    """alice, her webhook to `receiver`, and an event created: one delivery to send."""
+    alice = await register(client, "alice")
+    hook = (
+        await client.post(
+            "/api/v1/webhooks", json={"url": receiver.url, "events": ["*"]}, headers=alice.headers
+        )
+    ).json()
+    body = {"title": "X", "start_time": "2027-01-01T10:00:00Z", "end_time": "2027-01-01T11:00:00Z"}
+    assert (await client.post("/api/v1/events", json=body, headers=alice.headers)).is_success
+    return alice, hook
+
+
+async def _deliveries(client: httpx.AsyncClient, alice: Any, hook: Any) -> list[dict[str, Any]]:
+    path = f"/api/v1/webhooks/{hook['id']}/deliveries"
+    items: list[dict[str, Any]] = (await client.get(path, headers=alice.headers)).json()["items"]
+    return items
+
+
+async def _stopped(process: subprocess.Popen[bytes], within: float) -> int:
+    """SIGTERM, and the exit code once it has exited (failing if it takes over `within` s);
+    the receiver, on this event loop, answers meanwhile."""
+    os.killpg(process.pid, 15)
+    return await asyncio.to_thread(process.wait, timeout=within)
+
+
+# A lease far longer than the tests wait: what they see is never a lease that ran out.
+STOPPING = {"WEBHOOK_ALLOW_PRIVATE": "true", "JOBS_LEASE_S": "120", "JOBS_POLL_S": "0.2"}
+
+
+async def test_a_worker_stopped_mid_delivery_records_it_before_it_exits(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    receiver = Receiver()
+    receiver.delay = 1.5  # the POST is still in flight when the worker is told to stop
+    await receiver.start()
+    serve = {"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"}
+    try:
+        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=serve) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice, hook = await _one_delivery(client, receiver)
+                with worker(database_url, tmp_path, STOPPING, "a") as process:
+                    await receiver.wait_for(1, within=60)
+                    code = await _stopped(process, within=10)
+                log = await _deliveries(client, alice, hook)
+    finally:
+        await receiver.stop()
+    assert code == 0, (tmp_path / "worker-a.log").read_text()
+    [delivery] = log
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1, delivery
+    assert len(receiver.got) == 1
+
+
+async def test_a_worker_stopped_past_its_grace_hands_the_delivery_back_at_once(
+    database_url: str, tmp_path: Path, cleanup: None
+) -> None:
+    receiver = Receiver()
+    receiver.hang = True  # holds the request past the stop's grace
+    await receiver.start()
+    serve = {"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"}
+    jobs = STOPPING | {"JOBS_STOP_GRACE_S": "1"}
+    try:
+        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=serve) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice, hook = await _one_delivery(client, receiver)
+                with worker(database_url, tmp_path, jobs, "a") as first:
+                    await receiver.wait_for(1, within=60)
+                    code = await _stopped(first, within=10)
+                stopped_at = datetime.now(UTC)
+                receiver.hang = False
+                with worker(database_url, tmp_path, jobs, "b"):
+                    await receiver.wait_for(2, within=30)  # the lease has 120 s to go
+                    retaken_after = datetime.now(UTC) - stopped_at
+                    for _ in range(50):
+                        log = await _deliveries(client, alice, hook)
+                        if log[0]["status"] == "delivered":
+                            break
+                        await asyncio.sleep(0.2)
+    finally:
+        await receiver.stop()
+    assert code == 0, (tmp_path / "worker-a.log").read_text()
+    assert "handed back 1 claimed jobs" in (tmp_path / "worker-a.log").read_text()
+    assert retaken_after < timedelta(seconds=30)
+    first_try, second_try = receiver.got
+    assert first_try.headers["webhook-id"] == second_try.headers["webhook-id"]
+    [delivery] = log
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1, delivery

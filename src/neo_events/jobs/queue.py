@@ -267,6 +267,21 @@ async def finish_many(session: AsyncSession, jobs: Sequence[Claimed]) -> None:
         )
 
 
+async def release(session: AsyncSession, jobs: Sequence[Claimed], *, now: datetime) -> None:
+    """Hand claims back unfinished, due at `now` (only those still ours), all else as it was:
+    a worker that stops mid-job (`Runner.stop`), so the next takes it without waiting for
+    the lease to end."""
+    table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk update
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.locked_by == bindparam("b_token"))
+        .values(run_at=now, locked_by=None)
+    )
+    held = [{"b_id": job.id, "b_token": job.token} for job in jobs if job.token is not None]
+    if held:
+        await session.execute(statement, held)
+
+
 async def reschedule(
     session: AsyncSession,
     job: Claimed,

@@ -16,6 +16,11 @@ is then taken a few jobs per transaction, not one transaction each.
 While a lane that takes its jobs fills its batch round after round (a burst of reminders),
 the lanes after it claim at the usual pace (every `poll_s`), not every round: an empty claim
 walks every due job of the burst to find none of its kinds (5–10 ms of a ~100 ms round).
+
+A stop (SIGTERM, the server's shutdown) claims nothing more and gives the round and the jobs
+under way `stop_grace_s` to finish and record what they did; what is still running then is
+cancelled and its claims handed back, due at once: another worker (or this one, restarted)
+takes them straight away, not when their lease ends (a minute by default).
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class Runner:
         lease_s: float,
         gap_s: float = 0.0,
         probes: Sequence[Probe] = (),
+        stop_grace_s: float = 0.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._lanes = list(lanes)
@@ -76,27 +82,52 @@ class Runner:
         self._gap_s = min(gap_s, poll_s)
         self._lease = timedelta(seconds=lease_s)
         self._probes = list(probes)
+        self._stop_grace_s = stop_grace_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._held: dict[asyncio.Task[None] | None, list[queue.Claimed]] = {}  # None: inline
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="jobs-runner")
 
     async def stop(self) -> None:
+        """Claim nothing more; give the round and the jobs under way `stop_grace_s` to
+        finish, then cancel what still runs and hand its claims back, due now."""
+        self._stopping = True
+        self._wake.set()
         tasks = [t for t in [self._task] if t is not None]
         tasks += [t for lane in self._lanes for t in lane.running]
+        if tasks and self._stop_grace_s > 0:
+            await asyncio.wait(tasks, timeout=self._stop_grace_s)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._hand_back([job for jobs in self._held.values() for job in jobs])
+
+    async def _hand_back(self, jobs: list[queue.Claimed]) -> None:
+        """Make cancelled claims due now (only those still ours), best effort: whatever
+        fails to, waits for its lease as after a crash."""
+        self._held.clear()
+        if not jobs:
+            return
+        try:
+            async with asyncio.timeout(self._stop_grace_s or 5), self._sessionmaker() as session:
+                await queue.release(session, jobs, now=db.utcnow())
+                await session.commit()
+        except Exception as exc:
+            logger.warning("could not hand back %d claimed jobs (%r)", len(jobs), exc)
+        else:
+            logger.info("handed back %d claimed jobs at stop", len(jobs))
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _loop(self) -> None:
         db.write_intent.set(True)  # this task's transactions write (BEGIN IMMEDIATE on SQLite)
-        while True:
+        while not self._stopping:
             pause = self._poll_s
             try:
                 pause = await self.tick()
@@ -157,11 +188,20 @@ class Runner:
             took = True
             busy = busy or len(claimed) == room
             if not lane.background:
-                await lane.handler(claimed)
+                self._held[None] = claimed
+                try:
+                    await lane.handler(claimed)
+                except asyncio.CancelledError:
+                    raise  # cancelled by `stop`, which hands these claims back
+                except BaseException:
+                    del self._held[None]
+                    raise
+                del self._held[None]
                 continue
             for job in claimed:
                 task = asyncio.create_task(lane.handler([job]), name=f"job-{job.key}")
                 lane.running.add(task)
+                self._held[task] = [job]
                 task.add_done_callback(self._finished(lane))
         if busy:
             return 0.0
@@ -172,6 +212,8 @@ class Runner:
     def _finished(self, lane: Lane) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
             lane.running.discard(task)
+            if not task.cancelled():  # a cancelled one's claim is handed back (`stop`)
+                self._held.pop(task, None)
             if not task.cancelled() and task.exception() is not None:
                 logger.error("job failed", exc_info=task.exception())
             self._wake.set()  # room in the lane: look for more

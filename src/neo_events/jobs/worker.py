@@ -98,11 +98,13 @@ async def running(
         lease_s=settings.jobs_lease_s,
         gap_s=settings.jobs_gap_s,
         probes=[hooks.probe],
+        stop_grace_s=settings.jobs_stop_grace_s,
     )
     await runner.start()
     try:
         yield runner
     finally:
+        hooks.stopping = True  # a send under way is recorded, the rest handed back
         await runner.stop()
         await hooks.aclose()
 

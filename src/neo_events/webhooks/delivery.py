@@ -114,6 +114,7 @@ class Webhooks:
             limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
         )
         self._lease = timedelta(seconds=settings.jobs_lease_s)
+        self.stopping = False
         # httpx logs every request at INFO: one line per delivery is the deliveries table's job.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -234,10 +235,9 @@ class Webhooks:
                 return
             url, secret, items = page
             for delivery_id, body in items[: SEND_PER_CLAIM - sent]:
-                # Enough lease left for one more attempt at its longest?
-                if time.monotonic() - claimed_at + self._settings.webhook_timeout_s + 5 > (
-                    self._lease.total_seconds()
-                ):
+                # Stopping (`worker.running`), or not lease enough for one more attempt?
+                left = self._lease.total_seconds() - (time.monotonic() - claimed_at)
+                if self.stopping or left < self._settings.webhook_timeout_s + 5:
                     await self._release(job)
                     return
                 outcome = await self.post(url, secret, f"msg_{delivery_id}", body)
