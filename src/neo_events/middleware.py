@@ -17,16 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events.encoding import (
     JSON,
+    MAX_CONTAINERS,
     MSGPACK,
     MSGPACK_TYPES,
+    BodyTooComplex,
     UndecodableBody,
     is_json_type,
+    json_containers,
     json_to_msgpack,
     media_type_of,
     msgpack_to_json,
     wanted_msgpack,
 )
-from neo_events.errors import internal_error_response, problem_response
+from neo_events.errors import PayloadTooLarge, internal_error_response, problem_response
 from neo_events.logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -127,35 +130,45 @@ class SecurityHeadersMiddleware:
 class BodyTooLarge(StarletteHTTPException):
     """Raised from `receive` mid-stream; an HTTPException so FastAPI's body reader lets it pass."""
 
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"Request bodies are limited to {max_bytes} bytes.")
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over the limit, whether declared by Content-Length or streamed."""
+    """413 for bodies over the limit, whether declared by Content-Length or streamed, and for
+    JSON bodies of more than MAX_CONTAINERS arrays and objects, counted as they stream in
+    (`encoding.json_containers`; MessagePack's are counted as it is decoded)."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.too_large = f"Request bodies are limited to {max_bytes} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, self.too_large)
             return
-        received = 0
+        json_body = is_json_type(media_type_of(headers.get(b"content-type", b"").decode("latin-1")))
+        received = containers = 0
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, containers
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge(self.too_large)
+                if json_body:
+                    containers += json_containers(chunk)
+                    if containers > MAX_CONTAINERS:
+                        raise BodyTooLarge(BodyTooComplex.detail)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -166,18 +179,15 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
+        except BodyTooLarge as exc:
             if started:
                 raise
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, exc.detail)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @staticmethod
+    async def _reject(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
         response = problem_response(
-            Request(scope),
-            413,
-            "payload_too_large",
-            title="The request body is too large",
-            detail=f"Request bodies are limited to {self.max_bytes} bytes.",
+            Request(scope), 413, "payload_too_large", title=PayloadTooLarge.title, detail=detail
         )
         await response(scope, receive, send)
 
@@ -223,6 +233,16 @@ class MsgpackMiddleware:
         if content_type in MSGPACK_TYPES:
             try:
                 scope, receive = await self._as_json_request(scope, receive)
+            except BodyTooComplex as exc:
+                response = problem_response(
+                    Request(scope),
+                    413,
+                    "payload_too_large",
+                    title=PayloadTooLarge.title,
+                    detail=exc.detail,
+                )
+                await response(scope, receive, send)
+                return
             except UndecodableBody:
                 response = problem_response(
                     Request(scope),

@@ -21,7 +21,6 @@ from typing import Any
 
 import limits
 import orjson
-import ormsgpack
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool, Redis
@@ -34,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events.auth.service import account_of
 from neo_events.auth.tokens import TokenError
-from neo_events.encoding import MSGPACK_TYPES, media_type_of
+from neo_events.encoding import MSGPACK_TYPES, loads_msgpack, media_type_of
 from neo_events.errors import problem_response
 
 logger = logging.getLogger(__name__)
@@ -317,7 +316,7 @@ async def _peek_account(scope: Scope, receive: Receive) -> tuple[str | None, Rec
             async with Request(scope, from_buffer).form() as form:
                 data = {"username": form.get("username")}
         elif content_type in MSGPACK_TYPES:
-            data = ormsgpack.unpackb(body)
+            data = loads_msgpack(body)  # bounded: a bomb is refused after 50,000
         else:
             data = orjson.loads(body)
     except (ValueError, StarletteHTTPException):  # the app refuses it; the per-IP budget counted it
