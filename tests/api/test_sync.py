@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import time
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.helpers import Account, assert_problem, create_event, register, share
@@ -126,3 +129,33 @@ async def test_an_edit_reaches_every_holder_once_and_nobody_else(
         assert [(c["op"], c["event_id"]) for c in delta["changes"]] == [("upsert", event["id"])]
         assert delta["changes"][0]["event"]["title"] == "Edited"
     assert (await _sync(client, carol, token=tokens[carol.id]))["changes"] == []
+
+
+def _forged(**values: Any) -> str:
+    """A token of this service's shape, made now, with the values given."""
+    raw = orjson.dumps({"t": int(time.time())} | values)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# Positions as text (an outside attack, 2026-12-04): they passed the integer check but stayed
+# text, and met an integer comparison: a 500 on /sync and on CalDAV's sync-collection.
+async def test_a_token_whose_position_is_text_is_read_as_its_number_or_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = await register(client, "alice")
+    made = await create_event(client, alice)
+    head = _forged(s=10**9)
+    assert_problem(
+        await client.get(SYNC, params={"token": head}, headers=alice.headers),
+        410,
+        "sync_token_gone",
+    )
+    for token in (_forged(s="0"), _forged(s=" 0 "), _forged(s=0, e="0")):
+        body = await _sync(client, alice, token=token)
+        assert [c["event_id"] for c in body["changes"]] == [made["id"]]
+    for token in (_forged(s="99999999"), _forged(s="x"), _forged(s=0, e="-"), _forged(s=[0])):
+        assert_problem(
+            await client.get(SYNC, params={"token": token}, headers=alice.headers),
+            410,
+            "sync_token_gone",
+        )

@@ -3,8 +3,10 @@ roles, preconditions, and what a write does to versions, history, audit and the 
 
 from __future__ import annotations
 
+import base64
 import time
 
+import orjson
 import pytest
 
 from neo_events.caldav import service, xml
@@ -437,6 +439,17 @@ async def test_multiget_and_sync_collection(client) -> None:
         "</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
     )
     assert forged.status_code == 403 and b"valid-sync-token" in forged.content
+    made_now = int(time.time())
+    for values, status in (({"s": "1"}, 207), ({"s": "99999999"}, 403)):  # text: was a 500
+        raw = orjson.dumps(values | {"t": made_now})
+        text = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        answer = await alice.request(
+            "REPORT",
+            alice.calendar,
+            f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:{text}'
+            "</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
+        )
+        assert answer.status_code == status, answer.text
     multiget = await alice.request(
         "REPORT",
         alice.calendar,
