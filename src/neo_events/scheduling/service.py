@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,11 +14,15 @@ from neo_events.errors import ValidationFailed
 from neo_events.events.calendars import calendar
 from neo_events.events.conflicts import merge
 from neo_events.events.expansions import Expansions
+from neo_events.events.listing import MAX_OCCURRENCES, WindowTooLarge
 from neo_events.events.schedule import contacts_of
 from neo_events.models import User
 from neo_events.scheduling.slots import Interval, WorkingHours, free_slots, has_working_time
 
 MAX_USERS = 50  # people one free/busy or find-time request asks about
+# Busy intervals one free/busy answer holds for everyone asked, as a window holds occurrences
+# (a full answer of 19,200 cost 0.11 s of CPU, most of it rendering)
+MAX_PERIODS = MAX_OCCURRENCES
 MAX_FIND_WINDOW = timedelta(days=62)
 
 
@@ -31,16 +36,55 @@ async def busy_by_user(
 ) -> dict[int, list[Interval] | None]:
     """Each user's merged busy intervals in the window, clipped to it; None for anyone who
     is not the caller's contact (a user who does not exist looks the same). One calendar
-    read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short."""
+    read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short, and
+    so is an answer of more than MAX_PERIODS intervals in all (`_per_user`)."""
+    contacts, groups = await _busy_groups(session, actor, user_ids, window, cache)
+    per_user = _per_user(contacts, groups)
+    return {u: per_user[u] if u in contacts else None for u in user_ids}
+
+
+async def _busy_groups(
+    session: AsyncSession,
+    actor: User,
+    user_ids: Sequence[int],
+    window: Interval,
+    cache: Expansions | None,
+) -> tuple[set[int], dict[frozenset[int], list[Interval]]]:
+    """The users among `user_ids` who are the caller's contacts, and their busy intervals in
+    the window (clipped, merged) by who among them is busy then: a series shared by fifty of
+    them is one group, merged once, not fifty copies of each occurrence (9,600 occurrences
+    of one shared series × 50 people held the loop 0.8-2.5 s, an outside attack)."""
     contacts = await contacts_of(session, actor.id, set(user_ids))
     busy, _, _ = await calendar(session, contacts, window, viewer_id=None, strict=True, cache=cache)
     lo, hi = window
-    per_user: dict[int, list[Interval]] = {u: [] for u in contacts}
+    raw: dict[frozenset[int], list[Interval]] = {}
     for b in busy:
         if b.start < hi and b.end > lo:
-            for user_id in b.holders & contacts:
-                per_user[user_id].append((max(b.start, lo), min(b.end, hi)))
-    return {u: merge(per_user[u]) if u in contacts else None for u in user_ids}
+            who = b.holders if b.holders <= contacts else b.holders & contacts
+            if who:
+                raw.setdefault(who, []).append((max(b.start, lo), min(b.end, hi)))
+    return contacts, {who: merge(intervals) for who, intervals in raw.items()}
+
+
+def _per_user(
+    contacts: set[int], groups: dict[frozenset[int], list[Interval]]
+) -> dict[int, list[Interval]]:
+    """Each contact's intervals: the union of the groups they are in. 422 past MAX_PERIODS
+    in all, told from the groups' sizes before any list is built (the answer, not the
+    calendars, is what grows with the people asked)."""
+    theirs: dict[int, list[list[Interval]]] = {u: [] for u in contacts}
+    for who, intervals in groups.items():
+        for user_id in who:
+            theirs[user_id].append(intervals)
+    if sum(len(i) for lists in theirs.values() for i in lists) > MAX_PERIODS:
+        raise WindowTooLarge(
+            f"This answer would hold more than {MAX_PERIODS:,} busy intervals; ask for a "
+            "shorter window or fewer people."
+        )
+    return {
+        u: lists[0] if len(lists) == 1 else merge(chain.from_iterable(lists))
+        for u, lists in theirs.items()
+    }
 
 
 async def find_time(
@@ -70,13 +114,13 @@ async def find_time(
             ["working_hours"], "the window holds no working hours in that time zone"
         )
     people = [*dict.fromkeys([actor.id, *user_ids])]
-    busy = await busy_by_user(session, actor=actor, user_ids=people, window=window, cache=cache)
+    contacts, groups = await _busy_groups(session, actor, people, window, cache)
     for index, user_id in enumerate(user_ids):
-        if busy[user_id] is None:
+        if user_id not in contacts:
             raise ValidationFailed.field(
                 ["user_ids", index], "is not one of your contacts (or does not exist)"
             )
-    everyone = merge(i for intervals in busy.values() for i in intervals or ())
+    everyone = merge(chain.from_iterable(groups.values()))  # no one's own list is needed
     return free_slots(
         everyone,
         window,
