@@ -184,16 +184,10 @@ async def apply(
             comment=todo.comment,
             origin=origin,
         )
-    for occurrence, answer, comment in todo.occurrences:
-        try:
-            await answers.respond_to_occurrence(
-                session,
-                actor=user,
-                event_id=event_id,
-                occurrence=occurrence,
-                response=answer,
-                comment=comment,
-                origin=origin,
+    if todo.occurrences:
+        try:  # together: one locked read, one series, the changes written at once
+            await answers.respond_to_occurrences(
+                session, actor=user, event_id=event_id, answers=todo.occurrences, origin=origin
             )
         except NotFound as exc:  # the write moved or cancelled it
             raise DavError(

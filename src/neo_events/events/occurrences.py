@@ -8,7 +8,7 @@ people, starts at it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -74,15 +74,27 @@ def check_occurrence(
 ) -> tuple[recurrence.Series, str, datetime]:
     """The series, the occurrence's key (an instant, or an all-day series' date) and where
     the series has it; 404 if it has no such occurrence."""
-    series = series_of(content)
-    try:
-        key, at = occurrence_key(content, value)
-    except ValueError:
-        raise OccurrenceNotFound(f"Event {event.id} has no occurrence on {value}.") from None
-    cancelled = key in content["exdates"]
-    if not event.is_recurring or cancelled or not recurrence.occurrence_at(series, at):
-        raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {key}.")
+    series, [(key, at)] = check_occurrences(event, content, [value])
     return series, key, at
+
+
+def check_occurrences(
+    event: Event, content: Content, values: Sequence[date | datetime]
+) -> tuple[recurrence.Series, list[tuple[str, datetime]]]:
+    """`check_occurrence` for several occurrences of one event, its series built once: the
+    key and the instant of each; 404 for the first the series does not have."""
+    series = series_of(content)
+    found = []
+    exdates = set(content["exdates"])
+    for value in values:
+        try:
+            key, at = occurrence_key(content, value)
+        except ValueError:
+            raise OccurrenceNotFound(f"Event {event.id} has no occurrence on {value}.") from None
+        if not event.is_recurring or key in exdates or not recurrence.occurrence_at(series, at):
+            raise OccurrenceNotFound(f"Event {event.id} has no occurrence starting {key}.")
+        found.append((key, at))
+    return series, found
 
 
 def _rule_before(series: recurrence.Series, at: datetime) -> tuple[bool, str | None]:

@@ -5,9 +5,10 @@ answerer's reminders follow it (SPEC §13, §14)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -15,7 +16,7 @@ from neo_events.db import utcnow
 from neo_events.errors import Forbidden, ValidationFailed
 from neo_events.events.access import get_event_for
 from neo_events.events.content import content_of, iso
-from neo_events.events.occurrences import check_occurrence
+from neo_events.events.occurrences import check_occurrences
 from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS, Response
 from neo_events.live import feed
 from neo_events.models import Attendee, Event, OccurrenceResponse, User
@@ -61,29 +62,24 @@ async def respond(
     old = attendee.response
     attendee.response, attendee.comment = response.value, comment
     attendee.responded_at = utcnow()
-    await _responded(session, actor, event, origin, response, old, comment, None)
+    await _responded(
+        session, actor, event, origin, [_answered(actor, response, old, comment, None)]
+    )
     return attendee
 
 
-async def _responded(
-    session: AsyncSession,
+def _answered(
     actor: User,
-    event: Event,
-    origin: Origin,
     response: Response,
     old: str,
     comment: str | None,
     recurrence_id: datetime | None,
-) -> None:
-    """An answer changed (for the series, or one occurrence): audit, feed, and the
-    answerer's reminders follow it (declined occurrences drop theirs, SPEC §14)."""
-    await feed.announce(
-        session,
+) -> feed.Announcement:
+    """An answer that changed (for the series, or one occurrence), as its audit row and
+    change-feed entry carry it."""
+    return feed.Announcement(
         action="event.responded",
         feed_type="attendee.responded",
-        origin=origin,
-        actor_id=actor.id,
-        event=event,
         details={
             "user_id": actor.id,
             "username": actor.username,
@@ -93,6 +89,32 @@ async def _responded(
             "recurrence_id": iso(recurrence_id) if recurrence_id is not None else None,
         },
     )
+
+
+async def _responded(
+    session: AsyncSession,
+    actor: User,
+    event: Event,
+    origin: Origin,
+    answered: Sequence[feed.Announcement],
+) -> None:
+    """Answers changed: audit, feed (written together), and the answerer's reminders follow
+    them (declined occurrences drop theirs, SPEC §14)."""
+    if len(answered) == 1:
+        [one] = answered
+        await feed.announce(
+            session,
+            action=one.action,
+            feed_type=one.feed_type,
+            origin=origin,
+            actor_id=actor.id,
+            event=event,
+            details=one.details,
+        )
+    else:
+        await feed.announce_all(
+            session, origin=origin, actor_id=actor.id, event=event, announcements=answered
+        )
     follow_event(session, event.id)
     await session.flush()
 
@@ -109,27 +131,61 @@ async def respond_to_occurrence(
 ) -> OccurrenceResponse:
     """My answer for one occurrence (decline one week of a weekly meeting); it overrides my
     series answer there. 404 if the series has no such occurrence."""
+    [row] = await respond_to_occurrences(
+        session,
+        actor=actor,
+        event_id=event_id,
+        answers=[(occurrence, response, comment)],
+        origin=origin,
+    )
+    return row
+
+
+async def respond_to_occurrences(
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    answers: Sequence[tuple[date | datetime, Response, str | None]],
+    origin: Origin,
+) -> list[OccurrenceResponse]:
+    """My answers for several occurrences at once, each as `respond_to_occurrence` gives it
+    alone: the event locked and its series built once, my answers read once, the audit rows
+    and changes written together, my reminders followed once (a CalDAV PUT of 1,000 answers
+    made each its own locked write: 5.7 s, every other write waiting, an outside attack).
+    404 for an occurrence the series does not have, before anything is written."""
     event, attendee = await _my_attendance(session, actor, event_id)
     # an all-day series names its occurrences by date; the answer is kept at its instant
-    _, _, recurrence_id = check_occurrence(event, content_of(event), occurrence)
-    row = await session.get(OccurrenceResponse, (event.id, actor.id, recurrence_id))
-    if row is not None and row.response == response.value and row.comment == comment:
-        return row
-    old = row.response if row is not None else attendee.response
-    if row is None:
-        count = await session.scalar(
-            select(func.count()).where(
+    _, found = check_occurrences(
+        event, content_of(event), [occurrence for occurrence, *_ in answers]
+    )
+    rows = {
+        row.recurrence_id: row
+        for row in await session.scalars(
+            select(OccurrenceResponse).where(
                 OccurrenceResponse.event_id == event.id, OccurrenceResponse.user_id == actor.id
             )
         )
-        if (count or 0) >= MAX_OCCURRENCE_ANSWERS:
-            raise ValidationFailed.field(
-                ["recurrence_id"],
-                f"at most {MAX_OCCURRENCE_ANSWERS} occurrences answered one by one; "
-                "answer for the series instead",
-            )
-        row = OccurrenceResponse(event_id=event.id, user_id=actor.id, recurrence_id=recurrence_id)
-        session.add(row)
-    row.response, row.comment, row.responded_at = response.value, comment, utcnow()
-    await _responded(session, actor, event, origin, response, old, comment, recurrence_id)
-    return row
+    }
+    if len(rows | dict.fromkeys(at for _, at in found)) > MAX_OCCURRENCE_ANSWERS:
+        raise ValidationFailed.field(
+            ["recurrence_id"],
+            f"at most {MAX_OCCURRENCE_ANSWERS} occurrences answered one by one; "
+            "answer for the series instead",
+        )
+    written, answered = [], []
+    for (_, at), (_, response, comment) in zip(found, answers, strict=True):
+        row = rows.get(at)
+        if row is None or row.response != response.value or row.comment != comment:
+            old = row.response if row is not None else attendee.response
+            if row is None:
+                row = rows[at] = OccurrenceResponse(
+                    event_id=event.id, user_id=actor.id, recurrence_id=at
+                )
+                session.add(row)
+            row.response, row.comment, row.responded_at = response.value, comment, utcnow()
+            answered.append(_answered(actor, response, old, comment, at))
+        written.append(row)
+    if answered:
+        await _responded(session, actor, event, origin, answered)
+    return written
