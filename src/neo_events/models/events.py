@@ -124,9 +124,11 @@ class EventVersion(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
     change_type: Mapped[str] = mapped_column(String(24))
-    snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rolled_back_to: Mapped[int | None] = mapped_column(Integer)
     # The snapshot's JSON in bytes, read before it is: pages stop at a budget (`pages`).
     snapshot_bytes: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Last: on SQLite a column after a large value is reached through its overflow pages
+    # (migration 0018).
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
