@@ -180,3 +180,55 @@ async def test_a_feed_holds_the_most_relevant_events_up_to_its_cap(
         assert f"SUMMARY:{title}\r\n" in body
     # ordered as ever by id, whatever chose them
     assert body.index("SUMMARY:2021-03-01") < body.index("SUMMARY:2198-01-01")
+
+
+async def _overridden(client: httpx.AsyncClient, owner: Account, count: int) -> None:
+    """`count` daily series of 1,000 overrides each (~300 KB of iCalendar apiece), the first
+    starting earliest."""
+    items = []
+    for n in range(count):
+        first = date(2031, 1, 1) + timedelta(days=n)
+        items.append(
+            {
+                "title": f"many {n}",
+                "start_time": f"{first}T09:00:00Z",
+                "end_time": f"{first}T10:00:00Z",
+                "timezone": "UTC",
+                "is_recurring": True,
+                "recurrence_pattern": "FREQ=DAILY",
+                "overrides": [
+                    {"recurrence_id": f"{first + timedelta(days=d)}T09:00:00Z", "title": "x"}
+                    for d in range(1000)
+                ],
+            }
+        )
+    made = await client.post(
+        f"{API}/events/batch?conflicts=ignore", json={"events": items}, headers=owner.headers
+    )
+    assert made.status_code == 201, made.text[:300]
+
+
+async def test_a_feed_of_events_of_many_overrides_is_written_from_stencils_and_within_a_budget(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outside attack: a feed of 135 series of 1,000 overrides (35 MB) cost 40 s of CPU at
+    its first poll, 0.3 s an event through icalendar. The overrides are now written from
+    stencils (`ical/stencils.py`), and a feed holds the most relevant events whose texts fit
+    MAX_FEED_BYTES: past it, the least relevant are left out, whatever they cost."""
+    alice = await register(client, "alice")
+    await _overridden(client, alice, 12)
+    url = await feed_url(client, alice)
+    with cpu_bound(1.5, "the first poll"):  # before: 12 × 0.3 s of rendering alone
+        whole = await fresh(client, url)
+    assert whole.count(b"BEGIN:VEVENT") == 12 * 1001
+    assert len(whole) > 3_000_000
+    # a budget of a little more than three: the three that start first, nothing rendered past
+    monkeypatch.setattr(feeds, "MAX_FEED_BYTES", len(whole) * 3 // 12 + 1000)
+    with cpu_bound(0.6, "a poll within the budget"):
+        cut = await fresh(client, url)
+    assert cut.count(b"BEGIN:VEVENT") == 3 * 1001
+    assert [f"SUMMARY:many {n}\r\n".encode() in cut for n in range(5)] == [True] * 3 + [False] * 2
+    assert len(cut) <= feeds.MAX_FEED_BYTES + 10_000  # the calendar's head and zones
+    assert (await poll(client, url)) == cut  # served from the kept pieces, the same
+    monkeypatch.setattr(feeds, "MAX_FEED_BYTES", 1)  # the most relevant one, however large
+    assert (await fresh(client, url)).count(b"BEGIN:VEVENT") == 1001

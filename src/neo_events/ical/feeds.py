@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import Subquery, case, or_, select
+from sqlalchemy import Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import __version__
@@ -35,7 +35,11 @@ FEED_FORMAT = 5  # bump when the feed's text changes for the same events
 # costs about 1 ms of CPU (BENCHMARKS.md, "The feed and the import"), so a first poll of a
 # full feed costs seconds of a worker thread, and each later one what changed since.
 MAX_FEED_EVENTS = 5_000
-RENDER_CHUNK = 500  # events read and rendered at a time: the loop runs between chunks
+# ... and at most this much of their text, the most relevant first: an event may render to
+# megabytes (1,000 overrides: 260 KB), and 135 such events were a 35 MB feed that cost 40 s
+# of CPU at its first poll (an outside attack, 2026-12-04); ~0.7 s of a worker thread now.
+MAX_FEED_BYTES = 8 * 1024 * 1024
+RENDER_CHUNK = 100  # events read whole and rendered at a time: the loop runs between chunks
 # Rendered events kept per worker process, whoever's feed they were rendered for: about 500
 # bytes each (a series with overrides and attendees more), so some 60,000 events.
 PIECES = PieceCache(max_bytes=32 * 1024 * 1024)
@@ -93,10 +97,12 @@ async def revoke_feed_token(
 async def calendar_feed(
     session: AsyncSession, *, token: str, if_none_match: str | None
 ) -> CalendarFile:
-    """The token owner's calendar: at most MAX_FEED_EVENTS events (`relevant_first`). Its ETag
-    names each event's piece key (pieces.piece_key), so any change of content, of people,
-    answers or reminders, of roles, or a deletion changes it, and a 304 costs a few queries.
-    Only the events whose pieces are not cached are read whole and rendered, in a thread."""
+    """The token owner's calendar: at most MAX_FEED_EVENTS events (`relevant_first`), and of
+    those, the most relevant whose texts fit MAX_FEED_BYTES (at least one). Its ETag names
+    each event's piece key (pieces.piece_key), so any change of content, of people, answers
+    or reminders, of roles, or a deletion changes it, and a 304 costs a few queries. Only the
+    events whose pieces are not cached are read whole and rendered, in a thread, in order of
+    relevance until the texts fill the budget."""
     owner = await session.scalar(
         select(User)
         .join(FeedToken, FeedToken.user_id == User.id)
@@ -105,8 +111,12 @@ async def calendar_feed(
     if owner is None:
         raise FeedNotFound("This feed does not exist or its token was revoked.")
     chosen = relevant_first(owner.id, utcnow())
-    heads = (await session.execute(select(chosen).order_by(chosen.c.id))).all()
-    ids = [event_id for event_id, _, _ in heads]
+    heads = [
+        (event_id, version, updated_at)
+        for event_id, version, updated_at, _ in await session.execute(
+            select(chosen).order_by(chosen.c.rank)
+        )
+    ]
     people = await people_of(session, select(chosen.c.id))
     alarms = await my_reminders(session, owner.id, select(chosen.c.id))  # the owner's only
     answers = await answers_of(session, select(chosen.c.id), owner.id)
@@ -131,21 +141,32 @@ async def calendar_feed(
     etag = etag_for(f"feed-{digest.hexdigest()[:32]}")
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
-    found: dict[int, codec.Piece | None] = {i: PIECES.get(key) for i, key in keys.items()}
-    missing = [event_id for event_id, known in found.items() if known is None]
-    for chunk in range(0, len(missing), RENDER_CHUNK):
-        events = list(
-            await session.scalars(
-                select(Event).where(Event.id.in_(missing[chunk : chunk + RENDER_CHUNK]))
-            )
+    found: dict[int, codec.Piece] = {}
+    room = MAX_FEED_BYTES
+    ranked = list(keys)  # most relevant first
+    for chunk in range(0, len(ranked), RENDER_CHUNK):
+        part = ranked[chunk : chunk + RENDER_CHUNK]
+        ready: dict[int, Event | codec.Piece] = {
+            i: hit for i in part if (hit := PIECES.get(keys[i])) is not None
+        }
+        missing = [i for i in part if i not in ready]
+        if missing:  # (one deleted since the keys were read is left out)
+            ready |= {
+                e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(missing)))
+            }
+        in_order = [(i, ready[i]) for i in part if i in ready]
+        made, room = await asyncio.to_thread(
+            _render, in_order, people, alarms, answers, room, first=not found
         )
-        rendered_all = await asyncio.to_thread(_render, events, people, alarms, answers)
-        for event, rendered in zip(events, rendered_all, strict=True):
-            found[event.id] = rendered
-            PIECES.put(keys[event.id], rendered)
+        for event_id, piece in made:
+            found[event_id] = piece
+            if isinstance(ready[event_id], Event):
+                PIECES.put(keys[event_id], piece)
+        if room <= 0:
+            break
     body = await asyncio.to_thread(
         codec.assemble,
-        [p for event_id in ids if (p := found[event_id]) is not None],
+        [found[event_id] for event_id in sorted(found)],
         name=f"Neo Events ({owner.username})",
         refresh=REFRESH,
     )
@@ -153,33 +174,53 @@ async def calendar_feed(
 
 
 def _render(
-    events: list[Event],
+    parts: list[tuple[int, Event | codec.Piece]],
     people: dict[int, list[Attendance]],
     alarms: dict[int, list[int]],
     answers: dict[int, Answers],
-) -> list[codec.Piece]:
-    """The events' pieces: CPU work (about 1 ms an event), for a worker thread. The events
-    are read only (loaded whole; no lazy attribute)."""
-    return [
-        codec.piece(outgoing(e, people.get(e.id, []), alarms.get(e.id, []), answers.get(e.id)))
-        for e in events
-    ]
+    room: int,
+    *,
+    first: bool,
+) -> tuple[list[tuple[int, codec.Piece]], int]:
+    """The pieces of events (rendered; read only, loaded whole) and of cached pieces, in
+    order, while their texts fit `room` bytes (the first piece of a feed always does), and
+    the room left (≤ 0: full, the rest left out). CPU work, for a worker thread."""
+    made: list[tuple[int, codec.Piece]] = []
+    for event_id, part in parts:
+        piece = part
+        if isinstance(part, Event):
+            piece = codec.piece(
+                outgoing(part, people.get(event_id, []), alarms.get(event_id, []),
+                         answers.get(event_id))
+            )  # fmt: skip
+        assert isinstance(piece, codec.Piece)
+        if len(piece.text) > room and not (first and not made):
+            return made, 0
+        room -= len(piece.text)
+        made.append((event_id, piece))
+    return made, room
 
 
 def relevant_first(user_id: int, now: datetime) -> Subquery:
-    """id, version and updated_at of the MAX_FEED_EVENTS most relevant live events the user
+    """id, version, updated_at and rank of the MAX_FEED_EVENTS most relevant live events the user
     holds a role on: every one not over yet (an open series, or one ending now or later),
     earliest start first, then the past ones, latest end first."""
     mine = visible_events(user_id).subquery()
     ongoing = or_(mine.c.span_end.is_(None), mine.c.span_end >= now)
+    relevance = (
+        case((ongoing, 0), else_=1),
+        case((ongoing, mine.c.span_start), else_=None),
+        mine.c.span_end.desc(),
+        mine.c.id,
+    )
     return (
-        select(mine.c.id, mine.c.version, mine.c.updated_at)
-        .order_by(
-            case((ongoing, 0), else_=1),
-            case((ongoing, mine.c.span_start), else_=None),
-            mine.c.span_end.desc(),
+        select(
             mine.c.id,
+            mine.c.version,
+            mine.c.updated_at,
+            func.row_number().over(order_by=relevance).label("rank"),
         )
+        .order_by(*relevance)
         .limit(MAX_FEED_EVENTS)
         .subquery()
     )
