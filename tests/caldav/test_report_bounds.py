@@ -243,3 +243,44 @@ async def test_a_multiget_answers_each_resource_once(client) -> None:
     assert answer.status_code == 207, answer.text[:300]
     assert list(responses(answer.content)) == [f"{alice.calendar}event-{made}.ics"]
     assert len(answer.content) < 50_000
+
+
+SYNC_DATA = """<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+<d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>
+<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"""
+
+
+async def test_a_sync_page_with_calendar_data_stops_at_its_byte_budget(
+    client: httpx.AsyncClient,
+) -> None:
+    """sync-collection asking for calendar-data on 45 series of 1,000 overrides each cost 17 s
+    of CPU for one page (an outside attack, 2026-12-04): a page held 100 events whatever their
+    size. Now it ends after 1 MiB of their content (`service.SYNC_DATA_PAGE_BYTES`) with a 507
+    and a token that continues; following the tokens gives every event once."""
+    alice = await dav_for(client, "alice")
+    made = []
+    for batch in range(2):
+        items = []
+        for n in range(12):
+            first = datetime(2031, 1, 1, 9, tzinfo=UTC) + timedelta(days=12 * batch + n)
+            body = series(f"many {12 * batch + n}", "FREQ=DAILY", first.isoformat())
+            body["overrides"] = [
+                {"recurrence_id": (first + timedelta(days=d)).isoformat(), "title": "x"}
+                for d in range(1000)
+            ]
+            items.append(body)
+        made += await created_many(client, alice.account, items)
+    token, seen, pages = "", [], 0
+    while True:
+        with cpu_bound(1.0, "a page"):  # before: 24 events of 300 KB in one page, ~3 s here
+            page = await alice.request("REPORT", alice.calendar, SYNC_DATA.format(token=token))
+        assert page.status_code == 207, page.text[:300]
+        pages += 1
+        found = responses(page.content)
+        seen += [href for href, r in found.items() if f"{C}calendar-data" in r["props"]]
+        token = page.content.split(b"<d:sync-token>")[1].split(b"</d:sync-token>")[0].decode()
+        if found.get(alice.calendar, {}).get("status") != 507:
+            break
+        assert len(page.content) < 12_000_000
+    assert pages >= 2
+    assert sorted(seen) == sorted(f"{alice.calendar}event-{i}.ics" for i in made)

@@ -26,6 +26,7 @@ from neo_events.caldav.props import Context, describe_items
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User
+from neo_events.pages import MAX_PAGE_BYTES
 
 # REPORT
 
@@ -310,8 +311,11 @@ async def _sync_collection(
     names, _ = _names_and_data(root)
     data = tag(CALDAV, "calendar-data") in names
     # a page by cost: rendered bodies are ~100 times dearer than ETags (service.py)
-    limit = service.SYNC_DATA_PAGE if data else service.SYNC_PAGE
-    answer = await sync.sync_collection(session, user, token or None, limit=limit)
+    if data:
+        limit, most = service.SYNC_DATA_PAGE, service.SYNC_DATA_PAGE_BYTES
+    else:
+        limit, most = service.SYNC_PAGE, MAX_PAGE_BYTES
+    answer = await sync.sync_collection(session, user, token or None, limit=limit, max_bytes=most)
     ctx = Context(request, session, user)
     if data:
         ctx.texts = await rendering.render(

@@ -38,8 +38,11 @@ from neo_events.reminders.service import my_reminders
 # token that resumes after the last one (RFC 6578 §3.6). Clients follow the tokens (the
 # `caldav` library up to 100 pages), so a page is sized by cost: ETags only, as clients ask...
 SYNC_PAGE = 1_000
-# ...and with calendar-data, a few rendered bodies.
+# ...and with calendar-data, a few rendered bodies, and no more than 1 MiB of their content
+# (some 4 MB of iCalendar, ~0.4 s to render): a page of 45 events of 1,000 overrides each had
+# cost 17 s of CPU (an outside attack, 2026-12-04); the first always comes whole.
 SYNC_DATA_PAGE = 100
+SYNC_DATA_PAGE_BYTES = 1024 * 1024
 # hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks
 # for 10 to 30 at a time, Evolution 100; vdirsyncer and the `caldav` library ask for every
 # changed item at once (the library falls back to one GET each when refused; vdirsyncer has

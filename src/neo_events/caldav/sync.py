@@ -45,10 +45,11 @@ SYNC_PREFIX = "urn:neo-events:sync:"
 
 
 async def sync_collection(
-    session: AsyncSession, user: User, token: str | None, *, limit: int
+    session: AsyncSession, user: User, token: str | None, *, limit: int, max_bytes: int
 ) -> SyncAnswer:
     """What changed since `token` (everything on a first sync), read from the change feed:
-    at most `limit` changes, then `truncated` and a token that continues after them."""
+    at most `limit` changes and the events whose content fits `max_bytes` (the first
+    always), then `truncated` and a token that continues after them."""
     inner = None
     if token:
         if not token.startswith(SYNC_PREFIX):
@@ -56,7 +57,7 @@ async def sync_collection(
         inner = token[len(SYNC_PREFIX) :]
     try:
         changes, next_token, more = await feed_sync.sync(
-            session, user=user, token=inner, limit=limit
+            session, user=user, token=inner, limit=limit, max_bytes=max_bytes
         )
     except AppError:
         raise _bad_token() from None

@@ -76,21 +76,35 @@ def position(token: str) -> int:
 
 
 async def sync(
-    session: AsyncSession, *, user: User, token: str | None, limit: int
+    session: AsyncSession,
+    *,
+    user: User,
+    token: str | None,
+    limit: int,
+    max_bytes: int = MAX_PAGE_BYTES,
 ) -> tuple[list[SyncItem], str, bool]:
-    """(changes, next_token, has_more): everything on a first sync, then what changed."""
+    """(changes, next_token, has_more): everything on a first sync, then what changed; a
+    page ends after `limit` changes or the last event whose content fits `max_bytes`."""
     now = datetime.now(UTC)
     head = int(await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
     values = _decode(token, now) if token else {"s": head}
     if values["s"] > head:
         raise SyncTokenGone("This sync token is from another feed.")
     if token is None or "e" in values:
-        return await _snapshot(session, user, values["s"], values.get("e", 0), limit, now)
-    return await _delta(session, user, values["s"], limit, now)
+        return await _snapshot(
+            session, user, values["s"], values.get("e", 0), limit, now, max_bytes
+        )
+    return await _delta(session, user, values["s"], limit, now, max_bytes)
 
 
 async def _snapshot(
-    session: AsyncSession, user: User, seq: int, after_id: int, limit: int, now: datetime
+    session: AsyncSession,
+    user: User,
+    seq: int,
+    after_id: int,
+    limit: int,
+    now: datetime,
+    max_bytes: int,
 ) -> tuple[list[SyncItem], str, bool]:
     """Everything visible, by id; the token's seq was taken before the first page, so
     whatever changes while the pages are read comes again in the first delta. Keys and
@@ -104,7 +118,7 @@ async def _snapshot(
             .limit(limit + 1)
         )
     ).all()
-    count = fitting((size for _, size in keys[:limit]), MAX_PAGE_BYTES)
+    count = fitting((size for _, size in keys[:limit]), max_bytes)
     pairs = await visible_in_order(session, user.id, [key.id for key in keys[:count]])
     page = [SyncItem("upsert", event.id, (event, role)) for event, role in pairs]
     if len(keys) > count:
@@ -113,7 +127,7 @@ async def _snapshot(
 
 
 async def _delta(
-    session: AsyncSession, user: User, seq: int, limit: int, now: datetime
+    session: AsyncSession, user: User, seq: int, limit: int, now: datetime, max_bytes: int
 ) -> tuple[list[SyncItem], str, bool]:
     """Each event touched since the token once, as it is now: upsert, or delete if it is
     gone or no longer visible."""
@@ -147,7 +161,7 @@ async def _delta(
         ).all()
     )
     ids = list(order)
-    count = fitting((sizes.get(event_id, 0) for event_id in ids), MAX_PAGE_BYTES)
+    count = fitting((sizes.get(event_id, 0) for event_id in ids), max_bytes)
     kept = ids[:count]
     visible = {
         event.id: (event, role)
