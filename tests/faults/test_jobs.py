@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -331,17 +331,30 @@ async def test_a_worker_killed_mid_burst_leaves_each_reminder_to_be_sent_once_by
     assert "Traceback" not in log, log
 
 
-async def _one_delivery(client: httpx.AsyncClient, receiver: Receiver) -> tuple[Any, Any]:
-    """alice, her webhook to `receiver`, and an event created: one delivery to send."""
-    alice = await register(client, "alice")
-    hook = (
-        await client.post(
-            "/api/v1/webhooks", json={"url": receiver.url, "events": ["*"]}, headers=alice.headers
-        )
-    ).json()
-    body = {"title": "X", "start_time": "2027-01-01T10:00:00Z", "end_time": "2027-01-01T11:00:00Z"}
-    assert (await client.post("/api/v1/events", json=body, headers=alice.headers)).is_success
-    return alice, hook
+@asynccontextmanager
+async def _one_delivery(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any, Any]]:
+    """A server without jobs of its own, alice, her webhook to `receiver` (started here) and
+    an event created: one delivery for the test's workers to send."""
+    await receiver.start()
+    serve = {"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"}
+    try:
+        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=serve) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice = await register(client, "alice")
+                hook = await client.post(
+                    "/api/v1/webhooks",
+                    json={"url": receiver.url, "events": ["*"]},
+                    headers=alice.headers,
+                )
+                body = {"title": "X", "start_time": "2027-01-01T10:00:00Z",
+                        "end_time": "2027-01-01T11:00:00Z"}  # fmt: skip
+                made = await client.post("/api/v1/events", json=body, headers=alice.headers)
+                assert made.is_success
+                yield client, alice, hook.json()
+    finally:
+        await receiver.stop()
 
 
 async def _deliveries(client: httpx.AsyncClient, alice: Any, hook: Any) -> list[dict[str, Any]]:
@@ -366,18 +379,11 @@ async def test_a_worker_stopped_mid_delivery_records_it_before_it_exits(
 ) -> None:
     receiver = Receiver()
     receiver.delay = 1.5  # the POST is still in flight when the worker is told to stop
-    await receiver.start()
-    serve = {"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"}
-    try:
-        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=serve) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                alice, hook = await _one_delivery(client, receiver)
-                with worker(database_url, tmp_path, STOPPING, "a") as process:
-                    await receiver.wait_for(1, within=60)
-                    code = await _stopped(process, within=10)
-                log = await _deliveries(client, alice, hook)
-    finally:
-        await receiver.stop()
+    async with _one_delivery(database_url, tmp_path, receiver) as (client, alice, hook):
+        with worker(database_url, tmp_path, STOPPING, "a") as process:
+            await receiver.wait_for(1, within=60)
+            code = await _stopped(process, within=10)
+        log = await _deliveries(client, alice, hook)
     assert code == 0, (tmp_path / "worker-a.log").read_text()
     [delivery] = log
     assert delivery["status"] == "delivered" and delivery["attempts"] == 1, delivery
@@ -389,28 +395,21 @@ async def test_a_worker_stopped_past_its_grace_hands_the_delivery_back_at_once(
 ) -> None:
     receiver = Receiver()
     receiver.hang = True  # holds the request past the stop's grace
-    await receiver.start()
-    serve = {"JOBS_IN_SERVE": "false", "WEBHOOK_ALLOW_PRIVATE": "true"}
     jobs = STOPPING | {"JOBS_STOP_GRACE_S": "1"}
-    try:
-        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=serve) as base:
-            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-                alice, hook = await _one_delivery(client, receiver)
-                with worker(database_url, tmp_path, jobs, "a") as first:
-                    await receiver.wait_for(1, within=60)
-                    code = await _stopped(first, within=10)
-                stopped_at = datetime.now(UTC)
-                receiver.hang = False
-                with worker(database_url, tmp_path, jobs, "b"):
-                    await receiver.wait_for(2, within=30)  # the lease has 120 s to go
-                    retaken_after = datetime.now(UTC) - stopped_at
-                    for _ in range(50):
-                        log = await _deliveries(client, alice, hook)
-                        if log[0]["status"] == "delivered":
-                            break
-                        await asyncio.sleep(0.2)
-    finally:
-        await receiver.stop()
+    async with _one_delivery(database_url, tmp_path, receiver) as (client, alice, hook):
+        with worker(database_url, tmp_path, jobs, "a") as first:
+            await receiver.wait_for(1, within=60)
+            code = await _stopped(first, within=10)
+        stopped_at = datetime.now(UTC)
+        receiver.hang = False
+        with worker(database_url, tmp_path, jobs, "b"):
+            await receiver.wait_for(2, within=30)  # the lease has 120 s to go
+            retaken_after = datetime.now(UTC) - stopped_at
+            for _ in range(50):
+                log = await _deliveries(client, alice, hook)
+                if log[0]["status"] == "delivered":
+                    break
+                await asyncio.sleep(0.2)
     assert code == 0, (tmp_path / "worker-a.log").read_text()
     assert "handed back 1 claimed jobs" in (tmp_path / "worker-a.log").read_text()
     assert retaken_after < timedelta(seconds=30)
