@@ -22,6 +22,7 @@ from neo_events.encoding import (
     MSGPACK_TYPES,
     BodyTooComplex,
     UndecodableBody,
+    body_media_type,
     is_json_type,
     json_containers,
     json_to_msgpack,
@@ -153,7 +154,7 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(scope, receive, send, self.too_large)
             return
-        json_body = is_json_type(media_type_of(headers.get(b"content-type", b"").decode("latin-1")))
+        json_body = is_json_type(body_media_type(scope["headers"]))
         received = containers = 0
         started = False
 
@@ -229,7 +230,7 @@ class MsgpackMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        content_type = media_type_of(headers.get(b"content-type", b"").decode("latin-1"))
+        content_type = body_media_type(scope["headers"])
         if content_type in MSGPACK_TYPES:
             try:
                 scope, receive = await self._as_json_request(scope, receive)

@@ -238,3 +238,42 @@ async def test_a_stop_waits_its_grace_then_hands_back_what_still_runs(app: FastA
         assert job.locked_by is None and before <= job.run_at <= db.utcnow(), key
         assert job.attempts == 1, key
     assert (found["moved"].run_at, found["moved"].locked_by) == (later, None)
+
+
+async def test_a_stop_during_a_round_claims_nothing_more(app: FastAPI) -> None:
+    """A stop that comes while a round runs an inline lane: the lanes after it claim nothing
+    (a review found them claiming and starting jobs that `stop` then neither waited for nor
+    cancelled, their claims handed back while they ran: two workers on one job)."""
+    await make_jobs(app, "first")
+    async with app.state.sessionmaker() as session:
+        await queue.schedule(
+            session, kind="test.later", key="later", due_at=db.utcnow(), payload={}
+        )
+        await session.commit()
+    started, ran = asyncio.Event(), []
+
+    async def inline(jobs: list[queue.Claimed]) -> None:
+        started.set()
+        await asyncio.sleep(0.3)  # within the grace
+        async with app.state.sessionmaker() as session:
+            await queue.finish_many(session, jobs)
+            await session.commit()
+
+    async def background(jobs: list[queue.Claimed]) -> None:
+        ran.append(jobs[0].key)
+        await asyncio.sleep(2)
+
+    lanes = [
+        Lane((KIND,), inline, batch=1),
+        Lane(("test.later",), background, batch=1, background=True, concurrency=1),
+    ]
+    runner = Runner(app.state.sessionmaker, lanes, poll_s=0.1, lease_s=60, stop_grace_s=5)
+    await runner.start()
+    async with asyncio.timeout(10):
+        await started.wait()
+    await runner.stop()
+    assert ran == [] and not lanes[1].running
+    async with app.state.sessionmaker() as session:
+        later = (await session.scalars(select(Job).where(Job.key == "later"))).one()
+    assert (later.locked_by, later.attempts) == (None, 0)  # never claimed
+    assert "first" not in {job.key for job in (await rows(app)).values()}  # finished

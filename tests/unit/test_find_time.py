@@ -6,6 +6,10 @@ import time as clock
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from neo_events.events.listing import WindowTooLarge
+from neo_events.scheduling import service
 from neo_events.scheduling.slots import ALL_DAY, WorkingHours, free_slots, has_working_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -140,3 +144,19 @@ def test_worst_input_is_bounded_by_busy_days_and_limit_not_ticks() -> None:
     )
     assert clock.perf_counter() - began < 0.5
     assert found and found[0][0] >= busy[-1][1]
+
+
+def test_a_free_busy_answer_is_counted_after_each_persons_groups_are_merged() -> None:
+    """`service._per_user`: 422 past MAX_PERIODS intervals of the answer, counted on each
+    person's merged list (a review found a person's own series and a shared one at the same
+    times counted twice: 8,000 intervals refused as more than 10,000)."""
+    first = utc("2027-01-04T00:00:00")
+    slots = [(first + timedelta(minutes=30 * i), first + timedelta(minutes=30 * i + 15))
+             for i in range(4000)]  # fmt: skip
+    answer = service._per_user({1, 2}, {frozenset({1}): slots, frozenset({1, 2}): slots})
+    assert answer == {1: slots, 2: slots}  # 8,000 in all
+    day_before = first - timedelta(days=1)
+    earlier = [(day_before - timedelta(minutes=30 * i), day_before - timedelta(minutes=30 * i - 10))
+               for i in range(1, 2002)]  # fmt: skip
+    with pytest.raises(WindowTooLarge):
+        service._per_user({1, 2}, {frozenset({1, 2}): sorted(slots + earlier)})  # 2 × 6,001

@@ -39,8 +39,10 @@ from neo_events.reminders.service import my_reminders
 # `caldav` library up to 100 pages), so a page is sized by cost: ETags only, as clients ask...
 SYNC_PAGE = 1_000
 # ...and with calendar-data, a few rendered bodies, and no more than 1 MiB of their content
-# (some 4 MB of iCalendar, ~0.4 s to render): a page of 45 events of 1,000 overrides each had
-# cost 17 s of CPU (an outside attack, 2026-12-04); the first always comes whole.
+# (an event's JSON: 1,000 short overrides are 60 KB of it and 300 KB of iCalendar): a page of
+# 45 such events had cost 17 s of CPU (an outside attack, 2026-12-04); the first always comes
+# whole. People and their answers render to more than the content says (up to the 4 MB of
+# `sizes.MAX_RENDERED_BYTES` an event), which this budget does not weigh.
 SYNC_DATA_PAGE = 100
 SYNC_DATA_PAGE_BYTES = 1024 * 1024
 # hrefs in one calendar-multiget (403 DAV:number-of-matches-within-limits past it). DAVx5 asks

@@ -155,11 +155,12 @@ async def calendar_feed(
                 e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(missing)))
             }
         in_order = [(i, ready[i]) for i in part if i in ready]
-        made, room = await asyncio.to_thread(
+        made, room, spare = await asyncio.to_thread(
             _render, in_order, people, alarms, answers, room, first=not found
         )
         for event_id, piece in made:
             found[event_id] = piece
+        for event_id, piece in [*made, *spare]:  # kept, the one that did not fit too
             if isinstance(ready[event_id], Event):
                 PIECES.put(keys[event_id], piece)
         if room <= 0:
@@ -181,10 +182,11 @@ def _render(
     room: int,
     *,
     first: bool,
-) -> tuple[list[tuple[int, codec.Piece]], int]:
+) -> tuple[list[tuple[int, codec.Piece]], int, list[tuple[int, codec.Piece]]]:
     """The pieces of events (rendered; read only, loaded whole) and of cached pieces, in
-    order, while their texts fit `room` bytes (the first piece of a feed always does), and
-    the room left (≤ 0: full, the rest left out). CPU work, for a worker thread."""
+    order, while their texts fit `room` bytes (the first piece of a feed always does); the
+    room left (≤ 0: full, the rest left out); and the piece that did not fit, if any (kept
+    for the next poll, which would render it again). CPU work, for a worker thread."""
     made: list[tuple[int, codec.Piece]] = []
     for event_id, part in parts:
         piece = part
@@ -195,10 +197,10 @@ def _render(
             )  # fmt: skip
         assert isinstance(piece, codec.Piece)
         if len(piece.text) > room and not (first and not made):
-            return made, 0
+            return made, 0, [(event_id, piece)]
         room -= len(piece.text)
         made.append((event_id, piece))
-    return made, room
+    return made, room, []
 
 
 def relevant_first(user_id: int, now: datetime) -> Subquery:

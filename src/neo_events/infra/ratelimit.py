@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events.auth.service import account_of
 from neo_events.auth.tokens import TokenError
-from neo_events.encoding import MSGPACK_TYPES, loads_msgpack, media_type_of
+from neo_events.encoding import MSGPACK_TYPES, body_media_type, loads_msgpack
 from neo_events.errors import problem_response
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ async def _peek_account(scope: Scope, receive: Receive) -> tuple[str | None, Rec
         return await receive()
 
     body = b"".join(chunks)
-    content_type = media_type_of(dict(scope["headers"]).get(b"content-type", b"").decode("latin-1"))
+    content_type = body_media_type(scope["headers"])
     data: Any = None
     try:
         if content_type in FORM_TYPES:

@@ -96,16 +96,26 @@ class Runner:
         finish, then cancel what still runs and hand its claims back, due now."""
         self._stopping = True
         self._wake.set()
-        tasks = [t for t in [self._task] if t is not None]
-        tasks += [t for lane in self._lanes for t in lane.running]
-        if tasks and self._stop_grace_s > 0:
-            await asyncio.wait(tasks, timeout=self._stop_grace_s)
+        deadline = asyncio.get_running_loop().time() + self._stop_grace_s
+        rounds = [t for t in [self._task] if t is not None]
+        if rounds and self._stop_grace_s > 0:  # the round under way claims nothing more
+            await asyncio.wait(rounds, timeout=self._stop_grace_s)
+        await self._cancel(rounds)  # over, or cut short: nothing is claimed after this
+        # the jobs under way, those the last round started included
+        tasks = [t for lane in self._lanes for t in lane.running]
+        left = deadline - asyncio.get_running_loop().time()
+        if tasks and left > 0:
+            await asyncio.wait(tasks, timeout=left)
+        await self._cancel(tasks)
+        await self._hand_back([job for jobs in self._held.values() for job in jobs])
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._hand_back([job for jobs in self._held.values() for job in jobs])
 
     async def _hand_back(self, jobs: list[queue.Claimed]) -> None:
         """Make cancelled claims due now (only those still ours), best effort: whatever
@@ -163,6 +173,8 @@ class Runner:
         busy = took = burst = False  # burst: a lane taking in one transaction is full
         loop = asyncio.get_running_loop()
         for lane in self._lanes:
+            if self._stopping:  # (`stop`: what was claimed runs, nothing more is)
+                break
             room = lane.batch
             if lane.background:
                 room = min(room, lane.concurrency - len(lane.running))

@@ -37,7 +37,7 @@ async def busy_by_user(
     """Each user's merged busy intervals in the window, clipped to it; None for anyone who
     is not the caller's contact (a user who does not exist looks the same). One calendar
     read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short, and
-    so is an answer of more than MAX_PERIODS intervals in all (`_per_user`)."""
+    so is an answer of more than MAX_PERIODS merged intervals in all (`_per_user`)."""
     contacts, groups = await _busy_groups(session, actor, user_ids, window, cache)
     per_user = _per_user(contacts, groups)
     return {u: per_user[u] if u in contacts else None for u in user_ids}
@@ -69,22 +69,24 @@ async def _busy_groups(
 def _per_user(
     contacts: set[int], groups: dict[frozenset[int], list[Interval]]
 ) -> dict[int, list[Interval]]:
-    """Each contact's intervals: the union of the groups they are in. 422 past MAX_PERIODS
-    in all, told from the groups' sizes before any list is built (the answer, not the
-    calendars, is what grows with the people asked)."""
+    """Each contact's intervals: the union of the groups they are in. 422 once the lists
+    built pass MAX_PERIODS in all (the answer, not the calendars, is what grows with the
+    people asked): counted as each is merged, so no more than that is built."""
     theirs: dict[int, list[list[Interval]]] = {u: [] for u in contacts}
     for who, intervals in groups.items():
         for user_id in who:
             theirs[user_id].append(intervals)
-    if sum(len(i) for lists in theirs.values() for i in lists) > MAX_PERIODS:
-        raise WindowTooLarge(
-            f"This answer would hold more than {MAX_PERIODS:,} busy intervals; ask for a "
-            "shorter window or fewer people."
-        )
-    return {
-        u: lists[0] if len(lists) == 1 else merge(chain.from_iterable(lists))
-        for u, lists in theirs.items()
-    }
+    per_user, total = {}, 0
+    for user_id, lists in theirs.items():
+        merged = lists[0] if len(lists) == 1 else merge(chain.from_iterable(lists))
+        total += len(merged)
+        if total > MAX_PERIODS:
+            raise WindowTooLarge(
+                f"This answer would hold more than {MAX_PERIODS:,} busy intervals; ask for a "
+                "shorter window or fewer people."
+            )
+        per_user[user_id] = merged
+    return per_user
 
 
 async def find_time(
