@@ -401,6 +401,59 @@ async def test_moving_one_occurrence_asks_again_for_that_occurrence_only(
     ]
 
 
+async def test_renaming_one_occurrence_or_its_place_asks_nobody_again(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """An override of texts only moves nothing (an outside attack: a new title or place for
+    one occurrence reset every attendee's answer for it, a decline lost and its time busy)."""
+    alice, bob = people["alice"], people["bob"]
+    event = await create_event(client, alice, **WEEKLY)
+    await invite(client, alice, event, bob)
+    await rsvp(client, bob, event, "accepted")
+    week2, week3 = "2026-03-09T09:00:00Z", "2026-03-16T09:00:00Z"
+    assert (await rsvp(client, bob, event, "declined", week3)).status_code == 200
+    own_times = {"start_time": week2, "end_time": "2026-03-09T10:00:00Z"}  # as apps write it
+    for rid, text in (
+        (week2, {"title": "Week 2"}),
+        (week3, {"location": "Room 3"}),
+        (week2, {"title": "Week 2 again"} | own_times),
+    ):
+        edited = await client.put(
+            _url(event, f"/instances/{rid}"), json=text, headers=alice.headers
+        )
+        assert edited.status_code == 200, edited.text
+    window = ("2026-03-02T00:00:00Z", "2026-03-17T00:00:00Z")
+    page = await client.get(
+        "/api/v1/events",
+        params={"start_time": window[0], "end_time": window[1]},
+        headers=bob.headers,
+    )
+    answers = {str(i["recurrence_id"]): i["my_response"] for i in page.json()["items"]}
+    assert answers == {
+        "2026-03-02T09:00:00Z": "accepted",
+        week2: "accepted",
+        week3: "declined",
+    }
+    assert (await _busy(client, bob, *window))[-1] == (
+        "2026-03-09T09:00:00Z",
+        "2026-03-09T10:00:00Z",
+    )
+    # and moving one of them still asks again, for that one only
+    moved = await client.put(
+        _url(event, f"/instances/{week3}"),
+        json={"start_time": "2026-03-16T15:00:00Z", "end_time": "2026-03-16T16:00:00Z"},
+        headers=alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    page = await client.get(
+        "/api/v1/events",
+        params={"start_time": window[0], "end_time": "2026-03-17T00:00:00Z"},
+        headers=bob.headers,
+    )
+    answers = {str(i["recurrence_id"]): i["my_response"] for i in page.json()["items"]}
+    assert answers[week3] == "needs_action" and answers[week2] == "accepted"
+
+
 async def _busy(
     client: httpx.AsyncClient, who: Account, start: str, end: str
 ) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import cycles.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,16 +50,31 @@ def _series_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
 
 
 def _moved_occurrences(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
-    """Recurrence ids whose override times differ between two contents."""
-
-    def times(content: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
-        return {
-            o["recurrence_id"]: (o.get("start_time"), o.get("end_time"))
-            for o in content["overrides"]
-        }
-
-    old, new = times(before), times(after)
+    """Recurrence ids whose times (an override's, or the occurrence's own where it has none)
+    differ between two contents. An override of texts only, or one whose times are the
+    occurrence's own (as a calendar app writes a renamed occurrence), moves nothing: compared
+    with no override at all, it had counted as a move and asked everyone again (an outside
+    attack)."""
+    old, new = _override_times(before), _override_times(after)
     return {rid for rid in old.keys() | new.keys() if old.get(rid) != new.get(rid)}
+
+
+def _override_times(content: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Where each overridden occurrence is, by recurrence id, if not where the series has it."""
+    all_day = content["all_day"]
+    parse: Any = date.fromisoformat if all_day else datetime.fromisoformat
+    names = ("start_date", "end_date") if all_day else ("start_time", "end_time")
+    length = parse(content[names[1]]) - parse(content[names[0]])
+    moved = {}
+    for override in content["overrides"]:
+        at = parse(override["recurrence_id"])
+        start, end = (override.get(name) for name in names)
+        begins = parse(start) if start else at
+        ends = parse(end) if end else None
+        if begins == at and ends in (None, at + length):
+            continue
+        moved[override["recurrence_id"]] = (begins, ends)
+    return moved
 
 
 async def reset_after_move(
