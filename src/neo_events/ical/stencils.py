@@ -72,10 +72,10 @@ class _Stencil:
             if not line:
                 continue
             name = line.split(":", 1)[0].split(";", 1)[0].upper()
-            if name in ("BEGIN", "END"):
-                (inside.append if name == "BEGIN" else lambda _: inside.pop())(
-                    line[len(name) + 1 :]
-                )
+            if name == "BEGIN":  # the components the line is in, outermost first
+                inside.append(line[len(name) + 1 :])
+            elif name == "END":
+                inside.pop()
             slot = None
             if len(inside) == 1 and name in VARYING:
                 slot = name
