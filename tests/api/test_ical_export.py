@@ -490,3 +490,43 @@ async def test_my_export_and_feed_carry_my_reminders_as_valarms_and_nobody_elses
                      headers=alice.headers)  # fmt: skip
     again = await feed(client, token, **{"If-None-Match": etag})
     assert again.status_code == 200 and alarms_of(again.content) == []
+
+
+async def test_texts_with_backslashes_read_back_as_typed_on_every_vevent_and_alarm(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A backslash and `N` typed by a user are text, not iCalendar's line break (icalendar's
+    vText turns them into one): the series, each override (the later ones are written from
+    a stencil) and each alarm read back, by icalendar, exactly as typed."""
+    title, place = r"C:\New folder", "a\\N; b, c\\\\N"
+    event = await create_event(
+        client, alice, title=title, description="one\ntwo \\n", location=place,
+        timezone="UTC", start_time="2026-03-02T09:00:00Z", end_time="2026-03-02T10:00:00Z",
+        is_recurring=True, recurrence_pattern="FREQ=DAILY;COUNT=5",
+    )  # fmt: skip
+    changed = {}
+    for day in (3, 4, 5):
+        rid = f"2026-03-0{day}T09:00:00Z"
+        changed[rid] = {"title": f"\\N{day}", "location": f"D:\\Next\\{day}"}
+        response = await client.put(
+            f"{API}/events/{event['id']}/instances/{rid}", json=changed[rid], headers=alice.headers
+        )
+        assert response.status_code == 200, response.text
+    reminders = await client.put(
+        f"{API}/events/{event['id']}/reminders",
+        json={"reminders": [{"minutes_before": 10}]},
+        headers=alice.headers,
+    )
+    assert reminders.status_code == 200, reminders.text
+
+    exported = await client.get(f"{API}/events/{event['id']}.ics", headers=alice.headers)
+    vevents = Calendar.from_ical(exported.content).walk("VEVENT")
+    assert len(vevents) == 4
+    for vevent in vevents:
+        rid = vevent.get("RECURRENCE-ID")
+        expected = changed[rid.dt.strftime("%Y-%m-%dT%H:%M:%SZ")] if rid else {}
+        assert str(vevent["SUMMARY"]) == expected.get("title", title)
+        assert str(vevent["LOCATION"]) == expected.get("location", place)
+        assert str(vevent["DESCRIPTION"]) == "one\ntwo \\n"
+        [alarm] = vevent.walk("VALARM")
+        assert str(alarm["DESCRIPTION"]) == expected.get("title", title)

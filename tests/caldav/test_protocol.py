@@ -8,6 +8,7 @@ import time
 
 import orjson
 import pytest
+from icalendar import Calendar
 
 from neo_events.caldav import service, xml
 from tests.caldav.dav import dav_for, ics, propfind, responses
@@ -388,6 +389,25 @@ async def test_calendar_query_time_range_and_expand(client) -> None:
     text = entry["props"][f"{C}calendar-data"].text
     assert text.count("BEGIN:VEVENT") == 2 and "RRULE" not in text
     assert "RECURRENCE-ID:20260201T070000Z" in text and "DTSTART:20260202T070000Z" in text
+
+
+async def test_an_expanded_occurrence_keeps_a_typed_backslash_n_as_text(client) -> None:
+    alice = await dav_for(client, "alice")
+    await create_event(
+        client, alice.account, title=r"C:\New", location=r"\N, \\N",
+        start_time="2026-02-01T07:00:00Z", end_time="2026-02-01T07:30:00Z", timezone="UTC",
+        is_recurring=True, recurrence_pattern="FREQ=DAILY;COUNT=3",
+    )  # fmt: skip
+    expand = '<c:expand start="20260201T000000Z" end="20260203T000000Z"/>'
+    daily = await alice.request(
+        "REPORT",
+        alice.calendar,
+        QUERY.format(expand=expand, start="20260201T000000Z", end="20260203T000000Z"),
+        Depth="1",
+    )
+    [entry] = responses(daily.content).values()
+    found = Calendar.from_ical(entry["props"][f"{C}calendar-data"].text).walk("VEVENT")
+    assert [(str(e["SUMMARY"]), str(e["LOCATION"])) for e in found] == [(r"C:\New", r"\N, \\N")] * 2
 
 
 async def test_multiget_and_sync_collection(client) -> None:

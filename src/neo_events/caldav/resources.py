@@ -32,6 +32,7 @@ from neo_events.ical.export import PRODID
 from neo_events.ical.folding import to_ical
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
+from neo_events.ical.texts import Text
 
 # Notes of the codec that mean something the client sent would be lost or changed.
 LOSSY = (
@@ -313,11 +314,11 @@ def expanded(outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence]) -
         component.add("sequence", outgoing.sequence)
         key, _ = occurrence_key(content, occurrence.recurrence_id)
         changed = overrides.get(key, {})
-        component.add("summary", changed.get("title", content["title"]))
+        component.add("summary", Text(changed.get("title", content["title"])))
         for name in ("description", "location"):
             value = changed.get(name, content[name])
             if value:
-                component.add(name, value)
+                component.add(name, Text(value))
         component.add("dtstart", when(occurrence.start))
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:

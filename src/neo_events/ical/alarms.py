@@ -17,6 +17,7 @@ from icalendar import Alarm, Component
 from icalendar.parser import Contentline, Parameters
 from icalendar.prop import vDDDTypes
 
+from neo_events.ical.texts import Text
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
 
@@ -26,7 +27,7 @@ def add_alarms(component: Component, minutes_before: Iterable[int]) -> Component
     for minutes in minutes_before:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", title)
+        alarm.add("description", Text(title))
         alarm.add("trigger", timedelta(minutes=-minutes))
         component.add_component(alarm)
     return component

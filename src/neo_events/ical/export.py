@@ -27,6 +27,7 @@ from neo_events.ical.alarms import add_alarms
 from neo_events.ical.folding import to_ical
 from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.stencils import Stencils
+from neo_events.ical.texts import Text
 from neo_events.ical.vtimezones import vtimezone
 
 PRODID = "-//Neo Events//Neo Events//EN"
@@ -119,7 +120,10 @@ def _override(
 
 def _override_texts(values: Mapping[str, Any]) -> dict[str, Any]:
     """The description and location a VEVENT writes: those that are not empty (None)."""
-    return {name: values.get(name) or None for name in ("description", "location")}
+    return {
+        name: Text(values[name]) if values.get(name) else None
+        for name in ("description", "location")
+    }
 
 
 def assemble(
@@ -138,7 +142,7 @@ def assemble(
     if method:
         calendar.add("method", method)
     if name:
-        calendar.add("x-wr-calname", name)
+        calendar.add("x-wr-calname", Text(name))
     if refresh:
         calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         ttl = vDuration(refresh).to_ical()  # type: ignore[no-untyped-call]
@@ -200,7 +204,7 @@ def _vevents(event: Outgoing) -> Iterable[Event | _Override]:
     content = event.content
     zone = ZoneInfo(content["timezone"])
     master = _stamped(event)
-    master.add("summary", content["title"])
+    master.add("summary", Text(content["title"]))
     _texts(master, content)
     if not content["is_recurring"] and not content.get("rdates"):
         master.add("dtstart", _local(content["start_time"], zone, exact=True))
@@ -245,7 +249,7 @@ def _vevents(event: Outgoing) -> Iterable[Event | _Override]:
             tuple(event.people_at(rid)),
             {
                 "recurrence-id": _local(override["recurrence_id"], zone),
-                "summary": override.get("title", content["title"]),
+                "summary": Text(override.get("title", content["title"])),
                 **_override_texts({**content, **override}),
                 "dtstart": _local(begins, zone, exact=True),
                 "dtend": _local(ends, zone, exact=True),
@@ -302,7 +306,7 @@ def _all_day_vevents(event: Outgoing) -> Iterable[Event | _Override]:
     every reader; its rule's UNTIL a date too."""
     content = event.content
     master = _stamped(event)
-    master.add("summary", content["title"])
+    master.add("summary", Text(content["title"]))
     _texts(master, content)
     master.add("dtstart", date.fromisoformat(content["start_date"]))
     master.add("dtend", date.fromisoformat(content["end_date"]))
@@ -337,7 +341,7 @@ def _all_day_vevents(event: Outgoing) -> Iterable[Event | _Override]:
             tuple(event.people_at(rid)),
             {
                 "recurrence-id": date.fromisoformat(override["recurrence_id"]),
-                "summary": override.get("title", content["title"]),
+                "summary": Text(override.get("title", content["title"])),
                 **_override_texts({**content, **override}),
                 "dtstart": begins,
                 "dtend": ends or begins + length,

@@ -19,9 +19,9 @@ from datetime import date, datetime, tzinfo
 from typing import Any
 
 from icalendar import Component, Event
-from icalendar.prop import vText
 
 from neo_events.ical.folding import fold, to_ical
+from neo_events.ical.texts import Text
 
 # The properties an override sets itself (by icalendar's names), each on one line.
 VARYING = frozenset({"SUMMARY", "DESCRIPTION", "LOCATION", "DTSTART", "DTEND", "RECURRENCE-ID"})
@@ -107,12 +107,12 @@ class _Stencil:
 
 
 def _text_line(name: str, value: str) -> str:
-    return f"{name}:{vText(value).to_ical().decode()}"
+    return f"{name}:{Text(value).to_ical().decode()}"
 
 
 def _line(name: str, value: Any) -> str:
     """The content line icalendar writes for `Component.add(name, value)`: text escaped by
-    icalendar's own vText; a date or time after the name and parameters icalendar wrote for
+    `texts.Text`; a date or time after the name and parameters icalendar wrote for
     the first of its kind (`_prefix`), in icalendar's value format."""
     if isinstance(value, str):
         return _text_line(name, value)
