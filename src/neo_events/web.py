@@ -3,13 +3,16 @@ and which methods a path allows."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, params
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette._utils import get_route_path
 from starlette.responses import Response
@@ -21,6 +24,20 @@ from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+M = TypeVar("M", bound=BaseModel)
+
+
+async def validated_off_loop(model: type[M], body: Any) -> M:
+    """A JSON body FastAPI was told to pass through unvalidated (`Annotated[model,
+    SkipValidation]`: its schema still documents the operation), validated in a worker
+    thread. The largest batch body (18,000 overrides in 1 MiB) costs ~0.1 s of CPU to
+    validate, which would otherwise hold the event loop. A failure is the 422 FastAPI's own
+    validation gives (its locations start at `body`)."""
+    try:
+        return await asyncio.to_thread(model.model_validate, body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([e | {"loc": ("body", *e["loc"])} for e in errors]) from None
 
 
 class TransactionalRoute(APIRoute):

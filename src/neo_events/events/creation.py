@@ -242,7 +242,10 @@ async def create_built(
     each (with `details`). A batch's summary row, if any, is the caller's."""
     if not contents:
         return []
-    candidates = [schedule.Candidate.of(None, c, None) for c in contents]
+    # Each content's series (18 of 1,000 overrides: 60 ms), built off the loop.
+    candidates = await asyncio.to_thread(
+        lambda: [schedule.Candidate.of(None, c, None) for c in contents]
+    )
     clashes = await schedule.check(
         session,
         policy=policy,

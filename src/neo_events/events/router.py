@@ -6,8 +6,8 @@ import asyncio
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
-from pydantic import StringConstraints
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
+from pydantic import SkipValidation, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -45,7 +45,13 @@ from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
-from neo_events.web import Session, TransactionalRoute, get_session, read_engine
+from neo_events.web import (
+    Session,
+    TransactionalRoute,
+    get_session,
+    read_engine,
+    validated_off_loop,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
 
@@ -113,15 +119,16 @@ async def create_event(
     response_model=EventBatch,
 )
 async def create_events(
-    body: BatchCreate,
+    body: Annotated[BatchCreate, SkipValidation, Body(title="BatchCreate")],
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Up to 500 events, all or nothing; an error names the item (`["events", 3, "end_time"]`)."""
+    batch = await validated_off_loop(BatchCreate, body)
     created = await creation.create_events(
-        session, actor=user, items=body.events, origin=origin, policy=conflicts
+        session, actor=user, items=batch.events, origin=origin, policy=conflicts
     )
 
     def answer() -> bytes:

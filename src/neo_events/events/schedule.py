@@ -184,14 +184,14 @@ async def _calendar_for(
     hi = max(max(occ, key=itemgetter(1))[1] for occ in distinct)
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
-    near = None
-    if sum(len(occ) for occ in distinct) <= CHECK_LIMIT:
-        near = times_of_day.arcs_of(o for occ in distinct for o in occ)
+    many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
+    near = None if many else times_of_day.arcs_of(o for occ in distinct for o in occ)
     busy, visible, until = await calendar(
         session, user_ids, (lo, hi), viewer_id=viewer_id, near=near
     )
     if until < hi:
-        added = [[(s, e) for s, e in occ if s < until] for occ in added]
+        shown = added
+        added = await _cpu(many, lambda: [[o for o in occ if o[0] < until] for occ in shown])
     return busy, visible, added
 
 
