@@ -62,6 +62,14 @@ class OccurrenceResponse(Base):
             ["attendees.event_id", "attendees.user_id"],
             ondelete="CASCADE",
         ),
+        # An event's answers by occurrence, what each export shows (ical/service.answers_of).
+        Index(
+            "ix_occurrence_responses_occurrence",
+            "event_id",
+            "recurrence_id",
+            "user_id",
+            "response",
+        ),
     )
 
     event_id: Mapped[int] = mapped_column(IdType, primary_key=True)
