@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
-from neo_events.caldav.service import Caches, DavError, Item, full_events
+from neo_events.caldav.service import MAX_ANSWER_BYTES, Caches, DavError, Item, full_events
 from neo_events.events import recurrence
 from neo_events.models import CalendarResource
 
@@ -40,6 +40,23 @@ async def render(
 ) -> dict[int, bytes]:
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
+    texts, _ = await render_within(session, items, expand=expand, caches=caches, max_bytes=None)
+    return texts
+
+
+async def render_within(
+    session: AsyncSession,
+    items: Sequence[Item],
+    *,
+    max_bytes: int | None,
+    expand: tuple[datetime, datetime] | None = None,
+    caches: Caches | None = None,
+) -> tuple[dict[int, bytes], int]:
+    """`render`, within `max_bytes` of text in all (None: no bound): the texts of the items,
+    from the first, that fit (the first always does; none is rendered past it), and how many
+    those are. An expanded answer that would pass MAX_ANSWER_BYTES or MAX_EXPANDED_LINES is
+    refused whole (`too_many_occurrences`), its occurrences counted before any is rendered
+    (a daily series with 10 KB of texts expanded over 13 years was a 183 MB answer)."""
     done: dict[int, bytes] = {}
     # the reader's reminders and the answers are in the text: part of the key, as of the ETag
     keys = {
@@ -59,52 +76,72 @@ async def render(
             hit = caches.texts.get(keys[item.event.id])
             if hit is not None:
                 done[item.event.id] = hit
-        items = [item for item in items if item.event.id not in done]
-    # an expanded answer's cached texts count against its budget too (their VEVENTs' lines)
-    left = resources.MAX_EXPANDED_LINES
+    # an expanded answer's cached texts count against its budget too (their VEVENTs' content
+    # lines, a folded one once, and their bytes)
+    lines, size = resources.MAX_EXPANDED_LINES, max_bytes or MAX_ANSWER_BYTES
     if expand is not None:
-        left -= sum(text.count(b"\n") - resources.CALENDAR_LINES for text in done.values())
-        if left < 0:
+        lines -= sum(
+            text.count(b"\n") - text.count(b"\n ") - resources.CALENDAR_LINES
+            for text in done.values()
+        )
+        size -= sum(len(text) for text in done.values())
+        if lines < 0 or size < 0:
             raise too_many_occurrences()
-    if not items:
-        return done
-    texts = await bodies(session, items)
-    events = await full_events(session, items)
-    jobs = [
-        (
-            item.event.id,
+    missing = [item for item in items if item.event.id not in done]
+    texts = await bodies(session, missing) if missing else {}
+    events = await full_events(session, missing) if missing else {}
+    jobs = {
+        item.event.id: (
             item.outgoing(events[item.event.id]),
             Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
             events[item.event.id].version,
         )
-        for item in items
+        for item in missing
         if item.event.id in events
-    ]
+    }
     # a text is cached under the version it was made from (a row read whole just now may be
     # newer than its listed head, on PostgreSQL's READ COMMITTED)
-    keys |= {i: (i, version, *keys[i][2:]) for i, _, _, version in jobs}
+    keys |= {i: (i, version, *keys[i][2:]) for i, (_, _, version) in jobs.items()}
+    order = [item.event.id for item in items]
 
-    def run() -> dict[int, bytes]:
-        if expand is None:
-            return {i: resources.render(out, stored, v) for i, out, stored, v in jobs}
-        # every resource's occurrences are found first, each within what the others left of
-        # the answer's lines (so a refusal renders nothing), then rendered
-        budget, found = left, []
-        for i, out, _, _ in jobs:
-            weight = resources.lines_an_occurrence(out)
-            occurrences = resources.occurrences(out, *expand, limit=budget // weight)
-            budget -= weight * len(occurrences)
-            found.append((i, out, occurrences))
-        return {i: resources.expanded(out, occurrences) for i, out, occurrences in found}
+    def run() -> tuple[dict[int, bytes], int]:
+        if expand is not None:
+            # every resource's occurrences are found first, each within what the others
+            # left of the answer's lines and bytes (so a refusal renders nothing), then
+            # rendered
+            budget, room, found = lines, size, {}
+            for i, (out, _, _) in jobs.items():
+                weight = resources.lines_an_occurrence(out)
+                heft = resources.bytes_an_occurrence(out)
+                limit = min(budget // weight, room // heft)
+                occurrences = resources.occurrences(out, *expand, limit=limit)
+                budget -= weight * len(occurrences)
+                room -= heft * len(occurrences)
+                found[i] = (out, occurrences)
+            return {i: resources.expanded(out, o) for i, (out, o) in found.items()}, len(order)
+        made, total = {}, 0
+        for count, i in enumerate(order):
+            text = done.get(i)
+            if text is None and i in jobs:
+                out, stored, version = jobs[i]
+                text = made[i] = resources.render(out, stored, version)
+            total += len(text or b"")
+            if max_bytes is not None and total > max_bytes and count > 0:
+                made.pop(i, None)
+                return made, count
+        return made, len(order)
 
     try:
-        made = await asyncio.to_thread(run)
+        made, fitted = await asyncio.to_thread(run) if jobs else run()
     except recurrence.ExpansionLimitExceeded:
         raise too_many_occurrences() from None
     if caches is not None:
         for event_id, text in made.items():
             caches.texts.put(keys[event_id], text)
-    return done | made
+    if fitted < len(order) and expand is None:
+        kept = set(order[:fitted])
+        done = {i: t for i, t in done.items() if i in kept}
+    return done | made, fitted
 
 
 def too_many_occurrences() -> DavError:

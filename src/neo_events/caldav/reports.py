@@ -18,11 +18,10 @@ from neo_events.caldav import freebusy, listing, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
     item_href,
-    multistatus_response,
     read_body,
     utc_instant,
 )
-from neo_events.caldav.props import Context, describe_items
+from neo_events.caldav.props import Context, answer, describe_items
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User
@@ -87,15 +86,27 @@ async def report(
         items = [found[member[p]] for p in wanted if member.get(p) in found]
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts = await rendering.render(
-                session, items, expand=expand, caches=service.Caches.of(request.app.state)
+            ctx.texts, fitted = await rendering.render_within(
+                session,
+                items,
+                max_bytes=service.MAX_ANSWER_BYTES,
+                expand=expand,
+                caches=service.Caches.of(request.app.state),
             )
+            if fitted < len(items):  # clients ask again for fewer, or GET each
+                raise DavError(
+                    403,
+                    (DAV, "number-of-matches-within-limits"),
+                    f"The resources asked for are more than {service.MAX_ANSWER_BYTES >> 20} MB "
+                    "of calendar data; ask for fewer at a time.",
+                    "too_many_hrefs",
+                )
         described = iter(await describe_items(ctx, items, names))
         responses = [
             next(described) if member.get(path) in found else xml.Response(quote(path), status=404)
             for path in wanted
         ]
-        return multistatus_response(xml.multistatus(responses))
+        return await answer(ctx, responses)
     if root.tag == tag(CALDAV, "calendar-query"):
         return await _calendar_query(request, session, user, root)
     if root.tag == tag(CALDAV, "free-busy-query"):
@@ -283,7 +294,14 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         # the 507 for the collection
         items, truncated = items[: listing.MAX_RENDERED], True
     if others:
-        texts = await rendering.render(session, items, caches=service.Caches.of(request.app.state))
+        texts, fitted = await rendering.render_within(
+            session,
+            items,
+            max_bytes=service.MAX_ANSWER_BYTES,
+            caches=service.Caches.of(request.app.state),
+        )
+        if fitted < len(items):
+            items, truncated = items[:fitted], True
         wanted = {f.name for f in others}
         values = await asyncio.to_thread(
             lambda: {i: _text_values(t, wanted) for i, t in texts.items()}
@@ -291,13 +309,19 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
-        ctx.texts = await rendering.render(
-            session, items, expand=expand, caches=service.Caches.of(request.app.state)
+        ctx.texts, fitted = await rendering.render_within(
+            session,
+            items,
+            max_bytes=service.MAX_ANSWER_BYTES,
+            expand=expand,
+            caches=service.Caches.of(request.app.state),
         )
+        if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
+            items, truncated = items[:fitted], True
     responses = await describe_items(ctx, items, names)
     if truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
-    return multistatus_response(xml.multistatus(responses))
+    return await answer(ctx, responses)
 
 
 async def _sync_collection(
@@ -315,14 +339,14 @@ async def _sync_collection(
         limit, most = service.SYNC_DATA_PAGE, service.SYNC_DATA_PAGE_BYTES
     else:
         limit, most = service.SYNC_PAGE, MAX_PAGE_BYTES
-    answer = await sync.sync_collection(session, user, token or None, limit=limit, max_bytes=most)
+    page = await sync.sync_collection(session, user, token or None, limit=limit, max_bytes=most)
     ctx = Context(request, session, user)
     if data:
         ctx.texts = await rendering.render(
-            session, answer.present, caches=service.Caches.of(request.app.state)
+            session, page.present, caches=service.Caches.of(request.app.state)
         )
-    responses = await describe_items(ctx, answer.present, names)
-    responses += [xml.Response(item_href(user, gone), status=404) for gone in answer.gone]
-    if answer.truncated:
+    responses = await describe_items(ctx, page.present, names)
+    responses += [xml.Response(item_href(user, gone), status=404) for gone in page.gone]
+    if page.truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
-    return multistatus_response(xml.multistatus(responses, sync_token=answer.token))
+    return await answer(ctx, responses, sync_token=page.token)

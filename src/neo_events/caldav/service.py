@@ -53,6 +53,16 @@ SYNC_DATA_PAGE_BYTES = 1024 * 1024
 # (never on the event loop), once — the texts are cached per worker after.
 MAX_MULTIGET = 5_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
+# ...and at most this many bytes of rendered resources per worker: an event renders to up to
+# ~8 MB (`sizes.MAX_RENDERED_BYTES` estimates it before escaping), an expanded one to up to
+# MAX_ANSWER_BYTES per window asked, and each window asked is a new entry (one user's twelve
+# windows of one event took a worker from 0.9 to 2.2 GB, an outside attack, 2026-12-04).
+CACHE_BYTES = 64 * 1024 * 1024
+# The calendar-data of one answer (PROPFIND, calendar-query, calendar-multiget), as
+# iCalendar, before XML escapes it: a listing past it ends with a 507 for the collection (as
+# past MAX_RENDERED items), a multiget is refused, an expansion too; the first resource always
+# comes whole. 30 series of ~6 MB each were one 430 MB answer (3.7 s of the event loop).
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +82,13 @@ class Caches:
         if found is None:
             lookup = state.metrics.cache_lookup
             found = cls(
-                LruCache("caldav_texts", size=CACHE_SIZE, on_lookup=lookup),
+                LruCache(
+                    "caldav_texts",
+                    size=CACHE_SIZE,
+                    on_lookup=lookup,
+                    max_bytes=CACHE_BYTES,
+                    weigh=len,
+                ),
                 LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup),
             )
             state.caldav_caches = found
