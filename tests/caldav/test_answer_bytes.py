@@ -129,3 +129,29 @@ async def test_the_rendered_texts_a_worker_keeps_are_bounded_in_bytes(
         assert answer.status_code == 207, answer.text[:300]
     texts = service.Caches.of(app.state).texts
     assert 0 < texts.bytes <= 400_000
+
+
+async def test_a_sync_page_past_its_bytes_lists_the_rest_without_their_data(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync page's budget weighs the events' content (`service.SYNC_DATA_PAGE_BYTES`), not
+    the people they render with: past MAX_ANSWER_BYTES of calendar data the rest of the page
+    comes with its ETags and a 404 for calendar-data, which clients GET."""
+    alice = await dav_for(client, "alice")
+    ids = await _plain(alice, 5)
+    monkeypatch.setattr(service, "MAX_ANSWER_BYTES", 25_000)
+    body = (
+        '<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+        "<d:sync-token/><d:sync-level>1</d:sync-level>"
+        "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"
+    )
+    answer = await alice.request("REPORT", alice.calendar, body)
+    assert answer.status_code == 207, answer.text[:300]
+    found = responses(answer.content)
+    hrefs = [f"{alice.calendar}event-{i}.ics" for i in ids]
+    with_data = [h for h in hrefs if f"{C}calendar-data" in found[h]["props"]]
+    assert with_data == hrefs[:2]
+    for href in hrefs[2:]:
+        assert "{DAV:}getetag" in found[href]["props"]
+        assert found[href]["missing"] == [f"{C}calendar-data"]
+        assert (await alice.request("GET", href)).status_code == 200

@@ -342,8 +342,13 @@ async def _sync_collection(
     page = await sync.sync_collection(session, user, token or None, limit=limit, max_bytes=most)
     ctx = Context(request, session, user)
     if data:
-        ctx.texts = await rendering.render(
-            session, page.present, caches=service.Caches.of(request.app.state)
+        # past MAX_ANSWER_BYTES (people render to more than the content budget weighs) the
+        # rest of the page is listed without calendar-data, a 404 for it: clients GET those
+        ctx.texts, _ = await rendering.render_within(
+            session,
+            page.present,
+            max_bytes=service.MAX_ANSWER_BYTES,
+            caches=service.Caches.of(request.app.state),
         )
     responses = await describe_items(ctx, page.present, names)
     responses += [xml.Response(item_href(user, gone), status=404) for gone in page.gone]
