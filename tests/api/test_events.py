@@ -84,6 +84,7 @@ async def test_read_only_fields_in_a_body_are_ignored(
         ({"end_time": "2026-03-30T08:00:00+02:00"}, ["end_time"]),
         ({"title": ""}, ["title"]),
         ({"title": "   "}, ["title"]),
+        ({"title": "\ufeff\r\n"}, ["title"]),  # nothing iCalendar would carry
         ({"title": "x" * 201}, ["title"]),
         ({"description": "x" * 10_001}, ["description"]),
         ({"location": "x" * 501}, ["location"]),

@@ -530,3 +530,22 @@ async def test_texts_with_backslashes_read_back_as_typed_on_every_vevent_and_ala
         assert str(vevent["DESCRIPTION"]) == "one\ntwo \\n"
         [alarm] = vevent.walk("VALARM")
         assert str(alarm["DESCRIPTION"]) == expected.get("title", title)
+
+
+async def test_line_breaks_and_a_byte_order_mark_are_stored_as_icalendar_carries_them(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """iCalendar has one line break (`\\n`) and readers drop a leading U+FEFF: texts are
+    stored so, and every export reads back as the API shows them (an outside attack found
+    `a\\rb` read back as `a\\nb`)."""
+    event = await create_event(
+        client, alice, title="\ufeffPlan\r\nB", description="a\rb\r\nc\n", location="\ufeffRoom"
+    )
+    assert (event["title"], event["description"], event["location"]) == (
+        "Plan\nB", "a\nb\nc\n", "Room",
+    )  # fmt: skip
+    exported = await client.get(f"{API}/events/{event['id']}.ics", headers=alice.headers)
+    [vevent] = Calendar.from_ical(exported.content).walk("VEVENT")
+    assert [str(vevent[n]) for n in ("SUMMARY", "DESCRIPTION", "LOCATION")] == [
+        event["title"], event["description"], event["location"],
+    ]  # fmt: skip

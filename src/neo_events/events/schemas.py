@@ -34,12 +34,43 @@ def _known_zone(name: str) -> str:
     return name
 
 
-# Constraints first (strip, then lengths), then the NUL check.
+def _as_icalendar_carries(value: str) -> str:
+    """Line breaks as `\n`, no leading byte-order mark: what iCalendar carries (RFC 5545
+    writes one line break, `\n`, and readers drop a leading U+FEFF), so that every export
+    (.ics, feed, CalDAV) reads back as the text is stored (an outside attack found `a\rb`
+    read back as `a\nb`). Browsers send a textarea's line breaks as CR LF."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.removeprefix("\ufeff")
+
+
+def _stripped(value: str) -> str:
+    return _as_icalendar_carries(value).strip()
+
+
+def _a_title(value: str) -> str:
+    value = _stripped(value)
+    if not value:  # a byte-order mark alone
+        raise ValueError("must not be empty")
+    return value
+
+
+# Constraints first (strip, then lengths), then the NUL check, then what iCalendar carries.
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NO_NUL
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    NO_NUL,
+    AfterValidator(_a_title),
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000), NO_NUL]
-Location = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL]
+Description = Annotated[
+    str, StringConstraints(max_length=10_000), NO_NUL, AfterValidator(_as_icalendar_carries)
+]
+Location = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=500),
+    NO_NUL,
+    AfterValidator(_stripped),
+]
 TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
 RulePattern = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NO_NUL
