@@ -408,12 +408,7 @@ async def propfind(
             limit = listing.MAX_RENDERED if data else listing.MAX_LISTED
             items, truncated = await listing.list_items(session, user, limit=limit)
             if data:
-                ctx.texts, fitted = await rendering.render_within(
-                    session,
-                    items,
-                    max_bytes=service.MAX_ANSWER_BYTES,
-                    caches=service.Caches.of(request.app.state),
-                )
+                ctx.texts, fitted = await rendering.for_answer(request.app.state, session, items)
                 if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
                     items, truncated = items[:fitted], True
             if mode == "prop":

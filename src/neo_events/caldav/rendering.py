@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.caldav import resources
+from neo_events.caldav import resources, service
 from neo_events.caldav.resources import Stored
-from neo_events.caldav.service import MAX_ANSWER_BYTES, Caches, DavError, Item, full_events
+from neo_events.caldav.service import Caches, DavError, Item, full_events
 from neo_events.events import recurrence
 from neo_events.models import CalendarResource
 
@@ -42,6 +43,20 @@ async def render(
     worker thread: thousands of events take long enough to stall other requests."""
     texts, _ = await render_within(session, items, expand=expand, caches=caches, max_bytes=None)
     return texts
+
+
+async def for_answer(
+    state: Any,
+    session: AsyncSession,
+    items: Sequence[Item],
+    *,
+    expand: tuple[datetime, datetime] | None = None,
+) -> tuple[dict[int, bytes], int]:
+    """`render_within` one answer's MAX_ANSWER_BYTES, with the worker's caches (`state`: the
+    app's)."""
+    return await render_within(
+        session, items, max_bytes=service.MAX_ANSWER_BYTES, expand=expand, caches=Caches.of(state)
+    )
 
 
 async def render_within(
@@ -78,7 +93,7 @@ async def render_within(
                 done[item.event.id] = hit
     # an expanded answer's cached texts count against its budget too (their VEVENTs' content
     # lines, a folded one once, and their bytes)
-    lines, size = resources.MAX_EXPANDED_LINES, max_bytes or MAX_ANSWER_BYTES
+    lines, size = resources.MAX_EXPANDED_LINES, max_bytes or service.MAX_ANSWER_BYTES
     if expand is not None:
         lines -= sum(
             text.count(b"\n") - text.count(b"\n ") - resources.CALENDAR_LINES

@@ -86,12 +86,8 @@ async def report(
         items = [found[member[p]] for p in wanted if member.get(p) in found]
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
-            ctx.texts, fitted = await rendering.render_within(
-                session,
-                items,
-                max_bytes=service.MAX_ANSWER_BYTES,
-                expand=expand,
-                caches=service.Caches.of(request.app.state),
+            ctx.texts, fitted = await rendering.for_answer(
+                request.app.state, session, items, expand=expand
             )
             if fitted < len(items):  # clients ask again for fewer, or GET each
                 raise DavError(
@@ -294,12 +290,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         # the 507 for the collection
         items, truncated = items[: listing.MAX_RENDERED], True
     if others:
-        texts, fitted = await rendering.render_within(
-            session,
-            items,
-            max_bytes=service.MAX_ANSWER_BYTES,
-            caches=service.Caches.of(request.app.state),
-        )
+        texts, fitted = await rendering.for_answer(request.app.state, session, items)
         if fitted < len(items):
             items, truncated = items[:fitted], True
         wanted = {f.name for f in others}
@@ -309,12 +300,8 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
-        ctx.texts, fitted = await rendering.render_within(
-            session,
-            items,
-            max_bytes=service.MAX_ANSWER_BYTES,
-            expand=expand,
-            caches=service.Caches.of(request.app.state),
+        ctx.texts, fitted = await rendering.for_answer(
+            request.app.state, session, items, expand=expand
         )
         if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
             items, truncated = items[:fitted], True
@@ -344,12 +331,7 @@ async def _sync_collection(
     if data:
         # past MAX_ANSWER_BYTES (people render to more than the content budget weighs) the
         # rest of the page is listed without calendar-data, a 404 for it: clients GET those
-        ctx.texts, _ = await rendering.render_within(
-            session,
-            page.present,
-            max_bytes=service.MAX_ANSWER_BYTES,
-            caches=service.Caches.of(request.app.state),
-        )
+        ctx.texts, _ = await rendering.for_answer(request.app.state, session, page.present)
     responses = await describe_items(ctx, page.present, names)
     responses += [xml.Response(item_href(user, gone), status=404) for gone in page.gone]
     if page.truncated:
