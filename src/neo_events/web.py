@@ -7,6 +7,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, params
@@ -34,7 +35,8 @@ async def validated_off_loop(model: type[M], body: Any) -> M:
     validate, which would otherwise hold the event loop. A failure is the 422 FastAPI's own
     validation gives (its locations start at `body`)."""
     try:
-        return await asyncio.to_thread(model.model_validate, body)
+        # as FastAPI validates a body (its errors for a non-object name no model)
+        return await asyncio.to_thread(partial(model.model_validate, body, from_attributes=True))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([e | {"loc": ("body", *e["loc"])} for e in errors]) from None

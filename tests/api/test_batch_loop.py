@@ -78,3 +78,15 @@ async def test_a_batch_validated_off_the_loop_names_the_item_and_field(
             headers=alice.headers | {"Content-Type": "application/json"},
         )
         assert_problem(response, 422, "validation_error")
+    # what isn't an object is told as FastAPI tells it for a single create (no model named)
+    single = await client.post(f"{EVENTS}", json=1, headers=alice.headers)
+    for body, loc in (
+        ([1], ["events", 0]),
+        ([heavy(0) | {"overrides": [1]}], ["events", 0, "overrides", 0]),
+    ):
+        response = await client.post(
+            f"{EVENTS}/batch", json={"events": body}, headers=alice.headers
+        )
+        [error] = assert_problem(response, 422, "validation_error")["errors"]
+        [alone] = single.json()["errors"]
+        assert error == alone | {"loc": loc}
