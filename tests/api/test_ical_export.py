@@ -539,8 +539,9 @@ async def test_line_breaks_and_a_byte_order_mark_are_stored_as_icalendar_carries
     stored so, and every export reads back as the API shows them (an outside attack found
     `a\\rb` read back as `a\\nb`)."""
     event = await create_event(
-        client, alice, title="\ufeffPlan\r\nB", description="a\rb\r\nc\n", location="\ufeffRoom"
-    )
+        client, alice, title="\ufeff \ufeffPlan\r\nB", description="\ufeff\ufeffa\rb\r\nc\n",
+        location="\ufeff\ufeffRoom",
+    )  # fmt: skip
     assert (event["title"], event["description"], event["location"]) == (
         "Plan\nB", "a\nb\nc\n", "Room",
     )  # fmt: skip

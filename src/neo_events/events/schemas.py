@@ -35,17 +35,20 @@ def _known_zone(name: str) -> str:
 
 
 def _as_icalendar_carries(value: str) -> str:
-    """Line breaks as `\n`, no leading byte-order mark: what iCalendar carries (RFC 5545
+    """Line breaks as `\n`, no leading byte-order marks: what iCalendar carries (RFC 5545
     writes one line break, `\n`, and readers drop a leading U+FEFF), so that every export
     (.ics, feed, CalDAV) reads back as the text is stored (an outside attack found `a\rb`
     read back as `a\nb`). Browsers send a textarea's line breaks as CR LF."""
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return value.removeprefix("\ufeff")
+    return value.lstrip("\ufeff")
 
 
 def _stripped(value: str) -> str:
-    return _as_icalendar_carries(value).strip()
+    value = _as_icalendar_carries(value).strip()
+    while value.startswith("\ufeff"):  # marks and blanks, in any order
+        value = value.lstrip("\ufeff").strip()
+    return value
 
 
 def _a_title(value: str) -> str:

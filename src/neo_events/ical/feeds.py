@@ -30,7 +30,7 @@ from neo_events.reminders.service import my_reminders
 TOKEN_PREFIX = "nef_"  # recognisable in a leaked URL or a secret scanner
 MAX_TOKENS = 50
 REFRESH = timedelta(hours=1)  # what subscribed calendar apps are told to poll at most
-FEED_FORMAT = 5  # bump when the feed's text changes for the same events
+FEED_FORMAT = 6  # bump when the feed's text changes for the same events (6: texts.Text)
 # A feed holds at most this many events (the most relevant: `relevant_first`): rendering one
 # costs about 1 ms of CPU (BENCHMARKS.md, "The feed and the import"), so a first poll of a
 # full feed costs seconds of a worker thread, and each later one what changed since.
