@@ -22,8 +22,8 @@ from icalendar import Calendar
 from icalendar import Event as VEvent
 
 from neo_events.caldav import extras
-from neo_events.events import days, recurrence
-from neo_events.events.content import occurrence_key, series_of
+from neo_events.events import days, recurrence, sizes
+from neo_events.events.content import TEXT_FIELDS, occurrence_key, series_of
 from neo_events.events.schemas import MAX_LIST
 from neo_events.ical import bounds, codec
 from neo_events.ical.alarms import add_alarms
@@ -32,7 +32,7 @@ from neo_events.ical.export import PRODID
 from neo_events.ical.folding import to_ical
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
-from neo_events.ical.texts import Text, escape
+from neo_events.ical.texts import Text
 
 # Notes of the codec that mean something the client sent would be lost or changed.
 LOSSY = (
@@ -59,8 +59,6 @@ VEVENT_LINES = 11  # BEGIN, UID, DTSTAMP, SEQUENCE, SUMMARY, DESCRIPTION, LOCATI
 ALARM_LINES = 5  # BEGIN, ACTION, DESCRIPTION, TRIGGER, END
 CALENDAR_LINES = 4  # around them: BEGIN, PRODID, VERSION, END
 # ...and in bytes (`bytes_an_occurrence`), within the answer's MAX_ANSWER_BYTES:
-OCCURRENCE_BYTES = 300  # an expanded VEVENT's own lines: UID, DTSTAMP, times, RECURRENCE-ID...
-PERSON_BYTES = 80  # an ORGANIZER or ATTENDEE line besides its address and name
 ALARM_BYTES = 100  # a VALARM's lines besides the title it repeats
 
 
@@ -290,22 +288,21 @@ def lines_an_occurrence(outgoing: codec.Outgoing) -> int:
 
 
 def bytes_an_occurrence(outgoing: codec.Outgoing) -> int:
-    """At most about the bytes of one VEVENT `expanded` writes for the event: its own lines,
-    the longest title, description and location of the series and its overrides as written
-    (escaped, folded), a line per person, and each of the reader's VALARMs with the title
-    again. An expansion's occurrences can be counted against the answer's bytes before any
-    is rendered (each VEVENT repeats the texts: 10 KB of them over 13 years were 183 MB)."""
+    """About the bytes of one VEVENT `expanded` writes for the event, as `sizes` estimates a
+    VEVENT (its longest title, description and location of the series and its overrides, as
+    written), and each of the reader's VALARMs with the title again. An expansion's
+    occurrences are counted against the answer's bytes before any is rendered (each VEVENT
+    repeats the texts: 10 KB of them over 13 years were 183 MB)."""
     content = outgoing.content
-    longest = {}
-    for name in ("title", "description", "location"):
-        values = {content.get(name) or ""} | {o.get(name) or "" for o in content["overrides"]}
-        written = max(len(escape(value).encode()) for value in values)
-        longest[name] = written + written // 25  # a fold (3 bytes) every 75
-    people = sum(
-        PERSON_BYTES + len(p.email) + len((p.name or "").encode()) for p in outgoing.people
-    )
-    alarms = len(outgoing.reminders) * (ALARM_BYTES + longest["title"])
-    return OCCURRENCE_BYTES + sum(longest.values()) + people + alarms
+    longest = {
+        name: max(
+            (content.get(name) or "", *(o.get(name) or "" for o in content["overrides"])),
+            key=sizes.text_bytes,
+        )
+        for name in TEXT_FIELDS
+    }
+    alarms = len(outgoing.reminders) * (ALARM_BYTES + sizes.text_bytes(longest["title"]))
+    return sizes.vevent_bytes(longest, len(outgoing.people)) + alarms
 
 
 def occurrences(

@@ -54,7 +54,7 @@ SYNC_DATA_PAGE_BYTES = 1024 * 1024
 MAX_MULTIGET = 5_000
 CACHE_SIZE = 4_096  # rendered resources (a few KiB each) and window answers per worker
 # ...and at most this many bytes of rendered resources per worker: an event renders to up to
-# ~8 MB (`sizes.MAX_RENDERED_BYTES` estimates it before escaping), an expanded one to up to
+# ~4-5 MB (`sizes.MAX_RENDERED_BYTES`, its people estimated), an expanded one to up to
 # MAX_ANSWER_BYTES per window asked, and each window asked is a new entry (one user's twelve
 # windows of one event took a worker from 0.9 to 2.2 GB, an outside attack, 2026-12-04).
 CACHE_BYTES = 64 * 1024 * 1024

@@ -42,8 +42,20 @@ def rendered_bytes(content: Mapping[str, Any], people: int = 0) -> int:
 
 def vevent_bytes(values: Mapping[str, Any], people: int = 0) -> int:
     """About what one VEVENT with these texts and people takes."""
-    texts = sum(len((values.get(name) or "").encode()) for name in TEXT_FIELDS)
+    texts = sum(text_bytes(values.get(name) or "") for name in TEXT_FIELDS)
     return _VEVENT_BYTES + _PERSON_BYTES * people + texts
+
+
+def text_bytes(text: str) -> int:
+    """What a TEXT value takes as iCalendar writes it (ical/texts.py): its UTF-8 bytes, a
+    backslash before each comma, semicolon, backslash and line break, and a fold (CR LF and
+    a space) every 75 bytes or so. A text of `&,` takes 1.5 times its length."""
+    if text.isascii() and text.isalnum():
+        written = len(text)
+    else:
+        escaped = sum(map(text.count, (",", ";", "\\", "\n")))
+        written = len(text.encode()) + escaped
+    return written + written // 75 * 3
 
 
 def check_size(
