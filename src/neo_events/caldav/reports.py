@@ -95,7 +95,7 @@ async def report(
                     (DAV, "number-of-matches-within-limits"),
                     f"The resources asked for are more than {service.MAX_ANSWER_BYTES >> 20} MB "
                     "of calendar data; ask for fewer at a time.",
-                    "too_many_hrefs",
+                    "answer_too_large",
                 )
         described = iter(await describe_items(ctx, items, names))
         responses = [
