@@ -142,8 +142,7 @@ async def render_within(
                 text = made[i] = resources.render(out, stored, version)
             total += len(text or b"")
             if max_bytes is not None and total > max_bytes and count > 0:
-                made.pop(i, None)
-                return made, count
+                return made, count  # the last one made is cached, not answered
         return made, len(order)
 
     try:
@@ -153,10 +152,10 @@ async def render_within(
     if caches is not None:
         for event_id, text in made.items():
             caches.texts.put(keys[event_id], text)
-    if fitted < len(order) and expand is None:
-        kept = set(order[:fitted])
-        done = {i: t for i, t in done.items() if i in kept}
-    return done | made, fitted
+    answered = done | made
+    if fitted < len(order):
+        answered = {i: answered[i] for i in order[:fitted] if i in answered}
+    return answered, fitted
 
 
 def too_many_occurrences() -> DavError:

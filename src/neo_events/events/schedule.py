@@ -191,7 +191,15 @@ async def _calendar_for(
     )
     if until < hi:
         shown = added
-        added = await _cpu(many, lambda: [[o for o in occ if o[0] < until] for occ in shown])
+
+        def cut() -> list[list[tuple[datetime, datetime]]]:  # each shared list cut once
+            kept: dict[int, list[tuple[datetime, datetime]]] = {}
+            for occ in shown:
+                if id(occ) not in kept:
+                    kept[id(occ)] = [o for o in occ if o[0] < until]
+            return [kept[id(occ)] for occ in shown]
+
+        added = await _cpu(many, cut)
     return busy, visible, added
 
 

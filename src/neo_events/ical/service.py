@@ -141,9 +141,9 @@ async def answers_of(
         emails = dict(
             (await session.execute(select(User.id, User.email).where(User.id.in_(users)))).all()
         )
-    return {
+    return {  # (a user deleted between the reads has no answers, as with a join)
         event_id: {
-            rid: {emails[u].lower(): said for u, said in answered.items()}
+            rid: {emails[u].lower(): said for u, said in answered.items() if u in emails}
             for rid, answered in sorted(by_rid.items())
         }
         for event_id, by_rid in by_user.items()
