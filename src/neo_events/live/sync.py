@@ -23,7 +23,7 @@ from neo_events.models import Change, ChangeRecipient, Event, User
 from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
 
 TOKEN_TTL = timedelta(days=30)
-CLOCK_SKEW = timedelta(minutes=1)  # how far ahead of this worker another may issue a token
+CLOCK_SKEW = timedelta(hours=1)  # how far ahead of this worker another host may stamp one
 
 
 class SyncTokenGone(AppError):
@@ -56,7 +56,8 @@ def _decode(token: str, now: datetime) -> dict[str, Any]:
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
         raise SyncTokenGone("This is not a sync token of this service.") from None
     # A token from the future was forged: it would never expire, and resume past changes
-    # the feed no longer holds (a minute allows for the clocks of several workers).
+    # the feed no longer holds (an hour allows for the clocks of several hosts: CalDAV's
+    # tokens carry the time of the change, stamped by the host that wrote it).
     if parsed["s"] < 0 or now - issued > TOKEN_TTL or issued - now > CLOCK_SKEW:
         raise SyncTokenGone("This sync token has expired.")
     return parsed
