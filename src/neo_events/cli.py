@@ -45,6 +45,11 @@ def migrate(settings: Settings) -> None:
     command.upgrade(alembic_config(settings.database_url), "head")
 
 
+# The largest WebSocket message a client may send (the live stream takes none: live/router.py);
+# uvicorn's default is 16 MiB, inflated on the event loop.
+WS_MAX_SIZE = 4096
+
+
 def serve(
     settings: Settings,
     *,
@@ -87,6 +92,7 @@ def serve(
         access_log=False,
         proxy_headers=True,
         log_config=log_config,
+        ws_max_size=WS_MAX_SIZE,
     )
 
 

@@ -536,3 +536,27 @@ async def test_logout_closes_live_connections_on_every_worker(
             await _revocation_ends_live_connections([first, second], "logout")
     finally:
         await truncate_all(database_url)
+
+
+async def test_the_stream_takes_no_messages_and_nothing_large(server: str) -> None:
+    """The server speaks, the client listens (SPEC §8): a client's message past 4 KiB is
+    refused before it is inflated, and a few small ones are ignored, then the socket is
+    closed. Found by an outside attack: 16 MiB frames, 16 KB on the wire with deflate, held a
+    worker's CPU whole and its event loop up to 1.8 s."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        alice = await _account(client, "alice")
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            await ws.send("a" * 100_000)  # compressed to ~100 bytes on the wire
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # too big
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            for _ in range(10):
+                await ws.send("ping")
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        # a listener that sends nothing is served as before
+        async with connect(_ws_url(server, alice["access_token"])) as ws:
+            made = await client.post("/api/v1/events", json=event_body(), headers=alice["headers"])
+            assert (await _next(ws))["event_id"] == made.json()["id"]

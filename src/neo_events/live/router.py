@@ -189,11 +189,21 @@ def _resync_reason(connection: Connection) -> str:
     return f"{connection.resync_reason}; resume from {connection.last_seq}"
 
 
+# The stream takes no messages (SPEC §8: the server speaks): a few are read and ignored, then
+# the socket is closed. A client sending 16 MiB frames as fast as deflate let it held a
+# worker's CPU whole and its loop up to 1.8 s (an outside attack); the server also refuses a
+# message past cli.WS_MAX_SIZE before it is inflated.
+MAX_CLIENT_MESSAGES = 10
+
+
 async def _drain(ws: WebSocket) -> None:
-    """Read (and ignore) client frames, so a disconnect is noticed."""
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            await ws.receive_text()
+    """Read (and ignore) client frames, so a disconnect is noticed; close the socket past
+    MAX_CLIENT_MESSAGES of them."""
+    for _ in range(MAX_CLIENT_MESSAGES):
+        if (await ws.receive())["type"] == "websocket.disconnect":
+            return
+    with contextlib.suppress(RuntimeError):  # closed meanwhile
+        await ws.close(code=POLICY_VIOLATION, reason="this stream takes no messages")
 
 
 @stream_router.get(
