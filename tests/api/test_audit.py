@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from neo_events.auth.service import create_admin
 from neo_events.db import Base
+from neo_events.protocol import encode_cursor
 from tests.helpers import PASSWORD, Account, assert_problem, create_event, register, share
 
 pytestmark = pytest.mark.anyio
@@ -174,7 +175,14 @@ async def test_filters_and_pages(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 501}, {"limit": 0}, {"cursor": "garbage!"}, {"since": "2026-01-01T00:00:00"}],
+    [
+        {"limit": 501},
+        {"limit": 0},
+        {"cursor": "garbage!"},
+        {"since": "2026-01-01T00:00:00"},
+        # forged cursors past BIGINT or of a boolean were a 500 (an outside attack)
+        *({"cursor": encode_cursor({"before": v})} for v in (2**63, 2**64 - 1, True, False)),
+    ],
 )
 async def test_bad_queries_are_422(client: httpx.AsyncClient, params: dict[str, Any]) -> None:
     alice = await register(client, "alice")

@@ -11,10 +11,10 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, visible_events
+from neo_events.fields import bigint
 from neo_events.models import AuditEntry, Event, User
-from neo_events.protocol import decode_cursor, encode_cursor
+from neo_events.protocol import cursor_fields, encode_cursor
 
 _INSERT = insert(cast(Table, AuditEntry.__table__))  # Core: plain rows, no ORM bulk path
 
@@ -145,9 +145,8 @@ async def list_entries(
     if filters.since is not None:
         query = query.where(AuditEntry.at >= filters.since)
     if cursor is not None:
-        before = decode_cursor(cursor).get("before")
-        if not isinstance(before, int):
-            raise ValidationFailed.field(["query", "cursor"], "not a cursor from this API")
+        # parsed as every cursor is (a forged `true` or 2**63 had been a 500)
+        (before,) = cursor_fields(cursor, ("before", bigint))
         query = query.where(AuditEntry.id < before)
     rows = (await session.execute(query.order_by(AuditEntry.id.desc()).limit(limit + 1))).all()
     page: list[tuple[AuditEntry, str | None]] = [(entry, name) for entry, name in rows[:limit]]
