@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from icalendar import Calendar
 
+from neo_events.ical import importing
 from tests.helpers import Account, count_rows, create_event, register
 
 pytestmark = pytest.mark.anyio
@@ -118,3 +119,41 @@ async def test_import_invites_users_by_email_and_keeps_the_rest_as_text(
         "- <nobody@elsewhere.org>: declined"
     )
     assert await count_rows(app, "attendees") == 2
+
+
+async def test_an_imports_invitations_are_bounded_by_the_changes_they_make(
+    client: httpx.AsyncClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each invitation is a change for everyone on its event (SPEC §8): an event of n
+    invitees makes n (n + 1). An import's invitations make at most MAX_IMPORT_FAN_OUT in all;
+    the users an event names past it are kept in its description, with a note. Found by an
+    outside attack: 50 events naming 500 users each held SQLite's write lock two minutes."""
+    monkeypatch.setattr(importing, "MAX_IMPORT_FAN_OUT", 30)
+    alice = await register(client, "alice")
+    users = [await register(client, f"user{n}") for n in range(4)]
+    people = "".join(f"ATTENDEE:mailto:{u.username}@example.com\r\n" for u in users)
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:e{n}\r\nDTSTART:2026030{n + 2}T100000Z\r\n"
+        f"DTEND:2026030{n + 2}T110000Z\r\nSUMMARY:Meeting {n}\r\n{people}END:VEVENT\r\n"
+        for n in range(3)
+    )
+    body = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n"
+    response = await client.post(
+        f"{API}/events/import",
+        content=body.encode(),
+        headers=alice.headers | {"content-type": "text/calendar"},
+    )
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    # 4 invitees (20 changes), then 2 (6), then 1 (2): 28 of the 30
+    invited = []
+    for item in answer["items"]:
+        event = (await client.get(f"{API}/events/{item['id']}", headers=alice.headers)).json()
+        guests = [a["username"] for a in event["attendees"] if not a["organizer"]]
+        invited.append(len(guests))
+        for user in users:
+            named = f"<{user.username}@example.com>" in (event["description"] or "")
+            assert named != (user.username in guests)  # invited, or named in the text
+    assert invited == [4, 2, 1]
+    assert await count_rows(app, "attendees") == 3 + 7
+    assert any(importing.FAN_OUT_NOTE in w["message"] for w in answer["warnings"]), answer

@@ -6,6 +6,7 @@ as text in the description."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,16 @@ from neo_events.models import Event, User
 from neo_events.reminders import service as reminders
 
 MAX_IMPORT_EVENTS = 5_000
+# The change-feed rows an import's invitations may make in all: each invitation is a change
+# for everyone on its event (SPEC §8), so an event of n invitees makes n (n + 1), and one
+# invitation request's most is 100 x 500. An import of 50 events naming 500 users each made
+# 12.5 million and held SQLite's write lock two minutes (an outside attack, 2026-12-04);
+# past this, the users an event names are kept in its description as other guests are.
+MAX_IMPORT_FAN_OUT = 50_000
+FAN_OUT_NOTE = (
+    f"people past the import's {MAX_IMPORT_FAN_OUT:,} invitation changes are kept in the "
+    "description, not invited (invite them afterwards, or import fewer events at a time)"
+)
 # Seconds an import request may spend before it gives up (rolled back, 422
 # import_over_budget): less than the minute a proxy in front usually waits. Reading the file
 # (at most 1 MiB) is bounded by its size; the budget bounds the writing, above all the
@@ -158,8 +169,16 @@ async def import_calendar(
     )
     contents: list[Content] = []
     invited: list[list[Invitee]] = []
+    left, left_noted = MAX_IMPORT_FAN_OUT, False
     for item, content in valid:
-        invitees, guests = split_people(item.people, known, actor.id)
+        # the most invitees n with n (n + 1) changes within what is left
+        room = min(MAX_ATTENDEES - 1, math.isqrt(4 * left + 1) - 1 >> 1)
+        invitees, guests = split_people(item.people, known, actor.id, room)
+        left -= len(invitees) * (len(invitees) + 1)
+        named = {known.get(p.email.lower()) for p in item.people} - {None, actor.id}
+        if len(invitees) < min(len(named), MAX_ATTENDEES - 1) and not left_noted:
+            left_noted = True
+            parsed.notes.append(codec.Note(item.uid, None, FAN_OUT_NOTE))
         if guests:
             content = content | {"description": with_guests(content["description"], guests)}
         contents.append(content)
@@ -231,18 +250,27 @@ async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, i
 
 
 def split_people(
-    people: Sequence[Attendance], known: dict[str, int], organizer_id: int
+    people: Sequence[Attendance],
+    known: dict[str, int],
+    organizer_id: int,
+    room: int = MAX_ATTENDEES - 1,
 ) -> tuple[list[Invitee], list[Attendance]]:
-    """An imported event's people: users of this service (by email) become invitations
-    (the organizer, the importer, is not invited); everyone else is kept as text."""
+    """An imported event's people: users of this service (by email) become invitations, as
+    many as there is `room` for (the organizer, the importer, is not invited); everyone
+    else is kept as text."""
     invitees: dict[int, Invitee] = {}
     guests = []
     for person in people:
         user_id = known.get(person.email.lower())
         if user_id is None:
             guests.append(person)
-        elif user_id != organizer_id and len(invitees) < MAX_ATTENDEES - 1:
-            invitees.setdefault(user_id, Invitee(user_id=user_id, optional=person.optional))
+        elif user_id == organizer_id or user_id in invitees:
+            continue
+        elif len(invitees) < room:
+            invitees[user_id] = Invitee(user_id=user_id, optional=person.optional)
+        elif room < MAX_ATTENDEES - 1:  # past the import's fan-out: named in the description
+            guests.append(person)
+        # (past the event's own cap, MAX_ATTENDEES, they are left out)
     return list(invitees.values()), guests
 
 
