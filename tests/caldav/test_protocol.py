@@ -11,7 +11,7 @@ import pytest
 from icalendar import Calendar
 
 from neo_events.caldav import service, xml
-from tests.caldav.dav import dav_for, ics, propfind, responses
+from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
 from tests.helpers import audit_actions, count_rows, create_event, loop_pauses, share
 
 pytestmark = pytest.mark.anyio
@@ -220,15 +220,7 @@ async def test_all_day_events_and_rdates_are_held_both_ways(client) -> None:
     assert b"TRANSP:TRANSPARENT" in got
     got = (await alice.request("GET", alice.calendar + "extra.ics")).content
     assert b"RDATE" in got
-    expand = '<c:expand start="20270101T000000Z" end="20280101T000000Z"/>'
-    yearly = await alice.request(
-        "REPORT",
-        alice.calendar,
-        QUERY.format(expand=expand, start="20270101T000000Z", end="20280101T000000Z"),
-        Depth="1",
-    )
-    [entry] = responses(yearly.content).values()
-    text = entry["props"][f"{C}calendar-data"].text
+    text = await expanded(alice, "20270101T000000Z", "20280101T000000Z")
     assert "DTSTART;VALUE=DATE:20270310" in text and "RECURRENCE-ID;VALUE=DATE:20270310" in text
 
 
@@ -339,6 +331,16 @@ QUERY = """<?xml version="1.0"?>
 </c:calendar-query>"""
 
 
+async def expanded(dav: Dav, start: str, end: str) -> str:
+    """The calendar-data of the one resource a calendar-query expands over [start, end)."""
+    expand = f'<c:expand start="{start}" end="{end}"/>'
+    body = QUERY.format(expand=expand, start=start, end=end)
+    answer = await dav.request("REPORT", dav.calendar, body, Depth="1")
+    [entry] = responses(answer.content).values()
+    text: str = entry["props"][f"{C}calendar-data"].text
+    return text
+
+
 async def test_calendar_query_time_range_and_expand(client) -> None:
     alice = await dav_for(client, "alice")
     await create_event(
@@ -378,15 +380,7 @@ async def test_calendar_query_time_range_and_expand(client) -> None:
     assert len(found) == 1
     [entry] = found.values()
     assert "SUMMARY:March" in entry["props"][f"{C}calendar-data"].text
-    expand = '<c:expand start="20260201T000000Z" end="20260203T000000Z"/>'
-    daily = await alice.request(
-        "REPORT",
-        alice.calendar,
-        QUERY.format(expand=expand, start="20260201T000000Z", end="20260203T000000Z"),
-        Depth="1",
-    )
-    [entry] = responses(daily.content).values()
-    text = entry["props"][f"{C}calendar-data"].text
+    text = await expanded(alice, "20260201T000000Z", "20260203T000000Z")
     assert text.count("BEGIN:VEVENT") == 2 and "RRULE" not in text
     assert "RECURRENCE-ID:20260201T070000Z" in text and "DTSTART:20260202T070000Z" in text
 
@@ -398,15 +392,8 @@ async def test_an_expanded_occurrence_keeps_a_typed_backslash_n_as_text(client) 
         start_time="2026-02-01T07:00:00Z", end_time="2026-02-01T07:30:00Z", timezone="UTC",
         is_recurring=True, recurrence_pattern="FREQ=DAILY;COUNT=3",
     )  # fmt: skip
-    expand = '<c:expand start="20260201T000000Z" end="20260203T000000Z"/>'
-    daily = await alice.request(
-        "REPORT",
-        alice.calendar,
-        QUERY.format(expand=expand, start="20260201T000000Z", end="20260203T000000Z"),
-        Depth="1",
-    )
-    [entry] = responses(daily.content).values()
-    found = Calendar.from_ical(entry["props"][f"{C}calendar-data"].text).walk("VEVENT")
+    text = await expanded(alice, "20260201T000000Z", "20260203T000000Z")
+    found = Calendar.from_ical(text).walk("VEVENT")
     assert [(str(e["SUMMARY"]), str(e["LOCATION"])) for e in found] == [(r"C:\New", r"\N, \\N")] * 2
 
 
