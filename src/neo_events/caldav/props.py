@@ -5,8 +5,7 @@ reading the methods share are in caldav/http.py."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
@@ -16,13 +15,12 @@ from xml.sax.saxutils import escape, quoteattr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import listing, naming, rendering, service, sync, xml
+from neo_events.caldav import listing, multistatus, naming, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
     calendar_path,
     home_href,
     item_href,
-    multistatus_response,
     not_found,
     principal_href,
     read_body,
@@ -34,10 +32,6 @@ from neo_events.events.access import Role
 from neo_events.models import User
 
 ITEM_TYPE = "text/calendar; charset=utf-8; component=vevent"
-# calendar-data escaped as XML, and the answer written, on the event loop up to this many bytes
-# of texts; past it in a worker thread (114 MB of texts cost 0.74 s to escape, an outside
-# attack, 2026-12-04; the answer's texts are bounded by service.MAX_ANSWER_BYTES)
-ON_LOOP_TEXT_BYTES = 256 * 1024
 
 
 def depth_of(request: Request) -> int:
@@ -285,7 +279,7 @@ async def describe_items(
     names = [name for name in names if name in _ITEM_PROPS]
     privileges = {role: xml.text_of(_privileges(p)) for role, p in ROLE_PRIVILEGES.items()}
     ok, missing_head = xml.PROPSTAT_OK, xml.PROPSTAT_MISSING
-    texts = await _escaped(ctx.texts) if _DATA in names else {}
+    texts = await multistatus.escaped(ctx.texts) if _DATA in names else {}
     out: list[xml.Response] = []
     for item in items:
         found: list[str] = []
@@ -316,31 +310,6 @@ async def describe_items(
         parts.append("</d:response>")
         out.append(xml.Response(href, text="".join(parts)))
     return out
-
-
-async def _escaped(texts: Mapping[int, bytes]) -> dict[int, str]:
-    """The texts as XML character data, in a worker thread past ON_LOOP_TEXT_BYTES."""
-
-    def run() -> dict[int, str]:
-        return {i: escape(text.decode()) for i, text in texts.items()}
-
-    return await asyncio.to_thread(run) if _heavy(texts) else run()
-
-
-def _heavy(texts: Mapping[int, bytes]) -> bool:
-    return sum(map(len, texts.values())) > ON_LOOP_TEXT_BYTES
-
-
-async def answer(
-    ctx: Context, responses: list[xml.Response], *, sync_token: str | None = None
-) -> Response:
-    """The multistatus of the responses, written in a worker thread when the calendar-data
-    in it is large (tens of MB joined and encoded)."""
-
-    def run() -> bytes:
-        return xml.multistatus(responses, sync_token=sync_token)
-
-    return multistatus_response(await asyncio.to_thread(run) if _heavy(ctx.texts) else run())
 
 
 def _absent(name: str, known: str) -> str:
@@ -393,7 +362,7 @@ async def propfind(
                 session, [item], caches=service.Caches.of(request.app.state)
             )
         responses.append(await describe(ctx, kind, item_href(user, item.name), item, mode, names))
-        return await answer(ctx, responses)
+        return await multistatus.answer(ctx.texts, responses)
     responses.append(await describe(ctx, kind, hrefs[kind], None, mode, names))
     if depth == 1:
         if kind == "root":
@@ -420,4 +389,4 @@ async def propfind(
                     )
             if truncated:
                 responses.append(xml.Response(hrefs["calendar"], status=507))
-    return await answer(ctx, responses)
+    return await multistatus.answer(ctx.texts, responses)

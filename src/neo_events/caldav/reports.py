@@ -14,14 +14,14 @@ from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neo_events.caldav import freebusy, listing, rendering, service, sync, xml
+from neo_events.caldav import freebusy, listing, multistatus, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
     item_href,
     read_body,
     utc_instant,
 )
-from neo_events.caldav.props import Context, answer, describe_items
+from neo_events.caldav.props import Context, describe_items
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User
@@ -102,7 +102,7 @@ async def report(
             next(described) if member.get(path) in found else xml.Response(quote(path), status=404)
             for path in wanted
         ]
-        return await answer(ctx, responses)
+        return await multistatus.answer(ctx.texts, responses)
     if root.tag == tag(CALDAV, "calendar-query"):
         return await _calendar_query(request, session, user, root)
     if root.tag == tag(CALDAV, "free-busy-query"):
@@ -308,7 +308,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
     responses = await describe_items(ctx, items, names)
     if truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
-    return await answer(ctx, responses)
+    return await multistatus.answer(ctx.texts, responses)
 
 
 async def _sync_collection(
@@ -336,4 +336,4 @@ async def _sync_collection(
     responses += [xml.Response(item_href(user, gone), status=404) for gone in page.gone]
     if page.truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
-    return await answer(ctx, responses, sync_token=page.token)
+    return await multistatus.answer(ctx.texts, responses, sync_token=page.token)
