@@ -21,11 +21,11 @@ import re
 import time
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Latency buckets for an API whose reads take milliseconds and whose batch writes take longer.
@@ -107,8 +107,14 @@ class Metrics:
 
     def template_for(self, app: Any, path: str) -> str:
         if self._templates is None:
-            paths = app.openapi().get("paths", {}) if app is not None else {}
-            self._templates = [(compile_path(template)[0], template) for template in paths]
+            # The documented routes' templates, in routing order, as the OpenAPI document lists
+            # them, without building that document (~0.3 s of CPU at a worker's first refusal).
+            found: dict[str, re.Pattern[str]] = {}
+            for route in iter_route_contexts(app.router.routes) if app is not None else ():
+                regex, template = getattr(route, "path_regex", None), route.path_format
+                if getattr(route, "include_in_schema", False) and regex and template:
+                    found.setdefault(template, regex)
+            self._templates = [(regex, template) for template, regex in found.items()]
         for pattern, template in self._templates:
             if pattern.match(path):
                 return template
