@@ -47,9 +47,13 @@ class Block:
         components' too, a VTIMEZONE's observances'), as written, in order."""
         depth, found, wanted = 0, [], name.upper()
         for _, line in self.lines[1:-1]:
-            delimiter = _delimiter(line)
-            if delimiter is not None:
-                depth += 1 if delimiter[0] == "BEGIN" else -1
+            start = line.lstrip()[: max(len(wanted), 3)].upper()  # most lines: told by it
+            if start[:3] in ("BEG", "END"):
+                delimiter = _delimiter(line)
+                if delimiter is not None:
+                    depth += 1 if delimiter[0] == "BEGIN" else -1
+                    continue
+            if start[: len(wanted)] != wanted:
                 continue
             key, value = _property(line)
             if (depth == 0 or nested) and key == wanted:
@@ -162,6 +166,9 @@ def unfold(text: str) -> list[tuple[int, str]]:
 def _property(line: str) -> tuple[str, str]:
     """(NAME, value) of a content line: the value starts at the first colon outside a quoted
     parameter value (`TZID="a:b"`)."""
+    colon = line.find(":")
+    if colon >= 0 and '"' not in line[:colon]:  # no quoted parameter before the first colon
+        return line[:colon].split(";")[0].strip().upper(), line[colon + 1 :]
     quoted = False
     for index, char in enumerate(line):
         if char == '"':
