@@ -26,6 +26,7 @@ from neo_events.errors import install_error_handlers
 from neo_events.events.expansions import expansion_bytes
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
+from neo_events.events.schemas import BatchCreate
 from neo_events.history.router import router as history_router
 from neo_events.ical.router import router as ical_router
 from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
@@ -52,7 +53,11 @@ from neo_events.reminders.router import router as reminders_router
 from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
-from neo_events.web import AllowedMethodsMiddleware, filter_routers_by_path
+from neo_events.web import (
+    AllowedMethodsMiddleware,
+    document_unvalidated_bodies,
+    filter_routers_by_path,
+)
 from neo_events.webclient.router import router as webclient_router
 from neo_events.webhooks.router import router as webhooks_router
 
@@ -197,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     filter_routers_by_path(app.router.routes)
     document_problems(app, unlimited_paths=EXEMPT_PATHS)
     document_msgpack(app)
+    document_unvalidated_bodies(app, (BatchCreate,))
 
     # Added innermost first. MessagePack is turned into JSON inside the body limit (which bounds
     # what it buffers); rate limits refuse before any body is parsed but the auth routes' (read

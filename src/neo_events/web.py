@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, params
+from fastapi import Depends, FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
 from pydantic import BaseModel, ValidationError
@@ -40,6 +40,39 @@ async def validated_off_loop(model: type[M], body: Any) -> M:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([e | {"loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+def document_unvalidated_bodies(app: FastAPI, models: Sequence[type[BaseModel]]) -> None:
+    """In the app's OpenAPI document, a body FastAPI passes through unvalidated (annotated
+    `Annotated[model, SkipValidation, Body(title=model.__name__)]`, for `validated_off_loop`)
+    refers to its model's component, as every validated body does; FastAPI writes it inline."""
+    build = app.openapi
+    named = {model.__name__: model for model in models}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    body = operation.get("requestBody") if isinstance(operation, dict) else None
+                    for media in (body or {}).get("content", {}).values():
+                        model = named.get(media.get("schema", {}).get("title"))
+                        if model is None:
+                            continue
+                        media["schema"] = {"$ref": f"#/components/schemas/{model.__name__}"}
+                        if model.__name__ not in components:
+                            found = model.model_json_schema(ref_template=_COMPONENT)
+                            for name, definition in found.pop("$defs", {}).items():
+                                components.setdefault(name, definition)
+                            components[model.__name__] = found
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_COMPONENT = "#/components/schemas/{model}"
 
 
 class TransactionalRoute(APIRoute):
