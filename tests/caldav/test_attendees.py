@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
-from tests.helpers import Account, count_rows, create_event
+from tests.helpers import Account, count_rows, create_event, people
 
 pytestmark = pytest.mark.anyio
 
@@ -310,3 +310,28 @@ async def test_more_attendees_than_an_event_holds_is_refused_and_changes_nothing
     assert again.status_code == 403
     after = await event_of(client, alice.account, item["id"])
     assert after["version"] == 1 and after["title"] == "Dentist"
+
+
+async def test_a_write_invites_at_most_as_many_as_an_invitation_request(client, app) -> None:
+    """Each invitation is a change for everyone on the event: a PUT naming 499 users at once
+    made ~250,000 of them (~1.3 s). A write newly invites at most 100, as the API's
+    invitation request does; more is a 403 that writes nothing."""
+    alice = await dav_for(client, "alice")
+    await people(app, 201)
+    crowd = [f"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:p{n}@example.com\n" for n in range(201)]
+    refused = await alice.put("big.ics", ics(uid="big", extra="".join(crowd[:101])))
+    assert refused.status_code == 403 and b"valid-calendar-data" in refused.content
+    assert b"101 people invited at once" in refused.content
+    assert await count_rows(app, "events") == 0
+    created = await alice.put("big.ics", ics(uid="big", extra="".join(crowd[:100])))
+    assert created.status_code == 201, created.text
+    [event] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert len((await event_of(client, alice.account, event["id"]))["attendees"]) == 101
+    changes = await count_rows(app, "changes")
+    again = await alice.put("big.ics", ics(uid="big", summary="More", extra="".join(crowd)))
+    assert again.status_code == 403 and b"101 people invited at once" in again.content
+    assert await count_rows(app, "changes") == changes
+    assert (await event_of(client, alice.account, event["id"]))["title"] != "More"
+    more = await alice.put("big.ics", ics(uid="big", summary="More", extra="".join(crowd[:200])))
+    assert more.status_code == 204, more.text
+    assert len((await event_of(client, alice.account, event["id"]))["attendees"]) == 201
