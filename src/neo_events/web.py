@@ -75,6 +75,18 @@ def document_unvalidated_bodies(app: FastAPI, models: Sequence[type[BaseModel]])
 _COMPONENT = "#/components/schemas/{model}"
 
 
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def reads_only(endpoint: E) -> E:
+    """Marks an endpoint whose unsafe method (a POST that only computes: find-time) writes
+    nothing, so its SQLite transaction is a reader's: no BEGIN IMMEDIATE and no turn among the
+    process's writers, which a cold find-time held for a second or more while every write
+    waited (`TransactionalRoute`)."""
+    endpoint.reads_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 class TransactionalRoute(APIRoute):
     """Runs each request in one transaction, committed before the response leaves.
 
@@ -87,11 +99,12 @@ class TransactionalRoute(APIRoute):
         takes_json = self.body_field is not None and not isinstance(
             self.body_field.field_info, params.Form
         )
+        writes = not getattr(self.endpoint, "reads_only", False)
 
         async def run_in_transaction(request: Request) -> Response:
             if takes_json and has_body(request) and not is_json(request):
                 raise UnsupportedMediaType("Send the body as application/json.")
-            token = db.write_intent.set(request.method not in SAFE_METHODS)
+            token = db.write_intent.set(writes and request.method not in SAFE_METHODS)
             try:
                 try:
                     response = await handler(request)

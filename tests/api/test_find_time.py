@@ -3,6 +3,7 @@ only), finding a common free time, and `?conflicts=suggest` on every write that 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -516,3 +517,42 @@ async def test_past_the_limit_with_every_week_cached_is_still_a_422(
     for _ in range(2):
         response = await client.get("/api/v1/freebusy", params=window, headers=alice.headers)
         assert_problem(response, 422, "window_too_large")
+
+
+async def test_a_find_time_under_way_keeps_no_write_waiting(
+    client: httpx.AsyncClient, people: dict[str, Account], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding a time writes nothing: its transaction is a reader's, so on SQLite it takes no
+    turn among the writers and no BEGIN IMMEDIATE. A cold find-time had held the writers'
+    turn for its whole run (a create started beside it waited 2.5-2.7 s)."""
+    from neo_events.scheduling import service
+
+    alice, bob = people["alice"], people["bob"]
+    await _meet(client, alice, bob)
+    reading, release = asyncio.Event(), asyncio.Event()
+    find_time = service.find_time
+
+    async def slow_find_time(*args: Any, **kwargs: Any) -> Any:
+        found = await find_time(*args, **kwargs)  # its statements run in its transaction
+        reading.set()
+        await release.wait()  # still inside that transaction
+        return found
+
+    monkeypatch.setattr(service, "find_time", slow_find_time)
+    body = {
+        "user_ids": [bob.id],
+        "duration_minutes": 30,
+        "start_time": "2026-03-02T00:00:00Z",
+        "end_time": "2026-03-09T00:00:00Z",
+    }
+    finding = asyncio.create_task(
+        client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers)
+    )
+    await asyncio.wait_for(reading.wait(), 10)
+    try:
+        async with asyncio.timeout(5):  # before: waited for the find-time's turn to end
+            created = await create_event(client, bob, title="Meanwhile")
+    finally:
+        release.set()
+    assert created["title"] == "Meanwhile"
+    assert (await finding).status_code == 200

@@ -11,12 +11,13 @@ from neo_events.events.rrule import zone_named
 from neo_events.scheduling import service
 from neo_events.scheduling.schemas import FindTime, Slot, Slots
 from neo_events.scheduling.slots import ALL_DAY, WorkingHours
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import Session, TransactionalRoute, reads_only
 
 router = APIRouter(prefix="/api/v1", tags=["scheduling"], route_class=TransactionalRoute)
 
 
 @router.post("/scheduling/find-time")
+@reads_only
 async def find_time(body: FindTime, user: CurrentUser, session: Session, request: Request) -> Slots:
     """The earliest slots of `duration_minutes`, on the granularity, inside the working
     hours on `timezone`'s wall clock (every hour of every day without them), where the
