@@ -123,7 +123,7 @@ async def test_history_of_a_large_event_is_paged_by_bytes(
     assert versions == (everything[::-1] if kind == "history" else everything)
 
 
-@pytest.mark.parametrize("kind", ["listing", "sync"])
+@pytest.mark.parametrize("kind", ["listing", "sync", "invitations"])
 async def test_large_events_are_paged_by_bytes(
     client: httpx.AsyncClient, alice: Account, kind: str
 ) -> None:
@@ -132,7 +132,22 @@ async def test_large_events_are_paged_by_bytes(
         for n in range(LARGE_EVENTS)
     ]
 
-    if kind == "listing":
+    if kind == "invitations":  # 500 invitations to 1 MB events were a 213 MB page
+        bob = await register(client, "bob")
+        for event_id in ids:
+            response = await client.post(
+                f"{EVENTS}/{event_id}/attendees?conflicts=ignore",
+                json={"users": [{"user_id": bob.id}]},
+                headers=alice.headers,
+            )
+            assert response.status_code == 200, response.text
+        path = "/api/v1/invitations"
+        page = await _measured(client, bob, path, limit=500)
+        assert 1 <= len(page["items"]) < LARGE_EVENTS and page["next_cursor"]
+        invited = [item["id"] for item in await _walk(client, bob, path, limit=500)]
+        starts = {event_id: n % 28 for n, event_id in enumerate(ids)}
+        assert invited == sorted(ids, key=lambda i: (starts[i], i))
+    elif kind == "listing":
         page = await _measured(client, alice, EVENTS, limit=500)
         assert 1 <= len(page["items"]) < LARGE_EVENTS and page["next_cursor"]
         listed = [item["id"] for item in await _walk(client, alice, EVENTS, limit=500)]
