@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Boolean, Select, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from neo_events.errors import ValidationFailed
 from neo_events.events import recurrence
@@ -99,9 +101,29 @@ def preloaded(events: Iterable[Event]) -> EventLoader:
     return load
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+class contains(FunctionElement[bool]):
+    """`contains(column, text)`: the text is in the column, case-insensitively: `instr`
+    (SQLite) or `strpos` (PostgreSQL) of the lowered texts. Not `ILIKE '%…%'`, whose matcher
+    tries the whole pattern at each position: a 200-character `q` over 1,800 descriptions of
+    10,000 characters cost 6 s of CPU on SQLite (an outside attack). These search for a
+    string (linear in practice) and fold case as each database's LIKE does (SQLite: ASCII
+    letters only)."""
+
+    inherit_cache = True
+    type = Boolean()
+    name = "contains"
+
+
+@compiles(contains, "sqlite")
+def _contains_sqlite(element: contains, compiler: Any, **kw: Any) -> str:
+    column, text = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(instr(lower({column}), lower({text})) > 0)"
+
+
+@compiles(contains, "postgresql")
+def _contains_postgresql(element: contains, compiler: Any, **kw: Any) -> str:
+    column, text = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(strpos(lower({column}), lower({text})) > 0)"
 
 
 def filter_conditions(filters: Filters, title: Any, description: Any, location: Any) -> list[Any]:
@@ -109,12 +131,9 @@ def filter_conditions(filters: Filters, title: Any, description: Any, location: 
     snapshot fields: `past_listing`), case-insensitive substrings."""
     conditions: list[Any] = []
     if filters.q:
-        pattern = _like(filters.q)
-        conditions.append(
-            or_(title.ilike(pattern, escape="\\"), description.ilike(pattern, escape="\\"))
-        )
+        conditions.append(or_(contains(title, filters.q), contains(description, filters.q)))
     if filters.location:
-        conditions.append(location.ilike(_like(filters.location), escape="\\"))
+        conditions.append(contains(location, filters.location))
     if filters.role is not None:
         conditions.append(EventPermission.role == filters.role.value)
     return conditions
