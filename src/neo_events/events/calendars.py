@@ -30,7 +30,7 @@ from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.invitations.responses import BusyPeople, occurrence_answers
+from neo_events.invitations.responses import BusyPeople, answers_that_differ
 from neo_events.models import Event
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
@@ -85,7 +85,7 @@ async def calendar(
     keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     # Declined invitations are free time (SPEC §13), per occurrence too.
-    per_occurrence = await occurrence_answers(
+    per_occurrence = await answers_that_differ(
         session, ((e, u) for e, people in answers.items() for u in people)
     )
     weeks = Weeks(cache, *window)

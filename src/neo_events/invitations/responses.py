@@ -169,6 +169,43 @@ async def occurrence_answers(
     return answers
 
 
+async def answers_that_differ(
+    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], dict[datetime, str]]:
+    """`occurrence_answers` that make an occurrence free where the series answer keeps the
+    person busy, or the other way round: all a calendar read needs (`BusyPeople`), which
+    falls back to the series answer for the rest. Someone who accepted a series and accepted
+    each of its occurrences again had those read and held for every calendar read."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    declined = OccurrenceResponse.response == DECLINED
+    series_declined = func.coalesce(Attendee.response, "") == DECLINED
+    rows = await session.execute(
+        select(
+            OccurrenceResponse.event_id,
+            OccurrenceResponse.user_id,
+            OccurrenceResponse.recurrence_id,
+            OccurrenceResponse.response,
+        )
+        .join(
+            Attendee,
+            (Attendee.event_id == OccurrenceResponse.event_id)
+            & (Attendee.user_id == OccurrenceResponse.user_id),
+        )
+        .where(
+            OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
+            OccurrenceResponse.user_id.in_({u for _, u in wanted}),
+            declined != series_declined,
+        )
+    )
+    answers: dict[tuple[int, int], dict[datetime, str]] = {}
+    for row in rows:
+        if (row.event_id, row.user_id) in wanted:
+            answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = row.response
+    return answers
+
+
 async def series_answers(
     session: AsyncSession, pairs: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], str]:
