@@ -5,23 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from neo_events.audit import service
 from neo_events.audit.schemas import ActorRef, AuditEntryRead, AuditPage
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.fields import Instant
+from neo_events.fields import NO_NUL, Instant
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=TransactionalRoute)
+
+Action = Annotated[str, StringConstraints(max_length=48), NO_NUL]
 
 
 @router.get("/audit")
 async def list_audit(
     user: CurrentUser,
     session: Session,
-    action: Annotated[
-        str | None, Query(max_length=48, description="exact action, e.g. `login`")
-    ] = None,
+    action: Annotated[Action | None, Query(description="exact action, e.g. `login`")] = None,
     since: Annotated[Instant | None, Query(description="entries at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="page size (max 500)")] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,

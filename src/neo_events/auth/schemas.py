@@ -58,11 +58,11 @@ class LoginRequest(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=2048)]
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=2048), NO_NUL]
 
 
 class LogoutRequest(BaseModel):
-    refresh_token: Annotated[str | None, Field(default=None, max_length=2048)] = None
+    refresh_token: Annotated[str, StringConstraints(max_length=2048), NO_NUL] | None = None
 
 
 class TokenResponse(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from starlette.datastructures import UploadFile
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
@@ -17,6 +17,7 @@ from neo_events.events.access import Role
 from neo_events.events.router import EventId
 from neo_events.events.schemas import TimeZoneName
 from neo_events.events.views import event_reads
+from neo_events.fields import NO_NUL
 from neo_events.ical import feeds, importing, service
 from neo_events.ical.schemas import (
     FeedTokenCreate,
@@ -34,6 +35,7 @@ from neo_events.web import Session, TransactionalRoute
 router = APIRouter(prefix="/api/v1", tags=["icalendar"], route_class=TransactionalRoute)
 
 CALENDAR = "text/calendar; charset=utf-8"
+FeedToken = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]
 # What a calendar file may arrive as: its own type, or what tools send for "a file".
 CALENDAR_TYPES = frozenset({"text/calendar", "text/plain", "application/octet-stream"})
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -79,7 +81,7 @@ async def export_event(
 )
 async def calendar_feed(
     session: Session,
-    token: Annotated[str, Query(min_length=1, max_length=200, description="a feed token")],
+    token: Annotated[FeedToken, Query(description="a feed token")],
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Every live event the token's owner holds a role on, for calendar apps to subscribe to.

@@ -8,8 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neo_events.events.schemas import EventRead
+from neo_events.fields import NO_NUL
 
-TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+TokenName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL
+]
 
 
 class FeedTokenCreate(BaseModel):

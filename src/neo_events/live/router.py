@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from starlette.websockets import WebSocketDisconnect
 
 from neo_events.auth import service as auth_service
@@ -19,7 +19,7 @@ from neo_events.auth.dependencies import CurrentUser
 from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed, problems
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
-from neo_events.fields import MAX_BIGINT
+from neo_events.fields import MAX_BIGINT, NO_NUL
 from neo_events.live import sync as sync_service
 from neo_events.live.connection import Connection, Overflow, Revoked, TooManyConnections
 from neo_events.live.hub import Hub
@@ -39,6 +39,8 @@ class TooManyStreams(AppError):
 
 TRY_AGAIN_LATER = 1013
 
+SyncToken = Annotated[str, StringConstraints(max_length=500), NO_NUL]
+
 
 class SyncChange(BaseModel):
     op: str
@@ -56,7 +58,7 @@ class SyncPage(BaseModel):
 async def sync(
     user: CurrentUser,
     session: Session,
-    token: Annotated[str | None, Query(max_length=500)] = None,
+    token: Annotated[SyncToken | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SyncPage:
     """Without a token: everything you can see, and a token. With one: only what changed
