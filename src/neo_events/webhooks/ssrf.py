@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -123,10 +124,56 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
+# A host name the resolver can look up (RFC 1123, RFC 1035 lengths): letters, digits and
+# hyphens, no hyphen at either end of a label, 1-63 characters a label, 253 in all (one
+# trailing dot aside), and a top-level label that is not all digits (RFC 3696: such a host is
+# an IPv4 address or nothing).
+LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+BAD_NAME = "the URL's host is not a valid name or IP address"
+
+
+def _raw_host(netloc: str) -> str:
+    """The host as written in the URL's authority (after any userinfo, before any port)."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        return hostport[: hostport.find("]") + 1]
+    return hostport.partition(":")[0]
+
+
+def _check_host(raw: str, hostname: str) -> str:
+    """The host in the form the resolver looks up (see `check_url`), or Refused saying why
+    no resolver could: an IP literal that is not IPv6 (IPvFuture, a zone), a name that is not
+    a valid DNS name after IDNA, or a host written with percent-encoding."""
+    if "%" in raw:
+        raise Refused("the URL's host must not be percent-encoded")
+    if raw.startswith("["):
+        try:
+            ipaddress.IPv6Address(raw[1:-1])
+        except ValueError:
+            raise Refused("the URL's bracketed host must be an IPv6 address") from None
+        return hostname
+    try:
+        host = hostname.encode("idna").decode("ascii").lower()
+        for label in host.split("."):  # punycode must be a name (IDNA 2008: straße.de)
+            if label.startswith("xn--"):
+                idna.decode(label)  # xn--localhost- is none, whatever Python's codec says
+    except UnicodeError:  # idna.IDNAError is one; also a label empty or over 63 characters
+        raise Refused(BAD_NAME) from None
+    if literal_address(host) is not None:
+        return host
+    labels = host.removesuffix(".").split(".")
+    if len(host.removesuffix(".")) > 253:
+        raise Refused(f"{BAD_NAME} (longer than 253 characters)")
+    if not all(LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
+        raise Refused(f"{BAD_NAME} (each label 1-63 letters, digits or inner hyphens)")
+    return host
+
+
 def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
-    """(scheme, host, port, path) of a webhook URL, or Refused saying what is wrong. The host
-    is in the ASCII form the resolver looks up (IDNA, as `socket` encodes it: NFKC, so
-    `ｌocalhost` is `localhost`), lower case; an IPv6 literal as written."""
+    """(scheme, host, port, path) of a webhook URL, or Refused saying what is wrong: a host no
+    resolver could look up is refused here, when the webhook is set, and again at delivery.
+    The host is in the ASCII form the resolver looks up (IDNA, as `socket` encodes it: NFKC,
+    so `ｌocalhost` is `localhost`), lower case; an IPv6 literal as written."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -137,17 +184,11 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
         raise Refused(f"the URL must use {' or '.join(allowed)}")
     if not parts.hostname:
         raise Refused("the URL has no host")
-    if parts.username or parts.password:
+    if parts.username is not None or parts.password is not None:
         raise Refused("the URL must not carry credentials")
-    host = parts.hostname
-    if ":" not in host:  # a name or an IPv4 address (urlsplit keeps IPv6 in brackets)
-        try:
-            host = host.encode("idna").decode("ascii").lower()
-            for label in host.split("."):  # punycode must be a name (IDNA 2008: straße.de)
-                if label.startswith("xn--"):
-                    idna.decode(label)  # xn--localhost- is none, whatever Python's codec says
-        except UnicodeError:  # idna.IDNAError is one
-            raise Refused("the URL's host is not a valid name") from None
+    if port == 0:
+        raise Refused("the URL's port must be from 1 to 65535")
+    host = _check_host(_raw_host(parts.netloc), parts.hostname)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
