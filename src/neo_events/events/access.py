@@ -15,8 +15,9 @@ from sqlalchemy import BindParameter, Select, Table, bindparam, insert, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.signed_in import signed_in
-from neo_events.errors import Forbidden, InvalidToken, NotFound
+from neo_events.errors import Forbidden, InvalidToken, NotFound, PreconditionFailed
 from neo_events.models import Event, EventPermission
+from neo_events.protocol import version_matches
 
 
 class Role(StrEnum):
@@ -101,14 +102,18 @@ async def get_event_for(
     lock: bool = False,
     include_deleted: bool = False,
     sign_in: int | None = None,
+    if_match: str | None = None,
 ) -> tuple[Event, Role]:
-    """The event and the caller's role: 404 without a role, 403 with one that is too low.
+    """The event and the caller's role: 404 without a role, 403 with one that is too low,
+    then 412 if the request's `If-Match` names another version (`check_if_match`).
 
     `lock` takes the row lock a read-modify-write needs on PostgreSQL (SQLite's write
     transactions are already exclusive). `sign_in`: the id of the caller's sign-in session
     (`auth.signed_in.signed_in`), checked by the same statement, for a route that takes an
     access token's claims instead of loading its user (a 401 if the session is closed,
-    before any 404 or 403).
+    before any 404 or 403). `if_match` is compared with the row as read here, under the
+    write's lock, before the write; a 404 or 403 comes first (RFC 9110 §13.2.1), so the
+    header tells a stranger nothing.
     """
     query = _BY_ID[include_deleted, lock, sign_in is not None]
     params = {"user_id": user_id, "event_id": event_id, "session_id": sign_in}
@@ -122,7 +127,21 @@ async def get_event_for(
             raise InvalidToken()  # a closed session is a 401 before any 404 or 403
     if row is None:
         raise event_not_found(event_id)
-    return row[0], check_role(Role(row[1]), min_role)
+    role = check_role(Role(row[1]), min_role)
+    check_if_match(row[0], if_match)
+    return row[0], role
+
+
+def check_if_match(event: Event, if_match: str | None) -> None:
+    """412, changing nothing, when an If-Match names another version than the event's
+    (`*` matches any event that exists). Every unsafe request on an event's URL space
+    evaluates it on the event as read for its write (RFC 9110 §13.1.1); without the header
+    the write goes ahead."""
+    if if_match is not None and not version_matches(if_match, event.version):
+        raise PreconditionFailed(
+            f"The event is at version {event.version}; read it again and retry.",
+            current_version=event.version,
+        )
 
 
 async def touch(session: AsyncSession, event_id: int) -> None:

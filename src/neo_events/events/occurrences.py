@@ -41,7 +41,7 @@ from neo_events.events.listing import (
     preloaded,
 )
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.events.service import check_if_match, check_move, delete_event
+from neo_events.events.service import check_move, delete_event
 from neo_events.events.sizes import within_size
 from neo_events.events.validation import build_content
 from neo_events.history.versions import record_version
@@ -161,8 +161,9 @@ async def edit_occurrence(
     if_match: str | None = None,
 ) -> OccurrenceEdit:
     """Change one occurrence (an override), or it and all that follow (a split)."""
-    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
-    check_if_match(event, if_match)
+    event, role = await get_event_for(
+        session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
+    )
     current = content_of(event)
     series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:
@@ -201,8 +202,9 @@ async def cancel_occurrence(
     if_match: str | None = None,
 ) -> None:
     """Cancel one occurrence (an exdate), or it and all that follow (the series ends before)."""
-    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
-    check_if_match(event, if_match)
+    event, role = await get_event_for(
+        session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
+    )
     current = content_of(event)
     series, rid, at = check_occurrence(event, current, recurrence_id)
     if scope is Scope.FOLLOWING:

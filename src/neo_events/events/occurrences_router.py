@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
@@ -15,7 +15,7 @@ from neo_events.events import occurrences, schedule
 from neo_events.events.answers import conflicts_json, read_one, with_etag
 from neo_events.events.listing import paginate_occurrences
 from neo_events.events.occurrence_pages import occurrences_response
-from neo_events.events.router import EventId, OptionalWindow, Policy, RequiredWindow
+from neo_events.events.router import EventId, IfMatch, OptionalWindow, Policy, RequiredWindow
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
     ConflictRead,
@@ -84,7 +84,7 @@ async def edit_occurrence(
     origin: RequestOrigin,
     scope: ScopeQuery = occurrences.Scope.THIS,
     conflicts: Policy = ConflictPolicy.WARN,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> OccurrenceEdited:
     """Change one occurrence (editor+): a new version of the series. With
     `scope=following` the series ends before it and the returned new series starts there."""
@@ -116,7 +116,7 @@ async def cancel_occurrence(
     session: Session,
     origin: RequestOrigin,
     scope: ScopeQuery = occurrences.Scope.THIS,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> Response:
     """Cancel one occurrence (editor+: an exdate, a new version), or with `scope=following`
     end the series before it (cancelling from the first occurrence deletes the event: owner)."""

@@ -56,6 +56,14 @@ from neo_events.web import (
 router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TransactionalRoute)
 
 EventId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="the event's id")]
+# Every unsafe request on an event's URL space takes it (`access.check_if_match`).
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description='the event\'s ETag or `"<version>"` as last read (or `*`): 412'
+        " `precondition_failed`, nothing written, if the event is at another version"
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
 # A viewer may not write (403); a write may clash (409), and If-Match may fail (412) or be
 # required (428).
@@ -351,7 +359,7 @@ async def replace_event(
     claims: Claims,
     session: Session,
     origin: RequestOrigin,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Change any subset of fields (editor+); each change is a new version. A move is
@@ -367,7 +375,7 @@ async def patch_event(
     claims: Claims,
     session: Session,
     origin: RequestOrigin,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
     conflicts: Policy = ConflictPolicy.WARN,
 ) -> Response:
     """Same as PUT: a partial update."""
@@ -375,11 +383,17 @@ async def patch_event(
 
 
 @router.delete(
-    "/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403)
+    "/events/{event_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403, 412)
 )
 async def delete_event(
-    event_id: EventId, user: CurrentUser, session: Session, origin: RequestOrigin
+    event_id: EventId,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> Response:
     """Owner only; the event stays as a tombstone for history, audit and sync."""
-    await service.delete_event(session, actor=user, event_id=event_id, origin=origin)
+    await service.delete_event(
+        session, actor=user, event_id=event_id, origin=origin, if_match=if_match
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

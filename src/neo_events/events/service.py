@@ -14,12 +14,11 @@ from neo_events import driver
 from neo_events.audit.service import Origin, audit_row, record
 from neo_events.errors import (
     Conflict,
-    PreconditionFailed,
     PreconditionRequired,
     ValidationFailed,
 )
 from neo_events.events import schedule
-from neo_events.events.access import Role, check_role, get_event_for
+from neo_events.events.access import Role, check_if_match, check_role, get_event_for
 from neo_events.events.content import (
     SCHEDULE_FIELDS,
     TEXT_FIELDS,
@@ -36,7 +35,6 @@ from neo_events.history.merge import three_way_merge
 from neo_events.history.versions import Unlocked, record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
-from neo_events.protocol import version_matches
 
 
 class EditConflict(Conflict):
@@ -94,15 +92,6 @@ async def _version_content(session: AsyncSession, event_id: int, version: int) -
         )
     )
     return dict(snapshot) if snapshot is not None else None
-
-
-def check_if_match(event: Event, if_match: str | None) -> None:
-    """412, changing nothing, when an If-Match names another version than the event's."""
-    if if_match is not None and not version_matches(if_match, event.version):
-        raise PreconditionFailed(
-            f"The event is at version {event.version}; read it again and retry.",
-            current_version=event.version,
-        )
 
 
 async def _resolve_changes(
@@ -303,10 +292,17 @@ async def _write(
 
 
 async def delete_event(
-    session: AsyncSession, *, actor: User, event_id: int, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    origin: Origin,
+    if_match: str | None = None,
 ) -> Event:
     """Soft delete by an owner: the row stays as a tombstone with a final `deleted` version."""
-    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    event, _ = await get_event_for(
+        session, actor.id, event_id, Role.OWNER, lock=True, if_match=if_match
+    )
     await record_version(session, event, change_type="deleted", actor_id=actor.id)
     event.deleted_at = event.updated_at
     # Its grants stay (its history stays readable), marked so that calendar reads pass over

@@ -13,7 +13,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.events.answers import with_etag
 from neo_events.events.content import parse_iso
-from neo_events.events.router import EventId, Limit
+from neo_events.events.router import EventId, IfMatch, Limit
 from neo_events.events.schemas import EventRead, OverrideRead, UserRef
 from neo_events.events.views import event_reads, user_refs
 from neo_events.fields import MAX_INT
@@ -100,7 +100,7 @@ async def get_version(
     )
 
 
-@router.post("/events/{event_id}/rollback/{version}", responses=problems(403))
+@router.post("/events/{event_id}/rollback/{version}", responses=problems(403, 412))
 async def rollback(
     event_id: EventId,
     version: VersionId,
@@ -108,10 +108,11 @@ async def rollback(
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> EventRead:
     """Write a new version equal to an old one (editor+); history is never rewritten."""
     event, role = await service.rollback_event(
-        session, actor=user, event_id=event_id, version=version, origin=origin
+        session, actor=user, event_id=event_id, version=version, origin=origin, if_match=if_match
     )
     read = (await event_reads(session, [(event, role)], user.id))[0]
     with_etag(response, read)

@@ -188,10 +188,18 @@ async def diff_versions(
 
 
 async def rollback_event(
-    session: AsyncSession, *, actor: User, event_id: int, version: int, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    version: int,
+    origin: Origin,
+    if_match: str | None = None,
 ) -> tuple[Event, Role]:
     """A new version whose content equals `version`'s (editor+); recorded even if unchanged."""
-    event, role = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    event, role = await get_event_for(
+        session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
+    )
     target = await _snapshots(session, event.id, [version])
     if version not in target:
         raise VersionNotFound(f"Event {event_id} has no version {version}.")

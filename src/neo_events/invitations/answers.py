@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Forbidden, ValidationFailed
-from neo_events.events.access import get_event_for
+from neo_events.events.access import check_if_match, get_event_for
 from neo_events.events.content import content_of, iso
 from neo_events.events.occurrences import check_occurrences
 from neo_events.invitations.responses import MAX_OCCURRENCE_ANSWERS, Response
@@ -29,12 +29,13 @@ class NotAnAttendee(Forbidden):
 
 
 async def _my_attendance(
-    session: AsyncSession, actor: User, event_id: int
+    session: AsyncSession, actor: User, event_id: int, if_match: str | None
 ) -> tuple[Event, Attendee]:
     event, _ = await get_event_for(session, actor.id, event_id, lock=True)
     attendee = await session.get(Attendee, (event.id, actor.id))
     if attendee is None:
         raise NotAnAttendee(f"You are not invited to event {event.id}.")
+    check_if_match(event, if_match)  # after the 403, as `get_event_for` does
     return event, attendee
 
 
@@ -46,10 +47,11 @@ async def respond(
     response: Response,
     comment: str | None,
     origin: Origin,
+    if_match: str | None = None,
 ) -> Attendee:
     """My answer for the whole series (replacing my per-occurrence answers). Writes nothing
     when it changes nothing."""
-    event, attendee = await _my_attendance(session, actor, event_id)
+    event, attendee = await _my_attendance(session, actor, event_id, if_match)
     dropped = await session.execute(
         delete(OccurrenceResponse).where(
             OccurrenceResponse.event_id == event.id, OccurrenceResponse.user_id == actor.id
@@ -128,6 +130,7 @@ async def respond_to_occurrence(
     response: Response,
     comment: str | None,
     origin: Origin,
+    if_match: str | None = None,
 ) -> OccurrenceResponse:
     """My answer for one occurrence (decline one week of a weekly meeting); it overrides my
     series answer there. 404 if the series has no such occurrence."""
@@ -137,6 +140,7 @@ async def respond_to_occurrence(
         event_id=event_id,
         answers=[(occurrence, response, comment)],
         origin=origin,
+        if_match=if_match,
     )
     return row
 
@@ -148,13 +152,14 @@ async def respond_to_occurrences(
     event_id: int,
     answers: Sequence[tuple[date | datetime, Response, str | None]],
     origin: Origin,
+    if_match: str | None = None,
 ) -> list[OccurrenceResponse]:
     """My answers for several occurrences at once, each as `respond_to_occurrence` gives it
     alone: the event locked and its series built once, my answers read once, the audit rows
     and changes written together, my reminders followed once (a CalDAV PUT of 1,000 answers
     made each its own locked write: 5.7 s, every other write waiting, an outside attack).
     404 for an occurrence the series does not have, before anything is written."""
-    event, attendee = await _my_attendance(session, actor, event_id)
+    event, attendee = await _my_attendance(session, actor, event_id, if_match)
     # an all-day series names its occurrences by date; the answer is kept at its instant
     _, found = check_occurrences(
         event, content_of(event), [occurrence for occurrence, *_ in answers]

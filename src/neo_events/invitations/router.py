@@ -10,7 +10,7 @@ from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.events.answers import conflicts_json
 from neo_events.events.occurrences_router import RecurrenceId
-from neo_events.events.router import EventId, Limit, Policy
+from neo_events.events.router import EventId, IfMatch, Limit, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.views import attendee_reads, event_reads
 from neo_events.fields import MAX_BIGINT
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["invitations"], route_class=Transacti
 UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
-@router.post("/events/{event_id}/attendees", responses=problems(403, 409))
+@router.post("/events/{event_id}/attendees", responses=problems(403, 409, 412))
 async def invite(
     event_id: EventId,
     body: InviteRequest,
@@ -38,6 +38,7 @@ async def invite(
     session: Session,
     origin: RequestOrigin,
     conflicts: Policy = ConflictPolicy.WARN,
+    if_match: IfMatch = None,
 ) -> AttendeeList:
     """Invite people (editor+); someone with no role gets `viewer`. Returns everyone
     invited, and the event's overlaps with the calendars of the people it newly reaches."""
@@ -48,6 +49,7 @@ async def invite(
         invitees=body.users,
         origin=origin,
         policy=conflicts,
+        if_match=if_match,
     )
     attendees = await attendee_reads(session, [event.id])
     return AttendeeList(items=attendees.get(event.id, []), conflicts=conflicts_json(clashes))
@@ -56,22 +58,32 @@ async def invite(
 @router.delete(
     "/events/{event_id}/attendees/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(403, 409),
+    responses=problems(403, 409, 412),
 )
 async def remove_attendee(
-    event_id: EventId, user_id: UserId, user: CurrentUser, session: Session, origin: RequestOrigin
+    event_id: EventId,
+    user_id: UserId,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> Response:
     """Take someone off the invitation (editor+, or the attendee themselves); the role they
     were given stays until an owner removes it."""
     await service.remove_attendee(
-        session, actor=user, event_id=event_id, user_id=user_id, origin=origin
+        session, actor=user, event_id=event_id, user_id=user_id, origin=origin, if_match=if_match
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/events/{event_id}/rsvp", responses=problems(403))
+@router.put("/events/{event_id}/rsvp", responses=problems(403, 412))
 async def respond(
-    event_id: EventId, body: Rsvp, user: CurrentUser, session: Session, origin: RequestOrigin
+    event_id: EventId,
+    body: Rsvp,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> RsvpResult:
     """My answer for the whole series (the attendee only); it replaces my answers for single
     occurrences. No new version, the same ETag."""
@@ -82,6 +94,7 @@ async def respond(
         response=body.response,
         comment=body.comment,
         origin=origin,
+        if_match=if_match,
     )
     return RsvpResult(
         event_id=row.event_id,
@@ -91,7 +104,7 @@ async def respond(
     )
 
 
-@router.put("/events/{event_id}/instances/{recurrence_id}/rsvp", responses=problems(403))
+@router.put("/events/{event_id}/instances/{recurrence_id}/rsvp", responses=problems(403, 412))
 async def respond_to_occurrence(
     event_id: EventId,
     recurrence_id: RecurrenceId,
@@ -99,6 +112,7 @@ async def respond_to_occurrence(
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> RsvpResult:
     """My answer for one occurrence (the attendee only): it overrides my series answer
     there — a declined occurrence is free time in my calendar."""
@@ -110,6 +124,7 @@ async def respond_to_occurrence(
         response=body.response,
         comment=body.comment,
         origin=origin,
+        if_match=if_match,
     )
     return RsvpResult(
         event_id=row.event_id,

@@ -15,7 +15,14 @@ from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.events import schedule
-from neo_events.events.access import Role, RoleTooLow, get_event_for, grant_all, touch
+from neo_events.events.access import (
+    Role,
+    RoleTooLow,
+    check_if_match,
+    get_event_for,
+    grant_all,
+    touch,
+)
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.sizes import MAX_PEOPLE, check_size
@@ -83,11 +90,14 @@ async def invite(
     invitees: Sequence[Invitee],
     origin: Origin,
     policy: ConflictPolicy = ConflictPolicy.WARN,
+    if_match: str | None = None,
 ) -> tuple[Event, list[Clash]]:
     """Invite people (editor+). Someone with no role on the event gets `viewer`; the first
     invitation lists the organizer (the owner) too, as accepted. The event is checked
     against the calendars of the people it newly reaches."""
-    event, _ = await get_event_for(session, actor.id, event_id, Role.EDITOR, lock=True)
+    event, _ = await get_event_for(
+        session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
+    )
     await touch(session, event.id)  # who is invited (and may hold a role) changes
     # Everything below costs in proportion to the people added (at most MAX_INVITES), not
     # to those already invited (up to MAX_ATTENDEES): a few set-based statements.
@@ -207,13 +217,20 @@ async def _add_attendees(
 
 
 async def remove_attendee(
-    session: AsyncSession, *, actor: User, event_id: int, user_id: int, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    user_id: int,
+    origin: Origin,
+    if_match: str | None = None,
 ) -> None:
     """Take someone off the list (editor+, or the attendee themselves); their role stays
     until an owner removes it. The organizer goes only with the last other attendee."""
     event, role = await get_event_for(session, actor.id, event_id, lock=True)
     if user_id != actor.id and not role.at_least(Role.EDITOR):
         raise RoleTooLow(f"This needs the editor role; you are {role.value}.")
+    check_if_match(event, if_match)  # after the 403, as `get_event_for` does
     current = {a.user_id: a for a in await _attendees(session, event.id)}
     attendee = current.get(user_id)
     if attendee is None:

@@ -29,10 +29,18 @@ from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
 
 async def set_reminders(
-    session: AsyncSession, *, actor: User, event_id: int, minutes: Sequence[int], origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    minutes: Sequence[int],
+    origin: Origin,
+    if_match: str | None = None,
 ) -> list[int]:
     """Replace the caller's reminders on an event they can see (viewer+); 404 otherwise."""
-    event, _ = await get_event_for(session, actor.id, event_id, Role.VIEWER, lock=True)
+    event, _ = await get_event_for(
+        session, actor.id, event_id, Role.VIEWER, lock=True, if_match=if_match
+    )
     await touch(session, event.id)  # an edit's answer shows the caller's reminders
     [wanted] = await _replace(session, actor.id, [(event, minutes)], origin)
     return wanted

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.events.answers import conflicts_json
-from neo_events.events.router import EventId, Policy
+from neo_events.events.router import EventId, IfMatch, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import PermissionRead
 from neo_events.events.views import permission_reads
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["sharing"], route_class=Transactional
 UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
-@router.post("/events/{event_id}/share", responses=problems(403, 409))
+@router.post("/events/{event_id}/share", responses=problems(403, 409, 412))
 async def share_event(
     event_id: EventId,
     body: ShareRequest,
@@ -31,12 +31,19 @@ async def share_event(
     session: Session,
     origin: RequestOrigin,
     conflicts: Policy = ConflictPolicy.WARN,
+    if_match: IfMatch = None,
 ) -> ShareResult:
     """Grant roles (owner only); existing grants are updated. Returns the full list, and the
     event's overlaps with the new people's calendars (someone's private event shows as
     "busy")."""
     _, grants, clashes = await service.share_event(
-        session, actor=user, event_id=event_id, grants=body.users, origin=origin, policy=conflicts
+        session,
+        actor=user,
+        event_id=event_id,
+        grants=body.users,
+        origin=origin,
+        policy=conflicts,
+        if_match=if_match,
     )
     return ShareResult(
         items=await permission_reads(session, grants), conflicts=conflicts_json(clashes)
@@ -52,7 +59,7 @@ async def list_permissions(
     return PermissionList(items=await permission_reads(session, grants))
 
 
-@router.put("/events/{event_id}/permissions/{user_id}", responses=problems(403, 409))
+@router.put("/events/{event_id}/permissions/{user_id}", responses=problems(403, 409, 412))
 async def change_role(
     event_id: EventId,
     user_id: UserId,
@@ -60,10 +67,17 @@ async def change_role(
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> PermissionRead:
     """Change one user's role (owner only); the last owner cannot be demoted (409)."""
     grant = await service.change_role(
-        session, actor=user, event_id=event_id, user_id=user_id, role=body.role, origin=origin
+        session,
+        actor=user,
+        event_id=event_id,
+        user_id=user_id,
+        role=body.role,
+        origin=origin,
+        if_match=if_match,
     )
     return (await permission_reads(session, [grant]))[0]
 
@@ -71,13 +85,18 @@ async def change_role(
 @router.delete(
     "/events/{event_id}/permissions/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(403, 409),
+    responses=problems(403, 409, 412),
 )
 async def remove_role(
-    event_id: EventId, user_id: UserId, user: CurrentUser, session: Session, origin: RequestOrigin
+    event_id: EventId,
+    user_id: UserId,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: IfMatch = None,
 ) -> Response:
     """Remove one user's role (owner only); the last owner cannot be removed (409)."""
     await service.remove_role(
-        session, actor=user, event_id=event_id, user_id=user_id, origin=origin
+        session, actor=user, event_id=event_id, user_id=user_id, origin=origin, if_match=if_match
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

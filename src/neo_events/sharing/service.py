@@ -96,13 +96,16 @@ async def share_event(
     grants: Sequence[Grant],
     origin: Origin,
     policy: ConflictPolicy = ConflictPolicy.WARN,
+    if_match: str | None = None,
 ) -> tuple[Event, list[EventPermission], list[Clash]]:
     """Grant roles (owner only); an existing grant is updated to the new role. The event is
     checked against the calendars of the people it is newly shared with. The new grants,
     audit rows and changes are written together (`feed.announce_all`), not a flush and a
     read of the event's holders per person; each change is for those holding a role once
     it is made, in the request's order, as if made one by one."""
-    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    event, _ = await get_event_for(
+        session, actor.id, event_id, Role.OWNER, lock=True, if_match=if_match
+    )
     await touch(session, event.id)  # whom its edits are for changes: see `access.touch`
     seen: set[int] = set()
     for index, grant in enumerate(grants):
@@ -169,9 +172,11 @@ async def list_permissions(
 
 
 async def _grant_of(
-    session: AsyncSession, actor: User, event_id: int, user_id: int
+    session: AsyncSession, actor: User, event_id: int, user_id: int, if_match: str | None
 ) -> tuple[Event, EventPermission, list[EventPermission]]:
-    event, _ = await get_event_for(session, actor.id, event_id, Role.OWNER, lock=True)
+    event, _ = await get_event_for(
+        session, actor.id, event_id, Role.OWNER, lock=True, if_match=if_match
+    )
     await touch(session, event.id)  # a role changes or goes: see `access.touch`
     grants = await _grants(session, event.id)
     grant = next((g for g in grants if g.user_id == user_id), None)
@@ -181,10 +186,17 @@ async def _grant_of(
 
 
 async def change_role(
-    session: AsyncSession, *, actor: User, event_id: int, user_id: int, role: Role, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    user_id: int,
+    role: Role,
+    origin: Origin,
+    if_match: str | None = None,
 ) -> EventPermission:
     """Set one user's role (owner only); demoting the last owner is a 409."""
-    event, grant, grants = await _grant_of(session, actor, event_id, user_id)
+    event, grant, grants = await _grant_of(session, actor, event_id, user_id, if_match)
     if grant.role != role.value:
         old_role, grant.role = grant.role, role.value
         grant.granted_by_id, grant.granted_at = actor.id, utcnow()
@@ -206,10 +218,16 @@ async def change_role(
 
 
 async def remove_role(
-    session: AsyncSession, *, actor: User, event_id: int, user_id: int, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    event_id: int,
+    user_id: int,
+    origin: Origin,
+    if_match: str | None = None,
 ) -> None:
     """Take a user's role away (owner only); removing the last owner is a 409."""
-    event, grant, grants = await _grant_of(session, actor, event_id, user_id)
+    event, grant, grants = await _grant_of(session, actor, event_id, user_id, if_match)
     _keep_an_owner(event, [g for g in grants if g is not grant])
     user = await session.get(User, user_id)
     await session.delete(grant)
