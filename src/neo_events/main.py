@@ -55,6 +55,7 @@ from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
 from neo_events.web import (
     AllowedMethodsMiddleware,
+    HeadWithoutBody,
     document_unvalidated_bodies,
     filter_routers_by_path,
 )
@@ -228,4 +229,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.environment == "production")
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(HeadWithoutBody)  # outermost: a HEAD's header fields are its GET's
     return app

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette._utils import get_route_path
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events import db
 from neo_events.errors import UnsupportedMediaType, problem_response
@@ -193,6 +193,9 @@ class AllowedMethodsMiddleware:
     Starlette answers with the methods of the first route whose path matched, and lets a route
     with a parameter take a fixed path another route owns (`GET /events/import` would be read
     as the event "import", a 422). Here the first path that matches decides, for every method.
+
+    A path that takes GET takes HEAD (RFC 9110 §9.1), served as its GET (`serve_head`,
+    `HeadWithoutBody`) where no route takes HEAD itself (CalDAV's do), and listed in `Allow`.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -214,20 +217,64 @@ class AllowedMethodsMiddleware:
                 path = path[len(root) :]
             for regex, methods in self._resources_of(scope):
                 if regex.match(path):
-                    if scope["method"] not in methods:
-                        allow = ", ".join(m for m in _METHOD_ORDER if m in methods)
+                    method = scope["method"]
+                    if method == "HEAD" and "GET" in methods and "HEAD" not in methods:
+                        await serve_head(self.app, scope, receive, send)
+                        return
+                    if method not in methods:
+                        allowed = methods | {"HEAD"} if "GET" in methods else methods
+                        allow = ", ".join(m for m in _METHOD_ORDER if m in allowed)
                         response = problem_response(
                             Request(scope),
                             405,
                             "method_not_allowed",
                             title="Method not allowed",
-                            detail=f"{scope['method']} is not allowed here; Allow: {allow}.",
+                            detail=f"{method} is not allowed here; Allow: {allow}.",
                             headers={"Allow": allow},
                         )
                         await response(scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
+
+
+async def serve_head(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """HEAD routed and run as the same request's GET (RFC 9110 §9.3.2), a safe method: no
+    write transaction. `HeadWithoutBody`, outside every middleware, drops the body."""
+    # A copy: the server frames the answer by the method in its own scope (no body, no
+    # chunks for HEAD). What routing found (the route, for metrics) goes back to the caller's.
+    as_get = {**scope, "method": "GET"}
+    try:
+        await app(as_get, receive, send)
+    finally:
+        scope.update((k, v) for k, v in as_get.items() if k != "method")
+
+
+class HeadWithoutBody:
+    """A HEAD's answer is its GET's without the content (RFC 9110 §9.3.2): the same status
+    and header fields, `Content-Length` and `ETag` included. The body is dropped here, the
+    outermost layer, after every middleware that rewrites one (MessagePack re-encodes it and
+    sets its length). A streamed answer (SSE) ends with its head: the server then tells the
+    app the client is gone, as it does for any finished response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        finished = False
+
+        async def head_only(message: Message) -> None:
+            nonlocal finished
+            if message["type"] != "http.response.body":
+                await send(message)
+            elif not finished:
+                finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app(scope, receive, head_only)
 
 
 _GROUP_NAME = re.compile(r"\(\?P<[^>]+>")

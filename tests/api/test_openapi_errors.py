@@ -98,7 +98,8 @@ async def test_every_path_answers_other_methods_with_405_and_its_full_allow(
     client: httpx.AsyncClient,
 ) -> None:
     """Walk the document: a method no route of a path takes is a 405 problem whose `Allow`
-    lists every documented method of the path, under /api/v1 and the /api alias."""
+    lists every documented method of the path, and HEAD with GET (RFC 9110 §9.1: OpenAPI
+    documents no HEAD), under /api/v1 and the /api alias."""
     document = await _document(client)
     for path, item in document["paths"].items():
         documented = {m.upper() for m in item if m in METHODS}
@@ -113,7 +114,8 @@ async def test_every_path_answers_other_methods_with_405_and_its_full_allow(
             response = await client.request(other, url)
             assert_problem(response, 405, "method_not_allowed")
             allowed = {m.strip() for m in response.headers["allow"].split(",")}
-            assert allowed == documented, (other, url, allowed)
+            expected = documented | ({"HEAD"} if "GET" in documented else set())
+            assert allowed == expected, (other, url, allowed)
 
 
 @pytest.mark.parametrize(
@@ -123,13 +125,13 @@ async def test_every_path_answers_other_methods_with_405_and_its_full_allow(
         ("GET", "/api/v1/events/import", "POST"),
         ("GET", "/api/events/import", "POST"),
         ("PUT", "/api/v1/events/batch", "POST"),
-        ("PATCH", "/api/v1/events/7.ics", "GET"),
+        ("PATCH", "/api/v1/events/7.ics", "GET, HEAD"),
         # several routes on one path: all their methods, not the first route's
-        ("POST", "/api/v1/events/7", "GET, PUT, PATCH, DELETE"),
-        ("POST", "/api/events/7", "GET, PUT, PATCH, DELETE"),
+        ("POST", "/api/v1/events/7", "GET, HEAD, PUT, PATCH, DELETE"),
+        ("POST", "/api/events/7", "GET, HEAD, PUT, PATCH, DELETE"),
         ("GET", "/api/v1/events/7/instances/2026-03-02T09:00:00Z", "PUT, DELETE"),
         ("POST", "/api/v1/events/7/permissions/2", "PUT, DELETE"),
-        ("DELETE", "/api/v1/feed-tokens", "GET, POST"),
+        ("DELETE", "/api/v1/feed-tokens", "GET, HEAD, POST"),
         ("DELETE", "/api/v1/auth/login", "POST"),
     ],
 )
