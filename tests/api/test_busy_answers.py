@@ -1,8 +1,8 @@
 """A calendar read's per-occurrence answers (free/busy, find-time, conflict checks): only
 those whose declined-ness differs from the person's series answer are read
-(`responses.answers_that_differ`), the rest fall back to the series answer in `BusyPeople`.
-The busy people of every occurrence equal those worked out from every answer, on generated
-answers; answers that change nothing are not read at all."""
+(`responses.occurrence_answers(..., differing=True)`); the rest fall back to the series
+answer in `BusyPeople`. The busy people of every occurrence equal those worked out from
+every answer, on generated answers; answers that change nothing are not read at all."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from sqlalchemy import insert, update
 
 from neo_events.invitations.responses import (
     BusyPeople,
-    answers_that_differ,
     occurrence_answers,
     series_answers,
 )
@@ -56,7 +55,7 @@ async def test_busy_people_from_the_answers_that_differ_equal_those_from_every_a
     async with app.state.sessionmaker() as session:
         series = await series_answers(session, pairs)
         every = await occurrence_answers(session, pairs)
-        differ = await answers_that_differ(session, pairs)
+        differ = await occurrence_answers(session, pairs, differing=True)
     assert 0 < sum(map(len, differ.values())) < sum(map(len, every.values())) == len(rows)
     for event_id in events:
         mine = {u: series[(event_id, u)] for u in users}

@@ -31,7 +31,7 @@ from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.invitations.responses import BusyPeople, answers_that_differ
+from neo_events.invitations.responses import BusyPeople, occurrence_answers
 from neo_events.models import Event
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
@@ -87,8 +87,8 @@ async def calendar(
     keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     # Declined invitations are free time (SPEC §13), per occurrence too.
-    per_occurrence = await answers_that_differ(
-        session, ((e, u) for e, people in answers.items() for u in people)
+    per_occurrence = await occurrence_answers(
+        session, ((e, u) for e, people in answers.items() for u in people), differing=True
     )
     weeks = Weeks(cache, *window)
     cached = {e: weeks.look_up((e, version)) for e, version in events.items()}

@@ -144,63 +144,38 @@ async def reset_after_move(
 
 
 async def occurrence_answers(
-    session: AsyncSession, pairs: Iterable[tuple[int, int]]
+    session: AsyncSession, pairs: Iterable[tuple[int, int]], *, differing: bool = False
 ) -> dict[tuple[int, int], dict[datetime, str]]:
     """Per-occurrence answers of (event_id, user_id) pairs, by recurrence id. At most
-    MAX_OCCURRENCE_ANSWERS rows per pair exist (the RSVP refuses more)."""
+    MAX_OCCURRENCE_ANSWERS rows per pair exist (the RSVP refuses more). `differing`: only
+    those that make the occurrence free where the series answer keeps the person busy, or
+    the other way round: all a calendar read needs (`BusyPeople` falls back to the series
+    answer for the rest; someone who accepted a series and each of its occurrences again
+    had those read for every calendar read)."""
     wanted = set(pairs)
     if not wanted:
         return {}
-    rows = await session.execute(
-        select(
-            OccurrenceResponse.event_id,
-            OccurrenceResponse.user_id,
-            OccurrenceResponse.recurrence_id,
-            OccurrenceResponse.response,
-        ).where(
-            OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
-            OccurrenceResponse.user_id.in_({u for _, u in wanted}),
-        )
+    query = select(
+        OccurrenceResponse.event_id,
+        OccurrenceResponse.user_id,
+        OccurrenceResponse.recurrence_id,
+        OccurrenceResponse.response,
+    ).where(
+        OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
+        OccurrenceResponse.user_id.in_({u for _, u in wanted}),
     )
+    if differing:
+        series = (  # looked up by key for each answer (a join made SQLite scan each event's)
+            select(Attendee.response)
+            .where(
+                Attendee.event_id == OccurrenceResponse.event_id,
+                Attendee.user_id == OccurrenceResponse.user_id,
+            )
+            .scalar_subquery()
+        )
+        query = query.where((OccurrenceResponse.response == DECLINED) != (series == DECLINED))
     answers: dict[tuple[int, int], dict[datetime, str]] = {}
-    for row in rows:
-        if (row.event_id, row.user_id) in wanted:
-            answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = row.response
-    return answers
-
-
-async def answers_that_differ(
-    session: AsyncSession, pairs: Iterable[tuple[int, int]]
-) -> dict[tuple[int, int], dict[datetime, str]]:
-    """`occurrence_answers` that make an occurrence free where the series answer keeps the
-    person busy, or the other way round: all a calendar read needs (`BusyPeople`), which
-    falls back to the series answer for the rest. Someone who accepted a series and accepted
-    each of its occurrences again had those read and held for every calendar read."""
-    wanted = set(pairs)
-    if not wanted:
-        return {}
-    series = (  # looked up by key for each answer (a join made SQLite scan each event's)
-        select(Attendee.response)
-        .where(
-            Attendee.event_id == OccurrenceResponse.event_id,
-            Attendee.user_id == OccurrenceResponse.user_id,
-        )
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        select(
-            OccurrenceResponse.event_id,
-            OccurrenceResponse.user_id,
-            OccurrenceResponse.recurrence_id,
-            OccurrenceResponse.response,
-        ).where(
-            OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
-            OccurrenceResponse.user_id.in_({u for _, u in wanted}),
-            (OccurrenceResponse.response == DECLINED) != (series == DECLINED),
-        )
-    )
-    answers: dict[tuple[int, int], dict[datetime, str]] = {}
-    for row in rows:
+    for row in await session.execute(query):
         if (row.event_id, row.user_id) in wanted:
             answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = row.response
     return answers
