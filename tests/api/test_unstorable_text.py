@@ -68,8 +68,8 @@ BODY_FIELDS: list[tuple[str, str, dict[str, Any], str]] = [
         {
             "user_ids": [1],
             "duration_minutes": 30,
-            "window_start": "2026-03-30T00:00:00Z",
-            "window_end": "2026-03-31T00:00:00Z",
+            "start_time": "2026-03-30T00:00:00Z",
+            "end_time": "2026-03-31T00:00:00Z",
         },
         "timezone",
     ),

@@ -15,11 +15,11 @@ read before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Executable, Select, Text, cast, select
@@ -34,6 +34,7 @@ from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.invitations.responses import BusyPeople, occurrence_answers
 from neo_events.models import Event
 
+T = TypeVar("T")
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 
 _EXCEPTIONS = ("exdates", "rdates", "overrides")
@@ -115,11 +116,19 @@ async def calendar(
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
 ON_LOOP_STRICT_EVENTS = 20  # the same for a window the caller chose (free/busy, find-time)
 EXCEPTIONS_PER_EVENT = 10  # overrides, exdates or rdates that weigh as much as an event (`weight`)
-EXCEPTION_BYTES = 30  # ...of JSON not yet decoded: an exdate's is 24, an override's more
+EXCEPTION_BYTES = 30  # ...of JSON not yet decoded: an exdate's 13 to 24, an override's more
 # ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
 # queues there, not in the default pool that CalDAV parsing and batch creates use, and no
 # more than two of them contend with the event loop for the interpreter at once.
 _READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calendar-read")
+
+
+async def off_the_loop(heavy: bool, work: Callable[[], T]) -> T:
+    """`work` (CPU only) in the calendar reads' own threads (`_READS`) when `heavy`, else
+    here: a check's, a free/busy's or a batch's large steps."""
+    if not heavy:
+        return work()
+    return await asyncio.get_running_loop().run_in_executor(_READS, work)
 
 
 class _Read:
@@ -152,10 +161,7 @@ class _Read:
         loop keeps serving meanwhile. A write's check and a small free/busy stay on the loop:
         the hop costs more, and they need not queue behind others' large reads."""
         many = ON_LOOP_STRICT_EVENTS if self.strict else ON_LOOP_EVENTS
-        if self.weight() > many:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(_READS, self.collect, weeks, cached)
-        return self.collect(weeks, cached)
+        return await off_the_loop(self.weight() > many, partial(self.collect, weeks, cached))
 
     def weight(self) -> int:
         """The events read, in events: each exception (override, exdate, rdate) of a series

@@ -16,13 +16,12 @@ check costs tens of ms at most, whatever the rules.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from operator import itemgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +30,7 @@ from sqlalchemy.orm import aliased
 from neo_events.errors import Conflict
 from neo_events.events import recurrence, times_of_day
 from neo_events.events.access import get_event_for
-from neo_events.events.calendars import calendar, shortened, titles
+from neo_events.events.calendars import calendar, off_the_loop, shortened, titles
 from neo_events.events.conflicts import Busy, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.expansions import Expansions
@@ -40,7 +39,6 @@ from neo_events.events.rrule import zone_named as recurrence_zone
 from neo_events.models import Event, EventPermission, User
 from neo_events.scheduling import slots
 
-T = TypeVar("T")
 HORIZON = timedelta(days=366)
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 
@@ -142,12 +140,6 @@ def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
     return [o for o in mine if o not in had]
 
 
-async def _cpu(batch: bool, work: Callable[[], T]) -> T:
-    """A step of a check: a batch's (500 expansions, 183,000 occurrences swept, 50,000
-    clashes) in a worker thread, so that the event loop keeps serving meanwhile."""
-    return await asyncio.to_thread(work) if batch else work()
-
-
 def _added_each(candidates: Sequence[Candidate]) -> list[list[tuple[datetime, datetime]]]:
     """`added_occurrences` of each candidate, expanded once for equal candidates (a batch of
     copies of one series makes one expansion, not 500); the lists are shared, not copied."""
@@ -197,7 +189,7 @@ async def _calendar_for(
                     kept[id(occ)] = [o for o in occ if o[0] < until]
             return [kept[id(occ)] for occ in shown]
 
-        added = await _cpu(many, cut)
+        added = await off_the_loop(many, cut)
     return busy, visible, added
 
 
@@ -240,7 +232,7 @@ async def check(
     if policy is ConflictPolicy.IGNORE:
         return nothing
     batch = len(candidates) > 1
-    added = await _cpu(batch, lambda: _added_each(candidates))
+    added = await off_the_loop(batch, lambda: _added_each(candidates))
     if not any(added):
         return nothing
     busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id)
@@ -252,10 +244,12 @@ async def check(
             u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders
         }
 
-    found, hidden = await _cpu(batch, sweep)
+    found, hidden = await off_the_loop(batch, sweep)
     contacts = await contacts_of(session, viewer_id, hidden)
     named = await _titles(session, found, visible)
-    results = await _cpu(batch, lambda: [_clashes(c, visible, contacts, named) for c in found])
+    results = await off_the_loop(
+        batch, lambda: [_clashes(c, visible, contacts, named) for c in found]
+    )
     if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST) and any(results):
         flat = [c for clashes in results for c in clashes]
         extra: dict[str, Any] = {}
@@ -267,7 +261,7 @@ async def check(
                 extra["suggestions_for"] = index
         raise ScheduleConflict(
             f"{len(flat)} overlapping occurrence(s); ?conflicts=warn or ignore saves anyway.",
-            conflicts=await _cpu(batch, lambda: [clash_json(c) for c in flat]),
+            conflicts=await off_the_loop(batch, lambda: [clash_json(c) for c in flat]),
             **extra,
         )
     return results
@@ -314,7 +308,7 @@ async def _suggest(
             limit=SUGGESTIONS,
         )
 
-    return index, await _cpu(len(candidates) > 1, search)
+    return index, await off_the_loop(len(candidates) > 1, search)
 
 
 async def _titles(

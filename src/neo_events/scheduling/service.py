@@ -3,17 +3,15 @@ busy intervals, never what fills them."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from itertools import chain
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
-from neo_events.events.calendars import calendar
+from neo_events.events.calendars import calendar, off_the_loop
 from neo_events.events.conflicts import Busy, merge
 from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, WindowTooLarge
@@ -26,7 +24,6 @@ MAX_USERS = 50  # people one free/busy or find-time request asks about
 # (a full answer of 19,200 cost 0.11 s of CPU, most of it rendering)
 MAX_PERIODS = MAX_OCCURRENCES
 MAX_FIND_WINDOW = timedelta(days=62)
-T = TypeVar("T")
 
 
 async def busy_by_user(
@@ -42,8 +39,8 @@ async def busy_by_user(
     read for everyone: a window past MAX_OCCURRENCES in total is a 422, never cut short, and
     so is an answer of more than MAX_PERIODS merged intervals in all (`_per_user`)."""
     contacts, busy = await _busy(session, actor, user_ids, window, cache)
-    per_user = await _off_loop(
-        len(busy), lambda: _per_user(contacts, _groups(contacts, busy, window))
+    per_user = await off_the_loop(
+        len(busy) > ON_LOOP_BUSY, lambda: _per_user(contacts, _groups(contacts, busy, window))
     )
     return {u: per_user[u] if u in contacts else None for u in user_ids}
 
@@ -51,10 +48,6 @@ async def busy_by_user(
 # Busy occurrences past which grouping and merging them runs in a worker thread: 50 people's
 # shared series merged per person held the loop 110-200 ms even when cached (a profile).
 ON_LOOP_BUSY = 200
-
-
-async def _off_loop(count: int, work: Callable[[], T]) -> T:
-    return await asyncio.to_thread(work) if count > ON_LOOP_BUSY else work()
 
 
 async def _busy(
@@ -158,4 +151,4 @@ async def find_time(
             limit=limit,
         )
 
-    return await _off_loop(len(busy), search)
+    return await off_the_loop(len(busy) > ON_LOOP_BUSY, search)

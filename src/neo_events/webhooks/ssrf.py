@@ -124,11 +124,12 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-# A host name the resolver can look up (RFC 1123, RFC 1035 lengths): letters, digits and
-# hyphens, no hyphen at either end of a label, 1-63 characters a label, 253 in all (one
-# trailing dot aside), and a top-level label that is not all digits (RFC 3696: such a host is
-# an IPv4 address or nothing).
-LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# A host name the resolver can look up: letters, digits, hyphens and underscores (RFC 1123's
+# host names, and the underscores DNS itself allows, RFC 2181 §11, that container names such
+# as Docker Compose's `app_1` carry), no hyphen at either end of a label, 1-63 characters a
+# label, 253 in all (one trailing dot aside), and a top-level label that is not all digits
+# (RFC 3696: such a host is an IPv4 address or nothing).
+LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 BAD_NAME = "the URL's host is not a valid name or IP address"
 
 
@@ -165,7 +166,7 @@ def _check_host(raw: str, hostname: str) -> str:
     if len(host.removesuffix(".")) > 253:
         raise Refused(f"{BAD_NAME} (longer than 253 characters)")
     if not all(LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
-        raise Refused(f"{BAD_NAME} (each label 1-63 letters, digits or inner hyphens)")
+        raise Refused(f"{BAD_NAME} (each label 1-63 letters, digits, underscores or inner hyphens)")
     return host
 
 
