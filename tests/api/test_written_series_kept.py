@@ -88,7 +88,7 @@ async def test_a_create_keeps_the_series_the_calendar_read_builds_from_its_row(
         assert version == 1
         kept = cache.get((event_id, 1))
         assert kept is not None, event_id
-        assert kept[0] == series_of(row), event_id
+        assert kept[0] == series_of(calendars.decoded(row)), event_id
 
 
 async def test_a_write_rolled_back_after_its_insert_keeps_nothing(

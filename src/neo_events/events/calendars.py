@@ -288,12 +288,18 @@ def _series(
     loaded = contents.get(key[0])
     if loaded is None:
         raise _NotLoaded(key[0])
-    content = dict(loaded[1])
-    for name in _EXCEPTIONS:  # read as text (`_CONTENT`)
-        content[name] = orjson.loads(content[name]) if content[name] is not None else []
-    series = series_of(content)
+    series = series_of(decoded(loaded[1]))
     weeks.keep_series(key, series)
     return series
+
+
+def decoded(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of `_contents` as `content.series_of` reads it: its exceptions, read as JSON
+    text (`_CONTENT`), decoded (where the series is built: in the read's thread if heavy)."""
+    content = dict(row)
+    for name in _EXCEPTIONS:
+        content[name] = orjson.loads(content[name]) if content[name] is not None else []
+    return content
 
 
 def _loaded_series(
