@@ -12,17 +12,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.api.test_invitations import WEEKLY
 from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
 
 pytestmark = pytest.mark.anyio
 
-WEEKLY = {
-    "start_time": "2026-03-02T09:00:00Z",
-    "end_time": "2026-03-02T10:00:00Z",
-    "timezone": "UTC",
-    "is_recurring": True,
-    "recurrence_pattern": "FREQ=WEEKLY;COUNT=6",
-}
 WEEK2 = "2026-03-09T09:00:00Z"
 TABLES = (
     "events",
