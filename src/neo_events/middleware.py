@@ -32,6 +32,7 @@ from neo_events.encoding import (
 )
 from neo_events.errors import PayloadTooLarge, internal_error_response, problem_response
 from neo_events.logs import request_id_var
+from neo_events.problem_docs import rewrite_openapi
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("neo_events.access")
@@ -341,14 +342,7 @@ class _MsgpackSender:
 
 def document_msgpack(app: FastAPI) -> None:
     """Offer `application/msgpack` next to every JSON body in the app's OpenAPI document."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = add_msgpack_alternatives(build())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    rewrite_openapi(app, add_msgpack_alternatives)
 
 
 def add_msgpack_alternatives(schema: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ what routes declare with `errors.problems()`, and what each kind of operation ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -63,11 +64,19 @@ def add_problem_responses(
 
 def document_problems(app: FastAPI, *, unlimited_paths: frozenset[str]) -> None:
     """Document every operation's problem responses in the app's OpenAPI document."""
+    rewrite_openapi(
+        app, lambda schema: add_problem_responses(schema, unlimited_paths=unlimited_paths)
+    )
+
+
+def rewrite_openapi(app: FastAPI, rewrite: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The app's OpenAPI document, once built, passed through `rewrite` (each call wraps the
+    document the earlier ones made), and kept as FastAPI keeps it."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_problem_responses(build(), unlimited_paths=unlimited_paths)
+            app.openapi_schema = rewrite(build())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from neo_events import db
 from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions
+from neo_events.problem_docs import rewrite_openapi
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 M = TypeVar("M", bound=BaseModel)
@@ -46,30 +47,26 @@ def document_unvalidated_bodies(app: FastAPI, models: Sequence[type[BaseModel]])
     """In the app's OpenAPI document, a body FastAPI passes through unvalidated (annotated
     `Annotated[model, SkipValidation, Body(title=model.__name__)]`, for `validated_off_loop`)
     refers to its model's component, as every validated body does; FastAPI writes it inline."""
-    build = app.openapi
     named = {model.__name__: model for model in models}
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for path_item in schema.get("paths", {}).values():
-                for operation in path_item.values():
-                    body = operation.get("requestBody") if isinstance(operation, dict) else None
-                    for media in (body or {}).get("content", {}).values():
-                        model = named.get(media.get("schema", {}).get("title"))
-                        if model is None:
-                            continue
-                        media["schema"] = {"$ref": f"#/components/schemas/{model.__name__}"}
-                        if model.__name__ not in components:
-                            found = model.model_json_schema(ref_template=_COMPONENT)
-                            for name, definition in found.pop("$defs", {}).items():
-                                components.setdefault(name, definition)
-                            components[model.__name__] = found
-            app.openapi_schema = schema
-        return app.openapi_schema
+    def refer(schema: dict[str, Any]) -> dict[str, Any]:
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                body = operation.get("requestBody") if isinstance(operation, dict) else None
+                for media in (body or {}).get("content", {}).values():
+                    model = named.get(media.get("schema", {}).get("title"))
+                    if model is None:
+                        continue
+                    media["schema"] = {"$ref": f"#/components/schemas/{model.__name__}"}
+                    if model.__name__ not in components:
+                        found = model.model_json_schema(ref_template=_COMPONENT)
+                        for name, definition in found.pop("$defs", {}).items():
+                            components.setdefault(name, definition)
+                        components[model.__name__] = found
+        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    rewrite_openapi(app, refer)
 
 
 _COMPONENT = "#/components/schemas/{model}"

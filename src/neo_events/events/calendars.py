@@ -118,7 +118,7 @@ ON_LOOP_STRICT_EVENTS = 20  # the same for a window the caller chose (free/busy,
 EXCEPTIONS_PER_EVENT = 10  # overrides, exdates or rdates that weigh as much as an event (`weight`)
 EXCEPTION_BYTES = 30  # ...of JSON not yet decoded: an exdate's 13 to 24, an override's more
 # ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
-# queues there, not in the default pool that CalDAV parsing and batch creates use, and no
+# queues there, not in the default pool that CalDAV parsing and batch validation use, and no
 # more than two of them contend with the event loop for the interpreter at once.
 _READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calendar-read")
 
@@ -165,8 +165,9 @@ class _Read:
 
     def weight(self) -> int:
         """The events read, in events: each exception (override, exdate, rdate) of a series
-        to be built or expanded counts a tenth of one (a check past 18 series of 1,000
-        overrides cost 0.14 s on the loop, as ~2,000 yearly series would)."""
+        to be built or expanded counts a tenth of one, those still JSON text by its bytes
+        (`EXCEPTION_BYTES` each) (a check past 18 series of 1,000 overrides cost 0.14 s on
+        the loop, as ~2,000 yearly series would)."""
         read = sum(len(c[name] or "") for _, c in self.contents.values() for name in _EXCEPTIONS)
         exceptions = sum(
             len(s.overrides) + len(s.exdates) + len(s.rdates)
