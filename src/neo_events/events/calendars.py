@@ -26,12 +26,12 @@ from sqlalchemy import Executable, Select, Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db, driver
-from neo_events.events import calendar_keys, expansions, recurrence, times_of_day
+from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.conflicts import Busy
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.invitations.responses import BusyPeople, occurrence_answers
+from neo_events.invitations.responses import occurrence_answers
 from neo_events.models import Event
 
 T = TypeVar("T")
@@ -87,17 +87,13 @@ async def calendar(
         cache = expansions.of_session(session)
     keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
-    # Declined invitations are free time (SPEC §13), per occurrence too.
-    per_occurrence = await occurrence_answers(
-        session, ((e, u) for e, people in answers.items() for u in people), differing=True
-    )
     weeks = Weeks(cache, *window)
     cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
     known = {  # the series of events whose weeks are not all cached, if built before
         e: weeks.series((e, events[e])) for e, parts in cached.items() if not weeks.complete(parts)
     }
     contents = await _contents(session, [e for e, series in known.items() if series is None])
-    read = _Read(events, holders, answers, per_occurrence, known, contents, cache, near, strict)
+    read = _Read(events, holders, answers, known, contents, cache, near, strict)
     try:
         busy, hi = await read.run(weeks, cached)
     except _NotLoaded:
@@ -110,7 +106,21 @@ async def calendar(
         weeks = Weeks(cache, *window)
         cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
         busy, hi = await read.run(weeks, cached)
-    return busy, visible, hi
+    return await _settled(session, read, busy), visible, hi
+
+
+async def _settled(session: AsyncSession, read: _Read, busy: list[Busy]) -> list[Busy]:
+    """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
+    invited events found, settled by the answers given for them (`answered`)."""
+    within = read.answered.within()
+    if within is None:
+        return busy
+    found, answers = read.answered.events(), read.answers
+    per_occurrence = await occurrence_answers(
+        session, ((e, u) for e in found for u in answers[e]), differing=True, within=within
+    )
+    settle = partial(read.answered.settle, busy, answers, per_occurrence)
+    return await off_the_loop(len(busy) > answered.SETTLE_ON_LOOP, settle)
 
 
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
@@ -140,7 +150,6 @@ class _Read:
         events: dict[int, int],
         holders: Mapping[int, set[int]],
         answers: Mapping[int, Mapping[int, str | None]],
-        per_occurrence: Mapping[tuple[int, int], Mapping[datetime, str]],
         known: dict[int, recurrence.Series | None],
         contents: dict[int, tuple[int, Mapping[Any, Any]]],
         cache: Expansions | None,
@@ -148,9 +157,11 @@ class _Read:
         strict: bool,
     ) -> None:
         self.events, self.holders, self.answers = events, holders, answers
-        self.per_occurrence, self.known, self.contents = per_occurrence, known, contents
+        self.known, self.contents = known, contents
         self.cache, self.near, self.strict = cache, near, strict
         self.gone: set[int] = set()  # deleted between the reads: no occurrences
+        # what was found of invited events, busy for every holder until settled (`_settled`)
+        self.answered = answered.Answered()
 
     async def run(
         self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
@@ -188,6 +199,7 @@ class _Read:
                 cached[event_id] = weeks.look_up((event_id, version))
                 known[event_id] = None  # a series known is of the version the keys read
         lo, hi = weeks.start, weeks.end
+        self.answered = answered.Answered()  # (a read started again finds them again)
         limit = MAX_OCCURRENCES if self.strict else CALENDAR_LIMIT
         busy: list[Busy] = []
         budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
@@ -227,15 +239,9 @@ class _Read:
                         break
             people = frozenset(self.holders[event_id])
             # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
-            if event_id not in self.answers:
-                busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
-                continue
-            mine = {u: self.per_occurrence.get((event_id, u), {}) for u in people}
-            busy_for = BusyPeople(people, self.answers[event_id], mine)
-            for o in found:
-                who = busy_for(o[0])
-                if who:
-                    busy.append(Busy(o[1], o[2], event_id, who))
+            busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
+            if event_id in self.answers:  # busy for all, until the answers settle it
+                self.answered.add(event_id, found)
         return busy, hi
 
 

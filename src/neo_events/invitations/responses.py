@@ -7,12 +7,13 @@ import cycles.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.models import Attendee, OccurrenceResponse
@@ -23,6 +24,7 @@ SHAPE_FIELDS = ("start_time", "end_time", "timezone", "is_recurring", "recurrenc
 MAX_OCCURRENCE_RESETS = 2_000
 # Per-occurrence answers one attendee may keep on one series (bounds a calendar read).
 MAX_OCCURRENCE_ANSWERS = 1_000
+ANSWERS_A_PART = 2_000  # answer rows made Python between two turns of the event loop
 
 
 class Response(StrEnum):
@@ -144,26 +146,35 @@ async def reset_after_move(
 
 
 async def occurrence_answers(
-    session: AsyncSession, pairs: Iterable[tuple[int, int]], *, differing: bool = False
+    session: AsyncSession,
+    pairs: Iterable[tuple[int, int]],
+    *,
+    differing: bool = False,
+    within: tuple[datetime, datetime, Collection[datetime]] | None = None,
 ) -> dict[tuple[int, int], dict[datetime, str]]:
     """Per-occurrence answers of (event_id, user_id) pairs, by recurrence id. At most
     MAX_OCCURRENCE_ANSWERS rows per pair exist (the RSVP refuses more). `differing`: only
     those that make the occurrence free where the series answer keeps the person busy, or
     the other way round: all a calendar read needs (`BusyPeople` falls back to the series
     answer for the rest; someone who accepted a series and each of its occurrences again
-    had those read for every calendar read)."""
+    had those read for every calendar read). `within` (lo, hi, more): only the answers of
+    recurrence ids from lo to hi, or in `more` (a calendar read's window, `answered`). The
+    rows are read a part at a time, the event loop running between parts."""
     wanted = set(pairs)
     if not wanted:
         return {}
+    rid = OccurrenceResponse.recurrence_id
     query = select(
-        OccurrenceResponse.event_id,
-        OccurrenceResponse.user_id,
-        OccurrenceResponse.recurrence_id,
-        OccurrenceResponse.response,
+        OccurrenceResponse.event_id, OccurrenceResponse.user_id, rid, OccurrenceResponse.response
     ).where(
         OccurrenceResponse.event_id.in_({e for e, _ in wanted}),
         OccurrenceResponse.user_id.in_({u for _, u in wanted}),
     )
+    if within is not None:
+        lo, hi, more = within
+        query = query.where(
+            or_(rid.between(lo, hi), rid.in_(more)) if more else rid.between(lo, hi)
+        )
     if differing:
         series = (  # looked up by key for each answer (a join made SQLite scan each event's)
             select(Attendee.response)
@@ -175,9 +186,13 @@ async def occurrence_answers(
         )
         query = query.where((OccurrenceResponse.response == DECLINED) != (series == DECLINED))
     answers: dict[tuple[int, int], dict[datetime, str]] = {}
-    for row in await session.execute(query):
-        if (row.event_id, row.user_id) in wanted:
-            answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = row.response
+    for part in (await session.execute(query)).partitions(ANSWERS_A_PART):
+        for row in part:
+            if (row.event_id, row.user_id) in wanted:
+                answers.setdefault((row.event_id, row.user_id), {})[row.recurrence_id] = (
+                    row.response
+                )
+        await asyncio.sleep(0)
     return answers
 
 
