@@ -211,6 +211,8 @@ async def _profile(database_url: str, size: str, scenario: str, n: int, top: int
         out.write(tree.output_text(unicode=True, color=False, show_all=False))
         return out.getvalue()
     stats = pstats.Stats(profiler, stream=out)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # the raw stats, for pstats or snakeviz
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
     if os.environ.get("BENCH_PROFILE_CALLERS"):  # e.g. find_spec: who calls it
