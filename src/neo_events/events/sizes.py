@@ -32,12 +32,37 @@ _PERSON_BYTES = 100  # an ATTENDEE line: its address, CN, ROLE and PARTSTAT
 def rendered_bytes(content: Mapping[str, Any], people: int = 0) -> int:
     """About what the event's iCalendar takes: the master and each override, each with the
     texts it shows and a line per person (organizer and attendees)."""
-    own = vevent_bytes(content, people)
-    total = own
-    for override in content.get("overrides") or ():
-        changed = TEXT_FIELDS & override.keys()
-        total += vevent_bytes({**content, **override}, people) if changed else own
-    return total
+    return _bytes(weight(content), people)
+
+
+def weight(content: Mapping[str, Any]) -> tuple[int, int]:
+    """The event's VEVENTs (the master and each override) and the bytes of the texts they
+    show, each text measured once however many VEVENTs show it (five sizings of an event
+    of 1,000 overrides with their own descriptions held an occurrence edit's loop ~50 ms)."""
+    measured: dict[str, int] = {}
+
+    def size(text: str | None) -> int:
+        if not text:
+            return 0
+        found = measured.get(text)
+        if found is None:
+            found = measured[text] = text_bytes(text)
+        return found
+
+    own = {name: size(content.get(name)) for name in TEXT_FIELDS}
+    each = sum(own.values())
+    overrides = content.get("overrides") or ()
+    total = each
+    for override in overrides:
+        total += each
+        for name in TEXT_FIELDS & override.keys():  # those it shows instead of the series'
+            total += size(override[name]) - own[name]
+    return 1 + len(overrides), total
+
+
+def _bytes(weighed: tuple[int, int], people: int) -> int:
+    vevents, texts = weighed
+    return vevents * (_VEVENT_BYTES + _PERSON_BYTES * people) + texts
 
 
 def vevent_bytes(values: Mapping[str, Any], people: int = 0) -> int:
@@ -50,11 +75,10 @@ def text_bytes(text: str) -> int:
     """What a TEXT value takes as iCalendar writes it (ical/texts.py): its UTF-8 bytes, a
     backslash before each comma, semicolon, backslash and line break, and a fold (CR LF and
     a space) every 75 bytes or so. A text of `&,` takes 1.5 times its length."""
-    if text.isascii() and text.isalnum():
-        written = len(text)
-    else:
-        escaped = sum(map(text.count, (",", ";", "\\", "\n")))
-        written = len(text.encode()) + escaped
+    # (`isascii` is a flag of the string, `count` of one character a byte scan: no pass of
+    # Python over the characters; `isalnum`, tried first before, took 5 µs a 900-character text)
+    written = len(text) if text.isascii() else len(text.encode())
+    written += sum(map(text.count, (",", ";", "\\", "\n")))
     return written + written // 75 * 3
 
 
@@ -83,9 +107,10 @@ async def within_size(
 ) -> None:
     """`check_size` with the event's people, who are counted only where they could
     take a content that grows past the bound (`build_content` checked it without them)."""
-    if rendered_bytes(content, MAX_PEOPLE) <= MAX_RENDERED_BYTES or rendered_bytes(
-        content
-    ) <= rendered_bytes(current):
+    weighed = weight(content)
+    if _bytes(weighed, MAX_PEOPLE) <= MAX_RENDERED_BYTES or _bytes(weighed, 0) <= rendered_bytes(
+        current
+    ):
         return
     people = await session.scalar(
         select(func.count()).select_from(Attendee).where(Attendee.event_id == event_id)
