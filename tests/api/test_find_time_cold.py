@@ -4,6 +4,7 @@ answers exactly as a first read does — and a new version is read again."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -35,11 +36,25 @@ def _fortnight(start: str, end: str, bob: Account) -> dict[str, Any]:
     }
 
 
+# Exceptions far from the windows asked: a series of many is kept too, weighed by them
+# (it was read, decoded and parsed again for each window not cached).
+LATER = datetime(2027, 1, 4, 10, tzinfo=UTC)
+MANY = {
+    "exdates": [f"{LATER + timedelta(days=d):%Y-%m-%dT%H:%M:%SZ}" for d in range(100)],
+    "overrides": [
+        {"recurrence_id": f"{LATER + timedelta(days=d):%Y-%m-%dT%H:%M:%SZ}", "title": "x" * d}
+        for d in range(100, 140)
+    ],
+}
+
+
+@pytest.mark.parametrize("exceptions", ["few", "many"])
 async def test_new_weeks_of_a_series_read_before_read_no_content(
-    app: FastAPI, client: httpx.AsyncClient, people: dict[str, Account]
+    app: FastAPI, client: httpx.AsyncClient, people: dict[str, Account], exceptions: str
 ) -> None:
     alice, bob = people["alice"], people["bob"]
     await _meet(client, alice, bob)
+    more: dict[str, list[Any]] = MANY if exceptions == "many" else {"exdates": []}
     daily = await create_event(
         client,
         bob,
@@ -48,7 +63,8 @@ async def test_new_weeks_of_a_series_read_before_read_no_content(
             "2026-03-02T11:00:00Z",
             is_recurring=True,
             recurrence_pattern="FREQ=DAILY",
-            exdates=["2026-03-05T10:00:00Z", "2026-04-08T10:00:00Z"],
+            exdates=["2026-03-05T10:00:00Z", "2026-04-08T10:00:00Z", *more["exdates"]],
+            overrides=more.get("overrides", []),
         ),
     )
     app.state.expansions._entries.clear()  # as a worker that did not make it (`keep_written`)
@@ -83,7 +99,7 @@ async def test_new_weeks_of_a_series_read_before_read_no_content(
         # a new version is a new key: its content is read, and its weeks are new
         moved = await client.patch(
             f"/api/v1/events/{daily['id']}",
-            json={"exdates": ["2026-04-09T10:00:00Z"]},
+            json={"exdates": ["2026-04-09T10:00:00Z", *more["exdates"]]},
             headers=bob.headers,
         )
         assert moved.status_code == 200, moved.text

@@ -178,3 +178,18 @@ def test_the_cache_keeps_to_its_entries_and_bytes() -> None:
     assert cache.get("f") is None and cache.bytes == 80
     cache.put("e", "y")  # replacing a value replaces its weight
     assert cache.bytes == 1
+
+
+def test_a_series_kept_weighs_its_exceptions_and_their_texts() -> None:
+    """A series is kept whatever its exceptions (`keep_series`), so it must weigh them: as a
+    one-occurrence entry, 1,000 overrides with long titles would be 800 bytes."""
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    plain = Series(start, start + timedelta(hours=1), "UTC", "FREQ=DAILY")
+    overrides = tuple(
+        Override(start + timedelta(days=d), fields={"title": "x" * 1_000}) for d in range(1_000)
+    )
+    heavy = Series(plain.start, plain.end, "UTC", "FREQ=DAILY", overrides=overrides)
+    assert expansion_bytes((plain,)) == 1_000
+    assert expansion_bytes((heavy,)) == 1_000 + 1_000 * (200 + 1_000)
+    week = tuple(recurrence.expand(plain, start, start + timedelta(days=7)))
+    assert expansion_bytes(week) == 600 + 200 * 7  # an expansion of seven occurrences

@@ -33,12 +33,18 @@ Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
 
 
 def keep_series(cache: LruCache[Any], key: tuple[int, int], series: recurrence.Series) -> None:
-    """Keep `series` as the series of the event `key` (id, version), for `Weeks.series`;
-    not one with more exceptions than SERIES_EXCEPTIONS (its weight, counted as an entry of
-    one occurrence, would be far too low)."""
-    exceptions = len(series.exdates) + len(series.rdates) + 4 * len(series.overrides)
-    if cache.size > 0 and exceptions <= SERIES_EXCEPTIONS:
+    """Keep `series` as the series of the event `key` (id, version), for `Weeks.series`,
+    weighed by its exceptions (`series_bytes`): a series of many overrides is the one most
+    worth keeping (400 series of 380 overrides were read, decoded and parsed again for every
+    window not cached, ~1 s of CPU each time: a profile, 2026-12-04)."""
+    if cache.size > 0:
         cache.put(key, (series,))
+
+
+# A series written is kept only with at most this many exceptions: weighing one walks its
+# overrides, and a batch of 500 series of 1,000 would take that long on the loop (a calendar
+# read keeps the others, in its worker thread when heavy).
+WRITTEN_EXCEPTIONS = 8
 
 
 def keep_written(
@@ -54,9 +60,11 @@ def keep_written(
         return
     kept = list(written)
 
-    async def keep() -> None:
+    async def keep() -> None:  # on the loop: series of few exceptions, quick to weigh
         for event_id, version, series in kept:
-            keep_series(cache, (event_id, version), series)
+            exceptions = len(series.exdates) + len(series.rdates) + len(series.overrides)
+            if exceptions <= WRITTEN_EXCEPTIONS:
+                keep_series(cache, (event_id, version), series)
 
     db.after_commit(session, keep)
 
@@ -76,11 +84,27 @@ def of_session(session: AsyncSession) -> Expansions | None:
 _SESSION_KEY = "neo.expansions"
 
 
-def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...]) -> int:
+def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...] | tuple[Any]) -> int:
     """About what an entry of the expansions cache holds (measured with tracemalloc on
     weeks of daily and weekly series): its key, the cache's own bookkeeping and the tuple,
-    about 600 bytes; and per occurrence a 4-tuple and two datetimes, about 200."""
+    about 600 bytes; and per occurrence a 4-tuple and two datetimes, about 200. A series
+    kept (`keep_series`, a one-tuple) weighs what `series_bytes` says."""
+    if len(expansion) == 1 and isinstance(expansion[0], recurrence.Series):
+        return 600 + series_bytes(expansion[0])
     return 600 + 200 * len(expansion)
+
+
+def series_bytes(series: recurrence.Series) -> int:
+    """About what a series holds: 400 bytes, each exdate or rdate about 50, each override
+    about 200 and the texts of the fields it changes."""
+    texts = sum(
+        len(value)
+        for o in series.overrides
+        for value in o.fields.values()
+        if isinstance(value, str)
+    )
+    exceptions = 50 * (len(series.exdates) + len(series.rdates)) + 200 * len(series.overrides)
+    return 400 + exceptions + texts
 
 
 # A calendar read (conflicts, free/busy, find-time) expands each event into the aligned
@@ -90,9 +114,6 @@ _EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday
 MAX_BLOCKS = 10  # longer windows (a conflict check's year) are expanded directly
 BLOCK_LIMIT = 2_000  # a series denser than this in a week is expanded directly, not kept
 _TICK = timedelta(microseconds=1)
-# A series kept (`Weeks.keep_series`) is weighed as an entry of one occurrence, 800 bytes:
-# a series alone takes about 400, each exdate or rdate about 50, an override about 200.
-SERIES_EXCEPTIONS = 8  # exdates and rdates, an override counting 4
 
 
 class Weeks:
