@@ -68,9 +68,9 @@ def stack() -> Iterator[None]:
         subprocess.run([*shlex.split(os.environ["NEO_COMPOSE"]), "ps"], check=False)
 
 
-def register(client: httpx.Client, username: str) -> str:
+def register(client: httpx.Client, username: str, headers: dict[str, str] | None = None) -> str:
     body = {"username": username, "email": f"{username}@example.com", "password": "correct horse"}
-    response = client.post(f"{API}/auth/register", json=body)
+    response = client.post(f"{API}/auth/register", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["access_token"])
 
@@ -91,11 +91,20 @@ def test_stack_end_to_end(stack: None) -> None:
         assert all("(healthy)" in line for line in health.values()), health
         assert client.get(f"{BASE}/proxy-health").status_code == 200
         assert client.get(f"{BASE}/metrics").status_code == 404  # not public at the proxy
+        # however it is spelled (the replicas route the decoded path)
+        assert client.get(httpx.URL(f"{BASE}/%6detrics")).status_code == 404
         assert client.get(f"{BASE}/").status_code == 200  # the web client
 
         username = f"ship{uuid.uuid4().hex[:8]}"
-        token = register(client, username)
+        # A client's own X-Forwarded-For is not believed: the audit trail (and the per-IP rate
+        # limits) see the address the proxy saw.
+        forged = "203.0.113.77"
+        token = register(client, username, headers={"X-Forwarded-For": forged})
         auth = {"Authorization": f"Bearer {token}"}
+        trail = client.get(f"{API}/audit", headers=auth)
+        assert trail.status_code == 200, trail.text
+        addresses = {entry["ip"] for entry in trail.json()["items"]}
+        assert addresses and forged not in addresses, addresses
         created = client.post(
             f"{API}/events",
             headers=auth,
