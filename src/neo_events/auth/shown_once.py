@@ -14,10 +14,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
+from neo_events.auth import caps
 from neo_events.db import utcnow
 from neo_events.errors import AppError
 from neo_events.models import User
@@ -47,10 +48,7 @@ async def create(
     session: AsyncSession, kind: Kind, *, actor: User, name: str | None, origin: Origin
 ) -> tuple[Any, str]:
     """A new row and its secret, which is shown this once and never stored."""
-    count = await session.scalar(
-        select(func.count()).select_from(kind.model).where(kind.model.user_id == actor.id)
-    )
-    if (count or 0) >= kind.limit:
+    if await caps.held(session, kind.model, actor.id) >= kind.limit:
         raise kind.too_many(f"Revoke one of your {kind.limit} {kind.noun}s first.")
     secret = kind.prefix + secrets.token_urlsafe(kind.random_bytes)
     row = kind.model(user_id=actor.id, name=name, created_at=utcnow())

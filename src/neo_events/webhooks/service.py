@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.audit.service import Origin, record
+from neo_events.auth import caps
 from neo_events.errors import NotFound, ValidationFailed
 from neo_events.fields import bigint
 from neo_events.jobs import queue
@@ -59,10 +60,7 @@ async def create_webhook(
     """A new webhook for the caller and its secret (returned once, stored encrypted). It gets
     the messages from now on."""
     _check_url(data.url, production=production, allow_private=allow_private)
-    count = await session.scalar(
-        select(func.count()).select_from(Webhook).where(Webhook.user_id == actor.id)
-    )
-    if (count or 0) >= MAX_PER_USER:
+    if await caps.held(session, Webhook, actor.id) >= MAX_PER_USER:
         raise ValidationFailed.field(["body"], f"at most {MAX_PER_USER} webhooks per user")
     secret = new_secret()
     now = db.utcnow()
