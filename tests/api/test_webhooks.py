@@ -607,8 +607,8 @@ async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
     reads at most FANOUT_ROWS rows, ending with a whole change (a change of more is a round
     alone), and writes them INSERT_ROWS at a time. Here a round holds 4 rows, a change has 3
     (one for each webhook) and an INSERT 2: every message still arrives once, in order."""
-    monkeypatch.setattr("neo_events.webhooks.delivery.FANOUT_ROWS", 4)
-    monkeypatch.setattr("neo_events.webhooks.delivery.INSERT_ROWS", 2)
+    monkeypatch.setattr("neo_events.webhooks.fanout.FANOUT_ROWS", 4)
+    monkeypatch.setattr("neo_events.webhooks.fanout.INSERT_ROWS", 2)
     settings = make_settings(database_url, data_dir, **FAST)
     async with serving(settings) as app, http_client(app) as client:
         alice = await register(client, "alice")

@@ -25,7 +25,8 @@ from neo_events.jobs.runner import Lane, Runner
 from neo_events.live.hub import CHANNEL
 from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
-from neo_events.webhooks.delivery import FANOUT, Webhooks
+from neo_events.webhooks.delivery import Webhooks
+from neo_events.webhooks.fanout import FANOUT, FanOut
 from neo_events.webhooks.service import DELIVER
 from neo_events.webhooks.signing import SecretBox
 
@@ -81,11 +82,12 @@ async def running(
             logger.warning("could not postpone %d failed reminder jobs", len(jobs))
 
     hooks = Webhooks(sessionmaker, settings, secret_box(settings))
+    fanout = FanOut(sessionmaker)
     runner = Runner(
         sessionmaker,
         [
             Lane((reminders.KIND,), take=fire, batch=settings.jobs_batch or 200),
-            Lane((FANOUT,), hooks.fan_out, batch=1),
+            Lane((FANOUT,), fanout.fan_out, batch=1),
             Lane(
                 (DELIVER,),
                 hooks.send_all,
@@ -97,7 +99,7 @@ async def running(
         poll_s=settings.jobs_poll_s,
         lease_s=settings.jobs_lease_s,
         gap_s=settings.jobs_gap_s,
-        probes=[hooks.probe],
+        probes=[fanout.probe],
         stop_grace_s=settings.jobs_stop_grace_s,
     )
     await runner.start()

@@ -1,6 +1,6 @@
 """Webhook rules for the API: each user's own (others get 404), URLs checked when set.
 
-What is sent, and when, is `webhooks/delivery.py` (the worker side).
+What is sent, and when, is `webhooks/fanout.py` and `webhooks/delivery.py` (the worker side).
 """
 
 from __future__ import annotations
