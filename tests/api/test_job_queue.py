@@ -277,3 +277,59 @@ async def test_a_stop_during_a_round_claims_nothing_more(app: FastAPI) -> None:
         later = (await session.scalars(select(Job).where(Job.key == "later"))).one()
     assert (later.locked_by, later.attempts) == (None, 0)  # never claimed
     assert "first" not in {job.key for job in (await rows(app)).values()}  # finished
+
+
+async def owned_jobs(app: FastAPI, jobs: list[tuple[str, int]]) -> None:
+    """Jobs due in the order given, each (key, owner)."""
+    due = db.utcnow() - timedelta(seconds=5)
+    async with app.state.sessionmaker() as session:
+        for i, (key, owner) in enumerate(jobs):
+            await queue.schedule(
+                session,
+                kind=KIND,
+                key=key,
+                due_at=due + timedelta(milliseconds=i),
+                payload={},
+                owner_id=owner,
+            )
+        await session.commit()
+
+
+async def claim_in_turns(app: FastAPI, limit: int, *, at: Any = None) -> list[str]:
+    async with app.state.sessionmaker() as session:
+        claimed = await queue.claim(
+            session, now=at or db.utcnow(), limit=limit, lease=LEASE, kinds=[KIND], per_owner=2
+        )
+        await session.commit()
+    return sorted(job.key for job in claimed)
+
+
+async def test_claims_in_turns_go_to_the_owner_holding_fewest_and_at_most_per_owner(
+    app: FastAPI,
+) -> None:
+    """Owner 1's five jobs came due first, then owner 3's two, then owner 2's one. Oldest
+    first would give owner 1 every slot; in turns each owner's first job goes before anyone's
+    second, and nobody holds more than two (`per_owner`) at once."""
+    await owned_jobs(app, [*((f"a{i}", 1) for i in range(1, 6)), ("c1", 3), ("c2", 3), ("b1", 2)])
+    assert await claim_in_turns(app, 4) == ["a1", "a2", "b1", "c1"]
+    assert await claim_in_turns(app, 10) == ["c2"]  # owner 1 holds two: a3 waits
+    assert await claim_in_turns(app, 10) == []
+    async with app.state.sessionmaker() as session:  # a1 is sent: one slot of owner 1's free
+        job = await session.scalar(select(Job).where(Job.key == "a1"))
+        assert job is not None
+        await session.delete(job)
+        await session.commit()
+    assert await claim_in_turns(app, 10) == ["a3"]
+    # Claims whose lease ran out (a worker that died) hold nothing: due again, in turns
+    # (owner 1's a4 and a5, waiting since before, go first).
+    later = db.utcnow() + LEASE + timedelta(seconds=1)
+    assert await claim_in_turns(app, 10, at=later) == ["a4", "a5", "b1", "c1", "c2"]
+
+
+async def test_claims_in_turns_at_once_never_pass_the_limit(app: FastAPI) -> None:
+    """Six claims at the same moment, each in its own transaction (on PostgreSQL they take
+    turns on an advisory lock, on SQLite on the write lock): owner 1 still holds two."""
+    await owned_jobs(app, [(f"a{i}", 1) for i in range(10)] + [("b", 2)])
+    claimed = await asyncio.gather(*(claim_in_turns(app, 3) for _ in range(6)))
+    keys = sorted(key for keys in claimed for key in keys)
+    assert keys == ["a0", "a1", "b"]

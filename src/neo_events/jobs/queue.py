@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.db import utcnow
+from neo_events.jobs import turns
 from neo_events.models import Job
 
 
@@ -61,17 +62,27 @@ def _insert(session: AsyncSession) -> Any:
 
 
 async def schedule(
-    session: AsyncSession, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any]
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    payload: dict[str, Any],
+    owner_id: int | None = None,
 ) -> None:
     """Create the job under `key`, or replace it (due time, payload; released, attempts reset).
 
     Replacing a claimed job takes it from its worker: that worker's finish finds its token
     gone and writes nothing."""
-    await schedule_many(session, kind=kind, jobs=[(key, due_at, payload)])
+    await schedule_many(session, kind=kind, jobs=[(key, due_at, payload)], owner_id=owner_id)
 
 
 async def schedule_many(
-    session: AsyncSession, *, kind: str, jobs: Sequence[tuple[str, datetime, dict[str, Any]]]
+    session: AsyncSession,
+    *,
+    kind: str,
+    jobs: Sequence[tuple[str, datetime, dict[str, Any]]],
+    owner_id: int | None = None,
 ) -> None:
     """`schedule` for many (key, due time, payload) at once: one upsert statement, executed
     for all of them together (an import's thousands of reminders are not a round trip each)."""
@@ -97,6 +108,7 @@ async def schedule_many(
                 "locked_by": None,
                 "last_error": None,
                 "created_at": now,
+                "owner_id": owner_id,
             }
             for key, due_at, payload in jobs
         ],
@@ -104,15 +116,36 @@ async def schedule_many(
 
 
 # What scheduling sets, on a new job and on the one it replaces.
-_SCHEDULED = ("kind", "payload", "due_at", "run_at", "attempts", "locked_by", "last_error")
+_SCHEDULED = (
+    "kind",
+    "payload",
+    "due_at",
+    "run_at",
+    "attempts",
+    "locked_by",
+    "last_error",
+    "owner_id",
+)
 
 
 async def ensure(
-    session: AsyncSession, *, kind: str, key: str, due_at: datetime, payload: dict[str, Any]
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    payload: dict[str, Any],
+    owner_id: int | None = None,
 ) -> None:
     """Create the job under `key` unless there is one (which keeps its time and state)."""
     statement = _insert(session)(Job).values(
-        key=key, kind=kind, payload=payload, due_at=due_at, run_at=due_at, attempts=0
+        key=key,
+        kind=kind,
+        payload=payload,
+        due_at=due_at,
+        run_at=due_at,
+        attempts=0,
+        owner_id=owner_id,
     )
     await session.execute(statement.on_conflict_do_nothing(index_elements=[Job.key]))
 
@@ -149,17 +182,27 @@ async def claim(
     limit: int,
     lease: timedelta,
     kinds: Sequence[str],
+    per_owner: int | None = None,
 ) -> list[Claimed]:
     """Take up to `limit` due jobs of `kinds`, oldest first, skipping rows another worker is
-    claiming right now (FOR UPDATE SKIP LOCKED; SQLite's write lock does the same)."""
+    claiming right now (FOR UPDATE SKIP LOCKED; SQLite's write lock does the same).
+
+    With `per_owner`, shared fairly between owners: taken in turns, owners holding the fewest
+    claims of `kinds` first, and never more than `per_owner` held by one owner at once, by
+    every worker together (`turns.py`)."""
     token = uuid.uuid4().hex
-    due = (
-        select(Job.id)
-        .where(Job.run_at <= now, Job.kind.in_(list(kinds)))
-        .order_by(Job.run_at, Job.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    if per_owner is None:
+        due = (
+            select(Job.id)
+            .where(Job.run_at <= now, Job.kind.in_(list(kinds)))
+            .order_by(Job.run_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    else:
+        due = await turns.due_in_turns(
+            session, now=now, limit=limit, kinds=kinds, per_owner=per_owner
+        )
     rows = await session.execute(
         update(Job)
         .where(Job.id.in_(due.scalar_subquery()))

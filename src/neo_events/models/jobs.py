@@ -30,7 +30,11 @@ class Job(Base):
     """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_run_at", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_run_at", "run_at"),
+        # one kind's due and claimed jobs, without walking every reminder (fair claims)
+        Index("ix_jobs_kind_run_at", "kind", "run_at"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -43,6 +47,10 @@ class Job(Base):
     locked_by: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The user the job works for, where its kind is shared fairly between users (a
+    # webhook's sending: `queue.claim(per_owner=...)`); no foreign key, the job checks its
+    # webhook still exists when it runs.
+    owner_id: Mapped[int | None] = mapped_column(IdType)
 
 
 class Reminder(Base):
