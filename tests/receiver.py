@@ -27,7 +27,8 @@ class Received:
 
 class Receiver:
     """`status` is what it answers (with a `location` header when set); `hang` makes it
-    hold requests (until released), `delay` answer each that many seconds late."""
+    hold requests (until released), `delay` answer each that many seconds late. `inflight`
+    counts the requests it holds now, `peak` the most it held at once."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -38,6 +39,8 @@ class Receiver:
         self.hang = False
         self.delay = 0.0
         self.location: str | None = None
+        self.inflight = 0
+        self.peak = 0
         self.arrived = asyncio.Event()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -54,13 +57,18 @@ class Receiver:
         self.got.append(Received(headers, body, scope["path"]))
         self.times.append(time.monotonic())
         self.arrived.set()
-        if self.hang:
-            await asyncio.sleep(3600)
-        if self.delay:  # (no yield otherwise: a test may change `status` once one arrived)
-            await asyncio.sleep(self.delay)
-        sent = [(b"location", self.location.encode())] if self.location else []
-        await send({"type": "http.response.start", "status": self.status, "headers": sent})
-        await send({"type": "http.response.body", "body": b"ok"})
+        self.inflight += 1
+        self.peak = max(self.peak, self.inflight)
+        try:
+            if self.hang:
+                await asyncio.sleep(3600)
+            if self.delay:  # (no yield otherwise: a test may change `status` once one arrived)
+                await asyncio.sleep(self.delay)
+            sent = [(b"location", self.location.encode())] if self.location else []
+            await send({"type": "http.response.start", "status": self.status, "headers": sent})
+            await send({"type": "http.response.body", "body": b"ok"})
+        finally:
+            self.inflight -= 1
 
     async def start(self) -> None:
         config = uvicorn.Config(

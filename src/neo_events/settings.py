@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=3600.0, gt=0)
     webhook_retry_for_s: float = Field(default=24 * 3600.0, gt=0)
     webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    # The most of one user's webhooks sent to at once, by every worker together: one user's
+    # slow receivers leave the other slots to everyone else (jobs/queue.py `claim`).
+    webhook_concurrency_per_user: int = Field(default=4, ge=1, le=256)
 
     @field_validator("cors_origins", "secret_key_previous", mode="before")
     @classmethod

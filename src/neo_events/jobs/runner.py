@@ -58,6 +58,7 @@ class Lane:
     batch: int = 200
     background: bool = False
     concurrency: int = 1
+    per_owner: int | None = None  # claims shared fairly between owners (`queue.claim`)
     running: set[asyncio.Task[None]] = field(default_factory=set)
     looked: float = float("-inf")  # when it last claimed (the event loop's clock)
 
@@ -192,7 +193,12 @@ class Runner:
             lane.looked = loop.time()
             async with self._sessionmaker() as session:
                 claimed = await queue.claim(
-                    session, now=now, limit=room, lease=self._lease, kinds=lane.kinds
+                    session,
+                    now=now,
+                    limit=room,
+                    lease=self._lease,
+                    kinds=lane.kinds,
+                    per_owner=lane.per_owner,
                 )
                 await session.commit()
             if not claimed:

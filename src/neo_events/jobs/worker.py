@@ -2,7 +2,8 @@
 
 Three lanes: reminders (batches of up to `jobs_batch`, taken and fired in one transaction
 each), the webhook fan-out (inline), and webhook sends (one task per webhook,
-`webhook_concurrency` at once).
+`webhook_concurrency` at once, at most `webhook_concurrency_per_user` of one user's webhooks
+by every worker together, claimed in users' turns).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ async def running(
                 batch=settings.webhook_concurrency,
                 background=True,
                 concurrency=settings.webhook_concurrency,
+                per_owner=settings.webhook_concurrency_per_user,
             ),
         ],
         poll_s=settings.jobs_poll_s,

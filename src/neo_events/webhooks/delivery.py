@@ -3,8 +3,13 @@ retrying the oldest until it goes through (`fanout.py` writes them).
 
 One job per webhook (`webhook:{id}`) is claimed by one worker at a time. It sends
 the webhook's oldest pending delivery; on success the next (read PAGE at a time), up to
-SEND_PER_CLAIM per claim, then releases the job for the next claim; on failure it sleeps
-until the retry time (exponential backoff), and the messages behind wait — the order is kept.
+SEND_PER_CLAIM per claim and for `webhook_timeout_s` (no send starts later, so a claim holds
+its slot less than twice that), then releases the job for the next claim; on failure it
+sleeps until the retry time (exponential backoff), and the messages behind wait — the order
+is kept. Claims come in their users' turns, at most `webhook_concurrency_per_user` of one
+user's webhooks at once (`jobs/turns.py`): a user whose receivers answer slowly (but in time,
+so never backing off) holds that many slots, not all of them, and gives each one up within
+twice the time-out.
 After `webhook_retry_for_s` (24 h) of failure the webhook is disabled with its reason. A send
 is at least once: a worker that dies after the receiver got the message but before recording
 it is retried when its lease ends (same `webhook-id`).
@@ -92,9 +97,15 @@ class Webhooks:
                 return
             url, secret, items = page
             for delivery_id, body in items[: SEND_PER_CLAIM - sent]:
-                # Stopping (`worker.running`), or not lease enough for one more attempt?
-                left = self._lease.total_seconds() - (time.monotonic() - claimed_at)
-                if self.stopping or left < self._settings.webhook_timeout_s + 5:
+                # Stopping (`worker.running`), this claim's time used up (one went through),
+                # or not lease enough for one more attempt?
+                held = time.monotonic() - claimed_at
+                limit = self._settings.webhook_timeout_s
+                if (
+                    self.stopping
+                    or (sent and held >= limit)
+                    or self._lease.total_seconds() - held < limit + 5
+                ):
                     await self._release(job)
                     return
                 outcome = await self.post(url, secret, f"msg_{delivery_id}", body)

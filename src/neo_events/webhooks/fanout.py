@@ -34,9 +34,10 @@ FANOUT_IDLE = timedelta(hours=1)  # a caught-up fan-out sleeps; the probe wakes 
 
 
 async def _fan_rows(session: AsyncSession, after: int, upto: int, limit: int | None) -> list[Any]:
-    """(seq, type, webhook, its events) of changes (after, upto] by recipient; ≤ `limit`."""
+    """(seq, type, webhook, its events, its owner) of changes (after, upto] by recipient;
+    ≤ `limit`."""
     query = (
-        select(Change.seq, Change.type, Webhook.id, Webhook.events)
+        select(Change.seq, Change.type, Webhook.id, Webhook.events, Webhook.user_id)
         .join(ChangeRecipient, ChangeRecipient.seq == Change.seq)
         .join(Webhook, Webhook.user_id == ChangeRecipient.user_id)
         .where(
@@ -109,9 +110,10 @@ class FanOut:
                         upto = cut - 1
                 wanted: list[dict[str, Any]] = [
                     {"webhook_id": hook, "seq": seq, "type": type_, "status": "pending"}
-                    for seq, type_, hook, events in rows
+                    for seq, type_, hook, events, _ in rows
                     if ALL in events or type_ in events
                 ]
+                owners = {row.id: row.user_id for row in rows}
                 now = db.utcnow()
                 if wanted:
                     insert = (
@@ -145,6 +147,7 @@ class FanOut:
                             key=deliver_key(hook),
                             due_at=now,
                             payload={"webhook_id": hook},
+                            owner_id=owners[hook],  # claimed in its user's turn (jobs/turns.py)
                         )
                 head = int(await session.scalar(select(FeedState.last_seq)) or 0)
                 due = now if upto < head else now + FANOUT_IDLE

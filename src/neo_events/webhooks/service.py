@@ -174,6 +174,7 @@ async def _resume(session: AsyncSession, webhook: Webhook, now: datetime) -> Non
         key=deliver_key(webhook.id),
         due_at=now,
         payload={"webhook_id": webhook.id},
+        owner_id=webhook.user_id,
     )
 
 
