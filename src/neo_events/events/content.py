@@ -8,7 +8,7 @@ are `events.validation`'s, and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -210,6 +210,28 @@ TEXT_FIELDS = frozenset({"title", "description", "location"})
 SCHEDULE_FIELDS = tuple(name for name in CONTENT_FIELDS if name not in TEXT_FIELDS)
 # What the span (`span_of`) depends on: the schedule but whether it takes the time.
 _SPAN_FIELDS = frozenset(SCHEDULE_FIELDS) - {"transparency"}
+# What an override says of when its occurrence is (the rest of it is text).
+_OVERRIDE_TIMES = ("start_time", "end_time", "start_date", "end_date")
+
+
+def same_times(before: Mapping[str, Any], after: Mapping[str, Any], changed: Iterable[str]) -> bool:
+    """Whether a change of these fields leaves every occurrence where it was: only texts
+    and transparency changed, or overrides only in their texts (an occurrence's new title).
+    Such a change moves no reminder (their messages' titles are read as they fire)."""
+    rest = set(changed) - TEXT_FIELDS - {"transparency"}
+    if rest != {"overrides"}:
+        return not rest
+    return _override_times(before["overrides"]) == _override_times(after["overrides"])
+
+
+def _override_times(overrides: Iterable[Mapping[str, Any]]) -> dict[str, tuple[Any, ...]]:
+    """The times of the overrides that move their occurrence; one of texts only is where its
+    occurrence is (recurrence.Override: no start is the recurrence id's)."""
+    return {
+        o["recurrence_id"]: times
+        for o in overrides
+        if (times := tuple((k, o[k]) for k in _OVERRIDE_TIMES if k in o))
+    }
 
 
 def apply_content(

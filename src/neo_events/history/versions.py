@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events import driver
 from neo_events.db import json_size, utcnow
 from neo_events.events import statements
-from neo_events.events.content import TEXT_FIELDS, content_of
+from neo_events.events.content import content_of, same_times
 from neo_events.history.diff import CONTENT_FIELDS
 from neo_events.invitations.responses import reset_after_move
 from neo_events.live import feed, pending
@@ -88,9 +88,9 @@ async def record_version(
         await session.execute(_INSERT_VERSION, version)
         if audit is not None:
             session.add(AuditEntry(**audit, at=event.updated_at))
-    # A text-only change moves no reminder (its title is read when it fires): it pays no
-    # reminders' query.
-    if not (previous is not None and TEXT_FIELDS.issuperset(changed)):
+    # A change that moves no occurrence (texts, an occurrence's title) moves no reminder (its
+    # title is read when it fires): it pays no reminders' query.
+    if not (previous is not None and same_times(previous, snapshot, changed)):
         follow_event(session, event.id)  # its reminders move with it (SPEC §14)
     if previous is not None:  # a new time asks the other attendees again (SPEC §13)
         await reset_after_move(

@@ -57,7 +57,7 @@ def among(session: AsyncSession, column: Any, values: Iterable[Any]) -> ColumnEl
     )
 
 
-def _insert(session: AsyncSession) -> Any:
+def insert_for(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
@@ -89,7 +89,7 @@ async def schedule_many(
     if not jobs:
         return
     table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk insert
-    statement = _insert(session)(table)
+    statement = insert_for(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={name: statement.excluded[name] for name in _SCHEDULED},
@@ -138,7 +138,7 @@ async def ensure(
     owner_id: int | None = None,
 ) -> None:
     """Create the job under `key` unless there is one (which keeps its time and state)."""
-    statement = _insert(session)(Job).values(
+    statement = insert_for(session)(Job).values(
         key=key,
         kind=kind,
         payload=payload,

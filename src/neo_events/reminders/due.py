@@ -38,6 +38,17 @@ class Answers:
         return declines(self.series, self.occurrences, occurrence.recurrence_id)
 
     @property
+    def kind(self) -> tuple[bool, frozenset[datetime]] | None:
+        """What of these answers a reminder's next firing depends on: None when they decline
+        nothing (as for someone not invited), else whether the series is declined and the
+        occurrences declined (or, the series declined, those not declined). Reminders of
+        users whose answers are of one kind fire alike: one walk for all of them."""
+        if self.series == DECLINED:
+            return True, frozenset(self.accepted_alone or ())
+        declined = frozenset(rid for rid, answer in self.occurrences.items() if answer == DECLINED)
+        return (False, declined) if declined else None
+
+    @property
     def accepted_alone(self) -> list[datetime] | None:
         """With the series declined, the occurrences not declined one by one (the only
         ones that remind); None when the series is not declined."""
@@ -79,10 +90,14 @@ def next_two_for(
     two: bool = True,
 ) -> tuple[NextDue | None, NextDue | None]:
     """`next_for` after `after`, and (with `two`) `next_for` after that one's due time, from one
-    walk of the recurrence where it can be (timing.next_two). Memoised per (event, user if
-    invited, minutes, after): a meeting's reminders for its many guests are one walk."""
+    walk of the recurrence where it can be (timing.next_two). Memoised per (event, kind of
+    answers (`Answers.kind`), minutes, after): a meeting's reminders for its many guests, and
+    those of an event's many holders, are one walk."""
     mine = answers.get((event.id, reminder.user_id))
-    key = (event.id, reminder.user_id if mine else None, reminder.minutes_before, after, two)
+    kind = mine.kind if mine is not None else None
+    if kind is None:
+        mine = None  # declines nothing: fires as if not invited
+    key = (event.id, kind, reminder.minutes_before, after, two)
     if key not in memo:
         only = mine.accepted_alone if mine is not None else None
         if only is not None:

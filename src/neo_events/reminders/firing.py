@@ -9,20 +9,23 @@ guarded by the job's lease: exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
+from neo_events.events.calendars import off_the_loop
 from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.recurrence import Series
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder
-from neo_events.reminders.due import load_answers, next_for, next_two_for
+from neo_events.reminders.due import Answers, load_answers, next_for, next_two_for
 from neo_events.reminders.timing import NextDue
 
 KIND = "reminder"
@@ -38,6 +41,10 @@ def _payload(reminder_id: int, due: NextDue) -> dict[str, Any]:
     return {"reminder_id": reminder_id, "occurrence_start": iso(start) if start else None}
 
 
+# Above this many reminders, `reschedule` works out their times in a worker thread.
+ON_LOOP_REMINDERS = 200
+
+
 async def reschedule(
     session: AsyncSession,
     events: Sequence[Event],
@@ -48,26 +55,52 @@ async def reschedule(
 ) -> None:
     """Point each reminder's job at its next due occurrence from now, keeping the place of
     one that is due but not yet sent (a late worker must still send it). A fixed number of
-    statements however many reminders (the jobs are written by one multi-row upsert)."""
+    statements however many reminders (the jobs are written by one multi-row upsert); the
+    times of many are worked out off the event loop (`off_the_loop`)."""
     if not reminders:
         return
-    by_id = {e.id: e for e in events}
-    jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
+    jobs = {
+        key: (job.due_at, job.payload)
+        for key, job in (await queue.lock_keys(session, [job_key(r.id) for r in reminders])).items()
+    }
     series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
     answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders})
+    # what the walk reads of each event, read here: no ORM attribute is loaded in a thread
+    spans = {e.id: _Span(e.id, e.span_end) for e in events}
+    work = partial(_moves, spans, series, reminders, jobs, answers, now, drop_after)
+    moves, gone = await off_the_loop(len(reminders) > ON_LOOP_REMINDERS, work)
+    await queue.schedule_many(session, kind=KIND, jobs=moves)
+    await queue.cancel(session, gone)
+
+
+class _Span(NamedTuple):
+    id: int
+    span_end: datetime | None
+
+
+def _moves(
+    events: Mapping[int, _Span],
+    series: Mapping[int, Series],
+    reminders: Sequence[Any],
+    jobs: Mapping[str, tuple[datetime, dict[str, Any]]],
+    answers: Mapping[tuple[int, int], Answers],
+    now: datetime,
+    drop_after: timedelta | None,
+) -> tuple[list[tuple[str, datetime, dict[str, Any]]], list[str]]:
+    """`reschedule`'s jobs to write and to cancel (CPU only: a worker thread's for many)."""
     memo: dict[Any, Any] = {}
     gone = []
     moves: list[tuple[str, datetime, dict[str, Any]]] = []
     for reminder in reminders:
-        event = by_id[reminder.event_id]
+        event = events[reminder.event_id]
         key = job_key(reminder.id)
         if event.id not in series:
             gone.append(key)
             continue
         job = jobs.get(key)
         after = now
-        if job is not None and job.due_at <= now:
-            after = job.due_at - TICK
+        if job is not None and job[0] <= now:
+            after = job[0] - TICK
             if drop_after is not None:
                 after = max(after, now - drop_after)
         due = next_for(event, series[event.id], reminder, after, answers, memo)
@@ -75,11 +108,10 @@ async def reschedule(
             gone.append(key)
             continue
         payload = _payload(reminder.id, due)
-        if job is not None and job.due_at == due.due_at and job.payload == payload:
+        if job is not None and job == (due.due_at, payload):
             continue  # unchanged: leave a claimed job with its worker
         moves.append((key, due.due_at, payload))
-    await queue.schedule_many(session, kind=KIND, jobs=moves)
-    await queue.cancel(session, gone)
+    return moves, gone
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from neo_events.events.access import Role, get_event_for, touch
 from neo_events.jobs import queue
 from neo_events.models import Event, Reminder, User
 from neo_events.reminders.firing import job_key, reschedule
+from neo_events.reminders.follow import follow
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
 
@@ -166,13 +167,7 @@ class _Follow:
         if not ids:
             return
         await self.session.flush()
-        reminders = list(
-            await self.session.scalars(select(Reminder).where(Reminder.event_id.in_(ids)))
-        )
-        if not reminders:
-            return
-        events = list(await self.session.scalars(select(Event).where(Event.id.in_(ids))))
-        await reschedule(self.session, events, reminders, now=db.utcnow(), drop_after=None)
+        await follow(self.session, ids, now=db.utcnow())
 
 
 def follow_event(session: AsyncSession, event_id: int) -> None:

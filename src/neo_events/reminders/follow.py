@@ -1,0 +1,198 @@
+"""Moving every reminder of events a transaction wrote (SPEC §14; `service._Follow`).
+
+An event many people hold carries many reminders, but few distinct offsets: the next firing
+of every reminder with one offset, of users whose answers decline nothing, is one and the
+same. So each such group (at least GROUP_MIN reminders of one event and offset) is worked
+out once and its jobs written by one statement (`_write`): an upsert from the reminders'
+rows, which leaves alone a job due but not yet sent and one already at that time. What is
+left is done reminder by reminder, as a user's own reminders are (`firing.reschedule`, its
+walks off the loop when many): small groups, the reminders of those who declined something
+(their answers make their firings their own), and jobs due but not yet sent (each keeps its
+place from where it was due). A fixed number of statements, and one per large group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    String,
+    Table,
+    Text,
+    delete,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.events.calendars import off_the_loop
+from neo_events.events.content import content_of, iso, series_of
+from neo_events.jobs import queue
+from neo_events.models import Attendee, Event, Job, Reminder
+from neo_events.reminders.due import load_answers
+from neo_events.reminders.firing import KIND, reschedule
+from neo_events.reminders.timing import NextDue, next_due
+
+# Reminders of one event and one offset worked out once and written by one statement.
+GROUP_MIN = 20
+# Above this many groups, their walks are done in a worker thread.
+ON_LOOP_GROUPS = 10
+
+_JOBS = cast(Table, Job.__table__)
+_KEY = literal("reminder:") + sql_cast(Reminder.id, String)  # firing.job_key, in SQL
+
+
+async def follow(session: AsyncSession, event_ids: Collection[int], *, now: datetime) -> None:
+    """Point the job of every reminder of these events at its next due occurrence from now
+    (`firing.reschedule`'s rules), by groups where they share it."""
+    counts = await session.execute(
+        select(Reminder.event_id, Reminder.minutes_before, func.count())
+        .where(queue.among(session, Reminder.event_id, event_ids))
+        .group_by(Reminder.event_id, Reminder.minutes_before)
+    )
+    sizes = {(event_id, minutes): n for event_id, minutes, n in counts}
+    if not sizes:
+        return
+    held = sorted({event_id for event_id, _ in sizes})
+    if session.get_bind().dialect.name == "postgresql":
+        # Their jobs, locked in one order (as `queue.lock_keys`): a writer waits for a worker
+        # firing one, then sees what it wrote.
+        await session.execute(
+            select(Job.id)
+            .where(Job.key.in_(select(_KEY).where(queue.among(session, Reminder.event_id, held))))
+            .order_by(Job.id)
+            .with_for_update()
+        )
+    events = list(await session.scalars(select(Event).where(queue.among(session, Event.id, held))))
+    live = {e.id: e for e in events if e.deleted_at is None}
+    if deleted := [e.id for e in events if e.id not in live]:  # every job of theirs goes
+        await _delete(session, Reminder.event_id.in_(deleted))
+    if not live:
+        return
+    special = await _declining(session, list(live))
+    groups = sorted(key for key, n in sizes.items() if key[0] in live and n >= GROUP_MIN)
+    spans = {e.id: (series_of(content_of(e)), e.span_end) for e in live.values()}
+
+    def walks() -> list[NextDue | None]:
+        return [
+            next_due(spans[e][0], minutes_before=m, after=now, until=spans[e][1]) for e, m in groups
+        ]
+
+    for (event_id, minutes), due in zip(
+        groups, await off_the_loop(len(groups) > ON_LOOP_GROUPS, walks), strict=True
+    ):
+        users = special.get(event_id)
+        await _write(
+            session,
+            Reminder.event_id == event_id,
+            Reminder.minutes_before == minutes,
+            ~Reminder.user_id.in_(users) if users else literal(True),
+            due=due,
+            now=now,
+        )
+    # The rest one by one, as reschedule does: their jobs due but not yet sent keep their place.
+    one_by_one: list[Any] = [exists().where(Job.key == _KEY, Job.due_at <= now)]
+    if groups:
+        one_by_one.append(~tuple_(Reminder.event_id, Reminder.minutes_before).in_(groups))
+    else:
+        one_by_one = [literal(True)]
+    if special:
+        pairs = [(e, u) for e, users in special.items() for u in users]
+        one_by_one.append(tuple_(Reminder.event_id, Reminder.user_id).in_(pairs))
+    rows = await session.execute(
+        select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
+            queue.among(session, Reminder.event_id, live), or_(*one_by_one)
+        )
+    )
+    await reschedule(session, list(live.values()), list(rows), now=now, drop_after=None)
+
+
+async def _declining(session: AsyncSession, event_ids: list[int]) -> Mapping[int, set[int]]:
+    """Of those invited to these events who hold reminders on them, those whose answers
+    decline something (`Answers.kind`), by event: at most MAX_ATTENDEES each."""
+    invited = await session.execute(
+        select(Attendee.event_id, Attendee.user_id).where(
+            queue.among(session, Attendee.event_id, event_ids),
+            exists().where(
+                Reminder.event_id == Attendee.event_id, Reminder.user_id == Attendee.user_id
+            ),
+        )
+    )
+    answers = await load_answers(session, [(e, u) for e, u in invited])
+    found: dict[int, set[int]] = {}
+    for (event_id, user_id), mine in answers.items():
+        if mine.kind is not None:
+            found.setdefault(event_id, set()).add(user_id)
+    return found
+
+
+async def _write(session: AsyncSession, *where: Any, due: NextDue | None, now: datetime) -> None:
+    """Point the jobs of the reminders `where` names at `due` (None: drop them), in one
+    statement: a new job for one that has none; one due but not yet sent, or already there,
+    is left as it is."""
+    if due is None:
+        await _delete(session, *where, jobs=Job.due_at > now)
+        return
+    start = iso(due.occurrence.start) if due.occurrence is not None else None
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    build = func.jsonb_build_object if postgresql else func.json_object
+
+    def value(given: Any, kind: Any) -> Any:  # PostgreSQL asks a select list's types
+        bound = literal(given, kind)
+        return sql_cast(bound, kind) if postgresql else bound
+
+    payload = build(
+        literal_column("'reminder_id'"),
+        Reminder.id,
+        literal_column("'occurrence_start'"),
+        value(start, Text()),
+    )
+    moment = _JOBS.c.due_at.type
+    rows = select(
+        _KEY,
+        value(KIND, String()),
+        payload,
+        value(due.due_at, moment),
+        value(due.due_at, moment),
+        literal(0),
+        value(now, moment),
+    ).where(*where)
+    columns = ["key", "kind", "payload", "due_at", "run_at", "attempts", "created_at"]
+    statement = queue.insert_for(session)(_JOBS).from_select(columns, rows)
+    fresh = statement.excluded
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_JOBS.c.key],
+            set_={
+                "payload": fresh.payload,
+                "due_at": fresh.due_at,
+                "run_at": fresh.run_at,
+                "attempts": 0,
+                "locked_by": None,
+                "last_error": None,
+            },
+            where=(_JOBS.c.due_at > now)
+            & or_(
+                _JOBS.c.due_at != fresh.due_at,
+                _JOBS.c.payload["occurrence_start"].as_string().is_distinct_from(start),
+            ),
+        )
+    )
+
+
+async def _delete(session: AsyncSession, *where: Any, jobs: Any = None) -> None:
+    """Drop the jobs of the reminders `where` names (those of them `jobs` names)."""
+    await session.execute(
+        delete(Job).where(
+            Job.key.in_(select(_KEY).where(*where)), *([] if jobs is None else [jobs])
+        ),
+        execution_options={"synchronize_session": False},
+    )
