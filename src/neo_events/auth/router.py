@@ -9,6 +9,7 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 
 from neo_events.auth import service
 from neo_events.auth.dependencies import Authenticator, CurrentUser, Principal, RequestOrigin
+from neo_events.auth.login_form import FORM_TYPES, login_form
 from neo_events.auth.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -19,13 +20,12 @@ from neo_events.auth.schemas import (
     UserPublic,
     UserRead,
 )
+from neo_events.encoding import body_media_type
 from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed, problems
 from neo_events.fields import NO_NUL
 from neo_events.web import Session, TransactionalRoute, is_json
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
-
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _token_response(issued: service.IssuedTokens) -> TokenResponse:
@@ -53,11 +53,10 @@ async def register(
 
 
 async def _login_body(request: Request) -> LoginRequest:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     data: Any
-    if content_type in FORM_TYPES:
-        form = await request.form()
-        data = {key: form.get(key) for key in ("username", "password") if key in form}
+    if body_media_type(request.scope["headers"]) in FORM_TYPES:
+        # bounded, and parsed once: with rate limits on, the login budget's peek already did
+        data = await login_form(request.scope, request.body)
     elif is_json(request):
         try:
             data = await request.json()
