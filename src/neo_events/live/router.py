@@ -29,6 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRou
 stream_router = APIRouter(prefix="/api/v1", tags=["live"])
 
 POLICY_VIOLATION = 1008
+INVALID_TOKEN = "invalid or revoked token"
 
 
 class TooManyStreams(AppError):
@@ -128,7 +129,8 @@ async def websocket(
     `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
     reuse) closes with 1008 at once on every worker; 1013 `<why>; resume from <seq>` tells a
     client to reconnect with that `since` (it fell behind, had more than REPLAY_MAX to replay,
-    or resumed from past the newest change)."""
+    or resumed from past the newest change). A handshake is charged to the caller's request
+    budget first (`infra/ratelimit.py`: over it, 1013 `rate limited; retry in <n> s`)."""
     # Parsed here, not by FastAPI: a WebSocket failing validation is refused before the
     # handshake completes, which the client sees as a bare HTTP 403 without a reason.
     try:
@@ -137,18 +139,27 @@ async def websocket(
         await ws.accept()
         await ws.close(code=POLICY_VIOLATION, reason=BAD_SINCE)
         return
+    raw = _bearer(ws.headers.get("authorization"), token)
+    try:
+        # Signature and expiry first, which need no database: an anonymous handshake with a
+        # bad token costs no query (each had read the feed's position first).
+        claims = auth_service.access_claims(ws.app.state.authenticator, raw or "")
+    except InvalidToken:
+        await ws.accept()
+        await ws.close(code=POLICY_VIOLATION, reason=INVALID_TOKEN)
+        return
     hub: Hub = ws.app.state.hub
     if after is None:
         # Without `since`, the client gets what commits once its handshake completes: the
-        # feed's position is read before it does, so that a change committed while the token
-        # is checked and the hub registers the connection is not lost.
+        # feed's position is read before it does, so that a change committed while the
+        # sign-in is checked and the hub registers the connection is not lost.
         after = await hub.newest()
     await ws.accept()
-    raw = _bearer(ws.headers.get("authorization"), token)
     try:
-        principal = await _principal(ws.app, raw)
-    except (InvalidToken, NotAuthenticated):
-        await ws.close(code=POLICY_VIOLATION, reason="invalid or revoked token")
+        async with ws.app.state.sessionmaker() as session:
+            principal = await auth_service.principal_of(session, claims)
+    except InvalidToken:  # the sign-in was revoked
+        await ws.close(code=POLICY_VIOLATION, reason=INVALID_TOKEN)
         return
     settings = ws.app.state.settings
     try:
