@@ -116,12 +116,12 @@ async def test_moving_an_event_of_1000_holders_with_5_reminders_each_keeps_the_l
     gc.disable()
     try:
         async with loop_pauses() as pauses:
-            with cpu_bound(0.15, "the move"):
+            with cpu_bound(0.25, "the move"):  # before: 0.42-0.48 s
                 response = await move(2)
     finally:
         gc.enable()
     assert response.status_code == 200, response.text
-    assert pauses.worst_held < 0.06, pauses
+    assert pauses.worst_held < 0.06, pauses  # before: 0.08-0.19 s; now 0.005-0.01 s
     jobs = await _jobs(app)
     assert len(jobs) == HOLDERS * len(OFFSETS)
     first = start + timedelta(hours=2)  # its first occurrence, moved two hours later
