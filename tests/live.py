@@ -79,8 +79,10 @@ class LiveServer:
         workers: int = 1,
         extra_env: dict[str, str] | None = None,
         port: int | None = None,
+        server: str = "uvicorn",
     ) -> None:
         self.database_url = database_url
+        self.server = server
         self.data_dir = data_dir
         self.workers = workers
         self.extra_env = dict(extra_env or {})
@@ -115,7 +117,7 @@ class LiveServer:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "neo_events.cli", "serve", "--port", str(self.port)]
-                + ["--workers", str(self.workers)],
+                + ["--workers", str(self.workers), "--server", self.server],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -189,21 +191,24 @@ def live_server(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    server: str = "uvicorn",
 ) -> Iterator[LiveServer]:
-    """A started `LiveServer`, stopped (or killed) afterwards whatever the test did to it."""
-    server = LiveServer(
+    """A started `LiveServer` (`neo-events serve --server SERVER`), stopped (or killed)
+    afterwards whatever the test did to it."""
+    live = LiveServer(
         database_url=database_url,
         data_dir=data_dir,
         workers=workers,
         extra_env=extra_env,
         port=port,
+        server=server,
     )
-    server.start()
-    SERVERS.add(server)
+    live.start()
+    SERVERS.add(live)
     try:
-        yield server
+        yield live
     finally:
-        server.stop()
+        live.stop()
 
 
 @contextmanager

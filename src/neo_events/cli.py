@@ -66,6 +66,10 @@ def serve(
     # Handed to the server, which applies it in every worker it starts: workers are fresh
     # interpreters (multiprocessing's spawn), and configure_logging above reaches only this one.
     log_config = logging_config(json_logs=settings.log_json)
+    from neo_events.http_server import HttpLimits
+
+    # The bounds on a request's head and a chunked body (http_server.py), before the app runs.
+    limits = HttpLimits.from_settings(settings)
     if server == "granian":
         from granian import Granian
         from granian.constants import Interfaces
@@ -79,6 +83,7 @@ def serve(
             reload=reload,
             log_access=False,
             log_dictconfig=log_config,
+            http1_settings=limits.granian_http1_settings(),
         ).serve()
         return
     import uvicorn
@@ -93,6 +98,8 @@ def serve(
         proxy_headers=True,
         log_config=log_config,
         ws_max_size=WS_MAX_SIZE,
+        # Each worker builds it, and reads the same limits from the environment.
+        http="neo_events.http_server:BoundedHttpToolsProtocol",
     )
 
 

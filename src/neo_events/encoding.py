@@ -67,13 +67,20 @@ def media_type_of(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def first_header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of a field in ASGI headers (as Starlette's `Headers.get` reads it), by
+    one walk that stops there, without building a dict of them all."""
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
 def body_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The media type of a request's body from its ASGI headers: the first Content-Type, as
     Starlette and FastAPI read it (a second one must not hide a JSON body from a check)."""
-    for name, value in headers:
-        if name == b"content-type":
-            return media_type_of(value.decode("latin-1"))
-    return ""
+    value = first_header(headers, b"content-type")
+    return "" if value is None else media_type_of(value.decode("latin-1"))
 
 
 def is_json_type(media_type: str) -> bool:

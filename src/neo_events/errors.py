@@ -154,6 +154,19 @@ class ServiceUnavailable(AppError):
     title = "The service is temporarily unavailable"
 
 
+def problem_body(
+    status: int, code: str, *, title: str | None = None, detail: str | None = None
+) -> dict[str, Any]:
+    """The members every problem has (the HTTP server's own refusals too: http_server.py)."""
+    return {
+        "type": f"https://neo-events.dev/problems/{code.replace('_', '-')}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail or title or HTTPStatus(status).phrase,
+        "code": code,
+    }
+
+
 def problem_response(
     request: Request | None,
     status: int,
@@ -166,13 +179,7 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
 ) -> Response:
     """An RFC 9457 body; `type` is a stable URI per code."""
-    body: dict[str, Any] = {
-        "type": f"https://neo-events.dev/problems/{code.replace('_', '-')}",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail or title or HTTPStatus(status).phrase,
-        "code": code,
-    }
+    body = problem_body(status, code, title=title, detail=detail)
     if errors is not None:
         body["errors"] = list(errors)
     if extra:

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 1024 * 1024
+    # What the HTTP server takes before the app runs (http_server.py, SECURITY.md): the request
+    # target, header lines and their bytes, the time a request's head may take from its first
+    # byte, and the chunks of a chunked body (more only while they average 512 bytes).
+    http_max_url_bytes: int = Field(default=8 * 1024, ge=256)
+    http_max_headers: int = Field(default=100, ge=8)
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    http_head_timeout_s: float = Field(default=10.0, gt=0)
+    http_max_body_chunks: int = Field(default=1024, ge=1)
     require_if_match: bool = False
     # Live notifications: heartbeat (and re-check of the token) on idle connections, the
     # per-connection queue past which a slow client is cut off, the feed poll safety net.
