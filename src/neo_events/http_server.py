@@ -139,8 +139,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.bounds = type(self).limits or configured_limits()
-        self._url_parts: list[bytes] = []
-        self._url_bytes = 0
         self._header_lines = 0
         self._header_bytes = 0
         self._chunks = 0
@@ -224,47 +222,47 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_message = self._in_head = True
-        self._url_parts = []
-        self._url_bytes = self._header_lines = self._header_bytes = 0
+        self._header_lines = self._header_bytes = 0
         self._chunks = self._body_bytes = 0
 
     def on_url(self, url: bytes) -> None:
-        size = self._url_bytes + len(url)
-        if size > self.bounds.max_url_bytes:
+        # A target's pieces are few (a line of the head is held back until it ends): joined as
+        # uvicorn does, once checked.
+        if len(self.url) + len(url) > self.bounds.max_url_bytes:
             self._stop(
                 414,
                 "uri_too_long",
                 f"A request's target (path and query) is at most "
                 f"{self.bounds.max_url_bytes} bytes.",
             )
-        self._url_bytes = size
-        self._url_parts.append(url)
+        self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        lines = self._header_lines + 1
-        size = self._header_bytes + len(name) + len(value)
-        if lines > self.bounds.max_headers:
+        lines = self._header_lines = self._header_lines + 1
+        size = self._header_bytes = self._header_bytes + len(name) + len(value)
+        bounds = self.bounds
+        if lines > bounds.max_headers:
             self._stop(
                 431,
                 "header_fields_too_large",
-                f"A request has at most {self.bounds.max_headers} header lines.",
+                f"A request has at most {bounds.max_headers} header lines.",
             )
-        if size > self.bounds.max_header_bytes:
+        if size > bounds.max_header_bytes:
             self._stop(
                 431,
                 "header_fields_too_large",
                 f"A request's header names and values are at most "
-                f"{self.bounds.max_header_bytes} bytes in all.",
+                f"{bounds.max_header_bytes} bytes in all.",
             )
-        self._header_lines = lines
-        self._header_bytes = size
-        super().on_header(name, value)
+        # uvicorn's own, inline (a call less a field line).
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
-        parts = self._url_parts
-        self.url = parts[0] if len(parts) == 1 else b"".join(parts)
         super().on_headers_complete()
 
     def on_chunk_header(self) -> None:
