@@ -66,7 +66,7 @@ def serve(
     # Handed to the server, which applies it in every worker it starts: workers are fresh
     # interpreters (multiprocessing's spawn), and configure_logging above reaches only this one.
     log_config = logging_config(json_logs=settings.log_json)
-    from neo_events.http_server import HttpLimits
+    from neo_events.http_limits import HttpLimits
 
     # The bounds on a request's head and a chunked body (http_server.py), before the app runs.
     limits = HttpLimits.from_settings(settings)

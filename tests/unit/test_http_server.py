@@ -13,7 +13,8 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from neo_events.http_server import BoundedHttpToolsProtocol, HttpLimits
+from neo_events.http_limits import HttpLimits
+from neo_events.http_server import BoundedHttpToolsProtocol
 
 pytestmark = pytest.mark.anyio
 
