@@ -18,6 +18,7 @@ from sqlalchemy import insert, update
 from neo_events.events import answered, calendars
 from neo_events.models import Attendee, OccurrenceResponse
 from tests.api.test_answers_shown import FIRST, RESPONSES, _invite, _series
+from tests.api.test_busy_answers import random_answers
 from tests.api.test_invitations import WEEKLY, invite, rsvp
 from tests.helpers import Account, cpu_bound, create_event, loop_pauses, people, register
 
@@ -76,21 +77,7 @@ async def test_the_windows_answers_settle_as_every_answer_does(
     events = [await _series(client, alice) for _ in range(3)]  # daily 09:00 from FIRST
     for event_id in events:
         await _invite(client, alice, event_id, users)
-    async with app.state.sessionmaker() as session:
-        for event_id in events:
-            for user_id in users:
-                await session.execute(
-                    update(Attendee)
-                    .where(Attendee.event_id == event_id, Attendee.user_id == user_id)
-                    .values(response=rng.choice(RESPONSES))
-                )
-        rows = [
-            {"event_id": e, "user_id": u, "recurrence_id": FIRST + timedelta(days=d),
-             "response": rng.choice(RESPONSES), "responded_at": FIRST}
-            for e in events for u in users for d in range(120) if rng.random() < 0.4
-        ]  # fmt: skip
-        await session.execute(insert(OccurrenceResponse), rows)
-        await session.commit()
+    await random_answers(app, rng, events, users, days=120, share=0.4)
     moved = []
     for event_id in events:
         for _ in range(6):  # moved, some far from where they were (everyone asked again)

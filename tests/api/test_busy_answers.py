@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -35,22 +36,7 @@ async def test_busy_people_from_the_answers_that_differ_equal_those_from_every_a
     events = [await _series(client, alice) for _ in range(2)]
     for event_id in events:
         await _invite(client, alice, event_id, users)
-    days = range(40)
-    async with app.state.sessionmaker() as session:
-        for event_id in events:
-            for user_id in users:
-                await session.execute(
-                    update(Attendee)
-                    .where(Attendee.event_id == event_id, Attendee.user_id == user_id)
-                    .values(response=rng.choice(RESPONSES))
-                )
-        rows = [
-            {"event_id": e, "user_id": u, "recurrence_id": FIRST + timedelta(days=d),
-             "response": rng.choice(RESPONSES), "responded_at": FIRST}
-            for e in events for u in users for d in days if rng.random() < 0.5
-        ]  # fmt: skip
-        await session.execute(insert(OccurrenceResponse), rows)
-        await session.commit()
+    rows = await random_answers(app, rng, events, users, days=40, share=0.5)
     pairs = {(e, u) for e in events for u in users}
     async with app.state.sessionmaker() as session:
         series = await series_answers(session, pairs)
@@ -65,3 +51,33 @@ async def test_busy_people_from_the_answers_that_differ_equal_those_from_every_a
         for d in range(45):
             rid = FIRST + timedelta(days=d)
             assert by_differ(rid) == by_every(rid), (event_id, d)
+
+
+async def random_answers(
+    app: FastAPI,
+    rng: random.Random,
+    events: list[int],
+    users: list[int],
+    *,
+    days: int,
+    share: float,
+) -> list[dict[str, Any]]:
+    """Random series answers of the invitees, and per-occurrence answers for about `share`
+    of each one's first `days` occurrences (daily from FIRST), written straight to the
+    database; those rows."""
+    async with app.state.sessionmaker() as session:
+        for event_id in events:
+            for user_id in users:
+                await session.execute(
+                    update(Attendee)
+                    .where(Attendee.event_id == event_id, Attendee.user_id == user_id)
+                    .values(response=rng.choice(RESPONSES))
+                )
+        rows = [
+            {"event_id": e, "user_id": u, "recurrence_id": FIRST + timedelta(days=d),
+             "response": rng.choice(RESPONSES), "responded_at": FIRST}
+            for e in events for u in users for d in range(days) if rng.random() < share
+        ]  # fmt: skip
+        await session.execute(insert(OccurrenceResponse), rows)
+        await session.commit()
+    return rows
