@@ -20,12 +20,11 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-import redis
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from neo_events.infra.ratelimit import KEY_PREFIX
+from tests.api.test_ratelimit import forget_budgets
 from tests.conftest import http_client, make_settings, serving, truncate_all
 from tests.helpers import register, statements
 from tests.live import running_server
@@ -183,12 +182,7 @@ async def test_a_bad_token_is_refused_before_any_query(
 def test_handshakes_and_requests_share_one_budget_across_servers(
     database_url: str, data_dir: Path, redis_url: str
 ) -> None:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        for key in client.scan_iter(f"{KEY_PREFIX}:*"):
-            client.delete(key)
-    finally:
-        client.close()
+    forget_budgets(redis_url)
     env = {"REDIS_URL": redis_url, "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_DEFAULT": "5/minute"}
     try:
         with (

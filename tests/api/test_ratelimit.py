@@ -301,15 +301,20 @@ async def test_an_unreachable_redis_falls_back_to_memory(unreachable_redis_app: 
     assert checks["rate_limiter"] == "degraded (memory fallback)"
 
 
-def test_two_servers_share_one_budget_through_redis(
-    database_url: str, data_dir: Path, redis_url: str
-) -> None:
+def forget_budgets(redis_url: str) -> None:
+    """Every rate-limit budget kept in Redis dropped (a test's servers start with fresh ones)."""
     client = redis.Redis.from_url(redis_url)
     try:
         for key in client.scan_iter(f"{KEY_PREFIX}:*"):
             client.delete(key)
     finally:
         client.close()
+
+
+def test_two_servers_share_one_budget_through_redis(
+    database_url: str, data_dir: Path, redis_url: str
+) -> None:
+    forget_budgets(redis_url)
     env = {"REDIS_URL": redis_url, "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_DEFAULT": "5/minute"}
     with (
         running_server(database_url=database_url, data_dir=data_dir, extra_env=env) as first,
