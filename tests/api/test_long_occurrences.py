@@ -4,7 +4,7 @@ Shared with someone, it made each of their conflict-checked writes cost 0.3-1.6 
 the event loop: a calendar read past its limit halved its window and expanded the series
 again, 50 times over, though every window from the same start holds the same pile. Now the
 pile is expanded once and the window ends where the count would pass the limit
-(`calendars.piled_window`)."""
+(`calendar_cuts.piled_window`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from neo_events.events import calendars, recurrence
+from neo_events.events import calendar_cuts, recurrence
 from neo_events.events.conflicts import Busy
 from tests.helpers import cpu_bound, created, loop_pauses, register, share
 
@@ -81,7 +81,7 @@ LO, HI = datetime(2026, 6, 1, 10, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
 @pytest.mark.parametrize("hours", [(), (5, 10), (5, 11, 12, 30, 30, 31), tuple(range(0, 400, 3))])
 async def test_a_pile_gets_the_longest_window_that_fits(limit: int, hours: tuple[int, ...]) -> None:
     busy = _busy(*hours)
-    found = calendars.piled_window(PILE, busy, LO, HI, limit)
+    found = calendar_cuts.piled_window(PILE, busy, LO, HI, limit)
     assert found is not None
     mine, end = found
     kept = [b for b in busy if b.start < end]
@@ -105,7 +105,7 @@ async def test_an_all_day_pile_gets_the_longest_window_that_fits(limit: int) -> 
         "FREQ=DAILY",
         all_day_zone="Europe/Berlin",
     )
-    found = calendars.piled_window(days, [], LO, HI, limit)
+    found = calendar_cuts.piled_window(days, [], LO, HI, limit)
     assert found is not None
     mine, end = found
     assert len(mine) <= limit

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from neo_events.events.conflicts import Busy, sweep_conflicts
+from neo_events.events.conflicts import Busy, Checked, sweep_conflicts
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -84,3 +84,18 @@ def test_five_hundred_daily_series_at_the_same_hour_are_swept_quickly() -> None:
     found = sweep_conflicts(candidates, [], excluded=[None] * 500)
     assert time.process_time() - started < 5
     assert all(len(clashes) == 100 for clashes in found)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_checked_keeps_exactly_what_meets_the_times_checked(seed: int) -> None:
+    """`Checked.among` against every pair: an entry is kept iff it meets (or touches) one of
+    the times, so nothing that overlaps is ever dropped before the sweep."""
+    rng = random.Random(seed)
+    times = [interval(rng) for _ in range(rng.randrange(1, 8))]
+    times += [(s, s) for s, _ in (interval(rng) for _ in range(rng.randrange(3)))]  # no length
+    entries = [(None, *interval(rng)) for _ in range(300)]
+    entries += [(None, s, s) for _, s, _ in entries[:20]]
+    kept = Checked(times).among(entries)
+    assert kept == [o for o in entries if any(s <= o[2] and o[1] <= e for s, e in times)]
+    overlapping = [o for o in entries if any(s < o[2] and o[1] < e for s, e in times)]
+    assert set(overlapping) <= set(kept)

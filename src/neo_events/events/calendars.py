@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db, driver
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
-from neo_events.events.conflicts import Busy
+from neo_events.events.calendar_cuts import piled_window, shortened
+from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
@@ -67,6 +68,7 @@ async def calendar(
     strict: bool = False,
     cache: Expansions | None = None,
     near: Sequence[times_of_day.Arc] | None = None,
+    checked: Checked | None = None,
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see (None: busy time only,
@@ -79,6 +81,8 @@ async def calendar(
     times of day of the occurrences a conflict check asks about (`times_of_day.arcs_of`): a
     series that is not all cached and none of whose occurrences can fall there is passed
     over unexpanded (nothing of it could clash, and it costs no part of the limit).
+    `checked`: the times a conflict check asks about; only occurrences that meet them are
+    answered (the others could not clash), the limit still counting every one met.
 
     Two reads: the keys of the events in the window (`calendar_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
@@ -93,7 +97,7 @@ async def calendar(
         e: weeks.series((e, events[e])) for e, parts in cached.items() if not weeks.complete(parts)
     }
     contents = await _contents(session, [e for e, series in known.items() if series is None])
-    read = _Read(events, holders, answers, known, contents, cache, near, strict)
+    read = _Read(events, holders, answers, known, contents, cache, near, strict, checked)
     try:
         busy, hi = await read.run(weeks, cached)
     except _NotLoaded:
@@ -155,10 +159,12 @@ class _Read:
         cache: Expansions | None,
         near: Sequence[times_of_day.Arc] | None,
         strict: bool,
+        checked: Checked | None = None,
     ) -> None:
         self.events, self.holders, self.answers = events, holders, answers
         self.known, self.contents = known, contents
         self.cache, self.near, self.strict = cache, near, strict
+        self.checked = checked
         self.gone: set[int] = set()  # deleted between the reads: no occurrences
         # what was found of invited events, busy for every holder until settled (`_settled`)
         self.answered = answered.Answered()
@@ -172,7 +178,18 @@ class _Read:
         loop keeps serving meanwhile. A write's check and a small free/busy stay on the loop:
         the hop costs more, and they need not queue behind others' large reads."""
         many = ON_LOOP_STRICT_EVENTS if self.strict else ON_LOOP_EVENTS
-        return await off_the_loop(self.weight() > many, partial(self.collect, weeks, cached))
+        heavy = self.weight() > many
+        try:
+            return await off_the_loop(heavy, partial(self.collect, weeks, cached))
+        except _PastTheLimit:
+            # The window is cut short where every occurrence, not only those near the times
+            # checked, reaches the limit: read as without them, then filtered.
+            checked, self.checked = self.checked, None
+            assert checked is not None
+            weeks = Weeks(self.cache, weeks.start, weeks.end)
+            cached = {e: weeks.look_up((e, v)) for e, v in self.events.items()}
+            busy, hi = await off_the_loop(heavy, partial(self.collect, weeks, cached))
+            return [b for b in busy if checked.meets(b.start, b.end)], hi
 
     def weight(self) -> int:
         """The events read, in events: each exception (override, exdate, rdate) of a series
@@ -201,7 +218,9 @@ class _Read:
         lo, hi = weeks.start, weeks.end
         self.answered = answered.Answered()  # (a read started again finds them again)
         limit = MAX_OCCURRENCES if self.strict else CALENDAR_LIMIT
+        checked = self.checked
         busy: list[Busy] = []
+        met = 0  # occurrences met: `busy`'s, and those `checked` passed over
         budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
         for event_id, version in events.items():
             if event_id in self.gone:
@@ -219,12 +238,14 @@ class _Read:
                         (event_id, version),
                         partial(_series, weeks, known, contents, (event_id, version)),
                         cached[event_id],
-                        limit=limit - len(busy),
+                        limit=limit - met,
                     )
                     break
                 except recurrence.ExpansionLimitExceeded as exc:
                     if self.strict:
                         raise too_many_occurrences() from None
+                    if checked is not None:
+                        raise _PastTheLimit from None
                     piled = None
                     if exc.reached is not None and exc.reached <= lo:
                         series = _series(weeks, known, contents, (event_id, version))
@@ -233,10 +254,14 @@ class _Read:
                     weeks = Weeks(self.cache, lo, hi)
                     cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
                     busy = [b for b in busy if b.start < hi]
+                    met = len(busy)
                     # a pile's window fits by construction
                     if before is not None and len(busy) + len(before) <= limit:
                         found = before
                         break
+            met += len(found)
+            if checked is not None:
+                found = checked.among(found)
             people = frozenset(self.holders[event_id])
             # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
             busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
@@ -275,6 +300,10 @@ async def _by_id(
             statement, {"ids": list(ids[chunk : chunk + _CONTENT_CHUNK])}
         )
     return found
+
+
+class _PastTheLimit(Exception):
+    """A read that answers only what meets the times checked went past its limit."""
 
 
 class _NotLoaded(Exception):
@@ -332,51 +361,3 @@ async def _contents(
 
 # Built once (building the select per call cost as much as running it).
 _CONTENTS = _of_ids(*_CONTENT)
-
-
-def shortened(
-    exc: recurrence.ExpansionLimitExceeded, lo: datetime, hi: datetime
-) -> tuple[list[recurrence.Occurrence] | None, datetime]:
-    """Where a check cut short by a limit now ends, and the occurrences up to there if the
-    expansion that stopped already knows them (None: expand the shorter window again)."""
-    reached = exc.reached
-    if reached is not None and lo < reached < hi:
-        return exc.before, reached
-    return None, lo + (hi - lo) / 2
-
-
-def piled_window(
-    series: recurrence.Series, busy: Sequence[Busy], lo: datetime, hi: datetime, limit: int
-) -> tuple[list[recurrence.Occurrence], datetime] | None:
-    """For a series whose occurrences pile up at `lo` past what is left of the limit (each
-    outlasts its period: 300-year occurrences of a daily rule are 109,000 deep): the
-    longest window [lo, x) in which the occurrences read before it (`busy`) and its own
-    still fit `limit`, and its own there. Every window from `lo` holds the pile, so halving
-    only drops the later occurrences, one expansion of the pile at a time (50 of them, 1.5 s
-    of CPU for one create, an outside attack found); here the pile is expanded once (twice
-    for an all-day series, whose expansion does not hand over what it met) and x is the
-    start where the count would pass the limit. None where the expansion cannot say where
-    it stopped: the caller halves."""
-    base = sum(1 for b in busy if b.start <= lo)
-    budget, end = max(0, limit - base), hi
-    try:
-        mine = recurrence.expand(series, lo, hi, limit=budget)
-    except recurrence.ExpansionLimitExceeded as exc:
-        if exc.reached is None:
-            return None
-        if exc.reached <= lo:
-            return [], lo  # the pile alone is past the limit: nothing from lo fits
-        end = exc.reached
-        try:
-            mine = exc.before if exc.before is not None else recurrence.expand(series, lo, end)
-        except recurrence.ExpansionLimitExceeded:
-            return None
-    room = limit - base - sum(1 for o in mine if o.start <= lo)
-    if room < 0:
-        return [], lo
-    later = sorted(
-        [b.start for b in busy if lo < b.start < end] + [o.start for o in mine if o.start > lo]
-    )
-    if len(later) > room:
-        end = later[room]  # the window holds the `room` earliest starts after lo
-    return [o for o in mine if o.start < end], end

@@ -6,11 +6,13 @@ Pure: no FastAPI, no SQLAlchemy. [a, b) and [b, c) touch but do not overlap.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 class Busy(NamedTuple):
@@ -34,6 +36,35 @@ def merge(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime
         else:
             merged.append((start, end))
     return merged
+
+
+class Checked:
+    """The times a conflict check asks about, merged (`merge`): a calendar read given them
+    keeps only the occurrences that meet or touch them (`among`), since no other can clash.
+    A year's read for a weekly series then sweeps the few occurrences near its 52 weeks,
+    not every occurrence of the caller's series in the year (`calendars._Read.collect`).
+    A superset of what overlaps, never less: closed comparisons, so an occurrence that only
+    touches one, or lasts no time, is kept for the sweep to decide."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, occurrences: Iterable[tuple[datetime, datetime]]) -> None:
+        union = merge(occurrences)
+        self._starts = [start for start, _ in union]
+        self._ends = [end for _, end in union]
+
+    def meets(self, start: datetime, end: datetime) -> bool:
+        """Whether [start, end] meets one of the times (closed: touching counts)."""
+        # the first of the disjoint, ordered times that ends at or after `start`: if any
+        # meets [start, end], this one starts no later, so it meets it too
+        i = bisect_left(self._ends, start)
+        return i < len(self._ends) and self._starts[i] <= end
+
+    def among(self, found: Sequence[T]) -> list[T]:
+        """Those of a calendar read's occurrences (recurrence id, start, end, ...) that
+        meet the times."""
+        meets = self.meets
+        return [o for o in found if meets(o[1], o[2])]
 
 
 def find_conflicts(

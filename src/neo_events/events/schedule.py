@@ -30,8 +30,9 @@ from sqlalchemy.orm import aliased
 from neo_events.errors import Conflict
 from neo_events.events import recurrence, times_of_day
 from neo_events.events.access import get_event_for
-from neo_events.events.calendars import calendar, off_the_loop, shortened, titles
-from neo_events.events.conflicts import Busy, merge, sweep_conflicts
+from neo_events.events.calendar_cuts import shortened
+from neo_events.events.calendars import calendar, off_the_loop, titles
+from neo_events.events.conflicts import Busy, Checked, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
@@ -176,8 +177,10 @@ async def _calendar_for(
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
     many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
     near = None if many else times_of_day.arcs_of(o for occ in distinct for o in occ)
+    # ...and the times themselves: only what meets them is answered, to be swept
+    checked = None if many else Checked(o for occ in distinct for o in occ)
     busy, visible, until = await calendar(
-        session, user_ids, (lo, hi), viewer_id=viewer_id, near=near
+        session, user_ids, (lo, hi), viewer_id=viewer_id, near=near, checked=checked
     )
     if until < hi:
         shown = added

@@ -1,0 +1,157 @@
+"""A conflict check's calendar read answers only the occurrences that meet the times it
+checks (`conflicts.Checked`, `calendars._Read.collect`): differentially, on generated
+calendars made through HTTP, it is exactly the read without them filtered by those times,
+with the same window; and a read that passes its limit is cut where the read without them
+is cut, answering what that read answers."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from neo_events.events import calendars, expansions, schedule, times_of_day
+from neo_events.events.conflicts import Busy, Checked, sweep_conflicts
+from neo_events.events.content import series_of
+from tests.helpers import Account, created_many
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+RULES = [
+    "FREQ=DAILY",
+    "FREQ=WEEKLY;BYDAY=TU",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH",
+    "FREQ=MONTHLY;BYDAY=1MO",
+    "FREQ=HOURLY;INTERVAL=5",
+    "FREQ=DAILY;COUNT=30",
+]
+ZONES = ["UTC", "Europe/Berlin", "America/New_York"]
+
+
+def _when(rng: random.Random, days: int) -> datetime:
+    return T0 + timedelta(days=rng.randrange(days), minutes=15 * rng.randrange(7 * 4, 19 * 4))
+
+
+def _body(rng: random.Random, n: int) -> dict[str, Any]:
+    start = _when(rng, 200)
+    body: dict[str, Any] = {
+        "title": f"e{n}",
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(minutes=rng.choice([5, 15, 45, 90]))).isoformat(),
+        "timezone": rng.choice(ZONES),
+    }
+    if rng.random() < 0.4:
+        body |= {"is_recurring": True, "recurrence_pattern": rng.choice(RULES)}
+    return body
+
+
+def _candidate(rng: random.Random) -> list[tuple[datetime, datetime]]:
+    """The occurrences a write adds: a weekly series' year, or a few single times."""
+    start = _when(rng, 120)
+    length = timedelta(minutes=rng.choice([0, 30, 45, 60]))
+    if rng.random() < 0.5:
+        content = {
+            "start_time": start,
+            "end_time": start + length,
+            "timezone": rng.choice(ZONES),
+            "all_day": False,
+            "is_recurring": True,
+            "recurrence_pattern": rng.choice(["FREQ=WEEKLY;BYDAY=TU", "FREQ=DAILY;COUNT=20"]),
+            "exdates": [],
+            "overrides": [],
+            "rdates": [],
+        }
+        return schedule.added_occurrences(schedule.Candidate(None, series_of(content)))
+    return sorted((s, s + length) for s in (_when(rng, 120) for _ in range(rng.randrange(1, 4))))
+
+
+async def _read(
+    app: FastAPI,
+    user: int,
+    occurrences: list[tuple[datetime, datetime]],
+    *,
+    checked: Checked | None,
+    cold: bool,
+) -> tuple[list[Busy], set[int], datetime]:
+    """`calendars.calendar` as a check calls it, with the worker's cache (or none: `cold`)."""
+    window = (min(s for s, _ in occurrences), max(e for _, e in occurrences))
+    near = times_of_day.arcs_of(occurrences)
+    cache = None if cold else app.state.expansions
+    async with app.state.sessionmaker() as session:
+        if cache is not None:
+            expansions.attach(session, cache)
+        return await calendars.calendar(
+            session, [user], window, viewer_id=user, near=near, checked=checked
+        )
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_a_checked_read_is_the_read_filtered_by_the_times_checked(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, seed: int
+) -> None:
+    rng = random.Random(seed)
+    await created_many(client, alice, [_body(rng, n) for n in range(150)])
+    compared = met = 0
+    for _ in range(12):
+        occurrences = _candidate(rng)
+        checked = Checked(occurrences)
+        for cold in (True, False):
+            whole, visible, until = await _read(app, alice.id, occurrences, checked=None, cold=cold)
+            mine = await _read(app, alice.id, occurrences, checked=checked, cold=cold)
+            expected = [b for b in whole if checked.meets(b.start, b.end)]
+            assert mine == (expected, visible, until)
+            # and the sweep finds the same clashes in either
+            assert sweep_conflicts([occurrences], mine[0], excluded=[None]) == sweep_conflicts(
+                [occurrences], whole, excluded=[None]
+            )
+            compared += len(whole)
+            met += len(mine[0])
+    assert met < compared / 4  # the filter did filter: most of a year's occurrences miss
+
+
+async def test_a_checked_read_past_its_limit_is_cut_where_the_whole_read_is(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past CALENDAR_LIMIT, the window ends where every occurrence, not only those near the
+    times checked, reaches the limit: the checked read starts again as the whole read, and
+    answers what meets the times of that."""
+    daily = [
+        {
+            "title": f"d{n}",
+            "start_time": (T0 + timedelta(hours=n % 2, minutes=n)).isoformat(),
+            "end_time": (T0 + timedelta(hours=n % 2, minutes=n + 5)).isoformat(),
+            "timezone": "UTC",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=40",
+        }
+        for n in range(6)
+    ]
+    await created_many(client, alice, daily)
+    # the three at midnight count (the others never meet the times of day checked): 40
+    # and 40, then the third reaches the limit on its 20th day
+    monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 100)
+    # weekly, an hour long: meets the three at midnight on Mondays
+    weekly = [(T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=1)) for w in range(52)]
+    busy, visible, until = await _read(app, alice.id, weekly, checked=None, cold=True)
+    checked = Checked(weekly)
+    mine = await _read(app, alice.id, weekly, checked=checked, cold=True)
+    assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
+    assert until == T0 + timedelta(days=20, minutes=4)
+    assert len(mine[0]) == 3 * 3  # the three at midnight, on the Mondays before the cut
+
+
+def test_checked_times_are_closed() -> None:
+    """Touching one of the times counts, and so does lasting no time on one."""
+    at = T0 + timedelta(hours=1)
+    checked = Checked([(T0, at), (at, at + timedelta(hours=1)), (T0 + timedelta(days=1),) * 2])
+    assert checked.meets(at + timedelta(hours=1), at + timedelta(hours=2))  # touches the end
+    assert checked.meets(T0 - timedelta(hours=1), T0)  # touches the start
+    assert checked.meets(T0 + timedelta(days=1), T0 + timedelta(days=1))  # zero-length, on one
+    assert not checked.meets(T0 + timedelta(hours=3), T0 + timedelta(hours=4))
+    assert not checked.meets(T0 + timedelta(days=2), T0 + timedelta(days=3))
