@@ -8,6 +8,8 @@ Commands:
   soak                  10 minutes of mixed load on 2 workers: errors, p99 and memory over time
   profile --scenario X  cProfile one scenario in-process (where its time goes)
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
+  check                 a conflict check's own CPU in-process, cold and warm, for the load's
+                        create bodies (issue #16)
   statements --size S   one calendar-read statement's CPU through the ORM session, the session's
                         connection, exec_driver_sql and asyncpg (PostgreSQL)
   shared-edit --size S  a title edit's CPU (worker, PostgreSQL) for an event held by 1 and by 54
@@ -98,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         "--scenarios", nargs="+", default=["ceiling_pk", "get_event", "create", "update"]
     )
     cpu.add_argument("-n", type=int, default=300)
+    check = sub.add_parser("check", parents=[common], help="a conflict check's own CPU")
+    check.add_argument(
+        "--scenarios", nargs="+", default=["create", "create_single", "create_series"]
+    )
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
@@ -171,6 +177,11 @@ def main(argv: list[str] | None = None) -> None:
 
         url = _url(args.backend, args.size, args.pg)
         print(profile.cpu(url, args.size, args.scenarios, args.n))
+    elif args.command == "check":
+        from bench import check as check_mod
+
+        url = _url(args.backend, args.size, args.pg)
+        print(check_mod.run(url, args.size, args.scenarios))
     elif args.command == "statements":
         from bench import statement_cost
 

@@ -82,7 +82,7 @@ _INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id)
 _INSERT_EVENTS_IN_ORDER = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
 
 
-def _content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
+def content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
     return build_content(None, data.model_dump(), loc=loc)
 
 
@@ -128,7 +128,7 @@ async def create_event(
     alone. It is checked by the statement that writes the event on PostgreSQL (a 401 that
     writes nothing: `statements.CREATE_SIGNED_IN`), by a query of its own on SQLite; either
     way the owner's username comes back with it."""
-    content = _content_from(data)
+    content = content_from(data)
     candidate = schedule.Candidate.of(None, content, None)
     if alone:
         await db.one_statement_write(session)
@@ -207,7 +207,7 @@ async def create_events(
     calendar and with each other) before the first is written."""
     # Checking 500 rules can take seconds of CPU in the worst case: not on the event loop.
     contents = await asyncio.to_thread(
-        lambda: [_content_from(item, ("events", index)) for index, item in enumerate(items)]
+        lambda: [content_from(item, ("events", index)) for index, item in enumerate(items)]
     )
     created = await create_built(
         session,
