@@ -155,3 +155,42 @@ def test_checked_times_are_closed() -> None:
     assert checked.meets(T0 + timedelta(days=1), T0 + timedelta(days=1))  # zero-length, on one
     assert not checked.meets(T0 + timedelta(hours=3), T0 + timedelta(hours=4))
     assert not checked.meets(T0 + timedelta(days=2), T0 + timedelta(days=3))
+
+
+async def test_a_checked_read_past_its_limit_over_cached_weeks_is_the_whole_read_filtered(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over weeks all cached, a read past its limit first reads the series it lacks and
+    starts again (`_NotLoaded`), then, being checked, again as the whole read: still the
+    whole read's answer, filtered by the times checked."""
+    daily = [
+        {
+            "title": f"d{n}",
+            "start_time": (T0 + timedelta(minutes=n)).isoformat(),
+            "end_time": (T0 + timedelta(minutes=n + 5)).isoformat(),
+            "timezone": "UTC",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=40",
+        }
+        for n in range(4)
+    ]
+    await created_many(client, alice, daily)
+    days = [(T0 + timedelta(days=d), T0 + timedelta(days=d, minutes=3)) for d in range(0, 21, 2)]
+    await _read(app, alice.id, days, checked=None, cold=False)  # every week now cached
+    monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 50)  # 4 a day: reached on day 13
+    contents = calendars._contents
+    reads: list[int] = []
+
+    async def counted(session: Any, event_ids: Any) -> Any:
+        reads.append(len(event_ids))
+        return await contents(session, event_ids)
+
+    monkeypatch.setattr(calendars, "_contents", counted)
+    busy, visible, until = await _read(app, alice.id, days, checked=None, cold=False)
+    assert until < days[-1][1] and reads == [0, 4]  # cut short, having read the four
+    checked = Checked(days)
+    reads.clear()
+    mine = await _read(app, alice.id, days, checked=checked, cold=False)
+    assert reads == [0, 4]
+    assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
+    assert 0 < len(mine[0]) < len(busy)

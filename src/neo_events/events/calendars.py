@@ -182,14 +182,19 @@ class _Read:
         try:
             return await off_the_loop(heavy, partial(self.collect, weeks, cached))
         except _PastTheLimit:
-            # The window is cut short where every occurrence, not only those near the times
-            # checked, reaches the limit: read as without them, then filtered.
-            checked, self.checked = self.checked, None
-            assert checked is not None
+            pass
+        # The window is cut short where every occurrence, not only those near the times
+        # checked, reaches the limit: read as without them, then filtered. (A read that
+        # starts again, `_NotLoaded`, starts with them again.)
+        checked, self.checked = self.checked, None
+        assert checked is not None
+        try:
             weeks = Weeks(self.cache, weeks.start, weeks.end)
             cached = {e: weeks.look_up((e, v)) for e, v in self.events.items()}
             busy, hi = await off_the_loop(heavy, partial(self.collect, weeks, cached))
-            return [b for b in busy if checked.meets(b.start, b.end)], hi
+        finally:
+            self.checked = checked
+        return [b for b in busy if checked.meets(b.start, b.end)], hi
 
     def weight(self) -> int:
         """The events read, in events: each exception (override, exdate, rdate) of a series
