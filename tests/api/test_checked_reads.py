@@ -106,10 +106,11 @@ async def test_a_checked_read_is_the_read_filtered_by_the_times_checked(
             mine = await _read(app, alice.id, occurrences, checked=checked, cold=cold)
             expected = [b for b in whole if checked.meets(b.start, b.end)]
             assert mine == (expected, visible, until)
-            # and the sweep finds the same clashes in either
-            assert sweep_conflicts([occurrences], mine[0], excluded=[None]) == sweep_conflicts(
-                [occurrences], whole, excluded=[None]
-            )
+            # and the sweep finds the same clashes in either (all of them: past its limit
+            # of 100 a candidate's list may name others)
+            assert sweep_conflicts(
+                [occurrences], mine[0], excluded=[None], limit=10**6
+            ) == sweep_conflicts([occurrences], whole, excluded=[None], limit=10**6)
             compared += len(whole)
             met += len(mine[0])
     assert met < compared / 4  # the filter did filter: most of a year's occurrences miss
@@ -194,3 +195,32 @@ async def test_a_checked_read_past_its_limit_over_cached_weeks_is_the_whole_read
     assert reads == [0, 4]
     assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
     assert 0 < len(mine[0]) < len(busy)
+
+
+async def test_a_checked_read_cut_twice_counts_what_it_passed_over(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a first cut, a later series gets only what is left of the limit counting every
+    occurrence met, not only those near the times checked: here it is cut a second time."""
+    rules = [("FREQ=DAILY;COUNT=40", 0), ("FREQ=DAILY", 1), ("FREQ=DAILY;BYHOUR=0,1,2,3", 2)]
+    bodies = [
+        {
+            "title": rule,
+            "start_time": (T0 + timedelta(minutes=minute)).isoformat(),
+            "end_time": (T0 + timedelta(minutes=minute + 5)).isoformat(),
+            "timezone": "UTC",
+            "is_recurring": True,
+            "recurrence_pattern": rule,
+        }
+        for rule, minute in rules
+    ]
+    await created_many(client, alice, bodies)
+    # 40 of the first; the second cut on its 11th day (21 then met); the third, four a day,
+    # has 29 left: cut again on its 8th day (counting only what meets the times: 4 met)
+    monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 50)
+    weekly = [(T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=1)) for w in range(52)]
+    busy, visible, until = await _read(app, alice.id, weekly, checked=None, cold=True)
+    assert until < T0 + timedelta(days=8)
+    checked = Checked(weekly)
+    mine = await _read(app, alice.id, weekly, checked=checked, cold=True)
+    assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
