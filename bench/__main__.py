@@ -24,7 +24,8 @@ Commands:
                         roles; newcomers holding 0-2,000 series (PostgreSQL too with
                         BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
-  all                   what `make bench` runs: datasets and load runs for BENCH_SIZES, report,
+  all                   what `make bench` runs: datasets, load runs and the check bench for
+                        BENCH_SIZES, report,
                         then each issue's benchmark (worst inputs, find-time, job queue, CalDAV)
 """
 
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> None:
             connections=args.connections,
         )
     elif args.command == "all":
+        from bench import check as check_mod
         from bench import report
 
         sizes = os.environ.get("BENCH_SIZES", "10k 100k").split()
@@ -213,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
             for server in servers:
                 print(f"# load: postgresql {size} {server}", file=sys.stderr)
                 load_mod.run(database_url=url, size=size, server=server)
+            print(f"\n## #16 a conflict check's own CPU, {size}\n", flush=True)
+            print(check_mod.run(url, size, ["create", "create_single", "create_series"]))
         report.main()
         issues(f"{args.pg}/bench_scratch")
 
