@@ -19,6 +19,9 @@ from tests.helpers import Account, create_event, loop_pauses, people
 pytestmark = pytest.mark.anyio
 
 HOLDERS = 2_000
+ROUNDS = (
+    2  # invitations of 100 with nobody connected, then as many with a bystander (≤ 500 attendees)
+)
 
 
 async def _invite(
@@ -51,27 +54,28 @@ async def test_a_bystanders_connection_costs_the_loop_no_more(
     app: FastAPI, client: httpx.AsyncClient, alice: Account
 ) -> None:
     event = await create_event(client, alice)
-    users = await people(app, HOLDERS + 201)
-    holders, first, second, bystander = (
-        users[:HOLDERS],
-        users[HOLDERS : HOLDERS + 100],
-        users[HOLDERS + 100 : HOLDERS + 200],
-        users[-1],
-    )
+    users = await people(app, HOLDERS + 2 * ROUNDS * 100 + 1)
+    holders, invited, bystander = users[:HOLDERS], users[HOLDERS:-1], users[-1]
+    batches = [invited[i : i + 100] for i in range(0, len(invited), 100)]
     async with app.state.sessionmaker() as session:
         await session.execute(
             insert(EventPermission),
             [{"event_id": event["id"], "user_id": u, "role": "viewer"} for u in holders],
         )
         await session.commit()
-    alone = await _invite(app, client, alice, event["id"], first)  # nobody connected
+    # Each hold is the least of ROUNDS invitations: a worker descheduled while the whole
+    # suite runs lengthens one hold (0.17 s once, with nobody's fault in it), never shortens
+    # it.
+    alone = min([(await _invite(app, client, alice, event["id"], b))[1] for b in batches[:ROUNDS]])
     hub = app.state.hub
     connection = await hub.connect(bystander, since=None)
     try:
-        watched = await _invite(app, client, alice, event["id"], second)
+        watched = min(
+            [(await _invite(app, client, alice, event["id"], b))[1] for b in batches[ROUNDS:]]
+        )
     finally:
         hub.disconnect(connection)
     # before: the bystander's worker made a set of the changes' ~210,000 recipients on the
     # loop, which it then held 0.13-0.2 s, 0.01-0.05 s with nobody connected; now about as
     # long either way (the CPU of the whole invitation is too noisy here to compare)
-    assert watched[1] < alone[1] + 0.05, (alone, watched)
+    assert watched < alone + 0.05, (alone, watched)
