@@ -58,6 +58,7 @@ from neo_events.web import (
     HeadWithoutBody,
     document_unvalidated_bodies,
     filter_routers_by_path,
+    route_table,
 )
 from neo_events.webclient.router import router as webclient_router
 from neo_events.webhooks.router import router as webhooks_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         app.state.jobs = jobs
+        route_table(app)  # not on the first request's loop (`route_table`)
         # Everything alive now (modules, the ORM's and pydantic's machinery) lives as long as
         # the worker: keep it out of the collector's full passes, which otherwise walk it all
         # and were most of the listing's p95 (BENCHMARKS.md).

@@ -183,6 +183,20 @@ def _resources(routes: Sequence[BaseRoute]) -> list[tuple[re.Pattern[str], froze
     return [(regex, frozenset(methods)) for regex, methods in found.values()]
 
 
+def route_table(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """`_resources` of the app's routes, kept on the app and built again only for routes
+    added later (tests). The lifespan builds it before the first request: it costs 60-70 ms,
+    most of it FastAPI working out each route's context on first use, which the first
+    request of every worker held its event loop for."""
+    routes = app.router.routes
+    key = (id(routes), len(routes))
+    kept: tuple[tuple[int, int], list[tuple[re.Pattern[str], frozenset[str]]]] | None
+    kept = getattr(app.state, "route_table", None)
+    if kept is None or kept[0] != key:
+        kept = app.state.route_table = (key, _resources(routes))
+    return kept[1]
+
+
 class AllowedMethodsMiddleware:
     """A path names one resource, whichever routes serve it: a method none of them takes is a
     405 whose `Allow` lists every method of that path (RFC 9110 §15.5.6).
@@ -197,22 +211,13 @@ class AllowedMethodsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._table: list[tuple[re.Pattern[str], frozenset[str]]] = []
-        self._built_for: tuple[int, int] | None = None
-
-    def _resources_of(self, scope: Scope) -> list[tuple[re.Pattern[str], frozenset[str]]]:
-        routes = scope["app"].router.routes
-        key = (id(routes), len(routes))  # routes added later (tests) rebuild the table
-        if key != self._built_for:
-            self._table, self._built_for = _resources(routes), key
-        return self._table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "app" in scope:
             path, root = scope["path"], scope.get("root_path", "")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            for regex, methods in self._resources_of(scope):
+            for regex, methods in route_table(scope["app"]):
                 if regex.match(path):
                     method = scope["method"]
                     if method == "HEAD" and "GET" in methods and "HEAD" not in methods:
