@@ -11,9 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.command import downgrade
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 
+from neo_events.cli import alembic_config
+from neo_events.db import SCHEMA_REVISION
 from neo_events.main import create_app
 from neo_events.models import User
 from tests.conftest import make_settings
@@ -154,3 +157,24 @@ def _worker_pids(log: str, request_ids: list[str]) -> set[int]:
         if entry.get("logger") == "neo_events.access" and entry.get("request_id") in wanted:
             pids.add(entry["pid"])
     return pids
+
+
+def test_serve_and_worker_refuse_a_database_not_at_this_release(tmp_path: Path) -> None:
+    """A server or job worker started on a database that was never migrated, or is a
+    migration behind, stops at once with the reason instead of serving 500s."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'neo_events.db'}"
+    env = {
+        "DATABASE_URL": url,
+        "DATA_DIR": str(tmp_path),
+        "LOG_JSON": "false",
+        "SECRET_KEY": "k" * 40,
+    }
+    for command in (["serve", "--port", "0"], ["worker"]):
+        result = _cli(*command, env=env)
+        assert result.returncode != 0
+        assert "the database has no schema: run `neo-events migrate` first" in result.stderr
+    assert _cli("migrate", env=env).returncode == 0
+    downgrade(alembic_config(url), "-1")
+    result = _cli("worker", env=env)
+    assert result.returncode != 0
+    assert f"this release needs {SCHEMA_REVISION}: run `neo-events migrate`" in result.stderr

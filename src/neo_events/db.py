@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, any_, bindparam, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -203,6 +203,58 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     _ping_idle_connections(engine)
     return engine
+
+
+# The migration whose tables this code reads and writes (`migrations/versions`; revisions are
+# numbered): `tests/test_migrations.py` holds it to alembic's head, so no migration lands
+# without it.
+SCHEMA_REVISION = "0020"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the revision this code needs: serving it would answer 500s."""
+
+
+async def create_checked_engine(settings: Settings) -> AsyncEngine:
+    """`create_engine`, for a server or job worker starting: its database must be at this
+    code's revision (`check_schema`), else the engine is closed and SchemaNotCurrent raised."""
+    engine = create_engine(settings)
+    try:
+        await check_schema(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Refuse a database that `neo-events migrate` has not brought to SCHEMA_REVISION: a
+    worker fails its start-up with the reason rather than answer 500s for the tables or
+    columns it misses. A newer revision passes with a warning: a rolling upgrade migrates
+    before the old workers stop (docs/operations.md)."""
+    async with engine.connect() as connection:
+        try:
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            found = sorted(result.scalars())
+        except DBAPIError:  # no such table: never migrated
+            found = []
+    if SCHEMA_REVISION in found:
+        return
+    if not found:
+        raise SchemaNotCurrent(
+            f"the database has no schema: run `neo-events migrate` first "
+            f"(this release needs revision {SCHEMA_REVISION})"
+        )
+    if all(r.isdigit() and r < SCHEMA_REVISION for r in found):
+        raise SchemaNotCurrent(
+            f"the database is at revision {', '.join(found)}; this release needs "
+            f"{SCHEMA_REVISION}: run `neo-events migrate` first"
+        )
+    logger.warning(
+        "the database is at revision %s, newer than this release's %s",
+        ", ".join(found),
+        SCHEMA_REVISION,
+    )
 
 
 def _ping_idle_connections(engine: AsyncEngine) -> None:

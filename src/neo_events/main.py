@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack = AsyncExitStack()
-        engine = db.create_engine(settings)
+        engine = await db.create_checked_engine(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         app.state.settings = settings
         app.state.engine = engine

@@ -115,7 +115,7 @@ async def running(
 
 async def run_worker(settings: Settings) -> None:
     """`neo-events worker`: the queue alone, until SIGTERM or SIGINT."""
-    engine = db.create_engine(settings)
+    engine = await db.create_checked_engine(settings)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     broker = RedisBroker(redis) if redis is not None else None
 
