@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from neo_events.db import Base, SchemaNotCurrent, check_schema
@@ -42,42 +41,16 @@ def test_the_code_names_the_newest_migration() -> None:
 async def test_a_database_never_migrated_is_refused(database_url: str) -> None:
     """On each backend, a database with no `alembic_version` table fails the check that
     a server or job worker runs before it serves (`db.create_checked_engine`)."""
-    empty = await _empty_database(database_url)
+    if database_url.startswith("postgresql"):  # a schema that does not exist: no tables
+        options = {"server_settings": {"search_path": "never_migrated"}}
+        empty = create_async_engine(database_url, connect_args=options)
+    else:
+        empty = create_async_engine("sqlite+aiosqlite://")  # in memory
+    migrated = create_async_engine(database_url)  # the suite's own
     try:
         with pytest.raises(SchemaNotCurrent, match="has no schema: run `neo-events migrate`"):
-            await check_schema_of(empty)
-        await check_schema_of(database_url)  # the suite's own, migrated: passes
+            await check_schema(empty)
+        await check_schema(migrated)
     finally:
-        await _drop_database(database_url, empty)
-
-
-async def check_schema_of(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        await check_schema(engine)
-    finally:
-        await engine.dispose()
-
-
-async def _empty_database(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        return "sqlite+aiosqlite://"  # in memory: no table at all
-    name = f"{make_url(database_url).database}_unmigrated"
-    await _server_statement(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _server_statement(database_url, f'CREATE DATABASE "{name}"')
-    return make_url(database_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_database(database_url: str, url: str) -> None:
-    if database_url.startswith("postgresql"):
-        name = make_url(url).database
-        await _server_statement(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _server_statement(database_url: str, statement: str) -> None:
-    engine = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
+        await empty.dispose()
+        await migrated.dispose()
