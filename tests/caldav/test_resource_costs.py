@@ -196,6 +196,43 @@ async def test_what_no_calendar_holds_is_refused_before_parsing(client) -> None:
     assert answer.status_code == 201, answer.text
 
 
+async def test_a_slashed_tzid_costs_a_lookup_a_value_not_a_walk(client) -> None:
+    """An outside attack (2026-12-04, seventh): icalendar looks every suffix of a slashed
+    TZID up as a zone at each date-time value naming it, and zoneinfo walks a package per
+    slash of a name it has not got: 200 "/a" cost 0.25 s a value (23 s for one 4 KB PUT of
+    170 such values; 250, a RecursionError and a 500). A TZID past any real one is refused
+    unread (`bounds.MAX_TZID_SLASHES`), and icalendar's lookups only consult the zone
+    database's list (`zones.KnownZones`): 1,000 values naming a TZID of 16 slashes cost
+    milliseconds each."""
+    alice = await dav_for(client, "alice")
+    walk = "/a" * 200
+    body = ics(uid="walk").replace(b"TZID=Europe/Berlin", f'TZID="{walk}"'.encode())
+    with cpu_bound(0.3):
+        answer = await alice.put("walk.ics", body)
+    refused(answer, f"TZID of more than {bounds.MAX_TZID_CHARS} characters or 16 slashes")
+    account = alice.account
+    with cpu_bound(0.3):
+        answer = await client.post(
+            "/api/v1/events/import",
+            content=body,
+            headers=account.headers | {"Content-Type": "text/calendar"},
+        )
+    assert answer.status_code == 201, answer.text
+    [skipped] = answer.json()["skipped"]  # and nothing imported
+    assert answer.json()["items"] == [] and "16 slashes" in skipped["reason"]
+    # the most slashes a TZID may have, at every one of the most exdates an event holds
+    deep = "/vendor" + "/a" * (bounds.MAX_TZID_SLASHES - 1)
+    start = datetime(2027, 1, 4, 9)
+    exdates = ",".join(f"{start + timedelta(days=i):%Y%m%dT%H%M%S}" for i in range(1, 1001))
+    zone = _zone(deep, 2)
+    extra = f'RRULE:FREQ=DAILY\r\nEXDATE;TZID="{deep}":{exdates}\r\n'
+    body = ics(uid="deep", extra=extra).replace(b"TZID=Europe/Berlin", f'TZID="{deep}"'.encode())
+    body = body.replace(b"BEGIN:VEVENT", zone.encode() + b"BEGIN:VEVENT")
+    with cpu_bound(1.5):  # was ~1-2 ms a value before `KnownZones`
+        answer = await alice.put("deep.ics", body)
+    assert answer.status_code == 201, answer.text
+
+
 async def test_an_import_reads_a_crowded_calendar_header_no_further(client) -> None:
     """The same 20,000 calendar properties in an import: its events are imported, the
     calendar's own properties ignored with a note, in milliseconds."""

@@ -9,6 +9,7 @@ DTSTART at every lookup, burning minutes of CPU and a gigabyte of memory in one 
 from __future__ import annotations
 
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -240,3 +241,18 @@ def test_the_zones_budget_is_the_streams_not_each_calendars() -> None:
     assert len(parsed.events) == 24
     assert sum("observances in the file" in note.message for note in parsed.notes) >= 20
     assert spent < 1.0
+
+
+def test_icalendars_own_zone_lookups_read_the_zone_list_not_the_disk() -> None:
+    """icalendar looks a TZID up through the codec's provider (`zones.KnownZones`): a name
+    the zone database has not got is None without zoneinfo's walk of a package per slash,
+    which for 300 of them was a RecursionError (a 500 for the PUT or import naming it)."""
+    from icalendar.error import GloballyUniqueTZIDGuessed
+    from icalendar.timezone import tzp
+
+    assert tzp.timezone("a/" * 300 + "a") is None
+    with pytest.warns(GloballyUniqueTZIDGuessed):  # the codec notes it
+        assert tzp.timezone("/neo-events-test/Olson_2001/Europe/Berlin") == ZoneInfo(
+            "Europe/Berlin"
+        )
+    assert tzp.timezone("W. Europe Standard Time") == ZoneInfo("Europe/Berlin")

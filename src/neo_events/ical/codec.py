@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
+from icalendar.timezone import tzp
 
 from neo_events.events import days, recurrence
 from neo_events.ical import bounds, properties, vevents
@@ -27,7 +28,7 @@ from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
-from neo_events.ical.zones import ZoneResolver, iana_name
+from neo_events.ical.zones import KnownZones, ZoneResolver, iana_name
 
 __all__ = [
     "Incoming",
@@ -44,6 +45,8 @@ __all__ = [
     "read_calendars",
 ]
 MAX_LINES = bounds.MAX_LINES  # a component's content lines (ical/bounds.py)
+
+tzp.use(KnownZones())  # icalendar's own TZID lookups, bounded (`zones.KnownZones`)
 
 # icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
 # one calendar at a time keeps each import's notes its own.
