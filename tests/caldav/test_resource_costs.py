@@ -174,6 +174,11 @@ async def test_what_no_calendar_holds_is_refused_before_parsing(client) -> None:
             ics().replace(b"BEGIN:VEVENT", zone.encode() + b"BEGIN:VEVENT"),
             f"4000 RDATE values; a zone has at most {bounds.MAX_ZONE_DATES}",
         ),
+        (  # a seventh outside attack: 3.4 s of parsing for the 403 (520,000 items)
+            "rule.ics",
+            ics(extra="RRULE:FREQ=YEARLY;BYMINUTE=" + ",".join(["0"] * 200_000) + "\r\n"),
+            f"RRULE longer than {bounds.MAX_RULE_CHARS} characters",
+        ),
         (
             "overrides.ics",
             weekly.replace(b"END:VCALENDAR", instances.encode() + b"END:VCALENDAR"),

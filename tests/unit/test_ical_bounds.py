@@ -256,3 +256,66 @@ def test_icalendars_own_zone_lookups_read_the_zone_list_not_the_disk() -> None:
             "Europe/Berlin"
         )
     assert tzp.timezone("W. Europe Standard Time") == ZoneInfo("Europe/Berlin")
+
+
+def test_the_zone_searches_are_the_streams_not_each_calendars() -> None:
+    """A seventh outside attack: 25 VCALENDARs in one import, each of 16 custom zones at
+    +00:00 that one event's EXDATEs name in 16 years each, searched the zone database 16
+    times a VCALENDAR (14.6 s of CPU for 178 KB): MAX_SEARCHES is the stream's now."""
+
+    def calendar(n: int) -> str:
+        zones = [
+            row
+            for z in range(16)
+            for row in ["BEGIN:VTIMEZONE", f"TZID:Custom {n}-{z}",
+                        *_observance("STANDARD", "18000101T000000", ("+0000", "+0000"), ""),
+                        "END:VTIMEZONE"]
+        ]  # fmt: skip
+        exdates = [
+            f"EXDATE;TZID=Custom {n}-{z}:"
+            + ",".join(f"{1902 + y * 18}0101T120000" for y in range(16))
+            for z in range(16)
+        ]
+        event = ["BEGIN:VEVENT", f"UID:e{n}", "DTSTAMP:20260101T000000Z",
+                 f"DTSTART;TZID=Custom {n}-0:19010101T120000",
+                 f"DTEND;TZID=Custom {n}-0:19010101T130000", "RRULE:FREQ=YEARLY", *exdates,
+                 "END:VEVENT"]  # fmt: skip
+        return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", *zones,
+                            *event, "END:VCALENDAR", ""])  # fmt: skip
+
+    stream = "".join(calendar(n) for n in range(25)).encode()
+    began = time.process_time()
+    parsed = parse_calendar(stream, default_timezone="UTC")
+    spent = time.process_time() - began
+    assert len(parsed.events) == 25
+    assert spent < 3.0  # generous for a loaded machine: was 14.6 s
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("RRULE:FREQ=YEARLY;BYMINUTE=" + ",".join(["0"] * 200_000), "RRULE longer than 1000"),
+        ("EXRULE:FREQ=DAILY;BYSETPOS=" + ",".join(["1"] * 150_000), "EXRULE longer than 1000"),
+        ("CATEGORIES:" + ",".join(["a"] * 450_000), "450000 CATEGORIES values; at most 1000"),
+        ("FREEBUSY:" + ",".join(["20270101T000000Z/PT1H"] * 45_000), "45000 FREEBUSY values"),
+    ],
+)
+def test_a_list_past_what_any_calendar_holds_is_skipped_unread(line: str, reason: str) -> None:
+    """A seventh outside attack: icalendar read these into an object an item before anything
+    refused them (a 520,000-item RRULE: 3.4 s for a 403), or they were stored and read
+    again at every text-match (CATEGORIES of 450,000: 1.66 s, then 4.6 s a query)."""
+    parsed, spent = _parse([*_event("e", "Europe/Berlin", 2027)[:-1], line, "END:VEVENT"])
+    assert spent < 0.5  # refused on its raw lines
+    assert parsed.events == [] and reason in parsed.skipped[0].reason
+
+
+def test_a_vtimezones_exdates_count_as_its_dates() -> None:
+    """No observance has EXDATEs (RFC 5545 §3.6.5), but icalendar reads them: a VTIMEZONE
+    is held to MAX_ZONE_DATES of them as of RDATEs (the attack stored 50,000)."""
+    dates = ",".join(f"{1900 + k % 300}0101T000000" for k in range(3_000))
+    zone = ["BEGIN:VTIMEZONE", "TZID:Z", "BEGIN:STANDARD", "DTSTART:19000101T000000",
+            "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", f"EXDATE:{dates}", "END:STANDARD",
+            "END:VTIMEZONE"]  # fmt: skip
+    parsed, spent = _parse([*zone, *_event("e", "Z", 2027)])
+    assert spent < 0.5
+    assert any("3000 EXDATE values; a zone has at most 2000" in n.message for n in parsed.notes)

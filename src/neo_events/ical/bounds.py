@@ -36,9 +36,20 @@ MAX_CALENDAR_PROPERTIES = 100
 # Parameters of one content line: a few at most (TZID, VALUE, CN, ROLE, PARTSTAT, RSVP, …); an
 # attack's one line of 60,000 cost 0.9 s of parsing, and again at every query that reads it.
 MAX_PARAMETERS = 100
-# Dates of a VTIMEZONE's RDATEs, all its observances together: zones that list each transition
-# hold a few hundred; 190 observances of 300 each cost 1.5 s of parsing.
+# Dates of a VTIMEZONE's RDATEs (and EXDATEs, which no observance has but icalendar reads all
+# the same), all its observances together: zones that list each transition hold a few
+# hundred; 190 observances of 300 each cost 1.5 s of parsing.
 MAX_ZONE_DATES = 2_000
+ZONE_DATE_PROPERTIES = ("RDATE", "EXDATE")
+# Properties icalendar reads into lists, an object an item, whatever the component (a seventh
+# outside attack: CATEGORIES of 450,000 items cost 1.66 s of parsing and were stored, to be
+# parsed again at every text-match; FREEBUSY of 45,000 periods 0.95 s). Real files hold a
+# handful.
+LIST_ITEMS = {"CATEGORIES": 1_000, "RESOURCES": 1_000, "FREEBUSY": 1_000}
+# A rule longer than the model takes (`events.rrule.parse_rule`) was refused only after
+# icalendar had read its BY lists (520,000 BYMINUTE values: 3.4 s of parsing for a 403).
+RULE_PROPERTIES = ("RRULE", "EXRULE")
+MAX_RULE_CHARS = 1_000
 
 TZID_PARAMETER = re.compile(r';\s*TZID\s*=\s*("[^"]*"|[^;:]*)', re.IGNORECASE)
 # A TZID parameter: an IANA name, a Windows name, an Outlook label ("(UTC+10:00) Canberra,
@@ -61,10 +72,11 @@ def oversized(block: Block) -> str | None:
                 f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
                 f"{MAX_OBSERVANCES}"
             )
-        dates = sum(value.count(",") + 1 for value in block.values("RDATE", nested=True))
-        if dates > MAX_ZONE_DATES:
-            return f"has {dates} RDATE values; a zone has at most {MAX_ZONE_DATES}"
-        return crowded_line(line for _, line in block.lines)
+        for name in ZONE_DATE_PROPERTIES:
+            dates = sum(value.count(",") + 1 for value in block.values(name, nested=True))
+            if dates > MAX_ZONE_DATES:
+                return f"has {dates} {name} values; a zone has at most {MAX_ZONE_DATES}"
+        return crowded_line(line for _, line in block.lines) or _long_lists(block)
     if len(block.lines) > MAX_LINES:
         return f"has more than {MAX_LINES} lines (properties), more than any event holds"
     crowded = crowded_line(line for _, line in block.lines)
@@ -74,6 +86,19 @@ def oversized(block: Block) -> str | None:
         count = sum(value.count(",") + 1 for value in block.values(name))
         if count > MAX_LIST:
             return f"has {count} {name} values; an event holds at most {MAX_LIST}"
+    return _long_lists(block)
+
+
+def _long_lists(block: Block) -> str | None:
+    """Why a list or a rule of the component (its nested ones' too) is past what icalendar is
+    given to read (LIST_ITEMS, MAX_RULE_CHARS), or None."""
+    for name, most in LIST_ITEMS.items():
+        count = sum(value.count(",") + 1 for value in block.values(name, nested=True))
+        if count > most:
+            return f"has {count} {name} values; at most {most} are read"
+    for name in RULE_PROPERTIES:
+        if any(len(value) > MAX_RULE_CHARS for value in block.values(name, nested=True)):
+            return f"has an {name} longer than {MAX_RULE_CHARS} characters"
     return None
 
 

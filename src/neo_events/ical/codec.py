@@ -28,7 +28,7 @@ from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
-from neo_events.ical.zones import KnownZones, ZoneResolver, iana_name
+from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver, iana_name
 
 __all__ = [
     "Incoming",
@@ -165,6 +165,7 @@ class _Reader:
         self.skipped_uids: set[str] = set()
         self.singles: list[Incoming] = []
         self.observances = 0  # of the VTIMEZONEs parsed, in every VCALENDAR of the stream
+        self.zones_work = StreamWork()  # what resolving its TZIDs cost, in every VCALENDAR
 
     def note(self, uid: str | None, line: int | None, messages: Iterable[str]) -> None:
         self.result.notes.extend(Note(uid, line, m) for m in dict.fromkeys(messages))
@@ -250,7 +251,7 @@ class _Reader:
         return Clock(
             floating=zone or self.default_timezone,
             calendar_zone=zone,
-            zones=ZoneResolver(custom, prefer=zone),
+            zones=ZoneResolver(custom, prefer=zone, work=self.zones_work),
             notes=[],
         )
 
@@ -263,8 +264,16 @@ class _Reader:
         text, alarms = block.apart("VALARM")
         try:
             component = Component.from_ical(text)
-        # AttributeError: icalendar on a parameter of several values (`SUMMARY;VALUE=TEXT,X`)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # AttributeError: icalendar on a parameter of several values (`SUMMARY;VALUE=TEXT,X`);
+        # RecursionError: none known since `KnownZones`, but a 500 if another input finds one
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             where = _where(block, str(exc))
             problem = Skipped(
                 _raw_uid(block), block.name, block.line, f"cannot be read: {where}: {exc}"
