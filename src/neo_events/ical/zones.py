@@ -37,7 +37,7 @@ MAX_ONSETS = 5000  # a VTIMEZONE's from 1896 to 2200: two YEARLY rules (DST) mak
 STREAM_ONSETS = 50_000  # all of a calendar stream's VTIMEZONEs
 STREAM_OBSERVANCES = 100  # STANDARD and DAYLIGHTs a stream works out (a few ms each)
 MAX_SEARCHES = 16  # a stream's custom zones matched afresh; other years try those answers
-MAX_CUSTOM = 256  # (TZID, year) pairs a stream resolves through its VTIMEZONEs
+MAX_CUSTOM = 100  # (TZID, year) pairs a stream resolves through its VTIMEZONEs (~0.5 ms each)
 
 
 @lru_cache(maxsize=1)
@@ -131,8 +131,12 @@ def _matching(
     tzid: str,
     prefer: str | None,
 ) -> str | None:
+    """The best-ranked zone that agrees on every day: the quarterly samples leave a few
+    candidates, tried in rank order, each to its first day of another offset. (Filtering
+    every candidate through all 731 days cost 30-35 ms a search where a dozen zones agree,
+    as with +00:00: a seventh outside attack's 16 searches a PUT, 0.55 s.)"""
     candidates = list(_zone_names())
-    for index in (*_QUICK, *range(_MATCH_DAYS)):
+    for index in _QUICK:
         day, offset = days[index], wanted[index]
         candidates = [n for n in candidates if day.astimezone(_zoneinfo(n)).utcoffset() == offset]
         if not candidates:
@@ -147,7 +151,9 @@ def _matching(
             name,
         )
 
-    return min(candidates, key=rank)
+    return next(
+        (name for name in sorted(candidates, key=rank) if _agrees(name, days, wanted)), None
+    )
 
 
 class Observed:
