@@ -7,11 +7,10 @@ never the write's own), over a horizon of 366 days from the series' first occurr
 whole series if it ends sooner), so a clash on the 40th week is found. A batch is checked
 against the calendar and against itself in one sweep (`conflicts.sweep_conflicts`).
 
-Bounds: a series is expanded for a check up to CHECK_LIMIT occurrences (a denser one is checked
-up to where it reaches them), and at most CALENDAR_LIMIT occurrences of the calendars are loaded
-(past that the window checked ends where the limit is reached, or is halved until it fits;
-an expansion stopped by a limit hands over what it met, so nothing is expanded twice) — so a
-check costs tens of ms at most, whatever the rules.
+Bounds: a series is checked up to CHECK_LIMIT occurrences (a batch's share BATCH_CHECK_LIMIT),
+and at most CALENDAR_LIMIT occurrences of the calendars are loaded (past that the window
+checked ends where the limit is reached, or is halved until it fits; an expansion stopped by a
+limit hands over what it met, so nothing is expanded twice): tens of ms, whatever the rules.
 """
 
 from __future__ import annotations
@@ -41,7 +40,11 @@ from neo_events.models import Event, EventPermission, User
 from neo_events.scheduling import slots
 
 HORIZON = timedelta(days=366)
+Span = tuple[datetime, datetime]
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
+# ...all of one check's series together (a batch's), each an equal share: 500 minutely series
+# checked a million, 3-4 s (an eighth outside attack); a share of 400 holds a daily year.
+BATCH_CHECK_LIMIT = 200_000
 
 # Built once: an alias made per call costs more than the query's compilation cache saves.
 _MINE, _THEIRS = aliased(EventPermission, name="mine"), aliased(EventPermission, name="theirs")
@@ -102,57 +105,57 @@ class Candidate:
         )
 
 
-def horizon(series: recurrence.Series) -> tuple[datetime, datetime]:
+def horizon(series: recurrence.Series) -> Span:
     start, last = span_of(series)
     end = start + HORIZON
     return start, min(end, last) if last is not None else end
 
 
 def occurrences(
-    series: recurrence.Series, window: tuple[datetime, datetime], *, strict: bool = False
-) -> list[tuple[datetime, datetime]]:
+    series: recurrence.Series, window: Span, *, strict: bool = False, limit: int = CHECK_LIMIT
+) -> list[Span]:
     """Occurrences in the window. In a check over the horizon, a series too dense for it is
-    checked up to where it reaches CHECK_LIMIT, so a check is always bounded. `strict`,
-    for a window the caller chose: too many is a 422, so an answer is never shortened."""
+    checked up to where it reaches `limit`, so a check is always bounded. `strict`, for a
+    window the caller chose: too many is a 422, so an answer is never shortened."""
     start, end = window
     while True:
         try:
-            return recurrence.spans(
-                series, start, end, limit=MAX_OCCURRENCES if strict else CHECK_LIMIT
-            )
+            return recurrence.spans(series, start, end, limit=MAX_OCCURRENCES if strict else limit)
         except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
             before, end = shortened(exc, start, end)
-            if before is None or len(before) > CHECK_LIMIT:
+            if before is None or len(before) > limit:
                 continue
             return [(o.start, o.end) for o in before]
 
 
-def added_occurrences(candidate: Candidate) -> list[tuple[datetime, datetime]]:
-    """The candidate's occurrences within its horizon that it did not have before."""
+def added_occurrences(candidate: Candidate, limit: int = CHECK_LIMIT) -> list[Span]:
+    """The candidate's occurrences in its horizon (to `limit`) that it did not have before."""
     if candidate.transparent:
         return []
     window = horizon(candidate.series)
-    mine = occurrences(candidate.series, window)
+    mine = occurrences(candidate.series, window, limit=limit)
     if candidate.before is None:
         return mine
-    had = set(occurrences(candidate.before, window))
+    had = set(occurrences(candidate.before, window, limit=limit))
     return [o for o in mine if o not in had]
 
 
-def _added_each(candidates: Sequence[Candidate]) -> list[list[tuple[datetime, datetime]]]:
-    """`added_occurrences` of each candidate, expanded once for equal candidates (a batch of
-    copies of one series makes one expansion, not 500); the lists are shared, not copied."""
-    known: dict[Candidate, list[tuple[datetime, datetime]]] = {}
+def _added_each(candidates: Sequence[Candidate]) -> list[list[Span]]:
+    """`added_occurrences` of each candidate, within its share of BATCH_CHECK_LIMIT,
+    expanded once for equal candidates (a batch of copies of one series makes one expansion,
+    not 500); the lists are shared, not copied."""
+    limit = max(1, min(CHECK_LIMIT, BATCH_CHECK_LIMIT // max(len(candidates), 1)))
+    known: dict[Candidate, list[Span]] = {}
     added = []
     for candidate in candidates:
         if candidate.series.overrides or (candidate.before and candidate.before.overrides):
-            added.append(added_occurrences(candidate))  # an override holds a dict: no hash
+            added.append(added_occurrences(candidate, limit))  # an override holds a dict
             continue
         found = known.get(candidate)
         if found is None:
-            found = known[candidate] = added_occurrences(candidate)
+            found = known[candidate] = added_occurrences(candidate, limit)
         added.append(found)
     return added
 
@@ -160,9 +163,9 @@ def _added_each(candidates: Sequence[Candidate]) -> list[list[tuple[datetime, da
 async def _calendar_for(
     session: AsyncSession,
     user_ids: set[int],
-    added: list[list[tuple[datetime, datetime]]],
+    added: list[list[Span]],
     viewer_id: int,
-) -> tuple[list[Busy], set[int], list[list[tuple[datetime, datetime]]]]:
+) -> tuple[list[Busy], set[int], list[list[Span]]]:
     """The calendars over the span of the occurrences to check, and those occurrences that
     fall where the calendars are complete (see `calendar`: all of them, unless the calendars
     hold more than CALENDAR_LIMIT occurrences in that span)."""
@@ -185,8 +188,8 @@ async def _calendar_for(
     if until < hi:
         shown = added
 
-        def cut() -> list[list[tuple[datetime, datetime]]]:  # each shared list cut once
-            kept: dict[int, list[tuple[datetime, datetime]]] = {}
+        def cut() -> list[list[Span]]:  # each shared list cut once
+            kept: dict[int, list[Span]] = {}
             for occ in shown:
                 if id(occ) not in kept:
                     kept[id(occ)] = [o for o in occ if o[0] < until]
@@ -273,10 +276,10 @@ async def check(
 async def _suggest(
     session: AsyncSession,
     candidates: Sequence[Candidate],
-    added: list[list[tuple[datetime, datetime]]],
+    added: list[list[Span]],
     found: list[list[Busy]],
     people: set[int],
-) -> tuple[int, list[tuple[datetime, datetime]]]:
+) -> tuple[int, list[Span]]:
     """Up to SUGGESTIONS slots as long as the first clashing occurrence (of the first
     candidate that clashes), starting from it and within SUGGEST_WITHIN, where everyone
     concerned is free. Bounded like any check: one calendar read of at most CALENDAR_LIMIT
@@ -296,7 +299,7 @@ async def _suggest(
         and local_end.time() <= SUGGEST_HOURS.end
     )
 
-    def search() -> list[tuple[datetime, datetime]]:
+    def search() -> list[Span]:
         # a batch's others too: 500 minutely series held the loop 0.4-0.7 s (outside attack)
         own = candidates[index].event_id
         taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
@@ -356,9 +359,9 @@ async def busy_intervals(
     session: AsyncSession,
     *,
     user_id: int,
-    window: tuple[datetime, datetime],
+    window: Span,
     cache: Expansions | None = None,
-) -> list[tuple[datetime, datetime]]:
+) -> list[Span]:
     """The user's calendar in the window as merged busy intervals, clipped to the window."""
     busy, _, _ = await calendar(
         session, [user_id], window, viewer_id=None, strict=True, cache=cache
@@ -376,7 +379,7 @@ async def event_conflicts(
     *,
     actor: User,
     event_id: int,
-    window: tuple[datetime, datetime] | None,
+    window: Span | None,
 ) -> list[Clash]:
     """What in the caller's own calendar overlaps an event's occurrences: in the window if
     given (strictly: 422 past MAX_OCCURRENCES), else over the horizon a write checks."""
