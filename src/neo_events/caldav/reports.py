@@ -4,7 +4,6 @@ sync-collection, on the one calendar."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -23,6 +22,13 @@ from neo_events.caldav.http import (
 )
 from neo_events.caldav.props import Context, describe_items
 from neo_events.caldav.service import DavError, Item
+from neo_events.caldav.textmatch import (
+    COLLATIONS,
+    Matcher,
+    TextFilter,
+    scanned,
+    text_match,
+)
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User
 from neo_events.pages import MAX_PAGE_BYTES
@@ -110,55 +116,6 @@ async def report(
     raise DavError(
         403, (DAV, "supported-report"), "This report is not supported.", "unsupported_report"
     )
-
-
-@dataclass(frozen=True, slots=True)
-class TextFilter:
-    """One prop-filter of a calendar-query (RFC 4791 §9.7.2, §9.7.5)."""
-
-    name: str
-    needle: str | None  # None: the property must exist (no text-match)
-    negate: bool = False
-    undefined: bool = False  # is-not-defined
-    collation: str = "i;ascii-casemap"
-    folded: str = ""  # the needle folded by the collation, once (`text_match`)
-
-    def matches(self, values: list[str]) -> bool:
-        if self.undefined:
-            return not values
-        if not values:
-            return False
-        if self.needle is None:
-            return True
-        found = any(self._contains(value) for value in values)
-        return found != self.negate
-
-    def _contains(self, value: str) -> bool:
-        return self.folded in _fold(self.collation, value)
-
-
-def text_match(name: str, needle: str, *, negate: bool, collation: str) -> TextFilter:
-    """A prop-filter's text-match, its needle folded once: an outside attack's 4,000 of
-    them folded their needles again for each of 1,000 events (21 s on the event loop)."""
-    folded = _fold(collation, needle)
-    return TextFilter(name, needle, negate=negate, collation=collation, folded=folded)
-
-
-COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
-
-
-def _fold(collation: str, text: str) -> str:
-    """`text` as the collation compares it (RFC 4790): i;octet as it is, i;unicode-casemap
-    case-folded, i;ascii-casemap (§9.2) with only ASCII letters folded (`str.lower` where
-    the text is all ASCII, the same fold at C speed)."""
-    if collation == "i;octet":
-        return text
-    if collation == "i;unicode-casemap":
-        return text.casefold()
-    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
 # Prop-filters in one calendar-query: clients send one or two (a UID, a SUMMARY search);
@@ -266,10 +223,19 @@ def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
 async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
     names, expand = _names_and_data(root)
     matches, start, end, filters = _query_filter(root)
-    model = [f for f in filters if f.name in _MODEL_PROPS]
+    model = Matcher(f for f in filters if f.name in _MODEL_PROPS)
+    spent = 0  # characters the model's filters scan: the others' budget is what is left
+
+    def weigh(item: Item) -> int:
+        nonlocal spent
+        weight = model.weight(lambda name: sum(map(len, _model_values(item, name))))
+        spent += weight
+        return weight
+
+    held = {f.name for f in model.filters}
 
     def keep(item: Item) -> bool:
-        return all(f.matches(_model_values(item, f.name)) for f in model)
+        return model.keeps({name: _model_values(item, name) for name in held})
 
     # the time range and the model's text filters decide what matches before it is cut
     items, truncated = (
@@ -279,25 +245,32 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
             start=start,
             end=end,
             caches=service.Caches.of(request.app.state),
-            keep=keep if model else None,
+            keep=keep if model.filters else None,
+            weigh=weigh,
         )
         if matches
         else ([], False)
     )
-    others = [f for f in filters if f.name not in _MODEL_PROPS]
-    if (others or tag(CALDAV, "calendar-data") in names) and len(items) > listing.MAX_RENDERED:
+    others = Matcher(f for f in filters if f.name not in _MODEL_PROPS)
+    rendered = bool(others.filters) or tag(CALDAV, "calendar-data") in names
+    if rendered and len(items) > listing.MAX_RENDERED:
         # rendering is what costs (~2.5 ms an item the first time): a bounded number, then
         # the 507 for the collection
         items, truncated = items[: listing.MAX_RENDERED], True
-    if others:
+    if others.filters:
         texts, fitted = await rendering.for_answer(request.app.state, session, items)
         if fitted < len(items):
             items, truncated = items[:fitted], True
-        wanted = {f.name for f in others}
-        values = await asyncio.to_thread(
-            lambda: {i: _text_values(t, wanted) for i, t in texts.items()}
-        )
-        items = [i for i in items if all(f.matches(values[i.event.id][f.name]) for f in others)]
+        wanted = {f.name for f in others.filters}
+
+        def judge() -> set[int]:
+            values = {i: _text_values(t, wanted) for i, t in texts.items()}
+            if sum(scanned(others, v) for v in values.values()) > listing.MAX_SCANNED - spent:
+                raise listing.too_costly(f"more than {listing.MAX_SCANNED:,} characters of text")
+            return {i for i, v in values.items() if others.keeps(v)}
+
+        kept = await asyncio.to_thread(judge)
+        items = [i for i in items if i.event.id in kept]
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
         ctx.texts, fitted = await rendering.for_answer(

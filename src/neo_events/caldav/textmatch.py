@@ -1,0 +1,103 @@
+"""The text-match of a calendar-query (RFC 4791 §9.7.5), at a bounded cost.
+
+A value is folded by a collation (RFC 4790) once per query, whatever the number of filters
+on it (`Matcher`), and at C speed: i;ascii-casemap folds the UTF-8 bytes (`fold`). What the
+filters scan is counted before they run (`Matcher.weight`; caldav/listing.py's MAX_SCANNED).
+Pure: no web framework, no database.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
+Folded = str | bytes
+
+
+def fold(collation: str, text: str) -> Folded:
+    """`text` as the collation compares it (RFC 4790): i;octet as it is, i;unicode-casemap
+    case-folded, i;ascii-casemap (§9.2) with only the ASCII letters folded: its UTF-8 bytes
+    lowered (a multi-byte sequence holds no ASCII byte, so only A-Z change, and a substring
+    of such bytes is a substring of the text: UTF-8 is self-synchronising). ~1-4 ns a
+    character; `str.translate` took ~80 ns for non-ASCII text."""
+    if collation == "i;octet":
+        return text
+    if collation == "i;unicode-casemap":
+        return text.casefold()
+    return text.encode("utf-8", "surrogatepass").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class TextFilter:
+    """One prop-filter of a calendar-query (RFC 4791 §9.7.2, §9.7.5)."""
+
+    name: str
+    needle: str | None  # None: the property must exist (no text-match)
+    negate: bool = False
+    undefined: bool = False  # is-not-defined
+    collation: str = "i;ascii-casemap"
+    folded: Folded = ""  # the needle folded by the collation, once (`text_match`)
+
+    def matches(self, values: Sequence[str]) -> bool:
+        """Whether the property's values pass, each folded here (`Matcher` folds once)."""
+        if self.needle is None:
+            return self.passes(values)
+        return self.passes([fold(self.collation, value) for value in values])
+
+    def passes(self, folded: Sequence[Folded]) -> bool:
+        """Whether the property's values, folded by this filter's collation, pass."""
+        if self.undefined:
+            return not folded
+        if not folded:
+            return False
+        if self.needle is None:
+            return True
+        needle = self.folded
+        found = any(needle in value for value in folded)  # type: ignore[operator]
+        return found != self.negate
+
+
+def text_match(name: str, needle: str, *, negate: bool, collation: str) -> TextFilter:
+    """A prop-filter's text-match, its needle folded once: an outside attack's 4,000 of
+    them folded their needles again for each of 1,000 events (21 s on the event loop)."""
+    folded = fold(collation, needle)
+    return TextFilter(name, needle, negate=negate, collation=collation, folded=folded)
+
+
+class Matcher:
+    """A query's prop-filters over each item's property values: the same filter twice is
+    tested once, and each value is folded once per collation, not once per filter (16
+    negated filters over 200 descriptions of 10,000 "é" folded 32 million characters,
+    2.5 s on the event loop)."""
+
+    def __init__(self, filters: Iterable[TextFilter]) -> None:
+        self.filters = list(dict.fromkeys(filters))
+        # the characters a filter scans: its property's values (folded once, searched once)
+        self.scans = Counter(f.name for f in self.filters if f.needle is not None)
+
+    def weight(self, length: Callable[[str], int]) -> int:
+        """The characters the filters scan in one item whose `name` property's values are
+        `length(name)` characters in all."""
+        return sum(count * length(name) for name, count in self.scans.items())
+
+    def keeps(self, values: Mapping[str, Sequence[str]]) -> bool:
+        folded: dict[tuple[str, str], list[Folded]] = {}
+        for f in self.filters:
+            found = values[f.name]
+            if f.needle is not None and found:
+                key = (f.name, f.collation)
+                done = folded.get(key)
+                if done is None:
+                    done = folded[key] = [fold(f.collation, value) for value in found]
+                if not f.passes(done):
+                    return False
+            elif not f.passes(found):
+                return False
+        return True
+
+
+def scanned(matcher: Matcher, values: Mapping[str, Sequence[str]]) -> int:
+    """`Matcher.weight` of one item's values as read."""
+    return matcher.weight(lambda name: sum(map(len, values[name])))
