@@ -1,6 +1,7 @@
 """What a calendar-query's text-match may cost (a seventh outside attack, 2026-12-04): each
 value folded once per collation at C speed, the text the filters scan counted and bounded
-(caldav/listing.py MAX_SCANNED) before any is scanned (caldav/textmatch.py)."""
+(caldav/listing.py MAX_SCANNED) before any is scanned, and the properties the model does not
+hold read off the resource's raw lines, never parsed by icalendar (caldav/textmatch.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import gc
 import time
 
 import pytest
+from sqlalchemy import update
 
 from neo_events.caldav import listing
+from neo_events.models import CalendarResource
 from tests.caldav.dav import dav_for, ics, responses
-from tests.helpers import cpu_bound, created_many, loop_pauses
+from tests.helpers import cpu_bound, created_many, loop_pauses, share
 
 pytestmark = pytest.mark.anyio
 
@@ -127,3 +130,60 @@ async def test_text_filters_past_the_budget_are_refused_before_any_is_scanned(
     assert _refused(
         await alice.request("REPORT", alice.calendar, QUERY.format(filters=one), Depth="1")
     )
+
+
+def _zone(parts: int) -> str:
+    """An unnamed VTIMEZONE of 100 RDATEs whose TZID has `parts` "/a" (the attack's: 200,
+    14 s of icalendar a read; 300, a RecursionError; refused at PUT now, ical/bounds.py)."""
+    tzid = "/a" * parts
+    rdates = "".join(f"RDATE;TZID={tzid}:20260101T0000{i % 60:02}\r\n" for i in range(100))
+    return (
+        "BEGIN:VTIMEZONE\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+        f"TZOFFSETFROM:+0000\r\nTZOFFSETTO:+0000\r\n{rdates}END:STANDARD\r\nEND:VTIMEZONE\r\n"
+    )
+
+
+# Stored texts as an older release kept them (each under the 1 MiB a PUT holds): the
+# resource's VEVENT after such a zone, or with 450,000 CATEGORIES
+PLANTED = {
+    "deep": lambda text: text.replace("BEGIN:VEVENT", _zone(300) + "BEGIN:VEVENT", 1),
+    "wide": lambda text: text.replace("BEGIN:VEVENT", _zone(2_000) + "BEGIN:VEVENT", 1),
+    "many": lambda text: text.replace(
+        "END:VEVENT", "CATEGORIES:" + "a," * 450_000 + "z\r\nEND:VEVENT"
+    ),
+}
+
+
+async def test_a_stored_text_is_read_without_parsing_its_zones(client, app) -> None:
+    """A text-match on a property the model does not hold read each text with icalendar:
+    0.04-0.5 s a zone like these (before 42eee89 14 s, or a 500), 2.2 s for the
+    CATEGORIES, for the owner and anyone the event is shared with; now ~1-20 ms."""
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    for name, planted in PLANTED.items():
+        text = ics(uid=name, summary=name, extra="CATEGORIES:Work,Attack\r\n")
+        assert (await alice.put(f"{name}.ics", text)).status_code == 201
+        async with app.state.sessionmaker() as session:
+            stored = (
+                update(CalendarResource)
+                .where(CalendarResource.uid == name)
+                .values(body=planted(text.decode()))
+                .returning(CalendarResource.event_id)
+            )
+            row = (await session.execute(stored)).scalar_one()
+            await session.commit()
+        await share(client, alice.account, row, bob.account, "viewer")
+    body = QUERY.format(filters=_filter("CATEGORIES", "attack"))
+    for reader in (alice, bob):
+        await reader.request("REPORT", reader.calendar, body, Depth="1")  # renders (cached)
+        spent = []
+        for _ in range(2):
+            started = time.process_time()
+            answer = await reader.request("REPORT", reader.calendar, body, Depth="1")
+            spent.append(time.process_time() - started)
+            assert answer.status_code == 207, answer.text[:300]
+            found = sorted(h.rsplit("/", 1)[-1] for h in responses(answer.content))
+            assert found == ["deep.ics", "many.ics", "wide.ics"]
+        assert min(spent) < 0.25, spent  # ~3 s before
+        # served as stored: the GET is the text as it was kept
+        got = await reader.request("GET", reader.calendar + "wide.ics")
+        assert got.status_code == 200 and got.content.count(b"RDATE") == 100

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree as ET
 
-from icalendar import Calendar
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +27,7 @@ from neo_events.caldav.textmatch import (
     TextFilter,
     scanned,
     text_match,
+    text_values,
 )
 from neo_events.caldav.xml import CALDAV, DAV, tag
 from neo_events.models import User
@@ -204,22 +204,6 @@ def _model_values(item: Item, name: str) -> list[str]:
     return [value] if value is not None else []
 
 
-def _text_values(text: bytes, names: set[str]) -> dict[str, list[str]]:
-    """The values of the named properties in the resource's VEVENTs (the master's first)."""
-    found: dict[str, list[str]] = {name: [] for name in names}
-    try:
-        calendar = Calendar.from_ical(text)
-    except ValueError:  # a text stored before it was checked as now: it holds no such value
-        return found
-    for component in calendar.walk("VEVENT"):
-        for name in names:
-            raw: Any = component.get(name)
-            for prop in raw if isinstance(raw, list) else [raw] if raw is not None else []:
-                value = prop.to_ical() if hasattr(prop, "to_ical") else str(prop)
-                found[name].append(value.decode() if isinstance(value, bytes) else str(value))
-    return found
-
-
 async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
     names, expand = _names_and_data(root)
     matches, start, end, filters = _query_filter(root)
@@ -258,13 +242,14 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         # the 507 for the collection
         items, truncated = items[: listing.MAX_RENDERED], True
     if others.filters:
+        # at most MAX_RENDERED texts of at most MAX_ANSWER_BYTES in all, read line by line
         texts, fitted = await rendering.for_answer(request.app.state, session, items)
         if fitted < len(items):
             items, truncated = items[:fitted], True
         wanted = {f.name for f in others.filters}
 
         def judge() -> set[int]:
-            values = {i: _text_values(t, wanted) for i, t in texts.items()}
+            values = {i: text_values(t, wanted) for i, t in texts.items()}
             if sum(scanned(others, v) for v in values.values()) > listing.MAX_SCANNED - spent:
                 raise listing.too_costly(f"more than {listing.MAX_SCANNED:,} characters of text")
             return {i for i, v in values.items() if others.keeps(v)}

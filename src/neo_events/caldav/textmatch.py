@@ -3,7 +3,11 @@
 A value is folded by a collation (RFC 4790) once per query, whatever the number of filters
 on it (`Matcher`), and at C speed: i;ascii-casemap folds the UTF-8 bytes (`fold`). What the
 filters scan is counted before they run (`Matcher.weight`; caldav/listing.py's MAX_SCANNED).
-Pure: no web framework, no database.
+
+The values of a property the event model does not hold (CATEGORIES, X-…) are read off the
+resource's text by the raw line reader (ical/blocks.py), never by icalendar: an outside
+attack's stored texts cost icalendar 4.6-14 s each to parse, or a RecursionError
+(`text_values`). Pure: no web framework, no database.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from neo_events.ical.blocks import MalformedStream, split_stream
 
 COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
 Folded = str | bytes
@@ -99,5 +105,74 @@ class Matcher:
 
 
 def scanned(matcher: Matcher, values: Mapping[str, Sequence[str]]) -> int:
-    """`Matcher.weight` of one item's values as read."""
+    """`Matcher.weight` of one item's values as read (`text_values`)."""
     return matcher.weight(lambda name: sum(map(len, values[name])))
+
+
+# The values as the code before compared them, icalendar's `prop.to_ical()`: a TEXT property
+# unescaped and escaped again (`\N` becomes `\n`, a bare `,` or `;` is escaped), CATEGORIES
+# the same for each category, joined by ","; a URI unescaped; any other (X-…, dates,
+# numbers) as written. Deliberate differences: a VALUE parameter does not change how a value
+# is read, dates and numbers are not normalised (`1` for `01`), and a text icalendar would
+# refuse for one bad property still has values (it had none).
+_TEXT = frozenset(  # icalendar's TEXT properties (its TypesFactory)
+    "ACTION CALSCALE CLASS COMMENT CONTACT DESCRIPTION LOCATION METHOD PRODID RELATED-TO "  # noqa: SIM905
+    "REQUEST-STATUS RESOURCES STATUS SUMMARY TRANSP TZID TZNAME UID VERSION".split()
+)
+_URI = frozenset({"ATTACH", "CONFERENCE", "SOURCE", "TZURL", "URL"})
+# Markers within a value: lone surrogates, never in a text decoded from UTF-8
+_PAIR, _COMMA = "\ud800", "\ud801"
+
+
+def _unescape(raw: str) -> str:
+    r"""icalendar's `unescape_backslash` (`\\`, `\,`, `\;`, `\:`, `\n`, `\N`, read from the
+    left), by replacements at C speed: the pairs of backslashes first, left to right."""
+    if "\\" not in raw:
+        return raw
+    for escaped, plain in (("\\\\", _PAIR), ("\\n", "\n"), ("\\N", "\n"), ("\\,", ",")):
+        raw = raw.replace(escaped, plain)
+    return raw.replace("\\;", ";").replace("\\:", ":").replace(_PAIR, "\\")
+
+
+def _escape(text: str) -> str:
+    """icalendar's `_escape_char` (the order matters, as there)."""
+    text = text.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;")
+    text = text.replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
+    return text.replace("\r", "\\n")
+
+
+def _categories(raw: str) -> str:
+    """icalendar's CATEGORIES: split at each comma not escaped by a backslash (a backslash
+    escapes the character after it), each category unescaped and escaped, joined by ",".
+    Done whole: the escaped commas marked, the rest escaped, the bare commas put back."""
+    marked = raw.replace("\\\\", _PAIR).replace("\\,", _COMMA).replace(_PAIR, "\\\\")
+    return _escape(_unescape(marked)).replace("\\,", ",").replace(_COMMA, "\\,")
+
+
+def _as_compared(name: str, raw: str) -> str:
+    if name in _TEXT:
+        return _escape(_unescape(raw))
+    if name == "CATEGORIES":
+        return _categories(raw)
+    if name in _URI:  # a URI unescaped; one with a line break as TEXT (icalendar's vBroken)
+        plain = _unescape(raw)
+        return _escape(plain) if "\n" in plain or "\r" in plain else plain
+    return raw
+
+
+def text_values(text: bytes, names: Iterable[str]) -> dict[str, list[str]]:
+    """The values of the named properties of the resource's VEVENTs (their own lines, in
+    order: the master's first), read off the raw lines (`blocks.split_stream`) in time
+    linear in the text; no other component (VTIMEZONE, VALARM) is parsed. A text that is
+    not UTF-8 or not a calendar holds no values."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    try:
+        calendars = split_stream(text.decode("utf-8-sig"))
+    except (UnicodeDecodeError, MalformedStream):
+        return found
+    for calendar in calendars:
+        for block in calendar.components:
+            if block.name == "VEVENT":
+                for name, values in found.items():
+                    values += [_as_compared(name, raw) for raw in block.values(name)]
+    return found
