@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import update
 
-from neo_events.caldav import listing
+from neo_events.caldav import listing, reports
 from neo_events.models import CalendarResource
 from tests.caldav.dav import dav_for, ics, responses
 from tests.helpers import cpu_bound, created_many, loop_pauses, share
@@ -187,3 +187,18 @@ async def test_a_stored_text_is_read_without_parsing_its_zones(client, app) -> N
         # served as stored: the GET is the text as it was kept
         got = await reader.request("GET", reader.calendar + "wide.ics")
         assert got.status_code == 200 and got.content.count(b"RDATE") == 100
+
+
+async def test_the_texts_read_stop_at_a_budget_of_lines(client, monkeypatch) -> None:
+    """Past reports.MAX_READ_LINES the answer ends at the texts read, with a 507 for the
+    collection (as past MAX_ANSWER_BYTES): 16 MiB of one-character lines would otherwise
+    take seconds to split."""
+    alice = await dav_for(client, "alice")
+    for name in ("a", "b", "c"):
+        await alice.put(f"{name}.ics", ics(uid=name, summary=name, extra="CATEGORIES:K\r\n"))
+    body = QUERY.format(filters=_filter("CATEGORIES", "k"))
+    found = responses((await alice.request("REPORT", alice.calendar, body, Depth="1")).content)
+    assert len(found) == 3 and alice.calendar not in found
+    monkeypatch.setattr(reports, "MAX_READ_LINES", 20)  # a text is ~12 lines: one is read
+    found = responses((await alice.request("REPORT", alice.calendar, body, Depth="1")).content)
+    assert len(found) == 2 and found[alice.calendar]["status"] == 507

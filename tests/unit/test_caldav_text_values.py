@@ -6,6 +6,7 @@ code before 2026-12-04) for the real-world resources of tests/fixtures/ics and
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,20 @@ def test_a_vtimezone_is_never_parsed_and_a_broken_text_has_no_values() -> None:
     assert time.process_time() - started < 0.05
     for broken in (text[:-20], b"\xff" + text, b"not a calendar", b""):
         assert text_values(broken, {"CATEGORIES"}) == {"CATEGORIES": []}
+
+
+def test_the_properties_are_read_in_one_pass_whatever_their_number() -> None:
+    """200,000 one-character X- lines (1.4 MB), 16 names asked: 1.2 s when each name read
+    the lines again (`Block.values`), ~0.3 s in one pass (mostly splitting the lines)."""
+    lines = "".join(f"X-{i % 10}:a\r\n" for i in range(200_000))
+    text = f"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:u\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    gc.collect()
+    gc.disable()  # the lines are objects: a collector walking a large heap triples the cost
+    try:
+        started = time.process_time()
+        found = text_values(text.encode(), {f"X-N{i}" for i in range(15)} | {"X-1"})
+        spent = time.process_time() - started
+    finally:
+        gc.enable()
+    assert spent < 0.8, spent
+    assert len(found["X-1"]) == 20_000 and found["X-N0"] == []

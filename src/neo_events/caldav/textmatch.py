@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from neo_events.ical.blocks import MalformedStream, split_stream
+from neo_events.ical.blocks import Block, MalformedStream, _delimiter, _property, split_stream
 
 COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
 Folded = str | bytes
@@ -162,9 +162,9 @@ def _as_compared(name: str, raw: str) -> str:
 
 def text_values(text: bytes, names: Iterable[str]) -> dict[str, list[str]]:
     """The values of the named properties of the resource's VEVENTs (their own lines, in
-    order: the master's first), read off the raw lines (`blocks.split_stream`) in time
-    linear in the text; no other component (VTIMEZONE, VALARM) is parsed. A text that is
-    not UTF-8 or not a calendar holds no values."""
+    order: the master's first), read off the raw lines (`blocks.split_stream`) in one pass,
+    in time linear in the text; no other component (VTIMEZONE, VALARM) is parsed. A text
+    that is not UTF-8 or not a calendar holds no values."""
     found: dict[str, list[str]] = {name: [] for name in names}
     try:
         calendars = split_stream(text.decode("utf-8-sig"))
@@ -173,6 +173,22 @@ def text_values(text: bytes, names: Iterable[str]) -> dict[str, list[str]]:
     for calendar in calendars:
         for block in calendar.components:
             if block.name == "VEVENT":
-                for name, values in found.items():
-                    values += [_as_compared(name, raw) for raw in block.values(name)]
+                _own_values(block, found)
     return found
+
+
+def _own_values(block: Block, found: dict[str, list[str]]) -> None:
+    """The values of `found`'s properties on the component's own lines, added to it."""
+    depth = 0  # of the components nested in this one (VALARM), whose lines are not its own
+    for _, line in block.lines[1:-1]:
+        cut = min(_end(line, ";"), _end(line, ":"))
+        name = line[:cut].strip().upper()
+        if name in ("BEGIN", "END") and _delimiter(line) is not None:
+            depth += 1 if name == "BEGIN" else -1
+        elif depth == 0 and name in found:
+            found[name].append(_as_compared(name, _property(line)[1]))
+
+
+def _end(line: str, char: str) -> int:
+    at = line.find(char)
+    return at if at >= 0 else len(line)
