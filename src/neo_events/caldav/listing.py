@@ -52,8 +52,18 @@ MAX_TESTED = 10_000
 EXCEPTIONS_A_UNIT = 100
 # Below this many units a chunk is tested on the event loop (~1 ms: less than a thread hop)
 INLINE_UNITS = 20
-# ...and below this many candidates the text filters too (up to 16 of them, on texts of up
-# to 10,000 characters: folding 20,000 candidates' descriptions takes a good part of a second).
+# The text filters of a calendar-query (caldav/textmatch.py) scan at most this many characters
+# of the candidates' values in all (a filter its property's values, each candidate; the same
+# filter twice once); each value is folded once per collation (~1-7 ns a character) and
+# searched (up to ~3 ns a byte for a needle that nearly matches everywhere). The worst query
+# accepted, 16 such needles in three collations over 20,000 values of 50 characters (or 100
+# of 10,000), costs 0.12-0.24 s of CPU in a worker thread (BENCHMARKS.md, issue #16's
+# seventh attack). Past it the query is refused (`too_costly`) before any is scanned.
+# Clients search one or two properties: 20,000 events' titles and UIDs are ~1.5 million.
+MAX_SCANNED = 16_000_000
+# ...and the filters run on the event loop only below both of these (~1-2 ms at worst; a
+# filter costs ~0.7 us a candidate besides its text): else in a worker thread
+INLINE_SCANNED = 100_000
 INLINE_KEPT = 200
 
 
@@ -66,11 +76,13 @@ async def list_items(
     caches: Caches | None = None,
     limit: int | None = None,
     keep: Callable[[Item], bool] | None = None,
+    weigh: Callable[[Item], int] | None = None,
 ) -> tuple[list[Item], bool]:
     """Every event of the collection, or those with an occurrence overlapping [start, end)
     that `keep` keeps, by id: at most `limit` of those, and whether more matched (the filters
     decide before the cut). Items hold the events' heads. A filtered listing past
-    MAX_CANDIDATES or MAX_TESTED is refused."""
+    MAX_CANDIDATES, MAX_TESTED or MAX_SCANNED (the characters `keep` scans of each candidate,
+    by `weigh`) is refused."""
     query = heads(user)
     if end is not None:
         query = query.where(Event.span_start < end)
@@ -85,10 +97,7 @@ async def list_items(
         raise too_costly(f"more than {MAX_CANDIDATES} events")
     items = [head_item(row) for row in rows]
     if keep is not None:
-        if len(items) > INLINE_KEPT:
-            items = await asyncio.to_thread(lambda: [i for i in items if keep(i)])
-        else:
-            items = [item for item in items if keep(item)]
+        items = await _kept(items, keep, weigh)
     if windowed:
         # the span prunes; each recurring candidate it leaves is checked once (cached per
         # version and window): does an occurrence of it overlap the window?
@@ -96,9 +105,35 @@ async def list_items(
     return await with_mine(session, user, items[:limit]), len(items) > limit
 
 
+async def _kept(
+    items: list[Item], keep: Callable[[Item], bool], weigh: Callable[[Item], int] | None
+) -> list[Item]:
+    """The items `keep` keeps, once what it scans (`weigh`) is known to be within
+    MAX_SCANNED; weighed in the worker thread too past INLINE_KEPT candidates (~1-3 us each:
+    20,000 held the loop 20-55 ms)."""
+
+    def weighed() -> int:
+        scanned = sum(weigh(item) for item in items) if weigh is not None else 0
+        if scanned > MAX_SCANNED:
+            raise too_costly(f"more than {MAX_SCANNED:,} characters of text")
+        return scanned
+
+    def kept() -> list[Item]:
+        return [item for item in items if keep(item)]
+
+    def both() -> list[Item]:
+        weighed()
+        return kept()
+
+    if len(items) > INLINE_KEPT:
+        return await asyncio.to_thread(both)
+    return await asyncio.to_thread(kept) if weighed() > INLINE_SCANNED else kept()
+
+
 def too_costly(what: str) -> DavError:
     """A filtered calendar-query that would look at more than it may (MAX_CANDIDATES,
-    MAX_TESTED): refused whole, as RFC 4791 §7.8 lets a server refuse past its limits."""
+    MAX_TESTED, MAX_SCANNED): refused whole, as RFC 4791 §7.8 lets a server refuse past its
+    limits."""
     return DavError(
         403,
         ("DAV:", "number-of-matches-within-limits"),
