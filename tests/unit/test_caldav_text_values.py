@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from neo_events.caldav.textmatch import text_values
-from neo_events.ical.blocks import _property, split_stream
+from neo_events.ical.blocks import property_of, split_stream
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ics"
 SHARED = Path("/work/shared/ics-samples")
@@ -54,7 +54,7 @@ def _resources(path: Path) -> list[tuple[bytes, set[str]]]:
                 text = calendar.header().replace(
                     "END:VCALENDAR", zones + block.text + "END:VCALENDAR"
                 )
-                names = {_property(line)[0] for _, line in block.lines[1:-1]}
+                names = {property_of(line)[0] for _, line in block.lines[1:-1]}
                 made.append((text.encode(), names - {"BEGIN", "END"} - NORMALISED))
     return made
 

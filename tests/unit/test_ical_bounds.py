@@ -257,7 +257,6 @@ def test_icalendars_own_zone_lookups_read_the_zone_list_not_the_disk() -> None:
         assert tzp.timezone("/neo-events-test/Olson_2001/Europe/Berlin") == ZoneInfo(
             "Europe/Berlin"
         )
-    assert tzp.timezone("W. Europe Standard Time") == ZoneInfo("Europe/Berlin")
 
 
 def test_the_zone_searches_are_the_streams_not_each_calendars() -> None:

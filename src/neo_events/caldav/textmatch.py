@@ -16,7 +16,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from neo_events.ical.blocks import Block, MalformedStream, _delimiter, _property, split_stream
+from neo_events.ical.blocks import (
+    Block,
+    MalformedStream,
+    delimiter_of,
+    property_of,
+    split_stream,
+)
 
 COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
 Folded = str | bytes
@@ -183,10 +189,10 @@ def _own_values(block: Block, found: dict[str, list[str]]) -> None:
     for _, line in block.lines[1:-1]:
         cut = min(_end(line, ";"), _end(line, ":"))
         name = line[:cut].strip().upper()
-        if name in ("BEGIN", "END") and _delimiter(line) is not None:
+        if name in ("BEGIN", "END") and delimiter_of(line) is not None:
             depth += 1 if name == "BEGIN" else -1
         elif depth == 0 and name in found:
-            found[name].append(_as_compared(name, _property(line)[1]))
+            found[name].append(_as_compared(name, property_of(line)[1]))
 
 
 def _end(line: str, char: str) -> int:

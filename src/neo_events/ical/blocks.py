@@ -49,13 +49,13 @@ class Block:
         for _, line in self.lines[1:-1]:
             start = line.lstrip()[: max(len(wanted), 3)].upper()  # most lines: told by it
             if start[:3] in ("BEG", "END"):
-                delimiter = _delimiter(line)
+                delimiter = delimiter_of(line)
                 if delimiter is not None:
                     depth += 1 if delimiter[0] == "BEGIN" else -1
                     continue
             if start[: len(wanted)] != wanted:
                 continue
-            key, value = _property(line)
+            key, value = property_of(line)
             if (depth == 0 or nested) and key == wanted:
                 found.append(value)
         return found
@@ -64,10 +64,10 @@ class Block:
         """This component's own first `name` content line, whole (its parameters too)."""
         depth, wanted = 0, name.upper()
         for _, line in self.lines[1:-1]:
-            delimiter = _delimiter(line)
+            delimiter = delimiter_of(line)
             if delimiter is not None:
                 depth += 1 if delimiter[0] == "BEGIN" else -1
-            elif depth == 0 and _property(line)[0] == wanted:
+            elif depth == 0 and property_of(line)[0] == wanted:
                 return line
         return None
 
@@ -77,7 +77,7 @@ class Block:
         kept: list[str] = []
         depth, skipping = 0, False  # depth of components nested in this one
         for _, line in self.lines[1:-1]:
-            delimiter = _delimiter(line)
+            delimiter = delimiter_of(line)
             if delimiter is not None:
                 if delimiter[0] == "BEGIN":
                     if depth == 0:
@@ -90,7 +90,7 @@ class Block:
             elif depth > 0:
                 if not skipping:
                     kept.append(line)
-            elif _property(line)[0] not in known:
+            elif property_of(line)[0] not in known:
                 kept.append(line)
         return kept
 
@@ -98,7 +98,7 @@ class Block:
         """The names of the components directly inside this one, in order."""
         depth, found = 0, []
         for _, line in self.lines[1:-1]:
-            delimiter = _delimiter(line)
+            delimiter = delimiter_of(line)
             if delimiter is None:
                 continue
             if delimiter[0] == "BEGIN":
@@ -120,7 +120,7 @@ class Block:
         depth = 0  # of the components nested in this one, where the line is
         inside = 0  # depth within a taken component (0: not in one)
         for _, line in self.lines[1:-1]:
-            delimiter = _delimiter(line)
+            delimiter = delimiter_of(line)
             if inside:
                 if delimiter is not None:
                     inside += 1 if delimiter[0] == "BEGIN" else -1
@@ -163,7 +163,7 @@ def unfold(text: str) -> list[tuple[int, str]]:
     return [(number, "".join(pieces)) for number, pieces in lines]
 
 
-def _property(line: str) -> tuple[str, str]:
+def property_of(line: str) -> tuple[str, str]:
     """(NAME, value) of a content line: the value starts at the first colon outside a quoted
     parameter value (`TZID="a:b"`)."""
     colon = line.find(":")
@@ -178,7 +178,7 @@ def _property(line: str) -> tuple[str, str]:
     return line.split(";")[0].strip().upper(), ""
 
 
-def _delimiter(line: str) -> tuple[str, str] | None:
+def delimiter_of(line: str) -> tuple[str, str] | None:
     """("BEGIN" | "END", component name) for a BEGIN/END line, else None."""
     key, colon, value = line.partition(":")
     key = key.strip().upper()
@@ -194,7 +194,7 @@ def split_stream(text: str) -> list[CalendarBlock]:
     stack: list[tuple[str, int]] = []  # open components inside the calendar
     body: list[tuple[int, str]] = []
     for number, line in unfold(text):
-        delimiter = _delimiter(line)
+        delimiter = delimiter_of(line)
         if current is None:
             if delimiter == ("BEGIN", "VCALENDAR"):
                 current = CalendarBlock(line=number)
