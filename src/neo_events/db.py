@@ -245,7 +245,7 @@ async def check_schema(engine: AsyncEngine) -> None:
             f"the database has no schema: run `neo-events migrate` first "
             f"(this release needs revision {SCHEMA_REVISION})"
         )
-    if all(r.isdigit() and r < SCHEMA_REVISION for r in found):
+    if all(r.isdigit() and int(r) < int(SCHEMA_REVISION) for r in found):
         raise SchemaNotCurrent(
             f"the database is at revision {', '.join(found)}; this release needs "
             f"{SCHEMA_REVISION}: run `neo-events migrate` first"

@@ -18,6 +18,7 @@ from dateutil import rrule as du
 
 MAX_COUNT = 10_000  # bigger COUNTs are rejected: a COUNT rule is iterated once to find its end
 MAX_INTERVAL = 1_000  # dateutil normalises huge day steps month by month, so bound the work
+MAX_RULE_CHARS = 1_000  # real rules are short; this bounds parsing and cache memory
 
 DAY = timedelta(days=1)
 _FREQS = {
@@ -209,8 +210,8 @@ def _parse_until(value: str, zone: ZoneInfo) -> datetime:
 
 @lru_cache(maxsize=1024)
 def parse_rule(rule: str, timezone: str) -> Rule:
-    if len(rule) > 1000:  # real rules are short; this bounds parsing and cache memory
-        raise RecurrenceError("the rule is longer than 1000 characters")
+    if len(rule) > MAX_RULE_CHARS:
+        raise RecurrenceError(f"the rule is longer than {MAX_RULE_CHARS} characters")
     text = rule.strip()
     text = text[6:] if text[:6].upper() == "RRULE:" else text
     segments = text.split(";")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from neo_events.events.rrule import MAX_RULE_CHARS
 from neo_events.events.schemas import MAX_LIST
 from neo_events.ical.blocks import Block, CalendarBlock
 
@@ -46,10 +47,9 @@ ZONE_DATE_PROPERTIES = ("RDATE", "EXDATE")
 # parsed again at every text-match; FREEBUSY of 45,000 periods 0.95 s). Real files hold a
 # handful.
 LIST_ITEMS = {"CATEGORIES": 1_000, "RESOURCES": 1_000, "FREEBUSY": 1_000}
-# A rule longer than the model takes (`events.rrule.parse_rule`) was refused only after
+# A rule longer than the model takes (`events.rrule.MAX_RULE_CHARS`) was refused only after
 # icalendar had read its BY lists (520,000 BYMINUTE values: 3.4 s of parsing for a 403).
 RULE_PROPERTIES = ("RRULE", "EXRULE")
-MAX_RULE_CHARS = 1_000
 
 TZID_PARAMETER = re.compile(r';\s*TZID\s*=\s*("[^"]*"|[^;:]*)', re.IGNORECASE)
 # A TZID parameter: an IANA name, a Windows name, an Outlook label ("(UTC+10:00) Canberra,
