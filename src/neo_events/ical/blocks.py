@@ -9,6 +9,7 @@ VCALENDAR objects (RFC 5545 §3.4).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
@@ -45,19 +46,27 @@ class Block:
     def values(self, name: str, *, nested: bool = False) -> list[str]:
         """The values of this component's own `name` properties (`nested`: its nested
         components' too, a VTIMEZONE's observances'), as written, in order."""
-        depth, found, wanted = 0, [], name.upper()
+        return self.values_of((name,), nested=nested)[name.upper()]
+
+    def values_of(self, names: Iterable[str], *, nested: bool = False) -> dict[str, list[str]]:
+        """`values` of each of these properties, by upper-case name, in one pass over the
+        lines (a bound of several lists read each line once: `ical/bounds.py`)."""
+        found: dict[str, list[str]] = {name.upper(): [] for name in names}
+        width = max(3, *map(len, found))
+        firsts = {name[0] for name in found}
+        depth = 0
         for _, line in self.lines[1:-1]:
-            start = line.lstrip()[: max(len(wanted), 3)].upper()  # most lines: told by it
+            start = line.lstrip()[:width].upper()  # most lines: told by it
             if start[:3] in ("BEG", "END"):
                 delimiter = delimiter_of(line)
                 if delimiter is not None:
                     depth += 1 if delimiter[0] == "BEGIN" else -1
                     continue
-            if start[: len(wanted)] != wanted:
+            if not start or start[0] not in firsts or not start.startswith(tuple(found)):
                 continue
             key, value = property_of(line)
-            if (depth == 0 or nested) and key == wanted:
-                found.append(value)
+            if (depth == 0 or nested) and key in found:
+                found[key].append(value)
         return found
 
     def line_of(self, name: str) -> str | None:

@@ -72,32 +72,41 @@ def oversized(block: Block) -> str | None:
                 f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
                 f"{MAX_OBSERVANCES}"
             )
+        nested = block.values_of((*ZONE_DATE_PROPERTIES, *_LISTED), nested=True)
         for name in ZONE_DATE_PROPERTIES:
-            dates = sum(value.count(",") + 1 for value in block.values(name, nested=True))
+            dates = _items(nested[name])
             if dates > MAX_ZONE_DATES:
                 return f"has {dates} {name} values; a zone has at most {MAX_ZONE_DATES}"
-        return crowded_line(line for _, line in block.lines) or _long_lists(block)
+        return crowded_line(line for _, line in block.lines) or _long_lists(nested)
     if len(block.lines) > MAX_LINES:
         return f"has more than {MAX_LINES} lines (properties), more than any event holds"
     crowded = crowded_line(line for _, line in block.lines)
     if crowded is not None:
         return crowded
+    own = block.values_of(LIST_PROPERTIES)
     for name in LIST_PROPERTIES:
-        count = sum(value.count(",") + 1 for value in block.values(name))
+        count = _items(own[name])
         if count > MAX_LIST:
             return f"has {count} {name} values; an event holds at most {MAX_LIST}"
-    return _long_lists(block)
+    return _long_lists(block.values_of(_LISTED, nested=True))
 
 
-def _long_lists(block: Block) -> str | None:
-    """Why a list or a rule of the component (its nested ones' too) is past what icalendar is
-    given to read (LIST_ITEMS, MAX_RULE_CHARS), or None."""
+_LISTED = (*LIST_ITEMS, *RULE_PROPERTIES)
+
+
+def _items(values: list[str]) -> int:
+    return sum(value.count(",") + 1 for value in values)
+
+
+def _long_lists(values: dict[str, list[str]]) -> str | None:
+    """Why a list or a rule among a component's values of `_LISTED` (its nested components'
+    too) is past what icalendar is given to read (LIST_ITEMS, MAX_RULE_CHARS), or None."""
     for name, most in LIST_ITEMS.items():
-        count = sum(value.count(",") + 1 for value in block.values(name, nested=True))
+        count = _items(values[name])
         if count > most:
             return f"has {count} {name} values; at most {most} are read"
     for name in RULE_PROPERTIES:
-        if any(len(value) > MAX_RULE_CHARS for value in block.values(name, nested=True)):
+        if any(len(value) > MAX_RULE_CHARS for value in values[name]):
             return f"has an {name} longer than {MAX_RULE_CHARS} characters"
     return None
 
