@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from neo_events.ical.blocks import (
     Block,
     MalformedStream,
-    delimiter_of,
-    property_of,
     split_stream,
 )
 
@@ -184,17 +182,7 @@ def text_values(text: bytes, names: Iterable[str]) -> dict[str, list[str]]:
 
 
 def _own_values(block: Block, found: dict[str, list[str]]) -> None:
-    """The values of `found`'s properties on the component's own lines, added to it."""
-    depth = 0  # of the components nested in this one (VALARM), whose lines are not its own
-    for _, line in block.lines[1:-1]:
-        cut = min(_end(line, ";"), _end(line, ":"))
-        name = line[:cut].strip().upper()
-        if name in ("BEGIN", "END") and delimiter_of(line) is not None:
-            depth += 1 if name == "BEGIN" else -1
-        elif depth == 0 and name in found:
-            found[name].append(_as_compared(name, property_of(line)[1]))
-
-
-def _end(line: str, char: str) -> int:
-    at = line.find(char)
-    return at if at >= 0 else len(line)
+    """The values of `found`'s properties on the component's own lines (not a VALARM's),
+    added to it."""
+    for name, values in block.values_of(found).items():
+        found[name].extend(_as_compared(name, value) for value in values)
