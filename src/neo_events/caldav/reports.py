@@ -217,16 +217,19 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
     model = Matcher(f for f in filters if f.name in _MODEL_PROPS)
     spent = 0  # characters the model's filters scan: the others' budget is what is left
 
+    held = {f.name for f in model.filters}
+
+    def values_of(item: Item) -> dict[str, list[str]]:
+        return {name: _model_values(item, name) for name in held}
+
     def weigh(item: Item) -> int:
         nonlocal spent
-        weight = model.weight(lambda name: sum(map(len, _model_values(item, name))))
+        weight = scanned(model, values_of(item))
         spent += weight
         return weight
 
-    held = {f.name for f in model.filters}
-
     def keep(item: Item) -> bool:
-        return model.keeps({name: _model_values(item, name) for name in held})
+        return model.keeps(values_of(item))
 
     # the time range and the model's text filters decide what matches before it is cut
     items, truncated = (
