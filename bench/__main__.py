@@ -23,6 +23,9 @@ Commands:
   sharing               sharing 100 people at a time up to an event's 500, then changing their
                         roles; newcomers holding 0-2,000 series (PostgreSQL too with
                         BENCH_DATABASE_URL)
+  search                a listing's q= search over 1,000 events of 40 KB, a plain word and
+                        the worst needle: each page and the whole search (PostgreSQL too
+                        with BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets, load runs and the check bench for
                         BENCH_SIZES, report,
@@ -111,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("caldav-whole", help="CalDAV whole-calendar reads, 4,500 events")
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
     sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
+    sub.add_parser("search", help="a listing's q= search over 1,000 events of 40 KB")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -137,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import sharing
 
         print("\n".join(sharing.run()))
+        return
+    if args.command == "search":
+        from bench import search
+
+        print("\n".join(search.run()))
         return
     if args.command == "report":
         from bench import report

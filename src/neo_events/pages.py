@@ -43,12 +43,13 @@ def fitting(costs: Iterable[int], budget: int) -> int:
     return count
 
 
-def content_bytes() -> Any:
-    """An event's content in bytes of JSON, as a column of a query on `Event`: its latest
-    version's snapshot (written with the content, in the same transaction), read by index."""
+def content_bytes(event_id: Any = Event.id, version: Any = Event.version) -> Any:
+    """An event's content in bytes of JSON, as a column of a query on `Event` (or on other
+    columns that hold its id and version): its latest version's snapshot (written with the
+    content, in the same transaction), read by index."""
     latest = (
         select(EventVersion.snapshot_bytes)
-        .where(EventVersion.event_id == Event.id, EventVersion.version == Event.version)
+        .where(EventVersion.event_id == event_id, EventVersion.version == version)
         .scalar_subquery()
     )
     return func.coalesce(latest, 0)

@@ -255,6 +255,38 @@ def test_search_by_title_location_and_description(browser: Browser, server: str)
         context.close()
 
 
+def test_search_follows_pages_that_hold_nothing_yet(browser: Browser, server: str) -> None:
+    """A search page reads at most 2 MiB of text (`search_scan`): behind 60 events of 40 KB,
+    the first pages hold nothing, and what matches is found on a later one."""
+    context = new_context(browser)
+    page = context.new_page()
+    try:
+        sign_up(page, server, "sam")
+        api = api_client(base=server, username="sam", owner=context)
+        long = {"description": "\U0001f600" * 10_000, "timezone": "UTC"}
+        for day in range(1, 4):
+            events = [
+                {"title": f"Notes {day}-{n}", "start_time": f"2027-04-{day:02d}T{n:02d}:00:00Z",
+                 "end_time": f"2027-04-{day:02d}T{n:02d}:30:00Z", **long}
+                for n in range(20)
+            ]  # fmt: skip
+            response = api.post(
+                "/events/batch", params={"conflicts": "ignore"}, json={"events": events}
+            )
+            assert response.status_code == 201, response.text
+        make_event(
+            api, title="Quarterly planning", start_time="2027-05-03T09:00:00Z",
+            end_time="2027-05-03T10:00:00Z", timezone="UTC",
+        )  # fmt: skip
+        first = api.get("/events", params={"q": "quarterly", "limit": 100}).json()
+        assert first["items"] == [] and first["next_cursor"]  # what the page shows alone
+        page.goto(f"{server}/#/search/quarterly")
+        expect(page.locator(".results li")).to_have_count(1)
+        expect(page.locator(".results")).to_contain_text("Quarterly planning")
+    finally:
+        context.close()
+
+
 def test_a_multi_day_all_day_event_is_a_bar_in_the_lane(browser: Browser, server: str) -> None:
     context = new_context(browser)
     page = context.new_page()

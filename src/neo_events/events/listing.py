@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Select, or_, select, tuple_
+from sqlalchemy import Boolean, Select, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from neo_events.errors import ValidationFailed
-from neo_events.events import recurrence
+from neo_events.events import recurrence, search_scan
 from neo_events.events.access import Role, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
@@ -126,21 +126,20 @@ def _contains_postgresql(element: contains, compiler: Any, **kw: Any) -> str:
     return f"(strpos(lower({column}), lower({text})) > 0)"
 
 
-def filter_conditions(filters: Filters, title: Any, description: Any, location: Any) -> list[Any]:
-    """The filters as conditions on these columns (an event's, or a past version's
-    snapshot fields: `past_listing`), case-insensitive substrings."""
+def text_conditions(filters: Filters, title: Any, description: Any, location: Any) -> list[Any]:
+    """The text filters (`q`, `location`) as conditions on these columns (an event's, or a
+    past version's snapshot fields: `past_listing`), case-insensitive substrings. What they
+    may read is bounded by `search_scan`."""
     conditions: list[Any] = []
     if filters.q:
         conditions.append(or_(contains(title, filters.q), contains(description, filters.q)))
     if filters.location:
         conditions.append(contains(location, filters.location))
-    if filters.role is not None:
-        conditions.append(EventPermission.role == filters.role.value)
     return conditions
 
 
-def _filtered(query: Select[Event, str], filters: Filters) -> Select[Event, str]:
-    return query.where(*filter_conditions(filters, Event.title, Event.description, Event.location))
+def role_conditions(filters: Filters) -> list[Any]:
+    return [] if filters.role is None else [EventPermission.role == filters.role.value]
 
 
 async def list_events(
@@ -149,25 +148,72 @@ async def list_events(
     """Events ordered by (start_time, id), keyset-paginated: stable while events are added.
 
     Keys and sizes first, then the full rows of those that fit in MAX_PAGE_BYTES (`pages`):
-    a page of large events is shorter than `limit`, its cursor right after its last one."""
-    query = _filtered(visible_events(user_id), filters)
-    if cursor:
-        after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
+    a page of large events is shorter than `limit`, its cursor right after its last one. A
+    search reads the events' texts in that order up to `search_scan.SEARCH_BYTES`: its page
+    holds what matched until then, its cursor continuing where the reading stopped."""
+    query = visible_events(user_id).where(*role_conditions(filters))
+    after = cursor_fields(cursor, ("s", parse_iso), ("i", bigint)) if cursor else None
+    if after:
         query = query.where(tuple_(Event.start_time, Event.id) > after)
-    keys = (
-        await session.execute(
-            query.with_only_columns(Event.id, Event.start_time, content_bytes())
-            .order_by(Event.start_time, Event.id)
-            .limit(limit + 1)
+    order = (Event.start_time, Event.id)
+    searched = text_conditions(filters, Event.title, Event.description, Event.location)
+    scan = None
+    keys: Sequence[Any]
+    if not searched:
+        keyed = query.with_only_columns(Event.id, Event.start_time, content_bytes())
+        keys = (await session.execute(keyed.order_by(*order).limit(limit + 1))).all()
+    else:
+        dialect = session.get_bind().dialect.name
+        read = search_scan.in_order(*_held_in_order(dialect, user_id, filters, after))
+        # OFFSET 0: PostgreSQL would otherwise hash this EXISTS, comparing every event's text
+        matches = select(Event.id).where(Event.id == read.c.id, *searched).offset(0).exists()
+        size = content_bytes(read.c.id, read.c.version)
+        scan = search_scan.Scan.of(
+            (
+                await session.execute(
+                    select(read.c.id, read.c.start_time, read.c.before, size)
+                    .where(search_scan.matching_within(read.c.before, matches))
+                    .order_by(read.c.start_time, read.c.id)
+                    .limit(limit + 1)
+                )
+            ).all()
         )
-    ).all()
-    count = fitting((size for _, _, size in keys[:limit]), MAX_PAGE_BYTES)
+        keys = scan.hits
+    count = fitting((key[-1] for key in keys[:limit]), MAX_PAGE_BYTES)
     page = await visible_in_order(session, user_id, [key.id for key in keys[:count]])
     next_cursor = None
     if len(keys) > count:
         last = keys[count - 1]
         next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
+    elif scan is not None and scan.unread is not None:
+        next_cursor = scan.cursor_before_unread(scan.unread.start_time, scan.unread.id)
     return page, next_cursor
+
+
+def _held_in_order(
+    dialect: str, user_id: int, filters: Filters, after: tuple[datetime, int] | None
+) -> tuple[Select[*tuple[Any, ...]], Any, tuple[Any, ...]]:
+    """What `search_scan.in_order` reads for a search of the listing by start: the keys (id,
+    start_time, version) of the live events the user holds after the cursor, each row's
+    text bytes, and the order. On PostgreSQL each of the user's roles probes its event by
+    id (a LATERAL subquery OFFSET 0 keeps unflattened): joined, the planner's choice was a
+    sequential scan of every event in the database, 25 ms at 100,000."""
+    held = select().select_from(EventPermission)
+    held = held.where(EventPermission.user_id == user_id, *role_conditions(filters))
+    size = search_scan.searched_bytes(dialect)
+    found: list[Any] = [Event.deleted_at.is_(None)]
+    if after:
+        found.append(tuple_(Event.start_time, Event.id) > after)
+    if dialect != "postgresql":
+        keys = held.join(Event, Event.id == EventPermission.event_id).where(*found)
+        columns: tuple[Any, ...] = (Event.id, Event.start_time, Event.version)
+        return keys.add_columns(*columns), size, (Event.start_time, Event.id)
+    probe = select(Event.id, Event.start_time, Event.version, size.label("size"))
+    probe = probe.where(Event.id == EventPermission.event_id, *found).offset(0)
+    event = probe.lateral("event")
+    columns = (event.c.id, event.c.start_time, event.c.version)
+    keys = held.join(event, true()).add_columns(*columns)
+    return keys, event.c.size, (event.c.start_time, event.c.id)
 
 
 async def list_occurrences(
@@ -184,19 +230,21 @@ async def list_occurrences(
 
     Only keys are read here; full rows are loaded for expansions the cache does not hold.
     """
-    query = (
-        _filtered(visible_events(user_id), filters)
-        .where(
-            Event.span_start < window.end,
-            or_(Event.span_end.is_(None), Event.span_end > window.start),
-        )
-        .with_only_columns(
-            Event.id, Event.version, Event.owner_id, Event.is_recurring, EventPermission.role
-        )
+    query = visible_events(user_id).where(
+        *role_conditions(filters),
+        Event.span_start < window.end,
+        or_(Event.span_end.is_(None), Event.span_end > window.start),
+    )
+    searched = text_conditions(filters, Event.title, Event.description, Event.location)
+    if searched:
+        dialect = session.get_bind().dialect.name
+        await search_scan.within_budget(session, query, search_scan.searched_bytes(dialect))
+    keyed = query.where(*searched).with_only_columns(
+        Event.id, Event.version, Event.owner_id, Event.is_recurring, EventPermission.role
     )
     candidates = [
         Candidate(row.id, row.version, row.owner_id, row.is_recurring, Role(row.role))
-        for row in await session.execute(query)
+        for row in await session.execute(keyed)
     ]
     rows = await expand_all(candidates, window, loader_for(session), cache)
     return paginate_occurrences(rows, limit=limit, cursor=cursor)

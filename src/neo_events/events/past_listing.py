@@ -21,7 +21,7 @@ from sqlalchemy import Select, case, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
-from neo_events.events import listing
+from neo_events.events import listing, search_scan
 from neo_events.events.access import Role
 from neo_events.events.content import iso, parse_iso
 from neo_events.events.expansions import Expansions
@@ -70,9 +70,22 @@ def start_key(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _past_texts(filters: listing.Filters) -> list[Any]:
+    """The text filters on a past version's snapshot fields (`EventVersion`'s row)."""
+    snapshot = EventVersion.snapshot
+    return listing.text_conditions(
+        filters,
+        snapshot["title"].as_string(),
+        snapshot["description"].as_string(),
+        snapshot["location"].as_string(),
+    )
+
+
 def _past_keys(user_id: int, at: datetime, filters: listing.Filters) -> Select[Any]:
     """The key columns of the last version by `at` of each event the user holds a role on
-    now, unless it was a deletion, filtered on the snapshot's fields."""
+    now, unless it was a deletion, filtered by role (the text filters are the caller's:
+    their reading is bounded, `search_scan`; a snapshot is read whole to compare them, so
+    its `snapshot_bytes` is what a search of it reads)."""
     mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
     latest = (
         select(EventVersion.event_id, func.max(EventVersion.version).label("version"))
@@ -100,15 +113,7 @@ def _past_keys(user_id: int, at: datetime, filters: listing.Filters) -> Select[A
             EventPermission,
             (EventPermission.event_id == Event.id) & (EventPermission.user_id == user_id),
         )
-        .where(
-            EventVersion.change_type != "deleted",
-            *listing.filter_conditions(
-                filters,
-                snapshot["title"].as_string(),
-                snapshot["description"].as_string(),
-                snapshot["location"].as_string(),
-            ),
-        )
+        .where(EventVersion.change_type != "deleted", *listing.role_conditions(filters))
     )
 
 
@@ -160,9 +165,27 @@ async def list_events_as_of(
         query = query.where(
             tuple_(start, EventVersion.event_id) > (start_key(after_start), after_id)
         )
-    rows = (
-        await session.execute(query.order_by(start, EventVersion.event_id).limit(limit + 1))
-    ).all()
+    searched = _past_texts(filters)
+    scan = None
+    if not searched:
+        ordered = query.order_by(start, EventVersion.event_id)
+        rows = (await session.execute(ordered.limit(limit + 1))).all()
+    else:  # read in order up to search_scan.SEARCH_BYTES (see `listing.list_events`)
+        order = (start, EventVersion.event_id)
+        read = search_scan.in_order(query, EventVersion.snapshot_bytes, order)
+        that = (EventVersion.event_id == read.c.event_id, EventVersion.version == read.c.version)
+        matches = select(EventVersion.id).where(*that, *searched).offset(0).exists()
+        scan = search_scan.Scan.of(
+            (
+                await session.execute(
+                    select(read)
+                    .where(search_scan.matching_within(read.c.before, matches))
+                    .order_by(read.c.start, read.c.event_id)
+                    .limit(limit + 1)
+                )
+            ).all()
+        )
+        rows = scan.hits
     count = fitting((row.snapshot_bytes for row in rows[:limit]), MAX_PAGE_BYTES)
     keys = [_key_of(row) for row in rows[:count]]
     found = await _past_events(session, keys)
@@ -171,6 +194,8 @@ async def list_events_as_of(
     if len(rows) > count and page:
         last = page[-1][0]
         next_cursor = encode_cursor({"s": iso(last.start_time), "i": last.id})
+    elif scan is not None and scan.unread is not None:
+        next_cursor = scan.cursor_before_unread(parse_iso(scan.unread.start), scan.unread.event_id)
     return page, next_cursor
 
 
@@ -202,7 +227,11 @@ async def list_occurrences_as_of(
     """`listing.list_occurrences` as it would have answered at `at`, and a loader of the
     events as they were then (for the page's objects). 422 `as_of_too_large` when more than
     MAX_AS_OF_EVENTS events or MAX_AS_OF_BYTES of snapshots would have to be expanded."""
-    held = _past_keys(user_id, at, filters).limit(MAX_AS_OF_EVENTS + 1)
+    held = _past_keys(user_id, at, filters)
+    searched = _past_texts(filters)
+    if searched:
+        await search_scan.within_budget(session, held, EventVersion.snapshot_bytes)
+    held = held.where(*searched).limit(MAX_AS_OF_EVENTS + 1)
     keys = [_key_of(row) for row in await session.execute(held)]
     if len(keys) > MAX_AS_OF_EVENTS or sum(key.size for key in keys) > MAX_AS_OF_BYTES:
         raise too_large()

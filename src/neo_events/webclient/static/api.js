@@ -166,14 +166,23 @@ export async function api(method, path, options = {}) {
 
 /** Every page of a paginated list (`{items, next_cursor}`). */
 export async function allPages(path, query = {}) {
+  return (await pages(path, { limit: 500, ...query })).items;
+}
+
+/** Pages of a paginated list, following `next_cursor` until `enough` items or `most` pages;
+ * `more`: whether the list goes on. A page may hold fewer items than `limit`, or none, while
+ * more follow (a search reads a bounded amount of text a page: docs/api.md). */
+export async function pages(path, query = {}, { enough = Infinity, most = Infinity } = {}) {
   const items = [];
   let cursor = null;
+  let read = 0;
   do {
-    const page = await api("GET", path, { query: { ...query, limit: 500, cursor } });
+    const page = await api("GET", path, { query: { ...query, cursor } });
     items.push(...page.items);
     cursor = page.next_cursor;
-  } while (cursor);
-  return items;
+    read += 1;
+  } while (cursor && items.length < enough && read < most);
+  return { items, more: Boolean(cursor) };
 }
 
 function adopt(pair) {

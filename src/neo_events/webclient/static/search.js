@@ -1,10 +1,14 @@
 // Search: events whose title, description or location contains the words (the API's `q=`
 // and `location=` filters, merged), newest plans first; a result opens its week.
 
-import { api } from "./api.js";
+import { pages } from "./api.js";
 import { attempt, formatDateTime, h, isoDate, locale } from "./ui.js";
 
 const LIMIT = 100;
+// A search page reads at most 2 MiB of the calendar's text (docs/api.md): a page may hold
+// few results or none while more follow, so the search follows its cursor, up to this many
+// pages (50 MiB of text) before saying there may be more.
+const MOST_PAGES = 25;
 
 export function searchView(main, context, query) {
   const input = h("input", { type: "search", name: "q", value: query, "aria-label": "Search title, location, description", maxlength: 200 });
@@ -27,12 +31,12 @@ export function searchView(main, context, query) {
     status.textContent = "Searching…";
     const found = await attempt(async () => {
       const [byText, byPlace] = await Promise.all([
-        api("GET", "/events", { query: { q: query, limit: LIMIT } }),
-        api("GET", "/events", { query: { location: query, limit: LIMIT } }),
+        pages("/events", { q: query, limit: LIMIT }, { enough: LIMIT, most: MOST_PAGES }),
+        pages("/events", { location: query, limit: LIMIT }, { enough: LIMIT, most: MOST_PAGES }),
       ]);
       const seen = new Map();
       for (const e of [...byText.items, ...byPlace.items]) seen.set(e.id, e);
-      return { items: [...seen.values()], more: Boolean(byText.next_cursor || byPlace.next_cursor) };
+      return { items: [...seen.values()], more: byText.more || byPlace.more };
     }, status);
     if (!found) return;
     const items = found.items.sort((a, b) => new Date(a.start_time) - new Date(b.start_time));
