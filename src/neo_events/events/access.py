@@ -6,12 +6,12 @@ event path by construction: an event the caller holds no role on does not exist 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.signed_in import signed_in
@@ -71,6 +71,35 @@ def visible_events(
     if min_role is not Role.VIEWER:
         query = query.where(EventPermission.role.in_(roles_at_least(min_role)))
     return query
+
+
+def held_probed(
+    dialect: str,
+    user_id: int,
+    columns: Mapping[str, Any],
+    where: Iterable[Any] = (),
+    held: Iterable[Any] = (),
+) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
+    """`visible_events` for a read of many of the user's events: the live events `user_id`
+    holds a role on (their roles meeting `held`) that meet `where` (conditions on `Event`),
+    as the named `columns` (of `Event`, and `role`: the user's), and those columns by name
+    for the caller's ORDER BY or aggregate. On PostgreSQL each of the user's roles probes
+    its event by id (a LATERAL subquery that OFFSET 0 keeps from being flattened), so a
+    read costs what the user holds: joined, the planner's choice for a user of 2,000 events
+    was a (parallel) sequential scan of every event in the database (20-25 ms at 100,000),
+    as `calendar_keys` found for the conflict check's keys."""
+    base = select().select_from(EventPermission)
+    base = base.where(EventPermission.user_id == user_id, *held)
+    found = [Event.deleted_at.is_(None), *where]
+    role = EventPermission.role.label("role")
+    if dialect != "postgresql":
+        named = {name: column.label(name) for name, column in columns.items()}
+        query = base.join(Event, Event.id == EventPermission.event_id).where(*found)
+        return query.add_columns(*named.values(), role), {**named, "role": role}
+    probe = select(*(column.label(name) for name, column in columns.items()))
+    event = probe.where(Event.id == EventPermission.event_id, *found).offset(0).lateral("event")
+    named = {name: event.c[name] for name in columns}
+    return base.join(event, true()).add_columns(*named.values(), role), {**named, "role": role}
 
 
 def _by_id(*, include_deleted: bool, lock: bool, sign_in: bool) -> Select[Any]:

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Select, or_, select, true, tuple_
+from sqlalchemy import Boolean, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from neo_events.errors import ValidationFailed
 from neo_events.events import recurrence, search_scan
-from neo_events.events.access import Role, visible_events
+from neo_events.events.access import Role, held_probed, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
 from neo_events.fields import bigint
@@ -164,7 +164,11 @@ async def list_events(
         keys = (await session.execute(keyed.order_by(*order).limit(limit + 1))).all()
     else:
         dialect = session.get_bind().dialect.name
-        read = search_scan.in_order(*_held_in_order(dialect, user_id, filters, after))
+        keys_of = {"id": Event.id, "start_time": Event.start_time, "version": Event.version}
+        since = [tuple_(Event.start_time, Event.id) > after] if after else []
+        sized = keys_of | {"size": search_scan.searched_bytes(dialect)}
+        held, c = held_probed(dialect, user_id, sized, since, role_conditions(filters))
+        read = search_scan.in_order(held, c["size"], (c["start_time"], c["id"]))
         # OFFSET 0: PostgreSQL would otherwise hash this EXISTS, comparing every event's text
         matches = select(Event.id).where(Event.id == read.c.id, *searched).offset(0).exists()
         size = content_bytes(read.c.id, read.c.version)
@@ -190,32 +194,6 @@ async def list_events(
     return page, next_cursor
 
 
-def _held_in_order(
-    dialect: str, user_id: int, filters: Filters, after: tuple[datetime, int] | None
-) -> tuple[Select[*tuple[Any, ...]], Any, tuple[Any, ...]]:
-    """What `search_scan.in_order` reads for a search of the listing by start: the keys (id,
-    start_time, version) of the live events the user holds after the cursor, each row's
-    text bytes, and the order. On PostgreSQL each of the user's roles probes its event by
-    id (a LATERAL subquery OFFSET 0 keeps unflattened): joined, the planner's choice was a
-    sequential scan of every event in the database, 25 ms at 100,000."""
-    held = select().select_from(EventPermission)
-    held = held.where(EventPermission.user_id == user_id, *role_conditions(filters))
-    size = search_scan.searched_bytes(dialect)
-    found: list[Any] = [Event.deleted_at.is_(None)]
-    if after:
-        found.append(tuple_(Event.start_time, Event.id) > after)
-    if dialect != "postgresql":
-        keys = held.join(Event, Event.id == EventPermission.event_id).where(*found)
-        columns: tuple[Any, ...] = (Event.id, Event.start_time, Event.version)
-        return keys.add_columns(*columns), size, (Event.start_time, Event.id)
-    probe = select(Event.id, Event.start_time, Event.version, size.label("size"))
-    probe = probe.where(Event.id == EventPermission.event_id, *found).offset(0)
-    event = probe.lateral("event")
-    columns = (event.c.id, event.c.start_time, event.c.version)
-    keys = held.join(event, true()).add_columns(*columns)
-    return keys, event.c.size, (event.c.start_time, event.c.id)
-
-
 async def list_occurrences(
     session: AsyncSession,
     *,
@@ -230,18 +208,20 @@ async def list_occurrences(
 
     Only keys are read here; full rows are loaded for expansions the cache does not hold.
     """
-    query = visible_events(user_id).where(
-        *role_conditions(filters),
+    dialect = session.get_bind().dialect.name
+    reach = (
         Event.span_start < window.end,
         or_(Event.span_end.is_(None), Event.span_end > window.start),
     )
+    roles = role_conditions(filters)
     searched = text_conditions(filters, Event.title, Event.description, Event.location)
     if searched:
-        dialect = session.get_bind().dialect.name
-        await search_scan.within_budget(session, query, search_scan.searched_bytes(dialect))
-    keyed = query.where(*searched).with_only_columns(
-        Event.id, Event.version, Event.owner_id, Event.is_recurring, EventPermission.role
-    )
+        size = {"size": search_scan.searched_bytes(dialect)}
+        sized, c = held_probed(dialect, user_id, size, reach, roles)
+        await search_scan.within_budget(session, sized.with_only_columns(c["size"]), c["size"])
+    columns = {"id": Event.id, "version": Event.version, "owner_id": Event.owner_id}
+    columns["is_recurring"] = Event.is_recurring
+    keyed, _ = held_probed(dialect, user_id, columns, (*reach, *searched), roles)
     candidates = [
         Candidate(row.id, row.version, row.owner_id, row.is_recurring, Role(row.role))
         for row in await session.execute(keyed)
