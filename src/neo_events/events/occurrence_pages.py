@@ -100,8 +100,9 @@ def occurrences_response(
     overrides, rdates and exdates), so a page is bounded by bytes as well as by count: it
     ends early, once MAX_PAGE_BYTES of it are written, with a cursor continuing right after
     its last item (always at least one item, so every page moves on). And it is written
-    without repeating work per occurrence: each event object is serialised once
-    (`_Template`), and each occurrence only writes its own fields and copies those bytes.
+    without repeating work per occurrence: an event object met again is serialised once
+    (`_Template`), and each of its occurrences only writes its own fields and copies those
+    bytes (one met once is written whole: a template of it would cost as much again).
     The output is byte-for-byte what `OccurrenceList` would give (tested).
     An all-day occurrence also carries its dates, and its date as `recurrence_id`: in
     `zone` (the caller's `timezone=`) where it was placed, else in the event's own zone.
@@ -111,18 +112,25 @@ def occurrences_response(
     parts: list[bytes] = [b'{"items":[']
     size = _ENVELOPE
     templates: dict[int, _Template] = {}
+    once: set[int] = set()  # events met once so far: written whole, without a template
     last: tuple[int, Occurrence] | None = None
     for base, occurrence, recurring in items:
         template = templates.get(id(base))
-        if template is None:
+        if template is not None:
+            item = template.fields.copy()
+        elif id(base) not in once:  # most events of a page occur once in it
+            once.add(id(base))
+            item = dict(base)
+        else:
             template = templates[id(base)] = _Template(base)
-        item = template.fields.copy()
+            item = template.fields.copy()
+        all_day = template.all_day if template is not None else bool(base.get("all_day"))
         item["start_time"] = occurrence.start
         item["end_time"] = occurrence.end
         if occurrence.override is not None:
             item.update(occurrence.override.fields)
         rid: datetime | date = occurrence.recurrence_id
-        if template.all_day:
+        if all_day:
             placed = zone_named(zone or base["timezone"])
             item["start_date"] = date_in(occurrence.start, placed).isoformat()
             item["end_date"] = date_in(occurrence.end, placed).isoformat()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from neo_events import db
 from neo_events.events.access import Role
 from neo_events.events.content import parse_iso
 from neo_events.events.days import parse_day
@@ -32,8 +33,15 @@ async def usernames(session: AsyncSession, ids: Iterable[int | None]) -> dict[in
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    rows = await session.execute(select(User.id, User.username).where(User.id.in_(wanted)))
+    named = select(User.id, User.username).where(_one_of(session, User.id))
+    rows = await session.execute(named, {"ids": list(wanted)})
     return {row.id: row.username for row in rows}
+
+
+def _one_of(session: AsyncSession, column: Any) -> Any:
+    """`column` is one of the `ids` parameter (`db.one_of`): a page's reads are prepared once
+    on PostgreSQL whatever their count, not rendered and prepared again for each count."""
+    return db.one_of(session.get_bind().dialect.name, column, "ids")
 
 
 async def event_reads(
@@ -193,8 +201,11 @@ async def _permissions(
             )
             .join(holder, holder.id == EventPermission.user_id)
             .outerjoin(granter, granter.id == EventPermission.granted_by_id)
-            .where(EventPermission.event_id.in_(event_ids))
-            .order_by(EventPermission.event_id, EventPermission.granted_at, EventPermission.user_id)
+            .where(_one_of(session, EventPermission.event_id))
+            .order_by(
+                EventPermission.event_id, EventPermission.granted_at, EventPermission.user_id
+            ),
+            {"ids": list(event_ids)},
         )
     ).all()
     refs: dict[int, UserRef] = {}
@@ -221,13 +232,14 @@ async def attendee_reads(
     rows = (
         await session.execute(
             select(Attendee)
-            .where(Attendee.event_id.in_(list(event_ids)))
+            .where(_one_of(session, Attendee.event_id))
             .order_by(
                 Attendee.event_id,
                 Attendee.is_organizer.desc(),
                 Attendee.invited_at,
                 Attendee.user_id,
-            )
+            ),
+            {"ids": list(event_ids)},
         )
     ).scalars()
     attendees = list(rows)

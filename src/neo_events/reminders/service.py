@@ -140,14 +140,20 @@ async def my_reminders(
 ) -> dict[int, list[int]]:
     """The user's reminders (minutes before) on each of these events (a list of ids, or a
     query of them: a whole feed)."""
+    params: dict[str, Any] = {}
     if isinstance(event_ids, Sequence):
         if not event_ids:
             return {}
-        event_ids = list(event_ids)
+        # one statement whatever the count (`db.one_of`), as a page's other reads
+        among = db.one_of(session.get_bind().dialect.name, Reminder.event_id, "ids")
+        params["ids"] = list(event_ids)
+    else:
+        among = Reminder.event_id.in_(event_ids)
     rows = await session.execute(
         select(Reminder.event_id, Reminder.minutes_before)
-        .where(Reminder.user_id == user_id, Reminder.event_id.in_(event_ids))
-        .order_by(Reminder.event_id, Reminder.minutes_before)
+        .where(Reminder.user_id == user_id, among)
+        .order_by(Reminder.event_id, Reminder.minutes_before),
+        params,
     )
     found: dict[int, list[int]] = {}
     for event_id, minutes in rows:
