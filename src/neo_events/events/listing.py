@@ -243,9 +243,10 @@ async def expand_all(
     found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]] = []
     missing: list[Candidate] = []
     total = 0  # occurrences so far: each expansion may add only what is left of the limit
-    for candidate in candidates:
-        key = (candidate.id, candidate.version, window.start, window.end, window.zone)
-        hit = cache.get(key) if cache is not None else None
+    candidates = list(candidates)
+    span = (window.start, window.end, window.zone)
+    hits = cache.get_many((c.id, c.version, *span) for c in candidates) if cache else None
+    for candidate, hit in zip(candidates, hits or [None] * len(candidates), strict=True):
         if hit is None:
             missing.append(candidate)
         else:

@@ -130,8 +130,9 @@ async def event_objects(
     """
     contents: dict[int, dict[str, Any]] = {}
     missing = []
-    for key in keys:
-        hit = cache.get((key.id, key.version, key.owner_id)) if cache is not None else None
+    cached = ((key.id, key.version, key.owner_id) for key in keys)
+    hits = cache.get_many(cached) if cache is not None else [None] * len(keys)
+    for key, hit in zip(keys, hits, strict=True):
         if hit is None:
             missing.append(key.id)
         else:
