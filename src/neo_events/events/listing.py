@@ -164,11 +164,9 @@ async def list_events(
         keys = (await session.execute(keyed.order_by(*order).limit(limit + 1))).all()
     else:
         dialect = session.get_bind().dialect.name
-        keys_of = {"id": Event.id, "start_time": Event.start_time, "version": Event.version}
-        since = [tuple_(Event.start_time, Event.id) > after] if after else []
-        sized = keys_of | {"size": search_scan.searched_bytes(dialect)}
-        held, c = held_probed(dialect, user_id, sized, since, role_conditions(filters))
-        read = search_scan.in_order(held, c["size"], (c["start_time"], c["id"]))
+        size = search_scan.searched_bytes(dialect).label("size")
+        held = query.with_only_columns(Event.id, Event.start_time, Event.version, size)
+        read = search_scan.in_order(held, order, ("start_time", "id"), "size")
         # OFFSET 0: PostgreSQL would otherwise hash this EXISTS, comparing every event's text
         matches = select(Event.id).where(Event.id == read.c.id, *searched).offset(0).exists()
         size = content_bytes(read.c.id, read.c.version)

@@ -172,7 +172,7 @@ async def list_events_as_of(
         rows = (await session.execute(ordered.limit(limit + 1))).all()
     else:  # read in order up to search_scan.SEARCH_BYTES (see `listing.list_events`)
         order = (start, EventVersion.event_id)
-        read = search_scan.in_order(query, EventVersion.snapshot_bytes, order)
+        read = search_scan.in_order(query, order, ("start", "event_id"), "snapshot_bytes")
         that = (EventVersion.event_id == read.c.event_id, EventVersion.version == read.c.version)
         matches = select(EventVersion.id).where(*that, *searched).offset(0).exists()
         scan = search_scan.Scan.of(
