@@ -183,6 +183,8 @@ async def test_a_window_whose_texts_pass_the_budget_is_refused_whole(
         body = assert_problem(response, 422, "search_too_broad")
         assert body["max_bytes"] == texts - 1
         assert body["searched_bytes"] >= texts
+        # with as_of every event held then is searched: the refusal says so
+        assert ("held then" in body["detail"]) == ("as_of" in extra), body["detail"]
     # without a search the window is not the search's to refuse
     response = await client.get(EVENTS, params=window, headers=alice.headers)
     assert response.status_code == 200

@@ -52,12 +52,12 @@ class SearchTooBroad(ValidationFailed):
     title = "The search would read too much text"
 
 
-def too_broad(total: int) -> SearchTooBroad:
+def too_broad(total: int, what: str = "the events in this window") -> SearchTooBroad:
     mib = SEARCH_BYTES // (1024 * 1024)
     return SearchTooBroad(
-        f"The events in this window hold {total:,} bytes of text to search; a search reads at"
-        f" most {mib} MiB a request. Narrow the window, or search without one (the listing"
-        " by start reads a page at a time: follow next_cursor).",
+        f"A search reads at most {mib} MiB a request, and {what} hold {total:,} bytes to"
+        " search. Narrow the window, or search without one (the listing by start reads a page"
+        " at a time: follow next_cursor).",
         searched_bytes=total,
         max_bytes=SEARCH_BYTES,
     )
@@ -101,13 +101,17 @@ def matching_within(before: Any, matches: ColumnElement[bool]) -> ColumnElement[
 
 
 async def within_budget(
-    session: AsyncSession, candidates: Select[*tuple[Any, ...]], scanned: Any
+    session: AsyncSession,
+    candidates: Select[*tuple[Any, ...]],
+    scanned: Any,
+    what: str = "the events in this window",
 ) -> None:
     """422 `search_too_broad` unless the candidates' texts (`scanned`: a row's bytes) hold at
-    most SEARCH_BYTES: a window listing's search, which cannot stop part way."""
+    most SEARCH_BYTES: a window listing's search, which cannot stop part way (`what`: the
+    candidates, as the refusal names them)."""
     total = await session.scalar(candidates.with_only_columns(func.coalesce(func.sum(scanned), 0)))
     if total is not None and total > SEARCH_BYTES:
-        raise too_broad(total)
+        raise too_broad(total, what)
 
 
 @dataclass(frozen=True, slots=True)
