@@ -21,42 +21,24 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-import orjson
-from sqlalchemy import Executable, Select, Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import db, driver
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.calendar_cuts import piled_window, shortened
 from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
+from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
+from neo_events.events.series_rows import by_id as _by_id
+from neo_events.events.series_rows import contents as _contents
+from neo_events.events.series_rows import decoded
+from neo_events.events.series_rows import of_ids as _of_ids
 from neo_events.invitations.responses import occurrence_answers
 from neo_events.models import Event
 
 T = TypeVar("T")
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
-
-_EXCEPTIONS = ("exdates", "rdates", "overrides")
-# What an event's occurrences depend on (`content.series_of`), read only where not cached.
-_CONTENT = (
-    Event.id,
-    Event.version,
-    Event.start_time,
-    Event.end_time,
-    Event.timezone,
-    Event.all_day,
-    Event.start_date,
-    Event.end_date,
-    Event.is_recurring,
-    Event.recurrence_pattern,
-    # as their JSON text, decoded where the series is built: in a worker thread for a read of
-    # many (400 series of 380 overrides held the loop 65-75 ms decoding them; a profile)
-    *(cast(getattr(Event, name), Text).label(name) for name in _EXCEPTIONS),
-    Event.count_end,  # where a COUNT rule ends: its plan is built without a scan
-)
-_CONTENT_CHUNK = 5_000  # ids to a statement, well within both databases' bind limits
 
 
 async def calendar(
@@ -275,13 +257,6 @@ class _Read:
         return busy, hi
 
 
-def _of_ids(*columns: Any) -> dict[str, Select[Any]]:
-    """`columns` of the events whose ids are `:ids`, by dialect (`db.one_of`)."""
-    return {
-        d: select(*columns).where(db.one_of(d, Event.id, "ids")) for d in ("postgresql", "sqlite")
-    }
-
-
 _TITLES = _of_ids(Event.id, Event.title)
 
 
@@ -289,22 +264,6 @@ async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, s
     """The titles of these events, by id: a calendar read leaves them out (`calendar_keys`), and a
     check needs only those of the events a write clashes with and may name."""
     return {row.id: row.title for row in await _by_id(session, _TITLES, sorted(set(event_ids)))}
-
-
-async def _by_id(
-    session: AsyncSession, statements: Mapping[str, Executable], ids: Sequence[int]
-) -> list[Any]:
-    """The rows of a statement (`_of_ids`) over `:ids`, in chunks of _CONTENT_CHUNK ids."""
-    if not ids:  # every series cached: not even the session's connection is asked for
-        return []
-    statement = statements[session.get_bind().dialect.name]
-    found: list[Any] = []
-    connection = await driver.connection_of(session)
-    for chunk in range(0, len(ids), _CONTENT_CHUNK):
-        found += await connection.execute(
-            statement, {"ids": list(ids[chunk : chunk + _CONTENT_CHUNK])}
-        )
-    return found
 
 
 class _PastTheLimit(Exception):
@@ -334,15 +293,6 @@ def _series(
     return series
 
 
-def decoded(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row of `_contents` as `content.series_of` reads it: its exceptions, read as JSON
-    text (`_CONTENT`), decoded (where the series is built: in the read's thread if heavy)."""
-    content = dict(row)
-    for name in _EXCEPTIONS:
-        content[name] = orjson.loads(content[name]) if content[name] is not None else []
-    return content
-
-
 def _loaded_series(
     weeks: Weeks,
     known: Mapping[int, recurrence.Series | None],
@@ -354,15 +304,3 @@ def _loaded_series(
         return _series(weeks, known, contents, key)
     except _NotLoaded:
         return None
-
-
-async def _contents(
-    session: AsyncSession, event_ids: Sequence[int]
-) -> dict[int, tuple[int, Mapping[Any, Any]]]:
-    """The version and the recurrence content of each event, by primary key."""
-    rows = await _by_id(session, _CONTENTS, event_ids)
-    return {row.id: (row.version, row._mapping) for row in rows}
-
-
-# Built once (building the select per call cost as much as running it).
-_CONTENTS = _of_ids(*_CONTENT)

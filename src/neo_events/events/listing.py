@@ -14,7 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from neo_events.errors import ValidationFailed
-from neo_events.events import recurrence, search_scan
+from neo_events.events import recurrence, search_scan, series_rows
 from neo_events.events.access import Role, held_probed, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
@@ -90,6 +90,36 @@ def loader_for(session: AsyncSession) -> EventLoader:
         return {event.id: event for event in found.scalars()}
 
     return load
+
+
+# What an expansion needs of each event, by id: its version, owner and recurrence content (as
+# `content.series_of` reads it), for what the expansions cache does not hold.
+Loaded = tuple[int, int, Mapping[str, Any]]
+SeriesLoader = Callable[[Collection[int]], Awaitable[Mapping[int, Loaded]]]
+
+
+def series_loader_for(session: AsyncSession) -> SeriesLoader:
+    """The events' series columns only (`series_rows`), never their texts: a window of 9,000
+    events of 44 KB loaded whole rows, 0.9 s of PostgreSQL (a ninth outside attack)."""
+
+    async def load(ids: Collection[int]) -> Mapping[int, Loaded]:
+        rows = await series_rows.contents(session, list(ids))
+        return {
+            i: (version, row["owner_id"], series_rows.decoded(row))
+            for i, (version, row) in rows.items()
+        }
+
+    return load
+
+
+def of_events(load: EventLoader) -> SeriesLoader:
+    """A SeriesLoader of whole events (a past version's, or one already read)."""
+
+    async def series(ids: Collection[int]) -> Mapping[int, Loaded]:
+        events = await load(ids)
+        return {i: (e.version, e.owner_id, content_of(e)) for i, e in events.items()}
+
+    return series
 
 
 def preloaded(events: Iterable[Event]) -> EventLoader:
@@ -224,14 +254,14 @@ async def list_occurrences(
         Candidate(row.id, row.version, row.owner_id, row.is_recurring, Role(row.role))
         for row in await session.execute(keyed)
     ]
-    rows = await expand_all(candidates, window, loader_for(session), cache)
+    rows = await expand_all(candidates, window, series_loader_for(session), cache)
     return paginate_occurrences(rows, limit=limit, cursor=cursor)
 
 
 async def expand_all(
     candidates: Iterable[Candidate],
     window: Window,
-    load: EventLoader,
+    load: SeriesLoader,
     cache: Expansions | None = None,
 ) -> list[OccurrenceRow]:
     """Every occurrence of the candidates in the window; 422 past MAX_OCCURRENCES in all.
@@ -261,22 +291,23 @@ async def expand_all(
 
 def _expand_chunk(
     chunk: Sequence[Candidate],
-    events: Mapping[int, Event],
+    loaded: Mapping[int, Loaded],
     window: Window,
     total: int,
     found: list[tuple[Candidate, tuple[recurrence.Occurrence, ...]]],
     cache: Expansions | None,
 ) -> int:
     """Expand one chunk of loaded candidates into `found`; the new total, or 422 past the
-    limit."""
+    limit. A candidate is as loaded (its version, owner, whether it recurs), which may be
+    newer than when the candidates were read."""
     for candidate in chunk:
-        event = events.get(candidate.id)
-        if event is None:
+        if (this := loaded.get(candidate.id)) is None:
             continue  # deleted since the candidates were read
+        version, owner_id, content = this
         try:
             expansion = tuple(
                 recurrence.expand(
-                    series_of(content_of(event), zone=window.zone),
+                    series_of(content, zone=window.zone),
                     window.start,
                     window.end,
                     limit=MAX_OCCURRENCES - total,
@@ -285,8 +316,10 @@ def _expand_chunk(
         except recurrence.ExpansionLimitExceeded:
             raise too_many_occurrences() from None
         if cache is not None:
-            cache.put((event.id, event.version, window.start, window.end, window.zone), expansion)
-        found.append((Candidate.of(event, candidate.role), expansion))
+            cache.put((candidate.id, version, window.start, window.end, window.zone), expansion)
+        recurring = bool(content["is_recurring"])
+        now = Candidate(candidate.id, version, owner_id, recurring, candidate.role)
+        found.append((now, expansion))
         total += len(expansion)  # within the limit: each expansion gets only what is left
     return total
 

@@ -38,6 +38,7 @@ from neo_events.events.listing import (
     OccurrenceRow,
     Window,
     expand_all,
+    of_events,
     preloaded,
 )
 from neo_events.events.schedule import Clash, ConflictPolicy
@@ -130,7 +131,9 @@ async def list_instances(
     listing's, cached alike (by event, version and window), so the pages of one window expand
     the series once; past MAX_OCCURRENCES occurrences a 422."""
     event, role = await get_event_for(session, actor.id, event_id)
-    rows = await expand_all([Candidate.of(event, role)], window, preloaded([event]), cache)
+    rows = await expand_all(
+        [Candidate.of(event, role)], window, of_events(preloaded([event])), cache
+    )
     return event, role, rows
 
 

@@ -248,7 +248,7 @@ async def list_occurrences_as_of(
         for key in keys
     ]
     load = past_loader(session, keys)
-    rows = await listing.expand_all(candidates, window, load, cache)
+    rows = await listing.expand_all(candidates, window, listing.of_events(load), cache)
     page, next_cursor = listing.paginate_occurrences(rows, limit=limit, cursor=cursor)
     return page, load, next_cursor
 
