@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 
+from neo_events.events import listing
 from neo_events.events.schemas import OccurrenceList
-from tests.helpers import Account, assert_problem, create_event, register, share
+from tests.helpers import (
+    Account,
+    assert_problem,
+    create_event,
+    created_many,
+    event_body,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -228,3 +238,41 @@ async def test_occurrence_listings_are_exactly_the_documented_schema(
         titles = [item["title"] for item in response.json()["items"]]
     # (The last response is the series' instances: one excluded, one changed.)
     assert titles == ["Stand-up", "Moved", "Stand-up", "Stand-up"]
+
+
+async def test_a_window_reaching_too_many_events_is_refused_before_expanding(
+    client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event reaching a window is read, and expanded unless cached: 120,000 of them
+    were read into Python before the occurrences' limit refused them (the loop held 0.26 s,
+    a ninth outside attack). Past MAX_WINDOW_EVENTS events, or MAX_OCCURRENCES single events
+    (an occurrence each), the window is refused before one is loaded to be expanded."""
+
+    def event(title: str, hour: float, **extra: Any) -> dict[str, Any]:
+        return event_body(title=title, start_time=at(hour), end_time=at(hour + 0.5), **extra)
+
+    singles = [event(f"s{n}", n) for n in range(6)]
+    weekly = {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY"}
+    series = [event(f"w{n}", n + 0.5, **weekly) for n in range(4)]
+    await created_many(client, alice, singles + series)
+    loaded: list[int] = []
+    contents = listing.series_rows.contents
+
+    async def counted(session: Any, ids: Any) -> Any:
+        loaded.extend(ids)
+        return await contents(session, ids)
+
+    monkeypatch.setattr(listing.series_rows, "contents", counted)
+    window = {"start_time": at(0), "end_time": at(24 * 14)}
+    for events, occurrences, detail in ((10, 5, "more than 5 occ"), (9, 14, "More than 9 events")):
+        monkeypatch.setattr(listing, "MAX_WINDOW_EVENTS", events)
+        monkeypatch.setattr(listing, "MAX_OCCURRENCES", occurrences)
+        refused = await client.get(EVENTS, params=window, headers=alice.headers)
+        body = assert_problem(refused, 422, "window_too_large")
+        assert detail in body["detail"], body
+        assert loaded == []
+    monkeypatch.setattr(listing, "MAX_WINDOW_EVENTS", 10)
+    monkeypatch.setattr(listing, "MAX_OCCURRENCES", 6 + 4 * 2)
+    listed = await client.get(EVENTS, params=window | {"limit": 500}, headers=alice.headers)
+    assert listed.status_code == 200, listed.text
+    assert len(listed.json()["items"]) == 6 + 4 * 2
