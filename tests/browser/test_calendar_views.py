@@ -256,7 +256,7 @@ def test_search_by_title_location_and_description(browser: Browser, server: str)
 
 
 def test_search_follows_pages_that_hold_nothing_yet(browser: Browser, server: str) -> None:
-    """A search page reads at most 2 MiB of text (`search_scan`): behind 60 events of 40 KB,
+    """A search page reads at most 1 MiB of text (`search_scan`): behind 60 events of 40 KB,
     the first pages hold nothing, and what matches is found on a later one."""
     context = new_context(browser)
     page = context.new_page()

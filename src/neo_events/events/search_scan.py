@@ -39,9 +39,10 @@ from neo_events.models import Event
 from neo_events.pages import content_bytes
 from neo_events.protocol import encode_cursor
 
-# The most text one search request reads: 2 MiB is ~7 ms of PostgreSQL's CPU for a plain word
-# and ~0.13 s for the worst needle of SearchText's 200 characters.
-SEARCH_BYTES = 2 * 1024 * 1024
+# The most text one search request reads: 1 MiB is ~5 ms of PostgreSQL's CPU for a plain word
+# and ~60 ms for the worst needle of SearchText's 200 characters (2 MiB: 0.11-0.19 s, over
+# issue #16's 100 ms: a ninth outside attack).
+SEARCH_BYTES = 1024 * 1024
 # ...and at most this many events: a row costs PostgreSQL ~3 µs to read and compare, however
 # short its texts (5,000: ~15 ms).
 SEARCH_ROWS = 5_000
@@ -83,7 +84,7 @@ def in_order(
     names), with `before`: the bytes of the rows before each, or SEARCH_BYTES for the row
     past SEARCH_ROWS, which is not read either (the first row a page does not read says
     where its cursor continues, `Scan`). The rows are counted too: 120,000 events titled
-    "x" are 2 MiB, read at ~3 µs a row (an outside attack, 2026-12-05)."""
+    "x" are 1.4 MB, read at ~3 µs a row (an outside attack, 2026-12-05)."""
     held = keys.order_by(*order).limit(SEARCH_ROWS + 1).subquery("held")
     ordering = [held.c[name] for name in names]
     read = func.sum(held.c[size]).over(order_by=ordering, rows=(None, 0)) - held.c[size]

@@ -5,9 +5,9 @@ import { pages } from "./api.js";
 import { attempt, formatDateTime, h, isoDate, locale } from "./ui.js";
 
 const LIMIT = 100;
-// A search page reads at most 2 MiB of the calendar's text (docs/api.md): a page may hold
+// A search page reads at most 1 MiB of the calendar's text (docs/api.md): a page may hold
 // few results or none while more follow, so the search follows its cursor, up to this many
-// pages (50 MiB of text) before saying there may be more.
+// pages (25 MiB of text) before saying there may be more.
 const MOST_PAGES = 25;
 
 export function searchView(main, context, query) {
