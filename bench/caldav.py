@@ -6,14 +6,12 @@ garbage collections during each scenario's timed requests. Run with `python -m b
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gc
 import os
 import random
 import re
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -219,7 +217,6 @@ async def measure(url: str, data_dir: Path) -> dict[str, dict[str, float]]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     lines = [
         f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
         "",
@@ -227,13 +224,10 @@ def run() -> list[str]:
         "| database | p50 ms | p95 ms | CPU p95 ms | responses | full GCs |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, results in inprocess.on_each_database(measure):
+        if results is None:
             lines.append("| (all) | PostgreSQL: set BENCH_DATABASE_URL | | | | | |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-            results = asyncio.run(measure(db_url, Path(tmp)))
         for scenario, result in results.items():
             lines.append(
                 f"| {scenario} | {name} | {result['p50_ms']:.1f} | {result['p95_ms']:.1f} "

@@ -8,10 +8,8 @@ multiget and a PROPFIND Depth 1; the CPU of this process and the wall clock of e
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,7 +140,6 @@ async def measure(url: str, data_dir: Path) -> list[tuple[str, str, float, float
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     lines = [
         f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
         "",
@@ -150,13 +147,10 @@ def run() -> list[str]:
         "| CPU ms | wall ms | responses | 507 |",
         "|---|---|---|---:|---:|---:|---|",
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, rows in inprocess.on_each_database(measure):
+        if rows is None:
             lines.append("| (all) | PostgreSQL: set BENCH_DATABASE_URL | | | | | |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-            rows = asyncio.run(measure(db_url, Path(tmp)))
         for read, label, cpu, wall, count, cut in rows:
             lines.append(
                 f"| {read} | {name} | {label} | {cpu:.0f} | {wall:.0f} | {count} "

@@ -10,10 +10,8 @@ busy occurrences. User 1 asks about 19 contacts; each request takes a different 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -186,18 +184,15 @@ async def measure(url: str, data_dir: Path) -> dict[str, float]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     lines = [
         f"| find-time, {PEOPLE} people, 14 days, {EVENTS:,} events, in process "
         "| p50 ms | p95 ms | max ms | busy intervals (19 people, 14 days) |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, result in inprocess.on_each_database(measure):
+        if result is None:
             lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) | | | |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(measure(url or f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp)))
         lines.append(
             f"| {name} | {result['p50_ms']:.1f} | {result['p95_ms']:.1f} "
             f"| {result['max_ms']:.1f} | {result['busy']:.0f} |"

@@ -1,14 +1,17 @@
-"""What the in-process benchmarks share (bench.window_listing, bench.caldav, bench.find_time):
+"""What the in-process benchmarks share (bench.window_listing, bench.caldav, bench.find_time, …):
 a fresh database at head, the app with its lifespan and an HTTP client through ASGI (no
-server, no network), and the bench user's events made in batches."""
+server, no network), the bench user's events made in batches, and a bench run on SQLite and
+on PostgreSQL in turn (`on_each_database`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from alembic import command
@@ -18,6 +21,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from neo_events.cli import alembic_config
 from neo_events.main import create_app
 from neo_events.settings import Settings
+
+T = TypeVar("T")
 
 
 async def reset(url: str) -> None:
@@ -53,6 +58,22 @@ async def app_client(url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClien
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             yield client
+
+
+def on_each_database(
+    measure: Callable[[str, Path], Awaitable[T]],
+) -> Iterator[tuple[str, T | None]]:
+    """`measure(url, data_dir)` on a new SQLite file, then on PostgreSQL if BENCH_DATABASE_URL
+    names a database (whose schema it empties): (name, result), or ("PostgreSQL", None)."""
+    for name, url in (("SQLite", None), ("PostgreSQL", os.environ.get("BENCH_DATABASE_URL"))):
+        if name == "PostgreSQL" and not url:
+            yield name, None
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            yield (
+                name,
+                asyncio.run(measure(url or f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp))),
+            )
 
 
 async def register(client: httpx.AsyncClient, username: str = "bench") -> dict[str, str]:

@@ -6,9 +6,6 @@ schema it empties)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -70,15 +67,12 @@ async def measure(url: str, data_dir: Path) -> dict[str, list[float]]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     heads = " | ".join(f"+{MAX_INVITES} to {n}" for n in range(0, MAX_ATTENDEES - 1, MAX_INVITES))
     lines = [f"| invitations, CPU ms in process | {heads} |", "|---|" + "---:|" * 5]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, result in inprocess.on_each_database(measure):
+        if result is None:
             lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(measure(url or f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp)))
         for kind, rounds in result.items():
             lines.append(f"| {name}, {kind} | " + " | ".join(f"{ms:.0f}" for ms in rounds) + " |")
     return lines

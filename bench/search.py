@@ -9,10 +9,7 @@ by its cursor. `python -m bench search`
 
 from __future__ import annotations
 
-import asyncio
-import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -84,18 +81,15 @@ async def measure(url: str, data_dir: Path) -> list[str]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     lines = [
         f"| {EVENTS:,} events of 40 KB, `q=` | first page, ms | pages | slowest page, ms"
         " | whole search, ms |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, found in inprocess.on_each_database(measure):
+        if found is None:
             lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            found = asyncio.run(measure(url or f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp)))
         lines += [f"| {name}, {row} |" for row in found]
     return lines
 

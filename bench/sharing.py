@@ -8,9 +8,6 @@ empties)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -100,7 +97,6 @@ async def measure(url: str, data_dir: Path) -> dict[str, list[float]]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     heads = [f"+{MAX_SHARES} to {n}" for n in range(0, PEOPLE - 1, MAX_SHARES)]
     heads[-1] = f"+{MAX_SHARES - 1} to {PEOPLE - MAX_SHARES}"
     lines = [
@@ -114,12 +110,10 @@ def run() -> list[str]:
         + " |",
         "|---|" + "---:|" * len(HELD),
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, result in inprocess.on_each_database(measure):
+        if result is None:
             lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            result = asyncio.run(measure(url or f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp)))
         for row, spent in result.items():
             target = held_lines if "holding" in row else lines
             kind = row.split(",")[0]

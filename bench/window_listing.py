@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,19 +60,15 @@ async def measure(url: str, data_dir: Path) -> dict[str, float]:
 
 
 def run() -> list[str]:
-    urls = {"SQLite": None, "PostgreSQL": os.environ.get("BENCH_DATABASE_URL")}
     lines = [
         f"| week window, {EVENTS} events ({RECURRING_SHARE:.0%} recurring), one client, "
         "in-process | p50 ms | p95 ms | occurrences |",
         "|---|---:|---:|---:|",
     ]
-    for name, url in urls.items():
-        if name == "PostgreSQL" and not url:
+    for name, result in inprocess.on_each_database(measure):
+        if result is None:
             lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) | | |")
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            db_url = url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-            result = asyncio.run(measure(db_url, Path(tmp)))
         lines.append(
             f"| {name} | {result['p50_ms']:.1f} | {result['p95_ms']:.1f} "
             f"| {result['occurrences']:.0f} |"
