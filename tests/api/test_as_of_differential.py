@@ -80,7 +80,8 @@ async def _old_listing(app: FastAPI, user_id: int, at: datetime, filters: listin
         events = [(e.id, e.version, e.title, role) for e, role in pairs]
         found = {e.id: e for e, _ in pairs}
         candidates = [listing.Candidate.of(e, role) for e, role in pairs]
-        rows = await listing.expand_all(candidates, APRIL, listing.preloaded(found.values()))
+        load = listing.of_events(listing.preloaded(found.values()))
+        rows = await listing.expand_all(candidates, APRIL, load)
         occurrences = [_row(r) for r in sorted(rows, key=listing._order)]
         return events, occurrences
 

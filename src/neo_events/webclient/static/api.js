@@ -166,7 +166,7 @@ export async function api(method, path, options = {}) {
 
 /** Every page of a paginated list (`{items, next_cursor}`). */
 export async function allPages(path, query = {}) {
-  return (await pages(path, { limit: 500, ...query })).items;
+  return (await pages(path, { ...query, limit: 500 })).items;
 }
 
 /** Pages of a paginated list, following `next_cursor` until `enough` items or `most` pages;
