@@ -251,7 +251,7 @@ async def list_occurrences(
     if searched:
         size = {"size": search_scan.searched_bytes(dialect)}
         sized, c = held_probed(dialect, user_id, size, reach, roles)
-        await search_scan.within_budget(session, sized.with_only_columns(c["size"]), c["size"])
+        await search_scan.within_budget(session, sized, c["size"])
     columns = {"id": Event.id, "version": Event.version, "owner_id": Event.owner_id}
     columns["is_recurring"] = Event.is_recurring
     keyed, _ = held_probed(dialect, user_id, columns, (*reach, *searched), roles)
