@@ -6,14 +6,21 @@ refused request wrote nothing, so its retry simply runs again. The same key on a
 request (method, path, query or body) is a 422; a retry that arrives while the first request is
 still running is a 409 on PostgreSQL (an advisory lock marks it), while on SQLite it waits for
 the first (write transactions are serialised) and then replays its response.
+
+A large answer is kept compressed (zlib, past COMPRESS_FROM bytes), and given back as it was: a
+batch of 80 KB whose 50,000 clashes answered 5 MB kept those 5 MB for a day, 63 times the
+request (an eighth outside attack); a clash list compresses about tenfold.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Request
@@ -29,6 +36,9 @@ from neo_events.web import Session
 
 TTL = timedelta(hours=24)
 KEPT_HEADERS = ("content-type", "location", "etag")
+COMPRESS_FROM = 64 * 1024  # bytes of answer kept compressed
+OFF_THE_LOOP_FROM = 1024 * 1024  # ...and (de)compressed in a thread (5 MB: ~25 ms)
+_COMPRESSED = ":zlib"  # kept among the headers: not a header name, never sent
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
@@ -99,24 +109,39 @@ async def claim(
         raise IdempotencyKeyReused(
             "This key was already used for another request; use a new key for a new request."
         )
-    return StoredResponse(row.status_code, dict(row.response_headers), row.response_body)
+    headers, body = dict(row.response_headers), row.response_body
+    if headers.pop(_COMPRESSED, None) is not None:
+        body = await _maybe_in_thread(len(body) * 8, zlib.decompress, body)
+    return StoredResponse(row.status_code, headers, body)
 
 
-def remember(
+async def remember(
     session: AsyncSession, *, user_id: int, key: str, request_hash: str, response: StoredResponse
 ) -> None:
-    """Keep the response; it commits (or not) with the change it describes."""
+    """Keep the response (compressed past COMPRESS_FROM bytes); it commits (or not) with the
+    change it describes."""
+    headers, body = response.headers, response.body
+    if len(body) > COMPRESS_FROM:
+        headers = headers | {_COMPRESSED: "1"}
+        body = await _maybe_in_thread(len(body), zlib.compress, body, 1)
     session.add(
         IdempotencyKey(
             user_id=user_id,
             key=key,
             request_hash=request_hash,
             status_code=response.status_code,
-            response_headers=response.headers,
-            response_body=response.body,
+            response_headers=headers,
+            response_body=body,
             created_at=utcnow(),
         )
     )
+
+
+async def _maybe_in_thread(size: int, work: Callable[..., bytes], *args: Any) -> bytes:
+    """`work(*args)`, in a thread for `size` bytes past OFF_THE_LOOP_FROM."""
+    if size > OFF_THE_LOOP_FROM:
+        return await asyncio.to_thread(work, *args)
+    return work(*args)
 
 
 async def idempotency(
@@ -151,7 +176,7 @@ async def idempotency(
             return
         kept = response.headers
         headers = {name: kept[name] for name in KEPT_HEADERS if name in kept}
-        remember(
+        await remember(
             session,
             user_id=user_id,
             key=idempotency_key,
