@@ -124,13 +124,12 @@ def occurrences_response(
         else:
             template = templates[id(base)] = _Template(base)
             item = template.fields.copy()
-        all_day = template.all_day if template is not None else bool(base.get("all_day"))
         item["start_time"] = occurrence.start
         item["end_time"] = occurrence.end
         if occurrence.override is not None:
             item.update(occurrence.override.fields)
         rid: datetime | date = occurrence.recurrence_id
-        if all_day:
+        if base.get("all_day"):
             placed = zone_named(zone or base["timezone"])
             item["start_date"] = date_in(occurrence.start, placed).isoformat()
             item["end_date"] = date_in(occurrence.end, placed).isoformat()
@@ -156,10 +155,9 @@ class _Template:
     already serialised (an `orjson.Fragment`, copied as bytes), so an occurrence costs its
     own fields and a copy of the event's bytes, never a walk through its exception lists."""
 
-    __slots__ = ("all_day", "fields")
+    __slots__ = ("fields",)
 
     def __init__(self, base: Mapping[str, Any]) -> None:
-        self.all_day = bool(base.get("all_day"))
         self.fields: dict[str, Any] = {
             name: orjson.Fragment(orjson.dumps(value, option=orjson.OPT_UTC_Z))
             if isinstance(value, list | dict | str)

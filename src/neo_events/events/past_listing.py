@@ -164,7 +164,7 @@ async def list_events_as_of(
     keyset-paginated, a page stopping at MAX_PAGE_BYTES of snapshots like the live one."""
     start = _start_key(EventVersion.snapshot["start_time"].as_string())
     held = _past_keys(user_id, at, filters)
-    await _readable(session, held, window=False)
+    await _readable(session, held)
     query = held.add_columns(start.label("start"))
     if cursor:
         after_start, after_id = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
@@ -234,15 +234,15 @@ async def list_occurrences_as_of(
     events as they were then (for the page's objects). 422 `as_of_too_large` when more than
     MAX_AS_OF_EVENTS events or MAX_AS_OF_BYTES of snapshots would have to be expanded."""
     held = _past_keys(user_id, at, filters)
-    await _readable(session, held, window=True)
+    total = await _readable(session, held)
     searched = _past_texts(filters)
-    if searched:  # a past version has no span: every event held then is searched
+    if searched and total > search_scan.SEARCH_BYTES:  # no span: all held then are searched
         everything = "the events you held then (with as_of, a window does not narrow a search)"
-        await search_scan.within_budget(session, held, EventVersion.snapshot_bytes, everything)
+        raise search_scan.too_broad(total, everything)
     held = held.where(*searched).limit(MAX_AS_OF_EVENTS + 1)
     keys = [_key_of(row) for row in await session.execute(held)]
     if len(keys) > MAX_AS_OF_EVENTS or sum(key.size for key in keys) > MAX_AS_OF_BYTES:
-        raise too_large(window=True)
+        raise too_large()
     candidates = [
         listing.Candidate(key.id, key.version, key.owner_id, key.is_recurring, key.role)
         for key in keys
@@ -253,19 +253,20 @@ async def list_occurrences_as_of(
     return page, load, next_cursor
 
 
-async def _readable(session: AsyncSession, held: Select[Any], *, window: bool) -> None:
-    """422 `as_of_too_large` unless the snapshots of the events the user held at the instant
-    (`held`: `_past_keys`) weigh at most MAX_AS_OF_READ in all, read from the version rows
-    before any snapshot is. A listing with `as_of` reads each one's sort key (or, with a
+async def _readable(session: AsyncSession, held: Select[Any]) -> int:
+    """The bytes of the snapshots of the events the user held at the instant (`held`:
+    `_past_keys`), read from the version rows before any snapshot is; 422 `as_of_too_large`
+    past MAX_AS_OF_READ. A listing with `as_of` reads each one's sort key (or, with a
     window, its filters) from its snapshot: 9,000 events of 44 KB cost PostgreSQL 1.8 s a page
     (a ninth outside attack, 2026-12-05)."""
     weight = func.coalesce(func.sum(EventVersion.snapshot_bytes), 0)
-    total = await session.scalar(held.with_only_columns(weight))
-    if total is not None and total > MAX_AS_OF_READ:
-        raise too_large(window=window, total=total)
+    total: int = await session.scalar(held.with_only_columns(weight)) or 0
+    if total > MAX_AS_OF_READ:
+        raise too_large(total)
+    return total
 
 
-def too_large(*, window: bool, total: int | None = None) -> AsOfTooLarge:
+def too_large(total: int | None = None) -> AsOfTooLarge:
     mib = MAX_AS_OF_BYTES // (1024 * 1024)
     if total is not None:
         return AsOfTooLarge(

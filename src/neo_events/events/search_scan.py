@@ -102,17 +102,13 @@ def matching_within(before: Any, matches: ColumnElement[bool]) -> ColumnElement[
 
 
 async def within_budget(
-    session: AsyncSession,
-    candidates: Select[*tuple[Any, ...]],
-    scanned: Any,
-    what: str = "the events in this window",
+    session: AsyncSession, candidates: Select[*tuple[Any, ...]], scanned: Any
 ) -> None:
     """422 `search_too_broad` unless the candidates' texts (`scanned`: a row's bytes) hold at
-    most SEARCH_BYTES: a window listing's search, which cannot stop part way (`what`: the
-    candidates, as the refusal names them)."""
+    most SEARCH_BYTES: a window listing's search, which cannot stop part way."""
     total = await session.scalar(candidates.with_only_columns(func.coalesce(func.sum(scanned), 0)))
     if total is not None and total > SEARCH_BYTES:
-        raise too_broad(total, what)
+        raise too_broad(total)
 
 
 @dataclass(frozen=True, slots=True)
