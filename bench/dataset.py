@@ -36,6 +36,7 @@ from neo_events.db import json_size
 from neo_events.events import recurrence
 from neo_events.events.content import Content, count_end_of, iso, series_of, span_of
 from neo_events.events.validation import build_content
+from neo_events.history.versions import start_key
 from neo_events.settings import Settings
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -112,6 +113,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "changed_at",
         "rolled_back_to",
         "snapshot_bytes",
+        "start_key",
     ),
     "audit_log": (
         "id",
@@ -329,6 +331,7 @@ class Generator:
             (
                 *(self.ids.version_id, event_id, version, change_type, content, actor, at, None),
                 json_size(content),  # as every version writer sets it (`pages` reads it)
+                start_key(content["start_time"]),  # ...and `past_listing` sorts by
             )
         )
         if change_type == "created":

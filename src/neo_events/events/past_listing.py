@@ -1,24 +1,27 @@
 """The listing as it would have answered at a past instant (`as_of`, SPEC §6): the events the
 caller holds a role on now, each in the state of its last version by then.
 
-Bounded like the live listing (`pages`): keys first, snapshots after. A past version's sort
-key, filtered fields and size are read in SQL from its row (`snapshot_bytes`, and the
-snapshot's `start_time`, `title`, `description`, `location`), so a page without a window
-decodes only the snapshots it holds, at most MAX_PAGE_BYTES of them, whatever the calendar
-held. With a window every candidate's content is needed to expand it (a past version has
-no span columns to prune by), so that listing is refused past a named bound
-(MAX_AS_OF_EVENTS, MAX_AS_OF_BYTES) before anything is decoded, and decodes in chunks.
+Bounded like the live listing (`pages`): keys first, snapshots after. Each held event's last
+version by the instant is found by one descent of its versions' index, and its sort key and
+size are columns of that row (`start_key`, `snapshot_bytes`), so a page without a window
+reads no snapshot but those it holds, at most MAX_PAGE_BYTES of them; a search compares
+the texts of a bounded part (`search_scan`). Every held event is looked at, so a caller who
+holds more than MAX_AS_OF_HELD is refused. With a window every candidate's content is
+needed to expand it (a past version has no span columns to prune by), so that listing is
+refused past a named bound (MAX_AS_OF_EVENTS, MAX_AS_OF_BYTES) before anything is decoded,
+and decodes in chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal, select, tuple_
+from sqlalchemy import Subquery, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from neo_events.errors import ValidationFailed
 from neo_events.events import listing, search_scan
@@ -27,20 +30,21 @@ from neo_events.events.content import iso, parse_iso
 from neo_events.events.expansions import Expansions
 from neo_events.fields import bigint
 from neo_events.history.service import past_event
+from neo_events.history.versions import start_key
 from neo_events.models import Event, EventPermission, EventVersion
 from neo_events.pages import MAX_PAGE_BYTES, fitting
 from neo_events.protocol import cursor_fields, encode_cursor
 
-# A listing with `as_of` reads every event the caller held then: the snapshots of them all
-# weigh at most MAX_AS_OF_READ (`_readable`). With a window it expands those the filters
-# keep: at most MAX_AS_OF_EVENTS, of at most MAX_AS_OF_BYTES of snapshots. Past either it
-# is refused (422 `as_of_too_large`) before a snapshot is decoded. ~0.4 s of CPU at most, in
-# chunks of listing.LOAD_CHUNK events between which the event loop runs.
+# A listing with `as_of` looks at every event the caller holds (its last version by then,
+# its sort key and size: 3-4 µs an event on PostgreSQL, 10,000 held 0.06 s a page, 20,000
+# 0.08-0.1 s): at most MAX_AS_OF_HELD, counted first (`_held_within`). With a window it
+# expands those the filters keep: at most MAX_AS_OF_EVENTS, of at most MAX_AS_OF_BYTES of
+# snapshots. Past any of them it is refused (422 `as_of_too_large`) before a snapshot is
+# decoded. ~0.4 s of CPU at most, in chunks of listing.LOAD_CHUNK events between which the
+# event loop runs.
+MAX_AS_OF_HELD = 10_000
 MAX_AS_OF_EVENTS = 1_000
 MAX_AS_OF_BYTES = 8 * 1024 * 1024
-# ...and every one of them is read in SQL for its sort key and filters: at most this many
-# bytes of snapshots in all (~5 ns a byte on PostgreSQL: ~0.15 s).
-MAX_AS_OF_READ = 32 * 1024 * 1024
 
 
 class AsOfTooLarge(ValidationFailed):
@@ -54,24 +58,8 @@ class PastKey:
 
     id: int
     version: int
-    owner_id: int
     size: int  # snapshot_bytes
     role: Role
-    is_recurring: bool
-
-
-def _start_key(text: Any) -> Any:
-    """A snapshot's `start_time` (`content.iso`: UTC, `Z`, microseconds only when nonzero) in
-    a form that sorts as the instants do: `…:SSZ` becomes `…:SS.000000Z`."""
-    return case(
-        (func.length(text) == 20, func.substr(text, 1, 19).op("||")(literal(".000000Z"))),
-        else_=text,
-    )
-
-
-def start_key(value: datetime) -> str:
-    """`_start_key` of an instant, computed here: what a cursor's instant is compared as."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _past_texts(filters: listing.Filters) -> list[Any]:
@@ -85,51 +73,50 @@ def _past_texts(filters: listing.Filters) -> list[Any]:
     )
 
 
-def _past_keys(user_id: int, at: datetime, filters: listing.Filters) -> Select[Any]:
-    """The key columns of the last version by `at` of each event the user holds a role on
-    now, unless it was a deletion, filtered by role (the text filters are the caller's:
-    their reading is bounded, `search_scan`; a snapshot is read whole to compare them, so
-    its `snapshot_bytes` is what a search of it reads)."""
-    mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
-    latest = (
-        select(EventVersion.event_id, func.max(EventVersion.version).label("version"))
-        .where(EventVersion.changed_at <= at, EventVersion.event_id.in_(mine))
-        .group_by(EventVersion.event_id)
-        .subquery()
+_EARLIER = aliased(EventVersion, name="earlier")  # the versions a held event's last is found in
+
+
+def _past_keys(dialect: str, user_id: int, at: datetime, filters: listing.Filters) -> Subquery:
+    """The last version by `at` of each event the user holds a role on now, unless it was a
+    deletion, filtered by role: `event_id`, `role`, `version_id`, `version`,
+    `snapshot_bytes` and the sort key `start` (the text filters are the caller's: their
+    reading is bounded, `search_scan`; a snapshot is read whole to compare them, so its
+    `snapshot_bytes` is what a search of it reads).
+
+    The last version is one backward walk of `(event_id, version)` a held event, that stops
+    at the first version by `at`, in the index alone on PostgreSQL (it carries `changed_at`
+    and `id`: migration 0021): grouping every version of every held event read them all.
+    On PostgreSQL a LATERAL subquery, so that the plan cannot be anything but that walk a
+    held event (as a join condition the planner hashed every version of every event), and
+    the version's row is then read by its id (the walk in the index only)."""
+    earlier = (
+        select(_EARLIER.id)
+        .where(_EARLIER.event_id == EventPermission.event_id, _EARLIER.changed_at <= at)
+        .order_by(_EARLIER.version.desc())
+        .limit(1)
     )
-    snapshot = EventVersion.snapshot
-    return (
-        select(
-            EventVersion.event_id,
-            EventVersion.version,
-            Event.owner_id,
-            EventVersion.snapshot_bytes,
-            EventPermission.role,
-            snapshot["is_recurring"].as_boolean().label("is_recurring"),
-        )
-        .join(
-            latest,
-            (latest.c.event_id == EventVersion.event_id)
-            & (latest.c.version == EventVersion.version),
-        )
-        .join(Event, Event.id == EventVersion.event_id)
-        .join(
-            EventPermission,
-            (EventPermission.event_id == Event.id) & (EventPermission.user_id == user_id),
-        )
-        .where(EventVersion.change_type != "deleted", *listing.role_conditions(filters))
-    )
+    keys = select(
+        EventPermission.event_id,
+        EventPermission.role,
+        EventVersion.id.label("version_id"),
+        EventVersion.version,
+        EventVersion.snapshot_bytes,
+        EventVersion.start_key.label("start"),
+    ).select_from(EventPermission)
+    if dialect == "postgresql":
+        last = earlier.lateral("last")
+        keys = keys.join(last, true()).join(EventVersion, EventVersion.id == last.c.id)
+    else:
+        keys = keys.join(EventVersion, EventVersion.id == earlier.scalar_subquery())
+    return keys.where(
+        EventPermission.user_id == user_id,
+        EventVersion.change_type != "deleted",
+        *listing.role_conditions(filters),
+    ).subquery("past")
 
 
 def _key_of(row: Any) -> PastKey:
-    return PastKey(
-        row.event_id,
-        row.version,
-        row.owner_id,
-        row.snapshot_bytes,
-        Role(row.role),
-        bool(row.is_recurring),
-    )
+    return PastKey(row.event_id, row.version, row.snapshot_bytes, Role(row.role))
 
 
 async def _past_events(
@@ -162,25 +149,24 @@ async def list_events_as_of(
 ) -> tuple[list[tuple[Event, Role]], str | None]:
     """`listing.list_events` as it would have answered at `at`: by the past (start_time, id),
     keyset-paginated, a page stopping at MAX_PAGE_BYTES of snapshots like the live one."""
-    start = _start_key(EventVersion.snapshot["start_time"].as_string())
-    held = _past_keys(user_id, at, filters)
-    await _readable(session, held)
-    query = held.add_columns(start.label("start"))
+    await _held_within(session, user_id)
+    past = _past_keys(session.get_bind().dialect.name, user_id, at, filters)
+    query = select(past)
     if cursor:
         after_start, after_id = cursor_fields(cursor, ("s", parse_iso), ("i", bigint))
         query = query.where(
-            tuple_(start, EventVersion.event_id) > (start_key(after_start), after_id)
+            tuple_(past.c.start, past.c.event_id) > (start_key(iso(after_start)), after_id)
         )
     searched = _past_texts(filters)
     scan = None
     if not searched:
-        ordered = query.order_by(start, EventVersion.event_id)
+        ordered = query.order_by(past.c.start, past.c.event_id)
         rows = (await session.execute(ordered.limit(limit + 1))).all()
     else:  # read in order up to search_scan.SEARCH_BYTES (see `listing.list_events`)
-        order = (start, EventVersion.event_id)
+        order = (past.c.start, past.c.event_id)
         read = search_scan.in_order(query, order, ("start", "event_id"), "snapshot_bytes")
-        that = (EventVersion.event_id == read.c.event_id, EventVersion.version == read.c.version)
-        matches = select(EventVersion.id).where(*that, *searched).offset(0).exists()
+        that = EventVersion.id == read.c.version_id
+        matches = select(EventVersion.id).where(that, *searched).offset(0).exists()
         scan = search_scan.Scan.of(
             (
                 await session.execute(
@@ -233,19 +219,30 @@ async def list_occurrences_as_of(
     """`listing.list_occurrences` as it would have answered at `at`, and a loader of the
     events as they were then (for the page's objects). 422 `as_of_too_large` when more than
     MAX_AS_OF_EVENTS events or MAX_AS_OF_BYTES of snapshots would have to be expanded."""
-    held = _past_keys(user_id, at, filters)
-    total = await _readable(session, held)
+    await _held_within(session, user_id)
+    past = _past_keys(session.get_bind().dialect.name, user_id, at, filters)
     searched = _past_texts(filters)
-    if searched and total > search_scan.SEARCH_BYTES:  # no span: all held then are searched
-        everything = "the events you held then (with as_of, a window does not narrow a search)"
-        raise search_scan.too_broad(total, everything)
-    held = held.where(*searched).limit(MAX_AS_OF_EVENTS + 1)
-    keys = [_key_of(row) for row in await session.execute(held)]
+    if searched:  # no span: all held then are searched
+        weight = func.coalesce(func.sum(past.c.snapshot_bytes), 0)
+        total: int = await session.scalar(select(weight)) or 0
+        if total > search_scan.SEARCH_BYTES:
+            everything = "the events you held then (with as_of, a window does not narrow a search)"
+            raise search_scan.too_broad(total, everything)
+    recurring = EventVersion.snapshot["is_recurring"].as_boolean().label("is_recurring")
+    held = (
+        select(past, Event.owner_id, recurring)
+        .join(EventVersion, EventVersion.id == past.c.version_id)
+        .join(Event, Event.id == past.c.event_id)
+        .where(*searched)
+        .limit(MAX_AS_OF_EVENTS + 1)
+    )
+    found = (await session.execute(held)).all()
+    keys = [_key_of(row) for row in found]
     if len(keys) > MAX_AS_OF_EVENTS or sum(key.size for key in keys) > MAX_AS_OF_BYTES:
         raise too_large()
     candidates = [
-        listing.Candidate(key.id, key.version, key.owner_id, key.is_recurring, key.role)
-        for key in keys
+        listing.Candidate(r.event_id, r.version, r.owner_id, bool(r.is_recurring), Role(r.role))
+        for r in found
     ]
     load = past_loader(session, keys)
     rows = await listing.expand_all(candidates, window, listing.of_events(load), cache)
@@ -253,30 +250,24 @@ async def list_occurrences_as_of(
     return page, load, next_cursor
 
 
-async def _readable(session: AsyncSession, held: Select[Any]) -> int:
-    """The bytes of the snapshots of the events the user held at the instant (`held`:
-    `_past_keys`), read from the version rows before any snapshot is; 422 `as_of_too_large`
-    past MAX_AS_OF_READ. A listing with `as_of` reads each one's sort key (or, with a
-    window, its filters) from its snapshot: 9,000 events of 44 KB cost PostgreSQL 1.8 s a page
-    (a ninth outside attack, 2026-12-05)."""
-    weight = func.coalesce(func.sum(EventVersion.snapshot_bytes), 0)
-    total: int = await session.scalar(held.with_only_columns(weight)) or 0
-    if total > MAX_AS_OF_READ:
-        raise too_large(total)
-    return total
-
-
-def too_large(total: int | None = None) -> AsOfTooLarge:
-    mib = MAX_AS_OF_BYTES // (1024 * 1024)
-    if total is not None:
-        return AsOfTooLarge(
-            f"The calendar as it was then is too large to list: the events you held then weigh"
-            f" {total:,} bytes, and a listing with as_of reads at most"
-            f" {MAX_AS_OF_READ // (1024 * 1024)} MiB of past contents. Read an event's own past"
-            " (GET /events/{id}?as_of=) or its history.",
-            snapshot_bytes=total,
-            max_bytes=MAX_AS_OF_READ,
+async def _held_within(session: AsyncSession, user_id: int) -> None:
+    """422 `as_of_too_large` if the user holds a role on more than MAX_AS_OF_HELD events (held
+    now, as the listing looks at them): counted on the grants' index, at most that many + 1.
+    Every one would be looked at: 30,000 held events cost PostgreSQL 0.8 s a page before
+    migration 0021 (2026-12-05)."""
+    mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
+    held = select(func.count()).select_from(mine.limit(MAX_AS_OF_HELD + 1).subquery())
+    if (await session.scalar(held) or 0) > MAX_AS_OF_HELD:
+        raise AsOfTooLarge(
+            f"The calendar as it was then is too large to list: you hold a role on more than"
+            f" {MAX_AS_OF_HELD:,} events, and a listing with as_of looks at each of them. Read"
+            " an event's own past (GET /events/{id}?as_of=) or its history.",
+            max_events_held=MAX_AS_OF_HELD,
         )
+
+
+def too_large() -> AsOfTooLarge:
+    mib = MAX_AS_OF_BYTES // (1024 * 1024)
     return AsOfTooLarge(
         "The calendar as it was then is too large to expand: a window listing with as_of"
         f" expands at most {MAX_AS_OF_EVENTS} events of at most {mib} MiB of content in all,"

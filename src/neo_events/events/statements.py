@@ -95,6 +95,7 @@ def _created(sign_in: bool) -> Any:
         change_type=literal("created"),
         snapshot=_bound(EventVersion, "snapshot"),
         snapshot_bytes=_bound(EventVersion, "snapshot_bytes"),
+        start_key=_bound(EventVersion, "start_key"),
         changed_by_id=_bound(EventVersion, "changed_by_id"),
         changed_at=_bound(EventVersion, "changed_at"),
     )

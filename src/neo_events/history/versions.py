@@ -196,4 +196,13 @@ def version_row(
         # Serialised once more (orjson: about a millisecond a megabyte) so that pages can
         # stop at a byte budget before they decode it (`pages`).
         "snapshot_bytes": json_size(snapshot),
+        "start_key": start_key(snapshot["start_time"]),
     }
+
+
+def start_key(start_time: str) -> str:
+    """A snapshot's `start_time` (`content.iso`: UTC, `Z`, microseconds only when not zero)
+    as a text that sorts as the instants do: `…:SSZ` becomes `…:SS.000000Z`. A version row
+    keeps it (`EventVersion.start_key`, migration 0021) for a listing with `as_of` to order
+    by; a cursor's instant is compared in this form."""
+    return f"{start_time[:19]}.000000Z" if len(start_time) == 20 else start_time

@@ -118,7 +118,11 @@ class EventVersion(Base):
     """An immutable snapshot of an event's content after one change."""
 
     __tablename__ = "event_versions"
-    __table_args__ = (UniqueConstraint("event_id", "version"),)
+    # With the time and id of each version: a listing with `as_of` finds a held event's last
+    # version by then in this index alone (`past_listing`, migration 0021).
+    __table_args__ = (
+        UniqueConstraint("event_id", "version", postgresql_include=["changed_at", "id"]),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
@@ -129,6 +133,10 @@ class EventVersion(Base):
     rolled_back_to: Mapped[int | None] = mapped_column(Integer)
     # The snapshot's JSON in bytes, read before it is: pages stop at a budget (`pages`).
     snapshot_bytes: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The snapshot's start_time as a text that sorts as the instants do
+    # (`history.versions.start_key`): a listing with `as_of` orders by it without reading
+    # any snapshot (migration 0021).
+    start_key: Mapped[str] = mapped_column(String(32))
     # Last: on SQLite a column after a large value is reached through its overflow pages
     # (migration 0018).
     snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)
