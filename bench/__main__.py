@@ -26,6 +26,8 @@ Commands:
   search                a listing's q= search over 1,000 events of 40 KB, a plain word and
                         the worst needle: each page and the whole search (PostgreSQL too
                         with BENCH_DATABASE_URL)
+  as-of                 a listing with as_of by 2,000, 10,000 and 10,001 events held: the
+                        first page (PostgreSQL too with BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets, load runs and the check bench for
                         BENCH_SIZES, report,
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
     sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
     sub.add_parser("search", help="a listing's q= search over 1,000 events of 40 KB")
+    sub.add_parser("as-of", help="a listing with as_of by 2,000 to 10,001 events held")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -141,6 +144,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import sharing
 
         print("\n".join(sharing.run()))
+        return
+    if args.command == "as-of":
+        from bench import as_of
+
+        print("\n".join(as_of.run()))
         return
     if args.command == "search":
         from bench import search

@@ -1,0 +1,110 @@
+"""What a listing with `as_of` costs by how many events the caller holds (issue #16, twenty-
+first session): one user holding 2,000, then 10,000 (`past_listing.MAX_AS_OF_HELD`), then
+10,001 events (made by batches; every tenth of them renamed after the instant, so that its
+last version by then is one to step over), listed as they were before the renames. Wall
+milliseconds of the first page through the app in process (on PostgreSQL most of it the
+server's), the median of RUNS, and the answer's status. On PostgreSQL the tables are
+vacuumed first, as autovacuum would have (the walk of the versions' index then reads no
+heap).
+`python -m bench as-of` (PostgreSQL too with BENCH_DATABASE_URL, whose schema it empties)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench import inprocess
+
+HELD, PER_BATCH, RUNS = (2_000, 10_000, 10_001), 500, 5
+RENAMED = 10  # every tenth event of each round is renamed after the instant listed
+
+
+def _bodies(first: int, count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": f"Event {n}",
+            "start_time": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T09:00:00Z",
+            "end_time": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T10:00:00Z",
+            "timezone": "UTC",
+        }
+        for n in range(first, first + count)
+    ]
+
+
+async def _vacuum(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for table in ("event_versions", "event_permissions", "events"):
+            await conn.execute(text(f"VACUUM (ANALYZE) {table}"))
+    await engine.dispose()
+
+
+async def measure(url: str, data_dir: Path) -> list[str]:
+    await inprocess.fresh_database(url)
+    rows = []
+    async with inprocess.app_client(url, data_dir) as client:
+        headers = await inprocess.register(client)
+        made: list[int] = []
+        instants: list[str] = []
+        for held in HELD:
+            first = len(made)
+            while len(made) < held:
+                count = min(PER_BATCH, held - len(made))
+                response = await client.post(
+                    "/api/v1/events/batch",
+                    params={"conflicts": "ignore"},
+                    json={"events": _bodies(len(made), count)},
+                    headers=headers,
+                    timeout=120,
+                )
+                assert response.status_code == 201, response.text
+                made += [event["id"] for event in response.json()["events"]]
+            await asyncio.sleep(0.01)
+            instants.append(datetime.now(UTC).isoformat())
+            await asyncio.sleep(0.01)
+            for event_id in made[first::RENAMED]:
+                renamed = await client.patch(
+                    f"/api/v1/events/{event_id}", json={"title": "renamed"}, headers=headers
+                )
+                assert renamed.status_code == 200, renamed.text
+            await _vacuum(url)
+            spent, status = [], 0
+            for _ in range(RUNS):
+                began = time.perf_counter()
+                response = await client.get(
+                    "/api/v1/events",
+                    params={"as_of": instants[-1], "limit": 50},
+                    headers=headers,
+                    timeout=60,
+                )
+                spent.append((time.perf_counter() - began) * 1000)
+                status = response.status_code
+            rows.append(f"{held:,} | {statistics.median(spent):.0f} | {max(spent):.0f} | {status}")
+    return rows
+
+
+def run() -> list[str]:
+    lines = [
+        "| events held, `as_of` without a window | first page, ms (median) | slowest, ms"
+        " | status |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, found in inprocess.on_each_database(measure):
+        if found is None:
+            lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
+            continue
+        lines += [f"| {name}, {row} |" for row in found]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
