@@ -117,7 +117,10 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
     sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
     sub.add_parser("search", help="a listing's q= search over 1,000 events of 40 KB")
-    sub.add_parser("as-of", help="a listing with as_of by 2,000 to 10,001 events held")
+    asof = sub.add_parser(
+        "as-of", parents=[common], help="a listing with as_of by 2,000 to 10,001 events held"
+    )
+    asof.add_argument("--dataset", action="store_true", help="on the PostgreSQL dataset")
     sub.add_parser("report", help="tables and plot from bench/results")
     sub.add_parser("all", parents=[common], help="make bench: datasets, load runs, report")
     args = parser.parse_args(argv)
@@ -148,7 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "as-of":
         from bench import as_of
 
-        print("\n".join(as_of.run()))
+        if args.dataset:
+            print("\n".join(as_of.on_dataset(_url("postgresql", args.size, args.pg), args.size)))
+        else:
+            print("\n".join(as_of.run()))
         return
     if args.command == "search":
         from bench import search

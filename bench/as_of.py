@@ -6,7 +6,13 @@ milliseconds of the first page through the app in process (on PostgreSQL most of
 server's), the median of RUNS, and the answer's status. On PostgreSQL the tables are
 vacuumed first, as autovacuum would have (the walk of the versions' index then reads no
 heap).
-`python -m bench as-of` (PostgreSQL too with BENCH_DATABASE_URL, whose schema it empties)."""
+`python -m bench as-of` (PostgreSQL too with BENCH_DATABASE_URL, whose schema it empties).
+
+`python -m bench as-of --size 100k --dataset` measures the same on a PostgreSQL dataset, among
+everyone else's versions (where grouping every version was a plan over all of them): a user
+is given a viewer's role on events of others up to 10,000 and 10,001 held, the tables
+vacuumed, and listed as of now and as of 2026-11-01 (before most of the dataset's versions:
+the walk steps over them); the roles given are taken back after."""
 
 from __future__ import annotations
 
@@ -17,10 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import inprocess
+from bench import inprocess, load
+from neo_events.main import create_app
 
 HELD, PER_BATCH, RUNS = (2_000, 10_000, 10_001), 500, 5
 RENAMED = 10  # every tenth event of each round is renamed after the instant listed
@@ -48,6 +56,75 @@ async def _vacuum(url: str) -> None:
     await engine.dispose()
 
 
+async def _first_pages(
+    client: httpx.AsyncClient, headers: dict[str, str], as_of: str
+) -> tuple[list[float], int]:
+    """Wall ms of each of RUNS first pages as of the instant, and the last answer's status."""
+    spent, status = [], 0
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        response = await client.get(
+            "/api/v1/events", params={"as_of": as_of, "limit": 50}, headers=headers, timeout=60
+        )
+        spent.append((time.perf_counter() - began) * 1000)
+        status = response.status_code
+    return spent, status
+
+
+GIVEN_AT = "2000-01-01T00:00:00Z"  # marks the roles the dataset run gives, to take them back
+
+
+async def _on_dataset(url: str, size: str) -> list[str]:
+    prep = load.Prepared(url, size, seed=59)
+    await prep.load()
+    user = prep.rng.randrange(2, prep.users + 1)
+    await prep.mint([user])
+    headers = {"Authorization": f"Bearer {prep.token(user)}"}
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    rows = []
+    try:
+        app = create_app(prep.settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                for held in HELD[1:]:
+                    async with engine.connect() as conn:
+                        await conn.execute(
+                            text(
+                                "INSERT INTO event_permissions (event_id, user_id, role,"
+                                " granted_by_id, granted_at, live) SELECT id, :user, 'viewer',"
+                                " owner_id, :at, true FROM events e WHERE NOT EXISTS (SELECT 1"
+                                " FROM event_permissions p WHERE p.event_id = e.id AND"
+                                " p.user_id = :user) ORDER BY id LIMIT :held - (SELECT count(*)"
+                                " FROM event_permissions WHERE user_id = :user)"
+                            ),
+                            {"user": user, "at": datetime.fromisoformat(GIVEN_AT), "held": held},
+                        )
+                    await _vacuum(url)
+                    for as_of in (datetime.now(UTC).isoformat(), "2026-11-01T00:00:00Z"):
+                        spent, status = await _first_pages(client, headers, as_of)
+                        rows.append(
+                            f"{held:,}, as of {as_of[:10]} | {statistics.median(spent):.0f}"
+                            f" | {max(spent):.0f} | {status}"
+                        )
+    finally:
+        async with engine.connect() as conn:
+            await conn.execute(
+                text("DELETE FROM event_permissions WHERE user_id = :user AND granted_at = :at"),
+                {"user": user, "at": datetime.fromisoformat(GIVEN_AT)},
+            )
+        await engine.dispose()
+    return rows
+
+
+def on_dataset(url: str, size: str) -> list[str]:
+    lines = [
+        f"| user {size} dataset: events held | first page, ms (median) | slowest, ms | status |",
+        "|---|---:|---:|---:|",
+    ]
+    return lines + [f"| {row} |" for row in asyncio.run(_on_dataset(url, size))]
+
+
 async def measure(url: str, data_dir: Path) -> list[str]:
     await inprocess.fresh_database(url)
     rows = []
@@ -67,7 +144,7 @@ async def measure(url: str, data_dir: Path) -> list[str]:
                     timeout=120,
                 )
                 assert response.status_code == 201, response.text
-                made += [event["id"] for event in response.json()["events"]]
+                made += [event["id"] for event in response.json()["items"]]
             await asyncio.sleep(0.01)
             instants.append(datetime.now(UTC).isoformat())
             await asyncio.sleep(0.01)
@@ -77,17 +154,7 @@ async def measure(url: str, data_dir: Path) -> list[str]:
                 )
                 assert renamed.status_code == 200, renamed.text
             await _vacuum(url)
-            spent, status = [], 0
-            for _ in range(RUNS):
-                began = time.perf_counter()
-                response = await client.get(
-                    "/api/v1/events",
-                    params={"as_of": instants[-1], "limit": 50},
-                    headers=headers,
-                    timeout=60,
-                )
-                spent.append((time.perf_counter() - began) * 1000)
-                status = response.status_code
+            spent, status = await _first_pages(client, headers, instants[-1])
             rows.append(f"{held:,} | {statistics.median(spent):.0f} | {max(spent):.0f} | {status}")
     return rows
 
