@@ -76,6 +76,18 @@ def on_each_database(
             )
 
 
+def table(heads: Sequence[str], measure: Callable[[str, Path], Awaitable[list[str]]]) -> list[str]:
+    """A Markdown table: `heads` (its header lines), then a line per row `measure` returns on
+    each database (`on_each_database`), each row's cells after the database's name."""
+    lines = list(heads)
+    for name, rows in on_each_database(measure):
+        if rows is None:
+            lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
+            continue
+        lines += [f"| {name}, {row} |" for row in rows]
+    return lines
+
+
 async def register(client: httpx.AsyncClient, username: str = "bench") -> dict[str, str]:
     """A new account's bearer header."""
     response = await client.post(

@@ -81,17 +81,12 @@ async def measure(url: str, data_dir: Path) -> list[str]:
 
 
 def run() -> list[str]:
-    lines = [
+    heads = (
         f"| {EVENTS:,} events of 40 KB, `q=` | first page, ms | pages | slowest page, ms"
         " | whole search, ms |",
         "|---|---:|---:|---:|---:|",
-    ]
-    for name, found in inprocess.on_each_database(measure):
-        if found is None:
-            lines.append("| PostgreSQL | (set BENCH_DATABASE_URL) |")
-            continue
-        lines += [f"| {name}, {row} |" for row in found]
-    return lines
+    )
+    return inprocess.table(heads, measure)
 
 
 if __name__ == "__main__":

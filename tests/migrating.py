@@ -43,3 +43,19 @@ def add_event(conn: sa.Connection, event_id: int, *, deleted_at: str | None = No
         ),
         {"id": event_id, "now": NOW, "later": LATER, "deleted_at": deleted_at},
     )
+
+
+def add_versions(conn: sa.Connection, snapshots: dict[int, str]) -> None:
+    """Versions of event 1 by user 1 (`add_event`), as revisions 0015 to 0020 hold them: each
+    number of `snapshots` the version's id and number, its value the snapshot's JSON text."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO event_versions (id, event_id, version, change_type, snapshot,"
+            " changed_by_id, changed_at, snapshot_bytes) VALUES (:id, 1, :id, 'updated',"
+            " :snapshot, 1, :now, :size)"
+        ),
+        [
+            {"id": n, "snapshot": snapshot, "now": NOW, "size": len(snapshot)}
+            for n, snapshot in snapshots.items()
+        ],
+    )

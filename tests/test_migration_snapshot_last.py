@@ -10,7 +10,7 @@ import orjson
 import sqlalchemy as sa
 from alembic import command
 
-from tests.migrating import NOW, add_event, sqlite_at
+from tests.migrating import add_event, add_versions, sqlite_at
 
 VERSIONS = 40
 BIG = 1_000_000  # characters of each snapshot: overflow pages, as an event of many overrides
@@ -36,21 +36,12 @@ def test_the_snapshot_becomes_the_last_column_and_reading_around_it_is_cheap(
     config, engine = sqlite_at(tmp_path, "0017")
     with engine.begin() as conn:
         add_event(conn, 1)
-        conn.execute(
-            sa.text(
-                "INSERT INTO event_versions (id, event_id, version, change_type, snapshot,"
-                " changed_by_id, changed_at, snapshot_bytes) VALUES (:id, 1, :id, 'updated',"
-                " :snapshot, 1, :now, :size)"
-            ),
-            [
-                {
-                    "id": n,
-                    "snapshot": orjson.dumps({"description": f"{n}" * BIG}).decode(),
-                    "now": NOW,
-                    "size": BIG,
-                }  # fmt: skip
+        add_versions(
+            conn,
+            {
+                n: orjson.dumps({"description": f"{n}" * BIG}).decode()
                 for n in range(1, VERSIONS + 1)
-            ],
+            },
         )
         assert _columns(conn)[-1] == "snapshot_bytes"
         before = _heads(conn)

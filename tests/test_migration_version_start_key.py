@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.migrating import NOW, add_event, sqlite_at
+from tests.migrating import NOW, add_event, add_versions, sqlite_at
 
 STARTS = {
     1: ("2026-03-02T09:00:00Z", "2026-03-02T09:00:00.000000Z"),
@@ -28,17 +28,8 @@ def test_versions_get_their_snapshots_start_as_a_sortable_key(tmp_path: Path) ->
     config, engine = sqlite_at(tmp_path, "0020")
     with engine.begin() as conn:
         add_event(conn, 1)
-        conn.execute(
-            sa.text(
-                "INSERT INTO event_versions (id, event_id, version, change_type, snapshot,"
-                " changed_by_id, changed_at, snapshot_bytes) VALUES (:id, 1, :id, 'updated',"
-                " :snapshot, 1, :now, 10)"
-            ),
-            [
-                {"id": n, "snapshot": orjson.dumps({"start_time": start}).decode(), "now": NOW}
-                for n, (start, _) in STARTS.items()
-            ],
-        )
+        snapshots = {n: orjson.dumps({"start_time": start}) for n, (start, _) in STARTS.items()}
+        add_versions(conn, {n: snapshot.decode() for n, snapshot in snapshots.items()})
     command.upgrade(config, "0021")
     with engine.begin() as conn:
         assert _columns(conn)[-1] == "snapshot"
