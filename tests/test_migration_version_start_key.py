@@ -52,3 +52,29 @@ def test_versions_get_their_snapshots_start_as_a_sortable_key(tmp_path: Path) ->
         assert conn.execute(sa.text("SELECT count(*) FROM event_versions")).scalar_one() == 3
     command.upgrade(config, "0021")
     engine.dispose()
+
+
+def test_a_version_without_a_start_stops_the_migration_before_it_changes_anything(
+    tmp_path: Path,
+) -> None:
+    """No writer makes one (`content_of` always has `start_time`), but a row without it would
+    fail the NOT NULL part way, and SQLite would keep the column added before it (a retry then
+    failed on the duplicate column: an outside review). It is refused first, and said why."""
+    config, engine = sqlite_at(tmp_path, "0020")
+    with engine.begin() as conn:
+        add_event(conn, 1)
+        add_versions(conn, {1: "{}"})
+    with pytest.raises(RuntimeError, match="1 event_versions rows have no start_time"):
+        command.upgrade(config, "0021")
+    with engine.begin() as conn:
+        assert "start_key" not in _columns(conn)
+        conn.execute(
+            sa.text("UPDATE event_versions SET snapshot = :snapshot"),
+            {"snapshot": orjson.dumps({"start_time": "2026-03-02T09:00:00Z"}).decode()},
+        )
+    command.upgrade(config, "0021")
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT start_key FROM event_versions")).scalar_one() == (
+            "2026-03-02T09:00:00.000000Z"
+        )
+    engine.dispose()

@@ -13,8 +13,8 @@ now a column, `start_key` (`history.versions.start_key`: UTC, `Z`, always with m
 so that the text sorts as the instants do), filled here from each snapshot by the database.
 On SQLite the table is rebuilt so that the snapshot stays its last column (migration 0018).
 On PostgreSQL the `(event_id, version)` index carries each version's `changed_at` and `id`,
-so that the last version of an event by an instant is found in the index alone (SQLite's
-indexes carry the row id already).
+so that the walk to the last version of an event by an instant stays in the index; on SQLite
+the index has the row id but not `changed_at`, so each step of the walk reads its row.
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,16 @@ COLUMNS = ("id", "event_id", "version", "change_type", "changed_by_id", "changed
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
+    # Every writer snapshots `start_time` (`content_of`); a row without one would fail the
+    # NOT NULL below part way, and SQLite would keep the column added before it: say so first.
+    missing = op.get_bind().scalar(
+        sa.text(f"SELECT count(*) FROM event_versions WHERE {_START[dialect]} IS NULL")
+    )
+    if missing:
+        raise RuntimeError(
+            f"{missing} event_versions rows have no start_time in their snapshot; nothing was"
+            " changed. Give each one its event's start_time, then migrate again."
+        )
     op.add_column("event_versions", sa.Column("start_key", sa.String(32), nullable=True))
     op.execute(f"UPDATE event_versions SET start_key = {_KEY.format(t=_START[dialect])}")
     # SQLite: rebuilt with the snapshot last again (0018); either way, never NULL from here on

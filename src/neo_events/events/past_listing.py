@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Subquery, func, select, true, tuple_
+from sqlalchemy import Subquery, func, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -35,13 +35,15 @@ from neo_events.models import Event, EventPermission, EventVersion
 from neo_events.pages import MAX_PAGE_BYTES, fitting
 from neo_events.protocol import cursor_fields, encode_cursor
 
-# A listing with `as_of` looks at every event the caller holds (its last version by then,
-# its sort key and size: 3-4 µs an event on PostgreSQL, 10,000 held 0.06 s a page, 20,000
-# 0.08-0.1 s): at most MAX_AS_OF_HELD, counted first (`_held_within`). With a window it
-# expands those the filters keep: at most MAX_AS_OF_EVENTS, of at most MAX_AS_OF_BYTES of
-# snapshots. Past any of them it is refused (422 `as_of_too_large`) before a snapshot is
-# decoded. ~0.4 s of CPU at most, in chunks of listing.LOAD_CHUNK events between which the
-# event loop runs.
+# A listing with `as_of` looks at every event the caller holds and did not see deleted by
+# then (its last version by then, its sort key and size: 3-4 µs an event on PostgreSQL,
+# 10,000 held 0.06 s a page), and steps over every version made since (an index entry each
+# on PostgreSQL, a row on SQLite: 2,000 held events of 1,000 later versions each cost 0.18-0.2
+# s, an outside review; a known gap, SECURITY.md): at most MAX_AS_OF_HELD events, counted
+# first (`_held_within`). With a window it expands those the filters keep: at most
+# MAX_AS_OF_EVENTS, of at most MAX_AS_OF_BYTES of snapshots. Past any of them it is refused
+# (422 `as_of_too_large`) before a snapshot is decoded. ~0.4 s of CPU at most, in chunks of
+# listing.LOAD_CHUNK events between which the event loop runs.
 MAX_AS_OF_HELD = 10_000
 MAX_AS_OF_EVENTS = 1_000
 MAX_AS_OF_BYTES = 8 * 1024 * 1024
@@ -49,7 +51,7 @@ MAX_AS_OF_BYTES = 8 * 1024 * 1024
 
 class AsOfTooLarge(ValidationFailed):
     code = "as_of_too_large"
-    title = "The calendar as it was is too large to expand"
+    title = "The calendar as it was is too large to read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +83,15 @@ def _past_keys(dialect: str, user_id: int, at: datetime, filters: listing.Filter
     deletion, filtered by role: `event_id`, `role`, `version_id`, `version`,
     `snapshot_bytes` and the sort key `start` (the text filters are the caller's: their
     reading is bounded, `search_scan`; a snapshot is read whole to compare them, so its
-    `snapshot_bytes` is what a search of it reads).
+    `snapshot_bytes` is what a search of it reads). Only grants `_held_by` keeps.
 
-    The last version is one backward walk of `(event_id, version)` a held event, that stops
-    at the first version by `at`, in the index alone on PostgreSQL (it carries `changed_at`
-    and `id`: migration 0021): grouping every version of every held event read them all.
-    On PostgreSQL a LATERAL subquery, so that the plan cannot be anything but that walk a
-    held event (as a join condition the planner hashed every version of every event), and
-    the version's row is then read by its id (the walk in the index only)."""
+    For each held event, its versions are walked backward from the newest, by the
+    `(event_id, version)` index, to the first one made by `at`: the walk steps over every
+    version made after `at` (in the index alone on PostgreSQL, which carries `changed_at` and
+    `id` since migration 0021; on SQLite each step reads the version's row). Grouping every
+    version of every held event, as before, read them all. On PostgreSQL it is a LATERAL
+    subquery, so that the plan cannot be anything but that walk (as a join condition the
+    planner hashed every version of every event); the version's row is then read by its id."""
     earlier = (
         select(_EARLIER.id)
         .where(_EARLIER.event_id == EventPermission.event_id, _EARLIER.changed_at <= at)
@@ -108,11 +111,20 @@ def _past_keys(dialect: str, user_id: int, at: datetime, filters: listing.Filter
         keys = keys.join(last, true()).join(EventVersion, EventVersion.id == last.c.id)
     else:
         keys = keys.join(EventVersion, EventVersion.id == earlier.scalar_subquery())
-    return keys.where(
-        EventPermission.user_id == user_id,
-        EventVersion.change_type != "deleted",
-        *listing.role_conditions(filters),
-    ).subquery("past")
+    kept = (*_held_by(user_id, at), *listing.role_conditions(filters))
+    return keys.where(*kept, EventVersion.change_type != "deleted").subquery("past")
+
+
+def _held_by(user_id: int, at: datetime) -> tuple[Any, ...]:
+    """The user's grants on events that were not deleted by `at`: a grant on a deleted event
+    stays (`EventPermission.live` false) and counts only if the deletion came after `at`
+    (its event's row probed, from the index that carries `deleted_at`). Without this,
+    anyone could share 10,000 events with a user and delete them, and that user's listing
+    with `as_of` would be refused from then on (an outside review, 2026-12-05)."""
+    alive_then = (
+        select(Event.id).where(Event.id == EventPermission.event_id, Event.deleted_at > at).exists()
+    )
+    return (EventPermission.user_id == user_id, or_(EventPermission.live, alive_then))
 
 
 def _key_of(row: Any) -> PastKey:
@@ -149,7 +161,7 @@ async def list_events_as_of(
 ) -> tuple[list[tuple[Event, Role]], str | None]:
     """`listing.list_events` as it would have answered at `at`: by the past (start_time, id),
     keyset-paginated, a page stopping at MAX_PAGE_BYTES of snapshots like the live one."""
-    await _held_within(session, user_id)
+    await _held_within(session, user_id, at)
     past = _past_keys(session.get_bind().dialect.name, user_id, at, filters)
     query = select(past)
     if cursor:
@@ -219,7 +231,7 @@ async def list_occurrences_as_of(
     """`listing.list_occurrences` as it would have answered at `at`, and a loader of the
     events as they were then (for the page's objects). 422 `as_of_too_large` when more than
     MAX_AS_OF_EVENTS events or MAX_AS_OF_BYTES of snapshots would have to be expanded."""
-    await _held_within(session, user_id)
+    await _held_within(session, user_id, at)
     past = _past_keys(session.get_bind().dialect.name, user_id, at, filters)
     searched = _past_texts(filters)
     if searched:  # no span: all held then are searched
@@ -228,34 +240,37 @@ async def list_occurrences_as_of(
         if total > search_scan.SEARCH_BYTES:
             everything = "the events you held then (with as_of, a window does not narrow a search)"
             raise search_scan.too_broad(total, everything)
-    recurring = EventVersion.snapshot["is_recurring"].as_boolean().label("is_recurring")
-    held = (
-        select(past, Event.owner_id, recurring)
-        .join(EventVersion, EventVersion.id == past.c.version_id)
-        .join(Event, Event.id == past.c.event_id)
-        .where(*searched)
-        .limit(MAX_AS_OF_EVENTS + 1)
-    )
-    found = (await session.execute(held)).all()
+    held = select(past)
+    if searched:  # their texts compared: at most SEARCH_BYTES of them (above)
+        held = held.join(EventVersion, EventVersion.id == past.c.version_id).where(*searched)
+    found = (await session.execute(held.limit(MAX_AS_OF_EVENTS + 1))).all()
     keys = [_key_of(row) for row in found]
     if len(keys) > MAX_AS_OF_EVENTS or sum(key.size for key in keys) > MAX_AS_OF_BYTES:
         raise too_large()
-    candidates = [
-        listing.Candidate(r.event_id, r.version, r.owner_id, bool(r.is_recurring), Role(r.role))
-        for r in found
-    ]
+    # Only now is a snapshot opened, of those within the bounds (a boolean read from each
+    # detoasts it whole: 300 held of 1 MB cost 125 ms before the refusal, an outside review).
+    recurring = EventVersion.snapshot["is_recurring"].as_boolean()
+    kinds = {
+        row.event_id: (row.owner_id, bool(row.is_recurring))
+        for row in await session.execute(
+            select(Event.id.label("event_id"), Event.owner_id, recurring.label("is_recurring"))
+            .join(EventVersion, EventVersion.event_id == Event.id)
+            .where(EventVersion.id.in_([row.version_id for row in found]))
+        )
+    }
+    candidates = [listing.Candidate(key.id, key.version, *kinds[key.id], key.role) for key in keys]
     load = past_loader(session, keys)
     rows = await listing.expand_all(candidates, window, listing.of_events(load), cache)
     page, next_cursor = listing.paginate_occurrences(rows, limit=limit, cursor=cursor)
     return page, load, next_cursor
 
 
-async def _held_within(session: AsyncSession, user_id: int) -> None:
-    """422 `as_of_too_large` if the user holds a role on more than MAX_AS_OF_HELD events (held
-    now, as the listing looks at them): counted on the grants' index, at most that many + 1.
-    Every one would be looked at: 30,000 held events cost PostgreSQL 0.8 s a page before
-    migration 0021 (2026-12-05)."""
-    mine = select(EventPermission.event_id).where(EventPermission.user_id == user_id)
+async def _held_within(session: AsyncSession, user_id: int, at: datetime) -> None:
+    """422 `as_of_too_large` if the user holds a role on more than MAX_AS_OF_HELD events not
+    deleted by `at` (`_held_by`, as the listing looks at them): counted on the grants'
+    index, at most that many + 1. Every one would be looked at: 30,000 held events cost
+    PostgreSQL 0.8 s a page before migration 0021 (2026-12-05)."""
+    mine = select(EventPermission.event_id).where(*_held_by(user_id, at))
     held = select(func.count()).select_from(mine.limit(MAX_AS_OF_HELD + 1).subquery())
     if (await session.scalar(held) or 0) > MAX_AS_OF_HELD:
         raise AsOfTooLarge(
