@@ -2,14 +2,14 @@
 caller holds a role on now, each in the state of its last version by then.
 
 Bounded like the live listing (`pages`): keys first, snapshots after. Each held event's last
-version by the instant is found by one descent of its versions' index, and its sort key and
-size are columns of that row (`start_key`, `snapshot_bytes`), so a page without a window
-reads no snapshot but those it holds, at most MAX_PAGE_BYTES of them; a search compares
-the texts of a bounded part (`search_scan`). Every held event is looked at, so a caller who
-holds more than MAX_AS_OF_HELD is refused. With a window every candidate's content is
-needed to expand it (a past version has no span columns to prune by), so that listing is
-refused past a named bound (MAX_AS_OF_EVENTS, MAX_AS_OF_BYTES) before anything is decoded,
-and decodes in chunks.
+version by the instant is found by walking its versions' index back from the newest, and
+its sort key and size are columns of that row (`start_key`, `snapshot_bytes`), so a page
+without a window reads no snapshot but those it holds, at most MAX_PAGE_BYTES of them; a
+search compares the texts of a bounded part (`search_scan`). Every held event is looked
+at, so a caller who holds more than MAX_AS_OF_HELD is refused. With a window every
+candidate's content is needed to expand it (a past version has no span columns to prune
+by), so that listing is refused past a named bound (MAX_AS_OF_EVENTS, MAX_AS_OF_BYTES)
+before anything is decoded, and decodes in chunks.
 """
 
 from __future__ import annotations
