@@ -197,7 +197,12 @@ async def test_the_past_listing_is_the_old_one(
     for owner, event in ids:  # shared after every stamp: listed as it was, like the old one
         if owner is bob and event not in deleted and rng.random() < 0.3:
             await share(client, bob, event, alice, "viewer")
-    for at in stamps[::3]:
+    # ...and at the very instant of some versions (a version made then is in: `<=`), and at a
+    # whole second (an instant without microseconds)
+    async with app.state.sessionmaker() as session:
+        made = sorted((await session.scalars(select(EventVersion.changed_at))).all())
+    exact = rng.sample(made, 3)
+    for at in [*stamps[::3], *exact, stamps[len(stamps) // 2].replace(microsecond=0)]:
         for filters in [listing.Filters()] + [
             listing.Filters(
                 q=rng.choice([None, *QUERIES]),
