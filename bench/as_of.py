@@ -131,7 +131,6 @@ async def measure(url: str, data_dir: Path) -> list[str]:
     async with inprocess.app_client(url, data_dir) as client:
         headers = await inprocess.register(client)
         made: list[int] = []
-        instants: list[str] = []
         for held in HELD:
             first = len(made)
             while len(made) < held:
@@ -146,7 +145,7 @@ async def measure(url: str, data_dir: Path) -> list[str]:
                 assert response.status_code == 201, response.text
                 made += [event["id"] for event in response.json()["items"]]
             await asyncio.sleep(0.01)
-            instants.append(datetime.now(UTC).isoformat())
+            instant = datetime.now(UTC).isoformat()
             await asyncio.sleep(0.01)
             for event_id in made[first::RENAMED]:
                 renamed = await client.patch(
@@ -154,7 +153,7 @@ async def measure(url: str, data_dir: Path) -> list[str]:
                 )
                 assert renamed.status_code == 200, renamed.text
             await _vacuum(url)
-            spent, status = await _first_pages(client, headers, instants[-1])
+            spent, status = await _first_pages(client, headers, instant)
             rows.append(f"{held:,} | {statistics.median(spent):.0f} | {max(spent):.0f} | {status}")
     return rows
 
