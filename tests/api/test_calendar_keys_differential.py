@@ -301,7 +301,7 @@ async def test_gathered_keys_are_the_per_role_keys(
     makers = [app.state.sessionmaker]
     if app.state.read_sessionmaker is not None:  # PostgreSQL: the driver's own path too
         makers.append(app.state.read_sessionmaker)
-    compared = nonempty = 0
+    compared = nonempty = arrayed = nonempty_arrays = 0
     for round_ in range(160):
         size = rng.choice([0, 1, 1, 2, 3, len(ids) // 2, len(ids)])
         users = rng.sample(ids, size)
@@ -317,4 +317,21 @@ async def test_gathered_keys_are_the_per_role_keys(
         assert _seen(new) == _seen(old), case
         compared += 1
         nonempty += bool(old.events) and bool(old.answers)
+        if size == 1 and app.state.read_sessionmaker is not None:
+            # a create's keys, read with its write (`statements.CREATE_CHECKED`), by the owner
+            [user] = users
+            async with maker() as session:
+                row = (
+                    await session.execute(
+                        calendar_keys.one_user_arrays(),
+                        {"start": window[0], "end": window[1], "users": user},
+                    )
+                ).one()
+                arrays = await calendar_keys.Keys.of_arrays(user, *row)
+                own = await _old_read(session, {user}, window, viewer_id=user)
+            assert _seen(arrays) == _seen(own), case
+            arrayed += 1
+            nonempty_arrays += bool(own.events) and bool(own.answers)
     assert compared == 160 and nonempty > 20  # the generated calendars had answers to keep
+    if app.state.read_sessionmaker is not None:
+        assert arrayed > 20 and nonempty_arrays > 3, (arrayed, nonempty_arrays)

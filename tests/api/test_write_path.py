@@ -99,7 +99,7 @@ async def test_a_create_sends_no_begin_or_commit_on_postgresql_unless_idempotent
     assert sorted(e["title"] for e in listed.json()["items"]) == ["Standup", "b", "c"]
 
 
-async def test_a_clashing_create_is_three_statements_on_postgresql(
+async def test_a_clashing_create_is_two_statements_on_postgresql(
     app: FastAPI, client: httpx.AsyncClient, backend: str
 ) -> None:
     alice = await register(client, "alice")
@@ -107,18 +107,39 @@ async def test_a_clashing_create_is_three_statements_on_postgresql(
     with statements(app) as seen:
         created = await client.post(EVENTS, json=BODY | {"title": "Review"}, headers=alice.headers)
     assert created.status_code == 201, created.text
-    assert created.json()["conflicts"], "the first event overlaps: the check ran"
+    assert [c["title"] for c in created.json()["conflicts"]] == ["Standup"], "the check ran"
     if backend == "postgres":
-        # the calendar's keys; no contents: the first create kept the series it wrote
-        # (`expansions.keep_written`), and a worker reads only what it lacks
-        # (events/calendars.py); the titles of what clashes (only because something does);
-        # the sign-in check with event+grant+version+audit+change feed (no user query;
-        # BEGIN/COMMIT are not cursors)
-        assert len(seen) == 3, seen
+        # Under `warn` (nothing the check finds stops the create): the sign-in check with
+        # event+grant+version+audit+change feed (no user query; BEGIN/COMMIT are not
+        # cursors) and the calendar's keys as they were before it, in one statement; no
+        # contents: the first create kept the series it wrote (`expansions.keep_written`),
+        # and a worker reads only what it lacks (events/calendars.py); then the titles of
+        # what clashes (only because something does).
+        assert len(seen) == 2, seen
+        assert seen[0].startswith("WITH who AS") and "auth_sessions" in seen[0], seen
         assert "AS held" in seen[0] and "events.title" not in seen[0], seen
         assert seen[1].startswith("SELECT events.id, events.title"), seen
-        assert seen[2].startswith("WITH who AS") and "auth_sessions" in seen[2], seen
         assert not any(s.startswith("SELECT users.") for s in seen), seen
+        # `reject` must know before it writes: the keys, the titles of what clashes and the
+        # sign-in (a closed one is told nothing of the calendar); with no clash, the write.
+        with statements(app) as refused:
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
+            )
+        assert_problem(answer, 409, "schedule_conflict")
+        assert len(refused) == 3 and "AS held" in refused[0], refused
+        assert "auth_sessions" in refused[2], refused
+        assert not any("INSERT" in s for s in refused), refused
+        with statements(app) as checked:
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject",
+                json=BODY
+                | {"start_time": "2026-03-03T09:00:00Z", "end_time": "2026-03-03T09:15:00Z"},
+                headers=alice.headers,
+            )
+        assert answer.status_code == 201, answer.text
+        assert len(checked) == 2 and "AS held" in checked[0], checked
+        assert checked[1].startswith("WITH who AS") and "AS held" not in checked[1], checked
     else:  # the ORM's statements; SQLite has no data-modifying CTEs
         assert 5 <= len(seen) <= 12, (len(seen), seen)  # BEGIN IMMEDIATE, 4 inserts, feed in 3
     history = await client.get(f"{EVENTS}/{created.json()['id']}/history", headers=alice.headers)

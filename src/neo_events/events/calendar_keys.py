@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from itertools import islice
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Select, bindparam, exists, func, or_, select, true
@@ -59,9 +60,46 @@ async def read(
     return keys
 
 
+def one_user_arrays() -> Select[Any, Any, Any]:
+    """PostgreSQL: one user's keys (`read` of one user who is the viewer) as one row of
+    three arrays in one order, `ids`, `versions` and `responses` (NULL for no event), for a
+    statement that reads them beside what it writes (`statements.CREATE_CHECKED`); the same
+    parameters as `read`'s (`start`, `end`, `users`: the one id). `Keys.of_arrays` reads the row."""
+    found = _keys("postgresql", False, True).subquery("calendar_keys")
+    return select(
+        func.array_agg(found.c.id).label("ids"),
+        func.array_agg(found.c.version).label("versions"),
+        func.array_agg(found.c.response).label("responses"),
+    )
+
+
+class _KeyRow(NamedTuple):
+    id: int
+    version: int
+    response: str | None
+
+
 class Keys:
     """The key rows of a calendar read gathered by event: its version, which of the users
     hold it, the invitees' series answers, and whether the viewer may see it."""
+
+    @classmethod
+    async def of_arrays(
+        cls,
+        user_id: int,
+        ids: Sequence[int] | None,
+        versions: Sequence[int] | None,
+        responses: Sequence[str | None] | None,
+    ) -> Keys:
+        """The keys of `one_user_arrays`' row, for `user_id`, who is the viewer: gathered a
+        part at a time, the event loop running between parts, as `read`'s are."""
+        keys = cls(user_id, False)
+        rows = zip(ids or (), versions or (), responses or (), strict=True)
+        while part := [_KeyRow(*row) for row in islice(rows, KEYS_A_PART)]:
+            keys.gather_one(part, user_id)
+            if len(part) == KEYS_A_PART:
+                await asyncio.sleep(0)
+        return keys
 
     def __init__(self, viewer_id: int | None, ask_viewer: bool) -> None:
         self.viewer_id, self.ask_viewer = viewer_id, ask_viewer

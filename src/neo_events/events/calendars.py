@@ -51,6 +51,7 @@ async def calendar(
     cache: Expansions | None = None,
     near: Sequence[times_of_day.Arc] | None = None,
     checked: Checked | None = None,
+    keys: calendar_keys.Keys | None = None,
 ) -> tuple[list[Busy], set[int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see (None: busy time only,
@@ -68,10 +69,12 @@ async def calendar(
 
     Two reads: the keys of the events in the window (`calendar_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
-    of what clashes (`titles`)."""
+    of what clashes (`titles`). `keys`: those of the window, if the caller read them (a
+    create reads them with its write: `calendar_keys.one_user_arrays`)."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
-    keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
+    if keys is None:
+        keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     weeks = Weeks(cache, *window)
     cached = {e: weeks.look_up((e, version)) for e, version in events.items()}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -30,14 +30,14 @@ from neo_events.errors import Conflict
 from neo_events.events import recurrence, times_of_day
 from neo_events.events.access import get_event_for
 from neo_events.events.calendar_cuts import shortened
+from neo_events.events.calendar_keys import Keys
 from neo_events.events.calendars import calendar, off_the_loop, titles
 from neo_events.events.conflicts import Busy, Checked, merge, sweep_conflicts
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
-from neo_events.events.rrule import zone_named as recurrence_zone
+from neo_events.events.suggestions import suggested
 from neo_events.models import Event, EventPermission, User
-from neo_events.scheduling import slots
 
 HORIZON = timedelta(days=366)
 Span = tuple[datetime, datetime]
@@ -55,13 +55,6 @@ class ConflictPolicy(StrEnum):
     REJECT = "reject"
     SUGGEST = "suggest"  # reject, with the nearest slots where everyone concerned is free
     IGNORE = "ignore"
-
-
-SUGGESTIONS = 5
-SUGGEST_WITHIN = timedelta(days=14)
-SUGGEST_GRANULARITY = timedelta(minutes=15)
-# Suggestions keep to a waking day on the event's clock, unless the time asked lies outside it.
-SUGGEST_HOURS = slots.WorkingHours(time(8), time(20), frozenset(range(1, 8)))
 
 
 class ScheduleConflict(Conflict):
@@ -160,22 +153,42 @@ def _added_each(candidates: Sequence[Candidate]) -> list[list[Span]]:
     return added
 
 
+async def added_by(candidates: Sequence[Candidate]) -> list[list[Span]]:
+    """The occurrences each candidate adds (`added_occurrences`, within its share of the
+    batch's limit), worked out off the event loop for a batch."""
+    return await off_the_loop(len(candidates) > 1, lambda: _added_each(candidates))
+
+
+def _distinct(added: list[list[Span]]) -> list[list[Span]]:
+    # (a batch's lists are shared between equal candidates, `_added_each`: each looked at once)
+    return list({id(occ): occ for occ in added if occ}.values())
+
+
+def window_of(added: list[list[Span]]) -> Span | None:
+    """The span of the calendars a check of these occurrences reads (None: nothing to
+    check), by C-level min/max, not a generator over a batch's 183,000 pairs."""
+    distinct = _distinct(added)
+    if not distinct:
+        return None
+    lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
+    return lo, max(max(occ, key=itemgetter(1))[1] for occ in distinct)
+
+
 async def _calendar_for(
     session: AsyncSession,
     user_ids: set[int],
     added: list[list[Span]],
     viewer_id: int,
+    keys: Keys | None = None,
 ) -> tuple[list[Busy], set[int], list[list[Span]]]:
-    """The calendars over the span of the occurrences to check, and those occurrences that
-    fall where the calendars are complete (see `calendar`: all of them, unless the calendars
-    hold more than CALENDAR_LIMIT occurrences in that span)."""
-    if not any(added):
+    """The calendars over the span of the occurrences to check (`window_of`; with `keys`,
+    those of that window, already read), and those occurrences that fall where the
+    calendars are complete (see `calendar`: all of them, unless the calendars hold more
+    than CALENDAR_LIMIT occurrences in that span)."""
+    window = window_of(added)
+    if window is None:
         return [], set(), added
-    # (a batch's lists are shared between equal candidates, `_added_each`: each looked at
-    # once, and by C-level min/max, not a generator over its 183,000 pairs)
-    distinct = list({id(occ): occ for occ in added if occ}.values())
-    lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
-    hi = max(max(occ, key=itemgetter(1))[1] for occ in distinct)
+    distinct, hi = _distinct(added), window[1]
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
     many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
@@ -183,7 +196,7 @@ async def _calendar_for(
     # ...and the times themselves: only what meets them is answered, to be swept
     checked = None if many else Checked(o for occ in distinct for o in occ)
     busy, visible, until = await calendar(
-        session, user_ids, (lo, hi), viewer_id=viewer_id, near=near, checked=checked
+        session, user_ids, window, viewer_id=viewer_id, near=near, checked=checked, keys=keys
     )
     if until < hi:
         shown = added
@@ -226,6 +239,8 @@ async def check(
     user_ids: Iterable[int],
     viewer_id: int,
     concerned: Iterable[int] | None = None,
+    added: list[list[Span]] | None = None,
+    keys: Keys | None = None,
 ) -> list[list[Clash]]:
     """For each candidate, what the occurrences it adds clash with.
 
@@ -233,15 +248,20 @@ async def check(
     free slots of everyone `concerned` (default: the users checked and the viewer);
     `ignore` checks nothing. Other candidates of the same call count too, so a batch that
     overlaps itself is caught.
+
+    `added`: the candidates' `added_by`, if the caller worked them out; `keys`: the
+    calendar's keys over their `window_of`, if it read them (a create under `warn` reads
+    them with its write, `creation.create_event`).
     """
     nothing: list[list[Clash]] = [[] for _ in candidates]
     if policy is ConflictPolicy.IGNORE:
         return nothing
     batch = len(candidates) > 1
-    added = await off_the_loop(batch, lambda: _added_each(candidates))
+    if added is None:
+        added = await added_by(candidates)
     if not any(added):
         return nothing
-    busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id)
+    busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id, keys)
     excluded = [c.event_id for c in candidates]
 
     def sweep() -> tuple[list[list[Busy]], set[int]]:
@@ -261,7 +281,7 @@ async def check(
         extra: dict[str, Any] = {}
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
-            index, free = await _suggest(session, candidates, added, found, people)
+            index, free = await suggested(session, candidates, added, found, people)
             extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
             if len(candidates) > 1:
                 extra["suggestions_for"] = index
@@ -271,50 +291,6 @@ async def check(
             **extra,
         )
     return results
-
-
-async def _suggest(
-    session: AsyncSession,
-    candidates: Sequence[Candidate],
-    added: list[list[Span]],
-    found: list[list[Busy]],
-    people: set[int],
-) -> tuple[int, list[Span]]:
-    """Up to SUGGESTIONS slots as long as the first clashing occurrence (of the first
-    candidate that clashes), starting from it and within SUGGEST_WITHIN, where everyone
-    concerned is free. Bounded like any check: one calendar read of at most CALENDAR_LIMIT
-    occurrences (the search stops where that read was cut short), then one pass over it."""
-    index = next(i for i, clashes in enumerate(found) if clashes)
-    start, end = min(
-        o for o in added[index] if any(b.start < o[1] and b.end > o[0] for b in found[index])
-    )
-    duration = end - start
-    window = (start, start + SUGGEST_WITHIN + duration)
-    busy, _, until = await calendar(session, people, window, viewer_id=None)
-    zone = recurrence_zone(candidates[index].series.timezone)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    waking = (
-        local_start.date() == local_end.date()
-        and SUGGEST_HOURS.start <= local_start.time()
-        and local_end.time() <= SUGGEST_HOURS.end
-    )
-
-    def search() -> list[Span]:
-        # a batch's others too: 500 minutely series held the loop 0.4-0.7 s (outside attack)
-        own = candidates[index].event_id
-        taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
-        taken += [o for j, occ in enumerate(added) if j != index for o in occ if o[0] < window[1]]
-        return slots.free_slots(
-            merge(taken),
-            (start, min(window[1], until)),
-            duration=duration,
-            zone=zone,
-            hours=SUGGEST_HOURS if waking else slots.ALL_DAY,
-            granularity=SUGGEST_GRANULARITY,
-            limit=SUGGESTIONS,
-        )
-
-    return index, await off_the_loop(len(candidates) > 1, search)
 
 
 async def _titles(
