@@ -12,7 +12,14 @@ from icalendar import Calendar
 
 from neo_events.caldav import service, xml
 from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
-from tests.helpers import audit_actions, count_rows, create_event, loop_pauses, share
+from tests.helpers import (
+    audit_actions,
+    count_rows,
+    create_event,
+    loop_pauses,
+    share,
+    statements,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -654,13 +661,27 @@ async def test_text_match_on_model_and_client_properties(client) -> None:
     assert refused.status_code == 403 and b"supported-collation" in refused.content
 
 
-async def test_a_clash_is_a_warning_and_the_write_reaches_the_other_holders_sync(client) -> None:
+async def test_a_clash_refuses_nothing_and_the_write_reaches_the_other_holders_sync(
+    app, client
+) -> None:
+    """A CalDAV write checks no schedule conflict (an app has no way to show the warning, and
+    under `warn` a clash refuses nothing): neither a create, nor a move, nor an invitation
+    reads the calendars' keys."""
     alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
     busy = await create_event(
         client, alice.account, start_time="2026-03-10T08:30:00Z", end_time="2026-03-10T09:30:00Z"
     )
-    created = await alice.put("clash.ics", ics())  # 09:00–10:00 Berlin: overlaps `busy`
-    assert created.status_code == 201, created.text  # conflicts warn, as the API's default
+    with statements(app) as seen:
+        created = await alice.put("clash.ics", ics())  # 09:00–10:00 Berlin: overlaps `busy`
+        assert created.status_code == 201, created.text
+        moved = await alice.put(
+            "clash.ics",
+            ics(extra=f"ATTENDEE:mailto:{bob.account.username}@example.com\n").replace(
+                b"T090000", b"T084500"
+            ),
+        )
+        assert moved.status_code == 204, moved.text
+    assert seen and not any("AS held" in s for s in seen), seen
     [mine] = [
         e
         for e in (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
@@ -682,7 +703,7 @@ async def test_a_clash_is_a_warning_and_the_write_reaches_the_other_holders_sync
     history = (
         await client.get(f"/api/v1/events/{mine['id']}/history", headers=alice.account.headers)
     ).json()["items"]
-    assert (history[0]["version"], history[0]["changed_by"]["username"]) == (2, "bob")
+    assert (history[0]["version"], history[0]["changed_by"]["username"]) == (3, "bob")
 
 
 async def test_listings_are_bounded_and_say_when_they_are_cut(client, monkeypatch) -> None:

@@ -184,7 +184,7 @@ async def apply(
             event_id=event_id,
             invitees=todo.invite,
             origin=origin,
-            policy=ConflictPolicy.WARN,
+            policy=ConflictPolicy.IGNORE,
         )
     for user_id in todo.remove:
         await invitations.remove_attendee(

@@ -1,8 +1,9 @@
 """CalDAV writes: a PUT or DELETE of one resource is the API's write of one event
 (events/creation.py create_event, events/service.py update_event and delete_event), so
-validation, roles, versions, history, audit, conflicts (warn), live messages and sync changes
-all follow from there. Only the resource's name, UID and text are kept here
-(calendar_resources)."""
+validation, roles, versions, history, audit, live messages and sync changes all follow from
+there. No schedule conflict is checked (`ignore`): under `warn` a clash refuses nothing, and
+an app has no way to show the warning (as with an import). Only the resource's name, UID and
+text are kept here (calendar_resources)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,7 @@ async def put_item(
                 event_id=row.id,
                 changes=changes,
                 origin=origin,
-                policy=ConflictPolicy.WARN,
+                policy=ConflictPolicy.IGNORE,
             )
             await _store(session, result.event, name, incoming)
         await people.apply(session, user, row.id, todo, origin)
@@ -146,7 +147,7 @@ async def _create(
                 actor_id=user.id,
                 data=EventCreate.model_validate(todo.content),
                 origin=origin,
-                policy=ConflictPolicy.WARN,
+                policy=ConflictPolicy.IGNORE,
             )
         ).event
         await people.apply(session, user, event.id, todo, origin)
