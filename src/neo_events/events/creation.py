@@ -197,15 +197,7 @@ async def create_event(
         event.id, name = written.id, written.username
         if window is not None:
             keys = await Keys.of_arrays(actor_id, written.ids, written.versions, written.responses)
-            [clashes] = await schedule.check(
-                session,
-                policy=policy,
-                candidates=[candidate],
-                user_ids=[actor_id],
-                viewer_id=actor_id,
-                added=added,
-                keys=keys,
-            )
+            clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
     _keep(session, [event], [candidate])
     return Created(event, clashes, name)
 
@@ -217,8 +209,10 @@ async def _checked(
     actor_id: int,
     sign_in: int | None,
     added: list[list[schedule.Span]] | None,
+    keys: Keys | None = None,
 ) -> list[Clash]:
-    """A create's check before its write (`create_event`)."""
+    """A create's check: before its write, or, from the `keys` its write read, after it
+    (`create_event`)."""
     try:
         [clashes] = await schedule.check(
             session,
@@ -227,6 +221,7 @@ async def _checked(
             user_ids=[actor_id],
             viewer_id=actor_id,
             added=added,
+            keys=keys,
         )
     except schedule.ScheduleConflict:
         if sign_in is not None:  # a closed session learns nothing of the calendar: a 401
