@@ -268,12 +268,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
-    # A pool with no connection free within DB_POOL_TIMEOUT_S is as unavailable as a
-    # database that does not answer.
-    if isinstance(exc, PoolTimeout | OperationalError) or (
+def database_unavailable(exc: BaseException) -> bool:
+    """The database did not answer (a lost connection, one the driver gave up on) or no
+    connection was free within DB_POOL_TIMEOUT_S, which is as unavailable: a 503."""
+    return isinstance(exc, PoolTimeout | OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return problem_response(
             request,

@@ -68,16 +68,18 @@ def written(
     status_code: int,
     headers: dict[str, str],
     *,
-    conflicts: list[Clash],
+    conflicts: list[Clash] | None,
     merged: bool | None = None,
 ) -> Response:
     """The event object after a write (`EventCreated`/`EventUpdated`) with its ETag, as JSON
     written directly: the object is already validated, and validating it again into the
     response model and then once more as the route's return value cost more than the write's
-    inserts."""
+    inserts. `conflicts` None: the write stands but its check could not finish (a create's,
+    `creation.create_event`), and the object has no `conflicts`."""
     if merged is not None:
         body["merged"] = merged
-    body["conflicts"] = [clash_dict(c) for c in conflicts]
+    if conflicts is not None:
+        body["conflicts"] = [clash_dict(c) for c in conflicts]
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z),
         status_code=status_code,

@@ -6,6 +6,7 @@ atomically."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, cast
@@ -17,7 +18,7 @@ from neo_events import db, driver
 from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
-from neo_events.errors import InvalidToken
+from neo_events.errors import InvalidToken, database_unavailable
 from neo_events.events import expansions, schedule, statements
 from neo_events.events.access import Role
 from neo_events.events.calendar_keys import Keys
@@ -28,6 +29,8 @@ from neo_events.events.validation import build_content
 from neo_events.history.versions import record_created, version_row
 from neo_events.live import feed, pending
 from neo_events.models import Event, EventPermission, User
+
+logger = logging.getLogger(__name__)
 
 
 async def _insert(session: AsyncSession, actor_id: int, contents: Sequence[Content]) -> list[Event]:
@@ -104,7 +107,7 @@ def _keep(
 
 class Created(NamedTuple):
     event: Event
-    clashes: list[Clash]
+    clashes: list[Clash] | None  # None: written, but its check could not finish
     owner_name: str  # with `sign_in`, read with its check (for the answer); else ""
 
 
@@ -142,6 +145,7 @@ async def create_event(
     later = postgres and sign_in is not None and policy is ConflictPolicy.WARN
     added = await schedule.added_by([candidate]) if later else None
     window = schedule.window_of(added) if added is not None else None
+    clashes: list[Clash] | None = None
     if window is None:
         clashes = await _checked(session, policy, candidate, actor_id, sign_in, added)
     if not postgres:
@@ -197,9 +201,26 @@ async def create_event(
         event.id, name = written.id, written.username
         if window is not None:
             keys = await Keys.of_arrays(actor_id, written.ids, written.versions, written.responses)
-            clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
+            try:
+                clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
+            except Exception as exc:
+                if not (isinstance(connection, driver.Connection) and database_unavailable(exc)):
+                    raise  # in a transaction (an Idempotency-Key's), nothing is written then
+                await _written_unchecked(session, event.id, exc)  # no clashes known
     _keep(session, [event], [candidate])
     return Created(event, clashes, name)
+
+
+async def _written_unchecked(session: AsyncSession, event_id: int, exc: Exception) -> None:
+    """The database failed in the check that follows a write it had already committed: the
+    event stands, and the answer must not ask for a retry (a 503 would, and a retry without
+    an Idempotency-Key would write it twice). The session is let go of its lost connection
+    and the answer says nothing of conflicts (`GET /events/{id}/conflicts` asks again)."""
+    logger.warning(
+        "event %s written; its conflict check failed: %s", event_id, exc.__class__.__name__
+    )
+    await db.rollback(session)  # the lost connection: the session starts afresh
+    feed.wake_after_commit(session)  # what the rollback forgot: the hubs' wake-up
 
 
 async def _checked(

@@ -321,7 +321,12 @@ ClashRead = ConflictRead | BusyRead
 class EventCreated(EventRead):
     """The event after a write that checks schedule conflicts (`?conflicts=`)."""
 
-    conflicts: list[ClashRead] = []
+    conflicts: list[ClashRead] = Field(
+        default=[],
+        description="what the write overlaps (none with `?conflicts=ignore`). Absent only from"
+        " a create the database failed after writing, before its check finished: the event"
+        " stands, and `GET /events/{id}/conflicts` asks again",
+    )
 
 
 class EventUpdated(EventCreated):

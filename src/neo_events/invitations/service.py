@@ -151,14 +151,17 @@ async def invite(
     )
     newcomers = [u for u in wanted if u not in roles]
     clashes: list[Clash] = []
-    if newcomers:
+    if newcomers and policy is not ConflictPolicy.IGNORE:
+        # whose free time a suggestion needs: everyone on the event (a query only then)
+        suggesting = policy is ConflictPolicy.SUGGEST
+        holders = await feed.holders(session, event.id) if suggesting else []
         [clashes] = await schedule.check(
             session,
             policy=policy,
             candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
             user_ids=newcomers,
             viewer_id=actor.id,
-            concerned=[*await feed.holders(session, event.id), *newcomers],
+            concerned=[*holders, *newcomers] if suggesting else None,
         )
     await _add_attendees(session, actor, event, invitees, organizer_listed, newcomers)
     await feed.announce_all(  # each for everyone holding a role once all are invited
