@@ -166,8 +166,12 @@ def _distinct(added: list[list[Span]]) -> list[list[Span]]:
 
 def window_of(added: list[list[Span]]) -> Span | None:
     """The span of the calendars a check of these occurrences reads (None: nothing to
-    check), by C-level min/max, not a generator over a batch's 183,000 pairs."""
-    distinct = _distinct(added)
+    check)."""
+    return _spanned(_distinct(added))
+
+
+def _spanned(distinct: list[list[Span]]) -> Span | None:
+    # by C-level min/max, not a generator over a batch's 183,000 pairs
     if not distinct:
         return None
     lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
@@ -185,10 +189,11 @@ async def _calendar_for(
     those of that window, already read), and those occurrences that fall where the
     calendars are complete (see `calendar`: all of them, unless the calendars hold more
     than CALENDAR_LIMIT occurrences in that span)."""
-    window = window_of(added)
+    distinct = _distinct(added)
+    window = _spanned(distinct)
     if window is None:
         return [], set(), added
-    distinct, hi = _distinct(added), window[1]
+    hi = window[1]
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
     many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
