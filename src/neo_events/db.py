@@ -370,13 +370,23 @@ def after_commit_once(session: AsyncSession, key: str, callback: AfterCommit) ->
         uow.after_commit.append(callback)
 
 
+def begun(session: AsyncSession) -> bool:
+    """Whether the session has anything to commit or give back: a transaction (and with it,
+    perhaps, a pooled connection), or objects waiting for their flush. A request that wrote
+    through the driver alone (`events.service`'s text edit) or read nothing through its
+    session began none: committing and closing it would cost two greenlet hops for nothing
+    (0.1 ms of CPU, issue #16)."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
+
+
 async def commit(session: AsyncSession) -> None:
     """Run the transaction's last steps, commit it, then run what waited for it."""
     queued = session.info.get("uow")
     if queued is not None:
         for last_step in queued.before_commit:
             await last_step()
-    await session.commit()
+    if begun(session):
+        await session.commit()
     uow = session.info.pop("uow", None)
     if uow is not None:
         for callback in uow.after_commit:

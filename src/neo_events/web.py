@@ -122,7 +122,7 @@ class TransactionalRoute(APIRoute):
                 return response
             finally:
                 session = request.scope.pop("neo.session", None)
-                if session is not None:
+                if session is not None and db.begun(session):
                     await session.close()
                 db.write_intent.reset(token)
 
