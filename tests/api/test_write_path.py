@@ -118,7 +118,7 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
         assert len(seen) == 2, seen
         assert seen[0].startswith("WITH who AS") and "auth_sessions" in seen[0], seen
         assert "AS held" in seen[0] and "events.title" not in seen[0], seen
-        assert seen[1].startswith("SELECT events.id, events.title"), seen
+        assert seen[1].startswith("SELECT events.id, events.version, events.title"), seen
         assert not any(s.startswith("SELECT users.") for s in seen), seen
         # `reject` must know before it writes: the keys, the titles of what clashes and the
         # sign-in (a closed one is told nothing of the calendar); with no clash, the write.
@@ -127,9 +127,30 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
                 f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
             )
         assert_problem(answer, 409, "schedule_conflict")
+        assert [c["title"] for c in answer.json()["conflicts"]] == ["Standup", "Review"]
         assert len(refused) == 3 and "AS held" in refused[0], refused
         assert "auth_sessions" in refused[2], refused
         assert not any("INSERT" in s for s in refused), refused
+        # The worker keeps a title read by event and version: the same clash reads none.
+        with statements(app) as again:
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
+            )
+        assert [c["title"] for c in answer.json()["conflicts"]] == ["Standup", "Review"]
+        assert len(again) == 2 and "auth_sessions" in again[1], again
+        # Renamed, Standup is another version: its new title is read, never the one kept.
+        standup = (await client.get(EVENTS, headers=alice.headers)).json()["items"][0]["id"]
+        await client.patch(f"{EVENTS}/{standup}", json={"title": "Daily"}, headers=alice.headers)
+        with statements(app) as renamed:
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
+            )
+        assert [c["title"] for c in answer.json()["conflicts"]] == ["Daily", "Review"]
+        # (its series at the new version, not kept, is read too)
+        titled = [
+            s for s in renamed if s.startswith("SELECT events.id, events.version, events.title")
+        ]
+        assert len(titled) == 1, renamed
         with statements(app) as checked:
             answer = await client.post(
                 f"{EVENTS}?conflicts=reject",

@@ -106,7 +106,9 @@ class Keys:
         self.events: dict[int, int] = {}  # version, by id
         self.holders: dict[int, set[int]] = {}
         self.answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers
-        self.visible: set[int] = set()
+        # the events the viewer may see, each with its version (a clash list's titles are
+        # kept by version: `calendars.titles`)
+        self.visible: dict[int, int] = {}
 
     def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
         """Rows of one user's calendar: (id, version, response[, visible]), one an event."""
@@ -118,7 +120,7 @@ class Keys:
             if row.response is not None:
                 answers[row.id] = {user_id: row.response}
             if seeing and (not ask_viewer or row.visible):
-                visible.add(row.id)
+                visible[row.id] = row.version
 
     def gather(self, rows: Sequence[Any], *, json: bool) -> None:
         """Rows of several users' calendars, one an event: (id, version, users[, visible])
@@ -140,7 +142,7 @@ class Keys:
             if mine:
                 answers[row.id] = mine
             if seeing and (not ask_viewer or row.visible):
-                visible.add(row.id)
+                visible[row.id] = row.version
 
 
 @cache

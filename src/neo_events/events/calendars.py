@@ -52,9 +52,10 @@ async def calendar(
     near: Sequence[times_of_day.Arc] | None = None,
     checked: Checked | None = None,
     keys: calendar_keys.Keys | None = None,
-) -> tuple[list[Busy], set[int], datetime]:
+) -> tuple[list[Busy], dict[int, int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
-    those users hold it), which of those events `viewer_id` may see (None: busy time only,
+    those users hold it), which of those events `viewer_id` may see, each with the version
+    read (for the titles of a clash list, `titles`) (None: busy time only,
     nobody asks, and the query skips a subquery a row), and up to when that is complete:
     past CALENDAR_LIMIT occurrences the window is cut short where the limit was reached
     (each event is expanded once, within what is left of the limit), or, if `strict` (a
@@ -95,6 +96,9 @@ async def calendar(
         weeks = Weeks(cache, *window)
         cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
         busy, hi = await read.run(weeks, cached)
+    for event_id, version in read.renewed.items():  # changed between the two reads
+        if event_id in visible:
+            visible[event_id] = version
     return await _settled(session, read, busy), visible, hi
 
 
@@ -151,6 +155,7 @@ class _Read:
         self.cache, self.near, self.strict = cache, near, strict
         self.checked = checked
         self.gone: set[int] = set()  # deleted between the reads: no occurrences
+        self.renewed: dict[int, int] = {}  # changed between the reads: the version read
         # what was found of invited events, busy for every holder until settled (`_settled`)
         self.answered = answered.Answered()
 
@@ -202,7 +207,7 @@ class _Read:
         events, known, contents, near = self.events, self.known, self.contents, self.near
         for event_id, (version, _) in contents.items():
             if events[event_id] != version:  # changed between the two reads: as it is now
-                events[event_id] = version
+                events[event_id] = self.renewed[event_id] = version
                 cached[event_id] = weeks.look_up((event_id, version))
                 known[event_id] = None  # a series known is of the version the keys read
         lo, hi = weeks.start, weeks.end
@@ -260,13 +265,22 @@ class _Read:
         return busy, hi
 
 
-_TITLES = _of_ids(Event.id, Event.title)
+_TITLES = _of_ids(Event.id, Event.version, Event.title)
 
 
-async def titles(session: AsyncSession, event_ids: Iterable[int]) -> dict[int, str]:
-    """The titles of these events, by id: a calendar read leaves them out (`calendar_keys`), and a
-    check needs only those of the events a write clashes with and may name."""
-    return {row.id: row.title for row in await _by_id(session, _TITLES, sorted(set(event_ids)))}
+async def titles(session: AsyncSession, shown: Mapping[int, int]) -> dict[int, str]:
+    """The titles of these events (each with the version the calendar read found), by id: a
+    calendar read leaves them out (`calendar_keys`), and a check needs only those of the
+    events a write clashes with and may name. A title read is kept in the worker's cache
+    by event and version (`expansions.keep_title`): a clash with the same events again (a
+    weekly meeting every later create meets) reads none."""
+    cache = expansions.of_session(session)
+    named = expansions.kept_titles(cache, shown) if cache is not None else {}
+    for row in await _by_id(session, _TITLES, sorted(shown.keys() - named.keys())):
+        named[row.id] = row.title  # as it is now, if changed since: under its own version
+        if cache is not None:
+            expansions.keep_title(cache, (row.id, row.version), row.title)
+    return named
 
 
 class _PastTheLimit(Exception):

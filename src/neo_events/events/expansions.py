@@ -11,7 +11,7 @@ built them from under (event id, version). Bounded in entries and in bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -39,6 +39,18 @@ def keep_series(cache: LruCache[Any], key: tuple[int, int], series: recurrence.S
     window not cached, ~1 s of CPU each time: a profile, 2026-12-04)."""
     if cache.size > 0:
         cache.put(key, (series,))
+
+
+def keep_title(cache: LruCache[Any], key: tuple[int, int], title: str) -> None:
+    """Keep the title of the event `key` (id, version), for `kept_titles`."""
+    if cache.size > 0:
+        cache.put(("title", *key), (title,))
+
+
+def kept_titles(cache: LruCache[Any], shown: Mapping[int, int]) -> dict[int, str]:
+    """The titles kept (`keep_title`) of these events, each at its version, by id."""
+    found = cache.get_many([("title", e, v) for e, v in shown.items()])
+    return {e: kept[0] for e, kept in zip(shown, found, strict=True) if kept is not None}
 
 
 # A series written is kept only with at most this many exceptions: weighing one walks its
@@ -91,6 +103,8 @@ def expansion_bytes(expansion: tuple[recurrence.Occurrence, ...] | tuple[Any]) -
     kept (`keep_series`, a one-tuple) weighs what `series_bytes` says."""
     if len(expansion) == 1 and isinstance(expansion[0], recurrence.Series):
         return 600 + series_bytes(expansion[0])
+    if len(expansion) == 1 and isinstance(expansion[0], str):  # a title (`keep_title`)
+        return 650 + len(expansion[0])
     return 600 + 200 * len(expansion)
 
 

@@ -184,7 +184,7 @@ async def _calendar_for(
     added: list[list[Span]],
     viewer_id: int,
     keys: Keys | None = None,
-) -> tuple[list[Busy], set[int], list[list[Span]]]:
+) -> tuple[list[Busy], dict[int, int], list[list[Span]]]:
     """The calendars over the span of the occurrences to check (`window_of`; with `keys`,
     those of that window, already read), and those occurrences that fall where the
     calendars are complete (see `calendar`: all of them, unless the calendars hold more
@@ -192,7 +192,7 @@ async def _calendar_for(
     distinct = _distinct(added)
     window = _spanned(distinct)
     if window is None:
-        return [], set(), added
+        return [], {}, added
     hi = window[1]
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
@@ -299,15 +299,20 @@ async def check(
 
 
 async def _titles(
-    session: AsyncSession, found: Sequence[Sequence[Busy]], visible: set[int]
+    session: AsyncSession, found: Sequence[Sequence[Busy]], visible: Mapping[int, int]
 ) -> dict[int, str]:
     """The titles a clash list shows: of the clashing events the viewer may see."""
-    shown = {b.event_id for clashes in found for b in clashes if b.event_id in visible}
+    shown = {
+        b.event_id: visible[b.event_id]
+        for clashes in found
+        for b in clashes
+        if b.event_id in visible
+    }
     return await titles(session, shown) if shown else {}
 
 
 def _clashes(
-    found: Sequence[Busy], visible: set[int], contacts: set[int], named: Mapping[int, str]
+    found: Sequence[Busy], visible: Mapping[int, int], contacts: set[int], named: Mapping[int, str]
 ) -> list[Clash]:
     clashes: list[Clash] = []
     strangers: set[int] = set()
