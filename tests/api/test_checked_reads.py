@@ -81,7 +81,7 @@ async def _read(
 ) -> tuple[list[Busy], set[int], datetime]:
     """`calendars.calendar` as a check calls it, with the worker's cache (or none: `cold`)."""
     window = (min(s for s, _ in occurrences), max(e for _, e in occurrences))
-    near = times_of_day.arcs_of(occurrences)
+    near = times_of_day.Near(occurrences)
     cache = None if cold else app.state.expansions
     async with app.state.sessionmaker() as session:
         if cache is not None:

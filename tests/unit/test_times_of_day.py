@@ -13,7 +13,7 @@ import pytest
 
 from neo_events.events import recurrence, times_of_day
 from neo_events.events.recurrence import Override, Series
-from neo_events.events.times_of_day import DAY, arcs_of, meet, series_arcs
+from neo_events.events.times_of_day import DAY, WEEK, Near, arcs_of, meet, series_arcs
 from neo_events.timezones import iana_zone_names
 
 # zoneinfo's pure-Python implementation, which keeps a zone's transitions where one can read them
@@ -28,6 +28,8 @@ ZONES = [
     "America/St_Johns",  # -03:30 with DST
     "Europe/Dublin",  # "negative" DST in the tz database
     "Africa/Casablanca",  # DST suspended each Ramadan
+    "Pacific/Kiritimati",  # +14: a local Tuesday morning is a Monday in UTC
+    "Pacific/Pago_Pago",  # -11: a local Monday evening is a Tuesday in UTC
 ]
 RULES = [
     "FREQ=DAILY",
@@ -39,17 +41,24 @@ RULES = [
     "FREQ=DAILY;BYHOUR=0,2,13;BYMINUTE=0,30",  # 02:00-02:59 is a gap somewhere
     "FREQ=WEEKLY;BYDAY=SU;BYHOUR=2;BYMINUTE=30",  # a wall time in spring-forward gaps
     "FREQ=YEARLY;BYWEEKNO=13;BYDAY=SU;BYHOUR=1",
+    "FREQ=WEEKLY;BYDAY=TU;BYHOUR=23;BYMINUTE=30",  # across midnight in UTC either way
+    "FREQ=MONTHLY;BYDAY=1MO",
+    "FREQ=DAILY;BYDAY=SA,SU;BYHOUR=0,12",
+    "FREQ=WEEKLY;INTERVAL=3",  # DTSTART's weekday
 ]
 
 
-def _contained(start: datetime, end: datetime, arcs: list[tuple[int, int]]) -> bool:
-    """Whether the occurrence's stretch of the UTC day lies within one of the arcs."""
-    [(mine, length)] = arcs_of([(start, end)]) or [(0, DAY)]
-    return any((mine - arc) % DAY + length <= arc_length for arc, arc_length in arcs)
+def _contained(
+    start: datetime, end: datetime, arcs: list[tuple[int, int]], period: int = DAY
+) -> bool:
+    """Whether the occurrence's stretch of the UTC day (or week) lies within one of the arcs."""
+    [(mine, length)] = arcs_of([(start, end)], period) or [(0, DAY)]
+    return any((mine - arc) % period + length <= arc_length for arc, arc_length in arcs)
 
 
+@pytest.mark.parametrize("period", [DAY, WEEK], ids=["day", "week"])
 @pytest.mark.parametrize("seed", range(60))
-def test_every_occurrence_lies_within_its_series_arcs(seed: int) -> None:
+def test_every_occurrence_lies_within_its_series_arcs(seed: int, period: int) -> None:
     rng = random.Random(seed)
     zone = rng.choice(ZONES)
     # Starts near the transitions too: a wall time of 00:00-03:59 on a random day.
@@ -63,12 +72,18 @@ def test_every_occurrence_lies_within_its_series_arcs(seed: int) -> None:
     series = Series(start, start + length, zone, rng.choice(RULES))
     lo = start + timedelta(days=rng.randrange(-30, 400))
     hi = lo + timedelta(days=rng.choice([1, 7, 366]))
-    arcs = series_arcs(series, lo, hi)
+    arcs = series_arcs(series, lo, hi, period=period)
     if arcs is None:  # anywhere: a day long with the zone's spread of offsets (Apia's is 25 h)
-        assert length + timedelta(hours=1) >= timedelta(days=1) or zone == "Pacific/Apia"
+        # (or, in the week, a rule that names no weekday)
+        named = "BYDAY" in series.rule or "WEEKLY" in series.rule
+        assert (
+            length + timedelta(hours=1) >= timedelta(days=1)
+            or zone == "Pacific/Apia"
+            or (period == WEEK and not named)
+        ), series
         return
     for o in recurrence.expand(series, lo, hi):
-        assert _contained(o.start, o.end, arcs), (o, arcs)
+        assert _contained(o.start, o.end, arcs, period), (o, arcs)
 
 
 def test_what_arcs_cannot_describe_is_anywhere() -> None:
@@ -181,6 +196,86 @@ def test_a_series_at_other_hours_is_passed_over_and_the_dst_mismatch_weeks_are_n
         if any(b.start < o.end and o.start < b.end for b in theirs)
     }
     assert days == {"2027-03-16", "2027-03-23", "2027-11-02"}
+
+
+def test_a_series_on_other_weekdays_is_passed_over_and_one_across_midnight_is_not() -> None:
+    """A create on a Friday cannot meet a weekly meeting on Tuesdays at the same hour, nor a
+    monthly one on first Mondays; a daily one it can. A Tuesday 23:30 in New York is a
+    Wednesday in UTC: a Wednesday check meets it, a Tuesday one at 04:00 UTC does not."""
+    utc9 = datetime(2027, 1, 8, 9, tzinfo=UTC)  # a Friday
+    near = Near([(utc9, utc9 + timedelta(minutes=45))])
+    lo, hi = utc9 - timedelta(days=200), utc9 + timedelta(days=200)
+    tuesday = datetime(2027, 1, 5, 9, tzinfo=UTC)
+    budget = times_of_day.Budget()
+    for rule, meets in (
+        ("FREQ=WEEKLY;BYDAY=TU", False),
+        ("FREQ=WEEKLY", False),  # DTSTART's Tuesday
+        ("FREQ=MONTHLY;BYDAY=1MO", False),
+        ("FREQ=WEEKLY;BYDAY=TU,FR", True),
+        ("FREQ=DAILY", True),
+        ("FREQ=MONTHLY;BYMONTHDAY=8", True),  # no weekday named: anywhere in the week
+    ):
+        series = Series(tuesday, tuesday + timedelta(hours=1), "UTC", rule)
+        assert near.meets(series, lo, hi, budget) is meets, rule
+    late = datetime(2027, 1, 5, 23, 30, tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)
+    weekly = Series(late, late + timedelta(minutes=30), "America/New_York", "FREQ=WEEKLY")
+    wednesday = datetime(2027, 1, 6, 4, 40, tzinfo=UTC)
+    assert Near([(wednesday, wednesday + timedelta(minutes=5))]).meets(weekly, lo, hi, budget)
+    tuesday_utc = datetime(2027, 1, 5, 4, 40, tzinfo=UTC)
+    assert not Near([(tuesday_utc, tuesday_utc + timedelta(minutes=5))]).meets(
+        weekly, lo, hi, budget
+    )
+    # a check's arcs that cannot be described (a day long) pass nothing over
+    anywhere = Near([(utc9, utc9 + timedelta(days=1))])
+    assert anywhere.meets(
+        Series(tuesday, tuesday + timedelta(hours=1), "UTC", "FREQ=WEEKLY"), lo, hi, budget
+    )
+    assert meet([(WEEK - 1, 2)], [(0, 0)], WEEK) and not meet([(WEEK - 3, 1)], [(0, 0)], WEEK)
+
+
+def test_a_series_passed_over_never_overlaps_what_is_checked() -> None:
+    """Differentially, against expanding both: whatever `Near.meets` passes over (by the day's
+    circle or the week's) has no occurrence overlapping an occurrence checked, for random
+    series of every rule and zone above and random checks (single times, weekly and daily
+    series); and the week's circle passes over some that the day's alone would expand."""
+    rng = random.Random(2026)
+    passed_over = by_week = 0
+    for _ in range(600):
+        zone = rng.choice(ZONES)
+        wall = datetime(2027, 1, 1) + timedelta(
+            days=rng.randrange(300), minutes=15 * rng.randrange(96)
+        )
+        start = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+        length = timedelta(minutes=rng.choice([15, 45, 90]))
+        series = Series(start, start + length, zone, rng.choice(RULES))
+        first = start + timedelta(days=rng.randrange(-10, 60), minutes=15 * rng.randrange(96))
+        lo, hi = first - timedelta(days=1), first + timedelta(days=rng.choice([2, 60]))
+        their_zone = rng.choice(ZONES)
+        if rng.random() < 0.5:
+            local = first.astimezone(ZoneInfo(their_zone)).replace(tzinfo=None)
+            theirs = Series(
+                local.replace(tzinfo=ZoneInfo(their_zone)).astimezone(UTC),
+                local.replace(tzinfo=ZoneInfo(their_zone)).astimezone(UTC) + length,
+                their_zone,
+                rng.choice(["FREQ=WEEKLY", "FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=DAILY;COUNT=5"]),
+            )
+            checked = [(o.start, o.end) for o in recurrence.expand(theirs, lo, hi)]
+        else:
+            checked = [(first, first + timedelta(minutes=rng.choice([0, 30, 60])))]
+        if not checked:
+            continue
+        near = Near(checked)
+        if near.meets(series, lo, hi, times_of_day.Budget()):
+            continue
+        passed_over += 1
+        by_week += meet(near.day, series_arcs(series, lo, hi))
+        for o in recurrence.expand(series, lo, hi):
+            assert not any(o.start <= end and start <= o.end for start, end in checked), (
+                series,
+                o,
+                checked,
+            )
+    assert passed_over > 100 and by_week > 30, (passed_over, by_week)
 
 
 def test_every_zone_changes_offset_less_often_than_it_is_sampled() -> None:

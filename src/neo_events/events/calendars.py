@@ -15,7 +15,7 @@ read before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -49,7 +49,7 @@ async def calendar(
     viewer_id: int | None,
     strict: bool = False,
     cache: Expansions | None = None,
-    near: Sequence[times_of_day.Arc] | None = None,
+    near: times_of_day.Near | None = None,
     checked: Checked | None = None,
     keys: calendar_keys.Keys | None = None,
 ) -> tuple[list[Busy], dict[int, int], datetime]:
@@ -61,9 +61,10 @@ async def calendar(
     (each event is expanded once, within what is left of the limit), or, if `strict` (a
     window the caller chose), it is a 422. With `cache` (by default the worker's, if the
     session carries it: `expansions.attach`), expansions are kept by (event,
-    version, week) and series by (event, version) (see `expansions.Weeks`). `near`: the UTC
-    times of day of the occurrences a conflict check asks about (`times_of_day.arcs_of`): a
-    series that is not all cached and none of whose occurrences can fall there is passed
+    version, week) and series by (event, version) (see `expansions.Weeks`). `near`: where in
+    the UTC day and week the occurrences a conflict check asks about fall
+    (`times_of_day.Near`): a series that is not all cached and none of whose occurrences can
+    fall there (other hours, or other weekdays) is passed
     over unexpanded (nothing of it could clash, and it costs no part of the limit).
     `checked`: the times a conflict check asks about; only occurrences that meet them are
     answered (the others could not clash), the limit still counting every one met.
@@ -146,7 +147,7 @@ class _Read:
         known: dict[int, recurrence.Series | None],
         contents: dict[int, tuple[int, Mapping[Any, Any]]],
         cache: Expansions | None,
-        near: Sequence[times_of_day.Arc] | None,
+        near: times_of_day.Near | None,
         strict: bool,
         checked: Checked | None = None,
     ) -> None:
@@ -224,8 +225,7 @@ class _Read:
                 series = _loaded_series(weeks, known, contents, (event_id, version))
                 if series is not None:
                     known[event_id] = series  # built once: the expansion below takes it
-                    arcs = times_of_day.series_arcs(series, lo, hi, budget)
-                    if not times_of_day.meet(near, arcs):
+                    if not near.meets(series, lo, hi, budget):
                         continue
             while True:
                 try:

@@ -197,7 +197,7 @@ async def _calendar_for(
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
     many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
-    near = None if many else times_of_day.arcs_of(o for occ in distinct for o in occ)
+    near = None if many else times_of_day.Near(o for occ in distinct for o in occ)
     # ...and the times themselves: only what meets them is answered, to be swept
     checked = None if many else Checked(o for occ in distinct for o in occ)
     busy, visible, until = await calendar(

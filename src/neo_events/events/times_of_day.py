@@ -1,12 +1,15 @@
-"""Where in the UTC day occurrences fall: lets a conflict check pass over a series none of
-whose occurrences can meet the times it checks, without expanding it.
+"""Where in the UTC day, and in the UTC week, occurrences fall: lets a conflict check pass
+over a series none of whose occurrences can meet the times it checks, without expanding it.
 
 Pure: no FastAPI, no SQLAlchemy. An arc is (start, length) in microseconds of the UTC day,
-a closed stretch of the 24-hour circle, shorter than a day. Two occurrences that overlap in
-time overlap on that circle too, so a series whose arcs meet none of a check's arcs cannot
-clash with it. Arcs are widened, never narrowed: a series the arcs cannot describe (sub-daily
-rules, rdates, overrides, all-day dates, occurrences a day long, many times of day) is
-"anywhere" (None), and touching arcs count as meeting.
+a closed stretch of the 24-hour circle, shorter than a day; or, of a week's circle (a
+`period` of WEEK, from Monday 00:00 UTC), a stretch of the 168 hours. Two occurrences that
+overlap in time overlap on either circle too, so a series whose arcs meet none of a check's
+arcs cannot clash with it: the day's circle passes over a series at other hours, the week's
+one on other weekdays (a weekly meeting on Tuesdays, for a create on a Friday). Arcs are
+widened, never narrowed: a series the arcs cannot describe (sub-daily rules, rdates,
+overrides, all-day dates, occurrences a day long, many times of day) is "anywhere" (None),
+and touching arcs count as meeting.
 
 A series' arcs: a single event's are its own. A rule of FREQ=DAILY or longer places every
 occurrence at one of the wall times its BYHOUR × BYMINUTE × BYSECOND (each defaulting to
@@ -14,7 +17,10 @@ DTSTART's) name, or at DTSTART's own to the second (the first occurrence keeps D
 fraction of a second: it is an arc of its own); a wall time becomes an instant by one of the
 offsets its zone has in force around the window (a time in a spring-forward gap takes the
 offset before the gap, also one of them), so each wall time's occurrences start within an
-arc as wide as the offsets' spread.
+arc as wide as the offsets' spread. On the week's circle the same holds of each weekday its
+BYDAY names (or, for a WEEKLY rule without one, DTSTART's): a local date's weekday and wall
+time, less the offset, are the instant's place in the UTC week. A rule whose weekdays are not
+named (DAILY, MONTHLY by day of the month) is anywhere in the week.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from neo_events.events.rrule import utc, values, zone_named
 Arc = tuple[int, int]  # (start, length): microseconds of the UTC day
 
 DAY = 86_400_000_000  # microseconds
+WEEK = 7 * DAY
 MOST_ARCS = 16  # more distinct arcs than this: "anywhere" (the test is pairwise)
 LONGEST_WINDOW = timedelta(days=2 * 366)  # longer windows (a batch's): not described
 # How often a zone's offset is sampled for the offsets it has within a year. An offset of
@@ -61,9 +68,11 @@ def _of_day(value: datetime) -> int:
     return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
 
 
-def arcs_of(occurrences: Iterable[tuple[datetime, datetime]]) -> list[Arc] | None:
-    """The distinct arcs of these UTC (start, end) pairs; None (anywhere) if one lasts a day
-    or more, or there are more than MOST_ARCS."""
+def arcs_of(
+    occurrences: Iterable[tuple[datetime, datetime]], period: int = DAY
+) -> list[Arc] | None:
+    """The distinct arcs of these UTC (start, end) pairs on the day's circle (or the
+    week's); None (anywhere) if one lasts a day or more, or there are more than MOST_ARCS."""
     found: set[Arc] = set()
     for start, end in occurrences:
         if start.tzinfo is not UTC or end.tzinfo is not UTC:
@@ -73,19 +82,39 @@ def arcs_of(occurrences: Iterable[tuple[datetime, datetime]]) -> list[Arc] | Non
         length = _micros(end - start)
         if length >= DAY:
             return None
-        found.add((_of_day(start), length))
+        found.add((_of_day(start) + (start.weekday() * DAY if period == WEEK else 0), length))
         if len(found) > MOST_ARCS:
             return None
     return sorted(found)
 
 
+class Near:
+    """Where the occurrences a conflict check asks about fall, in the UTC day and week, for
+    a calendar read to pass over the series that cannot meet them (`meets`)."""
+
+    __slots__ = ("day", "week")
+
+    def __init__(self, occurrences: Iterable[tuple[datetime, datetime]]) -> None:
+        spans = list(occurrences)
+        self.day = arcs_of(spans)
+        self.week = arcs_of(spans, WEEK) if self.day is not None else None
+
+    def meets(self, series: Series, lo: datetime, hi: datetime, budget: Budget) -> bool:
+        """Whether an occurrence of the series in [lo, hi) may meet one of these."""
+        if self.day is None:  # anywhere: nothing is passed over
+            return True
+        if not meet(self.day, series_arcs(series, lo, hi, budget)):
+            return False
+        return self.week is None or meet(self.week, series_arcs(series, lo, hi, budget, WEEK), WEEK)
+
+
 def series_arcs(
-    series: Series, lo: datetime, hi: datetime, budget: Budget | None = None
+    series: Series, lo: datetime, hi: datetime, budget: Budget | None = None, period: int = DAY
 ) -> list[Arc] | None:
-    """Arcs holding the UTC start-to-end of every occurrence of the series that reaches
-    [lo, hi); None (anywhere) where a series is not one the arcs describe (module doc), the
-    window is longer than LONGEST_WINDOW, or the zone's offsets would cost more than what
-    is left of `budget` to work out."""
+    """Arcs of the day's circle (or the week's) holding the UTC start-to-end of every
+    occurrence of the series that reaches [lo, hi); None (anywhere) where a series is not
+    one the arcs describe (module doc), the window is longer than LONGEST_WINDOW, or the
+    zone's offsets would cost more than what is left of `budget` to work out."""
     if (
         series.rdates
         or series.overrides
@@ -97,13 +126,19 @@ def series_arcs(
     start, end = utc(series.start), utc(series.end)
     if end < start:  # not a series (expanding it says so)
         return None
-    own = arcs_of([(start, end)])  # the first occurrence exactly (its microseconds too)
+    own = arcs_of([(start, end)], period)  # the first occurrence exactly (its microseconds too)
     if series.rule is None or own is None:  # a single event: its own time
         return own
     plan = plan_of(series.rule, start, series.timezone)
     if plan.rule.freq > du.DAILY:  # HOURLY, MINUTELY: the times are the rule's steps
         return None
     explicit = plan.explicit
+    weekdays: Iterable[int] = (0,)  # the day's circle: a day is a day
+    if period == WEEK:
+        if explicit.get("byweekday") is None:  # DAILY, MONTHLY by day of the month...
+            return None
+        # dateutil's weekdays (`MO`, or `MO(+1)` of BYDAY=1MO), or DTSTART's as a number
+        weekdays = {getattr(d, "weekday", d) for d in values(explicit["byweekday"])}
     walls = {_of_day(plan.dt0)} | {
         ((h * 60 + m) * 60 + s) * 1_000_000
         for h in values(explicit["byhour"])
@@ -119,7 +154,10 @@ def series_arcs(
     length = _micros(end - start) + most - least
     if length >= DAY:
         return None
-    return sorted({((wall - most) % DAY, length) for wall in walls} | set(own))
+    arcs = {((day * DAY + wall - most) % period, length) for day in weekdays for wall in walls}
+    if len(arcs) > MOST_ARCS:
+        return None
+    return sorted(arcs | set(own))
 
 
 _zone_years: dict[tuple[str, int], tuple[int, int]] = {}
@@ -160,12 +198,13 @@ def _offsets_in(zone_name: str, year: int) -> tuple[int, int]:
     return _micros(min(seen)), _micros(max(seen))
 
 
-def meet(ours: Sequence[Arc] | None, theirs: Sequence[Arc] | None) -> bool:
-    """Whether any arc of one meets any of the other (closed arcs; None is anywhere)."""
+def meet(ours: Sequence[Arc] | None, theirs: Sequence[Arc] | None, period: int = DAY) -> bool:
+    """Whether any arc of one meets any of the other on the circle of `period` (closed arcs;
+    None is anywhere)."""
     if ours is None or theirs is None:
         return True
     for start, length in ours:
         for other, other_length in theirs:
-            if (other - start) % DAY <= length or (start - other) % DAY <= other_length:
+            if (other - start) % period <= length or (start - other) % period <= other_length:
                 return True
     return False
