@@ -225,6 +225,10 @@ def test_a_series_on_other_weekdays_is_passed_over_and_one_across_midnight_is_no
     assert not Near([(tuesday_utc, tuesday_utc + timedelta(minutes=5))]).meets(
         weekly, lo, hi, budget
     )
+    # DTSTART is the first occurrence even off the rule's weekdays (RFC 5545 §3.8.5.3): a
+    # Friday start of a Tuesday rule meets a check on that Friday, in its week's place
+    friday = Series(utc9, utc9 + timedelta(hours=1), "UTC", "FREQ=WEEKLY;BYDAY=TU")
+    assert near.meets(friday, lo, hi, budget)
     # a check's arcs that cannot be described (a day long) pass nothing over
     anywhere = Near([(utc9, utc9 + timedelta(days=1))])
     assert anywhere.meets(
@@ -249,6 +253,8 @@ def test_a_series_passed_over_never_overlaps_what_is_checked() -> None:
         length = timedelta(minutes=rng.choice([15, 45, 90]))
         series = Series(start, start + length, zone, rng.choice(RULES))
         first = start + timedelta(days=rng.randrange(-10, 60), minutes=15 * rng.randrange(96))
+        if rng.random() < 0.2:  # on the first occurrence, DTSTART's, often off the rule's days
+            first = start + timedelta(minutes=rng.choice([-30, 0, 10]))
         lo, hi = first - timedelta(days=1), first + timedelta(days=rng.choice([2, 60]))
         their_zone = rng.choice(ZONES)
         if rng.random() < 0.5:

@@ -103,9 +103,8 @@ class Near:
         """Whether an occurrence of the series in [lo, hi) may meet one of these."""
         if self.day is None:  # anywhere: nothing is passed over
             return True
-        if not meet(self.day, series_arcs(series, lo, hi, budget)):
-            return False
-        return self.week is None or meet(self.week, series_arcs(series, lo, hi, budget, WEEK), WEEK)
+        day, week = _arcs(series, lo, hi, budget)
+        return meet(self.day, day) and (self.week is None or meet(self.week, week, WEEK))
 
 
 def series_arcs(
@@ -115,6 +114,16 @@ def series_arcs(
     occurrence of the series that reaches [lo, hi); None (anywhere) where a series is not
     one the arcs describe (module doc), the window is longer than LONGEST_WINDOW, or the
     zone's offsets would cost more than what is left of `budget` to work out."""
+    return _arcs(series, lo, hi, budget or Budget())[period == WEEK]
+
+
+_ANYWHERE: tuple[None, None] = (None, None)
+
+
+def _arcs(
+    series: Series, lo: datetime, hi: datetime, budget: Budget
+) -> tuple[list[Arc] | None, list[Arc] | None]:
+    """`series_arcs` on the day's circle and on the week's, worked out together."""
     if (
         series.rdates
         or series.overrides
@@ -122,23 +131,22 @@ def series_arcs(
         or not (datetime(2, 1, 1, tzinfo=UTC) < lo <= hi < datetime(9998, 1, 1, tzinfo=UTC))
         or hi - lo > LONGEST_WINDOW
     ):
-        return None
+        return _ANYWHERE
     start, end = utc(series.start), utc(series.end)
     if end < start:  # not a series (expanding it says so)
-        return None
-    own = arcs_of([(start, end)], period)  # the first occurrence exactly (its microseconds too)
-    if series.rule is None or own is None:  # a single event: its own time
-        return own
+        return _ANYWHERE
+    # the first occurrence exactly (its microseconds too)
+    own_length = _micros(end - start)
+    if own_length >= DAY:
+        return _ANYWHERE
+    own_day = (_of_day(start), own_length)
+    own_week = (own_day[0] + start.weekday() * DAY, own_length)
+    if series.rule is None:  # a single event: its own time
+        return [own_day], [own_week]
     plan = plan_of(series.rule, start, series.timezone)
     if plan.rule.freq > du.DAILY:  # HOURLY, MINUTELY: the times are the rule's steps
-        return None
+        return _ANYWHERE
     explicit = plan.explicit
-    weekdays: Iterable[int] = (0,)  # the day's circle: a day is a day
-    if period == WEEK:
-        if explicit.get("byweekday") is None:  # DAILY, MONTHLY by day of the month...
-            return None
-        # dateutil's weekdays (`MO`, or `MO(+1)` of BYDAY=1MO), or DTSTART's as a number
-        weekdays = {getattr(d, "weekday", d) for d in values(explicit["byweekday"])}
     walls = {_of_day(plan.dt0)} | {
         ((h * 60 + m) * 60 + s) * 1_000_000
         for h in values(explicit["byhour"])
@@ -146,18 +154,23 @@ def series_arcs(
         for s in values(explicit["bysecond"])
     }
     if len(walls) > MOST_ARCS:
-        return None
-    offsets = _offsets(series.timezone, lo.year, hi.year, budget or Budget())
+        return _ANYWHERE
+    offsets = _offsets(series.timezone, lo.year, hi.year, budget)
     if offsets is None:
-        return None
+        return _ANYWHERE
     least, most = offsets
-    length = _micros(end - start) + most - least
+    length = own_length + most - least
     if length >= DAY:
-        return None
-    arcs = {((day * DAY + wall - most) % period, length) for day in weekdays for wall in walls}
-    if len(arcs) > MOST_ARCS:
-        return None
-    return sorted(arcs | set(own))
+        return _ANYWHERE
+    day = sorted({((wall - most) % DAY, length) for wall in walls} | {own_day})
+    if explicit.get("byweekday") is None:  # DAILY, MONTHLY by day of the month...
+        return day, None  # ...anywhere in the week
+    # dateutil's weekdays (`MO`, or `MO(+1)` of BYDAY=1MO), or DTSTART's as a number
+    weekdays = {getattr(d, "weekday", d) for d in values(explicit["byweekday"])}
+    week = {((w * DAY + wall - most) % WEEK, length) for w in weekdays for wall in walls}
+    if len(week) > MOST_ARCS:
+        return day, None
+    return day, sorted(week | {own_week})
 
 
 _zone_years: dict[tuple[str, int], tuple[int, int]] = {}
