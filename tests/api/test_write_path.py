@@ -131,7 +131,19 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
         assert len(refused) == 3 and "AS held" in refused[0], refused
         assert "auth_sessions" in refused[2], refused
         assert not any("INSERT" in s for s in refused), refused
-        # The worker keeps a title read by event and version: the same clash reads none.
+        # The worker keeps a title read by event and version once the request commits, never
+        # before (what a transaction rolled back read may be given again to other content):
+        # a refusal keeps none, and the same refusal reads Review's title again...
+        with statements(app) as refused_again:
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
+            )
+        assert len(refused_again) == 3 and "events.title" in refused_again[1], refused_again
+        # ...but Standup's is kept since Review's create, Review's since a read of Standup's
+        # conflicts; then the same clash reads no title.
+        standup = created.json()["conflicts"][0]["event_id"]
+        listed = await client.get(f"{EVENTS}/{standup}/conflicts", headers=alice.headers)
+        assert [c["title"] for c in listed.json()["items"]] == ["Review"], listed.text
         with statements(app) as again:
             answer = await client.post(
                 f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
@@ -139,7 +151,6 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
         assert [c["title"] for c in answer.json()["conflicts"]] == ["Standup", "Review"]
         assert len(again) == 2 and "auth_sessions" in again[1], again
         # Renamed, Standup is another version: its new title is read, never the one kept.
-        standup = (await client.get(EVENTS, headers=alice.headers)).json()["items"][0]["id"]
         await client.patch(f"{EVENTS}/{standup}", json={"title": "Daily"}, headers=alice.headers)
         with statements(app) as renamed:
             answer = await client.post(

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import db
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.calendar_cuts import piled_window, shortened
 from neo_events.events.conflicts import Busy, Checked
@@ -273,13 +274,22 @@ async def titles(session: AsyncSession, shown: Mapping[int, int]) -> dict[int, s
     calendar read leaves them out (`calendar_keys`), and a check needs only those of the
     events a write clashes with and may name. A title read is kept in the worker's cache
     by event and version (`expansions.keep_title`): a clash with the same events again (a
-    weekly meeting every later create meets) reads none."""
+    weekly meeting every later create meets) reads none. Kept once the request has
+    committed, never before, as `expansions.keep_written` keeps a series: a version (and on
+    SQLite an id) rolled back is given again, to another content."""
     cache = expansions.of_session(session)
     named = expansions.kept_titles(cache, shown) if cache is not None else {}
-    for row in await _by_id(session, _TITLES, sorted(shown.keys() - named.keys())):
+    read = await _by_id(session, _TITLES, sorted(shown.keys() - named.keys()))
+    for row in read:
         named[row.id] = row.title  # as it is now, if changed since: under its own version
-        if cache is not None:
-            expansions.keep_title(cache, (row.id, row.version), row.title)
+    if cache is not None and read:
+        kept = [((row.id, row.version), row.title) for row in read]
+
+        async def keep() -> None:
+            for key, title in kept:
+                expansions.keep_title(cache, key, title)
+
+        db.after_commit(session, keep)
     return named
 
 
