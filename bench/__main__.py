@@ -10,6 +10,8 @@ Commands:
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
   check                 a conflict check's own CPU in-process, cold and warm, for the load's
                         create bodies (issue #16)
+  route-cost            what a write route's parameters and session cost beyond its
+                        statements: constant answers behind the update route's signature
   statements --size S   one calendar-read statement's CPU through the ORM session, the session's
                         connection, exec_driver_sql and asyncpg (PostgreSQL)
   shared-edit --size S  a title edit's CPU (worker, PostgreSQL) for an event held by 1 and by 54
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     check.add_argument(
         "--scenarios", nargs="+", default=["create", "create_single", "create_series"]
     )
+    sub.add_parser("route-cost", help="a write route's parameters and session, constant answers")
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
@@ -206,6 +209,10 @@ def main(argv: list[str] | None = None) -> None:
 
         url = _url(args.backend, args.size, args.pg)
         print(check_mod.run(url, args.size, args.scenarios))
+    elif args.command == "route-cost":
+        from bench import route_cost
+
+        print("\n".join(route_cost.run()))
     elif args.command == "statements":
         from bench import statement_cost
 
