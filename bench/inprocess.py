@@ -41,10 +41,9 @@ async def fresh_database(url: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
 
-@asynccontextmanager
-async def app_client(url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on `url` (migrated already), started, and a client to it."""
-    settings = Settings(
+def bench_settings(url: str, data_dir: Path) -> Settings:
+    """The app's settings for an in-process bench on `url`: no rate limit, cheap hashing."""
+    return Settings(
         database_url=url,
         data_dir=data_dir,
         secret_key="bench-secret-key-long-enough-for-hs256-x",
@@ -53,7 +52,12 @@ async def app_client(url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClien
         argon2_memory_kib=1024,
         log_json=False,
     )
-    app = create_app(settings)
+
+
+@asynccontextmanager
+async def app_client(url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on `url` (migrated already), started, and a client to it."""
+    app = create_app(bench_settings(url, data_dir))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

@@ -20,13 +20,12 @@ from pathlib import Path
 import httpx
 from fastapi import APIRouter, Request, Response
 
-from bench.inprocess import fresh_database, register
+from bench.inprocess import bench_settings, fresh_database, register
 from neo_events.auth.dependencies import Claims, RequestOrigin
 from neo_events.events.router import EventId, IfMatch, Policy
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventUpdate
 from neo_events.main import create_app
-from neo_events.settings import Settings
 from neo_events.web import Session, TransactionalRoute
 
 ROUNDS, REQUESTS = 6, 500
@@ -90,16 +89,7 @@ async def _run() -> list[str]:
     data_dir = Path(tempfile.mkdtemp(prefix="neo-route-cost-"))
     url = f"sqlite+aiosqlite:///{data_dir}/bench.db"
     await fresh_database(url)
-    settings = Settings(
-        database_url=url,
-        data_dir=data_dir,
-        secret_key="bench-secret-key-long-enough-for-hs256-x",
-        rate_limit_enabled=False,
-        argon2_time_cost=1,
-        argon2_memory_kib=1024,
-        log_json=False,
-    )
-    app = create_app(settings)
+    app = create_app(bench_settings(url, data_dir))
     app.include_router(_routes())
     variants = ("none", "body", "claims", "session", "origin")
     spent: dict[str, list[float]] = {v: [] for v in variants}
