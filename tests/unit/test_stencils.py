@@ -167,11 +167,15 @@ def test_an_event_of_a_thousand_overrides_is_written_ten_times_cheaper() -> None
                       for d in range(1000)],
     }  # fmt: skip
     event = Outgoing("u", 1, FIRST, FIRST, content, people=PEOPLE, reminders=(10,))
-    started = time.process_time()
-    text = export.piece(event).text
-    stencilled = time.process_time() - started
-    started = time.process_time()
-    reference = _reference(event)
-    direct = time.process_time() - started
-    assert text == reference
-    assert stencilled < direct / 4, (stencilled, direct)  # 0.04 s against 0.45 s here
+    # The least of three runs each, alternating: a busy machine (the suite's other workers)
+    # only ever adds time, and one unlucky run made 0.08 s of 0.31 s (2026-12-05).
+    stencilled, direct = [], []
+    for _ in range(3):
+        started = time.process_time()
+        text = export.piece(event).text
+        stencilled.append(time.process_time() - started)
+        started = time.process_time()
+        reference = _reference(event)
+        direct.append(time.process_time() - started)
+        assert text == reference
+    assert min(stencilled) < min(direct) / 4, (stencilled, direct)  # 0.04 s against 0.45 s
