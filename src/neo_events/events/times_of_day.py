@@ -68,6 +68,11 @@ def _of_day(value: datetime) -> int:
     return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
 
 
+def _place(instant: datetime, period: int) -> int:
+    """Where a UTC instant falls on the day's circle (or the week's, from Monday 00:00)."""
+    return _of_day(instant) + (instant.weekday() * DAY if period == WEEK else 0)
+
+
 def arcs_of(
     occurrences: Iterable[tuple[datetime, datetime]], period: int = DAY
 ) -> list[Arc] | None:
@@ -82,7 +87,7 @@ def arcs_of(
         length = _micros(end - start)
         if length >= DAY:
             return None
-        found.add((_of_day(start) + (start.weekday() * DAY if period == WEEK else 0), length))
+        found.add((_place(start, period), length))
         if len(found) > MOST_ARCS:
             return None
     return sorted(found)
@@ -139,8 +144,7 @@ def _arcs(
     own_length = _micros(end - start)
     if own_length >= DAY:
         return _ANYWHERE
-    own_day = (_of_day(start), own_length)
-    own_week = (own_day[0] + start.weekday() * DAY, own_length)
+    own_day, own_week = (_place(start, DAY), own_length), (_place(start, WEEK), own_length)
     if series.rule is None:  # a single event: its own time
         return [own_day], [own_week]
     plan = plan_of(series.rule, start, series.timezone)
