@@ -9,9 +9,11 @@ role, the row and its document) and the write (`statements.EDIT`: the row, its v
 audit row, its change-feed row), in one transaction, behind the app's middleware. It checks the
 access token (the worker's cache of checked tokens, as the product does). It leaves out
 everything else: no ORM session or object, no validation of the body or the content, no
-preconditions, merge or conflict check, no reminders or invitations to follow the event, no
-wake-up of the live hubs. It answers with the row as JSON, not the event object. So it is a
-floor, not another way to edit: none of the product calls it.
+preconditions, merge or conflict check, no reminders or invitations to follow the event. As
+the product's edit, it answers once its change is numbered (the hub's `changed`: a run of
+the feed's numbering, `live.sequencer`, which wakes the live hubs). It answers with the row
+as JSON, not the event object. So it is a floor, not another way to edit: none of the
+product calls it.
 """
 
 from __future__ import annotations
@@ -32,8 +34,15 @@ from neo_events.history.versions import version_row
 from neo_events.live import feed, pending
 
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
-# What `pending.change_params` reads of a session: nothing to wake (the hubs poll).
-_NO_SESSION = SimpleNamespace(info={})
+
+
+async def _numbered_below() -> None:
+    """What `pending.change_params` has a session do after its commit; done below instead."""
+
+
+# What `pending.change_params` reads of a session (it queues `_numbered_below`, not run).
+def _no_session() -> Any:
+    return SimpleNamespace(info={"publish_change": _numbered_below})
 
 
 def add_floor_edit(app: FastAPI) -> None:
@@ -75,12 +84,13 @@ def add_floor_edit(app: FastAPI) -> None:
             params |= statements.prefixed("event_versions", version)
             params |= statements.prefixed("audit_log", audit | {"at": now})
             params |= pending.change_params(
-                _NO_SESSION,  # type: ignore[arg-type]
+                _no_session(),
                 type=feed.CHANGE_TYPES["updated"],
                 version=row["version"],
                 actor_id=claims.user_id,
                 changes=["title"],
             )
             await conn.fetchval(edit.sql, *edit.args(params))
+        await request.app.state.hub.changed()  # numbered after the commit, as the product's
         answer = {name: row[name] for name in ("id", "title", "version", "start_time", "end_time")}
         return Response(orjson.dumps(answer), media_type="application/json")

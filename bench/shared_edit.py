@@ -1,7 +1,7 @@
 """What an edit costs by how many people hold the event (issue #16): a title `PATCH` of an
 event held by its owner alone, then of one shared with `HOLDERS` more, each through the app
 in-process on a dataset, one at a time. Every edit writes a change-feed recipient row per
-holder, inside the COMMIT that numbers the feed (migration 0011). Per edit: this process's
+holder, when the feed is numbered after its commit (migration 0022). Per edit: this process's
 CPU (the worker, and the test client's) and the rest of the machine's (PostgreSQL, on an
 otherwise idle machine). `python -m bench shared-edit --size 1m`; figures in BENCHMARKS.md.
 

@@ -1,16 +1,19 @@
-"""The change feed is numbered as each writer commits (#16; migration 0011, live/feed.py).
+"""The change feed is numbered after the writers commit (#16; migration 0022,
+live/sequencer.py).
 
-On PostgreSQL a writer hands its changes over as one `feed_pending` row, and a deferred
-trigger numbers them inside COMMIT. A writer that has handed its changes over and not
-committed yet (a request whose worker is busy with other requests) must therefore not hold
-up anyone else's write, and the numbers still follow the order of the commits, with no gap
-for a transaction that rolled back. SQLite numbers in the application under its single
-write lock, which test_sync and test_live cover.
+On PostgreSQL a writer hands its changes over as one `feed_pending` row and commits holding
+no lock of the feed's; `feed_number_pending()`, run by each process once its writers have
+committed, numbers every row committed by then under the `feed_state` lock. So a writer
+waits for nobody's commit, a writer that has not committed yet holds up nobody, the
+numbers follow the runs with no gap for a transaction that rolled back, and a write's
+answer comes once its change is numbered. SQLite numbers in the application under its
+single write lock, which test_sync and test_live cover.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -18,13 +21,18 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from neo_events import db
+from neo_events.live import feed
+from neo_events.live.sequencer import number_pending
 from tests.helpers import register
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
 PENDING = text("INSERT INTO feed_pending (payload) VALUES (CAST(:payload AS jsonb))")
+BODY = {"title": "First", "start_time": "2026-03-02T09:00:00Z", "end_time": "2026-03-02T10:00:00Z"}
 
 
 def _pending(event_id: int, user_id: int) -> dict[str, Any]:
@@ -40,44 +48,155 @@ def _pending(event_id: int, user_id: int) -> dict[str, Any]:
     return {"payload": orjson.dumps({"c": [change], "r": [{"o": 1, "u": user_id}]}).decode()}
 
 
-async def _feed(app: FastAPI) -> list[tuple[int, int, str]]:
+async def _feed(app: FastAPI, after: int = 0) -> list[tuple[int, int, str]]:
     async with app.state.engine.connect() as conn:
-        rows = await conn.execute(text("SELECT seq, event_id, type FROM changes ORDER BY seq"))
+        rows = await conn.execute(
+            text("SELECT seq, event_id, type FROM changes WHERE seq > :after ORDER BY seq"),
+            {"after": after},
+        )
         return [(int(seq), int(event_id), kind) for seq, event_id, kind in rows]
 
 
-async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_commits(
+async def _created(app: FastAPI, client: httpx.AsyncClient, headers: Any, title: str) -> int:
+    """A new event's id and its change's seq (numbered by the time the create answers)."""
+    answer = await client.post(EVENTS, json=BODY | {"title": title}, headers=headers)
+    assert answer.status_code == 201, answer.text
+    event_id = answer.json()["id"]
+    (seq,) = [seq for seq, e, _ in await _feed(app) if e == event_id]
+    return seq
+
+
+async def _left_pending(app: FastAPI) -> int:
+    async with app.state.engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM feed_pending")) or 0)
+
+
+async def _writer(conn: AsyncConnection, event_id: int, user_id: int) -> None:
+    """A writer that has handed its change over and not committed."""
+    await conn.begin()
+    await conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+    await conn.execute(PENDING, _pending(event_id, user_id))
+
+
+async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
     app: FastAPI, client: httpx.AsyncClient, backend: str
 ) -> None:
     if backend != "postgres":
         pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice = await register(client, "alice")
-    body = {"start_time": "2026-03-02T09:00:00Z", "end_time": "2026-03-02T10:00:00Z"}
-    first = await client.post(EVENTS, json=body | {"title": "First"}, headers=alice.headers)
-    assert first.status_code == 201, first.text
-    first_id = first.json()["id"]
-    (before,) = [seq for seq, event_id, _ in await _feed(app) if event_id == first_id]
+    first_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
 
     async with app.state.engine.connect() as slow, app.state.engine.connect() as gone:
         # Two writers that handed their changes over and have not committed: one will
         # commit late, the other will roll back.
         for conn in (slow, gone):
-            await conn.begin()
-            # Were the feed's lock taken before COMMIT, the second would wait for the first.
-            await conn.execute(text("SET LOCAL lock_timeout = '5s'"))
-            await conn.execute(PENDING, _pending(first_id, alice.id))
-
+            await _writer(conn, first_id, alice.id)
         second = await asyncio.wait_for(
-            client.post(EVENTS, json=body | {"title": "Second"}, headers=alice.headers), 10
+            client.post(EVENTS, json=BODY | {"title": "Second"}, headers=alice.headers), 10
         )
         assert second.status_code == 201, second.text
+        # the create's answer came once its change was numbered; the others are not yet
+        assert await _feed(app, before) == [(before + 1, second.json()["id"], "event.created")]
         await gone.rollback()
         await slow.commit()
 
-    feed = [row for row in await _feed(app) if row[0] > before]
-    assert feed == [
-        (before + 1, second.json()["id"], "event.created"),  # committed first, numbered first
+    await number_pending(app.state.engine)  # what a later commit's run does (or the tick)
+    assert await _feed(app, before) == [
+        (before + 1, second.json()["id"], "event.created"),
         (before + 2, first_id, "event.updated"),  # the late commit; no number for the rollback
     ]
-    async with app.state.engine.connect() as conn:
-        assert await conn.scalar(text("SELECT count(*) FROM feed_pending")) == 0
+    assert await _left_pending(app) == 0
+
+
+async def test_a_commit_waits_for_no_run_of_the_numbering(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    """A run holding the feed's lock (a slow one, or one whose process is busy) delays the
+    numbering, not the writers' commits: when the lock was taken inside COMMIT, a commit
+    waited for it (here past its `lock_timeout`)."""
+    if backend != "postgres":
+        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
+    async with app.state.engine.connect() as run, app.state.engine.connect() as writer:
+        await run.begin()
+        await run.execute(text("SELECT last_seq FROM feed_state WHERE id = 1 FOR UPDATE"))
+        await _writer(writer, event_id, alice.id)
+        await writer.execute(text("SET LOCAL lock_timeout = '2s'"))
+        started = time.monotonic()
+        await writer.commit()
+        assert time.monotonic() - started < 1.5
+        await run.rollback()
+    await number_pending(app.state.engine)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    """A run looks for pending rows of the transactions running at the last run and later
+    (`feed_state.horizon`), not of those after the newest it numbered: a transaction that
+    began before another and commits after it and after a run is still found."""
+    if backend != "postgres":
+        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
+    async with app.state.engine.connect() as old, app.state.engine.connect() as young:
+        await old.begin()
+        await old.execute(text("SELECT pg_current_xact_id()"))  # its id, older than young's
+        await _writer(young, event_id, alice.id)
+        await young.commit()
+        await number_pending(app.state.engine)  # young's, while old runs
+        await old.execute(PENDING, _pending(event_id, alice.id))
+        await old.commit()
+    seq = await _created(app, client, alice.headers, "Later")  # its run numbers old's too
+    assert [s for s, _, _ in await _feed(app, before)] == [before + 1, before + 2, seq]
+    assert seq == before + 3
+    assert await _left_pending(app) == 0
+
+
+async def test_what_a_process_left_pending_is_numbered_without_a_write(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    """A process that ended between its commit and its run leaves its row pending: every
+    process's tick (each `live_poll_s`) numbers it."""
+    if backend != "postgres":
+        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
+    async with app.state.engine.connect() as writer:
+        await _writer(writer, event_id, alice.id)
+        await writer.commit()
+    waited = app.state.settings.live_poll_s * 3 + 5
+    deadline = time.monotonic() + waited
+    while not await _feed(app, before):
+        assert time.monotonic() < deadline, f"not numbered in {waited} s"
+        await asyncio.sleep(0.1)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+async def test_a_session_of_no_process_numbers_its_own_changes(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    """A command's session (`neo-events import`) has no hub to number and wake: its changes
+    are numbered once it commits, by a run of its own."""
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
+    async with app.state.sessionmaker() as session:
+        assert "publish_change" not in session.info
+        await feed.append(
+            session,
+            type="event.updated",
+            event_id=event_id,
+            version=1,
+            actor_id=alice.id,
+            changes=["title"],
+            known_holders=[alice.id],
+        )
+        await db.commit(session)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]

@@ -332,12 +332,15 @@ async def test_a_one_user_calendar_read_settles_on_one_plan(
             window = (monday - timedelta(hours=2), monday + timedelta(hours=2))
             busy, _, _ = await calendar(session, [alice.id], window, viewer_id=alice.id)
             assert len(busy) == 1
+        # the one run eight times here (the connection may have served a create's keys,
+        # read with its write, before: another statement)
         plans = (
             await session.execute(
                 text(
                     "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
                     " WHERE statement LIKE '%FROM event_permissions AS held%'"
                     " AND statement NOT LIKE '%pg_prepared_statements%'"
+                    " ORDER BY generic_plans + custom_plans DESC LIMIT 1"
                 )
             )
         ).one()

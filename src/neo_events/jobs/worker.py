@@ -24,6 +24,7 @@ from neo_events.infra.broker import RedisBroker
 from neo_events.jobs import queue
 from neo_events.jobs.runner import Lane, Runner
 from neo_events.live.hub import CHANNEL
+from neo_events.live.sequencer import Sequencer, numbers_after_commit
 from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
 from neo_events.webhooks.delivery import Webhooks
@@ -119,10 +120,17 @@ async def run_worker(settings: Settings) -> None:
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     broker = RedisBroker(redis) if redis is not None else None
 
-    async def publish() -> None:
+    async def wake() -> None:
         # Hubs of API processes pick this up at once with Redis, else at their next poll.
         if broker is not None:
             await broker.publish(CHANNEL, b"changed")
+
+    publish = wake
+    sequencer = None
+    if numbers_after_commit(engine):  # a reminder's change is numbered, then they are woken
+        sequencer = Sequencer(engine, wake, every=settings.live_poll_s)
+        await sequencer.start()
+        publish = sequencer.settle
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -138,6 +146,8 @@ async def run_worker(settings: Settings) -> None:
             await stop.wait()
     finally:
         logger.info("job worker stopping")
+        if sequencer is not None:
+            await sequencer.stop()
         if broker is not None and redis is not None:
             await broker.close()
             await redis.aclose()

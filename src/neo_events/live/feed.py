@@ -1,7 +1,8 @@
 """The durable change feed: appended in the transaction of the change it records.
 
 Notifications, SSE resume and `/sync` all read this table; the broker only says "there is
-something new". Numbers are gap-free and commit-ordered (see FeedState).
+something new". Numbers are gap-free and given only to committed changes, in order (see
+FeedState; on PostgreSQL `live.sequencer`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import db
+from neo_events import db, driver
 from neo_events.audit.service import Origin, audit_row, record, record_rows
+from neo_events.live import sequencer
 from neo_events.models import (
     Change,
     ChangeRecipient,
@@ -65,10 +67,11 @@ async def append(
     holders_at_commit: bool = False,
     not_for: Collection[int] = (),
 ) -> None:
-    """Add one change for the event's current holders (and `also_notify`); it is numbered
-    as the transaction's last step (`_Numbering`), and the workers are woken once it has
-    committed. `known_holders`: the recipients, when the caller knows them (a new event has
-    only its owner; a reminder is one user's own), saving a flush and a query.
+    """Add one change for the event's current holders (and `also_notify`); it is handed
+    to the feed as the transaction's last step (`_Numbering`), then numbered and the
+    workers woken once it has committed. `known_holders`: the recipients, when the caller
+    knows them (a new event has only its owner; a reminder is one user's own), saving a
+    flush and a query.
     `holders_at_commit`: the holders as the transaction leaves them, which the feed's own
     statement reads (no flush, no query here); for a change after which the transaction
     grants and removes no role (a new version of the event, the invitations of one
@@ -216,13 +219,12 @@ class _Pending:
 
 
 class _Numbering:
-    """Numbers a transaction's changes as it commits (see FeedState), after everything else
-    it writes, so concurrent writers overlap everywhere but in the commit itself.
+    """Hands a transaction's changes to the feed as its last step (see FeedState).
 
-    On PostgreSQL the changes go in as one `feed_pending` row whose deferred trigger numbers
-    them inside COMMIT (FeedPending): the lock that orders commits is never held across a
-    round trip to this process, whose event loop may be busy with other requests. SQLite
-    takes the lock and inserts the numbered rows here (one writer at a time anyway)."""
+    On PostgreSQL the changes go in as one `feed_pending` row, numbered once the transaction
+    has committed (`live.sequencer`), so writers commit together and none waits for the
+    feed's lock. SQLite takes the lock and inserts the numbered rows here (one writer at a
+    time anyway)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -270,8 +272,8 @@ class _Numbering:
 
     async def _number_at_commit(self) -> None:
         """PostgreSQL: one `feed_pending` row holding the changes in order and their
-        recipients; its trigger numbers them when the transaction commits (migration 0011),
-        so the writer never learns the numbers (nothing it does next needs them)."""
+        recipients, numbered after the transaction commits (migration 0022), so the writer
+        never learns the numbers (nothing it does next needs them)."""
         changes, self.changes = self.changes, []
         holders_of, self.holders_of = self.holders_of, {}
         payload = {
@@ -303,7 +305,7 @@ _SQLITE_HOLDERS = text(
     "AND user_id NOT IN (SELECT value FROM json_each(:not_for))"
 )
 # `h`: [change's order, event id, users not told] whose recipients are the event's holders
-# but those, added to `r` here (each pair once: the trigger inserts them as keys).
+# but those, added to `r` here (each pair once: numbering inserts them as keys).
 _PENDING_WITH_HOLDERS = text(
     """
     INSERT INTO feed_pending (payload)
@@ -338,10 +340,19 @@ def _numbering(session: AsyncSession) -> _Numbering:
 
 
 def wake_after_commit(session: AsyncSession) -> None:
-    """Wake every worker's hub once the transaction commits (once, however many changes)."""
+    """Once the transaction commits, have its changes numbered (PostgreSQL) and wake every
+    worker's hub (once, however many changes): `publish_change`, a process's hub or job
+    runner; without one (a command's session), a run of the numbering of its own."""
     publish = session.info.get("publish_change")
-    if publish is not None:
-        db.after_commit_once(session, "wake", publish)
+    if publish is None:
+        engine = driver.engine_of(session)
+        if not sequencer.numbers_after_commit(engine):
+            return  # SQLite: numbered in the transaction; the hubs poll
+
+        async def publish() -> None:
+            await sequencer.number_pending(engine)
+
+    db.after_commit_once(session, "wake", publish)
 
 
 def changed_fields(

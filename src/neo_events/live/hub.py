@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from neo_events.events.content import iso
 from neo_events.infra.broker import Broker
@@ -31,6 +31,7 @@ from neo_events.live.connection import (
     TooManyConnections,
 )
 from neo_events.live.feed import REMINDER_DUE, reminder_body
+from neo_events.live.sequencer import Sequencer, numbers_after_commit
 from neo_events.models import Change, ChangeRecipient, User
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,12 @@ class Hub:
         self._revoked_at: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        engine = sessionmaker.kw.get("bind")
+        self._sequencer = (
+            Sequencer(engine, self._announce, every=poll_interval)
+            if isinstance(engine, AsyncEngine) and numbers_after_commit(engine)
+            else None
+        )
         self.last_seq = 0
         self._behind = False  # last_seq may be stale: no connection since it was last read
 
@@ -149,6 +156,8 @@ class Hub:
         return sum(len(c) for c in self._connections.values())
 
     async def start(self) -> None:
+        if self._sequencer is not None:
+            await self._sequencer.start()
         async with self._sessionmaker() as session:
             self.last_seq = int(
                 await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0
@@ -164,9 +173,18 @@ class Hub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._sequencer is not None:
+            await self._sequencer.stop()
 
     async def changed(self) -> None:
-        """Called after a commit that appended to the feed: wake every worker (this one too)."""
+        """Called after a commit that appended to the feed: once it is numbered (PostgreSQL:
+        `live.sequencer`), wake every worker (this one too)."""
+        if self._sequencer is not None:
+            await self._sequencer.settle()  # which wakes them once a run numbered anything
+        else:
+            await self._announce()
+
+    async def _announce(self) -> None:
         self._woken()
         await self._broker.publish(CHANNEL, b"changed")
 
@@ -256,9 +274,10 @@ class Hub:
                 return
 
     async def newest(self) -> int:
-        """The seq of the newest change committed (0: none yet). The feed is numbered at
-        `COMMIT` under one lock, so every change committed after this read has a greater
-        seq: where a client starts that wants only what commits from now on."""
+        """The seq of the newest change numbered (0: none yet). Changes are numbered under
+        one lock once committed, and a writer has its answer only then, so every change
+        numbered after this read has a greater seq: where a client starts that wants only
+        what is written from now on."""
         async with self._sessionmaker() as session:
             return int(await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
 
@@ -294,7 +313,7 @@ class Hub:
                 assert newest is not None
                 connection.last_seq = newest
             elif newest is not None and since > newest:
-                # A position this server never issued (the feed is numbered at COMMIT, so every
+                # A position this server never issued (numbers are given in order, so every
                 # seq a client was sent is at most the newest): resynchronise from the newest.
                 connection.last_seq = newest
                 connection.resync_after_queue(UNKNOWN_POSITION)

@@ -1,7 +1,7 @@
 """A change of an event written by the event's own statement (PostgreSQL): the
 `feed_pending` row as a data-modifying CTE of the INSERT or UPDATE that writes the event, so
-that the change costs no statement of its own (`events/statements.py`). The trigger numbers
-it at COMMIT as any pending row (migration 0011; `feed._Numbering` for the rest)."""
+that the change costs no statement of its own (`events/statements.py`). It is numbered
+after the commit as any pending row (`live.sequencer`; `feed._Numbering` for the rest)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def pending_for_new_event(event_id: Any) -> Insert:
     """PostgreSQL: the `feed_pending` row of one change of an event created by the same
     statement (a data-modifying CTE of it; `event_id` is the new id, known only there), so
     that the change costs no statement of its own. Parameters: `change_params` with the
-    recipients. The trigger numbers it at COMMIT as any pending row (migration 0011)."""
+    recipients. It is numbered after the commit as any pending row (`live.sequencer`)."""
     payload = func.jsonb_build_object(
         literal_column("'c'"),
         _the_change(event_id),

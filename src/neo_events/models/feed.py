@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,32 +21,37 @@ from neo_events.models.types import JsonType
 class FeedState(Base):
     """One row holding the last change number handed out.
 
-    Taking it with an UPDATE is the last thing a writing transaction does, so its row lock
-    orders commits: a change numbered n is never visible before every change below n is.
-    On PostgreSQL the UPDATE runs inside COMMIT (FeedPending), so no client round trip is
-    made while the lock is held.
+    Whoever numbers changes takes its row lock and numbers only changes already committed,
+    so a change numbered n is never visible before every change below n is: on SQLite the
+    writing transaction's last statement (one writer at a time), on PostgreSQL a run of
+    `feed_number_pending()` after the writers' commits (FeedPending). `horizon`
+    (PostgreSQL): the oldest transaction still running at the last run, where the next
+    run's search for pending rows starts.
     """
 
     __tablename__ = "feed_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(IdType, default=0)
+    horizon: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class FeedPending(Base):
-    """PostgreSQL only: a transaction's changes waiting for their numbers, as one JSON row.
+    """PostgreSQL only: a transaction's changes waiting for their numbers, as one JSON row,
+    with the id of the transaction that wrote it (`txid`, its default there).
 
-    A deferred constraint trigger (migration 0011, `feed_number()`) numbers them at COMMIT:
-    it takes the `feed_state` lock, inserts the `changes` and `change_recipients` rows and
-    deletes this row, so the row never outlives its transaction and the lock that orders
-    commits is held only while PostgreSQL commits. On SQLite (one writer at a time) the
-    table stays empty.
+    The writer commits it with everything else it writes, holding no lock of the feed's;
+    `feed_number_pending()` (migration 0022), run once its writer has committed
+    (`live.sequencer`), takes the `feed_state` lock, numbers every row committed by then
+    into `changes` and `change_recipients` and deletes them. On SQLite (one writer at a
+    time) the table stays empty.
     """
 
     __tablename__ = "feed_pending"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     payload: Mapped[Any] = mapped_column(JsonType)
+    txid: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Change(Base):

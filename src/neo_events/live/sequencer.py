@@ -1,0 +1,109 @@
+"""Numbers the change feed after the writers' commits (PostgreSQL; migration 0022).
+
+A writer commits its changes as a `feed_pending` row and holds no lock of the feed's, so
+writers commit together, each without waiting for another's WAL flush. Each process's
+`Sequencer` then runs `feed_number_pending()`: under the `feed_state` lock it numbers every
+pending row committed by then (anyone's, in the order of their ids), in one statement. A
+writer's request waits for a run that began after its commit (`settle`), so a client that
+has its answer finds its change in the feed (`/sync`, CalDAV's sync token, the live hubs),
+as when the feed was numbered inside COMMIT.
+
+One run at a time in a process, and one more queued for those who commit meanwhile: under
+load one run numbers many writers' rows, at one round trip and one commit for all of them.
+The live hubs are woken once a run has numbered something. A run that fails (the database
+went away) is retried by the next commit or by the tick (every `live_poll_s`), which also
+numbers what a process that ended between its commit and its run left pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from neo_events import driver
+
+logger = logging.getLogger(__name__)
+
+_NUMBER_PENDING = text("SELECT feed_number_pending()")
+
+
+def numbers_after_commit(engine: AsyncEngine) -> bool:
+    """Whether this database numbers the feed after the writers' commits: PostgreSQL. SQLite
+    numbers it in the writing transaction (`feed._Numbering`)."""
+    return engine.dialect.name == "postgresql"
+
+
+async def number_pending(engine: AsyncEngine) -> int:
+    """One run: number what is pending and committed; how many changes it numbered."""
+    async with driver.connection(engine) as conn:
+        return int(await conn.scalar(_NUMBER_PENDING, {}) or 0)
+
+
+class Sequencer:
+    """A process's runs of `number_pending`, one at a time, shared by whoever waits."""
+
+    def __init__(
+        self, engine: AsyncEngine, numbered: Callable[[], Awaitable[None]], *, every: float
+    ) -> None:
+        self._engine = engine
+        self._numbered = numbered  # after a run that numbered something: wake the hubs
+        self._every = every
+        self._next: asyncio.Future[None] | None = None  # the queued run, done when it ends
+        self._running: asyncio.Task[None] | None = None
+        self._ticking: asyncio.Task[None] | None = None
+
+    async def settle(self) -> None:
+        """Return once a run that began after this call has ended: what this process
+        committed before the call is numbered then (unless the run failed; the next one
+        numbers it)."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if self._running is None:
+                self._running = asyncio.create_task(self._run(), name="feed-sequencer")
+        # shielded: a waiter cancelled (its client went away) does not cancel the run
+        await asyncio.shield(self._next)
+
+    async def _run(self) -> None:
+        try:
+            while (done := self._next) is not None:
+                self._next = None  # who comes now waits for the next run
+                numbered = 0
+                try:
+                    numbered = await number_pending(self._engine)
+                except Exception as exc:  # the writes are committed: retried later
+                    logger.warning("numbering the change feed failed (%s)", type(exc).__name__)
+                finally:
+                    if not done.done():
+                        done.set_result(None)
+                if numbered:
+                    try:
+                        await self._numbered()
+                    except Exception:
+                        logger.exception("waking the live hubs failed")
+        finally:
+            self._running = None
+
+    async def start(self) -> None:
+        """Number what an earlier process left pending, then tick."""
+        await self.settle()
+        self._ticking = asyncio.create_task(self._tick(), name="feed-sequencer-tick")
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            await self.settle()
+
+    async def stop(self) -> None:
+        for task in (self._ticking, self._running):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)  # numbered by the next process's first run
+        self._next = None
