@@ -25,6 +25,12 @@ that had ended by then, so its rows were taken; the next run reads from there on
 
 SQLite (one writer at a time) keeps numbering in the application; the columns exist there
 but are not used.
+
+Both ways the table is locked against writers first (they wait for the migration's commit),
+so that no row is inserted between the trigger's going and the function's coming, or back.
+Processes of the release before go on inserting rows during a rolling upgrade; the first
+process of this release numbers them as it starts and every `LIVE_POLL_S` after (their
+clients have their answers before then, as they did not when the trigger numbered them).
 """
 
 from collections.abc import Sequence
@@ -124,6 +130,7 @@ $$
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
+        op.execute("LOCK TABLE feed_pending IN SHARE ROW EXCLUSIVE MODE")
         op.execute("DROP TRIGGER feed_number ON feed_pending")
         op.execute("DROP FUNCTION feed_number()")
     # A transaction's id as a number (xid8 has no SQLAlchemy type; its text is the number).
@@ -142,6 +149,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
+        op.execute("LOCK TABLE feed_pending IN SHARE ROW EXCLUSIVE MODE")
         op.execute("SELECT feed_number_pending()")  # nothing left unnumbered
         op.execute("DROP FUNCTION feed_number_pending()")
     with op.batch_alter_table("feed_state") as table:

@@ -200,3 +200,34 @@ async def test_a_session_of_no_process_numbers_its_own_changes(
         )
         await db.commit(session)
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+async def test_a_row_that_cannot_be_numbered_delays_the_feed_and_fails_no_write(
+    app: FastAPI, client: httpx.AsyncClient, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run numbers everything it finds in one statement, so a pending row it cannot number
+    (here a recipient named twice, which no writer hands over) fails every run: the writes
+    still have their answers (they are committed), each run is tried twice and logged with
+    its error, and once the row is gone the next run numbers what waited."""
+    if backend != "postgres":
+        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    before = max(seq for seq, _, _ in await _feed(app))
+    bad = _pending(event_id, alice.id)
+    payload = orjson.loads(bad["payload"])
+    payload["r"] *= 2  # the same recipient twice: the key of change_recipients refuses it
+    async with app.state.engine.begin() as conn:
+        await conn.execute(PENDING, {"payload": orjson.dumps(payload).decode()})
+        bad_id = await conn.scalar(text("SELECT max(id) FROM feed_pending"))
+    answer = await asyncio.wait_for(
+        client.post(EVENTS, json=BODY | {"title": "Waits"}, headers=alice.headers), 20
+    )
+    assert answer.status_code == 201, answer.text
+    assert await _feed(app, before) == []
+    failed = [r for r in caplog.records if "numbering the change feed failed" in r.getMessage()]
+    assert len(failed) >= 2 and "change_recipients" in failed[-1].getMessage()
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM feed_pending WHERE id = :id"), {"id": bad_id})
+    await number_pending(app.state.engine)
+    assert await _feed(app, before) == [(before + 1, answer.json()["id"], "event.created")]

@@ -10,17 +10,21 @@ as when the feed was numbered inside COMMIT.
 
 One run at a time in a process, and one more queued for those who commit meanwhile: under
 load one run numbers many writers' rows, at one round trip and one commit for all of them.
-The live hubs are woken once a run has numbered something. A run that fails (the database
-went away) is retried by the next commit or by the tick (every `live_poll_s`), which also
-numbers what a process that ended between its commit and its run left pending.
+The live hubs are woken once a run has numbered something (on a task of its own: a slow
+broker holds up no run). A run that fails is tried once more (`RETRY_S` later) before its
+waiters have their answers anyway (their writes are committed); then the next commit's run
+or the tick (every `live_poll_s`) numbers it, as it numbers what a process that ended
+between its commit and its run left pending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,6 +34,7 @@ from neo_events import driver
 logger = logging.getLogger(__name__)
 
 _NUMBER_PENDING = text("SELECT feed_number_pending()")
+RETRY_S = 0.2  # a failed run is tried once more this much later
 
 
 def numbers_after_commit(engine: AsyncEngine) -> bool:
@@ -39,9 +44,16 @@ def numbers_after_commit(engine: AsyncEngine) -> bool:
 
 
 async def number_pending(engine: AsyncEngine) -> int:
-    """One run: number what is pending and committed; how many changes it numbered."""
-    async with driver.connection(engine) as conn:
-        return int(await conn.scalar(_NUMBER_PENDING, {}) or 0)
+    """One run: number what is pending and committed; how many changes it numbered. A
+    statement of its own, in autocommit (on the driver; through SQLAlchemy for a driver
+    other than asyncpg)."""
+    if driver.serves(engine.dialect):
+        async with driver.connection(engine) as conn:
+            return int(await conn.scalar(_NUMBER_PENDING, {}) or 0)
+    async with engine.connect() as conn:
+        numbered = int(await conn.scalar(_NUMBER_PENDING) or 0)
+        await conn.commit()
+        return numbered
 
 
 class Sequencer:
@@ -56,15 +68,19 @@ class Sequencer:
         self._next: asyncio.Future[None] | None = None  # the queued run, done when it ends
         self._running: asyncio.Task[None] | None = None
         self._ticking: asyncio.Task[None] | None = None
+        self._waking: set[asyncio.Task[None]] = set()
+        self._stopped = False
 
     async def settle(self) -> None:
         """Return once a run that began after this call has ended: what this process
-        committed before the call is numbered then (unless the run failed; the next one
-        numbers it)."""
+        committed before the call is numbered then (unless the run failed twice; a later
+        one numbers it)."""
+        if self._stopped:
+            return  # the process is stopping: the next process's first run numbers it
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
             if self._running is None:
-                self._running = asyncio.create_task(self._run(), name="feed-sequencer")
+                self._running = _task(self._run(), "feed-sequencer")
         # shielded: a waiter cancelled (its client went away) does not cancel the run
         await asyncio.shield(self._next)
 
@@ -72,26 +88,38 @@ class Sequencer:
         try:
             while (done := self._next) is not None:
                 self._next = None  # who comes now waits for the next run
-                numbered = 0
                 try:
-                    numbered = await number_pending(self._engine)
-                except Exception as exc:  # the writes are committed: retried later
-                    logger.warning("numbering the change feed failed (%s)", type(exc).__name__)
+                    numbered = await self._number()
                 finally:
                     if not done.done():
                         done.set_result(None)
                 if numbered:
-                    try:
-                        await self._numbered()
-                    except Exception:
-                        logger.exception("waking the live hubs failed")
+                    waking = _task(self._wake(), "feed-wake")
+                    self._waking.add(waking)
+                    waking.add_done_callback(self._waking.discard)
         finally:
             self._running = None
+
+    async def _number(self) -> int:
+        for attempt in (1, 2):
+            try:
+                return await number_pending(self._engine)
+            except Exception as exc:  # the writes are committed: numbered by a later run
+                logger.warning("numbering the change feed failed (attempt %d): %r", attempt, exc)
+                if attempt == 1:
+                    await asyncio.sleep(RETRY_S)
+        return 0
+
+    async def _wake(self) -> None:
+        try:
+            await self._numbered()
+        except Exception:
+            logger.exception("waking the live hubs failed")
 
     async def start(self) -> None:
         """Number what an earlier process left pending, then tick."""
         await self.settle()
-        self._ticking = asyncio.create_task(self._tick(), name="feed-sequencer-tick")
+        self._ticking = _task(self._tick(), "feed-sequencer-tick")
 
     async def _tick(self) -> None:
         while True:
@@ -99,7 +127,8 @@ class Sequencer:
             await self.settle()
 
     async def stop(self) -> None:
-        for task in (self._ticking, self._running):
+        self._stopped = True
+        for task in (self._ticking, self._running, *self._waking):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -107,3 +136,9 @@ class Sequencer:
         if self._next is not None and not self._next.done():
             self._next.set_result(None)  # numbered by the next process's first run
         self._next = None
+
+
+def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    """A task in a context of its own, not that of the request that happened to start it
+    (its request id would be on every log line of the runs that follow)."""
+    return asyncio.create_task(coroutine, name=name, context=contextvars.Context())
