@@ -71,6 +71,13 @@ async def _left_pending(app: FastAPI) -> int:
         return int(await conn.scalar(text("SELECT count(*) FROM feed_pending")) or 0)
 
 
+async def _alice_and_her_event(app: FastAPI, client: httpx.AsyncClient) -> tuple[Any, int, int]:
+    """A user, an event of hers, and the feed's last seq after its creation."""
+    alice = await register(client, "alice")
+    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
+    return alice, event_id, max(seq for seq, _, _ in await _feed(app))
+
+
 async def _writer(conn: AsyncConnection, event_id: int, user_id: int) -> None:
     """A writer that has handed its change over and not committed."""
     await conn.begin()
@@ -117,9 +124,7 @@ async def test_a_commit_waits_for_no_run_of_the_numbering(
     waited for it (here past its `lock_timeout`)."""
     if backend != "postgres":
         pytest.skip("SQLite numbers the feed in the application, under its one write lock")
-    alice = await register(client, "alice")
-    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as run, app.state.engine.connect() as writer:
         await run.begin()
         await run.execute(text("SELECT last_seq FROM feed_state WHERE id = 1 FOR UPDATE"))
@@ -141,9 +146,7 @@ async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
     began before another and commits after it and after a run is still found."""
     if backend != "postgres":
         pytest.skip("SQLite numbers the feed in the application, under its one write lock")
-    alice = await register(client, "alice")
-    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as old, app.state.engine.connect() as young:
         await old.begin()
         await old.execute(text("SELECT pg_current_xact_id()"))  # its id, older than young's
@@ -165,9 +168,7 @@ async def test_what_a_process_left_pending_is_numbered_without_a_write(
     process's tick (each `live_poll_s`) numbers it."""
     if backend != "postgres":
         pytest.skip("SQLite numbers the feed in the application, under its one write lock")
-    alice = await register(client, "alice")
-    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as writer:
         await _writer(writer, event_id, alice.id)
         await writer.commit()
@@ -184,9 +185,7 @@ async def test_a_session_of_no_process_numbers_its_own_changes(
 ) -> None:
     """A command's session (`neo-events import`) has no hub to number and wake: its changes
     are numbered once it commits, by a run of its own."""
-    alice = await register(client, "alice")
-    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.sessionmaker() as session:
         assert "publish_change" not in session.info
         await feed.append(
@@ -211,9 +210,7 @@ async def test_a_row_that_cannot_be_numbered_delays_the_feed_and_fails_no_write(
     its error, and once the row is gone the next run numbers what waited."""
     if backend != "postgres":
         pytest.skip("SQLite numbers the feed in the application, under its one write lock")
-    alice = await register(client, "alice")
-    event_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, event_id, before = await _alice_and_her_event(app, client)
     bad = _pending(event_id, alice.id)
     payload = orjson.loads(bad["payload"])
     payload["r"] *= 2  # the same recipient twice: the key of change_recipients refuses it
