@@ -238,7 +238,7 @@ class _Numbering:
             return
         session = self.session
         if session.get_bind().dialect.name == "postgresql":
-            await self._number_at_commit()
+            await self._hand_over()
             return
         await session.flush()  # everything but the feed is written before the lock is taken
         last = await session.scalar(
@@ -270,7 +270,7 @@ class _Numbering:
                 ],
             )
 
-    async def _number_at_commit(self) -> None:
+    async def _hand_over(self) -> None:
         """PostgreSQL: one `feed_pending` row holding the changes in order and their
         recipients, numbered after the transaction commits (migration 0022), so the writer
         never learns the numbers (nothing it does next needs them)."""
