@@ -33,7 +33,9 @@ process of this release numbers them as it starts and every `LIVE_POLL_S` after 
 clients have their answers before then, as they did not when the trigger numbered them).
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -99,32 +101,16 @@ END
 $$
 """
 
-# As migration 0011 left it, for the downgrade.
-FEED_NUMBER = """
-CREATE FUNCTION feed_number() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    n integer := jsonb_array_length(NEW.payload -> 'c');
-    last bigint;
-BEGIN
-    UPDATE feed_state SET last_seq = last_seq + n WHERE id = 1 RETURNING last_seq INTO last;
-    IF last IS NULL THEN
-        RAISE EXCEPTION 'feed_state has no row: run the migrations';
-    END IF;
-    INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
-    SELECT last - n + v.ord, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
-    FROM jsonb_array_elements(NEW.payload -> 'c') WITH ORDINALITY AS v(item, ord),
-         jsonb_to_record(v.item) AS c(
-             at timestamptz, type text, event_id bigint, version integer, actor_id bigint,
-             changes jsonb
-         );
-    INSERT INTO change_recipients (user_id, seq)
-    SELECT r.u, last - n + r.o
-    FROM jsonb_to_recordset(NEW.payload -> 'r') AS r(o integer, u bigint);
-    DELETE FROM feed_pending WHERE id = NEW.id;
-    RETURN NULL;
-END
-$$
-"""
+
+def _as_0011_left_it() -> str:
+    """The trigger function migration 0011 created, from that migration's own text: what
+    the downgrade restores, not a copy of it."""
+    path = Path(__file__).with_name("2026_12_01_0011_feed_numbered_at_commit.py")
+    spec = importlib.util.spec_from_file_location("neo_events_migration_0011", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.FEED_NUMBER)
 
 
 def upgrade() -> None:
@@ -158,7 +144,7 @@ def downgrade() -> None:
         table.drop_index("ix_feed_pending_txid")
         table.drop_column("txid")
     if postgresql:
-        op.execute(FEED_NUMBER)
+        op.execute(_as_0011_left_it())
         op.execute(
             "CREATE CONSTRAINT TRIGGER feed_number AFTER INSERT ON feed_pending "
             "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION feed_number()"
