@@ -21,6 +21,7 @@ from neo_events.cli import alembic_config
 from neo_events.db import Base
 from neo_events.main import create_app
 from neo_events.settings import Settings
+from tests import timing
 from tests.helpers import Account, register
 from tests.live import SERVERS, forget_stopped, running_server
 
@@ -68,6 +69,11 @@ def _create_database(base: URL, name: str) -> None:
 
 
 _own_services()
+
+
+def pytest_report_header() -> str:
+    """What the time bounds are multiplied by on this machine (tests/timing.py), in the log."""
+    return f"time bounds: this machine runs the reference work {timing.measure():.2f}x slower"
 
 
 @pytest.hookimpl(wrapper=True)

@@ -21,6 +21,7 @@ from tests.api.test_answers_shown import FIRST, RESPONSES, _invite, _series
 from tests.api.test_busy_answers import random_answers
 from tests.api.test_invitations import WEEKLY, invite, rsvp
 from tests.helpers import Account, cpu_bound, create_event, loop_pauses, people, register
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -179,4 +180,4 @@ async def test_a_find_time_reads_only_the_answers_of_its_window(
         "2027-03-02T09:00",
         "2027-03-03T09:00",
     ]
-    assert pauses.worst_held < 0.1, pauses
+    assert pauses.worst_held < budget(0.1), pauses

@@ -33,6 +33,7 @@ from tests.helpers import (
     share,
     statements,
 )
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +51,7 @@ async def _measured(client: httpx.AsyncClient, who: Account, **params: Any) -> h
     async with loop_pauses() as pauses:
         with cpu_bound(CPU_BOUND):
             response = await _get(client, who, **params)
-    assert pauses.worst_held < HELD_BOUND, f"loop held {pauses.worst_held:.2f} s"
+    assert pauses.worst_held < budget(HELD_BOUND), f"loop held {pauses.worst_held:.2f} s"
     return response
 
 
@@ -132,7 +133,7 @@ async def test_a_past_window_listing_at_its_bound(
     async with loop_pauses() as pauses:
         with cpu_bound(1.2):  # 0.4 s of CPU on a quiet machine
             page = await _get(client, alice, as_of=then, limit=500, **APRIL)
-    assert pauses.worst_held < HELD_BOUND, f"loop held {pauses.worst_held:.2f} s"
+    assert pauses.worst_held < budget(HELD_BOUND), f"loop held {pauses.worst_held:.2f} s"
     assert page.status_code == 200 and len(page.json()["items"]) == 500
 
 

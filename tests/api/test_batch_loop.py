@@ -15,6 +15,7 @@ import orjson
 import pytest
 
 from tests.helpers import Account, assert_problem, loop_pauses
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -142,7 +143,7 @@ async def test_a_refused_batch_of_dense_series_holds_the_loop_for_milliseconds(
         gc.enable()
     assert_problem(response, 409, "schedule_conflict")
     assert len(response.json()["conflicts"]) == 50_000
-    assert pauses.worst_held < 0.25, pauses
+    assert pauses.worst_held < budget(0.25), pauses
 
 
 def minutely(n: int) -> dict[str, Any]:
@@ -179,5 +180,5 @@ async def test_a_batch_of_500_distinct_dense_series_is_checked_within_one_budget
         finally:
             gc.enable()
         assert response.status_code == status, response.text[:300]
-        assert spent < 2.0, spent  # generous for a loaded machine: was 3.1-4.3 s
-        assert pauses.worst_held < 0.15, pauses.worst_held
+        assert spent < budget(2.0), spent  # generous for a loaded machine: was 3.1-4.3 s
+        assert pauses.worst_held < budget(0.15), pauses.worst_held

@@ -30,6 +30,7 @@ from tests.helpers import (
     register,
     share,
 )
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -410,7 +411,9 @@ async def test_a_calendar_of_many_series_is_read_off_the_event_loop(
     assert busy.status_code == 200 and busy.json()["busy"] == [], busy.text
     assert made.status_code == 201 and made.json()["conflicts"] == [], made.text
     assert slots.status_code == 200 and slots.json()["slots"], slots.text
-    assert pauses.worst_held < LOOP_HELD, f"the loop ran {pauses.worst_held:.3f} s at a stretch"
+    assert pauses.worst_held < budget(LOOP_HELD), (
+        f"the loop ran {pauses.worst_held:.3f} s at a stretch"
+    )
     # January's occurrences are still found, each with its series
     january = {"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-08T00:00:00Z"}
     busy = await client.get("/api/v1/freebusy", params=january, headers=alice.headers)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from neo_events.events import count_ends, plans
 from tests.helpers import cpu_bound, created_many, loop_pauses, register
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -69,7 +70,7 @@ async def test_a_cold_worker_reads_stored_count_rules_without_scanning_them(
             with cpu_bound(0.5, name):  # ~2 s before (40 series × ~50 ms), ~0.05 s now
                 response = await send()
         assert response.status_code in (200, 201), (name, response.text)
-        assert pauses.worst_held < 0.25, (name, pauses)
+        assert pauses.worst_held < budget(0.25), (name, pauses)
     listed = await client.get("/api/v1/events", params=window, headers=alice.headers)
     assert len(listed.json()["items"]) == SERIES + 1  # each series' 1988-02-29, and the new one
     created = response.json()

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.test_find_time import _meet
 from tests.helpers import Account, assert_problem, cpu_bound, create_event, loop_pauses, register
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +48,7 @@ async def test_find_time_of_fifty_busy_people_does_not_hold_the_event_loop(
         found = await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers)
     assert found.status_code == 200, found.text
     assert found.json()["slots"] == []
-    assert pauses.worst_held < 0.05, pauses
+    assert pauses.worst_held < budget(0.05), pauses
 
 
 async def test_free_busy_of_fifty_people_sharing_one_dense_series_is_bounded(
@@ -85,7 +86,7 @@ async def test_free_busy_of_fifty_people_sharing_one_dense_series_is_bounded(
                 response = await client.get(
                     "/api/v1/freebusy", params=window | {"user_ids": ids}, headers=alice.headers
                 )
-        assert pauses.worst_held < 0.3, pauses
+        assert pauses.worst_held < budget(0.3), pauses
         return response
 
     assert_problem(await freebusy(30), 422, "window_too_large")
@@ -116,4 +117,4 @@ async def test_free_busy_of_fifty_people_sharing_one_dense_series_is_bounded(
             )
     assert found.status_code == 200, found.text
     assert found.json()["slots"] == []  # a minute free every quarter hour: no 5-minute slot
-    assert pauses.worst_held < 0.3, pauses
+    assert pauses.worst_held < budget(0.3), pauses

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from neo_events.db import Base
 from neo_events.ical import importing
 from tests.helpers import Account, assert_problem, count_rows, loop_pauses
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +65,7 @@ async def test_importing_500_events_costs_a_batch_create_and_writes_each_once(
     response = await client.post(IMPORT, content=body, headers=headers)
     spent = time.process_time() - started
     assert response.status_code == 201, response.text
-    assert spent < BOUND, f"took {spent:.2f} s of CPU"
+    assert spent < budget(BOUND), f"took {spent:.2f} s of CPU"
 
     items = response.json()["items"]
     assert [i["ical_uid"] for i in items] == [f"u{n}@example.com" for n in range(EVENTS)]
@@ -101,9 +102,11 @@ async def test_the_largest_import_never_holds_the_event_loop(
         response = await client.post(IMPORT, content=body, headers=headers)
     assert response.status_code == 201, response.text
     assert len(response.json()["items"]) == 5_000
-    assert pauses.worst_held < LOOP_HELD, f"the loop ran {pauses.worst_held:.3f} s at a stretch"
+    assert pauses.worst_held < budget(LOOP_HELD), (
+        f"the loop ran {pauses.worst_held:.3f} s at a stretch"
+    )
     # wall-clock lateness also counts the machine's other load: bounded far more loosely
-    assert pauses.worst < 4 * LOOP_HELD, f"the loop paused {pauses.worst:.3f} s"
+    assert pauses.worst < budget(4 * LOOP_HELD), f"the loop paused {pauses.worst:.3f} s"
 
 
 async def test_an_import_over_its_time_budget_writes_nothing(
@@ -141,7 +144,7 @@ async def test_a_vtimezone_that_changes_every_minute_is_answered_at_once(
     headers = alice.headers | {"content-type": "text/calendar"}
     began = time.process_time()
     response = await client.post(IMPORT, content=body.encode(), headers=headers)
-    assert time.process_time() - began < BOUND
+    assert time.process_time() - began < budget(BOUND)
     assert response.status_code == 201, response.text
     notes = " ".join(note["message"] for note in response.json()["warnings"])
     assert "its VTIMEZONE is not read" in notes and "unknown time zone 'Weird'" in notes

@@ -18,6 +18,7 @@ from neo_events.reminders import firing
 from neo_events.reminders.due import load_answers
 from neo_events.reminders.follow import follow
 from tests.helpers import Account, cpu_bound, create_event, loop_pauses, people, statements
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -121,7 +122,7 @@ async def test_moving_an_event_of_1000_holders_with_5_reminders_each_keeps_the_l
     finally:
         gc.enable()
     assert response.status_code == 200, response.text
-    assert pauses.worst_held < 0.06, pauses  # before: 0.08-0.19 s; now 0.005-0.01 s
+    assert pauses.worst_held < budget(0.06), pauses  # before: 0.08-0.19 s; now 0.005-0.01 s
     jobs = await _jobs(app)
     assert len(jobs) == HOLDERS * len(OFFSETS)
     first = start + timedelta(hours=2)  # its first occurrence, moved two hours later

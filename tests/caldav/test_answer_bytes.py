@@ -19,6 +19,7 @@ from neo_events.caldav import service
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.caldav.test_report_bounds import MULTIGET, QUERY, refused
 from tests.helpers import cpu_bound, create_event, loop_pauses
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -67,7 +68,7 @@ async def test_an_expansion_is_counted_in_bytes_and_escaped_off_the_loop(client)
     found = Calendar.from_ical(entry["props"][f"{C}calendar-data"].text).walk("VEVENT")
     assert len(found) == 361  # from 5 January
     assert {str(e["DESCRIPTION"]) for e in found} == {AMPERSANDS["description"]}
-    assert pauses.worst_held < 0.1  # escaping and joining it held the loop ~0.2 s
+    assert pauses.worst_held < budget(0.1)  # escaping and joining it held the loop ~0.2 s
 
 
 async def _plain(dav: Dav, count: int) -> list[int]:

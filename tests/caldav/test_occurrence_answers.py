@@ -18,6 +18,7 @@ from neo_events.models import OccurrenceResponse
 from tests.caldav.dav import Dav, dav_for, responses
 from tests.caldav.test_attendees import attendees, event_of, invite, line, people_lines
 from tests.helpers import count_rows, cpu_bound, create_event, loop_pauses
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -500,7 +501,7 @@ async def test_a_thousand_answers_in_one_put_are_written_together(
         with cpu_bound(2.0, "1,000 answers in one PUT"):  # before: 5.1 s here, now 0.8
             put = await bob.put(name, body, **{"If-Match": got.headers["etag"]})
     assert put.status_code == 204, put.text
-    assert pauses.worst_held < 0.3, pauses
+    assert pauses.worst_held < budget(0.3), pauses
     assert await count_rows(app, "occurrence_responses", event_id=event_id) == 1000
     assert await count_rows(app, "changes", event_id=event_id) == changes + 1000
     assert await count_rows(app, "audit_log", action="event.responded") == 1000

@@ -20,6 +20,7 @@ from tests.helpers import (
     share,
     statements,
 )
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -290,7 +291,7 @@ async def test_an_event_of_too_many_properties_is_refused_at_once(client) -> Non
     body = ics(extra=many.replace("\r\n", "\n"))
     began = time.process_time()
     response = await alice.put("big.ics", body)
-    assert time.process_time() - began < 1.0  # 3 s before
+    assert time.process_time() - began < budget(1.0)  # 3 s before
     assert response.status_code == 403, response.text
     assert b"valid-calendar-data" in response.content
     assert b"a component has more than 4000 lines (properties)" in response.content
@@ -496,7 +497,7 @@ async def test_hostile_xml_is_refused_quickly(client) -> None:
         started = time.perf_counter()
         response = await alice.request("PROPFIND", alice.calendar, body, Depth="0")
         assert response.status_code == 400, response.text
-        assert time.perf_counter() - started < 2
+        assert time.perf_counter() - started < budget(2)
     assert b"root:" not in response.content
 
 
@@ -584,7 +585,7 @@ async def test_a_body_of_many_properties_is_answered_quickly(client) -> None:
         response = await alice.request("PROPFIND", alice.calendar, body, Depth="1")
         assert response.status_code == status, response.text
         assert len(response.content) < 20_000
-        assert time.perf_counter() - started < 1
+        assert time.perf_counter() - started < budget(1)
 
 
 async def test_a_listing_answers_each_item_as_its_own_propfind(client) -> None:
@@ -726,4 +727,4 @@ async def test_a_large_body_is_parsed_off_the_event_loop(client) -> None:
     async with loop_pauses() as pauses:
         response = await alice.request("PROPFIND", alice.calendar, body, Depth="0")
     assert response.status_code == 207, response.text
-    assert pauses.worst_held < 0.05, pauses
+    assert pauses.worst_held < budget(0.05), pauses

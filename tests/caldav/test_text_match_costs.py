@@ -15,6 +15,7 @@ from neo_events.caldav import listing, reports
 from neo_events.models import CalendarResource
 from tests.caldav.dav import dav_for, ics, responses
 from tests.helpers import cpu_bound, created_many, loop_pauses, share
+from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
 
@@ -71,8 +72,8 @@ async def test_the_attack_of_sixteen_negated_filters_folds_each_text_once(client
         assert answer.status_code == 207, answer.text[:300]
         assert len(responses(answer.content)) == 200
         worst_held.append(pauses.worst_held)
-    assert min(worst_held) < 0.1, worst_held  # 2.58-2.60 s before
-    assert min(spent) < 0.5, spent  # 2.54 s before
+    assert min(worst_held) < budget(0.1), worst_held  # 2.58-2.60 s before
+    assert min(spent) < budget(0.5), spent  # 2.54 s before
     # each collation the same, and one of each in one query
     for collation in ("i;octet", "i;unicode-casemap", "i;ascii-casemap"):
         body = QUERY.format(filters=_filter("DESCRIPTION", "É", collation=collation))
@@ -183,7 +184,7 @@ async def test_a_stored_text_is_read_without_parsing_its_zones(client, app) -> N
             assert answer.status_code == 207, answer.text[:300]
             found = sorted(h.rsplit("/", 1)[-1] for h in responses(answer.content))
             assert found == ["deep.ics", "many.ics", "wide.ics"]
-        assert min(spent) < 0.25, spent  # ~3 s before
+        assert min(spent) < budget(0.25), spent  # ~3 s before
         # served as stored: the GET is the text as it was kept
         got = await reader.request("GET", reader.calendar + "wide.ics")
         assert got.status_code == 200 and got.content.count(b"RDATE") == 100

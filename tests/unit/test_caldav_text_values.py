@@ -18,6 +18,7 @@ from icalendar import Calendar
 
 from neo_events.caldav.textmatch import text_values
 from neo_events.ical.blocks import property_of, split_stream
+from tests.timing import budget
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ics"
 SHARED = Path("/work/shared/ics-samples")
@@ -110,7 +111,7 @@ def test_a_vtimezone_is_never_parsed_and_a_broken_text_has_no_values() -> None:
     ).encode()
     started = time.process_time()
     assert text_values(text, {"CATEGORIES", "RDATE"}) == {"CATEGORIES": ["Work,Home"], "RDATE": []}
-    assert time.process_time() - started < 0.05
+    assert time.process_time() - started < budget(0.05)
     for broken in (text[:-20], b"\xff" + text, b"not a calendar", b""):
         assert text_values(broken, {"CATEGORIES"}) == {"CATEGORIES": []}
 
@@ -128,5 +129,5 @@ def test_the_properties_are_read_in_one_pass_whatever_their_number() -> None:
         spent = time.process_time() - started
     finally:
         gc.enable()
-    assert spent < 0.8, spent
+    assert spent < budget(0.8), spent
     assert len(found["X-1"]) == 20_000 and found["X-N0"] == []

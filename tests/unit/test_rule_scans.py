@@ -23,6 +23,7 @@ from neo_events.events.recurrence import (
     series_end,
 )
 from neo_events.events.rule_walls import walls_of_rule
+from tests.timing import budget
 
 HOURS = list(range(24))
 MINUTES = list(range(60))
@@ -107,7 +108,7 @@ def test_a_search_ends_with_the_year_it_is_given() -> None:
     kwargs = {"freq": du.DAILY, "bymonth": 2, "bymonthday": 29, "byweekday": du.MO}
     started = time.process_time()
     assert list(walls_of_rule(datetime(2016, 3, 1), kwargs, last_year=2017)) == []
-    assert time.process_time() - started < 0.5
+    assert time.process_time() - started < budget(0.5)
     assert next(walls_of_rule(datetime(2016, 3, 1), kwargs)) == datetime(2044, 2, 29)
     assert next(iter(du.rrule(dtstart=datetime(2016, 3, 1), **kwargs))) == datetime(2044, 2, 29)
 
@@ -123,7 +124,7 @@ def test_a_rule_that_never_matches_again_costs_its_windows() -> None:
         plan = plans.plan_of(text, SPARSE_START, "UTC")
         assert list(plans.instants(plan, lo.replace(tzinfo=None), datetime(year, 12, 31))) == []
         assert series_end(series) is None
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < budget(1.0)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,7 @@ def test_a_count_out_of_reach_is_refused_and_a_stored_one_cut(rule: str) -> None
     assert plan.count_cut
     years = plans.scan_years(plan)
     assert years is not None and plan.bound == datetime(2016 + years, 12, 31, 23, 59, 59)
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < budget(1.0)
 
 
 @pytest.mark.parametrize(
@@ -178,7 +179,7 @@ def test_counts_within_a_century_of_days_are_accepted(rule: str) -> None:
     started = time.process_time()
     assert normalize_rule(rule, start=start, timezone="Europe/Berlin")
     assert not plans.plan_of(rule, start, "Europe/Berlin").count_cut
-    assert time.process_time() - started < 2.0
+    assert time.process_time() - started < budget(2.0)
 
 
 def test_a_window_before_the_start_costs_nothing_before_it() -> None:
@@ -193,7 +194,7 @@ def test_a_window_before_the_start_costs_nothing_before_it() -> None:
         started = time.process_time()
         assert expand(series, start - timedelta(days=1), start) == []
         assert [o.start for o in expand(series, start, start + timedelta(minutes=1))] == [start]
-        assert time.process_time() - started < 0.5
+        assert time.process_time() - started < budget(0.5)
 
 
 @pytest.mark.parametrize(
@@ -211,4 +212,4 @@ def test_an_end_out_of_reach_is_the_rules_until(rule: str) -> None:
     text = normalize_rule(rule, start=SPARSE_START, timezone="UTC")
     series = Series(SPARSE_START, SPARSE_START + timedelta(hours=1), "UTC", text)
     assert series_end(series) == datetime(9999, 12, 1, 1, tzinfo=UTC)
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < budget(1.0)
