@@ -89,6 +89,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `postgres` (or `sqlite`) is of what only that database has (a second
+    server connection to terminate, a plan cache, one write lock): its variant on the other
+    database is no test, so it is deselected, counted in the run's summary, not skipped."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec else None
+        other = {"sqlite": "postgres", "postgres": "sqlite"}.get(backend or "")
+        (dropped if other and item.get_closest_marker(other) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])

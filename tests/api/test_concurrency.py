@@ -72,13 +72,12 @@ BATCHES = 8
 BATCH_SIZE = 500
 
 
+@pytest.mark.sqlite  # SQLite's single write lock is the point
 async def test_parallel_batches_queue_on_sqlite_instead_of_failing(
     database_url: str, tmp_path: Path
 ) -> None:
     """Issue #17: eight parallel 500-event batches on SQLite made some wait out the 10 s
     busy timeout and fail with 503. Writers of one process now queue for their turn."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's single write lock is the point")
     try:
         # A loaded 2-core CI box takes several seconds per batch: let the last one wait.
         env = {"SQLITE_WRITE_WAIT_S": "600"}

@@ -25,17 +25,15 @@ EVENTS = "/api/v1/events"
 BUSY = {"title": "busy", "start_time": "2026-03-02T09:00:00Z", "end_time": "2026-03-02T10:00:00Z"}
 
 
+@pytest.mark.postgres  # SQLite checks before it writes, in one transaction
 @pytest.mark.parametrize("key", [None, "after-write-1"])
 async def test_a_connection_lost_after_the_write_never_asks_for_a_retry(
     app: FastAPI,
     client: httpx.AsyncClient,
-    backend: str,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     key: str | None,
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("SQLite checks before it writes, in one transaction")
     alice = await register(client, "alice")
     made = await client.post(
         EVENTS, params={"conflicts": "ignore"}, json=BUSY, headers=alice.headers

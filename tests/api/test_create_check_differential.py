@@ -159,12 +159,11 @@ async def _delete(client: httpx.AsyncClient, who: Account, response: httpx.Respo
     assert gone.status_code == 204, gone.text
 
 
+@pytest.mark.postgres  # CREATE_CHECKED is PostgreSQL's
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_warn_lists_what_reject_refuses(
-    app: FastAPI, client: httpx.AsyncClient, backend: str, seed: int
+    app: FastAPI, client: httpx.AsyncClient, seed: int
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("CREATE_CHECKED is PostgreSQL's")
     rng = random.Random(seed)
     alice, _ = await _build(client, rng)
     compared = clashing = folded = 0

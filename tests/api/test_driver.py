@@ -34,13 +34,7 @@ from tests.conftest import http_client, make_settings, serving
 from tests.faults.outside import rows
 from tests.helpers import event_body, register, share
 
-pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("PostgreSQL only: SQLite keeps SQLAlchemy's execution")
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]  # SQLite keeps SQLAlchemy's execution
 
 
 async def test_a_row_on_the_driver_is_the_row_sqlalchemy_reads(

@@ -86,11 +86,10 @@ async def _writer(conn: AsyncConnection, event_id: int, user_id: int) -> None:
     await conn.execute(PENDING, _pending(event_id, user_id))
 
 
+@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
 async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
-    app: FastAPI, client: httpx.AsyncClient, backend: str
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice = await register(client, "alice")
     first_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
     before = max(seq for seq, _, _ in await _feed(app))
@@ -117,14 +116,13 @@ async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
     assert await _left_pending(app) == 0
 
 
+@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
 async def test_a_commit_waits_for_no_run_of_the_numbering(
-    app: FastAPI, client: httpx.AsyncClient, backend: str
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     """A run holding the feed's lock (a slow one, or one whose process is busy) delays the
     numbering, not the writers' commits: when the lock was taken inside COMMIT, a commit
     waited for it (here past its `lock_timeout`)."""
-    if backend != "postgres":
-        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as run, app.state.engine.connect() as writer:
         await run.begin()
@@ -139,14 +137,13 @@ async def test_a_commit_waits_for_no_run_of_the_numbering(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
+@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
 async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
-    app: FastAPI, client: httpx.AsyncClient, backend: str
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     """A run looks for pending rows of the transactions running at the last run and later
     (`feed_state.horizon`), not of those after the newest it numbered: a transaction that
     began before another and commits after it and after a run is still found."""
-    if backend != "postgres":
-        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as old, app.state.engine.connect() as young:
         await old.begin()
@@ -162,13 +159,12 @@ async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
     assert await _left_pending(app) == 0
 
 
+@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
 async def test_what_a_process_left_pending_is_numbered_without_a_write(
-    app: FastAPI, client: httpx.AsyncClient, backend: str
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     """A process that ended between its commit and its run leaves its row pending: every
     process's tick (each `live_poll_s`) numbers it."""
-    if backend != "postgres":
-        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as writer:
         await _writer(writer, event_id, alice.id)
@@ -202,15 +198,14 @@ async def test_a_session_of_no_process_numbers_its_own_changes(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
+@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
 async def test_a_row_that_cannot_be_numbered_delays_the_feed_and_fails_no_write(
-    app: FastAPI, client: httpx.AsyncClient, backend: str, caplog: pytest.LogCaptureFixture
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A run numbers everything it finds in one statement, so a pending row it cannot number
     (here a recipient named twice, which no writer hands over) fails every run: the writes
     still have their answers (they are committed), each run is tried twice and logged with
     its error, and once the row is gone the next run numbers what waited."""
-    if backend != "postgres":
-        pytest.skip("SQLite numbers the feed in the application, under its one write lock")
     alice, event_id, before = await _alice_and_her_event(app, client)
     bad = _pending(event_id, alice.id)
     payload = orjson.loads(bad["payload"])

@@ -200,11 +200,10 @@ async def test_concurrent_retries_write_once(app: FastAPI, client: httpx.AsyncCl
     assert await count_rows(app, "events") == 1
 
 
+@pytest.mark.postgres  # SQLite serialises write transactions: the retry waits, then replays
 async def test_a_retry_while_the_first_is_in_flight_is_a_409(
-    app: FastAPI, client: httpx.AsyncClient, backend: str, database_url: str
+    app: FastAPI, client: httpx.AsyncClient, database_url: str
 ) -> None:
-    if backend != "postgres":
-        pytest.skip("SQLite serialises write transactions: the retry waits, then replays")
     alice = await register(client, "alice")
     headers = keyed(alice.headers, "slow")
     engine = create_async_engine(database_url)

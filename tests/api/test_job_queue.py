@@ -136,9 +136,8 @@ async def test_a_taken_batch_rolled_back_is_due_again_at_once_or_postponed(app: 
         assert await queue.take(session, now=now, limit=10, lease=LEASE, kinds=[KIND]) == []
 
 
-async def test_two_transactions_never_take_the_same_job(app: FastAPI, backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("concurrent writers: PostgreSQL (SQLite runs one writer at a time)")
+@pytest.mark.postgres  # concurrent writers: PostgreSQL (SQLite runs one writer at a time)
+async def test_two_transactions_never_take_the_same_job(app: FastAPI) -> None:
     await make_jobs(app, "a", "b", "c")
     now = db.utcnow()
     async with app.state.sessionmaker() as first, app.state.sessionmaker() as second:

@@ -127,8 +127,9 @@ END:VCALENDAR
 """
 
 
+@pytest.mark.postgres  # SQLite has no table lock to hold the token check with
 async def test_a_change_committed_while_a_socket_is_set_up_reaches_it(
-    server: str, database_url: str, backend: str, tmp_path: Path
+    server: str, database_url: str, tmp_path: Path
 ) -> None:
     """The client's socket is open once its handshake completes; the server then checks the
     token and registers the connection with its hub. A change committed in between is the
@@ -136,8 +137,6 @@ async def test_a_change_committed_while_a_socket_is_set_up_reaches_it(
     there while the change commits, made by the command-line import, which reads no sign-in
     session. (Before the fix, the hub's starting point was read after the check and the
     message never came: `_next` timed out.)"""
-    if backend != "postgres":
-        pytest.skip("SQLite has no table lock to hold the token check with")
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         alice = await _account(client, "alice")
     calendar = tmp_path / "one.ics"
@@ -294,11 +293,10 @@ async def test_sse_requires_a_valid_token(server: str) -> None:
         assert response.json()["code"] == "invalid_token"
 
 
+@pytest.mark.postgres  # two processes share PostgreSQL in this test
 async def test_a_change_through_one_worker_reaches_a_client_of_another(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("two processes share PostgreSQL in this test")
     env = LIVE_FAST | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}  # only Redis can be this quick
     try:
         with (
@@ -522,11 +520,10 @@ async def test_revoking_a_sign_in_closes_its_live_connections_at_once(
         await truncate_all(database_url)
 
 
+@pytest.mark.postgres  # two processes share PostgreSQL in this test
 async def test_logout_closes_live_connections_on_every_worker(
     database_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("two processes share PostgreSQL in this test")
     env = NO_HEARTBEAT | {"REDIS_URL": redis_url, "LIVE_POLL_S": "30"}
     try:
         with (

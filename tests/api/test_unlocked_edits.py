@@ -29,15 +29,9 @@ from neo_events.models import Change, ChangeRecipient
 from tests.api.test_write_path import BODY, EVENTS, transactions
 from tests.helpers import Account, assert_problem, register, share
 
-pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]  # SQLite serializes whole write transactions
 
 UNCHANGED = "CAST(events.xmin AS text) = "  # what only the unlocked edit's write says
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("PostgreSQL only: SQLite serializes whole write transactions")
 
 
 @contextmanager

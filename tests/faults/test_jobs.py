@@ -287,13 +287,11 @@ async def _until_sent(database_url: str, count: int) -> tuple[int, int]:
     return await reminder_count(database_url)
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres  # several workers on one database: PostgreSQL
 async def test_two_workers_send_each_of_hundreds_of_due_reminders_once(
     database_url: str, tmp_path: Path, cleanup: None
 ) -> None:
     """Two `neo-events worker` processes race for the due jobs."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several workers on one database: PostgreSQL")
     count = 300
     due = await _reminders_due_soon(database_url, tmp_path, count)
     env = {"JOBS_POLL_S": "0.2", "JOBS_BATCH": "50"}

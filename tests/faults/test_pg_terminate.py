@@ -24,6 +24,7 @@ from tests.faults.outside import rows
 from tests.helpers import event_body, register
 from tests.live import live_server
 
+# PostgreSQL only: SQLite has no server connections to terminate
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
 
 CLIENTS = 8
@@ -55,8 +56,6 @@ def _outcome(response: httpx.Response) -> str:
 async def test_terminated_connections_are_503_then_recover(
     database_url: str, tmp_path: Path
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite has no server connections to terminate")
     app_name = f"neo-faults-{uuid.uuid4().hex[:8]}"
     env = {"DB_APPLICATION_NAME": app_name, "DB_POOL_SIZE": "4"}
     await truncate_all(database_url)
@@ -124,8 +123,6 @@ async def test_idle_connections_the_database_dropped_are_replaced_unnoticed(
     """A database restart (or a proxy dropping idle connections) while the pool sits idle:
     the next request is answered normally, because a connection idle for PING_IF_IDLE_S is
     pinged at checkout and replaced. (A busy pool is not pinged: see the test above.)"""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite has no server connections to terminate")
     monkeypatch.setattr(db, "PING_IF_IDLE_S", 0.2)
     app_name = f"neo-idle-{uuid.uuid4().hex[:8]}"
     settings = make_settings(database_url, data_dir, db_application_name=app_name)
