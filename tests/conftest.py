@@ -109,6 +109,13 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
 BACKENDS = ["sqlite"] + (["postgres"] if TEST_DATABASE_URL else [])
 
 
+@pytest.fixture(autouse=True)
+def _time_budgets() -> None:
+    """The machine's slowness for the test's time bounds, measured again between tests when
+    stale (`tests/timing.py`), never inside what a test times."""
+    timing.refresh()
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

@@ -6,12 +6,12 @@ where a fixed piece of pure-Python work (`_reference_work`) takes `REFERENCE_S`;
 are shared, and some days run the same work three to six times slower, CPU time included
 (2026-12-05: a scan that takes 2.6 s here took 16.5 s there). So every bound is `budget(s)`:
 `s` times how much slower this machine is right now (`slowness()`, never below 1), measured
-on the same work a moment before, at most `MAX_SLOWNESS`. A bound that was 5 times the cost
+on the same work at most `FRESH_S` before, and at most `MAX_SLOWNESS`. A bound that was 5 times the cost
 on a quick machine stays 5 times the cost on a slow one: what was quadratic still fails.
 
-The measure is cached for `FRESH_S`: a machine that slows down during the run is measured
-again. `TEST_SLOWNESS` fixes it instead (a number), e.g. to see whether a bound would hold
-on a machine three times slower.
+The measure is taken again between tests once it is `FRESH_S` old: a machine that slows
+down during the run is measured again. `TEST_SLOWNESS` fixes it instead (a number), e.g. to
+see whether a bound would hold on a machine three times slower.
 """
 
 from __future__ import annotations
@@ -53,13 +53,21 @@ def measure() -> float:
     return min(MAX_SLOWNESS, max(1.0, min(runs) / REFERENCE_S))
 
 
-def slowness() -> float:
+def refresh() -> None:
+    """Measure again if the last measure is older than `FRESH_S`: between tests (an autouse
+    fixture), never inside a block a test times (the measure is ~0.1 s of CPU)."""
     global _measured
-    if fixed := os.environ.get("TEST_SLOWNESS"):
-        return float(fixed)
     now = time.monotonic()
     if _measured is None or now - _measured[0] > FRESH_S:
         _measured = (now, measure())
+
+
+def slowness() -> float:
+    if fixed := os.environ.get("TEST_SLOWNESS"):
+        return float(fixed)
+    if _measured is None:
+        refresh()
+    assert _measured is not None
     return _measured[1]
 
 
