@@ -5,9 +5,9 @@ input costs a fraction of a second, not seconds or minutes. The bounds were set 
 where a fixed piece of pure-Python work (`_reference_work`) takes `REFERENCE_S`; CI's machines
 are shared, and some days run the same work three to six times slower, CPU time included
 (2026-12-05: a scan that takes 2.6 s here took 16.5 s there). So every bound is `budget(s)`:
-`s` times how much slower this machine is right now (`slowness()`, never below 1), measured
-on the same work at most `FRESH_S` before, and at most `MAX_SLOWNESS`. A bound that was 5 times the cost
-on a quick machine stays 5 times the cost on a slow one: what was quadratic still fails.
+`s` times how much slower this machine is now (`slowness()`, never below 1 nor above
+`MAX_SLOWNESS`), measured on the same work. A bound that was 5 times the cost on a quick
+machine stays 5 times the cost on a slow one: what was quadratic still fails.
 
 The measure is taken again between tests once it is `FRESH_S` old: a machine that slows
 down during the run is measured again. `TEST_SLOWNESS` fixes it instead (a number), e.g. to
