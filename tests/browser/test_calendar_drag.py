@@ -268,3 +268,37 @@ def test_two_people_see_each_others_moves_live(browser: Browser, server: str) ->
     finally:
         alice_context.close()
         bob_context.close()
+
+
+def test_arrow_keys_pressed_faster_than_the_saves_each_move_it(
+    browser: Browser, server: str
+) -> None:
+    """A press while the previous one is being saved waits for it: the element pressed on
+    was drawn before that save, and a move of its version would be refused as someone
+    else's change (a 412 about my own move)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "hana")
+        api = api_client(server, "hana", context)
+        review = make_event(
+            api,
+            title="Review",
+            start_time="2027-05-12T10:00:00+02:00",
+            end_time="2027-05-12T11:00:00+02:00",
+        )
+        page.goto(f"{server}/#/week/{WEEK}")
+        expect(events_on(page, "2027-05-12", "Review")).to_contain_text("10:00–11:00")
+        expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+        events_on(page, "2027-05-12", "Review").focus()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Shift+ArrowDown")
+        expect(events_on(page, "2027-05-12", "Review")).to_contain_text("10:30–11:45")
+        expect(events_on(page, "2027-05-12", "Review")).to_be_focused()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        assert starts(api, review["id"]) == ("2027-05-12T08:30:00Z", "2027-05-12T09:45:00Z")
+        assert errors == []
+    finally:
+        context.close()

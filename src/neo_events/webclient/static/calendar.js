@@ -178,6 +178,15 @@ export function calendarView(main, context, kind, dateText) {
     openEvent(null, { slot, onChange: refresh });
   }
 
+  // (Before the calendar: it loads its first events as it is made.)
+  // The grid is busy (aria-busy) while a listing loads or a reload is pending; it has settled
+  // when, besides, none of my moves is being saved.
+  let loads = 0;
+  let reloads = 0;
+  let writes = 0;
+  let refocus = null; // the focused event's [id, recurrence id] as its element is redrawn
+  const waiting = []; // who waits for the grid to settle
+  const eventOf = new WeakMap(); // an event's element → its FullCalendar event (the occurrence it was drawn from)
   const FullCalendar = window.FullCalendar;
   const calendar = new FullCalendar.Calendar(host, {
     initialView: spec.fc,
@@ -215,9 +224,18 @@ export function calendarView(main, context, kind, dateText) {
     eventAllow: (drop, dragged) => drop.allDay === dragged.allDay,
     events: (info, success, failure) => {
       load(info.start, info.end).then((items) => {
-        if (items) success(items.map(toEvent));
-        else failure(new Error("not loaded"));
+        if (!items) return failure(new Error("not loaded"));
+        // Drawing them replaces the events' elements: the focused one's successor gets the focus.
+        refocus = focusedKey();
+        success(items.map(toEvent));
       });
+    },
+    eventsSet: () => {
+      const key = refocus;
+      refocus = null;
+      if (key && !host.contains(document.activeElement)) {
+        host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`)?.focus();
+      }
     },
     eventContent: (arg) => {
       const o = arg.event.extendedProps.occurrence;
@@ -243,7 +261,8 @@ export function calendarView(main, context, kind, dateText) {
       el.tabIndex = 0;
       el.setAttribute("role", "button");
       el.setAttribute("aria-label", describe(o, arg.event.start, arg.event.end, arg.event.allDay));
-      el.addEventListener("keydown", (e) => keyMove(e, arg.event));
+      eventOf.set(el, arg.event);
+      el.addEventListener("keydown", keyMove);
     },
     eventClick: (info) => {
       info.jsEvent.preventDefault();
@@ -285,28 +304,49 @@ export function calendarView(main, context, kind, dateText) {
       const end = plusDays(new Date(o.end_time), moved + stretched);
       to = { start, end, allDay: false };
     }
-    moveOccurrence(o, to, { revert: () => info.revert(), done: written });
+    writing(() => moveOccurrence(o, to, { revert: () => info.revert(), done: written }));
   }
 
+  const ARROWS = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -1, ArrowRight: 1 };
+  let presses = Promise.resolve(); // arrow keys are carried out one after another
+
   /** Keyboard equivalents of dragging: ↑/↓ 15 minutes (month: a week), ←/→ a day; with
-   * Shift, ↑/↓ change the length. */
-  function keyMove(e, ev) {
-    const o = ev.extendedProps.occurrence;
+   * Shift, ↑/↓ change the length. A press while a move is being saved or the grid reloads
+   * waits for that: until then the element pressed on holds the version it was drawn from,
+   * and a move of it would be refused as someone else's change (412) or put the event back. */
+  function keyMove(e) {
+    const el = e.currentTarget;
+    const o = eventOf.get(el)?.extendedProps.occurrence;
     // Enter and Space open it: FullCalendar's own (eventInteractive) calls eventClick.
-    const arrows = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -1, ArrowRight: 1 };
-    if (!(e.key in arrows) || !canEdit(o) || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (!o || !(e.key in ARROWS) || !canEdit(o) || e.altKey || e.ctrlKey || e.metaKey) return;
     e.preventDefault();
-    const sign = arrows[e.key];
-    const vertical = e.key === "ArrowUp" || e.key === "ArrowDown";
+    const press = { key: e.key, shiftKey: e.shiftKey };
+    presses = presses
+      .then(settled)
+      .then(() => {
+        // Redrawn meanwhile: the press is for the event that has the focus now (the redraw
+        // gave it to the pressed one's successor); none, when the focus left the grid.
+        const target = el.isConnected ? el : document.activeElement;
+        const ev = target && host.contains(target) ? eventOf.get(target) : null;
+        return ev ? writing(() => keyMoveBy(ev, press)) : undefined;
+      })
+      .catch((error) => console.error(error));
+  }
+
+  function keyMoveBy(ev, press) {
+    const o = ev.extendedProps.occurrence;
+    if (!o || !canEdit(o)) return undefined;
+    const sign = ARROWS[press.key];
+    const vertical = press.key === "ArrowUp" || press.key === "ArrowDown";
     const spanning = Boolean(ev.extendedProps.spanning);
     const allDay = ev.allDay && !spanning;
     let start = spanning ? new Date(o.start_time) : new Date(ev.start);
     let end = spanning ? new Date(o.end_time) : ev.end ? new Date(ev.end) : new Date(start.getTime() + (allDay ? DAY_MS : 3600000));
-    if (e.shiftKey && vertical) {
+    if (press.shiftKey && vertical) {
       const step = allDay ? null : KEY_STEP_MIN * 60000;
       if (step) end = new Date(end.getTime() + sign * step);
       else end = addDays(end, sign);
-      if (end <= start) return;
+      if (end <= start) return undefined;
     } else if (vertical && !allDay && kind !== "month") {
       start = new Date(start.getTime() + sign * KEY_STEP_MIN * 60000);
       end = new Date(end.getTime() + sign * KEY_STEP_MIN * 60000);
@@ -317,7 +357,7 @@ export function calendarView(main, context, kind, dateText) {
       end = allDay ? addDays(end, days) : new Date(start.getTime() + span);
     }
     const focusKey = o.id;
-    moveOccurrence(o, { start, end, allDay }, {
+    return moveOccurrence(o, { start, end, allDay }, {
       revert: () => {},
       done: async (saved) => {
         await written(saved);
@@ -332,14 +372,56 @@ export function calendarView(main, context, kind, dateText) {
 
   let inflight = null;
   const shown = new Map(); // event id → the version drawn: a live message about it is news only if newer
+  const focusedKey = () => {
+    const focused = document.activeElement?.closest?.(".fc-event");
+    return focused && host.contains(focused) ? [focused.dataset.eventId, focused.dataset.recurrenceId] : null;
+  };
+  function busy() {
+    if (loads || reloads) host.setAttribute("aria-busy", "true");
+    else host.removeAttribute("aria-busy");
+    // After the task that settled it: a listing's events are drawn after load() returns.
+    if (!loads && !reloads && !writes && waiting.length) {
+      setTimeout(() => {
+        if (!loads && !reloads && !writes) for (const resolve of waiting.splice(0)) resolve();
+      });
+    }
+  }
+  function settled() {
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+      busy();
+    });
+  }
+
+  /** A move of mine, from its request to the grid redrawn after it. The live messages that
+   * come meanwhile wait for its end: the one about this very move can come before its
+   * answer (the server wakes the live connections on a task of its own), and then it is no
+   * news — it is taken as news only if its version is newer than the one the answer gave. */
+  async function writing(run) {
+    writes += 1;
+    try {
+      return await run();
+    } finally {
+      writes -= 1;
+      if (!writes) for (const message of held.splice(0)) heard(message);
+      busy();
+    }
+  }
+
   async function load(start, end) {
     status.textContent = "Loading…";
-    host.setAttribute("aria-busy", "true");
-    const items = await attempt(() =>
-      allPages("/events", { start_time: start.toISOString(), end_time: end.toISOString(), timezone: browserZone }),
-    );
+    loads += 1;
+    busy();
+    let items;
+    try {
+      items = await attempt(() =>
+        allPages("/events", { start_time: start.toISOString(), end_time: end.toISOString(), timezone: browserZone }),
+      );
+    } finally {
+      loads -= 1;
+      busy();
+    }
     status.textContent = items ? `${items.length} event${items.length === 1 ? "" : "s"} shown.` : "";
-    host.removeAttribute("aria-busy");
     if (items) {
       for (const o of items) shown.set(o.id, Math.max(shown.get(o.id) || 0, o.version || 0));
     }
@@ -352,42 +434,55 @@ export function calendarView(main, context, kind, dateText) {
     return refresh();
   }
 
-  /** Reload what is shown (after a write or a live message); coalesces bursts. */
+  /** Reload what is shown (after a write or a live message); coalesces bursts. The focused
+   * event keeps the focus (the eventsSet option: its element is redrawn). */
   function refresh() {
-    host.setAttribute("aria-busy", "true");
-    inflight ??= new Promise((resolve) => {
+    if (inflight) return inflight;
+    reloads += 1;
+    busy();
+    inflight = new Promise((resolve) => {
       setTimeout(() => {
         inflight = null;
-        // The focused event keeps the focus across the reload (its element is redrawn).
-        const focused = document.activeElement?.closest?.(".fc-event");
-        const key = focused && host.contains(focused) ? [focused.dataset.eventId, focused.dataset.recurrenceId] : null;
-        calendar.refetchEvents();
-        // refetchEvents is asynchronous; the next paint has the new events.
+        let fallback = null;
         const once = () => {
           calendar.off("eventsSet", once);
-          if (key && !host.contains(document.activeElement)) {
-            host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`)?.focus();
-          }
+          clearTimeout(fallback);
+          if (fallback === undefined) return; // already ended
+          fallback = undefined;
+          reloads -= 1;
+          busy();
           resolve();
         };
+        // refetchEvents is asynchronous: the events are drawn when eventsSet comes.
         calendar.on("eventsSet", once);
-        setTimeout(once, 5000); // a failed load shows its error; stop waiting
+        fallback = setTimeout(once, 5000); // a failed load shows its error; stop waiting
+        calendar.refetchEvents();
       }, 50);
     });
     return inflight;
+  }
+
+  const held = []; // live messages that came while a move of mine was being saved
+  let closed = false; // the view was left: a move still being saved reloads nothing
+  function heard(message) {
+    if (closed || message.type === "reminder.due") return;
+    if (writes) {
+      held.push(message);
+      return;
+    }
+    // My own write was already redrawn with its version: only news reloads the grid.
+    const news = !message.event_id || !message.version || message.version > (shown.get(message.event_id) || 0);
+    if (news || message.type !== "event.updated") refresh();
   }
 
   calendar.render();
   host.dataset.view = kind;
   host.dataset.zone = browserZone;
   zoneNote.title = `${zoneCity(browserZone)} — the time zone of this browser`;
-  const unsubscribe = context.subscribe((message) => {
-    if (message.type === "reminder.due") return;
-    // My own write was already redrawn with its version: only news reloads the grid.
-    const news = !message.event_id || !message.version || message.version > (shown.get(message.event_id) || 0);
-    if (news || message.type !== "event.updated") refresh();
-  });
+  const unsubscribe = context.subscribe(heard);
   return () => {
+    closed = true;
+    held.length = 0;
     unsubscribe();
     calendar.destroy();
   };
