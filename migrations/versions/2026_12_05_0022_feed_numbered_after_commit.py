@@ -48,13 +48,17 @@ depends_on: str | Sequence[str] | None = None
 # `enable_seqscan = off`: the rows are found by the index on `txid`, whatever the statistics
 # say (a queue's are seldom right: with no ANALYZE, a range is guessed at a third of the
 # table, and a scan of the table would read every dead row an earlier run left).
+# `jit = off`: that guess, times a hundred elements for each JSON array, puts the numbering
+# statement's generic plan past `jit_above_cost`, and every run compiled it: 190 ms of
+# PostgreSQL's CPU to number the ~20 rows a run finds in 0.2 ms (a create load on a 100k
+# dataset spent most of PostgreSQL's CPU there, BENCHMARKS.md).
 # `c`: a pending row's changes in order, as `changes` rows without their seq; `r`: [change's
 # 1-based order, user id] pairs. The rows are numbered in the order of their ids, then of
 # their changes: a writer that commits after another inserted its row after it (an edit of
 # the same event waits for the other's row lock), so it is numbered after it too.
 FEED_NUMBER_PENDING = """
 CREATE FUNCTION feed_number_pending() RETURNS integer LANGUAGE plpgsql
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     last bigint;
     since bigint;
