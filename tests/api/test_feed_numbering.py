@@ -30,6 +30,8 @@ from tests.helpers import register
 from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
+# SQLite numbers the feed in the application, under its one write lock
+POSTGRES = pytest.mark.postgres
 
 EVENTS = "/api/v1/events"
 PENDING = text("INSERT INTO feed_pending (payload) VALUES (CAST(:payload AS jsonb))")
@@ -86,7 +88,7 @@ async def _writer(conn: AsyncConnection, event_id: int, user_id: int) -> None:
     await conn.execute(PENDING, _pending(event_id, user_id))
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -116,7 +118,7 @@ async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
     assert await _left_pending(app) == 0
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_a_commit_waits_for_no_run_of_the_numbering(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -137,7 +139,7 @@ async def test_a_commit_waits_for_no_run_of_the_numbering(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -159,7 +161,7 @@ async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
     assert await _left_pending(app) == 0
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_what_a_process_left_pending_is_numbered_without_a_write(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -177,7 +179,7 @@ async def test_what_a_process_left_pending_is_numbered_without_a_write(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_a_run_is_never_compiled_whatever_its_plan_is_guessed_to_cost(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
@@ -224,7 +226,7 @@ async def test_a_session_of_no_process_numbers_its_own_changes(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
-@pytest.mark.postgres  # SQLite numbers the feed in the application, under its one write lock
+@POSTGRES
 async def test_a_row_that_cannot_be_numbered_delays_the_feed_and_fails_no_write(
     app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
