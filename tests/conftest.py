@@ -92,7 +92,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `postgres` (or `sqlite`) is of what only that database has (a second
     server connection to terminate, a plan cache, one write lock): its variant on the other
-    database is no test, so it is deselected, counted in the run's summary, not skipped."""
+    database is no test, so it is deselected, not skipped (`pytest --collect-only` counts
+    them)."""
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
