@@ -92,9 +92,7 @@ async def _writer(conn: AsyncConnection, event_id: int, user_id: int) -> None:
 async def test_a_writer_about_to_commit_holds_up_nobody_and_numbers_follow_runs(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    alice = await register(client, "alice")
-    first_id = (await client.post(EVENTS, json=BODY, headers=alice.headers)).json()["id"]
-    before = max(seq for seq, _, _ in await _feed(app))
+    alice, first_id, before = await _alice_and_her_event(app, client)
 
     async with app.state.engine.connect() as slow, app.state.engine.connect() as gone:
         # Two writers that handed their changes over and have not committed: one will
@@ -179,6 +177,14 @@ async def test_what_a_process_left_pending_is_numbered_without_a_write(
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
 
 
+COMPILE_EVERYTHING = {
+    "jit": "on",
+    "jit_above_cost": "0",
+    "jit_inline_above_cost": "0",
+    "jit_optimize_above_cost": "0",
+}
+
+
 @POSTGRES
 async def test_a_run_is_never_compiled_whatever_its_plan_is_guessed_to_cost(
     app: FastAPI, client: httpx.AsyncClient
@@ -189,8 +195,7 @@ async def test_a_run_is_never_compiled_whatever_its_plan_is_guessed_to_cost(
     turns JIT off for itself, whatever the session asks (here: compile everything)."""
     alice, event_id, before = await _alice_and_her_event(app, client)
     async with app.state.engine.connect() as conn:
-        for name in ("jit", "jit_above_cost", "jit_inline_above_cost", "jit_optimize_above_cost"):
-            value = "on" if name == "jit" else "0"
+        for name, value in COMPILE_EVERYTHING.items():
             await conn.execute(text(f"SET {name} = {value}"))
         took = []
         for _ in range(3):
@@ -206,7 +211,7 @@ async def test_a_run_is_never_compiled_whatever_its_plan_is_guessed_to_cost(
 
 
 async def test_a_session_of_no_process_numbers_its_own_changes(
-    app: FastAPI, client: httpx.AsyncClient, backend: str
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     """A command's session (`neo-events import`) has no hub to number and wake: its changes
     are numbered once it commits, by a run of its own."""
