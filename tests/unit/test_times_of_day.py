@@ -131,6 +131,7 @@ def test_a_read_works_out_few_zones_afresh_and_no_long_window() -> None:
     FRESH_ZONE_YEARS, and the series of further zones are anywhere (expanded as before); a
     window over two years long (a batch's) is not described at all."""
     times_of_day._zone_years.clear()
+    times_of_day._series_years.clear()
     start = datetime(2027, 3, 1, 9, tzinfo=UTC)
     lo, hi = start, start + timedelta(days=300)  # one year each
     budget = times_of_day.Budget(2)
@@ -146,6 +147,26 @@ def test_a_read_works_out_few_zones_afresh_and_no_long_window() -> None:
     assert series_arcs(long, lo, lo + times_of_day.LONGEST_WINDOW + timedelta(days=1)) is None
     backwards = Series(start, start - timedelta(hours=1), "UTC", "FREQ=DAILY")
     assert series_arcs(backwards, lo, hi) is None
+
+
+def test_a_series_arcs_are_kept_but_never_an_answer_the_budget_forced() -> None:
+    """A series met again (a create's check meets its owner's series every time) is not
+    worked out again: its arcs over those years are kept, and answer even a read whose
+    budget is spent. An "anywhere" the budget forced is not kept: a later read with budget
+    left describes the series."""
+    times_of_day._zone_years.clear()
+    times_of_day._series_years.clear()
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    lo, hi = start, start + timedelta(days=30)
+    weekly = Series(start, start + timedelta(hours=1), "Asia/Tokyo", "FREQ=WEEKLY;BYDAY=MO")
+    assert series_arcs(weekly, lo, hi, times_of_day.Budget(0)) is None  # forced
+    described = series_arcs(weekly, lo, hi, times_of_day.Budget(1))
+    assert described == [(9 * 3_600_000_000, 3_600_000_000)]  # 18:00 in Tokyo
+    times_of_day._zone_years.clear()  # its zone's offsets forgotten: the arcs still kept
+    assert series_arcs(weekly, lo, hi, times_of_day.Budget(0)) == described
+    assert series_arcs(weekly, lo, hi, times_of_day.Budget(0), WEEK) is not None
+    later = datetime(2029, 3, 1, 9, tzinfo=UTC)  # other years: worked out, so the budget counts
+    assert series_arcs(weekly, later, later + timedelta(days=30), times_of_day.Budget(0)) is None
 
 
 def test_an_occurrence_given_in_its_zone_lasts_its_real_length() -> None:

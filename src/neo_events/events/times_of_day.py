@@ -137,19 +137,44 @@ def _arcs(
         or hi - lo > LONGEST_WINDOW
     ):
         return _ANYWHERE
+    key = (series.start, series.end, series.timezone, series.rule, lo.year, hi.year)
+    kept = _series_years.get(key)
+    if kept is not None:
+        return kept
+    found, settled = _worked_out(series, lo.year, hi.year, budget)
+    if settled:  # (not an answer the budget forced: a later read may work it out)
+        if len(_series_years) >= _KEPT_SERIES_YEARS:
+            _series_years.clear()  # rare: thousands of rules in use; worked out again
+        _series_years[key] = found
+    return found
+
+
+# A series' arcs over a span of years, by what they depend on (its start, end, zone and rule,
+# and the years: not its exdates, which only take occurrences away): a check met the same
+# series again and again (a create's ~6 of its owner's series, each 20 us to work out).
+_series_years: dict[tuple[object, ...], tuple[list[Arc] | None, list[Arc] | None]] = {}
+_KEPT_SERIES_YEARS = 16_384
+
+
+def _worked_out(
+    series: Series, first_year: int, last_year: int, budget: Budget
+) -> tuple[tuple[list[Arc] | None, list[Arc] | None], bool]:
+    """`_arcs` of a series with no rdates, overrides or all-day dates, over those years, and
+    whether that is settled: False where the zone's offsets would have cost more than what is
+    left of `budget` (then it is anywhere, this once)."""
     start, end = utc(series.start), utc(series.end)
     if end < start:  # not a series (expanding it says so)
-        return _ANYWHERE
+        return _ANYWHERE, True
     # the first occurrence exactly (its microseconds too)
     own_length = _micros(end - start)
     if own_length >= DAY:
-        return _ANYWHERE
+        return _ANYWHERE, True
     own_day, own_week = (_place(start, DAY), own_length), (_place(start, WEEK), own_length)
     if series.rule is None:  # a single event: its own time
-        return [own_day], [own_week]
+        return ([own_day], [own_week]), True
     plan = plan_of(series.rule, start, series.timezone)
     if plan.rule.freq > du.DAILY:  # HOURLY, MINUTELY: the times are the rule's steps
-        return _ANYWHERE
+        return _ANYWHERE, True
     explicit = plan.explicit
     walls = {_of_day(plan.dt0)} | {
         ((h * 60 + m) * 60 + s) * 1_000_000
@@ -158,23 +183,23 @@ def _arcs(
         for s in values(explicit["bysecond"])
     }
     if len(walls) > MOST_ARCS:
-        return _ANYWHERE
-    offsets = _offsets(series.timezone, lo.year, hi.year, budget)
+        return _ANYWHERE, True
+    offsets = _offsets(series.timezone, first_year, last_year, budget)
     if offsets is None:
-        return _ANYWHERE
+        return _ANYWHERE, False
     least, most = offsets
     length = own_length + most - least
     if length >= DAY:
-        return _ANYWHERE
+        return _ANYWHERE, True
     day = sorted({((wall - most) % DAY, length) for wall in walls} | {own_day})
     if explicit.get("byweekday") is None:  # DAILY, MONTHLY by day of the month...
-        return day, None  # ...anywhere in the week
+        return (day, None), True  # ...anywhere in the week
     # dateutil's weekdays (`MO`, or `MO(+1)` of BYDAY=1MO), or DTSTART's as a number
     weekdays = {getattr(d, "weekday", d) for d in values(explicit["byweekday"])}
     week = {((w * DAY + wall - most) % WEEK, length) for w in weekdays for wall in walls}
     if len(week) > MOST_ARCS:
-        return day, None
-    return day, sorted(week | {own_week})
+        return (day, None), True
+    return (day, sorted(week | {own_week})), True
 
 
 _zone_years: dict[tuple[str, int], tuple[int, int]] = {}
