@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 
@@ -86,3 +87,106 @@ async def test_redis_broker_survives_an_unreachable_server() -> None:
     await broker.publish("chan", b"x")  # logged, not raised
     await broker.close()
     await redis.aclose()
+
+
+class _StallingProxy:
+    """A TCP proxy to Redis that can stall: while stalled it cuts the connections it was
+    forwarding, and accepts new ones to let what they send go nowhere, as a Redis that has
+    bound its port but does not answer yet, or a half-open network, would. A connection
+    accepted while stalled stays stalled: only the client can give up on it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.stalled = False
+        self.forwarded: list[asyncio.StreamWriter] = []
+        self.held: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.stalled:
+            self.held.append(writer)
+            while await reader.read(4096):  # swallowed, never answered
+                pass
+            return
+        upstream_reader, upstream = await asyncio.open_connection(*self.target)
+        self.forwarded += [writer, upstream]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(4096):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pump(reader, upstream), pump(upstream_reader, writer))
+
+    def stall(self) -> None:
+        self.stalled = True
+        for writer in self.forwarded:
+            writer.transport.abort()
+        self.forwarded.clear()
+
+    async def close(self) -> None:
+        for writer in self.forwarded + self.held:
+            writer.transport.abort()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_subscription_stuck_in_its_reconnection_is_given_up_and_made_again() -> None:
+    """The subscriber's connection is cut, and its reconnection lands on a Redis that never
+    answers, with a client that has no socket timeouts of its own: the broker gives the
+    stuck step up after `handshake_s` and subscribes again, and messages flow once Redis
+    answers again (without its own bound it would wait for ever)."""
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
+    direct = Redis.from_url(REDIS_URL)
+    try:
+        await direct.ping()
+    except Exception as exc:  # configured but unreachable: a failure, never a skip
+        pytest.fail(f"TEST_REDIS_URL is set but Redis is unreachable: {exc}")
+    kwargs = direct.connection_pool.connection_kwargs
+    proxy = _StallingProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+    port = await proxy.start()
+    patient = Redis(
+        port=port, db=kwargs.get("db", 0), socket_timeout=None, socket_connect_timeout=None
+    )
+    broker = RedisBroker(patient, retry_s=0.05, handshake_s=1.0)
+    channel = f"stall-{os.getpid()}"
+    subscription = broker.subscribe(channel)
+
+    waits: list[asyncio.Future[bytes]] = []
+
+    def next_message() -> asyncio.Future[bytes]:
+        waits.append(asyncio.ensure_future(subscription.__anext__()))
+        return waits[-1]
+
+    try:
+        first = next_message()
+        while not first.done():  # subscribed through the proxy
+            await direct.publish(channel, b"before")
+            await asyncio.wait([first], timeout=0.05)
+        assert first.result() == b"before"
+        proxy.stall()  # the connection cut; its reconnection stalls
+        second = next_message()
+        await asyncio.sleep(1.5)  # past one handshake bound: still nothing answers
+        assert proxy.held, "the subscriber did not try again while Redis did not answer"
+        proxy.stalled = False  # Redis answers again (the stalled connection stays stalled)
+        async with asyncio.timeout(10):
+            while not second.done():
+                await direct.publish(channel, b"after")
+                await asyncio.wait([second], timeout=0.05)
+        assert second.result() == b"after"
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        await subscription.aclose()  # type: ignore[attr-defined]
+        await broker.close()
+        await proxy.close()
+        await patient.aclose()
+        await direct.aclose()

@@ -59,12 +59,25 @@ class MemoryBroker:
                     queue.put_nowait(None)
 
 
-class RedisBroker:
-    """Every worker: Redis pub/sub. Reconnects on its own; never raises into the caller."""
+# A subscription waits this long for a message before it looks again (and sees a close).
+_LISTEN_S = 1.0
 
-    def __init__(self, redis: Redis, *, retry_s: float = 1.0) -> None:
+
+class RedisBroker:
+    """Every worker: Redis pub/sub. Reconnects on its own; never raises into the caller.
+
+    Each step of a subscription is bounded by the broker itself, whatever timeouts the client
+    was given (a REDIS_URL may set none): subscribing within `handshake_s`, and each wait for
+    a message (in which redis-py reconnects a connection it lost, handshake included) within
+    `handshake_s` past its own second. A step past its bound is a subscription lost: it is
+    closed and made again. (A Redis restarted under a full test run once left a worker's
+    subscriber in the handshake of its reconnection for 40 s, and that worker's clients heard
+    nothing of the other workers' changes meanwhile.)"""
+
+    def __init__(self, redis: Redis, *, retry_s: float = 1.0, handshake_s: float = 5.0) -> None:
         self._redis = redis
         self._retry_s = retry_s
+        self._handshake_s = handshake_s
         self._closed = asyncio.Event()
 
     async def publish(self, channel: str, message: bytes) -> None:
@@ -77,12 +90,14 @@ class RedisBroker:
         while not self._closed.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(channel)
+                async with asyncio.timeout(self._handshake_s):
+                    await pubsub.subscribe(channel)
                 while not self._closed.is_set():
-                    item = await pubsub.get_message(timeout=1.0)
+                    async with asyncio.timeout(_LISTEN_S + self._handshake_s):
+                        item = await pubsub.get_message(timeout=_LISTEN_S)
                     if item is not None and item["type"] == "message":
-                        yield bytes(item["data"])
-            except (RedisError, OSError) as exc:
+                        yield bytes(item["data"])  # (outside the bounds: the caller's time)
+            except (RedisError, OSError) as exc:  # a step past its bound too: TimeoutError
                 logger.warning("broker subscription lost (%s); retrying", exc.__class__.__name__)
                 with contextlib.suppress(TimeoutError):  # not wait_for: see Hub._deliver_loop
                     async with asyncio.timeout(self._retry_s):
