@@ -17,13 +17,8 @@ pytestmark = pytest.mark.anyio
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
-    if request.param == "memory":
-        memory = MemoryBroker()
-        yield memory
-        await memory.close()
-        return
+async def _redis() -> Redis:
+    """A client of TEST_REDIS_URL's Redis, which answers."""
     if not REDIS_URL:
         pytest.skip("TEST_REDIS_URL is not set")
     redis = Redis.from_url(REDIS_URL)
@@ -31,6 +26,17 @@ async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
         await redis.ping()
     except Exception as exc:  # configured but unreachable: a failure, never a skip
         pytest.fail(f"TEST_REDIS_URL is set but Redis is unreachable: {exc}")
+    return redis
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
+    if request.param == "memory":
+        memory = MemoryBroker()
+        yield memory
+        await memory.close()
+        return
+    redis = await _redis()
     shared = RedisBroker(redis)
     yield shared
     await shared.close()
@@ -142,13 +148,7 @@ async def test_a_subscription_stuck_in_its_reconnection_is_given_up_and_made_aga
     answers, with a client that has no socket timeouts of its own: the broker gives the
     stuck step up after `handshake_s` and subscribes again, and messages flow once Redis
     answers again (without its own bound it would wait for ever)."""
-    if not REDIS_URL:
-        pytest.skip("TEST_REDIS_URL is not set")
-    direct = Redis.from_url(REDIS_URL)
-    try:
-        await direct.ping()
-    except Exception as exc:  # configured but unreachable: a failure, never a skip
-        pytest.fail(f"TEST_REDIS_URL is set but Redis is unreachable: {exc}")
+    direct = await _redis()
     kwargs = direct.connection_pool.connection_kwargs
     proxy = _StallingProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
     port = await proxy.start()
