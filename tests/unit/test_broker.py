@@ -99,13 +99,15 @@ class _StallingProxy:
     """A TCP proxy to Redis that can stall: while stalled it cuts the connections it was
     forwarding, and accepts new ones to let what they send go nowhere, as a Redis that has
     bound its port but does not answer yet, or a half-open network, would. A connection
-    accepted while stalled stays stalled: only the client can give up on it."""
+    accepted while stalled stays stalled: only the client can give up on it. It can also
+    freeze the connections it forwards: they stay open and carry nothing more."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self.stalled = False
         self.forwarded: list[asyncio.StreamWriter] = []
         self.held: list[asyncio.StreamWriter] = []
+        self.frozen: set[asyncio.StreamWriter] = set()
         self.server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -124,8 +126,9 @@ class _StallingProxy:
         async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError):
                 while data := await source.read(4096):
-                    sink.write(data)
-                    await sink.drain()
+                    if writer not in self.frozen:
+                        sink.write(data)
+                        await sink.drain()
             sink.close()
 
         await asyncio.gather(pump(reader, upstream), pump(upstream_reader, writer))
@@ -136,6 +139,9 @@ class _StallingProxy:
             writer.transport.abort()
         self.forwarded.clear()
 
+    def freeze(self) -> None:
+        self.frozen.update(self.forwarded)
+
     async def close(self) -> None:
         for writer in self.forwarded + self.held:
             writer.transport.abort()
@@ -143,50 +149,74 @@ class _StallingProxy:
             self.server.close()
 
 
+class _Rig:
+    """A RedisBroker subscribed to a channel of TEST_REDIS_URL's Redis through a
+    `_StallingProxy`, its client given no socket timeouts of its own (a REDIS_URL may give
+    none): only the broker's own bounds end a stuck step."""
+
+    def __init__(self, **bounds: float) -> None:
+        self.bounds = bounds
+        self.waits: list[asyncio.Future[bytes]] = []
+
+    async def __aenter__(self) -> _Rig:
+        self.direct = await _redis()
+        kwargs = self.direct.connection_pool.connection_kwargs
+        self.proxy = _StallingProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+        port = await self.proxy.start()
+        self.patient = Redis(
+            port=port, db=kwargs.get("db", 0), socket_timeout=None, socket_connect_timeout=None
+        )
+        self.broker = RedisBroker(self.patient, retry_s=0.05, **self.bounds)
+        self.channel = f"rig-{os.getpid()}-{id(self)}"
+        self.subscription = self.broker.subscribe(self.channel)
+        return self
+
+    def next_message(self) -> asyncio.Future[bytes]:
+        self.waits.append(asyncio.ensure_future(self.subscription.__anext__()))
+        return self.waits[-1]
+
+    async def published_until(self, wait: asyncio.Future[bytes], message: bytes) -> bytes:
+        """Publish `message` (directly, not through the proxy) until `wait` has one: a
+        subscription is live a moment after it is made. Within 10 s."""
+        async with asyncio.timeout(10):
+            while not wait.done():
+                await self.direct.publish(self.channel, message)
+                await asyncio.wait([wait], timeout=0.05)
+        return wait.result()
+
+    async def __aexit__(self, *_: object) -> None:
+        for wait in self.waits:
+            wait.cancel()
+        await asyncio.gather(*self.waits, return_exceptions=True)
+        await self.subscription.aclose()  # type: ignore[attr-defined]
+        await self.broker.close()
+        await self.proxy.close()
+        await self.patient.aclose()
+        await self.direct.aclose()
+
+
 async def test_a_subscription_stuck_in_its_reconnection_is_given_up_and_made_again() -> None:
     """The subscriber's connection is cut, and its reconnection lands on a Redis that never
-    answers, with a client that has no socket timeouts of its own: the broker gives the
-    stuck step up after `handshake_s` and subscribes again, and messages flow once Redis
-    answers again (without its own bound it would wait for ever)."""
-    direct = await _redis()
-    kwargs = direct.connection_pool.connection_kwargs
-    proxy = _StallingProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
-    port = await proxy.start()
-    patient = Redis(
-        port=port, db=kwargs.get("db", 0), socket_timeout=None, socket_connect_timeout=None
-    )
-    broker = RedisBroker(patient, retry_s=0.05, handshake_s=1.0)
-    channel = f"stall-{os.getpid()}"
-    subscription = broker.subscribe(channel)
-
-    waits: list[asyncio.Future[bytes]] = []
-
-    def next_message() -> asyncio.Future[bytes]:
-        waits.append(asyncio.ensure_future(subscription.__anext__()))
-        return waits[-1]
-
-    try:
-        first = next_message()
-        while not first.done():  # subscribed through the proxy
-            await direct.publish(channel, b"before")
-            await asyncio.wait([first], timeout=0.05)
-        assert first.result() == b"before"
-        proxy.stall()  # the connection cut; its reconnection stalls
-        second = next_message()
+    answers: the broker gives the stuck step up after `handshake_s` and subscribes again,
+    and messages flow once Redis answers again (without its own bound it would wait for
+    ever)."""
+    async with _Rig(handshake_s=1.0) as rig:
+        assert await rig.published_until(rig.next_message(), b"before") == b"before"
+        rig.proxy.stall()  # the connection cut; its reconnection stalls
+        second = rig.next_message()
         await asyncio.sleep(1.5)  # past one handshake bound: still nothing answers
-        assert proxy.held, "the subscriber did not try again while Redis did not answer"
-        proxy.stalled = False  # Redis answers again (the stalled connection stays stalled)
-        async with asyncio.timeout(10):
-            while not second.done():
-                await direct.publish(channel, b"after")
-                await asyncio.wait([second], timeout=0.05)
-        assert second.result() == b"after"
-    finally:
-        for wait in waits:
-            wait.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
-        await subscription.aclose()  # type: ignore[attr-defined]
-        await broker.close()
-        await proxy.close()
-        await patient.aclose()
-        await direct.aclose()
+        assert rig.proxy.held, "the subscriber did not try again while Redis did not answer"
+        rig.proxy.stalled = False  # Redis answers again (the stalled connection stays stalled)
+        assert await rig.published_until(second, b"after") == b"after"
+
+
+async def test_a_subscription_gone_silent_is_asked_and_made_again() -> None:
+    """The subscriber's connection goes half-open: nothing it sends arrives, nothing comes
+    back, and nothing closes it. Silent for `idle_s`, the broker sends a PING; unanswered
+    within `handshake_s`, the subscription is made again on a new connection, and messages
+    flow (without the PING it would wait, silent, for ever)."""
+    async with _Rig(handshake_s=1.0, idle_s=1.0) as rig:
+        assert await rig.published_until(rig.next_message(), b"before") == b"before"
+        rig.proxy.freeze()  # half-open: new connections are forwarded as before
+        assert await rig.published_until(rig.next_message(), b"after") == b"after"
+        assert len(rig.proxy.forwarded) >= 4  # (two writers a connection) a new one

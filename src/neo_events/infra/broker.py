@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -69,15 +70,25 @@ class RedisBroker:
     Each step of a subscription is bounded by the broker itself, whatever timeouts the client
     was given (a REDIS_URL may set none): subscribing within `handshake_s`, and each wait for
     a message (in which redis-py reconnects a connection it lost, handshake included) within
-    `handshake_s` past its own second. A step past its bound is a subscription lost: it is
-    closed and made again. (A Redis restarted under a full test run once left a worker's
-    subscriber in the handshake of its reconnection for 40 s, and that worker's clients heard
-    nothing of the other workers' changes meanwhile.)"""
+    `handshake_s` past its own second. A subscription that has heard nothing for `idle_s`
+    sends a PING, and one not answered within `handshake_s` is lost too: a connection gone
+    half-open (a Redis failed over, a NAT's state dropped) raises nothing, it only goes
+    silent. A subscription lost is closed and made again. (A Redis restarted under a full
+    test run once left a worker's subscriber in the handshake of its reconnection for 40 s,
+    and that worker's clients heard nothing of the other workers' changes meanwhile.)"""
 
-    def __init__(self, redis: Redis, *, retry_s: float = 1.0, handshake_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        retry_s: float = 1.0,
+        handshake_s: float = 5.0,
+        idle_s: float = 15.0,
+    ) -> None:
         self._redis = redis
         self._retry_s = retry_s
         self._handshake_s = handshake_s
+        self._idle_s = idle_s
         self._closed = asyncio.Event()
 
     async def publish(self, channel: str, message: bytes) -> None:
@@ -87,14 +98,23 @@ class RedisBroker:
             logger.warning("broker publish failed: %s", exc.__class__.__name__)
 
     async def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        clock = asyncio.get_running_loop().time
         while not self._closed.is_set():
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 async with asyncio.timeout(self._handshake_s):
                     await pubsub.subscribe(channel)
+                heard, asked = clock(), None  # Redis last heard; a PING unanswered since
                 while not self._closed.is_set():
                     async with asyncio.timeout(_LISTEN_S + self._handshake_s):
                         item = await pubsub.get_message(timeout=_LISTEN_S)
+                        if item is not None:  # a message, or a PING's answer
+                            heard, asked = clock(), None
+                        elif asked is not None and clock() - asked > self._handshake_s:
+                            raise RedisConnectionError("no answer to a PING")
+                        elif asked is None and clock() - heard > self._idle_s:
+                            await pubsub.ping()
+                            asked = clock()
                     if item is not None and item["type"] == "message":
                         yield bytes(item["data"])  # (outside the bounds: the caller's time)
             except (RedisError, OSError) as exc:  # a step past its bound too: TimeoutError
@@ -103,8 +123,9 @@ class RedisBroker:
                     async with asyncio.timeout(self._retry_s):
                         await self._closed.wait()
             finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                with contextlib.suppress(RedisError, OSError):  # (TimeoutError too)
+                    async with asyncio.timeout(self._handshake_s):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
     async def close(self) -> None:
         self._closed.set()
