@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -29,6 +28,7 @@ from neo_events.events.router import router as events_router
 from neo_events.events.schemas import BatchCreate
 from neo_events.history.router import router as history_router
 from neo_events.ical.router import router as ical_router
+from neo_events.infra import collector
 from neo_events.infra.broker import Broker, MemoryBroker, RedisBroker
 from neo_events.infra.cache import LruCache
 from neo_events.infra.idempotency import Replay, replay_response
@@ -140,10 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.jobs = jobs
         route_table(app)  # not on the first request's loop (`route_table`)
-        # Everything alive now (modules, the ORM's and pydantic's machinery) lives as long as
-        # the worker: keep it out of the collector's full passes, which otherwise walk it all
-        # and were most of the listing's p95 (BENCHMARKS.md).
-        gc.freeze()
+        collector.settle()  # what is alive now lives as long as the worker
         return_hash_memory_to_the_os()
         try:
             yield

@@ -9,7 +9,6 @@ by every worker together, claimed in users' turns).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events import db
+from neo_events.infra import collector
 from neo_events.infra.broker import RedisBroker
 from neo_events.jobs import queue
 from neo_events.jobs.runner import Lane, Runner
@@ -138,10 +138,10 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running(settings, db.create_sessionmaker(engine), publish):
-            # As `serve` does (main.py): what is alive now lives as long as the worker, so
-            # the collector's full passes stop walking it. Unfrozen, a burst of reminders
-            # paid ~90 ms for each of them, mid-round (BENCHMARKS.md, issue #20).
-            gc.freeze()
+            # As `serve` does (main.py): what is alive now lives as long as the worker.
+            # Unfrozen, a burst of reminders paid ~90 ms a full pass, mid-round
+            # (BENCHMARKS.md, issue #20).
+            collector.settle()
             logger.info("job worker started")
             await stop.wait()
     finally:
