@@ -336,13 +336,13 @@ async def core(session: AsyncSession) -> AsyncConnection:
 
 
 async def one_statement_write(session: AsyncSession) -> bool:
-    """On PostgreSQL, put a session that has not begun in autocommit, for a write whose
-    change is one statement (`events.statements`), atomic by itself: no `BEGIN` and no
-    `COMMIT`, two round trips and their parsing saved. Its reads lock nothing and, at READ
-    COMMITTED, see no less than inside a transaction. True if it did; False on SQLite, or if
-    the session had begun (an `Idempotency-Key` begins it, to store the answer with the
-    change), which the write then joins. Ended by `commit` or `rollback` as usual; the
-    connection's isolation is reset when it returns to the pool."""
+    """On PostgreSQL, put a session that has not begun in autocommit, for a request whose
+    write is one statement (`events.statements`), atomic by itself (a create's reads after
+    it: `driver.autocommit_first`): no `BEGIN` and no `COMMIT`, two round trips and their
+    parsing saved. Its reads lock nothing and, at READ COMMITTED, see no less than inside a
+    transaction. True if it did; False on SQLite, or if the session had begun (an
+    `Idempotency-Key` begins it, to store the answer with the change), which the write then
+    joins. Ended by `commit` or `rollback`; its isolation reset on return to the pool."""
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return False
     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

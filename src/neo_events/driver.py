@@ -245,14 +245,28 @@ def usable(session: AsyncSession) -> bool:
     return serves(session.get_bind().dialect) and not session.in_transaction()
 
 
+_AUTOCOMMIT_FIRST = "neo.autocommit_first"
+
+
+def autocommit_first(session: AsyncSession) -> None:
+    """Have the session's first statement sent through `connection_of` put it in autocommit
+    (`db.one_statement_write`) if it has not begun by then: a write that is one statement
+    (a create's) writes on a connection of its own (`connection`), and its request's
+    session takes one of the pool only if something reads through it afterwards (a check
+    that lacks what the worker keeps), without a BEGIN and a COMMIT for those reads."""
+    session.info[_AUTOCOMMIT_FIRST] = True
+
+
 async def connection_of(session: AsyncSession) -> Connection | AsyncConnection:
     """Where a Core statement of the session's request goes: the session's own connection
     on the driver if it runs in autocommit on PostgreSQL (a safe-method request's session,
-    `db.create_read_sessionmaker`; a one-statement write's, `db.one_statement_write`), where
-    a statement is its own transaction whichever way it is sent; else the session's
-    connection (`db.core`), since SQLAlchemy begins a transaction when it sends its first
-    statement and one sent past it would not be in it. The session's pending objects are
-    flushed first either way, as its own `execute` would."""
+    `db.create_read_sessionmaker`; a one-statement write's, `db.one_statement_write`,
+    `autocommit_first`), where a statement is its own transaction whichever way it is sent;
+    else the session's connection (`db.core`), since SQLAlchemy begins a transaction when it
+    sends its first statement and one sent past it would not be in it. The session's pending
+    objects are flushed first either way, as its own `execute` would."""
+    if session.info.get(_AUTOCOMMIT_FIRST) and not session.in_transaction():
+        await db.one_statement_write(session)
     owner = await db.core(session)
     if not serves(owner.dialect):
         return owner

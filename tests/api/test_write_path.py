@@ -4,7 +4,8 @@ A create on PostgreSQL is the conflict check's calendar read (its keys, then the
 events whose weeks are not cached; the titles of what clashes, if anything does) and one
 statement for the event with its grant, version 1, audit row and change-feed row that also
 checks the token's sign-in session and reads the owner's name: no `BEGIN` and no `COMMIT`
-(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction. A
+(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction; the
+statement on a pooled connection of its own, the check's reads afterwards on another. A
 text edit is the event's row read (with the caller's sign-in session checked) with what its
 answer shows, and one statement for the row, its next version, audit row and change-feed
 row, written only if the row is still the one read (test_unlocked_edits.py); other edits
@@ -176,6 +177,59 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
         assert 5 <= len(seen) <= 12, (len(seen), seen)  # BEGIN IMMEDIATE, 4 inserts, feed in 3
     history = await client.get(f"{EVENTS}/{created.json()['id']}/history", headers=alice.headers)
     assert [v["version"] for v in history.json()["items"]] == [1]
+
+
+@contextmanager
+def connections(app: FastAPI) -> Iterator[list[int]]:
+    """How many pooled connections this task held at once, each time it took one: its
+    checkouts (the feed's numbering runs on a task of its own)."""
+    held: list[int] = []
+    now = [0]
+    pool = app.state.engine.sync_engine.pool
+    task = asyncio.current_task()
+
+    def checkout(*_: Any) -> None:
+        if asyncio.current_task() is task:
+            now[0] += 1
+            held.append(now[0])
+
+    def checkin(*_: Any) -> None:
+        if asyncio.current_task() is task:
+            now[0] -= 1
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+    try:
+        yield held
+    finally:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+
+
+@pytest.mark.postgres  # SQLite's create is one transaction of the session's
+async def test_a_create_takes_one_connection_at_a_time_and_a_second_only_to_read(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The write goes on a connection of its own; the session takes one afterwards only if
+    the check reads something (here the titles of what clashes), once the write's is back:
+    never two at once (a pool without overflow could deadlock on that)."""
+    alice = await register(client, "alice")
+    await client.post(EVENTS, json=BODY, headers=alice.headers)  # warm: the worker's caches
+    later = BODY | {"start_time": "2026-03-03T09:00:00Z", "end_time": "2026-03-03T09:15:00Z"}
+    with connections(app) as alone:
+        made = await client.post(EVENTS, json=later | {"title": "Alone"}, headers=alice.headers)
+    assert made.status_code == 201 and made.json()["conflicts"] == [], made.text
+    assert alone == [1], alone  # the write's: the check had nothing to read
+    with connections(app) as clashing:
+        made = await client.post(EVENTS, json=BODY | {"title": "Review"}, headers=alice.headers)
+    assert [c["title"] for c in made.json()["conflicts"]] == ["Standup"], made.text
+    assert clashing == [1, 1], clashing  # the write's, then the titles' read
+    with connections(app) as idempotent:
+        made = await client.post(
+            EVENTS, json=later, headers=alice.headers | {"Idempotency-Key": "one-connection"}
+        )
+    assert made.status_code == 201, made.text
+    assert idempotent == [1], idempotent  # the answer stored in the write's transaction
 
 
 async def test_a_text_edit_checks_no_conflict(

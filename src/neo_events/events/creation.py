@@ -124,9 +124,13 @@ async def create_event(
     """A new event owned by the caller, at version 1, checked against their calendar.
 
     `alone`: the request writes nothing else (the API's create, not CalDAV's, which stores
-    the resource and the attendees too): on PostgreSQL it may then run without a
-    transaction (`db.one_statement_write`): the conflict check's reads lock nothing, and one
-    statement writes everything (`statements.CREATE`).
+    the resource and the attendees too): on PostgreSQL it then runs without a transaction:
+    one statement writes everything (`statements.CREATE`), on a connection of the pool of
+    its own (as a text edit's: `driver.connection`, none of the session's machinery) if the
+    session has not begun by then, and the conflict check's reads, which lock nothing, go
+    through the session in autocommit (`driver.autocommit_first`), which takes a connection
+    only if the check reads something once the write's is back in the pool (a request holds
+    one at a time).
 
     `sign_in`: the caller's sign-in session, for a caller known by an access token's claims
     alone. It is checked by the statement that writes the event on PostgreSQL (a 401 that
@@ -140,7 +144,7 @@ async def create_event(
     content = content_from(data)
     candidate = schedule.Candidate.of(None, content, None)
     if alone:
-        await db.one_statement_write(session)
+        driver.autocommit_first(session)
     postgres = session.get_bind().dialect.name == "postgresql"
     later = postgres and sign_in is not None and policy is ConflictPolicy.WARN
     added = await schedule.added_by([candidate]) if later else None
@@ -185,28 +189,34 @@ async def create_event(
         actor_id=actor_id,
         recipients=[actor_id],
     )
-    connection = await driver.connection_of(session)  # the driver, in autocommit
-    name = ""
     if sign_in is None:
-        event.id = await connection.scalar(statements.CREATE, params)
+        statement = statements.CREATE
     else:
         params |= {"sign_in_user": actor_id, "sign_in_session": sign_in}
         statement = statements.CREATE_SIGNED_IN
         if window is not None:
             params |= {"start": window[0], "end": window[1], "users": actor_id}
             statement = statements.CREATE_CHECKED
+    on_its_own = alone and driver.usable(session)  # (else it joins the session's work)
+    if on_its_own:
+        async with driver.connection(driver.engine_of(session)) as connection:
+            written = (await connection.execute(statement, params)).one_or_none()
+    else:
+        connection = await driver.connection_of(session)
         written = (await connection.execute(statement, params)).one_or_none()
-        if written is None:
-            raise InvalidToken()  # the sign-in session is closed: nothing was written
-        event.id, name = written.id, written.username
-        if window is not None:
-            keys = await Keys.of_arrays(actor_id, written.ids, written.versions, written.responses)
-            try:
-                clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
-            except Exception as exc:
-                if not (isinstance(connection, driver.Connection) and database_unavailable(exc)):
-                    raise  # in a transaction (an Idempotency-Key's), nothing is written then
-                await _written_unchecked(session, event.id, exc)  # no clashes known
+    # committed already: written on its own, or by a session in autocommit
+    committed = on_its_own or isinstance(connection, driver.Connection)
+    if written is None:
+        raise InvalidToken()  # the sign-in session is closed: nothing was written
+    event.id, name = written.id, (written.username if sign_in is not None else "")
+    if window is not None:
+        keys = await Keys.of_arrays(actor_id, written.ids, written.versions, written.responses)
+        try:
+            clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
+        except Exception as exc:
+            if not (committed and database_unavailable(exc)):
+                raise  # in a transaction (an Idempotency-Key's), nothing is written then
+            await _written_unchecked(session, event.id, exc)  # no clashes known
     _keep(session, [event], [candidate])
     return Created(event, clashes, name)
 
