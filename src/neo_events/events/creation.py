@@ -197,15 +197,16 @@ async def create_event(
         if window is not None:
             params |= {"start": window[0], "end": window[1], "users": actor_id}
             statement = statements.CREATE_CHECKED
-    on_its_own = alone and driver.usable(session)  # (else it joins the session's work)
-    if on_its_own:
-        async with driver.connection(driver.engine_of(session)) as connection:
-            written = (await connection.execute(statement, params)).one_or_none()
+    # committed once written: on a connection of its own, or by a session in autocommit
+    written: Any
+    if alone and driver.usable(session):  # (else it joins the session's work)
+        async with driver.connection(driver.engine_of(session)) as own:
+            written = (await own.execute(statement, params)).one_or_none()
+        committed = True
     else:
         connection = await driver.connection_of(session)
         written = (await connection.execute(statement, params)).one_or_none()
-    # committed already: written on its own, or by a session in autocommit
-    committed = on_its_own or isinstance(connection, driver.Connection)
+        committed = isinstance(connection, driver.Connection)
     if written is None:
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written.id, (written.username if sign_in is not None else "")
