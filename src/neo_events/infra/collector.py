@@ -15,7 +15,7 @@ import gc
 # Allocations between two young passes: a pass every few dozen requests, not every few. At
 # 5,000 the collector took 0.4% of each worker's CPU, its full passes 45 times rarer (the
 # longest as long as before, 64-79 ms: a full pass walks the same heap); at 20,000 it was
-# no cheaper, and each young pass took 8 ms instead of 2.
+# no cheaper, and each young pass took 8 ms instead of 0.4.
 YOUNG_THRESHOLD = 5_000
 
 
@@ -24,7 +24,7 @@ def settle() -> None:
     pydantic's machinery) lives as long as the process, so it is frozen out of the full
     passes, which otherwise walk it all (they were most of the listing's p95); and the
     young generation is collected every YOUNG_THRESHOLD allocations. The older
-    generations' thresholds stay Python's, so a full pass still comes, ten times rarer."""
+    generations' thresholds stay Python's: a full pass still comes, only rarer."""
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, oldest)
