@@ -159,6 +159,53 @@ async def test_a_transaction_older_than_a_run_is_numbered_by_a_later_one(
     assert await _left_pending(app) == 0
 
 
+TAKEN_BEHIND = 3_000  # pending rows numbered while a transaction stays open
+
+
+@POSTGRES
+async def test_a_run_reads_what_came_since_the_last_one_however_long_a_transaction_runs(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A transaction that took an id and stays open (a session left in a transaction)
+    keeps the rows runs delete from being cleaned away. Runs looked from the oldest
+    transaction running (migration 0022), so each one visited every row taken since that
+    transaction began: 3,000 of them here. Now (migration 0023) a run looks at what began
+    after the last run, and at each transaction that run saw running, by the index: it reads
+    a handful of index entries, and the open transaction's own row is still numbered once it
+    commits."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    empty = orjson.dumps({"c": [], "r": []}).decode()
+    async with app.state.engine.connect() as open_, app.state.engine.connect() as conn:
+        await open_.begin()
+        await open_.execute(text("SELECT pg_current_xact_id()"))  # it holds an id now
+        for _ in range(3):  # three runs, each taking a thousand rows
+            await conn.execute(
+                text(
+                    "INSERT INTO feed_pending (payload) "
+                    "SELECT CAST(:payload AS jsonb) FROM generate_series(1, :n)"
+                ),
+                {"payload": empty, "n": TAKEN_BEHIND // 3},
+            )
+            await conn.commit()
+            assert await conn.scalar(text("SELECT feed_number_pending()")) == 0
+            await conn.commit()
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+        await conn.commit()
+        # a run, and what it read of the queue's index (the backend's counts not yet sent
+        # to the statistics: they only grow within a transaction), in one transaction
+        returned = text("SELECT pg_stat_get_xact_tuples_returned('ix_feed_pending_txid'::regclass)")
+        read_before = await conn.scalar(returned)
+        assert await conn.scalar(text("SELECT feed_number_pending()")) == 1
+        read = await conn.scalar(returned) - read_before
+        await conn.commit()
+        assert read < 50, read  # 6,000 and more through migration 0022
+        await open_.execute(PENDING, _pending(event_id, alice.id))
+        await open_.commit()
+    await number_pending(app.state.engine)
+    assert [s for s, _, _ in await _feed(app, before)] == [before + 1, before + 2]
+    assert await _left_pending(app) == 0
+
+
 @POSTGRES
 async def test_what_a_process_left_pending_is_numbered_without_a_write(
     app: FastAPI, client: httpx.AsyncClient

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Integer,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,9 +25,11 @@ class FeedState(Base):
     Whoever numbers changes takes its row lock and numbers only changes already committed,
     so a change numbered n is never visible before every change below n is: on SQLite the
     writing transaction's last statement (one writer at a time), on PostgreSQL a run of
-    `feed_number_pending()` after the writers' commits (FeedPending). `horizon`
-    (PostgreSQL): the oldest transaction still running at the last run, where the next
-    run's search for pending rows starts.
+    `feed_number_pending()` after the writers' commits (FeedPending). `snapshot`
+    (PostgreSQL): the last run's (`pg_snapshot` as text); the next run looks for pending
+    rows of the transactions it saw running and of those begun after it (migration 0023).
+    `horizon`: the oldest transaction running then (where migration 0022's runs looked
+    from; read only before the first run that keeps a snapshot).
     """
 
     __tablename__ = "feed_state"
@@ -34,6 +37,7 @@ class FeedState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(IdType, default=0)
     horizon: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    snapshot: Mapped[str | None] = mapped_column(Text)
 
 
 class FeedPending(Base):

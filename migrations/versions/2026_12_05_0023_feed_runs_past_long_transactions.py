@@ -1,0 +1,130 @@
+"""feed runs past long transactions: a run looks only at what began since the last one
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-05 22:00:00+00:00
+
+A run of `feed_number_pending()` (migration 0022) looked for pending rows from
+`feed_state.horizon` on: the oldest transaction still running at the last run. One
+transaction that had taken an id and stayed open (a psql session left in a transaction, a
+stuck client) held that horizon where it was, and every run searched every pending row
+written since, long taken: as the rows a run deletes cannot be cleaned away while that
+transaction runs, each of them cost every later run a visit. Twenty seconds of an update
+load behind one such transaction made a run that found nothing take 12.8 ms (it is to be
+seen in seconds after an hour), and the load's own ratio fell from 23% to 16% (2026-12-05,
+BENCHMARKS.md): every write waits for a run.
+
+A run now keeps its snapshot (`feed_state.snapshot`, `pg_snapshot` as text) and the next one
+looks at the transactions that snapshot saw running (`pg_snapshot_xip`, at most one a
+connection: each found by the index on `txid`) and at those that began after it
+(`pg_snapshot_xmax` on). Nothing else can hold a row the last run did not take: a
+transaction that had ended by then had its rows taken by it. So a run reads what was
+written since the last one, and one index probe for each transaction then running, however
+long any of them has been open. `horizon` is kept up to date for the downgrade, and read
+only if `snapshot` is not yet set (the first run after this migration).
+
+SQLite (the feed numbered in the application) gets the column, unused.
+"""
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0023"
+down_revision: str | None = "0022"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# As migration 0022's but for where a run looks: `since` (the transactions begun after the
+# last run's snapshot) and `running` (those it saw running); the two are searched apart,
+# each by the index on `txid`.
+FEED_NUMBER_PENDING = """
+CREATE OR REPLACE FUNCTION feed_number_pending() RETURNS integer LANGUAGE plpgsql
+SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    last bigint;
+    since bigint;
+    running bigint[];
+    seen pg_snapshot;
+    n integer;
+BEGIN
+    SELECT coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
+    INTO since, running FROM feed_state AS s WHERE s.id = 1;
+    IF NOT EXISTS (SELECT FROM feed_pending WHERE txid >= since)
+       AND NOT EXISTS (SELECT FROM feed_pending WHERE txid = ANY (running)) THEN
+        RETURN 0;  -- nothing committed since the last run: no lock, no write
+    END IF;
+    SELECT s.last_seq, coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
+    INTO last, since, running FROM feed_state AS s WHERE s.id = 1 FOR UPDATE;
+    IF last IS NULL THEN
+        RAISE EXCEPTION 'feed_state has no row: run the migrations';
+    END IF;
+    -- A statement of its own: its snapshot, taken under the lock, sees every row committed
+    -- before any other run that follows this one takes the lock; it is the one kept.
+    WITH taken AS (
+        DELETE FROM feed_pending WHERE txid >= since OR txid = ANY (running)
+        RETURNING id, payload
+    ), item AS (
+        SELECT t.id, v.ord, v.item, last + row_number() OVER (ORDER BY t.id, v.ord) AS seq
+        FROM taken AS t,
+             jsonb_array_elements(t.payload -> 'c') WITH ORDINALITY AS v(item, ord)
+    ), written AS (
+        INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
+        SELECT i.seq, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
+        FROM item AS i,
+             jsonb_to_record(i.item) AS c(
+                 at timestamptz, type text, event_id bigint, version integer,
+                 actor_id bigint, changes jsonb
+             )
+    ), told AS (
+        INSERT INTO change_recipients (user_id, seq)
+        SELECT r.u, i.seq
+        FROM taken AS t
+        CROSS JOIN LATERAL jsonb_to_recordset(t.payload -> 'r') AS r(o integer, u bigint)
+        JOIN item AS i ON i.id = t.id AND i.ord = r.o
+    )
+    SELECT count(*), pg_current_snapshot() INTO n, seen FROM item;
+    UPDATE feed_state
+    SET last_seq = last + n,
+        horizon = pg_snapshot_xmin(seen)::text::bigint,
+        snapshot = seen::text
+    WHERE id = 1;
+    RETURN n;
+END
+$$
+"""
+
+
+def _as_0022_left_it() -> str:
+    """The function migration 0022 created, from that migration's own text: what the
+    downgrade restores."""
+    path = Path(__file__).with_name("2026_12_05_0022_feed_numbered_after_commit.py")
+    spec = importlib.util.spec_from_file_location("neo_events_migration_0022", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.FEED_NUMBER_PENDING).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+
+
+def upgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    if postgresql:  # no run between the column's coming and the function's
+        op.execute("LOCK TABLE feed_state IN EXCLUSIVE MODE")
+    with op.batch_alter_table("feed_state") as table:
+        table.add_column(sa.Column("snapshot", sa.Text(), nullable=True))
+    if postgresql:
+        op.execute(FEED_NUMBER_PENDING)
+
+
+def downgrade() -> None:
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        op.execute("LOCK TABLE feed_state IN EXCLUSIVE MODE")
+        op.execute(_as_0022_left_it())
+    with op.batch_alter_table("feed_state") as table:
+        table.drop_column("snapshot")

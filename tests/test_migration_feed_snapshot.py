@@ -1,0 +1,27 @@
+"""Migration 0023 (a feed run keeps its snapshot) from 0022 and back, on SQLite, where it only
+adds the column PostgreSQL uses (`feed_state.snapshot`); on PostgreSQL every test database is
+migrated through it, and tests/api/test_feed_numbering.py covers what it does there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+
+from tests.migrating import sqlite_at
+
+
+def test_the_feed_keeps_its_counter_and_gains_the_runs_snapshot(tmp_path: Path) -> None:
+    config, engine = sqlite_at(tmp_path, "0022")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE feed_state SET last_seq = 41, horizon = 7 WHERE id = 1"))
+    command.upgrade(config, "0023")
+    engine.dispose()  # a pooled SQLite connection would answer PRAGMAs from the old schema
+    with engine.begin() as conn:
+        state = conn.execute(sa.text("SELECT last_seq, horizon, snapshot FROM feed_state"))
+        assert state.all() == [(41, 7, None)]
+    command.downgrade(config, "0022")
+    engine.dispose()
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT * FROM feed_state")).all() == [(1, 41, 7)]
