@@ -1,6 +1,7 @@
-"""Migration 0023 (a feed run keeps its snapshot) from 0022 and back, on SQLite, where it only
-adds the column PostgreSQL uses (`feed_state.snapshot`); on PostgreSQL every test database is
-migrated through it, and tests/api/test_feed_numbering.py covers what it does there."""
+"""Migration 0023 (a feed run keeps its snapshot, sets bad rows aside) from 0022 and back, on
+SQLite, where it only adds what PostgreSQL uses (`feed_state.snapshot`, `feed_rejected`); on
+PostgreSQL every test database is migrated through it, and tests/api/test_feed_numbering.py
+covers what it does there."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from alembic import command
 from tests.migrating import sqlite_at
 
 
-def test_the_feed_keeps_its_counter_and_gains_the_runs_snapshot(tmp_path: Path) -> None:
+def test_the_feed_keeps_its_counter_gains_a_runs_snapshot_and_a_place_for_bad_rows(
+    tmp_path: Path,
+) -> None:
     config, engine = sqlite_at(tmp_path, "0022")
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE feed_state SET last_seq = 41, horizon = 7 WHERE id = 1"))
@@ -21,7 +24,9 @@ def test_the_feed_keeps_its_counter_and_gains_the_runs_snapshot(tmp_path: Path) 
     with engine.begin() as conn:
         state = conn.execute(sa.text("SELECT last_seq, horizon, snapshot FROM feed_state"))
         assert state.all() == [(41, 7, None)]
+        assert "feed_rejected" in sa.inspect(conn).get_table_names()
     command.downgrade(config, "0022")
     engine.dispose()
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT * FROM feed_state")).all() == [(1, 41, 7)]
+        assert "feed_rejected" not in sa.inspect(conn).get_table_names()

@@ -1,4 +1,5 @@
-"""feed runs past long transactions: a run looks only at what began since the last one
+"""feed runs past long transactions and bad rows: a run looks only at what began since the
+last one, and sets aside a row it cannot number
 
 Revision ID: 0023
 Revises: 0022
@@ -23,7 +24,19 @@ written since the last one, and one index probe for each transaction then runnin
 long any of them has been open. `horizon` is kept up to date for the downgrade, and read
 only if `snapshot` is not yet set (the first run after this migration).
 
-SQLite (the feed numbered in the application) gets the column, unused.
+A run numbers everything it finds in one statement, so one pending row it could not number
+(a recipient named twice, a value its column refuses: no writer of this release hands such a
+row over, but a bug or a hand could) failed every run: the whole feed stopped, for every
+user, and every write's answer waited for two failed runs (0.2 s) until someone deleted the
+row. Now, when that statement fails on the data (an integrity or data error: classes 23 and
+22), the process runs `feed_number_pending_apart()` (`live.sequencer`): the same rows one at
+a time, in the same order, and a row that fails again is moved to `feed_rejected` with its
+error and logged by PostgreSQL as a warning. Its changes are in nobody's feed; everything
+before and after it is numbered as ever, with no gap. Any other error (the database short
+of something, a lock timeout) still fails the run and leaves every row pending for the next.
+The usual run keeps no subtransaction for this (0.06-0.09 ms more a run, measured).
+
+SQLite (the feed numbered in the application) gets the column and the table, unused.
 """
 
 import importlib.util
@@ -32,6 +45,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0023"
 down_revision: str | None = "0022"
@@ -99,6 +113,75 @@ END
 $$
 """
 
+# What `live.sequencer` runs when the run's statement failed on the data: the same rows under
+# the same lock, in the same order and numbers, one at a time, each in a subtransaction of
+# its own (an EXCEPTION block: not on every run, which would pay for it each time); a row
+# that fails again is set aside in `feed_rejected` with its error.
+FEED_NUMBER_PENDING_APART = """
+CREATE FUNCTION feed_number_pending_apart() RETURNS integer LANGUAGE plpgsql
+SET enable_seqscan = off SET jit = off AS $$
+DECLARE
+    last bigint;
+    since bigint;
+    running bigint[];
+    seen pg_snapshot;
+    n integer := 0;
+    k integer;
+    one record;
+BEGIN
+    SELECT s.last_seq, coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
+    INTO last, since, running FROM feed_state AS s WHERE s.id = 1 FOR UPDATE;
+    IF last IS NULL THEN
+        RAISE EXCEPTION 'feed_state has no row: run the migrations';
+    END IF;
+    seen := pg_current_snapshot();  -- if nothing is found: the rows' statement's, as ever
+    FOR one IN
+        SELECT p.id, p.payload, p.txid, pg_current_snapshot() AS seen
+        FROM feed_pending AS p WHERE p.txid >= since OR p.txid = ANY (running)
+        ORDER BY p.id
+    LOOP
+        seen := one.seen;
+        BEGIN
+            WITH item AS (
+                SELECT v.ord, v.item, last + n + v.ord AS seq
+                FROM jsonb_array_elements(one.payload -> 'c') WITH ORDINALITY AS v(item, ord)
+            ), written AS (
+                INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
+                SELECT i.seq, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
+                FROM item AS i,
+                     jsonb_to_record(i.item) AS c(
+                         at timestamptz, type text, event_id bigint, version integer,
+                         actor_id bigint, changes jsonb
+                     )
+            ), told AS (
+                INSERT INTO change_recipients (user_id, seq)
+                SELECT r.u, i.seq
+                FROM jsonb_to_recordset(one.payload -> 'r') AS r(o integer, u bigint)
+                JOIN item AS i ON i.ord = r.o
+            )
+            SELECT count(*) INTO k FROM item;
+            n := n + k;
+        EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
+            INSERT INTO feed_rejected (id, payload, txid, error)
+            VALUES (one.id, one.payload, one.txid, SQLSTATE || ': ' || SQLERRM)
+            ON CONFLICT (id) DO UPDATE SET payload = excluded.payload,
+                txid = excluded.txid, error = excluded.error, rejected_at = now();
+            RAISE WARNING 'change feed: pending row % set aside in feed_rejected: %',
+                one.id, SQLERRM;
+        END;
+        DELETE FROM feed_pending WHERE id = one.id;
+    END LOOP;
+    UPDATE feed_state
+    SET last_seq = last + n,
+        horizon = pg_snapshot_xmin(seen)::text::bigint,
+        snapshot = seen::text
+    WHERE id = 1;
+    RETURN n;
+END
+$$
+"""
+
 
 def _as_0022_left_it() -> str:
     """The function migration 0022 created, from that migration's own text: what the
@@ -117,14 +200,35 @@ def upgrade() -> None:
         op.execute("LOCK TABLE feed_state IN EXCLUSIVE MODE")
     with op.batch_alter_table("feed_state") as table:
         table.add_column(sa.Column("snapshot", sa.Text(), nullable=True))
+    op.create_table(
+        "feed_rejected",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("txid", sa.BigInteger(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column(
+            "rejected_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("CURRENT_TIMESTAMP"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_rejected")),
+    )
     if postgresql:
         op.execute(FEED_NUMBER_PENDING)
+        op.execute(FEED_NUMBER_PENDING_APART)
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
         op.execute("LOCK TABLE feed_state IN EXCLUSIVE MODE")
+        op.execute("DROP FUNCTION feed_number_pending_apart()")
         op.execute(_as_0022_left_it())
+    op.drop_table("feed_rejected")
     with op.batch_alter_table("feed_state") as table:
         table.drop_column("snapshot")

@@ -21,7 +21,8 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from neo_events import db
 from neo_events.live import feed
@@ -279,28 +280,67 @@ async def test_a_session_of_no_process_numbers_its_own_changes(
 
 
 @POSTGRES
-async def test_a_row_that_cannot_be_numbered_delays_the_feed_and_fails_no_write(
+async def test_a_row_that_cannot_be_numbered_is_set_aside_and_the_feed_goes_on(
     app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A run numbers everything it finds in one statement, so a pending row it cannot number
-    (here a recipient named twice, which no writer hands over) fails every run: the writes
-    still have their answers (they are committed), each run is tried twice and logged with
-    its error, and once the row is gone the next run numbers what waited."""
+    """A run numbers everything it finds in one statement, so a pending row it could not
+    number (here a recipient named twice, which no writer hands over) failed every run: the
+    whole feed stopped, and every write's answer waited for two failed runs. Now (migration
+    0023) the process numbers the rows one at a time once that statement fails on the data,
+    and the row that fails again is moved to `feed_rejected`, with its error: what came
+    before and after it is numbered, in order and with no gap, and no run fails."""
     alice, event_id, before = await _alice_and_her_event(app, client)
-    bad = _pending(event_id, alice.id)
-    payload = orjson.loads(bad["payload"])
-    payload["r"] *= 2  # the same recipient twice: the key of change_recipients refuses it
+    bad = orjson.loads(_pending(event_id, alice.id)["payload"])
+    bad["r"] *= 2  # the same recipient twice: the key of change_recipients refuses it
     async with app.state.engine.begin() as conn:
-        await conn.execute(PENDING, {"payload": orjson.dumps(payload).decode()})
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+        await conn.execute(PENDING, {"payload": orjson.dumps(bad).decode()})
         bad_id = await conn.scalar(text("SELECT max(id) FROM feed_pending"))
+        await conn.execute(PENDING, _pending(event_id, alice.id))
     answer = await asyncio.wait_for(
-        client.post(EVENTS, json=BODY | {"title": "Waits"}, headers=alice.headers), 20
+        client.post(EVENTS, json=BODY | {"title": "Goes on"}, headers=alice.headers), 20
     )
     assert answer.status_code == 201, answer.text
-    assert await _feed(app, before) == []
-    failed = [r for r in caplog.records if "numbering the change feed failed" in r.getMessage()]
-    assert len(failed) >= 2 and "change_recipients" in failed[-1].getMessage()
-    async with app.state.engine.begin() as conn:
-        await conn.execute(text("DELETE FROM feed_pending WHERE id = :id"), {"id": bad_id})
+    assert await _feed(app, before) == [
+        (before + 1, event_id, "event.updated"),
+        (before + 2, event_id, "event.updated"),
+        (before + 3, answer.json()["id"], "event.created"),
+    ]
+    assert not [r for r in caplog.records if "numbering the change feed failed" in r.getMessage()]
+    async with app.state.engine.connect() as conn:
+        rejected = (await conn.execute(text("SELECT id, payload, error FROM feed_rejected"))).all()
+        recipients = await conn.scalar(
+            text("SELECT count(*) FROM change_recipients WHERE seq > :before"), {"before": before}
+        )
+    assert [(row.id, row.payload) for row in rejected] == [(bad_id, bad)]
+    assert rejected[0].error.startswith("23505") and "change_recipients" in rejected[0].error
+    assert recipients == 3  # each numbered change told once, the set-aside one to nobody
+    assert await _left_pending(app) == 0
+
+
+@POSTGRES
+async def test_a_run_that_fails_for_want_of_something_else_sets_nothing_aside(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Only rows the data of which cannot be numbered are set aside: a run that fails for
+    another reason (here a lock it waited for too long) leaves every row pending, numbered
+    by the next run."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    impatient = create_async_engine(
+        app.state.engine.url, connect_args={"server_settings": {"lock_timeout": "200ms"}}
+    )
+    try:
+        async with app.state.engine.connect() as holder:
+            await holder.execute(PENDING, _pending(event_id, alice.id))
+            await holder.commit()
+            await holder.begin()
+            await holder.execute(text("LOCK TABLE changes IN ACCESS EXCLUSIVE MODE"))
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                await number_pending(impatient)
+            await holder.rollback()
+            assert await holder.scalar(text("SELECT count(*) FROM feed_rejected")) == 0
+    finally:
+        await impatient.dispose()
+    assert await _left_pending(app) == 1
     await number_pending(app.state.engine)
-    assert await _feed(app, before) == [(before + 1, answer.json()["id"], "event.created")]
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]

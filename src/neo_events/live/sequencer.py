@@ -14,7 +14,8 @@ The live hubs are woken once a run has numbered something (on a task of its own:
 broker holds up no run). A run that fails is tried once more (`RETRY_S` later) before its
 waiters have their answers anyway (their writes are committed); then the next commit's run
 or the tick (every `live_poll_s`) numbers it, as it numbers what a process that ended
-between its commit and its run left pending.
+between its commit and its run left pending. A run whose statement fails on a pending row's
+data numbers the rows one at a time instead, setting that row aside (migration 0023).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from neo_events import driver
@@ -34,6 +36,9 @@ from neo_events import driver
 logger = logging.getLogger(__name__)
 
 _NUMBER_PENDING = text("SELECT feed_number_pending()")
+# the same rows one at a time, setting aside those that cannot be numbered (migration 0023)
+_NUMBER_APART = text("SELECT feed_number_pending_apart()")
+_REFUSED_DATA = ("22", "23")  # SQLSTATE classes: data exception, integrity constraint violation
 RETRY_S = 0.2  # a failed run is tried once more this much later
 
 
@@ -44,14 +49,28 @@ def numbers_after_commit(engine: AsyncEngine) -> bool:
 
 
 async def number_pending(engine: AsyncEngine) -> int:
-    """One run: number what is pending and committed; how many changes it numbered. A
-    statement of its own, in autocommit (on the driver; through SQLAlchemy for a driver
+    """One run: number what is pending and committed; how many changes it numbered. If a
+    pending row's data cannot be numbered (a value or a key its table refuses), the same
+    rows one at a time, that row set aside in `feed_rejected` (migration 0023): one bad row
+    stops nobody's feed."""
+    try:
+        return await _scalar(engine, _NUMBER_PENDING)
+    except DBAPIError as exc:
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if not state.startswith(_REFUSED_DATA):
+            raise
+        logger.warning("a pending change could not be numbered (%s): numbering apart", state)
+        return await _scalar(engine, _NUMBER_APART)
+
+
+async def _scalar(engine: AsyncEngine, statement: TextClause) -> int:
+    """A statement of its own, in autocommit (on the driver; through SQLAlchemy for a driver
     other than asyncpg)."""
     if driver.serves(engine.dialect):
         async with driver.connection(engine) as conn:
-            return int(await conn.scalar(_NUMBER_PENDING, {}) or 0)
+            return int(await conn.scalar(statement, {}) or 0)
     async with engine.connect() as conn:
-        numbered = int(await conn.scalar(_NUMBER_PENDING) or 0)
+        numbered = int(await conn.scalar(statement) or 0)
         await conn.commit()
         return numbered
 

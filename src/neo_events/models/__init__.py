@@ -8,7 +8,7 @@ from neo_events.models.accounts import AppPassword, AuthSession, FeedToken, Refr
 from neo_events.models.audit import AuditEntry, IdempotencyKey
 from neo_events.models.caldav import CalendarResource, CalendarSettings
 from neo_events.models.events import Event, EventPermission, EventVersion
-from neo_events.models.feed import Change, ChangeRecipient, FeedPending, FeedState
+from neo_events.models.feed import Change, ChangeRecipient, FeedPending, FeedRejected, FeedState
 from neo_events.models.invitations import Attendee, OccurrenceResponse
 from neo_events.models.jobs import Job, Reminder
 from neo_events.models.types import JsonType
@@ -27,6 +27,7 @@ __all__ = [
     "EventVersion",
     "FeedState",
     "FeedPending",
+    "FeedRejected",
     "Change",
     "ChangeRecipient",
     "Job",

@@ -58,6 +58,22 @@ class FeedPending(Base):
     txid: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class FeedRejected(Base):
+    """PostgreSQL only: a pending row no run could number, with the error it met, set aside
+    so that the feed goes on (migration 0023). Its changes are in nobody's feed; once the
+    row is mended, putting it back in `feed_pending` has the next run number it."""
+
+    __tablename__ = "feed_rejected"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
+    payload: Mapped[Any] = mapped_column(JsonType)
+    txid: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(Text)
+    rejected_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, server_default=text("CURRENT_TIMESTAMP")
+    )
+
+
 class Change(Base):
     """The durable change feed (SPEC §8): one row per change to an event or its roles. Like
     its recipients, a log derived from rows already checked, without foreign keys (migration
