@@ -344,3 +344,23 @@ async def test_a_run_that_fails_for_want_of_something_else_sets_nothing_aside(
     assert await _left_pending(app) == 1
     await number_pending(app.state.engine)
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+@POSTGRES
+async def test_a_counter_behind_the_feed_fails_the_run_and_sets_nothing_aside(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A number `changes` already holds is the counter's fault (a restore that lost its last
+    numbers, a hand), not a row's: the run fails as before, nothing is set aside, and once the
+    counter is right again the next run numbers what waited."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("UPDATE feed_state SET last_seq = last_seq - 1 WHERE id = 1"))
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+    with pytest.raises(DBAPIError, match="is behind the numbers changes holds"):
+        await number_pending(app.state.engine)
+    async with app.state.engine.begin() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM feed_rejected")) == 0
+        await conn.execute(text("UPDATE feed_state SET last_seq = last_seq + 1 WHERE id = 1"))
+    await number_pending(app.state.engine)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
