@@ -54,62 +54,62 @@ down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As migration 0022's but for where a run looks: `since` (the transactions begun after the
-# last run's snapshot) and `running` (those it saw running); the two are searched apart,
-# each by the index on `txid`. `plan_cache_mode = force_generic_plan`: each statement is
-# planned once a connection. PostgreSQL plans a statement with parameters afresh at every
-# call while its generic plan is guessed to cost more than the custom ones (here always: a
-# range of `txid` is guessed at a third of the queue), and that planning was most of a run:
-# 0.48 ms of PostgreSQL's CPU to number one row, 0.26 ms with the plan kept (pgbench, one
-# row inserted and numbered a transaction).
-FEED_NUMBER_PENDING = """
-CREATE OR REPLACE FUNCTION feed_number_pending() RETURNS integer LANGUAGE plpgsql
+# Both functions: `plan_cache_mode = force_generic_plan` plans each statement once a
+# connection. PostgreSQL plans a statement with parameters afresh at every call while its
+# generic plan is guessed to cost more than the custom ones (here always: a range of `txid`
+# is guessed at a third of the queue), and that planning was most of a run: 0.48 ms of
+# PostgreSQL's CPU to number one row, 0.26 ms with the plan kept (pgbench, one row inserted
+# and numbered a transaction). `enable_seqscan` and `jit`: as migration 0022 says.
+_HEAD = """
+CREATE OR REPLACE FUNCTION {name}() RETURNS integer LANGUAGE plpgsql
 SET enable_seqscan = off SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     last bigint;
     since bigint;
     running bigint[];
     seen pg_snapshot;
-    n integer;
-BEGIN
-    SELECT coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
-           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
-    INTO since, running FROM feed_state AS s WHERE s.id = 1;
-    IF NOT EXISTS (SELECT FROM feed_pending WHERE txid >= since)
-       AND NOT EXISTS (SELECT FROM feed_pending WHERE txid = ANY (running)) THEN
-        RETURN 0;  -- nothing committed since the last run: no lock, no write
-    END IF;
-    SELECT s.last_seq, coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
-           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
+    n integer := 0;
+    k integer;
+    one record;
+BEGIN"""
+# Where a run looks: `since` (the transactions begun after the last run's snapshot) and
+# `running` (those it saw running), each searched by the index on `txid`.
+_WHERE = """
+    coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
+    ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)"""
+_LOCKED = f"""
+    SELECT s.last_seq, {_WHERE}
     INTO last, since, running FROM feed_state AS s WHERE s.id = 1 FOR UPDATE;
     IF last IS NULL THEN
         RAISE EXCEPTION 'feed_state has no row: run the migrations';
-    END IF;
-    -- A statement of its own: its snapshot, taken under the lock, sees every row committed
-    -- before any other run that follows this one takes the lock; it is the one kept.
-    WITH taken AS (
-        DELETE FROM feed_pending WHERE txid >= since OR txid = ANY (running)
-        RETURNING id, payload
-    ), item AS (
-        SELECT t.id, v.ord, v.item, last + row_number() OVER (ORDER BY t.id, v.ord) AS seq
-        FROM taken AS t,
-             jsonb_array_elements(t.payload -> 'c') WITH ORDINALITY AS v(item, ord)
-    ), written AS (
-        INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
-        SELECT i.seq, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
-        FROM item AS i,
-             jsonb_to_record(i.item) AS c(
-                 at timestamptz, type text, event_id bigint, version integer,
-                 actor_id bigint, changes jsonb
-             )
-    ), told AS (
-        INSERT INTO change_recipients (user_id, seq)
-        SELECT r.u, i.seq
-        FROM taken AS t
-        CROSS JOIN LATERAL jsonb_to_recordset(t.payload -> 'r') AS r(o integer, u bigint)
-        JOIN item AS i ON i.id = t.id AND i.ord = r.o
-    )
-    SELECT count(*), pg_current_snapshot() INTO n, seen FROM item;
+    END IF;"""
+# The rows `taken` (id, payload), numbered from `base` on in the order of their ids, then of
+# their changes (a row's `c`), into `changes`, and their recipients (`r`: the 1-based order of
+# a change in its row, a user) into `change_recipients`; `tail` takes the count (`item`).
+_NUMBERED = """
+        WITH taken AS (
+            {taken}
+        ), item AS (
+            SELECT t.id, v.ord, v.item, {base} + row_number() OVER (ORDER BY t.id, v.ord) AS seq
+            FROM taken AS t,
+                 jsonb_array_elements(t.payload -> 'c') WITH ORDINALITY AS v(item, ord)
+        ), written AS (
+            INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
+            SELECT i.seq, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
+            FROM item AS i,
+                 jsonb_to_record(i.item) AS c(
+                     at timestamptz, type text, event_id bigint, version integer,
+                     actor_id bigint, changes jsonb
+                 )
+        ), told AS (
+            INSERT INTO change_recipients (user_id, seq)
+            SELECT r.u, i.seq
+            FROM taken AS t
+            CROSS JOIN LATERAL jsonb_to_recordset(t.payload -> 'r') AS r(o integer, u bigint)
+            JOIN item AS i ON i.id = t.id AND i.ord = r.o
+        )
+        {tail} FROM item;"""
+_KEPT = """
     UPDATE feed_state
     SET last_seq = last + n,
         horizon = pg_snapshot_xmin(seen)::text::bigint,
@@ -120,29 +120,39 @@ END
 $$
 """
 
+# As migration 0022's but for where it looks (`_WHERE`) and its plans (`_HEAD`).
+FEED_NUMBER_PENDING = (
+    _HEAD.format(name="feed_number_pending")
+    + f"""
+    SELECT {_WHERE}
+    INTO since, running FROM feed_state AS s WHERE s.id = 1;
+    IF NOT EXISTS (SELECT FROM feed_pending WHERE txid >= since)
+       AND NOT EXISTS (SELECT FROM feed_pending WHERE txid = ANY (running)) THEN
+        RETURN 0;  -- nothing committed since the last run: no lock, no write
+    END IF;"""
+    + _LOCKED
+    + """
+    -- A statement of its own: its snapshot, taken under the lock, sees every row committed
+    -- before any other run that follows this one takes the lock; it is the one kept."""
+    + _NUMBERED.format(
+        taken="DELETE FROM feed_pending WHERE txid >= since OR txid = ANY (running)\n"
+        "            RETURNING id, payload",
+        base="last",
+        tail="SELECT count(*), pg_current_snapshot() INTO n, seen",
+    )
+    + _KEPT
+)
+
 # What `live.sequencer` runs when the run's statement failed on the data: the same rows under
 # the same lock, in the same order and numbers, one at a time, each in a subtransaction of
 # its own (an EXCEPTION block: not on every run, which would pay for it each time); a row
-# that fails again is set aside in `feed_rejected` with its error.
-FEED_NUMBER_PENDING_APART = """
-CREATE FUNCTION feed_number_pending_apart() RETURNS integer LANGUAGE plpgsql
-SET enable_seqscan = off SET jit = off SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    last bigint;
-    since bigint;
-    running bigint[];
-    seen pg_snapshot;
-    n integer := 0;
-    k integer;
-    one record;
-BEGIN
-    SELECT s.last_seq, coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
-           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)
-    INTO last, since, running FROM feed_state AS s WHERE s.id = 1 FOR UPDATE;
-    IF last IS NULL THEN
-        RAISE EXCEPTION 'feed_state has no row: run the migrations';
-    END IF;
-    IF EXISTS (SELECT FROM changes WHERE seq > last) THEN  -- no row's fault: none set aside
+# that fails again is set aside in `feed_rejected` with its error. A counter behind the
+# numbers `changes` holds is no row's fault: the run fails, as the other would.
+FEED_NUMBER_PENDING_APART = (
+    _HEAD.format(name="feed_number_pending_apart")
+    + _LOCKED
+    + """
+    IF EXISTS (SELECT FROM changes WHERE seq > last) THEN
         RAISE EXCEPTION 'feed_state.last_seq (%) is behind the numbers changes holds', last;
     END IF;
     seen := pg_current_snapshot();  -- if nothing is found: the rows' statement's, as ever
@@ -152,25 +162,13 @@ BEGIN
         ORDER BY p.id
     LOOP
         seen := one.seen;
-        BEGIN
-            WITH item AS (
-                SELECT v.ord, v.item, last + n + v.ord AS seq
-                FROM jsonb_array_elements(one.payload -> 'c') WITH ORDINALITY AS v(item, ord)
-            ), written AS (
-                INSERT INTO changes (seq, at, type, event_id, version, actor_id, changes)
-                SELECT i.seq, c.at, c.type, c.event_id, c.version, c.actor_id, c.changes
-                FROM item AS i,
-                     jsonb_to_record(i.item) AS c(
-                         at timestamptz, type text, event_id bigint, version integer,
-                         actor_id bigint, changes jsonb
-                     )
-            ), told AS (
-                INSERT INTO change_recipients (user_id, seq)
-                SELECT r.u, i.seq
-                FROM jsonb_to_recordset(one.payload -> 'r') AS r(o integer, u bigint)
-                JOIN item AS i ON i.ord = r.o
-            )
-            SELECT count(*) INTO k FROM item;
+        BEGIN"""
+    + _NUMBERED.format(
+        taken="SELECT one.id AS id, one.payload AS payload",
+        base="last + n",
+        tail="SELECT count(*) INTO k",
+    )
+    + """
             n := n + k;
         EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
             INSERT INTO feed_rejected (id, payload, txid, error)
@@ -181,16 +179,9 @@ BEGIN
                 one.id, SQLERRM;
         END;
         DELETE FROM feed_pending WHERE id = one.id;
-    END LOOP;
-    UPDATE feed_state
-    SET last_seq = last + n,
-        horizon = pg_snapshot_xmin(seen)::text::bigint,
-        snapshot = seen::text
-    WHERE id = 1;
-    RETURN n;
-END
-$$
-"""
+    END LOOP;"""
+    + _KEPT
+)
 
 
 def _as_0022_left_it() -> str:
