@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -30,3 +31,18 @@ def test_the_feed_keeps_its_counter_gains_a_runs_snapshot_and_a_place_for_bad_ro
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT * FROM feed_state")).all() == [(1, 41, 7)]
         assert "feed_rejected" not in sa.inspect(conn).get_table_names()
+
+
+def test_the_downgrade_keeps_rows_set_aside(tmp_path: Path) -> None:
+    """Rows no run could number are the only copy of their changes: the downgrade past 0023
+    refuses while `feed_rejected` holds any."""
+    config, engine = sqlite_at(tmp_path, "0023")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO feed_rejected (id, payload, txid, error) VALUES (1, '{}', 0, 'x')")
+        )
+    with pytest.raises(RuntimeError, match="feed_rejected holds 1"):
+        command.downgrade(config, "0022")
+    engine.dispose()
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM feed_rejected")).scalar() == 1

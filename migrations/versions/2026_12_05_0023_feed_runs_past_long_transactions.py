@@ -21,8 +21,12 @@ connection: each found by the index on `txid`) and at those that began after it
 (`pg_snapshot_xmax` on). Nothing else can hold a row the last run did not take: a
 transaction that had ended by then had its rows taken by it. So a run reads what was
 written since the last one, and one index probe for each transaction then running, however
-long any of them has been open. `horizon` is kept up to date for the downgrade, and read
-only if `snapshot` is not yet set (the first run after this migration).
+long any of them has been open. The run's own transaction is kept among those running (a
+snapshot leaves its own out), and a kept snapshot from past the cluster's transaction ids (a
+database restored from a dump into another cluster) is ignored: that run looks at every
+row. `horizon` is kept up to date for the downgrade, and read only if `snapshot` is not yet
+set (the first run after this migration). The downgrade refuses while `feed_rejected` holds
+rows.
 
 A run numbers everything it finds in one statement, so one pending row it could not number
 (a recipient named twice, a value its column refuses: no writer of this release hands such a
@@ -31,8 +35,9 @@ user, and every write's answer waited for two failed runs (0.2 s) until someone 
 row. Now, when that statement fails on the data (an integrity or data error: classes 23 and
 22), the process runs `feed_number_pending_apart()` (`live.sequencer`): the same rows one at
 a time, in the same order, and a row that fails again is moved to `feed_rejected` with its
-error and logged by PostgreSQL as a warning (but for a number `changes` already holds: the
-counter is then behind the feed, no row's fault, and the run fails as before). Its changes
+error and logged by PostgreSQL as a warning (but for a number `changes` or
+`change_recipients` already holds, unless the row names a recipient twice: the counter is
+then behind the feed, no row's fault, and the run fails as before). Its changes
 are in nobody's feed; everything before and after it is numbered as ever, with no gap. Any
 other error (the database short of something, a lock timeout) still fails the run and
 leaves every row pending for the next.
@@ -71,18 +76,26 @@ DECLARE
     n integer := 0;
     k integer;
     one record;
+    refused text;
 BEGIN"""
 # Where a run looks: `since` (the transactions begun after the last run's snapshot) and
 # `running` (those it saw running), each searched by the index on `txid`.
 _WHERE = """
     coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
     ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)"""
+# A kept snapshot from past this cluster's transaction ids (the database restored into
+# another cluster from a dump) would hide every new row: then a run looks at every row.
+_RESTORED = """
+    IF since > pg_snapshot_xmax(pg_current_snapshot())::text::bigint THEN
+        since := 0;
+        running := '{}';
+    END IF;"""
 _LOCKED = f"""
     SELECT s.last_seq, {_WHERE}
     INTO last, since, running FROM feed_state AS s WHERE s.id = 1 FOR UPDATE;
     IF last IS NULL THEN
         RAISE EXCEPTION 'feed_state has no row: run the migrations';
-    END IF;"""
+    END IF;{_RESTORED}"""
 # The rows `taken` (id, payload), numbered from `base` on in the order of their ids, then of
 # their changes (a row's `c`), into `changes`, and their recipients (`r`: the 1-based order of
 # a change in its row, a user) into `change_recipients`; `tail` takes the count (`item`).
@@ -109,11 +122,20 @@ _NUMBERED = """
             JOIN item AS i ON i.id = t.id AND i.ord = r.o
         )
         {tail} FROM item;"""
+# The run's snapshot kept, with the run's own transaction among those running (a snapshot
+# leaves out its own: a session that ran this and then wrote a pending row, before its
+# commit, would have had that row passed over by every later run).
 _KEPT = """
     UPDATE feed_state
     SET last_seq = last + n,
         horizon = pg_snapshot_xmin(seen)::text::bigint,
-        snapshot = seen::text
+        snapshot = pg_snapshot_xmin(seen)::text || ':' || pg_snapshot_xmax(seen)::text || ':'
+            || array_to_string(ARRAY(
+                SELECT x FROM pg_snapshot_xip(seen) AS x
+                UNION
+                SELECT pg_current_xact_id_if_assigned() AS x
+                WHERE pg_current_xact_id_if_assigned() < pg_snapshot_xmax(seen)
+                ORDER BY 1), ',')
     WHERE id = 1;
     RETURN n;
 END
@@ -125,7 +147,9 @@ FEED_NUMBER_PENDING = (
     _HEAD.format(name="feed_number_pending")
     + f"""
     SELECT {_WHERE}
-    INTO since, running FROM feed_state AS s WHERE s.id = 1;
+    INTO since, running FROM feed_state AS s WHERE s.id = 1;"""
+    + _RESTORED
+    + """
     IF NOT EXISTS (SELECT FROM feed_pending WHERE txid >= since)
        AND NOT EXISTS (SELECT FROM feed_pending WHERE txid = ANY (running)) THEN
         RETURN 0;  -- nothing committed since the last run: no lock, no write
@@ -171,6 +195,13 @@ FEED_NUMBER_PENDING_APART = (
     + """
             n := n + k;
         EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
+            GET STACKED DIAGNOSTICS refused = CONSTRAINT_NAME;
+            IF refused = 'pk_changes' OR refused = 'pk_change_recipients' AND NOT EXISTS (
+                SELECT FROM jsonb_to_recordset(one.payload -> 'r') AS r(o integer, u bigint)
+                GROUP BY r.o, r.u HAVING count(*) > 1
+            ) THEN
+                RAISE;  -- a number taken already, not a recipient named twice: no row's fault
+            END IF;
             INSERT INTO feed_rejected (id, payload, txid, error)
             VALUES (one.id, one.payload, one.txid, SQLSTATE || ': ' || SQLERRM)
             ON CONFLICT (id) DO UPDATE SET payload = excluded.payload,
@@ -226,6 +257,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
+    kept = op.get_bind().execute(sa.text("SELECT count(*) FROM feed_rejected")).scalar()
+    if kept:
+        raise RuntimeError(
+            f"feed_rejected holds {kept} pending row(s) no run could number: mend them back"
+            " into feed_pending, or delete them, before downgrading (docs/operations.md)"
+        )
     if postgresql:
         op.execute("LOCK TABLE feed_state IN EXCLUSIVE MODE")
         op.execute("DROP FUNCTION feed_number_pending_apart()")

@@ -190,12 +190,12 @@ async def test_a_run_reads_what_came_since_the_last_one_however_long_a_transacti
             await conn.commit()
             assert await conn.scalar(text("SELECT feed_number_pending()")) == 0
             await conn.commit()
-        await conn.execute(PENDING, _pending(event_id, alice.id))
-        await conn.commit()
-        # a run, and what it read of the queue's index (the backend's counts not yet sent
-        # to the statistics: they only grow within a transaction), in one transaction
+        # a row and a run, and what the run read of the queue's index (the backend's counts
+        # not yet sent to the statistics: they only grow within a transaction), in one
+        # transaction (no tick of the app's own can number the row first)
         returned = text("SELECT pg_stat_get_xact_tuples_returned('ix_feed_pending_txid'::regclass)")
         read_before = await conn.scalar(returned)
+        await conn.execute(PENDING, _pending(event_id, alice.id))
         assert await conn.scalar(text("SELECT feed_number_pending()")) == 1
         read = await conn.scalar(returned) - read_before
         await conn.commit()
@@ -320,30 +320,33 @@ async def test_a_row_that_cannot_be_numbered_is_set_aside_and_the_feed_goes_on(
 
 @POSTGRES
 async def test_a_run_that_fails_for_want_of_something_else_sets_nothing_aside(
-    app: FastAPI, client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Only rows the data of which cannot be numbered are set aside: a run that fails for
-    another reason (here a lock it waited for too long) leaves every row pending, numbered
-    by the next run."""
+    another reason (here a lock it waited for too long) is not numbered apart and sets
+    nothing aside; the row is numbered once the lock is gone."""
     alice, event_id, before = await _alice_and_her_event(app, client)
     impatient = create_async_engine(
         app.state.engine.url, connect_args={"server_settings": {"lock_timeout": "200ms"}}
     )
     try:
-        async with app.state.engine.connect() as holder:
-            await holder.execute(PENDING, _pending(event_id, alice.id))
-            await holder.commit()
+        async with app.state.engine.connect() as holder, app.state.engine.connect() as writer:
             await holder.begin()
             await holder.execute(text("LOCK TABLE changes IN ACCESS EXCLUSIVE MODE"))
+            # committed once the lock is held: any run that finds it waits for the lock
+            # (the app's own tick too, holding the feed's lock that this run then waits for)
+            await writer.execute(PENDING, _pending(event_id, alice.id))
+            await writer.commit()
             with pytest.raises(DBAPIError, match="lock timeout"):
                 await number_pending(impatient)
             await holder.rollback()
-            assert await holder.scalar(text("SELECT count(*) FROM feed_rejected")) == 0
     finally:
         await impatient.dispose()
-    assert await _left_pending(app) == 1
     await number_pending(app.state.engine)
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+    async with app.state.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM feed_rejected")) == 0
+    assert not [r for r in caplog.records if "numbering apart" in r.getMessage()]
 
 
 @POSTGRES
@@ -364,3 +367,67 @@ async def test_a_counter_behind_the_feed_fails_the_run_and_sets_nothing_aside(
         await conn.execute(text("UPDATE feed_state SET last_seq = last_seq + 1 WHERE id = 1"))
     await number_pending(app.state.engine)
     assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+@POSTGRES
+async def test_recipients_numbered_already_fail_the_run_and_set_nothing_aside(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A recipient row at a number not yet given (left by a restore or a hand: the feed's
+    tables have no keys between them) is no pending row's fault either: the run fails and
+    sets nothing aside, and once it is gone the next run numbers what waited."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    left = text("INSERT INTO change_recipients (user_id, seq) VALUES (:user, :seq)")
+    async with app.state.engine.begin() as conn:
+        await conn.execute(left, {"user": alice.id, "seq": before + 1})
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+    with pytest.raises(DBAPIError, match="pk_change_recipients"):
+        await number_pending(app.state.engine)
+    async with app.state.engine.begin() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM feed_rejected")) == 0
+        await conn.execute(
+            text("DELETE FROM change_recipients WHERE seq = :seq"), {"seq": before + 1}
+        )
+    await number_pending(app.state.engine)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+
+
+@POSTGRES
+async def test_a_session_that_runs_the_numbering_and_then_writes_is_numbered_later(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A run keeps its snapshot, and a snapshot leaves its own transaction out of those
+    running: the run's own transaction is kept among them, so a session that ran the
+    numbering and then wrote a pending row before committing has it numbered by a later
+    run."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    async with app.state.engine.connect() as conn, app.state.engine.connect() as other:
+        await conn.begin()
+        await conn.execute(text("SELECT pg_current_xact_id()"))  # its id, then a younger one's
+        await other.execute(PENDING, _pending(event_id, alice.id))
+        await other.commit()
+        await conn.scalar(text("SELECT feed_number_pending()"))  # the run (or a tick's)
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+        await conn.commit()
+    await number_pending(app.state.engine)
+    assert [s for s, _, _ in await _feed(app, before)] == [before + 1, before + 2]
+    assert await _left_pending(app) == 0
+
+
+@POSTGRES
+async def test_a_snapshot_from_another_cluster_hides_no_row(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A database restored from a dump into another cluster keeps the last run's snapshot,
+    whose transaction ids may be far past the new cluster's: a run then looks at every row
+    instead of passing the new ones over."""
+    alice, event_id, before = await _alice_and_her_event(app, client)
+    far = "4000000000:4000000001:"
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE feed_state SET snapshot = :far, horizon = 4000000000"), {"far": far}
+        )
+        await conn.execute(PENDING, _pending(event_id, alice.id))
+    await number_pending(app.state.engine)
+    assert await _feed(app, before) == [(before + 1, event_id, "event.updated")]
+    assert await _left_pending(app) == 0
