@@ -83,6 +83,8 @@ BEGIN"""
 _WHERE = """
     coalesce(pg_snapshot_xmax(s.snapshot::pg_snapshot)::text::bigint, s.horizon),
     ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s.snapshot::pg_snapshot) AS x)"""
+# The pending rows a run takes: both functions take the same ones.
+_PENDING = "txid >= since OR txid = ANY (running)"
 # A kept snapshot from past this cluster's transaction ids (the database restored into
 # another cluster from a dump) would hide every new row: then a run looks at every row.
 _RESTORED = """
@@ -159,8 +161,7 @@ FEED_NUMBER_PENDING = (
     -- A statement of its own: its snapshot, taken under the lock, sees every row committed
     -- before any other run that follows this one takes the lock; it is the one kept."""
     + _NUMBERED.format(
-        taken="DELETE FROM feed_pending WHERE txid >= since OR txid = ANY (running)\n"
-        "            RETURNING id, payload",
+        taken=f"DELETE FROM feed_pending WHERE {_PENDING}\n            RETURNING id, payload",
         base="last",
         tail="SELECT count(*), pg_current_snapshot() INTO n, seen",
     )
@@ -175,14 +176,14 @@ FEED_NUMBER_PENDING = (
 FEED_NUMBER_PENDING_APART = (
     _HEAD.format(name="feed_number_pending_apart")
     + _LOCKED
-    + """
+    + f"""
     IF EXISTS (SELECT FROM changes WHERE seq > last) THEN
         RAISE EXCEPTION 'feed_state.last_seq (%) is behind the numbers changes holds', last;
     END IF;
     seen := pg_current_snapshot();  -- if nothing is found: the rows' statement's, as ever
     FOR one IN
         SELECT p.id, p.payload, p.txid, pg_current_snapshot() AS seen
-        FROM feed_pending AS p WHERE p.txid >= since OR p.txid = ANY (running)
+        FROM feed_pending AS p WHERE {_PENDING}
         ORDER BY p.id
     LOOP
         seen := one.seen;
