@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from neo_events import db
+from neo_events import db, solving
 from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions
 from neo_events.problem_docs import rewrite_openapi
@@ -93,6 +93,7 @@ class TransactionalRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        plan = solving.Plan.of(self)  # None: FastAPI solves every request
         takes_json = self.body_field is not None and not isinstance(
             self.body_field.field_info, params.Form
         )
@@ -104,7 +105,10 @@ class TransactionalRoute(APIRoute):
             token = db.write_intent.set(writes and request.method not in SAFE_METHODS)
             try:
                 try:
-                    response = await handler(request)
+                    if plan is not None:
+                        response = await plan.run(request, handler)
+                    else:
+                        response = await handler(request)
                 except Exception as exc:
                     session = request.scope.get("neo.session")
                     if session is not None:

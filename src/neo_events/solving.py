@@ -1,0 +1,210 @@
+"""A route's parameters and dependencies solved by a plan made once (issue #16).
+
+FastAPI 0.165 solves every request's dependencies generically: for each dependency it makes
+a sub-response, looks up its cache key and whether it is a generator, reads the cookies and
+validates four lists of parameters, most of them empty. That is 25-40 µs a dependency, and a
+write route takes four or five (the claims, the session, the request's origin, an
+idempotency key): a sixth of a text edit's worker time (BENCHMARKS.md).
+
+`Plan.of(route)` walks the route's `Dependant` once and keeps, for each node, the calls and
+the parameter lists it has. A request is then solved in two passes:
+
+1. every parameter of every node, and the body, validated by FastAPI's own
+   `request_params_to_args` / `request_body_to_args`, calling nothing;
+2. if all of it is valid, the dependencies called in FastAPI's order (a dependency that more
+   than one node takes, called once), then the endpoint.
+
+Any invalid input goes, before anything was called, to FastAPI's own handler, which answers
+with its canonical errors (and runs the dependencies first, as it always does: a missing
+token is a 401 before an invalid body's 422). A route this does not cover has no plan and
+always goes to FastAPI: a dependency that is a generator, sync or concurrency-limited, one
+that takes the response, background tasks or security scopes, an endpoint that is not a
+coroutine or not declared to return a `Response` (whose serialization FastAPI owns), and
+any request while dependency overrides are set. FastAPI's telemetry spans (this app
+configures none) are not opened on this path; its telemetry data is filled as FastAPI does.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import params
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.routing import APIRoute
+from fastapi.telemetry import get_telemetry_data
+from starlette.requests import Request
+from starlette.responses import Response
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _is_coroutine(call: Any) -> bool:
+    if inspect.isfunction(call) or inspect.ismethod(call):
+        return inspect.iscoroutinefunction(call)
+    method = type(call).__call__ if callable(call) else None  # an instance, as HTTPBearer's
+    return inspect.iscoroutinefunction(method)
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """One dependency (or the endpoint): what it takes, solved as FastAPI would."""
+
+    name: str | None
+    call: Callable[..., Awaitable[Any]]
+    use_cache: bool
+    path: Sequence[Any]
+    query: Sequence[Any]
+    header: Sequence[Any]
+    cookie: Sequence[Any]
+    request_names: tuple[str, ...]  # the Request and HTTPConnection parameters
+    children: tuple[_Node, ...]
+
+    @classmethod
+    def of(cls, dependant: Dependant) -> _Node | None:
+        if (
+            dependant.call is None
+            or not _is_coroutine(dependant.call)
+            or dependant.websocket_param_name
+            or dependant.response_param_name
+            or dependant.background_tasks_param_name
+            or dependant.security_scopes_param_name
+            or dependant.concurrency is not None
+            or dependant.own_oauth_scopes
+            or dependant.parent_oauth_scopes
+        ):
+            return None
+        children = []
+        for sub in dependant.dependencies:
+            child = cls.of(sub)
+            if child is None:
+                return None
+            children.append(child)
+        names = (dependant.request_param_name, dependant.http_connection_param_name)
+        return cls(
+            name=dependant.name,
+            call=dependant.call,
+            use_cache=dependant.use_cache,
+            path=tuple(dependant.path_params),
+            query=tuple(dependant.query_params),
+            header=tuple(dependant.header_params),
+            cookie=tuple(dependant.cookie_params),
+            request_names=tuple(n for n in names if n),
+            children=tuple(children),
+        )
+
+    def validate(self, request: Request, into: dict[int, dict[str, Any]]) -> bool:
+        """This node's parameters and its children's, each node's kept by its id; False at
+        the first error (nothing is called)."""
+        for child in self.children:
+            if not child.validate(request, into):
+                return False
+        values: dict[str, Any] = {}
+        for fields, source in (
+            (self.path, request.path_params),
+            (self.query, request.query_params),
+            (self.header, request.headers),
+            (self.cookie, request.cookies),
+        ):
+            if fields:
+                found, errors = request_params_to_args(fields, source)
+                if errors:
+                    return False
+                values.update(found)
+        into[id(self)] = values
+        return True
+
+    async def solve(
+        self,
+        request: Request,
+        validated: dict[int, dict[str, Any]],
+        cache: dict[Any, Any],
+    ) -> dict[str, Any]:
+        """The keyword arguments of this node's call, its dependencies called."""
+        values = dict(validated[id(self)])
+        for child in self.children:
+            if child.use_cache and child.call in cache:
+                solved = cache[child.call]
+            else:
+                arguments = await child.solve(request, validated, cache)
+                solved = await child.call(**arguments)
+                cache.setdefault(child.call, solved)
+            if child.name is not None:
+                values[child.name] = solved
+        for name in self.request_names:
+            values[name] = request
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one route's requests are solved without FastAPI's generic solver."""
+
+    root: _Node
+    body: list[Any]  # the body's fields, empty if it takes none
+    embed_body: bool
+    overrides: Any  # FastAPI's dependency overrides provider (the app), if any
+
+    @classmethod
+    def of(cls, route: APIRoute) -> Plan | None:
+        endpoint = route.dependant.call
+        if endpoint is None:
+            return None
+        try:
+            returns = inspect.signature(endpoint, eval_str=True).return_annotation
+        except (NameError, TypeError, ValueError):
+            return None
+        if not (inspect.isclass(returns) and issubclass(returns, Response)):
+            return None
+        if route.body_field is not None and isinstance(route.body_field.field_info, params.Form):
+            return None
+        root = _Node.of(route.dependant)
+        if root is None:
+            return None
+        return cls(
+            root=root,
+            body=list(route.dependant.body_params),
+            embed_body=route._embed_body_fields,
+            overrides=route.dependency_overrides_provider,
+        )
+
+    async def run(self, request: Request, fallback: Handler) -> Response:
+        """The endpoint's response; FastAPI's handler (`fallback`) for any input it must
+        refuse, and while dependency overrides are set."""
+        if self.overrides is not None and getattr(self.overrides, "dependency_overrides", None):
+            return await fallback(request)
+        validated: dict[int, dict[str, Any]] = {}
+        if not self.root.validate(request, validated):
+            return await fallback(request)
+        body: Any = None
+        if self.body:
+            content = await request.body()
+            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if not content or not (
+                media_type == "application/json"
+                or (media_type.startswith("application/") and media_type.endswith("+json"))
+            ):
+                return await fallback(request)
+            try:
+                body = orjson.loads(content)
+            except orjson.JSONDecodeError:
+                return await fallback(request)  # its own JSON reader, its own answer
+            request._json = body  # as `Request.json()` keeps it for later readers
+            found, errors = await request_body_to_args(self.body, body, self.embed_body)
+            if errors:
+                return await fallback(request)
+            validated[id(self.root)].update(found)
+        telemetry = get_telemetry_data()
+        if telemetry is not None:
+            telemetry.request = request
+            telemetry.body = body
+        values = await self.root.solve(request, validated, {})
+        if telemetry is not None:
+            telemetry.values = values
+            telemetry.errors = []
+        response: Response = await self.root.call(**values)
+        return response

@@ -1,0 +1,153 @@
+"""A route's dependencies solved by its plan (`neo_events.solving`) answer exactly as FastAPI's
+solver does: every request below is sent twice to the same app, once as it runs and once
+with a dependency override set (which sends every request to FastAPI's own handler), and
+the two answers must be the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import fastapi.routing
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from neo_events import solving
+from neo_events.events.router import router as events_router
+from tests.helpers import Account, event_body, register
+
+pytestmark = pytest.mark.anyio
+
+
+def _never_called() -> None:  # pragma: no cover - only its override matters
+    raise AssertionError
+
+
+@contextmanager
+def fastapi_solving(app: FastAPI) -> Iterator[None]:
+    """Every request of the app solved by FastAPI, as if no route had a plan."""
+    app.dependency_overrides[_never_called] = _never_called
+    try:
+        yield
+    finally:
+        app.dependency_overrides.pop(_never_called)
+
+
+def _answer(response: httpx.Response) -> tuple[int, str, Any]:
+    media_type = response.headers.get("content-type", "")
+    body: Any = response.json() if "json" in media_type else response.text
+    if isinstance(body, dict):
+        body.pop("request_id", None)  # each request's own
+    return response.status_code, media_type, body
+
+
+async def test_the_event_write_routes_have_plans() -> None:
+    planned = {
+        (method, route.path)
+        for route in events_router.routes
+        if isinstance(route, fastapi.routing.APIRoute) and solving.Plan.of(route) is not None
+        for method in route.methods
+    }
+    for wanted in (
+        ("POST", "/api/v1/events"),
+        ("POST", "/api/v1/events/batch"),
+        ("PUT", "/api/v1/events/{event_id}"),
+        ("PATCH", "/api/v1/events/{event_id}"),
+    ):
+        assert wanted in planned
+
+
+async def test_refused_requests_are_answered_as_fastapi_answers_them(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    bob = await register(client, "bob")
+    created = await client.post("/api/v1/events", json=event_body(), headers=alice.headers)
+    assert created.status_code == 201, created.text
+    mine = f"/api/v1/events/{created.json()['id']}"
+    json_type = {"Content-Type": "application/json"}
+    cases: list[tuple[str, str, dict[str, str], bytes | None]] = [
+        ("POST", "/api/v1/events", {}, b'{"title": "x"}'),  # no token: 401 before the body
+        ("POST", "/api/v1/events", {}, b"{"),
+        ("POST", "/api/v1/events", alice.headers, b"{"),  # not JSON
+        ("POST", "/api/v1/events", alice.headers, b'"a string"'),
+        ("POST", "/api/v1/events", alice.headers, b'{"title": 5}'),
+        ("POST", "/api/v1/events", alice.headers, b'{"title": "x", "start_time": NaN}'),
+        ("POST", "/api/v1/events", alice.headers, b""),
+        ("POST", "/api/v1/events?conflicts=nope", alice.headers, None),
+        ("POST", "/api/v1/events", {**alice.headers, "Idempotency-Key": "k" * 256}, None),
+        ("POST", "/api/v1/events", {**alice.headers, "Idempotency-Key": ""}, None),
+        ("POST", "/api/v1/events", {**alice.headers, "Content-Type": "text/plain"}, b"{}"),
+        ("POST", "/api/v1/events/batch", alice.headers, b'{"events": "no"}'),
+        ("PATCH", "/api/v1/events/0", alice.headers, b'{"title": "y"}'),
+        ("PATCH", "/api/v1/events/abc", alice.headers, b'{"title": "y"}'),
+        ("PATCH", "/api/v1/events/99999999999999999999", alice.headers, b'{"title": "y"}'),
+        ("PATCH", mine, alice.headers, b'{"title": ""}'),
+        ("PATCH", mine, alice.headers, b'{"start_time": "yesterday"}'),
+        ("PATCH", mine, bob.headers, b'{"title": "y"}'),  # not hers: 404, nothing said
+        ("PATCH", mine, {"Authorization": "Bearer nope"}, b'{"title": "y"}'),
+        ("PUT", mine, {**alice.headers, "If-Match": '"7"'}, b'{"title": "y"}'),
+        ("PUT", mine + "?conflicts=", alice.headers, b'{"title": "y"}'),
+    ]
+    valid = orjson_bytes(event_body())
+    for method, url, headers, content in cases:
+        sent = {**json_type, **headers}
+        body = valid if content is None else content
+        planned = await client.request(method, url, headers=sent, content=body)
+        with fastapi_solving(app):
+            solved = await client.request(method, url, headers=sent, content=body)
+        assert planned.status_code >= 400, (method, url, content, planned.text)
+        assert _answer(planned) == _answer(solved), (method, url, content)
+    current = await client.get(mine, headers=alice.headers)
+    assert current.json()["version"] == 1  # none of them wrote
+
+
+def orjson_bytes(value: Any) -> bytes:
+    return httpx.Request("POST", "/", json=value).content
+
+
+async def test_a_planned_write_calls_each_dependency_once_and_fastapi_none(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A valid create or edit is solved by its plan alone; one that must be refused goes to
+    FastAPI before anything was called (an idempotency key claimed by a refused request
+    would answer its retry as a replay or a clash)."""
+    calls: list[str] = []
+    solve = fastapi.routing.solve_dependencies
+
+    async def counted(**kwargs: Any) -> Any:
+        calls.append(kwargs["dependant"].path)
+        return await solve(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    keyed = {**alice.headers, "Idempotency-Key": "once"}
+    refused = await client.post("/api/v1/events", json={"title": 5}, headers=keyed)
+    assert refused.status_code == 422
+    assert calls == ["/api/v1/events"]
+    created = await client.post("/api/v1/events", json=event_body(), headers=keyed)
+    assert created.status_code == 201, created.text
+    again = await client.post("/api/v1/events", json=event_body(), headers=keyed)
+    assert again.status_code == 201 and again.json()["id"] == created.json()["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    edited = await client.patch(
+        f"/api/v1/events/{created.json()['id']}", json={"title": "Renamed"}, headers=alice.headers
+    )
+    assert edited.status_code == 200 and edited.json()["title"] == "Renamed"
+    assert calls == ["/api/v1/events"]  # the three valid requests: their plans only
+
+
+async def test_valid_writes_answer_alike_either_way(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    def shape(response: httpx.Response) -> tuple[int, list[str], str]:
+        volatile = {"id", "created_at", "updated_at", "etag"}
+        body = response.json()
+        return response.status_code, sorted(set(body) - volatile), response.headers["etag"][:2]
+
+    planned = await client.post("/api/v1/events", json=event_body(), headers=alice.headers)
+    with fastapi_solving(app):
+        solved = await client.post("/api/v1/events", json=event_body(), headers=alice.headers)
+    assert shape(planned) == shape(solved)
+    assert planned.json()["conflicts"] == []
+    assert [c["event_id"] for c in solved.json()["conflicts"]] == [planned.json()["id"]]
