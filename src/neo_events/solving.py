@@ -65,9 +65,10 @@ class _Node:
     children: tuple[_Node, ...]
 
     @classmethod
-    def of(cls, dependant: Dependant) -> _Node | None:
+    def of(cls, dependant: Dependant, root: bool = True) -> _Node | None:
         if (
-            dependant.call is None
+            (dependant.body_params and not root)  # a dependency's body: FastAPI's to read
+            or dependant.call is None
             or not _is_coroutine(dependant.call)
             or dependant.websocket_param_name
             or dependant.response_param_name
@@ -80,7 +81,7 @@ class _Node:
             return None
         children = []
         for sub in dependant.dependencies:
-            child = cls.of(sub)
+            child = cls.of(sub, root=False)
             if child is None:
                 return None
             children.append(child)
