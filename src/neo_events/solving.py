@@ -37,6 +37,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
 from fastapi.routing import APIRoute
 from fastapi.telemetry import get_telemetry_data
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -183,7 +184,12 @@ class Plan:
             return await fallback(request)
         body: Any = None
         if self.body:
-            content = await request.body()
+            try:
+                content = await request.body()
+            except HTTPException:
+                raise  # the body limit's 413, as FastAPI lets it pass
+            except Exception as exc:  # a client gone mid-body: as FastAPI's reader answers
+                raise HTTPException(400, "There was an error parsing the body") from exc
             media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if not content or not (
                 media_type == "application/json"

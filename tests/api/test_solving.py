@@ -90,7 +90,7 @@ async def test_refused_requests_are_answered_as_fastapi_answers_them(
         ("PUT", mine, {**alice.headers, "If-Match": '"7"'}, b'{"title": "y"}'),
         ("PUT", mine + "?conflicts=", alice.headers, b'{"title": "y"}'),
     ]
-    valid = orjson_bytes(event_body())
+    valid = json_bytes(event_body())
     for method, url, headers, content in cases:
         sent = {**json_type, **headers}
         body = valid if content is None else content
@@ -103,11 +103,11 @@ async def test_refused_requests_are_answered_as_fastapi_answers_them(
     assert current.json()["version"] == 1  # none of them wrote
 
 
-def orjson_bytes(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     return httpx.Request("POST", "/", json=value).content
 
 
-async def test_a_planned_write_calls_each_dependency_once_and_fastapi_none(
+async def test_valid_writes_are_solved_by_their_plans_and_a_refused_one_by_fastapi(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A valid create or edit is solved by its plan alone; one that must be refused goes to
@@ -151,3 +151,48 @@ async def test_valid_writes_answer_alike_either_way(
     assert shape(planned) == shape(solved)
     assert planned.json()["conflicts"] == []
     assert [c["event_id"] for c in solved.json()["conflicts"]] == [planned.json()["id"]]
+
+
+async def test_a_client_gone_mid_body_is_answered_as_fastapi_answers_it(
+    app: FastAPI, alice: Account
+) -> None:
+    """A body that never arrives (the client disconnected): FastAPI's reader answers 400;
+    the plan reads the body itself and must answer the same, not fail with the
+    disconnect."""
+
+    async def send_without_body() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/v1/events",
+            "raw_path": b"/api/v1/events",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"content-type", b"application/json"),
+                (b"content-length", b"100"),
+                (b"authorization", f"Bearer {alice.access_token}".encode()),
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("testserver", 80),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent
+
+    planned = await send_without_body()
+    with fastapi_solving(app):
+        solved = await send_without_body()
+    assert planned[0]["status"] == solved[0]["status"] == 400
+    assert planned[1]["body"] != b"" and solved[1]["body"] != b""
