@@ -84,8 +84,13 @@ def body_media_type(headers: Iterable[tuple[bytes, bytes]]) -> str:
 
 
 def is_json_type(media_type: str) -> bool:
-    return media_type == JSON or (
-        media_type.startswith("application/") and media_type.endswith("+json")
+    """Whether a body of this media type (`media_type_of`) is JSON, as FastAPI's body reader
+    decides it: `application/json` or `application/…+json`, with exactly one `/` (the
+    standard library's `email` parser, which FastAPI asks, reads any other as `text/plain`:
+    `application/vnd.a/b+json` or two types joined by a comma are not JSON)."""
+    return media_type.count("/") == 1 and (
+        media_type == JSON
+        or (media_type.startswith("application/") and media_type.endswith("+json"))
     )
 
 

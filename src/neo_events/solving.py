@@ -27,6 +27,7 @@ configures none) are not opened on this path; its telemetry data is filled as Fa
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +36,27 @@ import orjson
 from fastapi import params
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
 from fastapi.telemetry import get_telemetry_data
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from neo_events.encoding import is_json_type, media_type_of
+
 Handler = Callable[[Request], Awaitable[Response]]
+# 20 digits in a row: perhaps an integer past 64 bits, which orjson reads as a float where
+# the standard library's `json`, FastAPI's reader, keeps it exact (a body with such a run,
+# in a number or a string, goes to FastAPI).
+_LONG_NUMBER = re.compile(rb"[0-9]{20}")
+
+
+def effective(route: APIRoute) -> Any:
+    """The route as FastAPI's handler is built for it: for a route of an included router, its
+    include context (the router's prefix and dependencies, the app's dependency overrides),
+    which FastAPI 0.165 passes to `get_route_handler` in a private context variable."""
+    context = _effective_route_context_var.get()
+    return context if context is not None and context.original_route is route else route
 
 
 def _is_coroutine(call: Any) -> bool:
@@ -152,7 +167,9 @@ class Plan:
     overrides: Any  # FastAPI's dependency overrides provider (the app), if any
 
     @classmethod
-    def of(cls, route: APIRoute) -> Plan | None:
+    def of(cls, route: Any) -> Plan | None:
+        """The plan of `route` (an `APIRoute`, or its include context: `effective`), or None
+        for a route it does not cover."""
         endpoint = route.dependant.call
         if endpoint is None:
             return None
@@ -190,20 +207,17 @@ class Plan:
                 raise  # the body limit's 413, as FastAPI lets it pass
             except Exception as exc:  # a client gone mid-body: as FastAPI's reader answers
                 raise HTTPException(400, "There was an error parsing the body") from exc
-            media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if not content or not (
-                media_type == "application/json"
-                or (media_type.startswith("application/") and media_type.endswith("+json"))
-            ):
+            media_type = media_type_of(request.headers.get("content-type", ""))
+            if not content or not is_json_type(media_type) or _LONG_NUMBER.search(content):
                 return await fallback(request)
             try:
                 body = orjson.loads(content)
             except orjson.JSONDecodeError:
                 return await fallback(request)  # its own JSON reader, its own answer
-            request._json = body  # as `Request.json()` keeps it for later readers
             found, errors = await request_body_to_args(self.body, body, self.embed_body)
             if errors:
-                return await fallback(request)
+                return await fallback(request)  # which parses the body again, its own way
+            request._json = body  # as `Request.json()` keeps it for later readers
             validated[id(self.root)].update(found)
         telemetry = get_telemetry_data()
         if telemetry is not None:

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events import db, solving
+from neo_events.encoding import is_json_type, media_type_of
 from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions
 from neo_events.problem_docs import rewrite_openapi
@@ -93,7 +94,7 @@ class TransactionalRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        plan = solving.Plan.of(self)  # None: FastAPI solves every request
+        plan = solving.Plan.of(solving.effective(self))  # None: FastAPI solves every request
         takes_json = self.body_field is not None and not isinstance(
             self.body_field.field_info, params.Form
         )
@@ -139,10 +140,7 @@ def has_body(request: Request) -> bool:
 
 
 def is_json(request: Request) -> bool:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
+    return is_json_type(media_type_of(request.headers.get("content-type", "")))
 
 
 async def get_session(request: Request) -> AsyncSession:

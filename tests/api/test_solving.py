@@ -15,6 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from neo_events import solving
+from neo_events.audit.service import Origin
+from neo_events.auth.dependencies import get_origin
 from neo_events.events.router import router as events_router
 from tests.helpers import Account, event_body, register
 
@@ -89,6 +91,15 @@ async def test_refused_requests_are_answered_as_fastapi_answers_them(
         ("PATCH", mine, {"Authorization": "Bearer nope"}, b'{"title": "y"}'),
         ("PUT", mine, {**alice.headers, "If-Match": '"7"'}, b'{"title": "y"}'),
         ("PUT", mine + "?conflicts=", alice.headers, b'{"title": "y"}'),
+        ("PATCH", mine, alice.headers, b'{"base_version": 18446744073709551616}'),
+        ("PATCH", mine, alice.headers, b'{"base_version": -9223372036854775809}'),
+        ("POST", "/api/v1/events", {**alice.headers, "Content-Type": "application/a/b+json"}, None),
+        (
+            "POST",
+            "/api/v1/events",
+            {**alice.headers, "Content-Type": "application/json, a/b"},
+            None,
+        ),
     ]
     valid = json_bytes(event_body())
     for method, url, headers, content in cases:
@@ -112,7 +123,8 @@ async def test_valid_writes_are_solved_by_their_plans_and_a_refused_one_by_fasta
 ) -> None:
     """A valid create or edit is solved by its plan alone; one that must be refused goes to
     FastAPI before anything was called (an idempotency key claimed by a refused request
-    would answer its retry as a replay or a clash)."""
+    would answer its retry as a replay or a clash); with dependency overrides set, every
+    request goes to FastAPI (the plan is made from the route as included in the app)."""
     calls: list[str] = []
     solve = fastapi.routing.solve_dependencies
 
@@ -121,6 +133,12 @@ async def test_valid_writes_are_solved_by_their_plans_and_a_refused_one_by_fasta
         return await solve(**kwargs)
 
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    with fastapi_solving(app):  # overrides set: FastAPI's, however valid
+        assert (
+            await client.post("/api/v1/events", json=event_body(), headers=alice.headers)
+        ).is_success
+    assert calls == ["/api/v1/events"]
+    calls.clear()
     keyed = {**alice.headers, "Idempotency-Key": "once"}
     refused = await client.post("/api/v1/events", json={"title": 5}, headers=keyed)
     assert refused.status_code == 422
@@ -196,3 +214,23 @@ async def test_a_client_gone_mid_body_is_answered_as_fastapi_answers_it(
         solved = await send_without_body()
     assert planned[0]["status"] == solved[0]["status"] == 400
     assert planned[1]["body"] != b"" and solved[1]["body"] != b""
+
+
+async def test_an_override_of_a_dependency_is_honoured_on_a_planned_route(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The plan is made from the route as the app includes it, whose dependency overrides
+    FastAPI applies: an overridden request origin is the one the audit log records."""
+
+    async def elsewhere() -> Origin:
+        return Origin(ip="203.0.113.9", user_agent="overridden")
+
+    app.dependency_overrides[get_origin] = elsewhere
+    try:
+        created = await client.post("/api/v1/events", json=event_body(), headers=alice.headers)
+    finally:
+        app.dependency_overrides.pop(get_origin)
+    assert created.status_code == 201, created.text
+    audit = await client.get("/api/v1/audit", headers=alice.headers)
+    entries = [e for e in audit.json()["items"] if e["action"] == "event.created"]
+    assert [(e["ip"], e["user_agent"]) for e in entries] == [("203.0.113.9", "overridden")]
