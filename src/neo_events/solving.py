@@ -17,11 +17,13 @@ the parameter lists it has. A request is then solved in two passes:
 Any invalid input goes, before anything was called, to FastAPI's own handler, which answers
 with its canonical errors (and runs the dependencies first, as it always does: a missing
 token is a 401 before an invalid body's 422). A route this does not cover has no plan and
-always goes to FastAPI: a dependency that is a generator, sync or concurrency-limited, one
-that takes the response, background tasks or security scopes, an endpoint that is not a
-coroutine or not declared to return a `Response` (whose serialization FastAPI owns), and
-any request while dependency overrides are set. FastAPI's telemetry spans (this app
-configures none) are not opened on this path; its telemetry data is filled as FastAPI does.
+always goes to FastAPI: a dependency that is a generator, sync, concurrency-limited or
+not cached (`use_cache=False`), one that takes the response, background tasks, security
+scopes or a body of its own, an endpoint that is not a coroutine or not declared to return
+a `Response` (whose serialization FastAPI owns); so does any request while dependency
+overrides are set. The plan is made from the route as the app includes it (`effective`).
+FastAPI's telemetry spans (this app configures none) are not opened on this path; its
+telemetry data is filled as FastAPI does.
 """
 
 from __future__ import annotations
@@ -72,7 +74,6 @@ class _Node:
 
     name: str | None
     call: Callable[..., Awaitable[Any]]
-    use_cache: bool
     path: Sequence[Any]
     query: Sequence[Any]
     header: Sequence[Any]
@@ -91,6 +92,7 @@ class _Node:
             or dependant.background_tasks_param_name
             or dependant.security_scopes_param_name
             or dependant.concurrency is not None
+            or not dependant.use_cache  # FastAPI solves its callers' dependencies again
             or dependant.own_oauth_scopes
             or dependant.parent_oauth_scopes
         ):
@@ -105,7 +107,6 @@ class _Node:
         return cls(
             name=dependant.name,
             call=dependant.call,
-            use_cache=dependant.use_cache,
             path=tuple(dependant.path_params),
             query=tuple(dependant.query_params),
             header=tuple(dependant.header_params),
@@ -144,7 +145,7 @@ class _Node:
         """The keyword arguments of this node's call, its dependencies called."""
         values = dict(validated[id(self)])
         for child in self.children:
-            if child.use_cache and child.call in cache:
+            if child.call in cache:  # a dependency taken more than once: called once
                 solved = cache[child.call]
             else:
                 arguments = await child.solve(request, validated, cache)
