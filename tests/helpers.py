@@ -80,6 +80,38 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     return body
 
 
+async def hung_up(
+    app: FastAPI, path: str, headers: list[tuple[bytes, bytes]]
+) -> list[dict[str, Any]]:
+    """The ASGI messages the app sends for a POST whose body never arrives: the client hangs
+    up (`http.disconnect`) after its head. Raw ASGI, since an HTTP client cannot be made to
+    hang up mid-request on cue."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    await app(scope, receive, send)
+    return sent
+
+
 def event_body(**overrides: Any) -> dict[str, Any]:
     """A valid event body; keyword arguments replace fields."""
     body: dict[str, Any] = {

@@ -13,7 +13,7 @@ from neo_events.main import create_app
 from neo_events.settings import Settings
 from neo_events.web import _resources
 from tests.conftest import http_client
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, hung_up
 
 pytestmark = pytest.mark.anyio
 
@@ -116,32 +116,12 @@ async def test_a_client_that_hangs_up_before_its_body_is_no_server_error(
     app: FastAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The body never arrives, the connection closes (a load generator stopping while its
-    login waited): logged as 499, not as an unexpected error and a 500. Raw ASGI, since an
-    HTTP client cannot be made to hang up mid-request on cue."""
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/v1/auth/login",
-        "raw_path": b"/api/v1/auth/login",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
-                    (b"content-length", b"40")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }  # fmt: skip
-    await app(scope, receive, send)
+    login waited): logged as 499, not as an unexpected error and a 500."""
+    sent = await hung_up(
+        app,
+        "/api/v1/auth/login",
+        [(b"content-type", b"application/json"), (b"content-length", b"40")],
+    )
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 499
     assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -18,7 +18,7 @@ from neo_events import solving
 from neo_events.audit.service import Origin
 from neo_events.auth.dependencies import get_origin
 from neo_events.events.router import router as events_router
-from tests.helpers import Account, event_body, register
+from tests.helpers import Account, event_body, hung_up, register
 
 pytestmark = pytest.mark.anyio
 
@@ -179,35 +179,15 @@ async def test_a_client_gone_mid_body_is_answered_as_fastapi_answers_it(
     disconnect."""
 
     async def send_without_body() -> list[dict[str, Any]]:
-        sent: list[dict[str, Any]] = []
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/api/v1/events",
-            "raw_path": b"/api/v1/events",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [
-                (b"host", b"testserver"),
+        return await hung_up(
+            app,
+            "/api/v1/events",
+            [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"100"),
                 (b"authorization", f"Bearer {alice.access_token}".encode()),
             ],
-            "client": ("127.0.0.1", 5000),
-            "server": ("testserver", 80),
-        }
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        return sent
+        )
 
     planned = await send_without_body()
     with fastapi_solving(app):
