@@ -193,3 +193,47 @@ def test_a_series_kept_weighs_its_exceptions_and_their_texts() -> None:
     assert expansion_bytes((heavy,)) == 1_000 + 1_000 * (200 + 1_000)
     week = tuple(recurrence.expand(plain, start, start + timedelta(days=7)))
     assert expansion_bytes(week) == 600 + 200 * 7  # an expansion of seven occurrences
+
+
+def test_a_read_looks_every_event_up_at_once() -> None:
+    """A calendar read finds what the cache holds of all its events in one lookup, and the
+    series of those it lacks in one more (one each, with its lock and its metric, cost a
+    check of a calendar of 400 series a fifth of its CPU): the same answers as one at a
+    time."""
+    lookups: list[int] = []
+    cache: Expansions = LruCache(
+        "test",
+        size=10_000,
+        on_lookup=lambda _name, _hit, n: lookups.append(n),
+        max_bytes=1 << 24,
+        weigh=expansion_bytes,
+    )
+    lo, hi = BASE, BASE + timedelta(days=10)  # two weeks
+    built = {
+        e: Series(
+            BASE + timedelta(hours=e),
+            BASE + timedelta(hours=e, minutes=30),
+            "Europe/Berlin",
+            "FREQ=DAILY",
+        )
+        for e in range(1, 41)
+    }
+    for e in range(1, 21):  # half of them read before: their weeks and series kept
+        expand_in_blocks(cache, (e, 1), lambda e=e: built[e], lo, hi, limit=100)
+        Weeks(cache, lo, hi).keep_series((e, 1), built[e])
+    weeks = Weeks(cache, lo, hi)
+    events = dict.fromkeys(built, 1)
+    lookups.clear()
+    found = weeks.look_up_all(events)
+    known = weeks.known_series((e, 1) for e, parts in found.items() if not weeks.complete(parts))
+    assert sum(lookups) == 40 * 2 + 20 and len(lookups) <= 4  # (a hit and a miss count each)
+    for e in range(1, 21):  # each its own weeks: expanded from them, its own occurrences
+        assert len(found[e]) == 2
+        assert weeks.expand((e, 1), lambda: pytest.fail("not cached"), found[e], limit=100) == [
+            (o.recurrence_id, o.start, o.end, o.override)
+            for o in recurrence.expand(built[e], lo, hi)
+        ]
+    assert all(found[e] == [None, None] for e in range(21, 41))
+    assert [e for e in built if weeks.complete(found[e])] == list(range(1, 21))
+    assert known == dict.fromkeys(range(21, 41))
+    assert Weeks(cache, lo, hi).known_series([(3, 1), (30, 1)]) == {3: built[3], 30: None}

@@ -80,10 +80,10 @@ async def calendar(
         keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     weeks = Weeks(cache, *window)
-    cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
-    known = {  # the series of events whose weeks are not all cached, if built before
-        e: weeks.series((e, events[e])) for e, parts in cached.items() if not weeks.complete(parts)
-    }
+    cached = weeks.look_up_all(events)
+    known = weeks.known_series(  # the series of events whose weeks are not all cached, if built
+        (e, events[e]) for e, parts in cached.items() if not weeks.complete(parts)
+    )
     contents = await _contents(session, [e for e, series in known.items() if series is None])
     read = _Read(events, holders, answers, known, contents, cache, near, strict, checked)
     try:
@@ -96,7 +96,7 @@ async def calendar(
         contents |= await _contents(session, missing)
         read.gone = set(missing) - contents.keys()
         weeks = Weeks(cache, *window)
-        cached = {e: weeks.look_up((e, version)) for e, version in events.items()}
+        cached = weeks.look_up_all(events)
         busy, hi = await read.run(weeks, cached)
     for event_id, version in read.renewed.items():  # changed between the two reads
         if event_id in visible:
@@ -182,7 +182,7 @@ class _Read:
         assert checked is not None
         try:
             weeks = Weeks(self.cache, weeks.start, weeks.end)
-            cached = {e: weeks.look_up((e, v)) for e, v in self.events.items()}
+            cached = weeks.look_up_all(self.events)
             busy, hi = await off_the_loop(heavy, partial(self.collect, weeks, cached))
         finally:
             self.checked = checked
@@ -248,7 +248,7 @@ class _Read:
                         piled = piled_window(series, busy, lo, hi, limit)
                     before, hi = piled if piled is not None else shortened(exc, lo, hi)
                     weeks = Weeks(self.cache, lo, hi)
-                    cached = {e: weeks.look_up((e, v)) for e, v in events.items()}
+                    cached = weeks.look_up_all(events)
                     busy = [b for b in busy if b.start < hi]
                     met = len(busy)
                     # a pile's window fits by construction

@@ -33,7 +33,7 @@ Kept = tuple[datetime, datetime, datetime, recurrence.Override | None]
 
 
 def keep_series(cache: LruCache[Any], key: tuple[int, int], series: recurrence.Series) -> None:
-    """Keep `series` as the series of the event `key` (id, version), for `Weeks.series`,
+    """Keep `series` as the series of the event `key` (id, version), for `Weeks.known_series`,
     weighed by its exceptions (`series_bytes`): a series of many overrides is the one most
     worth keeping (400 series of 380 overrides were read, decoded and parsed again for every
     window not cached, ~1 s of CPU each time: a profile, 2026-12-04)."""
@@ -156,27 +156,38 @@ class Weeks:
         # Weeks wholly inside the window: what starts in them needs no test against it.
         self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
 
-    def series(self, key: tuple[int, int]) -> recurrence.Series | None:
-        """The series of the event `key` (id, version) as an earlier read built it, or None:
-        kept in the same cache under the two-part key, as a one-tuple (so that a cold week
-        of a series seen before needs neither its content read nor its series built)."""
-        if self._cache is None or self._cache.size == 0:
-            return None
-        kept = cast("tuple[recurrence.Series] | None", self._cache.get(key))
-        return None if kept is None else kept[0]
-
     def keep_series(self, key: tuple[int, int], series: recurrence.Series) -> None:
         """Keep what `series` returns (`keep_series`)."""
         if self._cache is not None:
             keep_series(self._cache, key, series)
 
+    def known_series(self, keys: Iterable[tuple[int, int]]) -> dict[int, recurrence.Series | None]:
+        """The series of each event `key` (id, version) as an earlier read built it, or None,
+        by id: kept in the same cache under the two-part key, as a one-tuple (so that a cold
+        week of a series seen before needs neither its content read nor its series built).
+        One lookup of the cache for all (one each, with its lock and its metric, cost a check
+        of a calendar of 400 series a fifth of its CPU)."""
+        keys = list(keys)
+        if self._cache is None or self._cache.size == 0:
+            return {key[0]: None for key in keys}
+        found = cast("list[tuple[recurrence.Series] | None]", self._cache.get_many(keys))
+        pairs = zip(keys, found, strict=True)
+        return {key[0]: None if kept is None else kept[0] for key, kept in pairs}
+
     def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not
         cached); empty if this window is not kept by weeks."""
-        if not self._blocks:
-            return []
+        return self.look_up_all({key[0]: key[1]})[key[0]]
+
+    def look_up_all(self, events: Mapping[int, int]) -> dict[int, list[tuple[Kept, ...] | None]]:
+        """`look_up` of each event (version by id), by id, in one lookup of the cache."""
+        blocks = self._blocks
+        if not blocks:
+            return {event_id: [] for event_id in events}
         assert self._cache is not None
-        return self._cache.get_many([(*key, b) for b in self._blocks])
+        found = self._cache.get_many([(e, v, b) for e, v in events.items() for b in blocks])
+        n = len(blocks)
+        return {e: found[i * n : i * n + n] for i, e in enumerate(events)}
 
     @staticmethod
     def complete(parts: list[tuple[Kept, ...] | None]) -> bool:
