@@ -241,6 +241,11 @@ async def test_as_of_reads_the_past(client: httpx.AsyncClient, alice: Account) -
         url, params={"as_of": datetime.now(UTC).isoformat()}, headers=alice.headers
     )
     assert now.json()["title"] == "Beta"
+    # the event as of now is the event: the same object, ETag and media type as its read
+    current = await client.get(url, headers=alice.headers)
+    assert now.json() == current.json()
+    assert now.headers["etag"] == current.headers["etag"]
+    assert now.headers["content-type"] == current.headers["content-type"] == "application/json"
     assert_problem(
         await client.get(url, params={"as_of": before.isoformat()}, headers=alice.headers),
         404,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import fastapi.routing
@@ -45,7 +46,7 @@ def _answer(response: httpx.Response) -> tuple[int, str, Any]:
     return response.status_code, media_type, body
 
 
-async def test_the_event_write_routes_have_plans() -> None:
+async def test_the_event_write_routes_and_the_event_read_have_plans() -> None:
     planned = {
         (method, route.path)
         for route in events_router.routes
@@ -57,6 +58,7 @@ async def test_the_event_write_routes_have_plans() -> None:
         ("POST", "/api/v1/events/batch"),
         ("PUT", "/api/v1/events/{event_id}"),
         ("PATCH", "/api/v1/events/{event_id}"),
+        ("GET", "/api/v1/events/{event_id}"),
     ):
         assert wanted in planned
 
@@ -100,6 +102,12 @@ async def test_refused_requests_are_answered_as_fastapi_answers_them(
             {**alice.headers, "Content-Type": "application/json, a/b"},
             None,
         ),
+        ("GET", mine, {}, b""),  # the read: no token
+        ("GET", mine, bob.headers, b""),  # not hers: 404, nothing said
+        ("GET", "/api/v1/events/abc", alice.headers, b""),
+        ("GET", mine + "?as_of=yesterday", alice.headers, b""),
+        ("GET", mine + "?as_of=2026-01-01T00:00:00", alice.headers, b""),  # no offset
+        ("GET", mine + "?as_of=2000-01-01T00:00:00Z", alice.headers, b""),  # not yet made
     ]
     valid = json_bytes(event_body())
     for method, url, headers, content in cases:
@@ -152,7 +160,15 @@ async def test_valid_writes_are_solved_by_their_plans_and_a_refused_one_by_fasta
         f"/api/v1/events/{created.json()['id']}", json={"title": "Renamed"}, headers=alice.headers
     )
     assert edited.status_code == 200 and edited.json()["title"] == "Renamed"
-    assert calls == ["/api/v1/events"]  # the three valid requests: their plans only
+    url = f"/api/v1/events/{created.json()['id']}"
+    read = await client.get(url, headers=alice.headers)
+    assert read.status_code == 200 and read.json()["title"] == "Renamed"
+    same = await client.get(url, headers={**alice.headers, "If-None-Match": read.headers["etag"]})
+    assert same.status_code == 304
+    now = datetime.now(UTC).isoformat()
+    past = await client.get(url, params={"as_of": now}, headers=alice.headers)
+    assert past.json() == read.json() and past.headers["etag"] == read.headers["etag"]
+    assert calls == ["/api/v1/events"]  # the valid requests: their plans only
 
 
 async def test_valid_writes_answer_alike_either_way(
