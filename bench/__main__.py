@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> None:
     cpu.add_argument("-n", type=int, default=300)
     check = sub.add_parser("check", parents=[common], help="a conflict check's own CPU")
     check.add_argument(
-        "--scenarios", nargs="+", default=["create", "create_single", "create_series"]
+        "--scenarios",
+        nargs="+",
+        default=["create", "create_single", "create_series"],
+        help="the load's create scenarios, or heavy_single / heavy_series (user 1's calendar)",
     )
     sub.add_parser("route-cost", help="a write route's parameters and session, constant answers")
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")

@@ -8,6 +8,10 @@ create bodies, each in a session of its own carrying the worker's expansions cac
 its CPU (`time.process_time`, the garbage collector off) is summed over rounds: the first
 round meets a cold cache, the later ones a warm one, as a worker under load does. The
 database's own work is not counted (`bench cpu` and `bench load` count it).
+
+`--scenarios heavy_single heavy_series`: the same for creates by the dataset's heaviest
+calendar (user 1: 2,000 events, 400 of them series without end), a single event's or a
+weekly series' (what a check costs for what the calendar holds, not for what changed).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import asyncio
 import gc
 import statistics
 import time
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from bench import load
+from bench import dataset, load
 from neo_events import db
 from neo_events.events import expansions, schedule
 from neo_events.events.creation import content_from
@@ -28,6 +33,27 @@ from neo_events.main import create_app
 
 BODIES = 150  # creates a round (a fifth of them weekly series, as the load's)
 ROUNDS = 5
+# The dataset's heaviest calendar (`dataset.HEAVY_USER`: 2,000 events, 400 of them series
+# without end) checked by BODIES creates of one kind: what a check costs for what exists.
+HEAVY = {"heavy_single": None, "heavy_series": "FREQ=WEEKLY;BYDAY=TU"}
+
+
+def _heavy(rule: str | None) -> list[schedule.Candidate]:
+    """BODIES creates of 45 minutes on days of 2027 apart, at hours of the working day."""
+    found = []
+    for n in range(BODIES):
+        start = datetime(2027, 1, 4, 8, tzinfo=UTC) + timedelta(days=n * 2, hours=n % 9)
+        body: dict[str, object] = {
+            "title": f"Heavy {n}",
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(minutes=45)).isoformat(),
+            "timezone": "Europe/Berlin",
+        }
+        if rule is not None:
+            body |= {"is_recurring": True, "recurrence_pattern": rule}
+        content = content_from(EventCreate.model_validate(body))
+        found.append(schedule.Candidate.of(None, content, None))
+    return found
 
 
 async def _run(database_url: str, size: str, scenarios: list[str]) -> list[str]:
@@ -44,7 +70,9 @@ async def _run(database_url: str, size: str, scenarios: list[str]) -> list[str]:
         maker = db.create_sessionmaker(app.state.engine)
         for name in scenarios:
             checks: list[tuple[int, schedule.Candidate]] = []
-            for request in built[name].requests[:BODIES]:
+            if name in HEAVY:
+                checks = [(dataset.HEAVY_USER, c) for c in _heavy(HEAVY[name])]
+            for request in built[name].requests[:BODIES] if name not in HEAVY else ():
                 body = EventCreate.model_validate(orjson.loads(request["b"]))
                 user = prep.codec.decode(request["t"], "access").user_id
                 checks.append((user, schedule.Candidate.of(None, content_from(body), None)))
