@@ -6,6 +6,7 @@ import re
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 PASSWORD = "correct horse battery"
 ZONE = "Europe/Berlin"  # summer time ends on Sunday 2026-10-25
@@ -75,8 +76,20 @@ def all_day_lane(page: Page) -> Locator:
 
 
 def open_occurrence(page: Page, date: str, title: str | None = None) -> None:
-    events_on(page, date, title).first.click()
-    expect(page.get_by_role("dialog")).to_be_visible()
+    """Click the event open, and click again, as a person would, if no dialog came: a live
+    update that draws the calendar anew between the press and the release of the click
+    (the page refetches when the feed tells it of a change) swallows it (a full run on a
+    busy machine, 2026-12-06)."""
+    dialog = page.get_by_role("dialog")
+    for _ in range(3):
+        if not dialog.is_visible():
+            events_on(page, date, title).first.click()
+        try:
+            dialog.wait_for(state="visible", timeout=5_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    expect(dialog).to_be_visible()
 
 
 def slot(page: Page, date: str, time: str) -> tuple[float, float]:

@@ -14,9 +14,9 @@ from playwright.sync_api import Browser, expect
 from tests.browser.steps import (
     ZONE,
     api_client,
-    events_on,
     make_event,
     new_context,
+    open_occurrence,
     sign_up,
     watch_errors,
 )
@@ -54,7 +54,7 @@ def test_my_reminder_fires_as_a_notification(browser: Browser, server: str) -> N
         )
         local = start.astimezone(ZoneInfo(ZONE))
         page.goto(f"{server}/#/day/{local.date().isoformat()}")
-        events_on(page, local.date().isoformat(), "Stretch").click()
+        open_occurrence(page, local.date().isoformat(), "Stretch")
         dialog = page.get_by_role("dialog")
         reminders = dialog.get_by_role("group", name="My reminders")
         expect(reminders).to_contain_text("None")
