@@ -283,9 +283,8 @@ async def get_event(
 
     With `as_of`, its content as of that instant (404 if it did not exist then); permissions
     and `my_role` are always today's."""
-    # Every answer is a `Response` made here (the object as JSON, its ETag), none through a
-    # `Response` parameter: so the route's dependencies are solved by its plan
-    # (`solving.Plan`), not by FastAPI's solver.
+    # Every answer a `Response` made here, none through a `Response` parameter: so the
+    # route's dependencies are solved by its plan (`solving.Plan`), not FastAPI's solver.
     if as_of is None:
         document = await read_event(read_engine(request), claims, event_id)  # one statement
         request.state.user_id = claims.user_id
