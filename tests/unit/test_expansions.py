@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from neo_events.events.expansions import (
     expansion_bytes,
 )
 from neo_events.events.recurrence import Override, Series
-from neo_events.infra.cache import LruCache
+from neo_events.infra.cache import LOCKED_LOOKUPS, LruCache
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]
 RULES = [
@@ -237,3 +238,34 @@ def test_a_read_looks_every_event_up_at_once() -> None:
     assert [e for e in built if weeks.complete(found[e])] == list(range(1, 21))
     assert known == dict.fromkeys(range(21, 41))
     assert Weeks(cache, lo, hi).known_series([(3, 1), (30, 1)]) == {3: built[3], 30: None}
+
+
+def test_a_lookup_of_many_keys_lets_the_lock_go_between_parts() -> None:
+    """`get_many` holds the cache's lock for LOCKED_LOOKUPS keys at a time, so a calendar
+    read in a worker thread does not hold up the event loop's lookups for all of its own;
+    the answers, their counts and the order of use are those of one `get` a key."""
+    counted: list[tuple[bool, int]] = []
+    cache: LruCache[int] = LruCache(
+        "test", size=10_000, on_lookup=lambda _n, hit, n: counted.append((hit, n))
+    )
+    for key in range(0, 3_000, 2):  # every even key kept
+        cache.put(key, key * 10)
+
+    class Counting:
+        def __init__(self, lock: Any) -> None:
+            self.lock, self.held = lock, 0
+
+        def __enter__(self) -> None:
+            self.held += 1
+            self.lock.__enter__()
+
+        def __exit__(self, *exc: object) -> None:
+            self.lock.__exit__(*exc)
+
+    lock = cache._lock = Counting(cache._lock)  # type: ignore[assignment]
+    keys = list(range(2_999, -1, -1))
+    found = cache.get_many(keys)
+    assert lock.held == -(-len(keys) // LOCKED_LOOKUPS) > 1
+    assert found == [k * 10 if k % 2 == 0 else None for k in keys]
+    assert sorted(counted) == [(False, 1_500), (True, 1_500)]
+    assert list(cache._entries)[:3] == [2_998, 2_996, 2_994]  # the order of use
