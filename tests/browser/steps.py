@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, expect
@@ -107,12 +108,26 @@ def centre(target: Locator) -> None:
     target.evaluate("el => el.scrollIntoView({block: 'center', inline: 'nearest'})")
 
 
+def still_box(handle: Locator) -> dict[str, float]:
+    """The box of `handle` once it is drawn and keeps still for a moment. FullCalendar redraws
+    its events when a listing arrives; an element being replaced has no box meanwhile, and
+    pressing where it was would drag nothing."""
+    deadline = time.monotonic() + TIMEOUT / 1000
+    last = None
+    while True:
+        box = handle.bounding_box()
+        if box is not None and box == last:
+            return dict(box)
+        assert time.monotonic() < deadline, f"{handle} was never drawn still: last box {box}"
+        last = box
+        handle.page.wait_for_timeout(40)
+
+
 def drag_to(page: Page, handle: Locator, x: float, y: float, *, grab_top: bool = True) -> None:
     """Press on `handle` (4 px below its top, or its centre), move in steps, release at x, y."""
     handle.scroll_into_view_if_needed()
     handle.hover()
-    box = handle.bounding_box()
-    assert box
+    box = still_box(handle)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + (4 if grab_top else box["height"] / 2))
     page.mouse.down()
     page.mouse.move(x, y, steps=12)
@@ -139,8 +154,7 @@ def drag_by(page: Page, handle: Locator, dx: float, dy: float) -> None:
     expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
     centre(handle)
     handle.hover()
-    box = handle.bounding_box()
-    assert box
+    box = still_box(handle)
     # Near the top, off the 15-minute lines, where rounding could pick either side.
     x, y = box["x"] + box["width"] / 2, box["y"] + min(5, box["height"] * 0.3)
     page.mouse.move(x, y)
@@ -192,8 +206,7 @@ def resize_by(page: Page, event: Locator, dy: float) -> None:
     event.hover()
     handle = event.locator(".fc-event-resizer-end")
     expect(handle).to_be_visible()
-    box = handle.bounding_box()
-    assert box
+    box = still_box(handle)
     x, y = box["x"] + box["width"] / 2, box["y"] + 2
     page.mouse.move(x, y)
     page.mouse.down()
