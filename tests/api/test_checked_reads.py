@@ -133,7 +133,7 @@ async def test_a_checked_read_past_its_limit_is_cut_where_the_whole_read_is(
         }
         for n in range(6)
     ]
-    await created_many(client, alice, daily)
+    ids = await created_many(client, alice, daily)
     # the three at midnight count (the others never meet the times of day checked): 40
     # and 40, then the third reaches the limit on its 20th day
     monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 100)
@@ -141,10 +141,22 @@ async def test_a_checked_read_past_its_limit_is_cut_where_the_whole_read_is(
     weekly = [(T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=1)) for w in range(52)]
     busy, visible, until = await _read(app, alice.id, weekly, checked=None, cold=True)
     checked = Checked(weekly)
+    expand = expansions.Weeks.expand
+    expanded: list[int] = []
+
+    def counted(weeks: expansions.Weeks, key: tuple[int, int], *args: Any, **kw: Any) -> Any:
+        expanded.append(key[0])
+        return expand(weeks, key, *args, **kw)
+
+    monkeypatch.setattr(expansions.Weeks, "expand", counted)
     mine = await _read(app, alice.id, weekly, checked=checked, cold=True)
     assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
     assert until == T0 + timedelta(days=20, minutes=4)
     assert len(mine[0]) == 3 * 3  # the three at midnight, on the Mondays before the cut
+    # The whole read that starts again takes what the first met of the two before the cut
+    # rather than expanding them again; only the third, past the limit, is expanded again.
+    assert expanded.count(ids[0]) == expanded.count(ids[2]) == 1
+    assert expanded.count(ids[4]) > 1
 
 
 def test_checked_times_are_closed() -> None:

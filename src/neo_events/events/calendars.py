@@ -15,7 +15,7 @@ read before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
@@ -158,6 +158,11 @@ class _Read:
         self.checked = checked
         self.gone: set[int] = set()  # deleted between the reads: no occurrences
         self.renewed: dict[int, int] = {}  # changed between the reads: the version read
+        # What a collect given `checked` expanded, before it kept what meets them, by (event,
+        # version), and the window: the collect that follows one past its limit takes
+        # them again rather than expanding every event a second time (`collect`).
+        self.met: dict[tuple[int, int], Sequence[Kept]] = {}
+        self.met_window: tuple[datetime, datetime] | None = None
         # what was found of invited events, busy for every holder until settled (`_settled`)
         self.answered = answered.Answered()
 
@@ -176,8 +181,10 @@ class _Read:
         except _PastTheLimit:
             pass
         # The window is cut short where every occurrence, not only those near the times
-        # checked, reaches the limit: read as without them, then filtered. (A read that
-        # starts again, `_NotLoaded`, starts with them again.)
+        # checked, reaches the limit: read as without them, then filtered. The events met
+        # before the limit are taken as expanded then (`met`), not expanded again: a weekly
+        # series checked against 2,000 events paid its year twice. (A read that starts
+        # again, `_NotLoaded`, starts with them again.)
         checked, self.checked = self.checked, None
         assert checked is not None
         try:
@@ -216,6 +223,9 @@ class _Read:
         self.answered = answered.Answered()  # (a read started again finds them again)
         limit = MAX_OCCURRENCES if self.strict else CALENDAR_LIMIT
         checked = self.checked
+        met_before = self.met if self.met_window == (lo, hi) else {}
+        if checked is not None:
+            self.met, self.met_window = {}, (lo, hi)
         busy: list[Busy] = []
         met = 0  # occurrences met: `busy`'s, and those `checked` passed over
         budget = times_of_day.Budget()  # zones' offsets this read may work out afresh
@@ -228,7 +238,10 @@ class _Read:
                     known[event_id] = series  # built once: the expansion below takes it
                     if not near.meets(series, lo, hi, budget):
                         continue
-            while True:
+            found = met_before.get((event_id, version))
+            if found is not None and len(found) > limit - met:
+                found = None  # past what is left of the limit: the expansion below says where
+            while found is None:
                 try:
                     found = weeks.expand(
                         (event_id, version),
@@ -236,7 +249,6 @@ class _Read:
                         cached[event_id],
                         limit=limit - met,
                     )
-                    break
                 except recurrence.ExpansionLimitExceeded as exc:
                     if self.strict:
                         raise too_many_occurrences() from None
@@ -249,14 +261,15 @@ class _Read:
                     before, hi = piled if piled is not None else shortened(exc, lo, hi)
                     weeks = Weeks(self.cache, lo, hi)
                     cached = weeks.look_up_all(events)
+                    met_before = {}  # (expanded into the longer window)
                     busy = [b for b in busy if b.start < hi]
                     met = len(busy)
                     # a pile's window fits by construction
                     if before is not None and len(busy) + len(before) <= limit:
                         found = before
-                        break
             met += len(found)
             if checked is not None:
+                self.met[event_id, version] = found
                 found = checked.among(found)
             people = frozenset(self.holders[event_id])
             # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
