@@ -13,8 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import Select, bindparam, exists, func, or_, select, true
@@ -73,12 +72,6 @@ def one_user_arrays() -> Select[Any, Any, Any]:
     )
 
 
-class _KeyRow(NamedTuple):
-    id: int
-    version: int
-    response: str | None
-
-
 class Keys:
     """The key rows of a calendar read gathered by event: its version, which of the users
     hold it, the invitees' series answers, and whether the viewer may see it."""
@@ -94,17 +87,20 @@ class Keys:
         """The keys of `one_user_arrays`' row, for `user_id`, who is the viewer: gathered a
         part at a time, the event loop running between parts, as `read`'s are."""
         keys = cls(user_id, False)
-        rows = zip(ids or (), versions or (), responses or (), strict=True)
-        while part := [_KeyRow(*row) for row in islice(rows, KEYS_A_PART)]:
-            keys.gather_one(part, user_id)
-            if len(part) == KEYS_A_PART:
+        ids, versions, responses = ids or (), versions or (), responses or ()
+        if not len(ids) == len(versions) == len(responses):
+            raise ValueError("the arrays of one_user_arrays differ in length")
+        for first in range(0, len(ids), KEYS_A_PART):
+            if first:
                 await asyncio.sleep(0)
+            part = slice(first, first + KEYS_A_PART)
+            keys._gather_columns(user_id, ids[part], versions[part], responses[part])
         return keys
 
     def __init__(self, viewer_id: int | None, ask_viewer: bool) -> None:
         self.viewer_id, self.ask_viewer = viewer_id, ask_viewer
         self.events: dict[int, int] = {}  # version, by id
-        self.holders: dict[int, set[int]] = {}
+        self.holders: dict[int, frozenset[int]] = {}
         self.answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers
         # the events the viewer may see, each with its version (a clash list's titles are
         # kept by version: `calendars.titles`)
@@ -112,15 +108,39 @@ class Keys:
 
     def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
         """Rows of one user's calendar: (id, version, response[, visible]), one an event."""
+        if not self.ask_viewer:
+            ids, versions = [row.id for row in rows], [row.version for row in rows]
+            self._gather_columns(user_id, ids, versions, [row.response for row in rows])
+            return
         events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
-        seeing, ask_viewer = self.viewer_id is not None, self.ask_viewer
+        people, seeing = frozenset((user_id,)), self.viewer_id is not None
         for row in rows:
             events[row.id] = row.version
-            holders[row.id] = {user_id}
+            holders[row.id] = people
             if row.response is not None:
                 answers[row.id] = {user_id: row.response}
-            if seeing and (not ask_viewer or row.visible):
+            if seeing and row.visible:
                 visible[row.id] = row.version
+
+    def _gather_columns(
+        self,
+        user_id: int,
+        ids: Sequence[int],
+        versions: Sequence[int],
+        responses: Sequence[str | None],
+    ) -> None:
+        """`gather_one` of rows given as columns, for a viewer who is the user (who sees
+        every event of their calendar): by the dicts' own bulk updates, not a row at a
+        time (2,000 events' keys, a row at a time, were a fifth of a check's CPU)."""
+        self.events.update(zip(ids, versions, strict=True))
+        self.holders.update(dict.fromkeys(ids, frozenset((user_id,))))
+        self.answers.update(
+            (event_id, {user_id: response})
+            for event_id, response in zip(ids, responses, strict=True)
+            if response is not None
+        )
+        if self.viewer_id is not None:
+            self.visible.update(zip(ids, versions, strict=True))
 
     def gather(self, rows: Sequence[Any], *, json: bool) -> None:
         """Rows of several users' calendars, one an event: (id, version, users[, visible])
@@ -137,7 +157,7 @@ class Keys:
                 users = row.users
                 invited = zip(row.invitees or (), row.responses or (), strict=True)
             events[row.id] = row.version
-            holders[row.id] = held = set(users)
+            holders[row.id] = held = frozenset(users)
             mine = {u: r for u, r in invited if u in held and r is not None}
             if mine:
                 answers[row.id] = mine

@@ -143,7 +143,7 @@ class _Read:
     def __init__(
         self,
         events: dict[int, int],
-        holders: Mapping[int, set[int]],
+        holders: Mapping[int, frozenset[int]],
         answers: Mapping[int, Mapping[int, str | None]],
         known: dict[int, recurrence.Series | None],
         contents: dict[int, tuple[int, Mapping[Any, Any]]],
@@ -271,7 +271,7 @@ class _Read:
             if checked is not None:
                 self.met[event_id, version] = found
                 found = checked.among(found)
-            people = frozenset(self.holders[event_id])
+            people = self.holders[event_id]
             # each o is (recurrence_id, start, end, override): kept weeks are plain tuples
             busy.extend(Busy(o[1], o[2], event_id, people) for o in found)
             if event_id in self.answers:  # busy for all, until the answers settle it
