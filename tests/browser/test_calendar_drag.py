@@ -5,9 +5,10 @@ other's moves live (SPEC §7, §12)."""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.steps import (
     LIVE_TIMEOUT,
@@ -42,14 +43,25 @@ def change_meanwhile(page: Page, api: httpx.Client, event_id: object, **fields: 
     on the page's listing answers what it is now (installed first, so that the change's live
     message cannot beat it), as if the live message were late. Returns once the page has
     reloaded on that message (and got the old version again)."""
+    grid = page.locator(".calendar")
+    # The page's reload after its own last write first: its listing must not be taken
+    # for the one this change makes the page ask for.
+    expect(grid).not_to_have_attribute("aria-busy", "true")
     stale = api.get("/events", params=WINDOW).text
-    page.route(
-        LISTING,
-        lambda route: route.fulfill(status=200, content_type="application/json", body=stale),
-    )
-    with page.expect_response(LISTING):
-        api.patch(f"/events/{event_id}", json=fields).raise_for_status()
-    expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+    served: list[str] = []
+
+    def serve(route: Route) -> None:
+        served.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=stale)
+
+    page.route(LISTING, serve)
+    api.patch(f"/events/{event_id}", json=fields).raise_for_status()
+    deadline = time.monotonic() + LIVE_TIMEOUT / 1000
+    while not served:  # the live message came, and the page asked for the listing
+        assert time.monotonic() < deadline, "no reload after someone else's change"
+        page.wait_for_timeout(25)
+    # busy from the message until the listing's events are drawn (`calendar.js`, refresh)
+    expect(grid).not_to_have_attribute("aria-busy", "true")
 
 
 def moved(page: Page, title: str) -> None:
