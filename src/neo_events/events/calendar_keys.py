@@ -130,8 +130,9 @@ class Keys:
         responses: Sequence[str | None],
     ) -> None:
         """`gather_one` of rows given as columns, for a viewer who is the user (who sees
-        every event of their calendar): by the dicts' own bulk updates, not a row at a
-        time (2,000 events' keys, a row at a time, were a fifth of a check's CPU)."""
+        every event of their calendar) or for no viewer (nothing is visible): by the dicts'
+        own bulk updates, not a row at a time (2,000 events' keys, a row at a time, were a
+        fifth of a check's CPU)."""
         self.events.update(zip(ids, versions, strict=True))
         self.holders.update(dict.fromkeys(ids, frozenset((user_id,))))
         self.answers.update(

@@ -159,8 +159,9 @@ class _Read:
         self.gone: set[int] = set()  # deleted between the reads: no occurrences
         self.renewed: dict[int, int] = {}  # changed between the reads: the version read
         # What a collect given `checked` expanded, before it kept what meets them, by (event,
-        # version), and the window: the collect that follows one past its limit takes
-        # them again rather than expanding every event a second time (`collect`).
+        # version), and the window: a later collect of the same window (the whole read after
+        # one past its limit, or a read started again after `_NotLoaded`) takes them again
+        # rather than expanding those events a second time (`collect`).
         self.met: dict[tuple[int, int], Sequence[Kept]] = {}
         self.met_window: tuple[datetime, datetime] | None = None
         # what was found of invited events, busy for every holder until settled (`_settled`)
@@ -184,7 +185,7 @@ class _Read:
         # checked, reaches the limit: read as without them, then filtered. The events met
         # before the limit are taken as expanded then (`met`), not expanded again: a weekly
         # series checked against 2,000 events paid its year twice. (A read that starts
-        # again, `_NotLoaded`, starts with them again.)
+        # again, `_NotLoaded`, starts with the times checked again.)
         checked, self.checked = self.checked, None
         assert checked is not None
         try:
