@@ -179,6 +179,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         size=settings.event_object_cache_size,
         on_lookup=app.state.metrics.cache_lookup,
     )
+    app.state.held_parts = LruCache(  # the parts a row's xmin fixes (`events/held_parts.py`)
+        "held_parts",
+        size=settings.event_object_cache_size,
+        on_lookup=app.state.metrics.cache_lookup,
+    )
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from neo_events import db, solving
 from neo_events.encoding import is_json_type, media_type_of
 from neo_events.errors import UnsupportedMediaType, problem_response
-from neo_events.events import expansions
+from neo_events.events import expansions, held_parts
 from neo_events.problem_docs import rewrite_openapi
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -155,6 +155,7 @@ async def get_session(request: Request) -> AsyncSession:
         # the change feed wakes every worker's hub once this request has committed
         session.info["publish_change"] = request.app.state.hub.changed
         expansions.attach(session, request.app.state.expansions)  # for conflict checks
+        held_parts.attach(session, request.app.state.held_parts)  # for an edit's read
         request.scope["neo.session"] = session
     return session
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Response
+from sqlalchemy import event as sa_event
 
 from neo_events.events.access import get_event_for
 from neo_events.events.router import read_one
@@ -215,3 +216,66 @@ async def test_an_edits_answer_is_the_object_a_read_then_gets(
         assert written == general.json(), (change, written, general.json())
         assert written == read.json()
         assert edited.headers["ETag"] == read.headers["ETag"] == general.headers["ETag"]
+
+
+async def test_the_parts_a_worker_keeps_are_those_of_the_row_read(
+    app: FastAPI, client: httpx.AsyncClient, people: dict[str, Account], backend: str
+) -> None:
+    """On PostgreSQL a worker keeps an event's grants and its people's names by the row's
+    `xmin` (`events/held_parts.py`), and a read whose row is still at that `xmin` leaves them
+    out of its statement and takes the kept ones: what is kept is what is shown, until a
+    change of a role, which writes the row (`access.touch`). After each such change the
+    read is the general serializer's, byte for byte, whoever reads it."""
+    _general_route(app)
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    event_id = (await create_event(client, alice, title="Kept"))["id"]
+    url = f"{EVENTS}/{event_id}"
+    first = await client.get(url, headers=alice.headers)
+    assert first.status_code == 200, first.text
+    held = app.state.held_parts
+    kept = held.get(event_id)
+    if backend != "postgres":  # no xmin: every read reads everything
+        assert kept is None
+        return
+    xmin, (*names, grants) = kept
+    assert [g["username"] for g in grants] == ["alice"], grants  # the grants, as read
+    # Kept parts told apart from read ones: the owner's grant under a name nobody has.
+    held.put(event_id, (xmin, (*names, [g | {"username": "not-alice"} for g in grants])))
+    sent: list[list[Any]] = []  # a GET's statement's arguments (on the engine GETs read by)
+
+    def record(conn: Any, cursor: Any, statement: str, args: Any, *rest: Any) -> None:
+        if "AS grants" in statement:
+            sent.append(list(args))
+
+    reads_engine = app.state.read_sessionmaker.kw["bind"].sync_engine
+    sa_event.listen(reads_engine, "before_cursor_execute", record)
+    try:
+        shown = (await client.get(url, headers=alice.headers)).json()
+    finally:
+        sa_event.remove(reads_engine, "before_cursor_execute", record)
+    assert len(sent) == 1 and xmin in sent[0], sent  # asked to leave the kept parts out
+    assert [p["username"] for p in shown["permissions"]] == ["not-alice"]  # what was kept
+    assert shown["owner"] == first.json()["owner"]
+    changes = [
+        lambda: share(client, alice, event_id, bob, "viewer"),
+        lambda: client.put(
+            f"{url}/permissions/{bob.id}", json={"role": "editor"}, headers=alice.headers
+        ),
+        lambda: share(client, alice, event_id, carol, "viewer"),
+        lambda: client.delete(f"{url}/permissions/{bob.id}", headers=alice.headers),
+    ]
+    for change in changes:
+        answer = await change()
+        assert answer is None or answer.status_code in (200, 204), answer.text
+        for reader in (alice, carol):
+            for _ in range(2):  # read in full once, then with what it kept
+                fast = await client.get(url, headers=reader.headers)
+                general = await client.get(f"/test/general/{event_id}/{reader.id}")
+                if general.status_code == 404:
+                    assert_problem(fast, 404, "event_not_found")
+                    continue
+                assert fast.status_code == 200, fast.text
+                assert fast.content == general.content
+    final = (await client.get(url, headers=alice.headers)).json()
+    assert final["owner"]["username"] == "alice"
+    assert [p["username"] for p in final["permissions"]] == ["alice", "carol"]

@@ -31,7 +31,7 @@ from tests.helpers import Account, assert_problem, register, share
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]  # SQLite serializes whole write transactions
 
-UNCHANGED = "CAST(events.xmin AS text) = "  # what only the unlocked edit's write says
+UNCHANGED = "AND CAST(events.xmin AS text) = "  # what only the unlocked edit's write says
 
 
 @contextmanager

@@ -260,7 +260,7 @@ async def test_a_text_edit_checks_no_conflict(
         assert "FOR UPDATE" not in seen[0] and "auth_sessions" in seen[0], seen
         assert "AS grants" in seen[0] and "AS row_xmin" in seen[0], seen
         assert seen[1].startswith("WITH e AS (UPDATE events SET"), seen
-        assert "CAST(events.xmin AS text) = " in seen[1], seen
+        assert "AND CAST(events.xmin AS text) = " in seen[1], seen
         assert "INSERT INTO feed_pending" in seen[1], seen
 
 

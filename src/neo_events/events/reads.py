@@ -8,7 +8,9 @@ caller's part of the object needs, aggregated as JSON by the database (PostgreSQ
 SQLite both can). The part fixed by (id, version, owner) comes from the `EventObjects`
 cache that listings fill, built by the general serializer when missing. The body is
 byte-for-byte the general path's (tested against it); the ETag is known before anything is
-serialised, so a 304 costs the statement alone.
+serialised, so a 304 costs the statement alone. On PostgreSQL the grants and the people's
+names are not read again while the row's `xmin` is the one a worker keeps them for
+(`held_parts`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from sqlalchemy import (
     Select,
     Text,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
+    null,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -38,6 +42,7 @@ from neo_events import db, driver
 from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
+from neo_events.events import held_parts
 from neo_events.events.access import Role, event_not_found, visible_events
 from neo_events.events.schemas import UserRef
 from neo_events.events.statements import EVENT_COLUMNS, ROW_XMIN, row_params
@@ -61,7 +66,9 @@ def _array(dialect: str, element: Any) -> Select[Any]:
 
 def _statement(dialect: str) -> Select[Any]:
     """The one statement, with parameters `user_id`, `session_id` and `event_id`: no row if
-    the caller holds no role on a live event of that id."""
+    the caller holds no role on a live event of that id. On PostgreSQL also the row's `xmin`
+    (`row_xmin`, as text), and `known_xmin`: if the row's is that one, the parts a worker
+    keeps by it (`held_parts.PARTS`) are NULL, not read."""
     user_id: Any = bindparam("user_id")
     session_id: Any = bindparam("session_id")
     grant, holder, granter = aliased(EventPermission), aliased(User), aliased(User)
@@ -69,7 +76,13 @@ def _statement(dialect: str) -> Select[Any]:
     named = aliased(User)
 
     def name_of(column: Any) -> Any:
-        return select(named.username).where(named.id == column).scalar_subquery()
+        return held(select(named.username).where(named.id == column).scalar_subquery())
+
+    def held(part: Any) -> Any:
+        if dialect != "postgresql":
+            return part
+        known = bindparam("known_xmin", None, type_=Text)
+        return case((literal_column(ROW_XMIN, Text) == known, null()), else_=part)
 
     grants = (
         _array(
@@ -114,7 +127,7 @@ def _statement(dialect: str) -> Select[Any]:
     reminders = _array(dialect, Reminder.minutes_before).where(
         Reminder.event_id == Event.id, Reminder.user_id == user_id
     )
-    return (
+    statement = (
         visible_events(user_id)
         .where(Event.id == bindparam("event_id"))
         .with_only_columns(
@@ -124,16 +137,19 @@ def _statement(dialect: str) -> Select[Any]:
             name_of(Event.owner_id).label("owner_name"),
             name_of(Event.created_by_id).label("created_by_name"),
             name_of(Event.updated_by_id).label("updated_by_name"),
-            grants.scalar_subquery().label("grants"),
+            held(grants.scalar_subquery()).label("grants"),
             attendees.scalar_subquery().label("attendees"),
             reminders.scalar_subquery().label("reminders"),
         )
     )
+    if dialect == "postgresql":
+        statement = statement.add_columns(literal_column(ROW_XMIN, Text).label("row_xmin"))
+    return statement
 
 
 _EVENTS = manager_of_class(Event)  # how the ORM makes an Event without its constructor
 _ROW_COLUMNS = ("id", *EVENT_COLUMNS)
-_STATEMENTS: dict[tuple[str, bool, bool], Select[Any]] = {}  # built once: compiled once, cached
+_STATEMENTS: dict[tuple[str, bool], Select[Any]] = {}  # built once: compiled once, cached
 _SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("session_id"))))
 
 
@@ -211,19 +227,17 @@ class EventDocument:
         return EventDocument(driver.Row(**values), self.viewer_id, self.reminders, etag)
 
 
-def _statement_for(dialect: str, lock: bool = False, xmin: bool = False) -> Select[Any]:
-    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`);
-    `xmin` (PostgreSQL): with the row's `xmin` as text (`row_xmin`), the transaction that
-    last wrote it, for a write that holds no lock (`statements.EDIT_IF_UNCHANGED`)."""
-    statement = _STATEMENTS.get((dialect, lock, xmin))
+def _statement_for(dialect: str, lock: bool = False) -> Select[Any]:
+    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`). On
+    PostgreSQL with the row's `xmin` as text (`row_xmin`), the transaction that last wrote
+    it: what a write that holds no lock checks (`statements.EDIT_IF_UNCHANGED`), and what
+    the parts a worker keeps are kept by (`held_parts`)."""
+    statement = _STATEMENTS.get((dialect, lock))
     if statement is None:
         statement = _statement(dialect)
         if lock:
             statement = statement.with_for_update(of=Event)
-        if xmin:
-            xmin_text = literal_column(ROW_XMIN, Text)
-            statement = statement.add_columns(xmin_text.label("row_xmin"))
-        _STATEMENTS[dialect, lock, xmin] = statement
+        _STATEMENTS[dialect, lock] = statement
     return statement
 
 
@@ -241,16 +255,21 @@ async def read_written(
     return _document(row, user_id)
 
 
-async def read_event(engine: AsyncEngine, claims: TokenClaims, event_id: int) -> EventDocument:
+async def read_event(
+    engine: AsyncEngine,
+    claims: TokenClaims,
+    event_id: int,
+    held: held_parts.HeldParts | None = None,
+) -> EventDocument:
     """The event as the caller sees it: 401 if their sign-in session is closed, 404 if they
     hold no role on a live event of that id (what `authenticate` and `get_event_for` say).
     No ORM session: one connection, one statement (two for a 404); on PostgreSQL on the
-    driver (`neo_events.driver`), in autocommit."""
+    driver (`neo_events.driver`), in autocommit, with the worker's `held` parts."""
     statement = _statement_for(engine.dialect.name)
     caller = (claims.user_id, claims.session_id, event_id)
     if driver.serves(engine.dialect):
         async with driver.connection(engine) as on_driver:
-            return await _read(on_driver, statement, *caller)
+            return await _read(on_driver, statement, *caller, held=held, keep=True)
     async with engine.connect() as connection:
         return await _read(connection, statement, *caller)
 
@@ -267,12 +286,16 @@ async def read_for_edit(
     """`read_event` on the session's connection: what an edit on PostgreSQL starts from (the
     caller's sign-in and role, and the document its answer is made of,
     `EventDocument.after`: one statement where `get_event_for` and `read_written` make two).
-    `lock`: with the event's row lock, held until the transaction ends; else with the row's
-    `xmin` (`row.row_xmin`), for a write that checks the row is unchanged instead, read
-    `on` a driver connection if given (`events.service`)."""
-    statement = _statement_for(session.get_bind().dialect.name, lock=lock, xmin=not lock)
+    `lock`: with the event's row lock, held until the transaction ends; else for a write
+    that checks the row's `xmin` is unchanged instead (`row.row_xmin`, PostgreSQL only),
+    read `on` a driver connection if given (`events.service`). With the worker's parts
+    (`held_parts`, PostgreSQL), kept by a read in autocommit (not under the lock)."""
+    dialect = session.get_bind().dialect.name
+    statement = _statement_for(dialect, lock=lock)
     connection = on if on is not None else await db.core(session)
-    document = await _read(connection, statement, user_id, session_id, event_id)
+    held = held_parts.of_session(session) if dialect == "postgresql" else None
+    caller = (user_id, session_id, event_id)
+    document = await _read(connection, statement, *caller, held=held, keep=not lock)
     return document, Role(document.row.my_role)
 
 
@@ -282,15 +305,27 @@ async def _read(
     user_id: int,
     session_id: int,
     event_id: int,
+    *,
+    held: held_parts.HeldParts | None = None,
+    keep: bool = False,
 ) -> EventDocument:
+    """The statement's row as the caller's document; with `held` (PostgreSQL), the parts
+    kept for the row's `xmin` are not read again, and with `keep`, what it reads is kept."""
     caller = {"user_id": user_id, "session_id": session_id}
-    row = (await connection.execute(statement, caller | {"event_id": event_id})).one_or_none()
+    kept = held.get(event_id) if held is not None else None
+    params = caller | {"event_id": event_id, "known_xmin": kept[0] if kept else None}
+    row = (await connection.execute(statement, params)).one_or_none()
     if row is None:
         if not await connection.scalar(_SIGNED_IN, caller):  # a closed session is a 401
             raise InvalidToken()  # before any 404
         raise event_not_found(event_id)
     if not row.signed_in:
         raise InvalidToken()
+    if held is not None:
+        if kept is not None and row.row_xmin == kept[0]:
+            row = held_parts.completed(row, kept)
+        elif keep:
+            held_parts.keep(held, row)
     return _document(row, user_id)
 
 

@@ -65,8 +65,7 @@ IfMatch = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size (default 50, max 500)")]
-# A viewer may not write (403); a write may clash (409), and If-Match may fail (412) or be
-# required (428).
+# A viewer may not write (403); a write may clash (409); If-Match may fail (412) or be due (428).
 WRITE_PROBLEMS = problems(403, 409, 412, 428)
 Policy = Annotated[
     ConflictPolicy,
@@ -285,8 +284,9 @@ async def get_event(
     and `my_role` are always today's."""
     # Every answer a `Response` made here, none through a `Response` parameter: so the
     # route's dependencies are solved by its plan (`solving.Plan`), not FastAPI's solver.
-    if as_of is None:
-        document = await read_event(read_engine(request), claims, event_id)  # one statement
+    if as_of is None:  # one statement, with the worker's parts (`held_parts`)
+        held = request.app.state.held_parts
+        document = await read_event(read_engine(request), claims, event_id, held)
         request.state.user_id = claims.user_id
         if etag_matches(if_none_match, document.etag):
             return Response(status_code=304, headers={"ETag": document.etag})
