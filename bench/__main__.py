@@ -10,6 +10,8 @@ Commands:
   cpu                   CPU per request of each scenario in-process, as a share of the PK route's
   check                 a conflict check's own CPU in-process, cold and warm, for the load's
                         create bodies (issue #16)
+  held-parts --size S   a GET with an event's kept grants and names, and read every time
+                        (PostgreSQL; issue #16)
   route-cost            what a write route's parameters and session cost beyond its
                         statements: constant answers behind the update route's signature
   statements --size S   one calendar-read statement's CPU through the ORM session, the session's
@@ -115,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         default=["create", "create_single", "create_series"],
         help="the load's create scenarios, or heavy_single / heavy_series (user 1's calendar)",
     )
+    sub.add_parser("held-parts", parents=[common], help="a GET with kept parts, and without")
     sub.add_parser("route-cost", help="a write route's parameters and session, constant answers")
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
@@ -212,6 +215,10 @@ def main(argv: list[str] | None = None) -> None:
 
         url = _url(args.backend, args.size, args.pg)
         print(check_mod.run(url, args.size, args.scenarios))
+    elif args.command == "held-parts":
+        from bench import held_parts
+
+        print(held_parts.run(_url(args.backend, args.size, args.pg), args.size))
     elif args.command == "route-cost":
         from bench import route_cost
 
