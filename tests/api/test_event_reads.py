@@ -225,7 +225,8 @@ async def test_the_parts_a_worker_keeps_are_those_of_the_row_read(
     `xmin` (`events/held_parts.py`), and a read whose row is still at that `xmin` leaves them
     out of its statement and takes the kept ones: what is kept is what is shown, until a
     change of a role, which writes the row (`access.touch`). After each such change the
-    read is the general serializer's, byte for byte, whoever reads it."""
+    read is the general serializer's, byte for byte, whoever reads it. An edit's read
+    (without the lock) takes them too."""
     _general_route(app)
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
     event_id = (await create_event(client, alice, title="Kept"))["id"]
@@ -255,7 +256,7 @@ async def test_the_parts_a_worker_keeps_are_those_of_the_row_read(
         sa_event.remove(reads_engine, "before_cursor_execute", record)
     assert len(sent) == 1 and xmin in sent[0], sent  # asked to leave the kept parts out
     assert [p["username"] for p in shown["permissions"]] == ["not-alice"]  # what was kept
-    assert shown["owner"] == first.json()["owner"]
+    assert shown["owner"] == first.json()["owner"]  # (the event objects' cache's fixed part)
     changes = [
         lambda: share(client, alice, event_id, bob, "viewer"),
         lambda: client.put(
@@ -276,6 +277,15 @@ async def test_the_parts_a_worker_keeps_are_those_of_the_row_read(
                     continue
                 assert fast.status_code == 200, fast.text
                 assert fast.content == general.content
-    final = (await client.get(url, headers=alice.headers)).json()
-    assert final["owner"]["username"] == "alice"
-    assert [p["username"] for p in final["permissions"]] == ["alice", "carol"]
+    final = await client.get(url, headers=alice.headers)
+    assert final.json()["owner"]["username"] == "alice"
+    assert [p["username"] for p in final.json()["permissions"]] == ["alice", "carol"]
+    # An edit's read (without the lock) takes them too: its answer, a new version's object,
+    # names the people as kept (while the event objects' cache holds a version's fixed
+    # part, a GET shows the names from there).
+    kept = held.get(event_id)
+    assert kept is not None  # kept by the reads above, for the row as it is
+    held.put(event_id, (kept[0], ("not-alice",) * 3 + (kept[1][3],)))  # owner, creator, editor
+    edited = await client.patch(url, json={"title": "Kept, renamed"}, headers=alice.headers)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["owner"]["username"] == "not-alice"

@@ -289,13 +289,14 @@ async def read_for_edit(
     `lock`: with the event's row lock, held until the transaction ends; else for a write
     that checks the row's `xmin` is unchanged instead (`row.row_xmin`, PostgreSQL only),
     read `on` a driver connection if given (`events.service`). With the worker's parts
-    (`held_parts`, PostgreSQL), kept by a read in autocommit (not under the lock)."""
+    (`held_parts`, PostgreSQL), kept by a read in autocommit (`on`, not under the lock)."""
     dialect = session.get_bind().dialect.name
     statement = _statement_for(dialect, lock=lock)
     connection = on if on is not None else await db.core(session)
     held = held_parts.of_session(session) if dialect == "postgresql" else None
     caller = (user_id, session_id, event_id)
-    document = await _read(connection, statement, *caller, held=held, keep=not lock)
+    keep = not lock and on is not None  # kept only from a read in autocommit: committed
+    document = await _read(connection, statement, *caller, held=held, keep=keep)
     return document, Role(document.row.my_role)
 
 
