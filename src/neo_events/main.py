@@ -22,6 +22,7 @@ from neo_events.caldav.router import dav_error_response
 from neo_events.caldav.router import router as caldav_router
 from neo_events.caldav.service import DavError
 from neo_events.errors import install_error_handlers
+from neo_events.events import held_parts
 from neo_events.events.expansions import expansion_bytes
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
@@ -183,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "held_parts",
         size=settings.event_object_cache_size,
         on_lookup=app.state.metrics.cache_lookup,
+        max_bytes=held_parts.MAX_BYTES,
+        weigh=held_parts.weight,
     )
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)

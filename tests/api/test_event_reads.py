@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI, Response
 from sqlalchemy import event as sa_event
 
+from neo_events.events import held_parts
 from neo_events.events.access import get_event_for
 from neo_events.events.router import read_one
 from neo_events.events.schemas import EventRead
@@ -238,6 +239,9 @@ async def test_the_parts_a_worker_keeps_are_those_of_the_row_read(
     if backend != "postgres":  # no xmin: every read reads everything
         assert kept is None
         return
+    oversized = [{}] * (held_parts.MAX_BYTES // 600 + 1)  # grants weighing more than the bound
+    held.put(-1, ("0", ("a", "a", "a", oversized)))
+    assert held.get(-1) is None  # the worker's cache is bounded in bytes, not only in events
     xmin, (*names, grants) = kept
     assert [g["username"] for g in grants] == ["alice"], grants  # the grants, as read
     # Kept parts told apart from read ones: the owner's grant under a name nobody has.

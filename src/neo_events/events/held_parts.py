@@ -32,6 +32,16 @@ HeldParts = LruCache[tuple[str, tuple[Any, ...]]]  # by event id: (row xmin, PAR
 Kept = tuple[str, tuple[Any, ...]]
 
 _SESSION_KEY = "neo.held_parts"
+# What a worker keeps at most, beside its count of events (`EVENT_OBJECT_CACHE_SIZE`): an
+# event's grants are not bounded in number, so neither would the entries' size be.
+MAX_BYTES = 32 * 2**20
+
+
+def weight(kept: Kept) -> int:
+    """About what an entry holds (tracemalloc, grants decoded from the driver's JSON: ~250
+    bytes, and ~600 a grant), for the cache's bound in bytes (`MAX_BYTES`)."""
+    grants = kept[1][-1]
+    return 300 + 600 * len(grants or ())
 
 
 def attach(session: AsyncSession, cache: HeldParts) -> None:
