@@ -7,9 +7,12 @@ A change of who holds a role on the event, or of a role, touches the event's row
 (`access.touch`), and a username never changes, so these parts are fixed by the row's
 `xmin`: the transaction that last wrote it. A read (`reads._read`) passes the `xmin` it
 keeps them for (`known_xmin`), and the statement reads them again only if the row's `xmin`
-is another (otherwise they are NULL), so nothing kept is ever used for a row it was not
-read with. Kept only from a read in autocommit (a GET, an edit read without the lock): what
-it read is committed.
+is another (otherwise they are NULL), so nothing kept is used for a row of another `xmin`.
+Kept only from a read in autocommit (a GET, an edit read without the lock): what it read is
+committed. (An `xmin` names one transaction until transaction ids wrap around, after four
+billion, or a failover to a standby that had not received the last ones reuses them: a
+worker that outlived either could show an event's grants as they were until its next write.
+The event objects' cache, kept by version, shares the second.)
 
 Not among them: the attendees (an answer to an invitation does not write the row) and the
 caller's reminders (theirs alone), read every time. SQLite has no `xmin`: there every read
