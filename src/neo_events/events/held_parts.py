@@ -31,8 +31,8 @@ from neo_events.infra.cache import LruCache
 # the columns of `reads`' statement read only when the row's xmin is not the one kept
 PARTS = ("owner_name", "created_by_name", "updated_by_name", "grants")
 
-HeldParts = LruCache[tuple[str, tuple[Any, ...]]]  # by event id: (row xmin, PARTS' values)
-Kept = tuple[str, tuple[Any, ...]]
+Kept = tuple[str, tuple[Any, ...]]  # (the row's xmin, PARTS' values)
+HeldParts = LruCache[Kept]  # by event id
 
 _SESSION_KEY = "neo.held_parts"
 # What a worker keeps at most, beside its count of events (`EVENT_OBJECT_CACHE_SIZE`): an
