@@ -32,6 +32,7 @@ from neo_events.events import reads, statements
 from neo_events.events.content import content_of
 from neo_events.history.versions import version_row
 from neo_events.live import feed, pending
+from neo_events.models import Event
 
 _JSON_COLUMNS = ("exdates", "rdates", "overrides")
 
@@ -46,7 +47,10 @@ def _no_session() -> Any:
 
 
 def add_floor_edit(app: FastAPI) -> None:
-    lock = DriverStatement(reads._statement_for("postgresql", lock=True))
+    # the event's read with its row's lock, in one statement: the floor of an edit is its
+    # two statements (the product's locked edit takes the lock by a statement of its own,
+    # `access.lock_row`; its text edit takes none, `statements.EDIT_IF_UNCHANGED`)
+    lock = DriverStatement(reads._statement_for("postgresql").with_for_update(of=Event))
     edit = DriverStatement(statements.EDIT)
 
     @app.patch("/bench/floor/events/{event_id}", include_in_schema=False)

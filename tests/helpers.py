@@ -16,7 +16,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, insert, select
 
 from neo_events.db import Base
-from neo_events.models import User
+from neo_events.models import Change, ChangeRecipient, User
 from tests.timing import budget
 
 PASSWORD = "correct horse battery"
@@ -253,3 +253,15 @@ async def people(app: FastAPI, count: int) -> list[int]:
         ids = list((await session.execute(insert(User).returning(User.id), rows)).scalars())
         await session.commit()
     return ids
+
+
+async def change_recipients(app: FastAPI, event_id: int, version: int) -> list[int]:
+    """Whom the change-feed row of one version of an event is for."""
+    query = (
+        select(ChangeRecipient.user_id)
+        .join(Change, Change.seq == ChangeRecipient.seq)
+        .where(Change.event_id == event_id, Change.version == version)
+        .order_by(ChangeRecipient.user_id)
+    )
+    async with app.state.sessionmaker() as session:
+        return list((await session.execute(query)).scalars())

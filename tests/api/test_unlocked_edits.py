@@ -22,12 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.util import await_only
 
-from neo_events.models import Change, ChangeRecipient
 from tests.api.test_write_path import BODY, EVENTS, transactions
-from tests.helpers import Account, assert_problem, register, share
+from tests.helpers import Account, assert_problem, change_recipients, register, share
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]  # SQLite serializes whole write transactions
 
@@ -218,20 +217,8 @@ async def test_a_share_committed_while_an_edit_waits_on_the_row_reaches_the_new_
         event.remove(engine, "commit", hold_commit)
     assert edited.status_code == 200, edited.text
     assert about_to_commit.is_set(), "the share ran while Alice's write was pending"
-    assert await _recipients(app, event_id, version=2) == [alice.id, bob.id]
+    assert await change_recipients(app, event_id, version=2) == [alice.id, bob.id]
     assert sum(UNCHANGED in s for s in sent) == 2, "the touched row made Alice read it again"
-
-
-async def _recipients(app: FastAPI, event_id: int, version: int) -> list[int]:
-    """Whom the change-feed row of one version of an event is for."""
-    query = (
-        select(ChangeRecipient.user_id)
-        .join(Change, Change.seq == ChangeRecipient.seq)
-        .where(Change.event_id == event_id, Change.version == version)
-        .order_by(ChangeRecipient.user_id)
-    )
-    async with app.state.sessionmaker() as session:
-        return list((await session.execute(query)).scalars())
 
 
 async def test_an_editor_removed_or_demoted_between_the_read_and_the_write_cannot_edit(

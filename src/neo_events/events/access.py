@@ -107,9 +107,41 @@ def _by_id(*, include_deleted: bool, lock: bool, sign_in: bool) -> Select[Any]:
     query = query.where(Event.id == bindparam("event_id"))
     if sign_in:  # and whether the caller's sign-in session is open (`session_id`)
         query = query.add_columns(_SIGNED_IN.exists().label("signed_in"))
-    if lock:
-        query = query.with_for_update(of=Event).execution_options(populate_existing=True)
+    if lock:  # read after `lock_row`: the session's copy of the event is replaced by this one
+        query = query.execution_options(populate_existing=True)
     return query
+
+
+_EVENTS = cast(Table, Event.__table__)
+_GRANTS = cast(Table, EventPermission.__table__)
+# The event's row, locked, if the caller holds a role on it (a stranger locks nothing).
+_LOCK = (
+    select(_EVENTS.c.id)
+    .where(
+        _EVENTS.c.id == bindparam("event_id"),
+        select(_GRANTS.c.event_id)
+        .where(
+            _GRANTS.c.event_id == bindparam("event_id"),
+            _GRANTS.c.user_id == bindparam("user_id"),
+        )
+        .exists(),
+    )
+    .with_for_update(of=_EVENTS)
+)
+
+
+async def lock_row(session: AsyncSession, user_id: int, event_id: int) -> None:
+    """Take the event's row lock (PostgreSQL) for a read-modify-write, by a statement of its
+    own, before the read. Under READ COMMITTED a statement that waits for a row's lock sees
+    that row as the write it waited on left it, and every other row it joins as its snapshot,
+    taken before that write, had it: a read that locked the row and joined the caller's
+    grant let an editor demoted by the write it waited on edit as an editor (an outside
+    attack). Read after the lock, by a statement of its own, the caller's role, the grants
+    and the attendees are as last committed, and stay so until this transaction ends: every
+    change to them writes the row (`touch`), so it waits for this lock. SQLite's write
+    transactions are exclusive already: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK, {"user_id": user_id, "event_id": event_id})
 
 
 _SIGNED_IN = select(1).where(signed_in(bindparam("user_id"), bindparam("session_id")))
@@ -136,14 +168,16 @@ async def get_event_for(
     """The event and the caller's role: 404 without a role, 403 with one that is too low,
     then 412 if the request's `If-Match` names another version (`check_if_match`).
 
-    `lock` takes the row lock a read-modify-write needs on PostgreSQL (SQLite's write
-    transactions are already exclusive). `sign_in`: the id of the caller's sign-in session
+    `lock` takes the row lock a read-modify-write needs on PostgreSQL (`lock_row`, before
+    the read). `sign_in`: the id of the caller's sign-in session
     (`auth.signed_in.signed_in`), checked by the same statement, for a route that takes an
     access token's claims instead of loading its user (a 401 if the session is closed,
     before any 404 or 403). `if_match` is compared with the row as read here, under the
     write's lock, before the write; a 404 or 403 comes first (RFC 9110 §13.2.1), so the
     header tells a stranger nothing.
     """
+    if lock:
+        await lock_row(session, user_id, event_id)
     query = _BY_ID[include_deleted, lock, sign_in is not None]
     params = {"user_id": user_id, "event_id": event_id, "session_id": sign_in}
     row = (await session.execute(query, params)).one_or_none()
@@ -187,7 +221,6 @@ async def touch(session: AsyncSession, event_id: int) -> None:
         await session.execute(_TOUCH, {"event_id": event_id})
 
 
-_EVENTS = cast(Table, Event.__table__)
 # Core, not ORM: nothing in the session is to be synchronized with a row left as it was.
 _TOUCH = (
     update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id")).values(version=_EVENTS.c.version)

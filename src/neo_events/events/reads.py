@@ -43,7 +43,7 @@ from neo_events.auth.signed_in import signed_in
 from neo_events.auth.tokens import TokenClaims
 from neo_events.errors import InvalidToken
 from neo_events.events import held_parts
-from neo_events.events.access import Role, event_not_found, visible_events
+from neo_events.events.access import Role, event_not_found, lock_row, visible_events
 from neo_events.events.schemas import UserRef
 from neo_events.events.statements import EVENT_COLUMNS, ROW_XMIN, row_params
 from neo_events.events.views import EventObjects, event_object, fixed_content
@@ -149,7 +149,7 @@ def _statement(dialect: str) -> Select[Any]:
 
 _EVENTS = manager_of_class(Event)  # how the ORM makes an Event without its constructor
 _ROW_COLUMNS = ("id", *EVENT_COLUMNS)
-_STATEMENTS: dict[tuple[str, bool], Select[Any]] = {}  # built once: compiled once, cached
+_STATEMENTS: dict[str, Select[Any]] = {}  # built once: compiled once, cached
 _SIGNED_IN = select(exists().where(signed_in(bindparam("user_id"), bindparam("session_id"))))
 
 
@@ -227,17 +227,14 @@ class EventDocument:
         return EventDocument(driver.Row(**values), self.viewer_id, self.reminders, etag)
 
 
-def _statement_for(dialect: str, lock: bool = False) -> Select[Any]:
-    """The one statement; `lock`: with the event's row lock (`FOR UPDATE OF events`). On
-    PostgreSQL with the row's `xmin` as text (`row_xmin`), the transaction that last wrote
-    it: what a write that holds no lock checks (`statements.EDIT_IF_UNCHANGED`), and what
-    the parts a worker keeps are kept by (`held_parts`)."""
-    statement = _STATEMENTS.get((dialect, lock))
+def _statement_for(dialect: str) -> Select[Any]:
+    """The one statement. On PostgreSQL with the row's `xmin` as text (`row_xmin`), the
+    transaction that last wrote it: what a write that holds no lock checks
+    (`statements.EDIT_IF_UNCHANGED`), and what the parts a worker keeps are kept by
+    (`held_parts`)."""
+    statement = _STATEMENTS.get(dialect)
     if statement is None:
-        statement = _statement(dialect)
-        if lock:
-            statement = statement.with_for_update(of=Event)
-        _STATEMENTS[dialect, lock] = statement
+        statement = _STATEMENTS[dialect] = _statement(dialect)
     return statement
 
 
@@ -286,12 +283,15 @@ async def read_for_edit(
     """`read_event` on the session's connection: what an edit on PostgreSQL starts from (the
     caller's sign-in and role, and the document its answer is made of,
     `EventDocument.after`: one statement where `get_event_for` and `read_written` make two).
-    `lock`: with the event's row lock, held until the transaction ends; else for a write
-    that checks the row's `xmin` is unchanged instead (`row.row_xmin`, PostgreSQL only),
-    read `on` a driver connection if given (`events.service`). With the worker's parts
-    (`held_parts`, PostgreSQL), kept by a read in autocommit (`on`, not under the lock)."""
+    `lock`: read after the event's row lock is taken (`access.lock_row`), held until the
+    transaction ends; else for a write that checks the row's `xmin` is unchanged instead
+    (`row.row_xmin`, PostgreSQL only), read `on` a driver connection if given
+    (`events.service`). With the worker's parts (`held_parts`, PostgreSQL), kept by a read in
+    autocommit (`on`, not under the lock)."""
     dialect = session.get_bind().dialect.name
-    statement = _statement_for(dialect, lock=lock)
+    if lock:
+        await lock_row(session, user_id, event_id)
+    statement = _statement_for(dialect)
     connection = on if on is not None else await db.core(session)
     held = held_parts.of_session(session) if dialect == "postgresql" else None
     caller = (user_id, session_id, event_id)
