@@ -508,6 +508,58 @@ async def test_only_what_a_write_changes_is_checked(
     assert [c["event_id"] for c in body["conflicts"]] == [lunch["id"]]
 
 
+async def test_a_clash_that_existed_before_a_move_is_not_the_moves_own(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """An event resized or moved while it still overlaps what it overlapped before does not
+    report that clash as its own (SPEC §7; an outside attack found a resize refused under
+    `reject` for it); what it meets anew is its own. The same for one occurrence of a
+    series, by its recurrence id; a series moved whole has new recurrence ids, so every
+    occurrence is checked as a create's (docs/api.md)."""
+
+    async def at(start: str, end: str, title: str, **extra: Any) -> dict[str, Any]:
+        body = {"title": title, "start_time": start, "end_time": end, "timezone": "UTC"}
+        return await created(client, alice, body | extra, conflicts="ignore")
+
+    day = "2026-05-04T"
+    other = await at(f"{day}10:00:00Z", f"{day}11:00:00Z", "Other")
+    mine = await at(f"{day}10:00:00Z", f"{day}11:00:00Z", "Mine")
+    later = await at(f"{day}11:15:00Z", f"{day}11:45:00Z", "Later")
+
+    async def move(path: str, start: str, end: str, method: str = "PATCH") -> httpx.Response:
+        return await client.request(
+            method,
+            path,
+            params={"conflicts": "reject"},
+            json={"start_time": start, "end_time": end},
+            headers=alice.headers,
+        )
+
+    path = f"{EVENTS}/{mine['id']}"
+    resized = await move(path, f"{day}10:00:00Z", f"{day}11:10:00Z")
+    assert resized.status_code == 200, resized.text
+    assert resized.json()["conflicts"] == []
+    moved = await move(path, f"{day}10:30:00Z", f"{day}11:30:00Z")  # meets Later anew
+    body = assert_problem(moved, 409, "schedule_conflict")
+    assert [c["event_id"] for c in body["conflicts"]] == [later["id"]]
+    # one occurrence of a weekly series, saved over Other's week on purpose
+    weekly = await at(
+        "2026-04-27T10:00:00Z",
+        "2026-04-27T11:00:00Z",
+        "Weekly",
+        is_recurring=True,
+        recurrence_pattern="FREQ=WEEKLY;BYDAY=MO",
+    )
+    occurrence = f"{EVENTS}/{weekly['id']}/instances/{day}10:00:00Z"
+    stretched = await move(occurrence, f"{day}09:30:00Z", f"{day}11:00:00Z", "PUT")
+    assert stretched.status_code == 200, stretched.text
+    assert stretched.json()["conflicts"] == []
+    # the series moved whole by a quarter of an hour: its occurrences are new
+    shifted = await move(f"{EVENTS}/{weekly['id']}", "2026-04-27T10:15:00Z", "2026-04-27T11:15:00Z")
+    body = assert_problem(shifted, 409, "schedule_conflict")
+    assert {c["event_id"] for c in body["conflicts"]} >= {other["id"]}
+
+
 async def test_a_contacts_clash_has_times_a_strangers_only_busy(
     client: httpx.AsyncClient, alice: Account
 ) -> None:
@@ -699,7 +751,8 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
     """What the API reports equals expanding everything over the horizon and comparing every
     pair — recurring series, exdates, moved occurrences, all-day and free events, and
     invitations declined whole or for one occurrence included — and for a move, comparing
-    only the occurrences the move adds."""
+    only the occurrences the move adds, less what a single event's occurrence overlapped
+    before it moved."""
     rng = random.Random(seed)
     existing = []
     for _ in range(12):
@@ -763,6 +816,16 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
         expected = set()
         if after["transparency"] == "opaque":
             expected = _brute_force(added, others + invited, window, declined)
+        if added and not after["is_recurring"] and before["transparency"] == "opaque":
+            # A single event's occurrence replaces the one it was: what overlapped that one
+            # overlapped the event before the move, and is not the move's own (SPEC §7). (A
+            # series moved has new recurrence ids: every occurrence its own, as a create's.)
+            was = series_of(before)
+            [replaced] = recurrence.expand(
+                was, was.start - timedelta(days=2), was.end + timedelta(days=2)
+            )
+            around = (min(window[0], replaced.start) - timedelta(days=2), window[1])
+            expected -= _brute_force([replaced], others + invited, around, declined)
         _assert_reported(after, expected)
         existing[index] = after
 

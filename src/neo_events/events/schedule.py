@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events.errors import Conflict
-from neo_events.events import recurrence, times_of_day
+from neo_events.events import prior_clashes, recurrence, times_of_day
 from neo_events.events.access import get_event_for
 from neo_events.events.calendar_cuts import shortened
 from neo_events.events.calendar_keys import Keys
@@ -40,6 +40,7 @@ from neo_events.events.suggestions import suggested
 from neo_events.models import Event, EventPermission, User
 
 HORIZON = timedelta(days=366)
+LISTED = 100  # clashes an item lists at most
 Span = tuple[datetime, datetime]
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 # ...all of one check's series together (a batch's), each an equal share: 500 minutely series
@@ -270,7 +271,8 @@ async def check(
     excluded = [c.event_id for c in candidates]
 
     def sweep() -> tuple[list[list[Busy]], set[int]]:
-        found = sweep_conflicts(added, busy, excluded=excluded)
+        moves = [(c.series, c.before, horizon(c.series) if c.before else None) for c in candidates]
+        found = prior_clashes.sweep(moves, added, busy, excluded, LISTED, CHECK_LIMIT)
         return found, {
             u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders
         }
