@@ -50,6 +50,10 @@ def test_a_single_event_replaces_its_one_occurrence_and_a_series_by_recurrence_i
     assert predecessors(moved, weekly, WINDOW, 100) == {
         (at(9, 11), at(11, 11)): (at(10, 11), at(11, 11))
     }
+    # each occurrence made longer: the same recurrence ids, each replacing its own
+    longer = Series(at(10), at(11.5), "UTC", "FREQ=WEEKLY")
+    found = predecessors(longer, weekly, WINDOW, 100)
+    assert found[at(10, 11), at(11.5, 11)] == (at(10, 11), at(11, 11)) and len(found) == 4
     # the series moved whole: new recurrence ids, nothing known replaced
     assert (
         predecessors(Series(at(10.25), at(11.25), "UTC", "FREQ=WEEKLY"), weekly, WINDOW, 100) == {}

@@ -3,7 +3,7 @@ that already existed before the change is never reported as the change's own").
 
 An occurrence a write moves or resizes replaces the one it was: a single event's one
 occurrence, or the occurrence of a series with the same recurrence id while the series' rule
-and first occurrence stay as they were (an occurrence edit, an exdate or override changed).
+and first start stay as they were (an occurrence edit, a series made longer or shorter).
 A calendar entry that overlapped the occurrence replaced overlapped the event before the
 write, so it is not the write's clash through the one replacing it, though it still
 overlaps (an event resized that already overlapped another one). An occurrence no earlier
@@ -70,7 +70,9 @@ _AROUND = timedelta(days=2)
 
 
 def _same_rule(series: Series, before: Series) -> bool:
-    keep = ("start", "end", "timezone", "rule", "rdates", "all_day_zone")
+    """Whether the two name their occurrences alike: the same recurrence ids, so that each
+    occurrence replaces the one of its id (an occurrence's length may differ)."""
+    keep = ("start", "timezone", "rule", "rdates", "all_day_zone")
     return all(getattr(series, name) == getattr(before, name) for name in keep)
 
 
