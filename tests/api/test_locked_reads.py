@@ -200,3 +200,49 @@ async def test_a_move_waiting_for_a_share_answers_with_the_grants_it_made(
     holders = {p["user_id"]: p["role"] for p in moved.json()["permissions"]}
     assert holders == {alice.id: "owner", bob.id: "editor", carol.id: "viewer"}, holders
     assert await change_recipients(app, event_id, 2) == sorted([alice.id, bob.id, carol.id])
+
+
+async def test_a_role_granted_between_the_lock_and_the_read_is_read_under_the_lock(
+    app: FastAPI, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """The lock's statement locks only an event the caller holds a role on, as its snapshot
+    has it (a stranger's request locks nothing). A role granted after it began and before
+    the read makes the read find one: the lock is taken again, then the event read again,
+    so the write is still made under the lock."""
+    alice, carol = await register(client, "alice"), await register(client, "carol")
+    made = await client.post(EVENTS, json=BODY, headers=alice.headers)
+    event_id = int(made.json()["id"])
+    engine = create_async_engine(database_url)
+    grant = text(
+        "INSERT INTO event_permissions (event_id, user_id, role, granted_by_id, granted_at)"
+        " VALUES (:event_id, :user_id, 'editor', :by, now())"
+    )
+    sent: list[str] = []
+    done = [False]
+    task = asyncio.current_task()
+
+    async def granted() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(
+                grant, {"event_id": event_id, "user_id": carol.id, "by": alice.id}
+            )
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if asyncio.current_task() is not task:
+            return
+        sent.append(" ".join(statement.split()))
+        if "FOR UPDATE" in statement and not done[0]:
+            done[0] = True
+            await_only(granted())
+
+    event.listen(app.state.engine.sync_engine, "after_cursor_execute", after)
+    try:
+        moved = await client.patch(f"{EVENTS}/{event_id}", json=MOVED, headers=carol.headers)
+    finally:
+        event.remove(app.state.engine.sync_engine, "after_cursor_execute", after)
+        await engine.dispose()
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["my_role"] == "editor"
+    locks = [i for i, s in enumerate(sent) if "FOR UPDATE" in s]
+    assert len(locks) == 2, sent  # the lock taken again once the read found the role
+    assert any("my_role" in s for s in sent[locks[1] + 1 :]), sent  # and the read after it

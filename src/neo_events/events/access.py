@@ -130,7 +130,7 @@ _LOCK = (
 )
 
 
-async def lock_row(session: AsyncSession, user_id: int, event_id: int) -> None:
+async def lock_row(session: AsyncSession, user_id: int, event_id: int) -> bool:
     """Take the event's row lock (PostgreSQL) for a read-modify-write, by a statement of its
     own, before the read. Under READ COMMITTED a statement that waits for a row's lock sees
     that row as the write it waited on left it, and every other row it joins as its snapshot,
@@ -139,9 +139,15 @@ async def lock_row(session: AsyncSession, user_id: int, event_id: int) -> None:
     attack). Read after the lock, by a statement of its own, the caller's role, the grants
     and the attendees are as last committed, and stay so until this transaction ends: every
     change to them writes the row (`touch`), so it waits for this lock. SQLite's write
-    transactions are exclusive already: nothing to do."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_LOCK, {"user_id": user_id, "event_id": event_id})
+    transactions are exclusive already: nothing to do.
+
+    False if nothing was locked: the event is gone, or the caller held no role on it when
+    the statement began. A read that follows and finds a role (granted in between) must
+    take the lock again and read again (`get_event_for`, `reads.read_for_edit`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    found = await session.execute(_LOCK, {"user_id": user_id, "event_id": event_id})
+    return found.first() is not None
 
 
 _SIGNED_IN = select(1).where(signed_in(bindparam("user_id"), bindparam("session_id")))
@@ -176,11 +182,13 @@ async def get_event_for(
     write's lock, before the write; a 404 or 403 comes first (RFC 9110 §13.2.1), so the
     header tells a stranger nothing.
     """
-    if lock:
-        await lock_row(session, user_id, event_id)
+    locked = not lock or await lock_row(session, user_id, event_id)
     query = _BY_ID[include_deleted, lock, sign_in is not None]
     params = {"user_id": user_id, "event_id": event_id, "session_id": sign_in}
     row = (await session.execute(query, params)).one_or_none()
+    if row is not None and not locked:  # a role granted since the lock looked: lock, read
+        locked = await lock_row(session, user_id, event_id)
+        row = (await session.execute(query, params)).one_or_none() if locked else None
     if sign_in is not None:
         if row is not None:
             open_now = bool(row.signed_in)

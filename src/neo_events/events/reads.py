@@ -289,14 +289,17 @@ async def read_for_edit(
     (`events.service`). With the worker's parts (`held_parts`, PostgreSQL), kept by a read in
     autocommit (`on`, not under the lock)."""
     dialect = session.get_bind().dialect.name
-    if lock:
-        await lock_row(session, user_id, event_id)
+    locked = not lock or await lock_row(session, user_id, event_id)
     statement = _statement_for(dialect)
     connection = on if on is not None else await db.core(session)
     held = held_parts.of_session(session) if dialect == "postgresql" else None
     caller = (user_id, session_id, event_id)
     keep = not lock and on is not None  # kept only from a read in autocommit: committed
     document = await _read(connection, statement, *caller, held=held, keep=keep)
+    if not locked:  # a role granted since the lock looked (`lock_row`): lock, read again
+        if not await lock_row(session, user_id, event_id):
+            raise event_not_found(event_id)  # and taken away again meanwhile
+        document = await _read(connection, statement, *caller, held=held)
     return document, Role(document.row.my_role)
 
 
