@@ -41,15 +41,18 @@ COMMIT_AFTER = 0.3  # seconds the change stays uncommitted once Bob's request is
 
 
 @contextmanager
-def when_locking(app: FastAPI, meanwhile: Callable[[], Awaitable[Any]]) -> Iterator[list[str]]:
+def when_locking(
+    app: FastAPI, meanwhile: Callable[[], Awaitable[Any]], moment: str = "before_cursor_execute"
+) -> Iterator[list[str]]:
     """Run `meanwhile` just before the first statement this task sends that takes a row
-    lock (`FOR UPDATE`); yields every statement this task sends, in order."""
+    lock (`FOR UPDATE`), or just after it (`moment="after_cursor_execute"`); yields every
+    statement this task sends, in order."""
     engine = app.state.engine.sync_engine
     seen: list[str] = []
     done = [False]
     task = asyncio.current_task()
 
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def sent(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if asyncio.current_task() is not task:
             return
         seen.append(" ".join(statement.split()))
@@ -57,11 +60,11 @@ def when_locking(app: FastAPI, meanwhile: Callable[[], Awaitable[Any]]) -> Itera
             done[0] = True
             await_only(meanwhile())
 
-    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, moment, sent)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, moment, sent)
 
 
 class InFlight:
@@ -108,6 +111,16 @@ def _bob_becomes(role: str | None, event_id: int, bob: Account) -> list[tuple[st
     return [grant, touch]
 
 
+Demotion = tuple[str | None, int, str]  # Bob's role afterwards (None: unshared), the answer
+
+
+@pytest.fixture(params=[("viewer", 403, "role_too_low"), (None, 404, "event_not_found")])
+def demotion(request: pytest.FixtureRequest) -> Demotion:
+    """Bob demoted to viewer, or his role taken away, and what his request must answer."""
+    found: Demotion = request.param
+    return found
+
+
 async def _alice_and_bob(client: httpx.AsyncClient) -> tuple[Account, Account, int]:
     alice, bob = await register(client, "alice"), await register(client, "bob")
     made = await client.post(EVENTS, json=BODY, headers=alice.headers)
@@ -127,19 +140,12 @@ async def _unchanged(client: httpx.AsyncClient, alice: Account, event_id: int) -
     assert [v["version"] for v in listed.json()["items"]] == [1], listed.json()
 
 
-@pytest.mark.parametrize(
-    ("role", "status", "code"), [("viewer", 403, "role_too_low"), (None, 404, "event_not_found")]
-)
 async def test_an_editor_demoted_while_their_move_waits_for_the_lock_cannot_move(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    database_url: str,
-    role: str | None,
-    status: int,
-    code: str,
+    app: FastAPI, client: httpx.AsyncClient, database_url: str, demotion: Demotion
 ) -> None:
     """A move is edited under the row's lock (`reads.read_for_edit`)."""
     alice, bob, event_id = await _alice_and_bob(client)
+    role, status, code = demotion
     change = InFlight(database_url, _bob_becomes(role, event_id, bob))
     with when_locking(app, change.start) as sent:
         moved = await client.patch(f"{EVENTS}/{event_id}", json=MOVED, headers=bob.headers)
@@ -151,16 +157,8 @@ async def test_an_editor_demoted_while_their_move_waits_for_the_lock_cannot_move
     await _unchanged(client, alice, event_id)
 
 
-@pytest.mark.parametrize(
-    ("role", "status", "code"), [("viewer", 403, "role_too_low"), (None, 404, "event_not_found")]
-)
 async def test_an_editor_demoted_while_their_rollback_waits_for_the_lock_cannot_roll_back(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    database_url: str,
-    role: str | None,
-    status: int,
-    code: str,
+    app: FastAPI, client: httpx.AsyncClient, database_url: str, demotion: Demotion
 ) -> None:
     """A rollback reads the event with the ORM under the row's lock (`access.get_event_for`)."""
     alice, bob, event_id = await _alice_and_bob(client)
@@ -168,6 +166,7 @@ async def test_an_editor_demoted_while_their_rollback_waits_for_the_lock_cannot_
         f"{EVENTS}/{event_id}", json={"title": "Renamed"}, headers=alice.headers
     )
     assert renamed.status_code == 200, renamed.text
+    role, status, code = demotion
     change = InFlight(database_url, _bob_becomes(role, event_id, bob))
     with when_locking(app, change.start):
         rolled = await client.post(f"{EVENTS}/{event_id}/rollback/1", headers=bob.headers)
@@ -217,9 +216,6 @@ async def test_a_role_granted_between_the_lock_and_the_read_is_read_under_the_lo
         "INSERT INTO event_permissions (event_id, user_id, role, granted_by_id, granted_at)"
         " VALUES (:event_id, :user_id, 'editor', :by, now())"
     )
-    sent: list[str] = []
-    done = [False]
-    task = asyncio.current_task()
 
     async def granted() -> None:
         async with engine.begin() as connection:
@@ -227,19 +223,10 @@ async def test_a_role_granted_between_the_lock_and_the_read_is_read_under_the_lo
                 grant, {"event_id": event_id, "user_id": carol.id, "by": alice.id}
             )
 
-    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if asyncio.current_task() is not task:
-            return
-        sent.append(" ".join(statement.split()))
-        if "FOR UPDATE" in statement and not done[0]:
-            done[0] = True
-            await_only(granted())
-
-    event.listen(app.state.engine.sync_engine, "after_cursor_execute", after)
     try:
-        moved = await client.patch(f"{EVENTS}/{event_id}", json=MOVED, headers=carol.headers)
+        with when_locking(app, granted, "after_cursor_execute") as sent:
+            moved = await client.patch(f"{EVENTS}/{event_id}", json=MOVED, headers=carol.headers)
     finally:
-        event.remove(app.state.engine.sync_engine, "after_cursor_execute", after)
         await engine.dispose()
     assert moved.status_code == 200, moved.text
     assert moved.json()["my_role"] == "editor"
