@@ -321,6 +321,41 @@ async def test_base_version_conflict_is_409_with_each_side(
     )
 
 
+async def test_a_merged_move_that_would_drop_exceptions_made_since_is_a_conflict(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    """A series moved from an older version would drop the exceptions made since (they no
+    longer fall on an occurrence): its sender never saw them, so it is a 409 naming them, not
+    a silent loss (an outside attack). Against the current version it is a move as usual."""
+    event = await create_event(
+        client,
+        alice,
+        title="Standup",
+        start_time="2027-06-01T09:00:00Z",
+        end_time="2027-06-01T10:00:00Z",
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY;COUNT=5",
+    )
+    url = f"/api/v1/events/{event['id']}"
+    cancelled = await client.delete(f"{url}/instances/2027-06-03T09:00:00Z", headers=alice.headers)
+    assert cancelled.status_code == 204, cancelled.text
+    moved = {"start_time": "2027-06-01T09:30:00Z", "end_time": "2027-06-01T10:30:00Z"}
+    response = await client.patch(url, json=moved | {"base_version": 1}, headers=alice.headers)
+    problem = assert_problem(response, 409, "edit_conflict")
+    assert problem["conflicts"] == [
+        {"field": "exdates", "base": [], "yours": [], "theirs": ["2027-06-03T09:00:00Z"]}
+    ]
+    assert await count_rows(app, "event_versions", event_id=event["id"]) == 2
+    # an edit of the other fields from version 1 still merges, keeping the exdate
+    titled = await client.patch(
+        url, json={"title": "Daily", "base_version": 1}, headers=alice.headers
+    )
+    assert titled.status_code == 200, titled.text
+    assert titled.json()["merged"] is True
+    assert titled.json()["exdates"] == ["2027-06-03T09:00:00Z"]
+
+
 async def test_require_if_match_makes_bare_writes_428(database_url: str, data_dir: object) -> None:
     settings = make_settings(database_url, data_dir, require_if_match=True)
     async with serving(settings) as app, http_client(app) as client:

@@ -3,7 +3,7 @@ audit row, atomically."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from neo_events.events.reads import EventDocument, read_for_edit
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.sizes import within_size
 from neo_events.events.validation import build_content
-from neo_events.history.merge import three_way_merge
+from neo_events.history.merge import FieldConflict, lost_by, three_way_merge
 from neo_events.history.versions import Unlocked, record_version
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, EventVersion, User
@@ -96,13 +96,14 @@ async def _version_content(session: AsyncSession, event_id: int, version: int) -
 
 async def _resolve_changes(
     session: AsyncSession, event: Event, current: Content, changes: Content, pre: Preconditions
-) -> tuple[Content, bool]:
-    """The changes to write after the preconditions: as sent, or three-way-merged."""
+) -> tuple[Content, bool, Content | None]:
+    """The changes to write after the preconditions: as sent, or three-way-merged (then
+    with the content of the sender's base version)."""
     check_if_match(event, pre.if_match)
     if pre.base_version is None or pre.base_version == event.version:
         if pre.required and pre.if_match is None and pre.base_version is None:
             raise PreconditionRequired('Send If-Match: "<version>" or base_version.')
-        return changes, False
+        return changes, False, None
     if pre.base_version > event.version:
         raise ValidationFailed.field(["base_version"], "is newer than the event")
     base = await _version_content(session, event.id, pre.base_version)
@@ -110,16 +111,20 @@ async def _resolve_changes(
         raise ValidationFailed.field(["base_version"], "no such version of this event")
     result = three_way_merge(base, current, changes)
     if result.conflicts:
-        raise EditConflict(
-            "These fields were changed by someone else since version "
-            f"{pre.base_version}: {', '.join(c.field for c in result.conflicts)}.",
-            current_version=event.version,
-            conflicts=[
-                {"field": c.field, "base": c.base, "yours": c.yours, "theirs": c.theirs}
-                for c in result.conflicts
-            ],
-        )
-    return result.changes, result.merged
+        raise _edit_conflict(result.conflicts, pre.base_version, event.version)
+    return result.changes, result.merged, base
+
+
+def _edit_conflict(conflicts: Sequence[FieldConflict], since: int, version: int) -> EditConflict:
+    return EditConflict(
+        "These fields were changed by someone else since version "
+        f"{since}: {', '.join(c.field for c in conflicts)}.",
+        current_version=version,
+        conflicts=[
+            {"field": c.field, "base": c.base, "yours": c.yours, "theirs": c.theirs}
+            for c in conflicts
+        ],
+    )
 
 
 async def _edit_of(
@@ -128,8 +133,11 @@ async def _edit_of(
     """The event's content before and after the changes, under the caller's preconditions,
     and whether they were merged."""
     current = content_of(event)
-    resolved, merged = await _resolve_changes(session, event, current, changes, pre)
+    resolved, merged, base = await _resolve_changes(session, event, current, changes, pre)
     content = build_content(current, resolved)
+    if base is not None and (lost := lost_by(base, current, resolved, content)):
+        assert pre.base_version is not None
+        raise _edit_conflict(lost, pre.base_version, event.version)
     await within_size(session, event.id, current, content)
     return current, content, merged
 

@@ -82,3 +82,30 @@ def three_way_merge(
         conflicts=tuple(conflicts),
         merged=they_changed_any and not conflicts,
     )
+
+
+def lost_by(
+    base: Mapping[str, Any],
+    theirs: Mapping[str, Any],
+    sent: Mapping[str, Any],
+    result: Mapping[str, Any],
+) -> tuple[FieldConflict, ...]:
+    """The fields a merged edit would change without having sent them that another writer
+    changed since its base: what validation changes as a consequence of the edit (a series
+    moved drops the exceptions no longer on one of its occurrences, `build_content`). Their
+    sender never saw those changes, so each is a conflict, not a silent loss (an outside
+    attack moved a series against an older version, and the exdates and overrides made
+    since were dropped). `result`: the whole content the merge would write."""
+    base, theirs = complete(base), complete(theirs)
+    return tuple(
+        FieldConflict(
+            field=field,
+            base=copy.deepcopy(base.get(field)),
+            yours=copy.deepcopy(result.get(field)),
+            theirs=copy.deepcopy(theirs.get(field)),
+        )
+        for field in CONTENT_FIELDS
+        if field not in sent
+        and result.get(field) != theirs.get(field)
+        and base.get(field) != theirs.get(field)
+    )
