@@ -327,6 +327,33 @@ async def test_suggest_on_create_move_occurrence_edit_batch_and_invite(
     assert await count_rows(app, "attendees") == 0
 
 
+async def test_suggestions_never_follow_a_strangers_calendar(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    """Sharing with a stranger under `suggest` says that they are busy then, and nothing of
+    when else (SPEC §7): the suggestions are worked out from the calendars of the caller and
+    their contacts only. (They followed the stranger's: an outside attack read a stranger's
+    free times from them, and a refused share writes nothing, so it could ask again.)"""
+    alice, bob = people["alice"], people["bob"]
+    await create_event(client, bob, **_at("2026-03-02T09:00:00Z", "2026-03-02T12:00:00Z"), **SECRET)
+    mine = await create_event(client, alice, **_at("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z"))
+    problem = assert_problem(
+        await client.post(
+            f"/api/v1/events/{mine['id']}/share",
+            params={"conflicts": "suggest"},
+            json={"users": [{"user_id": bob.id, "role": "viewer"}]},
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert problem["conflicts"] == [{"user_id": bob.id, "busy": True}]
+    # Bob is busy until 12:00; Alice is free: from Bob's calendar these would start at 12:00
+    starts = [s["start_time"][11:16] for s in problem["suggestions"]]
+    assert starts and starts[0] < "12:00", starts
+    assert await count_rows(app, "event_permissions", event_id=mine["id"]) == 1
+
+
 async def test_suggest_with_no_clash_saves(
     client: httpx.AsyncClient, people: dict[str, Account]
 ) -> None:

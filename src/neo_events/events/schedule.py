@@ -251,7 +251,8 @@ async def check(
     """For each candidate, what the occurrences it adds clash with.
 
     `reject` raises ScheduleConflict when anything clashes; `suggest` too, with the nearest
-    free slots of everyone `concerned` (default: the users checked and the viewer);
+    free slots of everyone `concerned` (default: the users checked and the viewer) who is
+    the viewer or their contact (SPEC §7: a stranger is only ever said to be busy then);
     `ignore` checks nothing. Other candidates of the same call count too, so a batch that
     overlaps itself is caught.
 
@@ -288,6 +289,8 @@ async def check(
         extra: dict[str, Any] = {}
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
+            # of the caller's and contacts' calendars: a stranger's free time is not theirs to learn
+            people = await contacts_of(session, viewer_id, people)
             index, free = await suggested(session, candidates, added, found, people)
             extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
             if len(candidates) > 1:
