@@ -263,13 +263,22 @@ async def test_real_world_files_import_as_expected(
     assert await count_rows(app, "changes") == created
 
 
-async def test_a_readable_file_without_events_imports_nothing(
+async def test_a_readable_file_without_an_event_to_import_is_refused(
     app: FastAPI, client: httpx.AsyncClient, alice: Account
 ) -> None:
-    response = await post(client, alice, ics(TODO))
-    assert response.status_code == 201, response.text
-    assert response.json()["items"] == [] and len(response.json()["skipped"]) == 1
-    assert [a for a, _ in await audit_actions(app) if a.startswith("event.")] == ["event.imported"]
+    """A file read whole in which nothing can be imported (only a to-do, or only events the
+    create rules refuse) is a 422 naming each component's reason, and writes nothing: an
+    import that made nothing is no success (the samples' "reject"; it was a 201 with no
+    items, which an outside attack found misleading)."""
+    secondly = vevent(
+        "s1", "DTSTART:20260302T090000Z", "DTEND:20260302T090001Z", "RRULE:FREQ=SECONDLY"
+    )
+    for body, reason in ((ics(TODO), "VTODO of line"), (ics(secondly), "VEVENT of line")):
+        problem = assert_problem(await post(client, alice, body), 422, "nothing_to_import")
+        assert len(problem["errors"]) == 1 and reason in problem["errors"][0]["msg"], problem
+        assert reason in problem["detail"], problem
+    assert [a for a, _ in await audit_actions(app) if a.startswith("event.")] == []
+    assert await count_rows(app, "events") == 0
 
 
 async def test_a_file_with_nothing_readable_is_rejected(

@@ -61,6 +61,11 @@ class InvalidCalendarFile(ValidationFailed):
     title = "The calendar file cannot be read"
 
 
+class NothingToImport(ValidationFailed):
+    code = "nothing_to_import"
+    title = "Nothing in the calendar file can be imported"
+
+
 class TooManyEvents(ValidationFailed):
     code = "too_many_events"
     title = "The calendar holds too many events for one import"
@@ -121,6 +126,23 @@ def _reason(exc: ValidationError | ValidationFailed) -> str:
     return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
+def _nothing(skipped: list[codec.Skipped]) -> NothingToImport:
+    """A file read whole that holds no event the create rules accept: a 422 that says why
+    for each component (an import that made nothing is not a success: the samples' "reject"
+    outcome), and writes nothing."""
+    reasons = [f"the {s.component} of line {s.line}: {s.reason}" for s in skipped]
+    return NothingToImport(
+        f"Nothing in this calendar can be imported: {reasons[0]}"
+        + (f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else "")
+        if reasons
+        else "The calendar holds no events.",
+        errors=[{"loc": ["body"], "msg": reason} for reason in reasons[:MAX_REASONS]],
+    )
+
+
+MAX_REASONS = 100  # components a refused import names one by one (the count says the rest)
+
+
 def _acceptable(
     parsed: codec.ParsedCalendar,
 ) -> tuple[list[tuple[codec.Incoming, Content]], list[codec.Skipped]]:
@@ -157,6 +179,8 @@ async def import_calendar(
     deadline = None if budget is None else asyncio.get_running_loop().time() + budget
     parsed = await read_calendar(data, default_timezone=default_timezone)
     valid, skipped = await asyncio.to_thread(_acceptable, parsed)
+    if not valid:
+        raise _nothing(skipped)
     if len(valid) > MAX_IMPORT_EVENTS:
         raise TooManyEvents(
             f"The file holds {len(valid)} events; import at most {MAX_IMPORT_EVENTS} at a time."
