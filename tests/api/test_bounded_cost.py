@@ -121,6 +121,8 @@ async def test_a_rule_of_every_minute_costs_milliseconds_on_every_path(
         f"FREQ=HOURLY;BYMINUTE={MINUTES}",
         f"FREQ=MINUTELY;BYHOUR={HOURS};BYDAY={ALL_DAYS}",
         "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=0;BYMINUTE=0",  # rare: once in 4 years
+        # a Sunday 31 December, 14 times: 98 years on, which exporting it walked by the minute
+        "FREQ=MINUTELY;BYMONTH=12;BYMONTHDAY=31;BYDAY=SU;BYHOUR=23;BYMINUTE=57;COUNT=14",
         "FREQ=MINUTELY;INTERVAL=7;BYSETPOS=1;BYHOUR=9",
         "FREQ=MINUTELY;COUNT=10000",
         f"FREQ=HOURLY;BYMINUTE={MINUTES};BYSETPOS=-1,1,30",

@@ -279,11 +279,12 @@ def scan_years(plan: Plan) -> int | None:
     return int(SCAN_COST / _cost_a_year(plan.rule))
 
 
-def first_wall(plan: Plan, years: int) -> datetime | None:
-    """The plan's first wall time from dt0 on (dt0 itself if the rule matches it), looked
-    for `years` on."""
-    last_year = min(MAXYEAR, plan.dt0.year + years)
-    return next(_pattern(plan, plan.dt0, skip=False, last_year=last_year), None)
+def walls_from_start(plan: Plan, years: int | None) -> Iterator[datetime]:
+    """The plan's wall times from dt0 on (dt0 itself if the rule matches it), in order,
+    looked for `years` on (None: no bound, for a plan whose search costs what it finds)."""
+    last_year = MAXYEAR if years is None else min(MAXYEAR, plan.dt0.year + years)
+    walls = _pattern(plan, plan.dt0, skip=False, last_year=last_year)
+    return (wall for wall in walls if wall >= plan.dt0)
 
 
 def _count_bound(plan: Plan, count: int) -> tuple[datetime, bool]:

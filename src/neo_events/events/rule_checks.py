@@ -15,11 +15,11 @@ from neo_events.events.plans import (
     Plan,
     byday_kinds,
     explicit_parts,
-    first_wall,
     part_text,
     plan_of,
     scan_years,
     times_of_day,
+    walls_from_start,
 )
 from neo_events.events.rrule import (
     RecurrenceError,
@@ -125,5 +125,5 @@ def _plan_occurs_within(plan: Plan, kwargs: Mapping[str, Any], dt0: datetime, ye
     plan's lattice, which needs no search (dateutil's own can take seconds for such a rule)."""
     if plan.lattice is None:
         return _occurs_within(kwargs, dt0, years)
-    found = first_wall(plan, years)
+    found = next(walls_from_start(plan, years), None)
     return found is not None and found - plan.dt0 <= timedelta(days=_CYCLE_DAYS * years // 400)

@@ -15,17 +15,17 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil import rrule as du
 from icalendar import Calendar, Component, Event
 from icalendar.prop import vDuration, vRecur
 
 from neo_events.events import days, recurrence
 from neo_events.events.content import series_of, span_of
-from neo_events.events.rrule import MAX_COUNT, format_utc, parse_rule
+from neo_events.events.rrule import parse_rule
 from neo_events.events.sizes import MAX_RENDERED_BYTES, rendered_bytes, vevent_bytes
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.folding import to_ical
 from neo_events.ical.people import Attendance, add_people, with_answers
+from neo_events.ical.readers import readers_rule
 from neo_events.ical.stencils import Stencils
 from neo_events.ical.texts import Text
 from neo_events.ical.vtimezones import vtimezone
@@ -265,40 +265,6 @@ def _master_end(shown: datetime, end: datetime, zone: ZoneInfo) -> datetime:
     if wall.replace(tzinfo=None) - shown.replace(tzinfo=None) != end - shown.astimezone(UTC):
         return end
     return wall
-
-
-@lru_cache(maxsize=4096)  # a feed is written again whenever one of its events changes
-def readers_rule(
-    rule: str, start: datetime, end: datetime, name: str, shown: datetime
-) -> tuple[str, bool]:
-    """The RRULE to write for a series whose DTSTART readers take as `shown` (UTC), and
-    whether an RDATE must name that start too.
-
-    Our COUNT counts the start even where the rule does not produce it, and counts once two
-    wall times that a spring-forward gap makes one instant (SPEC §4); dateutil-based readers
-    count the rule's wall times and add DTSTART on top. Where the two would list different
-    occurrences, the rule is written with the UNTIL of its last occurrence instead. Where the
-    rule does not produce the start, an RDATE names it for readers that do not add DTSTART.
-    Bounded: a COUNT is at most rrule.MAX_COUNT.
-    """
-    zone = ZoneInfo(name)
-    dtstart = shown.astimezone(zone)
-    read = (t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))
-    name_start = next(read, None) != shown
-    parsed = parse_rule(rule, name)
-    if parsed.count is None:
-        return rule, name_start
-    bare = recurrence.Series(start, end, name, rule)
-    last = recurrence.series_end(bare)
-    assert last is not None  # a COUNT ends
-    ours = {
-        o.recurrence_id
-        for o in recurrence.expand(bare, bare.start, last + timedelta(seconds=1), limit=MAX_COUNT)
-    }
-    as_read = {shown, *(t.astimezone(UTC) for t in du.rrulestr(rule, dtstart=dtstart))}
-    if as_read == {shown if t == bare.start else t for t in ours}:
-        return rule, name_start
-    return parsed.text(COUNT=None, UNTIL=format_utc(max(ours))), name_start
 
 
 def _all_day_vevents(event: Outgoing) -> Iterable[Event | _Override]:
