@@ -1,9 +1,11 @@
 """Shared HTTP glue: the transactional route class, content negotiation, cursors, ETags,
-and which methods a path allows."""
+which methods a path allows, and the Content-Security-Policy source for an inline style."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import re
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -28,6 +30,13 @@ from neo_events.problem_docs import rewrite_openapi
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 M = TypeVar("M", bound=BaseModel)
+
+
+def inline_style_source(text: str) -> str:
+    """The `style-src` source that allows exactly one inline `<style>` element, the one whose
+    text is `text` (browsers hash the element's text as UTF-8), and no other inline style."""
+    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
 
 
 async def validated_off_loop(model: type[M], body: Any) -> M:

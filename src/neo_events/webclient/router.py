@@ -15,12 +15,13 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 
 from neo_events.errors import AppError
+from neo_events.web import inline_style_source
 
 STATIC = Path(__file__).parent / "static"
 # FullCalendar adds its stylesheet as an empty <style> element filled through the CSSOM
 # (insertRule, which CSP does not govern): the hash of the empty string allows exactly that
 # element and no inline style text. Its icon font is a data: URL.
-EMPTY_STYLE = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+EMPTY_STYLE = inline_style_source("")
 CLIENT_CSP = (
     f"default-src 'none'; script-src 'self'; style-src 'self' {EMPTY_STYLE}; "
     "connect-src 'self'; img-src 'self' data:; font-src data:; base-uri 'none'; "
