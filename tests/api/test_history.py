@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -158,6 +161,30 @@ async def test_html_diff_is_escaped(client: httpx.AsyncClient, alice: Account) -
     assert "<script>" not in response.text
     assert "&lt;script&gt;" in response.text
     assert "<ins" in response.text
+
+
+async def test_html_diff_policy_allows_exactly_its_own_style(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Under `default-src 'none'` alone a browser drops the page's <style>, and with it the
+    red and green of removals and additions: the policy names that style's hash, nothing
+    looser."""
+    event = await create_event(client, alice, title="Plan")
+    await _edit(client, alice, event["id"], title="Final plan")
+    response = await client.get(
+        f"/api/v1/events/{event['id']}/diff/1/2", headers=alice.headers | {"Accept": "text/html"}
+    )
+    assert response.status_code == 200
+    styles = re.findall(r"<style>(.*?)</style>", response.text, re.DOTALL)
+    assert len(styles) == 1 and "ins" in styles[0] and "style=" not in response.text
+    digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+    policy = response.headers["content-security-policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["style-src"] == f"'sha256-{digest}'"
+    assert directives["default-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in policy
+    as_json = await client.get(f"/api/v1/events/{event['id']}/diff/1/2", headers=alice.headers)
+    assert "style-src" not in as_json.headers["content-security-policy"]
 
 
 async def test_changelog_tells_the_whole_story(client: httpx.AsyncClient, alice: Account) -> None:

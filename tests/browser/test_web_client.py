@@ -373,3 +373,45 @@ def test_the_session_is_refreshed_before_the_access_token_expires(
         expect(page.get_by_text("Signed in as rita")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_diff_page_is_highlighted_under_its_policy(browser: Browser, server: str) -> None:
+    """The API's side-by-side page (`Accept: text/html`, as a browser asks for a page) styles
+    itself inline: its policy must let Chromium apply that style, or removals and additions
+    lose their red and green."""
+    with httpx.Client(base_url=f"{server}/api/v1") as client:
+        token = client.post(
+            "/auth/register",
+            json={"username": "gina", "email": "gina@example.com", "password": PASSWORD},
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        event = client.post(
+            "/events",
+            json={
+                "title": "Weekly standup",
+                "start_time": "2027-04-05T09:00:00+02:00",
+                "end_time": "2027-04-05T09:15:00+02:00",
+            },
+        ).json()
+        client.patch(f"/events/{event['id']}", json={"title": "Weekly sync"}).raise_for_status()
+    context = new_context(browser)
+    context.set_extra_http_headers({"Authorization": f"Bearer {token}"})
+    page = context.new_page()
+    errors = watch_errors(page)  # a style the policy refuses is a console error
+    try:
+        response = page.goto(f"{server}/api/v1/events/{event['id']}/diff/1/2")
+        assert response is not None and response.status == 200
+        assert response.headers["content-type"].startswith("text/html")
+        removed = page.locator("tr td.old del")
+        added = page.locator("tr td.new ins")
+        expect(removed).to_have_text("standup")
+        expect(added).to_have_text("sync")
+        transparent = "rgba(0, 0, 0, 0)"
+        assert removed.evaluate("e => getComputedStyle(e).backgroundColor") != transparent
+        assert added.evaluate("e => getComputedStyle(e).backgroundColor") != transparent
+        # Chromium underlines <ins> by default; the page's style takes that away.
+        assert added.evaluate("e => getComputedStyle(e).textDecorationLine") == "none"
+        assert page.evaluate("getComputedStyle(document.body).maxWidth") != "none"  # layout
+        assert errors == []
+    finally:
+        context.close()

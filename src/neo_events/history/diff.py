@@ -184,6 +184,21 @@ def apply_changes(old: Mapping[str, Any], changes: Sequence[Mapping[str, Any]]) 
     return result
 
 
+# The diff page's one inline style. Its response allows exactly this text by hash
+# (`history.router`): keep every style of the page here, never in a `style` attribute.
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 70rem; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; } p { color: #59636e; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th, td { border: 1px solid #d1d9e0; padding: .5rem .7rem; vertical-align: top; text-align: left; }
+thead th { background: #f6f8fa; } tbody th { width: 11rem; }
+td, pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+del, .old .whole { background: #ffebe9; color: #b31d28; text-decoration: line-through; }
+ins, .new .whole { background: #dafbe1; color: #116329; text-decoration: none; }
+.empty, .none { color: #59636e; font-style: italic; text-decoration: none; }
+"""
+
+
 def render_html(
     *,
     event_id: int,
@@ -224,17 +239,7 @@ def render_html(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_esc(show(title))} — {heading}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 70rem; }}
-h1 {{ font-size: 1.4rem; margin-bottom: .2rem; }} p {{ color: #59636e; margin-top: 0; }}
-table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
-th, td {{ border: 1px solid #d1d9e0; padding: .5rem .7rem; vertical-align: top; text-align: left; }}
-thead th {{ background: #f6f8fa; }} tbody th {{ width: 11rem; }}
-td, pre {{ white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }}
-del, .old .whole {{ background: #ffebe9; color: #b31d28; text-decoration: line-through; }}
-ins, .new .whole {{ background: #dafbe1; color: #116329; text-decoration: none; }}
-.empty, .none {{ color: #59636e; font-style: italic; text-decoration: none; }}
-</style>
+<style>{PAGE_STYLE}</style>
 </head>
 <body>
 <header><h1>{heading}</h1><p>{_esc(show(title, None))}</p></header>

@@ -18,7 +18,7 @@ from neo_events.events.schemas import EventRead, OverrideRead, UserRef
 from neo_events.events.views import event_reads, user_refs
 from neo_events.fields import MAX_INT
 from neo_events.history import service
-from neo_events.history.diff import render_html
+from neo_events.history.diff import PAGE_STYLE, render_html
 from neo_events.history.schemas import (
     Changelog,
     ChangelogEntry,
@@ -29,12 +29,17 @@ from neo_events.history.schemas import (
     VersionSummary,
 )
 from neo_events.protocol import etag_for
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import Session, TransactionalRoute, inline_style_source
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=TransactionalRoute)
 
 VersionId = Annotated[int, Path(ge=1, le=MAX_INT, description="the per-event version number")]
 IMMUTABLE = "private, max-age=31536000, immutable"
+# The API's policy (`middleware.API_CSP`) plus the diff page's own inline style, by its hash:
+# under `default-src 'none'` alone Chromium drops the style, highlighting and all.
+DIFF_PAGE_CSP = (
+    f"default-src 'none'; style-src {inline_style_source(PAGE_STYLE)}; frame-ancestors 'none'"
+)
 
 
 def _ref(user_id: int | None, refs: dict[int, UserRef]) -> UserRef | None:
@@ -198,7 +203,9 @@ async def diff(
                 changes=changes,
             )
         )
-        return HTMLResponse(page, headers={"Cache-Control": IMMUTABLE})
+        return HTMLResponse(
+            page, headers={"Cache-Control": IMMUTABLE, "Content-Security-Policy": DIFF_PAGE_CSP}
+        )
     return Diff(
         event_id=event.id,
         from_version=v1,
