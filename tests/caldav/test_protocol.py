@@ -169,9 +169,31 @@ async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(cl
     assert (await alice.put("d.ics", ics(uid="event-\u00b2@neo-events"))).status_code == 201
     missing = await alice.request("GET", alice.calendar + "event-\u00b2.ics")
     assert missing.status_code == 404, missing.text
-    # a UID is the calendar's own: someone else's calendar may hold the same
+    # a UID is the calendar's own: someone else's calendar may hold the same...
     assert (await bob.put("a.ics", ics(uid="same"))).status_code == 201
-    assert (await bob.put("c.ics", ics(uid=ours))).status_code == 201
+    # ...but not ours, which names alice's event: bob's twin, shared with her, would sit
+    # beside it in her calendar under its UID; refused whether or not the event exists
+    for uid in (ours, f"event-{made['id'] + 1000}@neo-events"):
+        twin = await bob.put("c.ics", ics(uid=uid))
+        assert twin.status_code == 403 and b"no-uid-conflict" in twin.content, twin.text
+
+
+async def test_a_name_or_uid_no_resource_can_have_is_refused_not_a_500(client) -> None:
+    alice = await dav_for(client, "alice")
+    long_name = await alice.put("h" * 300 + ".ics", ics())
+    assert long_name.status_code == 400 and b"255" in long_name.content, long_name.text
+    nul_name = await alice.request("PUT", alice.calendar + "%00x.ics", ics())
+    assert nul_name.status_code == 400, nul_name.text
+    for path in ("h" * 300 + ".ics", "%00x.ics"):  # no such resource can exist
+        assert (await alice.request("GET", alice.calendar + path)).status_code == 404
+        assert (await alice.request("DELETE", alice.calendar + path)).status_code == 404
+    long_uid = await alice.put("u.ics", ics(uid="u" * 300))
+    assert long_uid.status_code == 403 and b"valid-calendar-data" in long_uid.content
+    assert (await alice.put("v.ics", ics(uid="u" * 255))).status_code == 201
+    nul = await alice.put("n.ics", ics(summary="a\x00b"))
+    assert nul.status_code == 403 and b"valid-calendar-data" in nul.content, nul.text
+    events = await client.get("/api/v1/events", headers=alice.account.headers)
+    assert [e["title"] for e in events.json()["items"]] == ["Dentist"]  # v.ics only
 
 
 async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> None:

@@ -33,6 +33,7 @@ from neo_events.ical.folding import to_ical
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.ical.texts import Text
+from neo_events.models.caldav import MAX_NAME
 
 # Notes of the codec that mean something the client sent would be lost or changed.
 LOSSY = (
@@ -176,6 +177,12 @@ def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
 MAX_COMPONENTS = 3 * MAX_LIST + 101
 
 
+def storable(value: str) -> bool:
+    """Whether a resource may have this name, or this UID: at most MAX_NAME characters, and
+    no NUL (which PostgreSQL's text cannot hold, and the API refuses in every field)."""
+    return len(value) <= MAX_NAME and "\x00" not in value
+
+
 def read(data: bytes) -> Incoming:
     """One resource's event content, or InvalidResource saying what cannot be held.
 
@@ -188,6 +195,8 @@ def read(data: bytes) -> Incoming:
         calendars = split_stream(text)
     except (UnicodeDecodeError, MalformedStream) as exc:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
+    if "\x00" in text:  # kept as sent (calendar_resources.body): the API refuses it too
+        raise InvalidResource("valid-calendar-data", "the text holds a NUL character")
     if len(calendars) != 1:
         raise InvalidResource("valid-calendar-data", "a resource holds one VCALENDAR")
     too_many = bounds.calendar_oversized(calendars[0])
@@ -231,6 +240,8 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource(
             "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"
         )
+    if not storable(next(iter(uids))):
+        raise InvalidResource("valid-calendar-data", f"a UID has at most {MAX_NAME} characters")
     try:
         parsed = codec.read_calendars(calendars, default_timezone="UTC")
     except codec.InvalidCalendar as exc:

@@ -278,8 +278,9 @@ def named_or_numbered(resources: ColumnElement[bool], event_ids: Sequence[int]) 
 
 
 async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -> dict[str, Item]:
-    """The collection's items among `names` (others are absent: unknown or not the user's)."""
-    wanted = set(names)
+    """The collection's items among `names` (others are absent: unknown, not the user's, or
+    a name no resource can have)."""
+    wanted = {name for name in names if resources.storable(name)}
     by_default = [event_id for name in wanted if (event_id := default_id(name)) is not None]
     query = with_resources(visible_events(user.id)).where(
         named_or_numbered(CalendarResource.name.in_(list(wanted)), by_default)

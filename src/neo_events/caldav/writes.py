@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import replace
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
@@ -21,7 +22,6 @@ from neo_events.caldav.service import (
     Item,
     default_id,
     items_named,
-    named_or_numbered,
 )
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
@@ -34,7 +34,10 @@ from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.events.validation import build_content
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.models import CalendarResource, Event, User
+from neo_events.models.caldav import MAX_NAME
 from neo_events.reminders import service as reminders
+
+_RESOURCES = select(CalendarResource.event_id)
 
 
 def _check_etag(item: Item | None, if_match: str | None, if_none_match: str | None) -> None:
@@ -63,6 +66,10 @@ async def put_item(
 ) -> tuple[Item, bool]:
     """Create or replace one event from its resource text, through the events service (and
     its people through the invitation service, caldav/people.py)."""
+    if not resources.storable(name):
+        raise DavError(
+            400, None, f"A resource's name has at most {MAX_NAME} characters.", "invalid_name"
+        )
     incoming = await _read(data)
     current = (await items_named(session, user, [name])).get(name)
     if current is not None:
@@ -125,18 +132,24 @@ async def _read(data: bytes) -> resources.Incoming:
 async def _create(
     session: AsyncSession, user: User, name: str, incoming: resources.Incoming, origin: Origin
 ) -> Item:
-    ours = _uid_id(incoming.uid)
-    uid = named_or_numbered(CalendarResource.uid == incoming.uid, [ours] if ours else [])
+    # `event-{id}@neo-events` names an event of ours, whoever may see it: never a new one's
+    # (else anyone could give their event another's UID, then share it with its holders)
     taken = (
-        await session.execute(
-            visible_events(user.id).with_only_columns(Event.id).where(uid).limit(1)
-        )
-    ).first()
-    if taken is not None or default_id(name) is not None:
+        _uid_id(incoming.uid)
+        or (
+            await session.execute(
+                visible_events(user.id)
+                .with_only_columns(Event.id)
+                .where(Event.id.in_(_RESOURCES.where(CalendarResource.uid == incoming.uid)))
+                .limit(1)
+            )
+        ).first()
+    )
+    if taken or default_id(name) is not None:
         raise DavError(
             403,
             ("urn:ietf:params:xml:ns:caldav", "no-uid-conflict"),
-            "Another resource of this calendar has that UID (or the name is reserved).",
+            "Another resource of this calendar has that UID (or the name or UID is reserved).",
             "uid_conflict",
         )
     todo = await people.plan(session, user, incoming, None)

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from neo_events.db import Base, UTCDateTime, utcnow
 
+MAX_NAME = 255  # characters of a resource's name, and of its UID
+
 
 class CalendarResource(Base):
     """An event as a CalDAV resource: the name and UID a client gave it, and the text it last
@@ -33,8 +35,8 @@ class CalendarResource(Base):
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(255))
-    uid: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
+    uid: Mapped[str] = mapped_column(String(MAX_NAME))
     body: Mapped[str | None] = mapped_column(Text)
     # The event version `body` describes: while the event is still at it, GET serves `body`
     # as the client sent it (RFC 4791 §5.3.4: then the ETag a PUT returned stays true).
