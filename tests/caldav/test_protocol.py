@@ -178,6 +178,38 @@ async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(cl
         assert twin.status_code == 403 and b"no-uid-conflict" in twin.content, twin.text
 
 
+@pytest.mark.parametrize(
+    ("start", "rule"),
+    [
+        ("1900-01-01T00:00:00Z", "FREQ=HOURLY"),
+        ("1900-01-01T00:00:00Z", "FREQ=DAILY;COUNT=3"),
+        ("1900-01-01T12:00:00Z", "FREQ=DAILY"),
+    ],
+)
+async def test_an_event_from_the_apis_earliest_instant_is_written_back_as_it_is(
+    client, start: str, rule: str
+) -> None:
+    """The API takes an event from 1900-01-01T00:00Z on; the codec took them from a day later
+    (a 403 for the hourly series and the COUNT, the daily one moved a day on)."""
+    alice = await dav_for(client, "alice")
+    end = start.replace(":00:00Z", ":30:00Z")
+    event = await create_event(
+        client,
+        alice.account,
+        start_time=start,
+        end_time=end,
+        is_recurring=True,
+        recurrence_pattern=rule,
+    )
+    path = alice.calendar + f"event-{event['id']}.ics"
+    text = (await alice.request("GET", path)).content
+    put = await alice.request("PUT", path, text.replace(b"SUMMARY:", b"SUMMARY:Old "))
+    assert put.status_code == 204, put.text
+    api = await client.get(f"/api/v1/events/{event['id']}", headers=alice.account.headers)
+    assert api.json()["title"].startswith("Old ")
+    assert (api.json()["start_time"], api.json()["recurrence_pattern"]) == (start, rule)
+
+
 async def test_a_name_or_uid_no_resource_can_have_is_refused_not_a_500(client) -> None:
     alice = await dav_for(client, "alice")
     long_name = await alice.put("h" * 300 + ".ics", ics())

@@ -32,11 +32,11 @@ from icalendar import Component
 
 from neo_events.events import days, recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
+from neo_events.fields import EARLIEST  # the earliest instant the API takes
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
 NO_TITLE = "(no title)"
-EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)  # events/schemas.py accepts the years 1900–2199
 MIN_LENGTH = timedelta(minutes=1)
 # What the event schema accepts (events/schemas.py); longer text is cut, with a note.
 
