@@ -28,7 +28,7 @@ from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.readers import readers_rule
 from neo_events.ical.stencils import Stencils
 from neo_events.ical.texts import Text
-from neo_events.ical.vtimezones import vtimezone
+from neo_events.ical.vtimezone_text import vtimezone_text
 
 PRODID = "-//Neo Events//Neo Events//EN"
 
@@ -183,7 +183,7 @@ def _vtimezone_text(zone: str, first_year: int, last_year: int | None) -> bytes:
     vtimezone() reads only the years of its bounds."""
     first = datetime(first_year, 1, 1, tzinfo=UTC)
     last = None if last_year is None else datetime(last_year, 1, 1, tzinfo=UTC)
-    return to_ical(vtimezone(zone, first, last))
+    return vtimezone_text(zone, first, last)
 
 
 def _parse(value: str) -> datetime:

@@ -1,8 +1,8 @@
 """VTIMEZONEs from the IANA data that recurrence uses (zoneinfo), true for a series' whole span.
 
 A zone's changes of offset are found where its TZif file puts its transitions, and after the
-last one where the yearly rule it keeps from then on puts them (`_every_change`); each is
-read from zoneinfo at that instant. A zone whose file or rule this cannot use is sampled
+last one where the rule of its footer puts them (`_every_change`); each is read from
+zoneinfo at that instant. A zone whose file or rule this cannot use is sampled
 every SAMPLE_STEP (no offset since 1900 has held for less than four days, none since 1970
 for less than a week; Casablanca's Ramadan +00 lasts about five weeks), each change
 bisected to the second. Every change from the first year a calendar needs is written as its
@@ -22,13 +22,11 @@ date it is given.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
-
-from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
-from icalendar.prop import vRecur
 
 from neo_events.ical import tzif
 
@@ -37,6 +35,7 @@ HORIZON = 2200  # past the last year an event may start in
 CYCLE = 28  # years in which every weekday and leap-year case occurs: the tail that is checked
 SAMPLE_STEP = timedelta(days=2)
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: 29 in a leap year
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ class Change:
         return (self.at + self.before).replace(tzinfo=None)
 
     def key(self) -> tuple[int, int, tuple[int, int, int], timedelta, timedelta, str, bool]:
-        local = self.local
+        local = self.at + self.before  # `local`'s fields, without its costly replace()
         clock = (local.hour, local.minute, local.second)
         return (
             local.month,
@@ -98,15 +97,17 @@ def changes(name: str, first_year: int, last_year: int) -> tuple[Change, ...]:
 # once per process, whatever years its events start in, so no input makes an export redo it.
 @cache
 def _every_change(name: str) -> tuple[Change, ...]:
-    """Every change of offset from FIRST_YEAR to HORIZON, 3-7 ms once a zone.
+    """Every change of offset from FIRST_YEAR to HORIZON, 0.1-3 ms once a zone.
 
-    Where a change can be is read from the zone's TZif file (`tzif.transitions`): its
-    explicit transitions, then the yearly rule it keeps for ever after (its footer), known
-    from zoneinfo sampled over the last CYCLE years and extended back year by year. What
-    each change is comes from zoneinfo at that instant, so the changes are zoneinfo's.
-    A zone whose file cannot be read, or whose later years keep no rule this module can
-    write, is sampled from FIRST_YEAR or from its last transition (`_sampled`, 40 ms a
-    zone over the 300 years)."""
+    Where a change can be is read from the zone's TZif file: its explicit transitions
+    (`tzif.transitions`), then the rule it keeps for ever after (`tzif.footer`): none for
+    a zone without daylight time, else each year's two days (`_footed`). What each change
+    is comes from zoneinfo at that instant, so the changes are zoneinfo's. A footer this
+    module does not read, or that zoneinfo disagrees with, is replaced by zoneinfo sampled
+    over the last CYCLE years and extended back year by year (`_ruled`, 3-7 ms); a zone
+    whose file cannot be read, or whose later years keep no rule this module can write, is
+    sampled from FIRST_YEAR or from its last transition (`_sampled`, 40 ms a zone over the
+    300 years)."""
     zone = ZoneInfo(name)
     start, end = _timestamp(FIRST_YEAR), _timestamp(HORIZON)
     known = tzif.transitions(name)
@@ -115,13 +116,37 @@ def _every_change(name: str) -> tuple[Change, ...]:
     found = [_change_at(zone, at) for at in known if start <= at < end]
     found = [change for change in found if change.before != change.after]
     after = max([start, *(at for at in known if at < end)])
-    every = (*found, *_ruled(zone, after, end))
+    rule = tzif.footer(name) if all(at < end for at in known) else None
+    footed = None if rule is None else _footed(zone, rule, after, end)
+    every = (*found, *(_ruled(zone, after, end) if footed is None else footed))
     # Each change must begin where the one before ended: else zoneinfo read other data than
     # the file (tzdata upgraded under the process), and sampling finds what it holds.
     offsets = [_offset(zone, start), *(o for c in every for o in (c.before, c.after))]
     if offsets[:-1:2] != offsets[1::2]:
         return _sampled(zone, start, end)
     return every
+
+
+def _footed(zone: ZoneInfo, rule: tzif.Footer, after: int, end: int) -> tuple[Change, ...] | None:
+    """The changes in (after, end) where the rule of the zone's footer puts them, each read
+    from zoneinfo at that instant: none for a rule without daylight time. None (then
+    `_ruled` finds them) where zoneinfo has other offsets there than the rule says."""
+    if rule.daylight is None:
+        held = {_offset(zone, after), _offset(zone, end - 1)}
+        return () if held == {rule.standard} else None
+    found = []
+    # a rule's time may be up to 167 hours past its day: a year's change can be the next's
+    for year in range(datetime.fromtimestamp(after, UTC).year - 1, HORIZON + 1):
+        for at, to_daylight in rule.changes(year):
+            if not after < at < end:
+                continue
+            change = _change_at(zone, at)
+            offsets = (rule.standard, rule.daylight)
+            if (change.before, change.after) != (offsets if to_daylight else offsets[::-1]):
+                return None
+            found.append(change)
+    found.sort(key=lambda change: change.at)
+    return tuple(found)
 
 
 def _ruled(zone: ZoneInfo, after: int, end: int) -> tuple[Change, ...]:
@@ -165,10 +190,12 @@ def _timestamp(year: int) -> int:
 def _change_at(zone: ZoneInfo, at: int) -> Change:
     """The change of offset at `at` (POSIX seconds), as zoneinfo has it."""
     local = datetime.fromtimestamp(at, zone)
+    after = local.utcoffset()
+    assert after is not None
     return Change(
         datetime.fromtimestamp(at, UTC),
         _offset(zone, at - 1),
-        _offset(zone, at),
+        after,
         local.tzname() or "",
         bool(local.dst()),
     )
@@ -194,7 +221,7 @@ def _occurs(rule: Rule, year: int) -> int | None:
     """The day of the month a yearly BYMONTH/BYDAY(/BYMONTHDAY) rule names in `year`."""
     month, byday = rule["BYMONTH"], str(rule["BYDAY"])
     assert isinstance(month, int)
-    last = calendar.monthrange(year, month)[1]
+    last = _MONTH_DAYS[month] + (month == 2 and calendar.isleap(year))
     if "BYMONTHDAY" in rule:
         window = rule["BYMONTHDAY"]
         assert isinstance(window, list)
@@ -203,13 +230,9 @@ def _occurs(rule: Rule, year: int) -> int | None:
         first = last - 6
     else:
         first = 7 * int(byday[:-2]) - 6
-    weekday = _DAYS.index(byday[-2:])
-    found = [
-        d
-        for d in range(first, first + 7)
-        if d <= last and calendar.weekday(year, month, d) == weekday
-    ]
-    return found[0] if found else None
+    # the first day from `first` on that falls on the weekday, if the month has it
+    day = first + (_DAYS.index(byday[-2:]) - date(year, month, 1).weekday() - first + 1) % 7
+    return day if day <= last else None
 
 
 def _yearly(picked: list[Change]) -> Rule | None:
@@ -229,45 +252,89 @@ def _yearly(picked: list[Change]) -> Rule | None:
     return None
 
 
-def _agrees(year: int, found: list[Change], rules: list[tuple[Change, Rule]]) -> bool:
-    return len(found) == len(rules) and all(
-        change.key() == model.key() and _occurs(rule, year) == change.local.day
-        for change, (model, rule) in zip(found, rules, strict=False)
+Model = list[tuple[tuple[object, ...], Rule]]  # each rule's change's key(), and the rule
+
+
+def _models(rules: list[tuple[Change, Rule]]) -> Model:
+    return [(model.key(), rule) for model, rule in rules]
+
+
+def _agrees(year: int, found: Sequence[Change], models: Model) -> bool:
+    """The year's changes are the rules' (as many, the same kind and each on its rule's day)."""
+    return len(found) == len(models) and all(
+        change.key() == key and _occurs(rule, year) == (change.at + change.before).day
+        for change, (key, rule) in zip(found, models, strict=False)
     )
 
 
 @dataclass(frozen=True, slots=True)
 class ZonePlan:
-    """A zone's changes from a first year to HORIZON and, when it has one, the yearly rule
-    it keeps from `regular_from` on (no rules: the offset no longer changes)."""
+    """A zone's changes by the year they happen in on its clock (`by_year`, years without
+    any left out) as scanned from a first year, and, when it has one, the yearly rule it
+    keeps from `regular_from` on (no rules: the offset no longer changes)."""
 
-    by_year: dict[int, list[Change]]
+    by_year: dict[int, tuple[Change, ...]]
     regular_from: int | None
     rules: list[tuple[Change, Rule]]
 
 
-@lru_cache(maxsize=64)
-def plan(name: str, first_year: int) -> ZonePlan:
-    """Bounded: the zone's changes (`_every_change`, once a process) from first_year (or
-    HORIZON - CYCLE) to HORIZON, grouped by year."""
-    scan_from = max(FIRST_YEAR, min(first_year, HORIZON - CYCLE))
-    years = range(scan_from, HORIZON)
-    by_year: dict[int, list[Change]] = {year: [] for year in years}
-    for change in changes(name, scan_from, HORIZON):
-        by_year.setdefault(change.local.year, []).append(change)
+# One entry per zone (about 600, so a feed of every zone does not evict its own zones): a
+# zone's changes grouped by year (references to those `_every_change` holds), its tail rule
+# and the last year before the tail that breaks it; 7 MB for all 599 zones (tracemalloc),
+# next to `_every_change`'s 13.6 MB. `plan` itself is derived in microseconds, not cached.
+@lru_cache(maxsize=1024)
+def _scanned(
+    name: str,
+) -> tuple[dict[int, tuple[Change, ...]], list[tuple[Change, Rule]] | None, int]:
+    """The zone's changes grouped by year on its clock, the yearly rules of its last CYCLE
+    years before HORIZON, and the last year before those that does not keep them (or
+    FIRST_YEAR - 1): `plan` from FIRST_YEAR, made once per zone."""
+    grouped: dict[int, list[Change]] = {}
+    for change in _every_change(name):
+        grouped.setdefault((change.at + change.before).year, []).append(change)
+    by_year = {year: tuple(found) for year, found in grouped.items()}
     tail = range(HORIZON - CYCLE, HORIZON)
     rules = _tail_rules(by_year, tail)
+    broken = FIRST_YEAR - 1
+    if rules is not None:
+        models = _models(rules)
+        years = reversed(range(FIRST_YEAR, tail.start))
+        broken = next((y for y in years if not _agrees(y, by_year.get(y, ()), models)), broken)
+    return by_year, rules, broken
+
+
+def plan(name: str, first_year: int) -> ZonePlan:
+    """The zone's changes (`_every_change`, once a process) from first_year (or
+    HORIZON - CYCLE) to HORIZON, grouped by year; the rule kept from the year after the last
+    year that breaks it back to that year. Derived from `_scanned`: the scan's first year
+    differs from it only in the changes of that year on the clock that were in the year
+    before in UTC (a change just after midnight on 1 January east of Greenwich), which a
+    scan from that year does not see."""
+    by_year, rules, broken = _scanned(name)
+    scan_from = max(FIRST_YEAR, min(first_year, HORIZON - CYCLE))
+    tail = range(HORIZON - CYCLE, HORIZON)
+    first = by_year.get(scan_from, ())
+    seen = tuple(change for change in first if change.at.year >= scan_from)
+    if seen != first:
+        by_year = {**by_year, scan_from: seen}
+        if scan_from == tail.start:
+            rules = _tail_rules(by_year, tail)
     if rules is None:
         return ZonePlan(by_year, None, [])
-    regular_from = tail.start
-    while regular_from > scan_from and _agrees(regular_from - 1, by_year[regular_from - 1], rules):
-        regular_from -= 1
+    if scan_from >= tail.start:
+        regular_from = tail.start
+    elif broken > scan_from:
+        regular_from = broken + 1
+    else:
+        regular_from = scan_from + (not _agrees(scan_from, seen, _models(rules)))
     return ZonePlan(by_year, regular_from, rules)
 
 
-def _tail_rules(by_year: dict[int, list[Change]], tail: range) -> list[tuple[Change, Rule]] | None:
+def _tail_rules(
+    by_year: Mapping[int, Sequence[Change]], tail: range
+) -> list[tuple[Change, Rule]] | None:
     """The yearly rule of each change of the year in `tail`, or None if one has none."""
-    counts = {len(by_year[year]) for year in tail}
+    counts = {len(by_year.get(year, ())) for year in tail}
     if len(counts) != 1:
         return None
     rules = []
@@ -277,39 +344,3 @@ def _tail_rules(by_year: dict[int, list[Change]], tail: range) -> list[tuple[Cha
             return None
         rules.append((by_year[tail.start][index], rule))
     return rules
-
-
-def vtimezone(name: str, first: datetime, last: datetime | None) -> Timezone:
-    """The zone's VTIMEZONE from the year of `first` to `last` (None: for ever after)."""
-    zone, zone_plan = ZoneInfo(name), plan(name, first.year)
-    start = datetime(first.year, 1, 1, tzinfo=UTC)
-    opening, offset = start.astimezone(zone), _offset(zone, int(start.timestamp()))
-    component = Timezone()
-    component.add("tzid", name)
-    component.add_component(
-        _observance(Change(start, offset, offset, opening.tzname() or "", bool(opening.dst())))
-    )
-    regular_from = zone_plan.regular_from
-    explicit_to = HORIZON if regular_from is None else regular_from
-    if last is not None:
-        explicit_to = min(explicit_to, last.year + 1)
-    for year in range(first.year, explicit_to):
-        for change in zone_plan.by_year[year]:
-            component.add_component(_observance(change))
-    if regular_from is not None and (last is None or last.year >= regular_from):
-        year = max(regular_from, first.year)
-        for change, (_, rule) in zip(zone_plan.by_year[year], zone_plan.rules, strict=True):
-            component.add_component(_observance(change, rule))
-    return component
-
-
-def _observance(change: Change, rule: Rule | None = None) -> TimezoneStandard | TimezoneDaylight:
-    observance = TimezoneDaylight() if change.daylight else TimezoneStandard()
-    observance.add("dtstart", change.local)
-    if rule is not None:
-        observance.add("rrule", vRecur(rule))
-    observance.add("tzoffsetfrom", change.before)
-    observance.add("tzoffsetto", change.after)
-    if change.name:
-        observance.add("tzname", change.name)
-    return observance
