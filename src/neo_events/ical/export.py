@@ -180,7 +180,7 @@ def _year(value: datetime | None) -> int | None:
 @lru_cache(maxsize=1024)
 def _vtimezone_text(zone: str, first_year: int, last_year: int | None) -> bytes:
     """The zone's VTIMEZONE from `first_year` to `last_year` (None: for ever after) as text;
-    vtimezone() reads only the years of its bounds."""
+    vtimezone_text() reads only the years of its bounds."""
     first = datetime(first_year, 1, 1, tzinfo=UTC)
     last = None if last_year is None else datetime(last_year, 1, 1, tzinfo=UTC)
     return vtimezone_text(zone, first, last)
