@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from neo_events.jobs.worker import running
 from neo_events.live.hub import load_messages
-from neo_events.models import Change, ChangeRecipient, Job
+from neo_events.models import Change, ChangeRecipient, Job, Reminder
 from tests.conftest import http_client, make_settings, serving
 from tests.helpers import assert_problem, create_event, register, share
 from tests.timing import budget
@@ -345,6 +345,52 @@ async def test_moving_cancelling_and_deleting_occurrences_move_or_drop_reminders
     response = await client.delete(f"/api/v1/events/{event['id']}", headers=alice.headers)
     assert response.status_code == 204
     assert await jobs_of(app) == []
+
+
+async def test_a_split_series_keeps_everyones_reminders_on_both_parts(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """ "This and following" makes a new series of the rest: each holder's reminders hold
+    for it too, and the first part keeps reminding of what is left of it."""
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    start = soon(3600 * 3)
+    event = await create_event(
+        client,
+        alice,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=30)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY",
+    )
+    await share(client, alice, event["id"], bob, "viewer")
+    assert (await put_reminders(client, alice.headers, event["id"], 10, 60)).status_code == 200
+    assert (await put_reminders(client, bob.headers, event["id"], 5)).status_code == 200
+    third = start + timedelta(days=2)
+    response = await client.put(
+        f"/api/v1/events/{event['id']}/instances/{iso(third)}",
+        params={"scope": "following"},
+        json={"title": "Renamed from the third day"},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    successor = response.json()
+    assert successor["id"] != event["id"] and successor["my_reminders"] == [
+        {"minutes_before": 10},
+        {"minutes_before": 60},
+    ]
+    again = await client.get(f"/api/v1/events/{successor['id']}", headers=bob.headers)
+    assert again.json()["my_reminders"] == [{"minutes_before": 5}]
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(
+            select(Reminder.id, Reminder.event_id, Reminder.minutes_before)
+        )
+        reminders = {row.id: (row.event_id, row.minutes_before) for row in rows}
+    due = {reminders[j.payload["reminder_id"]]: j.due_at for j in await jobs_of(app)}
+    for minutes in (10, 60):  # the first part's next occurrence, and the new series' first
+        assert due[(event["id"], minutes)] == start - timedelta(minutes=minutes)
+        assert due[(successor["id"], minutes)] == third - timedelta(minutes=minutes)
+    assert due[(successor["id"], 5)] == third - timedelta(minutes=5)
 
 
 async def test_losing_access_drops_the_reminder(

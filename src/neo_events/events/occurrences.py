@@ -49,6 +49,7 @@ from neo_events.history.versions import record_version
 from neo_events.invitations.responses import continue_invitation
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
+from neo_events.reminders.service import continue_reminders
 
 
 class Scope(StrEnum):
@@ -307,6 +308,7 @@ async def _split(
     apply_content(event, build_content(current, _before(current, at, truncated)))
     await record_version(session, event, change_type="updated", actor_id=actor.id, previous=current)
     successor = await _copy_series(session, event, new_content, actor)
+    await continue_reminders(session, original_id=event.id, successor=successor)
     await continue_invitation(
         session,
         original_id=event.id,

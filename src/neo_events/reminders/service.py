@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import Integer, Select, Table, delete, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.audit.service import Origin, record_all
+from neo_events.db import UTCDateTime
 from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, get_event_for, touch
 from neo_events.jobs import queue
@@ -82,9 +83,13 @@ def checked_minutes(minutes: Sequence[int]) -> list[int]:
 _REMINDERS = cast(Table, Reminder.__table__)
 # Many rows in one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"); each row
 # comes back with what identifies it, so their order does not matter.
-_INSERT_REMINDERS = insert(_REMINDERS).returning(
-    _REMINDERS.c.id, _REMINDERS.c.user_id, _REMINDERS.c.event_id, _REMINDERS.c.minutes_before
+_RETURNED = (
+    _REMINDERS.c.id,
+    _REMINDERS.c.user_id,
+    _REMINDERS.c.event_id,
+    _REMINDERS.c.minutes_before,
 )
+_INSERT_REMINDERS = insert(_REMINDERS).returning(*_RETURNED)
 
 
 async def _replace(
@@ -133,6 +138,26 @@ async def _replace(
         targets=[(event.id, {"minutes_before": wanted}) for event, wanted in sets],
     )
     return [wanted for _, wanted in sets]
+
+
+async def continue_reminders(session: AsyncSession, *, original_id: int, successor: Event) -> None:
+    """A series split at an occurrence ("this and following", events/occurrences.py): each
+    user's reminders on it hold for the new series too, as its grants and invitations do
+    (SPEC §14: only moving, cancelling or declining an occurrence moves or drops its
+    reminders), each scheduled as `set_reminders` schedules one. Two statements however many
+    people."""
+    now = db.utcnow()
+    copied = select(
+        _REMINDERS.c.user_id,
+        _REMINDERS.c.minutes_before,
+        literal(successor.id, Integer),
+        literal(now, UTCDateTime),
+    ).where(_REMINDERS.c.event_id == original_id)
+    names = ["user_id", "minutes_before", "event_id", "created_at"]
+    added = await session.execute(
+        insert(_REMINDERS).from_select(names, copied).returning(*_RETURNED)
+    )
+    await reschedule(session, [successor], list(added), now=now, drop_after=None)
 
 
 async def my_reminders(
