@@ -15,10 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
 from neo_events.events import calendars, recurrence
 from neo_events.events.content import series_of
 from neo_events.events.listing import LOAD_CHUNK
+from neo_events.events.schedule import LISTED
+from neo_events.models import EventPermission
 from tests.helpers import (
     Account,
     assert_problem,
@@ -27,6 +30,7 @@ from tests.helpers import (
     created,
     created_many,
     loop_pauses,
+    people,
     register,
     share,
 )
@@ -860,3 +864,45 @@ async def test_a_window_over_more_series_than_one_load_holds_lists_each_once(
     with cpu_bound(BOUND):
         refused = await client.get(EVENTS, params=year, headers=alice.headers)
     assert_problem(refused, 422, "window_too_large")
+
+
+async def grant(app: Any, pairs: list[tuple[int, int]], by: int) -> None:
+    """Viewer roles written straight to the database (a big setup's thousands of shares)."""
+    rows = [{"event_id": e, "user_id": u, "role": "viewer", "granted_by_id": by} for e, u in pairs]
+    async with app.state.sessionmaker() as session:
+        await session.execute(insert(EventPermission), rows)
+        await session.commit()
+
+
+async def test_a_move_of_an_event_held_by_hundreds_reads_a_bounded_number_of_calendars(
+    client: httpx.AsyncClient, app: Any, alice: Account
+) -> None:
+    """An event shared with 600 people, each holding 30 daily series at its hours: moving it
+    read every one of their calendars, 18,000 events (an outside attack: 1,500 such people,
+    5-14 s of CPU; this one 0.65 s). It reads CHECKED_PEOPLE of them, the mover's first:
+    0.1-0.3 s."""
+    holders = await people(app, 600)
+    other = await register(client, "organiser")
+    day = "2026-06-01T{h}:00:00Z"
+    busy = series("FREQ=DAILY", day.format(h="10"), end_time=day.format(h="12"))
+    ids = await created_many(client, other, [busy] * (len(holders) * 30))
+    await grant(app, [(e, holders[n // 30]) for n, e in enumerate(ids)], other.id)
+    moved = await created(
+        client, alice, series("FREQ=DAILY", day.format(h="08")), conflicts="ignore"
+    )
+    await grant(app, [(moved["id"], u) for u in holders], alice.id)
+
+    for hour, policy in (("11", "warn"), ("10", "reject"), ("10", "suggest")):
+        with cpu_bound(0.5, policy):
+            response = await client.patch(
+                f"{EVENTS}/{moved['id']}",
+                params={"conflicts": policy},
+                json={"start_time": day.format(h=hour), "end_time": day.format(h="12")},
+                headers=alice.headers,
+            )
+        if policy == "warn":
+            assert response.status_code == 200, response.text
+            found = response.json()["conflicts"]
+        else:
+            found = assert_problem(response, 409, "schedule_conflict")["conflicts"]
+        assert len(found) == LISTED, policy

@@ -22,9 +22,7 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from neo_events.errors import Conflict
 from neo_events.events import prior_clashes, recurrence, times_of_day
@@ -33,11 +31,12 @@ from neo_events.events.calendar_cuts import shortened
 from neo_events.events.calendar_keys import Keys
 from neo_events.events.calendars import calendar, off_the_loop, titles
 from neo_events.events.conflicts import Busy, Checked, merge, sweep_conflicts
+from neo_events.events.contacts import checked_people, contacts_of
 from neo_events.events.content import content_of, iso, series_of, span_of
 from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.events.suggestions import suggested
-from neo_events.models import Event, EventPermission, User
+from neo_events.models import User
 
 HORIZON = timedelta(days=366)
 LISTED = 100  # clashes an item lists at most
@@ -46,9 +45,6 @@ CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's y
 # ...all of one check's series together (a batch's), each an equal share: 500 minutely series
 # checked a million, 3-4 s (an eighth outside attack); a share of 400 holds a daily year.
 BATCH_CHECK_LIMIT = 200_000
-
-# Built once: an alias made per call costs more than the query's compilation cache saves.
-_MINE, _THEIRS = aliased(EventPermission, name="mine"), aliased(EventPermission, name="theirs")
 
 
 class ConflictPolicy(StrEnum):
@@ -218,25 +214,6 @@ async def _calendar_for(
     return busy, visible, added
 
 
-async def contacts_of(session: AsyncSession, viewer_id: int, user_ids: set[int]) -> set[int]:
-    """Those of the users who hold a role on a live event the viewer holds one on too."""
-    if not user_ids:
-        return set()
-    mine, theirs = _MINE, _THEIRS
-    rows = await session.execute(
-        select(theirs.user_id)
-        .distinct()
-        .join(mine, mine.event_id == theirs.event_id)
-        .join(Event, Event.id == theirs.event_id)
-        .where(
-            mine.user_id == viewer_id,
-            theirs.user_id.in_(user_ids),
-            Event.deleted_at.is_(None),
-        )
-    )
-    return set(rows.scalars()) | ({viewer_id} & user_ids)
-
-
 async def check(
     session: AsyncSession,
     *,
@@ -253,8 +230,9 @@ async def check(
     `reject` raises ScheduleConflict when anything clashes; `suggest` too, with the nearest
     free slots of everyone `concerned` (default: the users checked and the viewer) who is
     the viewer or their contact (SPEC §7: a stranger is only ever said to be busy then);
-    `ignore` checks nothing. Other candidates of the same call count too, so a batch that
-    overlaps itself is caught.
+    `ignore` checks nothing. Of many people, CHECKED_PEOPLE calendars are read
+    (`contacts.checked_people`). Other candidates of the same call count too, so a batch
+    that overlaps itself is caught.
 
     `added`: the candidates' `added_by`, if the caller worked them out; `keys`: the
     calendar's keys over their `window_of`, if it read them (a create under `warn` reads
@@ -268,7 +246,8 @@ async def check(
         added = await added_by(candidates)
     if not any(added):
         return nothing
-    busy, visible, added = await _calendar_for(session, set(user_ids), added, viewer_id, keys)
+    checked = checked_people(viewer_id, user_ids)
+    busy, visible, added = await _calendar_for(session, checked, added, viewer_id, keys)
     excluded = [c.event_id for c in candidates]
 
     def sweep() -> tuple[list[list[Busy]], set[int]]:
@@ -290,7 +269,7 @@ async def check(
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
             # of the caller's and contacts' calendars: a stranger's free time is not theirs to learn
-            people = await contacts_of(session, viewer_id, people)
+            people = checked_people(viewer_id, await contacts_of(session, viewer_id, people))
             index, free = await suggested(session, candidates, added, found, people)
             extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
             if len(candidates) > 1:
