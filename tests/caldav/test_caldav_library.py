@@ -317,3 +317,43 @@ def _answers_of(component: icalendar.Event) -> dict[str, str]:
     found = component.get("attendee")
     listed = found if isinstance(found, list) else [found]
     return {str(a).removeprefix("mailto:"): str(a.params["PARTSTAT"]) for a in listed}
+
+
+def test_one_uid_from_two_apps_is_never_twice_in_one_calendar(
+    database_url: str, data_dir: Path
+) -> None:
+    """Alice's and Bob's apps each make an event of one UID (each is checked in its own
+    calendar); Bob shares his with Alice. Her calendar serves his under its own UID, so her
+    app keeps both apart, and what she edits there is his event, still of his UID to him."""
+    twin = EVENT.format(n=7, day=10)
+    with caldav_server(database_url, data_dir) as base:
+        alice, bob = person(base, "alice"), person(base, "bob")
+        login = {"url": base, "require_tls": False}
+        with caldav.DAVClient(username="alice", password=alice.password, **login) as client:
+            [hers] = client.principal().calendars()
+            mine = hers.save_event(twin)
+        with caldav.DAVClient(username="bob", password=bob.password, **login) as client:
+            [his] = client.principal().calendars()
+            his.save_event(twin.replace("Library event 7", "Bob's"))
+        [bobs] = httpx.get(f"{base}/api/v1/events", headers=bob.headers).json()["items"]
+        alice_id = httpx.get(f"{base}/api/v1/auth/me", headers=alice.headers).json()["id"]
+        shared = httpx.post(
+            f"{base}/api/v1/events/{bobs['id']}/share",
+            json={"users": [{"user_id": alice_id, "role": "editor"}]},
+            headers=bob.headers,
+        )
+        assert shared.status_code == 200, shared.text
+        with caldav.DAVClient(username="alice", password=alice.password, **login) as client:
+            [hers] = client.principal().calendars()
+            events = hers.events()
+            uids = sorted(str(e.icalendar_component["UID"]) for e in events)
+            assert uids == [f"event-{bobs['id']}@neo-events", "lib-7@example.com"]
+            assert hers.event_by_uid("lib-7@example.com").url.path == mine.url.path
+            his_there = hers.event_by_uid(f"event-{bobs['id']}@neo-events")
+            his_there.icalendar_component["SUMMARY"] = "Bob's, moved by Alice"
+            his_there.save()
+        with caldav.DAVClient(username="bob", password=bob.password, **login) as client:
+            [his] = client.principal().calendars()
+            [own] = his.events()
+            assert str(own.icalendar_component["UID"]) == "lib-7@example.com"
+            assert str(own.icalendar_component["SUMMARY"]) == "Bob's, moved by Alice"

@@ -32,6 +32,14 @@ async def bodies(session: AsyncSession, items: Sequence[Item]) -> dict[int, tupl
     return {event_id: (body, version) for event_id, body, version in rows.all() if body is not None}
 
 
+def _stored(item: Item, text: tuple[str | None, int | None]) -> Stored:
+    """What is kept of the item's resource, for its text: the client's last text is served
+    as sent only to a reader of its UID (not where it is `shadowed`: there it lends the
+    codec's text its extra properties only)."""
+    body, version = text
+    return Stored(item.name, item.uid, body, None if item.shadowed else version)
+
+
 async def render(
     session: AsyncSession,
     items: Sequence[Item],
@@ -83,6 +91,7 @@ async def render_within(
             item.mine,
             item.people,
             item.answers_key,
+            item.shadowed,
         )
         for item in items
     }
@@ -108,7 +117,7 @@ async def render_within(
     jobs = {
         item.event.id: (
             item.outgoing(events[item.event.id]),
-            Stored(item.name, item.uid, *texts.get(item.event.id, (None, None))),
+            _stored(item, texts.get(item.event.id, (None, None))),
             events[item.event.id].version,
         )
         for item in missing

@@ -11,8 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
@@ -146,17 +159,24 @@ class Item:
     role: Role
     stored: Stored | None
     stamp: datetime | None = None  # when the stored text last changed
+    # another event of the reader's calendar has the client's name or UID too, and goes first
+    # (`_SHADOWED`): this one is served under its own `event-{id}.ics` and UID to this reader
+    shadowed: bool = False
     mine: tuple[int, ...] = ()  # the reader's own reminders (minutes before): VALARMs (SPEC §14)
     people: tuple[Attendance, ...] = ()  # organizer and attendees: ORGANIZER, ATTENDEE (§13)
     answers: Answers = field(default_factory=dict)  # per-occurrence answers (ical/service.py)
 
     @property
     def name(self) -> str:
-        return self.stored.name if self.stored else resources.default_name(self.event.id)
+        if self.stored is None or self.shadowed:
+            return resources.default_name(self.event.id)
+        return self.stored.name
 
     @property
     def uid(self) -> str:
-        return self.stored.uid if self.stored else resources.default_uid(self.event.id)
+        if self.stored is None or self.shadowed:
+            return resources.default_uid(self.event.id)
+        return self.stored.uid
 
     @property
     def etag(self) -> str:
@@ -166,6 +186,8 @@ class Item:
         tag = str(self.event.version)
         if self.stored is not None and self.stamp is not None:
             tag += f"-{int(self.stamp.timestamp() * 1000)}"
+        if self.shadowed:
+            tag += "-u"
         if self.mine or self.people:
             tag += f"-{people_tag(self.people, self.mine, self.answers)}"
         return f'"{tag}"'
@@ -196,18 +218,54 @@ Columns = TypeVarTuple("Columns")
 
 
 def with_resources(
-    query: Select[*Columns],
-) -> Select[*Columns, str | None, str | None, datetime | None]:
+    query: Select[*Columns], user_id: int
+) -> Select[*Columns, str | None, str | None, datetime | None, bool]:
     """The query's rows, each followed by its resource's name, UID and text's time (or Nones:
-    an event made through the API has no resource row until a client writes it)."""
-    return query.add_columns(
-        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
-    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+    an event made through the API has no resource row until a client writes it), and whether
+    the name or UID is `_SHADOWED` in the user's calendar."""
+    return (
+        query.add_columns(
+            CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at, _SHADOWED
+        )
+        .outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+        .params(shadow_reader=user_id)
+    )
+
+
+def _sharing(column: str) -> ColumnElement[bool]:
+    """Whether another live event the reader (`shadow_reader`) holds a role on has the
+    resource's `column` (name or UID) and goes first (`_SHADOWED`): one index probe."""
+    other, grant, first = aliased(CalendarResource), aliased(EventPermission), aliased(Event)
+    reader = bindparam("shadow_reader", type_=Integer)
+    mine, made_here = first.created_by_id == reader, Event.created_by_id == reader
+    return exists().where(
+        getattr(other, column) == getattr(CalendarResource, column),
+        other.event_id != CalendarResource.event_id,
+        grant.event_id == other.event_id,
+        grant.user_id == reader,
+        first.id == other.event_id,
+        first.deleted_at.is_(None),
+        or_(and_(mine, ~made_here), and_(first.id < Event.id, or_(mine, ~made_here))),
+    )
+
+
+# Whether another live event of the reader's calendar has the resource's name or UID too,
+# and goes first: one the reader's own app made before one someone else's did, else the
+# older. A name and a UID are checked against their writer's calendar only (checking
+# everyone's would tell whether someone else holds such an event), so two people's apps may
+# give their events one name or UID (the `caldav` library names a resource after its UID),
+# and a share then puts both in one calendar: there the one that does not go first is served
+# under its own name and UID (`Item.name`, `Item.uid`), so that no calendar holds one twice
+# (RFC 4791 §5.3.2.1). An event made through the API has no resource row: nothing to probe.
+# Built once (aliases made per call made every listing compile its statement anew).
+_SHADOWED = case(
+    (CalendarResource.event_id.is_(None), false()), else_=or_(_sharing("uid"), _sharing("name"))
+)
 
 
 def item_of(row: Any) -> Item:
-    event, role, name, uid, stamp = row
-    return Item(event, Role(role), _stored(name, uid), stamp)
+    event, role, name, uid, stamp, shadowed = row
+    return Item(event, Role(role), _stored(name, uid), stamp, shadowed=bool(shadowed))
 
 
 async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> list[Item]:
@@ -235,13 +293,12 @@ def heads(user: User) -> Select[*tuple[Any, ...]]:
     """The heads of the collection's events (HEAD_COLUMNS, the role, the resource's name, UID
     and text's time): what a listing reads, each row an item by `head_item`."""
     query = visible_events(user.id).with_only_columns(*HEAD_COLUMNS, EventPermission.role)
-    return query.add_columns(
-        CalendarResource.name, CalendarResource.uid, CalendarResource.updated_at
-    ).outerjoin(CalendarResource, CalendarResource.event_id == Event.id)
+    return with_resources(query, user.id)
 
 
 def head_item(row: Any) -> Item:
-    return Item(Head(*row[:8]), Role(row[8]), _stored(row[9], row[10]), row[11])
+    stored = _stored(row[9], row[10])
+    return Item(Head(*row[:8]), Role(row[8]), stored, row[11], shadowed=bool(row[12]))
 
 
 def _stored(name: str | None, uid: str | None) -> Stored | None:
@@ -282,7 +339,7 @@ async def items_named(session: AsyncSession, user: User, names: Sequence[str]) -
     a name no resource can have)."""
     wanted = {name for name in names if resources.storable(name)}
     by_default = [event_id for name in wanted if (event_id := default_id(name)) is not None]
-    query = with_resources(visible_events(user.id)).where(
+    query = with_resources(visible_events(user.id), user.id).where(
         named_or_numbered(CalendarResource.name.in_(list(wanted)), by_default)
     )
     found: dict[str, Item] = {}

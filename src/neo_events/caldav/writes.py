@@ -109,7 +109,7 @@ async def put_item(
                 origin=origin,
                 policy=ConflictPolicy.IGNORE,
             )
-            await _store(session, result.event, name, incoming)
+            await _store(session, result.event, name, incoming, as_sent=not current.shadowed)
         await people.apply(session, user, row.id, todo, origin)
     except (ValidationError, ValidationFailed) as exc:
         raise _invalid(exc) from None
@@ -197,10 +197,18 @@ def _uid_id(uid: str) -> int:
 
 
 async def _store(
-    session: AsyncSession, event: Event, name: str, incoming: resources.Incoming
+    session: AsyncSession,
+    event: Event,
+    name: str,
+    incoming: resources.Incoming,
+    *,
+    as_sent: bool = True,
 ) -> None:
-    """Keep the client's text as describing the event's version now (after the write)."""
+    """Keep the client's text as describing the event's version now (after the write); a
+    text written under the event's own UID where the client's is `shadowed` (its UID is not
+    the resource's) describes no version: it only lends later texts its extra properties."""
     row = await session.get(CalendarResource, event.id)
+    version = event.version if as_sent else None
     now = utcnow()
     if row is None:
         session.add(
@@ -209,12 +217,12 @@ async def _store(
                 name=name,
                 uid=incoming.uid,
                 body=incoming.text,
-                body_version=event.version,
+                body_version=version,
                 updated_at=now,
             )
         )
-    elif row.body != incoming.text or row.body_version != event.version:
-        row.body, row.body_version, row.updated_at = incoming.text, event.version, now
+    elif row.body != incoming.text or row.body_version != version:
+        row.body, row.body_version, row.updated_at = incoming.text, version, now
     await session.flush()
 
 

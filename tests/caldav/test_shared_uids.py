@@ -1,0 +1,64 @@
+"""One name or UID from two people's apps in one calendar (RFC 4791 §5.3.2.1): both are
+checked against their writer's calendar only, so after a share the reader who holds both is
+served the one that does not go first (theirs before another's, else the older) under its
+own `event-{id}.ics` and `event-{id}@neo-events` (caldav/service.py `_shadowed`)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from icalendar import Calendar
+
+from tests.caldav.dav import dav_for, ics, propfind, responses
+from tests.helpers import share
+
+pytestmark = pytest.mark.anyio
+
+
+def uid_of(text: bytes) -> str:
+    [event] = Calendar.from_ical(text).walk("VEVENT")
+    return str(event["UID"])
+
+
+async def test_a_shared_twin_is_served_under_its_own_name_and_uid(
+    client: httpx.AsyncClient,
+) -> None:
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    # bob's first (the older), then alice's: the name and UID the `caldav` library would give
+    assert (await bob.put("same.ics", ics(uid="same", summary="Bob's"))).status_code == 201
+    assert (await alice.put("same.ics", ics(uid="same"))).status_code == 201
+    [his] = (await client.get("/api/v1/events", headers=bob.account.headers)).json()["items"]
+    await share(client, bob.account, his["id"], alice.account, "editor")
+
+    # to alice, her own goes first; bob's is served under its own name and UID
+    listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
+    hrefs = sorted(h for h in responses(listing.content) if h.endswith(".ics"))
+    his_there = alice.calendar + f"event-{his['id']}.ics"
+    assert hrefs == sorted([his_there, alice.calendar + "same.ics"])
+    theirs = await alice.request("GET", his_there)
+    assert uid_of(theirs.content) == f"event-{his['id']}@neo-events"
+    assert b"SUMMARY:Bob's" in theirs.content and theirs.headers["etag"].endswith('-u"')
+    mine = await alice.request("GET", alice.calendar + "same.ics")
+    assert uid_of(mine.content) == "same" and b"SUMMARY:Dentist" in mine.content
+    # to bob, his event is as he wrote it
+    own = await bob.request("GET", bob.calendar + "same.ics")
+    assert uid_of(own.content) == "same" and not own.headers["etag"].endswith('-u"')
+
+    # alice writes it back as she was given it: bob's event, still "same" to him
+    edited = theirs.content.replace(b"SUMMARY:Bob's", b"SUMMARY:Bob's (moved)")
+    tag = theirs.headers["etag"]
+    put = await alice.request("PUT", his_there, edited, **{"If-Match": tag})
+    assert put.status_code == 204, put.text
+    own = await bob.request("GET", bob.calendar + "same.ics")
+    assert uid_of(own.content) == "same" and b"SUMMARY:Bob's (moved)" in own.content
+    # the name and UID she was given are not hers to give a new resource
+    again = await alice.put("new.ics", ics(uid=f"event-{his['id']}@neo-events"))
+    assert again.status_code == 403 and b"no-uid-conflict" in again.content
+
+    # once her own is gone, his is "same.ics" and "same" to her too
+    deleted = await alice.request("DELETE", alice.calendar + "same.ics")
+    assert deleted.status_code == 204, deleted.text
+    back = await alice.request("GET", alice.calendar + "same.ics")
+    assert uid_of(back.content) == "same" and b"SUMMARY:Bob's (moved)" in back.content
+    assert not back.headers["etag"].endswith('-u"')
+    assert (await alice.request("GET", his_there)).status_code == 404
