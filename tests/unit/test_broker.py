@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -81,6 +82,26 @@ async def test_channels_are_separate(broker: Broker) -> None:
     await broker.publish("other", b"not for you")
     await asyncio.wait_for(_publish_until_received(broker, "mine", [listener]), 10)
     assert listener.result() == [b"wake"]
+
+
+async def test_deployments_on_other_redis_databases_do_not_hear_each_other() -> None:
+    """Redis pub/sub ignores the database number; the broker's channels do not."""
+    here = await _redis()
+    db = here.connection_pool.connection_kwargs.get("db", 0)
+    there = Redis.from_url(urlsplit(REDIS_URL or "")._replace(path=f"/{(db + 1) % 16}").geturl())
+    ours, theirs, also_ours = RedisBroker(here), RedisBroker(there), RedisBroker(here)
+    ready = asyncio.Event()
+    listener = asyncio.create_task(_first(ours, "chan", ready, 1))
+    await ready.wait()
+    for _ in range(20):  # well after the subscription is live
+        await theirs.publish("chan", b"from another deployment")
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(_publish_until_received(also_ours, "chan", [listener]), 10)
+    assert listener.result() == [b"wake"]
+    for broker in (ours, theirs, also_ours):
+        await broker.close()
+    await here.aclose()
+    await there.aclose()
 
 
 async def test_publish_without_subscribers_is_fine(broker: Broker) -> None:
@@ -167,6 +188,7 @@ class _Rig:
             port=port, db=kwargs.get("db", 0), socket_timeout=None, socket_connect_timeout=None
         )
         self.broker = RedisBroker(self.patient, retry_s=0.05, **self.bounds)
+        self.publisher = RedisBroker(self.direct)  # on the broker's channel of that database
         self.channel = f"rig-{os.getpid()}-{id(self)}"
         self.subscription = self.broker.subscribe(self.channel)
         return self
@@ -180,7 +202,7 @@ class _Rig:
         subscription is live a moment after it is made. Within 10 s."""
         async with asyncio.timeout(10):
             while not wait.done():
-                await self.direct.publish(self.channel, message)
+                await self.publisher.publish(self.channel, message)
                 await asyncio.wait([wait], timeout=0.05)
         return wait.result()
 
@@ -190,6 +212,7 @@ class _Rig:
         await asyncio.gather(*self.waits, return_exceptions=True)
         await self.subscription.aclose()  # type: ignore[attr-defined]
         await self.broker.close()
+        await self.publisher.close()
         await self.proxy.close()
         await self.patient.aclose()
         await self.direct.aclose()

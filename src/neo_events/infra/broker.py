@@ -75,7 +75,13 @@ class RedisBroker:
     half-open (a Redis failed over, a NAT's state dropped) raises nothing, it only goes
     silent. A subscription lost is closed and made again. (A Redis restarted under a full
     test run once left a worker's subscriber in the handshake of its reconnection for 40 s,
-    and that worker's clients heard nothing of the other workers' changes meanwhile.)"""
+    and that worker's clients heard nothing of the other workers' changes meanwhile.)
+
+    Redis pub/sub ignores the database number: every client of the server hears every
+    channel. So a channel is named after the client's database (`db3/neo-events:changes`):
+    deployments on one Redis, each on its own database as their rate limits need, no longer
+    hear each other (a logout in one closed the live connections of the sign-in of the same
+    number in the other, an outside attack found)."""
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class RedisBroker:
         idle_s: float = 15.0,
     ) -> None:
         self._redis = redis
+        self._namespace = f"db{redis.connection_pool.connection_kwargs.get('db', 0)}/"
         self._retry_s = retry_s
         self._handshake_s = handshake_s
         self._idle_s = idle_s
@@ -93,7 +100,7 @@ class RedisBroker:
 
     async def publish(self, channel: str, message: bytes) -> None:
         try:
-            await self._redis.publish(channel, message)
+            await self._redis.publish(self._namespace + channel, message)
         except (RedisError, OSError) as exc:
             logger.warning("broker publish failed: %s", exc.__class__.__name__)
 
@@ -103,7 +110,7 @@ class RedisBroker:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 async with asyncio.timeout(self._handshake_s):
-                    await pubsub.subscribe(channel)
+                    await pubsub.subscribe(self._namespace + channel)
                 heard, asked = clock(), None  # Redis last heard; a PING unanswered since
                 while not self._closed.is_set():
                     async with asyncio.timeout(_LISTEN_S + self._handshake_s):
