@@ -172,6 +172,11 @@ async def test_webhook_crud_is_the_owners_only(client: httpx.AsyncClient) -> Non
         {"url": "http://10.1.2.3/x", "events": ["*"]},
         {"url": "http://169.254.169.254/latest/meta-data", "events": ["*"]},
         {"url": "https://example.com/x", "events": ["*"], "secret": "mine"},
+        # a CR/LF, a tab or a space inside: sent to another address than the one shown
+        {"url": "https://example.com/x?nl=1\r\nX-Injected: yes", "events": ["*"]},
+        {"url": "https://example.com\n:8190/x", "events": ["*"]},
+        {"url": "https://exam\tple.com/x", "events": ["*"]},
+        {"url": "https://example.com/a b", "events": ["*"]},
     ],
 )
 async def test_invalid_webhooks_are_refused(
