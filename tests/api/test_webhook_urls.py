@@ -18,7 +18,7 @@ LONG_LABELS = ".".join(["a" * 59] * 30)  # 1,799 characters, each label valid
 
 # (URL, words the problem's detail says)
 BAD_URLS = [
-    ("http://exa mple.com/", "not a valid name"),
+    ("http://exa mple.com/", "no spaces or control characters"),
     ("http://-bad.example.com/", "not a valid name"),
     ("http://1.2.3.999/", "not a valid name"),
     (f"http://{'a' * 1800}/", "not a valid name"),

@@ -174,7 +174,11 @@ def check_url(url: str, *, require_https: bool) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of a webhook URL, or Refused saying what is wrong: a host no
     resolver could look up is refused here, when the webhook is set, and again at delivery.
     The host is in the ASCII form the resolver looks up (IDNA, as `socket` encodes it: NFKC,
-    so `ｌocalhost` is `localhost`), lower case; an IPv6 literal as written."""
+    so `ｌocalhost` is `localhost`), lower case; an IPv6 literal as written. A URL holds no
+    space or control character (RFC 3986): urlsplit and httpx drop a CR/LF or a tab, and
+    the address contacted was not the one shown to the webhook's owner."""
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise Refused("the URL has no spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
