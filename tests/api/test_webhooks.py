@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from neo_events.jobs.worker import secret_box
 from neo_events.models import Webhook
 from neo_events.webhooks import ssrf
-from neo_events.webhooks.signing import new_secret
+from neo_events.webhooks.signing import SecretBox, new_secret
 from tests.conftest import http_client, make_settings, serving
 from tests.helpers import Account, assert_problem, create_event, register, share
 from tests.receiver import Receiver
@@ -455,6 +455,37 @@ async def test_a_webhook_failing_past_the_retry_window_is_disabled(
         assert got["disabled_reason"].startswith("failing for 1.5 s")
         [delivery] = await deliveries(client, alice, hook["id"])
         assert delivery["status"] == "failed" and delivery["attempts"] >= 2
+
+
+async def test_a_webhook_whose_secret_no_key_opens_fails_its_attempts_and_is_disabled(
+    database_url: str, data_dir: Path
+) -> None:
+    """A secret sealed with a key the service no longer has (SECRET_KEY changed without
+    SECRET_KEY_PREVIOUS): nothing can be signed. Each attempt fails, said in the
+    deliveries, and the webhook is disabled past the retry window (the job was retried for
+    ever before, a traceback a minute, and nobody was told)."""
+    settings = make_settings(database_url, data_dir, **(FAST | {"webhook_retry_for_s": 1.5}))
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        hook = await add_webhook(client, alice, Receiver().url)
+        sealed = SecretBox(["a key this service was never given, long enough"]).seal("whsec_x")
+        async with app.state.sessionmaker() as session:
+            await session.execute(
+                update(Webhook).where(Webhook.id == hook["id"]).values(secret_encrypted=sealed)
+            )
+            await session.commit()
+        await create_event(client, alice)
+        for _ in range(100):
+            got = (await client.get(f"/api/v1/webhooks/{hook['id']}", headers=alice.headers)).json()
+            if not got["enabled"]:
+                break
+            await asyncio.sleep(0.1)
+        assert got["enabled"] is False, got
+        unreadable = "its secret cannot be read with the configured keys"
+        assert got["disabled_reason"].endswith(unreadable)
+        [delivery] = await deliveries(client, alice, hook["id"])
+        assert delivery["status"] == "failed" and delivery["attempts"] >= 2
+        assert delivery["error"] == unreadable
 
 
 async def test_destinations_are_checked_after_resolution_at_every_attempt(

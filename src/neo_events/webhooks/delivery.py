@@ -35,7 +35,7 @@ from neo_events.live.hub import message_body
 from neo_events.models import Change, User, Webhook, WebhookDelivery
 from neo_events.settings import Settings
 from neo_events.webhooks import ssrf
-from neo_events.webhooks.signing import SecretBox, headers
+from neo_events.webhooks.signing import SecretBox, UnreadableSecret, headers
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+
+# A webhook whose secret no configured key opens (SECRET_KEY changed without
+# SECRET_KEY_PREVIOUS): nothing can be signed, so each attempt fails as a receiver's would,
+# said in its deliveries, and past WEBHOOK_RETRY_FOR_S the webhook is disabled with it (the
+# job's own retries had tried it for ever, a traceback a minute, and the owner saw nothing).
+UNREADABLE = Outcome(None, "its secret cannot be read with the configured keys", 0)
 
 
 class Webhooks:
@@ -108,7 +115,11 @@ class Webhooks:
                 ):
                     await self._release(job)
                     return
-                outcome = await self.post(url, secret, f"msg_{delivery_id}", body)
+                outcome = (
+                    UNREADABLE
+                    if secret is None
+                    else await self.post(url, secret, f"msg_{delivery_id}", body)
+                )
                 async with self._sessionmaker() as session:
                     if not await self._record(session, job, webhook_id, delivery_id, outcome):
                         return
@@ -124,9 +135,10 @@ class Webhooks:
 
     async def _page(
         self, session: AsyncSession, job: queue.Claimed, webhook_id: int
-    ) -> tuple[str, str, list[tuple[int, bytes]]] | None:
-        """The webhook's URL, secret and its oldest pending deliveries (up to PAGE) with their
-        bodies; None (job finished) when the webhook is gone, disabled, or has nothing left."""
+    ) -> tuple[str, str | None, list[tuple[int, bytes]]] | None:
+        """The webhook's URL, secret (None: no configured key opens it) and its oldest pending
+        deliveries (up to PAGE) with their bodies; None (job finished) when the webhook is
+        gone, disabled, or has nothing left."""
         webhook = await session.get(Webhook, webhook_id)
         if webhook is None or webhook.disabled_at is not None:
             await queue.finish(session, job)
@@ -156,7 +168,12 @@ class Webhooks:
                 delivery.error = "the message no longer exists"
                 continue
             items.append((delivery.id, body))
-        return webhook.url, self._box.open(webhook.secret_encrypted), items
+        try:
+            secret: str | None = self._box.open(webhook.secret_encrypted)
+        except UnreadableSecret:
+            logger.warning("webhook %d: no configured key opens its secret", webhook_id)
+            secret = None
+        return webhook.url, secret, items
 
     @staticmethod
     async def _pending(session: AsyncSession, webhook_id: int) -> list[WebhookDelivery]:
