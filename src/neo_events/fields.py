@@ -8,10 +8,11 @@ reaches the database goes through `Text` and is refused with a 422 naming the fi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 
 def _no_nul(value: str) -> str:
@@ -90,4 +91,15 @@ def supported_day(value: date) -> date:
     return value
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(supported_instant)]
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+
+
+def _written(value: object) -> object:
+    """A time as a client writes it: RFC 3339 text (or a datetime a decoder made), never a
+    number or digits, which pydantic would take for seconds since 1970 (SPEC §2)."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with an offset")
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_written), AfterValidator(supported_instant)]

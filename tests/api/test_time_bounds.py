@@ -323,3 +323,26 @@ async def test_an_all_day_event_on_the_first_accepted_day_can_be_created(
     }
     response = await client.post("/api/v1/events", json=body, headers=alice.headers)
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("value", [1798000000, 1798000000.5, "1798000000", "0", True])
+async def test_a_number_is_not_a_time(client: httpx.AsyncClient, value: Any) -> None:
+    """SPEC §2: times are RFC 3339 with an offset. pydantic took a number, or digits, for
+    seconds since 1970: a body's start_time, a window, `as_of`, the audit's `since` and an
+    occurrence's recurrence id were each accepted that way (an outside attack)."""
+    alice = await register(client, "alice")
+    event = await _series(client, alice)
+    text = q(str(value).lower() if isinstance(value, bool) else str(value))
+    body = {"title": "t", "start_time": value, "end_time": "2027-01-01T10:00:00Z"}
+    created = await client.post(EVENTS, json=body, headers=alice.headers)
+    assert_problem(created, 422, "validation_error")
+    for path in (
+        f"{EVENTS}?start_time={text}&end_time=2027-01-01T00:00:00Z",
+        f"{EVENTS}?as_of={text}",
+        f"{API}/audit?since={text}",
+    ):
+        assert_problem(await client.get(path, headers=alice.headers), 422, "validation_error")
+    edit = await client.put(
+        f"{EVENTS}/{event['id']}/instances/{text}", json={"title": "x"}, headers=alice.headers
+    )
+    assert_problem(edit, 422, "validation_error")  # not an occurrence looked up by number
