@@ -26,12 +26,14 @@ FIRST = datetime(2026, 1, 1, 9, tzinfo=UTC)
 RESPONSES = ("accepted", "declined", "tentative", "needs_action")
 
 
-def _every_row_chosen(rows: list[tuple[int, int, datetime, str, str]], reader: int | None):
-    """The choice made over every answer, as answers_of made it before its index."""
+def _every_row_chosen(rows: list[tuple[int, int, datetime, str, str, str]], reader: int):
+    """The choice made over every answer, as answers_of made it before its index; each
+    answer by the reader's own email, or anyone else's username (`calendar_address`)."""
     found: dict[int, dict[datetime, dict[str, str]]] = {}
     own: dict[int, set[datetime]] = {}
-    for event_id, user_id, rid, response, email in rows:
-        found.setdefault(event_id, {}).setdefault(rid, {})[email.lower()] = response
+    for event_id, user_id, rid, response, email, username in rows:
+        address = email if user_id == reader else f"{username}@users.neo-events.invalid"
+        found.setdefault(event_id, {}).setdefault(rid, {})[address.lower()] = response
         if user_id == reader:
             own.setdefault(event_id, set()).add(rid)
     for event_id, answers in found.items():
@@ -95,10 +97,11 @@ async def test_the_answers_shown_equal_a_choice_over_every_answer(
                     OccurrenceResponse.recurrence_id,
                     OccurrenceResponse.response,
                     User.email,
+                    User.username,
                 ).join(User, User.id == OccurrenceResponse.user_id)
             )
         ).all()
-        readers = [None, alice.id, *{r["user_id"] for r in rows[:3]}]
+        readers = [alice.id, *{r["user_id"] for r in rows[:3]}]
         for reader in readers:
             expected = _every_row_chosen(list(every), reader)
             assert await service.answers_of(session, events, reader) == expected

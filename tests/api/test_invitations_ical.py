@@ -53,13 +53,24 @@ async def test_export_and_feed_carry_organizer_and_attendees(
     lines = _lines(second.content)
     assert "ORGANIZER;CN=alice:mailto:alice@example.com" in lines
     people_lines = sorted(x for x in lines if x.startswith("ATTENDEE"))
+    # the reader by their own email; anyone else by username, never their email
     assert people_lines == [
         "ATTENDEE;CN=alice;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:alice@example.com",
-        "ATTENDEE;CN=bob;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@example.com",
-        "ATTENDEE;CN=carol;PARTSTAT=NEEDS-ACTION;ROLE=OPT-PARTICIPANT:mailto:carol@example.com",
+        "ATTENDEE;CN=bob;PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:mailto:bob@users.neo-events.invalid",
+        "ATTENDEE;CN=carol;PARTSTAT=NEEDS-ACTION;ROLE=OPT-PARTICIPANT:"
+        "mailto:carol@users.neo-events.invalid",
     ]
     [vevent] = Calendar.from_ical(second.content).walk("VEVENT")  # a reader accepts it
     assert str(vevent["organizer"]) == "mailto:alice@example.com"
+    named = {str(a): a.params["PARTSTAT"] for a in vevent["attendee"]}
+    assert named == {
+        "mailto:alice@example.com": "ACCEPTED",
+        "mailto:bob@users.neo-events.invalid": "ACCEPTED",
+        "mailto:carol@users.neo-events.invalid": "NEEDS-ACTION",
+    }
+    assert "bob@example.com" not in "".join(lines) and "carol@example.com" not in "".join(lines)
+    as_bob = "".join(_lines((await client.get(path, headers=bob.headers)).content))
+    assert "mailto:bob@example.com" in as_bob and "alice@example.com" not in as_bob
 
     token = (await client.post(f"{API}/feed-tokens", json={}, headers=carol.headers)).json()[
         "token"
@@ -119,6 +130,32 @@ async def test_import_invites_users_by_email_and_keeps_the_rest_as_text(
         "- <nobody@elsewhere.org>: declined"
     )
     assert await count_rows(app, "attendees") == 2
+
+
+async def test_an_exported_file_imported_again_invites_the_same_users(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """An export names others by username at users.neo-events.invalid, not by email: a file
+    exported by one user and imported by another still invites those users."""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    event = await create_event(client, alice, title="Review")
+    invited = await client.post(
+        f"{API}/events/{event['id']}/attendees",
+        json={"users": [{"user_id": bob.id}, {"user_id": carol.id}]},
+        headers=alice.headers,
+    )
+    assert invited.status_code == 200, invited.text
+    exported = await client.get(f"{API}/events/{event['id']}.ics", headers=carol.headers)
+    assert "bob@users.neo-events.invalid" in "".join(_lines(exported.content))
+    response = await client.post(
+        f"{API}/events/import",
+        content=exported.content,
+        headers=carol.headers | {"content-type": "text/calendar"},
+    )
+    assert response.status_code == 201, response.text
+    [item] = response.json()["items"]
+    copy = (await client.get(f"{API}/events/{item['id']}", headers=carol.headers)).json()
+    assert sorted(a["username"] for a in copy["attendees"]) == ["alice", "bob", "carol"]
 
 
 async def test_an_imports_invitations_are_bounded_by_the_changes_they_make(

@@ -40,8 +40,13 @@ def people_lines(text: str | bytes) -> list[str]:
     return sorted(x for x in unfolded.split("\n") if x.startswith(("ORGANIZER", "ATTENDEE")))
 
 
-def line(person: str, partstat: str, role: str = "REQ-PARTICIPANT") -> str:
-    return f"ATTENDEE;CN={person};PARTSTAT={partstat};ROLE={role}:mailto:{person}@example.com"
+def address(person: str, reader: str) -> str:
+    """How an export names `person` to `reader`: the reader by email, others by username."""
+    return f"{person}@example.com" if person == reader else f"{person}@users.neo-events.invalid"
+
+
+def line(person: str, partstat: str, role: str = "REQ-PARTICIPANT", reader: str = "alice") -> str:
+    return f"ATTENDEE;CN={person};PARTSTAT={partstat};ROLE={role}:mailto:{address(person, reader)}"
 
 
 async def invite(client: httpx.AsyncClient, who: Account, event_id: int, *users: Account) -> None:
@@ -91,6 +96,7 @@ async def test_invitations_are_in_every_body_and_an_answer_changes_etag_and_sync
     assert people_lines(export.content) == expected
     got = await alice.request("GET", href)
     assert people_lines(got.content) == expected
+    assert b"bob@example.com" not in got.content.replace(b"\r\n ", b"")  # not alice's to know
     assert got.headers["etag"] != before.headers["etag"]  # an invitation changes the text
     token = await sync_token(alice)
     ctag = await alice.request("PROPFIND", alice.calendar, propfind("cs:getctag"), Depth="0")
@@ -252,13 +258,14 @@ async def test_the_invitees_own_partstat_is_their_rsvp_and_nothing_else_is_their
     await invite(client, alice.account, event["id"], bob.account, carol.account)
     name = f"event-{event['id']}.ics"
     got = await bob.request("GET", bob.calendar + name)
-    mine = line("bob", "NEEDS-ACTION")
+    mine = line("bob", "NEEDS-ACTION", reader="bob")
     assert mine in people_lines(got.content)
     body = got.content.replace(b"\r\n ", b"")
 
     # bob is a viewer: his own answer is his, carol's and the title are not
     carols = body.replace(
-        line("carol", "NEEDS-ACTION").encode(), line("carol", "DECLINED").encode()
+        line("carol", "NEEDS-ACTION", reader="bob").encode(),
+        line("carol", "DECLINED", reader="bob").encode(),
     )
     assert (await bob.put(name, carols)).status_code == 204
     assert await attendees(client, alice.account, event["id"]) == {
@@ -269,7 +276,7 @@ async def test_the_invitees_own_partstat_is_their_rsvp_and_nothing_else_is_their
     retitled = body.replace(b"SUMMARY:Review", b"SUMMARY:Bob's review")
     refused = await bob.put(name, retitled)
     assert refused.status_code == 403 and b"need-privileges" in refused.content
-    declined = body.replace(mine.encode(), line("bob", "DECLINED").encode())
+    declined = body.replace(mine.encode(), line("bob", "DECLINED", reader="bob").encode())
     answered = await bob.put(name, declined, **{"If-Match": got.headers["etag"]})
     assert answered.status_code == 204, answered.text
     assert answered.headers["etag"] != got.headers["etag"]

@@ -278,7 +278,7 @@ async def with_mine(session: AsyncSession, user: User, items: list[Item]) -> lis
     answers: dict[int, Answers] = {}
     for chunk in range(0, len(ids), FULL_CHUNK):
         found |= await my_reminders(session, user.id, ids[chunk : chunk + FULL_CHUNK])
-        people |= await people_of(session, ids[chunk : chunk + FULL_CHUNK])
+        people |= await people_of(session, ids[chunk : chunk + FULL_CHUNK], user.id)
     invited = [i for i in ids if i in people]  # only an invitation has answers
     for chunk in range(0, len(invited), FULL_CHUNK):
         answers |= await answers_of(session, invited[chunk : chunk + FULL_CHUNK], user.id)

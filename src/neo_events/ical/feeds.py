@@ -117,7 +117,7 @@ async def calendar_feed(
             select(chosen).order_by(chosen.c.rank)
         )
     ]
-    people = await people_of(session, select(chosen.c.id))
+    people = await people_of(session, select(chosen.c.id), owner.id)
     alarms = await my_reminders(session, owner.id, select(chosen.c.id))  # the owner's only
     answers = await answers_of(session, select(chosen.c.id), owner.id)
     digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())

@@ -23,7 +23,7 @@ from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.events.validation import build_content
 from neo_events.ical import codec
-from neo_events.ical.people import Attendance
+from neo_events.ical.people import PRIVATE_DOMAIN, Attendance
 from neo_events.invitations import service as invitations
 from neo_events.invitations.schemas import Invitee
 from neo_events.invitations.service import MAX_ATTENDEES
@@ -262,14 +262,26 @@ async def import_calendar(
 
 
 async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, int]:
-    """User ids by lower-cased email, for the addresses of an imported file."""
+    """User ids by lower-cased address, for the people of an imported file or a CalDAV
+    write: a user's email, or `username@PRIVATE_DOMAIN` as exports name others
+    (`people.calendar_address`)."""
     found: dict[str, int] = {}
     wanted = sorted(emails)
+    suffix = f"@{PRIVATE_DOMAIN}"
+    by_name = {e.removesuffix(suffix): e for e in wanted if e.endswith(suffix)}
+    names = sorted(by_name)
     for chunk in range(0, len(wanted), 500):
         rows = await session.execute(
             select(User.email_key, User.id).where(User.email_key.in_(wanted[chunk : chunk + 500]))
         )
         found.update({row.email_key: row.id for row in rows})
+    for chunk in range(0, len(names), 500):
+        rows = await session.execute(
+            select(User.username_key, User.id).where(
+                User.username_key.in_(names[chunk : chunk + 500])
+            )
+        )
+        found.update({by_name[row.username_key]: row.id for row in rows if row.username_key})
     return found
 
 

@@ -1,8 +1,9 @@
 """Attendees in iCalendar (RFC 5545 §3.8.4.1, §3.8.4.3): ORGANIZER and ATTENDEE lines out,
 and the attendees of an imported VEVENT in. Pure: neither the web framework nor the database.
 
-Users are named by their email (`mailto:`), with CN their username; answers are PARTSTAT,
-optional attendees ROLE=OPT-PARTICIPANT.
+Users are named by an address (`mailto:`), with CN their username: the reader by their own
+email, anyone else by their username at PRIVATE_DOMAIN (`calendar_address`); answers are
+PARTSTAT, optional attendees ROLE=OPT-PARTICIPANT.
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ TO_PARTSTAT = {
     "declined": "DECLINED",
 }
 FROM_PARTSTAT = {v: k for k, v in TO_PARTSTAT.items()}
+# RFC 2606's .invalid: an address no mail goes to, naming a user of this service by username
+PRIVATE_DOMAIN = "users.neo-events.invalid"
+
+
+def calendar_address(email: str, username: str, *, reader: bool) -> str:
+    """How an export names a user to a reader: the reader by their own email, anyone else by
+    `username@PRIVATE_DOMAIN`. An email is its owner's to give (the user lookup hides it
+    too): anyone may invite anyone by id, and an export that named invitees by email gave
+    away every user's address (an outside attack collected them all). An import, a CalDAV
+    write and a client writing an event back name them either way (`users_by_email`)."""
+    return email if reader else f"{username}@{PRIVATE_DOMAIN}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.events.access import get_event_for
 from neo_events.events.content import content_of
 from neo_events.ical import codec
-from neo_events.ical.people import Attendance
+from neo_events.ical.people import Attendance, calendar_address
 from neo_events.models import Attendee, Event, OccurrenceResponse, User
 from neo_events.protocol import etag_for, etag_matches
 from neo_events.reminders import service as reminders
@@ -55,10 +55,10 @@ def outgoing(
 
 
 async def people_of(
-    session: AsyncSession, event_ids: Sequence[int] | Select[Any]
+    session: AsyncSession, event_ids: Sequence[int] | Select[Any], reader_id: int
 ) -> dict[int, list[Attendance]]:
-    """Each event's organizer and attendees as a calendar file names them (by email);
-    `event_ids` a list or a query of ids (a whole feed)."""
+    """Each event's organizer and attendees as a calendar file names them to the reader
+    (`calendar_address`); `event_ids` a list or a query of ids (a whole feed)."""
     rows = await session.execute(
         select(Attendee, User.email, User.username)
         .join(User, User.id == Attendee.user_id)
@@ -69,7 +69,7 @@ async def people_of(
     for attendee, email, username in rows:
         found.setdefault(attendee.event_id, []).append(
             Attendance(
-                email=email,
+                email=calendar_address(email, username, reader=attendee.user_id == reader_id),
                 name=username,
                 response=attendee.response,
                 optional=attendee.optional,
@@ -86,11 +86,11 @@ async def people_of(
 MAX_OTHERS_SHOWN = 100
 SHOWN_CHUNK = 1_000  # occurrences (two binds each) to a statement
 
-Answers = dict[datetime, dict[str, str]]  # {recurrence id: {email (lower case): response}}
+Answers = dict[datetime, dict[str, str]]  # {recurrence id: {address (lower case): response}}
 
 
 async def answers_of(
-    session: AsyncSession, event_ids: Sequence[int] | Select[Any], reader_id: int | None = None
+    session: AsyncSession, event_ids: Sequence[int] | Select[Any], reader_id: int
 ) -> dict[int, Answers]:
     """Each event's per-occurrence answers (SPEC §13) as the export writes them: every
     occurrence the reader answered one by one, and the MAX_OTHERS_SHOWN earliest that only
@@ -126,7 +126,7 @@ async def answers_of(
         for rid in sorted(own.get(event_id, set()).union(others.get(event_id, ())))
     ]
     by_user: dict[int, dict[datetime, dict[int, str]]] = {}  # answers by user id first
-    emails: dict[int, str] = {}
+    addresses: dict[int, str] = {}
     for chunk in range(0, len(shown), SHOWN_CHUNK):
         pairs = shown[chunk : chunk + SHOWN_CHUNK]
         rows = await session.execute(
@@ -138,12 +138,16 @@ async def answers_of(
             by_user.setdefault(event_id, {}).setdefault(rid, {})[user_id] = response
     users = {u for by_rid in by_user.values() for said in by_rid.values() for u in said}
     if users:
-        emails = dict(
-            (await session.execute(select(User.id, User.email).where(User.id.in_(users)))).all()
+        named = await session.execute(
+            select(User.id, User.email, User.username).where(User.id.in_(users))
         )
+        addresses = {
+            user_id: calendar_address(email, username, reader=user_id == reader_id).lower()
+            for user_id, email, username in named
+        }
     return {  # (a user deleted between the reads has no answers, as with a join)
         event_id: {
-            rid: {emails[u].lower(): said for u, said in answered.items() if u in emails}
+            rid: {addresses[u]: said for u, said in answered.items() if u in addresses}
             for rid, answered in sorted(by_rid.items())
         }
         for event_id, by_rid in by_user.items()
@@ -175,7 +179,7 @@ async def event_calendar(
     """One event as a VCALENDAR (viewer+; 404 for strangers, like every event path), with
     the caller's own reminders as VALARMs."""
     event, _ = await get_event_for(session, actor.id, event_id)
-    people = (await people_of(session, [event.id])).get(event.id, [])
+    people = (await people_of(session, [event.id], actor.id)).get(event.id, [])
     mine = (await reminders.my_reminders(session, actor.id, [event.id])).get(event.id, [])
     answers = (await answers_of(session, [event.id], actor.id)).get(event.id, {}) if people else {}
     tag = f"-{people_tag(people, mine, answers)}" if people or mine else ""
