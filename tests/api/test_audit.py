@@ -114,6 +114,12 @@ async def test_owners_see_every_action_on_their_events(client: httpx.AsyncClient
         if item["target_type"] == "event"
     ]
     assert ("event.updated", "bob") in on_event and ("event.created", "alice") in on_event
+    # ...but not where from: bob's address and device are his (inviting anyone, then reading
+    # their answer's row, told the inviter both)
+    for item in await audit(client, alice):
+        mine = item["actor"] is not None and item["actor"]["username"] == "alice"
+        assert bool(item["ip"]) == mine and bool(item["user_agent"]) == mine, item
+    assert all(item["ip"] and item["user_agent"] for item in await audit(client, bob))
     # An editor sees only their own actions on it; a viewer, nothing of it.
     assert {item["actor"]["username"] for item in await audit(client, bob)} == {"bob"}
     assert all(item["target_type"] != "event" for item in await audit(client, carol))

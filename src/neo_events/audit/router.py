@@ -11,6 +11,7 @@ from neo_events.audit import service
 from neo_events.audit.schemas import ActorRef, AuditEntryRead, AuditPage
 from neo_events.auth.dependencies import CurrentUser
 from neo_events.fields import NO_NUL, Instant
+from neo_events.models import AuditEntry
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=TransactionalRoute)
@@ -28,7 +29,8 @@ async def list_audit(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> AuditPage:
     """Newest first: your own actions, failed logins on your account and every action on
-    events you own; an administrator sees everything."""
+    events you own (others' without their `ip` and `user_agent`); an administrator sees
+    everything."""
     rows, next_cursor = await service.list_entries(
         session,
         viewer=user,
@@ -36,6 +38,14 @@ async def list_audit(
         limit=limit,
         cursor=cursor,
     )
+
+    def private(entry: AuditEntry) -> bool:
+        # someone else's address and device are theirs: an owner sees what others did on
+        # the event, not from where (inviting anyone, then reading their answer's row, was a
+        # tracking pixel); yours and an admin's view keep them, and a failed login on your
+        # account (no actor) shows where it came from
+        return not user.is_admin and entry.actor_id is not None and entry.actor_id != user.id
+
     items = [
         AuditEntryRead(
             id=entry.id,
@@ -47,8 +57,8 @@ async def list_audit(
             target_type=entry.target_type,
             target_id=entry.target_id,
             outcome=entry.outcome,
-            ip=entry.ip,
-            user_agent=entry.user_agent,
+            ip=None if private(entry) else entry.ip,
+            user_agent=None if private(entry) else entry.user_agent,
             details=entry.details,
         )
         for entry, username in rows
