@@ -323,7 +323,8 @@ class _MsgpackSender:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(scope=message)
             media_type = media_type_of(headers.get("content-type", ""))
-            if media_type in MSGPACK_TYPES or is_json_type(media_type):
+            # a 304 says what its 200 would (RFC 9110 §15.4.5), and has no content type
+            if media_type in MSGPACK_TYPES or is_json_type(media_type) or message["status"] == 304:
                 headers.add_vary_header("Accept")
             if (
                 self.media_type is not None

@@ -64,6 +64,21 @@ async def test_snapshots_are_immutable_and_cacheable(
     assert snapshot["changed_by"]["username"] == "alice"
     assert "immutable" in response.headers["cache-control"]
     assert "private" in response.headers["cache-control"]
+    # SPEC §2: If-None-Match with its ETag gives 304, which says it varies as its 200 does
+    for tag in (response.headers["etag"], "*"):
+        again = await client.get(
+            f"/api/v1/events/{event['id']}/history/1",
+            headers=alice.headers | {"If-None-Match": tag},
+        )
+        assert again.status_code == 304 and again.content == b"", again.text
+        assert again.headers["etag"] == response.headers["etag"]
+        assert "Accept" in again.headers["vary"] and "immutable" in again.headers["cache-control"]
+    current = await client.get(f"/api/v1/events/{event['id']}", headers=alice.headers)
+    unchanged = await client.get(
+        f"/api/v1/events/{event['id']}",
+        headers=alice.headers | {"If-None-Match": current.headers["etag"]},
+    )
+    assert unchanged.status_code == 304 and "Accept" in unchanged.headers["vary"]
     assert_problem(
         await client.get(f"/api/v1/events/{event['id']}/history/9", headers=alice.headers),
         404,

@@ -28,7 +28,7 @@ from neo_events.history.schemas import (
     VersionRead,
     VersionSummary,
 )
-from neo_events.protocol import etag_for
+from neo_events.protocol import etag_for, etag_matches
 from neo_events.web import Session, TransactionalRoute, inline_style_source
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=TransactionalRoute)
@@ -75,16 +75,28 @@ async def list_history(
     )
 
 
-@router.get("/events/{event_id}/history/{version}")
+@router.get(
+    "/events/{event_id}/history/{version}",
+    response_model=VersionRead,
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+)
 async def get_version(
-    event_id: EventId, version: VersionId, response: Response, user: CurrentUser, session: Session
-) -> VersionRead:
-    """One version's full snapshot; immutable, so clients may cache it for good."""
+    event_id: EventId,
+    version: VersionId,
+    response: Response,
+    user: CurrentUser,
+    session: Session,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> VersionRead | Response:
+    """One version's full snapshot; immutable, so clients may cache it for good
+    (`If-None-Match` with its ETag gives 304, SPEC §2)."""
     row = await service.get_version(session, actor=user, event_id=event_id, version=version)
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag_for(row.version)}
+    if etag_matches(if_none_match, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     refs = await user_refs(session, [row.changed_by_id])
     snapshot = row.snapshot
-    response.headers["Cache-Control"] = IMMUTABLE
-    response.headers["ETag"] = etag_for(row.version)
+    response.headers.update(headers)
     return VersionRead(
         event_id=row.event_id,
         version=row.version,
