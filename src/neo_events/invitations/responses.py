@@ -88,7 +88,9 @@ async def reset_after_move(
     actor_id: int,
     at: datetime,
 ) -> list[int]:
-    """Ask every attendee but the actor again after a change of time or recurrence: a moved
+    """Ask every attendee but the actor and the organizer again after a change of time or
+    recurrence (the organizer's answer is theirs: an editor's move leaves it, as calendar
+    apps do; SPEC §13 lists the organizer as accepted): a moved
     series resets their series answers (and drops their per-occurrence ones); a moved
     occurrence resets their answer for that occurrence only. A title edit changes nothing,
     nor does ending a series sooner or later (COUNT/UNTIL: no occurrence moves). Returns
@@ -101,7 +103,9 @@ async def reset_after_move(
         (
             await session.execute(
                 select(Attendee.user_id, Attendee.response).where(
-                    Attendee.event_id == event_id, Attendee.user_id != actor_id
+                    Attendee.event_id == event_id,
+                    Attendee.user_id != actor_id,
+                    Attendee.is_organizer.is_(False),
                 )
             )
         ).all()
@@ -273,7 +277,7 @@ async def continue_invitation(
     if not rows:
         return
     for row in rows:
-        asked_again = moved and row.user_id != actor_id
+        asked_again = moved and row.user_id != actor_id and not row.is_organizer
         session.add(
             Attendee(
                 event_id=successor_id,
