@@ -212,9 +212,17 @@ async def test_bad_inputs_write_nothing(
         404,
         "attendee_not_found",
     )
-    # the organizer stays while others are invited
+    # the organizer stays while others are invited: off the list, or without a role (carol,
+    # made an owner, taking alice's role away left bob's invitation with no organizer)
     assert_problem(
         await client.delete(_url(event, f"/attendees/{alice.id}"), headers=alice.headers),
+        409,
+        "organizer_stays",
+    )
+    await share(client, alice, event["id"], carol, "owner")
+    before = await count_rows(app, "audit_log")
+    assert_problem(
+        await client.delete(_url(event, f"/permissions/{alice.id}"), headers=carol.headers),
         409,
         "organizer_stays",
     )

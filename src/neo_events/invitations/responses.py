@@ -1,8 +1,8 @@
 """Attendees' answers as the rest of the service needs them: who declined what (for
 calendars), and resetting answers when an event's time changes.
 
-Imports only the models, so the version writer and the conflict checker can use it without
-import cycles.
+Imports only the models (and the errors), so the version writer, the conflict checker and
+sharing can use it without import cycles.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events.errors import Conflict
 from neo_events.models import Attendee, OccurrenceResponse
 
 # What moves an occurrence for everyone: a change here asks everyone again.
@@ -25,6 +26,11 @@ MAX_OCCURRENCE_RESETS = 2_000
 # Per-occurrence answers one attendee may keep on one series (bounds a calendar read).
 MAX_OCCURRENCE_ANSWERS = 1_000
 ANSWERS_A_PART = 2_000  # answer rows made Python between two turns of the event loop
+
+
+class OrganizerStays(Conflict):
+    code = "organizer_stays"
+    title = "The organizer stays while others are invited"
 
 
 class Response(StrEnum):
@@ -317,6 +323,18 @@ async def continue_invitation(
                 )
             )
         await session.delete(answer)
+
+
+async def organizes_for_others(session: AsyncSession, *, event_id: int, user_id: int) -> bool:
+    """Whether the user is the event's organizer while others are invited: SPEC §13 lists
+    the organizer beside any attendee, so their role cannot go before the others do (as
+    taking them off the list cannot, `invitations.service.OrganizerStays`)."""
+    organizer = await session.scalar(
+        select(Attendee.user_id).where(
+            Attendee.event_id == event_id, Attendee.is_organizer.is_(True)
+        )
+    )
+    return organizer == user_id
 
 
 async def forget_attendee(session: AsyncSession, *, event_id: int, user_id: int) -> None:

@@ -27,7 +27,7 @@ from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.sizes import MAX_PEOPLE, check_size
 from neo_events.fields import bigint
-from neo_events.invitations.responses import Response
+from neo_events.invitations.responses import OrganizerStays, Response
 from neo_events.invitations.schemas import Invitee
 from neo_events.live import feed
 from neo_events.models import Attendee, Event, EventPermission, OccurrenceResponse, User
@@ -46,11 +46,6 @@ class AlreadyInvited(Conflict):
 class AttendeeNotFound(NotFound):
     code = "attendee_not_found"
     title = "That user is not invited to this event"
-
-
-class OrganizerStays(Conflict):
-    code = "organizer_stays"
-    title = "The organizer stays while others are invited"
 
 
 async def _attendees(session: AsyncSession, event_id: int) -> list[Attendee]:

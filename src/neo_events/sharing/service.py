@@ -14,7 +14,11 @@ from neo_events.events import schedule
 from neo_events.events.access import Role, get_event_for, grant_all, touch
 from neo_events.events.content import content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
-from neo_events.invitations.responses import forget_attendee
+from neo_events.invitations.responses import (
+    OrganizerStays,
+    forget_attendee,
+    organizes_for_others,
+)
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
 from neo_events.sharing.schemas import Grant
@@ -229,6 +233,11 @@ async def remove_role(
     """Take a user's role away (owner only); removing the last owner is a 409."""
     event, grant, grants = await _grant_of(session, actor, event_id, user_id, if_match)
     _keep_an_owner(event, [g for g in grants if g is not grant])
+    if await organizes_for_others(session, event_id=event.id, user_id=user_id):
+        raise OrganizerStays(
+            "The organizer keeps their role while others are invited: take the attendees "
+            "off first (DELETE /events/{id}/attendees/{userId})."
+        )
     user = await session.get(User, user_id)
     await session.delete(grant)
     await forget_attendee(session, event_id=event.id, user_id=user_id)
