@@ -17,7 +17,7 @@ from neo_events.jobs.worker import running
 from neo_events.live.hub import load_messages
 from neo_events.models import Change, ChangeRecipient, Job, Reminder
 from tests.conftest import http_client, make_settings, serving
-from tests.helpers import assert_problem, create_event, register, share
+from tests.helpers import Account, assert_problem, create_event, register, share
 from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
@@ -67,6 +67,19 @@ async def wait_for_reminders(
 async def jobs_of(app: FastAPI) -> list[Job]:
     async with app.state.sessionmaker() as session:
         return list(await session.scalars(select(Job).where(Job.kind == "reminder")))
+
+
+async def daily(client: httpx.AsyncClient, owner: Account, start: datetime) -> dict[str, Any]:
+    """A daily half-hour series in UTC from `start`."""
+    return await create_event(
+        client,
+        owner,
+        start_time=iso(start),
+        end_time=iso(start + timedelta(minutes=30)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY",
+    )
 
 
 async def put_reminders(
@@ -268,15 +281,7 @@ async def test_a_recurring_reminder_rolls_forward_one_occurrence_at_a_time(
     client = fast_client
     alice = await register(client, "alice")
     start = soon(66)
-    event = await create_event(
-        client,
-        alice,
-        start_time=iso(start),
-        end_time=iso(start + timedelta(minutes=30)),
-        timezone="UTC",
-        is_recurring=True,
-        recurrence_pattern="FREQ=DAILY",
-    )
+    event = await daily(client, alice, start)
     await put_reminders(client, alice.headers, event["id"], 1)
     [job] = await jobs_of(fast_app)
     assert job.due_at == start - timedelta(minutes=1)
@@ -294,15 +299,7 @@ async def test_moving_cancelling_and_deleting_occurrences_move_or_drop_reminders
 ) -> None:
     alice = await register(client, "alice")
     start = soon(3600 * 3)
-    event = await create_event(
-        client,
-        alice,
-        start_time=iso(start),
-        end_time=iso(start + timedelta(minutes=30)),
-        timezone="UTC",
-        is_recurring=True,
-        recurrence_pattern="FREQ=DAILY",
-    )
+    event = await daily(client, alice, start)
     await put_reminders(client, alice.headers, event["id"], 60)
     [job] = await jobs_of(app)
     assert job.due_at == start - timedelta(hours=1)
@@ -354,15 +351,7 @@ async def test_a_split_series_keeps_everyones_reminders_on_both_parts(
     for it too, and the first part keeps reminding of what is left of it."""
     alice, bob = await register(client, "alice"), await register(client, "bob")
     start = soon(3600 * 3)
-    event = await create_event(
-        client,
-        alice,
-        start_time=iso(start),
-        end_time=iso(start + timedelta(minutes=30)),
-        timezone="UTC",
-        is_recurring=True,
-        recurrence_pattern="FREQ=DAILY",
-    )
+    event = await daily(client, alice, start)
     await share(client, alice, event["id"], bob, "viewer")
     assert (await put_reminders(client, alice.headers, event["id"], 10, 60)).status_code == 200
     assert (await put_reminders(client, bob.headers, event["id"], 5)).status_code == 200
@@ -446,15 +435,7 @@ async def test_declining_drops_reminders_and_accepting_brings_them_back(
     bob = await register(client, "bob")
     start = soon(3600 * 3)
     day = timedelta(days=1)
-    event = await create_event(
-        client,
-        alice,
-        start_time=iso(start),
-        end_time=iso(start + timedelta(minutes=30)),
-        timezone="UTC",
-        is_recurring=True,
-        recurrence_pattern="FREQ=DAILY",
-    )
+    event = await daily(client, alice, start)
     await invite_and_answer(client, alice, bob, event["id"], "accepted")
     assert (await put_reminders(client, bob.headers, event["id"], 60)).status_code == 200
     await put_reminders(client, alice.headers, event["id"], 30)
