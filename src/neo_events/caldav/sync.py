@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.caldav import resources
@@ -63,21 +63,30 @@ async def sync_collection(
         raise _bad_token() from None
     present_ids = [c.event_id for c in changes if c.op == "upsert"]
     gone_ids = [c.event_id for c in changes if c.op == "delete"]
+    rows = await session.execute(
+        select(CalendarResource.event_id, CalendarResource.name, CalendarResource.uid).where(
+            CalendarResource.event_id.in_(present_ids + gone_ids)
+        )
+    )
+    stored = {event_id: (name, uid) for event_id, name, uid in rows.all()}
+    twins = await _twins(session, user, stored, set(present_ids), limit)
     present: list[Item] = []
-    if present_ids:
+    if present_ids or twins:
         # the heads, as a listing reads them: the bodies are read whole only to be rendered
-        query = heads(user).where(Event.id.in_(present_ids)).order_by(Event.id)
+        query = heads(user).where(Event.id.in_(present_ids + twins)).order_by(Event.id)
         listed = (await session.execute(query)).all()
         present = await with_mine(session, user, [head_item(row) for row in listed])
+    held = {item.name for item in present}
     gone: list[str] = []
-    if gone_ids:
-        rows = await session.execute(
-            select(CalendarResource.event_id, CalendarResource.name).where(
-                CalendarResource.event_id.in_(gone_ids)
-            )
-        )
-        named: dict[int, str] = {event_id: name for event_id, name in rows.all()}
-        gone = [named.get(i, resources.default_name(i)) for i in gone_ids]
+    for event_id in gone_ids:  # by the name it has, and by the one it had if it was a twin
+        name = stored.get(event_id, (resources.default_name(event_id), ""))[0]
+        gone += [n for n in {name, resources.default_name(event_id)} if n not in held]
+    # a twin served under its own name now may have been served under its default one
+    gone += [
+        resources.default_name(item.event.id)
+        for item in present
+        if item.event.id in twins and item.name != resources.default_name(item.event.id)
+    ]
     if not more:
         # caught up: the collection's one token for its position now (the sync-token a
         # PROPFIND shows), unless the answer was read from an earlier one: the last page of
@@ -87,6 +96,34 @@ async def sync_collection(
         now = await sync_position(session, user)
         next_token = await _token_for(session, min(answered, now))
     return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
+
+
+async def _twins(
+    session: AsyncSession,
+    user: User,
+    stored: dict[int, tuple[str, str]],
+    present: set[int],
+    limit: int,
+) -> list[int]:
+    """The events of the user's calendar, besides `present`, whose resource has the name or
+    UID of one that changed (`stored`): a calendar serves one of two such twins under its
+    own name and UID (`service._SHADOWED`), so when one comes, goes or changes, the other's
+    name may change with it, and the client hears of both. At most `limit`."""
+    if not stored:
+        return []
+    names = sorted({name for name, _ in stored.values()})
+    uids = sorted({uid for _, uid in stored.values()})
+    query = (
+        heads(user)
+        .with_only_columns(Event.id)
+        .where(
+            or_(CalendarResource.name.in_(names), CalendarResource.uid.in_(uids)),
+            Event.id.not_in(sorted(present | stored.keys())),
+        )
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def sync_token_now(session: AsyncSession, user: User) -> str:
