@@ -173,9 +173,12 @@ async def test_a_uid_the_calendar_holds_already_is_refused_under_another_name(cl
     assert (await bob.put("a.ics", ics(uid="same"))).status_code == 201
     # ...but not ours, which names alice's event: bob's twin, shared with her, would sit
     # beside it in her calendar under its UID; refused whether or not the event exists
-    for uid in (ours, f"event-{made['id'] + 1000}@neo-events"):
+    for uid in (ours, f"event-{made['id'] + 1000}@neo-events", ours.upper()):
         twin = await bob.put("c.ics", ics(uid=uid))
         assert twin.status_code == 403 and b"no-uid-conflict" in twin.content, twin.text
+    # nor by a second UID line, which a reader may take for the component's
+    doubled = await bob.put("c.ics", ics(uid="mine", extra=f"UID:{ours}\n"))
+    assert doubled.status_code == 403 and b"valid-calendar-object-resource" in doubled.content
 
 
 @pytest.mark.parametrize(

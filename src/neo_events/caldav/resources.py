@@ -235,7 +235,10 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource(
             "valid-calendar-object-resource", "two VEVENTs of a resource have one RECURRENCE-ID"
         )
-    uids = {(block.written("UID") or "").strip() for block in components}
+    written = [block.values("UID") for block in components]
+    uids = {(found[0] if found else "").strip() for found in written}
+    if any(len(found) > 1 for found in written):  # RFC 5545: UID at most once a component
+        raise InvalidResource("valid-calendar-object-resource", "a VEVENT has one UID")
     if len(uids) != 1 or "" in uids:
         raise InvalidResource(
             "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"

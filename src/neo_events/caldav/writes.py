@@ -188,8 +188,9 @@ async def _keep_reminders(
 
 
 def _uid_id(uid: str) -> int:
-    """The event a UID of our own export names (0: none)."""
-    prefix, suffix = "event-", f"@{UID_DOMAIN}"
+    """The event a UID of our own export names (0: none), in any case (a client may compare
+    UIDs so)."""
+    uid, prefix, suffix = uid.lower(), "event-", f"@{UID_DOMAIN}"
     digits = (
         uid[len(prefix) : -len(suffix)] if uid.startswith(prefix) and uid.endswith(suffix) else ""
     )
