@@ -386,6 +386,37 @@ async def test_a_move_asks_everyone_else_again_a_title_edit_does_not(
     }
 
 
+async def test_the_same_rule_written_otherwise_or_ending_elsewhere_asks_nobody_again(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """A calendar app rewrites a rule (`INTERVAL=1`, `WKST=MO`, days in another order, lower
+    case) and a series ends sooner or later: no occurrence moves, so no answer is reset. A
+    rule that moves occurrences (`INTERVAL=2`) asks again."""
+    alice, bob = people["alice"], people["bob"]
+    event = await create_event(
+        client, alice, **(WEEKLY | {"recurrence_pattern": "FREQ=WEEKLY;BYDAY=MO,TU;COUNT=6"})
+    )
+    await invite(client, alice, event, bob)
+    await rsvp(client, bob, event, "accepted")
+    for rule in (
+        "freq=weekly;interval=1;byday=tu,mo;wkst=MO;count=6",
+        "FREQ=WEEKLY;BYDAY=TU,MO;UNTIL=20260401T000000Z",
+        "FREQ=WEEKLY;BYDAY=MO,TU",
+    ):
+        changed = await client.patch(
+            _url(event), json={"recurrence_pattern": rule}, headers=alice.headers
+        )
+        assert changed.status_code == 200, changed.text
+        assert (await _responses(client, alice, event))["bob"] == "accepted", rule
+    changed = await client.patch(
+        _url(event),
+        json={"recurrence_pattern": "FREQ=WEEKLY;BYDAY=MO,TU;INTERVAL=2"},
+        headers=alice.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await _responses(client, alice, event))["bob"] == "needs_action"
+
+
 async def test_moving_one_occurrence_asks_again_for_that_occurrence_only(
     client: httpx.AsyncClient, people: dict[str, Account]
 ) -> None:

@@ -1,8 +1,8 @@
 """Attendees' answers as the rest of the service needs them: who declined what (for
 calendars), and resetting answers when an event's time changes.
 
-Imports only the models (and the errors), so the version writer, the conflict checker and
-sharing can use it without import cycles.
+Imports only the models, the errors and the rule parser, so the version writer, the
+conflict checker and sharing can use it without import cycles.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import Conflict
+from neo_events.events.rrule import RecurrenceError, parse_rule
 from neo_events.models import Attendee, OccurrenceResponse
 
 # What moves an occurrence for everyone: a change here asks everyone again.
@@ -43,18 +44,31 @@ class Response(StrEnum):
 DECLINED = Response.DECLINED.value
 
 
-def _without_end(rule: str | None) -> tuple[str, ...]:
-    """A rule's parts but where it ends: ending a series sooner or later moves nothing."""
+def _rule_meaning(rule: str | None, timezone: str) -> tuple[Any, ...]:
+    """What a rule's times are, but where it ends: ending a series sooner or later moves
+    nothing, nor does writing the same rule otherwise (`INTERVAL=1`, `WKST=MO`, `BYDAY`
+    in another order, lower case: a calendar app rewrites rules so)."""
     if rule is None:
         return ()
-    parts = rule.removeprefix("RRULE:").split(";")
-    return tuple(sorted(p for p in parts if not p.startswith(("COUNT=", "UNTIL="))))
+    try:
+        parsed = parse_rule(rule, timezone)
+    except RecurrenceError:  # a stored rule parses; compare the text of one that would not
+        return (rule,)
+    return tuple(
+        sorted(
+            (name, tuple(sorted(map(str, value))) if isinstance(value, tuple) else str(value))
+            for name, value in parsed.kwargs.items()
+            if name not in ("interval", "wkst")
+        )
+    ) + (parsed.interval, parsed.wkst)
 
 
 def _series_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     if any(before[name] != after[name] for name in SHAPE_FIELDS if name != "recurrence_pattern"):
         return True
-    return _without_end(before["recurrence_pattern"]) != _without_end(after["recurrence_pattern"])
+    return _rule_meaning(before["recurrence_pattern"], before["timezone"]) != _rule_meaning(
+        after["recurrence_pattern"], after["timezone"]
+    )
 
 
 def _moved_occurrences(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
