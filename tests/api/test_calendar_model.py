@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.helpers import Account, assert_problem, created
+from tests.helpers import Account, assert_problem, count_rows, created
 
 pytestmark = pytest.mark.anyio
 
@@ -58,6 +59,35 @@ async def test_an_all_day_event_is_its_dates_and_free_by_default(
     assert (timed["all_day"], timed["start_date"], timed["end_date"]) == (False, None, None)
     assert timed["transparency"] == "opaque"
     assert timed["rdates"] == []
+
+
+async def test_an_all_day_event_may_be_created_with_its_midnights_as_read_back(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A client may send the times it would read back (the days' midnights in the event's
+    zone), in any offset, on a create as on a PUT; other times are refused and write
+    nothing. (An outside attack: a create compared the times as written with the
+    midnights' text, so it refused every one, and the web client could make no all-day
+    event.)"""
+    body = all_day(start_date="2026-10-25", end_date="2026-10-26", timezone="Europe/Berlin")
+    for start, end in (
+        ("2026-10-24T22:00:00Z", "2026-10-25T23:00:00Z"),
+        ("2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00"),
+        ("2026-10-24T22:00:00.000Z", "2026-10-25T23:00:00.000Z"),
+    ):
+        event = await created(client, alice, body | {"start_time": start, "end_time": end})
+        assert (event["start_time"], event["end_time"]) == (
+            "2026-10-24T22:00:00Z",
+            "2026-10-25T23:00:00Z",
+        )
+    before = await count_rows(app, "events")
+    wrong = await client.post(
+        EVENTS,
+        json=body | {"start_time": "2026-10-25T00:00:00Z", "end_time": "2026-10-26T00:00:00Z"},
+        headers=alice.headers,
+    )
+    assert_problem(wrong, 422, "validation_error")
+    assert await count_rows(app, "events") == before
 
 
 async def test_a_multi_day_holiday_is_listed_on_its_days_from_tokyo_and_los_angeles(

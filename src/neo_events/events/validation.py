@@ -233,6 +233,7 @@ def _all_day_times(
     }
     for name, value in times.items():
         sent = changes.get(name)
+        sent = iso(sent) if isinstance(sent, datetime) else sent  # a create's are instants
         if sent is not None and sent != value and (current is None or sent != current[name]):
             raise fail(
                 [name],
