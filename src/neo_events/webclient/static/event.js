@@ -7,7 +7,7 @@ import { attendeeSection, invitePeople } from "./invite.js";
 import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
-  attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal,
+  attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
   showNotice, toLocalInput, userError,
 } from "./ui.js";
 
@@ -207,8 +207,8 @@ export function openEvent(occurrence, { slot, onChange }) {
       if (!first || !last) throw userError("Please enter the first and the last day.");
       if (last < first) throw userError("The last day cannot be before the first day.");
       const after = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
-      // start_time/end_time too: the days' midnights here, for an API without all_day.
-      return { all_day: true, start_date: isoDate(first), end_date: isoDate(after), start_time: first.toISOString(), end_time: after.toISOString() };
+      // The dates alone: the times are their midnights in the event's zone (SPEC §4).
+      return { all_day: true, start_date: isoDate(first), end_date: isoDate(after) };
     }
     const s = fromLocalInput(startInput.value);
     const e = fromLocalInput(endInput.value);
@@ -262,8 +262,7 @@ export function openEvent(occurrence, { slot, onChange }) {
     } else if (series) {
       // The form shows this occurrence; move the whole series by as much as it moved.
       const current = await api("GET", base);
-      const shift = new Date(newStart) - start;
-      const seriesStart = new Date(new Date(current.start_time).getTime() + shift);
+      const seriesStart = movedLike(current.start_time, start, newStart, current.timezone);
       body.start_time = seriesStart.toISOString();
       body.end_time = new Date(seriesStart.getTime() + (new Date(newEnd) - new Date(newStart))).toISOString();
     } else {

@@ -4,7 +4,7 @@
 // "apply my change to their version", never a silent overwrite.
 
 import { api, fieldName } from "./api.js";
-import { formatDateTime, h, isoDate, locale, modal, showNotice } from "./ui.js";
+import { formatDateTime, h, isoDate, locale, modal, movedLike, showNotice } from "./ui.js";
 
 const range = (start, end) => {
   const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" });
@@ -55,8 +55,7 @@ async function plan(o, scope, { start, end, allDay }) {
     const last = new Date(first.getFullYear(), first.getMonth(), first.getDate() + len);
     return { method: "PATCH", path: base, body: { all_day: true, start_date: dateOnly(first), end_date: dateOnly(last) }, headers: ifMatch, query: {} };
   }
-  const shift = start - new Date(o.start_time);
-  const first = new Date(new Date(series.start_time).getTime() + shift);
+  const first = movedLike(series.start_time, o.start_time, start, series.timezone);
   return {
     method: "PATCH",
     path: base,

@@ -178,6 +178,42 @@ export function timeIn(d, zone) {
   return `${fmt.format(new Date(d))} ${zoneCity(zone)}`;
 }
 
+const wallFormats = new Map();
+
+/** The wall clock of instant `t` (ms) in `zone`, as the ms of that wall time read as UTC. */
+function wallOf(t, zone) {
+  let fmt = wallFormats.get(zone);
+  if (!fmt) {
+    const parts = { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" };
+    fmt = new Intl.DateTimeFormat("en-US", { ...parts, hourCycle: "h23", timeZone: zone });
+    wallFormats.set(zone, fmt);
+  }
+  const p = Object.fromEntries(fmt.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+  return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+}
+
+/** The instant whose wall clock in `zone` reads `wall`; a time a change skips is read with
+ * the offset before the change, as RFC 5545 reads it (02:30 becomes 03:30). */
+function instantOf(wall, zone) {
+  const first = wall - (wallOf(wall, zone) - wall);
+  const o2 = wallOf(first, zone) - first;
+  const second = wall - o2;
+  const o3 = wallOf(second, zone) - second;
+  return o2 === o3 ? second : wall - Math.max(o2, o3);
+}
+
+/** Where a series starting at `seriesStart` starts once it moves as one occurrence moved
+ * from `from` to `to`: by as many days and minutes of the series' own zone's wall clock, so
+ * a move of a day across a DST change keeps the series at its hour. */
+export function movedLike(seriesStart, from, to, zone) {
+  const [s, f, t] = [seriesStart, from, to].map((d) => new Date(d).getTime());
+  try {
+    return new Date(instantOf(wallOf(s, zone) + wallOf(t, zone) - wallOf(f, zone), zone));
+  } catch {
+    return new Date(s + t - f); // a zone this browser does not know: the same instant shift
+  }
+}
+
 /** "America/New_York" → "New York"; "UTC" stays. */
 export function zoneCity(zone) {
   return zone.split("/").pop().replaceAll("_", " ");
