@@ -22,6 +22,7 @@ from tests.helpers import (
     audit_actions,
     count_rows,
     create_event,
+    created,
     register,
     share,
 )
@@ -541,6 +542,85 @@ async def test_declined_invitations_are_free_per_occurrence_too(
     # accepting one occurrence of a declined series makes that one busy again
     assert (await rsvp(client, bob, event, "accepted", weeks[0][0])).status_code == 200
     assert await _busy(client, bob, *window) == [weeks[0], weeks[1]]
+
+
+async def test_an_all_day_series_in_berlin_is_answered_and_moved_by_date(
+    client: httpx.AsyncClient, people: dict[str, Account]
+) -> None:
+    """An all-day series names its occurrences by date; its answers are kept by date while
+    its occurrences are placed at the midnights of its zone. An outside attack found, in
+    any zone but UTC, a declined day still busy (free/busy, a conflict check) and shown
+    unanswered by /instances, the RSVP echoing an instant, and a moved occurrence a 500."""
+    alice, bob = people["alice"], people["bob"]
+    event = await created(
+        client,
+        alice,
+        {
+            "title": "Offsite",
+            "all_day": True,
+            "start_date": "2027-03-01",
+            "timezone": "Europe/Berlin",
+            "transparency": "opaque",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=WEEKLY;COUNT=4",
+        },
+    )
+    await invite(client, alice, event, bob)
+    window = ("2027-02-28T00:00:00Z", "2027-03-20T00:00:00Z")
+    days = [
+        ("2027-02-28T23:00:00Z", "2027-03-01T23:00:00Z"),
+        ("2027-03-07T23:00:00Z", "2027-03-08T23:00:00Z"),
+        ("2027-03-14T23:00:00Z", "2027-03-15T23:00:00Z"),
+    ]
+    assert (await _busy(client, bob, *window))[:3] == days
+    declined = await rsvp(client, bob, event, "declined", "2027-03-08")
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["recurrence_id"] == "2027-03-08"
+    busy = await _busy(client, bob, *window)
+    assert days[1] not in busy and days[0] in busy and days[2] in busy
+    own = await client.post(
+        "/api/v1/events",
+        params={"conflicts": "reject"},
+        json={
+            "title": "Dentist",
+            "start_time": "2027-03-08T09:00:00Z",
+            "end_time": "2027-03-08T10:00:00Z",
+        },
+        headers=bob.headers,
+    )
+    assert own.status_code == 201, own.text
+    for path in (_url(event, "/instances"), "/api/v1/events"):
+        listed = await client.get(
+            path, params={"start_time": window[0], "end_time": window[1]}, headers=bob.headers
+        )
+        answers = {
+            i["recurrence_id"]: i["my_response"]
+            for i in listed.json()["items"]
+            if i["id"] == event["id"]
+        }
+        assert answers["2027-03-08"] == "declined", path
+        assert answers["2027-03-01"] == "needs_action", path
+    # the organizer moves one day: bob is asked again for that day only (his series answer
+    # replaced his answer for the 8th)
+    await rsvp(client, bob, event, "accepted")
+    moved = await client.put(
+        _url(event, "/instances/2027-03-15"),
+        params={"conflicts": "ignore"},
+        json={"start_date": "2027-03-17", "end_date": "2027-03-18"},
+        headers=alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    listed = await client.get(
+        _url(event, "/instances"),
+        params={"start_time": window[0], "end_time": window[1]},
+        headers=bob.headers,
+    )
+    answers = {i["recurrence_id"]: i["my_response"] for i in listed.json()["items"]}
+    assert answers == {
+        "2027-03-01": "accepted",
+        "2027-03-08": "accepted",
+        "2027-03-15": "needs_action",
+    }
 
 
 async def test_one_read_of_several_calendars_keeps_each_persons_answers(

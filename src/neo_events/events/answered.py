@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from neo_events.events import days
 from neo_events.events.conflicts import Busy
 from neo_events.invitations.responses import BusyPeople
 
@@ -38,11 +40,19 @@ class Answered:
         self._moved: set[datetime] = set()
 
     def add(self, event_id: int, found: Iterable[_Found]) -> None:
-        rids, moved = self._rids, self._moved
-        lo, hi = self._lo, self._hi
+        rids = self._rids
+        pairs = []
         for rid, start, end, _ in found:
             rids.setdefault((event_id, start, end), []).append(rid)
-            if rid != start:  # moved here by an override: its id may lie anywhere
+            pairs.append((rid, start))
+        self._bound(pairs)
+
+    def _bound(self, pairs: Iterable[tuple[datetime, datetime]]) -> None:
+        """Widen the range to the recurrence ids of occurrences where they belong, and note
+        those moved here by an override (`rid` not `first`, the unmoved one's own id)."""
+        lo, hi, moved = self._lo, self._hi, self._moved
+        for rid, first in pairs:
+            if rid != first:  # moved here by an override: its id may lie anywhere
                 moved.add(rid)
             elif lo is None or hi is None:
                 lo = hi = rid
@@ -51,6 +61,21 @@ class Answered:
             elif rid > hi:
                 hi = rid
         self._lo, self._hi = lo, hi
+
+    def on_dates(self, zones: Mapping[int, ZoneInfo]) -> None:
+        """The occurrences found of the all-day events among them (`zones`: each one's
+        zone) named as their answers are kept: by the floating instant of their date
+        (`days.key_of`), not by their midnight in the zone, where they were placed."""
+        if not zones:
+            return
+        self._lo = self._hi = None
+        self._moved = set()
+        for (event_id, start, _), rids in self._rids.items():
+            zone = zones.get(event_id)
+            first = start if zone is None else days.key_of(start, zone)
+            if zone is not None:
+                rids[:] = [days.key_of(rid, zone) for rid in rids]
+            self._bound((rid, first) for rid in rids)
 
     def events(self) -> set[int]:
         return {event_id for event_id, _, _ in self._rids}

@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -30,6 +31,7 @@ from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
+from neo_events.events.rrule import zone_named
 from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
 from neo_events.events.series_rows import by_id as _by_id
 from neo_events.events.series_rows import contents as _contents
@@ -107,10 +109,16 @@ async def calendar(
 async def _settled(session: AsyncSession, read: _Read, busy: list[Busy]) -> list[Busy]:
     """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
     invited events found, settled by the answers given for them (`answered`)."""
-    within = read.answered.within()
-    if within is None:
+    if read.answered.within() is None:
         return busy
     found, answers = read.answered.events(), read.answers
+    # an all-day series' answers are kept by date: its occurrences found are named so
+    all_day = await session.execute(
+        select(Event.id, Event.timezone).where(Event.id.in_(found), Event.all_day.is_(True))
+    )
+    read.answered.on_dates({row.id: zone_named(row.timezone) for row in all_day})
+    within = read.answered.within()
+    assert within is not None
     per_occurrence = await occurrence_answers(
         session, ((e, u) for e in found for u in answers[e]), differing=True, within=within
     )

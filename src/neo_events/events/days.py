@@ -46,6 +46,12 @@ def date_in(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 
 
+def key_of(placed: datetime, zone: ZoneInfo) -> datetime:
+    """The floating instant of the date an all-day occurrence placed in a zone falls on:
+    what names it where answers to it are kept (`floating`)."""
+    return floating(date_in(placed, zone))
+
+
 def parse_day(text: str) -> date | None:
     """A `YYYY-MM-DD` date, or None if the text is not one (an instant, say)."""
     if len(text) != 10:

@@ -14,7 +14,7 @@ from neo_events.errors import ValidationFailed, problems
 from neo_events.events import occurrences, schedule
 from neo_events.events.answers import conflicts_json, read_one, with_etag
 from neo_events.events.listing import paginate_occurrences
-from neo_events.events.occurrence_pages import occurrences_response
+from neo_events.events.occurrence_pages import my_occurrence_answers, occurrences_response
 from neo_events.events.router import EventId, IfMatch, OptionalWindow, Policy, RequiredWindow
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import (
@@ -56,7 +56,10 @@ async def list_instances(
     read = await read_one(session, event, role, user.id)
     base = read.model_dump(mode="json")
     return occurrences_response(
-        ((base, row.occurrence, event.is_recurring) for row in page), next_cursor, window.zone
+        ((base, row.occurrence, event.is_recurring) for row in page),
+        next_cursor,
+        window.zone,
+        await my_occurrence_answers(session, user.id, [event], {event.id: base}),
     )
 
 

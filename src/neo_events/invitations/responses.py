@@ -1,8 +1,8 @@
 """Attendees' answers as the rest of the service needs them: who declined what (for
 calendars), and resetting answers when an event's time changes.
 
-Imports only the models, the errors and the rule parser, so the version writer, the
-conflict checker and sharing can use it without import cycles.
+Imports only the models, the errors, the rule parser and the occurrence keys, so the
+version writer, the conflict checker and sharing can use it without import cycles.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import Conflict
+from neo_events.events.content import moment
 from neo_events.events.rrule import RecurrenceError, parse_rule
 from neo_events.models import Attendee, OccurrenceResponse
 
@@ -147,7 +148,7 @@ async def reset_after_move(
             .values(response=Response.NEEDS_ACTION.value, responded_at=None)
         )
         return sorted(ids)
-    rids = [datetime.fromisoformat(rid) for rid in moved]
+    rids = [moment(rid) for rid in moved]  # an all-day series' dates: their floating instants
     await session.execute(
         delete(OccurrenceResponse).where(
             OccurrenceResponse.event_id == event_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -131,7 +132,8 @@ async def respond_to_occurrence(
         user_id=row.user_id,
         response=Answer(row.response),
         comment=row.comment,
-        recurrence_id=row.recurrence_id,
+        # an all-day series names its occurrences by date, and its answers echo that date
+        recurrence_id=(row.recurrence_id if isinstance(recurrence_id, datetime) else recurrence_id),
     )
 
 

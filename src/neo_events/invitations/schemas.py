@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -50,7 +50,7 @@ class RsvpResult(BaseModel):
     user_id: int
     response: Response
     comment: str | None
-    recurrence_id: datetime | None = None
+    recurrence_id: datetime | date | None = None  # a date for an all-day series'
 
 
 class InvitationList(BaseModel):

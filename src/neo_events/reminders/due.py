@@ -9,14 +9,16 @@ memo). The search itself is pure, in timing.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events.events.days import key_of
 from neo_events.events.recurrence import Occurrence, Series
+from neo_events.events.rrule import zone_named
 from neo_events.invitations.responses import (
     DECLINED,
     declines,
@@ -34,8 +36,14 @@ class Answers:
     series: str | None
     occurrences: Mapping[datetime, str]
 
-    def skips(self, occurrence: Occurrence) -> bool:
-        return declines(self.series, self.occurrences, occurrence.recurrence_id)
+    def skipper(self, series: Series) -> Callable[[Occurrence], bool]:
+        """Whether these answers pass over an occurrence of `series`: an all-day series'
+        occurrences are placed at their midnights in its zone, their answers kept by date
+        (`days.key_of`)."""
+        if series.all_day_zone is None:
+            return lambda o: declines(self.series, self.occurrences, o.recurrence_id)
+        zone = zone_named(series.all_day_zone)
+        return lambda o: declines(self.series, self.occurrences, key_of(o.recurrence_id, zone))
 
     @property
     def kind(self) -> tuple[bool, frozenset[datetime]] | None:
@@ -119,7 +127,7 @@ def next_two_for(
                 minutes_before=reminder.minutes_before,
                 after=after,
                 until=event.span_end,
-                skip=mine.skips if mine else None,
+                skip=mine.skipper(series) if mine else None,
             )
         else:
             due = next_due(
@@ -127,7 +135,7 @@ def next_two_for(
                 minutes_before=reminder.minutes_before,
                 after=after,
                 until=event.span_end,
-                skip=mine.skips if mine else None,
+                skip=mine.skipper(series) if mine else None,
             )
             memo[key] = (due, None)
     result: tuple[NextDue | None, NextDue | None] = memo[key]
