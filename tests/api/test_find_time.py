@@ -4,7 +4,9 @@ only), finding a common free time, and `?conflicts=suggest` on every write that 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import ormsgpack
@@ -583,3 +585,60 @@ async def test_a_find_time_under_way_keeps_no_write_waiting(
         release.set()
     assert created["title"] == "Meanwhile"
     assert (await finding).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("zone", "window", "granularity", "days", "change_day"),
+    [
+        # spring forward on Sunday 14 March 2027: 02:00 EST is 03:00 EDT
+        (
+            "America/New_York",
+            ("2027-03-13T05:00:00Z", "2027-03-16T04:00:00Z"),
+            120,
+            ["03-13", "03-14", "03-15"],
+            ("03-14", ["02:00"]),
+        ),
+        # a 30-minute change on Sunday 4 October 2026: 02:00 LHST is 02:30 LHDT
+        (
+            "Australia/Lord_Howe",
+            ("2026-10-02T13:30:00Z", "2026-10-05T13:00:00Z"),
+            60,
+            ["10-03", "10-04", "10-05"],
+            ("10-04", ["02:00"]),
+        ),
+    ],
+)
+async def test_find_time_keeps_each_days_grid_on_the_wall_clock_across_a_change(
+    client: httpx.AsyncClient,
+    people: dict[str, Account],
+    zone: str,
+    window: tuple[str, str],
+    granularity: int,
+    days: list[str],
+    change_day: tuple[str, list[str]],
+) -> None:
+    """Without working hours, slots start on the granularity counted from each day's local
+    midnight, on the wall clock. Touching days made one stretch counted in real time from
+    the first day's midnight: after New York's spring change slots fell at 01:00, 03:00…
+    and after Lord Howe's half-hour one at :30."""
+    alice = people["alice"]
+    body = {
+        "user_ids": [alice.id],
+        "duration_minutes": 60,
+        "start_time": window[0],
+        "end_time": window[1],
+        "timezone": zone,
+        "granularity_minutes": granularity,
+        "limit": 50,
+    }
+    response = await client.post("/api/v1/scheduling/find-time", json=body, headers=alice.headers)
+    assert response.status_code == 200, response.text
+    local = ZoneInfo(zone)
+    starts = [
+        datetime.fromisoformat(slot["start_time"]).astimezone(local).strftime("%m-%d %H:%M")
+        for slot in response.json()["slots"]
+    ]
+    hours = [f"{h:02}:00" for h in range(0, 24, granularity // 60)]
+    missing = {f"{change_day[0]} {at}" for at in change_day[1]}  # not on that day's clock
+    expected = [f"{d} {h}" for d in days for h in hours if f"{d} {h}" not in missing]
+    assert starts == expected[:50]
