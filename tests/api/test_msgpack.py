@@ -57,6 +57,8 @@ async def test_the_alias_and_quality_values(client: httpx.AsyncClient) -> None:
     assert json_preferred.json() == {"status": "ok"}
     refused = await client.get("/healthz", headers={"Accept": "application/msgpack;q=0"})
     assert refused.json() == {"status": "ok"}
+    capitals = await client.get("/healthz", headers={"Accept": "APPLICATION/MSGPACK"})
+    assert unpacked(capitals) == {"status": "ok"}  # media types are case-insensitive
     anything = await client.get("/healthz", headers={"Accept": "*/*"})
     assert anything.headers["content-type"] == "application/json"
 
@@ -122,6 +124,10 @@ async def test_msgpack_bodies_are_accepted(app: FastAPI, client: httpx.AsyncClie
         b"\x92\x01",  # an array cut short
         ormsgpack.packb({"title": b"binary"}),  # no JSON for binary data
         ormsgpack.packb({1: "x"}, option=ormsgpack.OPT_NON_STR_KEYS),  # no JSON for int keys
+        # no JSON for NaN or infinity (they were written null: a field erased, an attack)
+        ormsgpack.packb({"title": "t", "description": float("nan")}),
+        ormsgpack.packb({"title": "t", "location": [{"x": float("-inf")}]}),
+        b"\x81\xa5title\xca\x7f\x80\x00\x00",  # a float32 infinity
     ],
 )
 async def test_undecodable_msgpack_is_a_400(
