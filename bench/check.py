@@ -26,7 +26,7 @@ import orjson
 
 from bench import dataset, load
 from neo_events import db
-from neo_events.events import expansions, schedule
+from neo_events.events import check_windows, expansions, schedule
 from neo_events.events.creation import content_from
 from neo_events.events.schemas import EventCreate
 from neo_events.main import create_app
@@ -38,7 +38,7 @@ ROUNDS = 5
 HEAVY = {"heavy_single": None, "heavy_series": "FREQ=WEEKLY;BYDAY=TU"}
 
 
-def _heavy(rule: str | None) -> list[schedule.Candidate]:
+def _heavy(rule: str | None) -> list[check_windows.Candidate]:
     """BODIES creates of 45 minutes on days of 2027 apart, at hours of the working day."""
     found = []
     for n in range(BODIES):
@@ -52,7 +52,7 @@ def _heavy(rule: str | None) -> list[schedule.Candidate]:
         if rule is not None:
             body |= {"is_recurring": True, "recurrence_pattern": rule}
         content = content_from(EventCreate.model_validate(body))
-        found.append(schedule.Candidate.of(None, content, None))
+        found.append(check_windows.Candidate.of(None, content, None))
     return found
 
 
@@ -69,13 +69,13 @@ async def _run(database_url: str, size: str, scenarios: list[str]) -> list[str]:
     async with app.router.lifespan_context(app):
         maker = db.create_sessionmaker(app.state.engine)
         for name in scenarios:
-            checks: list[tuple[int, schedule.Candidate]] = []
+            checks: list[tuple[int, check_windows.Candidate]] = []
             if name in HEAVY:
                 checks = [(dataset.HEAVY_USER, c) for c in _heavy(HEAVY[name])]
             for request in built[name].requests[:BODIES] if name not in HEAVY else ():
                 body = EventCreate.model_validate(orjson.loads(request["b"]))
                 user = prep.codec.decode(request["t"], "access").user_id
-                checks.append((user, schedule.Candidate.of(None, content_from(body), None)))
+                checks.append((user, check_windows.Candidate.of(None, content_from(body), None)))
             rounds: list[float] = []
             clashes = 0
             for _ in range(ROUNDS):

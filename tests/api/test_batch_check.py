@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from neo_events.events import recurrence
+from neo_events.events.check_windows import horizon
 from neo_events.events.content import series_of
 from tests.api.test_bounded_cost import _random_event
 from tests.helpers import Account, created, event_body
@@ -49,7 +50,7 @@ async def test_each_item_of_a_batch_is_its_own_row(
 
 def _horizon(body: dict[str, Any]) -> list[recurrence.Occurrence]:
     mine = series_of(body)
-    return recurrence.expand(mine, mine.start, mine.start + timedelta(days=366))
+    return recurrence.expand(mine, *horizon(mine))  # (what is checked: the code's rule)
 
 
 def _overlapping(
@@ -97,8 +98,9 @@ async def test_a_batch_check_equals_a_brute_force_one(
 
 
 def _span(created: list[dict[str, Any]]) -> tuple[datetime, datetime]:
-    starts = [datetime.fromisoformat(item["start_time"]) for item in created]
-    return min(starts), max(starts) + timedelta(days=367)
+    """A window that holds every item's horizon (and a day more)."""
+    spans = [horizon(series_of(item)) for item in created]
+    return min(lo for lo, _ in spans), max(hi for _, hi in spans) + timedelta(days=1)
 
 
 def _iso(text: str) -> str:

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import insert
 
 from neo_events.events import calendars, recurrence
+from neo_events.events.check_windows import horizon
 from neo_events.events.content import series_of
 from neo_events.events.listing import LOAD_CHUNK
 from neo_events.events.schedule import LISTED
@@ -527,7 +528,10 @@ async def test_a_clash_that_existed_before_a_move_is_not_the_moves_own(
         body = {"title": title, "start_time": start, "end_time": end, "timezone": "UTC"}
         return await created(client, alice, body | extra, conflicts="ignore")
 
-    day = "2026-05-04T"
+    # a Monday weeks ahead, and the one before it (a series begun in the past that runs on
+    # is checked from yesterday: its past clashes concern nobody)
+    monday = datetime.now(UTC).date() + timedelta(days=14 - datetime.now(UTC).weekday())
+    day, week_before = f"{monday.isoformat()}T", f"{(monday - timedelta(weeks=1)).isoformat()}T"
     other = await at(f"{day}10:00:00Z", f"{day}11:00:00Z", "Other")
     mine = await at(f"{day}10:00:00Z", f"{day}11:00:00Z", "Mine")
     later = await at(f"{day}11:15:00Z", f"{day}11:45:00Z", "Later")
@@ -550,8 +554,8 @@ async def test_a_clash_that_existed_before_a_move_is_not_the_moves_own(
     assert [c["event_id"] for c in body["conflicts"]] == [later["id"]]
     # one occurrence of a weekly series, saved over Other's week on purpose
     weekly = await at(
-        "2026-04-27T10:00:00Z",
-        "2026-04-27T11:00:00Z",
+        f"{week_before}10:00:00Z",
+        f"{week_before}11:00:00Z",
         "Weekly",
         is_recurring=True,
         recurrence_pattern="FREQ=WEEKLY;BYDAY=MO",
@@ -561,7 +565,9 @@ async def test_a_clash_that_existed_before_a_move_is_not_the_moves_own(
     assert stretched.status_code == 200, stretched.text
     assert stretched.json()["conflicts"] == []
     # the series moved whole by a quarter of an hour: its occurrences are new
-    shifted = await move(f"{EVENTS}/{weekly['id']}", "2026-04-27T10:15:00Z", "2026-04-27T11:15:00Z")
+    shifted = await move(
+        f"{EVENTS}/{weekly['id']}", f"{week_before}10:15:00Z", f"{week_before}11:15:00Z"
+    )
     body = assert_problem(shifted, 409, "schedule_conflict")
     assert {c["event_id"] for c in body["conflicts"]} >= {other["id"]}
 
@@ -799,7 +805,7 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
         assert response.status_code == 201, response.text
         new = response.json()
         mine = series_of(new)
-        window = (mine.start, mine.start + timedelta(days=366))
+        window = horizon(mine)  # (the rule of what is checked, not how: shared)
         expected = set()
         if new["transparency"] == "opaque":
             occurrences = recurrence.expand(mine, *window)
@@ -816,7 +822,7 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
         after = response.json()
         others = existing[:index] + existing[index + 1 :]
         mine = series_of(after)
-        window = (mine.start, mine.start + timedelta(days=366))
+        window = horizon(mine)  # (the rule of what is checked, not how: shared)
         had = {(o.start, o.end) for o in recurrence.expand(series_of(before), *window)}
         added = [o for o in recurrence.expand(mine, *window) if (o.start, o.end) not in had]
         expected = set()

@@ -254,6 +254,75 @@ async def test_an_all_day_series_takes_date_exceptions(
     assert "2026-12-23" not in [i["start_date"] for i in items]
 
 
+async def _days_listed(
+    client: httpx.AsyncClient, alice: Account, event: dict[str, Any], zone: str
+) -> list[str]:
+    listed = await client.get(
+        f"{EVENTS}/{event['id']}/instances",
+        params={
+            "start_time": "2027-02-20T00:00:00Z",
+            "end_time": "2027-04-01T00:00:00Z",
+            "timezone": zone,
+        },
+        headers=alice.headers,
+    )
+    assert listed.status_code == 200, listed.text
+    return [i["start_date"] or i["start_time"] for i in listed.json()["items"]]
+
+
+async def test_a_series_converted_between_timed_and_all_day_ends_on_the_same_day(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """An all-day rule's UNTIL is a date (RFC 5545: a date DTSTART takes a date UNTIL), and
+    a conversion either way keeps the day the series ends on (an outside attack: a New York
+    series ending on 20 March gained the 21st; a Tokyo one a day too)."""
+    new_york = await created(
+        client,
+        alice,
+        {
+            "title": "Standup",
+            "start_time": "2027-03-01T09:00:00-05:00",
+            "end_time": "2027-03-01T09:30:00-05:00",
+            "timezone": "America/New_York",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;UNTIL=20270320",
+        },
+    )
+    assert len(await _days_listed(client, alice, new_york, "America/New_York")) == 20
+    turned = await client.patch(
+        f"{EVENTS}/{new_york['id']}", json={"all_day": True}, headers=alice.headers
+    )
+    assert turned.status_code == 200, turned.text
+    assert turned.json()["recurrence_pattern"] == "FREQ=DAILY;UNTIL=20270320"
+    listed = await _days_listed(client, alice, new_york, "America/New_York")
+    assert (len(listed), listed[-1]) == (20, "2027-03-20")
+
+    tokyo = await created(
+        client,
+        alice,
+        all_day(
+            start_date="2027-03-01",
+            timezone="Asia/Tokyo",
+            is_recurring=True,
+            recurrence_pattern="FREQ=DAILY;UNTIL=20270310T120000",
+        ),
+    )
+    assert tokyo["recurrence_pattern"] == "FREQ=DAILY;UNTIL=20270310"
+    assert len(await _days_listed(client, alice, tokyo, "Asia/Tokyo")) == 10
+    timed = await client.patch(
+        f"{EVENTS}/{tokyo['id']}",
+        json={
+            "all_day": False,
+            "start_time": "2027-03-01T09:00:00+09:00",
+            "end_time": "2027-03-01T10:00:00+09:00",
+        },
+        headers=alice.headers,
+    )
+    assert timed.status_code == 200, timed.text
+    listed = await _days_listed(client, alice, tokyo, "Asia/Tokyo")
+    assert (len(listed), listed[-1]) == (10, "2027-03-10T00:00:00Z")
+
+
 async def test_converting_between_timed_and_all_day_is_one_new_version(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from neo_events.events import calendars, expansions, schedule, times_of_day
+from neo_events.events import calendars, check_windows, expansions, times_of_day
 from neo_events.events.conflicts import Busy, Checked, sweep_conflicts
 from neo_events.events.content import series_of
 from tests.helpers import Account, created_many
@@ -67,7 +67,7 @@ def _candidate(rng: random.Random) -> list[tuple[datetime, datetime]]:
             "overrides": [],
             "rdates": [],
         }
-        return schedule.added_occurrences(schedule.Candidate(None, series_of(content)))
+        return check_windows.added_occurrences(check_windows.Candidate(None, series_of(content)))
     return sorted((s, s + length) for s in (_when(rng, 120) for _ in range(rng.randrange(1, 4))))
 
 

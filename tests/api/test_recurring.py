@@ -3,6 +3,7 @@ split, and schedule conflicts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -526,6 +527,91 @@ async def test_moving_and_batch_and_share_check_conflicts(
     )
     assert shared.status_code == 200
     assert shared.json()["conflicts"] == [{"user_id": bob.id, "busy": True}]
+
+
+def _z(instant: datetime) -> str:
+    return instant.isoformat().replace("+00:00", "Z")
+
+
+async def test_a_check_covers_an_old_series_coming_year_and_an_occurrence_moved_past_it(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """An outside attack: a check covered 366 days from a series' first occurrence, so
+    `reject` let through every clash of a weekly meeting begun years ago, and of an
+    occurrence moved past the series' first year. (Dates from today: what is checked of a
+    series that runs on starts at yesterday.)"""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = today + timedelta(days=14 - today.weekday())  # in two or three weeks
+    hour = timedelta(hours=1)
+    meeting = await create_event(
+        client,
+        alice,
+        title="Meeting",
+        start_time=_z(monday + 10 * hour),
+        end_time=_z(monday + 11 * hour),
+        timezone="UTC",
+    )
+    old = monday - timedelta(weeks=156)
+    standup = await create_event(
+        client,
+        alice,
+        title="Stand-up",
+        start_time=_z(old + 9 * hour),
+        end_time=_z(old + 9.5 * hour),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=WEEKLY",
+    )
+    later = await client.patch(
+        f"{EVENTS}/{standup['id']}",
+        params={"conflicts": "reject"},
+        json={"start_time": _z(old + 10 * hour), "end_time": _z(old + 10.5 * hour)},
+        headers=alice.headers,
+    )
+    assert_problem(later, 409, "schedule_conflict")
+    assert [c["event_id"] for c in later.json()["conflicts"]] == [meeting["id"]]
+    coffee = await create_event(
+        client,
+        alice,
+        title="Coffee",
+        start_time=_z(monday + 9 * hour),
+        end_time=_z(monday + 9.25 * hour),
+        timezone="UTC",
+    )
+    listed = await client.get(f"{EVENTS}/{standup['id']}/conflicts", headers=alice.headers)
+    assert [c["event_id"] for c in listed.json()["items"]] == [coffee["id"]]
+
+    # a daily series of 700 days from next week: moving its 500th day onto the dentist's
+    # appointment on that day, or its second day there, is a clash
+    first = monday + timedelta(days=7)
+    daily = await create_event(
+        client,
+        alice,
+        title="Run",
+        start_time=_z(first + 7 * hour),
+        end_time=_z(first + 8 * hour),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY;COUNT=700",
+    )
+    far = first + timedelta(days=500)
+    dentist = await create_event(
+        client,
+        alice,
+        title="Dentist",
+        start_time=_z(far + 15 * hour),
+        end_time=_z(far + 16 * hour),
+        timezone="UTC",
+    )
+    for day in (far, first + timedelta(days=1)):
+        moved = await client.put(
+            f"{EVENTS}/{daily['id']}/instances/{_z(day + 7 * hour)}",
+            params={"conflicts": "reject"},
+            json={"start_time": _z(far + 15 * hour), "end_time": _z(far + 16 * hour)},
+            headers=alice.headers,
+        )
+        assert_problem(moved, 409, "schedule_conflict")
+        assert [c["event_id"] for c in moved.json()["conflicts"]] == [dentist["id"]]
 
 
 async def test_freebusy_and_event_conflicts(client: httpx.AsyncClient, alice: Account) -> None:

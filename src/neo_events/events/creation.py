@@ -19,7 +19,7 @@ from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
 from neo_events.errors import InvalidToken, database_unavailable
-from neo_events.events import expansions, schedule, statements
+from neo_events.events import check_windows, expansions, schedule, statements
 from neo_events.events.access import Role
 from neo_events.events.calendar_keys import Keys
 from neo_events.events.content import Content, apply_content, content_of, remembered
@@ -91,7 +91,7 @@ def content_from(data: EventCreate, loc: Sequence[str | int] = ()) -> Content:
 
 
 def _keep(
-    session: AsyncSession, events: Sequence[Event], candidates: Sequence[schedule.Candidate]
+    session: AsyncSession, events: Sequence[Event], candidates: Sequence[check_windows.Candidate]
 ) -> None:
     """The new events' series, kept for the worker once the request commits
     (`expansions.keep_written`), each telling its plan where its COUNT rule ends as a read
@@ -142,13 +142,13 @@ async def create_event(
     over the check's window (`statements.CREATE_CHECKED`), and the check goes on from them
     once the event is written, a round trip fewer."""
     content = content_from(data)
-    candidate = schedule.Candidate.of(None, content, None)
+    candidate = check_windows.Candidate.of(None, content, None)
     if alone:
         driver.autocommit_first(session)
     postgres = session.get_bind().dialect.name == "postgresql"
     later = postgres and sign_in is not None and policy is ConflictPolicy.WARN
-    added = await schedule.added_by([candidate]) if later else None
-    window = schedule.window_of(added) if added is not None else None
+    added = await check_windows.added_by([candidate]) if later else None
+    window = check_windows.window_of(added) if added is not None else None
     clashes: list[Clash] | None = None
     if window is None:
         clashes = await _checked(session, policy, candidate, actor_id, sign_in, added)
@@ -237,10 +237,10 @@ async def _written_unchecked(session: AsyncSession, event_id: int, exc: Exceptio
 async def _checked(
     session: AsyncSession,
     policy: ConflictPolicy,
-    candidate: schedule.Candidate,
+    candidate: check_windows.Candidate,
     actor_id: int,
     sign_in: int | None,
-    added: list[list[schedule.Span]] | None,
+    added: list[list[check_windows.Span]] | None,
     keys: Keys | None = None,
 ) -> list[Clash]:
     """A create's check: before its write, or, from the `keys` its write read, after it
@@ -311,7 +311,7 @@ async def create_built(
         return []
     # Each content's series (18 of 1,000 overrides: 60 ms), built off the loop.
     candidates = await asyncio.to_thread(
-        lambda: [schedule.Candidate.of(None, c, None) for c in contents]
+        lambda: [check_windows.Candidate.of(None, c, None) for c in contents]
     )
     clashes = await schedule.check(
         session,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin, record
 from neo_events.db import utcnow
 from neo_events.errors import NotFound, ValidationFailed
-from neo_events.events import recurrence, schedule, splits
+from neo_events.events import check_windows, recurrence, schedule, splits
 from neo_events.events.access import Role, get_event_for
 from neo_events.events.content import (
     Content,
@@ -301,7 +301,7 @@ async def _split(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate.of(event.id, new_content, current)],
+        candidates=[check_windows.Candidate.of(event.id, new_content, current)],
         user_ids=people,
         viewer_id=actor.id,
     )

@@ -115,7 +115,7 @@ def own(
 
 
 def sweep(
-    moves: Sequence[tuple[Series, Series | None, Span | None]],
+    moves: Sequence[tuple[Series, Series | None, Sequence[Span]]],
     added: Sequence[Sequence[Span]],
     calendar: Sequence[Busy],
     excluded: Sequence[int | None],
@@ -124,10 +124,16 @@ def sweep(
 ) -> list[list[Busy]]:
     """`sweep_conflicts` of each candidate's added occurrences, at most `listed` each, less
     what its occurrences replaced overlapped (module doc): each candidate is (its series,
-    as it was before the write or None, the window its added occurrences were found in)."""
+    as it was before the write or None, the windows its added occurrences were found in)."""
     replaced = [
-        predecessors(series, before, window, limit) if before is not None and window else {}
-        for series, before, window in moves
+        {
+            now: then
+            for window in windows
+            for now, then in predecessors(series, before, window, limit).items()
+        }
+        if before is not None
+        else {}
+        for series, before, windows in moves
     ]
     prior = [met_before(r, calendar, e) for r, e in zip(replaced, excluded, strict=True)]
     most = listed + max(map(len, prior), default=0)  # room for the clashes taken out

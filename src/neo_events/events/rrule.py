@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -277,6 +277,16 @@ def parse_rule(rule: str, timezone: str) -> Rule:
     return Rule(
         tuple(parts.items()), freq, kwargs.get("interval", 1), kwargs["wkst"], count, until, kwargs
     )
+
+
+def until_by_date(rule: str, zone: tzinfo) -> str:
+    """The rule with its UNTIL (an instant; a floating rule's, read in UTC) as the date it
+    falls on in `zone` (`UNTIL=20270320`): an all-day rule's is a date (RFC 5545: as its
+    DTSTART), and a series converted between timed and all-day ends on the same day."""
+    parsed = parse_rule(rule, "UTC")
+    if parsed.until is None:
+        return rule
+    return parsed.text(UNTIL=parsed.until.astimezone(zone).strftime("%Y%m%d"))
 
 
 def _weekdays(

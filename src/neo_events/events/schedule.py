@@ -3,9 +3,11 @@
 A user's calendar is every live event they hold any role on. A write is checked for what it
 changes: the occurrences its event has afterwards and did not have before (a title edit
 checks nothing, moving one occurrence checks that one, and a clash that existed before is
-never the write's own), over a horizon of 366 days from the series' first occurrence (the
-whole series if it ends sooner), so a clash on the 40th week is found. A batch is checked
-against the calendar and against itself in one sweep (`conflicts.sweep_conflicts`).
+never the write's own), in the windows events/added.py gives: a horizon of 366 days from
+the series' first occurrence (from yesterday for a series begun earlier that runs on), so a
+clash on the 40th week is found, and around each occurrence the write moves beyond it. A
+batch is checked against the calendar and against itself in one sweep
+(`conflicts.sweep_conflicts`).
 
 Bounds: a series is checked up to CHECK_LIMIT occurrences (a batch's share BATCH_CHECK_LIMIT),
 and at most CALENDAR_LIMIT occurrences of the calendars are loaded (past that the window
@@ -16,35 +18,36 @@ limit hands over what it met, so nothing is expanded twice): tens of ms, whateve
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import Conflict
-from neo_events.events import prior_clashes, recurrence, times_of_day
+from neo_events.events import prior_clashes, times_of_day
 from neo_events.events.access import get_event_for
-from neo_events.events.calendar_cuts import shortened
 from neo_events.events.calendar_keys import Keys
 from neo_events.events.calendars import calendar, off_the_loop, titles
+from neo_events.events.check_windows import (
+    CHECK_LIMIT,
+    Candidate,
+    Span,
+    added_by,
+    distinct_added,
+    horizon,
+    occurrences,
+    spanned,
+    windows,
+)
 from neo_events.events.conflicts import Busy, Checked, merge, sweep_conflicts
 from neo_events.events.contacts import checked_people, contacts_of
-from neo_events.events.content import content_of, iso, series_of, span_of
+from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.expansions import Expansions
-from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 from neo_events.events.suggestions import suggested
 from neo_events.models import User
 
-HORIZON = timedelta(days=366)
 LISTED = 100  # clashes an item lists at most
-Span = tuple[datetime, datetime]
-CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
-# ...all of one check's series together (a batch's), each an equal share: 500 minutely series
-# checked a million, 3-4 s (an eighth outside attack); a share of 400 holds a daily year.
-BATCH_CHECK_LIMIT = 200_000
 
 
 class ConflictPolicy(StrEnum):
@@ -71,110 +74,6 @@ class Clash(NamedTuple):
     user_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An event a write makes or changes (`event_id` None if new): its series now, and as it
-    was before the write, whose occurrences are not checked again. A transparent event
-    (free time) adds nothing to check; one that was transparent had nothing checked."""
-
-    event_id: int | None
-    series: recurrence.Series
-    before: recurrence.Series | None = None
-    transparent: bool = False
-
-    @classmethod
-    def of(
-        cls, event_id: int | None, content: Mapping[str, Any], before: Mapping[str, Any] | None
-    ) -> Candidate:
-        was_busy = before is not None and before.get("transparency", "opaque") == "opaque"
-        return cls(
-            event_id,
-            series_of(content),
-            series_of(before) if was_busy and before is not None else None,
-            transparent=content["transparency"] == "transparent",
-        )
-
-
-def horizon(series: recurrence.Series) -> Span:
-    start, last = span_of(series)
-    end = start + HORIZON
-    return start, min(end, last) if last is not None else end
-
-
-def occurrences(
-    series: recurrence.Series, window: Span, *, strict: bool = False, limit: int = CHECK_LIMIT
-) -> list[Span]:
-    """Occurrences in the window. In a check over the horizon, a series too dense for it is
-    checked up to where it reaches `limit`, so a check is always bounded. `strict`, for a
-    window the caller chose: too many is a 422, so an answer is never shortened."""
-    start, end = window
-    while True:
-        try:
-            return recurrence.spans(series, start, end, limit=MAX_OCCURRENCES if strict else limit)
-        except recurrence.ExpansionLimitExceeded as exc:
-            if strict:
-                raise too_many_occurrences() from None
-            before, end = shortened(exc, start, end)
-            if before is None or len(before) > limit:
-                continue
-            return [(o.start, o.end) for o in before]
-
-
-def added_occurrences(candidate: Candidate, limit: int = CHECK_LIMIT) -> list[Span]:
-    """The candidate's occurrences in its horizon (to `limit`) that it did not have before."""
-    if candidate.transparent:
-        return []
-    window = horizon(candidate.series)
-    mine = occurrences(candidate.series, window, limit=limit)
-    if candidate.before is None:
-        return mine
-    had = set(occurrences(candidate.before, window, limit=limit))
-    return [o for o in mine if o not in had]
-
-
-def _added_each(candidates: Sequence[Candidate]) -> list[list[Span]]:
-    """`added_occurrences` of each candidate, within its share of BATCH_CHECK_LIMIT,
-    expanded once for equal candidates (a batch of copies of one series makes one expansion,
-    not 500); the lists are shared, not copied."""
-    limit = max(1, min(CHECK_LIMIT, BATCH_CHECK_LIMIT // max(len(candidates), 1)))
-    known: dict[Candidate, list[Span]] = {}
-    added = []
-    for candidate in candidates:
-        if candidate.series.overrides or (candidate.before and candidate.before.overrides):
-            added.append(added_occurrences(candidate, limit))  # an override holds a dict
-            continue
-        found = known.get(candidate)
-        if found is None:
-            found = known[candidate] = added_occurrences(candidate, limit)
-        added.append(found)
-    return added
-
-
-async def added_by(candidates: Sequence[Candidate]) -> list[list[Span]]:
-    """The occurrences each candidate adds (`added_occurrences`, within its share of the
-    batch's limit), worked out off the event loop for a batch."""
-    return await off_the_loop(len(candidates) > 1, lambda: _added_each(candidates))
-
-
-def _distinct(added: list[list[Span]]) -> list[list[Span]]:
-    # (a batch's lists are shared between equal candidates, `_added_each`: each looked at once)
-    return list({id(occ): occ for occ in added if occ}.values())
-
-
-def window_of(added: list[list[Span]]) -> Span | None:
-    """The span of the calendars a check of these occurrences reads (None: nothing to
-    check)."""
-    return _spanned(_distinct(added))
-
-
-def _spanned(distinct: list[list[Span]]) -> Span | None:
-    # by C-level min/max, not a generator over a batch's 183,000 pairs
-    if not distinct:
-        return None
-    lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
-    return lo, max(max(occ, key=itemgetter(1))[1] for occ in distinct)
-
-
 async def _calendar_for(
     session: AsyncSession,
     user_ids: set[int],
@@ -186,8 +85,8 @@ async def _calendar_for(
     those of that window, already read), and those occurrences that fall where the
     calendars are complete (see `calendar`: all of them, unless the calendars hold more
     than CALENDAR_LIMIT occurrences in that span)."""
-    distinct = _distinct(added)
-    window = _spanned(distinct)
+    distinct = distinct_added(added)
+    window = spanned(distinct)
     if window is None:
         return [], {}, added
     hi = window[1]
@@ -251,7 +150,7 @@ async def check(
     excluded = [c.event_id for c in candidates]
 
     def sweep() -> tuple[list[list[Busy]], set[int]]:
-        moves = [(c.series, c.before, horizon(c.series) if c.before else None) for c in candidates]
+        moves = [(c.series, c.before, windows(c) if c.before else []) for c in candidates]
         found = prior_clashes.sweep(moves, added, busy, excluded, LISTED, CHECK_LIMIT)
         return found, {
             u for clashes in found for b in clashes if b.event_id not in visible for u in b.holders

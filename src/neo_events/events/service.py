@@ -17,7 +17,7 @@ from neo_events.errors import (
     PreconditionRequired,
     ValidationFailed,
 )
-from neo_events.events import schedule
+from neo_events.events import check_windows, schedule
 from neo_events.events.access import Role, check_if_match, check_role, get_event_for
 from neo_events.events.content import (
     SCHEDULE_FIELDS,
@@ -78,7 +78,7 @@ async def check_move(
     [clashes] = await schedule.check(
         session,
         policy=policy,
-        candidates=[schedule.Candidate.of(event.id, after, before)],
+        candidates=[check_windows.Candidate.of(event.id, after, before)],
         user_ids=await feed.holders(session, event.id),
         viewer_id=actor_id,
     )

@@ -15,7 +15,7 @@ from neo_events.events.rrule import zone_named as recurrence_zone
 from neo_events.scheduling import slots
 
 if TYPE_CHECKING:
-    from neo_events.events.schedule import Candidate, Span
+    from neo_events.events.check_windows import Candidate, Span
 
 SUGGESTIONS = 5
 SUGGEST_WITHIN = timedelta(days=14)

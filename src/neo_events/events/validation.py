@@ -7,7 +7,7 @@ for every write (the API, a batch, an import, CalDAV, a rollback or merge).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from neo_events.errors import ValidationFailed
@@ -22,7 +22,7 @@ from neo_events.events.content import (
     parse_iso,
     series_of,
 )
-from neo_events.events.rrule import zone_named
+from neo_events.events.rrule import until_by_date, zone_named
 from neo_events.events.sizes import check_size
 from neo_events.fields import EARLIEST, LATEST, RANGE_MESSAGE, supported_day
 from neo_events.history.diff import CONTENT_FIELDS, complete
@@ -192,7 +192,7 @@ def _checked_rule(content: Content, prefix: list[str | int], fail: Any) -> str:
                     "BYMINUTE or BYSECOND",
                 )
             start = days.floating(as_date(content["start_date"]))
-            return recurrence.normalize_rule(rule, start=start, timezone="UTC")
+            return until_by_date(recurrence.normalize_rule(rule, start=start, timezone="UTC"), UTC)
         return recurrence.normalize_rule(
             rule, start=parse_iso(content["start_time"]), timezone=content["timezone"]
         )
@@ -245,8 +245,11 @@ def _all_day_times(
 def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
     """Exceptions not restated keep naming the same occurrences when an event turns
     all-day (an instant becomes its date in the event's zone) or timed (a date becomes its
-    midnight there)."""
+    midnight there), and a rule not restated ends on the same day (`until_by_date`)."""
     zone = zone_named(content["timezone"])
+    if content["recurrence_pattern"] and "recurrence_pattern" not in changes:
+        ends_in = zone if content["all_day"] else UTC  # a floating rule's UNTIL is its date's
+        content["recurrence_pattern"] = until_by_date(content["recurrence_pattern"], ends_in)
 
     def convert(value: str) -> str:
         day = days.parse_day(value)

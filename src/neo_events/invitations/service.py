@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
-from neo_events.events import schedule
+from neo_events.events import check_windows, schedule
 from neo_events.events.access import (
     Role,
     RoleTooLow,
@@ -153,7 +153,7 @@ async def invite(
         [clashes] = await schedule.check(
             session,
             policy=policy,
-            candidates=[schedule.Candidate(event.id, series_of(content_of(event)))],
+            candidates=[check_windows.Candidate(event.id, series_of(content_of(event)))],
             user_ids=newcomers,
             viewer_id=actor.id,
             concerned=[*holders, *newcomers] if suggesting else None,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin
 from neo_events.db import utcnow
 from neo_events.errors import Conflict, NotFound, ValidationFailed
-from neo_events.events import schedule
+from neo_events.events import check_windows, schedule
 from neo_events.events.access import Role, get_event_for, grant_all, touch
 from neo_events.events.content import content_of
 from neo_events.events.schedule import Clash, ConflictPolicy
@@ -129,7 +129,7 @@ async def share_event(
         [clashes] = await schedule.check(
             session,
             policy=policy,
-            candidates=[schedule.Candidate.of(event.id, content_of(event), None)],
+            candidates=[check_windows.Candidate.of(event.id, content_of(event), None)],
             user_ids=newcomers,
             viewer_id=actor.id,
         )
