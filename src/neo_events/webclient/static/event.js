@@ -1,9 +1,11 @@
 // The event dialog: create, edit (one occurrence, this and following, or the whole series),
-// delete; schedule conflicts are shown before anything is saved, with "Save anyway".
+// delete; schedule conflicts are shown before anything is saved, with "Save anyway"; a clash
+// with someone else's change of the same fields asks "Keep theirs" or "Use mine".
 
 import { api } from "./api.js";
 import { findTimePanel } from "./findtime.js";
 import { attendeeSection, invitePeople } from "./invite.js";
+import { clashChoice } from "./move.js";
 import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
@@ -217,6 +219,9 @@ export function openEvent(occurrence, { slot, onChange }) {
     return wasAllDay ? { all_day: false, start_time: s, end_time: e } : { start_time: s, end_time: e };
   }
 
+  // The event as someone else left it, once I chose "Use mine" over their change.
+  let mineOver = null;
+
   async function request(policy) {
     const times = when();
     const newStart = times.start_time;
@@ -250,6 +255,12 @@ export function openEvent(occurrence, { slot, onChange }) {
     }
     const pattern = ruleValue();
     const body = { ...text, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
+    if (mineOver) {
+      // "Use mine" after an edit_conflict: what I changed, over their version; what I left
+      // as it was stays theirs.
+      for (const k of Object.keys(body)) if (body[k] === (occurrence[k] ?? null)) delete body[k];
+      body.base_version = mineOver.version;
+    }
     if (allDay.checked !== wasAllDay) {
       Object.assign(body, times); // converted between timed and all-day (SPEC §4)
     } else if (allDay.checked) {
@@ -287,10 +298,24 @@ export function openEvent(occurrence, { slot, onChange }) {
       onChange();
     } catch (e) {
       if (e.code === "schedule_conflict") showConflicts(e.problem.conflicts || [], e.problem.suggestions || []);
+      else if (e.code === "edit_conflict" && !isNew) await clashed(e.problem, policy);
       else await attempt(() => Promise.reject(e), error);
     } finally {
       save.disabled = false;
     }
+  }
+
+  /** Someone else changed the same fields since the dialog opened: keep theirs (the dialog
+   * closes, the calendar shows their version) or save mine over it (move.js asks). */
+  async function clashed(problem, policy) {
+    const current = await clashChoice(occurrence, problem);
+    if (!current) {
+      dialog.close();
+      onChange();
+      return;
+    }
+    mineOver = current;
+    await submit(policy);
   }
 
   function showConflicts(conflicts, suggestions) {

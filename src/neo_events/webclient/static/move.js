@@ -1,7 +1,8 @@
 // Moving or resizing an occurrence (drag and drop, or the keyboard): one occurrence or the
 // series as the person chooses; a schedule conflict is shown before anything is saved (with
 // the free times the API suggests); an If-Match clash is explained with "reload" or
-// "apply my change to their version", never a silent overwrite.
+// "apply my change to their version", never a silent overwrite; a clash of the same fields
+// asks "keep theirs" or "use mine" (`clashChoice`, the event dialog's too).
 
 import { api, fieldName } from "./api.js";
 import { formatDateTime, h, isoDate, locale, modal, movedLike, showNotice } from "./ui.js";
@@ -110,15 +111,11 @@ export async function moveOccurrence(o, to, { revert, done }) {
         }
         p = next;
       } else if (e.code === "edit_conflict") {
-        const fields = (e.problem?.conflicts || e.problem?.fields || []).map((c) => fieldName([c.field || String(c)]).toLowerCase()).join(", ");
-        const keep = await choose("They changed the time too", [
-          h("p", {}, `Someone else also changed ${fields || "the same fields"} of “${o.title}” since you loaded it. Keep their change, or put yours over it?`),
-        ], [[null, "Keep theirs", "primary"], ["mine", "Use mine"]]);
-        if (!keep) {
+        const current = await clashChoice(o, e.problem, "They changed the time too");
+        if (!current) {
           revert();
           return done();
         }
-        const current = await api("GET", `/events/${o.id}`);
         p = { ...p, headers: { "If-Match": `"${current.version}"` }, body: { ...p.body } };
         delete p.body.base_version;
       } else {
@@ -185,4 +182,28 @@ async function staleChoice(o, p) {
     return { ...p, headers: {}, body: { ...p.body, base_version: o.version } };
   }
   return { ...p, headers: { "If-Match": `"${current.version}"` } };
+}
+
+/** A 409 edit_conflict: someone else changed the same fields of `o` as I did since I loaded
+ * it. Says who (the event as it is now) and which fields, and asks *Keep theirs* or *Use
+ * mine*. Resolves to the event as it now is (put mine over that version), or null (keep
+ * theirs, or it is gone). The drop and the event dialog both ask with this. */
+export async function clashChoice(o, problem, title = "Changed by someone else") {
+  let current = null;
+  try {
+    current = await api("GET", `/events/${o.id}`);
+  } catch {
+    current = null;
+  }
+  if (!current) {
+    showNotice(`“${o.title}” is no longer there (deleted or unshared).`);
+    return null;
+  }
+  const fields = (problem?.conflicts || problem?.fields || []).map((c) => fieldName([c.field || String(c)]).toLowerCase()).join(", ");
+  const who = current.updated_by?.username || "Someone else";
+  const when = current.updated_at ? ` (at ${formatDateTime(current.updated_at)})` : "";
+  const mine = await choose(title, [
+    h("p", {}, `${who} also changed ${fields || "the same fields"} of “${o.title}” since you loaded it${when}. Keep their change, or put yours over it?`),
+  ], [[null, "Keep theirs", "primary"], ["mine", "Use mine"]]);
+  return mine ? current : null;
 }

@@ -1,0 +1,92 @@
+"""The event dialog when someone else changed the same fields meanwhile (Keep theirs / Use
+mine, as after a drop) (SPEC §12)."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.steps import (
+    PASSWORD,
+    api_client,
+    events_on,
+    new_context,
+    open_occurrence,
+    sign_up,
+    watch_errors,
+)
+
+DAY = "2027-01-12"
+
+
+def someone_else(server: str, name: str) -> httpx.Client:
+    """A second person, over the API."""
+    client = httpx.Client(base_url=f"{server}/api/v1", timeout=15)
+    made = client.post(
+        "/auth/register",
+        json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
+    )
+    made.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {made.json()['access_token']}"
+    return client
+
+
+def save_over(page: Page, title: str) -> None:
+    dialog = page.get_by_role("dialog", name="Edit event")
+    dialog.get_by_label("Title").fill(title)
+    dialog.get_by_role("button", name="Save").click()
+
+
+def test_the_dialog_offers_keep_theirs_or_use_mine_on_an_edit_conflict(
+    browser: Browser, server: str
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "hana")
+        api = api_client(server, "hana", context)
+        other = someone_else(server, "ivo")
+        context.on("close", lambda _: other.close())
+        event = api.post(
+            "/events",
+            json={
+                "title": "Plan",
+                "start_time": f"{DAY}T10:00:00+01:00",
+                "end_time": f"{DAY}T11:00:00+01:00",
+                "timezone": "Europe/Berlin",
+            },
+        ).json()
+        ivo = other.get("/auth/me").json()["id"]
+        api.post(
+            f"/events/{event['id']}/share", json={"users": [{"user_id": ivo, "role": "editor"}]}
+        ).raise_for_status()
+        page.goto(f"{server}/#/week/{DAY}")
+
+        # Ivo renames it (and gives it a room) while my dialog is open; I rename it too.
+        open_occurrence(page, DAY, "Plan")
+        other.patch(
+            f"/events/{event['id']}", json={"title": "Plan (Ivo)", "location": "Room 9"}
+        ).raise_for_status()
+        save_over(page, "Plan (mine)")
+        clash = page.get_by_role("dialog", name="Changed by someone else")
+        expect(clash).to_contain_text("ivo also changed title of “Plan”")
+        clash.get_by_role("button", name="Use mine").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        after = api.get(f"/events/{event['id']}").json()
+        assert after["title"] == "Plan (mine)"  # mine over theirs
+        assert after["location"] == "Room 9"  # their other change stays
+        expect(events_on(page, DAY, "Plan (mine)")).to_be_visible()
+
+        # Again, and "Keep theirs": nothing of mine is written, their version shows.
+        open_occurrence(page, DAY, "Plan (mine)")
+        other.patch(f"/events/{event['id']}", json={"title": "Ivo's plan"}).raise_for_status()
+        save_over(page, "My plan")
+        clash = page.get_by_role("dialog", name="Changed by someone else")
+        clash.get_by_role("button", name="Keep theirs").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(events_on(page, DAY, "Ivo's plan")).to_be_visible()
+        assert api.get(f"/events/{event['id']}").json()["title"] == "Ivo's plan"
+        assert errors == []
+    finally:
+        context.close()
