@@ -1,5 +1,5 @@
 """The event dialog when someone else changed the same fields meanwhile (Keep theirs / Use
-mine, as after a drop) (SPEC §12)."""
+mine, as after a drop); a route with a bare "%" (SPEC §12)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,25 @@ def test_the_dialog_offers_keep_theirs_or_use_mine_on_an_edit_conflict(
         expect(page.get_by_role("dialog")).to_have_count(0)
         expect(events_on(page, DAY, "Ivo's plan")).to_be_visible()
         assert api.get(f"/events/{event['id']}").json()["title"] == "Ivo's plan"
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_search_route_with_a_bare_percent_sign_shows_the_search(
+    browser: Browser, server: str
+) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "jana")
+        page.goto(f"{server}/#/search/50%")
+        expect(page.get_by_role("heading", name="Search: “50%”")).to_be_visible()
+        expect(page.get_by_role("searchbox")).to_have_value("50%")
+        # Escapes that are whole still read as what they stand for, next to a bare "%".
+        page.goto(f"{server}/#/search/caf%C3%A9%20100%")
+        expect(page.get_by_role("heading", name="Search: “café 100%”")).to_be_visible()
         assert errors == []
     finally:
         context.close()

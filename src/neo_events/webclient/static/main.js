@@ -90,6 +90,22 @@ document.getElementById("sign-out").addEventListener("click", async () => {
 });
 document.getElementById("notice-close").addEventListener("click", clearNotice);
 
+/** A part of the route as text: "%20" is a space; a "%" that starts no escape (typed or
+ * pasted: "#/search/50%") is itself, never an error. */
+function routeText(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part.replace(/(?:%[0-9A-Fa-f]{2})+/g, (escape) => {
+      try {
+        return decodeURIComponent(escape);
+      } catch {
+        return escape;
+      }
+    });
+  }
+}
+
 function route() {
   if (cleanup) cleanup();
   cleanup = null;
@@ -110,7 +126,7 @@ function route() {
     const search = path.match(/^\/search(?:\/(.*))?$/);
     if (history) cleanup = historyView(main, context, Number(history[1]));
     else if (grid) cleanup = calendarView(main, context, grid[1], grid[2]);
-    else if (search) cleanup = searchView(main, context, decodeURIComponent(search[1] || ""));
+    else if (search) cleanup = searchView(main, context, routeText(search[1] || ""));
     else if (path === "/settings") cleanup = settingsView(main, context);
     else if (path === "/invitations") cleanup = invitationsView(main, context);
     else context.navigate("#/week");
