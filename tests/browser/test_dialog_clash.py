@@ -1,5 +1,5 @@
 """The event dialog when someone else changed the same fields meanwhile (Keep theirs / Use
-mine, as after a drop); a route with a bare "%" (SPEC §12)."""
+mine, as after a drop); a route with a bare "%"; field errors as sentences (SPEC §12)."""
 
 from __future__ import annotations
 
@@ -107,5 +107,31 @@ def test_a_search_route_with_a_bare_percent_sign_shows_the_search(
         page.goto(f"{server}/#/search/caf%C3%A9%20100%")
         expect(page.get_by_role("heading", name="Search: “café 100%”")).to_be_visible()
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_field_errors_read_as_sentences(browser: Browser, server: str) -> None:
+    context = new_context(browser)
+    page = context.new_page()
+    try:
+        sign_up(page, server, "karl")
+        page.goto(f"{server}/#/settings")
+
+        # An empty name: not "at least 1 characters long".
+        page.get_by_label("Name of the new feed URL").fill("   ")
+        page.get_by_role("button", name="Create feed URL").click()
+        feeds = page.locator("section", has=page.get_by_role("heading", name="Calendar feed URLs"))
+        expect(feeds.locator(".form-error")).to_have_text(
+            "The request is not valid. Name must not be empty."
+        )
+
+        # A message that names its field itself is not prefixed with the field's name again.
+        page.get_by_label("Webhook URL").fill("http://127.0.0.1:9/hook")
+        page.get_by_role("button", name="Add webhook").click()
+        hooks = page.locator("section", has=page.get_by_role("heading", name="Webhooks"))
+        expect(hooks.locator(".form-error")).to_have_text(
+            "The request is not valid. The URL points at a loopback address."
+        )
     finally:
         context.close()

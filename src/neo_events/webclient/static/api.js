@@ -70,11 +70,24 @@ export function fieldName(loc) {
 export function readableMessage(msg) {
   let text = String(msg || "").replace(/^(Value|Assertion) error,\s*/i, "");
   text = text.replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (name) => (FIELD_LABELS[name] || name.replaceAll("_", " ")).toLowerCase());
+  text = text.replace(/^(?:String|List) should have at least 1 (?:character|item)\b.*$/, "must not be empty");
   text = text.replace(/^String should have at most (\d+) characters?$/, "must be at most $1 characters long");
   text = text.replace(/^String should have at least (\d+) characters?$/, "must be at least $1 characters long");
-  text = text.replace(/^Input should be /, "must be ");
+  text = text.replace(/^(?:Input|Value|String|List) should /, "must ");
   text = text.replace(/^Field required$/, "is required");
   return text;
+}
+
+// How a message that says something of its field begins ("must be…", "is required"): it
+// follows the field's name. Any other message ("the URL points at…", "at most 5 reminders
+// per event", "no such user") is a sentence of its own, and names what it is about itself.
+const PREDICATE = /^(?:must|is|are|was|should|cannot|can|may|has|have|needs?|appears|contains|does)\b/;
+
+/** One field error as a sentence: "Name must not be empty", "The URL points at…". */
+export function fieldError(loc, msg) {
+  const name = fieldName(loc);
+  const text = readableMessage(msg).replace(/\.$/, "");
+  return name && PREDICATE.test(text) ? `${name} ${text}` : text.replace(/^./, (c) => c.toUpperCase());
 }
 
 function retrySeconds(response) {
@@ -96,11 +109,7 @@ export function describeProblem(problem, status, retryAfter) {
     return status >= 500 ? "The server had a problem. Please try again." : `The request failed (HTTP ${status}).`;
   }
   if (Array.isArray(problem.errors) && problem.errors.length) {
-    const lines = problem.errors.slice(0, 5).map((e) => {
-      const name = fieldName(e.loc);
-      const msg = readableMessage(e.msg);
-      return name ? `${name} ${msg}` : msg.replace(/^./, (c) => c.toUpperCase());
-    });
+    const lines = problem.errors.slice(0, 5).map((e) => fieldError(e.loc, e.msg));
     return `${problem.title || "The request is not valid"}. ${lines.join("; ")}.`;
   }
   const title = problem.title || `HTTP ${status}`;
