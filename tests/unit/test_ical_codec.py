@@ -803,7 +803,7 @@ def test_text_that_is_not_utf8_is_read_as_windows_1252() -> None:
     body = wrap(*vevent("SUMMARY:Caf\xe9", "DTSTART:20260701T090000Z")).decode()
     parsed = parse_calendar(body.encode("cp1252"))
     assert contents(parsed)[0]["title"] == "Café"
-    assert parsed.notes[0].message == "the file is not UTF-8: read as Windows-1252"
+    assert parsed.notes[0].message == "the file is not all UTF-8: line 7 read as Windows-1252"
 
 
 @settings(max_examples=150, deadline=None)

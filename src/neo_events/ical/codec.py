@@ -25,6 +25,7 @@ from neo_events.events import days, recurrence
 from neo_events.ical import bounds, properties, vevents
 from neo_events.ical.alarms import read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
+from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
@@ -116,7 +117,7 @@ def parse_calendar(data: bytes, *, default_timezone: str = "UTC") -> ParsedCalen
     `default_timezone`. Raises InvalidCalendar when the structure is broken, or when no
     component could be read and at least one failed to parse.
     """
-    text, encoding_note = _decode(data)
+    text, encoding_note = decode(data)
     try:
         calendars = split_stream(text)
     except MalformedStream as exc:
@@ -143,15 +144,6 @@ def read_calendars(
         first = reader.unreadable[0]
         raise InvalidCalendar(first.reason, line=first.line, problems=reader.unreadable)
     return parsed
-
-
-def _decode(data: bytes) -> tuple[str, str | None]:
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        return data.decode(
-            "cp1252", errors="replace"
-        ), "the file is not UTF-8: read as Windows-1252"
 
 
 class _Reader:

@@ -1,0 +1,48 @@
+"""A calendar file's bytes as text: UTF-8, UTF-16 when it starts with a UTF-16 byte-order
+mark, and a line that is not UTF-8 read as Windows-1252 (the usual encoding of old Outlook
+files) with a warning naming it. Each line is decoded on its own, so one stray byte does not
+garble every correct character of the file; line ends are the ones `blocks.unfold` counts
+(CR LF, LF or CR), so the line numbers of the warning are the ones the rest of the import
+reports. Linear in the file's size."""
+
+from __future__ import annotations
+
+import codecs
+
+SHOWN_LINES = 5  # line numbers a warning lists; the rest are counted
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """The text, and a warning when some of it was not what it claims to be."""
+    if data.startswith(_UTF16_MARKS):
+        try:
+            return data.decode("utf-16"), None  # the mark says which byte order, and is dropped
+        except UnicodeDecodeError:
+            text = data.decode("utf-16", errors="replace")
+            return text, "the file is not valid UTF-16: its invalid bytes were replaced"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    parts: list[str] = []
+    others: list[int] = []
+    # bytes.splitlines cuts at CR LF, LF and CR only: the line ends `blocks.unfold` counts
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            parts.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            parts.append(line.decode("cp1252", errors="replace"))
+            others.append(number)
+    return "".join(parts), _warning(others)
+
+
+def _warning(lines: list[int]) -> str:
+    shown = ", ".join(map(str, lines[:SHOWN_LINES]))
+    more = len(lines) - SHOWN_LINES
+    which = f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+    if more > 0:
+        which += f" and {more} more"
+    return f"the file is not all UTF-8: {which} read as Windows-1252"
