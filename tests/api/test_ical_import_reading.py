@@ -62,3 +62,37 @@ async def test_a_utf16_file_with_a_byte_order_mark_is_read(
             headers=alice.headers,
         )
         assert [i["title"] for i in upload.json()["items"]] == ["Grüße 🎉"], upload.text
+
+
+async def test_export_then_import_keeps_a_description_as_the_api_shows_it(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The API keeps a description's leading and trailing blanks (it trims only a title and a
+    location); the import trimmed every text, so our own export did not read back."""
+    texts = {"title": "  Planning ", "description": "  indented\n\ttab \n", "location": " Room 4 "}
+    created = await client.post(
+        f"{API}/events",
+        json=texts | {"start_time": "2026-12-01T10:00:00Z", "end_time": "2026-12-01T11:00:00Z"},
+        headers=alice.headers,
+    )
+    assert created.status_code == 201, created.text
+    shown = {k: created.json()[k] for k in texts}
+    assert shown == {
+        "title": "Planning",
+        "description": "  indented\n\ttab \n",
+        "location": "Room 4",
+    }
+    exported = await client.get(f"{API}/events/{created.json()['id']}.ics", headers=alice.headers)
+    response = await post(client, alice, exported.content)
+    assert response.status_code == 201, response.text
+    (item,) = response.json()["items"]
+    assert {k: item[k] for k in texts} == shown
+    # a file's own blanks: the title and the location trimmed, the description kept
+    written = vevent(
+        "d1", "SUMMARY: Spaced ", "DESCRIPTION: two\\n lines ", "LOCATION:\tThere ",
+        "DTSTART:20260701T100000Z",
+    )  # fmt: skip
+    (item,) = (await post(client, alice, ics(written))).json()["items"]
+    assert (item["title"], item["description"], item["location"]) == (
+        "Spaced", " two\n lines ", "There",
+    )  # fmt: skip

@@ -23,10 +23,15 @@ def first(component: Component, name: str) -> Any:
 
 
 def text(component: Component, name: str, notes: list[str]) -> str | None:
+    """A TEXT property as the API takes it: SUMMARY and LOCATION trimmed (as the API trims a
+    title and a location), DESCRIPTION as written (the API keeps a description's blanks, and
+    our export writes them: importing it gives the same text back)."""
     value = first(component, name)
     if value is None:
         return None
-    cleaned = str(value).replace("\x00", "").strip()
+    cleaned = str(value).replace("\x00", "")
+    if name != "DESCRIPTION":
+        cleaned = cleaned.strip()
     limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
     if len(cleaned) > limit:
         notes.append(f"{name} cut to {limit} characters")
