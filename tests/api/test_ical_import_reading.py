@@ -7,9 +7,10 @@ import codecs
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.api.test_ical_import import API, ics, post, vevent
-from tests.helpers import Account
+from tests.helpers import Account, assert_problem, count_rows
 
 pytestmark = pytest.mark.anyio
 
@@ -96,3 +97,63 @@ async def test_export_then_import_keeps_a_description_as_the_api_shows_it(
     assert (item["title"], item["description"], item["location"]) == (
         "Spaced", " two\n lines ", "There",
     )  # fmt: skip
+
+
+FLOATING = vevent("f1", "SUMMARY:F", "DTSTART:20260701T100000", "DTEND:20260701T110000")
+
+
+def headed(head: str, *events: str) -> bytes:
+    """A calendar with these lines of its own (after PRODID) and these events."""
+    return ics(*events).replace(b"PRODID:-//t//EN\r\n", b"PRODID:-//t//EN\r\n" + head.encode())
+
+
+async def test_a_repeated_x_wr_timezone_is_read(client: httpx.AsyncClient, alice: Account) -> None:
+    """Feeds repeat their header lines: the first X-WR-TIMEZONE that names a zone is the
+    calendar's (a repeated one was read as a Python list, named no zone, and every floating
+    time fell in UTC with a warning quoting `[vUnknown(b'America/New_York'), …]`)."""
+    cases = {
+        "X-WR-TIMEZONE:America/New_York\r\n" * 2: [],
+        "X-WR-TIMEZONE:Mars/Olympus\r\nX-WR-TIMEZONE:America/New_York\r\n": [
+            "X-WR-TIMEZONE 'Mars/Olympus' is not a known zone: ignored"
+        ],
+        "X-WR-TIMEZONE:America/New_York\r\nX-WR-TIMEZONE:Asia/Tokyo\r\n": [
+            "X-WR-TIMEZONE 'Asia/Tokyo' ignored: the first one, 'America/New_York', is used"
+        ],
+    }
+    for head, warnings in cases.items():
+        response = await post(client, alice, headed(head, FLOATING))
+        assert response.status_code == 201, response.text
+        body = response.json()
+        (item,) = body["items"]
+        assert (item["start_time"], item["timezone"]) == (
+            "2026-07-01T14:00:00Z",
+            "America/New_York",
+        )
+        assert [w["message"] for w in body["warnings"]] == warnings
+
+
+async def test_a_method_cancel_calendar_cancels_its_events(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A saved "meeting cancelled" email (RFC 5546 METHOD:CANCEL) created the meeting it
+    cancels: its VEVENTs are read as STATUS:CANCELLED ones, skipped with a reason."""
+    meeting = vevent("c1", "SUMMARY:Cancelled meeting", "DTSTART:20261201T100000Z")
+    problem = assert_problem(
+        await post(client, alice, headed("METHOD:CANCEL\r\n", meeting)), 422, "nothing_to_import"
+    )
+    assert "METHOD:CANCEL" in problem["errors"][0]["msg"], problem
+    assert await count_rows(app, "events") == 0
+    # a file of a published series, then the cancellation of one of its occurrences
+    series = vevent(
+        "s1", "SUMMARY:Daily", "DTSTART:20261201T100000Z", "DTEND:20261201T110000Z",
+        "RRULE:FREQ=DAILY;COUNT=3",
+    )  # fmt: skip
+    one = vevent("s1", "RECURRENCE-ID:20261202T100000Z", "DTSTART:20261202T100000Z", "SEQUENCE:1")
+    body = ics(series) + headed("METHOD:CANCEL\r\n", one, meeting)
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    (item,) = response.json()["items"]
+    assert (item["ical_uid"], item["exdates"]) == ("s1", ["2026-12-02T10:00:00Z"])
+    assert [(s["uid"], s["reason"]) for s in response.json()["skipped"]] == [
+        ("c1", "METHOD:CANCEL")
+    ]

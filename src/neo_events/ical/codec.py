@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Component, Timezone
+from icalendar import Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone import tzp
 
@@ -29,7 +29,7 @@ from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
-from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver, iana_name
+from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver
 
 __all__ = [
     "Incoming",
@@ -155,6 +155,7 @@ class _Reader:
         self.people: dict[str, tuple[Attendance, ...]] = {}
         self.reminders: dict[str, tuple[int, ...]] = {}
         self.skipped_uids: set[str] = set()
+        self.cancelled_by_method: set[int] = set()  # VEVENTs (their lines) of METHOD:CANCEL
         self.singles: list[Incoming] = []
         self.observances = 0  # of the VTIMEZONEs parsed, in every VCALENDAR of the stream
         self.zones_work = StreamWork()  # what resolving its TZIDs cost, in every VCALENDAR
@@ -168,7 +169,9 @@ class _Reader:
     def read(self, calendars: Sequence[CalendarBlock]) -> ParsedCalendar:
         pending: list[tuple[Component, Alarms, str, Block, Clock]] = []
         for calendar in calendars:
-            clock = self._clock(calendar)
+            header, notes = properties.calendar_header(calendar)
+            clock = self._clock(calendar, header, notes)
+            cancels = properties.cancels_all(header)
             for block in calendar.components:
                 if block.name == "VTIMEZONE":
                     continue
@@ -181,7 +184,11 @@ class _Reader:
                     self.skip(
                         uid, block, f"{block.name} is not an event: only VEVENTs are imported"
                     )
-                elif "RECURRENCE-ID" in component:
+                    continue
+                if cancels and not properties.cancelled(component):
+                    properties.cancel(component)  # then read as a STATUS:CANCELLED one is
+                    self.cancelled_by_method.add(block.line)
+                if "RECURRENCE-ID" in component:
                     pending.append((component, alarms, uid, block, clock))
                 else:
                     self._master(component, alarms, uid, block, clock)
@@ -205,21 +212,8 @@ class _Reader:
         self.result.events = [item for _, item in sorted(found, key=lambda pair: pair[0])]
         return self.result
 
-    def _clock(self, calendar: CalendarBlock) -> Clock:
-        notes: list[str] = []
-        zone = None
-        crowded = bounds.calendar_oversized(calendar)
-        try:
-            if crowded is not None:
-                raise ValueError(crowded)
-            header = Calendar.from_ical(calendar.header())
-            wr = header.get("X-WR-TIMEZONE") if isinstance(header, Calendar) else None
-            if wr is not None:
-                zone = iana_name(str(wr))
-                if zone is None:
-                    notes.append(f"X-WR-TIMEZONE {str(wr)!r} is not a known zone: ignored")
-        except ValueError as exc:
-            notes.append(f"calendar properties unreadable: {exc}")
+    def _clock(self, calendar: CalendarBlock, header: Component, notes: list[str]) -> Clock:
+        zone = properties.calendar_zone(header, notes)
         # only the VTIMEZONEs an event names are parsed, within a budget of observances
         custom, named = {}, bounds.named_zones(calendar.components)
         for block in calendar.components:
@@ -289,7 +283,8 @@ class _Reader:
     ) -> None:
         kept = self.drafts.get(uid)
         if properties.cancelled(component):
-            self.skip(uid, block, "STATUS:CANCELLED")
+            by_method = block.line in self.cancelled_by_method
+            self.skip(uid, block, "METHOD:CANCEL" if by_method else "STATUS:CANCELLED")
             if kept is not None and kept[0].sequence < properties.sequence(component):
                 del self.drafts[uid]  # a later revision cancels the event
                 self.result.skipped.append(
