@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
@@ -17,11 +18,19 @@ from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from neo_events.jobs.worker import secret_box
+from neo_events.main import create_app
 from neo_events.models import Webhook
 from neo_events.webhooks import ssrf
 from neo_events.webhooks.signing import SecretBox, new_secret
-from tests.conftest import http_client, make_settings, serving
-from tests.helpers import Account, assert_problem, create_event, register, share
+from tests.conftest import http_client, make_settings, serving, truncate_all
+from tests.helpers import (
+    PASSWORD,
+    Account,
+    assert_problem,
+    create_event,
+    register,
+    share,
+)
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.anyio
@@ -704,3 +713,39 @@ async def test_a_receiver_that_dribbles_its_headers_times_out_whole(
         assert 2000 <= log[0]["latency_ms"] < 4000, log
     finally:
         server.close()
+
+
+async def test_a_webhook_made_before_a_key_rotation_still_signs_after_its_last_step(
+    database_url: str, data_dir: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The documented rotation (SECURITY.md): key A; then B with A as SECRET_KEY_PREVIOUS;
+    then B alone. The secret sealed under A is sealed again under B at the second step's
+    start-up (and logged), so the webhook still signs with its own secret at the third
+    (it failed every delivery, then was disabled, before)."""
+    old, new = "the old key, long enough for HS256 signing", "the new key, long enough too, ok"
+    stages = [{"secret_key": old}, {"secret_key": new, "secret_key_previous": [old]}]
+    first = create_app(make_settings(database_url, data_dir, **(FAST | stages[0])))
+    try:
+        async with first.router.lifespan_context(first), http_client(first) as client:
+            alice = await register(client, "alice")
+            hook = await add_webhook(client, alice, receiver.url)
+        second = create_app(make_settings(database_url, data_dir, **(FAST | stages[1])))
+        with caplog.at_level(logging.INFO, logger="neo_events.webhooks.resealing"):
+            async with second.router.lifespan_context(second):
+                pass
+    except BaseException:
+        await truncate_all(database_url)
+        raise
+    assert "1 re-sealed under SECRET_KEY, 0 opened by no configured key" in caplog.text
+    settings = make_settings(database_url, data_dir, **(FAST | {"secret_key": new}))
+    async with serving(settings) as app, http_client(app) as client:
+        signed_in = await client.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}
+        )
+        alice = dataclasses.replace(alice, access_token=signed_in.json()["access_token"])
+        await create_event(client, alice, title="After")
+        [message] = await receiver.wait_for(1)
+        [received] = receiver.got
+        assert Verifier(hook["secret"]).verify(received.body, received.headers) == message
+        [delivery] = await settled(client, alice, hook["id"], 1)
+        assert delivery["attempts"] == 1

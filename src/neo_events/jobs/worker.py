@@ -27,6 +27,7 @@ from neo_events.live.hub import CHANNEL
 from neo_events.live.sequencer import Sequencer, numbers_after_commit
 from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
+from neo_events.webhooks import resealing
 from neo_events.webhooks.delivery import Webhooks
 from neo_events.webhooks.fanout import FANOUT, FanOut
 from neo_events.webhooks.service import DELIVER
@@ -83,7 +84,10 @@ async def running(
         except Exception:
             logger.warning("could not postpone %d failed reminder jobs", len(jobs))
 
-    hooks = Webhooks(sessionmaker, settings, secret_box(settings))
+    box = secret_box(settings)
+    if settings.secret_key_previous:  # a rotation under way: its last step needs this
+        await resealing.reseal_all(sessionmaker, box)
+    hooks = Webhooks(sessionmaker, settings, box)
     fanout = FanOut(sessionmaker)
     runner = Runner(
         sessionmaker,

@@ -3,7 +3,8 @@
 A secret is `whsec_` + base64 of 24 random bytes (the Standard Webhooks format). The
 signature of a message is `v1,` + base64(HMAC-SHA256(secret bytes, "{id}.{timestamp}.{body}")).
 Secrets are stored encrypted with AES-256-GCM under a key derived (HKDF-SHA256) from
-SECRET_KEY; keys from SECRET_KEY_PREVIOUS still decrypt after a rotation.
+SECRET_KEY; keys from SECRET_KEY_PREVIOUS still decrypt after a rotation, and what they
+open is sealed again under SECRET_KEY (`webhooks/resealing.py`) so that they can be dropped.
 """
 
 from __future__ import annotations
@@ -65,10 +66,19 @@ class SecretBox:
         return nonce + self._ciphers[0].encrypt(nonce, secret.encode(), None)
 
     def open(self, sealed: bytes) -> str:
+        return self._open(sealed)[0]
+
+    def reseal(self, sealed: bytes) -> bytes | None:
+        """The secret sealed under the current key if a previous key sealed it, else None."""
+        secret, current = self._open(sealed)
+        return None if current else self.seal(secret)
+
+    def _open(self, sealed: bytes) -> tuple[str, bool]:
+        """The secret, and whether the current key (the first) opened it."""
         nonce, data = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:]
-        for cipher in self._ciphers:
+        for index, cipher in enumerate(self._ciphers):
             try:
-                return cipher.decrypt(nonce, data, None).decode()
+                return cipher.decrypt(nonce, data, None).decode(), index == 0
             except InvalidTag:
                 continue
         raise UnreadableSecret("no configured key decrypts this webhook secret")
