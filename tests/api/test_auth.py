@@ -11,6 +11,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from jwt.warnings import InsecureKeyLengthWarning
+from sqlalchemy import text
 
 from neo_events.settings import Settings
 from tests.conftest import http_client, make_settings, serving
@@ -317,3 +318,29 @@ async def test_user_lookup_is_exact_and_hides_emails(client: httpx.AsyncClient) 
     assert_problem(
         await client.get("/api/v1/users", headers=alice.headers), 422, "validation_error"
     )
+
+
+async def test_a_token_issued_after_a_backup_signs_nobody_in_after_the_restore(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A restore rewinds the id sequences: the next account gets the id of one registered
+    after the backup. A token of that lost account must not sign in as the new one (it
+    did when sign-ins were numbered by a sequence too: (sub, sid) matched again)."""
+    lost = await register(client, "lost")
+    claims = jwt.decode(lost.access_token, options={"verify_signature": False})
+    # The restore, as the database sees it: the rows gone, the sequences rewound to them.
+    async with app.state.sessionmaker() as session:
+        for table in ("refresh_tokens", "auth_sessions", "users"):
+            await session.execute(text(f"DELETE FROM {table}"))
+        if session.bind.dialect.name == "postgresql":
+            for table, next_id in (("users", lost.id), ("auth_sessions", claims["sid"])):
+                await session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :n, false)"),
+                    {"n": next_id},
+                )
+        await session.commit()
+    newcomer = await register(client, "newcomer")
+    assert newcomer.id == lost.id  # the same number, someone else
+    me = await client.get(ME, headers=lost.headers)
+    assert_problem(me, 401, "invalid_token")
+    assert (await client.get(ME, headers=newcomer.headers)).json()["username"] == "newcomer"

@@ -4,6 +4,7 @@ in to CalDAV and nothing else."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -30,12 +31,22 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def new_session_id() -> int:
+    """A random id, within what JSON numbers hold exactly (2**53): access tokens name their
+    sign-in by it alone, so it must be one a database restored from a backup cannot hand out
+    again, as a sequence it rewinds would (a token issued after the backup then signed in as
+    whoever got its numbers next)."""
+    return secrets.randbelow(2**53 - 1) + 1
+
+
 class AuthSession(Base):
     """One sign-in: the family of refresh tokens it rotates through, revoked as a whole."""
 
     __tablename__ = "auth_sessions"
 
-    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        IdType, primary_key=True, autoincrement=False, default=new_session_id
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
