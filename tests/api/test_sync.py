@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from tests.helpers import Account, assert_problem, create_event, register, share
 
@@ -163,3 +165,34 @@ async def test_a_token_whose_position_is_text_is_read_as_its_number_or_refused(
             410,
             "sync_token_gone",
         )
+
+
+async def test_a_token_from_before_a_restore_is_410_once_its_number_means_another_change(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A restore from a backup numbers changes again from where the backup ended: a token
+    handed out after the backup names a number a new change takes. It was read as that
+    position, and the client silently missed the new change; it is a 410 (SPEC §8)."""
+    alice = await register(client, "alice")
+    await create_event(client, alice, title="Before the backup")
+    backup = await _sync(client, alice)
+    backed_up = orjson.loads(base64.urlsafe_b64decode(backup["next_token"] + "=="))["s"]
+    lost = await create_event(client, alice, title="Lost with the restore")
+    seen = await _sync(client, alice, token=backup["next_token"])
+    assert [c["event_id"] for c in seen["changes"]] == [lost["id"]]
+    after = seen["next_token"]
+    # The restore, as the feed sees it: what came after the backup gone, its counter back.
+    async with app.state.sessionmaker() as session:
+        for table in ("change_recipients", "changes"):
+            await session.execute(text(f"DELETE FROM {table} WHERE seq > :s"), {"s": backed_up})
+        await session.execute(text("UPDATE feed_state SET last_seq = :s"), {"s": backed_up})
+        await session.commit()
+    made = await create_event(client, alice, title="After the restore")
+    assert_problem(
+        await client.get(SYNC, params={"token": after}, headers=alice.headers),
+        410,
+        "sync_token_gone",
+    )
+    # A token from before the backup is of the same history: the new change comes.
+    delta = await _sync(client, alice, token=backup["next_token"])
+    assert [c["event_id"] for c in delta["changes"]] == [made["id"]]

@@ -1,7 +1,11 @@
 """Incremental sync (SPEC §8): a full snapshot with a token, then only what changed since.
 
-A token names a position in the change feed. Losing access and deletion both come back as
-`delete`; the feed and the tombstones are kept longer than a token lives (TOKEN_TTL).
+A token names a position in the change feed, and the change there by the instant it was
+stamped (`a`, microseconds): a database restored from a backup numbers its next changes
+again from where the backup ended, so a token handed out after the backup names a number
+that now means another change, and is a 410 rather than a silent skip past it. Losing
+access and deletion both come back as `delete`; the feed and the tombstones are kept longer
+than a token lives (TOKEN_TTL).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import AppError
@@ -23,6 +27,7 @@ from neo_events.models import Change, ChangeRecipient, Event, User
 from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
 
 TOKEN_TTL = timedelta(days=30)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(hours=1)  # how far ahead of this worker another host may stamp one
 
 
@@ -50,8 +55,9 @@ def _decode(token: str, now: datetime) -> dict[str, Any]:
         # integer comparison: a 500, an outside attack found).
         parsed = {"s": bigint(values["s"])}
         issued = datetime.fromtimestamp(int(values["t"]), UTC)
-        if "e" in values:
-            parsed["e"] = bigint(values["e"])
+        for optional in ("e", "a"):  # tokens handed out before `a` have none: not checked
+            if optional in values:
+                parsed[optional] = bigint(values[optional])
     # OverflowError, OSError: a time no clock holds (forged: `t` 1e20)
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError):
         raise SyncTokenGone("This is not a sync token of this service.") from None
@@ -63,8 +69,26 @@ def _decode(token: str, now: datetime) -> dict[str, Any]:
     return parsed
 
 
-def _token(seq: int, now: datetime, **extra: int) -> str:
-    return _encode({"s": seq, "t": int(now.timestamp()), **extra})
+def _token(seq: int, now: datetime, **extra: int | None) -> str:
+    given = {name: value for name, value in extra.items() if value is not None}
+    return _encode({"s": seq, "t": int(now.timestamp()), **given})
+
+
+def _stamp(at: datetime) -> int:
+    """The change's instant in microseconds: what tells it from another numbered alike."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+async def _same_history(session: AsyncSession, values: dict[str, Any]) -> None:
+    """The change the token names is still the one it was handed out at, else a 410."""
+    if "a" not in values or values["s"] == 0:
+        return
+    at = await session.scalar(select(Change.at).where(Change.seq == values["s"]))
+    if at is None or _stamp(at) != values["a"]:
+        raise SyncTokenGone(
+            "This sync token names a change the feed no longer holds as it was (a restored "
+            "database); sync again from scratch."
+        )
 
 
 def token_at(seq: int, issued: datetime) -> str:
@@ -90,21 +114,31 @@ async def sync(
     """(changes, next_token, has_more): everything on a first sync, then what changed; a
     page ends after `limit` changes or the last event whose content fits `max_bytes`."""
     now = datetime.now(UTC)
-    head = int(await session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
-    values = _decode(token, now) if token else {"s": head}
-    if values["s"] > head:
-        raise SyncTokenGone("This sync token is from another feed.")
+    newest = (
+        await session.execute(select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1))
+    ).first()
+    head = newest.seq if newest is not None else 0
+    values: dict[str, Any]
+    if token is None:
+        values = {"s": head, "a": _stamp(newest.at) if newest is not None else None}
+    else:
+        values = _decode(token, now)
+        if values["s"] > head:
+            raise SyncTokenGone("This sync token is from another feed.")
+        await _same_history(session, values)
+    mark = values.get("a")
     if token is None or "e" in values:
         return await _snapshot(
-            session, user, values["s"], values.get("e", 0), limit, now, max_bytes
+            session, user, values["s"], mark, values.get("e", 0), limit, now, max_bytes
         )
-    return await _delta(session, user, values["s"], limit, now, max_bytes)
+    return await _delta(session, user, values["s"], mark, limit, now, max_bytes)
 
 
 async def _snapshot(
     session: AsyncSession,
     user: User,
     seq: int,
+    mark: int | None,
     after_id: int,
     limit: int,
     now: datetime,
@@ -126,18 +160,24 @@ async def _snapshot(
     pairs = await visible_in_order(session, user.id, [key.id for key in keys[:count]])
     page = [SyncItem("upsert", event.id, (event, role)) for event, role in pairs]
     if len(keys) > count:
-        return page, _token(seq, now, e=keys[count - 1].id), True
-    return page, _token(seq, now), False
+        return page, _token(seq, now, a=mark, e=keys[count - 1].id), True
+    return page, _token(seq, now, a=mark), False
 
 
 async def _delta(
-    session: AsyncSession, user: User, seq: int, limit: int, now: datetime, max_bytes: int
+    session: AsyncSession,
+    user: User,
+    seq: int,
+    mark: int | None,
+    limit: int,
+    now: datetime,
+    max_bytes: int,
 ) -> tuple[list[SyncItem], str, bool]:
     """Each event touched since the token once, as it is now: upsert, or delete if it is
     gone or no longer visible."""
     rows = (
         await session.execute(
-            select(Change.seq, Change.event_id)
+            select(Change.seq, Change.event_id, Change.at)
             .join(
                 ChangeRecipient,
                 (ChangeRecipient.seq == Change.seq) & (ChangeRecipient.user_id == user.id),
@@ -148,8 +188,9 @@ async def _delta(
         )
     ).all()
     page = rows[:limit]
+    marks = {change_seq: _stamp(at) for change_seq, _, at in page}
     order: dict[int, int] = {}
-    for change_seq, event_id in page:
+    for change_seq, event_id, _ in page:
         order.pop(event_id, None)
         order[event_id] = change_seq  # an event lands where it last changed
     # Sizes first: the page ends after the last event that fits in MAX_PAGE_BYTES (`pages`),
@@ -178,6 +219,8 @@ async def _delta(
         for event_id in kept
     ]
     if count < len(ids):
-        return items, _token(order[kept[-1]], now), True
-    last = page[-1][0] if page else seq
-    return items, _token(last, now), len(rows) > limit
+        return items, _token(order[kept[-1]], now, a=marks[order[kept[-1]]]), True
+    if not page:
+        return items, _token(seq, now, a=mark), False
+    last = page[-1][0]
+    return items, _token(last, now, a=marks[last]), len(rows) > limit
