@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -54,3 +57,22 @@ async def test_a_database_never_migrated_is_refused(database_url: str) -> None:
     finally:
         await empty.dispose()
         await migrated.dispose()
+
+
+def test_a_fresh_sqlite_database_downgrades_to_base_and_back(tmp_path: Path) -> None:
+    """Every migration's `downgrade` runs on SQLite: 0007's named its check constraints as
+    written, and the naming convention prefixed them again (`ck_events_ck_events_…`), so
+    `alembic downgrade base` stopped there with `No such constraint`."""
+    from alembic import command
+
+    from neo_events.cli import alembic_config
+    from neo_events.db import SCHEMA_REVISION
+
+    config = alembic_config(f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}")
+    command.upgrade(config, "head")
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    with sqlite3.connect(tmp_path / "neo.db") as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (SCHEMA_REVISION,)
+        ]

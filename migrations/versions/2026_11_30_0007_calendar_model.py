@@ -44,8 +44,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_events_all_day_dates", type_="check")
-        batch_op.drop_constraint("ck_events_known_transparency", type_="check")
+        batch_op.drop_constraint(op.f("ck_events_all_day_dates"), type_="check")
+        batch_op.drop_constraint(op.f("ck_events_known_transparency"), type_="check")
         batch_op.drop_column("rdates")
         batch_op.drop_column("transparency")
         batch_op.drop_column("end_date")
