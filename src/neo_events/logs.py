@@ -8,6 +8,7 @@ import logging.config
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 
@@ -40,7 +41,17 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-_SECRET_PARAMETER = re.compile(r"(?i)(token=)[^&\s\"']+")  # access_token= too
+# A URL's parameter, `name=value`: the name as written, percent-encoded or not.
+_PARAMETER = re.compile(r"([^\s\"'=&?;,/]+)=([^&\s\"']+)")
+# The names whose values are secrets (`token`, `access_token`, `client_secret`...), compared
+# decoded and without case, as Starlette reads them: `?%74oken=` is `?token=` to the app.
+_SECRET_NAMES = ("token", "password", "secret")
+
+
+def _redact_parameter(match: re.Match[str]) -> str:
+    if unquote_plus(match[1]).lower().endswith(_SECRET_NAMES):
+        return f"{match[1]}=[redacted]"
+    return match[0]
 
 
 class RedactSecrets(logging.Filter):
@@ -56,10 +67,26 @@ class RedactSecrets(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad record: logging reports it itself
             return True
-        if "token=" in message.lower():
-            message = _SECRET_PARAMETER.sub(r"\1[redacted]", message)
+        if "=" in message:
+            message = _PARAMETER.sub(_redact_parameter, message)
         record.msg, record.args = message, ()
         return True
+
+
+# Characters that would end a text log line or rewrite it on a terminal (C0, DEL, C1, and the
+# Unicode line and paragraph separators).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+class TextFormatter(logging.Formatter):
+    """`LOG_JSON=false`: one line per record whatever a message holds. A request's path is
+    decoded (`/x%0a2026-12-06 … ERROR …` holds a newline) and a client chooses it, so control
+    characters in a message are written escaped (`\\n`, `\\x1b`): a client cannot forge a line.
+    A traceback, after the message, keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = _CONTROL.sub(lambda c: ascii(c[0])[1:-1], record.message)
+        return super().formatMessage(record)
 
 
 def logging_config(*, json_logs: bool = True, level: int = logging.INFO) -> dict[str, Any]:
@@ -69,7 +96,10 @@ def logging_config(*, json_logs: bool = True, level: int = logging.INFO) -> dict
     formatter: dict[str, Any] = (
         {"()": f"{__name__}.JsonFormatter"}
         if json_logs
-        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+        else {
+            "()": f"{__name__}.TextFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
     )
     return {
         "version": 1,
