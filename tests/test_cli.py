@@ -21,7 +21,7 @@ from neo_events.main import create_app
 from neo_events.models import User
 from tests.conftest import make_settings
 from tests.helpers import register
-from tests.live import live_server
+from tests.live import free_port, live_server
 
 pytestmark = pytest.mark.anyio
 
@@ -131,8 +131,10 @@ async def test_no_credential_in_a_url_reaches_the_log(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
             alice = await register(client, "alice")
             ws_url = server.base.replace("http://", "ws://", 1) + "/api/v1/ws"
-            async with connect(f"{ws_url}?token={alice.access_token}") as ws:
-                await ws.ping()
+            # Starlette decodes a parameter's name: `%74oken` and `tok%65n` are `token` to it
+            for name in ("token", "%74oken", "tok%65n"):
+                async with connect(f"{ws_url}?{name}={alice.access_token}") as ws:
+                    await ws.ping()
             made = await client.post(
                 "/api/v1/feed-tokens", json={"name": "phone"}, headers=alice.headers
             )
@@ -140,7 +142,8 @@ async def test_no_credential_in_a_url_reaches_the_log(tmp_path: Path) -> None:
             assert feed.status_code == 200
         log = server.log()
     messages = [json.loads(line)["message"] for line in log.splitlines() if line.strip()]
-    assert '"WebSocket /api/v1/ws?token=[redacted]" [accepted]' in "\n".join(messages)
+    for name in ("token", "%74oken", "tok%65n"):
+        assert f'"WebSocket /api/v1/ws?{name}=[redacted]" [accepted]' in "\n".join(messages)
     assert alice.access_token.split(".")[2] not in log
     assert made.json()["token"] not in log
 
@@ -169,12 +172,139 @@ def test_serve_and_worker_refuse_a_database_not_at_this_release(tmp_path: Path) 
         "LOG_JSON": "false",
         "SECRET_KEY": "k" * 40,
     }
-    for command in (["serve", "--port", "0"], ["worker"]):
+    for command in (["serve", "--port", str(free_port())], ["worker"]):
         result = _cli(*command, env=env)
-        assert result.returncode != 0
+        assert result.returncode == 3, result.stderr
         assert "the database has no schema: run `neo-events migrate` first" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert _cli("migrate", env=env).returncode == 0
     downgrade(alembic_config(url), "-1")
     result = _cli("worker", env=env)
     assert result.returncode != 0
     assert f"this release needs {SCHEMA_REVISION}: run `neo-events migrate`" in result.stderr
+
+
+def test_a_text_log_line_cannot_be_forged_by_a_path(tmp_path: Path) -> None:
+    """With LOG_JSON=false the access line wrote the decoded path as it came: a request for
+    `/x%0a2026-12-06 14:00:00,000 ERROR …` wrote a second line that read as the server's own."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}"
+    assert _cli("migrate", env={"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}).returncode == 0
+    forged = "2026-12-06 14:00:00,000 ERROR neo_events forged"
+    with live_server(
+        database_url=url, data_dir=tmp_path, extra_env={"LOG_JSON": "false"}
+    ) as server:
+        response = httpx.get(f"{server.base}/x%0a{forged.replace(' ', '%20')}%1b[2K")
+        assert response.status_code == 404
+        log = server.log()
+    assert not [line for line in log.splitlines() if line.startswith(forged)]
+    assert "GET /x\\n" + forged + "\\x1b[2K 404" in log
+
+
+def test_bad_settings_are_named_one_line_each(tmp_path: Path) -> None:
+    """A setting that cannot work stops every command with one line per variable (never its
+    value: it may be a key) and exit 2, not a pydantic traceback; a database that cannot be
+    reached, or is not migrated, with one line and exit 3."""
+    bad = {
+        "ACCESS_TOKEN_EXPIRE_MINUTES": "abc",
+        "ENVIRONMENT": "prod",
+        "RATE_LIMIT_DEFAULT": "lots",
+        "SECRET_KEY_PREVIOUS": "hushhush-short",
+        "CORS_ORIGINS": "[bad",
+        "DB_POOL_SIZE": "0",
+        "LOG_JSON": "maybe",
+        "MAX_BODY_BYTES": "-5",
+        "DATABASE_URL": "garbage",
+    }
+    for command in (["migrate"], ["worker"], ["serve", "--port", str(free_port())]):
+        result = _cli(*command, env=bad | {"DATA_DIR": str(tmp_path)})
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.splitlines()
+        assert sorted(line.split(":")[1].strip() for line in lines) == sorted(bad), lines
+        assert "hushhush" not in result.stderr
+    mysql = _cli("migrate", env={"DATABASE_URL": "mysql://u:pw@x/y", "DATA_DIR": str(tmp_path)})
+    assert mysql.returncode == 2 and mysql.stderr.startswith("neo-events: DATABASE_URL:")
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        refused = _cli(
+            "migrate",
+            env={"DATABASE_URL": f"postgresql+asyncpg://neo:pw1234@127.0.0.1:{port}/neo"},
+        )
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stderr.startswith("neo-events: cannot reach the database: ")
+    assert len(refused.stderr.splitlines()) == 1 and "pw1234" not in refused.stderr
+
+
+def test_serve_takes_only_a_real_port(tmp_path: Path) -> None:
+    """`--port 99999` bound port 34463 (the number wrapped to 16 bits) without a word."""
+    for port in ("99999", "-1", "0"):
+        result = _cli("serve", "--port", port, env={"DATA_DIR": str(tmp_path)})
+        assert result.returncode == 2 and "is not a port (1-65535)" in result.stderr
+    workers = _cli("serve", "--workers", "0", env={"DATA_DIR": str(tmp_path)})
+    assert workers.returncode == 2 and "is not 1 or more" in workers.stderr
+
+
+def test_the_development_key_file_is_private_and_checked(tmp_path: Path) -> None:
+    """Without SECRET_KEY in development the key is generated into DATA_DIR/secret_key: made
+    private from its first byte, with the folder (0700) and the SQLite file (0600) it sits
+    beside; a key file left empty or short is refused with the reason, not used (an empty one
+    answered every login with a 500)."""
+    data = tmp_path / "data"
+    env = {"DATA_DIR": str(data), "SECRET_KEY": "", "ARGON2_MEMORY_KIB": "1024"}
+    assert _cli("migrate", env=env).returncode == 0
+    made = _cli(
+        "create-admin", "--username", "root", "--email", "r@example.com", "--password",
+        "admin password", env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert ((data / "neo_events.db").stat().st_mode & 0o777) == 0o600
+    assert ((data / "secret_key").stat().st_mode & 0o777) == 0o600
+    assert len((data / "secret_key").read_text()) >= 32
+    assert [p.name for p in data.iterdir() if p.name.startswith(".")] == []  # no temporary
+    for content in ("", "abc\n"):
+        (data / "secret_key").write_text(content)
+        result = _cli("serve", "--port", str(free_port()), env=env)
+        assert result.returncode == 2, result.stderr
+        assert "secret_key holds" in result.stderr and "at least 32 characters" in result.stderr
+
+
+async def test_create_admin_follows_the_api_rules(tmp_path: Path) -> None:
+    """create-admin took what registration refuses (a username with a space, an email that is
+    not one, a password past the 256 characters a login takes: that admin could never sign
+    in), promoted an account saying nothing of the email and password it ignored, and showed
+    a traceback with the SQL parameters (the password's hash too) for a taken email."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}"
+    env = {"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "ARGON2_MEMORY_KIB": "1024"}
+    assert _cli("migrate", env=env).returncode == 0
+
+    def admin(username: str, email: str, password: str) -> subprocess.CompletedProcess[str]:
+        return _cli(
+            "create-admin", "--username", username, "--email", email, "--password", password,
+            env=env,
+        )  # fmt: skip
+
+    for username, email, password, option in (
+        ("bad name!", "a@example.com", "long enough", "--username"),
+        ("alice", "notanemail", "long enough", "--email"),
+        ("alice", "a@example.com", "p" * 300, "--password"),
+    ):
+        refused = admin(username, email, password)
+        assert refused.returncode == 2 and refused.stderr.startswith(f"neo-events: {option}:")
+    made = admin("alice", "alice@example.com", "first password")
+    assert made.returncode == 0 and "a new account" in made.stdout
+    again = admin("Alice", "other@example.com", "second password")
+    assert again.returncode == 0, again.stderr
+    assert "its email and password are unchanged" in again.stdout
+    taken = admin("bob", "ALICE@example.com", "bob password")
+    assert taken.returncode == 2, taken.stderr
+    assert taken.stderr == "neo-events: That email address is already registered\n"
+    app = create_app(make_settings(url, tmp_path))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for password, status in (("first password", 200), ("second password", 401)):
+                login = await client.post(
+                    "/api/v1/auth/login", json={"username": "alice", "password": password}
+                )
+                assert login.status_code == status

@@ -14,10 +14,13 @@ import asyncio
 import getpass
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from alembic.config import Config
 
     from neo_events.settings import Settings
@@ -35,13 +38,56 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The database refused or did not answer the first connection; the message says why."""
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database's folder (0700) and file (0600) before SQLite does: it would
+    make them readable by every local user (0755, 0644), and its -wal and -shm files take the
+    database file's mode. Folders and files that exist keep theirs."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not url.startswith("sqlite") or not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+async def _reach_database(settings: Settings, *, check_schema: bool) -> None:
+    """Connect once (and check the schema's revision) before starting: an unreachable or
+    unmigrated database stops the command with one line that says why, not a traceback."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from neo_events import db
+
+    private_sqlite_file(settings.database_url)
+    engine = db.create_engine(settings)
+    try:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (OSError, DBAPIError) as exc:  # never the URL: it may hold a password
+            reason = exc.orig if isinstance(exc, DBAPIError) else exc
+            lines = str(reason).strip().splitlines()
+            raise DatabaseUnreachable(
+                f"cannot reach the database: {lines[0] if lines else type(reason).__name__}"
+            ) from None
+        if check_schema:
+            await db.check_schema(engine)
+    finally:
+        await engine.dispose()
+
+
 def migrate(settings: Settings) -> None:
-    """Bring the schema to the newest revision (creating the SQLite folder first)."""
+    """Bring the schema to the newest revision (creating SQLite's folder and file first)."""
     from alembic import command
 
-    from neo_events.db import ensure_sqlite_folder
-
-    ensure_sqlite_folder(settings.database_url)
+    asyncio.run(_reach_database(settings, check_schema=False))
     command.upgrade(alembic_config(settings.database_url), "head")
 
 
@@ -62,6 +108,7 @@ def serve(
     from neo_events.logs import configure_logging, logging_config
 
     settings.resolved_secret_key()  # fail before binding the port, with the reason
+    asyncio.run(_reach_database(settings, check_schema=True))  # each worker checks it again
     configure_logging(json_logs=settings.log_json)
     # Handed to the server, which applies it in every worker it starts: workers are fresh
     # interpreters (multiprocessing's spawn), and configure_logging above reaches only this one.
@@ -108,40 +155,77 @@ def worker(settings: Settings) -> None:
     from neo_events.logs import configure_logging
 
     settings.resolved_secret_key()  # webhook secrets are sealed with it
+    asyncio.run(_reach_database(settings, check_schema=True))
     configure_logging(json_logs=settings.log_json)
     asyncio.run(run_worker(settings))
 
 
-async def _create_admin(settings: Settings, username: str, email: str, password: str) -> None:
+async def _create_admin(settings: Settings, username: str, email: str, password: str) -> int:
+    from pydantic import ValidationError
+
     from neo_events import db
+    from neo_events.auth.schemas import RegisterRequest
     from neo_events.auth.service import create_admin
+    from neo_events.errors import AppError
     from neo_events.main import build_authenticator
 
+    try:  # the rules a registration through the API follows
+        wanted = RegisterRequest(username=username, email=email, password=password)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            print(f"neo-events: --{error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        return 2
+    await _reach_database(settings, check_schema=True)
     engine = db.create_engine(settings)
     try:
         async with db.create_sessionmaker(engine)() as session:
-            user = await create_admin(
-                session,
-                build_authenticator(settings),
-                username=username,
-                email=email,
-                password=password,
-            )
+            try:
+                user, created = await create_admin(
+                    session, build_authenticator(settings), **wanted.model_dump()
+                )
+            except AppError as exc:
+                print(f"neo-events: {exc.detail}", file=sys.stderr)
+                return 2
             await session.commit()
-            print(f"admin {user.username!r} (id {user.id}) is ready")
     finally:
         await engine.dispose()
+    if created:
+        print(f"admin {user.username!r} (id {user.id}) is ready: a new account")
+    else:
+        print(
+            f"admin {user.username!r} (id {user.id}) is ready: the existing account is now an "
+            "administrator; its email and password are unchanged (--email and the password "
+            "given were not used)"
+        )
+    return 0
+
+
+def _number(low: int, high: int | None, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"{number} is not {what}")
+        return number
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
-    from neo_events.settings import Settings, SettingsError
+    from neo_events.db import SchemaNotCurrent
+    from neo_events.settings import SettingsError, load_settings
 
     parser = argparse.ArgumentParser(prog="neo-events", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve_p = sub.add_parser("serve", help="serve the API")
     serve_p.add_argument("--host", default="127.0.0.1")
-    serve_p.add_argument("--port", type=int, default=8000)
-    serve_p.add_argument("--workers", type=int, default=1)
+    # 1-65535: a larger number was bound silently as another port (99999 as 34463)
+    serve_p.add_argument("--port", type=_number(1, 65535, "a port (1-65535)"), default=8000)
+    serve_p.add_argument("--workers", type=_number(1, None, "1 or more"), default=1)
     serve_p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     serve_p.add_argument(
         "--server",
@@ -169,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
         if args.command == "serve":
             serve(
                 settings,
@@ -185,10 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             migrate(settings)
         elif args.command == "create-admin":
             password = args.password or os.environ.get("NEO_ADMIN_PASSWORD") or getpass.getpass()
-            if len(password) < 8:
-                print("neo-events: the password must have at least 8 characters", file=sys.stderr)
-                return 2
-            asyncio.run(_create_admin(settings, args.username, args.email, password))
+            return asyncio.run(_create_admin(settings, args.username, args.email, password))
         elif args.command == "import":
             from neo_events.ical.console import run_import
 
@@ -197,12 +278,17 @@ def main(argv: list[str] | None = None) -> int:
             except OSError as exc:
                 print(f"neo-events: {exc}", file=sys.stderr)
                 return 2
+            asyncio.run(_reach_database(settings, check_schema=True))
             return asyncio.run(
                 run_import(settings, data, username=args.user, timezone=args.timezone)
             )
-    except SettingsError as exc:
-        print(f"neo-events: {exc}", file=sys.stderr)
+    except SettingsError as exc:  # configuration: exit 2, one line per problem
+        for line in str(exc).splitlines():
+            print(f"neo-events: {line}", file=sys.stderr)
         return 2
+    except (DatabaseUnreachable, SchemaNotCurrent) as exc:  # the database: exit 3
+        print(f"neo-events: {exc}", file=sys.stderr)
+        return 3
     return 0
 
 

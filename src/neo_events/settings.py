@@ -3,19 +3,40 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 DEFAULT_DATA_DIR = Path("data")
+# The drivers the service runs on (an async engine each): `DATABASE_URL` names one of them.
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+MIN_SECRET_KEY_CHARS = 32
 
 
 class SettingsError(RuntimeError):
     """Settings that cannot work; the message tells the operator what to set."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or SettingsError naming every variable that is
+    wrong, one line each, without its value (it may be a key or a password)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("\n".join(lines)) from None
+    except SourceError as exc:  # a value the environment source could not parse
+        raise SettingsError(str(exc)) from None
 
 
 class Settings(BaseSettings):
@@ -38,7 +59,7 @@ class Settings(BaseSettings):
     # Swagger UI, ReDoc and /openapi.json; unset: on in development, off in production.
     docs_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # What the HTTP server takes before the app runs (http_server.py, SECURITY.md): the request
     # target, header lines and their bytes, the time a request's head may take from its first
     # byte, and the chunks of a chunked body (more only while they average 512 bytes).
@@ -119,6 +140,15 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(tuple(f"{driver}://" for driver in DATABASE_DRIVERS)):
+            raise ValueError(
+                "give a sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db URL"
+            )
+        return value
+
     @field_validator("rate_limit_default", "rate_limit_auth")
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:
@@ -152,7 +182,7 @@ class Settings(BaseSettings):
     def resolved_secret_key(self) -> str:
         """The signing key: configured, or (in development) generated once into the data folder."""
         if self.secret_key:
-            if len(self.secret_key) < 32:
+            if len(self.secret_key) < MIN_SECRET_KEY_CHARS:
                 raise SettingsError("SECRET_KEY must be at least 32 characters long.")
             return self.secret_key
         if self.environment == "production":
@@ -162,10 +192,32 @@ class Settings(BaseSettings):
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
             )
         key_file = self.data_dir / "secret_key"
-        if key_file.exists():
-            return key_file.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        key_file.write_text(key)
-        key_file.chmod(0o600)
+        if not key_file.exists():
+            _write_new_key(key_file)
+        key = key_file.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_CHARS:
+            raise SettingsError(
+                f"{key_file} holds {'no key' if not key else 'a key that is too short'} "
+                f"(at least {MIN_SECRET_KEY_CHARS} characters): put a key in it or set "
+                "SECRET_KEY, or delete the file to generate a new one (everyone signs in "
+                "again, and webhooks' signing secrets must be set again)."
+            )
         return key
+
+
+def _write_new_key(key_file: Path) -> None:
+    """A new random key into `key_file`, private from its first byte (created 0600) and whole
+    or absent (written beside it, then linked in): a crash half-way leaves no empty key file,
+    and of two processes starting at once the first to link wins and both read its key."""
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = key_file.with_name(f".{key_file.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        with suppress(FileExistsError):  # another process's key came first: all use it
+            os.link(temporary, key_file)
+    finally:
+        temporary.unlink()

@@ -362,12 +362,16 @@ async def find_users(session: AsyncSession, query: str) -> list[User]:
 
 async def create_admin(
     session: AsyncSession, auth: Authenticator, *, username: str, email: str, password: str
-) -> User:
-    """Create an administrator, or promote an existing account with that username."""
+) -> tuple[User, bool]:
+    """Create an administrator (True), or promote the account with that username (False):
+    a promotion changes nothing but `is_admin`, neither the email nor the password."""
     user = (
         await session.execute(select(User).where(User.username_key == _key(username)))
     ).scalar_one_or_none()
+    created = user is None
     if user is None:
+        if (await session.execute(select(User.id).where(User.email_key == _key(email)))).first():
+            raise EmailTaken()
         user = User(
             username=username,
             username_key=_key(username),
@@ -377,7 +381,10 @@ async def create_admin(
         )
         session.add(user)
     user.is_admin = True
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a registration of that name or email won the race
+        raise UsernameTaken(f"The username {username!r} or that email is taken.") from None
     record(
         session,
         action="create_admin",
@@ -386,4 +393,4 @@ async def create_admin(
         target_type="user",
         target_id=user.id,
     )
-    return user
+    return user, created
