@@ -26,3 +26,13 @@ def test_a_token_is_redacted_wherever_it_comes_from() -> None:
     # a template naming the parameter itself: its placeholders and arguments stay together
     assert _logged("token=%s for %s", "abc", "alice") == "token=[redacted] for alice"
     assert _logged("no secret here: %d", 5) == "no secret here: 5"
+
+
+def test_a_parameter_is_known_by_its_decoded_name() -> None:
+    """Starlette decodes a query parameter's name: `?%74oken=` signed a WebSocket in as
+    `?token=` does, and its token was logged because only the raw text `token=` was matched."""
+    for name in ("%74oken", "tok%65n", "TOKEN", "refresh%5Ftoken", "password", "client_secret"):
+        assert _logged("GET %s", f"/ws?a=1&{name}=s3cr3t&b=2") == (
+            f"GET /ws?a=1&{name}=[redacted]&b=2"
+        )
+    assert _logged("GET %s", "/ws?tokens=1&tok=2") == "GET /ws?tokens=1&tok=2"
