@@ -323,6 +323,46 @@ async def test_a_series_converted_between_timed_and_all_day_ends_on_the_same_day
     assert (len(listed), listed[-1]) == (10, "2027-03-10T00:00:00Z")
 
 
+async def test_a_series_turned_all_day_and_back_keeps_its_cancelled_and_renamed_days(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Timed, all-day, then timed again at its old time: a date becomes that day's
+    occurrence at the new start's time, not its midnight (no occurrence then, so the
+    cancelled days came back and the renamed one lost its name: an outside attack)."""
+    event = await created(
+        client,
+        alice,
+        {
+            "title": "Standup",
+            "start_time": "2027-03-01T09:00:00+01:00",
+            "end_time": "2027-03-01T09:30:00+01:00",
+            "timezone": "Europe/Berlin",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=10",
+            "exdates": ["2027-03-02T08:00:00Z", "2027-03-04T08:00:00Z"],
+            "overrides": [{"recurrence_id": "2027-03-03T08:00:00Z", "title": "Retro"}],
+        },
+    )
+    path = f"{EVENTS}/{event['id']}"
+    day = await client.patch(path, json={"all_day": True}, headers=alice.headers)
+    assert day.status_code == 200, day.text
+    assert day.json()["exdates"] == ["2027-03-02", "2027-03-04"]
+    back = await client.patch(
+        path,
+        json={
+            "all_day": False,
+            "start_time": "2027-03-01T09:00:00+01:00",
+            "end_time": "2027-03-01T09:30:00+01:00",
+        },
+        headers=alice.headers,
+    )
+    assert back.status_code == 200, back.text
+    assert back.json()["exdates"] == ["2027-03-02T08:00:00Z", "2027-03-04T08:00:00Z"]
+    assert [(o["recurrence_id"], o["title"]) for o in back.json()["overrides"]] == [
+        ("2027-03-03T08:00:00Z", "Retro")
+    ]
+
+
 async def test_converting_between_timed_and_all_day_is_one_new_version(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -22,7 +22,7 @@ from neo_events.events.content import (
     parse_iso,
     series_of,
 )
-from neo_events.events.rrule import until_by_date, zone_named
+from neo_events.events.rrule import localize, until_by_date, wall_time, zone_named
 from neo_events.events.sizes import check_size
 from neo_events.fields import EARLIEST, LATEST, RANGE_MESSAGE, supported_day
 from neo_events.history.diff import CONTENT_FIELDS, complete
@@ -45,14 +45,8 @@ REQUIRED = (
     "rdates",
     "overrides",
 )
-OVERRIDE_FIELDS = (
-    "start_time",
-    "end_time",
-    "start_date",
-    "end_date",
-    "title",
-    "description",
-    "location",
+OVERRIDE_FIELDS = tuple(
+    ["start_time", "end_time", "start_date", "end_date", "title", "description", "location"]
 )
 TRANSPARENCY = ("opaque", "transparent")
 
@@ -244,18 +238,20 @@ def _all_day_times(
 
 def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
     """Exceptions not restated keep naming the same occurrences when an event turns
-    all-day (an instant becomes its date in the event's zone) or timed (a date becomes its
-    midnight there), and a rule not restated ends on the same day (`until_by_date`)."""
+    all-day (an instant becomes its date in the event's zone) or timed (a date becomes that
+    day's occurrence, at the new start's time there), and a rule not restated ends on the
+    same day (`until_by_date`)."""
     zone = zone_named(content["timezone"])
     if content["recurrence_pattern"] and "recurrence_pattern" not in changes:
         ends_in = zone if content["all_day"] else UTC  # a floating rule's UNTIL is its date's
         content["recurrence_pattern"] = until_by_date(content["recurrence_pattern"], ends_in)
+    clock = None if content["all_day"] else wall_time(parse_iso(content["start_time"]), zone)
 
     def convert(value: str) -> str:
         day = days.parse_day(value)
-        if content["all_day"]:
+        if clock is None:
             return value if day else days.date_in(parse_iso(value), zone).isoformat()
-        return iso(days.midnight(day, zone)) if day else value
+        return iso(localize(datetime.combine(day, clock.time()), zone)) if day else value
 
     for name in ("exdates", "rdates"):
         if name not in changes:
