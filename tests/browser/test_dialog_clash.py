@@ -92,6 +92,51 @@ def test_the_dialog_offers_keep_theirs_or_use_mine_on_an_edit_conflict(
         context.close()
 
 
+def test_an_occurrence_edited_in_the_dialog_after_someone_elses_change_asks_first(
+    browser: Browser, server: str
+) -> None:
+    """One occurrence saved from the dialog carries If-Match: a change someone else saved
+    since the dialog opened is asked about, not silently overwritten (its edit was the
+    last write winning, found by a review)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "lena")
+        api = api_client(server, "lena", context)
+        other = someone_else(server, "max")
+        context.on("close", lambda _: other.close())
+        event = api.post(
+            "/events",
+            json={
+                "title": "Sync",
+                "start_time": f"{DAY}T10:00:00+01:00",
+                "end_time": f"{DAY}T11:00:00+01:00",
+                "timezone": "Europe/Berlin",
+                "is_recurring": True,
+                "recurrence_pattern": "FREQ=DAILY;COUNT=5",
+            },
+        ).json()
+        max_id = other.get("/auth/me").json()["id"]
+        api.post(
+            f"/events/{event['id']}/share", json={"users": [{"user_id": max_id, "role": "editor"}]}
+        ).raise_for_status()
+        page.goto(f"{server}/#/week/{DAY}")
+        open_occurrence(page, DAY, "Sync")
+        other.patch(f"/events/{event['id']}", json={"location": "Room 2"}).raise_for_status()
+        save_over(page, "Sync (moved up)")  # "This occurrence" is the dialog's default
+        clash = page.get_by_role("dialog", name="Changed by someone else")
+        expect(clash).to_contain_text("max changed “Sync”")
+        clash.get_by_role("button", name="Use mine").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        after = api.get(f"/events/{event['id']}").json()
+        assert after["location"] == "Room 2"
+        assert [o["title"] for o in after["overrides"]] == ["Sync (moved up)"]
+        assert errors == []
+    finally:
+        context.close()
+
+
 def test_a_search_route_with_a_bare_percent_sign_shows_the_search(
     browser: Browser, server: str
 ) -> None:

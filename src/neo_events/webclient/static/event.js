@@ -251,7 +251,10 @@ export function openEvent(occurrence, { slot, onChange }) {
       }
       if (scope() === "this" && !Object.keys(changes).length) return null;
       const rid = encodeURIComponent(occurrence.recurrence_id);
-      return api("PUT", `${base}/instances/${rid}`, { query: { ...query, scope: scope() }, body: changes });
+      // If-Match: a change someone saved since the dialog opened is asked about (a 412),
+      // not overwritten; "Use mine" puts my changes on their version.
+      const headers = { "If-Match": `"${(mineOver || occurrence).version}"` };
+      return api("PUT", `${base}/instances/${rid}`, { query: { ...query, scope: scope() }, body: changes, headers });
     }
     const pattern = ruleValue();
     const body = { ...text, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
@@ -298,7 +301,7 @@ export function openEvent(occurrence, { slot, onChange }) {
       onChange();
     } catch (e) {
       if (e.code === "schedule_conflict") showConflicts(e.problem.conflicts || [], e.problem.suggestions || []);
-      else if (e.code === "edit_conflict" && !isNew) await clashed(e.problem, policy);
+      else if ((e.code === "edit_conflict" || e.status === 412) && !isNew) await clashed(e.problem, policy);
       else await attempt(() => Promise.reject(e), error);
     } finally {
       save.disabled = false;

@@ -184,7 +184,7 @@ async function staleChoice(o, p) {
   return { ...p, headers: { "If-Match": `"${current.version}"` } };
 }
 
-/** A 409 edit_conflict: someone else changed the same fields of `o` as I did since I loaded
+/** A 409 edit_conflict (or a 412): someone else changed the same fields of `o` as I did since I loaded
  * it. Says who (the event as it is now) and which fields, and asks *Keep theirs* or *Use
  * mine*. Resolves to the event as it now is (put mine over that version), or null (keep
  * theirs, or it is gone). The drop and the event dialog both ask with this. */
@@ -202,8 +202,9 @@ export async function clashChoice(o, problem, title = "Changed by someone else")
   const fields = (problem?.conflicts || problem?.fields || []).map((c) => fieldName([c.field || String(c)]).toLowerCase()).join(", ");
   const who = current.updated_by?.username || "Someone else";
   const when = current.updated_at ? ` (at ${formatDateTime(current.updated_at)})` : "";
+  const what = fields ? `also changed ${fields} of` : "changed"; // a 412 names no fields
   const mine = await choose(title, [
-    h("p", {}, `${who} also changed ${fields || "the same fields"} of “${o.title}” since you loaded it${when}. Keep their change, or put yours over it?`),
+    h("p", {}, `${who} ${what} “${o.title}” since you loaded it${when}. Keep their change, or put yours over it?`),
   ], [[null, "Keep theirs", "primary"], ["mine", "Use mine"]]);
   return mine ? current : null;
 }
