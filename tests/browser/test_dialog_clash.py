@@ -3,6 +3,8 @@ mine, as after a drop); a route with a bare "%"; field errors as sentences (SPEC
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from playwright.sync_api import Browser, Page, expect
 
@@ -31,6 +33,22 @@ def someone_else(server: str, name: str) -> httpx.Client:
     return client
 
 
+def shared_at_ten(api: httpx.Client, other: httpx.Client, **fields: object) -> dict[str, Any]:
+    """An event at 10:00 Berlin time on DAY, made by `api`'s person and shared with the
+    other person as an editor."""
+    body = {
+        "start_time": f"{DAY}T10:00:00+01:00",
+        "end_time": f"{DAY}T11:00:00+01:00",
+        "timezone": "Europe/Berlin",
+    }
+    event: dict[str, Any] = api.post("/events", json=body | fields).json()
+    them = other.get("/auth/me").json()["id"]
+    api.post(
+        f"/events/{event['id']}/share", json={"users": [{"user_id": them, "role": "editor"}]}
+    ).raise_for_status()
+    return event
+
+
 def save_over(page: Page, title: str) -> None:
     dialog = page.get_by_role("dialog", name="Edit event")
     dialog.get_by_label("Title").fill(title)
@@ -48,19 +66,7 @@ def test_the_dialog_offers_keep_theirs_or_use_mine_on_an_edit_conflict(
         api = api_client(server, "hana", context)
         other = someone_else(server, "ivo")
         context.on("close", lambda _: other.close())
-        event = api.post(
-            "/events",
-            json={
-                "title": "Plan",
-                "start_time": f"{DAY}T10:00:00+01:00",
-                "end_time": f"{DAY}T11:00:00+01:00",
-                "timezone": "Europe/Berlin",
-            },
-        ).json()
-        ivo = other.get("/auth/me").json()["id"]
-        api.post(
-            f"/events/{event['id']}/share", json={"users": [{"user_id": ivo, "role": "editor"}]}
-        ).raise_for_status()
+        event = shared_at_ten(api, other, title="Plan")
         page.goto(f"{server}/#/week/{DAY}")
 
         # Ivo renames it (and gives it a room) while my dialog is open; I rename it too.
@@ -106,21 +112,9 @@ def test_an_occurrence_edited_in_the_dialog_after_someone_elses_change_asks_firs
         api = api_client(server, "lena", context)
         other = someone_else(server, "max")
         context.on("close", lambda _: other.close())
-        event = api.post(
-            "/events",
-            json={
-                "title": "Sync",
-                "start_time": f"{DAY}T10:00:00+01:00",
-                "end_time": f"{DAY}T11:00:00+01:00",
-                "timezone": "Europe/Berlin",
-                "is_recurring": True,
-                "recurrence_pattern": "FREQ=DAILY;COUNT=5",
-            },
-        ).json()
-        max_id = other.get("/auth/me").json()["id"]
-        api.post(
-            f"/events/{event['id']}/share", json={"users": [{"user_id": max_id, "role": "editor"}]}
-        ).raise_for_status()
+        event = shared_at_ten(
+            api, other, title="Sync", is_recurring=True, recurrence_pattern="FREQ=DAILY;COUNT=5"
+        )
         page.goto(f"{server}/#/week/{DAY}")
         open_occurrence(page, DAY, "Sync")
         other.patch(f"/events/{event['id']}", json={"location": "Room 2"}).raise_for_status()

@@ -156,20 +156,22 @@ function conflictChoice(o, to, problem) {
   });
 }
 
+/** The event `o` as it is now, or null (and a notice) if it is gone for me. */
+async function asItIsNow(o) {
+  try {
+    return await api("GET", `/events/${o.id}`);
+  } catch {
+    showNotice(`“${o.title}” is no longer there (deleted or unshared).`);
+    return null;
+  }
+}
+
 /** A 412: someone else saved a newer version meanwhile. Reload, or put my move on theirs
  * (a three-way merge with base_version: their other changes stay; a clash of the times is
  * asked about). Resolves to the request to retry, or null to reload. */
 async function staleChoice(o, p) {
-  let current = null;
-  try {
-    current = await api("GET", `/events/${o.id}`);
-  } catch {
-    current = null;
-  }
-  if (!current) {
-    showNotice(`“${o.title}” is no longer there (deleted or unshared).`);
-    return null;
-  }
+  const current = await asItIsNow(o);
+  if (!current) return null;
   const who = current.updated_by?.username || "someone";
   const when = current.updated_at ? formatDateTime(current.updated_at) : "";
   const answer = await choose("Changed by someone else", [
@@ -184,21 +186,13 @@ async function staleChoice(o, p) {
   return { ...p, headers: { "If-Match": `"${current.version}"` } };
 }
 
-/** A 409 edit_conflict (or a 412): someone else changed the same fields of `o` as I did since I loaded
- * it. Says who (the event as it is now) and which fields, and asks *Keep theirs* or *Use
- * mine*. Resolves to the event as it now is (put mine over that version), or null (keep
+/** A 409 edit_conflict (or a 412): someone else changed the same fields of `o` as I did
+ * since I loaded it. Says who (the event as it is now) and which fields, and asks *Keep
+ * theirs* or *Use mine*. Resolves to the event as it now is (put mine over that version), or null (keep
  * theirs, or it is gone). The drop and the event dialog both ask with this. */
 export async function clashChoice(o, problem, title = "Changed by someone else") {
-  let current = null;
-  try {
-    current = await api("GET", `/events/${o.id}`);
-  } catch {
-    current = null;
-  }
-  if (!current) {
-    showNotice(`“${o.title}” is no longer there (deleted or unshared).`);
-    return null;
-  }
+  const current = await asItIsNow(o);
+  if (!current) return null;
   const fields = (problem?.conflicts || problem?.fields || []).map((c) => fieldName([c.field || String(c)]).toLowerCase()).join(", ");
   const who = current.updated_by?.username || "Someone else";
   const when = current.updated_at ? ` (at ${formatDateTime(current.updated_at)})` : "";
