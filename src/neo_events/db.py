@@ -227,11 +227,12 @@ async def create_checked_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-async def check_schema(engine: AsyncEngine) -> None:
+async def check_schema(engine: AsyncEngine, *, warn: bool = True) -> None:
     """Refuse a database that `neo-events migrate` has not brought to SCHEMA_REVISION: a
     worker fails its start-up with the reason rather than answer 500s for the tables or
-    columns it misses. A newer revision passes with a warning: a rolling upgrade migrates
-    before the old workers stop (docs/operations.md)."""
+    columns it misses, and `/readyz` says so (a backup of an older release restored under
+    this one). A newer revision passes (with a warning, if `warn`): a rolling upgrade
+    migrates before the old workers stop (docs/operations.md)."""
     async with engine.connect() as connection:
         try:
             result = await connection.execute(text("SELECT version_num FROM alembic_version"))
@@ -250,6 +251,8 @@ async def check_schema(engine: AsyncEngine) -> None:
             f"the database is at revision {', '.join(found)}; this release needs "
             f"{SCHEMA_REVISION}: run `neo-events migrate` first"
         )
+    if not warn:
+        return
     logger.warning(
         "the database is at revision %s, newer than this release's %s",
         ", ".join(found),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
+from neo_events.db import SCHEMA_REVISION
 from neo_events.main import create_app
 from neo_events.settings import Settings, SettingsError
 from tests.conftest import make_settings
@@ -22,6 +25,32 @@ async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["database"] == "ok"
+
+
+async def test_readyz_says_a_database_behind_this_release_is_not_ready(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A backup of an older release restored under this one: the database answers, but
+    requests would be 500s for what it misses, so the replica is not ready (an outside
+    attack found /readyz 200 there). A newer revision (a rolling upgrade) stays ready."""
+    async with app.state.sessionmaker() as session:
+        await session.execute(text("UPDATE alembic_version SET version_num = '0015'"))
+        await session.commit()
+    try:
+        behind = await client.get("/readyz")
+        assert behind.status_code == 503
+        assert "0015" in behind.json()["checks"]["database"]
+        async with app.state.sessionmaker() as session:
+            await session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+            await session.commit()
+        assert (await client.get("/readyz")).status_code == 200
+    finally:
+        async with app.state.sessionmaker() as session:
+            await session.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": SCHEMA_REVISION}
+            )
+            await session.commit()
+    assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_readyz_reports_an_unreachable_redis(database_url: str, data_dir: object) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from neo_events.db import SchemaNotCurrent, check_schema
 from neo_events.infra.ratelimit import RateLimiter
 
 PROBE_TIMEOUT_S = 2.0
@@ -17,8 +17,8 @@ INFORMATIONAL = frozenset({"rate_limiter"})
 
 
 async def _probe_database(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    """The database answers, at this release's schema (`db.check_schema`: one query)."""
+    await check_schema(engine, warn=False)
 
 
 async def check_readiness(
@@ -29,6 +29,8 @@ async def check_readiness(
     try:
         await asyncio.wait_for(_probe_database(engine), PROBE_TIMEOUT_S)
         checks["database"] = "ok"
+    except SchemaNotCurrent as exc:  # restored from an older release, say
+        checks["database"] = f"not at this release's schema: {exc}"
     except Exception as exc:  # any failure means "not ready", never a 500
         checks["database"] = f"unavailable ({exc.__class__.__name__})"
     if redis is not None:
