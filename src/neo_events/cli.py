@@ -14,7 +14,6 @@ import asyncio
 import getpass
 import os
 import sys
-from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,21 +41,6 @@ class DatabaseUnreachable(RuntimeError):
     """The database refused or did not answer the first connection; the message says why."""
 
 
-def private_sqlite_file(url: str) -> None:
-    """Create a SQLite database's folder (0700) and file (0600) before SQLite does: it would
-    make them readable by every local user (0755, 0644), and its -wal and -shm files take the
-    database file's mode. Folders and files that exist keep theirs."""
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if not url.startswith("sqlite") or not database or database == ":memory:":
-        return
-    path = Path(database)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with suppress(FileExistsError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
 async def _reach_database(settings: Settings, *, check_schema: bool) -> None:
     """Connect once (and check the schema's revision) before starting: an unreachable or
     unmigrated database stops the command with one line that says why, not a traceback."""
@@ -65,7 +49,6 @@ async def _reach_database(settings: Settings, *, check_schema: bool) -> None:
 
     from neo_events import db
 
-    private_sqlite_file(settings.database_url)
     engine = db.create_engine(settings)
     try:
         try:

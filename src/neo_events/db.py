@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from neo_events.settings import Settings
+from neo_events.settings import Settings, private_sqlite_file
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +138,6 @@ def _configure_sqlite(engine: AsyncEngine, *, write_wait_s: float) -> None:
             writers.release()
 
 
-def ensure_sqlite_folder(url: str) -> None:
-    """SQLite creates the file but not its folder: make the folder of a file URL."""
-    path = url.split(":///", 1)[-1]
-    if url.startswith("sqlite") and path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
 def one_of(dialect: str, column: Any, name: str) -> Any:
     """`column` is one of the list bound as `:name`, in a statement built once: on PostgreSQL
     `= ANY` of one array parameter, one prepared statement whatever the count (an expanding
@@ -174,7 +166,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """The engine for the configured database, tuned for the dialect."""
     url = settings.database_url
     if settings.is_sqlite:
-        ensure_sqlite_folder(url)
+        private_sqlite_file(url)  # (settings.py: the data folder's files are private)
         engine = create_async_engine(
             url,
             pool_size=settings.db_pool_size,

@@ -13,6 +13,7 @@ from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
+from sqlalchemy.engine import make_url
 
 DEFAULT_DATA_DIR = Path("data")
 # The drivers the service runs on (an async engine each): `DATABASE_URL` names one of them.
@@ -221,3 +222,17 @@ def _write_new_key(key_file: Path) -> None:
             os.link(temporary, key_file)
     finally:
         temporary.unlink()
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database's folder (0700) and file (0600) before SQLite does: SQLite
+    makes the file but not its folder, and would make them readable by every local user
+    (0755, 0644); its -wal and -shm files take the database file's mode. Folders and files
+    that exist keep theirs."""
+    database = make_url(url).database
+    if not url.startswith("sqlite") or not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
