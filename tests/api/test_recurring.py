@@ -614,6 +614,77 @@ async def test_a_check_covers_an_old_series_coming_year_and_an_occurrence_moved_
         assert [c["event_id"] for c in moved.json()["conflicts"]] == [dentist["id"]]
 
 
+async def test_occurrences_moved_years_apart_are_each_checked_in_a_busy_calendar(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Two occurrences moved two and four years on, past an hourly series' busy years: the
+    calendars are read around each, not over the years between, whose occurrences used up
+    the read's limit, so that `reject` let the clash through (an outside attack); and
+    GET …/conflicts finds it too."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    hour = timedelta(hours=1)
+    await create_event(
+        client,
+        alice,
+        title="Water",
+        start_time=_z(today - timedelta(days=400)),
+        end_time=_z(today - timedelta(days=400) + timedelta(minutes=1)),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=HOURLY",
+    )
+    far = today + timedelta(days=4 * 365 + 10)
+    dentist = await create_event(
+        client,
+        alice,
+        title="Dentist",
+        start_time=_z(far + 15.5 * hour),
+        end_time=_z(far + 16.5 * hour),
+        timezone="UTC",
+    )
+    first = today + timedelta(days=2)
+    walk = await create_event(
+        client,
+        alice,
+        title="Walk",
+        start_time=_z(first + 12.33 * hour),
+        end_time=_z(first + 12.5 * hour),
+        timezone="UTC",
+        is_recurring=True,
+        recurrence_pattern="FREQ=DAILY;COUNT=50",
+    )
+    halfway = today + timedelta(days=2 * 365 + 3) + 12.33 * hour
+    overrides = [
+        {
+            "recurrence_id": walk["start_time"],
+            "start_time": _z(halfway),
+            "end_time": _z(halfway + timedelta(minutes=10)),
+        },
+        {
+            "recurrence_id": _z(first + timedelta(days=1) + 12.33 * hour),
+            "start_time": _z(far + 15.66 * hour),
+            "end_time": _z(far + 15.83 * hour),
+        },
+    ]
+    moved = await client.patch(
+        f"{EVENTS}/{walk['id']}",
+        params={"conflicts": "reject"},
+        json={"overrides": overrides},
+        headers=alice.headers,
+    )
+    assert_problem(moved, 409, "schedule_conflict")
+    assert dentist["id"] in {c["event_id"] for c in moved.json()["conflicts"]}
+    saved = await client.patch(
+        f"{EVENTS}/{walk['id']}",
+        params={"conflicts": "ignore"},
+        json={"overrides": overrides},
+        headers=alice.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    listed = await client.get(f"{EVENTS}/{walk['id']}/conflicts", headers=alice.headers)
+    assert dentist["id"] in {c["event_id"] for c in listed.json()["items"]}
+
+
 async def test_freebusy_and_event_conflicts(client: httpx.AsyncClient, alice: Account) -> None:
     a = await create_event(
         client,

@@ -20,7 +20,7 @@ from neo_events.events.content import series_of, span_of
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
 
 HORIZON = timedelta(days=366)
-MOVED_CHECKED = 100  # occurrences a write moves past its horizon that its check covers
+MOVED_CHECKED = 20  # occurrences a write moves past its horizon that its check covers
 _AROUND = timedelta(days=2)  # around a moved occurrence (an all-day one is placed in its zone)
 Span = tuple[datetime, datetime]
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
@@ -169,3 +169,22 @@ def spanned(distinct: list[list[Span]]) -> Span | None:
         return None
     lo = min(min(occ, key=itemgetter(0))[0] for occ in distinct)
     return lo, max(max(occ, key=itemgetter(1))[1] for occ in distinct)
+
+
+APART = timedelta(days=31)  # a gap between occurrences past which they are read apart
+
+
+def apart(distinct: list[list[Span]]) -> list[Span]:
+    """The spans of the calendars to read for these occurrences (at most CHECK_LIMIT of
+    them): one for each run of occurrences with no gap of APART between them. A check of a
+    series' year and of occurrences it moves years away reads around each, not the years
+    between (whose occurrences counted towards the read's limit, so that past a busy year
+    the moved ones went unchecked: an outside attack). At most 12 runs hold a horizon's
+    occurrences, and MOVED_CHECKED more the moved ones'."""
+    runs: list[Span] = []
+    for start, end in sorted(o for occ in distinct for o in occ):
+        if runs and start - runs[-1][1] <= APART:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((start, end))
+    return runs

@@ -34,8 +34,9 @@ from neo_events.events.check_windows import (
     Candidate,
     Span,
     added_by,
+    added_occurrences,
+    apart,
     distinct_added,
-    horizon,
     occurrences,
     spanned,
     windows,
@@ -81,32 +82,47 @@ async def _calendar_for(
     viewer_id: int,
     keys: Keys | None = None,
 ) -> tuple[list[Busy], dict[int, int], list[list[Span]]]:
-    """The calendars over the span of the occurrences to check (`window_of`; with `keys`,
-    those of that window, already read), and those occurrences that fall where the
+    """The calendars over the spans of the occurrences to check (`window_of`, read in runs
+    `apart` unless there are more than CHECK_LIMIT; with `keys`, those of that window,
+    already read: a superset of each run's), and those occurrences that fall where the
     calendars are complete (see `calendar`: all of them, unless the calendars hold more
-    than CALENDAR_LIMIT occurrences in that span)."""
+    than CALENDAR_LIMIT occurrences in a run's span)."""
     distinct = distinct_added(added)
     window = spanned(distinct)
     if window is None:
         return [], {}, added
-    hi = window[1]
     # The times of day they fall at, for the read to pass over series that never meet them
     # (a check of at most CHECK_LIMIT occurrences: a batch's 183,000 are not walked here).
     many = sum(len(occ) for occ in distinct) > CHECK_LIMIT
-    near = None if many else times_of_day.Near(o for occ in distinct for o in occ)
-    # ...and the times themselves: only what meets them is answered, to be swept
-    checked = None if many else Checked(o for occ in distinct for o in occ)
-    busy, visible, until = await calendar(
-        session, user_ids, window, viewer_id=viewer_id, near=near, checked=checked, keys=keys
-    )
-    if until < hi:
+    busy: list[Busy] = []
+    visible: dict[int, int] = {}
+    ends: list[tuple[datetime, datetime]] = []  # (run's end, where its read is complete)
+    for run in [window] if many else apart(distinct):
+        mine = [] if many else [o for occ in distinct for o in occ if run[0] <= o[0] <= run[1]]
+        near = None if many else times_of_day.Near(mine)
+        # ...and the times themselves: only what meets them is answered, to be swept
+        checked = None if many else Checked(mine)
+        found, seen, until = await calendar(
+            session, user_ids, run, viewer_id=viewer_id, near=near, checked=checked, keys=keys
+        )
+        if busy:  # an occurrence of a month or more may reach two runs: once is enough
+            earlier = set(busy)
+            found = [b for b in found if b not in earlier]
+        busy += found
+        visible |= seen
+        if until < run[1]:
+            ends.append((run[1], until))
+    if ends:
         shown = added
+
+        def complete(start: datetime) -> bool:
+            return not any(until <= start <= end for end, until in ends)
 
         def cut() -> list[list[Span]]:  # each shared list cut once
             kept: dict[int, list[Span]] = {}
             for occ in shown:
                 if id(occ) not in kept:
-                    kept[id(occ)] = [o for o in occ if o[0] < until]
+                    kept[id(occ)] = [o for o in occ if complete(o[0])]
             return [kept[id(occ)] for occ in shown]
 
         added = await off_the_loop(many, cut)
@@ -251,19 +267,19 @@ async def event_conflicts(
     window: Span | None,
 ) -> list[Clash]:
     """What in the caller's own calendar overlaps an event's occurrences: in the window if
-    given (strictly: 422 past MAX_OCCURRENCES), else over the horizon a write checks."""
+    given (strictly: 422 past MAX_OCCURRENCES), else where a write of it checks (its
+    horizon, and around the occurrences it moves beyond: `check_windows.windows`)."""
     event, _ = await get_event_for(session, actor.id, event_id)
     if event.transparency == "transparent":
         return []  # free time conflicts with nothing
     series = series_of(content_of(event))
-    strict = window is not None
-    span = window or horizon(series)
-    mine = occurrences(series, span, strict=strict)
-    if strict:
+    if window is not None:
+        mine = occurrences(series, window, strict=True)
         busy, visible, _ = await calendar(
-            session, [actor.id], span, viewer_id=actor.id, strict=True
+            session, [actor.id], window, viewer_id=actor.id, strict=True
         )
     else:
+        mine = added_occurrences(Candidate(event.id, series))
         busy, visible, [mine] = await _calendar_for(session, {actor.id}, [mine], actor.id)
     [found] = sweep_conflicts([mine], busy, excluded=[event.id])
     return _clashes(found, visible, {actor.id}, await _titles(session, [found], visible))
