@@ -358,6 +358,45 @@ async def test_all_day_occurrences_are_answered_and_rendered_by_date(
     assert back.status_code == 204 and back.headers["etag"] == seen.headers["etag"]
 
 
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Pacific/Kiritimati", "America/New_York"])
+async def test_an_all_day_series_put_back_keeps_its_zone_and_takes_an_invitees_answer(
+    client: httpx.AsyncClient, zone: str
+) -> None:
+    """A DATE names no zone: a resource was read in UTC, so a retitle in a calendar app
+    moved an all-day event in any other zone to UTC, and an invitee's answer for one day
+    (a change of nothing else) was a 403 there (an outside attack)."""
+    alice, bob, _, event_id = await weekly_meeting(
+        client,
+        start_time=None,
+        end_time=None,
+        all_day=True,
+        start_date="2026-03-03",
+        end_date="2026-03-04",
+        timezone=zone,
+    )
+    name = f"event-{event_id}.ics"
+    before = await event_of(client, alice.account, event_id)
+    got = await bob.request("GET", bob.calendar + name)
+    body = declining(
+        got.content,
+        "bob",
+        "RECURRENCE-ID;VALUE=DATE:20260310",
+        ";VALUE=DATE:20260310",
+        ";VALUE=DATE:20260311",
+        "DECLINED",
+    )
+    put = await bob.put(name, body)
+    assert put.status_code == 204, put.text
+    answers = await occurrence_answers(client, bob, "2026-03-01T00:00:00Z", "2026-03-20T00:00:00Z")
+    assert answers["2026-03-10"] == "declined"
+    seen = await alice.request("GET", alice.calendar + name)
+    retitled = seen.content.replace(b"SUMMARY:Standup", b"SUMMARY:Offsite", 1)
+    assert (await alice.put(name, retitled)).status_code == 204
+    after = await event_of(client, alice.account, event_id)
+    assert after["title"] == "Offsite"
+    assert (after["timezone"], after["start_time"]) == (zone, before["start_time"])
+
+
 async def test_rendering_is_bounded_and_an_answer_past_the_cap_is_refused(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

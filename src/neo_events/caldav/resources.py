@@ -271,6 +271,16 @@ def read(data: bytes) -> Incoming:
 TEXTS = ("title", "description", "location")
 
 
+def keeps_its_zone(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    """An all-day event written back keeps its zone: a DATE names none (GET writes none, as
+    RFC 5545 has it), so the resource was read in UTC, and a retitle in a calendar app moved
+    the event to UTC, its midnights for every attendee with it, and made an invitee's
+    answer for one day a change they may not make (an outside attack)."""
+    if content.get("all_day") and content.get("timezone") != before["timezone"]:
+        return content | {"timezone": before["timezone"]}
+    return content
+
+
 def follow_master(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
     """The resource's content with the texts its RECURRENCE-ID VEVENTs only carried over
     following the series: where the series' title, description or place changes and an

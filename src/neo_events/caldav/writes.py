@@ -92,7 +92,8 @@ async def put_item(
     assert isinstance(row, Event)  # the locked row, read whole
     todo = await people.plan(session, user, incoming, row)
     before = content_of(row)
-    todo = replace(todo, content=resources.follow_master(before, todo.content))
+    content = resources.keeps_its_zone(before, resources.follow_master(before, todo.content))
+    todo = replace(todo, content=content)
     try:
         body = EventUpdate.model_validate(todo.content)
         changes = model_fields_set(body)
