@@ -8,7 +8,9 @@ import time
 
 import orjson
 import pytest
+from fastapi import FastAPI
 from icalendar import Calendar
+from sqlalchemy import text
 
 from neo_events.caldav import service, xml
 from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
@@ -460,6 +462,45 @@ async def test_an_expanded_occurrence_keeps_a_typed_backslash_n_as_text(client) 
     text = await expanded(alice, "20260201T000000Z", "20260203T000000Z")
     found = Calendar.from_ical(text).walk("VEVENT")
     assert [(str(e["SUMMARY"]), str(e["LOCATION"])) for e in found] == [(r"C:\New", r"\N, \\N")] * 2
+
+
+def _sync_report(token: str) -> str:
+    return (
+        f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>'
+        "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
+    )
+
+
+def _token_of(answer: bytes) -> str:
+    return answer.split(b"<d:sync-token>")[1].split(b"</d:sync-token>")[0].decode()
+
+
+async def test_a_sync_token_from_after_a_backup_is_refused_after_the_restore(
+    client, app: FastAPI
+) -> None:
+    """A restore numbers changes again from where the backup ended: a collection token
+    handed out after the backup names a number a new change takes, and a client synced
+    with it silently missed both the change lost and the new one (an outside attack; the
+    API's /sync already refused such a token). Now 403 valid-sync-token (RFC 6578)."""
+    alice = await dav_for(client, "alice")
+    await create_event(client, alice.account, title="Before the backup")
+    first = await alice.request("REPORT", alice.calendar, _sync_report(""))
+    backup = _token_of(first.content)
+    inner = backup.removeprefix("urn:neo-events:sync:")
+    backed_up = orjson.loads(base64.urlsafe_b64decode(inner + "=" * (-len(inner) % 4)))["s"]
+    await create_event(client, alice.account, title="Lost with the restore")
+    seen = await alice.request("REPORT", alice.calendar, _sync_report(backup))
+    after = _token_of(seen.content)
+    async with app.state.sessionmaker() as session:
+        for table in ("change_recipients", "changes"):
+            await session.execute(text(f"DELETE FROM {table} WHERE seq > :s"), {"s": backed_up})
+        await session.execute(text("UPDATE feed_state SET last_seq = :s"), {"s": backed_up})
+        await session.commit()
+    made = await create_event(client, alice.account, title="After the restore")
+    refused = await alice.request("REPORT", alice.calendar, _sync_report(after))
+    assert refused.status_code == 403 and b"valid-sync-token" in refused.content
+    again = await alice.request("REPORT", alice.calendar, _sync_report(backup))
+    assert f"{alice.calendar}event-{made['id']}.ics" in responses(again.content)
 
 
 async def test_multiget_and_sync_collection(client) -> None:

@@ -134,7 +134,7 @@ async def sync_token_now(session: AsyncSession, user: User) -> str:
 
 async def _token_for(session: AsyncSession, position: int) -> str:
     at = await session.scalar(select(Change.at).where(Change.seq == position))
-    return feed_sync.token_at(position, at or utcnow())
+    return feed_sync.token_at(position, at or utcnow(), at)
 
 
 def _bad_token() -> DavError:

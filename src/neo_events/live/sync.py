@@ -91,11 +91,12 @@ async def _same_history(session: AsyncSession, values: dict[str, Any]) -> None:
         )
 
 
-def token_at(seq: int, issued: datetime) -> str:
+def token_at(seq: int, issued: datetime, change_at: datetime | None = None) -> str:
     """A token for the feed position `seq`, aging from `issued` (CalDAV hands out the one
     token per position, stamped with that change's time, so it stays the same until the
-    collection changes)."""
-    return _token(seq, issued)
+    collection changes), naming the change there by its instant `change_at` (a restored
+    database's change of that number is another: the token is then refused)."""
+    return _token(seq, issued, a=_stamp(change_at) if change_at is not None else None)
 
 
 def position(token: str) -> int:
