@@ -269,6 +269,32 @@ def test_the_development_key_file_is_private_and_checked(tmp_path: Path) -> None
         assert "secret_key holds" in result.stderr and "at least 32 characters" in result.stderr
 
 
+def test_create_admin_reads_a_piped_password_and_refuses_none(tmp_path: Path) -> None:
+    """With no --password, no NEO_ADMIN_PASSWORD and no terminal: the first line piped in is
+    the password, and an empty input one clear line (it was an EOFError's traceback)."""
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'neo.db'}", "DATA_DIR": str(tmp_path)}
+    assert _cli("migrate", env=env).returncode == 0
+    command = [sys.executable, "-m", "neo_events.cli", "create-admin", "--username", "root"]
+    environment = {k: v for k, v in (os.environ | env).items() if k != "NEO_ADMIN_PASSWORD"}
+
+    def run(typed: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, *extra],
+            input=typed,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    empty = run("", "--email", "root@example.com")
+    assert empty.returncode == 2 and "Traceback" not in empty.stderr, empty.stderr
+    assert len(empty.stderr.strip().splitlines()) == 1
+    piped = run("long enough pw\n", "--email", "root@example.com")
+    assert piped.returncode == 0, piped.stderr
+
+
 async def test_create_admin_follows_the_api_rules(tmp_path: Path) -> None:
     """create-admin took what registration refuses (a username with a space, an email that is
     not one, a password past the 256 characters a login takes: that admin could never sign

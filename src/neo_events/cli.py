@@ -198,6 +198,18 @@ def _number(low: int, high: int | None, what: str) -> Callable[[str], int]:
     return parse
 
 
+def _asked() -> str:
+    """The password typed at the terminal, or the first line piped in; none (input closed)
+    is no password, which the command then refuses in one line, not an EOFError's
+    traceback (an outside attack)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    try:
+        return getpass.getpass()
+    except (EOFError, KeyboardInterrupt):
+        return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     from neo_events.db import SchemaNotCurrent
     from neo_events.settings import SettingsError, load_settings
@@ -251,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "migrate":
             migrate(settings)
         elif args.command == "create-admin":
-            password = args.password or os.environ.get("NEO_ADMIN_PASSWORD") or getpass.getpass()
+            password = args.password or os.environ.get("NEO_ADMIN_PASSWORD") or _asked()
             return asyncio.run(_create_admin(settings, args.username, args.email, password))
         elif args.command == "import":
             from neo_events.ical.console import run_import

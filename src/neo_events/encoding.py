@@ -118,14 +118,16 @@ def _accepted(accept: str) -> dict[str, float]:
 def wanted_msgpack(accept: str) -> str | None:
     """The MessagePack media type the client named, if it prefers it to JSON; else None.
 
-    Only an explicit msgpack range counts (`*/*` keeps JSON), and a tie with an explicit
-    `application/json` goes to MessagePack: a client that lists it wants it."""
+    Only an explicit msgpack range counts (`*/*` keeps JSON); JSON's quality is that of its
+    most specific range (`application/json`, else `application/*`, else `*/*`: RFC 9110
+    §12.5.1), and a tie goes to MessagePack: a client that lists it wants it."""
     if "msgpack" not in accept.lower():  # media types are case-insensitive (RFC 9110 §8.3.1)
         return None
     ranges = _accepted(accept)
     best = max(MSGPACK_TYPES, key=lambda media_type: ranges.get(media_type, 0.0))
     quality = ranges.get(best, 0.0)
-    if quality <= 0.0 or quality < ranges.get(JSON, 0.0):
+    json = next((ranges[r] for r in (JSON, "application/*", "*/*") if r in ranges), 0.0)
+    if quality <= 0.0 or quality < json:
         return None
     return best
 

@@ -57,6 +57,14 @@ async def test_the_alias_and_quality_values(client: httpx.AsyncClient) -> None:
     assert json_preferred.json() == {"status": "ok"}
     refused = await client.get("/healthz", headers={"Accept": "application/msgpack;q=0"})
     assert refused.json() == {"status": "ok"}
+    # JSON's quality through */* (or application/*) when it is not named
+    for header in (
+        "*/*;q=0.1, application/msgpack;q=0.05",
+        "application/*, application/msgpack;q=0.5",
+    ):
+        assert (await client.get("/healthz", headers={"Accept": header})).json() == {"status": "ok"}
+    tie = await client.get("/healthz", headers={"Accept": "*/*, application/msgpack"})
+    assert unpacked(tie) == {"status": "ok"}
     capitals = await client.get("/healthz", headers={"Accept": "APPLICATION/MSGPACK"})
     assert unpacked(capitals) == {"status": "ok"}  # media types are case-insensitive
     anything = await client.get("/healthz", headers={"Accept": "*/*"})
