@@ -576,6 +576,9 @@ async def test_an_all_day_series_in_berlin_is_answered_and_moved_by_date(
     declined = await rsvp(client, bob, event, "declined", "2027-03-08")
     assert declined.status_code == 200, declined.text
     assert declined.json()["recurrence_id"] == "2027-03-08"
+    # an instant in the path names the date it falls on in Berlin; the answer names the date
+    again = await rsvp(client, bob, event, "declined", "2027-03-08T10:00:00Z")
+    assert again.json()["recurrence_id"] == "2027-03-08"
     busy = await _busy(client, bob, *window)
     assert days[1] not in busy and days[0] in busy and days[2] in busy
     own = await client.post(

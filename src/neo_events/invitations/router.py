@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
+from neo_events.events import days
 from neo_events.events.answers import conflicts_json
 from neo_events.events.occurrences_router import RecurrenceId
 from neo_events.events.router import EventId, IfMatch, Limit, Policy
@@ -24,6 +27,7 @@ from neo_events.invitations.schemas import (
     Rsvp,
     RsvpResult,
 )
+from neo_events.models import Event
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["invitations"], route_class=TransactionalRoute)
@@ -132,9 +136,15 @@ async def respond_to_occurrence(
         user_id=row.user_id,
         response=Answer(row.response),
         comment=row.comment,
-        # an all-day series names its occurrences by date, and its answers echo that date
-        recurrence_id=(row.recurrence_id if isinstance(recurrence_id, datetime) else recurrence_id),
+        recurrence_id=await _as_named(session, event_id, row.recurrence_id),
     )
+
+
+async def _as_named(session: AsyncSession, event_id: int, kept: datetime) -> date | datetime:
+    """An answer's occurrence as the event names it: an all-day series' by its date (kept at
+    the date's floating instant, `days.key_of`), however the path named it."""
+    all_day = await session.scalar(select(Event.all_day).where(Event.id == event_id))
+    return days.day_of(kept) if all_day else kept
 
 
 @router.get("/invitations")
