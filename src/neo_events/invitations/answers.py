@@ -131,10 +131,12 @@ async def respond_to_occurrence(
     comment: str | None,
     origin: Origin,
     if_match: str | None = None,
-) -> OccurrenceResponse:
-    """My answer for one occurrence (decline one week of a weekly meeting); it overrides my
-    series answer there. 404 if the series has no such occurrence."""
-    [row] = await respond_to_occurrences(
+) -> tuple[str, OccurrenceResponse]:
+    """My answer for one occurrence (decline one week of a weekly meeting), with the key
+    the event names that occurrence by (a date for an all-day series, however it was
+    asked for); it overrides my series answer there. 404 if the series has no such
+    occurrence."""
+    [answer] = await respond_to_occurrences(
         session,
         actor=actor,
         event_id=event_id,
@@ -142,7 +144,7 @@ async def respond_to_occurrence(
         origin=origin,
         if_match=if_match,
     )
-    return row
+    return answer
 
 
 async def respond_to_occurrences(
@@ -153,7 +155,7 @@ async def respond_to_occurrences(
     answers: Sequence[tuple[date | datetime, Response, str | None]],
     origin: Origin,
     if_match: str | None = None,
-) -> list[OccurrenceResponse]:
+) -> list[tuple[str, OccurrenceResponse]]:
     """My answers for several occurrences at once, each as `respond_to_occurrence` gives it
     alone: the event locked and its series built once, my answers read once, the audit rows
     and changes written together, my reminders followed once (a CalDAV PUT of 1,000 answers
@@ -179,7 +181,7 @@ async def respond_to_occurrences(
             "answer for the series instead",
         )
     written, answered = [], []
-    for (_, at), (_, response, comment) in zip(found, answers, strict=True):
+    for (key, at), (_, response, comment) in zip(found, answers, strict=True):
         row = rows.get(at)
         if row is None or row.response != response.value or row.comment != comment:
             old = row.response if row is not None else attendee.response
@@ -190,7 +192,7 @@ async def respond_to_occurrences(
                 session.add(row)
             row.response, row.comment, row.responded_at = response.value, comment, utcnow()
             answered.append(_answered(actor, response, old, comment, at))
-        written.append(row)
+        written.append((key, row))
     if answered:
         await _responded(session, actor, event, origin, answered)
     return written

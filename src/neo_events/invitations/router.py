@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
@@ -27,7 +24,6 @@ from neo_events.invitations.schemas import (
     Rsvp,
     RsvpResult,
 )
-from neo_events.models import Event
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["invitations"], route_class=TransactionalRoute)
@@ -121,7 +117,7 @@ async def respond_to_occurrence(
 ) -> RsvpResult:
     """My answer for one occurrence (the attendee only): it overrides my series answer
     there — a declined occurrence is free time in my calendar."""
-    row = await answers.respond_to_occurrence(
+    key, row = await answers.respond_to_occurrence(
         session,
         actor=user,
         event_id=event_id,
@@ -136,15 +132,9 @@ async def respond_to_occurrence(
         user_id=row.user_id,
         response=Answer(row.response),
         comment=row.comment,
-        recurrence_id=await _as_named(session, event_id, row.recurrence_id),
+        # as the event names it: an all-day series' by its date, however the path named it
+        recurrence_id=days.parse_day(key) or row.recurrence_id,
     )
-
-
-async def _as_named(session: AsyncSession, event_id: int, kept: datetime) -> date | datetime:
-    """An answer's occurrence as the event names it: an all-day series' by its date (kept at
-    the date's floating instant, `days.key_of`), however the path named it."""
-    all_day = await session.scalar(select(Event.all_day).where(Event.id == event_id))
-    return days.day_of(kept) if all_day else kept
 
 
 @router.get("/invitations")
