@@ -45,6 +45,32 @@ async def test_only_the_lines_that_are_not_utf8_are_read_as_windows_1252(
     assert {i["title"] for i in response.json()["items"]} == {"Café"}
 
 
+async def test_a_character_cut_by_a_fold_is_read_whole(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Writers that fold at 75 bytes cut multi-byte characters in two (RFC 5545 says not to;
+    some do): each half was read as Windows-1252 (`MÃ` + `¼nchen`), with a warning."""
+    title = "ü" * 40 + "🎉" * 20  # cut at 75 bytes: inside an ü, then inside a 🎉
+    folded = b""
+    line = f"SUMMARY:{title}".encode()
+    while len(line) > 75:  # at 75 bytes, wherever a character's bytes fall
+        folded, line = folded + line[:75] + b"\r\n ", line[75:]
+    body = ics(vevent("u1", "SUMMARY:x", "DTSTART:20260701T100000Z", "DURATION:PT1H"))
+    body = body.replace(b"SUMMARY:x", folded + line)
+    with pytest.raises(UnicodeDecodeError):
+        body.decode()  # the cuts do fall inside characters
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    assert [i["title"] for i in response.json()["items"]] == [title]
+    assert response.json()["warnings"] == []
+    # a character cut at a line end not followed by a continuation stays Windows-1252
+    broken = ics(vevent("u2", "SUMMARY:Cafe", "DTSTART:20260701T100000Z", "DURATION:PT1H"))
+    response = await post(client, alice, broken.replace(b"Cafe", b"Caf\xc3"))
+    assert response.status_code == 201, response.text
+    assert [i["title"] for i in response.json()["items"]] == ["CafÃ"]
+    assert len(response.json()["warnings"]) == 1
+
+
 async def test_a_utf16_file_with_a_byte_order_mark_is_read(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

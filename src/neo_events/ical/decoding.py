@@ -3,7 +3,9 @@ mark, and a line that is not UTF-8 read as Windows-1252 (the usual encoding of o
 files) with a warning naming it. Each line is decoded on its own, so one stray byte does not
 garble every correct character of the file; line ends are the ones `blocks.unfold` counts
 (CR LF, LF or CR), so the line numbers of the warning are the ones the rest of the import
-reports. Linear in the file's size."""
+reports. A character cut in two by a folded line's end (writers that fold at 75 bytes, as
+RFC 5545 says not to, split multi-byte characters) is moved whole onto the continuation
+line, after its leading space, so both lines decode. Linear in the file's size."""
 
 from __future__ import annotations
 
@@ -30,13 +32,38 @@ def decode(data: bytes) -> tuple[str, str | None]:
     parts: list[str] = []
     others: list[int] = []
     # bytes.splitlines cuts at CR LF, LF and CR only: the line ends `blocks.unfold` counts
-    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+    lines = data.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        if number < len(lines) and lines[number][:1] in _FOLD:
+            line = _rejoined(lines, number, line)
         try:
             parts.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             parts.append(line.decode("cp1252", errors="replace"))
             others.append(number)
-    return "".join(parts), _warning(others)
+    return "".join(parts), _warning(others) if others else None
+
+
+_FOLD = (b" ", b"\t")
+_LEADS = ((0xE0, 0xC0, 2), (0xF0, 0xE0, 3), (0xF8, 0xF0, 4))  # (mask, lead bits, bytes)
+
+
+def _rejoined(lines: list[bytes], following: int, line: bytes) -> bytes:
+    """`line` without the first bytes of a UTF-8 character cut by its fold's line end, which
+    go to the start of the continuation line `lines[following]`, after its space."""
+    body = line.rstrip(b"\r\n")
+    for back in range(1, min(3, len(body)) + 1):
+        byte = body[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: look further back for its lead byte
+            continue
+        # a lead byte of a 2-, 3- or 4-byte sequence with fewer than that after it
+        size = next((n for mask, lead, n in _LEADS if byte & mask == lead), 0)
+        if back < size:
+            cut, nxt = body[-back:], lines[following]
+            lines[following] = nxt[:1] + cut + nxt[1:]
+            return body[:-back] + line[len(body) :]
+        break
+    return line
 
 
 def _warning(lines: list[int]) -> str:
