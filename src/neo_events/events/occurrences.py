@@ -282,6 +282,10 @@ async def _split(
         # Exceptions name occurrences by their original start: a moved series has none of those.
         tail |= {"exdates": [], "overrides": []}
     new_content = build_content(tail, changes)
+    if pattern is not None:  # moved to another weekday: the rule's weekdays move with it
+        moved = splits.weekdays_moved_with(pattern, current, (key, at), new_content)
+        if moved != pattern:
+            new_content = build_content(tail | {"recurrence_pattern": moved}, changes)
     if not anything_before:  # the first occurrence: the whole series changes, no split
         clashes = await check_move(
             session,

@@ -289,6 +289,29 @@ def until_by_date(rule: str, zone: tzinfo) -> str:
     return parsed.text(UNTIL=parsed.until.astimezone(zone).strftime("%Y%m%d"))
 
 
+# parts that pick days other than by weekday: a rule with one keeps its BYDAY when it moves
+_PICKS_DAYS = frozenset(("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"))
+
+
+def weekdays_moved(rule: str, days: int) -> str:
+    """A canonical rule (`normalize_rule`'s) whose series moved `days` days: its BYDAY's
+    weekdays as many days later, as calendar apps do (Monday's weekly meeting moved to
+    Tuesday recurs on Tuesdays, not on Mondays after one Tuesday). Kept as it is: a rule
+    with numbered weekdays (which Tuesday a "first Monday" becomes depends on the month) or
+    that picks days by another part too (`_PICKS_DAYS`). The web client's `weekdaysMoved`
+    does the same for a series it moves whole."""
+    segments = rule.split(";")
+    names = [segment.partition("=")[0] for segment in segments]
+    if not days % 7 or "BYDAY" not in names or _PICKS_DAYS.intersection(names):
+        return rule
+    at = names.index("BYDAY")
+    weekdays = segments[at].partition("=")[2].split(",")
+    if not set(weekdays) <= set(_DAYS):
+        return rule
+    segments[at] = "BYDAY=" + ",".join(_DAYS[(_DAYS.index(d) + days) % 7] for d in weekdays)
+    return ";".join(segments)
+
+
 def _weekdays(
     items: list[str], freq: int, numbered_ok: bool, in_month: bool
 ) -> tuple[du.weekday, ...]:

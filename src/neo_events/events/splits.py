@@ -3,11 +3,21 @@ rule of the part before it and of the part from it on, in the event's wall clock
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from neo_events.events.plans import Plan, instants, plan_of
 from neo_events.events.recurrence import RecurrenceError, Series, occurrence_at
-from neo_events.events.rrule import DAY, fixed_time_parts, format_utc, utc, wall_time
+from neo_events.events.rrule import (
+    DAY,
+    fixed_time_parts,
+    format_utc,
+    utc,
+    wall_time,
+    weekdays_moved,
+    zone_named,
+)
 
 
 def _check_at(series: Series, at: datetime) -> tuple[Plan, datetime]:
@@ -42,3 +52,26 @@ def following_rule(series: Series, at: datetime) -> str:
         before = {i for i in instants(plan, plan.dt0, stop) if i < instant}
         changes["COUNT"] = str(plan.rule.count - len(before))
     return plan.rule.text(**changes)
+
+
+def weekdays_moved_with(
+    rule: str,
+    current: Mapping[str, Any],
+    occurrence: tuple[str, datetime],
+    moved: Mapping[str, Any],
+) -> str:
+    """The rule of a split's new series (`moved`, the content it starts with), its weekdays
+    moved as many days as its start moved from the occurrence it splits at (`occurrence`:
+    its key and instant in the series `current`), each on its own zone's wall clock (an
+    all-day series' by its dates): `rrule.weekdays_moved`."""
+    key, at = occurrence
+    if current["all_day"]:
+        before = date.fromisoformat(key)
+    else:
+        before = wall_time(at, zone_named(current["timezone"])).date()
+    if moved["all_day"]:
+        after = date.fromisoformat(moved["start_date"])
+    else:
+        start = datetime.fromisoformat(moved["start_time"])
+        after = wall_time(start, zone_named(moved["timezone"])).date()
+    return weekdays_moved(rule, (after - before).days)

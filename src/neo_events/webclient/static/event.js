@@ -9,8 +9,8 @@ import { clashChoice } from "./move.js";
 import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
-  attempt, browserZone, confirmAction, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
-  showNotice, toLocalInput, userError,
+  attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
+  showNotice, toLocalInput, userError, weekdaysMoved,
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
@@ -277,6 +277,10 @@ export function openEvent(occurrence, { slot, onChange }) {
       // The form shows this occurrence; move the whole series by as much as it moved.
       const current = await api("GET", base);
       const seriesStart = movedLike(current.start_time, start, newStart, current.timezone);
+      if (body.recurrence_pattern === current.recurrence_pattern) {
+        // its rule as it was: the weekdays it names move with it
+        body.recurrence_pattern = weekdaysMoved(current.recurrence_pattern, daysMoved(start, newStart, current.timezone));
+      }
       body.start_time = seriesStart.toISOString();
       body.end_time = new Date(seriesStart.getTime() + (new Date(newEnd) - new Date(newStart))).toISOString();
     } else {

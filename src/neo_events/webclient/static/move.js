@@ -5,7 +5,7 @@
 // asks "keep theirs" or "use mine" (`clashChoice`, the event dialog's too).
 
 import { api, fieldName } from "./api.js";
-import { formatDateTime, h, isoDate, locale, modal, movedLike, showNotice } from "./ui.js";
+import { daysMoved, formatDateTime, h, isoDate, locale, modal, movedLike, showNotice, weekdaysMoved } from "./ui.js";
 
 const range = (start, end) => {
   const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" });
@@ -54,16 +54,27 @@ async function plan(o, scope, { start, end, allDay }) {
     const first = new Date(y, m - 1, d + shiftDays);
     const len = Math.round((end - start) / 86400000);
     const last = new Date(first.getFullYear(), first.getMonth(), first.getDate() + len);
-    return { method: "PATCH", path: base, body: { all_day: true, start_date: dateOnly(first), end_date: dateOnly(last) }, headers: ifMatch, query: {} };
+    const body = { all_day: true, start_date: dateOnly(first), end_date: dateOnly(last), ...ruleMoved(series, shiftDays) };
+    return { method: "PATCH", path: base, body, headers: ifMatch, query: {} };
   }
   const first = movedLike(series.start_time, o.start_time, start, series.timezone);
   return {
     method: "PATCH",
     path: base,
-    body: { start_time: first.toISOString(), end_time: new Date(first.getTime() + (end - start)).toISOString() },
+    body: {
+      start_time: first.toISOString(),
+      end_time: new Date(first.getTime() + (end - start)).toISOString(),
+      ...ruleMoved(series, daysMoved(o.start_time, start, series.timezone)),
+    },
     headers: ifMatch,
     query: {},
   };
+}
+
+/** The rule of a series moved `days` days, when its weekdays move with it (`weekdaysMoved`). */
+function ruleMoved(series, days) {
+  const rule = weekdaysMoved(series.recurrence_pattern, days);
+  return rule === series.recurrence_pattern ? {} : { recurrence_pattern: rule };
 }
 
 async function send(p, policy) {

@@ -214,6 +214,38 @@ export function movedLike(seriesStart, from, to, zone) {
   }
 }
 
+const DAY_MS = 86400000;
+
+/** Days between the dates instants `from` and `to` fall on in `zone` (Monday 23:30 moved to
+ * Tuesday 00:30 is a day). */
+export function daysMoved(from, to, zone) {
+  const [f, t] = [from, to].map((d) => new Date(d).getTime());
+  try {
+    return Math.floor(wallOf(t, zone) / DAY_MS) - Math.floor(wallOf(f, zone) / DAY_MS);
+  } catch {
+    return Math.round((t - f) / DAY_MS);
+  }
+}
+
+const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+/** A series' rule once the series moves `days` days: its BYDAY weekdays as many days later
+ * (Monday's weekly meeting moved to Tuesday recurs on Tuesdays). Kept as it is: numbered
+ * weekdays (`1MO`) and rules that pick days by another part too. The server's
+ * `rrule.weekdays_moved` is the same rule, for "this and following". */
+export function weekdaysMoved(rule, days) {
+  const shift = ((days % 7) + 7) % 7;
+  if (!rule || !shift) return rule;
+  const parts = rule.split(";");
+  const names = parts.map((p) => p.split("=")[0].trim().toUpperCase());
+  const at = names.indexOf("BYDAY");
+  if (at < 0 || names.some((n) => ["BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"].includes(n))) return rule;
+  const days7 = parts[at].split("=")[1].split(",").map((d) => d.trim().toUpperCase());
+  if (!days7.every((d) => WEEKDAYS.includes(d))) return rule;
+  parts[at] = "BYDAY=" + days7.map((d) => WEEKDAYS[(WEEKDAYS.indexOf(d) + shift) % 7]).join(",");
+  return parts.join(";");
+}
+
 /** "America/New_York" → "New York"; "UTC" stays. */
 export function zoneCity(zone) {
   return zone.split("/").pop().replaceAll("_", " ");
