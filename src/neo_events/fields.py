@@ -26,6 +26,24 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# Characters neither iCalendar's TEXT (RFC 5545 §3.3.11: no controls but a tab; line breaks
+# are written `\n`) nor XML 1.0 (CalDAV's answers) can carry: an event's text holding one
+# made every CalDAV answer with it unreadable to its holders' apps (an outside attack).
+# U+0000 is `_no_nul`'s.
+CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _no_controls(value: str) -> str:
+    if CONTROLS.search(value):
+        raise ValueError(
+            "must not contain control characters (other than tabs and line breaks) or U+FFFE/U+FFFF"
+        )
+    return value
+
+
+NO_CONTROLS = AfterValidator(_no_controls)
+
+
 # After any StringConstraints, so that stripping and lengths apply first. A bounded text is
 # `Annotated[str, StringConstraints(max_length=...), NO_NUL]`: a length put on `Text` itself
 # (`Annotated[Text, Field(max_length=...)]`, `Query(max_length=...)`) lands after the

@@ -6,6 +6,7 @@ answer's texts are bounded by service.MAX_ANSWER_BYTES)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
@@ -21,9 +22,18 @@ async def escaped(texts: Mapping[int, bytes]) -> dict[int, str]:
     """The texts as XML character data."""
 
     def run() -> dict[int, str]:
-        return {i: escape(text.decode()) for i, text in texts.items()}
+        return {i: escape(_xml_chars(text.decode())) for i, text in texts.items()}
 
     return await asyncio.to_thread(run) if _heavy(texts) else run()
+
+
+def _xml_chars(text: str) -> str:
+    """Without the characters XML 1.0 cannot carry: one in a resource (a text kept as a client
+    sent it, or stored before the API refused them) made the whole answer unreadable."""
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 async def answer(

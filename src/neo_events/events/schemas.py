@@ -23,7 +23,7 @@ from pydantic_core import InitErrorDetails
 from neo_events.events.access import Role
 from neo_events.events.days import parse_day
 from neo_events.events.rrule import zone_named
-from neo_events.fields import NO_NUL, Instant, VersionNumber, supported_day
+from neo_events.fields import NO_CONTROLS, NO_NUL, Instant, VersionNumber, supported_day
 from neo_events.reminders.schemas import ReminderRead
 
 MAX_LIST = 1000  # exdates and overrides per series
@@ -63,15 +63,21 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     NO_NUL,
+    NO_CONTROLS,
     AfterValidator(_a_title),
 ]
 Description = Annotated[
-    str, StringConstraints(max_length=10_000), NO_NUL, AfterValidator(_as_icalendar_carries)
+    str,
+    StringConstraints(max_length=10_000),
+    NO_NUL,
+    NO_CONTROLS,
+    AfterValidator(_as_icalendar_carries),
 ]
 Location = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=500),
     NO_NUL,
+    NO_CONTROLS,
     AfterValidator(_stripped),
 ]
 TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]

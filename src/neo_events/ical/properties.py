@@ -8,6 +8,7 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
+from neo_events.fields import CONTROLS
 from neo_events.ical import bounds
 from neo_events.ical.blocks import CalendarBlock
 from neo_events.ical.zones import iana_name
@@ -42,6 +43,9 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
     if value is None:
         return None
     cleaned = str(value).replace("\x00", "")
+    if CONTROLS.search(cleaned):  # which the API refuses (`fields.CONTROLS`)
+        cleaned = CONTROLS.sub("", cleaned)
+        notes.append(f"{name}: control characters left out")
     if name != "DESCRIPTION":
         cleaned = cleaned.strip()
     limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]

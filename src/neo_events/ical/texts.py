@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from icalendar.prop import vText
 
+from neo_events.fields import CONTROLS
+
 
 class Text(vText):
     def to_ical(self) -> bytes:
@@ -16,7 +18,11 @@ class Text(vText):
 
 
 def escape(value: str) -> str:
-    """Backslash, semicolon and comma escaped; a line break of any kind written as `\\n`."""
+    """Backslash, semicolon and comma escaped; a line break of any kind written as `\\n`;
+    no control character TEXT cannot carry (`fields.CONTROLS`: the API refuses them, but
+    text stored before it did may hold some)."""
+    if CONTROLS.search(value):
+        value = CONTROLS.sub("", value)
     return (
         value.replace("\\", "\\\\")
         .replace(";", "\\;")

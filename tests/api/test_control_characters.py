@@ -1,0 +1,101 @@
+"""Control characters in an event's text: neither iCalendar's TEXT nor XML 1.0 can carry
+them. A title with U+0001 was stored, and every CalDAV answer holding the event became
+unreadable XML for every one of its holders' apps (an outside attack: the `caldav` library's
+parser failed on a share of one event). The API refuses them (422), an import or a CalDAV
+write leaves them out, and no export or CalDAV answer writes one (text stored before)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from neo_events.models import Event
+from tests.api.test_ical_import import ics, post, vevent
+from tests.caldav.dav import dav_for, responses
+from tests.caldav.test_protocol import QUERY
+from tests.helpers import Account, assert_problem, count_rows, create_event, event_body, share
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = "/api/v1/events"
+BAD = ["\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("field", ["title", "description", "location"])
+@pytest.mark.parametrize("char", BAD)
+async def test_the_api_refuses_them_and_writes_nothing(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account, field: str, char: str
+) -> None:
+    body = event_body(**{field: f"Budget{char}review"})
+    response = await client.post(EVENTS, json=body, headers=alice.headers)
+    problem = assert_problem(response, 422, "validation_error")
+    assert [e["loc"] for e in problem["errors"]] == [[field]]
+    assert "control characters" in problem["errors"][0]["msg"]
+    assert await count_rows(app, "events") == 0
+
+
+async def test_tabs_and_line_breaks_are_text(client: httpx.AsyncClient, alice: Account) -> None:
+    made = await create_event(
+        client, alice, title="a\tb", description="one\ntwo\r\nthree\tfour", location="x\ty"
+    )
+    assert (made["title"], made["description"], made["location"]) == (
+        "a\tb",
+        "one\ntwo\nthree\tfour",
+        "x\ty",
+    )
+    event = await create_event(client, alice)
+    for method, path, body in [
+        ("PATCH", f"{EVENTS}/{event['id']}", {"title": "x\x01"}),
+        ("PUT", f"{EVENTS}/{event['id']}", event_body(description="x\x1b")),
+        ("POST", f"{EVENTS}/batch", {"events": [event_body(location="\x7f")]}),
+    ]:
+        response = await client.request(method, path, json=body, headers=alice.headers)
+        assert_problem(response, 422, "validation_error")
+    assert (await client.get(f"{EVENTS}/{event['id']}", headers=alice.headers)).json()[
+        "version"
+    ] == 1
+
+
+async def test_an_import_leaves_them_out(client: httpx.AsyncClient, alice: Account) -> None:
+    body = ics(
+        vevent("u1", "SUMMARY:Budget\x01review", "DTSTART:20260701T100000Z", "DURATION:PT1H")
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    assert [i["title"] for i in response.json()["items"]] == ["Budgetreview"]
+    assert [w["message"] for w in response.json()["warnings"]] == [
+        "SUMMARY: control characters left out"
+    ]
+
+
+async def test_text_stored_before_is_never_written_into_an_export_or_a_caldav_answer(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice, carol = await dav_for(client, "alice"), await dav_for(client, "carol")
+    event = await create_event(
+        client,
+        alice.account,
+        title="Budget review",
+        start_time="2026-03-10T09:00:00Z",
+        end_time="2026-03-10T10:00:00Z",
+    )
+    await share(client, alice.account, event["id"], carol.account, "viewer")
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(Event).where(Event.id == event["id"]).values(title="Budget\x01re\x1bview\uffff")
+        )
+    body = QUERY.format(expand="", start="20260301T000000Z", end="20260401T000000Z")
+    answer = await carol.request("REPORT", carol.calendar, body, Depth="1")
+    assert answer.status_code == 207, answer.text
+    ET.fromstring(answer.content)  # well-formed: it raised "not well-formed (invalid token)"
+    [entry] = responses(answer.content).values()
+    assert (
+        "SUMMARY:Budgetreview"
+        in entry["props"]["{urn:ietf:params:xml:ns:caldav}calendar-data"].text
+    )
+    exported = await client.get(f"{EVENTS}/{event['id']}.ics", headers=carol.account.headers)
+    assert b"SUMMARY:Budgetreview\r\n" in exported.content
