@@ -140,6 +140,14 @@ async def test_login_bad_bodies(client: httpx.AsyncClient) -> None:
         400,
         "invalid_json",
     )
+    # nested past the JSON parser's depth: a 500 with a RecursionError before (an outside
+    # attack; 2 KB, no account needed)
+    deep = b"[" * 5000 + b"]" * 5000
+    assert_problem(
+        await client.post(LOGIN, content=deep, headers={"content-type": "application/json"}),
+        400,
+        "invalid_json",
+    )
     assert_problem(
         await client.post(LOGIN, content=b"x", headers={"content-type": "text/plain"}),
         415,

@@ -60,7 +60,7 @@ async def _login_body(request: Request) -> LoginRequest:
     elif is_json(request):
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: a 500 before
             raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
     else:
         raise UnsupportedMediaType("Send JSON or an OAuth2 password form.")
