@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
-from neo_events.events.answers import with_etag
+from neo_events.events.answers import conflicts_json, read_one, with_etag
 from neo_events.events.content import parse_iso
-from neo_events.events.router import EventId, IfMatch, Limit
-from neo_events.events.schemas import EventRead, OverrideRead, UserRef
-from neo_events.events.views import event_reads, user_refs
+from neo_events.events.router import EventId, IfMatch, Limit, Policy
+from neo_events.events.schedule import ConflictPolicy
+from neo_events.events.schemas import EventCreated, OverrideRead, UserRef
+from neo_events.events.views import user_refs
 from neo_events.fields import MAX_INT
 from neo_events.history import service
 from neo_events.history.diff import PAGE_STYLE, render_html
@@ -117,7 +118,7 @@ async def get_version(
     )
 
 
-@router.post("/events/{event_id}/rollback/{version}", responses=problems(403, 412))
+@router.post("/events/{event_id}/rollback/{version}", responses=problems(403, 409, 412))
 async def rollback(
     event_id: EventId,
     version: VersionId,
@@ -126,14 +127,22 @@ async def rollback(
     session: Session,
     origin: RequestOrigin,
     if_match: IfMatch = None,
-) -> EventRead:
-    """Write a new version equal to an old one (editor+); history is never rewritten."""
-    event, role = await service.rollback_event(
-        session, actor=user, event_id=event_id, version=version, origin=origin, if_match=if_match
+    conflicts: Policy = ConflictPolicy.WARN,
+) -> EventCreated:
+    """Write a new version equal to an old one (editor+); history is never rewritten. A
+    rollback that moves the event is checked for schedule conflicts as an edit is."""
+    event, role, clashes = await service.rollback_event(
+        session,
+        actor=user,
+        event_id=event_id,
+        version=version,
+        origin=origin,
+        if_match=if_match,
+        policy=conflicts,
     )
-    read = (await event_reads(session, [(event, role)], user.id))[0]
+    read = await read_one(session, event, role, user.id)
     with_etag(response, read)
-    return read
+    return EventCreated(**dict(read), conflicts=conflicts_json(clashes))
 
 
 @router.get("/events/{event_id}/changelog")

@@ -20,6 +20,8 @@ from neo_events.audit.service import Origin, record
 from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, content_of, iso, parse_iso
+from neo_events.events.schedule import Clash, ConflictPolicy
+from neo_events.events.service import check_move
 from neo_events.events.validation import build_content
 from neo_events.fields import bigint, int4
 from neo_events.history.diff import diff_snapshots
@@ -195,8 +197,13 @@ async def rollback_event(
     version: int,
     origin: Origin,
     if_match: str | None = None,
-) -> tuple[Event, Role]:
-    """A new version whose content equals `version`'s (editor+); recorded even if unchanged."""
+    policy: ConflictPolicy = ConflictPolicy.WARN,
+) -> tuple[Event, Role, list[Clash]]:
+    """A new version whose content equals `version`'s (editor+); recorded even if unchanged.
+
+    It is an edit to that content, checked as one (`events.service`): if it moves the event,
+    its schedule conflicts under `policy` (only what it adds; `reject`/`suggest`: 409,
+    nothing written)."""
     event, role = await get_event_for(
         session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
     )
@@ -204,7 +211,11 @@ async def rollback_event(
     if version not in target:
         raise VersionNotFound(f"Event {event_id} has no version {version}.")
     before = content_of(event)
-    apply_content(event, build_content(before, target[version]))
+    content = build_content(before, target[version])
+    clashes = await check_move(
+        session, event=event, before=before, after=content, actor_id=actor.id, policy=policy
+    )
+    apply_content(event, content)
     await record_version(
         session,
         event,
@@ -222,7 +233,7 @@ async def rollback_event(
         target_id=event.id,
         details={"version": event.version, "rolled_back_to": version},
     )
-    return event, role
+    return event, role, clashes
 
 
 async def event_as_of(
