@@ -8,7 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.helpers import Account, assert_problem, count_rows, created, register
+from tests.api.test_render_bound import overrides, series
+from tests.helpers import Account, assert_problem, count_rows, created, people, register
 
 pytestmark = pytest.mark.anyio
 
@@ -131,3 +132,32 @@ async def test_a_rolled_back_split_that_overlaps_its_successor_is_a_clash(
     warned = await client.post(f"{url}/rollback/1", headers=alice.headers)
     assert warned.status_code == 200, warned.text
     assert {c["event_id"] for c in warned.json()["conflicts"]} == {successor}
+
+
+async def test_a_rollback_is_held_to_the_icalendar_size_bound(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    """Overrides written before anyone was invited, dropped, then the people invited: a
+    rollback to them would pass `sizes.MAX_RENDERED_BYTES` with the people, as the edit that
+    restores them would (422, nothing written)."""
+    # 380 VEVENTs of a 10,000-character description: within the bound alone, past it with 11
+    made = await client.post(EVENTS, json=series(overrides=overrides(380)), headers=alice.headers)
+    assert made.status_code == 201, made.text
+    url = f"{EVENTS}/{made.json()['id']}"
+    dropped = await client.patch(url, json={"overrides": []}, headers=alice.headers)
+    assert dropped.status_code == 200, dropped.text
+    invited = await client.post(
+        f"{url}/attendees",
+        json={"users": [{"user_id": user} for user in await people(app, 10)]},
+        headers=alice.headers,
+    )
+    assert invited.status_code == 200, invited.text
+    edit = await client.patch(url, json={"overrides": overrides(380)}, headers=alice.headers)
+    expected = assert_problem(edit, 422, "validation_error")["errors"]
+    refused = await client.post(f"{url}/rollback/1", headers=alice.headers)
+    problem = assert_problem(refused, 422, "validation_error")
+    assert problem["errors"] == expected and "as iCalendar" in expected[0]["msg"]
+    assert await count_rows(app, "event_versions", event_id=made.json()["id"]) == 2
+    assert (await client.get(url, headers=alice.headers)).json()["overrides"] == []
+    # a version within the bound is rolled back to as before
+    assert (await client.post(f"{url}/rollback/2", headers=alice.headers)).status_code == 200

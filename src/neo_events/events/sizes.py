@@ -2,9 +2,9 @@
 the series' texts and its attendee list again (RFC 5545 §3.8.4.4), so overrides, texts and
 attendees multiply, each within its own limit. The size is estimated before anything is
 written (`rendered_bytes`), refused by a content write (`validation.build_content`, without
-people), an invitation (`invitations.service.invite`) or an edit of an event with people
-(`within_size`), and the export fills only the room left with occurrences answered one by one
-(`ical/export.py`)."""
+people), an invitation (`invitations.service.invite`) or an edit or rollback of an event
+with people (`within_size`), and the export fills only the room left with occurrences
+answered one by one (`ical/export.py`)."""
 
 from __future__ import annotations
 

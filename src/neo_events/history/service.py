@@ -22,6 +22,7 @@ from neo_events.events.access import EventNotFound, Role, get_event_for
 from neo_events.events.content import apply_content, content_of, iso, parse_iso
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_move
+from neo_events.events.sizes import within_size
 from neo_events.events.validation import build_content
 from neo_events.fields import bigint, int4
 from neo_events.history.diff import diff_snapshots
@@ -201,9 +202,9 @@ async def rollback_event(
 ) -> tuple[Event, Role, list[Clash]]:
     """A new version whose content equals `version`'s (editor+); recorded even if unchanged.
 
-    It is an edit to that content, checked as one (`events.service`): if it moves the event,
-    its schedule conflicts under `policy` (only what it adds; `reject`/`suggest`: 409,
-    nothing written)."""
+    It is an edit to that content, checked as one (`events.service`): its iCalendar size with
+    the event's people (`sizes.within_size`: 422), and, if it moves the event, its schedule
+    conflicts under `policy` (only what it adds; `reject`/`suggest`: 409, nothing written)."""
     event, role = await get_event_for(
         session, actor.id, event_id, Role.EDITOR, lock=True, if_match=if_match
     )
@@ -212,6 +213,7 @@ async def rollback_event(
         raise VersionNotFound(f"Event {event_id} has no version {version}.")
     before = content_of(event)
     content = build_content(before, target[version])
+    await within_size(session, event.id, before, content)
     clashes = await check_move(
         session, event=event, before=before, after=content, actor_id=actor.id, policy=policy
     )
