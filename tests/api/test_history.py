@@ -12,8 +12,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from neo_events.history.diff import CONTENT_FIELDS
 from tests.conftest import http_client, make_settings, serving
-from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
+from tests.helpers import (
+    Account,
+    assert_problem,
+    count_rows,
+    create_event,
+    created,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -83,6 +92,75 @@ async def test_snapshots_are_immutable_and_cacheable(
         await client.get(f"/api/v1/events/{event['id']}/history/9", headers=alice.headers),
         404,
         "version_not_found",
+    )
+
+
+async def test_a_snapshot_shows_the_content_as_the_event_object_does(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Every content field, all-day dates, exdates and recurrence ids as dates, instants with
+    their offset (SPEC §2, §6): as the event object shows them (`EventContentRead`). An
+    outside tester found all_day, the dates, transparency and rdates missing, and an all-day
+    series' exdates as naive date-times."""
+    content = CONTENT_FIELDS
+    days_off = await created(
+        client,
+        alice,
+        {
+            "title": "Days off",
+            "all_day": True,
+            "start_date": "2027-01-01",
+            "end_date": "2027-01-02",
+            "timezone": "Europe/Berlin",
+            "recurrence_pattern": "FREQ=WEEKLY;UNTIL=20270401",
+            "is_recurring": True,
+            "exdates": ["2027-01-15"],
+            "rdates": ["2027-01-03"],
+            "overrides": [
+                {"recurrence_id": "2027-01-22", "start_date": "2027-01-23", "title": "Moved"}
+            ],
+        },
+    )
+    timed = await created(
+        client,
+        alice,
+        {
+            "title": "Timed",
+            "start_time": "2027-01-01T09:00:00Z",
+            "end_time": "2027-01-01T10:00:00Z",
+            "rdates": ["2027-01-05T09:00:00Z"],
+            "transparency": "transparent",
+        },
+    )
+    for event in (days_off, timed):
+        url = f"/api/v1/events/{event['id']}"
+        response = await client.get(f"{url}/history/1", headers=alice.headers)
+        assert response.status_code == 200, response.text
+        snapshot = response.json()
+        assert {name: snapshot[name] for name in content} == {name: event[name] for name in content}
+        # the answer of a fixed version changed form: so did its ETag (a revalidating client
+        # gets the new one, not a 304 for its old copy)
+        assert response.headers["etag"] == '"1-s2"'
+        assert "immutable" in response.headers["cache-control"]
+    assert (snapshot["transparency"], snapshot["rdates"]) == (
+        "transparent",
+        ["2027-01-05T09:00:00Z"],
+    )
+    # a version no longer current, as `?as_of=` shows it
+    url = f"/api/v1/events/{days_off['id']}"
+    timed_now = {
+        "all_day": False,
+        "start_time": "2027-01-01T09:00:00+01:00",
+        "end_time": "2027-01-01T10:00:00+01:00",
+    }
+    await _edit(client, alice, days_off["id"], **timed_now)
+    then = days_off["created_at"]
+    past = (await client.get(url, params={"as_of": then}, headers=alice.headers)).json()
+    snapshot = (await client.get(f"{url}/history/1", headers=alice.headers)).json()
+    assert {name: snapshot[name] for name in content} == {name: past[name] for name in content}
+    assert (snapshot["exdates"], snapshot["overrides"][0]["recurrence_id"]) == (
+        ["2027-01-15"],
+        "2027-01-22",
     )
 
 

@@ -264,10 +264,10 @@ class OverrideRead(BaseModel):
     location: str | None = None
 
 
-class EventRead(BaseModel):
-    """The event object of SPEC §4."""
+class EventContentRead(BaseModel):
+    """An event's content as the event object shows it: what each version keeps, and what a
+    version's snapshot shows (SPEC §6)."""
 
-    id: int
     title: str
     description: str | None
     start_time: datetime
@@ -283,6 +283,16 @@ class EventRead(BaseModel):
     exdates: list[datetime | date]
     rdates: list[datetime | date] = Field(default_factory=list)
     overrides: list[OverrideRead]
+
+
+class _Identified(BaseModel):
+    id: int
+
+
+class EventRead(EventContentRead, _Identified):
+    """The event object of SPEC §4: its id, its content, then the rest (a model's fields
+    follow its bases from the last: `id` leads, as it always has)."""
+
     version: int
     owner: UserRef
     my_role: Role

@@ -313,24 +313,7 @@ def _event_read(
 ) -> EventRead:
     return EventRead(
         id=event.id,
-        title=event.title,
-        description=event.description,
-        start_time=event.start_time,
-        end_time=event.end_time,
-        timezone=event.timezone,
-        location=event.location,
-        all_day=event.all_day,
-        start_date=event.start_date,
-        end_date=event.end_date,
-        transparency=event.transparency,
-        is_recurring=event.is_recurring,
-        recurrence_pattern=event.recurrence_pattern,
-        exdates=[_occurrence_key(x) for x in event.exdates],
-        rdates=[_occurrence_key(x) for x in event.rdates],
-        overrides=[
-            OverrideRead.model_validate(o | {"recurrence_id": _occurrence_key(o["recurrence_id"])})
-            for o in event.overrides
-        ],
+        **content_values(event),
         version=event.version,
         split_from=event.split_from_id,
         owner=refs[event.owner_id],
@@ -341,6 +324,32 @@ def _event_read(
         updated_at=event.updated_at,
         updated_by=refs[event.updated_by_id],
     )
+
+
+def content_values(event: Event) -> dict[str, Any]:
+    """An event's content as its object shows it (`EventContentRead`'s fields): instants with
+    their offset, an all-day series' dates, exdates and recurrence ids as dates. A version's
+    snapshot shows its content so too (`history.router`, of `history.service.past_event`)."""
+    return {
+        "title": event.title,
+        "description": event.description,
+        "start_time": event.start_time,
+        "end_time": event.end_time,
+        "timezone": event.timezone,
+        "location": event.location,
+        "all_day": event.all_day,
+        "start_date": event.start_date,
+        "end_date": event.end_date,
+        "transparency": event.transparency,
+        "is_recurring": event.is_recurring,
+        "recurrence_pattern": event.recurrence_pattern,
+        "exdates": [_occurrence_key(x) for x in event.exdates],
+        "rdates": [_occurrence_key(x) for x in event.rdates],
+        "overrides": [
+            OverrideRead.model_validate(o | {"recurrence_id": _occurrence_key(o["recurrence_id"])})
+            for o in event.overrides
+        ],
+    }
 
 
 def _occurrence_key(value: str) -> datetime | date:

@@ -12,11 +12,10 @@ from fastapi.responses import HTMLResponse
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.events.answers import conflicts_json, read_one, with_etag
-from neo_events.events.content import parse_iso
 from neo_events.events.router import EventId, IfMatch, Limit, Policy
 from neo_events.events.schedule import ConflictPolicy
-from neo_events.events.schemas import EventCreated, OverrideRead, UserRef
-from neo_events.events.views import user_refs
+from neo_events.events.schemas import EventCreated, UserRef
+from neo_events.events.views import content_values, user_refs
 from neo_events.fields import MAX_INT
 from neo_events.history import service
 from neo_events.history.diff import PAGE_STYLE, render_html
@@ -36,6 +35,10 @@ router = APIRouter(prefix="/api/v1", tags=["history"], route_class=Transactional
 
 VersionId = Annotated[int, Path(ge=1, le=MAX_INT, description="the per-event version number")]
 IMMUTABLE = "private, max-age=31536000, immutable"
+# What a version's snapshot answer looks like, in its ETag: a fixed version's answer changes
+# only with a new form, and its ETag with it, so a client revalidating its copy gets the new
+# answer, not a 304 (form 2: every content field, as the event object shows it).
+SNAPSHOT_FORM = "s2"
 # The API's policy (`middleware.API_CSP`) plus the diff page's own inline style, by its hash:
 # under `default-src 'none'` alone Chromium drops the style, highlighting and all.
 DIFF_PAGE_CSP = (
@@ -91,26 +94,16 @@ async def get_version(
 ) -> VersionRead | Response:
     """One version's full snapshot; immutable, so clients may cache it for good
     (`If-None-Match` with its ETag gives 304, SPEC §2)."""
-    row = await service.get_version(session, actor=user, event_id=event_id, version=version)
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag_for(row.version)}
+    past, row = await service.get_version(session, actor=user, event_id=event_id, version=version)
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag_for(f"{row.version}-{SNAPSHOT_FORM}")}
     if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     refs = await user_refs(session, [row.changed_by_id])
-    snapshot = row.snapshot
     response.headers.update(headers)
     return VersionRead(
+        **content_values(past),
         event_id=row.event_id,
         version=row.version,
-        title=snapshot["title"],
-        description=snapshot["description"],
-        start_time=parse_iso(snapshot["start_time"]),
-        end_time=parse_iso(snapshot["end_time"]),
-        timezone=snapshot["timezone"],
-        location=snapshot["location"],
-        is_recurring=snapshot["is_recurring"],
-        recurrence_pattern=snapshot["recurrence_pattern"],
-        exdates=[parse_iso(x) for x in snapshot["exdates"]],
-        overrides=[OverrideRead.model_validate(o) for o in snapshot["overrides"]],
         changed_by=_ref(row.changed_by_id, refs),
         changed_at=row.changed_at,
         change_type=row.change_type,

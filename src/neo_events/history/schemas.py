@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from neo_events.events.schemas import OverrideRead, UserRef
+from neo_events.events.schemas import EventContentRead, UserRef
 
 ChangeType = Literal[
     "created", "updated", "occurrence_updated", "occurrence_cancelled", "rolled_back", "deleted"
@@ -31,21 +31,12 @@ class VersionList(BaseModel):
     next_cursor: str | None
 
 
-class VersionRead(BaseModel):
-    """The full content of an event as one version left it."""
+class VersionRead(EventContentRead):
+    """The full content of an event as one version left it, as the event object shows
+    content (SPEC §6), and who made that version, when and how."""
 
     event_id: int
     version: int
-    title: str
-    description: str | None
-    start_time: datetime
-    end_time: datetime
-    timezone: str
-    location: str | None
-    is_recurring: bool
-    recurrence_pattern: str | None
-    exdates: list[datetime]
-    overrides: list[OverrideRead]
     changed_by: UserRef | None
     changed_at: datetime
     change_type: ChangeType

@@ -161,8 +161,8 @@ async def list_history(
 
 async def get_version(
     session: AsyncSession, *, actor: User, event_id: int, version: int
-) -> EventVersion:
-    """One version's full snapshot (viewer+)."""
+) -> tuple[Event, EventVersion]:
+    """One version (viewer+): the event as it left it (`past_event`), and its row."""
     event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
     row = await session.scalar(
         select(EventVersion).where(
@@ -171,7 +171,7 @@ async def get_version(
     )
     if row is None:
         raise VersionNotFound(f"Event {event_id} has no version {version}.")
-    return row
+    return past_event(event, row), row
 
 
 async def diff_versions(
