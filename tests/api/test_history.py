@@ -476,6 +476,57 @@ async def test_a_merged_move_that_would_drop_exceptions_made_since_is_a_conflict
     assert titled.json()["exdates"] == ["2027-06-03T09:00:00Z"]
 
 
+@pytest.mark.parametrize("first", ["dates", "zone"])
+async def test_a_date_move_and_a_zone_change_of_an_all_day_series_merge(
+    client: httpx.AsyncClient, alice: Account, first: str
+) -> None:
+    """One side moves an all-day series' dates, the other changes its zone (in either order):
+    different fields, merged (SPEC §7). Its dates are floating, its times their midnights in
+    its zone, so the merge is the new dates' midnights in the new zone; the times, which
+    neither sent, are no conflict (an outside tester got a 409 on them)."""
+    bob = await register(client, "bob")
+    event = await created(
+        client,
+        alice,
+        {
+            "title": "Offsite",
+            "all_day": True,
+            "start_date": "2027-02-01",
+            "end_date": "2027-02-03",
+            "timezone": "Europe/Berlin",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=WEEKLY;COUNT=6",
+        },
+    )
+    await share(client, alice, event["id"], bob, "editor")
+    moved, zoned = {"start_date": "2027-02-02"}, {"timezone": "America/New_York"}
+    theirs, yours = (moved, zoned) if first == "dates" else (zoned, moved)
+    await _edit(client, alice, event["id"], **theirs)
+    response = await client.patch(
+        f"/api/v1/events/{event['id']}", json=yours | {"base_version": 1}, headers=bob.headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["merged"], body["version"]) == (True, 3)
+    assert (body["timezone"], body["start_date"], body["end_date"]) == (
+        "America/New_York",
+        "2027-02-02",
+        "2027-02-04",
+    )
+    assert (body["start_time"], body["end_time"]) == (
+        "2027-02-02T05:00:00Z",
+        "2027-02-04T05:00:00Z",
+    )
+    # both sides moving the dates is still a conflict, on the dates alone
+    response = await client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={"start_date": "2027-02-05", "base_version": 1},
+        headers=bob.headers,
+    )
+    problem = assert_problem(response, 409, "edit_conflict")
+    assert [c["field"] for c in problem["conflicts"]] == ["start_date"]
+
+
 async def test_require_if_match_makes_bare_writes_428(database_url: str, data_dir: object) -> None:
     settings = make_settings(database_url, data_dir, require_if_match=True)
     async with serving(settings) as app, http_client(app) as client:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neo_events.history.diff import CONTENT_FIELDS
-from neo_events.history.merge import FieldConflict, MergeResult, three_way_merge
+from neo_events.history.merge import FieldConflict, MergeResult, lost_by, three_way_merge
 
 # No example database: the test run must not write a .hypothesis directory into the repo.
 quick = settings(database=None, deadline=None)
@@ -152,6 +152,25 @@ def test_all_conflicts_reported_in_content_field_order() -> None:
     assert [c.field for c in result.conflicts] == ["title", "timezone", "location", "exdates"]
     assert result.changes == {}
     assert result.merged is False
+
+
+def test_an_all_day_events_times_follow_its_dates_and_are_never_merged() -> None:
+    """An all-day event's times are its dates' midnights in its zone: they change with
+    either, so a date moved on one side and the zone on the other touch different fields."""
+    day = {"all_day": True, "start_date": "2027-02-01", "end_date": "2027-02-03"}
+    base = snapshot(**day, start_time="2027-01-31T23:00:00Z", end_time="2027-02-02T23:00:00Z")
+    theirs = base | {"start_date": "2027-02-02", "start_time": "2027-02-01T23:00:00Z"}
+    yours = {"timezone": "America/New_York", "start_time": "2027-02-01T05:00:00Z"}
+    result = three_way_merge(base, theirs, yours)
+    assert result == MergeResult(
+        changes={"timezone": "America/New_York"}, conflicts=(), merged=True
+    )
+    # what the merge writes has other times than theirs, which nobody sent: derived, not lost
+    written = theirs | result.changes | {"start_time": "2027-02-02T05:00:00Z"}
+    assert lost_by(base, theirs, yours, written) == ()
+    # an event turned timed on one side compares its times as they are
+    timed = theirs | {"all_day": False, "start_date": None, "end_date": None}
+    assert [c.field for c in three_way_merge(base, timed, yours).conflicts] == ["start_time"]
 
 
 def test_result_is_frozen_and_copies_inputs() -> None:

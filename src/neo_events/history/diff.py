@@ -42,6 +42,13 @@ SNAPSHOT_DEFAULTS: Mapping[str, Any] = {
 DERIVED_WHEN_ALL_DAY = ("start_time", "end_time")
 
 
+def derived_in(*contents: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fields that follow from others in every one of these contents, and so are
+    compared through those (dates and zone) alone: an all-day event's times, when each is
+    all-day (a conversion to or from timed compares the times themselves)."""
+    return DERIVED_WHEN_ALL_DAY if all(c.get("all_day") is True for c in contents) else ()
+
+
 def complete(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """A snapshot with every content field, older snapshots' missing ones at their defaults."""
     return {**SNAPSHOT_DEFAULTS, **snapshot}
@@ -159,10 +166,10 @@ def diff_snapshots(
     """
     changes: list[dict[str, Any]] = []
     old, new = complete(old), complete(new)
-    both_all_day = old["all_day"] is True and new["all_day"] is True
+    derived = derived_in(old, new)
     for field in CONTENT_FIELDS:
         before, after = old.get(field), new.get(field)
-        if before == after or (both_all_day and field in DERIVED_WHEN_ALL_DAY):
+        if before == after or field in derived:
             continue
         # Copies keep later edits of either snapshot from rewriting stored history.
         change: dict[str, Any] = {

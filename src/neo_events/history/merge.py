@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neo_events.history.diff import CONTENT_FIELDS, complete
+from neo_events.history.diff import CONTENT_FIELDS, complete, derived_in
 
 __all__ = ["FieldConflict", "MergeResult", "three_way_merge"]
 
@@ -57,12 +57,16 @@ def three_way_merge(
     conflicts: list[FieldConflict] = []
     they_changed_any = False
     base, theirs = complete(base), complete(theirs)  # a base from before a field existed
+    # An all-day event's times follow from its dates and zone, which merge on their own (a
+    # date moved on one side and the zone changed on the other is both: the new dates'
+    # midnights in the new zone, `build_content`), so they are never a change or a conflict.
+    derived = derived_in(base, theirs, {"all_day": yours.get("all_day", theirs["all_day"])})
     for field in CONTENT_FIELDS:
         base_value = base.get(field)
         their_value = theirs.get(field)
         they_changed = their_value != base_value
         they_changed_any = they_changed_any or they_changed
-        if field not in yours or yours[field] == base_value:
+        if field not in yours or yours[field] == base_value or field in derived:
             continue
         your_value = yours[field]
         if they_changed and your_value != their_value:
@@ -97,6 +101,7 @@ def lost_by(
     attack moved a series against an older version, and the exdates and overrides made
     since were dropped). `result`: the whole content the merge would write."""
     base, theirs = complete(base), complete(theirs)
+    derived = derived_in(base, theirs, result)  # an all-day event's times: of its dates
     return tuple(
         FieldConflict(
             field=field,
@@ -106,6 +111,7 @@ def lost_by(
         )
         for field in CONTENT_FIELDS
         if field not in sent
+        and field not in derived
         and result.get(field) != theirs.get(field)
         and base.get(field) != theirs.get(field)
     )
