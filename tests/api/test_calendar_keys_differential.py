@@ -301,7 +301,7 @@ async def test_gathered_keys_are_the_per_role_keys(
     makers = [app.state.sessionmaker]
     if app.state.read_sessionmaker is not None:  # PostgreSQL: the driver's own path too
         makers.append(app.state.read_sessionmaker)
-    compared = nonempty = arrayed = nonempty_arrays = 0
+    compared = nonempty = arrayed = nonempty_arrays = cut = 0
     for round_ in range(160):
         size = rng.choice([0, 1, 1, 2, 3, len(ids) // 2, len(ids)])
         users = rng.sample(ids, size)
@@ -310,10 +310,28 @@ async def test_gathered_keys_are_the_per_role_keys(
         part = rng.choice([1, 2, 3, 7, calendar_keys.KEYS_A_PART])
         monkeypatch.setattr(calendar_keys, "KEYS_A_PART", part)
         maker = makers[round_ % len(makers)]
+        # a budget of events: all of them, or the first few by start (and by id among equals)
+        limit = rng.choice([calendar_keys.CHECK_EVENTS, 0, 1, 2, 5, 12])
+        budget = calendar_keys.Budget(limit)
         async with maker() as session:
-            new = await calendar_keys.read(session, set(users), window, viewer_id=viewer)
+            new = await calendar_keys.read(
+                session, set(users), window, viewer_id=viewer, budget=budget
+            )
             old = await _old_read(session, set(users), window, viewer_id=viewer)
+            spans = select(Event.id, Event.span_start).where(Event.id.in_(list(old.events)))
+            starts = {row.id: row.span_start for row in await session.execute(spans)}
         case = f"users={users} window={window} viewer={viewer} part={part} maker={maker}"
+        first = sorted(old.events, key=lambda e: (starts[e], e))
+        if len(first) > limit:  # one past the budget is read: where the others start
+            taken = set(first[: limit + 1])
+            assert new.cut == starts[first[limit]] and budget.left == 0, case
+            old.events = {e: v for e, v in old.events.items() if e in taken}
+            old.holders = {e: h for e, h in old.holders.items() if e in taken}
+            old.answers = {e: a for e, a in old.answers.items() if e in taken}
+            old.visible = {e for e in old.visible if e in taken}
+            cut += 1
+        else:
+            assert new.cut is None and budget.left == limit - len(first), case
         assert _seen(new) == _seen(old), case
         compared += 1
         nonempty += bool(old.events) and bool(old.answers)
@@ -321,17 +339,15 @@ async def test_gathered_keys_are_the_per_role_keys(
             # a create's keys, read with its write (`statements.CREATE_CHECKED`), by the owner
             [user] = users
             async with maker() as session:
-                row = (
-                    await session.execute(
-                        calendar_keys.one_user_arrays(),
-                        {"start": window[0], "end": window[1], "users": user},
-                    )
-                ).one()
-                arrays = await calendar_keys.Keys.of_arrays(user, *row)
+                params = {"start": window[0], "end": window[1], "users": user}
+                params["key_limit"] = calendar_keys.CHECK_EVENTS + 1
+                row = (await session.execute(calendar_keys.one_user_arrays(), params)).one()
+                arrays = await calendar_keys.Keys.of_arrays(user, row, calendar_keys.Budget())
                 own = await _old_read(session, {user}, window, viewer_id=user)
             assert _seen(arrays) == _seen(own), case
             arrayed += 1
             nonempty_arrays += bool(own.events) and bool(own.answers)
     assert compared == 160 and nonempty > 20  # the generated calendars had answers to keep
+    assert cut > 20  # and reads past a budget
     if app.state.read_sessionmaker is not None:
         assert arrayed > 20 and nonempty_arrays > 3, (arrayed, nonempty_arrays)

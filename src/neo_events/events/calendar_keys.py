@@ -24,6 +24,22 @@ from neo_events import db, driver
 from neo_events.models import Attendee, Event, EventPermission
 
 KEYS_A_PART = 2_000  # key rows read between two turns of the event loop (~10-20 ms)
+# Events a conflict check's calendar reads take at most, all its reads together (a
+# `Budget`): the first by start. A busy calendar's year held 20,000 events, and its every
+# key cost a check ~5 µs: 0.1-0.2 s a series create; a `suggest` over 100 busy people's
+# fortnight (whose every event is expanded, ~20 µs each) 5-6 s (an outside attack). Past
+# it a read is complete up to where the events it did not take start (`Keys.cut`). As many
+# as the occurrences a read takes (`calendars.CALENDAR_LIMIT`): each event met in the
+# window is at least one of those, but for a series at other times.
+CHECK_EVENTS = 5_000
+
+
+class Budget:
+    """How many more events the calendar reads of one check (or one strict read) may take."""
+
+    def __init__(self, events: int | None = None) -> None:
+        self.left = CHECK_EVENTS if events is None else events
+
 
 # Built once: an alias made per call costs more than the query's compilation cache saves.
 _HELD = aliased(EventPermission, name="held")
@@ -35,11 +51,14 @@ async def read(
     window: tuple[datetime, datetime],
     *,
     viewer_id: int | None,
+    budget: Budget,
 ) -> Keys:
-    """The keys of the users' calendars in the window, and which events `viewer_id` sees."""
+    """The keys of the users' calendars in the window, and which events `viewer_id` sees:
+    those of the first `budget.left` events by start (the budget spent by as many), and
+    where the others start (`Keys.cut`: the read is complete before it) if there are more."""
     dialect = session.get_bind().dialect.name
     one = len(users) == 1
-    params: dict[str, Any] = {"start": window[0], "end": window[1]}
+    params: dict[str, Any] = {"start": window[0], "end": window[1], "key_limit": budget.left + 1}
     params["users"] = next(iter(users)) if one else list(users)
     # A viewer who is the only user sees every event of the calendar (they hold a role on
     # each): the query asks nothing more (a create's check, the common case).
@@ -49,26 +68,32 @@ async def read(
     connection = await driver.connection_of(session)
     result = await connection.execute(_keys(dialect, ask_viewer, one), params)
     keys = Keys(viewer_id, ask_viewer)
+    taken, last = 0, None
     for part in result.partitions(KEYS_A_PART):
         if one:
             keys.gather_one(part, params["users"])
         else:
             keys.gather(part, json=dialect != "postgresql")
+        taken, last = taken + len(part), part[-1].span_start
         if len(part) == KEYS_A_PART:
             await asyncio.sleep(0)
+    keys.spend(budget, taken, last)
     return keys
 
 
-def one_user_arrays() -> Select[Any, Any, Any]:
+def one_user_arrays() -> Select[Any, Any, Any, int, Any]:
     """PostgreSQL: one user's keys (`read` of one user who is the viewer) as one row of
-    three arrays in one order, `ids`, `versions` and `responses` (NULL for no event), for a
-    statement that reads them beside what it writes (`statements.CREATE_CHECKED`); the same
-    parameters as `read`'s (`start`, `end`, `users`: the one id). `Keys.of_arrays` reads the row."""
+    three arrays in one order, `ids`, `versions` and `responses` (NULL for no event), with
+    how many (`taken`) and the last one's start (`last_start`), for a statement that reads
+    them beside what it writes (`statements.CREATE_CHECKED`); the same parameters as
+    `read`'s (`start`, `end`, `users`: the one id, `key_limit`). `Keys.of_arrays` reads the row."""
     found = _keys("postgresql", False, True).subquery("calendar_keys")
     return select(
         func.array_agg(found.c.id).label("ids"),
         func.array_agg(found.c.version).label("versions"),
         func.array_agg(found.c.response).label("responses"),
+        func.count().label("taken"),
+        func.max(found.c.span_start).label("last_start"),
     )
 
 
@@ -77,16 +102,13 @@ class Keys:
     hold it, the invitees' series answers, and whether the viewer may see it."""
 
     @classmethod
-    async def of_arrays(
-        cls,
-        user_id: int,
-        ids: Sequence[int] | None,
-        versions: Sequence[int] | None,
-        responses: Sequence[str | None] | None,
-    ) -> Keys:
-        """The keys of `one_user_arrays`' row, for `user_id`, who is the viewer: gathered a
-        part at a time, the event loop running between parts, as `read`'s are."""
+    async def of_arrays(cls, user_id: int, row: Any, budget: Budget) -> Keys:
+        """The keys of `one_user_arrays`' row, for `user_id`, who is the viewer, read with
+        `budget.left + 1` as its `key_limit`: gathered a part at a time, the event loop
+        running between parts, as `read`'s are."""
         keys = cls(user_id, False)
+        keys.spend(budget, row.taken, row.last_start)
+        ids, versions, responses = row.ids, row.versions, row.responses
         ids, versions, responses = ids or (), versions or (), responses or ()
         if not len(ids) == len(versions) == len(responses):
             raise ValueError("the arrays of one_user_arrays differ in length")
@@ -105,6 +127,16 @@ class Keys:
         # the events the viewer may see, each with its version (a clash list's titles are
         # kept by version: `calendars.titles`)
         self.visible: dict[int, int] = {}
+        # where the events a limited read did not take start: complete before it (None: all)
+        self.cut: datetime | None = None
+
+    def spend(self, budget: Budget, taken: int, last: datetime | None) -> None:
+        """`taken` events read (at most `budget.left + 1`, the last starting at `last`):
+        past the budget, the read is cut where the last starts, and the budget is spent."""
+        if taken > budget.left:
+            self.cut, budget.left = last, 0
+        else:
+            budget.left -= taken
 
     def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
         """Rows of one user's calendar: (id, version, response[, visible]), one an event."""
@@ -176,7 +208,8 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     probe of `pk_attendees` an event: after the window, not one a grant before it, which
     read the whole attendees table on PostgreSQL; see `Keys.gather`).
     Parameters: the window (`start`, `end`), the users (`users`: a list, or, if `one_user`,
-    the one id) and, for a viewer, `viewer_id`. Built once per dialect and kind (every
+    the one id), how many events at most (`key_limit`: the first by start) and, for a
+    viewer, `viewer_id`. Built once per dialect and kind (every
     conflict check runs it, and building it cost more than running it).
 
     One user is compared with `=`, not `= ANY` of a one-element array: PostgreSQL estimates
@@ -188,9 +221,10 @@ def _keys(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[Any]
     several users: index-only on `ix_events_id_calendar`), where the planner's own choice
     is a hash join over a sequential scan of `events`, three times slower at 100,000
     events. SQLite probes by primary key anyway."""
-    if one_user:
-        return _one_user_keys(dialect, for_viewer)
-    return _gathered_keys(dialect, for_viewer)
+    query = _one_user_keys(dialect, for_viewer) if one_user else _gathered_keys(dialect, for_viewer)
+    # the first events by start, one past the budget (`read`); by id among equals
+    found = query.selected_columns
+    return query.order_by(found.span_start, found.id).limit(bindparam("key_limit"))
 
 
 def _one_user_keys(dialect: str, for_viewer: bool) -> Select[Any]:
@@ -253,7 +287,7 @@ def _probed(
     )
     # No title: the index holds everything else, so a probe never reads the table (a
     # check's titles are read afterwards for what clashes, `titles`).
-    wanted: list[Any] = [Event.id, Event.version]
+    wanted: list[Any] = [Event.id, Event.version, Event.span_start]
     if dialect == "postgresql":
         found = select(*wanted).where(Event.id == source_event, *live).offset(0)
         lateral = found.lateral("found")

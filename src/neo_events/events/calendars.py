@@ -27,10 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events import db
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.calendar_cuts import piled_window, shortened
+from neo_events.events.calendar_keys import CHECK_EVENTS
 from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
-from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
+from neo_events.events.listing import (
+    MAX_OCCURRENCES,
+    MAX_WINDOW_EVENTS,
+    too_many_events,
+    too_many_occurrences,
+)
 from neo_events.events.rrule import zone_named
 from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
 from neo_events.events.series_rows import by_id as _by_id
@@ -55,6 +61,7 @@ async def calendar(
     near: times_of_day.Near | None = None,
     checked: Checked | None = None,
     keys: calendar_keys.Keys | None = None,
+    budget: calendar_keys.Budget | None = None,
 ) -> tuple[list[Busy], dict[int, int], datetime]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see, each with the version
@@ -75,11 +82,26 @@ async def calendar(
     Two reads: the keys of the events in the window (`calendar_keys`), then the contents of those
     whose weeks are not all cached, by primary key. No titles: a conflict check reads those
     of what clashes (`titles`). `keys`: those of the window, if the caller read them (a
-    create reads them with its write: `calendar_keys.one_user_arrays`)."""
+    create reads them with its write: `calendar_keys.one_user_arrays`). `budget`: how many
+    events the read may take (the first by start, `calendar_keys.Budget`; by default
+    CHECK_EVENTS, or MAX_WINDOW_EVENTS if `strict`), spent by those it takes: past it the
+    window is cut short where the others start, or, if `strict`, it is a 422."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
     if keys is None:
-        keys = await calendar_keys.read(session, set(user_ids), window, viewer_id=viewer_id)
+        if budget is None:
+            budget = calendar_keys.Budget(MAX_WINDOW_EVENTS if strict else CHECK_EVENTS)
+        if not budget.left:
+            return [], {}, window[0]  # the check's reads took all it may: nothing is complete
+        keys = await calendar_keys.read(
+            session, set(user_ids), window, viewer_id=viewer_id, budget=budget
+        )
+    if keys.cut is not None:
+        if strict:
+            raise too_many_events()
+        if keys.cut <= window[0]:
+            return [], {}, window[0]
+        window = (window[0], min(window[1], keys.cut))
     events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
     weeks = Weeks(cache, *window)
     cached = weeks.look_up_all(events)

@@ -19,9 +19,8 @@ from neo_events.audit.service import Origin, audit_row, record, record_all
 from neo_events.auth.signed_in import signed_in_name
 from neo_events.db import utcnow
 from neo_events.errors import InvalidToken, database_unavailable
-from neo_events.events import check_windows, expansions, schedule, statements
+from neo_events.events import calendar_keys, check_windows, expansions, schedule, statements
 from neo_events.events.access import Role
-from neo_events.events.calendar_keys import Keys
 from neo_events.events.content import Content, apply_content, content_of, remembered
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.schemas import EventCreate
@@ -189,6 +188,7 @@ async def create_event(
         actor_id=actor_id,
         recipients=[actor_id],
     )
+    budget = calendar_keys.Budget()  # of the check a statement's keys begin (`window`)
     if sign_in is None:
         statement = statements.CREATE
     else:
@@ -196,6 +196,7 @@ async def create_event(
         statement = statements.CREATE_SIGNED_IN
         if window is not None:
             params |= {"start": window[0], "end": window[1], "users": actor_id}
+            params["key_limit"] = budget.left + 1
             statement = statements.CREATE_CHECKED
     # committed once written: on a connection of its own, or by a session in autocommit
     written: Any
@@ -211,9 +212,11 @@ async def create_event(
         raise InvalidToken()  # the sign-in session is closed: nothing was written
     event.id, name = written.id, (written.username if sign_in is not None else "")
     if window is not None:
-        keys = await Keys.of_arrays(actor_id, written.ids, written.versions, written.responses)
+        keys = await calendar_keys.Keys.of_arrays(actor_id, written, budget)
         try:
-            clashes = await _checked(session, policy, candidate, actor_id, sign_in, added, keys)
+            clashes = await _checked(
+                session, policy, candidate, actor_id, sign_in, added, keys, budget
+            )
         except Exception as exc:
             if not (committed and database_unavailable(exc)):
                 raise  # in a transaction (an Idempotency-Key's), nothing is written then
@@ -241,10 +244,11 @@ async def _checked(
     actor_id: int,
     sign_in: int | None,
     added: list[list[check_windows.Span]] | None,
-    keys: Keys | None = None,
+    keys: calendar_keys.Keys | None = None,
+    budget: calendar_keys.Budget | None = None,
 ) -> list[Clash]:
-    """A create's check: before its write, or, from the `keys` its write read, after it
-    (`create_event`)."""
+    """A create's check: before its write, or, from the `keys` its write read (with the
+    `budget` they spent), after it (`create_event`)."""
     try:
         [clashes] = await schedule.check(
             session,
@@ -254,6 +258,7 @@ async def _checked(
             viewer_id=actor_id,
             added=added,
             keys=keys,
+            budget=budget,
         )
     except schedule.ScheduleConflict:
         if sign_in is not None:  # a closed session learns nothing of the calendar: a 401

@@ -257,9 +257,7 @@ async def list_occurrences(
     keyed, _ = held_probed(dialect, user_id, columns, (*reach, *searched), roles)
     found = (await session.execute(keyed.limit(MAX_WINDOW_EVENTS + 1))).all()
     if len(found) > MAX_WINDOW_EVENTS:
-        raise WindowTooLarge(
-            f"More than {MAX_WINDOW_EVENTS:,} events reach this window; ask for a shorter one."
-        )
+        raise too_many_events()
     if sum(not row.is_recurring for row in found) > MAX_OCCURRENCES:  # one occurrence each
         raise too_many_occurrences()
     candidates = [
@@ -334,6 +332,12 @@ def _expand_chunk(
         found.append((now, expansion))
         total += len(expansion)  # within the limit: each expansion gets only what is left
     return total
+
+
+def too_many_events() -> WindowTooLarge:
+    return WindowTooLarge(
+        f"More than {MAX_WINDOW_EVENTS:,} events reach this window; ask for a shorter one."
+    )
 
 
 def too_many_occurrences() -> WindowTooLarge:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.errors import Conflict
 from neo_events.events import prior_clashes, times_of_day
 from neo_events.events.access import get_event_for
-from neo_events.events.calendar_keys import Keys
+from neo_events.events.calendar_keys import Budget, Keys
 from neo_events.events.calendars import calendar, off_the_loop, titles
 from neo_events.events.check_windows import (
     CHECK_LIMIT,
@@ -81,12 +81,15 @@ async def _calendar_for(
     added: list[list[Span]],
     viewer_id: int,
     keys: Keys | None = None,
+    budget: Budget | None = None,
 ) -> tuple[list[Busy], dict[int, int], list[list[Span]]]:
     """The calendars over the spans of the occurrences to check (`window_of`, read in runs
     `apart` unless there are more than CHECK_LIMIT; with `keys`, those of that window,
     already read: a superset of each run's), and those occurrences that fall where the
     calendars are complete (see `calendar`: all of them, unless the calendars hold more
-    than CALENDAR_LIMIT occurrences in a run's span)."""
+    than CALENDAR_LIMIT occurrences in a run's span, or their reads together more than
+    CHECK_EVENTS events: `budget`, that of the `keys` if given)."""
+    budget = budget or Budget()
     distinct = distinct_added(added)
     window = spanned(distinct)
     if window is None:
@@ -103,7 +106,14 @@ async def _calendar_for(
         # ...and the times themselves: only what meets them is answered, to be swept
         checked = None if many else Checked(mine)
         found, seen, until = await calendar(
-            session, user_ids, run, viewer_id=viewer_id, near=near, checked=checked, keys=keys
+            session,
+            user_ids,
+            run,
+            viewer_id=viewer_id,
+            near=near,
+            checked=checked,
+            keys=keys,
+            budget=budget,
         )
         if busy:  # an occurrence of a month or more may reach two runs: once is enough
             earlier = set(busy)
@@ -139,6 +149,7 @@ async def check(
     concerned: Iterable[int] | None = None,
     added: list[list[Span]] | None = None,
     keys: Keys | None = None,
+    budget: Budget | None = None,
 ) -> list[list[Clash]]:
     """For each candidate, what the occurrences it adds clash with.
 
@@ -151,7 +162,7 @@ async def check(
 
     `added`: the candidates' `added_by`, if the caller worked them out; `keys`: the
     calendar's keys over their `window_of`, if it read them (a create under `warn` reads
-    them with its write, `creation.create_event`).
+    them with its write, `creation.create_event`), and the `budget` they spent.
     """
     nothing: list[list[Clash]] = [[] for _ in candidates]
     if policy is ConflictPolicy.IGNORE:
@@ -162,7 +173,7 @@ async def check(
     if not any(added):
         return nothing
     checked = checked_people(viewer_id, user_ids)
-    busy, visible, added = await _calendar_for(session, checked, added, viewer_id, keys)
+    busy, visible, added = await _calendar_for(session, checked, added, viewer_id, keys, budget)
     excluded = [c.event_id for c in candidates]
 
     def sweep() -> tuple[list[list[Busy]], set[int]]:

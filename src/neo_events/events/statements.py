@@ -76,7 +76,9 @@ def _created(sign_in: bool, checked: bool = False) -> Any:
         answer = select(new.c.id, who.c.username).select_from(who).join(new, true())  # one row each
         if checked:  # one row of arrays
             keys = calendar_keys.one_user_arrays().subquery("calendar")
-            answer = answer.add_columns(keys.c.ids, keys.c.versions, keys.c.responses)
+            answer = answer.add_columns(
+                keys.c.ids, keys.c.versions, keys.c.responses, keys.c.taken, keys.c.last_start
+            )
             answer = answer.join(keys, true())
     else:
         new = insert(EVENTS).values(values).returning(EVENTS.c.id).cte("e")
