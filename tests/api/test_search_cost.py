@@ -3,7 +3,7 @@
 Two costs. A 200-character needle over long descriptions: `ILIKE '%…%'` tried the whole
 pattern at each position of each text (1,800 descriptions of 10,000 `a`s searched for 199 `a`s
 and a `b`: 6.2-6.8 s of CPU on SQLite, an outside attack, 2026-12-04); the search is a string
-search now (`listing.contains`). And how much text a request reads: every text of every event
+search now (`text_search.contains`). And how much text a request reads: every text of every event
 the caller held (5,000 events of 40 KB: 0.6-0.8 s of PostgreSQL, 12.5 s for such a needle, an
 eighth attack); now at most `search_scan.SEARCH_BYTES` a request: a listing by start stops
 there, its cursor continuing; a window listing over more is a 422. The differential tests

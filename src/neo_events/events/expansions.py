@@ -41,6 +41,22 @@ def keep_series(cache: LruCache[Any], key: tuple[int, int], series: recurrence.S
         cache.put(key, (series,))
 
 
+def known_series(
+    cache: LruCache[Any] | None, keys: Iterable[tuple[int, int]]
+) -> dict[int, recurrence.Series | None]:
+    """The series of each event `key` (id, version) as an earlier read built it, or None, by
+    id: kept in the cache under the two-part key, as a one-tuple (`keep_series`), so that a
+    cold window or week of a series seen before needs neither its content read nor its series
+    built (a calendar read's, a listing's). One lookup of the cache for all (one each, with
+    its lock and its metric, cost a check of a calendar of 400 series a fifth of its CPU)."""
+    keys = list(keys)
+    if cache is None or cache.size == 0:
+        return {key[0]: None for key in keys}
+    found = cast("list[tuple[recurrence.Series] | None]", cache.get_many(keys))
+    pairs = zip(keys, found, strict=True)
+    return {key[0]: None if kept is None else kept[0] for key, kept in pairs}
+
+
 def keep_title(cache: LruCache[Any], key: tuple[int, int], title: str) -> None:
     """Keep the title of the event `key` (id, version), for `kept_titles`."""
     if cache.size > 0:
@@ -162,17 +178,8 @@ class Weeks:
             keep_series(self._cache, key, series)
 
     def known_series(self, keys: Iterable[tuple[int, int]]) -> dict[int, recurrence.Series | None]:
-        """The series of each event `key` (id, version) as an earlier read built it, or None,
-        by id: kept in the same cache under the two-part key, as a one-tuple (so that a cold
-        week of a series seen before needs neither its content read nor its series built).
-        One lookup of the cache for all (one each, with its lock and its metric, cost a check
-        of a calendar of 400 series a fifth of its CPU)."""
-        keys = list(keys)
-        if self._cache is None or self._cache.size == 0:
-            return {key[0]: None for key in keys}
-        found = cast("list[tuple[recurrence.Series] | None]", self._cache.get_many(keys))
-        pairs = zip(keys, found, strict=True)
-        return {key[0]: None if kept is None else kept[0] for key, kept in pairs}
+        """`known_series` of this read's cache."""
+        return known_series(self._cache, keys)
 
     def look_up(self, key: tuple[int, int]) -> list[tuple[Kept, ...] | None]:
         """What the cache holds of the event `key` (id, version), a week at a time (None: not

@@ -1,7 +1,7 @@
 """How much text a search may read: the listing's `q=` and `location=` (SPEC §4).
 
 A search compares its text with the title, description and location of the caller's events in
-the database (`listing.contains`), with no index: its cost is the bytes of text it reads,
+the database (`text_search.contains`), with no index: its cost is the bytes of text it reads,
 times up to the needle's length for a needle made to be compared whole at every position
 (`b` and 199 of the text's character: PostgreSQL 62 ns a byte, against 3.5 for a plain word).
 Before this bound a search read every text of every event the caller held: 5,000 events of
