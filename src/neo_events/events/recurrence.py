@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -96,6 +96,36 @@ class Series:
     overrides: tuple[Override, ...] = ()
     rdates: tuple[datetime, ...] = ()  # sorted, UTC: occurrences besides the rule's
     all_day_zone: str | None = None
+    # The exceptions as an expansion reads them, in UTC, worked out once for the series: a
+    # series kept by a worker (`expansions.keep_series`) is expanded into many windows, and
+    # 500 series of 500 exceptions spent 0.3 s of every new window converting them again.
+    excluded: frozenset[datetime] = field(init=False, repr=False, compare=False)
+    skipped: frozenset[datetime] = field(init=False, repr=False, compare=False)  # and moved
+    moves: tuple[_Move, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        excluded = frozenset(utc(x) for x in self.exdates)
+        moves = tuple(
+            _Move(
+                utc(o.recurrence_id),
+                None if o.start is None else utc(o.start),
+                None if o.end is None else utc(o.end),
+                o,
+            )
+            for o in self.overrides
+        )
+        object.__setattr__(self, "excluded", excluded)
+        object.__setattr__(self, "skipped", excluded.union(m.recurrence_id for m in moves))
+        object.__setattr__(self, "moves", moves)
+
+
+class _Move(NamedTuple):
+    """An override's instants in UTC (`Series.moves`)."""
+
+    recurrence_id: datetime
+    start: datetime | None
+    end: datetime | None
+    override: Override
 
 
 class Occurrence(NamedTuple):
@@ -174,14 +204,13 @@ def is_original(series: Series, instant: datetime) -> bool:
 
 def _exceptions(
     series: Series, duration: timedelta, lo: datetime = LOWEST, hi: datetime = HIGHEST
-) -> tuple[set[datetime], dict[datetime, Occurrence]]:
+) -> tuple[frozenset[datetime], dict[datetime, Occurrence]]:
     """Exdate instants, and the overrides whose occurrence overlaps [lo, hi), by
     recurrence_id: not yet checked to be of real occurrences (see _expand)."""
-    excluded, moved = {utc(x) for x in series.exdates}, {}
-    for override in series.overrides:
-        rid = utc(override.recurrence_id)
-        start = rid if override.start is None else utc(override.start)
-        end = start + duration if override.end is None else utc(override.end)
+    excluded, moved = series.excluded, {}
+    for rid, start, end, override in series.moves:
+        start = rid if start is None else start
+        end = start + duration if end is None else end
         if rid not in excluded and overlaps(start, end, lo, hi):
             moved[rid] = Occurrence(rid, start, end, override)
     return excluded, moved
@@ -201,7 +230,7 @@ def _expand(
     if hi <= lo:
         return []
     excluded, moved = _exceptions(series, duration, lo, hi)
-    skipped = excluded | {utc(o.recurrence_id) for o in series.overrides}
+    skipped = series.skipped
     found: list[Occurrence] = []
     in_order, previous = True, LOWEST  # originals come nearly in order (gaps aside)
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # earlier starts end before lo
@@ -305,7 +334,7 @@ def spans(
     if hi <= lo:
         return []
     duration = _duration(series)
-    excluded = {utc(x) for x in series.exdates}
+    excluded = series.excluded
     pairs: list[tuple[datetime, datetime]] = []
     in_order, previous = True, LOWEST
     earliest = clamp(lo) - min(duration, clamp(lo) - LOWEST)  # as in _expand
@@ -326,7 +355,7 @@ def spans(
     return pairs if in_order else sorted(pairs)
 
 
-def _last_original(plan: Plan, excluded: set[datetime]) -> datetime:
+def _last_original(plan: Plan, excluded: Set[datetime]) -> datetime:
     """The latest original start not in `excluded`, or plan.start if all are excluded; or,
     if none is found within an eighth of the years a scan may cover (`plans.scan_years`)
     before the rule's end, that end: no later start can exist (a span that may be too long,
