@@ -46,6 +46,7 @@ LOSSY = (
     "no duration",
     "began in",
     "imported as",
+    "would recur on the clock of",
 )
 # What the expanded answers of one REPORT (calendar-query, calendar-multiget) may hold in all,
 # in content lines, whatever the number of resources: icalendar writes an occurrence's VEVENT

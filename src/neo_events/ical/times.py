@@ -10,7 +10,7 @@ A DURATION's days and weeks count on the wall clock, its hours, minutes and seco
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from icalendar.prop import vBroken, vDDDTypes, vDuration
 
 from neo_events.events.rrule import localize
+from neo_events.ical import custom_zones
 from neo_events.ical.blocks import Block
 from neo_events.ical.zones import ZoneResolver
 
@@ -31,13 +32,14 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class When:
-    """One time value: its instant, the wall clock as written and the zone it was read in
-    (None for a UTC value)."""
+    """One time value: its instant, the wall clock as written (as its zone shows it, for a
+    custom zone's) and the zone it was read in (None for a UTC value)."""
 
     instant: datetime
     wall: datetime
     zone: str | None
     all_day: bool
+    custom: str | None = None  # the TZID of a VTIMEZONE no IANA zone matches (custom_zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +97,28 @@ class Clock:
                 self.notes.append(note)
             if zone is not None:
                 return When(self.localize(wall, zone), wall, zone, all_day=False)
+            custom = self._custom(str(tzid), wall)
+            if custom is not None:
+                return custom
             self.notes.append(f"unknown time zone {tzid!r}: its times read as floating times")
         elif value.tzinfo is not None and value.utcoffset() is not None:
             instant = value.astimezone(UTC).replace(microsecond=0)
             return When(instant, instant.replace(tzinfo=None), None, all_day=False)
         return When(self.localize(wall, floating), wall, floating, all_day=False)
+
+    def _custom(self, tzid: str, wall: datetime) -> When | None:
+        """A wall time on a VTIMEZONE of the file that no IANA zone matches: the instant it
+        gives, kept in the zone `custom_zones` picks (`custom` names the TZID)."""
+        instant = custom_zones.instant_of(self.zones, tzid, wall)
+        if instant is None:
+            return None
+        zone = custom_zones.kept_zone(self.zones, tzid, instant)
+        kept = "UTC (no IANA zone has its offset then)" if zone == "UTC" else repr(zone)
+        self.notes.append(
+            f"time zone {tzid!r} matches no IANA zone: its times are read from its "
+            f"VTIMEZONE, the event kept in {kept}"
+        )
+        return replace(self.at(instant, zone), custom=tzid)
 
     def duration(self, prop: Any) -> Length:
         """The component's DURATION, its days (and weeks) told apart from its hours."""

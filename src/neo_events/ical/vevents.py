@@ -33,6 +33,7 @@ from icalendar import Component
 from neo_events.events import days, recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.fields import EARLIEST  # the earliest instant the API takes
+from neo_events.ical import custom_zones
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
@@ -210,6 +211,9 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
                 draft.exdates.update(found)
             elif draft.singles.pop(value.instant, None) is None:
                 notes.append(f"EXDATE {iso(value.instant)} is not an occurrence: ignored")
+    if start.custom is not None and (content["is_recurring"] or draft.series.rdates):
+        lost = custom_zones.series_note(clock.zones, start.custom, draft.series)
+        notes.extend([lost] if lost else [])
     return draft
 
 

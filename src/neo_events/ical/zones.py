@@ -16,6 +16,7 @@ stream searches the zone database at most `MAX_SEARCHES` times (see `ZoneResolve
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -41,7 +42,7 @@ MAX_CUSTOM = 100  # (TZID, year) pairs a stream resolves through its VTIMEZONEs 
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> tuple[str, ...]:
+def zone_names() -> tuple[str, ...]:
     return tuple(sorted(iana_zone_names()))
 
 
@@ -52,13 +53,13 @@ def _golden() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1024)
-def _zoneinfo(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
 @lru_cache(maxsize=1)
 def _zone_name_set() -> frozenset[str]:
-    return frozenset(_zone_names())
+    return frozenset(zone_names())
 
 
 class KnownZones(ZONEINFO):
@@ -70,7 +71,7 @@ class KnownZones(ZONEINFO):
     the TZID itself anyway (`times.Clock`, `ZoneResolver`): icalendar's zone is unused."""
 
     def timezone(self, name: str) -> tzinfo | None:
-        return _zoneinfo(name) if name in _zone_name_set() else None
+        return zone_named(name) if name in _zone_name_set() else None
 
 
 def iana_name(tzid: str) -> str | None:
@@ -98,11 +99,12 @@ def guessed_name(tzid: str) -> str | None:
 
 
 def _hinted(name: str, tzid: str) -> bool:
+    """Whether the TZID names the zone's city, as words ("Eastern Time" names no Easter)."""
     city = name.rsplit("/", 1)[-1].replace("_", " ").lower()
-    return city in tzid.lower()
+    return re.search(rf"\b{re.escape(city)}\b", tzid.lower()) is not None
 
 
-def _match_days(year: int) -> list[datetime]:
+def match_days(year: int) -> list[datetime]:
     first = datetime(max(1901, min(year, 2197)), 1, 1, 12, tzinfo=UTC)
     return [first + timedelta(days=d) for d in range(_MATCH_DAYS)]
 
@@ -110,7 +112,7 @@ def _match_days(year: int) -> list[datetime]:
 def matching_name(custom: tzinfo, tzid: str, year: int, prefer: str | None = None) -> str | None:
     """The IANA zone with the same UTC offsets as `custom` on every day of two years from
     `year`, preferring one the TZID names, then `prefer`, then CLDR's usual zones."""
-    days = _match_days(year)
+    days = match_days(year)
     try:
         wanted = [day.astimezone(custom).utcoffset() for day in days]
     except (ValueError, OverflowError, TypeError):
@@ -119,7 +121,7 @@ def matching_name(custom: tzinfo, tzid: str, year: int, prefer: str | None = Non
 
 
 def _agrees(name: str, days: Sequence[datetime], wanted: Sequence[timedelta | None]) -> bool:
-    zone = _zoneinfo(name)
+    zone = zone_named(name)
     return all(
         day.astimezone(zone).utcoffset() == offset for day, offset in zip(days, wanted, strict=True)
     )
@@ -135,24 +137,26 @@ def _matching(
     candidates, tried in rank order, each to its first day of another offset. (Filtering
     every candidate through all 731 days cost 30-35 ms a search where a dozen zones agree,
     as with +00:00: a seventh outside attack's 16 searches a PUT, 0.55 s.)"""
-    candidates = list(_zone_names())
+    candidates = list(zone_names())
     for index in _QUICK:
         day, offset = days[index], wanted[index]
-        candidates = [n for n in candidates if day.astimezone(_zoneinfo(n)).utcoffset() == offset]
+        candidates = [n for n in candidates if day.astimezone(zone_named(n)).utcoffset() == offset]
         if not candidates:
             return None
 
-    def rank(name: str) -> tuple[bool, bool, bool, bool, str]:
-        return (
-            not _hinted(name, tzid),
-            name != prefer,
-            name not in _golden(),
-            "/" not in name or name.startswith("Etc/"),
-            name,
-        )
+    ranked = sorted(candidates, key=lambda name: rank(name, tzid, prefer))
+    return next((name for name in ranked if _agrees(name, days, wanted)), None)
 
-    return next(
-        (name for name in sorted(candidates, key=rank) if _agrees(name, days, wanted)), None
+
+def rank(name: str, tzid: str, prefer: str | None) -> tuple[bool, bool, bool, bool, str]:
+    """The order among zones that fit alike: one the TZID names, `prefer` (the file's
+    X-WR-TIMEZONE), CLDR's usual zones, an `Area/City`, then by name."""
+    return (
+        not _hinted(name, tzid),
+        name != prefer,
+        name not in _golden(),
+        "/" not in name or name.startswith("Etc/"),
+        name,
     )
 
 
@@ -278,6 +282,7 @@ class StreamWork:
     custom: int = 0
     onsets: int = 0
     observances: int = 0
+    checked: int = 0  # occurrences of series in custom zones checked (custom_zones)
 
 
 class ZoneResolver:
@@ -296,10 +301,16 @@ class ZoneResolver:
         work: StreamWork | None = None,
     ) -> None:
         self._vtimezones = {tzid: Observed(vtimezone) for tzid, vtimezone in vtimezones.items()}
-        self._prefer = prefer
+        self.prefer = prefer
         self._found: dict[tuple[str, int], tuple[str | None, str | None]] = {}
         self._matched: dict[str, list[str]] = {}  # a custom TZID's answers for other years
+        # a custom TZID no IANA zone matches: the zone kept by (TZID, year, offset), custom_zones
+        self.kept: dict[tuple[str, int, timedelta], str] = {}
         self.work = work or StreamWork()  # the stream's, shared by its VCALENDARs' resolvers
+
+    def vtimezone(self, tzid: str) -> Observed | None:
+        """The file's own VTIMEZONE of that TZID, if it has one."""
+        return self._vtimezones.get(tzid.strip().strip('"'))
 
     def resolve(self, tzid: str, year: int) -> tuple[str | None, str | None]:
         """(IANA name or None, a note for the import report when the name was inferred)."""
@@ -322,7 +333,7 @@ class ZoneResolver:
         self.work.custom += 1
         if self.work.custom > MAX_CUSTOM:
             return None, f"time zone {tzid!r}: over {MAX_CUSTOM} custom zones and years to match"
-        days = _match_days(year)
+        days = match_days(year)
         wanted = custom.offsets(days, self.work)
         if wanted is None:
             return None, (
@@ -333,7 +344,7 @@ class ZoneResolver:
         match = next((name for name in earlier if _agrees(name, days, wanted)), None)
         if match is None and self.work.searches < MAX_SEARCHES:
             self.work.searches += 1
-            match = _matching(days, wanted, tzid, self._prefer)
+            match = _matching(days, wanted, tzid, self.prefer)
             if match is not None:
                 earlier.append(match)
         if match is None:
