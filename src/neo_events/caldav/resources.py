@@ -269,43 +269,6 @@ def read(data: bytes) -> Incoming:
     )
 
 
-TEXTS = ("title", "description", "location")
-
-
-def keeps_its_zone(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
-    """An all-day event written back keeps its zone: a DATE names none (GET writes none, as
-    RFC 5545 has it), so the resource was read in UTC, and a retitle in a calendar app moved
-    the event to UTC, its midnights for every attendee with it, and made an invitee's
-    answer for one day a change they may not make (an outside attack)."""
-    if content.get("all_day") and content.get("timezone") != before["timezone"]:
-        return content | {"timezone": before["timezone"]}
-    return content
-
-
-def follow_master(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
-    """The resource's content with the texts its RECURRENCE-ID VEVENTs only carried over
-    following the series: where the series' title, description or place changes and an
-    occurrence's VEVENT still has the series' old one, that occurrence had no such override
-    before, so the client copied it (a VEVENT written for answers alone, ical/export.py) and
-    did not make one — the occurrence follows the series, as Google Calendar's exceptions do.
-    Overrides the event already had are kept as written."""
-    changed = [name for name in TEXTS if content.get(name) != before[name]]
-    if not changed or not content.get("overrides"):
-        return content
-    known = {o["recurrence_id"]: o for o in before["overrides"]}
-    overrides = []
-    for override in content["overrides"]:
-        prior = known.get(override["recurrence_id"], {})
-        kept = {
-            k: v
-            for k, v in override.items()
-            if not (k in changed and k not in prior and v == before[k])
-        }
-        if len(kept) > 1:
-            overrides.append(kept)
-    return content | {"overrides": overrides}
-
-
 def lines_an_occurrence(outgoing: codec.Outgoing) -> int:
     """At least the content lines of one VEVENT `expanded` writes for the event: its own, one
     per organizer and attendee, and each of the reader's VALARMs."""

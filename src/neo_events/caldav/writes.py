@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
-from neo_events.caldav import people, resources
+from neo_events.caldav import people, resources, write_back
 from neo_events.caldav.rendering import render
 from neo_events.caldav.service import (
     DavError,
@@ -92,7 +92,8 @@ async def put_item(
     assert isinstance(row, Event)  # the locked row, read whole
     todo = await people.plan(session, user, incoming, row)
     before = content_of(row)
-    content = resources.keeps_its_zone(before, resources.follow_master(before, todo.content))
+    content = write_back.follow_master(before, todo.content)
+    content = write_back.keeps_override_times(before, write_back.keeps_its_zone(before, content))
     todo = replace(todo, content=content)
     try:
         body = EventUpdate.model_validate(todo.content)
