@@ -87,15 +87,42 @@ async def test_valarms_are_the_writers_reminders_and_each_reader_sees_their_own(
     assert triggers(final.content) == ["TRIGGER:-PT30M", "TRIGGER:-PT5M"]
 
 
-async def test_an_absolute_valarm_is_not_kept_nor_served(client: httpx.AsyncClient) -> None:
+async def test_an_absolute_or_end_related_valarm_is_the_reminder_it_falls_as(
+    client: httpx.AsyncClient,
+) -> None:
+    """An outside attack: such VALARMs were dropped, and the PUT still answered with an ETag
+    as if the resource were kept as sent. Before a single event (09:00-10:00 Berlin), a
+    date-time or an end-related TRIGGER is the reminder it falls as; one after the start,
+    or at a date-time in a series (it goes off once), is not kept, and the answer carries no
+    ETag, so the client reads what was kept (RFC 4791 §5.3.4)."""
     alice = await dav_for(client, "alice")
     absolute = (
         "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;VALUE=DATE-TIME:20260310T070000Z\nEND:VALARM\n"
     )
-    assert (await alice.put("a.ics", ics(extra=absolute))).status_code == 201
+    to_end = "BEGIN:VALARM\nACTION:DISPLAY\nTRIGGER;RELATED=END:-PT90M\nEND:VALARM\n"
+    after = "BEGIN:VALARM\nACTION:AUDIO\nTRIGGER;RELATED=END:PT5M\nEND:VALARM\n"
+    put = await alice.put("a.ics", ics(extra=absolute + to_end + after))
+    assert put.status_code == 201, put.text
+    assert "etag" not in put.headers
     [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert await mine(client, alice, item["id"]) == [30, 60]
+    got = await alice.request("GET", alice.calendar + "a.ics")
+    assert triggers(got.content) == ["TRIGGER:-PT1H", "TRIGGER:-PT30M"]
+    assert b"RELATED=END" not in got.content
+    series = ics(uid="s", extra="RRULE:FREQ=DAILY;COUNT=3\n" + absolute)
+    assert (await alice.put("s.ics", series)).status_code == 201
+    [item] = [
+        i
+        for i in (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+        if i["is_recurring"]
+    ]
     assert await mine(client, alice, item["id"]) == []
-    assert b"VALARM" not in (await alice.request("GET", alice.calendar + "a.ics")).content
+    # a body kept as sent is answered with the ETag a GET gives
+    plain = await alice.put("p.ics", ics(uid="p"))
+    assert (
+        plain.headers["etag"]
+        == (await alice.request("GET", alice.calendar + "p.ics")).headers["etag"]
+    )
 
 
 async def test_an_expanded_query_carries_the_readers_reminders(client: httpx.AsyncClient) -> None:

@@ -118,7 +118,7 @@ async def _put(request: Request, session: Any, user: User, kind: str, name: str 
             "Send text/calendar.",
             "unsupported_media_type",
         )
-    item, created = await writes.put_item(
+    written = await writes.put_item(
         session,
         user=user,
         name=name,
@@ -127,7 +127,10 @@ async def _put(request: Request, session: Any, user: User, kind: str, name: str 
         if_none_match=request.headers.get("if-none-match"),
         origin=await get_origin(request),
     )
-    return Response(status_code=201 if created else 204, headers={"ETag": item.etag})
+    # an ETag only for a resource that is the body sent (RFC 4791 §5.3.4): else the client
+    # reads what was kept
+    headers = {"ETag": written.item.etag} if written.as_sent else {}
+    return Response(status_code=201 if written.created else 204, headers=headers)
 
 
 async def _delete(

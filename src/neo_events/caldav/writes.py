@@ -8,7 +8,7 @@ text are kept here (calendar_resources)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -63,9 +63,44 @@ async def put_item(
     if_match: str | None,
     if_none_match: str | None,
     origin: Origin,
-) -> tuple[Item, bool]:
+) -> Written:
     """Create or replace one event from its resource text, through the events service (and
     its people through the invitation service, caldav/people.py)."""
+    item, created = await _put(
+        session,
+        user=user,
+        name=name,
+        data=data,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        origin=origin,
+    )
+    served = (await render(session, [item])).get(item.event.id)
+    return Written(item, created, as_sent=served == data)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A PUT's resource, whether it is new, and whether what its writer now reads of it is
+    the body they sent, octet for octet: only then may the answer carry its ETag (RFC 4791
+    §5.3.4), else the client reads it again (a VALARM rendered as a reminder, a property
+    the model holds written as the codec writes it)."""
+
+    item: Item
+    created: bool
+    as_sent: bool
+
+
+async def _put(
+    session: AsyncSession,
+    *,
+    user: User,
+    name: str,
+    data: bytes,
+    if_match: str | None,
+    if_none_match: str | None,
+    origin: Origin,
+) -> tuple[Item, bool]:
     if not resources.storable(name):
         raise DavError(
             400, None, f"A resource's name has at most {MAX_NAME} characters.", "invalid_name"

@@ -4,14 +4,16 @@ Pure: neither the web framework nor the database.
 Out: each of the reader's own reminders is one `VALARM` (ACTION:DISPLAY, the event's title as
 DESCRIPTION, TRIGGER a duration before the start: `-PT10M`, `PT0S`). In: a VALARM whose
 TRIGGER is a duration relative to the start (RELATED=START, the default), zero or before it,
-in whole minutes up to MAX_MINUTES_BEFORE, becomes a reminder; at most MAX_REMINDERS distinct
+in whole minutes up to MAX_MINUTES_BEFORE, becomes a reminder, and so does one related to the
+end, or at a date-time before a single event, that falls so; at most MAX_REMINDERS distinct
 ones, in the file's order. Anything else is noted, never an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from icalendar import Alarm, Component
 from icalendar.parser import Contentline, Parameters
@@ -33,13 +35,18 @@ def add_alarms(component: Component, minutes_before: Iterable[int]) -> Component
     return component
 
 
-def read_alarms(alarms: Iterable[Iterable[str]], notes: list[str]) -> tuple[int, ...]:
+def read_alarms(
+    alarms: Iterable[Iterable[str]], notes: list[str], span: Span | None = None
+) -> tuple[int, ...]:
     """The reminders (minutes before the start) of a VEVENT's VALARMs, each given as its own
     content lines (`Block.apart`); what cannot be one is noted. Only ACTION and TRIGGER are
-    parsed (by icalendar's content-line and value parsers): each alarm is looked at once."""
+    parsed (by icalendar's content-line and value parsers): each alarm is looked at once.
+    With the event's `span`, a TRIGGER related to its end, or at a date-time (a single event
+    only: a series' alarm at one instant goes off once), counts as the minutes it is before
+    the start, when that is a reminder."""
     found: list[int] = []
     for lines in alarms:
-        minutes, reason = _minutes_before(_wanted(lines))
+        minutes, reason = _minutes_before(_wanted(lines), span)
         if minutes is None:
             notes.append(f"a VALARM was not kept as a reminder: {reason}")
         elif minutes in found:
@@ -75,8 +82,17 @@ def _wanted(lines: Iterable[str]) -> dict[str, tuple[Parameters, str] | None]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The event an alarm belongs to: its start and end instants, and whether it recurs."""
+
+    start: datetime
+    end: datetime
+    recurring: bool
+
+
 def _minutes_before(
-    wanted: dict[str, tuple[Parameters, str] | None],
+    wanted: dict[str, tuple[Parameters, str] | None], span: Span | None
 ) -> tuple[int | None, str]:
     action = wanted.get("ACTION")
     if action is not None and action[1].strip().upper() == "NONE":  # RFC 9074 §7: never goes off
@@ -94,12 +110,18 @@ def _minutes_before(
     kind, related = parameters.get("VALUE", ""), parameters.get("RELATED", "START")
     if not isinstance(kind, str) or not isinstance(related, str):  # `VALUE=DURATION,X`
         return None, "its TRIGGER has a parameter of several values"
-    if not isinstance(value, timedelta) or kind.upper() == "DATE-TIME":
-        return None, "its TRIGGER is a date-time, not relative to the start"
     related = related.upper()
-    if related != "START":
+    if not isinstance(value, timedelta) or kind.upper() == "DATE-TIME":
+        at = value if isinstance(value, datetime) and value.tzinfo is not None else None
+        if span is None or span.recurring or at is None:
+            return None, "its TRIGGER is a date-time, not relative to the start"
+        before = span.start - at
+    elif related == "END" and span is not None:
+        before = span.start - (span.end + value)
+    elif related != "START":
         return None, f"its TRIGGER is relative to the {related.lower()}, not the start"
-    before = -value
+    else:
+        before = -value
     if before < timedelta(0):
         return None, f"its TRIGGER {written} is after the start"
     if before % timedelta(minutes=1):

@@ -23,7 +23,7 @@ from icalendar.timezone import tzp
 
 from neo_events.events import days, recurrence
 from neo_events.ical import bounds, properties, vevents
-from neo_events.ical.alarms import read_alarms
+from neo_events.ical.alarms import Span, read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
@@ -311,7 +311,9 @@ class _Reader:
             self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
         self.drafts[uid] = (draft, block.line)
         self.people[uid] = tuple(read_people(component))
-        self.reminders[uid] = read_alarms(alarms, notes)
+        series = draft.series
+        span = Span(series.start, series.end, draft.content["is_recurring"] or bool(series.rdates))
+        self.reminders[uid] = read_alarms(alarms, notes, span)
         self.note(uid, block.line, notes)
 
     def _occurrence(
