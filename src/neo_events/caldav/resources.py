@@ -25,7 +25,7 @@ from neo_events.caldav import extras
 from neo_events.events import days, recurrence, sizes
 from neo_events.events.content import TEXT_FIELDS, occurrence_key, series_of
 from neo_events.events.schemas import MAX_LIST
-from neo_events.ical import bounds, codec
+from neo_events.ical import bounds, codec, decoding
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, split_stream
 from neo_events.ical.export import PRODID
@@ -192,7 +192,7 @@ def read(data: bytes) -> Incoming:
     `codec.MAX_LINES` lines a component) is read off them, before the codec parses each
     component, where each is parsed for the only time."""
     try:
-        text = data.decode("utf-8-sig")
+        text = decoding.utf8(data)
         calendars = split_stream(text)
     except (UnicodeDecodeError, MalformedStream) as exc:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None

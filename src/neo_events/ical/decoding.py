@@ -10,6 +10,7 @@ line, after its leading space, so both lines decode. Linear in the file's size."
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 
 SHOWN_LINES = 5  # line numbers a warning lists; the rest are counted
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -27,21 +28,38 @@ def decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         pass
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
     parts: list[str] = []
     others: list[int] = []
-    # bytes.splitlines cuts at CR LF, LF and CR only: the line ends `blocks.unfold` counts
-    lines = data.splitlines(keepends=True)
-    for number, line in enumerate(lines, start=1):
-        if number < len(lines) and lines[number][:1] in _FOLD:
-            line = _rejoined(lines, number, line)
+    for number, line in enumerate(_lines(data), start=1):
         try:
             parts.append(line.decode("utf-8"))
         except UnicodeDecodeError:
             parts.append(line.decode("cp1252", errors="replace"))
             others.append(number)
     return "".join(parts), _warning(others) if others else None
+
+
+def utf8(data: bytes) -> str:
+    """The text of bytes that must be UTF-8 (a CalDAV resource, RFC 4791 §5.3.4), a byte-order
+    mark dropped and a character a fold cut in two read whole; UnicodeDecodeError where a
+    line is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "".join(line.decode("utf-8") for line in _lines(data))
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    """The lines of the bytes (a UTF-8 byte-order mark dropped), each with its line end, and
+    each character a fold cut in two moved whole onto the continuation line."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    # bytes.splitlines cuts at CR LF, LF and CR only: the line ends `blocks.unfold` counts
+    lines = data.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        if number < len(lines) and lines[number][:1] in _FOLD:
+            line = _rejoined(lines, number, line)
+        yield line
 
 
 _FOLD = (b" ", b"\t")
