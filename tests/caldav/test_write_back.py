@@ -58,3 +58,34 @@ async def test_an_exception_written_back_untouched_keeps_its_explicit_end(
     assert after["title"] == "S renamed"
     assert after["overrides"] == overrides
     assert await changed_fields(client, alice, event["id"]) == ["title"]
+
+
+async def test_a_rename_of_a_series_off_its_rule_keeps_its_count(
+    client: httpx.AsyncClient,
+) -> None:
+    """A Monday start of a Tuesday COUNT=3 rule is served as `UNTIL=…;BYDAY=TU` and an RDATE
+    (what readers count alike); a rename written back turned the COUNT into that UNTIL, and
+    the version listed the rule as changed."""
+    alice = await dav_for(client, "alice")
+    rule = "FREQ=WEEKLY;BYDAY=TU;COUNT=3"
+    event = await create_event(
+        client,
+        alice.account,
+        title="offrule",
+        start_time="2027-03-01T09:00:00+01:00",
+        end_time="2027-03-01T10:00:00+01:00",
+        timezone="Europe/Berlin",
+        is_recurring=True,
+        recurrence_pattern=rule,
+    )
+    name = f"event-{event['id']}.ics"
+    read = await alice.request("GET", alice.calendar + name)
+    assert b"UNTIL=" in read.content and b"COUNT=" not in read.content
+    renamed = read.content.replace(b"SUMMARY:offrule\r\n", b"SUMMARY:renamed\r\n", 1)
+    response = await alice.put(name, renamed, **{"If-Match": read.headers["etag"]})
+    assert response.status_code == 204, response.text
+    after = (
+        await client.get(f"/api/v1/events/{event['id']}", headers=alice.account.headers)
+    ).json()
+    assert (after["title"], after["recurrence_pattern"]) == ("renamed", event["recurrence_pattern"])
+    assert await changed_fields(client, alice, event["id"]) == ["title"]

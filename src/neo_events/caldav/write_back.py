@@ -1,13 +1,18 @@
 """What a PUT over an event it already holds keeps of that event: the resource is read as
 a new text, and where the text says the same as the event in another form (an all-day event's
-zone, a text an exception only copied, an exception's explicit times), the event's own form is
-kept, so a client that writes back what it read changes nothing it did not touch. Pure."""
+zone, a text an exception only copied, an exception's explicit times, a COUNT served as an
+UNTIL), the event's own form is kept, so a client that writes back what it read changes
+nothing it did not touch. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from neo_events.events import recurrence
+from neo_events.ical.readers import readers_rule
 
 TEXTS = ("title", "description", "location")
 
@@ -76,3 +81,28 @@ def keeps_override_times(before: Mapping[str, Any], content: dict[str, Any]) -> 
             override |= {k: prior[k] for k in ("start_time", "end_time") if prior.get(k)}
         overrides.append(override)
     return content | {"overrides": overrides}
+
+
+def keeps_its_rule(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    """The resource's content with the event's own rule where the resource's is the one the
+    service served for it: a COUNT that readers count otherwise (a start off the rule) is
+    served as the UNTIL of its last occurrence (`readers.readers_rule`), and a client's rename
+    wrote that UNTIL back, turning the event's COUNT into it (an outside attack). Same start,
+    end, zone and rdates, and the rule as served: the event's rule is kept."""
+    rule = before["recurrence_pattern"]
+    written = content.get("recurrence_pattern")
+    if before["all_day"] or rule is None or written in (None, rule) or "COUNT=" not in rule:
+        return content
+    if content.get("timezone") != before["timezone"] or (content.get("rdates") or []) != (
+        before["rdates"] or []
+    ):
+        return content
+    start, end = _instant(before["start_time"]), _instant(before["end_time"])
+    if (_instant(content["start_time"]), _instant(content["end_time"])) != (start, end):
+        return content
+    zone = before["timezone"]
+    shown = start.astimezone(ZoneInfo(zone)).replace(fold=0).astimezone(UTC)
+    served, _ = readers_rule(rule, start, end, zone, shown)
+    if recurrence.normalize_rule(served, start=start, timezone=zone) != written:
+        return content
+    return content | {"recurrence_pattern": rule}

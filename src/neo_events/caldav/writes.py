@@ -129,6 +129,7 @@ async def _put(
     before = content_of(row)
     content = write_back.follow_master(before, todo.content)
     content = write_back.keeps_override_times(before, write_back.keeps_its_zone(before, content))
+    content = write_back.keeps_its_rule(before, content)
     todo = replace(todo, content=content)
     try:
         body = EventUpdate.model_validate(todo.content)
