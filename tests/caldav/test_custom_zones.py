@@ -126,3 +126,29 @@ async def test_an_import_reads_a_custom_zone_from_its_vtimezone_and_says_so(
         "from its VTIMEZONE, the event kept in"
     )
     assert "floating" not in warning["message"]
+
+
+US_EASTERN = (
+    LEGACY_EASTERN.replace("TZID:Eastern Time (US & Canada)", "TZID:US-Eastern")
+    .replace(
+        "DTSTART:16011028T020000\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10",
+        "DTSTART:20071104T020000\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=11",
+    )
+    .replace(
+        "DTSTART:16010401T020000\nRRULE:FREQ=YEARLY;BYDAY=1SU;BYMONTH=4",
+        "DTSTART:20070311T020000\nRRULE:FREQ=YEARLY;BYDAY=2SU;BYMONTH=3",
+    )
+)
+
+
+async def test_the_zone_a_tzid_names_most_is_read_under_its_usual_name(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """`US-Eastern` (today's US rules) was read as Canada/Eastern: both name "Eastern", and
+    the first by name won. US/Eastern names more of it; it is America/New_York."""
+    response = await post(client, alice, calendar(US_EASTERN, "US-Eastern", "e1"))
+    assert response.status_code == 201, response.text
+    [event] = response.json()["items"]
+    assert (event["timezone"], event["start_time"]) == ("America/New_York", "2027-06-15T13:00:00Z")
+    [warning] = response.json()["warnings"]
+    assert warning["message"] == "time zone 'US-Eastern' read as 'America/New_York' (same offsets)"

@@ -20,6 +20,7 @@ from neo_events.events import recurrence
 from neo_events.ical.zones import (
     MAX_SEARCHES,
     ZoneResolver,
+    canonical,
     match_days,
     rank,
     zone_named,
@@ -73,12 +74,13 @@ def kept_zone(zones: ZoneResolver, tzid: str, instant: datetime) -> str:
         if instant.astimezone(zone_named(name)).utcoffset() == offsets[0]
     ]
 
-    def fit(name: str) -> tuple[int, tuple[bool, bool, bool, bool, str]]:
+    def fit(name: str) -> tuple[int, tuple[object, ...]]:
         zone = zone_named(name)
         agreed = sum(d.astimezone(zone).utcoffset() == o for d, o in zip(days, wanted, strict=True))
         return -agreed, rank(name, tzid, zones.prefer)
 
-    found = zones.kept[key] = min(candidates, key=fit, default="UTC")
+    best = min(candidates, key=fit, default=None)
+    found = zones.kept[key] = "UTC" if best is None else canonical(best)
     return found
 
 

@@ -150,6 +150,11 @@ def _block_length(counts: list[int], size: int) -> int:
     return times + typecnt * 6 + charcnt + leapcnt * (size + 4) + isstdcnt + isutcnt
 
 
+def raw(name: str) -> bytes | None:
+    """The zone's TZif file as it is, None if it cannot be found (aliases share their data)."""
+    return _read(name)
+
+
 def _read(name: str) -> bytes | None:
     if not name or name.startswith("/") or ".." in name.split("/"):
         return None

@@ -30,6 +30,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from icalendar.timezone.zoneinfo import ZONEINFO
 
 from neo_events.events import recurrence
+from neo_events.ical import tzif
 from neo_events.timezones import iana_zone_names
 
 _MATCH_DAYS = 731
@@ -98,10 +99,37 @@ def guessed_name(tzid: str) -> str | None:
     return None
 
 
-def _hinted(name: str, tzid: str) -> bool:
-    """Whether the TZID names the zone's city, as words ("Eastern Time" names no Easter)."""
-    city = name.rsplit("/", 1)[-1].replace("_", " ").lower()
-    return re.search(rf"\b{re.escape(city)}\b", tzid.lower()) is not None
+def _mentions(name: str, tzid: str) -> tuple[bool, int]:
+    """How much of the zone's name the TZID names, as words ("Eastern Time" names no Easter):
+    whether not its city, then the more of its parts, the better (`US-Eastern` names
+    US/Eastern more than Canada/Eastern)."""
+    text = tzid.lower()
+    parts = name.lower().replace("_", " ").split("/")
+    found = [re.search(rf"\b{re.escape(part)}\b", text) is not None for part in parts]
+    return not found[-1], -sum(found) if found[-1] else 0
+
+
+_AREAS = frozenset(("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia"))
+_AREAS |= {"Europe", "Indian", "Pacific", "Etc"}  # the database's own areas
+
+
+@lru_cache(maxsize=1024)
+def canonical(name: str) -> str:
+    """CLDR's usual zone for an old alias outside the database's areas (`US/Eastern` is
+    America/New_York: the same data), else the name (Asia/Kolkata stays)."""
+    if name in _golden() or name.split("/")[0] in _AREAS:
+        return name
+    return _golden_by_data().get(tzif.raw(name) or b"", name)
+
+
+@lru_cache(maxsize=1)
+def _golden_by_data() -> dict[bytes, str]:
+    found: dict[bytes, str] = {}
+    for name in sorted(_golden() & _zone_name_set()):
+        data = tzif.raw(name)
+        if data is not None:
+            found.setdefault(data, name)
+    return found
 
 
 def match_days(year: int) -> list[datetime]:
@@ -145,16 +173,17 @@ def _matching(
             return None
 
     ranked = sorted(candidates, key=lambda name: rank(name, tzid, prefer))
-    return next((name for name in ranked if _agrees(name, days, wanted)), None)
+    found = next((name for name in ranked if _agrees(name, days, wanted)), None)
+    return None if found is None else canonical(found)
 
 
-def rank(name: str, tzid: str, prefer: str | None) -> tuple[bool, bool, bool, bool, str]:
-    """The order among zones that fit alike: one the TZID names, `prefer` (the file's
-    X-WR-TIMEZONE), CLDR's usual zones, an `Area/City`, then by name."""
+def rank(name: str, tzid: str, prefer: str | None) -> tuple[object, ...]:
+    """The order among zones that fit alike: one the TZID names (`_mentions`), `prefer` (the
+    file's X-WR-TIMEZONE), CLDR's usual zones, an `Area/City`, then by name."""
     return (
-        not _hinted(name, tzid),
+        _mentions(name, tzid),
         name != prefer,
-        name not in _golden(),
+        canonical(name) not in _golden(),
         "/" not in name or name.startswith("Etc/"),
         name,
     )
