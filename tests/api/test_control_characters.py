@@ -16,6 +16,7 @@ from sqlalchemy import update
 from neo_events.models import Event
 from tests.api.test_ical_import import ics, post, vevent
 from tests.caldav.dav import dav_for, responses
+from tests.caldav.dav import ics as ics_resource
 from tests.caldav.test_protocol import QUERY
 from tests.helpers import Account, assert_problem, count_rows, create_event, event_body, share
 
@@ -99,3 +100,16 @@ async def test_text_stored_before_is_never_written_into_an_export_or_a_caldav_an
     )
     exported = await client.get(f"{EVENTS}/{event['id']}.ics", headers=carol.account.headers)
     assert b"SUMMARY:Budgetreview\r\n" in exported.content
+
+
+async def test_a_caldav_write_with_one_is_refused_as_the_api_refuses_it(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    alice = await dav_for(client, "alice")
+    for summary in ("Budget\x01review", "Budget\x1breview"):
+        response = await alice.put("bad.ics", ics_resource(uid="bad-1", summary=summary))
+        assert response.status_code == 403, response.text
+        assert b"valid-calendar-data" in response.content
+    assert await count_rows(app, "events") == 0
+    made = await alice.put("tab.ics", ics_resource(uid="tab-1", summary="Budget\treview"))
+    assert made.status_code == 201, made.text

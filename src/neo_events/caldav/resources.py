@@ -25,6 +25,7 @@ from neo_events.caldav import extras
 from neo_events.events import days, recurrence, sizes
 from neo_events.events.content import TEXT_FIELDS, occurrence_key, series_of
 from neo_events.events.schemas import MAX_LIST
+from neo_events.fields import CONTROLS
 from neo_events.ical import bounds, codec, decoding
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, split_stream
@@ -198,6 +199,10 @@ def read(data: bytes) -> Incoming:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     if "\x00" in text:  # kept as sent (calendar_resources.body): the API refuses it too
         raise InvalidResource("valid-calendar-data", "the text holds a NUL character")
+    if CONTROLS.search(text):  # which iCalendar and XML cannot carry, and the API refuses
+        raise InvalidResource(
+            "valid-calendar-data", "the text holds a control character (other than a tab)"
+        )
     if len(calendars) != 1:
         raise InvalidResource("valid-calendar-data", "a resource holds one VCALENDAR")
     too_many = bounds.calendar_oversized(calendars[0])
