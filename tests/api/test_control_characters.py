@@ -1,8 +1,8 @@
 """Control characters in an event's text: neither iCalendar's TEXT nor XML 1.0 can carry
 them. A title with U+0001 was stored, and every CalDAV answer holding the event became
 unreadable XML for every one of its holders' apps (an outside attack: the `caldav` library's
-parser failed on a share of one event). The API refuses them (422), an import or a CalDAV
-write leaves them out, and no export or CalDAV answer writes one (text stored before)."""
+parser failed on a share of one event). The API refuses them (422), a CalDAV write too (403),
+an import leaves them out, and no export or CalDAV answer writes one (text stored before)."""
 
 from __future__ import annotations
 
