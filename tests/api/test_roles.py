@@ -53,10 +53,11 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
             _url(e, f"/permissions/{p['viewer'].id}"), json={"role": "viewer"}, headers=who.headers
         ),
     ),
-    "remove_role": (
+    "remove_role": (  # someone else's: one's own role anyone may give up (test_sharing.py)
         "owner",
         lambda c, who, e, p: c.delete(
-            _url(e, f"/permissions/{p['viewer'].id}"), headers=who.headers
+            _url(e, f"/permissions/{p['editor' if who is p['viewer'] else 'viewer'].id}"),
+            headers=who.headers,
         ),
     ),
     "delete": ("owner", lambda c, who, e, p: c.delete(_url(e), headers=who.headers)),

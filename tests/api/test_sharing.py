@@ -5,8 +5,18 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
-from tests.helpers import Account, assert_problem, audit_actions, create_event, register, share
+from neo_events.models import Change, ChangeRecipient
+from tests.helpers import (
+    Account,
+    assert_problem,
+    audit_actions,
+    create_event,
+    event_body,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -182,3 +192,97 @@ async def test_sharing_changes_are_audited(
         "event.permission_changed",
         "event.unshared",
     ]
+
+
+async def test_anyone_may_leave_an_event_shared_with_them(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    """A week-long busy event shared unasked makes a stranger busy all week and its owner
+    their contact (SPEC §7); leaving it (removing one's own role, whatever the role) undoes
+    both, is told as `unshared` like a removal by the owner, and takes the invitation with
+    it. (An outside attack: the viewer's own DELETE was a 403 `role_too_low`.)"""
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    week = {"start_time": "2027-04-05T00:00:00Z", "end_time": "2027-04-12T00:00:00Z"}
+    spam = await create_event(client, alice, title="spam", **week)
+    base = f"/api/v1/events/{spam['id']}"
+    await share(client, alice, spam["id"], bob, "viewer")
+    invited = await client.post(
+        f"{base}/attendees", json={"users": [{"user_id": bob.id}]}, headers=alice.headers
+    )
+    assert invited.status_code == 200, invited.text
+    window = {"start_time": week["start_time"], "end_time": week["end_time"]}
+    busy = await client.get("/api/v1/freebusy", params=window, headers=bob.headers)
+    assert busy.json()["busy"] == [{"start": week["start_time"], "end": week["end_time"]}]
+    theirs = await client.get(
+        "/api/v1/freebusy", params=window | {"user_ids": str(bob.id)}, headers=alice.headers
+    )
+    assert "busy" in theirs.json()["calendars"][str(bob.id)]  # a contact by that share
+    # removing someone else's role is still the owner's to do
+    await share(client, alice, spam["id"], carol, "editor")
+    assert_problem(
+        await client.delete(f"{base}/permissions/{carol.id}", headers=bob.headers),
+        403,
+        "role_too_low",
+    )
+
+    left = await client.delete(f"{base}/permissions/{bob.id}", headers=bob.headers)
+    assert left.status_code == 204, left.text
+    assert_problem(await client.get(base, headers=bob.headers), 404, "event_not_found")
+    busy = await client.get("/api/v1/freebusy", params=window, headers=bob.headers)
+    assert busy.json()["busy"] == []
+    theirs = await client.get(
+        "/api/v1/freebusy", params=window | {"user_ids": str(bob.id)}, headers=alice.headers
+    )
+    assert theirs.json()["calendars"][str(bob.id)] == {"errors": ["not_found"]}
+    mine = await client.post(
+        "/api/v1/events",
+        params={"conflicts": "reject"},
+        json=event_body(start_time="2027-04-06T09:00:00Z", end_time="2027-04-06T10:00:00Z"),
+        headers=bob.headers,
+    )
+    assert mine.status_code == 201, mine.text
+    read = (await client.get(base, headers=alice.headers)).json()
+    assert read["attendees"] == []  # his invitation went with his role (and the organizer's)
+    assert {p["user_id"] for p in read["permissions"]} == {alice.id, carol.id}
+    log = (await client.get(f"{base}/changelog", headers=alice.headers)).json()["items"]
+    assert log[-1]["change_type"] == "unshared" and log[-1]["summary"] == "bob removed"
+    assert log[-1]["user"] == {"id": bob.id, "username": "bob"}
+    assert log[-1]["changed_by"]["username"] == "bob"
+    audited = (await client.get("/api/v1/audit", headers=alice.headers)).json()["items"]
+    [row] = [a for a in audited if a["action"] == "event.unshared"]
+    assert row["actor"]["id"] == bob.id and row["target_id"] == spam["id"]
+    assert row["details"]["old_role"] == "viewer" and row["details"]["user_id"] == bob.id
+    async with app.state.sessionmaker() as session:
+        seq, kind = (
+            await session.execute(
+                select(Change.seq, Change.type)
+                .where(Change.event_id == spam["id"])
+                .order_by(Change.seq.desc())
+                .limit(1)
+            )
+        ).one()
+        told = set(
+            (
+                await session.execute(
+                    select(ChangeRecipient.user_id).where(ChangeRecipient.seq == seq)
+                )
+            ).scalars()
+        )
+    assert kind == "event.unshared" and told == {alice.id, bob.id, carol.id}
+
+    # an editor leaves too; an owner may, while another owner stays
+    assert (
+        await client.delete(f"{base}/permissions/{carol.id}", headers=carol.headers)
+    ).status_code == 204
+    await share(client, alice, spam["id"], carol, "owner")
+    assert (
+        await client.delete(f"{base}/permissions/{alice.id}", headers=alice.headers)
+    ).status_code == 204
+    read = (await client.get(base, headers=carol.headers)).json()
+    assert read["owner"]["id"] == carol.id
+    assert [p["user_id"] for p in read["permissions"]] == [carol.id]
+    assert_problem(
+        await client.delete(f"{base}/permissions/{carol.id}", headers=carol.headers),
+        409,
+        "last_owner",
+    )

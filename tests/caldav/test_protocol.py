@@ -235,6 +235,8 @@ async def test_a_name_or_uid_no_resource_can_have_is_refused_not_a_500(client) -
 
 
 async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> None:
+    """A viewer reads, an editor writes, an owner's DELETE deletes the event for everyone;
+    anyone else's DELETE takes it out of their own calendar (their role goes, below)."""
     alice, bob, carol = [await dav_for(client, n) for n in ("alice", "bob", "carol")]
     event = await create_event(client, alice.account)
     await share(client, alice.account, event["id"], bob.account, "viewer")
@@ -256,12 +258,47 @@ async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> Non
         await client.get(f"/api/v1/events/{event['id']}/history", headers=alice.account.headers)
     ).json()
     assert history["items"][0]["changed_by"]["username"] == "carol"
-    assert (await carol.request("DELETE", carol.calendar + name)).status_code == 403
+    assert (await carol.request("DELETE", carol.calendar + name)).status_code == 204
+    assert (await carol.request("GET", carol.calendar + name)).status_code == 404
+    assert (await bob.request("GET", bob.calendar + name)).status_code == 200  # still there
     assert (
         await alice.request("DELETE", alice.calendar + name, **{"If-Match": '"1"'})
     ).status_code == 412
     assert (await alice.request("DELETE", alice.calendar + name)).status_code == 204
     assert (await alice.request("GET", alice.calendar + name)).status_code == 404
+    assert (await bob.request("GET", bob.calendar + name)).status_code == 404
+
+
+async def test_a_delete_by_someone_it_was_shared_with_takes_it_out_of_their_calendar(
+    client, app: FastAPI
+) -> None:
+    """Calendar apps let anyone remove an event from their own calendar: a viewer's DELETE
+    (of an event shared with them unasked, say) gives up their role, as `DELETE
+    /events/{id}/permissions/{own id}` does — the event stays for everyone else, the change
+    is `unshared`, their sync reports the resource gone. (An outside attack: it was a 403
+    `need-privileges`, and nothing else could take a stranger's share off their calendar.)"""
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    event = await create_event(client, alice.account, title="Spam")
+    first = await bob.request("REPORT", bob.calendar, _sync_report(""))
+    await share(client, alice.account, event["id"], bob.account, "viewer")
+    name = f"event-{event['id']}.ics"
+    got = await bob.request("GET", bob.calendar + name)
+    assert got.status_code == 200
+    stale = await bob.request("DELETE", bob.calendar + name, **{"If-Match": '"7"'})
+    assert stale.status_code == 412  # preconditions as for any DELETE; nothing written
+    versions = await count_rows(app, "event_versions")
+    left = await bob.request("DELETE", bob.calendar + name, **{"If-Match": got.headers["etag"]})
+    assert left.status_code == 204, left.text
+    assert (await bob.request("GET", bob.calendar + name)).status_code == 404
+    assert (await alice.request("GET", alice.calendar + name)).status_code == 200
+    assert await count_rows(app, "event_versions") == versions  # no version: a role went
+    url = f"/api/v1/events/{event['id']}"
+    permissions = (await client.get(f"{url}/permissions", headers=alice.account.headers)).json()
+    assert [p["user_id"] for p in permissions["items"]] == [alice.account.id]
+    log = (await client.get(f"{url}/changelog", headers=alice.account.headers)).json()["items"]
+    assert log[-1]["change_type"] == "unshared" and log[-1]["changed_by"]["username"] == "bob"
+    delta = await bob.request("REPORT", bob.calendar, _sync_report(_token_of(first.content)))
+    assert responses(delta.content)[bob.calendar + name]["status"] == 404
 
 
 async def test_all_day_events_and_rdates_are_held_both_ways(client) -> None:

@@ -1,5 +1,6 @@
 """CalDAV writes: a PUT or DELETE of one resource is the API's write of one event
-(events/creation.py create_event, events/service.py update_event and delete_event), so
+(events/creation.py create_event, events/service.py update_event and delete_event; a
+non-owner's DELETE is sharing/service.py remove_role of their own role), so
 validation, roles, versions, history, audit, live messages and sync changes all follow from
 there. No schedule conflict is checked (`ignore`): under `warn` a clash refuses nothing, and
 an app has no way to show the warning (as with an import). Only the resource's name, UID and
@@ -33,9 +34,11 @@ from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.events.validation import build_content
 from neo_events.ical.service import UID_DOMAIN
+from neo_events.invitations.responses import OrganizerStays
 from neo_events.models import CalendarResource, Event, User
 from neo_events.models.caldav import MAX_NAME
 from neo_events.reminders import service as reminders
+from neo_events.sharing import service as sharing
 
 _RESOURCES = select(CalendarResource.event_id)
 
@@ -290,12 +293,23 @@ def _read_only(role: Role) -> DavError:
 async def delete_item(
     session: AsyncSession, *, user: User, name: str, if_match: str | None, origin: Origin
 ) -> None:
-    """Delete one event (its owner only), as the API's DELETE does."""
+    """An owner's DELETE deletes the event, as the API's DELETE does; anyone else's takes it
+    out of their own calendar: their role goes, as the API's `DELETE
+    /events/{id}/permissions/{own id}` does (calendar apps let anyone remove an event from
+    their calendar, and a 403 left them holding what anyone may share with them)."""
     current = (await items_named(session, user, [name])).get(name)
     if current is None:
         raise DavError(404, None, "No such resource.", "not_found")
+    # the row lock the write needs, then the role and the preconditions on what is locked
+    event, role = await get_event_for(session, user.id, current.event.id, lock=True)
+    current = replace(current, event=event, role=role)
     _check_etag(current, if_match, None)
+    if role is Role.OWNER:
+        await events.delete_event(session, actor=user, event_id=event.id, origin=origin)
+        return
     try:
-        await events.delete_event(session, actor=user, event_id=current.event.id, origin=origin)
-    except RoleTooLow:
-        raise _read_only(current.role) from None
+        await sharing.remove_role(
+            session, actor=user, event_id=event.id, user_id=user.id, origin=origin
+        )
+    except OrganizerStays as exc:
+        raise DavError(409, None, exc.detail, exc.code) from None

@@ -95,7 +95,8 @@ async def remove_role(
     origin: RequestOrigin,
     if_match: IfMatch = None,
 ) -> Response:
-    """Remove one user's role (owner only); the last owner cannot be removed (409)."""
+    """Remove one user's role (owner only), or your own (any role: leave the event); the
+    last owner cannot be removed (409)."""
     await service.remove_role(
         session, actor=user, event_id=event_id, user_id=user_id, origin=origin, if_match=if_match
     )

@@ -1,4 +1,5 @@
-"""Who holds which role on an event; an event always keeps at least one owner."""
+"""Who holds which role on an event; an event always keeps at least one owner, and anyone
+may give up their own role (leave an event someone shared with them)."""
 
 from __future__ import annotations
 
@@ -176,10 +177,17 @@ async def list_permissions(
 
 
 async def _grant_of(
-    session: AsyncSession, actor: User, event_id: int, user_id: int, if_match: str | None
+    session: AsyncSession,
+    actor: User,
+    event_id: int,
+    user_id: int,
+    if_match: str | None,
+    needed: Role = Role.OWNER,
 ) -> tuple[Event, EventPermission, list[EventPermission]]:
+    """The event (the actor holding the `needed` role), the user's grant and every grant,
+    under the row's lock."""
     event, _ = await get_event_for(
-        session, actor.id, event_id, Role.OWNER, lock=True, if_match=if_match
+        session, actor.id, event_id, needed, lock=True, if_match=if_match
     )
     await touch(session, event.id)  # a role changes or goes: see `access.touch`
     grants = await _grants(session, event.id)
@@ -230,8 +238,11 @@ async def remove_role(
     origin: Origin,
     if_match: str | None = None,
 ) -> None:
-    """Take a user's role away (owner only); removing the last owner is a 409."""
-    event, grant, grants = await _grant_of(session, actor, event_id, user_id, if_match)
+    """Take a user's role away: the owner's to do, or anyone's own (leaving an event shared
+    with them unasked: it made them busy and a contact of its owner, SPEC §7); removing the
+    last owner is a 409. Their invitation goes with it; either way it is `event.unshared`."""
+    needed = Role.VIEWER if user_id == actor.id else Role.OWNER
+    event, grant, grants = await _grant_of(session, actor, event_id, user_id, if_match, needed)
     _keep_an_owner(event, [g for g in grants if g is not grant])
     if await organizes_for_others(session, event_id=event.id, user_id=user_id):
         raise OrganizerStays(
