@@ -7,11 +7,12 @@ for every write (the API, a batch, an import, CalDAV, a rollback or merge).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from neo_events.errors import ValidationFailed
 from neo_events.events import days, occurrence_keys, recurrence
+from neo_events.events.all_day_times import all_day_times
 from neo_events.events.content import (
     Content,
     as_date,
@@ -112,7 +113,7 @@ def build_content(
     if converted:
         _convert_exceptions(content, changes)
     if content["all_day"]:
-        _all_day_times(current, content, changes, fail)
+        all_day_times(current, content, changes, fail)
     else:
         for name in ("start_date", "end_date"):
             if changes.get(name) is not None:
@@ -194,46 +195,6 @@ def _checked_rule(content: Content, prefix: list[str | int], fail: Any) -> str:
         raise UnsupportedRecurrence.field([*prefix, "recurrence_pattern"], str(exc)) from None
     except recurrence.RecurrenceError as exc:
         raise fail(["recurrence_pattern"], str(exc)) from None
-
-
-def _all_day_times(
-    current: Content | None, content: Content, changes: Mapping[str, Any], fail: Any
-) -> None:
-    """An all-day event's dates (from its times when a timed event is converted) and the
-    times they imply: their midnights in its zone. Times sent with it must be those (or an
-    echo of what the client read), never other times."""
-    zone = zone_named(content["timezone"])
-    if content["start_date"] is None:
-        if current is None or current["all_day"]:
-            raise fail(["start_date"], "is required for an all-day event")
-        # a timed event becomes all-day: the dates it touched in its zone
-        start = days.date_in(parse_iso(current["start_time"]), zone)
-        last = days.date_in(parse_iso(current["end_time"]) - timedelta(microseconds=1), zone)
-        content["start_date"] = start.isoformat()
-        content["end_date"] = max(last + timedelta(days=1), start + timedelta(days=1)).isoformat()
-    start_day = as_date(content["start_date"])
-    moved_only = "start_date" in changes and "end_date" not in changes
-    if moved_only and current is not None and current["all_day"] and current["start_date"]:
-        length = as_date(current["end_date"]) - as_date(current["start_date"])  # a move keeps it
-        content["end_date"] = (start_day + length).isoformat()
-    if content["end_date"] is None:
-        content["end_date"] = (start_day + timedelta(days=1)).isoformat()
-    end_day = as_date(content["end_date"])
-    if end_day <= start_day:
-        raise fail(["end_date"], "must be after start_date (it is exclusive)")
-    times = {
-        "start_time": iso(days.midnight(start_day, zone)),
-        "end_time": iso(days.midnight(end_day, zone)),
-    }
-    for name, value in times.items():
-        sent = changes.get(name)
-        sent = iso(sent) if isinstance(sent, datetime) else sent  # a create's are instants
-        if sent is not None and sent != value and (current is None or sent != current[name]):
-            raise fail(
-                [name],
-                "an all-day event is given by start_date and end_date: leave the times out",
-            )
-        content[name] = value
 
 
 def _convert_exceptions(content: Content, changes: Mapping[str, Any]) -> None:
