@@ -83,11 +83,60 @@ async def test_an_all_day_event_may_be_created_with_its_midnights_as_read_back(
     before = await count_rows(app, "events")
     wrong = await client.post(
         EVENTS,
-        json=body | {"start_time": "2026-10-25T00:00:00Z", "end_time": "2026-10-26T00:00:00Z"},
+        json=body | {"start_time": "2026-10-25T07:15:00Z", "end_time": "2026-10-26T07:15:00Z"},
         headers=alice.headers,
     )
     assert_problem(wrong, 422, "validation_error")
     assert await count_rows(app, "events") == before
+
+
+async def test_an_all_day_item_listed_from_another_zone_can_be_put_back(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """SPEC §4: a client may PUT back what it read. A listing with `timezone=` shows an
+    all-day event at its dates' midnights in that zone: sent back, those times are echoes,
+    ignored (the dates and the event's zone decide) — also after the client moved the dates
+    and kept the times it read. Times that are no dates' midnights in one zone are still
+    refused, naming the field, and write nothing. (An outside attack: the item as read was a
+    422 "an all-day event is given by start_date and end_date".)"""
+    body = all_day(start_date="2027-12-24", end_date="2027-12-27", timezone="Europe/Berlin")
+    event = await created(client, alice, body)
+    url = f"{EVENTS}/{event['id']}"
+    berlin = ("2027-12-23T23:00:00Z", "2027-12-26T23:00:00Z")
+    [item] = await window(
+        client, alice, "2027-12-20T00:00:00Z", "2028-01-01T00:00:00Z", timezone="Asia/Tokyo"
+    )
+    assert (item["start_time"], item["end_time"]) == (
+        "2027-12-23T15:00:00Z",
+        "2027-12-26T15:00:00Z",
+    )
+    put = await client.put(url, json=item, headers=alice.headers)
+    assert put.status_code == 200, put.text
+    assert (put.json()["start_time"], put.json()["end_time"]) == berlin
+    assert put.json()["version"] == 1  # nothing changed: no version
+    moved = await client.put(
+        url,
+        json=item | {"start_date": "2027-12-25", "end_date": "2027-12-28"},
+        headers=alice.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["start_date"], moved.json()["end_date"]) == ("2027-12-25", "2027-12-28")
+    assert moved.json()["start_time"] == "2027-12-24T23:00:00Z" and moved.json()["version"] == 2
+    la = ("2027-12-25T08:00:00Z", "2027-12-28T08:00:00Z")  # Los Angeles' midnights, as listed
+    for start, end, loc in (
+        (la[0], "2027-12-27T15:00:00Z", "start_time"),  # one Los Angeles, one Tokyo midnight
+        (la[0], "2027-12-28T08:17:00Z", "end_time"),  # no date's midnight anywhere
+        ("2027-12-25T09:17:00Z", la[1], "start_time"),
+    ):
+        wrong = await client.put(
+            url, json={"start_time": start, "end_time": end}, headers=alice.headers
+        )
+        problem = assert_problem(wrong, 422, "validation_error")
+        assert [e["loc"] for e in problem["errors"]] == [[loc]], problem
+    patched = await client.patch(
+        url, json={"start_time": la[0], "end_time": la[1]}, headers=alice.headers
+    )
+    assert patched.status_code == 200 and patched.json()["version"] == 2, patched.text
 
 
 async def test_a_multi_day_holiday_is_listed_on_its_days_from_tokyo_and_los_angeles(
@@ -154,7 +203,8 @@ async def test_a_yearly_birthday_on_29_february_falls_on_the_last_day_of_februar
 @pytest.mark.parametrize(
     ("body", "loc"),
     [
-        (all_day(start_time="2026-12-24T09:00:00Z"), ["start_time"]),  # all_day with times
+        # with times that are no midnight of its date anywhere (09:00Z is Anchorage's)
+        (all_day(start_time="2026-12-24T09:15:00Z"), ["start_time"]),
         (all_day(end_date="2026-12-24"), ["end_date"]),  # end not after start
         (all_day(end_date="2026-12-20"), ["end_date"]),
         ({"title": "x", "all_day": True}, ["start_date"]),

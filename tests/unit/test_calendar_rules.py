@@ -97,6 +97,28 @@ def test_a_midnight_a_clock_change_skips_starts_the_day_at_the_gaps_end() -> Non
     assert o.end - o.start == timedelta(hours=23)
 
 
+def test_midnights_somewhere_are_a_listings_times_in_one_zone() -> None:
+    """What a listing with `timezone=` shows an all-day event at, in any zone: its dates'
+    midnights there (a skipped midnight, a historical offset); never in two zones at once,
+    never another time."""
+    christmas, boxing = date(2026, 12, 24), date(2026, 12, 26)
+    for name in ("Asia/Tokyo", "America/Santiago", "Pacific/Kiritimati", "Etc/GMT+12"):
+        z = ZoneInfo(name)
+        assert days.midnights_somewhere([(christmas, days.midnight(christmas, z))]), name
+    skipped = date(2026, 9, 6)  # Santiago's has no 00:00: the day starts at 01:00
+    at = days.midnight(skipped, ZoneInfo("America/Santiago"))
+    assert days.midnights_somewhere([(skipped, at)])
+    lmt = date(1901, 1, 1)  # Amsterdam's local mean time, +00:19:32
+    assert days.midnights_somewhere([(lmt, days.midnight(lmt, ZoneInfo("Europe/Amsterdam")))])
+    tokyo, la = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Los_Angeles")
+    both = [(christmas, days.midnight(christmas, tokyo)), (boxing, days.midnight(boxing, tokyo))]
+    assert days.midnights_somewhere(both)
+    mixed = [(christmas, days.midnight(christmas, tokyo)), (boxing, days.midnight(boxing, la))]
+    assert not days.midnights_somewhere(mixed)
+    for instant in (utc(2026, 12, 24, 9, 17), utc(2026, 12, 22), utc(2026, 12, 25, 13)):
+        assert not days.midnights_somewhere([(christmas, instant)]), instant
+
+
 def test_a_29_february_birthday_falls_on_the_last_day_of_february() -> None:
     birthday = all_day("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1", date(2028, 2, 29), zone="Asia/Tokyo")
     found = expand(birthday, utc(2028, 1, 1), utc(2033, 1, 1))
