@@ -304,7 +304,17 @@ def test_errors_read_as_sentences_and_a_viewer_is_offered_no_edits(
         expect(page.locator("dialog.share")).to_contain_text("Only an owner can share")
         expect(page.locator("dialog.share select")).to_have_count(0)
         page.keyboard.press("Escape")
-        page.keyboard.press("Escape")
+        # ...but may take it out of their own calendar (leave it), as calendar apps allow
+        leave = dialog.get_by_role("button", name="Remove from my calendar")
+        leave.click()
+        page.get_by_role("alertdialog").get_by_role(
+            "button", name="Remove from my calendar"
+        ).click()
+        expect(page.locator("#notice")).to_contain_text("Removed “<b>Board</b> review”")
+        expect(events_on(page, "2027-03-29")).to_have_count(0)
+        with httpx.Client(base_url=server) as client:
+            held = client.get(f"/api/v1/events/{event['id']}/permissions", headers=headers)
+            assert [p["username"] for p in held.json()["items"]] == ["carol"]
 
         # A session revoked elsewhere (its refresh token spent) returns to the sign-in page.
         spent = page.evaluate("sessionStorage.getItem('neo-events.refresh')")

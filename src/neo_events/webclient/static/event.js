@@ -2,7 +2,7 @@
 // delete; schedule conflicts are shown before anything is saved, with "Save anyway"; a clash
 // with someone else's change of the same fields asks "Keep theirs" or "Use mine".
 
-import { api } from "./api.js";
+import { api, user } from "./api.js";
 import { findTimePanel } from "./findtime.js";
 import { attendeeSection, invitePeople } from "./invite.js";
 import { clashChoice } from "./move.js";
@@ -170,6 +170,9 @@ export function openEvent(occurrence, { slot, onChange }) {
     );
   }
   if (canEdit && !isNew) actions.append(remove);
+  // Anyone an event was shared with may take it out of their calendar (they leave it).
+  const leave = h("button", { type: "button", class: "danger" }, "Remove from my calendar");
+  if (!isNew && role !== "owner") actions.append(leave);
   if (canEdit) actions.append(save);
 
   const titleField = field("Title", title);
@@ -358,6 +361,21 @@ export function openEvent(occurrence, { slot, onChange }) {
     e.preventDefault();
     conflictBox.hidden = true;
     submit("suggest");
+  });
+
+  leave.addEventListener("click", async () => {
+    const what = "Remove from my calendar";
+    if (!(await confirmAction(`${what}: “${occurrence.title}”? ${occurrence.owner.username} would have to share it with you again.`, what))) return;
+    const me = user();
+    const done = await attempt(async () => {
+      await api("DELETE", `/events/${occurrence.id}/permissions/${me.id}`);
+      return true;
+    }, error);
+    if (done) {
+      dialog.close();
+      showNotice(`Removed “${occurrence.title}” from your calendar.`, "info");
+      onChange();
+    }
   });
 
   remove.addEventListener("click", async () => {
