@@ -101,3 +101,45 @@ def test_a_series_moved_whole_moves_the_weekdays_of_its_rule(browser: Browser, s
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_rollback_that_moves_an_event_onto_another_says_so(browser: Browser, server: str) -> None:
+    """A rollback is checked as a move (`warn`, the default): the page says what it overlaps."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "rolf")
+        api = api_client(server, "rolf", context)
+        times = {"timezone": ZONE}
+        made = make_event(
+            api,
+            title="Review",
+            start_time="2026-06-10T10:00:00+02:00",
+            end_time="2026-06-10T11:00:00+02:00",
+            **times,
+        )
+        moved = api.patch(
+            f"/events/{made['id']}",
+            json={
+                "start_time": "2026-06-10T14:00:00+02:00",
+                "end_time": "2026-06-10T15:00:00+02:00",
+            },
+        )
+        assert moved.status_code == 200, moved.text
+        make_event(
+            api,
+            title="Lunch",
+            start_time="2026-06-10T10:30:00+02:00",
+            end_time="2026-06-10T11:30:00+02:00",
+            **times,
+        )
+        page.goto(f"{server}/#/events/{made['id']}/history")
+        page.locator("tr[data-version='1']").get_by_role("button", name="Roll back").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Roll back to version 1").click()
+        expect(page.locator("#notice")).to_contain_text(
+            "Rolled back to version 1: this is now version 3. It overlaps another event."
+        )
+        assert errors == []
+    finally:
+        context.close()

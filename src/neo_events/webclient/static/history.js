@@ -248,7 +248,10 @@ export function historyView(main, context, eventId) {
     if (!ok) return;
     const result = await attempt(() => api("POST", `/events/${eventId}/rollback/${version}`));
     if (result) {
-      showNotice(`Rolled back to version ${version}: this is now version ${result.version}.`, "info");
+      // Saved under the default `warn`: a rollback that moved the event says what it overlaps.
+      const clashes = (result.conflicts || []).length;
+      const overlaps = clashes ? ` It overlaps ${clashes === 1 ? "another event" : `${clashes} other events`}.` : "";
+      showNotice(`Rolled back to version ${version}: this is now version ${result.version}.${overlaps}`, "info");
       // The comparison shown was of the old versions: show what the rollback changed instead.
       selected = { from: null, to: null };
       diffArea.replaceChildren();
