@@ -572,6 +572,57 @@ async def test_a_clash_that_existed_before_a_move_is_not_the_moves_own(
     assert {c["event_id"] for c in body["conflicts"]} >= {other["id"]}
 
 
+async def test_an_occurrence_moved_onto_anothers_clash_has_it_as_its_own(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A clash is matched to the occurrence that had it, by recurrence id, not by its times:
+    an occurrence moved to the very slot where another occurrence of its series already
+    clashes (saved there with `warn`) meets that clash anew. (An outside attack: `reject`
+    let it through, 200 with no conflicts, since a span the series held before was taken
+    for the same occurrence.)"""
+    meeting = await created(
+        client,
+        alice,
+        {"title": "M", "start_time": "2027-02-01T10:00:00Z", "end_time": "2027-02-01T11:00:00Z"},
+    )
+    daily = await created(
+        client,
+        alice,
+        {
+            "title": "Daily",
+            "start_time": "2027-02-02T10:00:00Z",
+            "end_time": "2027-02-02T11:00:00Z",
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=3",
+        },
+    )
+    onto = {"start_time": "2027-02-01T10:30:00Z", "end_time": "2027-02-01T11:30:00Z"}
+    path = f"{EVENTS}/{daily['id']}/instances"
+    second = await client.put(f"{path}/2027-02-03T10:00:00Z", json=onto, headers=alice.headers)
+    assert second.status_code == 200, second.text
+    assert [c["event_id"] for c in second.json()["conflicts"]] == [meeting["id"]]
+    third = await client.put(
+        f"{path}/2027-02-04T10:00:00Z",
+        params={"conflicts": "reject"},
+        json=onto,
+        headers=alice.headers,
+    )
+    body = assert_problem(third, 409, "schedule_conflict")
+    assert [c["event_id"] for c in body["conflicts"]] == [meeting["id"]]
+    # under `warn` the same move is written, with that clash; the second's stays its own
+    third = await client.put(f"{path}/2027-02-04T10:00:00Z", json=onto, headers=alice.headers)
+    assert [c["event_id"] for c in third.json()["conflicts"]] == [meeting["id"]]
+    # resizing the third within M's hour meets nothing anew (its clash with M is older)
+    resized = await client.put(
+        f"{path}/2027-02-04T10:00:00Z",
+        params={"conflicts": "reject"},
+        json={"start_time": "2027-02-01T10:30:00Z", "end_time": "2027-02-01T11:15:00Z"},
+        headers=alice.headers,
+    )
+    assert resized.status_code == 200, resized.text
+    assert resized.json()["conflicts"] == []
+
+
 async def test_a_contacts_clash_has_times_a_strangers_only_busy(
     client: httpx.AsyncClient, alice: Account
 ) -> None:
@@ -823,8 +874,9 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
         others = existing[:index] + existing[index + 1 :]
         mine = series_of(after)
         window = horizon(mine)  # (the rule of what is checked, not how: shared)
-        had = {(o.start, o.end) for o in recurrence.expand(series_of(before), *window)}
-        added = [o for o in recurrence.expand(mine, *window) if (o.start, o.end) not in had]
+        # an occurrence is known by its recurrence id and times (docs/api.md)
+        had = {o[:3] for o in recurrence.expand(series_of(before), *window)}
+        added = [o for o in recurrence.expand(mine, *window) if o[:3] not in had]
         expected = set()
         if after["transparency"] == "opaque":
             expected = _brute_force(added, others + invited, window, declined)
@@ -838,6 +890,47 @@ async def test_the_check_equals_a_brute_force_one_on_generated_calendars(
             )
             around = (min(window[0], replaced.start) - timedelta(days=2), window[1])
             expected -= _brute_force([replaced], others + invited, around, declined)
+        _assert_reported(after, expected)
+        existing[index] = after
+    await _move_onto_a_moved_occurrence(client, alice, existing, invited, declined, rng)
+
+
+async def _move_onto_a_moved_occurrence(
+    client: httpx.AsyncClient,
+    alice: Account,
+    existing: list[dict[str, Any]],
+    invited: list[dict[str, Any]],
+    declined: Mapping[int, set[datetime] | None],
+    rng: random.Random,
+) -> None:
+    """Each ended series with a moved occurrence has another occurrence moved onto that one's
+    times; the answer lists the clashes the occurrences it adds (by recurrence id and times)
+    meet anew: those the occurrence of the same recurrence id did not meet before (SPEC §7)."""
+    for index, before in enumerate(existing):
+        was = series_of(before)
+        if not was.overrides or recurrence.series_end(was) is None:
+            continue
+        window = horizon(was)
+        occurrences = recurrence.expand(was, *window)
+        onto = next(o for o in occurrences if o.override is not None)
+        moved = rng.choice([o for o in occurrences if o.override is None])
+        response = await client.put(
+            f"{EVENTS}/{before['id']}/instances/{moved.recurrence_id.isoformat()}",
+            json={"start_time": onto.start.isoformat(), "end_time": onto.end.isoformat()},
+            headers=alice.headers,
+        )
+        assert response.status_code == 200, response.text
+        after = response.json()
+        others = existing[:index] + existing[index + 1 :] + invited
+        had = {o.recurrence_id: o for o in occurrences}
+        expected: set[tuple[int, datetime]] = set()
+        if after["transparency"] == "opaque":
+            for o in recurrence.expand(series_of(after), *window):
+                replaced = had.get(o.recurrence_id)
+                if replaced is not None and replaced[:3] == o[:3]:
+                    continue  # not added
+                older = _brute_force([replaced], others, window, declined) if replaced else set()
+                expected |= _brute_force([o], others, window, declined) - older
         _assert_reported(after, expected)
         existing[index] = after
 

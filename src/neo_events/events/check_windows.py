@@ -7,11 +7,11 @@ CHECK_LIMIT occurrences, a batch's together to BATCH_CHECK_LIMIT.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from neo_events.events import recurrence
 from neo_events.events.calendar_cuts import shortened
@@ -23,6 +23,7 @@ HORIZON = timedelta(days=366)
 MOVED_CHECKED = 20  # occurrences a write moves past its horizon that its check covers
 _AROUND = timedelta(days=2)  # around a moved occurrence (an all-day one is placed in its zone)
 Span = tuple[datetime, datetime]
+T = TypeVar("T")
 CHECK_LIMIT = 2_000  # occurrences of one series a write checks: a daily one's year is 366
 # ...all of one check's series together (a batch's), each an equal share: 500 minutely series
 # checked a million, 3-4 s (an eighth outside attack); a share of 400 holds a daily year.
@@ -95,17 +96,40 @@ def occurrences(
     """Occurrences in the window. In a check over the horizon, a series too dense for it is
     checked up to where it reaches `limit`, so a check is always bounded. `strict`, for a
     window the caller chose: too many is a 422, so an answer is never shortened."""
+    return _bounded(recurrence.spans, _span, series, window, strict=strict, limit=limit)
+
+
+def identified(
+    series: recurrence.Series, window: Span, *, limit: int = CHECK_LIMIT
+) -> list[recurrence.Occurrence]:
+    """`occurrences`, each with its recurrence id (which occurrence it is), bounded alike."""
+    return _bounded(recurrence.expand, lambda o: o, series, window, strict=False, limit=limit)
+
+
+def _span(o: recurrence.Occurrence) -> Span:
+    return o.start, o.end
+
+
+def _bounded(
+    expand: Callable[..., list[T]],
+    pick: Callable[[recurrence.Occurrence], T],
+    series: recurrence.Series,
+    window: Span,
+    *,
+    strict: bool,
+    limit: int,
+) -> list[T]:
     start, end = window
     while True:
         try:
-            return recurrence.spans(series, start, end, limit=MAX_OCCURRENCES if strict else limit)
+            return expand(series, start, end, limit=MAX_OCCURRENCES if strict else limit)
         except recurrence.ExpansionLimitExceeded as exc:
             if strict:
                 raise too_many_occurrences() from None
             before, end = shortened(exc, start, end)
             if before is None or len(before) > limit:
                 continue
-            return [(o.start, o.end) for o in before]
+            return [pick(o) for o in before]
 
 
 def added_occurrences(candidate: Candidate, limit: int = CHECK_LIMIT) -> list[Span]:
@@ -116,16 +140,31 @@ def added_occurrences(candidate: Candidate, limit: int = CHECK_LIMIT) -> list[Sp
     spans = windows(candidate)
     found: list[Span] = []
     for window in spans:
-        mine = occurrences(candidate.series, window, limit=limit)
-        if candidate.before is not None:
-            had = set(occurrences(candidate.before, window, limit=limit))
-            mine = [o for o in mine if o not in had]
+        mine = _not_had(candidate.series, candidate.before, window, limit)
         if len(spans) == 1:
             return mine
         found.extend(mine)
         if len(found) >= limit:
             break
     return sorted(set(found))
+
+
+def _not_had(
+    series: recurrence.Series, before: recurrence.Series | None, window: Span, limit: int
+) -> list[Span]:
+    """The series' occurrences in the window that `before` did not have, each known by its
+    recurrence id and times: one moved to where another of its series is, or was, is new.
+    Without overrides their times alone tell (an occurrence no override moved starts at its
+    recurrence id), and a series' spans are expanded faster than its occurrences."""
+    if before is None:
+        return occurrences(series, window, limit=limit)
+    if series.overrides or before.overrides:
+        had = {o[:3] for o in identified(before, window, limit=limit)}
+        return [
+            (o.start, o.end) for o in identified(series, window, limit=limit) if o[:3] not in had
+        ]
+    spans = set(occurrences(before, window, limit=limit))
+    return [o for o in occurrences(series, window, limit=limit) if o not in spans]
 
 
 def _added_each(candidates: Sequence[Candidate]) -> list[list[Span]]:

@@ -10,6 +10,11 @@ overlaps (an event resized that already overlapped another one). An occurrence n
 one is known to have been (a new rdate, an exdate taken back, any occurrence of a series
 whose rule or start changed) has every clash its own, as a create's has.
 
+A clash is matched to the occurrence that had it, never by times alone: an occurrence moved
+to where another occurrence of its series already clashes (saved there under `warn`) meets
+that clash anew, as its own; where several occurrences the write adds share their times,
+a clash there is older only if each of them replaced one that had it.
+
 Pure: no FastAPI, no SQLAlchemy.
 """
 
@@ -27,31 +32,40 @@ from neo_events.events.rrule import utc
 Span = tuple[datetime, datetime]
 
 
+Replaced = Mapping[Span, tuple[Span, ...]]
+
+
 def predecessors(
     series: Series, before: Series | None, window: Span, limit: int
-) -> dict[Span, Span]:
-    """For each occurrence of `series` in the window whose span differs from that of the
-    occurrence it replaces in `before`, by its span, the span replaced (module doc); empty
-    where none is known, or either series has more than `limit` occurrences there."""
+) -> dict[Span, tuple[Span, ...]]:
+    """For the times of the occurrences of `series` in the window that it did not have in
+    `before` (by recurrence id and times), the spans of the occurrences they replace there
+    (module doc); absent where one of them replaced none, or none is known, or either series
+    has more than `limit` occurrences there."""
     if before is None:
         return {}
     try:
         if _single(series) and _single(before):
             [now] = recurrence.expand(series, *_whole(series), limit=1)
             [then] = recurrence.expand(before, *_whole(before), limit=1)
-            return {(now.start, now.end): (then.start, then.end)} if now[1:3] != then[1:3] else {}
+            if now[1:3] == then[1:3]:
+                return {}
+            return {(now.start, now.end): ((then.start, then.end),)}
         if not _same_rule(series, before):
             return {}
         had = {
             o.recurrence_id: (o.start, o.end)
             for o in recurrence.expand(before, *window, limit=limit)
         }
-        found: dict[Span, Span] = {}
+        found: dict[Span, tuple[Span, ...]] = {}
         for o in recurrence.expand(series, *window, limit=limit):
-            replaced = had.get(o.recurrence_id)
-            if replaced is not None and replaced != (o.start, o.end):
-                found[o.start, o.end] = replaced
-        return found
+            span, replaced = (o.start, o.end), had.get(o.recurrence_id)
+            if replaced == span:
+                continue  # the same occurrence where it was: not added
+            known = found.get(span)
+            # () marks times that an occurrence replacing none has too
+            found[span] = () if replaced is None or known == () else (*(known or ()), replaced)
+        return {span: spans for span, spans in found.items() if spans}
     except recurrence.ExpansionLimitExceeded:
         return {}
 
@@ -76,22 +90,22 @@ def _same_rule(series: Series, before: Series) -> bool:
     return all(getattr(series, name) == getattr(before, name) for name in keep)
 
 
-def met_before(
-    replaced: Mapping[Span, Span], calendar: Sequence[Busy], event_id: int | None
-) -> set[int]:
+def met_before(replaced: Replaced, calendar: Sequence[Busy], event_id: int | None) -> set[int]:
     """The calendar entries (by identity) that overlapped an occurrence replaced."""
     if not replaced:
         return set()
-    found = find_conflicts(replaced.values(), calendar, exclude_event=event_id, limit=len(calendar))
+    spans = [span for spans in replaced.values() for span in spans]
+    found = find_conflicts(spans, calendar, exclude_event=event_id, limit=len(calendar))
     return {id(b) for b in found}
 
 
 def own(
-    found: Sequence[Busy], added: Sequence[Span], replaced: Mapping[Span, Span], prior: set[int]
+    found: Sequence[Busy], added: Sequence[Span], replaced: Replaced, prior: set[int]
 ) -> list[Busy]:
     """Those of a candidate's clashes (`found`, from its `added` occurrences) that are its
     own: an entry that overlapped an occurrence replaced (`prior`) is kept only if an added
-    occurrence it overlaps replaced none, or one it did not overlap."""
+    occurrence it overlaps replaced none, or one it did not overlap (at times several added
+    occurrences share, if any of them did)."""
     if not prior:
         return list(found)
     spans = sorted(added)
@@ -107,8 +121,8 @@ def own(
         ]:
             if not (start < busy.end and busy.start < end):
                 continue
-            was = replaced.get((start, end))
-            if was is None or not (was[0] < busy.end and busy.start < was[1]):
+            was = replaced.get((start, end), ())
+            if not was or not all(s < busy.end and busy.start < e for s, e in was):
                 kept.append(busy)
                 break
     return kept
