@@ -14,7 +14,15 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event as sa_event
 
-from tests.helpers import Account, assert_problem, count_rows, create_event, register, share
+from tests.helpers import (
+    Account,
+    assert_problem,
+    count_rows,
+    create_event,
+    created,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -354,6 +362,70 @@ async def test_suggestions_never_follow_a_strangers_calendar(
     starts = [s["start_time"][11:16] for s in problem["suggestions"]]
     assert starts and starts[0] < "12:00", starts
     assert await count_rows(app, "event_permissions", event_id=mine["id"]) == 1
+
+
+async def test_suggestions_for_an_all_day_event_are_whole_days_to_send_back(
+    client: httpx.AsyncClient, app: FastAPI, people: dict[str, Account]
+) -> None:
+    """An all-day event's suggestions are whole days of its zone, as many as it lasts, each
+    with its dates beside their midnights, and go back as they are in a create or a PATCH.
+    (They were timed slots on a 15-minute grid that a create refused: an outside test.)"""
+    alice = people["alice"]
+    berlin = {"all_day": True, "transparency": "opaque", "timezone": "Europe/Berlin"}
+    for day in ("2027-03-01", "2027-03-26"):
+        await created(client, alice, {"title": "Away", "start_date": day, **berlin})
+    asked = {"title": "Offsite", "start_date": "2027-03-01", **berlin}
+    problem = assert_problem(
+        await client.post(
+            "/api/v1/events", params={"conflicts": "suggest"}, json=asked, headers=alice.headers
+        ),
+        409,
+        "schedule_conflict",
+    )
+    assert problem["suggestions"] == [
+        {
+            "start_time": f"2027-03-{day - 1:02d}T23:00:00Z",
+            "end_time": f"2027-03-{day:02d}T23:00:00Z",
+            "start_date": f"2027-03-{day:02d}",
+            "end_date": f"2027-03-{day + 1:02d}",
+        }
+        for day in range(2, 7)
+    ]
+    events = await count_rows(app, "events")
+    response = await client.post(
+        "/api/v1/events",
+        params={"conflicts": "reject"},
+        json=asked | problem["suggestions"][0],
+        headers=alice.headers,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["start_date"] == "2027-03-02"
+    assert await count_rows(app, "events") == events + 1
+    # two days moved onto the 26th: the next two free ones, over the night summer time
+    # begins (47 hours), and the suggestion is taken as it is by a PATCH
+    path = f"/api/v1/events/{response.json()['id']}"
+    problem = assert_problem(
+        await client.patch(
+            path,
+            params={"conflicts": "suggest"},
+            json={"start_date": "2027-03-25", "end_date": "2027-03-27"},
+            headers=alice.headers,
+        ),
+        409,
+        "schedule_conflict",
+    )
+    first = problem["suggestions"][0]
+    assert first == {
+        "start_time": "2027-03-26T23:00:00Z",
+        "end_time": "2027-03-28T22:00:00Z",
+        "start_date": "2027-03-27",
+        "end_date": "2027-03-29",
+    }
+    response = await client.patch(
+        path, params={"conflicts": "reject"}, json=first, headers=alice.headers
+    )
+    assert response.status_code == 200, response.text
+    assert [response.json()[k] for k in ("start_date", "end_date")] == ["2027-03-27", "2027-03-29"]
 
 
 async def test_suggest_with_no_clash_saves(

@@ -127,3 +127,39 @@ def test_a_series_moved_a_day_across_the_end_of_summer_time_keeps_its_hour(
         assert errors == []
     finally:
         context.close()
+
+
+def test_an_all_day_clash_offers_whole_days_and_one_picked_stays_all_day(
+    browser: Browser, server: str
+) -> None:
+    """The suggestions after an all-day event's clash are days, and picking one moves the
+    event there, still all-day (it was made a timed event at 23:00 UTC)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "karin")
+        api = api_client(server, "karin", context)
+        busy = {"all_day": True, "transparency": "opaque", "timezone": ZONE}
+        make_event(api, title="Away", start_date="2026-10-22", **busy)
+        offsite = make_event(api, title="Offsite", start_date="2026-10-20", **busy)
+        page.goto(f"{server}/#/month/{WEEK}")
+        open_occurrence(page, "2026-10-20", "Offsite")
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("First day").fill("2026-10-22")
+        dialog.get_by_label("Last day").fill("2026-10-22")
+        dialog.get_by_role("button", name="Save").click()
+        offered = dialog.locator(".suggestions button")
+        expect(offered).to_have_count(5)
+        expect(offered.first).not_to_contain_text(":")  # days, no times
+        offered.first.click()
+        saved(page, "Changes saved.")
+        made = api.get(f"/events/{offsite['id']}").json()
+        assert (made["all_day"], made["start_date"], made["end_date"]) == (
+            True,
+            "2026-10-23",
+            "2026-10-24",
+        )
+        assert errors == []
+    finally:
+        context.close()

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time as clock
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from neo_events.events.listing import WindowTooLarge
 from neo_events.scheduling import service
-from neo_events.scheduling.slots import ALL_DAY, WorkingHours, free_slots, has_working_time
+from neo_events.scheduling.slots import (
+    ALL_DAY,
+    WorkingHours,
+    free_days,
+    free_slots,
+    has_working_time,
+)
 from tests.timing import budget
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -115,6 +121,48 @@ def test_end_of_day_working_hours() -> None:
         (utc("2026-03-02T22:00"), utc("2026-03-02T23:00")),
         (utc("2026-03-02T23:00"), utc("2026-03-03T00:00")),
     ]
+
+
+def test_whole_days_run_midnight_to_midnight_on_the_zones_clock() -> None:
+    """An all-day event's slots: whole days of its zone, one start a day, as many days long
+    as it is (47 hours over the night Berlin's summer time begins), past what is busy."""
+    busy = [
+        (utc("2027-03-25T23:00"), utc("2027-03-26T23:00")),  # Friday 26 March, Berlin
+        (utc("2027-03-29T10:00"), utc("2027-03-29T11:00")),  # an hour on Monday 29th
+    ]
+    found = free_days(
+        busy,
+        date(2027, 3, 25),
+        date(2027, 4, 8),
+        days=2,
+        zone=BERLIN,
+        limit=3,
+        until=utc("2027-05-01T00:00"),
+    )
+    assert found == [
+        (date(2027, 3, 27), date(2027, 3, 29)),
+        (date(2027, 3, 30), date(2027, 4, 1)),
+        (date(2027, 3, 31), date(2027, 4, 2)),
+    ]
+    # the search ends with the calendar read (cut short), and with its last start
+    assert free_days(
+        busy,
+        date(2027, 3, 27),
+        date(2027, 4, 8),
+        days=2,
+        zone=BERLIN,
+        limit=3,
+        until=utc("2027-03-30T22:00"),
+    ) == [(date(2027, 3, 27), date(2027, 3, 29))]
+    assert free_days(
+        [],
+        date(2027, 3, 27),
+        date(2027, 3, 28),
+        days=1,
+        zone=BERLIN,
+        limit=5,
+        until=utc("2027-05-01T00:00"),
+    ) == [(date(2027, 3, 27), date(2027, 3, 28)), (date(2027, 3, 28), date(2027, 3, 29))]
 
 
 def test_no_working_time_in_the_window() -> None:

@@ -196,8 +196,7 @@ async def check(
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
             # of the caller's and contacts' calendars: a stranger's free time is not theirs to learn
             people = checked_people(viewer_id, await contacts_of(session, viewer_id, people))
-            index, free = await suggested(session, candidates, added, found, people)
-            extra["suggestions"] = [{"start_time": iso(s), "end_time": iso(e)} for s, e in free]
+            index, extra["suggestions"] = await suggested(session, candidates, added, found, people)
             if len(candidates) > 1:
                 extra["suggestions_for"] = index
         raise ScheduleConflict(

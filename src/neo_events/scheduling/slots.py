@@ -9,6 +9,8 @@ wall clock from the start of each day's working hours (from local midnight witho
 hours): every day has its own grid, so 00:00, 02:00, 04:00 stay so across a change of
 summer time (where 02:00 does not exist, the next is 04:00; where 01:00 comes twice, both
 are starts). A day starting inside a gap counts from the wall time its start shows.
+Whole days (`free_days`, an all-day event's slots) run from a midnight on the zone's clock
+to the midnight as many days later, one start a day.
 
 Cost: O(days + busy + limit) steps. Each step either yields a slot (at most `limit`),
 jumps past one busy interval (the busy list is read once, in order), or moves to the next
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from neo_events.events.days import date_in, midnight
 from neo_events.events.rrule import localize, wall_time
 
 Interval = tuple[datetime, datetime]
@@ -145,6 +148,42 @@ def free_slots(
                 at = _on_grid(earliest, day.origin, zone, granularity)
         if len(found) >= limit:
             break
+    return found
+
+
+def free_days(
+    busy: Sequence[Interval],
+    first: date,
+    last: date,
+    *,
+    days: int,
+    zone: ZoneInfo,
+    limit: int,
+    until: datetime,
+) -> list[tuple[date, date]]:
+    """The earliest `limit` runs of `days` whole days (each from its midnight to the
+    midnight `days` later on the zone's clock, 23 or 25 hours across a change of summer
+    time), starting from `first` to `last`, one a day, ending by `until`, that overlap none
+    of `busy` (merged: sorted, disjoint): (first date, the date after the last).
+    O(days + busy + limit): a clash jumps to the first day starting after what it met."""
+    found: list[tuple[date, date]] = []
+    index = 0
+    day = first
+    while day <= last and len(found) < limit:
+        start, end = midnight(day, zone), midnight(day + timedelta(days=days), zone)
+        if end > until:
+            break
+        while index < len(busy) and busy[index][1] <= start:
+            index += 1
+        if index < len(busy) and busy[index][0] < end:
+            over = busy[index][1]  # the first day starting at or after it, never this one
+            after = date_in(over, zone)
+            if midnight(after, zone) < over:
+                after += timedelta(days=1)
+            day = max(day + timedelta(days=1), after)
+        else:
+            found.append((day, day + timedelta(days=days)))
+            day += timedelta(days=1)
     return found
 
 

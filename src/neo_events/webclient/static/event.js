@@ -336,12 +336,22 @@ export function openEvent(occurrence, { slot, onChange }) {
     });
     const fmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
     const offered = suggestions.map((sug) => {
-      const b = h("button", { type: "button" }, `${formatDateTime(sug.start_time)}–${fmt.format(new Date(sug.end_time))}`);
+      // An all-day event's are whole days: its dates (end exclusive), shown as its days.
+      const days = sug.start_date ? [dateValue(sug.start_date), lastDay(dateValue(sug.end_date))] : null;
+      const label = days
+        ? [...new Set(days.map((d) => d.toLocaleDateString(locale)))].join("–")
+        : `${formatDateTime(sug.start_time)}–${fmt.format(new Date(sug.end_time))}`;
+      const b = h("button", { type: "button" }, label);
       b.addEventListener("click", () => {
-        allDay.checked = false;
+        allDay.checked = Boolean(days);
         syncAllDay();
-        startInput.value = toLocalInput(sug.start_time);
-        endInput.value = toLocalInput(sug.end_time);
+        if (days) {
+          startDay.value = isoDate(days[0]);
+          endDay.value = isoDate(days[1]);
+        } else {
+          startInput.value = toLocalInput(sug.start_time);
+          endInput.value = toLocalInput(sug.end_time);
+        }
         conflictBox.hidden = true;
         submit("suggest");
       });

@@ -153,8 +153,9 @@ function conflictChoice(o, to, problem) {
       h("li", {}, c.title ? `${c.title} — ${c.start_time ? formatDateTime(c.start_time) : ""}` : "Someone's busy time (not a contact of yours)")));
     const offered = suggestions.length
       ? h("div", { class: "suggestions" }, h("p", {}, "Free at:"), ...suggestions.map((s) => {
-          const start = new Date(s.start_time);
-          const end = new Date(s.end_time);
+          // an all-day event's are whole days: their dates, whatever this browser's zone
+          const start = new Date(s.start_date ? `${s.start_date}T00:00` : s.start_time);
+          const end = new Date(s.end_date ? `${s.end_date}T00:00` : s.end_time);
           return h("button", { type: "button", onclick: () => pick({ start, end, allDay: to.allDay }) }, range(start, end));
         }))
       : null;
