@@ -362,6 +362,22 @@ async def test_suggestions_never_follow_a_strangers_calendar(
     starts = [s["start_time"][11:16] for s in problem["suggestions"]]
     assert starts and starts[0] < "12:00", starts
     assert await count_rows(app, "event_permissions", event_id=mine["id"]) == 1
+    # ...but the time refused is known to be busy for him: no suggestion overlaps it (it was
+    # the first one offered, an outside test), whether shared or invited
+    for path, user in (("share", {"role": "viewer"}), ("attendees", {})):
+        problem = assert_problem(
+            await client.post(
+                f"/api/v1/events/{mine['id']}/{path}",
+                params={"conflicts": "suggest"},
+                json={"users": [{"user_id": bob.id, **user}]},
+                headers=alice.headers,
+            ),
+            409,
+            "schedule_conflict",
+        )
+        assert problem["conflicts"] == [{"user_id": bob.id, "busy": True}]
+        starts = [s["start_time"][11:16] for s in problem["suggestions"]]
+        assert starts == ["11:00", "11:15", "11:30", "11:45", "12:00"], (path, starts)
 
 
 async def test_suggestions_for_an_all_day_event_are_whole_days_to_send_back(

@@ -36,13 +36,20 @@ async def suggested(
 ) -> tuple[int, list[dict[str, str]]]:
     """Up to SUGGESTIONS slots as long as the first clashing occurrence (of the first
     candidate that clashes), starting from it and within SUGGEST_WITHIN, where everyone
-    concerned is free, as the API shows them (`start_time`, `end_time`; for an all-day event
-    whole days of its zone, with `start_date`, `end_date` too). Bounded like any check: one
-    calendar read of at most CALENDAR_LIMIT occurrences (the search stops where that read
-    was cut short), then one pass over it."""
+    concerned (`people`) is free, and not over that occurrence if it clashed with someone
+    whose calendar is not read, as the API shows them (`start_time`, `end_time`; for an
+    all-day event whole days of its zone, with `start_date`, `end_date` too). Bounded like
+    any check: one calendar read of at most CALENDAR_LIMIT occurrences (the search stops
+    where that read was cut short), then one pass over it."""
     index = next(i for i, clashes in enumerate(found) if clashes)
     start, end = min(
         o for o in added[index] if any(b.start < o[1] and b.end > o[0] for b in found[index])
+    )
+    # Clashes with calendars the suggestions do not read (a stranger's, SPEC §7): the time
+    # refused is known to be busy for them (the clash says so), so none overlaps it.
+    refused = any(
+        b.event_id >= 0 and not b.holders & people and b.start < end and b.end > start
+        for b in found[index]
     )
     series = candidates[index].series
     all_day = series.all_day_zone is not None
@@ -63,6 +70,8 @@ async def suggested(
         own = candidates[index].event_id
         taken = [(b.start, b.end) for b in busy if own is None or b.event_id != own]
         taken += [o for j, occ in enumerate(added) if j != index for o in occ if o[0] < window[1]]
+        if refused:
+            taken.append((start, end))
         if all_day:
             found = slots.free_days(
                 merge(taken),
