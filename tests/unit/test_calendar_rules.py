@@ -3,6 +3,7 @@ sub-daily rules on the wall clock across gaps and folds, mixed BYDAY, BYSETPOS a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,7 @@ def test_an_all_day_occurrence_is_its_days_in_the_zone_it_is_placed_in() -> None
     holiday = all_day(None, date(2026, 12, 24), length=3)
     for zone in ("Asia/Tokyo", "America/Los_Angeles", "Pacific/Kiritimati", "Etc/GMT+12"):
         [o] = expand(
-            Series(**{**_fields(holiday), "all_day_zone": zone}),
+            replace(holiday, all_day_zone=zone),
             utc(2026, 12, 1),
             utc(2027, 1, 1),
         )
@@ -65,10 +66,6 @@ def test_an_all_day_occurrence_is_its_days_in_the_zone_it_is_placed_in() -> None
             date(2026, 12, 24),
             date(2026, 12, 27),
         )
-
-
-def _fields(series: Series) -> dict[str, object]:
-    return {name: getattr(series, name) for name in Series.__slots__}
 
 
 def test_an_all_day_day_lasts_as_long_as_the_day_across_dst() -> None:
