@@ -258,6 +258,9 @@ async def test_a_yearly_birthday_on_29_february_falls_on_the_last_day_of_februar
             ),
             ["overrides", 0, "start_time"],
         ),
+        # a date is YYYY-MM-DD: an instant at midnight UTC was taken as that day
+        (all_day(start_date="2026-12-24T00:00:00Z"), ["start_date"]),
+        (all_day(end_date="2026-12-26T00:00:00"), ["end_date"]),
     ],
 )
 async def test_bad_all_day_input_is_a_422_naming_the_field(

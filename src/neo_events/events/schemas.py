@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
@@ -87,7 +88,15 @@ RulePattern = Annotated[
 Transparency = Literal["opaque", "transparent"]
 
 
-Day = Annotated[date, AfterValidator(supported_day)]
+def _a_day(value: object) -> object:
+    """A date is `YYYY-MM-DD` (SPEC §4), never an instant: pydantic's date took
+    `2027-12-24T00:00:00Z` as the 24th, whatever the zone meant."""
+    if isinstance(value, str) and parse_day(value) is None:
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_a_day), AfterValidator(supported_day)]
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
 
 
