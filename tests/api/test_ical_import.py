@@ -107,7 +107,7 @@ async def test_import_takes_a_multipart_file_upload(
     assert [i["title"] for i in response.json()["items"]] == ["Holiday"]
     no_file = await client.post(IMPORT, files={"other": ("x", b"x")}, headers=alice.headers)
     assert assert_problem(no_file, 422, "validation_error")["errors"] == [
-        {"loc": ["body", "file"], "msg": "send the calendar as field `file`"}
+        {"loc": ["file"], "msg": "send the calendar as field `file`"}
     ]
 
 

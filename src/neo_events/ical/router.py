@@ -137,7 +137,7 @@ async def _calendar_bytes(request: Request) -> bytes:
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise ValidationFailed.field(["body", "file"], "send the calendar as field `file`")
+                raise ValidationFailed.field(["file"], "send the calendar as field `file`")
             return await upload.read()
     if media_type in CALENDAR_TYPES:
         return await request.body()

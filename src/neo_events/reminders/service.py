@@ -70,12 +70,10 @@ def checked_minutes(minutes: Sequence[int]) -> list[int]:
     this is the service's own guard)."""
     wanted = sorted(set(minutes))
     if len(wanted) > MAX_REMINDERS:
-        raise ValidationFailed.field(
-            ["body", "reminders"], f"at most {MAX_REMINDERS} reminders per event"
-        )
+        raise ValidationFailed.field(["reminders"], f"at most {MAX_REMINDERS} reminders per event")
     if any(not 0 <= m <= MAX_MINUTES_BEFORE for m in wanted):
         raise ValidationFailed.field(
-            ["body", "reminders"], f"minutes_before must be within 0-{MAX_MINUTES_BEFORE}"
+            ["reminders"], f"minutes_before must be within 0-{MAX_MINUTES_BEFORE}"
         )
     return wanted
 

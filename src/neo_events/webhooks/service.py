@@ -44,7 +44,7 @@ def _check_url(url: str, *, production: bool, allow_private: bool) -> None:
         if not allow_private:
             ssrf.check_literal(host)
     except ssrf.Refused as exc:
-        raise ValidationFailed.field(["body", "url"], str(exc)) from None
+        raise ValidationFailed.field(["url"], str(exc)) from None
 
 
 async def create_webhook(
@@ -61,7 +61,8 @@ async def create_webhook(
     the messages from now on."""
     _check_url(data.url, production=production, allow_private=allow_private)
     if await caps.held(session, Webhook, actor.id) >= MAX_PER_USER:
-        raise ValidationFailed.field(["body"], f"at most {MAX_PER_USER} webhooks per user")
+        message = f"at most {MAX_PER_USER} webhooks per user"
+        raise ValidationFailed(message, errors=[{"loc": [], "msg": message}])
     secret = new_secret()
     now = db.utcnow()
     head = await session.scalar(select(FeedState.last_seq).where(FeedState.id == 1))
