@@ -32,6 +32,9 @@ Commands:
                         with BENCH_DATABASE_URL)
   as-of                 a listing with as_of by 2,000, 10,000 and 10,001 events held: the
                         first page (PostgreSQL too with BENCH_DATABASE_URL)
+  busy-calendar         a user holding 20,000 events in a year: creates under each conflict
+                        policy, free/busy and an event's conflicts (PostgreSQL too with
+                        BENCH_DATABASE_URL)
   report                the tables and the plot from bench/results/*.json
   all                   what `make bench` runs: datasets, load runs and the check bench for
                         BENCH_SIZES, report,
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
     sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
     sub.add_parser("search", help="a listing's q= search over 1,000 events of 40 KB")
+    sub.add_parser("busy-calendar", help="requests over a calendar of 20,000 events in a year")
     asof = sub.add_parser(
         "as-of", parents=[common], help="a listing with as_of by 2,000 to 10,001 events held"
     )
@@ -169,6 +173,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import search
 
         print("\n".join(search.run()))
+        return
+    if args.command == "busy-calendar":
+        from bench import busy_calendar
+
+        print("\n".join(busy_calendar.run()))
         return
     if args.command == "report":
         from bench import report
