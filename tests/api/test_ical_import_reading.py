@@ -71,6 +71,21 @@ async def test_a_character_cut_by_a_fold_is_read_whole(
     assert len(response.json()["warnings"]) == 1
 
 
+async def test_a_line_icalendar_cannot_parse_is_named_in_a_warning(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """icalendar leaves out a line it cannot parse (`SUMMARY;FOO:…`): the import lost the
+    title or an exdate and said nothing (an outside attack)."""
+    body = ics(
+        vevent("u1", "SUMMARY;FOO:Board", "DTSTART:20260701T100000Z", "DURATION:PT1H"),
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    assert [i["title"] for i in response.json()["items"]] == ["(no title)"]
+    [warning] = response.json()["warnings"]
+    assert warning["message"] == "a line that could not be read was left out: line 6 (SUMMARY)"
+
+
 async def test_a_utf16_file_with_a_byte_order_mark_is_read(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

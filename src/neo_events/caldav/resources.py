@@ -48,6 +48,7 @@ LOSSY = (
     "began in",
     "imported as",
     "would recur on the clock of",
+    codec.UNREADABLE_LINE,
 )
 # What the expanded answers of one REPORT (calendar-query, calendar-multiget) may hold in all,
 # in content lines, whatever the number of resources: icalendar writes an occurrence's VEVENT

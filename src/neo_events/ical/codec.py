@@ -267,7 +267,16 @@ class _Reader:
             self.result.skipped.append(problem)
             self.unreadable.append(problem)
             return None
-        return (component, alarms) if isinstance(component, Component) else None
+        if not isinstance(component, Component):
+            return None
+        # icalendar leaves out a line it cannot parse (`SUMMARY;FOO:x`, a parameter that is
+        # not NAME=value): the event would silently lose its title, an exdate or its rule
+        self.note(
+            _raw_uid(block),
+            block.line,
+            [f"{UNREADABLE_LINE}: {_unparsed(block, str(error))}" for _, error in component.errors],
+        )
+        return component, alarms
 
     def _uid(self, component: Component, block: Block) -> str:
         uid = str(properties.first(component, "UID") or "").strip()
@@ -368,6 +377,19 @@ def _raw_uid(block: Block) -> str | None:
         if name.split(";")[0].strip().upper() == "UID" and value.strip():
             return value.strip()
     return None
+
+
+UNREADABLE_LINE = "a line that could not be read was left out"
+
+
+def _unparsed(block: Block, message: str) -> str:
+    """`line N (PROPERTY)` of the content line icalendar could not parse (its message quotes
+    the line: `Content line could not be parsed into parts: 'SUMMARY;FOO:x': …`)."""
+    quoted = message.split("parts: ", 1)[-1][1:].split("': ", 1)[0]
+    for number, line in block.lines:
+        if quoted and line.startswith(quoted[:40]):
+            return f"line {number} ({line.split(':')[0].split(';')[0].upper()})"
+    return _where(block, message)
 
 
 def _where(block: Block, message: str) -> str:
