@@ -158,3 +158,41 @@ async def test_rules_that_do_not_name_plain_weekdays_alone_are_kept(
     assert moved["recurrence_pattern"] == rule.replace(
         "FREQ=MONTHLY;", "FREQ=MONTHLY;COUNT=3;"
     ).replace("FREQ=WEEKLY", "FREQ=WEEKLY;COUNT=3")
+
+
+async def test_every_other_week_the_week_start_moves_too_and_every_weekday_stays(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Mondays and Sundays every other week (a week from Monday): moved a day later, the
+    Monday's Tuesday and the Sunday's Monday are one week's (WKST moves too); every second
+    meeting landed a week late (an outside attack). And Monday to Friday stays so."""
+    fortnight = await create_event(
+        client,
+        alice,
+        **timed(
+            "2027-01-04T09:00:00Z",
+            "2027-01-04T10:00:00Z",
+            "UTC",
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=MO",
+        ),  # fmt: skip
+    )
+    moved = await split(
+        client, alice, fortnight["id"], "2027-01-18T09:00:00Z",
+        start_time="2027-01-19T09:00:00Z", end_time="2027-01-19T10:00:00Z",
+    )  # fmt: skip
+    assert moved["recurrence_pattern"] == "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,MO;WKST=TU"
+    assert [s[:10] for s in await starts(
+        client, alice, moved["id"], "2027-01-18T00:00:00Z", "2027-02-10T00:00:00Z", "start_time"
+    )] == ["2027-01-19", "2027-01-25", "2027-02-02", "2027-02-08"]  # fmt: skip
+    weekdays = await create_event(
+        client,
+        alice,
+        **timed(
+            "2027-01-04T09:00:00Z", "2027-01-04T10:00:00Z", "UTC", "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"
+        ),  # fmt: skip
+    )
+    later = await split(
+        client, alice, weekdays["id"], "2027-01-11T09:00:00Z",
+        start_time="2027-01-12T09:00:00Z", end_time="2027-01-12T10:00:00Z",
+    )  # fmt: skip
+    assert later["recurrence_pattern"] == "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"

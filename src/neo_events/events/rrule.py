@@ -298,17 +298,31 @@ def weekdays_moved(rule: str, days: int) -> str:
     weekdays as many days later, as calendar apps do (Monday's weekly meeting moved to
     Tuesday recurs on Tuesdays, not on Mondays after one Tuesday). Kept as it is: a rule
     with numbered weekdays (which Tuesday a "first Monday" becomes depends on the month) or
-    that picks days by another part too (`_PICKS_DAYS`). The web client's `weekdaysMoved`
-    does the same for a series it moves whole."""
+    that picks days by another part too (`_PICKS_DAYS`), and every weekday (Monday to Friday
+    stays so: a stand-up moved to Tuesday does not take in Saturdays). Every other week
+    (INTERVAL past 1), the week's first day (WKST) moves with them, so days on both sides of it
+    stay in one week. The web client's `weekdaysMoved` does the same for a series it moves
+    whole."""
     segments = rule.split(";")
     names = [segment.partition("=")[0] for segment in segments]
     if not days % 7 or "BYDAY" not in names or _PICKS_DAYS.intersection(names):
         return rule
     at = names.index("BYDAY")
     weekdays = segments[at].partition("=")[2].split(",")
-    if not set(weekdays) <= set(_DAYS):
+    if not set(weekdays) <= set(_DAYS) or set(weekdays) == set(_DAYS[:5]):
         return rule
-    segments[at] = "BYDAY=" + ",".join(_DAYS[(_DAYS.index(d) + days) % 7] for d in weekdays)
+
+    def moved(day: str) -> str:
+        return _DAYS[(_DAYS.index(day) + days) % 7]
+
+    segments[at] = "BYDAY=" + ",".join(moved(d) for d in weekdays)
+    values = dict(segment.partition("=")[::2] for segment in segments)
+    if int(values.get("INTERVAL", "1")) > 1:
+        week_start = "WKST=" + moved(values.get("WKST", "MO"))
+        if "WKST" in names:
+            segments[names.index("WKST")] = week_start
+        else:
+            segments.append(week_start)  # (WKST is the last part of a canonical rule)
     return ";".join(segments)
 
 

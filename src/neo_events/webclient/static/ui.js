@@ -230,9 +230,10 @@ export function daysMoved(from, to, zone) {
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 /** A series' rule once the series moves `days` days: its BYDAY weekdays as many days later
- * (Monday's weekly meeting moved to Tuesday recurs on Tuesdays). Kept as it is: numbered
- * weekdays (`1MO`) and rules that pick days by another part too. The server's
- * `rrule.weekdays_moved` is the same rule, for "this and following". */
+ * (Monday's weekly meeting moved to Tuesday recurs on Tuesdays), and every other week its
+ * WKST too. Kept as it is: numbered weekdays (`1MO`), every weekday (MO-FR), and rules that
+ * pick days by another part too. The server's `rrule.weekdays_moved` is the same rule, for
+ * "this and following". */
 export function weekdaysMoved(rule, days) {
   const shift = ((days % 7) + 7) % 7;
   if (!rule || !shift) return rule;
@@ -242,7 +243,17 @@ export function weekdaysMoved(rule, days) {
   if (at < 0 || names.some((n) => ["BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS"].includes(n))) return rule;
   const days7 = parts[at].split("=")[1].split(",").map((d) => d.trim().toUpperCase());
   if (!days7.every((d) => WEEKDAYS.includes(d))) return rule;
-  parts[at] = "BYDAY=" + days7.map((d) => WEEKDAYS[(WEEKDAYS.indexOf(d) + shift) % 7]).join(",");
+  if (days7.length === 5 && WEEKDAYS.slice(0, 5).every((d) => days7.includes(d))) return rule; // every weekday stays so
+  const moved = (d) => WEEKDAYS[(WEEKDAYS.indexOf(d) + shift) % 7];
+  parts[at] = "BYDAY=" + days7.map(moved).join(",");
+  // every other week: the week's first day moves too, so the days stay in one week
+  const value = (name) => (parts.find((p) => p.split("=")[0].trim().toUpperCase() === name) || "").split("=")[1];
+  if (Number(value("INTERVAL") || 1) > 1) {
+    const wkst = `WKST=${moved((value("WKST") || "MO").trim().toUpperCase())}`;
+    const w = names.indexOf("WKST");
+    if (w >= 0) parts[w] = wkst;
+    else parts.push(wkst);
+  }
   return parts.join(";");
 }
 
