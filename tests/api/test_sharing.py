@@ -12,6 +12,7 @@ from tests.helpers import (
     Account,
     assert_problem,
     audit_actions,
+    count_rows,
     create_event,
     event_body,
     register,
@@ -286,3 +287,28 @@ async def test_anyone_may_leave_an_event_shared_with_them(
         409,
         "last_owner",
     )
+
+
+async def test_reminders_go_with_a_role_taken_away(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    """Bob's reminders on an event he left came back when it was shared with him again (an
+    outside attack): they go with his role, and their jobs with them."""
+    bob = await register(client, "bob")
+    event = await create_event(client, alice)
+    await share(client, alice, event["id"], bob, "viewer")
+    set_ = await client.put(
+        f"/api/v1/events/{event['id']}/reminders",
+        json={"reminders": [{"minutes_before": 10}]},
+        headers=bob.headers,
+    )
+    assert set_.status_code == 200, set_.text
+    assert await count_rows(app, "reminders", user_id=bob.id) == 1
+    left = await client.delete(
+        f"/api/v1/events/{event['id']}/permissions/{bob.id}", headers=bob.headers
+    )
+    assert left.status_code == 204, left.text
+    assert await count_rows(app, "reminders", user_id=bob.id) == 0
+    await share(client, alice, event["id"], bob, "viewer")
+    again = await client.get(f"/api/v1/events/{event['id']}", headers=bob.headers)
+    assert again.json()["my_reminders"] == []

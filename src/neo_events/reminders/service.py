@@ -138,6 +138,21 @@ async def _replace(
     return [wanted for _, wanted in sets]
 
 
+async def forget_reminders(session: AsyncSession, *, event_id: int, user_id: int) -> None:
+    """A user's reminders on an event whose role they lost (left it, or were taken off it),
+    and their jobs: they came back when it was shared with them again (an outside attack)."""
+    rows = await session.execute(
+        select(Reminder.id).where(Reminder.user_id == user_id, Reminder.event_id == event_id)
+    )
+    gone = list(rows.scalars())
+    if gone:
+        await queue.cancel(session, [job_key(r) for r in gone])
+        await session.execute(
+            delete(Reminder).where(queue.among(session, Reminder.id, gone)),
+            execution_options={"synchronize_session": False},
+        )
+
+
 async def continue_reminders(session: AsyncSession, *, original_id: int, successor: Event) -> None:
     """A series split at an occurrence ("this and following", events/occurrences.py): each
     user's reminders on it hold for the new series too, as its grants and invitations do

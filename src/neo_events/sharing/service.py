@@ -22,6 +22,7 @@ from neo_events.invitations.responses import (
 )
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, User
+from neo_events.reminders.service import forget_reminders
 from neo_events.sharing.schemas import Grant
 
 
@@ -252,6 +253,7 @@ async def remove_role(
     user = await session.get(User, user_id)
     await session.delete(grant)
     await forget_attendee(session, event_id=event.id, user_id=user_id)
+    await forget_reminders(session, event_id=event.id, user_id=user_id)
     await session.flush()  # the feed must not count them as a holder any more
     await _record(
         session,
