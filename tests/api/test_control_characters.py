@@ -18,7 +18,15 @@ from tests.api.test_ical_import import ics, post, vevent
 from tests.caldav.dav import dav_for, responses
 from tests.caldav.dav import ics as ics_resource
 from tests.caldav.test_protocol import QUERY
-from tests.helpers import Account, assert_problem, count_rows, create_event, event_body, share
+from tests.helpers import (
+    Account,
+    assert_problem,
+    count_rows,
+    create_event,
+    event_body,
+    register,
+    share,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -113,3 +121,32 @@ async def test_a_caldav_write_with_one_is_refused_as_the_api_refuses_it(
     assert await count_rows(app, "events") == 0
     made = await alice.put("tab.ics", ics_resource(uid="tab-1", summary="Budget\treview"))
     assert made.status_code == 201, made.text
+
+
+async def test_the_other_texts_people_name_things_with_refuse_them_too(
+    client: httpx.AsyncClient, app: FastAPI, alice: Account
+) -> None:
+    """An RSVP's comment, a webhook's description, a feed token's and an app password's name
+    took them (an outside attack's re-check): none reached iCalendar or XML, but the rule is
+    one for every text a person writes."""
+    bob = await register(client, "bob")
+    event = await create_event(client, alice)
+    invited = await client.post(
+        f"{EVENTS}/{event['id']}/attendees",
+        json={"users": [{"user_id": bob.id}]},
+        headers=alice.headers,
+    )
+    assert invited.status_code in (200, 201), invited.text
+    hook = {"url": "https://example.com/h", "events": ["*"], "description": "d\x7f"}
+    rsvp = {"response": "accepted", "comment": "c\x01"}
+    for method, path, body, who, loc in [
+        ("PUT", f"{EVENTS}/{event['id']}/rsvp", rsvp, bob, "comment"),
+        ("POST", "/api/v1/webhooks", hook, alice, "description"),
+        ("POST", "/api/v1/feed-tokens", {"name": "f\uffff"}, alice, "name"),
+        ("POST", "/api/v1/app-passwords", {"name": "p\x1b"}, alice, "name"),
+    ]:
+        response = await client.request(method, path, json=body, headers=who.headers)
+        problem = assert_problem(response, 422, "validation_error")
+        assert [e["loc"] for e in problem["errors"]] == [[loc]], path
+    for table in ("webhooks", "feed_tokens", "app_passwords"):
+        assert await count_rows(app, table) == 0

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from neo_events.auth import app_passwords
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
-from neo_events.fields import NO_NUL
+from neo_events.fields import NO_CONTROLS, NO_NUL
 from neo_events.web import Session, TransactionalRoute
 
 router = APIRouter(prefix="/api/v1", tags=["caldav"], route_class=TransactionalRoute)
 
 PasswordName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL, NO_CONTROLS
 ]
 
 

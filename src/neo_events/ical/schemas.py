@@ -8,10 +8,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neo_events.events.schemas import EventRead
-from neo_events.fields import NO_NUL
+from neo_events.fields import NO_CONTROLS, NO_NUL
 
 TokenName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL, NO_CONTROLS
 ]
 
 

@@ -8,10 +8,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neo_events.events.schemas import AttendeeRead, ClashRead, EventRead
-from neo_events.fields import NO_NUL, DbId
+from neo_events.fields import NO_CONTROLS, NO_NUL, DbId
 from neo_events.invitations.responses import Response
 
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL]
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500), NO_NUL, NO_CONTROLS
+]
 MAX_INVITES = 100  # people one request invites
 
 

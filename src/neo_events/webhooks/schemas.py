@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from neo_events.fields import NO_NUL
+from neo_events.fields import NO_CONTROLS, NO_NUL
 
 # Every message type a user can get live (SPEC §8, §13, §14); "*" is all of them.
 MESSAGE_TYPES = frozenset(
@@ -35,11 +35,14 @@ def _known(value: str) -> str:
 
 
 Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NO_NUL
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    NO_NUL,
+    NO_CONTROLS,
 ]
 MessageType = Annotated[str, AfterValidator(_known)]
 Types = Annotated[list[MessageType], Field(min_length=1, max_length=len(MESSAGE_TYPES) + 1)]
-Description = Annotated[str, StringConstraints(max_length=500), NO_NUL]
+Description = Annotated[str, StringConstraints(max_length=500), NO_NUL, NO_CONTROLS]
 
 
 class WebhookCreate(BaseModel):
