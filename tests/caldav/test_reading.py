@@ -51,3 +51,87 @@ async def test_a_line_icalendar_cannot_parse_is_refused_not_left_out(
     assert b"could not be read" in response.content
     listed = await client.get("/api/v1/events", headers=alice.account.headers)
     assert listed.json()["items"] == []
+
+
+def _both(first: bytes, second: bytes) -> bytes:
+    """One resource of the VEVENTs of both."""
+    vevent = b"BEGIN:VEVENT" + second.split(b"BEGIN:VEVENT")[1].split(b"END:VCALENDAR")[0]
+    return first.replace(b"END:VCALENDAR", vevent + b"END:VCALENDAR")
+
+
+SERIES = "RRULE:FREQ=DAILY;COUNT=3\n"
+REFUSED = [
+    # (the resource, the precondition, what its 403 says)
+    (
+        ics().replace(b"T100000\r\nSUMMARY", b"T090000\r\nSUMMARY"),
+        "valid-calendar-data",
+        "it has no duration (DTEND equals DTSTART)",
+    ),
+    (
+        ics().replace(b"DTEND;TZID=Europe/Berlin:20260310T100000\r\n", b""),
+        "valid-calendar-data",
+        "it has no duration (a DTSTART date-time without DTEND or DURATION)",
+    ),
+    (
+        ics(extra="RRULE:FREQ=YEARLY\n").replace(b":2026", b":1753"),
+        "valid-calendar-data",
+        "the series begins in 1753: an event starts in 1900 or later",
+    ),
+    (
+        ics(extra="RECURRENCE-ID;TZID=Europe/Berlin:20260310T090000\n"),
+        "valid-calendar-data",
+        "a VEVENT of one occurrence (RECURRENCE-ID 20260310T090000) without the series it "
+        "belongs to",
+    ),
+    (
+        ics(extra="RDATE:20260301T080000Z\n"),
+        "valid-calendar-data",
+        "RDATE 2026-03-01T08:00:00Z is before DTSTART (a series' occurrences come after its start)",
+    ),
+    (
+        ics(extra=SERIES + "EXDATE:20260311T093000Z\n"),
+        "valid-calendar-data",
+        "EXDATE 2026-03-11T09:30:00Z is not an occurrence of the series",
+    ),
+    (
+        ics(extra=SERIES + "EXRULE:FREQ=WEEKLY\n"),
+        "valid-calendar-data",
+        "it has an EXRULE (deprecated by RFC 5545): an event excludes occurrences by EXDATE",
+    ),
+    (
+        ics(extra="STATUS:CANCELLED\n"),
+        "valid-calendar-data",
+        "the event is cancelled (STATUS:CANCELLED): delete it instead",
+    ),
+    (
+        ics().replace(b"UID:abc-1\r\n", b""),
+        "valid-calendar-object-resource",
+        "a VEVENT has no UID (RFC 5545 requires one)",
+    ),
+    (
+        _both(ics(), ics(uid="abc-2")),
+        "valid-calendar-object-resource",
+        "the VEVENTs of a resource have different UIDs (a resource holds one event)",
+    ),
+    (
+        _both(ics(), ics(summary="Again")),
+        "valid-calendar-object-resource",
+        "two VEVENTs of a resource have no RECURRENCE-ID (a resource holds one event)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "condition", "reason"), REFUSED)
+async def test_a_refusal_says_what_is_wrong_not_what_an_import_does(
+    client: httpx.AsyncClient, body: bytes, condition: str, reason: str
+) -> None:
+    """An outside attack found CalDAV 403s in the importer's words, saying the opposite of
+    what happened ("it has no duration: imported as one minute long", "EXDATE … is not an
+    occurrence: ignored"), and "every VEVENT of a resource has the one same UID" for a VEVENT
+    without one. A refusal says what is wrong with the resource (ical/losses.py)."""
+    alice = await dav_for(client, "alice")
+    response = await alice.put("x.ics", body)
+    assert response.status_code == 403, response.text
+    said = response.text.partition("<d:responsedescription>")[2].partition("<")[0]
+    assert f"<c:{condition} />" in response.text and said == reason, response.text
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []

@@ -28,6 +28,7 @@ from neo_events.ical.codec import (
     export_calendar,
     parse_calendar,
 )
+from neo_events.ical.losses import refusal
 from neo_events.ical.zones import iana_name, matching_name
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "ics"
@@ -620,6 +621,28 @@ def test_an_occurrence_without_its_series_becomes_a_single_event() -> None:
         False,
     )
     assert "imported as a single event" in parsed.notes[-1].message
+
+
+def test_an_override_naming_no_occurrence_of_its_series_says_so() -> None:
+    """The series is in the file: the note said it was not (an outside attack's finding)."""
+    parsed = parse(
+        *vevent("DTSTART:20260406T070000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY;COUNT=2"),
+        *vevent(
+            "RECURRENCE-ID:20260406T073000Z",
+            "DTSTART:20260406T080000Z",
+            "DURATION:PT1H",
+            "SUMMARY:Odd",
+        ),  # fmt: skip
+    )
+    [_, single] = contents(parsed)
+    assert (single["title"], single["is_recurring"]) == ("Odd", False)
+    [note] = [n.message for n in parsed.notes]
+    assert note == (
+        "RECURRENCE-ID 20260406T073000Z names no occurrence of its series: "
+        "imported as a single event"
+    )
+    # the same rule, worded for a CalDAV write that is refused (ical/losses.py)
+    assert refusal(note) == "RECURRENCE-ID 20260406T073000Z names no occurrence of the series"
 
 
 def test_rdates_are_occurrences_of_their_series() -> None:

@@ -31,25 +31,12 @@ from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, split_stream
 from neo_events.ical.export import PRODID
 from neo_events.ical.folding import to_ical
+from neo_events.ical.losses import refusal
 from neo_events.ical.people import MAX_PEOPLE, Attendance, add_people
 from neo_events.ical.service import UID_DOMAIN
 from neo_events.ical.texts import Text
 from neo_events.models.caldav import MAX_NAME
 
-# Notes of the codec that mean something the client sent would be lost or changed.
-LOSSY = (
-    "cut to",
-    "EXRULE",
-    "several RRULEs",
-    "is not an occurrence",
-    "second override",
-    "RANGE=THISANDFUTURE",
-    "no duration",
-    "began in",
-    "imported as",
-    "would recur on the clock of",
-    codec.UNREADABLE_LINE,
-)
 # What the expanded answers of one REPORT (calendar-query, calendar-multiget) may hold in all,
 # in content lines, whatever the number of resources: icalendar writes an occurrence's VEVENT
 # at ~16 us a line (a plain one has 11 lines, ~150-180 us), so this is under 1 s of CPU, in
@@ -246,9 +233,19 @@ def read(data: bytes) -> Incoming:
     uids = {(found[0] if found else "").strip() for found in written}
     if any(len(found) > 1 for found in written):  # RFC 5545: UID at most once a component
         raise InvalidResource("valid-calendar-object-resource", "a VEVENT has one UID")
-    if len(uids) != 1 or "" in uids:
+    if "" in uids:
         raise InvalidResource(
-            "valid-calendar-object-resource", "every VEVENT of a resource has the one same UID"
+            "valid-calendar-object-resource", "a VEVENT has no UID (RFC 5545 requires one)"
+        )
+    if len(uids) != 1:
+        raise InvalidResource(
+            "valid-calendar-object-resource",
+            "the VEVENTs of a resource have different UIDs (a resource holds one event)",
+        )
+    if len(components) - len(instances) > 1:
+        raise InvalidResource(
+            "valid-calendar-object-resource",
+            "two VEVENTs of a resource have no RECURRENCE-ID (a resource holds one event)",
         )
     if not storable(next(iter(uids))):
         raise InvalidResource("valid-calendar-data", f"a UID has at most {MAX_NAME} characters")
@@ -256,12 +253,14 @@ def read(data: bytes) -> Incoming:
         parsed = codec.read_calendars(calendars, default_timezone="UTC")
     except codec.InvalidCalendar as exc:
         raise InvalidResource("valid-calendar-data", exc.message) from None
-    if parsed.skipped:
+    if parsed.skipped:  # a VEVENT the import would leave out, in the words of a refusal
         skipped = parsed.skipped[0]
-        raise InvalidResource("valid-calendar-data", f"a {skipped.component}: {skipped.reason}")
-    lossy = [n.message for n in parsed.notes if any(marker in n.message for marker in LOSSY)]
-    if lossy:
-        raise InvalidResource("valid-calendar-data", lossy[0])
+        reason = refusal(skipped.reason) or f"a {skipped.component}: {skipped.reason}"
+        raise InvalidResource("valid-calendar-data", reason)
+    # what the import would keep otherwise than written, and warn of (ical/losses.py)
+    lost = next((said for n in parsed.notes if (said := refusal(n.message))), None)
+    if lost is not None:
+        raise InvalidResource("valid-calendar-data", lost)
     if len(parsed.events) != 1:
         raise InvalidResource("valid-calendar-data", "the resource does not make one event")
     [event] = parsed.events

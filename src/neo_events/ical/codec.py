@@ -27,6 +27,7 @@ from neo_events.ical.alarms import Span, read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
+from neo_events.ical.losses import Loss
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
 from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver
@@ -274,7 +275,10 @@ class _Reader:
         self.note(
             _raw_uid(block),
             block.line,
-            [f"{UNREADABLE_LINE}: {_unparsed(block, str(error))}" for _, error in component.errors],
+            [
+                Loss(f"{UNREADABLE_LINE}: {where}", f"{where} could not be read")
+                for where in (_unparsed(block, str(error)) for _, error in component.errors)
+            ],
         )
         return component, alarms
 
@@ -293,7 +297,7 @@ class _Reader:
         kept = self.drafts.get(uid)
         if properties.cancelled(component):
             by_method = block.line in self.cancelled_by_method
-            self.skip(uid, block, "METHOD:CANCEL" if by_method else "STATUS:CANCELLED")
+            self.skip(uid, block, CANCELLED_BY_METHOD if by_method else CANCELLED)
             if kept is not None and kept[0].sequence < properties.sequence(component):
                 del self.drafts[uid]  # a later revision cancels the event
                 self.result.skipped.append(
@@ -336,11 +340,9 @@ class _Reader:
                 if uid in self.skipped_uids:
                     raise vevents.Skip("an occurrence of a series that was not imported")
                 if properties.cancelled(component):
-                    raise vevents.Skip("cancels an occurrence that is not in the file")
+                    raise vevents.Skip(_unmatched(entry is not None, block, cancels=True))
                 content = vevents.single(component, clock, notes)
-                notes.append(
-                    "an occurrence whose series is not in the file: imported as a single event"
-                )
+                notes.append(_unmatched(entry is not None, block, cancels=False))
                 people = tuple(read_people(component))
                 reminders = read_alarms(alarms, notes)
                 self.singles.append(Incoming(uid, block.line, content, people, reminders))
@@ -348,6 +350,26 @@ class _Reader:
             self.skip(uid, block, _reason(exc))
             return
         self.note(uid, block.line, notes)
+
+
+CANCELLED = Loss("STATUS:CANCELLED", "the event is cancelled (STATUS:CANCELLED): delete it instead")
+CANCELLED_BY_METHOD = Loss("METHOD:CANCEL", "a stored resource has no METHOD (RFC 4791 §4.1)")
+
+
+def _unmatched(series: bool, block: Block, *, cancels: bool) -> Loss:
+    """A RECURRENCE-ID VEVENT that names no occurrence of a series in the file: the series is
+    there without that occurrence (`series`), or is not there."""
+    rid = (block.written("RECURRENCE-ID") or "").strip()
+    if series:
+        refusal = f"RECURRENCE-ID {rid} names no occurrence of the series"
+        said = f"RECURRENCE-ID {rid} names no occurrence of its series"
+    else:
+        kind = "cancelled occurrence" if cancels else "VEVENT of one occurrence"
+        refusal = f"a {kind} (RECURRENCE-ID {rid}) without the series it belongs to"
+        said = "an occurrence whose series is not in the file"
+    if cancels:
+        return Loss(f"{said}: nothing to cancel", refusal)
+    return Loss(f"{said}: imported as a single event", refusal)
 
 
 def _occurrence_people(draft: vevents.Draft) -> dict[date | datetime, tuple[Attendance, ...]]:
@@ -368,7 +390,8 @@ UNLISTABLE = (recurrence.ExpansionLimitExceeded, OverflowError)
 def _reason(exc: Exception) -> str:
     if isinstance(exc, UNLISTABLE):
         return "its occurrences cannot be listed (they overlap too much or reach past year 9999)"
-    return str(exc)
+    said = exc.args[0] if exc.args else None
+    return said if isinstance(said, Loss) else str(exc)  # a Loss keeps its CalDAV wording
 
 
 def _raw_uid(block: Block) -> str | None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from neo_events.events import recurrence
+from neo_events.ical.losses import Loss
 from neo_events.ical.zones import (
     MAX_SEARCHES,
     ZoneResolver,
@@ -109,27 +110,30 @@ MAX_CHECKED = 10_000  # a series' (~25 ms to list); a stream's, all its series t
 STREAM_CHECKED = 100_000
 
 
-def series_note(zones: ZoneResolver, tzid: str, series: recurrence.Series) -> str | None:
+def series_note(zones: ZoneResolver, tzid: str, series: recurrence.Series) -> Loss | None:
     """What is lost when a series whose DTSTART is on the VTIMEZONE `tzid` recurs on its
     zone's clock (`series.timezone`): the first of its occurrences in the two years from its
     start (past MAX_CHECKED, a day apart) at which that zone's offset is not the VTIMEZONE's. A
-    stream checks at most STREAM_CHECKED occurrences: a series past them is said unchecked."""
+    stream checks at most STREAM_CHECKED occurrences: a series past them is said unchecked.
+    Either is a loss, in the same words for the import and a CalDAV refusal."""
     budget = min(MAX_CHECKED, STREAM_CHECKED - zones.work.checked)
     lo, hi = series.start, series.start + CHECKED
     found = list(islice(recurrence.originals(series, lo, hi), max(budget, 0) + 1))
     zones.work.checked += len(found)
     if len(found) > budget and budget < MAX_CHECKED:
-        return (
+        unchecked = (
             f"time zone {tzid!r}: the series would recur on the clock of {series.timezone!r}, "
             f"not checked against its VTIMEZONE (over {STREAM_CHECKED} occurrences in the file)"
         )
+        return Loss(unchecked, unchecked)
     found = found[:MAX_CHECKED]
     if len(found) == MAX_CHECKED:  # a sub-daily rule: the rest of the two years, day by day
         found += [found[-1] + timedelta(days=n) for n in range(1, (hi - found[-1]).days + 1)]
     first = first_difference(zones, tzid, series.timezone, found)
     if first is None:
         return None
-    return (
+    differs = (
         f"time zone {tzid!r}: the series would recur on the clock of {series.timezone!r}, "
         f"whose UTC offset is not its VTIMEZONE's at {first.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
     )
+    return Loss(differs, differs)

@@ -11,6 +11,7 @@ from icalendar import Calendar, Component
 from neo_events.fields import CONTROLS
 from neo_events.ical import bounds
 from neo_events.ical.blocks import CalendarBlock
+from neo_events.ical.losses import Loss
 from neo_events.ical.zones import iana_name
 
 TEXT_LIMITS = {"title": 200, "description": 10_000, "location": 500}
@@ -45,12 +46,16 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
     cleaned = str(value).replace("\x00", "")
     if CONTROLS.search(cleaned):  # which the API refuses (`fields.CONTROLS`)
         cleaned = CONTROLS.sub("", cleaned)
-        notes.append(f"{name}: control characters left out")
+        notes.append(
+            Loss(f"{name}: control characters left out", f"{name} holds a control character")
+        )
     if name != "DESCRIPTION":
         cleaned = cleaned.strip()
     limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
     if len(cleaned) > limit:
-        notes.append(f"{name} cut to {limit} characters")
+        notes.append(
+            Loss(f"{name} cut to {limit} characters", f"{name} is longer than {limit} characters")
+        )
         cleaned = cleaned[:limit]
     return cleaned or None
 
@@ -79,10 +84,21 @@ def rule_text(component: Component, notes: list[str]) -> str | None:
     if rules is None:
         return None
     if isinstance(rules, list):
-        notes.append("only the first of several RRULEs is kept")
+        notes.append(
+            Loss(
+                "only the first of several RRULEs is kept",
+                "it has several RRULEs (an event recurs by one rule)",
+            )
+        )
         rules = rules[0]
     if "EXRULE" in component:
-        notes.append("EXRULE (deprecated by RFC 5545) ignored")
+        notes.append(
+            Loss(
+                "EXRULE (deprecated by RFC 5545) ignored",
+                "it has an EXRULE (deprecated by RFC 5545): an event excludes occurrences by "
+                "EXDATE",
+            )
+        )
     # A broken RRULE (a str) is kept as written; a parsed one is written back.
     return str(rules) if isinstance(rules, str) else str(rules.to_ical().decode())
 

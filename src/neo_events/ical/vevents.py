@@ -34,6 +34,7 @@ from neo_events.events import days, recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.fields import EARLIEST  # the earliest instant the API takes
 from neo_events.ical import custom_zones
+from neo_events.ical.losses import Loss
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
@@ -159,7 +160,7 @@ def _content(
     component: Component, notes: list[str], start: datetime, end: datetime, zone: str
 ) -> dict[str, Any]:
     if end == start:
-        notes.append("it has no duration: imported as one minute long")
+        notes.append(_no_duration(component))
         end = start + MIN_LENGTH
     content: dict[str, Any] = {
         "title": text(component, "SUMMARY", notes) or NO_TITLE,
@@ -176,6 +177,16 @@ def _content(
     if (transp := transparency(component)) is not None:  # else the kind's default
         content["transparency"] = transp
     return content
+
+
+def _no_duration(component: Component) -> Loss:
+    if "DTEND" in component:
+        why = "DTEND equals DTSTART"
+    elif "DURATION" in component:
+        why = "its DURATION is zero"
+    else:
+        why = "a DTSTART date-time without DTEND or DURATION"
+    return Loss("it has no duration: imported as one minute long", f"it has no duration ({why})")
 
 
 def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
@@ -210,7 +221,12 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
             if found:
                 draft.exdates.update(found)
             elif draft.singles.pop(value.instant, None) is None:
-                notes.append(f"EXDATE {iso(value.instant)} is not an occurrence: ignored")
+                notes.append(
+                    Loss(
+                        f"EXDATE {iso(value.instant)} is not an occurrence: ignored",
+                        f"EXDATE {iso(value.instant)} is not an occurrence of the series",
+                    )
+                )
     if start.custom is not None and (content["is_recurring"] or draft.series.rdates):
         lost = custom_zones.series_note(clock.zones, start.custom, draft.series)
         notes.extend([lost] if lost else [])
@@ -249,7 +265,13 @@ def _from_earliest(
     if not found:
         raise Skip(f"it starts before {EARLIEST.year} and has no occurrence soon after")
     moved = replace(series, start=found[0].start, end=found[0].end)
-    notes.append(f"the series began in {series.start.year}: imported from {iso(moved.start)}")
+    notes.append(
+        Loss(
+            f"the series began in {series.start.year}: imported from {iso(moved.start)}",
+            f"the series begins in {series.start.year}: "
+            f"an event starts in {EARLIEST.year} or later",
+        )
+    )
     content |= {"start_time": iso(moved.start), "end_time": iso(moved.end)}
     return moved
 
@@ -272,7 +294,12 @@ def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[st
     draft.series = replace(series, rdates=tuple(sorted(added)))
     if draft.singles:
         notes.append(
-            f"{len(draft.singles)} RDATE occurrence(s) before DTSTART imported as single events"
+            Loss(
+                f"{len(draft.singles)} RDATE occurrence(s) before DTSTART "
+                "imported as single events",
+                f"RDATE {iso(min(draft.singles))} is before DTSTART "
+                "(a series' occurrences come after its start)",
+            )
         )
 
 
@@ -299,7 +326,12 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
     """Apply a RECURRENCE-ID VEVENT to its series; False if it names no occurrence of it."""
     rid = clock.when("RECURRENCE-ID", component["RECURRENCE-ID"], draft.series.timezone)
     if "RANGE" in getattr(component["RECURRENCE-ID"], "params", {}):
-        notes.append("RANGE=THISANDFUTURE applied to that one occurrence only")
+        notes.append(
+            Loss(
+                "RANGE=THISANDFUTURE applied to that one occurrence only",
+                "RANGE=THISANDFUTURE: a RECURRENCE-ID VEVENT changes one occurrence only",
+            )
+        )
     found = originals(draft, rid, clock)
     if not found:
         if rid.instant not in draft.singles:
@@ -317,7 +349,12 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         return True
     seq = sequence(component)
     if original in draft.overrides and draft.overrides[original][0] >= seq:
-        notes.append(f"a second override of {iso(original)} ignored")
+        notes.append(
+            Loss(
+                f"a second override of {iso(original)} ignored",
+                f"two VEVENTs change the occurrence of {iso(original)}",
+            )
+        )
         return True
     override = _override(draft, component, clock, notes, original)
     if original == draft.series.start and _same_wall(draft, override.get("start_time")):
