@@ -135,3 +135,23 @@ async def test_a_refusal_says_what_is_wrong_not_what_an_import_does(
     said = response.text.partition("<d:responsedescription>")[2].partition("<")[0]
     assert f"<c:{condition} />" in response.text and said == reason, response.text
     assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+
+
+async def test_an_rdate_period_of_another_length_is_refused(client: httpx.AsyncClient) -> None:
+    """An outside attack wrote a 09:00-10:00 event with `RDATE;VALUE=PERIOD` 09:00-12:00: 201,
+    a CalDAV GET served the three hours, the API and /freebusy one. The model gives an rdate
+    the event's duration: a period of another length is refused (docs/api.md), one of the
+    same length is that rdate."""
+    alice = await dav_for(client, "alice")
+    period = "RDATE;VALUE=PERIOD:20260312T080000Z/{}\n"
+    refused = await alice.put("p.ics", ics(extra=period.format("20260312T110000Z")))
+    assert refused.status_code == 403 and b"valid-calendar-data" in refused.content
+    assert (
+        b"RDATE;VALUE=PERIOD 2026-03-12T08:00:00Z/2026-03-12T11:00:00Z lasts otherwise than the "
+        b"event (an occurrence of another length is a RECURRENCE-ID VEVENT)"
+    ) in refused.content
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+    kept = await alice.put("p.ics", ics(extra=period.format("PT1H")))
+    assert kept.status_code == 201, kept.text
+    [event] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert event["rdates"] == ["2026-03-12T08:00:00Z"]

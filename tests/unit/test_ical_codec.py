@@ -662,6 +662,13 @@ def test_rdates_are_occurrences_of_their_series() -> None:
     # 12 January is the rule's own; a PERIOD's own length is not kept (the event's is)
     assert main["rdates"] == ["2026-01-20T18:00:00Z", "2026-02-01T10:00:00Z"]
     assert main["exdates"] == ["2026-02-01T10:00:00Z"]
+    [note] = [n.message for n in parsed.notes]  # said, and refused by CalDAV
+    period = "RDATE;VALUE=PERIOD 2026-02-01T10:00:00Z/2026-02-01T12:00:00Z"
+    assert note == f"{period} kept with the event's duration, not its own"
+    assert refusal(note) == (
+        f"{period} lasts otherwise than the event (an occurrence of another length is a "
+        "RECURRENCE-ID VEVENT)"
+    )
     made = build_content(None, EventCreate.model_validate(main).model_dump())
     found = recurrence.expand(series_of(made), datetime(2026, 1, 1, tzinfo=UTC),
                               datetime(2026, 3, 1, tzinfo=UTC))  # fmt: skip

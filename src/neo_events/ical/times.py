@@ -40,6 +40,7 @@ class When:
     zone: str | None
     all_day: bool
     custom: str | None = None  # the TZID of a VTIMEZONE no IANA zone matches (custom_zones)
+    until: datetime | None = None  # a PERIOD's end instant (an RDATE;VALUE=PERIOD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,17 @@ class Clock:
         floating = floating or self.floating
         value = _parsed(name, prop)
         params = getattr(prop, "params", {})
-        if isinstance(value, tuple):  # a PERIOD: its start
-            value = value[0]
+        period_end = None
+        if isinstance(value, tuple):  # a PERIOD: its start, its end as `until`
+            value, period_end = value
         if isinstance(value, datetime):
-            return self._datetime(value, params.get("TZID"), floating)
+            found = self._datetime(value, params.get("TZID"), floating)
+            if isinstance(period_end, timedelta):
+                return replace(found, until=found.instant + period_end)
+            if isinstance(period_end, datetime):
+                ends = self._datetime(period_end, params.get("TZID"), floating)
+                return replace(found, until=ends.instant)
+            return found
         if isinstance(value, date):
             wall = datetime.combine(value, time())
             return When(self.localize(wall, floating), wall, floating, all_day=True)

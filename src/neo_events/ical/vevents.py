@@ -280,6 +280,8 @@ def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[st
     series, duration = draft.series, draft.series.end - draft.series.start
     added: set[datetime] = set()
     for value in clock.values("RDATE", component["RDATE"], series.timezone):
+        if value.until is not None and value.until - value.instant != duration:
+            notes.append(_other_length(value.instant, value.until))
         if recurrence.occurrence_at(series, value.instant):
             continue  # the rule (or DTSTART) has it already
         if value.instant > series.start:
@@ -301,6 +303,17 @@ def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[st
                 "(a series' occurrences come after its start)",
             )
         )
+
+
+def _other_length(start: datetime, end: datetime) -> Loss:
+    """An RDATE;VALUE=PERIOD that lasts otherwise than its event: the event model gives every
+    rdate the event's duration (one of another length is an override, a RECURRENCE-ID VEVENT)."""
+    period = f"RDATE;VALUE=PERIOD {iso(start)}/{iso(end)}"
+    return Loss(
+        f"{period} kept with the event's duration, not its own",
+        f"{period} lasts otherwise than the event (an occurrence of another length is a "
+        "RECURRENCE-ID VEVENT)",
+    )
 
 
 def originals(draft: Draft, value: When, clock: Clock) -> list[datetime]:
