@@ -198,3 +198,31 @@ async def test_a_method_cancel_calendar_cancels_its_events(
     assert [(s["uid"], s["reason"]) for s in response.json()["skipped"]] == [
         ("c1", "METHOD:CANCEL")
     ]
+
+
+async def test_an_unknown_zone_and_a_dtend_of_another_type_are_read_with_a_warning(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """An unknown TZID without a VTIMEZONE is read as floating, in the import's zone; a date-time
+    `DTEND` after a `DTSTART;VALUE=DATE` (RFC 5545 forbids it) ends the event with the day it
+    falls on, as a part of a day counts (docs/api.md, "All-day events"); the latter said
+    nothing. A CalDAV write of either is refused (tests/caldav/test_reading.py)."""
+    body = ics(
+        vevent("mars", "SUMMARY:Mars", "DTSTART;TZID=Mars/Olympus:20270410T090000",
+               "DTEND;TZID=Mars/Olympus:20270410T100000"),
+        vevent("mixed", "SUMMARY:Mixed", "DTSTART;VALUE=DATE:20270410", "DTEND:20270411T100000Z"),
+    )  # fmt: skip
+    response = await post(client, alice, body, timezone="Europe/Berlin")
+    assert response.status_code == 201, response.text
+    mars, mixed = response.json()["items"]
+    assert (mars["start_time"], mars["timezone"]) == ("2027-04-10T07:00:00Z", "Europe/Berlin")
+    assert (mixed["all_day"], mixed["start_date"], mixed["end_date"]) == (
+        True,
+        "2027-04-10",
+        "2027-04-12",
+    )
+    assert [(w["uid"], w["message"]) for w in response.json()["warnings"]] == [
+        ("mars", "unknown time zone 'Mars/Olympus': its times read as floating times"),
+        ("mixed", "DTEND is a date-time, DTSTART a date: the event lasts through the day DTEND "
+                  "falls on"),
+    ]  # fmt: skip

@@ -155,3 +155,35 @@ async def test_an_rdate_period_of_another_length_is_refused(client: httpx.AsyncC
     assert kept.status_code == 201, kept.text
     [event] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
     assert event["rdates"] == ["2026-03-12T08:00:00Z"]
+
+
+async def test_an_unknown_zone_or_a_dtend_of_another_type_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    """An outside attack: `DTSTART;TZID=Mars/Olympus` without a VTIMEZONE was a 201 stored at
+    09:00 UTC, and `DTSTART;VALUE=DATE` with a date-time `DTEND` (RFC 5545 forbids it) a 201
+    stored as two days. A CalDAV write has no importer's zone to read such times in: 403. An
+    import keeps reading both as it did, with a warning (tests/api/test_ical_import_reading.py)."""
+    alice = await dav_for(client, "alice")
+    for body, reason in (
+        (
+            ics().replace(b"Europe/Berlin", b"Mars/Olympus"),
+            b"unknown time zone 'Mars/Olympus' and no VTIMEZONE for it",
+        ),
+        (
+            ics()
+            .replace(b"DTSTART;TZID=Europe/Berlin:20260310T090000", b"DTSTART;VALUE=DATE:20260310")
+            .replace(b"DTEND;TZID=Europe/Berlin:20260310T100000", b"DTEND:20260311T100000Z"),
+            b"DTEND is a date-time and DTSTART a date (RFC 5545: DTEND has DTSTART's value type)",
+        ),
+        (
+            ics().replace(
+                b"DTEND;TZID=Europe/Berlin:20260310T100000", b"DTEND;VALUE=DATE:20260311"
+            ),
+            b"DTEND is a date and DTSTART a date-time (RFC 5545: DTEND has DTSTART's value type)",
+        ),
+    ):
+        response = await alice.put("x.ics", body)
+        assert response.status_code == 403, response.text
+        assert b"valid-calendar-data" in response.content and reason in response.content
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []

@@ -20,6 +20,7 @@ from icalendar.prop import vBroken, vDDDTypes, vDuration
 from neo_events.events.rrule import localize
 from neo_events.ical import custom_zones
 from neo_events.ical.blocks import Block
+from neo_events.ical.losses import Loss
 from neo_events.ical.zones import ZoneResolver
 
 # The nominal part of a DURATION as written: icalendar's timedelta makes PT24H and P1D equal.
@@ -108,11 +109,21 @@ class Clock:
             custom = self._custom(str(tzid), wall)
             if custom is not None:
                 return custom
-            self.notes.append(f"unknown time zone {tzid!r}: its times read as floating times")
+            self.notes.append(self._unknown(str(tzid)))
         elif value.tzinfo is not None and value.utcoffset() is not None:
             instant = value.astimezone(UTC).replace(microsecond=0)
             return When(instant, instant.replace(tzinfo=None), None, all_day=False)
         return When(self.localize(wall, floating), wall, floating, all_day=False)
+
+    def _unknown(self, tzid: str) -> Loss:
+        """A TZID that names no zone, and no VTIMEZONE that fixes its instants: an import reads
+        its times as floating (the calendar's zone, or the importer's); a CalDAV write has no
+        such zone to fall back on (floating in UTC was a silent guess)."""
+        if self.zones.vtimezone(tzid) is None:
+            refusal = f"unknown time zone {tzid!r} and no VTIMEZONE for it"
+        else:  # past the bounds a file's VTIMEZONEs are worked out within (zones.py)
+            refusal = f"time zone {tzid!r}: no UTC offset could be worked out from its VTIMEZONE"
+        return Loss(f"unknown time zone {tzid!r}: its times read as floating times", refusal)
 
     def _custom(self, tzid: str, wall: datetime) -> When | None:
         """A wall time on a VTIMEZONE of the file that no IANA zone matches: the instant it

@@ -138,10 +138,13 @@ def _as_all_day(content: dict[str, Any], zone_name: str) -> dict[str, Any]:
 
 
 def times(
-    component: Component, clock: Clock, zone: str | None = None
+    component: Component, clock: Clock, notes: list[str], zone: str | None = None
 ) -> tuple[When, str, datetime]:
     """DTSTART, the zone the event follows (`zone`, else DTSTART's, else the calendar's), and
-    the end instant; floating values after a zoned DTSTART are read in its zone."""
+    the end instant; floating values after a zoned DTSTART are read in its zone. A DTEND of
+    another value type than DTSTART's (RFC 5545 §3.8.2.2 forbids it) is read as it falls:
+    after a date, a date-time ends with its day (as a part of a day counts, `_as_all_day`),
+    after a date-time a date ends at its midnight; a loss either way."""
     if component.get("DTSTART") is None:
         raise Skip("it has no DTSTART")
     start = clock.when("DTSTART", component["DTSTART"], zone)
@@ -149,11 +152,22 @@ def times(
         zone = start.zone or clock.calendar_zone or "UTC"
     end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
     end = clock.when("DTEND", end_prop, zone) if end_prop is not None else None
+    if end is not None and end.all_day != start.all_day:
+        notes.append(_mixed_types(start.all_day))
     length = clock.duration(length_prop) if end is None and length_prop is not None else None
     finish = clock.end_of(start, end=end, length=length)
     if finish < start.instant:
         raise Skip("it ends before it starts")
     return start, zone, finish
+
+
+def _mixed_types(all_day: bool) -> Loss:
+    kinds = ("a date-time", "a date") if all_day else ("a date", "a date-time")
+    kept = "lasts through the day DTEND falls on" if all_day else "ends at that date's midnight"
+    return Loss(
+        f"DTEND is {kinds[0]}, DTSTART {kinds[1]}: the event {kept}",
+        f"DTEND is {kinds[0]} and DTSTART {kinds[1]} (RFC 5545: DTEND has DTSTART's value type)",
+    )
 
 
 def _content(
@@ -191,14 +205,14 @@ def _no_duration(component: Component) -> Loss:
 
 def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
     """A VEVENT as one single event, whatever RRULE or RECURRENCE-ID it carries."""
-    start, zone, end = times(component, clock)
+    start, zone, end = times(component, clock, notes)
     content = _content(component, notes, start.instant, end, zone)
     return _as_all_day(content, zone) if start.all_day else content
 
 
 def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Draft:
     """A VEVENT without RECURRENCE-ID: a single event or a series with its exceptions."""
-    start, zone, end = times(component, clock)
+    start, zone, end = times(component, clock, notes)
     content = _content(component, notes, start.instant, end, zone)
     end = datetime.fromisoformat(content["end_time"])
     rule = rule_text(component, notes)
@@ -353,7 +367,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
             del draft.singles[rid.instant]
         else:  # an RDATE occurrence changed on its own
             zone = draft.series.timezone
-            start, _, end = times(component, clock, zone)
+            start, _, end = times(component, clock, notes, zone)
             draft.singles[rid.instant] = _content(component, notes, start.instant, end, zone)
         return True
     original = found[0]
