@@ -22,12 +22,11 @@ from icalendar.error import GloballyUniqueTZIDGuessed
 from icalendar.timezone import tzp
 
 from neo_events.events import days, recurrence
-from neo_events.ical import bounds, properties, vevents
+from neo_events.ical import bounds, losses, properties, vevents
 from neo_events.ical.alarms import Span, read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
-from neo_events.ical.losses import Loss
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable
 from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver
@@ -275,10 +274,7 @@ class _Reader:
         self.note(
             _raw_uid(block),
             block.line,
-            [
-                Loss(f"{UNREADABLE_LINE}: {where}", f"{where} could not be read")
-                for where in (_unparsed(block, str(error)) for _, error in component.errors)
-            ],
+            [losses.unreadable_line(_unparsed(block, str(error))) for _, error in component.errors],
         )
         return component, alarms
 
@@ -297,7 +293,7 @@ class _Reader:
         kept = self.drafts.get(uid)
         if properties.cancelled(component):
             by_method = block.line in self.cancelled_by_method
-            self.skip(uid, block, CANCELLED_BY_METHOD if by_method else CANCELLED)
+            self.skip(uid, block, losses.CANCELLED_BY_METHOD if by_method else losses.CANCELLED)
             if kept is not None and kept[0].sequence < properties.sequence(component):
                 del self.drafts[uid]  # a later revision cancels the event
                 self.result.skipped.append(
@@ -335,14 +331,15 @@ class _Reader:
         """A RECURRENCE-ID VEVENT: part of its series, else a single event of its own."""
         notes = clock.begin(block)
         entry = self.drafts.get(uid)
+        rid = (block.written("RECURRENCE-ID") or "").strip()
         try:
             if entry is None or not vevents.attach(entry[0], component, clock, notes):
                 if uid in self.skipped_uids:
                     raise vevents.Skip("an occurrence of a series that was not imported")
                 if properties.cancelled(component):
-                    raise vevents.Skip(_unmatched(entry is not None, block, cancels=True))
+                    raise vevents.Skip(losses.unmatched(entry is not None, rid, cancels=True))
                 content = vevents.single(component, clock, notes)
-                notes.append(_unmatched(entry is not None, block, cancels=False))
+                notes.append(losses.unmatched(entry is not None, rid, cancels=False))
                 people = tuple(read_people(component))
                 reminders = read_alarms(alarms, notes)
                 self.singles.append(Incoming(uid, block.line, content, people, reminders))
@@ -350,26 +347,6 @@ class _Reader:
             self.skip(uid, block, _reason(exc))
             return
         self.note(uid, block.line, notes)
-
-
-CANCELLED = Loss("STATUS:CANCELLED", "the event is cancelled (STATUS:CANCELLED): delete it instead")
-CANCELLED_BY_METHOD = Loss("METHOD:CANCEL", "a stored resource has no METHOD (RFC 4791 §4.1)")
-
-
-def _unmatched(series: bool, block: Block, *, cancels: bool) -> Loss:
-    """A RECURRENCE-ID VEVENT that names no occurrence of a series in the file: the series is
-    there without that occurrence (`series`), or is not there."""
-    rid = (block.written("RECURRENCE-ID") or "").strip()
-    if series:
-        refusal = f"RECURRENCE-ID {rid} names no occurrence of the series"
-        said = f"RECURRENCE-ID {rid} names no occurrence of its series"
-    else:
-        kind = "cancelled occurrence" if cancels else "VEVENT of one occurrence"
-        refusal = f"a {kind} (RECURRENCE-ID {rid}) without the series it belongs to"
-        said = "an occurrence whose series is not in the file"
-    if cancels:
-        return Loss(f"{said}: nothing to cancel", refusal)
-    return Loss(f"{said}: imported as a single event", refusal)
 
 
 def _occurrence_people(draft: vevents.Draft) -> dict[date | datetime, tuple[Attendance, ...]]:
@@ -391,7 +368,7 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, UNLISTABLE):
         return "its occurrences cannot be listed (they overlap too much or reach past year 9999)"
     said = exc.args[0] if exc.args else None
-    return said if isinstance(said, Loss) else str(exc)  # a Loss keeps its CalDAV wording
+    return said if isinstance(said, losses.Loss) else str(exc)  # a Loss keeps its CalDAV wording
 
 
 def _raw_uid(block: Block) -> str | None:
@@ -400,9 +377,6 @@ def _raw_uid(block: Block) -> str | None:
         if name.split(";")[0].strip().upper() == "UID" and value.strip():
             return value.strip()
     return None
-
-
-UNREADABLE_LINE = "a line that could not be read was left out"
 
 
 def _unparsed(block: Block, message: str) -> str:

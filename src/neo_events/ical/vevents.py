@@ -33,8 +33,7 @@ from icalendar import Component
 from neo_events.events import days, recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.fields import EARLIEST  # the earliest instant the API takes
-from neo_events.ical import custom_zones
-from neo_events.ical.losses import Loss
+from neo_events.ical import custom_zones, losses
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
@@ -153,7 +152,7 @@ def times(
     end_prop, length_prop = component.get("DTEND"), component.get("DURATION")
     end = clock.when("DTEND", end_prop, zone) if end_prop is not None else None
     if end is not None and end.all_day != start.all_day:
-        notes.append(_mixed_types(start.all_day))
+        notes.append(losses.mixed_types(start.all_day))
     length = clock.duration(length_prop) if end is None and length_prop is not None else None
     finish = clock.end_of(start, end=end, length=length)
     if finish < start.instant:
@@ -161,20 +160,11 @@ def times(
     return start, zone, finish
 
 
-def _mixed_types(all_day: bool) -> Loss:
-    kinds = ("a date-time", "a date") if all_day else ("a date", "a date-time")
-    kept = "lasts through the day DTEND falls on" if all_day else "ends at that date's midnight"
-    return Loss(
-        f"DTEND is {kinds[0]}, DTSTART {kinds[1]}: the event {kept}",
-        f"DTEND is {kinds[0]} and DTSTART {kinds[1]} (RFC 5545: DTEND has DTSTART's value type)",
-    )
-
-
 def _content(
     component: Component, notes: list[str], start: datetime, end: datetime, zone: str
 ) -> dict[str, Any]:
     if end == start:
-        notes.append(_no_duration(component))
+        notes.append(losses.no_duration(component))
         end = start + MIN_LENGTH
     content: dict[str, Any] = {
         "title": text(component, "SUMMARY", notes) or NO_TITLE,
@@ -191,16 +181,6 @@ def _content(
     if (transp := transparency(component)) is not None:  # else the kind's default
         content["transparency"] = transp
     return content
-
-
-def _no_duration(component: Component) -> Loss:
-    if "DTEND" in component:
-        why = "DTEND equals DTSTART"
-    elif "DURATION" in component:
-        why = "its DURATION is zero"
-    else:
-        why = "a DTSTART date-time without DTEND or DURATION"
-    return Loss("it has no duration: imported as one minute long", f"it has no duration ({why})")
 
 
 def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
@@ -235,12 +215,7 @@ def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Dr
             if found:
                 draft.exdates.update(found)
             elif draft.singles.pop(value.instant, None) is None:
-                notes.append(
-                    Loss(
-                        f"EXDATE {iso(value.instant)} is not an occurrence: ignored",
-                        f"EXDATE {iso(value.instant)} is not an occurrence of the series",
-                    )
-                )
+                notes.append(losses.unmatched_exdate(iso(value.instant)))
     if start.custom is not None and (content["is_recurring"] or draft.series.rdates):
         lost = custom_zones.series_note(clock.zones, start.custom, draft.series)
         notes.extend([lost] if lost else [])
@@ -279,13 +254,7 @@ def _from_earliest(
     if not found:
         raise Skip(f"it starts before {EARLIEST.year} and has no occurrence soon after")
     moved = replace(series, start=found[0].start, end=found[0].end)
-    notes.append(
-        Loss(
-            f"the series began in {series.start.year}: imported from {iso(moved.start)}",
-            f"the series begins in {series.start.year}: "
-            f"an event starts in {EARLIEST.year} or later",
-        )
-    )
+    notes.append(losses.began_early(series.start.year, iso(moved.start)))
     content |= {"start_time": iso(moved.start), "end_time": iso(moved.end)}
     return moved
 
@@ -295,7 +264,7 @@ def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[st
     added: set[datetime] = set()
     for value in clock.values("RDATE", component["RDATE"], series.timezone):
         if value.until is not None and value.until - value.instant != duration:
-            notes.append(_other_length(value.instant, value.until))
+            notes.append(losses.other_length(iso(value.instant), iso(value.until)))
         if recurrence.occurrence_at(series, value.instant):
             continue  # the rule (or DTSTART) has it already
         if value.instant > series.start:
@@ -309,25 +278,7 @@ def _add_rdates(draft: Draft, component: Component, clock: Clock, notes: list[st
         }
     draft.series = replace(series, rdates=tuple(sorted(added)))
     if draft.singles:
-        notes.append(
-            Loss(
-                f"{len(draft.singles)} RDATE occurrence(s) before DTSTART "
-                "imported as single events",
-                f"RDATE {iso(min(draft.singles))} is before DTSTART "
-                "(a series' occurrences come after its start)",
-            )
-        )
-
-
-def _other_length(start: datetime, end: datetime) -> Loss:
-    """An RDATE;VALUE=PERIOD that lasts otherwise than its event: the event model gives every
-    rdate the event's duration (one of another length is an override, a RECURRENCE-ID VEVENT)."""
-    period = f"RDATE;VALUE=PERIOD {iso(start)}/{iso(end)}"
-    return Loss(
-        f"{period} kept with the event's duration, not its own",
-        f"{period} lasts otherwise than the event (an occurrence of another length is a "
-        "RECURRENCE-ID VEVENT)",
-    )
+        notes.append(losses.early_rdates(len(draft.singles), iso(min(draft.singles))))
 
 
 def originals(draft: Draft, value: When, clock: Clock) -> list[datetime]:
@@ -353,12 +304,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
     """Apply a RECURRENCE-ID VEVENT to its series; False if it names no occurrence of it."""
     rid = clock.when("RECURRENCE-ID", component["RECURRENCE-ID"], draft.series.timezone)
     if "RANGE" in getattr(component["RECURRENCE-ID"], "params", {}):
-        notes.append(
-            Loss(
-                "RANGE=THISANDFUTURE applied to that one occurrence only",
-                "RANGE=THISANDFUTURE: a RECURRENCE-ID VEVENT changes one occurrence only",
-            )
-        )
+        notes.append(losses.THIS_AND_FUTURE)
     found = originals(draft, rid, clock)
     if not found:
         if rid.instant not in draft.singles:
@@ -376,12 +322,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         return True
     seq = sequence(component)
     if original in draft.overrides and draft.overrides[original][0] >= seq:
-        notes.append(
-            Loss(
-                f"a second override of {iso(original)} ignored",
-                f"two VEVENTs change the occurrence of {iso(original)}",
-            )
-        )
+        notes.append(losses.second_override(iso(original)))
         return True
     override = _override(draft, component, clock, notes, original)
     if original == draft.series.start and _same_wall(draft, override.get("start_time")):
