@@ -50,7 +50,6 @@ async def test_a_check_past_its_budget_is_complete_before_the_events_it_did_not_
     client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(calendar_keys, "CHECK_EVENTS", 20)
-    monkeypatch.setattr(calendars, "CHECK_EVENTS", 20)
     await created_many(client, alice, [single(day, 10) for day in range(60)])
     daily = single(0, 10) | {"is_recurring": True, "recurrence_pattern": "FREQ=DAILY;COUNT=60"}
     response = await client.post(

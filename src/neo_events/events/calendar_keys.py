@@ -108,8 +108,7 @@ class Keys:
         running between parts, as `read`'s are."""
         keys = cls(user_id, False)
         keys.spend(budget, row.taken, row.last_start)
-        ids, versions, responses = row.ids, row.versions, row.responses
-        ids, versions, responses = ids or (), versions or (), responses or ()
+        ids, versions, responses = row.ids or (), row.versions or (), row.responses or ()
         if not len(ids) == len(versions) == len(responses):
             raise ValueError("the arrays of one_user_arrays differ in length")
         for first in range(0, len(ids), KEYS_A_PART):

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events import db
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.calendar_cuts import piled_window, shortened
-from neo_events.events.calendar_keys import CHECK_EVENTS
 from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
@@ -84,13 +83,13 @@ async def calendar(
     of what clashes (`titles`). `keys`: those of the window, if the caller read them (a
     create reads them with its write: `calendar_keys.one_user_arrays`). `budget`: how many
     events the read may take (the first by start, `calendar_keys.Budget`; by default
-    CHECK_EVENTS, or MAX_WINDOW_EVENTS if `strict`), spent by those it takes: past it the
-    window is cut short where the others start, or, if `strict`, it is a 422."""
+    `calendar_keys.CHECK_EVENTS`, or MAX_WINDOW_EVENTS if `strict`), spent by those it
+    takes: past it the window is cut short where the others start, or, if `strict`, a 422."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
     if keys is None:
         if budget is None:
-            budget = calendar_keys.Budget(MAX_WINDOW_EVENTS if strict else CHECK_EVENTS)
+            budget = calendar_keys.Budget(MAX_WINDOW_EVENTS if strict else None)
         if not budget.left:
             return [], {}, window[0]  # the check's reads took all it may: nothing is complete
         keys = await calendar_keys.read(

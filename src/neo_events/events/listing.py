@@ -268,10 +268,12 @@ async def expand_all(
         raise too_many_occurrences()
     # a series an earlier read built (of this version) is expanded without its content: a
     # new window of 500 series of 500 exceptions each read and parsed them all again, 0.4-0.6 s
-    known = expansions.known_series(cache, ((c.id, c.version) for c in missing))
+    # (a single event's is never kept: `_expand_chunk`)
+    kept = (c for c in missing if c.is_recurring)
+    known = expansions.known_series(cache, ((c.id, c.version) for c in kept))
     unknown = []
     for candidate in missing:
-        if (series := known[candidate.id]) is None:
+        if (series := known.get(candidate.id)) is None:
             unknown.append(candidate)
         else:
             total = _expand_one(candidate, series, window, total, found, cache)
@@ -299,9 +301,9 @@ def _expand_chunk(
             continue  # deleted since the candidates were read
         version, owner_id, content = this
         series = series_of(content)
-        if cache is not None and content["is_recurring"]:  # (a single event is quick to build)
-            expansions.keep_series(cache, (candidate.id, version), series)
         recurring = bool(content["is_recurring"])
+        if cache is not None and recurring:  # (a single event is quick to build)
+            expansions.keep_series(cache, (candidate.id, version), series)
         now = Candidate(candidate.id, version, owner_id, recurring, candidate.role)
         total = _expand_one(now, series, window, total, found, cache)
     return total

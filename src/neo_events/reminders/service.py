@@ -112,13 +112,7 @@ async def _replace(
     )
     existing = {(row.event_id, row.minutes_before): row.id for row in rows}
     kept = {(event.id, m) for event, wanted in sets for m in wanted}
-    gone = [reminder_id for key, reminder_id in existing.items() if key not in kept]
-    await queue.cancel(session, [job_key(r) for r in gone])
-    if gone:
-        await session.execute(
-            delete(Reminder).where(queue.among(session, Reminder.id, gone)),
-            execution_options={"synchronize_session": False},
-        )
+    await _drop(session, [reminder_id for key, reminder_id in existing.items() if key not in kept])
     new = [
         {"user_id": user_id, "event_id": event.id, "minutes_before": m, "created_at": now}
         for event, wanted in sets
@@ -144,9 +138,13 @@ async def forget_reminders(session: AsyncSession, *, event_id: int, user_id: int
     rows = await session.execute(
         select(Reminder.id).where(Reminder.user_id == user_id, Reminder.event_id == event_id)
     )
-    gone = list(rows.scalars())
+    await _drop(session, list(rows.scalars()))
+
+
+async def _drop(session: AsyncSession, gone: list[int]) -> None:
+    """These reminders and their jobs."""
+    await queue.cancel(session, [job_key(r) for r in gone])
     if gone:
-        await queue.cancel(session, [job_key(r) for r in gone])
         await session.execute(
             delete(Reminder).where(queue.among(session, Reminder.id, gone)),
             execution_options={"synchronize_session": False},
