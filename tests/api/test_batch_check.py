@@ -85,12 +85,13 @@ async def test_a_batch_check_equals_a_brute_force_one(
                 expected[(event_id, o.start.isoformat(), o.end.isoformat())] += 1
         for j, theirs in enumerate(own):
             if j != i:
-                for o in _overlapping(theirs, own[i]):
-                    expected[(None, o.start.isoformat(), o.end.isoformat())] += 1
+                for o in _overlapping(theirs, own[i]):  # another item: the event it became
+                    expected[(made[j]["id"], o.start.isoformat(), o.end.isoformat())] += 1
         got = Counter(
             (c["event_id"], _iso(c["start_time"]), _iso(c["end_time"])) for c in item["conflicts"]
         )
-        assert all(c["title"] == BATCH_TITLE for c in item["conflicts"] if c["event_id"] is None)
+        titles = {e["id"]: e["title"] for e in existing + made}
+        assert all(c["title"] == titles[c["event_id"]] for c in item["conflicts"])
         if expected.total() > LIMIT:  # which 100 are listed is unspecified
             assert got.total() == LIMIT and not got - expected
         else:
@@ -105,3 +106,53 @@ def _span(created: list[dict[str, Any]]) -> tuple[datetime, datetime]:
 
 def _iso(text: str) -> str:
     return datetime.fromisoformat(text).isoformat()
+
+
+async def test_a_refused_batch_names_the_items_that_clash(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A batch refused under `reject` lists every clash in one list (SPEC §7): each names the
+    item it concerns (`item`, its index in `events`, as a 422's `["events", 3, …]` does), and
+    a clash between two items names the other (`other_item`), since neither was written; in
+    a batch written under `warn`, that other item is the event it became."""
+    lunch = await created(
+        client,
+        alice,
+        event_body(
+            title="Lunch", start_time="2026-06-01T12:00:00Z", end_time="2026-06-01T13:00:00Z"
+        ),
+    )
+    items = [
+        event_body(
+            title="Free", start_time="2026-06-01T08:00:00Z", end_time="2026-06-01T09:00:00Z"
+        ),
+        event_body(title="A", start_time="2026-06-01T10:00:00Z", end_time="2026-06-01T11:00:00Z"),
+        event_body(
+            title="Over lunch", start_time="2026-06-01T12:30:00Z", end_time="2026-06-01T13:30:00Z"
+        ),
+        event_body(title="B", start_time="2026-06-01T10:30:00Z", end_time="2026-06-01T11:30:00Z"),
+    ]
+    refused = await client.post(
+        f"{EVENTS}/batch?conflicts=reject", json={"events": items}, headers=alice.headers
+    )
+    assert refused.status_code == 409, refused.text
+    listed = sorted(
+        (c["item"], c.get("other_item"), c["event_id"], c["title"])
+        for c in refused.json()["conflicts"]
+    )
+    assert listed == [
+        (1, 3, None, BATCH_TITLE),
+        (2, None, lunch["id"], "Lunch"),
+        (3, 1, None, BATCH_TITLE),
+    ]
+    written = await client.post(f"{EVENTS}/batch", json={"events": items}, headers=alice.headers)
+    assert written.status_code == 201, written.text
+    made = written.json()["items"]
+    named = [[(c["event_id"], c["title"]) for c in item["conflicts"]] for item in made]
+    assert named == [[], [(made[3]["id"], "B")], [(lunch["id"], "Lunch")], [(made[1]["id"], "A")]]
+    assert all("item" not in c and "other_item" not in c for i in made for c in i["conflicts"])
+    single = await client.post(f"{EVENTS}?conflicts=reject", json=items[2], headers=alice.headers)
+    assert single.status_code == 409
+    conflicts = single.json()["conflicts"]  # Lunch, and the batch's "Over lunch"
+    assert len(conflicts) == 2
+    assert all(set(c) == {"event_id", "title", "start_time", "end_time"} for c in conflicts)

@@ -327,6 +327,7 @@ async def create_built(
     )
     events = await _insert(session, actor_id, contents)
     _keep(session, events, candidates)
+    clashes = [[_named(clash, events) for clash in found] for found in clashes]
     await record_all(
         session,
         action="event.created",
@@ -336,3 +337,12 @@ async def create_built(
         targets=[(event.id, details) for event in events],
     )
     return list(zip(events, clashes, strict=True))
+
+
+def _named(clash: schedule.Clash, events: Sequence[Event]) -> schedule.Clash:
+    """A clash with another item of the same batch, once written: with that event, which the
+    caller owns (its id and title, as any clash with their calendar)."""
+    if clash.item is None:
+        return clash
+    other = events[clash.item]
+    return schedule.Clash(other.id, other.title, clash.start, clash.end)

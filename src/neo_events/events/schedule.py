@@ -63,6 +63,9 @@ class ScheduleConflict(Conflict):
     title = "This overlaps other events"
 
 
+BATCH_ITEM = "another event in this batch"  # a refused batch's clash between two of its items
+
+
 class Clash(NamedTuple):
     """A conflicting occurrence as the caller may see it: details only of events they see,
     times only of their contacts' calendars; a stranger is just `user_id` and busy. (A
@@ -73,6 +76,9 @@ class Clash(NamedTuple):
     start: datetime | None
     end: datetime | None
     user_id: int | None = None
+    # another candidate of the same call (a batch's item), by its index: nothing is written
+    # yet when it is found (`creation.create_built` names the event once it is)
+    item: int | None = None
 
 
 async def _calendar_for(
@@ -190,7 +196,9 @@ async def check(
         batch, lambda: [_clashes(c, visible, contacts, named) for c in found]
     )
     if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST) and any(results):
-        flat = [c for clashes in results for c in clashes]
+        # a batch's clashes each name the item they concern (`item`: its index in the
+        # request's `events`), and one with another item names that one (`other_item`)
+        flat = [(i if batch else None, c) for i, clashes in enumerate(results) for c in clashes]
         extra: dict[str, Any] = {}
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}
@@ -201,7 +209,7 @@ async def check(
                 extra["suggestions_for"] = index
         raise ScheduleConflict(
             f"{len(flat)} overlapping occurrence(s); ?conflicts=warn or ignore saves anyway.",
-            conflicts=await off_the_loop(batch, lambda: [clash_json(c) for c in flat]),
+            conflicts=await off_the_loop(batch, lambda: [clash_json(c, item=i) for i, c in flat]),
             **extra,
         )
     return results
@@ -227,7 +235,8 @@ def _clashes(
     strangers: set[int] = set()
     for busy in found:
         if busy.event_id < 0:
-            clashes.append(Clash(None, "another event in this batch", busy.start, busy.end))
+            item = -busy.event_id - 1  # `conflicts.sweep_conflicts`' own numbering
+            clashes.append(Clash(None, BATCH_ITEM, busy.start, busy.end, item=item))
         elif busy.event_id in visible:
             clashes.append(Clash(busy.event_id, named[busy.event_id], busy.start, busy.end))
         elif busy.holders & contacts:  # a contact's private event: busy, when
@@ -237,17 +246,27 @@ def _clashes(
     return clashes + [Clash(None, "busy", None, None, user_id=u) for u in sorted(strangers)]
 
 
-def clash_json(clash: Clash, instant: Callable[[datetime], object] = iso) -> dict[str, object]:
+def clash_json(
+    clash: Clash, instant: Callable[[datetime], object] = iso, *, item: int | None = None
+) -> dict[str, object]:
     """A clash as the API shows it; its times as `instant` writes them (ISO 8601 text for a
-    problem body, or left as datetimes for orjson to write: `events.answers`)."""
+    problem body, or left as datetimes for orjson to write: `events.answers`). `item`: the
+    index of the batch item it concerns, for a refused batch's one list."""
+    shown: dict[str, object]
     if clash.start is None or clash.end is None:
-        return {"user_id": clash.user_id, "busy": True}
-    return {
-        "event_id": clash.event_id,
-        "title": clash.title,
-        "start_time": instant(clash.start),
-        "end_time": instant(clash.end),
-    }
+        shown = {"user_id": clash.user_id, "busy": True}
+    else:
+        shown = {
+            "event_id": clash.event_id,
+            "title": clash.title,
+            "start_time": instant(clash.start),
+            "end_time": instant(clash.end),
+        }
+    if clash.item is not None:
+        shown["other_item"] = clash.item
+    if item is not None:
+        shown["item"] = item
+    return shown
 
 
 async def busy_intervals(
