@@ -99,6 +99,26 @@ REFUSED = [
         "it has an EXRULE (deprecated by RFC 5545): an event excludes occurrences by EXDATE",
     ),
     (
+        _both(
+            ics(extra=SERIES),
+            ics(extra="RECURRENCE-ID;TZID=Europe/Berlin:20260311T090000\n")
+            .replace(b"20260310T090000", b"20260311T090000")
+            .replace(b"20260310T100000", b"20260311T080000"),
+        ),
+        "valid-calendar-data",
+        "the occurrence of 2026-03-11T08:00:00Z ends before it starts",
+    ),
+    (
+        _both(
+            ics(extra=SERIES),
+            ics(extra="RECURRENCE-ID;TZID=Europe/Berlin:20260311T090000\n")
+            .replace(b"20260310T090000", b"20260311T090000")
+            .replace(b"20260310T100000", b"20260311T090000"),
+        ),
+        "valid-calendar-data",
+        "the occurrence of 2026-03-11T08:00:00Z has no duration (its end is its start)",
+    ),
+    (
         ics(extra="STATUS:CANCELLED\n"),
         "valid-calendar-data",
         "the event is cancelled (STATUS:CANCELLED): delete it instead",

@@ -465,6 +465,25 @@ def test_a_timed_event_without_duration_lasts_a_minute() -> None:
     assert [n.message for n in parsed.notes] == ["it has no duration: imported as one minute long"]
 
 
+def test_an_occurrence_ending_before_it_starts_is_named_in_a_note() -> None:
+    """It was read silently with the series' length (an outside attack's finding)."""
+    series = ("DTSTART:20260701T090000Z", "DTEND:20260701T100000Z", "RRULE:FREQ=DAILY;COUNT=3")
+    for end, note, overrides in (
+        ("080000", "ends before it starts: imported with the series' length", []),
+        (
+            "090000",
+            "has no duration: imported as one minute long",
+            [{"recurrence_id": "2026-07-02T09:00:00Z", "end_time": "2026-07-02T09:01:00Z"}],
+        ),
+    ):
+        moved = ("RECURRENCE-ID:20260702T090000Z", "DTSTART:20260702T090000Z")
+        parsed = parse(*vevent(*series), *vevent(*moved, f"DTEND:20260702T{end}Z"))
+        [data] = contents(parsed)
+        said = [n.message for n in parsed.notes]
+        assert said == [f"the occurrence of 2026-07-02T09:00:00Z {note}"]
+        assert data["overrides"] == overrides
+
+
 def test_a_floating_dtend_after_a_zoned_dtstart_is_in_that_zone() -> None:
     [data] = contents(
         parse(*vevent("DTSTART;TZID=America/New_York:19970904T090000", "DTEND:19970904T100000"))

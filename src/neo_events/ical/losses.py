@@ -103,6 +103,19 @@ def second_override(original: str) -> Loss:
     )
 
 
+def occurrence_without_length(original: str, zero: bool) -> Loss:
+    """A RECURRENCE-ID VEVENT whose end is its start (`zero`) or before it."""
+    if zero:
+        return Loss(
+            f"the occurrence of {original} has no duration: imported as one minute long",
+            f"the occurrence of {original} has no duration (its end is its start)",
+        )
+    return Loss(
+        f"the occurrence of {original} ends before it starts: imported with the series' length",
+        f"the occurrence of {original} ends before it starts",
+    )
+
+
 # A component's lines, RECURRENCE-ID and cancelled VEVENTs (codec.py)
 
 

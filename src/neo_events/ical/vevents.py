@@ -364,6 +364,7 @@ def _override(
     elif length_prop is not None:
         end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
+        notes.append(losses.occurrence_without_length(iso(original), end == start))
         end = start + (MIN_LENGTH if end == start else duration)
     override: dict[str, Any] = {"recurrence_id": iso(original)}
     if start != original:
