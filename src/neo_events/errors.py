@@ -342,12 +342,14 @@ PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
     413: "The request body is over the size limit",
     415: "The body's media type is not one this operation takes",
     422: "The request is not valid; `errors` names each field at fault",
+    426: "This address takes a WebSocket handshake (`Upgrade: websocket`)",
     428: "This write needs `If-Match` or `base_version`",
     429: "Over the rate limit: retry after `Retry-After` seconds",
     "default": "Any other error (405 with `Allow`, 406, 500, 503 with `Retry-After`…)",
 }
 PROBLEM_HEADERS: dict[int | str, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
+    426: {"Upgrade": {"schema": {"type": "string"}, "description": "`websocket`"}},
     429: {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
 }
 

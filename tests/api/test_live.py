@@ -293,6 +293,18 @@ async def test_sse_requires_a_valid_token(server: str) -> None:
         assert response.json()["code"] == "invalid_token"
 
 
+async def test_the_websocket_address_asked_without_upgrade_says_so(server: str) -> None:
+    """A GET of the WebSocket's address without its handshake (a proxy that drops `Upgrade`)
+    was a 404, as if the address were wrong: a 426 naming what is missing."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        response = await client.get("/api/v1/ws")
+    assert response.status_code == 426, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["upgrade"] == "websocket"
+    assert response.json()["code"] == "upgrade_required"
+    assert "proxy" in response.json()["detail"]
+
+
 @pytest.mark.postgres  # two processes share PostgreSQL in this test
 async def test_a_change_through_one_worker_reaches_a_client_of_another(
     database_url: str, redis_url: str, tmp_path: Path

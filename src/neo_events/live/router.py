@@ -40,6 +40,13 @@ class TooManyStreams(AppError):
 
 TRY_AGAIN_LATER = 1013
 
+
+class UpgradeRequired(AppError):
+    status = 426
+    code = "upgrade_required"
+    title = "This address is a WebSocket"
+
+
 SyncToken = Annotated[str, StringConstraints(max_length=500), NO_NUL]
 
 
@@ -116,6 +123,19 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
+
+
+@stream_router.get("/ws", responses=problems(426))
+async def websocket_without_upgrade() -> None:
+    """The WebSocket's address asked without `Upgrade: websocket` (a client that is no
+    WebSocket client, or a proxy that drops the handshake's headers, a common misconfiguration):
+    426 saying so (RFC 9110 §15.5.22), not a 404 that would say the address is wrong."""
+    raise UpgradeRequired(
+        "Open a WebSocket here (GET with Upgrade: websocket and Connection: Upgrade); if your "
+        "client sent them, a proxy in between dropped them. Without WebSockets, use "
+        "GET /api/v1/notifications/stream (Server-Sent Events).",
+        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+    )
 
 
 @stream_router.websocket("/ws")
