@@ -34,6 +34,7 @@ from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate, EventUpdate, model_fields_set
 from neo_events.events.validation import build_content
 from neo_events.ical.service import UID_DOMAIN
+from neo_events.infra import locks
 from neo_events.invitations.responses import OrganizerStays
 from neo_events.models import CalendarResource, Event, User
 from neo_events.models.caldav import MAX_NAME
@@ -109,6 +110,9 @@ async def _put(
             400, None, f"A resource's name has at most {MAX_NAME} characters.", "invalid_name"
         )
     incoming = await _read(data)
+    # whether the name (and the UID) is free decides a create: one PUT of the writer's at a
+    # time decides (concurrent ones were each a 201 and an event, `If-None-Match: *` or not)
+    await locks.hold(session, locks.CALDAV_COLLECTION, [user.id])
     current = (await items_named(session, user, [name])).get(name)
     if current is not None:
         # the row lock a read-modify-write needs, then the preconditions on what is locked

@@ -123,7 +123,9 @@ async def create_event(
     """A new event owned by the caller, at version 1, checked against their calendar.
 
     `alone`: the request writes nothing else (the API's create, not CalDAV's, which stores
-    the resource and the attendees too): on PostgreSQL it then runs without a transaction:
+    the resource and the attendees too), and is checked under `warn` or `ignore` (under
+    `reject` or `suggest` its check holds a lock until the write commits, in a transaction:
+    `schedule.check`): on PostgreSQL it then runs without a transaction:
     one statement writes everything (`statements.CREATE`), on a connection of the pool of
     its own (as a text edit's: `driver.connection`, none of the session's machinery) if the
     session has not begun by then, and the conflict check's reads, which lock nothing, go
@@ -142,6 +144,8 @@ async def create_event(
     once the event is written, a round trip fewer."""
     content = content_from(data)
     candidate = check_windows.Candidate.of(None, content, None)
+    if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST):
+        alone = False  # its check holds its calendar's lock until the write commits (`locks`)
     if alone:
         driver.autocommit_first(session)
     postgres = session.get_bind().dialect.name == "postgresql"

@@ -46,6 +46,7 @@ from neo_events.events.contacts import checked_people, contacts_of
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.expansions import Expansions
 from neo_events.events.suggestions import suggested
+from neo_events.infra import locks
 from neo_events.models import User
 
 LISTED = 100  # clashes an item lists at most
@@ -179,6 +180,10 @@ async def check(
     if not any(added):
         return nothing
     checked = checked_people(viewer_id, user_ids)
+    if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST):
+        # what it finds free must stay free until it is written: another checked write of
+        # these calendars waits for this one's transaction (`infra.locks`)
+        await locks.hold(session, locks.CALENDAR, checked)
     busy, visible, added = await _calendar_for(session, checked, added, viewer_id, keys, budget)
     excluded = [c.event_id for c in candidates]
 
