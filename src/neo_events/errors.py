@@ -268,11 +268,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# PostgreSQL's refusals of a statement that waited too long for a lock (`lock_timeout`,
+# infra/locks.py) or was chosen to end a deadlock: the same request may succeed at once.
+_BUSY_STATES = frozenset({"55P03", "40P01"})
+
+
 def database_unavailable(exc: BaseException) -> bool:
-    """The database did not answer (a lost connection, one the driver gave up on) or no
-    connection was free within DB_POOL_TIMEOUT_S, which is as unavailable: a 503."""
+    """The database did not answer (a lost connection, one the driver gave up on), no
+    connection was free within DB_POOL_TIMEOUT_S, or a lock was not had in time (or a
+    deadlock ended the statement), which is as unavailable: a 503."""
     return isinstance(exc, PoolTimeout | OperationalError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
+        isinstance(exc, DBAPIError)
+        and (exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _BUSY_STATES)
     )
 
 
@@ -342,14 +349,12 @@ PROBLEM_DESCRIPTIONS: dict[int | str, str] = {
     413: "The request body is over the size limit",
     415: "The body's media type is not one this operation takes",
     422: "The request is not valid; `errors` names each field at fault",
-    426: "This address takes a WebSocket handshake (`Upgrade: websocket`)",
     428: "This write needs `If-Match` or `base_version`",
     429: "Over the rate limit: retry after `Retry-After` seconds",
     "default": "Any other error (405 with `Allow`, 406, 500, 503 with `Retry-After`…)",
 }
 PROBLEM_HEADERS: dict[int | str, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
-    426: {"Upgrade": {"schema": {"type": "string"}, "description": "`websocket`"}},
     429: {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
 }
 

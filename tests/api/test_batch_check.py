@@ -151,6 +151,11 @@ async def test_a_refused_batch_names_the_items_that_clash(
     named = [[(c["event_id"], c["title"]) for c in item["conflicts"]] for item in made]
     assert named == [[], [(made[3]["id"], "B")], [(lunch["id"], "Lunch")], [(made[1]["id"], "A")]]
     assert all("item" not in c and "other_item" not in c for i in made for c in i["conflicts"])
+    one = await client.post(
+        f"{EVENTS}/batch?conflicts=reject", json={"events": [items[2]]}, headers=alice.headers
+    )
+    assert one.status_code == 409  # a batch of one names its item too
+    assert {c["item"] for c in one.json()["conflicts"]} == {0}
     single = await client.post(f"{EVENTS}?conflicts=reject", json=items[2], headers=alice.headers)
     assert single.status_code == 409
     conflicts = single.json()["conflicts"]  # Lunch, and the batch's "Over lunch"

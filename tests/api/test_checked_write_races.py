@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.caldav.dav import dav_for, ics
-from tests.helpers import Account, created, event_body
+from tests.helpers import Account, created, event_body, register
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -98,6 +98,28 @@ async def test_two_moves_into_one_slot_under_reject_write_one(
     assert await _raced(database_url, *(move(i) for i in ids)) == [200, 409]
 
 
+async def test_two_shares_into_one_persons_slot_under_reject_write_one(
+    client: httpx.AsyncClient, alice: Account, database_url: str
+) -> None:
+    """A share locks its event's row, then the newcomer's calendar (the order every checked
+    write takes them in)."""
+    bob = await register(client, "bob")
+    ids = [
+        (await created(client, alice, event_body(title=t, timezone="UTC", **SLOT)))["id"]
+        for t in ("one", "two")
+    ]
+
+    def share(event_id: int) -> Awaitable[httpx.Response]:
+        return client.post(
+            f"{EVENTS}/{event_id}/share?conflicts=reject",
+            json={"users": [{"user_id": bob.id, "role": "viewer"}]},
+            headers=alice.headers,
+        )
+
+    assert await _raced(database_url, *(share(i) for i in ids)) == [200, 409]
+    assert len(await _titles(client, bob)) == 1
+
+
 async def test_concurrent_caldav_creates_of_one_resource_make_one_event(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
@@ -118,3 +140,26 @@ async def test_concurrent_caldav_creates_of_one_resource_make_one_event(
     )
     assert statuses == [201, 403]
     assert len(await _titles(client, alice.account)) == 2
+
+
+async def test_a_write_that_cannot_have_its_calendars_lock_in_time_is_a_503(
+    client: httpx.AsyncClient, alice: Account, database_url: str
+) -> None:
+    """A checked write waits at most `lock_timeout` (5 s) for a lock, then is a 503 with
+    Retry-After that wrote nothing, not a request holding its connection for as long as the
+    writes ahead of it take (nor a 500: PostgreSQL's 55P03)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_xact_lock(1, :id)"), {"id": alice.id})
+            answer = await client.post(
+                f"{EVENTS}?conflicts=reject",
+                json=event_body(title="Waited", timezone="UTC", **SLOT),
+                headers=alice.headers,
+            )
+            await holder.rollback()
+    finally:
+        await engine.dispose()
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["code"] == "database_unavailable" and answer.headers["retry-after"]
+    assert await _titles(client, alice) == []

@@ -4,7 +4,9 @@ A create on PostgreSQL is the conflict check's calendar read (its keys, then the
 events whose weeks are not cached; the titles of what clashes, if anything does) and one
 statement for the event with its grant, version 1, audit row and change-feed row that also
 checks the token's sign-in session and reads the owner's name: no `BEGIN` and no `COMMIT`
-(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction; the
+(one statement is atomic by itself), unless an `Idempotency-Key` joins its transaction or
+it is checked under `reject` or `suggest` (which hold the calendar's lock until the write
+commits, infra/locks.py: two statements more); the
 statement on a pooled connection of its own, the check's reads afterwards on another. A
 text edit is the event's row read (with the caller's sign-in session checked) with what its
 answer shows, and one statement for the row, its next version, audit row and change-feed
@@ -121,16 +123,19 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
         assert "AS held" in seen[0] and "events.title" not in seen[0], seen
         assert seen[1].startswith("SELECT events.id, events.version, events.title"), seen
         assert not any(s.startswith("SELECT users.") for s in seen), seen
-        # `reject` must know before it writes: the keys, the titles of what clashes and the
-        # sign-in (a closed one is told nothing of the calendar); with no clash, the write.
+        # `reject` must know before it writes, and what it finds free must stay so until it
+        # is written: in a transaction, the calendar's lock (its wait bounded, then the lock:
+        # infra/locks.py), the keys, the titles of what clashes and the sign-in (a closed one
+        # is told nothing of the calendar); with no clash, the write.
         with statements(app) as refused:
             answer = await client.post(
                 f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
             )
         assert_problem(answer, 409, "schedule_conflict")
         assert [c["title"] for c in answer.json()["conflicts"]] == ["Standup", "Review"]
-        assert len(refused) == 3 and "AS held" in refused[0], refused
-        assert "auth_sessions" in refused[2], refused
+        assert len(refused) == 5 and "lock_timeout" in refused[0], refused
+        assert "pg_advisory_xact_lock" in refused[1] and "AS held" in refused[2], refused
+        assert "auth_sessions" in refused[4], refused
         assert not any("INSERT" in s for s in refused), refused
         # The worker keeps a title read by event and version once the request commits, never
         # before (what a transaction rolled back read may be given again to other content):
@@ -139,7 +144,7 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
             answer = await client.post(
                 f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
             )
-        assert len(refused_again) == 3 and "events.title" in refused_again[1], refused_again
+        assert len(refused_again) == 5 and "events.title" in refused_again[3], refused_again
         # ...but Standup's is kept since Review's create, Review's since a read of Standup's
         # conflicts; then the same clash reads no title.
         standup = created.json()["conflicts"][0]["event_id"]
@@ -150,7 +155,7 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
                 f"{EVENTS}?conflicts=reject", json=BODY | {"title": "No"}, headers=alice.headers
             )
         assert [c["title"] for c in answer.json()["conflicts"]] == ["Standup", "Review"]
-        assert len(again) == 2 and "auth_sessions" in again[1], again
+        assert len(again) == 4 and "auth_sessions" in again[3], again
         # Renamed, Standup is another version: its new title is read, never the one kept.
         await client.patch(f"{EVENTS}/{standup}", json={"title": "Daily"}, headers=alice.headers)
         with statements(app) as renamed:
@@ -171,8 +176,8 @@ async def test_a_clashing_create_is_two_statements_on_postgresql(
                 headers=alice.headers,
             )
         assert answer.status_code == 201, answer.text
-        assert len(checked) == 2 and "AS held" in checked[0], checked
-        assert checked[1].startswith("WITH who AS") and "AS held" not in checked[1], checked
+        assert len(checked) == 4 and "AS held" in checked[2], checked
+        assert checked[3].startswith("WITH who AS") and "AS held" not in checked[3], checked
     else:  # the ORM's statements; SQLite has no data-modifying CTEs
         assert 5 <= len(seen) <= 12, (len(seen), seen)  # BEGIN IMMEDIATE, 4 inserts, feed in 3
     history = await client.get(f"{EVENTS}/{created.json()['id']}/history", headers=alice.headers)

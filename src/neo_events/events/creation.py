@@ -328,6 +328,7 @@ async def create_built(
         candidates=candidates,
         user_ids=[actor_id],
         viewer_id=actor_id,
+        items=True,
     )
     events = await _insert(session, actor_id, contents)
     _keep(session, events, candidates)

@@ -157,6 +157,7 @@ async def check(
     added: list[list[Span]] | None = None,
     keys: Keys | None = None,
     budget: Budget | None = None,
+    items: bool = False,
 ) -> list[list[Clash]]:
     """For each candidate, what the occurrences it adds clash with.
 
@@ -169,7 +170,9 @@ async def check(
 
     `added`: the candidates' `added_by`, if the caller worked them out; `keys`: the
     calendar's keys over their `window_of`, if it read them (a create under `warn` reads
-    them with its write, `creation.create_event`), and the `budget` they spent.
+    them with its write, `creation.create_event`), and the `budget` they spent. `items`:
+    the candidates are a batch's items, whose refusal names the item of each clash (a batch
+    of one too).
     """
     nothing: list[list[Clash]] = [[] for _ in candidates]
     if policy is ConflictPolicy.IGNORE:
@@ -203,7 +206,7 @@ async def check(
     if policy in (ConflictPolicy.REJECT, ConflictPolicy.SUGGEST) and any(results):
         # a batch's clashes each name the item they concern (`item`: its index in the
         # request's `events`), and one with another item names that one (`other_item`)
-        flat = [(i if batch else None, c) for i, clashes in enumerate(results) for c in clashes]
+        flat = [(i if items else None, c) for i, clashes in enumerate(results) for c in clashes]
         extra: dict[str, Any] = {}
         if policy is ConflictPolicy.SUGGEST:
             people = set(concerned) if concerned is not None else set(user_ids) | {viewer_id}

@@ -30,14 +30,24 @@ CALDAV_COLLECTION = 2  # the names and UIDs of a user's CalDAV collection (`cald
 _HOLD = text(
     "SELECT count(pg_advisory_xact_lock(:kind, key)) FROM unnest(CAST(:keys AS integer[])) AS key"
 )
+# How long the transaction waits for a lock, this one or any after it (the write's rows):
+# past it PostgreSQL refuses the statement (55P03), a 503 with Retry-After
+# (`errors.database_unavailable`), rather than a request holding its connection while a
+# queue of writes to one calendar goes by.
+_WAIT = text("SET LOCAL lock_timeout = '5s'")
 
 
 async def hold(session: AsyncSession, kind: int, user_ids: Iterable[int]) -> None:
     """Take the locks of `kind` for these users (in one statement, in ascending order), held
     until the session's transaction ends; nothing on SQLite. The session must be in a
-    transaction (a lock taken in autocommit would end with its statement)."""
+    transaction: a lock taken in autocommit would end with its statement (a RuntimeError)."""
     if session.get_bind().dialect.name != "postgresql":
         return
     keys = sorted({user_id & 0x7FFF_FFFF for user_id in user_ids})
-    if keys:
-        await session.execute(_HOLD, {"kind": kind, "keys": keys})
+    if not keys:
+        return
+    raw = await (await session.connection()).get_raw_connection()
+    if getattr(raw.dbapi_connection, "autocommit", False):  # (as driver.connection_of tells)
+        raise RuntimeError("an advisory lock taken in autocommit would hold nothing")
+    await session.execute(_WAIT)
+    await session.execute(_HOLD, {"kind": kind, "keys": keys})

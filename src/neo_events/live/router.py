@@ -125,7 +125,7 @@ def _bearer(authorization: str | None, token: str | None) -> str | None:
     return None
 
 
-@stream_router.get("/ws", responses=problems(426))
+@stream_router.get("/ws", include_in_schema=False)  # (no 200 to describe; docs/api.md)
 async def websocket_without_upgrade() -> None:
     """The WebSocket's address asked without `Upgrade: websocket` (a client that is no
     WebSocket client, or a proxy that drops the handshake's headers, a common misconfiguration):
