@@ -1,13 +1,19 @@
 // The public API: fetch with the bearer token, token refresh, problem+json → readable errors.
 //
 // Tokens: the access token lives only in this module's memory; the refresh token is kept in
-// sessionStorage (this tab only, gone when the tab closes) so that a reload stays signed in.
-// Each tab holds its own session, so two tabs never race to rotate one refresh token (which
-// the API would treat as theft and revoke). The page's CSP forbids inline and foreign script.
+// sessionStorage (this tab, gone when the tab closes) so that a reload stays signed in. A tab
+// opened or duplicated from another starts with a copy of it: tabs sharing a refresh token
+// rotate it one at a time (a Web Lock) and the tab that rotates leaves the new pair for a
+// while in localStorage, under a hash of the token it spent, where the others find it and
+// adopt it rather than send a spent token, which the API treats as theft (it revokes the
+// session). The page's CSP forbids inline and foreign script.
 
 const BASE = "/api/v1";
 const REFRESH_KEY = "neo-events.refresh";
 const REFRESH_MARGIN_S = 60; // refresh this long before the access token expires
+const HANDOFF = "neo-events.rotated."; // + a hash of a spent refresh token: its successor pair
+const HANDOFF_MIN_MS = 60000; // a hand-off stays this long, or the new access token's life if longer
+const HANDOFF_HOLD_MS = 100; // the lock is kept this long after a hand-off, for it to reach the other tabs
 
 let accessToken = null;
 let currentUser = null;
@@ -206,11 +212,65 @@ function adopt(pair) {
   for (const fn of tokenListeners) fn(accessToken);
 }
 
-/** Trade the refresh token for a new pair; false (and signed out) if the session is gone. */
+/** Where the pair that replaced `refreshToken` is handed to the other tabs. */
+async function handoffKey(refreshToken) {
+  // Without SubtleCrypto (a page not served over HTTPS): the token's signature, not the token.
+  if (!crypto.subtle) return HANDOFF + refreshToken.split(".").pop();
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(refreshToken));
+  return HANDOFF + btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+/** The pair handed off under `key`, if it is still fresh; a stale one is removed. */
+function handedOff(key) {
+  let entry = null;
+  try {
+    entry = JSON.parse(localStorage.getItem(key));
+  } catch {
+    entry = null;
+  }
+  if (entry && entry.until > Date.now()) return entry;
+  if (entry) localStorage.removeItem(key);
+  return null;
+}
+
+/** Leave the pair that replaced `spent` for the other tabs holding `spent`, for a while. */
+async function handOff(spent, pair) {
+  const key = await handoffKey(spent);
+  const now = Date.now();
+  const life = (pair.expires_in || 900) * 1000;
+  const entry = { access_token: pair.access_token, refresh_token: pair.refresh_token, expires_at: now + life };
+  localStorage.setItem(key, JSON.stringify({ ...entry, until: now + Math.max(HANDOFF_MIN_MS, life) }));
+  setTimeout(() => localStorage.removeItem(key), Math.max(HANDOFF_MIN_MS, life));
+  await new Promise((resolve) => setTimeout(resolve, HANDOFF_HOLD_MS));
+}
+
+/** Hand-offs whose time is up that a closed tab left behind (a tab removes its own in time). */
+function sweepHandoffs() {
+  for (let i = localStorage.length - 1; i >= 0; i -= 1) {
+    const key = localStorage.key(i);
+    if (key && key.startsWith(HANDOFF)) handedOff(key);
+  }
+}
+
+/** Run `fn` while no other tab of this site refreshes (the Web Locks API, where there is one). */
+function oneTabAtATime(fn) {
+  return navigator.locks ? navigator.locks.request("neo-events.refresh", fn) : fn();
+}
+
+/** Trade the refresh token for a new pair; false (and signed out) if the session is gone.
+ * Another tab sharing the token may have traded it already: its pair is adopted instead
+ * (following the hand-offs, however many rotations this tab missed). */
 export function refresh() {
-  refreshing ??= (async () => {
-    const refreshToken = sessionStorage.getItem(REFRESH_KEY);
+  refreshing ??= oneTabAtATime(async () => {
+    sweepHandoffs();
+    let refreshToken = sessionStorage.getItem(REFRESH_KEY);
     if (!refreshToken) return false;
+    let found = null;
+    for (let entry; (entry = handedOff(await handoffKey(refreshToken))); refreshToken = entry.refresh_token) found = entry;
+    if (found) {
+      adopt({ ...found, expires_in: Math.max(1, (found.expires_at - Date.now()) / 1000) });
+      return true;
+    }
     let response;
     try {
       response = await send("POST", "/auth/refresh", { body: { refresh_token: refreshToken }, auth: false });
@@ -218,14 +278,16 @@ export function refresh() {
       return false; // offline: keep the session, the next request tries again
     }
     if (response.ok) {
-      adopt(await response.json());
+      const pair = await response.json();
+      adopt(pair);
+      await handOff(refreshToken, pair);
       return true;
     }
     if (response.status === 401 || response.status === 400 || response.status === 422) {
       endSession("Your session has ended. Please sign in again.");
     }
     return false;
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;

@@ -9,7 +9,7 @@ import { invitationsView, pendingCount } from "./invite.js";
 import { fireReminder } from "./reminders.js";
 import { searchView } from "./search.js";
 import { settingsView } from "./settings.js";
-import { signInView, signUpView } from "./signin.js";
+import { signInAgain, signInView, signUpView } from "./signin.js";
 import { clearInfoNotice, clearNotice, showNotice } from "./ui.js";
 import { Live } from "./ws.js";
 
@@ -61,8 +61,11 @@ function updateInvitations() {
   }, 200);
 }
 
+let lastUser = null; // who was signed in: signing in again as them keeps the page as it is
+
 function showAccount() {
   const me = api.user();
+  if (me) lastUser = me;
   document.getElementById("account").hidden = !me;
   document.getElementById("whoami").textContent = me ? `Signed in as ${me.username}` : "";
 }
@@ -76,12 +79,39 @@ function startSession() {
   context.navigate(next && next.startsWith("#/") && !next.startsWith("#/sign") ? next : "#/week");
 }
 
+/** Signed in again as the same person: the page stays, and reloads what it shows. */
+function continueSession() {
+  showAccount();
+  live.start();
+  updateInvitations();
+  for (const fn of listeners) fn({ type: "resync" });
+}
+
 api.onToken(() => live.renew());
 api.onSignedOut((reason) => {
   live.stop();
   showAccount();
-  if (reason) showNotice(reason);
-  context.navigate("#/signin");
+  if (!booted) {
+    showNotice(reason); // a reload found the session gone: the first route asks to sign in
+    return;
+  }
+  if (!reason) {
+    context.navigate("#/signin"); // signed out on purpose
+    return;
+  }
+  // The session ended under the user: sign in over the page, which keeps its route and an
+  // open dialog's text. Given up, the sign-in page still returns to this route afterwards.
+  const was = lastUser;
+  signInAgain(reason, was?.username, {
+    signedIn: () => (api.user()?.id === was?.id ? continueSession() : startSession()),
+    leave: () => {
+      if (location.hash.startsWith("#/") && !location.hash.startsWith("#/sign")) {
+        sessionStorage.setItem("neo-events.next", location.hash);
+      }
+      showNotice(reason);
+      context.navigate("#/signin");
+    },
+  });
 });
 
 document.getElementById("sign-out").addEventListener("click", async () => {
@@ -141,6 +171,7 @@ function route() {
 }
 
 let moved = false;
+let booted = false; // the first route was drawn
 window.addEventListener("hashchange", () => {
   moved = true;
   route();
@@ -159,4 +190,5 @@ window.addEventListener("hashchange", () => {
     updateInvitations();
   }
   route();
+  booted = true;
 })();

@@ -1,7 +1,7 @@
 // Sign-in and sign-up pages.
 
 import * as api from "./api.js";
-import { attempt, clearNotice, errorBox, field, h } from "./ui.js";
+import { attempt, clearNotice, errorBox, field, h, id } from "./ui.js";
 
 function page(main, title, form, footer) {
   main.append(h("section", { class: "auth card", "aria-labelledby": "auth-title" }, h("h1", { id: "auth-title" }, title), form, footer));
@@ -56,4 +56,37 @@ export function signUpView(main, context) {
     api.signUp(username.value.trim(), email.value.trim(), password.value),
   );
   return page(main, "Create an account", form, h("p", {}, "Already have one? ", h("a", { href: "#/signin" }, "Sign in")));
+}
+
+/** The session ended under the user (revoked, or its refresh token expired): a sign-in on top
+ * of the page, which stays as it was — the route, and an open dialog with what was typed in it.
+ * `signedIn()` runs after a sign-in; "Sign out" (`leave()`) gives the page up instead. */
+export function signInAgain(reason, username, { signedIn, leave }) {
+  const name = h("input", { name: "username", autocomplete: "username", required: true, value: username || "" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const error = errorBox();
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const away = h("button", { type: "button" }, "Sign out");
+  const heading = h("h2", { id: id("dlg") }, "Sign in to continue");
+  const form = h(
+    "form",
+    {},
+    h("p", {}, `${reason} Nothing on this page is lost: sign in again to carry on where you were.`),
+    field("Username or email", name),
+    field("Password", password),
+    error,
+    h("div", { class: "actions" }, away, submit),
+  );
+  const dialog = h("dialog", { "aria-labelledby": heading.id, class: "sign-in-again" }, h("div", { class: "dialog-head" }, heading), form);
+  dialog.addEventListener("cancel", (e) => e.preventDefault()); // Escape would leave a dead page
+  dialog.addEventListener("close", () => dialog.remove());
+  onSubmit(form, submit, error, { signedIn: () => (dialog.close(), signedIn()) }, () => api.signIn(name.value.trim(), password.value));
+  away.addEventListener("click", () => {
+    dialog.close();
+    leave();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  (username ? password : name).focus();
+  return dialog;
 }
