@@ -145,3 +145,93 @@ def test_a_session_ended_under_the_user_keeps_the_page_and_the_typed_text(
         assert errors == []
     finally:
         context.close()
+
+
+def test_google_calendar_keyboard_shortcuts(browser: Browser, server: str) -> None:
+    """c, t, d/w/m, j/k and n/p, g, / and ? as in Google Calendar; never while typing in a
+    field, nor with a modifier key held, nor under an open dialog."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "kiki")
+        page.goto(f"{server}/#/week/2027-03-10")
+        title = page.locator("#view-title")
+        expect(title).to_be_visible()
+        page.locator("body").click(position={"x": 5, "y": 5})  # no field has focus
+
+        def shown(route: str) -> None:
+            expect(page).to_have_url(re.compile(re.escape(route) + "$"))
+
+        page.keyboard.press("j")
+        shown("#/week/2027-03-17")
+        page.keyboard.press("k")
+        shown("#/week/2027-03-10")
+        page.keyboard.press("n")
+        shown("#/week/2027-03-17")
+        page.keyboard.press("p")
+        shown("#/week/2027-03-10")
+        page.keyboard.press("d")
+        shown("#/day/2027-03-10")
+        page.keyboard.press("n")
+        shown("#/day/2027-03-11")
+        page.keyboard.press("m")
+        shown("#/month/2027-03-11")
+        page.keyboard.press("w")
+        shown("#/week/2027-03-11")
+        today = page.evaluate(
+            "(() => { const d = new Date(); const p = (n) => String(n).padStart(2, '0');"
+            " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; })()"
+        )
+        page.keyboard.press("t")
+        shown(f"#/week/{today}")
+
+        # g: a date field, and the view shown at that date.
+        page.keyboard.press("g")
+        go = page.get_by_role("dialog", name="Go to date")
+        expect(go.get_by_label("Date")).to_be_focused()
+        go.get_by_label("Date").fill("2027-06-02")
+        go.get_by_role("button", name="Go").click()
+        shown("#/week/2027-06-02")
+        expect(go).to_have_count(0)
+
+        # Not with a modifier, nor while a dialog is open, nor while typing.
+        page.keyboard.press("Control+j")
+        page.keyboard.press("Alt+j")
+        shown("#/week/2027-06-02")
+        page.keyboard.press("c")
+        editor = page.get_by_role("dialog", name="New event")
+        expect(editor).to_be_visible()
+        editor.get_by_label("Title").press_sequentially("jam with kiki")
+        expect(editor.get_by_label("Title")).to_have_value("jam with kiki")
+        shown("#/week/2027-06-02")
+        page.keyboard.press("Escape")
+        expect(editor).to_have_count(0)
+
+        # /: the search field, without a "/" typed into it; keys typed there stay text.
+        page.keyboard.press("/")
+        search = page.get_by_role("searchbox")
+        expect(search).to_be_focused()
+        expect(search).to_have_value("")
+        search.press_sequentially("dmw")
+        expect(search).to_have_value("dmw")
+        shown("#/week/2027-06-02")
+        search.press("Escape")
+        search.evaluate("el => el.blur()")
+
+        # ?: the list, also from the top bar's button; Escape closes it.
+        page.keyboard.press("?")
+        help_ = page.get_by_role("dialog", name="Keyboard shortcuts")
+        expect(help_).to_contain_text("Go to a date")
+        expect(help_.locator("kbd")).to_contain_text(["c", "t", "d", "w", "m", "j", "n"])
+        page.keyboard.press("j")  # under the dialog: nothing
+        page.keyboard.press("Escape")
+        expect(help_).to_have_count(0)
+        shown("#/week/2027-06-02")
+        page.get_by_role("button", name="Keyboard shortcuts").click()
+        expect(help_).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(help_).to_have_count(0)
+        assert errors == []
+    finally:
+        context.close()

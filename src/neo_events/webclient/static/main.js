@@ -9,6 +9,7 @@ import { invitationsView, pendingCount } from "./invite.js";
 import { fireReminder } from "./reminders.js";
 import { searchView } from "./search.js";
 import { settingsView } from "./settings.js";
+import { installShortcuts } from "./shortcuts.js";
 import { signInAgain, signInView, signUpView } from "./signin.js";
 import { clearInfoNotice, clearNotice, showNotice } from "./ui.js";
 import { Live } from "./ws.js";
@@ -119,6 +120,7 @@ document.getElementById("sign-out").addEventListener("click", async () => {
   clearNotice();
 });
 document.getElementById("notice-close").addEventListener("click", clearNotice);
+installShortcuts({ navigate: context.navigate, active: () => api.user() !== null });
 
 /** A part of the route as text: "%20" is a space; a "%" that starts no escape (typed or
  * pasted: "#/search/50%") is itself, never an error. */
