@@ -19,6 +19,7 @@ from tests.browser.steps import (
     FAST,
     PASSWORD,
     api_client,
+    day,
     make_event,
     new_context,
     open_occurrence,
@@ -86,6 +87,41 @@ def test_a_tab_opened_from_another_keeps_both_signed_in(browser: Browser, server
         for page in (first, second):
             expect(page.get_by_role("dialog", name="Sign in to continue")).to_be_visible()
         assert errors == []
+    finally:
+        context.close()
+
+
+def test_signing_out_signs_out_the_tabs_of_that_sign_in_and_no_other(
+    browser: Browser, server: str
+) -> None:
+    """Sign out on purpose in one of two tabs sharing a sign-in: the other goes to the sign-in
+    page at once, its calendar off the screen (not a "sign in to continue" over it). A tab
+    signed in on its own (another session) stays signed in."""
+    context = new_context(browser)
+    first = context.new_page()
+    try:
+        sign_up(first, server, "otto")
+        with context.expect_page() as opened:
+            first.evaluate("window.open(location.href)")
+        second = opened.value
+        expect(second.get_by_text("Signed in as otto")).to_be_visible()
+        third = context.new_page()  # a tab of its own: sessionStorage starts empty
+        third.goto(f"{server}/#/signin")
+        third.get_by_label("Username or email").fill("otto")
+        third.get_by_label("Password").fill(PASSWORD)
+        third.get_by_role("button", name="Sign in").click()
+        expect(third.get_by_text("Signed in as otto")).to_be_visible()
+
+        first.get_by_role("button", name="Sign out").click()
+        expect(first.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(second.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(second.locator(".calendar")).to_have_count(0)
+        expect(second.get_by_role("dialog")).to_have_count(0)
+        assert second.evaluate(REFRESH) is None
+        with third.expect_response(re.compile(r"/api/v1/events\?")) as listing:
+            third.get_by_role("button", name=re.compile("Next")).click()
+        assert listing.value.status == 200
+        expect(third.get_by_text("Signed in as otto")).to_be_visible()
     finally:
         context.close()
 
@@ -161,7 +197,12 @@ def test_google_calendar_keyboard_shortcuts(browser: Browser, server: str) -> No
         page.locator("body").click(position={"x": 5, "y": 5})  # no field has focus
 
         def shown(route: str) -> None:
+            """At `route`, drawn: the next key acts on its toolbar, not the last one's."""
             expect(page).to_have_url(re.compile(re.escape(route) + "$"))
+            kind, date = route.split("/")[1:]
+            expect(
+                page.locator(f".calendar[data-view='{kind}']").locator(day(page, date))
+            ).to_be_visible()
 
         page.keyboard.press("j")
         shown("#/week/2027-03-17")

@@ -19,6 +19,7 @@ let accessToken = null;
 let currentUser = null;
 let refreshTimer = null;
 let refreshing = null;
+let sessionId = null; // the sign-in (`sid`) of this tab's tokens, kept after it ends
 const signedOutListeners = new Set();
 const tokenListeners = new Set();
 
@@ -200,8 +201,27 @@ export async function pages(path, query = {}, { enough = Infinity, most = Infini
   return { items, more: Boolean(cursor) };
 }
 
+/** The sign-in a token belongs to (its `sid` claim); null if it cannot be read. */
+function sidOf(jwt) {
+  try {
+    return JSON.parse(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sid ?? null;
+  } catch {
+    return null;
+  }
+}
+
+// Signing out on purpose signs out the other tabs of that sign-in at once (tabs opened from one
+// another share it): they go to the sign-in page, rather than ask to sign in over the page.
+const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("neo-events.session") : null;
+tabs?.addEventListener("message", (e) => {
+  if (e.data?.type !== "signed-out" || e.data.sid == null || e.data.sid !== sessionId) return;
+  sessionId = null;
+  endSession("", { tell: true });
+});
+
 function adopt(pair) {
   accessToken = pair.access_token;
+  sessionId = sidOf(pair.access_token);
   sessionStorage.setItem(REFRESH_KEY, pair.refresh_token);
   if (pair.user) currentUser = pair.user;
   clearTimeout(refreshTimer);
@@ -311,6 +331,8 @@ export async function signUp(username, email, password) {
 
 export async function signOut() {
   const refreshToken = sessionStorage.getItem(REFRESH_KEY);
+  if (sessionId != null) tabs?.postMessage({ type: "signed-out", sid: sessionId });
+  sessionId = null;
   try {
     if (accessToken) await send("POST", "/auth/logout", { body: { refresh_token: refreshToken } });
   } finally {
@@ -318,9 +340,10 @@ export async function signOut() {
   }
 }
 
-/** Forget the session locally and tell the app (which shows the sign-in page). */
-export function endSession(reason) {
-  const wasSignedIn = accessToken !== null || sessionStorage.getItem(REFRESH_KEY) !== null;
+/** Forget the session locally and tell the app (which shows the sign-in page, or with a
+ * `reason`, asks to sign in again over the page); `tell`: even if it had already ended. */
+export function endSession(reason, { tell = false } = {}) {
+  const wasSignedIn = tell || accessToken !== null || sessionStorage.getItem(REFRESH_KEY) !== null;
   accessToken = null;
   currentUser = null;
   clearTimeout(refreshTimer);

@@ -97,7 +97,8 @@ api.onSignedOut((reason) => {
     return;
   }
   if (!reason) {
-    context.navigate("#/signin"); // signed out on purpose
+    // Signed out on purpose, here or in a tab of the same sign-in: nothing is kept on screen.
+    if (!location.hash.startsWith("#/sign")) context.navigate("#/signin");
     return;
   }
   // The session ended under the user: sign in over the page, which keeps its route and an
