@@ -78,13 +78,27 @@ export function signInAgain(reason, username, { signedIn, leave }) {
     h("div", { class: "actions" }, away, submit),
   );
   const dialog = h("dialog", { "aria-labelledby": heading.id, class: "sign-in-again" }, h("div", { class: "dialog-head" }, heading), form);
-  dialog.addEventListener("cancel", (e) => e.preventDefault()); // Escape would leave a dead page
-  dialog.addEventListener("close", () => dialog.remove());
-  onSubmit(form, submit, error, { signedIn: () => (dialog.close(), signedIn()) }, () => api.signIn(name.value.trim(), password.value));
-  away.addEventListener("click", () => {
-    dialog.close();
-    leave();
+  // Escape would leave a page that can do nothing. Chromium closes a dialog anyway at the
+  // third Escape in a row (its guard against pages that trap the user): it opens again then.
+  // Closed by a route change (the browser's Back), it goes: the route shows the sign-in page.
+  let escaped = false;
+  let done = false;
+  dialog.addEventListener("cancel", (e) => {
+    if (e.cancelable) e.preventDefault();
+    else escaped = true;
   });
+  dialog.addEventListener("close", () => {
+    if (escaped && !done) dialog.showModal();
+    else dialog.remove();
+    escaped = false;
+  });
+  const finish = (then) => {
+    done = true;
+    dialog.close();
+    then();
+  };
+  onSubmit(form, submit, error, { signedIn: () => finish(signedIn) }, () => api.signIn(name.value.trim(), password.value));
+  away.addEventListener("click", () => finish(leave));
   document.body.append(dialog);
   dialog.showModal();
   (username ? password : name).focus();
