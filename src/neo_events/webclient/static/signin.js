@@ -71,7 +71,7 @@ export function signInAgain(reason, username, { signedIn, leave }) {
   const form = h(
     "form",
     {},
-    h("p", {}, `${reason} Nothing on this page is lost: sign in again to carry on where you were.`),
+    h("p", {}, `${reason.replace(/\s*Please sign in again\.?$/, "")} Sign in again to carry on where you were: nothing on this page is lost.`),
     field("Username or email", name),
     field("Password", password),
     error,
