@@ -71,9 +71,16 @@ def test_a_tab_opened_from_another_keeps_both_signed_in(browser: Browser, server
         expect(second.locator("#live-status")).to_have_text(re.compile("Live"))
         rotated = second.evaluate(REFRESH)
         assert rotated and rotated != original, "the new tab resumed with a rotated token"
+        # The first tab has an event half typed when its refresh comes.
+        first.get_by_role("button", name="New event").click()
+        draft = first.get_by_role("dialog", name="New event")
+        draft.get_by_label("Title").fill("Planning, half typed")
         # Both tabs' timers (45 s of a one-minute token) fire: one adopts the other's pair.
         context.clock.fast_forward("00:50")
         assert refreshed_from(first, original), "the first tab was signed out"
+        expect(draft.get_by_label("Title")).to_have_value("Planning, half typed")
+        draft.get_by_role("button", name="Create").click()
+        expect(draft).to_have_count(0)
         for page in (first, second):
             with page.expect_response(re.compile(r"/api/v1/events\?")) as listing:
                 page.get_by_role("button", name=re.compile("Next")).click()
