@@ -259,7 +259,11 @@ async function handOff(spent, pair) {
   const now = Date.now();
   const life = (pair.expires_in || 900) * 1000;
   const entry = { access_token: pair.access_token, refresh_token: pair.refresh_token, expires_at: now + life };
-  localStorage.setItem(key, JSON.stringify({ ...entry, until: now + Math.max(HANDOFF_MIN_MS, life) }));
+  try {
+    localStorage.setItem(key, JSON.stringify({ ...entry, until: now + Math.max(HANDOFF_MIN_MS, life) }));
+  } catch {
+    return; // storage full or refused: no hand-off (a tab sharing the token then ends the session)
+  }
   setTimeout(() => localStorage.removeItem(key), Math.max(HANDOFF_MIN_MS, life));
   await new Promise((resolve) => setTimeout(resolve, HANDOFF_HOLD_MS));
 }
