@@ -5,7 +5,11 @@ and revocations, invitations with series and per-occurrence answers (declined am
 removed attendees, deleted, transparent, all-day, edited and recurring events, users whose ids
 lie past 2^53. For random user subsets (none, one, several, all), windows and viewers (none,
 the only user, among the users, outside them), both give the same events and versions, the
-same holders, the same answers and the same visible events, whatever the part size."""
+same holders, the same answers and the same visible events, whatever the part size; but the
+new read leaves out an event every holder among the users declined for the series and for no
+occurrence otherwise (the oracle drops those in Python, from `occurrence_responses`), and
+takes the users' own events (`Event.owner_id` among them) and the others within budgets of
+their own, the first by start of each (the oracle sorts and cuts each kind in Python)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from neo_events import driver
-from neo_events.events import calendar_keys
+from neo_events.events import calendar_keys, key_rows
 from neo_events.models import Attendee, Event, EventPermission, OccurrenceResponse, User
 from tests.helpers import Account, register
 
@@ -120,6 +124,34 @@ async def _old_read(
     for part in result.partitions(calendar_keys.KEYS_A_PART):
         keys.gather(part)
     return keys
+
+
+async def _declined_so(session: AsyncSession, old: OldKeys) -> set[int]:
+    """The events of the oracle's read every holder declined for the series and for no
+    occurrence otherwise (`responses.BusyPeople`: such an event keeps nobody busy)."""
+    otherwise = {
+        (row.event_id, row.user_id)
+        for row in await session.execute(
+            select(OccurrenceResponse.event_id, OccurrenceResponse.user_id).where(
+                OccurrenceResponse.response != "declined"
+            )
+        )
+    }
+    return {
+        e
+        for e, holders in old.holders.items()
+        if all(
+            old.answers.get(e, {}).get(u) == "declined" and (e, u) not in otherwise for u in holders
+        )
+    }
+
+
+def _kept(old: OldKeys, taken: set[int]) -> None:
+    """The oracle's read with only these events."""
+    old.events = {e: v for e, v in old.events.items() if e in taken}
+    old.holders = {e: h for e, h in old.holders.items() if e in taken}
+    old.answers = {e: a for e, a in old.answers.items() if e in taken}
+    old.visible = {e for e in old.visible if e in taken}
 
 
 def _seen(keys: Any) -> dict[str, Any]:
@@ -223,18 +255,23 @@ async def _build(
                 await _occurrences(client, owner, event["id"]) if event["is_recurring"] else []
             )
             for who in answering:
-                if rng.random() < 0.6:
-                    answer = {"response": rng.choice(ANSWERS)}
+                # declined often: for the series alone, or with occurrences answered too
+                # (all declined: still left out; one otherwise: kept)
+                declines = rng.random() < 0.4
+                if declines or rng.random() < 0.6:
+                    answer = {"response": "declined" if declines else rng.choice(ANSWERS)}
                     response = await client.put(f"{url}/rsvp", json=answer, headers=who.headers)
                     assert response.status_code == 200, response.text
                 for when in rng.sample(occurrences, min(len(occurrences), rng.randrange(3))):
-                    answer = {"response": rng.choice(ANSWERS)}
+                    choice = "declined" if declines and rng.random() < 0.6 else None
+                    answer = {"response": choice or rng.choice(ANSWERS)}
                     response = await client.put(
                         f"{url}/instances/{when}/rsvp", json=answer, headers=who.headers
                     )
                     assert response.status_code == 200, response.text
-            if answering and rng.random() < 0.15:  # taken off the invitation, role kept
-                gone = rng.choice(answering)
+            guests = [a for a in answering if a is not owner]  # (the organizer stays)
+            if guests and rng.random() < 0.15:  # taken off the invitation, role kept
+                gone = rng.choice(guests)
                 response = await client.delete(f"{url}/attendees/{gone.id}", headers=owner.headers)
                 assert response.status_code == 204, response.text
         if shared and rng.random() < 0.2:  # a role revoked (an attendee's too)
@@ -301,7 +338,8 @@ async def test_gathered_keys_are_the_per_role_keys(
     makers = [app.state.sessionmaker]
     if app.state.read_sessionmaker is not None:  # PostgreSQL: the driver's own path too
         makers.append(app.state.read_sessionmaker)
-    compared = nonempty = arrayed = nonempty_arrays = cut = 0
+    compared = nonempty = arrayed = nonempty_arrays = cut = others_cut = 0
+    left_out = kept_by_an_occurrence = both = 0
     for round_ in range(160):
         size = rng.choice([0, 1, 1, 2, 3, len(ids) // 2, len(ids)])
         users = rng.sample(ids, size)
@@ -310,29 +348,54 @@ async def test_gathered_keys_are_the_per_role_keys(
         part = rng.choice([1, 2, 3, 7, calendar_keys.KEYS_A_PART])
         monkeypatch.setattr(calendar_keys, "KEYS_A_PART", part)
         maker = makers[round_ % len(makers)]
-        # a budget of events: all of them, or the first few by start (and by id among equals)
-        limit = rng.choice([calendar_keys.CHECK_EVENTS, 0, 1, 2, 5, 12])
-        budget = calendar_keys.Budget(limit)
+        # budgets of events, own and others': all of them, or the first few of each by
+        # start (and by id among equals); now and then a strict read's total
+        budget = calendar_keys.Budget(rng.choice([calendar_keys.CHECK_EVENTS, 0, 1, 2, 5, 12]))
+        budget.others = rng.choice([calendar_keys.CHECK_EVENTS, 0, 1, 2, 5, 12])
+        if rng.random() < 0.15:
+            budget.total = rng.choice([0, 3, 8, 40])
+        limits = (budget.own, budget.others, budget.total)
         async with maker() as session:
             new = await calendar_keys.read(
                 session, set(users), window, viewer_id=viewer, budget=budget
             )
             old = await _old_read(session, set(users), window, viewer_id=viewer)
-            spans = select(Event.id, Event.span_start).where(Event.id.in_(list(old.events)))
-            starts = {row.id: row.span_start for row in await session.execute(spans)}
-        case = f"users={users} window={window} viewer={viewer} part={part} maker={maker}"
-        first = sorted(old.events, key=lambda e: (starts[e], e))
-        if len(first) > limit:  # one past the budget is read: where the others start
-            taken = set(first[: limit + 1])
-            assert new.cut == starts[first[limit]] and budget.left == 0, case
-            old.events = {e: v for e, v in old.events.items() if e in taken}
-            old.holders = {e: h for e, h in old.holders.items() if e in taken}
-            old.answers = {e: a for e, a in old.answers.items() if e in taken}
-            old.visible = {e for e in old.visible if e in taken}
-            cut += 1
-        else:
-            assert new.cut is None and budget.left == limit - len(first), case
+            declined = await _declined_so(session, old)
+            found = select(Event.id, Event.span_start, Event.owner_id)
+            rows = list(await session.execute(found.where(Event.id.in_(list(old.events)))))
+            starts = {row.id: row.span_start for row in rows}
+            owners = {row.id: row.owner_id for row in rows}
+        case = f"users={users} window={window} viewer={viewer} part={part} limits={limits}"
+        declined_series = {e for e, a in old.answers.items() if "declined" in a.values()}
+        left_out += bool(declined)
+        kept_by_an_occurrence += bool(declined_series - declined)
+        _kept(old, set(old.events) - declined)
+        own = sorted((e for e in old.events if owners[e] in users), key=lambda e: (starts[e], e))
+        theirs = sorted(
+            (e for e in old.events if owners[e] not in users), key=lambda e: (starts[e], e)
+        )
+        # one past each budget is read: where the others of that kind start
+        taken = set(own[: limits[0] + 1]) | set(theirs[: limits[1] + 1])
+        both += bool(own) and bool(theirs)
+        if limits[2] is not None and len(taken) > limits[2]:  # a strict read: refused
+            assert new.over and not new.complete, case
+            continue  # (what it read past its total is not compared: it is a 422)
+        for kind, limit, cut_at in (
+            (own, limits[0], new.own_cut),
+            (theirs, limits[1], new.others_cut),
+        ):
+            assert cut_at == (starts[kind[limit]] if len(kind) > limit else None), case
+        expected_left = [
+            max(0, limit - len(kind)) for kind, limit in ((own, limits[0]), (theirs, limits[1]))
+        ]
+        assert [budget.own, budget.others] == expected_left, case
+        cut += new.own_cut is not None
+        others_cut += new.others_cut is not None
+        assert not new.over, case
+        assert new.complete == (new.own_cut is None and new.others_cut is None), case
+        _kept(old, taken)
         assert _seen(new) == _seen(old), case
+        assert new.others == {e for e in taken if owners[e] not in users}, case
         compared += 1
         nonempty += bool(old.events) and bool(old.answers)
         if size == 1 and app.state.read_sessionmaker is not None:
@@ -340,14 +403,17 @@ async def test_gathered_keys_are_the_per_role_keys(
             [user] = users
             async with maker() as session:
                 params = {"start": window[0], "end": window[1], "users": user}
-                params["key_limit"] = calendar_keys.CHECK_EVENTS + 1
-                row = (await session.execute(calendar_keys.one_user_arrays(), params)).one()
+                params |= calendar_keys.Budget().params()
+                row = (await session.execute(key_rows.one_user_arrays(), params)).one()
                 arrays = await calendar_keys.Keys.of_arrays(user, row, calendar_keys.Budget())
-                own = await _old_read(session, {user}, window, viewer_id=user)
-            assert _seen(arrays) == _seen(own), case
+                mine = await _old_read(session, {user}, window, viewer_id=user)
+                _kept(mine, set(mine.events) - await _declined_so(session, mine))
+            assert _seen(arrays) == _seen(mine), case
+            assert arrays.others == {e for e in mine.events if owners[e] != user}, case
             arrayed += 1
-            nonempty_arrays += bool(own.events) and bool(own.answers)
-    assert compared == 160 and nonempty > 20  # the generated calendars had answers to keep
-    assert cut > 20  # and reads past a budget
+            nonempty_arrays += bool(mine.events) and bool(mine.answers)
+    assert compared > 120 and nonempty > 20  # the generated calendars had answers to keep
+    assert cut > 20 and others_cut > 20 and both > 20  # and reads past either budget
+    assert left_out > 10 and kept_by_an_occurrence > 3, (left_out, kept_by_an_occurrence)
     if app.state.read_sessionmaker is not None:
         assert arrayed > 20 and nonempty_arrays > 3, (arrayed, nonempty_arrays)

@@ -78,7 +78,7 @@ async def _read(
     *,
     checked: Checked | None,
     cold: bool,
-) -> tuple[list[Busy], set[int], datetime]:
+) -> tuple[list[Busy], dict[int, int], calendars.Reach]:
     """`calendars.calendar` as a check calls it, with the worker's cache (or none: `cold`)."""
     window = (min(s for s, _ in occurrences), max(e for _, e in occurrences))
     near = times_of_day.Near(occurrences)
@@ -151,7 +151,7 @@ async def test_a_checked_read_past_its_limit_is_cut_where_the_whole_read_is(
     monkeypatch.setattr(expansions.Weeks, "expand", counted)
     mine = await _read(app, alice.id, weekly, checked=checked, cold=True)
     assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)
-    assert until == T0 + timedelta(days=20, minutes=4)
+    assert until.own == until.whole == T0 + timedelta(days=20, minutes=4)  # own events only
     assert len(mine[0]) == 3 * 3  # the three at midnight, on the Mondays before the cut
     # The whole read that starts again takes what the first met of the two before the cut
     # rather than expanding them again; only the third, past the limit, is expanded again.
@@ -200,7 +200,7 @@ async def test_a_checked_read_past_its_limit_over_cached_weeks_is_the_whole_read
 
     monkeypatch.setattr(calendars, "_contents", counted)
     busy, visible, until = await _read(app, alice.id, days, checked=None, cold=False)
-    assert until < days[-1][1] and reads == [0, 4]  # cut short, having read the four
+    assert until.own < days[-1][1] and reads == [0, 4]  # cut short, having read the four
     checked = Checked(days)
     reads.clear()
     mine = await _read(app, alice.id, days, checked=checked, cold=False)
@@ -232,7 +232,7 @@ async def test_a_checked_read_cut_twice_counts_what_it_passed_over(
     monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 50)
     weekly = [(T0 + timedelta(weeks=w), T0 + timedelta(weeks=w, hours=1)) for w in range(52)]
     busy, visible, until = await _read(app, alice.id, weekly, checked=None, cold=True)
-    assert until < T0 + timedelta(days=8)
+    assert until.own < T0 + timedelta(days=8)
     checked = Checked(weekly)
     mine = await _read(app, alice.id, weekly, checked=checked, cold=True)
     assert mine == ([b for b in busy if checked.meets(b.start, b.end)], visible, until)

@@ -47,6 +47,13 @@ class Answered:
             pairs.append((rid, start))
         self._bound(pairs)
 
+    def extend(self, other: Answered) -> None:
+        """What another read found too (of other events: a calendar read's others')."""
+        self._rids |= other._rids
+        self._moved |= other._moved
+        if other._lo is not None and other._hi is not None:
+            self._bound([(other._lo, other._lo), (other._hi, other._hi)])
+
     def _bound(self, pairs: Iterable[tuple[datetime, datetime]]) -> None:
         """Widen the range to the recurrence ids of occurrences where they belong, and note
         those moved here by an override (`rid` not `first`, the unmoved one's own id)."""

@@ -14,19 +14,17 @@ read before.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import db
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
 from neo_events.events.calendar_cuts import piled_window, shortened
+from neo_events.events.calendar_keys import Budget
 from neo_events.events.conflicts import Busy, Checked
 from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
@@ -36,17 +34,23 @@ from neo_events.events.listing import (
     too_many_events,
     too_many_occurrences,
 )
+from neo_events.events.off_loop import off_the_loop
 from neo_events.events.rrule import zone_named
 from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
-from neo_events.events.series_rows import by_id as _by_id
 from neo_events.events.series_rows import contents as _contents
 from neo_events.events.series_rows import decoded
-from neo_events.events.series_rows import of_ids as _of_ids
 from neo_events.invitations.responses import occurrence_answers
 from neo_events.models import Event
 
-T = TypeVar("T")
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
+
+
+class Reach(NamedTuple):
+    """Up to when a calendar read is complete: for the users' own events (`own`: created by
+    one of them, which nobody else can fill) and for every event it looks at (`whole`)."""
+
+    own: datetime
+    whole: datetime
 
 
 async def calendar(
@@ -61,89 +65,147 @@ async def calendar(
     checked: Checked | None = None,
     keys: calendar_keys.Keys | None = None,
     budget: calendar_keys.Budget | None = None,
-) -> tuple[list[Busy], dict[int, int], datetime]:
+) -> tuple[list[Busy], dict[int, int], Reach]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see, each with the version
-    read (for the titles of a clash list, `titles`) (None: busy time only,
-    nobody asks, and the query skips a subquery a row), and up to when that is complete:
-    past CALENDAR_LIMIT occurrences the window is cut short where the limit was reached
-    (each event is expanded once, within what is left of the limit), or, if `strict` (a
-    window the caller chose), it is a 422. With `cache` (by default the worker's, if the
-    session carries it: `expansions.attach`), expansions are kept by (event,
-    version, week) and series by (event, version) (see `expansions.Weeks`). `near`: where in
-    the UTC day and week the occurrences a conflict check asks about fall
-    (`times_of_day.Near`): a series that is not all cached and none of whose occurrences can
-    fall there (other hours, or other weekdays) is passed
-    over unexpanded (nothing of it could clash, and it costs no part of the limit).
-    `checked`: the times a conflict check asks about; only occurrences that meet them are
-    answered (the others could not clash), the limit still counting every one met.
+    read (for the titles of a clash list, `titles`) (None: busy time only, nobody asks, and
+    the query skips a subquery a row), and up to when that is complete (`Reach`): the
+    users' own events and the others' apart, past CALENDAR_LIMIT occurrences of a kind its
+    window is cut short where the limit was reached (each event is expanded once, within
+    what is left of the limit), or, if `strict` (a window the caller chose), it is a 422.
+    With `cache` (by default the worker's, if the session carries it: `expansions.attach`),
+    expansions are kept by (event, version, week) and series by (event, version) (see
+    `expansions.Weeks`). `near`: where in the UTC day and week the occurrences a conflict
+    check asks about fall (`times_of_day.Near`): a series that is not all cached and none
+    of whose occurrences can fall there (other hours, or other weekdays) is passed over
+    unexpanded (nothing of it could clash, and it costs no part of the limit). `checked`:
+    the times a conflict check asks about; only occurrences that meet them are answered
+    (the others could not clash), the limit still counting every one met.
 
-    Two reads: the keys of the events in the window (`calendar_keys`), then the contents of those
-    whose weeks are not all cached, by primary key. No titles: a conflict check reads those
-    of what clashes (`titles`). `keys`: those of the window, if the caller read them (a
-    create reads them with its write: `calendar_keys.one_user_arrays`). `budget`: how many
-    events the read may take (the first by start, `calendar_keys.Budget`; by default
-    `calendar_keys.CHECK_EVENTS`, or MAX_WINDOW_EVENTS if `strict`), spent by those it
-    takes: past it the window is cut short where the others start, or, if `strict`, a 422."""
+    Two reads: the keys of the events in the window (`calendar_keys`), then the contents of
+    those whose weeks are not all cached, by primary key. No titles: a conflict check reads
+    those of what clashes (`titles`). `keys`: those of the window, if the caller read them
+    (a create reads them with its write: `key_rows.one_user_arrays`). `budget`: how many
+    events the read may take (`calendar_keys.Budget`: own and others' apart, the first by
+    start of each; by default CHECK_EVENTS each, or MAX_WINDOW_EVENTS in all if `strict`),
+    spent by those it takes: past it the window of that kind is cut short where the others
+    of it start, or, if `strict`, a 422."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
+    lo, hi = window
     if keys is None:
         if budget is None:
-            budget = calendar_keys.Budget(MAX_WINDOW_EVENTS if strict else None)
-        if not budget.left:
-            return [], {}, window[0]  # the check's reads took all it may: nothing is complete
+            budget = Budget.strict(MAX_WINDOW_EVENTS) if strict else Budget()
+        if budget.spent():
+            return [], {}, Reach(lo, lo)  # the check's reads took all they may: none complete
         keys = await calendar_keys.read(
             session, set(user_ids), window, viewer_id=viewer_id, budget=budget
         )
-    if keys.cut is not None:
-        if strict:
-            raise too_many_events()
-        if keys.cut <= window[0]:
-            return [], {}, window[0]
-        window = (window[0], min(window[1], keys.cut))
-    events, holders, answers, visible = keys.events, keys.holders, keys.answers, keys.visible
-    weeks = Weeks(cache, *window)
-    cached = weeks.look_up_all(events)
-    known = weeks.known_series(  # the series of events whose weeks are not all cached, if built
-        (e, events[e]) for e, parts in cached.items() if not weeks.complete(parts)
-    )
-    contents = await _contents(session, [e for e, series in known.items() if series is None])
-    read = _Read(events, holders, answers, known, contents, cache, near, strict, checked)
-    try:
-        busy, hi = await read.run(weeks, cached)
-    except _NotLoaded:
-        # All the weeks of an event were cached, but the read went past its limit: the
-        # direct expansion says where. The contents of every such event (neither read nor
-        # its series known) are read, and the read starts again (once).
-        missing = [e for e in events if e not in contents and known.get(e) is None]
-        contents |= await _contents(session, missing)
-        read.gone = set(missing) - contents.keys()
-        weeks = Weeks(cache, *window)
+    if strict and not keys.complete:
+        raise too_many_events()
+    # own events, then the others': each kind to where its read is complete
+    parts = [(events, hi if cut is None else min(hi, cut)) for events, cut in keys.parts()]
+    loaded = await _loaded(session, cache, [(e, (lo, end)) for e, end in parts])
+    reads: list[_Read] = []
+    busy: list[Busy] = []
+    reach: list[datetime] = []
+    for (events, end), (weeks, cached, known, contents) in zip(parts, loaded, strict=True):
+        if weeks is None:
+            reach.append(max(lo, end))
+            continue
+        read = _Read(
+            events, keys.holders, keys.answers, known, contents, cache, near, strict, checked
+        )
+        found, until = await _expanded(session, read, weeks, cached)
+        reads.append(read)
+        busy += found
+        reach.append(until)
+    visible = keys.visible
+    for read in reads:
+        for event_id, version in read.renewed.items():  # changed between the two reads
+            if event_id in visible:
+                visible[event_id] = version
+    return await _settled(session, reads, busy), visible, Reach(reach[0], min(reach))
+
+
+_Cached = dict[int, list[tuple[Kept, ...] | None]]
+_Known = dict[int, recurrence.Series | None]
+_Loaded = tuple[Weeks | None, _Cached, _Known, dict[int, tuple[int, Mapping[Any, Any]]]]
+
+
+async def _loaded(
+    session: AsyncSession,
+    cache: Expansions | None,
+    parts: Sequence[tuple[dict[int, int], tuple[datetime, datetime]]],
+) -> list[_Loaded]:
+    """For each kind of event and its window: its weeks and what the cache holds of them,
+    the series known of the events whose weeks are not all cached (if built), and the
+    contents of those whose series is not, read at once for every kind (None, and nothing,
+    for no event or an empty window)."""
+    found: list[_Loaded] = []
+    for events, (lo, hi) in parts:
+        if not events or hi <= lo:
+            found.append((None, {}, {}, {}))
+            continue
+        weeks = Weeks(cache, lo, hi)
         cached = weeks.look_up_all(events)
-        busy, hi = await read.run(weeks, cached)
-    for event_id, version in read.renewed.items():  # changed between the two reads
-        if event_id in visible:
-            visible[event_id] = version
-    return await _settled(session, read, busy), visible, hi
+        known = weeks.known_series(
+            (e, events[e]) for e, kept in cached.items() if not weeks.complete(kept)
+        )
+        found.append((weeks, cached, known, {}))
+    unread = [e for _, _, known, _ in found for e, series in known.items() if series is None]
+    contents = await _contents(session, unread)
+    if len([weeks for weeks, *_ in found if weeks is not None]) < 2:
+        return [(weeks, cached, known, contents) for weeks, cached, known, _ in found]
+    return [
+        (weeks, cached, known, {e: contents[e] for e in known if e in contents})
+        for weeks, cached, known, _ in found
+    ]
 
 
-async def _settled(session: AsyncSession, read: _Read, busy: list[Busy]) -> list[Busy]:
+async def _expanded(
+    session: AsyncSession, read: _Read, weeks: Weeks, cached: _Cached
+) -> tuple[list[Busy], datetime]:
+    """The read's events expanded into the window of `weeks`, and up to when that is
+    complete."""
+    try:
+        return await read.run(weeks, cached)
+    except _NotLoaded:
+        pass
+    # All the weeks of an event were cached, but the read went past its limit: the direct
+    # expansion says where. The contents of every such event (neither read nor its series
+    # known) are read, and the read starts again (once).
+    events, contents, known = read.events, read.contents, read.known
+    missing = [e for e in events if e not in contents and known.get(e) is None]
+    contents |= await _contents(session, missing)
+    read.gone = set(missing) - contents.keys()
+    weeks = Weeks(read.cache, weeks.start, weeks.end)
+    return await read.run(weeks, weeks.look_up_all(events))
+
+
+async def _settled(session: AsyncSession, reads: Sequence[_Read], busy: list[Busy]) -> list[Busy]:
     """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
-    invited events found, settled by the answers given for them (`answered`)."""
-    if read.answered.within() is None:
+    invited events found, settled by the answers given for them (`answered`), for every
+    read's at once."""
+    if not reads:
         return busy
-    found, answers = read.answered.events(), read.answers
+    found_by = reads[0].answered
+    for read in reads[1:]:
+        found_by.extend(read.answered)
+    if found_by.within() is None:
+        return busy
+    found, answers = found_by.events(), reads[0].answers
     # an all-day series' answers are kept by date: its occurrences found are named so
     all_day = await session.execute(
         select(Event.id, Event.timezone).where(Event.id.in_(found), Event.all_day.is_(True))
     )
-    read.answered.on_dates({row.id: zone_named(row.timezone) for row in all_day})
-    within = read.answered.within()
+    found_by.on_dates({row.id: zone_named(row.timezone) for row in all_day})
+    within = found_by.within()
     assert within is not None
     per_occurrence = await occurrence_answers(
         session, ((e, u) for e in found for u in answers[e]), differing=True, within=within
     )
-    settle = partial(read.answered.settle, busy, answers, per_occurrence)
+    settle = partial(found_by.settle, busy, answers, per_occurrence)
     return await off_the_loop(len(busy) > answered.SETTLE_ON_LOOP, settle)
 
 
@@ -151,18 +213,6 @@ ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker 
 ON_LOOP_STRICT_EVENTS = 20  # the same for a window the caller chose (free/busy, find-time)
 EXCEPTIONS_PER_EVENT = 10  # overrides, exdates or rdates that weigh as much as an event (`weight`)
 EXCEPTION_BYTES = 30  # ...of JSON not yet decoded: an exdate's 13 to 24, an override's more
-# ...one of two of their own: a burst of such reads (each up to a second or two of CPU)
-# queues there, not in the default pool that CalDAV parsing and batch validation use, and no
-# more than two of them contend with the event loop for the interpreter at once.
-_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="calendar-read")
-
-
-async def off_the_loop(heavy: bool, work: Callable[[], T]) -> T:
-    """`work` (CPU only) in the calendar reads' own threads (`_READS`) when `heavy`, else
-    here: a check's, a free/busy's or a batch's large steps."""
-    if not heavy:
-        return work()
-    return await asyncio.get_running_loop().run_in_executor(_READS, work)
 
 
 class _Read:
@@ -307,33 +357,6 @@ class _Read:
             if event_id in self.answers:  # busy for all, until the answers settle it
                 self.answered.add(event_id, found)
         return busy, hi
-
-
-_TITLES = _of_ids(Event.id, Event.version, Event.title)
-
-
-async def titles(session: AsyncSession, shown: Mapping[int, int]) -> dict[int, str]:
-    """The titles of these events (each with the version the calendar read found), by id: a
-    calendar read leaves them out (`calendar_keys`), and a check needs only those of the
-    events a write clashes with and may name. A title read is kept in the worker's cache
-    by event and version (`expansions.keep_title`): a clash with the same events again (a
-    weekly meeting every later create meets) reads none. Kept once the request has
-    committed, never before, as `expansions.keep_written` keeps a series: a version (and on
-    SQLite an id) rolled back is given again, to another content."""
-    cache = expansions.of_session(session)
-    named = expansions.kept_titles(cache, shown) if cache is not None else {}
-    read = await _by_id(session, _TITLES, sorted(shown.keys() - named.keys()))
-    for row in read:
-        named[row.id] = row.title  # as it is now, if changed since: under its own version
-    if cache is not None and read:
-        kept = [((row.id, row.version), row.title) for row in read]
-
-        async def keep() -> None:
-            for key, title in kept:
-                expansions.keep_title(cache, key, title)
-
-        db.after_commit(session, keep)
-    return named
 
 
 class _PastTheLimit(Exception):

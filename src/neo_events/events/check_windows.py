@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 from neo_events.events import recurrence
 from neo_events.events.calendar_cuts import shortened
-from neo_events.events.calendars import off_the_loop
 from neo_events.events.content import series_of, span_of
 from neo_events.events.listing import MAX_OCCURRENCES, too_many_occurrences
+from neo_events.events.off_loop import off_the_loop
 
 HORIZON = timedelta(days=366)
 MOVED_CHECKED = 20  # occurrences a write moves past its horizon that its check covers

@@ -200,7 +200,7 @@ async def create_event(
         statement = statements.CREATE_SIGNED_IN
         if window is not None:
             params |= {"start": window[0], "end": window[1], "users": actor_id}
-            params["key_limit"] = budget.left + 1
+            params |= budget.params()
             statement = statements.CREATE_CHECKED
     # committed once written: on a connection of its own, or by a session in autocommit
     written: Any

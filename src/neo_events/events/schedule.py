@@ -28,7 +28,7 @@ from neo_events.errors import Conflict
 from neo_events.events import prior_clashes, times_of_day
 from neo_events.events.access import get_event_for
 from neo_events.events.calendar_keys import Budget, Keys
-from neo_events.events.calendars import calendar, off_the_loop, titles
+from neo_events.events.calendars import calendar
 from neo_events.events.check_windows import (
     CHECK_LIMIT,
     Candidate,
@@ -45,7 +45,9 @@ from neo_events.events.conflicts import Busy, Checked, merge, sweep_conflicts
 from neo_events.events.contacts import checked_people, contacts_of
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.expansions import Expansions
+from neo_events.events.off_loop import off_the_loop
 from neo_events.events.suggestions import suggested
+from neo_events.events.titles import titles
 from neo_events.infra import locks
 from neo_events.models import User
 
@@ -93,9 +95,12 @@ async def _calendar_for(
     """The calendars over the spans of the occurrences to check (`window_of`, read in runs
     `apart` unless there are more than CHECK_LIMIT; with `keys`, those of that window,
     already read: a superset of each run's), and those occurrences that fall where the
-    calendars are complete (see `calendar`: all of them, unless the calendars hold more
-    than CALENDAR_LIMIT occurrences in a run's span, or their reads together more than
-    CHECK_EVENTS events: `budget`, that of the `keys` if given)."""
+    users' own events are complete (see `calendar`: all of them, unless the calendars hold
+    more than CALENDAR_LIMIT occurrences of own events in a run's span, or their reads
+    together more than CHECK_EVENTS own events: `budget`, that of the `keys` if given).
+    Where others' events were not all read (the same bounds, apart), what was read of them
+    is still checked against, and own events all are: a clash found there is one, and
+    however many events others share with someone, their own still stop a `reject`."""
     budget = budget or Budget()
     distinct = distinct_added(added)
     window = spanned(distinct)
@@ -112,7 +117,7 @@ async def _calendar_for(
         near = None if many else times_of_day.Near(mine)
         # ...and the times themselves: only what meets them is answered, to be swept
         checked = None if many else Checked(mine)
-        found, seen, until = await calendar(
+        found, seen, reach = await calendar(
             session,
             user_ids,
             run,
@@ -127,8 +132,8 @@ async def _calendar_for(
             found = [b for b in found if b not in earlier]
         busy += found
         visible |= seen
-        if until < run[1]:
-            ends.append((run[1], until))
+        if reach.own < run[1]:
+            ends.append((run[1], reach.own))
     if ends:
         shown = added
 

@@ -17,7 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, Text, bindparam, insert, literal, literal_column, select, true, update
 
 from neo_events.auth.signed_in import signed_in_user
-from neo_events.events import calendar_keys
+from neo_events.events import key_rows
 from neo_events.events.access import Role
 from neo_events.live import pending
 from neo_events.models import AuditEntry, Event, EventPermission, EventVersion, User
@@ -61,7 +61,7 @@ def _created(sign_in: bool, checked: bool = False) -> Any:
 
     With `checked` too (`CREATE_CHECKED`), for a create whose check cannot stop it (`warn`):
     the statement also returns the keys of the owner's calendar over the check's window
-    (`calendar_keys.one_user_arrays`: parameters `start`, `end` and `users`, the owner), as
+    (`key_rows.one_user_arrays`: parameters `start`, `end` and `users`, the owner), as
     they were before the write (a statement's parts share one snapshot, so the new event is
     not among them), and the check goes on from them: a round trip fewer."""
     values = _event_values()
@@ -75,10 +75,8 @@ def _created(sign_in: bool, checked: bool = False) -> Any:
         new = insert(EVENTS).from_select(list(values), row).returning(EVENTS.c.id).cte("e")
         answer = select(new.c.id, who.c.username).select_from(who).join(new, true())  # one row each
         if checked:  # one row of arrays
-            keys = calendar_keys.one_user_arrays().subquery("calendar")
-            answer = answer.add_columns(
-                keys.c.ids, keys.c.versions, keys.c.responses, keys.c.taken, keys.c.last_start
-            )
+            keys = key_rows.one_user_arrays().subquery("calendar")
+            answer = answer.add_columns(*(keys.c[name] for name in key_rows.ARRAY_COLUMNS))
             answer = answer.join(keys, true())
     else:
         new = insert(EVENTS).values(values).returning(EVENTS.c.id).cte("e")

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events import days
-from neo_events.events.calendars import calendar, off_the_loop
+from neo_events.events.calendars import calendar
 from neo_events.events.conflicts import Busy, merge
 from neo_events.events.content import iso
+from neo_events.events.off_loop import off_the_loop
 from neo_events.events.rrule import zone_named as recurrence_zone
 from neo_events.scheduling import slots
 
@@ -39,8 +40,9 @@ async def suggested(
     concerned (`people`) is free, and not over that occurrence if it clashed with someone
     whose calendar is not read, as the API shows them (`start_time`, `end_time`; for an
     all-day event whole days of its zone, with `start_date`, `end_date` too). Bounded like
-    any check: one calendar read of at most CALENDAR_LIMIT occurrences (the search stops
-    where that read was cut short), then one pass over it."""
+    any check: one calendar read of at most CALENDAR_LIMIT occurrences of each kind (own
+    and others' events, `calendar`; the search stops where either was cut short: `whole`),
+    then one pass over it."""
     index = next(i for i, clashes in enumerate(found) if clashes)
     start, end = min(
         o for o in added[index] if any(b.start < o[1] and b.end > o[0] for b in found[index])
@@ -57,7 +59,9 @@ async def suggested(
     first, length = days.date_in(start, zone), days.date_in(end, zone) - days.date_in(start, zone)
     last = first + timedelta(days=SUGGEST_WITHIN.days)
     window = (start, days.midnight(last + length, zone) if all_day else end + SUGGEST_WITHIN)
-    busy, _, until = await calendar(session, people, window, viewer_id=None)
+    # free only where every event is read: others' events past their budget are not
+    busy, _, reach = await calendar(session, people, window, viewer_id=None)
+    until = reach.whole
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     waking = (
         local_start.date() == local_end.date()

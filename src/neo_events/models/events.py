@@ -41,12 +41,20 @@ class Event(Base):
         # "Events in a window": series whose occurrences cannot reach it are pruned here.
         Index("ix_events_span", "span_start", "span_end"),
         Index("ix_events_start_time_id", "start_time", "id"),
-        # A calendar read's keys (schedule.calendar): PostgreSQL probes this by id from the
-        # roles and answers from the index alone, never visiting the rows.
+        # A calendar read's keys (events.key_rows): PostgreSQL probes this by id from the
+        # roles and answers from the index alone, never visiting the rows (the owner tells
+        # the users' own events from the others').
         Index(
             "ix_events_id_calendar",
             "id",
-            postgresql_include=["version", "span_start", "span_end", "deleted_at", "transparency"],
+            postgresql_include=[
+                "version",
+                "span_start",
+                "span_end",
+                "deleted_at",
+                "transparency",
+                "owner_id",
+            ],
         ),
     )
 

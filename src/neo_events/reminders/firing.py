@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
-from neo_events.events.calendars import off_the_loop
 from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.off_loop import off_the_loop
 from neo_events.events.recurrence import Series
 from neo_events.jobs import queue
 from neo_events.live import feed

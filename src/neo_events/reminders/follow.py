@@ -33,8 +33,8 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.events.calendars import off_the_loop
 from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.off_loop import off_the_loop
 from neo_events.jobs import queue
 from neo_events.models import Attendee, Event, Job, Reminder
 from neo_events.reminders.due import load_answers

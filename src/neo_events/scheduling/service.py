@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.errors import ValidationFailed
-from neo_events.events.calendars import calendar, off_the_loop
+from neo_events.events.calendars import calendar
 from neo_events.events.conflicts import Busy, merge
 from neo_events.events.contacts import contacts_of
 from neo_events.events.expansions import Expansions
 from neo_events.events.listing import MAX_OCCURRENCES, WindowTooLarge
+from neo_events.events.off_loop import off_the_loop
 from neo_events.models import User
 from neo_events.scheduling.slots import Interval, WorkingHours, free_slots, has_working_time
 
