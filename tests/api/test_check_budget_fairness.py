@@ -213,3 +213,29 @@ async def test_strict_reads_refuse_what_they_may_not_read_whatever_its_kind(
     answer = await client.get("/api/v1/freebusy", params=fewer, headers=alice.headers)
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["busy"]) == 18
+
+
+async def test_others_occurrences_never_fill_the_limit_own_events_are_read_within(
+    client: httpx.AsyncClient, app: Any, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same attack through the limit of occurrences a check expands (CALENDAR_LIMIT, 30
+    here): 31 shared events under way over the whole window cut the one read there was at
+    its start. Own events and the others' are expanded within limits of their own when a
+    read of both is cut short: the victim's own event is still found."""
+    monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 30)
+    mallory = await register(client, "mallory")
+    fillers = await created_many(client, mallory, [long_ago(n) for n in range(31)])
+    await _put_in_calendar(client, app, mallory, alice, fillers, "shared")
+    own = await created(client, alice, single(3, 10, title="Dentist"), conflicts="ignore")
+    response = await client.post(
+        EVENTS, params={"conflicts": "reject"}, json=single(3, 10), headers=alice.headers
+    )
+    clashes = assert_problem(response, 409, "schedule_conflict")["conflicts"]
+    assert (own["id"], "Dentist") in [(c.get("event_id"), c.get("title")) for c in clashes]
+    # with fewer of them, one read of both kinds answers, the shared ones clashing too
+    monkeypatch.setattr(calendars, "CALENDAR_LIMIT", 40)
+    response = await client.post(
+        EVENTS, params={"conflicts": "warn"}, json=single(3, 10), headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    assert len(response.json()["conflicts"]) == 32

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events import days
 from neo_events.events.conflicts import Busy
-from neo_events.invitations.responses import BusyPeople
+from neo_events.events.off_loop import off_the_loop
+from neo_events.events.rrule import zone_named
+from neo_events.invitations.responses import BusyPeople, occurrence_answers
+from neo_events.models import Event
 
 # Recurrence ids of moved occurrences (an override put them in the window from elsewhere)
 # read by name; past this many, the range read is widened to them instead.
@@ -128,3 +135,34 @@ class Answered:
             if who:
                 settled.append(b if who == b.holders else Busy(b.start, b.end, b.event_id, who))
         return settled
+
+
+async def settled(
+    session: AsyncSession,
+    found: Sequence[Answered],
+    answers: Mapping[int, Mapping[int, str | None]],
+    busy: list[Busy],
+) -> list[Busy]:
+    """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
+    invited events a calendar read found (`found`: of each of its reads, own events' and
+    others', at once), settled by the answers given for them (`answers`: the series')."""
+    if not found:
+        return busy
+    found_by = found[0]
+    for more in found[1:]:
+        found_by.extend(more)
+    if found_by.within() is None:
+        return busy
+    events = found_by.events()
+    # an all-day series' answers are kept by date: its occurrences found are named so
+    all_day = await session.execute(
+        select(Event.id, Event.timezone).where(Event.id.in_(events), Event.all_day.is_(True))
+    )
+    found_by.on_dates({row.id: zone_named(row.timezone) for row in all_day})
+    within = found_by.within()
+    assert within is not None
+    per_occurrence = await occurrence_answers(
+        session, ((e, u) for e in events for u in answers[e]), differing=True, within=within
+    )
+    settle = partial(found_by.settle, busy, answers, per_occurrence)
+    return await off_the_loop(len(busy) > SETTLE_ON_LOOP, settle)

@@ -190,15 +190,11 @@ class Keys:
         else:
             budget.others -= others.count
 
-    def parts(self) -> list[tuple[dict[int, int], datetime | None]]:
-        """The events by kind, own then others', each with where its read is cut (None:
-        complete): the others' are empty for most checks, and cost nothing to tell apart."""
-        events, others = self.events, self.others
-        if not others:
-            return [(events, self.own_cut), ({}, self.others_cut)]
-        own = {e: v for e, v in events.items() if e not in others}
-        theirs = {e: v for e, v in events.items() if e in others}
-        return [(own, self.own_cut), (theirs, self.others_cut)]
+    def apart(self) -> tuple[dict[int, int], dict[int, int]]:
+        """The events by kind, own then others' (each in the order read)."""
+        others = self.others
+        own = {e: v for e, v in self.events.items() if e not in others}
+        return own, {e: v for e, v in self.events.items() if e in others}
 
     def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
         """Rows of one user's calendar: (id, version, response, others[, visible]), one an

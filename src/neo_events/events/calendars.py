@@ -19,7 +19,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
@@ -35,12 +34,9 @@ from neo_events.events.listing import (
     too_many_occurrences,
 )
 from neo_events.events.off_loop import off_the_loop
-from neo_events.events.rrule import zone_named
 from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
 from neo_events.events.series_rows import contents as _contents
 from neo_events.events.series_rows import decoded
-from neo_events.invitations.responses import occurrence_answers
-from neo_events.models import Event
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 
@@ -103,9 +99,47 @@ async def calendar(
         )
     if strict and not keys.complete:
         raise too_many_events()
-    # own events, then the others': each kind to where its read is complete
-    parts = [(events, hi if cut is None else min(hi, cut)) for events, cut in keys.parts()]
-    loaded = await _loaded(session, cache, [(e, (lo, end)) for e, end in parts])
+    ends = [hi if cut is None else max(lo, min(hi, cut)) for cut in (keys.own_cut, keys.others_cut)]
+    # One read of every event (own first), as the two reads would answer where both kinds
+    # end alike, unless its limit of occurrences cuts it short; then own and others' apart,
+    # each to where its read is complete and within a limit of its own (CALENDAR_LIMIT
+    # each: nobody else's events make a check stop short of someone's own).
+    has_own = len(keys.others) < len(keys.events)
+    mixed = has_own and bool(keys.others)
+    end = ends[0] if has_own else ends[1]
+    plan = [(keys.events, end)]
+    for apart in (mixed and ends[0] != ends[1], mixed):
+        if apart:
+            plan = list(zip(keys.apart(), ends, strict=True))
+        reads, busy, reach = await _read_parts(
+            session, keys, lo, plan, cache, near, strict, checked
+        )
+        if len(plan) == 2 or reach[0] >= end or not mixed:
+            break
+    if len(plan) == 1:  # every event in one read: complete for each kind as far as it is
+        reach = [reach[0] if has_own else ends[0], min(reach[0], *ends)]
+    visible = keys.visible
+    for read in reads:
+        for event_id, version in read.renewed.items():  # changed between the two reads
+            if event_id in visible:
+                visible[event_id] = version
+    settled = await answered.settled(session, [r.answered for r in reads], keys.answers, busy)
+    return settled, visible, Reach(reach[0], min(reach))
+
+
+async def _read_parts(
+    session: AsyncSession,
+    keys: calendar_keys.Keys,
+    lo: datetime,
+    parts: Sequence[tuple[dict[int, int], datetime]],
+    cache: Expansions | None,
+    near: times_of_day.Near | None,
+    strict: bool,
+    checked: Checked | None,
+) -> tuple[list[_Read], list[Busy], list[datetime]]:
+    """Each part's events (from `lo` to the part's end) expanded in a read of its own: the
+    reads, what they found, and up to when each is complete."""
+    loaded = await _loaded(session, cache, lo, parts)
     reads: list[_Read] = []
     busy: list[Busy] = []
     reach: list[datetime] = []
@@ -120,30 +154,25 @@ async def calendar(
         reads.append(read)
         busy += found
         reach.append(until)
-    visible = keys.visible
-    for read in reads:
-        for event_id, version in read.renewed.items():  # changed between the two reads
-            if event_id in visible:
-                visible[event_id] = version
-    return await _settled(session, reads, busy), visible, Reach(reach[0], min(reach))
+    return reads, busy, reach
 
 
 _Cached = dict[int, list[tuple[Kept, ...] | None]]
-_Known = dict[int, recurrence.Series | None]
-_Loaded = tuple[Weeks | None, _Cached, _Known, dict[int, tuple[int, Mapping[Any, Any]]]]
+_Loaded = tuple[Weeks | None, _Cached, dict[int, recurrence.Series | None], dict[int, Any]]
 
 
 async def _loaded(
     session: AsyncSession,
     cache: Expansions | None,
-    parts: Sequence[tuple[dict[int, int], tuple[datetime, datetime]]],
+    lo: datetime,
+    parts: Sequence[tuple[dict[int, int], datetime]],
 ) -> list[_Loaded]:
-    """For each kind of event and its window: its weeks and what the cache holds of them,
-    the series known of the events whose weeks are not all cached (if built), and the
-    contents of those whose series is not, read at once for every kind (None, and nothing,
-    for no event or an empty window)."""
+    """For each kind of event and its window (`lo` to its end): its weeks and what the
+    cache holds of them, the series known of the events whose weeks are not all cached (if
+    built), and the contents of those whose series is not, read at once for every kind
+    (None, and nothing, for no event or an empty window)."""
     found: list[_Loaded] = []
-    for events, (lo, hi) in parts:
+    for events, hi in parts:
         if not events or hi <= lo:
             found.append((None, {}, {}, {}))
             continue
@@ -155,19 +184,17 @@ async def _loaded(
         found.append((weeks, cached, known, {}))
     unread = [e for _, _, known, _ in found for e, series in known.items() if series is None]
     contents = await _contents(session, unread)
-    if len([weeks for weeks, *_ in found if weeks is not None]) < 2:
+    if len(found) < 2:  # (apart, each read takes the contents of its own events)
         return [(weeks, cached, known, contents) for weeks, cached, known, _ in found]
     return [
-        (weeks, cached, known, {e: contents[e] for e in known if e in contents})
-        for weeks, cached, known, _ in found
+        (w, c, known, {e: contents[e] for e in known if e in contents}) for w, c, known, _ in found
     ]
 
 
 async def _expanded(
     session: AsyncSession, read: _Read, weeks: Weeks, cached: _Cached
 ) -> tuple[list[Busy], datetime]:
-    """The read's events expanded into the window of `weeks`, and up to when that is
-    complete."""
+    """The read's events expanded into the window of `weeks`, and up to when complete."""
     try:
         return await read.run(weeks, cached)
     except _NotLoaded:
@@ -181,32 +208,6 @@ async def _expanded(
     read.gone = set(missing) - contents.keys()
     weeks = Weeks(read.cache, weeks.start, weeks.end)
     return await read.run(weeks, weeks.look_up_all(events))
-
-
-async def _settled(session: AsyncSession, reads: Sequence[_Read], busy: list[Busy]) -> list[Busy]:
-    """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
-    invited events found, settled by the answers given for them (`answered`), for every
-    read's at once."""
-    if not reads:
-        return busy
-    found_by = reads[0].answered
-    for read in reads[1:]:
-        found_by.extend(read.answered)
-    if found_by.within() is None:
-        return busy
-    found, answers = found_by.events(), reads[0].answers
-    # an all-day series' answers are kept by date: its occurrences found are named so
-    all_day = await session.execute(
-        select(Event.id, Event.timezone).where(Event.id.in_(found), Event.all_day.is_(True))
-    )
-    found_by.on_dates({row.id: zone_named(row.timezone) for row in all_day})
-    within = found_by.within()
-    assert within is not None
-    per_occurrence = await occurrence_answers(
-        session, ((e, u) for e in found for u in answers[e]), differing=True, within=within
-    )
-    settle = partial(found_by.settle, busy, answers, per_occurrence)
-    return await off_the_loop(len(busy) > answered.SETTLE_ON_LOOP, settle)
 
 
 ON_LOOP_EVENTS = 200  # a calendar read of more events expands them in a worker thread
