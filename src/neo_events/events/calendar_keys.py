@@ -99,12 +99,12 @@ async def read(
     own = _Taken()
     others = _Taken()
     for part in result.partitions(KEYS_A_PART):
-        if one:
-            keys.gather_one(part, params["users"])
-        else:
-            keys.gather(part, json=dialect != "postgresql")
         # own rows first (`key_rows.statement`): where the others begin, by halves
         mine = bisect.bisect_left(part, True, key=_of_others)
+        if one:
+            keys.gather_one(part, params["users"], mine)
+        else:
+            keys.gather(part, json=dialect != "postgresql")
         own.add(mine, part[mine - 1].span_start if mine else None)
         others.add(len(part) - mine, part[-1].span_start if mine < len(part) else None)
         if len(part) == KEYS_A_PART:
@@ -196,22 +196,19 @@ class Keys:
         own = {e: v for e, v in self.events.items() if e not in others}
         return own, {e: v for e, v in self.events.items() if e in others}
 
-    def gather_one(self, rows: Sequence[Any], user_id: int) -> None:
+    def gather_one(self, rows: Sequence[Any], user_id: int, own: int) -> None:
         """Rows of one user's calendar: (id, version, response, others[, visible]), one an
-        event, own events first."""
+        event, own events first (the first `own` rows)."""
         if not self.ask_viewer:
             ids, versions = [row.id for row in rows], [row.version for row in rows]
             self._gather_columns(user_id, ids, versions, [row.response for row in rows])
-            if rows and rows[-1].others:
-                self.others.update(row.id for row in rows if row.others)
+            self.others.update(ids[own:])
             return
         events, holders, answers, visible = self.events, self.holders, self.answers, self.visible
         people, seeing = frozenset((user_id,)), self.viewer_id is not None
-        others = self.others
+        self.others.update(row.id for row in rows[own:])
         for row in rows:
             events[row.id] = row.version
-            if row.others:
-                others.add(row.id)
             holders[row.id] = people
             if row.response is not None:
                 answers[row.id] = {user_id: row.response}
