@@ -19,6 +19,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -59,19 +60,33 @@ def statement(dialect: str, for_viewer: bool, one_user: bool = False) -> Select[
     numbered by start (`row_number` over `others`, the order of the answer too, so the sort
     is the one a plain LIMIT had) and cut at its limit."""
     query = _one_user_keys(dialect, for_viewer) if one_user else _gathered_keys(dialect, for_viewer)
-    found = query.selected_columns
     # the first events of each kind by start, one past its budget (`calendar_keys.read`);
     # by id among equals
-    nth = func.row_number().over(partition_by=found.others, order_by=(found.span_start, found.id))
-    ranked = query.add_columns(nth.label("nth")).subquery("ranked")
-    limits = [bindparam(name, type_=Integer) for name in ("others_limit", "own_limit")]
-    limit = case((ranked.c.others, limits[0]), else_=limits[1])
-    columns = [c for c in ranked.c if c.key != "nth"]
-    return (
-        select(*columns)
-        .where(ranked.c.nth <= limit)
-        .order_by(ranked.c.others, ranked.c.span_start, ranked.c.id)
-        .limit(bindparam("key_limit"))
+    if dialect == "postgresql":
+        found = query.selected_columns
+        nth = func.row_number().over(
+            partition_by=found.others, order_by=(found.span_start, found.id)
+        )
+        ranked: Any = query.add_columns(nth.label("nth")).subquery("ranked")
+        limits = [bindparam(name, type_=Integer) for name in ("others_limit", "own_limit")]
+        limit = case((ranked.c.others, limits[0]), else_=limits[1])
+        columns = [c for c in ranked.c if c.key != "nth"]
+        query = select(*columns).where(ranked.c.nth <= limit)
+    else:  # SQLite: the rows found once, then the first of each (its window functions
+        # took 32 ms over 20,000 events, this 20 ms, a plain sort and LIMIT 12 ms)
+        rows = query.cte("found").prefix_with("MATERIALIZED")
+        kinds = [
+            select(*rows.c)
+            .where(kind)
+            .order_by(rows.c.span_start, rows.c.id)
+            .limit(bindparam(limit, type_=Integer))
+            .subquery()
+            for kind, limit in ((~rows.c.others, "own_limit"), (rows.c.others, "others_limit"))
+        ]
+        ranked = union_all(*(select(*kind.c) for kind in kinds)).subquery("ranked")
+        query = select(*ranked.c)
+    return query.order_by(ranked.c.others, ranked.c.span_start, ranked.c.id).limit(
+        bindparam("key_limit")
     )
 
 
