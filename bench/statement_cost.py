@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from neo_events.events.calendar_keys import _keys
+from neo_events.events.calendar_keys import Budget
+from neo_events.events.key_rows import statement
 
 ROUNDS = 4
 RUNS = 3_000
@@ -51,8 +52,9 @@ async def _cost(url: str) -> list[str]:
                     " ORDER BY id LIMIT 1"
                 )
             )
-            query = _keys("postgresql", False, True)
+            query = statement("postgresql", False, True)
             params = {"start": start, "end": start + timedelta(minutes=45), "users": user}
+            params |= Budget().params()
             conn = await session.connection()
             compiled = DriverStatement(query)
             args = tuple(compiled.args(params))
