@@ -378,7 +378,7 @@ async def test_a_one_user_calendar_read_settles_on_one_plan(
     """PostgreSQL plans a prepared statement afresh on each execution while its generic
     plan looks dearer than the custom ones, and it estimates an array parameter at ten
     elements: a conflict check's keys query compares its one user with `=`, not `= ANY` of
-    a one-element array (`calendar_keys._keys`), so from the sixth execution on it runs one
+    a one-element array (`key_rows.statement`), so from the sixth execution on it runs one
     generic plan and plans nothing (0.15 ms of the server's CPU a check)."""
     alice = await register(client, "alice")
     weekly = BODY | {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY;BYDAY=MO"}

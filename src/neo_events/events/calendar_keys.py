@@ -161,7 +161,7 @@ class Keys:
         self.holders: dict[int, frozenset[int]] = {}
         self.answers: dict[int, dict[int, str | None]] = {}  # invitees' series answers
         # the events the viewer may see, each with its version (a clash list's titles are
-        # kept by version: `calendars.titles`)
+        # kept by version: `titles.titles`)
         self.visible: dict[int, int] = {}
         self.others: set[int] = set()  # the events none of the users created
         # where the own events (or the others') a limited read did not take start: complete
