@@ -222,6 +222,9 @@ export function openEvent(occurrence, { slot, onChange }) {
     return wasAllDay ? { all_day: false, start_time: s, end_time: e } : { start_time: s, end_time: e };
   }
 
+  /** The title, description and location that differ from the occurrence as it opened. */
+  const changedText = (text) => Object.fromEntries(Object.entries(text).filter(([k, v]) => v !== (occurrence[k] ?? null)));
+
   // The event as someone else left it, once I chose "Use mine" over their change.
   let mineOver = null;
 
@@ -243,8 +246,7 @@ export function openEvent(occurrence, { slot, onChange }) {
     const base = `/events/${occurrence.id}`;
     if (scope() !== "all") {
       // Only what changed becomes an override, so later series edits still reach the rest.
-      const changes = {};
-      for (const [k, v] of Object.entries(text)) if (v !== (occurrence[k] ?? null)) changes[k] = v;
+      const changes = changedText(text);
       if (allDay.checked) {
         if (times.start_date !== isoDate(start)) changes.start_date = times.start_date;
         if (times.end_date !== isoDate(end)) changes.end_date = times.end_date;
@@ -260,7 +262,9 @@ export function openEvent(occurrence, { slot, onChange }) {
       return api("PUT", `${base}/instances/${rid}`, { query: { ...query, scope: scope() }, body: changes, headers });
     }
     const pattern = ruleValue();
-    const body = { ...text, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
+    // The form shows this occurrence's own texts (an edited occurrence's may differ from the
+    // series'): only those changed here reach the series.
+    const body = { ...changedText(text), timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
     if (mineOver) {
       // "Use mine" after an edit_conflict: what I changed, over their version; what I left
       // as it was stays theirs.

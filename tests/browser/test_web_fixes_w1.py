@@ -1,0 +1,82 @@
+"""Editing and display defects of the web client found by an outside review (attack Y,
+2026-12-06): each test is the reviewer's steps, cut to what shows the defect."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, expect
+
+from tests.browser.steps import (
+    ZONE,
+    api_client,
+    events_on,
+    make_event,
+    new_context,
+    open_occurrence,
+    sign_up,
+    watch_errors,
+)
+
+WEEK = "2026-06-10"  # Monday 8 to Sunday 14 June 2026
+
+
+def test_all_occurrences_from_an_edited_occurrence_sends_only_what_changed(
+    browser: Browser, server: str
+) -> None:
+    """An occurrence renamed on its own, then opened for "All occurrences" with only its
+    location changed: the location reaches the series, the occurrence's own title does not
+    (every occurrence was renamed)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "oona")
+        api = api_client(server, "oona", context)
+        series = make_event(
+            api,
+            title="Weekly 1:1",
+            start_time="2026-06-01T14:00:00+02:00",
+            end_time="2026-06-01T14:30:00+02:00",
+            timezone=ZONE,
+            is_recurring=True,
+            recurrence_pattern="FREQ=WEEKLY;COUNT=6",
+        )
+        listing = api.get(
+            "/events",
+            params={"start_time": "2026-06-08T00:00:00Z", "end_time": "2026-06-09T00:00:00Z"},
+        ).json()["items"]
+        rid = listing[0]["recurrence_id"]
+        api.put(
+            f"/events/{series['id']}/instances/{rid}",
+            params={"scope": "this"},
+            json={
+                "title": "Weekly 1:1 (moved)",
+                "start_time": "2026-06-08T15:00:00+02:00",
+                "end_time": "2026-06-08T15:30:00+02:00",
+            },
+        ).raise_for_status()
+
+        page.goto(f"{server}/#/week/{WEEK}")
+        expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+        open_occurrence(page, "2026-06-08", "Weekly 1:1 (moved)")
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("All occurrences").check()
+        dialog.get_by_label("Location").fill("Room 5")
+        dialog.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        expect(page.locator("#notice")).to_contain_text("Changes saved.")
+
+        after = api.get(f"/events/{series['id']}").json()
+        assert (after["title"], after["location"]) == ("Weekly 1:1", "Room 5")
+        expect(events_on(page, "2026-06-08", "Weekly 1:1 (moved)")).to_have_count(1)
+        week = api.get(
+            "/events",
+            params={"start_time": "2026-06-01T00:00:00Z", "end_time": "2026-06-16T00:00:00Z"},
+        ).json()["items"]
+        assert [(o["title"], o["location"]) for o in week] == [
+            ("Weekly 1:1", "Room 5"),
+            ("Weekly 1:1 (moved)", "Room 5"),
+            ("Weekly 1:1", "Room 5"),
+        ]
+        assert errors == []
+    finally:
+        context.close()
