@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, expect
+import re
+
+from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.steps import (
     ZONE,
     api_client,
+    day_px,
+    drag_by,
     events_on,
     make_event,
     new_context,
@@ -77,6 +81,69 @@ def test_all_occurrences_from_an_edited_occurrence_sends_only_what_changed(
             ("Weekly 1:1 (moved)", "Room 5"),
             ("Weekly 1:1", "Room 5"),
         ]
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_drag_before_the_previous_drag_is_saved_moves_it_again(
+    browser: Browser, server: str
+) -> None:
+    """Two quick drags on a slow network: the second waits for the first's answer and is
+    sent with the version it returned. It was sent at once with the version drawn, and the
+    person was told they had changed the event "while you were looking at it"."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "sloane")
+        api = api_client(server, "sloane", context)
+        review = make_event(
+            api,
+            title="Review",
+            start_time="2026-06-09T10:00:00+02:00",
+            end_time="2026-06-09T11:00:00+02:00",
+        )
+        held: list[Route] = []
+        slow = {"on": True}
+
+        def hold(route: Route) -> None:
+            if route.request.method == "PATCH" and slow["on"]:
+                held.append(route)
+            else:
+                route.continue_()
+
+        page.route(re.compile(r"/api/v1/events/\d+(\?|$)"), hold)
+        page.goto(f"{server}/#/week/{WEEK}")
+        expect(events_on(page, "2026-06-09", "Review")).to_contain_text("10:00–11:00")
+
+        drag_by(
+            page,
+            events_on(page, "2026-06-09", "Review"),
+            day_px(page, "2026-06-09", "2026-06-10"),
+            0,
+        )
+        while not held:  # the first move is on its way (and stays there)
+            page.wait_for_timeout(20)
+        expect(events_on(page, "2026-06-10", "Review")).to_have_count(1)
+        drag_by(
+            page,
+            events_on(page, "2026-06-10", "Review"),
+            day_px(page, "2026-06-10", "2026-06-11"),
+            0,
+        )
+        expect(events_on(page, "2026-06-11", "Review")).to_have_count(1)
+        slow["on"] = False
+        for route in list(held):  # the answers come, in order
+            route.continue_()
+
+        expect(page.locator("#notice")).to_contain_text("Moved “Review” to Thu")
+        expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        after = api.get(f"/events/{review['id']}").json()
+        assert (after["start_time"][:10], after["version"]) == ("2026-06-11", 3)
+        drawn = events_on(page, "2026-06-11", "Review")
+        expect(drawn).to_have_attribute("data-start", after["start_time"].replace("Z", ".000Z"))
         assert errors == []
     finally:
         context.close()

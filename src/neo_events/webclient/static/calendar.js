@@ -292,19 +292,65 @@ export function calendarView(main, context, kind, dateText) {
     return new Date(d.getFullYear(), d.getMonth(), d.getDate() + n, d.getHours(), d.getMinutes(), d.getSeconds());
   }
 
+  /** The occurrence `o` as a saved move of it left it: the version the save returned (of
+   * the new series, after "this and following"), its new times, and when more than this
+   * occurrence moved, its new recurrence id (its new start). */
+  function afterMove(o, saved, { to, scope }) {
+    const next = { ...o, id: saved.id ?? o.id, version: saved.version };
+    if (to.allDay) Object.assign(next, { start_date: isoDate(to.start), end_date: isoDate(to.end) });
+    else Object.assign(next, { start_time: to.start.toISOString(), end_time: to.end.toISOString() });
+    if (o.recurrence_id && scope !== "this") next.recurrence_id = to.allDay ? next.start_date : next.start_time;
+    return next;
+  }
+
+  // event id → its last drop: resolves to {ev, left} (the occurrence as the move left it),
+  // or null when nothing was saved
+  const drops = new Map();
+
+  /** A drop is saved after the previous drop of that event (a drag on a slow network can
+   * come before the previous one's answer), and starts from where that one put it, with the
+   * version it returned: sent with the version drawn, it was refused as someone else's
+   * change (a 412 naming myself), and its "apply my move" lost it. */
   function dropped(info) {
     const ev = info.event;
-    const o = ev.extendedProps.occurrence;
-    let to = { start: ev.start, end: ev.end, allDay: ev.allDay };
-    if (ev.extendedProps.spanning) {
-      // A bar of a timed event: it moved (or its end moved) by whole days; the times stay.
-      const moved = info.delta ? info.delta.days : 0;
-      const stretched = info.endDelta ? info.endDelta.days : 0;
-      const start = plusDays(new Date(o.start_time), moved);
-      const end = plusDays(new Date(o.end_time), moved + stretched);
-      to = { start, end, allDay: false };
-    }
-    writing(() => moveOccurrence(o, to, { revert: () => info.revert(), done: written }));
+    const key = ev.extendedProps.occurrence.id;
+    const before = drops.get(key);
+    const drop = writing(async () => {
+      const last = before ? await before : null;
+      // The same occurrence dragged again starts where it was left; another of its series
+      // has its version (its own times are those drawn).
+      const previous = last && (last.ev === ev ? last.left : { ...ev.extendedProps.occurrence, version: last.left.version });
+      const o = previous || ev.extendedProps.occurrence;
+      let to = { start: ev.start, end: ev.end, allDay: ev.allDay };
+      if (ev.extendedProps.spanning) {
+        // A bar of a timed event: it moved (or its end moved) by whole days; the times stay.
+        const moved = info.delta ? info.delta.days : 0;
+        const stretched = info.endDelta ? info.endDelta.days : 0;
+        to = { start: plusDays(new Date(o.start_time), moved), end: plusDays(new Date(o.end_time), moved + stretched), allDay: false };
+      }
+      let left = null;
+      await moveOccurrence(o, to, {
+        revert: () => {
+          info.revert();
+          if (previous) refresh(); // not reloaded after the previous drop (below): now
+        },
+        done: (saved, how) => {
+          if (saved && how) left = afterMove(o, saved, how);
+          // A later drop of it waits for this one: the grid reloads after that one (a
+          // reload now would draw the event back here meanwhile).
+          return drops.get(key) === drop ? written(saved) : remember(saved);
+        },
+      });
+      if (left) return { ev, left };
+      return last; // not moved: the next drop starts where the previous one left it
+    }).catch((error) => {
+      console.error(error);
+      return null;
+    });
+    drops.set(key, drop);
+    drop.then(() => {
+      if (drops.get(key) === drop) drops.delete(key);
+    });
   }
 
   const ARROWS = { ArrowUp: -1, ArrowDown: 1, ArrowLeft: -1, ArrowRight: 1 };
@@ -430,8 +476,11 @@ export function calendarView(main, context, kind, dateText) {
 
   /** After my own write: its live message is then no news, and the grid reloads once. */
   function written(saved) {
-    if (saved && saved.id && saved.version) shown.set(saved.id, Math.max(shown.get(saved.id) || 0, saved.version));
+    remember(saved);
     return refresh();
+  }
+  function remember(saved) {
+    if (saved && saved.id && saved.version) shown.set(saved.id, Math.max(shown.get(saved.id) || 0, saved.version));
   }
 
   /** Reload what is shown (after a write or a live message); coalesces bursts. The focused

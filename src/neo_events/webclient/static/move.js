@@ -81,7 +81,8 @@ async function send(p, policy) {
   return api(p.method, p.path, { body: p.body, headers: p.headers, query: { ...p.query, conflicts: policy } });
 }
 
-/** Move an occurrence; `revert()` puts it back on the grid, `done()` reloads the grid. */
+/** Move an occurrence; `revert()` puts it back on the grid, `done()` reloads the grid
+ * (`done(saved, {to, scope})` after a move was saved: what it was, where it went, how). */
 export async function moveOccurrence(o, to, { revert, done }) {
   let scope = "all";
   if (o.recurrence_id && o.is_recurring) {
@@ -104,7 +105,7 @@ export async function moveOccurrence(o, to, { revert, done }) {
     try {
       const saved = await send(p, policy);
       showNotice(`Moved “${o.title}” to ${range(to.start, to.end)}.`, "info");
-      return done(saved);
+      return done(saved, { to, scope });
     } catch (e) {
       if (e.code === "schedule_conflict") {
         const next = await conflictChoice(o, to, e.problem || {});
