@@ -19,6 +19,7 @@ from tests.browser.steps import (
     sign_up,
     watch_errors,
 )
+from tests.browser.test_dialog_clash import someone_else
 
 WEEK = "2026-06-10"  # Monday 8 to Sunday 14 June 2026
 
@@ -144,6 +145,48 @@ def test_a_drag_before_the_previous_drag_is_saved_moves_it_again(
         assert (after["start_time"][:10], after["version"]) == ("2026-06-11", 3)
         drawn = events_on(page, "2026-06-11", "Review")
         expect(drawn).to_have_attribute("data-start", after["start_time"].replace("Z", ".000Z"))
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_an_all_day_invitation_shows_its_date_and_links_to_its_week(
+    browser: Browser, server: str
+) -> None:
+    """An all-day event from a zone east of the invitee: its date, "all day", and a link to
+    the week of that date. It showed the instant of Kolkata's midnight in Berlin (Saturday
+    evening, with a clock time) and linked to the Saturday."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "ines")
+        me = api_client(server, "ines", context).get("/auth/me").json()
+        organiser = someone_else(server, "ravi")
+        context.on("close", lambda _: organiser.close())
+        retreat = organiser.post(
+            "/events",
+            json={
+                "title": "Sunday retreat",
+                "all_day": True,
+                "start_date": "2027-01-17",
+                "end_date": "2027-01-18",
+                "timezone": "Asia/Kolkata",
+            },
+        ).json()
+        organiser.post(
+            f"/events/{retreat['id']}/attendees", json={"users": [{"user_id": me["id"]}]}
+        ).raise_for_status()
+
+        page.goto(f"{server}/#/invitations")
+        row = page.locator(".invitations li").filter(has_text="Sunday retreat")
+        expect(row).to_contain_text("Sun, 17 Jan 2027, all day")
+        link = row.get_by_role("link", name="Show in calendar")
+        expect(link).to_have_attribute("href", "#/week/2027-01-17")
+        link.click()
+        expect(
+            page.locator(".fc-daygrid-body .fc-event").filter(has_text="Sunday retreat")
+        ).to_have_count(1)
         assert errors == []
     finally:
         context.close()

@@ -3,7 +3,7 @@
 // that wait for an answer (the badge in the top bar and #/invitations).
 
 import { allPages, api, user } from "./api.js";
-import { attempt, errorBox, field, formatDateTime, h, id, isoDate, showNotice, userError } from "./ui.js";
+import { attempt, errorBox, eventStart, field, formatWhen, h, id, isoDate, showNotice, userError } from "./ui.js";
 
 export const ANSWERS = { needs_action: "no answer yet", accepted: "accepted", tentative: "maybe", declined: "declined" };
 const CHOICES = [["accepted", "Accept"], ["tentative", "Tentative"], ["declined", "Decline"]];
@@ -181,7 +181,7 @@ export function invitationsView(main, context) {
     const items = await attempt(() => allPages("/invitations", { response: "needs_action" }), error);
     if (!items) return;
     list.replaceChildren(...items.map((e) => {
-      const day = isoDate(new Date(e.start_time));
+      const day = isoDate(eventStart(e)); // an all-day one's date, whatever this browser's zone
       const buttons = CHOICES.map(([value, label]) => {
         const b = h("button", { type: "button", "aria-label": `${label} “${e.title}”` }, label);
         b.addEventListener("click", async () => {
@@ -196,7 +196,7 @@ export function invitationsView(main, context) {
       });
       return h("li", {},
         h("span", { class: "who" }, e.title),
-        h("small", { class: "muted" }, `${formatDateTime(e.start_time)}${e.is_recurring ? " · repeats" : ""} · from ${e.owner?.username || "someone"}`),
+        h("small", { class: "muted" }, `${formatWhen(e)}${e.is_recurring ? " · repeats" : ""} · from ${e.owner?.username || "someone"}`),
         h("a", { class: "button", href: `#/week/${day}` }, "Show in calendar"),
         ...buttons);
     }));

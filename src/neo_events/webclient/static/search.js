@@ -2,7 +2,7 @@
 // and `location=` filters, merged), newest plans first; a result opens its week.
 
 import { pages } from "./api.js";
-import { attempt, formatDateTime, h, isoDate, locale } from "./ui.js";
+import { attempt, eventStart, formatWhen, h, isoDate } from "./ui.js";
 
 const LIMIT = 100;
 // A search page reads at most 1 MiB of the calendar's text (docs/api.md): a page may hold
@@ -39,20 +39,16 @@ export function searchView(main, context, query) {
       return { items: [...seen.values()], more: byText.more || byPlace.more };
     }, status);
     if (!found) return;
-    const items = found.items.sort((a, b) => new Date(a.start_time) - new Date(b.start_time));
+    const items = found.items.sort((a, b) => eventStart(a) - eventStart(b));
     status.textContent = items.length
       ? `${items.length}${found.more ? "+" : ""} event${items.length === 1 ? "" : "s"} found.`
       : "Nothing found.";
-    const dayFmt = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short", year: "numeric" });
-    results.replaceChildren(...items.map((e) => {
-      const start = e.all_day && e.start_date ? new Date(`${e.start_date}T00:00`) : new Date(e.start_time);
-      const when = e.all_day && e.start_date ? `${dayFmt.format(start)}, all day` : formatDateTime(e.start_time);
-      return h("li", {},
-        h("a", { href: `#/week/${isoDate(start)}`, class: "result" },
+    results.replaceChildren(...items.map((e) =>
+      h("li", {},
+        h("a", { href: `#/week/${isoDate(eventStart(e))}`, class: "result" },
           h("span", { class: "what" }, e.title),
-          h("span", { class: "when" }, when, e.is_recurring ? " · repeats" : ""),
-          e.location ? h("span", { class: "where" }, e.location) : null));
-    }));
+          h("span", { class: "when" }, formatWhen(e), e.is_recurring ? " · repeats" : ""),
+          e.location ? h("span", { class: "where" }, e.location) : null))));
   }
   load();
   input.focus();

@@ -136,6 +136,13 @@ const longFmt = new Intl.DateTimeFormat(undefined, {
 export const formatTime = (d) => timeFmt.format(new Date(d));
 export const formatDay = (d) => dayFmt.format(new Date(d));
 export const formatDateTime = (d) => longFmt.format(new Date(d));
+const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric" });
+
+/** Where an event (an occurrence) starts as the calendar draws it: an all-day one on its
+ * first date, the same day in every zone (this browser's midnight), a timed one at its instant. */
+export const eventStart = (e) => (e.all_day && e.start_date ? new Date(`${e.start_date}T00:00`) : new Date(e.start_time));
+/** "Fri, 15 Jan 2027, all day", or the date and time a timed event starts. */
+export const formatWhen = (e) => (e.all_day && e.start_date ? `${dateFmt.format(eventStart(e))}, all day` : formatDateTime(e.start_time));
 
 /** "2026-10-22T09:00" for a datetime-local input, in the browser's zone. */
 export function toLocalInput(d) {
