@@ -190,3 +190,50 @@ def test_an_all_day_invitation_shows_its_date_and_links_to_its_week(
         assert errors == []
     finally:
         context.close()
+
+
+# The contrast of an event's title with its box (WCAG 2: relative luminances), the box's
+# opacity applied over the white page.
+CONTRAST = """el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const box = getComputedStyle(el);
+  const alpha = Number(box.opacity);
+  const over = ([r, g, b, a = 1]) => [r, g, b].map((v) => 255 + (v - 255) * a * alpha);
+  const linear = (v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const lum = (c) => over(c).map((v) => linear(v / 255))
+    .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const fg = lum(rgb(getComputedStyle(el.querySelector('.ne-title')).color));
+  const bg = lum(rgb(box.backgroundColor));
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}"""
+
+
+def test_an_event_i_may_only_view_is_readable_in_the_month(browser: Browser, server: str) -> None:
+    """Someone's event shared with me to view: its title reads at WCAG AA contrast (4.5:1) in
+    the month and the week. The month drew dark text on the week's dark grey (2.67:1)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "vera")
+        me = api_client(server, "vera", context).get("/auth/me").json()
+        owner = someone_else(server, "otto")
+        context.on("close", lambda _: owner.close())
+        event = make_event(
+            owner,
+            title="Board meeting",
+            start_time="2026-06-10T10:00:00+02:00",
+            end_time="2026-06-10T11:00:00+02:00",
+        )
+        owner.post(
+            f"/events/{event['id']}/share",
+            json={"users": [{"user_id": me["id"], "role": "viewer"}]},
+        ).raise_for_status()
+        for view in ("month", "week"):
+            page.goto(f"{server}/#/{view}/{WEEK}")
+            shown = events_on(page, "2026-06-10", "Board meeting")
+            expect(shown).to_have_class(re.compile("ne-readonly"))
+            assert shown.evaluate(CONTRAST) >= 4.5, view
+        assert errors == []
+    finally:
+        context.close()
