@@ -237,3 +237,35 @@ def test_an_event_i_may_only_view_is_readable_in_the_month(browser: Browser, ser
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_repeat_from_the_list_comes_back_as_chosen(browser: Browser, server: str) -> None:
+    """ "Every weekday", 10 times: the server writes the rule with COUNT before BYDAY, and the
+    dialog showed it as a custom rule."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "wendy")
+        page.goto(f"{server}/#/week/{WEEK}")
+        page.get_by_role("button", name="New event").click()
+        dialog = page.get_by_role("dialog", name="New event")
+        dialog.get_by_label("Title").fill("Standup")
+        dialog.get_by_label("Starts").fill("2026-06-08T09:00")
+        dialog.get_by_label("Ends").fill("2026-06-08T09:15")
+        dialog.get_by_label("Repeats").select_option("weekdays")
+        dialog.get_by_label("Number of occurrences").fill("10")
+        dialog.get_by_role("button", name="Create").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        stored = api_client(server, "wendy", context).get("/events").json()["items"][0]
+        assert stored["recurrence_pattern"] == "FREQ=WEEKLY;COUNT=10;BYDAY=MO,TU,WE,TH,FR"
+
+        open_occurrence(page, "2026-06-09", "Standup")
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("All occurrences").check()
+        expect(dialog.get_by_label("Repeats")).to_have_value("weekdays")
+        expect(dialog.get_by_label("Number of occurrences")).to_have_value("10")
+        expect(dialog.get_by_label("Rule (RFC 5545 RRULE)")).to_be_hidden()
+        assert errors == []
+    finally:
+        context.close()

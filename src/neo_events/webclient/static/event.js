@@ -28,14 +28,31 @@ const PRESET_LABELS = {
   monthly: "Monthly", yearly: "Yearly", custom: "Custom rule",
 };
 
-/** The preset, count and custom text that show a stored RRULE. */
+/** A rule's parts by name ("BYDAY" → "FR,MO"), in a canonical form: names and values upper
+ * case, a list's items sorted, INTERVAL=1 left out (the default). */
+function ruleParts(rule) {
+  const parts = new Map();
+  for (const part of rule.split(";")) {
+    const [name, value = ""] = part.toUpperCase().split("=");
+    if (name && !(name === "INTERVAL" && value === "1")) parts.set(name, value.split(",").sort().join(","));
+  }
+  return parts;
+}
+
+/** The preset, count and custom text that show a stored RRULE, its parts in any order (the
+ * server writes COUNT before BYDAY). */
 function parseRule(pattern) {
   if (!pattern) return { preset: "none", count: "", custom: "" };
   const rule = pattern.replace(/^RRULE:/i, "");
-  const count = rule.match(/;COUNT=(\d+)$/);
-  const base = count ? rule.slice(0, count.index) : rule;
-  const preset = Object.keys(PRESETS).find((k) => PRESETS[k] === base);
-  return preset ? { preset, count: count ? count[1] : "", custom: "" } : { preset: "custom", count: "", custom: rule };
+  const parts = ruleParts(rule);
+  const count = parts.get("COUNT");
+  parts.delete("COUNT");
+  const same = (preset) => {
+    const want = ruleParts(preset);
+    return want.size === parts.size && [...want].every(([k, v]) => parts.get(k) === v);
+  };
+  const preset = /^\d+$/.test(count ?? "0") && Object.keys(PRESETS).find((k) => PRESETS[k] && same(PRESETS[k]));
+  return preset ? { preset, count: count ?? "", custom: "" } : { preset: "custom", count: "", custom: rule };
 }
 
 function zoneList() {
