@@ -8,6 +8,7 @@ import re
 from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.steps import (
+    TIMEOUT,
     ZONE,
     api_client,
     day_px,
@@ -266,6 +267,40 @@ def test_a_repeat_from_the_list_comes_back_as_chosen(browser: Browser, server: s
         expect(dialog.get_by_label("Repeats")).to_have_value("weekdays")
         expect(dialog.get_by_label("Number of occurrences")).to_have_value("10")
         expect(dialog.get_by_label("Rule (RFC 5545 RRULE)")).to_be_hidden()
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_a_zone_named_two_ways_is_one_zone(browser: Browser, server: str) -> None:
+    """Chromium names India's zone Asia/Calcutta, the API Asia/Kolkata: one zone, shown by
+    its current name, whose events get no "other zone" label or note (either name)."""
+    context = browser.new_context(
+        timezone_id="Asia/Kolkata", locale="en-GB", viewport={"width": 1280, "height": 860}
+    )
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "priya")
+        api = api_client(server, "priya", context)
+        for title, zone in (("Standup", "Asia/Kolkata"), ("Retro", "Asia/Calcutta")):
+            make_event(
+                api,
+                title=title,
+                start_time="2026-06-10T10:00:00+05:30",
+                end_time="2026-06-10T10:30:00+05:30",
+                timezone=zone,
+                is_recurring=True,
+                recurrence_pattern="FREQ=DAILY;COUNT=2",
+            )
+        page.goto(f"{server}/#/week/{WEEK}")
+        expect(page.locator(".zone")).to_have_text("Times in Asia/Kolkata")
+        expect(events_on(page, "2026-06-10")).to_have_count(2)
+        expect(page.locator(".ne-zone")).to_have_count(0)
+        open_occurrence(page, "2026-06-10", "Retro")
+        expect(page.get_by_role("dialog").get_by_label("Title")).to_have_value("Retro")
+        expect(page.locator(".zone-note")).to_have_count(0)
         assert errors == []
     finally:
         context.close()

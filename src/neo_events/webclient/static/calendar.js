@@ -6,7 +6,7 @@
 import { allPages, user } from "./api.js";
 import { openEvent } from "./event.js";
 import { moveOccurrence } from "./move.js";
-import { attempt, browserZone, h, isoDate, locale, timeIn, weekStart, zoneCity } from "./ui.js";
+import { attempt, browserZone, h, isoDate, locale, sameZone, timeIn, weekStart, zoneCity } from "./ui.js";
 
 const VIEWS = {
   day: { fc: "timeGridDay", label: "Day", step: { days: 1 } },
@@ -44,7 +44,7 @@ const canEdit = (o) => o.my_role === "owner" || o.my_role === "editor";
 const isAllDay = (o) => Boolean(o.all_day && o.start_date);
 // The event's own zone is shown when it is not the viewer's. A single event left at the API's
 // default zone (UTC: "no zone given") is not labelled; a series is, UTC included (it repeats by UTC's clock).
-const otherZone = (o) => !isAllDay(o) && Boolean(o.timezone) && o.timezone !== browserZone && (o.timezone !== "UTC" || o.is_recurring);
+const otherZone = (o) => !isAllDay(o) && Boolean(o.timezone) && !sameZone(o.timezone, browserZone) && (!sameZone(o.timezone, "UTC") || o.is_recurring);
 
 const DAY_MS = 86400000;
 const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());

@@ -10,7 +10,7 @@ import { reminderEditor } from "./reminders.js";
 import { openShare } from "./share.js";
 import {
   attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
-  showNotice, toLocalInput, userError, weekdaysMoved,
+  sameZone, showNotice, toLocalInput, userError, weekdaysMoved,
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
@@ -124,7 +124,7 @@ export function openEvent(occurrence, { slot, onChange }) {
   allDay.addEventListener("change", syncAllDay);
   syncAllDay();
   // The event's own zone, when it is not this browser's: its wall time there.
-  const zoneNote = !isNew && !wasAllDay && occurrence.timezone && occurrence.timezone !== browserZone
+  const zoneNote = !isNew && !wasAllDay && occurrence.timezone && !sameZone(occurrence.timezone, browserZone)
     ? h("p", { class: "zone-note" }, `In its own time zone, ${occurrence.timezone}: ${zoneRange(start, end, occurrence.timezone)}. Times below are in ${browserZone}.`)
     : null;
   const locationInput = h("input", { name: "location", value: isNew ? "" : occurrence.location || "" });

@@ -126,7 +126,44 @@ export function confirmAction(question, confirmLabel) {
 }
 
 // Times: shown in the browser's zone.
-export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+// Zones the tz database renamed: the old name is a link to the new one. Engines name a zone
+// either way (Chromium's ICU says Asia/Calcutta, the API and most data Asia/Kolkata), and
+// some canonicalise names as they resolve them, some keep the name given.
+const RENAMED = {
+  "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh", "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Rangoon": "Asia/Yangon", "Asia/Dacca": "Asia/Dhaka", "Asia/Thimbu": "Asia/Thimphu",
+  "Asia/Ulan_Bator": "Asia/Ulaanbaatar", "Asia/Macao": "Asia/Macau", "Asia/Ujung_Pandang": "Asia/Makassar",
+  "Europe/Kiev": "Europe/Kyiv", "Europe/Uzhgorod": "Europe/Kyiv", "Europe/Zaporozhye": "Europe/Kyiv",
+  "Atlantic/Faeroe": "Atlantic/Faroe", "America/Godthab": "America/Nuuk", "Pacific/Truk": "Pacific/Chuuk",
+  "Pacific/Ponape": "Pacific/Pohnpei", "Pacific/Enderbury": "Pacific/Kanton",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires", "America/Catamarca": "America/Argentina/Catamarca",
+  "America/Cordoba": "America/Argentina/Cordoba", "America/Jujuy": "America/Argentina/Jujuy",
+  "America/Mendoza": "America/Argentina/Mendoza", "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "Etc/UTC": "UTC", "Etc/UCT": "UTC", "Etc/Universal": "UTC", "Etc/Zulu": "UTC", UCT: "UTC", Universal: "UTC", Zulu: "UTC",
+};
+
+/** A zone by its current tz database name, whichever name it was given by: "Asia/Calcutta"
+ * and "Asia/Kolkata" are "Asia/Kolkata" (an unknown name stays as it is). */
+export function zoneName(zone) {
+  if (!zoneNames.has(zone)) {
+    let resolved = zone;
+    try {
+      resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      // a zone this browser does not know: its name as given
+    }
+    zoneNames.set(zone, RENAMED[resolved] || RENAMED[zone] || resolved);
+  }
+  return zoneNames.get(zone);
+}
+const zoneNames = new Map();
+
+/** Whether two zone names name one zone ("Asia/Calcutta" is "Asia/Kolkata"). */
+export const sameZone = (a, b) => a === b || (Boolean(a && b) && zoneName(a) === zoneName(b));
+
+/** The browser's zone, by its current name (Chromium reports some by their old ones). */
+export const browserZone = zoneName(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
 const longFmt = new Intl.DateTimeFormat(undefined, {
