@@ -304,3 +304,45 @@ def test_a_zone_named_two_ways_is_one_zone(browser: Browser, server: str) -> Non
         assert errors == []
     finally:
         context.close()
+
+
+# The events whose text reaches out of their box: [title, how far (px)].
+SPILLS = """() => [...document.querySelectorAll('.calendar .fc-event')].map((el) => {
+  const box = el.getBoundingClientRect();
+  const body = el.querySelector('.ne-body').getBoundingClientRect();
+  const out = Math.max(body.bottom - box.bottom, body.right - box.right, box.left - body.left, 0);
+  return [el.querySelector('.ne-title').textContent.slice(0, 20), Math.round(out)];
+}).filter(([, out]) => out > 1)"""
+
+
+def test_event_text_stays_in_its_box(browser: Browser, server: str) -> None:
+    """A 200-character title in half an hour, and eight events at once: the text is cut at
+    the box's edge. It ran on below the box (white text on the white grid)."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "lena")
+        api = api_client(server, "lena", context)
+        long = ("Quarterly planning with the extended leadership team and all directors " * 3)[:200]
+        make_event(
+            api,
+            title=long,
+            start_time="2026-06-09T10:00:00+02:00",
+            end_time="2026-06-09T10:30:00+02:00",
+        )
+        for n in range(8):
+            make_event(
+                api,
+                title=f"Overlapping review number {n + 1} with everyone",
+                start_time="2026-06-10T10:00:00+02:00",
+                end_time="2026-06-10T11:00:00+02:00",
+            )
+        for view in (f"week/{WEEK}", "day/2026-06-10", f"month/{WEEK}"):
+            page.goto(f"{server}/#/{view}")
+            expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+            expect(page.locator(".calendar .fc-event").first).to_be_visible()
+            assert page.evaluate(SPILLS) == [], view
+        assert errors == []
+    finally:
+        context.close()
