@@ -346,3 +346,31 @@ def test_event_text_stays_in_its_box(browser: Browser, server: str) -> None:
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_time_fields_fit_in_the_dialog(browser: Browser, server: str) -> None:
+    """At 1280 and 1440 px the "Ends" field stuck out ~15 px past the dialog's edge."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "fiona")
+        for width in (1280, 1440, 390):
+            page.set_viewport_size({"width": width, "height": 860})
+            page.goto(f"{server}/#/week/{WEEK}")
+            page.get_by_role("button", name="New event").click()
+            dialog = page.get_by_role("dialog", name="New event")
+            expect(dialog.get_by_label("Ends")).to_be_visible()
+            wide = dialog.evaluate(
+                """el => { const form = el.querySelector('form').getBoundingClientRect();
+                  return [...el.querySelectorAll('input, select, textarea')]
+                    .filter((c) => c.getBoundingClientRect().width > 0)
+                    .filter((c) => c.getBoundingClientRect().right > form.right + 1)
+                    .map((c) => c.name); }"""
+            )
+            assert wide == [], width
+            assert dialog.evaluate("el => el.scrollWidth <= el.clientWidth"), width
+            page.keyboard.press("Escape")
+        assert errors == []
+    finally:
+        context.close()
