@@ -374,3 +374,47 @@ def test_the_time_fields_fit_in_the_dialog(browser: Browser, server: str) -> Non
         assert errors == []
     finally:
         context.close()
+
+
+# Whether the first letter of an event's title is within what its box shows.
+FIRST_LETTER_SHOWN = """el => {
+  const title = el.querySelector('.ne-title');
+  const range = document.createRange();
+  range.setStart(title.firstChild, 0);
+  range.setEnd(title.firstChild, 1);
+  const letter = range.getBoundingClientRect();
+  const shown = title.getBoundingClientRect();
+  return letter.left >= shown.left - 1 && letter.right <= shown.right + 1;
+}"""
+
+
+def test_a_right_to_left_title_is_cut_at_its_end(browser: Browser, server: str) -> None:
+    """An Arabic title too long for its day in the month: its beginning shows (at the
+    right), its end is cut. It was laid out left to right and cut from its beginning."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "samir")
+        api = api_client(server, "samir", context)
+        title = "اجتماع الفريق الأسبوعي لمناقشة الخطة السنوية والميزانية"
+        make_event(
+            api,
+            title=title,
+            start_time="2026-06-10T10:00:00+02:00",
+            end_time="2026-06-10T11:00:00+02:00",
+        )
+        page.goto(f"{server}/#/month/{WEEK}")
+        shown = events_on(page, "2026-06-10")
+        expect(shown).to_contain_text("اجتماع")
+        page.wait_for_function(  # too long for its day: cut
+            """() => { const t = document.querySelector(
+              '.fc-daygrid-day[data-date="2026-06-10"] .ne-title');
+              return t && t.scrollWidth > t.clientWidth; }"""
+        )
+        assert shown.evaluate(FIRST_LETTER_SHOWN)
+        page.goto(f"{server}/#/search/{title.split()[0]}")
+        expect(page.locator(".result .what")).to_have_attribute("dir", "auto")
+        assert errors == []
+    finally:
+        context.close()

@@ -245,10 +245,10 @@ export function calendarView(main, context, kind, dateText) {
       if (arg.event.extendedProps.spanning && arg.isStart) {
         nodes.push(h("span", { class: "ne-time" }, new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" }).format(new Date(o.start_time))));
       }
-      nodes.push(h("span", { class: "ne-title" }, arg.event.title));
+      nodes.push(h("span", { class: "ne-title", dir: "auto" }, arg.event.title)); // a right-to-left title reads (and is cut) as such
       if (o.recurrence_id) nodes.push(h("span", { class: "ne-repeat", title: "Repeats" }, "↻"));
       if (otherZone(o) && arg.event.start) nodes.push(h("span", { class: "ne-zone" }, timeIn(arg.event.start, o.timezone)));
-      if (o.location && kind !== "month") nodes.push(h("span", { class: "ne-where" }, o.location));
+      if (o.location && kind !== "month") nodes.push(h("span", { class: "ne-where", dir: "auto" }, o.location));
       return { domNodes: [h("div", { class: "ne-body" }, ...nodes)] };
     },
     eventDidMount: (arg) => {

@@ -101,7 +101,7 @@ export function openEvent(occurrence, { slot, onChange }) {
 
   const rule = parseRule(isNew ? null : occurrence.recurrence_pattern);
 
-  const title = h("input", { name: "title", required: true, maxlength: TITLE_MAX, value: isNew ? "" : occurrence.title });
+  const title = h("input", { name: "title", required: true, maxlength: TITLE_MAX, dir: "auto", value: isNew ? "" : occurrence.title });
   const titleCount = h("small", { class: "hint count", "aria-live": "polite" });
   const syncCount = () => {
     const left = TITLE_MAX - title.value.length;
@@ -127,8 +127,8 @@ export function openEvent(occurrence, { slot, onChange }) {
   const zoneNote = !isNew && !wasAllDay && occurrence.timezone && !sameZone(occurrence.timezone, browserZone)
     ? h("p", { class: "zone-note" }, `In its own time zone, ${occurrence.timezone}: ${zoneRange(start, end, occurrence.timezone)}. Times below are in ${browserZone}.`)
     : null;
-  const locationInput = h("input", { name: "location", value: isNew ? "" : occurrence.location || "" });
-  const description = h("textarea", { name: "description", rows: 3 });
+  const locationInput = h("input", { name: "location", dir: "auto", value: isNew ? "" : occurrence.location || "" });
+  const description = h("textarea", { name: "description", rows: 3, dir: "auto" });
   description.value = isNew ? "" : occurrence.description || "";
   const zones = zoneList();
   const zone = h("input", { name: "timezone", list: zones.id, value: isNew ? browserZone : occurrence.timezone, autocomplete: "off" });

@@ -195,7 +195,7 @@ export function invitationsView(main, context) {
         return b;
       });
       return h("li", {},
-        h("span", { class: "who" }, e.title),
+        h("span", { class: "who", dir: "auto" }, e.title),
         h("small", { class: "muted" }, `${formatWhen(e)}${e.is_recurring ? " · repeats" : ""} · from ${e.owner?.username || "someone"}`),
         h("a", { class: "button", href: `#/week/${day}` }, "Show in calendar"),
         ...buttons);

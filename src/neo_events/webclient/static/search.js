@@ -46,9 +46,9 @@ export function searchView(main, context, query) {
     results.replaceChildren(...items.map((e) =>
       h("li", {},
         h("a", { href: `#/week/${isoDate(eventStart(e))}`, class: "result" },
-          h("span", { class: "what" }, e.title),
+          h("span", { class: "what", dir: "auto" }, e.title),
           h("span", { class: "when" }, formatWhen(e), e.is_recurring ? " · repeats" : ""),
-          e.location ? h("span", { class: "where" }, e.location) : null))));
+          e.location ? h("span", { class: "where", dir: "auto" }, e.location) : null))));
   }
   load();
   input.focus();
