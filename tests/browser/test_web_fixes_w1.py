@@ -418,3 +418,41 @@ def test_a_right_to_left_title_is_cut_at_its_end(browser: Browser, server: str) 
         assert errors == []
     finally:
         context.close()
+
+
+def test_cancelling_an_occurrence_asks_with_unambiguous_buttons(
+    browser: Browser, server: str
+) -> None:
+    """ "Cancel this occurrence?" offered "Cancel" and "Cancel this occurrence": the way out
+    is "Keep it", and it keeps it."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "carla")
+        api = api_client(server, "carla", context)
+        yoga = make_event(
+            api,
+            title="Yoga",
+            start_time="2026-06-08T18:00:00+02:00",
+            end_time="2026-06-08T19:00:00+02:00",
+            timezone=ZONE,
+            is_recurring=True,
+            recurrence_pattern="FREQ=DAILY;COUNT=5",
+        )
+        page.goto(f"{server}/#/week/{WEEK}")
+        open_occurrence(page, "2026-06-10", "Yoga")
+        page.get_by_role("dialog").get_by_role("button", name="Cancel this occurrence").click()
+        ask = page.get_by_role("alertdialog")
+        expect(ask.get_by_role("button")).to_have_text(["×", "Keep it", "Cancel this occurrence"])
+        ask.get_by_role("button", name="Keep it").click()
+        expect(page.get_by_role("alertdialog")).to_have_count(0)
+        expect(page.get_by_role("dialog", name="Edit event")).to_be_visible()
+        assert api.get(f"/events/{yoga['id']}").json()["exdates"] == []
+        page.get_by_role("dialog").get_by_role("button", name="Cancel this occurrence").click()
+        page.get_by_role("alertdialog").get_by_role("button", name="Cancel this occurrence").click()
+        expect(events_on(page, "2026-06-10", "Yoga")).to_have_count(0)
+        expect(events_on(page, "2026-06-11", "Yoga")).to_have_count(1)
+        assert errors == []
+    finally:
+        context.close()

@@ -14,6 +14,8 @@ import {
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
+// The way out of "Delete …?"/"Cancel this occurrence?": never a "Cancel" beside "Cancel this occurrence".
+const KEEP = "Keep it";
 
 const PRESETS = {
   none: null,
@@ -396,7 +398,7 @@ export function openEvent(occurrence, { slot, onChange }) {
 
   leave.addEventListener("click", async () => {
     const what = "Remove from my calendar";
-    if (!(await confirmAction(`${what}: “${occurrence.title}”? ${occurrence.owner.username} would have to share it with you again.`, what))) return;
+    if (!(await confirmAction(`${what}: “${occurrence.title}”? ${occurrence.owner.username} would have to share it with you again.`, what, KEEP))) return;
     const me = user();
     const done = await attempt(async () => {
       await api("DELETE", `/events/${occurrence.id}/permissions/${me.id}`);
@@ -411,7 +413,7 @@ export function openEvent(occurrence, { slot, onChange }) {
 
   remove.addEventListener("click", async () => {
     const what = remove.textContent;
-    if (!(await confirmAction(`${what}: “${occurrence.title}”?`, what))) return;
+    if (!(await confirmAction(`${what}: “${occurrence.title}”?`, what, KEEP))) return;
     const base = `/events/${occurrence.id}`;
     const done = await attempt(async () => {
       if (series && scope() !== "all") {

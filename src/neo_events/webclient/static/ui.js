@@ -107,12 +107,13 @@ export function modal(title, ...content) {
   return dialog;
 }
 
-/** Ask before doing something; resolves true when confirmed. */
-export function confirmAction(question, confirmLabel) {
+/** Ask before doing something; resolves true when confirmed. `keepLabel` names the way out
+ * when "Cancel" would be ambiguous (next to "Cancel this occurrence"). */
+export function confirmAction(question, confirmLabel, keepLabel = "Cancel") {
   return new Promise((resolve) => {
     let answer = false;
     const yes = h("button", { type: "button", class: "primary danger" }, confirmLabel);
-    const no = h("button", { type: "button" }, "Cancel");
+    const no = h("button", { type: "button" }, keepLabel);
     const dialog = modal("Please confirm", h("p", {}, question), h("div", { class: "actions" }, no, yes));
     dialog.setAttribute("role", "alertdialog");
     yes.addEventListener("click", () => {
