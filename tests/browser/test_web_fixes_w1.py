@@ -456,3 +456,59 @@ def test_cancelling_an_occurrence_asks_with_unambiguous_buttons(
         assert errors == []
     finally:
         context.close()
+
+
+def test_monthly_on_the_second_tuesday_or_the_last_friday(browser: Browser, server: str) -> None:
+    """The repeat list offers the start date's weekday of the month, as Google Calendar
+    does: "Monthly on the second Tuesday"; "the last Friday" in a month's last week."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "tess")
+        api = api_client(server, "tess", context)
+        page.goto(f"{server}/#/week/{WEEK}")
+        page.get_by_role("button", name="New event").click()
+        dialog = page.get_by_role("dialog", name="New event")
+        repeats = dialog.get_by_label("Repeats")
+        offered = repeats.locator("option:not([hidden])")
+        dialog.get_by_label("Starts").fill("2026-06-26T09:00")  # the 4th and last Friday
+        expect(offered).to_contain_text(
+            ["Monthly", "Monthly on the fourth Friday", "Monthly on the last Friday"]
+        )
+        dialog.get_by_label("Starts").fill("2026-06-30T09:00")  # a fifth Tuesday: the last
+        expect(offered).to_have_count(8)
+        expect(offered).to_contain_text(["Monthly on the last Tuesday"])
+        dialog.get_by_label("Starts").fill("2026-06-09T09:00")
+        dialog.get_by_label("Ends").fill("2026-06-09T10:00")
+        expect(offered).to_contain_text(["Monthly on the second Tuesday"])
+        expect(repeats.locator("option", has_text="last")).to_be_hidden()
+        dialog.get_by_label("Title").fill("Book club")
+        repeats.select_option(label="Monthly on the second Tuesday")
+        dialog.get_by_label("Number of occurrences").fill("3")
+        dialog.get_by_role("button", name="Create").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+
+        made = api.get("/events").json()["items"][0]
+        assert set(made["recurrence_pattern"].split(";")) == {
+            "FREQ=MONTHLY",
+            "BYDAY=2TU",
+            "COUNT=3",
+        }
+        july = api.get(
+            "/events",
+            params={"start_time": "2026-07-01T00:00:00Z", "end_time": "2026-08-01T00:00:00Z"},
+        ).json()["items"]
+        assert [o["start_time"] for o in july] == ["2026-07-14T07:00:00Z"]
+
+        open_occurrence(page, "2026-06-09", "Book club")
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("All occurrences").check()
+        expect(dialog.get_by_label("Repeats")).to_have_value("monthly-nth")
+        expect(dialog.get_by_label("Repeats").locator("option:checked")).to_have_text(
+            "Monthly on the second Tuesday"
+        )
+        expect(dialog.get_by_label("Number of occurrences")).to_have_value("3")
+        assert errors == []
+    finally:
+        context.close()

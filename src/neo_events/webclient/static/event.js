@@ -7,6 +7,7 @@ import { findTimePanel } from "./findtime.js";
 import { attendeeSection, invitePeople } from "./invite.js";
 import { clashChoice } from "./move.js";
 import { reminderEditor } from "./reminders.js";
+import { repeatEditor } from "./repeat.js";
 import { openShare } from "./share.js";
 import {
   attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
@@ -17,44 +18,17 @@ export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enfo
 // The way out of "Delete …?"/"Cancel this occurrence?": never a "Cancel" beside "Cancel this occurrence".
 const KEEP = "Keep it";
 
-const PRESETS = {
-  none: null,
-  daily: "FREQ=DAILY",
-  weekdays: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-  weekly: "FREQ=WEEKLY",
-  monthly: "FREQ=MONTHLY",
-  yearly: "FREQ=YEARLY",
-};
-const PRESET_LABELS = {
-  none: "Does not repeat", daily: "Daily", weekdays: "Every weekday", weekly: "Weekly",
-  monthly: "Monthly", yearly: "Yearly", custom: "Custom rule",
-};
-
-/** A rule's parts by name ("BYDAY" → "FR,MO"), in a canonical form: names and values upper
- * case, a list's items sorted, INTERVAL=1 left out (the default). */
-function ruleParts(rule) {
-  const parts = new Map();
-  for (const part of rule.split(";")) {
-    const [name, value = ""] = part.toUpperCase().split("=");
-    if (name && !(name === "INTERVAL" && value === "1")) parts.set(name, value.split(",").sort().join(","));
+/** The date `instant` falls on in `zone` ({year, month, day}); this browser's for a zone it
+ * does not know. */
+function dateIn(instant, zone) {
+  const d = new Date(instant);
+  try {
+    const fmt = new Intl.DateTimeFormat("en-US", { year: "numeric", month: "numeric", day: "numeric", timeZone: zone });
+    const p = Object.fromEntries(fmt.formatToParts(d).map((x) => [x.type, x.value]));
+    return { year: +p.year, month: +p.month, day: +p.day };
+  } catch {
+    return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate() };
   }
-  return parts;
-}
-
-/** The preset, count and custom text that show a stored RRULE, its parts in any order (the
- * server writes COUNT before BYDAY). */
-function parseRule(pattern) {
-  if (!pattern) return { preset: "none", count: "", custom: "" };
-  const rule = pattern.replace(/^RRULE:/i, "");
-  const parts = ruleParts(rule);
-  const count = parts.get("COUNT");
-  parts.delete("COUNT");
-  const same = (preset) => {
-    const want = ruleParts(preset);
-    return want.size === parts.size && [...want].every(([k, v]) => parts.get(k) === v);
-  };
-  const preset = /^\d+$/.test(count ?? "0") && Object.keys(PRESETS).find((k) => PRESETS[k] && same(PRESETS[k]));
-  return preset ? { preset, count: count ?? "", custom: "" } : { preset: "custom", count: "", custom: rule };
 }
 
 function zoneList() {
@@ -101,7 +75,6 @@ export function openEvent(occurrence, { slot, onChange }) {
   // Dates shown for an all-day event: the last day, inclusive, as people say it.
   const lastDay = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate() - 1);
 
-  const rule = parseRule(isNew ? null : occurrence.recurrence_pattern);
 
   const title = h("input", { name: "title", required: true, maxlength: TITLE_MAX, dir: "auto", value: isNew ? "" : occurrence.title });
   const titleCount = h("small", { class: "hint count", "aria-live": "polite" });
@@ -134,19 +107,19 @@ export function openEvent(occurrence, { slot, onChange }) {
   description.value = isNew ? "" : occurrence.description || "";
   const zones = zoneList();
   const zone = h("input", { name: "timezone", list: zones.id, value: isNew ? browserZone : occurrence.timezone, autocomplete: "off" });
-  const repeats = h("select", { name: "repeats" }, Object.entries(PRESET_LABELS).map(([k, label]) => h("option", { value: k }, label)));
-  repeats.value = rule.preset;
-  const count = h("input", { name: "count", type: "number", min: 1, max: 1000, inputmode: "numeric", value: rule.count });
-  const custom = h("input", { name: "rule", value: rule.custom, placeholder: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10" });
-  const countField = field("Number of occurrences", count, "Empty: repeats with no end.");
-  const customField = field("Rule (RFC 5545 RRULE)", custom);
-  const recurrence = h("fieldset", { class: "recurrence" }, h("legend", {}, "Repeat"), field("Repeats", repeats), countField, customField, field("Time zone", zone, "Repeats follow this zone's wall clock."), zones);
-  const syncRepeat = () => {
-    countField.hidden = repeats.value === "none" || repeats.value === "custom";
-    customField.hidden = repeats.value !== "custom";
+  // The date the form starts on, in the event's zone (a rule's weekdays are its wall clock's).
+  const startsOn = () => {
+    if (allDay.checked) {
+      const first = dateValue(startDay.value);
+      return first && { year: first.getFullYear(), month: first.getMonth() + 1, day: first.getDate() };
+    }
+    const s = fromLocalInput(startInput.value);
+    return s && dateIn(s, zone.value.trim() || browserZone);
   };
-  repeats.addEventListener("change", syncRepeat);
-  syncRepeat();
+  const repeat = repeatEditor(isNew ? null : occurrence.recurrence_pattern, startsOn());
+  for (const input of [allDay, startInput, startDay, zone]) input.addEventListener("change", () => repeat.setDate(startsOn()));
+  const recurrence = h("fieldset", { class: "recurrence" }, h("legend", {}, "Repeat"), field("Repeats", repeat.select), repeat.countField, repeat.customField,
+    field("Time zone", zone, "Repeats follow this zone's wall clock."), zones);
 
   const scopeName = id("scope");
   const scopes = series
@@ -216,13 +189,6 @@ export function openEvent(occurrence, { slot, onChange }) {
   syncScope();
   (canEdit ? title : dialog.querySelector("button")).focus();
 
-  function ruleValue() {
-    if (repeats.value === "none") return null;
-    if (repeats.value === "custom") return custom.value.trim().replace(/^RRULE:/i, "") || null;
-    const n = count.value.trim();
-    return PRESETS[repeats.value] + (n ? `;COUNT=${n}` : "");
-  }
-
   /** The times the form says: instants, or for an all-day event dates (end exclusive). */
   function when() {
     if (allDay.checked) {
@@ -256,7 +222,7 @@ export function openEvent(occurrence, { slot, onChange }) {
     if (text.title.length > TITLE_MAX) throw userError(`The title can be at most ${TITLE_MAX} characters long.`);
     const query = { conflicts: policy };
     if (isNew) {
-      const pattern = ruleValue();
+      const pattern = repeat.value();
       return api("POST", "/events", {
         query,
         body: { ...text, ...times, timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern },
@@ -280,7 +246,7 @@ export function openEvent(occurrence, { slot, onChange }) {
       const headers = { "If-Match": `"${(mineOver || occurrence).version}"` };
       return api("PUT", `${base}/instances/${rid}`, { query: { ...query, scope: scope() }, body: changes, headers });
     }
-    const pattern = ruleValue();
+    const pattern = repeat.value();
     // The form shows this occurrence's own texts (an edited occurrence's may differ from the
     // series'): only those changed here reach the series.
     const body = { ...changedText(text), timezone: zone.value.trim() || "UTC", is_recurring: pattern !== null, recurrence_pattern: pattern, base_version: occurrence.version };
