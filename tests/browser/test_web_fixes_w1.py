@@ -512,3 +512,51 @@ def test_monthly_on_the_second_tuesday_or_the_last_friday(browser: Browser, serv
         assert errors == []
     finally:
         context.close()
+
+
+def test_an_occurrence_moved_with_the_following_ones(browser: Browser, server: str) -> None:
+    """Moving an occurrence of a series offers "This and following", as the dialog does:
+    the series ends before it, and a new one goes on from its new time."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "fred")
+        api = api_client(server, "fred", context)
+        standup = make_event(
+            api,
+            title="Standup",
+            start_time="2026-06-08T09:00:00+02:00",
+            end_time="2026-06-08T09:30:00+02:00",
+            timezone=ZONE,
+            is_recurring=True,
+            recurrence_pattern="FREQ=DAILY;COUNT=5",
+        )
+        page.goto(f"{server}/#/week/{WEEK}")
+        expect(page.locator(".calendar")).not_to_have_attribute("aria-busy", "true")
+        events_on(page, "2026-06-10", "Standup").focus()
+        page.keyboard.press("ArrowDown")
+        ask = page.get_by_role("dialog", name="Move “Standup”")
+        expect(ask.get_by_role("button")).to_have_text(
+            ["×", "Cancel", "All occurrences", "This and following", "Only this occurrence"]
+        )
+        ask.get_by_role("button", name="This and following").click()
+        expect(page.locator("#notice")).to_contain_text("Moved “Standup”")
+        for date, time in (("08", "09:00"), ("09", "09:00"), ("10", "09:15"), ("12", "09:15")):
+            expect(events_on(page, f"2026-06-{date}", "Standup")).to_contain_text(time)
+        expect(events_on(page, "2026-06-10", "Standup")).to_be_focused()  # presses add up
+        rest = api.get(
+            "/events",
+            params={"start_time": "2026-06-08T00:00:00Z", "end_time": "2026-06-13T00:00:00Z"},
+        ).json()["items"]
+        assert [o["start_time"] for o in rest] == [
+            "2026-06-08T07:00:00Z",
+            "2026-06-09T07:00:00Z",
+            "2026-06-10T07:15:00Z",
+            "2026-06-11T07:15:00Z",
+            "2026-06-12T07:15:00Z",
+        ]
+        assert {o["id"] for o in rest[2:]} != {standup["id"]}
+        assert errors == []
+    finally:
+        context.close()

@@ -402,12 +402,13 @@ export function calendarView(main, context, kind, dateText) {
       start = new Date(start.getFullYear(), start.getMonth(), start.getDate() + days, start.getHours(), start.getMinutes());
       end = allDay ? addDays(end, days) : new Date(start.getTime() + span);
     }
-    const focusKey = o.id;
     return moveOccurrence(o, { start, end, allDay }, {
       revert: () => {},
       done: async (saved) => {
         await written(saved);
-        // Keep the focus on the moved event, so that several presses move it further.
+        // Keep the focus on the moved event, so that several presses move it further ("this
+        // and following" made it an occurrence of a new series: the one saved).
+        const focusKey = saved?.id ?? o.id;
         const again = host.querySelector(`.fc-event[data-event-id="${focusKey}"][data-start="${start.toISOString()}"]`)
           || host.querySelector(`.fc-event[data-event-id="${focusKey}"]`);
         again?.focus();

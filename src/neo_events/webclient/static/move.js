@@ -1,8 +1,9 @@
-// Moving or resizing an occurrence (drag and drop, or the keyboard): one occurrence or the
-// series as the person chooses; a schedule conflict is shown before anything is saved (with
-// the free times the API suggests); an If-Match clash is explained with "reload" or
-// "apply my change to their version", never a silent overwrite; a clash of the same fields
-// asks "keep theirs" or "use mine" (`clashChoice`, the event dialog's too).
+// Moving or resizing an occurrence (drag and drop, or the keyboard): one occurrence, it and
+// the following ones, or the series as the person chooses; a schedule conflict is shown
+// before anything is saved (with the free times the API suggests); an If-Match clash is
+// explained with "reload" or "apply my change to their version", never a silent overwrite;
+// a clash of the same fields asks "keep theirs" or "use mine" (`clashChoice`, the event
+// dialog's too).
 
 import { api, fieldName } from "./api.js";
 import { daysMoved, formatDateTime, h, isoDate, locale, modal, movedLike, showNotice, weekdaysMoved } from "./ui.js";
@@ -34,13 +35,15 @@ export function choose(title, body, choices) {
 
 const dateOnly = (d) => isoDate(d);
 
-/** The request that moves `o` to [start, end) for `scope` ("this" or "all"). */
+/** The request that moves `o` to [start, end) for `scope` ("this", "following" or "all"). */
 async function plan(o, scope, { start, end, allDay }) {
   const base = `/events/${o.id}`;
   const ifMatch = { "If-Match": `"${o.version}"` };
-  if (scope === "this") {
+  if (scope === "this" || scope === "following") {
+    // "following": the series ends before this occurrence, a new one starts at its new time
+    // (the server moves the weekdays its rule names with it).
     const body = allDay ? { start_date: dateOnly(start), end_date: dateOnly(end) } : { start_time: start.toISOString(), end_time: end.toISOString() };
-    return { method: "PUT", path: `${base}/instances/${encodeURIComponent(o.recurrence_id)}`, body, headers: ifMatch, query: {} };
+    return { method: "PUT", path: `${base}/instances/${encodeURIComponent(o.recurrence_id)}`, body, headers: ifMatch, query: { scope } };
   }
   if (!o.recurrence_id) {
     const body = allDay ? { all_day: true, start_date: dateOnly(start), end_date: dateOnly(end) } : { start_time: start.toISOString(), end_time: end.toISOString() };
@@ -89,6 +92,7 @@ export async function moveOccurrence(o, to, { revert, done }) {
     scope = await choose(`Move “${o.title}”`, [h("p", {}, `To ${range(to.start, to.end)}. Which occurrences?`)], [
       [null, "Cancel"],
       ["all", "All occurrences"],
+      ["following", "This and following"],
       ["this", "Only this occurrence", "primary"],
     ]);
     if (!scope) return revert();
