@@ -241,8 +241,8 @@ def test_an_event_i_may_only_view_is_readable_in_the_month(browser: Browser, ser
 
 
 def test_a_repeat_from_the_list_comes_back_as_chosen(browser: Browser, server: str) -> None:
-    """ "Every weekday", 10 times: the server writes the rule with COUNT before BYDAY, and the
-    dialog showed it as a custom rule."""
+    """A repeat of "Every weekday", 10 times: the server writes the rule with COUNT before
+    BYDAY, and the dialog showed it as a custom rule."""
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
@@ -423,8 +423,8 @@ def test_a_right_to_left_title_is_cut_at_its_end(browser: Browser, server: str) 
 def test_cancelling_an_occurrence_asks_with_unambiguous_buttons(
     browser: Browser, server: str
 ) -> None:
-    """ "Cancel this occurrence?" offered "Cancel" and "Cancel this occurrence": the way out
-    is "Keep it", and it keeps it."""
+    """The question "Cancel this occurrence?" offered "Cancel" and "Cancel this occurrence":
+    the way out is "Keep it", and it keeps it."""
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
