@@ -115,7 +115,10 @@ def server_env(
         RATE_LIMIT_ENABLED="false",
         DATA_DIR="/tmp/bench/data",
         LOG_JSON="true",
-        PYTHONPATH=str(ROOT),
+        # the caller's PYTHONPATH first: `PYTHONPATH=<another tree>/src:<another tree>`
+        # serves that tree's code (an A/B run); with ROOT alone the server imported this
+        # checkout's `neo_events` (the venv's editable install) whatever the caller chose
+        PYTHONPATH=os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
         ENVIRONMENT="development",
     )
     if redis_url:

@@ -19,28 +19,13 @@ import pytest
 
 from neo_events.events import calendar_keys, calendars
 from tests.api.test_bounded_cost import grant
+from tests.api.test_busy_calendar_cost import at, single
 from tests.helpers import Account, assert_problem, created, created_many, register
 
 pytestmark = pytest.mark.anyio
 
 EVENTS = "/api/v1/events"
 BUDGET = 20
-
-
-def at(day: int, hour: int, minute: int = 0) -> str:
-    """`day` days from tomorrow, at that UTC time (a check of a series that runs on reads
-    from yesterday: everything here is ahead)."""
-    first = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (first + timedelta(days=day + 1, hours=hour, minutes=minute)).isoformat()
-
-
-def single(day: int, hour: int, minutes: int = 60, title: str = "Busy") -> dict[str, Any]:
-    return {
-        "title": title,
-        "start_time": at(day, hour),
-        "end_time": at(day, hour, minutes),
-        "timezone": "UTC",
-    }
 
 
 def long_ago(n: int) -> dict[str, Any]:
