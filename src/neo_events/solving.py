@@ -9,8 +9,10 @@ idempotency key): a sixth of a text edit's worker time (BENCHMARKS.md).
 `Plan.of(route)` walks the route's `Dependant` once and keeps, for each node, the calls and
 the parameter lists it has. A request is then solved in two passes:
 
-1. every parameter of every node, and the body, validated by FastAPI's own
-   `request_params_to_args` / `request_body_to_args`, calling nothing;
+1. every parameter of every node, and the body, validated by FastAPI's own field validators,
+   calling nothing: a parameter is read as `request_params_to_args` reads it, with what that
+   works out again at every request (its aliases, whether it is a list) worked out once
+   (`_Param`); the body by `request_body_to_args`;
 2. if all of it is valid, the dependencies called in FastAPI's order (a dependency that more
    than one node takes, called once), then the endpoint.
 
@@ -36,10 +38,20 @@ from typing import Any
 
 import orjson
 from fastapi import params
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    _validate_value_with_model_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.routing import APIRoute, _effective_route_context_var
 from fastapi.telemetry import get_telemetry_data
+from pydantic_core import PydanticUndefined
+from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -69,15 +81,63 @@ def _is_coroutine(call: Any) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class _Param:
+    """A path, query, header or cookie parameter, read from its source as FastAPI 0.165's
+    `request_params_to_args` reads it, with what that works out per request worked out here:
+    its (validation alias, request key) pairs, whether it is a list, whether it is a model."""
+
+    field: Any  # FastAPI's ModelField
+    keys: tuple[str, ...]  # the request keys, in preference order
+    where: str  # "path", "query", "header", "cookie"
+    listed: bool  # read with `getlist` from a multi-dict (a list, not Json)
+    sequence: bool  # an empty list is no value
+    model: bool  # a parameter model: FastAPI's own reading
+
+    @classmethod
+    def of(cls, field: Any) -> _Param:
+        sequence = field_annotation_is_sequence(field.field_info.annotation)
+        return cls(
+            field=field,
+            keys=tuple(key for _, key in _get_param_aliases(field)),
+            where=field.field_info.in_.value,
+            listed=sequence and not _is_json_field(field),
+            sequence=sequence,
+            model=_get_param_model(field) is not None,
+        )
+
+    def read(self, source: Any, values: dict[str, Any]) -> bool:
+        """Validate this parameter from `source` into `values`; False if it is invalid."""
+        if self.model:
+            found, errors = request_params_to_args([self.field], source)
+            values.update(found)
+            return not errors
+        key = next((key for key in self.keys if key in source), self.keys[0])
+        value: Any
+        if self.listed and isinstance(source, (ImmutableMultiDict, Headers)):
+            value = source.getlist(key)
+        else:
+            value = source.get(key, None)
+        if value is None or (self.sequence and len(value) == 0):
+            value = PydanticUndefined  # defaults apply in validation
+        value, errors = _validate_value_with_model_field(
+            field=self.field, value=value, values=values, loc=(self.where, key)
+        )
+        if errors:
+            return False
+        values[self.field.name] = value
+        return True
+
+
+@dataclass(frozen=True, slots=True)
 class _Node:
     """One dependency (or the endpoint): what it takes, solved as FastAPI would."""
 
     name: str | None
     call: Callable[..., Awaitable[Any]]
-    path: Sequence[Any]
-    query: Sequence[Any]
-    header: Sequence[Any]
-    cookie: Sequence[Any]
+    path: Sequence[_Param]
+    query: Sequence[_Param]
+    header: Sequence[_Param]
+    cookie: Sequence[_Param]
     request_names: tuple[str, ...]  # the Request and HTTPConnection parameters
     children: tuple[_Node, ...]
 
@@ -107,10 +167,10 @@ class _Node:
         return cls(
             name=dependant.name,
             call=dependant.call,
-            path=tuple(dependant.path_params),
-            query=tuple(dependant.query_params),
-            header=tuple(dependant.header_params),
-            cookie=tuple(dependant.cookie_params),
+            path=tuple(map(_Param.of, dependant.path_params)),
+            query=tuple(map(_Param.of, dependant.query_params)),
+            header=tuple(map(_Param.of, dependant.header_params)),
+            cookie=tuple(map(_Param.of, dependant.cookie_params)),
             request_names=tuple(n for n in names if n),
             children=tuple(children),
         )
@@ -123,16 +183,17 @@ class _Node:
                 return False
         values: dict[str, Any] = {}
         for fields, source in (
-            (self.path, request.path_params),
-            (self.query, request.query_params),
-            (self.header, request.headers),
-            (self.cookie, request.cookies),
+            (self.path, "path_params"),
+            (self.query, "query_params"),
+            (self.header, "headers"),
+            (self.cookie, "cookies"),  # parsed only for a route that takes one
         ):
             if fields:
-                found, errors = request_params_to_args(fields, source)
-                if errors:
+                found = getattr(request, source)
+                kept: dict[str, Any] = {}  # each source's values apart, as FastAPI's
+                if not all(param.read(found, kept) for param in fields):
                     return False
-                values.update(found)
+                values.update(kept)
         into[id(self)] = values
         return True
 

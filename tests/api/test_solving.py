@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 import fastapi.routing
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Cookie, FastAPI, Header, Query, Response
+from fastapi.dependencies.utils import request_params_to_args
+from pydantic import AliasChoices, BaseModel
+from starlette.requests import Request
 
 from neo_events import solving
 from neo_events.audit.service import Origin
@@ -230,3 +233,121 @@ async def test_an_override_of_a_dependency_is_honoured_on_a_planned_route(
     audit = await client.get("/api/v1/audit", headers=alice.headers)
     entries = [e for e in audit.json()["items"] if e["action"] == "event.created"]
     assert [(e["ip"], e["user_agent"]) for e in entries] == [("203.0.113.9", "overridden")]
+
+
+class _Page(BaseModel):
+    limit: int = 10
+    cursor: str | None = None
+
+
+def _kinds_of_parameters() -> fastapi.APIRouter:
+    """Parameters of every kind a plan reads, whether or not a route of the app has one
+    today: lists from a query and a header, aliases, an underscored header, a cookie, a
+    parameter model."""
+    router = fastapi.APIRouter()
+
+    async def listed(
+        tag: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+        n: Annotated[list[int] | None, Query()] = None,
+        q: Annotated[str | None, Query(alias="Q")] = None,
+        day: Annotated[date | None, Query(validation_alias=AliasChoices("day", "d"))] = None,
+        x_ids: Annotated[list[int], Header()] = [],  # noqa: B006
+        x_token: Annotated[str | None, Header(convert_underscores=False)] = None,
+        session: Annotated[str | None, Cookie()] = None,
+    ) -> Response:
+        return Response()
+
+    async def paged(page: Annotated[_Page, Query()], item_id: int) -> Response:
+        return Response()
+
+    router.add_api_route("/kinds", listed, methods=["GET"])
+    router.add_api_route("/kinds/{item_id}", paged, methods=["GET"])
+    return router
+
+
+def _nodes(node: Any) -> Iterator[Any]:
+    for child in node.children:
+        yield from _nodes(child)
+    yield node
+
+
+async def test_every_planned_routes_parameters_are_read_as_fastapi_reads_them(
+    app: FastAPI,
+) -> None:
+    """A plan reads each parameter with what FastAPI works out per request worked out once
+    (`solving._Param`): for every planned route of the app and a range of requests (lists,
+    repeats, empty values, a header's other spellings, cookies), each node's values and
+    validity are those of FastAPI's own `request_params_to_args` on the same request."""
+    queries = [
+        b"",
+        b"conflicts=reject",
+        b"conflicts=suggest&conflicts=warn",
+        b"conflicts=",
+        b"conflicts=nope",
+        b"as_of=2026-01-01T00:00:00Z",
+        b"as_of=yesterday",
+        b"limit=5&cursor=abc&start=2026-01-01T00:00:00Z&end=2026-02-01T00:00:00Z",
+        b"limit=0",
+        b"timezone=Europe/Paris&timezone=UTC",
+        b"fields=a&fields=b",
+        b"tag=a&tag=b&Q=x&n=3&n=4&day=2026-01-01",
+        b"tag=&Q=&n=x&limit=2&cursor=c",
+        b"d=2026-01-02&limit=3",
+    ]
+    headers = [
+        [],
+        [(b"if-match", b'"3"'), (b"if-none-match", b'"3"'), (b"idempotency-key", b"k1")],
+        [(b"if-match", b'"1"'), (b"if-match", b'"2"')],
+        [(b"idempotency-key", b"")],
+        [(b"idempotency-key", b"k" * 300)],
+        [(b"cookie", b"refresh_token=abc; other=1")],
+        [(b"x-request-id", b"r1"), (b"user-agent", b"test")],
+        [(b"x-ids", b"1"), (b"x-ids", b"2"), (b"x_token", b"t"), (b"cookie", b"session=s")],
+        [(b"x-ids", b"one"), (b"x-token", b"t")],
+    ]
+    included = [getattr(r, "original_router", None) for r in app.routes]  # each router's
+    routes = [
+        route
+        for router in included
+        if router is not None
+        for route in router.routes
+        if isinstance(route, fastapi.routing.APIRoute) and solving.Plan.of(route) is not None
+    ]
+    assert len(routes) >= 5
+    routes += [r for r in _kinds_of_parameters().routes if isinstance(r, fastapi.routing.APIRoute)]
+    compared = 0
+    for route in routes:
+        plan = solving.Plan.of(route)
+        assert plan is not None
+        path_params = {name: "7" for name in route.param_convertors}
+        for query in queries:
+            for extra in headers:
+                scope = {
+                    "type": "http",
+                    "method": "GET",
+                    "path": route.path,
+                    "query_string": query,
+                    "headers": [(b"host", b"test"), *extra],
+                    "path_params": path_params,
+                }
+                request = Request(scope)
+                validated: dict[int, dict[str, Any]] = {}
+                valid = plan.root.validate(request, validated)
+                expected_valid = True
+                for node in _nodes(plan.root):
+                    values: dict[str, Any] = {}
+                    for fields, source in (
+                        (node.path, request.path_params),
+                        (node.query, request.query_params),
+                        (node.header, request.headers),
+                        (node.cookie, request.cookies),
+                    ):
+                        found, errors = request_params_to_args([p.field for p in fields], source)
+                        expected_valid = expected_valid and not errors
+                        values.update(found)
+                    if not expected_valid:
+                        break
+                    assert validated[id(node)] == values, (route.path, query, extra)
+                    compared += 1
+                assert valid == expected_valid, (route.path, query, extra)
+    assert compared > 100
