@@ -27,6 +27,7 @@ from neo_events.events.expansions import expansion_bytes
 from neo_events.events.occurrences_router import router as occurrences_router
 from neo_events.events.router import router as events_router
 from neo_events.events.schemas import BatchCreate
+from neo_events.events.views import object_bytes
 from neo_events.history.router import router as history_router
 from neo_events.ical.router import router as ical_router
 from neo_events.infra import collector
@@ -179,6 +180,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "event_objects",
         size=settings.event_object_cache_size,
         on_lookup=app.state.metrics.cache_lookup,
+        max_bytes=settings.event_object_cache_bytes,
+        weigh=object_bytes,
     )
     app.state.held_parts = LruCache(  # the parts a row's xmin fixes (`events/held_parts.py`)
         "held_parts",

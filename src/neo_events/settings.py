@@ -80,8 +80,10 @@ class Settings(BaseSettings):
     # and at most this many bytes (as estimated by expansions.expansion_bytes).
     expansion_cache_size: int = Field(default=100_000, ge=0)
     expansion_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
-    # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner).
+    # Event objects (all but my_role and permissions) kept per worker, by (id, version, owner):
+    # at most this many, and at most this many bytes (as estimated by views.object_bytes).
     event_object_cache_size: int = Field(default=5_000, ge=0)
+    event_object_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     # PostgreSQL connections each worker keeps open, and never more: a request past them
     # waits for one (DB_POOL_TIMEOUT_S, then 503). No overflow: a connection opened for a
     # burst and closed after it costs a PostgreSQL backend's start-up (a process forked,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import truncate_all
+from tests.conftest import http_client, make_settings, serving, truncate_all
 from tests.helpers import PASSWORD, Account, create_event, register, share
 from tests.live import running_server
 
@@ -143,3 +143,54 @@ async def test_another_worker_never_serves_a_stale_expansion(
                 ]  # A sees B's write at once
     finally:
         await truncate_all(database_url)
+
+
+def _heavy(n: int) -> dict[str, Any]:
+    """A daily series whose 30 exceptions carry 10,000 characters each: ~300 KB of JSON."""
+    return {
+        "title": f"Heavy {n}",
+        "start_time": "2026-03-01T09:00:00Z",
+        "end_time": "2026-03-01T10:00:00Z",
+        "is_recurring": True,
+        "recurrence_pattern": "FREQ=DAILY;COUNT=60",
+        "timezone": "UTC",
+        "overrides": [
+            {"recurrence_id": f"2026-03-{day:02d}T09:00:00Z", "description": f"{n}" * 10_000}
+            for day in range(1, 31)
+        ],
+    }
+
+
+async def test_the_event_object_cache_is_bounded_in_bytes(
+    database_url: str, data_dir: Path
+) -> None:
+    """A listing keeps the events it shows (`EVENT_OBJECT_CACHE_SIZE`, by count), and at
+    most `EVENT_OBJECT_CACHE_BYTES` of them: 5,000 events of a megabyte each held 4.7 GB
+    in one worker before (an outside attack: 142 MB for 150). Here a cap of 2 MiB keeps two
+    of eight ~300 KB events, the listings answer them all every time, and small ones are
+    still kept."""
+    cap = 2 * 2**20
+    settings = make_settings(database_url, data_dir, event_object_cache_bytes=cap)
+    async with serving(settings) as app, http_client(app) as client:
+        alice = await register(client, "alice")
+        for n in range(8):
+            await create_event(client, alice, **_heavy(n))
+        window = {"start_time": "2026-03-02T00:00:00Z", "end_time": "2026-03-03T00:00:00Z"}
+        for _ in range(2):
+            listed = await client.get("/api/v1/events", params=window, headers=alice.headers)
+            assert listed.status_code == 200, listed.text
+            items = listed.json()["items"]
+            assert sorted(i["title"] for i in items) == [f"Heavy {n}" for n in range(8)]
+            assert all(len(i["overrides"]) == 30 for i in items)
+        cache = app.state.event_objects
+        assert 1 <= len(cache) <= 3 and cache.bytes <= cap
+        small = await create_event(
+            client,
+            alice,
+            title="Small",
+            start_time="2026-03-02T12:00:00Z",
+            end_time="2026-03-02T13:00:00Z",
+        )
+        listed = await client.get("/api/v1/events", params=window, headers=alice.headers)
+        assert len(listed.json()["items"]) == 9
+        assert cache.get((small["id"], small["version"], alice.id)) is not None
