@@ -387,6 +387,51 @@ async def test_live_connections_per_user_are_capped(database_url: str, tmp_path:
         await truncate_all(database_url)
 
 
+async def test_a_closed_websocket_frees_its_place_at_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A client that closes its WebSocket can reconnect at once, even at the per-user cap:
+    its place was kept until the server's next heartbeat (LIVE_HEARTBEAT_S, 15 s by
+    default), and a reconnect meanwhile was refused with 1008 "too many live connections"
+    (an outside attack: 20 closed, the 21st refused 0.1-0.3 s later). Here the heartbeat is
+    30 s and the reconnect must be served within 2."""
+    env = LIVE_FAST | {"LIVE_MAX_CONNECTIONS": "2", "LIVE_HEARTBEAT_S": "30"}
+    try:
+        with running_server(database_url=database_url, data_dir=tmp_path, extra_env=env) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                alice = await _account(client, "alice")
+                url = _ws_url(base, alice["access_token"])
+                for _ in range(3):  # each round fills the cap, then closes both
+                    async with connect(url) as one, connect(url) as two:
+                        event = (
+                            await client.post(
+                                "/api/v1/events", json=event_body(), headers=alice["headers"]
+                            )
+                        ).json()
+                        for ws in (one, two):  # both were served: the cap was full
+                            while (await _next(ws))["event_id"] != event["id"]:
+                                pass
+                deadline = asyncio.get_running_loop().time() + 2
+                while True:
+                    async with connect(url) as again:
+                        event = (
+                            await client.post(
+                                "/api/v1/events", json=event_body(), headers=alice["headers"]
+                            )
+                        ).json()
+                        try:
+                            while (await _next(again))["event_id"] != event["id"]:
+                                pass
+                            break
+                        except ConnectionClosed as closed:
+                            assert closed.rcvd is not None and closed.rcvd.code == 1008
+                            now = asyncio.get_running_loop().time()
+                            assert now < deadline, "a closed socket kept its place"
+                            await asyncio.sleep(0.1)
+    finally:
+        await truncate_all(database_url)
+
+
 async def test_the_app_stops_promptly_right_after_a_change(
     database_url: str, tmp_path: Path
 ) -> None:

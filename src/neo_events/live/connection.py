@@ -2,7 +2,8 @@
 
 A client that falls behind (its queue full), has more to replay than one connect replays, or
 resumes from a position this server never issued is told to reconnect and resume (`Overflow`,
-with the reason); a revoked sign-in ends it (`Revoked`). The hub (`live/hub.py`) fills it.
+with the reason); a revoked sign-in ends it (`Revoked`), and so does the client going away
+(`Gone`: its place among the user's connections is free at once). The hub (`live/hub.py`) fills it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class Revoked(Exception):
     """The sign-in behind the connection was revoked; its token no longer works."""
 
 
+class Gone(Exception):
+    """The client closed the connection (or was closed for what it sent)."""
+
+
 _WAKE = Message(-1, frozenset(), {})  # wakes a reader waiting on an empty queue
 
 
@@ -54,6 +59,7 @@ class Connection:
     overflowed: bool = False
     resync_reason: str = TOO_SLOW  # why the client is told to resume (see Overflow)
     revoked: bool = False
+    gone: bool = False
     _replaying: bool = True
     _buffer: list[Message] = field(default_factory=list)
     _queue: asyncio.Queue[Message] = field(init=False)
@@ -78,6 +84,14 @@ class Connection:
         with contextlib.suppress(asyncio.QueueFull):  # a full queue is not waited on
             self._queue.put_nowait(_WAKE)
 
+    def hang_up(self) -> None:
+        """The client went away: its reader gets Gone now, rather than at its next
+        heartbeat (a closed WebSocket kept its place among the user's connections for up to
+        LIVE_HEARTBEAT_S, and a reconnect in that time was refused as one too many)."""
+        self.gone = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_WAKE)
+
     def queue_replay(self, message: Message) -> None:
         try:
             self._queue.put_nowait(message)
@@ -99,8 +113,11 @@ class Connection:
 
     async def next(self, idle_s: float) -> Message | None:
         """The next message not yet sent, or None after `idle_s` (time for a heartbeat).
-        Raises Revoked once the sign-in is revoked, Overflow once the client fell behind."""
+        Raises Gone once the client went away, Revoked once the sign-in is revoked, Overflow
+        once the client fell behind."""
         while True:
+            if self.gone:
+                raise Gone
             if self.revoked:
                 raise Revoked
             if self.overflowed and self._queue.empty():
@@ -112,6 +129,8 @@ class Connection:
                 if self.overflowed:
                     raise Overflow from None
                 return None
+            if self.gone:
+                raise Gone
             if self.revoked:
                 raise Revoked
             if message.seq > self.last_seq:  # replay and live may overlap: send each once

@@ -21,7 +21,7 @@ from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, NO_NUL
 from neo_events.live import sync as sync_service
-from neo_events.live.connection import Connection, Overflow, Revoked, TooManyConnections
+from neo_events.live.connection import Connection, Gone, Overflow, Revoked, TooManyConnections
 from neo_events.live.hub import Hub
 from neo_events.web import Session, TransactionalRoute
 
@@ -190,11 +190,13 @@ async def websocket(
         await ws.close(code=POLICY_VIOLATION, reason="too many live connections")
         return
     ws.app.state.metrics.websocket_opened()
-    receiver = asyncio.create_task(_drain(ws))
+    receiver = asyncio.create_task(_drain(ws, connection))
     try:
         while not receiver.done():
             try:
                 message = await connection.next(settings.live_heartbeat_s)
+            except Gone:  # the client closed (`_drain`): its place is free at once
+                return
             except Overflow:  # behind, more to replay, or an unknown position: resume from
                 await ws.close(code=TRY_AGAIN_LATER, reason=_resync_reason(connection))
                 return
@@ -229,14 +231,18 @@ def _resync_reason(connection: Connection) -> str:
 MAX_CLIENT_MESSAGES = 10
 
 
-async def _drain(ws: WebSocket) -> None:
-    """Read (and ignore) client frames, so a disconnect is noticed; close the socket past
-    MAX_CLIENT_MESSAGES of them."""
-    for _ in range(MAX_CLIENT_MESSAGES):
-        if (await ws.receive())["type"] == "websocket.disconnect":
-            return
-    with contextlib.suppress(RuntimeError):  # closed meanwhile
-        await ws.close(code=POLICY_VIOLATION, reason="this stream takes no messages")
+async def _drain(ws: WebSocket, connection: Connection) -> None:
+    """Read (and ignore) client frames, so a disconnect is noticed at once (the sender
+    waiting for the connection's next message is woken: `Connection.hang_up`); close the
+    socket past MAX_CLIENT_MESSAGES of them."""
+    try:
+        for _ in range(MAX_CLIENT_MESSAGES):
+            if (await ws.receive())["type"] == "websocket.disconnect":
+                return
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
+            await ws.close(code=POLICY_VIOLATION, reason="this stream takes no messages")
+    finally:
+        connection.hang_up()
 
 
 @stream_router.get(
