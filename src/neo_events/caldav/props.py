@@ -165,9 +165,11 @@ async def _value(ctx: Context, kind: str, item: Item | None, name: str) -> ET.El
 
 async def _calendar_value(ctx: Context, name: str) -> ET.Element | None:
     if name == tag(CS, "getctag"):
-        return element(CS, "getctag", f'"{await ctx.position()}"')
+        mark = service.generation_mark()
+        position = await ctx.position()
+        return element(CS, "getctag", f'"{mark}-{position}"' if mark else f'"{position}"')
     if name == tag(DAV, "sync-token"):
-        return element(DAV, "sync-token", f"{sync.SYNC_PREFIX}{await _fresh_token(ctx)}")
+        return element(DAV, "sync-token", f"{sync.token_prefix()}{await _fresh_token(ctx)}")
     if name == tag(CALDAV, "supported-calendar-component-set"):
         comp = ET.Element(tag(CALDAV, "comp"), {"name": "VEVENT"})
         return element(CALDAV, "supported-calendar-component-set", None, comp)

@@ -76,6 +76,19 @@ CACHE_BYTES = 64 * 1024 * 1024
 # past MAX_RENDERED items), a multiget is refused, an expansion too; the first resource always
 # comes whole. 30 series of ~6 MB each were one 430 MB answer (3.7 s of the event loop).
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# The generation of the texts the collection renders: bump it in a release that renders an
+# unchanged event otherwise (its people's addresses, its alarms, its times). An ETag is made
+# of the event's data, not its text, so without it a client keeps the old text; with it every
+# ETag and the CTag change, and a sync token of another generation is refused with
+# DAV:valid-sync-token, so clients sync from scratch and fetch the new texts (RFC 6578 §3.2).
+# 1 marks nothing (tokens and ETags as before the mark existed).
+# `tests/caldav/test_render_generation.py` pins the texts of a set of events to this value.
+RENDER_GENERATION = 1
+
+
+def generation_mark() -> str:
+    """What ETags, the CTag and sync tokens carry of RENDER_GENERATION: nothing for 1."""
+    return "" if RENDER_GENERATION == 1 else f"g{RENDER_GENERATION}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +203,8 @@ class Item:
             tag += "-u"
         if self.mine or self.people:
             tag += f"-{people_tag(self.people, self.mine, self.answers)}"
+        if mark := generation_mark():
+            tag += f"-{mark}"
         return f'"{tag}"'
 
     def outgoing(self, event: Event) -> codec.Outgoing:

@@ -13,6 +13,7 @@ from neo_events.caldav import resources
 from neo_events.caldav.service import (
     DavError,
     Item,
+    generation_mark,
     head_item,
     heads,
     with_mine,
@@ -44,6 +45,13 @@ class SyncAnswer:
 SYNC_PREFIX = "urn:neo-events:sync:"
 
 
+def token_prefix() -> str:
+    """The sync tokens' prefix: SYNC_PREFIX and the texts' generation
+    (`service.RENDER_GENERATION`), so a token of another generation is refused."""
+    mark = generation_mark()
+    return f"{SYNC_PREFIX}{mark}:" if mark else SYNC_PREFIX
+
+
 async def sync_collection(
     session: AsyncSession, user: User, token: str | None, *, limit: int, max_bytes: int
 ) -> SyncAnswer:
@@ -52,9 +60,10 @@ async def sync_collection(
     always), then `truncated` and a token that continues after them."""
     inner = None
     if token:
-        if not token.startswith(SYNC_PREFIX):
+        prefix = token_prefix()
+        if not token.startswith(prefix):
             raise _bad_token()
-        inner = token[len(SYNC_PREFIX) :]
+        inner = token[len(prefix) :]
     try:
         changes, next_token, more = await feed_sync.sync(
             session, user=user, token=inner, limit=limit, max_bytes=max_bytes
@@ -95,7 +104,7 @@ async def sync_collection(
         answered = feed_sync.position(next_token)
         now = await sync_position(session, user)
         next_token = await _token_for(session, min(answered, now))
-    return SyncAnswer(present, gone, SYNC_PREFIX + next_token, more)
+    return SyncAnswer(present, gone, token_prefix() + next_token, more)
 
 
 async def _twins(
