@@ -14,6 +14,8 @@ Commands:
                         (PostgreSQL; issue #16)
   route-cost            what a write route's parameters and session cost beyond its
                         statements: constant answers behind the update route's signature
+  params                a planned route's parameters read by FastAPI's
+                        request_params_to_args and by solving._Param (issue #16)
   statements --size S   one calendar-read statement's CPU through the ORM session, the session's
                         connection, exec_driver_sql and asyncpg (PostgreSQL)
   shared-edit --size S  a title edit's CPU (worker, PostgreSQL) for an event held by 1 and by 54
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     sub.add_parser("held-parts", parents=[common], help="a GET with kept parts, and without")
     sub.add_parser("route-cost", help="a write route's parameters and session, constant answers")
+    sub.add_parser("params", help="a planned route's parameters read by FastAPI and by the plan")
     sub.add_parser("statements", parents=[common], help="one statement's CPU through each layer")
     sub.add_parser("shared-edit", parents=[common], help="an edit's CPU by how many hold the event")
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
@@ -228,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
         from bench import held_parts
 
         print(held_parts.run(_url(args.backend, args.size, args.pg), args.size))
+    elif args.command == "params":
+        from bench import param_reading
+
+        print("\n".join(param_reading.run()))
     elif args.command == "route-cost":
         from bench import route_cost
 
