@@ -202,6 +202,14 @@ export function isoDate(d) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
+/** The local date `n` days after `date`'s: by calendar date, not by 24 h (a DST day has 23
+ * or 25 hours). */
+export function addDays(date, n) {
+  return new Date(date.getFullYear(), date.getMonth(), date.getDate() + n);
+}
+
+export const DAY_MS = 86400000;
+
 /** The browser's locale (dates and times are formatted in it with Intl). */
 export const locale = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
 
@@ -258,8 +266,6 @@ export function movedLike(seriesStart, from, to, zone) {
     return new Date(s + t - f); // a zone this browser does not know: the same instant shift
   }
 }
-
-const DAY_MS = 86400000;
 
 /** Days between the dates instants `from` and `to` fall on in `zone` (Monday 23:30 moved to
  * Tuesday 00:30 is a day). */
