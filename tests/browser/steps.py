@@ -50,6 +50,16 @@ def sign_up(page: Page, base: str, name: str) -> None:
     expect(page.locator("#live-status")).to_have_text(re.compile("Live"))
 
 
+def is_active(field: Locator) -> None:
+    """`field` is the page's active element (what a key typed now goes into), within 5 s.
+    Not `to_be_focused`: that also asks whether the page has the browser's focus, which a
+    headless page beside others' in a loaded full suite lost now and then ("inactive")."""
+    deadline = time.monotonic() + 5
+    while not field.evaluate("el => el === document.activeElement"):
+        assert time.monotonic() < deadline, "not the active element"
+        time.sleep(0.05)
+
+
 def quiet(page: Page) -> None:
     """Hide a confirmation that would otherwise be in the screenshot (they fade after 6 s)."""
     page.evaluate(

@@ -91,17 +91,29 @@ export function errorBox() {
   return h("p", { class: "form-error", role: "alert", hidden: true });
 }
 
-/** A modal <dialog>: returns it open; removed from the page when closed. Focus returns. */
+/** A modal <dialog>: returns it open; removed from the page when closed. Focus returns to
+ * the opener in the task that closed it (Escape, a button): the close event comes a task
+ * later (100 ms on a loaded machine), by when a key pressed right after Escape ("/") may have
+ * moved the focus on, which a return then would take back. */
 export function modal(title, ...content) {
   const opener = document.activeElement;
   const heading = h("h2", { id: id("dlg") }, title);
   const close = h("button", { type: "button", class: "icon close", "aria-label": "Close" }, "×");
   const dialog = h("dialog", { "aria-labelledby": heading.id }, h("div", { class: "dialog-head" }, heading, close), ...content);
   close.addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => {
-    dialog.remove();
+  // The browser gives the focus back as the dialog closes only to an opener that had it and
+  // is still on the page: else (opened by a click on empty time, or the opener redrawn) the
+  // focus stays in the closed dialog's field, where the next key would go. The observer runs
+  // at the end of the task that closed it, before the next key.
+  const closing = new MutationObserver(() => {
+    if (dialog.open) return;
+    closing.disconnect();
+    if (!dialog.contains(document.activeElement)) return; // returned, or moved on since: stays
     if (opener && document.contains(opener)) opener.focus();
+    if (dialog.contains(document.activeElement)) document.activeElement.blur(); // no opener to return to
   });
+  closing.observe(dialog, { attributes: true, attributeFilter: ["open"] });
+  dialog.addEventListener("close", () => dialog.remove());
   document.body.append(dialog);
   dialog.showModal();
   return dialog;
