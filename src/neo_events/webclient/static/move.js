@@ -5,7 +5,8 @@
 // a clash of the same fields asks "keep theirs" or "use mine" (`clashChoice`, the event
 // dialog's too).
 
-import { api, fieldName } from "./api.js";
+import { api } from "./api.js";
+import { fieldName } from "./problems.js";
 import { daysMoved, formatDateTime, h, isoDate, locale, modal, movedLike, showNotice, weekdaysMoved } from "./ui.js";
 
 const range = (start, end) => {
