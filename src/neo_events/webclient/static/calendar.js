@@ -72,7 +72,8 @@ export function calendarView(main, context, kind, dateText) {
     h("button", { type: "button", class: "primary", onclick: () => create(defaultStart()) }, "New event"),
   );
   const zoneNote = h("p", { class: "muted zone" }, `Times in ${browserZone}`);
-  const host = h("div", { class: `calendar view-${kind}`, "aria-labelledby": "view-title", role: "region" });
+  // Focusable by script (not by Tab): the focus goes to the grid when its event is gone.
+  const host = h("div", { class: `calendar view-${kind}`, "aria-labelledby": "view-title", role: "region", tabindex: -1 });
   main.append(title, toolbar, zoneNote, status, host);
 
   /** Where "New event" puts a new event: the next full hour today when today is shown,

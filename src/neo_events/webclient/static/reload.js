@@ -39,7 +39,12 @@ export function gridReloads({ host, status, calendar }) {
     const key = refocus;
     refocus = null;
     if (key && !host.contains(document.activeElement)) {
-      host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`)?.focus();
+      const successor = host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`);
+      if (successor) successor.focus();
+      // None (deleted, or moved out of the view): the grid, as Google Calendar does, rather
+      // than the page's body, where the next Tab starts again at the top. Not where the
+      // focus has gone since (a key pressed meanwhile).
+      else if (!document.activeElement || document.activeElement === document.body) host.focus();
     }
   }
 
