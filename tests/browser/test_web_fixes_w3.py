@@ -85,20 +85,23 @@ def test_an_event_deleted_from_the_keyboard_leaves_the_focus_on_the_grid(
     """An event opened with Enter and deleted: the focus was given back to its element, which
     the grid's reload then took off the page, leaving the focus on the page's body (the next
     Tab started again at the top). It goes to the grid, as Google Calendar does; an event
-    redrawn in place keeps it (the successor of the focused one)."""
+    saved keeps it (as redrawn), and so does one redrawn under its open dialog by a change made
+    elsewhere (the focus went to the body: the element it came from was gone)."""
     context = new_context(browser)
     page = context.new_page()
     errors = watch_errors(page)
     try:
         sign_up(page, server, "gerrit")
         client = api_client(server, "gerrit", context)
-        for title, hour in (("stays", "09"), ("goes", "11")):
-            make_event(
+        made = {
+            title: make_event(
                 client,
                 title=title,
                 start_time=f"2027-03-10T{hour}:00:00Z",
                 end_time=f"2027-03-10T{hour}:30:00Z",
             )
+            for title, hour in (("stays", "09"), ("goes", "11"))
+        }
         page.goto(f"{server}/#/week/2027-03-10")
         grid = page.locator(".calendar")
         goes = events_on(page, "2027-03-10", "goes")
@@ -122,6 +125,19 @@ def test_an_event_deleted_from_the_keyboard_leaves_the_focus_on_the_grid(
         expect(events_on(page, "2027-03-10", "stayed")).to_have_count(1)
         expect(grid).not_to_have_attribute("aria-busy", "true")
         is_active(events_on(page, "2027-03-10", "stayed"))
+
+        # Redrawn under its open dialog by a change made elsewhere (the element the dialog
+        # was opened from is gone): Escape gives the focus to the event as redrawn.
+        stayed = events_on(page, "2027-03-10", "stayed")
+        page.keyboard.press("Enter")
+        is_active(editor.get_by_label("Title"))
+        stayed.evaluate("el => { window.openedFrom = el; }")
+        event_id = made["stays"]["id"]
+        client.patch(f"/events/{event_id}", json={"location": "Room 2"}).raise_for_status()
+        page.wait_for_function("() => !window.openedFrom.isConnected")
+        page.keyboard.press("Escape")
+        expect(editor).to_have_count(0)
+        is_active(stayed)
         assert errors == []
     finally:
         context.close()

@@ -14,7 +14,7 @@ export function gridReloads({ host, status, calendar }) {
   let loads = 0;
   let reloads = 0;
   let writes = 0;
-  let refocus = null; // the focused event's [id, recurrence id] as its element is redrawn
+  let refocus = null; // the focused event's data-focus-key as its element is redrawn
   const waiting = []; // who waits for the grid to settle
   let inflight = null;
   const shown = new Map(); // event id → the version drawn: a live message about it is news only if newer
@@ -23,7 +23,7 @@ export function gridReloads({ host, status, calendar }) {
 
   const focusedKey = () => {
     const focused = document.activeElement?.closest?.(".fc-event");
-    return focused && host.contains(focused) ? [focused.dataset.eventId, focused.dataset.recurrenceId] : null;
+    return focused && host.contains(focused) ? focused.dataset.focusKey : null;
   };
 
   function listing(info, success, failure) {
@@ -39,7 +39,7 @@ export function gridReloads({ host, status, calendar }) {
     const key = refocus;
     refocus = null;
     if (key && !host.contains(document.activeElement)) {
-      const successor = host.querySelector(`.fc-event[data-event-id="${key[0]}"][data-recurrence-id="${CSS.escape(key[1])}"]`);
+      const successor = host.querySelector(`.fc-event[data-focus-key="${CSS.escape(key)}"]`);
       if (successor) successor.focus();
       // None (deleted, or moved out of the view): the grid, as Google Calendar does, rather
       // than the page's body, where the next Tab starts again at the top. Not where the

@@ -95,10 +95,15 @@ export function eventContent(arg, kind) {
   return { domNodes: [h("div", { class: "ne-body" }, ...nodes)] };
 }
 
+/** What finds an occurrence's element again once the grid is redrawn (ui.js's modal gives the
+ * focus back to it, reload.js after a reload). */
+const focusKey = (o) => `${o.id}@${o.recurrence_id || ""}`;
+
 /** The drawn event's element as a focusable button with its spoken description, marked with
- * the occurrence it shows (the redraw after a reload finds its successor by these). */
+ * the occurrence it shows. */
 export function markEvent(el, event) {
   const o = event.extendedProps.occurrence;
+  el.dataset.focusKey = focusKey(o); // its successor after a redraw has the same
   el.dataset.eventId = o.id;
   el.dataset.recurrenceId = o.recurrence_id || "";
   el.dataset.start = event.start ? event.start.toISOString() : "";

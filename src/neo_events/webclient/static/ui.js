@@ -97,6 +97,12 @@ export function errorBox() {
  * moved the focus on, which a return then would take back. */
 export function modal(title, ...content) {
   const opener = document.activeElement;
+  // Where the focus goes back if the opener is gone by then (the grid redrawn under the
+  // dialog by a live change): the element drawn in its place (the same data-focus-key), else
+  // the nearest of its containers still on the page that takes the focus (tabindex).
+  const key = opener?.dataset?.focusKey;
+  const homes = [];
+  for (let node = opener?.parentElement; node; node = node.parentElement) if (node.hasAttribute("tabindex")) homes.push(node);
   const heading = h("h2", { id: id("dlg") }, title);
   const close = h("button", { type: "button", class: "icon close", "aria-label": "Close" }, "×");
   const dialog = h("dialog", { "aria-labelledby": heading.id }, h("div", { class: "dialog-head" }, heading, close), ...content);
@@ -109,8 +115,9 @@ export function modal(title, ...content) {
     if (dialog.open) return;
     closing.disconnect();
     if (!dialog.contains(document.activeElement)) return; // returned, or moved on since: stays
-    if (opener && document.contains(opener)) opener.focus();
-    if (dialog.contains(document.activeElement)) document.activeElement.blur(); // no opener to return to
+    const successor = key ? document.querySelector(`[data-focus-key="${CSS.escape(key)}"]`) : null;
+    (opener?.isConnected ? opener : successor || homes.find((node) => node.isConnected))?.focus();
+    if (dialog.contains(document.activeElement)) document.activeElement.blur(); // nowhere to return to
   });
   closing.observe(dialog, { attributes: true, attributeFilter: ["open"] });
   dialog.addEventListener("close", () => dialog.remove());
