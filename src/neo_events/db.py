@@ -179,7 +179,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg"):
-        connect_args["server_settings"] = {"application_name": settings.db_application_name}
+        server_settings = {"application_name": settings.db_application_name}
+        if settings.db_idle_in_transaction_timeout_s > 0:  # Settings.db_idle_in_transaction_...
+            server_settings["idle_in_transaction_session_timeout"] = str(
+                max(1, round(settings.db_idle_in_transaction_timeout_s * 1000))
+            )
+        connect_args["server_settings"] = server_settings
     engine = create_async_engine(
         url,
         connect_args=connect_args,

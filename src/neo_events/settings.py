@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # that was every few requests (BENCHMARKS.md, "Connection churn").
     db_pool_size: int = Field(default=20, ge=1)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    # PostgreSQL ends a session of this service's left idle inside a transaction this long
+    # (`idle_in_transaction_session_timeout`; 0: never): a backstop for a request or job that
+    # stalls holding a transaction, its locks and the vacuum horizon. Requests do well under a
+    # second of work in one; a job sets its own lease (jobs/queue.py).
+    db_idle_in_transaction_timeout_s: float = Field(default=120.0, ge=0)
     # SQLite: how long a write may wait for its turn behind this process's other writers
     # before it is refused (503 database_unavailable); a stuck queue then shows, a busy one
     # drains.

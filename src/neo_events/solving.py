@@ -263,12 +263,7 @@ class Plan:
             return await fallback(request)
         body: Any = None
         if self.body:
-            try:
-                content = await request.body()
-            except HTTPException:
-                raise  # the body limit's 413, as FastAPI lets it pass
-            except Exception as exc:  # a client gone mid-body: as FastAPI's reader answers
-                raise HTTPException(400, "There was an error parsing the body") from exc
+            content = await whole_body(request)
             media_type = media_type_of(request.headers.get("content-type", ""))
             if not content or not is_json_type(media_type) or _LONG_NUMBER.search(content):
                 return await fallback(request)
@@ -291,3 +286,14 @@ class Plan:
             telemetry.errors = []
         response: Response = await self.root.call(**values)
         return response
+
+
+async def whole_body(request: Request) -> bytes:
+    """The request's body, read whole (kept on the request for later readers), with the errors
+    FastAPI's body reader gives: the body limit's 413 as it is, a client gone mid-body a 400."""
+    try:
+        return await request.body()
+    except HTTPException:
+        raise
+    except Exception as exc:
+        raise HTTPException(400, "There was an error parsing the body") from exc

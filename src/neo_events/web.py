@@ -112,6 +112,11 @@ class TransactionalRoute(APIRoute):
         async def run_in_transaction(request: Request) -> Response:
             if takes_json and has_body(request) and not is_json(request):
                 raise UnsupportedMediaType("Send the body as application/json.")
+            if has_body(request):
+                # Whole before the endpoint and its dependencies run (authentication reads the
+                # database): no request holds a connection, or a transaction, while its client
+                # trickles the body in (20 slow CalDAV uploads held a worker's pool).
+                await solving.whole_body(request)
             token = db.write_intent.set(writes and request.method not in SAFE_METHODS)
             try:
                 try:
