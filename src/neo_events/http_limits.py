@@ -1,6 +1,7 @@
-"""The bounds the HTTP server keeps before the app runs (`http_server`), from the settings:
-the request target, the head's lines and bytes, how long a head may take to arrive, and a
-chunked body's chunks (docs/operations.md)."""
+"""The bounds the HTTP server keeps (`http_server`), from the settings: the request target,
+the head's lines and bytes, how long a head may take to arrive, a chunked body's chunks, how
+long a body may take to arrive and how long an answer may wait for its client to take it
+(docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class HttpLimits:
     max_header_bytes: int = 64 * 1024
     head_timeout_s: float = 10.0
     max_body_chunks: int = 1024
+    body_timeout_s: float = 10.0
+    send_timeout_s: float = 30.0
+    min_bytes_per_s: int = 4096
 
     @property
     def max_head_bytes(self) -> int:
@@ -34,6 +38,9 @@ class HttpLimits:
             max_header_bytes=settings.http_max_header_bytes,
             head_timeout_s=settings.http_head_timeout_s,
             max_body_chunks=settings.http_max_body_chunks,
+            body_timeout_s=settings.http_body_timeout_s,
+            send_timeout_s=settings.http_send_timeout_s,
+            min_bytes_per_s=settings.http_min_bytes_per_s,
         )
 
     def granian_http1_settings(self) -> Any:

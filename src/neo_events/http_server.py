@@ -1,4 +1,4 @@
-"""Bounds on what a client may send the HTTP/1.1 server before the app runs.
+"""Bounds on what a client may send the HTTP/1.1 server, and how slowly.
 
 uvicorn's httptools protocol takes any number of header lines (each appended in Python, and
 walked again by every middleware), a URL or a header value of any length joined piece by
@@ -15,10 +15,15 @@ parser's callbacks see and refusing at once past a bound, before the app is call
   `HTTP_MAX_HEADER_BYTES` (64 KiB) in all: 431 `header_fields_too_large`;
 - a head not whole `HTTP_HEAD_TIMEOUT_S` (10 s) after its first byte: 408 `request_timeout`;
 - a chunked body of more than `HTTP_MAX_BODY_CHUNKS` (1,024) chunks, unless they average 512
-  bytes or more: 413 `payload_too_large`.
+  bytes or more: 413 `payload_too_large`;
+- a body not whole `HTTP_BODY_TIMEOUT_S` (10 s) after its head, plus a second for each
+  `HTTP_MIN_BYTES_PER_S` (4,096) bytes that came: 408 `request_timeout` (the app may be
+  waiting for that body: it sees a client that went away).
 
-Each answer is a problem+json body with a request id of its own (logged with the refusal:
-the app never saw the request), `Connection: close`; the server then stops reading the
+An answer its client does not take is dropped after `HTTP_SEND_TIMEOUT_S` (`http_deadlines`).
+
+Each answer is a problem+json body with a request id of its own, logged with the refusal
+(`http_refusals`), `Connection: close`; the server then stops reading the
 request: it half-closes, discards what the client still sends for up to `LINGER_S` (so the
 client, still writing, can read the answer rather than a reset), and closes.
 
@@ -30,24 +35,19 @@ so the parser joins its pieces once, not once a read.
 from __future__ import annotations
 
 import asyncio
-import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import httptools
-import orjson
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from neo_events.errors import PROBLEM_JSON, PayloadTooLarge, problem_body
+from neo_events.http_deadlines import SendDeadline
 from neo_events.http_limits import HttpLimits, configured_limits
-from neo_events.logs import request_id_var
-from neo_events.middleware import API_CSP, MIN_AVERAGE_PART
+from neo_events.http_refusals import refusal
+from neo_events.middleware import MIN_AVERAGE_PART
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
     from uvicorn.server import ServerState
-
-logger = logging.getLogger("neo_events.http")
 
 # Past `max_body_chunks`, a chunked body goes on only while its chunks average this much
 # (as the app counts the parts it is handed: `BodyLimitMiddleware`): a client streaming large
@@ -57,18 +57,6 @@ MIN_AVERAGE_CHUNK = MIN_AVERAGE_PART
 # still sending its request gets to read the answer (nginx's lingering close).
 LINGER_S = 2.0
 LINGER_BYTES = 64 * 1024 * 1024
-TITLES = {
-    "uri_too_long": "The request target is too long",
-    "header_fields_too_large": "The request's header fields are too large",
-    "request_timeout": "The request's head took too long",
-    "payload_too_large": PayloadTooLarge.title,
-}
-# Those the app's answers carry (`SecurityHeadersMiddleware`).
-_SECURITY_HEADERS = (
-    b"x-content-type-options: nosniff\r\nx-frame-options: DENY\r\n"
-    b"referrer-policy: no-referrer\r\ncross-origin-opener-policy: same-origin\r\n"
-    b"content-security-policy: " + API_CSP.encode() + b"\r\n"
-)
 
 
 class _Refused(Exception):
@@ -102,6 +90,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._closing = False  # refused: what still comes is dropped
         self._dropped = 0
         self._linger_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
+        self._body_began = 0.0  # when this request's head was whole
+        self._send_deadline = SendDeadline(self)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -214,6 +205,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        for name, value in self.headers:
+            if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+                self._body_began = self.loop.time()
+                self._body_timer = self.loop.call_later(
+                    self.bounds.body_timeout_s, self._body_check
+                )
+                break
 
     def on_chunk_header(self) -> None:
         # The chunks before this one are whole (and were not the last, empty one).
@@ -233,45 +231,19 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_message = False
+        self._cancel_body_timer()
         super().on_message_complete()
 
     # Refusing
 
     def _problem(self, status: int, code: str, detail: str) -> bytes:
-        """The answer's bytes, logged with the request id it carries."""
-        request_id = uuid.uuid4().hex
-        title = TITLES[code]
-        body = orjson.dumps(
-            problem_body(status, code, title=title, detail=detail) | {"request_id": request_id}
+        return refusal(
+            status,
+            code,
+            detail,
+            client=self.client,
+            default_headers=self.server_state.default_headers,
         )
-        token = request_id_var.set(request_id)
-        try:
-            logger.warning(
-                "%d %s, refused before the app: %s",
-                status,
-                code,
-                detail,
-                extra={
-                    "status": status,
-                    "client": f"{self.client[0]}:{self.client[1]}" if self.client else None,
-                },
-            )
-        finally:
-            request_id_var.reset(token)
-        content = [STATUS_LINE[status]]
-        for name, value in self.server_state.default_headers:
-            content.extend([name, b": ", value, b"\r\n"])
-        content.extend(
-            [
-                b"content-type: ", PROBLEM_JSON.encode(), b"\r\n",
-                b"content-length: ", str(len(body)).encode(), b"\r\n",
-                b"x-request-id: ", request_id.encode(), b"\r\n",
-                _SECURITY_HEADERS,
-                b"connection: close\r\n\r\n",
-                body,
-            ]
-        )  # fmt: skip
-        return b"".join(content)
 
     def _stop(self, status: int, code: str, detail: str) -> None:
         """From a parser callback: decide the answer and stop the parser (feed_data raises)."""
@@ -356,8 +328,52 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         elif not self._in_message and self._idle():
             self.transport.close()
 
+    # The body's deadline: HTTP_BODY_TIMEOUT_S after the head, and a second more for every
+    # HTTP_MIN_BYTES_PER_S bytes that came. A body trickled in (one byte every ten seconds of a
+    # declared megabyte held a request, its connection and what the app had opened for it for
+    # hours: an outside attack, 2026-12-06) is refused with a 408; the app, if it waits for the
+    # body, sees a client that went away.
+
+    def _body_check(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing() or self._closing or not self._in_message:
+            return
+        bounds = self.bounds
+        due = self._body_began + bounds.body_timeout_s + self._body_bytes / bounds.min_bytes_per_s
+        now = self.loop.time()
+        if now < due or self.flow.read_paused:  # paused: the server stopped reading, not it
+            self._body_timer = self.loop.call_later(
+                max(due - now, bounds.body_timeout_s), self._body_check
+            )
+            return
+        self._refuse(
+            self._problem(
+                408,
+                "request_timeout",
+                f"A request's body must arrive within {bounds.body_timeout_s:g} s of its head, "
+                f"and a second more for each {bounds.min_bytes_per_s} bytes of it.",
+            )
+        )
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    # The send deadline (`SendDeadline`)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._send_deadline.paused()
+
+    def resume_writing(self) -> None:
+        self._send_deadline.cancel()
+        super().resume_writing()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._cancel_body_timer()
+        self._send_deadline.cancel()
         if self._linger_timer is not None:
             self._linger_timer.cancel()
             self._linger_timer = None

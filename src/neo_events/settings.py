@@ -64,11 +64,18 @@ class Settings(BaseSettings):
     # What the HTTP server takes before the app runs (http_server.py, SECURITY.md): the request
     # target, header lines and their bytes, the time a request's head may take from its first
     # byte, and the chunks of a chunked body (more only while they average 512 bytes).
+    # A body must arrive within HTTP_BODY_TIMEOUT_S of its head, plus a second for every
+    # HTTP_MIN_BYTES_PER_S bytes that came (else 408); an answer its client leaves untaken, or
+    # takes fewer than HTTP_MIN_BYTES_PER_S a second of, for HTTP_SEND_TIMEOUT_S is dropped and
+    # its connection closed (a worker holds no body, answer or connection for a slow client).
     http_max_url_bytes: int = Field(default=8 * 1024, ge=256)
     http_max_headers: int = Field(default=100, ge=8)
     http_max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     http_head_timeout_s: float = Field(default=10.0, gt=0)
     http_max_body_chunks: int = Field(default=1024, ge=1)
+    http_body_timeout_s: float = Field(default=10.0, gt=0)
+    http_send_timeout_s: float = Field(default=30.0, gt=0)
+    http_min_bytes_per_s: int = Field(default=4096, ge=1)
     require_if_match: bool = False
     # Live notifications: heartbeat (and re-check of the token) on idle connections, the
     # per-connection queue past which a slow client is cut off, the feed poll safety net.
