@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from neo_events import db_outage
 from neo_events.settings import Settings, private_sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -179,12 +180,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg"):
-        server_settings = {"application_name": settings.db_application_name}
-        if settings.db_idle_in_transaction_timeout_s > 0:  # Settings.db_idle_in_transaction_...
-            server_settings["idle_in_transaction_session_timeout"] = str(
-                max(1, round(settings.db_idle_in_transaction_timeout_s * 1000))
-            )
-        connect_args["server_settings"] = server_settings
+        connect_args = db_outage.asyncpg_args(settings)
     engine = create_async_engine(
         url,
         connect_args=connect_args,
@@ -199,6 +195,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         json_deserializer=orjson.loads,
     )
     _ping_idle_connections(engine)
+    db_outage.install(engine)
     return engine
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
-from neo_events import db
+from neo_events import db, db_outage
 
 
 class Row(SimpleNamespace):
@@ -199,6 +199,9 @@ class Connection:
         if not isinstance(exc, Exception):  # cancelled mid-statement: its state is unknown
             await self._invalidate(exc)  # this connection only, as SQLAlchemy does
             return exc
+        if isinstance(exc, TimeoutError):  # past DB_COMMAND_TIMEOUT_S: as `db_outage` does
+            await self._invalidate(exc)
+            return db_outage.timed_out(sql, args, exc)
         try:
             adapted._handle_exception(exc)  # raises the dialect's translation
         except dbapi_error as translated:
@@ -284,8 +287,15 @@ def engine_of(session: AsyncSession) -> AsyncEngine:
 
 @asynccontextmanager
 async def connection(engine: AsyncEngine) -> AsyncIterator[Connection]:
-    """A connection of the engine's pool, on the driver, for as long as the block runs."""
-    fairy = await engine.raw_connection()
+    """A connection of the engine's pool, on the driver, for as long as the block runs. One
+    that cannot be opened raises `DBAPIError`, as through a session (a 503 in `errors`)."""
+    dialect = engine.dialect
+    try:
+        fairy = await engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:  # (the pool's own raises it unwrapped)
+        raise DBAPIError.instance(
+            None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
     try:
         yield Connection(fairy, engine)
     finally:

@@ -271,15 +271,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 # PostgreSQL's refusals of a statement that waited too long for a lock (`lock_timeout`,
 # infra/locks.py) or was chosen to end a deadlock: the same request may succeed at once.
 _BUSY_STATES = frozenset({"55P03", "40P01"})
+# The server going or gone: shut down by an operator (57P01) or after a crash (57P02),
+# starting up or shutting down (57P03: it takes no connection now). Every connection
+# exception (class 08) too: 08001 is also how `db_outage` reports a connection the network
+# refused or that timed out.
+_AWAY_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def database_unavailable(exc: BaseException) -> bool:
-    """The database did not answer (a lost connection, one the driver gave up on), no
-    connection was free within DB_POOL_TIMEOUT_S, or a lock was not had in time (or a
-    deadlock ended the statement), which is as unavailable: a 503."""
-    return isinstance(exc, PoolTimeout | OperationalError) or (
-        isinstance(exc, DBAPIError)
-        and (exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _BUSY_STATES)
+    """The database did not answer (a lost connection, one the driver gave up on, one that
+    could not be opened, a statement past DB_COMMAND_TIMEOUT_S), the server is starting or
+    shutting down, no connection was free within DB_POOL_TIMEOUT_S, or a lock was not had in
+    time (or a deadlock ended the statement), which is as unavailable: a 503."""
+    if isinstance(exc, PoolTimeout | OperationalError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    return (
+        exc.connection_invalidated
+        or state in _BUSY_STATES
+        or state in _AWAY_STATES
+        or state.startswith("08")
     )
 
 

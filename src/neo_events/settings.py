@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # stalls holding a transaction, its locks and the vacuum horizon. Requests do well under a
     # second of work in one; a job sets its own lease (jobs/queue.py).
     db_idle_in_transaction_timeout_s: float = Field(default=120.0, ge=0)
+    # PostgreSQL: how long opening a connection, and one statement, may take before the
+    # request is refused (503 database_unavailable): a stopped or unreachable server fails
+    # requests at these bounds rather than holding them as long as it is away (db_outage.py).
+    db_connect_timeout_s: float = Field(default=10.0, gt=0)
+    db_command_timeout_s: float = Field(default=30.0, gt=0)
     # SQLite: how long a write may wait for its turn behind this process's other writers
     # before it is refused (503 database_unavailable); a stuck queue then shows, a busy one
     # drains.

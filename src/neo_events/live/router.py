@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -12,11 +13,18 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, StringConstraints
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from neo_events.auth import service as auth_service
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.errors import AppError, InvalidToken, NotAuthenticated, ValidationFailed, problems
+from neo_events.errors import (
+    AppError,
+    InvalidToken,
+    NotAuthenticated,
+    ValidationFailed,
+    database_unavailable,
+    problems,
+)
 from neo_events.events.schemas import EventRead
 from neo_events.events.views import event_reads
 from neo_events.fields import MAX_BIGINT, NO_NUL
@@ -24,6 +32,8 @@ from neo_events.live import sync as sync_service
 from neo_events.live.connection import Connection, Gone, Overflow, Revoked, TooManyConnections
 from neo_events.live.hub import Hub
 from neo_events.web import Session, TransactionalRoute
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["live"], route_class=TransactionalRoute)
 stream_router = APIRouter(prefix="/api/v1", tags=["live"])
@@ -96,10 +106,18 @@ async def _principal(app: Any, token: str | None) -> auth_service.Principal:
 
 
 async def _still_signed_in(app: Any, principal: auth_service.Principal, token: str) -> bool:
+    """Whether the token still works, checked at each heartbeat. While the database is away
+    the stream stays open (its token's signature and expiry are checked without it; a
+    revocation reaches it through the broker): ended, its client would be refused 503s."""
     try:
         await _principal(app, token)
     except (InvalidToken, NotAuthenticated):
         return False
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        auth_service.access_claims(app.state.authenticator, token)  # InvalidToken: expired
+        logger.warning("live sign-in not checked: the database is unavailable")
     return True
 
 
@@ -144,6 +162,25 @@ async def websocket(
     token: Annotated[str | None, Query()] = None,
     since: Annotated[str | None, Query()] = None,
 ) -> None:
+    """`_socket`; while the database is away (`errors.database_unavailable`) a handshake is
+    accepted and closed with 1013 `database unavailable; retry shortly`, not answered with an
+    HTTP 500."""
+    try:
+        await _socket(ws, token, since)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        logger.warning("live connection refused: the database is unavailable")
+        with contextlib.suppress(RuntimeError):  # (the client went meanwhile)
+            if ws.client_state == WebSocketState.CONNECTING:
+                await ws.accept()
+            await ws.close(code=TRY_AGAIN_LATER, reason=DATABASE_AWAY)
+
+
+DATABASE_AWAY = "database unavailable; retry shortly"
+
+
+async def _socket(ws: WebSocket, token: str | None, since: str | None) -> None:
     """Live messages of SPEC §8 as JSON text frames; `since` replays what was missed.
     Refusals are accepted, then closed with 1008 and a reason saying what was wrong (a bad
     `since`, a bad token, too many connections); revoking the sign-in (logout, refresh-token
