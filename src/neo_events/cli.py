@@ -128,6 +128,9 @@ def serve(
         proxy_headers=True,
         log_config=log_config,
         ws_max_size=WS_MAX_SIZE,
+        # At SIGTERM: what still runs past this is cancelled (live streams end at once:
+        # stopping.py), so a stop takes seconds, not as long as a client stays connected.
+        timeout_graceful_shutdown=settings.http_stop_grace_s,
         # Each worker builds it, and reads the same limits from the environment.
         http="neo_events.http_server:BoundedHttpToolsProtocol",
     )

@@ -44,6 +44,7 @@ from neo_events.http_deadlines import SendDeadline
 from neo_events.http_limits import HttpLimits, configured_limits
 from neo_events.http_refusals import refusal
 from neo_events.middleware import MIN_AVERAGE_PART
+from neo_events.stopping import server_stopping
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -97,6 +98,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()  # a connection that never sends a request is closed
+
+    def shutdown(self) -> None:
+        """The server is stopping: so are the app's live streams and job runner (stopping.py)."""
+        server_stopping()
+        super().shutdown()
 
     # Reading
 

@@ -55,6 +55,7 @@ from neo_events.reminders.router import router as reminders_router
 from neo_events.scheduling.router import router as scheduling_router
 from neo_events.settings import Settings
 from neo_events.sharing.router import router as sharing_router
+from neo_events.stopping import on_server_stop
 from neo_events.web import (
     AllowedMethodsMiddleware,
     HeadWithoutBody,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             build_authenticator(settings), sessions_revoked=hub.revoke
         )
         await hub.start()
+        stack.callback(on_server_stop(hub.server_stopping))
         jobs = (
             await stack.enter_async_context(
                 running(settings, app.state.sessionmaker, publish=hub.changed)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(default=10.0, gt=0)
     http_send_timeout_s: float = Field(default=30.0, gt=0)
     http_min_bytes_per_s: int = Field(default=4096, ge=1)
+    # At a stop (SIGTERM), how long the requests under way may take to finish before they
+    # are cancelled (uvicorn's timeout_graceful_shutdown): within Docker's 10 s to SIGKILL.
+    http_stop_grace_s: int = Field(default=5, ge=0, le=60)
     require_if_match: bool = False
     # Live notifications: heartbeat (and re-check of the token) on idle connections, the
     # per-connection queue past which a slow client is cut off, the feed poll safety net.

@@ -27,6 +27,7 @@ from neo_events.live.hub import CHANNEL
 from neo_events.live.sequencer import Sequencer, numbers_after_commit
 from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
+from neo_events.stopping import on_server_stop
 from neo_events.webhooks import resealing
 from neo_events.webhooks.delivery import Webhooks
 from neo_events.webhooks.fanout import FANOUT, FanOut
@@ -110,11 +111,25 @@ async def running(
         stop_grace_s=settings.jobs_stop_grace_s,
     )
     await runner.start()
+    stopped: asyncio.Future[None] | None = None
+
+    def stop() -> None:
+        nonlocal stopped
+        if stopped is None:
+            logger.info("job runner stopping: it claims nothing more")
+            hooks.stopping = True  # a send under way is recorded, the rest handed back
+            stopped = asyncio.ensure_future(runner.stop())
+
+    # From the server's stop, not its lifespan's end: that waits for every open response
+    # (stopping.py), and the runner claimed work meanwhile.
+    forget = on_server_stop(stop)
     try:
         yield runner
     finally:
-        hooks.stopping = True  # a send under way is recorded, the rest handed back
-        await runner.stop()
+        forget()
+        stop()
+        assert stopped is not None
+        await stopped
         await hooks.aclose()
 
 

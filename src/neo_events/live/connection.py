@@ -35,6 +35,7 @@ class Overflow(Exception):
 TOO_SLOW = "too slow"
 MORE_TO_REPLAY = "more to replay"
 UNKNOWN_POSITION = "unknown position"
+SERVER_STOPPING = "server stopping"
 
 
 class Revoked(Exception):
@@ -60,6 +61,9 @@ class Connection:
     resync_reason: str = TOO_SLOW  # why the client is told to resume (see Overflow)
     revoked: bool = False
     gone: bool = False
+    # An SSE stream: ends when the server is told to stop (`server_stopping`; a WebSocket is
+    # closed by the server itself, 1012).
+    ends_at_server_stop: bool = False
     _replaying: bool = True
     _buffer: list[Message] = field(default_factory=list)
     _queue: asyncio.Queue[Message] = field(init=False)
@@ -90,6 +94,13 @@ class Connection:
         LIVE_HEARTBEAT_S, and a reconnect in that time was refused as one too many)."""
         self.gone = True
         with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_WAKE)
+
+    def server_stopping(self) -> None:
+        """The server is stopping: its reader gets what is queued, then Overflow (resume
+        from `last_seq`, elsewhere or once the server is back)."""
+        self.resync_after_queue(SERVER_STOPPING)
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue ends by itself
             self._queue.put_nowait(_WAKE)
 
     def queue_replay(self, message: Message) -> None:

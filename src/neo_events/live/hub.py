@@ -349,6 +349,13 @@ class Hub:
             left -= page
             after = missed[-1].seq
 
+    def server_stopping(self) -> None:
+        """End this worker's SSE streams (`stopping.py`): each is told to resume."""
+        for connections in self._connections.values():
+            for connection in connections:
+                if connection.ends_at_server_stop:
+                    connection.server_stopping()
+
     def disconnect(self, connection: Connection) -> None:
         connections = self._connections.get(connection.user_id)
         if connections is not None:

@@ -320,6 +320,7 @@ async def stream(
         raise TooManyStreams(
             "Close another live connection first.", headers={"Retry-After": "5"}
         ) from None
+    connection.ends_at_server_stop = True  # (`stopping.py`)
     heartbeat = request.app.state.settings.live_heartbeat_s
     return StreamingResponse(
         _events(request, hub, connection, principal, raw or "", heartbeat),
