@@ -334,3 +334,36 @@ async def test_create_admin_follows_the_api_rules(tmp_path: Path) -> None:
                     "/api/v1/auth/login", json={"username": "alice", "password": password}
                 )
                 assert login.status_code == status
+
+
+def test_database_urls_that_cannot_work_are_refused_in_one_line(tmp_path: Path) -> None:
+    """An in-memory SQLite database (a TypeError about pool_size), a port past 65535 (an
+    OverflowError), libpq's `sslmode` on an asyncpg URL (a TypeError from connect()) ended
+    the command with a traceback; a PostgreSQL URL without host or database was taken, and
+    migrated libpq's default database (an outside attack: a schema in the cluster's `root`
+    database). Each is now one line: exit 2 for the URL, 3 for a database not reached."""
+    refused = {
+        "sqlite+aiosqlite://": "give a SQLite file",
+        "sqlite+aiosqlite:///:memory:": "give a SQLite file",
+        "postgresql+asyncpg://neo:pw1234@127.0.0.1:99999/neo": "99999 is not a port (1-65535)",
+        "postgresql+asyncpg://": "give the host and the database",
+        "postgresql+asyncpg://neo:pw1234@127.0.0.1": "give the host and the database",
+        "postgresql+asyncpg://neo:pw1234@127.0.0.1:abc/neo": "not a database URL",
+        "postgresql+asyncpg://neo:pw1234@127.0.0.1/neo?sslmode=maybe": "give sslmode (or ssl)",
+    }
+    for url, reason in refused.items():
+        serve = ["serve", "--port", str(free_port())]
+        for command in (["migrate"], serve) if url.endswith("//") else (["migrate"],):
+            result = _cli(*command, env={"DATABASE_URL": url, "DATA_DIR": str(tmp_path)})
+            assert result.returncode == 2, (url, result.stderr)
+            assert result.stderr.startswith(f"neo-events: DATABASE_URL: {reason}"), result.stderr
+            assert len(result.stderr.splitlines()) == 1 and "pw1234" not in result.stderr
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        for mode in ("disable", "require"):  # asyncpg's `ssl`, as libpq's `sslmode` says
+            url = f"postgresql+asyncpg://neo:pw1234@127.0.0.1:{port}/neo?sslmode={mode}"
+            result = _cli("migrate", env={"DATABASE_URL": url, "DATA_DIR": str(tmp_path)})
+            assert result.returncode == 3, result.stderr
+            assert result.stderr.startswith("neo-events: cannot reach the database: ")
+            assert len(result.stderr.splitlines()) == 1 and "pw1234" not in result.stderr

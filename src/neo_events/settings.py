@@ -170,7 +170,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 "give a sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db URL"
             )
-        return value
+        return usable_database_url(value) if value else value
 
     @field_validator("rate_limit_default", "rate_limit_auth")
     @classmethod
@@ -244,6 +244,40 @@ def _write_new_key(key_file: Path) -> None:
             os.link(temporary, key_file)
     finally:
         temporary.unlink()
+
+
+# libpq's `sslmode`, which asyncpg takes as `ssl` (the same values).
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def usable_database_url(value: str) -> str:
+    """`value`, checked for what would otherwise fail later with a traceback (an in-memory
+    SQLite database, a port past 65535, an asyncpg URL with libpq's `sslmode`) or quietly
+    use libpq's defaults (a PostgreSQL URL without host or database): ValueError says what
+    to give instead. `sslmode` becomes asyncpg's `ssl`."""
+    try:
+        url = make_url(value)
+        port = url.port
+    except Exception:  # an unreadable URL; its text may hold a password: not repeated
+        raise ValueError("not a database URL this service can read") from None
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise ValueError(
+                "give a SQLite file (sqlite+aiosqlite:///path/to/file.db): an in-memory "
+                "database is not one the service's connections could share"
+            )
+        return value
+    if not url.host or not url.database:
+        raise ValueError("give the host and the database: postgresql+asyncpg://user@host/db")
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{port} is not a port (1-65535)")
+    if "sslmode" not in url.query:
+        return value
+    mode = url.query["sslmode"]
+    if "ssl" in url.query or not isinstance(mode, str) or mode not in SSL_MODES:
+        raise ValueError(f"give sslmode (or ssl) once, one of {', '.join(SSL_MODES)}")
+    url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
+    return url.render_as_string(hide_password=False)
 
 
 def private_sqlite_file(url: str) -> None:
