@@ -6,6 +6,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -36,10 +37,21 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+# Two `neo-events migrate` at once (two hosts, a deploy's retry) on PostgreSQL: the second
+# waits for this lock, then finds nothing left to do (the first failed with a traceback).
+# Session-level: held across the migrations' own commits, released when the connection closes.
+MIGRATE_LOCK = 0x6E656F6D  # "neom"
+
+
 async def _run_async() -> None:
     engine = create_async_engine(_url())
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATE_LOCK}
+                )
+                await connection.commit()
             await connection.run_sync(_run)
             await connection.commit()
     finally:  # a migration that fails leaves no connection open behind it

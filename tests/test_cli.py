@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -12,14 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic.command import downgrade
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import connect
 
 from neo_events.cli import alembic_config
 from neo_events.db import SCHEMA_REVISION
 from neo_events.main import create_app
 from neo_events.models import User
-from tests.conftest import make_settings
+from tests.conftest import _create_database, make_settings
 from tests.helpers import register
 from tests.live import free_port, live_server
 
@@ -367,3 +370,47 @@ def test_database_urls_that_cannot_work_are_refused_in_one_line(tmp_path: Path) 
             assert result.returncode == 3, result.stderr
             assert result.stderr.startswith("neo-events: cannot reach the database: ")
             assert len(result.stderr.splitlines()) == 1 and "pw1234" not in result.stderr
+
+
+def test_two_migrations_at_once_both_succeed(database_url: str, tmp_path: Path) -> None:
+    """Two `neo-events migrate` at once on a fresh database: one failed with a long
+    traceback (an outside attack). Now the second waits for the first (PostgreSQL: an
+    advisory lock; SQLite: a lock file beside the database), then finds nothing to do."""
+    if database_url.startswith("postgresql"):
+        base = make_url(database_url)
+        fresh = base.set(database=f"{base.database}_migrate_race")
+        _create_database(base, fresh.database or "")
+        url = fresh.render_as_string(hide_password=False)
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
+    env = os.environ | {"DATABASE_URL": url, "DATA_DIR": str(tmp_path)}
+    try:
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "neo_events.cli", "migrate"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        results = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+        for code, stderr in results:
+            assert code == 0 and "Traceback" not in stderr, stderr
+        assert _cli("migrate", env={"DATABASE_URL": url}).returncode == 0
+    finally:
+        if url.startswith("postgresql"):
+            _drop_database(base, fresh.database or "")
+
+
+def _drop_database(base: URL, name: str) -> None:
+    async def drop() -> None:
+        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(drop())

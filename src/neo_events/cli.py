@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import getpass
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from alembic.config import Config
 
@@ -71,7 +73,24 @@ def migrate(settings: Settings) -> None:
     from alembic import command
 
     asyncio.run(_reach_database(settings, check_schema=False))
-    command.upgrade(alembic_config(settings.database_url), "head")
+    with _one_migration_at_a_time(settings):
+        command.upgrade(alembic_config(settings.database_url), "head")
+
+
+@contextmanager
+def _one_migration_at_a_time(settings: Settings) -> Iterator[None]:
+    """Two `migrate` at once on SQLite (non-transactional DDL): the second waits for the
+    first on a lock file beside the database, then finds nothing to do (it failed half-way
+    with a traceback). PostgreSQL's is an advisory lock (migrations/env.py)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(settings.database_url).database
+    if not settings.is_sqlite or not database:
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as lock:  # (settings: never in-memory)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 # The largest WebSocket message a client may send (the live stream takes none: live/router.py);
