@@ -137,6 +137,7 @@ async def update_webhook(
     webhook = await get_webhook(session, actor=actor, webhook_id=webhook_id, lock=True)
     changed = data.model_dump(exclude_unset=True)
     now = db.utcnow()
+    moved = data.url is not None and data.url != webhook.url
     if data.url is not None:
         _check_url(data.url, production=production, allow_private=allow_private)
         webhook.url = data.url
@@ -151,13 +152,16 @@ async def update_webhook(
     elif data.enabled is False and webhook.disabled_at is None:
         webhook.disabled_at = now
         webhook.disabled_reason = "disabled by its owner"
+    elif moved and webhook.disabled_at is None:
+        await _resume(session, webhook, now)  # a new address: no waiting out the old backoff
     webhook.updated_at = now
     _audit(session, "webhook.updated", actor, webhook, origin, {"fields": sorted(changed)})
     return webhook
 
 
 async def _resume(session: AsyncSession, webhook: Webhook, now: datetime) -> None:
-    """Re-enabled: what failed last is tried again first, then what waited behind it."""
+    """Re-enabled or moved to a new URL: what failed last is tried again first, now and with
+    a fresh retry window, then what waited behind it."""
     head = await session.scalar(
         select(WebhookDelivery)
         .where(WebhookDelivery.webhook_id == webhook.id, WebhookDelivery.status != "delivered")

@@ -1,0 +1,50 @@
+"""A webhook's life after its creation (SPEC §14): a new URL, off and on again, and how long
+its deliveries log keeps a message (docs/api.md), on the real app."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_webhooks import FAST, add_webhook, deliveries, settled
+from tests.conftest import http_client, make_settings, serving
+from tests.helpers import create_event, register
+from tests.receiver import Receiver
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+async def test_a_new_url_is_tried_at_once_not_after_the_old_backoff(
+    database_url: str, data_dir: Path
+) -> None:
+    """An outside attack (2026-12-06): a failing webhook moved to a working URL waited out
+    the old URL's backoff (up to WEBHOOK_BACKOFF_MAX_S, an hour) before its next attempt.
+    Here the backoff is 30 s: the message reaches the new URL within a couple of seconds."""
+    down, up = Receiver(), Receiver()  # `down` never started: connections are refused
+    await up.start()
+    slow_retry = FAST | {"webhook_backoff_base_s": 30.0, "webhook_backoff_max_s": 60.0}
+    try:
+        async with (
+            serving(make_settings(database_url, data_dir, **slow_retry)) as app,
+            http_client(app) as client,
+        ):
+            alice = await register(client, "alice")
+            hook = await add_webhook(client, alice, down.url)
+            await create_event(client, alice)
+            for _ in range(100):
+                log = await deliveries(client, alice, hook["id"])
+                if log and log[0]["attempts"] >= 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert log[0]["status"] == "pending" and log[0]["error"], log
+            response = await client.patch(
+                f"/api/v1/webhooks/{hook['id']}", json={"url": up.url}, headers=alice.headers
+            )
+            assert response.status_code == 200, response.text
+            [message] = await up.wait_for(1, within=5)
+            assert message["type"] == "event.created"
+            await settled(client, alice, hook["id"], 1)
+    finally:
+        await up.stop()
