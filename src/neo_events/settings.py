@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     # The most of one user's webhooks sent to at once, by every worker together: one user's
     # slow receivers leave the other slots to everyone else (jobs/queue.py `claim`).
     webhook_concurrency_per_user: int = Field(default=4, ge=1, le=256)
+    # How long the deliveries log keeps a message that is not still owed (webhooks/retention.py).
+    webhook_retention_days: float = Field(default=7.0, gt=0)
 
     @field_validator("cors_origins", "secret_key_previous", mode="before")
     @classmethod

@@ -48,3 +48,47 @@ async def test_a_new_url_is_tried_at_once_not_after_the_old_backoff(
             await settled(client, alice, hook["id"], 1)
     finally:
         await up.stop()
+
+
+async def test_the_deliveries_log_keeps_what_is_owed_and_prunes_the_rest(
+    database_url: str, data_dir: Path
+) -> None:
+    """An outside attack (2026-12-06): 537,089 delivery rows (121 MB) in 40 minutes, kept
+    for ever, and a disabled webhook's pending rows pending for ever. Now rows older than
+    WEBHOOK_RETENTION_DAYS (here 2 s) go, delivered, failed, or a disabled webhook's; a
+    pending row of an enabled webhook stays (it is still owed)."""
+    receiver, down = Receiver(), Receiver()  # `down` never started: connections are refused
+    await receiver.start()
+    settings = make_settings(
+        database_url, data_dir, **(FAST | {"webhook_retention_days": 2 / 86400})
+    )
+    try:
+        async with serving(settings) as app, http_client(app) as client:
+            alice = await register(client, "alice")
+            sent = await add_webhook(client, alice, receiver.url)
+            off = await add_webhook(client, alice, down.url)
+            owed = await add_webhook(client, alice, f"{down.url}/owed")
+            await create_event(client, alice)
+            await settled(client, alice, sent["id"], 1)
+            for _ in range(100):
+                logs = [await deliveries(client, alice, h["id"]) for h in (off, owed)]
+                if all(log and log[0]["attempts"] >= 1 for log in logs):
+                    break
+                await asyncio.sleep(0.1)
+            response = await client.patch(
+                f"/api/v1/webhooks/{off['id']}", json={"enabled": False}, headers=alice.headers
+            )
+            assert response.status_code == 200
+            assert len(await deliveries(client, alice, off["id"])) == 1
+            for _ in range(100):
+                if not await deliveries(client, alice, sent["id"]) and not await deliveries(
+                    client, alice, off["id"]
+                ):
+                    break
+                await asyncio.sleep(0.1)
+            assert await deliveries(client, alice, sent["id"]) == []
+            assert await deliveries(client, alice, off["id"]) == []
+            [kept] = await deliveries(client, alice, owed["id"])
+            assert kept["status"] == "pending"
+    finally:
+        await receiver.stop()

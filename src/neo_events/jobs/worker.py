@@ -28,7 +28,7 @@ from neo_events.live.sequencer import Sequencer, numbers_after_commit
 from neo_events.reminders import firing as reminders
 from neo_events.settings import Settings
 from neo_events.stopping import on_server_stop
-from neo_events.webhooks import resealing
+from neo_events.webhooks import resealing, retention
 from neo_events.webhooks.delivery import Webhooks
 from neo_events.webhooks.fanout import FANOUT, FanOut
 from neo_events.webhooks.service import DELIVER
@@ -90,11 +90,16 @@ async def running(
         await resealing.reseal_all(sessionmaker, box)
     hooks = Webhooks(sessionmaker, settings, box)
     fanout = FanOut(sessionmaker)
+    pruning = retention.Pruning(sessionmaker, settings.webhook_retention_days)
+    async with sessionmaker() as session:
+        await retention.ensure_job(session)
+        await session.commit()
     runner = Runner(
         sessionmaker,
         [
             Lane((reminders.KIND,), take=fire, batch=settings.jobs_batch or 200),
             Lane((FANOUT,), fanout.fan_out, batch=1),
+            Lane((retention.PRUNE,), pruning.prune, batch=1),
             Lane(
                 (DELIVER,),
                 hooks.send_all,

@@ -48,6 +48,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("webhook_id", "seq"),
         Index("ix_webhook_deliveries_webhook_id_status_seq", "webhook_id", "status", "seq"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),  # the retention's pruning
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
