@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     # The most of one user's webhooks sent to at once, by every worker together: one user's
     # slow receivers leave the other slots to everyone else (jobs/queue.py `claim`).
     webhook_concurrency_per_user: int = Field(default=4, ge=1, le=256)
+    # Delivery rows one fan-out round writes, shared between the users with new messages:
+    # another user's message waits at most one round behind one user's backlog.
+    webhook_fanout_rows: int = Field(default=2000, ge=1, le=100_000)
+    # Sends at once per process for webhooks with nothing waiting whose next message is a
+    # `reminder.due` (one of a user's at a time): others' hanging receivers cannot hold them.
+    webhook_due_concurrency: int = Field(default=8, ge=1, le=256)
     # How long the deliveries log keeps a message that is not still owed (webhooks/retention.py).
     webhook_retention_days: float = Field(default=7.0, gt=0)
 

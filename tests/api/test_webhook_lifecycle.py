@@ -50,6 +50,38 @@ async def test_a_new_url_is_tried_at_once_not_after_the_old_backoff(
         await up.stop()
 
 
+async def test_what_happens_while_a_webhook_is_off_is_not_sent_when_it_is_on_again(
+    database_url: str, data_dir: Path
+) -> None:
+    """Each webhook follows the feed with its own cursor: turned back on, it goes on from
+    the head of the feed. (With one shared cursor this depended on the others: it had moved
+    past the changes made meanwhile only if some other webhook was enabled, so here, alone,
+    the old code sent them.)"""
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        async with (
+            serving(make_settings(database_url, data_dir, **FAST)) as app,
+            http_client(app) as client,
+        ):
+            alice = await register(client, "alice")
+            hook = await add_webhook(client, alice, receiver.url)
+            url = f"/api/v1/webhooks/{hook['id']}"
+            first = await create_event(client, alice, title="before")
+            await receiver.wait_for(1)
+            await client.patch(url, json={"enabled": False}, headers=alice.headers)
+            await create_event(client, alice, title="while off")
+            await asyncio.sleep(1.0)  # rounds of the fan-out go by
+            await client.patch(url, json={"enabled": True}, headers=alice.headers)
+            last = await create_event(client, alice, title="after")
+            messages = await receiver.wait_for(2)
+            await asyncio.sleep(0.5)
+            assert [m["event_id"] for m in receiver.messages()] == [first["id"], last["id"]]
+            assert len(messages) == 2
+    finally:
+        await receiver.stop()
+
+
 async def test_the_deliveries_log_keeps_what_is_owed_and_prunes_the_rest(
     database_url: str, data_dir: Path
 ) -> None:

@@ -651,12 +651,11 @@ async def test_a_fan_out_round_ends_with_a_whole_change_and_writes_in_parts(
     """An outside attack (2026-12-04): a page of 1,000 changes to 5 people with 20 webhooks
     each was one INSERT of 60,000 delivery rows, past SQLite's bind limit: the round failed
     at every lease (8 s of the event loop each) and no webhook got anything again. A round now
-    reads at most FANOUT_ROWS rows, ending with a whole change (a change of more is a round
-    alone), and writes them INSERT_ROWS at a time. Here a round holds 4 rows, a change has 3
+    reads at most WEBHOOK_FANOUT_ROWS rows, ending with a whole change (a change of more is
+    a round alone), and writes them INSERT_ROWS at a time. Here a round holds 4 rows, a change has 3
     (one for each webhook) and an INSERT 2: every message still arrives once, in order."""
-    monkeypatch.setattr("neo_events.webhooks.fanout.FANOUT_ROWS", 4)
     monkeypatch.setattr("neo_events.webhooks.fanout.INSERT_ROWS", 2)
-    settings = make_settings(database_url, data_dir, **FAST)
+    settings = make_settings(database_url, data_dir, **(FAST | {"webhook_fanout_rows": 4}))
     async with serving(settings) as app, http_client(app) as client:
         alice = await register(client, "alice")
         hooks = [

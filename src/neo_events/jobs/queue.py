@@ -333,11 +333,14 @@ async def reschedule(
     payload: dict[str, Any] | None = None,
     error: str | None = None,
     keep_attempts: bool = False,
+    kind: str | None = None,
 ) -> None:
-    """Release the job to run again at `due_at` (only if still ours)."""
+    """Release the job to run again at `due_at` (only if still ours), as `kind` if given."""
     values: dict[str, Any] = {"due_at": due_at, "run_at": due_at, "locked_by": None}
     if payload is not None:
         values["payload"] = payload
+    if kind is not None:
+        values["kind"] = kind
     if not keep_attempts:
         values["attempts"] = 0
     values["last_error"] = error

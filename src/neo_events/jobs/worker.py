@@ -1,9 +1,11 @@
 """What the queue runs and how a process runs it: inside `serve`, or `neo-events worker`.
 
-Three lanes: reminders (batches of up to `jobs_batch`, taken and fired in one transaction
-each), the webhook fan-out (inline), and webhook sends (one task per webhook,
-`webhook_concurrency` at once, at most `webhook_concurrency_per_user` of one user's webhooks
-by every worker together, claimed in users' turns).
+Four lanes: reminders (batches of up to `jobs_batch`, taken and fired in one transaction
+each), the webhook fan-out (inline), the sends of webhooks whose next message is a
+`reminder.due` with nothing before it (`webhook_due_concurrency` at once, one of a user's at a
+time), and the other webhook sends (one task per webhook, `webhook_concurrency` at once, at
+most `webhook_concurrency_per_user` of one user's webhooks by every worker together, claimed
+in users' turns).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from neo_events.stopping import on_server_stop
 from neo_events.webhooks import resealing, retention
 from neo_events.webhooks.delivery import Webhooks
 from neo_events.webhooks.fanout import FANOUT, FanOut
-from neo_events.webhooks.service import DELIVER
+from neo_events.webhooks.service import DELIVER, DELIVER_DUE
 from neo_events.webhooks.signing import SecretBox
 
 logger = logging.getLogger(__name__)
@@ -89,7 +91,7 @@ async def running(
     if settings.secret_key_previous:  # a rotation under way: its last step needs this
         await resealing.reseal_all(sessionmaker, box)
     hooks = Webhooks(sessionmaker, settings, box)
-    fanout = FanOut(sessionmaker)
+    fanout = FanOut(sessionmaker, settings.webhook_fanout_rows)
     pruning = retention.Pruning(sessionmaker, settings.webhook_retention_days)
     async with sessionmaker() as session:
         await retention.ensure_job(session)
@@ -100,6 +102,14 @@ async def running(
             Lane((reminders.KIND,), take=fire, batch=settings.jobs_batch or 200),
             Lane((FANOUT,), fanout.fan_out, batch=1),
             Lane((retention.PRUNE,), pruning.prune, batch=1),
+            Lane(
+                (DELIVER_DUE,),
+                hooks.send_due,
+                batch=settings.webhook_due_concurrency,
+                background=True,
+                concurrency=settings.webhook_due_concurrency,
+                per_owner=1,
+            ),
             Lane(
                 (DELIVER,),
                 hooks.send_all,

@@ -10,6 +10,12 @@ is kept. Claims come in their users' turns, at most `webhook_concurrency_per_use
 user's webhooks at once (`jobs/turns.py`): a user whose receivers answer slowly (but in time,
 so never backing off) holds that many slots, not all of them, and gives each one up within
 twice the time-out.
+A webhook with nothing waiting whose next message is a `reminder.due` (SPEC §14: within 5 s of
+the due time) is claimed in a lane of its own (`DELIVER_DUE`, `webhook_due_concurrency` a
+process, one of a user's at a time), which sends its leading `reminder.due` messages only: the
+job then goes back to the ordinary lane, and so does one whose attempt failed. Slow or hanging
+receivers of other users therefore hold the ordinary slots, not these: a hanging one holds a
+due slot for one attempt, then retries in the ordinary lane.
 After `webhook_retry_for_s` (24 h) of failure the webhook is disabled with its reason. A send
 is at least once: a worker that dies after the receiver got the message but before recording
 it is retried when its lease ends (same `webhook-id`).
@@ -31,10 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from neo_events import db
 from neo_events.jobs import queue
+from neo_events.live.feed import REMINDER_DUE
 from neo_events.live.hub import message_body
 from neo_events.models import Change, User, Webhook, WebhookDelivery
 from neo_events.settings import Settings
 from neo_events.webhooks import ssrf
+from neo_events.webhooks.service import DELIVER
 from neo_events.webhooks.signing import SecretBox, UnreadableSecret, headers
 
 logger = logging.getLogger(__name__)
@@ -79,7 +87,10 @@ class Webhooks:
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             trust_env=False,
-            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+            limits=httpx.Limits(
+                max_connections=(settings.webhook_concurrency + settings.webhook_due_concurrency)
+                * 2
+            ),
         )
         self._lease = timedelta(seconds=settings.jobs_lease_s)
         self.stopping = False
@@ -93,7 +104,15 @@ class Webhooks:
         for job in jobs:
             await self._send_in_order(job, claimed_at=time.monotonic())
 
-    async def _send_in_order(self, job: queue.Claimed, *, claimed_at: float) -> None:
+    async def send_due(self, jobs: list[queue.Claimed]) -> None:
+        """The due lane's: the webhook's leading `reminder.due` messages, then the rest goes
+        back to the ordinary lane."""
+        for job in jobs:
+            await self._send_in_order(job, claimed_at=time.monotonic(), due_only=True)
+
+    async def _send_in_order(
+        self, job: queue.Claimed, *, claimed_at: float, due_only: bool = False
+    ) -> None:
         webhook_id = int(job.payload["webhook_id"])
         sent = 0
         for _ in range(-(-SEND_PER_CLAIM // PAGE)):  # bounded: each round reads one page
@@ -103,13 +122,14 @@ class Webhooks:
             if page is None:
                 return
             url, secret, items = page
-            for delivery_id, body in items[: SEND_PER_CLAIM - sent]:
+            for delivery_id, type_, body in items[: SEND_PER_CLAIM - sent]:
                 # Stopping (`worker.running`), this claim's time used up (one went through),
                 # or not lease enough for one more attempt?
                 held = time.monotonic() - claimed_at
                 limit = self._settings.webhook_timeout_s
                 if (
                     self.stopping
+                    or (due_only and type_ != REMINDER_DUE)
                     or (sent and held >= limit)
                     or self._lease.total_seconds() - held < limit + 5
                 ):
@@ -129,15 +149,18 @@ class Webhooks:
         await self._release(job)
 
     async def _release(self, job: queue.Claimed) -> None:
+        """Due again at once, in the ordinary lane."""
         async with self._sessionmaker() as session:
-            await queue.reschedule(session, job, due_at=db.utcnow(), keep_attempts=True)
+            await queue.reschedule(
+                session, job, due_at=db.utcnow(), keep_attempts=True, kind=DELIVER
+            )
             await session.commit()
 
     async def _page(
         self, session: AsyncSession, job: queue.Claimed, webhook_id: int
-    ) -> tuple[str, str | None, list[tuple[int, bytes]]] | None:
+    ) -> tuple[str, str | None, list[tuple[int, str, bytes]]] | None:
         """The webhook's URL, secret (None: no configured key opens it) and its oldest pending
-        deliveries (up to PAGE) with their bodies; None (job finished) when the webhook is
+        deliveries (up to PAGE) with their types and bodies; None (job finished) when the webhook is
         gone, disabled, or has nothing left."""
         webhook = await session.get(Webhook, webhook_id)
         if webhook is None or webhook.disabled_at is not None:
@@ -167,7 +190,7 @@ class Webhooks:
                 delivery.status = "failed"
                 delivery.error = "the message no longer exists"
                 continue
-            items.append((delivery.id, body))
+            items.append((delivery.id, delivery.type, body))
         try:
             secret: str | None = self._box.open(webhook.secret_encrypted)
         except UnreadableSecret:
@@ -225,8 +248,8 @@ class Webhooks:
         else:
             retry_at = now + self.backoff(delivery.attempts)
             delivery.next_attempt_at = retry_at
-            await queue.reschedule(
-                session, job, due_at=retry_at, error=outcome.error, keep_attempts=True
+            await queue.reschedule(  # a failing receiver retries in the ordinary lane
+                session, job, due_at=retry_at, error=outcome.error, keep_attempts=True, kind=DELIVER
             )
         await session.commit()
         return False

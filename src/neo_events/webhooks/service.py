@@ -25,6 +25,9 @@ from neo_events.webhooks.signing import SecretBox, new_secret
 
 MAX_PER_USER = 20
 DELIVER = "webhook.deliver"
+# A webhook with nothing waiting whose next message is a `reminder.due`: claimed in a lane of
+# its own (`delivery.py`), back to DELIVER after that message or a failure.
+DELIVER_DUE = "webhook.deliver.due"
 
 
 class WebhookNotFound(NotFound):
@@ -148,6 +151,9 @@ async def update_webhook(
     if data.enabled is True and webhook.disabled_at is not None:
         webhook.disabled_at = None
         webhook.disabled_reason = None
+        # What happened while it was off is not sent (the fan-out skipped it then).
+        head = await session.scalar(select(FeedState.last_seq).where(FeedState.id == 1))
+        webhook.after_seq = max(webhook.after_seq, int(head or 0))
         await _resume(session, webhook, now)
     elif data.enabled is False and webhook.disabled_at is None:
         webhook.disabled_at = now
