@@ -53,7 +53,7 @@ from fastapi.telemetry import get_telemetry_data
 from pydantic_core import PydanticUndefined
 from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from neo_events.encoding import is_json_type, media_type_of
@@ -289,11 +289,13 @@ class Plan:
 
 
 async def whole_body(request: Request) -> bytes:
-    """The request's body, read whole (kept on the request for later readers), with the errors
-    FastAPI's body reader gives: the body limit's 413 as it is, a client gone mid-body a 400."""
+    """The request's body, read whole (kept on the request for later readers): the body
+    limit's 413 as it is, a client gone mid-body as the app answers it (499, logged, not an
+    error: `errors._client_gone`; it is read before any route's own reader), any other
+    failure a 400 as FastAPI's reader gives."""
     try:
         return await request.body()
-    except HTTPException:
+    except (HTTPException, ClientDisconnect):
         raise
     except Exception as exc:
         raise HTTPException(400, "There was an error parsing the body") from exc

@@ -94,7 +94,7 @@ async def running(
     fanout = FanOut(sessionmaker, settings.webhook_fanout_rows)
     pruning = retention.Pruning(sessionmaker, settings.webhook_retention_days)
     async with sessionmaker() as session:
-        await retention.ensure_job(session)
+        await retention.ensure_job_if_needed(session)
         await session.commit()
     runner = Runner(
         sessionmaker,

@@ -28,8 +28,16 @@ PRUNE_EVERY = timedelta(hours=1)
 
 
 async def ensure_job(session: AsyncSession) -> None:
-    """The pruning job, due now unless there is one."""
+    """The pruning job, due now unless there is one: made with the first webhook (a service
+    nobody gave a webhook has no deliveries log to prune, and no job)."""
     await queue.ensure(session, kind=PRUNE, key=PRUNE_KEY, due_at=db.utcnow(), payload={})
+
+
+async def ensure_job_if_needed(session: AsyncSession) -> None:
+    """At a worker's start: the pruning job, if anyone has a webhook (a database upgraded
+    with webhooks already made gets it here)."""
+    if await session.scalar(select(Webhook.id).limit(1)) is not None:
+        await ensure_job(session)
 
 
 class Pruning:

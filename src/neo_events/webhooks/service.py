@@ -19,7 +19,7 @@ from neo_events.fields import bigint
 from neo_events.jobs import queue
 from neo_events.models import FeedState, User, Webhook, WebhookDelivery
 from neo_events.protocol import cursor_fields, encode_cursor
-from neo_events.webhooks import ssrf
+from neo_events.webhooks import retention, ssrf
 from neo_events.webhooks.schemas import WebhookCreate, WebhookUpdate
 from neo_events.webhooks.signing import SecretBox, new_secret
 
@@ -81,6 +81,7 @@ async def create_webhook(
     )
     session.add(webhook)
     await session.flush()
+    await retention.ensure_job(session)  # the deliveries log's pruning, from the first webhook
     _audit(session, "webhook.created", actor, webhook, origin, {"url": webhook.url})
     return webhook, secret
 
