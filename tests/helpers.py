@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,3 +267,26 @@ async def change_recipients(app: FastAPI, event_id: int, version: int) -> list[i
     )
     async with app.state.sessionmaker() as session:
         return list((await session.execute(query)).scalars())
+
+
+@contextmanager
+def trickling(socks: list[socket.socket], every_s: float) -> Iterator[None]:
+    """A byte to each of `socks` every `every_s` (slow clients' bodies), from a thread, until
+    the block ends; the sockets are closed then."""
+    stop = threading.Event()
+
+    def trickle() -> None:
+        while not stop.wait(every_s):
+            for sock in socks:
+                with suppress(OSError):
+                    sock.sendall(b" ")
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sender.join(10)
+        for sock in socks:
+            sock.close()

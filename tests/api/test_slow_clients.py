@@ -12,16 +12,14 @@ deadline of a second and a send deadline of a second, over raw sockets.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
 
 import httpx
 import pytest
 
 from tests.api.test_http_limits import CLOSE, HealthProbe, _migrated, exchange
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, trickling
 from tests.live import LiveServer, live_server
 from tests.timing import budget
 
@@ -129,34 +127,18 @@ def test_many_slow_bodies_are_all_cut_while_others_are_served(server: LiveServer
         socks.append(sock)
     began = time.perf_counter()
     closed: dict[int, float] = {}
-    stop = threading.Event()
-
-    def trickle() -> None:
-        while not stop.wait(0.3):
-            for sock in socks:
-                with suppress(OSError):
-                    sock.sendall(b" ")
-
-    sender = threading.Thread(target=trickle, daemon=True)
-    sender.start()
-    try:
-        with HealthProbe(server.port) as probe:
-            for i, sock in enumerate(socks):
-                left = BODY_TIMEOUT_S + budget(8) - (time.perf_counter() - began)
-                sock.settimeout(max(0.1, left))
-                try:
-                    while sock.recv(65536):
-                        pass
-                    closed[i] = time.perf_counter() - began
-                except ConnectionResetError:
-                    closed[i] = time.perf_counter() - began
-                except TimeoutError:
+    with trickling(socks, 0.3), HealthProbe(server.port) as probe:
+        for i, sock in enumerate(socks):
+            left = BODY_TIMEOUT_S + budget(8) - (time.perf_counter() - began)
+            sock.settimeout(max(0.1, left))
+            try:
+                while sock.recv(65536):
                     pass
-    finally:
-        stop.set()
-        sender.join(10)
-        for sock in socks:
-            sock.close()
+                closed[i] = time.perf_counter() - began
+            except ConnectionResetError:
+                closed[i] = time.perf_counter() - began
+            except TimeoutError:
+                pass
     assert len(closed) == len(socks), f"{len(socks) - len(closed)} slow bodies still open"
     assert probe.statuses and set(probe.statuses) == {200}, probe.statuses
 

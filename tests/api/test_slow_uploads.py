@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,7 @@ from neo_events.db import create_engine
 from tests.caldav.dav import app_password
 from tests.conftest import make_settings, truncate_all
 from tests.faults.outside import rows
-from tests.helpers import Account, event_body, register
+from tests.helpers import Account, event_body, register, trickling
 from tests.live import LiveServer, live_server
 from tests.timing import budget
 
@@ -76,23 +75,8 @@ def slow_uploads(port: int, account: Account, secret: str) -> Iterator[list[sock
             + (REPORT[:1] if method == "REPORT" else b"B")
         )
         socks.append(sock)
-    stop = threading.Event()
-
-    def trickle() -> None:
-        while not stop.wait(TRICKLE_S):
-            for sock in socks:
-                with suppress(OSError):
-                    sock.sendall(b" ")
-
-    sender = threading.Thread(target=trickle, daemon=True)
-    sender.start()
-    try:
+    with trickling(socks, TRICKLE_S):
         yield socks
-    finally:
-        stop.set()
-        sender.join(10)
-        for sock in socks:
-            sock.close()
 
 
 async def _signed_up(server: LiveServer) -> tuple[Account, str]:
