@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -192,6 +193,22 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
         yield seen
     finally:
         sa_event.remove(engine, "before_cursor_execute", record)
+
+
+async def cache_lookups(
+    client: httpx.AsyncClient, cache: str = "expansions"
+) -> tuple[float, float]:
+    """The app's look-ups in one of its caches so far, (hits, misses), as /metrics counts
+    them: how many events a request expanded (or read), whatever the machine's speed."""
+    text = (await client.get("/metrics")).text
+
+    def value(result: str) -> float:
+        found = re.search(
+            rf'neo_cache_requests_total\{{cache="{cache}",result="{result}"\}} ([0-9.e+]+)', text
+        )
+        return float(found.group(1)) if found else 0.0
+
+    return value("hit"), value("miss")
 
 
 @contextmanager

@@ -3,7 +3,6 @@ writer, not another worker (entries are keyed by event version, so none can go s
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import http_client, make_settings, serving, truncate_all
-from tests.helpers import PASSWORD, Account, create_event, register, share
+from tests.helpers import PASSWORD, Account, cache_lookups, create_event, register, share
 from tests.live import running_server
 
 pytestmark = pytest.mark.anyio
@@ -27,18 +26,6 @@ DAILY = {
 }
 
 
-async def _hits(client: httpx.AsyncClient, cache: str = "expansions") -> tuple[float, float]:
-    text = (await client.get("/metrics")).text
-
-    def value(result: str) -> float:
-        found = re.search(
-            rf'neo_cache_requests_total\{{cache="{cache}",result="{result}"\}} ([0-9.e+]+)', text
-        )
-        return float(found.group(1)) if found else 0.0
-
-    return value("hit"), value("miss")
-
-
 async def _starts(client: httpx.AsyncClient, who: Account) -> list[str]:
     response = await client.get("/api/v1/events", params=WEEK, headers=who.headers)
     assert response.status_code == 200, response.text
@@ -52,9 +39,9 @@ async def test_repeated_windows_hit_and_writes_are_never_read_stale(
     event = await create_event(client, alice, **DAILY)
     first = await _starts(client, alice)
     assert first[0] == "2026-03-23T08:00:00Z" and len(first) == 7
-    hits, misses = await _hits(client)
+    hits, misses = await cache_lookups(client)
     assert await _starts(client, alice) == first
-    assert (await _hits(client)) == (hits + 1, misses)  # the same window again: a hit
+    assert (await cache_lookups(client)) == (hits + 1, misses)  # the same window again: a hit
 
     moved = await client.patch(
         f"/api/v1/events/{event['id']}",
@@ -63,11 +50,11 @@ async def test_repeated_windows_hit_and_writes_are_never_read_stale(
     )
     assert moved.status_code == 200
     # (the write's conflict check looks the calendar up in the same cache)
-    misses = (await _hits(client))[1]
+    misses = (await cache_lookups(client))[1]
     after = await _starts(client, alice)
     assert after[0] == "2026-03-23T09:00:00Z"  # the writer reads its own write
     # a new version: computed afresh, its window and its series (kept for later windows)
-    assert (await _hits(client))[1] == misses + 2
+    assert (await cache_lookups(client))[1] == misses + 2
 
 
 async def _week(client: httpx.AsyncClient, who: Account) -> dict[str, Any]:
@@ -89,7 +76,7 @@ async def test_cached_event_objects_follow_roles_and_ownership(client: httpx.Asy
     before = await _week(client, alice)
     assert [p["username"] for p in before["permissions"]] == ["alice"]
     assert await _week(client, alice) == before
-    hits, _ = await _hits(client, "event_objects")
+    hits, _ = await cache_lookups(client, "event_objects")
     assert hits >= 1  # the second listing used the cached object
 
     await share(client, alice, event["id"], bob, "viewer")
