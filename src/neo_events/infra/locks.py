@@ -34,7 +34,7 @@ _HOLD = text(
 # past it PostgreSQL refuses the statement (55P03), a 503 with Retry-After
 # (`errors.database_unavailable`), rather than a request holding its connection while a
 # queue of writes to one calendar goes by.
-_WAIT = text("SET LOCAL lock_timeout = '5s'")
+LOCK_TIMEOUT_MS = 5_000
 
 
 async def hold(session: AsyncSession, kind: int, user_ids: Iterable[int]) -> None:
@@ -49,5 +49,5 @@ async def hold(session: AsyncSession, kind: int, user_ids: Iterable[int]) -> Non
     raw = await (await session.connection()).get_raw_connection()
     if getattr(raw.dbapi_connection, "autocommit", False):  # (as driver.connection_of tells)
         raise RuntimeError("an advisory lock taken in autocommit would hold nothing")
-    await session.execute(_WAIT)
+    await session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
     await session.execute(_HOLD, {"kind": kind, "keys": keys})
