@@ -1,4 +1,13 @@
-"""IANA time zone names: the one list every zone name the API takes is checked against.
+"""IANA time zones: where their rules come from, and the one list every zone name the API
+takes is checked against.
+
+The rules are those of the `tzdata` package uv.lock pins, on every host: `zoneinfo` looks in
+the host's zone files first (its TZPATH), and those are as old as the host's OS (Debian
+bookworm's said 2025b when the lock said 2026f: weekly events in Vancouver, Edmonton,
+Winnipeg, Havana and Casablanca came out an hour off, an outside attack, 2026-12-07), and
+two hosts could disagree. Importing `neo_events` empties TZPATH before any zone is read
+(`neo_events/__init__.py`). A new release of the rules is a dependency bump; the texts
+rendered from them (VTIMEZONEs, CalDAV ETags, the .ics ETags and feed) carry RULES_VERSION.
 
 `zoneinfo` opens more than zones: `localtime` (the host's zone, whatever it is), `Factory`
 (a placeholder zone meaning "not set"), `posixrules`, `posix/…` and `right/…` copies, files
@@ -7,9 +16,16 @@ under the zone directory. None of them names a place, so none is accepted (issue
 
 from __future__ import annotations
 
+import zoneinfo
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+import tzdata  # type: ignore[import-untyped]  # (no stubs: one string read)
+
+zoneinfo.reset_tzpath(to=[])  # the package's rules alone (see above)
+zoneinfo.ZoneInfo.clear_cache()  # a zone read before this (none should be) is read again
+
+RULES_VERSION: str = tzdata.IANA_VERSION  # e.g. "2026f"
 PSEUDO_ZONES = frozenset({"Factory", "localtime", "posixrules"})
 
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import select
 
+from neo_events import timezones
 from neo_events.ical import feeds
 from neo_events.models import AuditEntry, FeedToken
 from tests.helpers import (
@@ -31,6 +32,8 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.anyio
+
+ICS_1 = f'"ics-1-{timezones.RULES_VERSION}"'  # version 1, with the zone rules' release
 
 API = "/api/v1"
 
@@ -80,7 +83,7 @@ async def test_an_event_exports_as_icalendar_for_every_role_and_404_for_stranger
         response = await client.get(f"{API}/events/{event['id']}.ics", headers=who.headers)
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "text/calendar; charset=utf-8"
-        assert response.headers["etag"] == '"ics-1"'
+        assert response.headers["etag"] == ICS_1
         [vevent] = Calendar.from_ical(response.content).walk("VEVENT")
         assert str(vevent["UID"]) == f"event-{event['id']}@neo-events"
     stranger = await client.get(f"{API}/events/{event['id']}.ics", headers=dave.headers)
@@ -110,15 +113,17 @@ async def test_the_ics_export_has_an_etag_that_follows_the_version(
     event = await create_event(client, alice, **weekly_berlin())
     path = f"{API}/events/{event['id']}.ics"
     first = await client.get(path, headers=alice.headers)
-    cached = await client.get(path, headers=alice.headers | {"If-None-Match": '"ics-1"'})
+    cached = await client.get(path, headers=alice.headers | {"If-None-Match": ICS_1})
     assert cached.status_code == 304 and cached.content == b""
-    assert cached.headers["etag"] == first.headers["etag"] == '"ics-1"'
+    assert cached.headers["etag"] == first.headers["etag"] == ICS_1
     moved = await client.delete(
         f"{API}/events/{event['id']}/instances/2026-03-23T08:00:00Z", headers=alice.headers
     )
     assert moved.status_code == 204, moved.text
-    second = await client.get(path, headers=alice.headers | {"If-None-Match": '"ics-1"'})
-    assert second.status_code == 200 and second.headers["etag"] == '"ics-2"'
+    second = await client.get(path, headers=alice.headers | {"If-None-Match": ICS_1})
+    assert (
+        second.status_code == 200 and second.headers["etag"] == f'"ics-2-{timezones.RULES_VERSION}"'
+    )
     [vevent] = Calendar.from_ical(second.content).walk("VEVENT")
     assert vevent["SEQUENCE"] == 1
     assert "EXDATE;TZID=Europe/Berlin:20260323T090000" in second.text

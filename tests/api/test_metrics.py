@@ -3,6 +3,7 @@ rate-limit refusals, and the counters other features feed; one registry per app.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
+from neo_events import timezones
 from neo_events.main import create_app
 from tests.conftest import make_settings
 from tests.helpers import register
@@ -145,3 +147,10 @@ async def test_each_app_has_its_own_registry(
         )
         == 1
     )
+
+
+async def test_the_zone_rules_a_worker_computes_with_are_shown(client: httpx.AsyncClient) -> None:
+    """An operator sees which IANA rules each worker has (docs/operations.md, upgrades)."""
+    samples = await scrape(client)
+    assert value(samples, "neo_zone_rules_info", version=timezones.RULES_VERSION) == 1.0
+    assert re.fullmatch(r"\d{4}[a-z]", timezones.RULES_VERSION)

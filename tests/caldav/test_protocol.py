@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from icalendar import Calendar
 from sqlalchemy import text
 
-from neo_events.caldav import service, xml
+from neo_events.caldav import service, sync, xml
 from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
 from tests.helpers import (
     audit_actions,
@@ -85,9 +85,12 @@ async def test_api_events_are_in_the_collection_and_get_returns_them(client) -> 
     event = await create_event(client, alice.account, title="From the API")
     listing = await alice.request("PROPFIND", alice.calendar, propfind("d:getetag"), Depth="1")
     href = f"{alice.calendar}event-{event['id']}.ics"
-    assert responses(listing.content)[href]["props"][f"{D}getetag"].text == '"1"'
+    assert (
+        responses(listing.content)[href]["props"][f"{D}getetag"].text
+        == f'"1-{service.generation_mark()}"'
+    )
     got = await alice.request("GET", href)
-    assert got.status_code == 200 and got.headers["etag"] == '"1"'
+    assert got.status_code == 200 and got.headers["etag"] == f'"1-{service.generation_mark()}"'
     assert got.headers["content-type"].startswith("text/calendar")
     assert b"SUMMARY:From the API" in got.content and b"METHOD" not in got.content
     assert f"UID:event-{event['id']}@neo-events".encode() in got.content
@@ -524,7 +527,7 @@ async def test_a_sync_token_from_after_a_backup_is_refused_after_the_restore(
     await create_event(client, alice.account, title="Before the backup")
     first = await alice.request("REPORT", alice.calendar, _sync_report(""))
     backup = _token_of(first.content)
-    inner = backup.removeprefix("urn:neo-events:sync:")
+    inner = backup.removeprefix(sync.token_prefix())
     backed_up = orjson.loads(base64.urlsafe_b64decode(inner + "=" * (-len(inner) % 4)))["s"]
     await create_event(client, alice.account, title="Lost with the restore")
     seen = await alice.request("REPORT", alice.calendar, _sync_report(backup))
@@ -573,21 +576,24 @@ async def test_multiget_and_sync_collection(client) -> None:
         "<d:prop><d:getetag/></d:prop></d:sync-collection>",
     )
     found = responses(delta.content)
-    assert found[f"{alice.calendar}event-{one['id']}.ics"]["props"][f"{D}getetag"].text == '"2"'
+    assert (
+        found[f"{alice.calendar}event-{one['id']}.ics"]["props"][f"{D}getetag"].text
+        == f'"2-{service.generation_mark()}"'
+    )
     assert found[f"{alice.calendar}event-{two['id']}.ics"]["status"] == 404
     assert f"{alice.calendar}event-{theirs['id']}.ics" in found
     bad = await alice.request(
         "REPORT",
         alice.calendar,
-        '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:nope</d:sync-token>'
+        f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>{sync.token_prefix()}nope</d:sync-token>'
         "<d:prop><d:getetag/></d:prop></d:sync-collection>",
     )
     assert bad.status_code == 403 and b"valid-sync-token" in bad.content
     forged = await alice.request(  # a time no clock can hold: was a 500
         "REPORT",
         alice.calendar,
-        '<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:eyJzIjowLCJ0IjoxZTIwfQ'
-        "</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
+        f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>{sync.token_prefix()}'
+        "eyJzIjowLCJ0IjoxZTIwfQ</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
     )
     assert forged.status_code == 403 and b"valid-sync-token" in forged.content
     made_now = int(time.time())
@@ -597,7 +603,7 @@ async def test_multiget_and_sync_collection(client) -> None:
         answer = await alice.request(
             "REPORT",
             alice.calendar,
-            f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>urn:neo-events:sync:{text}'
+            f'<d:sync-collection xmlns:d="DAV:"><d:sync-token>{sync.token_prefix()}{text}'
             "</d:sync-token><d:prop><d:getetag/></d:prop></d:sync-collection>",
         )
         assert answer.status_code == status, answer.text

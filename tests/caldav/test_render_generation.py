@@ -16,6 +16,7 @@ import re
 
 import pytest
 
+from neo_events import timezones
 from neo_events.caldav import service
 from tests.caldav.dav import Dav, dav_for, propfind, responses
 from tests.caldav.test_attendees import invite
@@ -93,8 +94,15 @@ async def _events(client, alice: Dav, bob: Dav) -> list[int]:  # type: ignore[no
     return [series["id"], offsite["id"]]
 
 
+@pytest.mark.parametrize(
+    ("module", "name", "value"),
+    [
+        (service, "RENDER_GENERATION", 2),  # the release that renders otherwise
+        (timezones, "RULES_VERSION", "2099z"),  # one with new zone rules (its VTIMEZONEs)
+    ],
+)
 async def test_a_new_generation_changes_every_etag_and_refuses_older_sync_tokens(
-    client, monkeypatch: pytest.MonkeyPatch
+    client, monkeypatch: pytest.MonkeyPatch, module: object, name: str, value: object
 ) -> None:
     alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
     await _events(client, alice, bob)
@@ -103,7 +111,7 @@ async def test_a_new_generation_changes_every_etag_and_refuses_older_sync_tokens
     caught_up = await alice.request("REPORT", alice.calendar, SYNC.format(token=token))
     assert caught_up.status_code == 207 and len(responses(caught_up.content)) == 0
 
-    monkeypatch.setattr(service, "RENDER_GENERATION", 2)  # the release that renders otherwise
+    monkeypatch.setattr(module, name, value)
     refused = await alice.request("REPORT", alice.calendar, SYNC.format(token=token))
     assert refused.status_code == 403 and b"valid-sync-token" in refused.content
     new_token, new_ctag, new_etags = await _collection(alice)

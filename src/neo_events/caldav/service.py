@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from neo_events import timezones
 from neo_events.caldav import resources
 from neo_events.caldav.resources import Stored
 from neo_events.events.access import Role, visible_events
@@ -81,14 +82,16 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # of the event's data, not its text, so without it a client keeps the old text; with it every
 # ETag and the CTag change, and a sync token of another generation is refused with
 # DAV:valid-sync-token, so clients sync from scratch and fetch the new texts (RFC 6578 §3.2).
-# 1 marks nothing (tokens and ETags as before the mark existed).
+# The mark carries the zone rules too (`generation_mark`).
 # `tests/caldav/test_render_generation.py` pins the texts of a set of events to this value.
 RENDER_GENERATION = 1
 
 
 def generation_mark() -> str:
-    """What ETags, the CTag and sync tokens carry of RENDER_GENERATION: nothing for 1."""
-    return "" if RENDER_GENERATION == 1 else f"g{RENDER_GENERATION}"
+    """What ETags, the CTag and sync tokens carry of the texts' generation: RENDER_GENERATION
+    and the zone rules they are rendered with (`timezones.RULES_VERSION`: a VTIMEZONE, and
+    a zone's times, are rendered anew when the rules change)."""
+    return f"g{RENDER_GENERATION}-{timezones.RULES_VERSION}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events import __version__
+from neo_events import __version__, timezones
 from neo_events.audit.service import Origin
 from neo_events.auth import shown_once
 from neo_events.db import utcnow
@@ -120,7 +120,9 @@ async def calendar_feed(
     people = await people_of(session, select(chosen.c.id), owner.id)
     alarms = await my_reminders(session, owner.id, select(chosen.c.id))  # the owner's only
     answers = await answers_of(session, select(chosen.c.id), owner.id)
-    digest = hashlib.sha256(f"{FEED_FORMAT} {__version__} {owner.username}".encode())
+    digest = hashlib.sha256(
+        f"{FEED_FORMAT} {__version__} {timezones.RULES_VERSION} {owner.username}".encode()
+    )
 
     def keyed() -> dict[int, bytes]:  # 5,000 keys are some 50 ms of CPU: not on the loop
         keys = {}

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from neo_events import timezones
 from neo_events.events.access import get_event_for
 from neo_events.events.content import content_of
 from neo_events.ical import codec
@@ -183,7 +184,7 @@ async def event_calendar(
     mine = (await reminders.my_reminders(session, actor.id, [event.id])).get(event.id, [])
     answers = (await answers_of(session, [event.id], actor.id)).get(event.id, {}) if people else {}
     tag = f"-{people_tag(people, mine, answers)}" if people or mine else ""
-    etag = etag_for(f"ics-{event.version}{tag}")
+    etag = etag_for(f"ics-{event.version}{tag}-{timezones.RULES_VERSION}")  # its VTIMEZONE's rules
     if etag_matches(if_none_match, etag):
         return CalendarFile(etag, None)
     body = await asyncio.to_thread(codec.export_calendar, [outgoing(event, people, mine, answers)])

@@ -22,11 +22,13 @@ import time
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from neo_events import timezones
 
 # Latency buckets for an API whose reads take milliseconds and whose batch writes take longer.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -75,6 +77,11 @@ class Metrics:
         self.websockets_open = Gauge(
             "neo_websockets_open", "WebSocket connections open now.", registry=self.registry
         )
+        Info(
+            "neo_zone_rules",
+            "The IANA time zone rules this worker computes with.",
+            registry=self.registry,
+        ).info({"version": timezones.RULES_VERSION})
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "OTHER"
