@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,12 @@ def cursor_fields(cursor: str, *fields: tuple[str, Callable[[Any], Any]]) -> tup
 
 def etag_for(version: int | str) -> str:
     return f'"{version}"'
+
+
+def content_etag(representation: bytes) -> str:
+    """The ETag of a resource with no version to name (a user, a webhook): a strong hash of
+    its encoded representation, so anything its GET shows changes it, whoever wrote it."""
+    return etag_for(hashlib.sha256(representation).hexdigest()[:32])
 
 
 def event_etag(version: int, reminders: Sequence[int] = ()) -> str:

@@ -46,10 +46,13 @@ from neo_events.infra.idempotency import Idempotent
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
 from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
     Session,
     TransactionalRoute,
     get_session,
     read_engine,
+    resource_path,
     validated_off_loop,
 )
 
@@ -106,14 +109,11 @@ async def create_event(
         alone=True,
     )
     [read] = new_event_reads([event], UserRef(id=claims.user_id, username=name))
-    # The route's own path, with the root path a proxy mounts the app under (as url_for
-    # would give it, without searching every route for the name).
-    location = f"{request.scope.get('root_path', '')}{router.prefix}/events/{event.id}"
     return written(
         read.model_dump(mode="json"),
         etag_of(read),
         status.HTTP_201_CREATED,
-        {"Location": location},
+        {"Location": resource_path(request, f"{router.prefix}/events/{event.id}")},
         conflicts=clashes,
     )
 
@@ -267,13 +267,13 @@ async def list_events(
 @router.get(
     "/events/{event_id}",
     response_model=EventRead,
-    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+    responses=NOT_MODIFIED,
 )
 async def get_event(
     event_id: EventId,
     request: Request,
     claims: Claims,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
     as_of: Annotated[
         Instant | None, Query(description="the event as it was at this instant")
     ] = None,

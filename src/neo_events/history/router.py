@@ -29,7 +29,13 @@ from neo_events.history.schemas import (
     VersionSummary,
 )
 from neo_events.protocol import etag_for, etag_matches
-from neo_events.web import Session, TransactionalRoute, inline_style_source
+from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    Session,
+    TransactionalRoute,
+    inline_style_source,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["history"], route_class=TransactionalRoute)
 
@@ -82,7 +88,7 @@ async def list_history(
 @router.get(
     "/events/{event_id}/history/{version}",
     response_model=VersionRead,
-    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+    responses=NOT_MODIFIED,
 )
 async def get_version(
     event_id: EventId,
@@ -90,7 +96,7 @@ async def get_version(
     response: Response,
     user: CurrentUser,
     session: Session,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> VersionRead | Response:
     """One version's full snapshot; immutable, so clients may cache it for good
     (`If-None-Match` with its ETag gives 304, SPEC §2)."""

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, StringConstraints
 from starlette.datastructures import UploadFile
 
@@ -30,17 +30,20 @@ from neo_events.ical.schemas import (
     ImportWarning,
 )
 from neo_events.infra.idempotency import Idempotent
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    Session,
+    TransactionalRoute,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["icalendar"], route_class=TransactionalRoute)
 
 CALENDAR = "text/calendar; charset=utf-8"
 FeedToken = Annotated[str, StringConstraints(min_length=1, max_length=200), NO_NUL]
+TokenId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # What a calendar file may arrive as: its own type, or what tools send for "a file".
 CALENDAR_TYPES = frozenset({"text/calendar", "text/plain", "application/octet-stream"})
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified (If-None-Match matched the ETag)"}
-}
 ICS_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}
 }
@@ -64,7 +67,7 @@ async def export_event(
     event_id: EventId,
     user: CurrentUser,
     session: Session,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The event as an RFC 5545 VCALENDAR (viewer+): RRULE, EXDATE, overridden occurrences
     as RECURRENCE-ID VEVENTs, and the VTIMEZONE of its zone."""
@@ -82,7 +85,7 @@ async def export_event(
 async def calendar_feed(
     session: Session,
     token: Annotated[FeedToken, Query(description="a feed token")],
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Every live event the token's owner holds a role on, for calendar apps to subscribe to.
     No access token: the feed token in the URL is the credential (404 if unknown or revoked)."""
@@ -121,7 +124,7 @@ async def list_feed_tokens(user: CurrentUser, session: Session) -> FeedTokenList
 
 @router.delete("/feed-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_feed_token(
-    token_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    token_id: TokenId,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
