@@ -158,6 +158,8 @@ async def test_feed_tokens_are_created_listed_and_revoked_with_an_audit_trail(
     assert_problem(await feed(client, token), 404, "feed_not_found")
     again = await client.delete(f"{API}/feed-tokens/{body['id']}", headers=alice.headers)
     assert_problem(again, 404, "feed_token_not_found")
+    gone = await client.get(f"{API}/feed-tokens/{body['id']}", headers=alice.headers)
+    assert_problem(gone, 404, "feed_token_not_found")
     assert (await client.get(f"{API}/feed-tokens", headers=alice.headers)).json() == {"items": []}
     assert [a for a in await audit_actions(app) if a[0].startswith("feed_token")] == [
         ("feed_token.created", "success"),
@@ -175,8 +177,10 @@ async def test_a_feed_token_opens_the_feed_and_nothing_else(
         response = await client.request(method, f"{API}{path}", headers=as_bearer)
         assert_problem(response, 401, "invalid_token")
         assert response.headers["www-authenticate"] == "Bearer"
-    # someone else's token cannot be revoked, and looks like no token at all
+    # someone else's token cannot be read or revoked, and looks like no token at all
     token_id = (await client.get(f"{API}/feed-tokens", headers=alice.headers)).json()["items"][0]
+    unseen = await client.get(f"{API}/feed-tokens/{token_id['id']}", headers=bob.headers)
+    assert_problem(unseen, 404, "feed_token_not_found")
     refused = await client.delete(f"{API}/feed-tokens/{token_id['id']}", headers=bob.headers)
     assert_problem(refused, 404, "feed_token_not_found")
     assert (await feed(client, token)).status_code == 200

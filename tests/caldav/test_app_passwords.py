@@ -77,10 +77,14 @@ async def test_revoked_at_once_and_others_cannot_revoke(client, app) -> None:
     alice, bob = await register(client, "alice"), await register(client, "bob")
     secret = await app_password(client, alice)
     [row] = (await client.get("/api/v1/app-passwords", headers=alice.headers)).json()["items"]
-    stranger = await client.delete(f"/api/v1/app-passwords/{row['id']}", headers=bob.headers)
+    url = f"/api/v1/app-passwords/{row['id']}"
+    assert_problem(await client.get(url, headers=bob.headers), 404, "app_password_not_found")
+    stranger = await client.delete(url, headers=bob.headers)
     assert_problem(stranger, 404, "app_password_not_found")
-    gone = await client.delete(f"/api/v1/app-passwords/{row['id']}", headers=alice.headers)
+    assert (await client.get(url, headers=alice.headers)).json() == row
+    gone = await client.delete(url, headers=alice.headers)
     assert gone.status_code == 204
+    assert_problem(await client.get(url, headers=alice.headers), 404, "app_password_not_found")
     assert await count_rows(app, "app_passwords") == 0
     response = await client.request(
         "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic("alice", secret)

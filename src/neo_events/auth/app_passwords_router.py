@@ -1,4 +1,4 @@
-"""HTTP endpoints for app passwords (SPEC §15): create (shown once), list, revoke."""
+"""HTTP endpoints for app passwords (SPEC §15): create (shown once), list, read, revoke."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ from neo_events.auth import app_passwords
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.errors import problems
 from neo_events.fields import NO_CONTROLS, NO_NUL
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    Session,
+    TransactionalRoute,
+    conditional_json,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["caldav"], route_class=TransactionalRoute)
 
+PasswordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PasswordName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NO_NUL, NO_CONTROLS
 ]
@@ -80,13 +87,31 @@ async def list_app_passwords(user: CurrentUser, session: Session) -> AppPassword
     )
 
 
+@router.get(
+    "/app-passwords/{password_id}",
+    response_model=AppPasswordRead,
+    responses={**NOT_MODIFIED, **problems(404)},
+)
+async def get_app_password(
+    password_id: PasswordId,
+    user: CurrentUser,
+    session: Session,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """One of your app passwords, without its secret (where `POST` said it is)."""
+    row = await app_passwords.get_app_password(session, actor=user, password_id=password_id)
+    return conditional_json(
+        AppPasswordRead.model_validate(row, from_attributes=True), if_none_match
+    )
+
+
 @router.delete(
     "/app-passwords/{password_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(404),
 )
 async def revoke_app_password(
-    password_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    password_id: PasswordId,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,

@@ -23,7 +23,15 @@ from neo_events.auth.schemas import (
 from neo_events.encoding import body_media_type
 from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed, problems
 from neo_events.fields import NO_NUL
-from neo_events.web import Session, TransactionalRoute, is_json
+from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    Session,
+    TransactionalRoute,
+    conditional_json,
+    is_json,
+    resource_path,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=TransactionalRoute)
 
@@ -39,8 +47,15 @@ def _token_response(issued: service.IssuedTokens) -> TokenResponse:
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, responses=problems(409))
 async def register(
-    body: RegisterRequest, session: Session, auth: Authenticator, origin: RequestOrigin
+    body: RegisterRequest,
+    request: Request,
+    response: Response,
+    session: Session,
+    auth: Authenticator,
+    origin: RequestOrigin,
 ) -> TokenResponse:
+    """A new account, signed in. `Location` is `/auth/me`, where the new user's token reads
+    the user this answer shows (the API has no other address for a user)."""
     issued = await service.register(
         session,
         auth,
@@ -49,6 +64,7 @@ async def register(
         password=body.password,
         origin=origin,
     )
+    response.headers["Location"] = resource_path(request, f"{router.prefix}/auth/me")
     return _token_response(issued)
 
 
@@ -128,9 +144,10 @@ async def logout(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/auth/me")
-async def me(user: CurrentUser) -> UserRead:
-    return UserRead.model_validate(user)
+@router.get("/auth/me", response_model=UserRead, responses=NOT_MODIFIED)
+async def me(user: CurrentUser, if_none_match: IfNoneMatch = None) -> Response:
+    """The signed-in user; `If-None-Match` with its ETag gives 304."""
+    return conditional_json(UserRead.model_validate(user), if_none_match)
 
 
 @router.get("/users")

@@ -74,6 +74,16 @@ async def listed(session: AsyncSession, kind: Kind, *, actor: User) -> list[Any]
     return list(rows)
 
 
+async def one(session: AsyncSession, kind: Kind, *, actor: User, row_id: int) -> Any:
+    """One of the actor's rows; someone else's is as unknown as a missing one."""
+    row = await session.scalar(
+        select(kind.model).where(kind.model.id == row_id, kind.model.user_id == actor.id)
+    )
+    if row is None:
+        raise kind.not_found(f"You have no {kind.noun} {row_id}.")
+    return row
+
+
 async def revoke(
     session: AsyncSession, kind: Kind, *, actor: User, row_id: int, origin: Origin
 ) -> None:

@@ -174,20 +174,23 @@ async def get_version(
     return past_event(event, row), row
 
 
-async def diff_versions(
+async def versions_to_compare(
     session: AsyncSession, *, actor: User, event_id: int, from_version: int, to_version: int
-) -> tuple[Event, list[dict[str, Any]]]:
-    """What changed from one version to another (either order)."""
+) -> tuple[Event, dict[str, Any], dict[str, Any]]:
+    """The event and the snapshots of two of its versions (either order), for
+    `diff_versions`: apart, so a conditional GET is answered before any diff is made."""
     event, _ = await get_event_for(session, actor.id, event_id, include_deleted=True)
     snapshots = await _snapshots(session, event.id, [from_version, to_version])
     for number in (from_version, to_version):
         if number not in snapshots:
             raise VersionNotFound(f"Event {event_id} has no version {number}.")
+    return event, snapshots[from_version], snapshots[to_version]
+
+
+async def diff_versions(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed from one version's snapshot to another's."""
     # word diffs of texts and overrides of up to ~4 MB a version: not on the event loop
-    changes = await asyncio.to_thread(
-        diff_snapshots, snapshots[from_version], snapshots[to_version]
-    )
-    return event, changes
+    return await asyncio.to_thread(diff_snapshots, before, after)
 
 
 async def rollback_event(

@@ -35,6 +35,7 @@ from neo_events.web import (
     IfNoneMatch,
     Session,
     TransactionalRoute,
+    conditional_json,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["icalendar"], route_class=TransactionalRoute)
@@ -119,6 +120,17 @@ async def list_feed_tokens(user: CurrentUser, session: Session) -> FeedTokenList
     tokens = await feeds.list_feed_tokens(session, actor=user)
     return FeedTokenList(
         items=[FeedTokenRead.model_validate(t, from_attributes=True) for t in tokens]
+    )
+
+
+@router.get("/feed-tokens/{token_id}", response_model=FeedTokenRead, responses=NOT_MODIFIED)
+async def get_feed_token(
+    token_id: TokenId, user: CurrentUser, session: Session, if_none_match: IfNoneMatch = None
+) -> Response:
+    """One of your feed tokens, without its secret (where `POST` said it is)."""
+    token = await feeds.get_feed_token(session, actor=user, token_id=token_id)
+    return conditional_json(
+        FeedTokenRead.model_validate(token, from_attributes=True), if_none_match
     )
 
 

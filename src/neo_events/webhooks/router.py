@@ -11,7 +11,14 @@ from neo_events.fields import MAX_BIGINT
 from neo_events.jobs.worker import secret_box
 from neo_events.models import Webhook
 from neo_events.settings import Settings
-from neo_events.web import Session, TransactionalRoute
+from neo_events.web import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    Session,
+    TransactionalRoute,
+    conditional_json,
+    resource_path,
+)
 from neo_events.webhooks import service
 from neo_events.webhooks.schemas import (
     DeliveryList,
@@ -68,7 +75,7 @@ async def create_webhook(
         allow_private=settings.webhook_allow_private,
         origin=origin,
     )
-    response.headers["Location"] = f"/api/v1/webhooks/{webhook.id}"
+    response.headers["Location"] = resource_path(request, f"{router.prefix}/webhooks/{webhook.id}")
     return WebhookCreated(**_read(webhook).model_dump(), secret=secret)
 
 
@@ -78,9 +85,14 @@ async def list_webhooks(user: CurrentUser, session: Session) -> WebhookList:
     return WebhookList(items=[_read(w) for w in await service.list_webhooks(session, actor=user)])
 
 
-@router.get("/webhooks/{webhook_id}")
-async def get_webhook(webhook_id: WebhookId, user: CurrentUser, session: Session) -> WebhookRead:
-    return _read(await service.get_webhook(session, actor=user, webhook_id=webhook_id))
+@router.get("/webhooks/{webhook_id}", response_model=WebhookRead, responses=NOT_MODIFIED)
+async def get_webhook(
+    webhook_id: WebhookId, user: CurrentUser, session: Session, if_none_match: IfNoneMatch = None
+) -> Response:
+    """One of my webhooks; `If-None-Match` with its ETag gives 304. The tag follows all it
+    shows, the delivery worker's `enabled`/`disabled_*` too (they change no `updated_at`)."""
+    webhook = await service.get_webhook(session, actor=user, webhook_id=webhook_id)
+    return conditional_json(_read(webhook), if_none_match)
 
 
 @router.patch("/webhooks/{webhook_id}")
