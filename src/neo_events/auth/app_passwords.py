@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
 from neo_events.auth import shown_once
+from neo_events.auth.names import name_key
 from neo_events.errors import Conflict, NotFound
 from neo_events.models import AppPassword, User
 
@@ -90,7 +91,7 @@ async def verify(session: AsyncSession, *, username: str, secret: str) -> User |
     if row is None:
         return None
     user = row
-    key = username.strip().lower()
+    key = name_key(username)
     named = hmac.compare_digest(key.encode(), user.username_key.encode()) or hmac.compare_digest(
         key.encode(), user.email_key.encode()
     )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from neo_events.audit.service import Origin, record
+from neo_events.auth.names import name_key
 from neo_events.auth.passwords import PasswordHasher
 from neo_events.auth.signed_in import signed_in_user
 from neo_events.auth.tokens import TokenClaims, TokenCodec, TokenError
@@ -71,10 +72,6 @@ class IssuedTokens:
     expires_in: int
 
 
-def _key(value: str) -> str:
-    return value.strip().lower()
-
-
 def _announce_revoked(session: AsyncSession, auth: Authenticator, ids: Collection[int]) -> None:
     """Once the revocation has committed (never if it rolls back), end its live connections."""
     announce = auth.sessions_revoked
@@ -122,23 +119,24 @@ async def register(
     password: str,
     origin: Origin,
 ) -> IssuedTokens:
-    """Create an account (usernames and emails unique regardless of case) and sign it in."""
+    """Create an account (usernames and emails unique by `name_key`: regardless of case and of
+    the Unicode form an address is written in) and sign it in."""
     existing = (
         await session.execute(
             select(User.username_key, User.email_key).where(
-                or_(User.username_key == _key(username), User.email_key == _key(email))
+                or_(User.username_key == name_key(username), User.email_key == name_key(email))
             )
         )
     ).all()
-    if any(row.username_key == _key(username) for row in existing):
+    if any(row.username_key == name_key(username) for row in existing):
         raise UsernameTaken(f"The username {username!r} is taken.")
     if existing:
         raise EmailTaken()
     user = User(
         username=username,
-        username_key=_key(username),
+        username_key=name_key(username),
         email=email,
-        email_key=_key(email),
+        email_key=name_key(email),
         password_hash=await auth.hasher.hash(password),
     )
     session.add(user)
@@ -163,9 +161,9 @@ def _login_column(key: str) -> InstrumentedAttribute[str]:
 
 
 async def account_of(session: AsyncSession, identifier: str) -> int | None:
-    """The account a login name (username or email, any case) signs in to, if there is one.
+    """The account a login name (username or email, any case or form: `name_key`) signs in to.
     One indexed lookup whether or not the account exists, so it reveals nothing by its time."""
-    key = _key(identifier)
+    key = name_key(identifier)
     found = await session.scalar(select(User.id).where(_login_column(key) == key))
     return None if found is None else int(found)
 
@@ -200,7 +198,7 @@ async def login(
     session: AsyncSession, auth: Authenticator, *, identifier: str, password: str, origin: Origin
 ) -> IssuedTokens:
     """Sign in by username or email; unknown users and wrong passwords cost the same time."""
-    key = _key(identifier)
+    key = name_key(identifier)
     column = _login_column(key)
     found = (
         await session.execute(select(User.id, User.password_hash).where(column == key))
@@ -350,8 +348,9 @@ async def authenticate(session: AsyncSession, auth: Authenticator, token: str) -
 
 
 async def find_users(session: AsyncSession, query: str) -> list[User]:
-    """Users whose username or email equals the query exactly, ignoring case."""
-    key = _key(query)
+    """Users whose username or email is the query, as `name_key` compares them (any case, any
+    Unicode form of an address)."""
+    key = name_key(query)
     if not key:
         return []
     result = await session.execute(
@@ -366,17 +365,19 @@ async def create_admin(
     """Create an administrator (True), or promote the account with that username (False):
     a promotion changes nothing but `is_admin`, neither the email nor the password."""
     user = (
-        await session.execute(select(User).where(User.username_key == _key(username)))
+        await session.execute(select(User).where(User.username_key == name_key(username)))
     ).scalar_one_or_none()
     created = user is None
     if user is None:
-        if (await session.execute(select(User.id).where(User.email_key == _key(email)))).first():
+        if (
+            await session.execute(select(User.id).where(User.email_key == name_key(email)))
+        ).first():
             raise EmailTaken()
         user = User(
             username=username,
-            username_key=_key(username),
+            username_key=name_key(username),
             email=email,
-            email_key=_key(email),
+            email_key=name_key(email),
             password_hash=await auth.hasher.hash(password),
         )
         session.add(user)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from neo_events.auth import app_passwords
 from neo_events.auth.dependencies import get_origin
+from neo_events.auth.names import name_key
 from neo_events.auth.service import account_of, record_failed_login
 from neo_events.caldav.service import DavError
 from neo_events.infra.ratelimit import Decision, Policy, RateLimiter
@@ -87,8 +88,12 @@ async def authenticate(request: Request, session: AsyncSession) -> User:
     )
     if limiter is not None:
         decisions = [await limiter.hit(by_ip, f"ip:{ip}")]
-        key = f"account:user:{account}" if account is not None else f"account:name:{username}"
-        decisions.append(await limiter.hit(by_account, key.lower()))
+        key = (
+            f"account:user:{account}"
+            if account is not None
+            else f"account:name:{name_key(username)}"
+        )
+        decisions.append(await limiter.hit(by_account, key))
         refused = [d for d in decisions if not d.allowed]
         if refused:
             raise RateLimited(refused[0])

@@ -22,6 +22,7 @@ exactly the API's writes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -71,10 +72,14 @@ async def plan(
     """The plan of a PUT that creates (`event` None: the writer organises) or replaces an
     event. Refused (nothing written yet) when it lists more users than an event holds."""
     people = incoming.people
-    known = await users_by_email(session, {p.email.lower() for p in people})
+    # One read for every address of the resource: the series' people and each occurrence's
+    # (where the writer's own answers are found, `_occurrence_answers`).
+    addresses = [p.email for p in people]
+    addresses += [p.email for said in incoming.occurrence_people.values() for p in said]
+    known = await users_by_email(session, addresses)
     organizer_id = user.id if event is None else event.owner_id
     wanted, guests = split_people(people, known, organizer_id)
-    listed = {known[p.email.lower()] for p in people if p.email.lower() in known} - {organizer_id}
+    listed = {known[p.email] for p in people if p.email in known} - {organizer_id}
     if len(listed) > MAX_ATTENDEES - 1:
         raise DavError(
             403,
@@ -99,7 +104,7 @@ async def plan(
         if not attendee.is_organizer and user_id not in listed
     ]
     answer, comment = None, None
-    mine = next((p for p in people if known.get(p.email.lower()) == user.id), None)
+    mine = next((p for p in people if known.get(p.email) == user.id), None)
     if mine is not None and user.id not in remove:
         if user.id in current:
             before, comment = current[user.id].response, current[user.id].comment
@@ -107,8 +112,15 @@ async def plan(
             before = Response.NEEDS_ACTION.value  # invited by this very write
         if user.id in current or user.id in listed:
             answer = Response(mine.response) if mine.response != before else None
+            mine_written = {address for address, id_ in known.items() if id_ == user.id}
             occurrences = await _occurrence_answers(
-                session, user, event.id, incoming, answer or Response(before), answer is not None
+                session,
+                user,
+                event.id,
+                incoming,
+                mine_written,
+                answer or Response(before),
+                answer is not None,
             )
             return Plan(content, invite, remove, answer, comment, occurrences)
     return Plan(content, invite, remove, answer, comment)
@@ -134,6 +146,7 @@ async def _occurrence_answers(
     user: User,
     event_id: int,
     incoming: resources.Incoming,
+    mine: Collection[str],
     series: Response,
     replaced: bool,
 ) -> tuple[tuple[date | datetime, Response, str | None], ...]:
@@ -143,7 +156,7 @@ async def _occurrence_answers(
     said = {
         key: answer
         for key, people in incoming.occurrence_people.items()
-        if (answer := answer_of(people, user.email)) is not None
+        if (answer := answer_of(people, mine)) is not None
     }
     if not said:
         return ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
+from neo_events.auth.names import keys_of
 from neo_events.errors import ValidationFailed
 from neo_events.events import creation
 from neo_events.events.content import Content
@@ -188,9 +189,7 @@ async def import_calendar(
     total = len(valid)
     if progress is not None and total:
         progress(0, total)
-    known = await users_by_email(
-        session, {p.email.lower() for item, _ in valid for p in item.people}
-    )
+    known = await users_by_email(session, (p.email for item, _ in valid for p in item.people))
     contents: list[Content] = []
     invited: list[list[Invitee]] = []
     left, left_noted = MAX_IMPORT_FAN_OUT, False
@@ -199,7 +198,7 @@ async def import_calendar(
         room = min(MAX_ATTENDEES - 1, math.isqrt(4 * left + 1) - 1 >> 1)
         invitees, guests = split_people(item.people, known, actor.id, room)
         left -= len(invitees) * (len(invitees) + 1)
-        named = {known.get(p.email.lower()) for p in item.people} - {None, actor.id}
+        named = {known.get(p.email) for p in item.people} - {None, actor.id}
         if len(invitees) < min(len(named), MAX_ATTENDEES - 1) and not left_noted:
             left_noted = True
             parsed.notes.append(codec.Note(item.uid, None, FAN_OUT_NOTE))
@@ -261,15 +260,15 @@ async def import_calendar(
     return ImportReport(created, skipped, parsed.notes)
 
 
-async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, int]:
-    """User ids by lower-cased address, for the people of an imported file or a CalDAV
-    write: a user's email, or `username@PRIVATE_DOMAIN` as exports name others
-    (`people.calendar_address`)."""
-    found: dict[str, int] = {}
-    wanted = sorted(emails)
+async def users_by_email(session: AsyncSession, addresses: Iterable[str]) -> dict[str, int]:
+    """User ids by address as written, for the people of an imported file or a CalDAV write:
+    an address whose key (`names.keys_of`: any case, any Unicode form) is a user's email, or
+    `username@PRIVATE_DOMAIN` as exports name others (`people.calendar_address`)."""
+    keys = keys_of(addresses)
+    wanted = sorted(set(keys.values()))
     suffix = f"@{PRIVATE_DOMAIN}"
-    by_name = {e.removesuffix(suffix): e for e in wanted if e.endswith(suffix)}
-    names = sorted(by_name)
+    names = sorted({key.removesuffix(suffix) for key in wanted if key.endswith(suffix)})
+    found: dict[str, int] = {}
     for chunk in range(0, len(wanted), 500):
         rows = await session.execute(
             select(User.email_key, User.id).where(User.email_key.in_(wanted[chunk : chunk + 500]))
@@ -281,8 +280,8 @@ async def users_by_email(session: AsyncSession, emails: set[str]) -> dict[str, i
                 User.username_key.in_(names[chunk : chunk + 500])
             )
         )
-        found.update({by_name[row.username_key]: row.id for row in rows if row.username_key})
-    return found
+        found.update({f"{row.username_key}{suffix}": row.id for row in rows})
+    return {address: found[key] for address, key in keys.items() if key in found}
 
 
 def split_people(
@@ -297,7 +296,7 @@ def split_people(
     invitees: dict[int, Invitee] = {}
     guests = []
     for person in people:
-        user_id = known.get(person.email.lower())
+        user_id = known.get(person.email)
         if user_id is None:
             guests.append(person)
         elif user_id == organizer_id or user_id in invitees:

@@ -8,7 +8,7 @@ PARTSTAT, optional attendees ROLE=OPT-PARTICIPANT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from icalendar import Component, vCalAddress
@@ -66,9 +66,10 @@ def with_answers(people: Iterable[Attendance], answers: Mapping[str, str]) -> li
     ]
 
 
-def answer_of(people: Iterable[Attendance], email: str) -> str | None:
-    """The PARTSTAT (as a response) a component's people give `email`, or None if absent."""
-    return next((p.response for p in people if p.email.lower() == email.lower()), None)
+def answer_of(people: Iterable[Attendance], addresses: Collection[str]) -> str | None:
+    """The PARTSTAT (as a response) a component's people give someone, named by any of
+    `addresses` (as written: the caller found whose they are), or None if absent."""
+    return next((p.response for p in people if p.email in addresses), None)
 
 
 def _address(person: Attendance) -> vCalAddress:

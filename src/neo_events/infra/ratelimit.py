@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from neo_events.auth.login_form import FORM_TYPES, login_form
+from neo_events.auth.names import name_key
 from neo_events.auth.service import account_of
 from neo_events.auth.tokens import TokenError
 from neo_events.encoding import MSGPACK_TYPES, body_media_type, is_json_type, loads_msgpack
@@ -357,7 +358,7 @@ async def _peek_account(scope: Scope, receive: Receive) -> tuple[str | None, Rec
     username = data.get("username") if isinstance(data, dict) else None
     if not isinstance(username, str) or not username.strip():
         return None, replay
-    return username.strip().lower()[:254], replay
+    return name_key(username)[:254], replay
 
 
 async def _login_data(scope: Scope, body: bytes) -> Any:
