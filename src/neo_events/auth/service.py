@@ -208,13 +208,13 @@ async def login(
     # the one write lock from its first statement (BEGIN IMMEDIATE), which the hash would then
     # hold too, queueing every login and writer behind it (BENCHMARKS.md, SQLite).
     await session.rollback()
-    ok = await auth.hasher.verify(verified_hash, password)
+    verdict = await auth.hasher.verify(verified_hash, password)
     user = await session.get(User, user_id) if user_id is not None else None
     # A password changed while this one was being checked is not the one that was checked.
-    if user is None or not ok or user.password_hash != verified_hash:
+    if user is None or not verdict.ok or user.password_hash != verified_hash:
         record_failed_login(session, origin=origin, account_id=user_id, identifier=identifier)
         raise InvalidCredentials()
-    if auth.hasher.needs_rehash(user.password_hash):
+    if verdict.stale or auth.hasher.needs_rehash(user.password_hash):
         user.password_hash = await auth.hasher.hash(password)
     record(
         session,
