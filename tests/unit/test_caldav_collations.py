@@ -4,11 +4,20 @@ exactly what the fold of the code points found before (`_reference`)."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neo_events.caldav.textmatch import COLLATIONS, Matcher, fold, text_match
+from neo_events.caldav.textmatch import (
+    COLLATIONS,
+    Matcher,
+    casemap_size,
+    fold,
+    text_match,
+    unicode_casemap,
+)
 
 
 @pytest.mark.parametrize(
@@ -17,7 +26,9 @@ from neo_events.caldav.textmatch import COLLATIONS, Matcher, fold, text_match
         ("i;ascii-casemap", "Dentist AT 9", b"dentist at 9"),
         ("i;ascii-casemap", "ÉCOLE Straße", "École straße".encode()),  # É, ß: not ASCII
         ("i;ascii-casemap", "ĲSSEL", "Ĳssel".encode()),
-        ("i;unicode-casemap", "ÉCOLE Straße", "école strasse"),
+        ("i;unicode-casemap", "École Straße", "E\u0301COLE STRASSE"),
+        ("i;unicode-casemap", "e\u0301cole", "E\u0301COLE"),  # NFD and NFC: one form
+        ("i;unicode-casemap", "ﬁ ² ı ſ ǆ ǅ", "FI 2 I S DZ\u030c DZ\u030c"),
         ("i;octet", "ÉCOLE", "ÉCOLE"),
     ],
 )
@@ -39,6 +50,30 @@ def test_a_text_match_compares_folded_needle_and_value() -> None:
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
+def _rfc_5051(text: str) -> str:
+    """RFC 5051 §2 as written, a character at a time: its titlecase (the simple one:
+    UnicodeData's, where the full mapping is one character) and its decomposition
+    (UnicodeData's, compatibility ones included), until nothing changes; then the
+    canonical ordering of combining marks (NFD), which makes composed and decomposed
+    texts one, and "ß" as "SS", where `unicode_casemap` departs from the RFC (it uses
+    the full uppercase)."""
+
+    def title(char: str) -> str:
+        mapped = char.title()
+        return mapped if len(mapped) == 1 else char
+
+    def decompose(char: str) -> str:
+        parts = unicodedata.decomposition(char).split()
+        if parts and parts[0].startswith("<"):
+            parts = parts[1:]
+        return "".join(chr(int(part, 16)) for part in parts) or char
+
+    text = text.replace("ß", "SS")
+    while (step := "".join(decompose(title(char)) for char in text)) != text:
+        text = step
+    return unicodedata.normalize("NFD", text)
+
+
 def _reference(collation: str, needle: str, value: str) -> bool:
     """The fold and containment before (2026-12-04): code points, `str.translate` for
     i;ascii-casemap."""
@@ -47,7 +82,7 @@ def _reference(collation: str, needle: str, value: str) -> bool:
         if collation == "i;octet":
             return text
         if collation == "i;unicode-casemap":
-            return text.casefold()
+            return _rfc_5051(text)
         return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
     return old_fold(needle) in old_fold(value)
@@ -60,6 +95,26 @@ _ALPHABET = st.sampled_from(
     + ["𝔸", "😀", "𐐀", "𐐨", "İ", "ı", "ﬃ"]
 )
 _TEXTS = st.text(alphabet=_ALPHABET, max_size=30)
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(text=_TEXTS)
+def test_unicode_casemap_is_rfc_5051s_canonical_form(text: str) -> None:
+    assert unicode_casemap(text) == _rfc_5051(text)
+    assert unicode_casemap(unicodedata.normalize("NFC", text)) == unicode_casemap(
+        unicodedata.normalize("NFD", text)
+    )
+
+
+def test_a_fold_is_never_longer_than_its_size_says() -> None:
+    """`casemap_size` bounds the fold of every code point (so of any text: each character
+    folds alone), the text-match's cost counted before any fold is made."""
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        assert len(unicode_casemap(char)) <= casemap_size(char), hex(code)
+    assert casemap_size("\ufdfa" * 10) == 180 and casemap_size("abc") == 3
 
 
 @settings(max_examples=1_500, deadline=None)

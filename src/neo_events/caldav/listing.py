@@ -58,7 +58,8 @@ INLINE_UNITS = 20
 # searched (up to ~3 ns a byte for a needle that nearly matches everywhere). The worst query
 # accepted, 16 such needles in three collations over 20,000 values of 50 characters (or 100
 # of 10,000), costs 0.12-0.24 s of CPU in a worker thread (BENCHMARKS.md, issue #16's
-# seventh attack). Past it the query is refused (`too_costly`) before any is scanned.
+# seventh attack). Past it the query is refused (`too_costly`) before any is scanned. A
+# value in i;unicode-casemap counts as long as its fold may be (`textmatch.casemap_size`).
 # Clients search one or two properties: 20,000 events' titles and UIDs are ~1.5 million.
 MAX_SCANNED = 16_000_000
 # ...and the filters run on the event loop only below both of these (~1-2 ms at worst; a

@@ -12,8 +12,10 @@ attack's stored texts cost icalendar 4.6-14 s each to parse, or a RecursionError
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from neo_events.ical.blocks import (
@@ -26,17 +28,49 @@ COLLATIONS = frozenset({"i;ascii-casemap", "i;octet", "i;unicode-casemap"})
 Folded = str | bytes
 
 
+# What a character becomes in i;unicode-casemap (`unicode_casemap`): at most MAX_GROWTH
+# characters, but for the few of _GROWING (squared katakana words, parenthesised Hangul,
+# two Arabic ligatures: U+FDFA is 18), each at most MAX_GROWTH + _MORE. A value's fold is so
+# bounded before it is made (`Matcher.weight`); tests/unit/test_caldav_collations.py checks
+# these against every code point.
+MAX_GROWTH = 4
+_MORE = 14
+_GROWING = re.compile("[\u321d\u321e\u327c\u3300-\u3356\u33ae\u33af\ufdfa\ufdfb]")
+
+
+def casemap_size(text: str) -> int:
+    """At most how long `unicode_casemap(text)` is, without making it (C speed)."""
+    if text.isascii():
+        return len(text)
+    return MAX_GROWTH * len(text) + _MORE * len(_GROWING.findall(text))
+
+
 def fold(collation: str, text: str) -> Folded:
     """`text` as the collation compares it (RFC 4790): i;octet as it is, i;unicode-casemap
-    case-folded, i;ascii-casemap (§9.2) with only the ASCII letters folded: its UTF-8 bytes
-    lowered (a multi-byte sequence holds no ASCII byte, so only A-Z change, and a substring
-    of such bytes is a substring of the text: UTF-8 is self-synchronising). ~1-4 ns a
-    character; `str.translate` took ~80 ns for non-ASCII text."""
+    as RFC 5051 canonicalises it (`unicode_casemap`), i;ascii-casemap (§9.2) with only the
+    ASCII letters folded: its UTF-8 bytes lowered (a multi-byte sequence holds no ASCII
+    byte, so only A-Z change, and a substring of such bytes is a substring of the text:
+    UTF-8 is self-synchronising). ~1-4 ns a character; `str.translate` took ~80 ns for
+    non-ASCII text."""
     if collation == "i;octet":
         return text
     if collation == "i;unicode-casemap":
-        return text.casefold()
+        return unicode_casemap(text)
     return text.encode("utf-8", "surrogatepass").lower()
+
+
+def unicode_casemap(text: str) -> str:
+    """RFC 5051's "titlecased canonical" form (§2), at C speed: each character's
+    decomposition (UnicodeData's, compatibility ones included: NFKD) and its case mapped,
+    then decomposed again. RFC 5051 maps to simple titlecase, which Python does not expose;
+    after NFKD, full uppercase (`str.upper`) differs from it only where SpecialCasing.txt
+    widens a character with no decomposition: "ß" becomes "SS" (so "Straße" matches
+    "STRASSE", where RFC 5051 keeps ß apart from ss and from "ẞ"), and Georgian Mkhedruli
+    matches Mtavruli. Unlike `str.casefold` it keeps the RFC's titlecase classes: dotless
+    "ı" and "ſ" fold with I and S, and "ǆ", "ǅ", "Ǆ" are one. Composed and decomposed
+    forms (NFC and NFD) compare equal; "e" is a substring of "é", as in the RFC's
+    decomposed forms."""
+    return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).upper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +119,20 @@ class Matcher:
     def __init__(self, filters: Iterable[TextFilter]) -> None:
         self.filters = list(dict.fromkeys(filters))
         # the characters a filter scans: its property's values (folded once, searched once)
-        self.scans = Counter(f.name for f in self.filters if f.needle is not None)
+        self.scans = Counter(
+            (f.name, f.collation == "i;unicode-casemap")
+            for f in self.filters
+            if f.needle is not None
+        )
 
-    def weight(self, length: Callable[[str], int]) -> int:
-        """The characters the filters scan in one item whose `name` property's values are
-        `length(name)` characters in all."""
-        return sum(count * length(name) for name, count in self.scans.items())
+    def weight(self, values: Mapping[str, Sequence[str]]) -> int:
+        """The characters the filters scan in one item whose properties hold `values`; in
+        i;unicode-casemap, what a value's fold may grow to (`casemap_size`)."""
+        total = 0
+        for (name, decomposed), count in self.scans.items():
+            found = values[name]
+            total += count * sum(map(casemap_size if decomposed else len, found))
+        return total
 
     def keeps(self, values: Mapping[str, Sequence[str]]) -> bool:
         folded: dict[tuple[str, str], list[Folded]] = {}
@@ -110,7 +152,7 @@ class Matcher:
 
 def scanned(matcher: Matcher, values: Mapping[str, Sequence[str]]) -> int:
     """`Matcher.weight` of one item's values as read (`text_values`)."""
-    return matcher.weight(lambda name: sum(map(len, values[name])))
+    return matcher.weight(values)
 
 
 # The values as the code before compared them, icalendar's `prop.to_ical()`: a TEXT property

@@ -16,7 +16,7 @@ from neo_events.events import expansions, recurrence, search_scan, series_rows
 from neo_events.events.access import Role, held_probed, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
-from neo_events.events.text_search import contains
+from neo_events.events.text_search import holds, weight
 from neo_events.fields import bigint
 from neo_events.models import Event, EventPermission
 from neo_events.pages import MAX_PAGE_BYTES, content_bytes, fitting, visible_in_order
@@ -138,13 +138,20 @@ def preloaded(events: Iterable[Event]) -> EventLoader:
 def text_conditions(filters: Filters, title: Any, description: Any, location: Any) -> list[Any]:
     """The text filters (`q`, `location`) as conditions on these columns (an event's, or a
     past version's snapshot fields: `past_listing`), case-insensitive substrings. What they
-    may read is bounded by `search_scan`."""
+    may read is bounded by `search_scan`, each byte counted once per form of the text that
+    reads it (`text_weight`)."""
     conditions: list[Any] = []
     if filters.q:
-        conditions.append(or_(contains(title, filters.q), contains(description, filters.q)))
+        conditions.append(or_(holds(title, filters.q), holds(description, filters.q)))
     if filters.location:
-        conditions.append(contains(location, filters.location))
+        conditions.append(holds(location, filters.location))
     return conditions
+
+
+def text_weight(filters: Filters) -> int:
+    """What a searched byte counts for against `search_scan.SEARCH_BYTES`: one per Unicode
+    form of the text it is compared with (`text_search.forms`)."""
+    return weight(filters.q, filters.location)
 
 
 def role_conditions(filters: Filters) -> list[Any]:
@@ -173,7 +180,7 @@ async def list_events(
         keys = (await session.execute(keyed.order_by(*order).limit(limit + 1))).all()
     else:
         dialect = session.get_bind().dialect.name
-        size = search_scan.searched_bytes(dialect).label("size")
+        size = (search_scan.searched_bytes(dialect) * text_weight(filters)).label("size")
         held = query.with_only_columns(Event.id, Event.start_time, Event.version, size)
         read = search_scan.in_order(held, order, ("start_time", "id"), "size")
         # OFFSET 0: PostgreSQL would otherwise hash this EXISTS, comparing every event's text
@@ -223,7 +230,7 @@ async def list_occurrences(
     roles = role_conditions(filters)
     searched = text_conditions(filters, Event.title, Event.description, Event.location)
     if searched:
-        size = {"size": search_scan.searched_bytes(dialect)}
+        size = {"size": search_scan.searched_bytes(dialect) * text_weight(filters)}
         sized, c = held_probed(dialect, user_id, size, reach, roles)
         await search_scan.within_budget(session, sized, c["size"])
     columns = {"id": Event.id, "version": Event.version, "owner_id": Event.owner_id}

@@ -176,7 +176,9 @@ async def list_events_as_of(
         rows = (await session.execute(ordered.limit(limit + 1))).all()
     else:  # read in order up to search_scan.SEARCH_BYTES (see `listing.list_events`)
         order = (past.c.start, past.c.event_id)
-        read = search_scan.in_order(query, order, ("start", "event_id"), "snapshot_bytes")
+        searched_size = (past.c.snapshot_bytes * listing.text_weight(filters)).label("searched")
+        query = query.add_columns(searched_size)
+        read = search_scan.in_order(query, order, ("start", "event_id"), "searched")
         that = EventVersion.id == read.c.version_id
         matches = select(EventVersion.id).where(that, *searched).offset(0).exists()
         scan = search_scan.Scan.of(
@@ -235,7 +237,7 @@ async def list_occurrences_as_of(
     past = _past_keys(session.get_bind().dialect.name, user_id, at, filters)
     searched = _past_texts(filters)
     if searched:  # no span: all held then are searched
-        weight = func.coalesce(func.sum(past.c.snapshot_bytes), 0)
+        weight = func.coalesce(func.sum(past.c.snapshot_bytes), 0) * listing.text_weight(filters)
         total: int = await session.scalar(select(weight)) or 0
         if total > search_scan.SEARCH_BYTES:
             everything = "the events you held then (with as_of, a window does not narrow a search)"

@@ -7,7 +7,8 @@ times up to the needle's length for a needle made to be compared whole at every 
 Before this bound a search read every text of every event the caller held: 5,000 events of
 40 KB cost PostgreSQL 0.62-0.77 s, and 12.5-13.5 s for such a needle (an eighth outside attack,
 2026-12-04). Now a request reads at most SEARCH_BYTES (`searched_bytes`; for `as_of` a past
-version's whole snapshot, which is read to compare its fields):
+version's whole snapshot, which is read to compare its fields; each byte counted once per
+Unicode form the search text is compared in, `text_search.forms`, each form being a pass):
 
 - **Without a window** the events are read in the listing's order and the reading stops at
   SEARCH_BYTES, or after SEARCH_ROWS events: the page holds the matches found until then,
