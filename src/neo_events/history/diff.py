@@ -5,13 +5,15 @@ from __future__ import annotations
 import copy
 import html
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Any, cast
 
+import regex
 from rapidfuzz.distance import Indel
+
+from neo_events.graphemes import cut
 
 CONTENT_FIELDS: tuple[str, ...] = (
     "title",
@@ -57,18 +59,14 @@ def complete(snapshot: Mapping[str, Any]) -> dict[str, Any]:
 TEXT_FIELDS: frozenset[str] = frozenset({"title", "description", "location"})
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_EMOJI_TAIL = f"\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f{_MARKS}"
-# The alternatives cover every character, so the tokens always join back to the input.
-# CJK has no spaces, so each ideograph is its own "word"; combining accents and emoji
-# modifiers stay glued to their base so a diff never splits a visible character.
-_TOKEN = re.compile(
-    rf"[{_CJK}][{_MARKS}]*"
-    rf"|(?:[^\W{_CJK}]|[{_MARKS}])+"
-    r"|\s+"
-    r"|[\U0001f1e6-\U0001f1ff]{2}"
-    rf"|[^\w\s](?:[{_EMOJI_TAIL}]|\u200d[^\w\s])*"
-)
+# Tokens are made of whole grapheme clusters (UAX #29, the `regex` module's `\X`), so a diff
+# never splits a visible character: a letter and its accents, a Devanagari or Thai letter and
+# its vowel signs, Arabic harakat, a keycap, an emoji and its modifiers or ZWJ sequence, a
+# flag. A word is a run of clusters that start with a word character; CJK has no spaces, so
+# each ideograph's cluster is its own "word"; a run of whitespace is one token; any other
+# cluster (punctuation, an emoji) is one. The alternatives cover every cluster, so the
+# tokens always join back to the input.
+_TOKEN = regex.compile(rf"(?:(?=[^\W{_CJK}])\X)+|(?:(?=\s)\X)+|\X")
 
 _VALUE_WIDTH = 60
 LABELS = {
@@ -310,7 +308,7 @@ def show(value: Any, width: int | None = _VALUE_WIDTH) -> str:
         if len(line) > width or end >= len(text):
             break
         end *= 4
-    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+    return line if len(line) <= width else cut(line, width - 1).rstrip() + "…"
 
 
 def quote(value: Any) -> str:

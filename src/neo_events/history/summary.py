@@ -9,13 +9,14 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from neo_events.graphemes import cut
 from neo_events.history.diff import CONTENT_FIELDS, LABELS, is_empty, quote, show
 
 _LINE_WIDTH = 300
 
 
 def _clamp(line: str) -> str:
-    return line if len(line) <= _LINE_WIDTH else line[: _LINE_WIDTH - 1] + "…"
+    return line if len(line) <= _LINE_WIDTH else cut(line, _LINE_WIDTH - 1) + "…"
 
 
 def summarize(

@@ -23,6 +23,7 @@ from neo_events.events.rrule import RecurrenceError, zone_named
 from neo_events.events.schedule import ConflictPolicy
 from neo_events.events.schemas import EventCreate
 from neo_events.events.validation import build_content
+from neo_events.graphemes import cut
 from neo_events.ical import codec
 from neo_events.ical.people import PRIVATE_DOMAIN, Attendance
 from neo_events.invitations import service as invitations
@@ -335,7 +336,7 @@ def with_guests(
         text = text.rstrip("\n") + "\n" + "\n".join(added)
     elif added:
         text = (text + "\n\n" if text else "") + heading + "\n".join(added)
-    return text[:DESCRIPTION_LIMIT]
+    return cut(text, DESCRIPTION_LIMIT)
 
 
 GUESTS_HEADING = "Other attendees (from the imported file):\n"

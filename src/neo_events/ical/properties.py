@@ -9,6 +9,7 @@ from typing import Any
 from icalendar import Calendar, Component
 
 from neo_events.fields import CONTROLS
+from neo_events.graphemes import cut
 from neo_events.ical import bounds
 from neo_events.ical.blocks import CalendarBlock
 from neo_events.ical.losses import Loss
@@ -56,7 +57,7 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
         notes.append(
             Loss(f"{name} cut to {limit} characters", f"{name} is longer than {limit} characters")
         )
-        cleaned = cleaned[:limit]
+        cleaned = cut(cleaned, limit)  # between two visible characters
     return cleaned or None
 
 
