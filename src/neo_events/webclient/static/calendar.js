@@ -9,7 +9,7 @@ import { openEvent } from "./event.js";
 import { gridMoves } from "./gridmoves.js";
 import { gridReloads } from "./reload.js";
 import { eventContent, markEvent } from "./render.js";
-import { addDays, browserZone, h, isoDate, locale, weekStart, zoneCity } from "./ui.js";
+import { addDays, browserZone, h, isoDate, localDate, locale, weekStart, zoneCity } from "./ui.js";
 
 const VIEWS = {
   day: { fc: "timeGridDay", label: "Day", step: { days: 1 } },
@@ -17,12 +17,6 @@ const VIEWS = {
   month: { fc: "dayGridMonth", label: "Month", step: { months: 1 } },
 };
 const DEFAULT_MINUTES = 60; // a click on empty time makes an hour, as Google Calendar does
-
-function parseDate(text) {
-  const [y, m, d] = (text || "").split("-").map(Number);
-  const date = text ? new Date(y, m - 1, d) : new Date();
-  return Number.isNaN(date.getTime()) ? new Date() : date;
-}
 
 function firstOfWeek(date) {
   const d = new Date(date.getFullYear(), date.getMonth(), date.getDate());
@@ -39,7 +33,7 @@ function heading(kind, date) {
 
 export function calendarView(main, context, kind, dateText) {
   const spec = VIEWS[kind];
-  const date = parseDate(dateText);
+  const date = localDate(dateText) || new Date();
   const go = (k, d) => context.navigate(`#/${k}/${isoDate(d)}`);
   const move = (n) => {
     const d = new Date(date);

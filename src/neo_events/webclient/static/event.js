@@ -10,8 +10,8 @@ import { reminderEditor } from "./reminders.js";
 import { repeatEditor } from "./repeat.js";
 import { openShare } from "./share.js";
 import {
-  attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, locale, modal, movedLike,
-  sameZone, showNotice, toLocalInput, userError, weekdaysMoved,
+  attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, localDate, locale, modal,
+  movedLike, sameZone, showNotice, toLocalInput, userError, weekdaysMoved,
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
@@ -45,12 +45,6 @@ function zoneRange(start, end, zone) {
   return `${day.format(start)}, ${time.format(start)}–${time.format(end)}`;
 }
 
-/** "2026-10-22" → that local midnight. */
-function dateValue(text) {
-  const [y, m, d] = (text || "").split("-").map(Number);
-  return text ? new Date(y, m - 1, d) : null;
-}
-
 /** Open the dialog for an occurrence from the calendar, or (null) for a new event in `slot`
  * ({start, end, allDay}: where the person clicked or dragged). */
 export function openEvent(occurrence, { slot, onChange }) {
@@ -66,8 +60,8 @@ export function openEvent(occurrence, { slot, onChange }) {
     start = new Date(slot.start);
     end = new Date(slot.end);
   } else if (wasAllDay) {
-    start = dateValue(occurrence.start_date);
-    end = dateValue(occurrence.end_date) || new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1);
+    start = localDate(occurrence.start_date);
+    end = localDate(occurrence.end_date) || new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1);
   } else {
     start = new Date(occurrence.start_time);
     end = new Date(occurrence.end_time);
@@ -110,7 +104,7 @@ export function openEvent(occurrence, { slot, onChange }) {
   // The date the form starts on, in the event's zone (a rule's weekdays are its wall clock's).
   const startsOn = () => {
     if (allDay.checked) {
-      const first = dateValue(startDay.value);
+      const first = localDate(startDay.value);
       return first && { year: first.getFullYear(), month: first.getMonth() + 1, day: first.getDate() };
     }
     const s = fromLocalInput(startInput.value);
@@ -192,8 +186,8 @@ export function openEvent(occurrence, { slot, onChange }) {
   /** The times the form says: instants, or for an all-day event dates (end exclusive). */
   function when() {
     if (allDay.checked) {
-      const first = dateValue(startDay.value);
-      const last = dateValue(endDay.value);
+      const first = localDate(startDay.value);
+      const last = localDate(endDay.value);
       if (!first || !last) throw userError("Please enter the first and the last day.");
       if (last < first) throw userError("The last day cannot be before the first day.");
       const after = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
@@ -326,7 +320,7 @@ export function openEvent(occurrence, { slot, onChange }) {
     const fmt = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
     const offered = suggestions.map((sug) => {
       // An all-day event's are whole days: its dates (end exclusive), shown as its days.
-      const days = sug.start_date ? [dateValue(sug.start_date), lastDay(dateValue(sug.end_date))] : null;
+      const days = sug.start_date ? [localDate(sug.start_date), lastDay(localDate(sug.end_date))] : null;
       const label = days
         ? [...new Set(days.map((d) => d.toLocaleDateString(locale)))].join("–")
         : `${formatDateTime(sug.start_time)}–${fmt.format(new Date(sug.end_time))}`;

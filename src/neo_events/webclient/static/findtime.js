@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { lookUpPeople } from "./invite.js";
-import { attempt, browserZone, field, h, id, isoDate, locale, userError } from "./ui.js";
+import { attempt, browserZone, field, h, id, isoDate, localDate, locale, userError } from "./ui.js";
 
 const WINDOW_DAYS = 14; // searched from the chosen day on (the API allows up to 62)
 const SLOTS = 6;
@@ -48,9 +48,9 @@ export function findTimePanel({ slot, onPick, error }) {
     find.disabled = true;
     await attempt(async () => {
       const who = await lookUpPeople(people.value);
-      const [y, m, d] = (from.value || isoDate(new Date())).split("-").map(Number);
-      const start = new Date(y, m - 1, d);
-      const end = new Date(y, m - 1, d + WINDOW_DAYS);
+      const first = from.value || isoDate(new Date());
+      const start = localDate(first);
+      const end = localDate(first, WINDOW_DAYS);
       if (!dayStart.value || !dayEnd.value || dayEnd.value <= dayStart.value) {
         throw userError("The working day must end after it starts.");
       }

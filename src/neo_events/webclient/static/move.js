@@ -7,7 +7,7 @@
 
 import { api } from "./api.js";
 import { fieldName } from "./problems.js";
-import { daysMoved, formatDateTime, h, isoDate, locale, modal, movedLike, showNotice, weekdaysMoved } from "./ui.js";
+import { daysMoved, formatDateTime, h, isoDate, localDate, locale, modal, movedLike, showNotice, weekdaysMoved } from "./ui.js";
 
 const range = (start, end) => {
   const day = new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" });
@@ -53,9 +53,8 @@ async function plan(o, scope, { start, end, allDay }) {
   // The whole series moves by as much as this occurrence moved, and takes its new length.
   const series = await api("GET", base);
   if (allDay) {
-    const shiftDays = Math.round((start - new Date(o.start_date + "T00:00")) / 86400000);
-    const [y, m, d] = series.start_date.split("-").map(Number);
-    const first = new Date(y, m - 1, d + shiftDays);
+    const shiftDays = Math.round((start - localDate(o.start_date)) / 86400000);
+    const first = localDate(series.start_date, shiftDays);
     const len = Math.round((end - start) / 86400000);
     const last = new Date(first.getFullYear(), first.getMonth(), first.getDate() + len);
     const body = { all_day: true, start_date: dateOnly(first), end_date: dateOnly(last), ...ruleMoved(series, shiftDays) };
@@ -160,8 +159,8 @@ function conflictChoice(o, to, problem) {
     const offered = suggestions.length
       ? h("div", { class: "suggestions" }, h("p", {}, "Free at:"), ...suggestions.map((s) => {
           // an all-day event's are whole days: their dates, whatever this browser's zone
-          const start = new Date(s.start_date ? `${s.start_date}T00:00` : s.start_time);
-          const end = new Date(s.end_date ? `${s.end_date}T00:00` : s.end_time);
+          const start = s.start_date ? localDate(s.start_date) : new Date(s.start_time);
+          const end = s.end_date ? localDate(s.end_date) : new Date(s.end_time);
           return h("button", { type: "button", onclick: () => pick({ start, end, allDay: to.allDay }) }, range(start, end));
         }))
       : null;

@@ -195,9 +195,17 @@ export const formatDay = (d) => dayFmt.format(new Date(d));
 export const formatDateTime = (d) => longFmt.format(new Date(d));
 const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric" });
 
+/** "2026-10-22" (and `days` later) → that date's midnight in this browser; null for no date or
+ * a malformed one. An all-day event's dates are the same days in every zone (SPEC §4). */
+export function localDate(text, days = 0) {
+  const [y, m, d] = (text || "").split("-").map(Number);
+  const date = new Date(y, m - 1, d + days);
+  return text && !Number.isNaN(date.getTime()) ? date : null;
+}
+
 /** Where an event (an occurrence) starts as the calendar draws it: an all-day one on its
  * first date, the same day in every zone (this browser's midnight), a timed one at its instant. */
-export const eventStart = (e) => (e.all_day && e.start_date ? new Date(`${e.start_date}T00:00`) : new Date(e.start_time));
+export const eventStart = (e) => (e.all_day && e.start_date ? localDate(e.start_date) : new Date(e.start_time));
 /** "Fri, 15 Jan 2027, all day", or the date and time a timed event starts. */
 export const formatWhen = (e) => (e.all_day && e.start_date ? `${dateFmt.format(eventStart(e))}, all day` : formatDateTime(e.start_time));
 
