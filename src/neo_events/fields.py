@@ -29,8 +29,10 @@ def _no_nul(value: str) -> str:
 # Characters neither iCalendar's TEXT (RFC 5545 §3.3.11: no controls but a tab; line breaks
 # are written `\n`) nor XML 1.0 (CalDAV's answers) can carry: an event's text holding one
 # made every CalDAV answer with it unreadable to its holders' apps (an outside attack).
-# U+0000 is `_no_nul`'s.
-CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# U+0000 is one of them too (RFC 5545's CONTROL): a schema refuses it first (`NO_NUL`, which
+# says so by name), and whatever cleans or writes text with this leaves it out with the rest
+# (an import's attendee `x\x00@y.com` reached a description and every export of it).
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _no_controls(value: str) -> str:

@@ -13,6 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from neo_events.fields import CONTROLS
+from neo_events.ical.texts import escape
 from neo_events.models import Event
 from tests.api.test_ical_import import ics, post, vevent
 from tests.caldav.dav import dav_for, responses
@@ -150,3 +152,96 @@ async def test_the_other_texts_people_name_things_with_refuse_them_too(
         assert [e["loc"] for e in problem["errors"]] == [[loc]], path
     for table in ("webhooks", "feed_tokens", "app_passwords"):
         assert await count_rows(app, table) == 0
+
+
+# (line, the guest line of the description it makes, the property the warning names)
+PEOPLE_CASES = [
+    ("ATTENDEE:mailto:x\x00@y.com", "- <x@y.com>: needs action", "ATTENDEE"),
+    ("ORGANIZER:mailto:o\x00@x", "- <o@x> (organizer): accepted", "ORGANIZER"),
+    ("ATTENDEE:mailto:g\x01@x.com", "- <g@x.com>: needs action", "ATTENDEE"),
+    ("ATTENDEE:mailto:g\uffff@x.com", "- <g@x.com>: needs action", "ATTENDEE"),
+    ('ATTENDEE;CN="Z\ufffeed":mailto:z@x.com', "- Zed <z@x.com>: needs action", "ATTENDEE"),
+    ("ORGANIZER;CN=O\uffffwen:mailto:o@x", "- Owen <o@x> (organizer): accepted", "ORGANIZER"),
+]
+
+
+@pytest.mark.parametrize(("line", "guest", "name"), PEOPLE_CASES)
+async def test_an_imports_people_are_cleaned_as_its_text_is(
+    client: httpx.AsyncClient, alice: Account, line: str, guest: str, name: str
+) -> None:
+    """The people who are not users are written into the description: their address and CN
+    took a NUL (a 500 on PostgreSQL, in the user lookup by email; on SQLite stored, and in
+    every export and other invitees' feeds), other controls, U+FFFE and U+FFFF. They are
+    left out, with the warning the event's own text gets."""
+    body = ics(vevent("u1", "SUMMARY:Budget", "DTSTART:20260701T100000Z", "DURATION:PT1H", line))
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    [item] = response.json()["items"]
+    assert item["description"] == f"Other attendees (from the imported file):\n{guest}"
+    assert [w["message"] for w in response.json()["warnings"]] == [
+        f"{name}: control characters left out"
+    ]
+    exported = await client.get(f"{EVENTS}/{item['id']}.ics", headers=alice.headers)
+    assert not CONTROLS.search(exported.content.decode())
+    # what was read is written back as it is (a PUT of it was a 422)
+    read = (await client.get(f"{EVENTS}/{item['id']}", headers=alice.headers)).json()
+    fields = ("title", "description", "start_time", "end_time", "timezone")
+    again = await client.put(
+        f"{EVENTS}/{item['id']}",
+        json={k: read[k] for k in fields},
+        headers=alice.headers | {"If-Match": f'"{read["version"]}"'},
+    )
+    assert again.status_code == 200, again.text
+
+
+async def test_an_occurrences_people_are_cleaned_too(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    series = vevent(
+        "s1", "SUMMARY:Weekly", "DTSTART:20260701T100000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY"
+    )
+    moved = vevent(
+        "s1",
+        "RECURRENCE-ID:20260708T100000Z",
+        "DTSTART:20260708T110000Z",
+        "DURATION:PT1H",
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{alice.username}\x00@example.com",
+    )
+    response = await post(client, alice, ics(series, moved))
+    assert response.status_code == 201, response.text
+    assert [w["message"] for w in response.json()["warnings"]] == [
+        "ATTENDEE: control characters left out"
+    ]
+
+
+async def test_a_nul_in_an_imports_text_is_warned_of_as_other_controls_are(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    body = ics(
+        vevent("u1", "SUMMARY:Budget\x00review", "DTSTART:20260701T100000Z", "DURATION:PT1H")
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    assert [i["title"] for i in response.json()["items"]] == ["Budgetreview"]
+    assert [w["message"] for w in response.json()["warnings"]] == [
+        "SUMMARY: control characters left out"
+    ]
+
+
+@pytest.mark.parametrize("line", [case[0] for case in PEOPLE_CASES])
+async def test_a_caldav_write_with_one_in_its_people_is_refused(
+    client: httpx.AsyncClient, app: FastAPI, line: str
+) -> None:
+    """A CalDAV write reads its people as an import does (`codec.read_calendars`), after
+    refusing a text that holds a control anywhere: none reaches the user lookup."""
+    alice = await dav_for(client, "alice")
+    response = await alice.put("p.ics", ics_resource(uid="p-1", extra=line + "\r\n"))
+    assert response.status_code == 403, response.text
+    assert b"valid-calendar-data" in response.content
+    assert await count_rows(app, "events") == 0
+
+
+def test_no_export_writes_a_nul_into_text() -> None:
+    """RFC 5545 §3.3.11: TEXT holds no CONTROL character, U+0000 included (text stored before
+    the import left them out may hold one)."""
+    assert escape("a\x00b\x01c\uffff") == "abc"

@@ -136,6 +136,24 @@ async def test_failed_sign_ins_are_audited_like_failed_logins(client, app) -> No
     }
 
 
+@pytest.mark.parametrize(("username", "password"), [("al\x00ice", None), ("alice", "neap_\x00")])
+async def test_a_nul_in_basic_credentials_is_a_401_never_a_500(
+    client, app, username: str, password: str | None
+) -> None:
+    """The username was looked up, and written into the failed sign-in's audit row: PostgreSQL
+    text cannot hold a NUL (a 500). The API refuses one in a login (422); here it names no
+    account, and is refused as unreadable before the database is asked."""
+    alice = await register(client, "alice")
+    secret = password or await app_password(client, alice)
+    before = await audit_actions(app)
+    response = await client.request(
+        "PROPFIND", "/dav/", content=ROOT_PROPFIND, headers=basic(username, secret)
+    )
+    assert response.status_code == 401, response.text
+    assert b"cannot be read" in response.content
+    assert await audit_actions(app) == before
+
+
 async def test_a_name_is_required_and_anonymous_is_refused(client) -> None:
     alice = await register(client, "alice")
     missing = await client.post("/api/v1/app-passwords", json={}, headers=alice.headers)

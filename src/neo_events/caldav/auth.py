@@ -53,7 +53,9 @@ def credentials(request: Request) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise Unauthenticated("The Basic credentials cannot be read.") from None
     username, sep, password = decoded.partition(":")
-    if not sep or not username or len(username) > 254 or len(password) > 200:
+    # a NUL names no account (the API refuses one in a login), and PostgreSQL's text cannot
+    # hold it: looked up, or written into the failed sign-in's audit row, it was a 500
+    if not sep or not username or len(username) > 254 or len(password) > 200 or "\x00" in decoded:
         raise Unauthenticated("The Basic credentials cannot be read.")
     return username, password
 

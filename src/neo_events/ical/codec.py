@@ -203,7 +203,7 @@ class _Reader:
                     content,
                     self.people.get(uid, ()),
                     self.reminders.get(uid, ()),
-                    _occurrence_people(draft) if content["is_recurring"] else {},
+                    self._occurrence_people(uid, draft, line) if content["is_recurring"] else {},
                 ),
             )
             for uid, (draft, line) in self.drafts.items()
@@ -252,14 +252,7 @@ class _Reader:
             component = Component.from_ical(text)
         # AttributeError: icalendar on a parameter of several values (`SUMMARY;VALUE=TEXT,X`);
         # RecursionError: none known since `KnownZones`, but a 500 if another input finds one
-        except (
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-            RecursionError,
-        ) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as exc:
             where = _where(block, str(exc))
             problem = Skipped(
                 _raw_uid(block), block.name, block.line, f"cannot be read: {where}: {exc}"
@@ -319,11 +312,24 @@ class _Reader:
             reason = f"replaced by the VEVENT of line {block.line} (higher SEQUENCE)"
             self.result.skipped.append(Skipped(uid, "VEVENT", kept[1], reason))
         self.drafts[uid] = (draft, block.line)
-        self.people[uid] = tuple(read_people(component))
+        self.people[uid] = tuple(read_people(component, notes))
         series = draft.series
         span = Span(series.start, series.end, draft.content["is_recurring"] or bool(series.rdates))
         self.reminders[uid] = read_alarms(alarms, notes, span)
         self.note(uid, block.line, notes)
+
+    def _occurrence_people(
+        self, uid: str, draft: vevents.Draft, line: int
+    ) -> dict[date | datetime, tuple[Attendance, ...]]:
+        """The people of each RECURRENCE-ID VEVENT of a series, by the occurrence it names."""
+        zone, notes = ZoneInfo(draft.series.timezone), list[str]()
+        people = {
+            (days.date_in(when, zone) if draft.all_day else when): tuple(read_people(c, notes))
+            for when, c in draft.occurrences.items()
+            if when not in draft.exdates
+        }
+        self.note(uid, line, notes)
+        return people
 
     def _occurrence(
         self, component: Component, alarms: Alarms, uid: str, block: Block, clock: Clock
@@ -340,23 +346,13 @@ class _Reader:
                     raise vevents.Skip(losses.unmatched(entry is not None, rid, cancels=True))
                 content = vevents.single(component, clock, notes)
                 notes.append(losses.unmatched(entry is not None, rid, cancels=False))
-                people = tuple(read_people(component))
+                people = tuple(read_people(component, notes))
                 reminders = read_alarms(alarms, notes)
                 self.singles.append(Incoming(uid, block.line, content, people, reminders))
         except (vevents.Skip, Unreadable, *UNLISTABLE) as exc:
             self.skip(uid, block, _reason(exc))
             return
         self.note(uid, block.line, notes)
-
-
-def _occurrence_people(draft: vevents.Draft) -> dict[date | datetime, tuple[Attendance, ...]]:
-    """The people of each RECURRENCE-ID VEVENT of a series, by the occurrence it names."""
-    zone = ZoneInfo(draft.series.timezone)
-    return {
-        (days.date_in(original, zone) if draft.all_day else original): tuple(read_people(c))
-        for original, c in draft.occurrences.items()
-        if original not in draft.exdates
-    }
 
 
 # Placing an override or a series older than 1900 expands it; occurrences centuries long, or

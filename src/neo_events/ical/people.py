@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from icalendar import Component, vCalAddress
+
+from neo_events.ical.properties import without_controls
 
 TO_PARTSTAT = {
     "needs_action": "NEEDS-ACTION",
@@ -79,30 +82,36 @@ def _address(person: Attendance) -> vCalAddress:
     return address
 
 
-def read_people(component: Component) -> list[Attendance]:
+def read_people(component: Component, notes: list[str]) -> list[Attendance]:
     """The ORGANIZER and ATTENDEEs of a VEVENT; addresses that are not email addresses are
-    kept as written. At most MAX_PEOPLE are read."""
+    kept as written, but for the characters no text of ours holds, left out of an address
+    and a CN as of any other text (`properties.without_controls`, noted): an address with a
+    NUL reached the database's user lookup (a 500 on PostgreSQL) and an event's description.
+    At most MAX_PEOPLE are read."""
     found: dict[str, Attendance] = {}
-    organizer = _email(component.get("organizer"))
+    organizer = _email(component.get("organizer"), "ORGANIZER", notes)
     values = component.get("attendee") or []
     if not isinstance(values, list):
         values = [values]
     for value in values[:MAX_PEOPLE]:
-        email = _email(value)
+        email = _email(value, "ATTENDEE", notes)
         if not email or email.lower() in found:
             continue
         params = getattr(value, "params", {})
         found[email.lower()] = Attendance(
             email=email,
-            name=params.get("CN") or None,
+            name=_name(params, "ATTENDEE", notes),
             response=FROM_PARTSTAT.get(str(params.get("PARTSTAT", "")).upper(), "needs_action"),
             optional=str(params.get("ROLE", "")).upper() == "OPT-PARTICIPANT",
             organizer=organizer is not None and email.lower() == organizer.lower(),
         )
     if organizer and organizer.lower() not in found:
-        cn = getattr(component.get("organizer"), "params", {}).get("CN")
+        params = getattr(component.get("organizer"), "params", {})
         found[organizer.lower()] = Attendance(
-            email=organizer, name=cn or None, response="accepted", organizer=True
+            email=organizer,
+            name=_name(params, "ORGANIZER", notes),
+            response="accepted",
+            organizer=True,
         )
     return list(found.values())
 
@@ -110,10 +119,18 @@ def read_people(component: Component) -> list[Attendance]:
 MAX_PEOPLE = 500  # ATTENDEE lines read from one VEVENT, as an event holds at most
 
 
-def _email(value: object) -> str | None:
+def _email(value: object, name: str, notes: list[str]) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = without_controls(name, str(value), notes).strip()
     if text.lower().startswith("mailto:"):
         text = text[len("mailto:") :]
     return text[:254] or None
+
+
+def _name(params: Mapping[str, Any], name: str, notes: list[str]) -> str | None:
+    """The CN, if any, without what no text of ours holds."""
+    cn = params.get("CN")
+    if not cn:
+        return None
+    return without_controls(name, str(cn), notes) or None

@@ -44,12 +44,7 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
     value = first(component, name)
     if value is None:
         return None
-    cleaned = str(value).replace("\x00", "")
-    if CONTROLS.search(cleaned):  # which the API refuses (`fields.CONTROLS`)
-        cleaned = CONTROLS.sub("", cleaned)
-        notes.append(
-            Loss(f"{name}: control characters left out", f"{name} holds a control character")
-        )
+    cleaned = without_controls(name, str(value), notes)
     if name != "DESCRIPTION":
         cleaned = cleaned.strip()
     limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
@@ -59,6 +54,18 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
         )
         cleaned = cut(cleaned, limit)  # between two visible characters
     return cleaned or None
+
+
+def without_controls(name: str, value: str, notes: list[str]) -> str:
+    """A value read from property `name` without the characters the API refuses in text and
+    iCalendar's TEXT cannot carry (`fields.CONTROLS`: NUL and the other controls but tab and
+    line breaks, U+FFFE, U+FFFF), noting that they were left out. The one rule for every
+    text an import keeps: SUMMARY, DESCRIPTION, LOCATION, and the addresses and names of
+    ORGANIZER and ATTENDEE (`people.read_people`), which become description text."""
+    if not CONTROLS.search(value):
+        return value
+    notes.append(Loss(f"{name}: control characters left out", f"{name} holds a control character"))
+    return CONTROLS.sub("", value)
 
 
 def sequence(component: Component) -> int:
