@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from icalendar import Calendar
 
 from tests.api.test_reminders import put_reminders
 from tests.caldav.dav import Dav, dav_for, ics, responses
@@ -168,3 +169,53 @@ async def test_an_alarm_in_any_spelling_is_the_writers_alone(client: httpx.Async
     await share(client, alice.account, item["id"], bob.account, "viewer")
     seen = (await bob.request("GET", bob.calendar + "a.ics")).content
     assert b"secret" not in seen and b"VALARM" not in seen
+
+
+SYNC_DATA = (
+    '<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+    "<d:sync-token/><d:sync-level>1</d:sync-level>"
+    "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"
+)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "X-NOTE:a\u2028END:VEVENT\n",  # str.splitlines cut here: a line "END:VEVENT"
+        "X-NOTE:a\u2029END:VEVENT\n",
+        "X-NOTE:a\x85END:VEVENT\n",
+        "X-NOTE:a\n END:VEVENT\n",  # a fold: a continuation, not a line of its own
+    ],
+)
+async def test_a_readers_alarms_go_only_before_the_vevents_end_whatever_its_text_holds(
+    client: httpx.AsyncClient, extra: str
+) -> None:
+    """An outside attack: the owner's stored text held `X-NOTE:a<U+2028>END:VEVENT`; a
+    reader's VALARMs were put before the piece after the U+2028 (`str.splitlines` cuts
+    there), inside the X-NOTE value, and every answer of the reader's (GET, calendar-query,
+    sync-collection) was no iCalendar."""
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    put = await alice.put("note.ics", ics(uid="note-1", summary="Team sync", extra=extra))
+    assert put.status_code == 201, put.text
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    await share(client, alice.account, item["id"], bob.account, "viewer")
+    assert (await put_reminders(client, bob.account.headers, item["id"], 10)).status_code == 200
+    got = await bob.request("GET", bob.calendar + "note.ics")
+    query = await bob.request(
+        "REPORT",
+        bob.calendar,
+        QUERY.format(expand="", start="20260301T000000Z", end="20260401T000000Z"),
+        Depth="1",
+    )
+    synced = await bob.request("REPORT", bob.calendar, SYNC_DATA)
+    texts = [got.content]
+    for answer in (query, synced):
+        assert answer.status_code == 207, answer.text
+        [entry] = responses(answer.content).values()
+        texts.append(entry["props"]["{urn:ietf:params:xml:ns:caldav}calendar-data"].text.encode())
+    for text in texts:
+        calendar = Calendar.from_ical(text)
+        [event] = calendar.walk("VEVENT")
+        assert [str(a["TRIGGER"].to_ical().decode()) for a in event.walk("VALARM")] == ["-PT10M"]
+        assert str(event["X-NOTE"]) == extra.split(":", 1)[1].rstrip("\n").replace("\n ", "")
+    assert b"BEGIN:VALARM" not in (await alice.request("GET", alice.calendar + "note.ics")).content

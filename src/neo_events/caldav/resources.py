@@ -28,7 +28,7 @@ from neo_events.events.schemas import MAX_LIST
 from neo_events.fields import CONTROLS
 from neo_events.ical import bounds, codec, decoding
 from neo_events.ical.alarms import add_alarms
-from neo_events.ical.blocks import MalformedStream, split_stream
+from neo_events.ical.blocks import MalformedStream, content_lines, delimiter_of, split_stream
 from neo_events.ical.export import PRODID
 from neo_events.ical.folding import to_ical
 from neo_events.ical.losses import refusal
@@ -153,8 +153,9 @@ def _with_alarms(text: str, title: str, minutes_before: Iterable[int]) -> str:
     alarms = add_alarms(named, minutes).subcomponents
     block = "".join(to_ical(alarm).decode() for alarm in alarms)
     kept = []
-    for line in text.splitlines(keepends=True):
-        if line.strip().upper() == "END:VEVENT":
+    # each line as `blocks.split_stream` reads it: cut at CR LF, LF and CR only, folds undone
+    for line in content_lines(text):
+        if delimiter_of(_FOLD.sub("", line)) == ("END", "VEVENT"):
             kept.append(block)
         kept.append(line)
     return "".join(kept)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
+_WRITTEN_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+\Z")  # one, with its line end
 _NAME = re.compile(r"[A-Za-z0-9-]+")
 
 
@@ -170,6 +171,21 @@ def unfold(text: str) -> list[tuple[int, str]]:
         elif raw.strip():
             lines.append((number, [raw]))
     return [(number, "".join(pieces)) for number, pieces in lines]
+
+
+def content_lines(text: str) -> list[str]:
+    """The content lines of a text as written, each with its folds and line ends, cut where
+    `unfold` cuts: at CR LF, LF or CR, not before a space or a tab (a fold). Never at the
+    other breaks `str.splitlines` knows (U+2028, U+2029, U+0085, …): they are text inside a
+    value (a resource's `X-NOTE:a<U+2028>END:VEVENT` cut there made a line `END:VEVENT`).
+    Joined, they are the text."""
+    lines: list[list[str]] = []  # a line's pieces, joined once: linear in folds
+    for piece in _WRITTEN_LINE.findall(text):
+        if piece[:1] in (" ", "\t") and lines:
+            lines[-1].append(piece)
+        else:
+            lines.append([piece])
+    return ["".join(pieces) for pieces in lines]
 
 
 def property_of(line: str) -> tuple[str, str]:
