@@ -237,6 +237,40 @@ async def test_a_name_or_uid_no_resource_can_have_is_refused_not_a_500(client) -
     assert [e["title"] for e in events.json()["items"]] == ["Dentist"]  # v.ics only
 
 
+async def test_a_path_that_is_not_utf8_is_a_400_and_names_no_resource(client, app) -> None:
+    """An outside attack: `PUT …/%C3%28.ics` was read as `\ufffd(.ics` (the server reads
+    escapes that are not UTF-8 as U+FFFD), so it made a resource PROPFIND lists as
+    `%EF%BF%BD%28.ics`, and `GET …/%FF%28.ics` read that one. Such a path names nothing."""
+    alice = await dav_for(client, "alice")
+    refused = await alice.request("PUT", alice.calendar + "%C3%28.ics", ics(uid="bad-utf8"))
+    assert refused.status_code == 400 and b"UTF-8" in refused.content, refused.text
+    assert await count_rows(app, "events") == 0
+    made = await alice.request("PUT", alice.calendar + "%EF%BF%BD%28.ics", ics(uid="fffd"))
+    assert made.status_code == 201, made.text  # U+FFFD itself, written as UTF-8, is a name
+    for method in ("GET", "DELETE", "PROPFIND", "PUT"):
+        answer = await alice.request(method, alice.calendar + "%FF%28.ics", Depth="0")
+        assert answer.status_code == 400, (method, answer.text)
+    assert (await alice.request("GET", alice.calendar + "%EF%BF%BD%28.ics")).status_code == 200
+    assert (await alice.request("PROPFIND", "/dav/calendars/%FF/", Depth="0")).status_code == 400
+    hrefs = "".join(
+        f"<d:href>{alice.calendar}{name}</d:href>" for name in ("%FF%28.ics", "%EF%BF%BD%28.ics")
+    )
+    multiget = await alice.request(
+        "REPORT",
+        alice.calendar,
+        '<?xml version="1.0"?><c:calendar-multiget xmlns:d="DAV:" '
+        'xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/></d:prop>'
+        f"{hrefs}</c:calendar-multiget>",
+        Depth="1",
+    )
+    assert multiget.status_code == 207, multiget.text
+    assert {href: entry["status"] for href, entry in responses(multiget.content).items()} == {
+        alice.calendar + "%FF%28.ics": 404,
+        alice.calendar + "%EF%BF%BD%28.ics": None,  # found: a propstat, no status of its own
+    }
+    assert await count_rows(app, "events") == 1
+
+
 async def test_roles_viewer_read_only_editor_writes_owner_deletes(client) -> None:
     """A viewer reads, an editor writes, an owner's DELETE deletes the event for everyone;
     anyone else's DELETE takes it out of their own calendar (their role goes, below)."""

@@ -8,7 +8,7 @@ import asyncio
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from xml.etree import ElementTree as ET
 
 from starlette.requests import Request
@@ -52,6 +52,34 @@ _PLAIN = re.compile(r"[A-Za-z0-9._~@+-]+")
 def segment(name: str) -> str:
     """A resource name as a path segment; most are plain and need no quoting (hot path)."""
     return name if _PLAIN.fullmatch(name) else quote(name)
+
+
+def decoded_path(written: str) -> str | None:
+    """A path's percent-escapes read as UTF-8 (RFC 3986 §2.5, as clients write them); None
+    where they are not UTF-8, as such a path names no resource (`unquote` reads them as
+    U+FFFD: `%FF%28.ics` named the resource `%C3%28.ics` had made, `\ufffd(.ics`)."""
+    try:
+        return unquote(written, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
+def check_path(request: Request, path: str) -> None:
+    """A 400 for a request whose path is not UTF-8 once its escapes are read (`decoded_path`):
+    the server has read those as U+FFFD (`path`), so the path names another resource than
+    the one asked for. Only a path holding U+FFFD is checked again, from its raw bytes."""
+    raw = request.scope.get("raw_path")
+    if "\ufffd" not in path or not isinstance(raw, bytes):
+        return
+    written = raw.split(b"?", 1)[0].decode("latin-1")  # the request target's own characters
+    if decoded_path(written) is None:
+        raise DavError(
+            400,
+            None,
+            "The path is not UTF-8 once its percent-escapes are read (RFC 3986 §2.5): "
+            "it names no resource.",
+            "invalid_name",
+        )
 
 
 def not_found() -> DavError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
 
 from starlette.requests import Request
@@ -15,6 +15,7 @@ from starlette.responses import Response
 from neo_events.caldav import freebusy, listing, multistatus, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
+    decoded_path,
     item_href,
     read_body,
     utc_instant,
@@ -74,11 +75,13 @@ async def report(
         return await _sync_collection(request, session, user, root)
     if root.tag == tag(CALDAV, "calendar-multiget"):
         names, expand = _names_and_data(root)
-        wanted = []
         base = calendar_href(user)
+        # (the path it names, True) or, not UTF-8 once decoded, (the path as written, False)
+        wanted: list[tuple[str, bool]] = []
         for node in root.findall(tag(DAV, "href")):
-            path = unquote(urlsplit((node.text or "").strip()).path)
-            wanted.append(path)
+            written = urlsplit((node.text or "").strip()).path
+            path = decoded_path(written)
+            wanted.append((written, False) if path is None else (path, True))
         # each resource answered once: 5,000 copies of one 64 KB href were a 321 MB answer
         wanted = list(dict.fromkeys(wanted))
         if len(wanted) > service.MAX_MULTIGET:
@@ -86,10 +89,13 @@ async def report(
                 403, (DAV, "number-of-matches-within-limits"), "Too many hrefs.", "too_many_hrefs"
             )
         member = {
-            p: p[len(base) :] for p in wanted if p.startswith(base) and "/" not in p[len(base) :]
+            p: p[len(base) :]
+            for p, named in wanted
+            if named and p.startswith(base) and "/" not in p[len(base) :]
         }
         found = await service.items_named(session, user, [n for n in member.values() if n])
-        items = [found[member[p]] for p in wanted if member.get(p) in found]
+        answered = [named and member.get(p) in found for p, named in wanted]
+        items = [found[member[p]] for (p, _), yes in zip(wanted, answered, strict=True) if yes]
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
             ctx.texts, fitted = await rendering.for_answer(
@@ -105,8 +111,8 @@ async def report(
                 )
         described = iter(await describe_items(ctx, items, names))
         responses = [
-            next(described) if member.get(path) in found else xml.Response(quote(path), status=404)
-            for path in wanted
+            next(described) if yes else xml.Response(quote(p) if named else p, status=404)
+            for (p, named), yes in zip(wanted, answered, strict=True)
         ]
         return await multistatus.answer(ctx.texts, responses)
     if root.tag == tag(CALDAV, "calendar-query"):

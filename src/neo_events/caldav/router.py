@@ -49,6 +49,7 @@ async def well_known(request: Request) -> Response:
 async def dav(request: Request, session: Session, path: str = "") -> Response:
     if request.method == "OPTIONS":
         return Response(status_code=200, headers=_options_headers())
+    http.check_path(request, path)  # before anything is looked up
     user = await auth.authenticate(request, session)
     if request.method in ("MKCALENDAR", "MKCOL"):
         return await _mkcalendar(request, session, user, "root", None)
