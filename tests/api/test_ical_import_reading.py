@@ -86,6 +86,25 @@ async def test_a_line_icalendar_cannot_parse_is_named_in_a_warning(
     assert warning["message"] == "a line that could not be read was left out: line 6 (SUMMARY)"
 
 
+@pytest.mark.parametrize(
+    "summary", ["SUMMARY:", "SUMMARY:   ", "SUMMARY:\ufeff", "SUMMARY: \ufeff \ufeff", "SUMMARY:\t"]
+)
+async def test_a_summary_of_nothing_but_blanks_and_byte_order_marks_has_no_title(
+    client: httpx.AsyncClient, alice: Account, summary: str
+) -> None:
+    """`SUMMARY:   ` read as no title, `SUMMARY:<U+FEFF>` refused the whole VEVENT (422: the
+    API's title rule trims byte-order marks too, the import's did not): the import trims a
+    title and a location as the API does (`events.schemas.stripped`)."""
+    body = ics(
+        vevent("u1", summary, "LOCATION:\ufeff ", "DTSTART:20260701T100000Z", "DURATION:PT1H")
+    )
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    [item] = response.json()["items"]
+    assert (item["title"], item["location"]) == ("(no title)", None)
+    assert response.json()["warnings"] == []
+
+
 async def test_a_utf16_file_with_a_byte_order_mark_is_read(
     client: httpx.AsyncClient, alice: Account
 ) -> None:

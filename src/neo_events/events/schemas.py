@@ -45,7 +45,9 @@ def _as_icalendar_carries(value: str) -> str:
     return value.lstrip("\ufeff")
 
 
-def _stripped(value: str) -> str:
+def stripped(value: str) -> str:
+    """A title or a location as it is stored: without the blanks and byte-order marks around
+    it (an import trims SUMMARY and LOCATION with this too: `ical/properties.text`)."""
     value = _as_icalendar_carries(value).strip()
     while value.startswith("\ufeff"):  # marks and blanks, in any order
         value = value.lstrip("\ufeff").strip()
@@ -53,7 +55,7 @@ def _stripped(value: str) -> str:
 
 
 def _a_title(value: str) -> str:
-    value = _stripped(value)
+    value = stripped(value)
     if not value:  # a byte-order mark alone
         raise ValueError("must not be empty")
     return value
@@ -79,7 +81,7 @@ Location = Annotated[
     StringConstraints(strip_whitespace=True, max_length=500),
     NO_NUL,
     NO_CONTROLS,
-    AfterValidator(_stripped),
+    AfterValidator(stripped),
 ]
 TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_known_zone)]
 RulePattern = Annotated[

@@ -8,6 +8,7 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
+from neo_events.events.schemas import stripped
 from neo_events.fields import CONTROLS
 from neo_events.graphemes import cut
 from neo_events.ical import bounds
@@ -45,8 +46,8 @@ def text(component: Component, name: str, notes: list[str]) -> str | None:
     if value is None:
         return None
     cleaned = without_controls(name, str(value), notes)
-    if name != "DESCRIPTION":
-        cleaned = cleaned.strip()
+    if name != "DESCRIPTION":  # as the API trims them: `SUMMARY:<U+FEFF>` has no title either
+        cleaned = stripped(cleaned)
     limit = TEXT_LIMITS[name.lower() if name != "SUMMARY" else "title"]
     if len(cleaned) > limit:
         notes.append(
