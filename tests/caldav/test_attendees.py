@@ -6,13 +6,14 @@ gave changing nothing."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.caldav.dav import Dav, dav_for, ics, propfind, responses
-from tests.helpers import Account, count_rows, create_event, people
+from tests.helpers import Account, count_rows, create_event, people, share
 
 pytestmark = pytest.mark.anyio
 
@@ -346,3 +347,37 @@ async def test_a_write_invites_at_most_as_many_as_an_invitation_request(client, 
     more = await alice.put("big.ics", ics(uid="big", summary="More", extra="".join(crowd[:200])))
     assert more.status_code == 204, more.text
     assert len((await event_of(client, alice.account, event["id"]))["attendees"]) == 201
+
+
+@pytest.mark.parametrize(
+    ("ends", "extra"),
+    [
+        (b"\r", "ORGANIZER:mailto:olga@elsewhere.org\nATTENDEE:mailto:erin@elsewhere.org\n"),
+        (b"\r\n", "ATTEN\n DEE;PARTSTAT=ACCEPTED:mailto:erin@elsewhere.org\n"),  # a folded name
+    ],
+)
+async def test_a_writers_people_are_never_served_from_its_text_however_its_lines_are_written(
+    client, ends: bytes, extra: str
+) -> None:
+    """Whether a stored text names people was read with `^ATTENDEE` over LF-ended lines: a
+    text of CR-ended lines (RFC 5545 §3.1 says CR LF; some writers end lines otherwise), or
+    with the name folded, was served as written, its writer's ATTENDEE and ORGANIZER lines to
+    every holder, though people are always the event's (here: nobody; the addresses that are
+    not users are in the description)."""
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    body = ics(uid="cr-1", summary="Planning", extra=extra).replace(b"\r\n", ends)
+    created = await alice.put("cr.ics", body)
+    assert created.status_code == 201, created.text
+    assert "etag" not in created.headers  # what is served is not the body (RFC 4791 §5.3.4)
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert "erin@elsewhere.org" in item["description"]
+    await share(client, alice.account, item["id"], bob.account, "viewer")
+    for reader in (alice, bob):
+        got = await reader.request("GET", reader.calendar + "cr.ics")
+        assert got.status_code == 200, got.text
+        unfolded = re.sub(r"(?:\r\n|\n|\r)[ \t]", "", got.text)
+        assert not [
+            x
+            for x in re.split(r"\r\n|\n|\r", unfolded)
+            if x.upper().startswith(("ATTENDEE", "ORGANIZER"))
+        ], got.text

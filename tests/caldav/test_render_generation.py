@@ -30,8 +30,12 @@ SYNC = (
     '<d:sync-collection xmlns:d="DAV:"><d:sync-token>{token}</d:sync-token>'
     "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
 )
-# sha256 of the texts `_texts` renders, at RENDER_GENERATION 1
-PINNED = {1: "3648164a3bed586b4e9b206f3488dbc2abe3b4061ccb1679aca02f833c2c513d"}
+# sha256 of the texts `_texts` renders, by RENDER_GENERATION (2 changed texts these events
+# do not have: CR-ended people lines, a value holding U+2028 under a reader's alarms)
+PINNED = {
+    1: "3648164a3bed586b4e9b206f3488dbc2abe3b4061ccb1679aca02f833c2c513d",
+    2: "3648164a3bed586b4e9b206f3488dbc2abe3b4061ccb1679aca02f833c2c513d",
+}
 
 
 async def _collection(alice: Dav) -> tuple[str, str, dict[str, str]]:
@@ -97,7 +101,7 @@ async def _events(client, alice: Dav, bob: Dav) -> list[int]:  # type: ignore[no
 @pytest.mark.parametrize(
     ("module", "name", "value"),
     [
-        (service, "RENDER_GENERATION", 2),  # the release that renders otherwise
+        (service, "RENDER_GENERATION", service.RENDER_GENERATION + 1),  # renders otherwise
         (timezones, "RULES_VERSION", "2099z"),  # one with new zone rules (its VTIMEZONEs)
     ],
 )

@@ -106,7 +106,7 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
         and stored.body is not None
         and stored.body_version == version
         and not outgoing.people
-        and not _PEOPLE.search(stored.body)
+        and not _PEOPLE.search(_FOLD.sub("", stored.body))
     ):
         text = _without_alarms(stored.body)
         return _with_alarms(text, outgoing.content["title"], outgoing.reminders).encode()
@@ -116,7 +116,10 @@ def render(outgoing: codec.Outgoing, stored: Stored | None, version: int) -> byt
     return extras.splice(body, stored.body)
 
 
-_PEOPLE = re.compile(r"^(ATTENDEE|ORGANIZER)[;:]", re.IGNORECASE | re.MULTILINE)
+# An ORGANIZER or ATTENDEE content line of an unfolded text, its line ended by CR LF, LF or
+# CR (`^` of re.MULTILINE follows LF only: a CR-ended text's were served to every holder),
+# blanks around the name as `blocks.property_of` strips them (erring towards rendering).
+_PEOPLE = re.compile(r"(?:\A|[\r\n])[^\S\r\n]*(?:ATTENDEE|ORGANIZER)[^\S\r\n]*[;:]", re.IGNORECASE)
 _FOLD = re.compile(r"(?:\r\n|\n|\r)[ \t]")  # a line break that continues the line (RFC 5545)
 
 

@@ -84,7 +84,10 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 # DAV:valid-sync-token, so clients sync from scratch and fetch the new texts (RFC 6578 §3.2).
 # The mark carries the zone rules too (`generation_mark`).
 # `tests/caldav/test_render_generation.py` pins the texts of a set of events to this value.
-RENDER_GENERATION = 1
+# 2 (2026-12-07): a stored text whose ORGANIZER or ATTENDEE lines end in CR, or have a folded
+# name, is rendered from the event (it was served as written, its writer's people with it);
+# a reader's alarms go before END:VEVENT lines only (they went inside a value holding U+2028).
+RENDER_GENERATION = 2
 
 
 def generation_mark() -> str:
