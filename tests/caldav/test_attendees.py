@@ -381,3 +381,22 @@ async def test_a_writers_people_are_never_served_from_its_text_however_its_lines
             for x in re.split(r"\r\n|\n|\r", unfolded)
             if x.upper().startswith(("ATTENDEE", "ORGANIZER"))
         ], got.text
+
+
+async def test_a_name_with_a_line_break_is_one_line_of_the_description_and_written_once(
+    client,
+) -> None:
+    """A CN may hold a line break (RFC 6868's `^n`); its guest line became two lines, the
+    second without the `- ` that tells a guest's line, so a client putting back what it got
+    with its own ATTENDEE line added the guest again (`with_guests` replaces by address)."""
+    alice = await dav_for(client, "alice")
+    zed = b"ATTENDEE;CN=Zed^nOutside;PARTSTAT=ACCEPTED:mailto:zed@elsewhere.org\r\n"
+    put = await alice.put("zed.ics", ics(uid="zed-1", summary="Planning", extra=zed.decode()))
+    assert put.status_code == 201, put.text
+    got = await alice.request("GET", alice.calendar + "zed.ics")
+    back = await alice.put("zed.ics", got.content.replace(b"END:VEVENT", zed + b"END:VEVENT"))
+    assert back.status_code == 204, back.text
+    [item] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert item["description"] == (
+        "Other attendees (not users of this service):\n- Zed Outside <zed@elsewhere.org>: accepted"
+    )

@@ -8,6 +8,7 @@ PARTSTAT, optional attendees ROLE=OPT-PARTICIPANT.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -129,8 +130,12 @@ def _email(value: object, name: str, notes: list[str]) -> str | None:
 
 
 def _name(params: Mapping[str, Any], name: str, notes: list[str]) -> str | None:
-    """The CN, if any, without what no text of ours holds."""
+    """The CN, if any, without what no text of ours holds, on one line: a guest is one line
+    of the description (`importing.with_guests`), and RFC 6868's `^n` is a line break."""
     cn = params.get("CN")
     if not cn:
         return None
-    return without_controls(name, str(cn), notes) or None
+    return _LINE_BREAK.sub(" ", without_controls(name, str(cn), notes)).strip() or None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
