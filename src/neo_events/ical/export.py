@@ -28,6 +28,7 @@ from neo_events.ical.people import Attendance, add_people, with_answers
 from neo_events.ical.readers import readers_rule
 from neo_events.ical.stencils import Stencils
 from neo_events.ical.texts import Text
+from neo_events.ical.times import skipped_or_repeated
 from neo_events.ical.vtimezone_text import vtimezone_text
 
 PRODID = "-//Neo Events//Neo Events//EN"
@@ -207,8 +208,9 @@ def _vevents(event: Outgoing) -> Iterable[Event | _Override]:
     master.add("summary", Text(content["title"]))
     _texts(master, content)
     if not content["is_recurring"] and not content.get("rdates"):
-        master.add("dtstart", _local(content["start_time"], zone, exact=True))
-        master.add("dtend", _local(content["end_time"], zone, exact=True))
+        begins = _local(content["start_time"], zone, exact=True)
+        master.add("dtstart", begins)
+        master.add("dtend", _end(begins, content["end_time"], zone))
         yield master
         return
     start, end = _parse(content["start_time"]), _parse(content["end_time"])
@@ -245,16 +247,32 @@ def _vevents(event: Outgoing) -> Iterable[Event | _Override]:
             continue  # a cancelled occurrence stays cancelled
         begins = override.get("start_time", override["recurrence_id"])
         ends = override.get("end_time") or _parse(begins) + (end - start)
+        written = _local(begins, zone, exact=True)
         yield _Override(
             tuple(event.people_at(rid)),
             {
                 "recurrence-id": _local(override["recurrence_id"], zone),
                 "summary": Text(override.get("title", content["title"])),
                 **_override_texts({**content, **override}),
-                "dtstart": _local(begins, zone, exact=True),
-                "dtend": _local(ends, zone, exact=True),
+                "dtstart": written,
+                "dtend": _end(written, ends, zone),
             },
         )
+
+
+def _end(start: datetime, end: str | datetime, zone: ZoneInfo) -> datetime:
+    """The DTEND of a single event or an occurrence whose DTSTART is written as `start`: on
+    the wall clock, except in UTC where an import would read another end. It reads a DTSTART
+    or DTEND a DST change skips or repeats as the wall clocks' difference (times.py's
+    `end_of`), so 01:30 EDT to 02:30 EST, two hours, is `DTEND:…T073000Z`."""
+    wall = _local(end, zone, exact=True)
+    if start.tzinfo is UTC or wall.tzinfo is UTC:
+        return wall
+    naive = start.replace(tzinfo=None, fold=0), wall.replace(tzinfo=None, fold=0)
+    if not any(skipped_or_repeated(x, zone) for x in naive):
+        return wall
+    length = wall.astimezone(UTC) - start.astimezone(UTC)
+    return wall if naive[1] - naive[0] == length else wall.astimezone(UTC)
 
 
 def _master_end(shown: datetime, end: datetime, zone: ZoneInfo) -> datetime:

@@ -76,22 +76,25 @@ class Clock:
         except OverflowError:
             raise Unreadable(f"{wall.isoformat()} is out of range") from None
 
-    def when(self, name: str, prop: Any, floating: str | None = None) -> When:
+    def when(
+        self, name: str, prop: Any, floating: str | None = None, tzid: str | None = None
+    ) -> When:
         """The value of one DATE or DATE-TIME property (`name` is for messages); floating
-        values in `floating` (an event's own zone: a floating DTEND after a zoned DTSTART)."""
+        values in `floating` (an event's own zone: a floating DTEND after a zoned DTSTART).
+        `tzid` is a list's, for an item that lost it (icalendar's PERIODs do)."""
         floating = floating or self.floating
         value = _parsed(name, prop)
-        params = getattr(prop, "params", {})
+        tzid = getattr(prop, "params", {}).get("TZID", tzid)
         period_end = None
         if isinstance(value, tuple):  # a PERIOD: its start, its end as `until`
             value, period_end = value
         if isinstance(value, datetime):
-            found = self._datetime(value, params.get("TZID"), floating)
+            found = self._datetime(value, tzid, floating)
             if isinstance(period_end, timedelta):
                 return replace(found, until=found.instant + period_end)
             if isinstance(period_end, datetime):
-                ends = self._datetime(period_end, params.get("TZID"), floating)
-                return replace(found, until=ends.instant)
+                ends = self._datetime(period_end, tzid, floating)
+                return replace(found, until=self.end_of(found, end=ends, length=None))
             return found
         if isinstance(value, date):
             wall = datetime.combine(value, time())
@@ -157,15 +160,24 @@ class Clock:
         for prop in props if isinstance(props, list) else [props]:
             if isinstance(prop, vBroken):
                 raise Unreadable(f"{name} {str(prop)!r} is not a list of dates or date-times")
+            tzid = getattr(prop, "params", {}).get("TZID")
             for item in getattr(prop, "dts", []):
-                found.append(self.when(name, item, floating))
+                found.append(self.when(name, item, floating, tzid))
         return found
 
     def end_of(self, start: When, *, end: When | None, length: Length | None) -> datetime:
         """The end instant from DTEND, or DTSTART plus DURATION (days on DTSTART's wall clock,
         then hours exactly: PT2H across a change of offset is two hours, P1D 23, 24 or 25), or
-        RFC 5545's default: one day for an all-day event, none for a timed one."""
+        RFC 5545's default: one day for an all-day event, none for a timed one.
+
+        A DTSTART or DTEND on a wall time a DST change skips or repeats (in one zone) names
+        an instant RFC 5545 §3.3.5 picks for the writer, and the two picks disagree with the
+        clock: 02:30-03:30 on a spring-forward night is one instant twice (no duration),
+        01:30-02:30 on a fall-back night two hours. The event lasts what the two wall clocks
+        say, from DTSTART's instant, as a DURATION would: what the person wrote."""
         if end is not None:
+            if _on_the_wall_clock(start, end):
+                return start.instant + (end.wall - start.wall)
             return end.instant
         if length is None:
             length = Length(1 if start.all_day else 0)
@@ -177,6 +189,24 @@ class Clock:
         """An instant as a value written on the zone's wall clock."""
         wall = instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
         return When(instant, wall, zone, all_day=False)
+
+
+def _on_the_wall_clock(start: When, end: When) -> bool:
+    """Whether an event's length is its wall clocks' difference: both timed, written on one
+    zone's clock (not a custom zone's, whose wall is read back from its instant), one of them
+    in a gap or a fold (where fold=0 and fold=1 give the zone two offsets)."""
+    if start.all_day or end.all_day or start.custom or end.custom:
+        return False
+    if start.zone is None or start.zone != end.zone:
+        return False
+    zone = ZoneInfo(start.zone)
+    return skipped_or_repeated(start.wall, zone) or skipped_or_repeated(end.wall, zone)
+
+
+def skipped_or_repeated(wall: datetime, zone: ZoneInfo) -> bool:
+    """Whether a DST change skips or repeats the naive wall time in the zone: fold=0 and
+    fold=1 then give it two offsets (PEP 495)."""
+    return zone.utcoffset(wall.replace(fold=0)) != zone.utcoffset(wall.replace(fold=1))
 
 
 def _parsed(name: str, prop: Any) -> Any:

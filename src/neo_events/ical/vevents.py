@@ -14,6 +14,8 @@ becomes one series; what the event model cannot hold is said, never silently los
 - STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
   the higher SEQUENCE wins, then the first.
 - A timed event without duration lasts a minute (the event model needs end after start).
+  One whose DTSTART or DTEND a DST change skips or repeats lasts what its wall clocks say
+  (times.py's `end_of`).
 - A series whose DTSTART falls in a DST gap starts at the instant after it (RFC 5545 §3.3.5)
   and keeps the written time of day later on: its rule spells that time out.
 - An override that moves a series' first occurrence to the other instant of the same wall
@@ -360,7 +362,7 @@ def _override(
     start, end_prop, length_prop = begins.instant, component.get("DTEND"), component.get("DURATION")
     end = start + duration
     if end_prop is not None:
-        end = clock.when("DTEND", end_prop, zone).instant
+        end = clock.end_of(begins, end=clock.when("DTEND", end_prop, zone), length=None)
     elif length_prop is not None:
         end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
