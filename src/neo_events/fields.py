@@ -122,4 +122,27 @@ def _written(value: object) -> object:
     raise ValueError("must be an RFC 3339 date-time with an offset")
 
 
-Instant = Annotated[AwareDatetime, BeforeValidator(_written), AfterValidator(supported_instant)]
+def whole_seconds(value: datetime) -> datetime:
+    """The instant cut to its second: iCalendar's DATE-TIME holds whole seconds (RFC 5545
+    §3.3.5), so a fraction stored could not be exported (10:00:00.25-10:00:00.75 was DTSTART
+    equal to DTEND), named a series' first occurrence apart from the rest (.5, then :00) and
+    made meetings that only touch overlap (JavaScript's toISOString() writes milliseconds).
+    Cut, not refused, so that `.000Z` from such clients is taken as it means."""
+    return value.replace(microsecond=0)
+
+
+# An instant a client writes into an event (its times, exdates, rdates, overrides) or names
+# an occurrence by: whole seconds. An end its cut makes no later than its start is the usual
+# 422 naming the end (events/validation.py).
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_written),
+    AfterValidator(supported_instant),
+    AfterValidator(whole_seconds),
+]
+# A bound of a query (a window, `as_of`, `since`, a find-time span): stored nowhere, so kept to
+# the microsecond; cut, a window's end would miss what starts within its last second, and an
+# `as_of` of a version's own `updated_at` would precede it.
+QueryInstant = Annotated[
+    AwareDatetime, BeforeValidator(_written), AfterValidator(supported_instant)
+]

@@ -10,7 +10,7 @@ from pydantic import StringConstraints
 from neo_events.audit import service
 from neo_events.audit.schemas import ActorRef, AuditEntryRead, AuditPage
 from neo_events.auth.dependencies import CurrentUser
-from neo_events.fields import NO_NUL, Instant
+from neo_events.fields import NO_NUL, QueryInstant
 from neo_events.models import AuditEntry
 from neo_events.web import Session, TransactionalRoute
 
@@ -24,7 +24,7 @@ async def list_audit(
     user: CurrentUser,
     session: Session,
     action: Annotated[Action | None, Query(description="exact action, e.g. `login`")] = None,
-    since: Annotated[Instant | None, Query(description="entries at or after")] = None,
+    since: Annotated[QueryInstant | None, Query(description="entries at or after")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="page size (max 500)")] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> AuditPage:

@@ -40,7 +40,7 @@ from neo_events.events.schemas import (
     model_fields_set,
 )
 from neo_events.events.views import event_reads, new_event_reads
-from neo_events.fields import MAX_BIGINT, NO_NUL, Instant
+from neo_events.fields import MAX_BIGINT, NO_NUL, QueryInstant
 from neo_events.history.service import event_as_of
 from neo_events.infra.idempotency import Idempotent
 from neo_events.protocol import etag_matches, event_etag
@@ -158,10 +158,10 @@ async def create_events(
 
 
 async def window_query(
-    start_time: Instant | None = None,
-    end_time: Instant | None = None,
-    start_time_alias: Annotated[Instant | None, Query(alias="startTime")] = None,
-    end_time_alias: Annotated[Instant | None, Query(alias="endTime")] = None,
+    start_time: QueryInstant | None = None,
+    end_time: QueryInstant | None = None,
+    start_time_alias: Annotated[QueryInstant | None, Query(alias="startTime")] = None,
+    end_time_alias: Annotated[QueryInstant | None, Query(alias="endTime")] = None,
     timezone: Annotated[
         TimeZoneName | None,
         Query(description="IANA zone whose days all-day events occupy (default: each event's)"),
@@ -205,7 +205,7 @@ async def list_events(
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     as_of: Annotated[
-        Instant | None, Query(description="list as things stood at this instant")
+        QueryInstant | None, Query(description="list as things stood at this instant")
     ] = None,
 ) -> EventList | Response:
     """Without a window: events by (start_time, id). With one: occurrences overlapping it,
@@ -275,7 +275,7 @@ async def get_event(
     claims: Claims,
     if_none_match: IfNoneMatch = None,
     as_of: Annotated[
-        Instant | None, Query(description="the event as it was at this instant")
+        QueryInstant | None, Query(description="the event as it was at this instant")
     ] = None,
 ) -> Response:
     """The event with its permissions (viewer+); `If-None-Match` with its ETag gives 304.

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from neo_events.events.schemas import TimeZoneName
-from neo_events.fields import DbId, Instant
+from neo_events.fields import DbId, QueryInstant
 from neo_events.scheduling.service import MAX_USERS
 
 WallTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
@@ -44,8 +44,8 @@ class FindTime(BaseModel):
 
     user_ids: Annotated[list[DbId], Field(min_length=1, max_length=MAX_USERS)]
     duration_minutes: Annotated[int, Field(ge=5, le=1440)]
-    start_time: Instant
-    end_time: Instant
+    start_time: QueryInstant
+    end_time: QueryInstant
     timezone: TimeZoneName = "UTC"
     working_hours: WorkingHoursIn | None = None
     granularity_minutes: Annotated[int, Field(ge=5, le=240)] = 15
