@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zoneinfo
 from functools import lru_cache
+from importlib import resources
 from zoneinfo import available_timezones
 
 import tzdata  # type: ignore[import-untyped]  # (no stubs: one string read)
@@ -34,3 +35,31 @@ def iana_zone_names() -> frozenset[str]:
     """The zones of the IANA database: `available_timezones()` (which already skips
     `posix/`, `right/` and files that are not zones) without the pseudo-zones beside them."""
     return frozenset(available_timezones()) - PSEUDO_ZONES
+
+
+# the database's areas of places
+_AREAS: tuple[str, ...] = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/")
+_AREAS += ("Australia/", "Europe/", "Indian/", "Pacific/")
+
+
+@lru_cache(maxsize=1)
+def renamed_zones() -> dict[str, str]:
+    """Old names of places' zones and the zone each names now: `Asia/Katmandu` is
+    Asia/Kathmandu, `Europe/Kiev` Europe/Kyiv. These are the package's links (`L` lines of its
+    tzdata.zi, which hold the database's `backward` file) whose name zone.tab, the list of each
+    country's zones, no longer holds; a link it holds names a country's zone of its own
+    (Europe/Oslo, a link to Europe/Berlin since 2022b) and is no old name. Read once (~250
+    lines)."""
+    package = resources.files("tzdata.zoneinfo")
+    listed = {
+        line.split("\t")[2]
+        for line in package.joinpath("zone.tab").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    found: dict[str, str] = {}
+    for line in package.joinpath("tzdata.zi").read_text().splitlines():
+        if line.startswith("L "):
+            _, target, name = line.split()[:3]
+            if name.startswith(_AREAS) and name not in listed and target in iana_zone_names():
+                found[name] = target
+    return found

@@ -37,14 +37,16 @@ def refusal(said: str) -> str | None:
 # A VEVENT's times and recurrence (vevents.py)
 
 
-def no_duration(component: Container[str]) -> Loss:
+def no_duration(component: Container[str], *, all_day: bool) -> Loss:
+    """An event whose end is its start: a timed one lasts a minute, an all-day one its day."""
     if "DTEND" in component:
         why = "DTEND equals DTSTART"
     elif "DURATION" in component:
         why = "its DURATION is zero"
     else:
         why = "a DTSTART date-time without DTEND or DURATION"
-    return Loss("it has no duration: imported as one minute long", f"it has no duration ({why})")
+    kept = "one day" if all_day else "one minute"
+    return Loss(f"it has no duration: imported as {kept} long", f"it has no duration ({why})")
 
 
 def mixed_types(all_day: bool) -> Loss:
@@ -103,11 +105,13 @@ def second_override(original: str) -> Loss:
     )
 
 
-def occurrence_without_length(original: str, zero: bool) -> Loss:
-    """A RECURRENCE-ID VEVENT whose end is its start (`zero`) or before it."""
+def occurrence_without_length(original: str, zero: bool, *, all_day: bool) -> Loss:
+    """A RECURRENCE-ID VEVENT whose end is its start (`zero`: a minute, or for an all-day
+    event its day) or before it."""
     if zero:
+        kept = "one day" if all_day else "one minute"
         return Loss(
-            f"the occurrence of {original} has no duration: imported as one minute long",
+            f"the occurrence of {original} has no duration: imported as {kept} long",
             f"the occurrence of {original} has no duration (its end is its start)",
         )
     return Loss(

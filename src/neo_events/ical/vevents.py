@@ -163,10 +163,11 @@ def times(
 
 
 def _content(
-    component: Component, notes: list[str], start: datetime, end: datetime, zone: str
+    component: Component, notes: list[str], begins: When, end: datetime, zone: str
 ) -> dict[str, Any]:
-    if end == start:
-        notes.append(losses.no_duration(component))
+    start = begins.instant
+    if end == start:  # a minute, which an all-day event's dates make its day
+        notes.append(losses.no_duration(component, all_day=begins.all_day))
         end = start + MIN_LENGTH
     content: dict[str, Any] = {
         "title": text(component, "SUMMARY", notes) or NO_TITLE,
@@ -188,14 +189,14 @@ def _content(
 def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, Any]:
     """A VEVENT as one single event, whatever RRULE or RECURRENCE-ID it carries."""
     start, zone, end = times(component, clock, notes)
-    content = _content(component, notes, start.instant, end, zone)
+    content = _content(component, notes, start, end, zone)
     return _as_all_day(content, zone) if start.all_day else content
 
 
 def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Draft:
     """A VEVENT without RECURRENCE-ID: a single event or a series with its exceptions."""
     start, zone, end = times(component, clock, notes)
-    content = _content(component, notes, start.instant, end, zone)
+    content = _content(component, notes, start, end, zone)
     end = datetime.fromisoformat(content["end_time"])
     rule = rule_text(component, notes)
     if rule is not None:
@@ -316,7 +317,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         else:  # an RDATE occurrence changed on its own
             zone = draft.series.timezone
             start, _, end = times(component, clock, notes, zone)
-            draft.singles[rid.instant] = _content(component, notes, start.instant, end, zone)
+            draft.singles[rid.instant] = _content(component, notes, start, end, zone)
         return True
     original = found[0]
     if cancelled(component):
@@ -366,7 +367,11 @@ def _override(
     elif length_prop is not None:
         end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
-        notes.append(losses.occurrence_without_length(iso(original), end == start))
+        notes.append(
+            losses.occurrence_without_length(
+                iso(original), end == start, all_day=draft.all_day or begins.all_day
+            )
+        )
         end = start + (MIN_LENGTH if end == start else duration)
     override: dict[str, Any] = {"recurrence_id": iso(original)}
     if start != original:

@@ -31,7 +31,7 @@ from icalendar.timezone.zoneinfo import ZONEINFO
 
 from neo_events.events import recurrence
 from neo_events.ical import tzif
-from neo_events.timezones import iana_zone_names
+from neo_events.timezones import iana_zone_names, renamed_zones
 
 _MATCH_DAYS = 731
 _QUICK = (0, 91, 182, 273, 365, 456, 547, 638)  # quarterly samples reject most zones at once
@@ -47,10 +47,20 @@ def zone_names() -> tuple[str, ...]:
     return tuple(sorted(iana_zone_names()))
 
 
+# Names the tz database removed that CLDR (common/bcp47/timezone.xml) still lists as aliases
+# of a zone: calendars written before 2020 name them.
+_REMOVED = {"US/Pacific-New": "America/Los_Angeles", "Canada/East-Saskatchewan": "America/Regina"}
+
+
+def _now_named(name: str) -> str:
+    return renamed_zones().get(name, name)
+
+
 @lru_cache(maxsize=1)
 def _golden() -> frozenset[str]:
-    """The zone CLDR names first for each Windows zone: the usual choice among equals."""
-    return frozenset(WINDOWS_TO_OLSON.values())
+    """The zone CLDR names first for each Windows zone: the usual choice among equals, by
+    its current name (CLDR keeps Asia/Calcutta where the database says Asia/Kolkata)."""
+    return frozenset(_now_named(name) for name in WINDOWS_TO_OLSON.values())
 
 
 @lru_cache(maxsize=1024)
@@ -76,13 +86,14 @@ class KnownZones(ZONEINFO):
 
 
 def iana_name(tzid: str) -> str | None:
-    """The tzid itself if it is an IANA zone name, else its Windows zone's IANA name."""
+    """The tzid itself if it is an IANA zone name, else the current name of its Windows
+    zone's, or of the zone CLDR lists a removed name under (`US/Pacific-New`)."""
     cleaned = tzid.strip().strip('"').strip()
     names = _zone_name_set()
     if cleaned in names:
         return cleaned
-    mapped = WINDOWS_TO_OLSON.get(cleaned)
-    return mapped if mapped in names else None
+    mapped = WINDOWS_TO_OLSON.get(cleaned) or _REMOVED.get(cleaned)
+    return None if mapped is None or mapped not in names else _now_named(mapped)
 
 
 def guessed_name(tzid: str) -> str | None:
@@ -115,8 +126,11 @@ _AREAS |= {"Europe", "Indian", "Pacific", "Etc"}  # the database's own areas
 
 @lru_cache(maxsize=1024)
 def canonical(name: str) -> str:
-    """CLDR's usual zone for an old alias outside the database's areas (`US/Eastern` is
-    America/New_York: the same data), else the name (Asia/Kolkata stays)."""
+    """The name to keep a zone picked for a file's times under: a place's old name is its
+    current one (`Asia/Katmandu` is Asia/Kathmandu, timezones.renamed_zones); an old alias
+    outside the database's areas is CLDR's usual zone (`US/Eastern` is America/New_York:
+    the same data); else the name."""
+    name = _now_named(name)
     if name in _golden() or name.split("/")[0] in _AREAS:
         return name
     return _golden_by_data().get(tzif.raw(name) or b"", name)
