@@ -28,7 +28,7 @@ from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_
 from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
-from neo_events.ical.times import Clock, Unreadable
+from neo_events.ical.times import Clock, Unreadable, left_out
 from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver
 
 __all__ = [
@@ -267,7 +267,7 @@ class _Reader:
         self.note(
             _raw_uid(block),
             block.line,
-            [losses.unreadable_line(_unparsed(block, str(error))) for _, error in component.errors],
+            [losses.unreadable_line(_unparsed(block, error)) for error in left_out(component)],
         )
         return component, alarms
 

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from icalendar import Component
 from icalendar.prop import vBroken, vDDDTypes, vDuration
 
 from neo_events.events.rrule import localize
@@ -158,10 +159,12 @@ class Clock:
         """Every value of a list property (EXDATE, RDATE), however many lines hold them."""
         found = []
         for prop in props if isinstance(props, list) else [props]:
-            if isinstance(prop, vBroken):
-                raise Unreadable(f"{name} {str(prop)!r} is not a list of dates or date-times")
             tzid = getattr(prop, "params", {}).get("TZID")
-            for item in getattr(prop, "dts", []):
+            if isinstance(prop, vBroken):  # each value read again, as `_parsed` reads one
+                items = [_read_again(name, item) for item in str(prop).split(",")]
+            else:
+                items = getattr(prop, "dts", [])
+            for item in items:
                 found.append(self.when(name, item, floating, tzid))
         return found
 
@@ -210,16 +213,50 @@ def skipped_or_repeated(wall: datetime, zone: ZoneInfo) -> bool:
 
 
 def _parsed(name: str, prop: Any) -> Any:
-    """The Python value of a property; a broken one is read again without surrounding blanks
-    (`PT10M `, `20030819T222017Z ` are common)."""
+    """The Python value of a property; one icalendar could not read is read again
+    (`_read_again`)."""
     if isinstance(prop, list):
         prop = prop[0]
     if isinstance(prop, vBroken):
-        raw = str(prop).strip()
-        try:  # icalendar's parsers are untyped
-            if name == "DURATION":
-                return vDuration.from_ical(raw)  # type: ignore[no-untyped-call]
-            return vDDDTypes.from_ical(raw)  # type: ignore[no-untyped-call]
-        except (ValueError, TypeError):
-            raise Unreadable(f"{name} {raw!r} is not a valid value") from None
+        return _read_again(name, str(prop))
     return getattr(prop, "dt", prop)
+
+
+# A DATE-TIME's seconds of 60, a leap second (RFC 5545 §3.3.12), which datetime cannot hold.
+_LEAP_SECOND = re.compile(r"(\d{8}T\d{4})60(?=Z|/|$)")
+
+
+def _read_again(name: str, raw: str) -> Any:
+    """A value icalendar refused, read as RFC 5545 writes it: without surrounding blanks
+    (`PT10M `, `20030819T222017Z ` are common), its letters in either case (`20270110t090000z`:
+    the grammar's literals are case-insensitive, RFC 5234 §2.3), and a leap second as the
+    start of the next minute (23:59:60 is 00:00:00, as POSIX time and PostgreSQL count it)."""
+    text = raw.strip().upper()
+    if "/" in text and name != "DURATION":  # a PERIOD: its start, then its end or duration
+        start, _, end = text.partition("/")
+        return _read_again(name, start), _read_again("DURATION" if "P" in end else name, end)
+    leap = _LEAP_SECOND.sub(r"\g<1>59", text)
+    try:  # icalendar's parsers are untyped
+        if name == "DURATION":
+            return vDuration.from_ical(text)  # type: ignore[no-untyped-call]
+        value = vDDDTypes.from_ical(leap)  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError):
+        raise Unreadable(f"{name} {raw.strip()!r} is not a valid value") from None
+    return value if leap == text else value + timedelta(seconds=1)
+
+
+# The properties whose values `Clock` reads, again where icalendar could not (`_read_again`).
+READ_AGAIN = frozenset({"DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "EXDATE", "RDATE"})
+
+
+def left_out(component: Component) -> list[str]:
+    """The errors of the lines icalendar could not read and left out of the component. A time
+    value it kept unread (a `vBroken`) is no such line: `Clock` reads it again, and skips the
+    event (refuses a CalDAV write) where that fails too."""
+    kept = {name for name in READ_AGAIN if _broken(component.get(name))}
+    return [str(error) for name, error in component.errors if name not in kept]
+
+
+def _broken(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, vBroken) for v in values)
