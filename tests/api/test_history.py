@@ -592,3 +592,20 @@ async def test_listing_as_of(client: httpx.AsyncClient, alice: Account) -> None:
     assert [e["title"] for e in then_window["items"]] == ["Alpha"]
     now_window = (await client.get("/api/v1/events", params=window, headers=alice.headers)).json()
     assert now_window["items"] == []  # it has moved since
+
+
+async def test_the_html_diff_page_shows_the_title_as_it_is_now_so_is_revalidated(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """The page names the event by its current title: it was sent `immutable` (a browser kept
+    the old title for a year); it is `no-cache`, and its ETag follows the title."""
+    event = await create_event(client, alice, title="Plan")
+    await _edit(client, alice, event["id"], title="Final plan")
+    page = f"/api/v1/events/{event['id']}/diff/1/2"
+    html = alice.headers | {"Accept": "text/html"}
+    first = await client.get(page, headers=html)
+    assert first.status_code == 200 and "immutable" not in first.headers["cache-control"]
+    assert "no-cache" in first.headers["cache-control"]
+    await _edit(client, alice, event["id"], title="Renamed")
+    again = await client.get(page, headers=html | {"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and "Renamed" in again.text

@@ -224,8 +224,8 @@ async def diff(
     as_page = bool(accept and _prefers_html(accept))
     tag = f"diff-{v1}-{v2}-{DIFF_FORM}"  # two fixed versions: a fixed diff
     headers = {"ETag": content_etag(f"{tag}\n{event.title}".encode()) if as_page else etag_for(tag)}
-    if as_page:
-        headers |= {"Cache-Control": IMMUTABLE, "Content-Security-Policy": DIFF_PAGE_CSP}
+    if as_page:  # it shows the event's title as it is now: revalidated (its ETag), not kept
+        headers |= {"Cache-Control": "private, no-cache", "Content-Security-Policy": DIFF_PAGE_CSP}
     if etag_matches(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     changes = await service.diff_versions(before, after)
