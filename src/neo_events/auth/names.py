@@ -39,8 +39,8 @@ def name_key(text: str) -> str:
     if not at:
         return text.lower()
     if not _needs_idna(domain):
-        return unicodedata.normalize("NFC", text).lower()
-    return f"{_local_key(local)}@{_domain_key(domain)}"
+        return _nfc_key(text)
+    return f"{_nfc_key(local)}@{_domain_key(domain)}"
 
 
 def keys_of(addresses: Iterable[str]) -> dict[str, str]:
@@ -54,7 +54,7 @@ def keys_of(addresses: Iterable[str]) -> dict[str, str]:
         domain = address.strip().rpartition("@")[2]
         if _needs_idna(domain) and domain not in normalised:
             if len(normalised) >= MAX_IDN_DOMAINS:
-                keys[address] = unicodedata.normalize("NFC", address.strip()).lower()
+                keys[address] = _nfc_key(address.strip())
                 continue
             normalised.add(domain)
         keys[address] = name_key(address)
@@ -65,10 +65,10 @@ def _needs_idna(domain: str) -> bool:
     return not domain.isascii() or "xn--" in domain.lower()
 
 
-def _local_key(local: str) -> str:
-    # email-validator's local part is the NFC form (RFC 6532 §3.1), lower-cased here as the
-    # whole key is.
-    return unicodedata.normalize("NFC", local).lower()
+def _nfc_key(text: str) -> str:
+    """NFC, lower-cased: email-validator's local part is the NFC form (RFC 6532 §3.1), and
+    the key of an address it is not asked about."""
+    return unicodedata.normalize("NFC", text).lower()
 
 
 @lru_cache(maxsize=MAX_REMEMBERED_DOMAINS)
