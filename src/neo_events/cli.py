@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     import_p.add_argument("file", type=Path, help="the .ics file")
     import_p.add_argument("--user", required=True, help="username or email of the new owner")
     import_p.add_argument(
-        "--timezone", default="UTC", help="zone of floating times without X-WR-TIMEZONE"
+        "--timezone",
+        help="zone of floating times without X-WR-TIMEZONE (default: the user's own, else UTC)",
     )
     args = parser.parse_args(argv)
     try:

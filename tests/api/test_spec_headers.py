@@ -148,6 +148,13 @@ async def _new_email(w: World) -> None:
         )
 
 
+async def _new_zone(w: World) -> None:
+    response = await w.client.patch(
+        f"{API}/auth/me/settings", json={"timezone": "Asia/Tokyo"}, headers=w.alice.headers
+    )
+    assert response.status_code == 200, response.text
+
+
 async def _describe_webhook(w: World) -> None:
     response = await w.client.patch(
         f"{API}/webhooks/{w.webhook['id']}", json={"description": "CI"}, headers=w.alice.headers
@@ -172,6 +179,7 @@ def _event(w: World) -> str:
 
 READS: dict[str, Read] = {
     f"{API}/auth/me": Read(lambda w: f"{API}/auth/me", changes=[_new_email]),
+    f"{API}/auth/me/settings": Read(lambda w: f"{API}/auth/me/settings", changes=[_new_zone]),
     f"{API}/events/{{event_id}}": Read(_event, changes=[_retitle]),
     f"{API}/events/{{event_id}}.ics": Read(lambda w: f"{_event(w)}.ics", changes=[_retitle]),
     f"{API}/calendar.ics": Read(

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, StringConstraints, ValidationError
 
-from neo_events.auth import service
+from neo_events.auth import preferences, service
 from neo_events.auth.dependencies import Authenticator, CurrentUser, Principal, RequestOrigin
 from neo_events.auth.login_form import FORM_TYPES, login_form
+from neo_events.auth.preferences import AccountSettings, AccountSettingsPatch
 from neo_events.auth.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -148,6 +149,23 @@ async def logout(
 async def me(user: CurrentUser, if_none_match: IfNoneMatch = None) -> Response:
     """The signed-in user; `If-None-Match` with its ETag gives 304."""
     return conditional_json(UserRead.model_validate(user), if_none_match)
+
+
+@router.get("/auth/me/settings", response_model=AccountSettings, responses=NOT_MODIFIED)
+async def my_settings(user: CurrentUser, if_none_match: IfNoneMatch = None) -> Response:
+    """My own settings: `timezone`, where my all-day events from calendar apps (CalDAV) and
+    imports fall when they name no zone (null: not set, UTC). `If-None-Match` gives 304."""
+    return conditional_json(preferences.settings_of(user), if_none_match)
+
+
+@router.patch("/auth/me/settings", response_model=AccountSettings)
+async def change_my_settings(
+    body: AccountSettingsPatch, user: CurrentUser, session: Session, origin: RequestOrigin
+) -> Response:
+    """Change my settings: the fields sent (`timezone`: an IANA name, or null to unset).
+    Events keep the zone they were written with."""
+    changed = await preferences.change_settings(session, user, body, origin)
+    return conditional_json(changed, None)
 
 
 @router.get("/users")

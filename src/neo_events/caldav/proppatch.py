@@ -5,7 +5,8 @@ What a client is told, per property, in the 207 (RFC 4918 §9.2.1):
 - a property this server computes (DAV:getetag, DAV:resourcetype, CS:getctag, the home's or
   an item's DAV:displayname, …): 403 with DAV:cannot-modify-protected-property;
 - any other property set (Apple's and Thunderbird's calendar-color, calendar-order, …): 403,
-  because no property is stored but the calendar's name;
+  because no property is stored but the calendar's name; CALDAV:calendar-timezone is the
+  account's own zone, set through the API (its 403 says where);
 - a display name the calendar cannot take (empty, too long, control characters): 409;
 - removing a property that is not there: done, 200 ("not an error", RFC 4918 §14.23);
 - when anything failed, every other property 424, and nothing is changed.
@@ -60,6 +61,12 @@ COMPUTED = frozenset(
 NOT_STORED = (
     "Only the calendar's displayname can be changed; no other property is stored (SPEC §15)."
 )
+# The calendar's time zone is the account's (auth/preferences.py): set where the account is.
+ZONE = tag(CALDAV, "calendar-timezone")
+ZONE_ELSEWHERE = (
+    "The calendar's time zone is your account's: set it in the web client's settings "
+    "(PATCH /api/v1/auth/me/settings)."
+)
 
 
 async def proppatch(
@@ -72,6 +79,7 @@ async def proppatch(
             raise http.not_found()
     protected: list[str] = []
     not_stored: list[str] = []
+    elsewhere: list[str] = []
     conflicts: list[tuple[str, str]] = []
     for prop, value in changes:
         if kind == "calendar" and prop == DISPLAYNAME:
@@ -80,6 +88,8 @@ async def proppatch(
                 conflicts.append((prop, problem))
         elif prop in COMPUTED:
             protected.append(prop)
+        elif prop == ZONE and (value is not None or user.timezone is not None):
+            elsewhere.append(prop)
         elif value is not None:
             not_stored.append(prop)
         # else: removing a property that is not there, which is done already
@@ -88,6 +98,7 @@ async def proppatch(
     refused = [
         Refusal(403, protected, (DAV, "cannot-modify-protected-property")),
         Refusal(403, not_stored, None, NOT_STORED),
+        Refusal(403, elsewhere, None, ZONE_ELSEWHERE),
         *(Refusal(409, [prop], None, problem) for prop, problem in conflicts),
     ]
     refused = [r for r in refused if r.names]

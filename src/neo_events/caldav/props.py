@@ -28,7 +28,9 @@ from neo_events.caldav.http import (
 )
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, CS, DAV, element, tag
+from neo_events.db import utcnow
 from neo_events.events.access import Role
+from neo_events.ical.export import zone_calendar
 from neo_events.models import User
 
 ITEM_TYPE = "text/calendar; charset=utf-8; component=vevent"
@@ -197,6 +199,10 @@ async def _calendar_value(ctx: Context, name: str) -> ET.Element | None:
         )
     if name == tag(DAV, "getcontenttype"):
         return element(DAV, "getcontenttype", "text/calendar; charset=utf-8")
+    if name == tag(CALDAV, "calendar-timezone") and ctx.user.timezone is not None:
+        # where the writer's floating dates fall (auth/preferences.py), this year on
+        text = zone_calendar(ctx.user.timezone, utcnow().year)
+        return element(CALDAV, "calendar-timezone", text)
     return None
 
 

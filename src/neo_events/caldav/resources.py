@@ -177,8 +177,9 @@ def storable(value: str) -> bool:
     return len(value) <= MAX_NAME and "\x00" not in value
 
 
-def read(data: bytes) -> Incoming:
-    """One resource's event content, or InvalidResource saying what cannot be held.
+def read(data: bytes, zone: str) -> Incoming:
+    """One resource's event content, or InvalidResource saying what cannot be held. Its
+    floating times and all-day dates fall in `zone` (the writer's own, RFC 4791 §5.2.2).
 
     The text is cut into its components once (`blocks.split_stream`): what a resource must
     be (one VCALENDAR of VEVENTs with one UID, at most MAX_PEOPLE attendees and
@@ -254,7 +255,7 @@ def read(data: bytes) -> Incoming:
     if not storable(next(iter(uids))):
         raise InvalidResource("valid-calendar-data", f"a UID has at most {MAX_NAME} characters")
     try:
-        parsed = codec.read_calendars(calendars, default_timezone="UTC")
+        parsed = codec.read_calendars(calendars, default_timezone=zone)
     except codec.InvalidCalendar as exc:
         raise InvalidResource("valid-calendar-data", exc.message) from None
     if parsed.skipped:  # a VEVENT the import would leave out, in the words of a refusal

@@ -19,9 +19,10 @@ TEXTS = ("title", "description", "location")
 
 def keeps_its_zone(before: Mapping[str, Any], content: dict[str, Any]) -> dict[str, Any]:
     """An all-day event written back keeps its zone: a DATE names none (GET writes none, as
-    RFC 5545 has it), so the resource was read in UTC, and a retitle in a calendar app moved
-    the event to UTC, its midnights for every attendee with it, and made an invitee's
-    answer for one day a change they may not make (an outside attack)."""
+    RFC 5545 has it), so the resource was read in the writer's own zone (UTC until they set
+    one), and a retitle in a calendar app moved the event there, its midnights for every
+    attendee with it, and made an invitee's answer for one day a change they may not make
+    (an outside attack)."""
     if content.get("all_day") and content.get("timezone") != before["timezone"]:
         return content | {"timezone": before["timezone"]}
     return content

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin
+from neo_events.auth.preferences import own_zone
 from neo_events.caldav import people, resources, write_back
 from neo_events.caldav.rendering import render
 from neo_events.caldav.service import (
@@ -109,7 +110,7 @@ async def _put(
         raise DavError(
             400, None, f"A resource's name has at most {MAX_NAME} characters.", "invalid_name"
         )
-    incoming = await _read(data)
+    incoming = await _read(data, own_zone(user))
     # whether the name (and the UID) is free decides a create: one PUT of the writer's at a
     # time decides (concurrent ones were each a 201 and an event, `If-None-Match: *` or not)
     await locks.hold(session, locks.CALDAV_COLLECTION, [user.id])
@@ -165,9 +166,9 @@ async def _put(
     return refreshed, False
 
 
-async def _read(data: bytes) -> resources.Incoming:
+async def _read(data: bytes, zone: str) -> resources.Incoming:
     try:
-        return await asyncio.to_thread(resources.read, data)
+        return await asyncio.to_thread(resources.read, data, zone)
     except resources.InvalidResource as exc:
         raise DavError(
             403, ("urn:ietf:params:xml:ns:caldav", exc.condition), exc.message, "invalid_resource"

@@ -48,9 +48,11 @@ def _summary(report: ImportReport, username: str) -> str:
     return "\n".join(lines)
 
 
-async def run_import(settings: Settings, data: bytes, *, username: str, timezone: str) -> int:
-    """Import for the user named (username or email); 0 on success, 1 if the file is refused,
-    2 for an unknown user."""
+async def run_import(
+    settings: Settings, data: bytes, *, username: str, timezone: str | None
+) -> int:
+    """Import for the user named (username or email), floating times in `timezone`, else in
+    the user's own zone; 0 on success, 1 if the file is refused, 2 for an unknown user."""
     engine = db.create_engine(settings)
     intent = db.write_intent.set(True)  # SQLite: take the write lock up front
     try:

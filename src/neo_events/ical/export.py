@@ -174,6 +174,14 @@ def assemble(
     return b"".join([head[: -len(end)], *zones, *texts, end])
 
 
+def zone_calendar(zone: str, year: int) -> str:
+    """A VCALENDAR holding only the zone's VTIMEZONE from `year` on: the value of a CalDAV
+    collection's CALDAV:calendar-timezone (RFC 4791 §5.2.2)."""
+    head = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n"
+    zone_text = _vtimezone_text(zone, year, None).decode()
+    return f"{head}{zone_text}END:VCALENDAR\r\n"
+
+
 def _year(value: datetime | None) -> int | None:
     return None if value is None else value.year
 

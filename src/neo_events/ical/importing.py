@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.names import keys_of
+from neo_events.auth.preferences import own_zone
 from neo_events.errors import ValidationFailed
 from neo_events.events import creation
 from neo_events.events.content import Content
@@ -167,19 +168,22 @@ async def import_calendar(
     actor: User,
     data: bytes,
     origin: Origin,
-    default_timezone: str = "UTC",
+    default_timezone: str | None = None,
     progress: Progress | None = None,
     budget: float | None = None,
 ) -> ImportReport:
     """Create every event of a calendar file that the event rules accept, in the caller's
-    transaction; schedule conflicts are not checked (a calendar file records commitments).
-    The events are written as batch creates write them, WRITE_CHUNK at a time (the event
-    loop runs between chunks); then the invitations of those that have any, one event at a
-    time; then the reminders (their VALARMs), REMINDER_CHUNK events' worth at a time. With
-    a `budget` (seconds), an import still writing past it stops with ImportOverBudget,
-    which rolls the caller's transaction back."""
+    transaction. Floating times and all-day dates fall in the file's X-WR-TIMEZONE, else in
+    `default_timezone`, else in the actor's own zone (`preferences.own_zone`). Schedule
+    conflicts are not checked (a calendar file records commitments). The events are written
+    as batch creates write them, WRITE_CHUNK at a time (the event loop runs between chunks);
+    then the invitations of those that have any, one event at a time; then the reminders
+    (their VALARMs), REMINDER_CHUNK events' worth at a time. With a `budget` (seconds), an
+    import still writing past it stops with ImportOverBudget, which rolls the caller's
+    transaction back."""
     deadline = None if budget is None else asyncio.get_running_loop().time() + budget
-    parsed = await read_calendar(data, default_timezone=default_timezone)
+    zone = default_timezone or own_zone(actor)
+    parsed = await read_calendar(data, default_timezone=zone)
     valid, skipped = await asyncio.to_thread(_acceptable, parsed)
     if not valid:
         raise _nothing(skipped)

@@ -192,13 +192,13 @@ async def import_events(
     session: Session,
     origin: RequestOrigin,
     timezone: Annotated[
-        TimeZoneName,
+        TimeZoneName | None,
         Query(
             max_length=64,
             description="IANA zone for floating times and all-day dates when the file has "
-            "no X-WR-TIMEZONE",
+            "no X-WR-TIMEZONE (default: your own, `/auth/me/settings`, else UTC)",
         ),
-    ] = "UTC",
+    ] = None,
 ) -> Response:
     """Create the events of an iCalendar file, all in one transaction. Components that are
     not events, or that the event rules refuse, are listed in `skipped` with the reason;

@@ -1,0 +1,70 @@
+"""An account's own settings (`GET`/`PATCH /api/v1/auth/me/settings`): its time zone.
+
+The zone is where the account's floating dates fall when what it writes names none: an
+all-day event a calendar app PUTs over CalDAV (a `VALUE=DATE` names no zone, RFC 5545), the
+floating times and all-day dates of an import without X-WR-TIMEZONE or `?timezone=`, and
+what CalDAV tells clients in `CALDAV:calendar-timezone` (RFC 4791 §5.2.2). Until it is set
+(the web client sets the browser's on first sign-in) that is UTC, as it was before there was
+a setting. An event keeps the zone it was written with: changing the setting moves none.
+
+Not part of `user` (SPEC §3): `/users?q=` shows users to anyone who knows their address, and
+where someone lives is not for them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from neo_events.audit.service import Origin, record
+from neo_events.events.schemas import TimeZoneName
+from neo_events.models import User
+
+DEFAULT_ZONE = "UTC"
+
+
+def own_zone(user: User) -> str:
+    """Where the user's floating dates fall when a write names no zone."""
+    return user.timezone or DEFAULT_ZONE
+
+
+class AccountSettings(BaseModel):
+    timezone: Annotated[
+        str | None,
+        Field(
+            description="IANA zone where your all-day events from calendar apps and imports "
+            "fall when they name none; null: not set (UTC)"
+        ),
+    ]
+
+
+class AccountSettingsPatch(BaseModel):
+    """The settings to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: TimeZoneName | None = None
+
+
+def settings_of(user: User) -> AccountSettings:
+    return AccountSettings(timezone=user.timezone)
+
+
+async def change_settings(
+    session: AsyncSession, user: User, patch: AccountSettingsPatch, origin: Origin
+) -> AccountSettings:
+    """The settings `patch` names set (and one audit row when anything changed)."""
+    if "timezone" in patch.model_fields_set and patch.timezone != user.timezone:
+        before = user.timezone
+        user.timezone = patch.timezone  # the request's own row, written at its commit
+        record(
+            session,
+            action="settings.changed",
+            origin=origin,
+            actor_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            details={"timezone": {"old": before, "new": patch.timezone}},
+        )
+    return settings_of(user)
