@@ -1,10 +1,11 @@
-"""My reminders fired as notifications, the settings page (feed URLs, webhooks), the history
-page's readable occurrence edits, an edit made in a calendar app shown as its author's version,
-and errors that read as sentences (SPEC §6, §12, §14, §15)."""
+"""My reminders fired as notifications, the settings page (time zone, feed URLs, webhooks), the
+history page's readable occurrence edits, an edit made in a calendar app shown as its author's
+version, and errors that read as sentences (SPEC §6, §12, §14, §15)."""
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -120,6 +121,51 @@ def test_settings_feed_urls_and_webhooks(browser: Browser, server: str) -> None:
         error = hooks.locator(".form-error")
         expect(error).to_be_visible()
         expect(error).not_to_contain_text("_")
+        assert errors == []
+    finally:
+        context.close()
+
+
+def _zone_of(client: httpx.Client) -> str | None:
+    answer = client.get("/auth/me/settings")
+    assert answer.status_code == 200, answer.text
+    zone: str | None = answer.json()["timezone"]
+    return zone
+
+
+def test_the_account_takes_the_browsers_zone_then_the_one_chosen(
+    browser: Browser, server: str
+) -> None:
+    """Where a calendar app's all-day events fall (auth/preferences.py): the browser's zone
+    from the first sign-in, until the user picks another in Settings."""
+    context = new_context(browser)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        sign_up(page, server, "zora")
+        client = api_client(server, "zora", context)
+        deadline = time.monotonic() + 15
+        while _zone_of(client) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _zone_of(client) == ZONE
+
+        page.get_by_role("link", name="Settings").click()
+        section = page.locator("section", has=page.get_by_role("heading", name="Time zone"))
+        field = section.get_by_label("Your time zone")
+        expect(field).to_have_value(ZONE)
+        field.fill("Nowhere/Else")
+        section.get_by_role("button", name="Save time zone").click()
+        expect(section.locator(".form-error")).to_be_visible()
+        expect(section.locator(".form-error")).not_to_contain_text("_")
+        assert _zone_of(client) == ZONE
+
+        field.fill("America/New_York")
+        section.get_by_role("button", name="Save time zone").click()
+        expect(section).to_contain_text("This browser is in Europe/Berlin")
+        assert _zone_of(client) == "America/New_York"
+        page.reload()  # a resumed session keeps the zone chosen
+        expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
+        assert _zone_of(client) == "America/New_York"
         assert errors == []
     finally:
         context.close()

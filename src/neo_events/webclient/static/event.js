@@ -11,7 +11,7 @@ import { repeatEditor } from "./repeat.js";
 import { openShare } from "./share.js";
 import {
   attempt, browserZone, confirmAction, daysMoved, errorBox, field, formatDateTime, fromLocalInput, h, id, isoDate, localDate, locale, modal,
-  movedLike, sameZone, showNotice, toLocalInput, userError, weekdaysMoved,
+  movedLike, sameZone, showNotice, toLocalInput, userError, weekdaysMoved, zoneList,
 } from "./ui.js";
 
 export const TITLE_MAX = 200; // the API's limit (SPEC §4 title); the form enforces it
@@ -29,13 +29,6 @@ function dateIn(instant, zone) {
   } catch {
     return { year: d.getFullYear(), month: d.getMonth() + 1, day: d.getDate() };
   }
-}
-
-function zoneList() {
-  const list = h("datalist", { id: id("zones") });
-  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [browserZone];
-  for (const z of zones) list.append(h("option", { value: z }));
-  return list;
 }
 
 /** "Tue 11 May, 09:00–10:00" as the wall clock of `zone` shows it. */
@@ -99,7 +92,7 @@ export function openEvent(occurrence, { slot, onChange }) {
   const locationInput = h("input", { name: "location", dir: "auto", value: isNew ? "" : occurrence.location || "" });
   const description = h("textarea", { name: "description", rows: 3, dir: "auto" });
   description.value = isNew ? "" : occurrence.description || "";
-  const zones = zoneList();
+  const zones = zoneList(id("zones"));
   const zone = h("input", { name: "timezone", list: zones.id, value: isNew ? browserZone : occurrence.timezone, autocomplete: "off" });
   // The date the form starts on, in the event's zone (a rule's weekdays are its wall clock's).
   const startsOn = () => {

@@ -8,7 +8,7 @@ import { historyView } from "./history.js";
 import { invitationsView, pendingCount } from "./invite.js";
 import { fireReminder } from "./reminders.js";
 import { searchView } from "./search.js";
-import { settingsView } from "./settings.js";
+import { adoptZone, settingsView } from "./settings.js";
 import { installShortcuts } from "./shortcuts.js";
 import { signInAgain, signInView, signUpView } from "./signin.js";
 import { clearInfoNotice, clearNotice, showNotice } from "./ui.js";
@@ -75,6 +75,7 @@ function startSession() {
   showAccount();
   live.start();
   updateInvitations();
+  adoptZone();
   const next = sessionStorage.getItem("neo-events.next");
   sessionStorage.removeItem("neo-events.next");
   context.navigate(next && next.startsWith("#/") && !next.startsWith("#/sign") ? next : "#/week");
@@ -191,6 +192,7 @@ window.addEventListener("hashchange", () => {
   if (resumed) {
     live.start();
     updateInvitations();
+    adoptZone();
   }
   route();
   booted = true;

@@ -1,8 +1,8 @@
-// Settings: secret feed URLs for calendar apps (SPEC §10), app passwords for CalDAV
-// (SPEC §15) and webhooks (SPEC §14).
+// Settings: the account's time zone, secret feed URLs for calendar apps (SPEC §10), app
+// passwords for CalDAV (SPEC §15) and webhooks (SPEC §14).
 
 import { allPages, api } from "./api.js";
-import { attempt, confirmAction, errorBox, field, formatDateTime, h, showNotice } from "./ui.js";
+import { attempt, browserZone, confirmAction, errorBox, field, formatDateTime, h, id, sameZone, showNotice, zoneList } from "./ui.js";
 
 const WEBHOOK_TYPES = [
   "event.created", "event.updated", "event.deleted", "event.rolled_back", "event.shared", "event.unshared",
@@ -23,6 +23,43 @@ function secretBox(label, value) {
     }
   });
   return h("div", { class: "secret-box", role: "status" }, h("p", {}, h("strong", {}, `${label} — shown only now:`)), h("div", { class: "secret-row" }, input, copy));
+}
+
+/** Signed in: an account with no time zone of its own takes this browser's, as Google
+ * Calendar takes the one it detects. Quietly: nothing a user asked for waits on it. */
+export async function adoptZone() {
+  try {
+    const mine = await api("GET", "/auth/me/settings");
+    if (mine.timezone === null) await api("PATCH", "/auth/me/settings", { body: { timezone: browserZone } });
+  } catch {
+    // the next sign-in tries again
+  }
+}
+
+function zoneSection() {
+  const zones = zoneList(id("zones"));
+  const zone = h("input", { name: "account-timezone", list: zones.id, autocomplete: "off", required: true, maxlength: 64 });
+  const error = errorBox();
+  const here = h("p", { class: "muted" });
+  const form = h("form", { class: "inline-form" }, field("Your time zone", zone), zones, h("button", { type: "submit", class: "primary" }, "Save time zone"));
+  const show = (settings) => {
+    zone.value = settings.timezone || "";
+    here.textContent = settings.timezone && !sameZone(settings.timezone, browserZone)
+      ? `This browser is in ${browserZone}; the calendar here shows times in the browser's zone.` : "";
+  };
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const saved = await attempt(() => api("PATCH", "/auth/me/settings", { body: { timezone: zone.value.trim() } }), error);
+    if (!saved) return;
+    show(saved);
+    showNotice(`Time zone saved: ${saved.timezone}.`, "info");
+  });
+  attempt(() => api("GET", "/auth/me/settings"), error).then((settings) => settings && show(settings));
+  return h("section", { class: "card settings", "aria-labelledby": "zone-title" },
+    h("h2", { id: "zone-title" }, "Time zone"),
+    h("p", { class: "muted" }, "Where an all-day event from a calendar app or an imported file falls when it names no time zone: a day off added on your phone starts at your midnight, not at UTC's. Set from this browser when you first sign in; events keep the zone they were made in."),
+    form, here, error);
 }
 
 function feedSection() {
@@ -177,6 +214,7 @@ export function settingsView(main) {
   main.append(
     h("a", { href: "#/week", class: "back" }, "‹ Back to the calendar"),
     h("h1", {}, "Settings"),
+    zoneSection(),
     feedSection(),
     appPasswordSection(),
     webhookSection(),

@@ -184,6 +184,14 @@ export const sameZone = (a, b) => a === b || (Boolean(a && b) && zoneName(a) ===
 
 /** The browser's zone, by its current name (Chromium reports some by their old ones). */
 export const browserZone = zoneName(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+
+/** A <datalist> of the zones this browser knows, for an input to suggest from. */
+export function zoneList(listId) {
+  const list = h("datalist", { id: listId });
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [browserZone];
+  for (const z of zones) list.append(h("option", { value: z }));
+  return list;
+}
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
 const longFmt = new Intl.DateTimeFormat(undefined, {
