@@ -92,7 +92,7 @@ async def _as_one_by_one(app: FastAPI, event_id: int) -> None:
         spans = {event_id: firing._Span(event_id, event.span_end)}
         series = {event_id: series_of(content_of(event))}
         moves, gone = firing._moves(
-            spans, series, reminders, jobs, answers, datetime.now(UTC), None
+            spans, series, {}, reminders, jobs, answers, datetime.now(UTC), None
         )
     assert moves == []
     assert [key for key in gone if key in jobs] == []

@@ -5,7 +5,9 @@ all-day event a calendar app PUTs over CalDAV (a `VALUE=DATE` names no zone, RFC
 floating times and all-day dates of an import without X-WR-TIMEZONE or `?timezone=`, and
 what CalDAV tells clients in `CALDAV:calendar-timezone` (RFC 4791 §5.2.2). Until it is set
 (the web client sets the browser's on first sign-in) that is UTC, as it was before there was
-a setting. An event keeps the zone it was written with: changing the setting moves none.
+a setting. An event keeps the zone it was written with: changing the setting moves none. And
+the account's reminders on all-day events fire before its own midnights (a shared holiday
+reminds each holder the evening before where they are: `reminders/due.zoned`).
 
 Not part of `user` (SPEC §3): `/users?q=` shows users to anyone who knows their address, and
 where someone lives is not for them."""
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.audit.service import Origin, record
 from neo_events.events.schemas import TimeZoneName
 from neo_events.models import User
+from neo_events.reminders.service import follow_own_zone
 
 DEFAULT_ZONE = "UTC"
 
@@ -67,4 +70,6 @@ async def change_settings(
             target_id=user.id,
             details={"timezone": {"old": before, "new": patch.timezone}},
         )
+        await session.flush()  # the zone its reminders are placed by is read back
+        await follow_own_zone(session, user.id)  # its all-day reminders: at its own midnights
     return settings_of(user)

@@ -10,10 +10,11 @@ memo). The search itself is pure, in timing.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.days import key_of
@@ -25,6 +26,8 @@ from neo_events.invitations.responses import (
     occurrence_answers,
     series_answers,
 )
+from neo_events.jobs import queue
+from neo_events.models import User
 from neo_events.reminders.timing import NextDue, next_answered, next_due, next_two
 
 
@@ -65,6 +68,35 @@ class Answers:
         return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
 
 
+# How much later than its span in its own zone an all-day series may end in a holder's.
+ALL_DAY_SLACK = timedelta(days=2)
+
+
+def zoned(series: Series, zone: str | None) -> Series:
+    """The series as a holder living in `zone` has it (None: the event's own): an all-day
+    series' dates begin at that holder's midnights, as SPEC §4's floating dates do for every
+    viewer (as a listing's `timezone=` places them); a timed series is the same everywhere."""
+    if zone is None or series.all_day_zone is None or zone == series.all_day_zone:
+        return series
+    return replace(series, all_day_zone=zone)
+
+
+async def own_zones(
+    session: AsyncSession, series: Mapping[int, Series], reminders: Iterable[Any]
+) -> dict[int, str]:
+    """The zones of those of these reminders' users who set one (`auth/preferences.py`),
+    read only where a reminder is on an all-day event: one query, or none."""
+    users = {r.user_id for r in reminders if (s := series.get(r.event_id)) and s.all_day_zone}
+    if not users:
+        return {}
+    rows = await session.execute(
+        select(User.id, User.timezone).where(
+            queue.among(session, User.id, users), User.timezone.is_not(None)
+        )
+    )
+    return {user_id: zone for user_id, zone in rows if zone is not None}
+
+
 async def load_answers(
     session: AsyncSession, pairs: Iterable[tuple[int, int]]
 ) -> dict[tuple[int, int], Answers]:
@@ -97,15 +129,21 @@ def next_two_for(
     *,
     two: bool = True,
 ) -> tuple[NextDue | None, NextDue | None]:
-    """`next_for` after `after`, and (with `two`) `next_for` after that one's due time, from one
-    walk of the recurrence where it can be (timing.next_two). Memoised per (event, kind of
-    answers (`Answers.kind`), minutes, after): a meeting's reminders for its many guests, and
-    those of an event's many holders, are one walk."""
+    """`next_for` after `after`, and (with `two`) `next_for` after that one's due time, from
+    one walk of the recurrence where it can be (timing.next_two). Memoised per (event, the
+    zone an all-day one is placed in, kind of answers (`Answers.kind`), minutes, after): a
+    meeting's reminders for its many guests, and those of an event's many holders, are one
+    walk."""
     mine = answers.get((event.id, reminder.user_id))
     kind = mine.kind if mine is not None else None
     if kind is None:
         mine = None  # declines nothing: fires as if not invited
-    key = (event.id, kind, reminder.minutes_before, after, two)
+    key = (event.id, series.all_day_zone, kind, reminder.minutes_before, after, two)
+    # An all-day series placed in a holder's zone (`zoned`) may begin up to a day and more
+    # after the event's own span ends (UTC+14 to UTC-12): the span only stops the search.
+    until = event.span_end
+    if until is not None and series.all_day_zone is not None:
+        until += ALL_DAY_SLACK
     if key not in memo:
         only = mine.accepted_alone if mine is not None else None
         if only is not None:
@@ -126,7 +164,7 @@ def next_two_for(
                 series,
                 minutes_before=reminder.minutes_before,
                 after=after,
-                until=event.span_end,
+                until=until,
                 skip=mine.skipper(series) if mine else None,
             )
         else:
@@ -134,7 +172,7 @@ def next_two_for(
                 series,
                 minutes_before=reminder.minutes_before,
                 after=after,
-                until=event.span_end,
+                until=until,
                 skip=mine.skipper(series) if mine else None,
             )
             memo[key] = (due, None)

@@ -25,7 +25,14 @@ from neo_events.events.recurrence import Series
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder
-from neo_events.reminders.due import Answers, load_answers, next_for, next_two_for
+from neo_events.reminders.due import (
+    Answers,
+    load_answers,
+    next_for,
+    next_two_for,
+    own_zones,
+    zoned,
+)
 from neo_events.reminders.timing import NextDue
 
 KIND = "reminder"
@@ -65,9 +72,10 @@ async def reschedule(
     }
     series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
     answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders})
+    zones = await own_zones(session, series, reminders)
     # what the walk reads of each event, read here: no ORM attribute is loaded in a thread
     spans = {e.id: _Span(e.id, e.span_end) for e in events}
-    work = partial(_moves, spans, series, reminders, jobs, answers, now, drop_after)
+    work = partial(_moves, spans, series, zones, reminders, jobs, answers, now, drop_after)
     moves, gone = await off_the_loop(len(reminders) > ON_LOOP_REMINDERS, work)
     await queue.schedule_many(session, kind=KIND, jobs=moves)
     await queue.cancel(session, gone)
@@ -81,6 +89,7 @@ class _Span(NamedTuple):
 def _moves(
     events: Mapping[int, _Span],
     series: Mapping[int, Series],
+    zones: Mapping[int, str],
     reminders: Sequence[Any],
     jobs: Mapping[str, tuple[datetime, dict[str, Any]]],
     answers: Mapping[tuple[int, int], Answers],
@@ -103,7 +112,8 @@ def _moves(
             after = job[0] - TICK
             if drop_after is not None:
                 after = max(after, now - drop_after)
-        due = next_for(event, series[event.id], reminder, after, answers, memo)
+        rules = zoned(series[event.id], zones.get(reminder.user_id))
+        due = next_for(event, rules, reminder, after, answers, memo)
         if due is None:
             gone.append(key)
             continue
@@ -179,6 +189,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     # A row's columns are named as series_of reads an event's content.
     series = {event_id: series_of(e._mapping) for event_id, e in events.items()}
     answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders.values()})
+    zones = await own_zones(session, series, reminders.values())
     memo: dict[Any, Any] = {}
     done: list[queue.Claimed] = []  # finished: removed in one statement
     moved: list[tuple[queue.Claimed, datetime, dict[str, Any]]] = []  # one statement too
@@ -193,7 +204,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             done.append(job)  # deleted, or no longer theirs to see
             continue
         event = events[reminder.event_id]
-        rules = series[event.id]
+        rules = zoned(series[event.id], zones.get(reminder.user_id))  # an all-day one: theirs
         # What is due at or after this job's time, by the event as it is now; and the next.
         due, upcoming = next_two_for(event, rules, reminder, job.due_at - TICK, answers, memo)
         if due is None:

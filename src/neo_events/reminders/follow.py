@@ -7,13 +7,14 @@ out once and its jobs written by one statement (`_write`): an upsert from the re
 rows, which leaves alone a job due but not yet sent and one already at that time. What is
 left is done reminder by reminder, as a user's own reminders are (`firing.reschedule`, its
 walks off the loop when many): small groups, the reminders of those who declined something
-(their answers make their firings their own), and jobs due but not yet sent (each keeps its
+(their answers make their firings their own) or who live in another zone than an all-day
+event's (its days begin at their own midnights), and jobs due but not yet sent (each keeps its
 place from where it was due). A fixed number of statements, and one per large group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
 
@@ -36,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.off_loop import off_the_loop
 from neo_events.jobs import queue
-from neo_events.models import Attendee, Event, Job, Reminder
+from neo_events.models import Attendee, Event, Job, Reminder, User
 from neo_events.reminders.due import load_answers
 from neo_events.reminders.firing import KIND, reschedule
 from neo_events.reminders.timing import NextDue, next_due
@@ -46,8 +47,15 @@ GROUP_MIN = 20
 # Above this many groups, their walks are done in a worker thread.
 ON_LOOP_GROUPS = 10
 
+# A reminder whose user lives in another zone than its all-day event's (`due.zoned`): its
+# firings are its own, before that user's midnights (a correlated test: no list of them).
+_ELSEWHERE = (
+    exists()
+    .where(User.id == Reminder.user_id, Event.id == Reminder.event_id)
+    .where(Event.all_day.is_(True), User.timezone.is_not(None), User.timezone != Event.timezone)
+)
 _JOBS = cast(Table, Job.__table__)
-_KEY = literal("reminder:") + sql_cast(Reminder.id, String)  # firing.job_key, in SQL
+JOB_KEY = literal("reminder:") + sql_cast(Reminder.id, String)  # firing.job_key, in SQL
 
 
 async def follow(session: AsyncSession, event_ids: Collection[int], *, now: datetime) -> None:
@@ -67,7 +75,9 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
         # firing one, then sees what it wrote.
         await session.execute(
             select(Job.id)
-            .where(Job.key.in_(select(_KEY).where(queue.among(session, Reminder.event_id, held))))
+            .where(
+                Job.key.in_(select(JOB_KEY).where(queue.among(session, Reminder.event_id, held)))
+            )
             .order_by(Job.id)
             .with_for_update()
         )
@@ -95,11 +105,12 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             Reminder.event_id == event_id,
             Reminder.minutes_before == minutes,
             ~Reminder.user_id.in_(users) if users else literal(True),
+            ~_ELSEWHERE if live[event_id].all_day else literal(True),
             due=due,
             now=now,
         )
     # The rest one by one, as reschedule does: their jobs due but not yet sent keep their place.
-    one_by_one: list[Any] = [exists().where(Job.key == _KEY, Job.due_at <= now)]
+    one_by_one: list[Any] = [exists().where(Job.key == JOB_KEY, Job.due_at <= now)]
     if groups:
         one_by_one.append(~tuple_(Reminder.event_id, Reminder.minutes_before).in_(groups))
     else:
@@ -107,6 +118,8 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
     if special:
         pairs = [(e, u) for e, users in special.items() for u in users]
         one_by_one.append(tuple_(Reminder.event_id, Reminder.user_id).in_(pairs))
+    if any(e.all_day for e in live.values()):
+        one_by_one.append(_ELSEWHERE)
     rows = await session.execute(
         select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
             queue.among(session, Reminder.event_id, live), or_(*one_by_one)
@@ -115,7 +128,7 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
     await reschedule(session, list(live.values()), list(rows), now=now, drop_after=None)
 
 
-async def _declining(session: AsyncSession, event_ids: list[int]) -> Mapping[int, set[int]]:
+async def _declining(session: AsyncSession, event_ids: list[int]) -> dict[int, set[int]]:
     """Of those invited to these events who hold reminders on them, those whose answers
     decline something (`Answers.kind`), by event: at most MAX_ATTENDEES each."""
     invited = await session.execute(
@@ -157,7 +170,7 @@ async def _write(session: AsyncSession, *where: Any, due: NextDue | None, now: d
     )
     moment = _JOBS.c.due_at.type
     rows = select(
-        _KEY,
+        JOB_KEY,
         value(KIND, String()),
         payload,
         value(due.due_at, moment),
@@ -192,7 +205,7 @@ async def _delete(session: AsyncSession, *where: Any, jobs: Any = None) -> None:
     """Drop the jobs of the reminders `where` names (those of them `jobs` names)."""
     await session.execute(
         delete(Job).where(
-            Job.key.in_(select(_KEY).where(*where)), *([] if jobs is None else [jobs])
+            Job.key.in_(select(JOB_KEY).where(*where)), *([] if jobs is None else [jobs])
         ),
         execution_options={"synchronize_session": False},
     )

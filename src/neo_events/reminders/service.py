@@ -24,9 +24,9 @@ from neo_events.db import UTCDateTime
 from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, get_event_for, touch
 from neo_events.jobs import queue
-from neo_events.models import Event, Reminder, User
+from neo_events.models import Event, Job, Reminder, User
 from neo_events.reminders.firing import job_key, reschedule
-from neo_events.reminders.follow import follow
+from neo_events.reminders.follow import JOB_KEY, follow
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
 
@@ -195,6 +195,34 @@ async def my_reminders(
     for event_id, minutes in rows:
         found.setdefault(event_id, []).append(minutes)
     return found
+
+
+# A change of zone moves at most this many of the user's reminders on all-day events, the
+# soonest due first: each of the others is moved when it fires (a later time) or, where its
+# day now begins earlier, fires for the next occurrence instead of this one.
+ZONE_MOVES = 1_000
+
+
+async def follow_own_zone(session: AsyncSession, user_id: int) -> None:
+    """The user's reminders on all-day events pointed at their days as their zone (just
+    changed, auth/preferences.py) places them (`due.zoned`)."""
+    rows = (
+        await session.execute(
+            select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before)
+            .join(Event, Event.id == Reminder.event_id)
+            .outerjoin(Job, Job.key == JOB_KEY)
+            .where(Reminder.user_id == user_id, Event.all_day.is_(True))
+            .where(Event.deleted_at.is_(None))
+            .order_by(Job.due_at.is_(None), Job.due_at, Reminder.id)
+            .limit(ZONE_MOVES)
+        )
+    ).all()
+    if rows:
+        ids = {r.event_id for r in rows}
+        events = list(
+            await session.scalars(select(Event).where(queue.among(session, Event.id, ids)))
+        )
+        await reschedule(session, events, rows, now=db.utcnow(), drop_after=None)
 
 
 @dataclass

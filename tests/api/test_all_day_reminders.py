@@ -1,0 +1,159 @@
+"""A reminder on an all-day event fires before its holder's own midnight (SPEC §4: all-day
+dates are the same days for every viewer, whatever their zone), for those who set a zone
+(`/auth/me/settings`); the others keep the event's. A company holiday made in Los Angeles
+reminded a colleague in Tokyo at 16:00 on the holiday itself, the evening before in LA time.
+
+Each of the three ways a reminder is scheduled is tried: set one by one (`reschedule`), moved
+with its event in a group (`follow`, GROUP_MIN of one offset), and fired (`fire`)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from neo_events.reminders.follow import GROUP_MIN
+from tests.api.test_reminders import (  # noqa: F401 (fixtures)
+    fast_app,
+    fast_client,
+    iso,
+    jobs_of,
+    put_reminders,
+    wait_for_reminders,
+)
+from tests.helpers import Account, created, register
+
+pytestmark = pytest.mark.anyio
+
+LA, TOKYO, BERLIN = "America/Los_Angeles", "Asia/Tokyo", "Europe/Berlin"
+HOLIDAY = date(2027, 1, 15)
+
+
+def midnight(day: date, zone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+async def set_zone(client: httpx.AsyncClient, who: Account, zone: str | None) -> None:
+    answer = await client.patch(
+        "/api/v1/auth/me/settings", json={"timezone": zone}, headers=who.headers
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def holiday(
+    client: httpx.AsyncClient, owner: Account, holders: list[Account], day: date = HOLIDAY
+) -> dict[str, Any]:
+    """An all-day day in Los Angeles, shared with `holders` as viewers."""
+    event = await created(
+        client,
+        owner,
+        {"title": "Holiday", "all_day": True, "start_date": day.isoformat(), "timezone": LA},
+    )
+    if holders:
+        answer = await client.post(
+            f"/api/v1/events/{event['id']}/share",
+            json={"users": [{"user_id": h.id, "role": "viewer"} for h in holders]},
+            headers=owner.headers,
+        )
+        assert answer.status_code == 200, answer.text
+    return event
+
+
+async def due_times(app: FastAPI) -> dict[int, tuple[datetime, str]]:
+    """Each reminder job's (due, occurrence start), by reminder id."""
+    return {
+        job.payload["reminder_id"]: (job.due_at, job.payload["occurrence_start"])
+        for job in await jobs_of(app)
+    }
+
+
+async def reminder_ids(app: FastAPI) -> dict[int, int]:
+    """Reminder id by user id (one reminder each here)."""
+    from sqlalchemy import select
+
+    from neo_events.models import Reminder
+
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(select(Reminder.user_id, Reminder.id))
+        return {user_id: reminder_id for user_id, reminder_id in rows}
+
+
+def expected(day: date, zone: str) -> tuple[datetime, str]:
+    start = midnight(day, zone)
+    return start - timedelta(hours=1), iso(start)
+
+
+async def test_each_holder_is_reminded_before_their_own_midnight(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    bob, carol = await register(client, "bob"), await register(client, "carol")
+    await set_zone(client, alice, LA)
+    await set_zone(client, bob, TOKYO)  # carol sets none: the event's zone
+    event = await holiday(client, alice, [bob, carol])
+    for who in (alice, bob, carol):
+        assert (await put_reminders(client, who.headers, event["id"], 60)).status_code == 200
+    ids = await reminder_ids(app)
+    jobs = await due_times(app)
+    assert jobs[ids[alice.id]] == expected(HOLIDAY, LA)
+    assert jobs[ids[bob.id]] == expected(HOLIDAY, TOKYO)
+    assert jobs[ids[carol.id]] == expected(HOLIDAY, LA)
+
+    # a change of zone moves the reminders already set; unset, the event's zone again
+    await set_zone(client, bob, BERLIN)
+    assert (await due_times(app))[ids[bob.id]] == expected(HOLIDAY, BERLIN)
+    await set_zone(client, bob, None)
+    assert (await due_times(app))[ids[bob.id]] == expected(HOLIDAY, LA)
+
+
+async def test_a_moved_holiday_moves_everyones_reminders_to_their_own_midnights(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """GROUP_MIN reminders of one offset are moved by one statement, as one: those in
+    another zone are taken out of the group and moved one by one."""
+    people = [await register(client, f"holder{n}") for n in range(GROUP_MIN + 2)]
+    tokyo = people[:3]
+    for who in tokyo:
+        await set_zone(client, who, TOKYO)
+    event = await holiday(client, alice, people)
+    for who in people:
+        assert (await put_reminders(client, who.headers, event["id"], 60)).status_code == 200
+    moved_to = HOLIDAY + timedelta(days=1)
+    answer = await client.patch(
+        f"/api/v1/events/{event['id']}",
+        json={"start_date": moved_to.isoformat()},
+        headers=alice.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    ids, jobs = await reminder_ids(app), await due_times(app)
+    for who in people:
+        zone = TOKYO if who in tokyo else LA
+        assert jobs[ids[who.id]] == expected(moved_to, zone), who.username
+
+
+async def test_a_reminder_fires_before_the_holders_midnight(
+    fast_app: FastAPI,  # noqa: F811
+    fast_client: httpx.AsyncClient,  # noqa: F811
+) -> None:
+    """The job runner fires it and rolls it on in its holder's zone (`firing.fire`): at the
+    event's zone's time it would have waited 17 hours. Waits for the next whole minute."""
+    client = fast_client
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    await set_zone(client, bob, TOKYO)
+    # Bob's next midnight, and a reminder as many whole minutes before it as fire in 3-63 s
+    now = datetime.now(UTC)
+    target = (now + timedelta(seconds=63)).replace(second=0, microsecond=0)
+    day = (target + timedelta(days=1)).astimezone(ZoneInfo(TOKYO)).date()
+    start = midnight(day, TOKYO)
+    minutes = int((start - target).total_seconds() // 60)
+    event = await holiday(client, alice, [bob], day)
+    assert (await put_reminders(client, bob.headers, event["id"], minutes)).status_code == 200
+    [due] = await wait_for_reminders(fast_app, bob.id, 1, within=90)
+    assert due["occurrence_start"] == iso(start)
+    assert datetime.now(UTC) - target < timedelta(seconds=20)
+    await asyncio.sleep(0.5)
+    assert await jobs_of(fast_app) == []  # a single day: nothing left to remind of
