@@ -248,3 +248,17 @@ async def test_no_password_or_token_ever_reaches_the_audit_log(
     for secret in secrets:
         assert secret not in stored
         assert secret not in served
+
+
+async def test_a_failed_logins_identifier_is_cut_between_letters(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Its first 64 characters were kept: a name whose 64th is a letter under an accent (NFD,
+    or an emoji's sequence) was recorded with the letter and without its accent."""
+    name = "a" * 63 + "e\u0301" + "x" * 10
+    response = await client.post("/api/v1/auth/login", json={"username": name, "password": "x"})
+    assert_problem(response, 401, "invalid_credentials")
+    table = Base.metadata.tables["audit_log"]
+    async with app.state.sessionmaker() as session:
+        [details] = (await session.execute(select(table.c.details))).scalars()
+    assert details == {"identifier": "a" * 63}

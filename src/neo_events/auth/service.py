@@ -18,6 +18,7 @@ from neo_events.auth.signed_in import signed_in_user
 from neo_events.auth.tokens import TokenClaims, TokenCodec, TokenError
 from neo_events.db import after_commit, utcnow
 from neo_events.errors import Conflict, InvalidToken, NotAuthenticated
+from neo_events.graphemes import cut
 from neo_events.models import AuthSession, RefreshToken, User
 
 
@@ -179,7 +180,7 @@ def record_failed_login(
     """The audit row of a refused sign-in, on the account it named (if one exists), so its
     owner sees it (SPEC §9); `via` names where it was tried if not `/auth/login` ("caldav").
     The refusal must commit it (`commit_anyway`)."""
-    details = {"identifier": identifier[:64]}
+    details = {"identifier": cut(identifier, 64)}  # between two letters, never in one
     if via is not None:
         details["via"] = via
     record(
