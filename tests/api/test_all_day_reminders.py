@@ -154,6 +154,7 @@ async def test_a_reminder_fires_before_the_holders_midnight(
     assert (await put_reminders(client, bob.headers, event["id"], minutes)).status_code == 200
     [due] = await wait_for_reminders(fast_app, bob.id, 1, within=90)
     assert due["occurrence_start"] == iso(start)
+    assert (due["all_day"], due["start_date"]) == (True, day.isoformat())  # the day, theirs
     assert datetime.now(UTC) - target < timedelta(seconds=20)
     await asyncio.sleep(0.5)
     assert await jobs_of(fast_app) == []  # a single day: nothing left to remind of

@@ -37,6 +37,12 @@ window.Notification.requestPermission = (...args) => Real.requestPermission(...a
 """
 
 
+ALL_DAY_REMINDER = """async () => (await import("/app/reminders.js")).fireReminder({
+  type: "reminder.due", event_id: 1, occurrence_start: "2027-01-14T23:00:00Z", title: "Holiday",
+  minutes_before: 60, all_day: true, start_date: "2027-01-15", seq: 1,
+})"""
+
+
 def test_my_reminder_fires_as_a_notification(browser: Browser, server: str) -> None:
     context = new_context(browser)
     context.grant_permissions(["notifications"], origin=server)
@@ -73,6 +79,13 @@ def test_my_reminder_fires_as_a_notification(browser: Browser, server: str) -> N
         )
         notified = page.evaluate("window.__notified")
         assert [n["title"] for n in notified] == ["Stretch"]
+
+        # An all-day event's `reminder.due` (as tests/api/test_all_day_reminders.py has the
+        # server send it) names its day, not a midnight's time.
+        page.evaluate(ALL_DAY_REMINDER)
+        expect(page.locator("#notice")).to_contain_text(
+            "Reminder: “Holiday” is on Fri 15 Jan (all day), in 1 hour."
+        )
         assert errors == []
     finally:
         context.close()

@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.days import date_in
 from neo_events.events.off_loop import off_the_loop
 from neo_events.events.recurrence import Series
+from neo_events.events.rrule import zone_named
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder
@@ -224,6 +226,9 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
                 "title": title,
                 "minutes_before": reminder.minutes_before,
             }
+            if rules.all_day_zone is not None:  # its date, where its holder's day begins
+                day = date_in(occurrence.start, zone_named(rules.all_day_zone))
+                details |= {"all_day": True, "start_date": day.isoformat()}
             if lateness > timing.late_after:
                 details["late"] = True
             await feed.append(

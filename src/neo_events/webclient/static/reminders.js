@@ -3,7 +3,7 @@
 // when a person adds their first reminder: the moment they ask to be reminded, from a click.
 
 import { api } from "./api.js";
-import { attempt, h, id, locale, showNotice } from "./ui.js";
+import { attempt, h, id, locale, localDate, showNotice } from "./ui.js";
 
 const MAX = 5;
 const CHOICES = [0, 5, 10, 15, 30, 60, 120, 1440, 2880, 10080];
@@ -80,9 +80,12 @@ export function reminderEditor(occurrence) {
 export function fireReminder(message) {
   const start = new Date(message.occurrence_start);
   const time = new Intl.DateTimeFormat(locale, { weekday: "short", hour: "2-digit", minute: "2-digit" }).format(start);
-  const lead = message.minutes_before === 0
-    ? `starts now (${time})`
-    : `starts at ${time} (in ${reminderLabel(message.minutes_before).replace(" before", "")})`;
+  const ahead = reminderLabel(message.minutes_before).replace(" before", "");
+  // An all-day one names its day, as dates are shown: "is on Fri 15 Jan (all day), in 1 hour".
+  const day = message.all_day && localDate(message.start_date);
+  const date = day && new Intl.DateTimeFormat(locale, { weekday: "short", day: "numeric", month: "short" }).format(day);
+  let lead = message.minutes_before === 0 ? `starts now (${time})` : `starts at ${time} (in ${ahead})`;
+  if (date) lead = message.minutes_before === 0 ? `is today, ${date} (all day)` : `is on ${date} (all day), in ${ahead}`;
   const body = message.late ? `${lead} (reminder delivered late)` : lead;
   showNotice(`Reminder: “${message.title}” ${body}.`, "info");
   if (typeof Notification !== "undefined" && Notification.permission === "granted") {
