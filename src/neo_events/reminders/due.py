@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -66,10 +66,6 @@ class Answers:
         if self.series != DECLINED:
             return None
         return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
-
-
-# How much later than its span in its own zone an all-day series may end in a holder's.
-ALL_DAY_SLACK = timedelta(days=2)
 
 
 def zoned(series: Series, zone: str | None) -> Series:
@@ -139,11 +135,9 @@ def next_two_for(
     if kind is None:
         mine = None  # declines nothing: fires as if not invited
     key = (event.id, series.all_day_zone, kind, reminder.minutes_before, after, two)
-    # An all-day series placed in a holder's zone (`zoned`) may begin up to a day and more
-    # after the event's own span ends (UTC+14 to UTC-12): the span only stops the search.
+    # (an all-day event's span reaches a day past its floating dates, `days.REACH`: it holds
+    # every holder's zone, UTC+14 to UTC-12)
     until = event.span_end
-    if until is not None and series.all_day_zone is not None:
-        until += ALL_DAY_SLACK
     if key not in memo:
         only = mine.accepted_alone if mine is not None else None
         if only is not None:

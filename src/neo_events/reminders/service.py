@@ -218,6 +218,10 @@ async def follow_own_zone(session: AsyncSession, user_id: int) -> None:
         )
     ).all()
     if rows:
+        # Their jobs locked first, then their events read: an edit of one that commits
+        # meanwhile has moved its jobs already (by the zone before) and is read as it left
+        # it, never the job pointed at the event as it was before that edit.
+        await queue.lock_keys(session, [job_key(r.id) for r in rows])
         ids = {r.event_id for r in rows}
         events = list(
             await session.scalars(select(Event).where(queue.among(session, Event.id, ids)))

@@ -1,7 +1,7 @@
 // Settings: the account's time zone, secret feed URLs for calendar apps (SPEC §10), app
 // passwords for CalDAV (SPEC §15) and webhooks (SPEC §14).
 
-import { allPages, api } from "./api.js";
+import { allPages, api, user } from "./api.js";
 import { attempt, browserZone, confirmAction, errorBox, field, formatDateTime, h, id, sameZone, showNotice, zoneList } from "./ui.js";
 
 const WEBHOOK_TYPES = [
@@ -26,13 +26,18 @@ function secretBox(label, value) {
 }
 
 /** Signed in: an account with no time zone of its own takes this browser's, as Google
- * Calendar takes the one it detects. Quietly: nothing a user asked for waits on it. */
+ * Calendar takes the one it detects. Quietly: nothing a user asked for waits on it. Once a
+ * browser has seen the account's zone set (or refused its own), it asks no more. */
 export async function adoptZone() {
+  const done = `neo-events.zone-adopted.${user()?.id}`;
+  if (localStorage.getItem(done)) return;
   try {
     const mine = await api("GET", "/auth/me/settings");
     if (mine.timezone === null) await api("PATCH", "/auth/me/settings", { body: { timezone: browserZone } });
-  } catch {
-    // the next sign-in tries again
+    localStorage.setItem(done, "1");
+  } catch (e) {
+    if (e?.status === 422) localStorage.setItem(done, "1"); // a zone the server does not know
+    // else the next sign-in tries again
   }
 }
 
