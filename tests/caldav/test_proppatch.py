@@ -164,3 +164,29 @@ async def test_other_resources_and_bad_bodies(client) -> None:
     assert empty.status_code == 400 and b"<d:error" in empty.content
     wrong = await alice.request("PROPPATCH", alice.calendar, propfind("d:displayname"))
     assert wrong.status_code == 400
+
+
+async def test_the_calendars_time_zone_is_the_accounts_and_set_there(client) -> None:
+    """CALDAV:calendar-timezone (RFC 4791 §5.2.2) is the account's zone
+    (`/auth/me/settings`): a PROPPATCH that sets it, or removes it once there, is a 403 saying
+    where it is set; removing it while there is none is done (RFC 4918 §14.23)."""
+    alice = await dav_for(client, "alice")
+    zone = '<c:calendar-timezone xmlns:c="urn:ietf:params:xml:ns:caldav"/>'
+    tag = "{urn:ietf:params:xml:ns:caldav}calendar-timezone"
+    assert outcome(await alice.request("PROPPATCH", alice.calendar, update(("remove", zone)))) == {
+        tag: (200, [], None)
+    }
+    settings = await client.patch(
+        "/api/v1/auth/me/settings", json={"timezone": "Asia/Tokyo"}, headers=alice.account.headers
+    )
+    assert settings.status_code == 200, settings.text
+    for verb in ("set", "remove"):
+        status, _, why = outcome(
+            await alice.request("PROPPATCH", alice.calendar, update((verb, zone)))
+        )[tag]
+        assert status == 403 and "/api/v1/auth/me/settings" in (why or ""), verb
+    found = await alice.request(
+        "PROPFIND", alice.calendar, propfind("c:calendar-timezone"), Depth="0"
+    )
+    value = responses(found.content)[alice.calendar]["props"][tag].text or ""
+    assert "TZID:Asia/Tokyo" in value and value.startswith("BEGIN:VCALENDAR")
