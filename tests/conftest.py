@@ -108,20 +108,96 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _backend(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("database_url") if callspec else None
+    return str(backend) if backend else None
+
+
+# Scheduling (docs/development.md, "Scheduling the tests over the workers"). Under `-n N` a
+# unit of work is a module's tests on one database (`_Modules`), handed out one at a time, in
+# the order `_rank` sorts the tests into, to whichever worker is free: the long units go first
+# and the many short ones even out the workers' ends. Under xdist's own `--dist load`
+# (contiguous chunks of up to a few hundred tests) tests/test_cli.py, a dozen tests of 20-130 s
+# that sat among the last thousand, went to one worker in one chunk and ran there alone at the
+# end of the run; putting the long tests first in that mode only moved them all into the
+# first worker's first chunk.
+_PROCESS_FIXTURES = frozenset({"live_server", "browser"})
+
+
+def _shared_scope(item: pytest.Item) -> bool:
+    """Whether `item` uses a fixture wider than a test and narrower than the session (the
+    browser tests' module-scoped server and Chromium, a module's one server process)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        defs[-1].scope in ("package", "module", "class")
+        for defs in info.name2fixturedefs.values()
+        if defs
+    )
+
+
+_BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist load` (what `-n N` means) becomes `_Modules`; another `--dist` is left alone.
+    (`--dist loadgroup` with `xdist_group` marks no longer groups anything under pytest 9:
+    pytest-xdist#1386.)"""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class _Modules(LoadScopeScheduling):  # type: ignore[misc]
+        """A unit of work is a module's tests on one database (a module-scoped fixture is
+        set up once), handed out one at a time in collection order (not largest-first by
+        count) to whichever worker has at most two tests left."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module, _, rest = nodeid.partition("::")
+            params = rest.partition("[")[2].removesuffix("]").split("-")
+            return module + "".join(f"[{p}]" for p in params if p in _BACKENDS)
+
+    config.option.loadscopereorder = False
+    return _Modules(config, log)
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    """The sort key. The long tests that need no database first, then SQLite's tests, then
+    PostgreSQL's (never mixed: a worker migrates the other database again each time it
+    switches), then the rest. Within each: modules whose tests share a fixture (kept
+    together, so it is set up once), then tests marked `slow` or starting a server
+    process, then the others."""
+    if _shared_scope(item):
+        rank = 0
+    elif item.get_closest_marker("slow") or _PROCESS_FIXTURES & set(
+        getattr(item, "fixturenames", ())
+    ):
+        rank = 1
+    else:
+        rank = 2
+    backend = _backend(item)
+    if backend is None:
+        return (0, rank) if rank < 2 else (3, rank)
+    return {"sqlite": 1, "postgres": 2}[backend], rank
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked `postgres` (or `sqlite`) is of what only that database has (a second
     server connection to terminate, a plan cache, one write lock): its variant on the other
     database is no test, so it is deselected, not skipped (`pytest --collect-only` counts
-    them)."""
+    them). What is kept is sorted by `_rank` (stable: pytest's own order within a rank, which
+    keeps a module's tests together)."""
     kept, dropped = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("database_url") if callspec else None
+        backend = _backend(item)
         other = {"sqlite": "postgres", "postgres": "sqlite"}.get(backend or "")
         (dropped if other and item.get_closest_marker(other) else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    items[:] = sorted(kept, key=_rank)
 
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None

@@ -26,7 +26,7 @@ from tests.conftest import _create_database, make_settings
 from tests.helpers import register
 from tests.live import free_port, live_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # each test runs commands as processes
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import truncate_all
 from tests.helpers import PASSWORD
 from tests.live import running_server
+
+pytestmark = pytest.mark.slow  # a server and Schemathesis, 90 s or more a database
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "15")
 # Streams never end on their own; logout would revoke the fuzzer's own token mid-run.

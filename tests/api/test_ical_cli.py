@@ -15,7 +15,7 @@ from neo_events.main import create_app
 from tests.conftest import make_settings
 from tests.helpers import PASSWORD
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # `neo-events import` run as processes
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "ics"
 
