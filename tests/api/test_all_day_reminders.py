@@ -135,6 +135,7 @@ async def test_a_moved_holiday_moves_everyones_reminders_to_their_own_midnights(
         assert jobs[ids[who.id]] == expected(moved_to, zone), who.username
 
 
+@pytest.mark.slow  # waits for the next whole minute
 async def test_a_reminder_fires_before_the_holders_midnight(
     fast_app: FastAPI,  # noqa: F811
     fast_client: httpx.AsyncClient,  # noqa: F811
