@@ -1,11 +1,8 @@
 """How a rule generates its occurrences: a rule's plan (its RRULE, zone and first wall time,
 with the shortcuts that reach a window without iterating from the start), the naive wall times
-it generates and their instants. (Validating a rule's text is `rule_checks.normalize_rule`.)
-
+it generates and their instants (validating a rule's text: `rule_checks.normalize_rule`).
 `recurrence.py` builds series, exceptions and windows on top of this; nothing else needs it.
-dateutil's own search is `rule_walls.walls_of_rule`; sub-daily rules with BY parts are
-`lattice.Lattice`.
-"""
+dateutil's own search is `rule_walls.walls_of_rule`; sub-daily rules' BY parts `lattice`."""
 
 from __future__ import annotations
 
@@ -178,11 +175,8 @@ def _by_day(plan: Plan, shifted: datetime, lo: datetime, last_year: int) -> Iter
 def _whole_periods(
     plan: Plan, shifted: datetime, last_year: int, lo: datetime | None = None
 ) -> Iterator[datetime]:
-    """Every wall time the plan generates from the period starting at `shifted` on, the
-    part of dt0's period before dt0 included (BYSETPOS counts the whole period); with `lo`
-    (no BYSETPOS to count them), a plan of times of day only from lo's on (the days before
-    are passed over, not their times: a year of every minute of Mondays was 75,000 times
-    made and dropped, for a window in December)."""
+    """The plan's wall times from the period at `shifted` on, before dt0 too (BYSETPOS counts
+    them); with `lo`, times of day from lo's day on (not 71,222 made since January)."""
     if plan.times is not None:
         return _by_day(plan, shifted, shifted if lo is None else max(lo, shifted), last_year)
     return walls_of_rule(shifted, plan.explicit, last_year)
