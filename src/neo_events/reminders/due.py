@@ -135,9 +135,6 @@ def next_two_for(
     if kind is None:
         mine = None  # declines nothing: fires as if not invited
     key = (event.id, series.all_day_zone, kind, reminder.minutes_before, after, two)
-    # (an all-day event's span reaches a day past its floating dates, `days.REACH`: it holds
-    # every holder's zone, UTC+14 to UTC-12)
-    until = event.span_end
     if key not in memo:
         only = mine.accepted_alone if mine is not None else None
         if only is not None:
@@ -158,7 +155,7 @@ def next_two_for(
                 series,
                 minutes_before=reminder.minutes_before,
                 after=after,
-                until=until,
+                until=event.span_end,  # (an all-day one's reaches every holder's zone: days.REACH)
                 skip=mine.skipper(series) if mine else None,
             )
         else:
@@ -166,7 +163,7 @@ def next_two_for(
                 series,
                 minutes_before=reminder.minutes_before,
                 after=after,
-                until=until,
+                until=event.span_end,
                 skip=mine.skipper(series) if mine else None,
             )
             memo[key] = (due, None)
