@@ -179,7 +179,7 @@ def storable(value: str) -> bool:
 
 def read(data: bytes, zone: str) -> Incoming:
     """One resource's event content, or InvalidResource saying what cannot be held. Its
-    floating times and all-day dates fall in `zone` (the writer's own, RFC 4791 §5.2.2).
+    floating times and all-day dates fall in `zone` (the writer's own: its calendar-timezone).
 
     The text is cut into its components once (`blocks.split_stream`): what a resource must
     be (one VCALENDAR of VEVENTs with one UID, at most MAX_PEOPLE attendees and
