@@ -26,6 +26,7 @@ from tests.api.test_reminders import (  # noqa: F401 (fixtures)
     put_reminders,
     wait_for_reminders,
 )
+from tests.api.test_reminders_fanout import as_one_by_one
 from tests.helpers import Account, created, register
 
 pytestmark = pytest.mark.anyio
@@ -113,26 +114,32 @@ async def test_each_holder_is_reminded_before_their_own_midnight(
 async def test_a_moved_holiday_moves_everyones_reminders_to_their_own_midnights(
     app: FastAPI, client: httpx.AsyncClient, alice: Account
 ) -> None:
-    """GROUP_MIN reminders of one offset are moved by one statement, as one: those in
-    another zone are taken out of the group and moved one by one."""
-    people = [await register(client, f"holder{n}") for n in range(GROUP_MIN + 2)]
-    tokyo = people[:3]
+    """GROUP_MIN reminders of one offset are moved by one statement, as one: those in the
+    event's zone (or none), and as many in one other zone (Tokyo); the few in another
+    (Berlin) one by one. After each move every job is where the reminder-by-reminder
+    computation puts it (`as_one_by_one`)."""
+    people = [await register(client, f"holder{n}") for n in range(2 * GROUP_MIN + 2)]
+    tokyo, berlin = people[:GROUP_MIN], people[GROUP_MIN : GROUP_MIN + 2]
     for who in tokyo:
         await set_zone(client, who, TOKYO)
+    for who in berlin:
+        await set_zone(client, who, BERLIN)
     event = await holiday(client, alice, people)
     for who in people:
         assert (await put_reminders(client, who.headers, event["id"], 60)).status_code == 200
-    moved_to = HOLIDAY + timedelta(days=1)
-    answer = await client.patch(
-        f"/api/v1/events/{event['id']}",
-        json={"start_date": moved_to.isoformat()},
-        headers=alice.headers,
-    )
-    assert answer.status_code == 200, answer.text
-    ids, jobs = await reminder_ids(app), await due_times(app)
-    for who in people:
-        zone = TOKYO if who in tokyo else LA
-        assert jobs[ids[who.id]] == expected(moved_to, zone), who.username
+    for days in (1, 3):
+        moved_to = HOLIDAY + timedelta(days=days)
+        answer = await client.patch(
+            f"/api/v1/events/{event['id']}",
+            json={"start_date": moved_to.isoformat()},
+            headers=alice.headers,
+        )
+        assert answer.status_code == 200, answer.text
+        ids, jobs = await reminder_ids(app), await due_times(app)
+        for who in people:
+            zone = TOKYO if who in tokyo else BERLIN if who in berlin else LA
+            assert jobs[ids[who.id]] == expected(moved_to, zone), who.username
+        await as_one_by_one(app, event["id"])
 
 
 @pytest.mark.slow  # waits for the next whole minute

@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from neo_events.events.content import content_of, series_of
 from neo_events.models import Attendee, Event, EventPermission, Job, OccurrenceResponse, Reminder
 from neo_events.reminders import firing
-from neo_events.reminders.due import load_answers
+from neo_events.reminders.due import load_answers, own_zones
 from neo_events.reminders.follow import follow
 from tests.helpers import Account, cpu_bound, create_event, loop_pauses, people, statements
 from tests.timing import budget
@@ -74,7 +74,7 @@ async def _jobs(app: FastAPI) -> dict[str, tuple[datetime, dict[str, object]]]:
         return {key: (due, payload) for key, due, payload in rows}
 
 
-async def _as_one_by_one(app: FastAPI, event_id: int) -> None:
+async def as_one_by_one(app: FastAPI, event_id: int) -> None:
     """Every reminder's job is where the reminder-by-reminder computation (the old way,
     `firing.reschedule`'s) puts it: working them all out again moves and drops nothing."""
     async with app.state.sessionmaker() as session:
@@ -91,8 +91,9 @@ async def _as_one_by_one(app: FastAPI, event_id: int) -> None:
         answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders})
         spans = {event_id: firing._Span(event_id, event.span_end)}
         series = {event_id: series_of(content_of(event))}
+        zones = await own_zones(session, series, reminders)  # (an all-day event's holders')
         moves, gone = firing._moves(
-            spans, series, {}, reminders, jobs, answers, datetime.now(UTC), None
+            spans, series, zones, reminders, jobs, answers, datetime.now(UTC), None
         )
     assert moves == []
     assert [key for key in gone if key in jobs] == []
@@ -128,7 +129,7 @@ async def test_moving_an_event_of_1000_holders_with_5_reminders_each_keeps_the_l
     first = start + timedelta(hours=2)  # its first occurrence, moved two hours later
     assert {payload["occurrence_start"] for _, payload in jobs.values()} == {iso(first)}
     assert {due for due, _ in jobs.values()} == {first - timedelta(minutes=m) for m in OFFSETS}
-    await _as_one_by_one(app, event_id)
+    await as_one_by_one(app, event_id)
 
 
 async def test_moves_by_groups_are_what_one_by_one_gives(
@@ -157,7 +158,7 @@ async def test_moves_by_groups_are_what_one_by_one_gives(
         body = {"start_time": iso(begin), "end_time": iso(begin + timedelta(minutes=30))}
         response = await client.patch(url, json=body, headers=alice.headers)
         assert response.status_code == 200, response.text
-        await _as_one_by_one(app, event_id)
+        await as_one_by_one(app, event_id)
         async with app.state.sessionmaker() as session:
             for n, user in enumerate(invited):
                 await session.execute(
@@ -180,7 +181,7 @@ async def test_moves_by_groups_are_what_one_by_one_gives(
                 )
             await follow(session, [event_id], now=datetime.now(UTC))
             await session.commit()
-        await _as_one_by_one(app, event_id)
+        await as_one_by_one(app, event_id)
 
 
 async def _reminder_ids(app: FastAPI) -> list[int]:
@@ -214,4 +215,4 @@ async def test_an_occurrence_title_edit_reschedules_nothing(
     assert edited.status_code == 200, edited.text
     after = await _jobs(app)
     assert {p["occurrence_start"] for _, p in after.values()} == {iso(moved)}
-    await _as_one_by_one(app, event_id)
+    await as_one_by_one(app, event_id)

@@ -7,14 +7,15 @@ out once and its jobs written by one statement (`_write`): an upsert from the re
 rows, which leaves alone a job due but not yet sent and one already at that time. What is
 left is done reminder by reminder, as a user's own reminders are (`firing.reschedule`, its
 walks off the loop when many): small groups, the reminders of those who declined something
-(their answers make their firings their own) or who live in another zone than an all-day
-event's (its days begin at their own midnights), and jobs due but not yet sent (each keeps its
+(their answers make their firings their own), those who live in another zone than an
+all-day event's (its days begin at their own midnights) but in fewer than GROUP_MIN of one
+zone (more are a group of their own), and jobs due but not yet sent (each keeps its
 place from where it was due). A fixed number of statements, and one per large group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     delete,
     exists,
     func,
@@ -38,7 +40,7 @@ from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.off_loop import off_the_loop
 from neo_events.jobs import queue
 from neo_events.models import Attendee, Event, Job, Reminder, User
-from neo_events.reminders.due import load_answers
+from neo_events.reminders.due import load_answers, zoned
 from neo_events.reminders.firing import KIND, reschedule
 from neo_events.reminders.timing import NextDue, next_due
 
@@ -89,23 +91,33 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
         return
     special = await _declining(session, list(live))
     groups = sorted(key for key, n in sizes.items() if key[0] in live and n >= GROUP_MIN)
+    # (event, offset, zone): holders of an all-day event living elsewhere, as many together
+    zoned_groups = await _zone_groups(session, live)
     spans = {e.id: (series_of(content_of(e)), e.span_end) for e in live.values()}
+    every: list[tuple[int, int, str | None]] = [(e, m, None) for e, m in groups]
+    every += zoned_groups
 
     def walks() -> list[NextDue | None]:
         return [
-            next_due(spans[e][0], minutes_before=m, after=now, until=spans[e][1]) for e, m in groups
+            next_due(zoned(spans[e][0], z), minutes_before=m, after=now, until=spans[e][1])
+            for e, m, z in every
         ]
 
-    for (event_id, minutes), due in zip(
-        groups, await off_the_loop(len(groups) > ON_LOOP_GROUPS, walks), strict=True
+    for (event_id, minutes, zone), due in zip(
+        every, await off_the_loop(len(every) > ON_LOOP_GROUPS, walks), strict=True
     ):
         users = special.get(event_id)
+        where: Any = literal(True)  # a timed event's holders, wherever they live
+        if zone is not None:
+            where = _in_zone(zone)
+        elif live[event_id].all_day:
+            where = ~_ELSEWHERE
         await _write(
             session,
             Reminder.event_id == event_id,
             Reminder.minutes_before == minutes,
             ~Reminder.user_id.in_(users) if users else literal(True),
-            ~_ELSEWHERE if live[event_id].all_day else literal(True),
+            where,
             due=due,
             now=now,
         )
@@ -119,13 +131,42 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
         pairs = [(e, u) for e, users in special.items() for u in users]
         one_by_one.append(tuple_(Reminder.event_id, Reminder.user_id).in_(pairs))
     if any(e.all_day for e in live.values()):
-        one_by_one.append(_ELSEWHERE)
+        grouped = [
+            and_(Reminder.event_id == e, Reminder.minutes_before == m, _in_zone(z))
+            for e, m, z in zoned_groups
+        ]
+        one_by_one.append(and_(_ELSEWHERE, ~or_(*grouped)) if grouped else _ELSEWHERE)
     rows = await session.execute(
         select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
             queue.among(session, Reminder.event_id, live), or_(*one_by_one)
         )
     )
     await reschedule(session, list(live.values()), list(rows), now=now, drop_after=None)
+
+
+def _in_zone(zone: str) -> Any:
+    """A reminder whose user lives in `zone`."""
+    return exists().where(User.id == Reminder.user_id, User.timezone == zone)
+
+
+async def _zone_groups(
+    session: AsyncSession, live: Mapping[int, Event]
+) -> list[tuple[int, int, str]]:
+    """(event, offset, zone) of at least GROUP_MIN reminders on one of these all-day events
+    whose users live in one zone other than the event's (`_ELSEWHERE`): each such group is
+    one walk and one statement, as those in the event's zone are. One query, or none."""
+    all_day = [e.id for e in live.values() if e.all_day]
+    if not all_day:
+        return []
+    rows = await session.execute(
+        select(Reminder.event_id, Reminder.minutes_before, User.timezone, func.count())
+        .join(User, User.id == Reminder.user_id)
+        .join(Event, Event.id == Reminder.event_id)
+        .where(queue.among(session, Reminder.event_id, all_day), User.timezone.is_not(None))
+        .where(User.timezone != Event.timezone)
+        .group_by(Reminder.event_id, Reminder.minutes_before, User.timezone)
+    )
+    return sorted((e, m, z) for e, m, z, n in rows if z is not None and n >= GROUP_MIN)
 
 
 async def _declining(session: AsyncSession, event_ids: list[int]) -> dict[int, set[int]]:
