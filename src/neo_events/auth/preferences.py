@@ -14,13 +14,10 @@ where someone lives is not for them."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.audit.service import Origin, record
-from neo_events.events.schemas import TimeZoneName
+from neo_events.auth.schemas import AccountSettings, AccountSettingsPatch
 from neo_events.models import User
 from neo_events.reminders.service import follow_own_zone
 
@@ -30,24 +27,6 @@ DEFAULT_ZONE = "UTC"
 def own_zone(user: User) -> str:
     """Where the user's floating dates fall when a write names no zone."""
     return user.timezone or DEFAULT_ZONE
-
-
-class AccountSettings(BaseModel):
-    timezone: Annotated[
-        str | None,
-        Field(
-            description="IANA zone where your all-day events from calendar apps and imports "
-            "fall when they name none; null: not set (UTC)"
-        ),
-    ]
-
-
-class AccountSettingsPatch(BaseModel):
-    """The settings to change; a field left out stays as it is."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    timezone: TimeZoneName | None = None
 
 
 def settings_of(user: User) -> AccountSettings:

@@ -10,8 +10,9 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 from neo_events.auth import preferences, service
 from neo_events.auth.dependencies import Authenticator, CurrentUser, Principal, RequestOrigin
 from neo_events.auth.login_form import FORM_TYPES, login_form
-from neo_events.auth.preferences import AccountSettings, AccountSettingsPatch
 from neo_events.auth.schemas import (
+    AccountSettings,
+    AccountSettingsPatch,
     LoginRequest,
     LogoutRequest,
     RefreshRequest,

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from neo_events.events.schemas import TimeZoneName
 from neo_events.fields import NO_NUL
 
 Username = Annotated[
@@ -71,3 +72,21 @@ class TokenResponse(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="access token lifetime in seconds")
+
+
+class AccountSettings(BaseModel):
+    timezone: Annotated[
+        str | None,
+        Field(
+            description="IANA zone where your all-day events from calendar apps and imports "
+            "fall when they name none; null: not set (UTC)"
+        ),
+    ]
+
+
+class AccountSettingsPatch(BaseModel):
+    """The settings to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: TimeZoneName | None = None
