@@ -235,27 +235,33 @@ def _override_times(overrides: Iterable[Mapping[str, Any]]) -> dict[str, tuple[A
 
 
 def apply_content(
-    event: Event, content: Mapping[str, Any], *, before: Mapping[str, Any] | None = None
+    event: Event,
+    content: Mapping[str, Any],
+    *,
+    before: Mapping[str, Any] | None = None,
+    series: recurrence.Series | None = None,
 ) -> None:
     """Write canonical content onto the row, with the span the window query prunes by
     (content from a snapshot older than a field gets that field's default).
 
     `before`: the row's content as it stands (`content_of`), when the caller has it: only the
     fields that differ are written, and the span is worked out again only if a field it
-    depends on changed (a retitled series keeps its span)."""
+    depends on changed (a retitled series keeps its span). `series`: the content's
+    `series_of`, when the caller has built it (a create's check has: a series of 3,000
+    exceptions is 5 ms to build)."""
     content = complete(content)
     if before is not None:
         changed = changed_fields(before, content, CONTENT_FIELDS)
         if not _SPAN_FIELDS.isdisjoint(changed):
-            _apply(event, content)
+            _apply(event, content, series)
             return
         for name in changed:  # none the span depends on: text, transparency
             setattr(event, name, content[name])
         return
-    _apply(event, content)
+    _apply(event, content, series)
 
 
-def _apply(event: Event, content: Mapping[str, Any]) -> None:
+def _apply(event: Event, content: Mapping[str, Any], series: recurrence.Series | None) -> None:
     event.title = content["title"]
     event.description = content["description"]
     event.start_time = parse_iso(content["start_time"])
@@ -271,7 +277,7 @@ def _apply(event: Event, content: Mapping[str, Any]) -> None:
     event.exdates = list(content["exdates"])
     event.rdates = list(content["rdates"])
     event.overrides = [dict(o) for o in content["overrides"]]
-    series = series_of(content)
+    series = series or series_of(content)
     event.count_end = count_end_of(series)
     span_start, span_end = span_of(series)
     if content["all_day"]:  # its dates fall at a different instant in every viewer's zone

@@ -32,14 +32,23 @@ from neo_events.models import Event, EventPermission, User
 logger = logging.getLogger(__name__)
 
 
-async def _insert(session: AsyncSession, actor_id: int, contents: Sequence[Content]) -> list[Event]:
-    """New events owned by the actor at version 1, written with Core, not the ORM's unit of
-    work: one INSERT … RETURNING id for all of them, then one each for their owner grants
-    and their versions. The events are not in the session."""
+async def _insert(
+    session: AsyncSession,
+    actor_id: int,
+    contents: Sequence[Content],
+    candidates: Sequence[check_windows.Candidate],
+) -> list[Event]:
+    """New events owned by the actor at version 1 (each with its check's candidate, whose
+    series it keeps), written with Core, not the ORM's unit of work: one INSERT … RETURNING
+    id for all of them, then one each for their owner grants and their versions. The events
+    are not in the session."""
     now = utcnow()
 
     def rows() -> tuple[list[Event], list[dict[str, Any]]]:
-        events = [_new_event(actor_id, content, now) for content in contents]
+        events = [
+            _new_event(actor_id, content, candidate, now)
+            for content, candidate in zip(contents, candidates, strict=True)
+        ]
         return events, [statements.row_params(event) for event in events]
 
     # A batch's 500 rows are CPU work (each event's span is computed): not on the event loop.
@@ -62,7 +71,9 @@ async def _insert(session: AsyncSession, actor_id: int, contents: Sequence[Conte
     return events
 
 
-def _new_event(actor_id: int, content: Content, now: datetime | None = None) -> Event:
+def _new_event(
+    actor_id: int, content: Content, candidate: check_windows.Candidate, now: datetime | None = None
+) -> Event:
     now = now or utcnow()
     event = Event(
         owner_id=actor_id,
@@ -74,7 +85,7 @@ def _new_event(actor_id: int, content: Content, now: datetime | None = None) -> 
         split_from_id=None,
         deleted_at=None,
     )
-    apply_content(event, content)
+    apply_content(event, content, series=candidate.series)
     return event
 
 
@@ -157,7 +168,7 @@ async def create_event(
         clashes = await _checked(session, policy, candidate, actor_id, sign_in, added)
     if not postgres:
         name = await signed_in_name(session, actor_id, sign_in) if sign_in is not None else ""
-        [event] = await _insert(session, actor_id, [content])
+        [event] = await _insert(session, actor_id, [content], [candidate])
         _keep(session, [event], [candidate])
         record(
             session,
@@ -169,7 +180,7 @@ async def create_event(
             details={"version": 1},
         )
         return Created(event, clashes, name)
-    event = _new_event(actor_id, content)
+    event = _new_event(actor_id, content, candidate)
     params = statements.row_params(event)
     grant = {"user_id": actor_id, "granted_by_id": actor_id, "granted_at": event.created_at}
     params |= statements.prefixed("event_permissions", grant)
@@ -330,7 +341,7 @@ async def create_built(
         viewer_id=actor_id,
         items=True,
     )
-    events = await _insert(session, actor_id, contents)
+    events = await _insert(session, actor_id, contents, candidates)
     _keep(session, events, candidates)
     clashes = [[_named(clash, events) for clash in found] for found in clashes]
     await record_all(
