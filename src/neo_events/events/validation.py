@@ -161,11 +161,20 @@ def build_content(
     content["rdates"] = _check_rdates(
         content, strict="rdates" in changes or not moved, known=known, fail=fail
     )
+    # exdates and overrides name occurrences of the series with its rdates: asked together
+    series = series_of({**content, "exdates": [], "overrides": []})
+    asked = [*content["exdates"], *(o["recurrence_id"] for o in content["overrides"])]
+    originals = _originals_among(series, content, asked, known)
     content["exdates"] = _check_exdates(
-        content, strict="exdates" in changes or not moved, known=known, fail=fail
+        content, originals, strict="exdates" in changes or not moved, known=known, fail=fail
     )
     content["overrides"] = _check_overrides(
-        content, strict="overrides" in changes or not moved, known=known, fail=fail
+        content,
+        series,
+        originals,
+        strict="overrides" in changes or not moved,
+        known=known,
+        fail=fail,
     )
     check_size(current, content, 0, fail)
     return content
@@ -289,9 +298,9 @@ def _check_rdates(content: Content, *, strict: bool, known: set[str], fail: Any)
     return kept
 
 
-def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any) -> list[str]:
-    series = series_of({**content, "exdates": [], "overrides": []})
-    originals = _originals_among(series, content, content["exdates"], known)
+def _check_exdates(
+    content: Content, originals: set[datetime], *, strict: bool, known: set[str], fail: Any
+) -> list[str]:
     kept = []
     for index, value in enumerate(content["exdates"]):
         problem = _kind_error(content, value)
@@ -305,11 +314,14 @@ def _check_exdates(content: Content, *, strict: bool, known: set[str], fail: Any
 
 
 def _check_overrides(
-    content: Content, *, strict: bool, known: set[str], fail: Any
+    content: Content,
+    series: recurrence.Series,
+    originals: set[datetime],
+    *,
+    strict: bool,
+    known: set[str],
+    fail: Any,
 ) -> list[dict[str, Any]]:
-    series = series_of({**content, "exdates": [], "overrides": []})
-    rids = [o["recurrence_id"] for o in content["overrides"]]
-    originals = _originals_among(series, content, rids, known)
     duration = series.end - series.start
     moves, other = (
         (("start_date", "end_date"), ("start_time", "end_time"))
@@ -342,9 +354,7 @@ def _check_overrides(
                 )
         start = moment(override[moves[0]]) if moves[0] in override else rid
         end = moment(override[moves[1]]) if moves[1] in override else start + duration
-        if _kind_error(content, override.get(moves[0]) or override["recurrence_id"]) or (
-            _kind_error(content, override.get(moves[1]) or override["recurrence_id"])
-        ):
+        if any(_kind_error(content, override[name]) for name in moves if name in override):
             raise fail(["overrides", index, moves[0]], "is of the wrong kind for this event")
         if end <= start:
             raise fail(["overrides", index, moves[1]], "must be after the occurrence's start")
