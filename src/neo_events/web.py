@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, FastAPI, Header, Request, params
+from fastapi import Depends, FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _IncludedRouter, iter_route_contexts
 from pydantic import BaseModel, ValidationError
@@ -27,7 +27,6 @@ from neo_events.encoding import is_json_type, media_type_of
 from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions, held_parts
 from neo_events.problem_docs import rewrite_openapi
-from neo_events.protocol import content_etag, etag_matches
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 M = TypeVar("M", bound=BaseModel)
@@ -176,25 +175,6 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-IfNoneMatch = Annotated[str | None, Header()]
-# In a GET route's `responses`: a conditional GET (SPEC §2) is documented by its 304.
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified (If-None-Match matched the ETag)"}
-}
-
-
-def conditional_json(resource: BaseModel, if_none_match: str | None) -> Response:
-    """A single resource with no version to name (SPEC §2), as JSON with its `content_etag`,
-    or a 304 when `If-None-Match` matches it (weak comparison, `*`). For small documents (a
-    user, a webhook): it is encoded to be compared. MessagePack re-encodes the same document,
-    under the same tag, as for an event."""
-    body = resource.model_dump_json().encode()
-    etag = content_etag(body)
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
 def resource_path(request: Request, path: str) -> str:

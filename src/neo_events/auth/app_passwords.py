@@ -61,9 +61,13 @@ async def list_app_passwords(session: AsyncSession, *, actor: User) -> list[AppP
     return await shown_once.listed(session, APP_PASSWORDS, actor=actor)
 
 
-async def get_app_password(session: AsyncSession, *, actor: User, password_id: int) -> AppPassword:
-    """One of the actor's app passwords (never its secret)."""
-    row: AppPassword = await shown_once.one(session, APP_PASSWORDS, actor=actor, row_id=password_id)
+async def get_app_password(
+    session: AsyncSession, *, actor: User, password_id: int, lock: bool = False
+) -> AppPassword:
+    """One of the actor's app passwords (never its secret); `lock`: `shown_once.one`'s."""
+    row: AppPassword = await shown_once.one(
+        session, APP_PASSWORDS, actor=actor, row_id=password_id, lock=lock
+    )
     return row
 
 

@@ -10,14 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from neo_events.auth import app_passwords
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.conditional import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    ResourceIfMatch,
+    conditional_json,
+    require_match,
+)
 from neo_events.errors import problems
 from neo_events.fields import NO_CONTROLS, NO_NUL
 from neo_events.web import (
-    NOT_MODIFIED,
-    IfNoneMatch,
     Session,
     TransactionalRoute,
-    conditional_json,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["caldav"], route_class=TransactionalRoute)
@@ -108,15 +112,22 @@ async def get_app_password(
 @router.delete(
     "/app-passwords/{password_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problems(404),
+    responses=problems(404, 412),
 )
 async def revoke_app_password(
     password_id: PasswordId,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: ResourceIfMatch = None,
 ) -> Response:
-    """Revoke an app password: the calendar app using it is signed out at once."""
+    """Revoke an app password: the calendar app using it is signed out at once. `If-Match`
+    with its ETag: a 412 if it changed since (its last use)."""
+    if if_match is not None:
+        row = await app_passwords.get_app_password(
+            session, actor=user, password_id=password_id, lock=True
+        )
+        require_match(if_match, AppPasswordRead.model_validate(row, from_attributes=True))
     await app_passwords.revoke_app_password(
         session, actor=user, password_id=password_id, origin=origin
     )

@@ -33,6 +33,13 @@ def settings_of(user: User) -> AccountSettings:
     return AccountSettings(timezone=user.timezone)
 
 
+async def locked_settings(session: AsyncSession, user: User) -> AccountSettings:
+    """The settings as they stand, the account's row locked until the request commits (a
+    condition on them holds for the change that follows; SQLite's writes are one at a time)."""
+    await session.refresh(user, ["timezone"], with_for_update=True)
+    return settings_of(user)
+
+
 async def change_settings(
     session: AsyncSession, user: User, patch: AccountSettingsPatch, origin: Origin
 ) -> AccountSettings:

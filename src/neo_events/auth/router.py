@@ -22,15 +22,19 @@ from neo_events.auth.schemas import (
     UserPublic,
     UserRead,
 )
+from neo_events.conditional import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    ResourceIfMatch,
+    conditional_json,
+    require_match,
+)
 from neo_events.encoding import body_media_type
 from neo_events.errors import BadRequest, UnsupportedMediaType, ValidationFailed, problems
 from neo_events.fields import NO_NUL
 from neo_events.web import (
-    NOT_MODIFIED,
-    IfNoneMatch,
     Session,
     TransactionalRoute,
-    conditional_json,
     is_json,
     resource_path,
 )
@@ -159,12 +163,19 @@ async def my_settings(user: CurrentUser, if_none_match: IfNoneMatch = None) -> R
     return conditional_json(preferences.settings_of(user), if_none_match)
 
 
-@router.patch("/auth/me/settings", response_model=AccountSettings)
+@router.patch("/auth/me/settings", response_model=AccountSettings, responses=problems(412))
 async def change_my_settings(
-    body: AccountSettingsPatch, user: CurrentUser, session: Session, origin: RequestOrigin
+    body: AccountSettingsPatch,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: ResourceIfMatch = None,
 ) -> Response:
     """Change my settings: the fields sent (`timezone`: an IANA name, or null to unset).
-    Events keep the zone they were written with."""
+    Events keep the zone they were written with. `If-Match` with the ETag of a GET: a 412
+    if they changed since (a client setting a zone only where none is set)."""
+    if if_match is not None:
+        require_match(if_match, await preferences.locked_settings(session, user))
     changed = await preferences.change_settings(session, user, body, origin)
     return conditional_json(changed, None)
 

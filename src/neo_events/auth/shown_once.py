@@ -74,11 +74,13 @@ async def listed(session: AsyncSession, kind: Kind, *, actor: User) -> list[Any]
     return list(rows)
 
 
-async def one(session: AsyncSession, kind: Kind, *, actor: User, row_id: int) -> Any:
-    """One of the actor's rows; someone else's is as unknown as a missing one."""
-    row = await session.scalar(
-        select(kind.model).where(kind.model.id == row_id, kind.model.user_id == actor.id)
-    )
+async def one(
+    session: AsyncSession, kind: Kind, *, actor: User, row_id: int, lock: bool = False
+) -> Any:
+    """One of the actor's rows; someone else's is as unknown as a missing one. `lock`: its
+    row locked until the request commits (for a condition on it: `If-Match`)."""
+    query = select(kind.model).where(kind.model.id == row_id, kind.model.user_id == actor.id)
+    row = await session.scalar(query.with_for_update() if lock else query)
     if row is None:
         raise kind.not_found(f"You have no {kind.noun} {row_id}.")
     return row

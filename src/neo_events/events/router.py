@@ -14,6 +14,7 @@ from neo_events.audit.service import Origin
 from neo_events.auth.dependencies import Claims, CurrentUser, RequestOrigin
 from neo_events.auth.service import principal_of
 from neo_events.auth.tokens import TokenClaims
+from neo_events.conditional import NOT_MODIFIED, IfNoneMatch
 from neo_events.errors import ValidationFailed, problems
 from neo_events.events import creation, listing, past_listing, service
 from neo_events.events.access import Role
@@ -46,8 +47,6 @@ from neo_events.infra.idempotency import Idempotent
 from neo_events.protocol import etag_matches, event_etag
 from neo_events.reminders.service import my_reminders
 from neo_events.web import (
-    NOT_MODIFIED,
-    IfNoneMatch,
     Session,
     TransactionalRoute,
     get_session,

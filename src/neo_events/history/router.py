@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.conditional import NOT_MODIFIED, IfNoneMatch
 from neo_events.errors import problems
 from neo_events.events.answers import conflicts_json, read_one, with_etag
 from neo_events.events.router import EventId, IfMatch, Limit, Policy
@@ -30,8 +31,6 @@ from neo_events.history.schemas import (
 )
 from neo_events.protocol import content_etag, etag_for, etag_matches
 from neo_events.web import (
-    NOT_MODIFIED,
-    IfNoneMatch,
     Session,
     TransactionalRoute,
     inline_style_source,

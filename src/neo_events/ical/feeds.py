@@ -87,9 +87,13 @@ async def list_feed_tokens(session: AsyncSession, *, actor: User) -> list[FeedTo
     return await shown_once.listed(session, FEED_TOKENS, actor=actor)
 
 
-async def get_feed_token(session: AsyncSession, *, actor: User, token_id: int) -> FeedToken:
-    """One of the actor's feed tokens (never its secret)."""
-    token: FeedToken = await shown_once.one(session, FEED_TOKENS, actor=actor, row_id=token_id)
+async def get_feed_token(
+    session: AsyncSession, *, actor: User, token_id: int, lock: bool = False
+) -> FeedToken:
+    """One of the actor's feed tokens (never its secret); `lock`: `shown_once.one`'s."""
+    token: FeedToken = await shown_once.one(
+        session, FEED_TOKENS, actor=actor, row_id=token_id, lock=lock
+    )
     return token
 
 

@@ -11,6 +11,13 @@ from pydantic import BaseModel, StringConstraints
 from starlette.datastructures import UploadFile
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
+from neo_events.conditional import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    ResourceIfMatch,
+    conditional_json,
+    require_match,
+)
 from neo_events.encoding import media_type_of
 from neo_events.errors import UnsupportedMediaType, ValidationFailed, problems
 from neo_events.events.access import Role
@@ -31,11 +38,8 @@ from neo_events.ical.schemas import (
 )
 from neo_events.infra.idempotency import Idempotent
 from neo_events.web import (
-    NOT_MODIFIED,
-    IfNoneMatch,
     Session,
     TransactionalRoute,
-    conditional_json,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["icalendar"], route_class=TransactionalRoute)
@@ -134,14 +138,21 @@ async def get_feed_token(
     )
 
 
-@router.delete("/feed-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/feed-tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(412)
+)
 async def revoke_feed_token(
     token_id: TokenId,
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: ResourceIfMatch = None,
 ) -> Response:
-    """Revoke a token: its feed URL stops working at once."""
+    """Revoke a token: its feed URL stops working at once. `If-Match` with its ETag: a 412
+    if it changed since (its last use)."""
+    if if_match is not None:
+        token = await feeds.get_feed_token(session, actor=user, token_id=token_id, lock=True)
+        require_match(if_match, FeedTokenRead.model_validate(token, from_attributes=True))
     await feeds.revoke_feed_token(session, actor=user, token_id=token_id, origin=origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

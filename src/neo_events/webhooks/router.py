@@ -5,18 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
-from neo_events.fields import MAX_BIGINT
-from neo_events.jobs.worker import secret_box
-from neo_events.models import Webhook
-from neo_events.settings import Settings
-from neo_events.web import (
+from neo_events.conditional import (
     NOT_MODIFIED,
     IfNoneMatch,
+    ResourceIfMatch,
+    conditional_json,
+    require_match,
+)
+from neo_events.errors import problems
+from neo_events.fields import MAX_BIGINT
+from neo_events.jobs.worker import secret_box
+from neo_events.models import User, Webhook
+from neo_events.settings import Settings
+from neo_events.web import (
     Session,
     TransactionalRoute,
-    conditional_json,
     resource_path,
 )
 from neo_events.webhooks import service
@@ -38,6 +44,15 @@ WebhookId = Annotated[int, Path(ge=1, le=MAX_BIGINT, description="the webhook's 
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def _unchanged(
+    session: AsyncSession, user: User, webhook_id: int, if_match: str | None
+) -> None:
+    """`If-Match` on the webhook as it stands, its row locked for the write that follows."""
+    if if_match is not None:
+        webhook = await service.get_webhook(session, actor=user, webhook_id=webhook_id, lock=True)
+        require_match(if_match, _read(webhook))
 
 
 def _read(webhook: Webhook) -> WebhookRead:
@@ -95,7 +110,7 @@ async def get_webhook(
     return conditional_json(_read(webhook), if_none_match)
 
 
-@router.patch("/webhooks/{webhook_id}")
+@router.patch("/webhooks/{webhook_id}", responses=problems(412))
 async def update_webhook(
     webhook_id: WebhookId,
     body: WebhookUpdate,
@@ -103,8 +118,11 @@ async def update_webhook(
     user: CurrentUser,
     session: Session,
     origin: RequestOrigin,
+    if_match: ResourceIfMatch = None,
 ) -> WebhookRead:
-    """Change it; `{"enabled": true}` re-enables one disabled after 24 hours of failure."""
+    """Change it; `{"enabled": true}` re-enables one disabled after 24 hours of failure.
+    `If-Match` with its ETag: a 412 if it changed since (the worker's disabling too)."""
+    await _unchanged(session, user, webhook_id, if_match)
     settings = _settings(request)
     webhook = await service.update_webhook(
         session,
@@ -118,10 +136,17 @@ async def update_webhook(
     return _read(webhook)
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(412)
+)
 async def delete_webhook(
-    webhook_id: WebhookId, user: CurrentUser, session: Session, origin: RequestOrigin
+    webhook_id: WebhookId,
+    user: CurrentUser,
+    session: Session,
+    origin: RequestOrigin,
+    if_match: ResourceIfMatch = None,
 ) -> Response:
+    await _unchanged(session, user, webhook_id, if_match)
     await service.delete_webhook(session, actor=user, webhook_id=webhook_id, origin=origin)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

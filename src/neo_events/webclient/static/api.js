@@ -107,6 +107,17 @@ async function send(method, path, { body, query, auth = true, headers: extra = {
 
 /** Call the API; a 401 refreshes the session once and retries. Resolves to the JSON body. */
 export async function api(method, path, options = {}) {
+  const response = await call(method, path, options);
+  return response.status === 204 ? null : response.json();
+}
+
+/** `api`, resolving to `{body, etag}`: for a later write with `If-Match`. */
+export async function apiTagged(method, path, options = {}) {
+  const response = await call(method, path, options);
+  return { body: await response.json(), etag: response.headers.get("ETag") };
+}
+
+async function call(method, path, options) {
   let response = await send(method, path, options);
   if (response.status === 401 && options.auth !== false && sessionStorage.getItem(REFRESH_KEY)) {
     if (await refresh()) response = await send(method, path, options);
@@ -117,8 +128,7 @@ export async function api(method, path, options = {}) {
     throw error;
   }
   if (!response.ok) throw await errorFrom(response);
-  if (response.status === 204) return null;
-  return response.json();
+  return response;
 }
 
 /** Every page of a paginated list (`{items, next_cursor}`). */

@@ -1,7 +1,7 @@
 // Settings: the account's time zone, secret feed URLs for calendar apps (SPEC §10), app
 // passwords for CalDAV (SPEC §15) and webhooks (SPEC §14).
 
-import { allPages, api, user } from "./api.js";
+import { allPages, api, apiTagged, user } from "./api.js";
 import { attempt, browserZone, confirmAction, errorBox, field, formatDateTime, h, id, sameZone, showNotice, zoneList } from "./ui.js";
 
 const WEBHOOK_TYPES = [
@@ -32,11 +32,14 @@ export async function adoptZone() {
   const done = `neo-events.zone-adopted.${user()?.id}`;
   if (localStorage.getItem(done)) return;
   try {
-    const mine = await api("GET", "/auth/me/settings");
-    if (mine.timezone === null) await api("PATCH", "/auth/me/settings", { body: { timezone: browserZone } });
+    const { body: mine, etag } = await apiTagged("GET", "/auth/me/settings");
+    // If-Match: a zone chosen meanwhile (another tab, another device) is never overwritten
+    const headers = { "If-Match": etag };
+    if (mine.timezone === null) await api("PATCH", "/auth/me/settings", { body: { timezone: browserZone }, headers });
     localStorage.setItem(done, "1");
   } catch (e) {
-    if (e?.status === 422) localStorage.setItem(done, "1"); // a zone the server does not know
+    // 422: a zone the server does not know; 412: one was set meanwhile
+    if (e?.status === 422 || e?.status === 412) localStorage.setItem(done, "1");
     // else the next sign-in tries again
   }
 }
