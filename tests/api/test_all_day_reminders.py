@@ -166,3 +166,68 @@ async def test_a_reminder_fires_before_the_holders_midnight(
     assert datetime.now(UTC) - target < timedelta(seconds=20)
     await asyncio.sleep(0.5)
     assert await jobs_of(fast_app) == []  # a single day: nothing left to remind of
+
+
+@pytest.mark.slow  # waits for the next whole minute
+async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_reminded(
+    fast_app: FastAPI,  # noqa: F811
+    fast_client: httpx.AsyncClient,  # noqa: F811
+) -> None:
+    """Bob in Tokyo is reminded of a day, then flies to Los Angeles, where that day begins 17
+    hours later: the change of zone pointed his reminder at LA's midnight of the same day,
+    so it fired again (a single day's, whose job was gone, and a daily series', whose job
+    had rolled on to the next day). Waits for the next whole minute."""
+    client = fast_client
+    alice, bob = await register(client, "alice"), await register(client, "bob")
+    await set_zone(client, bob, TOKYO)
+    now = datetime.now(UTC)
+    target = (now + timedelta(seconds=63)).replace(second=0, microsecond=0)
+    day = (target + timedelta(days=1)).astimezone(ZoneInfo(TOKYO)).date()
+    minutes = int((midnight(day, TOKYO) - target).total_seconds() // 60)
+    single = await holiday(client, alice, [bob], day)
+    series = await created(
+        client,
+        alice,
+        {
+            "title": "Daily",
+            "all_day": True,
+            "start_date": day.isoformat(),
+            "timezone": LA,
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=3",
+        },
+    )
+    await client.post(
+        f"/api/v1/events/{series['id']}/share",
+        json={"users": [{"user_id": bob.id, "role": "viewer"}]},
+        headers=alice.headers,
+    )
+    for event in (single, series):
+        answer = await put_reminders(client, bob.headers, event["id"], minutes)
+        assert answer.status_code == 200, answer.text
+    fired = await wait_for_reminders(fast_app, bob.id, 2, within=90)
+    assert {m["start_date"] for m in fired} == {day.isoformat()}
+    await asyncio.sleep(0.5)  # the series' job rolled on to its next day
+
+    await set_zone(client, bob, LA)
+    ids = {(r.event_id): r.id for r in await _reminders(fast_app)}
+    jobs = await due_times(fast_app)
+    assert ids[single["id"]] not in jobs  # that day was reminded of: nothing left
+    next_day = day + timedelta(days=1)
+    start = midnight(next_day, LA)
+    assert jobs[ids[series["id"]]] == (start - timedelta(minutes=minutes), iso(start))
+    # and back east: the next day is still the one to remind of
+    await set_zone(client, bob, TOKYO)
+    start = midnight(next_day, TOKYO)
+    jobs = await due_times(fast_app)
+    assert jobs[ids[series["id"]]] == (start - timedelta(minutes=minutes), iso(start))
+    assert ids[single["id"]] not in jobs
+
+
+async def _reminders(app: FastAPI) -> list[Any]:
+    from sqlalchemy import select
+
+    from neo_events.models import Reminder
+
+    async with app.state.sessionmaker() as session:
+        return list(await session.execute(select(Reminder.event_id, Reminder.id)))

@@ -57,5 +57,5 @@ async def change_settings(
             details={"timezone": {"old": before, "new": patch.timezone}},
         )
         await session.flush()  # the zone its reminders are placed by is read back
-        await follow_own_zone(session, user.id)  # its all-day reminders: at its own midnights
+        await follow_own_zone(session, user.id, before)  # its all-day reminders: its midnights
     return settings_of(user)

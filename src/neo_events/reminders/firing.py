@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
 from neo_events.events.content import content_of, iso, series_of
-from neo_events.events.days import date_in
+from neo_events.events.days import date_in, midnight
 from neo_events.events.off_loop import off_the_loop
 from neo_events.events.recurrence import Series
 from neo_events.events.rrule import zone_named
@@ -61,11 +61,13 @@ async def reschedule(
     *,
     now: datetime,
     drop_after: timedelta | None,
+    first_days: Mapping[int, date] | None = None,
 ) -> None:
     """Point each reminder's job at its next due occurrence from now, keeping the place of
-    one that is due but not yet sent (a late worker must still send it). A fixed number of
-    statements however many reminders (the jobs are written by one multi-row upsert); the
-    times of many are worked out off the event loop (`off_the_loop`)."""
+    one that is due but not yet sent (a late worker must still send it); one of an all-day
+    event in `first_days` (by reminder id) reminds of no day before its own there. A fixed
+    number of statements however many reminders (the jobs are written by one multi-row
+    upsert); the times of many are worked out off the event loop (`off_the_loop`)."""
     if not reminders:
         return
     jobs = {
@@ -77,7 +79,9 @@ async def reschedule(
     zones = await own_zones(session, series, reminders)
     # what the walk reads of each event, read here: no ORM attribute is loaded in a thread
     spans = {e.id: _Span(e.id, e.span_end) for e in events}
-    work = partial(_moves, spans, series, zones, reminders, jobs, answers, now, drop_after)
+    work = partial(
+        _moves, spans, series, zones, reminders, jobs, answers, now, drop_after, first_days
+    )
     moves, gone = await off_the_loop(len(reminders) > ON_LOOP_REMINDERS, work)
     await queue.schedule_many(session, kind=KIND, jobs=moves)
     await queue.cancel(session, gone)
@@ -97,6 +101,7 @@ def _moves(
     answers: Mapping[tuple[int, int], Answers],
     now: datetime,
     drop_after: timedelta | None,
+    first_days: Mapping[int, date] | None = None,
 ) -> tuple[list[tuple[str, datetime, dict[str, Any]]], list[str]]:
     """`reschedule`'s jobs to write and to cancel (CPU only: a worker thread's for many)."""
     memo: dict[Any, Any] = {}
@@ -115,6 +120,10 @@ def _moves(
             if drop_after is not None:
                 after = max(after, now - drop_after)
         rules = zoned(series[event.id], zones.get(reminder.user_id))
+        day = first_days.get(reminder.id) if first_days else None
+        if day is not None and rules.all_day_zone is not None:  # that day's start there
+            begins = midnight(day, zone_named(rules.all_day_zone))
+            after = max(after, begins - timedelta(minutes=reminder.minutes_before) - TICK)
         due = next_for(event, rules, reminder, after, answers, memo)
         if due is None:
             gone.append(key)

@@ -23,6 +23,9 @@ from neo_events.audit.service import Origin, record_all
 from neo_events.db import UTCDateTime
 from neo_events.errors import ValidationFailed
 from neo_events.events.access import Role, get_event_for, touch
+from neo_events.events.content import parse_iso
+from neo_events.events.days import date_in
+from neo_events.events.rrule import zone_named
 from neo_events.jobs import queue
 from neo_events.models import Event, Job, Reminder, User
 from neo_events.reminders.firing import job_key, reschedule
@@ -203,30 +206,39 @@ async def my_reminders(
 ZONE_MOVES = 1_000
 
 
-async def follow_own_zone(session: AsyncSession, user_id: int) -> None:
+async def follow_own_zone(session: AsyncSession, user_id: int, before: str | None) -> None:
     """The user's reminders on all-day events pointed at their days as their zone (just
-    changed, auth/preferences.py) places them (`due.zoned`)."""
+    changed from `before`, auth/preferences.py) places them (`due.zoned`). Each goes on from
+    the day its job is at, as `before` placed it: a day it reminded of already (or whose
+    time to remind passed) is not reminded of again where that day begins later, further
+    west. One with no job has nothing left to remind of, and is left so."""
     rows = (
         await session.execute(
             select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before)
             .join(Event, Event.id == Reminder.event_id)
-            .outerjoin(Job, Job.key == JOB_KEY)
+            .join(Job, Job.key == JOB_KEY)
             .where(Reminder.user_id == user_id, Event.all_day.is_(True))
             .where(Event.deleted_at.is_(None))
-            .order_by(Job.due_at.is_(None), Job.due_at, Reminder.id)
+            .order_by(Job.due_at, Reminder.id)
             .limit(ZONE_MOVES)
         )
     ).all()
-    if rows:
-        # Their jobs locked first, then their events read: an edit of one that commits
-        # meanwhile has moved its jobs already (by the zone before) and is read as it left
-        # it, never the job pointed at the event as it was before that edit.
-        await queue.lock_keys(session, [job_key(r.id) for r in rows])
-        ids = {r.event_id for r in rows}
-        events = list(
-            await session.scalars(select(Event).where(queue.among(session, Event.id, ids)))
-        )
-        await reschedule(session, events, rows, now=db.utcnow(), drop_after=None)
+    if not rows:
+        return
+    # Their jobs locked first, then their events read: an edit of one that commits
+    # meanwhile has moved its jobs already (by the zone before) and is read as it left it,
+    # never the job pointed at the event as it was before that edit.
+    jobs = await queue.lock_keys(session, [job_key(r.id) for r in rows])
+    rows = [r for r in rows if job_key(r.id) in jobs]  # (one sent meanwhile: nothing left)
+    ids = {r.event_id for r in rows}
+    events = list(await session.scalars(select(Event).where(queue.among(session, Event.id, ids))))
+    was = {e.id: zone_named(before or e.timezone) for e in events}
+    first_days = {
+        r.id: date_in(parse_iso(start), was[r.event_id])
+        for r in rows
+        if (start := jobs[job_key(r.id)].payload.get("occurrence_start")) is not None
+    }
+    await reschedule(session, events, rows, now=db.utcnow(), drop_after=None, first_days=first_days)
 
 
 @dataclass
