@@ -245,3 +245,37 @@ async def test_an_unknown_zone_and_a_dtend_of_another_type_are_read_with_a_warni
         ("mixed", "DTEND is a date-time, DTSTART a date: the event lasts through the day DTEND "
                   "falls on"),
     ]  # fmt: skip
+
+
+async def test_a_date_with_a_tzid_is_the_date_it_names(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """`DTSTART;VALUE=DATE;TZID=…` (RFC 5545 §3.2.19: a TZID is not for a DATE; some writers add
+    one): icalendar makes the date that zone's midnight, a date-time, so a day off became a
+    timed event of no length at Tokyo's midnight, and a two-day one (its DTEND so written too)
+    lasted three days. They are the dates they say, in the import's zone as every date is;
+    so are a list's (`EXDATE;VALUE=DATE;TZID=…`) and a RECURRENCE-ID's."""
+    tzid = "VALUE=DATE;TZID=Asia/Tokyo"
+    body = ics(
+        vevent("one", "SUMMARY:One", f"DTSTART;{tzid}:20270410"),
+        vevent("two", "SUMMARY:Two", f"DTSTART;{tzid}:20270410", f"DTEND;{tzid}:20270412"),
+        vevent("daily", "SUMMARY:Daily", f"DTSTART;{tzid}:20270410", "RRULE:FREQ=DAILY;COUNT=4",
+               f"EXDATE;{tzid}:20270411,20270412"),
+        vevent("daily", "SUMMARY:Moved", f"RECURRENCE-ID;{tzid}:20270413",
+               "DTSTART;VALUE=DATE:20270420"),
+    )  # fmt: skip
+    response = await post(client, alice, body, timezone="America/Los_Angeles")
+    assert response.status_code == 201, response.text
+    items = {i["title"]: i for i in response.json()["items"]}
+    days = {
+        title: (i["all_day"], i["start_date"], i["end_date"], i["timezone"])
+        for title, i in items.items()
+    }
+    assert days == {
+        "One": (True, "2027-04-10", "2027-04-11", "America/Los_Angeles"),
+        "Two": (True, "2027-04-10", "2027-04-12", "America/Los_Angeles"),
+        "Daily": (True, "2027-04-10", "2027-04-11", "America/Los_Angeles"),
+    }
+    assert items["Daily"]["exdates"] == ["2027-04-11", "2027-04-12"]
+    [moved] = items["Daily"]["overrides"]
+    assert (moved["recurrence_id"], moved["start_date"]) == ("2027-04-13", "2027-04-20")

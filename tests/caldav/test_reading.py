@@ -207,3 +207,24 @@ async def test_an_unknown_zone_or_a_dtend_of_another_type_is_refused(
         assert response.status_code == 403, response.text
         assert b"valid-calendar-data" in response.content and reason in response.content
     assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+
+
+async def test_a_date_with_a_tzid_is_the_date_it_names(client: httpx.AsyncClient) -> None:
+    """`DTSTART;VALUE=DATE;TZID=…` (a TZID RFC 5545 §3.2.19 does not put on a DATE) was read as
+    that zone's midnight, a date-time: the PUT of a day off was a 403 ("no duration"). It is
+    the date it says, in the writer's own zone as every date is (tests/api/
+    test_ical_import_reading.py has the import's)."""
+    alice = await dav_for(client, "alice")
+    body = ics(uid="day-off").replace(
+        b"DTSTART;TZID=Europe/Berlin:20260310T090000\r\nDTEND;TZID=Europe/Berlin:20260310T100000",
+        b"DTSTART;VALUE=DATE;TZID=Asia/Tokyo:20260310\r\nDTEND;VALUE=DATE;TZID=Asia/Tokyo:20260312",
+    )
+    response = await alice.put("day-off.ics", body, **{"If-None-Match": "*"})
+    assert response.status_code == 201, response.text
+    [event] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    assert (event["all_day"], event["start_date"], event["end_date"], event["timezone"]) == (
+        True,
+        "2026-03-10",
+        "2026-03-12",
+        "UTC",
+    )

@@ -78,14 +78,22 @@ class Clock:
             raise Unreadable(f"{wall.isoformat()} is out of range") from None
 
     def when(
-        self, name: str, prop: Any, floating: str | None = None, tzid: str | None = None
+        self,
+        name: str,
+        prop: Any,
+        floating: str | None = None,
+        tzid: str | None = None,
+        kind: str | None = None,
     ) -> When:
         """The value of one DATE or DATE-TIME property (`name` is for messages); floating
         values in `floating` (an event's own zone: a floating DTEND after a zoned DTSTART).
-        `tzid` is a list's, for an item that lost it (icalendar's PERIODs do)."""
+        `tzid` and `kind` (its VALUE) are a list's, for an item that lost them."""
         floating = floating or self.floating
         value = _parsed(name, prop)
-        tzid = getattr(prop, "params", {}).get("TZID", tzid)
+        params = getattr(prop, "params", {})
+        tzid = params.get("TZID", tzid)
+        if _a_date(value, params.get("VALUE", kind)):
+            value, tzid = value.date(), None
         period_end = None
         if isinstance(value, tuple):  # a PERIOD: its start, its end as `until`
             value, period_end = value
@@ -160,12 +168,13 @@ class Clock:
         found = []
         for prop in props if isinstance(props, list) else [props]:
             tzid = getattr(prop, "params", {}).get("TZID")
+            kind = getattr(prop, "params", {}).get("VALUE")
             if isinstance(prop, vBroken):  # each value read again, as `_parsed` reads one
                 items = [_read_again(name, item) for item in str(prop).split(",")]
             else:
                 items = getattr(prop, "dts", [])
             for item in items:
-                found.append(self.when(name, item, floating, tzid))
+                found.append(self.when(name, item, floating, tzid, kind))
         return found
 
     def end_of(self, start: When, *, end: When | None, length: Length | None) -> datetime:
@@ -210,6 +219,17 @@ def skipped_or_repeated(wall: datetime, zone: ZoneInfo) -> bool:
     """Whether a DST change skips or repeats the naive wall time in the zone: fold=0 and
     fold=1 then give it two offsets (PEP 495)."""
     return zone.utcoffset(wall.replace(fold=0)) != zone.utcoffset(wall.replace(fold=1))
+
+
+def _a_date(value: Any, kind: Any) -> bool:
+    """Whether a value written `VALUE=DATE` was made a date-time: icalendar reads a TZID beside
+    it (which RFC 5545 §3.2.19 puts on no DATE; some writers do) as that zone's midnight, and a
+    day off was a timed event of no length (an outside attack). It is the date it says."""
+    return (
+        isinstance(value, datetime)
+        and str(kind or "").strip().upper() == "DATE"
+        and value.time() == time()
+    )
 
 
 def _parsed(name: str, prop: Any) -> Any:
