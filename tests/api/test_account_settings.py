@@ -143,3 +143,35 @@ async def test_an_import_places_floating_dates_in_the_importers_zone(
     assert (await _imported(client, alice, named))["Day off"]["start_time"] == (
         "2026-12-23T23:00:00Z"
     )
+
+
+async def test_changes_at_once_are_made_one_after_the_other(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Two devices (or a browser adopting its zone while Settings changes it) changing the zone
+    at once: on PostgreSQL each took the zone its request began with for the one it replaced,
+    so audit rows said `old` was a zone already gone (60 of 91 in 30 rounds of four), and a
+    change that made no difference by then was recorded, and moved reminders, as one."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from neo_events.models import AuditEntry
+
+    zones = ["Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "Europe/Berlin"]
+    for _ in range(10):
+        answers = await asyncio.gather(*(_set_zone(client, alice, zone) for zone in zones))
+        assert [a.status_code for a in answers] == [200] * len(zones)
+    async with app.state.sessionmaker() as session:
+        changes = list(
+            await session.scalars(
+                select(AuditEntry.details)
+                .where(AuditEntry.action == "settings.changed")
+                .order_by(AuditEntry.id)
+            )
+        )
+    was = None
+    for change in changes:
+        assert change["timezone"]["old"] == was != change["timezone"]["new"], changes
+        was = change["timezone"]["new"]
+    assert (await client.get(SETTINGS, headers=alice.headers)).json() == {"timezone": was}

@@ -44,7 +44,13 @@ async def change_settings(
     session: AsyncSession, user: User, patch: AccountSettingsPatch, origin: Origin
 ) -> AccountSettings:
     """The settings `patch` names set (and one audit row when anything changed)."""
-    if "timezone" in patch.model_fields_set and patch.timezone != user.timezone:
+    if "timezone" not in patch.model_fields_set:
+        return settings_of(user)
+    # Its row locked and read again: changes at once (two devices, a browser adopting its
+    # zone) are made one after the other, each from the zone the one before left (on
+    # PostgreSQL each took the zone its request began with for the one it replaced).
+    await session.refresh(user, ["timezone"], with_for_update=True)
+    if patch.timezone != user.timezone:
         before = user.timezone
         user.timezone = patch.timezone  # the request's own row, written at its commit
         record(
