@@ -34,8 +34,9 @@ def settings_of(user: User) -> AccountSettings:
 
 
 async def locked_settings(session: AsyncSession, user: User) -> AccountSettings:
-    """The settings as they stand, the account's row locked until the request commits (a
-    condition on them holds for the change that follows; SQLite's writes are one at a time)."""
+    """The settings as they stand, the account's row locked until the request commits (an
+    `If-Match` on them holds for the change that follows, and changes at once are made one
+    after the other; SQLite's writes are one at a time)."""
     await session.refresh(user, ["timezone"], with_for_update=True)
     return settings_of(user)
 
@@ -49,7 +50,7 @@ async def change_settings(
     # Its row locked and read again: changes at once (two devices, a browser adopting its
     # zone) are made one after the other, each from the zone the one before left (on
     # PostgreSQL each took the zone its request began with for the one it replaced).
-    await session.refresh(user, ["timezone"], with_for_update=True)
+    await locked_settings(session, user)
     if patch.timezone != user.timezone:
         before = user.timezone
         user.timezone = patch.timezone  # the request's own row, written at its commit
