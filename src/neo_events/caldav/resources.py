@@ -26,7 +26,7 @@ from neo_events.events import days, recurrence, sizes
 from neo_events.events.content import TEXT_FIELDS, occurrence_key, series_of
 from neo_events.events.schemas import MAX_LIST
 from neo_events.fields import CONTROLS
-from neo_events.ical import bounds, codec, decoding
+from neo_events.ical import bounds, codec, decoding, parsing
 from neo_events.ical.alarms import add_alarms
 from neo_events.ical.blocks import MalformedStream, content_lines, delimiter_of, split_stream
 from neo_events.ical.export import PRODID
@@ -201,8 +201,9 @@ def read(data: bytes, zone: str) -> Incoming:
     too_many = bounds.calendar_oversized(calendars[0])
     if too_many is not None:
         raise InvalidResource("valid-calendar-data", too_many)
-    try:  # the calendar's own lines (the codec parses each component's)
-        Calendar.from_ical(calendars[0].header())
+    try:  # the calendar's own lines (the codec parses each component's), as it parses: alone
+        with parsing.alone():
+            Calendar.from_ical(calendars[0].header())
     except ValueError as exc:
         raise InvalidResource("valid-calendar-data", f"not an iCalendar object: {exc}") from None
     blocks = calendars[0].components

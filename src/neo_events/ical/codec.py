@@ -9,8 +9,6 @@ the rest is read.
 from __future__ import annotations
 
 import hashlib
-import threading
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,17 +17,16 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Component, Timezone
 from icalendar.error import GloballyUniqueTZIDGuessed
-from icalendar.timezone import tzp
 
 from neo_events.events import days, recurrence
-from neo_events.ical import bounds, losses, properties, vevents
+from neo_events.ical import bounds, losses, parsing, properties, vevents
 from neo_events.ical.alarms import Span, read_alarms
 from neo_events.ical.blocks import Block, CalendarBlock, MalformedStream, split_stream
 from neo_events.ical.decoding import decode
 from neo_events.ical.export import Outgoing, Piece, assemble, export_calendar, piece
 from neo_events.ical.people import Attendance, read_people
 from neo_events.ical.times import Clock, Unreadable, left_out
-from neo_events.ical.zones import KnownZones, StreamWork, ZoneResolver
+from neo_events.ical.zones import StreamWork, ZoneResolver
 
 __all__ = [
     "Incoming",
@@ -47,11 +44,6 @@ __all__ = [
 ]
 MAX_LINES = bounds.MAX_LINES  # a component's content lines (ical/bounds.py)
 
-tzp.use(KnownZones())  # icalendar's own TZID lookups, bounded (`zones.KnownZones`)
-
-# icalendar reports oddities as Python warnings, and warning filters are process-wide: reading
-# one calendar at a time keeps each import's notes its own.
-_READING = threading.Lock()
 Alarms = list[list[str]]  # each VALARM of a component as its own content lines (`Block.apart`)
 
 
@@ -130,8 +122,7 @@ def read_calendars(
 ) -> ParsedCalendar:
     """`parse_calendar` of a stream already cut into its calendars (`blocks.split_stream`),
     for a reader that looked at its blocks first (a CalDAV resource); `note` heads the notes."""
-    with _READING, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with parsing.alone() as caught:  # its warnings and its VTIMEZONEs its own
         reader = _Reader(default_timezone)
         parsed = reader.read(calendars)
     messages = [note] if note else []
