@@ -7,7 +7,7 @@ what CalDAV tells clients in `CALDAV:calendar-timezone` (RFC 4791 §5.2.2). Unti
 (the web client sets the browser's on first sign-in) that is UTC, as it was before there was
 a setting. An event keeps the zone it was written with: changing the setting moves none. And
 the account's reminders on all-day events fire before its own midnights (a shared holiday
-reminds each holder the evening before where they are: `reminders/due.zoned`).
+reminds each holder the evening before where they are: `events/series_types.zoned`).
 
 Not part of `user` (SPEC §3): `/users?q=` shows users to anyone who knows their address, and
 where someone lives is not for them."""

@@ -117,10 +117,10 @@ def occurrence_order(value: str) -> tuple[int, datetime]:
     return (0, days.floating(day)) if day is not None else (1, parse_iso(value))
 
 
-def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurrence.Series:
+def series_of(content: Mapping[Any, Any]) -> recurrence.Series:
     """The recurrence view of some content (or of an event row: start and end may already
-    be datetimes, dates may be dates). An all-day event's occurrences are placed in `zone`
-    (a viewer's, `timezone=`), by default in the event's own."""
+    be datetimes, dates may be dates). An all-day event's occurrences are placed in its own
+    zone (a viewer's: `series_types.zoned`)."""
     if content.get("all_day"):
         series = recurrence.Series(
             start=days.floating(as_date(content["start_date"])),
@@ -138,7 +138,7 @@ def series_of(content: Mapping[Any, Any], *, zone: str | None = None) -> recurre
                 for o in content["overrides"]
             ),
             rdates=tuple(sorted(moment(x) for x in content.get("rdates") or ())),
-            all_day_zone=zone or content["timezone"],
+            all_day_zone=content["timezone"],
         )
         return remembered(series, content.get("count_end"))
     start, end = content["start_time"], content["end_time"]

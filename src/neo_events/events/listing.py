@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from neo_events.events import expansions, recurrence, search_scan, series_rows
 from neo_events.events.access import Role, held_probed, visible_events
 from neo_events.events.content import content_of, iso, parse_iso, series_of
 from neo_events.events.expansions import Expansions
+from neo_events.events.series_types import zoned
 from neo_events.events.text_search import holds, weight
 from neo_events.fields import bigint
 from neo_events.models import Event, EventPermission
@@ -325,8 +326,7 @@ def _expand_one(
     cache: Expansions | None,
 ) -> int:
     """`_expand_chunk` of one candidate whose series (in its own zone) is known."""
-    if window.zone is not None and series.all_day_zone is not None:
-        series = replace(series, all_day_zone=window.zone)  # the viewer's days (`timezone=`)
+    series = zoned(series, window.zone)  # an all-day one: the viewer's days (`timezone=`)
     try:
         expansion = tuple(
             recurrence.expand(series, window.start, window.end, limit=MAX_OCCURRENCES - total)

@@ -4,7 +4,7 @@ occurrences, and an expanded occurrence."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -77,3 +77,13 @@ class Occurrence(NamedTuple):
     start: datetime
     end: datetime
     override: Override | None
+
+
+def zoned(series: Series, zone: str | None) -> Series:
+    """The series as someone living in `zone` has it (None: the event's own): an all-day
+    series' dates begin at their midnights, as SPEC §4's floating dates do for every viewer
+    (a listing's `timezone=`, a holder's reminders, a CalDAV reader's time ranges); a timed
+    series is the same everywhere."""
+    if zone is None or series.all_day_zone is None or zone == series.all_day_zone:
+        return series
+    return replace(series, all_day_zone=zone)

@@ -10,7 +10,7 @@ memo). The search itself is pure, in timing.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,15 +66,6 @@ class Answers:
         if self.series != DECLINED:
             return None
         return [rid for rid, answer in self.occurrences.items() if answer != DECLINED]
-
-
-def zoned(series: Series, zone: str | None) -> Series:
-    """The series as a holder living in `zone` has it (None: the event's own): an all-day
-    series' dates begin at that holder's midnights, as SPEC §4's floating dates do for every
-    viewer (as a listing's `timezone=` places them); a timed series is the same everywhere."""
-    if zone is None or series.all_day_zone is None or zone == series.all_day_zone:
-        return series
-    return replace(series, all_day_zone=zone)
 
 
 async def own_zones(

@@ -24,6 +24,7 @@ from neo_events.events.days import date_in, midnight
 from neo_events.events.off_loop import off_the_loop
 from neo_events.events.recurrence import Series
 from neo_events.events.rrule import zone_named
+from neo_events.events.series_types import zoned
 from neo_events.jobs import queue
 from neo_events.live import feed
 from neo_events.models import Event, EventPermission, Reminder
@@ -33,7 +34,6 @@ from neo_events.reminders.due import (
     next_for,
     next_two_for,
     own_zones,
-    zoned,
 )
 from neo_events.reminders.timing import NextDue
 

@@ -39,9 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.content import content_of, iso, series_of
 from neo_events.events.off_loop import off_the_loop
+from neo_events.events.series_types import zoned
 from neo_events.jobs import queue
 from neo_events.models import Attendee, Event, Job, Reminder, User
-from neo_events.reminders.due import load_answers, zoned
+from neo_events.reminders.due import load_answers
 from neo_events.reminders.firing import KIND, reschedule
 from neo_events.reminders.timing import NextDue, next_due
 
@@ -54,7 +55,7 @@ MAX_GROUPS = 20
 # Above this many groups, their walks are done in a worker thread.
 ON_LOOP_GROUPS = 10
 
-# A reminder whose user lives in another zone than its all-day event's (`due.zoned`): its
+# A reminder whose user lives in another zone than its all-day event's (`series_types.zoned`): its
 # firings are its own, before that user's midnights (a correlated test: no list of them).
 _ELSEWHERE = (
     exists()
