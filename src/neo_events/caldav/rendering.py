@@ -1,6 +1,7 @@
 """Resource texts of the collection's items: stored ones where a client wrote them, else
-rendered from the events (expanded to UTC occurrences when a report asks), in a worker
-thread and cached per worker by everything the text depends on."""
+rendered from the events (expanded to UTC occurrences when a report asks, an all-day event's
+days at the reader's midnights: caldav/zones.py), in a worker thread and cached per worker
+by everything the text depends on."""
 
 from __future__ import annotations
 
@@ -46,10 +47,13 @@ async def render(
     *,
     expand: tuple[datetime, datetime] | None = None,
     caches: Caches | None = None,
+    zone: str | None = None,
 ) -> dict[int, bytes]:
     """Each item's resource text (expanded to occurrences in UTC when asked), rendered in a
     worker thread: thousands of events take long enough to stall other requests."""
-    texts, _ = await render_within(session, items, expand=expand, caches=caches, max_bytes=None)
+    texts, _ = await render_within(
+        session, items, expand=expand, caches=caches, max_bytes=None, zone=zone
+    )
     return texts
 
 
@@ -59,11 +63,17 @@ async def for_answer(
     items: Sequence[Item],
     *,
     expand: tuple[datetime, datetime] | None = None,
+    zone: str | None = None,
 ) -> tuple[dict[int, bytes], int]:
     """`render_within` one answer's MAX_ANSWER_BYTES, with the worker's caches (`state`: the
     app's)."""
     return await render_within(
-        session, items, max_bytes=service.MAX_ANSWER_BYTES, expand=expand, caches=Caches.of(state)
+        session,
+        items,
+        max_bytes=service.MAX_ANSWER_BYTES,
+        expand=expand,
+        caches=Caches.of(state),
+        zone=zone,
     )
 
 
@@ -74,12 +84,15 @@ async def render_within(
     max_bytes: int | None,
     expand: tuple[datetime, datetime] | None = None,
     caches: Caches | None = None,
+    zone: str | None = None,
 ) -> tuple[dict[int, bytes], int]:
     """`render`, within `max_bytes` of text in all (None: no bound): the texts of the items,
     from the first, that fit (the first always does; none is rendered past it), and how many
-    those are. An expanded answer that would pass MAX_ANSWER_BYTES or MAX_EXPANDED_LINES is
-    refused whole (`too_many_occurrences`), its occurrences counted before any is rendered
-    (a daily series with 10 KB of texts expanded over 13 years was a 183 MB answer)."""
+    those are. Expanded, an all-day event's occurrences are those whose days, from `zone`'s
+    midnights (None: its own zone's), overlap the window. An expanded answer that would pass
+    MAX_ANSWER_BYTES or MAX_EXPANDED_LINES is refused whole (`too_many_occurrences`), its
+    occurrences counted before any is rendered (a daily series with 10 KB of texts expanded
+    over 13 years was a 183 MB answer)."""
     done: dict[int, bytes] = {}
     # the reader's reminders and the answers are in the text: part of the key, as of the ETag
     keys = {
@@ -88,6 +101,7 @@ async def render_within(
             item.event.version,
             item.stamp,
             expand,
+            zone if expand is not None and item.event.all_day else None,
             item.mine,
             item.people,
             item.answers_key,
@@ -138,11 +152,12 @@ async def render_within(
                 weight = resources.lines_an_occurrence(out)
                 heft = resources.bytes_an_occurrence(out)
                 limit = min(budget // weight, room // heft)
-                occurrences = resources.occurrences(out, *expand, limit=limit)
+                occurrences = resources.occurrences(out, *expand, limit=limit, zone=zone)
                 budget -= weight * len(occurrences)
                 room -= heft * len(occurrences)
                 found[i] = (out, occurrences)
-            return {i: resources.expanded(out, o) for i, (out, o) in found.items()}, len(order)
+            made = {i: resources.expanded(out, o, zone) for i, (out, o) in found.items()}
+            return made, len(order)
         made, total = {}, 0
         for count, i in enumerate(order):
             text = done.get(i)

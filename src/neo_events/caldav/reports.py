@@ -1,5 +1,6 @@
 """REPORT: calendar-query (time-range, expand, text-match), calendar-multiget and
-sync-collection, on the one calendar."""
+sync-collection, on the one calendar. An all-day event's days are placed where the reader
+is (caldav/zones.py: the query's CALDAV:timezone, else the calendar-timezone)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from neo_events.caldav.textmatch import (
     text_values,
 )
 from neo_events.caldav.xml import CALDAV, DAV, tag
+from neo_events.caldav.zones import reader_zone
 from neo_events.models import User
 from neo_events.pages import MAX_PAGE_BYTES
 
@@ -99,7 +101,7 @@ async def report(
         ctx = Context(request, session, user)
         if tag(CALDAV, "calendar-data") in names:
             ctx.texts, fitted = await rendering.for_answer(
-                request.app.state, session, items, expand=expand
+                request.app.state, session, items, expand=expand, zone=await reader_zone(user)
             )
             if fitted < len(items):  # clients ask again for fewer, or GET each
                 raise DavError(
@@ -220,6 +222,8 @@ def _model_values(item: Item, name: str) -> list[str]:
 async def _calendar_query(request: Request, session: Any, user: User, root: ET.Element) -> Response:
     names, expand = _names_and_data(root)
     matches, start, end, filters = _query_filter(root)
+    # where the reader's all-day days begin: the query's CALDAV:timezone, else the account's
+    zone = await reader_zone(user, root, start or (expand[0] if expand else None))
     model = Matcher(f for f in filters if f.name in _MODEL_PROPS)
     spent = 0  # characters the model's filters scan: the others' budget is what is left
 
@@ -247,6 +251,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
             caches=service.Caches.of(request.app.state),
             keep=keep if model.filters else None,
             weigh=weigh,
+            zone=zone,
         )
         if matches
         else ([], False)
@@ -285,7 +290,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
     ctx = Context(request, session, user)
     if tag(CALDAV, "calendar-data") in names:
         ctx.texts, fitted = await rendering.for_answer(
-            request.app.state, session, items, expand=expand
+            request.app.state, session, items, expand=expand, zone=zone
         )
         if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
             items, truncated = items[:fitted], True

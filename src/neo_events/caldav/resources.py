@@ -24,7 +24,9 @@ from icalendar import Event as VEvent
 from neo_events.caldav import extras
 from neo_events.events import days, recurrence, sizes
 from neo_events.events.content import TEXT_FIELDS, occurrence_key, series_of
+from neo_events.events.rrule import zone_named
 from neo_events.events.schemas import MAX_LIST
+from neo_events.events.series_types import zoned
 from neo_events.fields import CONTROLS
 from neo_events.ical import bounds, codec, decoding, parsing
 from neo_events.ical.alarms import add_alarms
@@ -305,15 +307,18 @@ def bytes_an_occurrence(outgoing: codec.Outgoing) -> int:
 
 
 def occurrences(
-    outgoing: codec.Outgoing, start: datetime, end: datetime, limit: int
+    outgoing: codec.Outgoing, start: datetime, end: datetime, limit: int, zone: str | None = None
 ) -> list[recurrence.Occurrence]:
-    """The event's occurrences overlapping [start, end): ExpansionLimitExceeded past `limit`."""
-    return recurrence.expand(series_of(outgoing.content), start, end, limit=limit)
+    """The event's occurrences overlapping [start, end), an all-day one's days from `zone`'s
+    midnights (None: its own zone's): ExpansionLimitExceeded past `limit`."""
+    return recurrence.expand(zoned(series_of(outgoing.content), zone), start, end, limit=limit)
 
 
-def expanded(outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence]) -> bytes:
-    """The event's occurrences `found` (`occurrences`) as VEVENTs in UTC, each with its
-    RECURRENCE-ID and no RRULE (CALDAV:expand, RFC 4791 §9.6.5)."""
+def expanded(
+    outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence], zone: str | None = None
+) -> bytes:
+    """The event's occurrences `found` (`occurrences`, in `zone`) as VEVENTs in UTC, each
+    with its RECURRENCE-ID and no RRULE (CALDAV:expand, RFC 4791 §9.6.5)."""
     content = outgoing.content
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -321,17 +326,21 @@ def expanded(outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence]) -
     overrides: Mapping[str, Mapping[str, Any]] = {
         o["recurrence_id"]: o for o in content["overrides"]
     }
-    # An all-day series recurs on floating instants (events/days.py): its occurrences are
-    # dates (VALUE=DATE), and the time range is read on that floating clock (UTC).
+    # An all-day series' occurrences are dates (VALUE=DATE): the days they were placed at
+    # the midnights of in `zone` (the days they are, wherever the reader is: SPEC §4)
+    placed = zone_named(zone or content["timezone"])
     when: Callable[[datetime], date | datetime] = (
-        days.day_of if content["all_day"] else (lambda instant: instant.astimezone(UTC))
+        (lambda instant: days.date_in(instant, placed))
+        if content["all_day"]
+        else (lambda instant: instant.astimezone(UTC))
     )
     for occurrence in found:
         component = VEvent()
         component.add("uid", outgoing.uid)
         component.add("dtstamp", outgoing.last_modified.astimezone(UTC))
         component.add("sequence", outgoing.sequence)
-        key, _ = occurrence_key(content, occurrence.recurrence_id)
+        # (an all-day occurrence is named by its date, where its answers are kept too)
+        key, named = occurrence_key(content, when(occurrence.recurrence_id))
         changed = overrides.get(key, {})
         component.add("summary", Text(changed.get("title", content["title"])))
         for name in ("description", "location"):
@@ -342,6 +351,6 @@ def expanded(outgoing: codec.Outgoing, found: Iterable[recurrence.Occurrence]) -
         component.add("dtend", when(occurrence.end))
         if content["is_recurring"]:
             component.add("recurrence-id", when(occurrence.recurrence_id))
-        add_people(component, outgoing.people_at(occurrence.recurrence_id))
+        add_people(component, outgoing.people_at(named))
         calendar.add_component(add_alarms(component, outgoing.reminders))
     return to_ical(calendar)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
@@ -145,7 +145,8 @@ class Head:
     """The columns of an event that listing the collection needs (ETags, last-modified, the
     model's text properties): reading these instead of whole rows is most of what a month's
     calendar-query costs (BENCHMARKS.md, "CalDAV"). The content (recurrence, overrides) is read
-    only for the items whose answer is not cached yet (`full_events`)."""
+    only for the items whose answer is not cached yet (`full_events`); a single all-day event's
+    days are here (a time range places them where the reader is: caldav/listing.py)."""
 
     id: int
     version: int
@@ -155,6 +156,10 @@ class Head:
     is_recurring: bool
     created_at: datetime
     updated_at: datetime
+    all_day: bool
+    start_date: date | None
+    end_date: date | None
+    timezone: str
 
 
 HEAD_COLUMNS = (
@@ -166,6 +171,10 @@ HEAD_COLUMNS = (
     Event.is_recurring,
     Event.created_at,
     Event.updated_at,
+    Event.all_day,
+    Event.start_date,
+    Event.end_date,
+    Event.timezone,
 )
 
 
@@ -318,8 +327,9 @@ def heads(user: User) -> Select[*tuple[Any, ...]]:
 
 
 def head_item(row: Any) -> Item:
-    stored = _stored(row[9], row[10])
-    return Item(Head(*row[:8]), Role(row[8]), stored, row[11], shadowed=bool(row[12]))
+    n = len(HEAD_COLUMNS)
+    stored = _stored(row[n + 1], row[n + 2])
+    return Item(Head(*row[:n]), Role(row[n]), stored, row[n + 3], shadowed=bool(row[n + 4]))
 
 
 def _stored(name: str | None, uid: str | None) -> Stored | None:

@@ -1,0 +1,167 @@
+"""A CalDAV reader meets an all-day event on its own days (RFC 4791 §9.9; SPEC §4: the same days
+for every viewer): a calendar-query's time range and its expand place the event's dates at
+the reader's midnights — the query's CALDAV:timezone or CALDAV:timezone-id (RFC 7809), else
+the calendar-timezone (the account's zone), else the event's own zone.
+
+A holiday on 24 December made in Los Angeles is, for a reader in Tokyo, 23 Dec 15:00Z to 24 Dec
+15:00Z; in Los Angeles 24 Dec 08:00Z to 25 Dec 08:00Z."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.caldav.dav import Dav, dav_for, responses
+from tests.helpers import Account, created, share
+
+pytestmark = pytest.mark.anyio
+
+C = "{urn:ietf:params:xml:ns:caldav}"
+LA, TOKYO = "America/Los_Angeles", "Asia/Tokyo"
+
+QUERY = """<?xml version="1.0"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data>{expand}</c:calendar-data></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
+    <c:time-range start="{start}" end="{end}"/>
+  </c:comp-filter></c:comp-filter></c:filter>{zone}
+</c:calendar-query>"""
+
+VTIMEZONE = """<c:timezone>BEGIN:VCALENDAR
+PRODID:-//Client test//EN
+VERSION:2.0
+BEGIN:VTIMEZONE
+TZID:{tzid}
+BEGIN:STANDARD
+DTSTART:19700101T000000
+TZOFFSETFROM:+0900
+TZOFFSETTO:+0900
+TZNAME:JST
+END:STANDARD
+END:VTIMEZONE
+END:VCALENDAR
+</c:timezone>"""
+
+
+async def _set_zone(client, who: Account, zone: str) -> None:
+    answer = await client.patch(
+        "/api/v1/auth/me/settings", json={"timezone": zone}, headers=who.headers
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def _found(dav: Dav, start: str, end: str, zone: str = "", expand: str = "") -> list[str]:
+    """The calendar-data of what a calendar-query over [start, end) lists."""
+    body = QUERY.format(start=start, end=end, zone=zone, expand=expand)
+    answer = await dav.request("REPORT", dav.calendar, body, Depth="1")
+    assert answer.status_code == 207, answer.text
+    return [e["props"][f"{C}calendar-data"].text for e in responses(answer.content).values()]
+
+
+async def _titles(dav: Dav, start: str, end: str, zone: str = "") -> list[str]:
+    texts = await _found(dav, start, end, zone)
+    return sorted(line[8:] for t in texts for line in t.splitlines() if line.startswith("SUMMARY:"))
+
+
+async def _holidays(client) -> tuple[Dav, Dav, Dav]:
+    """Alice in Los Angeles makes a holiday on 24 December 2026 and a yearly Christmas Eve
+    from 2025, shared with Bob in Tokyo and Carol, who set no zone."""
+    alice, bob, carol = [await dav_for(client, n) for n in ("alice", "bob", "carol")]
+    await _set_zone(client, alice.account, LA)
+    await _set_zone(client, bob.account, TOKYO)
+    for title, day, rule in (
+        ("Holiday", "2026-12-24", None),
+        ("Christmas Eve", "2025-12-24", "FREQ=YEARLY"),
+    ):
+        body = {"title": title, "all_day": True, "start_date": day, "timezone": LA}
+        body |= {"transparency": "opaque"}
+        if rule is not None:
+            body |= {"is_recurring": True, "recurrence_pattern": rule}
+        made = await created(client, alice.account, body)
+        for reader in (bob, carol):
+            await share(client, alice.account, made["id"], reader.account, "viewer")
+    return alice, bob, carol
+
+
+BOTH = ["Christmas Eve", "Holiday"]
+
+
+async def test_a_time_range_meets_an_all_day_event_on_the_readers_own_days(client) -> None:
+    alice, bob, carol = await _holidays(client)
+    # Tokyo's 24 December: both, for Bob
+    assert await _titles(bob, "20261223T150000Z", "20261224T150000Z") == BOTH
+    # ...from its first hour, before Los Angeles' day begins (08:00Z)
+    assert await _titles(bob, "20261223T150000Z", "20261224T080000Z") == BOTH
+    # a range that ends at Tokyo's midnight (23 December there), or begins at the next one
+    # (25 December there, still the 24th in Los Angeles), meets neither
+    assert await _titles(bob, "20261223T000000Z", "20261223T150000Z") == []
+    assert await _titles(bob, "20261224T150000Z", "20261225T080000Z") == []
+    # Alice's days are Los Angeles' (her zone, the events' own)
+    assert await _titles(alice, "20261223T150000Z", "20261224T080000Z") == []
+    assert await _titles(alice, "20261224T150000Z", "20261225T080000Z") == BOTH
+    assert await _titles(alice, "20261223T000000Z", "20261223T150000Z") == []
+    # Carol set no zone: each event's own, as before there was a setting
+    assert await _titles(carol, "20261224T150000Z", "20261225T080000Z") == BOTH
+    assert await _titles(carol, "20261223T150000Z", "20261224T080000Z") == []
+
+
+async def test_the_querys_own_time_zone_goes_first(client) -> None:
+    alice, _, _ = await _holidays(client)
+    tokyo_morning = ("20261223T150000Z", "20261224T080000Z")
+    by_id = f"<c:timezone-id>{TOKYO}</c:timezone-id>"
+    assert await _titles(alice, *tokyo_morning, zone=by_id) == BOTH
+    # a VTIMEZONE by its TZID, or one of a name nobody knows by its offsets (+09:00 all year)
+    for tzid in (TOKYO, "Custom Japan Time"):
+        assert await _titles(alice, *tokyo_morning, zone=VTIMEZONE.format(tzid=tzid)) == BOTH
+    assert await _titles(alice, "20261224T150000Z", "20261225T080000Z", zone=by_id) == []
+    # a Windows name is a zone too
+    windows = "<c:timezone-id>Tokyo Standard Time</c:timezone-id>"
+    assert await _titles(alice, *tokyo_morning, zone=windows) == BOTH
+
+
+@pytest.mark.parametrize(
+    ("zone", "condition"),
+    [
+        ("<c:timezone-id>Mars/Olympus_Mons</c:timezone-id>", b"valid-timezone"),
+        ("<c:timezone-id>" + "a/" * 5000 + "</c:timezone-id>", b"valid-timezone"),
+        ("<c:timezone>BEGIN:VCALENDAR\nEND:VCALENDAR\n</c:timezone>", b"valid-calendar-data"),
+        ("<c:timezone>no calendar</c:timezone>", b"valid-calendar-data"),
+        (
+            f"<c:timezone-id>{TOKYO}</c:timezone-id>" + VTIMEZONE.format(tzid=TOKYO),
+            b"valid-calendar-data",
+        ),
+    ],
+)
+async def test_a_time_zone_the_server_cannot_read_is_refused(client, zone, condition) -> None:
+    alice = await dav_for(client, "alice")
+    body = QUERY.format(start="20261223T000000Z", end="20261224T000000Z", zone=zone, expand="")
+    answer = await alice.request("REPORT", alice.calendar, body, Depth="1")
+    assert answer.status_code == 403, answer.text
+    assert condition in answer.content
+
+
+async def test_an_expanded_all_day_occurrence_is_its_own_date_wherever_it_is_read(client) -> None:
+    """A yearly New Year's Day made in Tokyo: expanded, each occurrence is 1 January (it was
+    the UTC date of Tokyo's midnight: 31 December)."""
+    alice, bob, _ = await _holidays(client)
+    new_year = await created(
+        client,
+        bob.account,
+        {
+            "title": "New Year",
+            "all_day": True,
+            "start_date": "2026-01-01",
+            "timezone": TOKYO,
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=YEARLY",
+        },
+    )
+    await share(client, bob.account, new_year["id"], alice.account, "viewer")
+    for reader, (start, end) in (
+        (bob, ("20261231T150000Z", "20270101T150000Z")),  # 1 January in Tokyo
+        (alice, ("20270101T080000Z", "20270102T080000Z")),  # ...in Los Angeles
+    ):
+        expand = f'<c:expand start="{start}" end="{end}"/>'
+        [text] = await _found(reader, start, end, expand=expand)
+        assert "DTSTART;VALUE=DATE:20270101" in text, text
+        assert "RECURRENCE-ID;VALUE=DATE:20270101" in text
+        assert "DTEND;VALUE=DATE:20270102" in text
