@@ -1,16 +1,19 @@
 """A CalDAV reader meets an all-day event on its own days (RFC 4791 §9.9; SPEC §4: the same days
-for every viewer): a calendar-query's time range and its expand place the event's dates at
-the reader's midnights — the query's CALDAV:timezone or CALDAV:timezone-id (RFC 7809), else
-the calendar-timezone (the account's zone), else the event's own zone.
+for every viewer): a calendar-query's time range, its expand and a free-busy-query place the
+event's dates at the reader's midnights — the query's CALDAV:timezone or CALDAV:timezone-id
+(RFC 7809), else the calendar-timezone (the account's zone), else the event's own zone.
 
 A holiday on 24 December made in Los Angeles is, for a reader in Tokyo, 23 Dec 15:00Z to 24 Dec
 15:00Z; in Los Angeles 24 Dec 08:00Z to 25 Dec 08:00Z."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.caldav.dav import Dav, dav_for, responses
+from tests.caldav.test_freebusy import periods, query
 from tests.helpers import Account, created, share
 
 pytestmark = pytest.mark.anyio
@@ -165,3 +168,75 @@ async def test_an_expanded_all_day_occurrence_is_its_own_date_wherever_it_is_rea
         assert "DTSTART;VALUE=DATE:20270101" in text, text
         assert "RECURRENCE-ID;VALUE=DATE:20270101" in text
         assert "DTEND;VALUE=DATE:20270102" in text
+
+
+async def test_free_busy_is_the_readers_own_days(client) -> None:
+    alice, bob, carol = await _holidays(client)
+    window = ("20261223T000000Z", "20261227T000000Z")
+
+    def day(at: datetime, hours: int) -> tuple[datetime, datetime]:
+        return at.replace(hour=hours), at.replace(day=at.day + 1, hour=hours)
+
+    eve = datetime(2026, 12, 23, tzinfo=UTC)
+    christmas_eve = datetime(2026, 12, 24, tzinfo=UTC)
+    for reader, busy in (
+        (bob, [day(eve, 15)]),  # Tokyo's 24 December
+        (alice, [day(christmas_eve, 8)]),  # Los Angeles'
+        (carol, [day(christmas_eve, 8)]),  # no zone: the events' own
+    ):
+        answer = await reader.request("REPORT", reader.calendar, query(*window), Depth="1")
+        assert answer.status_code == 200, answer.text
+        assert periods(answer.content)[1] == busy
+    # the API's own free/busy still places them in the events' zone (docs/api.md)
+    api = await client.get(
+        "/api/v1/freebusy",
+        params={"start_time": "2026-12-23T00:00:00Z", "end_time": "2026-12-27T00:00:00Z"},
+        headers=bob.account.headers,
+    )
+    assert [b["start"] for b in api.json()["busy"]] == ["2026-12-24T08:00:00Z"]
+
+
+async def test_an_all_day_occurrence_declined_is_free_on_the_readers_day(client) -> None:
+    """Bob in Tokyo, invited to Alice's three-day retreat (23-25 December, made in Los
+    Angeles), declines the 24th: his free/busy is busy his 23rd and 25th only (the answer
+    is kept by date: the occurrence found at his midnight is named by his date)."""
+    alice, bob = await dav_for(client, "alice"), await dav_for(client, "bob")
+    await _set_zone(client, alice.account, LA)
+    await _set_zone(client, bob.account, TOKYO)
+    body = {"title": "Retreat", "all_day": True, "start_date": "2026-12-23", "timezone": LA}
+    body |= {"transparency": "opaque", "is_recurring": True}
+    retreat = await created(
+        client, alice.account, body | {"recurrence_pattern": "FREQ=DAILY;COUNT=3"}
+    )
+    invited = await client.post(
+        f"/api/v1/events/{retreat['id']}/attendees",
+        json={"users": [{"user_id": bob.account.id}]},
+        headers=alice.account.headers,
+    )
+    assert invited.status_code == 200, invited.text
+    declined = await client.put(
+        f"/api/v1/events/{retreat['id']}/instances/2026-12-24/rsvp",
+        json={"response": "declined"},
+        headers=bob.account.headers,
+    )
+    assert declined.status_code == 200, declined.text
+    answer = await bob.request(
+        "REPORT", bob.calendar, query("20261222T000000Z", "20261227T000000Z")
+    )
+    assert answer.status_code == 200, answer.text
+    at = datetime(2026, 12, 22, 15, tzinfo=UTC)
+    assert periods(answer.content)[1] == [
+        (at, at + timedelta(days=1)),
+        (at + timedelta(days=2), at + timedelta(days=3)),
+    ]
+
+
+async def test_the_expansions_cached_for_one_zone_are_not_anothers(client) -> None:
+    """The same window, asked from Tokyo, Los Angeles and Tokyo again (the listing's and the
+    free/busy read's caches are keyed by zone too)."""
+    alice, bob, _ = await _holidays(client)
+    tokyo_morning = ("20261223T150000Z", "20261224T080000Z")
+    for reader, titles in ((bob, BOTH), (alice, []), (bob, BOTH), (alice, [])):
+        assert await _titles(reader, *tokyo_morning) == titles
+        answer = await reader.request("REPORT", reader.calendar, query(*tokyo_morning))
+        assert bool(periods(answer.content)[1]) == bool(titles)

@@ -2,7 +2,9 @@
 as one VFREEBUSY, from the busy intervals `GET /api/v1/freebusy` answers with
 (events/schedule.py busy_intervals: opaque events only, declined invitations and cancelled
 occurrences free, merged and clipped to the window), and bounded like it: a window of at most
-366 days holding at most 10,000 occurrences, else 403 DAV:number-of-matches-within-limits."""
+366 days holding at most 10,000 occurrences, else 403 DAV:number-of-matches-within-limits.
+An all-day event's days are the reader's (RFC 4791 §9.9: in the calendar-timezone, the
+account's zone; caldav/zones.py), where the API's place it in its own zone."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from starlette.responses import Response
 from neo_events.caldav.http import ICS_TYPE, utc_instant
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, DAV, tag
+from neo_events.caldav.zones import reader_zone
 from neo_events.db import utcnow
 from neo_events.errors import ValidationFailed
 from neo_events.events import listing, schedule
@@ -32,7 +35,7 @@ async def report(
     start, end = _window(root)
     try:
         busy = await schedule.busy_intervals(
-            session, user_id=user.id, window=(start, end), cache=cache
+            session, user_id=user.id, window=(start, end), cache=cache, zone=await reader_zone(user)
         )
     except listing.WindowTooLarge as exc:  # more occurrences than the API answers for
         raise _too_much(exc.detail) from None

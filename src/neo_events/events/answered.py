@@ -142,10 +142,12 @@ async def settled(
     found: Sequence[Answered],
     answers: Mapping[int, Mapping[int, str | None]],
     busy: list[Busy],
+    zone: str | None = None,
 ) -> list[Busy]:
     """Declined invitations are free time (SPEC §13), per occurrence too: the occurrences of
     invited events a calendar read found (`found`: of each of its reads, own events' and
-    others', at once), settled by the answers given for them (`answers`: the series')."""
+    others', at once), settled by the answers given for them (`answers`: the series'). An
+    all-day event's were placed in `zone` if the read has one (else in its own)."""
     if not found:
         return busy
     found_by = found[0]
@@ -158,7 +160,7 @@ async def settled(
     all_day = await session.execute(
         select(Event.id, Event.timezone).where(Event.id.in_(events), Event.all_day.is_(True))
     )
-    found_by.on_dates({row.id: zone_named(row.timezone) for row in all_day})
+    found_by.on_dates({row.id: zone_named(zone or row.timezone) for row in all_day})
     within = found_by.within()
     assert within is not None
     per_occurrence = await occurrence_answers(

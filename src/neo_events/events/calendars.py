@@ -22,10 +22,11 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events import answered, calendar_keys, expansions, recurrence, times_of_day
+from neo_events.events import calendar_series as _built
 from neo_events.events.calendar_cuts import piled_window, shortened
 from neo_events.events.calendar_keys import Budget
+from neo_events.events.calendar_series import NotLoaded, loaded_series
 from neo_events.events.conflicts import Busy, Checked
-from neo_events.events.content import series_of
 from neo_events.events.expansions import Expansions, Kept, Weeks
 from neo_events.events.listing import (
     MAX_OCCURRENCES,
@@ -36,7 +37,6 @@ from neo_events.events.listing import (
 from neo_events.events.off_loop import off_the_loop
 from neo_events.events.series_rows import EXCEPTIONS as _EXCEPTIONS
 from neo_events.events.series_rows import contents as _contents
-from neo_events.events.series_rows import decoded
 
 CALENDAR_LIMIT = 5_000  # occurrences of the calendars a write is checked against
 
@@ -61,6 +61,7 @@ async def calendar(
     checked: Checked | None = None,
     keys: calendar_keys.Keys | None = None,
     budget: calendar_keys.Budget | None = None,
+    zone: str | None = None,
 ) -> tuple[list[Busy], dict[int, int], Reach]:
     """Occurrences in the window of every event the users hold a role on (each with which of
     those users hold it), which of those events `viewer_id` may see, each with the version
@@ -85,7 +86,8 @@ async def calendar(
     events the read may take (`calendar_keys.Budget`: own and others' apart, the first by
     start of each; by default CHECK_EVENTS each, or MAX_WINDOW_EVENTS in all if `strict`),
     spent by those it takes: past it the window of that kind is cut short where the others
-    of it start, or, if `strict`, a 422."""
+    of it start, or, if `strict`, a 422. `zone`: where all-day events' days begin (a CalDAV
+    reader's, `series_types.zoned`; None: each event's own zone)."""
     if cache is None:  # a request's session carries the worker's cache
         cache = expansions.of_session(session)
     lo, hi = window
@@ -112,7 +114,7 @@ async def calendar(
         if apart:
             plan = list(zip(keys.apart(), ends, strict=True))
         reads, busy, reach = await _read_parts(
-            session, keys, lo, plan, cache, near, strict, checked
+            session, keys, lo, plan, cache, near, strict, checked, zone
         )
         if len(plan) == 2 or reach[0] >= end or not mixed:
             break
@@ -123,7 +125,8 @@ async def calendar(
         for event_id, version in read.renewed.items():  # changed between the two reads
             if event_id in visible:
                 visible[event_id] = version
-    settled = await answered.settled(session, [r.answered for r in reads], keys.answers, busy)
+    found = [r.answered for r in reads]
+    settled = await answered.settled(session, found, keys.answers, busy, zone)
     return settled, visible, Reach(reach[0], min(reach))
 
 
@@ -136,10 +139,11 @@ async def _read_parts(
     near: times_of_day.Near | None,
     strict: bool,
     checked: Checked | None,
+    zone: str | None,
 ) -> tuple[list[_Read], list[Busy], list[datetime]]:
-    """Each part's events (from `lo` to the part's end) expanded in a read of its own: the
-    reads, what they found, and up to when each is complete."""
-    loaded = await _loaded(session, cache, lo, parts)
+    """Each part's events (from `lo` to the part's end; all-day ones in `zone`) expanded in
+    a read of its own: the reads, what they found, and up to when each is complete."""
+    loaded = await _loaded(session, cache, lo, parts, zone)
     reads: list[_Read] = []
     busy: list[Busy] = []
     reach: list[datetime] = []
@@ -166,6 +170,7 @@ async def _loaded(
     cache: Expansions | None,
     lo: datetime,
     parts: Sequence[tuple[dict[int, int], datetime]],
+    zone: str | None,
 ) -> list[_Loaded]:
     """For each kind of event and its window (`lo` to its end): its weeks and what the
     cache holds of them, the series known of the events whose weeks are not all cached (if
@@ -176,7 +181,7 @@ async def _loaded(
         if not events or hi <= lo:
             found.append((None, {}, {}, {}))
             continue
-        weeks = Weeks(cache, lo, hi)
+        weeks = Weeks(cache, lo, hi, zone)
         cached = weeks.look_up_all(events)
         known = weeks.known_series(
             (e, events[e]) for e, kept in cached.items() if not weeks.complete(kept)
@@ -197,7 +202,7 @@ async def _expanded(
     """The read's events expanded into the window of `weeks`, and up to when complete."""
     try:
         return await read.run(weeks, cached)
-    except _NotLoaded:
+    except NotLoaded:
         pass
     # All the weeks of an event were cached, but the read went past its limit: the direct
     # expansion says where. The contents of every such event (neither read nor its series
@@ -206,7 +211,7 @@ async def _expanded(
     missing = [e for e in events if e not in contents and known.get(e) is None]
     contents |= await _contents(session, missing)
     read.gone = set(missing) - contents.keys()
-    weeks = Weeks(read.cache, weeks.start, weeks.end)
+    weeks = weeks.over(weeks.start, weeks.end)
     return await read.run(weeks, weeks.look_up_all(events))
 
 
@@ -240,7 +245,7 @@ class _Read:
         self.renewed: dict[int, int] = {}  # changed between the reads: the version read
         # What a collect given `checked` expanded, before it kept what meets them, by (event,
         # version), and the window: a later collect of the same window (the whole read after
-        # one past its limit, or a read started again after `_NotLoaded`) takes them again
+        # one past its limit, or a read started again after `NotLoaded`) takes them again
         # rather than expanding those events a second time (`collect`).
         self.met: dict[tuple[int, int], Sequence[Kept]] = {}
         self.met_window: tuple[datetime, datetime] | None = None
@@ -265,11 +270,11 @@ class _Read:
         # checked, reaches the limit: read as without them, then filtered. The events met
         # before the limit are taken as expanded then (`met`), not expanded again: a weekly
         # series checked against 2,000 events paid its year twice. (A read that starts
-        # again, `_NotLoaded`, starts with the times checked again.)
+        # again, `NotLoaded`, starts with the times checked again.)
         checked, self.checked = self.checked, None
         assert checked is not None
         try:
-            weeks = Weeks(self.cache, weeks.start, weeks.end)
+            weeks = weeks.over(weeks.start, weeks.end)
             cached = weeks.look_up_all(self.events)
             busy, hi = await off_the_loop(heavy, partial(self.collect, weeks, cached))
         finally:
@@ -293,7 +298,7 @@ class _Read:
         self, weeks: Weeks, cached: dict[int, list[tuple[Kept, ...] | None]]
     ) -> tuple[list[Busy], datetime]:
         """The busy occurrences in the window of `weeks`, and up to when that is complete;
-        raises _NotLoaded for an event whose content is needed and was not read."""
+        raises NotLoaded for an event whose content is needed and was not read."""
         events, known, contents, near = self.events, self.known, self.contents, self.near
         for event_id, (version, _) in contents.items():
             if events[event_id] != version:  # changed between the two reads: as it is now
@@ -314,7 +319,7 @@ class _Read:
             if event_id in self.gone:
                 continue
             if near is not None and not weeks.complete(cached[event_id]):
-                series = _loaded_series(weeks, known, contents, (event_id, version))
+                series = loaded_series(weeks, known, contents, (event_id, version))
                 if series is not None:
                     known[event_id] = series  # built once: the expansion below takes it
                     if not near.meets(series, lo, hi, budget):
@@ -326,7 +331,7 @@ class _Read:
                 try:
                     found = weeks.expand(
                         (event_id, version),
-                        partial(_series, weeks, known, contents, (event_id, version)),
+                        partial(_built.series, weeks, known, contents, (event_id, version)),
                         cached[event_id],
                         limit=limit - met,
                     )
@@ -337,10 +342,10 @@ class _Read:
                         raise _PastTheLimit from None
                     piled = None
                     if exc.reached is not None and exc.reached <= lo:
-                        series = _series(weeks, known, contents, (event_id, version))
+                        series = _built.series(weeks, known, contents, (event_id, version))
                         piled = piled_window(series, busy, lo, hi, limit)
                     before, hi = piled if piled is not None else shortened(exc, lo, hi)
-                    weeks = Weeks(self.cache, lo, hi)
+                    weeks = weeks.over(lo, hi)
                     cached = weeks.look_up_all(events)
                     met_before = {}  # (expanded into the longer window)
                     busy = [b for b in busy if b.start < hi]
@@ -362,39 +367,3 @@ class _Read:
 
 class _PastTheLimit(Exception):
     """A read that answers only what meets the times checked went past its limit."""
-
-
-class _NotLoaded(Exception):
-    """An event's content is needed that the calendar read did not load (its weeks were all
-    cached): only past a limit, where the direct expansion tells where it was reached."""
-
-
-def _series(
-    weeks: Weeks,
-    known: Mapping[int, recurrence.Series | None],
-    contents: Mapping[int, tuple[int, Mapping[Any, Any]]],
-    key: tuple[int, int],
-) -> recurrence.Series:
-    """The event's series: built before (`known`), or from its content, then kept."""
-    series = known.get(key[0])
-    if series is not None:
-        return series
-    loaded = contents.get(key[0])
-    if loaded is None:
-        raise _NotLoaded(key[0])
-    series = series_of(decoded(loaded[1]))
-    weeks.keep_series(key, series)
-    return series
-
-
-def _loaded_series(
-    weeks: Weeks,
-    known: Mapping[int, recurrence.Series | None],
-    contents: Mapping[int, tuple[int, Mapping[Any, Any]]],
-    key: tuple[int, int],
-) -> recurrence.Series | None:
-    """`_series`, or None where the read did not load the event's content."""
-    try:
-        return _series(weeks, known, contents, key)
-    except _NotLoaded:
-        return None

@@ -154,10 +154,15 @@ class Weeks:
     names one content, so an entry is never stale. Without a cache, or for a window too long
     or too near the ends of time, there are no weeks and each event is expanded directly."""
 
-    __slots__ = ("_blocks", "_cache", "_first", "_inner", "end", "start")
+    __slots__ = ("_blocks", "_cache", "_first", "_inner", "_tag", "end", "start", "zone")
 
-    def __init__(self, cache: Expansions | None, start: datetime, end: datetime) -> None:
-        self.start, self.end = start, end
+    def __init__(
+        self, cache: Expansions | None, start: datetime, end: datetime, zone: str | None = None
+    ) -> None:
+        self.start, self.end, self.zone = start, end, zone
+        # a read placing all-day days in a reader's zone keeps its weeks apart (the series
+        # built stay the events' own: `calendar_series.series` places them)
+        self._tag: tuple[str, ...] = () if zone is None else (zone,)
         self._cache = cast("LruCache[tuple[Kept, ...]] | None", cache)
         self._first = _EPOCH + BLOCK * ((start - _EPOCH) // BLOCK)
         self._blocks: list[datetime] = []
@@ -171,6 +176,10 @@ class Weeks:
             self._blocks = [self._first + BLOCK * i for i in range(count)]
         # Weeks wholly inside the window: what starts in them needs no test against it.
         self._inner = [start <= b and b + BLOCK <= end for b in self._blocks]
+
+    def over(self, start: datetime, end: datetime) -> Weeks:
+        """The weeks of another window, in the same cache and zone."""
+        return Weeks(cast("Expansions | None", self._cache), start, end, self.zone)
 
     def keep_series(self, key: tuple[int, int], series: recurrence.Series) -> None:
         """Keep what `series` returns (`keep_series`)."""
@@ -192,7 +201,8 @@ class Weeks:
         if not blocks:
             return {event_id: [] for event_id in events}
         assert self._cache is not None
-        found = self._cache.get_many([(e, v, b) for e, v in events.items() for b in blocks])
+        tag = self._tag
+        found = self._cache.get_many([(e, v, b, *tag) for e, v in events.items() for b in blocks])
         n = len(blocks)
         return {e: found[i * n : i * n + n] for i, e in enumerate(events)}
 
@@ -232,7 +242,7 @@ class Weeks:
                 part = split[i - missing[0]]
                 if len(part) > BLOCK_LIMIT:
                     return recurrence.expand(built, start, end, limit=limit)
-                self._cache.put((*key, blocks[i]), part)
+                self._cache.put((*key, blocks[i], *self._tag), part)
                 parts[i] = part
             if len(missing) == len(blocks):  # the span is the window's weeks: no assembly
                 inside = [o for o in span if recurrence.overlaps(o.start, o.end, start, end)]

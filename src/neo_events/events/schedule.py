@@ -288,10 +288,12 @@ async def busy_intervals(
     user_id: int,
     window: Span,
     cache: Expansions | None = None,
+    zone: str | None = None,
 ) -> list[Span]:
-    """The user's calendar in the window as merged busy intervals, clipped to the window."""
+    """The user's calendar in the window as merged busy intervals, clipped to the window; an
+    all-day event's days from `zone`'s midnights (a CalDAV reader's; None: its own zone's)."""
     busy, _, _ = await calendar(
-        session, [user_id], window, viewer_id=None, strict=True, cache=cache
+        session, [user_id], window, viewer_id=None, strict=True, cache=cache, zone=zone
     )
     clipped = (
         (max(b.start, window[0]), min(b.end, window[1]))
