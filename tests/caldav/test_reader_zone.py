@@ -128,6 +128,10 @@ async def test_the_querys_own_time_zone_goes_first(client) -> None:
         ("<c:timezone-id>" + "a/" * 5000 + "</c:timezone-id>", b"valid-timezone"),
         ("<c:timezone>BEGIN:VCALENDAR\nEND:VCALENDAR\n</c:timezone>", b"valid-calendar-data"),
         ("<c:timezone>no calendar</c:timezone>", b"valid-calendar-data"),
+        (  # a VTIMEZONE of a known name, past 64 KiB: refused before it is split
+            VTIMEZONE.format(tzid=TOKYO).replace("VERSION:2.0\n", "X-PAD:x\n" * 9_000),
+            b"valid-calendar-data",
+        ),
         (
             f"<c:timezone-id>{TOKYO}</c:timezone-id>" + VTIMEZONE.format(tzid=TOKYO),
             b"valid-calendar-data",
