@@ -6,8 +6,9 @@ server process."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import icalendar
@@ -127,3 +128,66 @@ def test_an_apps_all_day_event_falls_in_its_writers_zone(database_url: str, data
             assert _calendar_zone(bobs) is None
             bobs.save_event(DAY_OFF.format(uid="bobs-day@example.com"))
             assert _events(base, bob)["Day off"]["start_time"] == "2026-12-24T00:00:00Z"
+
+
+def test_a_readers_searches_and_free_busy_meet_an_all_day_event_on_their_own_days(
+    database_url: str, data_dir: Path
+) -> None:
+    """A day off made in Los Angeles and shared with someone in Tokyo: their app's searches
+    and free/busy find it on Tokyo's 24 December (RFC 4791 §9.9: DATE values in the
+    calendar-timezone), not on Los Angeles' (which begins at 17:00 there)."""
+    with caldav_server(database_url, data_dir) as base:
+        alice, bob = person(base, "alice"), person(base, "bob")
+        _set_zone(base, alice, "America/Los_Angeles")
+        _set_zone(base, bob, "Asia/Tokyo")
+        with (
+            caldav.DAVClient(url=base, username="alice", password=alice.password) as as_alice,
+            caldav.DAVClient(url=base, username="bob", password=bob.password) as as_bob,
+        ):
+            [calendar] = as_alice.principal().calendars()
+            calendar.save_event(DAY_OFF.format(uid="day-off@example.com"))
+            day_off = _events(base, alice)["Day off"]
+            shared = httpx.post(
+                f"{base}/api/v1/events/{day_off['id']}/share",
+                json={"users": [{"user_id": _user_id(base, bob), "role": "viewer"}]},
+                headers=alice.headers,
+            )
+            assert shared.status_code == 200, shared.text
+            [bobs] = as_bob.principal().calendars()
+            assert _calendar_zone(bobs) == "Asia/Tokyo"
+
+            def found(start: datetime, end: datetime, **mode: bool) -> list[str]:
+                return [
+                    str(e.icalendar_component["SUMMARY"])
+                    for e in bobs.search(start=start, end=end, event=True, **mode)
+                ]
+
+            # Tokyo's 24 December is 23 Dec 15:00Z to 24 Dec 15:00Z; Los Angeles' begins at
+            # 08:00Z on the 24th. The server's own answer (the library's `post_filter=False`;
+            # by default it asks a day wider and cuts the answer itself)...
+            tokyo, la = (
+                datetime(2026, 12, 23, 15, tzinfo=UTC),
+                datetime(2026, 12, 24, 8, tzinfo=UTC),
+            )
+            exact = {"post_filter": False}
+            assert found(tokyo, la, **exact) == ["Day off"]
+            # ...for Tokyo's 23rd and 25th (still the 24th in Los Angeles) does not meet it
+            assert found(tokyo - timedelta(days=1), tokyo, **exact) == []
+            assert found(tokyo + timedelta(days=1), la + timedelta(days=1), **exact) == []
+            # the app, searching its own days, agrees
+            day = datetime(2026, 12, 24, tzinfo=ZoneInfo("Asia/Tokyo"))
+            assert found(day, day + timedelta(days=1)) == ["Day off"]
+            assert found(day - timedelta(days=1), day) == []
+            assert found(day + timedelta(days=1), day + timedelta(days=2)) == []
+            busy = bobs.freebusy_request(
+                datetime(2026, 12, 23, tzinfo=UTC), datetime(2026, 12, 27, tzinfo=UTC)
+            )
+            [period] = busy.icalendar_instance.walk("VFREEBUSY")
+            assert b":20261223T150000Z/20261224T150000Z" in period.to_ical()
+
+
+def _user_id(base: str, who: Person) -> int:
+    answer = httpx.get(f"{base}/api/v1/auth/me", headers=who.headers)
+    assert answer.status_code == 200, answer.text
+    user_id: int = answer.json()["id"]
+    return user_id
