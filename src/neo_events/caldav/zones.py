@@ -21,7 +21,7 @@ from icalendar import Timezone
 from neo_events.caldav.service import DavError
 from neo_events.caldav.xml import CALDAV, tag
 from neo_events.db import utcnow
-from neo_events.ical import bounds
+from neo_events.ical import bounds, parsing
 from neo_events.ical.blocks import MalformedStream, split_stream
 from neo_events.ical.zones import ZoneResolver, guessed_name, iana_name
 from neo_events.models import User
@@ -67,13 +67,14 @@ def _of_vtimezone(text: str, year: int) -> str:
     reason = bounds.oversized(block)
     if reason is not None:
         raise _invalid(f"The VTIMEZONE cannot be read ({reason}).")
-    try:
-        vtimezone = Timezone.from_ical(block.text)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise _invalid(f"The VTIMEZONE cannot be read: {exc}") from None
-    if not isinstance(vtimezone, Timezone) or not tzid:
-        raise _invalid("The VTIMEZONE cannot be read: it names no TZID.")
-    matched, _ = ZoneResolver({tzid: vtimezone}).resolve(tzid, year)
+    with parsing.alone():  # its oddities are no import's notes, its zone no other parse's
+        try:
+            vtimezone = Timezone.from_ical(block.text)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise _invalid(f"The VTIMEZONE cannot be read: {exc}") from None
+        if not isinstance(vtimezone, Timezone) or not tzid:
+            raise _invalid("The VTIMEZONE cannot be read: it names no TZID.")
+        matched, _ = ZoneResolver({tzid: vtimezone}).resolve(tzid, year)
     if matched is None:
         raise _invalid(f"No time zone known here has the offsets of {tzid!r}.")
     return matched
@@ -93,7 +94,8 @@ async def reader_zone(
         if by_id is not None:
             named = _named(by_id.text or "")
             if named is None:
-                raise _invalid(f"No time zone {by_id.text!r} here.", "valid-timezone")
+                named_as = (by_id.text or "").strip()[:100]
+                raise _invalid(f"No time zone {named_as!r} here.", "valid-timezone")
             return named
         if written is not None:
             year = (at or utcnow()).year
