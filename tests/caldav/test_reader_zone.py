@@ -165,13 +165,26 @@ async def test_an_expanded_all_day_occurrence_is_its_own_date_wherever_it_is_rea
     await share(client, bob.account, new_year["id"], alice.account, "viewer")
     for reader, (start, end) in (
         (bob, ("20261231T150000Z", "20270101T150000Z")),  # 1 January in Tokyo
-        (alice, ("20270101T080000Z", "20270102T080000Z")),  # ...in Los Angeles
+        # ...in Los Angeles, from 15:00Z (when Tokyo's ends)
+        (alice, ("20270101T150000Z", "20270102T080000Z")),
     ):
         expand = f'<c:expand start="{start}" end="{end}"/>'
         [text] = await _found(reader, start, end, expand=expand)
         assert "DTSTART;VALUE=DATE:20270101" in text, text
         assert "RECURRENCE-ID;VALUE=DATE:20270101" in text
         assert "DTEND;VALUE=DATE:20270102" in text
+        # a calendar-multiget's expand too (in the calendar-timezone: it names no other)
+        multiget = await reader.request(
+            "REPORT",
+            reader.calendar,
+            '<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">'
+            f"<d:prop><c:calendar-data>{expand}</c:calendar-data></d:prop>"
+            f"<d:href>{reader.calendar}event-{new_year['id']}.ics</d:href>"
+            "</c:calendar-multiget>",
+        )
+        [entry] = responses(multiget.content).values()
+        got = entry["props"][f"{C}calendar-data"].text
+        assert got.count("BEGIN:VEVENT") == 1 and "DTSTART;VALUE=DATE:20270101" in got, got
 
 
 async def test_free_busy_is_the_readers_own_days(client) -> None:
