@@ -208,10 +208,10 @@ ZONE_MOVES = 1_000
 
 async def follow_own_zone(session: AsyncSession, user_id: int, before: str | None) -> None:
     """The user's reminders on all-day events pointed at their days as their zone (just
-    changed from `before`, auth/preferences.py) places them (`series_types.zoned`). Each goes on from
-    the day its job is at, as `before` placed it: a day it reminded of already (or whose
-    time to remind passed) is not reminded of again where that day begins later, further
-    west. One with no job has nothing left to remind of, and is left so."""
+    changed from `before`, auth/preferences.py) places them (`series_types.zoned`). Each
+    goes on from the day its job is at, as `before` placed it: a day it reminded of already
+    (or whose time to remind passed) is not reminded of again where that day begins later,
+    further west. One with no job has nothing left to remind of, and is left so."""
     rows = (
         await session.execute(
             select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before)
