@@ -23,16 +23,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from alembic import command
 
+from bench import inprocess
 from neo_events.caldav import resources
-from neo_events.cli import alembic_config
 from neo_events.ical import codec
-from neo_events.main import create_app
-from neo_events.settings import Settings
 
 EVENTS = 5_000
 PUTS = 100
+CALENDAR = {"Content-Type": "text/calendar"}
 BERLIN = """BEGIN:VTIMEZONE
 TZID:Europe/Berlin
 BEGIN:DAYLIGHT
@@ -98,42 +96,29 @@ def cpu_runs(call: Callable[[], object], runs: int) -> list[float]:
 async def _imports(body: bytes, runs: int) -> list[float]:
     folder = Path(tempfile.mkdtemp())
     url = f"sqlite+aiosqlite:///{folder / 'import.db'}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    settings = Settings(database_url=url, data_dir=folder, secret_key="bench-" * 8,
-                        rate_limit_enabled=False, log_json=False)  # fmt: skip
-    app = create_app(settings)
+    await inprocess.fresh_database(url)
     found = []
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for n in range(runs):
-                name = f"importer{n}"
-                signed = await client.post(
-                    "/api/v1/auth/register",
-                    json={"username": name, "email": f"{name}@example.com", "password": "x" * 12},
-                )
-                token = signed.json()["access_token"]
-                headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/calendar"}
-                began = time.process_time()
-                response = await client.post("/api/v1/events/import", content=body, headers=headers)
-                found.append(time.process_time() - began)
-                assert response.status_code == 201, response.text[:300]
-            found.append(statistics.median(await _puts(client, token, PUTS)))
+    async with inprocess.app_client(url, folder) as client:
+        for n in range(runs):
+            auth = await inprocess.register(client, f"importer{n}")
+            began = time.process_time()
+            response = await client.post(
+                "/api/v1/events/import", content=body, headers=auth | CALENDAR
+            )
+            found.append(time.process_time() - began)
+            assert response.status_code == 201, response.text[:300]
+        found.append(statistics.median(await _puts(client, auth, PUTS)))
     return found
 
 
-async def _puts(client: httpx.AsyncClient, token: str, count: int) -> list[float]:
+async def _puts(client: httpx.AsyncClient, auth: dict[str, str], count: int) -> list[float]:
     """CPU seconds of each of `count` CalDAV PUTs of a new one-event resource in the Outlook
     zone, by the last importer."""
-    made = await client.post(
-        "/api/v1/app-passwords",
-        json={"name": "bench"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    made = await client.post("/api/v1/app-passwords", json={"name": "bench"}, headers=auth)
+    me = await client.get("/api/v1/auth/me", headers=auth)
     name = me.json()["username"]
     secret = base64.b64encode(f"{name}:{made.json()['password']}".encode()).decode()
-    headers = {"Authorization": f"Basic {secret}", "Content-Type": "text/calendar"}
+    headers = {"Authorization": f"Basic {secret}"} | CALENDAR
     found = []
     for n in range(count):
         body = calendar(1, '"W. Europe Standard Time"', OUTLOOK, prefix=f"put{n}-")
