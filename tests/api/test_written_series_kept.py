@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from neo_events.errors import BadRequest
 from neo_events.events import calendars, creation, plans
 from neo_events.events.content import series_of
+from neo_events.events.series_rows import decoded
 from tests.helpers import created, event_body, register
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +89,7 @@ async def test_a_create_keeps_the_series_the_calendar_read_builds_from_its_row(
         assert version == 1
         kept = cache.get((event_id, 1))
         assert kept is not None, event_id
-        assert kept[0] == series_of(calendars.decoded(row)), event_id
+        assert kept[0] == series_of(decoded(row)), event_id
 
 
 async def test_a_write_rolled_back_after_its_insert_keeps_nothing(
