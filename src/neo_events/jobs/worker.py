@@ -93,9 +93,17 @@ async def running(
     hooks = Webhooks(sessionmaker, settings, box)
     fanout = FanOut(sessionmaker, settings.webhook_fanout_rows)
     pruning = retention.Pruning(sessionmaker, settings.webhook_retention_days)
-    async with sessionmaker() as session:
-        await retention.ensure_job_if_needed(session)
-        await session.commit()
+    # A read, then perhaps a write: on SQLite its write lock taken up front (BEGIN IMMEDIATE,
+    # waiting its turn), else a deferred one that upgrades fails at once ("database is
+    # locked") when another process starting with it wrote first, and this worker's start
+    # failed with it (seen with two processes on a loaded machine).
+    intent = db.write_intent.set(True)
+    try:
+        async with sessionmaker() as session:
+            await retention.ensure_job_if_needed(session)
+            await session.commit()
+    finally:
+        db.write_intent.reset(intent)
     runner = Runner(
         sessionmaker,
         [
