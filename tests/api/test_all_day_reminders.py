@@ -39,6 +39,14 @@ def midnight(day: date, zone: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
+def next_minute(zone: str) -> tuple[datetime, date, int]:
+    """The whole minute 3-63 s from now, the day after it begins in `zone`, and a reminder
+    as many whole minutes before that day's midnight as fire at that minute."""
+    target = (datetime.now(UTC) + timedelta(seconds=63)).replace(second=0, microsecond=0)
+    day = (target + timedelta(days=1)).astimezone(ZoneInfo(zone)).date()
+    return target, day, int((midnight(day, zone) - target).total_seconds() // 60)
+
+
 async def set_zone(client: httpx.AsyncClient, who: Account, zone: str | None) -> None:
     answer = await client.patch(
         "/api/v1/auth/me/settings", json={"timezone": zone}, headers=who.headers
@@ -152,12 +160,8 @@ async def test_a_reminder_fires_before_the_holders_midnight(
     client = fast_client
     alice, bob = await register(client, "alice"), await register(client, "bob")
     await set_zone(client, bob, TOKYO)
-    # Bob's next midnight, and a reminder as many whole minutes before it as fire in 3-63 s
-    now = datetime.now(UTC)
-    target = (now + timedelta(seconds=63)).replace(second=0, microsecond=0)
-    day = (target + timedelta(days=1)).astimezone(ZoneInfo(TOKYO)).date()
+    target, day, minutes = next_minute(TOKYO)
     start = midnight(day, TOKYO)
-    minutes = int((start - target).total_seconds() // 60)
     event = await holiday(client, alice, [bob], day)
     assert (await put_reminders(client, bob.headers, event["id"], minutes)).status_code == 200
     [due] = await wait_for_reminders(fast_app, bob.id, 1, within=90)
@@ -180,10 +184,7 @@ async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_remind
     client = fast_client
     alice, bob = await register(client, "alice"), await register(client, "bob")
     await set_zone(client, bob, TOKYO)
-    now = datetime.now(UTC)
-    target = (now + timedelta(seconds=63)).replace(second=0, microsecond=0)
-    day = (target + timedelta(days=1)).astimezone(ZoneInfo(TOKYO)).date()
-    minutes = int((midnight(day, TOKYO) - target).total_seconds() // 60)
+    target, day, minutes = next_minute(TOKYO)
     single = await holiday(client, alice, [bob], day)
     series = await created(
         client,
