@@ -103,6 +103,34 @@ def build_authenticator(settings: Settings) -> Authenticator:
     )
 
 
+def _start_caches(app: FastAPI, settings: Settings) -> None:
+    """The serving's caches, empty: made by the lifespan, as everything a serving holds is,
+    so an app served again (tests serve one app object per settings, test after test) never
+    answers from the rows of a database it served before."""
+    metrics = app.state.metrics
+    app.state.expansions = LruCache(
+        "expansions",
+        size=settings.expansion_cache_size,
+        on_lookup=metrics.cache_lookup,
+        max_bytes=settings.expansion_cache_bytes,
+        weigh=expansion_bytes,
+    )
+    app.state.event_objects = LruCache(
+        "event_objects",
+        size=settings.event_object_cache_size,
+        on_lookup=metrics.cache_lookup,
+        max_bytes=settings.event_object_cache_bytes,
+        weigh=object_bytes,
+    )
+    app.state.held_parts = LruCache(  # the parts a row's xmin fixes (`events/held_parts.py`)
+        "held_parts",
+        size=settings.event_object_cache_size,
+        on_lookup=metrics.cache_lookup,
+        max_bytes=held_parts.MAX_BYTES,
+        weigh=held_parts.weight,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The ASGI application for these settings; engines and clients start in its lifespan."""
     settings = settings or Settings()
@@ -117,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
         app.state.read_sessionmaker = db.create_read_sessionmaker(engine)
+        _start_caches(app, settings)
         app.state.redis = redis
         limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
         app.state.rate_limiter = limiter
@@ -171,27 +200,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.metrics = Metrics()
-    app.state.expansions = LruCache(
-        "expansions",
-        size=settings.expansion_cache_size,
-        on_lookup=app.state.metrics.cache_lookup,
-        max_bytes=settings.expansion_cache_bytes,
-        weigh=expansion_bytes,
-    )
-    app.state.event_objects = LruCache(
-        "event_objects",
-        size=settings.event_object_cache_size,
-        on_lookup=app.state.metrics.cache_lookup,
-        max_bytes=settings.event_object_cache_bytes,
-        weigh=object_bytes,
-    )
-    app.state.held_parts = LruCache(  # the parts a row's xmin fixes (`events/held_parts.py`)
-        "held_parts",
-        size=settings.event_object_cache_size,
-        on_lookup=app.state.metrics.cache_lookup,
-        max_bytes=held_parts.MAX_BYTES,
-        weigh=held_parts.weight,
-    )
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)

@@ -101,6 +101,12 @@ async def _rich_events(client: httpx.AsyncClient, people: dict[str, Account]) ->
 
 
 @pytest.fixture
+async def app(own_app: FastAPI) -> FastAPI:
+    """A new app object: these tests add a route to it (`_general_route`)."""
+    return own_app
+
+
+@pytest.fixture
 async def people(client: httpx.AsyncClient) -> dict[str, Account]:
     return {name: await register(client, name) for name in ("alice", "bob", "carol", "dave")}
 

@@ -87,7 +87,9 @@ async def test_malformed_json_is_a_problem(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_unexpected_errors_are_bare_500_problems(app: FastAPI) -> None:
+async def test_unexpected_errors_are_bare_500_problems(own_app: FastAPI) -> None:
+    app = own_app
+
     @app.get("/api/v1/_boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import threading
 import unicodedata
@@ -21,6 +22,12 @@ M_MMAP_THRESHOLD = -3  # mallopt's parameter number (glibc malloc.h)
 MMAP_THRESHOLD_BYTES = 1024 * 1024
 
 
+@functools.cache
+def _libc() -> str | None:
+    """The C library's file name (`find_library` runs `ldconfig -p`: ~2 ms, once)."""
+    return ctypes.util.find_library("c")
+
+
 def return_hash_memory_to_the_os() -> bool:
     """Make glibc serve allocations of 1 MiB and more with mmap, always.
 
@@ -29,7 +36,7 @@ def return_hash_memory_to_the_os() -> bool:
     the heaps of the hashing threads and stay there: +80 MiB per worker after a login burst
     (BENCHMARKS.md). A fixed threshold hands them back to the OS at every free. True if set
     (glibc only; elsewhere nothing changes)."""
-    name = ctypes.util.find_library("c")
+    name = _libc()
     if name is None:
         return False
     try:
