@@ -20,6 +20,7 @@ from neo_events.auth.service import Authenticator
 from neo_events.auth.tokens import TokenCodec
 from neo_events.caldav.router import dav_error_response
 from neo_events.caldav.router import router as caldav_router
+from neo_events.caldav.service import Caches as DavCaches
 from neo_events.caldav.service import DavError
 from neo_events.errors import install_error_handlers
 from neo_events.events import held_parts
@@ -103,11 +104,11 @@ def build_authenticator(settings: Settings) -> Authenticator:
     )
 
 
-def _start_caches(app: FastAPI, settings: Settings) -> None:
-    """The serving's caches, empty: made by the lifespan, as everything a serving holds is,
-    so an app served again (tests serve one app object per settings, test after test) never
-    answers from the rows of a database it served before."""
-    metrics = app.state.metrics
+def _start_counting(app: FastAPI, settings: Settings) -> None:
+    """The serving's metrics, and its caches empty: made by the lifespan, as everything a
+    serving holds is, so an app served again (tests serve one app object per settings, test
+    after test) counts from zero and never answers from the rows of a database it served."""
+    metrics = app.state.metrics = Metrics()
     app.state.expansions = LruCache(
         "expansions",
         size=settings.expansion_cache_size,
@@ -129,6 +130,7 @@ def _start_caches(app: FastAPI, settings: Settings) -> None:
         max_bytes=held_parts.MAX_BYTES,
         weigh=held_parts.weight,
     )
+    app.state.caldav_caches = DavCaches.new(metrics.cache_lookup)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
         app.state.read_sessionmaker = db.create_read_sessionmaker(engine)
-        _start_caches(app, settings)
+        _start_counting(app, settings)
         app.state.redis = redis
         limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
         app.state.rate_limiter = limiter
@@ -199,7 +201,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url="/redoc" if settings.docs_enabled else None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
-    app.state.metrics = Metrics()
     install_error_handlers(app)
     app.add_exception_handler(Replay, replay_response)
     app.include_router(ops_router)
@@ -241,7 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_parts=settings.http_max_body_chunks,
     )
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(ApiAliasMiddleware)
     if settings.cors_origins:
         app.add_middleware(

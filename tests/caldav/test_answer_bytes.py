@@ -118,7 +118,8 @@ async def test_a_listing_past_its_bytes_ends_with_a_507_and_a_multiget_is_refuse
 async def test_the_rendered_texts_a_worker_keeps_are_bounded_in_bytes(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service, "CACHE_BYTES", 400_000)  # before the caches are made
+    monkeypatch.setattr(service, "CACHE_BYTES", 400_000)
+    app.state.caldav_caches = service.Caches.new(app.state.metrics.cache_lookup)  # with it
     alice = await dav_for(client, "alice")
     event_id = await heavy_series(alice)
     for week in range(12):  # each a new entry of ~120 KB

@@ -6,7 +6,7 @@ token and CTag in caldav/sync.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVarTuple
@@ -108,22 +108,17 @@ class Caches:
     reach: LruCache[bool]
 
     @classmethod
-    def of(cls, state: Any) -> Caches:
-        """The worker's caches, made on first use."""
-        found: Caches | None = getattr(state, "caldav_caches", None)
-        if found is None:
-            lookup = state.metrics.cache_lookup
-            found = cls(
-                LruCache(
-                    "caldav_texts",
-                    size=CACHE_SIZE,
-                    on_lookup=lookup,
-                    max_bytes=CACHE_BYTES,
-                    weigh=len,
-                ),
-                LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup),
-            )
-            state.caldav_caches = found
+    def new(cls, lookup: Callable[[str, bool, int], None]) -> Caches:
+        """A serving's caches, empty (made by the lifespan); `lookup` counts hits and misses."""
+        texts: LruCache[bytes] = LruCache(
+            "caldav_texts", size=CACHE_SIZE, on_lookup=lookup, max_bytes=CACHE_BYTES, weigh=len
+        )
+        return cls(texts, LruCache("caldav_reach", size=CACHE_SIZE * 4, on_lookup=lookup))
+
+    @staticmethod
+    def of(state: Any) -> Caches:
+        """The serving's caches."""
+        found: Caches = state.caldav_caches
         return found
 
 

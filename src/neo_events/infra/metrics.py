@@ -145,16 +145,17 @@ def route_template(scope: Scope, metrics: Metrics) -> str:
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request by method, route template and status."""
+    """Counts and times every HTTP request by method, route template and status, in the
+    serving's `Metrics` (`app.state.metrics`, made by the lifespan)."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        metrics: Metrics = scope["app"].state.metrics
         began = time.perf_counter()
         status = 500
 
@@ -164,14 +165,14 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        self.metrics.in_progress.inc()
+        metrics.in_progress.inc()
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            self.metrics.in_progress.dec()
-            self.metrics.observe_request(
+            metrics.in_progress.dec()
+            metrics.observe_request(
                 scope["method"],
-                route_template(scope, self.metrics),
+                route_template(scope, metrics),
                 status,
                 time.perf_counter() - began,
             )
