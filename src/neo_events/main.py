@@ -104,7 +104,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
     )
 
 
-def _start_counting(app: FastAPI, settings: Settings) -> None:
+def _new_metrics_and_caches(app: FastAPI, settings: Settings) -> None:
     """The serving's metrics, and its caches empty: made by the lifespan, as everything a
     serving holds is, so an app served again (tests serve one app object per settings, test
     after test) counts from zero and never answers from the rows of a database it served."""
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = db.create_sessionmaker(engine)
         app.state.read_sessionmaker = db.create_read_sessionmaker(engine)
-        _start_counting(app, settings)
+        _new_metrics_and_caches(app, settings)
         app.state.redis = redis
         limiter = RateLimiter(settings.redis_url) if settings.rate_limit_enabled else None
         app.state.rate_limiter = limiter
