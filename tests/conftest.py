@@ -318,8 +318,8 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 @asynccontextmanager
 async def serving(settings: Settings, application: FastAPI | None = None) -> AsyncIterator[FastAPI]:
     """The real application (`application`, else a new one), lifespan running; every table
-    emptied afterwards, once its background tasks (the live hub's polling) have stopped, which
-    could otherwise deadlock with TRUNCATE on PostgreSQL."""
+    emptied afterwards, once its background tasks (the live hub's polling, the job runner)
+    have stopped, which could otherwise hold locks the clean-up waits for on PostgreSQL."""
     application = application or create_app(settings)
     try:
         async with application.router.lifespan_context(application):
@@ -357,7 +357,7 @@ def _app_for(settings: Settings) -> FastAPI:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The app for this test's settings, served for this test alone. A test that changes the
-    app object itself (adds a route) takes `serving(settings)`, a new one, instead."""
+    app object itself (adds a route) takes `own_app`, a new one, instead."""
     async with serving(settings, _app_for(settings)) as application:
         yield application
 
