@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
+from neo_events import fields
 from neo_events.events.access import Role
 from neo_events.events.days import parse_day
 from neo_events.events.rrule import zone_named
@@ -106,8 +107,11 @@ def _day_or_instant(value: object) -> date | datetime:
     """A date (`YYYY-MM-DD`: an all-day series' occurrence) or an instant with an offset."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return supported_day(value)
-    if isinstance(value, str) and (day := parse_day(value)) is not None:
-        return supported_day(day)
+    if isinstance(value, str):
+        if (day := parse_day(value)) is not None:
+            return supported_day(day)
+        if (instant := fields.plain_instant(value)) is not None:
+            return instant  # what _INSTANT would read, read quicker
     return _INSTANT.validate_python(value)
 
 
