@@ -94,14 +94,28 @@ def canonical_value(name: str, value: Any) -> Any:
     if isinstance(value, datetime | date):
         return _key(value)
     if name in ("exdates", "rdates") and value is not None:
-        return sorted({_key(v) for v in value}, key=occurrence_order)
+        kept: dict[str, Any] = {}  # one of each, ordered as `occurrence_order` orders them
+        for v in value:
+            kept.setdefault(_key(v), v)
+        return sorted(kept, key=lambda k: _order_of(kept[k], k))
     if name == "overrides" and value is not None:
         items = []
         for item in value:
             raw = item.model_dump(exclude_unset=True) if hasattr(item, "model_dump") else item
-            items.append({k: canonical_value(k, v) for k, v in raw.items() if v is not None})
+            # an override's fields are times, dates and texts (OverrideIn): no lists
+            items.append({k: _key(v) for k, v in raw.items() if v is not None})
         return items
     return value
+
+
+def _order_of(value: Any, key: str) -> tuple[int, datetime]:
+    """`occurrence_order(key)` of the occurrence key `value` was written as (`_key`), read
+    off the value itself if it is an aware instant or a date: not its text parsed again."""
+    if isinstance(value, datetime):
+        return (1, value) if value.tzinfo is not None else occurrence_order(key)
+    if isinstance(value, date):
+        return (0, days.floating(value))
+    return occurrence_order(key)
 
 
 def canonical_changes(changes: Mapping[str, Any]) -> Content:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from neo_events.events.recurrence import Series, is_original, originals
+from neo_events.events.recurrence import Series, is_original, rdates_within, ruled_originals
 from neo_events.events.rrule import utc
 
 # Instants asked about together that lie within this span of the first of them are one
@@ -51,9 +51,9 @@ def _walk(series: Series, group: list[datetime]) -> set[datetime] | None:
     """The originals in [group[0], group[-1]], or None if there are more than the group's
     budget (then it is cheaper to ask at each instant)."""
     budget = GROUP_WALK_PER_INSTANT * len(group) + GROUP_WALK_SLACK
-    walked: set[datetime] = set()
-    for instant in originals(series, group[0], group[-1]):
+    walked = set(rdates_within(series, group[0], group[-1]))  # the rule's, and these
+    for instant in ruled_originals(series, group[0], group[-1]):
         walked.add(instant)
         if len(walked) > budget:
             return None
-    return walked
+    return walked if len(walked) <= budget else None

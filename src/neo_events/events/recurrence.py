@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterator, Set
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -75,7 +75,7 @@ def _duration(series: Series) -> timedelta:
     return duration
 
 
-def _rdates_within(series: Series, lo: datetime, hi: datetime) -> list[datetime]:
+def rdates_within(series: Series, lo: datetime, hi: datetime) -> list[datetime]:
     """The rdates in [lo, hi] (two binary searches: a series may hold a thousand)."""
     rdates = series.rdates
     return list(rdates[bisect_left(rdates, lo) : bisect_right(rdates, hi)])
@@ -86,22 +86,31 @@ def originals(series: Series, lo: datetime, hi: datetime, skip: bool = True) -> 
     rdates, merged in order. A stepped rule without rdates is its own generator, not
     wrapped in another (one resumption less per occurrence, on the hottest path)."""
     start = utc(series.start)
-    if series.rule is not None and not _rdates_within(series, lo, hi):
+    if series.rule is not None and not rdates_within(series, lo, hi):
         plan = plan_of(series.rule, start, series.timezone)
         if is_stepped(plan):
             return stepped_originals(plan, lo, hi, skip)
     return _merged_originals(series, lo, hi, skip)
 
 
-def _merged_originals(series: Series, lo: datetime, hi: datetime, skip: bool) -> Iterator[datetime]:
+def ruled_originals(
+    series: Series, lo: datetime, hi: datetime, skip: bool = True
+) -> Iterator[datetime]:
+    """`originals` but for the rdates (`rdates_within`), in order: the rule's original starts
+    in [lo, hi] (a stepped rule's by its steps), or the start alone without a rule. For a
+    question of which instants are originals (`occurrence_keys`), the rdates a set apart."""
     start = utc(series.start)
-    ruled: Iterable[datetime]
     if series.rule is None:
-        ruled = [start] if lo <= start <= hi else []
-    else:
-        plan = plan_of(series.rule, start, series.timezone)
-        ruled = instants(plan, *wall_bounds(lo, hi, plan.zone), skip)
-    extra = _rdates_within(series, lo, hi)
+        return iter([start] if lo <= start <= hi else [])
+    plan = plan_of(series.rule, start, series.timezone)
+    if is_stepped(plan):
+        return stepped_originals(plan, lo, hi, skip)
+    return (i for i in instants(plan, *wall_bounds(lo, hi, plan.zone), skip) if lo <= i <= hi)
+
+
+def _merged_originals(series: Series, lo: datetime, hi: datetime, skip: bool) -> Iterator[datetime]:
+    ruled = ruled_originals(series, lo, hi, skip)  # a stepped rule's by its steps here too
+    extra = rdates_within(series, lo, hi)
     seen: set[datetime] = set()
     for instant in heapq.merge(ruled, extra) if extra else ruled:
         if lo <= instant <= hi and instant not in seen:
@@ -125,7 +134,7 @@ def _walls_of(instant: datetime, zone: ZoneInfo) -> set[datetime]:
 def is_original(series: Series, instant: datetime) -> bool:
     """Checked at the instant itself: the rule is reached there, not scanned up to it."""
     start = utc(series.start)
-    if instant == start or _rdates_within(series, instant, instant):
+    if instant == start or rdates_within(series, instant, instant):
         return True
     if series.rule is None:
         return False
