@@ -169,10 +169,10 @@ async def _create_admin(settings: Settings, username: str, email: str, password:
     from pydantic import ValidationError
 
     from neo_events import db
+    from neo_events.auth.configured import build_authenticator
     from neo_events.auth.schemas import RegisterRequest
     from neo_events.auth.service import create_admin
     from neo_events.errors import AppError
-    from neo_events.main import build_authenticator
 
     try:  # the rules a registration through the API follows
         wanted = RegisterRequest(username=username, email=email, password=password)

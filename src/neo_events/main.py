@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,10 +13,9 @@ from redis.asyncio import Redis
 from neo_events import __version__, db
 from neo_events.audit.router import router as audit_router
 from neo_events.auth.app_passwords_router import router as app_passwords_router
-from neo_events.auth.passwords import PasswordHasher, return_hash_memory_to_the_os
+from neo_events.auth.configured import build_authenticator
+from neo_events.auth.passwords import return_hash_memory_to_the_os
 from neo_events.auth.router import router as auth_router
-from neo_events.auth.service import Authenticator
-from neo_events.auth.tokens import TokenCodec
 from neo_events.caldav.router import dav_error_response
 from neo_events.caldav.router import router as caldav_router
 from neo_events.caldav.service import Caches as DavCaches
@@ -84,24 +82,6 @@ RATE_LIMIT_FIELDS = (
     "RateLimit-Policy",
     "RateLimit",
 )
-
-
-def build_authenticator(settings: Settings) -> Authenticator:
-    """Token signing and password hashing as the settings configure them."""
-    return Authenticator(
-        tokens=TokenCodec(
-            settings.resolved_secret_key(),
-            access_ttl=timedelta(minutes=settings.access_token_expire_minutes),
-            refresh_ttl=timedelta(days=settings.refresh_token_expire_days),
-            previous_keys=settings.secret_key_previous,
-        ),
-        hasher=PasswordHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_kib=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-            concurrency=settings.hash_concurrency,
-        ),
-    )
 
 
 def _new_metrics_and_caches(app: FastAPI, settings: Settings) -> None:
