@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +13,7 @@ import orjson
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from neo_events import db_outage
+from neo_events import db_outage, db_sqlite
 from neo_events.settings import Settings, private_sqlite_file
 
 logger = logging.getLogger(__name__)
@@ -44,12 +42,6 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 # A pooled connection idle for longer than this is pinged before it is handed out.
 PING_IF_IDLE_S = 10.0
-
-_HOLDS_WRITE_TURN = "neo_events.sqlite_write_turn"
-
-# Set by the request wrapper: a write request opens its SQLite transaction with BEGIN IMMEDIATE,
-# because a deferred BEGIN that later upgrades to a write fails at once under concurrency.
-write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
 
 class Base(DeclarativeBase):
@@ -90,55 +82,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, write_wait_s: float) -> None:
-    # SQLite has one write lock per file, and a writer that finds it taken sleeps and retries
-    # (busy_timeout) with no queue: under a burst, some waiters lose every retry for 10 s and
-    # fail. Inside one process writers queue here instead, first come first served, and
-    # take the file lock only when it is their turn. Between processes busy_timeout remains.
-    writers = asyncio.Lock()
-
-    async def wait_for_turn(_driver_connection: Any) -> None:
-        try:
-            async with asyncio.timeout(write_wait_s):
-                await writers.acquire()
-        except TimeoutError:
-            raise OperationalError(
-                "BEGIN IMMEDIATE",
-                None,
-                TimeoutError(f"no turn to write within {write_wait_s:g} s"),
-            ) from None
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is deferred).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        if not write_intent.get():
-            connection.exec_driver_sql("BEGIN")
-            return
-        if not connection.info.get(_HOLDS_WRITE_TURN):
-            # AdaptedConnection.run_async: await from inside SQLAlchemy's synchronous event
-            connection.connection.dbapi_connection.run_async(wait_for_turn)
-            connection.info[_HOLDS_WRITE_TURN] = True
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        # Back in the pool, after its commit or rollback (or its invalidation): the next
-        # writer's turn. Held until here, not released at the "commit" event, which fires
-        # before the COMMIT is sent.
-        if record.info.pop(_HOLDS_WRITE_TURN, False):
-            writers.release()
-
-
 def one_of(dialect: str, column: Any, name: str) -> Any:
     """`column` is one of the list bound as `:name`, in a statement built once: on PostgreSQL
     `= ANY` of one array parameter, one prepared statement whatever the count (an expanding
@@ -176,7 +119,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             json_serializer=json_text,
             json_deserializer=orjson.loads,
         )
-        _configure_sqlite(engine, write_wait_s=settings.sqlite_write_wait_s)
+        db_sqlite.configure(engine, write_wait_s=settings.sqlite_write_wait_s)
         return engine
     connect_args: dict[str, Any] = {}
     if url.startswith("postgresql+asyncpg"):

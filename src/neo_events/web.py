@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from neo_events import db, solving
+from neo_events import db, db_sqlite, solving
 from neo_events.encoding import is_json_type, media_type_of
 from neo_events.errors import UnsupportedMediaType, problem_response
 from neo_events.events import expansions, held_parts
@@ -117,33 +117,32 @@ class TransactionalRoute(APIRoute):
                 # database): no request holds a connection, or a transaction, while its client
                 # trickles the body in (20 slow CalDAV uploads held a worker's pool).
                 await solving.whole_body(request)
-            token = db.write_intent.set(writes and request.method not in SAFE_METHODS)
-            try:
+            with db_sqlite.intending(writes and request.method not in SAFE_METHODS):
                 try:
-                    if plan is not None:
-                        response = await plan.run(request, handler)
-                    else:
-                        response = await handler(request)
-                except Exception as exc:
+                    try:
+                        if plan is not None:
+                            response = await plan.run(request, handler)
+                        else:
+                            response = await handler(request)
+                    except Exception as exc:
+                        session = request.scope.get("neo.session")
+                        if session is not None:
+                            if getattr(exc, "commit_anyway", False):
+                                await db.commit(session)
+                            else:
+                                await db.rollback(session)
+                        raise
                     session = request.scope.get("neo.session")
                     if session is not None:
-                        if getattr(exc, "commit_anyway", False):
-                            await db.commit(session)
-                        else:
-                            await db.rollback(session)
-                    raise
-                session = request.scope.get("neo.session")
-                if session is not None:
-                    # Work that needs the finished response joins its transaction (idempotency).
-                    for before_commit in request.scope.pop("neo.before_commit", ()):
-                        await before_commit(session, response)
-                    await db.commit(session)
-                return response
-            finally:
-                session = request.scope.pop("neo.session", None)
-                if session is not None and db.begun(session):
-                    await session.close()
-                db.write_intent.reset(token)
+                        # Work that needs the finished response joins its transaction (idempotency).
+                        for before_commit in request.scope.pop("neo.before_commit", ()):
+                            await before_commit(session, response)
+                        await db.commit(session)
+                    return response
+                finally:
+                    session = request.scope.pop("neo.session", None)
+                    if session is not None and db.begun(session):
+                        await session.close()
 
         return run_in_transaction
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from neo_events import db
+from neo_events import db, db_sqlite
 from neo_events.jobs import queue
 from neo_events.jobs.runner import Lane, Runner
 from neo_events.models import Job
@@ -37,9 +37,8 @@ def writes() -> Iterator[None]:
     """Transactions here write, as a worker's do (BEGIN IMMEDIATE on SQLite); afterwards as
     before: left set, it made a later test's reads in the same worker take SQLite's write
     turn (a live replay read held it while the test's own create waited: a deadlock)."""
-    token = db.write_intent.set(True)
-    yield
-    db.write_intent.reset(token)
+    with db_sqlite.intending(True):
+        yield
 
 
 async def rows(app: FastAPI) -> dict[str, Job]:

@@ -419,7 +419,7 @@ async def test_a_core_statement_sees_what_the_session_holds_pending(
         with statements(app) as seen:
             assert await (await db.core(session)).scalar(title_of) == "Standup"
         # the select alone (SQLite's connection sends its own BEGIN, or BEGIN IMMEDIATE after
-        # a write request in this context, first: `db._configure_sqlite`)
+        # a write request in this context, first: `db_sqlite.configure`)
         selects = [s for s in seen if not s.startswith("BEGIN")]
         assert len(selects) == 1 and selects[0].startswith("SELECT events.title"), seen
         loaded = await session.get(Event, event_id)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from neo_events import db
+from neo_events import db, db_sqlite
 from neo_events.audit.service import Origin
 from neo_events.auth.service import find_users
 from neo_events.errors import AppError
@@ -54,31 +54,32 @@ async def run_import(
     """Import for the user named (username or email), floating times in `timezone`, else in
     the user's own zone; 0 on success, 1 if the file is refused, 2 for an unknown user."""
     engine = db.create_engine(settings)
-    intent = db.write_intent.set(True)  # SQLite: take the write lock up front
     try:
-        async with db.create_sessionmaker(engine)() as session:
-            users = await find_users(session, username)
-            if not users:
-                print(f"neo-events: no user {username!r}", file=sys.stderr)
-                return 2
-            try:
-                report = await import_calendar(
-                    session,
-                    actor=users[0],
-                    data=data,
-                    origin=Origin(user_agent="neo-events import"),
-                    default_timezone=timezone,
-                    progress=progress_bar(sys.stderr),
-                )
-            except AppError as exc:
-                await db.rollback(session)
-                print(f"neo-events: {exc.detail}", file=sys.stderr)
-                for error in exc.errors or []:
-                    print(f"  {' '.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
-                return 1
-            await db.commit(session)
-            print(_summary(report, users[0].username))
-            return 0
+        with db_sqlite.intending(True):  # SQLite: take the write lock up front
+            async with db.create_sessionmaker(engine)() as session:
+                users = await find_users(session, username)
+                if not users:
+                    print(f"neo-events: no user {username!r}", file=sys.stderr)
+                    return 2
+                try:
+                    report = await import_calendar(
+                        session,
+                        actor=users[0],
+                        data=data,
+                        origin=Origin(user_agent="neo-events import"),
+                        default_timezone=timezone,
+                        progress=progress_bar(sys.stderr),
+                    )
+                except AppError as exc:
+                    await db.rollback(session)
+                    print(f"neo-events: {exc.detail}", file=sys.stderr)
+                    for error in exc.errors or []:
+                        print(
+                            f"  {' '.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr
+                        )
+                    return 1
+                await db.commit(session)
+                print(_summary(report, users[0].username))
+                return 0
     finally:
-        db.write_intent.reset(intent)
         await engine.dispose()

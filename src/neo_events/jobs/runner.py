@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from neo_events import db
+from neo_events import db, db_sqlite
 from neo_events.jobs import queue
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ class Runner:
         self._wake.set()
 
     async def _loop(self) -> None:
-        db.write_intent.set(True)  # this task's transactions write (BEGIN IMMEDIATE on SQLite)
+        # this task's transactions write (BEGIN IMMEDIATE on SQLite), to its end
+        db_sqlite.write_intent.set(True)
         while not self._stopping:
             pause = self._poll_s
             try:
@@ -161,12 +162,9 @@ class Runner:
         for probe in self._probes:
             await probe()
         now = db.utcnow()
-        intent = db.write_intent.set(False)
-        try:
+        with db_sqlite.intending(False):
             async with self._sessionmaker() as session:
                 earliest = await queue.next_run_at(session)
-        finally:
-            db.write_intent.reset(intent)
         if earliest is None:
             return self._poll_s
         if earliest > now:

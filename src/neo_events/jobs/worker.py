@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from neo_events import db
+from neo_events import db, db_sqlite
 from neo_events.infra import collector
 from neo_events.infra.broker import RedisBroker
 from neo_events.jobs import queue
@@ -97,13 +97,10 @@ async def running(
     # waiting its turn), else a deferred one that upgrades fails at once ("database is
     # locked") when another process starting with it wrote first, and this worker's start
     # failed with it (seen with two processes on a loaded machine).
-    intent = db.write_intent.set(True)
-    try:
+    with db_sqlite.intending(True):
         async with sessionmaker() as session:
             await retention.ensure_job_if_needed(session)
             await session.commit()
-    finally:
-        db.write_intent.reset(intent)
     runner = Runner(
         sessionmaker,
         [

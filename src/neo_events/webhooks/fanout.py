@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from neo_events import db
+from neo_events import db, db_sqlite
 from neo_events.jobs import queue
 from neo_events.live.feed import REMINDER_DUE
 from neo_events.models import Change, ChangeRecipient, FeedState, Job, Webhook, WebhookDelivery
@@ -96,8 +96,7 @@ class FanOut:
     async def probe(self) -> None:
         """Wake (or create) the fan-out when the feed has moved past a webhook's cursor; a
         read otherwise."""
-        intent = db.write_intent.set(False)
-        try:
+        with db_sqlite.intending(False):
             async with self._sessionmaker() as session:
                 since = await session.scalar(
                     select(func.min(Webhook.after_seq)).where(Webhook.disabled_at.is_(None))
@@ -106,8 +105,6 @@ class FanOut:
                     return
                 head = await _head(session)
                 job = await session.scalar(select(Job).where(Job.key == FANOUT_KEY))
-        finally:
-            db.write_intent.reset(intent)
         now = db.utcnow()
         if since >= head or (job is not None and (job.locked_by is not None or job.run_at <= now)):
             return
