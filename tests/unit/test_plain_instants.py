@@ -7,6 +7,7 @@ list as sorting its texts by `occurrence_order` did."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import example, given, settings
@@ -19,6 +20,7 @@ from neo_events.events.schemas import DayOrInstant
 from neo_events.fields import Instant, plain_instant
 
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(Instant)
+NY = ZoneInfo("America/New_York")
 _KEY: TypeAdapter[object] = TypeAdapter(DayOrInstant)
 
 
@@ -106,12 +108,16 @@ def test_other_spellings_are_left_to_the_type(text: str) -> None:
 @st.composite
 def _keys(draw: st.DrawFn) -> list[object]:
     """Occurrence keys as a request schema or a caller hands them over: aware instants in
-    any offset (one instant in several), dates, their texts, a naive instant now and then."""
+    any offset or a zone (one instant in several; a fold's two times of one zone compare by
+    their wall clocks), dates, their texts, a naive instant now and then."""
     instants = st.datetimes(datetime(1900, 1, 2), datetime(2199, 12, 30)).map(
         lambda d: d.replace(microsecond=0)
     )
     offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
-    aware = st.builds(lambda d, z: d.replace(tzinfo=UTC).astimezone(z), instants, offsets)
+    zones = st.sampled_from([NY, ZoneInfo("Europe/Berlin")])
+    aware = st.builds(
+        lambda d, z: d.replace(tzinfo=UTC).astimezone(z), instants, st.one_of(offsets, zones)
+    )
     key = st.one_of(aware, instants, st.dates(datetime(1900, 1, 2).date()), aware.map(str))
     values = draw(st.lists(key, max_size=30))
     return values + draw(st.lists(st.sampled_from(values), max_size=5)) if values else values
@@ -119,6 +125,7 @@ def _keys(draw: st.DrawFn) -> list[object]:
 
 @settings(max_examples=500, deadline=None)
 @given(_keys())
+@example([datetime(2030, 11, 3, 1, 30, fold=1, tzinfo=NY), datetime(2030, 11, 3, 1, 45, tzinfo=NY)])
 def test_canonical_lists_are_the_texts_sorted_as_occurrence_order_sorts_them(
     values: list[object],
 ) -> None:

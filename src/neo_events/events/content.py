@@ -110,9 +110,12 @@ def canonical_value(name: str, value: Any) -> Any:
 
 def _order_of(value: Any, key: str) -> tuple[int, datetime]:
     """`occurrence_order(key)` of the occurrence key `value` was written as (`_key`), read
-    off the value itself if it is an aware instant or a date: not its text parsed again."""
+    off the value itself if it is an aware instant or a date: not its text parsed again.
+    (In UTC: two times of one zone compare by their wall clocks, a fold's apart.)"""
     if isinstance(value, datetime):
-        return (1, value) if value.tzinfo is not None else occurrence_order(key)
+        if value.tzinfo is None:
+            return occurrence_order(key)
+        return (1, value if value.tzinfo is UTC else value.astimezone(UTC))
     if isinstance(value, date):
         return (0, days.floating(value))
     return occurrence_order(key)
