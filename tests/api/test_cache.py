@@ -155,7 +155,9 @@ async def test_the_event_object_cache_is_bounded_in_bytes(
     most `EVENT_OBJECT_CACHE_BYTES` of them: 5,000 events of a megabyte each held 4.7 GB
     in one worker before (an outside attack: 142 MB for 150). Here a cap of 2 MiB keeps two
     of eight ~300 KB events, the listings answer them all every time, and small ones are
-    still kept."""
+    still kept: a listing keeps what it loaded in the page's order (the small event, shown
+    last, is the newest), not in the order PostgreSQL returned the rows, which after other
+    tests' rows were deleted from the same table is any order (this test failed then)."""
     cap = 2 * 2**20
     settings = make_settings(database_url, data_dir, event_object_cache_bytes=cap)
     async with serving(settings) as app, http_client(app) as client:

@@ -152,7 +152,9 @@ async def event_objects(
     named = (uid for event in events.values() for uid in _named_by(event))
     permissions, refs = await _permissions(session, [key.id for key in keys], named)
     attendees = await attendee_reads(session, [key.id for key in keys])
-    for event in events.values():
+    for key in keys:  # in page order, not the rows': the last shown is the cache's newest
+        if key.id in contents or (event := events.get(key.id)) is None:
+            continue
         fixed = fixed_content(event, refs)
         if cache is not None:
             cache.put((event.id, event.version, event.owner_id), fixed)
