@@ -180,7 +180,10 @@ async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_remind
     """Bob in Tokyo is reminded of a day, then flies to Los Angeles, where that day begins 17
     hours later: the change of zone pointed his reminder at LA's midnight of the same day,
     so it fired again (a single day's, whose job was gone, and a daily series', whose job
-    had rolled on to the next day). Waits for the next whole minute."""
+    had rolled on to the next day). And once the change of zone had moved them on, a later
+    write that moved them (the series' last day taken out, the single day made two) pointed
+    them from now, at that same day in LA, again: each reminder keeps the day it reminded
+    of (`Reminder.reminded_day`). Waits for the next whole minute."""
     client = fast_client
     alice, bob = await register(client, "alice"), await register(client, "bob")
     await set_zone(client, bob, TOKYO)
@@ -209,6 +212,7 @@ async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_remind
     fired = await wait_for_reminders(fast_app, bob.id, 2, within=90)
     assert {m["start_date"] for m in fired} == {day.isoformat()}
     await asyncio.sleep(0.5)  # the series' job rolled on to its next day
+    assert {r.reminded_day for r in await _reminders(fast_app)} == {day}
 
     await set_zone(client, bob, LA)
     ids = {(r.event_id): r.id for r in await _reminders(fast_app)}
@@ -217,6 +221,18 @@ async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_remind
     next_day = day + timedelta(days=1)
     start = midnight(next_day, LA)
     assert jobs[ids[series["id"]]] == (start - timedelta(minutes=minutes), iso(start))
+    # writes that move their reminders from now, in LA, where that day is still to come
+    for event, change in (
+        (series, {"exdates": [(day + timedelta(days=2)).isoformat()]}),
+        (single, {"end_date": (day + timedelta(days=2)).isoformat()}),
+    ):
+        answer = await client.patch(
+            f"/api/v1/events/{event['id']}", json=change, headers=alice.headers
+        )
+        assert answer.status_code == 200, answer.text
+    jobs = await due_times(fast_app)
+    assert jobs[ids[series["id"]]] == (start - timedelta(minutes=minutes), iso(start))
+    assert ids[single["id"]] not in jobs
     # and back east: the next day is still the one to remind of
     await set_zone(client, bob, TOKYO)
     start = midnight(next_day, TOKYO)
@@ -231,7 +247,67 @@ async def _reminders(app: FastAPI) -> list[Any]:
     from neo_events.models import Reminder
 
     async with app.state.sessionmaker() as session:
-        return list(await session.execute(select(Reminder.event_id, Reminder.id)))
+        rows = select(Reminder.event_id, Reminder.id, Reminder.user_id, Reminder.reminded_day)
+        return list(await session.execute(rows))
+
+
+async def test_a_group_leaves_out_those_who_were_reminded_of_its_day(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A daily all-day series held by GROUP_MIN + 2 people in the event's zone and GROUP_MIN
+    in Tokyo, each group moved by one statement (`follow`). Some of each were reminded of
+    its first day already and then moved west, where that day is still to come (what the
+    test above reaches by a real firing and a change of zone, set here in the database):
+    a write that moves the reminders points the groups at the first day, and those at the
+    second, one by one, as the reminder-by-reminder computation does (`as_one_by_one`)."""
+    from sqlalchemy import update
+
+    from neo_events.models import Reminder
+
+    here = [await register(client, f"here{n}") for n in range(GROUP_MIN + 2)]
+    tokyo = [await register(client, f"tokyo{n}") for n in range(GROUP_MIN)]
+    for who in tokyo:
+        await set_zone(client, who, TOKYO)
+    series = await created(
+        client,
+        alice,
+        {
+            "title": "Daily",
+            "all_day": True,
+            "start_date": HOLIDAY.isoformat(),
+            "timezone": LA,
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=5",
+        },
+    )
+    answer = await client.post(
+        f"/api/v1/events/{series['id']}/share",
+        json={"users": [{"user_id": h.id, "role": "viewer"} for h in here + tokyo]},
+        headers=alice.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    for who in here + tokyo:
+        assert (await put_reminders(client, who.headers, series["id"], 60)).status_code == 200
+    reminded = {who.id for who in here[:3] + tokyo[:3]}
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(Reminder).where(Reminder.user_id.in_(reminded)).values(reminded_day=HOLIDAY)
+        )
+        await session.commit()
+
+    with statements(app) as seen:
+        answer = await client.patch(
+            f"/api/v1/events/{series['id']}",
+            json={"exdates": [(HOLIDAY + timedelta(days=4)).isoformat()]},
+            headers=alice.headers,
+        )
+    assert answer.status_code == 200, answer.text
+    assert any(s.startswith("INSERT INTO jobs") and "reminded_day" in s for s in seen)  # groups
+    ids, jobs = await reminder_ids(app), await due_times(app)
+    for who in here + tokyo:
+        day = HOLIDAY + timedelta(days=1) if who.id in reminded else HOLIDAY
+        assert jobs[ids[who.id]] == expected(day, TOKYO if who in tokyo else LA), who.username
+    await as_one_by_one(app, series["id"])
 
 
 async def test_holders_in_many_zones_move_in_a_bounded_number_of_statements(

@@ -82,9 +82,7 @@ async def as_one_by_one(app: FastAPI, event_id: int) -> None:
         assert event is not None
         reminders = list(
             await session.execute(
-                select(
-                    Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before
-                ).where(Reminder.event_id == event_id)
+                select(*firing.REMINDER_COLUMNS).where(Reminder.event_id == event_id)
             )
         )
         jobs = {key: (due, payload) for key, (due, payload) in (await _jobs(app)).items()}

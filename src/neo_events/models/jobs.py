@@ -3,11 +3,12 @@ it fires."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -70,3 +71,7 @@ class Reminder(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     minutes_before: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last day of an all-day event it reminded of, as its holder's zone placed that day
+    # then: it never reminds of that day, or one before it, again, wherever the holder or
+    # the event moves to a zone where the day begins later (`firing.not_before`).
+    reminded_day: Mapped[date | None] = mapped_column(Date, nullable=True)

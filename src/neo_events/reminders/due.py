@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from neo_events.events.days import key_of
+from neo_events.events.days import date_in, key_of
 from neo_events.events.recurrence import Occurrence, Series
 from neo_events.events.rrule import zone_named
 from neo_events.invitations.responses import (
@@ -118,45 +118,74 @@ def next_two_for(
 ) -> tuple[NextDue | None, NextDue | None]:
     """`next_for` after `after`, and (with `two`) `next_for` after that one's due time, from
     one walk of the recurrence where it can be (timing.next_two). Memoised per (event, the
-    zone an all-day one is placed in, kind of answers (`Answers.kind`), minutes, after): a
-    meeting's reminders for its many guests, and those of an event's many holders, are one
-    walk."""
+    zone an all-day one is placed in, kind of answers (`Answers.kind`), the day it last
+    reminded of, minutes, after): a meeting's reminders for its many guests, and those of
+    an event's many holders, are one walk.
+
+    An all-day event's day the reminder reminded of already (`Reminder.reminded_day`,
+    which `reminder` carries) is passed over, as a declined one is: where its holder's (or
+    the event's) zone moved west, that day begins later and its time to remind came back
+    (`reminded_skipper`)."""
     mine = answers.get((event.id, reminder.user_id))
     kind = mine.kind if mine is not None else None
     if kind is None:
         mine = None  # declines nothing: fires as if not invited
-    key = (event.id, series.all_day_zone, kind, reminder.minutes_before, after, two)
+    reminded = reminder.reminded_day if series.all_day_zone is not None else None
+    key = (event.id, series.all_day_zone, kind, reminded, reminder.minutes_before, after, two)
     if key not in memo:
+        minutes = reminder.minutes_before
+        skip = _either(mine.skipper(series) if mine else None, reminded_skipper(series, reminded))
         only = mine.accepted_alone if mine is not None else None
         if only is not None:
-            first = next_answered(
-                series, minutes_before=reminder.minutes_before, after=after, recurrence_ids=only
-            )
+            first = _answered(series, minutes, after, only, reminded)
             second = None
             if two and first is not None:
-                second = next_answered(
-                    series,
-                    minutes_before=reminder.minutes_before,
-                    after=first.due_at,
-                    recurrence_ids=only,
-                )
+                second = _answered(series, minutes, first.due_at, only, reminded)
             memo[key] = (first, second)
         elif two:
             memo[key] = next_two(
                 series,
-                minutes_before=reminder.minutes_before,
+                minutes_before=minutes,
                 after=after,
                 until=event.span_end,  # (an all-day one's reaches every holder's zone: days.REACH)
-                skip=mine.skipper(series) if mine else None,
+                skip=skip,
             )
         else:
             due = next_due(
-                series,
-                minutes_before=reminder.minutes_before,
-                after=after,
-                until=event.span_end,
-                skip=mine.skipper(series) if mine else None,
+                series, minutes_before=minutes, after=after, until=event.span_end, skip=skip
             )
             memo[key] = (due, None)
     result: tuple[NextDue | None, NextDue | None] = memo[key]
     return result
+
+
+def reminded_skipper(series: Series, day: date | None) -> Callable[[Occurrence], bool] | None:
+    """Whether an occurrence of an all-day series, placed where its holder's days begin
+    (`series_types.zoned`), starts on `day` (the last day its reminder reminded of); None
+    for no such day (or a timed series)."""
+    if day is None or series.all_day_zone is None:
+        return None
+    zone = zone_named(series.all_day_zone)
+    return lambda o: date_in(o.start, zone) == day
+
+
+def _either(
+    one: Callable[[Occurrence], bool] | None, other: Callable[[Occurrence], bool] | None
+) -> Callable[[Occurrence], bool] | None:
+    if one is None or other is None:
+        return one or other
+    return lambda o: one(o) or other(o)
+
+
+def _answered(
+    series: Series, minutes: int, after: datetime, only: list[datetime], reminded: date | None
+) -> NextDue | None:
+    """`next_answered` among `only`, passing over the day reminded of (`reminded_skipper`):
+    each pass takes a later one of `only`, so at most as many passes as they are."""
+    skip = reminded_skipper(series, reminded)
+    for _ in range(len(only) + 1):
+        due = next_answered(series, minutes_before=minutes, after=after, recurrence_ids=only)
+        if due is None or due.occurrence is None or skip is None or not skip(due.occurrence):
+            return due
+        after = due.due_at
+    return None

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -57,7 +57,7 @@ ON_LOOP_REMINDERS = 200
 async def reschedule(
     session: AsyncSession,
     events: Sequence[Event],
-    reminders: Sequence[Any],  # Reminders, or rows of their id, user_id, event_id, minutes
+    reminders: Sequence[Any],  # Reminders, or rows of REMINDER_COLUMNS
     *,
     now: datetime,
     drop_after: timedelta | None,
@@ -175,7 +175,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     if not jobs:
         return 0
     rows = await session.execute(  # plain rows: loading ORM objects was a third of the cost
-        select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
+        select(*REMINDER_COLUMNS).where(
             queue.among(session, Reminder.id, {j.payload["reminder_id"] for j in jobs})
         )
     )
@@ -204,6 +204,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     memo: dict[Any, Any] = {}
     done: list[queue.Claimed] = []  # finished: removed in one statement
     moved: list[tuple[queue.Claimed, datetime, dict[str, Any]]] = []  # one statement too
+    reminded: list[dict[str, Any]] = []  # the all-day days reminded of: one statement too
     sent = 0
     for job in jobs:
         reminder = reminders.get(job.payload["reminder_id"])
@@ -238,6 +239,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             if rules.all_day_zone is not None:  # its date, where its holder's day begins
                 day = date_in(occurrence.start, zone_named(rules.all_day_zone))
                 details |= {"all_day": True, "start_date": day.isoformat()}
+                reminded.append({"r_id": reminder.id, "r_day": day})
             if lateness > timing.late_after:
                 details["late"] = True
             await feed.append(
@@ -258,6 +260,26 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
             done.append(job)
         else:
             moved.append((job, upcoming.due_at, _payload(reminder.id, upcoming)))
+    if reminded:
+        await session.execute(_REMINDED, reminded)
     await queue.reschedule_many(session, moved)
     await queue.finish_many(session, done)
     return sent
+
+
+# What a reminder is read with wherever its next firing is worked out (`due.next_two_for`
+# reads `reminded_day`).
+REMINDER_COLUMNS = (
+    Reminder.id,
+    Reminder.user_id,
+    Reminder.event_id,
+    Reminder.minutes_before,
+    Reminder.reminded_day,
+)
+_REMINDERS = cast(Table, Reminder.__table__)
+# Core: a plain executemany, as `queue.reschedule_many`
+_REMINDED = (
+    update(_REMINDERS)
+    .where(_REMINDERS.c.id == bindparam("r_id"))
+    .values(reminded_day=bindparam("r_day"))
+)

@@ -16,8 +16,8 @@ statements, and one per large group.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -38,12 +38,15 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.events.content import content_of, iso, series_of
+from neo_events.events.days import date_in
 from neo_events.events.off_loop import off_the_loop
+from neo_events.events.recurrence import Series
+from neo_events.events.rrule import zone_named
 from neo_events.events.series_types import zoned
 from neo_events.jobs import queue
 from neo_events.models import Attendee, Event, Job, Reminder, User
 from neo_events.reminders.due import load_answers
-from neo_events.reminders.firing import KIND, reschedule
+from neo_events.reminders.firing import KIND, REMINDER_COLUMNS, reschedule
 from neo_events.reminders.timing import NextDue, next_due
 
 # Reminders of one event and one offset worked out once and written by one statement.
@@ -115,9 +118,13 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             for e, m, z in every
         ]
 
-    for (event_id, minutes, zone), due in zip(
-        every, await off_the_loop(len(every) > ON_LOOP_GROUPS, walks), strict=True
-    ):
+    dues = await off_the_loop(len(every) > ON_LOOP_GROUPS, walks)
+    # The all-day days the groups' next firings remind of: a reminder that reminded of one
+    # of them already (its holder's zone, or the event's, moved west since) is not the
+    # group's but is moved one by one, past that day (`due.next_two_for`).
+    days = sorted(_days_of(every, dues, spans, live))
+    fresh = or_(Reminder.reminded_day.is_(None), Reminder.reminded_day.not_in(days))
+    for (event_id, minutes, zone), due in zip(every, dues, strict=True):
         users = special.get(event_id)
         where: Any = literal(True)  # a timed event's holders, wherever they live
         if zone is not None:
@@ -130,6 +137,7 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             Reminder.minutes_before == minutes,
             ~Reminder.user_id.in_(users) if users else literal(True),
             where,
+            fresh if days else literal(True),
             due=due,
             now=now,
         )
@@ -148,12 +156,31 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             for e, m, z in zoned_groups
         ]
         one_by_one.append(and_(_ELSEWHERE, ~or_(*grouped)) if grouped else _ELSEWHERE)
+    if days:
+        one_by_one.append(Reminder.reminded_day.in_(days))
     rows = await session.execute(
-        select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before).where(
+        select(*REMINDER_COLUMNS).where(
             queue.among(session, Reminder.event_id, live), or_(*one_by_one)
         )
     )
     await reschedule(session, list(live.values()), list(rows), now=now, drop_after=None)
+
+
+def _days_of(
+    groups: Sequence[tuple[int, int, str | None]],
+    dues: Sequence[NextDue | None],
+    spans: Mapping[int, tuple[Series, datetime | None]],
+    live: Mapping[int, Event],
+) -> set[date]:
+    """The days the groups of all-day events remind of next, each where the group's holders'
+    days begin (`series_types.zoned`)."""
+    found = set()
+    for (event_id, _, zone), due in zip(groups, dues, strict=True):
+        if live[event_id].all_day and due is not None and due.occurrence is not None:
+            rules = zoned(spans[event_id][0], zone)
+            if rules.all_day_zone is not None:
+                found.add(date_in(due.occurrence.start, zone_named(rules.all_day_zone)))
+    return found
 
 
 def _in_zone(zone: str) -> Any:

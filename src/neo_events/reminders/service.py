@@ -28,7 +28,7 @@ from neo_events.events.days import date_in
 from neo_events.events.rrule import zone_named
 from neo_events.jobs import queue
 from neo_events.models import Event, Job, Reminder, User
-from neo_events.reminders.firing import job_key, reschedule
+from neo_events.reminders.firing import REMINDER_COLUMNS, job_key, reschedule
 from neo_events.reminders.follow import JOB_KEY, follow
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
@@ -84,12 +84,7 @@ def checked_minutes(minutes: Sequence[int]) -> list[int]:
 _REMINDERS = cast(Table, Reminder.__table__)
 # Many rows in one multi-row INSERT … RETURNING (SQLAlchemy's "insertmanyvalues"); each row
 # comes back with what identifies it, so their order does not matter.
-_RETURNED = (
-    _REMINDERS.c.id,
-    _REMINDERS.c.user_id,
-    _REMINDERS.c.event_id,
-    _REMINDERS.c.minutes_before,
-)
+_RETURNED = tuple(_REMINDERS.c[column.key] for column in REMINDER_COLUMNS)
 _INSERT_REMINDERS = insert(_REMINDERS).returning(*_RETURNED)
 
 
@@ -164,10 +159,11 @@ async def continue_reminders(session: AsyncSession, *, original_id: int, success
     copied = select(
         _REMINDERS.c.user_id,
         _REMINDERS.c.minutes_before,
+        _REMINDERS.c.reminded_day,  # (the split's first day may be one reminded of)
         literal(successor.id, Integer),
         literal(now, UTCDateTime),
     ).where(_REMINDERS.c.event_id == original_id)
-    names = ["user_id", "minutes_before", "event_id", "created_at"]
+    names = ["user_id", "minutes_before", "reminded_day", "event_id", "created_at"]
     added = await session.execute(
         insert(_REMINDERS).from_select(names, copied).returning(*_RETURNED)
     )
@@ -214,7 +210,7 @@ async def follow_own_zone(session: AsyncSession, user_id: int, before: str | Non
     further west. One with no job has nothing left to remind of, and is left so."""
     rows = (
         await session.execute(
-            select(Reminder.id, Reminder.user_id, Reminder.event_id, Reminder.minutes_before)
+            select(*REMINDER_COLUMNS)
             .join(Event, Event.id == Reminder.event_id)
             .join(Job, Job.key == JOB_KEY)
             .where(Reminder.user_id == user_id, Event.all_day.is_(True))
