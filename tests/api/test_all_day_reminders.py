@@ -302,11 +302,11 @@ async def test_a_group_leaves_out_those_who_were_reminded_of_its_day(
             headers=alice.headers,
         )
     assert answer.status_code == 200, answer.text
-    assert any(s.startswith("INSERT INTO jobs") and "reminded_day" in s for s in seen)  # groups
     ids, jobs = await reminder_ids(app), await due_times(app)
     for who in here + tokyo:
         day = HOLIDAY + timedelta(days=1) if who.id in reminded else HOLIDAY
         assert jobs[ids[who.id]] == expected(day, TOKYO if who in tokyo else LA), who.username
+    assert any(s.startswith("INSERT INTO jobs") and "reminded_day" in s for s in seen)  # groups
     await as_one_by_one(app, series["id"])
 
 
