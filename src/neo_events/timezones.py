@@ -9,6 +9,13 @@ two hosts could disagree. Importing `neo_events` empties TZPATH before any zone 
 (`neo_events/__init__.py`). A new release of the rules is a dependency bump; the texts
 rendered from them (VTIMEZONEs, CalDAV ETags, the .ics ETags and feed) carry RULES_VERSION.
 
+A zone name stored under earlier rules that a newer release no longer holds (the database's
+names are kept as links when places merge or are renamed, but a few were dropped outright:
+`US/Pacific-New` in 2020b) is read as UTC (`stored_zone`), logged once a name: what it
+named cannot be worked out from the name alone, and an event whose zone is unknown must
+still be listed, shown, exported and edited, not answered with a 500. A write of such an
+event stores UTC.
+
 `zoneinfo` opens more than zones: `localtime` (the host's zone, whatever it is), `Factory`
 (a placeholder zone meaning "not set"), `posixrules`, `posix/…` and `right/…` copies, files
 under the zone directory. None of them names a place, so none is accepted (issue #17).
@@ -16,6 +23,7 @@ under the zone directory. None of them names a place, so none is accepted (issue
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +36,10 @@ zoneinfo.ZoneInfo.clear_cache()  # a zone read before this (none should be) is r
 
 RULES_VERSION: str = tzdata.IANA_VERSION  # e.g. "2026f"
 PSEUDO_ZONES = frozenset({"Factory", "localtime", "posixrules"})
+# The zone a stored name these rules no longer hold is read as (`stored_zone`).
+UNKNOWN_STORED_ZONE = "UTC"
+
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -35,6 +47,24 @@ def iana_zone_names() -> frozenset[str]:
     """The zones of the IANA database: `available_timezones()` (which already skips
     `posix/`, `right/` and files that are not zones) without the pseudo-zones beside them."""
     return frozenset(available_timezones()) - PSEUDO_ZONES
+
+
+def stored_zone(name: str) -> str:
+    """A zone name read from the database (an event's zone, an account's), as these rules
+    know it: the name itself, or, if they no longer hold it, UNKNOWN_STORED_ZONE (see
+    above). A set lookup a row (`models.types.ZoneName` calls it for every row read)."""
+    return name if name in iana_zone_names() else _dropped(name)
+
+
+@lru_cache(maxsize=256)
+def _dropped(name: str) -> str:
+    logger.warning(
+        "stored time zone %r is not in the zone rules %s: read as %s until rewritten",
+        name,
+        RULES_VERSION,
+        UNKNOWN_STORED_ZONE,
+    )
+    return UNKNOWN_STORED_ZONE
 
 
 # the database's areas of places

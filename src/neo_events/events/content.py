@@ -14,12 +14,14 @@ from typing import Any
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import flag_modified
 
 from neo_events.events import count_ends, days, plans, recurrence
 from neo_events.events.rrule import utc, zone_named
 from neo_events.history.diff import CONTENT_FIELDS, complete
 from neo_events.live.feed import changed_fields
 from neo_events.models import Event
+from neo_events.timezones import stored_zone
 
 Content = dict[str, Any]
 
@@ -251,6 +253,15 @@ def _override_times(overrides: Iterable[Mapping[str, Any]]) -> dict[str, tuple[A
     }
 
 
+def served(content: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Content (a version's snapshot, say) with its zone as the zone rules know it
+    (`timezones.stored_zone`: a name they dropped is UTC); itself if it is."""
+    zone = content.get("timezone")
+    if isinstance(zone, str) and zone != (known := stored_zone(zone)):
+        return {**content, "timezone": known}
+    return content
+
+
 def apply_content(
     event: Event,
     content: Mapping[str, Any],
@@ -267,6 +278,13 @@ def apply_content(
     `series_of`, when the caller has built it (a create's check has: a series of 3,000
     exceptions is 5 ms to build)."""
     content = complete(content)
+    # A zone name the rules dropped is read as UTC (`timezones.stored_zone`), from a row or a
+    # version's snapshot (an event as it was, `history.service.past_event`); an edit stores
+    # the zone it shows, on SQLite (whose flush writes the columns changed) as on PostgreSQL
+    # (whose edit writes every column), so an edit's zone is always among those written.
+    if inspect(event).persistent:
+        flag_modified(event, "timezone")
+    content = served(content)
     if before is not None:
         changed = changed_fields(before, content, CONTENT_FIELDS)
         if not _SPAN_FIELDS.isdisjoint(changed):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import defer
 from neo_events.audit.service import Origin, record
 from neo_events.errors import NotFound
 from neo_events.events.access import EventNotFound, Role, get_event_for
-from neo_events.events.content import apply_content, content_of, iso, parse_iso
+from neo_events.events.content import apply_content, content_of, iso, parse_iso, served
 from neo_events.events.schedule import Clash, ConflictPolicy
 from neo_events.events.service import check_move
 from neo_events.events.sizes import within_size
@@ -215,7 +215,7 @@ async def rollback_event(
     if version not in target:
         raise VersionNotFound(f"Event {event_id} has no version {version}.")
     before = content_of(event)
-    content = build_content(before, target[version])
+    content = build_content(before, served(target[version]))
     await within_size(session, event.id, before, content)
     clashes = await check_move(
         session, event=event, before=before, after=content, actor_id=actor.id, policy=policy

@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neo_events.db import Base, IdType, UTCDateTime, utcnow
+from neo_events.models.types import ZoneName
 
 
 class User(Base):
@@ -30,7 +31,7 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the account's floating dates fall when a write names no zone (auth/preferences.py);
     # None: not set, UTC.
-    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(ZoneName)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

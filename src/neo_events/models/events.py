@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neo_events.db import Base, IdType, UTCDateTime, utcnow
-from neo_events.models.types import JsonType
+from neo_events.models.types import JsonType, ZoneName
 
 
 class Event(Base):
@@ -65,7 +65,7 @@ class Event(Base):
     location: Mapped[str | None] = mapped_column(String(500))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    timezone: Mapped[str] = mapped_column(ZoneName, default="UTC")
     # An all-day event is its dates (end exclusive), the same days for every viewer; its
     # start_time/end_time are those dates' midnights in `timezone` (see events/days.py).
     all_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
