@@ -30,6 +30,7 @@ from tests.helpers import (
     create_event,
     register,
     share,
+    statements,
 )
 from tests.receiver import Receiver
 
@@ -165,6 +166,33 @@ async def test_webhook_crud_is_the_owners_only(client: httpx.AsyncClient) -> Non
         404,
         "webhook_not_found",
     )
+
+
+async def test_a_conditional_write_reads_the_webhook_once(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """`If-Match` is checked on the row the write itself reads and locks: one read, where
+    the check and the write each read it locked before. A stale ETag is a 412 that changes
+    nothing; the current one lets the edit and the delete through."""
+    made = await add_webhook(client, alice, "https://hooks.example.com/in")
+    path = f"/api/v1/webhooks/{made['id']}"
+    etag = (await client.get(path, headers=alice.headers)).headers["etag"]
+    for method, body in (("PATCH", {"description": "CI"}), ("DELETE", None)):
+        stale = await client.request(
+            method, path, json=body, headers=alice.headers | {"If-Match": '"stale"'}
+        )
+        assert_problem(stale, 412, "precondition_failed")
+        with statements(app) as seen:
+            answer = await client.request(
+                method, path, json=body, headers=alice.headers | {"If-Match": etag}
+            )
+        assert answer.status_code in (200, 204), answer.text
+        reads = [s for s in seen if s.startswith("SELECT") and "FROM webhooks" in s]
+        assert len(reads) == 1, reads
+        if method == "PATCH":
+            assert answer.json()["description"] == "CI"
+            etag = (await client.get(path, headers=alice.headers)).headers["etag"]
+    assert (await client.get(path, headers=alice.headers)).status_code == 404
 
 
 @pytest.mark.parametrize(

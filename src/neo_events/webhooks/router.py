@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.dependencies import CurrentUser, RequestOrigin
 from neo_events.conditional import (
@@ -18,7 +17,7 @@ from neo_events.conditional import (
 from neo_events.errors import problems
 from neo_events.fields import MAX_BIGINT
 from neo_events.jobs.worker import secret_box
-from neo_events.models import User, Webhook
+from neo_events.models import Webhook
 from neo_events.settings import Settings
 from neo_events.web import (
     Session,
@@ -46,13 +45,11 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _unchanged(
-    session: AsyncSession, user: User, webhook_id: int, if_match: str | None
-) -> None:
-    """`If-Match` on the webhook as it stands, its row locked for the write that follows."""
-    if if_match is not None:
-        webhook = await service.get_webhook(session, actor=user, webhook_id=webhook_id, lock=True)
-        require_match(if_match, _read(webhook))
+def _unchanged(if_match: str | None) -> service.Check | None:
+    """`If-Match` on the webhook as the write reads it, its row locked (a 412 if it differs)."""
+    if if_match is None:
+        return None
+    return lambda webhook: require_match(if_match, _read(webhook))
 
 
 def _read(webhook: Webhook) -> WebhookRead:
@@ -122,7 +119,6 @@ async def update_webhook(
 ) -> WebhookRead:
     """Change it; `{"enabled": true}` re-enables one disabled after 24 hours of failure.
     `If-Match` with its ETag: a 412 if it changed since (the worker's disabling too)."""
-    await _unchanged(session, user, webhook_id, if_match)
     settings = _settings(request)
     webhook = await service.update_webhook(
         session,
@@ -132,6 +128,7 @@ async def update_webhook(
         production=settings.environment == "production",
         allow_private=settings.webhook_allow_private,
         origin=origin,
+        unchanged=_unchanged(if_match),
     )
     return _read(webhook)
 
@@ -146,8 +143,9 @@ async def delete_webhook(
     origin: RequestOrigin,
     if_match: ResourceIfMatch = None,
 ) -> Response:
-    await _unchanged(session, user, webhook_id, if_match)
-    await service.delete_webhook(session, actor=user, webhook_id=webhook_id, origin=origin)
+    await service.delete_webhook(
+        session, actor=user, webhook_id=webhook_id, origin=origin, unchanged=_unchanged(if_match)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,6 +5,7 @@ What is sent, and when, is `webhooks/fanout.py` and `webhooks/delivery.py` (the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +114,10 @@ async def list_webhooks(session: AsyncSession, *, actor: User) -> list[Webhook]:
     )
 
 
+# A check of a webhook read for a write (an `If-Match`), raising to refuse it.
+Check = Callable[[Webhook], None]
+
+
 async def get_webhook(
     session: AsyncSession, *, actor: User, webhook_id: int, lock: bool = False
 ) -> Webhook:
@@ -135,10 +140,15 @@ async def update_webhook(
     production: bool,
     allow_private: bool,
     origin: Origin,
+    unchanged: Check | None = None,
 ) -> Webhook:
     """Change URL, types, description; `enabled` turns it off, or back on after failures
-    (sending resumes with the oldest message not yet delivered)."""
+    (sending resumes with the oldest message not yet delivered). `unchanged`: a check of
+    the webhook as it stands, its row locked (the request's `If-Match`), before anything
+    is changed."""
     webhook = await get_webhook(session, actor=actor, webhook_id=webhook_id, lock=True)
+    if unchanged is not None:
+        unchanged(webhook)
     changed = data.model_dump(exclude_unset=True)
     now = db.utcnow()
     moved = data.url is not None and data.url != webhook.url
@@ -191,9 +201,17 @@ async def _resume(session: AsyncSession, webhook: Webhook, now: datetime) -> Non
 
 
 async def delete_webhook(
-    session: AsyncSession, *, actor: User, webhook_id: int, origin: Origin
+    session: AsyncSession,
+    *,
+    actor: User,
+    webhook_id: int,
+    origin: Origin,
+    unchanged: Check | None = None,
 ) -> None:
+    """`unchanged`: as `update_webhook`'s."""
     webhook = await get_webhook(session, actor=actor, webhook_id=webhook_id, lock=True)
+    if unchanged is not None:
+        unchanged(webhook)
     await queue.cancel(session, [deliver_key(webhook.id)])
     _audit(session, "webhook.deleted", actor, webhook, origin, {"url": webhook.url})
     await session.delete(webhook)
