@@ -7,7 +7,8 @@ Create Date: 2026-12-07 18:00:00+00:00
 A reminder on an all-day event fires before its holder's own midnight. When the holder (or
 the event) moved to a zone further west, that day began later there: a write that moved
 the reminder afterwards pointed it from now at the same day, and it reminded of it again.
-Each reminder now keeps the last day it reminded of, and is never pointed at that day again.
+Each reminder now keeps the last day it reminded of, and is never pointed at that day, or one
+before it, again.
 Null for every existing reminder (as for one that never fired).
 """
 

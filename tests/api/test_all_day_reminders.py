@@ -251,6 +251,62 @@ async def _reminders(app: FastAPI) -> list[Any]:
         return list(await session.execute(rows))
 
 
+async def test_past_24_hours_west_the_day_before_is_not_reminded_again(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Bob in Kiritimati (UTC+14) was reminded of a daily all-day series' days up to D (set
+    in the database: what a firing writes), then moved to Pago Pago (UTC-11), where D-1
+    begins an hour after D began in Kiritimati. Neither his change of zone nor a later
+    write that moves his reminder points it at D-1 or D again: at D+1 in Pago Pago (an
+    outside review found D-1 reminded twice when only D itself was passed over)."""
+    from sqlalchemy import update
+
+    from neo_events.models import Reminder
+
+    east, west = "Pacific/Kiritimati", "Pacific/Pago_Pago"
+    now = datetime.now(UTC)
+    day = (now + timedelta(days=2)).astimezone(ZoneInfo(east)).date()
+    # D's time to remind in Kiritimati came two minutes ago; D-1's in Pago Pago is to come
+    minutes = int((midnight(day, east) - now).total_seconds() // 60) + 2
+    assert midnight(day - timedelta(days=1), west) - timedelta(minutes=minutes) > now
+    bob = await register(client, "bob")
+    await set_zone(client, bob, east)
+    series = await created(
+        client,
+        alice,
+        {
+            "title": "Daily",
+            "all_day": True,
+            "start_date": (day - timedelta(days=3)).isoformat(),
+            "timezone": east,
+            "is_recurring": True,
+            "recurrence_pattern": "FREQ=DAILY;COUNT=10",
+        },
+    )
+    answer = await client.post(
+        f"/api/v1/events/{series['id']}/share",
+        json={"users": [{"user_id": bob.id, "role": "viewer"}]},
+        headers=alice.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    assert (await put_reminders(client, bob.headers, series["id"], minutes)).status_code == 200
+    async with app.state.sessionmaker() as session:
+        await session.execute(update(Reminder).values(reminded_day=day))
+        await session.commit()
+    start = midnight(day + timedelta(days=1), west)
+    await set_zone(client, bob, west)
+    [job] = (await due_times(app)).values()
+    assert job == (start - timedelta(minutes=minutes), iso(start))
+    answer = await client.patch(
+        f"/api/v1/events/{series['id']}",
+        json={"exdates": [(day + timedelta(days=5)).isoformat()]},
+        headers=alice.headers,
+    )
+    assert answer.status_code == 200, answer.text
+    [job] = (await due_times(app)).values()
+    assert job == (start - timedelta(minutes=minutes), iso(start))
+
+
 async def test_a_group_leaves_out_those_who_were_reminded_of_its_day(
     app: FastAPI, client: httpx.AsyncClient, alice: Account
 ) -> None:

@@ -72,6 +72,6 @@ class Reminder(Base):
     minutes_before: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The last day of an all-day event it reminded of, as its holder's zone placed that day
-    # then: it never reminds of that day again, where the holder or the event moved to a
-    # zone in which the day begins later (`due.reminded_skipper`).
+    # then: it never reminds of that day, or one before it, again, where the holder or the
+    # event moved to a zone in which the day begins later (`due.reminded_skipper`).
     reminded_day: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -123,9 +123,9 @@ def next_two_for(
     an event's many holders, are one walk.
 
     An all-day event's day the reminder reminded of already (`Reminder.reminded_day`,
-    which `reminder` carries) is passed over, as a declined one is: where its holder's (or
-    the event's) zone moved west, that day begins later and its time to remind came back
-    (`reminded_skipper`)."""
+    which `reminder` carries), and those before it, are passed over, as a declined one is:
+    where its holder's (or the event's) zone moved west, that day begins later and its time
+    to remind came back (`reminded_skipper`)."""
     mine = answers.get((event.id, reminder.user_id))
     kind = mine.kind if mine is not None else None
     if kind is None:
@@ -161,12 +161,17 @@ def next_two_for(
 
 def reminded_skipper(series: Series, day: date | None) -> Callable[[Occurrence], bool] | None:
     """Whether an occurrence of an all-day series, placed where its holder's days begin
-    (`series_types.zoned`), starts on `day` (the last day its reminder reminded of); None
-    for no such day (or a timed series)."""
+    (`series_types.zoned`), starts on `day` (the last day its reminder reminded of) or
+    before it; None for no such day (or a timed series).
+
+    An earlier day's time to remind, in the zone it fired in, came before `day`'s, which
+    had come: passing it over loses nothing there. Only a zone where days begin later can
+    bring one back: `day` itself if it is up to 24 hours west, the day before too past that
+    (UTC+14 to UTC-11 is 25 hours)."""
     if day is None or series.all_day_zone is None:
         return None
     zone = zone_named(series.all_day_zone)
-    return lambda o: date_in(o.start, zone) == day
+    return lambda o: date_in(o.start, zone) <= day
 
 
 def _either(
@@ -180,7 +185,7 @@ def _either(
 def _answered(
     series: Series, minutes: int, after: datetime, only: list[datetime], reminded: date | None
 ) -> NextDue | None:
-    """`next_answered` among `only`, passing over the day reminded of (`reminded_skipper`):
+    """`next_answered` among `only`, passing over the days reminded of (`reminded_skipper`):
     each pass takes a later one of `only`, so at most as many passes as they are."""
     skip = reminded_skipper(series, reminded)
     for _ in range(len(only) + 1):

@@ -120,10 +120,13 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
 
     dues = await off_the_loop(len(every) > ON_LOOP_GROUPS, walks)
     # The all-day days the groups' next firings remind of: a reminder that reminded of one
-    # of them already (its holder's zone, or the event's, moved west since) is not the
-    # group's but is moved one by one, past that day (`due.next_two_for`).
-    days = sorted(_days_of(every, dues, spans, live))
-    fresh = or_(Reminder.reminded_day.is_(None), Reminder.reminded_day.not_in(days))
+    # of them, or a later day, already (its holder's zone, or the event's, moved west since)
+    # is not the group's but is moved one by one, past its day (`due.reminded_skipper`);
+    # those that reminded of a day before the earliest of them are the groups'.
+    first = min(_days_of(every, dues, spans, live), default=None)
+    fresh: Any = literal(True)
+    if first is not None:
+        fresh = or_(Reminder.reminded_day.is_(None), Reminder.reminded_day < first)
     for (event_id, minutes, zone), due in zip(every, dues, strict=True):
         users = special.get(event_id)
         where: Any = literal(True)  # a timed event's holders, wherever they live
@@ -137,7 +140,7 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             Reminder.minutes_before == minutes,
             ~Reminder.user_id.in_(users) if users else literal(True),
             where,
-            fresh if days else literal(True),
+            fresh,
             due=due,
             now=now,
         )
@@ -156,8 +159,8 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             for e, m, z in zoned_groups
         ]
         one_by_one.append(and_(_ELSEWHERE, ~or_(*grouped)) if grouped else _ELSEWHERE)
-    if days:
-        one_by_one.append(Reminder.reminded_day.in_(days))
+    if first is not None:
+        one_by_one.append(Reminder.reminded_day >= first)
     rows = await session.execute(
         select(*REMINDER_COLUMNS).where(
             queue.among(session, Reminder.event_id, live), or_(*one_by_one)
