@@ -49,22 +49,34 @@ def iana_zone_names() -> frozenset[str]:
     return frozenset(available_timezones()) - PSEUDO_ZONES
 
 
+class DroppedZone(str):
+    """UNKNOWN_STORED_ZONE, read in place of a stored name these rules dropped (`stored`).
+    What was worked out under that name and stored beside it (where an event's COUNT rule
+    ends, its span) is of the old zone, not of this one: a reader does not trust it
+    (`content.remembered`), and an edit works it out again (`content.apply_content`)."""
+
+    stored: str
+
+
 def stored_zone(name: str) -> str:
     """A zone name read from the database (an event's zone, an account's), as these rules
-    know it: the name itself, or, if they no longer hold it, UNKNOWN_STORED_ZONE (see
-    above). A set lookup a row (`models.types.ZoneName` calls it for every row read)."""
+    know it: the name itself, or, if they no longer hold it, UNKNOWN_STORED_ZONE as a
+    DroppedZone (see above). A set lookup a row (`models.types.ZoneName` calls it for every
+    row read)."""
     return name if name in iana_zone_names() else _dropped(name)
 
 
 @lru_cache(maxsize=256)
-def _dropped(name: str) -> str:
+def _dropped(name: str) -> DroppedZone:
     logger.warning(
         "stored time zone %r is not in the zone rules %s: read as %s until rewritten",
         name,
         RULES_VERSION,
         UNKNOWN_STORED_ZONE,
     )
-    return UNKNOWN_STORED_ZONE
+    zone = DroppedZone(UNKNOWN_STORED_ZONE)
+    zone.stored = name
+    return zone
 
 
 # the database's areas of places

@@ -26,6 +26,13 @@ pytestmark = pytest.mark.anyio
 DROPPED = "US/Pacific-New"  # in the rules until 2020b, never since
 EVENTS = "/api/v1/events"
 WINDOW = {"start_time": "2027-02-22T00:00:00Z", "end_time": "2027-03-15T00:00:00Z"}
+COUNTED = {
+    "title": "c",
+    "start_time": "2027-03-01T17:00:00Z",
+    "end_time": "2027-03-01T18:00:00Z",
+    "is_recurring": True,
+    "recurrence_pattern": "FREQ=WEEKLY;COUNT=10",
+}
 
 
 async def _made(client: httpx.AsyncClient, who: Account, body: dict[str, Any]) -> int:
@@ -58,6 +65,8 @@ async def test_events_and_accounts_in_a_dropped_zone_are_served(
             owner,
             timed | berlin | {"is_recurring": True, "recurrence_pattern": "FREQ=WEEKLY"},
         ),
+        # where its COUNT ends is stored as a wall time of its zone (`events.count_end`)
+        "counted": await _made(client, owner, COUNTED | {"timezone": "America/Los_Angeles"}),
     }
     for event_id in ids.values():
         shared = await client.post(
@@ -137,10 +146,34 @@ async def _served(
         got = await dav.request("GET", href)
         assert got.status_code == 200, got.text
 
+    # ten weeks at 17:00 UTC: its stored end (09:00, Los Angeles' wall time) is not the
+    # rule's end in UTC, before an edit as after it (then worked out again and stored)
+    counted = f"{EVENTS}/{ids['counted']}/instances"
+    for edit in (None, {"title": "counted"}):
+        if edit is not None:
+            answer = await client.patch(
+                f"{EVENTS}/{ids['counted']}", json=edit, headers=owner.headers
+            )
+            assert answer.status_code == 200, answer.text
+        listed = await client.get(counted, params=WINDOW | {"end_time": "2027-07-01T00:00:00Z"},
+                                  headers=owner.headers)  # fmt: skip
+        assert listed.status_code == 200, listed.text
+        starts = [o["start_time"] for o in listed.json()["items"]]
+        assert len(starts) == 10 and starts[-1] == "2027-05-03T17:00:00Z", starts
     shown = (await client.get(f"{EVENTS}/{ids['series']}", headers=owner.headers)).json()
     assert shown["timezone"] == "UTC"
     settings = (await client.get("/api/v1/auth/me/settings", headers=bob.headers)).json()
     assert settings["timezone"] == "UTC"
+    # UTC set in its place is a change: stored, and audited from the name dropped
+    answer = await client.patch(
+        "/api/v1/auth/me/settings", json={"timezone": "UTC"}, headers=bob.headers
+    )
+    assert answer.status_code == 200, answer.text
+    audited = await client.get(
+        "/api/v1/audit", params={"action": "settings.changed"}, headers=bob.headers
+    )
+    [entry] = [e for e in audited.json()["items"] if "timezone" in e["details"]][:1]
+    assert entry["details"]["timezone"] == {"old": DROPPED, "new": "UTC"}
     # writes of each kind: the zone they store is UTC
     for event_id, change in (
         (ids["all_day"], {"start_date": "2027-03-03"}),
@@ -159,7 +192,15 @@ async def _served(
         assert back.json()["timezone"] == "UTC"
     async with app.state.sessionmaker() as session:
         stored = dict((await session.execute(text("SELECT id, timezone FROM events"))).all())
-    assert stored == {ids["timed"]: "UTC", ids["all_day"]: "UTC", ids["series"]: "UTC"}
+    assert stored == dict.fromkeys(ids.values(), "UTC")
+    async with app.state.sessionmaker() as session:
+        zone = text("SELECT timezone FROM users WHERE id = :id")
+        assert (await session.execute(zone, {"id": bob.id})).scalar_one() == "UTC"
+    async with app.state.sessionmaker() as session:  # as a series made in UTC stores them
+        made = await _made(client, owner, COUNTED | {"timezone": "UTC"})
+        rows = text("SELECT id, count_end, span_start, span_end FROM events WHERE id IN (:a, :b)")
+        found = {r[0]: r[1:] for r in await session.execute(rows, {"a": ids["counted"], "b": made})}
+    assert found[ids["counted"]] == found[made]
     logged = [r for r in caplog.records if r.name == "neo_events.timezones"]
     assert [r.levelno for r in logged] == [logging.WARNING]
     assert DROPPED in logged[0].getMessage()

@@ -15,11 +15,13 @@ where someone lives is not for them."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from neo_events.audit.service import Origin, record
 from neo_events.auth.schemas import AccountSettings, AccountSettingsPatch
 from neo_events.models import User
 from neo_events.reminders.service import follow_own_zone
+from neo_events.timezones import DroppedZone
 
 DEFAULT_ZONE = "UTC"
 
@@ -51,9 +53,13 @@ async def change_settings(
     # zone) are made one after the other, each from the zone the one before left (on
     # PostgreSQL each took the zone its request began with for the one it replaced).
     await locked_settings(session, user)
-    if patch.timezone != user.timezone:
-        before = user.timezone
+    before = user.timezone
+    # a zone the rules dropped reads as UTC (`timezones.DroppedZone`): UTC set is then a change
+    dropped = isinstance(before, DroppedZone)
+    if patch.timezone != before or dropped:
         user.timezone = patch.timezone  # the request's own row, written at its commit
+        if dropped:
+            flag_modified(user, "timezone")  # (equal to the UTC read in its place)
         record(
             session,
             action="settings.changed",
@@ -61,7 +67,12 @@ async def change_settings(
             actor_id=user.id,
             target_type="user",
             target_id=user.id,
-            details={"timezone": {"old": before, "new": patch.timezone}},
+            details={
+                "timezone": {
+                    "old": before.stored if isinstance(before, DroppedZone) else before,
+                    "new": patch.timezone,
+                }
+            },
         )
         await session.flush()  # the zone its reminders are placed by is read back
         await follow_own_zone(session, user.id, before)  # its all-day reminders: its midnights

@@ -21,7 +21,7 @@ from neo_events.events.rrule import utc, zone_named
 from neo_events.history.diff import CONTENT_FIELDS, complete
 from neo_events.live.feed import changed_fields
 from neo_events.models import Event
-from neo_events.timezones import stored_zone
+from neo_events.timezones import DroppedZone, stored_zone
 
 Content = dict[str, Any]
 
@@ -183,8 +183,10 @@ def series_of(content: Mapping[Any, Any]) -> recurrence.Series:
 
 def remembered(series: recurrence.Series, count_end: str | None) -> recurrence.Series:
     """The series, its plan told where its COUNT rule ends if its row said so (`count_end`):
-    a series built from a row, or kept from a write (`expansions.keep_written`)."""
-    if count_end and series.rule is not None:
+    a series built from a row, or kept from a write (`expansions.keep_written`). Not that of
+    a timed series read in place of a zone the rules dropped: it is where the rule ended in
+    that zone (`timezones.DroppedZone`)."""
+    if count_end and series.rule is not None and not isinstance(series.timezone, DroppedZone):
         count_ends.remember(series.rule, utc(series.start), series.timezone, count_end)
     return series
 
@@ -281,10 +283,13 @@ def apply_content(
     # A zone name the rules dropped is read as UTC (`timezones.stored_zone`), from a row or a
     # version's snapshot (an event as it was, `history.service.past_event`); an edit stores
     # the zone it shows, on SQLite (whose flush writes the columns changed) as on PostgreSQL
-    # (whose edit writes every column), so an edit's zone is always among those written.
+    # (whose edit writes every column), so an edit's zone is always among those written, and
+    # an event read in place of a dropped zone has its span and COUNT end worked out again.
     if inspect(event).persistent:
         flag_modified(event, "timezone")
     content = served(content)
+    if isinstance(event.timezone, DroppedZone):
+        before = None
     if before is not None:
         changed = changed_fields(before, content, CONTENT_FIELDS)
         if not _SPAN_FIELDS.isdisjoint(changed):
