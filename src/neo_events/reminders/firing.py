@@ -39,6 +39,22 @@ from neo_events.reminders.timing import NextDue
 
 KIND = "reminder"
 TICK = timedelta(microseconds=1)
+# What a reminder is read with wherever its next firing is worked out (`due.next_two_for`
+# reads `reminded_day`).
+REMINDER_COLUMNS = (
+    Reminder.id,
+    Reminder.user_id,
+    Reminder.event_id,
+    Reminder.minutes_before,
+    Reminder.reminded_day,
+)
+_REMINDERS = cast(Table, Reminder.__table__)
+# The all-day days `fire` reminded of: a plain executemany (Core), as `queue.reschedule_many`
+_REMINDED = (
+    update(_REMINDERS)
+    .where(_REMINDERS.c.id == bindparam("r_id"))
+    .values(reminded_day=bindparam("r_day"))
+)
 
 
 def job_key(reminder_id: int) -> str:
@@ -265,21 +281,3 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     await queue.reschedule_many(session, moved)
     await queue.finish_many(session, done)
     return sent
-
-
-# What a reminder is read with wherever its next firing is worked out (`due.next_two_for`
-# reads `reminded_day`).
-REMINDER_COLUMNS = (
-    Reminder.id,
-    Reminder.user_id,
-    Reminder.event_id,
-    Reminder.minutes_before,
-    Reminder.reminded_day,
-)
-_REMINDERS = cast(Table, Reminder.__table__)
-# Core: a plain executemany, as `queue.reschedule_many`
-_REMINDED = (
-    update(_REMINDERS)
-    .where(_REMINDERS.c.id == bindparam("r_id"))
-    .values(reminded_day=bindparam("r_day"))
-)
