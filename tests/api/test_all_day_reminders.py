@@ -58,11 +58,28 @@ async def holiday(
     client: httpx.AsyncClient, owner: Account, holders: list[Account], day: date = HOLIDAY
 ) -> dict[str, Any]:
     """An all-day day in Los Angeles, shared with `holders` as viewers."""
-    event = await created(
-        client,
-        owner,
-        {"title": "Holiday", "all_day": True, "start_date": day.isoformat(), "timezone": LA},
-    )
+    body = {"title": "Holiday", "all_day": True, "start_date": day.isoformat(), "timezone": LA}
+    return await _shared(client, owner, holders, body)
+
+
+async def daily(
+    client: httpx.AsyncClient,
+    owner: Account,
+    holders: list[Account],
+    first: date,
+    count: int,
+    zone: str = LA,
+) -> dict[str, Any]:
+    """`count` all-day days from `first` in `zone`, shared with `holders` as viewers."""
+    body = {"title": "Daily", "all_day": True, "start_date": first.isoformat(), "timezone": zone}
+    rule = {"is_recurring": True, "recurrence_pattern": f"FREQ=DAILY;COUNT={count}"}
+    return await _shared(client, owner, holders, body | rule)
+
+
+async def _shared(
+    client: httpx.AsyncClient, owner: Account, holders: list[Account], body: dict[str, Any]
+) -> dict[str, Any]:
+    event = await created(client, owner, body)
     if holders:
         answer = await client.post(
             f"/api/v1/events/{event['id']}/share",
@@ -189,23 +206,7 @@ async def test_a_zone_further_west_does_not_remind_again_of_a_day_already_remind
     await set_zone(client, bob, TOKYO)
     target, day, minutes = next_minute(TOKYO)
     single = await holiday(client, alice, [bob], day)
-    series = await created(
-        client,
-        alice,
-        {
-            "title": "Daily",
-            "all_day": True,
-            "start_date": day.isoformat(),
-            "timezone": LA,
-            "is_recurring": True,
-            "recurrence_pattern": "FREQ=DAILY;COUNT=3",
-        },
-    )
-    await client.post(
-        f"/api/v1/events/{series['id']}/share",
-        json={"users": [{"user_id": bob.id, "role": "viewer"}]},
-        headers=alice.headers,
-    )
+    series = await daily(client, alice, [bob], day, 3)
     for event in (single, series):
         answer = await put_reminders(client, bob.headers, event["id"], minutes)
         assert answer.status_code == 200, answer.text
@@ -271,24 +272,7 @@ async def test_past_24_hours_west_the_day_before_is_not_reminded_again(
     assert midnight(day - timedelta(days=1), west) - timedelta(minutes=minutes) > now
     bob = await register(client, "bob")
     await set_zone(client, bob, east)
-    series = await created(
-        client,
-        alice,
-        {
-            "title": "Daily",
-            "all_day": True,
-            "start_date": (day - timedelta(days=3)).isoformat(),
-            "timezone": east,
-            "is_recurring": True,
-            "recurrence_pattern": "FREQ=DAILY;COUNT=10",
-        },
-    )
-    answer = await client.post(
-        f"/api/v1/events/{series['id']}/share",
-        json={"users": [{"user_id": bob.id, "role": "viewer"}]},
-        headers=alice.headers,
-    )
-    assert answer.status_code == 200, answer.text
+    series = await daily(client, alice, [bob], day - timedelta(days=3), 10, east)
     assert (await put_reminders(client, bob.headers, series["id"], minutes)).status_code == 200
     async with app.state.sessionmaker() as session:
         await session.execute(update(Reminder).values(reminded_day=day))
@@ -324,24 +308,7 @@ async def test_a_group_leaves_out_those_who_were_reminded_of_its_day(
     tokyo = [await register(client, f"tokyo{n}") for n in range(GROUP_MIN)]
     for who in tokyo:
         await set_zone(client, who, TOKYO)
-    series = await created(
-        client,
-        alice,
-        {
-            "title": "Daily",
-            "all_day": True,
-            "start_date": HOLIDAY.isoformat(),
-            "timezone": LA,
-            "is_recurring": True,
-            "recurrence_pattern": "FREQ=DAILY;COUNT=5",
-        },
-    )
-    answer = await client.post(
-        f"/api/v1/events/{series['id']}/share",
-        json={"users": [{"user_id": h.id, "role": "viewer"} for h in here + tokyo]},
-        headers=alice.headers,
-    )
-    assert answer.status_code == 200, answer.text
+    series = await daily(client, alice, here + tokyo, HOLIDAY, 5)
     for who in here + tokyo:
         assert (await put_reminders(client, who.headers, series["id"], 60)).status_code == 200
     reminded = {who.id for who in here[:3] + tokyo[:3]}
