@@ -117,7 +117,7 @@ async def _responded(
         await feed.announce_all(
             session, origin=origin, actor_id=actor.id, event=event, announcements=answered
         )
-    follow_event(session, event.id)
+    follow_event(session, event.id, holders=[actor.id])  # their own answers: their reminders
     await session.flush()
 
 

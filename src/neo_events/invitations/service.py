@@ -262,7 +262,8 @@ async def remove_attendee(
         feed_type="attendee.removed",
         also_notify=[user_id],
     )
-    follow_event(session, event.id)  # a declined answer gone: its reminders come back
+    # their declined answers gone: their reminders come back (nobody else's move)
+    follow_event(session, event.id, holders=[a.user_id for a in gone])
     await session.flush()
 
 

@@ -11,11 +11,11 @@ atomically with the change. A declined series keeps its reminder rows (still
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, delete, insert, literal, select
+from sqlalchemy import Integer, Select, Table, delete, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -239,21 +239,38 @@ async def follow_own_zone(session: AsyncSession, user_id: int, before: str | Non
 
 @dataclass
 class _Follow:
-    """The events a transaction wrote, whose reminders are recomputed as it commits."""
+    """The events a transaction wrote, whose reminders are recomputed as it commits: every
+    holder's (`event_ids`), or only some holders' (`holders`, (event, user) pairs)."""
 
     session: AsyncSession
     event_ids: set[int] = field(default_factory=set)
+    holders: set[tuple[int, int]] = field(default_factory=set)
 
     async def __call__(self) -> None:
         ids, self.event_ids = self.event_ids, set()
-        if not ids:
+        pairs, self.holders = [p for p in self.holders if p[0] not in ids], set()
+        if not ids and not pairs:
             return
         await self.session.flush()
-        await follow(self.session, ids, now=db.utcnow())
+        now = db.utcnow()
+        if ids:
+            await follow(self.session, ids, now=now)
+        if pairs:  # as a user's own reminders are set: theirs alone
+            rows = await self.session.execute(
+                select(*REMINDER_COLUMNS).where(
+                    tuple_(Reminder.event_id, Reminder.user_id).in_(sorted(pairs))
+                )
+            )
+            held = {event_id for event_id, _ in pairs}
+            events = await self.session.scalars(select(Event).where(Event.id.in_(held)))
+            await reschedule(self.session, list(events), list(rows), now=now, drop_after=None)
 
 
-def follow_event(session: AsyncSession, event_id: int) -> None:
-    """Hook for the event write path: recompute this event's reminders before the commit.
+def follow_event(
+    session: AsyncSession, event_id: int, *, holders: Iterable[int] | None = None
+) -> None:
+    """Hook for the event write path: recompute this event's reminders before the commit;
+    with `holders`, only theirs (their own answers changed: nobody else's firings move).
 
     Runs ahead of the change feed's numbering (which takes the feed lock last), and sees the
     event as the transaction leaves it (a delete stamps `deleted_at` after its version)."""
@@ -262,4 +279,7 @@ def follow_event(session: AsyncSession, event_id: int) -> None:
     if step is None:
         step = _Follow(session)
         steps.insert(0, step)
-    step.event_ids.add(event_id)
+    if holders is not None:
+        step.holders.update((event_id, user_id) for user_id in holders)
+    else:
+        step.event_ids.add(event_id)
