@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.caldav.dav import Dav, dav_for, responses
+from tests.caldav.test_freebusy import QUERY as FREE_BUSY
 from tests.caldav.test_freebusy import periods, query
 from tests.helpers import Account, created, share
 
@@ -211,6 +212,56 @@ async def test_free_busy_is_the_readers_own_days(client) -> None:
         headers=bob.account.headers,
     )
     assert [b["start"] for b in api.json()["busy"]] == ["2026-12-24T08:00:00Z"]
+
+
+def _free_busy(zone: str) -> str:
+    """A free-busy-query of 20-28 December 2026 naming `zone` (RFC 4791 §7.10, RFC 7809)."""
+    window = '<c:time-range start="20261220T000000Z" end="20261228T000000Z"/>'
+    return FREE_BUSY.format(range=window + zone)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        f"<c:timezone-id>{TOKYO}</c:timezone-id>",
+        VTIMEZONE.format(tzid=TOKYO),  # a VTIMEZONE by its TZID
+        VTIMEZONE.format(tzid="Custom Japan Time"),  # ...by its offsets (+09:00 all year)
+    ],
+    ids=["timezone-id", "timezone", "custom-timezone"],
+)
+@pytest.mark.parametrize("who", ["carol", "alice"])
+async def test_free_busy_reads_the_querys_own_time_zone_first(client, who, zone) -> None:
+    """As a calendar-query does: Carol (no zone: the events' own, Los Angeles) and Alice (her
+    own zone, Los Angeles) asking from Tokyo are busy on Tokyo's 24 December (the opaque
+    holiday and the yearly Christmas Eve, merged), the query's zone going before theirs."""
+    alice, _, carol = await _holidays(client)
+    reader = {"alice": alice, "carol": carol}[who]
+    tokyo_day = (datetime(2026, 12, 23, 15, tzinfo=UTC), datetime(2026, 12, 24, 15, tzinfo=UTC))
+    los_angeles_day = (datetime(2026, 12, 24, 8, tzinfo=UTC), datetime(2026, 12, 25, 8, tzinfo=UTC))
+    for named, busy in (("", los_angeles_day), (zone, tokyo_day)):
+        answer = await reader.request("REPORT", reader.calendar, _free_busy(named), Depth="1")
+        assert answer.status_code == 200, answer.text
+        assert periods(answer.content)[1] == [busy]
+
+
+@pytest.mark.parametrize(
+    ("zone", "condition"),
+    [
+        ("<c:timezone-id>nope</c:timezone-id>", b"valid-timezone"),
+        ("<c:timezone>garbage</c:timezone>", b"valid-calendar-data"),
+        (
+            f"<c:timezone-id>{TOKYO}</c:timezone-id>" + VTIMEZONE.format(tzid=TOKYO),
+            b"valid-calendar-data",
+        ),
+    ],
+)
+async def test_free_busy_refuses_a_time_zone_the_server_cannot_read(
+    client, zone, condition
+) -> None:
+    carol = await dav_for(client, "carol")
+    answer = await carol.request("REPORT", carol.calendar, _free_busy(zone), Depth="1")
+    assert answer.status_code == 403, answer.text
+    assert condition in answer.content
 
 
 async def test_an_all_day_occurrence_declined_is_free_on_the_readers_day(client) -> None:

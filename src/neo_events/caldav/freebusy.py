@@ -3,8 +3,9 @@ as one VFREEBUSY, from the busy intervals `GET /api/v1/freebusy` answers with
 (events/schedule.py busy_intervals: opaque events only, declined invitations and cancelled
 occurrences free, merged and clipped to the window), and bounded like it: a window of at most
 366 days holding at most 10,000 occurrences, else 403 DAV:number-of-matches-within-limits.
-An all-day event's days are the reader's (RFC 4791 §9.9: in the calendar-timezone, the
-account's zone; caldav/zones.py), where the API's place it in its own zone."""
+An all-day event's days are the reader's (RFC 4791 §9.9, RFC 7809: in the query's own
+CALDAV:timezone or CALDAV:timezone-id, else the calendar-timezone, the account's zone; read as a
+calendar-query reads them, caldav/zones.py), where the API's place it in its own zone."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ async def report(
     session: AsyncSession, user: User, root: ET.Element, *, cache: Expansions | None = None
 ) -> Response:
     start, end = _window(root)
+    zone = await reader_zone(user, root, start)  # the query's zone, else the account's
     try:
         busy = await schedule.busy_intervals(
-            session, user_id=user.id, window=(start, end), cache=cache, zone=await reader_zone(user)
+            session, user_id=user.id, window=(start, end), cache=cache, zone=zone
         )
     except listing.WindowTooLarge as exc:  # more occurrences than the API answers for
         raise _too_much(exc.detail) from None

@@ -84,8 +84,8 @@ async def reader_zone(
     user: User, query: ET.Element | None = None, at: datetime | None = None
 ) -> str | None:
     """Where the reader's all-day days begin (see the module): the zone `query` (a
-    calendar-query) names, else the account's, else None (each event's own). `at`: the
-    time range's start, the year a custom VTIMEZONE is matched from."""
+    calendar-query or a free-busy-query) names, else the account's, else None (each event's
+    own). `at`: the time range's start, the year a custom VTIMEZONE is matched from."""
     if query is not None:
         by_id = query.find(tag(CALDAV, "timezone-id"))
         written = query.find(tag(CALDAV, "timezone"))
