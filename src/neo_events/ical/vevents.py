@@ -9,7 +9,7 @@ becomes one series; what the event model cannot hold is said, never silently los
   and no RRULE is an RDATE-only series); one before DTSTART, which the event model cannot
   hold, becomes a single event of its own.
 - A VEVENT whose DTSTART is a DATE is an all-day event: it is read as days from midnight in
-  its zone like any other, then written as dates (`_as_all_day`). TRANSP gives its
+  its zone like any other, then written as dates (`all_day.as_all_day`). TRANSP gives its
   transparency (absent: the event model's default for its kind).
 - STATUS:CANCELLED events are not imported. Of two VEVENTs with one UID (and RECURRENCE-ID),
   the higher SEQUENCE wins, then the first.
@@ -26,16 +26,17 @@ becomes one series; what the event model cannot hold is said, never silently los
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
-from neo_events.events import days, recurrence
+from neo_events.events import recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.fields import EARLIEST  # the earliest instant the API takes
 from neo_events.ical import custom_zones, losses
+from neo_events.ical.all_day import as_all_day
 from neo_events.ical.properties import cancelled, rule_text, sequence, text, transparency
 from neo_events.ical.times import Clock, Unreadable, When
 
@@ -67,7 +68,7 @@ class Draft:
         """The series, then its RDATE occurrences the series cannot hold as single events."""
         zone = self.series.timezone
         return [
-            _as_all_day(content, zone) if self.all_day else content for content in self._contents()
+            as_all_day(content, zone) if self.all_day else content for content in self._contents()
         ]
 
     def _contents(self) -> list[dict[str, Any]]:
@@ -97,54 +98,13 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _as_all_day(content: dict[str, Any], zone_name: str) -> dict[str, Any]:
-    """Content read from DATE values (days from midnight in the zone) as an all-day event:
-    its instants as the dates they begin (an end, the date it ends before)."""
-    zone = ZoneInfo(zone_name)
-
-    def day(value: str, *, end: bool = False) -> str:
-        instant = datetime.fromisoformat(value)
-        found = days.date_in(instant, zone)
-        if end and days.midnight(found, zone) != instant:
-            found += timedelta(days=1)  # a part of a day counts as that day
-        return found.isoformat()
-
-    start, end = day(content["start_time"]), day(content["end_time"], end=True)
-    if end <= start:
-        end = (date.fromisoformat(start) + timedelta(days=1)).isoformat()
-    overrides = []
-    for override in content["overrides"]:
-        moved = {"recurrence_id": day(override["recurrence_id"])}
-        if "start_time" in override:
-            moved["start_date"] = day(override["start_time"])
-        if "end_time" in override:
-            moved["end_date"] = day(override["end_time"], end=True)
-        keep = ("title", "description", "location")
-        overrides.append(moved | {k: override[k] for k in keep if k in override})
-    rule = content["recurrence_pattern"]
-    if rule is not None:  # by date: UNTIL a date, no time of day
-        parsed = parse_rule(rule, zone_name)
-        until = None if parsed.until is None else f"{days.date_in(parsed.until, zone):%Y%m%d}"
-        rule = parsed.text(UNTIL=until, BYHOUR=None, BYMINUTE=None, BYSECOND=None)
-    others = {k: v for k, v in content.items() if k not in ("start_time", "end_time")}
-    return others | {
-        "all_day": True,
-        "start_date": start,
-        "end_date": end,
-        "recurrence_pattern": rule,
-        "exdates": sorted({day(x) for x in content["exdates"]}),
-        "rdates": sorted({day(x) for x in content.get("rdates", [])}),
-        "overrides": overrides,
-    }
-
-
 def times(
     component: Component, clock: Clock, notes: list[str], zone: str | None = None
 ) -> tuple[When, str, datetime]:
     """DTSTART, the zone the event follows (`zone`, else DTSTART's, else the calendar's), and
     the end instant; floating values after a zoned DTSTART are read in its zone. A DTEND of
     another value type than DTSTART's (RFC 5545 §3.8.2.2 forbids it) is read as it falls:
-    after a date, a date-time ends with its day (as a part of a day counts, `_as_all_day`),
+    after a date, a date-time ends with its day (as a part of a day counts, `all_day.as_all_day`),
     after a date-time a date ends at its midnight; a loss either way."""
     if component.get("DTSTART") is None:
         raise Skip("it has no DTSTART")
@@ -190,7 +150,7 @@ def single(component: Component, clock: Clock, notes: list[str]) -> dict[str, An
     """A VEVENT as one single event, whatever RRULE or RECURRENCE-ID it carries."""
     start, zone, end = times(component, clock, notes)
     content = _content(component, notes, start, end, zone)
-    return _as_all_day(content, zone) if start.all_day else content
+    return as_all_day(content, zone) if start.all_day else content
 
 
 def master(component: Component, uid: str, clock: Clock, notes: list[str]) -> Draft:
