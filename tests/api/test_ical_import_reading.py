@@ -279,3 +279,64 @@ async def test_a_date_with_a_tzid_is_the_date_it_names(
     assert items["Daily"]["exdates"] == ["2027-04-11", "2027-04-12"]
     [moved] = items["Daily"]["overrides"]
     assert (moved["recurrence_id"], moved["start_date"]) == ("2027-04-13", "2027-04-20")
+
+
+async def test_an_occurrence_of_another_kind_than_its_series_is_skipped_saying_why(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A 12:00-13:00Z RECURRENCE-ID VEVENT of an all-day daily series was made an all-day
+    override of its day, saying nothing (an outside attack, over CalDAV). The event model's
+    overrides are of their series' kind, as the API's are: the VEVENT is skipped, with the
+    reason, and the series keeps that occurrence as it is; a day in a timed series likewise.
+    A CalDAV PUT of either is refused (tests/caldav/test_reading.py)."""
+    body = ics(
+        vevent("X", "DTSTART;VALUE=DATE:20270110", "RRULE:FREQ=DAILY;COUNT=5", "SUMMARY:series"),
+        vevent("X", "RECURRENCE-ID;VALUE=DATE:20270111", "DTSTART:20270111T120000Z",
+               "DTEND:20270111T130000Z", "SUMMARY:lunch slot"),
+        vevent("Y", "DTSTART:20270110T090000Z", "DTEND:20270110T100000Z",
+               "RRULE:FREQ=DAILY;COUNT=5", "SUMMARY:standup"),
+        vevent("Y", "RECURRENCE-ID:20270111T090000Z", "DTSTART;VALUE=DATE:20270111",
+               "SUMMARY:whole day"),
+        # an RDATE before DTSTART is a single event of its own, of the series' kind too
+        vevent("Z", "DTSTART;VALUE=DATE:20270110", "RRULE:FREQ=DAILY;COUNT=3",
+               "RDATE;VALUE=DATE:20270105", "SUMMARY:early"),
+        vevent("Z", "RECURRENCE-ID;VALUE=DATE:20270105", "DTSTART:20270105T120000Z",
+               "DTEND:20270105T130000Z", "SUMMARY:early lunch"),
+    )  # fmt: skip
+    response = await post(client, alice, body)
+    assert response.status_code == 201, response.text
+    series, standup, early, early_rdate = response.json()["items"]
+    assert (series["ical_uid"], series["all_day"], series["overrides"]) == ("X", True, [])
+    assert (standup["ical_uid"], standup["all_day"], standup["overrides"]) == ("Y", False, [])
+    assert (early["start_date"], early_rdate["start_date"], early_rdate["title"]) == (
+        "2027-01-10",
+        "2027-01-05",
+        "early",
+    )
+    lines = body.decode().split("\r\n")
+    overrides = [n + 1 for n, line in enumerate(lines) if line.startswith("RECURRENCE-ID")]
+    assert [
+        (s["uid"], s["component"], s["line"], s["reason"]) for s in response.json()["skipped"]
+    ] == [
+        (
+            "X",
+            "VEVENT",
+            overrides[0] - 2,
+            "DTSTART of the occurrence of 2027-01-11 is a date-time in an all-day series: "
+            "the occurrence is left as the series has it",
+        ),
+        (
+            "Y",
+            "VEVENT",
+            overrides[1] - 2,
+            "DTSTART of the occurrence of 2027-01-11T09:00:00Z is a date in a timed series: "
+            "the occurrence is left as the series has it",
+        ),
+        (
+            "Z",
+            "VEVENT",
+            overrides[2] - 2,
+            "DTSTART of the occurrence of 2027-01-05 is a date-time in an all-day series: "
+            "the occurrence is left as the series has it",
+        ),
+    ]

@@ -209,6 +209,90 @@ async def test_an_unknown_zone_or_a_dtend_of_another_type_is_refused(
     assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
 
 
+def _series(master: list[str], override: list[str]) -> bytes:
+    """A daily series of five (UID X) and one RECURRENCE-ID VEVENT of it."""
+    head = "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//Test//Test//EN\n"
+    vevents = "".join(
+        "".join(f"{line}\n" for line in ("BEGIN:VEVENT", "UID:X", *lines, "END:VEVENT"))
+        for lines in (master, override)
+    )
+    return (head + vevents + "END:VCALENDAR\n").replace("\n", "\r\n").encode()
+
+
+ALL_DAY_SERIES = ["DTSTART;VALUE=DATE:20270110", "RRULE:FREQ=DAILY;COUNT=5", "SUMMARY:series"]
+TIMED_SERIES = [
+    "DTSTART:20270110T090000Z", "DTEND:20270110T100000Z", "RRULE:FREQ=DAILY;COUNT=5",
+    "SUMMARY:series",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("master", "override", "reason"),
+    [
+        (  # the outside attack's: a lunch slot in an all-day series was stored all-day
+            ALL_DAY_SERIES,
+            ["RECURRENCE-ID;VALUE=DATE:20270111", "DTSTART:20270111T120000Z",
+             "DTEND:20270111T130000Z", "SUMMARY:lunch slot"],
+            "DTSTART of the occurrence of 2027-01-11 is a date-time in an all-day series "
+            "(DTSTART a date): an occurrence is all-day or timed as its series is",
+        ),
+        (  # a date DTSTART, as the series', and a date-time DTEND
+            ALL_DAY_SERIES,
+            ["RECURRENCE-ID;VALUE=DATE:20270111", "DTSTART;VALUE=DATE:20270111",
+             "DTEND:20270111T130000Z", "SUMMARY:lunch slot"],
+            "DTEND of the occurrence of 2027-01-11 is a date-time in an all-day series "
+            "(DTSTART a date): an occurrence is all-day or timed as its series is",
+        ),
+        (  # the reverse: a day in a timed series
+            TIMED_SERIES,
+            ["RECURRENCE-ID:20270111T090000Z", "DTSTART;VALUE=DATE:20270111",
+             "DTEND;VALUE=DATE:20270112", "SUMMARY:whole day"],
+            "DTSTART of the occurrence of 2027-01-11T09:00:00Z is a date in a timed series "
+            "(DTSTART a date-time): an occurrence is all-day or timed as its series is",
+        ),
+    ],
+)  # fmt: skip
+async def test_an_occurrence_of_another_kind_than_its_series_is_refused(
+    client: httpx.AsyncClient, master: list[str], override: list[str], reason: str
+) -> None:
+    """An outside attack PUT an all-day daily series with a 12:00-13:00Z override of its
+    second day: 201, the API's override became that whole day while a CalDAV GET served the
+    stored text's hour (two views disagreeing). The event model's overrides are of their
+    series' kind, as the API's are (422 for a `start_time` in an all-day series): a 403 with
+    `valid-calendar-data`, nothing written; the import skips such a VEVENT, saying why
+    (tests/api/test_ical_import_reading.py)."""
+    alice = await dav_for(client, "alice")
+    response = await alice.put("X.ics", _series(master, override), **{"If-None-Match": "*"})
+    assert response.status_code == 403, response.text
+    said = response.text.partition("<d:responsedescription>")[2].partition("<")[0]
+    assert "<c:valid-calendar-data />" in response.text and said == reason, response.text
+    assert (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"] == []
+    # the same override of the series' kind is written
+    kinds = ("DTSTART;VALUE=DATE:20270112", "DTEND;VALUE=DATE:20270113")
+    if master is TIMED_SERIES:
+        kinds = ("DTSTART:20270111T120000Z", "DTEND:20270111T130000Z")
+    fitting = [override[0], *kinds, override[-1]]
+    response = await alice.put("X.ics", _series(master, fitting), **{"If-None-Match": "*"})
+    assert response.status_code == 201, response.text
+    [event] = (await client.get("/api/v1/events", headers=alice.account.headers)).json()["items"]
+    [moved] = event["overrides"]
+    # the API refuses the same: an occurrence of the other kind, as a whole event or one occurrence
+    other = (
+        {"start_time": "2027-01-11T12:00:00Z", "end_time": "2027-01-11T13:00:00Z"}
+        if event["all_day"]
+        else {"start_date": "2027-01-11", "end_date": "2027-01-12"}
+    )
+    url = f"/api/v1/events/{event['id']}"
+    for answer in (
+        await client.put(
+            f"{url}/instances/{moved['recurrence_id']}", json=other, headers=alice.account.headers
+        ),
+        await client.patch(url, json={"overrides": [moved | other]}, headers=alice.account.headers),
+    ):
+        assert answer.status_code == 422, answer.text
+    assert (await client.get(url, headers=alice.account.headers)).json()["overrides"] == [moved]
+
+
 async def test_a_date_with_a_tzid_is_the_date_it_names(client: httpx.AsyncClient) -> None:
     """`DTSTART;VALUE=DATE;TZID=…` (a TZID RFC 5545 §3.2.19 does not put on a DATE) was read as
     that zone's midnight, a date-time: the PUT of a day off was a 403 ("no duration"). It is

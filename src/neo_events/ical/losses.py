@@ -120,6 +120,20 @@ def occurrence_without_length(original: str, zero: bool, *, all_day: bool) -> Lo
     )
 
 
+def occurrence_of_other_kind(name: str, occurrence: str, *, all_day: bool) -> Loss:
+    """A RECURRENCE-ID VEVENT whose DTSTART or DTEND (`name`) is a date-time in an all-day
+    series (`all_day`), or a date in a timed one: the event model's overrides are of their
+    series' kind (dates or instants), so the import leaves the occurrence as the series has it."""
+    kinds = (
+        ("a date-time", "an all-day", "a date") if all_day else ("a date", "a timed", "a date-time")
+    )
+    said = f"{name} of the occurrence of {occurrence} is {kinds[0]} in {kinds[1]} series"
+    return Loss(
+        f"{said}: the occurrence is left as the series has it",
+        f"{said} (DTSTART {kinds[2]}): an occurrence is all-day or timed as its series is",
+    )
+
+
 # A component's lines, RECURRENCE-ID and cancelled VEVENTs (codec.py)
 
 

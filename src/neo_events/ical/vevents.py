@@ -18,6 +18,8 @@ becomes one series; what the event model cannot hold is said, never silently los
   (times.py's `end_of`).
 - A series whose DTSTART falls in a DST gap starts at the instant after it (RFC 5545 §3.3.5)
   and keeps the written time of day later on: its rule spells that time out.
+- A RECURRENCE-ID VEVENT whose DTSTART or DTEND is a date-time in an all-day series, or a
+  date in a timed one, is skipped (`_of_its_kind`): no override of the event model is so.
 - An override that moves a series' first occurrence to the other instant of the same wall
   time (how export.py writes a start at the second 02:30 of an autumn night) moves the
   series' start instead.
@@ -32,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Component
 
-from neo_events.events import recurrence
+from neo_events.events import days, recurrence
 from neo_events.events.rrule import fixed_time_parts, parse_rule
 from neo_events.fields import EARLIEST  # the earliest instant the API takes
 from neo_events.ical import custom_zones, losses
@@ -277,6 +279,7 @@ def attach(draft: Draft, component: Component, clock: Clock, notes: list[str]) -
         else:  # an RDATE occurrence changed on its own
             zone = draft.series.timezone
             start, _, end = times(component, clock, notes, zone)
+            _of_its_kind(draft, "DTSTART", start, rid.instant)
             draft.singles[rid.instant] = _content(component, notes, start, end, zone)
         return True
     original = found[0]
@@ -312,6 +315,18 @@ def _same_wall(draft: Draft, moved: str | None) -> bool:
     return wall == draft.series.start.astimezone(zone).replace(tzinfo=None, fold=0)
 
 
+def _of_its_kind(draft: Draft, name: str, value: When, original: datetime) -> When:
+    """`value`, the DTSTART or DTEND of the occurrence of `original`, if it is of its series'
+    kind: the event model holds an all-day series' occurrences by dates and a timed one's by
+    instants, so the other type is refused (the import skips the VEVENT, saying why; a CalDAV
+    PUT is a 403), never read as the series' type."""
+    if value.all_day == draft.all_day:
+        return value
+    named = days.date_in(original, ZoneInfo(draft.series.timezone)) if draft.all_day else None
+    occurrence = iso(original) if named is None else named.isoformat()
+    raise Skip(losses.occurrence_of_other_kind(name, occurrence, all_day=draft.all_day))
+
+
 def _override(
     draft: Draft, component: Component, clock: Clock, notes: list[str], original: datetime
 ) -> dict[str, Any]:
@@ -320,10 +335,12 @@ def _override(
     zone, begins = series.timezone, clock.at(original, series.timezone)
     if component.get("DTSTART") is not None:
         begins = clock.when("DTSTART", component["DTSTART"], zone)
+        _of_its_kind(draft, "DTSTART", begins, original)
     start, end_prop, length_prop = begins.instant, component.get("DTEND"), component.get("DURATION")
     end = start + duration
     if end_prop is not None:
-        end = clock.end_of(begins, end=clock.when("DTEND", end_prop, zone), length=None)
+        ends = _of_its_kind(draft, "DTEND", clock.when("DTEND", end_prop, zone), original)
+        end = clock.end_of(begins, end=ends, length=None)
     elif length_prop is not None:
         end = clock.end_of(begins, end=None, length=clock.duration(length_prop))
     if end <= start:
