@@ -290,6 +290,11 @@ async def test_an_occurrence_of_another_kind_than_its_series_is_refused(
         await client.patch(url, json={"overrides": [moved | other]}, headers=alice.account.headers),
     ):
         assert answer.status_code == 422, answer.text
+        assert [e["msg"] for e in answer.json()["errors"]] == [
+            "an all-day occurrence moves by start_date and end_date"
+            if event["all_day"]
+            else "a timed occurrence moves by start_time and end_time"
+        ]
     assert (await client.get(url, headers=alice.account.headers)).json()["overrides"] == [moved]
 
 

@@ -349,7 +349,7 @@ def _check_overrides(
             if override.get(name) is not None:
                 raise fail(
                     ["overrides", index, name],
-                    f"an {'all-day' if content['all_day'] else 'timed'} occurrence moves by "
+                    f"{'an all-day' if content['all_day'] else 'a timed'} occurrence moves by "
                     f"{' and '.join(moves)}",
                 )
         start = moment(override[moves[0]]) if moves[0] in override else rid
