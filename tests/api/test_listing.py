@@ -94,6 +94,27 @@ async def test_filters(client: httpx.AsyncClient, alice: Account) -> None:
     )
 
 
+async def test_a_zone_without_a_window_is_refused(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """`timezone=` places the all-day occurrences of a window (SPEC §4); without one the
+    listing lists events as themselves, each in its own zone, so the zone would be ignored:
+    a 422 names it (it was a 200 that ignored it: an outside attack)."""
+    holiday = {"title": "Holiday", "all_day": True, "start_date": "2026-12-24", "timezone": "UTC"}
+    assert (await client.post(EVENTS, json=holiday, headers=alice.headers)).status_code == 201
+    alone = await client.get(EVENTS, params={"timezone": "Asia/Tokyo"}, headers=alice.headers)
+    problem = assert_problem(alone, 422, "validation_error")
+    assert problem["errors"] == [
+        {"loc": ["query", "timezone"], "msg": "needs start_time and end_time"}
+    ]
+    window = {"start_time": "2026-12-20T00:00:00Z", "end_time": "2026-12-28T00:00:00Z"}
+    placed = await client.get(
+        EVENTS, params=window | {"timezone": "Asia/Tokyo"}, headers=alice.headers
+    )
+    assert placed.status_code == 200, placed.text
+    assert [i["start_time"] for i in placed.json()["items"]] == ["2026-12-23T15:00:00Z"]
+
+
 async def test_window_is_half_open(client: httpx.AsyncClient, alice: Account) -> None:
     before = await create_event(client, alice, title="before", start_time=at(0), end_time=at(1))
     inside = await create_event(client, alice, title="inside", start_time=at(1.5), end_time=at(2))

@@ -167,9 +167,11 @@ async def window_query(
     ] = None,
 ) -> listing.Window | None:
     """A half-open window from `start_time`/`end_time` (or the challenge's camelCase aliases);
-    none if neither is given, 422 if only one is."""
+    none if neither is given, 422 if only one is, or `timezone` alone (it places a window's)."""
     start, end = start_time or start_time_alias, end_time or end_time_alias
     if start is None and end is None:
+        if timezone is not None:  # an event listed as itself is in its own zone (SPEC §4)
+            raise ValidationFailed.field(["query", "timezone"], "needs start_time and end_time")
         return None
     if start is None or end is None:
         missing = "start_time" if start is None else "end_time"
@@ -207,8 +209,7 @@ async def list_events(
         QueryInstant | None, Query(description="list as things stood at this instant")
     ] = None,
 ) -> EventList | Response:
-    """Without a window: events by (start_time, id). With one: occurrences overlapping it,
-    recurring events expanded, ordered by start."""
+    """Without a window: events by (start_time, id). With one: its occurrences, by start."""
     filters = listing.Filters(q=q or None, location=location or None, role=role)
     if window is None:
         if as_of is None:
