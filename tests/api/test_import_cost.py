@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,8 +20,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from neo_events.db import Base
-from neo_events.ical import importing
-from tests.helpers import Account, assert_problem, count_rows, loop_pauses
+from neo_events.ical import bounds, importing
+from tests.helpers import Account, assert_problem, count_rows, cpu_bound, loop_pauses
 from tests.timing import budget
 
 pytestmark = pytest.mark.anyio
@@ -148,3 +149,49 @@ async def test_a_vtimezone_that_changes_every_minute_is_answered_at_once(
     assert response.status_code == 201, response.text
     notes = " ".join(note["message"] for note in response.json()["warnings"])
     assert "its VTIMEZONE is not read" in notes and "unknown time zone 'Weird'" in notes
+
+
+def rdate_zone(tzid: str, each: int = 999) -> str:
+    """A VTIMEZONE of a DAYLIGHT and a STANDARD of `each` RDATE lines (1,998 dates in all:
+    within `bounds.MAX_ZONE_DATES`) at offsets no IANA zone has, so that a TZID naming it is
+    resolved by comparing offsets (`zones.ZoneResolver`)."""
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+    for kind, after, before, shift in (
+        ("DAYLIGHT", "+0217", "+0117", 0),
+        ("STANDARD", "+0117", "+0217", 3),
+    ):
+        first = datetime(1902, 1, 1 + shift, 2)
+        dates = [f"RDATE:{first + timedelta(weeks=k):%Y%m%dT%H%M%S}" for k in range(each)]
+        lines += [f"BEGIN:{kind}", "DTSTART:19000101T020000", f"TZOFFSETFROM:{before}",
+                  f"TZOFFSETTO:{after}", *dates, f"END:{kind}"]  # fmt: skip
+    return "\r\n".join([*lines, "END:VTIMEZONE", ""])
+
+
+async def test_the_dates_of_a_files_vtimezones_are_bounded_in_all(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """An outside attack (issue #16): 20 VTIMEZONEs of 1,998 RDATEs each, every zone within
+    its own bound, and an event naming each (927 KB): 2.4-2.6 s of CPU for a 201. The file's
+    VTIMEZONEs are parsed within `bounds.STREAM_ZONE_DATES` dates in all; past that a zone is
+    ignored with a warning, its event read as floating, as a zone past its own bound is."""
+    zones = "".join(rdate_zone(f"Z{z}") for z in range(20))
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:e{z}\r\nDTSTAMP:20270101T000000Z\r\n"
+        f"DTSTART;TZID=Z{z}:20270105T100000\r\nDTEND;TZID=Z{z}:20270105T110000\r\n"
+        f"SUMMARY:e{z}\r\nEND:VEVENT\r\n"
+        for z in range(20)
+    )
+    body = (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n{zones}{events}END:VCALENDAR\r\n"
+    )
+    headers = alice.headers | {"content-type": "text/calendar"}
+    with cpu_bound(1.2, "the import"):  # about 0.5 s here, the parse of two such zones
+        response = await client.post(IMPORT, content=body.encode(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert len(response.json()["items"]) == 20
+    ignored = [
+        note["message"]
+        for note in response.json()["warnings"]
+        if f"over {bounds.STREAM_ZONE_DATES} RDATE and EXDATE values" in note["message"]
+    ]
+    assert len(ignored) == 20 - bounds.STREAM_ZONE_DATES // 1_998, ignored

@@ -14,6 +14,7 @@ import pytest
 
 from neo_events.caldav import resources
 from neo_events.ical import bounds
+from tests.api.test_import_cost import rdate_zone
 from tests.caldav.dav import Dav, dav_for, ics
 from tests.helpers import assert_problem, cpu_bound, register
 
@@ -59,6 +60,35 @@ async def test_a_resource_of_many_zones_parses_only_those_named(client) -> None:
     with cpu_bound(0.5):
         answer = await alice.put("zone.ics", body)
     refused(answer, f"a zone has at most {bounds.MAX_OBSERVANCES}")
+
+
+def _moved_in_zones(zones: int) -> bytes:
+    """A daily series and `zones` overrides, each moved in its own `rdate_zone` (1,998
+    RDATEs, offsets no IANA zone has), every zone named once."""
+    overrides = "".join(
+        f"BEGIN:VEVENT\r\nUID:moved\r\nRECURRENCE-ID:202701{6 + z:02d}T080000Z\r\n"
+        f"DTSTART;TZID=Z{z}:202701{6 + z:02d}T120000\r\n"
+        f"DTEND;TZID=Z{z}:202701{6 + z:02d}T130000\r\nSUMMARY:o\r\nEND:VEVENT\r\n"
+        for z in range(zones)
+    )
+    zoned = "".join(rdate_zone(f"Z{z}") for z in range(zones))
+    body = ics(uid="moved", extra="RRULE:FREQ=DAILY\r\n")
+    body = body.replace(b"BEGIN:VEVENT", zoned.encode() + b"BEGIN:VEVENT", 1)
+    return body.replace(b"END:VCALENDAR", overrides.encode() + b"END:VCALENDAR")
+
+
+async def test_the_dates_of_a_resources_vtimezones_are_bounded_in_all(client) -> None:
+    """An outside attack (issue #16): a daily series and 24 overrides, each in its own
+    VTIMEZONE of 1,998 RDATEs (each zone within its own bound; 778 KB), cost 1.85 s of CPU
+    for a 201. The zones a resource's events name hold `bounds.STREAM_ZONE_DATES` dates in
+    all, counted on the raw lines; two such zones are read, as before."""
+    alice = await dav_for(client, "alice")
+    with cpu_bound(0.8, "the PUT"):  # refused on the raw lines: about 0.15 s here
+        answer = await alice.put("moved.ics", _moved_in_zones(16))
+    refused(answer, f"over {bounds.STREAM_ZONE_DATES} RDATE and EXDATE values")
+    with cpu_bound(1.2, "the PUT"):
+        answer = await alice.put("moved.ics", _moved_in_zones(2))
+    assert answer.status_code == 201, answer.text
 
 
 async def test_a_get_after_an_edit_costs_what_its_lines_cost(client) -> None:

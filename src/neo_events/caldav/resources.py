@@ -219,6 +219,13 @@ def read(data: bytes, zone: str) -> Incoming:
         reason = bounds.oversized(block)
         if reason is not None:
             raise InvalidResource("valid-calendar-data", f"a {block.name} {reason}")
+    # the zones its events name, within the budgets an import parses a file's by (raw lines)
+    named, zones = bounds.named_zones(blocks), bounds.ZoneBudget()
+    for block in blocks:
+        if block.name == "VTIMEZONE" and bounds.zone_id(block) in named:
+            reason = zones.refusal(block)
+            if reason is not None:
+                raise InvalidResource("valid-calendar-data", f"a VTIMEZONE is not read: {reason}")
     components = [block for block in blocks if block.name != "VTIMEZONE"]
     if not components:
         raise InvalidResource("valid-calendar-object-resource", "the resource holds no VEVENT")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from neo_events.events.rrule import MAX_RULE_CHARS
 from neo_events.events.schemas import MAX_LIST
@@ -42,6 +43,12 @@ MAX_PARAMETERS = 100
 # hundred; 190 observances of 300 each cost 1.5 s of parsing.
 MAX_ZONE_DATES = 2_000
 ZONE_DATE_PROPERTIES = ("RDATE", "EXDATE")
+# Those dates in all the VTIMEZONEs a stream parses (those its events name), or a CalDAV
+# resource's events name: each costs ~65 us (icalendar reads it, makes dateutil's zone of its
+# VTIMEZONE, reading it again, and `zones.Observed` works its onset out). Each zone within
+# MAX_ZONE_DATES, an outside attack's import of 20 zones of 1,998 (927 KB) cost 2.4-2.6 s, a
+# PUT of 24 of them 1.85 s. Real files hold a few dozen (57 at most in every file seen).
+STREAM_ZONE_DATES = 2 * MAX_ZONE_DATES
 # Properties icalendar reads into lists, an object an item, whatever the component (a seventh
 # outside attack: CATEGORIES of 450,000 items cost 1.66 s of parsing and were stored, to be
 # parsed again at every text-match; FREEBUSY of 45,000 periods 0.95 s). Real files hold a
@@ -64,20 +71,7 @@ MAX_TZID_SLASHES = 16
 def oversized(block: Block) -> str | None:
     """Why the component cannot be held, read off its raw lines; None if it may be parsed."""
     if block.name == "VTIMEZONE":
-        if len(block.lines) > MAX_LINES:
-            return f"over {MAX_LINES} lines"
-        found = observances(block)
-        if found > MAX_OBSERVANCES:
-            return (
-                f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most "
-                f"{MAX_OBSERVANCES}"
-            )
-        nested = block.values_of((*ZONE_DATE_PROPERTIES, *_LISTED), nested=True)
-        for name in ZONE_DATE_PROPERTIES:
-            dates = _items(nested[name])
-            if dates > MAX_ZONE_DATES:
-                return f"has {dates} {name} values; a zone has at most {MAX_ZONE_DATES}"
-        return crowded_line(line for _, line in block.lines) or _long_lists(nested)
+        return _zone_oversized(block)[0]
     if len(block.lines) > MAX_LINES:
         return f"has more than {MAX_LINES} lines (properties), more than any event holds"
     crowded = crowded_line(line for _, line in block.lines)
@@ -92,6 +86,52 @@ def oversized(block: Block) -> str | None:
 
 
 _LISTED = (*LIST_ITEMS, *RULE_PROPERTIES)
+
+
+def _zone_oversized(block: Block) -> tuple[str | None, int]:
+    """`oversized` of a VTIMEZONE, and its RDATE and EXDATE values (read in the same pass)."""
+    if len(block.lines) > MAX_LINES:
+        return f"over {MAX_LINES} lines", 0
+    found = observances(block)
+    if found > MAX_OBSERVANCES:
+        return (
+            f"has {found} observances (STANDARD, DAYLIGHT); a zone has at most {MAX_OBSERVANCES}"
+        ), 0
+    nested = block.values_of((*ZONE_DATE_PROPERTIES, *_LISTED), nested=True)
+    counted = [_items(nested[name]) for name in ZONE_DATE_PROPERTIES]
+    for name, dates in zip(ZONE_DATE_PROPERTIES, counted, strict=True):
+        if dates > MAX_ZONE_DATES:
+            return f"has {dates} {name} values; a zone has at most {MAX_ZONE_DATES}", dates
+    reason = crowded_line(line for _, line in block.lines) or _long_lists(nested)
+    return reason, sum(counted)
+
+
+@dataclass
+class ZoneBudget:
+    """What the VTIMEZONEs a stream parses (in all its VCALENDARs), or those a CalDAV
+    resource's events name, have taken of their budgets: STREAM_OBSERVANCES_PARSED
+    observances, STREAM_ZONE_DATES dates."""
+
+    observances: int = 0
+    dates: int = 0
+
+    def refusal(self, block: Block) -> str | None:
+        """Why this VTIMEZONE is not to be parsed (`oversized`, or past a budget); None if
+        it may be, its cost then taken from the budgets."""
+        reason, dates = _zone_oversized(block)
+        if reason is not None:
+            return reason
+        count = observances(block)
+        if self.observances + count > STREAM_OBSERVANCES_PARSED:
+            return f"over {STREAM_OBSERVANCES_PARSED} observances in the file"
+        if self.dates + dates > STREAM_ZONE_DATES:
+            return (
+                f"over {STREAM_ZONE_DATES} RDATE and EXDATE values in the file's VTIMEZONEs "
+                f"(this one has {dates})"
+            )
+        self.observances += count
+        self.dates += dates
+        return None
 
 
 def _items(values: list[str]) -> int:

@@ -148,7 +148,7 @@ class _Reader:
         self.skipped_uids: set[str] = set()
         self.cancelled_by_method: set[int] = set()  # VEVENTs (their lines) of METHOD:CANCEL
         self.singles: list[Incoming] = []
-        self.observances = 0  # of the VTIMEZONEs parsed, in every VCALENDAR of the stream
+        self.zone_budget = bounds.ZoneBudget()  # of the VTIMEZONEs parsed, in every VCALENDAR
         self.zones_work = StreamWork()  # what resolving its TZIDs cost, in every VCALENDAR
 
     def note(self, uid: str | None, line: int | None, messages: Iterable[str]) -> None:
@@ -205,18 +205,15 @@ class _Reader:
 
     def _clock(self, calendar: CalendarBlock, header: Component, notes: list[str]) -> Clock:
         zone = properties.calendar_zone(header, notes)
-        # only the VTIMEZONEs an event names are parsed, within a budget of observances
+        # only the VTIMEZONEs an event names are parsed, within budgets of observances and dates
         custom, named = {}, bounds.named_zones(calendar.components)
         for block in calendar.components:
             if block.name != "VTIMEZONE" or bounds.zone_id(block) not in named:
                 continue
-            reason, count = bounds.oversized(block), bounds.observances(block)
-            if reason is None and self.observances + count > bounds.STREAM_OBSERVANCES_PARSED:
-                reason = f"over {bounds.STREAM_OBSERVANCES_PARSED} observances in the file"
+            reason = self.zone_budget.refusal(block)
             if reason is not None:
                 notes.append(f"VTIMEZONE of line {block.line} ignored: {reason}")
                 continue
-            self.observances += count
             try:
                 vtimezone = Timezone.from_ical(block.text)
                 if isinstance(vtimezone, Timezone):
