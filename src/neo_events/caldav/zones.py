@@ -67,7 +67,8 @@ def _of_vtimezone(text: str, year: int) -> str:
     reason = bounds.oversized(block)
     if reason is not None:
         raise _invalid(f"The VTIMEZONE cannot be read ({reason}).")
-    with parsing.alone():  # its oddities are no import's notes, its zone no other parse's
+    # its oddities are no import's notes; icalendar's zone of it unmade (its offsets are ours)
+    with parsing.alone(make_zones=False):
         try:
             vtimezone = Timezone.from_ical(block.text)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
