@@ -30,6 +30,12 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 }
 
 
+def tag_of(resource: BaseModel) -> str:
+    """The ETag its GET gives (`conditional_json`): a write that answers with more (a new
+    webhook's secret) sends it too, so the next `If-Match` needs no read first."""
+    return content_etag(resource.model_dump_json().encode())
+
+
 def conditional_json(resource: BaseModel, if_none_match: str | None) -> Response:
     """A single resource with no version to name (SPEC §2), as JSON with its `content_etag`,
     or a 304 when `If-None-Match` matches it (weak comparison, `*`). For small documents (a
@@ -48,6 +54,5 @@ def require_match(if_match: str | None, resource: BaseModel) -> None:
     commits (RFC 9110 §13.1.1): a tag other than the one its GET gives now is a 412 that
     changes nothing (strong comparison; `*` matches, the resource exists). Without the
     header, no condition. (An event's tag names its version: `access.check_if_match`.)"""
-    etag = content_etag(resource.model_dump_json().encode())
-    if if_match is not None and not etag_matches(if_match, etag, weak=False):
+    if if_match is not None and not etag_matches(if_match, tag_of(resource), weak=False):
         raise PreconditionFailed("It has changed since you read it: read it again and retry.")

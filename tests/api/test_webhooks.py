@@ -195,6 +195,37 @@ async def test_a_conditional_write_reads_the_webhook_once(
     assert (await client.get(path, headers=alice.headers)).status_code == 404
 
 
+async def test_a_write_answers_with_the_tag_its_get_gives(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A webhook made or changed, and an app password made, answer with the ETag their GET
+    gives (not the secret's): the next `If-Match` needs no read first (it needed one)."""
+    made = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://hooks.example.com/in", "events": ["*"]},
+        headers=alice.headers,
+    )
+    assert made.status_code == 201, made.text
+    path = made.headers["location"]
+    tag = made.headers["etag"]
+    assert tag == (await client.get(path, headers=alice.headers)).headers["etag"]
+    changed = await client.patch(
+        path, json={"description": "CI"}, headers=alice.headers | {"If-Match": tag}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["description"] == "CI"
+    tag = changed.headers["etag"]
+    assert tag == (await client.get(path, headers=alice.headers)).headers["etag"]
+    gone = await client.delete(path, headers=alice.headers | {"If-Match": tag})
+    assert gone.status_code == 204, gone.text
+    password = await client.post(
+        "/api/v1/app-passwords", json={"name": "phone"}, headers=alice.headers
+    )
+    assert password.status_code == 201, password.text
+    shown = await client.get(password.headers["location"], headers=alice.headers)
+    assert password.headers["etag"] == shown.headers["etag"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -16,6 +16,7 @@ from neo_events.conditional import (
     ResourceIfMatch,
     conditional_json,
     require_match,
+    tag_of,
 )
 from neo_events.errors import problems
 from neo_events.fields import NO_CONTROLS, NO_NUL
@@ -72,6 +73,8 @@ async def create_app_password(
         session, actor=user, name=body.name, origin=origin
     )
     response.headers["Location"] = f"{request.url_for('list_app_passwords').path}/{row.id}"
+    # its GET's tag (without the secret)
+    response.headers["ETag"] = tag_of(AppPasswordRead.model_validate(row, from_attributes=True))
     return AppPasswordCreated(
         id=row.id,
         name=row.name,

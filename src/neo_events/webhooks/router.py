@@ -13,6 +13,7 @@ from neo_events.conditional import (
     ResourceIfMatch,
     conditional_json,
     require_match,
+    tag_of,
 )
 from neo_events.errors import problems
 from neo_events.fields import MAX_BIGINT
@@ -88,7 +89,9 @@ async def create_webhook(
         origin=origin,
     )
     response.headers["Location"] = resource_path(request, f"{router.prefix}/webhooks/{webhook.id}")
-    return WebhookCreated(**_read(webhook).model_dump(), secret=secret)
+    read = _read(webhook)
+    response.headers["ETag"] = tag_of(read)  # its GET's (without the secret)
+    return WebhookCreated(**read.model_dump(), secret=secret)
 
 
 @router.get("/webhooks")
@@ -107,7 +110,7 @@ async def get_webhook(
     return conditional_json(_read(webhook), if_none_match)
 
 
-@router.patch("/webhooks/{webhook_id}", responses=problems(412))
+@router.patch("/webhooks/{webhook_id}", response_model=WebhookRead, responses=problems(412))
 async def update_webhook(
     webhook_id: WebhookId,
     body: WebhookUpdate,
@@ -116,7 +119,7 @@ async def update_webhook(
     session: Session,
     origin: RequestOrigin,
     if_match: ResourceIfMatch = None,
-) -> WebhookRead:
+) -> Response:
     """Change it; `{"enabled": true}` re-enables one disabled after 24 hours of failure.
     `If-Match` with its ETag: a 412 if it changed since (the worker's disabling too)."""
     settings = _settings(request)
@@ -130,7 +133,7 @@ async def update_webhook(
         origin=origin,
         unchanged=_unchanged(if_match),
     )
-    return _read(webhook)
+    return conditional_json(_read(webhook), None)  # with its ETag
 
 
 @router.delete(
