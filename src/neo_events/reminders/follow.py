@@ -153,7 +153,8 @@ async def follow(session: AsyncSession, event_ids: Collection[int], *, now: date
             now=now,
         )
     # The rest one by one, as reschedule does: their jobs due but not yet sent keep their place.
-    one_by_one: list[Any] = [exists().where(Job.key == JOB_KEY, Job.due_at <= now)]
+    job_due = select(Job.due_at).where(Job.key == JOB_KEY).scalar_subquery()  # by key, a row
+    one_by_one: list[Any] = [func.coalesce(job_due.op("<=", is_comparison=True)(now), false())]
     if groups:
         one_by_one.append(~tuple_(Reminder.event_id, Reminder.minutes_before).in_(groups))
     else:
@@ -209,14 +210,15 @@ async def _zone_groups(
     all_day = [e.id for e in live.values() if e.all_day]
     if not all_day:
         return []
-    rows = await session.execute(
-        select(Reminder.event_id, Reminder.minutes_before, User.timezone, func.count())
-        .join(User, User.id == Reminder.user_id)
-        .join(Event, Event.id == Reminder.event_id)
-        .where(queue.among(session, Reminder.event_id, all_day), User.timezone.is_not(None))
-        .where(User.timezone != Event.timezone)
-        .group_by(Reminder.event_id, Reminder.minutes_before, User.timezone)
+    # each reminder's zones looked up by key, as `_ELSEWHERE` does (a join of the three
+    # tables, planned from statistics of small ones, took 2.3 s for 2,500 reminders)
+    elsewhere = (
+        select(Reminder.event_id, Reminder.minutes_before, _USER_ZONE.label("zone"))
+        .where(queue.among(session, Reminder.event_id, all_day), _ELSEWHERE)
+        .subquery()
     )
+    found = (elsewhere.c.event_id, elsewhere.c.minutes_before, elsewhere.c.zone)
+    rows = await session.execute(select(*found, func.count()).group_by(*found))
     return [((e, m, z), n) for e, m, z, n in rows if z is not None and n >= GROUP_MIN]
 
 
