@@ -95,7 +95,7 @@ async def _kill_mid_write(
         await wait_until_backends_gone(database_url, app_name)
     else:
         task = asyncio.ensure_future(request())
-        await wait_for_sqlite_writer(database_url)
+        await wait_for_sqlite_writer(database_url, request=task)
         await asyncio.sleep(sqlite_delay)
         server.kill()
     try:
