@@ -283,18 +283,34 @@ async def test_an_occurrence_of_another_kind_than_its_series_is_refused(
         else {"start_date": "2027-01-11", "end_date": "2027-01-12"}
     )
     url = f"/api/v1/events/{event['id']}"
-    for answer in (
-        await client.put(
-            f"{url}/instances/{moved['recurrence_id']}", json=other, headers=alice.account.headers
+    # each refusal names the field as its request sent it (an occurrence's PUT: the body's own)
+    field = next(iter(other))
+    for answer, loc in (
+        (
+            await client.put(
+                f"{url}/instances/{moved['recurrence_id']}",
+                json=other,
+                headers=alice.account.headers,
+            ),
+            [field],
         ),
-        await client.patch(url, json={"overrides": [moved | other]}, headers=alice.account.headers),
+        (
+            await client.patch(
+                url, json={"overrides": [moved | other]}, headers=alice.account.headers
+            ),
+            ["overrides", 0, field],
+        ),
     ):
         assert answer.status_code == 422, answer.text
-        assert [e["msg"] for e in answer.json()["errors"]] == [
-            "an all-day occurrence moves by start_date and end_date"
-            if event["all_day"]
-            else "a timed occurrence moves by start_time and end_time"
+        assert [(e["loc"], e["msg"]) for e in answer.json()["errors"]] == [
+            (
+                loc,
+                "an all-day occurrence moves by start_date and end_date"
+                if event["all_day"]
+                else "a timed occurrence moves by start_time and end_time",
+            )
         ]
+        assert answer.json()["detail"].startswith(".".join(map(str, loc)) + ": ")
     assert (await client.get(url, headers=alice.account.headers)).json()["overrides"] == [moved]
 
 

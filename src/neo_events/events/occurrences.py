@@ -182,7 +182,10 @@ async def edit_occurrence(
         else:
             override[name] = canonical_value(name, value)
     overrides[rid] = override
-    content = build_content(current, {"overrides": list(overrides.values())})
+    try:
+        content = build_content(current, {"overrides": list(overrides.values())})
+    except ValidationFailed as refused:
+        raise _as_sent(refused, ["overrides", list(overrides).index(rid)]) from None
     await within_size(session, event.id, current, content)
     clashes = await check_move(
         session, event=event, before=current, after=content, actor_id=actor.id, policy=policy
@@ -193,6 +196,19 @@ async def edit_occurrence(
     )
     _audit(session, "event.occurrence_updated", event, actor, origin, recurrence_id=rid)
     return OccurrenceEdit(event, role, clashes)
+
+
+def _as_sent(refused: ValidationFailed, at: list[str | int]) -> ValidationFailed:
+    """A refusal of the override an occurrence edit makes, named as its request sent it:
+    the body's own `start_time`, not the series' `overrides.3.start_time`."""
+    errors = [
+        {**e, "loc": list(e["loc"])[len(at) :]} if list(e["loc"])[: len(at)] == at else e
+        for e in refused.errors or []
+    ]
+    if not errors:
+        return refused
+    first = errors[0]
+    return ValidationFailed(f"{'.'.join(map(str, first['loc']))}: {first['msg']}", errors=errors)
 
 
 async def cancel_occurrence(
