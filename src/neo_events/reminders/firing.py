@@ -121,6 +121,7 @@ def _moves(
 ) -> tuple[list[tuple[str, datetime, dict[str, Any]]], list[str]]:
     """`reschedule`'s jobs to write and to cancel (CPU only: a worker thread's for many)."""
     memo: dict[Any, Any] = {}
+    made: dict[tuple[int, str | None], Series] = {}
     gone = []
     moves: list[tuple[str, datetime, dict[str, Any]]] = []
     for reminder in reminders:
@@ -135,7 +136,10 @@ def _moves(
             after = job[0] - TICK
             if drop_after is not None:
                 after = max(after, now - drop_after)
-        rules = zoned(series[event.id], zones.get(reminder.user_id))
+        zone = zones.get(reminder.user_id)
+        rules = made.get((event.id, zone))  # the series where its holder lives, made once
+        if rules is None:
+            rules = made[event.id, zone] = zoned(series[event.id], zone)
         day = first_days.get(reminder.id) if first_days else None
         if day is not None and rules.all_day_zone is not None:  # that day's start there
             begins = midnight(day, zone_named(rules.all_day_zone))

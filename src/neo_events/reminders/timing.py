@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from neo_events.events.days import date_in, floating, place
 from neo_events.events.recurrence import (
     ExpansionLimitExceeded,
     Occurrence,
@@ -32,7 +34,7 @@ from neo_events.events.recurrence import (
     expand,
     occurrence_at,
 )
-from neo_events.events.rrule import utc
+from neo_events.events.rrule import utc, zone_named
 
 LOOKAHEAD = timedelta(days=366)
 FIRST_WINDOW = timedelta(hours=1)
@@ -79,10 +81,45 @@ def next_two(
     The window that held the first holds every occurrence starting in it, so a later one
     there is the next; a single event (no rule, no rdates) has no next. Otherwise (the next
     lies beyond that window) the second is searched for as `next_due` would."""
-    offset = timedelta(minutes=minutes_before)
     first, window = _search(series, minutes_before, after, until, skip)
+    return first, _then(
+        series,
+        first,
+        window,
+        timedelta(minutes=minutes_before),
+        lambda due: next_due(
+            series, minutes_before=minutes_before, after=due, until=until, skip=skip
+        ),
+    )
+
+
+def days_two(
+    flat: Series,
+    *,
+    day: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None,
+) -> tuple[NextDue | None, NextDue | None]:
+    """`next_two` of an all-day series on its dates (`days_after`): floating, the same for
+    every zone and every reminder whose time to remind falls on `day`'s date there."""
+    first, window = days_after(flat, day, until, skip)
+
+    def again(due: datetime) -> NextDue | None:
+        return days_after(flat, due, until, skip)[0]
+
+    return first, _then(flat, first, window, timedelta(0), again)
+
+
+def _then(
+    series: Series,
+    first: NextDue | None,
+    window: list[Occurrence],
+    offset: timedelta,
+    again: Callable[[datetime], NextDue | None],
+) -> NextDue | None:
+    """The one after `first`: a later one in its window, or `again` after its due time."""
     if first is None or first.occurrence is None:
-        return first, None
+        return None
     start = first.occurrence.start
     later = min(
         (o for o in window if o.start > start),
@@ -90,12 +127,10 @@ def next_two(
         default=None,
     )
     if later is not None:
-        return first, NextDue(later.start - offset, later)
+        return NextDue(later.start - offset, later)
     if series.rule is None and not series.rdates:
-        return first, None
-    return first, next_due(
-        series, minutes_before=minutes_before, after=first.due_at, until=until, skip=skip
-    )
+        return None
+    return again(first.due_at)
 
 
 def _search(
@@ -109,11 +144,64 @@ def _search(
     found in."""
     offset = timedelta(minutes=minutes_before)
     threshold = after + offset  # an occurrence must start after this
+    if series.all_day_zone is not None:
+        zone = zone_named(series.all_day_zone)
+        flat = replace(series, all_day_zone=None)
+        unplaced = None if skip is None else lambda o: skip(placed(o, zone))
+        first, window = days_after(flat, day_of_instant(threshold, zone), until, unplaced)
+        return at_offset(first, zone, offset), [placed(o, zone) for o in window]
     horizon = threshold + LOOKAHEAD
     single = _single(series, threshold, horizon, until, skip)
     if single is not None:
         return NextDue(single.start - offset, single), [single]
     return _walk(series, offset, threshold, horizon, until, skip)
+
+
+# An all-day series is walked by its dates (`days_after`): its first window two days wide.
+DAYS_WINDOW = timedelta(days=2)
+
+
+def day_of_instant(instant: datetime, zone: ZoneInfo) -> datetime:
+    """The floating midnight of the date `instant` falls on in `zone`: an all-day
+    occurrence placed there starts after `instant` exactly when its date is a later one."""
+    return floating(date_in(instant, zone))
+
+
+def days_after(
+    flat: Series,
+    day: datetime,
+    until: datetime | None,
+    skip: Callable[[Occurrence], bool] | None,
+) -> tuple[NextDue | None, list[Occurrence]]:
+    """The first occurrence of an all-day series in its floating form (its dates' midnights
+    in UTC, `all_day_zone` None) on a date after `day`'s, not skipped, and the window's
+    others after `day`: one walk for every zone it is placed in, whose order of dates is
+    the same everywhere (`days.midnight` grows with the date), so the first occurrence
+    after an instant there is the first on a date after that instant's there
+    (`day_of_instant`). Its due time is its floating start. Bounded as `_walk` is; `until`
+    (the series' span end, widened by `days.REACH`) bounds the floating times too."""
+    return _walk(flat, timedelta(0), day, day + LOOKAHEAD, until, skip, width=DAYS_WINDOW)
+
+
+def placed(occurrence: Occurrence, zone: ZoneInfo) -> Occurrence:
+    """A floating all-day occurrence at the zone's midnights, as `recurrence.expand` places
+    it."""
+    return Occurrence(
+        place(occurrence.recurrence_id, zone),
+        place(occurrence.start, zone),
+        place(occurrence.end, zone),
+        occurrence.override,
+    )
+
+
+def at_offset(due: NextDue | None, zone: ZoneInfo, offset: timedelta) -> NextDue | None:
+    """A floating `days_after` result as its reminder `offset` before it in `zone`."""
+    if due is None:
+        return None
+    if due.occurrence is None:  # a re-check at the horizon
+        return NextDue(place(due.due_at, zone) - offset, None)
+    occurrence = placed(due.occurrence, zone)
+    return NextDue(occurrence.start - offset, occurrence)
 
 
 def _single(
@@ -150,17 +238,17 @@ def _walk(
     horizon: datetime,
     until: datetime | None,
     skip: Callable[[Occurrence], bool] | None,
+    *,
+    width: timedelta = FIRST_WINDOW,
 ) -> tuple[NextDue | None, list[Occurrence]]:
-    """`_search` by expanding windows doubling from FIRST_WINDOW up to the horizon, from
+    """`_search` by expanding windows doubling from `width` up to the horizon, from
     where the series' first occurrence can start at the earliest (the windows before it
     hold nothing: a series a week or a year ahead is not walked to from now)."""
-    lo, width = threshold, FIRST_WINDOW
+    lo = threshold
     # its window holds it, even if it lasts no time
     earliest = _earliest(series, threshold) - SMALLEST_WINDOW
     if earliest > lo:
         lo = min(earliest, horizon)
-        if series.all_day_zone is not None:
-            width = max(width, 2 * ALL_DAY_AHEAD)
     for _ in range(MAX_STEPS):
         if lo >= horizon:
             break
@@ -184,25 +272,19 @@ def _walk(
     return NextDue(lo - offset, None), []
 
 
-# How far from the midnight of its date in UTC a floating all-day occurrence can begin in
-# the zone it is placed in (UTC+14 to UTC-12).
-ALL_DAY_AHEAD = timedelta(hours=15)
-
-
 def _earliest(series: Series, threshold: datetime) -> datetime:
     """A time before which no occurrence starting after `threshold` starts: the rule's
     occurrences start at the series' start or later, the rest are the rdates and the
-    overrides' moved starts after it. A floating all-day series' occurrences begin up to
-    ALL_DAY_AHEAD either side of their dates' midnights in UTC. Bounded by the rdates and
-    overrides an event may hold."""
-    margin = ALL_DAY_AHEAD if series.all_day_zone is not None else timedelta(0)
-    floor = threshold - margin
-    candidates = [max(utc(series.start), floor)]
-    candidates += [r for r in series.rdates[bisect_right(series.rdates, floor) :][:1]]
+    overrides' moved starts after it (an all-day series' floating ones: `days_after`).
+    Bounded by the rdates and overrides an event may hold."""
+    candidates = [max(utc(series.start), threshold)]
+    candidates += [r for r in series.rdates[bisect_right(series.rdates, threshold) :][:1]]
     candidates += [
-        start for o in series.overrides if o.start is not None and (start := utc(o.start)) > floor
+        start
+        for o in series.overrides
+        if o.start is not None and (start := utc(o.start)) > threshold
     ]
-    return min(candidates) - margin
+    return min(candidates)
 
 
 def next_answered(
