@@ -24,6 +24,7 @@ from neo_events.auth.service import account_of, record_failed_login
 from neo_events.caldav.service import DavError
 from neo_events.infra.ratelimit import Decision, Policy, RateLimiter
 from neo_events.models import User
+from neo_events.web import writes_nothing
 
 REALM = 'Basic realm="Neo Events CalDAV", charset="UTF-8"'
 
@@ -81,13 +82,16 @@ async def authenticate(request: Request, session: AsyncSession) -> User:
         request.state.user_id = user.id
         return user
     account = await account_of(session, username)
-    record_failed_login(
-        session,
-        origin=await get_origin(request),
-        account_id=account,
-        identifier=username,
-        via="caldav",
-    )
+    origin = await get_origin(request)
+    if writes_nothing(request):  # a GET's session writes nothing: the row is committed apart
+        async with request.app.state.sessionmaker() as apart:
+            record_failed_login(apart, origin=origin, account_id=account, identifier=username,
+                                via="caldav")  # fmt: skip
+            await apart.commit()
+    else:  # committed with the refusal (`commit_anyway`)
+        record_failed_login(
+            session, origin=origin, account_id=account, identifier=username, via="caldav"
+        )
     if limiter is not None:
         decisions = [await limiter.hit(by_ip, f"ip:{ip}")]
         key = (
