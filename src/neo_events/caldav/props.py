@@ -5,12 +5,10 @@ reading the methods share are in caldav/http.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import escape, quoteattr
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,22 +16,18 @@ from starlette.responses import Response
 from neo_events.caldav import listing, multistatus, naming, rendering, service, sync, xml
 from neo_events.caldav.http import (
     calendar_href,
-    calendar_path,
     home_href,
     item_href,
     not_found,
     principal_href,
     read_body,
-    segment,
 )
+from neo_events.caldav.item_props import ITEM_TYPE, ROLE_PRIVILEGES, describe_items, privileges
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.xml import CALDAV, CS, DAV, element, tag
 from neo_events.db import utcnow
-from neo_events.events.access import Role
 from neo_events.ical.export import zone_calendar
 from neo_events.models import User
-
-ITEM_TYPE = "text/calendar; charset=utf-8; component=vevent"
 
 
 def depth_of(request: Request) -> int:
@@ -85,30 +79,6 @@ def _hrefs(*values: str) -> list[ET.Element]:
     return [xml.href(v) for v in values]
 
 
-def _privileges(names: list[tuple[str, str]]) -> ET.Element:
-    node = element(DAV, "current-user-privilege-set")
-    for namespace, name in names:
-        node.append(element(DAV, "privilege", None, element(namespace, name)))
-    return node
-
-
-ROLE_PRIVILEGES = {
-    Role.VIEWER: [(DAV, "read"), (DAV, "read-current-user-privilege-set")],
-    Role.EDITOR: [
-        (DAV, "read"),
-        (DAV, "read-current-user-privilege-set"),
-        (DAV, "write-content"),
-    ],
-    Role.OWNER: [
-        (DAV, "read"),
-        (DAV, "read-current-user-privilege-set"),
-        (DAV, "write"),
-        (DAV, "write-content"),
-        (DAV, "write-properties"),
-        (DAV, "bind"),
-        (DAV, "unbind"),
-    ],
-}
 COLLECTION_PRIVILEGES = [
     (DAV, "read"),
     (DAV, "read-current-user-privilege-set"),
@@ -159,7 +129,7 @@ async def _value(ctx: Context, kind: str, item: Item | None, name: str) -> ET.El
     elif kind == "calendar":
         value = await _calendar_value(ctx, name)
     elif kind in ("home", "root", "principal") and name == tag(DAV, "current-user-privilege-set"):
-        value = _privileges([(DAV, "read"), (DAV, "read-current-user-privilege-set")])
+        value = privileges([(DAV, "read"), (DAV, "read-current-user-privilege-set")])
     elif kind == "item" and item is not None:
         value = _item_value(ctx, item, name)
     return value
@@ -192,7 +162,7 @@ async def _calendar_value(ctx: Context, name: str) -> ET.Element | None:
         ]
         return element(DAV, "supported-report-set", None, *reports)
     if name == tag(DAV, "current-user-privilege-set"):
-        return _privileges(COLLECTION_PRIVILEGES)
+        return privileges(COLLECTION_PRIVILEGES)
     if name == tag(CALDAV, "max-resource-size"):
         return element(
             CALDAV, "max-resource-size", str(ctx.request.app.state.settings.max_body_bytes)
@@ -235,7 +205,7 @@ def _item_value(ctx: Context, item: Item, name: str) -> ET.Element | None:
             DAV, "getlastmodified", format_datetime(changed.astimezone(UTC), usegmt=True)
         )
     if name == tag(DAV, "current-user-privilege-set"):
-        return _privileges(ROLE_PRIVILEGES[item.role])
+        return privileges(ROLE_PRIVILEGES[item.role])
     if name == tag(CALDAV, "calendar-data"):
         text = ctx.texts.get(item.event.id)
         if text is None:
@@ -261,86 +231,6 @@ async def describe(
         else:
             response.found.append(value)
     return response
-
-
-async def describe_items(
-    ctx: Context, items: Sequence[Item], names: list[str]
-) -> list[xml.Response]:
-    """The items' responses for a listing (calendar-query, multiget, sync-collection, PROPFIND
-    Depth 1): when only item properties are asked for (what clients ask: getetag,
-    calendar-data, getcontenttype), each response is written straight as text, one pass per
-    item with no element built (thousands per listing), a property no item has written once
-    for all; when one of _ITEM_OTHER_PROPS is asked for, one `describe` each."""
-    if any(name in _ITEM_OTHER_PROPS for name in names):
-        return [
-            await describe(ctx, "item", item_href(ctx.user, item.name), item, "prop", names)
-            for item in items
-        ]
-    base = calendar_path(ctx.user.username)
-    prefixes = dict(xml.PREFIXES)
-    closing = {name: f"</{xml.qualified(name, prefixes)}>" for name in names}
-    opening = {name: f"<{xml.qualified(name, prefixes)}>" for name in names}
-    empty = {name: f"<{xml.qualified(name, prefixes)}/>" for name in names}
-    # a property no item has (up to xml.MAX_PROPS of them): written once, not once an item;
-    # one of a namespace `multistatus` does not declare declares its own
-    absent = "".join(_absent(name, empty[name]) for name in names if name not in _ITEM_PROPS)
-    names = [name for name in names if name in _ITEM_PROPS]
-    privileges = {role: xml.text_of(_privileges(p)) for role, p in ROLE_PRIVILEGES.items()}
-    ok, missing_head = xml.PROPSTAT_OK, xml.PROPSTAT_MISSING
-    texts = await multistatus.escaped(ctx.texts) if _DATA in names else {}
-    out: list[xml.Response] = []
-    for item in items:
-        found: list[str] = []
-        missing: list[str] = []
-        for name in names:
-            if name == _ETAG:
-                found.append(f"{opening[name]}{escape(item.etag)}{closing[name]}")
-            elif name == _DATA:
-                text = texts.get(item.event.id)
-                if text is None:
-                    missing.append(empty[name])
-                else:
-                    found.append(f"{opening[name]}{text}{closing[name]}")
-            elif name == _CONTENT_TYPE:
-                found.append(f"{opening[name]}{ITEM_TYPE}{closing[name]}")
-            elif name == _PRIVILEGES:
-                found.append(privileges[item.role])
-            elif name == _MODIFIED:
-                changed = max(item.event.updated_at, item.stamp or item.event.updated_at)
-                stamp = format_datetime(changed.astimezone(UTC), usegmt=True)
-                found.append(f"{opening[name]}{stamp}{closing[name]}")
-        href = escape(base + segment(item.name))
-        parts = [f"<d:response><d:href>{href}</d:href>"]
-        if found:
-            parts.append(ok[0] + "".join(found) + ok[1])
-        if missing or absent:
-            parts.append(missing_head[0] + "".join(missing) + absent + missing_head[1])
-        parts.append("</d:response>")
-        out.append(xml.Response(href, text="".join(parts)))
-    return out
-
-
-def _absent(name: str, known: str) -> str:
-    """A property no item has, as an empty element `multistatus` can hold as it is."""
-    namespace, _, local = name[1:].partition("}") if name.startswith("{") else ("", "", name)
-    if namespace in xml.PREFIXES:
-        return known
-    return f"<x:{local} xmlns:x={quoteattr(namespace)}/>" if namespace else f"<{local}/>"
-
-
-# the other properties `_value` answers for an item (it answers no other): a listing asking
-# for one of them describes each item with `describe`
-_ITEM_OTHER_PROPS = frozenset(
-    tag(*n)
-    for n in (
-        (DAV, "current-user-principal"),
-        (DAV, "resourcetype"),
-        (DAV, "displayname"),
-    )
-)
-_ETAG, _DATA = tag(DAV, "getetag"), tag(CALDAV, "calendar-data")
-_CONTENT_TYPE, _MODIFIED = tag(DAV, "getcontenttype"), tag(DAV, "getlastmodified")
-_PRIVILEGES = tag(DAV, "current-user-privilege-set")
 
 
 async def propfind(
@@ -388,13 +278,14 @@ async def propfind(
                 ctx.texts, fitted = await rendering.for_answer(request.app.state, session, items)
                 if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
                     items, truncated = items[:fitted], True
-            if mode == "prop":
-                responses += await describe_items(ctx, items, names)
-            else:
+            if mode == "propname":
                 for item in items:
                     responses.append(
                         await describe(ctx, "item", item_href(user, item.name), item, mode, names)
                     )
+            else:  # an item's allprop is the properties it has (ALLPROP), all found
+                wanted = names if mode == "prop" else ALLPROP["item"]
+                responses += await describe_items(user, ctx.texts, items, wanted)
             if truncated:
                 responses.append(xml.Response(hrefs["calendar"], status=507))
     return await multistatus.answer(ctx.texts, responses)

@@ -21,7 +21,8 @@ from neo_events.caldav.http import (
     read_body,
     utc_instant,
 )
-from neo_events.caldav.props import Context, describe_items
+from neo_events.caldav.item_props import describe_items
+from neo_events.caldav.props import Context
 from neo_events.caldav.service import DavError, Item
 from neo_events.caldav.textmatch import (
     COLLATIONS,
@@ -111,7 +112,7 @@ async def report(
                     "of calendar data; ask for fewer at a time.",
                     "answer_too_large",
                 )
-        described = iter(await describe_items(ctx, items, names))
+        described = iter(await describe_items(ctx.user, ctx.texts, items, names))
         responses = [
             next(described) if yes else xml.Response(quote(p) if named else p, status=404)
             for (p, named), yes in zip(wanted, answered, strict=True)
@@ -294,7 +295,7 @@ async def _calendar_query(request: Request, session: Any, user: User, root: ET.E
         )
         if fitted < len(items):  # past MAX_ANSWER_BYTES: a 507, as past MAX_RENDERED
             items, truncated = items[:fitted], True
-    responses = await describe_items(ctx, items, names)
+    responses = await describe_items(ctx.user, ctx.texts, items, names)
     if truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
     return await multistatus.answer(ctx.texts, responses)
@@ -321,7 +322,7 @@ async def _sync_collection(
         # past MAX_ANSWER_BYTES (people render to more than the content budget weighs) the
         # rest of the page is listed without calendar-data, a 404 for it: clients GET those
         ctx.texts, _ = await rendering.for_answer(request.app.state, session, page.present)
-    responses = await describe_items(ctx, page.present, names)
+    responses = await describe_items(ctx.user, ctx.texts, page.present, names)
     responses += [xml.Response(item_href(user, gone), status=404) for gone in page.gone]
     if page.truncated:
         responses.append(xml.Response(calendar_href(user), status=507))
