@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Table, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -158,15 +158,27 @@ async def cancel(session: AsyncSession, keys: Iterable[str]) -> None:
         )
 
 
-async def lock_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Job]:
+class Held(NamedTuple):
+    """What a writer reads of a job it locked (`lock_keys`)."""
+
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+async def lock_keys(session: AsyncSession, keys: Sequence[str]) -> dict[str, Held]:
     """The jobs under `keys`, row-locked (PostgreSQL) until the transaction ends: a writer
-    that recomputes a job waits for a worker finishing it, then sees what it wrote."""
+    that recomputes a job waits for a worker finishing it, then sees what it wrote. Their
+    columns, not ORM objects: an owner's move locks thousands (2,500 objects built were a
+    tenth of such a move's CPU)."""
     if not keys:
         return {}
-    rows = await session.scalars(
-        select(Job).where(among(session, Job.key, keys)).order_by(Job.id).with_for_update()
+    rows = await session.execute(
+        select(Job.key, Job.due_at, Job.payload)
+        .where(among(session, Job.key, keys))
+        .order_by(Job.id)
+        .with_for_update()
     )
-    return {job.key: job for job in rows}
+    return {key: Held(due_at, payload) for key, due_at, payload in rows}
 
 
 async def next_run_at(session: AsyncSession) -> datetime | None:

@@ -86,10 +86,7 @@ async def reschedule(
     upsert); the times of many are worked out off the event loop (`off_the_loop`)."""
     if not reminders:
         return
-    jobs = {
-        key: (job.due_at, job.payload)
-        for key, job in (await queue.lock_keys(session, [job_key(r.id) for r in reminders])).items()
-    }
+    jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
     series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
     answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders})
     zones = await own_zones(session, series, reminders)
