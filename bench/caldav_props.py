@@ -1,7 +1,8 @@
 """A CalDAV collection of `listing.MAX_LISTED` (10,000) events listed with the properties
 clients ask for (caldav/item_props.py): CPU of the process (client included) and the longest
 stretch the event loop's thread held it, the least of three runs each. In process, through
-the whole ASGI stack, on a fresh SQLite database:
+the whole ASGI stack, on a fresh SQLite database (then PostgreSQL, `BENCH_DATABASE_URL`'s
+database, its schema emptied, when set):
 
     PYTHONPATH=. .venv/bin/python -m bench.caldav_props
 """
@@ -10,17 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from alembic import command
 
+from bench.inprocess import app_client, create_all, fresh_database, register, table
 from neo_events.caldav import listing
-from neo_events.cli import alembic_config
-from neo_events.main import create_app
-from neo_events.settings import Settings
 
 NS = 'xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/"'
 TWENTY = """<d:getetag/><d:getcontenttype/><d:resourcetype/><d:displayname/><d:getlastmodified/>
@@ -50,27 +47,23 @@ ASKED = {
 }
 
 
-async def _measure(client: httpx.AsyncClient) -> list[str]:
-    signed = await client.post(
-        "/api/v1/auth/register",
-        json={"username": "lister", "email": "lister@example.com", "password": "x" * 12},
-    )
-    bearer = {"Authorization": f"Bearer {signed.json()['access_token']}"}
-    made = await client.post("/api/v1/app-passwords", json={"name": "b"}, headers=bearer)
-    secret = made.json()["password"]
-    basic = {"Authorization": "Basic " + base64.b64encode(f"lister:{secret}".encode()).decode()}
-    for first in range(0, listing.MAX_LISTED, 500):
+async def _measure(url: str, data_dir: Path) -> list[str]:
+    await fresh_database(url)
+    async with app_client(url, data_dir) as client:
+        bearer = await register(client, "lister")
+        made = await client.post("/api/v1/app-passwords", json={"name": "b"}, headers=bearer)
+        secret = made.json()["password"]
+        basic = {"Authorization": "Basic " + base64.b64encode(f"lister:{secret}".encode()).decode()}
         bodies = [
             {"title": f"e{i} <&>", "start_time": f"2027-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
              "end_time": f"2027-01-{1 + i % 28:02d}T{i % 24:02d}:30:00Z"}
-            for i in range(first, first + 500)
+            for i in range(listing.MAX_LISTED)
         ]  # fmt: skip
-        await client.post(
-            "/api/v1/events/batch",
-            params={"conflicts": "ignore"},
-            json={"events": bodies},
-            headers=bearer,
-        )
+        await create_all(client, bearer, bodies)
+        return await _listed(client, basic)
+
+
+async def _listed(client: httpx.AsyncClient, basic: dict[str, str]) -> list[str]:
     rows = []
     for label, (method, body) in ASKED.items():
         spent, held, size = [], [], 0
@@ -95,31 +88,18 @@ async def _measure(client: httpx.AsyncClient) -> list[str]:
             held.append(worst[0])
             size = len(answer.content)
         rows.append(
-            f"| {label} | {answer.status_code} | {size / 1e6:.1f} MB | {min(spent) * 1000:.0f} "
-            f"| {min(held) * 1000:.0f} |"
+            f"{label} | {answer.status_code} | {size / 1e6:.1f} MB | {min(spent) * 1000:.0f} "
+            f"| {min(held) * 1000:.0f}"
         )
     return rows
 
 
-async def _run() -> list[str]:
-    folder = Path(tempfile.mkdtemp())
-    url = f"sqlite+aiosqlite:///{folder / 'props.db'}"
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    settings = Settings(database_url=url, data_dir=folder, secret_key="bench-" * 8,
-                        rate_limit_enabled=False, log_json=False)  # fmt: skip
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            return await _measure(client)
-
-
 def run() -> list[str]:
-    header = [
-        "| 10,000 items, asked | status | answer | CPU ms | loop held ms |",
+    heads = [
+        "| database, 10,000 items, asked | status | answer | CPU ms | loop held ms |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
-    return header + asyncio.run(_run())
+    return table(heads, _measure)
 
 
 if __name__ == "__main__":
