@@ -160,9 +160,9 @@ async def get_session(request: Request) -> AsyncSession:
     """The request's session; the route class commits or rolls it back."""
     session: AsyncSession | None = request.scope.get("neo.session")
     if session is None:
-        if writes_nothing(request):
-            # no BEGIN/COMMIT round trips (db.create_read_sessionmaker)
-            session = request.app.state.read_sessionmaker()
+        reads = getattr(request.app.state, "read_sessionmaker", None)
+        if reads is not None and request.method in SAFE_METHODS:
+            session = reads()  # no BEGIN/COMMIT round trips (db.create_read_sessionmaker)
         else:
             session = request.app.state.sessionmaker()
         # the change feed wakes every worker's hub once this request has committed
@@ -174,14 +174,6 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
-
-
-def writes_nothing(request: Request) -> bool:
-    """Whether the request's session writes nothing: a safe method's on PostgreSQL, in
-    autocommit (`db.create_read_sessionmaker`). What such a request must keep (a refused
-    sign-in's audit row) is written by a session of its own (`caldav.auth`)."""
-    reads = getattr(request.app.state, "read_sessionmaker", None)
-    return reads is not None and request.method in SAFE_METHODS
 
 
 def resource_path(request: Request, path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -100,7 +101,8 @@ async def test_failed_sign_ins_are_audited_like_failed_logins(
 ) -> None:
     """Whatever the method: a GET or HEAD with a revoked app password was a 500 on
     PostgreSQL, its audit row lost (an outside attack): a safe method's session writes
-    nothing there (`db.create_read_sessionmaker`), so the row is written apart."""
+    nothing there (`db.create_read_sessionmaker`), so the row is written apart
+    (`caldav.auth`)."""
     alice, bob = await register(client, "alice"), await register(client, "bob")
     secret = await app_password(client, alice)
     before = await audit_actions(app)
@@ -142,6 +144,27 @@ async def test_failed_sign_ins_are_audited_like_failed_logins(
     assert [e["details"] for e in mine.json()["items"] if e["outcome"] == "failure"][0] == {
         "identifier": "alice"
     }
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "GET"])
+async def test_failed_sign_ins_at_once_hold_a_connection_each_at_most(
+    database_url, data_dir, method: str
+) -> None:
+    """A review: a GET's failed sign-in wrote its audit row on a second connection while its
+    request's was held (PostgreSQL), so as many guesses at once as the pool has connections
+    each waited for a second one: 503s after the pool's time-out, anyone's requests queued
+    behind them, no account needed. On SQLite (before either fix) the GET's own transaction,
+    begun by its reads, could not write once another guess had committed: 503s too. Each
+    gives its connection back, then writes the row alone."""
+    settings = make_settings(database_url, data_dir, db_pool_size=4, db_pool_timeout_s=3.0)
+    async with serving(settings) as app, http_client(app) as client:
+        await register(client, "alice")
+        guess = basic("alice", "neap_guessedwrongsecret")
+        answers = await asyncio.gather(
+            *(client.request(method, "/dav/", headers=guess) for _ in range(12))
+        )
+        assert [a.status_code for a in answers] == [401] * 12
+        assert await audit_actions(app) == [("register", "success")] + [("login", "failure")] * 12
 
 
 @pytest.mark.parametrize(("username", "password"), [("al\x00ice", None), ("alice", "neap_\x00")])

@@ -24,7 +24,7 @@ from neo_events.auth.service import account_of, record_failed_login
 from neo_events.caldav.service import DavError
 from neo_events.infra.ratelimit import Decision, Policy, RateLimiter
 from neo_events.models import User
-from neo_events.web import writes_nothing
+from neo_events.web import SAFE_METHODS
 
 REALM = 'Basic realm="Neo Events CalDAV", charset="UTF-8"'
 
@@ -83,7 +83,13 @@ async def authenticate(request: Request, session: AsyncSession) -> User:
         return user
     account = await account_of(session, username)
     origin = await get_origin(request)
-    if writes_nothing(request):  # a GET's session writes nothing: the row is committed apart
+    if request.method in SAFE_METHODS:
+        # A safe method's session writes nothing on PostgreSQL (autocommit, reads only), and
+        # on SQLite it read before the write it would start (a deferred transaction: another
+        # writer's commit meanwhile made that a busy error). The row is committed apart, the
+        # request's connection given back first: holding it while taking a second, as many
+        # guesses at once as the pool has connections waited for ever more (a review).
+        await session.close()
         async with request.app.state.sessionmaker() as apart:
             record_failed_login(apart, origin=origin, account_id=account, identifier=username,
                                 via="caldav")  # fmt: skip
