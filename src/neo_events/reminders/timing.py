@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from neo_events.events.days import date_in, floating, place
+from neo_events.events.days import REACH, date_in, floating, place
 from neo_events.events.recurrence import (
     ExpansionLimitExceeded,
     Occurrence,
@@ -179,8 +179,11 @@ def days_after(
     the same everywhere (`days.midnight` grows with the date), so the first occurrence
     after an instant there is the first on a date after that instant's there
     (`day_of_instant`). Its due time is its floating start. Bounded as `_walk` is; `until`
-    (the series' span end, widened by `days.REACH`) bounds the floating times too."""
-    return _walk(flat, timedelta(0), day, day + LOOKAHEAD, until, skip, width=DAYS_WINDOW)
+    (the series' span end, widened by `days.REACH`) bounds the floating times too, and the
+    horizon lies REACH twice past the instant's own (a floating date and where it begins
+    are up to REACH apart): no occurrence the zone's own walk would find is left out."""
+    horizon = day + LOOKAHEAD + 2 * REACH
+    return _walk(flat, timedelta(0), day, horizon, until, skip, width=DAYS_WINDOW)
 
 
 def placed(occurrence: Occurrence, zone: ZoneInfo) -> Occurrence:
