@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,13 +25,23 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from neo_events.infra import locks
+from neo_events.settings import Settings
 from tests.caldav.dav import dav_for, ics
+from tests.conftest import make_settings
 from tests.helpers import Account, created, event_body, register
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
 EVENTS = "/api/v1/events"
 SLOT = {"start_time": "2026-05-04T09:00:00Z", "end_time": "2026-05-04T10:00:00Z"}
+
+
+@pytest.fixture
+def settings(database_url: str, data_dir: Path) -> Settings:
+    """The app's statements wait on the test's lock as long as the machine needs: a request
+    that waited there past DB_COMMAND_TIMEOUT_S (30 s) while the other had not yet reached
+    it was a 503, once, under a full suite and another run on the same two cores."""
+    return make_settings(database_url, data_dir, db_command_timeout_s=120.0)
 
 
 @pytest.fixture
