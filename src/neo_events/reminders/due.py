@@ -10,7 +10,7 @@ memo). The search itself is pure, in timing.py.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,13 +31,13 @@ from neo_events.models import User
 from neo_events.reminders.timing import (
     NextDue,
     at_offset,
+    by_dates,
     day_of_instant,
     days_after,
     days_two,
     next_answered,
     next_due,
     next_two,
-    placed,
 )
 
 
@@ -196,8 +196,7 @@ def _on_days(
     key = ("days", event.id, kind, reminded, day, two)
     if key not in memo:
         skip = _either(mine.skipper(series) if mine else None, reminded_skipper(series, reminded))
-        unplaced = None if skip is None else lambda o: skip(placed(o, zone))
-        flat = replace(series, all_day_zone=None)
+        flat, _, unplaced = by_dates(series, skip)
         until = event.span_end  # (an all-day one's reaches every holder's zone: days.REACH)
         if two:
             memo[key] = days_two(flat, day=day, until=until, skip=unplaced)

@@ -145,9 +145,7 @@ def _search(
     offset = timedelta(minutes=minutes_before)
     threshold = after + offset  # an occurrence must start after this
     if series.all_day_zone is not None:
-        zone = zone_named(series.all_day_zone)
-        flat = replace(series, all_day_zone=None)
-        unplaced = None if skip is None else lambda o: skip(placed(o, zone))
+        flat, zone, unplaced = by_dates(series, skip)
         first, window = days_after(flat, day_of_instant(threshold, zone), until, unplaced)
         return at_offset(first, zone, offset), [placed(o, zone) for o in window]
     horizon = threshold + LOOKAHEAD
@@ -159,6 +157,17 @@ def _search(
 
 # An all-day series is walked by its dates (`days_after`): its first window two days wide.
 DAYS_WINDOW = timedelta(days=2)
+
+
+def by_dates(
+    series: Series, skip: Callable[[Occurrence], bool] | None
+) -> tuple[Series, ZoneInfo, Callable[[Occurrence], bool] | None]:
+    """An all-day series as `days_after` walks it: its floating form, the zone it is placed
+    in, and `skip` asked of each occurrence as placed there."""
+    assert series.all_day_zone is not None
+    zone = zone_named(series.all_day_zone)
+    unplaced = None if skip is None else lambda o: skip(placed(o, zone))
+    return replace(series, all_day_zone=None), zone, unplaced
 
 
 def day_of_instant(instant: datetime, zone: ZoneInfo) -> datetime:
