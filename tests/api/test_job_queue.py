@@ -85,6 +85,43 @@ async def test_reschedule_many_moves_the_jobs_still_held_and_only_those(app: Fas
     assert found["c"].payload == {"writer": 1} and found["c"].due_at == later
 
 
+async def test_schedule_many_makes_new_jobs_and_replaces_held_ones(app: FastAPI) -> None:
+    """One statement for many (over arrays on PostgreSQL): new keys made, existing ones
+    replaced whatever their state (a claimed one released, its attempts reset), a key given
+    twice written as its last, payloads read back as written."""
+    await make_jobs(app, "a", "b")
+    async with app.state.sessionmaker() as session:
+        claimed = await queue.claim(session, now=db.utcnow(), limit=1, lease=LEASE, kinds=[KIND])
+        await session.commit()
+    assert [job.key for job in claimed] == ["a"]
+    later = db.utcnow().replace(microsecond=0) + timedelta(hours=1)
+    payload = {"text": "Zoë’s 🎂", "nested": {"list": [1, 2.5, None, True]}}
+    async with app.state.sessionmaker() as session:
+        await queue.schedule_many(
+            session,
+            kind=KIND,
+            jobs=[
+                ("a", later, payload),
+                ("new", later + timedelta(minutes=1), {"n": "new"}),
+                ("b", later, {"n": "first"}),
+                ("b", later + timedelta(minutes=2), {"n": "last"}),
+            ],
+            owner_id=7,
+        )
+        await queue.schedule_many(session, kind=KIND, jobs=[])  # no statement, no error
+        await session.commit()
+    found = await rows(app)
+    assert sorted(found) == ["a", "b", "new"]
+    assert (found["a"].payload, found["a"].due_at, found["a"].run_at) == (payload, later, later)
+    assert (found["a"].locked_by, found["a"].attempts, found["a"].owner_id) == (None, 0, 7)
+    assert (found["b"].payload, found["b"].due_at) == ({"n": "last"}, later + timedelta(minutes=2))
+    assert (found["new"].payload, found["new"].run_at) == (
+        {"n": "new"},
+        later + timedelta(minutes=1),
+    )
+    assert found["new"].created_at is not None and found["new"].kind == KIND
+
+
 async def test_jobs_taken_in_a_transaction_are_finished_or_moved_with_it(app: FastAPI) -> None:
     await make_jobs(app, "a", "b", "c")
     later = db.utcnow().replace(microsecond=0) + timedelta(hours=1)

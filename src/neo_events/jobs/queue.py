@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.db import utcnow
-from neo_events.jobs import turns
+from neo_events.jobs import arrays, turns
 from neo_events.models import Job
 
 
@@ -84,15 +84,19 @@ async def schedule_many(
     jobs: Sequence[tuple[str, datetime, dict[str, Any]]],
     owner_id: int | None = None,
 ) -> None:
-    """`schedule` for many (key, due time, payload) at once: one upsert statement, executed
-    for all of them together (an import's thousands of reminders are not a round trip each)."""
+    """`schedule` for many (key, due time, payload) at once: one upsert statement for all of
+    them (an import's thousands of reminders are not a round trip each): on PostgreSQL over
+    arrays (`arrays.schedule`), elsewhere an executemany."""
     if not jobs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await arrays.schedule(session, kind, jobs, owner_id)
         return
     table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk insert
     statement = insert_for(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key],
-        set_={name: statement.excluded[name] for name in _SCHEDULED},
+        set_={name: statement.excluded[name] for name in arrays.SCHEDULED},
     )
     now = utcnow()
     await session.execute(
@@ -113,19 +117,6 @@ async def schedule_many(
             for key, due_at, payload in jobs
         ],
     )
-
-
-# What scheduling sets, on a new job and on the one it replaces.
-_SCHEDULED = (
-    "kind",
-    "payload",
-    "due_at",
-    "run_at",
-    "attempts",
-    "locked_by",
-    "last_error",
-    "owner_id",
-)
 
 
 async def ensure(
@@ -366,9 +357,12 @@ async def reschedule_many(
     session: AsyncSession, moves: Sequence[tuple[Claimed, datetime, dict[str, Any]]]
 ) -> None:
     """`reschedule` (new payload, attempts reset) for many claims (taken or leased) in one
-    executemany statement, each only if still ours: a burst's roll-forward is not one round
-    trip each."""
+    statement, each only if still ours: a burst's roll-forward is not one round trip each
+    (on PostgreSQL over arrays, `arrays.reschedule`; elsewhere an executemany)."""
     if not moves:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await arrays.reschedule(session, [(j.id, j.token, due, p) for j, due, p in moves])
         return
     table = cast(Table, Job.__table__)  # Core: a plain executemany, not ORM bulk update
     statement = (
