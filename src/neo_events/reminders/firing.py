@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events import db
@@ -72,22 +72,28 @@ ON_LOOP_REMINDERS = 200
 
 async def reschedule(
     session: AsyncSession,
-    events: Sequence[Event],
+    events: Sequence[Any],  # Events, or rows of EVENT_ROW
     reminders: Sequence[Any],  # Reminders, or rows of REMINDER_COLUMNS
     *,
     now: datetime,
     drop_after: timedelta | None,
     first_days: Mapping[int, date] | None = None,
+    locked: Mapping[str, queue.Held] | None = None,
 ) -> None:
     """Point each reminder's job at its next due occurrence from now, keeping the place of
     one that is due but not yet sent (a late worker must still send it); one of an all-day
     event in `first_days` (by reminder id) reminds of no day before its own there. A fixed
     number of statements however many reminders (the jobs are written by one multi-row
-    upsert); the times of many are worked out off the event loop (`off_the_loop`)."""
+    upsert); the times of many are worked out off the event loop (`off_the_loop`).
+
+    `events` are ORM objects or rows of `EVENT_ROW`; `locked`, the reminders' jobs if the
+    caller locked them already (`queue.lock_keys`)."""
     if not reminders:
         return
-    jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
-    series = {e.id: series_of(content_of(e)) for e in events if e.deleted_at is None}
+    jobs = locked
+    if jobs is None:
+        jobs = await queue.lock_keys(session, [job_key(r.id) for r in reminders])
+    series = {e.id: _series(e) for e in events if e.deleted_at is None}
     answers = await load_answers(session, {(r.event_id, r.user_id) for r in reminders})
     zones = await own_zones(session, series, reminders)
     # what the walk reads of each event, read here: no ORM attribute is loaded in a thread
@@ -98,6 +104,12 @@ async def reschedule(
     moves, gone = await off_the_loop(len(reminders) > ON_LOOP_REMINDERS, work)
     await queue.schedule_many(session, kind=KIND, jobs=moves)
     await queue.cancel(session, gone)
+
+
+def _series(event: Any) -> Series:
+    """The series of an event read as an ORM object or as a row (whose columns are named as
+    `series_of` reads an event's content)."""
+    return series_of(event._mapping) if isinstance(event, Row) else series_of(content_of(event))
 
 
 class _Span(NamedTuple):
@@ -159,7 +171,7 @@ class Timing:
 
 
 # What firing reads of an event: enough for its recurrence, the message and the version.
-_FIRE_COLUMNS = (
+FIRE_COLUMNS = (
     Event.id,
     Event.title,
     Event.version,
@@ -177,6 +189,8 @@ _FIRE_COLUMNS = (
     Event.overrides,
     Event.count_end,  # where a COUNT rule ends: its plan is built without a scan
 )
+# What `reschedule` reads of an event given as a row: whether it is deleted, too.
+EVENT_ROW = (*FIRE_COLUMNS, Event.deleted_at)
 
 
 async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Timing) -> int:
@@ -202,7 +216,7 @@ async def fire(session: AsyncSession, jobs: Sequence[queue.Claimed], timing: Tim
     events = {
         e.id: e
         for e in await session.execute(
-            select(*_FIRE_COLUMNS).where(
+            select(*FIRE_COLUMNS).where(
                 queue.among(session, Event.id, event_ids), Event.deleted_at.is_(None)
             )
         )

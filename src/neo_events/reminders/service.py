@@ -28,7 +28,7 @@ from neo_events.events.days import date_in
 from neo_events.events.rrule import zone_named
 from neo_events.jobs import queue
 from neo_events.models import Event, Job, Reminder, User
-from neo_events.reminders.firing import REMINDER_COLUMNS, job_key, reschedule
+from neo_events.reminders.firing import EVENT_ROW, REMINDER_COLUMNS, job_key, reschedule
 from neo_events.reminders.follow import JOB_KEY, follow
 from neo_events.reminders.schemas import MAX_MINUTES_BEFORE, MAX_REMINDERS
 
@@ -227,14 +227,18 @@ async def follow_own_zone(session: AsyncSession, user_id: int, before: str | Non
     jobs = await queue.lock_keys(session, [job_key(r.id) for r in rows])
     rows = [r for r in rows if job_key(r.id) in jobs]  # (one sent meanwhile: nothing left)
     ids = {r.event_id for r in rows}
-    events = list(await session.scalars(select(Event).where(queue.among(session, Event.id, ids))))
+    events = (
+        await session.execute(select(*EVENT_ROW).where(queue.among(session, Event.id, ids)))
+    ).all()
     was = {e.id: zone_named(before or e.timezone) for e in events}
     first_days = {
         r.id: date_in(parse_iso(start), was[r.event_id])
         for r in rows
         if (start := jobs[job_key(r.id)].payload.get("occurrence_start")) is not None
     }
-    await reschedule(session, events, rows, now=db.utcnow(), drop_after=None, first_days=first_days)
+    await reschedule(
+        session, events, rows, now=db.utcnow(), drop_after=None, first_days=first_days, locked=jobs
+    )
 
 
 @dataclass
