@@ -57,7 +57,9 @@ def _zones() -> tuple[ZoneInfo, ...]:
 
 def place(instant: datetime, zone: ZoneInfo) -> datetime:
     """A floating instant placed on the zone's wall clock (the same wall time there)."""
-    return midnight(day_of(instant), zone) + (instant.astimezone(UTC) - floating(day_of(instant)))
+    utc = instant.astimezone(UTC)
+    day = utc.date()  # (`day_of`)
+    return midnight(day, zone) + (utc - floating(day))
 
 
 def date_in(instant: datetime, zone: ZoneInfo) -> date:

@@ -198,9 +198,11 @@ def days_after(
 def placed(occurrence: Occurrence, zone: ZoneInfo) -> Occurrence:
     """A floating all-day occurrence at the zone's midnights, as `recurrence.expand` places
     it."""
+    start = place(occurrence.start, zone)
+    moved = occurrence.recurrence_id != occurrence.start  # (an override's own date)
     return Occurrence(
-        place(occurrence.recurrence_id, zone),
-        place(occurrence.start, zone),
+        place(occurrence.recurrence_id, zone) if moved else start,
+        start,
         place(occurrence.end, zone),
         occurrence.override,
     )
