@@ -1,4 +1,4 @@
-"""Sharing an event with 100 people at a time (one request's most) up to 500, then changing
+"""Sharing an event with 100 people at a time (one request's most) up to 1,000, then changing
 those 100's roles (SPEC §5; issue #16, eleventh session): the CPU of each request in process
 (the app and its client: on SQLite the database's work too, on PostgreSQL not the server's),
 for a single event and a weekly series; then the same last round when the 100 newcomers each
@@ -21,7 +21,7 @@ from neo_events.sharing.schemas import MAX_SHARES
 
 KINDS = {"single": {}, "weekly": {"recurrence_rule": "FREQ=WEEKLY"}}
 HELD = (0, 200, 2000)  # weekly series each newcomer holds (the same ones)
-PEOPLE = 500
+PEOPLE = 1_000  # an event's most holders (`access.MAX_HOLDERS`), the owner beside them
 BODY = {
     "start_time": "2026-03-30T09:00:00+02:00",
     "end_time": "2026-03-30T09:15:00+02:00",
@@ -105,7 +105,7 @@ def run() -> list[str]:
         "|---|" + "---:|" * (len(heads) + 1),
     ]
     held_lines = [
-        "| +100 to 400, newcomers each holding | "
+        f"| +{MAX_SHARES} to {PEOPLE - MAX_SHARES}, newcomers each holding | "
         + " | ".join(f"{n:,} series" for n in HELD)
         + " |",
         "|---|" + "---:|" * len(HELD),

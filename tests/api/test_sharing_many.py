@@ -1,6 +1,6 @@
 """Sharing with many people in one request (SPEC §5, §8, §9; issue #16): the grants, audit
 rows and change-feed entries are written together, as invitations' are, not a flush and a
-read of the event's holders per person; what each person is told is unchanged."""
+read of the event's holders per person; one change a kind, for everyone, per request."""
 
 from __future__ import annotations
 
@@ -40,12 +40,14 @@ async def grant(app: FastAPI, event_ids: list[int], user_ids: list[int]) -> None
         await session.commit()
 
 
-async def test_a_mixed_share_tells_and_audits_each_change_as_it_is_made(
+async def test_a_mixed_share_audits_each_role_and_tells_of_each_kind_once(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    """New people, role changes and unchanged roles in one request: an audit row and a
-    change per new or changed role, in the request's order, each change for the people
-    holding a role once it is made (those the request adds later are not told of it)."""
+    """New people, role changes and unchanged roles in one request: an audit row per new or
+    changed role, in the request's order, and one change a kind (`event.shared`,
+    `permission.changed`) listing them in that order, for everyone holding a role once the
+    request is done (a change each, each for every holder, made a request's cost its people
+    times the event's holders: a thirteenth outside attack)."""
     alice = await register(client, "alice")
     held, new_a, changed, new_b, same, new_c = await people(app, 6)
     event = await create_event(client, alice)
@@ -82,9 +84,8 @@ async def test_a_mixed_share_tells_and_audits_each_change_as_it_is_made(
         ("event.shared", "event.shared", details(new_b, "viewer")),
         ("event.shared", "event.shared", details(new_c, "owner")),
     ]
-    first = {alice.id, held, changed, same}
-    told = [first | {new_a}, first | {new_a}, first | {new_a, new_b}]
-    told.append(first | {new_a, new_b, new_c})
+    everyone = {alice.id, held, changed, same, new_a, new_b, new_c}
+    told = [everyone, everyone]
     async with app.state.sessionmaker() as session:
         audit = (
             await session.execute(
@@ -108,8 +109,10 @@ async def test_a_mixed_share_tells_and_audits_each_change_as_it_is_made(
             )
         ).all()
     assert [(a, t, d) for a, t, d in audit] == [(a, event["id"], d) for a, _, d in expected]
+    shared = [d for _, feed_type, d in expected if feed_type == "event.shared"]
     assert [(t, v, who, c) for _, t, v, who, c in changes] == [
-        (feed_type, event["version"], alice.id, d) for _, feed_type, d in expected
+        ("event.shared", event["version"], alice.id, shared),
+        ("permission.changed", event["version"], alice.id, [expected[1][2]]),
     ]
     by_seq: dict[int, set[int]] = {seq: set() for seq, *_ in changes}
     for seq, user_id in recipients:
@@ -139,14 +142,16 @@ async def test_sharing_100_more_of_an_event_of_400_costs_what_the_100_cost(
     items = changed.json()["items"]
     assert len(items) == 400 + MAX_SHARES
     assert [(i["user_id"], i["role"]) for i in items[400:]] == [(u, "editor") for u in newcomers]
-    async with app.state.sessionmaker() as session:  # each change is for all 500 by then
-        seqs = select(Change.seq).order_by(Change.seq.desc()).limit(MAX_SHARES).subquery()
+    async with app.state.sessionmaker() as session:  # one change each, each for all 500
+        seqs = select(Change.seq).order_by(Change.seq.desc()).limit(2).subquery()
         fan_out = await session.execute(
             select(ChangeRecipient.seq, func.count())
             .where(ChangeRecipient.seq.in_(select(seqs.c.seq)))
             .group_by(ChangeRecipient.seq)
         )
-        assert sorted(n for _, n in fan_out) == [400 + MAX_SHARES] * MAX_SHARES
+        assert sorted(n for _, n in fan_out) == [400 + MAX_SHARES] * 2
+        total = await session.scalar(select(func.count()).select_from(ChangeRecipient))
+    assert total is not None and total < 3 * (400 + MAX_SHARES), "not a change a person"
 
 
 async def test_sharing_with_100_who_share_a_big_calendar_lets_the_loop_run(
@@ -177,3 +182,43 @@ async def test_sharing_with_100_who_share_a_big_calendar_lets_the_loop_run(
     assert shared.status_code == 200, shared.text
     assert len(shared.json()["conflicts"]) == 100  # each series clashes; the first 100 told
     assert pauses.worst_held < budget(0.25), pauses
+
+
+async def test_an_event_is_held_by_at_most_a_thousand(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Each change of an event is for everyone holding a role on it: their number is bounded
+    (`access.MAX_HOLDERS`), by sharing and by inviting alike; past it, a 422 naming `users`
+    that writes nothing. Roles changed among those who hold one add nobody."""
+    from neo_events.events.access import MAX_HOLDERS
+
+    alice = await register(client, "alice")
+    users = await people(app, MAX_HOLDERS + 1)
+    event = await create_event(client, alice)
+    await grant(app, [event["id"]], users[: MAX_HOLDERS - 2])  # with alice: one place left
+    url = f"/api/v1/events/{event['id']}"
+    last, past = users[MAX_HOLDERS - 2 : MAX_HOLDERS]
+
+    def shares(*who: int, role: str = "viewer") -> dict[str, object]:
+        return {"users": [{"user_id": u, "role": role} for u in who]}
+
+    too_many = await client.post(f"{url}/share", json=shares(last, past), headers=alice.headers)
+    assert too_many.status_code == 422, too_many.text
+    assert too_many.json()["errors"][0]["loc"] == ["users"]
+    invited = await client.post(
+        f"{url}/attendees", json={"users": [{"user_id": last}, {"user_id": past}]},
+        headers=alice.headers,
+    )  # fmt: skip
+    assert invited.status_code == 422, invited.text
+    async with app.state.sessionmaker() as session:
+        held = select(func.count()).select_from(EventPermission)
+        assert await session.scalar(held) == MAX_HOLDERS - 1  # nothing written
+    assert (
+        await client.post(f"{url}/share", json=shares(last), headers=alice.headers)
+    ).status_code == 200
+    changed = await client.post(
+        f"{url}/share", json=shares(*users[:100], role="editor"), headers=alice.headers
+    )
+    assert changed.status_code == 200, changed.text
+    full = await client.post(f"{url}/share", json=shares(past), headers=alice.headers)
+    assert full.status_code == 422, full.text

@@ -11,11 +11,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, insert, select, true, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from neo_events.auth.signed_in import signed_in
-from neo_events.errors import Forbidden, InvalidToken, NotFound, PreconditionFailed
+from neo_events.errors import (
+    Forbidden,
+    InvalidToken,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from neo_events.models import Event, EventPermission
 from neo_events.protocol import version_matches
 
@@ -243,6 +249,13 @@ def check_role(role: Role, min_role: Role) -> Role:
     return role
 
 
+# The most people who may hold a role on one event, its owner included: each change of it
+# is for each of them (its recipients' rows, their live messages, their webhooks), so an
+# edit's cost grows with them; a share adds at most 100 a request and nothing bounded the
+# sum (an outside attack grew one to 1,500). Twice an event's attendees (MAX_PEOPLE).
+MAX_HOLDERS = 1_000
+
+
 async def grant_all(
     session: AsyncSession,
     event_id: int,
@@ -252,7 +265,20 @@ async def grant_all(
     at: datetime,
 ) -> None:
     """New roles on the event, (user id, role) each, written in one statement (a request's
-    shares or invitations: not an ORM object and a flush per person)."""
+    shares or invitations: not an ORM object and a flush per person). Past MAX_HOLDERS
+    people in all, a 422 naming `users` (the request's transaction then writes nothing)."""
+    roles = list(roles)
+    if not roles:
+        return
+    holding = await session.scalar(
+        select(func.count())
+        .select_from(EventPermission)
+        .where(EventPermission.event_id == event_id)
+    )
+    if (holding or 0) + len(roles) > MAX_HOLDERS:
+        raise ValidationFailed.field(
+            ["users"], f"an event is shared with at most {MAX_HOLDERS} people, its owner included"
+        )
     rows = [
         {
             "event_id": event_id,

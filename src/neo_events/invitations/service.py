@@ -159,7 +159,7 @@ async def invite(
             concerned=[*holders, *newcomers] if suggesting else None,
         )
     await _add_attendees(session, actor, event, invitees, organizer_listed, newcomers)
-    await feed.announce_all(  # each for everyone holding a role once all are invited
+    await feed.announce_all(  # one change listing them, for everyone once all are invited
         session,
         origin=origin,
         actor_id=actor.id,

@@ -107,8 +107,9 @@ async def share_event(
     """Grant roles (owner only); an existing grant is updated to the new role. The event is
     checked against the calendars of the people it is newly shared with. The new grants,
     audit rows and changes are written together (`feed.announce_all`), not a flush and a
-    read of the event's holders per person; each change is for those holding a role once
-    it is made, in the request's order, as if made one by one."""
+    read of the event's holders per person: an audit row a person, and one change a kind
+    (`event.shared`, `permission.changed`) listing them, for everyone holding a role once
+    all are granted."""
     event, _ = await get_event_for(
         session, actor.id, event_id, Role.OWNER, lock=True, if_match=if_match
     )
@@ -151,7 +152,7 @@ async def share_event(
             added.append(current[grant.user_id])
             details = _details(grant.user_id, names[grant.user_id], role, None)
             action = "event.shared"
-            told.append(feed.Announcement(action, FEED_TYPES[action], details, grant.user_id))
+            told.append(feed.Announcement(action, FEED_TYPES[action], details))
         elif existing.role != role:
             old_role, existing.role = existing.role, role
             existing.granted_by_id, existing.granted_at = actor.id, now
