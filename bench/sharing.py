@@ -88,8 +88,8 @@ async def measure(url: str, data_dir: Path) -> dict[str, list[float]]:
                 [event] = await inprocess.create_all(
                     client, owner, [{"title": kind, **BODY, **extra}]
                 )
-                for first in range(0, PEOPLE - MAX_SHARES, MAX_SHARES):
-                    users = people[first : first + MAX_SHARES]
+                for first in range(0, PEOPLE - MAX_SHARES, MAX_SHARES):  # the owner and 899
+                    users = people[first : min(first + MAX_SHARES, PEOPLE - MAX_SHARES - 1)]
                     await _share(client, owner, event["id"], users, "viewer")
                 spent = await _share(client, owner, event["id"], newcomers, "viewer")
                 found.setdefault(f"{kind}, newcomers holding", []).append(spent)
