@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
 
 
 def _no_nul(value: str) -> str:
@@ -59,8 +59,11 @@ Text = Annotated[str, NO_NUL]
 MAX_BIGINT = 2**63 - 1
 MAX_INT = 2**31 - 1
 
-DbId = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
-VersionNumber = Annotated[int, Field(ge=1, le=MAX_INT)]
+# An id or version in a body is a JSON integer: strict, or pydantic's lax mode read `true`
+# as 1 and `"7"` as 7 (an outside attack: `base_version: true` merged against version 1; a
+# share's `user_id: true` would have named user 1).
+DbId = Annotated[int, Strict(), Field(ge=1, le=MAX_BIGINT)]
+VersionNumber = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
 
 
 def bigint(value: object) -> int:

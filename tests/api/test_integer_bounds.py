@@ -46,6 +46,29 @@ async def test_base_version_out_of_range(client: httpx.AsyncClient, alice: Accou
     assert_problem(response, 422, "validation_error")
 
 
+@pytest.mark.parametrize("value", [True, False, "2", 1.0])
+async def test_ids_and_versions_in_a_body_are_integers(
+    client: httpx.AsyncClient, alice: Account, value: object
+) -> None:
+    """Not booleans, texts or floats read as integers (pydantic's lax mode took `true` as 1):
+    a 422 naming the field, nothing written."""
+    event = await create_event(client, alice)
+    url = f"/api/v1/events/{event['id']}"
+    share = {"users": [{"user_id": value, "role": "viewer"}]}
+    for path, body, loc in (
+        (url, {"title": "x", "base_version": value}, ["base_version"]),
+        (f"{url}/share", share, ["users", 0, "user_id"]),
+        (f"{url}/attendees", {"users": [{"user_id": value}]}, ["users", 0, "user_id"]),
+    ):
+        method = client.patch if path == url else client.post
+        problem = assert_problem(
+            await method(path, json=body, headers=alice.headers), 422, "validation_error"
+        )
+        assert [e["loc"] for e in problem["errors"]] == [loc]
+    found = (await client.get(url, headers=alice.headers)).json()
+    assert (found["version"], found["title"], len(found["permissions"])) == (1, event["title"], 1)
+
+
 @pytest.mark.parametrize(
     ("path", "values"),
     [

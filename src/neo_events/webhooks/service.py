@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from neo_events import db
 from neo_events.audit.service import Origin, record
 from neo_events.auth import caps
-from neo_events.errors import NotFound, ValidationFailed
+from neo_events.errors import Conflict, NotFound, ValidationFailed
 from neo_events.fields import bigint
 from neo_events.jobs import queue
 from neo_events.models import FeedState, User, Webhook, WebhookDelivery
@@ -25,6 +25,15 @@ from neo_events.webhooks.schemas import WebhookCreate, WebhookUpdate
 from neo_events.webhooks.signing import SecretBox, new_secret
 
 MAX_PER_USER = 20
+
+
+class TooManyWebhooks(Conflict):
+    """A 409 at the cap, as for app passwords and feed tokens (it was a 422 naming no field)."""
+
+    code = "too_many_webhooks"
+    title = "Too many webhooks"
+
+
 DELIVER = "webhook.deliver"
 # A webhook with nothing waiting whose next message is a `reminder.due`: claimed in a lane of
 # its own (`delivery.py`), back to DELIVER after that message or a failure.
@@ -65,8 +74,7 @@ async def create_webhook(
     the messages from now on."""
     _check_url(data.url, production=production, allow_private=allow_private)
     if await caps.held(session, Webhook, actor.id) >= MAX_PER_USER:
-        message = f"at most {MAX_PER_USER} webhooks per user"
-        raise ValidationFailed(message, errors=[{"loc": [], "msg": message}])
+        raise TooManyWebhooks(f"At most {MAX_PER_USER} webhooks per user: delete one first.")
     secret = new_secret()
     now = db.utcnow()
     head = await session.scalar(select(FeedState.last_seq).where(FeedState.id == 1))
