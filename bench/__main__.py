@@ -26,7 +26,7 @@ Commands:
                         holding 4,500 events, cold and warm (issue #16)
   invitations           inviting 100 people at a time up to an event's 500, CPU of each request
                         (issue #16; PostgreSQL too with BENCH_DATABASE_URL)
-  sharing               sharing 100 people at a time up to an event's 500, then changing their
+  sharing               sharing 100 people at a time up to an event's 1,000, then changing their
                         roles; newcomers holding 0-2,000 series (PostgreSQL too with
                         BENCH_DATABASE_URL)
   search                a listing's q= search over 1,000 events of 40 KB, a plain word and
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("caldav", help="CalDAV calendar-query and sync-collection, 2,000 events")
     sub.add_parser("caldav-whole", help="CalDAV whole-calendar reads, 4,500 events")
     sub.add_parser("invitations", help="inviting 100 at a time up to an event's 500")
-    sub.add_parser("sharing", help="sharing 100 at a time up to an event's 500")
+    sub.add_parser("sharing", help="sharing 100 at a time up to an event's 1,000")
     sub.add_parser("search", help="a listing's q= search over 1,000 events of 40 KB")
     sub.add_parser("busy-calendar", help="requests over a calendar of 20,000 events in a year")
     asof = sub.add_parser(
