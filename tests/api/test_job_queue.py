@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,17 @@ async def test_schedule_many_makes_new_jobs_and_replaces_held_ones(app: FastAPI)
         later + timedelta(minutes=1),
     )
     assert found["new"].created_at is not None and found["new"].kind == KIND
+
+
+async def test_a_naive_due_time_is_refused_on_either_database(app: FastAPI) -> None:
+    """As the column's type refuses one (`db.UTCDateTime`); the arrays PostgreSQL writes many
+    jobs with must too (a review: they stored it as the server's local time)."""
+    naive = datetime(2030, 1, 1, 12, 0)
+    async with app.state.sessionmaker() as session:
+        with pytest.raises(Exception, match="naive"):
+            await queue.schedule_many(session, kind=KIND, jobs=[("n", naive, {})])
+            await session.flush()
+    assert await rows(app) == {}
 
 
 async def test_jobs_taken_in_a_transaction_are_finished_or_moved_with_it(app: FastAPI) -> None:

@@ -127,9 +127,10 @@ async def plan(
 
 
 def _within_one_write(invite: list[Invitee]) -> list[Invitee]:
-    """The people a write newly invites, at most as many as one invitation request takes:
-    each invitation is a change for everyone on the event (SPEC §8), so a PUT naming 499
-    users at once made ~250,000 and cost ~1.3 s (an outside attack, 2026-12-04)."""
+    """The people a write newly invites, at most as many as one invitation request takes
+    (their calendars checked, their rows written): when each invitation was a change for
+    everyone on the event, a PUT naming 499 users at once made ~250,000 and cost ~1.3 s (an
+    outside attack, 2026-12-04); since 2026-12-08 a request's invitations are one change."""
     if len(invite) > MAX_INVITES:
         raise DavError(
             403,

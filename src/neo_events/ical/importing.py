@@ -33,12 +33,13 @@ from neo_events.models import Event, User
 from neo_events.reminders import service as reminders
 
 MAX_IMPORT_EVENTS = 5_000
-# The rows an import's invitations may write in all: an event of n invitees writes n
-# invitations, n audit rows and one change for its n + 1 people (SPEC §8; `feed.announce_all`,
-# 3n + 1). Until 2026-12-08 each invitation was a change for everyone on the event, n (n + 1)
-# rows: an import of 50 events naming 500 users each made 12.5 million and held SQLite's
-# write lock two minutes (an outside attack, 2026-12-04). Past this, the users an event names
-# are kept in its description as other guests are.
+# The rows an import's invitations may write in all: an event of n invitees writes about
+# 4n + 3 (n invitations and the organizer's, up to n viewer roles, n audit rows, one change
+# for its n + 1 people: SPEC §8, `feed.announce_all`). Until 2026-12-08 each invitation was a
+# change for everyone on the event, n (n + 1) rows: an import of 50 events naming 500 users
+# each made 12.5 million and held SQLite's write lock two minutes (an outside attack,
+# 2026-12-04). Past this, the users an event names are kept in its description as other
+# guests are.
 MAX_IMPORT_FAN_OUT = 50_000
 FAN_OUT_NOTE = (
     f"people past the import's {MAX_IMPORT_FAN_OUT:,} rows of invitations are kept in the "
@@ -199,10 +200,10 @@ async def import_calendar(
     invited: list[list[Invitee]] = []
     left, left_noted = MAX_IMPORT_FAN_OUT, False
     for item, content in valid:
-        # the most invitees n whose 3n + 1 rows fit in what is left
-        room = min(MAX_ATTENDEES - 1, max(0, (left - 1) // 3))
+        # the most invitees n whose 4n + 3 rows fit in what is left
+        room = min(MAX_ATTENDEES - 1, max(0, (left - 3) // 4))
         invitees, guests = split_people(item.people, known, actor.id, room)
-        left -= 3 * len(invitees) + 1 if invitees else 0
+        left -= 4 * len(invitees) + 3 if invitees else 0
         named = {known.get(p.email) for p in item.people} - {None, actor.id}
         if len(invitees) < min(len(named), MAX_ATTENDEES - 1) and not left_noted:
             left_noted = True

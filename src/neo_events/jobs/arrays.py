@@ -54,6 +54,14 @@ _ROLL = text(
 )
 
 
+def _utc(due_at: datetime) -> datetime:
+    """A due time as the column's type writes it (`db.UTCDateTime`): an aware instant; a
+    naive one is refused, as there (the statement's casts would read it as the server's)."""
+    if due_at.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; attach a time zone")
+    return due_at
+
+
 async def schedule(
     session: AsyncSession,
     kind: str,
@@ -71,7 +79,7 @@ async def schedule(
             "now": utcnow(),
             "owner_id": owner_id,
             "keys": list(last),
-            "dues": [due_at for due_at, _ in last.values()],
+            "dues": [_utc(due_at) for due_at, _ in last.values()],
             "payloads": [json_text(payload) for _, payload in last.values()],
         },
     )
@@ -87,7 +95,7 @@ async def reschedule(
         {
             "ids": [job_id for job_id, *_ in moves],
             "tokens": [token for _, token, *_ in moves],
-            "dues": [due_at for _, _, due_at, _ in moves],
+            "dues": [_utc(due_at) for _, _, due_at, _ in moves],
             "payloads": [json_text(payload) for *_, payload in moves],
         },
     )
