@@ -4,8 +4,8 @@ column: `queue.schedule_many` and `queue.reschedule_many` there.
 An executemany sends each row's values through SQLAlchemy's bind processing and asyncpg's
 encoding, and PostgreSQL executes the statement once a row: an owner's move of a series held
 by 500 people rescheduled 2,500 jobs for ~35-45 ms of the worker's CPU and ~80-100 ms of wall
-time; the same rows as four arrays, ~9-10 ms and ~45 ms (`bench.reminder_move`,
-BENCHMARKS.md). SQLite keeps the executemany.
+time; the same rows as four arrays, ~9-10 ms and ~45 ms (a scratch script on PostgreSQL;
+BENCHMARKS.md, 2026-12-08). SQLite keeps the executemany.
 
 The rows' values are typed by the statement's casts; a payload goes as its JSON text
 (`db.json_text`, what the column's serializer writes) and is cast to `jsonb`.
