@@ -102,21 +102,9 @@ async def _responded(
 ) -> None:
     """Answers changed: audit, feed (written together), and the answerer's reminders follow
     them (declined occurrences drop theirs, SPEC §14)."""
-    if len(answered) == 1:
-        [one] = answered
-        await feed.announce(
-            session,
-            action=one.action,
-            feed_type=one.feed_type,
-            origin=origin,
-            actor_id=actor.id,
-            event=event,
-            details=one.details,
-        )
-    else:
-        await feed.announce_all(
-            session, origin=origin, actor_id=actor.id, event=event, announcements=answered
-        )
+    await feed.announce_all(  # one change listing them, one answer or many alike
+        session, origin=origin, actor_id=actor.id, event=event, announcements=answered
+    )
     follow_event(session, event.id, holders=[actor.id])  # their own answers: their reminders
     await session.flush()
 
